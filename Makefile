@@ -1,0 +1,59 @@
+# lifileucel-eap: the two commands are `make reports` and `make test`.
+# Both create .venv from the pinned, hashed lock when needed.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JOBS ?= 2
+# Deterministic outputs: fixed hash seed, UTC, no progress bars in logs.
+export PYTHONHASHSEED := 0
+export TZ := UTC
+export JUPYTER_PREFER_ENV_PATH := 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help venv test unit notebooks lab reports golden bench lock clean
+
+help:
+	@echo "make reports   build every report from the bundled demo data into reports/"
+	@echo "make test      run the whole test suite (unit, property, notebooks, end-to-end)"
+	@echo "make lab       JupyterLab on notebooks/"
+	@echo "make golden    regenerate the golden notebooks under tests/golden/ on purpose"
+	@echo "make bench     run the scale benchmark (not part of make test)"
+	@echo "make lock      re-pin requirements.lock and environment.yml from requirements.in"
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "installing pinned requirements into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock > $(VENV)/install.log 2>&1 \
+		|| { tail -20 $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . >> $(VENV)/install.log 2>&1 \
+		|| { tail -20 $(VENV)/install.log; exit 1; }
+	@$(BIN)/python -m ipykernel install --sys-prefix --name python3 >> $(VENV)/install.log 2>&1
+	@touch $(STAMP)
+
+test: $(STAMP)
+	@$(BIN)/python -m pytest tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; rc=0; fi; \
+	exit $$rc
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+reports: $(STAMP)
+	@$(BIN)/lifileucel-eap reports --out reports --jobs $(JOBS)
+
+golden: $(STAMP)
+	@$(BIN)/lifileucel-eap golden
+
+bench: $(STAMP)
+	@$(BIN)/python benchmarks/screen_scale.py
+
+lock:
+	$(PYTHON) -m venv /tmp/lifileucel-lock && /tmp/lifileucel-lock/bin/pip install --quiet pip-tools
+	/tmp/lifileucel-lock/bin/pip-compile --generate-hashes --strip-extras --no-header --allow-unsafe --quiet -o requirements.lock requirements.in && sed -i "/^--/d" requirements.lock
+	$(PYTHON) tools/lock_to_environment.py
+
+clean:
+	rm -rf $(VENV) reports/*.html reports/*/ .pytest_cache .hypothesis

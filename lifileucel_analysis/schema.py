@@ -1,0 +1,329 @@
+"""The data contract: tables, columns, codes, units and sites of a screening dataset.
+
+This module is the machine-readable data dictionary of ``shared/spec/screening-data.md``
+section 1. The loader validates against it, the engine reads typed frames shaped by it,
+and ``docs/data-dictionary.md`` is checked against it by the tests.
+
+Typed frames (what :func:`coerce` and the loader produce, and what the engine reads):
+
+==========  ===================================================  =====================
+kind        dtype                                                blank cell becomes
+==========  ===================================================  =====================
+``id``      pandas ``str``                                       (never blank)
+``text``    pandas ``str``                                       ``NaN``
+``code``    ``CategoricalDtype(codes)``                          ``NaN``
+``yesno``   nullable ``boolean``                                 ``<NA>``
+``int``     nullable ``Int64``                                   ``<NA>``
+``number``  ``float64``                                          ``NaN``
+``date``    ``datetime64[s]``                                    ``NaT``
+==========  ===================================================  =====================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+ColumnKind = Literal["id", "text", "code", "yesno", "int", "number", "date"]
+
+DATE_DTYPE = "datetime64[s]"
+PATIENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
+"""Pseudonymous IDs: 1-40 characters, letters, digits, ``_``, ``.``, ``-``; no spaces
+or markup, so an ID can never carry a name, a formula or a script."""
+
+
+@dataclass(frozen=True)
+class Site:
+    """A treating site of the program, as the registry record lists it."""
+
+    site_id: str
+    name: str
+    city: str
+    state: str
+    zip_code: str
+    status: str = "Available"
+
+
+SITES: dict[str, Site] = {
+    s.site_id: s
+    for s in (
+        Site("honorhealth", "HonorHealth Research and Innovation Institute", "Scottsdale", "AZ", "85258"),
+        Site("orlando-health", "Orlando Health Cancer Institute", "Orlando", "FL", "32806"),
+        Site("uofl-brown", "University of Louisville - Brown Cancer Center", "Louisville", "KY", "40202"),
+        Site(
+            "wustl-siteman",
+            "Washington University School of Medicine - Siteman Cancer Center",
+            "Saint Louis",
+            "MO",
+            "63110",
+        ),
+        Site("mskcc", "Memorial Sloan Kettering Cancer Center", "New York", "NY", "10065"),
+        Site("ut-medical-center", "The University of Tennessee Medical Center", "Knoxville", "TN", "37920"),
+    )
+}
+SITE_IDS: tuple[str, ...] = tuple(SITES)
+
+CRITERION_IDS: tuple[str, ...] = (
+    "I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8",
+    "E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8", "E9", "E10", "E11",
+)  # fmt: skip
+
+LAB_TESTS: tuple[str, ...] = (
+    "anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance",
+)  # fmt: skip
+
+CANONICAL_UNIT: dict[str, str] = {
+    "anc": "10^9/L",
+    "platelets": "10^9/L",
+    "hemoglobin": "g/dL",
+    "ast": "U/L",
+    "alt": "U/L",
+    "total_bilirubin": "mg/dL",
+    "creatinine_clearance": "mL/min",
+}
+
+# value_in_canonical_unit = value * factor. Bilirubin: 1 mg/dL = 17.1 umol/L.
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "anc": {"10^9/L": 1.0, "/uL": 1e-3},
+    "platelets": {"10^9/L": 1.0, "/uL": 1e-3},
+    "hemoglobin": {"g/dL": 1.0, "g/L": 0.1},
+    "ast": {"U/L": 1.0},
+    "alt": {"U/L": 1.0},
+    "total_bilirubin": {"mg/dL": 1.0, "umol/L": 1.0 / 17.1},
+    "creatinine_clearance": {"mL/min": 1.0},
+}
+UNITS: tuple[str, ...] = tuple(dict.fromkeys(u for units in UNIT_FACTORS.values() for u in units))
+TESTS_NEEDING_ULN: tuple[str, ...] = ("ast", "alt")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """One column of the contract.
+
+    Parameters
+    ----------
+    name : str
+        Column name as it appears in the header.
+    kind : ColumnKind
+        Value kind; decides parsing and dtype.
+    description : str
+        Meaning, as in the data dictionary.
+    codes : tuple of str, optional
+        Allowed codes for ``code`` columns (and ``yesno``: ``yes``/``no``).
+    minimum, maximum : float, optional
+        Inclusive numeric range for ``int``/``number`` columns.
+    required : bool
+        True when a blank cell breaks the contract (keys and structural fields);
+        clinical fields are never required: their blanks mean "not recorded".
+    """
+
+    name: str
+    kind: ColumnKind
+    description: str = ""
+    codes: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    required: bool = False
+
+    @property
+    def allowed(self) -> str:
+        """Human-readable statement of what the column accepts."""
+        if self.kind == "code":
+            return "one of " + ", ".join(self.codes)
+        if self.kind == "yesno":
+            return "yes or no"
+        if self.kind == "date":
+            return "an ISO date YYYY-MM-DD"
+        if self.kind in ("int", "number"):
+            word = "a whole number" if self.kind == "int" else "a number"
+            lo = "" if self.minimum is None else f" >= {self.minimum:g}"
+            hi = "" if self.maximum is None else f" <= {self.maximum:g}"
+            joiner = " and" if lo and hi else ""
+            return f"{word}{lo}{joiner}{hi}"
+        if self.kind == "id":
+            return "an ID of 1-40 letters, digits, '_', '.' or '-'"
+        return "text"
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One table of the contract: its columns, whether it must exist, its unique key."""
+
+    name: str
+    columns: tuple[ColumnSpec, ...]
+    required: bool = True
+    key: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in contract order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> ColumnSpec:
+        """Return the spec of column ``name``."""
+        return next(c for c in self.columns if c.name == name)
+
+
+def _yn(name: str, description: str = "") -> ColumnSpec:
+    return ColumnSpec(name, "yesno", description, codes=("yes", "no"))
+
+
+def _code(name: str, codes: tuple[str, ...], description: str = "", required: bool = False) -> ColumnSpec:
+    return ColumnSpec(name, "code", description, codes=codes, required=required)
+
+
+AJCC_STAGES = ("0", "IA", "IB", "IIA", "IIB", "IIC", "III", "IIIA", "IIIB", "IIIC", "IIID", "IV")
+
+PATIENTS = TableSpec(
+    "patients",
+    (
+        ColumnSpec("patient_id", "id", "pseudonymous screening ID; no names or record numbers", required=True),
+        _code("site_id", SITE_IDS, "one of the six site codes", required=True),
+        _code("sex", ("female", "male")),
+        ColumnSpec("birth_date", "date", "used only to compute age at consent; never shown in reports"),
+        ColumnSpec("consent_date", "date", "date informed consent was signed"),
+        ColumnSpec("lymphodepletion_date", "date", "planned or actual first day of NMA-LD; blank if not scheduled"),
+        _code("melanoma_subtype", ("cutaneous", "acral", "mucosal", "uveal", "unknown_primary")),
+        _code("ajcc_stage", AJCC_STAGES, "AJCC 8th edition stage group"),
+        _yn("disease_unresectable", "investigator judges the stage III disease unresectable"),
+        _yn("liver_metastases", "changes the AST/ALT limit"),
+        _yn("gilbert_syndrome", "changes the bilirubin limit"),
+        _code("braf_v600", ("mutant", "wildtype")),
+        ColumnSpec("ecog", "int", "ECOG performance status", minimum=0, maximum=5),
+        ColumnSpec("life_expectancy_months", "number", "investigator's estimate", minimum=0),
+        _yn("alternative_therapy_available", "an alternative therapy exists for this patient"),
+        ColumnSpec("resectable_lesion_cm", "number", "post-resection diameter of the largest resectable lesion",
+                   minimum=0),
+        _code("organ_allograft", ("none", "kidney", "other")),
+        _yn("brain_metastases"),
+        _yn("brain_metastases_symptomatic", "needed when brain_metastases = yes"),
+        _yn("brain_metastases_treated", "definitively treated; needed when brain_metastases = yes"),
+        ColumnSpec("brain_metastases_stable_since", "date", "first date of documented stability after treatment"),
+        ColumnSpec("steroid_mg_per_day", "number", "chronic systemic corticosteroid dose, prednisone-equivalent",
+                   minimum=0),
+        _yn("hypersensitivity_to_regimen", "to any component or excipient of lifileucel or the regimen drugs"),
+        _yn("active_medical_illness", "illness that would pose increased risk"),
+        _code("hiv_serology", ("negative", "positive")),
+        _code("syphilis_assay", ("negative", "positive")),
+        _code("hbv_serology", ("negative", "positive")),
+        _code("hbv_pcr", ("undetectable", "detectable"), "needed when hbv_serology = positive"),
+        _yn("primary_immunodeficiency"),
+        _yn("live_vaccine_received", "a live or attenuated vaccine in the recent history"),
+        ColumnSpec("live_vaccine_date", "date", "most recent live/attenuated vaccine; needed when received = yes"),
+        _yn("pregnant", "needed for female"),
+        _yn("breastfeeding", "needed for female"),
+    ),
+    key=("patient_id",),
+    description="one row per screened patient",
+)
+
+THERAPIES = TableSpec(
+    "therapies",
+    (
+        ColumnSpec("patient_id", "id", "must exist in patients", required=True),
+        ColumnSpec("line", "int", "order of the regimen in the patient's history", minimum=1, required=True),
+        _code("setting", ("adjuvant", "neoadjuvant", "metastatic")),
+        ColumnSpec("agents", "text", "generic drug names joined by '+', lower case"),
+        ColumnSpec("start_date", "date"),
+        ColumnSpec("end_date", "date", "blank = ongoing"),
+        _code("best_response", ("cr", "pr", "sd", "pd", "ne"), "RECIST best response"),
+        _code("stop_reason", ("progression", "toxicity", "completed", "ongoing", "other")),
+        ColumnSpec("recurrence_date", "date", "adjuvant/neoadjuvant only; blank = none recorded"),
+    ),
+    key=("patient_id", "line"),
+    description="one row per prior line of systemic therapy",
+)
+
+LABS = TableSpec(
+    "labs",
+    (
+        ColumnSpec("patient_id", "id", "must exist in patients", required=True),
+        _code("test", LAB_TESTS, required=True),
+        ColumnSpec("value", "number", required=True, minimum=0),
+        _code("unit", UNITS, "allowed units depend on the test", required=True),
+        ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0),
+        ColumnSpec("collected_date", "date", required=True),
+    ),
+    description="one row per laboratory result",
+)
+
+TOXICITIES = TableSpec(
+    "toxicities",
+    (
+        ColumnSpec("patient_id", "id", "must exist in patients", required=True),
+        ColumnSpec("term", "text", "e.g. colitis, hypothyroidism"),
+        _code("category", ("endocrine", "ocular", "vitiligo", "other")),
+        ColumnSpec("grade", "int", "CTCAE grade", minimum=1, maximum=5),
+        _yn("ongoing"),
+    ),
+    description="one row per immune-related adverse event from prior immunotherapy",
+)
+
+OVERRIDES = TableSpec(
+    "overrides",
+    (
+        ColumnSpec("patient_id", "id", "must exist in patients", required=True),
+        _code("criterion_id", CRITERION_IDS, "a criterion ID", required=True),
+        ColumnSpec("approved_by", "text", "role or name of the approver", required=True),
+        ColumnSpec("approved_date", "date", required=True),
+        ColumnSpec("reason", "text", required=True),
+    ),
+    required=False,
+    key=("patient_id", "criterion_id"),
+    description="one row per documented waiver of a criterion",
+)
+
+TABLES: dict[str, TableSpec] = {t.name: t for t in (PATIENTS, THERAPIES, LABS, TOXICITIES, OVERRIDES)}
+
+
+def dtype_for(column: ColumnSpec) -> object:
+    """Return the pandas dtype of a typed frame column."""
+    if column.kind in ("id", "text"):
+        return pd.StringDtype(na_value=np.nan)
+    if column.kind == "code":
+        return pd.CategoricalDtype(list(column.codes))
+    if column.kind == "yesno":
+        return pd.BooleanDtype()
+    if column.kind == "int":
+        return pd.Int64Dtype()
+    if column.kind == "number":
+        return np.dtype("float64")
+    return np.dtype(DATE_DTYPE)
+
+
+def empty_frame(table: str) -> pd.DataFrame:
+    """Return a typed frame of ``table`` with no rows."""
+    spec = TABLES[table]
+    return pd.DataFrame({c.name: pd.Series([], dtype=dtype_for(c)) for c in spec.columns})
+
+
+def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Cast an already-clean frame to the typed contract, columns in contract order.
+
+    No validation happens here: values must already be of the right kind (``yes``/``no``
+    strings or booleans for yes/no columns, ISO strings or datetimes for dates). Missing
+    columns become all-blank. Use the loader for untrusted input.
+    """
+    spec = TABLES[table]
+    out = {}
+    for col in spec.columns:
+        values = frame[col.name] if col.name in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+        out[col.name] = _cast(values, col)
+    return pd.DataFrame(out, index=pd.RangeIndex(len(frame)))
+
+
+def _cast(values: pd.Series, col: ColumnSpec) -> pd.Series:
+    values = values.reset_index(drop=True)
+    if col.kind == "yesno" and values.dtype != "boolean":
+        values = values.map({"yes": True, "no": False, True: True, False: False}, na_action="ignore")
+    if col.kind == "date":
+        return pd.to_datetime(values, format="ISO8601").astype(DATE_DTYPE)
+    if col.kind == "number":
+        return pd.to_numeric(values).astype("float64")
+    if col.kind == "int":
+        return pd.to_numeric(values).astype("Int64")
+    return values.astype(dtype_for(col))
