@@ -1,0 +1,39 @@
+"""lifileucel-eap: eligibility screening for the lifileucel Expanded Access Program (NCT05398640).
+
+Top-level API::
+
+    from lifileucel_analysis import load_dataset, load_params, screen, run_screening
+    result = screen(load_dataset("my_site_data/"), load_params())
+    result.verdicts, result.outcomes, result.missing_data
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .criteria import CATALOG, CRITERIA, Criterion
+from .dataset import ContractError, Problem, ScreeningDataset
+from .outcome import Outcome, all_of, any_of
+from .params import CriteriaParams, ParamsError, load_params
+from .screening import ScreeningResult, run_screening, screen
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CATALOG", "CRITERIA", "ContractError", "Criterion", "CriteriaParams", "Outcome", "ParamsError", "Problem",
+    "ScreeningDataset", "ScreeningResult", "all_of", "any_of", "generate_cohort", "load_dataset", "load_params",
+    "run_screening", "screen",
+]
+
+
+def __getattr__(name: str) -> Any:
+    # Loading and synthesis pull in openpyxl/pyarrow: import them only when used.
+    if name == "load_dataset":
+        from .loading import load_dataset
+
+        return load_dataset
+    if name == "generate_cohort":
+        from .synth import generate_cohort
+
+        return generate_cohort
+    raise AttributeError(f"module 'lifileucel_analysis' has no attribute {name!r}")

@@ -1,0 +1,137 @@
+"""The ``lifileucel-eap`` command: screen, synth, reports, golden.
+
+Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
+the contract (a message per problem on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from .dataset import ContractError
+from .params import ParamsError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
+            text = out[column].astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+            out[column] = text.where(~risky, "'" + text)
+    return out
+
+
+def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Write CSV files into ``out`` atomically: all of them appear, or none."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    try:
+        for name, frame in files.items():
+            neutralise_formulas(frame).to_csv(staging / name, index=False, lineterminator="\n",
+                                              date_format="%Y-%m-%d")
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in files:
+            (staging / name).replace(out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Screen a dataset and write verdicts.csv, outcomes.csv and missing_data.csv."""
+    from .loading import load_dataset
+    from .params import load_params
+    from .screening import screen
+
+    params = load_params(args.params)
+    result = screen(load_dataset(args.dataset), params)
+    verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
+    outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
+    written = write_outputs({"verdicts.csv": verdicts, "outcomes.csv": outcomes,
+                             "missing_data.csv": result.missing_data}, Path(args.out))
+    counts = result.verdicts["verdict"].value_counts()
+    print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
+          + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    """Generate a synthetic cohort."""
+    from .synth import write_cohort
+
+    written = write_cohort(args.patients, args.seed, Path(args.out), args.format)
+    print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
+    return EXIT_OK
+
+
+def cmd_reports(args: argparse.Namespace) -> int:
+    """Build every report and the index."""
+    from .reports import build_reports
+
+    return build_reports(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    """Regenerate the golden notebooks of the regression tests."""
+    from .reports import build_golden
+
+    return build_golden()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of ``lifileucel-eap``."""
+    parser = argparse.ArgumentParser(prog="lifileucel-eap", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
+    screen.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
+    screen.add_argument("--out", required=True, help="output folder")
+    screen.add_argument("--params", default=None, help="criteria YAML overriding params/criteria.yaml")
+    screen.set_defaults(func=cmd_screen)
+
+    synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
+    synth.add_argument("--patients", type=int, required=True, help="number of patients")
+    synth.add_argument("--seed", type=int, required=True, help="random seed")
+    synth.add_argument("--out", required=True, help="output folder (or .xlsx path for --format xlsx)")
+    synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    synth.set_defaults(func=cmd_synth)
+
+    reports = sub.add_parser("reports", help="build every report and the index")
+    reports.add_argument("--dataset", default=None, help="dataset (default: the bundled demo cohort)")
+    reports.add_argument("--out", default="reports", help="output folder")
+    reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
+    reports.set_defaults(func=cmd_reports)
+
+    golden = sub.add_parser("golden", help="regenerate the golden notebooks under tests/golden")
+    golden.set_defaults(func=cmd_golden)
+    return parser
+
+
+def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    try:
+        return func(args)
+    except (ContractError, ParamsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = build_parser().parse_args(argv)
+    return _guarded(args.func, args)

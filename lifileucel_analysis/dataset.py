@@ -1,0 +1,103 @@
+"""The screening dataset as typed frames, and the errors raised for contract breaches."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .schema import TABLES, empty_frame
+
+MAX_EXAMPLES_PER_PROBLEM = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One breach of the data contract, located as precisely as possible.
+
+    ``row`` is the 1-based data row (the header is row 0; in a spreadsheet the first data
+    row is line 2), or ``None`` for table-level problems.
+    """
+
+    table: str
+    row: int | None
+    column: str | None
+    value: object
+    message: str
+
+    @property
+    def kind(self) -> str:
+        """A grouping key: same table, column and message."""
+        return f"{self.table}.{self.column or '*'}: {self.message}"
+
+    def __str__(self) -> str:
+        where = self.table if self.row is None else f"{self.table} row {self.row}"
+        where += "" if self.column is None else f", column {self.column}"
+        value = "" if self.value is None else f": value {self.value!r}"
+        return f"{where}{value}: {self.message}"
+
+
+class ContractError(Exception):
+    """Input that breaks the data contract (exit status 2 in the CLI).
+
+    The message lists every problem; when there are many it counts them per kind and shows
+    the first few examples of each, so that 10,000 problems stay readable.
+    """
+
+    def __init__(self, problems: list[Problem], source: str = "") -> None:
+        self.problems = problems
+        self.source = source
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        """Return the human-readable report of all problems."""
+        head = f"{len(self.problems)} problem(s) in the screening dataset"
+        head += f" {self.source}" if self.source else ""
+        lines = [head + ":"]
+        counts = Counter(p.kind for p in self.problems)
+        shown: Counter[str] = Counter()
+        if len(self.problems) <= 50:
+            lines += [f"  - {p}" for p in self.problems]
+            return "\n".join(lines)
+        for kind, count in counts.items():
+            lines.append(f"  - {count} x {kind}")
+            for problem in self.problems:
+                if problem.kind == kind and shown[kind] < MAX_EXAMPLES_PER_PROBLEM:
+                    shown[kind] += 1
+                    lines.append(f"      e.g. {problem}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ScreeningDataset:
+    """The five tables of a screening dataset, as typed frames (see :mod:`.schema`).
+
+    Attributes
+    ----------
+    patients, therapies, labs, toxicities, overrides : pandas.DataFrame
+        Typed frames with exactly the contract's columns, in contract order.
+    source : str
+        Where the data came from (a path or ``"in memory"``); for provenance only.
+    warnings : tuple of str
+        Lenient fixes the loader made (ignored extra columns, ...).
+    """
+
+    patients: pd.DataFrame
+    therapies: pd.DataFrame
+    labs: pd.DataFrame
+    toxicities: pd.DataFrame
+    overrides: pd.DataFrame = field(default_factory=lambda: empty_frame("overrides"))
+    source: str = "in memory"
+    warnings: tuple[str, ...] = ()
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Return the table called ``name``."""
+        if name not in TABLES:
+            raise KeyError(f"no table {name!r}; tables are {', '.join(TABLES)}")
+        return getattr(self, name)
+
+    @property
+    def n_patients(self) -> int:
+        """Number of screened patients."""
+        return len(self.patients)

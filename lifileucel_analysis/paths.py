@@ -1,0 +1,17 @@
+"""Where the project's files live, resolved from the package so any working directory works."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
+DATA_DIR = PACKAGE_DIR / "data"
+DEMO_DATASET = DATA_DIR / "demo"
+"""The bundled demo cohort (a few hundred synthetic patients, CSV); every notebook's default."""
+FIXTURE_DATASET = DATA_DIR / "fixture"
+"""The small synthetic fixture cohort (tens of patients) of the notebook regression tests."""
+DRUG_CLASSES = DATA_DIR / "drug_classes.csv"
+PARAMS_DIR = PROJECT_ROOT / "params"
+CRITERIA_PARAMS = PARAMS_DIR / "criteria.yaml"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
