@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -45,19 +46,27 @@ class ContractError(Exception):
     the first few examples of each, so that 10,000 problems stay readable.
     """
 
-    def __init__(self, problems: list[Problem], source: str = "") -> None:
+    def __init__(self, problems: list[Problem], source: str = "", omitted: Mapping[str, int] | None = None) -> None:
         self.problems = problems
         self.source = source
+        # Problems counted but not kept as objects (per Problem.kind), so that a file with
+        # a million bad cells is reported in full without a million objects.
+        self.omitted: dict[str, int] = {k: int(v) for k, v in (omitted or {}).items() if v}
         super().__init__(self.render())
+
+    @property
+    def n_problems(self) -> int:
+        """Number of problems found, including those counted in ``omitted``."""
+        return len(self.problems) + sum(self.omitted.values())
 
     def render(self) -> str:
         """Return the human-readable report of all problems."""
-        head = f"{len(self.problems)} problem(s) in the screening dataset"
+        head = f"{self.n_problems} problem(s) in the screening dataset"
         head += f" {self.source}" if self.source else ""
         lines = [head + ":"]
-        counts = Counter(p.kind for p in self.problems)
+        counts = Counter(p.kind for p in self.problems) + Counter(self.omitted)
         shown: Counter[str] = Counter()
-        if len(self.problems) <= 50:
+        if self.n_problems <= 50:
             lines += [f"  - {p}" for p in self.problems]
             return "\n".join(lines)
         for kind, count in counts.items():

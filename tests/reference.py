@@ -1,0 +1,657 @@
+"""A plain, row-wise reference evaluator of the 19 criteria, written from docs/criteria.md.
+
+This module is the independent second implementation that the property tests hold the
+vectorized engine (:func:`lifileucel_analysis.screening.screen`) against. It is written
+deliberately plainly: one patient at a time, plain Python values (``None`` for a blank,
+``datetime.date`` for dates, ``bool`` for yes/no), one function per criterion, each an
+ordered decision list (fail, then unknown, then pass) copied from the tables of
+``docs/criteria.md``. It imports nothing from the package except the schema constants;
+the drug dictionary and the default parameters are read straight from their files.
+
+Laboratory limits are compared in exact rational arithmetic (:class:`fractions.Fraction`
+of the decimal that was typed), so a result typed exactly at a limit, in either unit
+convention, is exactly at the limit (34.2 umol/L is exactly 2.0 mg/dL).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from lifileucel_analysis.schema import CRITERION_IDS, TABLES
+
+ROOT = Path(__file__).resolve().parents[1]
+DRUG_CLASSES_CSV = ROOT / "lifileucel_analysis" / "data" / "drug_classes.csv"
+CRITERIA_YAML = ROOT / "params" / "criteria.yaml"
+
+PASS, FAIL, UNKNOWN, NA, WAIVED = "pass", "fail", "unknown", "not_applicable", "waived"
+YES, NO, MAYBE = "yes", "no", "unknown"  # tri-state facts about a therapy row
+
+Row = dict[str, Any]
+
+# Canonical-unit conversion, exactly as docs/criteria.md words it.
+EXACT_FACTORS: dict[tuple[str, str], Fraction] = {
+    ("anc", "10^9/L"): Fraction(1),
+    ("anc", "/uL"): Fraction(1, 1000),
+    ("platelets", "10^9/L"): Fraction(1),
+    ("platelets", "/uL"): Fraction(1, 1000),
+    ("hemoglobin", "g/dL"): Fraction(1),
+    ("hemoglobin", "g/L"): Fraction(1, 10),
+    ("ast", "U/L"): Fraction(1),
+    ("alt", "U/L"): Fraction(1),
+    ("total_bilirubin", "mg/dL"): Fraction(1),
+    ("total_bilirubin", "umol/L"): 1 / Fraction("17.1"),
+    ("creatinine_clearance", "mL/min"): Fraction(1),
+}
+
+
+# ----------------------------------------------------------------------------------------
+# Inputs: parameters, drug dictionary, typed frames -> plain rows
+# ----------------------------------------------------------------------------------------
+
+
+def default_params() -> dict[str, Any]:
+    """Read the default parameters straight from ``params/criteria.yaml``.
+
+    Returns
+    -------
+    dict
+        ``{key: value}`` for every key of the file.
+    """
+    data = yaml.safe_load(CRITERIA_YAML.read_text(encoding="utf-8"))
+    return {key: entry["value"] for key, entry in data.items()}
+
+
+def drug_dictionary() -> dict[str, str]:
+    """Read the drug dictionary: generic agent name -> drug class."""
+    with DRUG_CLASSES_CSV.open(encoding="utf-8", newline="") as handle:
+        return {row["agent"]: row["drug_class"] for row in csv.DictReader(handle)}
+
+
+def _as_mapping(params: Mapping[str, object] | object | None) -> dict[str, Any]:
+    """Accept a mapping, anything with ``as_dict()`` (CriteriaParams) or ``None`` (defaults)."""
+    merged = default_params()
+    if params is None:
+        return merged
+    if not isinstance(params, Mapping):
+        params = params.as_dict()  # type: ignore[attr-defined]
+    merged.update(params)
+    return merged
+
+
+def plain(value: Any) -> Any:
+    """Turn one cell of a typed frame into a plain Python value; a blank becomes ``None``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return plain(value.item())  # numpy scalars
+    if isinstance(value, str) and value == "":
+        return None
+    return value
+
+
+def rows_of(frame: pd.DataFrame | None) -> list[Row]:
+    """Return the rows of a frame as plain dicts (an absent table has no rows)."""
+    if frame is None or len(frame) == 0:
+        return []
+    columns = list(frame.columns)
+    return [{c: plain(v) for c, v in zip(columns, values)} for values in frame.itertuples(index=False)]
+
+
+def group_by_patient(rows: Iterable[Row]) -> dict[str, list[Row]]:
+    """Group event rows by ``patient_id``."""
+    groups: dict[str, list[Row]] = {}
+    for row in rows:
+        groups.setdefault(row["patient_id"], []).append(row)
+    return groups
+
+
+# ----------------------------------------------------------------------------------------
+# Small helpers
+# ----------------------------------------------------------------------------------------
+
+
+def days_between(start: dt.date, end: dt.date) -> int:
+    """``days(a, b)`` of the docs: ``(b - a)`` in whole days."""
+    return (end - start).days
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Add calendar months, clipping to the month end (2025-08-31 + 6 -> 2026-02-28)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    month += 1
+    last = calendar.monthrange(year, month)[1]
+    return dt.date(year, month, min(day.day, last))
+
+
+def age_in_years(birth: dt.date, on: dt.date) -> int:
+    """Age in whole years on ``on`` (a 29 February birthday falls on 1 March in common years)."""
+    age = on.year - birth.year
+    if (on.month, on.day) < (birth.month, birth.day):
+        age -= 1
+    return age
+
+
+def exact(number: float | int) -> Fraction:
+    """The exact rational value of the decimal that was typed (``0.1`` -> 1/10)."""
+    return Fraction(repr(float(number)))
+
+
+def yes_no_blank(value: bool | None, if_yes: str, if_no: str) -> str:
+    """Map a yes/no cell to an outcome; blank is unknown."""
+    if value is None:
+        return UNKNOWN
+    return if_yes if value else if_no
+
+
+def combine_all_of(parts: Iterable[str]) -> str:
+    """All parts must pass: any fail fails; else any unknown is unknown; else pass."""
+    parts = list(parts)
+    if FAIL in parts:
+        return FAIL
+    if UNKNOWN in parts:
+        return UNKNOWN
+    return PASS
+
+
+# ----------------------------------------------------------------------------------------
+# Derived facts of one therapy row
+# ----------------------------------------------------------------------------------------
+
+
+def agent_classes(agents: str | None, dictionary: Mapping[str, str]) -> tuple[set[str], bool]:
+    """Return (known classes, complete?) of a regimen's ``agents`` cell."""
+    if agents is None:
+        return set(), False
+    classes: set[str] = set()
+    complete = True
+    for name in agents.split("+"):
+        name = name.strip()
+        if name in dictionary:
+            classes.add(dictionary[name])
+        else:
+            complete = False
+    return classes, complete
+
+
+def has_class(agents: str | None, wanted: set[str], dictionary: Mapping[str, str]) -> str:
+    """Tri-state: does the regimen contain an agent of one of the ``wanted`` classes?"""
+    classes, complete = agent_classes(agents, dictionary)
+    if classes & wanted:
+        return YES
+    if complete:
+        return NO
+    return MAYBE
+
+
+def is_pd1(therapy: Row, dictionary: Mapping[str, str]) -> str:
+    """Tri-state ``pd1``: an anti-PD-1 or anti-PD-L1 agent."""
+    return has_class(therapy["agents"], {"anti-pd-1", "anti-pd-l1"}, dictionary)
+
+
+def is_act(therapy: Row, dictionary: Mapping[str, str]) -> str:
+    """Tri-state ``act``: an adoptive cell transfer agent."""
+    return has_class(therapy["agents"], {"adoptive-cell-transfer"}, dictionary)
+
+
+def is_braf(therapy: Row, dictionary: Mapping[str, str]) -> str:
+    """Tri-state ``braf``: a BRAF inhibitor."""
+    return has_class(therapy["agents"], {"braf-inhibitor"}, dictionary)
+
+
+def is_counted(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str]) -> str:
+    """Tri-state ``counted``: does the line count toward I2 (I3 for adjuvant lines)?"""
+    setting = therapy["setting"]
+    if setting is None:
+        return MAYBE
+    if setting == "metastatic":
+        return YES
+    pd1 = is_pd1(therapy, dictionary)
+    recurrence, end = therapy["recurrence_date"], therapy["end_date"]
+    if pd1 == NO or recurrence is None:
+        return NO
+    if end is not None and recurrence > add_months(end, int(params["adjuvant_recurrence_months"])):
+        return NO
+    return pd1
+
+
+# ----------------------------------------------------------------------------------------
+# Inclusion criteria
+# ----------------------------------------------------------------------------------------
+
+EARLY_STAGES = {"0", "IA", "IB", "IIA", "IIB", "IIC", "IIIA", "IIIB"}
+
+
+def i1_stage(patient: Row) -> str:
+    """I1: stage IV, or IIIC/IIID judged unresectable."""
+    stage, unresectable = patient["ajcc_stage"], patient["disease_unresectable"]
+    if stage is None:
+        return UNKNOWN
+    if stage == "IV":
+        return PASS
+    if stage in EARLY_STAGES:
+        return FAIL
+    if stage in ("IIIC", "IIID"):
+        return yes_no_blank(unresectable, PASS, FAIL)
+    # stage "III" without sub-group: only "resectable" decides it
+    return FAIL if unresectable is False else UNKNOWN
+
+
+def i2_count_part(counted: list[str], params: Mapping[str, Any]) -> str:
+    """I2 part 1: 1-4 counted lines."""
+    sure = counted.count(YES)
+    possible = sure + counted.count(MAYBE)
+    low, high = int(params["min_prior_lines"]), int(params["max_prior_lines"])
+    if possible < low or sure > high:
+        return FAIL
+    if low <= sure and possible <= high:
+        return PASS
+    return UNKNOWN
+
+
+def i2_pd1_part(counted: list[str], pd1: list[str]) -> str:
+    """I2 part 2: an anti-PD-(L)1 agent among the counted lines."""
+    if any(c == YES and p == YES for c, p in zip(counted, pd1)):
+        return PASS
+    if not any(c in (YES, MAYBE) and p in (YES, MAYBE) for c, p in zip(counted, pd1)):
+        return FAIL
+    return UNKNOWN
+
+
+def i2_progression_part(therapies: list[Row], counted: list[str]) -> str:
+    """I2 part 3: progression, no response or intolerance on the most recent counted line."""
+    candidates = [(t, c) for t, c in zip(therapies, counted) if c in (YES, MAYBE)]
+    if not candidates:
+        return FAIL
+    latest, latest_counted = max(candidates, key=lambda pair: pair[0]["line"])
+    if latest_counted == MAYBE:
+        return UNKNOWN
+    if latest["setting"] in ("adjuvant", "neoadjuvant"):
+        return PASS
+    if latest["stop_reason"] in ("progression", "toxicity") or latest["best_response"] in ("sd", "pd"):
+        return PASS
+    if latest["stop_reason"] is None or latest["best_response"] is None:
+        return UNKNOWN
+    return FAIL
+
+
+def i2_braf_part(patient: Row, braf: list[str], params: Mapping[str, Any]) -> str:
+    """I2 part 4 (optional): a BRAF inhibitor when BRAF V600 mutant."""
+    if not params["require_braf_inhibitor_if_v600"]:
+        return PASS
+    if patient["braf_v600"] == "wildtype" or YES in braf:
+        return PASS
+    if patient["braf_v600"] == "mutant" and YES not in braf and MAYBE not in braf:
+        return FAIL
+    return UNKNOWN
+
+
+def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any],
+                   dictionary: Mapping[str, str]) -> str:
+    """I2: 1-4 prior lines including PD-(L)1, progressing on the most recent one."""
+    counted = [is_counted(t, params, dictionary) for t in therapies]
+    pd1 = [is_pd1(t, dictionary) for t in therapies]
+    braf = [is_braf(t, dictionary) for t in therapies]
+    return combine_all_of([
+        i2_count_part(counted, params),
+        i2_pd1_part(counted, pd1),
+        i2_progression_part(therapies, counted),
+        i2_braf_part(patient, braf, params),
+    ])
+
+
+def i3_adjuvant(therapies: list[Row], dictionary: Mapping[str, str]) -> str:
+    """I3: pass with any adjuvant/neoadjuvant anti-PD-(L)1 line; never blocks."""
+    for therapy in therapies:
+        if therapy["setting"] in ("adjuvant", "neoadjuvant") and is_pd1(therapy, dictionary) == YES:
+            return PASS
+    return NA
+
+
+def i4_lesion(patient: Row, params: Mapping[str, Any]) -> str:
+    """I4: a resectable lesion of at least 1.5 cm."""
+    size = patient["resectable_lesion_cm"]
+    if size is None:
+        return UNKNOWN
+    return PASS if size >= params["min_lesion_cm"] else FAIL
+
+
+def i5_age(patient: Row, params: Mapping[str, Any]) -> str:
+    """I5: at least 18 years old at consent."""
+    birth, consent = patient["birth_date"], patient["consent_date"]
+    if birth is None or consent is None:
+        return UNKNOWN
+    return PASS if age_in_years(birth, consent) >= params["min_age_years"] else FAIL
+
+
+def i6_performance(patient: Row, params: Mapping[str, Any]) -> str:
+    """I6: ECOG 0-1 and life expectancy of at least 3 months."""
+    ecog, life = patient["ecog"], patient["life_expectancy_months"]
+    if ecog is not None and ecog > params["max_ecog"]:
+        return FAIL
+    if life is not None and life < params["min_life_expectancy_months"]:
+        return FAIL
+    if ecog is None or life is None:
+        return UNKNOWN
+    return PASS
+
+
+def lab_that_counts(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> Row | None:
+    """The result that counts for ``test``: most recent in the window, least favourable on ties.
+
+    Returns the row with an extra ``canonical`` key (exact value in the canonical unit; for
+    AST/ALT the exact ratio value / ULN), or ``None`` when there is no result in the window.
+    """
+    consent, nma_ld = patient["consent_date"], patient["lymphodepletion_date"]
+    if consent is None:
+        return None
+    earliest = consent - dt.timedelta(days=int(params["lab_lookback_days"]))
+    in_window = [
+        lab for lab in labs
+        if lab["test"] == test and lab["collected_date"] >= earliest
+        and (nma_ld is None or lab["collected_date"] <= nma_ld)
+    ]
+    if not in_window:
+        return None
+    latest_day = max(lab["collected_date"] for lab in in_window)
+    same_day = [dict(lab) for lab in in_window if lab["collected_date"] == latest_day]
+    for lab in same_day:
+        lab["canonical"] = exact(lab["value"]) * EXACT_FACTORS[(test, lab["unit"])]
+        if test in ("ast", "alt"):
+            lab["canonical"] = lab["canonical"] / exact(lab["uln"])
+    higher_is_worse = test in ("ast", "alt", "total_bilirubin")
+    pick = max if higher_is_worse else min
+    return pick(same_day, key=lambda lab: lab["canonical"])
+
+
+def at_least(lab: Row | None, limit: float) -> str:
+    """Lab part with a lower limit."""
+    if lab is None:
+        return UNKNOWN
+    return PASS if lab["canonical"] >= exact(limit) else FAIL
+
+
+def at_most_with_exception(lab: Row | None, limit: float, wider: float, exception: bool | None) -> str:
+    """Lab part with an upper limit that a condition (liver metastases, Gilbert) widens."""
+    if lab is None:
+        return UNKNOWN
+    value = lab["canonical"]
+    if value <= exact(limit):
+        return PASS
+    if value > exact(wider):
+        return FAIL
+    return yes_no_blank(exception, PASS, FAIL)
+
+
+def i7_labs(patient: Row, labs: list[Row], params: Mapping[str, Any]) -> str:
+    """I7: adequate hematologic parameters and organ function (seven parts, all of)."""
+    def counts(test: str) -> Row | None:
+        return lab_that_counts(patient, labs, test, params)
+
+    liver, gilbert = patient["liver_metastases"], patient["gilbert_syndrome"]
+    return combine_all_of([
+        at_least(counts("anc"), params["min_anc_10e9_per_l"]),
+        at_least(counts("platelets"), params["min_platelets_10e9_per_l"]),
+        at_least(counts("hemoglobin"), params["min_hemoglobin_g_per_dl"]),
+        at_most_with_exception(counts("ast"), params["max_ast_alt_x_uln"],
+                               params["max_ast_alt_x_uln_liver_metastases"], liver),
+        at_most_with_exception(counts("alt"), params["max_ast_alt_x_uln"],
+                               params["max_ast_alt_x_uln_liver_metastases"], liver),
+        at_most_with_exception(counts("total_bilirubin"), params["max_bilirubin_mg_per_dl"],
+                               params["max_bilirubin_mg_per_dl_gilbert"], gilbert),
+        at_least(counts("creatinine_clearance"), params["min_creatinine_clearance_ml_per_min"]),
+    ])
+
+
+def i8_no_alternative(patient: Row) -> str:
+    """I8: no alternative therapy available."""
+    return yes_no_blank(patient["alternative_therapy_available"], FAIL, PASS)
+
+
+# ----------------------------------------------------------------------------------------
+# Exclusion criteria
+# ----------------------------------------------------------------------------------------
+
+
+def e1_allograft_or_cell_therapy(patient: Row, therapies: list[Row], dictionary: Mapping[str, str]) -> str:
+    """E1: organ allograft other than kidney, or prior adoptive cell transfer."""
+    act = [is_act(t, dictionary) for t in therapies]
+    allograft = patient["organ_allograft"]
+    if allograft == "other" or YES in act:
+        return FAIL
+    if allograft in ("none", "kidney") and all(a == NO for a in act):
+        return PASS
+    return UNKNOWN
+
+
+def toxicity_matches(toxicity: Row) -> str:
+    """Tri-state: is this an ongoing grade 2-4 toxicity of category ``other``?"""
+    ongoing, grade, category = toxicity["ongoing"], toxicity["grade"], toxicity["category"]
+    if ongoing is False or grade in (1, 5) or category in ("endocrine", "ocular", "vitiligo"):
+        return NO
+    if ongoing is True and grade in (2, 3, 4) and category == "other":
+        return YES
+    return MAYBE
+
+
+def e2_toxicity(toxicities: list[Row]) -> str:
+    """E2: ongoing grade 2-4 toxicity from prior immunotherapy (not endocrine/ocular/vitiligo)."""
+    matches = [toxicity_matches(t) for t in toxicities]
+    if YES in matches:
+        return FAIL
+    if MAYBE in matches:
+        return UNKNOWN
+    return PASS
+
+
+def e3_uveal(patient: Row) -> str:
+    """E3: melanoma of uveal origin."""
+    subtype = patient["melanoma_subtype"]
+    if subtype is None:
+        return UNKNOWN
+    return FAIL if subtype == "uveal" else PASS
+
+
+def e4_hypersensitivity(patient: Row) -> str:
+    """E4: hypersensitivity to a component of lifileucel or the regimen."""
+    return yes_no_blank(patient["hypersensitivity_to_regimen"], FAIL, PASS)
+
+
+def e5_brain_metastases(patient: Row, params: Mapping[str, Any]) -> str:
+    """E5: symptomatic/untreated brain metastases unless treated and stable >= 14 days before NMA-LD."""
+    mets = patient["brain_metastases"]
+    if mets is None:
+        return UNKNOWN
+    if mets is False:
+        return PASS
+    treated, symptomatic = patient["brain_metastases_treated"], patient["brain_metastases_symptomatic"]
+    stable_since, nma_ld = patient["brain_metastases_stable_since"], patient["lymphodepletion_date"]
+    stable_days = None
+    if stable_since is not None and nma_ld is not None:
+        stable_days = days_between(stable_since, nma_ld)
+    needed = int(params["brain_metastases_stable_days"])
+    if treated is False or symptomatic is True or (stable_days is not None and stable_days < needed):
+        return FAIL
+    if treated is True and symptomatic is False and stable_days is not None and stable_days >= needed:
+        return PASS
+    return UNKNOWN
+
+
+def e6_steroids(patient: Row, params: Mapping[str, Any]) -> str:
+    """E6: chronic systemic steroids above 10 mg/day prednisone-equivalent."""
+    dose = patient["steroid_mg_per_day"]
+    if dose is None:
+        return UNKNOWN
+    return FAIL if dose > params["max_steroid_mg_per_day"] else PASS
+
+
+def e7_active_illness(patient: Row) -> str:
+    """E7: active medical illness posing increased risk."""
+    return yes_no_blank(patient["active_medical_illness"], FAIL, PASS)
+
+
+def e8_infections(patient: Row) -> str:
+    """E8: syphilis, HIV, or HBV serology positive with detectable PCR."""
+    syphilis, hiv = patient["syphilis_assay"], patient["hiv_serology"]
+    hbv, pcr = patient["hbv_serology"], patient["hbv_pcr"]
+    if syphilis == "positive" or hiv == "positive" or (hbv == "positive" and pcr == "detectable"):
+        return FAIL
+    hbv_ok = hbv == "negative" or (hbv == "positive" and pcr == "undetectable")
+    if syphilis == "negative" and hiv == "negative" and hbv_ok:
+        return PASS
+    return UNKNOWN
+
+
+def e9_immunodeficiency(patient: Row) -> str:
+    """E9: primary immunodeficiency."""
+    return yes_no_blank(patient["primary_immunodeficiency"], FAIL, PASS)
+
+
+def e10_live_vaccine(patient: Row, params: Mapping[str, Any]) -> str:
+    """E10: a live or attenuated vaccine within 28 days before NMA-LD."""
+    received, when = patient["live_vaccine_received"], patient["live_vaccine_date"]
+    nma_ld, consent = patient["lymphodepletion_date"], patient["consent_date"]
+    window = int(params["live_vaccine_window_days"])
+    if received is False:
+        return PASS
+    if received is None or when is None:
+        return UNKNOWN
+    if nma_ld is not None:
+        before = days_between(when, nma_ld)
+        return FAIL if 0 <= before <= window else PASS
+    if consent is not None and days_between(when, consent) > window:
+        return PASS
+    return UNKNOWN
+
+
+def e11_pregnancy(patient: Row) -> str:
+    """E11: pregnant or breastfeeding (females; not applicable to males)."""
+    if patient["sex"] == "male":
+        return NA
+    pregnant, breastfeeding = patient["pregnant"], patient["breastfeeding"]
+    if pregnant is True or breastfeeding is True:
+        return FAIL
+    if patient["sex"] == "female" and pregnant is False and breastfeeding is False:
+        return PASS
+    return UNKNOWN
+
+
+# ----------------------------------------------------------------------------------------
+# One patient, all patients, verdicts
+# ----------------------------------------------------------------------------------------
+
+
+def screen_patient(patient: Row, therapies: list[Row], labs: list[Row], toxicities: list[Row],
+                   waived: set[str], params: Mapping[str, Any],
+                   dictionary: Mapping[str, str]) -> dict[str, str]:
+    """Return ``{criterion_id: outcome}`` for one patient, overrides applied."""
+    outcomes = {
+        "I1": i1_stage(patient),
+        "I2": i2_prior_lines(patient, therapies, params, dictionary),
+        "I3": i3_adjuvant(therapies, dictionary),
+        "I4": i4_lesion(patient, params),
+        "I5": i5_age(patient, params),
+        "I6": i6_performance(patient, params),
+        "I7": i7_labs(patient, labs, params),
+        "I8": i8_no_alternative(patient),
+        "E1": e1_allograft_or_cell_therapy(patient, therapies, dictionary),
+        "E2": e2_toxicity(toxicities),
+        "E3": e3_uveal(patient),
+        "E4": e4_hypersensitivity(patient),
+        "E5": e5_brain_metastases(patient, params),
+        "E6": e6_steroids(patient, params),
+        "E7": e7_active_illness(patient),
+        "E8": e8_infections(patient),
+        "E9": e9_immunodeficiency(patient),
+        "E10": e10_live_vaccine(patient, params),
+        "E11": e11_pregnancy(patient),
+    }
+    for criterion in waived:
+        outcomes[criterion] = WAIVED
+    return outcomes
+
+
+def reference_screen(tables: Mapping[str, pd.DataFrame],
+                     params: Mapping[str, object] | object | None = None) -> pd.DataFrame:
+    """Screen every patient, one at a time.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Typed frames ``patients``, ``therapies``, ``labs``, ``toxicities`` and optionally
+        ``overrides`` (as :func:`lifileucel_analysis.schema.coerce` produces them).
+    params : mapping, CriteriaParams or None
+        Parameter values by key; missing keys take the defaults of ``params/criteria.yaml``.
+
+    Returns
+    -------
+    DataFrame
+        ``patient_id``, ``criterion_id``, ``outcome``: 19 rows per patient, patients in input
+        order, criteria in section-2 order.
+    """
+    params = _as_mapping(params)
+    dictionary = drug_dictionary()
+    therapies = group_by_patient(rows_of(tables.get("therapies")))
+    labs = group_by_patient(rows_of(tables.get("labs")))
+    toxicities = group_by_patient(rows_of(tables.get("toxicities")))
+    waived: dict[str, set[str]] = {}
+    for row in rows_of(tables.get("overrides")):
+        waived.setdefault(row["patient_id"], set()).add(row["criterion_id"])
+    records = []
+    for patient in rows_of(tables["patients"]):
+        pid = patient["patient_id"]
+        outcomes = screen_patient(patient, therapies.get(pid, []), labs.get(pid, []),
+                                  toxicities.get(pid, []), waived.get(pid, set()), params, dictionary)
+        records += [{"patient_id": pid, "criterion_id": c, "outcome": outcomes[c]} for c in CRITERION_IDS]
+    return pd.DataFrame(records, columns=["patient_id", "criterion_id", "outcome"])
+
+
+def verdict_of(outcomes: Mapping[str, str]) -> dict[str, str]:
+    """Verdict and the failed/unknown/waived lists of one patient's ``{criterion: outcome}``."""
+    def ids(label: str) -> str:
+        return ";".join(c for c in CRITERION_IDS if outcomes[c] == label)
+
+    if FAIL in outcomes.values():
+        verdict = "ineligible"
+    elif UNKNOWN in outcomes.values():
+        verdict = "pending"
+    else:
+        verdict = "eligible"
+    return {"verdict": verdict, "failed": ids(FAIL), "unknown": ids(UNKNOWN), "waived": ids(WAIVED)}
+
+
+def verdicts_from_outcomes(outcomes: pd.DataFrame) -> pd.DataFrame:
+    """Per-patient verdicts from a long ``reference_screen`` table."""
+    records = []
+    for pid, group in outcomes.groupby("patient_id", sort=False):
+        by_criterion = dict(zip(group["criterion_id"], group["outcome"]))
+        records.append({"patient_id": pid, **verdict_of(by_criterion)})
+    return pd.DataFrame(records, columns=["patient_id", "verdict", "failed", "unknown", "waived"])
+
+
+def reference_verdicts(tables: Mapping[str, pd.DataFrame],
+                       params: Mapping[str, object] | object | None = None) -> pd.DataFrame:
+    """Per-patient verdicts: ``patient_id``, ``verdict``, ``failed``, ``unknown``, ``waived``."""
+    return verdicts_from_outcomes(reference_screen(tables, params))
+
+
+def empty_tables() -> dict[str, pd.DataFrame]:
+    """Typed, empty frames of all five tables (a convenience for building cases)."""
+    from lifileucel_analysis.schema import empty_frame
+
+    return {name: empty_frame(name) for name in TABLES}

@@ -1,0 +1,127 @@
+"""The built reports in a real browser: headless Debian Chromium through Playwright.
+
+Every page (the index and the 14 reports of the session build) must load from disk
+without a console error or a network request, render every image, and every link of
+the index must open a page that exists. ``.ci/run`` installs Chromium; without it these
+tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import pytest
+from conftest import Build
+
+from lifileucel_analysis.reports import INDEX_FILE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+LOCAL_SCHEMES = ("file:", "data:", "about:")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium; .ci/run does)"),
+]
+
+
+@dataclass
+class PageVisit:
+    """What a browser saw while loading one page."""
+
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    network_requests: list[str] = field(default_factory=list)
+    broken_images: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)
+    image_count: int = 0
+
+    def problems(self) -> list[str]:
+        return ([f"console error: {m}" for m in self.console_errors]
+                + [f"network request: {u}" for u in self.network_requests]
+                + [f"image not rendered: {s}" for s in self.broken_images])
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def visit(browser: Any, page_path: Path) -> PageVisit:
+    """Open ``page_path`` in a fresh context; block and record anything not local."""
+    seen = PageVisit(page_path.as_uri())
+    context = browser.new_context()
+
+    def guard(route: Any) -> None:
+        if route.request.url.startswith(LOCAL_SCHEMES):
+            route.continue_()
+        else:
+            seen.network_requests.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.on("console", lambda m: seen.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: seen.console_errors.append(str(e)))
+    page.goto(seen.url, wait_until="load")
+    images = page.evaluate("Array.from(document.images).map(i => [i.src.slice(0, 60), i.complete && i.naturalWidth])")
+    seen.image_count = len(images)
+    seen.broken_images = [src for src, width in images if not width]
+    seen.links = page.evaluate("Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
+    context.close()
+    return seen
+
+
+def local_target(url: str) -> Path | None:
+    """The file a ``file://`` link opens, or ``None`` for other links."""
+    parsed = urlparse(url)
+    return Path(unquote(parsed.path)) if parsed.scheme == "file" else None
+
+
+def test_index_loads_cleanly_and_every_link_opens_an_existing_page(browser: Any, built_reports: Build) -> None:
+    index = visit(browser, built_reports.out / INDEX_FILE)
+    assert not index.problems()
+    targets = [local_target(link) for link in index.links]
+    assert all(t is not None for t in targets), f"the index links off-disk: {index.links}"
+    missing = [str(t) for t in targets if t is not None and not t.is_file()]
+    assert not missing, f"index links that resolve to nothing: {missing}"
+    assert len({t for t in targets if t is not None and t.suffix == ".html"}) == 14
+
+
+def test_every_report_loads_offline_without_errors_and_renders_its_images(browser: Any,
+                                                                          built_reports: Build) -> None:
+    pages = sorted(p for p in built_reports.out.rglob("*.html") if p.name != INDEX_FILE)
+    assert len(pages) == 14
+    problems, images = {}, 0
+    for page in pages:
+        seen = visit(browser, page)
+        images += seen.image_count
+        dead_links = [link for link in seen.links
+                      if (t := local_target(link.split("#")[0])) is not None and not t.is_file()]
+        found = seen.problems() + [f"link to nothing: {link}" for link in dead_links]
+        if found:
+            problems[page.relative_to(built_reports.out).as_posix()] = found
+    assert not problems, problems
+    assert images > 0, "no report shows a figure"
+
+
+def test_the_checks_catch_network_requests_console_errors_and_broken_images(browser: Any, tmp_path: Path) -> None:
+    """The browser checks above are only worth something if they can fail."""
+    page = tmp_path / "bad.html"
+    page.write_text('<html><body><img src="missing.png"><script src="https://cdn.example.org/x.js"></script>'
+                    "<script>console.error('boom')</script></body></html>")
+    seen = visit(browser, page)
+    assert seen.network_requests == ["https://cdn.example.org/x.js"]
+    assert "boom" in seen.console_errors
+    assert len(seen.broken_images) == 1

@@ -1,0 +1,591 @@
+"""Spec tables for every criterion, in the style of ehrQL's spec tests.
+
+Each table lists rows of input cells and the outcome that ``docs/criteria.md`` prescribes,
+worked out by hand (never by running the code under test). A ``None`` cell is a blank
+("not recorded"). Every case is one patient: the fully eligible baseline of
+:func:`strategies.case_tables` (consent 2025-03-01, NMA-LD 2025-03-29, one metastatic
+nivolumab+ipilimumab line that progressed, normal labs on 2025-02-20) with only the cells
+of the table changed, so each row states only what matters.
+
+Every case runs through both implementations: the engine (``screen()``) and the row-wise
+reference evaluator (``tests/reference.py``). All cases sharing parameters are screened
+together in one dataset, one patient per case.
+
+Date arithmetic used below (consent 2025-03-01, NMA-LD 2025-03-29):
+
+- lab lookback 28 days before consent: 2025-02-01 is day 28 (counts), 2025-01-31 day 29;
+- 14 days before NMA-LD: 2025-03-15 (13 days: 2025-03-16);
+- 28 days before NMA-LD: 2025-03-01 (29 days: 2025-02-28);
+- 28 days before consent: 2025-02-01 (29 days: 2025-01-31).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from lifileucel_analysis.dataset import ScreeningDataset
+from lifileucel_analysis.params import load_params
+from lifileucel_analysis.schema import CRITERION_IDS
+from lifileucel_analysis.screening import screen
+from reference import reference_screen
+from strategies import case_tables, concat_tables
+
+PASS, FAIL, UNKNOWN, NA, WAIVED = "pass", "fail", "unknown", "not_applicable", "waived"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One spec row: a change to the baseline patient and the expected outcome(s)."""
+
+    name: str
+    expected: dict[str, str]
+    patient: dict[str, Any] = field(default_factory=dict)
+    therapies: list[dict[str, Any]] | None = None
+    labs: list[dict[str, Any]] = field(default_factory=list)
+    toxicities: list[dict[str, Any]] = field(default_factory=list)
+    overrides: tuple[str, ...] = ()
+    params: dict[str, Any] = field(default_factory=dict)
+    replace_labs: bool = False
+
+    def tables(self, patient_id: str) -> dict[str, pd.DataFrame]:
+        """The case as typed tables of one patient."""
+        return case_tables(self.patient, self.therapies, self.labs, self.toxicities, self.overrides,
+                           patient_id=patient_id, replace_labs=self.replace_labs)
+
+    def describe(self) -> str:
+        """The case's inputs, for failure messages."""
+        parts = {"patient": self.patient, "therapies": self.therapies, "labs": self.labs,
+                 "toxicities": self.toxicities, "overrides": self.overrides, "params": self.params}
+        return json.dumps({k: v for k, v in parts.items() if v not in (None, [], (), {})}, default=str)
+
+
+def table(criterion: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> list[Case]:
+    """Cases from a table of patient cells: each row is ``(*cells, expected, note)``."""
+    cases = []
+    for row in rows:
+        *cells, expected, note = row
+        cases.append(Case(f"{criterion} {note}", {criterion: expected}, dict(zip(columns, cells, strict=True))))
+    return cases
+
+
+# ----------------------------------------------------------------------------------------
+# I1 stage
+# ----------------------------------------------------------------------------------------
+
+I1 = table("I1", ["ajcc_stage", "disease_unresectable"], [
+    ("IV", None, PASS, "IV needs nothing else"),
+    ("IV", "no", PASS, "IV is metastatic by definition"),
+    ("IIIC", "yes", PASS, "IIIC unresectable"),
+    ("IIID", "yes", PASS, "IIID unresectable"),
+    ("IIIC", "no", FAIL, "IIIC resectable"),
+    ("IIID", "no", FAIL, "IIID resectable"),
+    ("IIIC", None, UNKNOWN, "IIIC resectability blank"),
+    ("III", "yes", UNKNOWN, "III without sub-group, unresectable"),
+    ("III", None, UNKNOWN, "III without sub-group, blank"),
+    ("III", "no", FAIL, "III without sub-group, resectable"),
+    ("IIIB", "yes", FAIL, "IIIB is below IIIC"),
+    ("IIIA", None, FAIL, "IIIA whatever resectability"),
+    ("IIC", "yes", FAIL, "IIC"),
+    ("IA", None, FAIL, "IA"),
+    ("0", "yes", FAIL, "stage 0"),
+    (None, "yes", UNKNOWN, "stage blank"),
+])
+
+# ----------------------------------------------------------------------------------------
+# I2 prior lines and I3 adjuvant anti-PD-(L)1
+# ----------------------------------------------------------------------------------------
+
+
+def line(n: int, setting: str | None, agents: str | None, end: str | None = "2024-06-30",
+         best: str | None = "pd", stop: str | None = "progression", recurrence: str | None = None,
+         start: str = "2023-10-01") -> dict[str, Any]:
+    """One therapies row (defaults: ended 2024-06-30 on progression, best response PD)."""
+    return {"line": n, "setting": setting, "agents": agents, "start_date": start, "end_date": end,
+            "best_response": best, "stop_reason": stop, "recurrence_date": recurrence}
+
+
+def lines_case(note: str, therapies: list[dict[str, Any]], i2: str, i3: str | None = None,
+               e1: str | None = None, **patient: Any) -> Case:
+    """A case about the therapies table, with expected I2 (and optionally I3, E1)."""
+    expected = {"I2": i2}
+    expected.update({"I3": i3} if i3 else {})
+    expected.update({"E1": e1} if e1 else {})
+    return Case(f"I2 {note}", expected, patient=patient, therapies=therapies)
+
+
+NIVO = "nivolumab"
+ADJUVANT_PEMBRO_END = "2024-01-10"  # + 6 calendar months = 2024-07-10
+
+I2_I3 = [
+    lines_case("one metastatic anti-PD-1 line, progression", [line(1, "metastatic", NIVO)], PASS, NA),
+    lines_case("no therapy at all", [], FAIL, NA, PASS),
+    lines_case("4 lines", [line(1, "metastatic", "nivolumab+ipilimumab", stop="toxicity", best="ne"),
+                           line(2, "metastatic", "dabrafenib+trametinib"),
+                           line(3, "metastatic", "dacarbazine"),
+                           line(4, "metastatic", "relatlimab+nivolumab")], PASS),
+    lines_case("5 lines", [line(1, "metastatic", "nivolumab+ipilimumab"),
+                           line(2, "metastatic", "dabrafenib+trametinib"),
+                           line(3, "metastatic", "dacarbazine"),
+                           line(4, "metastatic", "relatlimab+nivolumab"),
+                           line(5, "metastatic", "temozolomide")], FAIL),
+    lines_case("no PD-(L)1 agent", [line(1, "metastatic", "dabrafenib+trametinib")], FAIL),
+    lines_case("anti-PD-L1 counts", [line(1, "metastatic", "atezolizumab")], PASS),
+    lines_case("PD-1 earlier, last line progressed", [line(1, "metastatic", NIVO, best="pr", stop="completed"),
+                                                      line(2, "metastatic", "ipilimumab")], PASS),
+    lines_case("last line completed with CR", [line(1, "metastatic", NIVO, best="cr", stop="completed")], FAIL),
+    lines_case("last line stopped 'other', PR", [line(1, "metastatic", NIVO, best="pr", stop="other")], FAIL),
+    lines_case("last line best response SD", [line(1, "metastatic", NIVO, best="sd", stop="completed")], PASS),
+    lines_case("last line best response PD, stop blank", [line(1, "metastatic", NIVO, best="pd", stop=None)],
+               PASS),
+    lines_case("last line intolerant (toxicity)", [line(1, "metastatic", NIVO, best="pr", stop="toxicity")],
+               PASS),
+    lines_case("last line PR, stop blank", [line(1, "metastatic", NIVO, best="pr", stop=None)], UNKNOWN),
+    lines_case("last line completed, response blank", [line(1, "metastatic", NIVO, best=None, stop="completed")],
+               UNKNOWN),
+    lines_case("earlier line progressed, last completed CR",
+               [line(1, "metastatic", NIVO), line(2, "metastatic", "ipilimumab", best="cr", stop="completed")],
+               FAIL),
+    lines_case("line numbers not consecutive: highest is the last",
+               [line(3, "metastatic", NIVO, best="cr", stop="completed"), line(7, "metastatic", NIVO)], PASS),
+    lines_case("unknown drug name only", [line(1, "metastatic", "investigational-x")], UNKNOWN, NA, UNKNOWN),
+    lines_case("unknown drug with a known PD-1", [line(1, "metastatic", "nivolumab+investigational-x")],
+               PASS, NA, UNKNOWN),
+    lines_case("agents blank", [line(1, "metastatic", None)], UNKNOWN, NA, UNKNOWN),
+    lines_case("setting blank on the last line", [line(1, "metastatic", NIVO), line(2, None, "ipilimumab")],
+               UNKNOWN),
+    lines_case("setting blank on the only line", [line(1, None, NIVO)], UNKNOWN, NA),
+    lines_case("4 sure lines + 1 of blank setting", [line(1, "metastatic", NIVO), line(2, "metastatic", NIVO),
+                                                     line(3, "metastatic", NIVO), line(4, "metastatic", NIVO),
+                                                     line(5, None, NIVO, best="pd")], UNKNOWN),
+    # I3: adjuvant anti-PD-(L)1, 6 calendar months after the end date
+    lines_case("adjuvant, recurrence exactly 6 calendar months after end",
+               [line(1, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, best=None, stop="completed",
+                     recurrence="2024-07-10")], PASS, PASS),
+    lines_case("adjuvant, recurrence 6 months + 1 day after end",
+               [line(1, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, best=None, stop="completed",
+                     recurrence="2024-07-11")], FAIL, PASS),
+    lines_case("adjuvant ended 31 Aug, recurrence 29 Feb (month end clipped)",
+               [line(1, "adjuvant", NIVO, end="2023-08-31", best=None, stop="completed",
+                     recurrence="2024-02-29")], PASS, PASS),
+    lines_case("adjuvant ended 31 Aug, recurrence 1 Mar",
+               [line(1, "adjuvant", NIVO, end="2023-08-31", best=None, stop="completed",
+                     recurrence="2024-03-01")], FAIL, PASS),
+    lines_case("neoadjuvant, recurrence on therapy (end blank)",
+               [line(1, "neoadjuvant", NIVO, end=None, best=None, stop="ongoing", recurrence="2024-05-01")],
+               PASS, PASS),
+    lines_case("adjuvant, recurrence before end (on therapy)",
+               [line(1, "adjuvant", NIVO, end="2024-06-30", best=None, stop="progression",
+                     recurrence="2024-04-01")], PASS, PASS),
+    lines_case("adjuvant, no recurrence recorded", [line(1, "adjuvant", NIVO, recurrence=None)], FAIL, PASS),
+    lines_case("adjuvant non-PD-1 (ipilimumab) with recurrence",
+               [line(1, "adjuvant", "ipilimumab", end=ADJUVANT_PEMBRO_END, recurrence="2024-03-01")], FAIL, NA),
+    lines_case("adjuvant unknown agent with qualifying recurrence",
+               [line(1, "adjuvant", "investigational-x", end=ADJUVANT_PEMBRO_END, recurrence="2024-03-01")],
+               UNKNOWN, NA, UNKNOWN),
+    lines_case("late adjuvant recurrence, then a metastatic PD-1 line that progressed",
+               [line(1, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, recurrence="2024-09-01"),
+                line(2, "metastatic", NIVO, start="2024-09-15", end="2025-01-15")], PASS, PASS),
+    lines_case("qualifying adjuvant line is the most recent counted line",
+               [line(1, "metastatic", "dacarbazine", best="cr", stop="completed", start="2021-06-01",
+                     end="2022-01-01"),
+                line(2, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, best=None, stop="completed",
+                     recurrence="2024-02-01")], PASS, PASS),
+    lines_case("4 metastatic lines + 1 qualifying adjuvant = 5 counted lines",
+               [line(1, "adjuvant", "pembrolizumab", start="2021-02-01", end="2022-01-10", recurrence="2022-03-01"),
+                line(2, "metastatic", NIVO), line(3, "metastatic", "ipilimumab"),
+                line(4, "metastatic", "dacarbazine"), line(5, "metastatic", "temozolomide")], FAIL, PASS),
+    lines_case("4 metastatic lines + 1 non-qualifying adjuvant = 4 counted lines",
+               [line(1, "adjuvant", "pembrolizumab", start="2021-02-01", end="2022-01-10", recurrence="2023-03-01"),
+                line(2, "metastatic", NIVO), line(3, "metastatic", "ipilimumab"),
+                line(4, "metastatic", "dacarbazine"), line(5, "metastatic", "temozolomide")], PASS, PASS),
+]
+
+BRAF = {"require_braf_inhibitor_if_v600": True}
+I2_BRAF = [
+    Case("I2 BRAF option on, mutant, no BRAF inhibitor", {"I2": FAIL}, {"braf_v600": "mutant"},
+         [line(1, "metastatic", NIVO)], params=BRAF),
+    Case("I2 BRAF option on, mutant, dabrafenib+trametinib", {"I2": PASS}, {"braf_v600": "mutant"},
+         [line(1, "metastatic", "dabrafenib+trametinib"), line(2, "metastatic", NIVO)], params=BRAF),
+    Case("I2 BRAF option on, BRAF inhibitor in the adjuvant setting counts", {"I2": PASS},
+         {"braf_v600": "mutant"},
+         [line(1, "adjuvant", "dabrafenib+trametinib", recurrence=None), line(2, "metastatic", NIVO)],
+         params=BRAF),
+    Case("I2 BRAF option on, wildtype", {"I2": PASS}, {"braf_v600": "wildtype"},
+         [line(1, "metastatic", NIVO)], params=BRAF),
+    Case("I2 BRAF option on, status blank", {"I2": UNKNOWN}, {"braf_v600": None},
+         [line(1, "metastatic", NIVO)], params=BRAF),
+    Case("I2 BRAF option on, mutant, unknown agent", {"I2": UNKNOWN}, {"braf_v600": "mutant"},
+         [line(1, "metastatic", "nivolumab+investigational-x")], params=BRAF),
+    Case("I2 BRAF option off (default), mutant without BRAF inhibitor", {"I2": PASS}, {"braf_v600": "mutant"},
+         [line(1, "metastatic", NIVO)]),
+]
+
+# ----------------------------------------------------------------------------------------
+# I4 - I6, I8
+# ----------------------------------------------------------------------------------------
+
+I4 = table("I4", ["resectable_lesion_cm"], [
+    (1.5, PASS, "1.5 cm is enough"),
+    (1.4, FAIL, "1.4 cm"),
+    (1.49, FAIL, "1.49 cm"),
+    (1.6, PASS, "1.6 cm"),
+    (None, UNKNOWN, "blank"),
+])
+I4_PARAM = [Case("I4 site limit 2.0 cm, lesion 1.6 cm", {"I4": FAIL}, {"resectable_lesion_cm": 1.6},
+                 params={"min_lesion_cm": 2.0})]
+
+I5 = table("I5", ["birth_date", "consent_date"], [
+    ("2007-03-01", "2025-03-01", PASS, "18th birthday on consent day"),
+    ("2007-03-02", "2025-03-01", FAIL, "consent the day before the 18th birthday"),
+    ("2006-03-02", "2025-03-01", PASS, "one day before 19th birthday"),
+    ("2004-02-29", "2022-02-28", FAIL, "born 29 Feb, 28 Feb of a common year: still 17"),
+    ("2004-02-29", "2022-03-01", PASS, "born 29 Feb, 1 Mar of a common year: 18"),
+    ("2006-02-28", "2024-02-28", PASS, "18 on 28 Feb of a leap year"),
+    ("1950-01-01", "2025-03-01", PASS, "75 years"),
+    (None, "2025-03-01", UNKNOWN, "birth date blank"),
+    ("2007-03-01", None, UNKNOWN, "consent date blank"),
+])
+
+I6 = table("I6", ["ecog", "life_expectancy_months"], [
+    (1, 3.0, PASS, "ECOG 1, 3 months"),
+    (0, 24.0, PASS, "ECOG 0"),
+    (2, 12.0, FAIL, "ECOG 2"),
+    (5, 12.0, FAIL, "ECOG 5"),
+    (0, 2.9, FAIL, "life expectancy 2.9 months"),
+    (3, None, FAIL, "ECOG 3 fails whatever the life expectancy"),
+    (None, 2.0, FAIL, "2 months fails whatever the ECOG"),
+    (None, 12.0, UNKNOWN, "ECOG blank"),
+    (1, None, UNKNOWN, "life expectancy blank"),
+    (None, None, UNKNOWN, "both blank"),
+])
+
+I8 = table("I8", ["alternative_therapy_available"], [
+    ("no", PASS, "no alternative"),
+    ("yes", FAIL, "an alternative exists"),
+    (None, UNKNOWN, "blank"),
+])
+
+# ----------------------------------------------------------------------------------------
+# I7 laboratory values
+# ----------------------------------------------------------------------------------------
+
+
+def lab(test: str, value: float, unit: str, uln: float | None = None, day: str = "2025-02-25") -> dict[str, Any]:
+    """One labs row (collected 2025-02-25 unless told)."""
+    return {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": day}
+
+
+def lab_table(rows: Iterable[tuple[Any, ...]]) -> list[Case]:
+    """I7 cases: rows of ``(test, value, unit, uln, liver_metastases, gilbert, expected, note)``."""
+    cases = []
+    for test, value, unit, uln, liver, gilbert, expected, note in rows:
+        patient = {"liver_metastases": liver, "gilbert_syndrome": gilbert}
+        cases.append(Case(f"I7 {note}", {"I7": expected}, patient, labs=[lab(test, value, unit, uln)]))
+    return cases
+
+
+I7_LIMITS = lab_table([
+    ("anc", 1.0, "10^9/L", None, "no", "no", PASS, "ANC 1.0 x10^9/L at the limit"),
+    ("anc", 0.99, "10^9/L", None, "no", "no", FAIL, "ANC 0.99 x10^9/L"),
+    ("anc", 1000, "/uL", None, "no", "no", PASS, "ANC 1000/uL at the limit"),
+    ("anc", 999, "/uL", None, "no", "no", FAIL, "ANC 999/uL"),
+    ("platelets", 100, "10^9/L", None, "no", "no", PASS, "platelets 100 x10^9/L at the limit"),
+    ("platelets", 99.9, "10^9/L", None, "no", "no", FAIL, "platelets 99.9 x10^9/L"),
+    ("platelets", 100000, "/uL", None, "no", "no", PASS, "platelets 100000/uL at the limit"),
+    ("platelets", 99999, "/uL", None, "no", "no", FAIL, "platelets 99999/uL"),
+    ("hemoglobin", 9.0, "g/dL", None, "no", "no", PASS, "hemoglobin 9.0 g/dL at the limit"),
+    ("hemoglobin", 8.9, "g/dL", None, "no", "no", FAIL, "hemoglobin 8.9 g/dL"),
+    ("hemoglobin", 90, "g/L", None, "no", "no", PASS, "hemoglobin 90 g/L at the limit"),
+    ("hemoglobin", 89.9, "g/L", None, "no", "no", FAIL, "hemoglobin 89.9 g/L"),
+    ("creatinine_clearance", 40, "mL/min", None, "no", "no", PASS, "CrCl 40 at the limit"),
+    ("creatinine_clearance", 39.9, "mL/min", None, "no", "no", FAIL, "CrCl 39.9"),
+    # AST/ALT: 3 x ULN, 5 x ULN with liver metastases (ULN 40: 120 and 200)
+    ("ast", 120, "U/L", 40, "no", "no", PASS, "AST 3.0 x ULN"),
+    ("ast", 121, "U/L", 40, "no", "no", FAIL, "AST 3.025 x ULN, no liver mets"),
+    ("ast", 121, "U/L", 40, "yes", "no", PASS, "AST 3.025 x ULN, liver mets"),
+    ("ast", 121, "U/L", 40, None, "no", UNKNOWN, "AST 3.025 x ULN, liver mets blank"),
+    ("ast", 200, "U/L", 40, "yes", "no", PASS, "AST 5.0 x ULN, liver mets"),
+    ("ast", 201, "U/L", 40, "yes", "no", FAIL, "AST 5.025 x ULN, liver mets"),
+    ("ast", 201, "U/L", 40, None, "no", FAIL, "AST 5.025 x ULN, liver mets blank"),
+    ("ast", 99, "U/L", 33, "no", "no", PASS, "AST 99 with ULN 33 = 3.0 x ULN"),
+    ("ast", 30, "U/L", 40, None, "no", PASS, "AST normal, liver mets blank"),
+    ("alt", 120, "U/L", 40, "no", "no", PASS, "ALT 3.0 x ULN"),
+    ("alt", 121, "U/L", 40, "no", "no", FAIL, "ALT 3.025 x ULN, no liver mets"),
+    ("alt", 121, "U/L", 40, "yes", "no", PASS, "ALT 3.025 x ULN, liver mets"),
+    ("alt", 121, "U/L", 40, None, "no", UNKNOWN, "ALT 3.025 x ULN, liver mets blank"),
+    ("alt", 200, "U/L", 40, "yes", "no", PASS, "ALT 5.0 x ULN, liver mets"),
+    ("alt", 201, "U/L", 40, "yes", "no", FAIL, "ALT 5.025 x ULN, liver mets"),
+    # bilirubin: 2.0 mg/dL (34.2 umol/L), 3.0 (51.3) with Gilbert
+    ("total_bilirubin", 2.0, "mg/dL", None, "no", "no", PASS, "bilirubin 2.0 mg/dL"),
+    ("total_bilirubin", 2.1, "mg/dL", None, "no", "no", FAIL, "bilirubin 2.1 mg/dL, no Gilbert"),
+    ("total_bilirubin", 2.1, "mg/dL", None, "no", "yes", PASS, "bilirubin 2.1 mg/dL, Gilbert"),
+    ("total_bilirubin", 2.1, "mg/dL", None, "no", None, UNKNOWN, "bilirubin 2.1 mg/dL, Gilbert blank"),
+    ("total_bilirubin", 3.0, "mg/dL", None, "no", "yes", PASS, "bilirubin 3.0 mg/dL, Gilbert"),
+    ("total_bilirubin", 3.1, "mg/dL", None, "no", "yes", FAIL, "bilirubin 3.1 mg/dL, Gilbert"),
+    ("total_bilirubin", 3.1, "mg/dL", None, "no", None, FAIL, "bilirubin 3.1 mg/dL, Gilbert blank"),
+    ("total_bilirubin", 34.2, "umol/L", None, "no", "no", PASS, "bilirubin 34.2 umol/L = 2.0 mg/dL"),
+    ("total_bilirubin", 35.9, "umol/L", None, "no", "no", FAIL, "bilirubin 35.9 umol/L = 2.1 mg/dL"),
+    ("total_bilirubin", 35.9, "umol/L", None, "no", None, UNKNOWN, "bilirubin 35.9 umol/L, Gilbert blank"),
+    ("total_bilirubin", 51.3, "umol/L", None, "no", "yes", PASS, "bilirubin 51.3 umol/L = 3.0 mg/dL, Gilbert"),
+    ("total_bilirubin", 53.0, "umol/L", None, "no", "yes", FAIL, "bilirubin 53.0 umol/L = 3.1 mg/dL, Gilbert"),
+])
+
+I7_WINDOW = [
+    Case("I7 only ANC on day 29 before consent: no result", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-01-31")]),
+    Case("I7 ANC on day 28 before consent counts", {"I7": FAIL},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-02-01")]),
+    Case("I7 ANC low on day 29 does not count", {"I7": PASS},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-01-31"), lab("anc", 2.0, "10^9/L", day="2025-02-01")]),
+    Case("I7 most recent result counts (low earlier)", {"I7": PASS},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-02-10"), lab("anc", 2.0, "10^9/L", day="2025-02-20")]),
+    Case("I7 most recent result counts (low later)", {"I7": FAIL},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-10"), lab("anc", 0.5, "10^9/L", day="2025-02-20")]),
+    Case("I7 result after consent, before NMA-LD counts", {"I7": FAIL},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-03-20")]),
+    Case("I7 result on the NMA-LD day counts", {"I7": FAIL},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-03-29")]),
+    Case("I7 result after NMA-LD does not count", {"I7": PASS},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-03-30")]),
+    Case("I7 NMA-LD not scheduled: later results count", {"I7": FAIL}, {"lymphodepletion_date": None},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-04-30")]),
+    Case("I7 same-day tie: the lowest ANC counts", {"I7": FAIL},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.9, "10^9/L", day="2025-02-20")]),
+    Case("I7 same-day tie across units: 900/uL and 1.2 x10^9/L", {"I7": FAIL},
+         labs=[lab("anc", 1.2, "10^9/L", day="2025-02-20"), lab("anc", 900, "/uL", day="2025-02-20")]),
+    Case("I7 same-day tie: highest bilirubin counts", {"I7": FAIL},
+         labs=[lab("total_bilirubin", 0.8, "mg/dL", day="2025-02-20"),
+               lab("total_bilirubin", 42.0, "umol/L", day="2025-02-20")]),
+    Case("I7 same-day tie: AST compared as value / ULN", {"I7": FAIL},
+         labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 100, "U/L", 30, day="2025-02-20")]),
+    Case("I7 same-day tie: both AST within 3 x ULN", {"I7": PASS},
+         labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 80, "U/L", 30, day="2025-02-20")]),
+    Case("I7 no ANC at all", {"I7": UNKNOWN},
+         labs=[lab(t, v, u, n) for t, v, u, n in [
+             ("platelets", 220, "10^9/L", None), ("hemoglobin", 12.5, "g/dL", None), ("ast", 30, "U/L", 40),
+             ("alt", 28, "U/L", 40), ("total_bilirubin", 0.7, "mg/dL", None),
+             ("creatinine_clearance", 85, "mL/min", None)]], replace_labs=True),
+    Case("I7 no labs at all", {"I7": UNKNOWN}, labs=[], replace_labs=True),
+    Case("I7 one failing lab decides while others are missing", {"I7": FAIL},
+         labs=[lab("platelets", 50, "10^9/L")], replace_labs=True),
+    Case("I7 consent blank: no result can be placed", {"I7": UNKNOWN}, {"consent_date": None}),
+    Case("I7 lookback 14 days (parameter): day 15 does not count", {"I7": PASS},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-02-14"), lab("anc", 2.0, "10^9/L", day="2025-02-15")],
+         params={"lab_lookback_days": 14}),
+]
+
+# ----------------------------------------------------------------------------------------
+# Exclusions
+# ----------------------------------------------------------------------------------------
+
+E1 = [
+    Case("E1 allograft none", {"E1": PASS}, {"organ_allograft": "none"}),
+    Case("E1 kidney allograft is allowed", {"E1": PASS}, {"organ_allograft": "kidney"}),
+    Case("E1 other allograft", {"E1": FAIL}, {"organ_allograft": "other"}),
+    Case("E1 allograft blank", {"E1": UNKNOWN}, {"organ_allograft": None}),
+    Case("E1 allograft blank, prior lifileucel", {"E1": FAIL}, {"organ_allograft": None},
+         [line(1, "metastatic", NIVO), line(2, "metastatic", "lifileucel")]),
+    Case("E1 prior CAR-T", {"E1": FAIL}, {}, [line(1, "metastatic", NIVO), line(2, "metastatic", "car-t")]),
+    Case("E1 prior TIL in a combination", {"E1": FAIL}, {},
+         [line(1, "metastatic", "tumor-infiltrating lymphocytes+aldesleukin")]),
+    Case("E1 unknown agent", {"E1": UNKNOWN}, {}, [line(1, "metastatic", "nivolumab+investigational-x")]),
+    Case("E1 unknown agent but other allograft", {"E1": FAIL}, {"organ_allograft": "other"},
+         [line(1, "metastatic", "investigational-x")]),
+    Case("E1 no therapies, allograft none", {"E1": PASS}, {}, []),
+]
+
+
+def tox(category: str | None, grade: int | None, ongoing: str | None, term: str = "colitis") -> dict[str, Any]:
+    """One toxicities row."""
+    return {"term": term, "category": category, "grade": grade, "ongoing": ongoing}
+
+
+E2 = [
+    Case("E2 no toxicities", {"E2": PASS}),
+    Case("E2 ongoing grade 2 colitis", {"E2": FAIL}, toxicities=[tox("other", 2, "yes")]),
+    Case("E2 ongoing grade 4 hepatitis", {"E2": FAIL}, toxicities=[tox("other", 4, "yes", "hepatitis")]),
+    Case("E2 ongoing grade 1", {"E2": PASS}, toxicities=[tox("other", 1, "yes")]),
+    Case("E2 grade 5 is not 2-4", {"E2": PASS}, toxicities=[tox("other", 5, "yes")]),
+    Case("E2 resolved grade 3", {"E2": PASS}, toxicities=[tox("other", 3, "no")]),
+    Case("E2 ongoing grade 3 endocrine", {"E2": PASS}, toxicities=[tox("endocrine", 3, "yes", "hypothyroidism")]),
+    Case("E2 ongoing grade 2 ocular", {"E2": PASS}, toxicities=[tox("ocular", 2, "yes", "uveitis")]),
+    Case("E2 ongoing grade 2 vitiligo", {"E2": PASS}, toxicities=[tox("vitiligo", 2, "yes", "vitiligo")]),
+    Case("E2 grade 2 colitis, ongoing blank", {"E2": UNKNOWN}, toxicities=[tox("other", 2, None)]),
+    Case("E2 ongoing colitis, grade blank", {"E2": UNKNOWN}, toxicities=[tox("other", None, "yes")]),
+    Case("E2 ongoing grade 2, category blank", {"E2": UNKNOWN}, toxicities=[tox(None, 2, "yes")]),
+    Case("E2 category blank but grade 1", {"E2": PASS}, toxicities=[tox(None, 1, "yes")]),
+    Case("E2 all blank but resolved", {"E2": PASS}, toxicities=[tox(None, None, "no")]),
+    Case("E2 one unknown row and one failing row", {"E2": FAIL},
+         toxicities=[tox("other", None, "yes"), tox("other", 3, "yes", "pneumonitis")]),
+    Case("E2 one unknown row and one harmless row", {"E2": UNKNOWN},
+         toxicities=[tox("other", None, "yes"), tox("endocrine", 3, "yes", "hypophysitis")]),
+]
+
+E3 = table("E3", ["melanoma_subtype"], [
+    ("uveal", FAIL, "uveal"),
+    ("cutaneous", PASS, "cutaneous"),
+    ("acral", PASS, "acral"),
+    ("mucosal", PASS, "mucosal"),
+    ("unknown_primary", PASS, "unknown primary"),
+    (None, UNKNOWN, "blank"),
+])
+
+E4 = table("E4", ["hypersensitivity_to_regimen"], [("yes", FAIL, "yes"), ("no", PASS, "no"), (None, UNKNOWN, "blank")])
+E7 = table("E7", ["active_medical_illness"], [("yes", FAIL, "yes"), ("no", PASS, "no"), (None, UNKNOWN, "blank")])
+E9 = table("E9", ["primary_immunodeficiency"], [("yes", FAIL, "yes"), ("no", PASS, "no"), (None, UNKNOWN, "blank")])
+
+E5 = table("E5", ["brain_metastases", "brain_metastases_treated", "brain_metastases_symptomatic",
+                  "brain_metastases_stable_since", "lymphodepletion_date"], [
+    ("no", None, None, None, "2025-03-29", PASS, "no brain metastases"),
+    (None, None, None, None, "2025-03-29", UNKNOWN, "brain metastases blank"),
+    ("yes", "yes", "no", "2025-03-15", "2025-03-29", PASS, "treated, stable 14 days"),
+    ("yes", "yes", "no", "2025-03-16", "2025-03-29", FAIL, "treated, stable 13 days"),
+    ("yes", "yes", "no", "2025-01-10", "2025-03-29", PASS, "treated, stable for months"),
+    ("yes", "yes", "no", "2025-04-01", "2025-03-29", FAIL, "stability dated after NMA-LD"),
+    ("yes", "no", "no", "2025-01-10", "2025-03-29", FAIL, "untreated"),
+    ("yes", "yes", "yes", "2025-01-10", "2025-03-29", FAIL, "symptomatic"),
+    ("yes", "no", None, None, None, FAIL, "untreated decides with blanks elsewhere"),
+    ("yes", None, None, None, None, UNKNOWN, "treatment blank"),
+    ("yes", None, "no", "2025-01-10", "2025-03-29", UNKNOWN, "treated blank"),
+    ("yes", "yes", None, "2025-01-10", "2025-03-29", UNKNOWN, "symptomatic blank"),
+    ("yes", "yes", "no", None, "2025-03-29", UNKNOWN, "stable-since blank"),
+    ("yes", "yes", "no", "2025-01-10", None, UNKNOWN, "NMA-LD not scheduled"),
+])
+
+E6 = table("E6", ["steroid_mg_per_day"], [
+    (10.0, PASS, "10 mg/day"),
+    (10.5, FAIL, "10.5 mg/day"),
+    (0.0, PASS, "no steroid"),
+    (40.0, FAIL, "40 mg/day"),
+    (None, UNKNOWN, "blank"),
+])
+
+E8 = table("E8", ["syphilis_assay", "hiv_serology", "hbv_serology", "hbv_pcr"], [
+    ("negative", "negative", "negative", None, PASS, "all negative"),
+    ("positive", "negative", "negative", None, FAIL, "syphilis positive"),
+    ("negative", "positive", "negative", None, FAIL, "HIV positive"),
+    ("negative", "negative", "positive", "detectable", FAIL, "HBV positive, PCR detectable"),
+    ("negative", "negative", "positive", "undetectable", PASS, "HBV positive, PCR undetectable"),
+    ("negative", "negative", "positive", None, UNKNOWN, "HBV positive, PCR blank"),
+    ("negative", "negative", None, None, UNKNOWN, "HBV serology blank"),
+    ("negative", None, "negative", None, UNKNOWN, "HIV blank"),
+    (None, "negative", "negative", None, UNKNOWN, "syphilis blank"),
+    ("positive", None, None, None, FAIL, "syphilis positive decides with blanks"),
+    (None, None, "positive", "detectable", FAIL, "HBV PCR detectable decides with blanks"),
+])
+
+E10 = table("E10", ["live_vaccine_received", "live_vaccine_date", "lymphodepletion_date"], [
+    ("no", None, "2025-03-29", PASS, "no live vaccine"),
+    ("no", "2025-03-10", "2025-03-29", PASS, "received = no wins over a stray date"),
+    ("yes", "2025-03-01", "2025-03-29", FAIL, "28 days before NMA-LD"),
+    ("yes", "2025-02-28", "2025-03-29", PASS, "29 days before NMA-LD"),
+    ("yes", "2025-03-29", "2025-03-29", FAIL, "on the NMA-LD day"),
+    ("yes", "2025-03-30", "2025-03-29", PASS, "after NMA-LD started"),
+    ("yes", None, "2025-03-29", UNKNOWN, "date blank"),
+    (None, "2025-03-10", "2025-03-29", UNKNOWN, "received blank"),
+    ("yes", "2025-01-31", None, PASS, "NMA-LD blank, 29 days before consent"),
+    ("yes", "2025-02-01", None, UNKNOWN, "NMA-LD blank, 28 days before consent"),
+    ("yes", "2025-02-20", None, UNKNOWN, "NMA-LD blank, 9 days before consent"),
+])
+
+E11 = table("E11", ["sex", "pregnant", "breastfeeding"], [
+    ("male", None, None, NA, "male"),
+    ("male", "yes", None, NA, "male with a stray pregnancy cell"),
+    ("female", "no", "no", PASS, "female, neither"),
+    ("female", "yes", "no", FAIL, "pregnant"),
+    ("female", "no", "yes", FAIL, "breastfeeding"),
+    ("female", "yes", None, FAIL, "pregnant decides with breastfeeding blank"),
+    ("female", None, "no", UNKNOWN, "pregnancy blank"),
+    ("female", "no", None, UNKNOWN, "breastfeeding blank"),
+    (None, "no", "no", UNKNOWN, "sex blank"),
+    (None, None, "yes", FAIL, "sex blank, breastfeeding"),
+])
+
+# ----------------------------------------------------------------------------------------
+# Overrides
+# ----------------------------------------------------------------------------------------
+
+OVERRIDES = [
+    Case("waiver of a failing I6", {"I6": WAIVED}, {"ecog": 2}, overrides=("I6",)),
+    Case("waiver of an unknown E8", {"E8": WAIVED, "E6": PASS}, {"hiv_serology": None}, overrides=("E8",)),
+    Case("waiver of a passing I4", {"I4": WAIVED}, overrides=("I4",)),
+    Case("waiver of a not-applicable I3", {"I3": WAIVED}, overrides=("I3",)),
+    Case("waiver of E11 for a male", {"E11": WAIVED}, {"sex": "male"}, overrides=("E11",)),
+    Case("waiver of I2 (BRAF not required by the treating physician)", {"I2": WAIVED},
+         {"braf_v600": "mutant"}, [line(1, "metastatic", NIVO)], overrides=("I2",), params=BRAF),
+    Case("two waivers", {"I5": WAIVED, "E10": WAIVED, "I6": PASS},
+         {"birth_date": "2010-01-01", "live_vaccine_received": None}, overrides=("I5", "E10")),
+]
+
+BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
+
+ALL_CASES: list[Case] = [
+    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I6, *I7_LIMITS, *I7_WINDOW, *I8,
+    *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
+]
+
+# ----------------------------------------------------------------------------------------
+# Running the cases: one dataset per parameter set, one patient per case
+# ----------------------------------------------------------------------------------------
+
+
+def engine(tables: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+    """Outcomes from the vectorized engine."""
+    result = screen(ScreeningDataset(**tables), load_params(overrides=params))
+    return result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str)
+
+
+def reference(tables: dict[str, pd.DataFrame], params: dict[str, Any]) -> pd.DataFrame:
+    """Outcomes from the row-wise reference evaluator."""
+    return reference_screen(tables, load_params(overrides=params).as_dict())
+
+
+IMPLEMENTATIONS: dict[str, Callable[[dict[str, pd.DataFrame], dict[str, Any]], pd.DataFrame]] = {
+    "engine": engine,
+    "reference": reference,
+}
+
+
+def params_key(case: Case) -> str:
+    """Cases with the same parameters are screened together."""
+    return json.dumps(case.params, sort_keys=True)
+
+
+@functools.cache
+def outcomes_for(implementation: str, key: str) -> dict[tuple[str, str], str]:
+    """``{(patient_id, criterion_id): outcome}`` of every case with parameters ``key``."""
+    cases = [(f"C{i:04d}", c) for i, c in enumerate(ALL_CASES) if params_key(c) == key]
+    tables = concat_tables([case.tables(pid) for pid, case in cases])
+    frame = IMPLEMENTATIONS[implementation](tables, json.loads(key))
+    return {(p, c): o for p, c, o in frame[["patient_id", "criterion_id", "outcome"]].itertuples(index=False)}
+
+
+def test_case_names_are_unique() -> None:
+    names = [c.name for c in ALL_CASES]
+    assert len(names) == len(set(names)), [n for n in names if names.count(n) > 1]
+
+
+def test_every_criterion_has_cases_of_each_outcome_it_can_take() -> None:
+    seen: dict[str, set[str]] = {c: set() for c in CRITERION_IDS}
+    for case in ALL_CASES:
+        for criterion, outcome in case.expected.items():
+            seen[criterion].add(outcome)
+    for criterion in CRITERION_IDS:
+        wanted = {PASS, NA, WAIVED} if criterion == "I3" else {PASS, FAIL, UNKNOWN}
+        assert wanted <= seen[criterion], (criterion, seen[criterion])
+
+
+@pytest.mark.parametrize("implementation", list(IMPLEMENTATIONS))
+@pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.name)
+def test_spec_case(case: Case, implementation: str) -> None:
+    patient_id = f"C{ALL_CASES.index(case):04d}"
+    outcomes = outcomes_for(implementation, params_key(case))
+    got = {criterion: outcomes[(patient_id, criterion)] for criterion in case.expected}
+    assert got == case.expected, f"{implementation} on {case.name}: {case.describe()}"

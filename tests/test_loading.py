@@ -1,0 +1,722 @@
+"""Loading and validating a screening dataset (shared/spec/screening-data.md section 1).
+
+Every dataset here is built inline: a small valid dataset as CSV text, then one change
+per test (a bad cell, a missing file, a lenient spelling, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import Workbook
+
+from lifileucel_analysis import schema
+from lifileucel_analysis.dataset import ContractError, ScreeningDataset
+from lifileucel_analysis.io import write_tables
+from lifileucel_analysis.loading import MAX_PROBLEMS_PER_KIND, load_dataset, read_raw_tables, validate_tables
+
+PATIENT = {
+    "site_id": "mskcc", "sex": "female", "birth_date": "1960-05-01", "consent_date": "2025-03-01",
+    "lymphodepletion_date": "2025-04-15", "melanoma_subtype": "cutaneous", "ajcc_stage": "IV",
+    "disease_unresectable": "", "liver_metastases": "no", "gilbert_syndrome": "no", "braf_v600": "wildtype",
+    "ecog": "1", "life_expectancy_months": "6", "alternative_therapy_available": "no",
+    "resectable_lesion_cm": "2.5", "organ_allograft": "none", "brain_metastases": "no",
+    "brain_metastases_symptomatic": "", "brain_metastases_treated": "", "brain_metastases_stable_since": "",
+    "steroid_mg_per_day": "0", "hypersensitivity_to_regimen": "no", "active_medical_illness": "no",
+    "hiv_serology": "negative", "syphilis_assay": "negative", "hbv_serology": "negative", "hbv_pcr": "",
+    "primary_immunodeficiency": "no", "live_vaccine_received": "no", "live_vaccine_date": "",
+    "pregnant": "no", "breastfeeding": "no",
+}
+
+
+def base_rows() -> dict[str, list[dict[str, str]]]:
+    """A valid dataset as rows of text cells: two patients and one row per event table."""
+    return {
+        "patients": [dict(PATIENT, patient_id="P1"), dict(PATIENT, patient_id="P2", sex="male", ecog="")],
+        "therapies": [dict(patient_id="P1", line="1", setting="metastatic", agents="nivolumab",
+                           start_date="2024-01-01", end_date="2024-06-01", best_response="pd",
+                           stop_reason="progression", recurrence_date="")],
+        "labs": [dict(patient_id="P1", test="anc", value="1500", unit="/uL", uln="", collected_date="2025-02-20"),
+                 dict(patient_id="P1", test="ast", value="40", unit="U/L", uln="40", collected_date="2025-02-20")],
+        "toxicities": [dict(patient_id="P2", term="colitis", category="other", grade="2", ongoing="no")],
+        "overrides": [dict(patient_id="P1", criterion_id="I6", approved_by="medical monitor",
+                           approved_date="2025-03-02", reason="ECOG documented on paper")],
+    }
+
+
+def csv_text(rows: list[dict[str, str]], columns: list[str] | None = None, newline: str = "\n") -> str:
+    """CSV text of ``rows``; a value with a comma is quoted, as a spreadsheet would."""
+    columns = columns or list(rows[0])
+    lines = [",".join(columns)] + [",".join(quote(row.get(c, "")) for c in columns) for row in rows]
+    return newline.join(lines) + newline
+
+
+def quote(value: str) -> str:
+    return f'"{value}"' if "," in value else value
+
+
+def write_csv_dataset(folder: Path, rows: dict[str, list[dict[str, str]]]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, table_rows in rows.items():
+        columns = list(schema.TABLES[table].column_names)
+        extra = [c for c in (table_rows[0] if table_rows else {}) if c not in columns]
+        (folder / f"{table}.csv").write_text(csv_text(table_rows, columns + extra), encoding="utf-8")
+    return folder
+
+
+def load_error(path: Path) -> ContractError:
+    with pytest.raises(ContractError) as caught:
+        load_dataset(path)
+    return caught.value
+
+
+def typed_base() -> dict[str, pd.DataFrame]:
+    """The base dataset as typed frames, as the loader must return them."""
+    typed = {}
+    for table, rows in base_rows().items():
+        frame = pd.DataFrame(rows).replace("", None)
+        typed[table] = schema.coerce(table, frame)
+    return typed
+
+
+def assert_dataset_equals(data: ScreeningDataset, expected: dict[str, pd.DataFrame]) -> None:
+    for table in schema.TABLES:
+        pd.testing.assert_frame_equal(data.table(table), expected[table])
+
+
+# ---------------------------------------------------------------------------------------
+# The valid dataset
+
+
+def test_valid_csv_dataset_loads_as_typed_frames(tmp_path: Path) -> None:
+    data = load_dataset(write_csv_dataset(tmp_path / "d", base_rows()))
+    assert_dataset_equals(data, typed_base())
+    for table in schema.TABLES:
+        frame = data.table(table)
+        assert list(frame.columns) == list(schema.TABLES[table].column_names)
+        assert isinstance(frame.index, pd.RangeIndex) and frame.index.start == 0
+        for column in schema.TABLES[table].columns:
+            assert frame[column.name].dtype == schema.dtype_for(column), (table, column.name)
+    assert data.warnings == ()
+    assert data.source == str(tmp_path / "d")
+
+
+def test_blank_optional_cells_mean_not_recorded(tmp_path: Path) -> None:
+    patients = load_dataset(write_csv_dataset(tmp_path / "d", base_rows())).patients
+    assert pd.isna(patients.loc[1, "ecog"])
+    assert pd.isna(patients.loc[0, "disease_unresectable"])
+    assert pd.isna(patients.loc[0, "hbv_pcr"])
+    assert pd.isna(patients.loc[0, "live_vaccine_date"])
+
+
+def test_overrides_table_is_optional(tmp_path: Path) -> None:
+    rows = base_rows()
+    del rows["overrides"]
+    data = load_dataset(write_csv_dataset(tmp_path / "d", rows))
+    pd.testing.assert_frame_equal(data.overrides, schema.empty_frame("overrides"))
+
+
+def test_event_tables_may_have_no_rows(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    for table in ("therapies", "labs", "toxicities", "overrides"):
+        (folder / f"{table}.csv").write_text(",".join(schema.TABLES[table].column_names) + "\n")
+    data = load_dataset(folder)
+    for table in ("therapies", "labs", "toxicities", "overrides"):
+        pd.testing.assert_frame_equal(data.table(table), schema.empty_frame(table))
+
+
+# ---------------------------------------------------------------------------------------
+# One bad cell: the message names table, row, column, value and what is allowed
+
+BAD_CELLS = [
+    # table, row index, column, bad value, message fragment
+    ("patients", 0, "consent_date", "03/02/2026", "use YYYY-MM-DD"),
+    ("patients", 1, "consent_date", "2026-02-30", "no such calendar date"),
+    ("patients", 0, "birth_date", "1960-5-1", "not an ISO date"),
+    ("patients", 0, "birth_date", "1960-05-01T00:00", "not an ISO date"),
+    ("patients", 1, "site_id", "mayo", "unknown site code: expected one of honorhealth"),
+    ("patients", 0, "sex", "m", "unknown code: expected one of female, male"),
+    ("patients", 0, "ajcc_stage", "V", "unknown code"),
+    ("patients", 0, "ecog", "2.5", "not a whole number"),
+    ("patients", 0, "ecog", "6", "out of range: expected a whole number >= 0 and <= 5"),
+    ("patients", 0, "ecog", "two", "not a number"),
+    ("patients", 0, "life_expectancy_months", "-1", "out of range: expected a number >= 0"),
+    ("patients", 0, "steroid_mg_per_day", "inf", "not a finite number"),
+    ("patients", 0, "steroid_mg_per_day", "1,500", "not a number"),
+    ("patients", 1, "patient_id", "John Smith", "not a valid patient ID"),
+    ("patients", 1, "patient_id", "<script>", "not a valid patient ID"),
+    ("patients", 0, "patient_id", "", "blank, but required"),
+    ("patients", 0, "site_id", "", "blank, but required"),
+    ("patients", 0, "pregnant", "y", "expected yes or no"),
+    ("patients", 0, "brain_metastases", "true", "expected yes or no"),
+    ("therapies", 0, "line", "0", "out of range: expected a whole number >= 1"),
+    ("therapies", 0, "line", "", "blank, but required"),
+    ("therapies", 0, "setting", "palliative", "unknown code: expected one of adjuvant, neoadjuvant, metastatic"),
+    ("therapies", 0, "end_date", "June 2024", "not an ISO date"),
+    ("labs", 0, "unit", "g/L", "unit not allowed for test anc: use 10^9/L or /uL"),
+    ("labs", 1, "unit", "IU/ml", "unit not allowed for test ast: use U/L"),
+    ("labs", 1, "uln", "", "required for ast and alt"),
+    ("labs", 0, "test", "ldh", "unknown code"),
+    ("labs", 0, "value", "", "blank, but required"),
+    ("labs", 0, "value", "high", "not a number"),
+    ("labs", 0, "collected_date", "20/02/2025", "not an ISO date"),
+    ("toxicities", 0, "grade", "6", "out of range"),
+    ("toxicities", 0, "patient_id", "P9", "no such patient"),
+    ("toxicities", 0, "category", "skin", "unknown code"),
+    ("overrides", 0, "criterion_id", "I9", "unknown code"),
+    ("overrides", 0, "approved_date", "", "blank, but required"),
+    ("overrides", 0, "patient_id", "P3", "no such patient"),
+]
+
+
+@pytest.mark.parametrize(("table", "index", "column", "value", "fragment"), BAD_CELLS,
+                         ids=[f"{t}.{c}={v!r}" for t, _, c, v, _ in BAD_CELLS])
+def test_a_bad_cell_is_reported_with_its_location(tmp_path: Path, table: str, index: int, column: str,
+                                                  value: str, fragment: str) -> None:
+    rows = base_rows()
+    rows[table][index][column] = value
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    expected_start = f"{table} row {index + 1}, column {column}: value {value!r}: "
+    lines = [str(p) for p in error.problems if str(p).startswith(expected_start)]
+    assert lines, f"no problem starting {expected_start!r} in:\n{error}"
+    assert any(fragment in line for line in lines), str(error)
+    assert expected_start in str(error)
+
+
+@pytest.mark.parametrize(("table", "index", "column", "value", "fragment"), BAD_CELLS[:12],
+                         ids=[f"{t}.{c}={v!r}" for t, _, c, v, _ in BAD_CELLS[:12]])
+def test_a_bad_cell_is_reported_the_same_way_from_a_workbook(tmp_path: Path, table: str, index: int, column: str,
+                                                             value: str, fragment: str) -> None:
+    rows = base_rows()
+    rows[table][index][column] = value
+    error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
+    expected_start = f"{table} row {index + 1}, column {column}: value {value!r}: "
+    assert any(str(p).startswith(expected_start) and fragment in str(p) for p in error.problems), str(error)
+
+
+def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None:
+    rows = base_rows()
+    rows["patients"][1]["patient_id"] = "P1"
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    duplicates = [p for p in error.problems if "duplicate patient_id" in p.message]
+    assert [(p.row, p.column, p.value) for p in duplicates] == [(1, "patient_id", "P1"), (2, "patient_id", "P1")]
+
+
+@pytest.mark.parametrize(("table", "key_column", "expected_value"), [
+    ("therapies", "patient_id, line", "P1, 1"),
+    ("overrides", "patient_id, criterion_id", "P1, I6"),
+])
+def test_duplicate_composite_keys_are_reported(tmp_path: Path, table: str, key_column: str,
+                                               expected_value: str) -> None:
+    rows = base_rows()
+    rows[table].append(dict(rows[table][0]))
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    assert f"{table} row 2, column {key_column}: value {expected_value!r}: duplicate" in str(error)
+
+
+def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path) -> None:
+    rows = base_rows()
+    rows["patients"][0]["consent_date"] = "03/02/2026"
+    rows["patients"][1]["sex"] = "unknown"
+    rows["therapies"][0]["best_response"] = "progressive"
+    rows["labs"][1]["uln"] = ""
+    rows["toxicities"][0]["grade"] = "7"
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    assert error.n_problems == 5
+    located = {(p.table, p.row, p.column) for p in error.problems}
+    assert located == {("patients", 1, "consent_date"), ("patients", 2, "sex"), ("therapies", 1, "best_response"),
+                       ("labs", 2, "uln"), ("toxicities", 1, "grade")}
+    assert str(error).startswith(f"5 problem(s) in the screening dataset {tmp_path / 'd'}:")
+
+
+def test_many_problems_are_all_counted_but_only_some_kept(tmp_path: Path) -> None:
+    rows = base_rows()
+    n_bad = MAX_PROBLEMS_PER_KIND + 500
+    rows["labs"] = [dict(rows["labs"][0], collected_date="20/02/2025") for _ in range(n_bad)]
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    assert error.n_problems == n_bad
+    assert len(error.problems) == MAX_PROBLEMS_PER_KIND
+    message = str(error)
+    assert f"{n_bad} problem(s)" in message and f"{n_bad} x labs.collected_date: not an ISO date" in message
+    assert len(message.splitlines()) < 20
+
+
+def test_an_empty_row_between_rows_is_reported_at_its_row(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    labs = folder / "labs.csv"
+    header, first, second = labs.read_text().splitlines()
+    labs.write_text("\n".join([header, first, ",,,,,", second]) + "\n")
+    error = load_error(folder)
+    assert {(p.row, p.column) for p in error.problems} == {
+        (2, "patient_id"), (2, "test"), (2, "value"), (2, "unit"), (2, "collected_date")}
+
+
+def test_row_numbers_count_data_rows_after_quoted_line_breaks(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    toxicities = folder / "toxicities.csv"
+    text = toxicities.read_text().replace("colitis", '"colitis,\nsevere"')
+    toxicities.write_text(text + "P2,rash,skin,1,no\n")
+    error = load_error(folder)
+    assert [str(p) for p in error.problems] == [
+        "toxicities row 2, column category: value 'skin': unknown code: expected one of endocrine, ocular, "
+        "vitiligo, other"]
+
+
+# ---------------------------------------------------------------------------------------
+# Lenient input
+
+
+def edit_csv(folder: Path, table: str, change: Callable[[str], str]) -> None:
+    path = folder / f"{table}.csv"
+    path.write_text(change(path.read_text(encoding="utf-8")), encoding="utf-8", newline="")
+
+
+LENIENT_CELLS = [
+    # table, index, column, written, expected typed value
+    ("patients", 0, "sex", "FEMALE", "female"),
+    ("patients", 0, "sex", "  Female ", "female"),
+    ("patients", 0, "site_id", "MSKCC", "mskcc"),
+    ("patients", 0, "ajcc_stage", "iv", "IV"),
+    ("patients", 0, "ajcc_stage", "IIIc", "IIIC"),
+    ("patients", 0, "pregnant", "Yes", True),
+    ("patients", 0, "pregnant", " no ", False),
+    ("patients", 0, "pregnant", "NO", False),
+    ("patients", 0, "pregnant", "   ", pd.NA),
+    ("patients", 0, "ecog", "2.0", 2),
+    ("patients", 0, "ecog", " 0 ", 0),
+    ("patients", 0, "life_expectancy_months", "1e1", 10.0),
+    ("patients", 0, "consent_date", " 2025-03-01 ", pd.Timestamp("2025-03-01")),
+    ("patients", 0, "patient_id", "  P1 ", "P1"),
+    ("labs", 0, "unit", "/UL", "/uL"),
+    ("labs", 1, "unit", "u/l", "U/L"),
+    ("therapies", 0, "agents", "Nivolumab+Ipilimumab", "nivolumab+ipilimumab"),
+    ("overrides", 0, "criterion_id", "i6", "I6"),
+    ("toxicities", 0, "term", "  Colitis  ", "Colitis"),
+]
+
+
+@pytest.mark.parametrize(("table", "index", "column", "written", "expected"), LENIENT_CELLS,
+                         ids=[f"{t}.{c}={w!r}" for t, _, c, w, _ in LENIENT_CELLS])
+def test_lenient_spellings_load(tmp_path: Path, table: str, index: int, column: str, written: str,
+                                expected: object) -> None:
+    rows = base_rows()
+    rows[table][index][column] = written
+    value = load_dataset(write_csv_dataset(tmp_path / "d", rows)).table(table).loc[index, column]
+    if expected is pd.NA:
+        assert pd.isna(value)
+    else:
+        assert value == expected
+
+
+def test_bom_crlf_column_order_and_header_case_are_accepted(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for table, rows in base_rows().items():
+        columns = list(reversed(schema.TABLES[table].column_names))
+        text = csv_text(rows, columns, newline="\r\n")
+        text = text.replace("patient_id", " Patient_ID ", 1)
+        (folder / f"{table}.csv").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    data = load_dataset(folder)
+    assert_dataset_equals(data, typed_base())
+
+
+def test_extra_columns_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    rows = base_rows()
+    for row in rows["patients"]:
+        row["patient_name"] = "Jane Doe"
+        row["mrn"] = "123456"
+    data = load_dataset(write_csv_dataset(tmp_path / "d", rows))
+    assert "patient_name" not in data.patients.columns and "mrn" not in data.patients.columns
+    assert not data.patients.isin(["Jane Doe", "123456"]).any().any()
+    assert data.warnings == ("patients: ignored 2 column(s) not in the data contract: patient_name, mrn",)
+
+
+def test_extra_files_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    (folder / "notes.csv").write_text("anything\n")
+    (folder / "README.txt").write_text("not a table\n")
+    data = load_dataset(folder)
+    assert data.warnings == ("ignored file(s) not in the data contract: notes.csv",)
+
+
+def test_trailing_empty_rows_are_dropped(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "labs", lambda text: text + ",,,,,\n  , ,,,,\n\n")
+    assert len(load_dataset(folder).labs) == 2
+
+
+def test_patient_rows_keep_input_order(tmp_path: Path) -> None:
+    rows = base_rows()
+    rows["patients"] = [dict(PATIENT, patient_id=f"Z{i}") for i in (3, 1, 2)]
+    rows["therapies"] = []
+    rows["labs"] = []
+    rows["toxicities"] = []
+    rows["overrides"] = []
+    folder = tmp_path / "d"
+    folder.mkdir()
+    for table, table_rows in rows.items():
+        columns = list(schema.TABLES[table].column_names)
+        (folder / f"{table}.csv").write_text(csv_text(table_rows, columns) if table_rows else ",".join(columns) + "\n")
+    assert load_dataset(folder).patients["patient_id"].tolist() == ["Z3", "Z1", "Z2"]
+
+
+# ---------------------------------------------------------------------------------------
+# Structural problems
+
+
+def test_missing_required_table(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    (folder / "labs.csv").unlink()
+    error = load_error(folder)
+    assert [str(p) for p in error.problems] == [f"labs: missing table: expected labs.csv in {folder}"]
+
+
+def test_missing_column_is_named_even_when_optional(tmp_path: Path) -> None:
+    rows = base_rows()
+    folder = tmp_path / "d"
+    write_csv_dataset(folder, rows)
+    columns = [c for c in schema.TABLES["patients"].column_names if c != "hbv_pcr"]
+    (folder / "patients.csv").write_text(csv_text(rows["patients"], columns))
+    error = load_error(folder)
+    assert [(p.table, p.column) for p in error.problems] == [("patients", "hbv_pcr")]
+    assert "patients, column hbv_pcr: missing column" in str(error)
+
+
+def test_duplicate_column_is_refused(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    header = "patient_id,term,category,grade,ongoing,Ongoing"
+    (folder / "toxicities.csv").write_text(f"{header}\nP2,colitis,other,2,no,yes\n")
+    error = load_error(folder)
+    assert "toxicities, column ongoing: column appears more than once" in str(error)
+
+
+def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text.replace("colitis", "colitis,grade 2"))
+    error = load_error(folder)
+    assert str(error.problems[0]).startswith("toxicities row 1: 6 fields where the header has 5")
+
+
+def test_semicolon_separated_csv_is_refused_with_a_hint(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text.replace(",", ";"))
+    assert "save it as 'CSV UTF-8 (comma delimited)'" in str(load_error(folder))
+
+
+@pytest.mark.parametrize(("encoding", "looks_like"), [("cp1252", "Windows-1252"), ("utf-16", "UTF-16")])
+def test_a_file_that_is_not_utf8_is_refused_with_advice(tmp_path: Path, encoding: str, looks_like: str) -> None:
+    rows = base_rows()
+    rows["toxicities"][0]["term"] = "colite sévère"
+    folder = write_csv_dataset(tmp_path / "d", rows)
+    path = folder / "toxicities.csv"
+    path.write_bytes(path.read_text(encoding="utf-8").encode(encoding))
+    message = str(load_error(folder))
+    assert "toxicities" in message and "not UTF-8 text" in message and looks_like in message
+    assert "save it as 'CSV UTF-8'" in message
+    if encoding == "cp1252":
+        assert "toxicities row 1: toxicities.csv is not UTF-8 text (byte 0xe9" in message
+
+
+def test_empty_csv_file_is_refused(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    (folder / "toxicities.csv").write_text("")
+    assert "toxicities: toxicities.csv is empty: expected a header row" in str(load_error(folder))
+
+
+@pytest.mark.parametrize(("make", "fragment"), [
+    (lambda tmp: tmp / "nowhere", "no such file or folder"),
+    (lambda tmp: tmp, "no tables found: expected patients.csv"),
+    (lambda tmp: touch(tmp / "old.xls"), "save it as .xlsx"),
+    (lambda tmp: touch(tmp / "patients.csv"), "pass the folder that holds this file"),
+    (lambda tmp: touch(tmp / "data.json"), "not a dataset"),
+    (lambda tmp: touch(tmp / "broken.xlsx"), "not a readable .xlsx workbook"),
+])
+def test_a_path_that_is_not_a_dataset(tmp_path: Path, make: Callable[[Path], Path], fragment: str) -> None:
+    path = make(tmp_path)
+    error = load_error(path)
+    assert len(error.problems) == 1 and error.problems[0].table == "dataset"
+    assert fragment in str(error)
+
+
+def touch(path: Path) -> Path:
+    path.write_text("x\n")
+    return path
+
+
+def test_a_folder_with_only_a_workbook_points_to_it(tmp_path: Path) -> None:
+    write_workbook(tmp_path / "book.xlsx", base_rows())
+    assert "pass its path (book.xlsx)" in str(load_error(tmp_path))
+
+
+def test_a_folder_with_csv_and_parquet_is_ambiguous(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    write_tables({"patients": typed_base()["patients"]}, folder, "parquet")
+    assert "holds both CSV and Parquet tables" in str(load_error(folder))
+
+
+def test_problems_in_files_and_cells_are_reported_together(tmp_path: Path) -> None:
+    rows = base_rows()
+    rows["patients"][0]["sex"] = "x"
+    folder = write_csv_dataset(tmp_path / "d", rows)
+    (folder / "labs.csv").unlink()
+    path = folder / "toxicities.csv"
+    path.write_bytes(path.read_text().replace("colitis", "colite sévère").encode("cp1252"))
+    error = load_error(folder)
+    assert {p.table for p in error.problems} == {"patients", "labs", "toxicities"}
+
+
+def test_read_raw_tables_returns_text_cells(tmp_path: Path) -> None:
+    raw = read_raw_tables(write_csv_dataset(tmp_path / "d", base_rows()))
+    assert set(raw) == set(schema.TABLES)
+    assert raw["patients"].loc[1, "ecog"] == "" and raw["labs"].loc[0, "value"] == "1500"
+    with pytest.raises(ContractError, match="no such file"):
+        read_raw_tables(tmp_path / "missing")
+
+
+# ---------------------------------------------------------------------------------------
+# Excel workbooks
+
+
+def write_workbook(path: Path, rows: dict[str, list[dict[str, object]]]) -> Path:
+    """A workbook as a person would make it: one sheet per table, cells as given."""
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for table, table_rows in rows.items():
+        sheet = workbook.create_sheet(table)
+        columns = list(schema.TABLES[table].column_names)
+        sheet.append(columns)
+        for row in table_rows:
+            sheet.append([None if row.get(c, "") == "" else row.get(c) for c in columns])
+    workbook.save(path)
+    return path
+
+
+def test_workbook_with_text_cells_loads(tmp_path: Path) -> None:
+    assert_dataset_equals(load_dataset(write_workbook(tmp_path / "d.xlsx", base_rows())), typed_base())
+
+
+def test_workbook_with_date_cells_numbers_and_booleans_loads(tmp_path: Path) -> None:
+    rows: dict[str, list[dict[str, object]]] = base_rows()  # type: ignore[assignment]
+    patient = rows["patients"][0]
+    patient.update(birth_date=dt.datetime(1960, 5, 1), consent_date=dt.date(2025, 3, 1), ecog=1,
+                   life_expectancy_months=6.0, resectable_lesion_cm=2.5, pregnant=False, breastfeeding="No")
+    rows["labs"][0].update(value=1500, collected_date=dt.datetime(2025, 2, 20))
+    rows["therapies"][0].update(line=1.0)
+    data = load_dataset(write_workbook(tmp_path / "d.xlsx", rows))
+    assert_dataset_equals(data, typed_base())
+
+
+def test_workbook_date_cell_with_a_time_of_day_is_refused(tmp_path: Path) -> None:
+    rows: dict[str, list[dict[str, object]]] = base_rows()  # type: ignore[assignment]
+    rows["patients"][0]["consent_date"] = dt.datetime(2025, 3, 1, 14, 30)
+    error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
+    assert "patients row 1, column consent_date: value '2025-03-01 14:30:00': not an ISO date" in str(error)
+
+
+def test_workbook_missing_sheet_and_empty_sheet(tmp_path: Path) -> None:
+    rows = base_rows()
+    del rows["labs"]
+    path = write_workbook(tmp_path / "d.xlsx", rows)
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    workbook.remove(workbook["toxicities"])
+    workbook.create_sheet("toxicities")
+    workbook.create_sheet("Notes")
+    workbook.save(path)
+    error = load_error(path)
+    assert {str(p) for p in error.problems} == {
+        "labs: missing sheet: the workbook needs a sheet named 'labs'",
+        "toxicities: sheet empty: expected a header row with the contract's column names",
+    }
+
+
+def test_workbook_sheet_names_match_case_insensitively_and_extra_sheets_warn(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "d.xlsx", base_rows())
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    workbook["patients"].title = "renamed"  # openpyxl compares titles ignoring case
+    workbook["renamed"].title = " Patients"
+    workbook.create_sheet("README")
+    workbook.save(path)
+    data = load_dataset(path)
+    assert_dataset_equals(data, typed_base())
+    assert data.warnings == ("ignored sheet(s) not in the data contract: README",)
+
+
+# ---------------------------------------------------------------------------------------
+# Parquet
+
+
+def test_parquet_with_typed_columns_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    write_tables(typed_base(), folder, "parquet")
+    patients = pq.read_table(folder / "patients.parquet")
+    assert patients.schema.field("consent_date").type == pa.date32()
+    assert patients.schema.field("pregnant").type == pa.bool_()
+    assert_dataset_equals(load_dataset(folder), typed_base())
+
+
+def test_parquet_with_text_columns_loads(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    folder.mkdir()
+    for table, rows in base_rows().items():
+        frame = pd.DataFrame(rows, columns=list(schema.TABLES[table].column_names)).fillna("")
+        pq.write_table(pa.Table.from_pandas(frame.astype(str), preserve_index=False), folder / f"{table}.parquet")
+    assert_dataset_equals(load_dataset(folder), typed_base())
+
+
+def test_parquet_timestamps_dictionary_text_and_float_integers_load(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    typed = typed_base()
+    write_tables(typed, folder, "parquet")
+    patients = pq.read_table(folder / "patients.parquet")
+    consent = pa.array([dt.datetime(2025, 3, 1), dt.datetime(2025, 3, 1)], type=pa.timestamp("us"))
+    patients = patients.set_column(patients.schema.get_field_index("consent_date"), "consent_date", consent)
+    sex = pa.array(["Female", " male"]).dictionary_encode()
+    patients = patients.set_column(patients.schema.get_field_index("sex"), "sex", sex)
+    ecog = pa.array([1.0, None], type=pa.float64())
+    patients = patients.set_column(patients.schema.get_field_index("ecog"), "ecog", ecog)
+    pq.write_table(patients, folder / "patients.parquet")
+    assert_dataset_equals(load_dataset(folder), typed)
+
+
+def test_parquet_timestamp_with_a_time_of_day_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    write_tables(typed_base(), folder, "parquet")
+    patients = pq.read_table(folder / "patients.parquet")
+    consent = pa.array([dt.datetime(2025, 3, 1, 23, 0), None], type=pa.timestamp("ms"))
+    patients = patients.set_column(patients.schema.get_field_index("consent_date"), "consent_date", consent)
+    pq.write_table(patients, folder / "patients.parquet")
+    error = load_error(folder)
+    assert [str(p) for p in error.problems] == [
+        "patients row 1, column consent_date: value '2025-03-01 23:00:00': has a time of day: "
+        "expected a date YYYY-MM-DD without time"]
+
+
+def test_parquet_bad_typed_values_are_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "p"
+    write_tables(typed_base(), folder, "parquet")
+    patients = pq.read_table(folder / "patients.parquet")
+    patients = patients.set_column(patients.schema.get_field_index("ecog"), "ecog", pa.array([7, 2.5]))
+    patients = patients.set_column(patients.schema.get_field_index("sex"), "sex", pa.array([True, False]))
+    pq.write_table(patients, folder / "patients.parquet")
+    problems = {str(p) for p in load_error(folder).problems}
+    assert problems == {
+        "patients row 1, column ecog: value 7.0: out of range: expected a whole number >= 0 and <= 5",
+        "patients row 2, column ecog: value 2.5: not a whole number: expected a whole number >= 0 and <= 5",
+        "patients row 1, column sex: value 'yes': unknown code: expected one of female, male",
+        "patients row 2, column sex: value 'no': unknown code: expected one of female, male",
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Formats agree: write_tables round trips
+
+
+def tricky_tables() -> dict[str, pd.DataFrame]:
+    """Typed tables with values that are easy to mangle: commas, quotes, '=' text, floats."""
+    typed = typed_base()
+    labs = pd.DataFrame({
+        "patient_id": ["P1", "P1", "P2", "P2"],
+        "test": ["hemoglobin", "total_bilirubin", "alt", "platelets"],
+        "value": [0.1 + 0.2, 1e-7, 123456789.125, 2.0],
+        "unit": ["g/dL", "umol/L", "U/L", "10^9/L"],
+        "uln": [None, None, 33.3, None],
+        "collected_date": ["2025-02-20", "2025-02-21", "1999-12-31", "2025-02-20"],
+    })
+    typed["labs"] = schema.coerce("labs", labs)
+    toxicities = pd.DataFrame({
+        "patient_id": ["P2", "P2", "P1"],
+        "term": ['colitis, "severe"', "=cmd|' /C calc'!A0", "pneumonitis\nwith line break"],
+        "category": ["other", "endocrine", None],
+        "grade": [2, None, 5],
+        "ongoing": ["yes", None, "no"],
+    })
+    typed["toxicities"] = schema.coerce("toxicities", toxicities)
+    return typed
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
+def test_round_trip_through_each_format_gives_the_same_frames(tmp_path: Path, fmt: str) -> None:
+    tables = tricky_tables()
+    out = tmp_path / ("d.xlsx" if fmt == "xlsx" else "d")
+    write_tables(tables, out, fmt)
+    assert_dataset_equals(load_dataset(out), tables)
+
+
+def test_the_three_formats_load_to_equal_frames(tmp_path: Path) -> None:
+    tables = tricky_tables()
+    loaded = []
+    for fmt, out in (("csv", tmp_path / "c"), ("xlsx", tmp_path / "b.xlsx"), ("parquet", tmp_path / "p")):
+        write_tables(tables, out, fmt)
+        loaded.append(load_dataset(out))
+    for table in schema.TABLES:
+        pd.testing.assert_frame_equal(loaded[0].table(table), loaded[1].table(table))
+        pd.testing.assert_frame_equal(loaded[0].table(table), loaded[2].table(table))
+
+
+def test_validate_tables_accepts_typed_frames_in_memory() -> None:
+    data = validate_tables(typed_base())
+    assert_dataset_equals(data, typed_base())
+    assert data.source == "in memory"
+
+
+def test_validate_tables_reports_problems_in_memory() -> None:
+    raw = {table: pd.DataFrame(rows, dtype=object) for table, rows in base_rows().items()}
+    raw["patients"].loc[0, "ecog"] = 9
+    raw["labs"].loc[0, "value"] = -1.0
+    del raw["toxicities"]
+    error = pytest.raises(ContractError, validate_tables, raw).value
+    assert {str(p) for p in error.problems} == {
+        "patients row 1, column ecog: value '9': out of range: expected a whole number >= 0 and <= 5",
+        "labs row 1, column value: value '-1': out of range: expected a number >= 0",
+        "toxicities: missing table: the contract requires it (it may have no rows)",
+    }
+
+
+def test_large_parquet_dataset_loads_quickly(tmp_path: Path) -> None:
+    """Vectorised checks: 50,000 patients and 350,000 lab rows load in well under the budget."""
+    import time
+
+    n = 50_000
+    ids = np.array([f"P{i:06d}" for i in range(n)], dtype=object)
+    patients = pd.DataFrame([dict(PATIENT, patient_id="x")] * n)
+    patients["patient_id"] = ids
+    labs = pd.DataFrame({
+        "patient_id": np.repeat(ids, 7),
+        "test": np.tile(list(schema.LAB_TESTS), n),
+        "value": np.tile([1.5, 150, 10, 30, 30, 1.0, 80], n),
+        "unit": np.tile([schema.CANONICAL_UNIT[t] for t in schema.LAB_TESTS], n),
+        "uln": np.tile([np.nan, np.nan, np.nan, 40, 40, np.nan, np.nan], n),
+        "collected_date": "2025-02-20",
+    })
+    tables = {"patients": schema.coerce("patients", patients.replace("", None)), "labs": schema.coerce("labs", labs)}
+    for table in ("therapies", "toxicities"):
+        tables[table] = schema.empty_frame(table)
+    write_tables(tables, tmp_path / "p", "parquet")
+    start = time.perf_counter()
+    data = load_dataset(tmp_path / "p")
+    elapsed = time.perf_counter() - start
+    assert data.n_patients == n and len(data.labs) == 7 * n
+    assert elapsed < 5, f"loading took {elapsed:.1f} s"
+
+
+def test_problem_messages_never_show_other_columns(tmp_path: Path) -> None:
+    """A problem row names its own cell only: no neighbouring values (names) leak into messages."""
+    rows = base_rows()
+    for row in rows["patients"]:
+        row["patient_name"] = "Jane Doe"
+    rows["patients"][0]["ecog"] = "9"
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    assert "Jane Doe" not in str(error)
+    assert re.search(r"patients row 1, column ecog: value '9'", str(error))

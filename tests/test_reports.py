@@ -1,0 +1,250 @@
+"""The report build: parallel runs, failures, index, provenance, offline HTML, reproducibility."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import TEST_JOBS, Build
+
+from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
+from lifileucel_analysis.reports import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    GOLDEN_DIR,
+    GOLDEN_KEYS,
+    INDEX_FILE,
+    MANIFEST_FILE,
+    MARKER_FILE,
+    build_reports,
+    dataset_fingerprint,
+    dataset_parameter,
+    golden_name,
+    normalise_notebook,
+    notebook_to_html,
+    output_replacements,
+    scrub_paths,
+    sha256_file,
+)
+
+NETWORK_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
+FIGURE_CELL = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([1, 2, 3]);"
+
+
+def index_links(index: Path) -> list[str]:
+    """Relative links of the index page, in order, without repeats."""
+    return list(dict.fromkeys(re.findall(r'href="([^"#]+)"', index.read_text(encoding="utf-8"))))
+
+
+def output_files(folder: Path) -> dict[str, Path]:
+    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# --------------------------------------------------------------------------- throwaway notebooks
+
+
+@pytest.fixture
+def failing_project(tmp_path: Path, notebook_factory: Callable[..., Path]) -> Path:
+    """One good notebook (two sites) and three that raise, hang and kill their kernel."""
+    notebooks = tmp_path / "notebooks"
+    notebook_factory(notebooks / "good.ipynb", 'site: str = "all"\ndataset: str = ""', [FIGURE_CELL, "print(site)"])
+    notebook_factory(notebooks / "raises.ipynb", "n: int = 1", ["x = n", "1 / 0", "y = 2"])
+    notebook_factory(notebooks / "hangs.ipynb", "n: int = 1", ["import time\ntime.sleep(120)"])
+    notebook_factory(notebooks / "dies.ipynb", "n: int = 1", ["x = n", "import os\nos._exit(3)"])
+    (tmp_path / "params" / "sites").mkdir(parents=True)
+    (tmp_path / "params" / "program.yaml").write_text("good:\n  site: all\nraises: {}\nhangs: {}\ndies: {}\n")
+    (tmp_path / "params" / "sites" / "mskcc.yaml").write_text("good:\n  site: mskcc\n")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "patients.csv").write_text("patient_id\n")  # never read: the notebooks ignore it
+    return tmp_path
+
+
+def build_throwaway(project: Path, out: Path) -> int:
+    # progress=None: stderr is captured (not a terminal), so plain log lines, no bar.
+    return build_reports(project / "data", out, TEST_JOBS, None, params_dir=project / "params",
+                         notebooks_dir=project / "notebooks", cell_timeout=3)
+
+
+def test_failing_notebooks_are_reported_by_name_and_cell_while_the_others_build(
+    failing_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    (out / "good").mkdir(parents=True)
+    (out / MARKER_FILE).write_text("")
+    (out / "good" / "stale.html").write_text("a report of an earlier run")
+    (out / "README.md").write_text("kept\n")
+
+    assert build_throwaway(failing_project, out) == EXIT_FAILED
+
+    for key in ("good/all", "good/mskcc"):
+        assert (out / f"{key}.html").is_file() and (out / f"{key}.ipynb").is_file()
+    assert not (out / "good" / "stale.html").exists(), "a stale report survived the rebuild"
+    assert (out / "README.md").read_text() == "kept\n"
+    reports = {r["key"]: r for r in json.loads((out / MANIFEST_FILE).read_text())["reports"]}
+    assert reports["good/all"]["ok"] and reports["good/mskcc"]["ok"]
+    assert reports["raises/all"]["error"] == "ZeroDivisionError: division by zero"
+    assert reports["raises/all"]["cell"] == "cell 4 of raises.ipynb (In [3]: 1 / 0)"
+    assert "timed out" in reports["hangs/all"]["error"]
+    assert reports["hangs/all"]["cell"].startswith("cell 3 of hangs.ipynb")
+    assert "kernel died" in reports["dies/all"]["error"]
+    assert reports["dies/all"]["cell"].startswith("cell 4 of dies.ipynb")
+    index = (out / INDEX_FILE).read_text()
+    assert "3 FAILED: raises/all, hangs/all, dies/all" in index
+    assert "stopped at cell 4 of raises.ipynb" in index
+    assert "This report did not build" in (out / "raises" / "all.html").read_text()
+    log = capsys.readouterr()
+    assert "FAILED raises/all" in log.err and "ok     good/mskcc" in log.err
+    assert "\r" not in log.err, "a progress bar was drawn into a log"
+    assert log.out.strip() == str(out / INDEX_FILE)
+
+
+def test_a_folder_not_built_by_the_reports_is_never_replaced(failing_project: Path, tmp_path: Path) -> None:
+    out = tmp_path / "thesis"
+    out.mkdir()
+    (out / "chapter1.docx").write_text("precious")
+    assert build_throwaway(failing_project, out) == EXIT_INVALID
+    assert (out / "chapter1.docx").read_text() == "precious"
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_normalise_removes_run_specific_metadata_and_absolute_paths() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata.papermill = {"start_time": "2026-01-01T00:00:00", "end_time": "x", "duration": 1.2,
+                             "input_path": "/abs/in.ipynb", "output_path": "/abs/out.ipynb", "parameters": {}}
+    nb.metadata.language_info = {"name": "python", "version": "3.11.7"}
+    kept = nbformat.v4.new_code_cell("x", id="kept")
+    injected = nbformat.v4.new_code_cell("site = 'x'", id="a1b2c3d4")
+    injected.metadata.update(tags=["injected-parameters"], execution={"iopub.status.busy": "t"},
+                             papermill={"start_time": "t", "duration": 0.1, "status": "completed"})
+    kept.outputs = [nbformat.v4.new_output("stream", text=f"read {PROJECT_ROOT}/lifileucel_analysis/x.py\n")]
+    nb.cells = [injected, kept]
+
+    normalise_notebook(nb, ["kept"], "notebooks/n.ipynb", "n/all.ipynb")
+
+    assert nb.metadata.papermill == {"input_path": "notebooks/n.ipynb", "output_path": "n/all.ipynb",
+                                     "parameters": {}}
+    assert nb.metadata.language_info == {"name": "python"}
+    assert [c.id for c in nb.cells] == ["injected-parameters", "kept"]
+    assert nb.cells[0].metadata.papermill == {"status": "completed"}
+    assert "execution" not in nb.cells[0].metadata
+    assert nb.cells[1].outputs[0].text == "read lifileucel_analysis/x.py\n"
+
+
+def test_html_is_offline_without_code_and_with_embedded_images() -> None:
+    nb = nbformat.v4.new_notebook()
+    figure = nbformat.v4.new_code_cell("secret_code_line()", id="fig")
+    figure.outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "F"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title with $x^2$", id="md"), figure]
+    page = notebook_to_html(nb, "T", "<nav>banner</nav>")
+    assert "<script" not in page
+    assert not NETWORK_REFERENCE.search(page)
+    assert "secret_code_line" not in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' in page
+    assert "<nav>banner</nav>" in page
+
+
+def test_dataset_parameter_is_never_an_absolute_path(tmp_path: Path) -> None:
+    assert dataset_parameter(None) == ""
+    assert dataset_parameter(FIXTURE_DATASET) == "lifileucel_analysis/data/fixture"
+    assert not Path(dataset_parameter(tmp_path)).is_absolute()
+
+
+def test_a_dataset_outside_the_project_is_shown_as_the_value_passed(tmp_path: Path) -> None:
+    value = dataset_parameter(tmp_path)
+    replacements = output_replacements(tmp_path, value)
+    printed = f"<td>{value}</td><td>{tmp_path.resolve()}</td> File {PROJECT_ROOT}/lifileucel_analysis/a.py"
+    assert scrub_paths(printed, replacements) == f"<td>{value}</td><td>{value}</td> File lifileucel_analysis/a.py"
+
+
+# --------------------------------------------------------------------------- the real build
+
+
+@pytest.mark.slow
+def test_the_fourteen_reports_build_on_the_fixture_cohort(built_reports: Build) -> None:
+    assert built_reports.status == EXIT_OK
+    files = output_files(built_reports.out)
+    assert len([f for f in files if f.endswith(".html") and f != INDEX_FILE]) == 14
+    assert len([f for f in files if f.endswith(".ipynb")]) == 14
+
+
+@pytest.mark.slow
+def test_index_links_every_built_report_and_every_link_resolves(built_reports: Build) -> None:
+    out = built_reports.out
+    links = index_links(out / INDEX_FILE)
+    reports = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.suffix in (".html", ".ipynb")}
+    assert set(links) == reports - {INDEX_FILE}
+    assert all((out / link).is_file() for link in links)
+
+
+@pytest.mark.slow
+def test_index_carries_the_provenance_of_the_run(built_reports: Build) -> None:
+    manifest = json.loads((built_reports.out / MANIFEST_FILE).read_text())
+    provenance = manifest["provenance"]
+    assert provenance["dataset"] == "lifileucel_analysis/data/fixture"
+    assert provenance["dataset_sha256"] == dataset_fingerprint(FIXTURE_DATASET)
+    assert provenance["lock_sha256"] == sha256_file(PROJECT_ROOT / "requirements.lock")
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?|unknown", provenance["git_commit"])
+    assert set(provenance["parameter_files"]) == {"params/program.yaml",
+                                                  *(f"params/sites/{s}.yaml" for s in _site_ids())}
+    index = (built_reports.out / INDEX_FILE).read_text()
+    for value in (provenance["dataset_sha256"], provenance["lock_sha256"], provenance["package_version"]):
+        assert value in index
+    assert all(r["parameters"]["dataset"] == "lifileucel_analysis/data/fixture" for r in manifest["reports"])
+
+
+def _site_ids() -> tuple[str, ...]:
+    from lifileucel_analysis.schema import SITE_IDS
+
+    return SITE_IDS
+
+
+@pytest.mark.slow
+def test_outputs_hold_no_absolute_path_no_network_reference_and_no_run_timestamps(built_reports: Build) -> None:
+    for name, path in output_files(built_reports.out).items():
+        text = path.read_text(encoding="utf-8")
+        assert str(PROJECT_ROOT) not in text, f"{name} holds the project's absolute path"
+        assert str(built_reports.out.parent) not in text, f"{name} holds the build folder's path"
+        if name.endswith(".html"):
+            assert "<script" not in text and not NETWORK_REFERENCE.search(text), f"{name} loads something"
+        if name.endswith(".ipynb"):
+            nb = json.loads(text)
+            assert "start_time" not in json.dumps(nb["metadata"]), f"{name} keeps a run timestamp"
+            assert all("start_time" not in json.dumps(c["metadata"]) for c in nb["cells"])
+
+
+@pytest.mark.slow
+def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: Path) -> None:
+    """A second build of three reports (one per notebook) repeats the session build byte for byte."""
+    subset = ("eligibility_report/uofl-brown", "site_summary/honorhealth", "program_overview/all")
+    again = tmp_path / "again"
+    assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, False, only=subset) == EXIT_OK
+    rebuilt = [name for name in output_files(again) if name.endswith((".html", ".ipynb")) and name != INDEX_FILE]
+    assert len(rebuilt) == 6
+    differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
+    assert not differ, f"a second build changed {differ}"
+    manifests = [json.loads((out / MANIFEST_FILE).read_text()) for out in (again, built_reports.out)]
+    assert manifests[0]["provenance"] == manifests[1]["provenance"]
+    subset_rows = [r for r in manifests[1]["reports"] if r["key"] in subset]
+    assert manifests[0]["reports"] == subset_rows
+
+
+# --------------------------------------------------------------------------- goldens
+
+
+@pytest.mark.parametrize("key", GOLDEN_KEYS)
+def test_golden_notebooks_are_committed_executed_and_normalised(key: str) -> None:
+    path = GOLDEN_DIR / golden_name(key)
+    assert path.is_file(), f"{path} is missing: run `make golden`"
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.execution_count is not None for c in code), "nbval skips cells without execution counts"
+    assert "start_time" not in nb.metadata.papermill
+    assert nb.metadata.papermill["parameters"]["dataset"] == "lifileucel_analysis/data/fixture"
+    assert str(PROJECT_ROOT) not in path.read_text(encoding="utf-8")
