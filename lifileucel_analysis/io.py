@@ -115,10 +115,15 @@ def format_csv_column(values: pd.Series) -> pd.Series:
 
 
 def _shortest_floats(values: np.ndarray) -> np.ndarray:
-    # str(float) is Python's shortest round-trip repr; "2.0" loses its ".0" so a whole
-    # number reads the same as a person would type it, and still parses back exactly.
-    text = pd.Series(values).astype(str).str.removesuffix(".0")
-    return text.fillna("").to_numpy(dtype=object)
+    # numpy's str of a float64 is the shortest text that reads back to the same value
+    # (as Python's repr). A whole number loses its ".0" ("2", as a person types it);
+    # such a value is below 1e16 (larger ones print as "1e+16"), so int64 holds it exactly.
+    text = values.astype(str)
+    whole = np.strings.endswith(text, ".0")
+    text = text.astype(object)
+    text[whole] = values[whole].astype(np.int64).astype(str)
+    text[np.isnan(values)] = ""
+    return text
 
 
 def _format_cell(value: object) -> str:

@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 from lifileucel_analysis import schema
@@ -720,3 +722,36 @@ def test_problem_messages_never_show_other_columns(tmp_path: Path) -> None:
     error = load_error(write_csv_dataset(tmp_path / "d", rows))
     assert "Jane Doe" not in str(error)
     assert re.search(r"patients row 1, column ecog: value '9'", str(error))
+
+
+def test_workbook_value_right_of_the_header_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "d.xlsx", base_rows())
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path)
+    sheet = workbook["toxicities"]
+    sheet.cell(row=2, column=8, value="note: see chart")
+    workbook.save(path)
+    data = load_dataset(path)
+    assert_dataset_equals(data, typed_base())
+    assert data.warnings == ("toxicities: ignored 1 column(s) without a header name",)
+
+
+finite_values = st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(results=st.lists(st.tuples(finite_values, st.one_of(st.none(), finite_values)), min_size=1, max_size=8),
+       fmt=st.sampled_from(["csv", "parquet"]))
+def test_any_lab_value_survives_a_round_trip(tmp_path_factory: pytest.TempPathFactory,
+                                             results: list[tuple[float, float | None]], fmt: str) -> None:
+    """Floats are written in their shortest exact form, so every value reads back equal."""
+    tables = typed_base()
+    n = len(results)
+    tables["labs"] = schema.coerce("labs", pd.DataFrame({
+        "patient_id": ["P1"] * n, "test": ["anc"] * n, "value": [value for value, _ in results],
+        "unit": ["10^9/L"] * n, "uln": [uln for _, uln in results], "collected_date": ["2025-02-20"] * n,
+    }))
+    out = tmp_path_factory.mktemp("round_trip") / "d"
+    write_tables(tables, out, fmt)
+    assert_dataset_equals(load_dataset(out), tables)
