@@ -12,11 +12,13 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .dataset import ContractError, Problem, ScreeningDataset
 from .params import CriteriaParams
 from .paths import DRUG_CLASSES
-from .schema import LAB_TESTS, UNIT_FACTORS
+from .schema import DATE_DTYPE, LAB_TESTS, UNIT_FACTORS, UNITS
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
@@ -39,7 +41,9 @@ def patient_positions(patients: pd.DataFrame, events: pd.DataFrame, table: str) 
     ContractError
         If an event row names a patient who is not in ``patients``.
     """
-    positions = pd.Index(patients["patient_id"]).get_indexer(events["patient_id"])
+    found = pc.index_in(pa.array(events["patient_id"], type=pa.large_string()),
+                        value_set=pa.array(patients["patient_id"], type=pa.large_string()))
+    positions = pc.fill_null(found, -1).to_numpy().astype(np.int64)
     orphans = np.flatnonzero(positions < 0)
     if len(orphans):
         raise ContractError([
@@ -144,64 +148,91 @@ class LabResult:
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, LabResult]:
-    """Select, for every patient and test, the result that counts (one sort, one pass).
+    """Select, for every patient and test, the result that counts.
 
     The window is ``consent_date - lab_lookback_days`` to ``lymphodepletion_date`` (when
-    known), inclusive. Among results on the latest day the least favourable counts.
+    known), inclusive. Among results on the latest day the least favourable counts (the
+    last such row in file order when several tie). No sort: grouped maxima/minima over the
+    dense key ``patient position x test`` (``ufunc.at``) find the latest day, the worst
+    value on it, the row that holds it and the day's spread, each in one pass.
     """
-    labs = dataset.labs
-    n = dataset.n_patients
-    pos = patient_positions(dataset.patients, labs, "labs")
-    consent = dataset.patients["consent_date"].to_numpy()[pos]
-    ld = dataset.patients["lymphodepletion_date"].to_numpy()[pos]
+    labs, patients, n = dataset.labs, dataset.patients, dataset.n_patients
+    pos = patient_positions(patients, labs, "labs")
+    test = labs["test"].cat.codes.to_numpy().astype(np.int64)
+    consent = patients["consent_date"].to_numpy()[pos]
+    ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()
     start = consent - np.timedelta64(params.lab_lookback_days, "D")
-    in_window = (date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld))
-    factor = _unit_factor(labs)
-    canonical = labs["value"].to_numpy() * factor
-    is_liver = labs["test"].isin(["ast", "alt"]).to_numpy()
-    canonical = np.where(is_liver, labs["value"].to_numpy() / labs["uln"].to_numpy(), canonical)
-    low_bad = labs["test"].isin(list(LOW_IS_WORSE)).to_numpy()
-    frame = pd.DataFrame({
-        "pos": pos, "test": labs["test"].astype(str).to_numpy(), "date": date,
-        "value": canonical, "badness": np.where(low_bad, -canonical, canonical),
-        "raw": (_raw_text(labs)).to_numpy(),
-    })[in_window]
-    frame = frame.sort_values(["pos", "test", "date", "badness"], kind="stable")
-    last = frame.drop_duplicates(["pos", "test"], keep="last")
-    same_day = frame.merge(last[["pos", "test", "date"]], on=["pos", "test", "date"])
-    bounds = same_day.groupby(["pos", "test"])["value"].agg(["min", "max"])
-    spread = bounds["min"] != bounds["max"]
-    return {test: _lab_for(test, last, spread, n) for test in LAB_TESTS}
+    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
+    groups = n * len(LAB_TESTS)
+    key = pos[rows] * len(LAB_TESTS) + test[rows]
+    day = date[rows].astype(np.int64)
+    on_day = day == _group_max(key, day, groups, np.iinfo(np.int64).min)[key]
+    rows, key = rows[on_day], key[on_day]
+    canonical = _canonical_values(labs)
+    value = canonical[rows]
+    low_bad = np.isin(test[rows], [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
+    # A value that cannot be converted (NaN) counts as the worst: it must not hide behind a good one.
+    badness = np.where(np.isnan(value), np.inf, np.where(low_bad, -value, value))
+    holds = badness == _group_max(key, badness, groups, -np.inf)[key]
+    chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1).reshape(n, len(LAB_TESTS))
+    low, high = np.full(groups, np.inf), np.full(groups, -np.inf)
+    np.fmin.at(low, key, value)
+    np.fmax.at(high, key, value)
+    conflict = (low != high).reshape(n, len(LAB_TESTS)) & (chosen >= 0)
+    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs)
+            for code, name in enumerate(LAB_TESTS)}
 
 
-def _lab_for(test: str, last: pd.DataFrame, spread: pd.Series, n: int) -> LabResult:
-    rows = last[last["test"] == test]
-    value = pd.Series(np.nan, index=pd.RangeIndex(n))
-    value.iloc[rows["pos"].to_numpy()] = rows["value"].to_numpy()
-    raw = pd.Series(np.nan, index=pd.RangeIndex(n), dtype=pd.StringDtype(na_value=np.nan))
-    raw.iloc[rows["pos"].to_numpy()] = rows["raw"].to_numpy()
-    date = pd.Series(pd.NaT, index=pd.RangeIndex(n), dtype="datetime64[s]")
-    date.iloc[rows["pos"].to_numpy()] = rows["date"].to_numpy()
-    conflict = pd.Series(False, index=pd.RangeIndex(n))
-    flagged = spread[spread].reset_index()
-    flagged = flagged[flagged["test"] == test]
-    conflict.iloc[flagged["pos"].to_numpy()] = True
-    return LabResult(value, raw, date, conflict)
+def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
+    """Maximum of ``values`` per dense integer ``key`` in ``range(groups)``; ``empty`` where none."""
+    out = np.full(groups, empty, dtype=values.dtype)
+    np.maximum.at(out, key, values)
+    return out
 
 
-def _unit_factor(labs: pd.DataFrame) -> np.ndarray:
-    factors = {(test, unit): f for test, units in UNIT_FACTORS.items() for unit, f in units.items()}
-    keys = pd.MultiIndex.from_arrays([labs["test"].astype(str), labs["unit"].astype(str)])
-    return pd.Series(factors).reindex(keys).to_numpy(dtype=float)
+def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs: pd.DataFrame) -> LabResult:
+    """One test's chosen lab rows (``-1`` = none), as values aligned with the patients."""
+    has = row >= 0
+    picked = row[has]
+    values = np.full(len(row), np.nan)
+    values[has] = canonical[picked]
+    dates = np.full(len(row), np.datetime64("NaT"), dtype=DATE_DTYPE)
+    dates[has] = labs["collected_date"].to_numpy()[picked]
+    gather = np.full(len(row), len(picked), dtype=np.int64)  # len(picked) = the blank appended below
+    gather[has] = np.arange(len(picked))
+    raw = pa.concat_arrays([_raw_text(labs, picked).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
+    text = pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan))
+    return LabResult(pd.Series(values), pd.Series(text), pd.Series(dates), pd.Series(conflict))
 
 
-def _raw_text(labs: pd.DataFrame) -> pd.Series:
-    value = labs["value"].round(3).astype(str).str.replace(r"\.0$", "", regex=True)
-    uln = labs["uln"].round(3).astype(str).str.replace(r"\.0$", "", regex=True)
-    text = value + " " + labs["unit"].astype(str)
-    liver = labs["test"].isin(["ast", "alt"])
-    return text.where(~liver, text + " (ULN " + uln + ")")
+def _canonical_values(labs: pd.DataFrame) -> np.ndarray:
+    """Values in the canonical unit; AST/ALT as a multiple of their ULN."""
+    factors = np.full((len(LAB_TESTS), len(UNITS)), np.nan)
+    for t, units in UNIT_FACTORS.items():
+        for unit, factor in units.items():
+            factors[LAB_TESTS.index(t), UNITS.index(unit)] = factor
+    test = labs["test"].cat.codes.to_numpy()
+    unit = labs["unit"].cat.codes.to_numpy()
+    raw = labs["value"].to_numpy()
+    canonical = raw * np.where(unit >= 0, factors[test, unit], np.nan)
+    is_liver = np.isin(test, [LAB_TESTS.index("ast"), LAB_TESTS.index("alt")])
+    return np.where(is_liver, raw / labs["uln"].to_numpy(), canonical)
+
+
+def _number_text(values: np.ndarray) -> pa.Array:
+    """Numbers as a reader writes them: 3 decimals at most, no trailing ".0"."""
+    return pa.array(np.round(values, 3), from_pandas=True).cast(pa.string())
+
+
+def _raw_text(labs: pd.DataFrame, rows: np.ndarray) -> pa.Array:
+    """The result as reported, for evidence: "1500 /uL", "48 U/L (ULN 40)"."""
+    unit = pa.array(labs["unit"]).take(rows).cast(pa.string())
+    text = pc.binary_join_element_wise(_number_text(labs["value"].to_numpy()[rows]), unit, " ")
+    uln = pc.binary_join_element_wise(text, " (ULN ", _number_text(labs["uln"].to_numpy()[rows]), ")", "")
+    codes = labs["test"].cat.codes.to_numpy()[rows]
+    liver = np.isin(codes, [LAB_TESTS.index("ast"), LAB_TESTS.index("alt")])
+    return pc.if_else(pa.array(liver), uln, text)
 
 
 def age_at_consent(patients: pd.DataFrame) -> pd.Series:

@@ -8,10 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .criteria import CATALOG, Facts, build_facts
+from .facts import patient_positions
 from .dataset import ScreeningDataset
-from .evidence import STR
+from .evidence import STR, TEXT, Text, as_arrow, text_series
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 from .params import CriteriaParams, load_params
 from .schema import CRITERION_IDS
@@ -103,11 +105,11 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
     facts = build_facts(dataset, params)
     parts = [criterion.evaluate(facts, params) for criterion in CATALOG]
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
-    evidence = np.stack([p.evidence.to_numpy(dtype=object) for p in parts], axis=1)
-    needs = np.stack([p.needs.to_numpy(dtype=object) for p in parts], axis=1)
-    waiver_rows = _apply_overrides(dataset, codes, evidence)
-    needs = np.where(codes == CODE[Outcome.UNKNOWN], needs, "")
-    outcomes = _outcomes_table(facts, codes, evidence, needs)
+    evidence, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
+    unknown = codes == CODE[Outcome.UNKNOWN]
+    needs = [p.needs.where(unknown[:, j]) for j, p in enumerate(parts)]
+    del parts  # the per-criterion texts are copied into patient-major columns next
+    outcomes = _outcomes_table(facts, codes, _interleave(evidence), _interleave(needs))
     return ScreeningResult(
         outcomes=outcomes,
         verdicts=_verdicts_table(facts, codes),
@@ -120,48 +122,82 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
     )
 
 
-def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: np.ndarray) -> pd.DataFrame:
-    """Turn overridden outcomes into ``waived`` in place; return the waivers table."""
+def _interleave(texts: list[Text], block: int = 1 << 16) -> pa.ChunkedArray:
+    """Gather per-criterion texts into one patient-major column (patient 0: I1..E11, ...).
+
+    This is the one copy of the sentences into their final place; block by block, so it
+    never needs a second full-size index.
+    """
+    pool = pa.concat_arrays([t.pool for t in texts])
+    offsets = np.cumsum([0] + [len(t.pool) for t in texts[:-1]])
+    n = len(texts[0])
+    chunks = [pool.take((np.stack([t.index[start:start + block] for t in texts], axis=1) + offsets).ravel())
+              for start in range(0, n, block)]
+    return pa.chunked_array(chunks, type=TEXT)
+
+
+def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
+                     evidence: list[Text]) -> tuple[list[Text], pd.DataFrame]:
+    """Turn overridden outcomes into ``waived``: codes in place, evidence per criterion.
+
+    Returns the evidence columns with each waived sentence replaced by who/when/why (and
+    what it was), and the waivers table.
+    """
     o = dataset.overrides.reset_index(drop=True)
-    rows = pd.Index(dataset.patients["patient_id"]).get_indexer(o["patient_id"])
+    rows = patient_positions(dataset.patients, o, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    original = evidence[rows, cols] if len(o) else np.array([], dtype=object)
+    original = _texts_at(evidence, rows, cols)
     note = ("waived by " + o["approved_by"].astype(str) + " on " + o["approved_date"].dt.strftime("%Y-%m-%d")
             + ": " + o["reason"].astype(str) + " (was " + pd.Series(was).astype(str) + ": "
-            + pd.Series(original, dtype=STR) + ")")
+            + text_series(original) + ")")
     codes[rows, cols] = CODE[Outcome.WAIVED]
-    evidence[rows, cols] = note.to_numpy(dtype=object)
+    evidence = [text.replace(rows[cols == j], as_arrow(note).filter(pa.array(cols == j)))
+                for j, text in enumerate(evidence)]
     site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
-    return pd.DataFrame({
+    waivers = pd.DataFrame({
         "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
         "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
         "approved_date": o["approved_date"], "reason": o["reason"],
         "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
     }).sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
+    return evidence, waivers
 
 
-def _outcomes_table(facts: Facts, codes: np.ndarray, evidence: np.ndarray, needs: np.ndarray) -> pd.DataFrame:
+def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:
+    """The sentences at (``rows[i]``, ``cols[i]``) of per-criterion texts, in the order given."""
+    if len(rows) == 0:
+        return pa.array([], type=TEXT)
+    picked = pa.concat_arrays([t.take(rows[cols == j]) for j, t in enumerate(texts)])
+    where = np.concatenate([np.flatnonzero(cols == j) for j in range(len(texts))])
+    return picked.take(np.argsort(where, kind="stable"))
+
+
+def _outcomes_table(facts: Facts, codes: np.ndarray, evidence: pa.Array, needs: pa.Array) -> pd.DataFrame:
     n, k = codes.shape
     patients = facts.patients
     return pd.DataFrame({
-        "patient_id": np.repeat(patients["patient_id"].to_numpy(), k),
+        "patient_id": text_series(as_arrow(patients["patient_id"]).take(np.repeat(np.arange(n), k))).array,
         "site_id": pd.Categorical.from_codes(np.repeat(patients["site_id"].cat.codes.to_numpy(), k),
                                              dtype=patients["site_id"].dtype),
         "criterion_id": pd.Categorical.from_codes(np.tile(np.arange(k), n), dtype=CRITERION_DTYPE),
         "outcome": codes_to_labels(codes.ravel()),
-        "evidence": pd.array(evidence.ravel(), dtype=STR),
-        "missing": pd.array(needs.ravel(), dtype=STR),
+        "evidence": text_series(evidence).array,
+        "missing": text_series(needs).array,
     })
 
 
-def _ids_where(mask: np.ndarray) -> np.ndarray:
-    """Per patient, the criterion IDs where ``mask`` holds, joined by ';' in catalog order."""
-    out = np.full(mask.shape[0], "", dtype=object)
-    for j, cid in enumerate(CRITERION_IDS):
-        hit = mask[:, j]
-        out[hit] = np.where(out[hit] == "", cid, out[hit] + ";" + cid)
-    return out
+def _ids_where(mask: np.ndarray) -> pd.Series:
+    """Per patient, the criterion IDs where ``mask`` holds, joined by ';' in catalog order.
+
+    Patients share few distinct patterns: each pattern becomes one integer (a bit per
+    criterion) and is spelt once.
+    """
+    bits = mask.astype(np.int64) @ (np.int64(1) << np.arange(mask.shape[1], dtype=np.int64))
+    patterns, inverse = np.unique(bits, return_inverse=True)
+    ids = np.array(CRITERION_IDS)
+    spelt = [";".join(ids[(int(p) >> np.arange(len(ids))) & 1 == 1]) for p in patterns]
+    return text_series(pa.array(spelt, type=TEXT).take(inverse))
 
 
 def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
@@ -173,9 +209,9 @@ def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
         "site_id": patients["site_id"],
         "consent_date": patients["consent_date"],
         "verdict": pd.Categorical(verdict, dtype=VERDICT_DTYPE),
-        "failed": pd.array(_ids_where(failed), dtype=STR),
-        "unknown": pd.array(_ids_where(unknown), dtype=STR),
-        "waived": pd.array(_ids_where(codes == CODE[Outcome.WAIVED]), dtype=STR),
+        "failed": _ids_where(failed).array,
+        "unknown": _ids_where(unknown).array,
+        "waived": _ids_where(codes == CODE[Outcome.WAIVED]).array,
     })
 
 
