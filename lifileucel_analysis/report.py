@@ -51,6 +51,8 @@ from .schema import SITE_IDS, SITES, TABLES
 from .screening import ScreeningResult, screen
 
 ALL_SITES = "all"
+PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params")
+"""Notebook parameters that are paths: shown without machine-specific parts (:func:`display_given`)."""
 PERCENT_SUFFIXES: tuple[str, ...] = ("share", "rate", "ci_low", "ci_high")
 """Columns whose name ends with one of these hold fractions and are shown as percentages."""
 COLUMN_TITLES: dict[str, str] = {
@@ -230,12 +232,34 @@ def resolve_path(value: str | Path, default: Path) -> Path:
 
 
 def display_path(path: Path) -> str:
-    """A path as shown in reports: relative to the project root when inside it."""
+    """A path as shown in reports, never an absolute path of this machine.
+
+    Inside the project: relative to the project root (``lifileucel_analysis/data/demo``).
+    Elsewhere: the file or folder name with the first 12 hex digits of its
+    :func:`dataset_fingerprint` (``site_data (outside the project, SHA-256 3f2a...)``),
+    which names the content wherever it is stored, so the same data give the same page
+    on every machine and a report sent by e-mail does not reveal the sender's folders.
+    """
     resolved = Path(path).resolve()
     try:
         return resolved.relative_to(PROJECT_ROOT.resolve()).as_posix()
     except ValueError:
-        return resolved.as_posix()
+        pass
+    fingerprint = dataset_fingerprint(resolved)[:12] if resolved.exists() else "missing"
+    return f"{resolved.name or 'dataset'} (outside the project, SHA-256 {fingerprint})"
+
+
+def display_given(value: str) -> str:
+    """A path parameter as given, with an absolute path cut to its last part.
+
+    ``"../data/x"`` and ``"params/x.yaml"`` are shown as typed; ``"/home/ana/sites/x"``
+    becomes ``".../x (absolute path)"``, so running a notebook directly on an absolute path
+    does not put that path into the page.
+    """
+    text = str(value)
+    if text.strip() and Path(text).expanduser().is_absolute():
+        return f".../{Path(text).name} (absolute path)"
+    return text
 
 
 def dataset_files(path: Path) -> list[Path]:
@@ -369,7 +393,7 @@ class EligibilityReport:
         """The notebook parameters and every criteria parameter, as tables (not code)."""
         given = pd.DataFrame({
             "parameter": list(self.arguments),
-            "value given": [v if v != "" else '"" (default)' for v in self.arguments.values()],
+            "value given": [self._given_value(k, v) for k, v in self.arguments.items()],
             "used": [self._used_value(name) for name in self.arguments],
         })
         return Tables((
@@ -378,9 +402,18 @@ class EligibilityReport:
                       note="'changed' = differs from params/criteria.yaml; source = where the limit comes from."),
         ))
 
+    @staticmethod
+    def _given_value(name: str, value: str) -> str:
+        if value == "":
+            return '"" (default)'
+        return display_given(value) if name in PATH_ARGUMENTS else value
+
     def _used_value(self, name: str) -> str:
         if name == "dataset":
-            return display_path(self.dataset_path) if self.dataset_path else self.dataset.source
+            if self.dataset_path is not None:
+                return display_path(self.dataset_path)
+            source = self.dataset.source  # a loaded dataset wrapped by from_result: its path
+            return display_path(Path(source)) if Path(source).is_absolute() else source
         if name == "criteria_params":
             chosen = display_path(self.criteria_params_path) if self.criteria_params_path else ""
             return f"{display_path(CRITERIA_PARAMS)}" + (f" overridden by {chosen}" if chosen else " (defaults)")

@@ -26,7 +26,8 @@ Rules (every break is collected, then all are raised at once, before any noteboo
   site's report by accident;
 - ``dataset`` is set by the build (``--dataset``), never by a file;
 - path values (``criteria_params``) are relative to the project root and must name an
-  existing file inside it: no absolute paths, no ``..``;
+  existing file inside it: no absolute paths (``/``, ``~``, drive letters, UNC), no ``..``,
+  no backslashes, no symbolic link that leads outside;
 - two entries may not produce the same report;
 - every site has a file.
 
@@ -251,8 +252,10 @@ def _path_problem(value: str, project_root: Path) -> str | None:
     if value == "":
         return None  # the notebook's default file
     posix, windows = PurePosixPath(value), PureWindowsPath(value)
-    if posix.is_absolute() or windows.is_absolute() or windows.drive or "\\" in value:
+    if posix.is_absolute() or windows.is_absolute() or windows.drive or value.startswith("~"):
         return "absolute paths are refused"
+    if "\\" in value:
+        return "backslashes are refused (write / between folders)"
     if ".." in posix.parts:
         return "'..' is refused"
     target = (project_root / posix).resolve()

@@ -7,13 +7,15 @@ their parameters come from ``params/program.yaml`` and ``params/sites/*.yaml`` (
 
 What a build guarantees:
 
-- every parameter file is checked against its notebook before any notebook starts;
+- every parameter file is checked against its notebook, the dataset against the data
+  contract, and every output name against the output folder, before any notebook starts;
 - notebooks run in parallel worker processes, each with its own kernel, in the project
   root, with a per-cell time limit; a notebook that raises, hangs or kills its kernel is
   reported (notebook and cell) in the index while the others still build, and the exit
   status is 1;
 - the output folder is built in a staging folder next to it and swapped in at the end,
-  so no report of an earlier run is left looking current;
+  so no report of an earlier run is left looking current (a failed report's partial page
+  is titled and bannered as not built);
 - the same inputs give byte-identical notebooks and HTML: run timestamps, durations,
   random cell ids and interpreter versions are normalised, and the project's absolute
   path never reaches an output;
@@ -45,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 from .paths import CRITERIA_PARAMS, DEMO_DATASET, FIXTURE_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 from .report_params import (
+    ALL_SITES,
     ReportParamsError,
     ReportSpec,
     available_notebooks,
@@ -512,6 +515,10 @@ def _describe_error(exc: BaseException, cell_timeout: float, log_path: Path) -> 
     return scrub_paths(f"{name}: {first}"[:500])
 
 
+FAILED_TITLE_PREFIX = "DID NOT BUILD - "
+"""Start of the page title (browser tab, bookmarks) of a report whose notebook failed."""
+
+
 def _failure_banner(error: str, cell: str) -> str:
     return (f'<span class="eap-failed">This report did not build: {html.escape(error)} '
             f"&mdash; stopped at {html.escape(cell)}. It is incomplete; see the index.</span>")
@@ -552,7 +559,8 @@ def run_report(job: ReportJob) -> ReportResult:
     write_notebook(nb, ipynb)
     if job.html_rel:
         banner = job.banner_html + (_failure_banner(error, cell) if error else "") + "</nav>"
-        (stage / job.html_rel).write_text(notebook_to_html(nb, job.title, banner), encoding="utf-8")
+        title = f"{FAILED_TITLE_PREFIX}{job.title}" if error else job.title
+        (stage / job.html_rel).write_text(notebook_to_html(nb, title, banner), encoding="utf-8")
     return ReportResult(job.key, not error, job.ipynb_rel, job.html_rel, error, cell, time.monotonic() - started)
 
 
@@ -841,14 +849,59 @@ def _report_jobs(specs: Sequence[ReportSpec], notebooks: Mapping[str, Path], sta
     return jobs, parameters
 
 
+SAFE_REPORT_KEY = re.compile(r"[a-z][a-z0-9_]*/[a-z0-9][a-z0-9-]*")
+"""Shape of a report key (``<notebook>/<site code or all>``), and so of every output path."""
+
+
+def output_name_problems(specs: Sequence[ReportSpec], out: Path) -> list[str]:
+    """Why a report's outputs could land outside ``out``, one line per report; ``[]`` when none can.
+
+    :func:`.report_params.load_report_plan` already allows only site codes and ``all`` as
+    names; this second check (on the names actually used for paths) keeps that guarantee
+    even for a plan built by other code: a key must be ``<notebook>/<site code or all>``
+    in lower-case letters, digits, ``_`` and ``-``, and its files must resolve inside ``out``.
+    """
+    problems = []
+    root = out.resolve()
+    for spec in specs:
+        allowed_name = spec.name in SITES or spec.name == ALL_SITES
+        if not (SAFE_REPORT_KEY.fullmatch(spec.key) and allowed_name) or not all(
+                (root / f"{spec.key}{suffix}").resolve().is_relative_to(root) for suffix in (".html", ".ipynb")):
+            problems.append(f"{spec.source}: {spec.notebook}: report name {spec.key!r} is not "
+                            f"<notebook>/<site code or {ALL_SITES}>; refusing to write it")
+    return problems
+
+
+def dataset_problem(dataset: Path | None) -> str | None:
+    """Why the dataset cannot be screened (every contract breach), or ``None``.
+
+    Checked once before any kernel starts, so a dataset that breaks the contract (a patient
+    ID with markup, a missing table) stops the build with exit status 2 and nothing written,
+    instead of failing every notebook with the same error.
+    """
+    from .dataset import ContractError
+    from .loading import load_dataset
+
+    if dataset is None:
+        if not DEMO_DATASET.exists():
+            return f"the bundled demo dataset is missing ({_relative_to_root(DEMO_DATASET)})"
+        return None
+    if not dataset.exists():
+        return f"--dataset {dataset}: no such file or folder"
+    try:
+        load_dataset(dataset)
+    except ContractError as exc:
+        nested = str(exc).replace("\n", "\n    ")  # the loader's list, indented under this item
+        return f"--dataset {dataset_label(dataset)}: {nested}"
+    return None
+
+
 def _prepare(dataset: Path | None, out: Path | None, params_dir: Path, notebooks_dir: Path,
              only: Collection[str] | None) -> list[ReportSpec]:
     """Check everything that can be checked before a kernel starts; raise ReportParamsError."""
     problems = []
-    if dataset is not None and not dataset.exists():
-        problems.append(f"--dataset {dataset}: no such file or folder")
-    if dataset is None and not DEMO_DATASET.exists():
-        problems.append(f"the bundled demo dataset is missing ({_relative_to_root(DEMO_DATASET)})")
+    if why := dataset_problem(dataset):
+        problems.append(why)
     if out is not None and (why := output_folder_problem(out)):
         problems.append(why)
     specs = load_report_plan(params_dir, notebooks_dir, require_every_site=params_dir == PARAMS_DIR)
@@ -856,6 +909,8 @@ def _prepare(dataset: Path | None, out: Path | None, params_dir: Path, notebooks
         unknown = sorted(set(only) - {s.key for s in specs})
         problems += [f"report {k!r} is not in the parameter files" for k in unknown]
         specs = [s for s in specs if s.key in set(only)]
+    if out is not None:
+        problems += output_name_problems(specs, out)
     if problems:
         raise ReportParamsError(problems)
     return specs

@@ -214,6 +214,25 @@ def test_paths_inside_the_project_are_shown_relative() -> None:
     assert report_module.display_path(PROJECT_ROOT / "params" / "criteria.yaml") == "params/criteria.yaml"
 
 
+def test_paths_outside_the_project_are_shown_as_name_and_fingerprint(tmp_path: Path) -> None:
+    """Same data, different folders: the same text, and no absolute path of this machine."""
+    shown = []
+    for where in ("a", "b/c"):
+        folder = tmp_path / where / "site_data"
+        folder.mkdir(parents=True)
+        (folder / "patients.csv").write_text("patient_id\nP1\n", encoding="utf-8")
+        shown.append(report_module.display_path(folder))
+    fingerprint = report_module.dataset_fingerprint(tmp_path / "a" / "site_data")
+    assert shown[0] == shown[1] == f"site_data (outside the project, SHA-256 {fingerprint[:12]})"
+    assert str(tmp_path) not in shown[0]
+
+
+def test_an_absolute_path_given_is_shown_without_its_folders() -> None:
+    assert report_module.display_given("/home/ana/sites/site_data") == ".../site_data (absolute path)"
+    assert report_module.display_given("../data/x") == "../data/x"
+    assert report_module.display_given("params/x.yaml") == "params/x.yaml"
+
+
 def test_resolve_path_defaults_cwd_then_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     default = tmp_path / "default"
     assert report_module.resolve_path("", default) == default
@@ -256,5 +275,11 @@ def test_build_loads_screens_and_renders_from_any_working_directory(
     assert set(built.result.verdicts["verdict"].astype(str)) == {"ineligible"}
     parameters = built.run_parameters()._repr_html_()
     assert "<td>site_data</td>" in parameters and "overridden by" in parameters
-    assert re.search(r"dataset SHA-256</td>\s*<td>[0-9a-f]{64}</td>", built.provenance()._repr_html_())
+    assert ".../limits.yaml (absolute path)" in parameters
+    assert "limits.yaml (outside the project, SHA-256 " in parameters
+    provenance = built.provenance()._repr_html_()
+    assert re.search(r"dataset SHA-256</td>\s*<td>[0-9a-f]{64}</td>", provenance)
+    assert "site_data (outside the project, SHA-256 " in provenance
+    for markup in (parameters, provenance):
+        assert str(tmp_path) not in markup, "a report shows an absolute path of this machine"
     assert_escaped(built.waivers()._repr_html_())

@@ -8,14 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from lifileucel_analysis.paths import NOTEBOOKS_DIR, PARAMS_DIR
+from lifileucel_analysis import reports as reports_module
+from lifileucel_analysis.paths import FIXTURE_DATASET, NOTEBOOKS_DIR, PARAMS_DIR
 from lifileucel_analysis.report_params import (
     ReportParamsError,
+    ReportSpec,
     declared_parameters,
     load_report_plan,
     parameter_files,
 )
-from lifileucel_analysis.reports import EXIT_INVALID, build_reports
+from lifileucel_analysis.reports import EXIT_INVALID, build_reports, output_name_problems
 from lifileucel_analysis.schema import SITE_IDS
 
 SITE_PARAMS = 'site: str = "all"\ndataset: str = ""\ncriteria_params: str = ""\nlimit: int = 3'
@@ -170,3 +172,112 @@ def test_build_refuses_bad_parameters_before_running_anything(
     assert status == EXIT_INVALID
     assert not out.exists()
     assert "key 'site' has value 'nowhere'" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- parameter safety
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("/etc/passwd", "absolute paths are refused"),
+        ("~/criteria.yaml", "absolute paths are refused"),
+        ("C:/lifileucel/criteria.yaml", "absolute paths are refused"),
+        ("C:\\lifileucel\\criteria.yaml", "absolute paths are refused"),
+        ("\\\\server\\share\\criteria.yaml", "absolute paths are refused"),
+        ("..\\criteria.yaml", "backslashes are refused"),
+        ("params\\criteria.yaml", "backslashes are refused"),
+        ("../criteria.yaml", "'..' is refused"),
+        ("params/../params/criteria.yaml", "'..' is refused"),
+        ("params/./../../x.yaml", "'..' is refused"),
+        ("params", "no such file"),
+    ],
+)
+def test_path_parameters_never_leave_the_project(project: Path, value: str, why: str) -> None:
+    write(project, "program.yaml", f"report:\n  criteria_params: '{value}'\n")
+    message = refusal(project)
+    assert f"key 'criteria_params' has value {value!r}" in message
+    assert why in message and "allowed: a path relative to the project root" in message
+
+
+def test_a_symlink_inside_the_project_to_a_file_outside_is_refused(
+        project: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "criteria.yaml"
+    outside.write_text("{}\n")
+    (project / "params" / "linked.yaml").symlink_to(outside)
+    write(project, "program.yaml", "report:\n  criteria_params: params/linked.yaml\n")
+    assert "it leaves the project folder" in refusal(project)
+
+
+@pytest.mark.parametrize("site", ["MSKCC", " mskcc", "mskcc ", "", "mskcc/../../etc", "../mskcc", "/tmp/x",
+                                  "all/../../x", "mskcc\n"])
+def test_only_exact_site_codes_are_accepted(project: Path, site: str) -> None:
+    write(project, "program.yaml", f"report:\n  site: {site!r}\n".replace("'", '"'))
+    assert "allowed: honorhealth, orlando-health" in refusal(project)
+
+
+def test_a_notebook_name_cannot_point_outside_notebooks(project: Path) -> None:
+    write(project, "program.yaml", "../notebooks/report: {}\n/etc/report: {}\n")
+    message = refusal(project)
+    assert "'../notebooks/report' is not a notebook" in message and "'/etc/report' is not a notebook" in message
+
+
+def test_site_files_must_be_yaml_named_after_a_site(project: Path) -> None:
+    write(project, "sites/mskcc.yml", "report:\n  site: mskcc\n")
+    assert "params/sites/mskcc.yml: parameter files end in .yaml" in refusal(project)
+
+
+def test_every_report_of_the_committed_plan_writes_inside_the_output_folder(tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    specs = load_report_plan()
+    assert output_name_problems(specs, out) == []
+    for spec in specs:
+        for suffix in (".html", ".ipynb"):
+            assert (out / f"{spec.key}{suffix}").resolve().is_relative_to(out.resolve())
+
+
+@pytest.mark.parametrize(
+    ("notebook", "site"),
+    [("report", "../../etc"), ("report", "/tmp/x"), ("../report", "mskcc"), ("report", "mskcc/../../x"),
+     ("report", "elsewhere"), ("Report Card", "mskcc"), ("report", "")],
+)
+def test_the_build_refuses_any_output_name_that_is_not_a_site_code_even_past_the_file_checks(
+        tmp_path: Path, notebook: str, site: str) -> None:
+    """Second line of defence: a plan made by other code than load_report_plan is checked too."""
+    spec = ReportSpec(notebook, {"site": site}, "params/program.yaml")
+    problems = output_name_problems([spec], tmp_path / "out")
+    assert len(problems) == 1 and "refusing to write it" in problems[0] and repr(spec.key) in problems[0]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["report:\n  criteria_params: ../criteria.yaml\n", "report:\n  criteria_params: /etc/passwd\n",
+     "report:\n  site: ../../etc\n", "report:\n  dataset: /data\n", "../report: {}\n"],
+    ids=["dotdot", "absolute", "site-traversal", "dataset", "notebook-traversal"],
+)
+def test_unsafe_parameters_stop_the_build_before_any_notebook_starts(
+        project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        text: str) -> None:
+    write(project, "program.yaml", text)
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a notebook was started despite unsafe parameters")
+
+    monkeypatch.setattr(reports_module, "run_jobs", no_run)
+    out = tmp_path / "out"
+    status = build_reports(FIXTURE_DATASET, out, 1, False, params_dir=project / "params",
+                           notebooks_dir=project / "notebooks")
+    assert status == EXIT_INVALID
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notebooks", "params"]), "something was written"
+    assert "problem(s) in the report inputs" in capsys.readouterr().err
+
+
+def test_a_plan_with_an_unsafe_output_name_stops_the_build(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    hostile = [ReportSpec("eligibility_report", {"site": "../../escaped"}, "params/program.yaml")]
+    monkeypatch.setattr(reports_module, "load_report_plan", lambda *args, **kwargs: hostile)
+    monkeypatch.setattr(reports_module, "run_jobs", lambda *args, **kwargs: pytest.fail("a notebook ran"))
+    out = tmp_path / "a" / "out"
+    assert build_reports(FIXTURE_DATASET, out, 1, False) == EXIT_INVALID
+    assert not (tmp_path / "a").exists() and not (tmp_path / "escaped").exists()
+    assert "report name 'eligibility_report/../../escaped'" in capsys.readouterr().err

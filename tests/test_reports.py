@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -13,14 +12,11 @@ from conftest import TEST_JOBS, Build
 
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
 from lifileucel_analysis.reports import (
-    EXIT_FAILED,
-    EXIT_INVALID,
     EXIT_OK,
     GOLDEN_DIR,
     GOLDEN_KEYS,
     INDEX_FILE,
     MANIFEST_FILE,
-    MARKER_FILE,
     build_reports,
     dataset_fingerprint,
     dataset_parameter,
@@ -33,7 +29,6 @@ from lifileucel_analysis.reports import (
 )
 
 NETWORK_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
-FIGURE_CELL = "import matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(2, 1))\nax.plot([1, 2, 3]);"
 
 
 def index_links(index: Path) -> list[str]:
@@ -45,70 +40,8 @@ def output_files(folder: Path) -> dict[str, Path]:
     return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-# --------------------------------------------------------------------------- throwaway notebooks
-
-
-@pytest.fixture
-def failing_project(tmp_path: Path, notebook_factory: Callable[..., Path]) -> Path:
-    """One good notebook (two sites) and three that raise, hang and kill their kernel."""
-    notebooks = tmp_path / "notebooks"
-    notebook_factory(notebooks / "good.ipynb", 'site: str = "all"\ndataset: str = ""', [FIGURE_CELL, "print(site)"])
-    notebook_factory(notebooks / "raises.ipynb", "n: int = 1", ["x = n", "1 / 0", "y = 2"])
-    notebook_factory(notebooks / "hangs.ipynb", "n: int = 1", ["import time\ntime.sleep(120)"])
-    notebook_factory(notebooks / "dies.ipynb", "n: int = 1", ["x = n", "import os\nos._exit(3)"])
-    (tmp_path / "params" / "sites").mkdir(parents=True)
-    (tmp_path / "params" / "program.yaml").write_text("good:\n  site: all\nraises: {}\nhangs: {}\ndies: {}\n")
-    (tmp_path / "params" / "sites" / "mskcc.yaml").write_text("good:\n  site: mskcc\n")
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "patients.csv").write_text("patient_id\n")  # never read: the notebooks ignore it
-    return tmp_path
-
-
-def build_throwaway(project: Path, out: Path) -> int:
-    # progress=None: stderr is captured (not a terminal), so plain log lines, no bar.
-    return build_reports(project / "data", out, TEST_JOBS, None, params_dir=project / "params",
-                         notebooks_dir=project / "notebooks", cell_timeout=3)
-
-
-def test_failing_notebooks_are_reported_by_name_and_cell_while_the_others_build(
-    failing_project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "reports"
-    (out / "good").mkdir(parents=True)
-    (out / MARKER_FILE).write_text("")
-    (out / "good" / "stale.html").write_text("a report of an earlier run")
-    (out / "README.md").write_text("kept\n")
-
-    assert build_throwaway(failing_project, out) == EXIT_FAILED
-
-    for key in ("good/all", "good/mskcc"):
-        assert (out / f"{key}.html").is_file() and (out / f"{key}.ipynb").is_file()
-    assert not (out / "good" / "stale.html").exists(), "a stale report survived the rebuild"
-    assert (out / "README.md").read_text() == "kept\n"
-    reports = {r["key"]: r for r in json.loads((out / MANIFEST_FILE).read_text())["reports"]}
-    assert reports["good/all"]["ok"] and reports["good/mskcc"]["ok"]
-    assert reports["raises/all"]["error"] == "ZeroDivisionError: division by zero"
-    assert reports["raises/all"]["cell"] == "cell 4 of raises.ipynb (In [3]: 1 / 0)"
-    assert "timed out" in reports["hangs/all"]["error"]
-    assert reports["hangs/all"]["cell"].startswith("cell 3 of hangs.ipynb")
-    assert "kernel died" in reports["dies/all"]["error"]
-    assert reports["dies/all"]["cell"].startswith("cell 4 of dies.ipynb")
-    index = (out / INDEX_FILE).read_text()
-    assert "3 FAILED: raises/all, hangs/all, dies/all" in index
-    assert "stopped at cell 4 of raises.ipynb" in index
-    assert "This report did not build" in (out / "raises" / "all.html").read_text()
-    log = capsys.readouterr()
-    assert "FAILED raises/all" in log.err and "ok     good/mskcc" in log.err
-    assert "\r" not in log.err, "a progress bar was drawn into a log"
-    assert log.out.strip() == str(out / INDEX_FILE)
-
-
-def test_a_folder_not_built_by_the_reports_is_never_replaced(failing_project: Path, tmp_path: Path) -> None:
-    out = tmp_path / "thesis"
-    out.mkdir()
-    (out / "chapter1.docx").write_text("precious")
-    assert build_throwaway(failing_project, out) == EXIT_INVALID
-    assert (out / "chapter1.docx").read_text() == "precious"
+# Failing, hanging and crashing notebooks, stale outputs and foreign folders:
+# tests/test_failure_handling.py.
 
 
 # --------------------------------------------------------------------------- units
