@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .dataset import ContractError
 from .params import ParamsError
@@ -33,14 +35,27 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+PARQUET_ABOVE_ROWS = 1_000_000
+"""Long tables (outcomes, missing data) with more rows than this are written as Parquet under
+``--long-format auto``: CSV writing of tens of millions of sentences takes minutes."""
+
+
+def _write_one(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        # Parquet is read by programs, not opened as a spreadsheet: no formula neutralising.
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, path, compression="zstd")
+    else:
+        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+
+
 def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """Write CSV files into ``out`` atomically: all of them appear, or none."""
+    """Write CSV or Parquet files (by name) into ``out`` atomically: all of them appear, or none."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
     try:
         for name, frame in files.items():
-            neutralise_formulas(frame).to_csv(staging / name, index=False, lineterminator="\n",
-                                              date_format="%Y-%m-%d")
+            _write_one(frame, staging / name)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in files:
@@ -51,8 +66,14 @@ def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def long_table_name(stem: str, rows: int, choice: str) -> str:
+    """File name of a long output table: CSV, Parquet, or (``auto``) Parquet above the row limit."""
+    parquet = choice == "parquet" or (choice == "auto" and rows > PARQUET_ABOVE_ROWS)
+    return f"{stem}.parquet" if parquet else f"{stem}.csv"
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
-    """Screen a dataset and write verdicts.csv, outcomes.csv and missing_data.csv."""
+    """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
     from .loading import load_dataset
     from .params import load_params
     from .screening import screen
@@ -61,8 +82,16 @@ def cmd_screen(args: argparse.Namespace) -> int:
     result = screen(load_dataset(args.dataset), params)
     verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
-    written = write_outputs({"verdicts.csv": verdicts, "outcomes.csv": outcomes,
-                             "missing_data.csv": result.missing_data}, Path(args.out))
+    out = Path(args.out)
+    stale = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
+    written = write_outputs({
+        "verdicts.csv": verdicts,
+        long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
+        long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
+    }, out)
+    for path in stale:
+        if path not in written and path.exists():
+            path.unlink()  # an earlier run's table in the other format must not pass for this run's
     counts = result.verdicts["verdict"].value_counts()
     print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
           + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
@@ -103,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
     screen.add_argument("--out", required=True, help="output folder")
     screen.add_argument("--params", default=None, help="criteria YAML overriding params/criteria.yaml")
+    screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
+                        help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
     screen.set_defaults(func=cmd_screen)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")

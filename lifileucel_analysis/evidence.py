@@ -168,13 +168,6 @@ class Text:
         pool = pa.concat_arrays([self.pool, pa.array([other], type=TEXT)])
         return Text(pool, np.where(keep, self.index, len(self.pool)))
 
-    def replace(self, rows: np.ndarray, texts: pa.Array) -> Text:
-        """Replace the sentences at ``rows`` by ``texts`` (aligned with ``rows``)."""
-        pool = pa.concat_arrays([self.pool, texts.cast(TEXT)])
-        index = self.index.copy()
-        index[rows] = len(self.pool) + np.arange(len(rows))
-        return Text(pool, index)
-
 
 def groups_of(labels: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """The rows of each distinct value of ``labels`` (non-negative integers), with one sort."""

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import html
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .criteria import CATALOG, Facts, build_facts
 from .facts import patient_positions
@@ -18,6 +23,8 @@ from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 from .params import CriteriaParams, load_params
 from .schema import CRITERION_IDS
 
+T = TypeVar("T")
+U = TypeVar("U")
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
 VERDICTS = ("eligible", "pending", "ineligible")
 VERDICT_DTYPE = pd.CategoricalDtype(list(VERDICTS))
@@ -103,13 +110,14 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
     """
     params = params or load_params()
     facts = build_facts(dataset, params)
-    parts = [criterion.evaluate(facts, params) for criterion in CATALOG]
+    parts = _in_threads(lambda criterion: criterion.evaluate(facts, params), CATALOG)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
-    evidence, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
+    waived_at, notes, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
     unknown = codes == CODE[Outcome.UNKNOWN]
-    needs = [p.needs.where(unknown[:, j]) for j, p in enumerate(parts)]
-    del parts  # the per-criterion texts are copied into patient-major columns next
-    outcomes = _outcomes_table(facts, codes, _interleave(evidence), _interleave(needs))
+    evidence = _interleave([p.evidence for p in parts], waived_at, notes)
+    needs = _interleave([p.needs.where(unknown[:, j]) for j, p in enumerate(parts)])
+    del parts
+    outcomes = _outcomes_table(facts, codes, evidence, needs)
     return ScreeningResult(
         outcomes=outcomes,
         verdicts=_verdicts_table(facts, codes),
@@ -122,26 +130,47 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
     )
 
 
-def _interleave(texts: list[Text], block: int = 1 << 16) -> pa.ChunkedArray:
+def _interleave(texts: list[Text], replace_at: np.ndarray | None = None,
+                replacements: pa.Array | None = None, block: int = 1 << 16) -> pa.ChunkedArray:
     """Gather per-criterion texts into one patient-major column (patient 0: I1..E11, ...).
 
-    This is the one copy of the sentences into their final place; block by block, so it
-    never needs a second full-size index.
+    This is the one copy of the sentences into their final place, block by block so that
+    each step works in cache and nothing else of full size is allocated. ``replace_at``
+    (sorted positions in the patient-major column) get ``replacements`` instead.
     """
-    pool = pa.concat_arrays([t.pool for t in texts])
-    offsets = np.cumsum([0] + [len(t.pool) for t in texts[:-1]])
-    n = len(texts[0])
-    chunks = [pool.take((np.stack([t.index[start:start + block] for t in texts], axis=1) + offsets).ravel())
-              for start in range(0, n, block)]
-    return pa.chunked_array(chunks, type=TEXT)
+    k, n = len(texts), len(texts[0])
+    at = np.zeros(0, dtype=np.int64) if replace_at is None else replace_at
+
+    def gather(start: int) -> pa.Array:
+        size = min(block, n - start)
+        order = (np.arange(k, dtype=np.int64)[None, :] * size + np.arange(size, dtype=np.int64)[:, None]).ravel()
+        chunk = pa.concat_arrays([t.pool.take(t.index[start:start + size]) for t in texts]).take(order)
+        lo, hi = np.searchsorted(at, [start * k, (start + size) * k])
+        if hi > lo:
+            mask = np.zeros(size * k, dtype=bool)
+            mask[at[lo:hi] - start * k] = True
+            chunk = pc.replace_with_mask(chunk, pa.array(mask), replacements.slice(lo, hi - lo))
+        return chunk
+
+    return pa.chunked_array(_in_threads(gather, range(0, n, block)), type=TEXT)
+
+
+def _in_threads(func: Callable[[T], U], items: Iterable[T]) -> list[U]:
+    """``[func(x) for x in items]``, on as many threads as the machine has cores.
+
+    The work is Arrow and NumPy kernels, which release the GIL; every item is independent
+    and results keep the order of ``items``, so the output does not depend on scheduling.
+    """
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(func, items))
 
 
 def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
-                     evidence: list[Text]) -> tuple[list[Text], pd.DataFrame]:
-    """Turn overridden outcomes into ``waived``: codes in place, evidence per criterion.
+                     evidence: list[Text]) -> tuple[np.ndarray, pa.Array, pd.DataFrame]:
+    """Turn overridden outcomes into ``waived`` (codes in place).
 
-    Returns the evidence columns with each waived sentence replaced by who/when/why (and
-    what it was), and the waivers table.
+    Returns the patient-major positions of the waived outcomes (sorted), their new
+    evidence (who, when, why, and what the outcome was), and the waivers table.
     """
     o = dataset.overrides.reset_index(drop=True)
     rows = patient_positions(dataset.patients, o, "overrides")
@@ -152,8 +181,8 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
             + ": " + o["reason"].astype(str) + " (was " + pd.Series(was).astype(str) + ": "
             + text_series(original) + ")")
     codes[rows, cols] = CODE[Outcome.WAIVED]
-    evidence = [text.replace(rows[cols == j], as_arrow(note).filter(pa.array(cols == j)))
-                for j, text in enumerate(evidence)]
+    at = rows.astype(np.int64) * codes.shape[1] + cols
+    order = np.argsort(at, kind="stable")
     site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
     waivers = pd.DataFrame({
         "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
@@ -161,7 +190,7 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
         "approved_date": o["approved_date"], "reason": o["reason"],
         "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
     }).sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
-    return evidence, waivers
+    return at[order], as_arrow(note).cast(TEXT).take(order), waivers
 
 
 def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:

@@ -1,0 +1,50 @@
+"""`lifileucel-eap screen` long tables: CSV or Parquet, the same content either way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lifileucel_analysis import cli
+from lifileucel_analysis.io import write_tables
+from test_cli import small_dataset
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("data") / "csv"
+    write_tables(small_dataset(), root, "csv")
+    return root
+
+
+def test_parquet_and_csv_hold_the_same_tables(dataset: Path, tmp_path: Path) -> None:
+    assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "csv"), "--long-format", "csv"]) == 0
+    assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "pq"), "--long-format", "parquet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir()) == [
+        "missing_data.parquet", "outcomes.parquet", "verdicts.csv"]
+    for stem in ("outcomes", "missing_data"):
+        from_csv = pd.read_csv(tmp_path / "csv" / f"{stem}.csv", keep_default_na=False, dtype=str)
+        from_parquet = pd.read_parquet(tmp_path / "pq" / f"{stem}.parquet").astype(str)
+        assert len(from_csv) == len(from_parquet) > 0
+        assert from_csv.to_dict("records") == from_parquet.to_dict("records")
+    assert (tmp_path / "csv" / "verdicts.csv").read_bytes() == (tmp_path / "pq" / "verdicts.csv").read_bytes()
+
+
+def test_auto_switches_to_parquet_above_the_row_limit(dataset: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    assert cli.main(["screen", str(dataset), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "outcomes.csv").exists()
+    monkeypatch.setattr(cli, "PARQUET_ABOVE_ROWS", 3 * 19 - 1)  # 3 patients x 19 criteria
+    assert cli.main(["screen", str(dataset), "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "outcomes.parquet").exists()
+    assert not (tmp_path / "outcomes.csv").exists(), "an earlier run's CSV would pass for this run's outcomes"
+    assert (tmp_path / "missing_data.csv").exists(), "missing data has 1 row: below the limit, still CSV"
+
+
+def test_long_table_name() -> None:
+    assert cli.long_table_name("outcomes", 10, "auto") == "outcomes.csv"
+    assert cli.long_table_name("outcomes", cli.PARQUET_ABOVE_ROWS + 1, "auto") == "outcomes.parquet"
+    assert cli.long_table_name("outcomes", 10, "parquet") == "outcomes.parquet"
+    assert cli.long_table_name("outcomes", 10**9, "csv") == "outcomes.csv"

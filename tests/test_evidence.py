@@ -1,0 +1,96 @@
+"""Evidence building blocks on small hand-made tables (expected values written by hand)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from lifileucel_analysis.evidence import (
+    Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_per_patient, render,
+)
+from lifileucel_analysis.outcome import CODE, Outcome
+
+P, F, U = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN
+
+
+def texts(text: Text) -> list[str]:
+    return text.materialize().to_pylist()
+
+
+def part(codes: list[Outcome], evidence: list[str], needs: list[str] | None = None) -> Part:
+    def as_text(values: list[str]) -> Text:
+        return Text(pa.array(values, type=pa.large_string()), np.arange(len(values)))
+
+    return Part(np.array([CODE[c] for c in codes], dtype=np.uint8), as_text(evidence),
+                as_text(needs or [""] * len(codes)))
+
+
+def test_format_column_reads_like_a_person_wrote_it() -> None:
+    assert format_column(pd.Series([1500.0, 13.2, 0.125, np.nan])).to_pylist() == ["1500", "13.2", "0.12", "blank"]
+    assert format_column(pd.Series([1, None], dtype="Int64")).to_pylist() == ["1", "blank"]
+    assert format_column(pd.Series([True, False, None], dtype="boolean")).to_pylist() == ["yes", "no", "blank"]
+    dates = pd.Series(pd.to_datetime(["2025-01-02", None])).astype("datetime64[s]")
+    assert format_column(dates).to_pylist() == ["2025-01-02", "blank"]
+    codes = pd.Series(["IV", None], dtype=pd.CategoricalDtype(["III", "IV"]))
+    assert format_column(codes).to_pylist() == ["IV", "blank"]
+
+
+def test_render_fills_only_the_selected_rows_and_keeps_constants_constant() -> None:
+    values = {"ecog": pd.Series([0.0, 2.0, np.nan]), "max": 1}
+    assert render("ECOG {ecog} > {max}", values, np.array([1, 2])).to_pylist() == ["ECOG 2 > 1", "ECOG blank > 1"]
+    assert render("no brain metastases", values, np.array([0, 1])) == "no brain metastases"
+
+
+def test_decide_first_match_wins_and_every_row_gets_its_rule() -> None:
+    ecog = pd.Series([0.0, 2.0, np.nan, 1.0])
+    result = decide(4, [
+        Rule(ecog <= 1, P, "ECOG {ecog} <= {max}"),
+        Rule(ecog > 1, F, "ECOG {ecog} > {max}"),
+        Rule(True, U, "ECOG not recorded", "patients.ecog"),
+    ], {"ecog": ecog, "max": 1})
+    assert result.codes.tolist() == [CODE[P], CODE[F], CODE[U], CODE[P]]
+    assert texts(result.evidence) == ["ECOG 0 <= 1", "ECOG 2 > 1", "ECOG not recorded", "ECOG 1 <= 1"]
+    assert texts(result.needs) == ["", "", "patients.ecog", ""]
+
+
+def test_decide_refuses_a_list_that_leaves_someone_undecided() -> None:
+    with pytest.raises(AssertionError, match="not total: 1 patient"):
+        decide(2, [Rule(np.array([True, False]), P, "x")], {})
+
+
+def test_combine_keeps_the_parts_that_explain_the_result() -> None:
+    a = part([P, F, U, P], ["a0", "a1", "a2", "a3"], ["", "", "fa", ""])
+    b = part([P, P, U, F], ["b0", "b1", "b2", "b3"], ["", "", "fb", ""])
+    c = part([P, F, U, U], ["c0", "", "c2", "c3"], ["", "", "", "fc"])
+    result = combine([a, b, c])
+    assert result.codes.tolist() == [CODE[P], CODE[F], CODE[U], CODE[F]]
+    # pass: every part; fail: the failing parts (c1 is empty, so skipped); unknown: the unknown parts
+    assert texts(result.evidence) == ["a0; b0; c0", "a1", "a2; b2; c2", "b3"]
+    assert texts(result.needs) == ["", "", "fa; fb", "fc"]
+
+
+def test_blank_fields_names_the_fields_to_collect_in_order() -> None:
+    result = blank_fields({"patients.sex": np.array([True, False, False]),
+                           "patients.pregnant": pd.Series([True, True, False])})
+    assert result.to_pylist() == ["patients.sex; patients.pregnant", "patients.pregnant", ""]
+
+
+def test_join_per_patient_keeps_row_order_within_each_patient() -> None:
+    pos = np.array([2, 0, 2, 2])
+    result = join_per_patient(pos, pd.Series(["x", "y", "z", "w"]), 4, "; ")
+    assert result.to_pylist() == ["y", "", "x; z; w", ""]
+    assert join_per_patient(np.array([], dtype=np.int64), pd.Series([], dtype=str), 2).to_pylist() == ["", ""]
+
+
+def test_groups_of_splits_rows_by_label_in_row_order() -> None:
+    groups = {label: rows.tolist() for label, rows in groups_of(np.array([3, 0, 3, 1, 0]))}
+    assert groups == {0: [1, 4], 1: [3], 3: [0, 2]}
+
+
+def test_text_where_and_take() -> None:
+    text = Text(pa.array(["same", "other"], type=pa.large_string()), np.array([0, 0, 1]))
+    assert texts(text.where(np.array([True, False, True]))) == ["same", "", "other"]
+    assert text.take(np.array([2, 0])).to_pylist() == ["other", "same"]
+    assert text.nonempty().tolist() == [True, True, True]
