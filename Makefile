@@ -67,6 +67,11 @@ golden: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/screen_scale.py
 
+# The README's three figures (docs/img/*.png), rendered from the demo cohort; see tools/readme_figures.py.
+.PHONY: readme-figures
+readme-figures: $(STAMP)
+	$(BIN)/python tools/readme_figures.py
+
 lock:
 	$(PYTHON) -m venv /tmp/lifileucel-lock && /tmp/lifileucel-lock/bin/pip install --quiet pip-tools
 	/tmp/lifileucel-lock/bin/pip-compile --generate-hashes --strip-extras --no-header --allow-unsafe --quiet -o requirements.lock requirements.in && sed -i "/^--/d" requirements.lock
