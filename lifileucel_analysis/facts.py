@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from .dataset import ContractError, Problem, ScreeningDataset
 from .params import CriteriaParams
 from .paths import DRUG_CLASSES
-from .schema import DATE_DTYPE, LAB_TESTS, UNIT_FACTORS, UNITS
+from .schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
@@ -156,32 +156,37 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
     dense key ``patient position x test`` (``ufunc.at``) find the latest day, the worst
     value on it, the row that holds it and the day's spread, each in one pass.
     """
-    labs, patients, n = dataset.labs, dataset.patients, dataset.n_patients
-    pos = patient_positions(patients, labs, "labs")
-    test = labs["test"].cat.codes.to_numpy().astype(np.int64)
-    consent = patients["consent_date"].to_numpy()[pos]
-    ld = patients["lymphodepletion_date"].to_numpy()[pos]
-    date = labs["collected_date"].to_numpy()
-    start = consent - np.timedelta64(params.lab_lookback_days, "D")
-    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
-    groups = n * len(LAB_TESTS)
-    key = pos[rows] * len(LAB_TESTS) + test[rows]
-    day = date[rows].astype(np.int64)
-    on_day = day == _group_max(key, day, groups, np.iinfo(np.int64).min)[key]
-    rows, key = rows[on_day], key[on_day]
+    labs, n = dataset.labs, dataset.n_patients
+    rows, key = _latest_day_rows(dataset, params)
     canonical = _canonical_values(labs)
     value = canonical[rows]
-    low_bad = np.isin(test[rows], [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
+    low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
     # A value that cannot be converted (NaN) counts as the worst: it must not hide behind a good one.
     badness = np.where(np.isnan(value), np.inf, np.where(low_bad, -value, value))
+    groups = n * len(LAB_TESTS)
     holds = badness == _group_max(key, badness, groups, -np.inf)[key]
     chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1).reshape(n, len(LAB_TESTS))
     low, high = np.full(groups, np.inf), np.full(groups, -np.inf)
     np.fmin.at(low, key, value)
     np.fmax.at(high, key, value)
     conflict = (low != high).reshape(n, len(LAB_TESTS)) & (chosen >= 0)
-    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs)
+    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs, name in TESTS_NEEDING_ULN)
             for code, name in enumerate(LAB_TESTS)}
+
+
+def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
+    """Lab rows in the window and on their (patient, test)'s latest day, with that key."""
+    labs, patients = dataset.labs, dataset.patients
+    pos = patient_positions(patients, labs, "labs")
+    consent = patients["consent_date"].to_numpy()[pos]
+    ld = patients["lymphodepletion_date"].to_numpy()[pos]
+    date = labs["collected_date"].to_numpy()
+    start = consent - np.timedelta64(params.lab_lookback_days, "D")
+    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
+    key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
+    day = date[rows].astype(np.int64)
+    on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
+    return rows[on_day], key[on_day]
 
 
 def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
@@ -191,7 +196,8 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
     return out
 
 
-def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs: pd.DataFrame) -> LabResult:
+def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs: pd.DataFrame,
+             with_uln: bool) -> LabResult:
     """One test's chosen lab rows (``-1`` = none), as values aligned with the patients."""
     has = row >= 0
     picked = row[has]
@@ -201,7 +207,7 @@ def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs:
     dates[has] = labs["collected_date"].to_numpy()[picked]
     gather = np.full(len(row), len(picked), dtype=np.int64)  # len(picked) = the blank appended below
     gather[has] = np.arange(len(picked))
-    raw = pa.concat_arrays([_raw_text(labs, picked).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
+    raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
     text = pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan))
     return LabResult(pd.Series(values), pd.Series(text), pd.Series(dates), pd.Series(conflict))
 
@@ -216,7 +222,7 @@ def _canonical_values(labs: pd.DataFrame) -> np.ndarray:
     unit = labs["unit"].cat.codes.to_numpy()
     raw = labs["value"].to_numpy()
     canonical = raw * np.where(unit >= 0, factors[test, unit], np.nan)
-    is_liver = np.isin(test, [LAB_TESTS.index("ast"), LAB_TESTS.index("alt")])
+    is_liver = np.isin(test, [LAB_TESTS.index(t) for t in TESTS_NEEDING_ULN])
     return np.where(is_liver, raw / labs["uln"].to_numpy(), canonical)
 
 
@@ -225,14 +231,14 @@ def _number_text(values: np.ndarray) -> pa.Array:
     return pa.array(np.round(values, 3), from_pandas=True).cast(pa.string())
 
 
-def _raw_text(labs: pd.DataFrame, rows: np.ndarray) -> pa.Array:
-    """The result as reported, for evidence: "1500 /uL", "48 U/L (ULN 40)"."""
-    unit = pa.array(labs["unit"]).take(rows).cast(pa.string())
+def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
+    """The results as reported, for evidence: "1500 /uL", or "48 U/L (ULN 40)" ``with_uln``."""
+    units = pa.array(labs["unit"].cat.categories.astype(str).tolist(), type=pa.string())
+    unit = units.take(labs["unit"].cat.codes.to_numpy()[rows])
     text = pc.binary_join_element_wise(_number_text(labs["value"].to_numpy()[rows]), unit, " ")
-    uln = pc.binary_join_element_wise(text, " (ULN ", _number_text(labs["uln"].to_numpy()[rows]), ")", "")
-    codes = labs["test"].cat.codes.to_numpy()[rows]
-    liver = np.isin(codes, [LAB_TESTS.index("ast"), LAB_TESTS.index("alt")])
-    return pc.if_else(pa.array(liver), uln, text)
+    if not with_uln:
+        return text
+    return pc.binary_join_element_wise(text, " (ULN ", _number_text(labs["uln"].to_numpy()[rows]), ")", "")
 
 
 def age_at_consent(patients: pd.DataFrame) -> pd.Series:

@@ -13,7 +13,6 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from .criteria import CATALOG, Facts, build_facts
 from .facts import patient_positions
@@ -144,13 +143,12 @@ def _interleave(texts: list[Text], replace_at: np.ndarray | None = None,
     def gather(start: int) -> pa.Array:
         size = min(block, n - start)
         order = (np.arange(k, dtype=np.int64)[None, :] * size + np.arange(size, dtype=np.int64)[:, None]).ravel()
-        chunk = pa.concat_arrays([t.pool.take(t.index[start:start + size]) for t in texts]).take(order)
+        columns = [t.pool.take(t.index[start:start + size]) for t in texts]
         lo, hi = np.searchsorted(at, [start * k, (start + size) * k])
-        if hi > lo:
-            mask = np.zeros(size * k, dtype=bool)
-            mask[at[lo:hi] - start * k] = True
-            chunk = pc.replace_with_mask(chunk, pa.array(mask), replacements.slice(lo, hi - lo))
-        return chunk
+        if hi > lo:  # the replacements ride along after the columns; their positions point there
+            columns.append(replacements.slice(lo, hi - lo))
+            order[at[lo:hi] - start * k] = size * k + np.arange(hi - lo)
+        return pa.concat_arrays(columns).take(order)
 
     return pa.chunked_array(_in_threads(gather, range(0, n, block)), type=TEXT)
 
