@@ -148,9 +148,18 @@ def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     """The possibly-counted line with the highest line number, one row per patient position."""
-    candidates = f.lines[maybe].sort_values(["pos", "line"], kind="stable")
-    last = candidates.drop_duplicates("pos", keep="last").set_index("pos")
-    return last.reindex(pd.RangeIndex(f.n))
+    rows = np.flatnonzero(maybe)
+    pos = f.lines["pos"].to_numpy()[rows]
+    line = f.lines["line"].to_numpy(dtype=np.int64, na_value=-1)[rows]
+    highest = np.full(f.n, -1, dtype=np.int64)
+    np.maximum.at(highest, pos, line)
+    top = line == highest[pos]
+    last = np.full(f.n, -1, dtype=np.int64)
+    np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
+    has = np.flatnonzero(last >= 0)
+    columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
+               "adjuvant", "progressed"]
+    return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
 def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:

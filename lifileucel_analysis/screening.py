@@ -13,6 +13,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .criteria import CATALOG, Facts, build_facts
 from .facts import patient_positions
@@ -217,14 +218,17 @@ def _outcomes_table(facts: Facts, codes: np.ndarray, evidence: pa.Array, needs: 
 def _ids_where(mask: np.ndarray) -> pd.Series:
     """Per patient, the criterion IDs where ``mask`` holds, joined by ';' in catalog order.
 
-    Patients share few distinct patterns: each pattern becomes one integer (a bit per
-    criterion) and is spelt once.
+    Each distinct pattern (an integer, a bit per criterion) is spelt once, by a loop over
+    the 19 criteria that appends an ID wherever its bit is set.
     """
     bits = mask.astype(np.int64) @ (np.int64(1) << np.arange(mask.shape[1], dtype=np.int64))
     patterns, inverse = np.unique(bits, return_inverse=True)
-    ids = np.array(CRITERION_IDS)
-    spelt = [";".join(ids[(int(p) >> np.arange(len(ids))) & 1 == 1]) for p in patterns]
-    return text_series(pa.array(spelt, type=TEXT).take(inverse))
+    spelt = pa.repeat(pa.scalar("", TEXT), len(patterns))
+    for j, cid in enumerate(CRITERION_IDS):
+        appended = pc.binary_join_element_wise(spelt, pa.scalar(cid, TEXT), pa.scalar(";", TEXT))
+        appended = pc.if_else(pc.equal(spelt, ""), pa.scalar(cid, TEXT), appended)
+        spelt = pc.if_else(pa.array((patterns >> j) & 1 == 1), appended, spelt)
+    return text_series(spelt.take(inverse))
 
 
 def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
@@ -258,11 +262,11 @@ def _findings(facts: Facts) -> pd.DataFrame:
         "value": unknown["unknown_agents"].to_numpy(),
         "finding": "agent not in the drug dictionary (line " + unknown["line"].astype(str).to_numpy() + ")",
     })]
-    ids = facts.patients["patient_id"].to_numpy()
+    ids = facts.patients["patient_id"]
     for test, lab in facts.labs.items():
         hit = lab.conflict.to_numpy()
         frames.append(pd.DataFrame({
-            "patient_id": ids[hit], "table": "labs", "column": "value", "value": lab.raw.to_numpy()[hit],
+            "patient_id": ids[hit].to_numpy(), "table": "labs", "column": "value", "value": lab.raw[hit].to_numpy(),
             "finding": f"several {test} results on the counting day disagree; the least favourable counts",
         }))
     table = pd.concat(frames, ignore_index=True)
