@@ -160,6 +160,10 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
     except (ContractError, ParamsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,14 @@ import pandas as pd
 
 from .schema import TABLES, empty_frame
 
-MAX_EXAMPLES_PER_PROBLEM = 5
+MAX_EXAMPLES_PER_PROBLEM = 3
+"""Examples shown per kind of problem when there are too many problems to list them all."""
+MAX_LISTED_PROBLEMS = 50
+"""Up to this many problems, each is listed; above, they are counted per kind with examples."""
+MAX_KINDS_SHOWN = 30
+"""Kinds of problem shown with examples; further kinds are summed on one line."""
+MAX_VALUE_CHARS = 80
+"""A longer value is cut in messages (the row and column still locate it)."""
 
 
 @dataclass(frozen=True)
@@ -35,8 +42,15 @@ class Problem:
     def __str__(self) -> str:
         where = self.table if self.row is None else f"{self.table} row {self.row}"
         where += "" if self.column is None else f", column {self.column}"
-        value = "" if self.value is None else f": value {self.value!r}"
+        value = "" if self.value is None else f": value {_shown(self.value)}"
         return f"{where}{value}: {self.message}"
+
+
+def _shown(value: object) -> str:
+    """``repr`` of a value for a message, cut to :data:`MAX_VALUE_CHARS` characters."""
+    if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+        return f"{value[:MAX_VALUE_CHARS]!r}... ({len(value):,} characters)"
+    return repr(value)
 
 
 class ContractError(Exception):
@@ -64,17 +78,21 @@ class ContractError(Exception):
         head = f"{self.n_problems} problem(s) in the screening dataset"
         head += f" {self.source}" if self.source else ""
         lines = [head + ":"]
+        if self.n_problems <= MAX_LISTED_PROBLEMS:
+            return "\n".join(lines + [f"  - {p}" for p in self.problems])
         counts = Counter(p.kind for p in self.problems) + Counter(self.omitted)
-        shown: Counter[str] = Counter()
-        if self.n_problems <= 50:
-            lines += [f"  - {p}" for p in self.problems]
-            return "\n".join(lines)
-        for kind, count in counts.items():
+        examples: dict[str, list[Problem]] = {}
+        for problem in self.problems:
+            kept = examples.setdefault(problem.kind, [])
+            if len(kept) < MAX_EXAMPLES_PER_PROBLEM:
+                kept.append(problem)
+        kinds = list(counts.items())
+        for kind, count in kinds[:MAX_KINDS_SHOWN]:
             lines.append(f"  - {count} x {kind}")
-            for problem in self.problems:
-                if problem.kind == kind and shown[kind] < MAX_EXAMPLES_PER_PROBLEM:
-                    shown[kind] += 1
-                    lines.append(f"      e.g. {problem}")
+            lines += [f"      e.g. {problem}" for problem in examples.get(kind, [])]
+        if rest := kinds[MAX_KINDS_SHOWN:]:
+            lines.append(f"  - and {sum(c for _, c in rest)} more problem(s) of {len(rest)} other kind(s); "
+                         "fix the ones above and run again to see them")
         return "\n".join(lines)
 
 

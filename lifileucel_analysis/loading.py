@@ -28,11 +28,13 @@ generates.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+import itertools
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +89,43 @@ MSG_ULN_NEEDED = "blank, but required for ast and alt: give the lab's upper limi
 MSG_MISSING_COLUMN = "missing column: the contract requires it (keep the column and leave cells blank if not recorded)"
 MSG_DUPLICATE_COLUMN = "column appears more than once in the header: keep one"
 MSG_NO_HEADER = "empty: expected a header row with the contract's column names"
+MSG_NO_PATIENTS = "no rows: a screening dataset lists at least one patient (is this the right file or sheet?)"
+MSG_MERGED = ("merged cells: unmerge them and type the value into every cell (a merged range keeps its value "
+              "in its first cell only; the others would read as blank)")
+MSG_PLACEHOLDER = "a placeholder, not a value: leave the cell blank if not recorded (blank = unknown); otherwise"
+MSG_EXCEL_ERROR = "an Excel error value: correct the formula or type the value; expected"
+MSG_NUMBER_SEPARATOR = ("not a number: write digits with a decimal point and no thousands separator (1500, 1.5); "
+                        "expected")
+
+FIRST_DATE = np.datetime64("1900-01-01", "s")
+LAST_DATE = np.datetime64("2099-12-31", "s")
+MSG_DATE_SERIAL = ("not an ISO date but a number (an Excel date serial?): format the cells as dates, or type "
+                   "YYYY-MM-DD")
+MSG_DATE_RANGE = "implausible year (a typo?): expected a date from 1900-01-01 to 2099-12-31"
+HEADER_SEARCH_ROWS = 20
+"""Rows searched for a header that is not on the first row (a title or blank lines above it)."""
+PLACEHOLDERS: frozenset[str] = frozenset({
+    "na", "n/a", "n.a.", "n.a", "nan", "null", "none", "nil", "-", "--", "?", "unknown", "unk", "missing",
+    "not recorded", "not done", "not available", "nd", "tbd",
+})
+"""Spellings of "no value" that are refused with a hint to leave the cell blank (unless a valid code)."""
+EXCEL_ERRORS: frozenset[str] = frozenset({
+    "#n/a", "#ref!", "#value!", "#div/0!", "#name?", "#num!", "#null!", "#spill!", "#calc!", "#getting_data",
+})
+MASKED_COLUMNS: frozenset[tuple[str, str]] = frozenset({("patients", "birth_date")})
+"""Columns whose values are never repeated in a message (digits and letters shown as ``#``)."""
+DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
+    # table, earlier date, later date, column reported, message
+    ("patients", "birth_date", "consent_date", "birth_date",
+     "after consent_date: the birth date must come before consent (is the year right?)"),
+    ("patients", "consent_date", "lymphodepletion_date", "lymphodepletion_date",
+     "before consent_date: lymphodepletion (NMA-LD) comes after consent is signed"),
+    ("therapies", "start_date", "end_date", "end_date",
+     "before start_date: a line of therapy cannot end before it starts"),
+    ("therapies", "start_date", "recurrence_date", "recurrence_date",
+     "before start_date: a recurrence recorded for a line cannot precede the line's start"),
+)
+"""Dates of one row that contradict each other: a later date before the earlier one is refused."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -112,8 +151,9 @@ class _Findings:
         if positions.size == 0:
             return
         kept = positions[:MAX_PROBLEMS_PER_KIND]
+        show = _masked if (table, column) in MASKED_COLUMNS else _plain
         for position, value in zip(kept, values.iloc[kept], strict=True):
-            self.problems.append(Problem(table, int(position) + 1, column, _plain(value), message))
+            self.problems.append(Problem(table, int(position) + 1, column, show(value), message))
         if positions.size > kept.size:
             self.omitted[Problem(table, None, column, None, message).kind] += int(positions.size - kept.size)
 
@@ -132,6 +172,16 @@ def _plain(value: object) -> object:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _masked(value: object) -> object:
+    """Return a cell value with every letter and digit shown as ``#`` (``1960-5-1`` -> ``####-#-#``).
+
+    The layout stays visible, so the message still says what is wrong, but the value of a
+    masked column (the birth date) is never repeated in a message or a report quoting it.
+    """
+    plain = _plain(value)
+    return re.sub(r"\w", "#", str(plain)) if plain != "" else plain
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,6 +373,9 @@ def _read_csv(path: Path, table: str, findings: _Findings) -> pd.DataFrame | Non
     text = _decode_utf8(path, table, findings)
     if text is None:
         return None
+    if (layout := _csv_layout_problem(path.name, table, text)) is not None:
+        findings.add(table, layout)
+        return None
     try:
         # header=None: the header line fixes the width, so a row with more fields than
         # the header is an error instead of silently shifted or cut data.
@@ -335,11 +388,47 @@ def _read_csv(path: Path, table: str, findings: _Findings) -> pd.DataFrame | Non
         findings.add(table, *_parser_problem(path, error))
         return None
     header = [str(name) for name in cells.iloc[0]]
-    if len(header) == 1 and any(separator in header[0] for separator in ";\t"):
-        findings.add(table, f"{path.name} is not comma-separated (';' or tab between column names): "
-                            "save it as 'CSV UTF-8 (comma delimited)'")
-        return None
     return _with_header(cells.iloc[1:].reset_index(drop=True), header, table, findings)
+
+
+def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
+    """Why the first lines of a CSV file cannot be its header (separator, title lines), or None."""
+    try:
+        # newline="": a line may end in \n, \r\n or a lone \r, as pandas reads it.
+        first = list(itertools.islice(csv.reader(io.StringIO(text[:1 << 16], newline="")), HEADER_SEARCH_ROWS))
+    except csv.Error:
+        return None  # read_csv reports what is wrong with the file
+    if not any(cell.strip() for row in first for cell in row):
+        return f"{name} is {MSG_NO_HEADER}"
+    if len(first[0]) == 1 and any(separator in first[0][0] for separator in ";\t"):
+        return (f"{name} is not comma-separated (';' or tab between column names): "
+                "save it as 'CSV UTF-8 (comma delimited)'")
+    problem = _header_problem(table, first)
+    return None if problem is None else f"{name}: {problem}"
+
+
+def _header_problem(table: str, rows: Sequence[Sequence[object]]) -> str | None:
+    """Why the first of ``rows`` is not the table's header, or None when it names a contract column.
+
+    A header further down (a title or notes above it) is pointed to by its line number; a
+    first row that names no column at all is reported as a missing header row, instead of
+    one "missing column" problem per contract column.
+    """
+    if not rows or _contract_names_in(table, rows[0]) > 0:
+        return None
+    for position, row in enumerate(rows[1:], start=1):
+        if _contract_names_in(table, row) >= min(2, len(TABLES[table].columns)):
+            return (f"the header must be the first row, but the column names are on line {position + 1}: "
+                    f"delete the {position} line(s) above them")
+    names = ", ".join(TABLES[table].column_names[:3])
+    return (f"no header row with the contract's column names: the first row names none of them (expected {names}, "
+            "...): add the header, or rename the columns as in the data dictionary")
+
+
+def _contract_names_in(table: str, row: Sequence[object]) -> int:
+    """How many cells of ``row`` are column names of ``table`` (trimmed, any letter case)."""
+    names = set(TABLES[table].column_names)
+    return sum(1 for cell in row if isinstance(cell, str) and cell.strip().lower() in names)
 
 
 def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int | None]:
@@ -354,17 +443,40 @@ def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int 
 
 
 def _decode_utf8(path: Path, table: str, findings: _Findings) -> str | None:
-    """Return the file's text, or record why it is not UTF-8 (with the row of the first bad byte)."""
+    """Return the file's text, or record why it is not UTF-8 text (with the row of the first bad byte)."""
     data = path.read_bytes()
+    if (binary := _binary_kind(data[:8192])) is not None:
+        findings.add(table, f"{path.name} is not UTF-8 CSV text: it looks like {binary}")
+        return None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         row = data.count(b"\n", 0, error.start)
-        guess = "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "a legacy encoding such as Windows-1252"
+        guess = ("UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff")
+                 else "a legacy encoding such as Windows-1252 or Latin-1 (ISO-8859-1)")
         message = (f"{path.name} is not UTF-8 text (byte 0x{data[error.start]:02x} cannot be decoded; the file "
                    f"looks like {guess}): save it as 'CSV UTF-8' and load it again")
         findings.add(table, message, row=row if row > 0 else None)
         return None
+
+
+def _binary_kind(head: bytes) -> str | None:
+    """What a file that is not UTF-8 text looks like, from its first bytes; None when it may be text.
+
+    A UTF-16 file with a byte-order mark is left to the decoder, which names the encoding.
+    """
+    if head.startswith(b"PK\x03\x04"):
+        return ("an Excel workbook or a zip archive renamed .csv: pass the .xlsx path, or save each sheet "
+                "as 'CSV UTF-8'")
+    if head.startswith(b"PAR1"):
+        return "a Parquet file renamed .csv: name it .parquet (and keep one format in the folder)"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old Excel .xls workbook renamed .csv: save each sheet as 'CSV UTF-8'"
+    if b"\x00" not in head or head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return None
+    if max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4:
+        return "UTF-16 text without a byte-order mark: save it as 'CSV UTF-8'"
+    return "binary data, not a table: export the table as 'CSV UTF-8'"
 
 
 def _with_header(cells: pd.DataFrame, header: list[str], table: str, findings: _Findings) -> pd.DataFrame:
@@ -399,6 +511,9 @@ def _has_data(column: pd.Series) -> bool:
 def _read_workbook(path: Path, findings: _Findings) -> dict[str, pd.DataFrame]:
     from openpyxl import load_workbook
 
+    if (foreign := _foreign_workbook(path)) is not None:
+        findings.add(DATASET, foreign, value=str(path))
+        return {}
     try:
         # data_only: a formula cell is read as the value Excel last computed for it.
         workbook = load_workbook(path, read_only=True, data_only=True)
@@ -409,6 +524,24 @@ def _read_workbook(path: Path, findings: _Findings) -> dict[str, pd.DataFrame]:
         return _read_sheets(workbook, findings)
     finally:
         workbook.close()
+
+
+def _foreign_workbook(path: Path) -> str | None:
+    """Why a file named .xlsx is not an .xlsx workbook (a zip archive), from its first bytes; or None."""
+    with path.open("rb") as file:
+        head = file.read(8192)
+    if head.startswith(b"PK\x03\x04"):
+        return None
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return ("not a readable .xlsx workbook: it is in the old Excel format (an .xls renamed, or a "
+                "password-protected workbook): save it as an unprotected Excel Workbook (.xlsx)")
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return ("not a readable .xlsx workbook (an .xlsx file is a zip archive, this is not): save it from Excel "
+                "as Excel Workbook (.xlsx)")
+    return ("not a readable .xlsx workbook: it is a text file (a CSV renamed .xlsx?): save it from Excel as "
+            "Excel Workbook (.xlsx), or put one CSV file per table in a folder and pass the folder")
 
 
 def _read_sheets(workbook: object, findings: _Findings) -> dict[str, pd.DataFrame]:
@@ -437,19 +570,62 @@ def _read_sheets(workbook: object, findings: _Findings) -> dict[str, pd.DataFram
 
 
 def _read_sheet(sheet: object, table: str, findings: _Findings) -> pd.DataFrame | None:
-    rows = iter(sheet.iter_rows(values_only=True))  # type: ignore[attr-defined]
-    header = next(rows, None)
-    if header is None or all(_blank_cell(cell) for cell in header):
+    rows = list(sheet.iter_rows(values_only=True))  # type: ignore[attr-defined]
+    first = rows[:HEADER_SEARCH_ROWS]
+    if all(_blank_cell(cell) for row in first for cell in row):
         findings.add(table, f"sheet {MSG_NO_HEADER}")
         return None
-    body = list(rows)
+    if (problem := _header_problem(table, first)) is not None:
+        findings.add(table, f"sheet {table!r}: {problem}")
+        return None
+    header, body = rows[0], rows[1:]
     # A value right of the last header cell lands in a column without a name (warned).
     width = max([len(header)] + [len(row) for row in body])
     header = list(header) + [None] * (width - len(header))
+    _check_merged_cells(sheet, table, header, findings)
     body = [row + (None,) * (width - len(row)) if len(row) != width else row for row in body]
     columns = list(zip(*body, strict=True)) if body else [() for _ in range(width)]
     cells = pd.DataFrame({i: pd.Series(col, dtype=object) for i, col in enumerate(columns)}, copy=False)
     return _with_header(cells, header, table, findings)
+
+
+MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
+
+
+def _merge_refs(source: io.BufferedIOBase) -> Iterator[re.Match[bytes]]:
+    """Find ``<mergeCell ref=...>`` tags in an XML stream, a megabyte at a time."""
+    tail = b""
+    while chunk := source.read(1 << 20):
+        buffer, end = tail + chunk, 0
+        for found in MERGE_REF.finditer(buffer):
+            end = found.end()
+            yield found
+        tail = buffer[max(end, len(buffer) - 256):]  # a tag cut at the chunk's end is found next time
+
+
+def _check_merged_cells(sheet: object, table: str, header: list[object], findings: _Findings) -> None:
+    """Report every merged range of a sheet, located by its first data row and column.
+
+    openpyxl's read-only mode does not expose merged ranges, so they are read from the
+    sheet's XML (they follow the cell data there); without that XML nothing is checked.
+    """
+    from openpyxl.utils import column_index_from_string
+
+    try:
+        with sheet._get_source() as source:  # type: ignore[attr-defined]
+            ranges = [found.groups() for found in _merge_refs(source)]
+    except (AttributeError, OSError, KeyError):
+        return
+    for groups in ranges:
+        first_column, first_row, last_column, last_row = (g.decode() if g else g for g in groups)
+        if last_column is None or (first_column, first_row) == (last_column, last_row):
+            continue  # a one-cell "range" merges nothing
+        position = column_index_from_string(first_column) - 1
+        name = header[position] if position < len(header) else None
+        column = str(name).strip().lower() if not _blank_cell(name) else None
+        row = int(first_row) - 1
+        findings.add(table, MSG_MERGED, column=column, value=f"{first_column}{first_row}:{last_column}{last_row}",
+                     row=row if row > 0 else None)
 
 
 def _blank_cell(cell: object) -> bool:
@@ -531,6 +707,11 @@ def _validate(raw: Mapping[str, pd.DataFrame], findings: _Findings, source: str)
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
+    if "patients" in checked and checked["patients"].n_rows == 0:
+        findings.add("patients", MSG_NO_PATIENTS)
+    for table, earlier, later, column, message in DATE_ORDER:
+        if table in checked:
+            _check_date_order(checked[table], earlier, later, column, message, findings)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     frames.setdefault("overrides", empty_frame("overrides"))
@@ -667,8 +848,41 @@ def _check_column(table: str, column: ColumnSpec, raw: pd.Series, findings: _Fin
     parse = _PARSERS[column.kind]
     typed, issues = parse(raw, column, table)
     for mask, message in issues:
-        findings.add_cells(table, column.name, mask & ~blank, raw, message)
+        _add_bad_cells(table, column, mask & ~blank, raw, message, findings)
     return typed
+
+
+def _add_bad_cells(table: str, column: ColumnSpec, bad: np.ndarray, raw: pd.Series, message: str,
+                   findings: _Findings) -> None:
+    """Report bad cells, with a more precise message for placeholders (``N/A``) and the like.
+
+    Only the bad cells are looked at (one look-up per distinct bad value), so a valid column
+    costs nothing here.
+    """
+    positions = np.flatnonzero(bad)
+    if positions.size == 0:
+        return
+    texts = raw.iloc[positions].astype(str).str.strip().str.lower()
+    which, distinct = pd.factorize(texts)
+    messages = pd.Index([_precise_message(str(text), column, message) for text in distinct])
+    codes, kinds = pd.factorize(messages[which])
+    for code, kind in enumerate(kinds):
+        mask = np.zeros(len(raw), dtype=bool)
+        mask[positions[codes == code]] = True
+        findings.add_cells(table, column.name, mask, raw, str(kind))
+
+
+def _precise_message(text: str, column: ColumnSpec, message: str) -> str:
+    """The message for one bad value (lower case, trimmed): a hint for common slips, else ``message``."""
+    if text in EXCEL_ERRORS:
+        return f"{MSG_EXCEL_ERROR} {column.allowed}"
+    if text in PLACEHOLDERS:
+        return f"{MSG_PLACEHOLDER} {column.allowed}"
+    if column.kind in ("int", "number") and message.startswith("not a number") and "," in text:
+        return f"{MSG_NUMBER_SEPARATOR} {column.allowed}"
+    if column.kind == "date" and message == MSG_NOT_ISO and re.fullmatch(r"\d{4,5}(\.0)?", text):
+        return MSG_DATE_SERIAL
+    return message
 
 
 Issues = list[tuple[np.ndarray, str]]
@@ -788,12 +1002,23 @@ def _parse_date(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Seri
         seconds = raw.to_numpy(dtype=DATE_DTYPE, copy=True)
         has_time = ~np.isnat(seconds) & (seconds.view(np.int64) % SECONDS_PER_DAY != 0)
         seconds[has_time] = np.datetime64("NaT")
-        return pd.Series(seconds, dtype=dtype_for(column)), [(has_time, MSG_TIME_OF_DAY)]
+        typed, implausible = _plausible(pd.Series(seconds, dtype=dtype_for(column)))
+        return typed, [(has_time, MSG_TIME_OF_DAY), (implausible, MSG_DATE_RANGE)]
     iso_shape = raw.str.fullmatch(ISO_DATE_SHAPE).fillna(False).to_numpy(dtype=bool)
     parsed = pd.to_datetime(raw.where(iso_shape), format="%Y-%m-%d", errors="coerce")
     impossible = iso_shape & parsed.isna().to_numpy()
-    issues = [(~iso_shape, MSG_NOT_ISO), (impossible, MSG_IMPOSSIBLE_DATE)]
-    return parsed.astype(dtype_for(column)), issues
+    typed, implausible = _plausible(parsed.astype(dtype_for(column)))
+    issues = [(~iso_shape, MSG_NOT_ISO), (impossible, MSG_IMPOSSIBLE_DATE), (implausible, MSG_DATE_RANGE)]
+    return typed, issues
+
+
+def _plausible(dates: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Blank out dates outside :data:`FIRST_DATE`..:data:`LAST_DATE`; return them and where they were."""
+    seconds = dates.to_numpy(dtype=DATE_DTYPE)
+    outside = ~np.isnat(seconds) & ((seconds < FIRST_DATE) | (seconds > LAST_DATE))
+    if not outside.any():
+        return dates, outside
+    return dates.mask(outside), outside
 
 
 _PARSERS = {
@@ -895,6 +1120,17 @@ def _check_lab_units(labs: _Checked, findings: _Findings) -> None:
         message = f"unit not allowed for test {test}: use {' or '.join(UNIT_FACTORS[test])}"
         findings.add_cells("labs", "unit", wrong & (test_codes == position), raw_unit, message)
     labs.columns["unit"] = labs.columns["unit"].mask(wrong & ~unknown_test)
+
+
+def _check_date_order(table: _Checked, earlier: str, later: str, column: str, message: str,
+                      findings: _Findings) -> None:
+    """Report rows whose ``later`` date comes before their ``earlier`` date (blank dates pass)."""
+    if earlier not in table.columns or later not in table.columns:
+        return
+    first = table.columns[earlier].to_numpy(dtype=DATE_DTYPE)
+    second = table.columns[later].to_numpy(dtype=DATE_DTYPE)
+    wrong = second < first  # NaT compares False
+    findings.add_cells(table.spec.name, column, wrong, table.raw[column], message)
 
 
 def _check_uln(labs: _Checked, findings: _Findings) -> None:
@@ -1044,10 +1280,13 @@ _DICTIONARY_RULES = """\
 
 Lenient where a person would expect it; these are read without a message:
 
-- spaces around any value or column name; cells holding only spaces are blank;
+- spaces around any value or column name; cells holding only spaces (tabs, non-breaking
+  spaces) are blank, and a blank means "not recorded" (unknown), never an error unless the
+  column is required;
 - letter case of codes, units, yes/no and column names (`Yes`, `MALE`, ` no `, `iv`,
   `ML/MIN`); codes are stored in the canonical spelling listed above;
-- a UTF-8 byte-order mark, Windows line endings (CRLF), any column order;
+- a UTF-8 byte-order mark, Windows (CRLF) or old Mac (CR) line endings, quotes around any
+  value, any column order;
 - whole numbers written as `2.0` in integer columns; numbers stored as text in Excel;
 - real Excel date cells (without a time of day) in date columns;
 - in Parquet, typed columns (`date32`/timestamp dates at midnight, booleans for yes/no,
@@ -1064,9 +1303,15 @@ Strict where a guess could mislead; each is a problem, and all problems of all t
 are reported together before anything is screened:
 
 - dates that are not `YYYY-MM-DD` (`03/02/2026` could be 3 February or 2 March), dates
-  that do not exist (`2026-02-30`), datetimes with a time of day;
+  that do not exist (`2026-02-30`), datetimes with a time of day, dates outside 1900-01-01
+  to 2099-12-31 (a typo in the year, `0025` or `2205`), Excel date serial numbers (`45717`);
+- dates of one row that contradict each other: a birth date after consent, lymphodepletion
+  before consent, a therapy `end_date` or `recurrence_date` before its `start_date`;
 - unknown codes, unknown site codes, units that are not listed for the row's test
   (`mmol/L` for bilirubin), `yes`/`no` spelled otherwise (`y`, `true`, `1`);
+- placeholders for a missing value (`N/A`, `NULL`, `NaN`, `-`, `unknown`, ...) and Excel
+  error values (`#N/A`, `#REF!`, ...) in any coded, yes/no, number or date column: the
+  message says to leave the cell blank;
 - text in number columns, fractions in integer columns (`2.5`), infinities, numbers
   outside the stated range (including negative values), thousands separators (`1,500`);
 - patient IDs that do not match the ID pattern (spaces, names, markup);
@@ -1076,10 +1321,16 @@ are reported together before anything is screened:
 - an event or override row whose `patient_id` is not in patients;
 - a missing required table or sheet (`overrides` is optional: absent means none); a
   missing column, including optional clinical columns (keep the column, leave it blank);
-  a column name that appears twice;
+  a column name that appears twice; a patients table without rows; a header that is not
+  on the first row (a title above it) or no header at all; merged cells in a workbook;
 - a path that does not exist, a folder without tables, a folder holding both CSV and
   Parquet tables, an old `.xls` workbook, a CSV file that is not UTF-8 (save it as
-  "CSV UTF-8"), an empty sheet without a header row.
+  "CSV UTF-8"; Latin-1/Windows-1252 files are refused, never guessed), a file that is
+  not what its name says (a workbook or binary data named `.csv`, a CSV named `.xlsx`),
+  an empty sheet without a header row.
+
+Why each rule is there, how the messages read and what never reaches an output (birth
+dates, columns outside the contract) is in `docs/validation.md`.
 
 ## Decisions the contract leaves open
 
@@ -1106,7 +1357,14 @@ are reported together before anything is screened:
   checked in patients); when the patients table itself cannot be read, their form is
   checked instead.
 - When a problem repeats, at most 1000 examples per table, column and message are kept;
-  all are counted in the message.
+  all are counted in the message. Above 50 problems the message lists each kind with its
+  count and 3 examples (at most 30 kinds); a value longer than 80 characters is cut.
+- A birth date is never repeated in a message: its letters and digits show as `#`
+  (`13/07/1961` reads `##/##/####`), which keeps the layout that is wrong visible.
+- Exact duplicate rows of labs or toxicities are kept (they have no key): the same result
+  twice changes no outcome. Several *different* results of one test on the counting day
+  are not an error either: the least favourable counts and a data-quality finding names
+  them (`docs/criteria.md`, I7).
 - `write_tables` (in `lifileucel_analysis.io`) writes the same frames to the same bytes
   in every format; in a folder it replaces the files of the tables it writes and removes
   stale files of other contract tables of the same format (so a stale `overrides.csv`

@@ -179,6 +179,11 @@ BAD_CELLS = [
 ]
 
 
+def shown(column: str, value: str) -> str:
+    """A value as messages show it: a birth date with its letters and digits masked."""
+    return re.sub(r"\w", "#", value) if column == "birth_date" else value
+
+
 @pytest.mark.parametrize(("table", "index", "column", "value", "fragment"), BAD_CELLS,
                          ids=[f"{t}.{c}={v!r}" for t, _, c, v, _ in BAD_CELLS])
 def test_a_bad_cell_is_reported_with_its_location(tmp_path: Path, table: str, index: int, column: str,
@@ -186,7 +191,7 @@ def test_a_bad_cell_is_reported_with_its_location(tmp_path: Path, table: str, in
     rows = base_rows()
     rows[table][index][column] = value
     error = load_error(write_csv_dataset(tmp_path / "d", rows))
-    expected_start = f"{table} row {index + 1}, column {column}: value {value!r}: "
+    expected_start = f"{table} row {index + 1}, column {column}: value {shown(column, value)!r}: "
     lines = [str(p) for p in error.problems if str(p).startswith(expected_start)]
     assert lines, f"no problem starting {expected_start!r} in:\n{error}"
     assert any(fragment in line for line in lines), str(error)
@@ -200,7 +205,7 @@ def test_a_bad_cell_is_reported_the_same_way_from_a_workbook(tmp_path: Path, tab
     rows = base_rows()
     rows[table][index][column] = value
     error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
-    expected_start = f"{table} row {index + 1}, column {column}: value {value!r}: "
+    expected_start = f"{table} row {index + 1}, column {column}: value {shown(column, value)!r}: "
     assert any(str(p).startswith(expected_start) and fragment in str(p) for p in error.problems), str(error)
 
 
