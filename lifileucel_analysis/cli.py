@@ -79,7 +79,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from .screening import screen
 
     params = load_params(args.params)
-    result = screen(load_dataset(args.dataset), params)
+    dataset = load_dataset(args.dataset)
+    for note in dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
+        print(f"note: {note}", file=sys.stderr)
+    result = screen(dataset, params)
     verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
     out = Path(args.out)
@@ -95,6 +98,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
     counts = result.verdicts["verdict"].value_counts()
     print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
           + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
+    if len(result.findings):
+        print(f"{len(result.findings)} data-quality finding(s) (unknown agents, conflicting same-day labs): "
+              "listed in the eligibility report", file=sys.stderr)
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK

@@ -48,3 +48,20 @@ def test_long_table_name() -> None:
     assert cli.long_table_name("outcomes", cli.PARQUET_ABOVE_ROWS + 1, "auto") == "outcomes.parquet"
     assert cli.long_table_name("outcomes", 10, "parquet") == "outcomes.parquet"
     assert cli.long_table_name("outcomes", 10**9, "csv") == "outcomes.csv"
+
+
+def test_screen_says_what_the_loader_set_aside(dataset: Path, tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    extra = tmp_path / "data"
+    extra.mkdir()
+    for path in dataset.iterdir():
+        (extra / path.name).write_bytes(path.read_bytes())
+    patients = pd.read_csv(extra / "patients.csv", dtype=str, keep_default_na=False)
+    patients["mrn"] = "MRN-0042"
+    patients.to_csv(extra / "patients.csv", index=False)
+    (extra / "notes.csv").write_text("anything\n1\n")
+    assert cli.main(["screen", str(extra), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert "note:" in err and "mrn" in err and "notes.csv" in err
+    assert "MRN-0042" not in err, "a note names the column, never its values"
+    assert "MRN-0042" not in (tmp_path / "out" / "verdicts.csv").read_text()
