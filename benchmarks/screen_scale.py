@@ -185,6 +185,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--reference-n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per size (median reported)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="CSV the run is appended to")
     parser.add_argument("--stages", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
@@ -202,8 +203,8 @@ def main() -> None:
     table["reference_speedup"] = ratio["speedup"]
     table["machine"] = machine()
     table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
-    table.round(3).to_csv(RESULTS, mode="a", header=not RESULTS.exists(), index=False)
-    print(f"appended to {RESULTS.relative_to(ROOT)}")
+    table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
+    print(f"appended to {args.results}")
 
 
 if __name__ == "__main__":

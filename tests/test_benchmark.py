@@ -1,0 +1,29 @@
+"""The scale benchmark runs end to end on tiny cohorts (its numbers are for `make bench`, not here)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_benchmark_runs_and_logs_every_size(tmp_path: Path) -> None:
+    results = tmp_path / "results.csv"
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "screen_scale.py"), "--sizes", "300", "600",
+         "--reference-n", "200", "--repeat", "1", "--results", str(results)],
+        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "outcomes agree: True" in run.stdout
+    table = pd.read_csv(results)
+    assert table["patients"].tolist() == [300, 600]
+    for column in ("load_s", "validate_s", "evaluate_s", "write_s", "cli_s", "cli_peak_rss_mib", "patients_per_s",
+                   "reference_speedup", "machine"):
+        assert table[column].notna().all(), column
+    assert (table["cli_peak_rss_mib"] > 0).all()
