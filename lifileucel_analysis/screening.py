@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .criteria import CATALOG, Facts, build_facts
-from .facts import patient_positions
 from .dataset import ScreeningDataset
 from .evidence import STR, TEXT, Text, as_arrow, text_series
+from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 from .params import CriteriaParams, load_params
 from .schema import CRITERION_IDS

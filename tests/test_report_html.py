@@ -15,19 +15,11 @@ from lifileucel_analysis.params import load_params
 from lifileucel_analysis.paths import PROJECT_ROOT
 from lifileucel_analysis.report import EligibilityReport, HtmlTable, Tables, display_frame
 from lifileucel_analysis.screening import screen
+from test_cli import ELIGIBLE
 
 SCRIPT = "<script>alert('x')</script>"
 ESCAPED = "&lt;script&gt;alert('x')&lt;/script&gt;"
 
-BASE = dict(
-    site_id="mskcc", sex="female", birth_date="1960-05-01", consent_date="2025-03-01",
-    lymphodepletion_date="2025-04-15", melanoma_subtype="cutaneous", ajcc_stage="IV", liver_metastases="no",
-    gilbert_syndrome="no", braf_v600="wildtype", ecog=1, life_expectancy_months=6,
-    alternative_therapy_available="no", resectable_lesion_cm=2.0, organ_allograft="none", brain_metastases="no",
-    steroid_mg_per_day=0, hypersensitivity_to_regimen="no", active_medical_illness="no", hiv_serology="negative",
-    syphilis_assay="negative", hbv_serology="negative", primary_immunodeficiency="no", live_vaccine_received="no",
-    pregnant="no", breastfeeding="no",
-)
 LABS = [("anc", 1.5, "10^9/L"), ("platelets", 150, "10^9/L"), ("hemoglobin", 12, "g/dL"), ("ast", 30, "U/L"),
         ("alt", 30, "U/L"), ("total_bilirubin", 1.0, "mg/dL"), ("creatinine_clearance", 80, "mL/min")]
 
@@ -39,8 +31,8 @@ def hostile_dataset() -> ScreeningDataset:
     with a toxicity term that is a script; H3 with an agent name that is a script (a
     data-quality finding) and a blank ECOG (pending).
     """
-    patients = [dict(BASE, patient_id="H1"), dict(BASE, patient_id="H2"),
-                dict(BASE, patient_id="H3", ecog=None, site_id="honorhealth")]
+    patients = [dict(ELIGIBLE, patient_id="H1"), dict(ELIGIBLE, patient_id="H2"),
+                dict(ELIGIBLE, patient_id="H3", ecog=None, site_id="honorhealth")]
     therapies = [dict(patient_id=p, line=1, setting="metastatic", agents="nivolumab", start_date="2024-01-01",
                       end_date="2024-06-01", best_response="pd", stop_reason="progression") for p in ("H1", "H2")]
     therapies.append(dict(patient_id="H3", line=1, setting="metastatic", agents=f"nivolumab+{SCRIPT}",
