@@ -56,9 +56,9 @@ def machine() -> str:
 def stages(data: Path, out: Path) -> dict[str, object]:
     """Time each stage of the screening path in this process (run in a fresh child)."""
     from lifileucel_analysis.cli import long_table_name, write_outputs
-    from lifileucel_analysis.loading import read_raw_tables, validate_tables
-    from lifileucel_analysis.params import load_params
-    from lifileucel_analysis.screening import screen
+    from lifileucel_analysis.contract.loading import read_raw_tables, validate_tables
+    from lifileucel_analysis.engine.parameters import load_params
+    from lifileucel_analysis.engine.screening import screen
 
     params = load_params()
     t0 = time.perf_counter()
@@ -132,10 +132,10 @@ def reference_ratio(n: int) -> dict[str, object]:
     sys.path.insert(0, str(ROOT / "tests"))
     from reference import reference_screen  # the plain evaluator of the tests
 
-    from lifileucel_analysis.dataset import ScreeningDataset
-    from lifileucel_analysis.params import load_params
+    from lifileucel_analysis.contract.dataset import ScreeningDataset
+    from lifileucel_analysis.engine.parameters import load_params
     from lifileucel_analysis.synth import generate_cohort
-    from lifileucel_analysis.screening import screen
+    from lifileucel_analysis.engine.screening import screen
 
     tables = generate_cohort(n, SEED)
     params = load_params()

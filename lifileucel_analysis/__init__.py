@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from .criteria import CATALOG, CRITERIA, Criterion
-from .dataset import ContractError, Problem, ScreeningDataset
-from .outcome import Outcome, all_of, any_of
-from .params import CriteriaParams, ParamsError, load_params
-from .screening import ScreeningResult, run_screening, screen
+from .engine.criteria import CATALOG, CRITERIA, Criterion
+from .contract.dataset import ContractError, Problem, ScreeningDataset
+from .engine.outcome import Outcome, all_of, any_of
+from .engine.parameters import CriteriaParams, ParamsError, load_params
+from .engine.screening import ScreeningResult, run_screening, screen
 
 __version__ = "0.1.0"
 
@@ -29,7 +29,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # Loading and synthesis pull in openpyxl/pyarrow: import them only when used.
     if name == "load_dataset":
-        from .loading import load_dataset
+        from .contract.loading import load_dataset
 
         return load_dataset
     if name == "generate_cohort":

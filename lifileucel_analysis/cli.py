@@ -17,8 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .dataset import ContractError
-from .params import ParamsError
+from .contract.dataset import ContractError
+from .engine.parameters import ParamsError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -74,9 +74,9 @@ def long_table_name(stem: str, rows: int, choice: str) -> str:
 
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
-    from .loading import load_dataset
-    from .params import load_params
-    from .screening import screen
+    from .contract.loading import load_dataset
+    from .engine.parameters import load_params
+    from .engine.screening import screen
 
     params = load_params(args.params)
     dataset = load_dataset(args.dataset)
@@ -117,14 +117,14 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
-    from .reports import build_reports
+    from .runner.build import build_reports
 
     return build_reports(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
     """Regenerate the golden notebooks of the regression tests."""
-    from .reports import build_golden
+    from .runner.build import build_golden
 
     return build_golden()
 

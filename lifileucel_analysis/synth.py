@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .paths import DEMO_DATASET, FIXTURE_DATASET
-from .schema import AJCC_STAGES, CANONICAL_UNIT, LAB_TESTS, SITE_IDS, TABLES, dtype_for
+from .contract.schema import AJCC_STAGES, CANONICAL_UNIT, LAB_TESTS, SITE_IDS, TABLES, dtype_for
 
 DEMO_SEED = 20220601
 """Seed of the bundled demo cohort (the record was first posted on 1 June 2022)."""
@@ -339,7 +339,7 @@ def write_cohort(n_patients: int, seed: int, out: Path | str, fmt: Format = "csv
     list of Path
         The files written.
     """
-    from .io import write_tables
+    from .contract.writing import write_tables
 
     return write_tables(generate_cohort(n_patients, seed, as_of=as_of), Path(out), fmt)
 

@@ -55,7 +55,7 @@ class Build:
 def built_reports(tmp_path_factory: pytest.TempPathFactory) -> Build:
     """All 14 reports built once on the fixture cohort, shared by the report tests."""
     from lifileucel_analysis.paths import FIXTURE_DATASET
-    from lifileucel_analysis.reports import build_reports
+    from lifileucel_analysis.runner.build import build_reports
 
     out = tmp_path_factory.mktemp("session-build") / "reports"
     started = time.monotonic()

@@ -1,7 +1,7 @@
 """A plain, row-wise reference evaluator of the 19 criteria, written from docs/criteria.md.
 
 This module is the independent second implementation that the property tests hold the
-vectorized engine (:func:`lifileucel_analysis.screening.screen`) against. It is written
+vectorized engine (:func:`lifileucel_analysis.engine.screening.screen`) against. It is written
 deliberately plainly: one patient at a time, plain Python values (``None`` for a blank,
 ``datetime.date`` for dates, ``bool`` for yes/no), one function per criterion, each an
 ordered decision list (fail, then unknown, then pass) copied from the tables of
@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from lifileucel_analysis.schema import CRITERION_IDS, TABLES
+from lifileucel_analysis.contract.schema import CRITERION_IDS, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 DRUG_CLASSES_CSV = ROOT / "lifileucel_analysis" / "data" / "drug_classes.csv"
@@ -594,7 +594,7 @@ def reference_screen(tables: Mapping[str, pd.DataFrame],
     ----------
     tables : mapping of str to DataFrame
         Typed frames ``patients``, ``therapies``, ``labs``, ``toxicities`` and optionally
-        ``overrides`` (as :func:`lifileucel_analysis.schema.coerce` produces them).
+        ``overrides`` (as :func:`lifileucel_analysis.contract.schema.coerce` produces them).
     params : mapping, CriteriaParams or None
         Parameter values by key; missing keys take the defaults of ``params/criteria.yaml``.
 
@@ -652,6 +652,6 @@ def reference_verdicts(tables: Mapping[str, pd.DataFrame],
 
 def empty_tables() -> dict[str, pd.DataFrame]:
     """Typed, empty frames of all five tables (a convenience for building cases)."""
-    from lifileucel_analysis.schema import empty_frame
+    from lifileucel_analysis.contract.schema import empty_frame
 
     return {name: empty_frame(name) for name in TABLES}

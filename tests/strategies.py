@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pandas as pd
 from hypothesis import strategies as st
 
-from lifileucel_analysis.schema import AJCC_STAGES, CRITERION_IDS, LAB_TESTS, SITE_IDS, UNIT_FACTORS, coerce
+from lifileucel_analysis.contract.schema import AJCC_STAGES, CRITERION_IDS, LAB_TESTS, SITE_IDS, UNIT_FACTORS, coerce
 
 T = TypeVar("T")
 

@@ -38,10 +38,10 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from lifileucel_analysis import schema
+from lifileucel_analysis.contract import schema
 from lifileucel_analysis.cli import main
-from lifileucel_analysis.loading import load_dataset
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.engine.screening import screen
 
 Rows = dict[str, list[dict[str, str]]]
 Edit = Callable[[Rows], None]
@@ -884,7 +884,7 @@ def test_birth_dates_and_extra_columns_never_reach_a_report_section(tmp_path: Pa
     """Every HTML section of the eligibility report, rendered in process, is free of them too."""
     import inspect
 
-    from lifileucel_analysis.report import EligibilityReport
+    from lifileucel_analysis.report.eligibility_report import EligibilityReport
 
     data = csv_folder(cells("patients", "ssn", SECRETS[0]), cells("patients", "name", SECRETS[1]),
                       cells("labs", "mrn", SECRETS[2]))(tmp_path)

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from conftest import Build
 
-from lifileucel_analysis.reports import INDEX_FILE
+from lifileucel_analysis.runner.build import INDEX_FILE
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

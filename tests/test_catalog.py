@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lifileucel_analysis.criteria import CATALOG
-from lifileucel_analysis.schema import CRITERION_IDS
+from lifileucel_analysis.engine.criteria import CATALOG
+from lifileucel_analysis.contract.schema import CRITERION_IDS
 
 RECORD = Path(__file__).resolve().parents[1] / "docs" / "record" / "NCT05398640.txt"
 SHARED_RECORD = Path(__file__).resolve().parents[2] / "shared" / "record" / "NCT05398640.txt"
@@ -47,7 +47,7 @@ def test_catalog_ids_follow_the_spec_order_and_kinds() -> None:
 
 
 def test_catalog_columns_exist_in_the_contract() -> None:
-    from lifileucel_analysis.schema import TABLES
+    from lifileucel_analysis.contract.schema import TABLES
 
     for criterion in CATALOG:
         for field in criterion.columns:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lifileucel_analysis import schema
+from lifileucel_analysis.contract import schema
 from lifileucel_analysis.cli import main, neutralise_formulas
 
 ELIGIBLE = dict(
@@ -44,7 +44,7 @@ def small_dataset() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from lifileucel_analysis.io import write_tables
+    from lifileucel_analysis.contract.writing import write_tables
 
     root = tmp_path_factory.mktemp("formats")
     tables = small_dataset()
@@ -78,7 +78,7 @@ def test_three_formats_give_identical_verdicts(datasets: dict[str, Path], tmp_pa
 
 
 def test_invalid_input_exits_2_with_a_message_and_writes_nothing(tmp_path: Path) -> None:
-    from lifileucel_analysis.io import write_tables
+    from lifileucel_analysis.contract.writing import write_tables
 
     write_tables(small_dataset(), tmp_path / "data", "csv")
     patients = tmp_path / "data" / "patients.csv"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from lifileucel_analysis import cli
-from lifileucel_analysis.io import write_tables
+from lifileucel_analysis.contract.writing import write_tables
 from test_cli import small_dataset
 
 

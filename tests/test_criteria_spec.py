@@ -30,10 +30,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.schema import CRITERION_IDS
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.contract.schema import CRITERION_IDS
+from lifileucel_analysis.engine.screening import screen
 from reference import reference_screen
 from strategies import case_tables, concat_tables
 

@@ -15,9 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.engine.screening import screen
 from reference import reference_screen, verdicts_from_outcomes
 from strategies import screening_tables
 
@@ -94,7 +94,7 @@ def test_engine_equals_reference(tables: dict[str, pd.DataFrame], require_braf: 
 
 def test_reference_reads_the_same_defaults_and_units_as_the_package() -> None:
     """The reference's own inputs (YAML read directly, exact unit factors) match the package's."""
-    from lifileucel_analysis.schema import UNIT_FACTORS
+    from lifileucel_analysis.contract.schema import UNIT_FACTORS
     from reference import EXACT_FACTORS, default_params
 
     assert default_params() == load_params().as_dict()

@@ -7,10 +7,10 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from lifileucel_analysis.evidence import (
+from lifileucel_analysis.engine.evidence import (
     Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_per_patient, render,
 )
-from lifileucel_analysis.outcome import CODE, Outcome
+from lifileucel_analysis.engine.outcome import CODE, Outcome
 
 P, F, U = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 from conftest import TEST_JOBS, write_notebook
 
-from lifileucel_analysis import reports as reports_module
-from lifileucel_analysis.io import write_tables
-from lifileucel_analysis.reports import (
+from lifileucel_analysis.runner import build as reports_module
+from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.runner.build import (
     EXIT_FAILED,
     EXIT_INVALID,
     FAILED_TITLE_PREFIX,

@@ -13,10 +13,10 @@ from matplotlib._pylab_helpers import Gcf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lifileucel_analysis import figures
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.schema import CRITERION_IDS, SITE_IDS
-from lifileucel_analysis.screening import ScreeningResult
+from lifileucel_analysis.report.eligibility_report import figures
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
+from lifileucel_analysis.engine.screening import ScreeningResult
 
 OUTCOME_DTYPE = pd.CategoricalDtype(["pass", "fail", "unknown", "not_applicable", "waived"])
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)

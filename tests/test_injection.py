@@ -25,14 +25,14 @@ from conftest import TEST_JOBS
 from test_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES
 from test_cli import small_dataset
 
-from lifileucel_analysis import schema
+from lifileucel_analysis.contract import schema
 from lifileucel_analysis.cli import main as cli_main
-from lifileucel_analysis.dataset import ContractError, ScreeningDataset
-from lifileucel_analysis.io import write_tables
-from lifileucel_analysis.loading import load_dataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.report import EligibilityReport
-from lifileucel_analysis.reports import (
+from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
+from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.report.eligibility_report import EligibilityReport
+from lifileucel_analysis.runner.build import (
     EXIT_INVALID,
     EXIT_OK,
     INDEX_FILE,
@@ -40,7 +40,7 @@ from lifileucel_analysis.reports import (
     build_reports,
     notebook_to_html,
 )
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.engine.screening import screen
 
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1">'
@@ -49,7 +49,7 @@ PAYLOADS = (SCRIPT, IMG, SVG)
 DATASET_FOLDER = IMG  # a folder name may hold markup too (no "/" in it): it names the dataset
 REPORT = "eligibility_report/all"
 ID_PATTERN_WORDS = "1-40 letters, digits, '_', '.' or '-'"
-"""How the loader's message states :data:`~lifileucel_analysis.schema.PATIENT_ID_PATTERN`."""
+"""How the loader's message states :data:`~lifileucel_analysis.contract.schema.PATIENT_ID_PATTERN`."""
 INERT_PROBE = """() => ({
   pwned: typeof window.__pwned,
   scripts: document.scripts.length,
@@ -238,7 +238,7 @@ def test_the_screen_command_refuses_it_with_exit_2_and_writes_nothing(
 def test_the_report_build_refuses_it_before_any_notebook_starts(
         markup_id_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    from lifileucel_analysis import reports as reports_module
+    from lifileucel_analysis.runner import build as reports_module
 
     monkeypatch.setattr(reports_module, "run_jobs", lambda *a, **k: pytest.fail("a notebook ran"))
     out = tmp_path / "reports"

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lifileucel_analysis import io as tables_io
-from lifileucel_analysis import schema
-from lifileucel_analysis.io import FIXED_TIMESTAMP, write_tables
+from lifileucel_analysis.contract import writing as tables_io
+from lifileucel_analysis.contract import schema
+from lifileucel_analysis.contract.writing import FIXED_TIMESTAMP, write_tables
 
 
 def sample_tables() -> dict[str, pd.DataFrame]:

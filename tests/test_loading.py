@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from lifileucel_analysis import schema
-from lifileucel_analysis.dataset import ContractError, ScreeningDataset
-from lifileucel_analysis.io import write_tables
-from lifileucel_analysis.loading import MAX_PROBLEMS_PER_KIND, load_dataset, read_raw_tables, validate_tables
+from lifileucel_analysis.contract import schema
+from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
+from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.contract.loading import MAX_PROBLEMS_PER_KIND, load_dataset, read_raw_tables, validate_tables
 
 PATIENT = {
     "site_id": "mskcc", "sex": "female", "birth_date": "1960-05-01", "consent_date": "2025-03-01",

@@ -3,7 +3,7 @@
 Datasets come from :mod:`strategies` (blanks and boundary values everywhere, rows in any
 order, every site). Each is written to CSV, loaded as a report loads it, screened once,
 and read through the same package calls the notebooks make
-(:class:`~lifileucel_analysis.report.EligibilityReport` and :mod:`.summaries`), not through
+(:class:`~lifileucel_analysis.report.eligibility_report.EligibilityReport` and :mod:`.summaries`), not through
 the HTML, so 50 datasets take seconds:
 
 - the verdicts hold every input patient exactly once, and nobody else;
@@ -27,14 +27,14 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from strategies import screening_tables
 
-from lifileucel_analysis import summaries
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.io import write_tables
-from lifileucel_analysis.loading import load_dataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.report import ALL_SITES, EligibilityReport
-from lifileucel_analysis.schema import SITE_IDS
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.report.eligibility_report import summaries
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.report.eligibility_report import ALL_SITES, EligibilityReport
+from lifileucel_analysis.contract.schema import SITE_IDS
+from lifileucel_analysis.engine.screening import screen
 
 VERDICTS = ("eligible", "pending", "ineligible")
 SETTINGS = settings(max_examples=50, deadline=None, derandomize=True, database=None,

@@ -1,6 +1,6 @@
 """The outcome truth tables, exhaustively, against grids typed in by hand.
 
-The expected grids below are written from the rules in ``lifileucel_analysis/outcome.py``'s
+The expected grids below are written from the rules in ``lifileucel_analysis/engine/outcome.py``'s
 docstrings and ``docs/criteria.md`` ("any fail fails; else any unknown is unknown; else any
 pass or waiver passes; only all-not-applicable stays not applicable"), not copied from the
 module's dictionaries. Read a grid row (left operand) by column (right operand).
@@ -13,7 +13,7 @@ import itertools
 import numpy as np
 import pytest
 
-from lifileucel_analysis.outcome import (
+from lifileucel_analysis.engine.outcome import (
     ALL_OF,
     ANY_OF,
     CODE,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lifileucel_analysis.params import CriteriaParams, ParamsError, load_params, parameter_sources
+from lifileucel_analysis.engine.parameters import CriteriaParams, ParamsError, load_params, parameter_sources
 from lifileucel_analysis.paths import CRITERIA_PARAMS
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from lifileucel_analysis import report as report_module
-from lifileucel_analysis import schema
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
+from lifileucel_analysis.report import eligibility_report as report_module
+from lifileucel_analysis.contract import schema
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.paths import PROJECT_ROOT
-from lifileucel_analysis.report import EligibilityReport, HtmlTable, Tables, display_frame
-from lifileucel_analysis.screening import screen
+from lifileucel_analysis.report.eligibility_report import EligibilityReport, HtmlTable, Tables, display_frame
+from lifileucel_analysis.engine.screening import screen
 from test_cli import ELIGIBLE
 
 SCRIPT = "<script>alert('x')</script>"

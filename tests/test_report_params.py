@@ -8,17 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from lifileucel_analysis import reports as reports_module
+from lifileucel_analysis.runner import build as reports_module
 from lifileucel_analysis.paths import FIXTURE_DATASET, NOTEBOOKS_DIR, PARAMS_DIR
-from lifileucel_analysis.report_params import (
+from lifileucel_analysis.runner.plan import (
     ReportParamsError,
     ReportSpec,
     declared_parameters,
     load_report_plan,
     parameter_files,
 )
-from lifileucel_analysis.reports import EXIT_INVALID, build_reports, output_name_problems
-from lifileucel_analysis.schema import SITE_IDS
+from lifileucel_analysis.runner.build import EXIT_INVALID, build_reports, output_name_problems
+from lifileucel_analysis.contract.schema import SITE_IDS
 
 SITE_PARAMS = 'site: str = "all"\ndataset: str = ""\ncriteria_params: str = ""\nlimit: int = 3'
 ONE_SITE_PARAMS = 'site: str = "mskcc"\ndataset: str = ""'

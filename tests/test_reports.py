@@ -11,7 +11,7 @@ import pytest
 from conftest import TEST_JOBS, Build
 
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
-from lifileucel_analysis.reports import (
+from lifileucel_analysis.runner.build import (
     EXIT_OK,
     GOLDEN_DIR,
     GOLDEN_KEYS,
@@ -133,7 +133,7 @@ def test_index_carries_the_provenance_of_the_run(built_reports: Build) -> None:
 
 
 def _site_ids() -> tuple[str, ...]:
-    from lifileucel_analysis.schema import SITE_IDS
+    from lifileucel_analysis.contract.schema import SITE_IDS
 
     return SITE_IDS
 

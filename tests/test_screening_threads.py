@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lifileucel_analysis import screening
-from lifileucel_analysis.loading import load_dataset
+from lifileucel_analysis.engine import screening
+from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.paths import DEMO_DATASET
 
 

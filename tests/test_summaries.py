@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lifileucel_analysis import schema, summaries
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.schema import CRITERION_IDS, SITE_IDS
-from lifileucel_analysis.screening import ScreeningResult
-from lifileucel_analysis.summaries import ReconciliationError, wilson_interval
+from lifileucel_analysis.contract import schema
+
+from lifileucel_analysis.report.eligibility_report import summaries
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
+from lifileucel_analysis.engine.screening import ScreeningResult
+from lifileucel_analysis.report.summaries import ReconciliationError, wilson_interval
 
 OUTCOME_DTYPE = pd.CategoricalDtype(["pass", "fail", "unknown", "not_applicable", "waived"])
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)

@@ -24,10 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lifileucel_analysis import synth
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.paths import DEMO_DATASET, FIXTURE_DATASET
-from lifileucel_analysis.schema import (
+from lifileucel_analysis.contract.schema import (
     CRITERION_IDS,
     PATIENT_ID_PATTERN,
     SITE_IDS,
@@ -37,7 +37,7 @@ from lifileucel_analysis.schema import (
     coerce,
     dtype_for,
 )
-from lifileucel_analysis.screening import ScreeningResult, screen
+from lifileucel_analysis.engine.screening import ScreeningResult, screen
 
 TABLE_FILES = sorted(f"{name}.csv" for name in TABLES)
 AS_OF = pd.Timestamp(synth.DEFAULT_AS_OF)
@@ -334,7 +334,7 @@ def test_committed_csv_reads_back_as_the_generated_frames(bundled: Path, n: int,
 
 def test_bundled_demo_loads_back_as_the_generated_frames() -> None:
     """The CSV round trip loses nothing: loading the committed demo gives the generated frames."""
-    loading = pytest.importorskip("lifileucel_analysis.loading")
+    loading = pytest.importorskip("lifileucel_analysis.contract.loading")
     loaded = loading.load_dataset(DEMO_DATASET)
     generated = synth.generate_cohort(synth.DEMO_N, synth.DEMO_SEED)
     for name in TABLES:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from lifileucel_analysis.facts import drug_classes, regimen_classes
-from lifileucel_analysis.schema import CANONICAL_UNIT, UNIT_FACTORS
+from lifileucel_analysis.engine.facts import drug_classes, regimen_classes
+from lifileucel_analysis.contract.schema import CANONICAL_UNIT, UNIT_FACTORS
 
 
 @pytest.mark.parametrize("test, value, unit, canonical", [

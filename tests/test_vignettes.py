@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from lifileucel_analysis.dataset import ScreeningDataset
-from lifileucel_analysis.params import load_params
-from lifileucel_analysis.screening import ScreeningResult, screen
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.engine.screening import ScreeningResult, screen
 from reference import reference_verdicts
 from strategies import case_tables, concat_tables
 

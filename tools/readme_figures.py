@@ -29,8 +29,8 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from lifileucel_analysis import figures  # noqa: E402
-from lifileucel_analysis.report import EligibilityReport  # noqa: E402
+from lifileucel_analysis.report.eligibility_report import figures  # noqa: E402
+from lifileucel_analysis.report.eligibility_report import EligibilityReport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "docs" / "img"

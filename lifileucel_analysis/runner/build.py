@@ -45,8 +45,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .paths import CRITERIA_PARAMS, DEMO_DATASET, FIXTURE_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
-from .report_params import (
+from ..paths import CRITERIA_PARAMS, DEMO_DATASET, FIXTURE_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
+from .plan import (
     ALL_SITES,
     ReportParamsError,
     ReportSpec,
@@ -55,7 +55,7 @@ from .report_params import (
     load_report_plan,
     parameter_files,
 )
-from .schema import SITES
+from ..contract.schema import SITES
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -108,7 +108,7 @@ def dataset_fingerprint(dataset: Path) -> str:
     One definition (:func:`.report.dataset_fingerprint`: every table file's name and
     content, in name order) so the index and each report's provenance section agree.
     """
-    from .report import dataset_fingerprint as fingerprint
+    from ..report.eligibility_report import dataset_fingerprint as fingerprint
 
     return fingerprint(dataset)
 
@@ -879,8 +879,8 @@ def dataset_problem(dataset: Path | None) -> str | None:
     ID with markup, a missing table) stops the build with exit status 2 and nothing written,
     instead of failing every notebook with the same error.
     """
-    from .dataset import ContractError
-    from .loading import load_dataset
+    from ..contract.dataset import ContractError
+    from ..contract.loading import load_dataset
 
     if dataset is None:
         if not DEMO_DATASET.exists():

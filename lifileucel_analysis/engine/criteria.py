@@ -15,11 +15,11 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .dataset import ScreeningDataset
+from ..contract.dataset import ScreeningDataset
 from .evidence import Part, Rule, blank_fields, combine, decide, join_per_patient
 from .facts import LabResult, age_at_consent, latest_labs, patient_positions, therapy_lines
 from .outcome import Outcome
-from .params import CriteriaParams
+from .parameters import CriteriaParams
 
 P, F, U, N = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
 

@@ -35,7 +35,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from . import summaries
-from .schema import CRITERION_IDS, SITE_IDS, SITES
+from ..contract.schema import CRITERION_IDS, SITE_IDS, SITES
 from .summaries import OUTCOMES, RECORD_MILESTONES, VERDICTS, ResultLike
 
 OKABE_ITO: dict[str, str] = {

@@ -46,9 +46,9 @@ from typing import Any
 
 import yaml
 
-from .params import ParamsError
-from .paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
-from .schema import SITE_IDS
+from ..engine.parameters import ParamsError
+from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
+from ..contract.schema import SITE_IDS
 
 PROGRAM_FILE_NAME = "program.yaml"
 SITES_SUBDIR = "sites"

@@ -15,10 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .dataset import ContractError, Problem, ScreeningDataset
-from .params import CriteriaParams
-from .paths import DRUG_CLASSES
-from .schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from ..contract.dataset import ContractError, Problem, ScreeningDataset
+from .parameters import CriteriaParams
+from ..paths import DRUG_CLASSES
+from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"

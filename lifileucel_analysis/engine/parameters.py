@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from .paths import CRITERIA_PARAMS
+from ..paths import CRITERIA_PARAMS
 
 
 class ParamsError(ValueError):

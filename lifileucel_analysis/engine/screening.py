@@ -16,12 +16,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .criteria import CATALOG, Facts, build_facts
-from .dataset import ScreeningDataset
+from ..contract.dataset import ScreeningDataset
 from .evidence import STR, TEXT, Text, as_arrow, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
-from .params import CriteriaParams, load_params
-from .schema import CRITERION_IDS
+from .parameters import CriteriaParams, load_params
+from ..contract.schema import CRITERION_IDS
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -275,8 +275,8 @@ def _findings(facts: Facts) -> pd.DataFrame:
 
 def run_screening(dataset: str | Path = "", criteria_params: str | Path = "") -> ScreeningResult:
     """Load a dataset (default: the bundled demo cohort) and screen it; the notebooks' entry point."""
-    from .loading import load_dataset
-    from .paths import DEMO_DATASET
+    from ..contract.loading import load_dataset
+    from ..paths import DEMO_DATASET
 
     data = load_dataset(Path(dataset) if dataset else DEMO_DATASET)
     return screen(data, load_params(criteria_params or None))

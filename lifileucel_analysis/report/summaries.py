@@ -36,12 +36,12 @@ from typing import TYPE_CHECKING, Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from .criteria import CATALOG
-from .facts import age_at_consent
-from .schema import CRITERION_IDS, PATIENTS, SITE_IDS, SITES
+from ..engine.criteria import CATALOG
+from ..engine.facts import age_at_consent
+from ..contract.schema import CRITERION_IDS, PATIENTS, SITE_IDS, SITES
 
 if TYPE_CHECKING:
-    from .dataset import ScreeningDataset
+    from ..contract.dataset import ScreeningDataset
 
 VERDICTS: tuple[str, ...] = ("eligible", "pending", "ineligible")
 """Verdicts in reading order: the good news first."""

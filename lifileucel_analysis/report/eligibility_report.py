@@ -43,12 +43,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from . import figures, summaries
-from .dataset import ScreeningDataset
-from .params import CriteriaParams, load_params, parameter_sources
-from .paths import CRITERIA_PARAMS, DEMO_DATASET, PROJECT_ROOT
-from .schema import SITE_IDS, SITES, TABLES
-from .screening import ScreeningResult, screen
+from . import figures
+
+from . import summaries
+from ..contract.dataset import ScreeningDataset
+from ..engine.parameters import CriteriaParams, load_params, parameter_sources
+from ..paths import CRITERIA_PARAMS, DEMO_DATASET, PROJECT_ROOT
+from ..contract.schema import SITE_IDS, SITES, TABLES
+from ..engine.screening import ScreeningResult, screen
 
 ALL_SITES = "all"
 PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params")
@@ -356,7 +358,7 @@ class EligibilityReport:
         arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params)}
         site = ALL_SITES if site is None else site
         check_site(site)
-        from .loading import load_dataset
+        from ..contract.loading import load_dataset
 
         figures.configure_matplotlib()
         dataset_path = resolve_path(dataset, DEMO_DATASET)
