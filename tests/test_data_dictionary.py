@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lifileucel_analysis.contract import schema
-from lifileucel_analysis.contract.loading import data_dictionary_markdown
+from lifileucel_analysis.contract.data_dictionary import data_dictionary_markdown
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "data-dictionary.md"
 KIND_WORDS = {"ID": "id", "text": "text", "code": "code", "yes/no": "yesno", "integer": "int", "number": "number",
@@ -94,4 +94,4 @@ def test_doc_has_the_lenient_versus_strict_section() -> None:
 def test_committed_doc_is_the_generated_doc() -> None:
     assert DOC.read_text(encoding="utf-8") == data_dictionary_markdown(), (
         "docs/data-dictionary.md is stale: regenerate it with "
-        "lifileucel_analysis.contract.loading.data_dictionary_markdown()")
+        "lifileucel_analysis.contract.data_dictionary.data_dictionary_markdown()")

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import override_row, patient_row, text_row, therapy_row, toxicity_row
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
@@ -23,34 +24,24 @@ from openpyxl import Workbook
 from lifileucel_analysis.contract import schema
 from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
-from lifileucel_analysis.contract.loading import MAX_PROBLEMS_PER_KIND, load_dataset, read_raw_tables, validate_tables
+from lifileucel_analysis.contract.findings import MAX_PROBLEMS_PER_KIND
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.contract.reading import read_raw_tables
+from lifileucel_analysis.contract.validation import validate_tables
 
-PATIENT = {
-    "site_id": "mskcc", "sex": "female", "birth_date": "1960-05-01", "consent_date": "2025-03-01",
-    "lymphodepletion_date": "2025-04-15", "melanoma_subtype": "cutaneous", "ajcc_stage": "IV",
-    "disease_unresectable": "", "liver_metastases": "no", "gilbert_syndrome": "no", "braf_v600": "wildtype",
-    "ecog": "1", "life_expectancy_months": "6", "alternative_therapy_available": "no",
-    "resectable_lesion_cm": "2.5", "organ_allograft": "none", "brain_metastases": "no",
-    "brain_metastases_symptomatic": "", "brain_metastases_treated": "", "brain_metastases_stable_since": "",
-    "steroid_mg_per_day": "0", "hypersensitivity_to_regimen": "no", "active_medical_illness": "no",
-    "hiv_serology": "negative", "syphilis_assay": "negative", "hbv_serology": "negative", "hbv_pcr": "",
-    "primary_immunodeficiency": "no", "live_vaccine_received": "no", "live_vaccine_date": "",
-    "pregnant": "no", "breastfeeding": "no",
-}
+PATIENT = text_row(patient_row(disease_unresectable=None, ecog=1, resectable_lesion_cm=2.5))
+"""The eligible baseline patient as text cells: a blank optional cell, a non-zero whole number, a decimal."""
 
 
 def base_rows() -> dict[str, list[dict[str, str]]]:
     """A valid dataset as rows of text cells: two patients and one row per event table."""
     return {
         "patients": [dict(PATIENT, patient_id="P1"), dict(PATIENT, patient_id="P2", sex="male", ecog="")],
-        "therapies": [dict(patient_id="P1", line="1", setting="metastatic", agents="nivolumab",
-                           start_date="2024-01-01", end_date="2024-06-01", best_response="pd",
-                           stop_reason="progression", recurrence_date="")],
+        "therapies": [text_row(therapy_row("P1"))],
         "labs": [dict(patient_id="P1", test="anc", value="1500", unit="/uL", uln="", collected_date="2025-02-20"),
                  dict(patient_id="P1", test="ast", value="40", unit="U/L", uln="40", collected_date="2025-02-20")],
-        "toxicities": [dict(patient_id="P2", term="colitis", category="other", grade="2", ongoing="no")],
-        "overrides": [dict(patient_id="P1", criterion_id="I6", approved_by="medical monitor",
-                           approved_date="2025-03-02", reason="ECOG documented on paper")],
+        "toxicities": [text_row(toxicity_row("P2"))],
+        "overrides": [text_row(override_row("P1", "I6", reason="ECOG documented on paper"))],
     }
 
 
@@ -513,8 +504,8 @@ def test_workbook_with_text_cells_loads(tmp_path: Path) -> None:
 def test_workbook_with_date_cells_numbers_and_booleans_loads(tmp_path: Path) -> None:
     rows: dict[str, list[dict[str, object]]] = base_rows()  # type: ignore[assignment]
     patient = rows["patients"][0]
-    patient.update(birth_date=dt.datetime(1960, 5, 1), consent_date=dt.date(2025, 3, 1), ecog=1,
-                   life_expectancy_months=6.0, resectable_lesion_cm=2.5, pregnant=False, breastfeeding="No")
+    patient.update(birth_date=dt.datetime(1970, 6, 15), consent_date=dt.date(2025, 3, 1), ecog=1,
+                   life_expectancy_months=12.0, resectable_lesion_cm=2.5, pregnant=False, breastfeeding="No")
     rows["labs"][0].update(value=1500, collected_date=dt.datetime(2025, 2, 20))
     rows["therapies"][0].update(line=1.0)
     data = load_dataset(write_workbook(tmp_path / "d.xlsx", rows))

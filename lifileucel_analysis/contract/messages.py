@@ -1,0 +1,37 @@
+"""The fixed wording of the contract's messages, kept together so they read as one voice.
+
+Each message says what is wrong and what to write instead; the problem it belongs to
+adds the table, row, column and value. Messages built from the schema (allowed codes,
+ranges, file names) are written where they are raised (:mod:`.reading`,
+:mod:`.cell_parsing`, :mod:`.validation`).
+"""
+
+from __future__ import annotations
+
+# Cell values (:mod:`.cell_parsing`).
+MSG_NOT_ISO = (
+    "not an ISO date: use YYYY-MM-DD (e.g. 2026-03-02); other layouts such as "
+    "03/02/2026 are refused because day and month could be swapped"
+)
+MSG_IMPOSSIBLE_DATE = "no such calendar date: expected a real date YYYY-MM-DD"
+MSG_TIME_OF_DAY = "has a time of day: expected a date YYYY-MM-DD without time"
+MSG_NOT_FINITE = "not a finite number"
+MSG_PLACEHOLDER = "a placeholder, not a value: leave the cell blank if not recorded (blank = unknown); otherwise"
+MSG_EXCEL_ERROR = "an Excel error value: correct the formula or type the value; expected"
+MSG_NUMBER_SEPARATOR = ("not a number: write digits with a decimal point and no thousands separator (1500, 1.5); "
+                        "expected")
+MSG_DATE_SERIAL = ("not an ISO date but a number (an Excel date serial?): format the cells as dates, or type "
+                   "YYYY-MM-DD")
+MSG_DATE_RANGE = "implausible year (a typo?): expected a date from 1900-01-01 to 2099-12-31"
+
+# Tables and cross-references (:mod:`.validation`; a duplicate column also in :mod:`.reading`).
+MSG_NO_SUCH_PATIENT = "no such patient: this patient_id is not in the patients table"
+MSG_ULN_NEEDED = "blank, but required for ast and alt: give the lab's upper limit of normal (uln) in U/L"
+MSG_MISSING_COLUMN = "missing column: the contract requires it (keep the column and leave cells blank if not recorded)"
+MSG_DUPLICATE_COLUMN = "column appears more than once in the header: keep one"
+MSG_NO_PATIENTS = "no rows: a screening dataset lists at least one patient (is this the right file or sheet?)"
+
+# Files and sheets (:mod:`.reading`).
+MSG_NO_HEADER = "empty: expected a header row with the contract's column names"
+MSG_MERGED = ("merged cells: unmerge them and type the value into every cell (a merged range keeps its value "
+              "in its first cell only; the others would read as blank)")

@@ -1,0 +1,295 @@
+"""Check raw tables against the data contract and build the typed dataset: every problem at once.
+
+The second step of loading (the first is :mod:`.reading`). :func:`validate_tables`
+takes raw or loosely typed frames (from files or built in memory), checks each column
+(:mod:`.cell_parsing`), then what needs more than one cell: missing and extra columns,
+repeated keys, event rows of unknown patients, units that do not fit the row's test, a
+blank ``uln`` where one is needed, dates of one row in the wrong order. It either
+returns the typed :class:`.ScreeningDataset` or raises one :class:`.ContractError` that
+lists every problem of every table, each located by table, row, column and value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .cell_parsing import check_column, normalise, parse_id
+from .dataset import ScreeningDataset
+from .findings import Findings
+from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
+from .schema import DATE_DTYPE, TABLES, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS, TableSpec, dtype_for, empty_frame
+
+__all__ = ["validate_raw", "validate_tables"]
+
+DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
+    # table, earlier date, later date, column reported, message
+    ("patients", "birth_date", "consent_date", "birth_date",
+     "after consent_date: the birth date must come before consent (is the year right?)"),
+    ("patients", "consent_date", "lymphodepletion_date", "lymphodepletion_date",
+     "before consent_date: lymphodepletion (NMA-LD) comes after consent is signed"),
+    ("therapies", "start_date", "end_date", "end_date",
+     "before start_date: a line of therapy cannot end before it starts"),
+    ("therapies", "start_date", "recurrence_date", "recurrence_date",
+     "before start_date: a recurrence recorded for a line cannot precede the line's start"),
+)
+"""Dates of one row that contradict each other: a later date before the earlier one is refused."""
+
+
+def validate_tables(raw: Mapping[str, pd.DataFrame], source: str = "in memory") -> ScreeningDataset:
+    """Validate raw or loosely typed frames and return the typed dataset.
+
+    Parameters
+    ----------
+    raw : mapping of str to pandas.DataFrame
+        Frames by table name, as :func:`.reading.read_raw_tables` returns them or built in
+        memory (text, Python values or typed columns are all accepted). ``overrides``
+        may be absent.
+    source : str
+        Where the frames came from, for messages.
+
+    Returns
+    -------
+    ScreeningDataset
+
+    Raises
+    ------
+    ContractError
+        As for :func:`.loading.load_dataset`.
+    """
+    findings = Findings()
+    named = {str(name).strip().lower(): frame for name, frame in raw.items()}
+    for name in named:
+        if name not in TABLES:
+            findings.warnings.append(f"ignored table {name!r}: not in the data contract")
+    for spec in TABLES.values():
+        if spec.required and spec.name not in named:
+            findings.add(spec.name, "missing table: the contract requires it (it may have no rows)")
+    return validate_raw({name: frame for name, frame in named.items() if name in TABLES}, findings, source)
+
+
+@dataclass
+class _Checked:
+    """One table after its cell checks: typed columns, normalised raw columns, row count."""
+
+    spec: TableSpec
+    columns: dict[str, pd.Series]
+    raw: dict[str, pd.Series]
+    n_rows: int
+
+
+def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: str) -> ScreeningDataset:
+    """Check contract tables and type them, adding to the problems already in ``findings``.
+
+    The step shared by :func:`validate_tables` and :func:`.loading.load_dataset`, which
+    pass in the problems found so far (missing tables, unreadable files), so that one
+    error lists them all.
+
+    Parameters
+    ----------
+    raw : mapping of str to pandas.DataFrame
+        Frames by contract table name (lower case; no other tables).
+    findings : Findings
+        Problems and warnings found so far; this adds its own.
+    source : str
+        Where the frames came from, for messages and :attr:`.ScreeningDataset.source`.
+
+    Returns
+    -------
+    ScreeningDataset
+        With ``warnings`` from ``findings``.
+
+    Raises
+    ------
+    ContractError
+        When ``findings`` holds any problem, its own or one found before.
+    """
+    checked = {name: _check_table(TABLES[name], frame, findings) for name, frame in raw.items()}
+    patient_ids = _valid_patient_ids(checked.get("patients"))
+    for name, table in checked.items():
+        _check_keys(table, findings)
+        if name != "patients":
+            _check_patients_exist(table, patient_ids, findings)
+    if "labs" in checked:
+        _check_lab_units(checked["labs"], findings)
+        _check_uln(checked["labs"], findings)
+    if "patients" in checked and checked["patients"].n_rows == 0:
+        findings.add("patients", MSG_NO_PATIENTS)
+    for table, earlier, later, column, message in DATE_ORDER:
+        if table in checked:
+            _check_date_order(checked[table], earlier, later, column, message, findings)
+    findings.raise_if_any(source)
+    frames = {name: _typed_frame(table) for name, table in checked.items()}
+    frames.setdefault("overrides", empty_frame("overrides"))
+    return ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
+
+
+def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _Checked:
+    frame = _header_checked(spec, frame, findings)
+    raw = {name: normalise(frame[name], _kind_of(spec, name)) for name in frame.columns}
+    raw = _drop_blank_rows(raw, len(frame))
+    n_rows = len(next(iter(raw.values()))) if raw else 0
+    columns = {}
+    for column in spec.columns:
+        if column.name in raw:
+            columns[column.name] = check_column(spec.name, column, raw[column.name], findings)
+    return _Checked(spec, columns, raw, n_rows)
+
+
+def _header_checked(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> pd.DataFrame:
+    """Report missing columns, warn about extra ones, and return the frame with unique names."""
+    names = [str(c).strip().lower() for c in frame.columns]
+    frame = frame.set_axis(names, axis=1)
+    if len(set(names)) != len(names):
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            findings.add(spec.name, MSG_DUPLICATE_COLUMN, column=name)
+        frame = frame.loc[:, ~frame.columns.duplicated()]
+    for name in spec.column_names:
+        if name not in frame.columns:
+            findings.add(spec.name, MSG_MISSING_COLUMN, column=name)
+    extra = [n for n in frame.columns if n not in spec.column_names]
+    if extra:
+        findings.warnings.append(
+            f"{spec.name}: ignored {len(extra)} column(s) not in the data contract: {', '.join(extra)}")
+    return frame.reset_index(drop=True)
+
+
+def _kind_of(spec: TableSpec, name: str) -> str:
+    return spec.column(name).kind if name in spec.column_names else "text"
+
+
+def _drop_blank_rows(raw: dict[str, pd.Series], n_rows: int) -> dict[str, pd.Series]:
+    """Drop rows with no value in any column (spreadsheets keep formatted empty rows).
+
+    Rows are renumbered, but only trailing blank rows are dropped, so the row numbers
+    of problems still match the file.
+    """
+    if not raw or n_rows == 0:
+        return raw
+    has_value = np.zeros(n_rows, dtype=bool)
+    for series in raw.values():
+        has_value |= series.notna().to_numpy()
+    last = int(np.flatnonzero(has_value)[-1]) + 1 if has_value.any() else 0
+    if last == n_rows:
+        return raw
+    return {name: series.iloc[:last].reset_index(drop=True) for name, series in raw.items()}
+
+# Table and cross-table checks ---------------------------------------------------------
+
+
+def _check_keys(table: _Checked, findings: Findings) -> None:
+    """Report every row whose key (e.g. patient_id, or patient_id + line) repeats."""
+    key = table.spec.key
+    if not key or any(name not in table.columns for name in key):
+        return
+    keys = pd.DataFrame({name: table.columns[name] for name in key})
+    complete = keys.notna().all(axis=1).to_numpy()
+    repeated = keys.duplicated(keep=False).to_numpy() & complete
+    if not repeated.any():
+        return
+    shown = _key_text(keys, key)
+    if key == ("patient_id",):
+        message = "duplicate patient_id: each patient must have exactly one row"
+    else:
+        message = f"duplicate ({', '.join(key)}): each combination must appear in one row only"
+    findings.add_cells(table.spec.name, ", ".join(key), repeated, shown, message)
+
+
+def _key_text(keys: pd.DataFrame, key: tuple[str, ...]) -> pd.Series:
+    if len(key) == 1:
+        return keys[key[0]].astype(object)
+    parts = [keys[name].astype(str) for name in key]
+    return parts[0].str.cat(parts[1:], sep=", ").astype(object)
+
+
+def _valid_patient_ids(patients: _Checked | None) -> pd.Series | None:
+    """Return the patient IDs every event row must refer to, or None when unknown."""
+    if patients is None or "patient_id" not in patients.columns:
+        return None
+    return patients.columns["patient_id"].dropna()
+
+
+def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, findings: Findings) -> None:
+    if "patient_id" not in table.columns:
+        return
+    ids = table.columns["patient_id"]
+    name = table.spec.name
+    if patient_ids is None:
+        # Without a patients table, at least check the IDs' form.
+        typed, issues = parse_id(table.raw["patient_id"], table.spec.column("patient_id"), "patients")
+        for mask, message in issues:
+            findings.add_cells(name, "patient_id", mask & ids.notna().to_numpy(), ids, message)
+        return
+    raw_ids = table.raw["patient_id"]
+    if isinstance(raw_ids.dtype, pd.CategoricalDtype):
+        known = np.append(_isin_text(pd.Series(raw_ids.cat.categories, dtype="str"), patient_ids), True)
+        missing = ~known[raw_ids.cat.codes.to_numpy()]
+    else:
+        missing = ids.notna().to_numpy() & ~_isin_text(ids, patient_ids)
+    findings.add_cells(name, "patient_id", missing, ids, MSG_NO_SUCH_PATIENT)
+
+
+def _isin_text(values: pd.Series, allowed: pd.Series) -> np.ndarray:
+    """Vectorised membership test of text values (pandas' str ``isin`` boxes each allowed value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.is_in(pa.array(values, type=pa.large_string(), from_pandas=True),
+                     value_set=pa.array(allowed, type=pa.large_string(), from_pandas=True))
+    return found.to_numpy(zero_copy_only=False).astype(bool, copy=False)
+
+
+def _check_lab_units(labs: _Checked, findings: Findings) -> None:
+    """Check each unit against the units of its row's test (schema.UNIT_FACTORS)."""
+    if "unit" not in labs.columns or "test" not in labs.columns:
+        return
+    raw_unit = labs.raw["unit"]
+    test_codes = labs.columns["test"].cat.codes.to_numpy()
+    unit_codes = labs.columns["unit"].cat.codes.to_numpy()
+    tests = list(labs.columns["test"].cat.categories)
+    units = list(labs.columns["unit"].cat.categories)
+    # fits[test, unit]; the extra last row and column stand for code -1 (blank or unknown).
+    fits = np.zeros((len(tests) + 1, len(units) + 1), dtype=bool)
+    for test, allowed in UNIT_FACTORS.items():
+        for unit in allowed:
+            fits[tests.index(test), units.index(unit)] = True
+    given = raw_unit.notna().to_numpy()
+    wrong = given & ~fits[test_codes, unit_codes]
+    unknown_test = test_codes < 0
+    findings.add_cells("labs", "unit", wrong & unknown_test & (unit_codes < 0), raw_unit,
+                       f"unknown unit: expected one of {', '.join(UNITS)}")
+    for position, test in enumerate(tests):
+        message = f"unit not allowed for test {test}: use {' or '.join(UNIT_FACTORS[test])}"
+        findings.add_cells("labs", "unit", wrong & (test_codes == position), raw_unit, message)
+    labs.columns["unit"] = labs.columns["unit"].mask(wrong & ~unknown_test)
+
+
+def _check_date_order(table: _Checked, earlier: str, later: str, column: str, message: str,
+                      findings: Findings) -> None:
+    """Report rows whose ``later`` date comes before their ``earlier`` date (blank dates pass)."""
+    if earlier not in table.columns or later not in table.columns:
+        return
+    first = table.columns[earlier].to_numpy(dtype=DATE_DTYPE)
+    second = table.columns[later].to_numpy(dtype=DATE_DTYPE)
+    wrong = second < first  # NaT compares False
+    findings.add_cells(table.spec.name, column, wrong, table.raw[column], message)
+
+
+def _check_uln(labs: _Checked, findings: Findings) -> None:
+    if "uln" not in labs.columns or "test" not in labs.columns:
+        return
+    needs = labs.columns["test"].isin(list(TESTS_NEEDING_ULN)).to_numpy()
+    blank = labs.raw["uln"].isna().to_numpy()
+    findings.add_cells("labs", "uln", needs & blank, labs.raw["uln"], MSG_ULN_NEEDED)
+
+
+def _typed_frame(table: _Checked) -> pd.DataFrame:
+    spec = table.spec
+    data = {c.name: table.columns[c.name].reset_index(drop=True) for c in spec.columns}
+    # copy=False: no consolidation of same-dtype columns into one block (a full copy).
+    frame = pd.DataFrame(data, index=pd.RangeIndex(table.n_rows), copy=False)
+    return frame.astype({c.name: dtype_for(c) for c in spec.columns})
+
