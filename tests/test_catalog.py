@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lifileucel_analysis.engine.criteria import CATALOG
+from lifileucel_analysis.engine.catalog import CATALOG
 from lifileucel_analysis.contract.schema import CRITERION_IDS
 
 RECORD = Path(__file__).resolve().parents[1] / "docs" / "record" / "NCT05398640.txt"
@@ -50,7 +50,7 @@ def test_catalog_columns_exist_in_the_contract() -> None:
     from lifileucel_analysis.contract.schema import TABLES
 
     for criterion in CATALOG:
-        for field in criterion.columns:
+        for field in criterion.reads:
             table, column = field.split(".")
             assert column in TABLES[table].column_names, (criterion.id, field)
 

@@ -4,10 +4,11 @@ catalog and :func:`screen`. Pure: no file paths, no printing; imports only the c
 
 from __future__ import annotations
 
-from .criteria import CATALOG, CRITERIA, Criterion
+from .catalog import CATALOG, CRITERIA, criterion_labels
+from .criterion import Criterion
 from .outcome import Outcome, all_of, any_of
 from .parameters import CriteriaParams, ParamsError, load_params
 from .screening import ScreeningResult, screen
 
 __all__ = ["CATALOG", "CRITERIA", "Criterion", "CriteriaParams", "Outcome", "ParamsError", "ScreeningResult",
-           "all_of", "any_of", "load_params", "screen"]
+           "all_of", "any_of", "criterion_labels", "load_params", "screen"]

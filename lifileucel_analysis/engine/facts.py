@@ -249,3 +249,37 @@ def age_at_consent(patients: pd.DataFrame) -> pd.Series:
         (consent.dt.month == birth.dt.month) & (consent.dt.day < birth.dt.day)
     )
     return (years - before_birthday.astype("Int64")).astype("Int64")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the criteria read, aligned with the patients table (positional)."""
+
+    patients: pd.DataFrame
+    age: pd.Series
+    lines: pd.DataFrame
+    labs: dict[str, LabResult]
+    toxicities: pd.DataFrame
+    tox_pos: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of patients."""
+        return len(self.patients)
+
+    def count(self, rows: np.ndarray) -> np.ndarray:
+        """Count therapy rows selected by ``rows`` per patient."""
+        return np.bincount(self.lines["pos"].to_numpy()[rows], minlength=self.n)
+
+
+def build_facts(dataset: ScreeningDataset, params: CriteriaParams) -> Facts:
+    """Derive the facts the criteria read from a typed dataset."""
+    patients = dataset.patients.reset_index(drop=True)
+    return Facts(
+        patients=patients,
+        age=age_at_consent(patients),
+        lines=therapy_lines(dataset, params),
+        labs=latest_labs(dataset, params),
+        toxicities=dataset.toxicities.reset_index(drop=True),
+        tox_pos=patient_positions(patients, dataset.toxicities, "toxicities"),
+    )

@@ -1,4 +1,9 @@
-"""Criteria parameters: every limit and window of the 19 criteria, read from YAML."""
+"""Criteria parameters: every limit and window of the 19 criteria, their ranges and cross-key rules.
+
+The defaults ship inside the package (``lifileucel_analysis/data/criteria_defaults.yaml``)
+so an installed wheel screens without the project checkout; a criteria file given by the
+user overrides some or all keys. Files are read by the contract's strict YAML reader.
+"""
 
 from __future__ import annotations
 
@@ -8,18 +13,17 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
+import math
 
+from ..contract.parameter_files import ParamsError, quoted, read_yaml_mapping
 from ..paths import CRITERIA_PARAMS
 
-
-class ParamsError(ValueError):
-    """A parameter file that cannot be used (exit status 2 in the CLI)."""
+__all__ = ["RANGES", "CriteriaParams", "ParamsError", "load_params", "parameter_sources", "parse_params"]
 
 
 @dataclass(frozen=True)
 class CriteriaParams:
-    """The limits the criteria apply; field names are the keys of ``params/criteria.yaml``."""
+    """The limits the criteria apply; field names are the keys of the criteria file."""
 
     min_age_years: int
     max_ecog: int
@@ -52,18 +56,39 @@ FIELD_TYPES: dict[str, type] = {
 }
 
 
+RANGES: dict[str, tuple[float, float]] = {
+    "min_age_years": (0, 120),
+    "max_ecog": (0, 5),
+    "min_life_expectancy_months": (0, 120),
+    "min_lesion_cm": (0, 100),
+    "min_prior_lines": (0, 20),
+    "max_prior_lines": (0, 20),
+    "adjuvant_recurrence_months": (0, 120),
+    "lab_lookback_days": (0, 365),
+    "min_anc_10e9_per_l": (0, 100),
+    "min_platelets_10e9_per_l": (0, 2000),
+    "min_hemoglobin_g_per_dl": (0, 25),
+    "max_ast_alt_x_uln": (0, 100),
+    "max_ast_alt_x_uln_liver_metastases": (0, 100),
+    "max_bilirubin_mg_per_dl": (0, 50),
+    "max_bilirubin_mg_per_dl_gilbert": (0, 50),
+    "min_creatinine_clearance_ml_per_min": (0, 500),
+    "brain_metastases_stable_days": (0, 365),
+    "max_steroid_mg_per_day": (0, 1000),
+    "live_vaccine_window_days": (0, 365),
+}
+"""Plausible range of every numeric key (inclusive): a value outside is a typo, not a protocol."""
+
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("min_prior_lines", "max_prior_lines"),
+    ("max_ast_alt_x_uln", "max_ast_alt_x_uln_liver_metastases"),
+    ("max_bilirubin_mg_per_dl", "max_bilirubin_mg_per_dl_gilbert"),
+)
+"""Cross-key rules: the first key's value must not exceed the second's."""
+
+
 def _read_yaml(path: Path) -> Mapping[str, Any]:
-    if not path.is_file():
-        raise ParamsError(f"parameter file {path} does not exist")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"parameter file {path} is not valid YAML: {exc}") from exc
-    if data is None:
-        return {}
-    if not isinstance(data, Mapping):
-        raise ParamsError(f"parameter file {path} must be a mapping of key: value, not {type(data).__name__}")
-    return data
+    return read_yaml_mapping(path)
 
 
 def _unwrap(key: str, entry: Any, path: object) -> Any:
@@ -79,19 +104,29 @@ def _unwrap(key: str, entry: Any, path: object) -> Any:
 def _check_type(key: str, value: Any, path: object) -> Any:
     expected = FIELD_TYPES[key]
     ok = isinstance(value, bool) if expected is bool else (
-        isinstance(value, (int, float)) and not isinstance(value, bool)
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
         and (expected is float or float(value).is_integer())
     )
     if not ok:
         raise ParamsError(
-            f"{path}: key {key!r} has value {value!r}; expected {expected.__name__}"
-            + (" (true or false)" if expected is bool else "")
+            f"{path}: key {key!r} has value {quoted(value)}; expected {expected.__name__}"
+            + (" (true or false)" if expected is bool else " (a finite number)" if expected is float else "")
         )
     if expected is bool:
         return value
     if value < 0:
         raise ParamsError(f"{path}: key {key!r} has value {value!r}; expected a number >= 0")
+    low, high = RANGES[key]
+    if not low <= value <= high:
+        raise ParamsError(f"{path}: key {key!r} has value {value!r}; expected a number from {low:g} to {high:g}")
     return expected(value)
+
+
+def _check_order(values: Mapping[str, Any], where: object) -> None:
+    for low, high in ORDERED_PAIRS:
+        if values[low] > values[high]:
+            raise ParamsError(f"{where}: {low} ({values[low]:g}) is greater than {high} ({values[high]:g}); "
+                              f"{low} must be <= {high}")
 
 
 def parse_params(data: Mapping[str, Any], where: object = "parameters") -> dict[str, Any]:
@@ -102,10 +137,10 @@ def parse_params(data: Mapping[str, Any], where: object = "parameters") -> dict[
     ParamsError
         On an unknown key (with the list of known keys) or a value of the wrong type.
     """
-    unknown = sorted(set(data) - set(FIELD_TYPES))
+    unknown = sorted(map(str, set(data) - set(FIELD_TYPES)))
     if unknown:
         raise ParamsError(
-            f"{where}: unknown key(s) {', '.join(map(repr, unknown))}; known keys are {', '.join(FIELD_TYPES)}"
+            f"{where}: unknown key(s) {', '.join(map(quoted, unknown[:5]))}; known keys are {', '.join(FIELD_TYPES)}"
         )
     return {key: _check_type(key, _unwrap(key, entry, where), where) for key, entry in data.items()}
 
@@ -116,7 +151,7 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     Parameters
     ----------
     path : str or Path, optional
-        A YAML file whose keys override the defaults of ``params/criteria.yaml``
+        A YAML file whose keys override the package defaults
         (all keys or some). ``None`` or ``""`` uses the defaults alone.
     overrides : mapping, optional
         Further ``{key: value}`` overrides, applied last (used by tests).
@@ -132,6 +167,7 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     if path not in (None, ""):
         values.update(parse_params(_read_yaml(Path(path)), path))
     values.update(parse_params(overrides or {}, "overrides"))
+    _check_order(values, path if path not in (None, "") else "parameters")
     return CriteriaParams(**values)
 
 

@@ -7,7 +7,6 @@ import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
@@ -15,7 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .criteria import CATALOG, Facts, build_facts
+from .catalog import CATALOG
+from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
 from .evidence import STR, TEXT, Text, as_arrow, text_series
 from .facts import patient_positions
@@ -100,9 +100,9 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
     Parameters
     ----------
     dataset : ScreeningDataset
-        Typed, validated tables (see :func:`lifileucel_analysis.loading.load_dataset`).
+        Typed, validated tables (see :func:`lifileucel_analysis.contract.loading.load_dataset`).
     params : CriteriaParams, optional
-        Limits and windows; defaults to ``params/criteria.yaml``.
+        Limits and windows; defaults to the package defaults (:func:`load_params`).
 
     Returns
     -------
@@ -271,12 +271,3 @@ def _findings(facts: Facts) -> pd.DataFrame:
         }))
     table = pd.concat(frames, ignore_index=True)
     return table.astype({c: STR for c in table.columns}).reset_index(drop=True)
-
-
-def run_screening(dataset: str | Path = "", criteria_params: str | Path = "") -> ScreeningResult:
-    """Load a dataset (default: the bundled demo cohort) and screen it; the notebooks' entry point."""
-    from ..contract.loading import load_dataset
-    from ..paths import DEMO_DATASET
-
-    data = load_dataset(Path(dataset) if dataset else DEMO_DATASET)
-    return screen(data, load_params(criteria_params or None))

@@ -1,0 +1,205 @@
+"""Exclusion criteria E1-E11 of NCT05398640, each defined in one place (see ``docs/criteria.md``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common_rules import F, N, P, U, column, line_labels, yes_fails
+from .criterion import criterion
+from .evidence import Part, Rule, blank_fields, combine, decide, join_per_patient
+from .facts import Facts
+from .nullable import is_no, is_yes
+from .parameters import CriteriaParams
+
+
+@criterion("E1", record="Received organ allograft, except kidney transplant, or prior cell transfer therapy "
+                        "including TIL and CAR-T therapies",
+           label="Allograft (not kidney) or prior cell therapy", reads="patients.organ_allograft therapies.agents")
+def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
+    allograft = column(f, "organ_allograft")
+    act = f.lines["act"]
+    had_act = act.fillna(False).to_numpy()
+    unclear = act.isna().to_numpy()
+    unknown_agents = join_per_patient(f.lines["pos"].to_numpy()[unclear],
+                                      f.lines["agents"][unclear].fillna("blank").reset_index(drop=True), f.n)
+    needs = blank_fields({"patients.organ_allograft": allograft.isna(),
+                          "therapies.agents": f.count(unclear) > 0})
+    return decide(f.n, [
+        Rule(allograft == "other", F, "organ allograft other than kidney"),
+        Rule(f.count(had_act) > 0, F, "prior cell transfer therapy: {act}"),
+        Rule(allograft.notna() & (f.count(unclear) == 0), P,
+             "organ allograft: {allograft}; no prior cell transfer therapy"),
+        Rule(True, U, "allograft {allograft}; unclassified agents: {unknown}", "{needs}"),
+    ], {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "needs": needs})
+
+
+@criterion("E2", record="Ongoing grade 2-4 toxicity from prior immunotherapy (excluding endocrine, ocular toxicity "
+                        "or vitiligo)",
+           label="Ongoing grade 2-4 toxicity", reads="toxicities.category toxicities.grade toxicities.ongoing")
+def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
+    tox = f.toxicities
+    grade, ongoing, category = tox["grade"], tox["ongoing"], tox["category"]
+    grade_2_4 = grade.between(2, 4)
+    matches = (is_yes(ongoing) & grade_2_4 & (category == "other")).fillna(False).to_numpy()
+    # Could match: ongoing not known to be 'no', grade 2-4 or blank, category 'other' or blank.
+    could = ~is_no(ongoing) & (grade_2_4 | grade.isna()) & ((category == "other") | category.isna())
+    could = could.fillna(True).to_numpy() & ~matches
+    text = tox["term"].fillna("blank term") + " grade " + grade.astype(str).fillna("blank") \
+        + ", " + category.astype(str).fillna("blank category") + ", ongoing " \
+        + ongoing.map({True: "yes", False: "no"}).astype(str).fillna("blank")
+    text = text.reset_index(drop=True)
+
+    def per_patient(rows: np.ndarray) -> pd.Series:
+        return join_per_patient(f.tox_pos[rows], text[rows].reset_index(drop=True), f.n, "; ")
+
+    count = np.bincount(f.tox_pos, minlength=f.n)
+    return decide(f.n, [
+        Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
+             "ongoing grade 2-4 toxicity: {matched}"),
+        Rule(np.bincount(f.tox_pos[could], minlength=f.n) == 0, P,
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded)"),
+        Rule(True, U, "toxicity not fully recorded: {unclear}", "toxicities (grade / category / ongoing): {unclear}"),
+    ], {"matched": per_patient(matches), "unclear": per_patient(could), "count": pd.Series(count)})
+
+
+@criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
+def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
+    subtype = column(f, "melanoma_subtype")
+    return decide(f.n, [
+        Rule(subtype == "uveal", F, "uveal melanoma"),
+        Rule(subtype.notna(), P, "{subtype} melanoma"),
+        Rule(True, U, "melanoma subtype not recorded", "patients.melanoma_subtype"),
+    ], {"subtype": subtype})
+
+
+@criterion("E4", record="History of hypersensitivity to any component or excipient of lifileucel or other treatment "
+                        "regimen drugs",
+           label="Hypersensitivity to regimen", reads="patients.hypersensitivity_to_regimen")
+def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
+    return yes_fails(f, "hypersensitivity_to_regimen", "hypersensitivity to the regimen",
+                     "no hypersensitivity to the regimen")
+
+
+@criterion("E5", record="Symptomatic and/or untreated brain metastases, unless definitively treated and stable for "
+                        "≥ 14 days prior to beginning NMA LD preparative regimen",
+           label="Untreated or unstable brain metastases",
+           reads="patients.brain_metastases patients.brain_metastases_symptomatic patients.brain_metastases_treated "
+                 "patients.brain_metastases_stable_since patients.lymphodepletion_date",
+           limits="brain_metastases_stable_days")
+def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
+    brain = column(f, "brain_metastases")
+    treated, symptomatic = column(f, "brain_metastases_treated"), column(f, "brain_metastases_symptomatic")
+    stable, ld = column(f, "brain_metastases_stable_since"), column(f, "lymphodepletion_date")
+    days = (ld - stable).dt.days
+    has = is_yes(brain)
+    needs = blank_fields({
+        "patients.brain_metastases": brain.isna(),
+        "patients.brain_metastases_treated": has & treated.isna(),
+        "patients.brain_metastases_symptomatic": has & symptomatic.isna(),
+        "patients.brain_metastases_stable_since": has & stable.isna(),
+        "patients.lymphodepletion_date": has & ld.isna(),
+    })
+    limit = p.brain_metastases_stable_days
+    return decide(f.n, [
+        Rule(is_no(brain), P, "no brain metastases"),
+        Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
+        Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
+        Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} days before NMA-LD < {limit}"),
+        Rule(has & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
+             "treated, asymptomatic brain metastases stable {days} days before NMA-LD >= {limit}"),
+        Rule(True, U, "brain metastases status incomplete", "{needs}"),
+    ], {"stable": stable, "days": days.astype("Int64"), "limit": limit, "needs": needs})
+
+
+@criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",
+           label="Steroids > {max_steroid_mg_per_day} mg/day", reads="patients.steroid_mg_per_day",
+           limits="max_steroid_mg_per_day")
+def e6_steroids(f: Facts, p: CriteriaParams) -> Part:
+    dose = column(f, "steroid_mg_per_day")
+    return decide(f.n, [
+        Rule(dose > p.max_steroid_mg_per_day, F, "steroid {dose} mg/day > {limit}"),
+        Rule(dose <= p.max_steroid_mg_per_day, P, "steroid {dose} mg/day <= {limit}"),
+        Rule(True, U, "steroid dose not recorded", "patients.steroid_mg_per_day"),
+    ], {"dose": dose, "limit": p.max_steroid_mg_per_day})
+
+
+@criterion("E7", record="Active medical illness(es) that would pose increased risk for protocol participation",
+           label="Active medical illness", reads="patients.active_medical_illness")
+def e7_active_illness(f: Facts, p: CriteriaParams) -> Part:
+    return yes_fails(f, "active_medical_illness", "active medical illness posing increased risk",
+                     "no active medical illness")
+
+
+def _serology(f: Facts, name: str, label: str) -> Part:
+    value = column(f, name)
+    return decide(f.n, [
+        Rule(value == "positive", F, f"{label} positive"),
+        Rule(value == "negative", P, f"{label} negative"),
+        Rule(True, U, f"{label} not recorded", f"patients.{name}"),
+    ], {})
+
+
+@criterion("E8", record="Must have negative syphilis assay and be seronegative for HIV, positive serology for HBV "
+                        "must have corresponding PCR assay and may be enrolled if viral load by PCR is undetectable",
+           label="Syphilis, HIV, HBV",
+           reads="patients.syphilis_assay patients.hiv_serology patients.hbv_serology patients.hbv_pcr")
+def e8_infections(f: Facts, p: CriteriaParams) -> Part:
+    hbv, pcr = column(f, "hbv_serology"), column(f, "hbv_pcr")
+    hbv_part = decide(f.n, [
+        Rule(hbv == "negative", P, "HBV serology negative"),
+        Rule((hbv == "positive") & (pcr == "detectable"), F, "HBV serology positive with detectable PCR"),
+        Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),
+        Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded", "patients.hbv_pcr"),
+        Rule(True, U, "HBV serology not recorded", "patients.hbv_serology"),
+    ], {})
+    return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
+                    hbv_part])
+
+
+@criterion("E9", record="Primary immunodeficiency", label="Primary immunodeficiency",
+           reads="patients.primary_immunodeficiency")
+def e9_immunodeficiency(f: Facts, p: CriteriaParams) -> Part:
+    return yes_fails(f, "primary_immunodeficiency", "primary immunodeficiency", "no primary immunodeficiency")
+
+
+@criterion("E10", record="Received live or attenuated vaccine within 28 days prior to beginning NMA-LD",
+           label="Live vaccine <= {live_vaccine_window_days} days before NMA-LD",
+           reads="patients.live_vaccine_received patients.live_vaccine_date patients.lymphodepletion_date "
+                 "patients.consent_date",
+           limits="live_vaccine_window_days")
+def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
+    received, when = column(f, "live_vaccine_received"), column(f, "live_vaccine_date")
+    ld, consent = column(f, "lymphodepletion_date"), column(f, "consent_date")
+    window = p.live_vaccine_window_days
+    days = (ld - when).dt.days
+    long_before_consent = (consent - when).dt.days > window
+    yes = is_yes(received)
+    values = {"when": when, "days": days.astype("Int64"), "limit": window}
+    return decide(f.n, [
+        Rule(is_no(received), P, "no live or attenuated vaccine"),
+        Rule(received.isna(), U, "live vaccine history not recorded", "patients.live_vaccine_received"),
+        Rule(when.isna(), U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
+        Rule(yes & days.between(0, window), F, "live vaccine {when}, {days} days before NMA-LD <= {limit}"),
+        Rule(yes & (days > window), P, "live vaccine {when}, {days} days before NMA-LD > {limit}"),
+        Rule(yes & (days < 0), P, "live vaccine {when}, after the start of NMA-LD"),
+        Rule(yes & long_before_consent, P, "live vaccine {when}, more than {limit} days before consent "
+                                           "(NMA-LD comes after consent)"),
+        Rule(True, U, "live vaccine {when}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
+    ], values)
+
+
+@criterion("E11", record="Pregnant or breastfeeding", label="Pregnant or breastfeeding",
+           reads="patients.sex patients.pregnant patients.breastfeeding")
+def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
+    sex, pregnant, feeding = column(f, "sex"), column(f, "pregnant"), column(f, "breastfeeding")
+    not_male = sex != "male"
+    needs = blank_fields({"patients.sex": sex.isna(), "patients.pregnant": not_male & pregnant.isna(),
+                          "patients.breastfeeding": not_male & feeding.isna()})
+    return decide(f.n, [
+        Rule(sex == "male", N, "male: not applicable"),
+        Rule(is_yes(pregnant), F, "pregnant"),
+        Rule(is_yes(feeding), F, "breastfeeding"),
+        Rule((sex == "female") & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
+        Rule(True, U, "pregnancy or breastfeeding status not recorded", "{needs}"),
+    ], {"needs": needs})

@@ -1,0 +1,242 @@
+"""Inclusion criteria I1-I8 of NCT05398640, each defined in one place (see ``docs/criteria.md``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .common_rules import F, N, P, U, at_least, column, line_labels, yes_fails
+from .criterion import criterion
+from .evidence import Part, Rule, blank_fields, combine, decide
+from .facts import Facts, LabResult
+from .nullable import is_no, is_yes
+from .parameters import CriteriaParams
+
+EARLY_STAGES = ["0", "IA", "IB", "IIA", "IIB", "IIC", "IIIA", "IIIB"]
+
+
+@criterion("I1", record="Unresectable or metastatic melanoma (Stages IIIC/IIID/IV per AJCC 8th edition)",
+           label="Stage IIIC-IV, unresectable", reads="patients.ajcc_stage patients.disease_unresectable")
+def i1_stage(f: Facts, p: CriteriaParams) -> Part:
+    stage, unresectable = column(f, "ajcc_stage"), column(f, "disease_unresectable")
+    stage_iii = stage.isin(["III", "IIIC", "IIID"])
+    return decide(f.n, [
+        Rule(stage.isin(EARLY_STAGES), F, "stage {stage} is not IIIC/IIID/IV"),
+        Rule(stage_iii & is_no(unresectable), F, "stage {stage} judged resectable"),
+        Rule(stage == "IV", P, "stage IV (metastatic)"),
+        Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
+        Rule(stage.isna(), U, "AJCC stage not recorded", "patients.ajcc_stage"),
+        Rule(stage == "III", U, "stage III without sub-group", "patients.ajcc_stage (sub-group)"),
+        Rule(True, U, "stage {stage}, resectability not recorded", "patients.disease_unresectable"),
+    ], {"stage": stage})
+
+
+# --- I2: four parts, each over the lines that surely / possibly count ------------------------
+
+
+def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray) -> Part:
+    n_sure, n_maybe = f.count(surely), f.count(maybe)
+    unclear = line_labels(f, maybe & ~surely, "setting, agents or recurrence unclear")
+    values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
+              "hi": p.max_prior_lines, "unclear": unclear}
+    return decide(f.n, [
+        Rule(n_maybe < p.min_prior_lines, F, "{maybe} counted prior line(s) < {lo}"),
+        Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
+        Rule((n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines), P,
+             "{sure} counted prior line(s), within {lo}-{hi}"),
+        Rule(True, U, "{sure} to {maybe} counted prior lines", "therapies: {unclear}"),
+    ], values)
+
+
+def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
+    pd1 = f.lines["pd1"]
+    hit = surely & pd1.fillna(False).to_numpy()
+    possible = maybe & pd1.fillna(True).to_numpy()
+    unclear = line_labels(f, possible & ~hit, "")
+    return decide(f.n, [
+        Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
+        Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}", "therapies.agents / setting: {unclear}"),
+    ], {"hits": line_labels(f, hit, ""), "unclear": unclear})
+
+
+def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
+    """The possibly-counted line with the highest line number, one row per patient position."""
+    rows = np.flatnonzero(maybe)
+    pos = f.lines["pos"].to_numpy()[rows]
+    line = f.lines["line"].to_numpy(dtype=np.int64, na_value=-1)[rows]
+    highest = np.full(f.n, -1, dtype=np.int64)
+    np.maximum.at(highest, pos, line)
+    top = line == highest[pos]
+    last = np.full(f.n, -1, dtype=np.int64)
+    np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
+    has = np.flatnonzero(last >= 0)
+    columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
+               "adjuvant", "progressed"]
+    return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
+
+
+def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
+    m = _most_recent(f, maybe)
+    values = {"line": m["line"], "setting": m["setting"], "stop": m["stop_reason"],
+              "response": m["best_response"], "agents": m["agents"], "recurrence": m["recurrence_date"]}
+    return decide(f.n, [
+        Rule(m["line"].isna(), N, "no counted line"),
+        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear",
+             "therapies.setting / agents (line {line})"),
+        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred {recurrence}"),
+        Rule(is_yes(m["progressed"]), P,
+             "most recent counted line {line} ({agents}): stopped for {stop}, best response {response}"),
+        Rule(m["progressed"].isna(), U,
+             "most recent counted line {line}: stop reason {stop}, best response {response}",
+             "therapies.stop_reason / best_response (line {line})"),
+        Rule(True, F, "most recent counted line {line} ({agents}): no progression, intolerance or "
+                      "non-response (stopped: {stop}, best response {response})"),
+    ], values)
+
+
+def _i2_braf(f: Facts, p: CriteriaParams) -> Part:
+    if not p.require_braf_inhibitor_if_v600:
+        return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
+    braf = f.lines["braf"]
+    had = f.count(braf.fillna(False).to_numpy()) > 0
+    maybe = f.count(braf.fillna(True).to_numpy()) > 0
+    v600 = column(f, "braf_v600")
+    return decide(f.n, [
+        Rule(v600 == "wildtype", P, "BRAF wild-type"),
+        Rule(had, P, "prior BRAF inhibitor"),
+        Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
+        Rule(v600.isna(), U, "BRAF V600 status not recorded", "patients.braf_v600"),
+        Rule(True, U, "BRAF inhibitor exposure unclear", "therapies.agents"),
+    ], {})
+
+
+@criterion("I2", record="Progressed on or did not achieve a response or were intolerant due to toxicity following "
+                        "1-4 prior lines of systemic therapy including PD-1/ PD-L1 blocking antibody.",
+           label="{min_prior_lines}-{max_prior_lines} prior lines incl. anti-PD-(L)1, progressed",
+           reads="therapies.line therapies.setting therapies.agents therapies.end_date therapies.best_response "
+                 "therapies.stop_reason therapies.recurrence_date patients.braf_v600",
+           limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600")
+def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
+    counted = f.lines["counted"]
+    surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
+    return combine([
+        _i2_count(f, p, surely, maybe),
+        _i2_anti_pd1(f, surely, maybe),
+        _i2_progression(f, maybe),
+        _i2_braf(f, p),
+    ])
+
+
+@criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
+                        "discontinuation of therapy or while on therapy",
+           label="Adjuvant anti-PD-(L)1 recurrence <= {adjuvant_recurrence_months} months",
+           reads="therapies.setting therapies.agents therapies.end_date therapies.recurrence_date",
+           limits="adjuvant_recurrence_months")
+def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
+    adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & f.lines["pd1"].fillna(False).to_numpy()
+    qualifying = adjuvant_pd1 & f.lines["recurrence_in_window"].to_numpy()
+    values = {"yes": pd.Series(f.count(qualifying)), "no": pd.Series(f.count(adjuvant_pd1 & ~qualifying)),
+              "months": p.adjuvant_recurrence_months}
+    return decide(f.n, [
+        Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1: {yes} line(s) qualify "
+                                           "(recurrence on therapy or within {months} months), {no} do not"),
+        Rule(True, N, "no adjuvant/neoadjuvant anti-PD-(L)1 line"),
+    ], values)
+
+
+@criterion("I4", record="At least one resectable lesion (or aggregate of lesions resected) of a minimum 1.5 cm in "
+                        "diameter post-resection to generate TIL",
+           label="Resectable lesion >= {min_lesion_cm} cm", reads="patients.resectable_lesion_cm",
+           limits="min_lesion_cm")
+def i4_lesion(f: Facts, p: CriteriaParams) -> Part:
+    return at_least(column(f, "resectable_lesion_cm"), p.min_lesion_cm, "patients.resectable_lesion_cm",
+                    "resectable lesion (cm)")
+
+
+@criterion("I5", record="Must be ≥ 18 years of age at time of consent", label="Age >= {min_age_years} at consent",
+           reads="patients.birth_date patients.consent_date", limits="min_age_years")
+def i5_age(f: Facts, p: CriteriaParams) -> Part:
+    needs = blank_fields({"patients.birth_date": column(f, "birth_date").isna(),
+                          "patients.consent_date": column(f, "consent_date").isna()})
+    return decide(f.n, [
+        Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
+        Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),
+        Rule(True, U, "age at consent unknown", "{needs}"),
+    ], {"age": f.age, "limit": p.min_age_years, "needs": needs})
+
+
+@criterion("I6", record="ECOG performance status of 0-1 and estimated life expectancy of ≥ 3 months",
+           label="ECOG 0-{max_ecog}, life expectancy >= {min_life_expectancy_months} months",
+           reads="patients.ecog patients.life_expectancy_months", limits="max_ecog min_life_expectancy_months")
+def i6_performance(f: Facts, p: CriteriaParams) -> Part:
+    ecog = column(f, "ecog")
+    ecog_part = decide(f.n, [
+        Rule(ecog <= p.max_ecog, P, "ECOG {ecog} <= {max}"),
+        Rule(ecog > p.max_ecog, F, "ECOG {ecog} > {max}"),
+        Rule(True, U, "ECOG not recorded", "patients.ecog"),
+    ], {"ecog": ecog, "max": p.max_ecog})
+    life = at_least(column(f, "life_expectancy_months"), p.min_life_expectancy_months,
+                    "patients.life_expectancy_months", "life expectancy (months)")
+    return combine([ecog_part, life])
+
+
+# --- I7: seven laboratory values ------------------------------------------------------------
+
+
+def _lab_min(lab: LabResult, name: str, unit: str, limit: float) -> Part:
+    values = {"v": lab.value, "raw": lab.raw, "date": lab.date, "limit": limit}
+    shown = name + " {v} " + unit + " ({raw}, {date})"
+    return decide(len(lab.value), [
+        Rule(lab.value >= limit, P, shown + " >= {limit}"),
+        Rule(lab.value < limit, F, shown + " < {limit}"),
+        Rule(True, U, f"no {name} result in the window", f"labs.{name.lower().replace(' ', '_')}"),
+    ], values)
+
+
+def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
+                            condition: pd.Series, condition_field: str, test: str) -> Part:
+    """A lab with an upper limit that is raised when a patient condition is present."""
+    normal, raised = limits
+    values = {"v": lab.value, "raw": lab.raw, "date": lab.date, "normal": normal, "raised": raised}
+    shown = name + " {v}" + unit + " ({raw}, {date})"
+    return decide(len(lab.value), [
+        Rule(lab.value > raised, F, shown + " > {raised}"),
+        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}"),
+        Rule(lab.value <= normal, P, shown + " <= {normal}"),
+        Rule((lab.value <= raised) & is_yes(condition), P, shown + " <= {raised} (" + condition_field + ")"),
+        Rule(lab.value.isna(), U, f"no {name} result in the window", f"labs.{test}"),
+        Rule(True, U, shown + f" is between {{normal}} and {{raised}}; {condition_field} not recorded",
+             f"patients.{condition_field}"),
+    ], values)
+
+
+@criterion("I7", record="Adequate hematologic parameters and organ function", label="Adequate labs",
+           reads="labs.test labs.value labs.unit labs.uln labs.collected_date patients.consent_date "
+                 "patients.lymphodepletion_date patients.liver_metastases patients.gilbert_syndrome",
+           limits="lab_lookback_days min_anc_10e9_per_l min_platelets_10e9_per_l min_hemoglobin_g_per_dl "
+                  "max_ast_alt_x_uln max_ast_alt_x_uln_liver_metastases max_bilirubin_mg_per_dl "
+                  "max_bilirubin_mg_per_dl_gilbert min_creatinine_clearance_ml_per_min")
+def i7_labs(f: Facts, p: CriteriaParams) -> Part:
+    labs = f.labs
+    liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
+    liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
+    return combine([
+        _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l),
+        _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l),
+        _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl),
+        _lab_max_with_condition(labs["ast"], "AST", "x ULN", liver_limits, liver, "liver_metastases", "ast"),
+        _lab_max_with_condition(labs["alt"], "ALT", "x ULN", liver_limits, liver, "liver_metastases", "alt"),
+        _lab_max_with_condition(labs["total_bilirubin"], "total bilirubin", " mg/dL",
+                                (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
+                                gilbert, "gilbert_syndrome", "total_bilirubin"),
+        _lab_min(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
+                 p.min_creatinine_clearance_ml_per_min),
+    ])
+
+
+@criterion("I8", record="There is no alternative therapy", label="No alternative therapy",
+           reads="patients.alternative_therapy_available")
+def i8_no_alternative(f: Facts, p: CriteriaParams) -> Part:
+    return yes_fails(f, "alternative_therapy_available", "an alternative therapy is available",
+                     "no alternative therapy")

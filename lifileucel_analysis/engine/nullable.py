@@ -1,0 +1,51 @@
+"""Named helpers for yes/no columns with blanks (three-valued: yes, no, blank).
+
+A blank is *unknown*, never yes and never no. Comparing a nullable column with ``== True``
+hides that choice (and needs ``# noqa: E712``); these helpers name it, in the style of
+ehrQL's ``is_null`` / ``when_null_then``. Each returns a plain boolean Series, aligned with
+its input, with no blanks left: the name says which way a blank went.
+
+====================  =====  =====  =====
+helper                yes    no     blank
+====================  =====  =====  =====
+``is_yes``            True   False  False
+``is_no``             False  True   False
+``is_blank``          False  False  True
+``yes_or_blank``      True   False  True
+``no_or_blank``       False  True   True
+====================  =====  =====  =====
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def is_blank(values: pd.Series) -> pd.Series:
+    """True where the value is not recorded."""
+    return values.isna()
+
+
+def when_blank_then(values: pd.Series, value: bool) -> pd.Series:
+    """A yes/no column with every blank read as ``value`` (ehrQL's ``when_null_then``)."""
+    return values.astype("boolean").fillna(value).astype(bool)
+
+
+def is_yes(values: pd.Series) -> pd.Series:
+    """True where the value is recorded as yes; a blank is not yes."""
+    return when_blank_then(values, False)
+
+
+def is_no(values: pd.Series) -> pd.Series:
+    """True where the value is recorded as no; a blank is not no."""
+    return ~when_blank_then(values, True)
+
+
+def yes_or_blank(values: pd.Series) -> pd.Series:
+    """True where the value is yes or could be (blank): 'not known to be no'."""
+    return when_blank_then(values, True)
+
+
+def no_or_blank(values: pd.Series) -> pd.Series:
+    """True where the value is no or could be (blank): 'not known to be yes'."""
+    return ~when_blank_then(values, False)
