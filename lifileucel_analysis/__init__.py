@@ -2,27 +2,29 @@
 
 Top-level API::
 
-    from lifileucel_analysis import load_dataset, load_params, screen, run_screening
+    from lifileucel_analysis import load_dataset, load_params, screen, screen_files
     result = screen(load_dataset("my_site_data/"), load_params())
     result.verdicts, result.outcomes, result.missing_data
+    result = screen_files("my_site_data/", "params/my_limits.yaml").result  # the same, from paths
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .engine.criteria import CATALOG, CRITERIA, Criterion
+from .engine.catalog import CATALOG, CRITERIA, Criterion
 from .contract.dataset import ContractError, Problem, ScreeningDataset
 from .engine.outcome import Outcome, all_of, any_of
 from .engine.parameters import CriteriaParams, ParamsError, load_params
-from .engine.screening import ScreeningResult, run_screening, screen
+from .engine.screening import ScreeningResult, screen
+from .report.screening_inputs import ScreenedInputs, screen_files
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CATALOG", "CRITERIA", "ContractError", "Criterion", "CriteriaParams", "Outcome", "ParamsError", "Problem",
-    "ScreeningDataset", "ScreeningResult", "all_of", "any_of", "generate_cohort", "load_dataset", "load_params",
-    "run_screening", "screen",
+    "ScreenedInputs", "ScreeningDataset", "ScreeningResult", "all_of", "any_of", "generate_cohort", "load_dataset",
+    "load_params", "screen", "screen_files",
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import io
 from collections.abc import Mapping
 
@@ -13,7 +15,7 @@ from matplotlib._pylab_helpers import Gcf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lifileucel_analysis.report.eligibility_report import figures
+from lifileucel_analysis.report import figure_style, figures, site_figures
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
 from lifileucel_analysis.engine.screening import ScreeningResult
@@ -96,7 +98,7 @@ def test_outcome_grid_legend_names_the_five_outcomes(result: ScreeningResult) ->
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels == ["pass", "fail", "unknown (data missing)", "not applicable", "waived"]
     colors = [matplotlib.colors.to_hex(p.get_facecolor()) for p in legend.get_patches()]
-    assert colors == [figures.OUTCOME_COLORS[o].lower() for o in CODE]
+    assert colors == [figure_style.OUTCOME_COLORS[o].lower() for o in CODE]
 
 
 def test_outcome_grid_scales_to_hundreds_of_patients_without_row_labels() -> None:
@@ -131,6 +133,13 @@ def test_failure_reasons_bars_equal_counts(result: ScreeningResult) -> None:
     assert {t.get_text() for t in ax.texts} >= {"2", "1", "0"}  # counts written on the bars
 
 
+def test_criterion_tick_labels_name_the_limits_of_the_run(result: ScreeningResult) -> None:
+    stricter = dataclasses.replace(result, params=load_params(overrides={"min_lesion_cm": 2.5}))
+    for make, label in ((figures.failure_reasons_chart, "reasons"), (figures.unknown_rate_chart, "unknown rates")):
+        ticks = [t.get_text() for t in axes(make(stricter), label).get_yticklabels()]
+        assert "I4  Resectable lesion >= 2.5 cm" in ticks, make.__name__
+
+
 def test_unknown_rate_bars_equal_percentages(result: ScreeningResult) -> None:
     ax = axes(figures.unknown_rate_chart(result), "unknown rates")
     (bars,) = ax.containers
@@ -150,7 +159,7 @@ def test_monthly_chart_stacks_verdict_counts(result: ScreeningResult) -> None:
 
 
 def test_site_comparison_points_are_eligible_shares(result: ScreeningResult) -> None:
-    ax = axes(figures.site_comparison_chart(result), "sites")
+    ax = axes(site_figures.site_comparison_chart(result), "sites")
     x, y = ax.lines[0].get_data()
     shares = dict(zip([SITE_IDS[int(i)] for i in y], np.asarray(x, dtype=float)))
     assert shares["mskcc"] == pytest.approx(100 / 3)  # P3 of P1, P3, P4
@@ -162,7 +171,7 @@ def test_site_comparison_points_are_eligible_shares(result: ScreeningResult) -> 
 
 
 def test_heatmap_values_are_site_criterion_percentages(result: ScreeningResult) -> None:
-    fig = figures.site_heatmap(result, "fail")
+    fig = site_figures.site_heatmap(result, "fail")
     ax = axes(fig, "heatmap")
     image = ax.images[0].get_array()
     col = {c: i for i, c in enumerate(CRITERION_IDS)}
@@ -173,12 +182,12 @@ def test_heatmap_values_are_site_criterion_percentages(result: ScreeningResult) 
     annotations = [t.get_text() for t in ax.texts]
     assert annotations.count("-") == 4 * len(CRITERION_IDS)  # sites without patients
     assert "33" in annotations and "50" in annotations
-    unknown = axes(figures.site_heatmap(result, "unknown"), "heatmap").images[0].get_array()
+    unknown = axes(site_figures.site_heatmap(result, "unknown"), "heatmap").images[0].get_array()
     assert unknown[row["mskcc"], col["I6"]] == pytest.approx(100 / 3)
 
 
 def test_timeline_marks_one_tick_per_patient(result: ScreeningResult) -> None:
-    ax = axes(figures.program_timeline(result), "timeline")
+    ax = axes(site_figures.program_timeline(result), "timeline")
     counts = {c.get_label(): len(c.get_offsets()) for c in ax.collections}
     assert counts == {"eligible": 2, "pending": 1, "ineligible": 2}
     shown = [t.get_text() for t in ax.texts]
@@ -190,8 +199,8 @@ def test_timeline_marks_one_tick_per_patient(result: ScreeningResult) -> None:
 def test_empty_result_draws_without_error() -> None:
     empty = build_result({})
     for make in (figures.outcome_grid, figures.consort_flow, figures.failure_reasons_chart,
-                 figures.unknown_rate_chart, figures.monthly_chart, figures.site_comparison_chart,
-                 figures.site_heatmap):
+                 figures.unknown_rate_chart, figures.monthly_chart, site_figures.site_comparison_chart,
+                 site_figures.site_heatmap):
         fig = make(empty)
         fig.savefig(io.BytesIO(), format="png")
 
@@ -199,7 +208,7 @@ def test_empty_result_draws_without_error() -> None:
 def test_figures_are_deterministic_and_carry_no_software_metadata(result: ScreeningResult) -> None:
     def png() -> bytes:
         buffer = io.BytesIO()
-        figures.outcome_grid(result).savefig(buffer, format="png", **figures.PRINT_FIGURE_KWARGS)
+        figures.outcome_grid(result).savefig(buffer, format="png", **figure_style.PRINT_FIGURE_KWARGS)
         return buffer.getvalue()
 
     first, second = png(), png()
@@ -208,8 +217,7 @@ def test_figures_are_deterministic_and_carry_no_software_metadata(result: Screen
 
     def svg() -> bytes:
         buffer = io.BytesIO()
-        with matplotlib.rc_context(figures.STYLE):
-            figures.consort_flow(result).savefig(buffer, format="svg", metadata={"Date": None})
+        figures.consort_flow(result).savefig(buffer, format="svg", metadata={"Date": None})  # styled by the figure
         return buffer.getvalue()
 
     assert svg() == svg()
@@ -222,18 +230,57 @@ def test_figures_leave_pyplot_and_rcparams_alone(result: ScreeningResult) -> Non
     assert isinstance(fig, Figure)
     assert Gcf.get_num_fig_managers() == before_figures
     assert dict(matplotlib.rcParams) == before_rc
-    assert fig.dpi == figures.DPI
+    assert fig.dpi == figure_style.DPI
     assert tuple(fig.get_size_inches()) == (10, 6)
 
 
 def test_palette_is_okabe_ito() -> None:
-    assert set(figures.VERDICT_COLORS.values()) <= set(figures.OKABE_ITO.values())
-    assert {figures.OUTCOME_COLORS[o] for o in ("pass", "fail", "unknown", "waived")} <= set(
-        figures.OKABE_ITO.values())
+    assert set(figure_style.VERDICT_COLORS.values()) <= set(figure_style.OKABE_ITO.values())
+    assert {figure_style.OUTCOME_COLORS[o] for o in ("pass", "fail", "unknown", "waived")} <= set(
+        figure_style.OKABE_ITO.values())
 
 
-def test_configure_matplotlib_outside_ipython_sets_the_style() -> None:
-    with matplotlib.rc_context():
-        figures.configure_matplotlib()
-        assert matplotlib.rcParams["svg.hashsalt"] == figures.SVG_HASHSALT
+def test_figure_style_applies_inside_the_block_only() -> None:
+    before = dict(matplotlib.rcParams)
+    with figure_style.figure_style():
+        assert matplotlib.rcParams["svg.hashsalt"] == figure_style.SVG_HASHSALT
         assert matplotlib.rcParams["font.family"] == ["DejaVu Sans"]
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_figures_draw_the_same_whatever_the_callers_rcparams(result: ScreeningResult) -> None:
+    # Ticks and layout are resolved when a figure is drawn, after the function returned:
+    # the figure must draw in its own style, not in whatever rcParams are in force then.
+    def saved(fig: Figure) -> bytes:
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", **figure_style.PRINT_FIGURE_KWARGS)
+        return buffer.getvalue()
+
+    def printed(fig: Figure) -> bytes:  # as IPython's inline backend renders a figure, without savefig
+        buffer = io.BytesIO()
+        fig.canvas.print_figure(buffer, format="png", dpi=fig.dpi, facecolor=fig.get_facecolor(),
+                                edgecolor=fig.get_edgecolor(), **figure_style.PRINT_FIGURE_KWARGS)
+        return buffer.getvalue()
+
+    odd = {"font.size": 20, "xtick.labelsize": 30, "ytick.labelsize": 30, "xtick.major.size": 12,
+           "figure.facecolor": "red", "savefig.facecolor": "red", "font.family": "monospace"}
+    for make in (figures.unknown_rate_chart, site_figures.site_heatmap, site_figures.program_timeline):
+        plain = saved(make(result))
+        assert printed(make(result)) == plain, make.__name__
+        for render in (saved, printed):
+            with matplotlib.rc_context(odd):
+                built_in_odd = make(result)
+                assert render(built_in_odd) == plain, (make.__name__, render.__name__)
+            built_plain = make(result)
+            with matplotlib.rc_context(odd):
+                assert render(built_plain) == plain, (make.__name__, render.__name__)
+
+
+def test_a_figure_shows_itself_as_the_inline_png(result: ScreeningResult) -> None:
+    fig = figures.outcome_grid(result)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", **figure_style.PRINT_FIGURE_KWARGS)
+    shown = base64.b64decode(fig._repr_png_())
+    assert shown == buffer.getvalue()
+    assert b"Software" not in shown
+    assert repr(fig) == "<Figure size 1000x800 with 2 Axes>"  # the notebooks' text/plain output

@@ -27,12 +27,13 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from strategies import screening_tables
 
-from lifileucel_analysis.report.eligibility_report import summaries
+from lifileucel_analysis.report import site_summaries, summaries
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.engine.parameters import load_params
-from lifileucel_analysis.report.eligibility_report import ALL_SITES, EligibilityReport
+from lifileucel_analysis.contract.schema import ALL_SITES
+from lifileucel_analysis.report.eligibility_report import EligibilityReport
 from lifileucel_analysis.contract.schema import SITE_IDS
 from lifileucel_analysis.engine.screening import screen
 
@@ -94,7 +95,7 @@ def test_every_patient_is_counted_exactly_once_in_every_report(tables: dict[str,
         assert reconciliation_line(report) == (len(expected), len(expected))
         counts = verdict_numbers(report)
         assert sum(counts.values()) == len(expected)
-        figures = summaries.key_figures(report.result).set_index("figure")["value"]
+        figures = site_summaries.key_figures(report.result).set_index("figure")["value"]
         assert int(figures["patients screened"]) == len(expected)
         assert [int(figures[v]) for v in ("eligible", "pending (data to collect)", "ineligible")] == \
             [counts[v] for v in VERDICTS]

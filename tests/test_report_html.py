@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import matplotlib
 import pandas as pd
 import pytest
+from helpers import lab_rows, override_row, patient_row, therapy_row, toxicity_row, typed_tables
+from matplotlib._pylab_helpers import Gcf
 
+from lifileucel_analysis.contract.dataset import ContractError
 from lifileucel_analysis.report import eligibility_report as report_module
+from lifileucel_analysis.report import screening_inputs
+from lifileucel_analysis.report.provenance import (
+    collect_provenance,
+    dataset_fingerprint,
+    dataset_label,
+    display_given,
+    display_path,
+    python_version,
+)
 from lifileucel_analysis.contract import schema
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
-from lifileucel_analysis.paths import PROJECT_ROOT
-from lifileucel_analysis.report.eligibility_report import EligibilityReport, HtmlTable, Tables, display_frame
+from lifileucel_analysis.paths import DEMO_DATASET, FIXTURE_DATASET, PARAMS_DIR, PROJECT_ROOT
+from lifileucel_analysis.report.eligibility_report import EligibilityReport
+from lifileucel_analysis.report.html_tables import HtmlTable, Tables, display_frame
 from lifileucel_analysis.engine.screening import screen
-from test_cli import ELIGIBLE
 
 SCRIPT = "<script>alert('x')</script>"
 ESCAPED = "&lt;script&gt;alert('x')&lt;/script&gt;"
-
-LABS = [("anc", 1.5, "10^9/L"), ("platelets", 150, "10^9/L"), ("hemoglobin", 12, "g/dL"), ("ast", 30, "U/L"),
-        ("alt", 30, "U/L"), ("total_bilirubin", 1.0, "mg/dL"), ("creatinine_clearance", 80, "mL/min")]
 
 
 def hostile_dataset() -> ScreeningDataset:
@@ -31,26 +43,15 @@ def hostile_dataset() -> ScreeningDataset:
     with a toxicity term that is a script; H3 with an agent name that is a script (a
     data-quality finding) and a blank ECOG (pending).
     """
-    patients = [dict(ELIGIBLE, patient_id="H1"), dict(ELIGIBLE, patient_id="H2"),
-                dict(ELIGIBLE, patient_id="H3", ecog=None, site_id="honorhealth")]
-    therapies = [dict(patient_id=p, line=1, setting="metastatic", agents="nivolumab", start_date="2024-01-01",
-                      end_date="2024-06-01", best_response="pd", stop_reason="progression") for p in ("H1", "H2")]
-    therapies.append(dict(patient_id="H3", line=1, setting="metastatic", agents=f"nivolumab+{SCRIPT}",
-                          start_date="2024-01-01", end_date="2024-06-01", best_response="pd",
-                          stop_reason="progression"))
-    labs = [dict(patient_id=p, test=t, value=v, unit=u, uln=40 if t in ("ast", "alt") else None,
-                 collected_date="2025-02-20") for p in ("H1", "H2", "H3") for t, v, u in LABS]
-    toxicities = [dict(patient_id="H2", term=SCRIPT, category="other", grade=3, ongoing="yes")]
-    overrides = [dict(patient_id="H1", criterion_id="E6", approved_by=SCRIPT, approved_date="2025-03-02",
-                      reason=f"reason {SCRIPT} & more")]
-    return ScreeningDataset(
-        patients=schema.coerce("patients", pd.DataFrame(patients)),
-        therapies=schema.coerce("therapies", pd.DataFrame(therapies)),
-        labs=schema.coerce("labs", pd.DataFrame(labs)),
-        toxicities=schema.coerce("toxicities", pd.DataFrame(toxicities)),
-        overrides=schema.coerce("overrides", pd.DataFrame(overrides)),
-        source="hostile test data",
-    )
+    tables = typed_tables({
+        "patients": [patient_row("H1", site_id="mskcc"), patient_row("H2", site_id="mskcc"),
+                     patient_row("H3", ecog=None, site_id="honorhealth")],
+        "therapies": [therapy_row("H1"), therapy_row("H2"), therapy_row("H3", agents=f"nivolumab+{SCRIPT}")],
+        "labs": [lab for p in ("H1", "H2", "H3") for lab in lab_rows(p)],
+        "toxicities": [toxicity_row("H2", term=SCRIPT, category="other", grade=3, ongoing="yes")],
+        "overrides": [override_row("H1", "E6", approved_by=SCRIPT, reason=f"reason {SCRIPT} & more")],
+    })
+    return ScreeningDataset(**tables, source="hostile test data")
 
 
 @pytest.fixture(scope="module")
@@ -194,16 +195,16 @@ def test_provenance_fingerprints_the_dataset_files(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "patients.csv").write_text("patient_id\nP1\n", encoding="utf-8")
     (folder / "notes.txt").write_text("not part of the dataset", encoding="utf-8")
-    first = report_module.dataset_fingerprint(folder)
+    first = dataset_fingerprint(folder)
     assert re.fullmatch(r"[0-9a-f]{64}", first)
     (folder / "notes.txt").write_text("changed", encoding="utf-8")
-    assert report_module.dataset_fingerprint(folder) == first  # only table files count
+    assert dataset_fingerprint(folder) == first  # only table files count
     (folder / "patients.csv").write_text("patient_id\nP2\n", encoding="utf-8")
-    assert report_module.dataset_fingerprint(folder) != first
+    assert dataset_fingerprint(folder) != first
 
 
 def test_paths_inside_the_project_are_shown_relative() -> None:
-    assert report_module.display_path(PROJECT_ROOT / "params" / "criteria.yaml") == "params/criteria.yaml"
+    assert display_path(PROJECT_ROOT / "params" / "criteria.yaml") == "params/criteria.yaml"
 
 
 def test_paths_outside_the_project_are_shown_as_name_and_fingerprint(tmp_path: Path) -> None:
@@ -213,28 +214,36 @@ def test_paths_outside_the_project_are_shown_as_name_and_fingerprint(tmp_path: P
         folder = tmp_path / where / "site_data"
         folder.mkdir(parents=True)
         (folder / "patients.csv").write_text("patient_id\nP1\n", encoding="utf-8")
-        shown.append(report_module.display_path(folder))
-    fingerprint = report_module.dataset_fingerprint(tmp_path / "a" / "site_data")
+        shown.append(display_path(folder))
+    fingerprint = dataset_fingerprint(tmp_path / "a" / "site_data")
     assert shown[0] == shown[1] == f"site_data (outside the project, SHA-256 {fingerprint[:12]})"
     assert str(tmp_path) not in shown[0]
 
 
 def test_an_absolute_path_given_is_shown_without_its_folders() -> None:
-    assert report_module.display_given("/home/ana/sites/site_data") == ".../site_data (absolute path)"
-    assert report_module.display_given("../data/x") == "../data/x"
-    assert report_module.display_given("params/x.yaml") == "params/x.yaml"
+    assert display_given("/home/ana/sites/site_data") == ".../site_data (absolute path)"
+    assert display_given("../data/x") == "../data/x"
+    assert display_given("params/x.yaml") == "params/x.yaml"
 
 
 def test_resolve_path_defaults_cwd_then_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     default = tmp_path / "default"
-    assert report_module.resolve_path("", default) == default
+    assert screening_inputs.resolve_input_path("", default) == default
+    assert screening_inputs.resolve_input_path(None, default) == default
     monkeypatch.chdir(tmp_path)
-    assert report_module.resolve_path("params/criteria.yaml", default) == (PROJECT_ROOT / "params/criteria.yaml")
+    in_project = PROJECT_ROOT / "params/program.yaml"
+    assert screening_inputs.resolve_input_path("params/program.yaml", default) == in_project
     (tmp_path / "params").mkdir()
-    (tmp_path / "params" / "criteria.yaml").write_text("{}", encoding="utf-8")
-    assert report_module.resolve_path("params/criteria.yaml", default) == (tmp_path / "params/criteria.yaml")
+    (tmp_path / "params" / "program.yaml").write_text("{}", encoding="utf-8")
+    assert screening_inputs.resolve_input_path("params/program.yaml", default) == (tmp_path / "params/program.yaml")
     with pytest.raises(FileNotFoundError, match="no_such_file.yaml not found"):
-        report_module.resolve_path("no_such_file.yaml", default)
+        screening_inputs.resolve_input_path("no_such_file.yaml", default)
+    # base: where a relative path is looked up first (the working directory by default)
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "params").mkdir(parents=True)
+    (elsewhere / "params" / "criteria.yaml").write_text("{}", encoding="utf-8")
+    found = screening_inputs.resolve_input_path("params/criteria.yaml", default, base=elsewhere)
+    assert found == elsewhere / "params/criteria.yaml"
 
 
 def test_build_refuses_an_unknown_site_before_loading_anything() -> None:
@@ -275,3 +284,50 @@ def test_build_loads_screens_and_renders_from_any_working_directory(
     for markup in (parameters, provenance):
         assert str(tmp_path) not in markup, "a report shows an absolute path of this machine"
     assert_escaped(built.waivers()._repr_html_())
+    # The criteria headings name the run's limit, not the default one.
+    assert "Resectable lesion &gt;= 2.5 cm" in built.failure_details()._repr_html_()
+
+
+def test_building_and_drawing_a_report_leaves_matplotlib_alone() -> None:
+    before_rc = dict(matplotlib.rcParams)
+    before_figures = Gcf.get_num_fig_managers()
+    built = EligibilityReport.build(site="all", dataset=str(FIXTURE_DATASET))
+    built.outcome_grid()._repr_png_()
+    assert dict(matplotlib.rcParams) == before_rc
+    assert Gcf.get_num_fig_managers() == before_figures
+
+
+def test_screen_files_resolves_paths_by_the_one_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # not the project: the relative path is found in the project root
+    defaults = "lifileucel_analysis/data/criteria_defaults.yaml"  # a complete criteria file inside the project
+    inputs = screening_inputs.screen_files("lifileucel_analysis/data/fixture", defaults)
+    assert inputs.dataset_path == FIXTURE_DATASET.resolve()
+    assert inputs.criteria_params_path == (PROJECT_ROOT / defaults).resolve()
+    assert inputs.result.n_in == len(inputs.dataset.patients) == len(inputs.result.verdicts)
+    assert inputs.params == inputs.result.params == load_params()
+    assert screening_inputs.screen_files(FIXTURE_DATASET).criteria_params_path is None  # blank: defaults only
+    with pytest.raises(ContractError, match="no_such_folder.*no such file or folder"):
+        screening_inputs.screen_files("no_such_folder")  # a missing dataset is a contract problem
+    with pytest.raises(screening_inputs.InputNotFoundError, match="criteria parameters nope.yaml not found"):
+        screening_inputs.screen_files(FIXTURE_DATASET, "nope.yaml")
+    assert issubclass(screening_inputs.InputNotFoundError, FileNotFoundError)
+
+
+def test_paths_and_provenance_import_no_matplotlib() -> None:
+    code = ("import sys, lifileucel_analysis.report.screening_inputs, lifileucel_analysis.report.provenance; "
+            "from lifileucel_analysis import screen_files; print('matplotlib' in sys.modules)")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT)
+    assert shown.stdout.strip() == "False"
+
+
+def test_the_index_names_the_dataset_as_the_report_pages_do(tmp_path: Path) -> None:
+    assert dataset_label(None) == "demo (bundled: lifileucel_analysis/data/demo)"
+    assert dataset_label(FIXTURE_DATASET) == display_path(FIXTURE_DATASET) == "lifileucel_analysis/data/fixture"
+    outside = tmp_path / "site_data"
+    outside.mkdir()
+    (outside / "patients.csv").write_text("patient_id\nP1\n", encoding="utf-8")
+    assert dataset_label(outside) == display_path(outside)
+    build = collect_provenance(None, [PARAMS_DIR / "program.yaml"])
+    assert build.dataset_sha256 == dataset_fingerprint(DEMO_DATASET)
+    assert list(build.parameter_files) == ["params/program.yaml"]
+    assert build.python_version == python_version() == ".".join(map(str, sys.version_info[:2]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -11,12 +12,13 @@ import pytest
 
 from lifileucel_analysis.contract import schema
 
-from lifileucel_analysis.report.eligibility_report import summaries
+from lifileucel_analysis.report import site_summaries, summaries, table_one
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
 from lifileucel_analysis.engine.screening import ScreeningResult
-from lifileucel_analysis.report.summaries import ReconciliationError, wilson_interval
+from lifileucel_analysis.report.site_summaries import wilson_interval
+from lifileucel_analysis.report.summaries import ReconciliationError
 
 OUTCOME_DTYPE = pd.CategoricalDtype(["pass", "fail", "unknown", "not_applicable", "waived"])
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
@@ -186,6 +188,18 @@ def test_failure_reasons_any_and_sole(three: ScreeningResult) -> None:
     assert reasons.loc["I4", "sole_reason_share"] == pytest.approx(1 / 2)  # of ineligible
 
 
+def test_criterion_labels_name_the_limits_of_the_run(three: ScreeningResult) -> None:
+    default = summaries.failure_reasons(three).set_index("criterion_id").loc["I4", "criterion"]
+    assert default == "Resectable lesion >= 1.5 cm"
+    stricter = dataclasses.replace(three, params=load_params(overrides={"min_lesion_cm": 2.5}))
+    assert summaries.failure_reasons(stricter).set_index("criterion_id").loc["I4", "criterion"] == (
+        "Resectable lesion >= 2.5 cm")
+    assert summaries.failure_details(stricter)["criterion"].tolist()[0] == "Resectable lesion >= 2.5 cm"
+    assert summaries.failure_combinations(stricter)["criteria"].tolist()[0] == "Resectable lesion >= 2.5 cm"
+    assert "I4 Resectable lesion >= 2.5 cm: 2" in summaries.flow_boxes(stricter).set_index("box").loc[
+        "ineligible", "details"]
+
+
 def test_failure_combinations(three: ScreeningResult) -> None:
     combos = summaries.failure_combinations(three)
     # Tie (1 patient each): record order decides, I4 before I4 + E3.
@@ -241,7 +255,7 @@ def test_monthly_counts_of_nobody_is_empty() -> None:
 
 
 def test_site_table(mixed: ScreeningResult) -> None:
-    table = summaries.site_table(mixed).set_index("site_id")
+    table = site_summaries.site_table(mixed).set_index("site_id")
     assert table.index.tolist() == [*SITE_IDS, "all"]
     assert table.loc["mskcc", ["screened", "eligible", "pending", "ineligible"]].tolist() == [3, 1, 1, 1]
     assert table.loc["orlando-health", "screened"] == 0
@@ -254,12 +268,12 @@ def test_site_table(mixed: ScreeningResult) -> None:
 
 
 def test_site_table_of_one_site_lists_that_site(mixed: ScreeningResult) -> None:
-    table = summaries.site_table(mixed.for_site("mskcc"), with_total=False)
+    table = site_summaries.site_table(mixed.for_site("mskcc"), with_total=False)
     assert table["site_id"].tolist() == ["mskcc"]
 
 
 def test_site_criterion_rates(mixed: ScreeningResult) -> None:
-    fail = summaries.site_criterion_rates(mixed, "fail")
+    fail = site_summaries.site_criterion_rates(mixed, "fail")
     assert fail.index.tolist() == list(SITE_IDS)
     assert fail.columns.tolist() == list(CRITERION_IDS)
     assert fail.loc["honorhealth", "I4"] == pytest.approx(1 / 2)
@@ -267,12 +281,12 @@ def test_site_criterion_rates(mixed: ScreeningResult) -> None:
     assert fail.loc["uofl-brown", "E3"] == pytest.approx(1.0)
     assert fail.loc["mskcc", "E4"] == 0  # waived is not a failure
     assert fail.loc["orlando-health"].isna().all()  # no patients: undefined, not 0
-    unknown = summaries.site_criterion_rates(mixed, "unknown")
+    unknown = site_summaries.site_criterion_rates(mixed, "unknown")
     assert unknown.loc["mskcc", "I6"] == pytest.approx(2 / 3)
 
 
 def test_site_timeline(mixed: ScreeningResult) -> None:
-    spans = summaries.site_timeline(mixed).set_index("site_id")
+    spans = site_summaries.site_timeline(mixed).set_index("site_id")
     assert spans.loc["mskcc", "screened"] == 3
     assert spans.loc["mskcc", "first_consent"] == pd.Timestamp("2024-11-01")
     assert spans.loc["mskcc", "last_consent"] == pd.Timestamp("2025-01-31")
@@ -280,7 +294,7 @@ def test_site_timeline(mixed: ScreeningResult) -> None:
 
 
 def test_key_figures(mixed: ScreeningResult) -> None:
-    figures = summaries.key_figures(mixed.for_site("mskcc")).set_index("figure")["value"]
+    figures = site_summaries.key_figures(mixed.for_site("mskcc")).set_index("figure")["value"]
     assert figures["patients screened"] == "3"
     low, high = wilson_interval(1, 3)
     assert figures["eligible share (95% Wilson CI)"] == f"33.3% ({low:.1%} to {high:.1%})"
@@ -290,7 +304,7 @@ def test_key_figures(mixed: ScreeningResult) -> None:
 
 
 def test_site_facts_come_from_the_record() -> None:
-    facts = summaries.site_facts("mskcc").set_index("fact")["value"]
+    facts = site_summaries.site_facts("mskcc").set_index("fact")["value"]
     assert facts["site"] == "Memorial Sloan Kettering Cancer Center"
     assert facts["city"] == "New York, NY 10065"
     assert facts["status in the registry record"] == "Available"
@@ -371,7 +385,7 @@ def table_one_case(three: ScreeningResult) -> tuple[ScreeningResult, ScreeningDa
 
 def test_patient_characteristics_age_and_no_birth_date(table_one_case: tuple[ScreeningResult, ScreeningDataset]) -> None:
     result, dataset = table_one_case
-    chars = summaries.patient_characteristics(result, dataset).set_index("patient_id")
+    chars = table_one.patient_characteristics(result, dataset).set_index("patient_id")
     assert "birth_date" not in chars.columns
     assert chars.loc["P1", "age"] == 70
     assert chars.loc["P2", "age"] == 39
@@ -385,25 +399,25 @@ def test_patient_characteristics_age_and_no_birth_date(table_one_case: tuple[Scr
 
 def test_table_one_counts_by_verdict(table_one_case: tuple[ScreeningResult, ScreeningDataset]) -> None:
     result, dataset = table_one_case
-    table = summaries.table_one(result, dataset)
+    table = table_one.table_one(result, dataset)
     assert table.columns.tolist() == ["variable", "level", "Missing", "Overall", "eligible", "pending", "ineligible"]
     n_row = table[table["variable"] == "n"].iloc[0]
     assert (n_row["Overall"], n_row["eligible"], n_row["pending"], n_row["ineligible"]) == ("3", "1", "0", "2")
     sex = table[table["variable"].str.startswith("Sex")].set_index("level")
-    assert sex.index.tolist() == ["female", "male", summaries.NOT_RECORDED]
+    assert sex.index.tolist() == ["female", "male", table_one.NOT_RECORDED]
     assert sex.loc["female", "ineligible"].startswith("1 ")  # P1
     assert sex.loc["male", "eligible"].startswith("1 ")  # P3
-    assert sex.loc[summaries.NOT_RECORDED, "ineligible"].startswith("1 ")  # P2, blank sex stays visible
+    assert sex.loc[table_one.NOT_RECORDED, "ineligible"].startswith("1 ")  # P2, blank sex stays visible
     assert sex.loc["female", "Missing"] == "1"
     ecog = table[table["variable"].str.startswith("ECOG")].set_index("level")
-    assert ecog.loc[summaries.NOT_RECORDED, "Overall"].startswith("1 ")
+    assert ecog.loc[table_one.NOT_RECORDED, "Overall"].startswith("1 ")
     age = table[table["variable"].str.startswith("Age at consent")].iloc[0]
     assert age["Missing"] == "1"
     assert not table.apply(lambda col: col.str.contains("birth", case=False)).any().any()
 
 
 def test_table_one_of_an_empty_result() -> None:
-    table = summaries.table_one(build_result({}), _dataset([]))
+    table = table_one.table_one(build_result({}), _dataset([]))
     assert table.loc[0, "variable"] == "n"
     assert table.loc[0, "Overall"] == "0"
 
@@ -414,4 +428,4 @@ def test_table_one_emits_no_warnings(table_one_case: tuple[ScreeningResult, Scre
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        summaries.table_one(*table_one_case)
+        table_one.table_one(*table_one_case)

@@ -7,7 +7,7 @@ Each figure is made by the same report method the notebook calls (so title, size
 content are those of the built report), on the demo data with the default criteria
 parameters, and saved as the notebooks save inline figures: Agg backend, the figures
 module's fixed dpi and size (no tight bounding box) and no PNG ``Software`` chunk
-(``figures.PRINT_FIGURE_KWARGS``). The PNG bytes are therefore the same on every run of
+(``figure_style.PRINT_FIGURE_KWARGS``). The PNG bytes are therefore the same on every run of
 the pinned environment, and the same as the image embedded in the report page.
 
 Run it after a change that alters these figures (a figure function, the demo cohort, a
@@ -29,7 +29,7 @@ matplotlib.use("Agg")
 
 from matplotlib.figure import Figure  # noqa: E402
 
-from lifileucel_analysis.report.eligibility_report import figures  # noqa: E402
+from lifileucel_analysis.report import figure_style  # noqa: E402
 from lifileucel_analysis.report.eligibility_report import EligibilityReport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,13 +49,13 @@ FIGURES: dict[str, tuple[str, Callable[[EligibilityReport, EligibilityReport], F
 
 def render() -> dict[str, bytes]:
     """PNG bytes of every README figure, by file name."""
-    program = EligibilityReport.build(site="all")  # demo cohort, default criteria; sets the rcParams
+    program = EligibilityReport.build(site="all")  # demo cohort, default criteria
     site = EligibilityReport.from_result(program.program, program.dataset, site=SITE)
     images: dict[str, bytes] = {}
     for name, (_, make) in FIGURES.items():
         figure = make(program, site)
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=figures.DPI, **figures.PRINT_FIGURE_KWARGS)
+        figure.savefig(buffer, format="png", dpi=figure_style.DPI, **figure_style.PRINT_FIGURE_KWARGS)
         images[f"{name}.png"] = buffer.getvalue()
     return images
 

@@ -2,10 +2,25 @@
 notebooks call (``from lifileucel_analysis.report import EligibilityReport``).
 
 Imports the engine and the contract; never the runner or the CLI.
+
+The report objects are imported on first use (module ``__getattr__``), so that importing a
+submodule that does not draw (:mod:`.screening_inputs`, :mod:`.provenance`) does not import
+matplotlib.
 """
 
 from __future__ import annotations
 
-from .eligibility_report import EligibilityReport
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .eligibility_report import EligibilityReport
 
 __all__ = ["EligibilityReport"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "EligibilityReport":
+        from .eligibility_report import EligibilityReport
+
+        return EligibilityReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,179 @@
+"""Display objects of the report notebooks: tables and headings as escaped, deterministic HTML.
+
+Every table method of :class:`~.eligibility_report.EligibilityReport` returns an
+:class:`HtmlTable` (or :class:`Tables`), whose ``_repr_html_`` is what a notebook shows.
+Rendering rules, so that reports are safe and byte-for-byte reproducible:
+
+- every value and header from the input is HTML-escaped (``DataFrame.to_html(escape=True)``,
+  captions through :func:`html.escape`): a ``<script>`` in an evidence sentence, a waiver
+  reason or a toxicity term is shown as text, never run;
+- no index column, no element ids, no random uuids, no memory addresses, no timestamps;
+- dates as ``YYYY-MM-DD``, shares as percentages with one decimal, booleans as
+  ``yes``/``no`` (the engine's :func:`~..engine.evidence.format_scalar`, as in the
+  evidence sentences).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..engine.evidence import format_scalar
+
+PERCENT_SUFFIXES: tuple[str, ...] = ("share", "rate", "ci_low", "ci_high")
+"""Columns whose name ends with one of these hold fractions and are shown as percentages."""
+COLUMN_TITLES: dict[str, str] = {
+    "patient_id": "patient",
+    "site_id": "site",
+    "criterion_id": "criterion ID",
+    "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+    "any_failure": "any failure",
+    "any_failure_share": "any failure (% of screened)",
+    "sole_reason": "sole reason",
+    "sole_reason_share": "sole reason (% of ineligible)",
+    "eligible_share": "eligible (%)",
+    "unknown_rate": "unknown (% of screened)",
+    "original_outcome": "outcome before waiver",
+    "fields": "fields to collect",
+}
+"""Column headers as shown; any other column is shown with ``_`` replaced by a space."""
+
+
+@dataclass(frozen=True)
+class HtmlTable:
+    """A table that shows itself as escaped, deterministic HTML in a notebook.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The table to show, as returned by :mod:`.summaries`; it is formatted for reading
+        (dates, percentages, blanks) at render time, not changed.
+    caption : str
+        One line above the table.
+    note : str
+        A footnote below the table.
+    empty : str
+        What to say instead of an empty table.
+    blank_repeats : sequence of str
+        Columns whose value is printed only when it changes from the row above (for
+        grouped tables such as Table 1 and the worklist).
+    """
+
+    frame: pd.DataFrame
+    caption: str = ""
+    note: str = ""
+    empty: str = "None."
+    blank_repeats: Sequence[str] = ()
+
+    def to_html(self) -> str:
+        """Return the table as an HTML fragment with every input value escaped."""
+        parts = ['<div class="lifileucel-table">']
+        if self.caption:
+            parts.append(f"<p><strong>{escape(self.caption)}</strong></p>")
+        if self.frame.empty:
+            parts.append(f"<p><em>{escape(self.empty)}</em></p>")
+        else:
+            shown = display_frame(self.frame, blank_repeats=self.blank_repeats)
+            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left"))
+        if self.note:
+            parts.append(f"<p><small>{escape(self.note)}</small></p>")
+        parts.append("</div>")
+        return "\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        # text/plain of the notebook output: short and stable (the HTML carries the table).
+        rows, columns = self.frame.shape
+        title = self.caption or "table"
+        return f"{title} [{rows} rows x {columns} columns]"
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Several tables shown together (one notebook cell, one output)."""
+
+    tables: tuple[HtmlTable, ...]
+
+    def _repr_html_(self) -> str:
+        return "\n".join(table.to_html() for table in self.tables)
+
+    def __repr__(self) -> str:
+        return "\n".join(repr(table) for table in self.tables)
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading line computed from the data (a site name); escaped like everything else."""
+
+    text: str
+    detail: str = ""
+
+    def _repr_html_(self) -> str:
+        detail = f"<p>{escape(self.detail)}</p>" if self.detail else ""
+        return f"<h2>{escape(self.text)}</h2>{detail}"
+
+    def __repr__(self) -> str:
+        return self.text + (f"\n{self.detail}" if self.detail else "")
+
+
+def escape(text: str) -> str:
+    """Escape text for an HTML text node, as ``DataFrame.to_html(escape=True)`` does."""
+    return html.escape(text, quote=False)
+
+
+def _is_percent_column(name: str) -> bool:
+    return any(str(name).endswith(suffix) for suffix in PERCENT_SUFFIXES)
+
+
+def format_value(value: object, percent: bool = False) -> str:
+    """One cell as text: blanks ``""``, floats ``12.5%`` (``percent``) or ``%g``, dates
+    ``YYYY-MM-DD``, booleans ``yes``/``no``, lists joined by ``"; "``."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return ""
+        return f"{value:.1%}" if percent else f"{value:g}"
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return pd.Timestamp(value).strftime("%Y-%m-%d")
+    if isinstance(value, bool | np.bool_):
+        return format_scalar(bool(value))
+    if isinstance(value, tuple | list):
+        return "; ".join(str(v) for v in value)
+    return str(value)
+
+
+def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.DataFrame:
+    """Return ``frame`` as strings for reading: dates, percentages, blanks, titled columns.
+
+    Fractions in columns ending with :data:`PERCENT_SUFFIXES` become ``"12.5%"``; dates
+    become ``YYYY-MM-DD``; blanks become ``""``; booleans ``yes``/``no`` (:func:`format_value`).
+    Values are not escaped here (``to_html(escape=True)`` does that once, at the end).
+
+    Raises
+    ------
+    ValueError
+        When two columns would be shown under the same title.
+    """
+    shown = pd.DataFrame(index=range(len(frame)))
+    for column in frame.columns:
+        values = frame[column].reset_index(drop=True)
+        percent = _is_percent_column(column)
+        if pd.api.types.is_datetime64_any_dtype(values):
+            text = values.dt.strftime("%Y-%m-%d").fillna("")
+        else:
+            text = values.astype(object).map(lambda v, p=percent: format_value(v, p))
+        if column in blank_repeats:
+            text = text.where(text.ne(text.shift()), "")
+        title = COLUMN_TITLES.get(str(column), str(column).replace("_", " "))
+        if title in shown.columns:
+            raise ValueError(f"two columns would both be titled {title!r}")
+        shown[title] = text.astype(str)
+    return shown

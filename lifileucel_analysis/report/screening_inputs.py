@@ -1,0 +1,152 @@
+"""From paths to a screening: the one place that turns a dataset path and a criteria YAML
+path into a :class:`~..engine.screening.ScreeningResult`.
+
+Used by the report objects (:meth:`.EligibilityReport.build`), the command line and the
+report runner, so that a path means the same thing wherever it is given. The engine itself
+never reads files; this module does, and imports nothing that draws (no matplotlib).
+
+The path rule (:func:`resolve_input_path`), as ``docs/reports.md`` describes it for the
+notebook parameters:
+
+- ``None`` or a blank string means the default: the bundled demo cohort for the dataset,
+  the package defaults (``lifileucel_analysis/data/criteria_defaults.yaml``) alone (no override) for the criteria parameters;
+- an absolute path is used as is;
+- a relative path is looked up in the working directory first (``base``: the usual
+  meaning, what the command line and the report runner pass), then in the project root
+  (the convention of ``params/*.yaml``), so ``params/my_site.yaml`` works from JupyterLab,
+  which starts in ``notebooks/``, as well as from papermill or a shell;
+- a path found in neither place raises :class:`InputNotFoundError`, naming both places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..contract.dataset import ScreeningDataset
+from ..engine.parameters import CriteriaParams, load_params
+from ..engine.screening import ScreeningResult, screen
+from ..paths import DEMO_DATASET, PROJECT_ROOT
+
+
+class InputNotFoundError(FileNotFoundError):
+    """An input path that exists neither where it was given nor in the project root.
+
+    A :class:`FileNotFoundError` (the notebooks' documented error); the command line
+    reports it with exit status 2, like any other input that cannot be used.
+    """
+
+
+@dataclass(frozen=True)
+class ScreenedInputs:
+    """A screening together with the inputs it was computed from.
+
+    Attributes
+    ----------
+    dataset_path : Path
+        Where the dataset was read from (resolved, absolute).
+    criteria_params_path : Path or None
+        The criteria YAML that overrode the package defaults (``lifileucel_analysis/data/criteria_defaults.yaml``) (``None``: defaults only).
+    dataset : ScreeningDataset
+        The dataset as loaded (its ``warnings`` list the loader's lenient fixes).
+    params : CriteriaParams
+        The criteria parameters applied.
+    result : ScreeningResult
+        The screening of the whole dataset.
+    """
+
+    dataset_path: Path
+    criteria_params_path: Path | None
+    dataset: ScreeningDataset
+    params: CriteriaParams
+    result: ScreeningResult
+
+
+def is_blank(value: str | Path | None) -> bool:
+    """Whether a path parameter asks for its default (``None``, ``""`` or only spaces)."""
+    return value is None or str(value).strip() == ""
+
+
+def resolve_input_path(value: str | Path | None, default: Path, base: Path | None = None,
+                       what: str = "") -> Path:
+    """Resolve an input path by the module's rule: blank -> ``default``.
+
+    Parameters
+    ----------
+    value : str, Path or None
+        The path as given.
+    default : Path
+        Returned (unchanged) for a blank ``value``.
+    base : Path, optional
+        Where a relative path is looked up first; the working directory by default.
+    what : str
+        What the path is (``"dataset"``), to start the error message with.
+
+    Returns
+    -------
+    Path
+        The absolute, resolved path of an existing file or folder.
+
+    Raises
+    ------
+    InputNotFoundError
+        When the path exists in none of the places tried, naming each of them.
+    """
+    if is_blank(value):
+        return default
+    path = Path(value).expanduser()
+    candidates = [path] if path.is_absolute() else [(base or Path.cwd()) / path, PROJECT_ROOT / path]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate.resolve()
+    tried = " or ".join(str(c) for c in candidates)
+    prefix = f"{what} " if what else ""
+    raise InputNotFoundError(f"{prefix}{value!s} not found: no such file or folder (looked at {tried}); pass an "
+                             f"absolute path or one relative to the working directory or the project root")
+
+
+def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
+                 base: Path | None = None) -> ScreenedInputs:
+    """Load a dataset and the criteria parameters from their paths and screen the dataset.
+
+    Parameters
+    ----------
+    dataset : str, Path or None
+        A folder of CSV or Parquet files or an ``.xlsx`` workbook; blank = the bundled
+        demo cohort.
+    criteria_params : str, Path or None
+        A criteria YAML overriding (some of) the package defaults (``lifileucel_analysis/data/criteria_defaults.yaml``); blank = the
+        defaults alone.
+    base : Path, optional
+        Where relative paths are looked up first (the working directory by default); see
+        the module docstring for the whole rule.
+
+    Returns
+    -------
+    ScreenedInputs
+
+    Raises
+    ------
+    InputNotFoundError
+        When the criteria YAML does not exist (checked before anything is read).
+    ContractError
+        When the dataset does not exist or breaks the data contract.
+    ParamsError
+        When the criteria YAML cannot be used.
+    """
+    # Imported here: reading pulls in openpyxl and pyarrow's readers, which a caller that
+    # only resolves paths does not need.
+    from ..contract.loading import load_dataset
+
+    try:
+        dataset_path = resolve_input_path(dataset, DEMO_DATASET, base, what="dataset")
+    except InputNotFoundError:
+        # A dataset that is not there is a contract problem like any other: the loader says so
+        # in the contract's own words (exit 2, "N problem(s) in the screening dataset ...").
+        dataset_path = (base or Path.cwd()) / Path(str(dataset)).expanduser()
+    params_path = None if is_blank(criteria_params) else resolve_input_path(
+        criteria_params, DEMO_DATASET, base, what="criteria parameters")
+    params = load_params(params_path)
+    data = load_dataset(dataset_path)
+    return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
+                          result=screen(data, params))
