@@ -61,8 +61,9 @@ lab: $(STAMP)
 reports: $(STAMP)
 	@$(BIN)/lifileucel-eap reports --out reports --jobs $(JOBS)
 
+# A developer tool, not a user command: it writes into tests/golden/ (see tools/golden.py).
 golden: $(STAMP)
-	@$(BIN)/lifileucel-eap golden
+	@$(BIN)/python tools/golden.py
 
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/screen_scale.py

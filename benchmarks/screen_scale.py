@@ -55,8 +55,9 @@ def machine() -> str:
 
 def stages(data: Path, out: Path) -> dict[str, object]:
     """Time each stage of the screening path in this process (run in a fresh child)."""
-    from lifileucel_analysis.cli import long_table_name, write_outputs
-    from lifileucel_analysis.contract.loading import read_raw_tables, validate_tables
+    from lifileucel_analysis.contract.output_files import long_table_name, write_outputs
+    from lifileucel_analysis.contract.reading import read_raw_tables
+    from lifileucel_analysis.contract.validation import validate_tables
     from lifileucel_analysis.engine.parameters import load_params
     from lifileucel_analysis.engine.screening import screen
 

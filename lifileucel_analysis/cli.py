@@ -1,88 +1,41 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports, golden.
+"""The ``lifileucel-eap`` command: screen, synth, reports.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written).
+
+The library raises typed errors and prints nothing; this module is where they become
+messages on stderr and exit statuses, defined here once.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+from typing import TYPE_CHECKING, Any
 
 from .contract.dataset import ContractError
+from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
+from .report.screening_inputs import InputNotFoundError
+
+if TYPE_CHECKING:
+    from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
-            text = out[column].astype("string")
-            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
-            out[column] = text.where(~risky, "'" + text)
-    return out
-
-
-PARQUET_ABOVE_ROWS = 1_000_000
-"""Long tables (outcomes, missing data) with more rows than this are written as Parquet under
-``--long-format auto``: CSV writing of tens of millions of sentences takes minutes."""
-
-
-def _write_one(frame: pd.DataFrame, path: Path) -> None:
-    if path.suffix == ".parquet":
-        # Parquet is read by programs, not opened as a spreadsheet: no formula neutralising.
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, path, compression="zstd")
-    else:
-        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
-
-
-def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """Write CSV or Parquet files (by name) into ``out`` atomically: all of them appear, or none."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
-    try:
-        for name, frame in files.items():
-            _write_one(frame, staging / name)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in files:
-            (staging / name).replace(out / name)
-            written.append(out / name)
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def long_table_name(stem: str, rows: int, choice: str) -> str:
-    """File name of a long output table: CSV, Parquet, or (``auto``) Parquet above the row limit."""
-    parquet = choice == "parquet" or (choice == "auto" and rows > PARQUET_ABOVE_ROWS)
-    return f"{stem}.parquet" if parquet else f"{stem}.csv"
-
-
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
-    from .contract.loading import load_dataset
-    from .engine.parameters import load_params
-    from .engine.screening import screen
+    from .contract.output_files import long_table_name, write_outputs
+    from .report.screening_inputs import screen_files
 
-    params = load_params(args.params)
-    dataset = load_dataset(args.dataset)
-    for note in dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
+    inputs = screen_files(args.dataset, args.params)
+    for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
         print(f"note: {note}", file=sys.stderr)
-    result = screen(dataset, params)
+    result = inputs.result
     verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
     out = Path(args.out)
@@ -117,16 +70,93 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
-    from .runner.build import build_reports
-
-    return build_reports(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
+    return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
 
 
-def cmd_golden(args: argparse.Namespace) -> int:
-    """Regenerate the golden notebooks of the regression tests."""
-    from .runner.build import build_golden
+def _use_progress_bar(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return sys.stderr.isatty() and not os.environ.get("TQDM_DISABLE")
 
-    return build_golden()
+
+class BuildLog:
+    """What ``reports`` says on stderr while it builds: a tqdm bar on a terminal, one line per report in logs.
+
+    Parameters
+    ----------
+    progress : bool or None
+        Progress bar (``True``), plain log lines (``False``), or a bar only when stderr is a
+        terminal (``None``).
+    """
+
+    def __init__(self, progress: bool | None) -> None:
+        self.progress = progress
+        self.total, self.done = 0, 0
+        self.bar: Any = None
+
+    def started(self, reports: int, workers: int, dataset: str) -> None:
+        """Say what is built, then start the bar (or the plain lines)."""
+        print(f"building {reports} reports, {workers} at a time, from {dataset}", file=sys.stderr, flush=True)
+        self.total = reports
+        if _use_progress_bar(self.progress):
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=reports, unit="report", desc="reports", file=sys.stderr, dynamic_ncols=True)
+
+    def finished(self, result: ReportResult) -> None:
+        """Count one finished report; a failure is always written out, with its error and cell."""
+        self.done += 1
+        status = "ok" if result.ok else "FAILED"
+        line = f"[{self.done:>{len(str(self.total))}}/{self.total}] {status:<6} {result.key} ({result.seconds:.1f} s)"
+        if not result.ok:
+            line += f": {result.error} at {result.cell}"
+        if self.bar is None:
+            print(line, file=sys.stderr, flush=True)
+            return
+        if not result.ok:
+            self.bar.write(line, file=sys.stderr)
+        self.bar.set_postfix_str(result.key, refresh=False)
+        self.bar.update(1)
+
+    def close(self) -> None:
+        """Finish the bar, if one was drawn."""
+        if self.bar is not None:
+            self.bar.close()
+
+
+def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: bool | None,
+                         **options: Any) -> int:
+    """Build the reports as ``lifileucel-eap reports`` does; return its exit status.
+
+    Progress and the summary go to stderr, the path of ``index.html`` to stdout; unusable
+    inputs give ``error: ...`` and :data:`EXIT_INVALID`, a failed notebook
+    :data:`EXIT_FAILED` (the index is still written and says which, where).
+
+    Parameters
+    ----------
+    dataset, out, jobs, options
+        As :func:`lifileucel_analysis.runner.build_reports` takes them (``options``:
+        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``).
+    progress : bool or None
+        See :class:`BuildLog`.
+    """
+    from .runner import ReportBuildError, build_reports
+
+    def build() -> int:
+        log = BuildLog(progress)
+        try:
+            outcome = build_reports(dataset, out, jobs, listener=log, **options)
+        except ReportBuildError as exc:
+            if exc.outcome is None:
+                raise
+            outcome = exc.outcome
+        finally:
+            log.close()
+        print(outcome.summary(), file=sys.stderr)
+        print(outcome.index)
+        return EXIT_OK if outcome.ok else EXIT_FAILED
+
+    return _guarded(build)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -137,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
     screen.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
     screen.add_argument("--out", required=True, help="output folder")
-    screen.add_argument("--params", default=None, help="criteria YAML overriding params/criteria.yaml")
+    screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
                         help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
     screen.set_defaults(func=cmd_screen)
@@ -154,16 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--out", default="reports", help="output folder")
     reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
     reports.set_defaults(func=cmd_reports)
-
-    golden = sub.add_parser("golden", help="regenerate the golden notebooks under tests/golden")
-    golden.set_defaults(func=cmd_golden)
     return parser
 
 
-def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+def _guarded(call: Callable[[], int]) -> int:
+    """Run a command; turn the library's typed errors into a message on stderr and an exit status."""
     try:
-        return func(args)
-    except (ContractError, ParamsError) as exc:
+        return call()
+    except (ContractError, ParamsError, InputNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written
@@ -175,4 +203,4 @@ def _guarded(func: Callable[[argparse.Namespace], int], args: argparse.Namespace
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    return _guarded(args.func, args)
+    return _guarded(lambda: args.func(args))

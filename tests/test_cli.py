@@ -8,38 +8,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import small_dataset
 
-from lifileucel_analysis.contract import schema
-from lifileucel_analysis.cli import main, neutralise_formulas
-
-ELIGIBLE = dict(
-    site_id="mskcc", sex="female", birth_date="1960-05-01", consent_date="2025-03-01",
-    lymphodepletion_date="2025-04-15", melanoma_subtype="cutaneous", ajcc_stage="IV", liver_metastases="no",
-    gilbert_syndrome="no", braf_v600="wildtype", ecog=1, life_expectancy_months=6,
-    alternative_therapy_available="no", resectable_lesion_cm=2.0, organ_allograft="none", brain_metastases="no",
-    steroid_mg_per_day=0, hypersensitivity_to_regimen="no", active_medical_illness="no", hiv_serology="negative",
-    syphilis_assay="negative", hbv_serology="negative", primary_immunodeficiency="no", live_vaccine_received="no",
-    pregnant="no", breastfeeding="no",
-)
-LABS = [("anc", 1500, "/uL"), ("platelets", 150, "10^9/L"), ("hemoglobin", 95, "g/L"), ("ast", 40, "U/L"),
-        ("alt", 30, "U/L"), ("total_bilirubin", 20, "umol/L"), ("creatinine_clearance", 80, "mL/min")]
-
-
-def small_dataset() -> dict[str, pd.DataFrame]:
-    """Three patients: eligible (P1), pending (P2: ECOG blank), ineligible (P3: uveal)."""
-    patients = [dict(ELIGIBLE, patient_id="P1"), dict(ELIGIBLE, patient_id="P2", ecog=None, site_id="honorhealth"),
-                dict(ELIGIBLE, patient_id="P3", melanoma_subtype="uveal")]
-    therapies = [dict(patient_id=p, line=1, setting="metastatic", agents="nivolumab", start_date="2024-01-01",
-                      end_date="2024-06-01", best_response="pd", stop_reason="progression") for p in ("P1", "P2", "P3")]
-    labs = [dict(patient_id=p, test=t, value=v, unit=u, uln=40 if t in ("ast", "alt") else None,
-                 collected_date="2025-02-20") for p in ("P1", "P2", "P3") for t, v, u in LABS]
-    return {
-        "patients": schema.coerce("patients", pd.DataFrame(patients)),
-        "therapies": schema.coerce("therapies", pd.DataFrame(therapies)),
-        "labs": schema.coerce("labs", pd.DataFrame(labs)),
-        "toxicities": schema.empty_frame("toxicities"),
-        "overrides": schema.empty_frame("overrides"),
-    }
+from lifileucel_analysis.cli import main
+from lifileucel_analysis.contract.output_files import neutralise_formulas
 
 
 @pytest.fixture(scope="module")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import small_dataset
 
 from lifileucel_analysis import cli
+from lifileucel_analysis.contract import output_files
 from lifileucel_analysis.contract.writing import write_tables
-from test_cli import small_dataset
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_auto_switches_to_parquet_above_the_row_limit(dataset: Path, tmp_path: P
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "outcomes.csv").exists()
-    monkeypatch.setattr(cli, "PARQUET_ABOVE_ROWS", 3 * 19 - 1)  # 3 patients x 19 criteria
+    monkeypatch.setattr(output_files, "PARQUET_ABOVE_ROWS", 3 * 19 - 1)  # 3 patients x 19 criteria
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path)]) == 0
     assert (tmp_path / "outcomes.parquet").exists()
     assert not (tmp_path / "outcomes.csv").exists(), "an earlier run's CSV would pass for this run's outcomes"
@@ -44,10 +45,10 @@ def test_auto_switches_to_parquet_above_the_row_limit(dataset: Path, tmp_path: P
 
 
 def test_long_table_name() -> None:
-    assert cli.long_table_name("outcomes", 10, "auto") == "outcomes.csv"
-    assert cli.long_table_name("outcomes", cli.PARQUET_ABOVE_ROWS + 1, "auto") == "outcomes.parquet"
-    assert cli.long_table_name("outcomes", 10, "parquet") == "outcomes.parquet"
-    assert cli.long_table_name("outcomes", 10**9, "csv") == "outcomes.csv"
+    assert output_files.long_table_name("outcomes", 10, "auto") == "outcomes.csv"
+    assert output_files.long_table_name("outcomes", output_files.PARQUET_ABOVE_ROWS + 1, "auto") == "outcomes.parquet"
+    assert output_files.long_table_name("outcomes", 10, "parquet") == "outcomes.parquet"
+    assert output_files.long_table_name("outcomes", 10**9, "csv") == "outcomes.csv"
 
 
 def test_screen_says_what_the_loader_set_aside(dataset: Path, tmp_path: Path,

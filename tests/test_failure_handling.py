@@ -21,20 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import TEST_JOBS, write_notebook
+from helpers import TEST_JOBS, small_dataset, write_notebook
 
-from lifileucel_analysis.runner import build as reports_module
+from lifileucel_analysis.cli import EXIT_FAILED, EXIT_INVALID, build_reports_logged
 from lifileucel_analysis.contract.writing import write_tables
-from lifileucel_analysis.runner.build import (
-    EXIT_FAILED,
-    EXIT_INVALID,
-    FAILED_TITLE_PREFIX,
-    INDEX_FILE,
-    MANIFEST_FILE,
-    MARKER_FILE,
-    build_reports,
-)
-from test_cli import small_dataset
+from lifileucel_analysis.runner import INDEX_FILE, MANIFEST_FILE, ReportBuildError, build_reports
+from lifileucel_analysis.runner import build as reports_module
+from lifileucel_analysis.runner.build import MARKER_FILE
+from lifileucel_analysis.runner.run_notebook import FAILED_TITLE_PREFIX
 
 CELL_TIMEOUT = 3.0
 """Seconds: short, so the hanging notebook costs little; long enough for a cold import."""
@@ -86,9 +80,10 @@ def earlier_run(out: Path) -> None:
 
 
 def build(project: Path, out: Path) -> int:
+    """Build as ``lifileucel-eap reports`` does: log on stderr, index path on stdout, exit status."""
     # progress=None: stderr is captured (not a terminal), so plain log lines, no bar.
-    return build_reports(project / "data", out, TEST_JOBS, None, params_dir=project / "params",
-                         notebooks_dir=project / "notebooks", cell_timeout=CELL_TIMEOUT)
+    return build_reports_logged(project / "data", out, TEST_JOBS, None, params_dir=project / "params",
+                                notebooks_dir=project / "notebooks", cell_timeout=CELL_TIMEOUT)
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +192,22 @@ def test_an_interrupted_build_leaves_the_earlier_run_whole(tmp_path: Path, monke
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["project", "reports"], "a staging folder was left"
+
+
+def test_the_library_raises_for_a_failed_notebook_after_writing_the_index(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The build prints nothing; a failed notebook is a ReportBuildError carrying the written build."""
+    project = throwaway_project(tmp_path / "project")
+    out = tmp_path / "reports"
+    with pytest.raises(ReportBuildError, match=r"^1 of 2 reports built; FAILED: raises/all$") as failed:
+        build_reports(project / "data", out, 1, params_dir=project / "params", notebooks_dir=project / "notebooks",
+                      cell_timeout=CELL_TIMEOUT, only=("raises/all", "good/mskcc"))
+    outcome = failed.value.outcome
+    assert outcome is not None and outcome.index == out / INDEX_FILE and outcome.index.is_file()
+    assert outcome.failed == ["raises/all"] and outcome.results["good/mskcc"].ok
+    assert [r.key for r in failed.value.failures] == ["raises/all"]
+    assert FAILING["raises/all"][0] in failed.value.failures[0].error
+    assert capsys.readouterr() == ("", ""), "the library printed"
 
 
 def test_a_folder_not_built_by_the_reports_is_never_replaced(tmp_path: Path) -> None:

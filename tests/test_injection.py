@@ -21,9 +21,7 @@ from typing import Any
 import nbformat
 import pandas as pd
 import pytest
-from conftest import TEST_JOBS
-from test_browser import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES
-from test_cli import small_dataset
+from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, TEST_JOBS, small_dataset
 
 from lifileucel_analysis.contract import schema
 from lifileucel_analysis.cli import main as cli_main
@@ -32,14 +30,10 @@ from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.report.eligibility_report import EligibilityReport
-from lifileucel_analysis.runner.build import (
-    EXIT_INVALID,
-    EXIT_OK,
-    INDEX_FILE,
-    _failure_banner,
-    build_reports,
-    notebook_to_html,
-)
+from lifileucel_analysis.cli import EXIT_INVALID, EXIT_OK, build_reports_logged
+from lifileucel_analysis.runner.build import INDEX_FILE
+from lifileucel_analysis.runner.html_export import notebook_to_html
+from lifileucel_analysis.runner.run_notebook import _failure_banner
 from lifileucel_analysis.engine.screening import screen
 
 SCRIPT = "<script>window.__pwned=1</script>"
@@ -181,7 +175,7 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dataset = root / DATASET_FOLDER
     write_tables(hostile_tables(), dataset, "csv")
     out = root / "reports"
-    assert build_reports(dataset, out, TEST_JOBS, False, only=(REPORT,)) == EXIT_OK
+    assert build_reports_logged(dataset, out, TEST_JOBS, False, only=(REPORT,)) == EXIT_OK
     return out
 
 
@@ -242,7 +236,7 @@ def test_the_report_build_refuses_it_before_any_notebook_starts(
 
     monkeypatch.setattr(reports_module, "run_jobs", lambda *a, **k: pytest.fail("a notebook ran"))
     out = tmp_path / "reports"
-    assert build_reports(markup_id_dataset, out, 1, False) == EXIT_INVALID
+    assert build_reports_logged(markup_id_dataset, out, 1, False) == EXIT_INVALID
     err = capsys.readouterr().err
     assert "--dataset site_data:" in err and "not a valid patient ID" in err and ID_PATTERN_WORDS in err
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "the build wrote something"

@@ -17,7 +17,8 @@ from lifileucel_analysis.runner.plan import (
     load_report_plan,
     parameter_files,
 )
-from lifileucel_analysis.runner.build import EXIT_INVALID, build_reports, output_name_problems
+from lifileucel_analysis.cli import EXIT_INVALID, build_reports_logged
+from lifileucel_analysis.runner.build import build_reports, output_name_problems
 from lifileucel_analysis.contract.schema import SITE_IDS
 
 SITE_PARAMS = 'site: str = "all"\ndataset: str = ""\ncriteria_params: str = ""\nlimit: int = 3'
@@ -167,11 +168,22 @@ def test_build_refuses_bad_parameters_before_running_anything(
 ) -> None:
     write(project, "program.yaml", "report:\n  site: nowhere\n")
     out = tmp_path / "out"
-    status = build_reports(None, out, 1, False, params_dir=project / "params",
-                           notebooks_dir=project / "notebooks")
+    status = build_reports_logged(None, out, 1, False, params_dir=project / "params",
+                                  notebooks_dir=project / "notebooks")
     assert status == EXIT_INVALID
     assert not out.exists()
     assert "key 'site' has value 'nowhere'" in capsys.readouterr().err
+
+
+def test_the_library_raises_bad_parameters_and_prints_nothing(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(project, "program.yaml", "report:\n  site: nowhere\n")
+    out = tmp_path / "out"
+    with pytest.raises(ReportParamsError, match="key 'site' has value 'nowhere'"):
+        build_reports(None, out, 1, params_dir=project / "params", notebooks_dir=project / "notebooks")
+    assert not out.exists()
+    assert capsys.readouterr() == ("", "")
 
 
 # --------------------------------------------------------------------------- parameter safety
@@ -265,8 +277,8 @@ def test_unsafe_parameters_stop_the_build_before_any_notebook_starts(
 
     monkeypatch.setattr(reports_module, "run_jobs", no_run)
     out = tmp_path / "out"
-    status = build_reports(FIXTURE_DATASET, out, 1, False, params_dir=project / "params",
-                           notebooks_dir=project / "notebooks")
+    status = build_reports_logged(FIXTURE_DATASET, out, 1, False, params_dir=project / "params",
+                                  notebooks_dir=project / "notebooks")
     assert status == EXIT_INVALID
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notebooks", "params"]), "something was written"
     assert "problem(s) in the report inputs" in capsys.readouterr().err
@@ -278,6 +290,6 @@ def test_a_plan_with_an_unsafe_output_name_stops_the_build(
     monkeypatch.setattr(reports_module, "load_report_plan", lambda *args, **kwargs: hostile)
     monkeypatch.setattr(reports_module, "run_jobs", lambda *args, **kwargs: pytest.fail("a notebook ran"))
     out = tmp_path / "a" / "out"
-    assert build_reports(FIXTURE_DATASET, out, 1, False) == EXIT_INVALID
+    assert build_reports_logged(FIXTURE_DATASET, out, 1, False) == EXIT_INVALID
     assert not (tmp_path / "a").exists() and not (tmp_path / "escaped").exists()
     assert "report name 'eligibility_report/../../escaped'" in capsys.readouterr().err

@@ -2,32 +2,35 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 
 import nbformat
 import pytest
-from conftest import TEST_JOBS, Build
+from helpers import TEST_JOBS, Build
 
+from lifileucel_analysis.cli import EXIT_OK
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
-from lifileucel_analysis.runner.build import (
-    EXIT_OK,
-    GOLDEN_DIR,
-    GOLDEN_KEYS,
-    INDEX_FILE,
-    MANIFEST_FILE,
-    build_reports,
-    dataset_fingerprint,
-    dataset_parameter,
-    golden_name,
-    normalise_notebook,
-    notebook_to_html,
-    output_replacements,
-    scrub_paths,
-    sha256_file,
-)
+from lifileucel_analysis.report.provenance import dataset_fingerprint, sha256_file
+from lifileucel_analysis.runner import INDEX_FILE, MANIFEST_FILE, build_reports
+from lifileucel_analysis.runner.build import dataset_parameter, output_replacements
+from lifileucel_analysis.runner.html_export import notebook_to_html
+from lifileucel_analysis.runner.normalise import normalise_notebook, scrub_paths
 
+
+def _golden_tool() -> ModuleType:
+    """``tools/golden.py``, the developer tool that writes the goldens (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("golden_tool", PROJECT_ROOT / "tools" / "golden.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+golden_tool = _golden_tool()
 NETWORK_REFERENCE = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//""", re.IGNORECASE)
 
 
@@ -157,7 +160,7 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
     """A second build of three reports (one per notebook) repeats the session build byte for byte."""
     subset = ("eligibility_report/uofl-brown", "site_summary/honorhealth", "program_overview/all")
     again = tmp_path / "again"
-    assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, False, only=subset) == EXIT_OK
+    assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, only=subset).ok
     rebuilt = [name for name in output_files(again) if name.endswith((".html", ".ipynb")) and name != INDEX_FILE]
     assert len(rebuilt) == 6
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
@@ -171,9 +174,9 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
 # --------------------------------------------------------------------------- goldens
 
 
-@pytest.mark.parametrize("key", GOLDEN_KEYS)
+@pytest.mark.parametrize("key", golden_tool.GOLDEN_KEYS)
 def test_golden_notebooks_are_committed_executed_and_normalised(key: str) -> None:
-    path = GOLDEN_DIR / golden_name(key)
+    path = golden_tool.GOLDEN_DIR / golden_tool.golden_name(key)
     assert path.is_file(), f"{path} is missing: run `make golden`"
     nb = nbformat.read(path, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]

@@ -65,6 +65,8 @@ SITES: dict[str, Site] = {
     )
 }
 SITE_IDS: tuple[str, ...] = tuple(SITES)
+ALL_SITES = "all"
+"""The site value of a report or summary that covers the whole program (every site)."""
 
 CRITERION_IDS: tuple[str, ...] = (
     "I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8",

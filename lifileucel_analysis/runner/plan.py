@@ -46,14 +46,12 @@ from typing import Any
 
 import yaml
 
+from ..contract.schema import ALL_SITES, SITE_IDS
 from ..engine.parameters import ParamsError
 from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
-from ..contract.schema import SITE_IDS
 
 PROGRAM_FILE_NAME = "program.yaml"
 SITES_SUBDIR = "sites"
-ALL_SITES = "all"
-"""The ``site`` value of a report that covers the whole program."""
 SITE_PARAMETER = "site"
 BUILD_SET_PARAMETERS: frozenset[str] = frozenset({"dataset"})
 """Parameters the build fills in itself; a parameter file may not set them."""

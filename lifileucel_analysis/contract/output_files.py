@@ -1,0 +1,65 @@
+"""Writing the screening command's output files: CSV for people, Parquet for long tables, all or none.
+
+CSV cells that a spreadsheet would run as a formula are neutralised, since coordinators open
+these files in Excel; Parquet is read by programs and is written as is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula with a quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
+            text = out[column].astype("string")
+            risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+            out[column] = text.where(~risky, "'" + text)
+    return out
+
+
+PARQUET_ABOVE_ROWS = 1_000_000
+"""Long tables (outcomes, missing data) with more rows than this are written as Parquet under
+``--long-format auto``: CSV writing of tens of millions of sentences takes minutes."""
+
+
+def _write_one(frame: pd.DataFrame, path: Path) -> None:
+    if path.suffix == ".parquet":
+        # Parquet is read by programs, not opened as a spreadsheet: no formula neutralising.
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        pq.write_table(table, path, compression="zstd")
+    else:
+        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+
+
+def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """Write CSV or Parquet files (by name) into ``out`` atomically: all of them appear, or none."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    try:
+        for name, frame in files.items():
+            _write_one(frame, staging / name)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in files:
+            (staging / name).replace(out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def long_table_name(stem: str, rows: int, choice: str) -> str:
+    """File name of a long output table: CSV, Parquet, or (``auto``) Parquet above the row limit."""
+    parquet = choice == "parquet" or (choice == "auto" and rows > PARQUET_ABOVE_ROWS)
+    return f"{stem}.parquet" if parquet else f"{stem}.csv"
