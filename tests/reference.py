@@ -30,7 +30,7 @@ from lifileucel_analysis.contract.schema import CRITERION_IDS, TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 DRUG_CLASSES_CSV = ROOT / "lifileucel_analysis" / "data" / "drug_classes.csv"
-CRITERIA_YAML = ROOT / "params" / "criteria.yaml"
+CRITERIA_YAML = ROOT / "lifileucel_analysis" / "data" / "criteria_defaults.yaml"
 
 PASS, FAIL, UNKNOWN, NA, WAIVED = "pass", "fail", "unknown", "not_applicable", "waived"
 YES, NO, MAYBE = "yes", "no", "unknown"  # tri-state facts about a therapy row
@@ -59,7 +59,7 @@ EXACT_FACTORS: dict[tuple[str, str], Fraction] = {
 
 
 def default_params() -> dict[str, Any]:
-    """Read the default parameters straight from ``params/criteria.yaml``.
+    """Read the default parameters straight from ``lifileucel_analysis/data/criteria_defaults.yaml``.
 
     Returns
     -------
@@ -596,7 +596,7 @@ def reference_screen(tables: Mapping[str, pd.DataFrame],
         Typed frames ``patients``, ``therapies``, ``labs``, ``toxicities`` and optionally
         ``overrides`` (as :func:`lifileucel_analysis.contract.schema.coerce` produces them).
     params : mapping, CriteriaParams or None
-        Parameter values by key; missing keys take the defaults of ``params/criteria.yaml``.
+        Parameter values by key; missing keys take the defaults of ``lifileucel_analysis/data/criteria_defaults.yaml``.
 
     Returns
     -------

@@ -1,7 +1,7 @@
 """Hypothesis strategies for random, typed screening datasets that hit the boundaries often.
 
 Every clinical (non-required) column is blank with a fair probability, and the values are
-drawn from short lists that sit on and around each limit of ``params/criteria.yaml``:
+drawn from short lists that sit on and around each limit of ``lifileucel_analysis/data/criteria_defaults.yaml``:
 ages 17/18 around the birthday, ECOG 0-5, lesions 1.4/1.5/1.6 cm, labs at their limits in
 both unit conventions and collected on days 27/28/29 before consent, brain-metastasis
 stability 13/14/15 days before NMA-LD, live vaccines 27/28/29 days before NMA-LD, adjuvant
@@ -388,89 +388,3 @@ def screening_tables(draw: st.DrawFn, min_patients: int = 1, max_patients: int =
     # rows in any order: nothing may depend on patients or events being sorted or grouped
     shuffled = {name: [rows[i] for i in draw(st.permutations(range(len(rows))))] for name, rows in raw.items()}
     return {name: coerce(name, pd.DataFrame(rows)) for name, rows in shuffled.items()}
-
-
-# ----------------------------------------------------------------------------------------
-# hand-built datasets: a fully eligible baseline patient that a case changes in a few cells
-# ----------------------------------------------------------------------------------------
-
-BASELINE_PATIENT: dict[str, Any] = {
-    "patient_id": "P001", "site_id": "honorhealth", "sex": "female", "birth_date": "1970-06-15",
-    "consent_date": "2025-03-01", "lymphodepletion_date": "2025-03-29", "melanoma_subtype": "cutaneous",
-    "ajcc_stage": "IV", "disease_unresectable": "yes", "liver_metastases": "no", "gilbert_syndrome": "no",
-    "braf_v600": "wildtype", "ecog": 0, "life_expectancy_months": 12.0, "alternative_therapy_available": "no",
-    "resectable_lesion_cm": 2.0, "organ_allograft": "none", "brain_metastases": "no",
-    "brain_metastases_symptomatic": None, "brain_metastases_treated": None, "brain_metastases_stable_since": None,
-    "steroid_mg_per_day": 0.0, "hypersensitivity_to_regimen": "no", "active_medical_illness": "no",
-    "hiv_serology": "negative", "syphilis_assay": "negative", "hbv_serology": "negative", "hbv_pcr": None,
-    "primary_immunodeficiency": "no", "live_vaccine_received": "no", "live_vaccine_date": None,
-    "pregnant": "no", "breastfeeding": "no",
-}
-"""Eligible on every criterion (I3 not applicable): consent 2025-03-01, NMA-LD 2025-03-29."""
-
-BASELINE_THERAPIES: list[dict[str, Any]] = [
-    {"line": 1, "setting": "metastatic", "agents": "nivolumab+ipilimumab", "start_date": "2024-01-08",
-     "end_date": "2024-09-30", "best_response": "pd", "stop_reason": "progression", "recurrence_date": None},
-]
-"""One metastatic anti-PD-1 line that progressed."""
-
-BASELINE_LABS: list[dict[str, Any]] = [
-    {"test": "anc", "value": 2.5, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-20"},
-    {"test": "platelets", "value": 220.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-20"},
-    {"test": "hemoglobin", "value": 12.5, "unit": "g/dL", "uln": None, "collected_date": "2025-02-20"},
-    {"test": "ast", "value": 30.0, "unit": "U/L", "uln": 40.0, "collected_date": "2025-02-20"},
-    {"test": "alt", "value": 28.0, "unit": "U/L", "uln": 40.0, "collected_date": "2025-02-20"},
-    {"test": "total_bilirubin", "value": 0.7, "unit": "mg/dL", "uln": None, "collected_date": "2025-02-20"},
-    {"test": "creatinine_clearance", "value": 85.0, "unit": "mL/min", "uln": None, "collected_date": "2025-02-20"},
-]
-"""All seven tests, normal, 9 days before consent."""
-
-
-def case_tables(patient: dict[str, Any] | None = None, therapies: list[dict[str, Any]] | None = None,
-                labs: list[dict[str, Any]] | None = None, toxicities: list[dict[str, Any]] | None = None,
-                overrides: list[str] | tuple[str, ...] = (), patient_id: str = "P001",
-                replace_labs: bool = False) -> dict[str, pd.DataFrame]:
-    """Typed tables of one patient: the baseline with the given changes.
-
-    Parameters
-    ----------
-    patient : dict, optional
-        Patient cells that differ from :data:`BASELINE_PATIENT` (``None`` = blank).
-    therapies : list of dict, optional
-        The patient's therapy lines; ``None`` keeps :data:`BASELINE_THERAPIES`, ``[]`` means none.
-    labs : list of dict, optional
-        Results that replace the baseline results of the same tests (other tests keep theirs).
-    toxicities : list of dict, optional
-        Immune-related adverse events (none by default).
-    overrides : sequence of str
-        Criterion IDs waived for the patient.
-    patient_id : str
-        The patient's ID (to put several cases in one dataset).
-    replace_labs : bool
-        When true, ``labs`` replaces all baseline labs (tests not given have no result).
-
-    Returns
-    -------
-    dict of str to DataFrame
-    """
-    row = {**BASELINE_PATIENT, **(patient or {}), "patient_id": patient_id}
-    lines = BASELINE_THERAPIES if therapies is None else therapies
-    labs = list(labs or [])
-    replaced = {lab["test"] for lab in labs}
-    kept = [] if replace_labs else [lab for lab in BASELINE_LABS if lab["test"] not in replaced]
-    lab_rows_ = [{"uln": None, **lab} for lab in kept + labs]
-    raw = {
-        "patients": [row],
-        "therapies": [{"patient_id": patient_id, **t} for t in lines],
-        "labs": [{"patient_id": patient_id, **lab} for lab in lab_rows_],
-        "toxicities": [{"patient_id": patient_id, **t} for t in (toxicities or [])],
-        "overrides": [{"patient_id": patient_id, "criterion_id": c, "approved_by": "medical monitor",
-                       "approved_date": "2025-03-02", "reason": "treating physician's documented judgement"}
-                      for c in overrides],
-    }
-    return {name: coerce(name, pd.DataFrame(rows)) for name, rows in raw.items()}
-
-
-def concat_tables(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
-    """Stack the tables of several one-patient datasets (distinct patient IDs) into one."""
-    return {name: coerce(name, pd.concat([p[name] for p in parts], ignore_index=True)) for name in parts[0]}

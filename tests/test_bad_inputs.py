@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from helpers import SMALL_VERDICTS, small_dataset_rows, text_row, toxicity_row
 from openpyxl import Workbook, load_workbook
 
 from lifileucel_analysis.contract import schema
@@ -54,42 +55,27 @@ MAX_MESSAGE_CHARS = 30_000
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")
 
 # ---------------------------------------------------------------------------------------
-# The clean dataset every case starts from: P1 eligible, P2 pending (ECOG blank), P3
-# ineligible (uveal melanoma). Birth dates and the non-contract columns are distinctive,
-# so that finding them in an output proves a leak.
+# The clean dataset every case starts from: the three patients of helpers.small_dataset, P1
+# eligible, P2 pending (ECOG blank), P3 ineligible (uveal melanoma), as text cells. Birth
+# dates and the non-contract columns are distinctive, so that finding them in an output
+# proves a leak. The labs are in the other unit conventions (/uL, g/L, umol/L) on purpose.
 
 BIRTH_DATES = {"P1": "1961-07-13", "P2": "1958-11-02", "P3": "1970-01-23"}
 SECRETS = ("123-45-6789", "Jane Q. Public", "MRN-0042")
-PATIENT = {
-    "site_id": "mskcc", "sex": "female", "consent_date": "2025-03-01", "lymphodepletion_date": "2025-04-15",
-    "melanoma_subtype": "cutaneous", "ajcc_stage": "IV", "disease_unresectable": "", "liver_metastases": "no",
-    "gilbert_syndrome": "no", "braf_v600": "wildtype", "ecog": "1", "life_expectancy_months": "6",
-    "alternative_therapy_available": "no", "resectable_lesion_cm": "2", "organ_allograft": "none",
-    "brain_metastases": "no", "brain_metastases_symptomatic": "", "brain_metastases_treated": "",
-    "brain_metastases_stable_since": "", "steroid_mg_per_day": "0", "hypersensitivity_to_regimen": "no",
-    "active_medical_illness": "no", "hiv_serology": "negative", "syphilis_assay": "negative",
-    "hbv_serology": "negative", "hbv_pcr": "", "primary_immunodeficiency": "no", "live_vaccine_received": "no",
-    "live_vaccine_date": "", "pregnant": "no", "breastfeeding": "no",
-}
 LABS = (("anc", "1500", "/uL", ""), ("platelets", "150", "10^9/L", ""), ("hemoglobin", "95", "g/L", ""),
         ("ast", "40", "U/L", "40"), ("alt", "30", "U/L", "40"), ("total_bilirubin", "20", "umol/L", ""),
         ("creatinine_clearance", "80", "mL/min", ""))
-EXPECTED = {"P1": "eligible", "P2": "pending", "P3": "ineligible"}
+EXPECTED = SMALL_VERDICTS
 
 
 def base_rows() -> Rows:
     """The clean dataset as text cells, one dict per row."""
-    patients = [
-        dict(PATIENT, patient_id="P1", birth_date=BIRTH_DATES["P1"]),
-        dict(PATIENT, patient_id="P2", birth_date=BIRTH_DATES["P2"], site_id="honorhealth", ecog=""),
-        dict(PATIENT, patient_id="P3", birth_date=BIRTH_DATES["P3"], melanoma_subtype="uveal"),
-    ]
-    therapies = [dict(patient_id=p, line="1", setting="metastatic", agents="nivolumab", start_date="2024-01-01",
-                      end_date="2024-06-01", best_response="pd", stop_reason="progression", recurrence_date="")
-                 for p in EXPECTED]
+    small = small_dataset_rows()
+    patients = [text_row(dict(row, birth_date=BIRTH_DATES[row["patient_id"]])) for row in small["patients"]]
+    therapies = [text_row(row) for row in small["therapies"]]
     labs = [dict(patient_id=p, test=t, value=v, unit=u, uln=uln, collected_date="2025-02-20")
             for p in EXPECTED for t, v, u, uln in LABS]
-    toxicities = [dict(patient_id="P2", term="hypothyroidism", category="endocrine", grade="2", ongoing="yes")]
+    toxicities = [text_row(toxicity_row("P2", term="hypothyroidism", category="endocrine", grade=2, ongoing="yes"))]
     return {"patients": patients, "therapies": therapies, "labs": labs, "toxicities": toxicities, "overrides": []}
 
 

@@ -15,14 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from conftest import Build
+from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, Build
 
 from lifileucel_analysis.runner.build import INDEX_FILE
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-LOCAL_SCHEMES = ("file:", "data:", "about:")
 
 pytestmark = [
     pytest.mark.browser,

@@ -3,7 +3,7 @@
 Each table lists rows of input cells and the outcome that ``docs/criteria.md`` prescribes,
 worked out by hand (never by running the code under test). A ``None`` cell is a blank
 ("not recorded"). Every case is one patient: the fully eligible baseline of
-:func:`strategies.case_tables` (consent 2025-03-01, NMA-LD 2025-03-29, one metastatic
+:func:`helpers.case_tables` (consent 2025-03-01, NMA-LD 2025-03-29, one metastatic
 nivolumab+ipilimumab line that progressed, normal labs on 2025-02-20) with only the cells
 of the table changed, so each row states only what matters.
 
@@ -34,8 +34,8 @@ from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS
 from lifileucel_analysis.engine.screening import screen
+from helpers import case_tables, concat_tables
 from reference import reference_screen
-from strategies import case_tables, concat_tables
 
 PASS, FAIL, UNKNOWN, NA, WAIVED = "pass", "fail", "unknown", "not_applicable", "waived"
 

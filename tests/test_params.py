@@ -1,4 +1,4 @@
-"""params/criteria.yaml: every limit has a source; unknown keys and wrong types are errors."""
+"""lifileucel_analysis/data/criteria_defaults.yaml: every limit has a source; unknown keys and wrong types are errors."""
 
 from __future__ import annotations
 

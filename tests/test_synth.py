@@ -23,7 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lifileucel_analysis import synth
+from lifileucel_analysis import load_dataset, synth
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.paths import DEMO_DATASET, FIXTURE_DATASET
@@ -38,6 +38,8 @@ from lifileucel_analysis.contract.schema import (
     dtype_for,
 )
 from lifileucel_analysis.engine.screening import ScreeningResult, screen
+from lifileucel_analysis.synth.distributions import STAGE_DAYS
+from lifileucel_analysis.synth.frames import patient_ids
 
 TABLE_FILES = sorted(f"{name}.csv" for name in TABLES)
 AS_OF = pd.Timestamp(synth.DEFAULT_AS_OF)
@@ -173,7 +175,7 @@ def test_any_small_cohort_is_contract_valid_and_screens(n: int, seed: int) -> No
 
 def test_patient_ids_are_sequential_and_widen_past_a_million() -> None:
     assert list(synth.generate_cohort(3, 1)["patients"]["patient_id"]) == ["EAP-000001", "EAP-000002", "EAP-000003"]
-    ids = synth._patient_ids(1_000_000)
+    ids = patient_ids(1_000_000)
     assert ids[0] == "EAP-0000001" and ids[-1] == "EAP-1000000"
     assert pd.Series(ids[-5:]).str.fullmatch(PATIENT_ID_PATTERN).all()
 
@@ -219,7 +221,7 @@ def test_labs_include_results_outside_the_window_and_after_nmald(demo_tables: di
 
 def test_recently_consented_patients_are_incomplete(demo_tables: dict[str, pd.DataFrame]) -> None:
     p = demo_tables["patients"]
-    recent = p["consent_date"] > AS_OF - pd.Timedelta(days=synth.STAGE_DAYS[0])
+    recent = p["consent_date"] > AS_OF - pd.Timedelta(days=STAGE_DAYS[0])
     assert recent.any()
     assert p.loc[recent, ["lymphodepletion_date", "resectable_lesion_cm", "hiv_serology"]].isna().all().all()
 
@@ -334,8 +336,7 @@ def test_committed_csv_reads_back_as_the_generated_frames(bundled: Path, n: int,
 
 def test_bundled_demo_loads_back_as_the_generated_frames() -> None:
     """The CSV round trip loses nothing: loading the committed demo gives the generated frames."""
-    loading = pytest.importorskip("lifileucel_analysis.contract.loading")
-    loaded = loading.load_dataset(DEMO_DATASET)
+    loaded = load_dataset(DEMO_DATASET)
     generated = synth.generate_cohort(synth.DEMO_N, synth.DEMO_SEED)
     for name in TABLES:
         pd.testing.assert_frame_equal(loaded.table(name).reset_index(drop=True), generated[name], obj=name)

@@ -3,7 +3,7 @@
 Each vignette is a patient a site coordinator could plausibly send, told in a sentence or
 two, with the verdict and the failed / unknown / waived criterion lists worked out by hand
 from ``docs/criteria.md``. Cells not stated are those of the fully eligible baseline of
-:func:`strategies.case_tables` (consent 2025-03-01, NMA-LD 2025-03-29, normal labs on
+:func:`helpers.case_tables` (consent 2025-03-01, NMA-LD 2025-03-29, normal labs on
 2025-02-20, no brain metastases, serologies negative, no steroid, no live vaccine).
 
 Every vignette is checked against the engine (``screen()``) and the row-wise reference
@@ -21,8 +21,8 @@ import pytest
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import ScreeningResult, screen
+from helpers import case_tables, concat_tables
 from reference import reference_verdicts
-from strategies import case_tables, concat_tables
 
 
 @dataclass(frozen=True)
