@@ -37,6 +37,7 @@ __all__ = ["check_column", "normalise", "parse_id"]
 
 ISO_DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
 LARGEST_EXACT_INTEGER = 2.0**53
+# 2**53 itself is refused too: 2**53 + 1 parses to the same float, so it cannot be told apart.
 SECONDS_PER_DAY = 86_400
 TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
 LOWER_CASE_TEXT: frozenset[tuple[str, str]] = frozenset({("therapies", "agents")})
@@ -286,7 +287,7 @@ def _parse_number(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Se
 def _parse_int(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Series, Issues]:
     numbers, issues = _numbers(raw, column)
     values = numbers.to_numpy()
-    fractional = np.isfinite(values) & ((np.floor(values) != values) | (np.abs(values) > LARGEST_EXACT_INTEGER))
+    fractional = np.isfinite(values) & ((np.floor(values) != values) | (np.abs(values) >= LARGEST_EXACT_INTEGER))
     issues.append((fractional, f"not a whole number: expected {column.allowed}"))
     whole = np.where(fractional, np.nan, values)
     return pd.Series(whole).astype("Int64"), issues

@@ -18,21 +18,19 @@ import csv
 import io
 import itertools
 import re
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from .findings import DATASET, Findings
-from .messages import MSG_DUPLICATE_COLUMN, MSG_MERGED, MSG_NO_HEADER
+from .messages import MSG_NO_HEADER
 from .schema import TABLES
+from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
+from .workbook import WORKBOOK_SUFFIXES, read_workbook
 
 __all__ = ["read_raw", "read_raw_tables"]
 
 FOLDER_FORMATS: tuple[str, ...] = ("csv", "parquet")
-WORKBOOK_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm")
-HEADER_SEARCH_ROWS = 20
-"""Rows searched for a header that is not on the first row (a title or blank lines above it)."""
 
 
 def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
@@ -97,7 +95,7 @@ def read_raw(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:
 def _read_file_dataset(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:
     suffix = path.suffix.lower()
     if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path, findings)
+        return read_workbook(path, findings)
     if suffix == ".xls":
         findings.add(DATASET, "old Excel .xls workbooks are not read: save it as .xlsx (Excel Workbook)",
                      value=str(path))
@@ -169,10 +167,19 @@ def _no_tables_message(folder: Path) -> str:
 
 # CSV ----------------------------------------------------------------------------------
 
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+"""Characters a CSV table never holds anywhere: NUL, C0 controls but tab and line ends, DEL, C1."""
+
 
 def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None:
     text = _decode_utf8(path, table, findings)
     if text is None:
+        return None
+    if (control := CONTROL_CHARACTER.search(text)) is not None:
+        row = text.count("\n", 0, control.start())
+        findings.add(table, f"{path.name} holds the control character U+{ord(control.group()):04X} on line {row + 1}: "
+                            "a table is plain text (tabs and line breaks only); remove it",
+                     row=row if row > 0 else None)
         return None
     if (layout := _csv_layout_problem(path.name, table, text)) is not None:
         findings.add(table, layout)
@@ -185,11 +192,11 @@ def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None
     except pd.errors.EmptyDataError:
         findings.add(table, f"{path.name} is {MSG_NO_HEADER}")
         return None
-    except (pd.errors.ParserError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - every parser error is a problem of the file, not a crash
         findings.add(table, *_parser_problem(path, error))
         return None
     header = [str(name) for name in cells.iloc[0]]
-    return _with_header(cells.iloc[1:].reset_index(drop=True), header, table, findings)
+    return with_header(cells.iloc[1:].reset_index(drop=True), header, table, findings)
 
 
 def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
@@ -204,39 +211,16 @@ def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
     if len(first[0]) == 1 and any(separator in first[0][0] for separator in ";\t"):
         return (f"{name} is not comma-separated (';' or tab between column names): "
                 "save it as 'CSV UTF-8 (comma delimited)'")
-    problem = _header_problem(table, first)
+    problem = header_problem(table, first)
     return None if problem is None else f"{name}: {problem}"
-
-
-def _header_problem(table: str, rows: Sequence[Sequence[object]]) -> str | None:
-    """Why the first of ``rows`` is not the table's header, or None when it names a contract column.
-
-    A header further down (a title or notes above it) is pointed to by its line number; a
-    first row that names no column at all is reported as a missing header row, instead of
-    one "missing column" problem per contract column.
-    """
-    if not rows or _contract_names_in(table, rows[0]) > 0:
-        return None
-    for position, row in enumerate(rows[1:], start=1):
-        if _contract_names_in(table, row) >= min(2, len(TABLES[table].columns)):
-            return (f"the header must be the first row, but the column names are on line {position + 1}: "
-                    f"delete the {position} line(s) above them")
-    names = ", ".join(TABLES[table].column_names[:3])
-    return (f"no header row with the contract's column names: the first row names none of them (expected {names}, "
-            "...): add the header, or rename the columns as in the data dictionary")
-
-
-def _contract_names_in(table: str, row: Sequence[object]) -> int:
-    """How many cells of ``row`` are column names of ``table`` (trimmed, any letter case)."""
-    names = set(TABLES[table].column_names)
-    return sum(1 for cell in row if isinstance(cell, str) and cell.strip().lower() in names)
 
 
 def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int | None]:
     """Return (message, column, value, row) for a CSV the parser refuses."""
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
     if not found:
-        return f"{path.name} is not a well-formed CSV file ({error}): check quotes and separators", None, None, None
+        detail = str(error)[:200]
+        return f"{path.name} is not a well-formed CSV file ({detail}): check quotes and separators", None, None, None
     expected, line, saw = (int(g) for g in found.groups())
     message = (f"{saw} fields where the header has {expected}: a value with a comma needs double quotes, "
                "and every row needs the header's columns")
@@ -280,159 +264,6 @@ def _binary_kind(head: bytes) -> str | None:
     return "binary data, not a table: export the table as 'CSV UTF-8'"
 
 
-def _with_header(cells: pd.DataFrame, header: list[str], table: str, findings: Findings) -> pd.DataFrame:
-    """Name the columns of ``cells`` after ``header``: trimmed, lower case, first of duplicates."""
-    names = [str(name).strip().lower() if name is not None else "" for name in header]
-    keep, seen = [], set()
-    unnamed_with_data = 0
-    for position, name in enumerate(names):
-        if not name:
-            unnamed_with_data += int(_has_data(cells[cells.columns[position]]))
-            continue
-        if name in seen:
-            findings.add(table, MSG_DUPLICATE_COLUMN, column=name)
-            continue
-        seen.add(name)
-        keep.append(position)
-    if unnamed_with_data:
-        findings.warnings.append(f"{table}: ignored {unnamed_with_data} column(s) without a header name")
-    frame = cells.iloc[:, keep]
-    frame.columns = [names[p] for p in keep]
-    return frame.reset_index(drop=True)
-
-
-def _has_data(column: pd.Series) -> bool:
-    text = column.dropna()
-    return bool(len(text)) and bool((text.astype(str).str.strip() != "").any())
-
-
-# xlsx ---------------------------------------------------------------------------------
-
-
-def _read_workbook(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:
-    from openpyxl import load_workbook
-
-    if (foreign := _foreign_workbook(path)) is not None:
-        findings.add(DATASET, foreign, value=str(path))
-        return {}
-    try:
-        # data_only: a formula cell is read as the value Excel last computed for it.
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds for a damaged or foreign file
-        findings.add(DATASET, f"not a readable .xlsx workbook ({type(error).__name__}: {error})", value=str(path))
-        return {}
-    try:
-        return _read_sheets(workbook, findings)
-    finally:
-        workbook.close()
-
-
-def _foreign_workbook(path: Path) -> str | None:
-    """Why a file named .xlsx is not an .xlsx workbook (a zip archive), from its first bytes; or None."""
-    with path.open("rb") as file:
-        head = file.read(8192)
-    if head.startswith(b"PK\x03\x04"):
-        return None
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return ("not a readable .xlsx workbook: it is in the old Excel format (an .xls renamed, or a "
-                "password-protected workbook): save it as an unprotected Excel Workbook (.xlsx)")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError:
-        return ("not a readable .xlsx workbook (an .xlsx file is a zip archive, this is not): save it from Excel "
-                "as Excel Workbook (.xlsx)")
-    return ("not a readable .xlsx workbook: it is a text file (a CSV renamed .xlsx?): save it from Excel as "
-            "Excel Workbook (.xlsx), or put one CSV file per table in a folder and pass the folder")
-
-
-def _read_sheets(workbook: object, findings: Findings) -> dict[str, pd.DataFrame]:
-    sheets: dict[str, object] = {}
-    ignored = []
-    for sheet in workbook.worksheets:  # type: ignore[attr-defined]
-        name = sheet.title.strip().lower()
-        if name not in TABLES:
-            ignored.append(sheet.title)
-        elif name in sheets:
-            findings.add(name, f"two sheets for this table ({sheets[name].title!r}, {sheet.title!r}): keep one")
-        else:
-            sheets[name] = sheet
-    if ignored:
-        findings.warnings.append(f"ignored sheet(s) not in the data contract: {', '.join(ignored)}")
-    raw = {}
-    for spec in TABLES.values():
-        if spec.name not in sheets:
-            if spec.required:
-                findings.add(spec.name, f"missing sheet: the workbook needs a sheet named {spec.name!r}")
-            continue
-        frame = _read_sheet(sheets[spec.name], spec.name, findings)
-        if frame is not None:
-            raw[spec.name] = frame
-    return raw
-
-
-def _read_sheet(sheet: object, table: str, findings: Findings) -> pd.DataFrame | None:
-    rows = list(sheet.iter_rows(values_only=True))  # type: ignore[attr-defined]
-    first = rows[:HEADER_SEARCH_ROWS]
-    if all(_blank_cell(cell) for row in first for cell in row):
-        findings.add(table, f"sheet {MSG_NO_HEADER}")
-        return None
-    if (problem := _header_problem(table, first)) is not None:
-        findings.add(table, f"sheet {table!r}: {problem}")
-        return None
-    header, body = rows[0], rows[1:]
-    # A value right of the last header cell lands in a column without a name (warned).
-    width = max([len(header)] + [len(row) for row in body])
-    header = list(header) + [None] * (width - len(header))
-    _check_merged_cells(sheet, table, header, findings)
-    body = [row + (None,) * (width - len(row)) if len(row) != width else row for row in body]
-    columns = list(zip(*body, strict=True)) if body else [() for _ in range(width)]
-    cells = pd.DataFrame({i: pd.Series(col, dtype=object) for i, col in enumerate(columns)}, copy=False)
-    return _with_header(cells, header, table, findings)
-
-
-MERGE_REF = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?\"")
-
-
-def _merge_refs(source: io.BufferedIOBase) -> Iterator[re.Match[bytes]]:
-    """Find ``<mergeCell ref=...>`` tags in an XML stream, a megabyte at a time."""
-    tail = b""
-    while chunk := source.read(1 << 20):
-        buffer, end = tail + chunk, 0
-        for found in MERGE_REF.finditer(buffer):
-            end = found.end()
-            yield found
-        tail = buffer[max(end, len(buffer) - 256):]  # a tag cut at the chunk's end is found next time
-
-
-def _check_merged_cells(sheet: object, table: str, header: list[object], findings: Findings) -> None:
-    """Report every merged range of a sheet, located by its first data row and column.
-
-    openpyxl's read-only mode does not expose merged ranges, so they are read from the
-    sheet's XML (they follow the cell data there); without that XML nothing is checked.
-    """
-    from openpyxl.utils import column_index_from_string
-
-    try:
-        with sheet._get_source() as source:  # type: ignore[attr-defined]
-            ranges = [found.groups() for found in _merge_refs(source)]
-    except (AttributeError, OSError, KeyError):
-        return
-    for groups in ranges:
-        first_column, first_row, last_column, last_row = (g.decode() if g else g for g in groups)
-        if last_column is None or (first_column, first_row) == (last_column, last_row):
-            continue  # a one-cell "range" merges nothing
-        position = column_index_from_string(first_column) - 1
-        name = header[position] if position < len(header) else None
-        column = str(name).strip().lower() if not _blank_cell(name) else None
-        row = int(first_row) - 1
-        findings.add(table, MSG_MERGED, column=column, value=f"{first_column}{first_row}:{last_column}{last_row}",
-                     row=row if row > 0 else None)
-
-
-def _blank_cell(cell: object) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
 # Parquet ------------------------------------------------------------------------------
 
 
@@ -445,11 +276,15 @@ def _read_parquet(path: Path, table: str, findings: Findings) -> pd.DataFrame | 
         # them costs one look-up per distinct value instead of one per row.
         arrow = pq.read_table(path, read_dictionary=_coded_text_columns(table, schema))
     except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ... for a foreign file
-        findings.add(table, f"{path.name} is not a readable Parquet file ({error})")
+        findings.add(table, f"{path.name} is not a readable Parquet file ({str(error)[:200]})")
         return None
-    columns = {i: _arrow_column_to_pandas(arrow.column(i)) for i in range(arrow.num_columns)}
+    try:
+        columns = {i: _arrow_column_to_pandas(arrow.column(i)) for i in range(arrow.num_columns)}
+    except Exception as error:  # noqa: BLE001 - a type pandas cannot hold is a problem of the file
+        findings.add(table, f"{path.name} has a column that cannot be read ({str(error)[:200]})")
+        return None
     cells = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows), copy=False)
-    return _with_header(cells, list(arrow.column_names), table, findings)
+    return with_header(cells, list(arrow.column_names), table, findings)
 
 
 def _coded_text_columns(table: str, schema: object) -> list[str]:
@@ -462,6 +297,34 @@ def _coded_text_columns(table: str, schema: object) -> list[str]:
     coded = {c.name for c in spec.columns if c.kind in ("code", "yesno")}
     return [f.name for f in schema  # type: ignore[attr-defined]
             if f.name.strip().lower() in coded and (pa.types.is_string(f.type) or pa.types.is_large_string(f.type))]
+
+
+UINT64_EXACT_LIMIT = 2**63 - 1
+"""Beyond this an unsigned 64-bit column cannot become a pandas int64 column."""
+FIRST_DAY, LAST_DAY = -719_162, 2_932_896
+"""Days since 1970-01-01 of 0001-01-01 and 9999-12-31, the range of Python's dates."""
+
+
+def _beyond_calendar(column: object) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    days = pc.cast(column, pa.int32())
+    low, high = pc.min(days).as_py(), pc.max(days).as_py()
+    return low is not None and (low < FIRST_DAY or high > LAST_DAY)
+
+
+def _dates_as_objects(column: object) -> pd.Series:
+    """A date column with days beyond year 9999: those become text, which the date check refuses."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    epoch = dt.date(1970, 1, 1)
+    days = pc.cast(column, pa.int32()).to_pylist()
+    return pd.Series([None if d is None else (epoch + dt.timedelta(days=d) if FIRST_DAY <= d <= LAST_DAY
+                                              else f"day {d} after 1970-01-01") for d in days], dtype=object)
 
 
 def _arrow_column_to_pandas(column: object) -> pd.Series:
@@ -478,6 +341,11 @@ def _arrow_column_to_pandas(column: object) -> pd.Series:
         column = pc.cast(column, pa.float64())
     if pa.types.is_date64(kind):
         column = pc.cast(column, pa.date32())
+        kind = pa.date32()
+    if pa.types.is_date32(kind) and _beyond_calendar(column):
+        return _dates_as_objects(column)
+    if pa.types.is_uint64(kind) and (pc.max(column).as_py() or 0) > UINT64_EXACT_LIMIT:
+        return column.cast(pa.string()).to_pandas()  # type: ignore[attr-defined]  # as text: checked as such
     if pa.types.is_boolean(kind):
         # Default conversion of a boolean column with nulls is a slow object column.
         return column.to_pandas(types_mapper={pa.bool_(): pd.BooleanDtype()}.get)  # type: ignore[attr-defined]

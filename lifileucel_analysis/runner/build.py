@@ -281,6 +281,8 @@ def dataset_problem(dataset: Path | None) -> str | None:
         nested = str(exc).replace("\n", "\n    ")  # the loader's list, indented under this item
         # Named as the user typed it, short: the folder's name when it is outside the project.
         return f"--dataset {project_relative(dataset) or dataset.resolve().name}: {nested}"
+    except (OSError, ValueError, TypeError, MemoryError) as exc:  # the loader should say these; never a traceback
+        return f"--dataset {project_relative(dataset) or dataset.resolve().name}: cannot be read ({str(exc)[:200]})"
     return None
 
 
