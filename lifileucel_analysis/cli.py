@@ -1,7 +1,9 @@
 """The ``lifileucel-eap`` command: screen, synth, reports.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
-the contract (a message per problem on stderr, nothing written).
+the contract (a message per problem on stderr, nothing written), or another run writing
+into the same ``--out`` (nothing written); 130/143 ``reports`` stopped by SIGINT/SIGTERM
+(the previous build left as it was).
 
 The library raises typed errors and prints nothing; this module is where they become
 messages on stderr and exit statuses, defined here once.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .contract.dataset import ContractError
+from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
 from .report.screening_inputs import InputNotFoundError
@@ -29,6 +32,11 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
+    with output_lock(Path(args.out)):  # one writer per output folder, from reading to the last file
+        return _screen_locked(args)
+
+
+def _screen_locked(args: argparse.Namespace) -> int:
     from .contract.output_files import long_table_name, write_outputs
     from .report.screening_inputs import screen_files
 
@@ -141,6 +149,7 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
         See :class:`BuildLog`.
     """
     from .runner import ReportBuildError, build_reports
+    from .runner.stopping import BuildInterrupted
 
     def build() -> int:
         log = BuildLog(progress)
@@ -150,6 +159,11 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
             if exc.outcome is None:
                 raise
             outcome = exc.outcome
+        except BuildInterrupted as exc:
+            log.close()
+            print(f"interrupted ({exc}): workers and kernels stopped; {out} is as it was before this build",
+                  file=sys.stderr)
+            return exc.exit_status
         finally:
             log.close()
         print(outcome.summary(), file=sys.stderr)
@@ -191,7 +205,7 @@ def _guarded(call: Callable[[], int]) -> int:
     """Run a command; turn the library's typed errors into a message on stderr and an exit status."""
     try:
         return call()
-    except (ContractError, ParamsError, InputNotFoundError) as exc:
+    except (ContractError, ParamsError, InputNotFoundError, OutputLockedError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written

@@ -16,6 +16,10 @@ What a build guarantees:
 - the output folder is built in a staging folder next to it and swapped in at the end,
   so no report of an earlier run is left looking current (a failed report's partial page
   is titled and bannered as not built);
+- one build at a time per output folder (:func:`..contract.output_lock.output_lock`);
+  SIGINT/SIGTERM end the workers and kernels within seconds, remove the staging folder,
+  leave the previous build as it was and raise :class:`.stopping.BuildInterrupted`;
+  staging folders of builds killed outright are removed by the next build (:mod:`.stopping`);
 - the same inputs give byte-identical notebooks and HTML (:mod:`.normalise`), and the
   project's absolute path never reaches an output;
 - the HTML pages load nothing from the network (:mod:`.html_export`).
@@ -36,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..contract.output_lock import output_lock
 from ..contract.schema import ALL_SITES, SITES
 from ..paths import DEMO_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 from ..report.provenance import Provenance, collect_provenance, project_relative
@@ -50,6 +55,7 @@ from .plan import (
     parameter_files,
 )
 from .run_notebook import CELL_TIMEOUT_SECONDS, ReportJob, ReportResult
+from .stopping import mark_stage, remove_stale_stages, signals_stop_the_build
 from .worker_pool import run_jobs
 
 MARKER_FILE = ".lifileucel-reports"
@@ -162,6 +168,7 @@ def _new_stage(out: Path) -> Path:
     umask = os.umask(0)
     os.umask(umask)
     stage.chmod(0o777 & ~umask)  # mkdtemp makes it private; the reports are for reading
+    mark_stage(stage)
     return stage
 
 
@@ -174,6 +181,7 @@ def _swap_into_place(stage: Path, out: Path) -> None:
         if (out / name).is_file() and not (stage / name).exists():
             shutil.copy2(out / name, stage / name)
     trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    mark_stage(trash)
     out.rename(trash / out.name)
     stage.rename(out)
     shutil.rmtree(trash, ignore_errors=True)
@@ -360,8 +368,19 @@ def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: Build
     ReportBuildError
         A notebook failed; ``out`` was still replaced, and its index says which failed,
         where (:attr:`ReportBuildError.outcome`).
+    OutputLockedError
+        Another build or screen writes into ``out``; nothing ran.
+    BuildInterrupted
+        SIGINT or SIGTERM: workers and kernels ended, staging removed, ``out`` unchanged.
     """
     out = Path(out)
+    with signals_stop_the_build(), output_lock(out):
+        remove_stale_stages(out)
+        return _build_locked(dataset, out, jobs, listener, params_dir, notebooks_dir, cell_timeout, only)
+
+
+def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildListener | None, params_dir: Path,
+                  notebooks_dir: Path, cell_timeout: float, only: Collection[str] | None) -> BuildOutcome:
     specs = check_inputs(dataset, out, params_dir, notebooks_dir, only)
     provenance = collect_provenance(dataset, parameter_files(params_dir))
     notebooks = available_notebooks(notebooks_dir)

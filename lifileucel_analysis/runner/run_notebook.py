@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import os
+import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from .html_export import notebook_to_html
 from .normalise import PathReplacements, normalise_notebook, scrub_paths, write_notebook
+from .stopping import watch_parent
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -119,7 +121,13 @@ class ReportResult:
 
 
 def init_worker() -> None:
-    """Give every kernel a worker launches the same deterministic environment."""
+    """Give every kernel a worker launches the same deterministic environment; watch the parent.
+
+    Ctrl-C reaches the whole process group: the parent stops the workers, so they ignore
+    SIGINT (no traceback per worker); a worker whose parent was killed ends itself.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    watch_parent()
     os.environ.update(KERNEL_ENVIRONMENT)
     os.environ.pop("MPLBACKEND", None)
     if hasattr(time, "tzset"):

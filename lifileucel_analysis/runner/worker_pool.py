@@ -3,6 +3,10 @@
 Worker processes are spawned (not forked), so no thread or open kernel connection of the
 parent leaks into them, and each starts with the deterministic kernel environment of
 :func:`.run_notebook.init_worker`. A worker that dies takes only its own reports down.
+
+When the parent is interrupted (:class:`.stopping.BuildInterrupted`, or any other
+exception while waiting), queued reports are cancelled and every worker and kernel is
+ended at once (:func:`.stopping.stop_descendants`) instead of waiting for them to finish.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
 from .run_notebook import ReportJob, ReportResult, init_worker, run_report
+from .stopping import stop_descendants
 
 ResultCallback = Callable[[ReportResult], None]
 """Called in the parent process with each result as soon as its report is done."""
@@ -37,14 +42,21 @@ def run_jobs(jobs: Sequence[ReportJob], workers: int, on_result: ResultCallback 
     """
     results: dict[str, ReportResult] = {}
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
-                             initializer=init_worker) as pool:
+    pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
+                               initializer=init_worker)
+    try:
         futures: dict[Future[ReportResult], ReportJob] = {pool.submit(run_report, job): job for job in jobs}
         for future in as_completed(futures):
             result = _result_of(future, futures[future])
             results[result.key] = result
             if on_result is not None:
                 on_result(result)
+    except BaseException:
+        # Interrupted: end the workers and their kernels now; waiting would let them run on.
+        stop_descendants()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
 
 
