@@ -76,14 +76,27 @@ def output_lock(out: Path) -> Iterator[Path]:
     """
     out = Path(out)
     path = lock_path(out)
+    created = [folder for folder in (path.parent, *path.parent.parents) if not folder.exists()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = _acquire(out, path)
+    try:
+        descriptor = _acquire(out, path)
+    except BaseException:
+        _remove_empty(created)
+        raise
     try:
         yield path
     finally:
         with suppress(OSError):
             path.unlink()  # while still holding it, so no one locks the file being removed
         os.close(descriptor)
+        _remove_empty(created)
+
+
+def _remove_empty(created: list[Path]) -> None:
+    """Remove the folders made for the lock file, when nothing else was written into them."""
+    for folder in created:  # deepest first
+        with suppress(OSError):
+            folder.rmdir()
 
 
 def _acquire(out: Path, path: Path) -> int:

@@ -44,10 +44,9 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import yaml
-
 from ..contract.schema import ALL_SITES, SITE_IDS
-from ..engine.parameters import ParamsError
+from ..contract.parameter_files import quoted, read_yaml_mapping
+from ..engine.parameters import ParamsError, load_params
 from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 
 PROGRAM_FILE_NAME = "program.yaml"
@@ -55,7 +54,8 @@ SITES_SUBDIR = "sites"
 SITE_PARAMETER = "site"
 BUILD_SET_PARAMETERS: frozenset[str] = frozenset({"dataset"})
 """Parameters the build fills in itself; a parameter file may not set them."""
-PATH_PARAMETERS: frozenset[str] = frozenset({"criteria_params"})
+CRITERIA_PARAMETER = "criteria_params"
+PATH_PARAMETERS: frozenset[str] = frozenset({CRITERIA_PARAMETER})
 """Parameters whose value is a file path relative to the project root."""
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -216,17 +216,18 @@ def _read_entries(path: Path, where: str, problems: list[str]) -> dict[str, Any]
         problems.append(f"{where}: parameter files end in .yaml")
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        problems.append(f"{where}: cannot be read as YAML: {exc}")
+        # The strict reader of every parameter file: bounded, UTF-8, no aliases or duplicate keys.
+        data = read_yaml_mapping(path, where)
+    except ParamsError as exc:
+        problems.append(str(exc))
         return {}
-    if data is None:
+    except OSError as exc:
+        problems.append(f"{where}: cannot be read: {exc.strerror or exc}")
+        return {}
+    if not data:
         problems.append(f"{where}: is empty; it must name at least one notebook")
         return {}
-    if not isinstance(data, Mapping):
-        problems.append(f"{where}: must be a mapping of notebook name to parameters, not {type(data).__name__}")
-        return {}
-    return dict(data)
+    return data
 
 
 # --------------------------------------------------------------------------- values
@@ -268,7 +269,7 @@ def _value_problems(
     where: str, key: str, value: Any, declared: DeclaredParameter, site_file: str | None, project_root: Path
 ) -> list[str]:
     """Check one ``key: value`` against what the notebook declares."""
-    said = f"{where}: key {key!r} has value {value!r}"
+    said = f"{where}: key {quoted(key)} has value {quoted(value)}"
     if key in BUILD_SET_PARAMETERS:
         return [f"{where}: key {key!r} is set by the build (lifileucel-eap reports --dataset), not by a file"]
     if not _type_ok(value, declared.type_name):
@@ -283,6 +284,17 @@ def _value_problems(
         why = _path_problem(value, project_root)
         if why:
             return [f"{said}: {why}; allowed: a path relative to the project root to an existing file inside it"]
+        if key == CRITERIA_PARAMETER and value:
+            return _criteria_file_problems(said, project_root / value)
+    return []
+
+
+def _criteria_file_problems(said: str, path: Path) -> list[str]:
+    """Check a criteria file as the notebooks will load it, so a bad one stops the build before any kernel."""
+    try:
+        load_params(path)
+    except ParamsError as exc:
+        return [f"{said}: {exc}"]
     return []
 
 
@@ -295,12 +307,12 @@ def _entry_specs(
     for notebook, values in _read_entries(path, where, problems).items():
         if notebook not in notebooks:
             known = ", ".join(notebooks) or "(none: notebooks/ is empty)"
-            problems.append(f"{where}: {notebook!r} is not a notebook; notebooks are {known}")
+            problems.append(f"{where}: {quoted(notebook)} is not a notebook; notebooks are {known}")
             continue
         if values is None:
             values = {}
         if not isinstance(values, Mapping):
-            problems.append(f"{where}: {notebook}: must map parameter names to values, not {values!r}")
+            problems.append(f"{where}: {notebook}: must map parameter names to values, not {quoted(values)}")
             continue
         declared = declared_parameters(notebooks[notebook])
         entry_where = f"{where}: {notebook}"
@@ -321,7 +333,7 @@ def _entry_problems(
     for key, value in values.items():
         if key not in declared:
             known = ", ".join(k for k in declared if k not in BUILD_SET_PARAMETERS) or "(none)"
-            found.append(f"{where}: unknown key {key!r} (value {value!r}); the notebook declares {known}")
+            found.append(f"{where}: unknown key {quoted(key)} (value {quoted(value)}); the notebook declares {known}")
             continue
         found.extend(_value_problems(where, key, value, declared[key], site_file, project_root))
     return found
