@@ -28,7 +28,7 @@ from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
 
-__all__ = ["read_raw", "read_raw_tables"]
+__all__ = ["read_raw", "read_raw_tables", "table_files"]
 
 FOLDER_FORMATS: tuple[str, ...] = ("csv", "parquet")
 
@@ -59,6 +59,23 @@ def read_raw_tables(path: str | Path) -> dict[str, pd.DataFrame]:
     raw = read_raw(Path(path), findings)
     findings.raise_if_any(str(path))
     return raw
+
+
+def table_files(path: str | Path) -> list[Path]:
+    """The files the loader reads for a dataset, by name: the one source of truth for fingerprints.
+
+    The workbook itself; or, in a folder, the file of every contract table found in the
+    folder's one format, matched as the loader matches them (any letter case, trimmed
+    names: ``Patients.CSV``). Other files (a README, a table in the other format of a
+    mixed folder, which the loader refuses) are not listed.
+    """
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    if not path.is_dir():
+        return []
+    files = _table_files(path, Findings())
+    return sorted((file for fmt in FOLDER_FORMATS for file in files[fmt].values()), key=lambda file: file.name)
 
 
 def read_raw(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:

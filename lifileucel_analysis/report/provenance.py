@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from ..contract.schema import TABLES
+from ..contract.reading import table_files
 from ..paths import CRITERIA_PARAMS, DEMO_DATASET, PROJECT_ROOT
 
 PACKAGE = "lifileucel-eap"
@@ -58,12 +58,8 @@ def sha256_file(path: Path) -> str:
 
 
 def dataset_files(path: Path) -> list[Path]:
-    """The files a dataset consists of: the workbook, or the table files of the folder."""
-    path = Path(path)
-    if path.is_file():
-        return [path]
-    names = {f"{table}.{ext}" for table in TABLES for ext in ("csv", "parquet")}
-    return sorted((p for p in path.iterdir() if p.name in names), key=lambda p: p.name)
+    """The files a dataset consists of: exactly those the loader reads (:func:`..contract.reading.table_files`)."""
+    return table_files(path)
 
 
 def dataset_fingerprint(path: Path) -> str:
