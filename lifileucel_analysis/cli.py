@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,6 +31,19 @@ if TYPE_CHECKING:
     from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+TERMINAL_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""Characters never written raw to the terminal: controls (but tab and line break), bidi overrides."""
+
+
+def terminal_safe(text: object) -> str:
+    """``text`` with terminal controls escaped (``\\x1b``): a name from a file cannot drive the terminal."""
+    return TERMINAL_UNSAFE.sub(lambda found: repr(found.group())[1:-1], str(text))
+
+
+def _say(text: object, file: Any = None) -> None:
+    """Print one message (stdout, or ``file``), terminal controls escaped."""
+    print(terminal_safe(text), file=file or sys.stdout, flush=file is sys.stderr)
+
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
     with output_lock(Path(args.out)):  # one writer per output folder, from reading to the last file
@@ -42,7 +56,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
 
     inputs = screen_files(args.dataset, args.params)
     for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
-        print(f"note: {note}", file=sys.stderr)
+        _say(f"note: {note}", sys.stderr)
     result = inputs.result
     verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
@@ -63,7 +77,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
         print(f"{len(result.findings)} data-quality finding(s) (unknown agents, conflicting same-day labs): "
               "listed in the eligibility report", file=sys.stderr)
     for path in written:
-        print(f"wrote {path}")
+        _say(f"wrote {path}")
     return EXIT_OK
 
 
@@ -104,7 +118,7 @@ class BuildLog:
 
     def started(self, reports: int, workers: int, dataset: str) -> None:
         """Say what is built, then start the bar (or the plain lines)."""
-        print(f"building {reports} reports, {workers} at a time, from {dataset}", file=sys.stderr, flush=True)
+        _say(f"building {reports} reports, {workers} at a time, from {dataset}", sys.stderr)
         self.total = reports
         if _use_progress_bar(self.progress):
             from tqdm import tqdm
@@ -119,10 +133,10 @@ class BuildLog:
         if not result.ok:
             line += f": {result.error} at {result.cell}"
         if self.bar is None:
-            print(line, file=sys.stderr, flush=True)
+            _say(line, sys.stderr)
             return
         if not result.ok:
-            self.bar.write(line, file=sys.stderr)
+            self.bar.write(terminal_safe(line), file=sys.stderr)
         self.bar.set_postfix_str(result.key, refresh=False)
         self.bar.update(1)
 
@@ -161,13 +175,12 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
             outcome = exc.outcome
         except BuildInterrupted as exc:
             log.close()
-            print(f"interrupted ({exc}): workers and kernels stopped; {out} is as it was before this build",
-                  file=sys.stderr)
+            _say(f"interrupted ({exc}): workers and kernels stopped; {out} is as it was before this build", sys.stderr)
             return exc.exit_status
         finally:
             log.close()
-        print(outcome.summary(), file=sys.stderr)
-        print(outcome.index)
+        _say(outcome.summary(), sys.stderr)
+        _say(outcome.index)
         return EXIT_OK if outcome.ok else EXIT_FAILED
 
     return _guarded(build)
@@ -206,11 +219,11 @@ def _guarded(call: Callable[[], int]) -> int:
     try:
         return call()
     except (ContractError, ParamsError, InputNotFoundError, OutputLockedError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", sys.stderr)
         return EXIT_INVALID
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written
         where = f" {exc.filename}" if exc.filename else ""
-        print(f"error: cannot write{where}: {exc.strerror or exc}", file=sys.stderr)
+        _say(f"error: cannot write{where}: {exc.strerror or exc}", sys.stderr)
         return EXIT_FAILED
 
 

@@ -318,3 +318,34 @@ def test_the_fingerprint_of_a_workbook_changes_with_any_sheet(tmp_path: Path) ->
     edit_sheet(path, "toxicities", append_row(f'<row r="40">{inline("A40", "P9")}</row>'))
     assert dataset_fingerprint(path) != first
 
+
+
+# --------------------------------------------------------------------------- no leak
+
+
+def test_names_from_files_cannot_forge_terminal_lines(tmp_path: Path) -> None:
+    folder = csv_folder(tmp_path / "site")
+    (folder / "notes\x1b[2K\rerror: forged\n.csv").write_text("a\n")
+    run = run_cli("screen", str(folder), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr
+    assert "\x1b" not in run.stderr and "\r" not in run.stderr
+    assert not any(line.startswith("error:") for line in run.stderr.splitlines()), run.stderr
+    assert "notes\\x1b[2K\\rerror: forged\\n.csv" in run.stderr
+
+
+def test_a_dataset_path_with_controls_is_escaped_in_the_error(tmp_path: Path) -> None:
+    folder = tmp_path / "bad\x1b]0;title\x07\nerror: forged"
+    folder.mkdir()
+    run = run_cli("screen", str(folder), "--out", str(tmp_path / "out"))
+    assert run.returncode == 2
+    assert "\x1b" not in run.stderr and "\x07" not in run.stderr
+    assert [line for line in run.stderr.splitlines() if line.startswith("error:")] == run.stderr.splitlines()[:1]
+
+
+def test_path_scrubbing_sees_through_terminal_colours() -> None:
+    from lifileucel_analysis.runner.normalise import scrub_paths
+
+    root = str(PROJECT_ROOT)
+    coloured = f"\x1b[0;32m{root[:4]}\x1b[0m{root[4:]}/lifileucel_analysis/engine/x.py\x1b[0m line 3"
+    assert scrub_paths(coloured) == "lifileucel_analysis/engine/x.py line 3"
+    assert root not in scrub_paths(f"\x1b]8;;file://{root}/a\x07{root}/a\x1b]8;;\x07")

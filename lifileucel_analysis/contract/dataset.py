@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .messages import printable
 from .schema import TABLES, empty_frame
 
 MAX_EXAMPLES_PER_PROBLEM = 3
@@ -41,7 +42,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = self.table if self.row is None else f"{self.table} row {self.row}"
-        where += "" if self.column is None else f", column {self.column}"
+        where += "" if self.column is None else f", column {printable(self.column)}"
         value = "" if self.value is None else f": value {_shown(self.value)}"
         return f"{where}{value}: {self.message}"
 
@@ -76,7 +77,7 @@ class ContractError(Exception):
     def render(self) -> str:
         """Return the human-readable report of all problems."""
         head = f"{self.n_problems} problem(s) in the screening dataset"
-        head += f" {self.source}" if self.source else ""
+        head += f" {printable(self.source)}" if self.source else ""
         lines = [head + ":"]
         if self.n_problems <= MAX_LISTED_PROBLEMS:
             return "\n".join(lines + [f"  - {p}" for p in self.problems])

@@ -8,6 +8,20 @@ ranges, file names) are written where they are raised (:mod:`.reading`,
 
 from __future__ import annotations
 
+import unicodedata
+
+
+def printable(name: object) -> str:
+    """A file, sheet or column name for a message: control and format characters escaped.
+
+    Names come from the user's files; a line break or a terminal escape in one must not
+    forge a line of output (``error: ...``) or recolour the terminal.
+    """
+    text = str(name)
+    if all(unicodedata.category(c) not in ("Cc", "Cf") for c in text):
+        return text
+    return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+
 # Cell values (:mod:`.cell_parsing`).
 MSG_NOT_ISO = (
     "not an ISO date: use YYYY-MM-DD (e.g. 2026-03-02); other layouts such as "

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import DATASET, Findings
-from .messages import MSG_NO_HEADER
+from .messages import MSG_NO_HEADER, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
@@ -163,7 +163,7 @@ def _table_files(folder: Path, findings: Findings) -> dict[str, dict[str, Path]]
             continue
         table = entry.stem.strip().lower()
         if table not in TABLES:
-            ignored.append(entry.name)
+            ignored.append(printable(entry.name))
         elif table in files[fmt]:
             findings.add(table, f"two files for this table ({files[fmt][table].name}, {entry.name}): keep one")
         else:

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import DATASET, Findings
-from .messages import MSG_MERGED, MSG_NO_HEADER
+from .messages import MSG_MERGED, MSG_NO_HEADER, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, blank_cell, header_problem, with_header
 
@@ -141,7 +141,7 @@ def _read_sheets(workbook: object, findings: Findings) -> dict[str, pd.DataFrame
     for sheet in workbook.worksheets:  # type: ignore[attr-defined]
         name = sheet.title.strip().lower()
         if name not in TABLES:
-            ignored.append(sheet.title)
+            ignored.append(printable(sheet.title))
         elif name in sheets:
             findings.add(name, f"two sheets for this table ({sheets[name].title!r}, {sheet.title!r}): keep one")
         else:

@@ -31,13 +31,24 @@ def project_replacements(root: Path = PROJECT_ROOT) -> PathReplacements:
     return ((str(root) + os.sep, ""), (str(root), "."))
 
 
+TERMINAL_ESCAPE = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+"""ANSI terminal escapes: CSI (colours, cursor), OSC (titles, links) and two-character ones."""
+
+
+def strip_terminal_escapes(text: str) -> str:
+    """``text`` without ANSI terminal escapes (IPython colours tracebacks with them)."""
+    return TERMINAL_ESCAPE.sub("", text)
+
+
 def scrub_paths(text: str, replacements: PathReplacements | None = None) -> str:
-    """Replace machine-specific absolute paths in ``text``.
+    """Replace machine-specific absolute paths in ``text``, after removing terminal escapes.
 
     Tracebacks and warnings name files under the project (the package, the venv), and a
     report may print where its dataset was read from; the same build on another machine
     must give the same bytes, so these become the relative forms the build passed in.
+    Terminal escapes go first: a colour code inside a path would hide it from the match.
     """
+    text = strip_terminal_escapes(text)
     for old, new in replacements or project_replacements():
         # Only a path that starts here: "/data/x" inside "../../data/x" is already relative.
         text = re.sub(r"(?<![\w.\-/~])" + re.escape(old), lambda _: new, text)
