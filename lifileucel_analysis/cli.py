@@ -1,4 +1,4 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports, golden.
+"""The ``lifileucel-eap`` command: screen, synth, reports, golden, redcap-dictionary.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written).
@@ -129,13 +129,30 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return build_golden()
 
 
+# --- exchange formats: REDCap dictionary (docs/exchange.md) ---
+
+
+def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
+    """Write the REDCap data dictionary of the data contract."""
+    from .contract.redcap_dictionary import write_dictionary
+
+    print(f"wrote {write_dictionary(Path(args.out))}")
+    return EXIT_OK
+
+
+def _add_exchange_commands(sub: argparse._SubParsersAction) -> None:
+    redcap = sub.add_parser("redcap-dictionary", help="write the REDCap data dictionary of the data contract")
+    redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
+    redcap.set_defaults(func=cmd_redcap_dictionary)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``lifileucel-eap``."""
     parser = argparse.ArgumentParser(prog="lifileucel-eap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
-    screen.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
+    screen.add_argument("dataset", help="folder of CSV or Parquet files, an .xlsx workbook, or a REDCap CSV export")
     screen.add_argument("--out", required=True, help="output folder")
     screen.add_argument("--params", default=None, help="criteria YAML overriding params/criteria.yaml")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
@@ -157,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     golden = sub.add_parser("golden", help="regenerate the golden notebooks under tests/golden")
     golden.set_defaults(func=cmd_golden)
+    _add_exchange_commands(sub)
     return parser
 
 
