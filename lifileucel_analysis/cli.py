@@ -1,4 +1,4 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports, golden, redcap-dictionary.
+"""The ``lifileucel-eap`` command: screen, synth, reports, golden, redcap-dictionary, criteria.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written).
@@ -129,7 +129,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return build_golden()
 
 
-# --- exchange formats: REDCap dictionary (docs/exchange.md) ---
+# --- exchange formats: REDCap dictionary, criteria catalog (docs/exchange.md) ---
 
 
 def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
@@ -140,10 +140,29 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_criteria(args: argparse.Namespace) -> int:
+    """Print (or write) the criteria catalog as JSON."""
+    from .report.criteria_catalog import catalog_json, criteria_catalog, write_catalog
+
+    catalog = criteria_catalog(args.criteria)
+    if args.out:
+        print(f"wrote {write_catalog(catalog, Path(args.out))}", file=sys.stderr)
+    else:
+        sys.stdout.write(catalog_json(catalog))
+    return EXIT_OK
+
+
 def _add_exchange_commands(sub: argparse._SubParsersAction) -> None:
+    criteria_help = "criteria YAML overriding params/criteria.yaml (default: the criteria in force)"
     redcap = sub.add_parser("redcap-dictionary", help="write the REDCap data dictionary of the data contract")
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)
+
+    criteria = sub.add_parser("criteria", help="print the criteria catalog (IDs, rules' fields, limits) as JSON")
+    criteria.add_argument("--format", choices=("json",), default="json", help="output format")
+    criteria.add_argument("--out", default=None, help="write to this file instead of standard output")
+    criteria.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
+    criteria.set_defaults(func=cmd_criteria)
 
 
 def build_parser() -> argparse.ArgumentParser:
