@@ -1,4 +1,4 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports, golden, redcap-dictionary, criteria.
+"""The ``lifileucel-eap`` command: screen, synth, reports, golden, redcap-dictionary, sdtm, criteria.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written).
@@ -129,7 +129,7 @@ def cmd_golden(args: argparse.Namespace) -> int:
     return build_golden()
 
 
-# --- exchange formats: REDCap dictionary, criteria catalog (docs/exchange.md) ---
+# --- exchange formats: REDCap dictionary, CDISC SDTM, criteria catalog (docs/exchange.md) ---
 
 
 def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
@@ -137,6 +137,20 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
     from .contract.redcap_dictionary import write_dictionary
 
     print(f"wrote {write_dictionary(Path(args.out))}")
+    return EXIT_OK
+
+
+def cmd_sdtm(args: argparse.Namespace) -> int:
+    """Write SDTM TI, IE and DV (XPT v5 and CSV) and define.csv from a screening result or dataset."""
+    from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
+
+    try:
+        domains = sdtm_domains(Path(args.source), args.studyid, args.criteria)
+    except SdtmInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for path in write_sdtm(domains, Path(args.out)):
+        print(f"wrote {path}")
     return EXIT_OK
 
 
@@ -157,6 +171,13 @@ def _add_exchange_commands(sub: argparse._SubParsersAction) -> None:
     redcap = sub.add_parser("redcap-dictionary", help="write the REDCap data dictionary of the data contract")
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)
+
+    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE and DV (.xpt and .csv) and define.csv")
+    sdtm.add_argument("source", help="a screen output folder (verdicts.csv, outcomes) or a dataset to screen")
+    sdtm.add_argument("--out", required=True, help="output folder")
+    sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")
+    sdtm.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
+    sdtm.set_defaults(func=cmd_sdtm)
 
     criteria = sub.add_parser("criteria", help="print the criteria catalog (IDs, rules' fields, limits) as JSON")
     criteria.add_argument("--format", choices=("json",), default="json", help="output format")

@@ -16,7 +16,8 @@ site builds its project from the contract instead of by hand:
   whole numbers ``integer`` and numbers ``number`` with the contract's min/max;
 * a field the contract makes conditional is shown only when it applies (branching logic,
   :data:`BRANCHING`);
-* ``birth_date`` is flagged as an identifier (under HIPAA a birth date identifies a person), so REDCap's de-identified exports drop it.
+* ``birth_date`` is flagged as an identifier (under HIPAA a birth date identifies a
+  person), so REDCap's de-identified exports drop it.
 
 REDCap raw codes may hold only letters, digits and underscores, which site codes such as
 ``orlando-health`` and units such as ``10^9/L`` do not: each choice is ``raw, label`` with
