@@ -20,9 +20,10 @@ import pandas as pd
 import pytest
 
 from lifileucel_analysis.cli import main
+from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.contract.schema import CRITERION_IDS, TABLES, empty_frame
-from lifileucel_analysis.engine.parameters import FIELD_TYPES, load_params
+from lifileucel_analysis.engine.parameters import FIELD_TYPES, CriteriaParams, load_params
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.paths import DEMO_DATASET, PROJECT_ROOT
 from lifileucel_analysis.report.criteria_catalog import criteria_version
@@ -39,12 +40,12 @@ def catalog(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def demo_without_waivers():
+def demo_without_waivers() -> ScreeningDataset:
     """The demo cohort with no overrides: outcomes are the rules' own."""
     return dataclasses.replace(load_dataset(DEMO_DATASET), overrides=empty_frame("overrides"))
 
 
-def outcome_matrix(dataset, params=None) -> pd.DataFrame:
+def outcome_matrix(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> pd.DataFrame:
     """patients x criteria outcomes of a screening."""
     outcomes = screen(dataset, params).outcomes
     return outcomes.pivot(index="patient_id", columns="criterion_id", values="outcome").astype(str)
@@ -94,7 +95,8 @@ def test_every_limit_is_in_the_catalog_with_the_value_in_force_and_a_source(cata
         assert limit["source"], name
 
 
-def test_a_blanked_field_changes_only_criteria_that_say_they_read_it(catalog: dict, demo_without_waivers) -> None:
+def test_a_blanked_field_changes_only_criteria_that_say_they_read_it(catalog: dict,
+                                                                    demo_without_waivers: ScreeningDataset) -> None:
     reads = {c["id"]: set(c["reads"]) for c in catalog["criteria"]}
     before = outcome_matrix(demo_without_waivers)
     seen: set[str] = set()
@@ -130,7 +132,7 @@ def perturbed(value: int | float | bool, factor: float) -> int | float | bool:
 
 
 @pytest.mark.parametrize("factor", [3.0, 1 / 3])
-def test_a_changed_limit_changes_only_criteria_that_list_it(catalog: dict, demo_without_waivers,
+def test_a_changed_limit_changes_only_criteria_that_list_it(catalog: dict, demo_without_waivers: ScreeningDataset,
                                                            factor: float) -> None:
     uses = {c["id"]: {limit["name"] for limit in c["limits"]} for c in catalog["criteria"]}
     defaults = load_params()

@@ -343,6 +343,15 @@ def test_layout_problems_are_reported_with_the_rows_problems(demo_export: Path, 
     assert any("'EAP-000007'" in line and "field ecog" in line and "value '9'" in line for line in lines)
 
 
+def test_an_export_without_identifiers_is_refused_naming_the_field(demo_export: Path, tmp_path: Path) -> None:
+    path = tmp_path / "deidentified.csv"
+    pd.read_csv(demo_export, dtype=str, keep_default_na=False).drop(columns="birth_date").to_csv(path, index=False)
+    with pytest.raises(ContractError) as caught:
+        load_dataset(path)
+    assert caught.value.n_problems == 1
+    assert "instrument patients, field birth_date: field missing from the export" in str(caught.value)
+
+
 def test_a_plain_csv_file_is_still_refused_as_a_dataset(tmp_path: Path) -> None:
     path = tmp_path / "patients.csv"
     path.write_text((DEMO_DATASET / "patients.csv").read_text(encoding="utf-8"), encoding="utf-8")

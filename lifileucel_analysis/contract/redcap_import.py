@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import ContractError, Problem, ScreeningDataset
-from .loading import validate_tables
+from .loading import MSG_MISSING_COLUMN, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
 
@@ -114,7 +114,8 @@ def load_redcap_export(path: str | Path) -> ScreeningDataset:
     try:
         dataset = validate_tables(tables, source=str(path))
     except ContractError as error:
-        located = problems + [_locate(p, locators) for p in error.problems]
+        fields = {(f.table, f.column.name): f for f in redcap_fields()}
+        located = problems + [_locate(p, locators, fields) for p in error.problems]
         raise ContractError(located, str(path), omitted=error.omitted) from None
     if problems:
         raise ContractError(problems, str(path))
@@ -231,12 +232,16 @@ def _table_frame(cells: pd.DataFrame, record: pd.Series, fields: list[RedcapFiel
     return pd.DataFrame(columns)
 
 
-def _locate(problem: Problem, locators: dict[str, pd.DataFrame]) -> Problem:
+def _locate(problem: Problem, locators: dict[str, pd.DataFrame],
+            fields: dict[tuple[str, str | None], RedcapField]) -> Problem:
     """Word a contract problem in REDCap's terms (record, instrument, instance, field)."""
     table = problem.table
-    field = next((f for f in redcap_fields() if f.table == table and f.column.name == problem.column), None)
+    field = fields.get((table, problem.column))
     variable = field.name if field is not None else problem.column
     message = problem.message
+    if message == MSG_MISSING_COLUMN:
+        message = ("field missing from the export: export all records and fields, identifiers included (blank "
+                   "values are fine; a de-identified export drops birth_date)")
     if field is not None and field.column.kind in ("code", "yesno") and problem.row is not None:
         raw = ", ".join(f"{raw} = {code}" for raw, code in choice_map(field.column).items())
         message += f" (REDCap raw codes: {raw})"

@@ -25,8 +25,10 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -241,7 +243,7 @@ def _refuse(bad: pd.Series, values: pd.Series, path: Path, column: str, message:
 # --- the domains ------------------------------------------------------------------------
 
 
-def ti_domain(catalog: dict, studyid: str) -> pd.DataFrame:
+def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     """TI: one record per criterion of the catalog's criteria version."""
     criteria = pd.DataFrame(catalog["criteria"])
     return pd.DataFrame({
@@ -251,7 +253,7 @@ def ti_domain(catalog: dict, studyid: str) -> pd.DataFrame:
     })
 
 
-def ie_domain(screening: Screening, catalog: dict, studyid: str) -> pd.DataFrame:
+def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     """IE: the failed criteria of ineligible patients (inclusion not met N, exclusion met Y)."""
     ti = ti_domain(catalog, studyid).set_index("IETESTCD")
     verdicts = screening.verdicts.set_index("patient_id")
@@ -269,7 +271,7 @@ def ie_domain(screening: Screening, catalog: dict, studyid: str) -> pd.DataFrame
     }, index=pd.RangeIndex(len(failed))).astype({"IESEQ": "int64"})
 
 
-def dv_domain(screening: Screening, catalog: dict, studyid: str) -> pd.DataFrame:
+def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     """DV: one protocol deviation per documented waiver of a criterion."""
     entries = pd.DataFrame(catalog["criteria"]).set_index("id")
     waivers = _in_screening_order(screening.waivers, screening.verdicts)
