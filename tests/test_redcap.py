@@ -352,6 +352,17 @@ def test_an_export_without_identifiers_is_refused_naming_the_field(demo_export: 
     assert "instrument patients, field birth_date: field missing from the export" in str(caught.value)
 
 
+def test_an_export_without_the_record_id_is_refused(demo_export: Path, tmp_path: Path) -> None:
+    from lifileucel_analysis.contract.redcap_import import is_redcap_export, load_redcap_export
+
+    path = tmp_path / "no_id.csv"
+    pd.read_csv(demo_export, dtype=str, keep_default_na=False).drop(columns="patient_id").to_csv(path, index=False)
+    assert not is_redcap_export(path) and is_redcap_export(demo_export)
+    with pytest.raises(ContractError, match="no record ID column") as caught:
+        load_redcap_export(path)
+    assert caught.value.n_problems == 1
+
+
 def test_a_plain_csv_file_is_still_refused_as_a_dataset(tmp_path: Path) -> None:
     path = tmp_path / "patients.csv"
     path.write_text((DEMO_DATASET / "patients.csv").read_text(encoding="utf-8"), encoding="utf-8")

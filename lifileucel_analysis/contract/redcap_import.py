@@ -111,6 +111,8 @@ def load_redcap_export(path: str | Path) -> ScreeningDataset:
     path = Path(path)
     frame = _read_export(path)
     tables, locators, problems, warnings = split_export(frame)
+    if not tables:  # no record ID column: nothing can be placed
+        raise ContractError(problems, str(path))
     try:
         dataset = validate_tables(tables, source=str(path))
     except ContractError as error:
