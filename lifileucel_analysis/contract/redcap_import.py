@@ -26,6 +26,7 @@ import pandas as pd
 
 from .dataset import ContractError, Problem, ScreeningDataset
 from .messages import MSG_MISSING_COLUMN
+from .reading import CONTROL_CHARACTER
 from .validation import validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
@@ -133,10 +134,14 @@ def _read_export(path: Path) -> pd.DataFrame:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise fail(f"not UTF-8 text (byte {error.start}): export the data from REDCap again as CSV") from None
+    if (control := CONTROL_CHARACTER.search(text)) is not None:  # the rule of every CSV table
+        line = text.count("\n", 0, control.start()) + 1
+        raise fail(f"holds the control character U+{ord(control.group()):04X} on line {line}: a table is plain "
+                   "text (tabs and line breaks only); remove it")
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
-        raise fail(f"not a readable CSV file ({error})") from None
+    except Exception as error:  # noqa: BLE001 - every parser error is a problem of the file
+        raise fail(f"not a readable CSV file ({str(error)[:200]})") from None
     return frame.set_axis([str(name).strip().lower() for name in frame.columns], axis=1)
 
 
