@@ -19,7 +19,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
@@ -77,18 +77,21 @@ def signals_stop_the_build() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def stop_descendants(grace: float = STOP_GRACE_SECONDS) -> int:
-    """End every process this one started, and theirs: SIGTERM, then SIGKILL after ``grace``.
+def stop_descendants(grace: float = STOP_GRACE_SECONDS, roots: Collection[int] | None = None) -> int:
+    """End processes and all of theirs: SIGTERM, then SIGKILL after ``grace``.
 
-    The whole tree is listed before any process is signalled, so kernels whose worker
-    dies first are still found. Returns how many processes were signalled.
+    ``roots``: the PIDs to end with their descendants (a pool's workers); ``None``: every
+    process this one started. The whole tree is listed before any process is signalled,
+    so kernels whose worker dies first are still found. Returns how many were signalled.
     """
     import psutil
 
-    try:
-        processes = [p for p in psutil.Process().children(recursive=True) if not _resource_tracker(p)]
-    except psutil.Error:
-        return 0
+    processes = []
+    for root in ([os.getpid()] if roots is None else roots):
+        with suppress(psutil.Error):
+            process = psutil.Process(root)
+            processes += ([] if roots is None else [process]) + process.children(recursive=True)
+    processes = [p for p in processes if not _resource_tracker(p)]
     for process in processes:
         with suppress(psutil.Error):
             process.terminate()

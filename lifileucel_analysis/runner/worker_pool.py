@@ -53,7 +53,8 @@ def run_jobs(jobs: Sequence[ReportJob], workers: int, on_result: ResultCallback 
                 on_result(result)
     except BaseException:
         # Interrupted: end the workers and their kernels now; waiting would let them run on.
-        stop_descendants()
+        workers_now = list(getattr(pool, "_processes", None) or {})  # CPython keeps {pid: process} there
+        stop_descendants(roots=workers_now or None)
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
