@@ -240,7 +240,11 @@ def test_screen_handles_the_hostile_file(case: Case, tmp_path: Path) -> None:
         assert len(verdicts.splitlines()) == 1 + len(SMALL_VERDICTS)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.status == 2][:9:2], ids=lambda c: c.id)
+REPORTS_CASES = ("dimension-claims-whole-sheet-value-in-last-column", "truncated-sheet-xml", "external-entity",
+                 "entity-expansion-bomb", "nul-deep-in-csv", "parquet-date32-beyond-year-9999")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.id in REPORTS_CASES], ids=lambda c: c.id)
 def test_reports_refuses_the_same_files_before_any_kernel(case: Case, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     data = case.build(tmp_path / "in")
