@@ -174,19 +174,28 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     window = p.live_vaccine_window_days
     days = (ld - when).dt.days
     long_before_consent = (consent - when).dt.days > window
-    yes = is_yes(received)
-    values = {"when": when, "days": days.astype("Int64"), "limit": window}
+    values = {"when": when, "days": days.astype("Int64"), "limit": window, "said": _said_received(received)}
+    dated = when.notna()
     return decide(f.n, [
+        Rule(dated & days.between(0, window), F,
+             "live vaccine {when}{said}, {days} days before NMA-LD, within {limit}"),
+        Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} days before NMA-LD, more than {limit}"),
+        Rule(dated & (days < 0), P, "live vaccine {when}{said}, after the start of NMA-LD"),
+        Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
+                                             "(NMA-LD comes after consent)"),
+        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "live vaccine history not recorded", "patients.live_vaccine_received"),
-        Rule(when.isna(), U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
-        Rule(yes & days.between(0, window), F, "live vaccine {when}, {days} days before NMA-LD <= {limit}"),
-        Rule(yes & (days > window), P, "live vaccine {when}, {days} days before NMA-LD > {limit}"),
-        Rule(yes & (days < 0), P, "live vaccine {when}, after the start of NMA-LD"),
-        Rule(yes & long_before_consent, P, "live vaccine {when}, more than {limit} days before consent "
-                                           "(NMA-LD comes after consent)"),
-        Rule(True, U, "live vaccine {when}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
+        Rule(True, U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
     ], values)
+
+
+def _said_received(received: pd.Series) -> pd.Series:
+    """A note where the received flag contradicts or omits a recorded date."""
+    note = pd.Series("", index=received.index, dtype=object)
+    note[is_no(received).to_numpy()] = " (recorded although live_vaccine_received = no)"
+    note[received.isna().to_numpy()] = " (live_vaccine_received blank)"
+    return note.astype(str)
 
 
 @criterion("E11", record="Pregnant or breastfeeding", label="Pregnant or breastfeeding",
