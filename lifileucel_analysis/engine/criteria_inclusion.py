@@ -51,7 +51,7 @@ def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray
         Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
         Rule((n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines), P,
              "{sure} counted prior line(s), within {lo}-{hi}"),
-        Rule(True, U, "{sure} to {maybe} counted prior lines", "therapies: {unclear}"),
+        Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
 
 
@@ -63,7 +63,7 @@ def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}", "therapies.agents / setting: {unclear}"),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}"),
     ], {"hits": line_labels(f, hit, ""), "unclear": unclear})
 
 
@@ -83,22 +83,38 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
+def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
+    """What a line's stop reason and best response say, naming only what is recorded."""
+    stop_text = ("stopped for " + stop.astype(str)).where(stop.notna(), "")
+    response_text = ("best response " + response.astype(str).str.upper()).where(response.notna(), "")
+    both = stop_text + ", " + response_text
+    return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
+
+
+def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
+    """The blank ones of stop reason / best response, as "stop reason, best response"."""
+    names = np.where(stop.isna() & response.isna(), "stop reason and best response",
+                     np.where(stop.isna(), "stop reason", "best response"))
+    return pd.Series(names, index=stop.index)
+
+
 def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
     m = _most_recent(f, maybe)
-    values = {"line": m["line"], "setting": m["setting"], "stop": m["stop_reason"],
-              "response": m["best_response"], "agents": m["agents"], "recurrence": m["recurrence_date"]}
+    values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
+              "said": _said(m["stop_reason"], m["best_response"]), "unsaid": _unsaid(m["stop_reason"],
+                                                                                    m["best_response"])}
     return decide(f.n, [
         Rule(m["line"].isna(), N, "no counted line"),
-        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear",
-             "therapies.setting / agents (line {line})"),
-        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred {recurrence}"),
-        Rule(is_yes(m["progressed"]), P,
-             "most recent counted line {line} ({agents}): stopped for {stop}, best response {response}"),
-        Rule(m["progressed"].isna(), U,
-             "most recent counted line {line}: stop reason {stop}, best response {response}",
-             "therapies.stop_reason / best_response (line {line})"),
+        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
+        Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
+             "line {line} ({setting}) recurred {recurrence}"),
+        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy"),
+        Rule(is_yes(m["progressed"]), P, "most recent counted line {line} ({agents}): {said}"),
+        Rule(m["progressed"].isna() & (m["stop_reason"].notna() | m["best_response"].notna()), U,
+             "most recent counted line {line} ({agents}): {said}; {unsaid} not recorded", ""),
+        Rule(m["progressed"].isna(), U, "most recent counted line {line} ({agents}): {unsaid} not recorded", ""),
         Rule(True, F, "most recent counted line {line} ({agents}): no progression, intolerance or "
-                      "non-response (stopped: {stop}, best response {response})"),
+                      "non-response ({said})"),
     ], values)
 
 
