@@ -525,7 +525,7 @@ def e8_infections(patient: Row) -> str:
     hbv, pcr = patient["hbv_serology"], patient["hbv_pcr"]
     if syphilis == "positive" or hiv == "positive" or (hbv == "positive" and pcr == "detectable"):
         return FAIL
-    hbv_ok = hbv == "negative" or (hbv == "positive" and pcr == "undetectable")
+    hbv_ok = hbv == "negative" or pcr == "undetectable"  # an undetectable PCR decides whatever the serology
     if syphilis == "negative" and hiv == "negative" and hbv_ok:
         return PASS
     return UNKNOWN

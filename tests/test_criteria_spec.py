@@ -519,6 +519,8 @@ E8 = table("E8", ["syphilis_assay", "hiv_serology", "hbv_serology", "hbv_pcr"], 
     (None, "negative", "negative", None, UNKNOWN, "syphilis blank"),
     ("positive", None, None, None, FAIL, "syphilis positive decides with blanks"),
     (None, None, "positive", "detectable", FAIL, "HBV PCR detectable decides with blanks"),
+    ("negative", "negative", None, "undetectable", PASS, "HBV PCR undetectable decides with serology blank"),
+    ("negative", "negative", None, "detectable", UNKNOWN, "HBV PCR detectable, serology blank"),
 ])
 
 E10 = table("E10", ["live_vaccine_received", "live_vaccine_date", "lymphodepletion_date"], [

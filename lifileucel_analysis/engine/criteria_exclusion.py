@@ -161,6 +161,7 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
         Rule((hbv == "positive") & (pcr == "detectable"), F, "HBV serology positive with detectable PCR"),
         Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),
         Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded", "patients.hbv_pcr"),
+        Rule(pcr == "undetectable", P, "HBV PCR undetectable (serology not recorded)"),
         Rule(True, U, "HBV serology not recorded", "patients.hbv_serology"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
