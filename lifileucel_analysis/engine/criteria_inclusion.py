@@ -164,12 +164,14 @@ def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.nd
     """The parts' evidence, said plainly where the readings of blank lines decide more than the parts."""
     evidence = parts.evidence.materialize()
     unclear = line_labels(f, uncertain, "")
-    def said(lead: str) -> pa.Array:
-        pieces = [pa.scalar(lead, TEXT), unclear.cast(TEXT), pa.scalar(" are read (", TEXT), evidence.cast(TEXT),
-                  pa.scalar(")", TEXT)]
+    def said(lead: str, detail: bool) -> pa.Array:
+        pieces = [pa.scalar(lead, TEXT), unclear.cast(TEXT), pa.scalar(" are read", TEXT)]
+        if detail:  # what fails on each reading; a pass needs no list of open questions
+            pieces += [pa.scalar(" (", TEXT), evidence.cast(TEXT), pa.scalar(")", TEXT)]
         return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
 
-    passes, fails = said("passes whichever way the blanks of "), said("fails whichever way the blanks of ")
+    passes = said("passes whichever way the blanks of ", False)
+    fails = said("fails whichever way the blanks of ", True)
     changed = codes != parts.codes
     text = pc.if_else(pa.array(changed & (codes == CODE[P])), passes,
                       pc.if_else(pa.array(changed & (codes == CODE[F])), fails, evidence))
