@@ -283,11 +283,11 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
     shown = name + " {raw} on {date}"
     return decide(len(lab.value), [
         Rule(lab.value > raised, F, shown + " > {raised}" + unit),
-        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}" + unit + " (no " + condition_field
-             + ")"),
+        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}" + unit + " (" + condition_field
+             + " = no)"),
         Rule(lab.value <= normal, P, shown + " <= {normal}" + unit),
         Rule((lab.value <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
-             + ")"),
+             + " = yes)"),
         Rule(lab.value.isna() & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
              "patients.consent_date"),
         Rule(lab.value.isna() & lab.outside, U,
