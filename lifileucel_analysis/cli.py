@@ -54,7 +54,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
     from .contract.output_files import long_table_name, write_outputs
     from .report.screening_inputs import screen_files
 
-    inputs = screen_files(args.dataset, args.params)
+    inputs = screen_files(args.dataset, args.params, drugs=args.drugs)
     for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     result = inputs.result
@@ -66,6 +66,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
         "verdicts.csv": verdicts,
         long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
         long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
+        "findings.csv": result.findings,
     }, out)
     for path in stale:
         if path not in written and path.exists():
@@ -74,8 +75,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
     print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
           + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
     if len(result.findings):
-        print(f"{len(result.findings)} data-quality finding(s) (unknown agents, conflicting same-day labs): "
-              "listed in the eligibility report", file=sys.stderr)
+        print(f"{len(result.findings)} data-quality finding(s): see findings.csv", file=sys.stderr)
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK
@@ -253,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("dataset", help="folder of CSV or Parquet files, an .xlsx workbook, or a REDCap CSV export")
     screen.add_argument("--out", required=True, help="output folder")
     screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
+    screen.add_argument("--drugs", default=None,
+                        help="CSV of extra drug names (agent, drug_class[, source]) extending the package dictionary")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
                         help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
     screen.set_defaults(func=cmd_screen)

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import calendar
 import csv
+import itertools
+import re
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from fractions import Fraction
@@ -70,10 +72,39 @@ def default_params() -> dict[str, Any]:
     return {key: entry["value"] for key, entry in data.items()}
 
 
+def normalise_name(name: str) -> str:
+    """Normalise one agent name as docs/criteria.md words it (plainly, one name at a time)."""
+    text = name.lower()
+    for sign in "®™©":
+        text = text.replace(sign, "")
+    text = re.sub(r"\([^)]*\)", " ", text)
+    text = " ".join(text.replace("-", " ").replace("_", " ").split())
+    dose = r"\d+(?:\.\d+)?\s*(?:mg/kg|mg/m2|mg/m\^2|mg|mcg|ug|µg|g|iu|miu|units?|ml)"
+    words = {"iv", "po", "sc", "intravenous", "oral", "subcutaneous", "daily", "bid", "tid", "mesylate",
+             "hydrochloride", "hcl", "sulfate", "sulphate", "tosylate", "citrate", "besylate", "maleate",
+             "phosphate"}
+    while True:
+        stripped = re.sub(rf"\s+{dose}$", "", text)
+        tokens = stripped.split(" ")
+        if len(tokens) > 1 and (tokens[-1] in words or re.fullmatch(r"q\d+[wd]", tokens[-1])):
+            stripped = " ".join(tokens[:-1])
+        if stripped == text:
+            return text.strip()
+        text = stripped.strip()
+
+
 def drug_dictionary() -> dict[str, str]:
-    """Read the drug dictionary: generic agent name -> drug class."""
+    """Read the drug dictionary: normalised agent name -> drug class(es) joined by ';'."""
     with DRUG_CLASSES_CSV.open(encoding="utf-8", newline="") as handle:
-        return {row["agent"]: row["drug_class"] for row in csv.DictReader(handle)}
+        return {normalise_name(row["agent"]): row["drug_class"] for row in csv.DictReader(handle)}
+
+
+def lookup_agent(name: str, dictionary: Mapping[str, str]) -> set[str] | None:
+    """The classes of one agent name, or ``None`` when the dictionary does not know it."""
+    key = normalise_name(name)
+    if key not in dictionary and re.fullmatch(r".+ [a-z]{4}", key) and key[:-5] in dictionary:
+        key = key[:-5]  # an FDA four-letter biologic suffix (cemiplimab-rwlc)
+    return set(dictionary[key].split(";")) if key in dictionary else None
 
 
 def _as_mapping(params: Mapping[str, object] | object | None) -> dict[str, Any]:
@@ -180,12 +211,15 @@ def agent_classes(agents: str | None, dictionary: Mapping[str, str]) -> tuple[se
         return set(), False
     classes: set[str] = set()
     complete = True
-    for name in agents.split("+"):
-        name = name.strip()
-        if name in dictionary:
-            classes.add(dictionary[name])
-        else:
+    names = [name.strip() for name in agents.split("+") if name.strip()]
+    if not names:
+        return set(), False
+    for name in names:
+        found = lookup_agent(name, dictionary)
+        if found is None:
             complete = False
+        else:
+            classes |= found
     return classes, complete
 
 
@@ -214,20 +248,34 @@ def is_braf(therapy: Row, dictionary: Mapping[str, str]) -> str:
     return has_class(therapy["agents"], {"braf-inhibitor"}, dictionary)
 
 
-def is_counted(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str]) -> str:
-    """Tri-state ``counted``: does the line count toward I2 (I3 for adjuvant lines)?"""
-    setting = therapy["setting"]
-    if setting is None:
-        return MAYBE
-    if setting == "metastatic":
-        return YES
-    pd1 = is_pd1(therapy, dictionary)
-    recurrence, end = therapy["recurrence_date"], therapy["end_date"]
-    if pd1 == NO or recurrence is None:
-        return NO
-    if end is not None and recurrence > add_months(end, int(params["adjuvant_recurrence_months"])):
-        return NO
-    return pd1
+def options(tri: str) -> list[bool]:
+    """The readings of a tri-state fact."""
+    return {YES: [True], NO: [False], MAYBE: [True, False]}[tri]
+
+
+def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str]) -> set[tuple[bool, ...]]:
+    """Every reading of one line as (counted, anti-PD-(L)1, shows progression if latest, BRAF)."""
+    settings = [therapy["setting"]] if therapy["setting"] is not None else ["metastatic", "adjuvant"]
+    end, recurrence = therapy["end_date"], therapy["recurrence_date"]
+    if recurrence is not None:
+        windows = [end is None or recurrence <= add_months(end, int(params["adjuvant_recurrence_months"]))]
+    else:
+        windows = [True] if end is None else [True, False]  # recurred; on therapy, or date missing
+    stop, best = therapy["stop_reason"], therapy["best_response"]
+    if stop in ("progression", "toxicity") or best in ("sd", "pd"):
+        progressions = [True]
+    elif stop is None or best is None:
+        progressions = [True, False]
+    else:
+        progressions = [False]
+    readings = set()
+    for setting, pd1, braf, window, progression in itertools.product(
+            settings, options(is_pd1(therapy, dictionary)), options(is_braf(therapy, dictionary)), windows,
+            progressions):
+        adjuvant = setting in ("adjuvant", "neoadjuvant")
+        counted = not adjuvant or (pd1 and window)
+        readings.add((counted, pd1, counted and (adjuvant or progression), braf))
+    return readings
 
 
 # ----------------------------------------------------------------------------------------
@@ -252,71 +300,37 @@ def i1_stage(patient: Row) -> str:
     return FAIL if unresectable is False else UNKNOWN
 
 
-def i2_count_part(counted: list[str], params: Mapping[str, Any]) -> str:
-    """I2 part 1: 1-4 counted lines."""
-    sure = counted.count(YES)
-    possible = sure + counted.count(MAYBE)
-    low, high = int(params["min_prior_lines"]), int(params["max_prior_lines"])
-    if possible < low or sure > high:
+def i2_one_reading(v600: str, lines: list[tuple[int, tuple[bool, ...]]], params: Mapping[str, Any]) -> str:
+    """I2 for one complete reading: every fact known."""
+    counted = [(number, r) for number, r in lines if r[0]]
+    if not int(params["min_prior_lines"]) <= len(counted) <= int(params["max_prior_lines"]):
         return FAIL
-    if low <= sure and possible <= high:
-        return PASS
-    return UNKNOWN
-
-
-def i2_pd1_part(counted: list[str], pd1: list[str]) -> str:
-    """I2 part 2: an anti-PD-(L)1 agent among the counted lines."""
-    if any(c == YES and p == YES for c, p in zip(counted, pd1)):
-        return PASS
-    if not any(c in (YES, MAYBE) and p in (YES, MAYBE) for c, p in zip(counted, pd1)):
+    if not any(r[1] for _, r in counted):
         return FAIL
-    return UNKNOWN
-
-
-def i2_progression_part(therapies: list[Row], counted: list[str]) -> str:
-    """I2 part 3: progression, no response or intolerance on the most recent counted line."""
-    candidates = [(t, c) for t, c in zip(therapies, counted) if c in (YES, MAYBE)]
-    if not candidates:
+    if not max(counted, key=lambda pair: pair[0])[1][2]:
         return FAIL
-    latest, latest_counted = max(candidates, key=lambda pair: pair[0]["line"])
-    if latest_counted == MAYBE:
-        return UNKNOWN
-    if latest["setting"] in ("adjuvant", "neoadjuvant"):
-        return PASS
-    if latest["stop_reason"] in ("progression", "toxicity") or latest["best_response"] in ("sd", "pd"):
-        return PASS
-    if latest["stop_reason"] is None or latest["best_response"] is None:
-        return UNKNOWN
-    return FAIL
-
-
-def i2_braf_part(patient: Row, braf: list[str], params: Mapping[str, Any]) -> str:
-    """I2 part 4 (optional): a BRAF inhibitor when BRAF V600 mutant."""
-    if not params["require_braf_inhibitor_if_v600"]:
-        return PASS
-    if patient["braf_v600"] == "wildtype" or YES in braf:
-        return PASS
-    if patient["braf_v600"] == "mutant" and YES not in braf and MAYBE not in braf:
+    if params["require_braf_inhibitor_if_v600"] and v600 == "mutant" and not any(r[3] for _, r in lines):
         return FAIL
-    return UNKNOWN
+    return PASS
 
 
 def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any],
                    dictionary: Mapping[str, str]) -> str:
-    """I2: 1-4 prior lines including PD-(L)1, progressing on the most recent one."""
-    counted = [is_counted(t, params, dictionary) for t in therapies]
-    pd1 = [is_pd1(t, dictionary) for t in therapies]
-    braf = [is_braf(t, dictionary) for t in therapies]
-    return combine_all_of([
-        i2_count_part(counted, params),
-        i2_pd1_part(counted, pd1),
-        i2_progression_part(therapies, counted),
-        i2_braf_part(patient, braf, params),
-    ])
+    """I2 by enumerating every reading of the blanks and unclassified agents (spec section 2)."""
+    v600s = [patient["braf_v600"]] if patient["braf_v600"] is not None else ["mutant", "wildtype"]
+    per_line = [sorted(line_readings(t, params, dictionary)) for t in therapies]
+    numbers = [t["line"] for t in therapies]
+    seen = set()
+    for v600 in v600s:
+        for combo in itertools.product(*per_line):
+            seen.add(i2_one_reading(v600, list(zip(numbers, combo)), params))
+            if len(seen) == 2:
+                return UNKNOWN
+    return seen.pop()
 
 
 def i3_adjuvant(therapies: list[Row], dictionary: Mapping[str, str]) -> str:
-    """I3: pass with any adjuvant/neoadjuvant anti-PD-(L)1 line; never blocks."""
+    """I3: pass with any line recorded as adjuvant/neoadjuvant anti-PD-(L)1; never blocks (never unknown)."""
     for therapy in therapies:
         if therapy["setting"] in ("adjuvant", "neoadjuvant") and is_pd1(therapy, dictionary) == YES:
             return PASS
@@ -511,7 +525,7 @@ def e8_infections(patient: Row) -> str:
     hbv, pcr = patient["hbv_serology"], patient["hbv_pcr"]
     if syphilis == "positive" or hiv == "positive" or (hbv == "positive" and pcr == "detectable"):
         return FAIL
-    hbv_ok = hbv == "negative" or (hbv == "positive" and pcr == "undetectable")
+    hbv_ok = hbv == "negative" or pcr == "undetectable"  # an undetectable PCR decides whatever the serology
     if syphilis == "negative" and hiv == "negative" and hbv_ok:
         return PASS
     return UNKNOWN
@@ -527,10 +541,8 @@ def e10_live_vaccine(patient: Row, params: Mapping[str, Any]) -> str:
     received, when = patient["live_vaccine_received"], patient["live_vaccine_date"]
     nma_ld, consent = patient["lymphodepletion_date"], patient["consent_date"]
     window = int(params["live_vaccine_window_days"])
-    if received is False:
-        return PASS
-    if received is None or when is None:
-        return UNKNOWN
+    if when is None:
+        return PASS if received is False else UNKNOWN
     if nma_ld is not None:
         before = days_between(when, nma_ld)
         return FAIL if 0 <= before <= window else PASS

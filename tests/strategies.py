@@ -29,11 +29,14 @@ ANCHORS = [dt.date(2024, 2, 29), dt.date(2025, 1, 31), dt.date(2025, 8, 31), dt.
 """Consent dates (the anchor of every other date of a patient): month ends, 29 February,
 and 28 February / 1 March 2022 (18 years after 29 February 2004)."""
 
-PD1 = ["pembrolizumab", "nivolumab", "cemiplimab", "atezolizumab", "durvalumab", "retifanlimab"]
+PD1 = ["pembrolizumab", "nivolumab", "cemiplimab", "atezolizumab", "durvalumab", "retifanlimab",
+       "Keytruda", "Opdivo", "cemiplimab-rwlc", "Pembrolizumab 200 mg IV", "Opdualag"]
 OTHER_KNOWN = ["ipilimumab", "relatlimab", "dabrafenib", "trametinib", "vemurafenib", "encorafenib",
                "binimetinib", "dacarbazine", "temozolomide", "aldesleukin", "talimogene-laherparepvec",
+               "talimogene laherparepvec", "Yervoy", "Tafinlar", "DTIC",
                "imatinib", "tebentafusp"]
-ACT = ["lifileucel", "til", "car-t", "tisagenlecleucel", "tumor-infiltrating lymphocytes"]
+ACT = ["lifileucel", "til", "car-t", "tisagenlecleucel", "tumor-infiltrating lymphocytes",
+       "lisocabtagene maraleucel", "Kymriah", "afamitresgene autoleucel", "Amtagvi"]
 UNKNOWN_AGENTS = ["investigational-x", "pembrolizumabb", "abc-123"]
 AGENT_POOLS = {"pd1": PD1, "other": OTHER_KNOWN, "act": ACT, "unknown": UNKNOWN_AGENTS}
 
@@ -51,7 +54,7 @@ LAB_VALUES: dict[tuple[str, str], list[float]] = {
 GOOD_LABS = [("anc", 2.5, "10^9/L", None), ("platelets", 220.0, "10^9/L", None),
              ("hemoglobin", 12.5, "g/dL", None), ("ast", 30.0, "U/L", 40.0), ("alt", 28.0, "U/L", 40.0),
              ("total_bilirubin", 0.7, "mg/dL", None), ("creatinine_clearance", 85.0, "mL/min", None)]
-ULN_VALUES = [40.0, 35.0, 33.0]
+ULN_VALUES = [40.0, 35.0, 33.0, 33.3, 12.1]
 ULN_MULTIPLES = [0.5, 2.9, 3.0, 3.1, 4.9, 5.0, 5.1, 6.0]
 
 
@@ -307,7 +310,7 @@ def lab_value(draw: st.DrawFn, test: str, unit: str) -> tuple[float, float | Non
     """(value, ULN) of a result near its limit."""
     if test in ("ast", "alt"):
         uln = draw(ULN)
-        return round(uln * draw(ULN_MULTIPLE), 1), uln
+        return round(uln * draw(ULN_MULTIPLE), 2), uln  # typed decimals: 33.3 x 3 = 99.9
     values = LAB_VALUES[(test, unit)]
     return values[draw(VALUE_INDEX) % len(values)], None
 

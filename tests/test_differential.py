@@ -31,7 +31,7 @@ PARAM_VARIANTS: list[dict[str, object]] = [
 ]
 """Mostly the defaults; now and then a site's parameter file (plumbing of every limit)."""
 
-SETTINGS = settings(max_examples=200, deadline=None, derandomize=True, database=None,
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 

@@ -90,7 +90,9 @@ def test_toxicity_term_in_evidence_is_escaped(hostile_report: EligibilityReport)
 
 
 def test_unknown_agent_finding_is_escaped(hostile_report: EligibilityReport) -> None:
-    assert SCRIPT in hostile_report.result.findings["value"].tolist()
+    # the value is the agents cell as recorded; the finding quotes the unknown name exactly
+    assert any(SCRIPT in value for value in hostile_report.result.findings["value"].tolist())
+    assert any(f"classify agent '{SCRIPT}'" in text for text in hostile_report.result.findings["finding"].tolist())
     assert_escaped(hostile_report.findings()._repr_html_())
 
 

@@ -45,3 +45,50 @@ def yes_fails(f: Facts, name: str, fail_text: str, pass_text: str) -> Part:
         Rule(is_no(value), P, pass_text),
         Rule(True, U, f"{name} not recorded", f"patients.{name}"),
     ], {})
+
+
+def agent_requests(f: Facts) -> pd.Series:
+    """Per therapy line: what to do about its agents ("" when they are classified).
+
+    An unclassified name asks ``classify agent 'X' (therapies line N)``, with the exact
+    text as written; a blank cell asks for ``therapies.agents (line N)``.
+    """
+    lines = f.lines
+    line = lines["line"].astype(str)
+    names = lines["unknown_agents"].str.split("+").explode()
+    names = names[names.fillna("") != ""]
+    asks = ("classify agent '" + names + "' (therapies line " + line.reindex(names.index) + ")")
+    asks = asks.groupby(level=0).agg("; ".join).reindex(lines.index, fill_value="")
+    blank = lines["agents"].isna()
+    return asks.where(~blank, "therapies.agents (line " + line + ")").astype(str)
+
+
+def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Array:
+    """Per patient, the blank fields of the selected lines that could decide, one format.
+
+    ``rows`` selects uncertain lines; ``progression`` (per line) asks for their blank
+    stop reason / best response too (lines that may be the most recent counted one).
+    A field is named only when it is blank and its reading matters: the setting; the
+    agents while no agent decides the class; the recurrence date of a possibly-adjuvant
+    anti-PD-(L)1 line with an end date; stop reason or best response while the other
+    does not show progression already.
+    """
+    lines = f.lines
+    line = " (line " + lines["line"].astype(str) + ")"
+    stop, best = lines["stop_reason"], lines["best_response"]
+    progress_open = lines["shows_progression"].isna().to_numpy() & progression
+    pieces = [
+        ("therapies.setting" + line).where(lines["setting"].isna(), ""),
+        agent_requests(f).where(lines["pd1"].isna(), ""),
+        ("therapies.recurrence_date" + line).where(lines["recurrence_in_window"].isna()
+                                                   & ~(lines["setting"] == "metastatic").fillna(False)
+                                                   & lines["pd1"].fillna(True), ""),
+        ("therapies.stop_reason" + line).where(progress_open & stop.isna().to_numpy(), ""),
+        ("therapies.best_response" + line).where(progress_open & best.isna().to_numpy(), ""),
+    ]
+    text = pieces[0].astype(str)
+    for piece in pieces[1:]:
+        text = text + "; " + piece.astype(str)
+    text = text.str.replace(r"(?:; )+", "; ", regex=True).str.replace(r"^; |; $", "", regex=True)
+    keep = rows & (text != "").to_numpy()
+    return join_per_patient(lines["pos"].to_numpy()[keep], text[keep].reset_index(drop=True), f.n, "; ")

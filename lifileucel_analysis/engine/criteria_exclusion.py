@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common_rules import F, N, P, U, column, line_labels, yes_fails
+from .common_rules import F, N, P, U, agent_requests, column, line_labels, yes_fails
 from .criterion import criterion
 from .evidence import Part, Rule, blank_fields, combine, decide, join_per_patient
 from .facts import Facts
@@ -21,17 +21,26 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     act = f.lines["act"]
     had_act = act.fillna(False).to_numpy()
     unclear = act.isna().to_numpy()
-    unknown_agents = join_per_patient(f.lines["pos"].to_numpy()[unclear],
-                                      f.lines["agents"][unclear].fillna("blank").reset_index(drop=True), f.n)
-    needs = blank_fields({"patients.organ_allograft": allograft.isna(),
-                          "therapies.agents": f.count(unclear) > 0})
+    pos = f.lines["pos"].to_numpy()
+    shown = f.lines["agents"].fillna("blank agents cell").astype(str) + " (line " + f.lines["line"].astype(str) + ")"
+    unknown_agents = join_per_patient(pos[unclear], shown[unclear].reset_index(drop=True), f.n, "; ")
+    requests = agent_requests(f)
+    asks = join_per_patient(pos[unclear], requests[unclear].reset_index(drop=True), f.n, "; ")
+    needs = blank_fields({"patients.organ_allograft": allograft.isna()})
+    n_unclear = f.count(unclear)
+    values = {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "asks": asks,
+              "needs": needs}
     return decide(f.n, [
         Rule(allograft == "other", F, "organ allograft other than kidney"),
         Rule(f.count(had_act) > 0, F, "prior cell transfer therapy: {act}"),
-        Rule(allograft.notna() & (f.count(unclear) == 0), P,
-             "organ allograft: {allograft}; no prior cell transfer therapy"),
-        Rule(True, U, "allograft {allograft}; unclassified agents: {unknown}", "{needs}"),
-    ], {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "needs": needs})
+        Rule(allograft.notna() & (n_unclear == 0), P, "organ allograft: {allograft}; no prior cell transfer therapy"),
+        Rule(n_unclear == 0, U, "organ allograft not recorded; no prior cell transfer therapy",
+             "patients.organ_allograft"),
+        Rule(allograft.notna(), U, "organ allograft: {allograft}; agents not in the drug dictionary: {unknown}",
+             "{asks}"),
+        Rule(True, U, "organ allograft not recorded; agents not in the drug dictionary: {unknown}",
+             "{needs}; {asks}"),
+    ], values)
 
 
 @criterion("E2", record="Ongoing grade 2-4 toxicity from prior immunotherapy (excluding endocrine, ocular toxicity "
@@ -105,11 +114,12 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(is_no(brain), P, "no brain metastases"),
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
         Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
+        Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} days before NMA-LD < {limit}"),
         Rule(has & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
              "treated, asymptomatic brain metastases stable {days} days before NMA-LD >= {limit}"),
-        Rule(True, U, "brain metastases status incomplete", "{needs}"),
-    ], {"stable": stable, "days": days.astype("Int64"), "limit": limit, "needs": needs})
+        Rule(True, U, "brain metastases: not recorded: {needs}", "{needs}"),
+    ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs})
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",
@@ -151,6 +161,7 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
         Rule((hbv == "positive") & (pcr == "detectable"), F, "HBV serology positive with detectable PCR"),
         Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),
         Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded", "patients.hbv_pcr"),
+        Rule(pcr == "undetectable", P, "HBV PCR undetectable (serology not recorded)"),
         Rule(True, U, "HBV serology not recorded", "patients.hbv_serology"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
@@ -174,19 +185,28 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     window = p.live_vaccine_window_days
     days = (ld - when).dt.days
     long_before_consent = (consent - when).dt.days > window
-    yes = is_yes(received)
-    values = {"when": when, "days": days.astype("Int64"), "limit": window}
+    values = {"when": when, "days": days.astype("Int64"), "limit": window, "said": _said_received(received)}
+    dated = when.notna()
     return decide(f.n, [
+        Rule(dated & days.between(0, window), F,
+             "live vaccine {when}{said}, {days} days before NMA-LD, within {limit}"),
+        Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} days before NMA-LD, more than {limit}"),
+        Rule(dated & (days < 0), P, "live vaccine {when}{said}, after the start of NMA-LD"),
+        Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
+                                             "(NMA-LD comes after consent)"),
+        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "live vaccine history not recorded", "patients.live_vaccine_received"),
-        Rule(when.isna(), U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
-        Rule(yes & days.between(0, window), F, "live vaccine {when}, {days} days before NMA-LD <= {limit}"),
-        Rule(yes & (days > window), P, "live vaccine {when}, {days} days before NMA-LD > {limit}"),
-        Rule(yes & (days < 0), P, "live vaccine {when}, after the start of NMA-LD"),
-        Rule(yes & long_before_consent, P, "live vaccine {when}, more than {limit} days before consent "
-                                           "(NMA-LD comes after consent)"),
-        Rule(True, U, "live vaccine {when}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
+        Rule(True, U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
     ], values)
+
+
+def _said_received(received: pd.Series) -> pd.Series:
+    """A note where the received flag contradicts or omits a recorded date."""
+    note = pd.Series("", index=received.index, dtype=object)
+    note[is_no(received).to_numpy()] = " (recorded although live_vaccine_received = no)"
+    note[received.isna().to_numpy()] = " (live_vaccine_received blank)"
+    return note.astype(str)
 
 
 @criterion("E11", record="Pregnant or breastfeeding", label="Pregnant or breastfeeding",
@@ -201,5 +221,5 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
         Rule(is_yes(pregnant), F, "pregnant"),
         Rule(is_yes(feeding), F, "breastfeeding"),
         Rule((sex == "female") & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
-        Rule(True, U, "pregnancy or breastfeeding status not recorded", "{needs}"),
+        Rule(True, U, "not recorded: {needs}", "{needs}"),
     ], {"needs": needs})

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from .common_rules import F, N, P, U, at_least, column, line_labels, yes_fails
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .common_rules import F, N, P, U, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import Part, Rule, blank_fields, combine, decide
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide
+from .outcome import CODE
+from .prior_lines import i2_readings
 from .facts import Facts, LabResult
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
@@ -44,7 +51,7 @@ def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray
         Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
         Rule((n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines), P,
              "{sure} counted prior line(s), within {lo}-{hi}"),
-        Rule(True, U, "{sure} to {maybe} counted prior lines", "therapies: {unclear}"),
+        Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
 
 
@@ -56,7 +63,7 @@ def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}", "therapies.agents / setting: {unclear}"),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}"),
     ], {"hits": line_labels(f, hit, ""), "unclear": unclear})
 
 
@@ -76,22 +83,38 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
+def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
+    """What a line's stop reason and best response say, naming only what is recorded."""
+    stop_text = ("stopped for " + stop.astype(str)).where(stop.notna(), "")
+    response_text = ("best response " + response.astype(str).str.upper()).where(response.notna(), "")
+    both = stop_text + ", " + response_text
+    return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
+
+
+def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
+    """The blank ones of stop reason / best response, as "stop reason, best response"."""
+    names = np.where(stop.isna() & response.isna(), "stop reason and best response",
+                     np.where(stop.isna(), "stop reason", "best response"))
+    return pd.Series(names, index=stop.index)
+
+
 def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
     m = _most_recent(f, maybe)
-    values = {"line": m["line"], "setting": m["setting"], "stop": m["stop_reason"],
-              "response": m["best_response"], "agents": m["agents"], "recurrence": m["recurrence_date"]}
+    values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
+              "said": _said(m["stop_reason"], m["best_response"]), "unsaid": _unsaid(m["stop_reason"],
+                                                                                    m["best_response"])}
     return decide(f.n, [
         Rule(m["line"].isna(), N, "no counted line"),
-        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear",
-             "therapies.setting / agents (line {line})"),
-        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred {recurrence}"),
-        Rule(is_yes(m["progressed"]), P,
-             "most recent counted line {line} ({agents}): stopped for {stop}, best response {response}"),
-        Rule(m["progressed"].isna(), U,
-             "most recent counted line {line}: stop reason {stop}, best response {response}",
-             "therapies.stop_reason / best_response (line {line})"),
+        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
+        Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
+             "line {line} ({setting}) recurred {recurrence}"),
+        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy"),
+        Rule(is_yes(m["progressed"]), P, "most recent counted line {line} ({agents}): {said}"),
+        Rule(m["progressed"].isna() & (m["stop_reason"].notna() | m["best_response"].notna()), U,
+             "most recent counted line {line} ({agents}): {said}; {unsaid} not recorded", ""),
+        Rule(m["progressed"].isna(), U, "most recent counted line {line} ({agents}): {unsaid} not recorded", ""),
         Rule(True, F, "most recent counted line {line} ({agents}): no progression, intolerance or "
-                      "non-response (stopped: {stop}, best response {response})"),
+                      "non-response ({said})"),
     ], values)
 
 
@@ -120,12 +143,39 @@ def _i2_braf(f: Facts, p: CriteriaParams) -> Part:
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     counted = f.lines["counted"]
     surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
-    return combine([
-        _i2_count(f, p, surely, maybe),
-        _i2_anti_pd1(f, surely, maybe),
-        _i2_progression(f, maybe),
-        _i2_braf(f, p),
-    ])
+    braf = _i2_braf(f, p)
+    parts = combine([_i2_count(f, p, surely, maybe), _i2_anti_pd1(f, surely, maybe), _i2_progression(f, maybe), braf])
+    readings = i2_readings(f, p)
+    codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
+    uncertain = (counted.isna() | f.lines["pd1"].isna() | (f.lines["shows_progression"].isna() & maybe)).to_numpy()
+    lines_needed = Text(line_requests(f, uncertain, maybe), np.arange(f.n))
+    needs = _join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])])
+    return Part(codes, _reading_evidence(f, parts, codes, uncertain), needs.where(codes == CODE[U]))
+
+
+def _join_texts(texts: list[Text]) -> Text:
+    """Join aligned texts with "; ", skipping empty ones."""
+    joined = pc.binary_join_element_wise(*[t.materialize() for t in texts], pa.scalar("; ", TEXT))
+    cleaned = pc.replace_substring_regex(pc.replace_substring_regex(joined, r"(?:; )+", "; "), r"^; |; $", "")
+    return Text(cleaned, np.arange(len(texts[0])))
+
+
+def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.ndarray) -> Text:
+    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts."""
+    evidence = parts.evidence.materialize()
+    unclear = line_labels(f, uncertain, "")
+    def said(lead: str, detail: bool) -> pa.Array:
+        pieces = [pa.scalar(lead, TEXT), unclear.cast(TEXT), pa.scalar(" are read", TEXT)]
+        if detail:  # what fails on each reading; a pass needs no list of open questions
+            pieces += [pa.scalar(" (", TEXT), evidence.cast(TEXT), pa.scalar(")", TEXT)]
+        return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
+
+    passes = said("passes whichever way the blanks of ", False)
+    fails = said("fails whichever way the blanks of ", True)
+    changed = codes != parts.codes
+    text = pc.if_else(pa.array(changed & (codes == CODE[P])), passes,
+                      pc.if_else(pa.array(changed & (codes == CODE[F])), fails, evidence))
+    return Text(text.cast(TEXT), np.arange(f.n))
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
@@ -135,12 +185,15 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
            limits="adjuvant_recurrence_months")
 def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & f.lines["pd1"].fillna(False).to_numpy()
-    qualifying = adjuvant_pd1 & f.lines["recurrence_in_window"].to_numpy()
-    values = {"yes": pd.Series(f.count(qualifying)), "no": pd.Series(f.count(adjuvant_pd1 & ~qualifying)),
-              "months": p.adjuvant_recurrence_months}
+    window = f.lines["recurrence_in_window"]
+    qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
+    unclear = adjuvant_pd1 & window.isna().to_numpy()
+    values = {"yes": pd.Series(f.count(qualifying)), "no": pd.Series(f.count(adjuvant_pd1 & ~qualifying & ~unclear)),
+              "unclear": pd.Series(f.count(unclear)), "months": p.adjuvant_recurrence_months}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1: {yes} line(s) qualify "
-                                           "(recurrence on therapy or within {months} months), {no} do not"),
+                                           "(recurrence on therapy or within {months} months), {no} do not, "
+                                           "{unclear} unclear (recurrence date not recorded)"),
         Rule(True, N, "no adjuvant/neoadjuvant anti-PD-(L)1 line"),
     ], values)
 
@@ -184,29 +237,64 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
 # --- I7: seven laboratory values ------------------------------------------------------------
 
 
-def _lab_min(lab: LabResult, name: str, unit: str, limit: float) -> Part:
-    values = {"v": lab.value, "raw": lab.raw, "date": lab.date, "limit": limit}
-    shown = name + " {v} " + unit + " ({raw}, {date})"
+@dataclass(frozen=True)
+class Window:
+    """Per patient: the lab window as text, and whether it can be placed at all."""
+
+    text: pd.Series
+    placed: np.ndarray
+
+
+def lab_window(f: Facts, p: CriteriaParams) -> Window:
+    """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
+    consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
+    start = (consent - pd.Timedelta(days=p.lab_lookback_days)).dt.strftime("%Y-%m-%d")
+    end = ld.dt.strftime("%Y-%m-%d")
+    text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
+    return Window(text.fillna("").astype(str), consent.notna().to_numpy())
+
+
+def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
+    """The unknown branches of a lab part: which window, and whether a result exists outside it."""
+    return [
+        Rule(~window.placed, U, f"no {name} result can be placed: consent date not recorded",
+             "patients.consent_date"),
+        Rule(lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
+             f"labs.{test} (collected {{window}})"),
+        Rule(True, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+    ]
+
+
+def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
+    values = {"raw": lab.raw, "date": lab.date, "limit": limit, "window": window.text}
+    shown = name + " {raw} on {date}"
     return decide(len(lab.value), [
-        Rule(lab.value >= limit, P, shown + " >= {limit}"),
-        Rule(lab.value < limit, F, shown + " < {limit}"),
-        Rule(True, U, f"no {name} result in the window", f"labs.{name.lower().replace(' ', '_')}"),
+        Rule(lab.value >= limit, P, shown + " >= {limit} " + unit),
+        Rule(lab.value < limit, F, shown + " < {limit} " + unit),
+        *_missing_lab(lab, name, test, window),
     ], values)
 
 
 def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
-                            condition: pd.Series, condition_field: str, test: str) -> Part:
+                            condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present."""
     normal, raised = limits
-    values = {"v": lab.value, "raw": lab.raw, "date": lab.date, "normal": normal, "raised": raised}
-    shown = name + " {v}" + unit + " ({raw}, {date})"
+    values = {"raw": lab.raw, "date": lab.date, "normal": normal, "raised": raised, "window": window.text}
+    shown = name + " {raw} on {date}"
     return decide(len(lab.value), [
-        Rule(lab.value > raised, F, shown + " > {raised}"),
-        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}"),
-        Rule(lab.value <= normal, P, shown + " <= {normal}"),
-        Rule((lab.value <= raised) & is_yes(condition), P, shown + " <= {raised} (" + condition_field + ")"),
-        Rule(lab.value.isna(), U, f"no {name} result in the window", f"labs.{test}"),
-        Rule(True, U, shown + f" is between {{normal}} and {{raised}}; {condition_field} not recorded",
+        Rule(lab.value > raised, F, shown + " > {raised}" + unit),
+        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}" + unit + " (" + condition_field
+             + " = no)"),
+        Rule(lab.value <= normal, P, shown + " <= {normal}" + unit),
+        Rule((lab.value <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
+             + " = yes)"),
+        Rule(lab.value.isna() & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
+             "patients.consent_date"),
+        Rule(lab.value.isna() & lab.outside, U,
+             f"no {name} result {{window}}; a result outside that window is on file",
+             f"labs.{test} (collected {{window}})"),
+        Rule(lab.value.isna(), U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+        Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)
 
@@ -221,18 +309,23 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     labs = f.labs
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
-    return combine([
-        _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l),
-        _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l),
-        _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl),
-        _lab_max_with_condition(labs["ast"], "AST", "x ULN", liver_limits, liver, "liver_metastases", "ast"),
-        _lab_max_with_condition(labs["alt"], "ALT", "x ULN", liver_limits, liver, "liver_metastases", "alt"),
+    w = lab_window(f, p)
+    part = combine([
+        _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
+        _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
+        _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
+        _lab_max_with_condition(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
+        _lab_max_with_condition(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
         _lab_max_with_condition(labs["total_bilirubin"], "total bilirubin", " mg/dL",
                                 (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
-                                gilbert, "gilbert_syndrome", "total_bilirubin"),
+                                gilbert, "gilbert_syndrome", "total_bilirubin", w),
         _lab_min(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
-                 p.min_creatinine_clearance_ml_per_min),
+                 p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
     ])
+    # Without a consent date no result can be placed: one request, not one per test.
+    unplaced = ~w.placed & (part.codes == CODE[U])
+    evidence = part.evidence.where(~unplaced, "consent date not recorded: no lab result can be placed in the window")
+    return Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
 
 
 @criterion("I8", record="There is no alternative therapy", label="No alternative therapy",

@@ -17,20 +17,20 @@ import pyarrow.compute as pc
 
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from .parameters import CriteriaParams
-from ..paths import DRUG_CLASSES
+from .drug_dictionary import classify_names, lookup_table
 from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
 BRAF_CLASS = "braf-inhibitor"
+EXACT_DECIMALS = 9
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 
 
 @lru_cache(maxsize=1)
 def drug_classes() -> dict[str, str]:
-    """Return the drug dictionary: generic agent name -> class."""
-    table = pd.read_csv(DRUG_CLASSES, dtype=str)
-    return dict(zip(table["agent"], table["drug_class"]))
+    """Return the package's drug dictionary: normalised agent name -> class(es)."""
+    return lookup_table()
 
 
 def patient_positions(patients: pd.DataFrame, events: pd.DataFrame, table: str) -> np.ndarray:
@@ -61,7 +61,7 @@ def _tri(known_true: pd.Series, known_false: pd.Series) -> pd.Series:
     return out
 
 
-def regimen_classes(agents: pd.Series) -> pd.DataFrame:
+def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> pd.DataFrame:
     """Classify each therapy row's agents.
 
     Distinct regimen strings are few, so the split-and-lookup runs once per distinct
@@ -76,14 +76,17 @@ def regimen_classes(agents: pd.Series) -> pd.DataFrame:
     """
     codes, regimens = pd.factorize(agents, use_na_sentinel=True)
     per_agent = pd.Series(regimens, dtype=object).str.split("+").explode().str.strip()
-    cls = per_agent.map(drug_classes())
+    per_agent = per_agent[per_agent.fillna("") != ""]  # "a++b" or a trailing "+": no empty agent
+    cls = classify_names(per_agent, drug_classes() if lookup is None else lookup)
     unknown = cls.isna()
     by_regimen = pd.DataFrame({"cls": cls, "unknown": unknown, "agent": per_agent}).groupby(level=0)
-    any_unknown = by_regimen["unknown"].any()
+    any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True)
     names = per_agent.where(unknown).dropna().groupby(level=0).agg("+".join)
 
     def flag(classes: frozenset[str]) -> pd.Series:
-        hit = cls.isin(classes).groupby(level=0).any()
+        pattern = "(?:^|;)(?:" + "|".join(sorted(classes)) + ")(?:;|$)"
+        hit = cls.fillna("").str.contains(pattern, regex=True).groupby(level=0).any()
+        hit = hit.reindex(range(len(regimens)), fill_value=False)
         return _tri(hit, ~hit & ~any_unknown)
 
     table = pd.DataFrame({
@@ -100,30 +103,44 @@ def regimen_classes(agents: pd.Series) -> pd.DataFrame:
     return table.iloc[np.where(codes < 0, len(table) - 1, codes)].reset_index(drop=True)
 
 
-def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams) -> pd.DataFrame:
+def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
+                  lookup: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per therapy line with its patient position and derived tri-state facts.
 
     Columns added to the therapy columns: ``pos``, ``pd1``, ``act``, ``braf``,
-    ``unknown_agents``, ``adjuvant`` (bool), ``recurrence_in_window`` (bool),
-    ``counted`` and ``progressed`` (nullable boolean), as docs/criteria.md defines them.
+    ``unknown_agents``, ``adjuvant`` (bool), ``recurrence_in_window``, ``counted``,
+    ``shows_progression`` (the line's own stop reason / best response) and ``progressed``
+    (nullable boolean), as docs/criteria.md defines them.
     """
     t = dataset.therapies.reset_index(drop=True)
-    lines = pd.concat([t, regimen_classes(t["agents"])], axis=1)
+    lines = pd.concat([t, regimen_classes(t["agents"], lookup)], axis=1)
     lines["pos"] = patient_positions(dataset.patients, t, "therapies")
     setting = t["setting"]
     lines["adjuvant"] = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
-    limit = t["end_date"] + pd.DateOffset(months=params.adjuvant_recurrence_months)
-    recurred = t["recurrence_date"].notna()
-    in_window = recurred & (t["end_date"].isna() | (t["recurrence_date"] <= limit))
-    lines["recurrence_in_window"] = in_window.to_numpy()
-    adjuvant_counted = lines["pd1"].where(in_window.to_numpy(), False)
+    lines["recurrence_in_window"] = recurrence_in_window(t, params.adjuvant_recurrence_months)
+    adjuvant_counted = lines["pd1"] & lines["recurrence_in_window"]
     metastatic = (setting == "metastatic").to_numpy()
     counted = pd.Series(pd.NA, index=t.index, dtype="boolean")
     counted[metastatic] = True
     counted[lines["adjuvant"].to_numpy()] = adjuvant_counted[lines["adjuvant"].to_numpy()]
     lines["counted"] = counted
+    lines["shows_progression"] = _progressed(t, np.zeros(len(t), dtype=bool))
     lines["progressed"] = _progressed(t, lines["adjuvant"].to_numpy())
     return lines
+
+
+def recurrence_in_window(t: pd.DataFrame, months: int) -> pd.Series:
+    """Whether an (adjuvant) line's recurrence came on therapy or within ``months`` of its end.
+
+    A blank ``recurrence_date`` is a recurrence whose date is missing (the patient is
+    screened for advanced disease): on therapy (blank ``end_date``) it is in the window,
+    else it is unknown (NA).
+    """
+    limit = t["end_date"] + pd.DateOffset(months=months)
+    recorded = t["recurrence_date"].notna()
+    on_therapy = t["end_date"].isna()
+    inside = recorded & (on_therapy | (t["recurrence_date"] <= limit))
+    return _tri(inside | (~recorded & on_therapy), recorded & ~inside)
 
 
 def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:
@@ -145,6 +162,8 @@ class LabResult:
     date: pd.Series
     conflict: pd.Series
     """True where several results on the counting day disagreed (the worst one counts)."""
+    outside: pd.Series
+    """True where the patient has a result of this test, but none in the window."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, LabResult]:
@@ -170,7 +189,11 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
     np.fmin.at(low, key, value)
     np.fmax.at(high, key, value)
     conflict = (low != high).reshape(n, len(LAB_TESTS)) & (chosen >= 0)
-    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs, name in TESTS_NEEDING_ULN)
+    any_key = patient_positions(dataset.patients, labs, "labs") * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
+    on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
+    outside = on_file & (chosen < 0)
+    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs, name in TESTS_NEEDING_ULN,
+                           outside[:, code])
             for code, name in enumerate(LAB_TESTS)}
 
 
@@ -197,7 +220,7 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
 
 
 def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs: pd.DataFrame,
-             with_uln: bool) -> LabResult:
+             with_uln: bool, outside: np.ndarray) -> LabResult:
     """One test's chosen lab rows (``-1`` = none), as values aligned with the patients."""
     has = row >= 0
     picked = row[has]
@@ -209,7 +232,7 @@ def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs:
     gather[has] = np.arange(len(picked))
     raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
     text = pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan))
-    return LabResult(pd.Series(values), pd.Series(text), pd.Series(dates), pd.Series(conflict))
+    return LabResult(pd.Series(values), pd.Series(text), pd.Series(dates), pd.Series(conflict), pd.Series(outside))
 
 
 def _canonical_values(labs: pd.DataFrame) -> np.ndarray:
@@ -223,12 +246,15 @@ def _canonical_values(labs: pd.DataFrame) -> np.ndarray:
     raw = labs["value"].to_numpy()
     canonical = raw * np.where(unit >= 0, factors[test, unit], np.nan)
     is_liver = np.isin(test, [LAB_TESTS.index(t) for t in TESTS_NEEDING_ULN])
-    return np.where(is_liver, raw / labs["uln"].to_numpy(), canonical)
+    # Binary floating point cannot hold 33.3 or 1/17.1 exactly: 99.9 / 33.3 = 3.0000000000000004.
+    # Rounding to 9 decimals puts a value typed at a limit exactly on it; a value that differs
+    # from the limit by less than 5e-10 (more digits than any lab reports) is read as on it.
+    return np.round(np.where(is_liver, raw / labs["uln"].to_numpy(), canonical), EXACT_DECIMALS)
 
 
 def _number_text(values: np.ndarray) -> pa.Array:
-    """Numbers as a reader writes them: 3 decimals at most, no trailing ".0"."""
-    return pa.array(np.round(values, 3), from_pandas=True).cast(pa.string())
+    """Numbers as the site wrote them (up to 6 decimals), no trailing ".0"."""
+    return pa.array(np.round(values, 6), from_pandas=True).cast(pa.string())
 
 
 def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
@@ -272,13 +298,13 @@ class Facts:
         return np.bincount(self.lines["pos"].to_numpy()[rows], minlength=self.n)
 
 
-def build_facts(dataset: ScreeningDataset, params: CriteriaParams) -> Facts:
+def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.DataFrame | None = None) -> Facts:
     """Derive the facts the criteria read from a typed dataset."""
     patients = dataset.patients.reset_index(drop=True)
     return Facts(
         patients=patients,
         age=age_at_consent(patients),
-        lines=therapy_lines(dataset, params),
+        lines=therapy_lines(dataset, params, lookup_table(drugs) if drugs is not None else None),
         labs=latest_labs(dataset, params),
         toxicities=dataset.toxicities.reset_index(drop=True),
         tox_pos=patient_positions(patients, dataset.toxicities, "toxicities"),

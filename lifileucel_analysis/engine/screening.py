@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .catalog import CATALOG
+from .data_findings import data_findings
 from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
 from .evidence import STR, TEXT, Text, as_arrow, text_series
@@ -48,7 +49,8 @@ class ScreeningResult:
     waivers : DataFrame
         Applied overrides with who, when, why and the outcome they replaced.
     findings : DataFrame
-        Data-quality findings: ``patient_id``, ``table``, ``column``, ``value``, ``finding``.
+        Data-quality findings: ``patient_id``, ``table``, ``row``, ``column``, ``value``,
+        ``finding`` (see :mod:`.data_findings`).
     params : CriteriaParams
     n_in : int
         Patients in the input.
@@ -94,7 +96,8 @@ class ScreeningResult:
                 f"{len(self.verdicts)} verdicts out.</p>{counts}")
 
 
-def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> ScreeningResult:
+def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
+           drugs: pd.DataFrame | None = None) -> ScreeningResult:
     """Screen every patient of ``dataset`` against the 19 criteria.
 
     Parameters
@@ -103,13 +106,16 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
         Typed, validated tables (see :func:`lifileucel_analysis.contract.loading.load_dataset`).
     params : CriteriaParams, optional
         Limits and windows; defaults to the package defaults (:func:`load_params`).
+    drugs : DataFrame, optional
+        A site's own drug dictionary rows (``agent``, ``drug_class``, ``source``) that
+        extend the package's (see ``docs/criteria.md``, "Drug dictionary").
 
     Returns
     -------
     ScreeningResult
     """
     params = params or load_params()
-    facts = build_facts(dataset, params)
+    facts = build_facts(dataset, params, drugs)
     parts = _in_threads(lambda criterion: criterion.evaluate(facts, params), CATALOG)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
     waived_at, notes, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
@@ -123,7 +129,7 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None) -> S
         verdicts=_verdicts_table(facts, codes),
         missing_data=_missing_table(outcomes, codes),
         waivers=waiver_rows,
-        findings=_findings(facts),
+        findings=data_findings(facts),
         params=params,
         n_in=dataset.n_patients,
         dataset_source=dataset.source,
@@ -251,23 +257,3 @@ def _missing_table(outcomes: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
     rows = np.repeat(pending, codes.shape[1]) & (outcomes["outcome"] == "unknown").to_numpy()
     table = outcomes.loc[rows, ["patient_id", "site_id", "criterion_id", "missing"]]
     return table.rename(columns={"missing": "fields"}).reset_index(drop=True)
-
-
-def _findings(facts: Facts) -> pd.DataFrame:
-    """Data-quality findings: unknown agent names and conflicting same-day lab results."""
-    lines = facts.lines
-    unknown = lines[lines["unknown_agents"] != ""]
-    frames = [pd.DataFrame({
-        "patient_id": unknown["patient_id"].to_numpy(), "table": "therapies", "column": "agents",
-        "value": unknown["unknown_agents"].to_numpy(),
-        "finding": "agent not in the drug dictionary (line " + unknown["line"].astype(str).to_numpy() + ")",
-    })]
-    ids = facts.patients["patient_id"]
-    for test, lab in facts.labs.items():
-        hit = lab.conflict.to_numpy()
-        frames.append(pd.DataFrame({
-            "patient_id": ids[hit].to_numpy(), "table": "labs", "column": "value", "value": lab.raw[hit].to_numpy(),
-            "finding": f"several {test} results on the counting day disagree; the least favourable counts",
-        }))
-    table = pd.concat(frames, ignore_index=True)
-    return table.astype({c: STR for c in table.columns}).reset_index(drop=True)

@@ -106,7 +106,7 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
 
 
 def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
-                 base: Path | None = None) -> ScreenedInputs:
+                 base: Path | None = None, drugs: str | Path | None = None) -> ScreenedInputs:
     """Load a dataset and the criteria parameters from their paths and screen the dataset.
 
     Parameters
@@ -120,6 +120,9 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     base : Path, optional
         Where relative paths are looked up first (the working directory by default); see
         the module docstring for the whole rule.
+    drugs : str, Path or None
+        A site's drug dictionary CSV (``agent``, ``drug_class``, ``source``) extending the
+        package's; blank = the package dictionary alone.
 
     Returns
     -------
@@ -147,6 +150,11 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     params_path = None if is_blank(criteria_params) else resolve_input_path(
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     params = load_params(params_path)
+    drug_table = None
+    if not is_blank(drugs):
+        from ..contract.drug_file import read_drug_file
+
+        drug_table = read_drug_file(resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary"))
     data = load_dataset(dataset_path)
     return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
-                          result=screen(data, params))
+                          result=screen(data, params, drug_table))

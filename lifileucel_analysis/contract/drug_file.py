@@ -1,0 +1,65 @@
+"""A site's own drug dictionary rows: read and checked before the engine sees them.
+
+The file is a CSV with the package dictionary's columns: ``agent`` (a name as the site
+writes it), ``drug_class`` (one of the package's classes, several joined by ``;`` for a
+fixed-dose combination) and, optionally, ``source`` (where the classification comes
+from). The engine receives the checked table (``screen(..., drugs=table)``); a problem
+stops the run with every bad row named, like any other contract problem.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .dataset import ContractError, Problem
+
+TABLE = "drugs"
+DRUG_CLASSES = ("anti-pd-1", "anti-pd-l1", "anti-ctla-4", "anti-lag-3", "braf-inhibitor", "mek-inhibitor",
+                "chemotherapy", "cytokine", "oncolytic-virus", "kit-inhibitor", "bispecific",
+                "adoptive-cell-transfer", "other")
+"""The classes a row may name (the package dictionary's, plus ``other`` for an agent of no listed class)."""
+
+
+def check_drug_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Check a site's drug rows; return them with ``source`` filled ("site file" when absent).
+
+    Raises
+    ------
+    ContractError
+        Naming each missing column, blank agent and unknown class (row, column, value).
+    """
+    missing = [c for c in ("agent", "drug_class") if c not in table.columns]
+    if missing:
+        raise ContractError([Problem(TABLE, None, c, None, "required column missing (agent, drug_class[, source])")
+                             for c in missing])
+    table = table.fillna("").astype(str)
+    problems = [Problem(TABLE, i + 1, "agent", "", "agent name is blank")
+                for i in range(len(table)) if not table["agent"].iloc[i].strip()]
+    for i, value in enumerate(table["drug_class"]):
+        classes = [c.strip().lower() for c in value.split(";")]
+        bad = [c for c in classes if c not in DRUG_CLASSES]
+        if bad:
+            problems.append(Problem(TABLE, i + 1, "drug_class", value,
+                                    "not a drug class; allowed: " + ", ".join(DRUG_CLASSES)))
+    if problems:
+        raise ContractError(problems)
+    source = table["source"] if "source" in table.columns else pd.Series("", index=table.index)
+    return pd.DataFrame({"agent": table["agent"].str.strip(), "drug_class": table["drug_class"].str.strip().str.lower(),
+                         "source": source.where(source.str.strip() != "", "site file")})
+
+
+def read_drug_file(path: str | Path) -> pd.DataFrame:
+    """Read and check a site's drug dictionary CSV (see the module docstring).
+
+    Raises
+    ------
+    ContractError
+        When the file is missing or unreadable, or a row breaks the rules.
+    """
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise ContractError([Problem(TABLE, None, None, str(path), f"cannot read the drug file: {error}")]) from error
+    return check_drug_table(table)

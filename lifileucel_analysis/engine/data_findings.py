@@ -1,0 +1,116 @@
+"""Data-quality findings: values that are allowed one by one but odd or contradictory together.
+
+A finding never changes an outcome by itself (the criteria say how each value is read); it
+tells the site which cell to look at. One row per finding: ``patient_id``, ``table``,
+``row`` (1-based data row of that table, as the contract's problems count), ``column``,
+``value`` (as recorded) and ``finding`` (what is odd). Whole-column operations only.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .evidence import STR
+from .facts import Facts
+from .nullable import is_no, is_yes
+
+COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
+BRAIN_DETAILS = ["brain_metastases_symptomatic", "brain_metastases_treated", "brain_metastases_stable_since"]
+
+
+def _frame(ids: pd.Series, table: str, rows: np.ndarray, column: str, value: pd.Series | str,
+           finding: pd.Series | str) -> pd.DataFrame:
+    """Findings of one kind, for the table rows at positions ``rows`` (0-based)."""
+    return pd.DataFrame({
+        "patient_id": np.asarray(ids, dtype=object), "table": table, "row": rows + 1, "column": column,
+        "value": value if isinstance(value, str) else np.asarray(value.astype(str), dtype=object),
+        "finding": finding if isinstance(finding, str) else np.asarray(finding, dtype=object),
+    })
+
+
+def _yes_no(values: pd.Series) -> pd.Series:
+    return values.map({True: "yes", False: "no"}).astype(object)
+
+
+def patient_findings(f: Facts) -> list[pd.DataFrame]:
+    """Contradictions within one patients row."""
+    p, ids = f.patients, f.patients["patient_id"]
+    out = []
+    male = (p["sex"] == "male").to_numpy()
+    for column in ("pregnant", "breastfeeding"):
+        hit = np.flatnonzero(male & is_yes(p[column]).to_numpy())
+        out.append(_frame(ids.iloc[hit], "patients", hit, column, "yes", f"male recorded as {column} = yes"))
+    vaccine = np.flatnonzero(is_no(p["live_vaccine_received"]).to_numpy() & p["live_vaccine_date"].notna().to_numpy())
+    out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
+                      p["live_vaccine_date"].iloc[vaccine].dt.strftime("%Y-%m-%d"),
+                      "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
+    no_mets = is_no(p["brain_metastases"]).to_numpy()
+    for column in BRAIN_DETAILS:
+        hit = np.flatnonzero(no_mets & p[column].notna().to_numpy())
+        value = p[column].iloc[hit]
+        text = value.dt.strftime("%Y-%m-%d") if column.endswith("since") else _yes_no(value)
+        out.append(_frame(ids.iloc[hit], "patients", hit, column, text,
+                          f"{column} is filled although brain_metastases = no"))
+    return out
+
+
+def therapy_findings(f: Facts) -> list[pd.DataFrame]:
+    """Unclassified agents and line numbers out of date order."""
+    lines = f.lines
+    unknown = np.flatnonzero((lines["unknown_agents"] != "").to_numpy())
+    line_no = lines["line"].astype(str)
+    out = [_frame(lines["patient_id"].iloc[unknown], "therapies", unknown, "agents",
+                  lines["agents"].iloc[unknown],
+                  "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
+                  + "' (therapies line " + line_no.iloc[unknown] + ")")]
+    order = np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0), lines["pos"].to_numpy()))
+    pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = pos[1:] == pos[:-1]
+    earlier = np.zeros(len(order), dtype=bool)
+    earlier[1:] = start[1:] < start[:-1]  # NaT compares False: a blank date is not out of order
+    hit = order[same & earlier]
+    previous = pd.Series(np.roll(order, 1)[same & earlier])
+    out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, "start_date",
+                      lines["start_date"].iloc[hit].dt.strftime("%Y-%m-%d"),
+                      "line " + line_no.iloc[hit].to_numpy() + " starts before line "
+                      + line_no.iloc[previous].to_numpy() + " (" + lines["start_date"].iloc[previous]
+                      .dt.strftime("%Y-%m-%d").to_numpy() + "): line numbers out of date order"))
+    return out
+
+
+def toxicity_findings(f: Facts) -> list[pd.DataFrame]:
+    """A grade 5 (fatal) toxicity recorded as ongoing."""
+    tox = f.toxicities
+    hit = np.flatnonzero(((tox["grade"] == 5).fillna(False) & is_yes(tox["ongoing"])).to_numpy())
+    return [_frame(tox["patient_id"].iloc[hit], "toxicities", hit, "ongoing", "yes",
+                   "grade 5 (fatal) toxicity recorded as ongoing")]
+
+
+def lab_findings(f: Facts) -> list[pd.DataFrame]:
+    """Several results on the counting day that disagree (the least favourable counts)."""
+    ids = f.patients["patient_id"]
+    out = []
+    for test, lab in f.labs.items():
+        hit = np.flatnonzero(lab.conflict.to_numpy())
+        out.append(pd.DataFrame({
+            "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
+            "value": lab.raw.iloc[hit].to_numpy(dtype=object),
+            "finding": f"several {test} results on the counting day disagree; the least favourable counts",
+        }))
+    return out
+
+
+def data_findings(f: Facts) -> pd.DataFrame:
+    """Every finding, ordered by patient (input order), then table and row."""
+    frames = [frame for frame in patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
+              if len(frame)]
+    if not frames:
+        return pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else STR) for c in COLUMNS})
+    table = pd.concat(frames, ignore_index=True)
+    rank = pd.Series(np.arange(f.n), index=f.patients["patient_id"].to_numpy())
+    table["_order"] = rank.reindex(table["patient_id"].to_numpy()).to_numpy()
+    table = table.sort_values(["_order", "table", "row"], kind="stable").drop(columns="_order")
+    table = table.astype({c: STR for c in COLUMNS if c != "row"}).astype({"row": "Int64"})
+    return table.reset_index(drop=True)[COLUMNS]

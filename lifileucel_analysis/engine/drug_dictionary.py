@@ -1,0 +1,81 @@
+"""The drug dictionary: agent names as sites write them -> drug classes.
+
+Names are normalised before lookup, on both sides, so that ``Keytruda``, ``talimogene
+laherparepvec``, ``talimogene-laherparepvec``, ``Pembrolizumab 200 mg IV`` and
+``cemiplimab-rwlc`` find their row. Normalisation (``docs/criteria.md``, "Drug
+dictionary") is deliberately conservative: it only removes what cannot change which drug
+is meant (case, trademark signs, a parenthesised remark, hyphens/underscores versus
+spaces, a trailing dose with its unit, a trailing route or salt word, and an FDA
+four-letter biologic suffix when the name without it is known). A bare trailing number is
+kept (``interleukin 2``).
+
+A row's ``drug_class`` may name several classes joined by ``;`` (fixed-dose combinations
+such as Opdualag = nivolumab + relatlimab).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import pandas as pd
+
+from ..paths import DRUG_CLASSES
+
+COLUMNS = ("agent", "drug_class", "source")
+_DOSE = r"\d+(?:\.\d+)?\s*(?:mg/kg|mg/m2|mg/m\^2|mg|mcg|ug|µg|g|iu|miu|units?|ml)"
+_WORDS = (r"iv|po|sc|intravenous|oral|subcutaneous|daily|bid|tid|q\d+w|q\d+d|mesylate|hydrochloride|hcl|"
+          r"sulfate|sulphate|tosylate|citrate|besylate|maleate|phosphate|dimethyl sulfoxide")
+_TRAILING = rf"(?:\s+(?:{_DOSE}|{_WORDS}))+$"
+
+
+def normalise_names(names: pd.Series) -> pd.Series:
+    """Normalise agent names for lookup (whole column, pandas string kernels).
+
+    Parameters
+    ----------
+    names : pandas.Series of str
+        Agent names as written (one agent each, not a ``+``-joined regimen).
+
+    Returns
+    -------
+    pandas.Series of str
+        Lower case, single spaces, no hyphens, no trailing dose/route/salt words.
+    """
+    text = names.astype("string").str.lower()
+    text = text.str.replace(r"[®™©]", "", regex=True).str.replace(r"\([^)]*\)", " ", regex=True)
+    text = text.str.replace(r"[-_]+", " ", regex=True).str.replace(r"\s+", " ", regex=True).str.strip()
+    return text.str.replace(_TRAILING, "", regex=True).str.strip()
+
+
+@lru_cache(maxsize=1)
+def package_table() -> pd.DataFrame:
+    """The package's dictionary (``lifileucel_analysis/data/drug_classes.csv``), every row with its source."""
+    return pd.read_csv(DRUG_CLASSES, dtype=str, keep_default_na=False)
+
+
+def lookup_table(extra: pd.DataFrame | None = None) -> dict[str, str]:
+    """Normalised name -> class(es), the package rows extended by ``extra``.
+
+    Parameters
+    ----------
+    extra : DataFrame, optional
+        A site's own rows (``agent``, ``drug_class``; ``source`` optional), already read
+        and checked (:func:`lifileucel_analysis.contract.drug_file.read_drug_file`). A
+        site row for a name the package knows replaces the package's class.
+    """
+    tables = [package_table()] + ([extra] if extra is not None and len(extra) else [])
+    table = pd.concat([t[["agent", "drug_class"]] for t in tables], ignore_index=True)
+    keys = normalise_names(table["agent"])
+    return dict(zip(keys, table["drug_class"].str.strip().str.lower()))
+
+
+def classify_names(names: pd.Series, lookup: dict[str, str]) -> pd.Series:
+    """The class string of each name (NA when unknown), after normalisation.
+
+    A name not found as is but ending in a four-letter FDA biologic suffix
+    (``cemiplimab-rwlc``) is looked up without it.
+    """
+    keys = normalise_names(names)
+    found = keys.map(lookup)
+    stem = keys.str.replace(r" [a-z]{4}$", "", regex=True)
+    return found.fillna(stem.map(lookup)).astype(object).where(lambda s: s.notna(), None)

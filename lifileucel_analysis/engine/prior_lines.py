@@ -1,0 +1,137 @@
+"""I2 decided exactly: over every reading of the uncertain therapy lines, at once.
+
+A line is uncertain when its setting is blank (read as metastatic or adjuvant), its agents
+are unclassified or blank (read as containing an anti-PD-(L)1 agent or not, and a BRAF
+inhibitor or not, independently: one unknown name may be a fixed-dose combination), its
+adjuvant recurrence date is blank after a recorded end date (read as inside or outside
+the window), or its stop reason / best response is blank (read as showing progression or
+not). I2 is ``pass`` when every combination of readings passes, ``fail`` when none does,
+else ``unknown`` (spec section 2).
+
+Only the few uncertain lines are expanded: each line is crossed with the 16 readings of its
+four uncertain facts as rows, impossible readings dropped, and the readings reduced per
+line to a handful of "can / must" flags. Because different lines' blanks are independent,
+whether *some* reading passes is then decided by trying each line as the most recent
+counted one (lines after it must be able not to count; the count interval and an
+anti-PD-(L)1 line below it must fit), and whether some reading fails part by part. No loop
+over patients or lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .facts import Facts
+from .parameters import CriteriaParams
+
+BITS = np.arange(16)
+MET, PD1, WIN, PROG = (BITS >> 0) & 1 == 1, (BITS >> 1) & 1 == 1, (BITS >> 2) & 1 == 1, (BITS >> 3) & 1 == 1
+
+
+def _allowed(tri: pd.Series, bit: np.ndarray) -> np.ndarray:
+    """lines x 16: whether each reading's ``bit`` agrees with a tri-state fact (NA allows both)."""
+    known = tri.notna().to_numpy()
+    value = tri.fillna(False).to_numpy(dtype=bool)
+    return ~known[:, None] | (value[:, None] == bit[None, :])
+
+
+@dataclass(frozen=True)
+class LineFlags:
+    """Per therapy line (in ``f.lines`` order): what some / every reading of it allows."""
+
+    can_count: np.ndarray
+    must_count: np.ndarray
+    can_latest_ok: np.ndarray
+    """Some reading counts and shows progression (or is a counted adjuvant line)."""
+    can_latest_ok_pd1: np.ndarray
+    can_latest_bad: np.ndarray
+    """Some reading counts without progression."""
+    can_count_pd1: np.ndarray
+    can_not_count_pd1: np.ndarray
+
+
+def line_flags(f: Facts) -> LineFlags:
+    """Reduce the readings of every line to its can/must flags."""
+    lines = f.lines
+    setting = lines["setting"]
+    metastatic = pd.Series(pd.NA, index=lines.index, dtype="boolean")
+    metastatic[setting.notna().to_numpy()] = (setting == "metastatic")[setting.notna()].to_numpy()
+    ok = (_allowed(metastatic, MET) & _allowed(lines["pd1"], PD1) & _allowed(lines["recurrence_in_window"], WIN)
+          & _allowed(lines["shows_progression"], PROG))
+    counted = MET | (PD1 & WIN)
+    shows = counted & (~MET | PROG)
+
+    def some(mask: np.ndarray) -> np.ndarray:
+        return (ok & mask[None, :]).any(axis=1)
+
+    return LineFlags(can_count=some(counted), must_count=~some(~counted), can_latest_ok=some(shows),
+                     can_latest_ok_pd1=some(shows & PD1), can_latest_bad=some(counted & ~shows),
+                     can_count_pd1=some(counted & PD1), can_not_count_pd1=some(~(counted & PD1)))
+
+
+def _before(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Per sorted line, the sum of ``values`` over the same patient's earlier lines."""
+    total = np.cumsum(values.astype(np.int64))
+    start = np.searchsorted(pos, pos, side="left")
+    return total - values - np.concatenate([[0], total])[start]
+
+
+def _after(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Per sorted line, the sum of ``values`` over the same patient's later lines."""
+    total = np.cumsum(values.astype(np.int64))
+    end = np.searchsorted(pos, pos, side="right")
+    return total[end - 1] - total
+
+
+@dataclass(frozen=True)
+class Readings:
+    """Per patient: whether some reading passes I2, and whether some reading fails it."""
+
+    some_pass: np.ndarray
+    some_fail: np.ndarray
+
+
+def i2_readings(f: Facts, p: CriteriaParams) -> Readings:
+    """Decide, per patient, whether some / every reading of the lines passes I2."""
+    flags = line_flags(f)
+    order = np.lexsort((f.lines["line"].to_numpy(dtype=np.int64, na_value=0), f.lines["pos"].to_numpy()))
+    pos = f.lines["pos"].to_numpy()[order]
+    g = {name: getattr(flags, name)[order] for name in LineFlags.__dataclass_fields__}
+    lo, hi = p.min_prior_lines, p.max_prior_lines
+    must_below, can_below = _before(g["must_count"], pos), _before(g["can_count"], pos)
+    pd1_must_below = _before(g["must_count"] & g["can_count_pd1"], pos) > 0
+    pd1_any_below = _before(g["can_count_pd1"], pos) > 0
+    after_free = _after(g["must_count"], pos) == 0
+
+    def fits(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        return np.maximum(low, lo) <= np.minimum(high, hi)
+
+    as_latest = g["can_latest_ok"] & after_free & (
+        ((g["can_latest_ok_pd1"] | pd1_must_below) & fits(1 + must_below, 1 + can_below))
+        | (pd1_any_below & fits(2 + must_below, 1 + can_below)))
+    per_patient = np.bincount(pos, weights=as_latest, minlength=f.n) > 0
+    braf_pass, braf_fail = _braf(f, p)
+    count = {name: np.bincount(pos, weights=g[name], minlength=f.n) for name in ("must_count", "can_count")}
+    lines_n = np.bincount(pos, minlength=f.n)
+    some_fail = (
+        (count["must_count"] < lo) | (count["can_count"] > hi)
+        | (np.bincount(pos, weights=g["can_not_count_pd1"], minlength=f.n) == lines_n)
+        | (np.bincount(pos, weights=g["can_latest_bad"] & after_free, minlength=f.n) > 0)
+        | (count["must_count"] == 0) | braf_fail
+    )
+    return Readings(some_pass=per_patient & braf_pass, some_fail=some_fail)
+
+
+def _braf(f: Facts, p: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
+    """The optional BRAF part: (some reading passes, some reading fails)."""
+    if not p.require_braf_inhibitor_if_v600:
+        return np.ones(f.n, dtype=bool), np.zeros(f.n, dtype=bool)
+    braf = f.lines["braf"]
+    pos = f.lines["pos"].to_numpy()
+    can = np.bincount(pos, weights=braf.fillna(True).to_numpy(dtype=bool), minlength=f.n) > 0
+    must = np.bincount(pos, weights=braf.fillna(False).to_numpy(dtype=bool), minlength=f.n) > 0
+    v600 = f.patients["braf_v600"]
+    return (v600 != "mutant").to_numpy() | can, (v600 != "wildtype").to_numpy() & ~must

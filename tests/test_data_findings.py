@@ -1,0 +1,80 @@
+"""Data-quality findings as data: each contradiction on its own, and findings.csv on every screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from helpers import ELIGIBLE_THERAPY, case_tables, small_dataset
+from lifileucel_analysis import cli
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.engine.screening import screen
+
+COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
+
+
+def findings(**changes: Any) -> list[dict[str, Any]]:
+    table = screen(ScreeningDataset(**case_tables(**changes))).findings
+    assert list(table.columns) == COLUMNS
+    return [{k: (None if pd.isna(v) else v) for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def test_the_eligible_baseline_has_no_finding() -> None:
+    assert findings() == []
+
+
+@pytest.mark.parametrize("column", ["pregnant", "breastfeeding"])
+def test_male_recorded_pregnant_or_breastfeeding(column: str) -> None:
+    assert findings(patient={"sex": "male", column: "yes"}) == [
+        {"patient_id": "P001", "table": "patients", "row": 1, "column": column, "value": "yes",
+         "finding": f"male recorded as {column} = yes"}]
+
+
+def test_vaccine_no_with_a_date() -> None:
+    [found] = findings(patient={"live_vaccine_received": "no", "live_vaccine_date": "2024-01-05"})
+    assert (found["column"], found["value"]) == ("live_vaccine_date", "2024-01-05")
+    assert "live_vaccine_received = no" in found["finding"]
+
+
+def test_ongoing_grade_5_toxicity() -> None:
+    tox = [{"term": "colitis", "category": "other", "grade": 1, "ongoing": "yes"},
+           {"term": "myocarditis", "category": "other", "grade": 5, "ongoing": "yes"}]
+    assert findings(toxicities=tox) == [
+        {"patient_id": "P001", "table": "toxicities", "row": 2, "column": "ongoing", "value": "yes",
+         "finding": "grade 5 (fatal) toxicity recorded as ongoing"}]
+
+
+def test_line_numbers_out_of_date_order() -> None:
+    lines = [ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "start_date": "2023-05-01", "end_date": "2023-09-01"}]
+    assert findings(therapies=lines) == [
+        {"patient_id": "P001", "table": "therapies", "row": 2, "column": "start_date", "value": "2023-05-01",
+         "finding": "line 2 starts before line 1 (2024-01-08): line numbers out of date order"}]
+
+
+@pytest.mark.parametrize("column, value, shown", [
+    ("brain_metastases_symptomatic", "no", "no"), ("brain_metastases_treated", "yes", "yes"),
+    ("brain_metastases_stable_since", "2025-01-01", "2025-01-01")])
+def test_brain_metastases_no_with_sub_fields_filled(column: str, value: str, shown: str) -> None:
+    assert findings(patient={"brain_metastases": "no", column: value}) == [
+        {"patient_id": "P001", "table": "patients", "row": 1, "column": column, "value": shown,
+         "finding": f"{column} is filled although brain_metastases = no"}]
+
+
+def test_unknown_agent_keeps_the_exact_text() -> None:
+    [found] = findings(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": "Zorblimab X"}])
+    assert (found["table"], found["row"], found["column"], found["value"]) == ("therapies", 2, "agents", "Zorblimab X")
+    assert found["finding"].endswith("classify agent 'Zorblimab X' (therapies line 2)")
+
+
+def test_screen_always_writes_findings_csv(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_tables(small_dataset(), data, "csv")
+    assert cli.main(["screen", str(data), "--out", str(tmp_path / "out")]) == 0
+    written = pd.read_csv(tmp_path / "out" / "findings.csv", dtype=str, keep_default_na=False)
+    assert list(written.columns) == COLUMNS
+    expected = screen(ScreeningDataset(**small_dataset())).findings
+    assert len(written) == len(expected)

@@ -1,0 +1,103 @@
+"""The drug dictionary: normalised lookup, completeness for the classes that decide, sources, site files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import ELIGIBLE_THERAPY, case_tables
+from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
+from lifileucel_analysis.contract.drug_file import check_drug_table, read_drug_file
+from lifileucel_analysis.engine.drug_dictionary import classify_names, lookup_table, normalise_names
+from lifileucel_analysis.engine.screening import screen
+
+CSV = Path(__file__).resolve().parents[1] / "lifileucel_analysis" / "data" / "drug_classes.csv"
+
+# Written out here from the FDA labels (not read from the package file): every FDA-approved
+# agent of the classes a criterion reads, by INN as sites write it.
+FDA_APPROVED = {
+    "anti-pd-1": ["pembrolizumab", "nivolumab", "cemiplimab", "dostarlimab", "toripalimab", "tislelizumab",
+                  "retifanlimab", "penpulimab"],
+    "anti-pd-l1": ["atezolizumab", "durvalumab", "avelumab", "cosibelimab"],
+    "anti-ctla-4": ["ipilimumab", "tremelimumab"],
+    "anti-lag-3": ["relatlimab"],
+    "braf-inhibitor": ["vemurafenib", "dabrafenib", "encorafenib"],
+    "mek-inhibitor": ["trametinib", "cobimetinib", "binimetinib"],
+    "adoptive-cell-transfer": ["lifileucel", "tisagenlecleucel", "axicabtagene ciloleucel",
+                               "brexucabtagene autoleucel", "lisocabtagene maraleucel", "idecabtagene vicleucel",
+                               "ciltacabtagene autoleucel", "obecabtagene autoleucel", "afamitresgene autoleucel"],
+}
+BRANDS = {"Keytruda": "anti-pd-1", "Opdivo": "anti-pd-1", "Libtayo": "anti-pd-1", "Jemperli": "anti-pd-1",
+          "Tecentriq": "anti-pd-l1", "Imfinzi": "anti-pd-l1", "Bavencio": "anti-pd-l1", "Yervoy": "anti-ctla-4",
+          "Zelboraf": "braf-inhibitor", "Tafinlar": "braf-inhibitor", "Braftovi": "braf-inhibitor",
+          "Mekinist": "mek-inhibitor", "Cotellic": "mek-inhibitor", "Mektovi": "mek-inhibitor",
+          "Kymriah": "adoptive-cell-transfer", "Yescarta": "adoptive-cell-transfer",
+          "Tecartus": "adoptive-cell-transfer", "Breyanzi": "adoptive-cell-transfer",
+          "Abecma": "adoptive-cell-transfer", "Carvykti": "adoptive-cell-transfer",
+          "Aucatzyl": "adoptive-cell-transfer", "Tecelra": "adoptive-cell-transfer",
+          "Amtagvi": "adoptive-cell-transfer", "Imlygic": "oncolytic-virus", "Proleukin": "cytokine"}
+
+
+def classify(name: str) -> str | None:
+    return classify_names(pd.Series([name]), lookup_table()).iloc[0]
+
+
+@pytest.mark.parametrize("drug_class, name", [(c, n) for c, names in FDA_APPROVED.items() for n in names])
+def test_every_approved_agent_of_a_deciding_class_is_known(drug_class: str, name: str) -> None:
+    assert classify(name) == drug_class
+    assert classify(name.replace(" ", "-")) == drug_class  # the hyphenated spelling finds the same row
+
+
+@pytest.mark.parametrize("brand, drug_class", sorted(BRANDS.items()))
+def test_brand_names(brand: str, drug_class: str) -> None:
+    assert classify(brand) == drug_class
+    assert classify(brand.upper() + "®") == drug_class
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("talimogene laherparepvec", "talimogene-laherparepvec"), ("Pembrolizumab 200 mg IV", "pembrolizumab"),
+    ("nivolumab 240mg", "nivolumab"), ("dabrafenib mesylate", "dabrafenib"), ("cemiplimab-rwlc", "cemiplimab"),
+    ("  Nivolumab  ", "nivolumab"), ("pembrolizumab (Keytruda)", "pembrolizumab"), ("aldesleukin q2w", "aldesleukin"),
+])
+def test_normalisation_finds_the_same_row(written: str, meant: str) -> None:
+    assert classify(written) is not None
+    assert classify(written) == classify(meant)
+
+
+def test_normalisation_keeps_what_changes_the_drug() -> None:
+    assert normalise_names(pd.Series(["interleukin-2"])).tolist() == ["interleukin 2"]  # a bare number stays
+    assert classify("pembrolizumabb") is None  # no fuzzy matching: a typo is a finding, not a guess
+    assert classify("nivolumab xyz1") is None
+
+
+def test_fixed_dose_combination_has_both_classes() -> None:
+    assert classify("Opdualag") == "anti-pd-1;anti-lag-3"
+
+
+def test_every_row_has_a_class_and_a_source_and_names_are_unique_after_normalisation() -> None:
+    with CSV.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert all(row["drug_class"] and row["source"] for row in rows)
+    keys = normalise_names(pd.Series([row["agent"] for row in rows]))
+    classes = pd.Series([row["drug_class"] for row in rows])
+    assert (classes.groupby(keys.to_numpy()).nunique() == 1).all()
+
+
+def test_a_site_file_adds_names_without_editing_the_package(tmp_path: Path) -> None:
+    tables = case_tables(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": "zz-cell-777"}])
+    before = screen(ScreeningDataset(**tables))
+    assert before.outcomes.set_index("criterion_id").loc["E1", "outcome"] == "unknown"
+    path = tmp_path / "drugs.csv"
+    path.write_text("agent,drug_class,source\nZZ-Cell 777,adoptive-cell-transfer,site pharmacy\n", encoding="utf-8")
+    after = screen(ScreeningDataset(**tables), drugs=read_drug_file(path))
+    assert after.outcomes.set_index("criterion_id").loc["E1", "outcome"] == "fail"
+
+
+def test_a_bad_site_file_names_row_column_and_value() -> None:
+    with pytest.raises(ContractError) as caught:
+        check_drug_table(pd.DataFrame({"agent": ["x", ""], "drug_class": ["anti-pd-2", "chemotherapy"]}))
+    text = str(caught.value)
+    assert "anti-pd-2" in text and "drug_class" in text and "agent name is blank" in text

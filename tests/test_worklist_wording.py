@@ -1,0 +1,127 @@
+"""Evidence and worklists as a coordinator reads them (issue 11): every template with blanks.
+
+Each case screens one patient (the eligible baseline with a change) and checks the exact
+evidence sentence and the fields to collect, written here by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from helpers import ELIGIBLE_THERAPY, case_tables
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.screening import screen
+
+
+def outcome_of(criterion: str, **changes: Any) -> tuple[str, str, str]:
+    """(outcome, evidence, missing) of ``criterion`` for the baseline patient with ``changes``."""
+    result = screen(ScreeningDataset(**case_tables(**changes)))
+    row = result.outcomes.set_index("criterion_id").loc[criterion]
+    return str(row["outcome"]), str(row["evidence"]), str(row["missing"])
+
+
+def line(n: int, **changes: Any) -> dict[str, Any]:
+    return {**ELIGIBLE_THERAPY, "line": n, **changes}
+
+
+def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> None:
+    outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None})
+    assert outcome == "unknown"
+    assert missing == "patients.consent_date"
+    assert evidence == "consent date not recorded: no lab result can be placed in the window"
+
+
+def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> None:
+    outcome, evidence, missing = outcome_of(
+        "I7", labs=[{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": "2025-01-01"}])
+    assert outcome == "unknown"
+    assert evidence == "no ANC result 2025-02-01 to 2025-03-29; a result outside that window is on file"
+    assert missing == "labs.anc (collected 2025-02-01 to 2025-03-29)"
+
+
+def test_lab_unknown_without_any_result() -> None:
+    tables = dict(labs=[{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": "2025-02-20"}],
+                  replace_labs=True, patient={"lymphodepletion_date": None})
+    outcome, evidence, missing = outcome_of("I7", **tables)
+    assert outcome == "unknown"
+    assert "no platelets result on file" in evidence
+    assert "labs.platelets (collected 2025-02-01 onwards (NMA-LD not scheduled))" in missing
+
+
+def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -> None:
+    outcome, evidence, _ = outcome_of(
+        "I7", labs=[{"test": "platelets", "value": 99999, "unit": "/uL", "collected_date": "2025-02-25"}])
+    assert outcome == "fail"
+    assert evidence == "platelets 99999 /uL on 2025-02-25 < 100 x10^9/L"
+    outcome, evidence, _ = outcome_of(
+        "I7", labs=[{"test": "alt", "value": 99.9, "unit": "U/L", "uln": 33.3, "collected_date": "2025-02-25"}])
+    assert outcome == "pass"
+    assert "ALT 99.9 U/L (ULN 33.3) on 2025-02-25 <= 3 x ULN" in evidence
+
+
+def test_progression_evidence_names_only_what_is_recorded() -> None:
+    outcome, evidence, _ = outcome_of("I2", therapies=[line(1, stop_reason=None, best_response="pd")])
+    assert outcome == "pass"
+    assert "stopped for blank" not in evidence
+    assert evidence.endswith("most recent counted line 1 (nivolumab+ipilimumab): best response PD")
+
+
+def test_progression_unknown_asks_only_for_the_blank_field() -> None:
+    outcome, evidence, missing = outcome_of("I2", therapies=[line(1, stop_reason="completed", best_response=None)])
+    assert outcome == "unknown"
+    assert missing == "therapies.best_response (line 1)"
+    assert "stopped for completed; best response not recorded" in evidence
+
+
+def test_blank_setting_asks_for_the_setting_once_and_not_for_recorded_agents() -> None:
+    outcome, _, missing = outcome_of("I2", therapies=[line(1, setting=None)])
+    # metastatic: passes; adjuvant with no recurrence date after a recorded end: unclear
+    assert outcome == "unknown"
+    assert missing == "therapies.setting (line 1); therapies.recurrence_date (line 1)"
+    assert "agents" not in missing
+
+
+def test_unknown_agent_asks_to_classify_the_exact_text() -> None:
+    outcome, evidence, missing = outcome_of("E1", therapies=[line(1), line(2, agents="nivolumab+Zorblimab X")])
+    assert outcome == "unknown"
+    assert missing == "classify agent 'Zorblimab X' (therapies line 2)"
+    assert evidence == "organ allograft: none; agents not in the drug dictionary: nivolumab+Zorblimab X (line 2)"
+
+
+def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:
+    outcome, evidence, missing = outcome_of("E1", patient={"organ_allograft": None})
+    assert (outcome, missing) == ("unknown", "patients.organ_allograft")
+    assert evidence == "organ allograft not recorded; no prior cell transfer therapy"
+
+
+def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
+    outcome, evidence, _ = outcome_of("E5", patient={
+        "brain_metastases": "yes", "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+        "brain_metastases_stable_since": "2025-04-02"})
+    assert outcome == "fail"
+    assert evidence == "brain metastases stable only since 2025-04-02, after the start of NMA-LD (2025-03-29)"
+    assert "-4" not in evidence
+
+
+def test_pregnancy_evidence_names_the_blank_not_what_is_recorded() -> None:
+    outcome, evidence, missing = outcome_of("E11", patient={"breastfeeding": None})
+    assert (outcome, missing) == ("unknown", "patients.breastfeeding")
+    assert evidence == "not recorded: patients.breastfeeding"
+
+
+@pytest.mark.parametrize("received", ["no", None])
+def test_recorded_vaccine_date_counts_whatever_the_flag(received: str | None) -> None:
+    outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": received,
+                                                      "live_vaccine_date": "2025-03-12"})
+    assert outcome == "fail"
+    assert evidence.startswith("live vaccine 2025-03-12")
+    assert "17 days before NMA-LD, within 28" in evidence
+
+
+def test_adjuvant_blank_recurrence_date_is_a_missing_date() -> None:
+    outcome, _, missing = outcome_of("I2", therapies=[line(1, setting="adjuvant", agents="nivolumab",
+                                                            recurrence_date=None)])
+    assert outcome == "unknown"
+    assert missing == "therapies.recurrence_date (line 1)"
