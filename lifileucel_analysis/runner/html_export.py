@@ -25,8 +25,34 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
   margin: 0 0 12px 0; border-bottom: 1px solid #ccc; background: #f6f8fa; }
 .eap-banner a { margin-right: 1em; }
 .eap-banner .eap-failed { color: #b00020; font-weight: bold; display: block; margin-top: 4px; }
+/* Tables wrap instead of running off the page or an 800 px window; images shrink to fit. */
+.lifileucel-table { max-width: 100%; }
+.lifileucel-table table { table-layout: auto; width: 100%; max-width: 100%; border-collapse: collapse; }
+.jp-RenderedHTMLCommon .lifileucel-table td, .jp-RenderedHTMLCommon .lifileucel-table th {
+  white-space: normal; overflow-wrap: anywhere; word-break: normal; max-width: none; text-align: left;
+  vertical-align: top; }
+.jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+.jp-OutputArea-output { overflow-x: visible; }
+.eap-summary { border: 1px solid #ccc; background: #fbfbfb; padding: 4px 12px; }
+.eap-truncated { color: #7a4a00; }
+@media print {
+  @page { margin: 12mm; }
+  .jp-Notebook { padding: 0 !important; }
+  .jp-Cell { padding: 0 !important; }
+  .jp-RenderedHTMLCommon .lifileucel-table td, .jp-RenderedHTMLCommon .lifileucel-table th {
+    font-size: 8pt; padding: 2px 3px; }
+  tr, img { break-inside: avoid; }
+  h2 { break-after: avoid; }
+}
 </style>
 {%- endblock extra_css -%}
+{#- Figures carry their alt text in the output's metadata (ReportFigure.describe). -#}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ ((output | get_metadata('alt', 'image/png')) or 'Figure without description') | escape_html }}">
+</div>
+{%- endblock data_png %}
 {%- block body_header -%}
 {{ super() }}
 {{ resources.eap_banner }}
