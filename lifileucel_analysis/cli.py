@@ -27,6 +27,19 @@ if TYPE_CHECKING:
     from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+def site_worklists(inputs: Any) -> dict[str, Any]:
+    """``worklist-<site>.csv`` per site with patients: its pending patients in plain words (docs/reports.md)."""
+    from .contract.schema import SITE_IDS
+    from .report.downloads import readable
+    from .report.worklist import data_currency, plain_worklist
+
+    result = inputs.result
+    currency = data_currency(result.verdicts)
+    present = set(result.verdicts["site_id"].astype(str))
+    return {f"worklist-{site}.csv": readable(plain_worklist(result.for_site(site), inputs.dataset.patients, currency))
+            for site in SITE_IDS if site in present}
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
     from .contract.output_files import long_table_name, write_outputs
@@ -44,6 +57,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         "verdicts.csv": verdicts,
         long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
         long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
+        **site_worklists(inputs),
     }, out)
     for path in stale:
         if path not in written and path.exists():

@@ -26,6 +26,8 @@ PAGES: dict[str, str] = {
     "program_overview": "Program overview",
 }
 """Notebooks whose pages link to each other, and their titles."""
+PAGES_WITH_WORKLIST: tuple[str, ...] = ("site_summary", "eligibility_report")
+"""Pages that show the pending worklist (the program overview points to its download)."""
 ABBREVIATIONS: dict[str, str] = {
     "NMA-LD": "non-myeloablative lymphodepletion (the conditioning before lifileucel)",
     "ECOG": "Eastern Cooperative Oncology Group performance status",
@@ -74,8 +76,9 @@ def page_header(report: object, page: str) -> Markup:
     verdicts = report.result.verdicts["verdict"].astype(str)
     n = len(verdicts)
     counts = {v: int((verdicts == v).sum()) for v in ("eligible", "pending", "ineligible")}
-    action = [f"<strong>{counts['pending']:,} pending</strong> patient(s) need data: see the "
-              '<a href="#Pending-worklist">pending worklist</a> or download it below.' if counts["pending"]
+    where = ('see the <a href="#Pending-worklist">pending worklist</a> or download it below.'
+             if page in PAGES_WITH_WORKLIST else "download the pending worklist below.")
+    action = [f"<strong>{counts['pending']:,} pending</strong> patient(s) need data: {where}" if counts["pending"]
               else "No patient is pending."]
     flags = report.oversight_counts()
     if flags:
