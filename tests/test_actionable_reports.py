@@ -212,3 +212,22 @@ def test_the_page_header_says_who_needs_action_and_how_current(cohort) -> None:
     assert "2 pending</strong> patient(s) need data" in header
     assert "1 NMA-LD while ineligible; 1 NMA-LD while pending; 1 waiver by a role not allowed" in header
     assert 'href="all-pending-worklist.xlsx"' in header and 'href="../program_overview/all.html"' in header
+
+
+def test_screen_writes_one_worklist_per_site_with_every_pending_patient_once(cohort, tmp_path) -> None:
+    from lifileucel_analysis.cli import main
+    from lifileucel_analysis.contract.writing import write_tables
+
+    result, dataset = cohort
+    tables = {name: dataset.table(name).copy() for name in ("patients", "therapies", "labs", "toxicities",
+                                                            "overrides")}
+    tables["patients"].loc[tables["patients"]["patient_id"] == "W2", "site_id"] = "mskcc"
+    tables["overrides"]["patient_id"] = tables["overrides"]["patient_id"].astype(str)
+    write_tables(tables, tmp_path / "data")
+    assert main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
+    files = sorted(p.name for p in (tmp_path / "out").glob("worklist-*.csv"))
+    assert files == ["worklist-honorhealth.csv", "worklist-mskcc.csv"]
+    honor = pd.read_csv(tmp_path / "out" / "worklist-honorhealth.csv", dtype=str)
+    msk = pd.read_csv(tmp_path / "out" / "worklist-mskcc.csv", dtype=str)
+    assert honor["patient"].tolist() == ["W1"] and msk["patient"].tolist() == ["W2"]
+    assert set(msk["site"]) == {"mskcc"}

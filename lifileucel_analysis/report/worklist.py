@@ -114,6 +114,11 @@ def _collect_text(fields: pd.Series, window: pd.Series) -> pd.Series:
     return pd.Series(out, index=fields.index, dtype=object)
 
 
+def _lookup(by_patient: pd.Series, patient_ids: pd.Series) -> pd.Series:
+    # Series.map of an empty key column with datetime values fails in pandas 3; reindex does not.
+    return pd.Series(by_patient.reindex(patient_ids.to_numpy()).to_numpy(), index=patient_ids.index)
+
+
 def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Each pending patient once: what to collect, in plain words, closest to eligible first.
 
@@ -142,7 +147,8 @@ def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) 
     work = work.merge(evidence, on=["patient_id", "criterion_id"], how="left")
     ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
     consent = verdicts.astype({"patient_id": "str"}).set_index("patient_id")["consent_date"]
-    window = lab_window(work["patient_id"].map(consent), work["patient_id"].map(ld), result.params.lab_lookback_days)
+    window = lab_window(_lookup(consent, work["patient_id"]), _lookup(ld, work["patient_id"]),
+                        result.params.lab_lookback_days)
     work["collect"] = _collect_text(work["fields"], window)
     work["nfields"] = work["fields"].fillna("").astype(str).str.count("; ") + 1
     work["unknown"] = work["criterion_id"] + " " + work["criterion_id"].map(labels)
