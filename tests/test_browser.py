@@ -125,7 +125,8 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 # --------------------------------------------------------------------------- issue 13: pages people act on
 
 TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
-                     "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags"}
+                     "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
+                     "waivers": "Waivers"}
 """Download kind -> how the caption of its table on the page starts."""
 PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
 """Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""
@@ -165,7 +166,7 @@ def test_contents_anchors_resolve_and_downloads_match_the_page_tables(browser: A
                                                  ".map(a => a.href)") if (t := local_target(link)) is not None]
         tables = page.evaluate(PAGE_TABLES)
         context.close()
-        assert len(downloads) == 4, page_path
+        assert len(downloads) == len(TABLE_OF_DOWNLOAD), page_path
         for xlsx in downloads:
             kind = xlsx.stem[len(page_path.stem) + 1:]
             rows = _sheet_rows(xlsx)

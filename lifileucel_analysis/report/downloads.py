@@ -11,7 +11,8 @@ carries its patient ID and site; the same inputs give the same bytes.
 - ``screening-log``: every screened patient exactly once;
 - ``failure-details``: one row per failed criterion of each ineligible patient (every
   ineligible patient appears, once per criterion failed);
-- ``oversight-flags``: one row per flag (:mod:`.oversight`).
+- ``oversight-flags``: one row per flag (:mod:`.oversight`);
+- ``waivers``: one row per documented waiver.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ DOWNLOAD_KINDS: dict[str, str] = {
     "screening-log": "Screening log",
     "failure-details": "Failure details",
     "oversight-flags": "Oversight flags",
+    "waivers": "Waivers",
 }
 """File-name part and sheet name of every download, in reading order."""
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
@@ -51,6 +53,7 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
+        "waivers": summaries.waivers_table(result),
     }
 
 

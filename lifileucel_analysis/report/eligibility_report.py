@@ -287,7 +287,7 @@ class EligibilityReport:
                            f"Roles allowed to approve a waiver (parameter waiver_roles): {roles}.",
                       empty="No oversight flag.", max_rows=PAGE_ROWS,
                       download=download_name(self.site, "oversight-flags", "xlsx")),
-            HtmlTable(oversight.waiver_rates(self.result), caption="Waivers per site",
+            HtmlTable(oversight.waiver_rates(self.result), caption="Waiver rate per site",
                       note="waiver rate: patients with at least one waiver, of the site's screened patients.",
                       empty="No patients screened."),
         ))
@@ -295,12 +295,13 @@ class EligibilityReport:
     def waivers(self) -> HtmlTable:
         """Documented waivers: who approved which criterion, when and why."""
         return HtmlTable(summaries.waivers_table(self.result), caption="Waivers",
-                         empty="No waivers were applied.")
+                         empty="No waivers were applied.", max_rows=PAGE_ROWS,
+                         download=download_name(self.site, "waivers", "xlsx"))
 
     def findings(self) -> HtmlTable:
         """Data-quality findings of the screening."""
         return HtmlTable(summaries.data_quality_findings(self.result), caption="Data-quality findings",
-                         empty="No data-quality findings.")
+                         empty="No data-quality findings.", max_rows=PAGE_ROWS)
 
     # ---------------------------------------------------------------- site summary
 
