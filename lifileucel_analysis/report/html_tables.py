@@ -86,7 +86,10 @@ class HtmlTable:
             parts.append(f"<p><em>{escape(self.empty)}</em></p>")
         else:
             shown = display_frame(self.frame.iloc[:self.shown_rows], blank_repeats=self.blank_repeats)
-            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left"))
+            # Patient and site first: the table class keeps those two cells on one line each.
+            patients = list(self.frame.columns[:2]) == ["patient_id", "site_id"]
+            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left",
+                                       classes="eap-patient-table" if patients else None))
             if self.shown_rows < len(self.frame):
                 where = f" The full list is in the download: {self.download}." if self.download else ""
                 parts.append(f'<p class="eap-truncated"><strong>Showing the first {self.shown_rows:,} of '

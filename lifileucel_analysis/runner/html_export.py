@@ -25,12 +25,15 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
   margin: 0 0 12px 0; border-bottom: 1px solid #ccc; background: #f6f8fa; }
 .eap-banner a { margin-right: 1em; }
 .eap-banner .eap-failed { color: #b00020; font-weight: bold; display: block; margin-top: 4px; }
-/* Tables wrap instead of running off the page or an 800 px window; images shrink to fit. */
-.lifileucel-table { max-width: 100%; }
-.lifileucel-table table { table-layout: auto; width: 100%; max-width: 100%; border-collapse: collapse; }
-.jp-RenderedHTMLCommon .lifileucel-table td, .jp-RenderedHTMLCommon .lifileucel-table th {
-  white-space: normal; overflow-wrap: anywhere; word-break: normal; max-width: none; text-align: left;
-  vertical-align: top; }
+/* Tables wrap instead of running off the page or an 800 px window; images shrink to fit.
+   Selectors outrank the lab template's (its table-layout: fixed and right-aligned cells). */
+.jp-RenderedHTMLCommon div.lifileucel-table { max-width: 100%; }
+.jp-RenderedHTMLCommon div.lifileucel-table table { table-layout: auto; width: 100%; max-width: 100%;
+  margin-left: 0; }
+.jp-RenderedHTMLCommon div.lifileucel-table td, .jp-RenderedHTMLCommon div.lifileucel-table th {
+  white-space: normal; overflow-wrap: break-word; text-align: left; vertical-align: top; padding: 0.3em 0.5em; }
+.jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(-n+2) {
+  white-space: nowrap; overflow-wrap: normal; }
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .jp-OutputArea-output { overflow-x: visible; }
 .eap-summary { border: 1px solid #ccc; background: #fbfbfb; padding: 4px 12px; }
@@ -39,7 +42,7 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
   @page { margin: 12mm; }
   .jp-Notebook { padding: 0 !important; }
   .jp-Cell { padding: 0 !important; }
-  .jp-RenderedHTMLCommon .lifileucel-table td, .jp-RenderedHTMLCommon .lifileucel-table th {
+  .jp-RenderedHTMLCommon div.lifileucel-table td, .jp-RenderedHTMLCommon div.lifileucel-table th {
     font-size: 8pt; padding: 2px 3px; }
   tr, img { break-inside: avoid; }
   h2 { break-after: avoid; }
