@@ -231,3 +231,41 @@ def test_screen_writes_one_worklist_per_site_with_every_pending_patient_once(coh
     msk = pd.read_csv(tmp_path / "out" / "worklist-mskcc.csv", dtype=str)
     assert honor["patient"].tolist() == ["W1"] and msk["patient"].tolist() == ["W2"]
     assert set(msk["site"]) == {"mskcc"}
+
+
+# --------------------------------------------------------------------------- figures for readers
+
+
+def test_a_long_title_wraps_inside_the_figure() -> None:
+    from lifileucel_analysis.report.figure_style import figure_style, figure_title, new_figure
+
+    with figure_style():
+        fig = new_figure((6, 3))
+        fig.add_subplot()
+        figure_title(fig, "Failure reasons, Memorial Sloan Kettering Cancer Center (65 ineligible of 144 screened)")
+        fig.canvas.draw()
+        title = fig._suptitle.get_window_extent()
+        assert "\n" in fig._suptitle.get_text()
+        assert title.x0 >= 0 and title.x1 <= fig.bbox.width
+
+
+def test_every_figure_of_a_page_has_alt_text_in_the_html(cohort) -> None:
+    import nbformat
+
+    from lifileucel_analysis.runner.html_export import notebook_to_html
+
+    result, dataset = cohort
+    report = EligibilityReport.from_result(result, dataset)
+    figures = [report.flow(), report.attrition_chart(), report.combinations_chart(), report.outcome_grid(),
+               report.failure_reasons_chart(), report.unknown_rate_chart(), report.monthly_chart(),
+               report.site_comparison_chart(), report.failure_heatmap(), report.unknown_heatmap(), report.timeline()]
+    cells = []
+    for fig in figures:
+        data, metadata = fig._repr_png_()
+        cells.append(nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": data, "text/plain": "fig"}, metadata={"image/png": metadata})]))
+        assert metadata["alt"] and any(ch.isdigit() for ch in metadata["alt"]), metadata  # counts stated
+    page = notebook_to_html(nbformat.v4.new_notebook(cells=cells), "t")
+    assert page.count('alt="') == len(figures)
+    assert "No description has been provided" not in page
+    assert 'alt="Flow: 5 patients screened split into 2 eligible, 2 pending, 1 ineligible."' in page
