@@ -44,6 +44,19 @@ def _say(text: object, file: Any = None) -> None:
     """Print one message (stdout, or ``file``), terminal controls escaped."""
     print(terminal_safe(text), file=file or sys.stdout, flush=file is sys.stderr)
 
+def site_worklists(inputs: Any) -> dict[str, Any]:
+    """``worklist-<site>.csv`` per site with patients: its pending patients in plain words (docs/reports.md)."""
+    from .contract.schema import SITE_IDS
+    from .report.downloads import readable
+    from .report.worklist import data_currency, plain_worklist
+
+    result = inputs.result
+    currency = data_currency(result.verdicts)
+    present = set(result.verdicts["site_id"].astype(str))
+    return {f"worklist-{site}.csv": readable(plain_worklist(result.for_site(site), inputs.dataset.patients, currency))
+            for site in SITE_IDS if site in present}
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
     with output_lock(Path(args.out)):  # one writer per output folder, from reading to the last file
@@ -67,6 +80,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
         long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
         long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
         "findings.csv": result.findings,
+        **site_worklists(inputs),
     }, out)
     for path in stale:
         if path not in written and path.exists():

@@ -120,3 +120,94 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
     assert seen.network_requests == ["https://cdn.example.org/x.js"]
     assert "boom" in seen.console_errors
     assert len(seen.broken_images) == 1
+
+
+# --------------------------------------------------------------------------- issue 13: pages people act on
+
+TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
+                     "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
+                     "waivers": "Waivers"}
+"""Download kind -> how the caption of its table on the page starts."""
+PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
+"""Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""
+OVERFLOWING_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table table, table'))
+  .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+               || t.scrollWidth > t.parentElement.clientWidth + 1)
+  .map(t => (t.closest('.lifileucel-table')?.querySelector('strong')?.textContent || t.id || 'table'))"""
+PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')).map(d => ({
+  caption: d.querySelector('strong')?.textContent || '',
+  rows: Array.from(d.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent))}))"""
+
+
+def _sheet_rows(path: Path) -> list[list[str]]:
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
+    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
+
+
+def _report_pages(build: Build) -> list[Path]:
+    return sorted(p for p in build.out.rglob("*.html") if p.name != INDEX_FILE)
+
+
+def test_contents_anchors_resolve_and_downloads_match_the_page_tables(browser: Any, built_reports: Build) -> None:
+    problems: dict[str, list[str]] = {}
+    for page_path in _report_pages(built_reports):
+        context = browser.new_context()
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+        page.goto(page_path.as_uri(), wait_until="load")
+        found = [f"console error: {e}" for e in errors]
+        anchors = page.evaluate("Array.from(document.querySelectorAll('a[href^=\"#\"]')).map(a => a.hash.slice(1))")
+        found += [f"anchor without target: #{a}" for a in anchors
+                  if not page.evaluate("id => document.getElementById(decodeURIComponent(id)) !== null", a)]
+        downloads = [t for link in page.evaluate("Array.from(document.querySelectorAll('a[href$=\".xlsx\"]'))"
+                                                 ".map(a => a.href)") if (t := local_target(link)) is not None]
+        tables = page.evaluate(PAGE_TABLES)
+        context.close()
+        assert len(downloads) == len(TABLE_OF_DOWNLOAD), page_path
+        for xlsx in downloads:
+            kind = xlsx.stem[len(page_path.stem) + 1:]
+            rows = _sheet_rows(xlsx)
+            shown = [t["rows"] for t in tables if t["caption"].startswith(TABLE_OF_DOWNLOAD[kind])]
+            if shown and shown[0]:
+                if shown[0] != rows[:len(shown[0])]:
+                    found.append(f"{xlsx.name}: rows differ from the page's table")
+                if len(shown[0]) < len(rows) and len(shown[0]) != 200:
+                    found.append(f"{xlsx.name}: page shows {len(shown[0])} of {len(rows)} rows")
+        if found:
+            problems[page_path.relative_to(built_reports.out).as_posix()] = found
+    assert not problems, problems
+
+
+def test_every_table_fits_a_printed_page_and_an_800_px_window(browser: Any, built_reports: Build,
+                                                               tmp_path: Path) -> None:
+    problems: dict[str, list[str]] = {}
+    for page_path in _report_pages(built_reports):
+        name = page_path.relative_to(built_reports.out).as_posix()
+        context = browser.new_context(viewport={"width": 800, "height": 1000})
+        page = context.new_page()
+        page.goto(page_path.as_uri(), wait_until="load")
+        cut = [f"800 px: {c}" for c in page.evaluate(OVERFLOWING_TABLES)]
+        page.emulate_media(media="print")
+        for paper, width in PRINT_WIDTHS_PX.items():
+            page.set_viewport_size({"width": int(width), "height": 1000})
+            cut += [f"{paper}: {c}" for c in page.evaluate(OVERFLOWING_TABLES)]
+        pdf = page.pdf(format="Letter", margin={"top": "12mm", "bottom": "12mm", "left": "12mm", "right": "12mm"})
+        assert pdf.startswith(b"%PDF"), name
+        context.close()
+        if cut:
+            problems[name] = cut
+    assert not problems, problems
+
+
+def test_the_fit_check_catches_a_table_wider_than_the_window(browser: Any, tmp_path: Path) -> None:
+    page_path = tmp_path / "wide.html"
+    page_path.write_text('<html><body><div class="lifileucel-table"><p><strong>Wide</strong></p><table><tr>'
+                         f'<td style="white-space: nowrap">{"x" * 400}</td></tr></table></div></body></html>')
+    context = browser.new_context(viewport={"width": 800, "height": 600})
+    page = context.new_page()
+    page.goto(page_path.as_uri())
+    assert page.evaluate(OVERFLOWING_TABLES) == ["Wide"]
+    context.close()

@@ -280,7 +280,10 @@ def test_a_figure_shows_itself_as_the_inline_png(result: ScreeningResult) -> Non
     fig = figures.outcome_grid(result)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", **figure_style.PRINT_FIGURE_KWARGS)
-    shown = base64.b64decode(fig._repr_png_())
+    data, metadata = fig._repr_png_()
+    shown = base64.b64decode(data)
     assert shown == buffer.getvalue()
+    assert metadata == {"alt": "Criterion outcomes per patient (n = 5)"}  # the title when not described
+    assert fig.describe("A  grid\nof 5 patients")._repr_png_()[1] == {"alt": "A grid of 5 patients"}
     assert b"Software" not in shown
     assert repr(fig) == "<Figure size 1000x800 with 2 Axes>"  # the notebooks' text/plain output

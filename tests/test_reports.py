@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
+import zipfile
 from pathlib import Path
 from types import ModuleType
 
@@ -114,7 +115,8 @@ def test_the_fourteen_reports_build_on_the_fixture_cohort(built_reports: Build) 
 def test_index_links_every_built_report_and_every_link_resolves(built_reports: Build) -> None:
     out = built_reports.out
     links = index_links(out / INDEX_FILE)
-    reports = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.suffix in (".html", ".ipynb")}
+    reports = {p.relative_to(out).as_posix() for p in out.rglob("*")
+               if p.suffix in (".html", ".ipynb", ".xlsx", ".csv")}  # pages, notebooks, downloads
     assert set(links) == reports - {INDEX_FILE}
     assert all((out / link).is_file() for link in links)
 
@@ -144,7 +146,11 @@ def _site_ids() -> tuple[str, ...]:
 @pytest.mark.slow
 def test_outputs_hold_no_absolute_path_no_network_reference_and_no_run_timestamps(built_reports: Build) -> None:
     for name, path in output_files(built_reports.out).items():
-        text = path.read_text(encoding="utf-8")
+        if name.endswith(".xlsx"):  # a zip of XML parts: read every part
+            with zipfile.ZipFile(path) as book:
+                text = "".join(book.read(part).decode("utf-8") for part in book.namelist())
+        else:
+            text = path.read_text(encoding="utf-8")
         assert str(PROJECT_ROOT) not in text, f"{name} holds the project's absolute path"
         assert str(built_reports.out.parent) not in text, f"{name} holds the build folder's path"
         if name.endswith(".html"):
@@ -161,8 +167,9 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
     subset = ("eligibility_report/uofl-brown", "site_summary/honorhealth", "program_overview/all")
     again = tmp_path / "again"
     assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, only=subset).ok
-    rebuilt = [name for name in output_files(again) if name.endswith((".html", ".ipynb")) and name != INDEX_FILE]
-    assert len(rebuilt) == 6
+    rebuilt = [name for name in output_files(again)
+               if name.endswith((".html", ".ipynb", ".xlsx", ".csv")) and name != INDEX_FILE]
+    assert len(rebuilt) == 6 + 3 * 5 * 2  # each report: page, notebook, five downloads as xlsx and csv
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
     assert not differ, f"a second build changed {differ}"
     manifests = [json.loads((out / MANIFEST_FILE).read_text()) for out in (again, built_reports.out)]

@@ -23,7 +23,7 @@ working directory, then in the project root (:mod:`.screening_inputs`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -35,11 +35,18 @@ from ..engine.evidence import format_scalar
 from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
-from . import figures, site_figures, site_summaries, summaries, table_one
-from .html_tables import Heading, HtmlTable, Tables
+from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
+from . import summaries, table_one
+from .downloads import download_name
+from .html_tables import Heading, HtmlTable, Markup, Tables
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
 from .screening_inputs import screen_files
+from .worklist import DataCurrency, data_currency, plain_worklist
 
+PAGE_ROWS = 200
+"""Per-patient tables show at most this many rows (those needing action first); the download has all."""
+GRID_MAX_PATIENTS = 600
+"""Above this many patients the outcome grid becomes criterion x outcome counts (rows would be < 1 px)."""
 PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params")
 """Notebook parameters that are paths: shown without machine-specific parts (:func:`.provenance.display_given`)."""
 
@@ -76,10 +83,11 @@ class EligibilityReport:
     dataset_path: Path | None = None
     criteria_params_path: Path | None = None
     arguments: dict[str, str] = field(default_factory=dict)
+    waiver_roles: tuple[str, ...] = oversight.DEFAULT_WAIVER_ROLES
 
     @classmethod
     def build(cls, site: str | None = None, dataset: str | Path = "",
-              criteria_params: str | Path = "") -> EligibilityReport:
+              criteria_params: str | Path = "", waiver_roles: str = "") -> EligibilityReport:
         """Load the dataset, screen it with the parameters, keep the site's part.
 
         Parameters
@@ -94,6 +102,9 @@ class EligibilityReport:
         criteria_params : str or Path
             A criteria YAML overriding (some of) the package defaults (``lifileucel_analysis/data/criteria_defaults.yaml``); ``""`` = the
             defaults. See :mod:`.screening_inputs` for relative paths.
+        waiver_roles : str
+            Roles allowed to approve a waiver, ``;``-separated; ``""`` =
+            :data:`.oversight.DEFAULT_WAIVER_ROLES`.
 
         Raises
         ------
@@ -103,12 +114,13 @@ class EligibilityReport:
             When a path does not exist (:class:`.screening_inputs.InputNotFoundError`).
         """
         arguments = {} if site is None else {"site": site}
-        arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params)}
+        arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles}
         site = ALL_SITES if site is None else site
         check_site(site)  # before anything is read
         inputs = screen_files(dataset, criteria_params)
-        return cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
-                               criteria_params_path=inputs.criteria_params_path, arguments=arguments)
+        report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
+                                 criteria_params_path=inputs.criteria_params_path, arguments=arguments)
+        return replace(report, waiver_roles=oversight.waiver_roles(waiver_roles))
 
     @classmethod
     def from_result(cls, program: ScreeningResult, dataset: ScreeningDataset, site: str = ALL_SITES,
@@ -158,6 +170,8 @@ class EligibilityReport:
                 return display_path(self.dataset_path)
             source = self.dataset.source  # a loaded dataset wrapped by from_result: its path
             return display_path(Path(source)) if Path(source).is_absolute() else source
+        if name == "waiver_roles":
+            return "; ".join(self.waiver_roles)
         if name == "criteria_params":
             chosen = display_path(self.criteria_params_path) if self.criteria_params_path else ""
             return CRITERIA_PARAMS_NAME + (f" overridden by {chosen}" if chosen else " (defaults)")
@@ -187,32 +201,107 @@ class EligibilityReport:
     def screening_log(self) -> HtmlTable:
         """One row per screened patient, in order of consent."""
         return HtmlTable(summaries.screening_log(self.result), caption="Screening log",
-                         note="failed / unknown / waived: criterion IDs (I1-I8 inclusion, E1-E11 exclusion).",
-                         empty="No patients screened.")
+                         note="failed / unknown / waived: criterion IDs (I1-I8 inclusion, E1-E11 exclusion; "
+                              "see the legend).",
+                         empty="No patients screened.", max_rows=PAGE_ROWS,
+                         download=download_name(self.site, "screening-log", "xlsx"))
 
     def failure_details(self) -> HtmlTable:
         """Every failed criterion of every ineligible patient, with the engine's evidence."""
         return HtmlTable(summaries.failure_details(self.result), caption="Why patients are ineligible",
-                         blank_repeats=("patient_id", "site_id"), empty="No patient is ineligible.")
+                         empty="No patient is ineligible.", max_rows=PAGE_ROWS,
+                         download=download_name(self.site, "failure-details", "xlsx"))
 
     def outcome_grid(self) -> Figure:
-        """Patient x criterion grid of outcomes, sorted by verdict."""
-        return figures.outcome_grid(self.result, title=f"Criterion outcomes per patient, {self.scope_name}")
+        """Patient x criterion grid of outcomes, sorted by verdict; counts when too many patients to read."""
+        if len(self.result.verdicts) > GRID_MAX_PATIENTS:
+            fig = attrition_figures.outcome_counts_chart(self.result, title=f"Criterion outcomes, {self.scope_name}")
+            return fig.describe(figure_texts.outcome_grid(self.result, aggregated=True))
+        fig = figures.outcome_grid(self.result, title=f"Criterion outcomes per patient, {self.scope_name}")
+        return fig.describe(figure_texts.outcome_grid(self.result, aggregated=False))
+
+    @property
+    def currency(self) -> DataCurrency:
+        """How current the data are (the whole program's latest consent date, until a cut date exists)."""
+        return data_currency(self.program.verdicts)
+
+    def worklist_frame(self) -> pd.DataFrame:
+        """The pending worklist in plain words, each pending patient once (:mod:`.worklist`)."""
+        return plain_worklist(self.result, self.dataset.patients, self.currency)
 
     def pending_worklist(self) -> HtmlTable:
-        """Per pending patient and unknown criterion: the fields to collect."""
-        return HtmlTable(summaries.pending_worklist(self.result), caption="Pending worklist: data to collect",
-                         blank_repeats=("patient_id", "site_id"), empty="No patient is pending.")
+        """Each pending patient once: what to collect, in plain words, closest to eligible first."""
+        return HtmlTable(self.worklist_frame(), caption="Pending worklist: data to collect, closest to eligible first",
+                         note=f"days pending: from consent to {self.currency.phrase()}. Lab results count "
+                              "when collected in the dates shown (consent minus the lab look-back, up to NMA-LD). "
+                              "Sorted by number of unknown criteria, then fields to collect, then longest pending.",
+                         empty="No patient is pending.", max_rows=PAGE_ROWS,
+                         download=download_name(self.site, "pending-worklist", "xlsx"))
+
+    # ---------------------------------------------------------------- page parts, attrition, oversight
+
+    def page_header(self, page: str) -> Markup:
+        """Key figures, who needs action, data currency, links to related pages and downloads."""
+        return page_parts.page_header(self, page)
+
+    def legend(self) -> HtmlTable:
+        """Criterion IDs with their labels (this run's limits) and the abbreviations."""
+        return page_parts.legend(self.program.params)
+
+    def downloads(self) -> Markup:
+        """Links to the xlsx and csv files beside the page."""
+        return page_parts.download_links(self.site)
+
+    def attrition(self) -> HtmlTable:
+        """Protocol-order attrition: excluded at the first failed criterion, then pending, eligible."""
+        return HtmlTable(attrition.attrition_table(self.result), caption="Attrition in protocol order",
+                         note="Each ineligible patient is counted once, at the first criterion failed in record "
+                              "order; 'any failure' counts elsewhere count a patient under every criterion failed. "
+                              "Boxes reconcile: screened = all excluded + pending + eligible.")
+
+    def attrition_chart(self) -> Figure:
+        """The attrition table drawn as a CONSORT-style flow."""
+        fig = attrition_figures.attrition_chart(self.result, title=f"Attrition in protocol order, {self.scope_name}")
+        return fig.describe(figure_texts.attrition(self.result))
+
+    def combinations_chart(self) -> Figure:
+        """UpSet-style chart of the most frequent combinations of failed criteria."""
+        fig = attrition_figures.upset_chart(self.result, title=f"Combinations of failed criteria, {self.scope_name}")
+        return fig.describe(figure_texts.upset(self.result))
+
+    def oversight_frame(self) -> pd.DataFrame:
+        """Every oversight flag of the scope (:mod:`.oversight`)."""
+        return oversight.oversight_flags(self.result, self.dataset.patients, self.currency, self.waiver_roles)
+
+    def oversight_counts(self) -> dict[str, int]:
+        """Flags by kind, for the page header (only kinds that occur)."""
+        counts = self.oversight_frame()["flag"].value_counts()
+        return {str(k): int(v) for k, v in counts.items() if v}
+
+    def oversight(self) -> Tables:
+        """Oversight flags (NMA-LD while not eligible, waivers by roles not allowed) and waiver rates per site."""
+        roles = "; ".join(self.waiver_roles)
+        return Tables((
+            HtmlTable(self.oversight_frame(), caption="Oversight flags",
+                      note=f"NMA-LD 'done' = dated on or before {self.currency.phrase()}, else 'scheduled'. "
+                           f"Roles allowed to approve a waiver (parameter waiver_roles): {roles}.",
+                      empty="No oversight flag.", max_rows=PAGE_ROWS,
+                      download=download_name(self.site, "oversight-flags", "xlsx")),
+            HtmlTable(oversight.waiver_rates(self.result), caption="Waiver rate per site",
+                      note="waiver rate: patients with at least one waiver, of the site's screened patients.",
+                      empty="No patients screened."),
+        ))
 
     def waivers(self) -> HtmlTable:
         """Documented waivers: who approved which criterion, when and why."""
         return HtmlTable(summaries.waivers_table(self.result), caption="Waivers",
-                         empty="No waivers were applied.")
+                         empty="No waivers were applied.", max_rows=PAGE_ROWS,
+                         download=download_name(self.site, "waivers", "xlsx"))
 
     def findings(self) -> HtmlTable:
         """Data-quality findings of the screening."""
         return HtmlTable(summaries.data_quality_findings(self.result), caption="Data-quality findings",
-                         empty="No data-quality findings.")
+                         empty="No data-quality findings.", max_rows=PAGE_ROWS)
 
     # ---------------------------------------------------------------- site summary
 
@@ -230,7 +319,8 @@ class EligibilityReport:
 
     def flow(self) -> Figure:
         """CONSORT-style flow figure."""
-        return figures.consort_flow(self.result, title=f"Screening flow, {self.scope_name}")
+        fig = figures.consort_flow(self.result, title=f"Screening flow, {self.scope_name}")
+        return fig.describe(figure_texts.flow(self.result))
 
     def failure_reasons(self) -> Tables:
         """Failure reasons counted three ways: any failure, sole reason, top combinations."""
@@ -247,16 +337,20 @@ class EligibilityReport:
 
     def failure_reasons_chart(self) -> Figure:
         """Bar chart of the failure reasons (any failure, sole reason)."""
-        return figures.failure_reasons_chart(self.result, title=f"Failure reasons, {self.scope_name}")
+        fig = figures.failure_reasons_chart(self.result, title=f"Failure reasons, {self.scope_name}")
+        return fig.describe(figure_texts.failure_reasons(self.result))
 
     def unknown_rates(self) -> HtmlTable:
         """Unknown rate per criterion (data completeness)."""
         return HtmlTable(summaries.unknown_rates(self.result), caption="Unknown rate per criterion",
-                         note="Share of screened patients whose criterion could not be decided from the data.")
+                         note="Share of ALL screened patients whose criterion could not be decided from the data, "
+                              "ineligible patients included. The flow's and the worklist's pending counts are "
+                              "smaller: a patient who also fails a criterion is ineligible, not pending.")
 
     def unknown_rate_chart(self) -> Figure:
         """Bar chart of the unknown rate per criterion."""
-        return figures.unknown_rate_chart(self.result, title=f"Unknown rate per criterion, {self.scope_name}")
+        fig = figures.unknown_rate_chart(self.result, title=f"Unknown rate per criterion, {self.scope_name}")
+        return fig.describe(figure_texts.unknown_rates(self.result))
 
     def monthly_counts(self) -> HtmlTable:
         """Patients screened per month of consent, by verdict."""
@@ -265,7 +359,8 @@ class EligibilityReport:
 
     def monthly_chart(self) -> Figure:
         """Stacked bars of screening per month, by verdict."""
-        return figures.monthly_chart(self.result, title=f"Screened per month, {self.scope_name}")
+        fig = figures.monthly_chart(self.result, title=f"Screened per month, {self.scope_name}")
+        return fig.describe(figure_texts.monthly(self.result))
 
     def table_one(self) -> HtmlTable:
         """Table 1 of the screened patients by verdict (tableone)."""
@@ -282,19 +377,20 @@ class EligibilityReport:
 
     def site_comparison_chart(self) -> Figure:
         """Eligible share per site with 95% Wilson intervals."""
-        return site_figures.site_comparison_chart(self.program)
+        return site_figures.site_comparison_chart(self.program).describe(figure_texts.site_comparison(self.program))
 
     def failure_heatmap(self) -> Figure:
         """Heat map of failure rates, site x criterion."""
-        return site_figures.site_heatmap(self.program, outcome="fail")
+        return site_figures.site_heatmap(self.program, outcome="fail").describe(figure_texts.heatmap(self.program, "fail"))
 
     def unknown_heatmap(self) -> Figure:
         """Heat map of unknown rates, site x criterion."""
-        return site_figures.site_heatmap(self.program, outcome="unknown")
+        fig = site_figures.site_heatmap(self.program, outcome="unknown")
+        return fig.describe(figure_texts.heatmap(self.program, "unknown"))
 
     def timeline(self) -> Figure:
         """Program timeline: consents per site over time, with the record's key dates."""
-        return site_figures.program_timeline(self.program)
+        return site_figures.program_timeline(self.program).describe(figure_texts.timeline(self.program))
 
 
 def check_site(site: str) -> None:

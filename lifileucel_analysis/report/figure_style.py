@@ -130,14 +130,26 @@ class ReportFigure(Figure):
         with figure_style():
             super().savefig(fname, **kwargs)
 
-    def _repr_png_(self) -> str:
-        # What IPython's print_figure(fig, "png", base64=True, **PRINT_FIGURE_KWARGS) returns.
+    alt_text: str = ""
+    """What the figure shows, in words: the image's ``alt`` text in the HTML page (set by the
+    function that builds the figure; :meth:`describe`)."""
+
+    def describe(self, text: str) -> ReportFigure:
+        """Set :attr:`alt_text` (counts and denominators included) and return the figure."""
+        self.alt_text = " ".join(text.split())
+        return self
+
+    def _repr_png_(self) -> tuple[str, dict[str, str]]:
+        # What IPython's print_figure(fig, "png", base64=True, **PRINT_FIGURE_KWARGS) returns,
+        # with the alt text as the output's metadata (nbconvert writes it as <img alt=...>).
         buffer = io.BytesIO()
         kwargs = {"format": "png", "facecolor": self.get_facecolor(), "edgecolor": self.get_edgecolor(),
                   "dpi": self.dpi, **PRINT_FIGURE_KWARGS}
         with figure_style():
             self.canvas.print_figure(buffer, **kwargs)
-        return b2a_base64(buffer.getvalue(), newline=False).decode("ascii")
+        title = self._suptitle.get_text().replace("\n", " ") if self._suptitle is not None else "Figure"
+        return (b2a_base64(buffer.getvalue(), newline=False).decode("ascii"),
+                {"alt": self.alt_text or title})
 
     def __repr__(self) -> str:
         # Named like any matplotlib figure: the notebook's text/plain output stays the same.
@@ -155,6 +167,17 @@ def new_figure(size: tuple[float, float]) -> ReportFigure:
 
 
 # --------------------------------------------------------------------------- shared pieces
+
+
+TITLE_CHARACTERS_PER_INCH = 9.5
+"""How many characters of an 11 pt bold title fit in an inch (DejaVu Sans, with margin)."""
+
+
+def figure_title(fig: Figure, text: str) -> None:
+    """Title the figure above all its axes, wrapped to the figure's width: never cut off."""
+    width = max(int(fig.get_figwidth() * TITLE_CHARACTERS_PER_INCH), 20)
+    fig.suptitle(textwrap.fill(text, width=width, break_long_words=False), fontweight="bold", fontsize=11)
+
 
 
 def criterion_tick_label(criterion_id: str, labels: Mapping[str, str], width: int = 48) -> str:

@@ -28,6 +28,7 @@ from .figure_style import (
     ReportFigure,
     criterion_tick_label,
     figure_style,
+    figure_title,
     new_figure,
     no_data,
 )
@@ -91,7 +92,7 @@ def outcome_grid(result: ResultLike, title: str = "Criterion outcomes per patien
         strip_ax, ax = fig.subplots(1, 2, sharey=True, gridspec_kw={"width_ratios": [1, 19]})
         strip_ax.set_label("verdict strip")
         ax.set_label("grid")
-        fig.suptitle(f"{title} (n = {len(order)})", fontweight="bold")
+        figure_title(fig, f"{title} (n = {len(order)})")
         if not len(order):
             no_data(ax)
             strip_ax.set_axis_off()
@@ -165,7 +166,7 @@ def consort_flow(result: ResultLike, top: int = 3, title: str = "Screening flow"
         ax.set_axis_off()
         ax.set_xlim(0, 1)
         ax.set_ylim(0.2, 1)  # the lowest box ends near 0.25 with three reasons listed
-        fig.suptitle(title, fontweight="bold")
+        figure_title(fig, title)
         screened = int(boxes.loc["screened", "patients"])
         _flow_box(ax, (0.5, 0.9), f"Patients screened (consent signed)\nn = {screened}", "#333333")
         headings = {"ineligible": "Ineligible\n(a criterion fails)", "pending": "Pending\n(data to collect)",
@@ -209,7 +210,7 @@ def failure_reasons_chart(result: ResultLike, title: str = "Failure reasons") ->
         fig = new_figure((10, 6))
         ax = fig.add_subplot(label="reasons")
         n_ineligible = int((summaries.verdict_counts(result).set_index("verdict").loc["ineligible", "patients"]))
-        ax.set_title(f"{title} ({n_ineligible} ineligible of {len(result.verdicts)} screened)")
+        figure_title(fig, f"{title} ({n_ineligible} ineligible of {len(result.verdicts)} screened)")
         if reasons.empty:
             no_data(ax, "no criterion failed")
             return fig
@@ -240,7 +241,7 @@ def unknown_rate_chart(result: ResultLike, title: str = "Unknown rate per criter
     with figure_style():
         fig = new_figure((10, 6))
         ax = fig.add_subplot(label="unknown rates")
-        ax.set_title(f"{title} (data completeness, n = {len(result.verdicts)} screened)")
+        figure_title(fig, f"{title} (data completeness, n = {len(result.verdicts)} screened)")
         if not len(result.verdicts):
             no_data(ax)
             return fig
@@ -270,7 +271,7 @@ def monthly_chart(result: ResultLike, title: str = "Patients screened per month,
         fig = new_figure((10, 4.5))
         ax = fig.add_subplot(label="monthly")
         extra = f"; {int(undated['screened'].sum())} without a consent date not shown" if len(undated) else ""
-        ax.set_title(f"{title} (n = {len(result.verdicts)}{extra})")
+        figure_title(fig, f"{title} (n = {len(result.verdicts)}{extra})")
         if monthly.empty:
             no_data(ax, "no dated consents")
             return fig

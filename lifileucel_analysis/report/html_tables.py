@@ -69,6 +69,13 @@ class HtmlTable:
     note: str = ""
     empty: str = "None."
     blank_repeats: Sequence[str] = ()
+    max_rows: int | None = None
+    download: str = ""
+
+    @property
+    def shown_rows(self) -> int:
+        """Rows on the page: all, or the first :attr:`max_rows` when the table is longer."""
+        return len(self.frame) if self.max_rows is None else min(len(self.frame), self.max_rows)
 
     def to_html(self) -> str:
         """Return the table as an HTML fragment with every input value escaped."""
@@ -78,8 +85,15 @@ class HtmlTable:
         if self.frame.empty:
             parts.append(f"<p><em>{escape(self.empty)}</em></p>")
         else:
-            shown = display_frame(self.frame, blank_repeats=self.blank_repeats)
-            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left"))
+            shown = display_frame(self.frame.iloc[:self.shown_rows], blank_repeats=self.blank_repeats)
+            # Patient and site first: the table class keeps those two cells on one line each.
+            patients = list(self.frame.columns[:2]) == ["patient_id", "site_id"]
+            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left",
+                                       classes="eap-patient-table" if patients else None))
+            if self.shown_rows < len(self.frame):
+                where = f" The full list is in the download: {self.download}." if self.download else ""
+                parts.append(f'<p class="eap-truncated"><strong>Showing the first {self.shown_rows:,} of '
+                             f"{len(self.frame):,} rows.</strong>{escape(where)}</p>")
         if self.note:
             parts.append(f"<p><small>{escape(self.note)}</small></p>")
         parts.append("</div>")
@@ -106,6 +120,20 @@ class Tables:
 
     def __repr__(self) -> str:
         return "\n".join(repr(table) for table in self.tables)
+
+
+@dataclass(frozen=True)
+class Markup:
+    """HTML built by the report layer itself (links, lists), every data value already escaped."""
+
+    html: str
+    text: str = ""
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text or "(links)"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .figure_style import (
     VERDICT_COLORS,
     ReportFigure,
     figure_style,
+    figure_title,
     new_figure,
     site_label,
     text_color_on,
@@ -46,7 +47,7 @@ def site_comparison_chart(result: ResultLike, title: str = "Eligible share by si
     with figure_style():
         fig = new_figure((10, 5))
         ax = fig.add_subplot(label="sites")
-        ax.set_title(f"{title} (95% Wilson intervals; n = {int(total['screened'])} screened)")
+        figure_title(fig, f"{title} (95% Wilson intervals; n = {int(total['screened'])} screened)")
         y = np.arange(len(sites))
         share = 100 * sites["eligible_share"].to_numpy(dtype=float)
         low = share - 100 * sites["ci_low"].to_numpy(dtype=float)
@@ -85,7 +86,7 @@ def site_heatmap(result: ResultLike, outcome: CriterionOutcome = "fail",
     with figure_style():
         fig = new_figure((11, 4.8))
         ax = fig.add_subplot(label="heatmap")
-        ax.set_title(title or f"{word} rate by site and criterion (% of the site's screened patients)")
+        figure_title(fig, title or f"{word} rate by site and criterion (% of the site's screened patients)")
         vmax = max(5.0, float(np.ceil(values.max() / 5) * 5)) if values.count() else 5.0
         cmap = matplotlib.colormaps[SEQUENTIAL_CMAP].with_extremes(bad=NEUTRAL_GREY)
         image = ax.imshow(values, cmap=cmap, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest")
@@ -134,7 +135,7 @@ def program_timeline(result: ResultLike, title: str = "Program timeline") -> Rep
     with figure_style():
         fig = new_figure((11, 4.8))
         ax = fig.add_subplot(label="timeline")
-        ax.set_title(f"{title}: consents per site (n = {len(verdicts)} screened)")
+        figure_title(fig, f"{title}: consents per site (n = {len(verdicts)} screened)")
         for row, span in spans.iterrows():
             if pd.notna(span["first_consent"]):
                 ax.plot([span["first_consent"], span["last_consent"]], [row, row], color="#CCCCCC", linewidth=6,

@@ -44,6 +44,7 @@ from ..contract.output_lock import output_lock
 from ..contract.schema import ALL_SITES, SITES
 from ..paths import DEMO_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 from ..report.provenance import Provenance, collect_provenance, project_relative
+from .downloads import write_report_downloads
 from .index_page import INDEX_FILE, MANIFEST_FILE, render_index, report_banner, report_title, write_manifest
 from .normalise import PathReplacements, project_replacements
 from .plan import (
@@ -391,6 +392,7 @@ def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildLis
         if listener is not None:
             listener.started(len(report_jobs), workers, provenance.dataset)
         results = run_jobs(report_jobs, workers, listener.finished if listener is not None else None)
+        write_report_downloads(specs, dataset, stage)  # beside each page, linked from it and the index
         (stage / INDEX_FILE).write_text(render_index(specs, results, provenance, parameters), encoding="utf-8")
         write_manifest(stage / MANIFEST_FILE, specs, results, provenance, parameters)
         (stage / MARKER_FILE).write_text("built by lifileucel-eap reports; replaced by every build\n")

@@ -25,8 +25,38 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
   margin: 0 0 12px 0; border-bottom: 1px solid #ccc; background: #f6f8fa; }
 .eap-banner a { margin-right: 1em; }
 .eap-banner .eap-failed { color: #b00020; font-weight: bold; display: block; margin-top: 4px; }
+/* Tables wrap instead of running off the page or an 800 px window; images shrink to fit.
+   Selectors outrank the lab template's (its table-layout: fixed and right-aligned cells). */
+.jp-RenderedHTMLCommon div.lifileucel-table { max-width: 100%; }
+.jp-RenderedHTMLCommon div.lifileucel-table table { table-layout: auto; width: 100%; max-width: 100%;
+  margin-left: 0; }
+.jp-RenderedHTMLCommon div.lifileucel-table td, .jp-RenderedHTMLCommon div.lifileucel-table th {
+  white-space: normal; overflow-wrap: break-word; text-align: left; vertical-align: top; padding: 0.25em 0.3em; }
+.jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(-n+2) {
+  white-space: nowrap; overflow-wrap: normal; }
+.jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:last-child { overflow-wrap: anywhere; }
+.jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
+.jp-OutputArea-output { overflow-x: visible; }
+.eap-summary { border: 1px solid #ccc; background: #fbfbfb; padding: 4px 12px; }
+.eap-truncated { color: #7a4a00; }
+@media print {
+  @page { margin: 12mm; }
+  .jp-Notebook { padding: 0 !important; }
+  .jp-Cell { padding: 0 !important; }
+  .jp-RenderedHTMLCommon div.lifileucel-table td, .jp-RenderedHTMLCommon div.lifileucel-table th {
+    font-size: 8pt; padding: 2px 3px; }
+  tr, img { break-inside: avoid; }
+  h2 { break-after: avoid; }
+}
 </style>
 {%- endblock extra_css -%}
+{#- Figures carry their alt text in the output's metadata (ReportFigure.describe). -#}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ ((output | get_metadata('alt', 'image/png')) or 'Figure without description') | escape_html }}">
+</div>
+{%- endblock data_png %}
 {%- block body_header -%}
 {{ super() }}
 {{ resources.eap_banner }}

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.schema import SITES
+from ..report.downloads import DOWNLOAD_KINDS, download_name
 from ..report.provenance import Provenance
 from .plan import ReportSpec
 from .run_notebook import ReportResult
@@ -82,12 +83,15 @@ def _index_row(spec: ReportSpec, result: ReportResult, parameters: Mapping[str, 
         links.append(f'<a href="{html.escape(result.html)}">HTML</a>')
     if result.ipynb:
         links.append(f'<a href="{html.escape(result.ipynb)}">notebook</a>')
+    links += [f'{title_} <a href="{spec.notebook}/{download_name(spec.name, kind, "xlsx")}">xlsx</a> '
+              f'<a href="{spec.notebook}/{download_name(spec.name, kind, "csv")}">csv</a>'
+              for kind, title_ in DOWNLOAD_KINDS.items()]
     status = ('<td class="ok">built</td>' if result.ok else
               f'<td class="failed">FAILED: {html.escape(result.error)}<br>stopped at {html.escape(result.cell)}</td>')
     first = (f'<a href="{html.escape(result.html)}">{title}</a>' if result.html else title)
     return (f'<tr id="{html.escape(spec.key)}"><td>{first}</td><td><code>{html.escape(spec.notebook)}</code></td>'
             f"<td><code>{html.escape(parameter_text(parameters))}</code><br><small>from "
-            f"{html.escape(spec.source)}</small></td>{status}<td>{' | '.join(links)}</td></tr>")
+            f"{html.escape(spec.source)}</small></td>{status}<td>{'<br>'.join(links)}</td></tr>")
 
 
 INDEX_TEMPLATE = """<!DOCTYPE html>

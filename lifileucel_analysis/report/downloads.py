@@ -1,0 +1,86 @@
+"""The files a reader takes away from a report page: worklist, screening log, failure details.
+
+Each report page ``<notebook>/<name>.html`` of a build has beside it, per table,
+``<name>-<kind>.xlsx`` (one sheet, frozen header, filters, column widths) and
+``<name>-<kind>.csv`` (formulas neutralised), written by the runner
+(:mod:`lifileucel_analysis.runner.downloads`) and linked from the page
+(:meth:`.eligibility_report.EligibilityReport.downloads`) and from the index. Every row
+carries its patient ID and site; the same inputs give the same bytes.
+
+- ``pending-worklist``: every pending patient exactly once (:mod:`.worklist`);
+- ``screening-log``: every screened patient exactly once;
+- ``failure-details``: one row per failed criterion of each ineligible patient (every
+  ineligible patient appears, once per criterion failed);
+- ``oversight-flags``: one row per flag (:mod:`.oversight`);
+- ``waivers``: one row per documented waiver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from ..contract.output_files import neutralise_formulas
+from ..contract.writing import xlsx_download_bytes
+from . import summaries
+from .html_tables import display_frame
+from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags
+from .worklist import DataCurrency, plain_worklist
+
+DOWNLOAD_KINDS: dict[str, str] = {
+    "pending-worklist": "Pending worklist",
+    "screening-log": "Screening log",
+    "failure-details": "Failure details",
+    "oversight-flags": "Oversight flags",
+    "waivers": "Waivers",
+}
+"""File-name part and sheet name of every download, in reading order."""
+DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
+
+
+def download_name(stem: str, kind: str, fmt: str) -> str:
+    """``mskcc-pending-worklist.xlsx``: the file beside the page ``mskcc.html``."""
+    return f"{stem}-{kind}.{fmt}"
+
+
+def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
+                    allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES) -> dict[str, pd.DataFrame]:
+    """The tables of a report's downloads, as the page shows them (by kind)."""
+    return {
+        "pending-worklist": plain_worklist(result, patients, as_of),
+        "screening-log": summaries.screening_log(result),
+        "failure-details": summaries.failure_details(result),
+        "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
+        "waivers": summaries.waivers_table(result),
+    }
+
+
+def readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame as the page shows it (titled columns, dates as text), keeping numbers numeric."""
+    shown = display_frame(frame)
+    for column, title in zip(frame.columns, shown.columns, strict=True):
+        if pd.api.types.is_integer_dtype(frame[column].dtype):
+            shown[title] = frame[column].reset_index(drop=True)
+    return shown
+
+
+def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
+    """One download file's bytes: ``xlsx`` (one sheet) or ``csv`` (UTF-8, ``\\n``)."""
+    shown = readable(frame)
+    if fmt == "xlsx":
+        return xlsx_download_bytes({DOWNLOAD_KINDS[kind]: shown})
+    return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def write_downloads(tables: Mapping[str, pd.DataFrame], folder: Path, stem: str) -> list[Path]:
+    """Write every table of ``tables`` as xlsx and csv into ``folder``; return the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, frame in tables.items():
+        for fmt in DOWNLOAD_FORMATS:
+            path = folder / download_name(stem, kind, fmt)
+            path.write_bytes(download_bytes(kind, frame, fmt))
+            written.append(path)
+    return written

@@ -1,0 +1,99 @@
+"""Alt text of every report figure: what it shows, in words, with its counts and denominators.
+
+A reader who cannot see the image (a screen reader, a text-only mail client, a failed
+image) gets the figure's message from these sentences; they are computed from the same
+tables the figures draw.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import site_summaries, summaries
+from .attrition import attrition_table, failure_sets
+
+
+def _verdict_counts(result: object) -> str:
+    verdict = result.verdicts["verdict"].astype(str)
+    return ", ".join(f"{int((verdict == v).sum())} {v}" for v in ("eligible", "pending", "ineligible"))
+
+
+def _top(frame: pd.DataFrame, count: str, n: int = 3) -> str:
+    rows = frame[frame[count] > 0].sort_values(count, ascending=False, kind="stable").head(n)
+    return "; ".join(f"{r.criterion_id} {int(getattr(r, count))}" for r in rows.itertuples()) or "none"
+
+
+def outcome_grid(result: object, aggregated: bool) -> str:
+    """The patient grid (or its aggregate)."""
+    n = len(result.verdicts)
+    shape = ("Stacked bars of patients per criterion and outcome" if aggregated
+             else "Grid of patients (rows, grouped by verdict) by the 19 criteria (columns), coloured by outcome")
+    return f"{shape}; {n} patients screened: {_verdict_counts(result)}."
+
+
+def flow(result: object) -> str:
+    """The three-way flow."""
+    return f"Flow: {len(result.verdicts)} patients screened split into {_verdict_counts(result)}."
+
+
+def attrition(result: object) -> str:
+    """The protocol-order attrition."""
+    table = attrition_table(result)
+    steps = table[(table["box"] == "excluded") & (table["patients"] > 0)]
+    excluded = "; ".join(f"{r.criterion_id} {r.patients}" for r in steps.itertuples()) or "nobody"
+    left = table.set_index("box")["patients"]
+    return (f"Attrition in record order from {int(table.iloc[0]['patients'])} screened: excluded at the first "
+            f"failed criterion: {excluded}; remaining {int(left['pending'])} pending and "
+            f"{int(left['eligible'])} eligible.")
+
+
+def upset(result: object) -> str:
+    """The failure combinations."""
+    sets = failure_sets(result, top=5)
+    listed = "; ".join(f"{r.combination} {r.patients}" for r in sets.itertuples()) or "none"
+    n = int((result.verdicts["verdict"].astype(str) == "ineligible").sum())
+    return f"Bars of the most frequent exact combinations of failed criteria among {n} ineligible patients: {listed}."
+
+
+def failure_reasons(result: object) -> str:
+    """Any-failure and sole-reason bars."""
+    reasons = summaries.failure_reasons(result)
+    n = int((result.verdicts["verdict"].astype(str) == "ineligible").sum())
+    return (f"Bars per criterion of patients failing it (of {n} ineligible, {len(result.verdicts)} screened); "
+            f"most frequent: {_top(reasons, 'any_failure')}.")
+
+
+def unknown_rates(result: object) -> str:
+    """Unknown rate bars."""
+    rates = summaries.unknown_rates(result)
+    return (f"Bars per criterion of patients whose criterion is unknown, of {len(result.verdicts)} screened; "
+            f"most often unknown: {_top(rates, 'unknown')}.")
+
+
+def monthly(result: object) -> str:
+    """Monthly stacked bars."""
+    months = summaries.monthly_counts(result)
+    return (f"Stacked bars of patients screened per month of consent, by verdict, over {len(months)} months; "
+            f"{len(result.verdicts)} screened in all: {_verdict_counts(result)}.")
+
+
+def site_comparison(program: object) -> str:
+    """Eligible share per site."""
+    table = site_summaries.site_table(program, with_total=True)
+    parts = "; ".join(f"{r.site_id} {r.eligible_share:.0%} of {r.screened}" for r in table.itertuples()
+                      if pd.notna(r.eligible_share))
+    return f"Eligible share per site with 95% Wilson intervals: {parts}."
+
+
+def heatmap(program: object, outcome: str) -> str:
+    """Site x criterion rates."""
+    word = {"fail": "failing", "unknown": "with unknown outcome for"}[outcome]
+    return (f"Heat map: share of each site's screened patients {word} each criterion "
+            f"({len(program.verdicts)} screened in the program); the cells are also in the site tables.")
+
+
+def timeline(program: object) -> str:
+    """Program timeline."""
+    dates = program.verdicts["consent_date"].dropna()
+    span = f" from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else ""
+    return f"Consent dates per site{span}, coloured by verdict, {len(program.verdicts)} patients screened."

@@ -1,0 +1,92 @@
+"""Oversight flags for a medical monitor: what happened that the screening did not allow.
+
+- ``NMA-LD while ineligible`` / ``NMA-LD while pending``: a lymphodepletion date (planned
+  or done) for a patient the screening does not find eligible. ``done`` when the date is on
+  or before the data's currency date (:mod:`.worklist`), ``scheduled`` after it.
+- ``waiver by a role not allowed``: a waiver whose approver is not one of the roles allowed
+  to waive (compared without case or surrounding spaces). The roles are a report parameter
+  (``waiver_roles``, ``;``-separated; blank = :data:`DEFAULT_WAIVER_ROLES`).
+- the waiver rate per site: patients with at least one waiver among those screened.
+
+:func:`oversight_flags` is one tidy table, one row per flag (a patient may carry several),
+written beside each page as ``<name>-oversight-flags.csv/.xlsx``.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..contract.schema import SITE_IDS
+from .worklist import DataCurrency
+
+DEFAULT_WAIVER_ROLES: tuple[str, ...] = ("Principal Investigator", "Sponsor Medical Monitor")
+"""Roles allowed to approve a waiver when the report parameter ``waiver_roles`` is blank."""
+FLAG_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "flag", "verdict", "date", "detail")
+LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
+WAIVER_FLAG = "waiver by a role not allowed"
+
+
+def waiver_roles(text: str | None) -> tuple[str, ...]:
+    """The allowed roles of a ``waiver_roles`` parameter (``"A; B"``); blank = the defaults."""
+    roles = tuple(part.strip() for part in (text or "").split(";") if part.strip())
+    return roles or DEFAULT_WAIVER_ROLES
+
+
+def lymphodepletion_flags(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Patients with an NMA-LD date whose verdict is ineligible or pending (:data:`FLAG_COLUMNS`)."""
+    ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
+    verdicts = result.verdicts.astype({"patient_id": "str"})
+    date = verdicts["patient_id"].map(ld)
+    verdict = verdicts["verdict"].astype(str)
+    hit = date.notna() & verdict.isin(list(LD_FLAGS))
+    rows = verdicts[hit]
+    done = date[hit] <= as_of.date if as_of.date is not None else pd.Series(False, index=rows.index)
+    status = done.map({True: "done", False: "scheduled"})
+    reasons = ("failed: " + rows["failed"].fillna("").astype(str)).where(verdict[hit] == "ineligible",
+                                                                         "unknown: " + rows["unknown"].fillna("").astype(str))
+    return pd.DataFrame({
+        "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str),
+        "flag": verdict[hit].map(LD_FLAGS), "verdict": verdict[hit], "date": date[hit],
+        "detail": "NMA-LD " + status.astype(str) + "; " + reasons,
+    }, columns=list(FLAG_COLUMNS))
+
+
+def waiver_flags(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
+    """Waivers approved by a role not in ``allowed`` (:data:`FLAG_COLUMNS`)."""
+    waivers = result.waivers.astype({"patient_id": "str"})
+    allowed_keys = {role.strip().casefold() for role in allowed}
+    bad = ~waivers["approved_by"].fillna("").astype(str).str.strip().str.casefold().isin(allowed_keys)
+    rows = waivers[bad]
+    verdict = rows["patient_id"].map(result.verdicts.astype({"patient_id": "str"}).set_index("patient_id")["verdict"])
+    return pd.DataFrame({
+        "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str), "flag": WAIVER_FLAG,
+        "verdict": verdict.astype(str), "date": rows["approved_date"],
+        "detail": (rows["criterion_id"].astype(str) + " waived by " + rows["approved_by"].fillna("").astype(str)
+                   + "; allowed: " + "; ".join(allowed)),
+    }, columns=list(FLAG_COLUMNS))
+
+
+def oversight_flags(result: object, patients: pd.DataFrame, as_of: DataCurrency,
+                    allowed: tuple[str, ...] = DEFAULT_WAIVER_ROLES) -> pd.DataFrame:
+    """Every flag, sorted by site (record order), flag, patient."""
+    frame = pd.concat([lymphodepletion_flags(result, patients, as_of), waiver_flags(result, allowed)],
+                      ignore_index=True)
+    frame["date"] = pd.to_datetime(frame["date"])
+    site_rank = frame["site_id"].map({s: i for i, s in enumerate(SITE_IDS)})
+    frame = frame.assign(_site=site_rank).sort_values(["_site", "flag", "patient_id"], kind="stable")
+    return frame.drop(columns="_site").reset_index(drop=True)
+
+
+def waiver_rates(result: object) -> pd.DataFrame:
+    """Per site (record order, sites with patients): screened, waivers, patients waived, rate."""
+    verdicts, waivers = result.verdicts, result.waivers
+    sites = [s for s in SITE_IDS if (verdicts["site_id"].astype(str) == s).any()]
+    screened = verdicts["site_id"].astype(str).value_counts()
+    count = waivers["site_id"].astype(str).value_counts()
+    patients = waivers.drop_duplicates("patient_id")["site_id"].astype(str).value_counts()
+    frame = pd.DataFrame({"site_id": sites,
+                          "screened": [int(screened.get(s, 0)) for s in sites],
+                          "waivers": [int(count.get(s, 0)) for s in sites],
+                          "patients_waived": [int(patients.get(s, 0)) for s in sites]})
+    frame["waiver_rate"] = frame["patients_waived"] / frame["screened"]
+    return frame

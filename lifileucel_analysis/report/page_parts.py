@@ -1,0 +1,107 @@
+"""The parts every report page opens with: header, links between pages, downloads, legend.
+
+A page starts with what its reader came for: how current the data are, the key figures,
+who needs action, where to go next (the site summary, its eligibility report, the
+program overview, the index) and the files to take away; a legend of criterion IDs and
+abbreviations follows. Parameters and provenance are an appendix at the end.
+
+Links are relative to the page's place in a build (``<notebook>/<name>.html``), so a
+build folder can be moved or zipped as a whole.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..contract.schema import ALL_SITES, SITES
+from ..engine.catalog import CATALOG, criterion_labels
+from .downloads import DOWNLOAD_FORMATS, DOWNLOAD_KINDS, download_name
+from .html_tables import HtmlTable, Markup
+
+PAGES: dict[str, str] = {
+    "site_summary": "Site summary",
+    "eligibility_report": "Eligibility report",
+    "program_overview": "Program overview",
+}
+"""Notebooks whose pages link to each other, and their titles."""
+PAGES_WITH_WORKLIST: tuple[str, ...] = ("site_summary", "eligibility_report")
+"""Pages that show the pending worklist (the program overview points to its download)."""
+ABBREVIATIONS: dict[str, str] = {
+    "NMA-LD": "non-myeloablative lymphodepletion (the conditioning before lifileucel)",
+    "ECOG": "Eastern Cooperative Oncology Group performance status",
+    "ULN": "upper limit of normal",
+    "ANC": "absolute neutrophil count",
+    "AST / ALT": "aspartate / alanine aminotransferase",
+    "HIV, HBV": "human immunodeficiency virus, hepatitis B virus",
+    "PD-(L)1": "programmed death (ligand) 1: the anti-PD-1 or anti-PD-L1 therapy the program requires",
+    "BRAF V600": "a mutation of the BRAF gene, treated with BRAF (+/- MEK) inhibitors",
+    "cr, pr, sd, pd, ne": "RECIST best response: complete, partial response, stable, progressive disease, not evaluable",
+    "CI": "confidence interval (95%, Wilson score)",
+    "I1-I8, E1-E11": "inclusion and exclusion criteria of the registry record, in its order",
+}
+
+
+def _a(href: str, text: str) -> str:
+    return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
+
+
+def related_pages(site: str, page: str) -> list[tuple[str, str]]:
+    """(relative link, title) of the pages related to ``page`` of ``site``, itself excluded."""
+    links = [("../index.html", "All reports")]
+    if site != ALL_SITES:
+        links += [(f"../site_summary/{site}.html", f"Site summary, {site}"),
+                  (f"../eligibility_report/{site}.html", f"Eligibility report, {site}")]
+    else:
+        links.append(("../eligibility_report/all.html", "Eligibility report, all sites"))
+        links += [(f"../site_summary/{code}.html", f"Site summary, {code}") for code in SITES]
+    links.append(("../program_overview/all.html", "Program overview"))
+    own = f"../{page}/{site}.html"
+    return [(href, title) for href, title in links if href != own]
+
+
+def download_links(site: str) -> Markup:
+    """Links to the files beside the page (written by the build)."""
+    items = "".join(
+        f"<li>{html.escape(title)}: "
+        + " ".join(_a(download_name(site, kind, fmt), f"{fmt}") for fmt in DOWNLOAD_FORMATS) + "</li>"
+        for kind, title in DOWNLOAD_KINDS.items())
+    return Markup(f'<ul class="eap-downloads">{items}</ul>',
+                  text="Downloads: " + ", ".join(DOWNLOAD_KINDS.values()))
+
+
+def page_header(report: object, page: str) -> Markup:
+    """Scope, data currency, key figures, who needs action, links to related pages and files."""
+    verdicts = report.result.verdicts["verdict"].astype(str)
+    n = len(verdicts)
+    counts = {v: int((verdicts == v).sum()) for v in ("eligible", "pending", "ineligible")}
+    where = ('see the <a href="#Pending-worklist">pending worklist</a> or download it below.'
+             if page in PAGES_WITH_WORKLIST else "download the pending worklist below.")
+    action = [f"<strong>{counts['pending']:,} pending</strong> patient(s) need data: {where}" if counts["pending"]
+              else "No patient is pending."]
+    flags = report.oversight_counts()
+    if flags:
+        action.append("Oversight: " + "; ".join(f"{c:,} {html.escape(what)}" for what, c in flags.items())
+                      + ' (<a href="#Oversight">details</a>).')
+    related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
+    text = (f"{report.scope_name}: {n} screened; eligible {counts['eligible']}, pending {counts['pending']}, "
+            f"ineligible {counts['ineligible']}. {report.currency.sentence()}")
+    body = (f'<div class="eap-summary"><h2>{html.escape(report.scope_name)}'
+            f"{'' if report.site == ALL_SITES else ' (' + html.escape(report.site) + ')'}</h2>"
+            f'<p class="eap-currency"><strong>{html.escape(report.currency.sentence())}</strong></p>'
+            f"<p>{n:,} patients screened: <strong>{counts['eligible']:,} eligible</strong>, "
+            f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
+            f"<p>{' '.join(action)}</p>"
+            f'<p class="eap-related">Related pages: {related}</p>'
+            f"<p>Downloads (every row names its patient and site):</p>{download_links(report.site).html}</div>")
+    return Markup(body, text=text)
+
+
+def legend(params: object) -> HtmlTable:
+    """Criterion IDs with their labels (limits filled in), then the abbreviations."""
+    labels = criterion_labels(params)
+    rows = [(c.id, c.kind, labels[c.id]) for c in CATALOG]
+    rows += [(short, "abbreviation", meaning) for short, meaning in ABBREVIATIONS.items()]
+    return HtmlTable(pd.DataFrame(rows, columns=["ID or abbreviation", "kind", "meaning"]),
+                     caption="Legend: criterion IDs (record order) and abbreviations")

@@ -1,0 +1,271 @@
+"""Reports people can act on: worklist in plain words, downloads, attrition, oversight flags.
+
+Expected values are written out by hand or computed another way than the code under test
+(the attrition's first failure from the verdicts' ``failed`` text, not from the outcomes).
+"""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pandas as pd
+import pytest
+from helpers import case_tables, concat_tables
+from hypothesis import HealthCheck, given, settings
+from strategies import screening_tables
+
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.schema import CRITERION_IDS
+from lifileucel_analysis.engine.parameters import load_params
+from lifileucel_analysis.engine.screening import ScreeningResult, screen
+from lifileucel_analysis.report import EligibilityReport
+from lifileucel_analysis.report.attrition import attrition_table, failure_sets
+from lifileucel_analysis.report.downloads import DOWNLOAD_KINDS, download_bytes, download_tables, write_downloads
+from lifileucel_analysis.report.oversight import (
+    DEFAULT_WAIVER_ROLES,
+    oversight_flags,
+    waiver_flags,
+    waiver_rates,
+    waiver_roles,
+)
+from lifileucel_analysis.report.worklist import data_currency, field_label, plain_worklist
+
+
+def _screen(tables: dict[str, pd.DataFrame]) -> tuple[ScreeningResult, ScreeningDataset]:
+    dataset = ScreeningDataset(**tables, source="in memory")
+    return screen(dataset, load_params()), dataset
+
+
+@pytest.fixture(scope="module")
+def cohort() -> tuple[ScreeningResult, ScreeningDataset]:
+    """Five patients: eligible with NMA-LD (E1), ineligible with NMA-LD done (X1), pending with
+    NMA-LD (W1), pending without (W2, two unknown criteria), eligible by a sub-investigator's waiver (S1)."""
+    parts = [
+        case_tables(patient_id="E1"),
+        case_tables(patient_id="X1", patient={"melanoma_subtype": "uveal", "lymphodepletion_date": "2025-03-01"}),
+        case_tables(patient_id="W1", patient={"ecog": None, "consent_date": "2025-03-10"}),
+        case_tables(patient_id="W2", patient={"hiv_serology": None, "resectable_lesion_cm": None,
+                                              "lymphodepletion_date": None, "consent_date": "2025-02-01"}),
+        case_tables(patient_id="S1", patient={"melanoma_subtype": "uveal"}, overrides=["E3"]),
+    ]
+    tables = concat_tables(parts)
+    tables["overrides"].loc[tables["overrides"]["patient_id"] == "S1", "approved_by"] = "Sub-Investigator"
+    return _screen(tables)
+
+
+def test_the_cohort_has_the_verdicts_the_tests_rely_on(cohort: tuple[ScreeningResult, ScreeningDataset]) -> None:
+    verdicts = cohort[0].verdicts.set_index("patient_id")["verdict"].astype(str).to_dict()
+    assert verdicts == {"E1": "eligible", "X1": "ineligible", "W1": "pending", "W2": "pending", "S1": "eligible"}
+
+
+# --------------------------------------------------------------------------- worklist
+
+
+def test_worklist_lists_each_pending_patient_once_closest_to_eligible_first(cohort) -> None:
+    result, dataset = cohort
+    currency = data_currency(result.verdicts)
+    assert currency.date == pd.Timestamp("2025-03-10")  # W1's consent: the latest in the data
+    work = plain_worklist(result, dataset.patients, currency)
+    assert work["patient_id"].tolist() == ["W1", "W2"]  # W1: one unknown criterion; W2: two
+    assert work["unknown_count"].tolist() == [1, 2]
+    assert work["days_pending"].tolist() == [0, 37]  # 2025-02-01 -> 2025-03-10
+    assert work.loc[0, "to_collect"] == "ECOG performance status"
+    w2 = work.loc[1, "to_collect"]
+    assert "diameter of the largest resectable lesion after resection (cm)" in w2 and "HIV serology" in w2
+    assert "patients." not in w2 and "patients." not in work.loc[0, "to_collect"]
+
+
+def test_lab_results_to_collect_carry_the_window_dates() -> None:
+    result, dataset = _screen(case_tables(patient_id="L1", labs=[], replace_labs=True))
+    work = plain_worklist(result, dataset.patients, data_currency(result.verdicts))
+    # consent 2025-03-01 minus the 28-day look-back, up to NMA-LD 2025-03-29
+    assert work.loc[0, "to_collect"].startswith("lab results collected 2025-02-01 to 2025-03-29: ANC, platelets")
+
+
+def test_field_labels_come_from_the_data_dictionary() -> None:
+    assert field_label("patients.hbv_pcr") == "HBV PCR"
+    assert field_label("patients.ajcc_stage (sub-group)") == "AJCC stage (AJCC 8th edition stage group) (sub-group)"
+    assert field_label("therapies.agents / setting: line 2 (x)") == "prior therapy agents / setting: line 2 (x)"
+    assert field_label("toxicities (grade): colitis") == "toxicities (grade): colitis"
+
+
+# --------------------------------------------------------------------------- downloads
+
+
+def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(cohort, tmp_path) -> None:
+    result, dataset = cohort
+    tables = download_tables(result, dataset.patients, data_currency(result.verdicts))
+    assert list(tables) == list(DOWNLOAD_KINDS)
+    paths = write_downloads(tables, tmp_path, "all")
+    assert sorted(p.name for p in paths) == sorted(f"all-{k}.{f}" for k in DOWNLOAD_KINDS for f in ("xlsx", "csv"))
+    for kind, frame in tables.items():
+        book = openpyxl.load_workbook(tmp_path / f"all-{kind}.xlsx")
+        sheet = book[DOWNLOAD_KINDS[kind]]
+        assert sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(frame.columns))}{len(frame) + 1}"
+        assert sheet.column_dimensions["A"].width == len("patient") + 2  # the longest cell: the header
+        rows = list(sheet.iter_rows(values_only=True))
+        assert rows[0][:2] == ("patient", "site")
+        assert len(rows) == len(frame) + 1
+        assert all(row[0] and row[1] for row in rows[1:])
+        csv = pd.read_csv(tmp_path / f"all-{kind}.csv", dtype=str, keep_default_na=False)
+        assert csv["patient"].tolist() == [r[0] for r in rows[1:]]
+    log = pd.read_csv(tmp_path / "all-screening-log.csv", dtype=str)
+    assert sorted(log["patient"]) == sorted(result.verdicts["patient_id"])  # every patient exactly once
+
+
+def test_downloads_are_byte_reproducible(cohort) -> None:
+    result, dataset = cohort
+    tables = download_tables(result, dataset.patients, data_currency(result.verdicts))
+    again = download_tables(result, dataset.patients, data_currency(result.verdicts))
+    for kind in DOWNLOAD_KINDS:
+        for fmt in ("xlsx", "csv"):
+            assert download_bytes(kind, tables[kind], fmt) == download_bytes(kind, again[kind], fmt)
+
+
+def test_a_formula_in_a_download_stays_text() -> None:
+    frame = pd.DataFrame({"patient_id": ["P1"], "site_id": ["mskcc"], "evidence": ["=HYPERLINK(1)"]})
+    csv = download_bytes("failure-details", frame, "csv").decode()
+    assert "'=HYPERLINK(1)" in csv
+    sheet = openpyxl.load_workbook(io.BytesIO(download_bytes("failure-details", frame, "xlsx"))).active
+    assert sheet["C2"].data_type == "s"
+
+
+def test_page_tables_no_longer_blank_repeated_patients(cohort) -> None:
+    result, dataset = cohort
+    report = EligibilityReport.from_result(result, dataset)
+    html = report.failure_details().to_html()
+    assert html.count("<td>X1</td>") == len(result.outcomes.query("patient_id == 'X1' and outcome == 'fail'"))
+
+
+# --------------------------------------------------------------------------- attrition
+
+
+def _expected_attrition(result: ScreeningResult) -> dict[str, int]:
+    # Independently of the outcomes table: the first ID of each ineligible patient's `failed` text.
+    ineligible = result.verdicts[result.verdicts["verdict"].astype(str) == "ineligible"]
+    firsts = ineligible["failed"].astype(str).str.split(";").str[0]
+    return {cid: int((firsts == cid).sum()) for cid in CRITERION_IDS}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tables=screening_tables(min_patients=1, max_patients=12))
+def test_attrition_boxes_reconcile_to_n(tables: dict[str, pd.DataFrame]) -> None:
+    result, _ = _screen(tables)
+    table = attrition_table(result)
+    n = len(result.verdicts)
+    boxes = table.set_index("box")
+    excluded = table[table["box"] == "excluded"]
+    assert int(boxes.loc["screened", "patients"]) == n
+    assert int(excluded["patients"].sum()) + int(boxes.loc["pending", "patients"]) \
+        + int(boxes.loc["eligible", "patients"]) == n
+    assert excluded["criterion_id"].tolist() == list(CRITERION_IDS)  # protocol order
+    assert dict(zip(excluded["criterion_id"], excluded["patients"], strict=True)) == _expected_attrition(result)
+    remaining = [n, *excluded["remaining"].tolist()]
+    assert all(a - b == k for a, b, k in zip(remaining, remaining[1:], excluded["patients"], strict=False))
+    assert remaining[-1] == int(boxes.loc["pending", "patients"]) + int(boxes.loc["eligible", "patients"])
+    assert int(failure_sets(result)["patients"].sum()) == int((result.verdicts["verdict"] == "ineligible").sum())
+
+
+# --------------------------------------------------------------------------- oversight
+
+
+def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
+    result, dataset = cohort
+    flags = oversight_flags(result, dataset.patients, data_currency(result.verdicts))
+    ld = flags[flags["flag"].str.startswith("NMA-LD")].set_index("patient_id")
+    assert sorted(ld.index) == ["W1", "X1"]  # E1 and S1 are eligible; W2 has no NMA-LD date
+    assert ld.loc["X1", "flag"] == "NMA-LD while ineligible"
+    assert ld.loc["X1", "detail"].startswith("NMA-LD done")  # 2025-03-01 <= 2025-03-10
+    assert ld.loc["W1", "flag"] == "NMA-LD while pending"
+    assert ld.loc["W1", "detail"].startswith("NMA-LD scheduled")  # 2025-03-29 > 2025-03-10
+
+
+def test_a_waiver_by_a_role_not_allowed_is_flagged(cohort) -> None:
+    result, _ = cohort
+    flags = waiver_flags(result, DEFAULT_WAIVER_ROLES)
+    assert flags["patient_id"].tolist() == ["S1"]
+    assert flags.loc[0, "detail"].startswith("E3 waived by Sub-Investigator")
+
+
+def test_allowed_roles_are_configurable_and_compared_without_case() -> None:
+    assert waiver_roles("") == DEFAULT_WAIVER_ROLES
+    assert waiver_roles(" sub-investigator ; PI ") == ("sub-investigator", "PI")
+    result, _ = _screen(case_tables(patient_id="S1", patient={"melanoma_subtype": "uveal"}, overrides=["E3"]))
+    assert result.waivers["approved_by"].tolist() == ["medical monitor"]
+    assert waiver_flags(result, ("Medical Monitor ",)).empty
+    assert len(waiver_flags(result, DEFAULT_WAIVER_ROLES)) == 1
+
+
+def test_waiver_rate_per_site(cohort) -> None:
+    result, _ = cohort
+    rates = waiver_rates(result).set_index("site_id")
+    assert rates.loc["honorhealth"].to_dict() == {"screened": 5, "waivers": 1, "patients_waived": 1,
+                                                  "waiver_rate": pytest.approx(0.2)}
+
+
+def test_the_page_header_says_who_needs_action_and_how_current(cohort) -> None:
+    result, dataset = cohort
+    header = EligibilityReport.from_result(result, dataset).page_header("eligibility_report")._repr_html_()
+    assert "Data current to 2025-03-10 (latest consent date in the data; no data cut date yet)." in header
+    assert "2 pending</strong> patient(s) need data" in header
+    assert "1 NMA-LD while ineligible; 1 NMA-LD while pending; 1 waiver by a role not allowed" in header
+    assert 'href="all-pending-worklist.xlsx"' in header and 'href="../program_overview/all.html"' in header
+
+
+def test_screen_writes_one_worklist_per_site_with_every_pending_patient_once(cohort, tmp_path) -> None:
+    from lifileucel_analysis.cli import main
+    from lifileucel_analysis.contract.writing import write_tables
+
+    result, dataset = cohort
+    tables = {name: dataset.table(name).copy() for name in ("patients", "therapies", "labs", "toxicities",
+                                                            "overrides")}
+    tables["patients"].loc[tables["patients"]["patient_id"] == "W2", "site_id"] = "mskcc"
+    tables["overrides"]["patient_id"] = tables["overrides"]["patient_id"].astype(str)
+    write_tables(tables, tmp_path / "data")
+    assert main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
+    files = sorted(p.name for p in (tmp_path / "out").glob("worklist-*.csv"))
+    assert files == ["worklist-honorhealth.csv", "worklist-mskcc.csv"]
+    honor = pd.read_csv(tmp_path / "out" / "worklist-honorhealth.csv", dtype=str)
+    msk = pd.read_csv(tmp_path / "out" / "worklist-mskcc.csv", dtype=str)
+    assert honor["patient"].tolist() == ["W1"] and msk["patient"].tolist() == ["W2"]
+    assert set(msk["site"]) == {"mskcc"}
+
+
+# --------------------------------------------------------------------------- figures for readers
+
+
+def test_a_long_title_wraps_inside_the_figure() -> None:
+    from lifileucel_analysis.report.figure_style import figure_style, figure_title, new_figure
+
+    with figure_style():
+        fig = new_figure((6, 3))
+        fig.add_subplot()
+        figure_title(fig, "Failure reasons, Memorial Sloan Kettering Cancer Center (65 ineligible of 144 screened)")
+        fig.canvas.draw()
+        title = fig._suptitle.get_window_extent()
+        assert "\n" in fig._suptitle.get_text()
+        assert title.x0 >= 0 and title.x1 <= fig.bbox.width
+
+
+def test_every_figure_of_a_page_has_alt_text_in_the_html(cohort) -> None:
+    import nbformat
+
+    from lifileucel_analysis.runner.html_export import notebook_to_html
+
+    result, dataset = cohort
+    report = EligibilityReport.from_result(result, dataset)
+    figures = [report.flow(), report.attrition_chart(), report.combinations_chart(), report.outcome_grid(),
+               report.failure_reasons_chart(), report.unknown_rate_chart(), report.monthly_chart(),
+               report.site_comparison_chart(), report.failure_heatmap(), report.unknown_heatmap(), report.timeline()]
+    cells = []
+    for fig in figures:
+        data, metadata = fig._repr_png_()
+        cells.append(nbformat.v4.new_code_cell("x", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": data, "text/plain": "fig"}, metadata={"image/png": metadata})]))
+        assert metadata["alt"] and any(ch.isdigit() for ch in metadata["alt"]), metadata  # counts stated
+    page = notebook_to_html(nbformat.v4.new_notebook(cells=cells), "t")
+    assert page.count('alt="') == len(figures)
+    assert "No description has been provided" not in page
+    assert 'alt="Flow: 5 patients screened split into 2 eligible, 2 pending, 1 ineligible."' in page
