@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from .contract.dataset import ContractError
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
+from .report.changes import NoSuchRunError
+from .report.run_history import HistoryError
 from .report.screening_inputs import InputNotFoundError
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from .contract.output_files import long_table_name, write_outputs
     from .report.screening_inputs import screen_files
 
-    inputs = screen_files(args.dataset, args.params)
+    inputs = screen_files(args.dataset, args.params, cut_date=args.cut_date)
     for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
         print(f"note: {note}", file=sys.stderr)
     result = inputs.result
@@ -40,11 +42,15 @@ def cmd_screen(args: argparse.Namespace) -> int:
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
     out = Path(args.out)
     stale = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    written = write_outputs({
+    stale.append(out / "data_cut.csv")
+    files = {
         "verdicts.csv": verdicts,
         long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
         long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
-    }, out)
+    }
+    if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
+        files["data_cut.csv"] = inputs.cut.frame()
+    written = write_outputs(files, out)
     for path in stale:
         if path not in written and path.exists():
             path.unlink()  # an earlier run's table in the other format must not pass for this run's
@@ -54,6 +60,27 @@ def cmd_screen(args: argparse.Namespace) -> int:
     if len(result.findings):
         print(f"{len(result.findings)} data-quality finding(s) (unknown agents, conflicting same-day labs): "
               "listed in the eligibility report", file=sys.stderr)
+    if inputs.cut is not None:
+        print(f"data cut {inputs.cut.cut_date}: {inputs.cut.patients_set_aside} patient(s) consented after it "
+              "set aside (not screened); rows and dates after it counted in data_cut.csv")
+    for path in written:
+        print(f"wrote {path}")
+    if args.history:
+        from .report.run_history import record_run
+
+        record, new = record_run(args.history, inputs)
+        print(f"{'recorded' if new else 'already recorded'} run {record.run_id} in {args.history}")
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """Write what changed between two runs of a history: changes.csv and site_counts.csv."""
+    from .contract.output_files import write_outputs
+    from .report.run_history import changes_since
+
+    table, counts, before, after = changes_since(args.history, args.since)
+    written = write_outputs({"changes.csv": table, "site_counts.csv": counts}, Path(args.out))
+    print(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
     for path in written:
         print(f"wrote {path}")
     return EXIT_OK
@@ -170,7 +197,18 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
                         help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
+    screen.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD",
+                        help="screen what was known on this date (default: no cut, every row counts)")
+    screen.add_argument("--history", default=None, metavar="FILE",
+                        help="also record the run in this DuckDB history file (created when absent)")
     screen.set_defaults(func=cmd_screen)
+
+    changes = sub.add_parser("changes", help="what changed since an earlier run of a history")
+    changes.add_argument("--history", required=True, metavar="FILE", help="the DuckDB history file")
+    changes.add_argument("--since", default=None, metavar="RUN_OR_DATE",
+                         help="a run ID (or prefix) or a cut date (default: the run before the latest)")
+    changes.add_argument("--out", required=True, help="output folder for changes.csv and site_counts.csv")
+    changes.set_defaults(func=cmd_changes)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
     synth.add_argument("--patients", type=int, required=True, help="number of patients")
@@ -191,7 +229,7 @@ def _guarded(call: Callable[[], int]) -> int:
     """Run a command; turn the library's typed errors into a message on stderr and an exit status."""
     try:
         return call()
-    except (ContractError, ParamsError, InputNotFoundError) as exc:
+    except (ContractError, ParamsError, InputNotFoundError, HistoryError, NoSuchRunError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written
