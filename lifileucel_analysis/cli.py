@@ -97,7 +97,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
-    return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
+    history = Path(args.history) if args.history else None
+    return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None,
+                                history=history)
 
 
 def _use_progress_bar(progress: bool | None) -> bool:
@@ -163,7 +165,7 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
     ----------
     dataset, out, jobs, options
         As :func:`lifileucel_analysis.runner.build_reports` takes them (``options``:
-        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``).
+        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``).
     progress : bool or None
         See :class:`BuildLog`.
     """
@@ -221,6 +223,9 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--dataset", default=None, help="dataset (default: the bundled demo cohort)")
     reports.add_argument("--out", default="reports", help="output folder")
     reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
+    reports.add_argument("--history", default=None, metavar="FILE",
+                         help="also record the screening in this DuckDB run history (make reports: "
+                              "reports/history.duckdb, kept across rebuilds)")
     reports.set_defaults(func=cmd_reports)
     return parser
 

@@ -127,3 +127,23 @@ def test_a_killed_run_leaves_the_history_as_it_was(tmp_path: Path) -> None:
     record_run(history, screen_files(None, cut_date="2025-04-30"))
     assert _consistent(history)[: len(recorded)] == recorded
     assert not list(tmp_path.glob(".h.duckdb.*.tmp"))
+
+
+def test_a_report_build_records_into_a_history_that_survives_rebuilds(tmp_path: Path) -> None:
+    from helpers import small_dataset, write_notebook
+
+    from lifileucel_analysis.contract.writing import write_tables
+    from lifileucel_analysis.runner.build import build_reports
+
+    write_notebook(tmp_path / "notebooks" / "tiny.ipynb", 'site: str = "all"\ndataset: str = ""', ["x = 1"])
+    (tmp_path / "params" / "sites").mkdir(parents=True)
+    (tmp_path / "params" / "program.yaml").write_text("tiny:\n  site: all\n")
+    write_tables(small_dataset(), tmp_path / "data", "csv")
+    write_tables(small_dataset(), tmp_path / "data2", "parquet")  # the same patients, other files
+    out = tmp_path / "reports"
+    for data in ("data", "data2", "data"):
+        build_reports(tmp_path / data, out, 1, params_dir=tmp_path / "params",
+                      notebooks_dir=tmp_path / "notebooks", history=out / "history.duckdb")
+    recorded = runs(out / "history.duckdb")
+    # each rebuild kept the file (two datasets, two runs), and the same screening again is no new run
+    assert list(recorded["dataset_sha256"]) == [dataset_fingerprint(tmp_path / d) for d in ("data", "data2")]
