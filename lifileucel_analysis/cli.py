@@ -90,6 +90,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     """Generate a synthetic cohort."""
     from .synth import write_cohort
 
+    if args.weeks:
+        from .synth.weekly import write_weekly_cuts
+
+        written = write_weekly_cuts(args.patients, args.seed, args.weeks, Path(args.out), args.format)
+        print(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
+              f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
+        return EXIT_OK
     written = write_cohort(args.patients, args.seed, Path(args.out), args.format)
     print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
     return EXIT_OK
@@ -217,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, required=True, help="random seed")
     synth.add_argument("--out", required=True, help="output folder (or .xlsx path for --format xlsx)")
     synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    synth.add_argument("--weeks", type=int, default=0,
+                       help="write this many weekly cuts of the cohort (out/week-01/, ...) with the record of "
+                            "planted changes (out/planted_changes.csv)")
     synth.set_defaults(func=cmd_synth)
 
     reports = sub.add_parser("reports", help="build every report and the index")

@@ -123,7 +123,8 @@ def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
         suffixes=("_after", "_before"))
     table["site_id"] = table["site_id_after"].fillna(table["site_id_before"])
     for name, series in parts.items():
-        table[name] = table["patient_id"].map(series).fillna("")
+        mapped = table["patient_id"].map(series).astype("object")
+        table[name] = mapped.where(mapped.notna(), "")
     table[["verdict_before", "verdict_after"]] = table[["verdict_before", "verdict_after"]].fillna("")
     table["change"] = "criteria"
     table.loc[table["verdict_before"] != table["verdict_after"], "change"] = "verdict"
