@@ -86,6 +86,23 @@ def cmd_changes(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Screen a dataset under two criteria choices; write differences.csv and site_counts.csv."""
+    from .contract.output_files import write_outputs
+    from .report.criteria_compare import compare_files
+
+    if len(args.criteria) != 2:
+        print("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
+        return EXIT_INVALID
+    table, counts, (a, b) = compare_files(args.dataset, args.criteria[0], args.criteria[1], cut_date=args.cut_date)
+    written = write_outputs({"differences.csv": table, "site_counts.csv": counts}, Path(args.out))
+    print(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
+          f"{len(table)} criterion outcome(s)")
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     """Generate a synthetic cohort."""
     from .synth import write_cohort
@@ -218,6 +235,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a run ID (or prefix) or a cut date (default: the run before the latest)")
     changes.add_argument("--out", required=True, help="output folder for changes.csv and site_counts.csv")
     changes.set_defaults(func=cmd_changes)
+
+    compare = sub.add_parser("compare", help="what differs between two criteria versions or a what-if")
+    compare.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
+    compare.add_argument("--criteria", action="append", required=True, metavar="A_OR_B",
+                         help="give twice: 'default', a version label of params/criteria/, or a criteria file")
+    compare.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD", help="compare on a data cut")
+    compare.add_argument("--out", required=True, help="output folder for differences.csv and site_counts.csv")
+    compare.set_defaults(func=cmd_compare)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
     synth.add_argument("--patients", type=int, required=True, help="number of patients")
