@@ -8,7 +8,7 @@ import pytest
 
 from lifileucel_analysis.contract.parameter_files import MAX_FILE_BYTES, ParamsError, read_yaml_mapping
 from lifileucel_analysis.engine.catalog import CATALOG, criterion_labels
-from lifileucel_analysis.engine.parameters import RANGES, CriteriaParams, load_params
+from lifileucel_analysis.engine.parameters import RANGES, load_params
 
 ALIAS_BOMB = """\
 a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]
