@@ -1,4 +1,4 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports.
+"""The ``lifileucel-eap`` command: screen, synth, reports, redcap-dictionary, sdtm, criteria.
 
 Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written).
@@ -212,13 +212,71 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
     return _guarded(build)
 
 
+# --- exchange formats: REDCap dictionary, CDISC SDTM, criteria catalog (docs/exchange.md) ---
+
+
+def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
+    """Write the REDCap data dictionary of the data contract."""
+    from .contract.redcap_dictionary import write_dictionary
+
+    print(f"wrote {write_dictionary(Path(args.out))}")
+    return EXIT_OK
+
+
+def cmd_sdtm(args: argparse.Namespace) -> int:
+    """Write SDTM TI, IE and DV (XPT v5 and CSV) and define.csv from a screening result or dataset."""
+    from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
+
+    try:
+        domains = sdtm_domains(Path(args.source), args.studyid, args.criteria)
+    except SdtmInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    for path in write_sdtm(domains, Path(args.out)):
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_criteria(args: argparse.Namespace) -> int:
+    """Print (or write) the criteria catalog as JSON."""
+    from .report.criteria_catalog import catalog_json, criteria_catalog, write_catalog
+
+    catalog = criteria_catalog(args.criteria)
+    if args.out:
+        print(f"wrote {write_catalog(catalog, Path(args.out))}", file=sys.stderr)
+    else:
+        sys.stdout.write(catalog_json(catalog))
+    return EXIT_OK
+
+
+def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the redcap-dictionary, sdtm and criteria subcommands."""
+    criteria_help = "criteria YAML overriding params/criteria.yaml (default: the criteria in force)"
+    redcap = sub.add_parser("redcap-dictionary", help="write the REDCap data dictionary of the data contract")
+    redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
+    redcap.set_defaults(func=cmd_redcap_dictionary)
+
+    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE and DV (.xpt and .csv) and define.csv")
+    sdtm.add_argument("source", help="a screen output folder (verdicts.csv, outcomes) or a dataset to screen")
+    sdtm.add_argument("--out", required=True, help="output folder")
+    sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")
+    sdtm.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
+    sdtm.set_defaults(func=cmd_sdtm)
+
+    criteria = sub.add_parser("criteria", help="print the criteria catalog (IDs, rules' fields, limits) as JSON")
+    criteria.add_argument("--format", choices=("json",), default="json", help="output format")
+    criteria.add_argument("--out", default=None, help="write to this file instead of standard output")
+    criteria.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
+    criteria.set_defaults(func=cmd_criteria)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``lifileucel-eap``."""
     parser = argparse.ArgumentParser(prog="lifileucel-eap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
-    screen.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
+    screen.add_argument("dataset", help="folder of CSV or Parquet files, an .xlsx workbook, or a REDCap CSV export")
     screen.add_argument("--out", required=True, help="output folder")
     screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
@@ -262,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="also record the screening in this DuckDB run history (make reports: "
                               "reports/history.duckdb, kept across rebuilds)")
     reports.set_defaults(func=cmd_reports)
+    _add_exchange_commands(sub)
     return parser
 
 

@@ -42,7 +42,8 @@ def load_dataset(path: str | Path) -> ScreeningDataset:
     path : str or Path
         A folder of CSV files (``patients.csv``, ``therapies.csv``, ``labs.csv``,
         ``toxicities.csv``, optional ``overrides.csv``), a folder of Parquet files with
-        the same names, or an ``.xlsx`` workbook with sheets of the same names.
+        the same names, an ``.xlsx`` workbook with sheets of the same names, or a REDCap
+        CSV export (:mod:`.redcap_import`).
 
     Returns
     -------
@@ -56,6 +57,10 @@ def load_dataset(path: str | Path) -> ScreeningDataset:
         Listing every problem found in every table, each naming table, row, column,
         value and what is allowed.
     """
+    from .redcap_import import is_redcap_export, load_redcap_export  # here: it imports this module
+
+    if is_redcap_export(Path(path)):
+        return load_redcap_export(path)
     # One Findings for both steps: a table that cannot be read is reported together
     # with the cell problems of the tables that could.
     findings = Findings()

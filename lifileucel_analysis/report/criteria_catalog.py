@@ -1,0 +1,157 @@
+"""The criteria catalog as data: every criterion's ID, kind, record text, label, the fields it
+reads and the limits it applies (value and source), for one criteria version.
+
+Peers keep eligibility criteria in exchangeable forms (OHDSI Circe JSON, MatchMiner CTML,
+CQL, FHIR); ours are Python rules plus YAML limits. :func:`criteria_catalog` states them as
+plain JSON-ready data, described by ``docs/criteria-catalog.schema.json``, so that nothing
+outside the package has to read Python to know which rules and limits decided a verdict.
+The same catalog feeds the SDTM trial design domain TI (:mod:`.sdtm`).
+
+The engine's criterion objects are read in one place, :func:`criterion_entry`; the criteria
+version in one other, :func:`criteria_version`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..contract.parameter_files import read_yaml_mapping
+from ..engine.catalog import CATALOG
+from ..engine.criterion import Criterion
+from ..engine.outcome import Outcome
+from ..engine.parameters import CriteriaParams, load_params, parameter_sources
+from ..paths import CRITERIA_PARAMS, CRITERIA_PARAMS_NAME
+
+CATALOG_FORMAT = "1"
+"""Version of the catalog's JSON layout (``docs/criteria-catalog.schema.json``)."""
+REGISTRY_ID = "NCT05398640"
+DEFAULT_CRITERIA_VERSION = "1"
+VERDICT_RULE = ("ineligible if any criterion is fail; otherwise pending if any is unknown; otherwise eligible "
+                "(waived and not_applicable never block)")
+
+
+
+def criteria_version(criteria: str | Path | None = None) -> str:
+    """Return the label of the criteria version in force (SDTM ``TIVERS``, the catalog's version).
+
+    Parameters
+    ----------
+    criteria : str or Path, optional
+        The criteria parameter file; ``None`` for the package defaults.
+
+    Returns
+    -------
+    str
+        The file's top-level ``version`` when it has one, else :data:`DEFAULT_CRITERIA_VERSION`.
+    """
+    data = _yaml(Path(criteria) if criteria else CRITERIA_PARAMS)
+    version = data.get("version")
+    return DEFAULT_CRITERIA_VERSION if version in (None, "") else str(version)
+
+
+def limit_sources(criteria: str | Path | None = None) -> dict[str, str]:
+    """Return the source note of every parameter: the override file's, else the default's.
+
+    A key the override file sets as ``{value, source}`` takes that source; a bare value is
+    sourced to the file by name.
+    """
+    sources = parameter_sources()
+    if criteria:
+        for key, entry in _yaml(Path(criteria)).items():
+            if key in sources:
+                given = entry.get("source") if isinstance(entry, Mapping) else None
+                sources[key] = str(given) if given else f"set in {Path(criteria).name}"
+    return sources
+
+
+def criterion_entry(criterion: Criterion, params: CriteriaParams, sources: Mapping[str, str]) -> dict[str, Any]:
+    """Return the catalog entry of one criterion: the one reader of the engine's criterion objects.
+
+    Parameters
+    ----------
+    criterion : Criterion
+        A criterion of :data:`..engine.catalog.CATALOG`.
+    params : CriteriaParams
+        The limits in force.
+    sources : mapping of str to str
+        The source note of each parameter (:func:`limit_sources`).
+
+    Returns
+    -------
+    dict
+        ``id``, ``kind``, ``record_text``, ``label``, ``reads`` (``table.column`` fields)
+        and ``limits`` (``name``, ``value``, ``source``).
+    """
+    values = params.as_dict()
+    return {
+        "id": criterion.id,
+        "kind": criterion.kind,
+        "record_text": criterion.record_text,
+        "label": criterion.label(params),
+        "reads": list(criterion.reads),
+        "limits": [{"name": name, "value": values[name], "source": sources.get(name, "")}
+                   for name in criterion.limits],
+    }
+
+
+def criteria_catalog(criteria: str | Path | None = None) -> dict[str, Any]:
+    """Return the criteria catalog of a criteria version as JSON-ready data.
+
+    Parameters
+    ----------
+    criteria : str or Path, optional
+        A criteria parameter file overriding the package defaults (as ``screen --params``).
+
+    Returns
+    -------
+    dict
+        ``catalog_format``, ``registry_id``, ``criteria_version``, ``parameters_file``,
+        ``outcomes``, ``verdict_rule`` and ``criteria`` (one :func:`criterion_entry` each,
+        in catalog order).
+
+    Raises
+    ------
+    ParamsError
+        When the parameter file cannot be used.
+    """
+    params = load_params(criteria)
+    sources = limit_sources(criteria)
+    return {
+        "catalog_format": CATALOG_FORMAT,
+        "registry_id": REGISTRY_ID,
+        "criteria_version": criteria_version(criteria),
+        "parameters_file": Path(criteria).name if criteria else CRITERIA_PARAMS_NAME,
+        "outcomes": [outcome.label for outcome in Outcome],
+        "verdict_rule": VERDICT_RULE,
+        "criteria": [criterion_entry(criterion, params, sources) for criterion in CATALOG],
+    }
+
+
+def catalog_json(catalog: Mapping[str, Any]) -> str:
+    """Return the catalog as JSON text: two-space indent, keys in catalog order, final newline."""
+    return json.dumps(catalog, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_catalog(catalog: Mapping[str, Any], path: str | Path) -> Path:
+    """Write the catalog's JSON (UTF-8) atomically; return ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".catalog-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(catalog_json(catalog))
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def _yaml(path: Path) -> Mapping[str, Any]:
+    """The top-level mapping of a criteria file already accepted by :func:`load_params`."""
+    return read_yaml_mapping(path)

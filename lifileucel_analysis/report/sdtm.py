@@ -1,0 +1,387 @@
+"""CDISC SDTM exports of a screening: TI, IE and DV as SAS transport (XPT v5) and CSV, plus a
+define-style CSV of their variables.
+
+The sponsor's data management receives eligibility as SDTM:
+
+* **TI** (trial inclusion/exclusion criteria, trial design): one record per criterion of the
+  criteria version used, from the criteria catalog (:mod:`.criteria_catalog`);
+* **IE** (inclusion/exclusion criteria not met): one record per criterion that failed for
+  an *ineligible* patient: an inclusion criterion not met has ``IEORRES = N``, an exclusion
+  criterion met ``IEORRES = Y`` (CDISC/FDA rule CG0176), ``IESTRESC = IEORRES``. Pending
+  patients are not in IE: their criteria were not all assessed. Eligible patients have no
+  criterion not met. ``IEDTC`` is the consent date (the screening visit) when the dataset is
+  at hand, blank when the export is made from a result folder, which does not carry it;
+* **DV** (protocol deviations): one record per documented waiver of a criterion.
+
+Text is ASCII (``≥`` as ``>=``), ``IETEST`` at most 200 characters, names at most 8 and labels
+at most 40, as XPT version 5 requires. Character lengths are the longest value's. The XPT
+header's creation time is fixed (:data:`XPT_TIMESTAMP`) so the same screening always gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..contract.schema import CRITERION_IDS
+from ..contract.writing import FIXED_TIMESTAMP
+from ..engine.screening import VERDICTS, ScreeningResult
+from .criteria_catalog import criteria_catalog
+
+STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+MAX_TEXT = 200
+"""Longest character value of an XPT v5 variable (and of IETEST, TIRL, DVTERM)."""
+OUTCOMES = ("pass", "fail", "unknown", "not_applicable", "waived")
+MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+XPT_TIMESTAMP = (f"{FIXED_TIMESTAMP.day:02d}{MONTHS[FIXED_TIMESTAMP.month - 1]}{FIXED_TIMESTAMP:%y:%H:%M:%S}"
+                 .encode("ascii"))
+"""Created/modified time written in every XPT header (the package's fixed file timestamp)."""
+XPT_DATETIME = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+XPT_TIME_FIELDS = ((80 + 64, 80 + 80), (160, 176), (400 + 64, 400 + 80), (480, 496))
+"""Byte ranges of the library and member created/modified times of a one-member XPT v5 file."""
+ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"',
+                      "×": "x", "µ": "u", "\u00a0": " "}
+WAIVER_DATE = re.compile(r"^waived by .*? on (\d{4}-\d{2}-\d{2}): ")
+"""The approval date in the evidence sentence of a waived outcome (:func:`..engine.screening.screen`)."""
+
+
+class SdtmInputError(ValueError):
+    """A screening result folder or a study ID that cannot be exported (exit status 2 in the CLI)."""
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One SDTM variable: name (<= 8), label (<= 40), ``Char`` or ``Num``, origin."""
+
+    name: str
+    label: str
+    type: str = "Char"
+    origin: str = "Assigned"
+
+
+COMMON = (Variable("STUDYID", "Study Identifier"), Variable("DOMAIN", "Domain Abbreviation"))
+SUBJECT = Variable("USUBJID", "Unique Subject Identifier", origin="Derived")
+TESTCD = Variable("IETESTCD", "Inclusion/Exclusion Criterion Short Name", origin="Protocol")
+TEST = Variable("IETEST", "Inclusion/Exclusion Criterion", origin="Protocol")
+CAT = Variable("IECAT", "Inclusion/Exclusion Category", origin="Protocol")
+DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
+    "TI": ("Trial Inclusion/Exclusion Criteria", (
+        *COMMON, TESTCD, TEST, CAT, Variable("TIVERS", "Protocol Criteria Versions", origin="Protocol"))),
+    "IE": ("Inclusion/Exclusion Criteria Not Met", (
+        *COMMON, SUBJECT, Variable("IESEQ", "Sequence Number", "Num", "Derived"), TESTCD, TEST, CAT,
+        Variable("IEORRES", "I/E Criterion Original Result", origin="Derived"),
+        Variable("IESTRESC", "I/E Criterion Result in Std Format", origin="Derived"),
+        Variable("IEDTC", "Date/Time of Collection", origin="Collected"))),
+    "DV": ("Protocol Deviations", (
+        *COMMON, SUBJECT, Variable("DVSEQ", "Sequence Number", "Num", "Derived"),
+        Variable("DVTERM", "Protocol Deviation Term", origin="Derived"),
+        Variable("DVDECOD", "Protocol Deviation Coded Term"),
+        Variable("DVCAT", "Category for Protocol Deviation"),
+        Variable("DVSTDTC", "Start Date/Time of Deviation", origin="Collected"))),
+}
+"""Each domain's label and variables, in SDTM order (SDTMIG labels)."""
+DV_DECOD = "ELIGIBILITY CRITERION WAIVED"
+DV_CAT = "ELIGIBILITY CRITERIA"
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the SDTM domains need from a screening, whatever it was read from.
+
+    Attributes
+    ----------
+    verdicts : DataFrame
+        ``patient_id``, ``verdict``, ``assessed`` (ISO date of the screening or ``""``).
+    outcomes : DataFrame
+        ``patient_id``, ``criterion_id``, ``outcome``.
+    waivers : DataFrame
+        ``patient_id``, ``criterion_id``, ``approved`` (ISO date or ``""``).
+    """
+
+    verdicts: pd.DataFrame
+    outcomes: pd.DataFrame
+    waivers: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class SdtmDomains:
+    """The three domains as frames (``--SEQ`` integers), in SDTM variable order."""
+
+    ti: pd.DataFrame
+    ie: pd.DataFrame
+    dv: pd.DataFrame
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Return ``{domain: frame}``."""
+        return {"TI": self.ti, "IE": self.ie, "DV": self.dv}
+
+
+def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
+    """Return ``text`` in ASCII (``≥`` -> ``>=``, accents dropped) cut to ``limit`` characters at a word."""
+    for symbol, spelt in ASCII_REPLACEMENTS.items():
+        text = text.replace(symbol, spelt)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii") \
+        if not text.isascii() else text
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit - 3].rsplit(" ", 1)[0] + "..."
+
+
+def check_studyid(studyid: str) -> str:
+    """Return ``studyid`` when it is 1-40 ASCII letters, digits, ``.``, ``_`` or ``-``; raise otherwise."""
+    if not STUDYID_PATTERN.fullmatch(studyid):
+        raise SdtmInputError(f"--studyid {studyid!r}: expected 1-40 ASCII letters, digits, '.', '_' or '-', "
+                             "starting with a letter or digit")
+    return studyid
+
+
+# --- reading a screening ----------------------------------------------------------------
+
+
+def screening_from_result(result: ScreeningResult) -> Screening:
+    """Return the SDTM inputs of an in-memory screening result."""
+    consent = result.verdicts["consent_date"]
+    return Screening(
+        verdicts=pd.DataFrame({"patient_id": result.verdicts["patient_id"].astype(str),
+                               "verdict": result.verdicts["verdict"].astype(str),
+                               "assessed": consent.dt.strftime("%Y-%m-%d").fillna("")}),
+        outcomes=result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str),
+        waivers=pd.DataFrame({"patient_id": result.waivers["patient_id"].astype(str),
+                              "criterion_id": result.waivers["criterion_id"].astype(str),
+                              "approved": result.waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna("")}),
+    )
+
+
+def read_result_folder(folder: Path) -> Screening:
+    """Read the ``verdicts.csv`` and ``outcomes.csv`` (or ``.parquet``) that ``screen`` wrote.
+
+    Raises
+    ------
+    SdtmInputError
+        Naming the file, row, column and value of the first problems found.
+    """
+    verdicts = _read_table(folder / "verdicts.csv", ("patient_id", "verdict"))
+    found = [folder / name for name in ("outcomes.csv", "outcomes.parquet") if (folder / name).is_file()]
+    if len(found) != 1:
+        raise SdtmInputError(f"{folder}: expected one of outcomes.csv or outcomes.parquet beside verdicts.csv, "
+                             f"found {len(found)}")
+    outcomes = _read_table(found[0], ("patient_id", "criterion_id", "outcome", "evidence"))
+    _check_values(verdicts, "verdict", VERDICTS, folder / "verdicts.csv")
+    _check_values(outcomes, "criterion_id", CRITERION_IDS, found[0])
+    _check_values(outcomes, "outcome", OUTCOMES, found[0])
+    twice = verdicts["patient_id"].duplicated()
+    _refuse(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id", "appears twice: one row per patient")
+    stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
+    _refuse(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
+    waived = outcomes[outcomes["outcome"] == "waived"]
+    return Screening(
+        verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
+        outcomes=outcomes[["patient_id", "criterion_id", "outcome"]],
+        waivers=pd.DataFrame({"patient_id": waived["patient_id"], "criterion_id": waived["criterion_id"],
+                              "approved": waived["evidence"].str.extract(WAIVER_DATE, expand=False).fillna("")}),
+    )
+
+
+def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
+    """Read a ``screen`` output folder, or load and screen a dataset (with ``criteria``).
+
+    Raises
+    ------
+    SdtmInputError
+        For a result folder that cannot be read.
+    ContractError
+        For a dataset that breaks the data contract.
+    """
+    if source.is_dir() and (source / "verdicts.csv").is_file():
+        return read_result_folder(source)
+    from ..contract.loading import load_dataset
+    from ..engine.parameters import load_params
+    from ..engine.screening import screen
+
+    return screening_from_result(screen(load_dataset(source), load_params(criteria)))
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path).astype(str)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise SdtmInputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise SdtmInputError(f"{path}: cannot be read ({error})") from None
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise SdtmInputError(f"{path}: missing column(s) {', '.join(missing)}; expected the file `screen` wrote")
+    return frame
+
+
+def _check_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], path: Path) -> None:
+    _refuse(~frame[column].isin(allowed), frame[column], path, column, "expected one of " + ", ".join(allowed))
+
+
+def _refuse(bad: pd.Series, values: pd.Series, path: Path, column: str, message: str) -> None:
+    rows = np.flatnonzero(bad.to_numpy())
+    if rows.size:
+        shown = "; ".join(f"row {r + 1}, column {column}: value {values.iloc[r]!r}" for r in rows[:3])
+        more = f" (and {rows.size - 3} more)" if rows.size > 3 else ""
+        raise SdtmInputError(f"{path}: {shown}{more}: {message}")
+
+
+# --- the domains ------------------------------------------------------------------------
+
+
+def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
+    """TI: one record per criterion of the catalog's criteria version."""
+    criteria = pd.DataFrame(catalog["criteria"])
+    return pd.DataFrame({
+        "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
+        "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
+        "TIVERS": str(catalog["criteria_version"]),
+    })
+
+
+def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
+    """IE: the failed criteria of ineligible patients (inclusion not met N, exclusion met Y)."""
+    ti = ti_domain(catalog, studyid).set_index("IETESTCD")
+    verdicts = screening.verdicts.set_index("patient_id")
+    failed = screening.outcomes[screening.outcomes["outcome"] == "fail"]
+    failed = _in_screening_order(failed[verdicts.loc[failed["patient_id"], "verdict"].to_numpy() == "ineligible"],
+                                 screening.verdicts)
+    category = ti.loc[failed["criterion_id"], "IECAT"].to_numpy()
+    result = np.where(category == "INCLUSION", "N", "Y")
+    return pd.DataFrame({
+        "STUDYID": studyid, "DOMAIN": "IE", "USUBJID": studyid + "-" + failed["patient_id"].to_numpy(),
+        "IESEQ": failed.groupby("_patient").cumcount().to_numpy() + 1, "IETESTCD": failed["criterion_id"].to_numpy(),
+        "IETEST": ti.loc[failed["criterion_id"], "IETEST"].to_numpy(), "IECAT": category,
+        "IEORRES": result, "IESTRESC": result,
+        "IEDTC": verdicts.loc[failed["patient_id"], "assessed"].to_numpy(),
+    }, index=pd.RangeIndex(len(failed))).astype({"IESEQ": "int64"})
+
+
+def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
+    """DV: one protocol deviation per documented waiver of a criterion."""
+    entries = pd.DataFrame(catalog["criteria"]).set_index("id")
+    waivers = _in_screening_order(screening.waivers, screening.verdicts)
+    criterion = waivers["criterion_id"].reset_index(drop=True)
+    term = (entries.loc[criterion, "kind"].str.capitalize().reset_index(drop=True) + " criterion " + criterion
+            + " waived: " + entries.loc[criterion, "label"].reset_index(drop=True))
+    return pd.DataFrame({
+        "STUDYID": studyid, "DOMAIN": "DV", "USUBJID": studyid + "-" + waivers["patient_id"].to_numpy(),
+        "DVSEQ": waivers.groupby("_patient").cumcount().to_numpy() + 1, "DVTERM": term.map(ascii_text).to_numpy(),
+        "DVDECOD": DV_DECOD, "DVCAT": DV_CAT, "DVSTDTC": waivers["approved"].to_numpy(),
+    }, index=pd.RangeIndex(len(waivers))).astype({"DVSEQ": "int64"})
+
+
+def _in_screening_order(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Rows in the patients' screening order, then criterion order; ``_patient`` is the patient's position."""
+    position = pd.Series(np.arange(len(verdicts)), index=verdicts["patient_id"].to_numpy())
+    keyed = frame.assign(_patient=position.reindex(frame["patient_id"]).to_numpy(),
+                         _criterion=pd.Index(CRITERION_IDS).get_indexer(frame["criterion_id"]))
+    return keyed.sort_values(["_patient", "_criterion"], kind="stable")
+
+
+def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None) -> SdtmDomains:
+    """Build TI, IE and DV from a ``screen`` output folder or a dataset.
+
+    Parameters
+    ----------
+    source : Path
+        A folder holding ``verdicts.csv`` and ``outcomes.csv``/``.parquet`` (as ``screen``
+        writes them), or a dataset (screened here with ``criteria``).
+    studyid : str
+        The STUDYID of the submission.
+    criteria : str or Path, optional
+        Criteria parameter file of the version used (TI, TIVERS, and the screening of a
+        dataset); ``None`` for the criteria in force.
+
+    Returns
+    -------
+    SdtmDomains
+
+    Raises
+    ------
+    SdtmInputError, ContractError, ParamsError
+        For a bad study ID or result folder, a dataset or a parameter file that breaks
+        the contract.
+    """
+    check_studyid(studyid)
+    catalog = criteria_catalog(criteria)
+    screening = load_screening(Path(source), criteria)
+    return SdtmDomains(ti_domain(catalog, studyid), ie_domain(screening, catalog, studyid),
+                       dv_domain(screening, catalog, studyid))
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def define_table(domains: SdtmDomains) -> pd.DataFrame:
+    """A define-style table: per variable its dataset, label, type, length and origin."""
+    rows = []
+    for domain, frame in domains.frames().items():
+        label, variables = DOMAINS[domain]
+        for order, variable in enumerate(variables, start=1):
+            rows.append({"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
+                         "label": variable.label, "type": variable.type,
+                         "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
+                         "origin": variable.origin})
+    return pd.DataFrame(rows)
+
+
+def _char_length(values: pd.Series) -> int:
+    """Bytes of the longest value (at least 1), as the XPT file stores the variable."""
+    return int(max(1, values.astype(str).str.len().max() if len(values) else 1))
+
+
+def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
+    """Write ``ti``, ``ie``, ``dv`` as ``.xpt`` (v5) and ``.csv``, and ``define.csv``, atomically.
+
+    Returns
+    -------
+    list of Path
+        The files written, in a fixed order.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-sdtm-", dir=out.parent))
+    try:
+        names = []
+        for domain, frame in domains.frames().items():
+            _write_xpt(frame, staging / f"{domain.lower()}.xpt", domain)
+            frame.to_csv(staging / f"{domain.lower()}.csv", index=False, lineterminator="\n")
+            names += [f"{domain.lower()}.xpt", f"{domain.lower()}.csv"]
+        define_table(domains).to_csv(staging / "define.csv", index=False, lineterminator="\n")
+        names.append("define.csv")
+        out.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (staging / name).replace(out / name)
+        return [out / name for name in names]
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_xpt(frame: pd.DataFrame, path: Path, domain: str) -> None:
+    import pyreadstat
+
+    label, variables = DOMAINS[domain]
+    data = frame.astype({v.name: "float64" if v.type == "Num" else object for v in variables})
+    pyreadstat.write_xport(data, str(path), file_label=label, column_labels=[v.label for v in variables],
+                           table_name=domain, file_format_version=5)
+    raw = bytearray(path.read_bytes())
+    for start, end in XPT_TIME_FIELDS:
+        if not XPT_DATETIME.fullmatch(bytes(raw[start:end])):
+            raise RuntimeError(f"{path.name}: no XPT header time at bytes {start}-{end}; the writer changed")
+        raw[start:end] = XPT_TIMESTAMP
+    path.write_bytes(bytes(raw))

@@ -1,0 +1,214 @@
+"""SDTM exports: TI, IE and DV read back from SAS transport v5 with the right variables, types
+and lengths, and IE following CDISC's rules.
+
+Expectations come from the SDTM notes (variable names and order, IEORRES N for an inclusion
+criterion not met and Y for an exclusion criterion met, ASCII text of at most 200
+characters, names <= 8 and labels <= 40) and from the ``screen`` command's own output
+files, not from the SDTM module.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyreadstat
+import pytest
+
+from lifileucel_analysis.cli import main
+from lifileucel_analysis.contract.schema import CRITERION_IDS
+from lifileucel_analysis.paths import DEMO_DATASET
+from lifileucel_analysis.report.sdtm import ascii_text
+
+STUDYID = "IOV-LN144-EAP"
+EXPECTED_VARIABLES = {
+    "TI": ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "TIVERS"],
+    "IE": ["STUDYID", "DOMAIN", "USUBJID", "IESEQ", "IETESTCD", "IETEST", "IECAT", "IEORRES", "IESTRESC", "IEDTC"],
+    "DV": ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC"],
+}
+NUMERIC = {"IESEQ", "DVSEQ"}
+FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv"]
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """SDTM from the demo dataset, the demo's screen output folder, and that folder's verdicts."""
+    root = tmp_path_factory.mktemp("sdtm")
+    assert main(["screen", str(DEMO_DATASET), "--out", str(root / "screened")]) == 0
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(root / "from_dataset"), "--studyid", STUDYID]) == 0
+    assert main(["sdtm", str(root / "screened"), "--out", str(root / "from_result"), "--studyid", STUDYID]) == 0
+    return {"screened": root / "screened", "dataset": root / "from_dataset", "result": root / "from_result"}
+
+
+def xpt(path: Path) -> tuple[pd.DataFrame, object]:
+    return pyreadstat.read_xport(str(path))
+
+
+def test_writes_xpt_csv_and_define_for_each_domain(runs: dict[str, Path]) -> None:
+    assert sorted(p.name for p in runs["dataset"].iterdir()) == sorted(FILES)
+
+
+@pytest.mark.parametrize("domain", ["TI", "IE", "DV"])
+def test_xpt_reads_back_with_sdtm_variables_types_and_lengths(runs: dict[str, Path], domain: str) -> None:
+    path = runs["dataset"] / f"{domain.lower()}.xpt"
+    data, meta = xpt(path)
+    assert meta.table_name == domain
+    assert list(data.columns) == EXPECTED_VARIABLES[domain]
+    assert all(len(name) <= 8 for name in data.columns)
+    assert all(0 < len(label) <= 40 and label.isascii() for label in meta.column_labels)
+    csv = read_csv(runs["dataset"] / f"{domain.lower()}.csv")
+    assert len(data) == len(csv) > 0
+    for name in data.columns:
+        kind = meta.readstat_variable_types[name]
+        width = meta.variable_storage_width[name]
+        if name in NUMERIC:
+            assert kind == "double" and width == 8, name
+            assert data[name].tolist() == [float(v) for v in csv[name]], name
+        else:
+            assert kind == "string", name
+            assert width == max(1, csv[name].str.len().max()) <= 200, name
+            assert data[name].fillna("").tolist() == csv[name].tolist(), name
+            assert all(value.isascii() for value in csv[name]), name
+    # pandas reads the same file as SAS transport too.
+    frame = pd.read_sas(path, format="xport", encoding="ascii")
+    assert list(frame.columns) == EXPECTED_VARIABLES[domain] and len(frame) == len(csv)
+
+
+def test_define_lists_every_variable_with_its_xpt_type_and_length(runs: dict[str, Path]) -> None:
+    define = read_csv(runs["dataset"] / "define.csv")
+    for domain, variables in EXPECTED_VARIABLES.items():
+        rows = define[define["dataset"] == domain]
+        assert rows["variable"].tolist() == variables
+        _, meta = xpt(runs["dataset"] / f"{domain.lower()}.xpt")
+        assert dict(zip(rows["variable"], rows["label"])) == meta.column_names_to_labels
+        assert [int(x) for x in rows["length"]] == [meta.variable_storage_width[v] for v in variables]
+        assert rows["type"].tolist() == ["Num" if v in NUMERIC else "Char" for v in variables]
+
+
+def test_ti_has_one_ascii_record_per_criterion(runs: dict[str, Path]) -> None:
+    ti = read_csv(runs["dataset"] / "ti.csv")
+    assert ti["IETESTCD"].tolist() == list(CRITERION_IDS)
+    assert (ti["DOMAIN"] == "TI").all() and (ti["STUDYID"] == STUDYID).all() and (ti["TIVERS"] == "1").all()
+    assert ti["IECAT"].tolist() == ["INCLUSION" if c.startswith("I") else "EXCLUSION" for c in CRITERION_IDS]
+    assert all(len(code) <= 8 for code in ti["IETESTCD"])
+    assert all(text.isascii() and 0 < len(text) <= 200 for text in ti["IETEST"])
+    assert ti.set_index("IETESTCD").loc["I5", "IETEST"] == "Must be >= 18 years of age at time of consent"
+
+
+def test_ie_is_the_failed_criteria_of_ineligible_patients_with_cdisc_results(runs: dict[str, Path]) -> None:
+    ie = read_csv(runs["dataset"] / "ie.csv")
+    verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    outcomes = read_csv(runs["screened"] / "outcomes.csv")
+    ineligible = set(verdicts.loc[verdicts["verdict"] == "ineligible", "patient_id"])
+    expected = {(p, c) for p, c, o in outcomes[["patient_id", "criterion_id", "outcome"]].itertuples(index=False)
+                if o == "fail" and p in ineligible}
+    patient = ie["USUBJID"].str.removeprefix(STUDYID + "-")
+    assert set(zip(patient, ie["IETESTCD"])) == expected
+    assert len(ie) == len(expected), "one record per criterion not met per subject"
+    assert set(patient) == ineligible, "every ineligible patient has at least one IE record"
+    # CG0176: inclusion not met -> N, exclusion met -> Y; IESTRESC = IEORRES.
+    assert (ie["IEORRES"] == ie["IETESTCD"].str.startswith("I").map({True: "N", False: "Y"})).all()
+    assert (ie["IESTRESC"] == ie["IEORRES"]).all()
+    assert set(ie["IEORRES"]) == {"N", "Y"}
+    assert (ie["IECAT"] == ie["IETESTCD"].str.startswith("I").map({True: "INCLUSION", False: "EXCLUSION"})).all()
+    for _, rows in ie.groupby("USUBJID", sort=False):
+        assert rows["IESEQ"].astype(int).tolist() == list(range(1, len(rows) + 1))
+    ti = read_csv(runs["dataset"] / "ti.csv").set_index("IETESTCD")["IETEST"]
+    assert (ie["IETEST"] == ti.loc[ie["IETESTCD"]].to_numpy()).all()
+
+
+def test_pending_and_eligible_patients_are_not_in_ie(runs: dict[str, Path]) -> None:
+    ie = read_csv(runs["dataset"] / "ie.csv")
+    verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    pending = set(verdicts.loc[verdicts["verdict"] == "pending", "patient_id"])
+    eligible = set(verdicts.loc[verdicts["verdict"] == "eligible", "patient_id"])
+    assert pending and eligible
+    in_ie = set(ie["USUBJID"].str.removeprefix(STUDYID + "-"))
+    assert not in_ie & pending and not in_ie & eligible
+
+
+def test_iedtc_is_the_consent_date(runs: dict[str, Path]) -> None:
+    ie = read_csv(runs["dataset"] / "ie.csv")
+    consent = read_csv(DEMO_DATASET / "patients.csv").set_index("patient_id")["consent_date"]
+    assert (ie["IEDTC"] == consent.loc[ie["USUBJID"].str.removeprefix(STUDYID + "-")].to_numpy()).all()
+
+
+def test_dv_has_one_deviation_per_documented_waiver(runs: dict[str, Path]) -> None:
+    dv = read_csv(runs["dataset"] / "dv.csv")
+    overrides = read_csv(DEMO_DATASET / "overrides.csv")
+    got = set(zip(dv["USUBJID"], dv["DVTERM"].str.extract(r"criterion (\w+) waived")[0], dv["DVSTDTC"]))
+    expected = set(zip(STUDYID + "-" + overrides["patient_id"], overrides["criterion_id"], overrides["approved_date"]))
+    assert got == expected and len(dv) == len(overrides)
+    assert (dv["DOMAIN"] == "DV").all()
+
+
+def test_a_result_folder_gives_the_same_domains_without_collection_dates(runs: dict[str, Path]) -> None:
+    for name in ("ti.csv", "dv.csv"):
+        assert (runs["result"] / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
+    from_result, from_dataset = read_csv(runs["result"] / "ie.csv"), read_csv(runs["dataset"] / "ie.csv")
+    assert (from_result["IEDTC"] == "").all()
+    pd.testing.assert_frame_equal(from_result.drop(columns="IEDTC"), from_dataset.drop(columns="IEDTC"))
+
+
+def test_outputs_are_byte_reproducible(runs: dict[str, Path], tmp_path: Path) -> None:
+    time.sleep(1.1)  # a writer stamping the wall-clock time would now differ
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "again"), "--studyid", STUDYID]) == 0
+    for name in FILES:
+        assert (tmp_path / "again" / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
+
+
+def test_no_ineligible_patient_gives_an_empty_ie_that_still_reads_back(runs: dict[str, Path], tmp_path: Path) -> None:
+    verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    outcomes = read_csv(runs["screened"] / "outcomes.csv")
+    keep = set(verdicts.loc[verdicts["verdict"] != "ineligible", "patient_id"])
+    folder = tmp_path / "no_ineligible"
+    folder.mkdir()
+    verdicts[verdicts["patient_id"].isin(keep)].to_csv(folder / "verdicts.csv", index=False)
+    outcomes[outcomes["patient_id"].isin(keep)].to_csv(folder / "outcomes.csv", index=False)
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
+    data, meta = xpt(tmp_path / "out" / "ie.xpt")
+    assert len(data) == 0 and list(data.columns) == EXPECTED_VARIABLES["IE"]
+    assert meta.readstat_variable_types["IESEQ"] == "double"
+
+
+@pytest.mark.parametrize("studyid", ["", "STUDY ONE", "ÉTUDE-1", "X" * 41])
+def test_bad_studyid_exits_2_and_writes_nothing(tmp_path: Path, studyid: str,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(out), "--studyid", studyid]) == 2
+    assert "--studyid" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_result_folder_exits_2_naming_file_row_column_value(runs: dict[str, Path], tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    verdicts.loc[4, "verdict"] = "maybe"
+    verdicts.to_csv(folder / "verdicts.csv", index=False)
+    (folder / "outcomes.csv").write_bytes((runs["screened"] / "outcomes.csv").read_bytes())
+    out = tmp_path / "out"
+    assert main(["sdtm", str(folder), "--out", str(out), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert "verdicts.csv" in err and "row 5" in err and "column verdict" in err and "'maybe'" in err
+    assert "eligible, pending, ineligible" in err
+    assert not out.exists()
+
+
+def test_bad_dataset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "data").mkdir()
+    assert main(["sdtm", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    assert "no tables found" in capsys.readouterr().err
+
+
+def test_ascii_text_spells_symbols_and_cuts_at_a_word() -> None:
+    assert ascii_text("age ≥ 18 – adults, naïve") == "age >= 18 - adults, naive"
+    long = "word " * 60
+    cut = ascii_text(long)
+    assert len(cut) <= 200 and cut.endswith("word...") and cut.isascii()
