@@ -116,3 +116,23 @@ def test_compare_command_resolves_versions_and_what_if_files(tmp_path: Path) -> 
     assert main(["compare", str(DEMO_DATASET), "--criteria", "default", "--criteria", "no-such-version",
                  "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_criterion_impact_agrees_with_screening_again_with_the_criterion_switched_off(
+        demo: ScreeningDataset, tmp_path: Path) -> None:
+    from lifileucel_analysis.report.criterion_impact import criterion_impact
+
+    base = screen(demo, load_params())
+    impact = criterion_impact(base).set_index("criterion_id")
+    now = base.verdicts.set_index("patient_id")["verdict"].astype(str)
+    for cid in ("I7", "E6", "I4"):
+        (tmp_path / f"{cid}.yaml").write_text(f"criteria_off: [{cid}]\n")
+        without = screen(demo, load_params(tmp_path / f"{cid}.yaml")).verdicts.set_index("patient_id")["verdict"]
+        moved = pd.DataFrame({"now": now, "without": without.astype(str)})
+        assert impact.loc[cid, "eligible_without_it"] == ((moved["now"] != "eligible")
+                                                         & (moved["without"] == "eligible")).sum()
+        assert impact.loc[cid, "pending_without_it"] == ((moved["now"] == "ineligible")
+                                                        & (moved["without"] == "pending")).sum()
+        outcomes = base.outcomes.loc[base.outcomes["criterion_id"] == cid, "outcome"].astype(str)
+        assert impact.loc[cid, "fail"] == (outcomes == "fail").sum()
+    assert (impact["excluded_by_it_alone"] <= impact["fail"]).all()
