@@ -43,6 +43,7 @@ def test_a_criteria_file_carries_its_version_and_what_changed(tmp_path: Path) ->
     assert load_params().version == "default"
     (tmp_path / "plain.yaml").write_text("max_ecog: 2\n")
     assert load_params(tmp_path / "plain.yaml").version == ""  # changed limits without a label: not "default"
+    assert load_params(overrides={"max_ecog": 2}).version == ""
 
 
 @pytest.mark.parametrize(("text", "words"), [

@@ -214,13 +214,17 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     missing = sorted(set(FIELD_TYPES) - set(values))
     if missing:
         raise ParamsError(f"{CRITERIA_PARAMS}: missing key(s) {', '.join(missing)}")
+    defaults = dict(values)
     meta: dict[str, Any] = {}
     if path not in (None, ""):
         data = dict(_read_yaml(Path(path)))
-        meta = {"version": ""} | parse_meta(data, path)  # a file without a label is not "default"
+        meta = parse_meta(data, path)
         values.update(parse_params({k: v for k, v in data.items() if k not in META_KEYS}, path))
     values.update(parse_params(overrides or {}, "overrides"))
     _check_order(values, path if path not in (None, "") else "parameters")
+    if "version" not in meta:
+        # unlabelled: the defaults' label only while the limits are the defaults' (else "": custom)
+        meta["version"] = "default" if values == defaults and not meta.get("criteria_off") else ""
     return CriteriaParams(**values, **meta)
 
 
