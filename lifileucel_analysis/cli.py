@@ -76,10 +76,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
 def cmd_changes(args: argparse.Namespace) -> int:
     """Write what changed between two runs of a history: changes.csv and site_counts.csv."""
     from .contract.output_files import write_outputs
-    from .report.run_history import changes_since
+    from .report.run_history import changes_since, compared_runs
 
     table, counts, before, after = changes_since(args.history, args.since)
-    written = write_outputs({"changes.csv": table, "site_counts.csv": counts}, Path(args.out))
+    written = write_outputs({"changes.csv": table, "site_counts.csv": counts,
+                             "runs.csv": compared_runs(args.history, before, after)}, Path(args.out))
     print(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
     for path in written:
         print(f"wrote {path}")
@@ -94,8 +95,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.criteria) != 2:
         print("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
         return EXIT_INVALID
-    table, counts, (a, b) = compare_files(args.dataset, args.criteria[0], args.criteria[1], cut_date=args.cut_date)
-    written = write_outputs({"differences.csv": table, "site_counts.csv": counts}, Path(args.out))
+    table, counts, criteria = compare_files(args.dataset, args.criteria[0], args.criteria[1],
+                                            cut_date=args.cut_date)
+    a, b = criteria["criteria"]
+    written = write_outputs({"differences.csv": table, "site_counts.csv": counts, "criteria.csv": criteria},
+                            Path(args.out))
     print(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
           f"{len(table)} criterion outcome(s)")
     for path in written:

@@ -82,3 +82,20 @@ def test_since_a_date_compares_with_the_run_of_that_cut(series: Path, tmp_path: 
     changes = pd.read_csv(tmp_path / "c" / "changes.csv", dtype=str)
     assert sorted(changes["patient_id"]) == sorted(planted["patient_id"])  # weeks 2..4 together
     assert main(["changes", "--history", str(history), "--since", "not-a-run", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_changes_and_compare_name_their_runs_and_cut(series: Path, tmp_path: Path) -> None:
+    cuts = pd.read_csv(series / "cuts.csv", dtype=str)
+    history = tmp_path / "history.duckdb"
+    for _, cut_date, folder in cuts.iloc[:2].itertuples(index=False):
+        assert main(["screen", str(series / folder), "--out", str(tmp_path / folder), "--cut-date", cut_date,
+                     "--history", str(history)]) == 0
+    assert main(["changes", "--history", str(history), "--out", str(tmp_path / "c")]) == 0
+    compared = pd.read_csv(tmp_path / "c" / "runs.csv", dtype=str)
+    assert list(compared["role"]) == ["before", "after"]
+    assert list(compared["cut_date"]) == list(cuts["cut_date"].iloc[:2])
+    assert main(["compare", str(series / "week-02"), "--criteria", "default", "--criteria", "what-if steroid 20 mg",
+                 "--cut-date", cuts["cut_date"].iloc[1], "--out", str(tmp_path / "w")]) == 0
+    criteria = pd.read_csv(tmp_path / "w" / "criteria.csv", dtype=str, keep_default_na=False)
+    assert list(criteria["version"]) == ["default", "what-if steroid 20 mg"]
+    assert set(criteria["cut_date"]) == {cuts["cut_date"].iloc[1]}

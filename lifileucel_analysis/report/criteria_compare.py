@@ -105,9 +105,20 @@ def difference_counts(diff: pd.DataFrame) -> pd.DataFrame:
     return counts.sort_values(["site_id", "change"], kind="stable").reset_index(drop=True)
 
 
+def criteria_table(choices: tuple[str, str], params: tuple[CriteriaParams, CriteriaParams],
+                   cut_date: dt.date | None) -> pd.DataFrame:
+    """The run file of a comparison: per side, the choice, its version, date, changes, switched-off criteria."""
+    return pd.DataFrame([{"side": side, "criteria": choice, "version": p.version or "custom",
+                          "effective_date": p.effective_date, "changes": "; ".join(p.changes),
+                          "criteria_off": ";".join(p.criteria_off),
+                          "cut_date": cut_date.isoformat() if cut_date else ""}
+                         for side, choice, p in zip(("A", "B"), choices, params)])
+
+
 def compare_files(dataset: str | Path | None, criteria_a: str, criteria_b: str, base: Path | None = None,
-                  cut_date: str | dt.date | None = None) -> tuple[pd.DataFrame, pd.DataFrame, tuple[str, str]]:
-    """Screen a dataset under two criteria choices; return the differences, the counts and the two labels."""
+                  cut_date: str | dt.date | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Screen a dataset under two criteria choices; return the differences, the counts and the run file
+    (:func:`criteria_table`)."""
     from ..contract.loading import load_dataset
 
     (label_a, path_a), (label_b, path_b) = resolve_criteria(criteria_a, base), resolve_criteria(criteria_b, base)
@@ -120,4 +131,4 @@ def compare_files(dataset: str | Path | None, criteria_a: str, criteria_b: str, 
         raise ParamsError(f"--criteria {criteria_a} is given twice; compare two different criteria")
     results = [screen(data, p) for p in params]
     table = differences(*results)
-    return table, difference_counts(table), (label_a, label_b)
+    return table, difference_counts(table), criteria_table((label_a, label_b), (params[0], params[1]), cut_on)

@@ -40,7 +40,7 @@ from .changes import choose_runs, patient_changes, site_counts
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["HistoryError", "changes_since", "run_tables", "HistoryLockedError", "RunRecord", "params_sha256", "read_table", "record_run",
+__all__ = ["HistoryError", "changes_since", "compared_runs", "run_tables", "HistoryLockedError", "RunRecord", "params_sha256", "read_table", "record_run",
            "run_record", "runs"]
 
 SCHEMA = """
@@ -266,3 +266,13 @@ def changes_since(history: str | Path, since: str | None = None) -> tuple[pd.Dat
     verdicts_after, outcomes_after = run_tables(history, after)
     table = patient_changes(verdicts_before, verdicts_after, outcomes_before, outcomes_after)
     return table, site_counts(table), before, after
+
+
+def compared_runs(history: str | Path, before: str | None, after: str) -> pd.DataFrame:
+    """The ``runs`` rows of two compared runs (``role`` = ``before`` / ``after``): the changes' run file."""
+    table = runs(history)
+    roles = {before: "before", after: "after"}
+    picked = table.loc[table["run_id"].isin([r for r in roles if r is not None])].copy()
+    picked.insert(0, "role", picked["run_id"].map(roles))
+    picked["cut_date"] = picked["cut_date"].astype(str).str[:10].where(picked["cut_date"].notna(), "")
+    return picked.sort_values("sequence").reset_index(drop=True)
