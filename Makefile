@@ -58,8 +58,9 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
 # Builds from the bundled demo cohort; the command prints the path of reports/index.html.
+# Each build's screening is recorded in reports/history.duckdb (kept across rebuilds; docs/history.md).
 reports: $(STAMP)
-	@$(BIN)/lifileucel-eap reports --out reports --jobs $(JOBS)
+	@$(BIN)/lifileucel-eap reports --out reports --jobs $(JOBS) --history reports/history.duckdb
 
 # A developer tool, not a user command: it writes into tests/golden/ (see tools/golden.py).
 golden: $(STAMP)

@@ -25,6 +25,8 @@ from .contract.dataset import ContractError
 from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
+from .report.changes import NoSuchRunError
+from .report.run_history import HistoryError
 from .report.screening_inputs import InputNotFoundError
 
 if TYPE_CHECKING:
@@ -67,7 +69,7 @@ def _screen_locked(args: argparse.Namespace) -> int:
     from .contract.output_files import long_table_name, write_outputs
     from .report.screening_inputs import screen_files
 
-    inputs = screen_files(args.dataset, args.params, drugs=args.drugs)
+    inputs = screen_files(args.dataset, args.params, drugs=args.drugs, cut_date=args.cut_date)
     for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     result = inputs.result
@@ -75,13 +77,17 @@ def _screen_locked(args: argparse.Namespace) -> int:
     outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
     out = Path(args.out)
     stale = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    written = write_outputs({
+    stale.append(out / "data_cut.csv")
+    files = {
         "verdicts.csv": verdicts,
         long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
         long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
         "findings.csv": result.findings,
         **site_worklists(inputs),
-    }, out)
+    }
+    if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
+        files["data_cut.csv"] = inputs.cut.frame()
+    written = write_outputs(files, out)
     for path in stale:
         if path not in written and path.exists():
             path.unlink()  # an earlier run's table in the other format must not pass for this run's
@@ -90,6 +96,48 @@ def _screen_locked(args: argparse.Namespace) -> int:
           + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
     if len(result.findings):
         print(f"{len(result.findings)} data-quality finding(s): see findings.csv", file=sys.stderr)
+    if inputs.cut is not None:
+        print(f"data cut {inputs.cut.cut_date}: {inputs.cut.patients_set_aside} patient(s) consented after it "
+              "set aside (not screened); rows and dates after it counted in data_cut.csv")
+    for path in written:
+        print(f"wrote {path}")
+    if args.history:
+        from .report.run_history import record_run
+
+        record, new = record_run(args.history, inputs)
+        print(f"{'recorded' if new else 'already recorded'} run {record.run_id} in {args.history}")
+    return EXIT_OK
+
+
+def cmd_changes(args: argparse.Namespace) -> int:
+    """Write what changed between two runs of a history: changes.csv and site_counts.csv."""
+    from .contract.output_files import write_outputs
+    from .report.run_history import changes_since, compared_runs
+
+    table, counts, before, after = changes_since(args.history, args.since)
+    written = write_outputs({"changes.csv": table, "site_counts.csv": counts,
+                             "runs.csv": compared_runs(args.history, before, after)}, Path(args.out))
+    print(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
+    for path in written:
+        print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Screen a dataset under two criteria choices; write differences.csv and site_counts.csv."""
+    from .contract.output_files import write_outputs
+    from .report.criteria_compare import compare_files
+
+    if len(args.criteria) != 2:
+        print("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
+        return EXIT_INVALID
+    table, counts, criteria = compare_files(args.dataset, args.criteria[0], args.criteria[1],
+                                            cut_date=args.cut_date)
+    a, b = criteria["criteria"]
+    written = write_outputs({"differences.csv": table, "site_counts.csv": counts, "criteria.csv": criteria},
+                            Path(args.out))
+    print(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
+          f"{len(table)} criterion outcome(s)")
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK
@@ -99,6 +147,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
     """Generate a synthetic cohort."""
     from .synth import write_cohort
 
+    if args.weeks:
+        from .synth.weekly import write_weekly_cuts
+
+        written = write_weekly_cuts(args.patients, args.seed, args.weeks, Path(args.out), args.format)
+        print(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
+              f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
+        return EXIT_OK
     written = write_cohort(args.patients, args.seed, Path(args.out), args.format)
     print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
     return EXIT_OK
@@ -106,7 +161,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
-    return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None)
+    history = Path(args.history) if args.history else None
+    return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None,
+                                history=history)
 
 
 def _use_progress_bar(progress: bool | None) -> bool:
@@ -172,7 +229,7 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
     ----------
     dataset, out, jobs, options
         As :func:`lifileucel_analysis.runner.build_reports` takes them (``options``:
-        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``).
+        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``).
     progress : bool or None
         See :class:`BuildLog`.
     """
@@ -271,19 +328,44 @@ def build_parser() -> argparse.ArgumentParser:
                         help="CSV of extra drug names (agent, drug_class[, source]) extending the package dictionary")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
                         help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
+    screen.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD",
+                        help="screen what was known on this date (default: no cut, every row counts)")
+    screen.add_argument("--history", default=None, metavar="FILE",
+                        help="also record the run in this DuckDB history file (created when absent)")
     screen.set_defaults(func=cmd_screen)
+
+    changes = sub.add_parser("changes", help="what changed since an earlier run of a history")
+    changes.add_argument("--history", required=True, metavar="FILE", help="the DuckDB history file")
+    changes.add_argument("--since", default=None, metavar="RUN_OR_DATE",
+                         help="a run ID (or prefix) or a cut date (default: the run before the latest)")
+    changes.add_argument("--out", required=True, help="output folder for changes.csv and site_counts.csv")
+    changes.set_defaults(func=cmd_changes)
+
+    compare = sub.add_parser("compare", help="what differs between two criteria versions or a what-if")
+    compare.add_argument("dataset", help="folder of CSV or Parquet files, or an .xlsx workbook")
+    compare.add_argument("--criteria", action="append", required=True, metavar="A_OR_B",
+                         help="give twice: 'default', a version label of params/criteria/, or a criteria file")
+    compare.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD", help="compare on a data cut")
+    compare.add_argument("--out", required=True, help="output folder for differences.csv and site_counts.csv")
+    compare.set_defaults(func=cmd_compare)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
     synth.add_argument("--patients", type=int, required=True, help="number of patients")
     synth.add_argument("--seed", type=int, required=True, help="random seed")
     synth.add_argument("--out", required=True, help="output folder (or .xlsx path for --format xlsx)")
     synth.add_argument("--format", choices=("csv", "xlsx", "parquet"), default="csv")
+    synth.add_argument("--weeks", type=int, default=0,
+                       help="write this many weekly cuts of the cohort (out/week-01/, ...) with the record of "
+                            "planted changes (out/planted_changes.csv)")
     synth.set_defaults(func=cmd_synth)
 
     reports = sub.add_parser("reports", help="build every report and the index")
     reports.add_argument("--dataset", default=None, help="dataset (default: the bundled demo cohort)")
     reports.add_argument("--out", default="reports", help="output folder")
     reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
+    reports.add_argument("--history", default=None, metavar="FILE",
+                         help="also record the screening in this DuckDB run history (make reports: "
+                              "reports/history.duckdb, kept across rebuilds)")
     reports.set_defaults(func=cmd_reports)
     _add_exchange_commands(sub)
     return parser
@@ -293,7 +375,7 @@ def _guarded(call: Callable[[], int]) -> int:
     """Run a command; turn the library's typed errors into a message on stderr and an exit status."""
     try:
         return call()
-    except (ContractError, ParamsError, InputNotFoundError, OutputLockedError) as exc:
+    except (ContractError, ParamsError, InputNotFoundError, OutputLockedError, HistoryError, NoSuchRunError) as exc:
         _say(f"error: {exc}", sys.stderr)
         return EXIT_INVALID
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written

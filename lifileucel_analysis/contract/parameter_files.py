@@ -101,6 +101,10 @@ def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
         raise ParamsError(f"{where} is not valid YAML: {str(exc)[:300]}") from None
     except RecursionError:
         raise ParamsError(f"{where}: nested too deeply for a parameter file") from None
+    except ParamsError:
+        raise
+    except ValueError as exc:  # a scalar YAML cannot build, e.g. the date 2026-02-30
+        raise ParamsError(f"{where}: a value cannot be read ({str(exc)[:120]}); expected YYYY-MM-DD for a date") from None
     finally:
         loader.dispose()
     if data is None:

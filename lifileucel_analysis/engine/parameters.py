@@ -7,18 +7,20 @@ user overrides some or all keys. Files are read by the contract's strict YAML re
 
 from __future__ import annotations
 
-import dataclasses
+import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import math
 
 from ..contract.parameter_files import ParamsError, quoted, read_yaml_mapping
+from ..contract.schema import CRITERION_IDS
 from ..paths import CRITERIA_PARAMS
 
-__all__ = ["RANGES", "CriteriaParams", "ParamsError", "load_params", "parameter_sources", "parse_params"]
+__all__ = ["META_KEYS", "RANGES", "CriteriaParams", "ParamsError", "load_params", "parameter_sources", "parse_meta",
+           "parse_params"]
 
 
 @dataclass(frozen=True)
@@ -45,15 +47,25 @@ class CriteriaParams:
     brain_metastases_stable_days: int
     max_steroid_mg_per_day: float
     live_vaccine_window_days: int
+    # What a criteria file says about itself (META_KEYS); not limits, so not in as_dict().
+    version: str = field(default="default", metadata={"meta": True})
+    effective_date: str = field(default="", metadata={"meta": True})
+    changes: tuple[str, ...] = field(default=(), metadata={"meta": True})
+    criteria_off: tuple[str, ...] = field(default=(), metadata={"meta": True})
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the parameters as a plain ``{key: value}`` mapping."""
-        return dataclasses.asdict(self)
+        """Return the limits as a plain ``{key: value}`` mapping (without the version keys)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("meta")}
 
 
 FIELD_TYPES: dict[str, type] = {
     f.name: {"int": int, "float": float, "bool": bool}[str(f.type)] for f in fields(CriteriaParams)
+    if not f.metadata.get("meta")
 }
+META_KEYS = ("version", "effective_date", "changes", "criteria_off")
+"""Top-level keys of a criteria file that describe it rather than set a limit: a version
+label, the date it takes effect (``YYYY-MM-DD``), what changed (a sentence or a list), and
+criteria switched off (a list of IDs: their outcome becomes ``not_applicable``)."""
 
 
 RANGES: dict[str, tuple[float, float]] = {
@@ -140,9 +152,47 @@ def parse_params(data: Mapping[str, Any], where: object = "parameters") -> dict[
     unknown = sorted(map(str, set(data) - set(FIELD_TYPES)))
     if unknown:
         raise ParamsError(
-            f"{where}: unknown key(s) {', '.join(map(quoted, unknown[:5]))}; known keys are {', '.join(FIELD_TYPES)}"
+            f"{where}: unknown key(s) {', '.join(map(quoted, unknown[:5]))}; known keys are {', '.join(FIELD_TYPES)} "
+            f"(and, at the top of a criteria file, {', '.join(META_KEYS)})"
         )
     return {key: _check_type(key, _unwrap(key, entry, where), where) for key, entry in data.items()}
+
+
+def _text(value: Any, key: str, where: object) -> str:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise ParamsError(f"{where}: key {key!r} has value {quoted(value)}; expected a non-empty text")
+    return value.strip()
+
+
+def parse_meta(data: Mapping[str, Any], where: object) -> dict[str, Any]:
+    """Validate the version keys (:data:`META_KEYS`) of a criteria file; return them typed.
+
+    Raises
+    ------
+    ParamsError
+        On a blank version, a date that is not ``YYYY-MM-DD``, or an unknown criterion ID.
+    """
+    meta: dict[str, Any] = {}
+    if "version" in data:
+        meta["version"] = _text(data["version"], "version", where)
+    if "effective_date" in data:
+        text = _text(data["effective_date"], "effective_date", where)
+        try:
+            meta["effective_date"] = dt.date.fromisoformat(text).isoformat()
+        except ValueError:
+            raise ParamsError(f"{where}: key 'effective_date' has value {quoted(text)}; expected YYYY-MM-DD") from None
+    if "changes" in data:
+        items = data["changes"] if isinstance(data["changes"], list) else [data["changes"]]
+        meta["changes"] = tuple(_text(item, "changes", where) for item in items)
+    if "criteria_off" in data:
+        off = data["criteria_off"]
+        if not isinstance(off, list) or any(c not in CRITERION_IDS for c in off):
+            raise ParamsError(f"{where}: key 'criteria_off' has value {quoted(off)}; expected a list of criterion "
+                              f"IDs ({', '.join(CRITERION_IDS)})")
+        meta["criteria_off"] = tuple(c for c in CRITERION_IDS if c in off)  # protocol order, once each
+    return meta
 
 
 def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | None = None) -> CriteriaParams:
@@ -164,11 +214,18 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     missing = sorted(set(FIELD_TYPES) - set(values))
     if missing:
         raise ParamsError(f"{CRITERIA_PARAMS}: missing key(s) {', '.join(missing)}")
+    defaults = dict(values)
+    meta: dict[str, Any] = {}
     if path not in (None, ""):
-        values.update(parse_params(_read_yaml(Path(path)), path))
+        data = dict(_read_yaml(Path(path)))
+        meta = parse_meta(data, path)
+        values.update(parse_params({k: v for k, v in data.items() if k not in META_KEYS}, path))
     values.update(parse_params(overrides or {}, "overrides"))
     _check_order(values, path if path not in (None, "") else "parameters")
-    return CriteriaParams(**values)
+    if "version" not in meta:
+        # unlabelled: the defaults' label only while the limits are the defaults' (else "": custom)
+        meta["version"] = "default" if values == defaults and not meta.get("criteria_off") else ""
+    return CriteriaParams(**values, **meta)
 
 
 def parameter_sources() -> dict[str, str]:

@@ -18,7 +18,8 @@ from .catalog import CATALOG
 from .data_findings import data_findings
 from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
-from .evidence import STR, TEXT, Text, as_arrow, text_series
+from .criterion import Criterion
+from .evidence import STR, TEXT, Part, Text, as_arrow, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 from .parameters import CriteriaParams, load_params
@@ -116,7 +117,7 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
     """
     params = params or load_params()
     facts = build_facts(dataset, params, drugs)
-    parts = _in_threads(lambda criterion: criterion.evaluate(facts, params), CATALOG)
+    parts = _in_threads(lambda criterion: _evaluate(criterion, facts, params), CATALOG)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
     waived_at, notes, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
     unknown = codes == CODE[Outcome.UNKNOWN]
@@ -134,6 +135,16 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
         n_in=dataset.n_patients,
         dataset_source=dataset.source,
     )
+
+
+def _evaluate(criterion: Criterion, facts: Facts, params: CriteriaParams) -> Part:
+    """A criterion's part; one switched off by the criteria version is ``not_applicable`` for everyone."""
+    if criterion.id not in params.criteria_off:
+        return criterion.evaluate(facts, params)
+    n = len(facts.patients)
+    return Part(np.full(n, CODE[Outcome.NOT_APPLICABLE], dtype=np.uint8),
+                Text.constant(f"switched off in criteria version {params.version or 'custom'}", n),
+                Text.constant("", n))
 
 
 def _interleave(texts: list[Text], replace_at: np.ndarray | None = None,

@@ -20,9 +20,11 @@ notebook parameters:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
@@ -52,7 +54,9 @@ class ScreenedInputs:
     params : CriteriaParams
         The criteria parameters applied.
     result : ScreeningResult
-        The screening of the whole dataset.
+        The screening of the whole dataset (of what was known at the cut, with a cut).
+    cut : DataCut or None
+        The data cut applied and what it set aside (``None``: no cut, every row counts).
     """
 
     dataset_path: Path
@@ -60,6 +64,7 @@ class ScreenedInputs:
     dataset: ScreeningDataset
     params: CriteriaParams
     result: ScreeningResult
+    cut: DataCut | None = None
 
 
 def is_blank(value: str | Path | None) -> bool:
@@ -106,7 +111,8 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
 
 
 def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
-                 base: Path | None = None, drugs: str | Path | None = None) -> ScreenedInputs:
+                 base: Path | None = None, drugs: str | Path | None = None,
+                 cut_date: str | dt.date | None = None) -> ScreenedInputs:
     """Load a dataset and the criteria parameters from their paths and screen the dataset.
 
     Parameters
@@ -123,6 +129,9 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     drugs : str, Path or None
         A site's drug dictionary CSV (``agent``, ``drug_class``, ``source``) extending the
         package's; blank = the package dictionary alone.
+    cut_date : str, date or None
+        Screen what was known on this date (``YYYY-MM-DD``; see
+        :mod:`lifileucel_analysis.contract.data_cut`); blank = no cut, every row counts.
 
     Returns
     -------
@@ -135,7 +144,7 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     ContractError
         When the dataset does not exist or breaks the data contract.
     ParamsError
-        When the criteria YAML cannot be used.
+        When the criteria YAML cannot be used, or the cut date is not a date.
     """
     # Imported here: reading pulls in openpyxl and pyarrow's readers, which a caller that
     # only resolves paths does not need.
@@ -149,6 +158,7 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
         dataset_path = (base or Path.cwd()) / Path(str(dataset)).expanduser()
     params_path = None if is_blank(criteria_params) else resolve_input_path(
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
+    cut_on = parse_cut_date(cut_date)
     params = load_params(params_path)
     drug_table = None
     if not is_blank(drugs):
@@ -156,5 +166,8 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
 
         drug_table = read_drug_file(resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary"))
     data = load_dataset(dataset_path)
+    cut = None
+    if cut_on is not None:
+        data, cut = apply_cut(data, cut_on)
     return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
-                          result=screen(data, params, drug_table))
+                          result=screen(data, params, drug_table), cut=cut)

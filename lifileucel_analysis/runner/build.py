@@ -61,8 +61,9 @@ from .worker_pool import run_jobs
 
 MARKER_FILE = ".lifileucel-reports"
 """Marks a folder as built by this module: only such a folder is ever replaced."""
-KEPT_FILES: tuple[str, ...] = ("README.md",)
-"""Files of an existing output folder that a rebuild carries over (reports/README.md)."""
+KEPT_FILES: tuple[str, ...] = ("README.md", "history.duckdb")
+"""Files of an existing output folder that a rebuild carries over (reports/README.md, the run history
+that ``make reports`` keeps there)."""
 SAFE_REPORT_KEY = re.compile(r"[a-z][a-z0-9_]*/[a-z0-9][a-z0-9-]*")
 """Shape of a report key (``<notebook>/<site code or all>``), and so of every output path."""
 
@@ -337,7 +338,8 @@ def check_inputs(dataset: Path | None, out: Path | None, params_dir: Path = PARA
 
 def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: BuildListener | None = None,
                   params_dir: Path = PARAMS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR,
-                  cell_timeout: float = CELL_TIMEOUT_SECONDS, only: Collection[str] | None = None) -> BuildOutcome:
+                  cell_timeout: float = CELL_TIMEOUT_SECONDS, only: Collection[str] | None = None,
+                  history: Path | None = None) -> BuildOutcome:
     """Build every report of the parameter files, the HTML pages and ``index.html``.
 
     Parameters
@@ -356,6 +358,10 @@ def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: Build
         Seconds a single cell may run before the notebook counts as hung.
     only : collection of str, optional
         Build only these report keys (``eligibility_report/mskcc``); for tests.
+    history : Path, optional
+        Also record the build's screening in this run history (DuckDB; see
+        :mod:`lifileucel_analysis.report.run_history`), after the reports are in place: a
+        file inside ``out`` named in :data:`KEPT_FILES` survives the rebuild.
 
     Returns
     -------
@@ -400,6 +406,11 @@ def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildLis
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
+    if history is not None:
+        from ..report.run_history import record_run  # DuckDB is loaded only by a build that records
+        from ..report.screening_inputs import screen_files
+
+        record_run(history, screen_files(dataset))
     outcome = BuildOutcome(out, tuple(specs), results, provenance)
     if not outcome.ok:
         raise ReportBuildError(outcome.summary(), [results[key] for key in outcome.failed], outcome)

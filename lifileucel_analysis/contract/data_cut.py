@@ -1,0 +1,146 @@
+"""Data cuts: the dataset as it was known on a given date.
+
+A cut keeps what had happened (and been recorded) on or before the cut date and sets the
+rest aside, counting it; a date after the cut is not an error. The rules, one per table
+(``docs/history.md`` gives the reasons):
+
+- ``patients``: a patient whose ``consent_date`` is after the cut is not screened (set
+  aside and counted); a blank consent date keeps the patient (the screening already says
+  what is missing). ``brain_metastases_stable_since`` and ``live_vaccine_date`` after the
+  cut were not known at the cut: they become blank (counted). ``lymphodepletion_date`` is
+  a *planned* date and may lie after the cut; it is kept. ``birth_date`` is kept.
+- ``therapies``: a line started after the cut is set aside. An ``end_date`` after the cut
+  means the line was still running at the cut: the end date becomes blank and
+  ``stop_reason`` ``ongoing``; a ``recurrence_date`` after the cut becomes blank.
+- ``labs``: results collected after the cut are set aside.
+- ``toxicities``: the table has no date column (the contract records the status at the
+  extract), so a cut cannot date a toxicity: rows are kept as given, for the patients
+  still screened. To follow toxicities over time, screen each week's extract (its own
+  status) rather than cutting a later extract back.
+- ``overrides``: waivers approved after the cut are set aside.
+
+Rows of patients set aside are dropped from every table (they are counted with the patient).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+import pandas as pd
+
+from .dataset import ScreeningDataset
+from .parameter_files import ParamsError
+
+__all__ = ["CutDateError", "DataCut", "apply_cut", "parse_cut_date"]
+
+ROWS_AFTER_CUT: dict[str, str] = {"therapies": "start_date", "labs": "collected_date", "overrides": "approved_date"}
+"""Event tables whose rows dated after the cut are set aside, with the column that dates them."""
+BLANKED_AFTER_CUT: dict[str, tuple[str, ...]] = {
+    "patients": ("brain_metastases_stable_since", "live_vaccine_date"),
+    "therapies": ("end_date", "recurrence_date"),
+}
+"""Cells dated after the cut that become blank (not known yet at the cut)."""
+
+
+class CutDateError(ParamsError):
+    """A cut date that is not an ISO date ``YYYY-MM-DD`` (a bad parameter: exit status 2 in the CLI)."""
+
+
+def parse_cut_date(value: str | dt.date | None) -> dt.date | None:
+    """Return the cut date as a :class:`datetime.date` (``None``/blank: no cut).
+
+    Raises
+    ------
+    CutDateError
+        For anything but an ISO ``YYYY-MM-DD`` date.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CutDateError(f"cut date {str(value)[:40]!r} is not a date; expected YYYY-MM-DD, e.g. 2025-03-31") from None
+
+
+@dataclass(frozen=True)
+class DataCut:
+    """What a cut kept and what it set aside.
+
+    Attributes
+    ----------
+    cut_date : datetime.date
+    patients_in : int
+        Patients in the dataset before the cut.
+    patients_set_aside : int
+        Patients consented after the cut (not screened).
+    rows_set_aside : dict of str to int
+        Rows dated after the cut, per table (``therapies``, ``labs``, ``overrides``).
+    dates_blanked : dict of str to int
+        Cells dated after the cut made blank, per ``table.column``.
+    """
+
+    cut_date: dt.date
+    patients_in: int
+    patients_set_aside: int
+    rows_set_aside: dict[str, int]
+    dates_blanked: dict[str, int]
+
+    def rows(self) -> list[tuple[str, str]]:
+        """``(item, value)`` pairs, in a fixed order, for the run file and report headers."""
+        return [("cut_date", self.cut_date.isoformat()),
+                ("patients_in_dataset", str(self.patients_in)),
+                ("patients_consented_after_cut", str(self.patients_set_aside)),
+                *((f"{table}_rows_after_cut", str(n)) for table, n in self.rows_set_aside.items()),
+                *((f"{name}_after_cut_blanked", str(n)) for name, n in self.dates_blanked.items())]
+
+    def frame(self) -> pd.DataFrame:
+        """:meth:`rows` as a two-column table (``item``, ``value``)."""
+        return pd.DataFrame(self.rows(), columns=["item", "value"])
+
+
+def _after(column: pd.Series, cut: pd.Timestamp) -> pd.Series:
+    return (column > cut).fillna(False).astype(bool)
+
+
+def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDataset, DataCut]:
+    """Return the dataset as known on ``cut_date`` and the account of what was set aside.
+
+    Parameters
+    ----------
+    dataset : ScreeningDataset
+        The typed dataset (its date columns are ``datetime64``).
+    cut_date : datetime.date
+        The last day whose data count (inclusive).
+    """
+    cut = pd.Timestamp(cut_date)
+    patients = dataset.patients
+    late = _after(patients["consent_date"], cut)
+    kept_ids = set(patients.loc[~late, "patient_id"])
+    tables: dict[str, pd.DataFrame] = {"patients": patients.loc[~late].reset_index(drop=True)}
+    rows_set_aside: dict[str, int] = {}
+    for table in ("therapies", "labs", "toxicities", "overrides"):
+        frame = dataset.table(table)
+        frame = frame.loc[frame["patient_id"].isin(kept_ids)]
+        if table in ROWS_AFTER_CUT:
+            after = _after(frame[ROWS_AFTER_CUT[table]], cut)
+            rows_set_aside[table] = int(after.sum())
+            frame = frame.loc[~after]
+        tables[table] = frame.reset_index(drop=True)
+    blanked: dict[str, int] = {}
+    for table, columns in BLANKED_AFTER_CUT.items():
+        frame = tables[table].copy()
+        for column in columns:
+            after = _after(frame[column], cut)
+            blanked[f"{table}.{column}"] = int(after.sum())
+            if column == "end_date":  # still running at the cut
+                frame.loc[after, "stop_reason"] = "ongoing"
+            frame.loc[after, column] = pd.NaT
+        tables[table] = frame
+    account = DataCut(cut_date=cut_date, patients_in=len(patients), patients_set_aside=int(late.sum()),
+                      rows_set_aside=rows_set_aside, dates_blanked=blanked)
+    return replace(dataset, **tables), account

@@ -1,0 +1,150 @@
+"""What changed between two screening runs: pure functions over the history's tables.
+
+:func:`patient_changes` gives one row per patient that changed (new, no longer in the data,
+a different verdict, or any criterion with a different outcome), with the criteria newly
+failed, resolved and newly unknown and the evidence before and after; :func:`site_counts`
+counts them per site. Evidence that changed while the outcome did not (a lab redrawn and
+still in range) is not a change here: the list is about what a coordinator must act on.
+The notebooks and the ``changes`` command call these on frames read by
+:mod:`.run_history`; nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..engine.catalog import CATALOG
+
+__all__ = ["CHANGE_COLUMNS", "choose_runs", "patient_changes", "site_counts"]
+
+CHANGE_COLUMNS = ["site_id", "patient_id", "change", "verdict_before", "verdict_after", "newly_failed",
+                  "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]
+"""Columns of ``changes.csv``, in order."""
+BLOCKING_OR_OPEN = ("fail", "unknown")
+"""Outcomes that keep a criterion open; leaving them (for pass, not_applicable, waived) resolves it."""
+
+
+class NoSuchRunError(LookupError):
+    """``--since`` names no run of the history."""
+
+
+def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | None, str]:
+    """Pick the run to compare from and the run to compare to (the latest recorded).
+
+    Parameters
+    ----------
+    runs : DataFrame
+        The history's ``runs`` table (``run_id``, ``sequence``, ``cut_date``).
+    since : str, optional
+        A run ID (or a unique prefix of one) or a date ``YYYY-MM-DD``: the latest run whose
+        cut date is on or before it. Default: the run recorded before the latest.
+
+    Returns
+    -------
+    (str or None, str)
+        The earlier run's ID (``None``: the history has one run, every patient is new) and
+        the latest run's ID.
+    """
+    if runs.empty:
+        raise NoSuchRunError("the history has no runs; record one first (screen --history FILE)")
+    ordered = runs.sort_values("sequence")
+    latest = ordered.iloc[-1]
+    earlier = ordered.iloc[:-1]
+    if since is None:
+        return (earlier.iloc[-1]["run_id"] if len(earlier) else None), latest["run_id"]
+    by_id = ordered.loc[ordered["run_id"].str.startswith(since)]
+    if len(by_id) == 1:
+        return by_id.iloc[0]["run_id"], latest["run_id"]
+    if len(by_id) > 1:
+        raise NoSuchRunError(f"--since {since!r} matches {len(by_id)} runs; give more of the run ID")
+    try:
+        day = pd.Timestamp(since)
+    except ValueError:
+        raise NoSuchRunError(f"--since {since!r} is neither a run ID of the history nor a date YYYY-MM-DD") from None
+    cuts = pd.to_datetime(earlier["cut_date"])
+    candidates = earlier.loc[(cuts <= day).fillna(False).astype(bool)]
+    if candidates.empty:
+        raise NoSuchRunError(f"no run before the latest has a cut date on or before {since}")
+    return candidates.iloc[-1]["run_id"], latest["run_id"]
+
+
+def _joined(frame: pd.DataFrame, mask: pd.Series, text: pd.Series) -> pd.Series:
+    """Per patient, ``text`` of the rows where ``mask`` holds, joined in criterion order."""
+    chosen = frame.loc[mask.to_numpy()].assign(_text=text.loc[mask].to_numpy())
+    return chosen.groupby("patient_id", sort=False)["_text"].agg(lambda s: ";".join(s) if len(s) else "")
+
+
+def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
+                    outcomes_before: pd.DataFrame, outcomes_after: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient that changed between two runs (columns :data:`CHANGE_COLUMNS`).
+
+    Parameters
+    ----------
+    verdicts_before, verdicts_after : DataFrame
+        ``patient_id``, ``site_id``, ``verdict`` of each run (empty ``before``: all new).
+    outcomes_before, outcomes_after : DataFrame
+        ``patient_id``, ``criterion_id``, ``outcome``, ``evidence`` of each run, rows in
+        criterion order per patient.
+
+    Returns
+    -------
+    DataFrame
+        Sorted by site and patient. ``change`` is ``new``, ``no longer in data``,
+        ``verdict`` (the verdict changed) or ``criteria`` (same verdict, some outcome changed).
+    """
+    keys = ["patient_id", "criterion_id"]
+    # a new patient's criteria count as newly failed / newly unknown: what the coordinator must act on
+    both = outcomes_after[keys + ["outcome", "evidence"]].merge(
+        outcomes_before[keys + ["outcome", "evidence"]], on=keys, how="outer", suffixes=("_after", "_before"),
+        sort=False)
+    order = {c.id: i for i, c in enumerate(CATALOG)}
+    both = both.assign(_order=both["criterion_id"].astype(str).map(order)).sort_values(
+        ["patient_id", "_order"], kind="stable").reset_index(drop=True)
+    for column in ("outcome_after", "outcome_before", "evidence_after", "evidence_before"):
+        both[column] = both[column].astype("object").where(both[column].notna(), "")
+    moved = both["outcome_after"] != both["outcome_before"]
+    old = both["outcome_before"]
+    new = both["outcome_after"]
+    existed = old != ""
+    criterion = both["criterion_id"].astype(str)
+    parts = {
+        "newly_failed": _joined(both, moved & (new == "fail"), criterion),
+        "resolved": _joined(both, moved & old.isin(BLOCKING_OR_OPEN) & ~new.isin(BLOCKING_OR_OPEN) & (new != ""),
+                            criterion),
+        "newly_unknown": _joined(both, moved & (new == "unknown"), criterion),
+        "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
+        "evidence_before": _joined(both, moved & existed, criterion + ": " + both["evidence_before"]),
+        # a new patient's evidence: only what blocks or is open (the rest is in the run's outcomes)
+        "evidence_after": _joined(both, moved & (new != "") & (existed | new.isin(BLOCKING_OR_OPEN)),
+                                  criterion + ": " + both["evidence_after"]),
+    }
+    table = verdicts_after[["patient_id", "site_id", "verdict"]].astype(str).merge(
+        verdicts_before[["patient_id", "site_id", "verdict"]].astype(str), on="patient_id", how="outer",
+        suffixes=("_after", "_before"))
+    table["site_id"] = table["site_id_after"].fillna(table["site_id_before"])
+    for name, series in parts.items():
+        mapped = table["patient_id"].map(series).astype("object")
+        table[name] = mapped.where(mapped.notna(), "")
+    table[["verdict_before", "verdict_after"]] = table[["verdict_before", "verdict_after"]].fillna("")
+    table["change"] = "criteria"
+    table.loc[table["verdict_before"] != table["verdict_after"], "change"] = "verdict"
+    table.loc[table["verdict_before"] == "", "change"] = "new"
+    table.loc[table["verdict_after"] == "", "change"] = "no longer in data"
+    changed = (table["change"] != "criteria") | (table["outcome_changes"] != "")
+    out = table.loc[changed, CHANGE_COLUMNS].sort_values(["site_id", "patient_id"], kind="stable")
+    return out.reset_index(drop=True)
+
+
+def site_counts(changes: pd.DataFrame) -> pd.DataFrame:
+    """Per site, how many patients changed in each way (``site_id``, ``change``, ``patients``).
+
+    ``change`` is ``new patient``, ``no longer in data``, ``<before> -> <after>`` for a
+    verdict change, or ``criteria changed, same verdict``; sorted by site and change.
+    """
+    kind = changes["change"].map({"new": "new patient", "no longer in data": "no longer in data",
+                                  "criteria": "criteria changed, same verdict"})
+    kind = kind.where(changes["change"] != "verdict",
+                      changes["verdict_before"] + " -> " + changes["verdict_after"])
+    counts = (pd.DataFrame({"site_id": changes["site_id"], "change": kind})
+              .value_counts().rename("patients").reset_index())
+    return counts.sort_values(["site_id", "change"], kind="stable").reset_index(drop=True)

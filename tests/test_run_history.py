@@ -1,0 +1,149 @@
+"""The run history (DuckDB): content, idempotence, one writer at a time, all or nothing (issue 12)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from lifileucel_analysis.cli import main
+from lifileucel_analysis.engine.catalog import CATALOG
+from lifileucel_analysis.report.provenance import dataset_fingerprint
+from lifileucel_analysis.report.run_history import HistoryLockedError, read_table, record_run, runs
+from lifileucel_analysis.report.screening_inputs import screen_files
+from lifileucel_analysis.paths import DEMO_DATASET
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RECORDER = """
+import sys
+from lifileucel_analysis.report.run_history import record_run
+from lifileucel_analysis.report.screening_inputs import screen_files
+history, first = sys.argv[1], int(sys.argv[2])
+for day in range(first, first + 28):
+    record_run(history, screen_files(None, cut_date=f"2025-02-{day % 28 + 1:02d}"), wait_seconds=60)
+    print(day, flush=True)
+"""
+
+
+def _consistent(history: Path) -> list[str]:
+    """Each recorded run has all its verdicts and every criterion's outcome for each; return the run IDs."""
+    con = duckdb.connect(str(history), read_only=True)
+    try:
+        rows = con.execute("""
+            SELECT r.run_id, r.patients_screened,
+                   (SELECT count(*) FROM verdicts v WHERE v.run_id = r.run_id),
+                   (SELECT count(*) FROM outcomes o WHERE o.run_id = r.run_id)
+            FROM runs r ORDER BY sequence""").fetchall()
+    finally:
+        con.close()
+    for run_id, screened, verdicts, outcomes in rows:
+        assert verdicts == screened and outcomes == screened * len(CATALOG), run_id
+    return [row[0] for row in rows]
+
+
+def test_a_run_records_every_verdict_and_outcome_with_its_evidence(tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    inputs = screen_files(None, cut_date="2025-03-31")
+    record, new = record_run(history, inputs)
+    assert new
+    run = runs(history).iloc[0]
+    assert run["run_id"] == record.run_id and str(run["cut_date"])[:10] == "2025-03-31"
+    assert run["dataset_sha256"] == dataset_fingerprint(DEMO_DATASET)
+    assert run["criteria_version"] == "default" and len(run["params_sha256"]) == 64
+    assert run["patients_screened"] + run["patients_set_aside"] == 400
+    outcomes = read_table(history, "outcomes")
+    expected = inputs.result.outcomes
+    assert len(outcomes) == len(expected) == run["patients_screened"] * len(CATALOG)
+    got = outcomes.set_index(["patient_id", "criterion_id"])
+    want = expected.assign(criterion_id=expected["criterion_id"].astype(str)).set_index(["patient_id", "criterion_id"])
+    assert (got.loc[want.index, "evidence"] == want["evidence"]).all()
+    assert (got.loc[want.index, "outcome"] == want["outcome"].astype(str)).all()
+
+
+def test_recording_the_same_run_again_changes_nothing(tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    first, new = record_run(history, screen_files(None, cut_date="2025-03-31"))
+    before = history.read_bytes()
+    again, new_again = record_run(history, screen_files(None, cut_date="2025-03-31"))
+    assert new and not new_again and first == again
+    assert history.read_bytes() == before
+    other, _ = record_run(tmp_path / "other.duckdb", screen_files(None, cut_date="2025-03-31"))
+    assert other.run_id == first.run_id  # derived from content, not from the clock or the file
+
+
+def test_a_second_writer_gets_a_clear_error_while_the_first_holds_the_history(tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    record_run(history, screen_files(None, cut_date="2025-03-01"))
+    before = history.read_bytes()
+    with (tmp_path / "h.duckdb.lock").open("a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # another writer at work
+        with pytest.raises(HistoryLockedError, match="being written by another process"):
+            record_run(history, screen_files(None, cut_date="2025-03-02"), wait_seconds=0.3)
+    assert history.read_bytes() == before
+    assert main(["screen", str(DEMO_DATASET), "--out", str(tmp_path / "o"), "--history", str(history)]) == 0
+
+
+def _recorder(history: Path, first: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-c", RECORDER, str(history), str(first)], stdout=subprocess.PIPE,
+                            text=True, env=env, cwd=ROOT)
+
+
+def test_two_concurrent_writers_both_land_and_nothing_is_corrupt(tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    script = RECORDER.replace("range(first, first + 28)", "range(first, first + 3)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writers = [subprocess.Popen([sys.executable, "-c", script, str(history), str(first)], env=env, cwd=ROOT,
+                                stdout=subprocess.PIPE, text=True) for first in (0, 10)]
+    for writer in writers:
+        assert writer.wait(timeout=300) == 0
+    assert len(_consistent(history)) == 6
+
+
+def test_a_killed_run_leaves_the_history_as_it_was(tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    writer = _recorder(history, 0)
+    assert writer.stdout is not None
+    finished = [writer.stdout.readline() for _ in range(2)]  # two runs recorded
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".h.duckdb.*.tmp")):  # the writer's working copy: it is recording now
+        assert time.monotonic() < deadline and writer.poll() is None
+        time.sleep(0.005)
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=60)
+    finished += writer.stdout.read().splitlines()
+    recorded = _consistent(history)
+    # every run it said it finished is there, complete; at most the one it was killed after replacing
+    assert len(finished) <= len(recorded) <= len(finished) + 1
+    # and the next writer carries on from that state, clearing what the killed one left behind
+    record_run(history, screen_files(None, cut_date="2025-04-30"))
+    assert _consistent(history)[: len(recorded)] == recorded
+    assert not list(tmp_path.glob(".h.duckdb.*.tmp"))
+
+
+def test_a_report_build_records_into_a_history_that_survives_rebuilds(tmp_path: Path) -> None:
+    from helpers import small_dataset, write_notebook
+
+    from lifileucel_analysis.contract.writing import write_tables
+    from lifileucel_analysis.runner.build import build_reports
+
+    write_notebook(tmp_path / "notebooks" / "tiny.ipynb", 'site: str = "all"\ndataset: str = ""', ["x = 1"])
+    (tmp_path / "params" / "sites").mkdir(parents=True)
+    (tmp_path / "params" / "program.yaml").write_text("tiny:\n  site: all\n")
+    write_tables(small_dataset(), tmp_path / "data", "csv")
+    write_tables(small_dataset(), tmp_path / "data2", "parquet")  # the same patients, other files
+    out = tmp_path / "reports"
+    for data in ("data", "data2", "data"):
+        build_reports(tmp_path / data, out, 1, params_dir=tmp_path / "params",
+                      notebooks_dir=tmp_path / "notebooks", history=out / "history.duckdb")
+    recorded = runs(out / "history.duckdb")
+    # each rebuild kept the file (two datasets, two runs), and the same screening again is no new run
+    assert list(recorded["dataset_sha256"]) == [dataset_fingerprint(tmp_path / d) for d in ("data", "data2")]

@@ -1,0 +1,101 @@
+"""Weekly cuts screened into one history: ``changes`` finds exactly what the generator planted (issue 12)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lifileucel_analysis.cli import main
+
+PATIENTS, SEED, WEEKS = 150, 7, 4
+EXPECTED_MOVE = {
+    # (change, value after) -> the outcome change the planted edit must cause, by the contract's rules
+    ("blank filled", "no"): "E7: unknown -> pass",
+    ("blank filled", "yes"): "E7: unknown -> fail",
+    ("lab redraw", None): "I7: unknown -> fail",
+    ("correction", None): "E3: fail -> pass",
+}
+
+
+def _expected_move(row: pd.Series) -> str:
+    return EXPECTED_MOVE.get((row["change"], row["value_after"]), EXPECTED_MOVE.get((row["change"], None), ""))
+
+
+@pytest.fixture(scope="module")
+def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("weekly") / "cuts"
+    assert main(["synth", "--patients", str(PATIENTS), "--seed", str(SEED), "--weeks", str(WEEKS),
+                 "--out", str(out)]) == 0
+    return out
+
+
+def test_each_week_changes_are_exactly_the_planted_ones(series: Path, tmp_path: Path) -> None:
+    cuts = pd.read_csv(series / "cuts.csv", dtype=str)
+    planted = pd.read_csv(series / "planted_changes.csv", dtype=str, keep_default_na=False)
+    assert set(planted["change"]) == {"arrival", "blank filled", "correction", "lab redraw"}
+    history = tmp_path / "history.duckdb"
+    for week, cut_date, folder in cuts.itertuples(index=False):
+        assert main(["screen", str(series / folder), "--out", str(tmp_path / folder), "--cut-date", cut_date,
+                     "--history", str(history)]) == 0
+        assert main(["changes", "--history", str(history), "--out", str(tmp_path / f"changes-{week}")]) == 0
+        changes = pd.read_csv(tmp_path / f"changes-{week}" / "changes.csv", dtype=str, keep_default_na=False)
+        if week == "1":  # the first run: every patient is new
+            screened = pd.read_csv(tmp_path / folder / "verdicts.csv", dtype=str)
+            assert sorted(changes["patient_id"]) == sorted(screened["patient_id"])
+            assert set(changes["change"]) == {"new"}
+            continue
+        mine = planted.loc[planted["week"] == week].set_index("patient_id")
+        assert sorted(changes["patient_id"]) == sorted(mine.index), f"week {week}"
+        for row in changes.itertuples(index=False):
+            plant = mine.loc[row.patient_id]
+            if plant["change"] == "arrival":
+                assert row.change == "new" and row.verdict_before == ""
+            else:
+                assert row.outcome_changes == _expected_move(plant), (week, row.patient_id)
+                assert row.evidence_before.startswith(plant["criterion_id"] + ": ")
+                assert row.evidence_after.startswith(plant["criterion_id"] + ": ")
+        counts = pd.read_csv(tmp_path / f"changes-{week}" / "site_counts.csv", dtype={"patients": int})
+        assert counts["patients"].sum() == len(mine)
+
+
+def test_weekly_cuts_are_reproducible(series: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    assert main(["synth", "--patients", str(PATIENTS), "--seed", str(SEED), "--weeks", str(WEEKS),
+                 "--out", str(again)]) == 0
+    files = sorted(p.relative_to(series) for p in series.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file())
+    for name in files:
+        assert (series / name).read_bytes() == (again / name).read_bytes(), name
+
+
+def test_since_a_date_compares_with_the_run_of_that_cut(series: Path, tmp_path: Path) -> None:
+    cuts = pd.read_csv(series / "cuts.csv", dtype=str)
+    history = tmp_path / "history.duckdb"
+    for _, cut_date, folder in cuts.itertuples(index=False):
+        assert main(["screen", str(series / folder), "--out", str(tmp_path / folder), "--cut-date", cut_date,
+                     "--history", str(history)]) == 0
+    assert main(["changes", "--history", str(history), "--since", cuts["cut_date"].iloc[0],
+                 "--out", str(tmp_path / "c")]) == 0
+    planted = pd.read_csv(series / "planted_changes.csv", dtype=str)
+    changes = pd.read_csv(tmp_path / "c" / "changes.csv", dtype=str)
+    assert sorted(changes["patient_id"]) == sorted(planted["patient_id"])  # weeks 2..4 together
+    assert main(["changes", "--history", str(history), "--since", "not-a-run", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_changes_and_compare_name_their_runs_and_cut(series: Path, tmp_path: Path) -> None:
+    cuts = pd.read_csv(series / "cuts.csv", dtype=str)
+    history = tmp_path / "history.duckdb"
+    for _, cut_date, folder in cuts.iloc[:2].itertuples(index=False):
+        assert main(["screen", str(series / folder), "--out", str(tmp_path / folder), "--cut-date", cut_date,
+                     "--history", str(history)]) == 0
+    assert main(["changes", "--history", str(history), "--out", str(tmp_path / "c")]) == 0
+    compared = pd.read_csv(tmp_path / "c" / "runs.csv", dtype=str)
+    assert list(compared["role"]) == ["before", "after"]
+    assert list(compared["cut_date"]) == list(cuts["cut_date"].iloc[:2])
+    assert main(["compare", str(series / "week-02"), "--criteria", "default", "--criteria", "what-if steroid 20 mg",
+                 "--cut-date", cuts["cut_date"].iloc[1], "--out", str(tmp_path / "w")]) == 0
+    criteria = pd.read_csv(tmp_path / "w" / "criteria.csv", dtype=str, keep_default_na=False)
+    assert list(criteria["version"]) == ["default", "what-if steroid 20 mg"]
+    assert set(criteria["cut_date"]) == {cuts["cut_date"].iloc[1]}
