@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,38 +25,85 @@ from .engine.parameters import ParamsError
 from .report.screening_inputs import InputNotFoundError
 
 if TYPE_CHECKING:
+    from .contract.screen_output import ScreenedTables
     from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
-def cmd_screen(args: argparse.Namespace) -> int:
-    """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
-    from .contract.output_files import long_table_name, write_outputs
+def screen_tables(dataset: str | Path, params: str | Path | None) -> ScreenedTables:
+    """Screen one dataset (or one bucket of a bucketed one): the ``screen`` command's tables and counts.
+
+    Module-level and free of printing, so that Dask workers can run it on a bucket.
+    """
+    from .contract.screen_output import ScreenedTables
     from .report.screening_inputs import screen_files
 
-    inputs = screen_files(args.dataset, args.params)
-    for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
-        print(f"note: {note}", file=sys.stderr)
+    inputs = screen_files(dataset, params)
     result = inputs.result
-    verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
-    outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
-    out = Path(args.out)
-    stale = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    written = write_outputs({
-        "verdicts.csv": verdicts,
-        long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
-        long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
-    }, out)
-    for path in stale:
-        if path not in written and path.exists():
-            path.unlink()  # an earlier run's table in the other format must not pass for this run's
     counts = result.verdicts["verdict"].value_counts()
-    print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
-          + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
-    if len(result.findings):
-        print(f"{len(result.findings)} data-quality finding(s) (unknown agents, conflicting same-day labs): "
+    return ScreenedTables(
+        tables={
+            "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
+            "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
+            "missing_data": result.missing_data,
+        },
+        n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
+        notes=tuple(inputs.dataset.warnings))
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
+    from .contract.buckets import is_bucketed
+    from .contract.output_files import write_outputs
+    from .contract.screen_output import file_name
+
+    out = Path(args.out)
+    if is_bucketed(args.dataset):
+        from .runner.bucketed_screen import screen_bucketed
+
+        run = screen_bucketed(Path(args.dataset).resolve(), out, partial(screen_tables, params=_absolute(args.params)),
+                              args.long_format, args.scheduler)
+        n_in, verdicts, findings, notes, written = run.n_in, run.verdicts, run.findings, run.notes, run.written
+    else:
+        if args.scheduler:
+            print("error: --scheduler needs a bucketed dataset (lifileucel-eap partition)", file=sys.stderr)
+            return EXIT_INVALID
+        screened = screen_tables(args.dataset, args.params)
+        stale = [out / f"{stem}.{ext}" for stem in screened.tables if "." not in stem for ext in ("csv", "parquet")]
+        written = write_outputs({file_name(name, len(frame), args.long_format): frame
+                                 for name, frame in screened.tables.items()}, out)
+        for path in stale:
+            if path not in written and path.exists():
+                path.unlink()  # an earlier run's table in the other format must not pass for this run's
+        n_in, verdicts, findings, notes = screened.n_in, screened.verdicts, screened.findings, screened.notes
+    for note in notes:  # lenient fixes the loader made: say them, do not hide them
+        print(f"note: {note}", file=sys.stderr)
+    print(f"screened {n_in} patients in, {sum(verdicts.values())} verdicts out: "
+          + ", ".join(f"{v} {verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
+    if findings:
+        print(f"{findings} data-quality finding(s) (unknown agents, conflicting same-day labs): "
               "listed in the eligibility report", file=sys.stderr)
     for path in written:
         print(f"wrote {path}")
+    return EXIT_OK
+
+
+def _absolute(params: str | None) -> str | None:
+    """A criteria path as the working directory's rule resolves it, so that workers elsewhere find it too."""
+    from .report.screening_inputs import is_blank, resolve_input_path
+    from .paths import DEMO_DATASET
+
+    return None if is_blank(params) else str(resolve_input_path(params, DEMO_DATASET, what="criteria parameters"))
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    """Write a dataset as Parquet buckets by a stable hash of patient_id."""
+    from .contract.buckets import partition_dataset
+
+    if args.buckets < 1:
+        print(f"error: --buckets must be at least 1, not {args.buckets}", file=sys.stderr)
+        return EXIT_INVALID
+    layout = partition_dataset(Path(args.dataset), Path(args.out), args.buckets)
+    print(f"wrote {layout.buckets} buckets of {', '.join(layout.tables)} to {layout.root}")
     return EXIT_OK
 
 
@@ -228,7 +276,15 @@ def build_parser() -> argparse.ArgumentParser:
     screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
                         help=f"format of outcomes and missing_data (auto: Parquet above {PARQUET_ABOVE_ROWS:,} rows)")
+    screen.add_argument("--scheduler", default=None,
+                        help="bucketed datasets only: a Dask scheduler address, or local:N for N local worker processes")
     screen.set_defaults(func=cmd_screen)
+
+    partition = sub.add_parser("partition", help="write a dataset as Parquet buckets by a hash of patient_id")
+    partition.add_argument("dataset", help="folder of CSV or Parquet tables")
+    partition.add_argument("--buckets", type=int, required=True, help="number of buckets")
+    partition.add_argument("--out", required=True, help="output folder (replaced)")
+    partition.set_defaults(func=cmd_partition)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
     synth.add_argument("--patients", type=int, required=True, help="number of patients")
