@@ -169,8 +169,8 @@ def _sorted_frames(parts: list[str], template: pd.DataFrame, staging: Path) -> I
         con.execute("SET temp_directory=?", [str(staging / "duckdb-spill")])
         con.execute("SET preserve_insertion_order=true")
         columns = ", ".join(f'"{c}"' for c in template.columns)
-        reader = con.execute(f"SELECT {columns} FROM read_parquet(?) ORDER BY _pos, _seq",
-                             [parts]).to_arrow_reader(MERGE_BATCH_ROWS)
+        query = f"SELECT {columns} FROM read_parquet($parts) ORDER BY _pos, _seq"
+        reader = con.sql(query, params={"parts": parts}).to_arrow_reader(MERGE_BATCH_ROWS)
         for batch in reader:
             yield batch.to_pandas().astype(dtypes)
 
