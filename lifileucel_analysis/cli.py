@@ -109,7 +109,7 @@ def cmd_partition(args: argparse.Namespace) -> int:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     """Generate a synthetic cohort."""
-    from .synth.chunked import write_cohort_chunked
+    from .synth import write_cohort_chunked
 
     written = write_cohort_chunked(args.patients, args.seed, Path(args.out), args.format)
     print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
