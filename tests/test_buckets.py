@@ -112,7 +112,8 @@ def test_partition_from_parquet_screens_the_same(source: Path, tmp_path: Path) -
     assert screen(tmp_path / "b", tmp_path / "out") == screen(source, tmp_path / "plain")
 
 
-def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(bucketed: Path, tmp_path: Path) -> None:
+def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(bucketed: Path, bad_bucketed: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
     distributed = pytest.importorskip("dask.distributed")
     in_process = screen(bucketed, tmp_path / "here")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
@@ -120,12 +121,19 @@ def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(bucketed: Pat
         assert len(cluster.workers) == 2
         on_cluster = screen(bucketed, tmp_path / "cluster", "--scheduler", cluster.scheduler_address)
         executed = [worker.state.executed_count for worker in cluster.workers.values()]
+        capsys.readouterr()
+        # A worker's contract problem reaches the command whole: exit 2, the cell named, nothing written.
+        assert cli.main(["screen", str(bad_bucketed), "--out", str(tmp_path / "bad"), "--scheduler",
+                         cluster.scheduler_address]) == 2
+        assert "column ecog" in capsys.readouterr().err
+        assert not (tmp_path / "bad").exists()
     assert sum(executed) == BUCKETS, executed  # every bucket was screened by a worker, none here    assert on_cluster == in_process
 
 
-def test_a_bad_cell_in_a_bucket_stops_with_exit_2_and_nothing_written(source: Path, tmp_path: Path,
-                                                                      capsys: pytest.CaptureFixture[str]) -> None:
-    bad = tmp_path / "bad"
+@pytest.fixture(scope="module")
+def bad_bucketed(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cohort with ``two`` in one patient's ``ecog`` cell, partitioned."""
+    bad = tmp_path_factory.mktemp("bad") / "csv"
     bad.mkdir()
     for path in source.iterdir():
         (bad / path.name).write_bytes(path.read_bytes())
@@ -135,8 +143,14 @@ def test_a_bad_cell_in_a_bucket_stops_with_exit_2_and_nothing_written(source: Pa
     cells[header.index("ecog")] = "two"
     text[5] = ",".join(cells) + "\n"
     (bad / "patients.csv").write_text("".join(text), encoding="utf-8")
-    assert cli.main(["partition", str(bad), "--buckets", "2", "--out", str(tmp_path / "b")]) == 0
-    assert cli.main(["screen", str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 2
+    out = bad.parent / "b"
+    assert cli.main(["partition", str(bad), "--buckets", "2", "--out", str(out)]) == 0
+    return out
+
+
+def test_a_bad_cell_in_a_bucket_stops_with_exit_2_and_nothing_written(bad_bucketed: Path, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["screen", str(bad_bucketed), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "column ecog" in err and "two" in err
     assert not (tmp_path / "out").exists()
