@@ -153,7 +153,9 @@ def screen_bucket(screen_one: Callable[[Path], ScreenedTables], job: BucketJob) 
 def _merge(name: str, part_dirs: Sequence[Path], target: Path, staging: Path) -> None:
     """Merge one table's parts in source patient order and write it as ``target``."""
     parts = [str(d / f"{name}.parquet") for d in part_dirs]
-    template = pq.read_table(parts[0]).drop_columns(["_pos", "_seq"]).slice(0, 0).to_pandas()
+    first = pq.ParquetFile(parts[0])  # one row group is enough for the dtypes (categories included)
+    head = first.read_row_group(0) if first.num_row_groups else first.read()
+    template = head.drop_columns(["_pos", "_seq"]).slice(0, 0).to_pandas()
     writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
     writer(_sorted_frames(parts, template, staging), target)
 
@@ -172,7 +174,11 @@ def _sorted_frames(parts: list[str], template: pd.DataFrame, staging: Path) -> I
         query = f"SELECT {columns} FROM read_parquet($parts) ORDER BY _pos, _seq"
         reader = con.sql(query, params={"parts": parts}).to_arrow_reader(MERGE_BATCH_ROWS)
         for batch in reader:
-            yield batch.to_pandas().astype(dtypes)
+            frame = batch.to_pandas()
+            typed = frame.astype(dtypes)
+            if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
+                raise ValueError("merging the buckets' outputs lost values to the column types of the first bucket")
+            yield typed
 
 
 def _remove_stale(out: Path, stems: list[str], written: list[Path]) -> None:
