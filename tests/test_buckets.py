@@ -174,3 +174,16 @@ def test_the_default_screen_never_imports_dask(source: Path, tmp_path: Path) -> 
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed', 'duckdb')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("long_format", ["csv", "parquet"])
+def test_empty_buckets_are_skipped(tmp_path: Path, long_format: str) -> None:
+    from helpers import small_dataset
+
+    write_tables(small_dataset(), tmp_path / "csv", "csv")
+    assert cli.main(["partition", str(tmp_path / "csv"), "--buckets", "8", "--out", str(tmp_path / "b")]) == 0
+    layout = open_bucketed(tmp_path / "b")
+    sizes = [len(layout.positions(k)) for k in range(8)]
+    assert 0 in sizes and sum(sizes) == len(small_dataset()["patients"])
+    plain = screen(tmp_path / "csv", tmp_path / "plain", "--long-format", long_format)
+    assert screen(tmp_path / "b", tmp_path / "bucketed", "--long-format", long_format) == plain

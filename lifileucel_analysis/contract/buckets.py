@@ -38,10 +38,6 @@ from .dataset import ContractError, Problem
 from .findings import DATASET
 from .schema import TABLES
 
-def _problem(table: str, message: str, value: object = None) -> Problem:
-    return Problem(table=table, row=None, column=None, value=value, message=message)
-
-
 __all__ = ["BucketedDataset", "bucket_of", "is_bucketed", "open_bucketed", "partition_dataset"]
 
 MANIFEST = "buckets.json"
@@ -50,6 +46,10 @@ HASH_RULE = "fnv1a64(utf8(trim(patient_id))) mod buckets"
 BATCH_ROWS = 1 << 16
 """Rows buffered per bucket before they are written as one row group."""
 _FNV_OFFSET, _FNV_PRIME = np.uint64(0xCBF29CE484222325), np.uint64(0x100000001B3)
+
+
+def _problem(table: str, message: str, value: object = None) -> Problem:
+    return Problem(table=table, row=None, column=None, value=value, message=message)
 
 
 def bucket_of(ids: pa.Array | pa.ChunkedArray, buckets: int) -> np.ndarray:
@@ -225,47 +225,73 @@ def _csv_batches(path: Path) -> Iterator[pa.RecordBatch]:
 
 def _partition_table(table: str, path: Path, layout: BucketedDataset) -> int:
     """Stream one table into its bucket files; return its number of rows."""
-    writers: dict[int, pq.ParquetWriter] = {}
-    position_writers: dict[int, pq.ParquetWriter] = {}
-    pending: dict[int, list[pa.Table]] = {k: [] for k in range(layout.buckets)}
-    schema, total = None, 0
+    splitter = _TableSplitter(table, layout)
+    try:
+        for batch in _batches(path):
+            if "patient_id" not in batch.schema.names:
+                raise ContractError([_problem(table, "no patient_id column (the header must be on the first line)")],
+                                    source=str(path.parent))
+            splitter.add(batch)
+        splitter.finish(path)
+    finally:
+        splitter.close()
+    return splitter.rows
 
-    def flush(k: int) -> None:
-        if not pending[k]:
+
+class _TableSplitter:
+    """Appends one table's rows to one Parquet writer per bucket, at most :data:`BATCH_ROWS` held per bucket."""
+
+    def __init__(self, table: str, layout: BucketedDataset) -> None:
+        self.table, self.layout = table, layout
+        self.writers: dict[int, pq.ParquetWriter] = {}
+        self.position_writers: dict[int, pq.ParquetWriter] = {}
+        self.pending: dict[int, list[pa.Table]] = {k: [] for k in range(layout.buckets)}
+        self.schema: pa.Schema | None = None
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Route a batch's rows to their buckets (source positions alongside); write full buckets."""
+        self.schema = self.schema or batch.schema
+        frame = pa.Table.from_batches([batch]).cast(self.schema)
+        positions = np.arange(self.rows, self.rows + len(frame), dtype=np.int64)
+        frame = frame.append_column("__position", pa.array(positions))
+        self.rows += len(frame)
+        where = bucket_of(frame.column("patient_id"), self.layout.buckets)
+        for k in map(int, np.unique(where)):
+            self.pending[k].append(frame.filter(pa.array(where == k)))
+            if sum(len(p) for p in self.pending[k]) >= BATCH_ROWS:
+                self.flush(k)
+
+    def flush(self, k: int) -> None:
+        """Write bucket ``k``'s held rows (and, for patients, their source positions)."""
+        if not self.pending[k]:
             return
-        part = pa.concat_tables(pending[k])
-        pending[k] = []
-        if k not in writers:
-            writers[k] = pq.ParquetWriter(layout.bucket_path(k) / f"{table}.parquet", schema, compression="zstd")
-        writers[k].write_table(part.drop_columns(["__position"]))
-        if table == "patients":
-            if k not in position_writers:
-                position_writers[k] = pq.ParquetWriter(layout.positions_path(k), pa.schema([("position", pa.int64())]))
-            position_writers[k].write_table(part.select(["__position"]).rename_columns(["position"]))
+        part, self.pending[k] = pa.concat_tables(self.pending[k]), []
+        if k not in self.writers:
+            self.writers[k] = pq.ParquetWriter(self.layout.bucket_path(k) / f"{self.table}.parquet", self.schema,
+                                               compression="zstd")
+        self.writers[k].write_table(part.drop_columns(["__position"]))
+        if self.table == "patients":
+            if k not in self.position_writers:
+                self.position_writers[k] = pq.ParquetWriter(self.layout.positions_path(k),
+                                                            pa.schema([("position", pa.int64())]))
+            self.position_writers[k].write_table(part.select(["__position"]).rename_columns(["position"]))
 
-    for batch in _batches(path):
-        if "patient_id" not in batch.schema.names:
-            raise ContractError([_problem(table, "no patient_id column (the header must be on the first line)")],
-                                source=str(path.parent))
-        schema = schema or batch.schema
-        frame = pa.Table.from_batches([batch]).cast(schema)
-        frame = frame.append_column("__position", pa.array(np.arange(total, total + len(frame), dtype=np.int64)))
-        total += len(frame)
-        where = bucket_of(frame.column("patient_id"), layout.buckets)
-        for k in np.unique(where):
-            pending[int(k)].append(frame.filter(pa.array(where == k)))
-            if sum(len(p) for p in pending[int(k)]) >= BATCH_ROWS:
-                flush(int(k))
-    for k in range(layout.buckets):
-        flush(k)
-        if k not in writers:  # an empty bucket still holds the table, with its columns
-            empty = _empty_table(schema, path)
-            pq.write_table(empty, layout.bucket_path(k) / f"{table}.parquet", compression="zstd")
-            if table == "patients":
-                pq.write_table(pa.table({"position": pa.array([], pa.int64())}), layout.positions_path(k))
-    for writer in [*writers.values(), *position_writers.values()]:
-        writer.close()
-    return total
+    def finish(self, path: Path) -> None:
+        """Write what is held; a bucket without rows still gets the table, with its columns."""
+        for k in range(self.layout.buckets):
+            self.flush(k)
+            if k in self.writers:
+                continue
+            pq.write_table(_empty_table(self.schema, path), self.layout.bucket_path(k) / f"{self.table}.parquet",
+                           compression="zstd")
+            if self.table == "patients":
+                pq.write_table(pa.table({"position": pa.array([], pa.int64())}), self.layout.positions_path(k))
+
+    def close(self) -> None:
+        """Close every writer (also after an error: the staging folder is then removed)."""
+        for writer in [*self.writers.values(), *self.position_writers.values()]:
+            writer.close()
 
 
 def _empty_table(schema: pa.Schema | None, path: Path) -> pa.Table:
@@ -274,7 +300,6 @@ def _empty_table(schema: pa.Schema | None, path: Path) -> pa.Table:
         schema = pq.read_schema(path)
         schema = pa.schema([f.with_name(f.name.strip().lower()) for f in schema])
     if schema is None:
-
         with path.open("r", encoding="utf-8-sig", newline="") as handle:
             header = next(csv.reader(handle), [])
         schema = pa.schema([(name.strip().lower(), pa.string()) for name in header])

@@ -92,8 +92,11 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
     try:
+        # A bucket without a single row is skipped (the contract wants at least one patient per
+        # dataset); one with event rows but no patient is screened, so that its rows are reported.
+        busy = [k for k in range(layout.buckets) if _has_rows(layout.bucket_path(k))] or [0]
         jobs = [BucketJob(layout.bucket_path(k), layout.positions_path(k), staging / "parts" / f"bucket-{k:05d}")
-                for k in range(layout.buckets)]
+                for k in busy]
         summaries = map_buckets(partial(screen_bucket, screen_one), jobs, scheduler)
         names = summaries[0].tables
         final = staging / "final"
@@ -102,7 +105,7 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
         for name in names:
             rows = sum(s.tables[name] for s in summaries)
             files[name] = file_name(name, rows, long_format)
-            _merge(name, [job.parts for job in jobs], final / files[name], staging)
+            _merge(name, [job.parts for job in jobs], summaries[0].templates[name], final / files[name], staging)
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in names:
@@ -119,11 +122,17 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
     return BucketedRun(sum(s.n_in for s in summaries), counts, sum(s.findings for s in summaries), notes, written)
 
 
+def _has_rows(bucket: Path) -> bool:
+    """Whether any table of a bucket has a row (from the Parquet footers, no data read)."""
+    return any(pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet"))
+
+
 @dataclass(frozen=True)
 class BucketSummary:
-    """What a worker sends back for one bucket: table names with row counts, and the printed counts."""
+    """What a worker sends back for one bucket: table names with row counts and dtypes, and the printed counts."""
 
     tables: dict[str, int]
+    templates: dict[str, pd.DataFrame]
     n_in: int
     verdicts: dict[str, int]
     findings: int
@@ -146,25 +155,28 @@ def screen_bucket(screen_one: Callable[[Path], ScreenedTables], job: BucketJob) 
         table = table.append_column("_pos", pa.array(positions[at] if len(at) else np.zeros(0, np.int64)))
         table = table.append_column("_seq", pa.array(np.arange(len(frame), dtype=np.int64)))
         pq.write_table(table, job.parts / f"{name}.parquet")
-    return BucketSummary({name: len(frame) for name, frame in screened.tables.items()}, screened.n_in,
+    # The empty frames carry the exact dtypes (categories included) from the engine to the merge.
+    return BucketSummary({name: len(frame) for name, frame in screened.tables.items()},
+                         {name: frame.iloc[:0] for name, frame in screened.tables.items()}, screened.n_in,
                          screened.verdicts, screened.findings, screened.notes)
 
 
-def _merge(name: str, part_dirs: Sequence[Path], target: Path, staging: Path) -> None:
-    """Merge one table's parts in source patient order and write it as ``target``."""
+def _merge(name: str, part_dirs: Sequence[Path], template: pd.DataFrame, target: Path, staging: Path) -> None:
+    """Merge one table's parts in source patient order and write it as ``target`` with ``template``'s dtypes."""
     parts = [str(d / f"{name}.parquet") for d in part_dirs]
-    first = pq.ParquetFile(parts[0])  # one row group is enough for the dtypes (categories included)
-    head = first.read_row_group(0) if first.num_row_groups else first.read()
-    template = head.drop_columns(["_pos", "_seq"]).slice(0, 0).to_pandas()
     writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
     writer(_sorted_frames(parts, template, staging), target)
 
 
 def _sorted_frames(parts: list[str], template: pd.DataFrame, staging: Path) -> Iterator[pd.DataFrame]:
-    """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes."""
+    """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes.
+
+    The template comes first, also when there are no rows: it gives the CSV header and the
+    Parquet schema (pandas metadata included), as the unbucketed screen's frame does.
+    """
     import duckdb
 
-    yield template  # the header (CSV) and the schema (Parquet), also when there are no rows
+    yield template
     dtypes = template.dtypes.to_dict()
     with duckdb.connect() as con:
         con.execute(f"SET memory_limit='{MERGE_MEMORY}'")
@@ -177,7 +189,9 @@ def _sorted_frames(parts: list[str], template: pd.DataFrame, staging: Path) -> I
             frame = batch.to_pandas()
             typed = frame.astype(dtypes)
             if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
-                raise ValueError("merging the buckets' outputs lost values to the column types of the first bucket")
+                lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
+                raise ValueError(f"merging the buckets' outputs would lose values of {lost} to the column types "
+                                 f"{[str(dtypes[c]) for c in lost]}")
             yield typed
 
 
