@@ -58,9 +58,12 @@ def cmd_screen(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if is_bucketed(args.dataset):
+        from .engine.parameters import load_params
         from .runner.bucketed_screen import screen_bucketed
 
-        run = screen_bucketed(Path(args.dataset).resolve(), out, partial(screen_tables, params=_absolute(args.params)),
+        params = _absolute(args.params)
+        load_params(params)  # a criteria file that cannot be used stops here, before any bucket is screened
+        run = screen_bucketed(Path(args.dataset).resolve(), out, partial(screen_tables, params=params),
                               args.long_format, args.scheduler)
         n_in, verdicts, findings, notes, written = run.n_in, run.verdicts, run.findings, run.notes, run.written
     else:

@@ -187,3 +187,20 @@ def test_empty_buckets_are_skipped(tmp_path: Path, long_format: str) -> None:
     assert 0 in sizes and sum(sizes) == len(small_dataset()["patients"])
     plain = screen(tmp_path / "csv", tmp_path / "plain", "--long-format", long_format)
     assert screen(tmp_path / "b", tmp_path / "bucketed", "--long-format", long_format) == plain
+
+
+def test_a_bad_criteria_file_stops_before_any_bucket(bucketed: Path, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    criteria = tmp_path / "criteria.yaml"
+    criteria.write_text("max_ecog: lots\n", encoding="utf-8")
+    assert cli.main(["screen", str(bucketed), "--out", str(tmp_path / "out"), "--params", str(criteria)]) == 2
+    assert "max_ecog" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_criteria_overrides_apply_to_every_bucket(source: Path, bucketed: Path, tmp_path: Path) -> None:
+    criteria = tmp_path / "criteria.yaml"
+    criteria.write_text("max_ecog: 2\nmin_age_years: 21\n", encoding="utf-8")
+    plain = screen(source, tmp_path / "plain", "--params", str(criteria))
+    assert screen(bucketed, tmp_path / "bucketed", "--params", str(criteria)) == plain
+    assert plain != screen(source, tmp_path / "defaults")  # the overrides changed something
