@@ -16,9 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lifileucel_analysis import cli, synth
+from lifileucel_analysis.contract import chunked_output
 from lifileucel_analysis.contract.buckets import bucket_of, open_bucketed, partition_dataset
 from lifileucel_analysis.contract.writing import write_tables
 
@@ -204,3 +206,18 @@ def test_criteria_overrides_apply_to_every_bucket(source: Path, bucketed: Path, 
     plain = screen(source, tmp_path / "plain", "--params", str(criteria))
     assert screen(bucketed, tmp_path / "bucketed", "--params", str(criteria)) == plain
     assert plain != screen(source, tmp_path / "defaults")  # the overrides changed something
+
+
+def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Path, bucketed: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifileucel_analysis.runner import bucketed_screen
+
+    monkeypatch.setattr(bucketed_screen, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
+    monkeypatch.setattr(bucketed_screen, "MERGE_BATCH_ROWS", 13)
+    monkeypatch.setattr(chunked_output, "ROW_GROUP_ROWS", 500)  # row groups cut across windows
+    for long_format in ("csv", "parquet"):
+        plain = screen(source, tmp_path / f"plain-{long_format}", "--long-format", long_format)
+        assert screen(bucketed, tmp_path / f"small-{long_format}", "--long-format", long_format) == plain
+    outcomes = pq.ParquetFile(tmp_path / "small-parquet" / "outcomes.parquet")
+    assert outcomes.num_row_groups == -(-N_PATIENTS * 19 // 500)
+    assert {outcomes.metadata.row_group(i).num_rows for i in range(outcomes.num_row_groups - 1)} == {500}

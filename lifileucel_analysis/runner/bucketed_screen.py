@@ -4,13 +4,14 @@ Each bucket (:mod:`lifileucel_analysis.contract.buckets`) is an ordinary dataset
 caller's ``screen_one`` (the ``screen`` command's own function) loads and screens it and
 returns its output tables. Each bucket's tables are written as Parquet *parts* with two
 sort keys: ``_pos``, the patient's row position in the source dataset (stored at
-partition time), and ``_seq``, the row's place in the bucket's table. The parts are then
-merged by DuckDB (``ORDER BY _pos, _seq``, an external sort under a memory limit) and
-written chunk by chunk through the same writers as the in-process screen
+partition time), and ``_seq``, the row's place in the bucket's table. Each part is already
+in that order, so the parts are merged as sorted streams (a k-way merge in windows of
+source positions, batch by batch) and written chunk by chunk through the same writers as
+the in-process screen
 (:mod:`lifileucel_analysis.contract.chunked_output`). Since every table lists patients in
 input order, the merged files are byte-identical to screening the unbucketed source.
 
-Peak memory is one bucket's screen (plus DuckDB's limit while merging), not the cohort.
+Peak memory is one bucket's screen, or while merging one batch per bucket, not the cohort.
 With ``scheduler`` the buckets are screened by Dask workers (``client.map``), which must
 see the dataset and the output folder at the same paths; the results are gathered in
 bucket order. Dask is imported only then: the default path never imports it.
@@ -40,9 +41,9 @@ __all__ = ["BucketJob", "BucketedRun", "map_buckets", "screen_bucketed"]
 
 T = TypeVar("T")
 U = TypeVar("U")
-MERGE_MEMORY = "1GB"
-"""DuckDB's memory limit while merging the parts; beyond it, the sort spills to disk."""
-MERGE_BATCH_ROWS = 1 << 18
+MERGE_PATIENTS = 50_000
+"""Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
+MERGE_BATCH_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
         for name in names:
             rows = sum(s.tables[name] for s in summaries)
             files[name] = file_name(name, rows, long_format)
-            _merge(name, [job.parts for job in jobs], summaries[0].templates[name], final / files[name], staging)
+            _merge(name, [job.parts for job in jobs], summaries[0].templates[name], final / files[name])
         out.mkdir(parents=True, exist_ok=True)
         written = []
         for name in names:
@@ -161,38 +162,77 @@ def screen_bucket(screen_one: Callable[[Path], ScreenedTables], job: BucketJob) 
                          screened.verdicts, screened.findings, screened.notes)
 
 
-def _merge(name: str, part_dirs: Sequence[Path], template: pd.DataFrame, target: Path, staging: Path) -> None:
+def _merge(name: str, part_dirs: Sequence[Path], template: pd.DataFrame, target: Path) -> None:
     """Merge one table's parts in source patient order and write it as ``target`` with ``template``'s dtypes."""
     parts = [str(d / f"{name}.parquet") for d in part_dirs]
     writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
-    writer(_sorted_frames(parts, template, staging), target)
+    writer(_sorted_frames(parts, template), target)
 
 
-def _sorted_frames(parts: list[str], template: pd.DataFrame, staging: Path) -> Iterator[pd.DataFrame]:
+def _sorted_frames(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes.
 
     The template comes first, also when there are no rows: it gives the CSV header and the
-    Parquet schema (pandas metadata included), as the unbucketed screen's frame does.
+    Parquet schema (pandas metadata included), as the unbucketed screen's frame does. Each
+    part is already in that order (a bucket keeps its patients in source order), so this is
+    a streaming k-way merge: positions are taken in windows of :data:`MERGE_PATIENTS`; each
+    part contributes its rows inside the window, read batch by batch; the window's rows are
+    sorted and handed on. Memory: one batch per part plus one window.
     """
-    import duckdb
-
     yield template
     dtypes = template.dtypes.to_dict()
-    with duckdb.connect() as con:
-        con.execute(f"SET memory_limit='{MERGE_MEMORY}'")
-        con.execute("SET temp_directory=?", [str(staging / "duckdb-spill")])
-        con.execute("SET preserve_insertion_order=true")
-        columns = ", ".join(f'"{c}"' for c in template.columns)
-        query = f"SELECT {columns} FROM read_parquet($parts) ORDER BY _pos, _seq"
-        reader = con.sql(query, params={"parts": parts}).to_arrow_reader(MERGE_BATCH_ROWS)
-        for batch in reader:
-            frame = batch.to_pandas()
-            typed = frame.astype(dtypes)
-            if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
-                lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
-                raise ValueError(f"merging the buckets' outputs would lose values of {lost} to the column types "
-                                 f"{[str(dtypes[c]) for c in lost]}")
-            yield typed
+    streams = [_PartStream(path) for path in parts]
+    while any(not stream.done for stream in streams):
+        start = min(stream.next_position() for stream in streams if not stream.done)
+        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
+        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+        frame = window.drop_columns(["_pos", "_seq"]).take(pa.array(order)).to_pandas()
+        typed = frame.astype(dtypes)
+        if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
+            lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
+            raise ValueError(f"merging the buckets' outputs would lose values of {lost} to the column types "
+                             f"{[str(dtypes[c]) for c in lost]}")
+        yield typed
+
+
+class _PartStream:
+    """One bucket's part, read batch by batch, handing out its rows below a source position."""
+
+    def __init__(self, path: str) -> None:
+        self.batches = pq.ParquetFile(path).iter_batches(batch_size=MERGE_BATCH_ROWS)
+        self.held: pa.Table | None = None
+        self._empty = pq.read_schema(path).empty_table()
+        self.exhausted = False
+        self._fill()
+
+    @property
+    def done(self) -> bool:
+        """Whether every row has been handed out."""
+        return self.exhausted and (self.held is None or self.held.num_rows == 0)
+
+    def next_position(self) -> int:
+        """The smallest source position not handed out yet."""
+        return int(self.held.column("_pos")[0].as_py())  # type: ignore[union-attr]
+
+    def take_below(self, limit: int) -> pa.Table:
+        """Hand out (and forget) the rows whose position is below ``limit``."""
+        pieces = []
+        while self.held is not None and self.held.num_rows:
+            positions = self.held.column("_pos").to_numpy()
+            cut = int(np.searchsorted(positions, limit))
+            pieces.append(self.held.slice(0, cut))
+            self.held = self.held.slice(cut)
+            if self.held.num_rows or self.exhausted:
+                break
+            self._fill()
+        return pa.concat_tables(pieces) if pieces else self._empty
+
+    def _fill(self) -> None:
+        batch = next(self.batches, None)
+        if batch is None:
+            self.exhausted = True
+            return
+        self.held = pa.Table.from_batches([batch])
 
 
 def _remove_stale(out: Path, stems: list[str], written: list[Path]) -> None:
