@@ -15,7 +15,14 @@ Then it times the row-wise reference evaluator of the tests (``tests/reference.p
 against the engine on the same 10,000 patients, checks both give the same outcomes, and
 prints the speed ratio. Every run appends its rows to ``benchmarks/results.csv``.
 
-Usage: ``python benchmarks/screen_scale.py [--sizes 10000 100000 1000000] [--reference-n 10000] [--repeat 3]``
+Then (``scale_beyond_memory.py``) the yardstick, ``screen`` vs a plain DuckDB SQL program of
+the verdict rules on the same files (``--yardstick-sizes``, from CSV and from Parquet), and
+the bucketed path, synth -> partition -> screen bucket by bucket (``--bucketed-sizes``,
+``--buckets``); they append to ``yardstick.csv`` and ``bucketed.csv``. ``0`` as the only
+size skips a part.
+
+Usage: ``python benchmarks/screen_scale.py [--sizes 10000 100000 1000000] [--reference-n 10000] [--repeat 3]
+[--yardstick-sizes 1000000] [--bucketed-sizes 10000000] [--buckets 20]``
 """
 
 from __future__ import annotations
@@ -85,10 +92,19 @@ def stages(data: Path, out: Path) -> dict[str, object]:
 
 
 def run_child(args: list[str]) -> tuple[str, float, int]:
-    """Run a command; return its stdout, wall seconds and its own peak RSS in MiB."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+    """Run a command; return its stdout, wall seconds and its own peak RSS in MiB.
+
+    Through GNU ``time`` when there is one: a child forked straight from this process
+    inherits this process's resident size as the floor of its ``ru_maxrss`` (Linux keeps
+    the high-water mark across ``exec``), so after a large cohort has been generated here
+    every child would seem at least that large.
+    """
+    gnu_time = Path("/usr/bin/time")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("w+", suffix=".rss") as rss:
+        command = [str(gnu_time), "-f", "%M", "-o", rss.name, *args] if gnu_time.exists() else args
         start = time.perf_counter()
-        process = subprocess.Popen(args, stdout=out, stderr=err, text=True, cwd=ROOT)
+        process = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
@@ -96,7 +112,9 @@ def run_child(args: list[str]) -> tuple[str, float, int]:
         err.seek(0)
         if process.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed ({process.returncode}):\n{err.read()}")
-        return out.read(), wall, usage.ru_maxrss // 1024
+        measured = rss.read().strip().splitlines()
+        peak_kib = int(measured[-1]) if gnu_time.exists() and measured else usage.ru_maxrss
+        return out.read(), wall, peak_kib // 1024
 
 
 def measure(n: int, workdir: Path, repeat: int) -> dict[str, object]:
@@ -187,17 +205,30 @@ def main() -> None:
     parser.add_argument("--reference-n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per size (median reported)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="CSV the run is appended to")
+    parser.add_argument("--yardstick-sizes", type=int, nargs="+", default=[1_000_000],
+                        help="cohorts screened by us and by the DuckDB SQL yardstick (0: skip)")
+    parser.add_argument("--bucketed-sizes", type=int, nargs="+", default=[10_000_000],
+                        help="cohorts synthesised, partitioned and screened bucket by bucket (0: skip)")
+    parser.add_argument("--buckets", type=int, default=20, help="buckets of the bucketed cohorts")
     parser.add_argument("--stages", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
         print(json.dumps(stages(Path(args.stages[0]), Path(args.stages[1]))))
         return
     print(f"machine: {machine()}", flush=True)
-    rows = []
+    import scale_beyond_memory as beyond  # beside this script
+
+    rows, yard, big = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for n in sorted(args.sizes):
             rows.append(measure(n, Path(tmp), args.repeat))
             print(f"measured {n:,} patients", flush=True)
+        for n in sorted(s for s in args.yardstick_sizes if s > 0):
+            yard += beyond.yardstick(n, SEED, Path(tmp), args.repeat, run_child)
+            print(f"measured the yardstick at {n:,} patients", flush=True)
+        for n in sorted(s for s in args.bucketed_sizes if s > 0):
+            big.append(beyond.bucketed(n, SEED, args.buckets, Path(tmp), run_child))
+            print(f"measured {n:,} patients bucketed", flush=True)
     ratio = reference_ratio(args.reference_n)
     table = report(rows, ratio)
     table["reference_patients"] = ratio["patients"]
@@ -206,6 +237,7 @@ def main() -> None:
     table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
     table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
     print(f"appended to {args.results}")
+    beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d")}, args.results.parent)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,7 @@ from .report.run_history import HistoryError
 from .report.screening_inputs import InputNotFoundError
 
 if TYPE_CHECKING:
+    from .contract.screen_output import ScreenedTables
     from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -59,10 +61,64 @@ def site_worklists(inputs: Any) -> dict[str, Any]:
             for site in SITE_IDS if site in present}
 
 
+def screen_tables(dataset: str | Path, params: str | Path | None) -> ScreenedTables:
+    """Screen one dataset (or one bucket of a bucketed one): the ``screen`` command's tables and counts.
+
+    Module-level and free of printing, so that Dask workers can run it on a bucket.
+    """
+    from .contract.screen_output import ScreenedTables
+    from .report.screening_inputs import screen_files
+
+    inputs = screen_files(dataset, params)
+    result = inputs.result
+    counts = result.verdicts["verdict"].value_counts()
+    return ScreenedTables(
+        tables={
+            "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
+            "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
+            "missing_data": result.missing_data,
+        },
+        n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
+        notes=tuple(inputs.dataset.warnings))
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
-    """Screen a dataset and write verdicts.csv plus the outcomes and missing-data tables."""
+    """Screen a dataset (or a bucketed one, bucket by bucket) and write the screen's output files."""
+    from .contract.buckets import is_bucketed
+
+    if is_bucketed(args.dataset):
+        return _screen_bucketed(args)
+    if args.scheduler:
+        _say("error: --scheduler needs a bucketed dataset (lifileucel-eap partition)", sys.stderr)
+        return EXIT_INVALID
     with output_lock(Path(args.out)):  # one writer per output folder, from reading to the last file
         return _screen_locked(args)
+
+
+def _screen_bucketed(args: argparse.Namespace) -> int:
+    """Screen a bucketed dataset: verdicts, outcomes and missing data, merged in source patient order."""
+    from .engine.parameters import load_params
+    from .runner.bucketed_screen import screen_bucketed
+
+    unsupported = [flag for flag, value in (("--drugs", args.drugs), ("--cut-date", args.cut_date),
+                                            ("--history", args.history)) if value]
+    if unsupported:  # not yet carried through the bucket workers: refuse rather than ignore
+        _say(f"error: {', '.join(unsupported)} not yet supported for a bucketed dataset; screen the "
+             "unbucketed dataset instead", sys.stderr)
+        return EXIT_INVALID
+    params = _absolute(args.params)
+    load_params(params)  # a criteria file that cannot be used stops here, before any bucket is screened
+    run = screen_bucketed(Path(args.dataset).resolve(), Path(args.out), partial(screen_tables, params=params),
+                          args.long_format, args.scheduler)
+    for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
+        _say(f"note: {note}", sys.stderr)
+    print(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
+          + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
+    if run.findings:
+        _say(f"{run.findings} data-quality finding(s): screen the unbucketed dataset for findings.csv", sys.stderr)
+    for path in run.written:
+        _say(f"wrote {path}")
+    return EXIT_OK
 
 
 def _screen_locked(args: argparse.Namespace) -> int:
@@ -143,9 +199,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _absolute(params: str | None) -> str | None:
+    """A criteria path as the working directory's rule resolves it, so that workers elsewhere find it too."""
+    from .report.screening_inputs import is_blank, resolve_input_path
+    from .paths import DEMO_DATASET
+
+    return None if is_blank(params) else str(resolve_input_path(params, DEMO_DATASET, what="criteria parameters"))
+
+
+def cmd_partition(args: argparse.Namespace) -> int:
+    """Write a dataset as Parquet buckets by a stable hash of patient_id."""
+    from .contract.buckets import partition_dataset
+
+    if args.buckets < 1:
+        print(f"error: --buckets must be at least 1, not {args.buckets}", file=sys.stderr)
+        return EXIT_INVALID
+    layout = partition_dataset(Path(args.dataset), Path(args.out), args.buckets)
+    print(f"wrote {layout.buckets} buckets of {', '.join(layout.tables)} to {layout.root}")
+    return EXIT_OK
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     """Generate a synthetic cohort."""
-    from .synth import write_cohort
+    from .synth import write_cohort_chunked
 
     if args.weeks:
         from .synth.weekly import write_weekly_cuts
@@ -154,7 +230,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         print(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
               f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
         return EXIT_OK
-    written = write_cohort(args.patients, args.seed, Path(args.out), args.format)
+    written = write_cohort_chunked(args.patients, args.seed, Path(args.out), args.format)
     print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
     return EXIT_OK
 
@@ -332,7 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="screen what was known on this date (default: no cut, every row counts)")
     screen.add_argument("--history", default=None, metavar="FILE",
                         help="also record the run in this DuckDB history file (created when absent)")
+    screen.add_argument("--scheduler", default=None,
+                        help="bucketed datasets only: a Dask scheduler address, or local:N for N local worker processes")
     screen.set_defaults(func=cmd_screen)
+
 
     changes = sub.add_parser("changes", help="what changed since an earlier run of a history")
     changes.add_argument("--history", required=True, metavar="FILE", help="the DuckDB history file")
@@ -348,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD", help="compare on a data cut")
     compare.add_argument("--out", required=True, help="output folder for differences.csv and site_counts.csv")
     compare.set_defaults(func=cmd_compare)
+
+    partition = sub.add_parser("partition", help="write a dataset as Parquet buckets by a hash of patient_id")
+    partition.add_argument("dataset", help="folder of CSV or Parquet tables")
+    partition.add_argument("--buckets", type=int, required=True, help="number of buckets")
+    partition.add_argument("--out", required=True, help="output folder (replaced)")
+    partition.set_defaults(func=cmd_partition)
 
     synth = sub.add_parser("synth", help="generate a synthetic screening cohort")
     synth.add_argument("--patients", type=int, required=True, help="number of patients")

@@ -16,7 +16,8 @@ def test_benchmark_runs_and_logs_every_size(tmp_path: Path) -> None:
     results = tmp_path / "results.csv"
     run = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "screen_scale.py"), "--sizes", "300", "600",
-         "--reference-n", "200", "--repeat", "1", "--results", str(results)],
+         "--reference-n", "200", "--repeat", "1", "--results", str(results),
+         "--yardstick-sizes", "300", "--bucketed-sizes", "400", "--buckets", "3"],
         capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "0"}, timeout=600,
     )
     assert run.returncode == 0, run.stderr
@@ -27,3 +28,11 @@ def test_benchmark_runs_and_logs_every_size(tmp_path: Path) -> None:
                    "reference_speedup", "machine"):
         assert table[column].notna().all(), column
     assert (table["cli_peak_rss_mib"] > 0).all()
+    yard = pd.read_csv(tmp_path / "yardstick.csv")
+    assert yard["format"].tolist() == ["csv", "parquet"]
+    assert (yard["verdicts_agree"] == 300).all()  # the SQL program and the engine decide alike
+    assert (yard["ratio"] > 0).all() and (yard["duckdb_s"] > 0).all()
+    big = pd.read_csv(tmp_path / "bucketed.csv")
+    assert big["patients"].tolist() == [400] and big["buckets"].tolist() == [3]
+    assert big["summary"].str.startswith("screened 400 patients in, 400 verdicts out").all()
+    assert (big["screen_peak_rss_mib"] > 0).all()

@@ -69,6 +69,10 @@ class ContractError(Exception):
         self.omitted: dict[str, int] = {k: int(v) for k, v in (omitted or {}).items() if v}
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple[type[ContractError], tuple[list[Problem], str, dict[str, int]]]:
+        # Rebuilt from its parts, not its message: a Dask worker's error reaches the driver whole.
+        return (type(self), (self.problems, self.source, self.omitted))
+
     @property
     def n_problems(self) -> int:
         """Number of problems found, including those counted in ``omitted``."""

@@ -11,8 +11,8 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from .chunked_output import write_csv_chunks, write_parquet_chunks
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -34,12 +34,12 @@ PARQUET_ABOVE_ROWS = 1_000_000
 
 
 def _write_one(frame: pd.DataFrame, path: Path) -> None:
+    # One writer for the in-process and the bucketed screen, so both give the same bytes.
+    # Parquet is read by programs, not opened as a spreadsheet: no formula neutralising.
     if path.suffix == ".parquet":
-        # Parquet is read by programs, not opened as a spreadsheet: no formula neutralising.
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        pq.write_table(table, path, compression="zstd")
+        write_parquet_chunks([frame], path)
     else:
-        neutralise_formulas(frame).to_csv(path, index=False, lineterminator="\n", date_format="%Y-%m-%d")
+        write_csv_chunks([frame], path)
 
 
 def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:

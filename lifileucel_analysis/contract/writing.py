@@ -141,9 +141,24 @@ def _format_cell(value: object) -> str:
     return str(value)
 
 
-def _csv_bytes(frame: pd.DataFrame) -> bytes:
+def _csv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes:
     text = pd.DataFrame({name: format_csv_column(frame[name]) for name in frame.columns}, columns=frame.columns)
-    return text.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return text.to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
+
+
+def csv_bytes(frame: pd.DataFrame, header: bool = True) -> bytes:
+    """The bytes :func:`write_tables` writes for ``frame`` as CSV (``header=False``: the rows only, to append)."""
+    return _csv_bytes(frame, header)
+
+
+def parquet_table(frame: pd.DataFrame) -> object:
+    """The Arrow table :func:`write_tables` writes for ``frame`` as Parquet (plain types, no pandas metadata)."""
+    return _arrow_table(frame)
+
+
+PARQUET_OPTIONS = {"compression": PARQUET_COMPRESSION, "use_dictionary": True, "write_statistics": True,
+                   "version": "2.6"}
+"""The Parquet writer's options, for a writer that appends chunks (:mod:`lifileucel_analysis.synth.chunked`)."""
 
 
 # ---------------------------------------------------------------------------------------

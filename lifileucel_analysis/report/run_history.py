@@ -20,6 +20,11 @@ Safety of the file, which analysts keep open in JupyterLab while a build records
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # DuckDB is imported only when a history is used: plain screens never load it
+    import duckdb
+
 import contextlib
 import fcntl
 import hashlib
@@ -32,7 +37,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
 from ..engine.parameters import CriteriaParams
@@ -145,6 +149,8 @@ def _insert(con: duckdb.DuckDBPyConnection, inputs: ScreenedInputs, record: RunR
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
@@ -224,6 +230,8 @@ def read_table(history: str | Path, table: str) -> pd.DataFrame:
     path = Path(history)
     if not path.is_file():
         raise HistoryError(f"history {path} does not exist; record a run first (screen --history {path})")
+    import duckdb
+
     con = _connect(path, read_only=True)
     try:
         order = {"runs": "sequence", "verdicts": "run_id, patient_id",

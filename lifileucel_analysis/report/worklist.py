@@ -66,6 +66,9 @@ def data_currency(verdicts: pd.DataFrame) -> DataCurrency:
     return DataCurrency(pd.Timestamp(latest), "latest consent date in the data; no data cut date yet")
 
 
+_WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
+
+
 def _words(name: str) -> str:
     return " ".join(ABBREVIATIONS.get(part, part) for part in name.split("_"))
 
@@ -106,7 +109,8 @@ def _collect_text(fields: pd.Series, window: pd.Series) -> pd.Series:
     out = []
     for text, dates in zip(fields.fillna("").astype(str), window, strict=True):
         tokens = [t for t in text.split("; ") if t]
-        labs = [field_label(t) for t in tokens if t.startswith("labs.")]
+        # The engine names each lab with its window; grouped under the window here, it is said once.
+        labs = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
         others = [field_label(t) for t in tokens if not t.startswith("labs.")]
         if labs:
             others.append(f"lab results collected {dates}: {', '.join(labs)}")

@@ -383,11 +383,12 @@ def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: Build
     out = Path(out)
     with signals_stop_the_build(), output_lock(out):
         remove_stale_stages(out)
-        return _build_locked(dataset, out, jobs, listener, params_dir, notebooks_dir, cell_timeout, only)
+        return _build_locked(dataset, out, jobs, listener, params_dir, notebooks_dir, cell_timeout, only, history)
 
 
 def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildListener | None, params_dir: Path,
-                  notebooks_dir: Path, cell_timeout: float, only: Collection[str] | None) -> BuildOutcome:
+                  notebooks_dir: Path, cell_timeout: float, only: Collection[str] | None,
+                  history: Path | None = None) -> BuildOutcome:
     specs = check_inputs(dataset, out, params_dir, notebooks_dir, only)
     provenance = collect_provenance(dataset, parameter_files(params_dir))
     notebooks = available_notebooks(notebooks_dir)

@@ -21,7 +21,8 @@ bundled cohorts' bytes: never reorder them):
 - :mod:`.patients`, :mod:`.therapies`, :mod:`.labs`, :mod:`.toxicities`,
   :mod:`.overrides`: one table each, as raw arrays;
 - :mod:`.frames`: raw arrays to typed frames;
-- :mod:`.cohorts`: :func:`generate_cohort`, :func:`write_cohort`, :func:`regenerate_bundled`.
+- :mod:`.cohorts`: :func:`generate_cohort`, :func:`write_cohort`, :func:`regenerate_bundled`;
+- :mod:`.chunked`: :func:`write_cohort_chunked`, large cohorts chunk by chunk in bounded memory.
 
 Only the data contract (and :mod:`lifileucel_analysis.paths`) is imported: synthesis
 needs no engine, report or runner.
@@ -41,8 +42,9 @@ from .cohorts import (
     regenerate_bundled,
     write_cohort,
 )
+from .chunked import CHUNK_PATIENTS, write_cohort_chunked
 
 __all__ = [
     "DEFAULT_AS_OF", "DEMO_N", "DEMO_SEED", "FIXTURE_N", "FIXTURE_SEED", "PROGRAM_START", "Format",
-    "generate_cohort", "regenerate_bundled", "write_cohort",
+    "generate_cohort", "regenerate_bundled", "write_cohort", "CHUNK_PATIENTS", "write_cohort_chunked",
 ]

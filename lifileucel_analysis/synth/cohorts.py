@@ -34,7 +34,8 @@ PROGRAM_START = "2022-06-01"
 Format = Literal["csv", "xlsx", "parquet"]
 
 
-def generate_cohort(n_patients: int, seed: int, *, as_of: str = DEFAULT_AS_OF) -> dict[str, pd.DataFrame]:
+def generate_cohort(n_patients: int, seed: int, *, as_of: str = DEFAULT_AS_OF, first_id: int = 1,
+                    id_width: int | None = None) -> dict[str, pd.DataFrame]:
     """Draw a synthetic screening dataset.
 
     Parameters
@@ -46,6 +47,9 @@ def generate_cohort(n_patients: int, seed: int, *, as_of: str = DEFAULT_AS_OF) -
     as_of : str, default "2026-10-31"
         ISO data cut-off: consents are spread from the sites' activation (mid-2022) to
         this day, and no event is dated after it (planned NMA-LD dates may be).
+    first_id, id_width : int
+        Number and zero-padded width of the first patient ID (one chunk of a larger
+        cohort, :mod:`.chunked`); by default ``EAP-000001`` onwards, as wide as needed.
 
     Returns
     -------
@@ -71,7 +75,7 @@ def generate_cohort(n_patients: int, seed: int, *, as_of: str = DEFAULT_AS_OF) -
     labs, hemoglobin_low = draw_labs(rng, patients, as_of_day)
     toxicities = draw_toxicities(rng, plan["n_lines"])
     overrides = draw_overrides(rng, patients, plan, hemoglobin_low, as_of_day)
-    ids = patient_ids(n_patients)
+    ids = patient_ids(n_patients, first_id, id_width)
     raw = {"patients": patients, "therapies": therapies, "labs": labs, "toxicities": toxicities,
            "overrides": overrides}
     return {name: typed(name, table, ids) for name, table in raw.items()}

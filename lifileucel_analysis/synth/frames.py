@@ -23,12 +23,16 @@ TEXT_VOCAB: dict[tuple[str, str], list[str]] = {
 }
 
 
-def patient_ids(n: int) -> pd.api.extensions.ExtensionArray:
-    """``EAP-000001`` ... in consent order (wider when there are a million or more)."""
-    width = max(6, len(str(n)))
+def patient_ids(n: int, start: int = 1, width: int | None = None) -> pd.api.extensions.ExtensionArray:
+    """``EAP-000001`` ... in consent order (wider when there are a million or more).
+
+    ``start`` and ``width`` number one chunk of a larger cohort (:mod:`.chunked`): IDs
+    ``start`` .. ``start + n - 1``, zero-padded to the width of the whole cohort.
+    """
+    width = width or max(6, len(str(n)))
     if n == 0:  # np.strings.zfill cannot reduce over an empty array
         return pd.array(np.array([], dtype=f"<U{width + 4}"), dtype=STR)
-    numbers = np.arange(1, n + 1).astype(f"<U{width}")
+    numbers = np.arange(start, start + n).astype(f"<U{width}")
     return pd.array(np.strings.add("EAP-", np.strings.zfill(numbers, width)), dtype=STR)
 
 
