@@ -25,6 +25,10 @@ FACTORS = {("anc", "/uL"): 1e-3, ("platelets", "/uL"): 1e-3, ("hemoglobin", "g/L
            ("total_bilirubin", "umol/L"): 1 / 17.1}
 
 
+NORMALISED = "regexp_replace(trim(lower(replace(replace({x}, '-', ' '), '_', ' '))), '\\s+', ' ', 'g')"
+"""SQL for a drug name as compared: lower case, hyphens and underscores as spaces, spaces collapsed."""
+
+
 def table_sql(folder: Path, name: str, columns: list[tuple[str, str]]) -> str:
     """A view of one table with the contract's types, from CSV text or typed Parquet."""
     parquet = folder / f"{name}.parquet"
@@ -49,7 +53,8 @@ def program(p: dict[str, object]) -> str:
     return f"""
 CREATE TEMP TABLE tf AS
 WITH a AS (
-  SELECT t._row, trim(x.agent) AS agent FROM therapies t, unnest(string_split(t.agents, '+')) AS x(agent)
+  -- Names compared as the engine's dictionary does at its simplest: lower case, hyphens as spaces.
+  SELECT t._row, {NORMALISED.format(x="x.agent")} AS agent FROM therapies t, unnest(string_split(t.agents, '+')) AS x(agent)
 ), c AS (
   SELECT t._row, t.patient_id, t.agents, t.line, t.setting, t.end_date, t.recurrence_date, t.stop_reason, t.best_response,
     {tri.format(yes="d.drug_class IN ('anti-pd-1', 'anti-pd-l1')")} AS pd1,
@@ -59,7 +64,8 @@ WITH a AS (
   GROUP BY ALL
 )
 SELECT *, CASE WHEN setting IS NULL THEN 1 WHEN setting = 'metastatic' THEN 2
-  WHEN pd1 = 0 OR recurrence_date IS NULL THEN 0
+  WHEN pd1 = 0 THEN 0
+  WHEN recurrence_date IS NULL THEN CASE WHEN end_date IS NULL THEN pd1 ELSE 1 END
   WHEN end_date IS NOT NULL AND recurrence_date > end_date + INTERVAL ({p['adjuvant_recurrence_months']}) MONTH THEN 0
   ELSE pd1 END AS counted FROM c;
 
@@ -155,10 +161,10 @@ SELECT p._row, p.patient_id,
   CASE WHEN syphilis_assay = 'positive' OR hiv_serology = 'positive' OR (hbv_serology = 'positive' AND hbv_pcr = 'detectable')
       THEN 'fail'
     WHEN syphilis_assay = 'negative' AND hiv_serology = 'negative'
-      AND (hbv_serology = 'negative' OR (hbv_serology = 'positive' AND hbv_pcr = 'undetectable')) THEN 'pass'
+      AND (hbv_serology = 'negative' OR hbv_pcr = 'undetectable') THEN 'pass'
     ELSE 'unknown' END AS E8,
   yn(primary_immunodeficiency, 'fail', 'pass') AS E9,
-  CASE WHEN live_vaccine_received = false THEN 'pass' WHEN live_vaccine_received IS NULL OR live_vaccine_date IS NULL THEN 'unknown'
+  CASE WHEN live_vaccine_date IS NULL THEN CASE WHEN live_vaccine_received = false THEN 'pass' ELSE 'unknown' END
     WHEN lymphodepletion_date IS NOT NULL THEN CASE WHEN lymphodepletion_date - live_vaccine_date BETWEEN 0
       AND {p['live_vaccine_window_days']} THEN 'fail' ELSE 'pass' END
     WHEN consent_date - live_vaccine_date > {p['live_vaccine_window_days']} THEN 'pass' ELSE 'unknown' END AS E10,
@@ -206,7 +212,10 @@ def run(dataset: Path, out: Path) -> None:
               yaml.safe_load((DATA / "criteria_defaults.yaml").read_text(encoding="utf-8")).items()}
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE drugs AS SELECT * FROM read_csv('{DATA / 'drug_classes.csv'}', header=true)")
+    # One row per (normalised name, class): a fixed-dose combination lists its classes joined by ';'.
+    con.execute("CREATE TABLE drugs AS SELECT DISTINCT " + NORMALISED.format(x="agent") + " AS agent, "
+                f"trim(c.cls) AS drug_class FROM read_csv('{DATA / 'drug_classes.csv'}', header=true), "
+                "unnest(string_split(drug_class, ';')) AS c(cls)")
     present = [n for n in TABLES if (dataset / f"{n}.parquet").exists() or (dataset / f"{n}.csv").exists()]
     for name in present:
         con.execute(table_sql(dataset, name, [(c.name, c.kind) for c in TABLES[name].columns]))
