@@ -61,6 +61,16 @@ def site_worklists(inputs: Any) -> dict[str, Any]:
             for site in SITE_IDS if site in present}
 
 
+def core_tables(result: Any) -> dict[str, Any]:
+    """The spec's screen tables (section 4) by name: a name with an extension is a fixed file, a bare
+    stem a long table whose format (CSV or Parquet) is chosen by size. Bucketed and plain screens share it."""
+    return {
+        "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
+        "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
+        "missing_data": result.missing_data,
+    }
+
+
 def screen_tables(dataset: str | Path, params: str | Path | None) -> ScreenedTables:
     """Screen one dataset (or one bucket of a bucketed one): the ``screen`` command's tables and counts.
 
@@ -73,11 +83,7 @@ def screen_tables(dataset: str | Path, params: str | Path | None) -> ScreenedTab
     result = inputs.result
     counts = result.verdicts["verdict"].value_counts()
     return ScreenedTables(
-        tables={
-            "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
-            "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
-            "missing_data": result.missing_data,
-        },
+        tables=core_tables(result),
         n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
         notes=tuple(inputs.dataset.warnings))
 
@@ -129,15 +135,13 @@ def _screen_locked(args: argparse.Namespace) -> int:
     for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     result = inputs.result
-    verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]]
-    outcomes = result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]]
+    core = core_tables(result)
     out = Path(args.out)
-    stale = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
+    stale = [out / f"{stem}.{ext}" for stem in core if "." not in stem for ext in ("csv", "parquet")]
     stale.append(out / "data_cut.csv")
     files = {
-        "verdicts.csv": verdicts,
-        long_table_name("outcomes", len(outcomes), args.long_format): outcomes,
-        long_table_name("missing_data", len(result.missing_data), args.long_format): result.missing_data,
+        **{name if "." in name else long_table_name(name, len(frame), args.long_format): frame
+           for name, frame in core.items()},
         "findings.csv": result.findings,
         **site_worklists(inputs),
     }

@@ -99,10 +99,6 @@ ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
 """Cross-key rules: the first key's value must not exceed the second's."""
 
 
-def _read_yaml(path: Path) -> Mapping[str, Any]:
-    return read_yaml_mapping(path)
-
-
 def _unwrap(key: str, entry: Any, path: object) -> Any:
     """Accept both ``key: value`` and ``key: {value: ..., source: ...}``."""
     if isinstance(entry, Mapping):
@@ -210,14 +206,14 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     -------
     CriteriaParams
     """
-    values = parse_params(_read_yaml(CRITERIA_PARAMS), CRITERIA_PARAMS)
+    values = parse_params(read_yaml_mapping(CRITERIA_PARAMS), CRITERIA_PARAMS)
     missing = sorted(set(FIELD_TYPES) - set(values))
     if missing:
         raise ParamsError(f"{CRITERIA_PARAMS}: missing key(s) {', '.join(missing)}")
     defaults = dict(values)
     meta: dict[str, Any] = {}
     if path not in (None, ""):
-        data = dict(_read_yaml(Path(path)))
+        data = dict(read_yaml_mapping(Path(path)))
         meta = parse_meta(data, path)
         values.update(parse_params({k: v for k, v in data.items() if k not in META_KEYS}, path))
     values.update(parse_params(overrides or {}, "overrides"))
@@ -230,5 +226,5 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
 
 def parameter_sources() -> dict[str, str]:
     """Return the one-line source note of every default parameter."""
-    data = _read_yaml(CRITERIA_PARAMS)
+    data = read_yaml_mapping(CRITERIA_PARAMS)
     return {key: str(entry.get("source", "")) for key, entry in data.items() if isinstance(entry, Mapping)}

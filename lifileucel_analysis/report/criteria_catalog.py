@@ -49,7 +49,7 @@ def criteria_version(criteria: str | Path | None = None) -> str:
     str
         The file's top-level ``version`` when it has one, else :data:`DEFAULT_CRITERIA_VERSION`.
     """
-    data = _yaml(Path(criteria) if criteria else CRITERIA_PARAMS)
+    data = read_yaml_mapping(Path(criteria) if criteria else CRITERIA_PARAMS)
     version = data.get("version")
     return DEFAULT_CRITERIA_VERSION if version in (None, "") else str(version)
 
@@ -62,7 +62,7 @@ def limit_sources(criteria: str | Path | None = None) -> dict[str, str]:
     """
     sources = parameter_sources()
     if criteria:
-        for key, entry in _yaml(Path(criteria)).items():
+        for key, entry in read_yaml_mapping(Path(criteria)).items():
             if key in sources:
                 given = entry.get("source") if isinstance(entry, Mapping) else None
                 sources[key] = str(given) if given else f"set in {Path(criteria).name}"
@@ -150,8 +150,3 @@ def write_catalog(catalog: Mapping[str, Any], path: str | Path) -> Path:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
-
-
-def _yaml(path: Path) -> Mapping[str, Any]:
-    """The top-level mapping of a criteria file already accepted by :func:`load_params`."""
-    return read_yaml_mapping(path)
