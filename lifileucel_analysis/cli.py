@@ -57,7 +57,11 @@ def site_worklists(inputs: Any) -> dict[str, Any]:
     result = inputs.result
     currency = data_currency(result.verdicts)
     present = set(result.verdicts["site_id"].astype(str))
-    return {f"worklist-{site}.csv": readable(plain_worklist(result.for_site(site), inputs.dataset.patients, currency))
+    # One worklist for the program, cut by site: every step is per patient and the order is
+    # fixed by the sort keys, so each site's part is what its own worklist would be.
+    program = plain_worklist(result, inputs.dataset.patients, currency)
+    site_of = program["site_id"].astype(str).to_numpy()
+    return {f"worklist-{site}.csv": readable(program[site_of == site].reset_index(drop=True))
             for site in SITE_IDS if site in present}
 
 

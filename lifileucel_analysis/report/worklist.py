@@ -16,10 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
+from ..engine.evidence import TEXT, join_per_patient, text_series
 
 WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "unknown_count",
                                      "unknown", "to_collect", "why_unknown")
@@ -104,23 +108,62 @@ def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: in
     return (start + " to " + end).where(consent.notna(), "no consent date: window unknown")
 
 
-def _collect_text(fields: pd.Series, window: pd.Series) -> pd.Series:
-    """One cell per row: lab tests grouped under their window's dates, other fields labelled."""
-    out = []
-    for text, dates in zip(fields.fillna("").astype(str), window, strict=True):
-        tokens = [t for t in text.split("; ") if t]
+def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray, np.ndarray]:
+    """Each row's fields to collect, read once per distinct value (a few thousand, not a row each).
+
+    Returns the row's distinct-value position, then per distinct value: the fields other
+    than labs in plain words (``"; "``-joined), the lab tests (``", "``-joined, their window
+    dropped: the row's window is said once), whether there are labs, and how many fields.
+    """
+    positions, distinct = pd.factorize(fields.fillna("").astype(str), use_na_sentinel=True)
+    others, labs, has_labs, counts = [], [], [], []
+    for text in distinct:
+        tokens = [t for t in str(text).split("; ") if t]
         # The engine names each lab with its window; grouped under the window here, it is said once.
-        labs = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
-        others = [field_label(t) for t in tokens if not t.startswith("labs.")]
-        if labs:
-            others.append(f"lab results collected {dates}: {', '.join(labs)}")
-        out.append("; ".join(others))
-    return pd.Series(out, index=fields.index, dtype=object)
+        lab_names = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
+        others.append("; ".join(field_label(t) for t in tokens if not t.startswith("labs.")))
+        labs.append(", ".join(lab_names))
+        has_labs.append(bool(lab_names))
+        counts.append(str(text).count("; ") + 1)
+    return (positions, pa.array(others, type=TEXT), pa.array(labs, type=TEXT), np.array(has_labs, dtype=bool),
+            np.array(counts, dtype=np.int64))
 
 
-def _lookup(by_patient: pd.Series, patient_ids: pd.Series) -> pd.Series:
-    # Series.map of an empty key column with datetime values fails in pandas 3; reindex does not.
-    return pd.Series(by_patient.reindex(patient_ids.to_numpy()).to_numpy(), index=patient_ids.index)
+def _collect_text(fields: pd.Series, window: pa.Array, row_patient: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """One cell per row: lab tests grouped under the patient's window dates, other fields labelled.
+
+    Returns the cells and each row's number of fields (``"; "``-separated names + 1).
+    """
+    at, others, labs, has_labs, counts = _field_texts(fields)
+    if len(at) == 0:
+        return pa.array([], type=TEXT), np.zeros(0, dtype=np.int64)
+    lead = pc.if_else(pc.equal(others, ""), pa.scalar("", TEXT),
+                      pc.binary_join_element_wise(others, pa.scalar("", TEXT), pa.scalar("; ", TEXT)))
+    with_labs = pc.binary_join_element_wise(lead.take(at), pa.scalar("lab results collected ", TEXT),
+                                            window.take(row_patient), pa.scalar(": ", TEXT), labs.take(at),
+                                            pa.scalar("", TEXT))
+    return pc.if_else(pa.array(has_labs[at]), with_labs, others.take(at)), counts[at]
+
+
+def _positions(keys: pd.Series, among: pd.Series) -> np.ndarray:
+    """The position of each of ``keys`` in ``among`` (distinct IDs), -1 where it is not there."""
+    found = pc.index_in(pa.array(keys.astype("str"), type=TEXT), value_set=pa.array(among.astype("str"), type=TEXT))
+    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+
+
+def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray,
+                 criteria: pd.Series) -> pa.Array:
+    """The evidence of each row's (patient, criterion) among the unknown outcomes, null where there is none."""
+    unknown = np.flatnonzero((outcomes["outcome"] == "unknown").to_numpy(dtype=bool))
+    at = _positions(outcomes["patient_id"].iloc[unknown], ids)
+    names = pd.Index(pd.unique(np.concatenate([criteria.astype(str).to_numpy(),
+                                               outcomes["criterion_id"].iloc[unknown].astype(str).to_numpy()])))
+    width = max(len(names), 1)
+    theirs = at * width + names.get_indexer(outcomes["criterion_id"].iloc[unknown].astype(str))
+    mine = row_patient * width + names.get_indexer(criteria.astype(str))
+    row = pd.Index(np.where(at >= 0, theirs, -1 - np.arange(len(at)))).get_indexer(mine)  # one outcome per key
+    evidence = pa.array(outcomes["evidence"].iloc[unknown], type=TEXT)
+    return evidence.take(pa.array(row, mask=row < 0))
 
 
 def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
@@ -142,28 +185,29 @@ def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) 
         :data:`WORKLIST_COLUMNS`; sorted by number of unknown criteria, number of fields to
         collect, then longest pending first, then patient ID.
     """
-    verdicts = result.verdicts[result.verdicts["verdict"].astype(str) == "pending"]
-    work = result.missing_data.astype({"patient_id": "str", "criterion_id": "str"})
-    work = work[work["patient_id"].isin(verdicts["patient_id"].astype(str))]
+    verdicts = result.verdicts[(result.verdicts["verdict"] == "pending").to_numpy(dtype=bool)]
+    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"}).reset_index(drop=True)
+    ids, n = frame["patient_id"], len(frame)
+    work = result.missing_data
+    row_patient = _positions(work["patient_id"], ids)
+    work = work[row_patient >= 0]  # pending patients' rows only
+    row_patient = row_patient[row_patient >= 0]
+    criteria = work["criterion_id"].astype(str).reset_index(drop=True)
     labels = criterion_labels(result.params)
-    outcomes = result.outcomes[result.outcomes["outcome"].astype(str) == "unknown"]
-    evidence = outcomes.astype({"patient_id": "str", "criterion_id": "str"})[["patient_id", "criterion_id", "evidence"]]
-    work = work.merge(evidence, on=["patient_id", "criterion_id"], how="left")
-    ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
-    consent = verdicts.astype({"patient_id": "str"}).set_index("patient_id")["consent_date"]
-    window = lab_window(_lookup(consent, work["patient_id"]), _lookup(ld, work["patient_id"]),
+    ld = patients["lymphodepletion_date"].reset_index(drop=True)
+    ld_at = _positions(ids, patients["patient_id"])
+    window = lab_window(frame["consent_date"], ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True),
                         result.params.lab_lookback_days)
-    work["collect"] = _collect_text(work["fields"], window)
-    work["nfields"] = work["fields"].fillna("").astype(str).str.count("; ") + 1
-    work["unknown"] = work["criterion_id"] + " " + work["criterion_id"].map(labels)
-    work["why"] = work["criterion_id"] + ": " + work["evidence"].fillna("").astype(str)
-    grouped = work.groupby("patient_id", sort=False).agg(
-        unknown_count=("criterion_id", "size"), unknown=("unknown", "; ".join),
-        to_collect=("collect", "; ".join), why_unknown=("why", " | ".join), nfields=("nfields", "sum"))
-    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"})
-    frame = frame.merge(grouped, left_on="patient_id", right_index=True, how="left")
-    frame["unknown_count"] = frame["unknown_count"].fillna(0).astype("int64")
-    frame["nfields"] = frame["nfields"].fillna(0)
+    collect, nfields = _collect_text(work["fields"].reset_index(drop=True), pa.array(window, type=TEXT), row_patient)
+    unknown = pa.array(criteria + " " + criteria.map(labels), type=TEXT)
+    evidence = pc.fill_null(_evidence_of(result.outcomes, ids, row_patient, criteria), pa.scalar("", TEXT))
+    why = pc.binary_join_element_wise(pa.array(criteria, type=TEXT), evidence, pa.scalar(": ", TEXT))
+    # Per patient, in row order: the engine's rows joined, as a group-by would join them.
+    frame["unknown_count"] = np.bincount(row_patient, minlength=n).astype(np.int64)
+    frame["unknown"] = text_series(join_per_patient(row_patient, unknown, n, "; ")).array
+    frame["to_collect"] = text_series(join_per_patient(row_patient, collect, n, "; ")).array
+    frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
+    frame["nfields"] = np.bincount(row_patient, weights=nfields, minlength=n).astype(np.int64)
     if as_of.date is None:
         frame["days_pending"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     else:
