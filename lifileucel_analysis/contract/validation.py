@@ -20,6 +20,7 @@ import pandas as pd
 from .cell_parsing import check_column, normalise, parse_id
 from .dataset import ScreeningDataset
 from .findings import Findings
+from .id_lookup import positions_in
 from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
 from .schema import DATE_DTYPE, TABLES, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS, TableSpec, dtype_for, empty_frame
 
@@ -228,7 +229,7 @@ def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, findin
         known = np.append(_isin_text(pd.Series(raw_ids.cat.categories, dtype="str"), patient_ids), True)
         missing = ~known[raw_ids.cat.codes.to_numpy()]
     else:
-        missing = ids.notna().to_numpy() & ~_isin_text(ids, patient_ids)
+        missing = ids.notna().to_numpy() & (positions_in(ids, patient_ids) < 0)
     findings.add_cells(name, "patient_id", missing, ids, MSG_NO_SUCH_PATIENT)
 
 

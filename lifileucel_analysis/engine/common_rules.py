@@ -47,15 +47,17 @@ def yes_fails(f: Facts, name: str, fail_text: str, pass_text: str) -> Part:
     ], {})
 
 
-def agent_requests(f: Facts) -> pd.Series:
-    """Per therapy line: what to do about its agents ("" when they are classified).
+def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
+    """Per therapy line (or per selected line, ``rows``): what to do about its agents ("" when classified).
 
     An unclassified name asks ``classify agent 'X' (therapies line N)``, with the exact
     text as written; a blank cell asks for ``therapies.agents (line N)``.
     """
-    lines = f.lines
+    lines = f.lines if rows is None else f.lines[rows]
     line = lines["line"].astype(str)
-    names = lines["unknown_agents"].str.split("+").explode()
+    unknown = lines["unknown_agents"]
+    # Only the few lines with an unclassified name are split (a Python list per line).
+    names = unknown[(unknown.fillna("") != "").to_numpy()].str.split("+").explode()
     names = names[names.fillna("") != ""]
     asks = ("classify agent '" + names + "' (therapies line " + line.reindex(names.index) + ")")
     asks = asks.groupby(level=0).agg("; ".join).reindex(lines.index, fill_value="")
@@ -73,13 +75,13 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     anti-PD-(L)1 line with an end date; stop reason or best response while the other
     does not show progression already.
     """
-    lines = f.lines
+    lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + lines["line"].astype(str) + ")"
     stop, best = lines["stop_reason"], lines["best_response"]
-    progress_open = lines["shows_progression"].isna().to_numpy() & progression
+    progress_open = lines["shows_progression"].isna().to_numpy() & progression[rows]
     pieces = [
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
-        agent_requests(f).where(lines["pd1"].isna(), ""),
+        agent_requests(f, rows).where(lines["pd1"].isna(), ""),
         ("therapies.recurrence_date" + line).where(lines["recurrence_in_window"].isna()
                                                    & ~(lines["setting"] == "metastatic").fillna(False)
                                                    & lines["pd1"].fillna(True), ""),
@@ -90,5 +92,5 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     for piece in pieces[1:]:
         text = text + "; " + piece.astype(str)
     text = text.str.replace(r"(?:; )+", "; ", regex=True).str.replace(r"^; |; $", "", regex=True)
-    keep = rows & (text != "").to_numpy()
+    keep = (text != "").to_numpy(dtype=bool)
     return join_per_patient(lines["pos"].to_numpy()[keep], text[keep].reset_index(drop=True), f.n, "; ")

@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.id_lookup import positions_in
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
 from ..engine.evidence import TEXT, join_per_patient, text_series
@@ -145,24 +146,32 @@ def _collect_text(fields: pd.Series, window: pa.Array, row_patient: np.ndarray) 
     return pc.if_else(pa.array(has_labs[at]), with_labs, others.take(at)), counts[at]
 
 
-def _positions(keys: pd.Series, among: pd.Series) -> np.ndarray:
+def _positions(keys: pd.Series | pa.Array | pa.ChunkedArray, among: pd.Series) -> np.ndarray:
     """The position of each of ``keys`` in ``among`` (distinct IDs), -1 where it is not there."""
-    found = pc.index_in(pa.array(keys.astype("str"), type=TEXT), value_set=pa.array(among.astype("str"), type=TEXT))
-    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    return positions_in(keys, among)
+
+
+def _criterion_codes(values: pd.Series, names: pd.Index) -> np.ndarray:
+    """Each row's criterion as its position in ``names`` (categories looked up once, not per row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_category = np.append(names.get_indexer(values.cat.categories.astype(str)), -1)
+        return per_category[values.cat.codes.to_numpy()]
+    return names.get_indexer(values.astype(str))
 
 
 def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray,
                  criteria: pd.Series) -> pa.Array:
     """The evidence of each row's (patient, criterion) among the unknown outcomes, null where there is none."""
     unknown = np.flatnonzero((outcomes["outcome"] == "unknown").to_numpy(dtype=bool))
-    at = _positions(outcomes["patient_id"].iloc[unknown], ids)
-    names = pd.Index(pd.unique(np.concatenate([criteria.astype(str).to_numpy(),
-                                               outcomes["criterion_id"].iloc[unknown].astype(str).to_numpy()])))
+    their_criteria = outcomes["criterion_id"].iloc[unknown]
+    at = _positions(pa.array(outcomes["patient_id"].array).take(pa.array(unknown)), ids)
+    names = pd.Index(pd.unique(pd.concat([pd.Series(criteria.unique()).astype(str),
+                                          pd.Series(their_criteria.unique()).astype(str)], ignore_index=True)))
     width = max(len(names), 1)
-    theirs = at * width + names.get_indexer(outcomes["criterion_id"].iloc[unknown].astype(str))
-    mine = row_patient * width + names.get_indexer(criteria.astype(str))
+    theirs = at * width + _criterion_codes(their_criteria, names)
+    mine = row_patient * width + names.get_indexer(criteria)
     row = pd.Index(np.where(at >= 0, theirs, -1 - np.arange(len(at)))).get_indexer(mine)  # one outcome per key
-    evidence = pa.array(outcomes["evidence"].iloc[unknown], type=TEXT)
+    evidence = pa.array(outcomes["evidence"].array).take(pa.array(unknown)).cast(TEXT)
     return evidence.take(pa.array(row, mask=row < 0))
 
 
