@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .evidence import Part, Rule, decide, join_per_patient
+from .evidence import TEXT, Part, Rule, decide, join_per_patient, text_series
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .outcome import Outcome
@@ -54,15 +55,19 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     text as written; a blank cell asks for ``therapies.agents (line N)``.
     """
     lines = f.lines if rows is None else f.lines[rows]
-    line = lines["line"].astype(str)
-    unknown = lines["unknown_agents"]
-    # Only the few lines with an unclassified name are split (a Python list per line).
-    names = unknown[(unknown.fillna("") != "").to_numpy()].str.split("+").explode()
-    names = names[names.fillna("") != ""]
-    asks = ("classify agent '" + names + "' (therapies line " + line.reindex(names.index) + ")")
-    asks = asks.groupby(level=0).agg("; ".join).reindex(lines.index, fill_value="")
+    line = pa.array(lines["line"].astype(str), type=TEXT)
+    # Every name of every line, with the line it came from; blank names ("a++b") ask nothing.
+    split = pc.split_pattern(pa.array(lines["unknown_agents"], type=TEXT), "+")
+    names, parent = pc.list_flatten(split), pc.list_parent_indices(split).to_numpy()
+    named = pc.not_equal(names, "").to_numpy(zero_copy_only=False)
+    names, parent = names.filter(pa.array(named)), parent[named]
+    asks = pc.binary_join_element_wise(pa.scalar("classify agent '", TEXT), names,
+                                       pa.scalar("' (therapies line ", TEXT), line.take(pa.array(parent)),
+                                       pa.scalar(")", TEXT), pa.scalar("", TEXT))
+    per_line = text_series(join_per_patient(parent, asks, len(lines), "; "))
+    per_line.index = lines.index
     blank = lines["agents"].isna()
-    return asks.where(~blank, "therapies.agents (line " + line + ")").astype(str)
+    return per_line.where(~blank, "therapies.agents (line " + lines["line"].astype(str) + ")").astype(str)
 
 
 def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Array:
