@@ -19,7 +19,7 @@ Then (``scale_beyond_memory.py``) the yardstick, ``screen`` vs a plain DuckDB SQ
 the verdict rules on the same files (``--yardstick-sizes``, from CSV and from Parquet), and
 the bucketed path, synth -> partition -> screen bucket by bucket (``--bucketed-sizes``,
 ``--buckets``); they append to ``yardstick.csv`` and ``bucketed.csv``. ``0`` as the only
-size skips a part.
+size skips a part (``--sizes 0`` also skips the reference ratio).
 
 Usage: ``python benchmarks/screen_scale.py [--sizes 10000 100000 1000000] [--reference-n 10000] [--repeat 3]
 [--yardstick-sizes 1000000] [--bucketed-sizes 0] [--buckets 20]``; ``make bench`` runs the defaults,
@@ -220,7 +220,8 @@ def report(rows: list[dict[str, object]], ratio: dict[str, object]) -> pd.DataFr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="cohorts timed stage by stage (0: skip)")
     parser.add_argument("--reference-n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per size (median reported)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="CSV the run is appended to")
@@ -240,7 +241,7 @@ def main() -> None:
 
     rows, yard, big = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sorted(args.sizes):
+        for n in sorted(s for s in args.sizes if s > 0):
             rows.append(measure(n, Path(tmp), args.repeat))
             print(f"measured {n:,} patients", flush=True)
         for n in sorted(s for s in args.yardstick_sizes if s > 0):
@@ -251,14 +252,15 @@ def main() -> None:
         for n in sorted(s for s in args.bucketed_sizes if s > 0):
             big.append(beyond.bucketed(n, SEED, args.buckets, Path(tmp), run_child, one_million))
             print(f"measured {n:,} patients bucketed", flush=True)
-    ratio = reference_ratio(args.reference_n)
-    table = report(rows, ratio)
-    table["reference_patients"] = ratio["patients"]
-    table["reference_speedup"] = ratio["speedup"]
-    table["machine"] = machine()
-    table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
-    table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
-    print(f"appended to {args.results}")
+    if rows:  # --sizes 0: only the yardstick and the bucketed run
+        ratio = reference_ratio(args.reference_n)
+        table = report(rows, ratio)
+        table["reference_patients"] = ratio["patients"]
+        table["reference_speedup"] = ratio["speedup"]
+        table["machine"] = machine()
+        table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
+        table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
+        print(f"appended to {args.results}")
     beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "commit": commit()},
                   args.results.parent)
 
