@@ -218,10 +218,10 @@ def test_criteria_overrides_apply_to_every_bucket(source: Path, bucketed: Path, 
 
 def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Path, bucketed: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from lifileucel_analysis.runner import bucketed_screen
+    from lifileucel_analysis.runner import bucket_merge
 
-    monkeypatch.setattr(bucketed_screen, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
-    monkeypatch.setattr(bucketed_screen, "MERGE_BATCH_ROWS", 13)
+    monkeypatch.setattr(bucket_merge, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
+    monkeypatch.setattr(bucket_merge, "MERGE_BATCH_ROWS", 13)
     monkeypatch.setattr(chunked_output, "ROW_GROUP_ROWS", 500)  # row groups cut across windows
     for long_format in ("csv", "parquet"):
         plain = screen(source, tmp_path / f"plain-{long_format}", "--long-format", long_format)

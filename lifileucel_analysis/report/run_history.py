@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # DuckDB is imported only when a history is used: plain scree
     import duckdb
 
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -33,19 +34,21 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
 from .changes import choose_runs, patient_changes, site_counts
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["HistoryError", "changes_since", "compared_runs", "run_tables", "HistoryLockedError", "RunRecord", "params_sha256", "read_table", "record_run",
-           "run_record", "runs"]
+__all__ = ["HistoryError", "HistoryLockedError", "RunRecord", "changes_since", "compared_runs", "history_rows",
+           "new_run_record", "params_sha256", "read_table", "record_run", "record_run_parts", "run_record",
+           "run_tables", "runs"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -94,11 +97,34 @@ def params_sha256(params: CriteriaParams) -> str:
 
 def run_record(inputs: ScreenedInputs, criteria_version: str | None = None) -> RunRecord:
     """Identify a screening: its content, hashed, is its run ID (16 hex digits)."""
-    cut = inputs.cut.cut_date.isoformat() if inputs.cut is not None else None
-    digest = params_sha256(inputs.params)
-    version = criteria_version or getattr(inputs.params, "version", None) or (
-        "default" if inputs.criteria_params_path is None else f"custom-{digest[:12]}")
-    fields = {"cut_date": cut, "dataset_sha256": dataset_fingerprint(inputs.dataset_path),
+    cut = inputs.cut.cut_date if inputs.cut is not None else None
+    return new_run_record(dataset_fingerprint(inputs.dataset_path), inputs.params,
+                          inputs.criteria_params_path is not None, cut, criteria_version)
+
+
+def new_run_record(dataset_sha256: str, params: CriteriaParams, from_file: bool, cut_date: dt.date | None,
+                   criteria_version: str | None = None) -> RunRecord:
+    """Identify a screening from its parts (:func:`run_record` for a screening in memory).
+
+    Parameters
+    ----------
+    dataset_sha256 : str
+        The dataset's fingerprint (:func:`~.provenance.dataset_fingerprint`; for a bucketed
+        dataset, the fingerprint of the source it was partitioned from).
+    params : CriteriaParams
+        The limits applied.
+    from_file : bool
+        Whether a criteria file overrode the defaults (a file without a ``version`` label
+        is ``custom-<hash>``, the defaults alone ``default``).
+    cut_date : datetime.date or None
+        The data cut.
+    criteria_version : str, optional
+        The version label to record instead of the parameters' own.
+    """
+    digest = params_sha256(params)
+    version = criteria_version or getattr(params, "version", None) or (
+        f"custom-{digest[:12]}" if from_file else "default")
+    fields = {"cut_date": cut_date.isoformat() if cut_date is not None else None, "dataset_sha256": dataset_sha256,
               "criteria_version": version, "params_sha256": digest, "package_version": package_version()}
     run_id = hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     return RunRecord(run_id=run_id, **fields)
@@ -125,27 +151,24 @@ def _writer_lock(path: Path, wait_seconds: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _frames(inputs: ScreenedInputs, record: RunRecord) -> dict[str, pd.DataFrame]:
-    result = inputs.result
-    verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]].astype(str)
-    outcomes = result.outcomes[["patient_id", "site_id", "criterion_id", "outcome", "evidence"]].astype(str)
-    for frame in (verdicts, outcomes):
-        frame.insert(0, "run_id", record.run_id)
-        frame["criteria_version"] = record.criteria_version
-    return {"verdicts": verdicts, "outcomes": outcomes}
+VERDICT_COLUMNS = ("patient_id", "site_id", "verdict", "failed", "unknown", "waived")
+"""The columns of a run's verdicts as :func:`record_run_parts` takes them (the history adds the run's)."""
+OUTCOME_COLUMNS = ("patient_id", "site_id", "criterion_id", "outcome", "evidence")
+"""The columns of a run's outcomes as :func:`record_run_parts` takes them."""
 
 
-def _insert(con: duckdb.DuckDBPyConnection, inputs: ScreenedInputs, record: RunRecord,
-            recorded_at: str | None) -> None:
-    sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
-    set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
-    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [record.run_id, sequence, record.cut_date, record.dataset_sha256, record.criteria_version,
-                 record.params_sha256, record.package_version, recorded_at, inputs.result.n_in, set_aside])
-    for table, frame in _frames(inputs, record).items():
-        con.register("incoming", frame)
-        con.execute(f"INSERT INTO {table} SELECT * FROM incoming")  # noqa: S608 (fixed table names)
-        con.unregister("incoming")
+def history_rows(verdicts: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A screening's (or a bucket's) verdicts and outcomes as the history stores them: text columns."""
+    return verdicts[list(VERDICT_COLUMNS)].astype(str), outcomes[list(OUTCOME_COLUMNS)].astype(str)
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, record: RunRecord) -> None:
+    frame = frame.copy()
+    frame.insert(0, "run_id", record.run_id)
+    frame["criteria_version"] = record.criteria_version
+    con.register("incoming", frame)
+    con.execute(f"INSERT INTO {table} SELECT * FROM incoming")  # noqa: S608 (fixed table names)
+    con.unregister("incoming")
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -188,9 +211,52 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
     HistoryError
         When the file is not a usable history.
     """
+    record = run_record(inputs, criteria_version)
+    set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
+    parts = [history_rows(inputs.result.verdicts, inputs.result.outcomes)]
+    return record, record_run_parts(history, record, inputs.result.n_in, set_aside, parts, recorded_at, wait_seconds)
+
+
+def record_run_parts(history: str | Path, record: RunRecord, patients_screened: int, patients_set_aside: int,
+                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None,
+                     wait_seconds: float = WAIT_SECONDS) -> bool:
+    """Record a run given part by part (a bucketed screen's buckets) in one transaction; all or nothing.
+
+    Memory holds one part at a time: each is appended to the run's tables inside the one
+    transaction, on the writer's temporary copy of the history, which replaces the history
+    only once everything is committed (a run killed at any point leaves the history as it
+    was). ``parts`` is only iterated when the run is new.
+
+    Parameters
+    ----------
+    history : str or Path
+        The DuckDB file (created when absent).
+    record : RunRecord
+        The run (:func:`run_record`, :func:`new_run_record`).
+    patients_screened, patients_set_aside : int
+        The run's counts; the verdicts given must number ``patients_screened``, and the
+        outcomes one per patient and criterion.
+    parts : iterable of (DataFrame, DataFrame)
+        Verdicts (:data:`VERDICT_COLUMNS`) and outcomes (:data:`OUTCOME_COLUMNS`) of some
+        of the run's patients each, as :func:`history_rows` gives them.
+    recorded_at, wait_seconds
+        As for :func:`record_run`.
+
+    Returns
+    -------
+    bool
+        Whether the run was new (``False``: already recorded, nothing written).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    HistoryError
+        When the file is not a usable history, or the parts do not add up to the counts
+        (nothing recorded).
+    """
     path = Path(history)
     path.parent.mkdir(parents=True, exist_ok=True)
-    record = run_record(inputs, criteria_version)
     with _writer_lock(path, wait_seconds):
         for stray in path.parent.glob(f".{path.name}.*.tmp"):
             stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
@@ -206,9 +272,22 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
             try:
                 con.execute(SCHEMA)
                 if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
-                    return record, False
+                    return False
                 con.execute("BEGIN TRANSACTION")
-                _insert(con, inputs, record, recorded_at)
+                sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
+                con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [record.run_id, sequence, record.cut_date, record.dataset_sha256,
+                             record.criteria_version, record.params_sha256, record.package_version, recorded_at,
+                             patients_screened, patients_set_aside])
+                verdicts = outcomes = 0
+                for verdict_rows, outcome_rows in parts:
+                    _append(con, "verdicts", verdict_rows, record)
+                    _append(con, "outcomes", outcome_rows, record)
+                    verdicts, outcomes = verdicts + len(verdict_rows), outcomes + len(outcome_rows)
+                if verdicts != patients_screened or outcomes != verdicts * len(CATALOG):
+                    con.execute("ROLLBACK")  # N in = N out, or nothing: a part lost on the way is not a run
+                    raise HistoryError(f"run {record.run_id}: {verdicts} verdict(s) and {outcomes} outcome(s) given "
+                                       f"for {patients_screened} patient(s) screened; nothing recorded")
                 con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
@@ -218,7 +297,7 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
             else:
                 temp.chmod(0o644)  # mkstemp's 0600 would hide the history from the team's notebooks
             os.replace(temp, path)
-            return record, True
+            return True
         finally:
             temp.unlink(missing_ok=True)
 
