@@ -436,3 +436,18 @@ def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Pat
     outcomes = pq.ParquetFile(tmp_path / "small-parquet" / "outcomes.parquet")
     assert outcomes.num_row_groups == -(-N_PATIENTS * 19 // 500)
     assert {outcomes.metadata.row_group(i).num_rows for i in range(outcomes.num_row_groups - 1)} == {500}
+
+
+@pytest.mark.parametrize("second", ["plain", "bucketed"])
+def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut_date: str, tmp_path: Path,
+                                                               second: str) -> None:
+    """Six sites, Parquet long tables and a cut first; then three patients of two sites, CSV, no cut."""
+    from helpers import small_dataset
+
+    write_tables(small_dataset(), tmp_path / "small", "csv")
+    assert cli.main(["partition", str(tmp_path / "small"), "--buckets", "2", "--out", str(tmp_path / "b")]) == 0
+    out = tmp_path / "out"
+    assert cli.main(["screen", str(source), "--out", str(out), "--long-format", "parquet", "--cut-date", cut_date]) == 0
+    assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "missing_data.csv", "outcomes.csv",
+                                                     "verdicts.csv", "worklist-honorhealth.csv", "worklist-mskcc.csv"]
