@@ -451,3 +451,23 @@ def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut
     assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "missing_data.csv", "outcomes.csv",
                                                      "verdicts.csv", "worklist-honorhealth.csv", "worklist-mskcc.csv"]
+
+
+@pytest.mark.parametrize("long_format", ["csv", "parquet"])
+def test_a_bucket_whose_patients_the_cut_sets_all_aside(tmp_path: Path, long_format: str) -> None:
+    """Three buckets, the first one's patients all consented after the cut: it adds nothing, and breaks nothing."""
+    from helpers import patient_row, small_dataset_rows, typed_tables
+
+    rows = small_dataset_rows()
+    late = {"consent_date": "2025-06-01", "lymphodepletion_date": "2025-06-20"}
+    rows["patients"] += [patient_row(pid) for pid in ("P4", "P5", "P6", "P7", "P8")]
+    for row in rows["patients"]:
+        if row["patient_id"] in ("P1", "P4", "P7"):  # bucket 0 of 3
+            row.update(late)
+    write_tables(typed_tables(rows), tmp_path / "csv", "csv")
+    assert cli.main(["partition", str(tmp_path / "csv"), "--buckets", "3", "--out", str(tmp_path / "b")]) == 0
+    layout = open_bucketed(tmp_path / "b")
+    consent = [set(pd.read_parquet(layout.bucket_path(k) / "patients.parquet")["consent_date"]) for k in range(3)]
+    assert consent[0] == {"2025-06-01"} and all(len(c) for c in consent)  # bucket 0 only late patients, none empty
+    extra = ["--cut-date", "2025-04-01", "--long-format", long_format]
+    assert screen(tmp_path / "b", tmp_path / "bucketed", *extra) == screen(tmp_path / "csv", tmp_path / "plain", *extra)

@@ -192,7 +192,8 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
     for name in names:
         having = [(job, s) for job, s in zip(jobs, summaries, strict=True) if name in s.templates]
         parts = [str(job.parts / _part_name(name)) for job, _ in having]
-        template = having[0][1].templates[name]
+        # The dtypes of a bucket with rows (one whose patients were all set aside by a cut has none).
+        template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
         if name in ordered:
             target = final / name
             frames: Iterator[pd.DataFrame] = (finish_worklist_chunk(chunk, as_of)
