@@ -12,10 +12,13 @@ Safety of the file, which analysts keep open in JupyterLab while a build records
   read; a second writer waits up to ``wait_seconds`` and then fails with
   :class:`HistoryLockedError`, naming the file;
 - all or nothing: the writer copies the history to a temporary file beside it, records
-  the run there in one transaction, closes it and atomically replaces the history with it
-  (``os.replace``). A run killed at any point leaves the history as it was (at most a
-  stray ``.FILE.*.tmp``, removed by the next writer); a reader holding the old file keeps
-  reading the old, complete version.
+  the run there, closes it and atomically replaces the history with it (``os.replace``).
+  A run killed at any point leaves the history as it was (at most a stray
+  ``.FILE.*.tmp``, removed by the next writer); a reader holding the old file keeps
+  reading the old, complete version. The copy is the writer's alone, so the run is
+  appended to it part by part, each part committed: DuckDB holds an open transaction's
+  appended rows in memory (beyond its memory limit), committed ones it writes out, so
+  recording a run of millions of patients stays within :data:`WRITER_MEMORY`.
 """
 
 from __future__ import annotations
@@ -67,6 +70,10 @@ CREATE TABLE IF NOT EXISTS outcomes (
 TABLES = ("runs", "verdicts", "outcomes")
 WAIT_SECONDS = 10.0
 """How long a second writer waits for the first before giving up."""
+WRITER_MEMORY = "1GB"
+"""DuckDB's memory limit while recording (appends committed part by part stay under it)."""
+PART_ROWS = 1 << 20
+"""Outcome rows per part when a screening in memory is recorded."""
 
 
 class HistoryError(RuntimeError):
@@ -213,19 +220,26 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
     """
     record = run_record(inputs, criteria_version)
     set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
-    parts = [history_rows(inputs.result.verdicts, inputs.result.outcomes)]
-    return record, record_run_parts(history, record, inputs.result.n_in, set_aside, parts, recorded_at, wait_seconds)
+    result = inputs.result
+    # In parts of PART_ROWS outcomes (the verdicts alongside): neither the text copies nor
+    # DuckDB's appends hold the whole run at once.
+    n = max(1, -(-len(result.outcomes) // PART_ROWS))
+    step_v, step_o = -(-len(result.verdicts) // n), PART_ROWS
+    parts = (history_rows(result.verdicts.iloc[i * step_v:(i + 1) * step_v],
+                          result.outcomes.iloc[i * step_o:(i + 1) * step_o]) for i in range(n))
+    return record, record_run_parts(history, record, result.n_in, set_aside, parts, recorded_at, wait_seconds)
 
 
 def record_run_parts(history: str | Path, record: RunRecord, patients_screened: int, patients_set_aside: int,
                      parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None,
                      wait_seconds: float = WAIT_SECONDS) -> bool:
-    """Record a run given part by part (a bucketed screen's buckets) in one transaction; all or nothing.
+    """Record a run given part by part (a bucketed screen's buckets); all or nothing.
 
-    Memory holds one part at a time: each is appended to the run's tables inside the one
-    transaction, on the writer's temporary copy of the history, which replaces the history
-    only once everything is committed (a run killed at any point leaves the history as it
-    was). ``parts`` is only iterated when the run is new.
+    Memory holds one part at a time: each is appended to the run's tables on the writer's
+    temporary copy of the history (under the writer lock) and committed there, and the
+    copy replaces the history only once every part is in, the counts add up and the run's
+    row is written: a run killed at any point, or parts that do not add up, leave the
+    history as it was. ``parts`` is only iterated when the run is new.
 
     Parameters
     ----------
@@ -273,22 +287,21 @@ def record_run_parts(history: str | Path, record: RunRecord, patients_screened: 
                 con.execute(SCHEMA)
                 if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
                     return False
-                con.execute("BEGIN TRANSACTION")
+                con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+                verdicts = outcomes = 0
+                for verdict_rows, outcome_rows in parts:  # each part committed on its own: memory stays flat
+                    _append(con, "verdicts", verdict_rows, record)
+                    _append(con, "outcomes", outcome_rows, record)
+                    verdicts, outcomes = verdicts + len(verdict_rows), outcomes + len(outcome_rows)
+                if verdicts != patients_screened or outcomes != verdicts * len(CATALOG):
+                    # N in = N out, or nothing: a part lost on the way is not a run (the copy is dropped)
+                    raise HistoryError(f"run {record.run_id}: {verdicts} verdict(s) and {outcomes} outcome(s) given "
+                                       f"for {patients_screened} patient(s) screened; nothing recorded")
                 sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
                 con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [record.run_id, sequence, record.cut_date, record.dataset_sha256,
                              record.criteria_version, record.params_sha256, record.package_version, recorded_at,
                              patients_screened, patients_set_aside])
-                verdicts = outcomes = 0
-                for verdict_rows, outcome_rows in parts:
-                    _append(con, "verdicts", verdict_rows, record)
-                    _append(con, "outcomes", outcome_rows, record)
-                    verdicts, outcomes = verdicts + len(verdict_rows), outcomes + len(outcome_rows)
-                if verdicts != patients_screened or outcomes != verdicts * len(CATALOG):
-                    con.execute("ROLLBACK")  # N in = N out, or nothing: a part lost on the way is not a run
-                    raise HistoryError(f"run {record.run_id}: {verdicts} verdict(s) and {outcomes} outcome(s) given "
-                                       f"for {patients_screened} patient(s) screened; nothing recorded")
-                con.execute("COMMIT")
                 con.execute("CHECKPOINT")
             finally:
                 con.close()
