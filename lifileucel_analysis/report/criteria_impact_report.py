@@ -185,12 +185,13 @@ class CriteriaImpactReport:
             text.append(NO_COMPARISON)
         else:
             summary = self._comparison_sentence()
+            counts_b = _verdict_phrase(self.compared.result)
             parts[0] += f" Compared with (B): <strong>{html.escape(self.name_b)}</strong>.</p>"
             parts.append(f"<p>{n:,} patients screened; under A {html.escape(counts_a)}; under B "
-                         f"{html.escape(_verdict_phrase(self.compared.result))}.</p>")
+                         f"{html.escape(counts_b)}.</p>")
             parts.append(f"<p>{html.escape(summary)} "
                          '(<a href="#Verdicts-under-A-and-B">details</a>).</p>')
-            text += [f"Criteria B: {self.name_b}.", summary]
+            text += [f"Criteria B: {self.name_b}; under B {counts_b}.", summary]
         links = page_parts.download_links(ALL_SITES, CRITERIA_IMPACT_DOWNLOAD_KINDS).html
         body = (f'<div class="eap-summary"><h2>All sites</h2>'
                 f'<p class="eap-currency"><strong>{html.escape(currency)}</strong></p>{"".join(parts)}'
@@ -236,8 +237,8 @@ class CriteriaImpactReport:
         return HtmlTable(difference_table(self._differences, self.current.params),
                          caption="Criterion outcomes that differ between A and B",
                          note="One row per patient and criterion whose outcome differs (a patient whose verdict "
-                              "differs has at least one row). criterion: the label with A's limits; evidence: the "
-                              "screening's sentence under each side.",
+                              "differs has at least one row). criterion: its ID and label with A's limits; evidence: "
+                              "the screening's sentence under each side.",
                          empty="No criterion outcome differs: A and B give every patient the same outcomes.",
                          max_rows=PAGE_ROWS, download=download_name(ALL_SITES, "differences", "xlsx"))
 
