@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,16 @@ import pyarrow.parquet as pq
 
 from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucketed, read_positions
 from ..contract.chunked_output import write_csv_chunks, write_parquet_chunks
-from ..contract.data_cut import combined_cut, parse_cut_date
+from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
                              latest_of, stale_outputs)
+
+if TYPE_CHECKING:  # the history module is imported only when a run is recorded
+    from ..report.run_history import RunRecord
 
 __all__ = ["BucketJob", "map_buckets", "screen_bucketed"]
 
@@ -142,7 +145,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
                      cut=_cut(screened), written=written, recorded=recorded)
 
 
-def _cut(screened: list[ScreenedTables]) -> Any:
+def _cut(screened: list[ScreenedTables]) -> DataCut | None:
     return combined_cut([s.cut for s in screened]) if screened[0].cut is not None else None
 
 
@@ -231,7 +234,7 @@ def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[B
 
 
 def _record(history: str | Path, layout: BucketedDataset, options: ScreenOptions, jobs: list[BucketJob],
-            summaries: list[BucketSummary]) -> tuple[object, bool]:
+            summaries: list[BucketSummary]) -> tuple[RunRecord, bool]:
     """Record the run in the history from the verdict and outcome parts, one bucket at a time, in one transaction."""
     from ..engine.parameters import load_params
     from ..report.run_history import history_rows, new_run_record, record_run_parts

@@ -24,6 +24,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,9 @@ from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, screen_files
 from ..report.worklist import (DataCurrency, currency_of, finish_worklist, plain_worklist, worklist_order_key,
                                worklist_rows)
+
+if TYPE_CHECKING:  # the history module is imported only when a run is recorded
+    from ..report.run_history import RunRecord
 
 __all__ = ["DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
            "core_tables", "finish_worklist_chunk", "screen_plain", "stale_outputs", "worklist_file"]
@@ -76,7 +80,7 @@ class ScreenRun:
     notes: tuple[str, ...]
     cut: DataCut | None
     written: list[Path]
-    recorded: tuple[object, bool] | None = field(default=None)
+    recorded: tuple[RunRecord, bool] | None = field(default=None)
     """``(RunRecord, new)`` when the run was recorded in a history."""
 
 
