@@ -12,7 +12,9 @@ carries its patient ID and site; the same inputs give the same bytes.
 - ``failure-details``: one row per failed criterion of each ineligible patient (every
   ineligible patient appears, once per criterion failed);
 - ``oversight-flags``: one row per flag (:mod:`.oversight`);
-- ``waivers``: one row per documented waiver.
+- ``waivers``: one row per documented waiver;
+- ``changes``: one row per patient that changed since the previous run of the run history
+  (:mod:`.since_last_cut`; a header only without a history or an earlier run).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import summaries
+from .changes import CHANGE_COLUMNS
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags
 from .worklist import DataCurrency, plain_worklist
@@ -35,9 +38,14 @@ DOWNLOAD_KINDS: dict[str, str] = {
     "failure-details": "Failure details",
     "oversight-flags": "Oversight flags",
     "waivers": "Waivers",
+    "changes": "Changes since the last cut",
 }
 """File-name part and sheet name of every download, in reading order."""
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
+CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", *(c for c in CHANGE_COLUMNS if c not in ("patient_id",
+                                                                                                     "site_id"))]
+"""The per-patient changes as the page and its download show them: patient and site first, like every
+patient table (:func:`.changes.patient_changes` names the columns)."""
 
 
 def download_name(stem: str, kind: str, fmt: str) -> str:
@@ -46,14 +54,22 @@ def download_name(stem: str, kind: str, fmt: str) -> str:
 
 
 def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
-                    allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES) -> dict[str, pd.DataFrame]:
-    """The tables of a report's downloads, as the page shows them (by kind)."""
+                    allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES,
+                    changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of a report's downloads, as the page shows them (by kind).
+
+    ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no
+    comparison, a table with the header only).
+    """
+    if changes is None:
+        changes = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN)
     return {
         "pending-worklist": plain_worklist(result, patients, as_of),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
         "waivers": summaries.waivers_table(result),
+        "changes": changes,
     }
 
 
