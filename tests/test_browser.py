@@ -126,7 +126,7 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 
 TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
                      "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
-                     "waivers": "Waivers"}
+                     "waivers": "Waivers", "changes": "Changes since the last cut: patients"}
 """Download kind -> how the caption of its table on the page starts."""
 PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
 """Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""

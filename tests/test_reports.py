@@ -169,7 +169,7 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
     assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, only=subset).ok
     rebuilt = [name for name in output_files(again)
                if name.endswith((".html", ".ipynb", ".xlsx", ".csv")) and name != INDEX_FILE]
-    assert len(rebuilt) == 6 + 3 * 5 * 2  # each report: page, notebook, five downloads as xlsx and csv
+    assert len(rebuilt) == 6 + 3 * 6 * 2  # each report: page, notebook, six downloads as xlsx and csv
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
     assert not differ, f"a second build changed {differ}"
     manifests = [json.loads((out / MANIFEST_FILE).read_text()) for out in (again, built_reports.out)]

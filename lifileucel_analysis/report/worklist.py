@@ -48,11 +48,11 @@ class DataCurrency:
     source: str
 
     def phrase(self) -> str:
-        """``2024-03-01 (latest consent date in the data; no data cut date yet)``."""
+        """``2024-03-01 (latest consent date in the data; no data cut date given)``."""
         return "an unknown date" if self.date is None else f"{self.date:%Y-%m-%d} ({self.source})"
 
     def sentence(self) -> str:
-        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date yet).``"""
+        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date given).``"""
         if self.date is None:
             return "Data currency unknown: no consent date in the data."
         return f"Data current to {self.date:%Y-%m-%d} ({self.source})."
@@ -78,7 +78,7 @@ def data_currency(verdicts: pd.DataFrame, cut_date: object = None) -> DataCurren
     latest = verdicts["consent_date"].max()
     if pd.isna(latest):
         return DataCurrency(None, "no consent date in the data")
-    return DataCurrency(pd.Timestamp(latest), "latest consent date in the data; no data cut date yet")
+    return DataCurrency(pd.Timestamp(latest), "latest consent date in the data; no data cut date given")
 
 
 _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
