@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from helpers import TEST_JOBS, write_notebook
+from helpers import CHROMIUM, CHROMIUM_ARGS, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, TEST_JOBS, write_notebook
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
@@ -199,6 +199,32 @@ def test_verdicts_over_cuts_are_each_weeks_own_screening(series: Path, weekly_bu
     assert lines == {v: [int(r[i]) for r in expected] for i, v in ((2, "eligible"), (3, "pending"), (4, "ineligible"))}
     assert all(f"{r[0]}: {r[2]} eligible, {r[3]} pending, {r[4]} ineligible of {r[1]}" in figure.alt_text
                for r in expected)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is absent (apt-get install chromium; .ci/run does)")
+def test_the_sections_fit_a_printed_page_and_their_anchors_resolve(weekly_build: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    problems = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        for key, anchor in (("eligibility_report/all", "Since-the-last-cut"), ("site_summary/mskcc", "Since-the-last-cut"),
+                            ("program_overview/all", "Verdicts-at-each-data-cut")):
+            context = browser.new_context(viewport={"width": 800, "height": 1000})
+            page = context.new_page()
+            page.goto((weekly_build / f"{key}.html").as_uri(), wait_until="load")
+            found = [] if page.evaluate(f"document.getElementById('{anchor}') !== null") else [f"no #{anchor}"]
+            found += [f"800 px: {c}" for c in page.evaluate(OVERFLOWING_TABLES)]
+            page.emulate_media(media="print")
+            for paper, width in PRINT_WIDTHS_PX.items():
+                page.set_viewport_size({"width": int(width), "height": 1000})
+                found += [f"{paper}: {c}" for c in page.evaluate(OVERFLOWING_TABLES)]
+            context.close()
+            if found:
+                problems[key] = found
+        browser.close()
+    assert not problems, problems
 
 
 @pytest.mark.slow

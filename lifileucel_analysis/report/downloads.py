@@ -27,7 +27,6 @@ import pandas as pd
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import summaries
-from .changes import CHANGE_COLUMNS
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags
 from .worklist import DataCurrency, plain_worklist
@@ -42,10 +41,12 @@ DOWNLOAD_KINDS: dict[str, str] = {
 }
 """File-name part and sheet name of every download, in reading order."""
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
-CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", *(c for c in CHANGE_COLUMNS if c not in ("patient_id",
-                                                                                                     "site_id"))]
-"""The per-patient changes as the page and its download show them: patient and site first, like every
-patient table (:func:`.changes.patient_changes` names the columns)."""
+CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", "change", "verdict_before", "verdict_after",
+                                   "outcome_changes", "evidence_before", "evidence_after"]
+"""The per-patient changes as the page and its download show them (columns of
+:func:`.changes.patient_changes`): patient and site first, like every patient table; the
+criteria newly failed, resolved and newly unknown are counted per criterion above the table
+(and listed in ``changes.csv`` of the ``changes`` command), so that the table fits a printed page."""
 
 
 def download_name(stem: str, kind: str, fmt: str) -> str:

@@ -35,15 +35,15 @@ import pandas as pd
 from ..contract.schema import ALL_SITES
 from ..engine.catalog import CATALOG
 from ..engine.screening import VERDICTS
-from .changes import patient_changes, site_counts
+from .changes import CHANGE_COLUMNS, patient_changes, site_counts
 from .downloads import CHANGE_COLUMNS_SHOWN as PAGE_CHANGE_COLUMNS
 from .downloads import download_name
 from .html_tables import HtmlTable, Markup, Tables, escape
 from .provenance import display_history
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["PAGE_CHANGE_COLUMNS", "CutComparison", "compare_with_previous", "criterion_counts", "display_history",
-           "kind_counts", "over_cuts_sentence", "previous_run", "section", "verdicts_over_cuts"]
+__all__ = ["PAGE_CHANGE_COLUMNS", "CutComparison", "HistoryView", "compare_with_previous", "criterion_counts",
+           "display_history", "kind_counts", "over_cuts_sentence", "previous_run", "section", "verdicts_over_cuts"]
 
 PAGE_ROWS = 200
 """Patients shown on the page (as every per-patient table); the download has them all."""
@@ -107,8 +107,8 @@ class CutComparison:
     previous : dict or None
         The earlier run's ``runs`` row (``None``: no history, or no earlier run).
     changes : DataFrame
-        One row per patient of the page's scope that changed (:data:`PAGE_CHANGE_COLUMNS`);
-        empty without an earlier run.
+        One row per patient of the page's scope that changed (every column of
+        :func:`.changes.patient_changes`); empty without an earlier run.
     """
 
     history: str
@@ -118,6 +118,11 @@ class CutComparison:
     params_sha256: str
     previous: dict[str, object] | None
     changes: pd.DataFrame
+
+    @property
+    def shown(self) -> pd.DataFrame:
+        """:attr:`changes` as the page and its download show them (:data:`PAGE_CHANGE_COLUMNS`)."""
+        return self.changes[PAGE_CHANGE_COLUMNS].reset_index(drop=True)
 
     @property
     def has_history(self) -> bool:
@@ -149,7 +154,34 @@ def _scope(frame: pd.DataFrame, site: str) -> pd.DataFrame:
     return frame if site == ALL_SITES else frame.loc[frame["site_id"].astype(str) == site]
 
 
-def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: str = ALL_SITES) -> CutComparison:
+class HistoryView:
+    """A history's ``runs`` and the runs' tables, each read once (read-only): for the runner,
+    which compares every page of a build with the same history."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._runs: pd.DataFrame | None = None
+        self._tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+
+    def runs(self) -> pd.DataFrame:
+        """The ``runs`` table."""
+        from .run_history import runs
+
+        if self._runs is None:
+            self._runs = runs(self.path)
+        return self._runs
+
+    def tables(self, run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The ``verdicts`` and ``outcomes`` of one run."""
+        from .run_history import run_tables
+
+        if run_id not in self._tables:
+            self._tables[run_id] = run_tables(self.path, run_id)
+        return self._tables[run_id]
+
+
+def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: str = ALL_SITES,
+                          view: HistoryView | None = None) -> CutComparison:
     """Compare a page's screening (``inputs``, restricted to ``site``) with the history's earlier run.
 
     Parameters
@@ -160,27 +192,28 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
         The page's screening, with its dataset path and cut.
     site : str
         A site code or ``"all"``: both runs are restricted to the site's patients.
+    view : HistoryView, optional
+        Reads of ``history`` to reuse across calls (default: read afresh).
     """
-    empty = pd.DataFrame(columns=PAGE_CHANGE_COLUMNS)
+    empty = pd.DataFrame(columns=CHANGE_COLUMNS)
     if history is None:  # nothing to compare: the run need not even be identified (no dataset path needed)
         cut = None if inputs.cut is None else inputs.cut.cut_date.isoformat()
         return CutComparison(history="none", run_id="", cut_date=cut, criteria_version="", params_sha256="",
                              previous=None, changes=empty)
-    from .run_history import params_sha256, run_record, run_tables, runs, stored_tables
+    from .run_history import params_sha256, run_record, stored_tables
 
+    view = view if view is not None and view.path == history else HistoryView(history)
     record = run_record(inputs)
     base = {"run_id": record.run_id, "cut_date": record.cut_date, "criteria_version": record.criteria_version,
             "params_sha256": params_sha256(inputs.params)}
-    table = runs(history)
-    before = previous_run(table, record.run_id, record.cut_date, base["params_sha256"])
+    before = previous_run(view.runs(), record.run_id, record.cut_date, base["params_sha256"])
     if before is None:
         return CutComparison(history=display_history(history), previous=None, changes=empty, **base)
-    verdicts_before, outcomes_before = run_tables(history, str(before["run_id"]))
+    verdicts_before, outcomes_before = view.tables(str(before["run_id"]))
     verdicts_after, outcomes_after = stored_tables(inputs.result)
     changes = patient_changes(_scope(verdicts_before, site), _scope(verdicts_after, site),
                               _scope(outcomes_before, site), _scope(outcomes_after, site))
-    return CutComparison(history=display_history(history), previous=before.to_dict(),
-                         changes=changes[PAGE_CHANGE_COLUMNS].reset_index(drop=True), **base)
+    return CutComparison(history=display_history(history), previous=before.to_dict(), changes=changes, **base)
 
 
 def kind_counts(changes: pd.DataFrame) -> pd.DataFrame:
@@ -268,9 +301,9 @@ def section(comparison: CutComparison, site: str) -> Tables:
                   note="Patients per criterion. Resolved: was fail or unknown, now pass, not applicable or waived. "
                        "A new patient's failed and unknown criteria count as newly failed and newly unknown.",
                   empty="No criterion outcome changed."),
-        HtmlTable(changes, caption="Changes since the last cut: patients",
+        HtmlTable(comparison.shown, caption="Changes since the last cut: patients",
                   note="One row per patient that changed; evidence before and after of the criteria that changed "
-                       "(for a new patient, of its failed and unknown criteria).",
+                       "(for a new patient, of its failed and unknown criteria). Criteria IDs are separated by ';'.",
                   empty="No patient changed.", max_rows=PAGE_ROWS,
                   download=download_name(site, CHANGES_DOWNLOAD, "xlsx")),
     ))

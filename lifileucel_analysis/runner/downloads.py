@@ -16,7 +16,7 @@ from ..contract.schema import ALL_SITES
 from ..report.downloads import download_tables, write_downloads
 from ..report.oversight import waiver_roles
 from ..report.screening_inputs import ScreenedInputs, screen_files
-from ..report.since_last_cut import compare_with_previous
+from ..report.since_last_cut import HistoryView, compare_with_previous
 from ..report.worklist import data_currency
 from .plan import ReportSpec
 
@@ -44,13 +44,14 @@ def write_report_downloads(specs: Sequence[ReportSpec], stage: Path, screened: M
     compare with (their ``changes`` download is the page's table; a header only without it).
     """
     written = []
+    view = None if history is None else HistoryView(history)  # the history read once for every page
     for spec in specs:
         inputs = screened[_criteria(spec)]
         program = inputs.result
         site = str(spec.parameters.get("site", ALL_SITES))
         roles = waiver_roles(str(spec.parameters.get("waiver_roles", "") or ""))
         cut = None if inputs.cut is None else inputs.cut.cut_date
-        changes = compare_with_previous(history, inputs, site).changes
+        changes = compare_with_previous(history, inputs, site, view).shown
         tables = download_tables(program.for_site(site), inputs.dataset.patients, data_currency(program.verdicts, cut),
                                  roles, changes)
         written += write_downloads(tables, stage / spec.notebook, spec.name)
