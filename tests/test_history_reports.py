@@ -435,3 +435,25 @@ def test_make_reports_writes_the_weekly_extracts_of_the_bundled_demo() -> None:
     values = dict(re.findall(r"^(DEMO_PATIENTS|DEMO_SEED) := (\d+)$", makefile, re.MULTILINE))
     assert (int(values["DEMO_PATIENTS"]), int(values["DEMO_SEED"])) == (DEMO_N, DEMO_SEED)
     assert "--weekly $(DEMO_WEEKS_DIR)" in makefile and "--history reports/history.duckdb" in makefile
+
+
+def test_a_stopped_build_leaves_a_history_lock_that_does_not_make_the_folder_foreign(tmp_path: Path) -> None:
+    from lifileucel_analysis.runner.build import output_folder_problem
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    for name in ("history.duckdb", "history.duckdb.lock", ".history.duckdb.x1y2.tmp"):
+        (out / name).write_text("")
+    assert output_folder_problem(out) is None
+    (out / "notes.txt").write_text("mine")
+    assert "notes.txt" in (output_folder_problem(out) or "")
+
+
+def test_screen_with_a_cut_date_counts_days_pending_from_it(tmp_path: Path) -> None:
+    cut = "2026-03-31"
+    assert main(["screen", str(FIXTURE_DATASET), "--out", str(tmp_path), "--cut-date", cut]) == 0
+    consent = pd.read_csv(FIXTURE_DATASET / "patients.csv", dtype=str).set_index("patient_id")["consent_date"]
+    rows = pd.concat([pd.read_csv(p, dtype=str) for p in sorted(tmp_path.glob("worklist-*.csv"))])
+    assert len(rows)
+    expected = [(dt.date.fromisoformat(cut) - dt.date.fromisoformat(consent[p])).days for p in rows["patient"]]
+    assert rows["days pending"].astype(int).tolist() == expected
