@@ -34,7 +34,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # make test = three pytest runs; every run happens, the first failure decides the status.
-#  1. the unit/property/end-to-end suite (builds the 14 reports once on the fixture cohort
+#  1. the unit/property/end-to-end suite (builds the 15 reports once on the fixture cohort
 #     and opens them in headless Chromium);
 #  2. the golden notebooks under tests/golden/, re-run and compared output by output (nbval);
 #  3. the notebook templates, smoke-run on their defaults (demo cohort) in lax mode.

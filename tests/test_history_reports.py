@@ -28,7 +28,8 @@ from lifileucel_analysis.runner import build_reports
 from lifileucel_analysis.synth.cohorts import DEMO_N, DEMO_SEED, FIXTURE_N, FIXTURE_SEED
 
 WEEKS = 3
-KEYS = ("eligibility_report/all", "site_summary/mskcc", "program_overview/all")
+KEYS = ("eligibility_report/all", "site_summary/mskcc", "program_overview/all", "criteria_impact/all")
+"""One page of each notebook."""
 SITE = "mskcc"
 EXPECTED_MOVE = {  # the outcome change each planted edit must cause, by the contract's rules (docs/history.md)
     ("blank filled", "no"): "E7: unknown -> pass",

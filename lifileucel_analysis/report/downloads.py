@@ -15,6 +15,12 @@ carries its patient ID and site; the same inputs give the same bytes.
 - ``waivers``: one row per documented waiver;
 - ``changes``: one row per patient that changed since the previous run of the run history
   (:mod:`.since_last_cut`; a header only without a history or an earlier run).
+
+The criteria impact page (:mod:`.criteria_impact_report`) has its own two
+(:data:`CRITERIA_IMPACT_DOWNLOAD_KINDS`): ``differences`` (one row per patient and
+criterion whose outcome differs between the two criteria; a header only without a
+comparison) and ``criterion-impact`` (one row per criterion). :func:`download_kinds`
+says which a notebook's page has.
 """
 
 from __future__ import annotations
@@ -40,6 +46,14 @@ DOWNLOAD_KINDS: dict[str, str] = {
     "changes": "Changes since the last cut",
 }
 """File-name part and sheet name of every download, in reading order."""
+CRITERIA_IMPACT_NOTEBOOK = "criteria_impact"
+"""The notebook comparing two criteria (:mod:`.criteria_impact_report`), whose page has its own downloads."""
+CRITERIA_IMPACT_DOWNLOAD_KINDS: dict[str, str] = {
+    "differences": "Differences A vs B",
+    "criterion-impact": "Criterion impact",
+}
+"""File-name part and sheet name of the criteria impact page's downloads."""
+SHEET_NAMES: dict[str, str] = {**DOWNLOAD_KINDS, **CRITERIA_IMPACT_DOWNLOAD_KINDS}
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
 CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", "change", "verdict_before", "verdict_after",
                                    "outcome_changes", "evidence_before", "evidence_after"]
@@ -52,6 +66,11 @@ criteria newly failed, resolved and newly unknown are counted per criterion abov
 def download_name(stem: str, kind: str, fmt: str) -> str:
     """``mskcc-pending-worklist.xlsx``: the file beside the page ``mskcc.html``."""
     return f"{stem}-{kind}.{fmt}"
+
+
+def download_kinds(notebook: str) -> dict[str, str]:
+    """The downloads beside a page of ``notebook`` (``{kind: title}``, reading order)."""
+    return CRITERIA_IMPACT_DOWNLOAD_KINDS if notebook == CRITERIA_IMPACT_NOTEBOOK else DOWNLOAD_KINDS
 
 
 def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
@@ -87,7 +106,7 @@ def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
     """One download file's bytes: ``xlsx`` (one sheet) or ``csv`` (UTF-8, ``\\n``)."""
     shown = readable(frame)
     if fmt == "xlsx":
-        return xlsx_download_bytes({DOWNLOAD_KINDS[kind]: shown})
+        return xlsx_download_bytes({SHEET_NAMES[kind]: shown})
     return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 

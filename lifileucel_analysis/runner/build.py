@@ -461,7 +461,7 @@ def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildLis
             if listener is not None:
                 listener.started(len(report_jobs), workers, provenance.dataset)
             results = run_jobs(report_jobs, workers, listener.finished if listener is not None else None)
-            write_report_downloads(specs, stage, screened, history)  # beside each page, linked from it and the index
+            write_report_downloads(specs, stage, screened, history, notebooks_dir)  # beside each page, linked from it and the index
         (stage / INDEX_FILE).write_text(render_index(specs, results, provenance, parameters), encoding="utf-8")
         write_manifest(stage / MANIFEST_FILE, specs, results, provenance, parameters)
         (stage / MARKER_FILE).write_text("built by lifileucel-eap reports; replaced by every build\n")

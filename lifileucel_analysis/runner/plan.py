@@ -26,9 +26,10 @@ Rules (every break is collected, then all are raised at once, before any noteboo
   site's report by accident;
 - ``dataset``, ``cut_date`` and ``history`` are set by the build (``--dataset``,
   ``--cut-date``, ``--history``), never by a file;
-- path values (``criteria_params``) are relative to the project root and must name an
-  existing file inside it: no absolute paths (``/``, ``~``, drive letters, UNC), no ``..``,
-  no backslashes, no symbolic link that leads outside;
+- path values (``criteria_params``, ``compare_with``) are relative to the project root and
+  must name an existing file inside it: no absolute paths (``/``, ``~``, drive letters,
+  UNC), no ``..``, no backslashes, no symbolic link that leads outside; the file must load
+  as a criteria file;
 - two entries may not produce the same report;
 - every site has a file.
 
@@ -57,7 +58,9 @@ BUILD_SET_PARAMETERS: frozenset[str] = frozenset({"dataset", "cut_date", "histor
 """Parameters the build fills in itself (``--dataset``, ``--cut-date``, ``--history``); a parameter file
 may not set them: every page of a build screens the same data at the same cut."""
 CRITERIA_PARAMETER = "criteria_params"
-PATH_PARAMETERS: frozenset[str] = frozenset({CRITERIA_PARAMETER})
+COMPARE_PARAMETER = "compare_with"
+"""The criteria impact notebook's second criteria file (a criteria version or what-if YAML)."""
+PATH_PARAMETERS: frozenset[str] = frozenset({CRITERIA_PARAMETER, COMPARE_PARAMETER})
 """Parameters whose value is a file path relative to the project root."""
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -287,7 +290,7 @@ def _value_problems(
         why = _path_problem(value, project_root)
         if why:
             return [f"{said}: {why}; allowed: a path relative to the project root to an existing file inside it"]
-        if key == CRITERIA_PARAMETER and value:
+        if key in (CRITERIA_PARAMETER, COMPARE_PARAMETER) and value:
             return _criteria_file_problems(said, project_root / value)
     return []
 
