@@ -40,12 +40,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..engine.parameters import CriteriaParams
+from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["HistoryError", "changes_since", "compared_runs", "run_tables", "HistoryLockedError", "RunRecord", "params_sha256", "read_table", "record_run",
-           "run_record", "runs"]
+__all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "compared_runs",
+           "locked_history", "params_sha256", "read_table", "record_run", "run_record", "run_tables", "runs",
+           "stored_tables", "verdict_counts_per_run"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -125,10 +127,19 @@ def _writer_lock(path: Path, wait_seconds: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _frames(inputs: ScreenedInputs, record: RunRecord) -> dict[str, pd.DataFrame]:
-    result = inputs.result
+def stored_tables(result: ScreeningResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A screening's ``verdicts`` and ``outcomes`` as the history stores them (text columns, no run ID).
+
+    Comparing a screening that is not recorded with a recorded run goes through this, so
+    both sides have the same columns and text.
+    """
     verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]].astype(str)
     outcomes = result.outcomes[["patient_id", "site_id", "criterion_id", "outcome", "evidence"]].astype(str)
+    return verdicts, outcomes
+
+
+def _frames(inputs: ScreenedInputs, record: RunRecord) -> dict[str, pd.DataFrame]:
+    verdicts, outcomes = stored_tables(inputs.result)
     for frame in (verdicts, outcomes):
         frame.insert(0, "run_id", record.run_id)
         frame["criteria_version"] = record.criteria_version
@@ -155,6 +166,67 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise HistoryError(f"history {path} cannot be opened as a DuckDB file: {str(exc)[:200]}") from None
+
+
+class HistoryWriter:
+    """Records runs into a history whose writer lock the caller holds (:func:`locked_history`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, inputs: ScreenedInputs, criteria_version: str | None = None,
+               recorded_at: str | None = None) -> tuple[RunRecord, bool]:
+        """Record one screening, all or nothing (see :func:`record_run`)."""
+        path = self.path
+        record = run_record(inputs, criteria_version)
+        for stray in path.parent.glob(f".{path.name}.*.tmp"):
+            stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+        temp = Path(temp_name)
+        try:
+            if path.exists():
+                shutil.copyfile(path, temp)
+            else:
+                temp.unlink()  # DuckDB creates its file itself
+            con = _connect(temp, read_only=False)
+            try:
+                con.execute(SCHEMA)
+                if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
+                    return record, False
+                con.execute("BEGIN TRANSACTION")
+                _insert(con, inputs, record, recorded_at)
+                con.execute("COMMIT")
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            if path.exists():
+                shutil.copymode(path, temp)
+            else:
+                temp.chmod(0o644)  # mkstemp's 0600 would hide the history from the team's notebooks
+            os.replace(temp, path)
+            return record, True
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def locked_history(history: str | Path, wait_seconds: float = WAIT_SECONDS) -> Iterator[HistoryWriter]:
+    """Hold the history's writer lock for the whole block; record with the yielded writer.
+
+    A report build holds it while it records and while its notebooks read the history, so
+    that no other writer replaces the file in between and every page of the build reads the
+    same history (readers themselves never take the lock).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    """
+    path = Path(history)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(path, wait_seconds):
+        yield HistoryWriter(path)
 
 
 def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: str | None = None,
@@ -188,39 +260,8 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
     HistoryError
         When the file is not a usable history.
     """
-    path = Path(history)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = run_record(inputs, criteria_version)
-    with _writer_lock(path, wait_seconds):
-        for stray in path.parent.glob(f".{path.name}.*.tmp"):
-            stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(handle)
-        temp = Path(temp_name)
-        try:
-            if path.exists():
-                shutil.copyfile(path, temp)
-            else:
-                temp.unlink()  # DuckDB creates its file itself
-            con = _connect(temp, read_only=False)
-            try:
-                con.execute(SCHEMA)
-                if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
-                    return record, False
-                con.execute("BEGIN TRANSACTION")
-                _insert(con, inputs, record, recorded_at)
-                con.execute("COMMIT")
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            if path.exists():
-                shutil.copymode(path, temp)
-            else:
-                temp.chmod(0o644)  # mkstemp's 0600 would hide the history from the team's notebooks
-            os.replace(temp, path)
-            return record, True
-        finally:
-            temp.unlink(missing_ok=True)
+    with locked_history(history, wait_seconds) as writer:
+        return writer.record(inputs, criteria_version, recorded_at)
 
 
 def read_table(history: str | Path, table: str) -> pd.DataFrame:
@@ -284,3 +325,18 @@ def compared_runs(history: str | Path, before: str | None, after: str) -> pd.Dat
     picked.insert(0, "role", picked["run_id"].map(roles))
     picked["cut_date"] = picked["cut_date"].astype(str).str[:10].where(picked["cut_date"].notna(), "")
     return picked.sort_values("sequence").reset_index(drop=True)
+
+
+def verdict_counts_per_run(history: str | Path) -> pd.DataFrame:
+    """Patients per run and verdict, counted in the history (``run_id``, ``verdict``, ``patients``)."""
+    import duckdb
+
+    path = Path(history)
+    con = _connect(path, read_only=True)
+    try:
+        return con.execute("SELECT run_id, verdict, count(*)::INTEGER AS patients FROM verdicts "
+                           "GROUP BY run_id, verdict ORDER BY run_id, verdict").df()
+    except duckdb.Error as exc:
+        raise HistoryError(f"history {path} has no usable table 'verdicts': {str(exc)[:200]}") from None
+    finally:
+        con.close()
