@@ -164,8 +164,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
     history = Path(args.history) if args.history else None
+    weekly = Path(args.weekly) if args.weekly else None
     return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None,
-                                history=history)
+                                history=history, cut_date=args.cut_date, weekly=weekly)
 
 
 def _use_progress_bar(progress: bool | None) -> bool:
@@ -231,7 +232,8 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
     ----------
     dataset, out, jobs, options
         As :func:`lifileucel_analysis.runner.build_reports` takes them (``options``:
-        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``).
+        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``, ``cut_date``,
+        ``weekly``).
     progress : bool or None
         See :class:`BuildLog`.
     """
@@ -375,8 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--out", default="reports", help="output folder")
     reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
     reports.add_argument("--history", default=None, metavar="FILE",
-                         help="also record the screening in this DuckDB run history (make reports: "
-                              "reports/history.duckdb, kept across rebuilds)")
+                         help="record the screening in this DuckDB run history before the notebooks run; the pages "
+                              "show what changed since the last cut (make reports: reports/history.duckdb)")
+    reports.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD",
+                         help="screen what was known on this date (default: no cut, every row counts)")
+    reports.add_argument("--weekly", default=None, metavar="DIR",
+                         help="a folder of weekly extracts with cuts.csv (synth --weeks): record every week into "
+                              "--history at its cut date, build the reports from the last week")
     reports.set_defaults(func=cmd_reports)
     _add_exchange_commands(sub)
     return parser

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, Build
+from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, Build
 
 from lifileucel_analysis.report.downloads import download_kinds
 from lifileucel_analysis.runner.build import INDEX_FILE
@@ -127,15 +127,9 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 
 TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
                      "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
-                     "waivers": "Waivers", "differences": "Criterion outcomes that differ",
-                     "criterion-impact": "Impact of each criterion"}
+                     "waivers": "Waivers", "changes": "Changes since the last cut: patients",
+                     "differences": "Criterion outcomes that differ", "criterion-impact": "Impact of each criterion"}
 """Download kind -> how the caption of its table on the page starts."""
-PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
-"""Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""
-OVERFLOWING_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table table, table'))
-  .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
-               || t.scrollWidth > t.parentElement.clientWidth + 1)
-  .map(t => (t.closest('.lifileucel-table')?.querySelector('strong')?.textContent || t.id || 'table'))"""
 PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')).map(d => ({
   caption: d.querySelector('strong')?.textContent || '',
   rows: Array.from(d.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent))}))"""

@@ -40,7 +40,7 @@ from lifileucel_analysis.report.criteria_impact_report import NO_COMPARISON
 from lifileucel_analysis.report.criteria_impact_tables import ComparedCriteria, impact_download_tables
 from lifileucel_analysis.report.html_tables import HtmlTable, Markup
 from lifileucel_analysis.report.screening_inputs import InputNotFoundError
-from lifileucel_analysis.runner.downloads import write_report_downloads
+from lifileucel_analysis.runner.downloads import screen_plan, write_report_downloads
 from lifileucel_analysis.runner.plan import ReportParamsError, ReportSpec, load_report_plan
 
 WHAT_IF = 'version: "steroids 20"\nmax_steroid_mg_per_day:\n  value: 20\n  source: "asked by the sponsor"\n'
@@ -260,7 +260,7 @@ def test_the_build_checks_compare_with_like_criteria_params(tmp_path: Path, note
 def test_the_build_writes_the_page_downloads_with_the_notebook_default(cohort_folder: Path, tmp_path: Path) -> None:
     """``compare_with`` left out of the plan: the downloads use the notebook's default, as the page does."""
     spec = ReportSpec("criteria_impact", {}, "params/program.yaml")
-    written = write_report_downloads([spec], cohort_folder, tmp_path, NOTEBOOKS_DIR)
+    written = write_report_downloads([spec], tmp_path, screen_plan([spec], cohort_folder), None, NOTEBOOKS_DIR)
     assert sorted(p.name for p in written) == ["all-criterion-impact.csv", "all-criterion-impact.xlsx",
                                                "all-differences.csv", "all-differences.xlsx"]
     diff = pd.read_csv(tmp_path / "criteria_impact" / "all-differences.csv", dtype=str)

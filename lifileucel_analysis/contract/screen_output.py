@@ -48,8 +48,8 @@ class ScreenedTables:
     cut : DataCut or None
         The cut's account of this bucket (summed over buckets for ``data_cut.csv``).
     latest_consent : datetime.date or None
-        The latest consent date of the screened patients (the worklists count days pending
-        from the latest over all buckets).
+        The latest consent date of the screened patients (without a cut, the worklists count
+        days pending from the latest over all buckets).
     """
 
     tables: dict[str, pd.DataFrame]

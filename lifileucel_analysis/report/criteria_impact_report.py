@@ -23,13 +23,14 @@ comparison sections say so.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import ALL_SITES
 from ..engine.screening import VERDICTS, ScreeningResult
@@ -84,6 +85,8 @@ class CriteriaImpactReport:
         Where the dataset and A's criteria file were read from (``None``: in memory / defaults).
     arguments : dict
         The notebook parameters exactly as given.
+    cut : DataCut or None
+        The data cut both sides were screened at (``None``: no cut).
     """
 
     current: ScreeningResult
@@ -92,10 +95,11 @@ class CriteriaImpactReport:
     dataset_path: Path | None = None
     criteria_params_path: Path | None = None
     arguments: dict[str, str] = field(default_factory=dict)
+    cut: DataCut | None = None
 
     @classmethod
     def build(cls, dataset: str | Path = "", criteria_params: str | Path = "",
-              compare_with: str | Path = "") -> CriteriaImpactReport:
+              compare_with: str | Path = "", cut_date: str = "") -> CriteriaImpactReport:
         """Load the dataset, screen it under A and (unless ``compare_with`` is blank) under B.
 
         Parameters
@@ -109,6 +113,8 @@ class CriteriaImpactReport:
         compare_with : str or Path
             The criteria to compare with (B): a criteria version or what-if YAML (only the
             keys it changes, or ``criteria_off``); ``""`` = no comparison.
+        cut_date : str
+            Screen what was known on this date (``YYYY-MM-DD``; both sides); ``""`` = no cut.
 
         Every path follows :func:`.screening_inputs.resolve_input_path` (relative to the
         working directory, then to the project root).
@@ -121,11 +127,11 @@ class CriteriaImpactReport:
             When a criteria file cannot be used.
         """
         arguments = {"dataset": str(dataset), "criteria_params": str(criteria_params),
-                     "compare_with": str(compare_with)}
-        inputs = screen_files(dataset, criteria_params)
-        compared = screen_compared(inputs, compare_with)
+                     "compare_with": str(compare_with), "cut_date": str(cut_date)}
+        inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
+        compared = screen_compared(inputs, compare_with)  # the cut dataset: B sees what A sees
         return cls(inputs.result, inputs.dataset, compared, inputs.dataset_path, inputs.criteria_params_path,
-                   arguments)
+                   arguments, inputs.cut)
 
     @classmethod
     def from_results(cls, current: ScreeningResult, dataset: ScreeningDataset,
@@ -173,7 +179,7 @@ class CriteriaImpactReport:
     def page_header(self) -> Markup:
         """Scope, data currency, the two criteria, who changes verdict (N in = N out), links, downloads."""
         n = len(self.current.verdicts)
-        currency = data_currency(self.current.verdicts).sentence()
+        currency = data_currency(self.current.verdicts, None if self.cut is None else self.cut.cut_date).sentence()
         related = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for h, t in RELATED_PAGES)
         counts_a = _verdict_phrase(self.current)
         parts = [f"<p>Current criteria (A): <strong>{html.escape(self.name_a)}</strong>."]
@@ -302,6 +308,9 @@ class CriteriaImpactReport:
             return CRITERIA_PARAMS_NAME + (f" overridden by {chosen}" if chosen else " (defaults)")
         if name == "compare_with":
             return display_path(self.compared.path) if self.compared is not None else "(no comparison)"
+        if name == "cut_date":
+            return "none: every row of the dataset counts" if self.cut is None else (
+                f"{self.cut.cut_date.isoformat()}: what was known on that day")
         return str(self.arguments.get(name, ""))
 
     def run_parameters(self) -> Tables:
@@ -321,8 +330,9 @@ class CriteriaImpactReport:
 
     def provenance(self) -> HtmlTable:
         """Where the data and the two criteria files came from, and the software versions."""
-        table = EligibilityReport.from_result(self.current, self.dataset, dataset_path=self.dataset_path,
-                                              criteria_params_path=self.criteria_params_path).provenance()
+        table = replace(EligibilityReport.from_result(self.current, self.dataset, dataset_path=self.dataset_path,
+                                                      criteria_params_path=self.criteria_params_path),
+                        cut=self.cut).provenance()
         files = [("criteria A", self._used("criteria_params"))]
         if self.criteria_params_path is not None:
             files.append(("criteria A SHA-256", sha256_file(self.criteria_params_path)))

@@ -94,6 +94,18 @@ def display_given(value: str) -> str:
     return text
 
 
+def display_history(path: Path | None) -> str:
+    """How pages and the index name a run history: relative to the project, else by file name.
+
+    Unlike a dataset, the history is not fingerprinted: it grows with every run, and the
+    runs a page compares are named by their IDs. ``None`` is ``"none"``.
+    """
+    if path is None:
+        return "none"
+    inside = project_relative(path)
+    return inside if inside is not None else f"{Path(path).name} (outside the project)"
+
+
 def dataset_label(dataset: Path | None) -> str:
     """Name a dataset without machine-specific paths.
 
@@ -163,6 +175,10 @@ class Provenance:
     package_version, lock_sha256, git_commit, python_version : str
         Version of this package, SHA-256 of ``requirements.lock``, commit of the project
         (``unknown`` outside git), and the interpreter (:func:`python_version`).
+    cut_date : str
+        The data cut the reports screen at (``YYYY-MM-DD``; ``none``: every row counts).
+    history : str
+        :func:`display_history` of the run history the build records into and the pages read.
     """
 
     dataset: str
@@ -173,6 +189,8 @@ class Provenance:
     lock_sha256: str
     git_commit: str
     python_version: str
+    cut_date: str = "none"
+    history: str = "none"
 
     def rows(self) -> list[tuple[str, str]]:
         """Return ``(label, value)`` pairs in reading order."""
@@ -185,6 +203,8 @@ class Provenance:
             ("requirements.lock SHA-256", self.lock_sha256),
             ("Git commit", self.git_commit),
             ("Python", self.python_version),
+            ("Data cut date", self.cut_date if self.cut_date != "none" else "none: every row of the dataset counts"),
+            ("Run history", self.history),
         ]
 
 
@@ -192,7 +212,8 @@ def _sha256_or_missing(path: Path) -> str:
     return sha256_file(path) if path.is_file() else "missing"
 
 
-def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) -> Provenance:
+def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path], cut_date: str | None = None,
+                       history: Path | None = None) -> Provenance:
     """Fingerprint the inputs of a build.
 
     Parameters
@@ -203,6 +224,10 @@ def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) ->
         The report parameter files of the build (``params/program.yaml``,
         ``params/sites/*.yaml``), named relative to the project (or by their file name
         when outside it).
+    cut_date : str, optional
+        The build's data cut (``YYYY-MM-DD``).
+    history : Path, optional
+        The build's run history.
     """
     files = {(project_relative(p) or Path(p).name): sha256_file(p) for p in parameter_files}
     return Provenance(
@@ -214,4 +239,6 @@ def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) ->
         lock_sha256=_sha256_or_missing(LOCK_FILE),
         git_commit=git_commit(),
         python_version=python_version(),
+        cut_date=cut_date or "none",
+        history=display_history(history),
     )

@@ -45,13 +45,14 @@ import pandas as pd
 
 from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
+from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["HistoryError", "HistoryLockedError", "RunRecord", "changes_since", "compared_runs", "history_rows",
-           "new_run_record", "params_sha256", "read_table", "record_run", "record_run_parts", "run_record",
-           "run_tables", "runs"]
+__all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "compared_runs",
+           "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table", "record_run",
+           "record_run_parts", "run_record", "run_tables", "runs", "stored_tables", "verdict_counts_per_run"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -159,14 +160,23 @@ def _writer_lock(path: Path, wait_seconds: float) -> Iterator[None]:
 
 
 VERDICT_COLUMNS = ("patient_id", "site_id", "verdict", "failed", "unknown", "waived")
-"""The columns of a run's verdicts as :func:`record_run_parts` takes them (the history adds the run's)."""
+"""The columns of a run's verdicts as the history stores them (the history adds the run's)."""
 OUTCOME_COLUMNS = ("patient_id", "site_id", "criterion_id", "outcome", "evidence")
-"""The columns of a run's outcomes as :func:`record_run_parts` takes them."""
+"""The columns of a run's outcomes as the history stores them."""
 
 
 def history_rows(verdicts: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A screening's (or a bucket's) verdicts and outcomes as the history stores them: text columns."""
+    """Verdicts and outcomes (of a screening, a bucket, a part) as the history stores them: text columns."""
     return verdicts[list(VERDICT_COLUMNS)].astype(str), outcomes[list(OUTCOME_COLUMNS)].astype(str)
+
+
+def stored_tables(result: ScreeningResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A screening's ``verdicts`` and ``outcomes`` as the history stores them (text columns, no run ID).
+
+    Comparing a screening that is not recorded with a recorded run goes through this, so
+    both sides have the same columns and text.
+    """
+    return history_rows(result.verdicts, result.outcomes)
 
 
 def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, record: RunRecord) -> None:
@@ -187,91 +197,32 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         raise HistoryError(f"history {path} cannot be opened as a DuckDB file: {str(exc)[:200]}") from None
 
 
-def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: str | None = None,
-               recorded_at: str | None = None, wait_seconds: float = WAIT_SECONDS) -> tuple[RunRecord, bool]:
-    """Record a screening in the history file (created when absent); all or nothing.
+class HistoryWriter:
+    """Records runs into a history whose writer lock the caller holds (:func:`locked_history`)."""
 
-    Parameters
-    ----------
-    history : str or Path
-        The DuckDB file.
-    inputs : ScreenedInputs
-        The screening (from :func:`~.screening_inputs.screen_files`).
-    criteria_version : str, optional
-        The criteria version label (default: the parameters' own, else ``default`` or
-        ``custom-<hash>``).
-    recorded_at : str, optional
-        A time stamp to store with the run; never taken from the clock, so that the file's
-        content depends on the inputs only.
-    wait_seconds : float
-        How long to wait for another writer.
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
-    Returns
-    -------
-    (RunRecord, bool)
-        The run, and whether it was new (``False``: already recorded, nothing written).
+    def record(self, inputs: ScreenedInputs, criteria_version: str | None = None,
+               recorded_at: str | None = None) -> tuple[RunRecord, bool]:
+        """Record one screening, all or nothing (see :func:`record_run`).
 
-    Raises
-    ------
-    HistoryLockedError
-        When another writer holds the history for longer than ``wait_seconds``.
-    HistoryError
-        When the file is not a usable history.
-    """
-    record = run_record(inputs, criteria_version)
-    set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
-    result = inputs.result
-    # In parts of PART_ROWS outcomes (the verdicts alongside): neither the text copies nor
-    # DuckDB's appends hold the whole run at once.
-    n = max(1, -(-len(result.outcomes) // PART_ROWS))
-    step_v, step_o = -(-len(result.verdicts) // n), PART_ROWS
-    parts = (history_rows(result.verdicts.iloc[i * step_v:(i + 1) * step_v],
-                          result.outcomes.iloc[i * step_o:(i + 1) * step_o]) for i in range(n))
-    return record, record_run_parts(history, record, result.n_in, set_aside, parts, recorded_at, wait_seconds)
+        In parts of :data:`PART_ROWS` outcomes (the verdicts alongside): neither the text
+        copies nor DuckDB's appends hold the whole run at once.
+        """
+        record = run_record(inputs, criteria_version)
+        set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
+        result = inputs.result
+        n = max(1, -(-len(result.outcomes) // PART_ROWS))
+        step_v, step_o = -(-len(result.verdicts) // n), PART_ROWS
+        parts = (history_rows(result.verdicts.iloc[i * step_v:(i + 1) * step_v],
+                              result.outcomes.iloc[i * step_o:(i + 1) * step_o]) for i in range(n))
+        return record, self.record_parts(record, result.n_in, set_aside, parts, recorded_at)
 
-
-def record_run_parts(history: str | Path, record: RunRecord, patients_screened: int, patients_set_aside: int,
-                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None,
-                     wait_seconds: float = WAIT_SECONDS) -> bool:
-    """Record a run given part by part (a bucketed screen's buckets); all or nothing.
-
-    Memory holds one part at a time: each is appended to the run's tables on the writer's
-    temporary copy of the history (under the writer lock) and committed there, and the
-    copy replaces the history only once every part is in, the counts add up and the run's
-    row is written: a run killed at any point, or parts that do not add up, leave the
-    history as it was. ``parts`` is only iterated when the run is new.
-
-    Parameters
-    ----------
-    history : str or Path
-        The DuckDB file (created when absent).
-    record : RunRecord
-        The run (:func:`run_record`, :func:`new_run_record`).
-    patients_screened, patients_set_aside : int
-        The run's counts; the verdicts given must number ``patients_screened``, and the
-        outcomes one per patient and criterion.
-    parts : iterable of (DataFrame, DataFrame)
-        Verdicts (:data:`VERDICT_COLUMNS`) and outcomes (:data:`OUTCOME_COLUMNS`) of some
-        of the run's patients each, as :func:`history_rows` gives them.
-    recorded_at, wait_seconds
-        As for :func:`record_run`.
-
-    Returns
-    -------
-    bool
-        Whether the run was new (``False``: already recorded, nothing written).
-
-    Raises
-    ------
-    HistoryLockedError
-        When another writer holds the history for longer than ``wait_seconds``.
-    HistoryError
-        When the file is not a usable history, or the parts do not add up to the counts
-        (nothing recorded).
-    """
-    path = Path(history)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _writer_lock(path, wait_seconds):
+    def record_parts(self, record: RunRecord, patients_screened: int, patients_set_aside: int,
+                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None) -> bool:
+        """Record a run given part by part; all or nothing (see :func:`record_run_parts`)."""
+        path = self.path
         for stray in path.parent.glob(f".{path.name}.*.tmp"):
             stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
         handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -313,6 +264,103 @@ def record_run_parts(history: str | Path, record: RunRecord, patients_screened: 
             return True
         finally:
             temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def locked_history(history: str | Path, wait_seconds: float = WAIT_SECONDS) -> Iterator[HistoryWriter]:
+    """Hold the history's writer lock for the whole block; record with the yielded writer.
+
+    A report build holds it while it records and while its notebooks read the history, so
+    that no other writer replaces the file in between and every page of the build reads the
+    same history (readers themselves never take the lock).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    """
+    path = Path(history)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(path, wait_seconds):
+        yield HistoryWriter(path)
+
+
+def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: str | None = None,
+               recorded_at: str | None = None, wait_seconds: float = WAIT_SECONDS) -> tuple[RunRecord, bool]:
+    """Record a screening in the history file (created when absent); all or nothing.
+
+    Parameters
+    ----------
+    history : str or Path
+        The DuckDB file.
+    inputs : ScreenedInputs
+        The screening (from :func:`~.screening_inputs.screen_files`).
+    criteria_version : str, optional
+        The criteria version label (default: the parameters' own, else ``default`` or
+        ``custom-<hash>``).
+    recorded_at : str, optional
+        A time stamp to store with the run; never taken from the clock, so that the file's
+        content depends on the inputs only.
+    wait_seconds : float
+        How long to wait for another writer.
+
+    Returns
+    -------
+    (RunRecord, bool)
+        The run, and whether it was new (``False``: already recorded, nothing written).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    HistoryError
+        When the file is not a usable history.
+    """
+    with locked_history(history, wait_seconds) as writer:
+        return writer.record(inputs, criteria_version, recorded_at)
+
+
+def record_run_parts(history: str | Path, record: RunRecord, patients_screened: int, patients_set_aside: int,
+                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None,
+                     wait_seconds: float = WAIT_SECONDS) -> bool:
+    """Record a run given part by part (a bucketed screen's buckets); all or nothing.
+
+    Memory holds one part at a time: each is appended to the run's tables on the writer's
+    temporary copy of the history (under the writer lock) and committed there, and the
+    copy replaces the history only once every part is in, the counts add up and the run's
+    row is written: a run killed at any point, or parts that do not add up, leave the
+    history as it was. ``parts`` is only iterated when the run is new.
+
+    Parameters
+    ----------
+    history : str or Path
+        The DuckDB file (created when absent).
+    record : RunRecord
+        The run (:func:`run_record`, :func:`new_run_record`).
+    patients_screened, patients_set_aside : int
+        The run's counts; the verdicts given must number ``patients_screened``, and the
+        outcomes one per patient and criterion.
+    parts : iterable of (DataFrame, DataFrame)
+        Verdicts (:data:`VERDICT_COLUMNS`) and outcomes (:data:`OUTCOME_COLUMNS`) of some
+        of the run's patients each, as :func:`history_rows` gives them.
+    recorded_at, wait_seconds
+        As for :func:`record_run`.
+
+    Returns
+    -------
+    bool
+        Whether the run was new (``False``: already recorded, nothing written).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    HistoryError
+        When the file is not a usable history, or the parts do not add up to the counts
+        (nothing recorded).
+    """
+    with locked_history(history, wait_seconds) as writer:
+        return writer.record_parts(record, patients_screened, patients_set_aside, parts, recorded_at)
 
 
 def read_table(history: str | Path, table: str) -> pd.DataFrame:
@@ -376,3 +424,18 @@ def compared_runs(history: str | Path, before: str | None, after: str) -> pd.Dat
     picked.insert(0, "role", picked["run_id"].map(roles))
     picked["cut_date"] = picked["cut_date"].astype(str).str[:10].where(picked["cut_date"].notna(), "")
     return picked.sort_values("sequence").reset_index(drop=True)
+
+
+def verdict_counts_per_run(history: str | Path) -> pd.DataFrame:
+    """Patients per run and verdict, counted in the history (``run_id``, ``verdict``, ``patients``)."""
+    import duckdb
+
+    path = Path(history)
+    con = _connect(path, read_only=True)
+    try:
+        return con.execute("SELECT run_id, verdict, count(*)::INTEGER AS patients FROM verdicts "
+                           "GROUP BY run_id, verdict ORDER BY run_id, verdict").df()
+    except duckdb.Error as exc:
+        raise HistoryError(f"history {path} has no usable table 'verdicts': {str(exc)[:200]}") from None
+    finally:
+        con.close()

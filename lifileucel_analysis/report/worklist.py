@@ -7,8 +7,8 @@ window, therapy lines by number, how long the patient has been pending, sorted c
 eligible first.
 
 Days pending count from the data's currency date (:func:`data_currency`): the data cut
-date once the dataset carries one (the screening-over-time work adds it); until then the
-latest consent date in the data, which every page says.
+date when the screening has one (``--cut-date``, the notebooks' ``cut_date``); without a
+cut, the latest consent date in the data, which every page says.
 """
 
 from __future__ import annotations
@@ -51,27 +51,45 @@ class DataCurrency:
     source: str
 
     def phrase(self) -> str:
-        """``2024-03-01 (latest consent date in the data; no data cut date yet)``."""
+        """``2024-03-01 (latest consent date in the data; no data cut date given)``."""
         return "an unknown date" if self.date is None else f"{self.date:%Y-%m-%d} ({self.source})"
 
     def sentence(self) -> str:
-        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date yet).``"""
+        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date given).``"""
         if self.date is None:
             return "Data currency unknown: no consent date in the data."
         return f"Data current to {self.date:%Y-%m-%d} ({self.source})."
 
 
-def data_currency(verdicts: pd.DataFrame) -> DataCurrency:
-    """The latest consent date of ``verdicts`` (the whole program's), until a cut date exists."""
+CUT_SOURCE = "data cut date: what was known on that day"
+"""How a page says that its currency date is the data cut date."""
+
+
+def data_currency(verdicts: pd.DataFrame, cut_date: object = None) -> DataCurrency:
+    """How current the data are: the data cut date when there is one, else the latest consent date.
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        The whole program's verdicts (``consent_date``).
+    cut_date : date, str or None
+        The screening's data cut date (:mod:`lifileucel_analysis.contract.data_cut`);
+        ``None``: no cut, and the latest consent date in the data stands in for it.
+    """
     latest = verdicts["consent_date"].max()
-    return currency_of(None if pd.isna(latest) else pd.Timestamp(latest))
+    return currency_of(None if pd.isna(latest) else pd.Timestamp(latest), cut_date)
 
 
-def currency_of(latest_consent: pd.Timestamp | None) -> DataCurrency:
-    """The data currency given the latest consent date in the data (``None``: no consent date at all)."""
+def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) -> DataCurrency:
+    """:func:`data_currency` given the latest consent date in the data (``None``: none at all).
+
+    The bucketed screen calls it with the latest over its buckets.
+    """
+    if cut_date is not None:
+        return DataCurrency(pd.Timestamp(cut_date), CUT_SOURCE)
     if latest_consent is None:
         return DataCurrency(None, "no consent date in the data")
-    return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date yet")
+    return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date given")
 
 
 _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")

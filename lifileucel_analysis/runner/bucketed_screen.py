@@ -10,8 +10,9 @@ findings name the source's rows) and writes its part of every output file as a P
 order (fewest unknowns first, ...) as one binary key. The parts are merged as sorted
 streams and written chunk by chunk through the same writers as the in-process screen
 (:mod:`lifileucel_analysis.contract.chunked_output`), with what needs every bucket
-applied while merging: the worklists' days pending count from the latest consent date
-over all buckets, and ``data_cut.csv`` sums the buckets' counts. The files are therefore
+applied while merging: the worklists' days pending count from the cut date, or without a
+cut from the latest consent date over all buckets, and ``data_cut.csv`` sums the buckets'
+counts. The files are therefore
 byte-identical to screening the unbucketed source.
 
 With a history, the run is recorded from the parts, bucket by bucket, in one transaction
@@ -190,7 +191,8 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
     """Merge every table's parts into ``final``; return the file names written."""
     ordered = {name for s in summaries for name in s.ordered}
     names = list(dict.fromkeys(name for s in summaries for name in s.templates))
-    as_of = latest_of(s.screened.latest_consent for s in summaries)
+    cut = _cut([s.screened for s in summaries])
+    as_of = latest_of((s.screened.latest_consent for s in summaries), cut.cut_date if cut is not None else None)
     files = []
     for name in names:
         having = [(job, s) for job, s in zip(jobs, summaries, strict=True) if name in s.templates]
@@ -207,7 +209,6 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
         writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
         writer(frames, target)
         files.append(target.name)
-    cut = _cut([s.screened for s in summaries])
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         files.append(DATA_CUT_FILE)

@@ -164,7 +164,8 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
     files = {name if "." in name else long_table_name(name, len(frame), long_format): frame
              for name, frame in core_tables(result).items()}
     files[FINDINGS_FILE] = result.findings
-    as_of = currency_of(_latest_consent(result))
+    # Days pending count from the cut date when there is one, else from the latest consent date.
+    as_of = currency_of(_latest_consent(result), inputs.cut.cut_date if inputs.cut is not None else None)
     for site in _sites(result):
         files[worklist_file(site)] = readable(plain_worklist(result.for_site(site), inputs.dataset.patients, as_of))
     if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
@@ -214,7 +215,7 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
         latest_consent=None if latest is None else latest.date())
 
 
-def latest_of(dates: Iterable[dt.date | None]) -> DataCurrency:
-    """The data currency of a screening split in parts: from the latest of the parts' latest consent dates."""
+def latest_of(dates: Iterable[dt.date | None], cut_date: dt.date | None = None) -> DataCurrency:
+    """The data currency of a screening split in parts: the cut date, else the latest of the parts' latest consents."""
     known = [d for d in dates if d is not None]
-    return currency_of(pd.Timestamp(max(known)) if known else None)
+    return currency_of(pd.Timestamp(max(known)) if known else None, cut_date)
