@@ -147,3 +147,21 @@ def test_a_report_build_records_into_a_history_that_survives_rebuilds(tmp_path: 
     recorded = runs(out / "history.duckdb")
     # each rebuild kept the file (two datasets, two runs), and the same screening again is no new run
     assert list(recorded["dataset_sha256"]) == [dataset_fingerprint(tmp_path / d) for d in ("data", "data2")]
+
+
+def test_a_run_recorded_in_many_parts_is_the_run_recorded_in_one(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifileucel_analysis.report import run_history
+    from lifileucel_analysis.report.run_history import run_tables
+
+    inputs = screen_files(None, cut_date="2025-03-31")
+    whole, _ = record_run(tmp_path / "one.duckdb", inputs)
+    monkeypatch.setattr(run_history, "PART_ROWS", 1000)  # 400 patients x 19 criteria: eight parts, cut mid-patient
+    parts, _ = record_run(tmp_path / "parts.duckdb", inputs)
+    assert parts == whole
+    assert runs(tmp_path / "parts.duckdb").equals(runs(tmp_path / "one.duckdb"))
+    for one, many in zip(run_tables(tmp_path / "one.duckdb", whole.run_id),
+                         run_tables(tmp_path / "parts.duckdb", parts.run_id), strict=True):
+        keys = [c for c in ("patient_id", "criterion_id") if c in one.columns]
+        assert one.sort_values(keys, ignore_index=True).equals(many.sort_values(keys, ignore_index=True))
+    assert len(run_tables(tmp_path / "parts.duckdb", parts.run_id)[1]) == inputs.result.n_in * len(CATALOG)

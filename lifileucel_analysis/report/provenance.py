@@ -23,7 +23,6 @@ Reads files and asks ``git``; imports only the contract (for the table names) an
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from ..contract.fingerprints import dataset_fingerprint, sha256_file
 from ..contract.reading import table_files
 from ..paths import CRITERIA_PARAMS, DEMO_DATASET, PROJECT_ROOT
 
@@ -48,33 +48,9 @@ BUNDLED_DEMO_LABEL = f"demo (bundled: {DEMO_DATASET.relative_to(PROJECT_ROOT).as
 # --------------------------------------------------------------------------- fingerprints
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes (read in blocks: a file may be large)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_files(path: Path) -> list[Path]:
     """The files a dataset consists of: exactly those the loader reads (:func:`..contract.reading.table_files`)."""
     return table_files(path)
-
-
-def dataset_fingerprint(path: Path) -> str:
-    """SHA-256 over the dataset's files (name and content, in name order), hex.
-
-    The same files give the same fingerprint wherever they are stored; any changed byte
-    changes it. A single file's fingerprint is not its plain ``sha256sum`` (the name is
-    hashed too), so that renaming a table is noticed. Files other than the tables
-    (a README next to them) do not count.
-    """
-    digest = hashlib.sha256()
-    for file in dataset_files(path):
-        digest.update(file.name.encode("utf-8") + b"\0")
-        digest.update(sha256_file(file).encode("ascii") + b"\n")
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- naming paths

@@ -21,8 +21,11 @@ notebook parameters:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
@@ -112,7 +115,8 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
 
 def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
                  base: Path | None = None, drugs: str | Path | None = None,
-                 cut_date: str | dt.date | None = None) -> ScreenedInputs:
+                 cut_date: str | dt.date | None = None,
+                 source_rows: Mapping[str, np.ndarray] | None = None) -> ScreenedInputs:
     """Load a dataset and the criteria parameters from their paths and screen the dataset.
 
     Parameters
@@ -132,6 +136,11 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     cut_date : str, date or None
         Screen what was known on this date (``YYYY-MM-DD``; see
         :mod:`lifileucel_analysis.contract.data_cut`); blank = no cut, every row counts.
+    source_rows : mapping of str to numpy.ndarray, optional
+        When the dataset is part of a larger one (a bucket), each table's rows' 0-based data
+        rows in the larger dataset's files (``ScreeningDataset.source_rows``), so that
+        findings name those rows; a table's array may be longer than the table as loaded
+        (trailing blank rows the loader dropped).
 
     Returns
     -------
@@ -166,6 +175,9 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
 
         drug_table = read_drug_file(resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary"))
     data = load_dataset(dataset_path)
+    if source_rows:
+        data = replace(data, source_rows={name: np.asarray(rows)[:len(data.table(name))]
+                                          for name, rows in source_rows.items()})
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)

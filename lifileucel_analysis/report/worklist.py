@@ -16,7 +16,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
@@ -73,12 +76,20 @@ def data_currency(verdicts: pd.DataFrame, cut_date: object = None) -> DataCurren
         The screening's data cut date (:mod:`lifileucel_analysis.contract.data_cut`);
         ``None``: no cut, and the latest consent date in the data stands in for it.
     """
+    latest = verdicts["consent_date"].max()
+    return currency_of(None if pd.isna(latest) else pd.Timestamp(latest), cut_date)
+
+
+def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) -> DataCurrency:
+    """:func:`data_currency` given the latest consent date in the data (``None``: none at all).
+
+    The bucketed screen calls it with the latest over its buckets.
+    """
     if cut_date is not None:
         return DataCurrency(pd.Timestamp(cut_date), CUT_SOURCE)
-    latest = verdicts["consent_date"].max()
-    if pd.isna(latest):
+    if latest_consent is None:
         return DataCurrency(None, "no consent date in the data")
-    return DataCurrency(pd.Timestamp(latest), "latest consent date in the data; no data cut date given")
+    return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date given")
 
 
 _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
@@ -138,6 +149,70 @@ def _lookup(by_patient: pd.Series, patient_ids: pd.Series) -> pd.Series:
     return pd.Series(by_patient.reindex(patient_ids.to_numpy()).to_numpy(), index=patient_ids.index)
 
 
+def _per_patient(work: pd.DataFrame) -> pd.DataFrame:
+    """One row per patient of ``work`` (indexed by ID): criteria counted, texts joined in row order, fields summed.
+
+    What ``groupby(sort=False).agg("; ".join)`` gives, without a Python call per patient:
+    the rows are ordered by patient (stably), and each text column becomes an Arrow list
+    per patient, joined in one call.
+    """
+    codes, ids = pd.factorize(work["patient_id"], sort=False)
+    order = np.argsort(codes, kind="stable")
+    sizes = np.bincount(codes, minlength=len(ids)).astype(np.int64)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
+
+    def joined(column: str, separator: str) -> pd.Series:
+        values = pa.array(work[column].to_numpy(dtype=object)[order], pa.string())
+        texts = pc.binary_join(pa.ListArray.from_arrays(offsets, values), separator)
+        return pd.Series(texts.to_pylist(), index=ids, dtype="str")
+
+    nfields = np.bincount(codes, weights=work["nfields"].to_numpy(dtype=float), minlength=len(ids))
+    return pd.DataFrame({"unknown_count": pd.Series(sizes, index=ids), "unknown": joined("unknown", "; "),
+                         "to_collect": joined("collect", "; "), "why_unknown": joined("why", " | "),
+                         "nfields": pd.Series(nfields.astype(np.int64), index=ids)}).rename_axis("patient_id")
+
+
+def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
+    """Each pending patient once, in the verdicts' order: what :func:`plain_worklist` shows but days pending.
+
+    Columns: :data:`WORKLIST_COLUMNS` without ``days_pending``, plus ``nfields`` (fields to
+    collect, a sort key). Nothing here depends on other patients' rows, so a bucket's rows
+    are the whole dataset's rows of its patients (the bucketed screen relies on it).
+    """
+    verdicts = result.verdicts[result.verdicts["verdict"].astype(str) == "pending"]
+    work = result.missing_data.astype({"patient_id": "str", "criterion_id": "str"})
+    work = work[work["patient_id"].isin(verdicts["patient_id"].astype(str))]
+    labels = criterion_labels(result.params)
+    outcomes = result.outcomes[result.outcomes["outcome"].astype(str) == "unknown"]
+    evidence = outcomes.astype({"patient_id": "str", "criterion_id": "str"})[["patient_id", "criterion_id", "evidence"]]
+    work = work.merge(evidence, on=["patient_id", "criterion_id"], how="left")
+    ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
+    consent = verdicts.astype({"patient_id": "str"}).set_index("patient_id")["consent_date"]
+    window = lab_window(_lookup(consent, work["patient_id"]), _lookup(ld, work["patient_id"]),
+                        result.params.lab_lookback_days)
+    work["collect"] = _collect_text(work["fields"], window)
+    work["nfields"] = work["fields"].fillna("").astype(str).str.count("; ") + 1
+    work["unknown"] = work["criterion_id"] + " " + work["criterion_id"].map(labels)
+    work["why"] = work["criterion_id"] + ": " + work["evidence"].fillna("").astype(str)
+    grouped = _per_patient(work)
+    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"})
+    frame = frame.merge(grouped, left_on="patient_id", right_index=True, how="left")
+    frame["unknown_count"] = frame["unknown_count"].fillna(0).astype("int64")
+    frame["nfields"] = frame["nfields"].fillna(0)
+    return frame.reset_index(drop=True).fillna({"to_collect": "", "unknown": "", "why_unknown": ""})
+
+
+def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Rows of :func:`worklist_rows` with ``days_pending`` counted from ``as_of``, in :data:`WORKLIST_COLUMNS`."""
+    frame = rows.copy()
+    if as_of.date is None:
+        frame["days_pending"] = pd.array([pd.NA] * len(frame), dtype="Int64")
+    else:
+        days = (as_of.date - frame["consent_date"]).dt.days
+        frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
+    return frame[list(WORKLIST_COLUMNS)]
+
+
 def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Each pending patient once: what to collect, in plain words, closest to eligible first.
 
@@ -155,37 +230,43 @@ def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) 
     -------
     pandas.DataFrame
         :data:`WORKLIST_COLUMNS`; sorted by number of unknown criteria, number of fields to
-        collect, then longest pending first, then patient ID.
+        collect, then longest pending first, then patient ID (:func:`worklist_order_key`
+        gives the same order as one sortable key).
     """
-    verdicts = result.verdicts[result.verdicts["verdict"].astype(str) == "pending"]
-    work = result.missing_data.astype({"patient_id": "str", "criterion_id": "str"})
-    work = work[work["patient_id"].isin(verdicts["patient_id"].astype(str))]
-    labels = criterion_labels(result.params)
-    outcomes = result.outcomes[result.outcomes["outcome"].astype(str) == "unknown"]
-    evidence = outcomes.astype({"patient_id": "str", "criterion_id": "str"})[["patient_id", "criterion_id", "evidence"]]
-    work = work.merge(evidence, on=["patient_id", "criterion_id"], how="left")
-    ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
-    consent = verdicts.astype({"patient_id": "str"}).set_index("patient_id")["consent_date"]
-    window = lab_window(_lookup(consent, work["patient_id"]), _lookup(ld, work["patient_id"]),
-                        result.params.lab_lookback_days)
-    work["collect"] = _collect_text(work["fields"], window)
-    work["nfields"] = work["fields"].fillna("").astype(str).str.count("; ") + 1
-    work["unknown"] = work["criterion_id"] + " " + work["criterion_id"].map(labels)
-    work["why"] = work["criterion_id"] + ": " + work["evidence"].fillna("").astype(str)
-    grouped = work.groupby("patient_id", sort=False).agg(
-        unknown_count=("criterion_id", "size"), unknown=("unknown", "; ".join),
-        to_collect=("collect", "; ".join), why_unknown=("why", " | ".join), nfields=("nfields", "sum"))
-    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"})
-    frame = frame.merge(grouped, left_on="patient_id", right_index=True, how="left")
-    frame["unknown_count"] = frame["unknown_count"].fillna(0).astype("int64")
-    frame["nfields"] = frame["nfields"].fillna(0)
-    if as_of.date is None:
-        frame["days_pending"] = pd.array([pd.NA] * len(frame), dtype="Int64")
-    else:
-        days = (as_of.date - frame["consent_date"]).dt.days
-        frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
+    rows = worklist_rows(result, patients)
+    frame = finish_worklist(rows, as_of).assign(nfields=rows["nfields"])
     frame = frame.sort_values(["unknown_count", "nfields", "days_pending", "patient_id"],
                               ascending=[True, True, False, True], na_position="last", kind="stable")
-    return frame[list(WORKLIST_COLUMNS)].reset_index(drop=True).fillna({"to_collect": "", "unknown": "",
-                                                                         "why_unknown": ""})
+    return frame[list(WORKLIST_COLUMNS)].reset_index(drop=True)
 
+
+ORDER_KEY_BYTES = 25
+"""Fixed part of :func:`worklist_order_key`: unknown count (8), fields (8), blank consent flag (1), consent day (8)."""
+
+
+def worklist_order_key(rows: pd.DataFrame) -> pa.Array:
+    """One binary key per row of :func:`worklist_rows` whose byte order is :func:`plain_worklist`'s order.
+
+    The order is: fewer unknown criteria first, then fewer fields to collect, then longest
+    pending first (= earliest consent day first, whatever date days pending count from,
+    since consent dates are whole days; no consent date last), then patient ID. The key
+    is those values as big-endian unsigned integers followed by the UTF-8 bytes of the ID,
+    so comparing keys byte by byte compares the tuples (the ID is last, the rest fixed
+    width; UTF-8 byte order is code point order, as Python compares strings). The
+    bucketed screen merges the buckets' worklists by it without knowing the date days
+    pending count from.
+    """
+    n = len(rows)
+    fixed = np.zeros((n, ORDER_KEY_BYTES), dtype=np.uint8)
+    consent = rows["consent_date"].to_numpy(dtype="datetime64[D]")
+    blank = np.isnat(consent)
+    day = np.where(blank, 0, consent.astype(np.int64)).astype(np.int64)
+    fields = [(0, rows["unknown_count"].to_numpy(dtype=np.int64).astype(np.uint64)),
+              (8, np.rint(rows["nfields"].to_numpy(dtype=float)).astype(np.int64).astype(np.uint64)),
+              (17, (day.astype(np.uint64) ^ np.uint64(1 << 63)))]  # sign bit flipped: days before 1970 first
+    for start, values in fields:
+        fixed[:, start:start + 8] = values.astype(">u8").view(np.uint8).reshape(n, 8)
+    fixed[:, 16] = blank
+    prefix = pa.FixedSizeBinaryArray.from_buffers(pa.binary(ORDER_KEY_BYTES), n, [None, pa.py_buffer(fixed.tobytes())])
+    ids = pa.array(rows["patient_id"].astype(str).to_numpy(dtype=object), pa.string()).cast(pa.binary())
+    return pc.binary_join_element_wise(prefix.cast(pa.binary()), ids, pa.scalar(b"", pa.binary()))
