@@ -47,6 +47,7 @@ from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
+from ..contract.fingerprints import sha256_file
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
@@ -106,12 +107,13 @@ def params_sha256(params: CriteriaParams) -> str:
 def run_record(inputs: ScreenedInputs, criteria_version: str | None = None) -> RunRecord:
     """Identify a screening: its content, hashed, is its run ID (16 hex digits)."""
     cut = inputs.cut.cut_date if inputs.cut is not None else None
+    drugs = sha256_file(inputs.drugs_path) if inputs.drugs_path is not None else None
     return new_run_record(dataset_fingerprint(inputs.dataset_path), inputs.params,
-                          inputs.criteria_params_path is not None, cut, criteria_version)
+                          inputs.criteria_params_path is not None, cut, criteria_version, drugs)
 
 
 def new_run_record(dataset_sha256: str, params: CriteriaParams, from_file: bool, cut_date: dt.date | None,
-                   criteria_version: str | None = None) -> RunRecord:
+                   criteria_version: str | None = None, drugs_sha256: str | None = None) -> RunRecord:
     """Identify a screening from its parts (:func:`run_record` for a screening in memory).
 
     Parameters
@@ -128,10 +130,16 @@ def new_run_record(dataset_sha256: str, params: CriteriaParams, from_file: bool,
         The data cut.
     criteria_version : str, optional
         The version label to record instead of the parameters' own.
+    drugs_sha256 : str, optional
+        SHA-256 of the site drug dictionary (``--drugs``) when one extended the package's:
+        it changes outcomes of I2, I3 and E1, so it is part of ``params_sha256`` and of the
+        run ID (without one, both are what they always were).
     """
     digest = params_sha256(params)
     version = criteria_version or getattr(params, "version", None) or (
         f"custom-{digest[:12]}" if from_file else "default")
+    if drugs_sha256 is not None:  # the criteria's version stays; what decided the outcomes does not
+        digest = hashlib.sha256(f"{digest}\ndrugs:{drugs_sha256}".encode()).hexdigest()
     fields = {"cut_date": cut_date.isoformat() if cut_date is not None else None, "dataset_sha256": dataset_sha256,
               "criteria_version": version, "params_sha256": digest, "package_version": package_version()}
     run_id = hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()[:16]

@@ -60,6 +60,8 @@ class ScreenedInputs:
         The screening of the whole dataset (of what was known at the cut, with a cut).
     cut : DataCut or None
         The data cut applied and what it set aside (``None``: no cut, every row counts).
+    drugs_path : Path or None
+        The site drug dictionary that extended the package's (``None``: the package's only).
     """
 
     dataset_path: Path
@@ -68,6 +70,7 @@ class ScreenedInputs:
     params: CriteriaParams
     result: ScreeningResult
     cut: DataCut | None = None
+    drugs_path: Path | None = None
 
 
 def is_blank(value: str | Path | None) -> bool:
@@ -169,11 +172,12 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     cut_on = parse_cut_date(cut_date)
     params = load_params(params_path)
-    drug_table = None
+    drug_table, drugs_path = None, None
     if not is_blank(drugs):
         from ..contract.drug_file import read_drug_file
 
-        drug_table = read_drug_file(resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary"))
+        drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
+        drug_table = read_drug_file(drugs_path)
     data = load_dataset(dataset_path)
     if source_rows:
         data = replace(data, source_rows={name: np.asarray(rows)[:len(data.table(name))]
@@ -182,4 +186,4 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)
     return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
-                          result=screen(data, params, drug_table), cut=cut)
+                          result=screen(data, params, drug_table), cut=cut, drugs_path=drugs_path)

@@ -45,6 +45,7 @@ from ..contract.chunked_output import write_csv_chunks, write_parquet_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
+from ..contract.fingerprints import sha256_file
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
@@ -238,10 +239,16 @@ def _record(history: str | Path, layout: BucketedDataset, options: ScreenOptions
             summaries: list[BucketSummary]) -> tuple[RunRecord, bool]:
     """Record the run in the history from the verdict and outcome parts, one bucket at a time, in one transaction."""
     from ..engine.parameters import load_params
+    from ..paths import DEMO_DATASET
     from ..report.run_history import history_rows, new_run_record, record_run_parts
+    from ..report.screening_inputs import is_blank, resolve_input_path
 
     cut_date = parse_cut_date(options.cut_date)
-    record = new_run_record(layout.source_sha256, load_params(options.params), options.params is not None, cut_date)
+    # The same file the buckets' screens read (one path rule), so the run ID is the plain screen's.
+    drugs = None if is_blank(options.drugs) else sha256_file(
+        resolve_input_path(options.drugs, DEMO_DATASET, what="drug dictionary"))
+    record = new_run_record(layout.source_sha256, load_params(options.params), options.params is not None, cut_date,
+                            drugs_sha256=drugs)
     screened = [s.screened for s in summaries]
     set_aside = sum(s.cut.patients_set_aside for s in screened if s.cut is not None)
 
