@@ -31,6 +31,7 @@ from .messages import (
     MSG_TIME_OF_DAY,
 )
 from .schema import DATE_DTYPE, PATIENT_ID_PATTERN, ColumnSpec, dtype_for
+from .text_kernels import arrow_text, blank_as_null, plain_dates, plain_numbers, trim_text
 from .writing import format_csv_column
 
 __all__ = ["check_column", "normalise", "parse_id"]
@@ -84,6 +85,8 @@ def normalise(values: pd.Series, kind: str) -> pd.Series:
     if isinstance(dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(dtype.categories.dtype):
         trimmed = _normalise_categorical(values)
         return trimmed if kind in ("id", "text", "code", "yesno") else _as_text(trimmed)
+    if (arrow := arrow_text(values)) is not None:  # CSV cells and Parquet text: trimmed in Arrow
+        return pd.Series(pd.array(blank_as_null(trim_text(arrow)), dtype=TEXT_DTYPE), copy=False)
     if dtype == object:
         text = pd.Series([_cell_text(cell) for cell in values], dtype="str")
     elif _is_text_dtype(dtype):
@@ -298,6 +301,8 @@ def _numbers(raw: pd.Series, column: ColumnSpec) -> tuple[pd.Series, Issues]:
     if raw.dtype == np.float64:
         values = raw.to_numpy(copy=True)
         not_number = np.zeros(len(raw), dtype=bool)
+    elif (arrow := arrow_text(raw)) is not None and (plain := plain_numbers(arrow)) is not None:
+        values, not_number = plain, np.zeros(len(raw), dtype=bool)  # every cell a plain decimal
     else:
         values = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(copy=True)
         not_number = np.isnan(values) & raw.notna().to_numpy()
@@ -325,6 +330,8 @@ def _parse_date(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Seri
         seconds[has_time] = np.datetime64("NaT")
         typed, implausible = _plausible(pd.Series(seconds, dtype=dtype_for(column)))
         return typed, [(has_time, MSG_TIME_OF_DAY), (implausible, MSG_DATE_RANGE)]
+    if (arrow := arrow_text(raw)) is not None and (days := plain_dates(arrow)) is not None:
+        return pd.Series(days, dtype=dtype_for(column)), []  # every cell a plausible YYYY-MM-DD
     iso_shape = raw.str.fullmatch(ISO_DATE_SHAPE).fillna(False).to_numpy(dtype=bool)
     parsed = pd.to_datetime(raw.where(iso_shape), format="%Y-%m-%d", errors="coerce")
     impossible = iso_shape & parsed.isna().to_numpy()
