@@ -14,7 +14,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: help venv test unit notebooks lab reports golden bench lock clean
 
 help:
-	@echo "make reports   build every report from the bundled demo data into reports/"
+	@echo "make reports   build every report from the demo data's weekly extracts into reports/"
 	@echo "make test      run the whole test suite (unit, property, notebooks, end-to-end)"
 	@echo "make lab       JupyterLab on notebooks/"
 	@echo "make golden    regenerate the golden notebooks under tests/golden/ on purpose"
@@ -34,7 +34,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # make test = three pytest runs; every run happens, the first failure decides the status.
-#  1. the unit/property/end-to-end suite (builds the 14 reports once on the fixture cohort
+#  1. the unit/property/end-to-end suite (builds the 15 reports once on the fixture cohort
 #     and opens them in headless Chromium);
 #  2. the golden notebooks under tests/golden/, re-run and compared output by output (nbval);
 #  3. the notebook templates, smoke-run on their defaults (demo cohort) in lax mode.
@@ -57,10 +57,25 @@ test: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-# Builds from the bundled demo cohort; the command prints the path of reports/index.html.
-# Each build's screening is recorded in reports/history.duckdb (kept across rebuilds; docs/history.md).
-reports: $(STAMP)
-	@$(BIN)/lifileucel-eap reports --out reports --jobs $(JOBS) --history reports/history.duckdb
+# The demo cohort's weekly extracts (the bundled demo's size and seed, DEMO_N and DEMO_SEED of
+# lifileucel_analysis/synth/cohorts.py; a test keeps them in step): week-01/ ... with cuts.csv and
+# planted_changes.csv. Rewritten from scratch each time (about 1 s), byte for byte the same.
+DEMO_WEEKS_DIR := build/demo-weeks
+DEMO_PATIENTS := 400
+DEMO_SEED := 20220601
+DEMO_WEEKS := 4
+.PHONY: demo-weeks
+demo-weeks: $(STAMP)
+	@rm -rf $(DEMO_WEEKS_DIR)
+	@$(BIN)/lifileucel-eap synth --patients $(DEMO_PATIENTS) --seed $(DEMO_SEED) --weeks $(DEMO_WEEKS) \
+		--out $(DEMO_WEEKS_DIR) > /dev/null
+
+# Builds from the demo's weekly extracts: every week is recorded into reports/history.duckdb at its cut
+# date (kept across rebuilds; recording the same week again changes nothing), the reports show the last
+# week and what changed since the week before (docs/history.md). Prints the path of reports/index.html.
+reports: demo-weeks
+	@$(BIN)/lifileucel-eap reports --weekly $(DEMO_WEEKS_DIR) --out reports --jobs $(JOBS) \
+		--history reports/history.duckdb
 
 # A developer tool, not a user command: it writes into tests/golden/ (see tools/golden.py).
 golden: $(STAMP)
@@ -69,10 +84,11 @@ golden: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/screen_scale.py $(if $(SCALE),--bucketed-sizes $(SCALE)) $(if $(BUCKETS),--buckets $(BUCKETS))
 
-# The README's three figures (docs/img/*.png), rendered from the demo cohort; see tools/readme_figures.py.
+# The README's three figures (docs/img/*.png), rendered from what make reports shows (the demo's last
+# weekly extract at its cut date); see tools/readme_figures.py.
 .PHONY: readme-figures
-readme-figures: $(STAMP)
-	$(BIN)/python tools/readme_figures.py
+readme-figures: demo-weeks
+	$(BIN)/python tools/readme_figures.py --weekly $(DEMO_WEEKS_DIR)
 
 lock:
 	$(PYTHON) -m venv /tmp/lifileucel-lock && /tmp/lifileucel-lock/bin/pip install --quiet pip-tools

@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,7 +28,6 @@ from .report.run_history import HistoryError
 from .report.screening_inputs import InputNotFoundError
 
 if TYPE_CHECKING:
-    from .contract.screen_output import ScreenedTables
     from .runner import ReportResult
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -48,127 +44,49 @@ def _say(text: object, file: Any = None) -> None:
     """Print one message (stdout, or ``file``), terminal controls escaped."""
     print(terminal_safe(text), file=file or sys.stdout, flush=file is sys.stderr)
 
-def site_worklists(inputs: Any) -> dict[str, Any]:
-    """``worklist-<site>.csv`` per site with patients: its pending patients in plain words (docs/reports.md)."""
-    from .contract.schema import SITE_IDS
-    from .report.downloads import readable
-    from .report.worklist import data_currency, plain_worklist
-
-    result = inputs.result
-    currency = data_currency(result.verdicts)
-    present = set(result.verdicts["site_id"].astype(str))
-    # One worklist for the program, cut by site: every step is per patient and the order is
-    # fixed by the sort keys, so each site's part is what its own worklist would be.
-    program = plain_worklist(result, inputs.dataset.patients, currency)
-    site_of = program["site_id"].astype(str).to_numpy()
-    return {f"worklist-{site}.csv": readable(program[site_of == site].reset_index(drop=True))
-            for site in SITE_IDS if site in present}
-
-
-def core_tables(result: Any) -> dict[str, Any]:
-    """The spec's screen tables (section 4) by name: a name with an extension is a fixed file, a bare
-    stem a long table whose format (CSV or Parquet) is chosen by size. Bucketed and plain screens share it."""
-    return {
-        "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
-        "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
-        "missing_data": result.missing_data,
-    }
-
-
-def screen_tables(dataset: str | Path, params: str | Path | None) -> ScreenedTables:
-    """Screen one dataset (or one bucket of a bucketed one): the ``screen`` command's tables and counts.
-
-    Module-level and free of printing, so that Dask workers can run it on a bucket.
-    """
-    from .contract.screen_output import ScreenedTables
-    from .report.screening_inputs import screen_files
-
-    inputs = screen_files(dataset, params)
-    result = inputs.result
-    counts = result.verdicts["verdict"].value_counts()
-    return ScreenedTables(
-        tables=core_tables(result),
-        n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
-        notes=tuple(inputs.dataset.warnings))
-
-
 def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset (or a bucketed one, bucket by bucket) and write the screen's output files."""
     from .contract.buckets import is_bucketed
+    from .runner.screen_command import ScreenOptions
 
-    if is_bucketed(args.dataset):
-        return _screen_bucketed(args)
-    if args.scheduler:
+    bucketed = is_bucketed(args.dataset)
+    if args.scheduler and not bucketed:
         _say("error: --scheduler needs a bucketed dataset (lifileucel-eap partition)", sys.stderr)
         return EXIT_INVALID
-    with output_lock(Path(args.out)):  # one writer per output folder, from reading to the last file
-        return _screen_locked(args)
+    options = ScreenOptions(params=_absolute(args.params, "criteria parameters"),
+                            drugs=_absolute(args.drugs, "drug dictionary"), cut_date=args.cut_date)
+    out = Path(args.out)
+    with output_lock(out):  # one writer per output folder, from reading to the last file
+        if bucketed:
+            from .contract.data_cut import parse_cut_date
+            from .contract.drug_file import read_drug_file
+            from .engine.parameters import load_params
+            from .runner.bucketed_screen import screen_bucketed
 
+            # Parameters that cannot be used stop here, before any bucket is screened.
+            load_params(options.params)
+            parse_cut_date(options.cut_date)
+            if options.drugs is not None:
+                read_drug_file(Path(options.drugs))
+            run = screen_bucketed(Path(args.dataset).resolve(), out, options, args.long_format, args.scheduler,
+                                  args.history)
+        else:
+            from .runner.screen_command import screen_plain
 
-def _screen_bucketed(args: argparse.Namespace) -> int:
-    """Screen a bucketed dataset: verdicts, outcomes and missing data, merged in source patient order."""
-    from .engine.parameters import load_params
-    from .runner.bucketed_screen import screen_bucketed
-
-    unsupported = [flag for flag, value in (("--drugs", args.drugs), ("--cut-date", args.cut_date),
-                                            ("--history", args.history)) if value]
-    if unsupported:  # not yet carried through the bucket workers: refuse rather than ignore
-        _say(f"error: {', '.join(unsupported)} not yet supported for a bucketed dataset; screen the "
-             "unbucketed dataset instead", sys.stderr)
-        return EXIT_INVALID
-    params = _absolute(args.params)
-    load_params(params)  # a criteria file that cannot be used stops here, before any bucket is screened
-    run = screen_bucketed(Path(args.dataset).resolve(), Path(args.out), partial(screen_tables, params=params),
-                          args.long_format, args.scheduler)
+            run = screen_plain(args.dataset, out, options, args.long_format, args.history)
     for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     print(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:
-        _say(f"{run.findings} data-quality finding(s): screen the unbucketed dataset for findings.csv", sys.stderr)
+        print(f"{run.findings} data-quality finding(s): see findings.csv", file=sys.stderr)
+    if run.cut is not None:
+        print(f"data cut {run.cut.cut_date}: {run.cut.patients_set_aside} patient(s) consented after it "
+              "set aside (not screened); rows and dates after it counted in data_cut.csv")
     for path in run.written:
         _say(f"wrote {path}")
-    return EXIT_OK
-
-
-def _screen_locked(args: argparse.Namespace) -> int:
-    from .contract.output_files import long_table_name, write_outputs
-    from .report.screening_inputs import screen_files
-
-    inputs = screen_files(args.dataset, args.params, drugs=args.drugs, cut_date=args.cut_date)
-    for note in inputs.dataset.warnings:  # lenient fixes the loader made: say them, do not hide them
-        _say(f"note: {note}", sys.stderr)
-    result = inputs.result
-    core = core_tables(result)
-    out = Path(args.out)
-    stale = [out / f"{stem}.{ext}" for stem in core if "." not in stem for ext in ("csv", "parquet")]
-    stale.append(out / "data_cut.csv")
-    files = {
-        **{name if "." in name else long_table_name(name, len(frame), args.long_format): frame
-           for name, frame in core.items()},
-        "findings.csv": result.findings,
-        **site_worklists(inputs),
-    }
-    if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
-        files["data_cut.csv"] = inputs.cut.frame()
-    written = write_outputs(files, out)
-    for path in stale:
-        if path not in written and path.exists():
-            path.unlink()  # an earlier run's table in the other format must not pass for this run's
-    counts = result.verdicts["verdict"].value_counts()
-    print(f"screened {result.n_in} patients in, {len(result.verdicts)} verdicts out: "
-          + ", ".join(f"{v} {int(counts.get(v, 0))}" for v in ("eligible", "pending", "ineligible")))
-    if len(result.findings):
-        print(f"{len(result.findings)} data-quality finding(s): see findings.csv", file=sys.stderr)
-    if inputs.cut is not None:
-        print(f"data cut {inputs.cut.cut_date}: {inputs.cut.patients_set_aside} patient(s) consented after it "
-              "set aside (not screened); rows and dates after it counted in data_cut.csv")
-    for path in written:
-        print(f"wrote {path}")
-    if args.history:
-        from .report.run_history import record_run
-
-        record, new = record_run(args.history, inputs)
+    if run.recorded is not None:
+        record, new = run.recorded
         print(f"{'recorded' if new else 'already recorded'} run {record.run_id} in {args.history}")
     return EXIT_OK
 
@@ -207,12 +125,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _absolute(params: str | None) -> str | None:
-    """A criteria path as the working directory's rule resolves it, so that workers elsewhere find it too."""
+def _absolute(path: str | None, what: str) -> str | None:
+    """An input path as the working directory's rule resolves it, so that workers elsewhere find it too."""
     from .report.screening_inputs import is_blank, resolve_input_path
     from .paths import DEMO_DATASET
 
-    return None if is_blank(params) else str(resolve_input_path(params, DEMO_DATASET, what="criteria parameters"))
+    return None if is_blank(path) else str(resolve_input_path(path, DEMO_DATASET, what=what))
 
 
 def cmd_partition(args: argparse.Namespace) -> int:
@@ -246,8 +164,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_reports(args: argparse.Namespace) -> int:
     """Build every report and the index."""
     history = Path(args.history) if args.history else None
+    weekly = Path(args.weekly) if args.weekly else None
     return build_reports_logged(Path(args.dataset) if args.dataset else None, Path(args.out), args.jobs, None,
-                                history=history)
+                                history=history, cut_date=args.cut_date, weekly=weekly)
 
 
 def _use_progress_bar(progress: bool | None) -> bool:
@@ -313,7 +232,8 @@ def build_reports_logged(dataset: Path | None, out: Path, jobs: int, progress: b
     ----------
     dataset, out, jobs, options
         As :func:`lifileucel_analysis.runner.build_reports` takes them (``options``:
-        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``).
+        ``params_dir``, ``notebooks_dir``, ``cell_timeout``, ``only``, ``history``, ``cut_date``,
+        ``weekly``).
     progress : bool or None
         See :class:`BuildLog`.
     """
@@ -457,8 +377,13 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_argument("--out", default="reports", help="output folder")
     reports.add_argument("--jobs", type=int, default=2, help="notebooks run in parallel")
     reports.add_argument("--history", default=None, metavar="FILE",
-                         help="also record the screening in this DuckDB run history (make reports: "
-                              "reports/history.duckdb, kept across rebuilds)")
+                         help="record the screening in this DuckDB run history before the notebooks run; the pages "
+                              "show what changed since the last cut (make reports: reports/history.duckdb)")
+    reports.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD",
+                         help="screen what was known on this date (default: no cut, every row counts)")
+    reports.add_argument("--weekly", default=None, metavar="DIR",
+                         help="a folder of weekly extracts with cuts.csv (synth --weeks): record every week into "
+                              "--history at its cut date, build the reports from the last week")
     reports.set_defaults(func=cmd_reports)
     _add_exchange_commands(sub)
     return parser

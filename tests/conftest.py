@@ -1,6 +1,6 @@
 """Shared fixtures: tiny throwaway notebooks, and one report build per test session.
 
-Building the 14 reports is the slowest step of the suite, so it happens once
+Building the 15 reports is the slowest step of the suite, so it happens once
 (:func:`built_reports`) and the report, reproducibility and browser tests all read it.
 Plain helpers and shared test data live in ``tests/helpers.py``.
 """
@@ -23,7 +23,7 @@ def notebook_factory() -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def built_reports(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """All 14 reports built once on the fixture cohort, shared by the report tests."""
+    """All 15 reports built once on the fixture cohort, shared by the report tests."""
     from lifileucel_analysis.paths import FIXTURE_DATASET
     from lifileucel_analysis.cli import build_reports_logged
 

@@ -32,6 +32,12 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LOCAL_SCHEMES = ("file:", "data:", "about:")
 """URL schemes a report page may load from; anything else is a network request."""
+PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
+"""Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""
+OVERFLOWING_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table table, table'))
+  .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
+               || t.scrollWidth > t.parentElement.clientWidth + 1)
+  .map(t => (t.closest('.lifileucel-table')?.querySelector('strong')?.textContent || t.id || 'table'))"""
 
 # ----------------------------------------------------------------------------------------
 # the eligible baseline patient

@@ -1,6 +1,6 @@
 """The built reports in a real browser: headless Debian Chromium through Playwright.
 
-Every page (the index and the 14 reports of the session build) must load from disk
+Every page (the index and the 15 reports of the session build) must load from disk
 without a console error or a network request, render every image, and every link of
 the index must open a page that exists. ``.ci/run`` installs Chromium; without it these
 tests are skipped, saying so.
@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, Build
+from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, Build
 
+from lifileucel_analysis.report.downloads import download_kinds
 from lifileucel_analysis.runner.build import INDEX_FILE
 
 pytestmark = [
@@ -91,13 +92,13 @@ def test_index_loads_cleanly_and_every_link_opens_an_existing_page(browser: Any,
     assert all(t is not None for t in targets), f"the index links off-disk: {index.links}"
     missing = [str(t) for t in targets if t is not None and not t.is_file()]
     assert not missing, f"index links that resolve to nothing: {missing}"
-    assert len({t for t in targets if t is not None and t.suffix == ".html"}) == 14
+    assert len({t for t in targets if t is not None and t.suffix == ".html"}) == 15
 
 
 def test_every_report_loads_offline_without_errors_and_renders_its_images(browser: Any,
                                                                           built_reports: Build) -> None:
     pages = sorted(p for p in built_reports.out.rglob("*.html") if p.name != INDEX_FILE)
-    assert len(pages) == 14
+    assert len(pages) == 15
     problems, images = {}, 0
     for page in pages:
         seen = visit(browser, page)
@@ -126,14 +127,9 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 
 TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
                      "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
-                     "waivers": "Waivers"}
+                     "waivers": "Waivers", "changes": "Changes since the last cut: patients",
+                     "differences": "Criterion outcomes that differ", "criterion-impact": "Impact of each criterion"}
 """Download kind -> how the caption of its table on the page starts."""
-PRINT_WIDTHS_PX = {"Letter": 8.5 * 96 - 2 * 12 / 25.4 * 96, "A4": 210 / 25.4 * 96 - 2 * 12 / 25.4 * 96}
-"""Printable width of a page at 12 mm margins (the print stylesheet's), in CSS pixels."""
-OVERFLOWING_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table table, table'))
-  .filter(t => t.getBoundingClientRect().right > document.documentElement.clientWidth + 1
-               || t.scrollWidth > t.parentElement.clientWidth + 1)
-  .map(t => (t.closest('.lifileucel-table')?.querySelector('strong')?.textContent || t.id || 'table'))"""
 PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')).map(d => ({
   caption: d.querySelector('strong')?.textContent || '',
   rows: Array.from(d.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent))}))"""
@@ -166,7 +162,7 @@ def test_contents_anchors_resolve_and_downloads_match_the_page_tables(browser: A
                                                  ".map(a => a.href)") if (t := local_target(link)) is not None]
         tables = page.evaluate(PAGE_TABLES)
         context.close()
-        assert len(downloads) == len(TABLE_OF_DOWNLOAD), page_path
+        assert len(downloads) == len(download_kinds(page_path.parent.name)), page_path
         for xlsx in downloads:
             kind = xlsx.stem[len(page_path.stem) + 1:]
             rows = _sheet_rows(xlsx)

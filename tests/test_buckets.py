@@ -1,14 +1,22 @@
 """Bucketed datasets: partitioning keeps every row with its patient, and screening bucket by bucket,
 in this process or on a real Dask LocalCluster with 2 workers, writes the same bytes as screening
-the unbucketed source.
+the unbucketed source: every file of the plain screen's output folder (verdicts, outcomes,
+missing data, findings, each site's worklist, the data cut), with ``--cut-date`` and ``--drugs``
+too, and records the same run in a history.
 
 The cohort is a synthetic one with its patients shuffled (so that input order is neither ID
 order nor bucket order), a few IDs padded with spaces in the event tables (the validator
-trims them: the hash must too) and the overrides of the synthetic generator (waivers).
+trims them: the hash must too), the overrides of the synthetic generator (waivers) and
+planted data-quality findings on the patients and toxicities tables (so that findings name
+rows of three tables).
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +31,10 @@ from lifileucel_analysis import cli, synth
 from lifileucel_analysis.contract import chunked_output
 from lifileucel_analysis.contract.buckets import bucket_of, open_bucketed, partition_dataset
 from lifileucel_analysis.contract.writing import write_tables
+from lifileucel_analysis.report.provenance import dataset_fingerprint
+from lifileucel_analysis.report.run_history import run_tables, runs
+
+ROOT = Path(__file__).resolve().parents[1]
 
 N_PATIENTS, BUCKETS = 240, 4
 
@@ -45,7 +57,30 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     labs = (root / "labs.csv").read_text(encoding="utf-8").splitlines(keepends=True)
     labs[1] = labs[1].replace("EAP-", " EAP-", 1)  # a padded ID: same patient once trimmed
     (root / "labs.csv").write_text("".join(labs), encoding="utf-8")
+    patients = pd.read_csv(root / "patients.csv", dtype=str, keep_default_na=False)
+    male = patients.index[patients["sex"] == "male"][-12:]  # late in the file: a cut moves their rows up
+    patients.loc[male, "pregnant"] = "yes"  # a finding on the patients table
+    patients.to_csv(root / "patients.csv", index=False)
+    toxicities = pd.read_csv(root / "toxicities.csv", dtype=str, keep_default_na=False)
+    toxicities.loc[toxicities.index[::15], ["grade", "ongoing"]] = ["5", "yes"]  # findings on toxicities
+    toxicities.to_csv(root / "toxicities.csv", index=False)
     return root
+
+
+@pytest.fixture(scope="module")
+def cut_date(source: Path) -> str:
+    """A cut in the middle of the consent dates: about half the patients set aside."""
+    consent = sorted(pd.read_csv(source / "patients.csv", dtype=str)["consent_date"].dropna())
+    return consent[len(consent) // 2]
+
+
+@pytest.fixture(scope="module")
+def drugs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A site's drug names for the synthetic cohort's misspelt agents (they change findings and outcomes)."""
+    path = tmp_path_factory.mktemp("drugs") / "site_drugs.csv"
+    path.write_text("agent,drug_class,source\npembrolizumabb,anti-pd-1,site list\nnivolumabb,anti-pd-1,site list\n",
+                    encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -55,17 +90,13 @@ def bucketed(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-CORE_STEMS = ("verdicts", "outcomes", "missing_data")
-"""The tables a bucketed screen writes so far; findings.csv, the per-site worklists, data_cut.csv
-and the run history come from unbucketed screens only (the bucketed path refuses their options)."""
-
-
 def screen(dataset: Path, out: Path, *extra: str) -> dict[str, bytes]:
+    """Every file the screen wrote into ``out`` (a fresh folder), by name: compared whole, so none is forgotten."""
+    assert not out.exists()
     assert cli.main(["screen", str(dataset), "--out", str(out), *extra]) == 0
     files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
-    core = {name: data for name, data in files.items() if name.split(".")[0] in CORE_STEMS}
-    assert len(core) == len(CORE_STEMS), sorted(files)
-    return core
+    assert {"verdicts.csv", "findings.csv"} <= set(files) and any(n.startswith("worklist-") for n in files), files
+    return files
 
 
 def test_bucket_of_is_fnv1a_of_the_trimmed_id() -> None:
@@ -100,15 +131,57 @@ def test_every_row_of_a_patient_is_in_one_bucket(source: Path, bucketed: Path) -
         assert rows == len(pd.read_csv(source / f"{table}.csv", dtype=str))
 
 
-@pytest.mark.parametrize("long_format", ["csv", "parquet"])
-def test_bucketed_screen_writes_the_unbucketed_bytes(source: Path, bucketed: Path, tmp_path: Path,
-                                                     long_format: str) -> None:
-    plain = screen(source, tmp_path / "plain", "--long-format", long_format)
-    assert screen(bucketed, tmp_path / "bucketed", "--long-format", long_format) == plain
+def _options(options: str, cut_date: str, drugs: Path) -> list[str]:
+    return [*(["--cut-date", cut_date] if "cut" in options else []), *(["--drugs", str(drugs)] if "drugs" in options else [])]
+
+
+@pytest.mark.parametrize(("long_format", "options"), [("csv", ""), ("parquet", ""), ("csv", "cut+drugs"),
+                                                      ("parquet", "cut"), ("csv", "drugs")])
+def test_bucketed_screen_writes_the_unbucketed_bytes(source: Path, bucketed: Path, tmp_path: Path, long_format: str,
+                                                     options: str, cut_date: str, drugs: Path) -> None:
+    extra = ["--long-format", long_format, *_options(options, cut_date, drugs)]
+    plain = screen(source, tmp_path / "plain", *extra)
+    assert screen(bucketed, tmp_path / "bucketed", *extra) == plain  # every file, byte for byte
+    assert ("data_cut.csv" in plain) == ("cut" in options)
+    assert f"outcomes.{long_format}" in plain and f"missing_data.{long_format}" in plain
     verdicts = pd.read_csv(tmp_path / "plain" / "verdicts.csv")
-    original = pd.read_csv(source / "patients.csv", dtype=str)["patient_id"]
-    assert verdicts["patient_id"].tolist() == original.tolist()  # input order, not ID or bucket order
+    original = pd.read_csv(source / "patients.csv", dtype=str)
+    if "cut" in options:  # screened: those consented on or before the cut
+        original = original[original["consent_date"].isna() | (original["consent_date"] <= cut_date)]
+    assert verdicts["patient_id"].tolist() == original["patient_id"].tolist()  # input order, not ID or bucket order
     assert (verdicts["waived"].notna()).any()  # the overrides were applied in their buckets
+    sites = set(verdicts["site_id"])
+    assert {n for n in plain if n.startswith("worklist-")} == {f"worklist-{site}.csv" for site in sites}
+    findings = pd.read_csv(tmp_path / "plain" / "findings.csv", dtype=str, keep_default_na=False)
+    assert {"patients", "toxicities", "labs"} <= set(findings["table"])  # findings on every kind of row
+
+
+def test_the_cut_counts_are_summed_over_buckets(source: Path, bucketed: Path, cut_date: str, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    screen(bucketed, tmp_path / "b", "--cut-date", cut_date)
+    assert f"data cut {cut_date}: " in capsys.readouterr().out
+    counts = dict(pd.read_csv(tmp_path / "b" / "data_cut.csv", dtype=str).to_numpy())
+    patients = pd.read_csv(source / "patients.csv", dtype=str)
+    late = patients["consent_date"] > cut_date
+    labs = pd.read_csv(source / "labs.csv", dtype=str)
+    kept = set(patients.loc[~late, "patient_id"])
+    late_labs = labs["patient_id"].str.strip().isin(kept) & (labs["collected_date"] > cut_date)
+    assert counts["cut_date"] == cut_date and counts["patients_in_dataset"] == str(N_PATIENTS)
+    assert counts["patients_consented_after_cut"] == str(int(late.sum())) != "0"
+    assert counts["labs_rows_after_cut"] == str(int(late_labs.sum())) != "0"
+
+
+def test_findings_name_the_file_row_also_after_a_cut(source: Path, bucketed: Path, cut_date: str,
+                                                     tmp_path: Path) -> None:
+    screen(bucketed, tmp_path / "b", "--cut-date", cut_date)
+    findings = pd.read_csv(tmp_path / "b" / "findings.csv", dtype=str, keep_default_na=False)
+    located = findings[findings["row"] != ""]
+    assert set(located["table"]) == {"patients", "therapies", "toxicities"}
+    for table, rows in located.groupby("table"):
+        file = pd.read_csv(source / f"{table}.csv", dtype=str, keep_default_na=False)
+        at = file.iloc[rows["row"].astype(int) - 1]  # 1-based data rows of the source file
+        assert at["patient_id"].str.strip().tolist() == rows["patient_id"].tolist()
+        assert [at[column].iloc[i] for i, column in enumerate(rows["column"])] == rows["value"].tolist()
 
 
 def test_partition_from_parquet_screens_the_same(source: Path, tmp_path: Path) -> None:
@@ -122,14 +195,31 @@ def test_partition_from_parquet_screens_the_same(source: Path, tmp_path: Path) -
     assert screen(tmp_path / "b", tmp_path / "out") == screen(source, tmp_path / "plain")
 
 
-def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(bucketed: Path, bad_bucketed: Path, tmp_path: Path,
+def recorded(history: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The one run of a history: its ``runs`` row, verdicts and outcomes (in a fixed row order)."""
+    table = runs(history)
+    assert len(table) == 1
+    verdicts, outcomes = run_tables(history, table["run_id"].iloc[0])
+    return (table, verdicts.sort_values("patient_id", ignore_index=True),
+            outcomes.sort_values(["patient_id", "criterion_id"], ignore_index=True))
+
+
+def assert_same_runs(a: Path, b: Path) -> None:
+    for one, other in zip(recorded(a), recorded(b), strict=True):
+        pd.testing.assert_frame_equal(one, other)
+
+
+def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(source: Path, bucketed: Path, bad_bucketed: Path,
+                                                                   tmp_path: Path, cut_date: str, drugs: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     distributed = pytest.importorskip("dask.distributed")
-    in_process = screen(bucketed, tmp_path / "here")
+    extra = ["--cut-date", cut_date, "--drugs", str(drugs)]
+    plain = screen(source, tmp_path / "plain", *extra, "--history", str(tmp_path / "plain.duckdb"))
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster:
         assert len(cluster.workers) == 2
-        on_cluster = screen(bucketed, tmp_path / "cluster", "--scheduler", cluster.scheduler_address)
+        on_cluster = screen(bucketed, tmp_path / "cluster", *extra, "--scheduler", cluster.scheduler_address,
+                            "--history", str(tmp_path / "cluster.duckdb"))
         executed = [worker.state.executed_count for worker in cluster.workers.values()]
         capsys.readouterr()
         # A worker's contract problem reaches the command whole: exit 2, the cell named, nothing written.
@@ -137,7 +227,124 @@ def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(bucketed: Pat
                          cluster.scheduler_address]) == 2
         assert "column ecog" in capsys.readouterr().err
         assert not (tmp_path / "bad").exists()
-    assert sum(executed) == BUCKETS, executed  # every bucket was screened by a worker, none here    assert on_cluster == in_process
+    assert sum(executed) == BUCKETS, executed  # every bucket was screened by a worker, none here
+    assert on_cluster == plain  # every file, byte for byte (the in-process run is compared above)
+    assert_same_runs(tmp_path / "cluster.duckdb", tmp_path / "plain.duckdb")
+
+
+def test_a_bucketed_run_is_recorded_as_the_plain_run_of_its_source(source: Path, bucketed: Path, cut_date: str,
+                                                                   tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    plain, bucket = tmp_path / "plain.duckdb", tmp_path / "bucketed.duckdb"
+    screen(source, tmp_path / "p", "--cut-date", cut_date, "--history", str(plain))
+    screen(bucketed, tmp_path / "b", "--cut-date", cut_date, "--history", str(bucket))
+    assert_same_runs(bucket, plain)  # run ID, source fingerprint, counts, every verdict and outcome
+    run = runs(bucket).iloc[0]
+    assert run["dataset_sha256"] == dataset_fingerprint(source)
+    late = (pd.read_csv(source / "patients.csv", dtype=str)["consent_date"] > cut_date).sum()
+    assert (run["patients_screened"], run["patients_set_aside"]) == (N_PATIENTS - late, late)
+    _, verdicts, outcomes = recorded(bucket)
+    assert len(verdicts) == N_PATIENTS - late and len(outcomes) == len(verdicts) * 19
+    # The same screening again, from the buckets into the plain run's history: the same run, nothing added.
+    before = plain.read_bytes()
+    capsys.readouterr()
+    screen(bucketed, tmp_path / "again", "--cut-date", cut_date, "--history", str(plain))
+    assert f"already recorded run {run['run_id']}" in capsys.readouterr().out
+    assert plain.read_bytes() == before
+
+
+def test_a_changed_bucket_file_cannot_be_recorded(bucketed: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    changed = tmp_path / "changed"
+    shutil.copytree(bucketed, changed)
+    toxicities = changed / "bucket-00001" / "toxicities.parquet"
+    pq.write_table(pq.read_table(toxicities).slice(1), toxicities)  # still a valid bucket, other data
+    assert cli.main(["screen", str(changed), "--out", str(tmp_path / "out"), "--history",
+                     str(tmp_path / "h.duckdb")]) == 2
+    err = capsys.readouterr().err
+    assert "bucket-00001/toxicities.parquet" in err and "changed since partition" in err
+    assert not (tmp_path / "out").exists() and not (tmp_path / "h.duckdb").exists()
+    screen(changed, tmp_path / "out")  # without a history the buckets are screened as they are
+
+
+KILLED_RECORDER = """
+import sys, time
+from lifileucel_analysis import cli
+from lifileucel_analysis.report import run_history
+
+append = run_history._append
+def slow_append(con, table, frame, record):  # each bucket's rows appended, said, then a pause
+    append(con, table, frame, record)
+    print("appended", table, len(frame), flush=True)
+    time.sleep(0.5)
+run_history._append = slow_append
+sys.exit(cli.main(["screen", sys.argv[1], "--out", sys.argv[2], "--history", sys.argv[3]]))
+"""
+
+
+def test_a_killed_bucketed_recording_leaves_the_history_as_it_was(bucketed: Path, tmp_path: Path) -> None:
+    history = tmp_path / "h.duckdb"
+    screen(bucketed, tmp_path / "first", "--cut-date", "2025-06-30", "--history", str(history))
+    before = history.read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    writer = subprocess.Popen([sys.executable, "-c", KILLED_RECORDER, str(bucketed), str(tmp_path / "second"),
+                               str(history)], stdout=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    assert writer.stdout is not None
+    first = writer.stdout.readline()  # a bucket's verdicts are in the run's transaction: kill it there
+    assert first.startswith("appended verdicts"), first
+    assert list(tmp_path.glob(".h.duckdb.*.tmp"))  # the writer's working copy exists
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=60)
+    assert history.read_bytes() == before  # the history as it was: one run, nothing of the killed one
+    assert len(runs(history)) == 1
+    screen(bucketed, tmp_path / "third", "--history", str(history))  # the next writer carries on
+    assert len(runs(history)) == 2 and not list(tmp_path.glob(".h.duckdb.*.tmp"))
+
+
+def test_recording_refuses_parts_that_do_not_add_up(tmp_path: Path) -> None:
+    from lifileucel_analysis.report.run_history import HistoryError, history_rows, new_run_record, record_run_parts
+    from lifileucel_analysis.report.screening_inputs import screen_files
+    from lifileucel_analysis.engine.parameters import load_params
+
+    result = screen_files(None).result
+    record = new_run_record("0" * 64, load_params(), False, None)
+    one = history_rows(result.verdicts, result.outcomes)
+    lost = history_rows(result.verdicts.iloc[1:], result.outcomes)  # a patient lost on the way
+    history = tmp_path / "h.duckdb"
+    assert record_run_parts(history, record, result.n_in, 0, [one])
+    before = history.read_bytes()
+    with pytest.raises(HistoryError, match="nothing recorded"):
+        record_run_parts(history, new_run_record("1" * 64, load_params(), False, None), result.n_in, 0, [lost])
+    assert history.read_bytes() == before
+
+
+def test_worklist_order_key_sorts_as_the_worklist() -> None:
+    """Random worklist rows with ties, blank consent dates and non-ASCII IDs: the key's byte order is the sort's."""
+    from lifileucel_analysis.report.worklist import DataCurrency, finish_worklist, worklist_order_key
+
+    rng = np.random.default_rng(3)
+    n = 400
+    consent = pd.Series(pd.to_datetime("1969-12-20") + pd.to_timedelta(rng.integers(0, 30, n), unit="D"))
+    consent[rng.random(n) < 0.2] = pd.NaT
+    rows = pd.DataFrame({
+        "patient_id": [f"{rng.choice(['EAP', 'Z', 'é', 'ÉAP', 'a'])}-{i:0{rng.integers(1, 4)}d}" for i in range(n)],
+        "site_id": "mskcc", "consent_date": consent,
+        "unknown_count": rng.integers(0, 3, n), "unknown": "", "to_collect": "", "why_unknown": "",
+        "nfields": rng.integers(0, 4, n).astype(float)})
+    shown = finish_worklist(rows, DataCurrency(pd.Timestamp("1970-02-01"), "test")).assign(nfields=rows["nfields"])
+    expected = shown.sort_values(["unknown_count", "nfields", "days_pending", "patient_id"],
+                                 ascending=[True, True, False, True], na_position="last")["patient_id"].tolist()
+    by_key = sorted(zip(worklist_order_key(rows).to_pylist(), rows["patient_id"], strict=True))
+    assert [pid for _, pid in by_key] == expected
+
+
+def test_an_earlier_layout_is_refused(bucketed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old = tmp_path / "old"
+    shutil.copytree(bucketed, old)
+    manifest = json.loads((old / "buckets.json").read_text(encoding="utf-8"))
+    (old / "buckets.json").write_text(json.dumps({**manifest, "version": 1}), encoding="utf-8")
+    assert cli.main(["screen", str(old), "--out", str(tmp_path / "out")]) == 2
+    assert "run partition again" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
@@ -218,10 +425,10 @@ def test_criteria_overrides_apply_to_every_bucket(source: Path, bucketed: Path, 
 
 def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Path, bucketed: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    from lifileucel_analysis.runner import bucketed_screen
+    from lifileucel_analysis.runner import bucket_merge
 
-    monkeypatch.setattr(bucketed_screen, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
-    monkeypatch.setattr(bucketed_screen, "MERGE_BATCH_ROWS", 13)
+    monkeypatch.setattr(bucket_merge, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
+    monkeypatch.setattr(bucket_merge, "MERGE_BATCH_ROWS", 13)
     monkeypatch.setattr(chunked_output, "ROW_GROUP_ROWS", 500)  # row groups cut across windows
     for long_format in ("csv", "parquet"):
         plain = screen(source, tmp_path / f"plain-{long_format}", "--long-format", long_format)
@@ -229,3 +436,38 @@ def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Pat
     outcomes = pq.ParquetFile(tmp_path / "small-parquet" / "outcomes.parquet")
     assert outcomes.num_row_groups == -(-N_PATIENTS * 19 // 500)
     assert {outcomes.metadata.row_group(i).num_rows for i in range(outcomes.num_row_groups - 1)} == {500}
+
+
+@pytest.mark.parametrize("second", ["plain", "bucketed"])
+def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut_date: str, tmp_path: Path,
+                                                               second: str) -> None:
+    """Six sites, Parquet long tables and a cut first; then three patients of two sites, CSV, no cut."""
+    from helpers import small_dataset
+
+    write_tables(small_dataset(), tmp_path / "small", "csv")
+    assert cli.main(["partition", str(tmp_path / "small"), "--buckets", "2", "--out", str(tmp_path / "b")]) == 0
+    out = tmp_path / "out"
+    assert cli.main(["screen", str(source), "--out", str(out), "--long-format", "parquet", "--cut-date", cut_date]) == 0
+    assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "missing_data.csv", "outcomes.csv",
+                                                     "verdicts.csv", "worklist-honorhealth.csv", "worklist-mskcc.csv"]
+
+
+@pytest.mark.parametrize("long_format", ["csv", "parquet"])
+def test_a_bucket_whose_patients_the_cut_sets_all_aside(tmp_path: Path, long_format: str) -> None:
+    """Three buckets, the first one's patients all consented after the cut: it adds nothing, and breaks nothing."""
+    from helpers import patient_row, small_dataset_rows, typed_tables
+
+    rows = small_dataset_rows()
+    late = {"consent_date": "2025-06-01", "lymphodepletion_date": "2025-06-20"}
+    rows["patients"] += [patient_row(pid) for pid in ("P4", "P5", "P6", "P7", "P8")]
+    for row in rows["patients"]:
+        if row["patient_id"] in ("P1", "P4", "P7"):  # bucket 0 of 3
+            row.update(late)
+    write_tables(typed_tables(rows), tmp_path / "csv", "csv")
+    assert cli.main(["partition", str(tmp_path / "csv"), "--buckets", "3", "--out", str(tmp_path / "b")]) == 0
+    layout = open_bucketed(tmp_path / "b")
+    consent = [set(pd.read_parquet(layout.bucket_path(k) / "patients.parquet")["consent_date"]) for k in range(3)]
+    assert consent[0] == {"2025-06-01"} and all(len(c) for c in consent)  # bucket 0 only late patients, none empty
+    extra = ["--cut-date", "2025-04-01", "--long-format", long_format]
+    assert screen(tmp_path / "b", tmp_path / "bucketed", *extra) == screen(tmp_path / "csv", tmp_path / "plain", *extra)

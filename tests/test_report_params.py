@@ -28,13 +28,13 @@ ONE_SITE_PARAMS = 'site: str = "mskcc"\ndataset: str = ""'
 # --------------------------------------------------------------------------- committed files
 
 
-def test_committed_files_make_exactly_the_fourteen_reports() -> None:
+def test_committed_files_make_exactly_the_fifteen_reports() -> None:
     specs = load_report_plan()
     by_notebook = Counter(spec.notebook for spec in specs)
-    assert by_notebook == {"eligibility_report": 7, "site_summary": 6, "program_overview": 1}
+    assert by_notebook == {"eligibility_report": 7, "site_summary": 6, "program_overview": 1, "criteria_impact": 1}
     assert {s.name for s in specs if s.notebook == "eligibility_report"} == {*SITE_IDS, "all"}
     assert {s.name for s in specs if s.notebook == "site_summary"} == set(SITE_IDS)
-    assert len({s.key for s in specs}) == 14
+    assert len({s.key for s in specs}) == 15
 
 
 def test_every_site_has_a_file_that_builds_only_its_own_reports() -> None:

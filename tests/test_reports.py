@@ -104,11 +104,11 @@ def test_a_dataset_outside_the_project_is_shown_as_the_value_passed(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_the_fourteen_reports_build_on_the_fixture_cohort(built_reports: Build) -> None:
+def test_the_fifteen_reports_build_on_the_fixture_cohort(built_reports: Build) -> None:
     assert built_reports.status == EXIT_OK
     files = output_files(built_reports.out)
-    assert len([f for f in files if f.endswith(".html") and f != INDEX_FILE]) == 14
-    assert len([f for f in files if f.endswith(".ipynb")]) == 14
+    assert len([f for f in files if f.endswith(".html") and f != INDEX_FILE]) == 15
+    assert len([f for f in files if f.endswith(".ipynb")]) == 15
 
 
 @pytest.mark.slow
@@ -163,13 +163,14 @@ def test_outputs_hold_no_absolute_path_no_network_reference_and_no_run_timestamp
 
 @pytest.mark.slow
 def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: Path) -> None:
-    """A second build of three reports (one per notebook) repeats the session build byte for byte."""
-    subset = ("eligibility_report/uofl-brown", "site_summary/honorhealth", "program_overview/all")
+    """A second build of four reports (one per notebook) repeats the session build byte for byte."""
+    subset = ("eligibility_report/uofl-brown", "site_summary/honorhealth", "program_overview/all", "criteria_impact/all")
     again = tmp_path / "again"
     assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, only=subset).ok
     rebuilt = [name for name in output_files(again)
                if name.endswith((".html", ".ipynb", ".xlsx", ".csv")) and name != INDEX_FILE]
-    assert len(rebuilt) == 6 + 3 * 5 * 2  # each report: page, notebook, five downloads as xlsx and csv
+    # each report: page and notebook; six downloads as xlsx and csv, two for the criteria impact page
+    assert len(rebuilt) == 4 * 2 + (3 * 6 + 2) * 2
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
     assert not differ, f"a second build changed {differ}"
     manifests = [json.loads((out / MANIFEST_FILE).read_text()) for out in (again, built_reports.out)]

@@ -79,6 +79,21 @@ def test_recording_the_same_run_again_changes_nothing(tmp_path: Path) -> None:
     assert other.run_id == first.run_id  # derived from content, not from the clock or the file
 
 
+def test_a_site_drug_dictionary_is_part_of_what_identifies_a_run(tmp_path: Path) -> None:
+    # --drugs changes I2/I3/E1 outcomes, so a screen with it is another run, not "already recorded".
+    history, drugs = tmp_path / "h.duckdb", tmp_path / "site_drugs.csv"
+    drugs.write_text("agent,drug_class,source\nzz-unheard-of-mab,anti-pd-1,site list\n", encoding="utf-8")
+    without, _ = record_run(history, screen_files(None, cut_date="2025-03-31"))
+    with_drugs, new = record_run(history, screen_files(None, cut_date="2025-03-31", drugs=drugs))
+    assert new and with_drugs.run_id != without.run_id
+    assert with_drugs.params_sha256 != without.params_sha256
+    assert with_drugs.criteria_version == without.criteria_version == "default"  # the criteria did not change
+    assert len(runs(history)) == 2
+    drugs.write_text("agent,drug_class,source\nzz-other-mab,anti-pd-1,site list\n", encoding="utf-8")
+    assert record_run(history, screen_files(None, cut_date="2025-03-31", drugs=drugs))[0].run_id not in {
+        without.run_id, with_drugs.run_id}  # the file's content counts, not its name
+
+
 def test_a_second_writer_gets_a_clear_error_while_the_first_holds_the_history(tmp_path: Path) -> None:
     history = tmp_path / "h.duckdb"
     record_run(history, screen_files(None, cut_date="2025-03-01"))
@@ -147,3 +162,21 @@ def test_a_report_build_records_into_a_history_that_survives_rebuilds(tmp_path: 
     recorded = runs(out / "history.duckdb")
     # each rebuild kept the file (two datasets, two runs), and the same screening again is no new run
     assert list(recorded["dataset_sha256"]) == [dataset_fingerprint(tmp_path / d) for d in ("data", "data2")]
+
+
+def test_a_run_recorded_in_many_parts_is_the_run_recorded_in_one(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifileucel_analysis.report import run_history
+    from lifileucel_analysis.report.run_history import run_tables
+
+    inputs = screen_files(None, cut_date="2025-03-31")
+    whole, _ = record_run(tmp_path / "one.duckdb", inputs)
+    monkeypatch.setattr(run_history, "PART_ROWS", 1000)  # 400 patients x 19 criteria: eight parts, cut mid-patient
+    parts, _ = record_run(tmp_path / "parts.duckdb", inputs)
+    assert parts == whole
+    assert runs(tmp_path / "parts.duckdb").equals(runs(tmp_path / "one.duckdb"))
+    for one, many in zip(run_tables(tmp_path / "one.duckdb", whole.run_id),
+                         run_tables(tmp_path / "parts.duckdb", parts.run_id), strict=True):
+        keys = [c for c in ("patient_id", "criterion_id") if c in one.columns]
+        assert one.sort_values(keys, ignore_index=True).equals(many.sort_values(keys, ignore_index=True))
+    assert len(run_tables(tmp_path / "parts.duckdb", parts.run_id)[1]) == inputs.result.n_in * len(CATALOG)

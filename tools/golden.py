@@ -37,7 +37,8 @@ from lifileucel_analysis.runner.build import dataset_parameter, notebook_paramet
 from lifileucel_analysis.runner.plan import available_notebooks
 
 GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
-GOLDEN_KEYS: tuple[str, ...] = ("eligibility_report/all", "site_summary/mskcc", "program_overview/all")
+GOLDEN_KEYS: tuple[str, ...] = ("eligibility_report/all", "site_summary/mskcc", "program_overview/all",
+                                 "criteria_impact/all")
 """Reports kept as golden notebooks: one per notebook, run on the fixture cohort."""
 
 

@@ -1,11 +1,12 @@
-"""Render the README's figures, one per report notebook, from the bundled demo cohort.
+"""Render the README's figures, one per report notebook, from the data ``make reports`` shows.
 
-    make readme-figures                       # = .venv/bin/python tools/readme_figures.py
-    .venv/bin/python tools/readme_figures.py --check   # exit 1 if docs/img is out of date
+    make readme-figures     # = make demo-weeks, then .venv/bin/python tools/readme_figures.py --weekly build/demo-weeks
+    .venv/bin/python tools/readme_figures.py --check   # exit 1 if docs/img is out of date (after make demo-weeks)
 
 Each figure is made by the same report method the notebook calls (so title, size and
-content are those of the built report), on the demo data with the default criteria
-parameters, and saved as the notebooks save inline figures: Agg backend, the figures
+content are those of the built report), on the data of ``make reports``: the last week of
+the demo cohort's weekly extracts (``make demo-weeks``) screened at its cut date, with the
+default criteria parameters, and saved as the notebooks save inline figures: Agg backend, the figures
 module's fixed dpi and size (no tight bounding box) and no PNG ``Software`` chunk
 (``figure_style.PRINT_FIGURE_KWARGS``). The PNG bytes are therefore the same on every run of
 the pinned environment, and the same as the image embedded in the report page.
@@ -31,9 +32,12 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from lifileucel_analysis.report import figure_style  # noqa: E402
 from lifileucel_analysis.report.eligibility_report import EligibilityReport  # noqa: E402
+from lifileucel_analysis.runner.build_history import read_weekly_cuts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_DIR = ROOT / "docs" / "img"
+WEEKLY_DIR = ROOT / "build" / "demo-weeks"
+"""Where ``make demo-weeks`` writes the demo cohort's weekly extracts (the Makefile's DEMO_WEEKS_DIR)."""
 MAX_BYTES = 250_000
 """Size budget of one README image."""
 SITE = "mskcc"
@@ -47,9 +51,13 @@ FIGURES: dict[str, tuple[str, Callable[[EligibilityReport, EligibilityReport], F
 }
 
 
-def render() -> dict[str, bytes]:
-    """PNG bytes of every README figure, by file name."""
-    program = EligibilityReport.build(site="all")  # demo cohort, default criteria
+def render(weekly: Path = WEEKLY_DIR) -> dict[str, bytes]:
+    """PNG bytes of every README figure, by file name, from the last week of ``weekly`` at its cut date."""
+    weeks, problems = read_weekly_cuts(weekly)
+    if problems:
+        raise SystemExit("\n".join(problems) + "\nrun `make demo-weeks` first")
+    last = weeks[-1]
+    program = EligibilityReport.build(site="all", dataset=str(last.dataset), cut_date=last.cut_date)
     site = EligibilityReport.from_result(program.program, program.dataset, site=SITE)
     images: dict[str, bytes] = {}
     for name, (_, make) in FIGURES.items():
@@ -69,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default: docs/img)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file differs or is missing")
+    parser.add_argument("--weekly", type=Path, default=WEEKLY_DIR,
+                        help="the demo's weekly extracts (default: build/demo-weeks, written by make demo-weeks)")
     args = parser.parse_args(argv)
-    images = render()
+    images = render(args.weekly)
     status = 0
     for name, data in images.items():
         path = args.out / name

@@ -2,9 +2,12 @@
 
 A bucketed dataset is a folder holding ``buckets.json`` (the manifest), one ordinary
 Parquet dataset per bucket (``bucket-00000/patients.parquet``, ``therapies.parquet``, ...)
-and ``positions/bucket-00000.parquet``: for each patient row of the bucket, its row
-position in the source's ``patients`` table, so that outputs can list patients in the
-source's order whatever the bucketing (``docs/performance.md``, "Bucketed datasets").
+and ``positions/<table>/bucket-00000.parquet``: for each row of the bucket's table, its
+0-based data row in the source's table, so that outputs list patients in the source's
+order and findings name the source's rows whatever the bucketing (``docs/performance.md``,
+"Bucketed datasets"). The manifest also records the source's fingerprint (what a run
+recorded from the buckets names as its dataset) and the SHA-256 of every bucket file, by
+which a screen checks that the buckets are still what was partitioned (``docs/history.md``).
 
 Every row of a patient lands in the same bucket: the bucket is the FNV-1a 64-bit hash of
 the UTF-8 bytes of the trimmed ``patient_id`` (trimmed as the validator trims it), modulo
@@ -26,7 +29,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +39,14 @@ import pyarrow.parquet as pq
 
 from .dataset import ContractError, Problem
 from .findings import DATASET
+from .fingerprints import dataset_fingerprint, sha256_file
 from .schema import TABLES
 
 __all__ = ["BucketedDataset", "bucket_of", "is_bucketed", "open_bucketed", "partition_dataset"]
 
 MANIFEST = "buckets.json"
 LAYOUT = "lifileucel-eap bucketed dataset"
+VERSION = 2
 HASH_RULE = "fnv1a64(utf8(trim(patient_id))) mod buckets"
 BATCH_ROWS = 1 << 16
 """Rows buffered per bucket before they are written as one row group."""
@@ -84,23 +89,39 @@ class BucketedDataset:
         Number of buckets.
     tables : tuple of str
         The contract tables present in every bucket.
+    source_sha256 : str
+        The fingerprint of the partitioned source (:func:`.fingerprints.dataset_fingerprint`).
+    files_sha256 : dict of str to str
+        SHA-256 of every bucket table file, by its path relative to ``root``.
     """
 
     root: Path
     buckets: int
     tables: tuple[str, ...]
+    source_sha256: str = ""
+    files_sha256: dict[str, str] = field(default_factory=dict)
 
     def bucket_path(self, k: int) -> Path:
         """Folder of bucket ``k``: an ordinary Parquet dataset."""
         return self.root / f"bucket-{k:05d}"
 
-    def positions_path(self, k: int) -> Path:
-        """Parquet file of bucket ``k``'s patients' row positions in the source."""
-        return self.root / "positions" / f"bucket-{k:05d}.parquet"
+    def positions_path(self, k: int, table: str = "patients") -> Path:
+        """Parquet file of the source rows of bucket ``k``'s ``table`` rows."""
+        return self.root / "positions" / table / f"bucket-{k:05d}.parquet"
 
-    def positions(self, k: int) -> np.ndarray:
-        """Row positions, in the source's ``patients`` table, of bucket ``k``'s patients (in bucket order)."""
-        return pq.read_table(self.positions_path(k)).column("position").to_numpy()
+    def positions(self, k: int, table: str = "patients") -> np.ndarray:
+        """0-based rows, in the source's ``table``, of bucket ``k``'s rows of it (in bucket order)."""
+        return read_positions(self.positions_path(k, table))
+
+
+def read_positions(path: Path) -> np.ndarray:
+    """The ``position`` column of a positions file, as int64."""
+    return pq.read_table(path).column("position").to_numpy().astype(np.int64, copy=False)
+
+
+def bucket_files_sha256(bucket: Path) -> dict[str, str]:
+    """SHA-256 of every table file of one bucket folder, by ``bucket-NNNNN/<table>.parquet``."""
+    return {f"{bucket.name}/{path.name}": sha256_file(path) for path in sorted(bucket.glob("*.parquet"))}
 
 
 def is_bucketed(path: str | Path) -> bool:
@@ -115,7 +136,11 @@ def open_bucketed(path: str | Path) -> BucketedDataset:
         manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
         if manifest.get("layout") != LAYOUT or manifest.get("hash") != HASH_RULE:
             raise ValueError(f"not a {LAYOUT!r} with hash {HASH_RULE!r}")
-        found = BucketedDataset(root, int(manifest["buckets"]), tuple(manifest["tables"]))
+        if manifest.get("version") != VERSION:
+            raise ValueError(f"layout version {manifest.get('version')!r}, this version reads {VERSION}: "
+                             "run partition again on the source")
+        found = BucketedDataset(root, int(manifest["buckets"]), tuple(manifest["tables"]),
+                                str(manifest["source_sha256"]), dict(manifest["files_sha256"]))
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ContractError([_problem(DATASET, f"{MANIFEST} cannot be used: {error}", str(root))],
                             source=str(root)) from None
@@ -160,17 +185,22 @@ def partition_dataset(source: str | Path, out: str | Path, buckets: int) -> Buck
         layout = BucketedDataset(staging, buckets, tuple(files))
         for k in range(buckets):
             layout.bucket_path(k).mkdir()
-        layout.positions_path(0).parent.mkdir()
+        for table in files:
+            layout.positions_path(0, table).parent.mkdir(parents=True)
+        # The source's fingerprint before reading it: a run recorded from the buckets names it.
+        source_sha256 = dataset_fingerprint(source)
         rows = {table: _partition_table(table, path, layout) for table, path in files.items()}
-        manifest = {"layout": LAYOUT, "version": 1, "hash": HASH_RULE, "buckets": buckets,
-                    "tables": list(files), "rows": rows}
+        digests = {name: digest for k in range(buckets)
+                   for name, digest in bucket_files_sha256(layout.bucket_path(k)).items()}
+        manifest = {"layout": LAYOUT, "version": VERSION, "hash": HASH_RULE, "buckets": buckets,
+                    "tables": list(files), "rows": rows, "source_sha256": source_sha256, "files_sha256": digests}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             shutil.rmtree(out)
         staging.replace(out)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return BucketedDataset(out, buckets, tuple(files))
+    return BucketedDataset(out, buckets, tuple(files), source_sha256, digests)
 
 
 def _source_files(source: Path) -> dict[str, Path]:
@@ -263,7 +293,7 @@ class _TableSplitter:
                 self.flush(k)
 
     def flush(self, k: int) -> None:
-        """Write bucket ``k``'s held rows (and, for patients, their source positions)."""
+        """Write bucket ``k``'s held rows and their source positions."""
         if not self.pending[k]:
             return
         part, self.pending[k] = pa.concat_tables(self.pending[k]), []
@@ -271,11 +301,9 @@ class _TableSplitter:
             self.writers[k] = pq.ParquetWriter(self.layout.bucket_path(k) / f"{self.table}.parquet", self.schema,
                                                compression="zstd")
         self.writers[k].write_table(part.drop_columns(["__position"]))
-        if self.table == "patients":
-            if k not in self.position_writers:
-                self.position_writers[k] = pq.ParquetWriter(self.layout.positions_path(k),
-                                                            pa.schema([("position", pa.int64())]))
-            self.position_writers[k].write_table(part.select(["__position"]).rename_columns(["position"]))
+        if k not in self.position_writers:
+            self.position_writers[k] = _positions_writer(self.layout.positions_path(k, self.table))
+        self.position_writers[k].write_table(part.select(["__position"]).rename_columns(["position"]))
 
     def finish(self, path: Path) -> None:
         """Write what is held; a bucket without rows still gets the table, with its columns."""
@@ -285,13 +313,23 @@ class _TableSplitter:
                 continue
             pq.write_table(_empty_table(self.schema, path), self.layout.bucket_path(k) / f"{self.table}.parquet",
                            compression="zstd")
-            if self.table == "patients":
-                pq.write_table(pa.table({"position": pa.array([], pa.int64())}), self.layout.positions_path(k))
+            with _positions_writer(self.layout.positions_path(k, self.table)) as writer:
+                writer.write_table(POSITIONS_SCHEMA.empty_table())
 
     def close(self) -> None:
         """Close every writer (also after an error: the staging folder is then removed)."""
         for writer in [*self.writers.values(), *self.position_writers.values()]:
             writer.close()
+
+
+POSITIONS_SCHEMA = pa.schema([("position", pa.int64())])
+
+
+def _positions_writer(path: Path) -> pq.ParquetWriter:
+    # Increasing integers: delta encoding stores them in a few bits each (a labs table has
+    # tens of millions of rows at 10,000,000 patients).
+    return pq.ParquetWriter(path, POSITIONS_SCHEMA, use_dictionary=False, compression="zstd",
+                            column_encoding={"position": "DELTA_BINARY_PACKED"})
 
 
 def _empty_table(schema: pa.Schema | None, path: Path) -> pa.Table:

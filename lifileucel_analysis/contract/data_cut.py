@@ -20,19 +20,23 @@ rest aside, counting it; a date after the cut is not an error. The rules, one pe
 - ``overrides``: waivers approved after the cut are set aside.
 
 Rows of patients set aside are dropped from every table (they are counted with the patient).
+The rows kept remember their file rows (``ScreeningDataset.source_rows``), so findings still
+name the file's row.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
 from .dataset import ScreeningDataset
 from .parameter_files import ParamsError
 
-__all__ = ["CutDateError", "DataCut", "apply_cut", "parse_cut_date"]
+__all__ = ["CutDateError", "DataCut", "apply_cut", "combined_cut", "parse_cut_date"]
 
 ROWS_AFTER_CUT: dict[str, str] = {"therapies": "start_date", "labs": "collected_date", "overrides": "approved_date"}
 """Event tables whose rows dated after the cut are set aside, with the column that dates them."""
@@ -110,6 +114,9 @@ def _after(column: pd.Series, cut: pd.Timestamp) -> pd.Series:
 def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDataset, DataCut]:
     """Return the dataset as known on ``cut_date`` and the account of what was set aside.
 
+    The rows kept keep their file rows (``source_rows``), so that a finding still names
+    the row of the file.
+
     Parameters
     ----------
     dataset : ScreeningDataset
@@ -119,18 +126,20 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
     """
     cut = pd.Timestamp(cut_date)
     patients = dataset.patients
-    late = _after(patients["consent_date"], cut)
+    late = _after(patients["consent_date"], cut).to_numpy()
     kept_ids = set(patients.loc[~late, "patient_id"])
-    tables: dict[str, pd.DataFrame] = {"patients": patients.loc[~late].reset_index(drop=True)}
+    tables: dict[str, pd.DataFrame] = {"patients": patients.iloc[np.flatnonzero(~late)].reset_index(drop=True)}
+    source_rows = {"patients": dataset.rows_in_source("patients")[~late]}
     rows_set_aside: dict[str, int] = {}
     for table in ("therapies", "labs", "toxicities", "overrides"):
         frame = dataset.table(table)
-        frame = frame.loc[frame["patient_id"].isin(kept_ids)]
+        keep = frame["patient_id"].isin(kept_ids).to_numpy()
         if table in ROWS_AFTER_CUT:
-            after = _after(frame[ROWS_AFTER_CUT[table]], cut)
+            after = _after(frame[ROWS_AFTER_CUT[table]], cut).to_numpy() & keep
             rows_set_aside[table] = int(after.sum())
-            frame = frame.loc[~after]
-        tables[table] = frame.reset_index(drop=True)
+            keep = keep & ~after
+        tables[table] = frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+        source_rows[table] = dataset.rows_in_source(table)[keep]
     blanked: dict[str, int] = {}
     for table, columns in BLANKED_AFTER_CUT.items():
         frame = tables[table].copy()
@@ -143,4 +152,28 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
         tables[table] = frame
     account = DataCut(cut_date=cut_date, patients_in=len(patients), patients_set_aside=int(late.sum()),
                       rows_set_aside=rows_set_aside, dates_blanked=blanked)
-    return replace(dataset, **tables), account
+    return replace(dataset, **tables, source_rows=source_rows), account
+
+
+def combined_cut(parts: Iterable[DataCut]) -> DataCut:
+    """One account from the accounts of a dataset's parts (its buckets) cut on the same date: counts summed.
+
+    Every rule of a cut concerns one patient's rows, so the parts' counts add up to the
+    whole dataset's.
+
+    Raises
+    ------
+    ValueError
+        For no part, or parts cut on different dates.
+    """
+    parts = list(parts)
+    if not parts or len({part.cut_date for part in parts}) != 1:
+        raise ValueError("combined_cut needs at least one account, all of one cut date")
+
+    def total(counts: list[dict[str, int]]) -> dict[str, int]:
+        return {name: sum(c.get(name, 0) for c in counts) for name in counts[0]}
+
+    return DataCut(cut_date=parts[0].cut_date, patients_in=sum(p.patients_in for p in parts),
+                   patients_set_aside=sum(p.patients_set_aside for p in parts),
+                   rows_set_aside=total([p.rows_set_aside for p in parts]),
+                   dates_blanked=total([p.dates_blanked for p in parts]))

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .messages import printable
@@ -113,6 +114,11 @@ class ScreeningDataset:
         Where the data came from (a path or ``"in memory"``); for provenance only.
     warnings : tuple of str
         Lenient fixes the loader made (ignored extra columns, ...).
+    source_rows : mapping of str to numpy.ndarray
+        For a table whose rows are not its file's data rows one to one (a data cut set
+        rows aside; a bucket is part of a larger dataset), the 0-based data row in the
+        file of each of its rows. A table not listed: row ``i`` is data row ``i + 1``.
+        What the data-quality findings report as ``row``, so that they point at the file.
     """
 
     patients: pd.DataFrame
@@ -122,12 +128,18 @@ class ScreeningDataset:
     overrides: pd.DataFrame = field(default_factory=lambda: empty_frame("overrides"))
     source: str = "in memory"
     warnings: tuple[str, ...] = ()
+    source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return the table called ``name``."""
         if name not in TABLES:
             raise KeyError(f"no table {name!r}; tables are {', '.join(TABLES)}")
         return getattr(self, name)
+
+    def rows_in_source(self, name: str) -> np.ndarray:
+        """The 0-based data row in its file of each row of table ``name`` (see ``source_rows``)."""
+        rows = self.source_rows.get(name)
+        return np.arange(len(self.table(name)), dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
 
     @property
     def n_patients(self) -> int:

@@ -1,16 +1,19 @@
-"""What one screen hands to the writer: its output tables by file name, and the counts the CLI prints.
+"""What one bucket of a bucketed screen hands to the merge: its part of every output file, and its counts.
 
-The same object comes back from screening a whole dataset and from screening one bucket
-of a bucketed dataset, so that a table added to the ``screen`` command's output flows
-through the bucketed path (:mod:`lifileucel_analysis.runner.bucketed_screen`) unchanged.
+:func:`lifileucel_analysis.runner.screen_command.bucket_tables` builds it on a worker;
+:mod:`lifileucel_analysis.runner.bucketed_screen` writes its tables as sortable parts and
+merges the buckets' parts into the files the plain screen writes.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from .data_cut import DataCut
 from .output_files import long_table_name
 
 __all__ = ["ScreenedTables", "file_name"]
@@ -18,7 +21,7 @@ __all__ = ["ScreenedTables", "file_name"]
 
 @dataclass(frozen=True)
 class ScreenedTables:
-    """The output tables of one screen and what the command says about them.
+    """The output tables of one bucket's screen and what the command says about them.
 
     Attributes
     ----------
@@ -26,7 +29,14 @@ class ScreenedTables:
         By file name. A name with an extension (``verdicts.csv``) is written as such; a bare
         stem (``outcomes``) is a long table, written as CSV or Parquet by its total number
         of rows (:func:`file_name`). Every table has a ``patient_id`` column and lists
-        patients in input order (patient-major), which is what lets buckets be merged.
+        patients in input order (patient-major), which is what lets buckets be merged by
+        the patients' source positions.
+    ordered : dict of str to DataFrame
+        By file name: tables in an order of their own (the worklists), each sorted by a
+        binary ``_order`` column whose byte order is the file's row order; merged by it.
+    patient_ids, positions : numpy.ndarray
+        The screened patients' IDs and their 0-based rows in the source's ``patients``
+        table: the merge key of ``tables``.
     n_in : int
         Patients in the input.
     verdicts : dict of str to int
@@ -35,13 +45,23 @@ class ScreenedTables:
         Data-quality findings.
     notes : tuple of str
         What the loader set aside or fixed.
+    cut : DataCut or None
+        The cut's account of this bucket (summed over buckets for ``data_cut.csv``).
+    latest_consent : datetime.date or None
+        The latest consent date of the screened patients (without a cut, the worklists count
+        days pending from the latest over all buckets).
     """
 
     tables: dict[str, pd.DataFrame]
+    ordered: dict[str, pd.DataFrame]
+    patient_ids: np.ndarray
+    positions: np.ndarray
     n_in: int
     verdicts: dict[str, int]
     findings: int
     notes: tuple[str, ...] = field(default=())
+    cut: DataCut | None = None
+    latest_consent: dt.date | None = None
 
 
 def file_name(name: str, rows: int, long_format: str) -> str:

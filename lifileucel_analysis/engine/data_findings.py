@@ -2,7 +2,8 @@
 
 A finding never changes an outcome by itself (the criteria say how each value is read); it
 tells the site which cell to look at. One row per finding: ``patient_id``, ``table``,
-``row`` (1-based data row of that table, as the contract's problems count), ``column``,
+``row`` (1-based data row of that table's file, as the contract's problems count, also after
+a data cut or in a bucket: :attr:`.Facts.source_rows`), ``column``,
 ``value`` (as recorded) and ``finding`` (what is odd). Whole-column operations only.
 """
 
@@ -102,6 +103,15 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
     return out
 
 
+def _file_rows(f: Facts, tables: np.ndarray, rows: np.ndarray) -> pd.Series:
+    """Positional 1-based rows turned into the tables' file rows (blank rows stay blank)."""
+    out = rows.copy()
+    for table, in_file in f.source_rows.items():
+        at = (tables == table) & ~np.isnan(rows)
+        out[at] = in_file[rows[at].astype(np.int64) - 1] + 1
+    return pd.Series(out).astype("Int64")
+
+
 def data_findings(f: Facts) -> pd.DataFrame:
     """Every finding, ordered by patient (input order), then table and row."""
     frames = [frame for frame in patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
@@ -109,6 +119,7 @@ def data_findings(f: Facts) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else STR) for c in COLUMNS})
     table = pd.concat(frames, ignore_index=True)
+    table["row"] = _file_rows(f, table["table"].to_numpy(), table["row"].to_numpy(dtype=float, na_value=np.nan))
     rank = pd.Series(np.arange(f.n), index=f.patients["patient_id"].to_numpy())
     table["_order"] = rank.reindex(table["patient_id"].to_numpy()).to_numpy()
     table = table.sort_values(["_order", "table", "row"], kind="stable").drop(columns="_order")

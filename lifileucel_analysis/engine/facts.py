@@ -7,7 +7,7 @@ Kleene's logic.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -287,6 +287,8 @@ class Facts:
     labs: dict[str, LabResult]
     toxicities: pd.DataFrame
     tox_pos: np.ndarray
+    source_rows: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per table, the 0-based file row of each row (``ScreeningDataset.rows_in_source``): what findings name."""
 
     @property
     def n(self) -> int:
@@ -308,4 +310,5 @@ def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.Dat
         labs=latest_labs(dataset, params),
         toxicities=dataset.toxicities.reset_index(drop=True),
         tox_pos=patient_positions(patients, dataset.toxicities, "toxicities"),
+        source_rows={name: dataset.rows_in_source(name) for name in ("patients", "therapies", "toxicities")},
     )

@@ -1,5 +1,6 @@
 """Reports: summaries, Table 1, figures, display objects, provenance and the report objects the
-notebooks call (``from lifileucel_analysis.report import EligibilityReport``).
+notebooks call (``from lifileucel_analysis.report import EligibilityReport``, and
+``CriteriaImpactReport`` for the criteria impact notebook).
 
 Imports the engine and the contract; never the runner or the CLI.
 
@@ -13,9 +14,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .criteria_impact_report import CriteriaImpactReport
     from .eligibility_report import EligibilityReport
 
-__all__ = ["EligibilityReport"]
+__all__ = ["CriteriaImpactReport", "EligibilityReport"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +25,8 @@ def __getattr__(name: str) -> Any:
         from .eligibility_report import EligibilityReport
 
         return EligibilityReport
+    if name == "CriteriaImpactReport":
+        from .criteria_impact_report import CriteriaImpactReport
+
+        return CriteriaImpactReport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,15 @@ carries its patient ID and site; the same inputs give the same bytes.
 - ``failure-details``: one row per failed criterion of each ineligible patient (every
   ineligible patient appears, once per criterion failed);
 - ``oversight-flags``: one row per flag (:mod:`.oversight`);
-- ``waivers``: one row per documented waiver.
+- ``waivers``: one row per documented waiver;
+- ``changes``: one row per patient that changed since the previous run of the run history
+  (:mod:`.since_last_cut`; a header only without a history or an earlier run).
+
+The criteria impact page (:mod:`.criteria_impact_report`) has its own two
+(:data:`CRITERIA_IMPACT_DOWNLOAD_KINDS`): ``differences`` (one row per patient and
+criterion whose outcome differs between the two criteria; a header only without a
+comparison) and ``criterion-impact`` (one row per criterion). :func:`download_kinds`
+says which a notebook's page has.
 """
 
 from __future__ import annotations
@@ -35,9 +43,24 @@ DOWNLOAD_KINDS: dict[str, str] = {
     "failure-details": "Failure details",
     "oversight-flags": "Oversight flags",
     "waivers": "Waivers",
+    "changes": "Changes since the last cut",
 }
 """File-name part and sheet name of every download, in reading order."""
+CRITERIA_IMPACT_NOTEBOOK = "criteria_impact"
+"""The notebook comparing two criteria (:mod:`.criteria_impact_report`), whose page has its own downloads."""
+CRITERIA_IMPACT_DOWNLOAD_KINDS: dict[str, str] = {
+    "differences": "Differences A vs B",
+    "criterion-impact": "Criterion impact",
+}
+"""File-name part and sheet name of the criteria impact page's downloads."""
+SHEET_NAMES: dict[str, str] = {**DOWNLOAD_KINDS, **CRITERIA_IMPACT_DOWNLOAD_KINDS}
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
+CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", "change", "verdict_before", "verdict_after",
+                                   "outcome_changes", "evidence_before", "evidence_after"]
+"""The per-patient changes as the page and its download show them (columns of
+:func:`.changes.patient_changes`): patient and site first, like every patient table; the
+criteria newly failed, resolved and newly unknown are counted per criterion above the table
+(and listed in ``changes.csv`` of the ``changes`` command), so that the table fits a printed page."""
 
 
 def download_name(stem: str, kind: str, fmt: str) -> str:
@@ -45,15 +68,28 @@ def download_name(stem: str, kind: str, fmt: str) -> str:
     return f"{stem}-{kind}.{fmt}"
 
 
+def download_kinds(notebook: str) -> dict[str, str]:
+    """The downloads beside a page of ``notebook`` (``{kind: title}``, reading order)."""
+    return CRITERIA_IMPACT_DOWNLOAD_KINDS if notebook == CRITERIA_IMPACT_NOTEBOOK else DOWNLOAD_KINDS
+
+
 def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
-                    allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES) -> dict[str, pd.DataFrame]:
-    """The tables of a report's downloads, as the page shows them (by kind)."""
+                    allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES,
+                    changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of a report's downloads, as the page shows them (by kind).
+
+    ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no
+    comparison, a table with the header only).
+    """
+    if changes is None:
+        changes = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN)
     return {
         "pending-worklist": plain_worklist(result, patients, as_of),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
         "waivers": summaries.waivers_table(result),
+        "changes": changes,
     }
 
 
@@ -70,7 +106,7 @@ def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
     """One download file's bytes: ``xlsx`` (one sheet) or ``csv`` (UTF-8, ``\\n``)."""
     shown = readable(frame)
     if fmt == "xlsx":
-        return xlsx_download_bytes({DOWNLOAD_KINDS[kind]: shown})
+        return xlsx_download_bytes({SHEET_NAMES[kind]: shown})
     return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES, TABLES
 from ..engine.evidence import format_scalar
@@ -36,18 +37,19 @@ from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
-from . import summaries, table_one
+from . import history_figures, since_last_cut, summaries, table_one
 from .downloads import download_name
 from .html_tables import Heading, HtmlTable, Markup, Tables
+from .html_tables import escape as html_escape
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
-from .screening_inputs import screen_files
+from .screening_inputs import ScreenedInputs, is_blank, resolve_input_path, screen_files
 from .worklist import DataCurrency, data_currency, plain_worklist
 
 PAGE_ROWS = 200
 """Per-patient tables show at most this many rows (those needing action first); the download has all."""
 GRID_MAX_PATIENTS = 600
 """Above this many patients the outcome grid becomes criterion x outcome counts (rows would be < 1 px)."""
-PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params")
+PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params", "history")
 """Notebook parameters that are paths: shown without machine-specific parts (:func:`.provenance.display_given`)."""
 
 
@@ -74,6 +76,10 @@ class EligibilityReport:
         The criteria YAML that overrode the defaults (``None``: defaults only).
     arguments : dict
         The notebook parameters exactly as given.
+    cut : DataCut or None
+        The data cut the screening used and what it set aside (``None``: no cut).
+    history_path : Path or None
+        The run history the page compares with (``None``: none given).
     """
 
     site: str
@@ -84,10 +90,12 @@ class EligibilityReport:
     criteria_params_path: Path | None = None
     arguments: dict[str, str] = field(default_factory=dict)
     waiver_roles: tuple[str, ...] = oversight.DEFAULT_WAIVER_ROLES
+    cut: DataCut | None = None
+    history_path: Path | None = None
 
     @classmethod
-    def build(cls, site: str | None = None, dataset: str | Path = "",
-              criteria_params: str | Path = "", waiver_roles: str = "") -> EligibilityReport:
+    def build(cls, site: str | None = None, dataset: str | Path = "", criteria_params: str | Path = "",
+              waiver_roles: str = "", cut_date: str = "", history: str | Path = "") -> EligibilityReport:
         """Load the dataset, screen it with the parameters, keep the site's part.
 
         Parameters
@@ -105,6 +113,12 @@ class EligibilityReport:
         waiver_roles : str
             Roles allowed to approve a waiver, ``;``-separated; ``""`` =
             :data:`.oversight.DEFAULT_WAIVER_ROLES`.
+        cut_date : str
+            Screen what was known on this date (``YYYY-MM-DD``; ``docs/history.md``); ``""`` =
+            no cut, every row of the dataset counts.
+        history : str or Path
+            A run history (DuckDB file) to compare with ("Since the last cut", verdicts over
+            the cuts); ``""`` = none. The same path rule as ``dataset``; opened read-only.
 
         Raises
         ------
@@ -112,15 +126,20 @@ class EligibilityReport:
             On an unknown site code.
         FileNotFoundError
             When a path does not exist (:class:`.screening_inputs.InputNotFoundError`).
+        ParamsError
+            When ``cut_date`` is not a date.
         """
         arguments = {} if site is None else {"site": site}
-        arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles}
+        arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles,
+                      "cut_date": str(cut_date), "history": str(history)}
         site = ALL_SITES if site is None else site
         check_site(site)  # before anything is read
-        inputs = screen_files(dataset, criteria_params)
+        history_path = None if is_blank(history) else resolve_input_path(history, Path(), what="run history")
+        inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
         report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
                                  criteria_params_path=inputs.criteria_params_path, arguments=arguments)
-        return replace(report, waiver_roles=oversight.waiver_roles(waiver_roles))
+        return replace(report, waiver_roles=oversight.waiver_roles(waiver_roles), cut=inputs.cut,
+                       history_path=history_path)
 
     @classmethod
     def from_result(cls, program: ScreeningResult, dataset: ScreeningDataset, site: str = ALL_SITES,
@@ -175,7 +194,16 @@ class EligibilityReport:
         if name == "criteria_params":
             chosen = display_path(self.criteria_params_path) if self.criteria_params_path else ""
             return CRITERIA_PARAMS_NAME + (f" overridden by {chosen}" if chosen else " (defaults)")
+        if name == "cut_date":
+            return self._cut_text()
+        if name == "history":
+            return since_last_cut.display_history(self.history_path)
         return str(self.arguments[name])
+
+    def _cut_text(self) -> str:
+        if self.cut is None:
+            return "none: every row of the dataset counts"
+        return f"{self.cut.cut_date.isoformat()}: what was known on that day"
 
     def provenance(self) -> HtmlTable:
         """Where the data came from (path, fingerprint, table sizes) and the software versions."""
@@ -185,6 +213,13 @@ class EligibilityReport:
             rows.append(("dataset files", ", ".join(p.name for p in dataset_files(self.dataset_path))))
         rows += [(f"rows in {table} (whole dataset)", str(len(self.dataset.table(table)))) for table in TABLES]
         rows.append(("loader notes", "; ".join(self.dataset.warnings) or "none"))
+        rows.append(("data cut date", self._cut_text()))
+        if self.cut is not None:  # what the cut set aside, counted (docs/history.md)
+            counts = [f"{item} {value}" for item, value in self.cut.rows()[2:] if value != "0"]
+            rows.append(("set aside by the data cut", "; ".join(counts) or "nothing"))
+        rows.append(("run history", since_last_cut.display_history(self.history_path)))
+        if self.history_path is not None and self.dataset_path is not None:
+            rows.append(("run ID (run history)", self.cut_comparison().run_id))
         rows += software_versions()
         return HtmlTable(pd.DataFrame(rows, columns=["item", "value"]), caption="Provenance")
 
@@ -222,8 +257,8 @@ class EligibilityReport:
 
     @property
     def currency(self) -> DataCurrency:
-        """How current the data are (the whole program's latest consent date, until a cut date exists)."""
-        return data_currency(self.program.verdicts)
+        """How current the data are: the data cut date, or without a cut the program's latest consent date."""
+        return data_currency(self.program.verdicts, None if self.cut is None else self.cut.cut_date)
 
     def worklist_frame(self) -> pd.DataFrame:
         """The pending worklist in plain words, each pending patient once (:mod:`.worklist`)."""
@@ -237,6 +272,44 @@ class EligibilityReport:
                               "Sorted by number of unknown criteria, then fields to collect, then longest pending.",
                          empty="No patient is pending.", max_rows=PAGE_ROWS,
                          download=download_name(self.site, "pending-worklist", "xlsx"))
+
+    # ---------------------------------------------------------------- screening over time (docs/history.md)
+
+    def cut_comparison(self) -> since_last_cut.CutComparison:
+        """This page's screening against the earlier run of the history (:mod:`.since_last_cut`)."""
+        if self.history_path is not None and self.dataset_path is None:
+            raise ValueError("a report of an in-memory dataset is no run of a history; build it from a path")
+        inputs = ScreenedInputs(dataset_path=self.dataset_path or Path(), criteria_params_path=self.criteria_params_path,
+                                dataset=self.dataset, params=self.program.params, result=self.program, cut=self.cut)
+        return since_last_cut.compare_with_previous(self.history_path, inputs, self.site)
+
+    def since_last_cut(self) -> Tables:
+        """Which runs are compared, changes per kind and per criterion, and each patient that changed."""
+        return since_last_cut.section(self.cut_comparison(), self.site)
+
+    def cuts_frame(self) -> pd.DataFrame:
+        """Eligible, pending and ineligible per data cut of the history (all sites; empty without one)."""
+        from .run_history import params_sha256
+
+        cut = None if self.cut is None else self.cut.cut_date.isoformat()
+        return since_last_cut.verdicts_over_cuts(self.history_path, cut, params_sha256(self.program.params))
+
+    def verdicts_over_cuts_chart(self) -> Figure | Markup:
+        """Lines of verdict counts over the history's cuts, or a sentence saying why there are none."""
+        frame = self.cuts_frame()
+        cut = None if self.cut is None else self.cut.cut_date.isoformat()
+        why = since_last_cut.over_cuts_sentence(self.history_path, frame, cut)
+        if why:
+            return Markup(f"<p>{html_escape(why)}</p>", text=why)
+        fig = history_figures.verdicts_over_cuts_chart(frame)
+        return fig.describe(history_figures.verdicts_over_cuts_text(frame))
+
+    def verdicts_over_cuts(self) -> HtmlTable:
+        """The numbers of :meth:`verdicts_over_cuts_chart` as a table."""
+        return HtmlTable(self.cuts_frame(), caption="Verdicts at each data cut, all sites",
+                         note="One run per cut date (this page's criteria first, else the latest recorded); "
+                              "run ID: its first digits in the history's runs table.",
+                         empty="No table: no data cut in a run history (see above).")
 
     # ---------------------------------------------------------------- page parts, attrition, oversight
 

@@ -70,6 +70,14 @@ def unknown_rates(result: object) -> str:
             f"most often unknown: {_top(rates, 'unknown')}.")
 
 
+def criterion_impact(impact: pd.DataFrame, n_screened: int) -> str:
+    """Per-criterion impact bars (:mod:`.criteria_impact_figure`)."""
+    return (f"Bars per criterion in record order (I1-E11), of {n_screened} patients screened: patients excluded "
+            f"by it alone: {_top(impact, 'excluded_by_it_alone')}; would be eligible without it: "
+            f"{_top(impact, 'eligible_without_it')}; would be pending without it: "
+            f"{_top(impact, 'pending_without_it')}.")
+
+
 def monthly(result: object) -> str:
     """Monthly stacked bars."""
     months = summaries.monthly_counts(result)

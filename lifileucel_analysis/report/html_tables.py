@@ -111,9 +111,9 @@ class HtmlTable:
 
 @dataclass(frozen=True)
 class Tables:
-    """Several tables shown together (one notebook cell, one output)."""
+    """Several tables (and sentences, :class:`Markup`) shown together: one notebook cell, one output."""
 
-    tables: tuple[HtmlTable, ...]
+    tables: tuple[HtmlTable | Markup, ...]
 
     def _repr_html_(self) -> str:
         return "\n".join(table.to_html() for table in self.tables)
@@ -128,6 +128,10 @@ class Markup:
 
     html: str
     text: str = ""
+
+    def to_html(self) -> str:
+        """The HTML as given (every data value in it already escaped)."""
+        return self.html
 
     def _repr_html_(self) -> str:
         return self.html

@@ -12,6 +12,7 @@ build folder can be moved or zipped as a whole.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 
 import pandas as pd
 
@@ -61,14 +62,14 @@ def related_pages(site: str, page: str) -> list[tuple[str, str]]:
     return [(href, title) for href, title in links if href != own]
 
 
-def download_links(site: str) -> Markup:
-    """Links to the files beside the page (written by the build)."""
+def download_links(site: str, kinds: Mapping[str, str] = DOWNLOAD_KINDS) -> Markup:
+    """Links to the files beside the page (written by the build): ``kinds`` is ``{kind: title}``."""
     items = "".join(
         f"<li>{html.escape(title)}: "
         + " ".join(_a(download_name(site, kind, fmt), f"{fmt}") for fmt in DOWNLOAD_FORMATS) + "</li>"
-        for kind, title in DOWNLOAD_KINDS.items())
+        for kind, title in kinds.items())
     return Markup(f'<ul class="eap-downloads">{items}</ul>',
-                  text="Downloads: " + ", ".join(DOWNLOAD_KINDS.values()))
+                  text="Downloads: " + ", ".join(kinds.values()))
 
 
 def page_header(report: object, page: str) -> Markup:

@@ -23,7 +23,6 @@ Reads files and asks ``git``; imports only the contract (for the table names) an
 
 from __future__ import annotations
 
-import hashlib
 import platform
 import subprocess
 from collections.abc import Iterable
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from ..contract.fingerprints import dataset_fingerprint, sha256_file
 from ..contract.reading import table_files
 from ..paths import CRITERIA_PARAMS, DEMO_DATASET, PROJECT_ROOT
 
@@ -48,33 +48,9 @@ BUNDLED_DEMO_LABEL = f"demo (bundled: {DEMO_DATASET.relative_to(PROJECT_ROOT).as
 # --------------------------------------------------------------------------- fingerprints
 
 
-def sha256_file(path: Path) -> str:
-    """Return the hex SHA-256 of a file's bytes (read in blocks: a file may be large)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dataset_files(path: Path) -> list[Path]:
     """The files a dataset consists of: exactly those the loader reads (:func:`..contract.reading.table_files`)."""
     return table_files(path)
-
-
-def dataset_fingerprint(path: Path) -> str:
-    """SHA-256 over the dataset's files (name and content, in name order), hex.
-
-    The same files give the same fingerprint wherever they are stored; any changed byte
-    changes it. A single file's fingerprint is not its plain ``sha256sum`` (the name is
-    hashed too), so that renaming a table is noticed. Files other than the tables
-    (a README next to them) do not count.
-    """
-    digest = hashlib.sha256()
-    for file in dataset_files(path):
-        digest.update(file.name.encode("utf-8") + b"\0")
-        digest.update(sha256_file(file).encode("ascii") + b"\n")
-    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- naming paths
@@ -116,6 +92,18 @@ def display_given(value: str) -> str:
     if text.strip() and Path(text).expanduser().is_absolute():
         return f".../{Path(text).name} (absolute path)"
     return text
+
+
+def display_history(path: Path | None) -> str:
+    """How pages and the index name a run history: relative to the project, else by file name.
+
+    Unlike a dataset, the history is not fingerprinted: it grows with every run, and the
+    runs a page compares are named by their IDs. ``None`` is ``"none"``.
+    """
+    if path is None:
+        return "none"
+    inside = project_relative(path)
+    return inside if inside is not None else f"{Path(path).name} (outside the project)"
 
 
 def dataset_label(dataset: Path | None) -> str:
@@ -187,6 +175,10 @@ class Provenance:
     package_version, lock_sha256, git_commit, python_version : str
         Version of this package, SHA-256 of ``requirements.lock``, commit of the project
         (``unknown`` outside git), and the interpreter (:func:`python_version`).
+    cut_date : str
+        The data cut the reports screen at (``YYYY-MM-DD``; ``none``: every row counts).
+    history : str
+        :func:`display_history` of the run history the build records into and the pages read.
     """
 
     dataset: str
@@ -197,6 +189,8 @@ class Provenance:
     lock_sha256: str
     git_commit: str
     python_version: str
+    cut_date: str = "none"
+    history: str = "none"
 
     def rows(self) -> list[tuple[str, str]]:
         """Return ``(label, value)`` pairs in reading order."""
@@ -209,6 +203,8 @@ class Provenance:
             ("requirements.lock SHA-256", self.lock_sha256),
             ("Git commit", self.git_commit),
             ("Python", self.python_version),
+            ("Data cut date", self.cut_date if self.cut_date != "none" else "none: every row of the dataset counts"),
+            ("Run history", self.history),
         ]
 
 
@@ -216,7 +212,8 @@ def _sha256_or_missing(path: Path) -> str:
     return sha256_file(path) if path.is_file() else "missing"
 
 
-def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) -> Provenance:
+def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path], cut_date: str | None = None,
+                       history: Path | None = None) -> Provenance:
     """Fingerprint the inputs of a build.
 
     Parameters
@@ -227,6 +224,10 @@ def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) ->
         The report parameter files of the build (``params/program.yaml``,
         ``params/sites/*.yaml``), named relative to the project (or by their file name
         when outside it).
+    cut_date : str, optional
+        The build's data cut (``YYYY-MM-DD``).
+    history : Path, optional
+        The build's run history.
     """
     files = {(project_relative(p) or Path(p).name): sha256_file(p) for p in parameter_files}
     return Provenance(
@@ -238,4 +239,6 @@ def collect_provenance(dataset: Path | None, parameter_files: Iterable[Path]) ->
         lock_sha256=_sha256_or_missing(LOCK_FILE),
         git_commit=git_commit(),
         python_version=python_version(),
+        cut_date=cut_date or "none",
+        history=display_history(history),
     )

@@ -12,10 +12,13 @@ Safety of the file, which analysts keep open in JupyterLab while a build records
   read; a second writer waits up to ``wait_seconds`` and then fails with
   :class:`HistoryLockedError`, naming the file;
 - all or nothing: the writer copies the history to a temporary file beside it, records
-  the run there in one transaction, closes it and atomically replaces the history with it
-  (``os.replace``). A run killed at any point leaves the history as it was (at most a
-  stray ``.FILE.*.tmp``, removed by the next writer); a reader holding the old file keeps
-  reading the old, complete version.
+  the run there, closes it and atomically replaces the history with it (``os.replace``).
+  A run killed at any point leaves the history as it was (at most a stray
+  ``.FILE.*.tmp``, removed by the next writer); a reader holding the old file keeps
+  reading the old, complete version. The copy is the writer's alone, so the run is
+  appended to it part by part, each part committed: DuckDB holds an open transaction's
+  appended rows in memory (beyond its memory limit), committed ones it writes out, so
+  recording a run of millions of patients stays within :data:`WRITER_MEMORY`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ if TYPE_CHECKING:  # DuckDB is imported only when a history is used: plain scree
     import duckdb
 
 import contextlib
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -33,19 +37,23 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
+from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
+from ..contract.fingerprints import sha256_file
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import ScreenedInputs
 
-__all__ = ["HistoryError", "changes_since", "compared_runs", "run_tables", "HistoryLockedError", "RunRecord", "params_sha256", "read_table", "record_run",
-           "run_record", "runs"]
+__all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "compared_runs",
+           "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table", "record_run",
+           "record_run_parts", "run_record", "run_tables", "runs", "stored_tables", "verdict_counts_per_run"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -64,6 +72,10 @@ CREATE TABLE IF NOT EXISTS outcomes (
 TABLES = ("runs", "verdicts", "outcomes")
 WAIT_SECONDS = 10.0
 """How long a second writer waits for the first before giving up."""
+WRITER_MEMORY = "1GB"
+"""DuckDB's memory limit while recording (appends committed part by part stay under it)."""
+PART_ROWS = 1 << 20
+"""Outcome rows per part when a screening in memory is recorded."""
 
 
 class HistoryError(RuntimeError):
@@ -94,11 +106,41 @@ def params_sha256(params: CriteriaParams) -> str:
 
 def run_record(inputs: ScreenedInputs, criteria_version: str | None = None) -> RunRecord:
     """Identify a screening: its content, hashed, is its run ID (16 hex digits)."""
-    cut = inputs.cut.cut_date.isoformat() if inputs.cut is not None else None
-    digest = params_sha256(inputs.params)
-    version = criteria_version or getattr(inputs.params, "version", None) or (
-        "default" if inputs.criteria_params_path is None else f"custom-{digest[:12]}")
-    fields = {"cut_date": cut, "dataset_sha256": dataset_fingerprint(inputs.dataset_path),
+    cut = inputs.cut.cut_date if inputs.cut is not None else None
+    drugs = sha256_file(inputs.drugs_path) if inputs.drugs_path is not None else None
+    return new_run_record(dataset_fingerprint(inputs.dataset_path), inputs.params,
+                          inputs.criteria_params_path is not None, cut, criteria_version, drugs)
+
+
+def new_run_record(dataset_sha256: str, params: CriteriaParams, from_file: bool, cut_date: dt.date | None,
+                   criteria_version: str | None = None, drugs_sha256: str | None = None) -> RunRecord:
+    """Identify a screening from its parts (:func:`run_record` for a screening in memory).
+
+    Parameters
+    ----------
+    dataset_sha256 : str
+        The dataset's fingerprint (:func:`~.provenance.dataset_fingerprint`; for a bucketed
+        dataset, the fingerprint of the source it was partitioned from).
+    params : CriteriaParams
+        The limits applied.
+    from_file : bool
+        Whether a criteria file overrode the defaults (a file without a ``version`` label
+        is ``custom-<hash>``, the defaults alone ``default``).
+    cut_date : datetime.date or None
+        The data cut.
+    criteria_version : str, optional
+        The version label to record instead of the parameters' own.
+    drugs_sha256 : str, optional
+        SHA-256 of the site drug dictionary (``--drugs``) when one extended the package's:
+        it changes outcomes of I2, I3 and E1, so it is part of ``params_sha256`` and of the
+        run ID (without one, both are what they always were).
+    """
+    digest = params_sha256(params)
+    version = criteria_version or getattr(params, "version", None) or (
+        f"custom-{digest[:12]}" if from_file else "default")
+    if drugs_sha256 is not None:  # the criteria's version stays; what decided the outcomes does not
+        digest = hashlib.sha256(f"{digest}\ndrugs:{drugs_sha256}".encode()).hexdigest()
+    fields = {"cut_date": cut_date.isoformat() if cut_date is not None else None, "dataset_sha256": dataset_sha256,
               "criteria_version": version, "params_sha256": digest, "package_version": package_version()}
     run_id = hashlib.sha256(json.dumps(fields, sort_keys=True).encode("utf-8")).hexdigest()[:16]
     return RunRecord(run_id=run_id, **fields)
@@ -125,27 +167,33 @@ def _writer_lock(path: Path, wait_seconds: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _frames(inputs: ScreenedInputs, record: RunRecord) -> dict[str, pd.DataFrame]:
-    result = inputs.result
-    verdicts = result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]].astype(str)
-    outcomes = result.outcomes[["patient_id", "site_id", "criterion_id", "outcome", "evidence"]].astype(str)
-    for frame in (verdicts, outcomes):
-        frame.insert(0, "run_id", record.run_id)
-        frame["criteria_version"] = record.criteria_version
-    return {"verdicts": verdicts, "outcomes": outcomes}
+VERDICT_COLUMNS = ("patient_id", "site_id", "verdict", "failed", "unknown", "waived")
+"""The columns of a run's verdicts as the history stores them (the history adds the run's)."""
+OUTCOME_COLUMNS = ("patient_id", "site_id", "criterion_id", "outcome", "evidence")
+"""The columns of a run's outcomes as the history stores them."""
 
 
-def _insert(con: duckdb.DuckDBPyConnection, inputs: ScreenedInputs, record: RunRecord,
-            recorded_at: str | None) -> None:
-    sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
-    set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
-    con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [record.run_id, sequence, record.cut_date, record.dataset_sha256, record.criteria_version,
-                 record.params_sha256, record.package_version, recorded_at, inputs.result.n_in, set_aside])
-    for table, frame in _frames(inputs, record).items():
-        con.register("incoming", frame)
-        con.execute(f"INSERT INTO {table} SELECT * FROM incoming")  # noqa: S608 (fixed table names)
-        con.unregister("incoming")
+def history_rows(verdicts: pd.DataFrame, outcomes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Verdicts and outcomes (of a screening, a bucket, a part) as the history stores them: text columns."""
+    return verdicts[list(VERDICT_COLUMNS)].astype(str), outcomes[list(OUTCOME_COLUMNS)].astype(str)
+
+
+def stored_tables(result: ScreeningResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A screening's ``verdicts`` and ``outcomes`` as the history stores them (text columns, no run ID).
+
+    Comparing a screening that is not recorded with a recorded run goes through this, so
+    both sides have the same columns and text.
+    """
+    return history_rows(result.verdicts, result.outcomes)
+
+
+def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, record: RunRecord) -> None:
+    frame = frame.copy()
+    frame.insert(0, "run_id", record.run_id)
+    frame["criteria_version"] = record.criteria_version
+    con.register("incoming", frame)
+    con.execute(f"INSERT INTO {table} SELECT * FROM incoming")  # noqa: S608 (fixed table names)
+    con.unregister("incoming")
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -155,6 +203,94 @@ def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise HistoryError(f"history {path} cannot be opened as a DuckDB file: {str(exc)[:200]}") from None
+
+
+class HistoryWriter:
+    """Records runs into a history whose writer lock the caller holds (:func:`locked_history`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def record(self, inputs: ScreenedInputs, criteria_version: str | None = None,
+               recorded_at: str | None = None) -> tuple[RunRecord, bool]:
+        """Record one screening, all or nothing (see :func:`record_run`).
+
+        In parts of :data:`PART_ROWS` outcomes (the verdicts alongside): neither the text
+        copies nor DuckDB's appends hold the whole run at once.
+        """
+        record = run_record(inputs, criteria_version)
+        set_aside = inputs.cut.patients_set_aside if inputs.cut is not None else 0
+        result = inputs.result
+        n = max(1, -(-len(result.outcomes) // PART_ROWS))
+        step_v, step_o = -(-len(result.verdicts) // n), PART_ROWS
+        parts = (history_rows(result.verdicts.iloc[i * step_v:(i + 1) * step_v],
+                              result.outcomes.iloc[i * step_o:(i + 1) * step_o]) for i in range(n))
+        return record, self.record_parts(record, result.n_in, set_aside, parts, recorded_at)
+
+    def record_parts(self, record: RunRecord, patients_screened: int, patients_set_aside: int,
+                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None) -> bool:
+        """Record a run given part by part; all or nothing (see :func:`record_run_parts`)."""
+        path = self.path
+        for stray in path.parent.glob(f".{path.name}.*.tmp"):
+            stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
+        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(handle)
+        temp = Path(temp_name)
+        try:
+            if path.exists():
+                shutil.copyfile(path, temp)
+            else:
+                temp.unlink()  # DuckDB creates its file itself
+            con = _connect(temp, read_only=False)
+            try:
+                con.execute(SCHEMA)
+                if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
+                    return False
+                con.execute(f"SET memory_limit = '{WRITER_MEMORY}'")
+                verdicts = outcomes = 0
+                for verdict_rows, outcome_rows in parts:  # each part committed on its own: memory stays flat
+                    _append(con, "verdicts", verdict_rows, record)
+                    _append(con, "outcomes", outcome_rows, record)
+                    verdicts, outcomes = verdicts + len(verdict_rows), outcomes + len(outcome_rows)
+                if verdicts != patients_screened or outcomes != verdicts * len(CATALOG):
+                    # N in = N out, or nothing: a part lost on the way is not a run (the copy is dropped)
+                    raise HistoryError(f"run {record.run_id}: {verdicts} verdict(s) and {outcomes} outcome(s) given "
+                                       f"for {patients_screened} patient(s) screened; nothing recorded")
+                sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
+                con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            [record.run_id, sequence, record.cut_date, record.dataset_sha256,
+                             record.criteria_version, record.params_sha256, record.package_version, recorded_at,
+                             patients_screened, patients_set_aside])
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            if path.exists():
+                shutil.copymode(path, temp)
+            else:
+                temp.chmod(0o644)  # mkstemp's 0600 would hide the history from the team's notebooks
+            os.replace(temp, path)
+            return True
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def locked_history(history: str | Path, wait_seconds: float = WAIT_SECONDS) -> Iterator[HistoryWriter]:
+    """Hold the history's writer lock for the whole block; record with the yielded writer.
+
+    A report build holds it while it records and while its notebooks read the history, so
+    that no other writer replaces the file in between and every page of the build reads the
+    same history (readers themselves never take the lock).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    """
+    path = Path(history)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with _writer_lock(path, wait_seconds):
+        yield HistoryWriter(path)
 
 
 def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: str | None = None,
@@ -188,39 +324,51 @@ def record_run(history: str | Path, inputs: ScreenedInputs, criteria_version: st
     HistoryError
         When the file is not a usable history.
     """
-    path = Path(history)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record = run_record(inputs, criteria_version)
-    with _writer_lock(path, wait_seconds):
-        for stray in path.parent.glob(f".{path.name}.*.tmp"):
-            stray.unlink(missing_ok=True)  # left by a killed writer; we hold the lock, so none is live
-        handle, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(handle)
-        temp = Path(temp_name)
-        try:
-            if path.exists():
-                shutil.copyfile(path, temp)
-            else:
-                temp.unlink()  # DuckDB creates its file itself
-            con = _connect(temp, read_only=False)
-            try:
-                con.execute(SCHEMA)
-                if con.execute("SELECT count(*) FROM runs WHERE run_id = ?", [record.run_id]).fetchone()[0]:
-                    return record, False
-                con.execute("BEGIN TRANSACTION")
-                _insert(con, inputs, record, recorded_at)
-                con.execute("COMMIT")
-                con.execute("CHECKPOINT")
-            finally:
-                con.close()
-            if path.exists():
-                shutil.copymode(path, temp)
-            else:
-                temp.chmod(0o644)  # mkstemp's 0600 would hide the history from the team's notebooks
-            os.replace(temp, path)
-            return record, True
-        finally:
-            temp.unlink(missing_ok=True)
+    with locked_history(history, wait_seconds) as writer:
+        return writer.record(inputs, criteria_version, recorded_at)
+
+
+def record_run_parts(history: str | Path, record: RunRecord, patients_screened: int, patients_set_aside: int,
+                     parts: Iterable[tuple[pd.DataFrame, pd.DataFrame]], recorded_at: str | None = None,
+                     wait_seconds: float = WAIT_SECONDS) -> bool:
+    """Record a run given part by part (a bucketed screen's buckets); all or nothing.
+
+    Memory holds one part at a time: each is appended to the run's tables on the writer's
+    temporary copy of the history (under the writer lock) and committed there, and the
+    copy replaces the history only once every part is in, the counts add up and the run's
+    row is written: a run killed at any point, or parts that do not add up, leave the
+    history as it was. ``parts`` is only iterated when the run is new.
+
+    Parameters
+    ----------
+    history : str or Path
+        The DuckDB file (created when absent).
+    record : RunRecord
+        The run (:func:`run_record`, :func:`new_run_record`).
+    patients_screened, patients_set_aside : int
+        The run's counts; the verdicts given must number ``patients_screened``, and the
+        outcomes one per patient and criterion.
+    parts : iterable of (DataFrame, DataFrame)
+        Verdicts (:data:`VERDICT_COLUMNS`) and outcomes (:data:`OUTCOME_COLUMNS`) of some
+        of the run's patients each, as :func:`history_rows` gives them.
+    recorded_at, wait_seconds
+        As for :func:`record_run`.
+
+    Returns
+    -------
+    bool
+        Whether the run was new (``False``: already recorded, nothing written).
+
+    Raises
+    ------
+    HistoryLockedError
+        When another writer holds the history for longer than ``wait_seconds``.
+    HistoryError
+        When the file is not a usable history, or the parts do not add up to the counts
+        (nothing recorded).
+    """
+    with locked_history(history, wait_seconds) as writer:
+        return writer.record_parts(record, patients_screened, patients_set_aside, parts, recorded_at)
 
 
 def read_table(history: str | Path, table: str) -> pd.DataFrame:
@@ -284,3 +432,18 @@ def compared_runs(history: str | Path, before: str | None, after: str) -> pd.Dat
     picked.insert(0, "role", picked["run_id"].map(roles))
     picked["cut_date"] = picked["cut_date"].astype(str).str[:10].where(picked["cut_date"].notna(), "")
     return picked.sort_values("sequence").reset_index(drop=True)
+
+
+def verdict_counts_per_run(history: str | Path) -> pd.DataFrame:
+    """Patients per run and verdict, counted in the history (``run_id``, ``verdict``, ``patients``)."""
+    import duckdb
+
+    path = Path(history)
+    con = _connect(path, read_only=True)
+    try:
+        return con.execute("SELECT run_id, verdict, count(*)::INTEGER AS patients FROM verdicts "
+                           "GROUP BY run_id, verdict ORDER BY run_id, verdict").df()
+    except duckdb.Error as exc:
+        raise HistoryError(f"history {path} has no usable table 'verdicts': {str(exc)[:200]}") from None
+    finally:
+        con.close()

@@ -21,8 +21,11 @@ notebook parameters:
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
@@ -57,6 +60,8 @@ class ScreenedInputs:
         The screening of the whole dataset (of what was known at the cut, with a cut).
     cut : DataCut or None
         The data cut applied and what it set aside (``None``: no cut, every row counts).
+    drugs_path : Path or None
+        The site drug dictionary that extended the package's (``None``: the package's only).
     """
 
     dataset_path: Path
@@ -65,6 +70,7 @@ class ScreenedInputs:
     params: CriteriaParams
     result: ScreeningResult
     cut: DataCut | None = None
+    drugs_path: Path | None = None
 
 
 def is_blank(value: str | Path | None) -> bool:
@@ -112,7 +118,8 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
 
 def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
                  base: Path | None = None, drugs: str | Path | None = None,
-                 cut_date: str | dt.date | None = None) -> ScreenedInputs:
+                 cut_date: str | dt.date | None = None,
+                 source_rows: Mapping[str, np.ndarray] | None = None) -> ScreenedInputs:
     """Load a dataset and the criteria parameters from their paths and screen the dataset.
 
     Parameters
@@ -132,6 +139,11 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     cut_date : str, date or None
         Screen what was known on this date (``YYYY-MM-DD``; see
         :mod:`lifileucel_analysis.contract.data_cut`); blank = no cut, every row counts.
+    source_rows : mapping of str to numpy.ndarray, optional
+        When the dataset is part of a larger one (a bucket), each table's rows' 0-based data
+        rows in the larger dataset's files (``ScreeningDataset.source_rows``), so that
+        findings name those rows; a table's array may be longer than the table as loaded
+        (trailing blank rows the loader dropped).
 
     Returns
     -------
@@ -160,14 +172,18 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     cut_on = parse_cut_date(cut_date)
     params = load_params(params_path)
-    drug_table = None
+    drug_table, drugs_path = None, None
     if not is_blank(drugs):
         from ..contract.drug_file import read_drug_file
 
-        drug_table = read_drug_file(resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary"))
+        drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
+        drug_table = read_drug_file(drugs_path)
     data = load_dataset(dataset_path)
+    if source_rows:
+        data = replace(data, source_rows={name: np.asarray(rows)[:len(data.table(name))]
+                                          for name, rows in source_rows.items()})
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)
     return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
-                          result=screen(data, params, drug_table), cut=cut)
+                          result=screen(data, params, drug_table), cut=cut, drugs_path=drugs_path)

@@ -7,8 +7,8 @@ window, therapy lines by number, how long the patient has been pending, sorted c
 eligible first.
 
 Days pending count from the data's currency date (:func:`data_currency`): the data cut
-date once the dataset carries one (the screening-over-time work adds it); until then the
-latest consent date in the data, which every page says.
+date when the screening has one (``--cut-date``, the notebooks' ``cut_date``); without a
+cut, the latest consent date in the data, which every page says.
 """
 
 from __future__ import annotations
@@ -53,22 +53,45 @@ class DataCurrency:
     source: str
 
     def phrase(self) -> str:
-        """``2024-03-01 (latest consent date in the data; no data cut date yet)``."""
+        """``2024-03-01 (latest consent date in the data; no data cut date given)``."""
         return "an unknown date" if self.date is None else f"{self.date:%Y-%m-%d} ({self.source})"
 
     def sentence(self) -> str:
-        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date yet).``"""
+        """``Data current to 2024-03-01 (latest consent date in the data; no data cut date given).``"""
         if self.date is None:
             return "Data currency unknown: no consent date in the data."
         return f"Data current to {self.date:%Y-%m-%d} ({self.source})."
 
 
-def data_currency(verdicts: pd.DataFrame) -> DataCurrency:
-    """The latest consent date of ``verdicts`` (the whole program's), until a cut date exists."""
+CUT_SOURCE = "data cut date: what was known on that day"
+"""How a page says that its currency date is the data cut date."""
+
+
+def data_currency(verdicts: pd.DataFrame, cut_date: object = None) -> DataCurrency:
+    """How current the data are: the data cut date when there is one, else the latest consent date.
+
+    Parameters
+    ----------
+    verdicts : DataFrame
+        The whole program's verdicts (``consent_date``).
+    cut_date : date, str or None
+        The screening's data cut date (:mod:`lifileucel_analysis.contract.data_cut`);
+        ``None``: no cut, and the latest consent date in the data stands in for it.
+    """
     latest = verdicts["consent_date"].max()
-    if pd.isna(latest):
+    return currency_of(None if pd.isna(latest) else pd.Timestamp(latest), cut_date)
+
+
+def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) -> DataCurrency:
+    """:func:`data_currency` given the latest consent date in the data (``None``: none at all).
+
+    The bucketed screen calls it with the latest over its buckets.
+    """
+    if cut_date is not None:
+        return DataCurrency(pd.Timestamp(cut_date), CUT_SOURCE)
+    if latest_consent is None:
         return DataCurrency(None, "no consent date in the data")
-    return DataCurrency(pd.Timestamp(latest), "latest consent date in the data; no data cut date yet")
+    return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date given")
 
 
 _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
@@ -175,24 +198,12 @@ def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray
     return evidence.take(pa.array(row, mask=row < 0))
 
 
-def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
-    """Each pending patient once: what to collect, in plain words, closest to eligible first.
+def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
+    """Each pending patient once, in the verdicts' order: what :func:`plain_worklist` shows but days pending.
 
-    Parameters
-    ----------
-    result : ScreeningResult
-        A screening (or a site's part of it): reads ``verdicts``, ``missing_data``,
-        ``outcomes`` and ``params``.
-    patients : pandas.DataFrame
-        The dataset's patients (``patient_id``, ``lymphodepletion_date``) for the lab window.
-    as_of : DataCurrency
-        The date days pending count from.
-
-    Returns
-    -------
-    pandas.DataFrame
-        :data:`WORKLIST_COLUMNS`; sorted by number of unknown criteria, number of fields to
-        collect, then longest pending first, then patient ID.
+    Columns: :data:`WORKLIST_COLUMNS` without ``days_pending``, plus ``nfields`` (fields to
+    collect, a sort key). Nothing here depends on other patients' rows, so a bucket's rows
+    are the whole dataset's rows of its patients (the bucketed screen relies on it).
     """
     verdicts = result.verdicts[(result.verdicts["verdict"] == "pending").to_numpy(dtype=bool)]
     frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"}).reset_index(drop=True)
@@ -211,19 +222,81 @@ def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) 
     unknown = pa.array(criteria + " " + criteria.map(labels), type=TEXT)
     evidence = pc.fill_null(_evidence_of(result.outcomes, ids, row_patient, criteria), pa.scalar("", TEXT))
     why = pc.binary_join_element_wise(pa.array(criteria, type=TEXT), evidence, pa.scalar(": ", TEXT))
-    # Per patient, in row order: the engine's rows joined, as a group-by would join them.
+    # Per patient, in row order: the engine's rows joined, as a group-by would join them,
+    # by offsets in one Arrow call per column (no Python per patient).
     frame["unknown_count"] = np.bincount(row_patient, minlength=n).astype(np.int64)
     frame["unknown"] = text_series(join_per_patient(row_patient, unknown, n, "; ")).array
     frame["to_collect"] = text_series(join_per_patient(row_patient, collect, n, "; ")).array
     frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
     frame["nfields"] = np.bincount(row_patient, weights=nfields, minlength=n).astype(np.int64)
+    return frame
+
+
+def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Rows of :func:`worklist_rows` with ``days_pending`` counted from ``as_of``, in :data:`WORKLIST_COLUMNS`."""
+    frame = rows.copy()
     if as_of.date is None:
         frame["days_pending"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     else:
         days = (as_of.date - frame["consent_date"]).dt.days
         frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
+    return frame[list(WORKLIST_COLUMNS)]
+
+
+def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Each pending patient once: what to collect, in plain words, closest to eligible first.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        A screening (or a site's part of it): reads ``verdicts``, ``missing_data``,
+        ``outcomes`` and ``params``.
+    patients : pandas.DataFrame
+        The dataset's patients (``patient_id``, ``lymphodepletion_date``) for the lab window.
+    as_of : DataCurrency
+        The date days pending count from.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`WORKLIST_COLUMNS`; sorted by number of unknown criteria, number of fields to
+        collect, then longest pending first, then patient ID (:func:`worklist_order_key`
+        gives the same order as one sortable key).
+    """
+    rows = worklist_rows(result, patients)
+    frame = finish_worklist(rows, as_of).assign(nfields=rows["nfields"])
     frame = frame.sort_values(["unknown_count", "nfields", "days_pending", "patient_id"],
                               ascending=[True, True, False, True], na_position="last", kind="stable")
-    return frame[list(WORKLIST_COLUMNS)].reset_index(drop=True).fillna({"to_collect": "", "unknown": "",
-                                                                         "why_unknown": ""})
+    return frame[list(WORKLIST_COLUMNS)].reset_index(drop=True)
 
+
+ORDER_KEY_BYTES = 25
+"""Fixed part of :func:`worklist_order_key`: unknown count (8), fields (8), blank consent flag (1), consent day (8)."""
+
+
+def worklist_order_key(rows: pd.DataFrame) -> pa.Array:
+    """One binary key per row of :func:`worklist_rows` whose byte order is :func:`plain_worklist`'s order.
+
+    The order is: fewer unknown criteria first, then fewer fields to collect, then longest
+    pending first (= earliest consent day first, whatever date days pending count from,
+    since consent dates are whole days; no consent date last), then patient ID. The key
+    is those values as big-endian unsigned integers followed by the UTF-8 bytes of the ID,
+    so comparing keys byte by byte compares the tuples (the ID is last, the rest fixed
+    width; UTF-8 byte order is code point order, as Python compares strings). The
+    bucketed screen merges the buckets' worklists by it without knowing the date days
+    pending count from.
+    """
+    n = len(rows)
+    fixed = np.zeros((n, ORDER_KEY_BYTES), dtype=np.uint8)
+    consent = rows["consent_date"].to_numpy(dtype="datetime64[D]")
+    blank = np.isnat(consent)
+    day = np.where(blank, 0, consent.astype(np.int64)).astype(np.int64)
+    fields = [(0, rows["unknown_count"].to_numpy(dtype=np.int64).astype(np.uint64)),
+              (8, np.rint(rows["nfields"].to_numpy(dtype=float)).astype(np.int64).astype(np.uint64)),
+              (17, (day.astype(np.uint64) ^ np.uint64(1 << 63)))]  # sign bit flipped: days before 1970 first
+    for start, values in fields:
+        fixed[:, start:start + 8] = values.astype(">u8").view(np.uint8).reshape(n, 8)
+    fixed[:, 16] = blank
+    prefix = pa.FixedSizeBinaryArray.from_buffers(pa.binary(ORDER_KEY_BYTES), n, [None, pa.py_buffer(fixed.tobytes())])
+    ids = pa.array(rows["patient_id"].astype(str).to_numpy(dtype=object), pa.string()).cast(pa.binary())
+    return pc.binary_join_element_wise(prefix.cast(pa.binary()), ids, pa.scalar(b"", pa.binary()))

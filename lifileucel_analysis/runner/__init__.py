@@ -5,17 +5,20 @@ as ``tools/golden.py``) import it. It prints nothing: a build tells a listener w
 returns a :class:`BuildOutcome` and raises :class:`ReportParamsError` (unusable inputs,
 nothing ran) or :class:`ReportBuildError` (a notebook failed).
 
-======================  ==================================================================================
-module                  what it does
-======================  ==================================================================================
-:mod:`.plan`            the report plan: ``params/program.yaml`` and ``params/sites/*.yaml``, checked
-:mod:`.build`           :func:`build_reports`: check the inputs, stage, run, write the index, swap into place
-:mod:`.worker_pool`     :func:`run_jobs`: many notebooks at once, one spawned worker process each
-:mod:`.run_notebook`    :func:`run_report`: one notebook with papermill; failures are results, not errors
-:mod:`.normalise`       executed notebooks made byte-reproducible, with no absolute path of this machine
-:mod:`.html_export`     offline HTML pages: no code, images embedded, nothing loaded from the network
-:mod:`.index_page`      ``index.html``, ``manifest.json``, report titles and the banner of every page
-======================  ==================================================================================
+========================  ==================================================================================
+module                    what it does
+========================  ==================================================================================
+:mod:`.plan`              the report plan: ``params/program.yaml`` and ``params/sites/*.yaml``, checked
+:mod:`.build`             :func:`build_reports`: check the inputs, stage, run, write the index, swap into place
+:mod:`.worker_pool`       :func:`run_jobs`: many notebooks at once, one spawned worker process each
+:mod:`.run_notebook`      :func:`run_report`: one notebook with papermill; failures are results, not errors
+:mod:`.normalise`         executed notebooks made byte-reproducible, with no absolute path of this machine
+:mod:`.html_export`       offline HTML pages: no code, images embedded, nothing loaded from the network
+:mod:`.index_page`        ``index.html``, ``manifest.json``, report titles and the banner of every page
+:mod:`.screen_command`    the ``screen`` command's files, defined once for the plain and the bucketed screen
+:mod:`.bucketed_screen`   a bucketed dataset screened bucket by bucket (here or on Dask), merged into those files
+:mod:`.bucket_merge`      k-way merges of the buckets' parts, by source position or by a binary sort key
+========================  ==================================================================================
 """
 
 from __future__ import annotations

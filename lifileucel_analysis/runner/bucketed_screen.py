@@ -1,15 +1,23 @@
 """Screening a bucketed dataset bucket by bucket, in this process or on a Dask cluster, with identical bytes.
 
-Each bucket (:mod:`lifileucel_analysis.contract.buckets`) is an ordinary dataset: the
-caller's ``screen_one`` (the ``screen`` command's own function) loads and screens it and
-returns its output tables. Each bucket's tables are written as Parquet *parts* with two
-sort keys: ``_pos``, the patient's row position in the source dataset (stored at
-partition time), and ``_seq``, the row's place in the bucket's table. Each part is already
-in that order, so the parts are merged as sorted streams (a k-way merge in windows of
-source positions, batch by batch) and written chunk by chunk through the same writers as
-the in-process screen
-(:mod:`lifileucel_analysis.contract.chunked_output`). Since every table lists patients in
-input order, the merged files are byte-identical to screening the unbucketed source.
+Each bucket (:mod:`lifileucel_analysis.contract.buckets`) is an ordinary dataset: a worker
+loads and screens it with the plain screen's functions
+(:func:`.screen_command.bucket_tables`, the partition's source rows attached, so that
+findings name the source's rows) and writes its part of every output file as a Parquet
+*part* sorted by the file's merge key (:mod:`.bucket_merge`): the patient-major tables
+(verdicts, outcomes, missing data, findings) by the patient's row in the source's
+``patients`` table and the row's place in the bucket; each site's worklist by its own
+order (fewest unknowns first, ...) as one binary key. The parts are merged as sorted
+streams and written chunk by chunk through the same writers as the in-process screen
+(:mod:`lifileucel_analysis.contract.chunked_output`), with what needs every bucket
+applied while merging: the worklists' days pending count from the cut date, or without a
+cut from the latest consent date over all buckets, and ``data_cut.csv`` sums the buckets'
+counts. The files are therefore
+byte-identical to screening the unbucketed source.
+
+With a history, the run is recorded from the parts, bucket by bucket, in one transaction
+(:func:`..report.run_history.record_run_parts`), under the source's fingerprint from the
+manifest once every bucket file is checked against the SHA-256 the partition recorded.
 
 Peak memory is one bucket's screen, or while merging one batch per bucket, not the cohort.
 With ``scheduler`` the buckets are screened by Dask workers (``client.map``), which must
@@ -25,50 +33,58 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ..contract.buckets import open_bucketed
+from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucketed, read_positions
 from ..contract.chunked_output import write_csv_chunks, write_parquet_chunks
+from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
+from ..contract.dataset import ContractError, Problem
+from ..contract.findings import DATASET
+from ..contract.fingerprints import sha256_file
 from ..contract.screen_output import ScreenedTables, file_name
+from . import bucket_merge
+from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
+                             latest_of, stale_outputs)
 
-__all__ = ["BucketJob", "BucketedRun", "map_buckets", "screen_bucketed"]
+if TYPE_CHECKING:  # the history module is imported only when a run is recorded
+    from ..report.run_history import RunRecord
+
+__all__ = ["BucketJob", "map_buckets", "screen_bucketed"]
 
 T = TypeVar("T")
 U = TypeVar("U")
-MERGE_PATIENTS = 50_000
-"""Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
-MERGE_BATCH_ROWS = 1 << 16
 
 
 @dataclass(frozen=True)
 class BucketJob:
-    """One bucket to screen: where it is, its patients' source positions, where its parts go."""
+    """One bucket to screen: where it is, its rows' source positions, where its parts go."""
 
     bucket: Path
-    positions: Path
+    positions: dict[str, Path]
     parts: Path
+    digests: bool = False
+    """Whether to hash the bucket's files (a run recorded in a history checks them against the manifest)."""
 
 
 @dataclass(frozen=True)
-class BucketedRun:
-    """What a bucketed screen did: the totals over all buckets and the files written."""
+class BucketSummary:
+    """What a worker sends back for one bucket: its tables' row counts and dtypes, and its counts."""
 
-    n_in: int
-    verdicts: dict[str, int]
-    findings: int
-    notes: tuple[str, ...]
-    written: list[Path]
+    tables: dict[str, int]
+    templates: dict[str, pd.DataFrame]
+    ordered: frozenset[str]
+    screened: ScreenedTables
+    digests: dict[str, str]
 
 
-def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], ScreenedTables], long_format: str,
-                    scheduler: str | None = None) -> BucketedRun:
-    """Screen every bucket of ``dataset`` and write the merged output tables into ``out``, all or none.
+def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_format: str,
+                    scheduler: str | None = None, history: str | Path | None = None) -> ScreenRun:
+    """Screen every bucket of ``dataset`` and write the merged output files into ``out``, all or none.
 
     Parameters
     ----------
@@ -76,18 +92,25 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
         A bucketed dataset (:func:`lifileucel_analysis.contract.buckets.partition_dataset`).
     out : Path
         Output folder.
-    screen_one : callable
-        Screens one dataset folder; picklable (a module-level function or a ``partial`` of one)
-        when ``scheduler`` is given.
+    options : ScreenOptions
+        Criteria, drug dictionary and cut date, as for the plain screen (paths absolute).
     long_format : {"auto", "csv", "parquet"}
         As the ``screen`` command's ``--long-format``.
     scheduler : str, optional
         A Dask scheduler address, or ``local:N`` for a ``LocalCluster`` of N worker processes;
         ``None`` screens the buckets one after the other in this process.
+    history : str or Path, optional
+        Also record the run in this DuckDB history, as the plain screen of the source would.
 
     Returns
     -------
-    BucketedRun
+    ScreenRun
+
+    Raises
+    ------
+    ContractError
+        A bucket breaks the contract, or (with ``history``) a bucket file is not what the
+        partition wrote; nothing is written.
     """
     layout = open_bucketed(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -96,31 +119,36 @@ def screen_bucketed(dataset: Path, out: Path, screen_one: Callable[[Path], Scree
         # A bucket without a single row is skipped (the contract wants at least one patient per
         # dataset); one with event rows but no patient is screened, so that its rows are reported.
         busy = [k for k in range(layout.buckets) if _has_rows(layout.bucket_path(k))] or [0]
-        jobs = [BucketJob(layout.bucket_path(k), layout.positions_path(k), staging / "parts" / f"bucket-{k:05d}")
-                for k in busy]
-        summaries = map_buckets(partial(screen_bucket, screen_one), jobs, scheduler)
-        names = summaries[0].tables
+        jobs = [BucketJob(layout.bucket_path(k), {t: layout.positions_path(k, t) for t in layout.tables},
+                          staging / "parts" / f"bucket-{k:05d}", digests=history is not None) for k in busy]
+        summaries = map_buckets(partial(screen_bucket, options), jobs, scheduler)
+        if history is not None:  # before anything is written: the run must be able to name its data
+            _check_unchanged(layout, busy, summaries)
         final = staging / "final"
         final.mkdir()
-        files = {}
-        for name in names:
-            rows = sum(s.tables[name] for s in summaries)
-            files[name] = file_name(name, rows, long_format)
-            _merge(name, [job.parts for job in jobs], summaries[0].templates[name], final / files[name])
+        files = _write_merged(jobs, summaries, final, long_format)
         out.mkdir(parents=True, exist_ok=True)
         written = []
-        for name in names:
-            (final / files[name]).replace(out / files[name])
-            written.append(out / files[name])
-        _remove_stale(out, [n for n in names if "." not in n], written)
+        for name in files:
+            (final / name).replace(out / name)
+            written.append(out / name)
+        for path in stale_outputs(out, written):
+            path.unlink()
+        recorded = _record(history, layout, options, jobs, summaries) if history is not None else None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+    screened = [s.screened for s in summaries]
     counts: dict[str, int] = {}
-    for summary in summaries:
-        for verdict, n in summary.verdicts.items():
+    for part in screened:
+        for verdict, n in part.verdicts.items():
             counts[verdict] = counts.get(verdict, 0) + n
-    notes = tuple(dict.fromkeys(note for s in summaries for note in s.notes))
-    return BucketedRun(sum(s.n_in for s in summaries), counts, sum(s.findings for s in summaries), notes, written)
+    return ScreenRun(n_in=sum(s.n_in for s in screened), verdicts=counts, findings=sum(s.findings for s in screened),
+                     notes=tuple(dict.fromkeys(note for s in screened for note in s.notes)),
+                     cut=_cut(screened), written=written, recorded=recorded)
+
+
+def _cut(screened: list[ScreenedTables]) -> DataCut | None:
+    return combined_cut([s.cut for s in screened]) if screened[0].cut is not None else None
 
 
 def _has_rows(bucket: Path) -> bool:
@@ -128,120 +156,118 @@ def _has_rows(bucket: Path) -> bool:
     return any(pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet"))
 
 
-@dataclass(frozen=True)
-class BucketSummary:
-    """What a worker sends back for one bucket: table names with row counts and dtypes, and the printed counts."""
-
-    tables: dict[str, int]
-    templates: dict[str, pd.DataFrame]
-    n_in: int
-    verdicts: dict[str, int]
-    findings: int
-    notes: tuple[str, ...]
-
-
-def screen_bucket(screen_one: Callable[[Path], ScreenedTables], job: BucketJob) -> BucketSummary:
+def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
     """Screen one bucket and write its tables as sortable Parquet parts (runs on a Dask worker too)."""
-    screened = screen_one(job.bucket)
-    positions = pq.read_table(job.positions).column("position").to_numpy()
-    ids = pc.utf8_trim_whitespace(pq.read_table(job.bucket / "patients.parquet", columns=["patient_id"])
-                                  .column("patient_id").cast(pa.string()))
-    index = pd.Index(ids.to_pandas())
+    digests = bucket_files_sha256(job.bucket) if job.digests else {}
+    source_rows = {table: read_positions(path) for table, path in job.positions.items()}
+    screened = bucket_tables(job.bucket, options, source_rows)
+    index = pd.Index(screened.patient_ids)
     job.parts.mkdir(parents=True)
+    templates, rows = {}, {}
     for name, frame in screened.tables.items():
-        at = index.get_indexer(frame["patient_id"])
+        at = index.get_indexer(frame["patient_id"].astype(str))
         if (at < 0).any():
             raise ValueError(f"{name}: patient IDs not in the bucket's patients table; cannot order the output")
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        table = table.append_column("_pos", pa.array(positions[at] if len(at) else np.zeros(0, np.int64)))
+        table = table.append_column("_pos", pa.array(screened.positions[at] if len(at) else np.zeros(0, np.int64)))
         table = table.append_column("_seq", pa.array(np.arange(len(frame), dtype=np.int64)))
-        pq.write_table(table, job.parts / f"{name}.parquet")
+        pq.write_table(table, job.parts / _part_name(name))
+        templates[name], rows[name] = frame.iloc[:0], len(frame)
+    for name, frame in screened.ordered.items():
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name))
+        templates[name], rows[name] = frame.drop(columns=ORDER_KEY).iloc[:0], len(frame)
+    # The tables travel as files; the summary keeps only what the merge and the command need.
+    light = ScreenedTables(tables={}, ordered={}, patient_ids=np.zeros(0, object), positions=np.zeros(0, np.int64),
+                           n_in=screened.n_in, verdicts=screened.verdicts, findings=screened.findings,
+                           notes=screened.notes, cut=screened.cut, latest_consent=screened.latest_consent)
     # The empty frames carry the exact dtypes (categories included) from the engine to the merge.
-    return BucketSummary({name: len(frame) for name, frame in screened.tables.items()},
-                         {name: frame.iloc[:0] for name, frame in screened.tables.items()}, screened.n_in,
-                         screened.verdicts, screened.findings, screened.notes)
+    return BucketSummary(rows, templates, frozenset(screened.ordered), light, digests)
 
 
-def _merge(name: str, part_dirs: Sequence[Path], template: pd.DataFrame, target: Path) -> None:
-    """Merge one table's parts in source patient order and write it as ``target`` with ``template``'s dtypes."""
-    parts = [str(d / f"{name}.parquet") for d in part_dirs]
-    writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
-    writer(_sorted_frames(parts, template), target)
+def _part_name(name: str) -> str:
+    return f"{name}.parquet"
 
 
-def _sorted_frames(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes.
+def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: Path, long_format: str) -> list[str]:
+    """Merge every table's parts into ``final``; return the file names written."""
+    ordered = {name for s in summaries for name in s.ordered}
+    names = list(dict.fromkeys(name for s in summaries for name in s.templates))
+    cut = _cut([s.screened for s in summaries])
+    as_of = latest_of((s.screened.latest_consent for s in summaries), cut.cut_date if cut is not None else None)
+    files = []
+    for name in names:
+        having = [(job, s) for job, s in zip(jobs, summaries, strict=True) if name in s.templates]
+        parts = [str(job.parts / _part_name(name)) for job, _ in having]
+        # The dtypes of a bucket with rows (one whose patients were all set aside by a cut has none).
+        template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
+        if name in ordered:
+            target = final / name
+            frames: Iterator[pd.DataFrame] = (finish_worklist_chunk(chunk, as_of)
+                                              for chunk in bucket_merge.by_key(parts, template))
+        else:
+            target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
+            frames = bucket_merge.by_position(parts, template)
+        writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
+        writer(frames, target)
+        files.append(target.name)
+    if cut is not None:
+        write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
+        files.append(DATA_CUT_FILE)
+    return files
 
-    The template comes first, also when there are no rows: it gives the CSV header and the
-    Parquet schema (pandas metadata included), as the unbucketed screen's frame does. Each
-    part is already in that order (a bucket keeps its patients in source order), so this is
-    a streaming k-way merge: positions are taken in windows of :data:`MERGE_PATIENTS`; each
-    part contributes its rows inside the window, read batch by batch; the window's rows are
-    sorted and handed on. Memory: one batch per part plus one window.
+
+def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[BucketSummary]) -> None:
+    """Every bucket file is what the partition wrote (SHA-256 in the manifest), or :class:`ContractError`.
+
+    A recorded run names its data by the source's fingerprint, which the partition stored;
+    that is true only while the buckets are unchanged. The screened buckets' files were
+    hashed by their workers, the empty ones are hashed here.
     """
-    yield template
-    dtypes = template.dtypes.to_dict()
-    streams = [_PartStream(path) for path in parts]
-    while any(not stream.done for stream in streams):
-        start = min(stream.next_position() for stream in streams if not stream.done)
-        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
-        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
-        frame = window.drop_columns(["_pos", "_seq"]).take(pa.array(order)).to_pandas()
-        typed = frame.astype(dtypes)
-        if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
-            lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
-            raise ValueError(f"merging the buckets' outputs would lose values of {lost} to the column types "
-                             f"{[str(dtypes[c]) for c in lost]}")
-        yield typed
+    found = {name: digest for s in summaries for name, digest in s.digests.items()}
+    for k in set(range(layout.buckets)) - set(busy):
+        found.update(bucket_files_sha256(layout.bucket_path(k)))
+    changed = sorted(name for name in set(found) | set(layout.files_sha256)
+                     if found.get(name) != layout.files_sha256.get(name))
+    if changed:
+        raise ContractError([Problem(DATASET, None, None, name, "bucket file changed since partition (its SHA-256 "
+                                     "is not the one in buckets.json): the run could not name its data in the "
+                                     "history; run partition again on the source") for name in changed[:5]],
+                            source=str(layout.root))
 
 
-class _PartStream:
-    """One bucket's part, read batch by batch, handing out its rows below a source position."""
+def _record(history: str | Path, layout: BucketedDataset, options: ScreenOptions, jobs: list[BucketJob],
+            summaries: list[BucketSummary]) -> tuple[RunRecord, bool]:
+    """Record the run in the history from the verdict and outcome parts, one bucket at a time, in one transaction."""
+    from ..engine.parameters import load_params
+    from ..paths import DEMO_DATASET
+    from ..report.run_history import history_rows, new_run_record, record_run_parts
+    from ..report.screening_inputs import is_blank, resolve_input_path
 
-    def __init__(self, path: str) -> None:
-        self.batches = pq.ParquetFile(path).iter_batches(batch_size=MERGE_BATCH_ROWS)
-        self.held: pa.Table | None = None
-        self._empty = pq.read_schema(path).empty_table()
-        self.exhausted = False
-        self._fill()
+    cut_date = parse_cut_date(options.cut_date)
+    # The same file the buckets' screens read (one path rule), so the run ID is the plain screen's.
+    drugs = None if is_blank(options.drugs) else sha256_file(
+        resolve_input_path(options.drugs, DEMO_DATASET, what="drug dictionary"))
+    record = new_run_record(layout.source_sha256, load_params(options.params), options.params is not None, cut_date,
+                            drugs_sha256=drugs)
+    screened = [s.screened for s in summaries]
+    set_aside = sum(s.cut.patients_set_aside for s in screened if s.cut is not None)
 
-    @property
-    def done(self) -> bool:
-        """Whether every row has been handed out."""
-        return self.exhausted and (self.held is None or self.held.num_rows == 0)
+    def parts() -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        for job, summary in zip(jobs, summaries, strict=True):
+            verdicts = _read_part(job, summary, "verdicts.csv")
+            outcomes = _read_part(job, summary, "outcomes")
+            # The outcomes file has no site; the history's outcomes do: the patient's site.
+            site = pd.Series(verdicts["site_id"].to_numpy(), index=verdicts["patient_id"].astype(str).to_numpy())
+            outcomes.insert(1, "site_id", site.reindex(outcomes["patient_id"].astype(str).to_numpy()).to_numpy())
+            yield history_rows(verdicts, outcomes)
 
-    def next_position(self) -> int:
-        """The smallest source position not handed out yet."""
-        return int(self.held.column("_pos")[0].as_py())  # type: ignore[union-attr]
-
-    def take_below(self, limit: int) -> pa.Table:
-        """Hand out (and forget) the rows whose position is below ``limit``."""
-        pieces = []
-        while self.held is not None and self.held.num_rows:
-            positions = self.held.column("_pos").to_numpy()
-            cut = int(np.searchsorted(positions, limit))
-            pieces.append(self.held.slice(0, cut))
-            self.held = self.held.slice(cut)
-            if self.held.num_rows or self.exhausted:
-                break
-            self._fill()
-        return pa.concat_tables(pieces) if pieces else self._empty
-
-    def _fill(self) -> None:
-        batch = next(self.batches, None)
-        if batch is None:
-            self.exhausted = True
-            return
-        self.held = pa.Table.from_batches([batch])
+    return record, record_run_parts(history, record, sum(s.n_in for s in screened), set_aside, parts())
 
 
-def _remove_stale(out: Path, stems: list[str], written: list[Path]) -> None:
-    """Delete an earlier run's long table in the other format, which must not pass for this run's."""
-    for stem in stems:
-        for ext in ("csv", "parquet"):
-            path = out / f"{stem}.{ext}"
-            if path not in written and path.exists():
-                path.unlink()
+def _read_part(job: BucketJob, summary: BucketSummary, name: str) -> pd.DataFrame:
+    """One bucket's part of a patient-major table, with the engine's dtypes, without the merge keys."""
+    frame = pq.read_table(job.parts / _part_name(name)).drop_columns(["_pos", "_seq"]).to_pandas()
+    return frame.astype(summary.templates[name].dtypes.to_dict())
 
 
 def map_buckets(func: Callable[[T], U], jobs: Sequence[T], scheduler: str | None) -> list[U]:

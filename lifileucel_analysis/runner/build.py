@@ -22,7 +22,12 @@ What a build guarantees:
   staging folders of builds killed outright are removed by the next build (:mod:`.stopping`);
 - the same inputs give byte-identical notebooks and HTML (:mod:`.normalise`), and the
   project's absolute path never reaches an output;
-- the HTML pages load nothing from the network (:mod:`.html_export`).
+- the HTML pages load nothing from the network (:mod:`.html_export`);
+- with ``history``, the build's screening (and, with ``weekly``, every earlier week of the
+  series, each at its cut date: :mod:`.build_history`) is recorded into the run history
+  *before* the notebooks run, under the history's writer lock, held until the notebooks
+  and downloads are done: every page reads the same history, read-only, and a rebuild
+  (whose runs are already recorded) reads the same one again (``docs/history.md``).
 
 The build prints nothing: it tells a :class:`BuildListener` (the CLI's log) what it does,
 returns a :class:`BuildOutcome` and raises typed errors, which the CLI turns into
@@ -40,11 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from ..contract.data_cut import parse_cut_date
 from ..contract.output_lock import output_lock
 from ..contract.schema import ALL_SITES, SITES
 from ..paths import DEMO_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 from ..report.provenance import Provenance, collect_provenance, project_relative
-from .downloads import write_report_downloads
+from .downloads import screen_plan, write_report_downloads
 from .index_page import INDEX_FILE, MANIFEST_FILE, render_index, report_banner, report_title, write_manifest
 from .normalise import PathReplacements, project_replacements
 from .plan import (
@@ -57,6 +63,7 @@ from .plan import (
 )
 from .run_notebook import CELL_TIMEOUT_SECONDS, ReportJob, ReportResult
 from .stopping import mark_stage, remove_stale_stages, signals_stop_the_build
+from .build_history import WeeklyCut, read_weekly_cuts, recorded_history
 from .worker_pool import run_jobs
 
 MARKER_FILE = ".lifileucel-reports"
@@ -155,12 +162,22 @@ def output_folder_problem(out: Path) -> str | None:
         return f"--out {out}: exists and is not a folder"
     if not out.is_dir() or (out / MARKER_FILE).is_file():
         return None
-    foreign = sorted(p.name for p in out.iterdir() if p.name not in KEPT_FILES)
+    foreign = sorted(p.name for p in out.iterdir() if p.name not in KEPT_FILES and not _history_companion(p.name))
     if foreign:
         return (f"--out {out}: refusing to replace a folder that was not built by lifileucel-eap reports "
                 f"(it holds {', '.join(foreign[:5])}{', ...' if len(foreign) > 5 else ''}); "
                 "choose a new or empty folder")
     return None
+
+
+def _history_companion(name: str) -> bool:
+    """A kept file's writer lock (``history.duckdb.lock``) or a killed writer's temporary copy: never foreign.
+
+    A build records into a history inside ``--out`` before it swaps the folder in, so a
+    build stopped in between leaves these next to the history in an unmarked folder.
+    """
+    return any(name == f"{kept}.lock" or (name.startswith(f".{kept}.") and name.endswith(".tmp"))
+               for kept in KEPT_FILES)
 
 
 def _new_stage(out: Path) -> Path:
@@ -207,11 +224,18 @@ def dataset_parameter(dataset: Path | None, cwd: Path = PROJECT_ROOT) -> str:
         return str(dataset.resolve())
 
 
-def notebook_parameters(spec: ReportSpec, template: Path, dataset_value: str) -> dict[str, Any]:
-    """The file's values plus ``dataset`` when the notebook declares it."""
+def notebook_parameters(spec: ReportSpec, template: Path, dataset_value: str,
+                        build_values: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The file's values plus ``dataset`` (and ``build_values``: ``cut_date``, ``history``) the notebook declares.
+
+    A build value is passed only when the build has one, so a build without a cut or a
+    history runs the notebooks on their defaults for those, as before.
+    """
     values = dict(spec.parameters)
-    if "dataset" in declared_parameters(template):
+    declared = declared_parameters(template)
+    if "dataset" in declared:
         values["dataset"] = dataset_value
+    values |= {name: value for name, value in (build_values or {}).items() if name in declared}
     return values
 
 
@@ -228,14 +252,14 @@ def output_replacements(dataset: Path | None, dataset_value: str) -> PathReplace
 
 
 def _report_jobs(specs: Sequence[ReportSpec], notebooks: Mapping[str, Path], stage: Path, logs: Path,
-                 dataset: Path | None, provenance: Provenance, cell_timeout: float
-                 ) -> tuple[list[ReportJob], dict[str, dict[str, Any]]]:
+                 dataset: Path | None, provenance: Provenance, cell_timeout: float,
+                 build_values: Mapping[str, str] | None = None) -> tuple[list[ReportJob], dict[str, dict[str, Any]]]:
     dataset_value = dataset_parameter(dataset)
     replacements = output_replacements(dataset, dataset_value)
     jobs, parameters = [], {}
     for spec in specs:
         template = notebooks[spec.notebook]
-        values = notebook_parameters(spec, template, dataset_value)
+        values = notebook_parameters(spec, template, dataset_value, build_values)
         parameters[spec.key] = values
         jobs.append(ReportJob(
             key=spec.key, template=str(template), template_rel=project_relative(template) or template.name,
@@ -339,7 +363,8 @@ def check_inputs(dataset: Path | None, out: Path | None, params_dir: Path = PARA
 def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: BuildListener | None = None,
                   params_dir: Path = PARAMS_DIR, notebooks_dir: Path = NOTEBOOKS_DIR,
                   cell_timeout: float = CELL_TIMEOUT_SECONDS, only: Collection[str] | None = None,
-                  history: Path | None = None) -> BuildOutcome:
+                  history: Path | None = None, cut_date: str | None = None,
+                  weekly: Path | None = None) -> BuildOutcome:
     """Build every report of the parameter files, the HTML pages and ``index.html``.
 
     Parameters
@@ -359,9 +384,16 @@ def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: Build
     only : collection of str, optional
         Build only these report keys (``eligibility_report/mskcc``); for tests.
     history : Path, optional
-        Also record the build's screening in this run history (DuckDB; see
-        :mod:`lifileucel_analysis.report.run_history`), after the reports are in place: a
-        file inside ``out`` named in :data:`KEPT_FILES` survives the rebuild.
+        Record the build's screening in this run history (DuckDB; see
+        :mod:`lifileucel_analysis.report.run_history`) before the notebooks run, and let
+        the pages compare with it (notebook parameter ``history``); a file inside ``out``
+        named in :data:`KEPT_FILES` survives the rebuild.
+    cut_date : str, optional
+        Screen what was known on this date (``YYYY-MM-DD``; notebook parameter ``cut_date``).
+    weekly : Path, optional
+        A folder of weekly extracts with ``cuts.csv`` (:mod:`.build_history`): every week is
+        recorded into ``history`` at its cut date, and the reports are built from the last
+        week at its cut date. Excludes ``dataset`` and ``cut_date``; needs ``history``.
 
     Returns
     -------
@@ -383,23 +415,53 @@ def build_reports(dataset: Path | None, out: Path, jobs: int, *, listener: Build
     out = Path(out)
     with signals_stop_the_build(), output_lock(out):
         remove_stale_stages(out)
-        return _build_locked(dataset, out, jobs, listener, params_dir, notebooks_dir, cell_timeout, only, history)
+        weeks = weekly_plan(weekly, dataset, cut_date, history)
+        if weeks:
+            dataset, cut_date = weeks[-1].dataset, weeks[-1].cut_date
+        return _build_locked(dataset, out, jobs, listener, params_dir, notebooks_dir, cell_timeout, only, history,
+                             cut_date, weeks[:-1])
+
+
+def weekly_plan(weekly: Path | None, dataset: Path | None, cut_date: str | None,
+                history: Path | None) -> list[WeeklyCut]:
+    """The weeks of ``--weekly`` (``[]`` without it), every earlier week's data checked; raise all problems."""
+    if weekly is None:
+        return []
+    problems = []
+    if dataset is not None or cut_date:
+        problems.append("--weekly takes the dataset and the cut date from its cuts.csv (the last week); "
+                        "drop --dataset and --cut-date")
+    if history is None:
+        problems.append("--weekly needs --history FILE: every week is recorded there")
+    weeks, found = read_weekly_cuts(Path(weekly))
+    problems += found
+    problems += [why for week in weeks[:-1] if (why := dataset_problem(week.dataset))]  # the last: check_inputs
+    if problems:
+        raise ReportParamsError(problems)
+    return weeks
 
 
 def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildListener | None, params_dir: Path,
                   notebooks_dir: Path, cell_timeout: float, only: Collection[str] | None,
-                  history: Path | None = None) -> BuildOutcome:
+                  history: Path | None = None, cut_date: str | None = None,
+                  earlier_weeks: Sequence[WeeklyCut] = ()) -> BuildOutcome:
+    cut_on = parse_cut_date(cut_date)  # a bad date stops the build before anything runs (exit 2)
+    cut_date = None if cut_on is None else cut_on.isoformat()
     specs = check_inputs(dataset, out, params_dir, notebooks_dir, only)
-    provenance = collect_provenance(dataset, parameter_files(params_dir))
+    provenance = collect_provenance(dataset, parameter_files(params_dir), cut_date, history)
     notebooks = available_notebooks(notebooks_dir)
+    build_values = {"cut_date": cut_date or "", "history": "" if history is None else dataset_parameter(history)}
+    screened = screen_plan(specs, dataset, cut_date)
     stage, logs = _new_stage(out), Path(tempfile.mkdtemp(prefix="lifileucel-kernel-logs-"))
     try:
-        report_jobs, parameters = _report_jobs(specs, notebooks, stage, logs, dataset, provenance, cell_timeout)
+        report_jobs, parameters = _report_jobs(specs, notebooks, stage, logs, dataset, provenance, cell_timeout,
+                                               {k: v for k, v in build_values.items() if v})
         workers = min(jobs if jobs > 0 else os.cpu_count() or 1, len(report_jobs))
-        if listener is not None:
-            listener.started(len(report_jobs), workers, provenance.dataset)
-        results = run_jobs(report_jobs, workers, listener.finished if listener is not None else None)
-        write_report_downloads(specs, dataset, stage)  # beside each page, linked from it and the index
+        with recorded_history(history, screened, earlier_weeks):  # pages read the history the build holds
+            if listener is not None:
+                listener.started(len(report_jobs), workers, provenance.dataset)
+            results = run_jobs(report_jobs, workers, listener.finished if listener is not None else None)
+            write_report_downloads(specs, stage, screened, history, notebooks_dir)  # beside each page, linked from it and the index
         (stage / INDEX_FILE).write_text(render_index(specs, results, provenance, parameters), encoding="utf-8")
         write_manifest(stage / MANIFEST_FILE, specs, results, provenance, parameters)
         (stage / MARKER_FILE).write_text("built by lifileucel-eap reports; replaced by every build\n")
@@ -407,11 +469,6 @@ def _build_locked(dataset: Path | None, out: Path, jobs: int, listener: BuildLis
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(logs, ignore_errors=True)
-    if history is not None:
-        from ..report.run_history import record_run  # DuckDB is loaded only by a build that records
-        from ..report.screening_inputs import screen_files
-
-        record_run(history, screen_files(dataset))
     outcome = BuildOutcome(out, tuple(specs), results, provenance)
     if not outcome.ok:
         raise ReportBuildError(outcome.summary(), [results[key] for key in outcome.failed], outcome)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract.schema import SITES
-from ..report.downloads import DOWNLOAD_KINDS, download_name
+from ..report.downloads import download_kinds, download_name
 from ..report.provenance import Provenance
 from .plan import ReportSpec
 from .run_notebook import ReportResult
@@ -85,7 +85,7 @@ def _index_row(spec: ReportSpec, result: ReportResult, parameters: Mapping[str, 
         links.append(f'<a href="{html.escape(result.ipynb)}">notebook</a>')
     links += [f'{title_} <a href="{spec.notebook}/{download_name(spec.name, kind, "xlsx")}">xlsx</a> '
               f'<a href="{spec.notebook}/{download_name(spec.name, kind, "csv")}">csv</a>'
-              for kind, title_ in DOWNLOAD_KINDS.items()]
+              for kind, title_ in download_kinds(spec.notebook).items()]
     status = ('<td class="ok">built</td>' if result.ok else
               f'<td class="failed">FAILED: {html.escape(result.error)}<br>stopped at {html.escape(result.cell)}</td>')
     first = (f'<a href="{html.escape(result.html)}">{title}</a>' if result.html else title)

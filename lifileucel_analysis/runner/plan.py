@@ -24,10 +24,12 @@ Rules (every break is collected, then all are raised at once, before any noteboo
 - in ``params/sites/<site_id>.yaml`` the file name must be a site code and every notebook
   with a ``site`` parameter must set it to that code, so a file cannot build another
   site's report by accident;
-- ``dataset`` is set by the build (``--dataset``), never by a file;
-- path values (``criteria_params``) are relative to the project root and must name an
-  existing file inside it: no absolute paths (``/``, ``~``, drive letters, UNC), no ``..``,
-  no backslashes, no symbolic link that leads outside;
+- ``dataset``, ``cut_date`` and ``history`` are set by the build (``--dataset``,
+  ``--cut-date``, ``--history``), never by a file;
+- path values (``criteria_params``, ``compare_with``) are relative to the project root and
+  must name an existing file inside it: no absolute paths (``/``, ``~``, drive letters,
+  UNC), no ``..``, no backslashes, no symbolic link that leads outside; the file must load
+  as a criteria file;
 - two entries may not produce the same report;
 - every site has a file.
 
@@ -52,10 +54,13 @@ from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 PROGRAM_FILE_NAME = "program.yaml"
 SITES_SUBDIR = "sites"
 SITE_PARAMETER = "site"
-BUILD_SET_PARAMETERS: frozenset[str] = frozenset({"dataset"})
-"""Parameters the build fills in itself; a parameter file may not set them."""
+BUILD_SET_PARAMETERS: frozenset[str] = frozenset({"dataset", "cut_date", "history"})
+"""Parameters the build fills in itself (``--dataset``, ``--cut-date``, ``--history``); a parameter file
+may not set them: every page of a build screens the same data at the same cut."""
 CRITERIA_PARAMETER = "criteria_params"
-PATH_PARAMETERS: frozenset[str] = frozenset({CRITERIA_PARAMETER})
+COMPARE_PARAMETER = "compare_with"
+"""The criteria impact notebook's second criteria file (a criteria version or what-if YAML)."""
+PATH_PARAMETERS: frozenset[str] = frozenset({CRITERIA_PARAMETER, COMPARE_PARAMETER})
 """Parameters whose value is a file path relative to the project root."""
 
 _PYTHON_TYPES: dict[str, tuple[type, ...]] = {
@@ -271,7 +276,8 @@ def _value_problems(
     """Check one ``key: value`` against what the notebook declares."""
     said = f"{where}: key {quoted(key)} has value {quoted(value)}"
     if key in BUILD_SET_PARAMETERS:
-        return [f"{where}: key {key!r} is set by the build (lifileucel-eap reports --dataset), not by a file"]
+        flag = "--" + key.replace("_", "-")
+        return [f"{where}: key {key!r} is set by the build (lifileucel-eap reports {flag}), not by a file"]
     if not _type_ok(value, declared.type_name):
         return [f"{said} ({type(value).__name__}); the notebook declares {key}: {declared.type_name}"]
     if key == SITE_PARAMETER:
@@ -284,7 +290,7 @@ def _value_problems(
         why = _path_problem(value, project_root)
         if why:
             return [f"{said}: {why}; allowed: a path relative to the project root to an existing file inside it"]
-        if key == CRITERIA_PARAMETER and value:
+        if key in (CRITERIA_PARAMETER, COMPARE_PARAMETER) and value:
             return _criteria_file_problems(said, project_root / value)
     return []
 

@@ -1,0 +1,150 @@
+"""Merging the buckets' parts of one output table into the table's order, batch by batch.
+
+Each bucket's part of a table is a Parquet file already sorted by the table's merge key,
+so the parts are merged as sorted streams (a k-way merge): memory holds one batch per
+part and the rows handed on, never the table. Two keys:
+
+- :func:`by_position`: patient-major tables (verdicts, outcomes, missing data, findings),
+  by ``_pos`` (the patient's row in the source's ``patients`` table) then ``_seq`` (the
+  row's place in its bucket's table); positions are taken in windows of
+  :data:`MERGE_PATIENTS`;
+- :func:`by_key`: tables in an order of their own (the worklists), by a binary ``_order``
+  column compared byte by byte: each round hands on every held row up to the smallest
+  "last key held" of the parts that still have rows to read.
+
+Both yield the template (an empty frame with the table's exact dtypes) first, then the
+rows in chunks with those dtypes, ready for :mod:`..contract.chunked_output`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+__all__ = ["MERGE_BATCH_ROWS", "MERGE_PATIENTS", "by_key", "by_position"]
+
+MERGE_PATIENTS = 50_000
+"""Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
+MERGE_BATCH_ROWS = 1 << 16
+"""Rows read from a part at a time."""
+POSITION_KEYS = ("_pos", "_seq")
+ORDER_KEY = "_order"
+
+
+def _typed(window: pa.Table, order: pa.Array, drop: list[str], dtypes: dict[str, object]) -> pd.DataFrame:
+    """The window's rows in ``order``, without the key columns, with the template's dtypes; never a value lost."""
+    frame = window.drop_columns(drop).take(order).to_pandas()
+    typed = frame.astype(dtypes)
+    if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
+        lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
+        raise ValueError(f"merging the buckets' outputs would lose values of {lost} to the column types "
+                         f"{[str(dtypes[c]) for c in lost]}")
+    return typed
+
+
+def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes.
+
+    The template comes first, also when there are no rows: it gives the CSV header and the
+    Parquet schema (pandas metadata included), as the unbucketed screen's frame does.
+    Positions are taken in windows of :data:`MERGE_PATIENTS`; each part contributes its
+    rows inside the window, read batch by batch; the window's rows are sorted and handed
+    on. Memory: one batch per part plus one window.
+    """
+    yield template
+    dtypes = template.dtypes.to_dict()
+    streams = [_PartStream(path) for path in parts]
+    while any(not stream.done for stream in streams):
+        start = min(stream.next_position() for stream in streams if not stream.done)
+        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
+        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+        yield _typed(window, pa.array(order), list(POSITION_KEYS), dtypes)
+
+
+class _Stream:
+    """One bucket's part, read batch by batch; ``held`` is never empty while batches remain."""
+
+    def __init__(self, path: str) -> None:
+        self.batches = pq.ParquetFile(path).iter_batches(batch_size=MERGE_BATCH_ROWS)
+        self.held: pa.Table = pq.read_schema(path).empty_table()
+        self._empty = self.held
+        self.exhausted = False
+        self._fill()
+
+    @property
+    def done(self) -> bool:
+        """Whether every row has been handed out."""
+        return self.exhausted and self.held.num_rows == 0
+
+    def _fill(self) -> None:
+        """Read batches until one with rows is held, or none is left."""
+        while self.held.num_rows == 0 and not self.exhausted:
+            batch = next(self.batches, None)
+            if batch is None:
+                self.exhausted = True
+            else:
+                self.held = pa.Table.from_batches([batch])
+
+    def _hand_out(self, rows: int) -> pa.Table:
+        taken, self.held = self.held.slice(0, rows), self.held.slice(rows)
+        self._fill()
+        return taken
+
+
+class _PartStream(_Stream):
+    """A part sorted by ``_pos``: hands out its rows below a source position."""
+
+    def next_position(self) -> int:
+        """The smallest source position not handed out yet."""
+        return int(self.held.column("_pos")[0].as_py())
+
+    def take_below(self, limit: int) -> pa.Table:
+        """Hand out (and forget) the rows whose position is below ``limit``."""
+        pieces = []
+        while self.held.num_rows:
+            cut = int(np.searchsorted(self.held.column("_pos").to_numpy(), limit))
+            whole = cut == self.held.num_rows
+            pieces.append(self._hand_out(cut))
+            if not whole:
+                break
+        return pa.concat_tables(pieces) if pieces else self._empty
+
+
+class _KeyStream(_Stream):
+    """A part sorted by the binary ``_order`` key: hands out its rows up to a key."""
+
+    def last_key(self) -> pa.Scalar:
+        """The largest key held (the part's rows still unread are all at or above it)."""
+        return self.held.column(ORDER_KEY)[self.held.num_rows - 1]
+
+    def take_through(self, limit: pa.Scalar | None) -> pa.Table:
+        """Hand out (and forget) the held rows whose key is at most ``limit`` (every held row for ``None``)."""
+        if limit is None:
+            return self._hand_out(self.held.num_rows)
+        rows = pc.sum(pc.less_equal(self.held.column(ORDER_KEY), limit)).as_py() or 0
+        return self._hand_out(rows)
+
+
+def by_key(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    """The parts' rows ordered by their binary ``_order`` key, chunk by chunk, with the template's dtypes.
+
+    Each round hands on every held row whose key is at most the smallest last held key of
+    the parts with batches still unread (no unread row can come before those), sorted by
+    key; the part that set the limit is then used up and reads its next batch. Memory:
+    one batch per part plus the rows handed on.
+    """
+    yield template
+    dtypes = template.dtypes.to_dict()
+    streams = [_KeyStream(path) for path in parts]
+    while any(not stream.done for stream in streams):
+        live = [stream for stream in streams if not stream.done]
+        bounds = [stream.last_key() for stream in live if not stream.exhausted]
+        limit = min(bounds, key=lambda key: key.as_py()) if bounds else None
+        window = pa.concat_tables([stream.take_through(limit) for stream in live])
+        order = pc.sort_indices(window, sort_keys=[(ORDER_KEY, "ascending")])
+        yield _typed(window, order, [ORDER_KEY], dtypes)

@@ -1,0 +1,225 @@
+"""The ``screen`` command's output files, defined once for the plain and the bucketed screen.
+
+A screen writes (``docs/performance.md``, "Bucketed datasets", lists the same files):
+
+- ``verdicts.csv``, ``outcomes`` and ``missing_data`` (the two long tables as ``.csv`` or
+  ``.parquet`` by size, :func:`.output_files.long_table_name`): :func:`core_tables`;
+- ``findings.csv``: the data-quality findings;
+- ``worklist-<site>.csv`` for every site with screened patients: its pending patients in
+  plain words, closest to eligible first (:func:`..report.worklist.plain_worklist`);
+- ``data_cut.csv`` with ``--cut-date``: the cut and what it set aside.
+
+:func:`screen_plain` writes them from one screening in memory. For a bucketed dataset,
+:func:`bucket_tables` is what each bucket hands back (patient-major tables, the worklists'
+rows with their sort key, the cut's counts, the latest consent date) and
+:mod:`.bucketed_screen` merges the buckets into the same files. Both paths build each
+file from the same functions here, so a file added to the plain screen has to be added
+to :func:`bucket_tables` too; ``tests/test_buckets.py`` compares every file of the plain
+screen's output folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..contract.data_cut import DataCut
+from ..contract.output_files import long_table_name, write_outputs
+from ..contract.schema import SITE_IDS
+from ..contract.screen_output import ScreenedTables
+from ..engine.screening import ScreeningResult
+from ..report.downloads import readable
+from ..report.screening_inputs import ScreenedInputs, screen_files
+from ..report.worklist import (DataCurrency, currency_of, finish_worklist, plain_worklist, worklist_order_key,
+                               worklist_rows)
+
+if TYPE_CHECKING:  # the history module is imported only when a run is recorded
+    from ..report.run_history import RunRecord
+
+__all__ = ["DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
+           "core_tables", "finish_worklist_chunk", "screen_plain", "stale_outputs", "worklist_file"]
+
+FINDINGS_FILE = "findings.csv"
+DATA_CUT_FILE = "data_cut.csv"
+ORDER_KEY = "_order"
+"""Column of a bucket's worklist rows holding :func:`..report.worklist.worklist_order_key`."""
+
+
+@dataclass(frozen=True)
+class ScreenOptions:
+    """What a screen applies besides the data (picklable: Dask workers receive it).
+
+    Attributes
+    ----------
+    params : str or None
+        Criteria YAML (absolute, so that workers elsewhere find it); ``None``: the defaults.
+    drugs : str or None
+        A site's drug dictionary CSV (absolute); ``None``: the package dictionary alone.
+    cut_date : str or None
+        ``YYYY-MM-DD``: screen what was known on that day; ``None``: no cut.
+    """
+
+    params: str | None = None
+    drugs: str | None = None
+    cut_date: str | None = None
+
+
+@dataclass(frozen=True)
+class ScreenRun:
+    """What a screen did, for the command to say: counts, the cut, files written, the history run."""
+
+    n_in: int
+    verdicts: dict[str, int]
+    findings: int
+    notes: tuple[str, ...]
+    cut: DataCut | None
+    written: list[Path]
+    recorded: tuple[RunRecord, bool] | None = field(default=None)
+    """``(RunRecord, new)`` when the run was recorded in a history."""
+
+
+def core_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
+    """The spec's screen tables (section 4) by name: a name with an extension is a fixed file, a bare
+    stem a long table whose format (CSV or Parquet) is chosen by size."""
+    return {
+        "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
+        "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
+        "missing_data": result.missing_data,
+    }
+
+
+def worklist_file(site: str) -> str:
+    """``worklist-<site>.csv``."""
+    return f"worklist-{site}.csv"
+
+
+def _sites(result: ScreeningResult) -> list[str]:
+    """The sites with screened patients, in the contract's order."""
+    present = set(result.verdicts["site_id"].astype(str))
+    return [site for site in SITE_IDS if site in present]
+
+
+def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Worklist rows (already in order) as the file shows them: days pending from ``as_of``, titled columns."""
+    return readable(finish_worklist(rows, as_of))
+
+
+def _latest_consent(result: ScreeningResult) -> pd.Timestamp | None:
+    latest = result.verdicts["consent_date"].max()
+    return None if pd.isna(latest) else pd.Timestamp(latest)
+
+
+def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
+    """Files of an earlier screen in ``out`` that this run did not write and that must not pass for its own.
+
+    The long tables in the other format, ``data_cut.csv`` of an earlier cut, and the
+    worklist of a site no longer in the data.
+    """
+    candidates = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
+    candidates += [out / DATA_CUT_FILE, *(out / worklist_file(site) for site in SITE_IDS)]
+    kept = set(written)
+    return [path for path in candidates if path not in kept and path.exists()]
+
+
+def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_format: str,
+                 history: str | Path | None = None) -> ScreenRun:
+    """Screen a dataset in memory and write every output file into ``out`` (all or none), then record it.
+
+    Parameters
+    ----------
+    dataset : str or Path
+        As :func:`..report.screening_inputs.screen_files` takes it.
+    out : Path
+        Output folder.
+    options : ScreenOptions
+    long_format : {"auto", "csv", "parquet"}
+        As ``--long-format``.
+    history : str or Path, optional
+        Also record the run in this DuckDB history (:func:`..report.run_history.record_run`).
+    """
+    inputs = screen_files(dataset, options.params, drugs=options.drugs, cut_date=options.cut_date)
+    written = write_outputs(_plain_files(inputs, long_format), out)
+    for path in stale_outputs(out, written):
+        path.unlink()
+    recorded = None
+    if history is not None:
+        from ..report.run_history import record_run  # DuckDB only when a history is asked for
+
+        recorded = record_run(history, inputs)
+    result = inputs.result
+    counts = result.verdicts["verdict"].value_counts()
+    return ScreenRun(n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()},
+                     findings=len(result.findings), notes=tuple(inputs.dataset.warnings), cut=inputs.cut,
+                     written=written, recorded=recorded)
+
+
+def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataFrame]:
+    result = inputs.result
+    files = {name if "." in name else long_table_name(name, len(frame), long_format): frame
+             for name, frame in core_tables(result).items()}
+    files[FINDINGS_FILE] = result.findings
+    # Days pending count from the cut date when there is one, else from the latest consent date.
+    as_of = currency_of(_latest_consent(result), inputs.cut.cut_date if inputs.cut is not None else None)
+    # One worklist for the program, cut by site: every step is per patient and the order is
+    # fixed by the sort keys (IDs are unique), so each site's part is what its own worklist would be.
+    program = plain_worklist(result, inputs.dataset.patients, as_of)
+    site_of = program["site_id"].astype(str).to_numpy()
+    for site in _sites(result):
+        files[worklist_file(site)] = readable(program[site_of == site].reset_index(drop=True))
+    if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
+        files[DATA_CUT_FILE] = inputs.cut.frame()
+    return files
+
+
+def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str, np.ndarray]) -> ScreenedTables:
+    """Screen one bucket of a bucketed dataset: what it contributes to each output file.
+
+    Module-level and free of printing, so that Dask workers can run it.
+
+    Parameters
+    ----------
+    bucket : Path
+        The bucket's folder (an ordinary Parquet dataset).
+    options : ScreenOptions
+    source_rows : mapping of str to numpy.ndarray
+        Each table's rows' 0-based rows in the source (the partition's positions).
+
+    Returns
+    -------
+    ScreenedTables
+        ``tables``: the core tables and ``findings.csv`` (patient-major, patients in the
+        bucket's order); ``ordered``: per site with screened patients, its worklist rows
+        (:func:`..report.worklist.worklist_rows`) sorted by their :data:`ORDER_KEY`
+        column; ``positions``: the source row of each screened patient; the cut's counts
+        and the latest consent date, which the merge needs from every bucket.
+    """
+    inputs = screen_files(bucket, options.params, drugs=options.drugs, cut_date=options.cut_date,
+                          source_rows=source_rows)
+    result = inputs.result
+    # Each row is one patient's own: the bucket's rows of a site are the site's rows of its patients.
+    rows = worklist_rows(result, inputs.dataset.patients)
+    rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
+    rows = rows.sort_values(ORDER_KEY, kind="stable")
+    ordered = {worklist_file(site): rows[rows["site_id"].astype(str) == site].reset_index(drop=True)
+               for site in _sites(result)}
+    counts = result.verdicts["verdict"].value_counts()
+    latest = _latest_consent(result)
+    return ScreenedTables(
+        tables={**core_tables(result), FINDINGS_FILE: result.findings}, ordered=ordered,
+        patient_ids=inputs.dataset.patients["patient_id"].astype(str).to_numpy(dtype=object),
+        positions=inputs.dataset.rows_in_source("patients"),
+        n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
+        notes=tuple(inputs.dataset.warnings), cut=inputs.cut,
+        latest_consent=None if latest is None else latest.date())
+
+
+def latest_of(dates: Iterable[dt.date | None], cut_date: dt.date | None = None) -> DataCurrency:
+    """The data currency of a screening split in parts: the cut date, else the latest of the parts' latest consents."""
+    known = [d for d in dates if d is not None]
+    return currency_of(pd.Timestamp(max(known)) if known else None, cut_date)
