@@ -27,12 +27,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from lifileucel_analysis import cli, synth
+from lifileucel_analysis import cli
 from lifileucel_analysis.contract import chunked_output
 from lifileucel_analysis.contract.buckets import bucket_of, open_bucketed, partition_dataset
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.report.provenance import dataset_fingerprint
 from lifileucel_analysis.report.run_history import run_tables, runs
+
+from helpers import middle_consent_date, write_messy_cohort, write_site_drugs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,38 +51,17 @@ def fnv1a_64(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tables = synth.generate_cohort(N_PATIENTS, 7)
-    order = np.random.default_rng(1).permutation(N_PATIENTS)
-    tables["patients"] = tables["patients"].iloc[order].reset_index(drop=True)
-    root = tmp_path_factory.mktemp("source") / "csv"
-    write_tables(tables, root, "csv")
-    labs = (root / "labs.csv").read_text(encoding="utf-8").splitlines(keepends=True)
-    labs[1] = labs[1].replace("EAP-", " EAP-", 1)  # a padded ID: same patient once trimmed
-    (root / "labs.csv").write_text("".join(labs), encoding="utf-8")
-    patients = pd.read_csv(root / "patients.csv", dtype=str, keep_default_na=False)
-    male = patients.index[patients["sex"] == "male"][-12:]  # late in the file: a cut moves their rows up
-    patients.loc[male, "pregnant"] = "yes"  # a finding on the patients table
-    patients.to_csv(root / "patients.csv", index=False)
-    toxicities = pd.read_csv(root / "toxicities.csv", dtype=str, keep_default_na=False)
-    toxicities.loc[toxicities.index[::15], ["grade", "ongoing"]] = ["5", "yes"]  # findings on toxicities
-    toxicities.to_csv(root / "toxicities.csv", index=False)
-    return root
+    return write_messy_cohort(tmp_path_factory.mktemp("source") / "csv", N_PATIENTS)
 
 
 @pytest.fixture(scope="module")
 def cut_date(source: Path) -> str:
-    """A cut in the middle of the consent dates: about half the patients set aside."""
-    consent = sorted(pd.read_csv(source / "patients.csv", dtype=str)["consent_date"].dropna())
-    return consent[len(consent) // 2]
+    return middle_consent_date(source)
 
 
 @pytest.fixture(scope="module")
 def drugs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A site's drug names for the synthetic cohort's misspelt agents (they change findings and outcomes)."""
-    path = tmp_path_factory.mktemp("drugs") / "site_drugs.csv"
-    path.write_text("agent,drug_class,source\npembrolizumabb,anti-pd-1,site list\nnivolumabb,anti-pd-1,site list\n",
-                    encoding="utf-8")
-    return path
+    return write_site_drugs(tmp_path_factory.mktemp("drugs") / "site_drugs.csv")
 
 
 @pytest.fixture(scope="module")
