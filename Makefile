@@ -18,7 +18,7 @@ help:
 	@echo "make test      run the whole test suite (unit, property, notebooks, end-to-end)"
 	@echo "make lab       JupyterLab on notebooks/"
 	@echo "make golden    regenerate the golden notebooks under tests/golden/ on purpose"
-	@echo "make bench     run the scale benchmark (not part of make test)"
+	@echo "make bench     run the scale benchmark (not part of make test; SCALE=10000000 adds the bucketed 10M run)"
 	@echo "make lock      re-pin requirements.lock and environment.yml from requirements.in"
 
 venv: $(STAMP)
@@ -82,7 +82,7 @@ golden: $(STAMP)
 	@$(BIN)/python tools/golden.py
 
 bench: $(STAMP)
-	@$(BIN)/python benchmarks/screen_scale.py
+	@$(BIN)/python benchmarks/screen_scale.py $(if $(SCALE),--bucketed-sizes $(SCALE)) $(if $(BUCKETS),--buckets $(BUCKETS))
 
 # The README's three figures (docs/img/*.png), rendered from what make reports shows (the demo's last
 # weekly extract at its cut date); see tools/readme_figures.py.

@@ -5,16 +5,18 @@
   (``benchmarks/duckdb_yardstick.py``), each in a fresh process, median of ``repeat`` runs;
   reported as the ratio ours / DuckDB (target <= 1.0 at 1,000,000 patients) together with
   how many of the two programs' verdicts agree.
-- **Bucketed**: a cohort written chunk by chunk as Parquet (``synth``), partitioned
-  (``partition --buckets B``) and screened bucket by bucket (``screen BUCKETED``), each
-  step's wall time and peak RSS (target at 10,000,000 patients: peak RSS <= 4 GiB, wall
-  time <= 11x the 1,000,000-patient ``screen``).
+- **Bucketed** (only when asked: ``--bucketed-sizes``, ``make bench SCALE=10000000``): a
+  cohort written chunk by chunk as Parquet (``synth``), partitioned (``partition --buckets
+  B``) and screened bucket by bucket (``screen BUCKETED``), each step's wall time and peak
+  RSS (target at 10,000,000 patients: peak RSS <= 4 GiB, wall time <= 11x the
+  1,000,000-patient ``screen`` from Parquet of the same run).
 
 Each appends its rows to its own CSV beside ``results.csv``.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 from collections.abc import Callable
@@ -25,7 +27,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 YARDSTICK = ROOT / "benchmarks" / "duckdb_yardstick.py"
 CLI = [sys.executable, "-m", "lifileucel_analysis"]
-Runner = Callable[[list[str]], tuple[str, float, int]]
+Runner = Callable[[list[str]], tuple[str, float, int, float]]
+"""Runs a command: its stdout, wall seconds, peak RSS in MiB and CPU seconds (user + system)."""
 
 
 def agreement(ours: Path, theirs: Path) -> int:
@@ -39,38 +42,59 @@ def agreement(ours: Path, theirs: Path) -> int:
 
 
 def yardstick(n: int, seed: int, workdir: Path, repeat: int, run_child: Runner) -> list[dict[str, object]]:
-    """Ours vs the DuckDB SQL program on ``n`` patients, from CSV and from Parquet."""
+    """Ours vs the DuckDB SQL program on ``n`` patients, from CSV and from Parquet.
+
+    The two run alternately (ours, DuckDB, ours, ...) so that a neighbour's load falls on
+    both; each row keeps the medians, the largest peak RSS, the CPU seconds and the mean
+    1-minute load average seen before the runs (the machine's other work, ours excluded
+    only in so far as the previous run has ended).
+    """
     rows = []
     for fmt in ("csv", "parquet"):
         data = workdir / f"yard_{n}_{fmt}"
         run_child([*CLI, "synth", "--patients", str(n), "--seed", str(seed), "--out", str(data), "--format", fmt])
-        ours, sql, ours_rss, sql_rss = [], [], 0, 0
+        ours, sql, ours_cpu, sql_cpu, loads, ours_rss, sql_rss = [], [], [], [], [], 0, 0
         for _ in range(repeat):
-            _, wall, rss = run_child([*CLI, "screen", str(data), "--out", str(workdir / "yard_ours")])
+            loads.append(os.getloadavg()[0])
+            _, wall, rss, cpu = run_child([*CLI, "screen", str(data), "--out", str(workdir / "yard_ours")])
             ours.append(wall)
+            ours_cpu.append(cpu)
             ours_rss = max(ours_rss, rss)
-            _, wall, rss = run_child([sys.executable, str(YARDSTICK), str(data), str(workdir / "yard_sql")])
+            loads.append(os.getloadavg()[0])
+            _, wall, rss, cpu = run_child([sys.executable, str(YARDSTICK), str(data), str(workdir / "yard_sql")])
             sql.append(wall)
+            sql_cpu.append(cpu)
             sql_rss = max(sql_rss, rss)
         rows.append({"patients": n, "format": fmt, "ours_s": statistics.median(ours),
                      "duckdb_s": statistics.median(sql), "ratio": statistics.median(ours) / statistics.median(sql),
+                     "ours_cpu_s": statistics.median(ours_cpu), "duckdb_cpu_s": statistics.median(sql_cpu),
                      "ours_peak_rss_mib": ours_rss, "duckdb_peak_rss_mib": sql_rss, "runs": repeat,
+                     "load_avg": round(statistics.mean(loads), 2),
                      "verdicts_agree": agreement(workdir / "yard_ours" / "verdicts.csv",
                                                  workdir / "yard_sql" / "verdicts.csv")})
     return rows
 
 
-def bucketed(n: int, seed: int, buckets: int, workdir: Path, run_child: Runner) -> dict[str, object]:
-    """Synthesise ``n`` patients as Parquet in chunks, partition them, screen bucket by bucket (one run each)."""
+def bucketed(n: int, seed: int, buckets: int, workdir: Path, run_child: Runner,
+             one_million_s: float | None = None) -> dict[str, object]:
+    """Synthesise ``n`` patients as Parquet in chunks, partition them, screen bucket by bucket (one run each).
+
+    ``one_million_s``: the whole ``screen`` of 1,000,000 patients from Parquet in the same
+    run; the target wall time is 1.1 x (n / 1,000,000) times it (11x for 10,000,000).
+    """
     data, parts, out = workdir / f"big_{n}", workdir / f"big_{n}_b{buckets}", workdir / f"big_{n}_out"
-    _, synth_s, synth_rss = run_child([*CLI, "synth", "--patients", str(n), "--seed", str(seed), "--out", str(data),
-                                       "--format", "parquet"])
-    _, partition_s, partition_rss = run_child([*CLI, "partition", str(data), "--buckets", str(buckets),
-                                               "--out", str(parts)])
-    stdout, screen_s, screen_rss = run_child([*CLI, "screen", str(parts), "--out", str(out)])
+    load_before = os.getloadavg()[0]
+    _, synth_s, synth_rss, _ = run_child([*CLI, "synth", "--patients", str(n), "--seed", str(seed), "--out", str(data),
+                                          "--format", "parquet"])
+    _, partition_s, partition_rss, _ = run_child([*CLI, "partition", str(data), "--buckets", str(buckets),
+                                                  "--out", str(parts)])
+    stdout, screen_s, screen_rss, screen_cpu = run_child([*CLI, "screen", str(parts), "--out", str(out)])
+    target = None if one_million_s is None else 1.1 * n / 1_000_000 * one_million_s
     return {"patients": n, "buckets": buckets, "synth_s": synth_s, "synth_peak_rss_mib": synth_rss,
             "partition_s": partition_s, "partition_peak_rss_mib": partition_rss, "screen_s": screen_s,
-            "screen_peak_rss_mib": screen_rss, "summary": stdout.strip().splitlines()[0]}
+            "screen_cpu_s": screen_cpu, "screen_peak_rss_mib": screen_rss, "target_s": target,
+            "ratio_to_target": None if target is None else screen_s / target,
+            "load_avg": round((load_before + os.getloadavg()[0]) / 2, 2), "summary": stdout.strip().splitlines()[0]}
 
 
 def report(yard: list[dict[str, object]], big: list[dict[str, object]], stamp: dict[str, str],
@@ -86,10 +110,15 @@ def report(yard: list[dict[str, object]], big: list[dict[str, object]], stamp: d
         table = pd.DataFrame(big)
         print("\nbucketed: synth (chunked) -> partition -> screen bucket by bucket")
         print(table.drop(columns="summary").round(2).to_string(index=False))
-        print("target at 10,000,000 patients: screen peak RSS <= 4 GiB, wall <= 11x the 1,000,000-patient screen")
+        print("target at 10,000,000 patients: screen peak RSS <= 4 GiB, wall <= 11x the 1,000,000-patient screen "
+              "(target_s: 1.1 x patients / 1,000,000 x this run's 1,000,000-patient Parquet screen; "
+              "ratio_to_target <= 1.0)")
         _append(table.assign(**stamp), results_dir / "bucketed.csv")
 
 
 def _append(table: pd.DataFrame, path: Path) -> None:
-    table.round(3).to_csv(path, mode="a", header=not path.exists(), index=False)
+    """Add the rows to the log; columns added since older rows were written stay blank there."""
+    if path.exists():
+        table = pd.concat([pd.read_csv(path), table], ignore_index=True)
+    table.round(3).to_csv(path, index=False)
     print(f"appended to {path}")

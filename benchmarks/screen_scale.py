@@ -19,10 +19,11 @@ Then (``scale_beyond_memory.py``) the yardstick, ``screen`` vs a plain DuckDB SQ
 the verdict rules on the same files (``--yardstick-sizes``, from CSV and from Parquet), and
 the bucketed path, synth -> partition -> screen bucket by bucket (``--bucketed-sizes``,
 ``--buckets``); they append to ``yardstick.csv`` and ``bucketed.csv``. ``0`` as the only
-size skips a part.
+size skips a part (``--sizes 0`` also skips the reference ratio).
 
 Usage: ``python benchmarks/screen_scale.py [--sizes 10000 100000 1000000] [--reference-n 10000] [--repeat 3]
-[--yardstick-sizes 1000000] [--bucketed-sizes 10000000] [--buckets 20]``
+[--yardstick-sizes 1000000] [--bucketed-sizes 0] [--buckets 20]``; ``make bench`` runs the defaults,
+``make bench SCALE=10000000`` adds the 10,000,000-patient bucketed run (tens of minutes).
 """
 
 from __future__ import annotations
@@ -91,18 +92,20 @@ def stages(data: Path, out: Path) -> dict[str, object]:
     }
 
 
-def run_child(args: list[str]) -> tuple[str, float, int]:
-    """Run a command; return its stdout, wall seconds and its own peak RSS in MiB.
+def run_child(args: list[str]) -> tuple[str, float, int, float]:
+    """Run a command; return its stdout, wall seconds, its own peak RSS in MiB and its CPU seconds.
 
     Through GNU ``time`` when there is one: a child forked straight from this process
     inherits this process's resident size as the floor of its ``ru_maxrss`` (Linux keeps
     the high-water mark across ``exec``), so after a large cohort has been generated here
-    every child would seem at least that large.
+    every child would seem at least that large. CPU seconds (user + system, the command and
+    its children) say how much work it was whatever else the machine was doing; on a
+    shared machine the wall time also holds the waiting.
     """
     gnu_time = Path("/usr/bin/time")
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
             tempfile.NamedTemporaryFile("w+", suffix=".rss") as rss:
-        command = [str(gnu_time), "-f", "%M", "-o", rss.name, *args] if gnu_time.exists() else args
+        command = [str(gnu_time), "-f", "%M %U %S", "-o", rss.name, *args] if gnu_time.exists() else args
         start = time.perf_counter()
         process = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT)
         _, status, usage = os.wait4(process.pid, 0)
@@ -113,8 +116,24 @@ def run_child(args: list[str]) -> tuple[str, float, int]:
         if process.returncode != 0:
             raise SystemExit(f"{' '.join(args)} failed ({process.returncode}):\n{err.read()}")
         measured = rss.read().strip().splitlines()
-        peak_kib = int(measured[-1]) if gnu_time.exists() and measured else usage.ru_maxrss
-        return out.read(), wall, peak_kib // 1024
+        if gnu_time.exists() and measured:
+            peak, user, system = measured[-1].split()
+            peak_kib, cpu = int(peak), float(user) + float(system)
+        else:
+            peak_kib, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+        return out.read(), wall, peak_kib // 1024, cpu
+
+
+def commit() -> str:
+    """The code measured: the short commit, ``+changes`` when the working tree differs from it."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT,
+                              check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True,
+                               text=True, cwd=ROOT, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+changes" if dirty else "")
 
 
 def measure(n: int, workdir: Path, repeat: int) -> dict[str, object]:
@@ -130,10 +149,10 @@ def measure(n: int, workdir: Path, repeat: int) -> dict[str, object]:
     write_cohort(n, SEED, data, "parquet")
     runs = []
     for _ in range(repeat):
-        stdout, _, _ = run_child([sys.executable, __file__, "--stages", str(data), str(workdir / f"stages_{n}")])
+        stdout, *_ = run_child([sys.executable, __file__, "--stages", str(data), str(workdir / f"stages_{n}")])
         stage = json.loads(stdout.strip().splitlines()[-1])
-        _, cli_wall, cli_rss = run_child([sys.executable, "-m", "lifileucel_analysis", "screen", str(data),
-                                          "--out", str(workdir / f"cli_{n}")])
+        _, cli_wall, cli_rss, _ = run_child([sys.executable, "-m", "lifileucel_analysis", "screen", str(data),
+                                             "--out", str(workdir / f"cli_{n}")])
         stage.update({"load_validate_evaluate_s": stage["load_s"] + stage["validate_s"] + stage["evaluate_s"],
                       "cli_s": cli_wall, "cli_peak_rss_mib": cli_rss})
         runs.append(stage)
@@ -201,43 +220,49 @@ def report(rows: list[dict[str, object]], ratio: dict[str, object]) -> pd.DataFr
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000],
+                        help="cohorts timed stage by stage (0: skip)")
     parser.add_argument("--reference-n", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3, help="fresh-process runs per size (median reported)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="CSV the run is appended to")
     parser.add_argument("--yardstick-sizes", type=int, nargs="+", default=[1_000_000],
                         help="cohorts screened by us and by the DuckDB SQL yardstick (0: skip)")
-    parser.add_argument("--bucketed-sizes", type=int, nargs="+", default=[10_000_000],
-                        help="cohorts synthesised, partitioned and screened bucket by bucket (0: skip)")
+    parser.add_argument("--bucketed-sizes", type=int, nargs="+", default=[0],
+                        help="cohorts synthesised, partitioned and screened bucket by bucket (0, the default: "
+                             "skip; the issue's target is 10000000, `make bench SCALE=10000000`, tens of minutes)")
     parser.add_argument("--buckets", type=int, default=20, help="buckets of the bucketed cohorts")
     parser.add_argument("--stages", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stages:
         print(json.dumps(stages(Path(args.stages[0]), Path(args.stages[1]))))
         return
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine()}; code {commit()}; load average {os.getloadavg()[0]:.1f}", flush=True)
     import scale_beyond_memory as beyond  # beside this script
 
     rows, yard, big = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in sorted(args.sizes):
+        for n in sorted(s for s in args.sizes if s > 0):
             rows.append(measure(n, Path(tmp), args.repeat))
             print(f"measured {n:,} patients", flush=True)
         for n in sorted(s for s in args.yardstick_sizes if s > 0):
             yard += beyond.yardstick(n, SEED, Path(tmp), args.repeat, run_child)
             print(f"measured the yardstick at {n:,} patients", flush=True)
+        one_million = next((row["ours_s"] for row in yard if row["patients"] == 1_000_000
+                            and row["format"] == "parquet"), None)
         for n in sorted(s for s in args.bucketed_sizes if s > 0):
-            big.append(beyond.bucketed(n, SEED, args.buckets, Path(tmp), run_child))
+            big.append(beyond.bucketed(n, SEED, args.buckets, Path(tmp), run_child, one_million))
             print(f"measured {n:,} patients bucketed", flush=True)
-    ratio = reference_ratio(args.reference_n)
-    table = report(rows, ratio)
-    table["reference_patients"] = ratio["patients"]
-    table["reference_speedup"] = ratio["speedup"]
-    table["machine"] = machine()
-    table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
-    table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
-    print(f"appended to {args.results}")
-    beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d")}, args.results.parent)
+    if rows:  # --sizes 0: only the yardstick and the bucketed run
+        ratio = reference_ratio(args.reference_n)
+        table = report(rows, ratio)
+        table["reference_patients"] = ratio["patients"]
+        table["reference_speedup"] = ratio["speedup"]
+        table["machine"] = machine()
+        table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
+        table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
+        print(f"appended to {args.results}")
+    beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "commit": commit()},
+                  args.results.parent)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ white space, impossible and implausible dates.
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -19,6 +22,10 @@ from hypothesis import strategies as st
 
 from lifileucel_analysis.contract import text_kernels as tk
 from lifileucel_analysis.contract.cell_parsing import normalise
+from lifileucel_analysis.contract.dataset import ContractError
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.contract.schema import TABLES
+from lifileucel_analysis.paths import DEMO_DATASET
 
 SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -102,3 +109,22 @@ def test_normalise_gives_the_same_column_for_arrow_and_python_text(kind: str) ->
     arrow = pd.Series(pd.array(column(texts), dtype="str"))
     python = pd.Series(np.array(texts, dtype=object))  # the workbook way: Python strings
     pd.testing.assert_series_equal(normalise(arrow, kind), normalise(python, kind))
+
+
+def test_problems_of_many_columns_are_reported_in_column_order(tmp_path: Path) -> None:
+    """Columns are checked on both cores; the problems still come in the contract's column order."""
+    folder = tmp_path / "data"
+    shutil.copytree(DEMO_DATASET, folder)
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    bad = {"sex": "m?", "birth_date": "13/07/1961", "ecog": "two", "life_expectancy_months": "lots",
+           "steroid_mg_per_day": "N/A", "consent_date": "2024-02-30"}
+    for column, value in bad.items():
+        patients.loc[[3, 7], column] = value
+    patients.to_csv(folder / "patients.csv", index=False)
+    with pytest.raises(ContractError) as raised:
+        load_dataset(folder)
+    columns = [p.column for p in raised.value.problems]
+    order = list(TABLES["patients"].column_names)
+    assert sorted(set(columns), key=order.index) == [c for c in order if c in bad]
+    assert columns == sorted(columns, key=order.index)  # grouped by column, in contract order
+    assert [p.row for p in raised.value.problems if p.column == "ecog"] == [4, 8]

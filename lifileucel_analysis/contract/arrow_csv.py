@@ -9,7 +9,7 @@ Arrow's CSV reader on both cores, but only for a file on which both ways certain
 - valid UTF-8 (an all-ASCII file is; any other file is decoded piece by piece to check);
 - no control character anywhere (the bytes of :data:`.reading.CONTROL_CHARACTER`: C0
   controls but tab and line ends, DEL, and the C1 controls, which UTF-8 spells
-  ``\\xc2\\x80``-``\\xc2\\x9f``);
+  ``\\xc2\\x80``-``\\xc2\\x9f``, ``\\xc2`` being only ever a lead byte in valid UTF-8);
 - every row with the header's number of fields (Arrow refuses any other row; pandas would
   pad a short row);
 - quotes only around values: an even number of them, and none inside a value. Then every
@@ -28,65 +28,73 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["arrow_csv_cells", "plain_utf8_text", "text_head"]
+__all__ = ["arrow_csv_cells", "file_bytes", "plain_utf8_text", "text_head"]
 
 SCAN_BYTES = 1 << 24
 """Bytes scanned at a time (bounded temporary memory whatever the file size)."""
-C1_CONTROL = re.compile(rb"\xc2[\x80-\x9f]")
-"""U+0080-U+009F in UTF-8 (in valid UTF-8, ``\\xc2`` is always a lead byte)."""
 ALLOWED_LOW_BYTES = np.array([0x09, 0x0A, 0x0D], dtype=np.uint8)
 """The only bytes below 0x20 a CSV table may hold: tab, line feed, carriage return."""
 BLOCK_BYTES = 1 << 24
 """Arrow's CSV block: large blocks give few chunks per column (each later kernel call pays per chunk)."""
 
 
-def plain_utf8_text(data: bytes) -> bool:
-    """Whether ``data`` is valid UTF-8 without any control character a table may not hold.
+def file_bytes(path: Path) -> np.ndarray:
+    """The file's bytes as a NumPy ``uint8`` view (no copy of what was read).
+
+    Read, not memory-mapped: a mapped file cut short while it is read would stop the
+    process with a bus error instead of a message.
+    """
+    return np.frombuffer(path.read_bytes(), dtype=np.uint8)
+
+
+def plain_utf8_text(data: np.ndarray) -> bool:
+    """Whether the bytes ``data`` are valid UTF-8 without any control character a table may not hold.
 
     Exactly the condition under which the exact reader neither refuses the encoding nor
-    reports a control character (tab and line ends allowed).
+    reports a control character (tab and line ends allowed). All-ASCII data, the usual
+    case, is judged by NumPy passes over the bytes, a piece at a time.
     """
-    if not data.isascii():
-        decoder = codecs.getincrementaldecoder("utf-8")()
-        try:
-            for start in range(0, len(data), SCAN_BYTES):
-                decoder.decode(data[start:start + SCAN_BYTES], final=start + SCAN_BYTES >= len(data))
-        except UnicodeDecodeError:
-            return False
-        if C1_CONTROL.search(data) is not None:
-            return False
-    if b"\x7f" in data:
-        return False
-    view = np.frombuffer(data, dtype=np.uint8)
-    for start in range(0, len(view), SCAN_BYTES):
-        chunk = view[start:start + SCAN_BYTES]
+    ascii_only = True
+    for start in range(0, len(data), SCAN_BYTES):
+        chunk = data[start:start + SCAN_BYTES]
         low = chunk[chunk < 0x20]  # mostly line ends: few bytes to look at twice
-        if not np.isin(low, ALLOWED_LOW_BYTES).all():
+        if not np.isin(low, ALLOWED_LOW_BYTES).all() or (chunk == 0x7F).any():
             return False
-    return True
+        ascii_only = ascii_only and not (chunk >= 0x80).any()
+    if ascii_only:
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), SCAN_BYTES):
+            decoder.decode(data[start:start + SCAN_BYTES].tobytes(), final=start + SCAN_BYTES >= len(data))
+    except UnicodeDecodeError:
+        return False
+    lead = np.flatnonzero(data[:-1] == 0xC2)
+    return not ((data[lead + 1] >= 0x80) & (data[lead + 1] <= 0x9F)).any()
 
 
-def text_head(data: bytes, characters: int = 1 << 16) -> str:
+def text_head(data: np.ndarray, characters: int = 1 << 16) -> str:
     """The first ``characters`` characters of UTF-8 ``data`` (a byte-order mark dropped).
 
     ``data`` must be valid UTF-8 (:func:`plain_utf8_text`): a character cut by the byte
     limit can only be the last one, beyond the characters returned.
     """
-    return data[:4 * characters + 3].decode("utf-8-sig", errors="ignore")[:characters]
+    return data[:4 * characters + 3].tobytes().decode("utf-8-sig", errors="ignore")[:characters]
 
 
-def arrow_csv_cells(data: bytes) -> pd.DataFrame | None:
+def arrow_csv_cells(data: np.ndarray) -> pd.DataFrame | None:
     """Every row of a CSV file (the header included, as row 0) as text cells, or None.
 
     Parameters
     ----------
-    data : bytes
-        The file, already known to be plain UTF-8 text (:func:`plain_utf8_text`).
+    data : numpy.ndarray
+        The file's bytes (``uint8``, :func:`file_bytes`), already known to be plain UTF-8
+        text (:func:`plain_utf8_text`).
 
     Returns
     -------
@@ -99,8 +107,10 @@ def arrow_csv_cells(data: bytes) -> pd.DataFrame | None:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 
-    quoted = b'"' in data
-    if quoted and data.count(b'"') % 2:
+    quotes = sum(int(np.count_nonzero(data[start:start + SCAN_BYTES] == 0x22))
+                 for start in range(0, len(data), SCAN_BYTES))
+    quoted = quotes > 0
+    if quotes % 2:
         return None  # perhaps a quote left open at the end, which Arrow reads and pandas refuses
     head = text_head(data)
     try:
@@ -112,7 +122,7 @@ def arrow_csv_cells(data: bytes) -> pd.DataFrame | None:
     names = [f"c{i}" for i in range(len(first))]
     try:
         table = pcsv.read_csv(
-            pa.py_buffer(data),
+            pa.py_buffer(data),  # no copy: Arrow parses the bytes where they are
             read_options=pcsv.ReadOptions(column_names=names, block_size=BLOCK_BYTES, use_threads=True),
             # A file without quotes cannot hold a line break in a value, and is split faster.
             parse_options=pcsv.ParseOptions(newlines_in_values=quoted, ignore_empty_lines=False),

@@ -51,6 +51,12 @@ class Findings:
         if positions.size > kept.size:
             self.omitted[Problem(table, None, column, None, message).kind] += int(positions.size - kept.size)
 
+    def merge(self, other: Findings) -> None:
+        """Add ``other``'s problems, counts and warnings after this one's (in that order)."""
+        self.problems.extend(other.problems)
+        self.omitted.update(other.omitted)
+        self.warnings.extend(other.warnings)
+
     def raise_if_any(self, source: str) -> None:
         """Raise :class:`.ContractError` when any problem was found."""
         if self.problems or self.omitted:

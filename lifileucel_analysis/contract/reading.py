@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .arrow_csv import arrow_csv_cells, plain_utf8_text, text_head
+from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
 from .findings import DATASET, Findings
 from .messages import MSG_NO_HEADER, printable
 from .schema import TABLES
@@ -190,15 +190,15 @@ CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None:
-    data = path.read_bytes()
+    data = file_bytes(path)
     # Arrow's reader on both cores when the file is certainly plain (arrow_csv says when);
     # otherwise the exact way below, which words every problem.
-    if (_binary_kind(data[:8192]) is None and plain_utf8_text(data)
+    if (_binary_kind(data[:8192].tobytes()) is None and plain_utf8_text(data)
             and _csv_layout_problem(path.name, table, text_head(data)) is None
             and (fast := arrow_csv_cells(data)) is not None):
         return with_header(fast.iloc[1:].reset_index(drop=True), [str(name) for name in fast.iloc[0]], table,
                            findings)
-    text = _decode_utf8(path, data, table, findings)
+    text = _decode_utf8(path, data.tobytes(), table, findings)
     del data
     if text is None:
         return None

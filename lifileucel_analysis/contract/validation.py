@@ -11,8 +11,11 @@ lists every problem of every table, each located by table, row, column and value
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -20,10 +23,24 @@ import pandas as pd
 from .cell_parsing import check_column, normalise, parse_id
 from .dataset import ScreeningDataset
 from .findings import Findings
+from .id_lookup import positions_in
 from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
-from .schema import DATE_DTYPE, TABLES, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS, TableSpec, dtype_for, empty_frame
+from .schema import (
+    DATE_DTYPE,
+    TABLES,
+    TESTS_NEEDING_ULN,
+    UNIT_FACTORS,
+    UNITS,
+    ColumnSpec,
+    TableSpec,
+    dtype_for,
+    empty_frame,
+)
 
 __all__ = ["validate_raw", "validate_tables"]
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
     # table, earlier date, later date, column reported, message
@@ -127,15 +144,31 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     return ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
 
 
+def _in_threads(func: Callable[[T], U], items: Sequence[T]) -> list[U]:
+    """``[func(x) for x in items]`` on both cores: column checks are mostly Arrow and NumPy
+    kernels that release the GIL; results keep the order of ``items``."""
+    if len(items) < 2:
+        return [func(x) for x in items]
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        return list(pool.map(func, items))
+
+
 def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _Checked:
     frame = _header_checked(spec, frame, findings)
-    raw = {name: normalise(frame[name], _kind_of(spec, name)) for name in frame.columns}
+    cells = [(frame[name], _kind_of(spec, name)) for name in frame.columns]  # taken out here, not in threads
+    raw = dict(zip(frame.columns, _in_threads(lambda cell: normalise(*cell), cells)))
     raw = _drop_blank_rows(raw, len(frame))
     n_rows = len(next(iter(raw.values()))) if raw else 0
+    present = [column for column in spec.columns if column.name in raw]
+
+    def check(column: ColumnSpec) -> tuple[pd.Series, Findings]:
+        own = Findings()  # one per column, merged below in column order: the same problems in the same order
+        return check_column(spec.name, column, raw[column.name], own), own
+
     columns = {}
-    for column in spec.columns:
-        if column.name in raw:
-            columns[column.name] = check_column(spec.name, column, raw[column.name], findings)
+    for column, (typed, own) in zip(present, _in_threads(check, present)):
+        columns[column.name] = typed
+        findings.merge(own)
     return _Checked(spec, columns, raw, n_rows)
 
 
@@ -228,7 +261,7 @@ def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, findin
         known = np.append(_isin_text(pd.Series(raw_ids.cat.categories, dtype="str"), patient_ids), True)
         missing = ~known[raw_ids.cat.codes.to_numpy()]
     else:
-        missing = ids.notna().to_numpy() & ~_isin_text(ids, patient_ids)
+        missing = ids.notna().to_numpy() & (positions_in(ids, patient_ids) < 0)
     findings.add_cells(name, "patient_id", missing, ids, MSG_NO_SUCH_PATIENT)
 
 

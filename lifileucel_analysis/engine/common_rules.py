@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .evidence import Part, Rule, decide, join_per_patient
+from .evidence import TEXT, Part, Rule, decide, join_per_patient, text_series
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .outcome import Outcome
@@ -47,20 +48,26 @@ def yes_fails(f: Facts, name: str, fail_text: str, pass_text: str) -> Part:
     ], {})
 
 
-def agent_requests(f: Facts) -> pd.Series:
-    """Per therapy line: what to do about its agents ("" when they are classified).
+def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
+    """Per therapy line (or per selected line, ``rows``): what to do about its agents ("" when classified).
 
     An unclassified name asks ``classify agent 'X' (therapies line N)``, with the exact
     text as written; a blank cell asks for ``therapies.agents (line N)``.
     """
-    lines = f.lines
-    line = lines["line"].astype(str)
-    names = lines["unknown_agents"].str.split("+").explode()
-    names = names[names.fillna("") != ""]
-    asks = ("classify agent '" + names + "' (therapies line " + line.reindex(names.index) + ")")
-    asks = asks.groupby(level=0).agg("; ".join).reindex(lines.index, fill_value="")
+    lines = f.lines if rows is None else f.lines[rows]
+    line = pa.array(lines["line"].astype(str), type=TEXT)
+    # Every name of every line, with the line it came from; blank names ("a++b") ask nothing.
+    split = pc.split_pattern(pa.array(lines["unknown_agents"], type=TEXT), "+")
+    names, parent = pc.list_flatten(split), pc.list_parent_indices(split).to_numpy()
+    named = pc.not_equal(names, "").to_numpy(zero_copy_only=False)
+    names, parent = names.filter(pa.array(named)), parent[named]
+    asks = pc.binary_join_element_wise(pa.scalar("classify agent '", TEXT), names,
+                                       pa.scalar("' (therapies line ", TEXT), line.take(pa.array(parent)),
+                                       pa.scalar(")", TEXT), pa.scalar("", TEXT))
+    per_line = text_series(join_per_patient(parent, asks, len(lines), "; "))
+    per_line.index = lines.index
     blank = lines["agents"].isna()
-    return asks.where(~blank, "therapies.agents (line " + line + ")").astype(str)
+    return per_line.where(~blank, "therapies.agents (line " + lines["line"].astype(str) + ")").astype(str)
 
 
 def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Array:
@@ -73,13 +80,13 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     anti-PD-(L)1 line with an end date; stop reason or best response while the other
     does not show progression already.
     """
-    lines = f.lines
+    lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + lines["line"].astype(str) + ")"
     stop, best = lines["stop_reason"], lines["best_response"]
-    progress_open = lines["shows_progression"].isna().to_numpy() & progression
+    progress_open = lines["shows_progression"].isna().to_numpy() & progression[rows]
     pieces = [
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
-        agent_requests(f).where(lines["pd1"].isna(), ""),
+        agent_requests(f, rows).where(lines["pd1"].isna(), ""),
         ("therapies.recurrence_date" + line).where(lines["recurrence_in_window"].isna()
                                                    & ~(lines["setting"] == "metastatic").fillna(False)
                                                    & lines["pd1"].fillna(True), ""),
@@ -90,5 +97,5 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     for piece in pieces[1:]:
         text = text + "; " + piece.astype(str)
     text = text.str.replace(r"(?:; )+", "; ", regex=True).str.replace(r"^; |; $", "", regex=True)
-    keep = rows & (text != "").to_numpy()
+    keep = (text != "").to_numpy(dtype=bool)
     return join_per_patient(lines["pos"].to_numpy()[keep], text[keep].reset_index(drop=True), f.n, "; ")

@@ -22,10 +22,11 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     had_act = act.fillna(False).to_numpy()
     unclear = act.isna().to_numpy()
     pos = f.lines["pos"].to_numpy()
-    shown = f.lines["agents"].fillna("blank agents cell").astype(str) + " (line " + f.lines["line"].astype(str) + ")"
-    unknown_agents = join_per_patient(pos[unclear], shown[unclear].reset_index(drop=True), f.n, "; ")
-    requests = agent_requests(f)
-    asks = join_per_patient(pos[unclear], requests[unclear].reset_index(drop=True), f.n, "; ")
+    lines = f.lines[unclear]  # only the unclassified lines are spelt out
+    shown = lines["agents"].fillna("blank agents cell").astype(str) + " (line " + lines["line"].astype(str) + ")"
+    unknown_agents = join_per_patient(pos[unclear], shown.reset_index(drop=True), f.n, "; ")
+    requests = agent_requests(f, unclear)
+    asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
     n_unclear = f.count(unclear)
     values = {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "asks": asks,

@@ -162,20 +162,27 @@ def _join_texts(texts: list[Text]) -> Text:
 
 def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.ndarray) -> Text:
     """The parts' evidence, said plainly where the readings of blank lines decide more than the parts."""
-    evidence = parts.evidence.materialize()
-    unclear = line_labels(f, uncertain, "")
-    def said(lead: str, detail: bool) -> pa.Array:
-        pieces = [pa.scalar(lead, TEXT), unclear.cast(TEXT), pa.scalar(" are read", TEXT)]
+    changed = codes != parts.codes
+    passed, failed = np.flatnonzero(changed & (codes == CODE[P])), np.flatnonzero(changed & (codes == CODE[F]))
+    if not len(passed) and not len(failed):
+        return parts.evidence
+    unclear = line_labels(f, uncertain, "").cast(TEXT)
+
+    def said(lead: str, rows: np.ndarray, detail: bool) -> pa.Array:
+        pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT)]
         if detail:  # what fails on each reading; a pass needs no list of open questions
-            pieces += [pa.scalar(" (", TEXT), evidence.cast(TEXT), pa.scalar(")", TEXT)]
+            pieces += [pa.scalar(" (", TEXT), parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
         return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
 
-    passes = said("passes whichever way the blanks of ", False)
-    fails = said("fails whichever way the blanks of ", True)
-    changed = codes != parts.codes
-    text = pc.if_else(pa.array(changed & (codes == CODE[P])), passes,
-                      pc.if_else(pa.array(changed & (codes == CODE[F])), fails, evidence))
-    return Text(text.cast(TEXT), np.arange(f.n))
+    # Only the few patients whose readings decide differently get a new sentence; the
+    # others keep theirs where it is (appended to the pool, not copied per patient).
+    pool = pa.concat_arrays([parts.evidence.pool.cast(TEXT),
+                             said("passes whichever way the blanks of ", passed, False),
+                             said("fails whichever way the blanks of ", failed, True)])
+    index = parts.evidence.index.copy()
+    index[passed] = len(parts.evidence.pool) + np.arange(len(passed))
+    index[failed] = len(parts.evidence.pool) + len(passed) + np.arange(len(failed))
+    return Text(pool, index)
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
+from ..contract.id_lookup import positions_in
 from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
 from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
@@ -41,9 +42,7 @@ def patient_positions(patients: pd.DataFrame, events: pd.DataFrame, table: str) 
     ContractError
         If an event row names a patient who is not in ``patients``.
     """
-    found = pc.index_in(pa.array(events["patient_id"], type=pa.large_string()),
-                        value_set=pa.array(patients["patient_id"], type=pa.large_string()))
-    positions = pc.fill_null(found, -1).to_numpy().astype(np.int64)
+    positions = positions_in(events["patient_id"], patients["patient_id"])
     orphans = np.flatnonzero(positions < 0)
     if len(orphans):
         raise ContractError([
@@ -176,7 +175,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
     value on it, the row that holds it and the day's spread, each in one pass.
     """
     labs, n = dataset.labs, dataset.n_patients
-    rows, key = _latest_day_rows(dataset, params)
+    pos = patient_positions(dataset.patients, labs, "labs")
+    rows, key = _latest_day_rows(dataset, params, pos)
     canonical = _canonical_values(labs)
     value = canonical[rows]
     low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
@@ -189,7 +189,7 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
     np.fmin.at(low, key, value)
     np.fmax.at(high, key, value)
     conflict = (low != high).reshape(n, len(LAB_TESTS)) & (chosen >= 0)
-    any_key = patient_positions(dataset.patients, labs, "labs") * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
+    any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (chosen < 0)
     return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs, name in TESTS_NEEDING_ULN,
@@ -197,10 +197,10 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
             for code, name in enumerate(LAB_TESTS)}
 
 
-def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
-    """Lab rows in the window and on their (patient, test)'s latest day, with that key."""
+def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
+                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab rows in the window and on their (patient, test)'s latest day, with that key (``pos``: each row's patient)."""
     labs, patients = dataset.labs, dataset.patients
-    pos = patient_positions(patients, labs, "labs")
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()

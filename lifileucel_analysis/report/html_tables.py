@@ -200,6 +200,12 @@ def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.
         percent = _is_percent_column(column)
         if pd.api.types.is_datetime64_any_dtype(values):
             text = values.dt.strftime("%Y-%m-%d").fillna("")
+        elif isinstance(values.dtype, pd.StringDtype):
+            text = values.fillna("")  # format_value of a text is the text, of a blank ""
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            # Each category shown once, then placed by code (-1, a blank, picks the trailing "").
+            shown_categories = [format_value(v, percent) for v in values.cat.categories] + [""]
+            text = pd.Series(np.array(shown_categories, dtype=object)[values.cat.codes.to_numpy()])
         else:
             text = values.astype(object).map(lambda v, p=percent: format_value(v, p))
         if column in blank_repeats:

@@ -21,8 +21,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.id_lookup import positions_in
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
+from ..engine.evidence import TEXT, join_per_patient, text_series
 
 WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "unknown_count",
                                      "unknown", "to_collect", "why_unknown")
@@ -130,46 +132,70 @@ def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: in
     return (start + " to " + end).where(consent.notna(), "no consent date: window unknown")
 
 
-def _collect_text(fields: pd.Series, window: pd.Series) -> pd.Series:
-    """One cell per row: lab tests grouped under their window's dates, other fields labelled."""
-    out = []
-    for text, dates in zip(fields.fillna("").astype(str), window, strict=True):
-        tokens = [t for t in text.split("; ") if t]
-        # The engine names each lab with its window; grouped under the window here, it is said once.
-        labs = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
-        others = [field_label(t) for t in tokens if not t.startswith("labs.")]
-        if labs:
-            others.append(f"lab results collected {dates}: {', '.join(labs)}")
-        out.append("; ".join(others))
-    return pd.Series(out, index=fields.index, dtype=object)
+def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray, np.ndarray]:
+    """Each row's fields to collect, read once per distinct value (a few thousand, not a row each).
 
-
-def _lookup(by_patient: pd.Series, patient_ids: pd.Series) -> pd.Series:
-    # Series.map of an empty key column with datetime values fails in pandas 3; reindex does not.
-    return pd.Series(by_patient.reindex(patient_ids.to_numpy()).to_numpy(), index=patient_ids.index)
-
-
-def _per_patient(work: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient of ``work`` (indexed by ID): criteria counted, texts joined in row order, fields summed.
-
-    What ``groupby(sort=False).agg("; ".join)`` gives, without a Python call per patient:
-    the rows are ordered by patient (stably), and each text column becomes an Arrow list
-    per patient, joined in one call.
+    Returns the row's distinct-value position, then per distinct value: the fields other
+    than labs in plain words (``"; "``-joined), the lab tests (``", "``-joined, their window
+    dropped: the row's window is said once), whether there are labs, and how many fields.
     """
-    codes, ids = pd.factorize(work["patient_id"], sort=False)
-    order = np.argsort(codes, kind="stable")
-    sizes = np.bincount(codes, minlength=len(ids)).astype(np.int64)
-    offsets = pa.array(np.concatenate([[0], np.cumsum(sizes)]).astype(np.int32))
+    positions, distinct = pd.factorize(fields.fillna("").astype(str), use_na_sentinel=True)
+    others, labs, has_labs, counts = [], [], [], []
+    for text in distinct:
+        tokens = [t for t in str(text).split("; ") if t]
+        # The engine names each lab with its window; grouped under the window here, it is said once.
+        lab_names = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
+        others.append("; ".join(field_label(t) for t in tokens if not t.startswith("labs.")))
+        labs.append(", ".join(lab_names))
+        has_labs.append(bool(lab_names))
+        counts.append(str(text).count("; ") + 1)
+    return (positions, pa.array(others, type=TEXT), pa.array(labs, type=TEXT), np.array(has_labs, dtype=bool),
+            np.array(counts, dtype=np.int64))
 
-    def joined(column: str, separator: str) -> pd.Series:
-        values = pa.array(work[column].to_numpy(dtype=object)[order], pa.string())
-        texts = pc.binary_join(pa.ListArray.from_arrays(offsets, values), separator)
-        return pd.Series(texts.to_pylist(), index=ids, dtype="str")
 
-    nfields = np.bincount(codes, weights=work["nfields"].to_numpy(dtype=float), minlength=len(ids))
-    return pd.DataFrame({"unknown_count": pd.Series(sizes, index=ids), "unknown": joined("unknown", "; "),
-                         "to_collect": joined("collect", "; "), "why_unknown": joined("why", " | "),
-                         "nfields": pd.Series(nfields.astype(np.int64), index=ids)}).rename_axis("patient_id")
+def _collect_text(fields: pd.Series, window: pa.Array, row_patient: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """One cell per row: lab tests grouped under the patient's window dates, other fields labelled.
+
+    Returns the cells and each row's number of fields (``"; "``-separated names + 1).
+    """
+    at, others, labs, has_labs, counts = _field_texts(fields)
+    if len(at) == 0:
+        return pa.array([], type=TEXT), np.zeros(0, dtype=np.int64)
+    lead = pc.if_else(pc.equal(others, ""), pa.scalar("", TEXT),
+                      pc.binary_join_element_wise(others, pa.scalar("", TEXT), pa.scalar("; ", TEXT)))
+    with_labs = pc.binary_join_element_wise(lead.take(at), pa.scalar("lab results collected ", TEXT),
+                                            window.take(row_patient), pa.scalar(": ", TEXT), labs.take(at),
+                                            pa.scalar("", TEXT))
+    return pc.if_else(pa.array(has_labs[at]), with_labs, others.take(at)), counts[at]
+
+
+def _positions(keys: pd.Series | pa.Array | pa.ChunkedArray, among: pd.Series) -> np.ndarray:
+    """The position of each of ``keys`` in ``among`` (distinct IDs), -1 where it is not there."""
+    return positions_in(keys, among)
+
+
+def _criterion_codes(values: pd.Series, names: pd.Index) -> np.ndarray:
+    """Each row's criterion as its position in ``names`` (categories looked up once, not per row)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        per_category = np.append(names.get_indexer(values.cat.categories.astype(str)), -1)
+        return per_category[values.cat.codes.to_numpy()]
+    return names.get_indexer(values.astype(str))
+
+
+def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray,
+                 criteria: pd.Series) -> pa.Array:
+    """The evidence of each row's (patient, criterion) among the unknown outcomes, null where there is none."""
+    unknown = np.flatnonzero((outcomes["outcome"] == "unknown").to_numpy(dtype=bool))
+    their_criteria = outcomes["criterion_id"].iloc[unknown]
+    at = _positions(pa.array(outcomes["patient_id"].array).take(pa.array(unknown)), ids)
+    names = pd.Index(pd.unique(pd.concat([pd.Series(criteria.unique()).astype(str),
+                                          pd.Series(their_criteria.unique()).astype(str)], ignore_index=True)))
+    width = max(len(names), 1)
+    theirs = at * width + _criterion_codes(their_criteria, names)
+    mine = row_patient * width + names.get_indexer(criteria)
+    row = pd.Index(np.where(at >= 0, theirs, -1 - np.arange(len(at)))).get_indexer(mine)  # one outcome per key
+    evidence = pa.array(outcomes["evidence"].array).take(pa.array(unknown)).cast(TEXT)
+    return evidence.take(pa.array(row, mask=row < 0))
 
 
 def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
@@ -179,27 +205,31 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     collect, a sort key). Nothing here depends on other patients' rows, so a bucket's rows
     are the whole dataset's rows of its patients (the bucketed screen relies on it).
     """
-    verdicts = result.verdicts[result.verdicts["verdict"].astype(str) == "pending"]
-    work = result.missing_data.astype({"patient_id": "str", "criterion_id": "str"})
-    work = work[work["patient_id"].isin(verdicts["patient_id"].astype(str))]
+    verdicts = result.verdicts[(result.verdicts["verdict"] == "pending").to_numpy(dtype=bool)]
+    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"}).reset_index(drop=True)
+    ids, n = frame["patient_id"], len(frame)
+    work = result.missing_data
+    row_patient = _positions(work["patient_id"], ids)
+    work = work[row_patient >= 0]  # pending patients' rows only
+    row_patient = row_patient[row_patient >= 0]
+    criteria = work["criterion_id"].astype(str).reset_index(drop=True)
     labels = criterion_labels(result.params)
-    outcomes = result.outcomes[result.outcomes["outcome"].astype(str) == "unknown"]
-    evidence = outcomes.astype({"patient_id": "str", "criterion_id": "str"})[["patient_id", "criterion_id", "evidence"]]
-    work = work.merge(evidence, on=["patient_id", "criterion_id"], how="left")
-    ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
-    consent = verdicts.astype({"patient_id": "str"}).set_index("patient_id")["consent_date"]
-    window = lab_window(_lookup(consent, work["patient_id"]), _lookup(ld, work["patient_id"]),
+    ld = patients["lymphodepletion_date"].reset_index(drop=True)
+    ld_at = _positions(ids, patients["patient_id"])
+    window = lab_window(frame["consent_date"], ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True),
                         result.params.lab_lookback_days)
-    work["collect"] = _collect_text(work["fields"], window)
-    work["nfields"] = work["fields"].fillna("").astype(str).str.count("; ") + 1
-    work["unknown"] = work["criterion_id"] + " " + work["criterion_id"].map(labels)
-    work["why"] = work["criterion_id"] + ": " + work["evidence"].fillna("").astype(str)
-    grouped = _per_patient(work)
-    frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"})
-    frame = frame.merge(grouped, left_on="patient_id", right_index=True, how="left")
-    frame["unknown_count"] = frame["unknown_count"].fillna(0).astype("int64")
-    frame["nfields"] = frame["nfields"].fillna(0)
-    return frame.reset_index(drop=True).fillna({"to_collect": "", "unknown": "", "why_unknown": ""})
+    collect, nfields = _collect_text(work["fields"].reset_index(drop=True), pa.array(window, type=TEXT), row_patient)
+    unknown = pa.array(criteria + " " + criteria.map(labels), type=TEXT)
+    evidence = pc.fill_null(_evidence_of(result.outcomes, ids, row_patient, criteria), pa.scalar("", TEXT))
+    why = pc.binary_join_element_wise(pa.array(criteria, type=TEXT), evidence, pa.scalar(": ", TEXT))
+    # Per patient, in row order: the engine's rows joined, as a group-by would join them,
+    # by offsets in one Arrow call per column (no Python per patient).
+    frame["unknown_count"] = np.bincount(row_patient, minlength=n).astype(np.int64)
+    frame["unknown"] = text_series(join_per_patient(row_patient, unknown, n, "; ")).array
+    frame["to_collect"] = text_series(join_per_patient(row_patient, collect, n, "; ")).array
+    frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
+    frame["nfields"] = np.bincount(row_patient, weights=nfields, minlength=n).astype(np.int64)
+    return frame
 
 
 def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:

@@ -166,8 +166,12 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
     files[FINDINGS_FILE] = result.findings
     # Days pending count from the cut date when there is one, else from the latest consent date.
     as_of = currency_of(_latest_consent(result), inputs.cut.cut_date if inputs.cut is not None else None)
+    # One worklist for the program, cut by site: every step is per patient and the order is
+    # fixed by the sort keys (IDs are unique), so each site's part is what its own worklist would be.
+    program = plain_worklist(result, inputs.dataset.patients, as_of)
+    site_of = program["site_id"].astype(str).to_numpy()
     for site in _sites(result):
-        files[worklist_file(site)] = readable(plain_worklist(result.for_site(site), inputs.dataset.patients, as_of))
+        files[worklist_file(site)] = readable(program[site_of == site].reset_index(drop=True))
     if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
         files[DATA_CUT_FILE] = inputs.cut.frame()
     return files

@@ -1,0 +1,57 @@
+"""Where each event row's patient is: one hash look-up per run of equal IDs, not per row.
+
+Event tables (therapies, labs, toxicities) list a patient's rows together as a rule, so
+the 14 million lab rows of a million patients hold about a million *runs* of equal
+``patient_id``. Comparing each ID with the one before it is a cheap pass; only the first
+ID of each run is looked up among the patients, and its answer repeats over the run. The
+answer is the same for any row order (an unsorted table has more runs, not other answers).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+__all__ = ["positions_in"]
+
+TEXT = pa.large_string()
+
+
+def _text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous Arrow text array (IDs held as categories are spelt out)."""
+    if isinstance(values, pd.Series):
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype("str")
+        values = pa.array(values, type=TEXT, from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    return values.cast(TEXT)
+
+
+def positions_in(keys: pd.Series | pa.Array | pa.ChunkedArray,
+                 among: pd.Series | pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The position of each of ``keys`` in ``among`` (its first occurrence), -1 where absent.
+
+    Parameters
+    ----------
+    keys : pandas.Series or pyarrow array
+        Texts to look up (e.g. an event table's ``patient_id``); blanks (null) are absent.
+    among : pandas.Series or pyarrow array
+        The texts to find them in (e.g. the patients' ``patient_id``).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One position per key, as ``pyarrow.compute.index_in`` gives it (a blank key
+        is found only if ``among`` holds a blank).
+    """
+    keys, among = _text(keys), _text(among)
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    changed = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), True)  # a blank ends a run
+    starts = np.flatnonzero(np.concatenate([[True], changed.to_numpy(zero_copy_only=False)]))
+    found = pc.fill_null(pc.index_in(keys.take(pa.array(starts)), value_set=among), -1).to_numpy()
+    return np.repeat(found.astype(np.int64), np.diff(np.append(starts, n)))

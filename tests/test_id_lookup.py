@@ -1,0 +1,31 @@
+"""One hash look-up per run of equal IDs gives every row's answer of a look-up per row."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lifileucel_analysis.contract.id_lookup import positions_in
+
+IDS = st.sampled_from(["P1", "P2", "P3", "P10", "", "p1"]) | st.none()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(IDS, max_size=30), st.lists(IDS, max_size=8))
+def test_positions_are_index_in_row_by_row(keys: list[str | None], among: list[str | None]) -> None:
+    expected = pc.fill_null(pc.index_in(pa.array(keys, pa.large_string()),
+                                        value_set=pa.array(among, pa.large_string())), -1).to_numpy()
+    assert positions_in(pd.Series(keys, dtype="str"), pd.Series(among, dtype="str")).tolist() == expected.tolist()
+
+
+def test_runs_sorted_or_not_and_categorical_keys() -> None:
+    among = pd.Series(["A", "B", "C"], dtype="str")
+    keys = ["B", "B", "B", "A", "Z", "Z", "C", "B", "A", "A"]
+    expected = [1, 1, 1, 0, -1, -1, 2, 1, 0, 0]
+    assert positions_in(pd.Series(keys, dtype="str"), among).tolist() == expected
+    assert positions_in(pd.Series(keys, dtype="category"), among).tolist() == expected
+    assert positions_in(pd.Series([], dtype="str"), among).dtype == np.int64
