@@ -250,6 +250,30 @@ class Build:
     seconds: float
 
 
+PLANTED_MOVES = {
+    # (change, value after) -> the outcome change each planted edit of ``synth --weeks`` must
+    # cause, by the contract's rules (docs/history.md); "" = any value after.
+    ("blank filled", "no"): "E7: unknown -> pass",
+    ("blank filled", "yes"): "E7: unknown -> fail",
+    ("lab redraw", ""): "I7: unknown -> fail",
+    ("correction", ""): "E3: fail -> pass",
+}
+
+
+def planted_move(change: str, value_after: str) -> str:
+    """The outcome change a planted edit must cause (``""`` for an arrival: every outcome is new)."""
+    return PLANTED_MOVES.get((change, value_after), PLANTED_MOVES.get((change, ""), ""))
+
+
+def write_weekly_series(out: Path, patients: int, seed: int, weeks: int) -> Path:
+    """``synth --weeks`` into ``out`` (week folders, cuts.csv, planted_changes.csv); returns ``out``."""
+    from lifileucel_analysis.cli import main
+
+    assert main(["synth", "--patients", str(patients), "--seed", str(seed), "--weeks", str(weeks),
+                 "--out", str(out)]) == 0
+    return out
+
+
 # A cohort written as messy as sites send it, for tests that split a dataset by patient
 # (buckets, slices) and must get the one-piece screen's bytes back.
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from helpers import CHROMIUM, CHROMIUM_ARGS, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, TEST_JOBS, write_notebook
+from helpers import (CHROMIUM, CHROMIUM_ARGS, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, TEST_JOBS, planted_move,
+                     write_notebook, write_weekly_series)
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
@@ -31,16 +32,6 @@ WEEKS = 3
 KEYS = ("eligibility_report/all", "site_summary/mskcc", "program_overview/all", "criteria_impact/all")
 """One page of each notebook."""
 SITE = "mskcc"
-EXPECTED_MOVE = {  # the outcome change each planted edit must cause, by the contract's rules (docs/history.md)
-    ("blank filled", "no"): "E7: unknown -> pass",
-    ("blank filled", "yes"): "E7: unknown -> fail",
-    ("lab redraw", ""): "I7: unknown -> fail",
-    ("correction", ""): "E3: fail -> pass",
-}
-
-
-def _expected_move(change: str, value_after: str) -> str:
-    return EXPECTED_MOVE.get((change, value_after), EXPECTED_MOVE.get((change, ""), ""))
 
 
 # --------------------------------------------------------------------------- a small weekly series, built
@@ -49,10 +40,7 @@ def _expected_move(change: str, value_after: str) -> str:
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Three weekly extracts of the fixture-size cohort, with the generator's record."""
-    out = tmp_path_factory.mktemp("weekly-fixture") / "weeks"
-    assert main(["synth", "--patients", str(FIXTURE_N), "--seed", str(FIXTURE_SEED), "--weeks", str(WEEKS),
-                 "--out", str(out)]) == 0
-    return out
+    return write_weekly_series(tmp_path_factory.mktemp("weekly-fixture") / "weeks", FIXTURE_N, FIXTURE_SEED, WEEKS)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +120,7 @@ def test_the_section_lists_exactly_the_changes_the_generator_planted(series: Pat
         if row.change == "arrival":
             assert (got["change"], got["verdict before"]) == ("new", "")
         else:
-            assert got["outcome changes"] == _expected_move(row.change, row.value_after), row.patient_id
+            assert got["outcome changes"] == planted_move(row.change, row.value_after), row.patient_id
             assert got["evidence before"].startswith(row.criterion_id + ": ")
             assert got["evidence after"].startswith(row.criterion_id + ": ")
     # the page shows the same table, and the counts per kind add up to it

@@ -6,29 +6,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import planted_move, write_weekly_series
 
 from lifileucel_analysis.cli import main
 
 PATIENTS, SEED, WEEKS = 150, 7, 4
-EXPECTED_MOVE = {
-    # (change, value after) -> the outcome change the planted edit must cause, by the contract's rules
-    ("blank filled", "no"): "E7: unknown -> pass",
-    ("blank filled", "yes"): "E7: unknown -> fail",
-    ("lab redraw", None): "I7: unknown -> fail",
-    ("correction", None): "E3: fail -> pass",
-}
-
-
-def _expected_move(row: pd.Series) -> str:
-    return EXPECTED_MOVE.get((row["change"], row["value_after"]), EXPECTED_MOVE.get((row["change"], None), ""))
 
 
 @pytest.fixture(scope="module")
 def series(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("weekly") / "cuts"
-    assert main(["synth", "--patients", str(PATIENTS), "--seed", str(SEED), "--weeks", str(WEEKS),
-                 "--out", str(out)]) == 0
-    return out
+    return write_weekly_series(tmp_path_factory.mktemp("weekly") / "cuts", PATIENTS, SEED, WEEKS)
 
 
 def test_each_week_changes_are_exactly_the_planted_ones(series: Path, tmp_path: Path) -> None:
@@ -53,7 +40,7 @@ def test_each_week_changes_are_exactly_the_planted_ones(series: Path, tmp_path: 
             if plant["change"] == "arrival":
                 assert row.change == "new" and row.verdict_before == ""
             else:
-                assert row.outcome_changes == _expected_move(plant), (week, row.patient_id)
+                assert row.outcome_changes == planted_move(plant["change"], plant["value_after"]), (week, row.patient_id)
                 assert row.evidence_before.startswith(plant["criterion_id"] + ": ")
                 assert row.evidence_after.startswith(plant["criterion_id"] + ": ")
         counts = pd.read_csv(tmp_path / f"changes-{week}" / "site_counts.csv", dtype={"patients": int})

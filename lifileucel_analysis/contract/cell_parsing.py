@@ -31,7 +31,7 @@ from .messages import (
     MSG_TIME_OF_DAY,
 )
 from .schema import DATE_DTYPE, PATIENT_ID_PATTERN, ColumnSpec, dtype_for
-from .text_kernels import arrow_text, blank_as_null, plain_dates, plain_numbers, trim_text
+from .text_kernels import FIRST_DAY, LAST_DAY, arrow_text, blank_as_null, plain_dates, plain_numbers, trim_text
 from .writing import format_csv_column
 
 __all__ = ["check_column", "normalise", "parse_id"]
@@ -43,8 +43,8 @@ SECONDS_PER_DAY = 86_400
 TEXT_DTYPE = pd.StringDtype(na_value=np.nan)
 LOWER_CASE_TEXT: frozenset[tuple[str, str]] = frozenset({("therapies", "agents")})
 """Text columns the contract declares lower case: read case-insensitively (``Nivolumab``)."""
-FIRST_DATE = np.datetime64("1900-01-01", "s")
-LAST_DATE = np.datetime64("2099-12-31", "s")
+FIRST_DATE = FIRST_DAY.astype("datetime64[s]")  # one range for the fast and the exact way
+LAST_DATE = LAST_DAY.astype("datetime64[s]")
 PLACEHOLDERS: frozenset[str] = frozenset({
     "na", "n/a", "n.a.", "n.a", "nan", "null", "none", "nil", "-", "--", "?", "unknown", "unk", "missing",
     "not recorded", "not done", "not available", "nd", "tbd",

@@ -40,6 +40,7 @@ NUMBER_BYTES = np.zeros(256, dtype=bool)
 NUMBER_BYTES[list(b"0123456789.-")] = True
 FIRST_DAY = np.datetime64("1900-01-01", "D")
 LAST_DAY = np.datetime64("2099-12-31", "D")
+"""The plausible dates of the contract (``messages.MSG_DATE_RANGE``); ``cell_parsing`` takes its bounds from here."""
 TEXT = pa.large_string()
 
 

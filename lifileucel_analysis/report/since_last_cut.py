@@ -200,12 +200,12 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
         cut = None if inputs.cut is None else inputs.cut.cut_date.isoformat()
         return CutComparison(history="none", run_id="", cut_date=cut, criteria_version="", params_sha256="",
                              previous=None, changes=empty)
-    from .run_history import params_sha256, run_record, stored_tables
+    from .run_history import run_record, stored_tables
 
     view = view if view is not None and view.path == history else HistoryView(history)
     record = run_record(inputs)
     base = {"run_id": record.run_id, "cut_date": record.cut_date, "criteria_version": record.criteria_version,
-            "params_sha256": params_sha256(inputs.params)}
+            "params_sha256": record.params_sha256}  # the recorded hash: the run is matched on what identifies it
     before = previous_run(view.runs(), record.run_id, record.cut_date, base["params_sha256"])
     if before is None:
         return CutComparison(history=display_history(history), previous=None, changes=empty, **base)
