@@ -277,15 +277,15 @@ def write_weekly_series(out: Path, patients: int, seed: int, weeks: int) -> Path
 # A cohort written as messy as sites send it, for tests that split a dataset by patient
 # (buckets, slices) and must get the one-piece screen's bytes back.
 
-def write_messy_cohort(root: Path, n_patients: int, seed: int = 7) -> Path:
-    """A synthetic cohort as a CSV folder: patients shuffled, a padded lab ID, findings on three tables."""
+def write_messy_cohort(root: Path, n_patients: int, seed: int = 7, shuffle: bool = True) -> Path:
+    """A synthetic cohort as a CSV folder: patients shuffled (unless not), a padded lab ID, findings on three tables."""
     import numpy as np
 
     from lifileucel_analysis import synth
     from lifileucel_analysis.contract.writing import write_tables
 
     tables = synth.generate_cohort(n_patients, seed)
-    order = np.random.default_rng(1).permutation(n_patients)
+    order = np.random.default_rng(1).permutation(n_patients) if shuffle else np.arange(n_patients)
     tables["patients"] = tables["patients"].iloc[order].reset_index(drop=True)
     write_tables(tables, root, "csv")
     labs = (root / "labs.csv").read_text(encoding="utf-8").splitlines(keepends=True)

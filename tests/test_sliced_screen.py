@@ -60,6 +60,19 @@ def test_slices_write_the_one_piece_bytes(source: Path, tmp_path: Path, slice_pa
     assert {"patients", "toxicities", "labs"} <= set(findings["table"])  # rows of three tables named
 
 
+def test_event_rows_in_patient_order_are_sliced_without_a_copy(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # The synthetic generator lists every table's rows in patient order: each slice's rows
+    # are consecutive, so they are cut as ranges; the bytes must not notice.
+    ordered = write_messy_cohort(tmp_path / "ordered", 120, shuffle=False)
+    data = load_dataset(ordered)
+    for part in patient_slices(data, 50):
+        rows = part.rows_in_source("labs")
+        assert (np.diff(rows) == 1).all()
+    whole = screen(ordered, tmp_path / "whole", 0, monkeypatch=monkeypatch)
+    assert screen(ordered, tmp_path / "sliced", 50, monkeypatch=monkeypatch) == whole
+
+
 def test_auto_format_switches_to_parquet_in_the_middle_of_the_slices(source: Path, tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # 240 patients x 19 criteria = 4,560 outcome rows: above a limit of 1,000 from the third

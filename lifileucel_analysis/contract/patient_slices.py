@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 
 from .dataset import ScreeningDataset
 from .id_lookup import positions_in
@@ -66,9 +67,17 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
         source_rows = {"patients": dataset.rows_in_source("patients")[start:stop]}
         for table, (order, bounds) in rows_of.items():
             rows = order[bounds[k]:bounds[k + 1]]
-            tables[table] = dataset.table(table).iloc[rows].reset_index(drop=True)
+            tables[table] = _take(dataset.table(table), rows)
             source_rows[table] = dataset.rows_in_source(table)[rows]
         yield replace(dataset, **tables, source_rows=source_rows)
+
+
+def _take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
+    """The rows (increasing) of a frame: a slice, not a copy, when they are consecutive (a table
+    listing patients in the patients table's order, as exports and the synthetic data do)."""
+    if len(rows) and rows[-1] - rows[0] == len(rows) - 1:
+        return frame.iloc[int(rows[0]):int(rows[-1]) + 1].reset_index(drop=True)
+    return frame.iloc[rows].reset_index(drop=True)
 
 
 def _rows_by_slice(dataset: ScreeningDataset, table: str, size: int, slices: int) -> tuple[np.ndarray, np.ndarray]:

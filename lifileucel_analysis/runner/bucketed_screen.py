@@ -46,6 +46,7 @@ from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
+from ..contract.id_lookup import positions_in
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
@@ -161,11 +162,12 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
     digests = bucket_files_sha256(job.bucket) if job.digests else {}
     source_rows = {table: read_positions(path) for table, path in job.positions.items()}
     screened = bucket_tables(job.bucket, options, source_rows)
-    index = pd.Index(screened.patient_ids)
+    ids = pa.array(screened.patient_ids, type=pa.large_string())
     job.parts.mkdir(parents=True)
     templates, rows = {}, {}
     for name, frame in screened.tables.items():
-        at = index.get_indexer(frame["patient_id"].astype(str))
+        # One look-up per run of equal IDs: these tables are patient-major (19 outcome rows a patient).
+        at = positions_in(frame["patient_id"], ids)
         if (at < 0).any():
             raise ValueError(f"{name}: patient IDs not in the bucket's patients table; cannot order the output")
         table = pa.Table.from_pandas(frame, preserve_index=False)

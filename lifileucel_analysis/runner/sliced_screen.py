@@ -176,7 +176,7 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                 rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
                 worklist_parts.append(rows)
                 latest.append(latest_consent(result))
-                sites.update(result.verdicts["site_id"].astype(str))
+                sites.update(str(site) for site in result.verdicts["site_id"].dropna().unique())
                 _count(done, result)
                 if history_parts is not None:
                     _save_history_part(result, history_parts, k)
