@@ -66,11 +66,20 @@ class ParquetChunks:
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append the frame's rows (same columns and dtypes as the first frame)."""
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+        self.write_arrow(pa.Table.from_pandas(frame, preserve_index=False))
+
+    def write_arrow(self, table: pa.Table) -> None:
+        """Append an Arrow table's rows; the first table's schema (pandas metadata included) is the file's.
+
+        A later table must have the same schema; its own metadata is replaced by the file's,
+        so that tables that went through other files (a bucket's parts) write the same bytes.
+        """
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
-        elif frame.empty:
+        elif table.num_rows == 0:
             return
+        else:
+            table = table.replace_schema_metadata(self._writer.schema.metadata)
         self._held.append(table)
         self._held_rows += len(table)
         self.rows += len(table)

@@ -27,9 +27,11 @@ bucket order. Dask is imported only then: the default path never imports it.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -41,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucketed, read_positions
-from ..contract.chunked_output import write_csv_chunks, write_parquet_chunks
+from ..contract.chunked_output import ParquetChunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
@@ -56,6 +58,9 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
 __all__ = ["BucketJob", "map_buckets", "screen_bucketed"]
+
+BUCKETS_AT_ONCE = min(2, os.cpu_count() or 1)
+"""Buckets screened at a time in this process (without a Dask scheduler)."""
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -173,17 +178,34 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
         table = pa.Table.from_pandas(frame, preserve_index=False)
         table = table.append_column("_pos", pa.array(screened.positions[at] if len(at) else np.zeros(0, np.int64)))
         table = table.append_column("_seq", pa.array(np.arange(len(frame), dtype=np.int64)))
-        pq.write_table(table, job.parts / _part_name(name))
-        templates[name], rows[name] = frame.iloc[:0], len(frame)
+        _write_part(table, job.parts / _part_name(name))
+        templates[name], rows[name] = empty_like(frame), len(frame)
     for name, frame in screened.ordered.items():
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name))
-        templates[name], rows[name] = frame.drop(columns=ORDER_KEY).iloc[:0], len(frame)
+        _write_part(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name))
+        templates[name], rows[name] = empty_like(frame.drop(columns=ORDER_KEY)), len(frame)
     # The tables travel as files; the summary keeps only what the merge and the command need.
     light = ScreenedTables(tables={}, ordered={}, patient_ids=np.zeros(0, object), positions=np.zeros(0, np.int64),
                            n_in=screened.n_in, verdicts=screened.verdicts, findings=screened.findings,
                            notes=screened.notes, cut=screened.cut, latest_consent=screened.latest_consent)
     # The empty frames carry the exact dtypes (categories included) from the engine to the merge.
     return BucketSummary(rows, templates, frozenset(screened.ordered), light, digests)
+
+
+def empty_like(frame: pd.DataFrame) -> pd.DataFrame:
+    """An empty frame with ``frame``'s columns and exact dtypes, sharing none of its memory.
+
+    ``frame.iloc[:0]`` would do for the dtypes, but it is a view: it keeps the bucket's
+    whole table alive (Arrow slices hold their parent's buffers), and the summaries of all
+    buckets are kept until the merge, so memory would grow with every bucket.
+    """
+    return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in frame.dtypes.items()})
+
+
+def _write_part(table: pa.Table, path: Path) -> None:
+    # Row groups of one merge batch: a Parquet reader decodes a row group at a time, so with
+    # pyarrow's default (a million rows) every part would hold a million decoded rows during
+    # the merge, 40 parts 4 GiB; with batch-sized groups the merge holds one batch per part.
+    pq.write_table(table, path, row_group_size=bucket_merge.MERGE_BATCH_ROWS)
 
 
 def _part_name(name: str) -> str:
@@ -196,26 +218,44 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
     names = list(dict.fromkeys(name for s in summaries for name in s.templates))
     cut = _cut([s.screened for s in summaries])
     as_of = latest_of((s.screened.latest_consent for s in summaries), cut.cut_date if cut is not None else None)
-    files = []
-    for name in names:
+
+    def merge(name: str) -> str:
         having = [(job, s) for job, s in zip(jobs, summaries, strict=True) if name in s.templates]
         parts = [str(job.parts / _part_name(name)) for job, _ in having]
         # The dtypes of a bucket with rows (one whose patients were all set aside by a cut has none).
         template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
         if name in ordered:
             target = final / name
-            frames: Iterator[pd.DataFrame] = (finish_worklist_chunk(chunk, as_of)
-                                              for chunk in bucket_merge.by_key(parts, template))
+            write_csv_chunks((finish_worklist_chunk(chunk, as_of) for chunk in bucket_merge.by_key(parts, template)),
+                             target)
+            return target.name
+        target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
+        if target.suffix == ".parquet":  # Arrow from the parts to the file: no trip through pandas
+            _write_arrow(bucket_merge.by_position_arrow(parts, pa.Schema.from_pandas(template, preserve_index=False)),
+                         target)
         else:
-            target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
-            frames = bucket_merge.by_position(parts, template)
-        writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
-        writer(frames, target)
-        files.append(target.name)
+            write_csv_chunks(bucket_merge.by_position(parts, template), target)
+        return target.name
+
+    # Each file merged by one thread alone, two files at a time: a Parquet file compresses
+    # (without the GIL) while a CSV file is formatted.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        files = list(pool.map(merge, names))
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         files.append(DATA_CUT_FILE)
     return files
+
+
+def _write_arrow(tables: Iterator[pa.Table], target: Path) -> None:
+    writer = ParquetChunks(target)
+    try:
+        for table in tables:
+            writer.write_arrow(table)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
 
 
 def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[BucketSummary]) -> None:
@@ -273,9 +313,15 @@ def _read_part(job: BucketJob, summary: BucketSummary, name: str) -> pd.DataFram
 
 
 def map_buckets(func: Callable[[T], U], jobs: Sequence[T], scheduler: str | None) -> list[U]:
-    """``[func(job) for job in jobs]``, here or on a Dask cluster; results in the order of ``jobs``."""
+    """``[func(job) for job in jobs]``, here or on a Dask cluster; results in the order of ``jobs``.
+
+    Here, :data:`BUCKETS_AT_ONCE` buckets are screened at a time on threads: much of a
+    bucket's work (reading, validating, building its worklist rows) runs on one core, and
+    a second bucket fills the other; memory holds that many buckets' screens.
+    """
     if scheduler is None:
-        return [func(job) for job in jobs]
+        with ThreadPoolExecutor(max_workers=BUCKETS_AT_ONCE) as pool:
+            return list(pool.map(func, jobs))
     from dask.distributed import Client, LocalCluster
 
     if scheduler.startswith("local:"):
