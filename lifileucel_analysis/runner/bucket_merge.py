@@ -30,10 +30,27 @@ __all__ = ["MERGE_BATCH_ROWS", "MERGE_PATIENTS", "by_key", "by_position", "by_po
 
 MERGE_PATIENTS = 50_000
 """Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
-MERGE_BATCH_ROWS = 1 << 16
-"""Rows read from a part at a time."""
+MERGE_BATCH_ROWS = 1 << 14
+"""Rows read from a part at a time (and a part's row group). Every part holds one batch during
+the merge: at 10,000,000 patients in 40 buckets, 40 batches of worklist rows, each row a
+few hundred bytes of text, are 0.3 GiB at 16,384 rows and were 1.3 GiB at 65,536."""
+MERGE_PIECE_ROWS = 1 << 16
+"""Rows converted to pandas and handed to a CSV writer at a time."""
 POSITION_KEYS = ("_pos", "_seq")
 ORDER_KEY = "_order"
+
+
+def _pieces(window: pa.Table, order: pa.Array | np.ndarray, drop: list[str],
+            dtypes: dict[str, object]) -> Iterator[pd.DataFrame]:
+    """:func:`_typed` in pieces of at most :data:`MERGE_PIECE_ROWS` rows, in order.
+
+    A window or round can hold a batch from every part (40 parts: 650,000 worklist rows of
+    a few hundred bytes each); its pandas copies on the way to the CSV writer are made a
+    piece at a time. The rows and their order are the same, so the file is too.
+    """
+    order = pa.array(order)
+    for start in range(0, len(order), MERGE_PIECE_ROWS):
+        yield _typed(window, order.slice(start, MERGE_PIECE_ROWS), drop, dtypes)
 
 
 def _typed(window: pa.Table, order: pa.Array, drop: list[str], dtypes: dict[str, object]) -> pd.DataFrame:
@@ -63,7 +80,7 @@ def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFra
         start = min(stream.next_position() for stream in streams if not stream.done)
         window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
         order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
-        yield _typed(window, pa.array(order), list(POSITION_KEYS), dtypes)
+        yield from _pieces(window, order, list(POSITION_KEYS), dtypes)
 
 
 def by_position_arrow(parts: list[str], schema: pa.Schema) -> Iterator[pa.Table]:
@@ -166,4 +183,4 @@ def by_key(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
         limit = min(bounds, key=lambda key: key.as_py()) if bounds else None
         window = pa.concat_tables([stream.take_through(limit) for stream in live])
         order = pc.sort_indices(window, sort_keys=[(ORDER_KEY, "ascending")])
-        yield _typed(window, order, [ORDER_KEY], dtypes)
+        yield from _pieces(window, order, [ORDER_KEY], dtypes)

@@ -19,7 +19,8 @@ With a history, the run is recorded from the parts, bucket by bucket, in one tra
 (:func:`..report.run_history.record_run_parts`), under the source's fingerprint from the
 manifest once every bucket file is checked against the SHA-256 the partition recorded.
 
-Peak memory is one bucket's screen, or while merging one batch per bucket, not the cohort.
+Peak memory is two buckets' screens (in process, two at a time), or while merging one batch
+per bucket for each of two files, not the cohort.
 With ``scheduler`` the buckets are screened by Dask workers (``client.map``), which must
 see the dataset and the output folder at the same paths; the results are gathered in
 bucket order. Dask is imported only then: the default path never imports it.
@@ -104,7 +105,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         As the ``screen`` command's ``--long-format``.
     scheduler : str, optional
         A Dask scheduler address, or ``local:N`` for a ``LocalCluster`` of N worker processes;
-        ``None`` screens the buckets one after the other in this process.
+        ``None`` screens the buckets in this process, :data:`BUCKETS_AT_ONCE` at a time.
     history : str or Path, optional
         Also record the run in this DuckDB history, as the plain screen of the source would.
 
