@@ -28,9 +28,12 @@ bucket order. Dask is imported only then: the default path never imports it.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -129,6 +132,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         jobs = [BucketJob(layout.bucket_path(k), {t: layout.positions_path(k, t) for t in layout.tables},
                           staging / "parts" / f"bucket-{k:05d}", digests=history is not None) for k in busy]
         summaries = map_buckets(partial(screen_bucket, options), jobs, scheduler)
+        give_back_memory()  # what the buckets' screens freed, before the merge's own working set
         if history is not None:  # before anything is written: the run must be able to name its data
             _check_unchanged(layout, busy, summaries)
         final = staging / "final"
@@ -158,6 +162,19 @@ def _cut(screened: list[ScreenedTables]) -> DataCut | None:
     return combined_cut([s.cut for s in screened]) if screened[0].cut is not None else None
 
 
+def give_back_memory() -> None:
+    """Return freed memory to the operating system (Arrow's allocator and the C library keep it).
+
+    Peak RSS is what a machine must have: without this, the pages the buckets' screens
+    freed stay resident under the merge's own working set.
+    """
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 def _has_rows(bucket: Path) -> bool:
     """Whether any table of a bucket has a row (from the Parquet footers, no data read)."""
     return any(pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet"))
@@ -182,7 +199,8 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
         _write_part(table, job.parts / _part_name(name))
         templates[name], rows[name] = empty_like(frame), len(frame)
     for name, frame in screened.ordered.items():
-        _write_part(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name))
+        _write_part(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name),
+                    bucket_merge.MERGE_KEY_BATCH_ROWS)
         templates[name], rows[name] = empty_like(frame.drop(columns=ORDER_KEY)), len(frame)
     # The tables travel as files; the summary keeps only what the merge and the command need.
     light = ScreenedTables(tables={}, ordered={}, patient_ids=np.zeros(0, object), positions=np.zeros(0, np.int64),
@@ -202,11 +220,11 @@ def empty_like(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in frame.dtypes.items()})
 
 
-def _write_part(table: pa.Table, path: Path) -> None:
+def _write_part(table: pa.Table, path: Path, rows: int | None = None) -> None:
     # Row groups of one merge batch: a Parquet reader decodes a row group at a time, so with
     # pyarrow's default (a million rows) every part would hold a million decoded rows during
     # the merge, 40 parts 4 GiB; with batch-sized groups the merge holds one batch per part.
-    pq.write_table(table, path, row_group_size=bucket_merge.MERGE_BATCH_ROWS)
+    pq.write_table(table, path, row_group_size=rows or bucket_merge.MERGE_BATCH_ROWS)
 
 
 def _part_name(name: str) -> str:
@@ -236,6 +254,7 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
                          target)
         else:
             write_csv_chunks(bucket_merge.by_position(parts, template), target)
+        give_back_memory()  # each file's churn of short-lived texts, before the next file's
         return target.name
 
     # Each file merged by one thread alone, two files at a time: a Parquet file compresses
@@ -248,10 +267,53 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
     return files
 
 
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, produced one ahead on a thread of their own (an error is raised here, in order).
+
+    The outcomes merge decodes the parts and encodes the file, both without the GIL:
+    producing the next window while the last one is compressed uses both cores for the
+    longest file of the merge. One item ahead: memory holds one window more.
+    """
+    handoff: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():  # the consumer may have stopped early (an error of its own)
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            put((False, error))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item  # type: ignore[misc]
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _write_arrow(tables: Iterator[pa.Table], target: Path) -> None:
     writer = ParquetChunks(target)
     try:
-        for table in tables:
+        for table in _read_ahead(tables):
             writer.write_arrow(table)
     except BaseException:
         writer.abandon()
