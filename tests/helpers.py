@@ -272,3 +272,43 @@ def write_weekly_series(out: Path, patients: int, seed: int, weeks: int) -> Path
     assert main(["synth", "--patients", str(patients), "--seed", str(seed), "--weeks", str(weeks),
                  "--out", str(out)]) == 0
     return out
+
+
+# A cohort written as messy as sites send it, for tests that split a dataset by patient
+# (buckets, slices) and must get the one-piece screen's bytes back.
+
+def write_messy_cohort(root: Path, n_patients: int, seed: int = 7, shuffle: bool = True) -> Path:
+    """A synthetic cohort as a CSV folder: patients shuffled (unless not), a padded lab ID, findings on three tables."""
+    import numpy as np
+
+    from lifileucel_analysis import synth
+    from lifileucel_analysis.contract.writing import write_tables
+
+    tables = synth.generate_cohort(n_patients, seed)
+    order = np.random.default_rng(1).permutation(n_patients) if shuffle else np.arange(n_patients)
+    tables["patients"] = tables["patients"].iloc[order].reset_index(drop=True)
+    write_tables(tables, root, "csv")
+    labs = (root / "labs.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    labs[1] = labs[1].replace("EAP-", " EAP-", 1)  # a padded ID: same patient once trimmed
+    (root / "labs.csv").write_text("".join(labs), encoding="utf-8")
+    patients = pd.read_csv(root / "patients.csv", dtype=str, keep_default_na=False)
+    male = patients.index[patients["sex"] == "male"][-12:]  # late in the file: a cut moves their rows up
+    patients.loc[male, "pregnant"] = "yes"  # a finding on the patients table
+    patients.to_csv(root / "patients.csv", index=False)
+    toxicities = pd.read_csv(root / "toxicities.csv", dtype=str, keep_default_na=False)
+    toxicities.loc[toxicities.index[::15], ["grade", "ongoing"]] = ["5", "yes"]  # findings on toxicities
+    toxicities.to_csv(root / "toxicities.csv", index=False)
+    return root
+
+
+def middle_consent_date(root: Path) -> str:
+    """A cut in the middle of the consent dates of a CSV folder: about half the patients set aside."""
+    consent = sorted(pd.read_csv(root / "patients.csv", dtype=str)["consent_date"].dropna())
+    return consent[len(consent) // 2]
+
+
+def write_site_drugs(path: Path) -> Path:
+    """A site's drug names for the synthetic cohort's misspelt agents (they change findings and outcomes)."""
+    path.write_text("agent,drug_class,source\npembrolizumabb,anti-pd-1,site list\nnivolumabb,anti-pd-1,site list\n",
+                    encoding="utf-8")
+    return path

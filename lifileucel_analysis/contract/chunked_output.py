@@ -20,50 +20,115 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ROW_GROUP_ROWS", "write_csv_chunks", "write_parquet_chunks"]
+__all__ = ["ROW_GROUP_ROWS", "CsvChunks", "ParquetChunks", "chunk_writer", "write_csv_chunks", "write_parquet_chunks"]
 
 ROW_GROUP_ROWS = 1 << 20
 
 
+class CsvChunks:
+    """A CSV file written chunk by chunk (:meth:`write` each frame, then :meth:`close`): the header once."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._first = True
+        self._handle = path.open("w", encoding="utf-8", newline="")
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the frame's rows (the first frame, even empty, writes the header)."""
+        from .output_files import neutralise_formulas  # output_files calls this module
+
+        if not self._first and frame.empty:
+            return
+        neutralise_formulas(frame).to_csv(self._handle, index=False, header=self._first, lineterminator="\n",
+                                          date_format="%Y-%m-%d")
+        self.rows, self._first = self.rows + len(frame), False
+
+    def close(self) -> int:
+        """Close the file; return its number of rows."""
+        self._handle.close()
+        return self.rows
+
+    def abandon(self) -> None:
+        """Close without finishing (the file is incomplete; the caller deletes it)."""
+        self._handle.close()
+
+
+class ParquetChunks:
+    """A Parquet file written chunk by chunk in row groups of exactly :data:`ROW_GROUP_ROWS` rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._held: list[pa.Table] = []
+        self._held_rows = 0
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the frame's rows (same columns and dtypes as the first frame)."""
+        self.write_arrow(pa.Table.from_pandas(frame, preserve_index=False))
+
+    def write_arrow(self, table: pa.Table) -> None:
+        """Append an Arrow table's rows; the first table's schema (pandas metadata included) is the file's.
+
+        A later table must have the same schema; its own metadata is replaced by the file's,
+        so that tables that went through other files (a bucket's parts) write the same bytes.
+        """
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        elif table.num_rows == 0:
+            return
+        else:
+            table = table.replace_schema_metadata(self._writer.schema.metadata)
+        self._held.append(table)
+        self._held_rows += len(table)
+        self.rows += len(table)
+        while self._held_rows >= ROW_GROUP_ROWS:
+            whole = pa.concat_tables(self._held)
+            self._writer.write_table(whole.slice(0, ROW_GROUP_ROWS).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+            self._held, self._held_rows = [whole.slice(ROW_GROUP_ROWS)], self._held_rows - ROW_GROUP_ROWS
+
+    def close(self) -> int:
+        """Write the last, shorter row group and close the file; return its number of rows."""
+        if self._writer is None:
+            raise ValueError(f"no frame given for {self.path.name}: pass at least one (possibly empty) frame")
+        try:
+            if self._held_rows:
+                self._writer.write_table(pa.concat_tables(self._held).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+        finally:
+            self._writer.close()
+            self._held, self._held_rows = [], 0
+        return self.rows
+
+    def abandon(self) -> None:
+        """Close without finishing (the file is incomplete; the caller deletes it)."""
+        if self._writer is not None:
+            self._writer.close()
+
+
+def chunk_writer(path: Path) -> CsvChunks | ParquetChunks:
+    """The chunk writer for the file's suffix (``.parquet`` or CSV)."""
+    return ParquetChunks(path) if path.suffix == ".parquet" else CsvChunks(path)
+
+
 def write_csv_chunks(frames: Iterable[pd.DataFrame], path: Path) -> int:
     """Write frames (same columns) as one CSV file; return the number of rows."""
-    from .output_files import neutralise_formulas  # output_files calls this module
-
-    rows, first = 0, True
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    writer = CsvChunks(path)
+    try:
         for frame in frames:
-            if not first and frame.empty:
-                continue
-            neutralise_formulas(frame).to_csv(handle, index=False, header=first, lineterminator="\n",
-                                              date_format="%Y-%m-%d")
-            rows, first = rows + len(frame), False
+            writer.write(frame)
+    finally:
+        rows = writer.close()
     return rows
 
 
 def write_parquet_chunks(frames: Iterable[pd.DataFrame], path: Path) -> int:
     """Write frames (same columns and dtypes) as one Parquet file in fixed-size row groups; return the rows."""
-    writer: pq.ParquetWriter | None = None
-    held: list[pa.Table] = []
-    rows = held_rows = 0
+    writer = ParquetChunks(path)
     try:
         for frame in frames:
-            table = pa.Table.from_pandas(frame, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(path, table.schema, compression="zstd")
-            elif frame.empty:
-                continue
-            held.append(table)
-            held_rows += len(table)
-            rows += len(table)
-            while held_rows >= ROW_GROUP_ROWS:
-                whole = pa.concat_tables(held)
-                writer.write_table(whole.slice(0, ROW_GROUP_ROWS).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
-                held, held_rows = [whole.slice(ROW_GROUP_ROWS)], held_rows - ROW_GROUP_ROWS
-        if writer is not None and held_rows:
-            writer.write_table(pa.concat_tables(held).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise ValueError(f"no frame given for {path.name}: pass at least one (possibly empty) frame")
-    return rows
+            writer.write(frame)
+    except BaseException:
+        writer.abandon()
+        raise
+    return writer.close()

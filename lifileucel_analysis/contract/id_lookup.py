@@ -19,15 +19,17 @@ __all__ = ["positions_in"]
 TEXT = pa.large_string()
 
 
-def _text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array:
-    """One contiguous Arrow text array (IDs held as categories are spelt out)."""
+def _text(values: pd.Series | pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The texts as Arrow large strings, chunks kept as they are (IDs held as categories are spelt out).
+
+    Not combined into one array: the kernels below take chunked input, and combining the
+    14 million lab IDs of a million patients would copy them for nothing.
+    """
     if isinstance(values, pd.Series):
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype("str")
-        values = pa.array(values, type=TEXT, from_pandas=True)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    return values.cast(TEXT)
+        values = pa.array(values, from_pandas=True)  # Arrow-backed text: no copy
+    return values if values.type == TEXT else values.cast(TEXT)
 
 
 def positions_in(keys: pd.Series | pa.Array | pa.ChunkedArray,
@@ -48,6 +50,8 @@ def positions_in(keys: pd.Series | pa.Array | pa.ChunkedArray,
         is found only if ``among`` holds a blank).
     """
     keys, among = _text(keys), _text(among)
+    if isinstance(among, pa.ChunkedArray):  # a value set is one array (the patients: small)
+        among = among.combine_chunks()
     n = len(keys)
     if n == 0:
         return np.zeros(0, dtype=np.int64)

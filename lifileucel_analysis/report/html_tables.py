@@ -206,6 +206,8 @@ def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.
             # Each category shown once, then placed by code (-1, a blank, picks the trailing "").
             shown_categories = [format_value(v, percent) for v in values.cat.categories] + [""]
             text = pd.Series(np.array(shown_categories, dtype=object)[values.cat.codes.to_numpy()])
+        elif pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
+            text = values.astype(str).astype(object)  # format_value of an integer is str(value)
         else:
             text = values.astype(object).map(lambda v, p=percent: format_value(v, p))
         if column in blank_repeats:

@@ -49,7 +49,7 @@ from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
 from ..contract.fingerprints import sha256_file
 from .provenance import dataset_fingerprint, package_version
-from .screening_inputs import ScreenedInputs
+from .screening_inputs import PreparedInputs, ScreenedInputs
 
 __all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "compared_runs",
            "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table", "record_run",
@@ -104,8 +104,8 @@ def params_sha256(params: CriteriaParams) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def run_record(inputs: ScreenedInputs, criteria_version: str | None = None) -> RunRecord:
-    """Identify a screening: its content, hashed, is its run ID (16 hex digits)."""
+def run_record(inputs: ScreenedInputs | PreparedInputs, criteria_version: str | None = None) -> RunRecord:
+    """Identify a screening (or the inputs it screens): its content, hashed, is its run ID (16 hex digits)."""
     cut = inputs.cut.cut_date if inputs.cut is not None else None
     drugs = sha256_file(inputs.drugs_path) if inputs.drugs_path is not None else None
     return new_run_record(dataset_fingerprint(inputs.dataset_path), inputs.params,

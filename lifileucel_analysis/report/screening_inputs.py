@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
@@ -158,6 +159,40 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     ParamsError
         When the criteria YAML cannot be used, or the cut date is not a date.
     """
+    prepared = prepare_inputs(dataset, criteria_params, base, drugs, cut_date, source_rows)
+    return prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    """A dataset loaded, validated and cut, with the criteria and drug dictionary, not yet screened.
+
+    What :func:`screen_files` screens in one piece; the ``screen`` command screens a large
+    one slice by slice (:func:`lifileucel_analysis.contract.patient_slices.patient_slices`).
+    The attributes are those of :class:`ScreenedInputs` but ``result``, plus
+    ``drug_table``: the site drug dictionary's rows (``None``: the package's alone).
+    """
+
+    dataset_path: Path
+    criteria_params_path: Path | None
+    dataset: ScreeningDataset
+    params: CriteriaParams
+    cut: DataCut | None = None
+    drugs_path: Path | None = None
+    drug_table: pd.DataFrame | None = None
+
+    def screened(self, result: ScreeningResult) -> ScreenedInputs:
+        """These inputs with their screening."""
+        return ScreenedInputs(dataset_path=self.dataset_path, criteria_params_path=self.criteria_params_path,
+                              dataset=self.dataset, params=self.params, result=result, cut=self.cut,
+                              drugs_path=self.drugs_path)
+
+
+def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
+                   base: Path | None = None, drugs: str | Path | None = None,
+                   cut_date: str | dt.date | None = None,
+                   source_rows: Mapping[str, np.ndarray] | None = None) -> PreparedInputs:
+    """Everything :func:`screen_files` does but the screening (same parameters, same errors)."""
     # Imported here: reading pulls in openpyxl and pyarrow's readers, which a caller that
     # only resolves paths does not need.
     from ..contract.loading import load_dataset
@@ -185,5 +220,5 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)
-    return ScreenedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
-                          result=screen(data, params, drug_table), cut=cut, drugs_path=drugs_path)
+    return PreparedInputs(dataset_path=dataset_path, criteria_params_path=params_path, dataset=data, params=params,
+                          cut=cut, drugs_path=drugs_path, drug_table=drug_table)

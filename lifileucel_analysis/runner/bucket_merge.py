@@ -26,14 +26,35 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-__all__ = ["MERGE_BATCH_ROWS", "MERGE_PATIENTS", "by_key", "by_position"]
+__all__ = ["MERGE_BATCH_ROWS", "MERGE_KEY_BATCH_ROWS", "MERGE_PATIENTS", "by_key", "by_position", "by_position_arrow"]
 
 MERGE_PATIENTS = 50_000
 """Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
-MERGE_BATCH_ROWS = 1 << 16
-"""Rows read from a part at a time."""
+MERGE_BATCH_ROWS = 1 << 14
+"""Rows read from a part at a time (and a part's row group). Every part holds one batch during
+the merge: at 10,000,000 patients in 40 buckets, 40 batches of worklist rows, each row a
+few hundred bytes of text, are 0.3 GiB at 16,384 rows and were 1.3 GiB at 65,536."""
+MERGE_KEY_BATCH_ROWS = 1 << 11
+"""Rows read from a worklist part at a time (and its row group): a worklist row carries a
+patient's unknown criteria, what to collect and why in words, often a kilobyte or more,
+and a round of the key merge can hold every part's batch."""
+MERGE_PIECE_ROWS = 1 << 16
+"""Rows converted to pandas and handed to a CSV writer at a time."""
 POSITION_KEYS = ("_pos", "_seq")
 ORDER_KEY = "_order"
+
+
+def _pieces(window: pa.Table, order: pa.Array | np.ndarray, drop: list[str],
+            dtypes: dict[str, object]) -> Iterator[pd.DataFrame]:
+    """:func:`_typed` in pieces of at most :data:`MERGE_PIECE_ROWS` rows, in order.
+
+    A window or round can hold a batch from every part (40 parts: 650,000 worklist rows of
+    a few hundred bytes each); its pandas copies on the way to the CSV writer are made a
+    piece at a time. The rows and their order are the same, so the file is too.
+    """
+    order = pa.array(order)
+    for start in range(0, len(order), MERGE_PIECE_ROWS):
+        yield _typed(window, order.slice(start, MERGE_PIECE_ROWS), drop, dtypes)
 
 
 def _typed(window: pa.Table, order: pa.Array, drop: list[str], dtypes: dict[str, object]) -> pd.DataFrame:
@@ -58,19 +79,52 @@ def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFra
     """
     yield template
     dtypes = template.dtypes.to_dict()
-    streams = [_PartStream(path) for path in parts]
+    streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
     while any(not stream.done for stream in streams):
         start = min(stream.next_position() for stream in streams if not stream.done)
         window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
         order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
-        yield _typed(window, pa.array(order), list(POSITION_KEYS), dtypes)
+        yield from _pieces(window, order, list(POSITION_KEYS), dtypes)
+
+
+def by_position_arrow(parts: list[str], schema: pa.Schema) -> Iterator[pa.Table]:
+    """:func:`by_position` for a Parquet output: Arrow tables of ``schema`` (first an empty one), no pandas.
+
+    The parts were written from frames of the same dtypes, so their columns hold the
+    output's values in Arrow types that cast to the output's exactly; skipping the trip
+    through pandas and back saves two conversions of every evidence sentence.
+    """
+    yield schema.empty_table()
+    streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
+    names = list(schema.names)
+    while any(not stream.done for stream in streams):
+        start = min(stream.next_position() for stream in streams if not stream.done)
+        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
+        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+        # A cast only where the parts' Arrow type is another spelling of the column's (a category's
+        # labels as string rather than large_string); a value it cannot carry raises.
+        yield window.select(names).take(pa.array(order)).cast(schema)
+
+
+def _row_groups(path: str, batch_rows: int) -> Iterator[pa.Table]:
+    """A part's rows, ``batch_rows`` at a time, read row group by row group.
+
+    Not ``ParquetFile.iter_batches``: it reads ahead (about 40 MB a part here, 1.5 GiB for
+    40 parts before the first row is merged). A part's row groups are of the batch size
+    (:func:`..bucketed_screen.screen_bucket` writes them so), so one is read at a time.
+    """
+    file = pq.ParquetFile(path)
+    for group in range(file.num_row_groups):
+        table = file.read_row_group(group)
+        for start in range(0, table.num_rows, batch_rows):
+            yield table.slice(start, batch_rows)
 
 
 class _Stream:
     """One bucket's part, read batch by batch; ``held`` is never empty while batches remain."""
 
-    def __init__(self, path: str) -> None:
-        self.batches = pq.ParquetFile(path).iter_batches(batch_size=MERGE_BATCH_ROWS)
+    def __init__(self, path: str, batch_rows: int) -> None:
+        self.batches = _row_groups(path, batch_rows)
         self.held: pa.Table = pq.read_schema(path).empty_table()
         self._empty = self.held
         self.exhausted = False
@@ -88,7 +142,7 @@ class _Stream:
             if batch is None:
                 self.exhausted = True
             else:
-                self.held = pa.Table.from_batches([batch])
+                self.held = batch
 
     def _hand_out(self, rows: int) -> pa.Table:
         taken, self.held = self.held.slice(0, rows), self.held.slice(rows)
@@ -140,11 +194,11 @@ def by_key(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
     """
     yield template
     dtypes = template.dtypes.to_dict()
-    streams = [_KeyStream(path) for path in parts]
+    streams = [_KeyStream(path, MERGE_KEY_BATCH_ROWS) for path in parts]
     while any(not stream.done for stream in streams):
         live = [stream for stream in streams if not stream.done]
         bounds = [stream.last_key() for stream in live if not stream.exhausted]
         limit = min(bounds, key=lambda key: key.as_py()) if bounds else None
         window = pa.concat_tables([stream.take_through(limit) for stream in live])
         order = pc.sort_indices(window, sort_keys=[(ORDER_KEY, "ascending")])
-        yield _typed(window, order, [ORDER_KEY], dtypes)
+        yield from _pieces(window, order, [ORDER_KEY], dtypes)

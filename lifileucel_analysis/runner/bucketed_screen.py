@@ -19,7 +19,8 @@ With a history, the run is recorded from the parts, bucket by bucket, in one tra
 (:func:`..report.run_history.record_run_parts`), under the source's fingerprint from the
 manifest once every bucket file is checked against the SHA-256 the partition recorded.
 
-Peak memory is one bucket's screen, or while merging one batch per bucket, not the cohort.
+Peak memory is two buckets' screens (in process, two at a time), or while merging one batch
+per bucket for each of two files, not the cohort.
 With ``scheduler`` the buckets are screened by Dask workers (``client.map``), which must
 see the dataset and the output folder at the same paths; the results are gathered in
 bucket order. Dask is imported only then: the default path never imports it.
@@ -27,9 +28,14 @@ bucket order. Dask is imported only then: the default path never imports it.
 
 from __future__ import annotations
 
+import ctypes
+import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -41,11 +47,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucketed, read_positions
-from ..contract.chunked_output import write_csv_chunks, write_parquet_chunks
+from ..contract.chunked_output import ParquetChunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
+from ..contract.id_lookup import positions_in
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
@@ -55,6 +62,9 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
 __all__ = ["BucketJob", "map_buckets", "screen_bucketed"]
+
+BUCKETS_AT_ONCE = min(2, os.cpu_count() or 1)
+"""Buckets screened at a time in this process (without a Dask scheduler)."""
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -98,7 +108,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         As the ``screen`` command's ``--long-format``.
     scheduler : str, optional
         A Dask scheduler address, or ``local:N`` for a ``LocalCluster`` of N worker processes;
-        ``None`` screens the buckets one after the other in this process.
+        ``None`` screens the buckets in this process, :data:`BUCKETS_AT_ONCE` at a time.
     history : str or Path, optional
         Also record the run in this DuckDB history, as the plain screen of the source would.
 
@@ -122,6 +132,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         jobs = [BucketJob(layout.bucket_path(k), {t: layout.positions_path(k, t) for t in layout.tables},
                           staging / "parts" / f"bucket-{k:05d}", digests=history is not None) for k in busy]
         summaries = map_buckets(partial(screen_bucket, options), jobs, scheduler)
+        give_back_memory()  # what the buckets' screens freed, before the merge's own working set
         if history is not None:  # before anything is written: the run must be able to name its data
             _check_unchanged(layout, busy, summaries)
         final = staging / "final"
@@ -151,6 +162,19 @@ def _cut(screened: list[ScreenedTables]) -> DataCut | None:
     return combined_cut([s.cut for s in screened]) if screened[0].cut is not None else None
 
 
+def give_back_memory() -> None:
+    """Return freed memory to the operating system (Arrow's allocator and the C library keep it).
+
+    Peak RSS is what a machine must have: without this, the pages the buckets' screens
+    freed stay resident under the merge's own working set.
+    """
+    pa.default_memory_pool().release_unused()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        pass
+
+
 def _has_rows(bucket: Path) -> bool:
     """Whether any table of a bucket has a row (from the Parquet footers, no data read)."""
     return any(pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet"))
@@ -161,27 +185,46 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
     digests = bucket_files_sha256(job.bucket) if job.digests else {}
     source_rows = {table: read_positions(path) for table, path in job.positions.items()}
     screened = bucket_tables(job.bucket, options, source_rows)
-    index = pd.Index(screened.patient_ids)
+    ids = pa.array(screened.patient_ids, type=pa.large_string())
     job.parts.mkdir(parents=True)
     templates, rows = {}, {}
     for name, frame in screened.tables.items():
-        at = index.get_indexer(frame["patient_id"].astype(str))
+        # One look-up per run of equal IDs: these tables are patient-major (19 outcome rows a patient).
+        at = positions_in(frame["patient_id"], ids)
         if (at < 0).any():
             raise ValueError(f"{name}: patient IDs not in the bucket's patients table; cannot order the output")
         table = pa.Table.from_pandas(frame, preserve_index=False)
         table = table.append_column("_pos", pa.array(screened.positions[at] if len(at) else np.zeros(0, np.int64)))
         table = table.append_column("_seq", pa.array(np.arange(len(frame), dtype=np.int64)))
-        pq.write_table(table, job.parts / _part_name(name))
-        templates[name], rows[name] = frame.iloc[:0], len(frame)
+        _write_part(table, job.parts / _part_name(name))
+        templates[name], rows[name] = empty_like(frame), len(frame)
     for name, frame in screened.ordered.items():
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name))
-        templates[name], rows[name] = frame.drop(columns=ORDER_KEY).iloc[:0], len(frame)
+        _write_part(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name),
+                    bucket_merge.MERGE_KEY_BATCH_ROWS)
+        templates[name], rows[name] = empty_like(frame.drop(columns=ORDER_KEY)), len(frame)
     # The tables travel as files; the summary keeps only what the merge and the command need.
     light = ScreenedTables(tables={}, ordered={}, patient_ids=np.zeros(0, object), positions=np.zeros(0, np.int64),
                            n_in=screened.n_in, verdicts=screened.verdicts, findings=screened.findings,
                            notes=screened.notes, cut=screened.cut, latest_consent=screened.latest_consent)
     # The empty frames carry the exact dtypes (categories included) from the engine to the merge.
     return BucketSummary(rows, templates, frozenset(screened.ordered), light, digests)
+
+
+def empty_like(frame: pd.DataFrame) -> pd.DataFrame:
+    """An empty frame with ``frame``'s columns and exact dtypes, sharing none of its memory.
+
+    ``frame.iloc[:0]`` would do for the dtypes, but it is a view: it keeps the bucket's
+    whole table alive (Arrow slices hold their parent's buffers), and the summaries of all
+    buckets are kept until the merge, so memory would grow with every bucket.
+    """
+    return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in frame.dtypes.items()})
+
+
+def _write_part(table: pa.Table, path: Path, rows: int | None = None) -> None:
+    # Row groups of one merge batch: a Parquet reader decodes a row group at a time, so with
+    # pyarrow's default (a million rows) every part would hold a million decoded rows during
+    # the merge, 40 parts 4 GiB; with batch-sized groups the merge holds one batch per part.
+    pq.write_table(table, path, row_group_size=rows or bucket_merge.MERGE_BATCH_ROWS)
 
 
 def _part_name(name: str) -> str:
@@ -194,26 +237,88 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
     names = list(dict.fromkeys(name for s in summaries for name in s.templates))
     cut = _cut([s.screened for s in summaries])
     as_of = latest_of((s.screened.latest_consent for s in summaries), cut.cut_date if cut is not None else None)
-    files = []
-    for name in names:
+
+    def merge(name: str) -> str:
         having = [(job, s) for job, s in zip(jobs, summaries, strict=True) if name in s.templates]
         parts = [str(job.parts / _part_name(name)) for job, _ in having]
         # The dtypes of a bucket with rows (one whose patients were all set aside by a cut has none).
         template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
         if name in ordered:
             target = final / name
-            frames: Iterator[pd.DataFrame] = (finish_worklist_chunk(chunk, as_of)
-                                              for chunk in bucket_merge.by_key(parts, template))
+            write_csv_chunks((finish_worklist_chunk(chunk, as_of) for chunk in bucket_merge.by_key(parts, template)),
+                             target)
+            return target.name
+        target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
+        if target.suffix == ".parquet":  # Arrow from the parts to the file: no trip through pandas
+            _write_arrow(bucket_merge.by_position_arrow(parts, pa.Schema.from_pandas(template, preserve_index=False)),
+                         target)
         else:
-            target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
-            frames = bucket_merge.by_position(parts, template)
-        writer = write_parquet_chunks if target.suffix == ".parquet" else write_csv_chunks
-        writer(frames, target)
-        files.append(target.name)
+            write_csv_chunks(bucket_merge.by_position(parts, template), target)
+        give_back_memory()  # each file's churn of short-lived texts, before the next file's
+        return target.name
+
+    # Each file merged by one thread alone, two files at a time: a Parquet file compresses
+    # (without the GIL) while a CSV file is formatted.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        files = list(pool.map(merge, names))
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         files.append(DATA_CUT_FILE)
     return files
+
+
+def _read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """``items``, produced one ahead on a thread of their own (an error is raised here, in order).
+
+    The outcomes merge decodes the parts and encodes the file, both without the GIL:
+    producing the next window while the last one is compressed uses both cores for the
+    longest file of the merge. One item ahead: memory holds one window more.
+    """
+    handoff: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(entry: tuple[bool, object]) -> bool:
+        while not stop.is_set():  # the consumer may have stopped early (an error of its own)
+            try:
+                handoff.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((False, None))
+        except BaseException as error:  # handed to the consumer, raised there
+            put((False, error))
+
+    thread = threading.Thread(target=produce, daemon=True)
+    thread.start()
+    try:
+        while True:
+            more, item = handoff.get()
+            if not more:
+                if item is not None:
+                    raise item  # type: ignore[misc]
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        thread.join()
+
+
+def _write_arrow(tables: Iterator[pa.Table], target: Path) -> None:
+    writer = ParquetChunks(target)
+    try:
+        for table in _read_ahead(tables):
+            writer.write_arrow(table)
+    except BaseException:
+        writer.abandon()
+        raise
+    writer.close()
 
 
 def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[BucketSummary]) -> None:
@@ -271,9 +376,15 @@ def _read_part(job: BucketJob, summary: BucketSummary, name: str) -> pd.DataFram
 
 
 def map_buckets(func: Callable[[T], U], jobs: Sequence[T], scheduler: str | None) -> list[U]:
-    """``[func(job) for job in jobs]``, here or on a Dask cluster; results in the order of ``jobs``."""
+    """``[func(job) for job in jobs]``, here or on a Dask cluster; results in the order of ``jobs``.
+
+    Here, :data:`BUCKETS_AT_ONCE` buckets are screened at a time on threads: much of a
+    bucket's work (reading, validating, building its worklist rows) runs on one core, and
+    a second bucket fills the other; memory holds that many buckets' screens.
+    """
     if scheduler is None:
-        return [func(job) for job in jobs]
+        with ThreadPoolExecutor(max_workers=BUCKETS_AT_ONCE) as pool:
+            return list(pool.map(func, jobs))
     from dask.distributed import Client, LocalCluster
 
     if scheduler.startswith("local:"):

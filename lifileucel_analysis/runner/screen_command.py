@@ -31,19 +31,21 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
+from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS
 from ..contract.screen_output import ScreenedTables
-from ..engine.screening import ScreeningResult
+from ..engine.screening import ScreeningResult, screen
 from ..report.downloads import readable
-from ..report.screening_inputs import ScreenedInputs, screen_files
+from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
 from ..report.worklist import (DataCurrency, currency_of, finish_worklist, plain_worklist, worklist_order_key,
                                worklist_rows)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
-__all__ = ["DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
-           "core_tables", "finish_worklist_chunk", "screen_plain", "stale_outputs", "worklist_file"]
+__all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
+           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "screen_plain", "screened_sites",
+           "stale_outputs", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -84,14 +86,18 @@ class ScreenRun:
     """``(RunRecord, new)`` when the run was recorded in a history."""
 
 
+CORE_TABLES = ("verdicts.csv", "outcomes", "missing_data")
+"""The names of :func:`core_tables`, in its order."""
+
+
 def core_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
-    """The spec's screen tables (section 4) by name: a name with an extension is a fixed file, a bare
-    stem a long table whose format (CSV or Parquet) is chosen by size."""
-    return {
-        "verdicts.csv": result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
-        "outcomes": result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
-        "missing_data": result.missing_data,
-    }
+    """The spec's screen tables (section 4) by name (:data:`CORE_TABLES`): a name with an extension is a
+    fixed file, a bare stem a long table whose format (CSV or Parquet) is chosen by size."""
+    return dict(zip(CORE_TABLES, (
+        result.verdicts[["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]],
+        result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
+        result.missing_data,
+    ), strict=True))
 
 
 def worklist_file(site: str) -> str:
@@ -101,8 +107,13 @@ def worklist_file(site: str) -> str:
 
 def _sites(result: ScreeningResult) -> list[str]:
     """The sites with screened patients, in the contract's order."""
-    present = set(result.verdicts["site_id"].astype(str))
-    return [site for site in SITE_IDS if site in present]
+    return screened_sites(result.verdicts["site_id"].astype(str))
+
+
+def screened_sites(present: Iterable[str]) -> list[str]:
+    """The sites among ``present`` (site IDs of screened patients), in the contract's order: one worklist each."""
+    seen = set(present)
+    return [site for site in SITE_IDS if site in seen]
 
 
 def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
@@ -110,9 +121,10 @@ def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFra
     return readable(finish_worklist(rows, as_of))
 
 
-def _latest_consent(result: ScreeningResult) -> pd.Timestamp | None:
+def latest_consent(result: ScreeningResult) -> dt.date | None:
+    """The screened patients' latest consent date (``None``: none known): without a cut, days pending count from it."""
     latest = result.verdicts["consent_date"].max()
-    return None if pd.isna(latest) else pd.Timestamp(latest)
+    return None if pd.isna(latest) else pd.Timestamp(latest).date()
 
 
 def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
@@ -128,8 +140,12 @@ def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
 
 
 def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_format: str,
-                 history: str | Path | None = None) -> ScreenRun:
+                 history: str | Path | None = None, slice_patients: int | None = None) -> ScreenRun:
     """Screen a dataset in memory and write every output file into ``out`` (all or none), then record it.
+
+    A dataset of more than ``slice_patients`` patients is screened slice by slice
+    (:func:`.sliced_screen.screen_in_slices`): the same files, byte for byte, without the
+    whole cohort's outcome table in memory.
 
     Parameters
     ----------
@@ -142,8 +158,17 @@ def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_fo
         As ``--long-format``.
     history : str or Path, optional
         Also record the run in this DuckDB history (:func:`..report.run_history.record_run`).
+    slice_patients : int, optional
+        Patients per slice, and the size above which a dataset is screened in slices
+        (default :data:`~lifileucel_analysis.contract.patient_slices.SLICE_PATIENTS`).
     """
-    inputs = screen_files(dataset, options.params, drugs=options.drugs, cut_date=options.cut_date)
+    prepared = prepare_inputs(dataset, options.params, drugs=options.drugs, cut_date=options.cut_date)
+    size = SLICE_PATIENTS if slice_patients is None else slice_patients
+    if prepared.dataset.n_patients > size:
+        from .sliced_screen import screen_in_slices  # calls this module
+
+        return screen_in_slices(prepared, out, long_format, history, size)
+    inputs = prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
     written = write_outputs(_plain_files(inputs, long_format), out)
     for path in stale_outputs(out, written):
         path.unlink()
@@ -165,7 +190,7 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
              for name, frame in core_tables(result).items()}
     files[FINDINGS_FILE] = result.findings
     # Days pending count from the cut date when there is one, else from the latest consent date.
-    as_of = currency_of(_latest_consent(result), inputs.cut.cut_date if inputs.cut is not None else None)
+    as_of = latest_of([latest_consent(result)], inputs.cut.cut_date if inputs.cut is not None else None)
     # One worklist for the program, cut by site: every step is per patient and the order is
     # fixed by the sort keys (IDs are unique), so each site's part is what its own worklist would be.
     program = plain_worklist(result, inputs.dataset.patients, as_of)
@@ -209,14 +234,14 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
     ordered = {worklist_file(site): rows[rows["site_id"].astype(str) == site].reset_index(drop=True)
                for site in _sites(result)}
     counts = result.verdicts["verdict"].value_counts()
-    latest = _latest_consent(result)
+    latest = latest_consent(result)
     return ScreenedTables(
         tables={**core_tables(result), FINDINGS_FILE: result.findings}, ordered=ordered,
         patient_ids=inputs.dataset.patients["patient_id"].astype(str).to_numpy(dtype=object),
         positions=inputs.dataset.rows_in_source("patients"),
         n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
         notes=tuple(inputs.dataset.warnings), cut=inputs.cut,
-        latest_consent=None if latest is None else latest.date())
+        latest_consent=latest)
 
 
 def latest_of(dates: Iterable[dt.date | None], cut_date: dt.date | None = None) -> DataCurrency:

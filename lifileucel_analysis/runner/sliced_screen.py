@@ -1,0 +1,241 @@
+"""The plain ``screen`` of a large dataset, slice by slice, with the bytes of screening it in one piece.
+
+Above :data:`~lifileucel_analysis.contract.patient_slices.SLICE_PATIENTS` patients the
+command loads and validates the whole dataset once, then screens it in consecutive slices
+of patients (:func:`~lifileucel_analysis.contract.patient_slices.patient_slices`) and
+appends each slice's rows to the files as it goes, so the outcome table of the whole
+cohort, with its evidence sentences, is never held at once (``docs/performance.md``).
+
+Why the bytes are those of the one-piece screen (``tests/test_sliced_screen.py`` compares
+every file):
+
+- every criterion, verdict, missing-data row and finding is a function of one patient's
+  rows, and the patient-major files (verdicts, outcomes, missing data, findings) list
+  patients in the ``patients`` table's order, which slices keep: the files are the slices'
+  rows end to end;
+- the files are written through the chunk writers of the bucketed screen
+  (:mod:`lifileucel_analysis.contract.chunked_output`), whose bytes do not depend on how
+  the rows are split; a long table's format under ``--long-format auto`` waits until its
+  row count is known to exceed the limit (or the last slice is in);
+- the worklists are sorted by the same binary key as the bucketed merge's, over all the
+  slices' pending patients (a small table), and days pending count from the cut date or
+  the latest consent date over all slices;
+- the history records the same rows, part by part, as :func:`..report.run_history.record_run`
+  records a screening in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
+from ..contract import output_files
+from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
+from ..engine.screening import ScreeningResult, screen
+from ..report.screening_inputs import PreparedInputs
+from ..report.worklist import worklist_order_key, worklist_rows
+from .screen_command import (CORE_TABLES, DATA_CUT_FILE, FINDINGS_FILE, ORDER_KEY, ScreenRun, core_tables,
+                             finish_worklist_chunk, latest_consent, latest_of, screened_sites, stale_outputs,
+                             worklist_file)
+
+if TYPE_CHECKING:  # the history module is imported only when a run is recorded
+    from ..report.run_history import RunRecord
+
+__all__ = ["screen_in_slices"]
+
+
+class LongTable:
+    """A long output table (bare stem) whose format ``--long-format auto`` chooses by its total rows.
+
+    Under ``auto`` the rows are held until they exceed the limit (then it is Parquet and
+    they are written) or the last slice is in (then CSV): at most the limit's rows wait.
+    """
+
+    def __init__(self, stem: str, folder: Path, choice: str) -> None:
+        self.stem, self.folder, self.choice = stem, folder, choice
+        self._held: list[pd.DataFrame] = []
+        self._held_rows = 0
+        self._writer: CsvChunks | ParquetChunks | None = None
+        if choice != "auto":
+            self._open(choice)
+
+    def _open(self, suffix: str) -> None:
+        self._writer = chunk_writer(self.folder / f"{self.stem}.{suffix}")
+        for frame in self._held:
+            self._writer.write(frame)
+        self._held = []
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append a slice's rows."""
+        if self._writer is not None:
+            self._writer.write(frame)
+            return
+        self._held.append(frame)
+        self._held_rows += len(frame)
+        if self._held_rows > output_files.PARQUET_ABOVE_ROWS:  # read here: tests lower it
+            self._open("parquet")
+
+    def close(self) -> str:
+        """Finish the file; return its name."""
+        if self._writer is None:
+            self._open("csv")
+        assert self._writer is not None
+        self._writer.close()
+        return self._writer.path.name
+
+    def abandon(self) -> None:
+        """Close without finishing (the staging folder holding the file is removed)."""
+        if self._writer is not None:
+            self._writer.abandon()
+
+
+def screen_in_slices(prepared: PreparedInputs, out: Path, long_format: str, history: str | Path | None = None,
+                     size: int = SLICE_PATIENTS) -> ScreenRun:
+    """Screen a loaded dataset slice by slice and write every output file into ``out`` (all or none).
+
+    Parameters
+    ----------
+    prepared : PreparedInputs
+        The dataset, loaded, validated and cut, with the criteria and drug dictionary.
+    out : Path
+        Output folder.
+    long_format : {"auto", "csv", "parquet"}
+        As ``--long-format``.
+    history : str or Path, optional
+        Also record the run in this DuckDB history.
+    size : int
+        Patients per slice.
+
+    Returns
+    -------
+    ScreenRun
+        As :func:`.screen_command.screen_plain` returns it.
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    try:
+        final, parts = staging / "final", staging / "history"
+        final.mkdir()
+        parts.mkdir()
+        run = _write_slices(prepared, final, long_format, size, parts if history is not None else None)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in run.files:
+            (final / name).replace(out / name)
+            written.append(out / name)
+        for path in stale_outputs(out, written):
+            path.unlink()
+        recorded = _record(history, prepared, parts, run.slices) if history is not None else None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    cut = prepared.cut
+    return ScreenRun(n_in=prepared.dataset.n_patients, verdicts=run.verdicts, findings=run.findings,
+                     notes=tuple(prepared.dataset.warnings), cut=cut, written=written, recorded=recorded)
+
+
+class _Written:
+    """What the slices wrote: file names, counts, the number of slices."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.verdicts: dict[str, int] = {}
+        self.findings = 0
+        self.slices = 0
+
+
+def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size: int,
+                  history_parts: Path | None) -> _Written:
+    done = _Written()
+    sinks = {name: LongTable(name, final, long_format) if "." not in name else chunk_writer(final / name)
+             for name in (*CORE_TABLES, FINDINGS_FILE)}
+    worklist_parts: list[pd.DataFrame] = []
+    latest: list[dt.date | None] = []
+    sites: set[str] = set()
+    # Each file is written by one thread at a time (one task per file per slice), on both
+    # cores: a Parquet writer compresses while a CSV is formatted.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        try:
+            for k, part in enumerate(patient_slices(prepared.dataset, size)):
+                result = screen(part, prepared.params, prepared.drug_table)
+                tables = {**core_tables(result), FINDINGS_FILE: result.findings}
+                for job in [pool.submit(sinks[name].write, frame) for name, frame in tables.items()]:
+                    job.result()
+                rows = worklist_rows(result, part.patients)
+                rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
+                worklist_parts.append(rows)
+                latest.append(latest_consent(result))
+                sites.update(str(site) for site in result.verdicts["site_id"].dropna().unique())
+                _count(done, result)
+                if history_parts is not None:
+                    _save_history_part(result, history_parts, k)
+                done.slices = k + 1
+                del result, tables
+        except BaseException:
+            for sink in sinks.values():
+                sink.abandon()
+            raise
+    for sink in sinks.values():
+        closed = sink.close()
+        done.files.append(closed if isinstance(closed, str) else sink.path.name)
+    cut = prepared.cut
+    as_of = latest_of(latest, cut.cut_date if cut is not None else None)
+    rows = _in_key_order(worklist_parts)
+    site_of = rows["site_id"].astype(str).to_numpy()
+    for site in screened_sites(sites):
+        write_csv_chunks([finish_worklist_chunk(rows[site_of == site].reset_index(drop=True), as_of)],
+                         final / worklist_file(site))
+        done.files.append(worklist_file(site))
+    if cut is not None:
+        write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
+        done.files.append(DATA_CUT_FILE)
+    return done
+
+
+def _in_key_order(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Every slice's worklist rows in the worklists' order (by the binary key), without the key."""
+    rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    order = pc.sort_indices(pa.array(rows[ORDER_KEY].to_numpy(), type=pa.binary())).to_numpy()
+    return rows.drop(columns=ORDER_KEY).iloc[order].reset_index(drop=True)
+
+
+def _count(done: _Written, result: ScreeningResult) -> None:
+    for verdict, n in result.verdicts["verdict"].value_counts().items():
+        done.verdicts[str(verdict)] = done.verdicts.get(str(verdict), 0) + int(n)
+    done.findings += len(result.findings)
+
+
+def _save_history_part(result: ScreeningResult, folder: Path, k: int) -> None:
+    """One slice's verdicts and outcomes as the history stores them, kept on disk until the run is recorded."""
+    from ..report.run_history import history_rows
+
+    verdicts, outcomes = history_rows(result.verdicts, result.outcomes)
+    pq.write_table(pa.Table.from_pandas(verdicts, preserve_index=False), folder / f"verdicts-{k:05d}.parquet")
+    pq.write_table(pa.Table.from_pandas(outcomes, preserve_index=False), folder / f"outcomes-{k:05d}.parquet")
+
+
+def _record(history: str | Path, prepared: PreparedInputs, folder: Path, slices: int) -> tuple[RunRecord, bool]:
+    """Record the run from the slices' saved rows, one slice at a time, in one transaction."""
+    from ..report.run_history import record_run_parts, run_record
+
+    cut = prepared.cut
+    record = run_record(prepared)
+
+    def parts() -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        for k in range(slices):
+            yield (pq.read_table(folder / f"verdicts-{k:05d}.parquet").to_pandas(),
+                   pq.read_table(folder / f"outcomes-{k:05d}.parquet").to_pandas())
+
+    set_aside = cut.patients_set_aside if cut is not None else 0
+    return record, record_run_parts(history, record, prepared.dataset.n_patients, set_aside, parts())
