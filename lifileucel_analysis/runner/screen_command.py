@@ -9,7 +9,8 @@ A screen writes (``docs/performance.md``, "Bucketed datasets", lists the same fi
   plain words, closest to eligible first (:func:`..report.worklist.plain_worklist`);
 - ``data_cut.csv`` with ``--cut-date``: the cut and what it set aside.
 
-:func:`screen_plain` writes them from one screening in memory. For a bucketed dataset,
+:func:`screen_plain` writes them from one screening in memory (above 250,000 patients
+slice by slice, :mod:`.sliced_screen`, the same bytes). For a bucketed dataset,
 :func:`bucket_tables` is what each bucket hands back (patient-major tables, the worklists'
 rows with their sort key, the cut's counts, the latest consent date) and
 :mod:`.bucketed_screen` merges the buckets into the same files. Both paths build each
