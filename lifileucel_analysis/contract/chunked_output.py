@@ -20,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["ROW_GROUP_ROWS", "CsvChunks", "ParquetChunks", "chunk_writer", "write_csv_chunks", "write_parquet_chunks"]
+__all__ = ["ROW_GROUP_ROWS", "CsvChunks", "ParquetChunks", "chunk_writer", "write_arrow_chunks", "write_csv_chunks",
+           "write_parquet_chunks"]
 
 ROW_GROUP_ROWS = 1 << 20
 
@@ -124,10 +125,15 @@ def write_csv_chunks(frames: Iterable[pd.DataFrame], path: Path) -> int:
 
 def write_parquet_chunks(frames: Iterable[pd.DataFrame], path: Path) -> int:
     """Write frames (same columns and dtypes) as one Parquet file in fixed-size row groups; return the rows."""
+    return write_arrow_chunks((pa.Table.from_pandas(frame, preserve_index=False) for frame in frames), path)
+
+
+def write_arrow_chunks(tables: Iterable[pa.Table], path: Path) -> int:
+    """:func:`write_parquet_chunks` for Arrow tables (the first one's schema is the file's); return the rows."""
     writer = ParquetChunks(path)
     try:
-        for frame in frames:
-            writer.write(frame)
+        for table in tables:
+            writer.write_arrow(table)
     except BaseException:
         writer.abandon()
         raise

@@ -31,9 +31,9 @@ __all__ = ["MERGE_BATCH_ROWS", "MERGE_KEY_BATCH_ROWS", "MERGE_PATIENTS", "by_key
 MERGE_PATIENTS = 50_000
 """Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
 MERGE_BATCH_ROWS = 1 << 14
-"""Rows read from a part at a time (and a part's row group). Every part holds one batch during
-the merge: at 10,000,000 patients in 40 buckets, 40 batches of worklist rows, each row a
-few hundred bytes of text, are 0.3 GiB at 16,384 rows and were 1.3 GiB at 65,536."""
+"""Rows read from a patient-major part at a time (and a part's row group). Every part holds
+one batch during the merge, so memory grows with parts x batch: 40 parts of outcomes at
+16,384 rows hold about 70 MB (worklist parts, whose rows are far wider, have their own)."""
 MERGE_KEY_BATCH_ROWS = 1 << 11
 """Rows read from a worklist part at a time (and its row group): a worklist row carries a
 patient's unknown criteria, what to collect and why in words, often a kilobyte or more,
@@ -79,11 +79,7 @@ def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFra
     """
     yield template
     dtypes = template.dtypes.to_dict()
-    streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
-    while any(not stream.done for stream in streams):
-        start = min(stream.next_position() for stream in streams if not stream.done)
-        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
-        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+    for window, order in _position_windows(parts):
         yield from _pieces(window, order, list(POSITION_KEYS), dtypes)
 
 
@@ -95,15 +91,21 @@ def by_position_arrow(parts: list[str], schema: pa.Schema) -> Iterator[pa.Table]
     through pandas and back saves two conversions of every evidence sentence.
     """
     yield schema.empty_table()
-    streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
     names = list(schema.names)
-    while any(not stream.done for stream in streams):
-        start = min(stream.next_position() for stream in streams if not stream.done)
-        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
-        order = np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+    for window, order in _position_windows(parts):
         # A cast only where the parts' Arrow type is another spelling of the column's (a category's
         # labels as string rather than large_string); a value it cannot carry raises.
         yield window.select(names).take(pa.array(order)).cast(schema)
+
+
+def _position_windows(parts: list[str]) -> Iterator[tuple[pa.Table, np.ndarray]]:
+    """The parts' rows window by window of :data:`MERGE_PATIENTS` source positions, with each
+    window's order by (``_pos``, ``_seq``): the merge both :func:`by_position` flavours share."""
+    streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
+    while any(not stream.done for stream in streams):
+        start = min(stream.next_position() for stream in streams if not stream.done)
+        window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
+        yield window, np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
 
 
 def _row_groups(path: str, batch_rows: int) -> Iterator[pa.Table]:

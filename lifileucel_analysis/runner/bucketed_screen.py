@@ -47,7 +47,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucketed, read_positions
-from ..contract.chunked_output import ParquetChunks, write_csv_chunks
+from ..contract.chunked_output import write_arrow_chunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
@@ -56,7 +56,7 @@ from ..contract.id_lookup import positions_in
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
-                             latest_of, stale_outputs)
+                             latest_of, publish)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -138,13 +138,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         final = staging / "final"
         final.mkdir()
         files = _write_merged(jobs, summaries, final, long_format)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in files:
-            (final / name).replace(out / name)
-            written.append(out / name)
-        for path in stale_outputs(out, written):
-            path.unlink()
+        written = publish(final, files, out)
         recorded = _record(history, layout, options, jobs, summaries) if history is not None else None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -250,8 +244,8 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
             return target.name
         target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
         if target.suffix == ".parquet":  # Arrow from the parts to the file: no trip through pandas
-            _write_arrow(bucket_merge.by_position_arrow(parts, pa.Schema.from_pandas(template, preserve_index=False)),
-                         target)
+            schema = pa.Schema.from_pandas(template, preserve_index=False)
+            write_arrow_chunks(_read_ahead(bucket_merge.by_position_arrow(parts, schema)), target)
         else:
             write_csv_chunks(bucket_merge.by_position(parts, template), target)
         give_back_memory()  # each file's churn of short-lived texts, before the next file's
@@ -308,17 +302,6 @@ def _read_ahead(items: Iterator[T]) -> Iterator[T]:
     finally:
         stop.set()
         thread.join()
-
-
-def _write_arrow(tables: Iterator[pa.Table], target: Path) -> None:
-    writer = ParquetChunks(target)
-    try:
-        for table in _read_ahead(tables):
-            writer.write_arrow(table)
-    except BaseException:
-        writer.abandon()
-        raise
-    writer.close()
 
 
 def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[BucketSummary]) -> None:

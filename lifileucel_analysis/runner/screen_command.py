@@ -45,8 +45,8 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
 __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
-           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "screen_plain", "screened_sites",
-           "stale_outputs", "worklist_file"]
+           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "publish", "screen_plain",
+           "screened_sites", "stale_outputs", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -138,6 +138,22 @@ def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
     candidates += [out / DATA_CUT_FILE, *(out / worklist_file(site) for site in SITE_IDS)]
     kept = set(written)
     return [path for path in candidates if path not in kept and path.exists()]
+
+
+def publish(final: Path, names: Iterable[str], out: Path) -> list[Path]:
+    """Move the finished files ``names`` from a staging folder into ``out`` and remove the stale ones.
+
+    The sliced and the bucketed screen write into ``final`` (next to ``out``, same file
+    system, so each move is a rename) and publish only once every file is complete.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in names:
+        (final / name).replace(out / name)
+        written.append(out / name)
+    for path in stale_outputs(out, written):
+        path.unlink()
+    return written
 
 
 def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_format: str,

@@ -41,13 +41,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
-from ..contract import output_files
+from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
 from ..engine.screening import ScreeningResult, screen
 from ..report.screening_inputs import PreparedInputs
 from ..report.worklist import worklist_order_key, worklist_rows
 from .screen_command import (CORE_TABLES, DATA_CUT_FILE, FINDINGS_FILE, ORDER_KEY, ScreenRun, core_tables,
-                             finish_worklist_chunk, latest_consent, latest_of, screened_sites, stale_outputs,
+                             finish_worklist_chunk, latest_consent, latest_of, publish, screened_sites,
                              worklist_file)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
@@ -57,10 +57,11 @@ __all__ = ["screen_in_slices"]
 
 
 class LongTable:
-    """A long output table (bare stem) whose format ``--long-format auto`` chooses by its total rows.
+    """A long output table (bare stem) in the format :func:`..contract.output_files.long_table_name` gives it.
 
-    Under ``auto`` the rows are held until they exceed the limit (then it is Parquet and
-    they are written) or the last slice is in (then CSV): at most the limit's rows wait.
+    Under ``--long-format auto`` that depends on the table's total rows: the rows are held
+    until the rule says Parquet for the rows so far (then they are written) or the last
+    slice is in (then the rule decides on the total): at most the limit's rows wait.
     """
 
     def __init__(self, stem: str, folder: Path, choice: str) -> None:
@@ -68,11 +69,17 @@ class LongTable:
         self._held: list[pd.DataFrame] = []
         self._held_rows = 0
         self._writer: CsvChunks | ParquetChunks | None = None
-        if choice != "auto":
-            self._open(choice)
+        if choice != "auto":  # the rule does not look at the rows
+            self._open()
 
-    def _open(self, suffix: str) -> None:
-        self._writer = chunk_writer(self.folder / f"{self.stem}.{suffix}")
+    @property
+    def path(self) -> Path:
+        """The file, once its format is decided."""
+        assert self._writer is not None, "the format is decided at the latest by close()"
+        return self._writer.path
+
+    def _open(self) -> None:
+        self._writer = chunk_writer(self.folder / long_table_name(self.stem, self._held_rows, self.choice))
         for frame in self._held:
             self._writer.write(frame)
         self._held = []
@@ -84,16 +91,16 @@ class LongTable:
             return
         self._held.append(frame)
         self._held_rows += len(frame)
-        if self._held_rows > output_files.PARQUET_ABOVE_ROWS:  # read here: tests lower it
-            self._open("parquet")
+        # Above the limit the total can only be above it too: Parquet is decided.
+        if long_table_name(self.stem, self._held_rows, self.choice).endswith(".parquet"):
+            self._open()
 
-    def close(self) -> str:
-        """Finish the file; return its name."""
+    def close(self) -> int:
+        """Finish the file; return its rows."""
         if self._writer is None:
-            self._open("csv")
+            self._open()
         assert self._writer is not None
-        self._writer.close()
-        return self._writer.path.name
+        return self._writer.close()
 
     def abandon(self) -> None:
         """Close without finishing (the staging folder holding the file is removed)."""
@@ -130,13 +137,7 @@ def screen_in_slices(prepared: PreparedInputs, out: Path, long_format: str, hist
         final.mkdir()
         parts.mkdir()
         run = _write_slices(prepared, final, long_format, size, parts if history is not None else None)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in run.files:
-            (final / name).replace(out / name)
-            written.append(out / name)
-        for path in stale_outputs(out, written):
-            path.unlink()
+        written = publish(final, run.files, out)
         recorded = _record(history, prepared, parts, run.slices) if history is not None else None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -187,8 +188,8 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                 sink.abandon()
             raise
     for sink in sinks.values():
-        closed = sink.close()
-        done.files.append(closed if isinstance(closed, str) else sink.path.name)
+        sink.close()
+        done.files.append(sink.path.name)
     cut = prepared.cut
     as_of = latest_of(latest, cut.cut_date if cut is not None else None)
     rows = _in_key_order(worklist_parts)
