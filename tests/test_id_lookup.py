@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lifileucel_analysis.contract.id_lookup import positions_in
+from lifileucel_analysis.contract.id_lookup import positions_in, positions_in_each
 
 IDS = st.sampled_from(["P1", "P2", "P3", "P10", "", "p1"]) | st.none()
 
@@ -29,3 +29,15 @@ def test_runs_sorted_or_not_and_categorical_keys() -> None:
     assert positions_in(pd.Series(keys, dtype="str"), among).tolist() == expected
     assert positions_in(pd.Series(keys, dtype="category"), among).tolist() == expected
     assert positions_in(pd.Series([], dtype="str"), among).dtype == np.int64
+
+
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
+@given(st.lists(st.lists(IDS, max_size=12), max_size=4), st.lists(IDS, max_size=8))
+def test_several_columns_at_once_answer_as_one_at_a_time(columns: list[list[str | None]],
+                                                          among: list[str | None]) -> None:
+    expected = [pc.fill_null(pc.index_in(pa.array(keys, pa.large_string()),
+                                         value_set=pa.array(among, pa.large_string())), -1).to_numpy().tolist()
+                for keys in columns]
+    got = positions_in_each([pd.Series(keys, dtype="str") for keys in columns], pd.Series(among, dtype="str"))
+    assert [g.tolist() for g in got] == expected
+    assert all(g.dtype == np.int64 for g in got)

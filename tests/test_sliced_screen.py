@@ -134,3 +134,20 @@ def test_slices_refuse_a_row_of_no_patient_and_a_size_below_one(source: Path) ->
 
     with pytest.raises(ValueError, match=r"labs row 4: patient_id 'EAP-NOBODY' is not in the patients table"):
         next(patient_slices(replace(data, labs=orphan), 100))
+
+
+def test_positions_kept_by_validation_and_slices_are_those_of_a_row_by_row_look_up(source: Path) -> None:
+    data = load_dataset(source)  # validation keeps the positions it found
+    known = dict(data._positions)
+    assert {"therapies", "labs", "toxicities"} <= set(known)
+
+    def row_by_row(dataset) -> dict[str, list[int]]:
+        where = {pid: i for i, pid in enumerate(dataset.patients["patient_id"].astype(str))}
+        return {t: [where.get(pid, -1) for pid in dataset.table(t)["patient_id"].astype(str)]
+                for t in ("therapies", "labs", "toxicities", "overrides")}
+
+    expected = row_by_row(data)
+    assert {t: at.tolist() for t, at in known.items()} == {t: expected[t] for t in known}
+    for part in patient_slices(data, 37):
+        assert set(part._positions) == set(expected)  # handed down: no look-up of its own
+        assert {t: at.tolist() for t, at in part._positions.items()} == row_by_row(part)

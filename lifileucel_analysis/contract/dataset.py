@@ -129,6 +129,8 @@ class ScreeningDataset:
     source: str = "in memory"
     warnings: tuple[str, ...] = ()
     source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
+    _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def table(self, name: str) -> pd.DataFrame:
         """Return the table called ``name``."""
@@ -145,3 +147,26 @@ class ScreeningDataset:
     def n_patients(self) -> int:
         """Number of screened patients."""
         return len(self.patients)
+
+    def patient_positions(self, table: str) -> np.ndarray:
+        """Each row's patient in table ``table``: its position in ``patients`` (-1 for none).
+
+        Every table not yet known is looked up at once (one hash set of the patient IDs,
+        which at a million patients takes a quarter of a second to build), then kept: the
+        criteria, the overrides and the slicing of a large dataset all ask.
+        """
+        if table not in self._positions:
+            from .id_lookup import positions_in_each  # pyarrow: loaded when first needed, not on import
+
+            names = [name for name in TABLES if name != "patients" and name not in self._positions]
+            found = positions_in_each([self.table(name)["patient_id"] for name in names], self.patients["patient_id"])
+            self._positions.update(zip(names, found))
+        return self._positions[table]
+
+    def know_patient_positions(self, positions: Mapping[str, np.ndarray]) -> None:
+        """Keep positions already found (by validation, or a slice's from its whole dataset).
+
+        The caller vouches that they are :meth:`patient_positions` of this dataset; a test
+        compares them with a fresh look-up.
+        """
+        self._positions.update(positions)

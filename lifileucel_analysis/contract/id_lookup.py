@@ -9,12 +9,14 @@ answer is the same for any row order (an unsorted table has more runs, not other
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["positions_in"]
+__all__ = ["positions_in", "positions_in_each"]
 
 TEXT = pa.large_string()
 
@@ -49,13 +51,48 @@ def positions_in(keys: pd.Series | pa.Array | pa.ChunkedArray,
         One position per key, as ``pyarrow.compute.index_in`` gives it (a blank key
         is found only if ``among`` holds a blank).
     """
-    keys, among = _text(keys), _text(among)
+    return positions_in_each([keys], among)[0]
+
+
+def positions_in_each(keys: Sequence[pd.Series | pa.Array | pa.ChunkedArray],
+                      among: pd.Series | pa.Array | pa.ChunkedArray) -> list[np.ndarray]:
+    """:func:`positions_in` for several columns of keys, with one hash set of ``among`` for all.
+
+    Parameters
+    ----------
+    keys : sequence of pandas.Series or pyarrow arrays
+        Columns of texts to look up (e.g. the ``patient_id`` of every event table).
+    among : pandas.Series or pyarrow array
+        The texts to find them in.
+
+    Returns
+    -------
+    list of numpy.ndarray of int64
+        For each column of ``keys``, one position per key, -1 where absent.
+    """
+    among = _text(among)
     if isinstance(among, pa.ChunkedArray):  # a value set is one array (the patients: small)
         among = among.combine_chunks()
+    columns = [_text(column) for column in keys]
+    starts = [_run_starts(column) for column in columns]
+    firsts = [column.take(pa.array(s)) for column, s in zip(columns, starts) if len(s)]
+    if not firsts:
+        return [np.zeros(0, dtype=np.int64) for _ in columns]
+    probe = pa.chunked_array([chunk for first in firsts for chunk in _chunks(first)], type=TEXT)
+    found = pc.fill_null(pc.index_in(probe, value_set=among), -1).to_numpy().astype(np.int64)
+    bounds = np.cumsum([0] + [len(s) for s in starts])
+    return [np.repeat(found[lo:hi], np.diff(np.append(s, len(column))))
+            for column, s, lo, hi in zip(columns, starts, bounds[:-1], bounds[1:])]
+
+
+def _run_starts(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """The positions where a run of equal keys begins (a blank ends a run and starts one)."""
     n = len(keys)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    changed = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), True)  # a blank ends a run
-    starts = np.flatnonzero(np.concatenate([[True], changed.to_numpy(zero_copy_only=False)]))
-    found = pc.fill_null(pc.index_in(keys.take(pa.array(starts)), value_set=among), -1).to_numpy()
-    return np.repeat(found.astype(np.int64), np.diff(np.append(starts, n)))
+    changed = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), True)
+    return np.flatnonzero(np.concatenate([[True], changed.to_numpy(zero_copy_only=False)]))
+
+
+def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]

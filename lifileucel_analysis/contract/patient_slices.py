@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from .dataset import ScreeningDataset
-from .id_lookup import positions_in
 
 __all__ = ["SLICE_PATIENTS", "patient_slices"]
 
@@ -65,11 +64,15 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
         stop = min(start + size, n)
         tables = {"patients": dataset.patients.iloc[start:stop].reset_index(drop=True)}
         source_rows = {"patients": dataset.rows_in_source("patients")[start:stop]}
+        positions = {}
         for table, (order, bounds) in rows_of.items():
             rows = order[bounds[k]:bounds[k + 1]]
             tables[table] = _take(dataset.table(table), rows)
             source_rows[table] = dataset.rows_in_source(table)[rows]
-        yield replace(dataset, **tables, source_rows=source_rows)
+            positions[table] = dataset.patient_positions(table)[rows] - start
+        piece = replace(dataset, **tables, source_rows=source_rows)
+        piece.know_patient_positions(positions)  # known from the whole dataset's: no look-up per slice
+        yield piece
 
 
 def _take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
@@ -85,7 +88,7 @@ def _rows_by_slice(dataset: ScreeningDataset, table: str, size: int, slices: int
     frame = dataset.table(table)
     if frame.empty:
         return np.zeros(0, dtype=np.int64), np.zeros(slices + 1, dtype=np.int64)
-    at = positions_in(frame["patient_id"], dataset.patients["patient_id"])
+    at = dataset.patient_positions(table)
     if (at < 0).any():
         row = int(np.flatnonzero(at < 0)[0])
         raise ValueError(f"{table} row {row + 1}: patient_id {frame['patient_id'].iloc[row]!r} is not in the "

@@ -23,7 +23,7 @@ import pandas as pd
 from .cell_parsing import check_column, normalise, parse_id
 from .dataset import ScreeningDataset
 from .findings import Findings
-from .id_lookup import positions_in
+from .id_lookup import positions_in_each
 from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
 from .schema import (
     DATE_DTYPE,
@@ -126,10 +126,11 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     """
     checked = {name: _check_table(TABLES[name], frame, findings) for name, frame in raw.items()}
     patient_ids = _valid_patient_ids(checked.get("patients"))
+    positions = _patient_positions([t for name, t in checked.items() if name != "patients"], patient_ids)
     for name, table in checked.items():
         _check_keys(table, findings)
         if name != "patients":
-            _check_patients_exist(table, patient_ids, findings)
+            _check_patients_exist(table, patient_ids, positions.get(name), findings)
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
@@ -141,7 +142,11 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     frames.setdefault("overrides", empty_frame("overrides"))
-    return ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
+    dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
+    # No problem left: the patients' IDs are unique and none is blank, so the positions among
+    # them found above are the dataset's (a table looked up by category is looked up again).
+    dataset.know_patient_positions(positions)
+    return dataset
 
 
 def _in_threads(func: Callable[[T], U], items: Sequence[T]) -> list[U]:
@@ -245,7 +250,19 @@ def _valid_patient_ids(patients: _Checked | None) -> pd.Series | None:
     return patients.columns["patient_id"].dropna()
 
 
-def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, findings: Findings) -> None:
+def _patient_positions(tables: list[_Checked], patient_ids: pd.Series | None) -> dict[str, np.ndarray]:
+    """Each event row's position among the patients, for every table whose IDs are text (one look-up for all)."""
+    if patient_ids is None:
+        return {}
+    text = [t for t in tables if "patient_id" in t.columns and not isinstance(t.raw["patient_id"].dtype,
+                                                                                pd.CategoricalDtype)]
+    found = positions_in_each([t.columns["patient_id"] for t in text], patient_ids)
+    return {t.spec.name: at for t, at in zip(text, found)}
+
+
+def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, positions: np.ndarray | None,
+                          findings: Findings) -> None:
+    """Every row names a patient of the patients table (``positions``: from :func:`_patient_positions`)."""
     if "patient_id" not in table.columns:
         return
     ids = table.columns["patient_id"]
@@ -257,11 +274,11 @@ def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, findin
             findings.add_cells(name, "patient_id", mask & ids.notna().to_numpy(), ids, message)
         return
     raw_ids = table.raw["patient_id"]
-    if isinstance(raw_ids.dtype, pd.CategoricalDtype):
+    if positions is None:  # IDs held as categories: each category is looked up once
         known = np.append(_isin_text(pd.Series(raw_ids.cat.categories, dtype="str"), patient_ids), True)
         missing = ~known[raw_ids.cat.codes.to_numpy()]
     else:
-        missing = ids.notna().to_numpy() & (positions_in(ids, patient_ids) < 0)
+        missing = ids.notna().to_numpy() & (positions < 0)
     findings.add_cells(name, "patient_id", missing, ids, MSG_NO_SUCH_PATIENT)
 
 

@@ -16,7 +16,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
-from ..contract.id_lookup import positions_in
 from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
 from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
@@ -34,20 +33,20 @@ def drug_classes() -> dict[str, str]:
     return lookup_table()
 
 
-def patient_positions(patients: pd.DataFrame, events: pd.DataFrame, table: str) -> np.ndarray:
-    """Map each event row to the position of its patient in ``patients``.
+def patient_positions(dataset: ScreeningDataset, table: str) -> np.ndarray:
+    """Map each row of ``table`` to the position of its patient in ``dataset.patients``.
 
     Raises
     ------
     ContractError
-        If an event row names a patient who is not in ``patients``.
+        If a row names a patient who is not in ``patients``.
     """
-    positions = positions_in(events["patient_id"], patients["patient_id"])
+    positions = dataset.patient_positions(table)
     orphans = np.flatnonzero(positions < 0)
     if len(orphans):
+        ids = dataset.table(table)["patient_id"]
         raise ContractError([
-            Problem(table, int(i) + 1, "patient_id", events["patient_id"].iloc[i], "not a patient_id of patients")
-            for i in orphans[:1000]
+            Problem(table, int(i) + 1, "patient_id", ids.iloc[i], "not a patient_id of patients") for i in orphans[:1000]
         ])
     return positions
 
@@ -113,7 +112,7 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     """
     t = dataset.therapies.reset_index(drop=True)
     lines = pd.concat([t, regimen_classes(t["agents"], lookup)], axis=1)
-    lines["pos"] = patient_positions(dataset.patients, t, "therapies")
+    lines["pos"] = patient_positions(dataset, "therapies")
     setting = t["setting"]
     lines["adjuvant"] = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
     lines["recurrence_in_window"] = recurrence_in_window(t, params.adjuvant_recurrence_months)
@@ -175,7 +174,7 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, 
     value on it, the row that holds it and the day's spread, each in one pass.
     """
     labs, n = dataset.labs, dataset.n_patients
-    pos = patient_positions(dataset.patients, labs, "labs")
+    pos = patient_positions(dataset, "labs")
     rows, key = _latest_day_rows(dataset, params, pos)
     canonical = _canonical_values(labs)
     value = canonical[rows]
@@ -309,6 +308,6 @@ def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.Dat
         lines=therapy_lines(dataset, params, lookup_table(drugs) if drugs is not None else None),
         labs=latest_labs(dataset, params),
         toxicities=dataset.toxicities.reset_index(drop=True),
-        tox_pos=patient_positions(patients, dataset.toxicities, "toxicities"),
+        tox_pos=patient_positions(dataset, "toxicities"),
         source_rows={name: dataset.rows_in_source(name) for name in ("patients", "therapies", "toxicities")},
     )

@@ -189,7 +189,7 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
     evidence (who, when, why, and what the outcome was), and the waivers table.
     """
     o = dataset.overrides.reset_index(drop=True)
-    rows = patient_positions(dataset.patients, o, "overrides")
+    rows = patient_positions(dataset, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
     original = _texts_at(evidence, rows, cols)
