@@ -405,4 +405,23 @@ def _guarded(call: Callable[[], int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
+    _reuse_freed_memory()
     return _guarded(lambda: args.func(args))
+
+
+def _reuse_freed_memory() -> None:
+    """Give Arrow the jemalloc allocator for this command (where the installed pyarrow has it).
+
+    Arrow's default allocator (mimalloc) hands freed pages back to the kernel at once, and
+    the kernel zeroes every fresh page before it is used again: screening a million
+    patients took 12.6 GiB of fresh huge pages, and zeroing them was a quarter of the
+    command's CPU time. jemalloc keeps freed pages for a second and reuses them (3 GiB
+    fresh; docs/performance.md). Bytes written do not depend on the allocator. The
+    command chooses it, not the library: a notebook keeps whatever its kernel set.
+    """
+    import pyarrow as pa
+
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+    except NotImplementedError:  # a pyarrow built without jemalloc (Windows): keep its default
+        pass
