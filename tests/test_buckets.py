@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -481,33 +481,3 @@ def test_a_bucket_template_keeps_none_of_its_table() -> None:
 
     assert retained(lambda frame: frame.iloc[:0]) > 4_000_000  # the view holds the 5 MB column
     assert retained(empty_like) < 100_000
-
-
-def test_read_ahead_keeps_order_raises_in_order_and_stops_with_its_consumer() -> None:
-    from lifileucel_analysis.runner.bucketed_screen import _read_ahead
-
-    assert list(_read_ahead(iter(range(50)))) == list(range(50))
-
-    def failing() -> Iterator[int]:
-        yield 1
-        yield 2
-        raise RuntimeError("part unreadable")
-
-    seen = []
-    with pytest.raises(RuntimeError, match="part unreadable"):
-        for item in _read_ahead(failing()):
-            seen.append(item)
-    assert seen == [1, 2]  # every item before the error, then the error itself
-    produced = []
-
-    def endless() -> Iterator[int]:
-        k = 0
-        while True:
-            produced.append(k)
-            yield k
-            k += 1
-
-    ahead = _read_ahead(endless())
-    assert next(ahead) == 0
-    ahead.close()  # the consumer stops: the producer thread ends (else this test would hang)
-    assert len(produced) <= 4

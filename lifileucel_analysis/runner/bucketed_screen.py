@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import ctypes
 import os
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -245,7 +243,7 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
         target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
         if target.suffix == ".parquet":  # Arrow from the parts to the file: no trip through pandas
             schema = pa.Schema.from_pandas(template, preserve_index=False)
-            write_arrow_chunks(_read_ahead(bucket_merge.by_position_arrow(parts, schema)), target)
+            write_arrow_chunks(bucket_merge.by_position_arrow(parts, schema), target)
         else:
             write_csv_chunks(bucket_merge.by_position(parts, template), target)
         give_back_memory()  # each file's churn of short-lived texts, before the next file's
@@ -259,49 +257,6 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         files.append(DATA_CUT_FILE)
     return files
-
-
-def _read_ahead(items: Iterator[T]) -> Iterator[T]:
-    """``items``, produced one ahead on a thread of their own (an error is raised here, in order).
-
-    The outcomes merge decodes the parts and encodes the file, both without the GIL:
-    producing the next window while the last one is compressed uses both cores for the
-    longest file of the merge. One item ahead: memory holds one window more.
-    """
-    handoff: queue.Queue[tuple[bool, object]] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def put(entry: tuple[bool, object]) -> bool:
-        while not stop.is_set():  # the consumer may have stopped early (an error of its own)
-            try:
-                handoff.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((False, None))
-        except BaseException as error:  # handed to the consumer, raised there
-            put((False, error))
-
-    thread = threading.Thread(target=produce, daemon=True)
-    thread.start()
-    try:
-        while True:
-            more, item = handoff.get()
-            if not more:
-                if item is not None:
-                    raise item  # type: ignore[misc]
-                return
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join()
 
 
 def _check_unchanged(layout: BucketedDataset, busy: list[int], summaries: list[BucketSummary]) -> None:
