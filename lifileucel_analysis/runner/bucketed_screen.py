@@ -50,7 +50,7 @@ from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
-from ..contract.id_lookup import positions_in
+from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
@@ -180,9 +180,10 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
     ids = pa.array(screened.patient_ids, type=pa.large_string())
     job.parts.mkdir(parents=True)
     templates, rows = {}, {}
-    for name, frame in screened.tables.items():
-        # One look-up per run of equal IDs: these tables are patient-major (19 outcome rows a patient).
-        at = positions_in(frame["patient_id"], ids)
+    # One hash set of the bucket's IDs for all tables, one look-up per run of equal IDs: the
+    # tables are patient-major (19 outcome rows a patient).
+    found = positions_in_each([frame["patient_id"] for frame in screened.tables.values()], ids)
+    for (name, frame), at in zip(screened.tables.items(), found):
         if (at < 0).any():
             raise ValueError(f"{name}: patient IDs not in the bucket's patients table; cannot order the output")
         table = pa.Table.from_pandas(frame, preserve_index=False)
