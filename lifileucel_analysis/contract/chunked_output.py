@@ -20,6 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .csv_rows import csv_body, csv_header
+
 __all__ = ["ROW_GROUP_ROWS", "CsvChunks", "ParquetChunks", "chunk_writer", "write_arrow_chunks", "write_csv_chunks",
            "write_parquet_chunks"]
 
@@ -27,22 +29,34 @@ ROW_GROUP_ROWS = 1 << 20
 
 
 class CsvChunks:
-    """A CSV file written chunk by chunk (:meth:`write` each frame, then :meth:`close`): the header once."""
+    """A CSV file written chunk by chunk (:meth:`write` each frame, then :meth:`close`): the header once.
+
+    A chunk's rows are rendered in Arrow (:func:`.csv_rows.csv_body`) when every column's
+    type allows it, else by pandas; both give the same bytes.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.rows = 0
         self._first = True
-        self._handle = path.open("w", encoding="utf-8", newline="")
+        self._handle = path.open("wb")
 
     def write(self, frame: pd.DataFrame) -> None:
         """Append the frame's rows (the first frame, even empty, writes the header)."""
-        from .output_files import neutralise_formulas  # output_files calls this module
-
         if not self._first and frame.empty:
             return
-        neutralise_formulas(frame).to_csv(self._handle, index=False, header=self._first, lineterminator="\n",
-                                          date_format="%Y-%m-%d")
+        if self._first:
+            self._handle.write(csv_header(frame).encode("utf-8"))
+        body = csv_body(frame)
+        if body is None:
+            from .output_files import neutralise_formulas  # output_files calls this module
+
+            text = neutralise_formulas(frame).to_csv(index=False, header=False, lineterminator="\n",
+                                                     date_format="%Y-%m-%d")
+            self._handle.write(text.encode("utf-8"))
+        else:
+            for buffer in body:
+                self._handle.write(buffer)
         self.rows, self._first = self.rows + len(frame), False
 
     def close(self) -> int:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from .chunked_output import write_csv_chunks, write_parquet_chunks
+from .csv_rows import FORMULA_PREFIXES
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -5,9 +5,9 @@ so the parts are merged as sorted streams (a k-way merge): memory holds one batc
 part and the rows handed on, never the table. Two keys:
 
 - :func:`by_position`: patient-major tables (verdicts, outcomes, missing data, findings),
-  by ``_pos`` (the patient's row in the source's ``patients`` table) then ``_seq`` (the
-  row's place in its bucket's table); positions are taken in windows of
-  :data:`MERGE_PATIENTS`;
+  by ``_pos`` (the patient's row in the source's ``patients`` table); a patient's rows are
+  all in its bucket's part, one after another in the engine's order, and a stable sort
+  keeps them so; positions are taken in windows of :data:`MERGE_PATIENTS`;
 - :func:`by_key`: tables in an order of their own (the worklists), by a binary ``_order``
   column compared byte by byte: each round hands on every held row up to the smallest
   "last key held" of the parts that still have rows to read.
@@ -40,12 +40,11 @@ patient's unknown criteria, what to collect and why in words, often a kilobyte o
 and a round of the key merge can hold every part's batch."""
 MERGE_PIECE_ROWS = 1 << 16
 """Rows converted to pandas and handed to a CSV writer at a time."""
-POSITION_KEYS = ("_pos", "_seq")
+POSITION_KEYS = ("_pos",)
 ORDER_KEY = "_order"
 
 
-def _pieces(window: pa.Table, order: pa.Array | np.ndarray, drop: list[str],
-            dtypes: dict[str, object]) -> Iterator[pd.DataFrame]:
+def _pieces(window: pa.Table, order: pa.Array | np.ndarray, dtypes: dict[str, object]) -> Iterator[pd.DataFrame]:
     """:func:`_typed` in pieces of at most :data:`MERGE_PIECE_ROWS` rows, in order.
 
     A window or round can hold a batch from every part (40 parts: 650,000 worklist rows of
@@ -54,12 +53,12 @@ def _pieces(window: pa.Table, order: pa.Array | np.ndarray, drop: list[str],
     """
     order = pa.array(order)
     for start in range(0, len(order), MERGE_PIECE_ROWS):
-        yield _typed(window, order.slice(start, MERGE_PIECE_ROWS), drop, dtypes)
+        yield _typed(window, order.slice(start, MERGE_PIECE_ROWS), dtypes)
 
 
-def _typed(window: pa.Table, order: pa.Array, drop: list[str], dtypes: dict[str, object]) -> pd.DataFrame:
-    """The window's rows in ``order``, without the key columns, with the template's dtypes; never a value lost."""
-    frame = window.drop_columns(drop).take(order).to_pandas()
+def _typed(window: pa.Table, order: pa.Array, dtypes: dict[str, object]) -> pd.DataFrame:
+    """The window's rows in ``order``, the template's columns (no merge keys) with its dtypes; never a value lost."""
+    frame = window.select(list(dtypes)).take(order).to_pandas()
     typed = frame.astype(dtypes)
     if (typed.isna().sum() != frame.isna().sum()).any():  # a value outside a category: never drop it
         lost = [c for c in frame.columns if typed[c].isna().sum() != frame[c].isna().sum()]
@@ -69,7 +68,7 @@ def _typed(window: pa.Table, order: pa.Array, drop: list[str], dtypes: dict[str,
 
 
 def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
-    """The parts' rows ordered by (``_pos``, ``_seq``), chunk by chunk, with the template's dtypes.
+    """The parts' rows ordered by ``_pos`` (stably), chunk by chunk, with the template's dtypes.
 
     The template comes first, also when there are no rows: it gives the CSV header and the
     Parquet schema (pandas metadata included), as the unbucketed screen's frame does.
@@ -80,7 +79,7 @@ def by_position(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFra
     yield template
     dtypes = template.dtypes.to_dict()
     for window, order in _position_windows(parts):
-        yield from _pieces(window, order, list(POSITION_KEYS), dtypes)
+        yield from _pieces(window, order, dtypes)
 
 
 def by_position_arrow(parts: list[str], schema: pa.Schema) -> Iterator[pa.Table]:
@@ -100,12 +99,14 @@ def by_position_arrow(parts: list[str], schema: pa.Schema) -> Iterator[pa.Table]
 
 def _position_windows(parts: list[str]) -> Iterator[tuple[pa.Table, np.ndarray]]:
     """The parts' rows window by window of :data:`MERGE_PATIENTS` source positions, with each
-    window's order by (``_pos``, ``_seq``): the merge both :func:`by_position` flavours share."""
+    window's order by ``_pos``: the merge both :func:`by_position` flavours share."""
     streams = [_PartStream(path, MERGE_BATCH_ROWS) for path in parts]
     while any(not stream.done for stream in streams):
         start = min(stream.next_position() for stream in streams if not stream.done)
         window = pa.concat_tables([stream.take_below(start + MERGE_PATIENTS) for stream in streams])
-        yield window, np.lexsort((window.column("_seq").to_numpy(), window.column("_pos").to_numpy()))
+        # A stable sort by position alone is the sort by (position, row): a patient's rows all
+        # come from its one bucket's part, already in row order, and stay in that order.
+        yield window, np.argsort(window.column("_pos").to_numpy(), kind="stable")
 
 
 def _row_groups(path: str, batch_rows: int) -> Iterator[pa.Table]:
@@ -203,4 +204,4 @@ def by_key(parts: list[str], template: pd.DataFrame) -> Iterator[pd.DataFrame]:
         limit = min(bounds, key=lambda key: key.as_py()) if bounds else None
         window = pa.concat_tables([stream.take_through(limit) for stream in live])
         order = pc.sort_indices(window, sort_keys=[(ORDER_KEY, "ascending")])
-        yield from _pieces(window, order, [ORDER_KEY], dtypes)
+        yield from _pieces(window, order, dtypes)

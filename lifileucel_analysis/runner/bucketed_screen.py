@@ -186,9 +186,10 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
     for (name, frame), at in zip(screened.tables.items(), found):
         if (at < 0).any():
             raise ValueError(f"{name}: patient IDs not in the bucket's patients table; cannot order the output")
-        table = pa.Table.from_pandas(frame, preserve_index=False)
-        table = table.append_column("_pos", pa.array(screened.positions[at] if len(at) else np.zeros(0, np.int64)))
-        table = table.append_column("_seq", pa.array(np.arange(len(frame), dtype=np.int64)))
+        positions = screened.positions[at] if len(at) else np.zeros(0, np.int64)
+        if (np.diff(positions) < 0).any():  # the merge takes each part's rows in this order
+            raise ValueError(f"{name}: rows not in the patients' source order; cannot merge the buckets")
+        table = pa.Table.from_pandas(frame, preserve_index=False).append_column("_pos", pa.array(positions))
         _write_part(table, job.parts / _part_name(name))
         templates[name], rows[name] = empty_like(frame), len(frame)
     for name, frame in screened.ordered.items():
@@ -310,7 +311,7 @@ def _record(history: str | Path, layout: BucketedDataset, options: ScreenOptions
 
 def _read_part(job: BucketJob, summary: BucketSummary, name: str) -> pd.DataFrame:
     """One bucket's part of a patient-major table, with the engine's dtypes, without the merge keys."""
-    frame = pq.read_table(job.parts / _part_name(name)).drop_columns(["_pos", "_seq"]).to_pandas()
+    frame = pq.read_table(job.parts / _part_name(name)).drop_columns(list(bucket_merge.POSITION_KEYS)).to_pandas()
     return frame.astype(summary.templates[name].dtypes.to_dict())
 
 
