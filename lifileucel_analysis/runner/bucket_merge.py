@@ -30,10 +30,12 @@ __all__ = ["MERGE_BATCH_ROWS", "MERGE_KEY_BATCH_ROWS", "MERGE_PATIENTS", "by_key
 
 MERGE_PATIENTS = 50_000
 """Source positions merged at a time: with 19 outcomes each, about a million rows per window."""
-MERGE_BATCH_ROWS = 1 << 14
+MERGE_BATCH_ROWS = 1 << 16
 """Rows read from a patient-major part at a time (and a part's row group). Every part holds
 one batch during the merge, so memory grows with parts x batch: 40 parts of outcomes at
-16,384 rows hold about 70 MB (worklist parts, whose rows are far wider, have their own)."""
+65,536 rows hold about 270 MB (worklist parts, whose rows are far wider, have their own).
+Fewer, larger row groups decode faster: the 10M-patient merge took 77-90 s against 92 s
+with 16,384-row groups."""
 MERGE_KEY_BATCH_ROWS = 1 << 11
 """Rows read from a worklist part at a time (and its row group): a worklist row carries a
 patient's unknown criteria, what to collect and why in words, often a kilobyte or more,

@@ -218,7 +218,9 @@ def _write_part(table: pa.Table, path: Path, rows: int | None = None) -> None:
     # Row groups of one merge batch: a Parquet reader decodes a row group at a time, so with
     # pyarrow's default (a million rows) every part would hold a million decoded rows during
     # the merge, 40 parts 4 GiB; with batch-sized groups the merge holds one batch per part.
-    pq.write_table(table, path, row_group_size=rows or bucket_merge.MERGE_BATCH_ROWS)
+    # LZ4 rather than Snappy: parts are written once and read once, and LZ4 decodes faster
+    # (one 4.7M-row outcomes part: read in 0.27 s against 0.34 s, same size on disk).
+    pq.write_table(table, path, row_group_size=rows or bucket_merge.MERGE_BATCH_ROWS, compression="lz4")
 
 
 def _part_name(name: str) -> str:
