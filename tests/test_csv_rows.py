@@ -50,8 +50,10 @@ def frames(draw: st.DrawFn) -> pd.DataFrame:
     codes = draw(st.lists(st.integers(-1, len(labels) - 1), min_size=rows, max_size=rows))
     numbers = draw(st.lists(st.one_of(st.none(), st.integers(-10**12, 10**12)), min_size=rows, max_size=rows))
     flags = draw(st.lists(st.booleans(), min_size=rows, max_size=rows))
-    days = draw(st.lists(st.one_of(st.none(), st.integers(-30000, 50000)), min_size=rows, max_size=rows))
-    dates = [None if d is None else np.datetime64("1970-01-01") + np.timedelta64(d, "D") for d in days]
+    # Seconds from 1888 to 2106, times of day included (a date is written without its time, before 1970 too).
+    seconds = draw(st.lists(st.one_of(st.none(), st.integers(-2_600_000_000, 4_300_000_000)), min_size=rows,
+                            max_size=rows))
+    dates = [None if s is None else np.datetime64("1970-01-01T00:00:00") + np.timedelta64(s, "s") for s in seconds]
     frame = pd.DataFrame({
         "text, quoted header": pd.Series(texts, dtype="str"),
         "object text": pd.Series(texts[::-1], dtype=object),
