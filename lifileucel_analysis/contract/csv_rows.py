@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_body", "csv_header"]
+__all__ = ["csv_body", "csv_header", "is_text_column"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Text a spreadsheet would run as a formula: such a cell is written with a leading quote."""
@@ -49,6 +49,11 @@ _NEEDS_QUOTES = "|".join(re.escape(character) for character in QUOTING_CHARACTER
 
 TEXT = pa.large_string()
 """Every column's text is of one Arrow type, so that the columns join."""
+
+
+def is_text_column(dtype: object) -> bool:
+    """Whether a column of this dtype holds text whose formula-like cells are neutralised (never a category's)."""
+    return pd.api.types.is_string_dtype(dtype) or dtype == object
 
 
 def _text(value: str) -> pa.Scalar:
@@ -92,11 +97,8 @@ def csv_body(frame: pd.DataFrame, neutralise: bool = True) -> list[pa.Buffer] | 
             return None
         cells.append(text)
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*cells, _text(",")), _text(""), _text("\n"))
-    return [_text_bytes(chunk) for chunk in _chunks(lines) if len(chunk)]
-
-
-def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
-    return values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    # Every column is a ChunkedArray, so the joined lines are one too.
+    return [_text_bytes(chunk) for chunk in lines.chunks if len(chunk)]
 
 
 def _text_bytes(lines: pa.Array) -> pa.Buffer:
@@ -109,17 +111,16 @@ def _text_bytes(lines: pa.Array) -> pa.Buffer:
 def _column_text(values: pd.Series, neutralise: bool) -> pa.ChunkedArray | None:
     """Each cell as pandas writes it (quoted where needed, blank for a missing value), or ``None``: not rendered here."""
     dtype = values.dtype
-    # The same test as neutralise_formulas: text columns and object columns, never categories.
-    is_text_column = pd.api.types.is_string_dtype(dtype) or dtype == object
+    text_column = is_text_column(dtype)
     try:
         array = pa.array(values, from_pandas=True)
     except (pa.ArrowException, TypeError, ValueError):
         return None
     array = array if isinstance(array, pa.ChunkedArray) else pa.chunked_array([array])
     kind = array.type
-    if is_text_column and pa.types.is_null(kind):  # an object column of missing values only
+    if text_column and pa.types.is_null(kind):  # an object column of missing values only
         return pc.cast(array, TEXT).fill_null("")
-    if is_text_column:
+    if text_column:
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             return None  # an object column of numbers, dates, ...: pandas' str() of each, not done here
         text = pc.cast(array, TEXT).fill_null("")

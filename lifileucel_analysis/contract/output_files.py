@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .chunked_output import write_csv_chunks, write_parquet_chunks
-from .csv_rows import FORMULA_PREFIXES
+from .csv_rows import FORMULA_PREFIXES, is_text_column
 
 
 
@@ -23,7 +23,7 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Prefix text cells that a spreadsheet would run as a formula with a quote."""
     out = frame.copy()
     for column in out.columns:
-        if pd.api.types.is_string_dtype(out[column].dtype) or out[column].dtype == object:
+        if is_text_column(out[column].dtype):
             text = out[column].astype("string")
             risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
             out[column] = text.where(~risky, "'" + text)
