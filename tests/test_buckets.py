@@ -481,3 +481,28 @@ def test_a_bucket_template_keeps_none_of_its_table() -> None:
 
     assert retained(lambda frame: frame.iloc[:0]) > 4_000_000  # the view holds the 5 MB column
     assert retained(empty_like) < 100_000
+
+
+def test_a_part_out_of_source_order_is_refused(bucketed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The merge sorts by source position alone and keeps each part's row order: rows handed to
+    # it out of that order would be merged wrongly, so the part is refused instead.
+    from dataclasses import replace
+
+    from lifileucel_analysis.runner import bucketed_screen
+    from lifileucel_analysis.runner.screen_command import ScreenOptions
+
+    real = bucketed_screen.bucket_tables
+
+    def reversed_verdicts(*args: object) -> object:
+        screened = real(*args)
+        tables = dict(screened.tables)
+        tables["verdicts.csv"] = tables["verdicts.csv"].iloc[::-1].reset_index(drop=True)
+        return replace(screened, tables=tables)
+
+    layout = open_bucketed(bucketed)
+    job = bucketed_screen.BucketJob(layout.bucket_path(0), {t: layout.positions_path(0, t) for t in layout.tables},
+                                    tmp_path / "parts")
+    assert bucketed_screen.screen_bucket(ScreenOptions(), job).tables["verdicts.csv"] > 1  # in order: screened
+    monkeypatch.setattr(bucketed_screen, "bucket_tables", reversed_verdicts)
+    with pytest.raises(ValueError, match="verdicts.csv: rows not in the patients' source order"):
+        bucketed_screen.screen_bucket(ScreenOptions(), replace(job, parts=tmp_path / "reversed"))
