@@ -19,7 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -506,3 +506,49 @@ def test_a_part_out_of_source_order_is_refused(bucketed: Path, tmp_path: Path, m
     monkeypatch.setattr(bucketed_screen, "bucket_tables", reversed_verdicts)
     with pytest.raises(ValueError, match="verdicts.csv: rows not in the patients' source order"):
         bucketed_screen.screen_bucket(ScreenOptions(), replace(job, parts=tmp_path / "reversed"))
+
+
+def test_read_ahead_keeps_order_raises_in_order_and_stops_with_its_consumer() -> None:
+    from lifileucel_analysis.runner.bucket_merge import read_ahead
+
+    assert list(read_ahead(iter(range(50)))) == list(range(50))
+
+    def failing() -> Iterator[int]:
+        yield 1
+        yield 2
+        raise RuntimeError("part unreadable")
+
+    seen = []
+    with pytest.raises(RuntimeError, match="part unreadable"):
+        for item in read_ahead(failing()):
+            seen.append(item)
+    assert seen == [1, 2]  # every item before the error, then the error itself
+    produced = []
+
+    def endless() -> Iterator[int]:
+        k = 0
+        while True:
+            produced.append(k)
+            yield k
+            k += 1
+
+    ahead = read_ahead(endless())
+    assert next(ahead) == 0
+    ahead.close()  # the consumer stops: the producer thread ends (else this test would hang)
+    assert len(produced) <= 4
+
+
+def test_a_part_whose_category_column_comes_in_chunks_of_other_dictionaries_is_written_and_read_back(
+        tmp_path: Path) -> None:
+    """The IPC file format has no dictionary replacement: a part's chunks get one dictionary."""
+    from lifileucel_analysis.runner import bucket_merge
+
+    first = pa.DictionaryArray.from_arrays(pa.array([0, 1], pa.int8()), pa.array(["pass", "fail"]))
+    second = pa.DictionaryArray.from_arrays(pa.array([0, 0, 1], pa.int8()), pa.array(["unknown", "pass"]))
+    table = pa.table({"outcome": pa.chunked_array([first, second]), "_pos": pa.array([0, 1, 2, 3, 4])})
+    bucket_merge.write_part(table, tmp_path / "outcomes.arrow", rows=2)  # record batches of 2 rows
+    back = bucket_merge.read_part(str(tmp_path / "outcomes.arrow"))
+    assert back.column("outcome").to_pylist() == ["pass", "fail", "unknown", "unknown", "pass"]
+    streamed = pa.concat_tables(list(bucket_merge._batches(str(tmp_path / "outcomes.arrow"), 2)))
+    assert streamed.column("_pos").to_pylist() == [0, 1, 2, 3, 4]
+    assert streamed.column("outcome").to_pylist() == back.column("outcome").to_pylist()
