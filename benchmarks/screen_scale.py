@@ -238,7 +238,9 @@ def main() -> None:
     if args.stages:
         print(json.dumps(stages(Path(args.stages[0]), Path(args.stages[1]))))
         return
-    print(f"machine: {machine()}; code {commit()}; load average {os.getloadavg()[0]:.1f}", flush=True)
+    # The code measured, read before this run appends to the logs (else every row says "+changes").
+    code = commit()
+    print(f"machine: {machine()}; code {code}; load average {os.getloadavg()[0]:.1f}", flush=True)
     import scale_beyond_memory as beyond  # beside this script
 
     rows, yard, big = [], [], []
@@ -263,7 +265,7 @@ def main() -> None:
         table["date"] = time.strftime("%Y-%m-%d")  # a benchmark log, not a report: the date belongs here
         table.round(3).to_csv(args.results, mode="a", header=not args.results.exists(), index=False)
         print(f"appended to {args.results}")
-    beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "commit": commit()},
+    beyond.report(yard, big, {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "commit": code},
                   args.results.parent)
 
 
