@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -53,13 +54,17 @@ def test_the_floor_reads_every_input_and_writes_every_output_file_again(tmp_path
                              "--long-format", "parquet"], capture_output=True, text=True, cwd=ROOT, env=env,
                             timeout=300)
     assert screen.returncode == 0, screen.stderr
-    floor = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "duckdb_floor.py"), str(fixture), str(ours),
+    floor = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "io_floor.py"), str(fixture), str(ours),
                             str(tmp_path / "again")], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert floor.returncode == 0, floor.stderr
     lines = floor.stdout.strip().splitlines()
     assert lines[0].startswith("read the inputs: ")
     wall, cpu = (float(x) for x in lines[-1].split())
     assert wall > 0 and cpu >= 0
+    timed = [re.fullmatch(r".+: DuckDB (\d+\.\d{3}) s, Arrow (\d+\.\d{3}) s", line) for line in lines[:-1]]
+    assert all(timed), lines  # every step both ways
+    faster = sum(min(float(m.group(1)), float(m.group(2))) for m in timed)  # type: ignore[union-attr]
+    assert abs(wall - faster) <= 0.0005 * len(timed) + 0.0005 + 1e-9  # the floor counts the faster way of each step
     written = sorted(p.name for p in ours.iterdir() if p.suffix in (".csv", ".parquet"))
     assert "outcomes.parquet" in written and "verdicts.csv" in written
     assert sorted(p.name for p in (tmp_path / "again").iterdir()) == written
