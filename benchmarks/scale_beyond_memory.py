@@ -77,8 +77,8 @@ def yardstick(n: int, seed: int, workdir: Path, repeat: int, run_child: Runner) 
             sql.append(wall)
             sql_cpu.append(cpu)
             sql_rss = max(sql_rss, rss)
-            # The floor re-writes what our screen of this round wrote (its own clock: the load of
-            # our files into DuckDB's memory is not part of it).
+            # The floor re-writes what our screen of this round wrote (its own clock: loading our
+            # files into memory first is not part of it).
             stdout, _, _, _ = run_child([sys.executable, str(FLOOR), str(data), str(workdir / "yard_ours"),
                                          str(workdir / "yard_floor")])
             wall, cpu = (float(x) for x in stdout.strip().splitlines()[-1].split())
