@@ -41,3 +41,17 @@ def test_several_columns_at_once_answer_as_one_at_a_time(columns: list[list[str 
     got = positions_in_each([pd.Series(keys, dtype="str") for keys in columns], pd.Series(among, dtype="str"))
     assert [g.tolist() for g in got] == expected
     assert all(g.dtype == np.int64 for g in got)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(st.lists(IDS, max_size=30), st.lists(st.integers(0, 12), max_size=6), st.lists(IDS, max_size=8))
+def test_keys_in_chunks_answer_as_one_array(keys: list[str | None], cuts: list[int],
+                                            among: list[str | None]) -> None:
+    """Keys read from files come in chunks (some empty, runs across their edges): same answers."""
+    edges = sorted({0, len(keys), *(min(c, len(keys)) for c in cuts)})
+    pieces = [pa.array(keys[lo:hi], pa.large_string()) for lo, hi in zip(edges[:-1], edges[1:])]
+    pieces += [pa.array([], pa.large_string())] * (len(cuts) % 2)  # an empty chunk at the end too
+    chunked = pa.chunked_array(pieces, type=pa.large_string())
+    expected = pc.fill_null(pc.index_in(pa.array(keys, pa.large_string()),
+                                        value_set=pa.array(among, pa.large_string())), -1).to_numpy()
+    assert positions_in(chunked, pd.Series(among, dtype="str")).tolist() == expected.tolist()

@@ -75,7 +75,7 @@ def positions_in_each(keys: Sequence[pd.Series | pa.Array | pa.ChunkedArray],
         among = among.combine_chunks()
     columns = [_text(column) for column in keys]
     starts = [_run_starts(column) for column in columns]
-    firsts = [column.take(pa.array(s)) for column, s in zip(columns, starts) if len(s)]
+    firsts = [_take_ascending(column, s) for column, s in zip(columns, starts) if len(s)]
     if not firsts:
         return [np.zeros(0, dtype=np.int64) for _ in columns]
     probe = pa.chunked_array([chunk for first in firsts for chunk in _chunks(first)], type=TEXT)
@@ -92,6 +92,22 @@ def _run_starts(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     changed = pc.fill_null(pc.not_equal(keys.slice(1), keys.slice(0, n - 1)), True)
     return np.flatnonzero(np.concatenate([[True], changed.to_numpy(zero_copy_only=False)]))
+
+
+def _take_ascending(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    """``values.take(positions)`` for ascending ``positions``, chunk by chunk.
+
+    Arrow's ``take`` on a chunked array first joins its chunks into one: for the 14
+    million lab IDs of a million patients (120 chunks) that copy took 0.7-0.85 s, where
+    taking each chunk's own positions takes 0.03 s.
+    """
+    if isinstance(values, pa.Array):
+        return values.take(pa.array(positions))
+    bounds = np.cumsum([0] + [len(chunk) for chunk in values.chunks])
+    cuts = np.searchsorted(positions, bounds)
+    pieces = [chunk.take(pa.array(positions[cuts[k]:cuts[k + 1]] - bounds[k]))
+              for k, chunk in enumerate(values.chunks) if cuts[k + 1] > cuts[k]]
+    return pa.chunked_array(pieces, type=values.type)
 
 
 def _chunks(values: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
