@@ -10,8 +10,8 @@ writers, the faster of the two counted:
    ``pyarrow.parquet.read_table`` / ``pyarrow.csv.read_csv``, multi-threaded);
 2. writing the same output files again into ``SCRATCH``, file by file, in their formats:
    CSV with a header (DuckDB ``COPY``; ``pyarrow.csv.write_csv``), Parquet with zstd
-   (DuckDB ``COPY``, its row groups written in parallel; Arrow's writer with the settings
-   of ``contract/chunked_output.py``, million-row groups).
+   (DuckDB ``COPY``, its row groups written in parallel; our own writer,
+   ``contract.chunked_output.ParquetChunks``, million-row groups).
 
 Nothing is validated, decided or spelt out: every verdict, sentence and worklist row is
 already there. The sum of the faster times is a floor for a program that writes what
@@ -35,9 +35,10 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from lifileucel_analysis.contract.chunked_output import ParquetChunks  # noqa: E402  (the checkout's package)
+
 INPUTS = ("patients", "therapies", "labs", "toxicities", "overrides")
-ROW_GROUP_ROWS = 1 << 20
-"""The row groups of our Parquet outputs (``contract.chunked_output.ROW_GROUP_ROWS``)."""
 
 
 def _timed(step: Callable[[], object]) -> tuple[float, float]:
@@ -54,9 +55,10 @@ def _as_text(table: pa.Table) -> pa.Table:
 
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
-    with pq.ParquetWriter(path, table.schema, compression="zstd") as writer:
-        for start in range(0, table.num_rows, ROW_GROUP_ROWS):
-            writer.write_table(table.slice(start, ROW_GROUP_ROWS).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+    """Our own Parquet writer, as ``screen`` uses it for the long tables."""
+    writer = ParquetChunks(path)
+    writer.write_arrow(table)
+    writer.close()
 
 
 def run(dataset: Path, ours: Path, scratch: Path) -> tuple[float, float, list[str]]:
@@ -73,8 +75,10 @@ def run(dataset: Path, ours: Path, scratch: Path) -> tuple[float, float, list[st
         tables[k] = pq.read_table(path) if path.suffix == ".parquet" else _as_text(pacsv.read_csv(path))
         con.register(f"arrow_{k}", tables[k])
         con.execute(f"CREATE TABLE out_{k} AS SELECT * FROM arrow_{k}")
-    inputs = [dataset / f"{name}{suffix}" for name in INPUTS for suffix in (".parquet", ".csv")
-              if (dataset / f"{name}{suffix}").exists() and not (suffix == ".csv" and (dataset / f"{name}.parquet").exists())]
+    # Each table's file, Parquet or CSV (a dataset folder holds one format).
+    found = [[dataset / f"{name}{suffix}" for suffix in (".parquet", ".csv") if (dataset / f"{name}{suffix}").exists()]
+             for name in INPUTS]
+    inputs = [paths[0] for paths in found if paths]
 
     def read_duckdb() -> None:
         for k, path in enumerate(inputs):
