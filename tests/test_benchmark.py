@@ -60,7 +60,7 @@ def test_the_floor_reads_every_input_and_writes_every_output_file_again(tmp_path
     lines = floor.stdout.strip().splitlines()
     assert lines[0].startswith("read the inputs: ")
     wall, cpu = (float(x) for x in lines[-1].split())
-    assert wall > 0 and cpu >= 0
+    assert wall > 0 and cpu > 0  # CPU clock fine enough for a fixture-sized step (os.times read 0 here)
     timed = [re.fullmatch(r".+: DuckDB (\d+\.\d{3}) s, Arrow (\d+\.\d{3}) s", line) for line in lines[:-1]]
     assert all(timed), lines  # every step both ways
     faster = sum(min(float(m.group(1)), float(m.group(2))) for m in timed)  # type: ignore[union-attr]
