@@ -168,7 +168,7 @@ SELECT p._row, p.patient_id,
     WHEN lymphodepletion_date IS NOT NULL THEN CASE WHEN lymphodepletion_date - live_vaccine_date BETWEEN 0
       AND {p['live_vaccine_window_days']} THEN 'fail' ELSE 'pass' END
     WHEN consent_date - live_vaccine_date > {p['live_vaccine_window_days']} THEN 'pass' ELSE 'unknown' END AS E10,
-  CASE WHEN sex = 'male' THEN 'not_applicable' WHEN pregnant OR breastfeeding THEN 'fail'
+  CASE WHEN sex = 'male' THEN 'not_applicable' WHEN sex = 'female' AND (pregnant OR breastfeeding) THEN 'fail'
     WHEN sex = 'female' AND pregnant = false AND breastfeeding = false THEN 'pass' ELSE 'unknown' END AS E11
 FROM patients p LEFT JOIN tp USING (patient_id) LEFT JOIN lc USING (patient_id) LEFT JOIN tx USING (patient_id);
 """

@@ -556,7 +556,9 @@ def e11_pregnancy(patient: Row) -> str:
     if patient["sex"] == "male":
         return NA
     pregnant, breastfeeding = patient["pregnant"], patient["breastfeeding"]
-    if pregnant is True or breastfeeding is True:
+    # Only a female fails: with sex blank the male reading is not_applicable, so not every
+    # reading fails.
+    if patient["sex"] == "female" and (pregnant is True or breastfeeding is True):
         return FAIL
     if patient["sex"] == "female" and pregnant is False and breastfeeding is False:
         return PASS

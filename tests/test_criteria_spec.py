@@ -549,7 +549,10 @@ E11 = table("E11", ["sex", "pregnant", "breastfeeding"], [
     ("female", None, "no", UNKNOWN, "pregnancy blank"),
     ("female", "no", None, UNKNOWN, "breastfeeding blank"),
     (None, "no", "no", UNKNOWN, "sex blank"),
-    (None, None, "yes", FAIL, "sex blank, breastfeeding"),
+    (None, None, "yes", UNKNOWN, "sex blank, breastfeeding: not applicable if male, so not a fail in every reading"),
+    (None, "yes", "no", UNKNOWN, "sex blank, pregnant"),
+    (None, "yes", None, UNKNOWN, "sex blank, pregnant, breastfeeding blank"),
+    ("female", None, "yes", FAIL, "breastfeeding decides with pregnancy blank"),
 ])
 
 # ----------------------------------------------------------------------------------------

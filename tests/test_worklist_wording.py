@@ -125,3 +125,13 @@ def test_adjuvant_blank_recurrence_date_is_a_missing_date() -> None:
                                                             recurrence_date=None)])
     assert outcome == "unknown"
     assert missing == "therapies.recurrence_date (line 1)"
+
+
+@pytest.mark.parametrize(("pregnant", "breastfeeding", "stated"), [("yes", None, "pregnant"),
+                                                                    ("no", "yes", "breastfeeding")])
+def test_a_recorded_pregnancy_with_sex_blank_asks_only_for_the_sex(pregnant: str, breastfeeding: str | None,
+                                                                    stated: str) -> None:
+    outcome, evidence, missing = outcome_of("E11", patient={"sex": None, "pregnant": pregnant,
+                                                            "breastfeeding": breastfeeding})
+    assert (outcome, missing) == ("unknown", "patients.sex")
+    assert evidence == f"recorded {stated}, sex not recorded: fails if female, not applicable if male"

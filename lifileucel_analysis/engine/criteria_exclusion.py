@@ -214,13 +214,20 @@ def _said_received(received: pd.Series) -> pd.Series:
            reads="patients.sex patients.pregnant patients.breastfeeding")
 def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
     sex, pregnant, feeding = column(f, "sex"), column(f, "pregnant"), column(f, "breastfeeding")
+    female = sex == "female"
     not_male = sex != "male"
+    # A recorded "yes" fails only a patient known to be female: with sex blank, the male
+    # reading makes E11 not_applicable, so the outcome is not "fail for every reading" (spec
+    # section 2), and only the sex is left to collect.
+    stated = np.where(is_yes(pregnant), "pregnant", "breastfeeding")
     needs = blank_fields({"patients.sex": sex.isna(), "patients.pregnant": not_male & pregnant.isna(),
                           "patients.breastfeeding": not_male & feeding.isna()})
     return decide(f.n, [
         Rule(sex == "male", N, "male: not applicable"),
-        Rule(is_yes(pregnant), F, "pregnant"),
-        Rule(is_yes(feeding), F, "breastfeeding"),
-        Rule((sex == "female") & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
+        Rule(female & is_yes(pregnant), F, "pregnant"),
+        Rule(female & is_yes(feeding), F, "breastfeeding"),
+        Rule(female & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
+        Rule(is_yes(pregnant) | is_yes(feeding), U,
+             "recorded {stated}, sex not recorded: fails if female, not applicable if male", "patients.sex"),
         Rule(True, U, "not recorded: {needs}", "{needs}"),
-    ], {"needs": needs})
+    ], {"needs": needs, "stated": stated})
