@@ -365,11 +365,18 @@ def i6_performance(patient: Row, params: Mapping[str, Any]) -> str:
     return PASS
 
 
-def lab_that_counts(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> Row | None:
-    """The result that counts for ``test``: most recent in the window, least favourable on ties.
+BLANK_VALUE_EXTREMES = (Fraction(0), Fraction(10) ** 12)
+"""A blank lab value is read as its extremes: values are >= 0, and 10^12 is past every limit.
+Every lab part is monotone in each value, so the extremes give every outcome a value can."""
 
-    Returns the row with an extra ``canonical`` key (exact value in the canonical unit; for
-    AST/ALT the exact ratio value / ULN), or ``None`` when there is no result in the window.
+
+def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
+    """Every exact value the result that counts for ``test`` can take, or ``None`` without one.
+
+    The result that counts is the most recent in the window, the least favourable on ties.
+    A blank value or unit is filled in every way (the unit with each of the test's units,
+    the value with its extremes); each combination over the counting day's rows gives one
+    reading. Values are in the canonical unit; for AST/ALT the ratio value / ULN.
     """
     consent, nma_ld = patient["consent_date"], patient["lymphodepletion_date"]
     if consent is None:
@@ -383,39 +390,55 @@ def lab_that_counts(patient: Row, labs: list[Row], test: str, params: Mapping[st
     if not in_window:
         return None
     latest_day = max(lab["collected_date"] for lab in in_window)
-    same_day = [dict(lab) for lab in in_window if lab["collected_date"] == latest_day]
-    for lab in same_day:
-        lab["canonical"] = exact(lab["value"]) * EXACT_FACTORS[(test, lab["unit"])]
-        if test in ("ast", "alt"):
-            lab["canonical"] = lab["canonical"] / exact(lab["uln"])
+    same_day = [lab for lab in in_window if lab["collected_date"] == latest_day]
     higher_is_worse = test in ("ast", "alt", "total_bilirubin")
     pick = max if higher_is_worse else min
-    return pick(same_day, key=lambda lab: lab["canonical"])
+    choices = [row_readings(lab, test) for lab in same_day]
+    return [pick(combination) for combination in itertools.product(*choices)]
 
 
-def at_least(lab: Row | None, limit: float) -> str:
+def row_readings(lab: Row, test: str) -> list[Fraction]:
+    """The exact canonical values one lab row can hold, its blanks filled in every way."""
+    values = BLANK_VALUE_EXTREMES if lab["value"] is None else (exact(lab["value"]),)
+    units = [u for (t, u) in EXACT_FACTORS if t == test] if lab["unit"] is None else [lab["unit"]]
+    readings = [v * EXACT_FACTORS[(test, u)] for v in values for u in units]
+    if test in ("ast", "alt"):
+        readings = [r / exact(lab["uln"]) for r in readings]
+    return readings
+
+
+def all_readings(outcomes: list[str]) -> str:
+    """One outcome when every reading gives it, else unknown."""
+    return outcomes[0] if len(set(outcomes)) == 1 else UNKNOWN
+
+
+def at_least(readings: list[Fraction] | None, limit: float) -> str:
     """Lab part with a lower limit."""
-    if lab is None:
+    if readings is None:
         return UNKNOWN
-    return PASS if lab["canonical"] >= exact(limit) else FAIL
+    return all_readings([PASS if value >= exact(limit) else FAIL for value in readings])
 
 
-def at_most_with_exception(lab: Row | None, limit: float, wider: float, exception: bool | None) -> str:
+def at_most_with_exception(readings: list[Fraction] | None, limit: float, wider: float,
+                           exception: bool | None) -> str:
     """Lab part with an upper limit that a condition (liver metastases, Gilbert) widens."""
-    if lab is None:
+    if readings is None:
         return UNKNOWN
-    value = lab["canonical"]
-    if value <= exact(limit):
-        return PASS
-    if value > exact(wider):
-        return FAIL
-    return yes_no_blank(exception, PASS, FAIL)
+
+    def one(value: Fraction) -> str:
+        if value <= exact(limit):
+            return PASS
+        if value > exact(wider):
+            return FAIL
+        return yes_no_blank(exception, PASS, FAIL)
+
+    return all_readings([one(value) for value in readings])
 
 
 def i7_labs(patient: Row, labs: list[Row], params: Mapping[str, Any]) -> str:
     """I7: adequate hematologic parameters and organ function (seven parts, all of)."""
-    def counts(test: str) -> Row | None:
-        return lab_that_counts(patient, labs, test, params)
+    def counts(test: str) -> list[Fraction] | None:
+        return lab_readings(patient, labs, test, params)
 
     liver, gilbert = patient["liver_metastases"], patient["gilbert_syndrome"]
     return combine_all_of([

@@ -289,7 +289,7 @@ I8 = table("I8", ["alternative_therapy_available"], [
 # ----------------------------------------------------------------------------------------
 
 
-def lab(test: str, value: float, unit: str, uln: float | None = None, day: str = "2025-02-25") -> dict[str, Any]:
+def lab(test: str, value: float | None, unit: str | None, uln: float | None = None, day: str = "2025-02-25") -> dict[str, Any]:
     """One labs row (collected 2025-02-25 unless told)."""
     return {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": day}
 
@@ -363,6 +363,38 @@ I7_LIMITS = lab_table([
     ("hemoglobin", 90.1, "g/L", None, "no", "no", PASS, "hemoglobin 90.1 g/L just above"),
     ("creatinine_clearance", 40.01, "mL/min", None, "no", "no", PASS, "CrCl 40.01 just above"),
 ])
+
+# A blank value or unit is "not recorded": the result is decided only when every value (>= 0)
+# or every unit of its test gives the same outcome (spec section 2, every reading).
+I7_BLANK_CELLS = lab_table([
+    ("anc", None, "10^9/L", None, "no", "no", UNKNOWN, "ANC value blank"),
+    ("ast", None, "U/L", 40, "yes", "no", UNKNOWN, "AST value blank, liver mets"),
+    ("anc", 5990, None, None, "no", "no", PASS, "ANC 5990, unit blank: 5.99 or 5990 x10^9/L"),
+    ("anc", 0.5, None, None, "no", "no", FAIL, "ANC 0.5, unit blank: 0.0005 or 0.5 x10^9/L"),
+    ("anc", 500, None, None, "no", "no", UNKNOWN, "ANC 500, unit blank: 500/uL fails, 500 x10^9/L passes"),
+    ("hemoglobin", 12, None, None, "no", "no", UNKNOWN, "hemoglobin 12, unit blank: 1.2 or 12 g/dL"),
+    ("hemoglobin", 95, None, None, "no", "no", PASS, "hemoglobin 95, unit blank: 9.5 or 95 g/dL"),
+    ("hemoglobin", 8, None, None, "no", "no", FAIL, "hemoglobin 8, unit blank: 0.8 or 8 g/dL"),
+    ("ast", 100, None, 40, "no", "no", PASS, "AST 100 (ULN 40), unit blank: U/L is its only unit"),
+    ("creatinine_clearance", 39, None, None, "no", "no", FAIL, "CrCl 39, unit blank: mL/min is its only unit"),
+    ("total_bilirubin", 1.5, None, None, "no", "no", PASS, "bilirubin 1.5, unit blank: 1.5 mg/dL or umol/L"),
+    ("total_bilirubin", 40, None, None, "no", "no", FAIL, "bilirubin 40, unit blank: 2.34 or 40 mg/dL, no Gilbert"),
+    ("total_bilirubin", 40, None, None, "no", "yes", UNKNOWN, "bilirubin 40, unit blank, Gilbert: 2.34 or 40"),
+    ("total_bilirubin", 40, None, None, "no", None, UNKNOWN, "bilirubin 40, unit blank, Gilbert blank"),
+])
+
+I7_BLANK_ON_THE_DAY = [
+    Case("I7 same-day tie: a low ANC fails whatever the blank value beside it", {"I7": FAIL},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-02-20"), lab("anc", None, "10^9/L", day="2025-02-20")]),
+    Case("I7 same-day tie: a good ANC beside a blank value is unknown", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", None, "10^9/L", day="2025-02-20")]),
+    Case("I7 a blank value superseded by a later result does not count", {"I7": PASS},
+         labs=[lab("anc", None, "10^9/L", day="2025-02-10"), lab("anc", 2.0, "10^9/L", day="2025-02-20")]),
+    Case("I7 the latest result has a blank value: unknown", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L", day="2025-02-10"), lab("anc", None, "10^9/L", day="2025-02-20")]),
+    Case("I7 AST above 5 x ULN fails beside a blank AST value", {"I7": FAIL},
+         labs=[lab("ast", 201, "U/L", 40, day="2025-02-20"), lab("ast", None, "U/L", 40, day="2025-02-20")]),
+]
 
 I7_WINDOW = [
     Case("I7 only ANC on day 29 before consent: no result", {"I7": UNKNOWN},
@@ -574,7 +606,8 @@ OVERRIDES = [
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
 
 ALL_CASES: list[Case] = [
-    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I6, *I7_LIMITS, *I7_WINDOW, *I8,
+    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I6, *I7_LIMITS, *I7_BLANK_CELLS, *I7_BLANK_ON_THE_DAY,
+    *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]
 

@@ -158,7 +158,8 @@ BAD_CELLS = [
     ("labs", 1, "unit", "IU/ml", "unit not allowed for test ast: use U/L"),
     ("labs", 1, "uln", "", "required for ast and alt"),
     ("labs", 0, "test", "ldh", "unknown code"),
-    ("labs", 0, "value", "", "blank, but required"),
+    ("labs", 0, "collected_date", "", "blank, but required"),
+    ("labs", 0, "test", "", "blank, but required"),
     ("labs", 0, "value", "high", "not a number"),
     ("labs", 0, "collected_date", "20/02/2025", "not an ISO date"),
     ("toxicities", 0, "grade", "6", "out of range"),
@@ -254,7 +255,7 @@ def test_an_empty_row_between_rows_is_reported_at_its_row(tmp_path: Path) -> Non
     labs.write_text("\n".join([header, first, ",,,,,", second]) + "\n")
     error = load_error(folder)
     assert {(p.row, p.column) for p in error.problems} == {
-        (2, "patient_id"), (2, "test"), (2, "value"), (2, "unit"), (2, "collected_date")}
+        (2, "patient_id"), (2, "test"), (2, "collected_date")}  # a blank value or unit alone is "not recorded"
 
 
 def test_row_numbers_count_data_rows_after_quoted_line_breaks(tmp_path: Path) -> None:
@@ -751,3 +752,14 @@ def test_any_lab_value_survives_a_round_trip(tmp_path_factory: pytest.TempPathFa
     out = tmp_path_factory.mktemp("round_trip") / "d"
     write_tables(tables, out, fmt)
     assert_dataset_equals(load_dataset(out), tables)
+
+
+@pytest.mark.parametrize("column", ["value", "unit"])
+def test_a_blank_lab_value_or_unit_is_read_as_not_recorded(tmp_path: Path, column: str) -> None:
+    """Not a contract break: the row loads with the cell blank (I7 then weighs every reading)."""
+    rows = base_rows()
+    rows["labs"][0][column] = ""
+    dataset = load_dataset(write_csv_dataset(tmp_path / "d", rows))
+    assert len(dataset.labs) == len(rows["labs"])
+    assert pd.isna(dataset.labs[column].iloc[0])
+    assert dataset.labs[column].iloc[1:].notna().all()

@@ -135,3 +135,34 @@ def test_a_recorded_pregnancy_with_sex_blank_asks_only_for_the_sex(pregnant: str
                                                             "breastfeeding": breastfeeding})
     assert (outcome, missing) == ("unknown", "patients.sex")
     assert evidence == f"recorded {stated}, sex not recorded: fails if female, not applicable if male"
+
+
+def test_a_lab_result_without_a_value_asks_for_that_value() -> None:
+    labs = [{"test": "anc", "value": None, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs)
+    assert (outcome, missing) == ("unknown", "labs.value (ANC result dated 2025-02-25)")
+    assert evidence == "ANC (no value) on 2025-02-25: its value is not recorded, so it may pass or fail"
+
+
+def test_a_lab_result_without_a_unit_that_matters_asks_for_the_unit() -> None:
+    labs = [{"test": "hemoglobin", "value": 12, "unit": None, "uln": None, "collected_date": "2025-02-25"}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs)
+    assert (outcome, missing) == ("unknown", "labs.unit (hemoglobin result dated 2025-02-25)")
+    assert evidence == ("hemoglobin 12 (unit not recorded) on 2025-02-25: its unit is not recorded, "
+                        "so it may pass or fail")
+
+
+def test_a_blank_lab_value_beside_a_band_value_asks_for_the_value_and_the_condition() -> None:
+    labs = [{"test": "ast", "value": 160, "unit": "U/L", "uln": 40, "collected_date": "2025-02-25"},
+            {"test": "ast", "value": None, "unit": "U/L", "uln": 40, "collected_date": "2025-02-25"}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs, patient={"liver_metastases": None})
+    assert outcome == "unknown"
+    assert missing == "labs.value (AST result dated 2025-02-25); patients.liver_metastases"
+    assert evidence.endswith("its value is not recorded, so it may pass or fail; liver_metastases not recorded")
+
+
+def test_the_worklist_names_one_lab_rows_blank_cell_in_words() -> None:
+    from lifileucel_analysis.report.worklist import field_label
+
+    assert field_label("labs.value (ANC result dated 2025-02-25)") == "value of the ANC result dated 2025-02-25"
+    assert field_label("labs.anc (collected 2025-01-28 to 2025-03-29)") == "ANC (collected 2025-01-28 to 2025-03-29)"

@@ -245,8 +245,11 @@ LABS = TableSpec(
     (
         ColumnSpec("patient_id", "id", "must exist in patients", required=True),
         _code("test", LAB_TESTS, required=True),
-        ColumnSpec("value", "number", required=True, minimum=0),
-        _code("unit", UNITS, "allowed units depend on the test", required=True),
+        ColumnSpec("value", "number",
+                   "result, in `unit`; blank = not recorded (I7 then decides only if every value would)", minimum=0),
+        _code("unit", UNITS,
+              "allowed units depend on the test; blank = not recorded (I7 then decides only if every unit of the "
+              "test would)"),
         ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0),
         ColumnSpec("collected_date", "date", required=True),
     ),

@@ -261,24 +261,33 @@ def lab_window(f: Facts, p: CriteriaParams) -> Window:
     return Window(text.fillna("").astype(str), consent.notna().to_numpy())
 
 
-def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
-    """The unknown branches of a lab part: which window, and whether a result exists outside it."""
+def _missing_lab(lab: LabResult, name: str, test: str, window: Window, none: pd.Series) -> list[Rule]:
+    """The unknown branches of a lab part without a result (``none``): which window, and
+    whether a result exists outside it."""
     return [
-        Rule(~window.placed, U, f"no {name} result can be placed: consent date not recorded",
+        Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
              "patients.consent_date"),
-        Rule(lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
+        Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
              f"labs.{test} (collected {{window}})"),
-        Rule(True, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+        Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
     ]
 
 
+def _blank_in_row(lab: LabResult, name: str, test: str, shown: str) -> Rule:
+    """The unknown branch of a result whose value or unit is blank: it could fall on either side."""
+    return Rule(lab.blank != "", U, shown + ": its {blank} is not recorded, so it may pass or fail",
+                f"labs.{{blank}} ({name} result dated {{date}})")
+
+
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
-    values = {"raw": lab.raw, "date": lab.date, "limit": limit, "window": window.text}
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "limit": limit,
+              "window": window.text, "blank": lab.blank}
     shown = name + " {raw} on {date}"
-    return decide(len(lab.value), [
-        Rule(lab.value >= limit, P, shown + " >= {limit} " + unit),
-        Rule(lab.value < limit, F, shown + " < {limit} " + unit),
-        *_missing_lab(lab, name, test, window),
+    return decide(len(lab.sure), [
+        Rule(lab.sure < limit, F, name + " {sure} on {date} < {limit} " + unit),
+        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
+        *_missing_lab(lab, name, test, window, lab.possible.isna()),
+        _blank_in_row(lab, name, test, shown),
     ], values)
 
 
@@ -286,21 +295,23 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present."""
     normal, raised = limits
-    values = {"raw": lab.raw, "date": lab.date, "normal": normal, "raised": raised, "window": window.text}
-    shown = name + " {raw} on {date}"
-    return decide(len(lab.value), [
-        Rule(lab.value > raised, F, shown + " > {raised}" + unit),
-        Rule((lab.value > normal) & is_no(condition), F, shown + " > {normal}" + unit + " (" + condition_field
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "normal": normal, "raised": raised,
+              "window": window.text, "blank": lab.blank}
+    shown, sure = name + " {raw} on {date}", name + " {sure} on {date}"
+    # The raised limit still matters while the condition is blank and the sure end is past the normal one.
+    condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
+    return decide(len(lab.sure), [
+        Rule(lab.sure > raised, F, sure + " > {raised}" + unit),
+        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + " (" + condition_field
              + " = no)"),
-        Rule(lab.value <= normal, P, shown + " <= {normal}" + unit),
-        Rule((lab.value <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
+        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit),
+        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
              + " = yes)"),
-        Rule(lab.value.isna() & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
-             "patients.consent_date"),
-        Rule(lab.value.isna() & lab.outside, U,
-             f"no {name} result {{window}}; a result outside that window is on file",
-             f"labs.{test} (collected {{window}})"),
-        Rule(lab.value.isna(), U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+        *_missing_lab(lab, name, test, window, lab.possible.isna()),
+        Rule((lab.blank != "") & condition_open, U,
+             shown + ": its {blank} is not recorded, so it may pass or fail; " + condition_field + " not recorded",
+             f"labs.{{blank}} ({name} result dated {{date}}); patients.{condition_field}"),
+        _blank_in_row(lab, name, test, shown),
         Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)

@@ -12,19 +12,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
-from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from .lab_results import LabResult, latest_labs
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
 BRAF_CLASS = "braf-inhibitor"
-EXACT_DECIMALS = 9
-LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 
 
 @lru_cache(maxsize=1)
@@ -149,123 +145,6 @@ def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:
     return progressed
 
 
-@dataclass(frozen=True)
-class LabResult:
-    """The result that counts for one lab test, aligned with the patients."""
-
-    value: pd.Series
-    """Value in the canonical unit (AST/ALT: as a multiple of ULN); NaN when none."""
-    raw: pd.Series
-    """Value as reported, with its unit, for evidence (``"1500 /uL"``)."""
-    date: pd.Series
-    conflict: pd.Series
-    """True where several results on the counting day disagreed (the worst one counts)."""
-    outside: pd.Series
-    """True where the patient has a result of this test, but none in the window."""
-
-
-def latest_labs(dataset: ScreeningDataset, params: CriteriaParams) -> dict[str, LabResult]:
-    """Select, for every patient and test, the result that counts.
-
-    The window is ``consent_date - lab_lookback_days`` to ``lymphodepletion_date`` (when
-    known), inclusive. Among results on the latest day the least favourable counts (the
-    last such row in file order when several tie). No sort: grouped maxima/minima over the
-    dense key ``patient position x test`` (``ufunc.at``) find the latest day, the worst
-    value on it, the row that holds it and the day's spread, each in one pass.
-    """
-    labs, n = dataset.labs, dataset.n_patients
-    pos = patient_positions(dataset, "labs")
-    rows, key = _latest_day_rows(dataset, params, pos)
-    canonical = _canonical_values(labs)
-    value = canonical[rows]
-    low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
-    # A value that cannot be converted (NaN) counts as the worst: it must not hide behind a good one.
-    badness = np.where(np.isnan(value), np.inf, np.where(low_bad, -value, value))
-    groups = n * len(LAB_TESTS)
-    holds = badness == _group_max(key, badness, groups, -np.inf)[key]
-    chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1).reshape(n, len(LAB_TESTS))
-    low, high = np.full(groups, np.inf), np.full(groups, -np.inf)
-    np.fmin.at(low, key, value)
-    np.fmax.at(high, key, value)
-    conflict = (low != high).reshape(n, len(LAB_TESTS)) & (chosen >= 0)
-    any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
-    on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
-    outside = on_file & (chosen < 0)
-    return {name: _lab_for(chosen[:, code], conflict[:, code], canonical, labs, name in TESTS_NEEDING_ULN,
-                           outside[:, code])
-            for code, name in enumerate(LAB_TESTS)}
-
-
-def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
-                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lab rows in the window and on their (patient, test)'s latest day, with that key (``pos``: each row's patient)."""
-    labs, patients = dataset.labs, dataset.patients
-    consent = patients["consent_date"].to_numpy()[pos]
-    ld = patients["lymphodepletion_date"].to_numpy()[pos]
-    date = labs["collected_date"].to_numpy()
-    start = consent - np.timedelta64(params.lab_lookback_days, "D")
-    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
-    key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
-    day = date[rows].astype(np.int64)
-    on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
-    return rows[on_day], key[on_day]
-
-
-def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
-    """Maximum of ``values`` per dense integer ``key`` in ``range(groups)``; ``empty`` where none."""
-    out = np.full(groups, empty, dtype=values.dtype)
-    np.maximum.at(out, key, values)
-    return out
-
-
-def _lab_for(row: np.ndarray, conflict: np.ndarray, canonical: np.ndarray, labs: pd.DataFrame,
-             with_uln: bool, outside: np.ndarray) -> LabResult:
-    """One test's chosen lab rows (``-1`` = none), as values aligned with the patients."""
-    has = row >= 0
-    picked = row[has]
-    values = np.full(len(row), np.nan)
-    values[has] = canonical[picked]
-    dates = np.full(len(row), np.datetime64("NaT"), dtype=DATE_DTYPE)
-    dates[has] = labs["collected_date"].to_numpy()[picked]
-    gather = np.full(len(row), len(picked), dtype=np.int64)  # len(picked) = the blank appended below
-    gather[has] = np.arange(len(picked))
-    raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
-    text = pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan))
-    return LabResult(pd.Series(values), pd.Series(text), pd.Series(dates), pd.Series(conflict), pd.Series(outside))
-
-
-def _canonical_values(labs: pd.DataFrame) -> np.ndarray:
-    """Values in the canonical unit; AST/ALT as a multiple of their ULN."""
-    factors = np.full((len(LAB_TESTS), len(UNITS)), np.nan)
-    for t, units in UNIT_FACTORS.items():
-        for unit, factor in units.items():
-            factors[LAB_TESTS.index(t), UNITS.index(unit)] = factor
-    test = labs["test"].cat.codes.to_numpy()
-    unit = labs["unit"].cat.codes.to_numpy()
-    raw = labs["value"].to_numpy()
-    canonical = raw * np.where(unit >= 0, factors[test, unit], np.nan)
-    is_liver = np.isin(test, [LAB_TESTS.index(t) for t in TESTS_NEEDING_ULN])
-    # Binary floating point cannot hold 33.3 or 1/17.1 exactly: 99.9 / 33.3 = 3.0000000000000004.
-    # Rounding to 9 decimals puts a value typed at a limit exactly on it; a value that differs
-    # from the limit by less than 5e-10 (more digits than any lab reports) is read as on it.
-    return np.round(np.where(is_liver, raw / labs["uln"].to_numpy(), canonical), EXACT_DECIMALS)
-
-
-def _number_text(values: np.ndarray) -> pa.Array:
-    """Numbers as the site wrote them (up to 6 decimals), no trailing ".0"."""
-    return pa.array(np.round(values, 6), from_pandas=True).cast(pa.string())
-
-
-def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
-    """The results as reported, for evidence: "1500 /uL", or "48 U/L (ULN 40)" ``with_uln``."""
-    units = pa.array(labs["unit"].cat.categories.astype(str).tolist(), type=pa.string())
-    unit = units.take(labs["unit"].cat.codes.to_numpy()[rows])
-    text = pc.binary_join_element_wise(_number_text(labs["value"].to_numpy()[rows]), unit, " ")
-    if not with_uln:
-        return text
-    return pc.binary_join_element_wise(text, " (ULN ", _number_text(labs["uln"].to_numpy()[rows]), ")", "")
-
-
 def age_at_consent(patients: pd.DataFrame) -> pd.Series:
     """Age in whole years at consent (NA when either date is blank)."""
     birth, consent = patients["birth_date"], patients["consent_date"]
@@ -306,7 +185,7 @@ def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.Dat
         patients=patients,
         age=age_at_consent(patients),
         lines=therapy_lines(dataset, params, lookup_table(drugs) if drugs is not None else None),
-        labs=latest_labs(dataset, params),
+        labs=latest_labs(dataset, params, patient_positions(dataset, "labs")),
         toxicities=dataset.toxicities.reset_index(drop=True),
         tox_pos=patient_positions(dataset, "toxicities"),
         source_rows={name: dataset.rows_in_source(name) for name in ("patients", "therapies", "toxicities")},

@@ -95,6 +95,7 @@ def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) ->
 
 
 _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
+_ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
 
 def _words(name: str) -> str:
@@ -114,7 +115,8 @@ def field_label(token: str) -> str:
     if table == "therapies":
         return f"prior therapy {_words(column)}{rest}"
     if table == "labs":
-        return f"{_words(column)}{rest}"
+        one_row = _ONE_LAB_ROW.match(rest)  # a blank cell of one result: "value of the ANC result dated ..."
+        return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
     if f"{table}.{column}" in PLAIN_LABELS:
         return PLAIN_LABELS[f"{table}.{column}"] + rest
     spec = next((c for c in TABLES[table].columns if c.name == column), None)
@@ -144,8 +146,10 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
     for text in distinct:
         tokens = [t for t in str(text).split("; ") if t]
         # The engine names each lab with its window; grouped under the window here, it is said once.
-        lab_names = [_WINDOW_SUFFIX.sub("", field_label(t)) for t in tokens if t.startswith("labs.")]
-        others.append("; ".join(field_label(t) for t in tokens if not t.startswith("labs.")))
+        # A blank cell of one lab row ("labs.value (ANC result dated ...)") is named on its own.
+        windowed = [t.startswith("labs.") and _WINDOW_SUFFIX.search(t) is not None for t in tokens]
+        lab_names = [_WINDOW_SUFFIX.sub("", field_label(t)) for t, w in zip(tokens, windowed) if w]
+        others.append("; ".join(field_label(t) for t, w in zip(tokens, windowed) if not w))
         labs.append(", ".join(lab_names))
         has_labs.append(bool(lab_names))
         counts.append(str(text).count("; ") + 1)

@@ -1,0 +1,239 @@
+"""The laboratory result that counts for each patient and test, with blanks kept as bounds.
+
+A lab row's ``value`` or ``unit`` may be blank ("not recorded", spec section 1). Such a row
+is not dropped and does not stop the screen: it stands for every value it could hold, so
+each row carries the interval ``[low, high]`` of its value in the canonical unit:
+
+- both recorded: ``low = high`` = the converted value;
+- ``unit`` blank: the value converted with the smallest and with the largest factor of
+  that test's units (``hemoglobin 12``: 1.2 g/dL if g/L, 12 g/dL if g/dL; a test with one
+  unit, e.g. AST, is decided by its value alone);
+- ``value`` blank: ``0`` to ``inf`` (values are >= 0).
+
+The result that counts is the least favourable one on the latest day in the window; with
+intervals it is itself an interval: for a test where low values are worse (ANC, ...) the
+worst lies between ``min(low)`` and ``min(high)`` over the day's rows, for one where high
+values are worse (AST, ALT, bilirubin) between ``max(low)`` and ``max(high)``. The
+criterion decides from the two ends: the *sure* end (the worst value whatever the blanks
+hold) fails when it is past the limit, the *possible* end (the worst value the blanks
+allow) passes when it is within it, otherwise the part is unknown and names the blank
+field to collect. With nothing blank both ends are the recorded value, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..contract.dataset import ScreeningDataset
+from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from .parameters import CriteriaParams
+
+EXACT_DECIMALS = 9
+LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
+NO_VALUE = "(no value)"
+NO_UNIT = "(unit not recorded)"
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """The result that counts for one lab test, aligned with the patients.
+
+    ``sure`` and ``possible`` are equal (the recorded value) unless a row of the counting
+    day has a blank value or unit; both are NaN when there is no result in the window.
+    """
+
+    sure: pd.Series
+    """The worst value whatever the blanks hold, canonical unit (AST/ALT: multiple of ULN)."""
+    possible: pd.Series
+    """The worst value the blanks allow (``inf``/``0`` for a blank value)."""
+    sure_raw: pd.Series
+    """The row holding ``sure``, as reported (``"1500 /uL"``), for evidence."""
+    possible_raw: pd.Series
+    """The row holding ``possible``, as reported, for evidence."""
+    blank: pd.Series
+    """The blank fields of the ``possible`` row that matter (``"value"``, ``"unit"``), else ""."""
+    date: pd.Series
+    conflict: pd.Series
+    """True where several recorded results on the counting day disagreed (the worst one counts)."""
+    outside: pd.Series
+    """True where the patient has a result of this test, but none in the window."""
+
+    @property
+    def raw(self) -> pd.Series:
+        """The worst possible row as reported (what a conflict finding shows)."""
+        return self.possible_raw
+
+
+def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
+    """Select, for every patient and test, the result that counts (``pos``: each lab row's patient).
+
+    The window is ``consent_date - lab_lookback_days`` to ``lymphodepletion_date`` (when
+    known), inclusive. No sort: grouped maxima over the dense key ``patient position x
+    test`` (``ufunc.at``) find the latest day, the worst ends on it and the rows that hold
+    them, each in one pass; among rows that tie, the last in file order is shown.
+    """
+    labs, n = dataset.labs, dataset.n_patients
+    rows, key = _latest_day_rows(dataset, params, pos)
+    low, high = canonical_bounds(labs)
+    low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
+    groups = n * len(LAB_TESTS)
+    # Badness grows with how unfavourable a value is; a value that cannot be converted (NaN)
+    # counts as the worst of all, so that it never hides behind a good one.
+    sure_end = np.where(low_bad, high[rows], low[rows])
+    possible_end = np.where(low_bad, low[rows], high[rows])
+    possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
+    # Blank cells are rare: without one on any counting day both ends are the same rows.
+    uncertain = bool((sure_end != possible_end).any())
+    sure_row = _worst_rows(key, rows, _badness(sure_end, low_bad), groups) if uncertain else possible_row
+    least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
+    recorded_key, recorded = key, low[rows]
+    if uncertain:  # a conflict is between recorded results only
+        known = low[rows] == high[rows]
+        recorded_key, recorded = key[known], recorded[known]
+    np.fmin.at(least, recorded_key, recorded)
+    np.fmax.at(most, recorded_key, recorded)
+    conflict = (least < most).reshape(n, len(LAB_TESTS))
+    any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
+    on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
+    outside = on_file & (possible_row < 0)
+    cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
+                      labs["unit"].cat.codes.to_numpy() < 0)
+    result = {}
+    for code, name in enumerate(LAB_TESTS):
+        ends = (high, low) if name in LOW_IS_WORSE else (low, high)
+        sure = sure_row[:, code] if uncertain else None  # None: the same rows as the possible end
+        result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, cells, conflict[:, code],
+                                outside[:, code])
+    return result
+
+
+@dataclass(frozen=True)
+class _RowCells:
+    """Per lab row, read once for all seven tests: its date and which cells are blank."""
+
+    date: np.ndarray
+    no_value: np.ndarray
+    no_unit: np.ndarray
+
+
+def _badness(end: np.ndarray, low_bad: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(end), np.inf, np.where(low_bad, -end, end))
+
+
+def _worst_rows(key: np.ndarray, rows: np.ndarray, badness: np.ndarray, groups: int) -> np.ndarray:
+    """Per (patient, test), the last row in file order with the greatest badness; -1 where none."""
+    holds = badness == _group_max(key, badness, groups, -np.inf)[key]
+    chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1)
+    return chosen.reshape(-1, len(LAB_TESTS))
+
+
+def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
+                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lab rows in the window and on their (patient, test)'s latest day, with that key."""
+    labs, patients = dataset.labs, dataset.patients
+    consent = patients["consent_date"].to_numpy()[pos]
+    ld = patients["lymphodepletion_date"].to_numpy()[pos]
+    date = labs["collected_date"].to_numpy()
+    start = consent - np.timedelta64(params.lab_lookback_days, "D")
+    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
+    key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
+    day = date[rows].astype(np.int64)
+    on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
+    return rows[on_day], key[on_day]
+
+
+def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
+    """Maximum of ``values`` per dense integer ``key`` in ``range(groups)``; ``empty`` where none."""
+    out = np.full(groups, empty, dtype=values.dtype)
+    np.maximum.at(out, key, values)
+    return out
+
+
+def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
+             labs: pd.DataFrame, test: str, cells: _RowCells, conflict: np.ndarray, outside: np.ndarray) -> LabResult:
+    """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the patients."""
+    sure_end, possible_end = ends
+    with_uln = test in TESTS_NEEDING_ULN
+    possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln)
+    sure, sure_raw = (possible, possible_raw) if sure_row is None else _pick(sure_row, sure_end, labs, with_uln)
+    has = possible_row >= 0
+    dates = np.full(len(possible_row), np.datetime64("NaT"), dtype=DATE_DTYPE)
+    at = possible_row[has]
+    dates[has] = cells.date[at]
+    blank = np.full(len(possible_row), "", dtype=object)
+    if sure_row is not None:  # some counting day holds a blank that matters
+        no_value, no_unit = cells.no_value[at], cells.no_unit[at] & (len(UNIT_FACTORS[test]) > 1)
+        blank[has] = np.where(no_value, "value", np.where(no_unit, "unit", ""))
+    return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
+                     pd.Series(dates), pd.Series(conflict), pd.Series(outside))
+
+
+def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) -> tuple[np.ndarray, pd.Series]:
+    """The ``end`` value and the as-reported text of each patient's chosen row (NaN / NA where none)."""
+    has = row >= 0
+    picked = row[has]
+    values = np.full(len(row), np.nan)
+    values[has] = end[picked]
+    gather = np.full(len(row), len(picked), dtype=np.int64)  # len(picked) = the blank appended below
+    gather[has] = np.arange(len(picked))
+    raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
+    return values, pd.Series(pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan)))
+
+
+def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the lowest and highest value in the canonical unit its blanks allow.
+
+    AST/ALT are given as a multiple of their ULN. Equal ends where value and unit are recorded.
+    """
+    low_factor = np.full((len(LAB_TESTS), len(UNITS) + 1), np.nan)  # last column: unit blank (code -1)
+    high_factor = low_factor.copy()
+    for t, units in UNIT_FACTORS.items():
+        i = LAB_TESTS.index(t)
+        for unit, factor in units.items():
+            low_factor[i, UNITS.index(unit)] = high_factor[i, UNITS.index(unit)] = factor
+        low_factor[i, -1], high_factor[i, -1] = min(units.values()), max(units.values())
+    test = labs["test"].cat.codes.to_numpy()
+    unit = labs["unit"].cat.codes.to_numpy()
+    raw = labs["value"].to_numpy(dtype=float, na_value=np.nan)
+    is_liver = np.isin(test, [LAB_TESTS.index(t) for t in TESTS_NEEDING_ULN])
+    uln = labs["uln"].to_numpy(dtype=float, na_value=np.nan)
+    blank = np.isnan(raw)
+
+    def canonical(at: np.ndarray | slice, factors: np.ndarray, blank_as: float) -> np.ndarray:
+        value = np.where(blank[at], blank_as, raw[at])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            converted = np.where(is_liver[at], value / uln[at], value * factors[test[at], unit[at]])
+        # Binary floating point cannot hold 33.3 or 1/17.1 exactly: 99.9 / 33.3 = 3.0000000000000004.
+        # Rounding to 9 decimals puts a value typed at a limit exactly on it; a value that differs
+        # from the limit by less than 5e-10 (more digits than any lab reports) is read as on it.
+        return np.round(converted, EXACT_DECIMALS)
+
+    low = canonical(slice(None), low_factor, 0.0)
+    high = low.copy()
+    open_rows = np.flatnonzero(blank | (unit < 0))  # rare: only these rows have two ends
+    high[open_rows] = canonical(open_rows, high_factor, np.inf)
+    return low, high
+
+
+def _number_text(values: np.ndarray) -> pa.Array:
+    """Numbers as the site wrote them (up to 6 decimals), no trailing ".0"."""
+    return pa.array(np.round(values, 6), from_pandas=True).cast(pa.string())
+
+
+def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
+    """The results as reported, for evidence: "1500 /uL", "48 U/L (ULN 40)" ``with_uln``,
+    "12 (unit not recorded)", "(no value)"."""
+    units = pa.array([*labs["unit"].cat.categories.astype(str).tolist(), NO_UNIT], type=pa.string())
+    codes = labs["unit"].cat.codes.to_numpy()[rows]
+    unit = units.take(np.where(codes < 0, len(units) - 1, codes))
+    number = _number_text(labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows])
+    text = pc.fill_null(pc.binary_join_element_wise(number, unit, " "), NO_VALUE)  # a blank value: no unit shown
+    if not with_uln:
+        return text
+    uln = _number_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
+    return pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
