@@ -65,8 +65,9 @@ class LabResult:
 
     @property
     def raw(self) -> pd.Series:
-        """The worst possible row as reported (what a conflict finding shows)."""
-        return self.possible_raw
+        """The worst recorded row as reported (what a conflict finding shows): the sure end's
+        row, since a blank value is never the worst for sure unless every row is blank."""
+        return self.sure_raw
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
