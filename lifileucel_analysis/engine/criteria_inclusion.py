@@ -261,9 +261,10 @@ def lab_window(f: Facts, p: CriteriaParams) -> Window:
     return Window(text.fillna("").astype(str), consent.notna().to_numpy())
 
 
-def _missing_lab(lab: LabResult, name: str, test: str, window: Window, none: pd.Series) -> list[Rule]:
-    """The unknown branches of a lab part without a result (``none``): which window, and
-    whether a result exists outside it."""
+def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
+    """The unknown branches of a lab part without a result: which window, and whether a
+    result exists outside it."""
+    none = lab.possible.isna()
     return [
         Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
              "patients.consent_date"),
@@ -273,10 +274,19 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window, none: pd.
     ]
 
 
-def _blank_in_row(lab: LabResult, name: str, test: str, shown: str) -> Rule:
-    """The unknown branch of a result whose value or unit is blank: it could fall on either side."""
-    return Rule(lab.blank != "", U, shown + ": its {blank} is not recorded, so it may pass or fail",
-                f"labs.{{blank}} ({name} result dated {{date}})")
+def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndarray | bool = False,
+                  condition_field: str = "") -> Rule:
+    """The unknown branch of a result whose value or unit is blank: it could fall on either side.
+
+    Where ``condition_open``, the blank ``condition_field`` is to be collected too.
+    """
+    blank = lab.blank != ""
+    text = shown + ": its {blank} is not recorded, so it may pass or fail"
+    needs = f"labs.{{blank}} ({name} result dated {{date}})"
+    if condition_field:
+        blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
+        needs += f"; patients.{condition_field}"
+    return Rule(blank, U, text, needs)
 
 
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
@@ -286,8 +296,8 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
     return decide(len(lab.sure), [
         Rule(lab.sure < limit, F, name + " {sure} on {date} < {limit} " + unit),
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
-        *_missing_lab(lab, name, test, window, lab.possible.isna()),
-        _blank_in_row(lab, name, test, shown),
+        *_missing_lab(lab, name, test, window),
+        _blank_in_row(lab, name, shown),
     ], values)
 
 
@@ -307,11 +317,9 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit),
         Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
              + " = yes)"),
-        *_missing_lab(lab, name, test, window, lab.possible.isna()),
-        Rule((lab.blank != "") & condition_open, U,
-             shown + ": its {blank} is not recorded, so it may pass or fail; " + condition_field + " not recorded",
-             f"labs.{{blank}} ({name} result dated {{date}}); patients.{condition_field}"),
-        _blank_in_row(lab, name, test, shown),
+        *_missing_lab(lab, name, test, window),
+        _blank_in_row(lab, name, shown, condition_open, condition_field),
+        _blank_in_row(lab, name, shown),
         Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)
