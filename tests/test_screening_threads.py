@@ -36,3 +36,22 @@ def test_interleave_blocks_do_not_matter() -> None:
     small = screening._interleave([p.evidence for p in parts], at, notes, block=7)
     assert small.to_pylist() == result.outcomes["evidence"].tolist()
     assert small.num_chunks == -(-dataset.n_patients // 7)
+
+
+def test_interleave_puts_each_sentence_at_its_patient_and_criterion() -> None:
+    """The gathered column against a plain double loop over patients and criteria."""
+    dataset = load_dataset(DEMO_DATASET)
+    result = screening.screen(dataset)
+    facts = screening.build_facts(dataset, result.params)
+    parts = [criterion.evaluate(facts, result.params) for criterion in screening.CATALOG]
+    codes = screening.np.stack([p.codes for p in parts], axis=1)
+    at, notes, _ = screening._apply_overrides(dataset, codes, [p.evidence for p in parts])
+    pools = [p.evidence.pool.to_pylist() for p in parts]
+    replaced = dict(zip(at.tolist(), notes.to_pylist(), strict=True))
+    k = len(parts)
+    expected = [replaced.get(i * k + j, pools[j][parts[j].evidence.index[i]])
+                for i in range(dataset.n_patients) for j in range(k)]
+    assert screening._interleave([p.evidence for p in parts], at, notes, block=5).to_pylist() == expected
+    assert screening._interleave([p.evidence for p in parts]).to_pylist() == [
+        pools[j][parts[j].evidence.index[i]] for i in range(dataset.n_patients) for j in range(k)]
+    assert any(s.startswith("waived by") for s in expected)

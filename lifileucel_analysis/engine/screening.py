@@ -151,22 +151,27 @@ def _interleave(texts: list[Text], replace_at: np.ndarray | None = None,
                 replacements: pa.Array | None = None, block: int = 1 << 16) -> pa.ChunkedArray:
     """Gather per-criterion texts into one patient-major column (patient 0: I1..E11, ...).
 
-    This is the one copy of the sentences into their final place, block by block so that
-    each step works in cache and nothing else of full size is allocated. ``replace_at``
-    (sorted positions in the patient-major column) get ``replacements`` instead.
+    This is the one copy of the sentences into their final place: the criteria's pools
+    (and the replacements) are laid end to end once, and each block of the column is one
+    ``take`` from them, so no sentence is copied on the way. Blocks keep each step in
+    cache and nothing else of full size is allocated. ``replace_at`` (sorted positions in
+    the patient-major column) get ``replacements`` instead.
     """
     k, n = len(texts), len(texts[0])
     at = np.zeros(0, dtype=np.int64) if replace_at is None else replace_at
+    pools = [t.pool for t in texts] + ([] if replacements is None else [replacements])
+    starts = np.cumsum([0] + [len(pool) for pool in pools])  # where each pool begins in ``joined``
+    joined = pa.concat_arrays(pools)
 
     def gather(start: int) -> pa.Array:
         size = min(block, n - start)
-        order = (np.arange(k, dtype=np.int64)[None, :] * size + np.arange(size, dtype=np.int64)[:, None]).ravel()
-        columns = [t.pool.take(t.index[start:start + size]) for t in texts]
+        where = np.empty((size, k), dtype=np.int64)
+        for j, t in enumerate(texts):
+            np.add(t.index[start:start + size], starts[j], out=where[:, j])
         lo, hi = np.searchsorted(at, [start * k, (start + size) * k])
-        if hi > lo:  # the replacements ride along after the columns; their positions point there
-            columns.append(replacements.slice(lo, hi - lo))
-            order[at[lo:hi] - start * k] = size * k + np.arange(hi - lo)
-        return pa.concat_arrays(columns).take(order)
+        if hi > lo:
+            where.ravel()[at[lo:hi] - start * k] = starts[k] + np.arange(lo, hi)
+        return joined.take(where.ravel())
 
     return pa.chunked_array(_in_threads(gather, range(0, n, block)), type=TEXT)
 
