@@ -151,3 +151,24 @@ def test_positions_kept_by_validation_and_slices_are_those_of_a_row_by_row_look_
     for part in patient_slices(data, 37):
         assert set(part._positions) == set(expected)  # handed down: no look-up of its own
         assert {t: at.tolist() for t, at in part._positions.items()} == row_by_row(part)
+
+
+def test_a_slice_that_fails_while_the_one_before_is_written_leaves_nothing(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slice k's files are written while slice k + 1 is screened: a failure then removes them all."""
+    monkeypatch.setattr(screen_command, "SLICE_PATIENTS", 50)
+    real_screen, calls = sliced_screen.screen, []
+
+    def third_fails(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("planted failure in slice 3")
+        return real_screen(*args, **kwargs)
+
+    monkeypatch.setattr(sliced_screen, "screen", third_fails)
+    out = tmp_path / "run" / "out"
+    with pytest.raises(RuntimeError, match="planted failure"):
+        cli.main(["screen", str(source), "--out", str(out)])
+    assert len(calls) == 3
+    assert not out.exists()
+    assert list(tmp_path.rglob("*")) in ([], [tmp_path / "run"])  # no staging folder or part left behind

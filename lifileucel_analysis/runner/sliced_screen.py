@@ -31,7 +31,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -165,14 +165,18 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
     latest: list[dt.date | None] = []
     sites: set[str] = set()
     # Each file is written by one thread at a time (one task per file per slice), on both
-    # cores: a Parquet writer compresses while a CSV is formatted.
+    # cores: a Parquet writer compresses while a CSV is formatted, and slice k's files are
+    # written while slice k + 1 is screened (its jobs finish before the next are queued,
+    # so every file still gets its slices in order).
+    writing: list[Future[None]] = []
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
         try:
             for k, part in enumerate(patient_slices(prepared.dataset, size)):
                 result = screen(part, prepared.params, prepared.drug_table)
                 tables = {**core_tables(result), FINDINGS_FILE: result.findings}
-                for job in [pool.submit(sinks[name].write, frame) for name, frame in tables.items()]:
+                for job in writing:
                     job.result()
+                writing = [pool.submit(sinks[name].write, frame) for name, frame in tables.items()]
                 rows = worklist_rows(result, part.patients)
                 rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
                 worklist_parts.append(rows)
@@ -183,7 +187,10 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                     _save_history_part(result, history_parts, k)
                 done.slices = k + 1
                 del result, tables
+            for job in writing:
+                job.result()
         except BaseException:
+            wait(writing)  # a writer still appending must finish before its file is removed
             for sink in sinks.values():
                 sink.abandon()
             raise
