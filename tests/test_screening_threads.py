@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from lifileucel_analysis.engine import screening
+from lifileucel_analysis.engine.evidence import Text
 from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.paths import DEMO_DATASET
 
@@ -24,34 +29,43 @@ def test_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
             pd.testing.assert_frame_equal(run[name], frame, check_exact=True)
 
 
-def test_interleave_blocks_do_not_matter() -> None:
+@dataclass(frozen=True)
+class DemoParts:
+    """The demo cohort's screen and the pieces ``_interleave`` gathers from (criteria parts, waivers)."""
+
+    n_patients: int
+    result: screening.ScreeningResult
+    texts: list[Text]
+    at: np.ndarray
+    notes: pa.Array
+
+
+@pytest.fixture(scope="module")
+def demo() -> DemoParts:
+    dataset = load_dataset(DEMO_DATASET)
+    result = screening.screen(dataset)
+    facts = screening.build_facts(dataset, result.params)
+    parts = [criterion.evaluate(facts, result.params) for criterion in screening.CATALOG]
+    codes = np.stack([p.codes for p in parts], axis=1)
+    at, notes, _ = screening._apply_overrides(dataset, codes, [p.evidence for p in parts])
+    return DemoParts(dataset.n_patients, result, [p.evidence for p in parts], at, notes)
+
+
+def test_interleave_blocks_do_not_matter(demo: DemoParts) -> None:
     """The final gather works in blocks; a block size of 7 patients must give the same column."""
-    dataset = load_dataset(DEMO_DATASET)
-    result = screening.screen(dataset)
-    facts = screening.build_facts(dataset, result.params)
-    parts = [criterion.evaluate(facts, result.params) for criterion in screening.CATALOG]
-    codes = screening.np.stack([p.codes for p in parts], axis=1)
-    at, notes, _ = screening._apply_overrides(dataset, codes, [p.evidence for p in parts])
-    assert len(at) > 0, "the demo cohort has waivers, so the blocks must carry some"
-    small = screening._interleave([p.evidence for p in parts], at, notes, block=7)
-    assert small.to_pylist() == result.outcomes["evidence"].tolist()
-    assert small.num_chunks == -(-dataset.n_patients // 7)
+    assert len(demo.at) > 0, "the demo cohort has waivers, so the blocks must carry some"
+    small = screening._interleave(demo.texts, demo.at, demo.notes, block=7)
+    assert small.to_pylist() == demo.result.outcomes["evidence"].tolist()
+    assert small.num_chunks == -(-demo.n_patients // 7)
 
 
-def test_interleave_puts_each_sentence_at_its_patient_and_criterion() -> None:
+def test_interleave_puts_each_sentence_at_its_patient_and_criterion(demo: DemoParts) -> None:
     """The gathered column against a plain double loop over patients and criteria."""
-    dataset = load_dataset(DEMO_DATASET)
-    result = screening.screen(dataset)
-    facts = screening.build_facts(dataset, result.params)
-    parts = [criterion.evaluate(facts, result.params) for criterion in screening.CATALOG]
-    codes = screening.np.stack([p.codes for p in parts], axis=1)
-    at, notes, _ = screening._apply_overrides(dataset, codes, [p.evidence for p in parts])
-    pools = [p.evidence.pool.to_pylist() for p in parts]
-    replaced = dict(zip(at.tolist(), notes.to_pylist(), strict=True))
-    k = len(parts)
-    expected = [replaced.get(i * k + j, pools[j][parts[j].evidence.index[i]])
-                for i in range(dataset.n_patients) for j in range(k)]
-    assert screening._interleave([p.evidence for p in parts], at, notes, block=5).to_pylist() == expected
-    assert screening._interleave([p.evidence for p in parts]).to_pylist() == [
-        pools[j][parts[j].evidence.index[i]] for i in range(dataset.n_patients) for j in range(k)]
+    pools = [t.pool.to_pylist() for t in demo.texts]
+    k = len(demo.texts)
+    plain = [pools[j][demo.texts[j].index[i]] for i in range(demo.n_patients) for j in range(k)]
+    replaced = dict(zip(demo.at.tolist(), demo.notes.to_pylist(), strict=True))
+    expected = [replaced.get(position, sentence) for position, sentence in enumerate(plain)]
+    assert screening._interleave(demo.texts, demo.at, demo.notes, block=5).to_pylist() == expected
+    assert screening._interleave(demo.texts).to_pylist() == plain
     assert any(s.startswith("waived by") for s in expected)

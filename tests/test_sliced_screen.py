@@ -10,6 +10,7 @@ same data in one piece, whose files the rest of the suite checks against the spe
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -159,7 +160,7 @@ def test_a_slice_that_fails_while_the_one_before_is_written_leaves_nothing(
     monkeypatch.setattr(screen_command, "SLICE_PATIENTS", 50)
     real_screen, calls = sliced_screen.screen, []
 
-    def third_fails(*args, **kwargs):
+    def third_fails(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         if len(calls) == 3:
             raise RuntimeError("planted failure in slice 3")
