@@ -17,6 +17,7 @@ from .parameters import CriteriaParams
                         "including TIL and CAR-T therapies",
            label="Allograft (not kidney) or prior cell therapy", reads="patients.organ_allograft therapies.agents")
 def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on an organ allograft other than kidney or any prior line with an adoptive cell transfer agent."""
     allograft = column(f, "organ_allograft")
     act = f.lines["act"]
     had_act = act.fillna(False).to_numpy()
@@ -48,6 +49,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
                         "or vitiligo)",
            label="Ongoing grade 2-4 toxicity", reads="toxicities.category toxicities.grade toxicities.ongoing")
 def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on any ongoing grade 2-4 toxicity of category ``other``; a row that could be one keeps it unknown."""
     tox = f.toxicities
     grade, ongoing, category = tox["grade"], tox["ongoing"], tox["category"]
     grade_2_4 = grade.between(2, 4)
@@ -75,6 +77,7 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
 def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on uveal melanoma."""
     subtype = column(f, "melanoma_subtype")
     return decide(f.n, [
         Rule(subtype == "uveal", F, "uveal melanoma"),
@@ -87,6 +90,7 @@ def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
                         "regimen drugs",
            label="Hypersensitivity to regimen", reads="patients.hypersensitivity_to_regimen")
 def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on hypersensitivity to any component of lifileucel or the regimen drugs."""
     return yes_fails(f, "hypersensitivity_to_regimen", "hypersensitivity to the regimen",
                      "no hypersensitivity to the regimen")
 
@@ -98,6 +102,7 @@ def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
                  "patients.brain_metastases_stable_since patients.lymphodepletion_date",
            limits="brain_metastases_stable_days")
 def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
+    """With brain metastases, passes only when treated, asymptomatic and stable long enough before NMA-LD."""
     brain = column(f, "brain_metastases")
     treated, symptomatic = column(f, "brain_metastases_treated"), column(f, "brain_metastases_symptomatic")
     stable, ld = column(f, "brain_metastases_stable_since"), column(f, "lymphodepletion_date")
@@ -127,6 +132,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
            label="Steroids > {max_steroid_mg_per_day} mg/day", reads="patients.steroid_mg_per_day",
            limits="max_steroid_mg_per_day")
 def e6_steroids(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on a chronic systemic steroid dose above ``max_steroid_mg_per_day`` (prednisone-equivalent)."""
     dose = column(f, "steroid_mg_per_day")
     return decide(f.n, [
         Rule(dose > p.max_steroid_mg_per_day, F, "steroid {dose} mg/day > {limit}"),
@@ -138,6 +144,7 @@ def e6_steroids(f: Facts, p: CriteriaParams) -> Part:
 @criterion("E7", record="Active medical illness(es) that would pose increased risk for protocol participation",
            label="Active medical illness", reads="patients.active_medical_illness")
 def e7_active_illness(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on an active medical illness posing increased risk."""
     return yes_fails(f, "active_medical_illness", "active medical illness posing increased risk",
                      "no active medical illness")
 
@@ -156,6 +163,7 @@ def _serology(f: Facts, name: str, label: str) -> Part:
            label="Syphilis, HIV, HBV",
            reads="patients.syphilis_assay patients.hiv_serology patients.hbv_serology patients.hbv_pcr")
 def e8_infections(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on positive syphilis or HIV, or positive HBV serology with detectable PCR."""
     hbv, pcr = column(f, "hbv_serology"), column(f, "hbv_pcr")
     hbv_part = decide(f.n, [
         Rule(hbv == "negative", P, "HBV serology negative"),
@@ -172,6 +180,7 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
 @criterion("E9", record="Primary immunodeficiency", label="Primary immunodeficiency",
            reads="patients.primary_immunodeficiency")
 def e9_immunodeficiency(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on a primary immunodeficiency."""
     return yes_fails(f, "primary_immunodeficiency", "primary immunodeficiency", "no primary immunodeficiency")
 
 
@@ -181,6 +190,7 @@ def e9_immunodeficiency(f: Facts, p: CriteriaParams) -> Part:
                  "patients.consent_date",
            limits="live_vaccine_window_days")
 def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
+    """Fails on a live vaccine dated within ``live_vaccine_window_days`` before NMA-LD, whatever ``received`` says."""
     received, when = column(f, "live_vaccine_received"), column(f, "live_vaccine_date")
     ld, consent = column(f, "lymphodepletion_date"), column(f, "consent_date")
     window = p.live_vaccine_window_days
@@ -213,6 +223,7 @@ def _said_received(received: pd.Series) -> pd.Series:
 @criterion("E11", record="Pregnant or breastfeeding", label="Pregnant or breastfeeding",
            reads="patients.sex patients.pregnant patients.breastfeeding")
 def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
+    """Females: fails on pregnant or breastfeeding; not_applicable for males."""
     sex, pregnant, feeding = column(f, "sex"), column(f, "pregnant"), column(f, "breastfeeding")
     female = sex == "female"
     not_male = sex != "male"

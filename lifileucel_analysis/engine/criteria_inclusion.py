@@ -25,6 +25,7 @@ EARLY_STAGES = ["0", "IA", "IB", "IIA", "IIB", "IIC", "IIIA", "IIIB"]
 @criterion("I1", record="Unresectable or metastatic melanoma (Stages IIIC/IIID/IV per AJCC 8th edition)",
            label="Stage IIIC-IV, unresectable", reads="patients.ajcc_stage patients.disease_unresectable")
 def i1_stage(f: Facts, p: CriteriaParams) -> Part:
+    """Stage IV, or IIIC/IIID judged unresectable; stage III without sub-group is unknown unless judged resectable."""
     stage, unresectable = column(f, "ajcc_stage"), column(f, "disease_unresectable")
     stage_iii = stage.isin(["III", "IIIC", "IIID"])
     return decide(f.n, [
@@ -141,6 +142,7 @@ def _i2_braf(f: Facts, p: CriteriaParams) -> Part:
                  "therapies.stop_reason therapies.recurrence_date patients.braf_v600",
            limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600")
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
+    """1-4 counted prior lines, one with anti-PD-(L)1, the latest progressed; decided over every reading of blanks."""
     counted = f.lines["counted"]
     surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
     braf = _i2_braf(f, p)
@@ -191,6 +193,7 @@ def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.nd
            reads="therapies.setting therapies.agents therapies.end_date therapies.recurrence_date",
            limits="adjuvant_recurrence_months")
 def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
+    """Which adjuvant anti-PD-(L)1 lines qualify for I2; never blocks (pass, or not_applicable without one)."""
     adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & f.lines["pd1"].fillna(False).to_numpy()
     window = f.lines["recurrence_in_window"]
     qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
@@ -210,6 +213,7 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
            label="Resectable lesion >= {min_lesion_cm} cm", reads="patients.resectable_lesion_cm",
            limits="min_lesion_cm")
 def i4_lesion(f: Facts, p: CriteriaParams) -> Part:
+    """Resectable lesion of at least ``min_lesion_cm`` after resection."""
     return at_least(column(f, "resectable_lesion_cm"), p.min_lesion_cm, "patients.resectable_lesion_cm",
                     "resectable lesion (cm)")
 
@@ -217,6 +221,7 @@ def i4_lesion(f: Facts, p: CriteriaParams) -> Part:
 @criterion("I5", record="Must be ≥ 18 years of age at time of consent", label="Age >= {min_age_years} at consent",
            reads="patients.birth_date patients.consent_date", limits="min_age_years")
 def i5_age(f: Facts, p: CriteriaParams) -> Part:
+    """Age in whole years at consent of at least ``min_age_years``."""
     needs = blank_fields({"patients.birth_date": column(f, "birth_date").isna(),
                           "patients.consent_date": column(f, "consent_date").isna()})
     return decide(f.n, [
@@ -230,6 +235,7 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
            label="ECOG 0-{max_ecog}, life expectancy >= {min_life_expectancy_months} months",
            reads="patients.ecog patients.life_expectancy_months", limits="max_ecog min_life_expectancy_months")
 def i6_performance(f: Facts, p: CriteriaParams) -> Part:
+    """ECOG at most ``max_ecog`` and life expectancy of at least ``min_life_expectancy_months``."""
     ecog = column(f, "ecog")
     ecog_part = decide(f.n, [
         Rule(ecog <= p.max_ecog, P, "ECOG {ecog} <= {max}"),
@@ -332,6 +338,7 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
                   "max_ast_alt_x_uln max_ast_alt_x_uln_liver_metastases max_bilirubin_mg_per_dl "
                   "max_bilirubin_mg_per_dl_gilbert min_creatinine_clearance_ml_per_min")
 def i7_labs(f: Facts, p: CriteriaParams) -> Part:
+    """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails."""
     labs = f.labs
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
@@ -357,5 +364,6 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
 @criterion("I8", record="There is no alternative therapy", label="No alternative therapy",
            reads="patients.alternative_therapy_available")
 def i8_no_alternative(f: Facts, p: CriteriaParams) -> Part:
+    """Passes only when no alternative therapy is available for the patient."""
     return yes_fails(f, "alternative_therapy_available", "an alternative therapy is available",
                      "no alternative therapy")
