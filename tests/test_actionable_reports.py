@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
 import pytest
 from helpers import case_tables, concat_tables
 from hypothesis import HealthCheck, given, settings
@@ -29,7 +31,7 @@ from lifileucel_analysis.report.oversight import (
     waiver_rates,
     waiver_roles,
 )
-from lifileucel_analysis.report.worklist import data_currency, field_label, plain_worklist
+from lifileucel_analysis.report.worklist import _collect_text, data_currency, field_label, plain_worklist
 
 
 def _screen(tables: dict[str, pd.DataFrame]) -> tuple[ScreeningResult, ScreeningDataset]:
@@ -81,6 +83,28 @@ def test_lab_results_to_collect_carry_the_window_dates() -> None:
     work = plain_worklist(result, dataset.patients, data_currency(result.verdicts))
     # consent 2025-03-01 minus the 28-day look-back, up to NMA-LD 2025-03-29
     assert work.loc[0, "to_collect"].startswith("lab results collected 2025-02-01 to 2025-03-29: ANC, platelets")
+
+
+def test_fields_to_collect_are_worded_alike_whatever_the_window_dates() -> None:
+    # Fields as the engine names them, windows with nested brackets among other fields; the
+    # cells are written by hand, so are the expected texts (the rows' own window is given).
+    fields = pd.Series([
+        "labs.anc (collected 2025-02-01 to 2025-03-29); labs.alt (collected 2025-02-01 to 2025-03-29)",
+        "labs.anc (collected 2024-05-03 onwards (NMA-LD not scheduled)); patients.hbv_pcr",
+        "patients.ecog; labs.hemoglobin (collected 2023-01-01 to 2023-02-02); labs.value (ANC result dated 2023-01-05)",
+        None,
+        "patients.ecog",
+    ], dtype="str")
+    window = pa.array(["W0", "W1", "W2"], type=pa.large_string())
+    cells, counts = _collect_text(fields, window, np.array([0, 1, 2, 2, 0]))
+    assert cells.to_pylist() == [
+        "lab results collected W0: ANC, ALT",
+        "HBV PCR; lab results collected W1: ANC",
+        "ECOG performance status; value of the ANC result dated 2023-01-05; lab results collected W2: hemoglobin",
+        "",
+        "ECOG performance status",
+    ]
+    assert counts.tolist() == [2, 2, 3, 1, 1]
 
 
 def test_field_labels_come_from_the_data_dictionary() -> None:

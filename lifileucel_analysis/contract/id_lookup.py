@@ -75,7 +75,7 @@ def positions_in_each(keys: Sequence[pd.Series | pa.Array | pa.ChunkedArray],
         among = among.combine_chunks()
     columns = [_text(column) for column in keys]
     starts = [_run_starts(column) for column in columns]
-    firsts = [_take_ascending(column, s) for column, s in zip(columns, starts) if len(s)]
+    firsts = [take_ascending(column, s) for column, s in zip(columns, starts) if len(s)]
     if not firsts:
         return [np.zeros(0, dtype=np.int64) for _ in columns]
     probe = pa.chunked_array([chunk for first in firsts for chunk in _chunks(first)], type=TEXT)
@@ -94,7 +94,7 @@ def _run_starts(keys: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.flatnonzero(np.concatenate([[True], changed.to_numpy(zero_copy_only=False)]))
 
 
-def _take_ascending(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array | pa.ChunkedArray:
+def take_ascending(values: pa.Array | pa.ChunkedArray, positions: np.ndarray) -> pa.Array | pa.ChunkedArray:
     """``values.take(positions)`` for ascending ``positions``, chunk by chunk.
 
     Arrow's ``take`` on a chunked array first joins its chunks into one: for the 14
