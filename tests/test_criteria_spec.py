@@ -362,6 +362,14 @@ I7_LIMITS = lab_table([
     ("hemoglobin", 8.99, "g/dL", None, "no", "no", FAIL, "hemoglobin 8.99 g/dL just below"),
     ("hemoglobin", 90.1, "g/L", None, "no", "no", PASS, "hemoglobin 90.1 g/L just above"),
     ("creatinine_clearance", 40.01, "mL/min", None, "no", "no", PASS, "CrCl 40.01 just above"),
+    # Ten decimals from a limit is still not at it: exact means exact, not "within 5e-10".
+    ("anc", 0.9999999999, "10^9/L", None, "no", "no", FAIL, "ANC 0.9999999999 x10^9/L, 1e-10 below"),
+    ("anc", 999.9999999, "/uL", None, "no", "no", FAIL, "ANC 999.9999999/uL, 1e-7 /uL below"),
+    ("hemoglobin", 89.99999999999, "g/L", None, "no", "no", FAIL, "hemoglobin 89.99999999999 g/L just below"),
+    ("alt", 99.9000000001, "U/L", 33.3, "no", "no", FAIL, "ALT 99.9000000001 with ULN 33.3, just above 3 x ULN"),
+    ("total_bilirubin", 34.2000000001, "umol/L", None, "no", "no", FAIL, "bilirubin 34.2000000001 umol/L"),
+    ("total_bilirubin", 51.3000000001, "umol/L", None, "no", "yes", FAIL, "bilirubin 51.3000000001 umol/L, Gilbert"),
+    ("total_bilirubin", 51.29999999999, "umol/L", None, "no", "yes", PASS, "bilirubin 51.29999999999 umol/L, Gilbert"),
 ])
 
 # A blank value or unit is "not recorded": the result is decided only when every value (>= 0)

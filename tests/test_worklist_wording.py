@@ -50,6 +50,21 @@ def test_lab_unknown_without_any_result() -> None:
     assert "labs.platelets (collected 2025-02-01 onwards (NMA-LD not scheduled))" in missing
 
 
+@pytest.mark.parametrize(("criterion", "changes", "expected"), [
+    ("I4", {"patient": {"resectable_lesion_cm": 1.4999}}, ("fail", "resectable lesion (cm) 1.4999 < 1.5")),
+    ("I6", {"patient": {"life_expectancy_months": 2.9999}}, ("fail", "life expectancy (months) 2.9999 < 3")),
+    ("E6", {"patient": {"steroid_mg_per_day": 10.00001}}, ("fail", "steroid 10.00001 mg/day > 10")),
+    ("I7", {"labs": [{"test": "anc", "value": 0.9999999999, "unit": "10^9/L", "collected_date": "2025-02-25"}]},
+     ("fail", "ANC 0.9999999999 10^9/L on 2025-02-25 < 1 x10^9/L")),
+])
+def test_a_value_near_a_limit_is_shown_with_every_digit_typed(criterion: str, changes: dict[str, Any],
+                                                            expected: tuple[str, str]) -> None:
+    # Rounded for show, each of these read "1.5 < 1.5", "3 < 3", "10 > 10", "1 >= 1" (and the
+    # ANC passed: it was compared after rounding to 9 decimals).
+    outcome, evidence, _ = outcome_of(criterion, **changes)
+    assert (outcome, evidence) == expected
+
+
 def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -> None:
     outcome, evidence, _ = outcome_of(
         "I7", labs=[{"test": "platelets", "value": 99999, "unit": "/uL", "collected_date": "2025-02-25"}])
@@ -166,3 +181,47 @@ def test_the_worklist_names_one_lab_rows_blank_cell_in_words() -> None:
 
     assert field_label("labs.value (ANC result dated 2025-02-25)") == "value of the ANC result dated 2025-02-25"
     assert field_label("labs.anc (collected 2025-01-28 to 2025-03-29)") == "ANC (collected 2025-01-28 to 2025-03-29)"
+
+
+ADJUVANT_PEMBRO: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "pembrolizumab", "setting": "adjuvant",
+                                   "end_date": "2023-01-10", "stop_reason": "completed", "best_response": None}
+
+
+def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() -> None:
+    # Lines 1-3 adjuvant pembrolizumab ended 2023-01-10 (+ 6 months = 2023-07-10): line 1 recurred
+    # 2024-06-01 (outside), line 2 has no recurrence date, line 3 recurred 2023-03-01 (inside).
+    therapies = [{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": "2024-06-01"},
+                 {**ADJUVANT_PEMBRO, "line": 2, "recurrence_date": None},
+                 {**ADJUVANT_PEMBRO, "line": 3, "recurrence_date": "2023-03-01"}, line(4)]
+    outcome, evidence, _ = outcome_of("I3", therapies=therapies)
+    assert (outcome, evidence) == ("pass", "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
+                                           "therapy or within 6 months): line 3 (pembrolizumab); not qualifying: "
+                                           "line 1 (pembrolizumab); unclear (recurrence date not recorded): "
+                                           "line 2 (pembrolizumab)")
+    # I2 passes with 2 or 3 counted lines: the evidence says both, not one count.
+    outcome, evidence, _ = outcome_of("I2", therapies=therapies)
+    assert outcome == "pass"
+    assert evidence.startswith("2 to 3 counted prior lines, within 1-4 either way "
+                               "(line 2 (pembrolizumab): recurrence date not recorded); ")
+
+
+def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:
+    outcome, evidence, missing = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}])
+    assert outcome == "unknown"
+    assert evidence.startswith("0 to 1 counted prior lines (line 1 (pembrolizumab): recurrence date not recorded); "
+                               "anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count")
+    # A line recorded as adjuvant shows progression by its qualifying recurrence: its blank
+    # best response cannot change I2, so it is not asked for.
+    assert missing == "therapies.recurrence_date (line 1)"
+
+
+@pytest.mark.parametrize(("criterion", "patient", "expected"), [
+    ("I5", {"birth_date": None}, ("birth date not recorded: age at consent unknown", "patients.birth_date")),
+    ("I5", {"consent_date": None}, ("consent date not recorded: age at consent unknown", "patients.consent_date")),
+    ("E10", {"live_vaccine_received": None},
+     ("live vaccine received and its date not recorded", "patients.live_vaccine_received")),
+])
+def test_an_unknown_names_the_blank_that_decides_it(criterion: str, patient: dict[str, Any],
+                                                    expected: tuple[str, str]) -> None:
+    outcome, evidence, missing = outcome_of(criterion, patient=patient)
+    assert (outcome, evidence, missing) == ("unknown", *expected)

@@ -83,7 +83,9 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + lines["line"].astype(str) + ")"
     stop, best = lines["stop_reason"], lines["best_response"]
-    progress_open = lines["shows_progression"].isna().to_numpy() & progression[rows]
+    # A line recorded as adjuvant counts only through its qualifying recurrence, which is its
+    # progression: its stop reason and best response cannot change I2 and are not asked for.
+    progress_open = lines["progressed"].isna().to_numpy() & progression[rows]
     pieces = [
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
         agent_requests(f, rows).where(lines["pd1"].isna(), ""),

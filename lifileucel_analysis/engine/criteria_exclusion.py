@@ -207,7 +207,7 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
                                              "(NMA-LD comes after consent)"),
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
-        Rule(received.isna(), U, "live vaccine history not recorded", "patients.live_vaccine_received"),
+        Rule(received.isna(), U, "live vaccine received and its date not recorded", "patients.live_vaccine_received"),
         Rule(True, U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
     ], values)
 

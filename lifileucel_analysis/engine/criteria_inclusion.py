@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
 from .outcome import CODE
 from .prior_lines import i2_readings
 from .facts import Facts, LabResult
@@ -44,28 +44,52 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
 
 def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray) -> Part:
     n_sure, n_maybe = f.count(surely), f.count(maybe)
-    unclear = line_labels(f, maybe & ~surely, "setting, agents or recurrence unclear")
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": unclear}
+              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely)}
+    within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{maybe} counted prior line(s) < {lo}"),
         Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
-        Rule((n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines), P,
-             "{sure} counted prior line(s), within {lo}-{hi}"),
+        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}"),
+        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
+
+
+def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, each line that may or may not count and the blank that leaves it open.
+
+    "line 2 (pembrolizumab): recurrence date not recorded"; a line can have several reasons.
+    """
+    lines = f.lines[rows]
+    reasons = [
+        ("setting not recorded", lines["setting"].isna()),
+        ("agents not in the drug dictionary", lines["pd1"].isna()),
+        ("recurrence date not recorded", lines["recurrence_in_window"].isna() & lines["setting"].ne("metastatic")
+         & lines["pd1"].ne(False)),
+    ]
+    said = pd.Series("", index=lines.index, dtype=object)
+    for reason, applies in reasons:
+        applies = applies.fillna(True).to_numpy(dtype=bool)
+        said[applies] = said[applies].where(said[applies] == "", said[applies] + ", ") + reason
+    text = ("line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + "): "
+            + said.astype(str))
+    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
 def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
     pd1 = f.lines["pd1"]
     hit = surely & pd1.fillna(False).to_numpy()
     possible = maybe & pd1.fillna(True).to_numpy()
-    unclear = line_labels(f, possible & ~hit, "")
+    # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
+    known = pd1.fillna(False).to_numpy()
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear in {unclear}"),
-    ], {"hits": line_labels(f, hit, ""), "unclear": unclear})
+        Rule(f.count(possible & known) > 0, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear: agents not in the drug dictionary in {unclassified}"),
+    ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
+        "unclassified": line_labels(f, possible & ~known, "")})
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
@@ -198,14 +222,21 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     window = f.lines["recurrence_in_window"]
     qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
     unclear = adjuvant_pd1 & window.isna().to_numpy()
-    values = {"yes": pd.Series(f.count(qualifying)), "no": pd.Series(f.count(adjuvant_pd1 & ~qualifying & ~unclear)),
-              "unclear": pd.Series(f.count(unclear)), "months": p.adjuvant_recurrence_months}
+    # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
+    values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
+              "unclear": _lines_or_none(f, unclear), "months": p.adjuvant_recurrence_months}
     return decide(f.n, [
-        Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1: {yes} line(s) qualify "
-                                           "(recurrence on therapy or within {months} months), {no} do not, "
-                                           "{unclear} unclear (recurrence date not recorded)"),
-        Rule(True, N, "no adjuvant/neoadjuvant anti-PD-(L)1 line"),
+        Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
+                                           "therapy or within {months} months): {yes}; not qualifying: {no}; "
+                                           "unclear (recurrence date not recorded): {unclear}"),
+        Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
     ], values)
+
+
+def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, the selected lines ("line 1 (pembrolizumab), line 3 (nivolumab)") or "none"."""
+    listed = line_labels(f, rows, "")
+    return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 
 @criterion("I4", record="At least one resectable lesion (or aggregate of lesions resected) of a minimum 1.5 cm in "
@@ -222,12 +253,15 @@ def i4_lesion(f: Facts, p: CriteriaParams) -> Part:
            reads="patients.birth_date patients.consent_date", limits="min_age_years")
 def i5_age(f: Facts, p: CriteriaParams) -> Part:
     """Age in whole years at consent of at least ``min_age_years``."""
-    needs = blank_fields({"patients.birth_date": column(f, "birth_date").isna(),
-                          "patients.consent_date": column(f, "consent_date").isna()})
+    birth, consent = column(f, "birth_date"), column(f, "consent_date")
+    needs = blank_fields({"patients.birth_date": birth.isna(), "patients.consent_date": consent.isna()})
     return decide(f.n, [
         Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
         Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),
-        Rule(True, U, "age at consent unknown", "{needs}"),
+        Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded: age at consent unknown",
+             "{needs}"),
+        Rule(birth.isna(), U, "birth date not recorded: age at consent unknown", "{needs}"),
+        Rule(True, U, "consent date not recorded: age at consent unknown", "{needs}"),
     ], {"age": f.age, "limit": p.min_age_years, "needs": needs})
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .decimals import decimal_text
 from .outcome import CODE, Outcome, all_of_codes
 
 Column = pd.Series | pa.Array | pa.ChunkedArray | np.ndarray
@@ -47,12 +48,12 @@ def format_scalar(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:g}" if np.isfinite(value) else BLANK
+        return f"{value:.15g}" if np.isfinite(value) else BLANK  # every typed digit, no binary residue
     return str(value)
 
 
 def format_column(values: Column) -> pa.Array:
-    """Format a column for evidence: numbers to 2 decimals, dates ISO, booleans yes/no, blanks 'blank'."""
+    """Format a column for evidence: numbers as typed, dates ISO, booleans yes/no, blanks 'blank'."""
     array = as_arrow(values)
     kind = array.type
     if pa.types.is_dictionary(kind):
@@ -63,10 +64,8 @@ def format_column(values: Column) -> pa.Array:
         # A date32 prints as ISO "YYYY-MM-DD" 25x faster than strftime formats a timestamp.
         text = array.cast(pa.date32(), safe=False)
     elif pa.types.is_floating(kind):
-        # NumPy rounds to the nearest double (13.2, where Arrow's round gives 13.200000000000001);
-        # Arrow then prints whole floats without ".0" ("1500"), as a reader expects.
-        rounded = np.round(array.to_numpy(zero_copy_only=False), 2)
-        text = pa.array(rounded, from_pandas=True).cast(pa.string())
+        # Every digit the site typed: a value rounded for show could read against its outcome.
+        text = decimal_text(array.to_numpy(zero_copy_only=False))
     else:
         text = array.cast(pa.string())
     return pc.fill_null(text.cast(TEXT), BLANK)

@@ -31,9 +31,9 @@ import pyarrow.compute as pc
 
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from .decimals import decimal_text, on_decimal_grid
 from .parameters import CriteriaParams
 
-EXACT_DECIMALS = 9
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 NO_VALUE = "(no value)"
 NO_UNIT = "(unit not recorded)"
@@ -209,10 +209,7 @@ def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         value = np.where(blank[at], blank_as, raw[at])
         with np.errstate(divide="ignore", invalid="ignore"):
             converted = np.where(is_liver[at], value / uln[at], value * factors[test[at], unit[at]])
-        # Binary floating point cannot hold 33.3 or 1/17.1 exactly: 99.9 / 33.3 = 3.0000000000000004.
-        # Rounding to 9 decimals puts a value typed at a limit exactly on it; a value that differs
-        # from the limit by less than 5e-10 (more digits than any lab reports) is read as on it.
-        return np.round(converted, EXACT_DECIMALS)
+        return on_decimal_grid(converted)
 
     low = canonical(slice(None), low_factor, 0.0)
     high = low.copy()
@@ -222,8 +219,8 @@ def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _number_text(values: np.ndarray) -> pa.Array:
-    """Numbers as the site wrote them (up to 6 decimals), no trailing ".0"."""
-    return pa.array(np.round(values, 6), from_pandas=True).cast(pa.string())
+    """Numbers as the site wrote them, every digit, no trailing ".0"."""
+    return decimal_text(values)
 
 
 def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
