@@ -225,3 +225,14 @@ def test_an_unknown_names_the_blank_that_decides_it(criterion: str, patient: dic
                                                     expected: tuple[str, str]) -> None:
     outcome, evidence, missing = outcome_of(criterion, patient=patient)
     assert (outcome, evidence, missing) == ("unknown", *expected)
+
+
+def test_a_recurrence_counted_without_its_date_says_why() -> None:
+    # Adjuvant pembrolizumab still going (end date blank), recurrence date blank: the recurrence
+    # the patient is screened for came on therapy (docs/criteria.md), and the evidence says how
+    # that was concluded rather than stating a recorded recurrence.
+    therapy = {**ADJUVANT_PEMBRO, "line": 1, "end_date": None, "stop_reason": "ongoing", "recurrence_date": None}
+    outcome, evidence, _ = outcome_of("I2", therapies=[therapy])
+    assert outcome == "pass"
+    assert evidence.endswith("line 1 (adjuvant) recurred on therapy (end date blank: ongoing; "
+                             "recurrence date not recorded)")

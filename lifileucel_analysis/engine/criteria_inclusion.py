@@ -133,7 +133,10 @@ def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
         Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
              "line {line} ({setting}) recurred {recurrence}"),
-        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy"),
+        # Counted without a recurrence date: its end date is blank (still on therapy), so the
+        # recurrence the patient is screened for came on therapy; the evidence says so.
+        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy (end date blank: ongoing; "
+                                       "recurrence date not recorded)"),
         Rule(is_yes(m["progressed"]), P, "most recent counted line {line} ({agents}): {said}"),
         Rule(m["progressed"].isna() & (m["stop_reason"].notna() | m["best_response"].notna()), U,
              "most recent counted line {line} ({agents}): {said}; {unsaid} not recorded", ""),

@@ -207,9 +207,14 @@ def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
     def canonical(at: np.ndarray | slice, factors: np.ndarray, blank_as: float) -> np.ndarray:
         value = np.where(blank[at], blank_as, raw[at])
+        factor = factors[test[at], unit[at]]
         with np.errstate(divide="ignore", invalid="ignore"):
-            converted = np.where(is_liver[at], value / uln[at], value * factors[test[at], unit[at]])
-        return on_decimal_grid(converted)
+            converted = np.where(is_liver[at], value / uln[at], value * factor)
+        # A typed value in the canonical unit is already the double nearest its decimal; only a
+        # computed one (another unit, a ratio to the ULN) is put back on the decimal grid.
+        computed = np.flatnonzero(is_liver[at] | (factor != 1.0))
+        converted[computed] = on_decimal_grid(converted[computed])
+        return converted
 
     low = canonical(slice(None), low_factor, 0.0)
     high = low.copy()
