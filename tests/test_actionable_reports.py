@@ -85,6 +85,21 @@ def test_lab_results_to_collect_carry_the_window_dates() -> None:
     assert work.loc[0, "to_collect"].startswith("lab results collected 2025-02-01 to 2025-03-29: ANC, platelets")
 
 
+def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:
+    # A misspelt agent leaves I2 and E1 open; a blank consent date leaves I5 and I7 open.
+    tables = case_tables(patient_id="D1", patient={"consent_date": None},
+                         therapies=[{"line": 1, "setting": "metastatic", "agents": "nivolumabb",
+                                     "start_date": "2024-01-10", "end_date": "2024-06-10", "best_response": "pd",
+                                     "stop_reason": "progression", "recurrence_date": None}])
+    result, dataset = _screen(tables)
+    work = plain_worklist(result, dataset.patients, data_currency(result.verdicts))
+    assert work.loc[0, "unknown"].split("; ")[:3] == ["I2 1-4 prior lines incl. anti-PD-(L)1, progressed",
+                                                      "I5 Age >= 18 at consent", "I7 Adequate labs"]
+    items = work.loc[0, "to_collect"].split("; ")
+    assert items == ["agent 'nivolumabb' of prior therapy line 1 (not a known drug name: check the spelling)",
+                     "consent date (date informed consent was signed)"]
+
+
 def test_fields_to_collect_are_worded_alike_whatever_the_window_dates() -> None:
     # Fields as the engine names them, windows with nested brackets among other fields; the
     # cells are written by hand, so are the expected texts (the rows' own window is given).

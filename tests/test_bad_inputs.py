@@ -576,6 +576,8 @@ CASES: list[Case] = [
          ("labs row 3, column value: value '-95'", "out of range", "a number >= 0")),
     Case("negative-steroid-dose", csv_folder(cell("patients", 2, "steroid_mg_per_day", "-5")), 2,
          ("patients row 3, column steroid_mg_per_day", "out of range")),
+    Case("uln-of-zero", csv_folder(cell("labs", 3, "uln", "0")), 2,
+         ("labs row 4, column uln: value '0'", "out of range", "a number > 0")),
     Case("ast-without-uln", csv_folder(cell("labs", 3, "uln", "")), 2,
          ("labs row 4, column uln", "required for ast and alt")),
     # --- patient IDs and cross-table keys -----------------------------------------------------------

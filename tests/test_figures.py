@@ -205,6 +205,20 @@ def test_empty_result_draws_without_error() -> None:
         fig.savefig(io.BytesIO(), format="png")
 
 
+@pytest.mark.parametrize("outcome", ["pass", "fail", "unknown"])
+def test_every_figure_draws_when_two_verdicts_have_no_patient(outcome: str) -> None:
+    # All eligible, all ineligible or all pending: the timeline once failed on an empty verdict.
+    one_verdict = build_result({f"P{i}": ("mskcc", "2025-01-10", {"I6": outcome}) for i in range(3)})
+    for make in (figures.outcome_grid, figures.consort_flow, figures.failure_reasons_chart,
+                 figures.unknown_rate_chart, figures.monthly_chart, site_figures.site_comparison_chart,
+                 site_figures.site_heatmap, site_figures.program_timeline):
+        fig = make(one_verdict)
+        fig.savefig(io.BytesIO(), format="png")
+    ticks = axes(site_figures.program_timeline(one_verdict), "timeline").collections
+    verdict = {"pass": "eligible", "fail": "ineligible", "unknown": "pending"}[outcome]
+    assert {c.get_label(): len(c.get_offsets()) for c in ticks}[verdict] == 3
+
+
 def test_figures_are_deterministic_and_carry_no_software_metadata(result: ScreeningResult) -> None:
     def png() -> bytes:
         buffer = io.BytesIO()

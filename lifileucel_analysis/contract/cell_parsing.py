@@ -310,7 +310,7 @@ def _numbers(raw: pd.Series, column: ColumnSpec) -> tuple[pd.Series, Issues]:
     out_of_range = np.zeros(len(values), dtype=bool)
     with np.errstate(invalid="ignore"):
         if column.minimum is not None:
-            out_of_range |= values < column.minimum
+            out_of_range |= (values <= column.minimum) if column.above_minimum else (values < column.minimum)
         if column.maximum is not None:
             out_of_range |= values > column.maximum
     out_of_range &= ~infinite

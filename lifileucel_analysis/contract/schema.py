@@ -117,6 +117,8 @@ class ColumnSpec:
         Allowed codes for ``code`` columns (and ``yesno``: ``yes``/``no``).
     minimum, maximum : float, optional
         Inclusive numeric range for ``int``/``number`` columns.
+    above_minimum : bool
+        The minimum itself is refused too (a ULN of 0 would make every result "above" it).
     required : bool
         True when a blank cell breaks the contract (keys and structural fields);
         clinical fields are never required: their blanks mean "not recorded".
@@ -129,6 +131,7 @@ class ColumnSpec:
     minimum: float | None = None
     maximum: float | None = None
     required: bool = False
+    above_minimum: bool = False
 
     @property
     def allowed(self) -> str:
@@ -141,7 +144,7 @@ class ColumnSpec:
             return "an ISO date YYYY-MM-DD"
         if self.kind in ("int", "number"):
             word = "a whole number" if self.kind == "int" else "a number"
-            lo = "" if self.minimum is None else f" >= {self.minimum:g}"
+            lo = "" if self.minimum is None else f" {'>' if self.above_minimum else '>='} {self.minimum:g}"
             hi = "" if self.maximum is None else f" <= {self.maximum:g}"
             joiner = " and" if lo and hi else ""
             return f"{word}{lo}{joiner}{hi}"
@@ -250,7 +253,8 @@ LABS = TableSpec(
         _code("unit", UNITS,
               "allowed units depend on the test; blank = not recorded (I7 then decides only if every unit of the "
               "test would)"),
-        ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0),
+        ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0,
+                   above_minimum=True),
         ColumnSpec("collected_date", "date", required=True),
     ),
     description="one row per laboratory result",

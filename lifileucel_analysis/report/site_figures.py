@@ -142,7 +142,8 @@ def program_timeline(result: ResultLike, title: str = "Program timeline") -> Rep
                         solid_capstyle="round", zorder=1)
         for verdict in VERDICTS:
             mine = verdicts[(verdicts["verdict"] == verdict) & verdicts["consent_date"].notna()]
-            ax.scatter(mine["consent_date"], mine["site_id"].map(site_row) + VERDICT_OFFSETS[verdict], marker="|",
+            rows = mine["site_id"].map(site_row).to_numpy(dtype=float)  # float even when no patient has this verdict
+            ax.scatter(mine["consent_date"], rows + VERDICT_OFFSETS[verdict], marker="|",
                        s=60, color=VERDICT_COLORS[verdict], label=verdict, zorder=2)
         # The record's dates go into the legend: labels on the plot would cover the ticks.
         for (day, text), style in zip(milestones, MILESTONE_STYLES):

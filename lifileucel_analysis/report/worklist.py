@@ -98,6 +98,7 @@ _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
 _ANY_WINDOW = r" \(collected [^;]*\)(; |$)"
 """A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
 _ONE_WINDOW = r" (collected window)\1"
+_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
 
@@ -109,8 +110,14 @@ def field_label(token: str) -> str:
     """A field of the worklist in the data dictionary's words.
 
     ``patients.hiv_serology`` -> ``HIV serology``; ``therapies.agents / setting: line 2
-    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; anything else unchanged.
+    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``classify agent 'x' (therapies
+    line 2)`` -> ``agent 'x' of prior therapy line 2 (not a known drug name: check the
+    spelling)``; anything else unchanged.
     """
+    unknown_agent = _UNKNOWN_AGENT.match(token.strip())
+    if unknown_agent:  # the site cannot classify a drug; it can check the name it sent
+        name, line = unknown_agent.groups()
+        return f"agent '{name}' of prior therapy line {line} (not a known drug name: check the spelling)"
     match = _TOKEN.match(token.strip())
     if not match:
         return token.strip()
@@ -195,6 +202,24 @@ def _criterion_codes(values: pd.Series, names: pd.Index) -> np.ndarray:
     return names.get_indexer(values.astype(str))
 
 
+def _first_asked(fields: pd.Series, row_patient: np.ndarray) -> pd.Series:
+    """Each row's fields without those an earlier row of the same patient already asks for.
+
+    Two criteria can wait on one field (a misspelt agent blocks I2 and E1; a blank consent
+    date blocks I5 and I7): the coordinator is asked for it once, and the count of fields
+    to collect (a sort key) counts it once. Done over all rows at once: the cells are split
+    into fields, repeated (patient, field) pairs dropped, the rest joined back per row.
+    """
+    cells = pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT))
+    parts = pc.split_pattern(cells, "; ")
+    row = pc.list_parent_indices(parts).to_numpy()
+    token = pc.list_flatten(parts)
+    pairs = pd.DataFrame({"patient": row_patient[row], "token": text_series(token)})
+    keep = np.flatnonzero(~pairs.duplicated().to_numpy() & (pairs["token"] != "").to_numpy())
+    joined = join_per_patient(row[keep], token.take(keep), len(fields), "; ")
+    return text_series(joined)
+
+
 def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray,
                  criteria: pd.Series) -> pa.Array:
     """The evidence of each row's (patient, criterion) among the unknown outcomes, null where there is none."""
@@ -233,7 +258,10 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     ld_at = _positions(ids, patients["patient_id"])
     window = lab_window(frame["consent_date"], ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True),
                         result.params.lab_lookback_days)
-    collect, nfields = _collect_text(work["fields"].reset_index(drop=True), pa.array(window, type=TEXT), row_patient)
+    fields = _first_asked(work["fields"].reset_index(drop=True), row_patient)
+    collect, nfields = _collect_text(fields, pa.array(window, type=TEXT), row_patient)
+    nfields = np.where(fields.to_numpy() == "", 0, nfields)
+    asked = np.flatnonzero(fields.to_numpy() != "")
     unknown = pa.array(criteria + " " + criteria.map(labels), type=TEXT)
     evidence = pc.fill_null(_evidence_of(result.outcomes, ids, row_patient, criteria), pa.scalar("", TEXT))
     why = pc.binary_join_element_wise(pa.array(criteria, type=TEXT), evidence, pa.scalar(": ", TEXT))
@@ -241,7 +269,7 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     # by offsets in one Arrow call per column (no Python per patient).
     frame["unknown_count"] = np.bincount(row_patient, minlength=n).astype(np.int64)
     frame["unknown"] = text_series(join_per_patient(row_patient, unknown, n, "; ")).array
-    frame["to_collect"] = text_series(join_per_patient(row_patient, collect, n, "; ")).array
+    frame["to_collect"] = text_series(join_per_patient(row_patient[asked], collect.take(asked), n, "; ")).array
     frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
     frame["nfields"] = np.bincount(row_patient, weights=nfields, minlength=n).astype(np.int64)
     return frame
