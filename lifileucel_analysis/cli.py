@@ -283,6 +283,9 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for path in write_sdtm(domains, Path(args.out)):
         print(f"wrote {path}")
+    if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
+        print("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
+              "dates; pass the screening dataset instead to fill it", file=sys.stderr)
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ from lifileucel_analysis.report.sdtm import ascii_text
 
 STUDYID = "IOV-LN144-EAP"
 EXPECTED_VARIABLES = {
-    "TI": ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "TIVERS"],
+    "TI": ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "TIRL", "TIVERS"],
     "IE": ["STUDYID", "DOMAIN", "USUBJID", "IESEQ", "IETESTCD", "IETEST", "IECAT", "IEORRES", "IESTRESC", "IEDTC"],
     "DV": ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC"],
 }
@@ -98,6 +98,17 @@ def test_ti_has_one_ascii_record_per_criterion(runs: dict[str, Path]) -> None:
     assert all(len(code) <= 8 for code in ti["IETESTCD"])
     assert all(text.isascii() and 0 < len(text) <= 200 for text in ti["IETEST"])
     assert ti.set_index("IETESTCD").loc["I5", "IETEST"] == "Must be >= 18 years of age at time of consent"
+    assert ti.set_index("IETESTCD").loc["E6", "TIRL"] == "Steroids > 10 mg/day"
+
+
+def test_ti_rule_carries_the_limits_of_a_what_if_version(tmp_path: Path) -> None:
+    what_if = Path(__file__).resolve().parents[1] / "params" / "criteria" / "what-if-steroid-20.yaml"
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path), "--studyid", STUDYID,
+                 "--criteria", str(what_if)]) == 0
+    ti = read_csv(tmp_path / "ti.csv").set_index("IETESTCD")
+    assert ti.loc["E6", "IETEST"] == "Chronic systemic steroid therapy of > 10 mg/day"  # the record's bullet
+    assert ti.loc["E6", "TIRL"] == "Steroids > 20 mg/day"  # the rule of this version
+    assert (ti["TIVERS"] != "1").all()
 
 
 def test_ie_is_the_failed_criteria_of_ineligible_patients_with_cdisc_results(runs: dict[str, Path]) -> None:
@@ -212,3 +223,12 @@ def test_ascii_text_spells_symbols_and_cuts_at_a_word() -> None:
     long = "word " * 60
     cut = ascii_text(long)
     assert len(cut) <= 200 and cut.endswith("word...") and cut.isascii()
+
+
+def test_an_export_from_a_result_folder_says_that_iedtc_is_blank(runs: dict[str, Path], tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sdtm", str(runs["screened"]), "--out", str(tmp_path / "r"), "--studyid", STUDYID]) == 0
+    assert "IEDTC (the consent date) is blank" in capsys.readouterr().err
+    assert (read_csv(tmp_path / "r" / "ie.csv")["IEDTC"] == "").all()
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "d"), "--studyid", STUDYID]) == 0
+    assert "IEDTC" not in capsys.readouterr().err

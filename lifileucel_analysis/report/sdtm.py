@@ -76,7 +76,8 @@ TEST = Variable("IETEST", "Inclusion/Exclusion Criterion", origin="Protocol")
 CAT = Variable("IECAT", "Inclusion/Exclusion Category", origin="Protocol")
 DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
     "TI": ("Trial Inclusion/Exclusion Criteria", (
-        *COMMON, TESTCD, TEST, CAT, Variable("TIVERS", "Protocol Criteria Versions", origin="Protocol"))),
+        *COMMON, TESTCD, TEST, CAT, Variable("TIRL", "Inclusion/Exclusion Criterion Rule", origin="Protocol"),
+        Variable("TIVERS", "Protocol Criteria Versions", origin="Protocol"))),
     "IE": ("Inclusion/Exclusion Criteria Not Met", (
         *COMMON, SUBJECT, Variable("IESEQ", "Sequence Number", "Num", "Derived"), TESTCD, TEST, CAT,
         Variable("IEORRES", "I/E Criterion Original Result", origin="Derived"),
@@ -244,12 +245,17 @@ def _refuse(bad: pd.Series, values: pd.Series, path: Path, column: str, message:
 
 
 def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
-    """TI: one record per criterion of the catalog's criteria version."""
+    """TI: one record per criterion of the catalog's criteria version.
+
+    IETEST is the registry record's bullet, the same in every version; TIRL is the rule
+    with the limits of this version ("Steroids > 20 mg/day" under a what-if file), so a
+    version whose limits differ from the record's says so where it is defined.
+    """
     criteria = pd.DataFrame(catalog["criteria"])
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
         "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
-        "TIVERS": str(catalog["criteria_version"]),
+        "TIRL": criteria["label"].map(ascii_text), "TIVERS": str(catalog["criteria_version"]),
     })
 
 
