@@ -128,3 +128,11 @@ def test_problems_of_many_columns_are_reported_in_column_order(tmp_path: Path) -
     assert sorted(set(columns), key=order.index) == [c for c in order if c in bad]
     assert columns == sorted(columns, key=order.index)  # grouped by column, in contract order
     assert [p.row for p in raised.value.problems if p.column == "ecog"] == [4, 8]
+
+
+def test_an_excel_true_cell_is_yes_only_in_a_yes_no_column() -> None:
+    # openpyxl gives a boolean cell as True: an ID typed TRUE must stay "TRUE" (the event rows
+    # that refer to it hold that text), not become the patient "yes".
+    cells = pd.Series([True, False, "P3", None], dtype=object)
+    assert normalise(cells, "id").tolist()[:3] == ["TRUE", "FALSE", "P3"]
+    assert normalise(cells, "yesno").tolist()[:3] == ["yes", "no", "P3"]

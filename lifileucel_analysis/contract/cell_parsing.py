@@ -88,7 +88,7 @@ def normalise(values: pd.Series, kind: str) -> pd.Series:
     if (arrow := arrow_text(values)) is not None:  # CSV cells and Parquet text: trimmed in Arrow
         return pd.Series(pd.array(blank_as_null(trim_text(arrow)), dtype=TEXT_DTYPE), copy=False)
     if dtype == object:
-        text = pd.Series([_cell_text(cell) for cell in values], dtype="str")
+        text = pd.Series([_cell_text(cell, kind) for cell in values], dtype="str")
     elif _is_text_dtype(dtype):
         text = values.astype(TEXT_DTYPE)
     else:
@@ -108,12 +108,18 @@ def _normalise_categorical(values: pd.Series) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(codes, categories=pd.Index(distinct, dtype="str")))
 
 
-def _cell_text(cell: object) -> str | None:
-    """Return the text of one workbook or in-memory cell (``None`` when blank)."""
+def _cell_text(cell: object, kind: str) -> str | None:
+    """Return the text of one workbook or in-memory cell (``None`` when blank).
+
+    An Excel TRUE/FALSE cell is yes/no in a yes/no column; anywhere else it is the text the
+    site sees in Excel ("TRUE"), so an ID typed TRUE stays the ID the event rows use.
+    """
     if cell is None or cell is pd.NA or cell is pd.NaT or (isinstance(cell, float) and np.isnan(cell)):
         return None
     if isinstance(cell, (bool, np.bool_)):
-        return "yes" if cell else "no"
+        if kind == "yesno":
+            return "yes" if cell else "no"
+        return "TRUE" if cell else "FALSE"
     if isinstance(cell, (dt.datetime, pd.Timestamp)):
         # A real Excel date cell: a date when it has no time of day, else refused later.
         return cell.date().isoformat() if cell.time() == dt.time(0) else cell.isoformat(sep=" ")

@@ -149,7 +149,7 @@ class ColumnSpec:
             joiner = " and" if lo and hi else ""
             return f"{word}{lo}{joiner}{hi}"
         if self.kind == "id":
-            return "an ID of 1-40 letters, digits, '_', '.' or '-'"
+            return "an ID of 1-40 letters, digits, '_', '.' or '-' (ASCII), starting with a letter or digit"
         return "text"
 
 
