@@ -607,6 +607,8 @@ CASES: list[Case] = [
                                          cell("labs", 0, "collected_date", "20250220")), 2,
          ("patients row 1, column consent_date: value 'tomorrow'", "value '2025/03/01'", "value '1 March 2025'",
           "labs row 1, column collected_date: value '20250220'", "use YYYY-MM-DD")),
+    Case("full-width-digits-in-a-date", csv_folder(cell("patients", 0, "consent_date", "\uff12\uff10\uff12\uff15-03-01")), 2,
+         ("patients row 1, column consent_date", "not an ISO date")),
     Case("31-february", csv_folder(cell("therapies", 0, "end_date", "2024-02-31")), 2,
          ("therapies row 1, column end_date: value '2024-02-31'", "no such calendar date")),
     Case("29-february-of-a-common-year", csv_folder(cell("labs", 0, "collected_date", "2025-02-29")), 2,

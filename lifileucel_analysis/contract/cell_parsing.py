@@ -36,7 +36,7 @@ from .writing import format_csv_column
 
 __all__ = ["check_column", "normalise", "parse_id"]
 
-ISO_DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
+ISO_DATE_SHAPE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits: Python's \d also matches full-width ones
 LARGEST_EXACT_INTEGER = 2.0**53
 # 2**53 itself is refused too: 2**53 + 1 parses to the same float, so it cannot be told apart.
 SECONDS_PER_DAY = 86_400
@@ -192,7 +192,7 @@ def _precise_message(text: str, column: ColumnSpec, message: str) -> str:
         return f"{MSG_PLACEHOLDER} {column.allowed}"
     if column.kind in ("int", "number") and message.startswith("not a number") and "," in text:
         return f"{MSG_NUMBER_SEPARATOR} {column.allowed}"
-    if column.kind == "date" and message == MSG_NOT_ISO and re.fullmatch(r"\d{4,5}(\.0)?", text):
+    if column.kind == "date" and message == MSG_NOT_ISO and re.fullmatch(r"[0-9]{4,5}(\.0)?", text):
         return MSG_DATE_SERIAL
     return message
 
