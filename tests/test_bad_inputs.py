@@ -502,6 +502,8 @@ CASES: list[Case] = [
          ("patients", "patients.csv is empty", "header row")),
     Case("csv-header-only-patients", csv_folder(clear("patients", "therapies", "labs", "toxicities")), 2,
          ("patients", "no rows", "at least one patient")),
+    Case("csv-header-only-patients-with-event-rows", csv_folder(clear("patients")), 2,
+         ("1 problem(s)", "patients: no rows", "at least one patient"), absent=("no such patient",)),
     Case("csv-header-only-event-tables-is-valid", csv_folder(clear("therapies", "labs", "toxicities")), 0,
          check=no_events),
     Case("csv-title-above-header", csv_folder(files=rewrite("patients", lambda b: b"MSKCC screening export\n\n" + b)),

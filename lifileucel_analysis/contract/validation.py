@@ -127,15 +127,16 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     checked = {name: _check_table(TABLES[name], frame, findings) for name, frame in raw.items()}
     patient_ids = _valid_patient_ids(checked.get("patients"))
     positions = _patient_positions([t for name, t in checked.items() if name != "patients"], patient_ids)
+    no_patients = "patients" in checked and checked["patients"].n_rows == 0
+    if no_patients:  # the one cause, said first: every event row would otherwise be "no such patient"
+        findings.add("patients", MSG_NO_PATIENTS)
     for name, table in checked.items():
         _check_keys(table, findings)
-        if name != "patients":
+        if name != "patients" and not no_patients:
             _check_patients_exist(table, patient_ids, positions.get(name), findings)
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
-    if "patients" in checked and checked["patients"].n_rows == 0:
-        findings.add("patients", MSG_NO_PATIENTS)
     for table, earlier, later, column, message in DATE_ORDER:
         if table in checked:
             _check_date_order(checked[table], earlier, later, column, message, findings)
