@@ -586,6 +586,10 @@ CASES: list[Case] = [
     Case("unsafe-patient-ids", csv_folder(patients_only(*BAD_IDS)), 2,
          tuple(f"patients row {i}, column patient_id" for i in range(1, len(BAD_IDS) + 1))
          + ("not a valid patient ID", "1-40 letters, digits")),
+    Case("placeholder-patient-ids", csv_folder(patients_only("NA", "N/A", "null")), 2,
+         ("patients row 1, column patient_id: value 'NA'", "patients row 2, column patient_id: value 'N/A'",
+          "patients row 3, column patient_id: value 'null'", "patient_id cannot be blank"),
+         absent=("leave the cell blank",)),
     Case("patient-id-of-40-characters-is-valid", csv_folder(patients_only("A" * 40, "p.1_b-2")), 0,
          check=verdicts_are({"A" * 40: "ineligible", "p.1_b-2": "ineligible"})),
     Case("duplicated-patient-row", csv_folder(add_row("patients", like=1)), 2,

@@ -188,6 +188,8 @@ def _precise_message(text: str, column: ColumnSpec, message: str) -> str:
     """The message for one bad value (lower case, trimmed): a hint for common slips, else ``message``."""
     if text in EXCEL_ERRORS:
         return f"{MSG_EXCEL_ERROR} {column.allowed}"
+    if text in PLACEHOLDERS and column.required:  # a key or structural field: blank is no way out
+        return f"a placeholder, not a value: {column.name} cannot be blank; expected {column.allowed}"
     if text in PLACEHOLDERS:
         return f"{MSG_PLACEHOLDER} {column.allowed}"
     if column.kind in ("int", "number") and message.startswith("not a number") and "," in text:
@@ -222,7 +224,9 @@ def parse_id(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Series,
     typed = _as_text(raw)
     if table != "patients":
         return typed, []  # event-table IDs are checked against patients instead
-    valid = typed.str.fullmatch(PATIENT_ID_PATTERN).fillna(False).to_numpy(dtype=bool)
+    # "NA", "null", "None" fit the pattern but are what a spreadsheet writes for no value.
+    placeholder = typed.str.lower().isin(PLACEHOLDERS).to_numpy(dtype=bool)
+    valid = typed.str.fullmatch(PATIENT_ID_PATTERN).fillna(False).to_numpy(dtype=bool) & ~placeholder
     message = f"not a valid patient ID: expected {column.allowed} (pseudonymous; no names or spaces)"
     return typed, [(~valid, message)]
 
