@@ -70,6 +70,13 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     return per_line.where(~blank, "therapies.agents (line " + lines["line"].astype(str) + ")").astype(str)
 
 
+def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
+    """Per line: its blank recurrence date leaves open whether it counts (a possibly adjuvant
+    anti-PD-(L)1 line with an end date), so the date is worth collecting."""
+    return (lines["recurrence_in_window"].isna() & ~(lines["setting"] == "metastatic").fillna(False)
+            & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
+
+
 def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Array:
     """Per patient, the blank fields of the selected lines that could decide, one format.
 
@@ -89,9 +96,7 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
     pieces = [
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
         agent_requests(f, rows).where(lines["pd1"].isna(), ""),
-        ("therapies.recurrence_date" + line).where(lines["recurrence_in_window"].isna()
-                                                   & ~(lines["setting"] == "metastatic").fillna(False)
-                                                   & lines["pd1"].fillna(True), ""),
+        ("therapies.recurrence_date" + line).where(recurrence_date_open(lines), ""),
         ("therapies.stop_reason" + line).where(progress_open & stop.isna().to_numpy(), ""),
         ("therapies.best_response" + line).where(progress_open & best.isna().to_numpy(), ""),
     ]

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import F, N, P, U, at_least, column, line_labels, line_requests, yes_fails
+from .common_rules import F, N, P, U, at_least, column, line_labels, line_requests, recurrence_date_open, yes_fails
 from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
 from .outcome import CODE
@@ -63,14 +63,12 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     """
     lines = f.lines[rows]
     reasons = [
-        ("setting not recorded", lines["setting"].isna()),
-        ("agents not in the drug dictionary", lines["pd1"].isna()),
-        ("recurrence date not recorded", lines["recurrence_in_window"].isna() & lines["setting"].ne("metastatic")
-         & lines["pd1"].ne(False)),
+        ("setting not recorded", lines["setting"].isna().to_numpy(dtype=bool)),
+        ("agents not in the drug dictionary", lines["pd1"].isna().to_numpy(dtype=bool)),
+        ("recurrence date not recorded", recurrence_date_open(lines)),
     ]
     said = pd.Series("", index=lines.index, dtype=object)
     for reason, applies in reasons:
-        applies = applies.fillna(True).to_numpy(dtype=bool)
         said[applies] = said[applies].where(said[applies] == "", said[applies] + ", ") + reason
     text = ("line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + "): "
             + said.astype(str))

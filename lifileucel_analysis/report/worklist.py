@@ -259,9 +259,9 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     window = lab_window(frame["consent_date"], ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True),
                         result.params.lab_lookback_days)
     fields = _first_asked(work["fields"].reset_index(drop=True), row_patient)
-    collect, nfields = _collect_text(fields, pa.array(window, type=TEXT), row_patient)
-    nfields = np.where(fields.to_numpy() == "", 0, nfields)
-    asked = np.flatnonzero(fields.to_numpy() != "")
+    asked = np.flatnonzero(fields.to_numpy() != "")  # rows left with a field to collect
+    collect, nfields = _collect_text(fields.iloc[asked].reset_index(drop=True), pa.array(window, type=TEXT),
+                                     row_patient[asked])
     unknown = pa.array(criteria + " " + criteria.map(labels), type=TEXT)
     evidence = pc.fill_null(_evidence_of(result.outcomes, ids, row_patient, criteria), pa.scalar("", TEXT))
     why = pc.binary_join_element_wise(pa.array(criteria, type=TEXT), evidence, pa.scalar(": ", TEXT))
@@ -269,9 +269,9 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     # by offsets in one Arrow call per column (no Python per patient).
     frame["unknown_count"] = np.bincount(row_patient, minlength=n).astype(np.int64)
     frame["unknown"] = text_series(join_per_patient(row_patient, unknown, n, "; ")).array
-    frame["to_collect"] = text_series(join_per_patient(row_patient[asked], collect.take(asked), n, "; ")).array
+    frame["to_collect"] = text_series(join_per_patient(row_patient[asked], collect, n, "; ")).array
     frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
-    frame["nfields"] = np.bincount(row_patient, weights=nfields, minlength=n).astype(np.int64)
+    frame["nfields"] = np.bincount(row_patient[asked], weights=nfields, minlength=n).astype(np.int64)
     return frame
 
 
