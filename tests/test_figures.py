@@ -196,11 +196,15 @@ def test_timeline_marks_one_tick_per_patient(result: ScreeningResult) -> None:
     assert legend == ["eligible", "pending", "ineligible", "First posted\n2022-06-01", "Last update posted\n2022-12-08"]
 
 
+SUMMARY_FIGURES = (figures.outcome_grid, figures.consort_flow, figures.failure_reasons_chart,
+                   figures.unknown_rate_chart, figures.monthly_chart, site_figures.site_comparison_chart,
+                   site_figures.site_heatmap)
+"""Figures a site report may draw for no patient (the timeline is the whole program's, which has patients)."""
+
+
 def test_empty_result_draws_without_error() -> None:
     empty = build_result({})
-    for make in (figures.outcome_grid, figures.consort_flow, figures.failure_reasons_chart,
-                 figures.unknown_rate_chart, figures.monthly_chart, site_figures.site_comparison_chart,
-                 site_figures.site_heatmap):
+    for make in SUMMARY_FIGURES:
         fig = make(empty)
         fig.savefig(io.BytesIO(), format="png")
 
@@ -209,9 +213,7 @@ def test_empty_result_draws_without_error() -> None:
 def test_every_figure_draws_when_two_verdicts_have_no_patient(outcome: str) -> None:
     # All eligible, all ineligible or all pending: the timeline once failed on an empty verdict.
     one_verdict = build_result({f"P{i}": ("mskcc", "2025-01-10", {"I6": outcome}) for i in range(3)})
-    for make in (figures.outcome_grid, figures.consort_flow, figures.failure_reasons_chart,
-                 figures.unknown_rate_chart, figures.monthly_chart, site_figures.site_comparison_chart,
-                 site_figures.site_heatmap, site_figures.program_timeline):
+    for make in (*SUMMARY_FIGURES, site_figures.program_timeline):
         fig = make(one_verdict)
         fig.savefig(io.BytesIO(), format="png")
     ticks = axes(site_figures.program_timeline(one_verdict), "timeline").collections
