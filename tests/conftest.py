@@ -7,12 +7,21 @@ Plain helpers and shared test data live in ``tests/helpers.py``.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import TEST_JOBS, Build, write_notebook
+from hypothesis import settings
+
+# Every property test draws the same examples in every run (CI included): a run that
+# passes on a commit passes again on it. HYPOTHESIS_PROFILE=explore draws fresh examples
+# (and keeps a local example database) to hunt for new failures on purpose.
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 @pytest.fixture
