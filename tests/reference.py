@@ -347,9 +347,14 @@ def i4_lesion(patient: Row, params: Mapping[str, Any]) -> str:
 
 def i5_age(patient: Row, params: Mapping[str, Any]) -> str:
     """I5: at least 18 years old at consent."""
-    birth, consent = patient["birth_date"], patient["consent_date"]
-    if birth is None or consent is None:
+    birth, consent, nma_ld = patient["birth_date"], patient["consent_date"], patient["lymphodepletion_date"]
+    if birth is None:
         return UNKNOWN
+    if consent is None:
+        # Every consent date lies between birth and NMA-LD: under age at NMA-LD is under age
+        # at any of them; otherwise some reading passes and an early one fails.
+        young = nma_ld is not None and age_in_years(birth, nma_ld) < params["min_age_years"]
+        return FAIL if young else UNKNOWN
     return PASS if age_in_years(birth, consent) >= params["min_age_years"] else FAIL
 
 
@@ -380,7 +385,12 @@ def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, 
     """
     consent, nma_ld = patient["consent_date"], patient["lymphodepletion_date"]
     if consent is None:
-        return None
+        if nma_ld is None:
+            return None
+        # Consent falls on or before NMA-LD. Read it as NMA-LD itself: if that narrowest
+        # window holds a result, the latest one is the latest of every wider window too; if
+        # it holds none, that reading has no result, so the test is unknown either way.
+        consent = nma_ld
     earliest = consent - dt.timedelta(days=int(params["lab_lookback_days"]))
     in_window = [
         lab for lab in labs
@@ -512,8 +522,9 @@ def e4_hypersensitivity(patient: Row) -> str:
 def e5_brain_metastases(patient: Row, params: Mapping[str, Any]) -> str:
     """E5: symptomatic/untreated brain metastases unless treated and stable >= 14 days before NMA-LD."""
     mets = patient["brain_metastases"]
-    if mets is None:
-        return UNKNOWN
+    if mets is None:  # "no" passes: decided only when "yes" passes too
+        with_mets = e5_brain_metastases({**patient, "brain_metastases": True}, params)
+        return PASS if with_mets == PASS else UNKNOWN
     if mets is False:
         return PASS
     treated, symptomatic = patient["brain_metastases_treated"], patient["brain_metastases_symptomatic"]

@@ -263,7 +263,12 @@ I5 = table("I5", ["birth_date", "consent_date"], [
     ("1950-01-01", "2025-03-01", PASS, "75 years"),
     (None, "2025-03-01", UNKNOWN, "birth date blank"),
     ("2007-03-01", None, UNKNOWN, "consent date blank"),
+    # consent comes before NMA-LD (2025-03-29): under 18 there is under 18 at any consent date
+    ("2007-03-30", None, FAIL, "consent blank, 17 at NMA-LD"),
+    ("2007-03-29", None, UNKNOWN, "consent blank, 18 on the NMA-LD day: an earlier consent is possible"),
 ])
+I5_NO_DATES = [Case("I5 consent and NMA-LD blank, 17 today", {"I5": UNKNOWN},
+                    {"birth_date": "2010-01-01", "consent_date": None, "lymphodepletion_date": None})]
 
 I6 = table("I6", ["ecog", "life_expectancy_months"], [
     (1, 3.0, PASS, "ECOG 1, 3 months"),
@@ -370,6 +375,16 @@ I7_LIMITS = lab_table([
     ("total_bilirubin", 34.2000000001, "umol/L", None, "no", "no", FAIL, "bilirubin 34.2000000001 umol/L"),
     ("total_bilirubin", 51.3000000001, "umol/L", None, "no", "yes", FAIL, "bilirubin 51.3000000001 umol/L, Gilbert"),
     ("total_bilirubin", 51.29999999999, "umol/L", None, "no", "yes", PASS, "bilirubin 51.29999999999 umol/L, Gilbert"),
+    # 15 significant digits, one unit of the last from a limit in another unit or a ULN multiple
+    ("anc", 999.999999999999, "/uL", None, "no", "no", FAIL, "ANC 999.999999999999/uL"),
+    ("anc", 1000.00000000001, "/uL", None, "no", "no", PASS, "ANC 1000.00000000001/uL"),
+    ("alt", 99.9000000000001, "U/L", 33.3, "no", "no", FAIL, "ALT 99.9000000000001 with ULN 33.3"),
+    ("alt", 99.9, "U/L", 33.3, "no", "no", PASS, "ALT 99.9 with ULN 33.3 = 3 x ULN (the spec's example)"),
+    ("alt", 99.8999999999999, "U/L", 33.3, "no", "no", PASS, "ALT 99.8999999999999 with ULN 33.3"),
+    ("ast", 166.500000000001, "U/L", 33.3, "yes", "no", FAIL, "AST 166.500000000001 with ULN 33.3, liver mets"),
+    ("total_bilirubin", 34.2000000000001, "umol/L", None, "no", "no", FAIL, "bilirubin 34.2000000000001 umol/L"),
+    ("total_bilirubin", 34.1999999999999, "umol/L", None, "no", "no", PASS, "bilirubin 34.1999999999999 umol/L"),
+    ("hemoglobin", 89.9999999999999, "g/L", None, "no", "no", FAIL, "hemoglobin 89.9999999999999 g/L"),
 ])
 
 # A blank value or unit is "not recorded": the result is decided only when every value (>= 0)
@@ -443,6 +458,22 @@ I7_WINDOW = [
     Case("I7 one failing lab decides while others are missing", {"I7": FAIL},
          labs=[lab("platelets", 50, "10^9/L")], replace_labs=True),
     Case("I7 consent blank: no result can be placed", {"I7": UNKNOWN}, {"consent_date": None}),
+    # Consent blank, NMA-LD 2025-03-29: the window starts no later than 2025-03-01 (28 days
+    # before NMA-LD), so results from then on count at any consent date; earlier ones may not.
+    Case("I7 consent blank: a low ANC 28 days before NMA-LD fails", {"I7": FAIL}, {"consent_date": None},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-03-01")]),
+    Case("I7 consent blank: a full normal panel 28 days before NMA-LD passes", {"I7": PASS}, {"consent_date": None},
+         labs=[lab(t, v, u, n, day="2025-03-01") for t, v, u, n in [
+             ("anc", 2.0, "10^9/L", None), ("platelets", 220, "10^9/L", None), ("hemoglobin", 12.5, "g/dL", None),
+             ("ast", 30, "U/L", 40), ("alt", 28, "U/L", 40), ("total_bilirubin", 0.7, "mg/dL", None),
+             ("creatinine_clearance", 85, "mL/min", None)]], replace_labs=True),
+    Case("I7 consent blank: the same panel 29 days before NMA-LD may not count", {"I7": UNKNOWN},
+         {"consent_date": None}, labs=[lab(t, v, u, n, day="2025-02-28") for t, v, u, n in [
+             ("anc", 2.0, "10^9/L", None), ("platelets", 220, "10^9/L", None), ("hemoglobin", 12.5, "g/dL", None),
+             ("ast", 30, "U/L", 40), ("alt", 28, "U/L", 40), ("total_bilirubin", 0.7, "mg/dL", None),
+             ("creatinine_clearance", 85, "mL/min", None)]], replace_labs=True),
+    Case("I7 consent and NMA-LD blank: nothing can be placed", {"I7": UNKNOWN},
+         {"consent_date": None, "lymphodepletion_date": None}, labs=[lab("anc", 0.5, "10^9/L", day="2025-03-01")]),
     Case("I7 lookback 14 days (parameter): day 15 does not count", {"I7": PASS},
          labs=[lab("anc", 0.5, "10^9/L", day="2025-02-14"), lab("anc", 2.0, "10^9/L", day="2025-02-15")],
          params={"lab_lookback_days": 14}),
@@ -537,6 +568,11 @@ E5 = table("E5", ["brain_metastases", "brain_metastases_treated", "brain_metasta
     ("yes", "yes", None, "2025-01-10", "2025-03-29", UNKNOWN, "symptomatic blank"),
     ("yes", "yes", "no", None, "2025-03-29", UNKNOWN, "stable-since blank"),
     ("yes", "yes", "no", "2025-01-10", None, UNKNOWN, "NMA-LD not scheduled"),
+    # brain_metastases blank: "no" passes, so E5 is decided only where "yes" passes too
+    (None, "yes", "no", "2025-03-15", "2025-03-29", PASS, "blank, but treated, asymptomatic, stable 14 days"),
+    (None, "yes", "no", "2025-03-16", "2025-03-29", UNKNOWN, "blank, treated but stable 13 days"),
+    (None, "no", "no", "2025-01-10", "2025-03-29", UNKNOWN, "blank, untreated"),
+    (None, "yes", None, "2025-01-10", "2025-03-29", UNKNOWN, "blank, symptomatic blank"),
 ])
 
 E6 = table("E6", ["steroid_mg_per_day"], [
@@ -614,8 +650,8 @@ OVERRIDES = [
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
 
 ALL_CASES: list[Case] = [
-    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I6, *I7_LIMITS, *I7_BLANK_CELLS, *I7_BLANK_ON_THE_DAY,
-    *I7_WINDOW, *I8,
+    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
+    *I7_BLANK_ON_THE_DAY, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]
 

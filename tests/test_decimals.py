@@ -12,6 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ def converted(value: Fraction, unit: str) -> float:
 
 
 @settings(max_examples=400, deadline=None)
-@given(decimals(max_digits=14, max_places=10))
+@given(decimals(max_digits=15, max_places=10))
 def test_a_typed_decimal_comes_back_unchanged(value: Fraction) -> None:
     typed = as_double(value)
     assert on_decimal_grid(np.array([typed]))[0] == typed
@@ -70,5 +71,66 @@ def test_a_ratio_to_the_uln_is_exact(value: Fraction, uln: Fraction, times: int)
 
 
 def test_the_text_of_a_number_is_what_was_typed() -> None:
-    values = np.array([1.4999, 1500.0, 0.1 + 0.2, 99.9 / 33.3, np.nan, 0.0, 0.9999999999])
-    assert decimal_text(values).to_pylist() == ["1.4999", "1500", "0.3", "3", None, "0", "0.9999999999"]
+    values = np.array([1.4999, 1500.0, np.nan, 0.0, 0.9999999999, 999.999999999999, 34.20000000000001, 1e-5])
+    assert decimal_text(values).to_pylist() == ["1.4999", "1500", None, "0", "0.9999999999", "999.999999999999",
+                                                "34.20000000000001", "0.00001"]
+
+
+# --- canonical_bounds: a converted result keeps its exact side of every limit ----------------
+
+LIMITS = {"anc": (Fraction(1),), "platelets": (Fraction(100),), "hemoglobin": (Fraction(9),),
+          "ast": (Fraction(3), Fraction(5)), "alt": (Fraction(3), Fraction(5)),
+          "total_bilirubin": (Fraction(2), Fraction(3)), "creatinine_clearance": (Fraction(40),)}
+EXACT_FACTORS = {"10^9/L": Fraction(1), "/uL": Fraction(1, 1000), "g/dL": Fraction(1), "g/L": Fraction(1, 10),
+                 "U/L": Fraction(1), "mg/dL": Fraction(1), "umol/L": Fraction(10, 171), "mL/min": Fraction(1)}
+
+
+def near_a_limit() -> st.SearchStrategy[tuple[str, str, Fraction, Fraction | None]]:
+    """A lab row typed at, or a few units of its 15th significant digit from, a limit in its unit."""
+    def row(test: str, unit_index: int, which: int, uln: Fraction, step: int, digits: int) -> tuple:
+        units = [u for u, t in UNIT_OF.items() if test in t]
+        unit = units[unit_index % len(units)]
+        limit = LIMITS[test][which % len(LIMITS[test])]
+        at = limit * (uln if test in ("ast", "alt") else 1) / EXACT_FACTORS[unit]  # the limit in the row's terms
+        exponent = len(str(int(at))) - digits  # a step of one unit in the value's last typed digit
+        return test, unit, at + step * Fraction(10) ** exponent, uln if test in ("ast", "alt") else None
+    return st.builds(row, st.sampled_from(sorted(LIMITS)), st.integers(0, 1), st.integers(0, 1),
+                     st.builds(lambda m, k: Fraction(m, 10 ** k), st.integers(1, 9999), st.integers(0, 2)),
+                     st.integers(-3, 3), st.integers(10, 15))
+
+
+UNIT_OF = {"10^9/L": ("anc", "platelets"), "/uL": ("anc", "platelets"), "g/dL": ("hemoglobin",),
+           "g/L": ("hemoglobin",), "U/L": ("ast", "alt"), "mg/dL": ("total_bilirubin",),
+           "umol/L": ("total_bilirubin",), "mL/min": ("creatinine_clearance",)}
+
+
+def _decimal_digits(x: Fraction) -> int:
+    """Significant digits of a finite decimal."""
+    text = f"{x.numerator * 10 ** 30 // x.denominator}".rstrip("0")
+    return len(text.lstrip("-"))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(near_a_limit(), min_size=1, max_size=20))
+def test_a_converted_result_is_on_the_side_of_each_limit_its_decimal_is(rows: list) -> None:
+    """Values typed with up to 15 significant digits, a few last-digit units from a limit in their own
+    unit (34.2 umol/L = 2 mg/dL, 99.9 U/L = 3 x ULN 33.3), judged by exact fractions."""
+    from lifileucel_analysis.contract.schema import LAB_TESTS, UNITS
+    from lifileucel_analysis.engine.lab_results import canonical_bounds
+
+    rows = [r for r in rows if r[2] > 0 and _decimal_digits(r[2]) <= 15]
+    if not rows:
+        return
+    labs = pd.DataFrame({
+        "test": pd.Categorical([r[0] for r in rows], categories=LAB_TESTS),
+        "unit": pd.Categorical([r[1] for r in rows], categories=UNITS),
+        "value": [float(r[2]) for r in rows],
+        "uln": [float(r[3]) if r[3] is not None else np.nan for r in rows],
+    })
+    limits = {test: tuple(float(v) for v in values) for test, values in LIMITS.items()}
+    low, high = canonical_bounds(labs, limits)
+    assert (low == high).all()
+    for (test, unit, value, uln), got in zip(rows, low):
+        exact = value * EXACT_FACTORS[unit] / (uln if uln is not None else 1)
+        for limit in LIMITS[test]:
+            assert np.sign(got - float(limit)) == np.sign(exact - limit), (test, unit, str(value), uln, limit, got)

@@ -27,10 +27,25 @@ def line(n: int, **changes: Any) -> dict[str, Any]:
 
 
 def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> None:
+    # NMA-LD 2025-03-29, every result on 2025-02-20: before 2025-03-01, the latest start the
+    # window can have, so whether they count depends on the consent date.
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None})
     assert outcome == "unknown"
     assert missing == "patients.consent_date"
-    assert evidence == "consent date not recorded: no lab result can be placed in the window"
+    assert evidence.startswith("consent date not recorded: results from 28 days before NMA-LD onwards count at "
+                               "any consent date; no ANC result 2025-03-01 to 2025-03-29; no platelets result ")
+    outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None})
+    assert (outcome, evidence, missing) == ("unknown", "consent date not recorded: no lab result can be placed in "
+                                                       "the window", "patients.consent_date")
+
+
+def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None:
+    outcome, evidence, missing = outcome_of(
+        "I7", patient={"consent_date": None},
+        labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-03-01"}])
+    assert (outcome, missing) == ("fail", "")
+    assert evidence == ("consent date not recorded: results from 28 days before NMA-LD onwards count at any "
+                        "consent date; ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")
 
 
 def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> None:
@@ -219,7 +234,18 @@ def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_dec
     ("I5", {"birth_date": None}, ("birth date not recorded: age at consent unknown", "patients.birth_date")),
     ("I5", {"consent_date": None}, ("consent date not recorded: age at consent unknown", "patients.consent_date")),
     ("E10", {"live_vaccine_received": None},
-     ("live vaccine received and its date not recorded", "patients.live_vaccine_received")),
+     ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date",
+      "patients.live_vaccine_received")),
+    ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
+     ("stage III without sub-group, resectability not recorded",
+      "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
+    ("I1", {"ajcc_stage": "III", "disease_unresectable": "yes"},
+     ("stage III without sub-group (unresectable)", "patients.ajcc_stage (sub-group)")),
+    ("E8", {"hbv_serology": None, "hbv_pcr": None},
+     ("HBV serology not recorded, nor HBV PCR (a negative serology or an undetectable PCR would decide)",
+      "patients.hbv_serology")),
+    ("E8", {"hbv_serology": None, "hbv_pcr": "detectable"},
+     ("HBV serology not recorded (PCR detectable)", "patients.hbv_serology")),
 ])
 def test_an_unknown_names_the_blank_that_decides_it(criterion: str, patient: dict[str, Any],
                                                     expected: tuple[str, str]) -> None:
@@ -236,3 +262,16 @@ def test_a_recurrence_counted_without_its_date_says_why() -> None:
     assert outcome == "pass"
     assert evidence.endswith("line 1 (adjuvant) recurred on therapy (end date blank: ongoing; "
                              "recurrence date not recorded)")
+
+
+def test_decided_in_every_reading_of_a_blank_says_so() -> None:
+    # Consent blank, NMA-LD 2025-03-29: 17 at NMA-LD is 17 at any earlier consent.
+    outcome, evidence, _ = outcome_of("I5", patient={"consent_date": None, "birth_date": "2007-03-30"})
+    assert (outcome, evidence) == ("fail", "consent date not recorded; age 17 at NMA-LD (2025-03-29) < 18, and "
+                                           "consent comes before NMA-LD")
+    # brain_metastases blank: "no" passes, and "yes" passes on what the follow-up fields say.
+    outcome, evidence, _ = outcome_of("E5", patient={
+        "brain_metastases": None, "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+        "brain_metastases_stable_since": "2025-03-01"})
+    assert (outcome, evidence) == ("pass", "brain metastases not recorded, but passes either way: recorded as "
+                                           "treated, asymptomatic and stable 28 days before NMA-LD >= 14")

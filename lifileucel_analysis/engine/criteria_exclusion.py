@@ -124,6 +124,11 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} days before NMA-LD < {limit}"),
         Rule(has & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
              "treated, asymptomatic brain metastases stable {days} days before NMA-LD >= {limit}"),
+        # Both readings of a blank brain_metastases pass: "no" passes, and "yes" passes on
+        # the follow-up fields recorded (spec section 2: decided when every reading agrees).
+        Rule(brain.isna() & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
+             "brain metastases not recorded, but passes either way: recorded as treated, asymptomatic and "
+             "stable {days} days before NMA-LD >= {limit}"),
         Rule(True, U, "brain metastases: not recorded: {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs})
 
@@ -171,7 +176,10 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
         Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),
         Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded", "patients.hbv_pcr"),
         Rule(pcr == "undetectable", P, "HBV PCR undetectable (serology not recorded)"),
-        Rule(True, U, "HBV serology not recorded", "patients.hbv_serology"),
+        Rule(pcr == "detectable", U, "HBV serology not recorded (PCR detectable)", "patients.hbv_serology"),
+        # The serology is asked first: the record asks for a PCR only after a positive serology.
+        Rule(True, U, "HBV serology not recorded, nor HBV PCR (a negative serology or an undetectable PCR "
+                      "would decide)", "patients.hbv_serology"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
                     hbv_part])
@@ -207,7 +215,8 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
                                              "(NMA-LD comes after consent)"),
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
-        Rule(received.isna(), U, "live vaccine received and its date not recorded", "patients.live_vaccine_received"),
+        Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
+                                 "and no vaccine date", "patients.live_vaccine_received"),
         Rule(True, U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
     ], values)
 

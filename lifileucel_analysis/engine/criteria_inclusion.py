@@ -15,7 +15,7 @@ from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
 from .outcome import CODE
 from .prior_lines import i2_readings
-from .facts import Facts, LabResult
+from .facts import Facts, LabResult, age_on
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
 
@@ -34,7 +34,10 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
         Rule(stage == "IV", P, "stage IV (metastatic)"),
         Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
         Rule(stage.isna(), U, "AJCC stage not recorded", "patients.ajcc_stage"),
-        Rule(stage == "III", U, "stage III without sub-group", "patients.ajcc_stage (sub-group)"),
+        Rule((stage == "III") & is_yes(unresectable), U, "stage III without sub-group (unresectable)",
+             "patients.ajcc_stage (sub-group)"),
+        Rule(stage == "III", U, "stage III without sub-group, resectability not recorded",
+             "patients.ajcc_stage (sub-group); patients.disease_unresectable"),
         Rule(True, U, "stage {stage}, resectability not recorded", "patients.disease_unresectable"),
     ], {"stage": stage})
 
@@ -251,19 +254,25 @@ def i4_lesion(f: Facts, p: CriteriaParams) -> Part:
 
 
 @criterion("I5", record="Must be ≥ 18 years of age at time of consent", label="Age >= {min_age_years} at consent",
-           reads="patients.birth_date patients.consent_date", limits="min_age_years")
+           reads="patients.birth_date patients.consent_date patients.lymphodepletion_date", limits="min_age_years")
 def i5_age(f: Facts, p: CriteriaParams) -> Part:
     """Age in whole years at consent of at least ``min_age_years``."""
-    birth, consent = column(f, "birth_date"), column(f, "consent_date")
+    birth, consent, ld = column(f, "birth_date"), column(f, "consent_date"), column(f, "lymphodepletion_date")
     needs = blank_fields({"patients.birth_date": birth.isna(), "patients.consent_date": consent.isna()})
+    # Consent is signed before NMA-LD (the contract refuses the reverse), so a patient
+    # under age at NMA-LD was under age at any consent date: a fail in every reading.
+    age_at_ld = age_on(birth, ld)
     return decide(f.n, [
         Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
         Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),
+        Rule(consent.isna() & (age_at_ld < p.min_age_years), F,
+             "consent date not recorded; age {age_at_ld} at NMA-LD ({ld}) < {limit}, and consent comes before "
+             "NMA-LD"),
         Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded: age at consent unknown",
              "{needs}"),
         Rule(birth.isna(), U, "birth date not recorded: age at consent unknown", "{needs}"),
         Rule(True, U, "consent date not recorded: age at consent unknown", "{needs}"),
-    ], {"age": f.age, "limit": p.min_age_years, "needs": needs})
+    ], {"age": f.age, "limit": p.min_age_years, "needs": needs, "age_at_ld": age_at_ld, "ld": ld})
 
 
 @criterion("I6", record="ECOG performance status of 0-1 and estimated life expectancy of ≥ 3 months",
@@ -287,19 +296,25 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
 
 @dataclass(frozen=True)
 class Window:
-    """Per patient: the lab window as text, and whether it can be placed at all."""
+    """Per patient: the lab window as text, whether it can be placed at all, and whether
+    only its latest possible start is known (consent blank, NMA-LD recorded)."""
 
     text: pd.Series
     placed: np.ndarray
+    open_start: np.ndarray
 
 
 def lab_window(f: Facts, p: CriteriaParams) -> Window:
     """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
-    start = (consent - pd.Timedelta(days=p.lab_lookback_days)).dt.strftime("%Y-%m-%d")
+    # Without a consent date the window starts no later than lookback days before NMA-LD
+    # (consent comes before NMA-LD): results from then on count in every reading
+    # (:func:`..lab_results.latest_labs` uses the same start).
+    open_start = consent.isna() & ld.notna()
+    start = (consent.where(~open_start, ld) - pd.Timedelta(days=p.lab_lookback_days)).dt.strftime("%Y-%m-%d")
     end = ld.dt.strftime("%Y-%m-%d")
     text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
-    return Window(text.fillna("").astype(str), consent.notna().to_numpy())
+    return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
 
 
 def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
@@ -309,6 +324,8 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
     return [
         Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
              "patients.consent_date"),
+        # The consent date is asked once for all tests (:func:`i7_labs`).
+        Rule(none & window.open_start, U, f"no {name} result {{window}}", ""),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
              f"labs.{test} (collected {{window}})"),
         Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
@@ -378,7 +395,7 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
-    part = combine([
+    parts = [
         _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
         _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
         _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
@@ -389,11 +406,34 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
                                 gilbert, "gilbert_syndrome", "total_bilirubin", w),
         _lab_min(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
                  p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
-    ])
-    # Without a consent date no result can be placed: one request, not one per test.
+    ]
+    part = combine(parts)
+    # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
     evidence = part.evidence.where(~unplaced, "consent date not recorded: no lab result can be placed in the window")
-    return Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
+    part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
+    return _without_consent_note(part, parts, [labs[t] for t in LAB_TESTS_IN_ORDER], w, p.lab_lookback_days)
+
+
+LAB_TESTS_IN_ORDER = ("anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance")
+"""The I7 parts' tests, in the order :func:`i7_labs` combines them."""
+
+
+def _without_consent_note(part: Part, parts: list[Part], results: list[LabResult], w: Window,
+                          lookback: int) -> Part:
+    """I7 of a patient with a blank consent date and a recorded NMA-LD, said as such.
+
+    Results from ``lookback`` days before NMA-LD on count at any consent date; the
+    evidence says so first, and where a test has no such result the consent date (which
+    could reach an earlier one) is asked for once.
+    """
+    note = Text.constant(f"consent date not recorded: results from {lookback} days before NMA-LD onwards count "
+                         "at any consent date", len(w.placed)).where(w.open_start)
+    unplaced_test = np.zeros(len(w.placed), dtype=bool)
+    for one, result in zip(parts, results):
+        unplaced_test |= (one.codes == CODE[U]) & result.possible.isna().to_numpy()
+    asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & unplaced_test)
+    return combine([Part(part.codes, note, asks), part])
 
 
 @criterion("I8", record="There is no alternative therapy", label="No alternative therapy",

@@ -3,9 +3,14 @@
 The contract's numbers are decimals (``99.9``, ``33.3``, ``1.4999``) and the engine holds
 them in binary doubles, which cannot hold most decimals exactly. Two helpers keep the
 decimal meaning: :func:`on_decimal_grid` puts a computed value (a converted unit, a ratio
-to the ULN) back on the nearest decimal of 14-15 significant digits before it is compared
+to the ULN) back on the nearest decimal of 15 significant digits before it is compared
 with a limit, and :func:`decimal_text` shows a value with every digit it was typed with,
 so an evidence sentence never reads against its outcome ("1.4999 < 1.5", not "1.5 < 1.5").
+
+Numbers are read into 64-bit doubles, which hold every decimal of up to 15 significant
+digits exactly. A value typed with more digits is read as its nearest double: most keep
+their side of every limit, but one within a few units of the 17th digit of a limit
+(1.4999999999999999 against 1.5) is read as the limit itself (docs/criteria.md).
 """
 
 from __future__ import annotations
@@ -21,14 +26,16 @@ _LARGE = 1e14  # from here on a double has no room for decimals to put right
 
 
 def on_decimal_grid(values: np.ndarray) -> np.ndarray:
-    """Each value rounded to 14-15 significant digits, as the nearest double of that decimal.
+    """Each value rounded to 15 significant digits, as the nearest double of that decimal.
 
     Binary floating point cannot hold 33.3 or 1/17.1 exactly: 99.9 / 33.3 gives
     3.0000000000000004 and 34.2 / 17.1 gives 2.0000000000000004. Both are 3 and 2 in
-    decimal, and rounded here they are exactly the double of the limit. A result that
-    differs from a limit within its first 14 significant digits (every result a laboratory
-    reports) stays on its side of it, so comparisons are exact in decimal terms (spec
-    section 2), and a typed decimal of up to 14 digits comes back unchanged. Blanks,
+    decimal, and rounded here they are exactly the double of the limit. A typed decimal of
+    up to 15 digits comes back unchanged, and so does any product of it with a power of ten
+    (a unit conversion such as /uL to x10^9/L). A quotient that is not a finite decimal
+    (a ratio to a ULN of 33.3, a bilirubin in umol/L) can still differ from a limit beyond
+    its 15th digit: :func:`..lab_results.canonical_bounds` puts those on the right side of
+    each limit by comparing the typed value with the limit in the row's own terms. Blanks,
     zeros, infinities and values beyond 1e14 are returned as they are.
     """
     values = np.asarray(values, dtype=float)
@@ -37,8 +44,10 @@ def on_decimal_grid(values: np.ndarray) -> np.ndarray:
         at = np.flatnonzero(np.isfinite(values) & (values != 0) & (np.abs(values) < _LARGE))
     v = values[at]
     # frexp's binary exponent gives the decimal magnitude or one more (cheaper than log10 on
-    # millions of results): 15 significant digits are kept, or 14.
+    # millions of results); one comparison with the power of ten puts it right, so that
+    # exactly 15 significant digits are kept (14 would turn 999.999999999999 into 1000).
     magnitude = np.floor(np.frexp(v)[1] * _LOG10_2).astype(np.int64)
+    magnitude -= np.abs(v) < _power_of_ten(magnitude)
     scale = _POWERS_OF_TEN[np.clip(SIGNIFICANT_DIGITS - 1 - magnitude, 0, 22)]
     # An integer count of the last kept digit divided by an exact power of ten: one rounding,
     # to the double nearest the decimal.
@@ -46,10 +55,19 @@ def on_decimal_grid(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def decimal_text(values: np.ndarray) -> pa.Array:
-    """Each number in its shortest decimal form (``1.4999``, ``1500``, ``0.3`` for 0.1 + 0.2); blanks null.
+def _power_of_ten(exponent: np.ndarray) -> np.ndarray:
+    """10.0 ** exponent, from exact doubles for exponents 0 to 22 (their reciprocals below 0)."""
+    e = np.clip(exponent, -22, 22)
+    return np.where(e >= 0, _POWERS_OF_TEN[np.abs(e)], 1.0 / _POWERS_OF_TEN[np.abs(e)])
 
-    The value is first put on the decimal grid, so a computed value shows no binary
-    residue, and a typed one shows exactly the digits it was typed with.
+
+def decimal_text(values: np.ndarray) -> pa.Array:
+    """Each number in its shortest decimal form that reads back as the same double; blanks null.
+
+    A typed value therefore shows exactly the digits it was typed with (``1.4999``,
+    ``1500``, ``999.999999999999``, and ``34.20000000000001`` too, which the decimal grid
+    would show as 34.2 and make read against its outcome). The engine shows only typed
+    values and limits this way, never a computed one (a computed 0.1 + 0.2 would show its
+    binary residue, 0.30000000000000004).
     """
-    return pa.array(on_decimal_grid(values), from_pandas=True).cast(pa.string())
+    return pa.array(np.asarray(values, dtype=float), from_pandas=True).cast(pa.string())

@@ -147,10 +147,14 @@ def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:
 
 def age_at_consent(patients: pd.DataFrame) -> pd.Series:
     """Age in whole years at consent (NA when either date is blank)."""
-    birth, consent = patients["birth_date"], patients["consent_date"]
-    years = consent.dt.year - birth.dt.year
-    before_birthday = (consent.dt.month < birth.dt.month) | (
-        (consent.dt.month == birth.dt.month) & (consent.dt.day < birth.dt.day)
+    return age_on(patients["birth_date"], patients["consent_date"])
+
+
+def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
+    """Age in whole years on ``day`` (NA when either date is blank)."""
+    years = day.dt.year - birth.dt.year
+    before_birthday = (day.dt.month < birth.dt.month) | (
+        (day.dt.month == birth.dt.month) & (day.dt.day < birth.dt.day)
     )
     return (years - before_birthday.astype("Int64")).astype("Int64")
 

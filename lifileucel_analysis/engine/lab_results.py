@@ -22,6 +22,7 @@ field to collect. With nothing blank both ends are the recorded value, as before
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,13 +75,14 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     """Select, for every patient and test, the result that counts (``pos``: each lab row's patient).
 
     The window is ``consent_date - lab_lookback_days`` to ``lymphodepletion_date`` (when
-    known), inclusive. No sort: grouped maxima over the dense key ``patient position x
+    known), inclusive; with a blank consent date, ``lymphodepletion_date - lab_lookback_days``
+    to it (the part of the window certain at any consent date). No sort: grouped maxima over the dense key ``patient position x
     test`` (``ufunc.at``) find the latest day, the worst ends on it and the rows that hold
     them, each in one pass; among rows that tie, the last in file order is shown.
     """
     labs, n = dataset.labs, dataset.n_patients
     rows, key = _latest_day_rows(dataset, params, pos)
-    low, high = canonical_bounds(labs)
+    low, high = canonical_bounds(labs, lab_limits(params))
     low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
     groups = n * len(LAB_TESTS)
     # Badness grows with how unfavourable a value is; a value that cannot be converted (NaN)
@@ -140,8 +142,11 @@ def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()
-    start = consent - np.timedelta64(params.lab_lookback_days, "D")
-    rows = np.flatnonzero((date >= start) & ~np.isnat(consent) & (np.isnat(ld) | (date <= ld)))
+    # A blank consent date: the window starts no later than lookback days before NMA-LD
+    # (consent comes before NMA-LD, the contract checks it), so results from then on count
+    # at any consent date; an earlier one may or may not, which leaves its test unknown.
+    start = np.where(np.isnat(consent), ld, consent) - np.timedelta64(params.lab_lookback_days, "D")
+    rows = np.flatnonzero((date >= start) & ~np.isnat(start) & (np.isnat(ld) | (date <= ld)))
     key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
     day = date[rows].astype(np.int64)
     on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
@@ -186,10 +191,26 @@ def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) 
     return values, pd.Series(pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan)))
 
 
-def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def lab_limits(params: CriteriaParams) -> dict[str, tuple[float, ...]]:
+    """Per test, the limits I7 compares its result with: canonical unit, AST/ALT as x ULN."""
+    return {
+        "anc": (params.min_anc_10e9_per_l,),
+        "platelets": (params.min_platelets_10e9_per_l,),
+        "hemoglobin": (params.min_hemoglobin_g_per_dl,),
+        "ast": (params.max_ast_alt_x_uln, params.max_ast_alt_x_uln_liver_metastases),
+        "alt": (params.max_ast_alt_x_uln, params.max_ast_alt_x_uln_liver_metastases),
+        "total_bilirubin": (params.max_bilirubin_mg_per_dl, params.max_bilirubin_mg_per_dl_gilbert),
+        "creatinine_clearance": (params.min_creatinine_clearance_ml_per_min,),
+    }
+
+
+def canonical_bounds(labs: pd.DataFrame,
+                     limits: Mapping[str, Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per row, the lowest and highest value in the canonical unit its blanks allow.
 
     AST/ALT are given as a multiple of their ULN. Equal ends where value and unit are recorded.
+    A computed value is on the same side of each of its test's ``limits`` as the typed value
+    is of the limit in the row's own terms (:func:`_on_the_typed_side`).
     """
     low_factor = np.full((len(LAB_TESTS), len(UNITS) + 1), np.nan)  # last column: unit blank (code -1)
     high_factor = low_factor.copy()
@@ -214,6 +235,13 @@ def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         # computed one (another unit, a ratio to the ULN) is put back on the decimal grid.
         computed = np.flatnonzero(is_liver[at] | (factor != 1.0))
         converted[computed] = on_decimal_grid(converted[computed])
+        if limits and len(computed):
+            rows = np.arange(len(blank))[at][computed]
+            with np.errstate(divide="ignore", invalid="ignore"):  # 1 / factor on its decimal: 17.1 for umol/L
+                per_unit = on_decimal_grid((1.0 / factors).ravel()).reshape(factors.shape)
+            divisor = np.where(is_liver[rows], uln[rows], per_unit[test[rows], unit[rows]])
+            for limit in _limit_slots(limits, test[rows]):
+                converted[computed] = _on_the_typed_side(converted[computed], value[computed], divisor, limit)
         return converted
 
     low = canonical(slice(None), low_factor, 0.0)
@@ -221,6 +249,44 @@ def canonical_bounds(labs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     open_rows = np.flatnonzero(blank | (unit < 0))  # rare: only these rows have two ends
     high[open_rows] = canonical(open_rows, high_factor, np.inf)
     return low, high
+
+
+def _limit_slots(limits: Mapping[str, Sequence[float]], test: np.ndarray) -> list[np.ndarray]:
+    """Per row, its test's first limit, second limit, ... (NaN where the test has fewer)."""
+    width = max(len(v) for v in limits.values())
+    table = np.full((len(LAB_TESTS), width), np.nan)
+    for name, values in limits.items():
+        table[LAB_TESTS.index(name), :len(values)] = values
+    return [table[test, k] for k in range(width)]
+
+
+def _on_the_typed_side(converted: np.ndarray, typed: np.ndarray, divisor: np.ndarray,
+                       limit: np.ndarray) -> np.ndarray:
+    """``converted`` (= ``typed / divisor``) moved onto the side of ``limit`` that the typed value is.
+
+    A quotient such as 99.9000000000001 / 33.3 is not a finite decimal, and in doubles it
+    can land on the limit (3) although the typed value is above 3 x 33.3 = 99.9. The limit
+    in the row's terms, ``limit x divisor``, is a product of short decimals, which the
+    decimal grid holds exactly; the typed value is compared with it, and the converted value
+    is set to the limit on a tie, or to the next double beyond the limit where the two sides
+    disagree. Comparisons with the limit are then exact in decimal terms (spec section 2).
+    """
+    out = converted.copy()
+    # Only a value within a few parts in 10^13 of the limit can be on the wrong side of it.
+    with np.errstate(invalid="ignore"):
+        near = np.flatnonzero(np.abs(converted - limit) <= NEAR_A_LIMIT * np.abs(limit))
+    typed, limit = typed[near], limit[near]
+    in_terms = on_decimal_grid(limit * divisor[near])
+    side = np.sign(typed - in_terms)
+    moved = np.where(side == 0, limit, np.where(side > 0, np.maximum(out[near], np.nextafter(limit, np.inf)),
+                                                 np.minimum(out[near], np.nextafter(limit, -np.inf))))
+    out[near] = np.where(np.isnan(side), out[near], moved)
+    return out
+
+
+NEAR_A_LIMIT = 1e-12
+"""Relative distance from a limit within which a converted value is checked against the typed one
+(the grid's rounding moves a value by at most 5 parts in 10^15)."""
 
 
 def _number_text(values: np.ndarray) -> pa.Array:
