@@ -116,17 +116,18 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         "patients.lymphodepletion_date": has & ld.isna(),
     })
     limit = p.brain_metastases_stable_days
+    settled = is_yes(treated) & is_no(symptomatic) & (days >= limit)  # what passes brain metastases
     return decide(f.n, [
         Rule(is_no(brain), P, "no brain metastases"),
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
         Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} days before NMA-LD < {limit}"),
-        Rule(has & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
+        Rule(has & settled, P,
              "treated, asymptomatic brain metastases stable {days} days before NMA-LD >= {limit}"),
         # Both readings of a blank brain_metastases pass: "no" passes, and "yes" passes on
         # the follow-up fields recorded (spec section 2: decided when every reading agrees).
-        Rule(brain.isna() & is_yes(treated) & is_no(symptomatic) & (days >= limit), P,
+        Rule(brain.isna() & settled, P,
              "brain metastases not recorded, but passes either way: recorded as treated, asymptomatic and "
              "stable {days} days before NMA-LD >= {limit}"),
         Rule(True, U, "brain metastases: not recorded: {needs}", "{needs}"),

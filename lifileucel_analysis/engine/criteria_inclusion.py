@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, joi
 from .outcome import CODE
 from .prior_lines import i2_readings
 from .facts import Facts, LabResult, age_on
+from .lab_results import window_start
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
 
@@ -307,12 +309,11 @@ class Window:
 def lab_window(f: Facts, p: CriteriaParams) -> Window:
     """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
-    # Without a consent date the window starts no later than lookback days before NMA-LD
-    # (consent comes before NMA-LD): results from then on count in every reading
-    # (:func:`..lab_results.latest_labs` uses the same start).
-    open_start = consent.isna() & ld.notna()
-    start = (consent.where(~open_start, ld) - pd.Timedelta(days=p.lab_lookback_days)).dt.strftime("%Y-%m-%d")
+    # The start latest_labs uses; without a consent date, only its latest possible value.
+    first_day = window_start(consent.to_numpy(), ld.to_numpy(), p.lab_lookback_days)
+    start = pd.Series(first_day, index=consent.index).dt.strftime("%Y-%m-%d")
     end = ld.dt.strftime("%Y-%m-%d")
+    open_start = consent.isna() & ld.notna()
     text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
     return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
 
@@ -395,7 +396,7 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
-    parts = [
+    part = combine([
         _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
         _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
         _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
@@ -406,33 +407,25 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
                                 gilbert, "gilbert_syndrome", "total_bilirubin", w),
         _lab_min(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
                  p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
-    ]
-    part = combine(parts)
+    ])
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
     evidence = part.evidence.where(~unplaced, "consent date not recorded: no lab result can be placed in the window")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
-    return _without_consent_note(part, parts, [labs[t] for t in LAB_TESTS_IN_ORDER], w, p.lab_lookback_days)
+    return _without_consent_note(part, labs.values(), w, p.lab_lookback_days)
 
 
-LAB_TESTS_IN_ORDER = ("anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance")
-"""The I7 parts' tests, in the order :func:`i7_labs` combines them."""
-
-
-def _without_consent_note(part: Part, parts: list[Part], results: list[LabResult], w: Window,
-                          lookback: int) -> Part:
+def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, lookback: int) -> Part:
     """I7 of a patient with a blank consent date and a recorded NMA-LD, said as such.
 
     Results from ``lookback`` days before NMA-LD on count at any consent date; the
-    evidence says so first, and where a test has no such result the consent date (which
-    could reach an earlier one) is asked for once.
+    evidence says so first, and where a test has no such result (its part is then
+    unknown) the consent date, which could reach an earlier one, is asked for once.
     """
     note = Text.constant(f"consent date not recorded: results from {lookback} days before NMA-LD onwards count "
                          "at any consent date", len(w.placed)).where(w.open_start)
-    unplaced_test = np.zeros(len(w.placed), dtype=bool)
-    for one, result in zip(parts, results):
-        unplaced_test |= (one.codes == CODE[U]) & result.possible.isna().to_numpy()
-    asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & unplaced_test)
+    no_result = np.logical_or.reduce([result.possible.isna().to_numpy() for result in results])
+    asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & no_result)
     return combine([Part(part.codes, note, asks), part])
 
 

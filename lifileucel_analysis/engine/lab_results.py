@@ -142,15 +142,23 @@ def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()
-    # A blank consent date: the window starts no later than lookback days before NMA-LD
-    # (consent comes before NMA-LD, the contract checks it), so results from then on count
-    # at any consent date; an earlier one may or may not, which leaves its test unknown.
-    start = np.where(np.isnat(consent), ld, consent) - np.timedelta64(params.lab_lookback_days, "D")
+    start = window_start(consent, ld, params.lab_lookback_days)
     rows = np.flatnonzero((date >= start) & ~np.isnat(start) & (np.isnat(ld) | (date <= ld)))
     key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
     day = date[rows].astype(np.int64)
     on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
     return rows[on_day], key[on_day]
+
+
+def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.ndarray:
+    """The first day of the lab window: ``lookback_days`` before consent (NaT where it cannot be placed).
+
+    With a blank consent date and a recorded NMA-LD, ``lookback_days`` before NMA-LD: consent
+    comes before NMA-LD (the contract checks it), so the window starts no later than that and
+    results from then on count at any consent date; an earlier one may or may not, which
+    leaves its test unknown.
+    """
+    return np.where(np.isnat(consent), ld, consent) - np.timedelta64(lookback_days, "D")
 
 
 def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
@@ -240,8 +248,10 @@ def canonical_bounds(labs: pd.DataFrame,
             with np.errstate(divide="ignore", invalid="ignore"):  # 1 / factor on its decimal: 17.1 for umol/L
                 per_unit = on_decimal_grid((1.0 / factors).ravel()).reshape(factors.shape)
             divisor = np.where(is_liver[rows], uln[rows], per_unit[test[rows], unit[rows]])
+            exact, typed = converted[computed], value[computed]
             for limit in _limit_slots(limits, test[rows]):
-                converted[computed] = _on_the_typed_side(converted[computed], value[computed], divisor, limit)
+                exact = _on_the_typed_side(exact, typed, divisor, limit)
+            converted[computed] = exact
         return converted
 
     low = canonical(slice(None), low_factor, 0.0)
@@ -289,20 +299,15 @@ NEAR_A_LIMIT = 1e-12
 (the grid's rounding moves a value by at most 5 parts in 10^15)."""
 
 
-def _number_text(values: np.ndarray) -> pa.Array:
-    """Numbers as the site wrote them, every digit, no trailing ".0"."""
-    return decimal_text(values)
-
-
 def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
     """The results as reported, for evidence: "1500 /uL", "48 U/L (ULN 40)" ``with_uln``,
     "12 (unit not recorded)", "(no value)"."""
     units = pa.array([*labs["unit"].cat.categories.astype(str).tolist(), NO_UNIT], type=pa.string())
     codes = labs["unit"].cat.codes.to_numpy()[rows]
     unit = units.take(np.where(codes < 0, len(units) - 1, codes))
-    number = _number_text(labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows])
+    number = decimal_text(labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows])
     text = pc.fill_null(pc.binary_join_element_wise(number, unit, " "), NO_VALUE)  # a blank value: no unit shown
     if not with_uln:
         return text
-    uln = _number_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
+    uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
     return pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
