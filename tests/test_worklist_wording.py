@@ -230,6 +230,41 @@ def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_dec
     assert missing == "therapies.recurrence_date (line 1)"
 
 
+METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarbazine", "setting": "metastatic",
+                                          "stop_reason": "progression", "best_response": "pd"}
+
+
+@pytest.mark.parametrize(("therapies", "evidence", "missing"), [
+    # The count and the progression parts pass (line 2 counts and progressed); the anti-PD-(L)1
+    # part's sentence is about line 1's count, whose deciding blank it did not name.
+    ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}, {**METASTATIC_DACARBAZINE, "line": 2}],
+     "anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count; would be decided by "
+     "therapies.recurrence_date (line 1)", "therapies.recurrence_date (line 1)"),
+    # Line 2's blank setting: metastatic (counts, no progression) or adjuvant without anti-PD-(L)1.
+    ([line(1, agents="pembrolizumab"), {**METASTATIC_DACARBAZINE, "line": 2, "setting": None,
+                                        "stop_reason": "completed", "best_response": "cr"}],
+     "whether line 2 counts is unclear; would be decided by therapies.setting (line 2)",
+     "therapies.setting (line 2)"),
+    # Line 2's agents are blank: it may be the anti-PD-(L)1 line, so "only in line 1" would be false.
+    ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None},
+      {**METASTATIC_DACARBAZINE, "line": 2, "agents": None}],
+     "anti-PD-(L)1 in line 1 (pembrolizumab), which may not count; agents not recorded or not in the drug "
+     "dictionary in line 2 (blank agents); would be decided by therapies.recurrence_date (line 1); "
+     "therapies.agents (line 2)", "therapies.recurrence_date (line 1); therapies.agents (line 2)"),
+])
+def test_an_unknown_i2_names_every_field_that_would_decide_it(therapies: list[dict[str, Any]], evidence: str,
+                                                              missing: str) -> None:
+    # Spec section 2: "the evidence names the column(s) that would decide it" (helper audit, session 14).
+    assert outcome_of("I2", therapies=therapies) == ("unknown", evidence, missing)
+
+
+def test_blank_agents_are_not_called_a_name_missing_from_the_dictionary() -> None:
+    outcome, evidence, missing = outcome_of("I2", therapies=[line(1, agents=None)])
+    assert (outcome, missing) == ("unknown", "therapies.agents (line 1)")
+    assert evidence == ("anti-PD-(L)1 exposure unclear: agents not recorded or not in the drug dictionary in line 1 "
+                        "(blank agents); would be decided by therapies.agents (line 1)")
+
+
 @pytest.mark.parametrize(("criterion", "patient", "expected"), [
     ("I5", {"birth_date": None}, ("birth date not recorded: age at consent unknown", "patients.birth_date")),
     ("I5", {"consent_date": None}, ("consent date not recorded: age at consent unknown", "patients.consent_date")),

@@ -46,6 +46,9 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
 
 # --- I2: four parts, each over the lines that surely / possibly count ------------------------
 
+UNCLASSIFIED = "agents not recorded or not in the drug dictionary in {unclassified}"
+"""A blank agents cell and an unknown name both leave the class open; the line label says which."""
+
 
 def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray) -> Part:
     n_sure, n_maybe = f.count(surely), f.count(maybe)
@@ -69,7 +72,8 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     lines = f.lines[rows]
     reasons = [
         ("setting not recorded", lines["setting"].isna().to_numpy(dtype=bool)),
-        ("agents not in the drug dictionary", lines["pd1"].isna().to_numpy(dtype=bool)),
+        ("agents not recorded", (lines["pd1"].isna() & lines["agents"].isna()).to_numpy(dtype=bool)),
+        ("agents not in the drug dictionary", (lines["pd1"].isna() & lines["agents"].notna()).to_numpy(dtype=bool)),
         ("recurrence date not recorded", recurrence_date_open(lines)),
     ]
     said = pd.Series("", index=lines.index, dtype=object)
@@ -86,11 +90,14 @@ def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
     possible = maybe & pd1.fillna(True).to_numpy()
     # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
     known = pd1.fillna(False).to_numpy()
+    may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
-        Rule(f.count(possible & known) > 0, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear: agents not in the drug dictionary in {unclassified}"),
+        # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
+        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; " + UNCLASSIFIED),
+        Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear: " + UNCLASSIFIED),
     ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
         "unclassified": line_labels(f, possible & ~known, "")})
 
@@ -181,8 +188,25 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     uncertain = (counted.isna() | f.lines["pd1"].isna() | (f.lines["shows_progression"].isna() & maybe)).to_numpy()
     lines_needed = Text(line_requests(f, uncertain, maybe), np.arange(f.n))
-    needs = _join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])])
-    return Part(codes, _reading_evidence(f, parts, codes, uncertain), needs.where(codes == CODE[U]))
+    needs = _join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
+    return Part(codes, _naming_what_decides(_reading_evidence(f, parts, codes, uncertain), needs), needs)
+
+
+def _naming_what_decides(evidence: Text, needs: Text) -> Text:
+    """Unknown I2 ends by naming the blank fields that would decide it (spec section 2).
+
+    The parts' sentences say why I2 is open ("line 1 ..., which may not count"), but one
+    part's sentence can stand for another part's blank (a recurrence date, another line's
+    agents), so the fields are named once, at the end, as the worklist asks for them.
+    """
+    rows = np.flatnonzero(needs.nonempty())
+    if not len(rows):
+        return evidence
+    said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), needs.take(rows).cast(TEXT),
+                                       pa.scalar("; would be decided by ", TEXT))
+    index = evidence.index.copy()
+    index[rows] = len(evidence.pool) + np.arange(len(rows))
+    return Text(pa.concat_arrays([evidence.pool.cast(TEXT), said]), index)
 
 
 def _join_texts(texts: list[Text]) -> Text:
