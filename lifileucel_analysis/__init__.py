@@ -10,32 +10,34 @@ Top-level API::
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
-
-from .engine.catalog import CATALOG, CRITERIA, Criterion
-from .contract.dataset import ContractError, Problem, ScreeningDataset
-from .engine.outcome import Outcome, all_of, any_of
-from .engine.parameters import CriteriaParams, ParamsError, load_params
-from .engine.screening import ScreeningResult, screen
-from .report.screening_inputs import ScreenedInputs, screen_files
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CATALOG", "CRITERIA", "ContractError", "Criterion", "CriteriaParams", "Outcome", "ParamsError", "Problem",
-    "ScreenedInputs", "ScreeningDataset", "ScreeningResult", "all_of", "any_of", "generate_cohort", "load_dataset",
-    "load_params", "screen", "screen_files",
-]
+# Every name is imported when first used (PEP 562), so importing the package loads neither
+# pandas nor pyarrow: the command line chooses Arrow's allocator before pyarrow loads
+# (``cli._reuse_freed_memory``), and loading, synthesis and openpyxl cost nothing until used.
+_HOME = {
+    "CATALOG": ".engine.catalog", "CRITERIA": ".engine.catalog", "Criterion": ".engine.catalog",
+    "ContractError": ".contract.dataset", "Problem": ".contract.dataset", "ScreeningDataset": ".contract.dataset",
+    "Outcome": ".engine.outcome", "all_of": ".engine.outcome", "any_of": ".engine.outcome",
+    "CriteriaParams": ".engine.parameters", "ParamsError": ".engine.parameters", "load_params": ".engine.parameters",
+    "ScreeningResult": ".engine.screening", "screen": ".engine.screening",
+    "ScreenedInputs": ".report.screening_inputs", "screen_files": ".report.screening_inputs",
+    "load_dataset": ".contract.loading", "generate_cohort": ".synth",
+}
+
+__all__ = sorted(_HOME)
 
 
 def __getattr__(name: str) -> Any:
-    # Loading and synthesis pull in openpyxl/pyarrow: import them only when used.
-    if name == "load_dataset":
-        from .contract.loading import load_dataset
+    if name not in _HOME:
+        raise AttributeError(f"module 'lifileucel_analysis' has no attribute {name!r}")
+    value = getattr(import_module(_HOME[name], __name__), name)
+    globals()[name] = value  # imported once
+    return value
 
-        return load_dataset
-    if name == "generate_cohort":
-        from .synth import generate_cohort
 
-        return generate_cohort
-    raise AttributeError(f"module 'lifileucel_analysis' has no attribute {name!r}")
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOME])

@@ -19,7 +19,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .contract.dataset import ContractError
+# Before pyarrow loads (the imports below load it): Arrow's C++ default allocator is then
+# jemalloc, the one this command gives Arrow anyway (_reuse_freed_memory), instead of
+# mimalloc, whose first use reserves 1 GiB of address space: a 6-patient screen took
+# 2.1 GiB of it, and a valid 5,000-patient dataset failed under `ulimit -v 2097152`. The
+# wheels for Linux carry jemalloc; elsewhere Arrow's default stays. A value already set wins.
+if sys.platform == "linux":
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
+
+from .contract.dataset import ContractError  # noqa: E402  (after the allocator's choice)
 from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
@@ -402,6 +410,11 @@ def _guarded(call: Callable[[], int]) -> int:
     except OSError as exc:  # reading problems are ContractErrors: this is an output that cannot be written
         where = f" {exc.filename}" if exc.filename else ""
         _say(f"error: cannot write{where}: {exc.strerror or exc}", sys.stderr)
+        return EXIT_FAILED
+    except MemoryError:  # Arrow's too: the machine's (or a ulimit's) limit, not a bug to show as a traceback
+        _say("error: out of memory: this command needs more memory than the process may use (a limit such as "
+             "`ulimit -v`, or a very large file or cell). Give it more memory, or split "
+             "the dataset into buckets (`lifileucel-eap partition`, docs/performance.md)", sys.stderr)
         return EXIT_FAILED
 
 

@@ -353,3 +353,42 @@ def test_path_scrubbing_sees_through_terminal_colours() -> None:
     coloured = f"\x1b[0;32m{root[:4]}\x1b[0m{root[4:]}/lifileucel_analysis/engine/x.py\x1b[0m line 3"
     assert scrub_paths(coloured) == "lifileucel_analysis/engine/x.py line 3"
     assert root not in scrub_paths(f"\x1b]8;;file://{root}/a\x07{root}/a\x1b]8;;\x07")
+
+
+# --------------------------------------------------------------------------- memory (session 14 audit)
+
+
+def test_a_valid_five_thousand_patient_dataset_screens_within_the_limit(tmp_path: Path) -> None:
+    # Under this file's 2 GiB address-space limit it stopped with an ArrowMemoryError traceback
+    # (exit 1): mimalloc, Arrow's default allocator, reserves 1 GiB of address space on first use.
+    from lifileucel_analysis.synth import write_cohort
+
+    write_cohort(5_000, 3, tmp_path / "site")
+    run = run_cli("screen", str(tmp_path / "site"), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert len((tmp_path / "out" / "verdicts.csv").read_text(encoding="utf-8").splitlines()) == 1 + 5_000
+
+
+def test_a_hundred_thousand_extra_columns_give_a_one_line_note(tmp_path: Path) -> None:
+    def widen(text: str) -> str:
+        lines = text.splitlines()
+        extra = [f"x{i}" for i in range(100_000)]
+        return "\n".join([",".join([lines[0], *extra])] + [line + "," * len(extra) for line in lines[1:]]) + "\n"
+
+    run = run_cli("screen", str(csv_edit("toxicities", widen)(tmp_path)), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "toxicities: ignored 100000 column(s) not in the data contract: x0, x1," in run.stderr
+    assert "x19 and 99,980 more" in run.stderr and "x20," not in run.stderr
+    assert len(run.stderr) < 4000
+
+
+def test_running_out_of_memory_is_a_message_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from lifileucel_analysis import cli
+
+    def exhausted() -> int:
+        raise pa.ArrowMemoryError("malloc of size 4096 failed")
+
+    assert cli._guarded(exhausted) == cli.EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory: this command needs more memory than the process may use")
+    assert "Traceback" not in err and "malloc" not in err

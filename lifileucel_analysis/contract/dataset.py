@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -20,6 +20,8 @@ MAX_KINDS_SHOWN = 30
 """Kinds of problem shown with examples; further kinds are summed on one line."""
 MAX_VALUE_CHARS = 80
 """A longer value is cut in messages (the row and column still locate it)."""
+MAX_NAMES_SHOWN = 20
+"""Column names listed in a note (ignored columns); the rest are counted (a file may have 100,000)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,14 @@ class Problem:
         where += "" if self.column is None else f", column {printable(self.column)}"
         value = "" if self.value is None else f": value {_shown(self.value)}"
         return f"{where}{value}: {self.message}"
+
+
+def names_shown(names: Sequence[str]) -> str:
+    """The first :data:`MAX_NAMES_SHOWN` names, each cut like a value, and how many more: a note stays one line."""
+    shown = ", ".join(name if len(name) <= MAX_VALUE_CHARS
+                      else f"{name[:MAX_VALUE_CHARS]}... ({len(name):,} characters)" for name in names[:MAX_NAMES_SHOWN])
+    more = len(names) - MAX_NAMES_SHOWN
+    return shown + (f" and {more:,} more" if more > 0 else "")
 
 
 def _shown(value: object) -> str:

@@ -244,6 +244,8 @@ def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
 
 def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int | None]:
     """Return (message, column, value, row) for a CSV the parser refuses."""
+    if "out of memory" in str(error):  # the machine's limit, not the file's layout: said as such by the command
+        raise MemoryError(f"reading {path.name}: {error}") from error
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
     if not found:
         detail = str(error)[:200]

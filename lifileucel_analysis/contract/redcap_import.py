@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .dataset import ContractError, Problem, ScreeningDataset
+from .dataset import ContractError, Problem, ScreeningDataset, names_shown
 from .messages import MSG_MISSING_COLUMN
 from .reading import CONTROL_CHARACTER
 from .validation import validate_tables
@@ -170,7 +170,7 @@ def split_export(frame: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str
     known = {RECORD_ID} | {f.name for f in fields}
     ignored = [c for c in frame.columns if c not in known and c not in SYSTEM_COLUMNS and not c.endswith("_complete")]
     warnings = [f"REDCap export: ignored {len(ignored)} column(s) not in the contract's dictionary: "
-                f"{', '.join(ignored)}"] if ignored else []
+                f"{names_shown(ignored)}"] if ignored else []
     if RECORD_ID not in frame.columns:
         problems.append(RedcapProblem(EXPORT, None, RECORD_ID, None, "no record ID column: the export's first "
                                       f"column must be {RECORD_ID} (export the whole project, all fields)"))

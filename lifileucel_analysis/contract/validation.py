@@ -12,6 +12,7 @@ lists every problem of every table, each located by table, row, column and value
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .cell_parsing import check_column, normalise, parse_id
-from .dataset import ScreeningDataset
+from .dataset import ScreeningDataset, names_shown
 from .findings import Findings
 from .id_lookup import positions_in_each
 from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
@@ -183,7 +184,8 @@ def _header_checked(spec: TableSpec, frame: pd.DataFrame, findings: Findings) ->
     names = [str(c).strip().lower() for c in frame.columns]
     frame = frame.set_axis(names, axis=1)
     if len(set(names)) != len(names):
-        for name in sorted({n for n in names if names.count(n) > 1}):
+        # One pass (Counter): a file may have 100,000 columns, and list.count per name is quadratic.
+        for name in sorted(n for n, times in Counter(names).items() if times > 1):
             findings.add(spec.name, MSG_DUPLICATE_COLUMN, column=name)
         frame = frame.loc[:, ~frame.columns.duplicated()]
     for name in spec.column_names:
@@ -192,7 +194,7 @@ def _header_checked(spec: TableSpec, frame: pd.DataFrame, findings: Findings) ->
     extra = [n for n in frame.columns if n not in spec.column_names]
     if extra:
         findings.warnings.append(
-            f"{spec.name}: ignored {len(extra)} column(s) not in the data contract: {', '.join(extra)}")
+            f"{spec.name}: ignored {len(extra)} column(s) not in the data contract: {names_shown(extra)}")
     return frame.reset_index(drop=True)
 
 
