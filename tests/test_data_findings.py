@@ -64,6 +64,29 @@ def test_brain_metastases_no_with_sub_fields_filled(column: str, value: str, sho
          "finding": f"{column} is filled although brain_metastases = no"}]
 
 
+def test_a_recurrence_date_on_a_metastatic_line() -> None:
+    lines = [ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "start_date": "2024-09-01", "end_date": None,
+                                "recurrence_date": "2024-12-01"}]
+    assert ELIGIBLE_THERAPY["setting"] == "metastatic"
+    assert findings(therapies=lines) == [
+        {"patient_id": "P001", "table": "therapies", "row": 2, "column": "recurrence_date", "value": "2024-12-01",
+         "finding": "a recurrence date on a metastatic line (therapies line 2): it is read only for "
+                    "adjuvant/neoadjuvant lines; is the setting right?"}]
+    # On an adjuvant line it is what I3 reads: no finding.
+    adjuvant = {**ELIGIBLE_THERAPY, "setting": "adjuvant", "recurrence_date": "2024-12-01"}
+    assert [f for f in findings(therapies=[adjuvant, {**ELIGIBLE_THERAPY, "line": 2, "start_date": "2025-01-02"}])
+            if f["column"] == "recurrence_date"] == []
+
+
+@pytest.mark.parametrize(("serology", "pcr", "found"), [
+    ("negative", "detectable", True), ("positive", "detectable", False), ("negative", "undetectable", False),
+    (None, "detectable", False), ("negative", None, False)])
+def test_a_detectable_hbv_pcr_with_a_negative_serology(serology: str | None, pcr: str | None, found: bool) -> None:
+    expected = [{"patient_id": "P001", "table": "patients", "row": 1, "column": "hbv_pcr", "value": "detectable",
+                 "finding": "HBV PCR detectable although hbv_serology = negative (E8 reads the negative serology)"}]
+    assert findings(patient={"hbv_serology": serology, "hbv_pcr": pcr}) == (expected if found else [])
+
+
 def test_unknown_agent_keeps_the_exact_text() -> None:
     [found] = findings(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": "Zorblimab X"}])
     assert (found["table"], found["row"], found["column"], found["value"]) == ("therapies", 2, "agents", "Zorblimab X")

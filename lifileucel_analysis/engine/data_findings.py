@@ -46,6 +46,9 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
                       p["live_vaccine_date"].iloc[vaccine].dt.strftime("%Y-%m-%d"),
                       "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
+    hbv = np.flatnonzero(((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).fillna(False).to_numpy())
+    out.append(_frame(ids.iloc[hbv], "patients", hbv, "hbv_pcr", "detectable",
+                      "HBV PCR detectable although hbv_serology = negative (E8 reads the negative serology)"))
     no_mets = is_no(p["brain_metastases"]).to_numpy()
     for column in BRAIN_DETAILS:
         hit = np.flatnonzero(no_mets & p[column].notna().to_numpy())
@@ -57,7 +60,7 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
 
 
 def therapy_findings(f: Facts) -> list[pd.DataFrame]:
-    """Unclassified agents and line numbers out of date order."""
+    """Unclassified agents, recurrence dates on metastatic lines and line numbers out of date order."""
     lines = f.lines
     unknown = np.flatnonzero((lines["unknown_agents"] != "").to_numpy())
     line_no = lines["line"].astype(str)
@@ -65,6 +68,14 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                   lines["agents"].iloc[unknown],
                   "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
                   + "' (therapies line " + line_no.iloc[unknown] + ")")]
+    # The contract gives recurrence_date to adjuvant/neoadjuvant lines only: on a metastatic
+    # line it is ignored, and it may mean the setting is wrong.
+    stray = np.flatnonzero(((lines["setting"] == "metastatic").fillna(False) & lines["recurrence_date"].notna())
+                           .to_numpy())
+    out.append(_frame(lines["patient_id"].iloc[stray], "therapies", stray, "recurrence_date",
+                      lines["recurrence_date"].iloc[stray].dt.strftime("%Y-%m-%d"),
+                      "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
+                      + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     order = np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0), lines["pos"].to_numpy()))
     pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
     same = np.zeros(len(order), dtype=bool)
