@@ -1,6 +1,7 @@
 """The ``lifileucel-eap`` command: screen, synth, reports, redcap-dictionary, sdtm, criteria.
 
-Exit status: 0 success; 1 a build step failed (reports); 2 input or parameters that break
+Exit status: 0 success; 1 a build step failed (reports), an output that cannot be written, or out of
+memory (a one-line message, never a traceback); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written), or another run writing
 into the same ``--out`` (nothing written); 130/143 ``reports`` stopped by SIGINT/SIGTERM
 (the previous build left as it was).
