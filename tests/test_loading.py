@@ -533,7 +533,7 @@ def test_workbook_missing_sheet_and_empty_sheet(tmp_path: Path) -> None:
     workbook.save(path)
     error = load_error(path)
     assert {str(p) for p in error.problems} == {
-        "labs: missing sheet: the workbook needs a sheet named 'labs'",
+        "labs: missing sheet: the workbook needs a sheet named 'labs' (sheets not in the contract: 'Notes')",
         "toxicities: sheet empty: expected a header row with the contract's column names",
     }
 

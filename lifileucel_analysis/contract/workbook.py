@@ -152,7 +152,10 @@ def _read_sheets(workbook: object, findings: Findings) -> dict[str, pd.DataFrame
     for spec in TABLES.values():
         if spec.name not in sheets:
             if spec.required:
-                findings.add(spec.name, f"missing sheet: the workbook needs a sheet named {spec.name!r}")
+                # A near miss ('Labs1', 'Lab results') is the usual cause: name the sheets that were not used.
+                unused = ", ".join(repr(name) for name in ignored)
+                others = f" (sheets not in the contract: {unused})" if ignored else ""
+                findings.add(spec.name, f"missing sheet: the workbook needs a sheet named {spec.name!r}{others}")
             continue
         frame = _read_sheet(sheets[spec.name], spec.name, findings)
         if frame is not None:
