@@ -263,6 +263,12 @@ def test_blank_agents_are_not_called_a_name_missing_from_the_dictionary() -> Non
     assert (outcome, missing) == ("unknown", "therapies.agents (line 1)")
     assert evidence == ("anti-PD-(L)1 exposure unclear: agents not recorded or not in the drug dictionary in line 1 "
                         "(blank agents); would be decided by therapies.agents (line 1)")
+    # Where the blank leaves the count open, the reason says the agents are not recorded.
+    outcome, evidence, _ = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "agents": None},
+                                                       line(2, agents="pembrolizumab")])
+    assert outcome == "pass"
+    assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (blank agents): agents not "
+                               "recorded, recurrence date not recorded); ")
 
 
 @pytest.mark.parametrize(("criterion", "patient", "expected"), [
