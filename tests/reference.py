@@ -340,14 +340,16 @@ def i3_adjuvant(therapies: list[Row], dictionary: Mapping[str, str]) -> str:
 def i4_lesion(patient: Row, params: Mapping[str, Any]) -> str:
     """I4: a resectable lesion of at least 1.5 cm."""
     size = patient["resectable_lesion_cm"]
-    if size is None:
-        return UNKNOWN
+    if size is None:  # every reading is a size >= 0 (the contract's lowest)
+        return PASS if params["min_lesion_cm"] <= 0 else UNKNOWN
     return PASS if size >= params["min_lesion_cm"] else FAIL
 
 
 def i5_age(patient: Row, params: Mapping[str, Any]) -> str:
     """I5: at least 18 years old at consent."""
     birth, consent, nma_ld = patient["birth_date"], patient["consent_date"], patient["lymphodepletion_date"]
+    if (birth is None or consent is None) and params["min_age_years"] <= 0:
+        return PASS  # consent never precedes birth: every reading is an age >= 0
     if birth is None:
         return UNKNOWN
     if consent is None:
@@ -365,9 +367,10 @@ def i6_performance(patient: Row, params: Mapping[str, Any]) -> str:
         return FAIL
     if life is not None and life < params["min_life_expectancy_months"]:
         return FAIL
-    if ecog is None or life is None:
-        return UNKNOWN
-    return PASS
+    # A blank reads as every allowed value: ECOG 0-5, a life expectancy >= 0.
+    ecog_passes = ecog is not None or params["max_ecog"] >= 5
+    life_passes = life is not None or params["min_life_expectancy_months"] <= 0
+    return PASS if ecog_passes and life_passes else UNKNOWN
 
 
 BLANK_VALUE_EXTREMES = (Fraction(0), Fraction(10) ** 12)

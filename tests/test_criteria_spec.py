@@ -252,6 +252,22 @@ I4 = table("I4", ["resectable_lesion_cm"], [
 ])
 I4_PARAM = [Case("I4 site limit 2.0 cm, lesion 1.6 cm", {"I4": FAIL}, {"resectable_lesion_cm": 1.6},
                  params={"min_lesion_cm": 2.0})]
+# A limit at the edge of what the contract allows passes a blank: every reading passes (spec
+# section 2). Found by a parameter audit (session 14): these were unknown.
+LIMITS_AT_THE_EDGE = [
+    Case("I4 limit 0 cm, lesion blank", {"I4": PASS}, {"resectable_lesion_cm": None}, params={"min_lesion_cm": 0}),
+    Case("I4 limit 0.1 cm, lesion blank", {"I4": UNKNOWN}, {"resectable_lesion_cm": None},
+         params={"min_lesion_cm": 0.1}),
+    Case("I5 minimum age 0, birth date blank", {"I5": PASS}, {"birth_date": None}, params={"min_age_years": 0}),
+    Case("I5 minimum age 0, consent date blank", {"I5": PASS}, {"consent_date": None}, params={"min_age_years": 0}),
+    Case("I5 minimum age 1, birth date blank", {"I5": UNKNOWN}, {"birth_date": None}, params={"min_age_years": 1}),
+    Case("I6 ECOG limit 5, ECOG blank", {"I6": PASS}, {"ecog": None}, params={"max_ecog": 5}),
+    Case("I6 ECOG limit 4, ECOG blank", {"I6": UNKNOWN}, {"ecog": None}, params={"max_ecog": 4}),
+    Case("I6 life expectancy limit 0, blank", {"I6": PASS}, {"life_expectancy_months": None},
+         params={"min_life_expectancy_months": 0}),
+    Case("I6 life expectancy limit 0, ECOG 2 still fails", {"I6": FAIL}, {"life_expectancy_months": None, "ecog": 2},
+         params={"min_life_expectancy_months": 0}),
+]
 
 I5 = table("I5", ["birth_date", "consent_date"], [
     ("2007-03-01", "2025-03-01", PASS, "18th birthday on consent day"),
@@ -650,7 +666,7 @@ OVERRIDES = [
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
 
 ALL_CASES: list[Case] = [
-    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
+    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
     *I7_BLANK_ON_THE_DAY, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]

@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.schema import TABLES
 from .evidence import TEXT, Part, Rule, decide, join_per_patient, text_series
 from .facts import Facts
 from .nullable import is_no, is_yes
@@ -29,11 +30,25 @@ def line_labels(f: Facts, rows: np.ndarray, what: str) -> pa.Array:
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
 
 
+def allowed_range(field: str) -> tuple[float | None, float | None]:
+    """The lowest and highest value the contract allows in ``table.column`` (``None``: no bound)."""
+    table, name = field.split(".")
+    spec = TABLES[table].column(name)
+    return spec.minimum, spec.maximum
+
+
 def at_least(value: pd.Series, limit: float, field: str, label: str) -> Part:
-    """Pass at or above ``limit``, fail below it, unknown when blank."""
+    """Pass at or above ``limit``, fail below it; blank is unknown unless every allowed value passes.
+
+    A limit at the contract's lowest value (``min_lesion_cm: 0``) passes a blank cell: every
+    way of filling it in passes (spec section 2).
+    """
+    lowest, _ = allowed_range(field)
     return decide(len(value), [
         Rule(value >= limit, P, label + " {v} >= {limit}"),
         Rule(value < limit, F, label + " {v} < {limit}"),
+        Rule(lowest is not None and lowest >= limit, P,
+             label + " not recorded, but every allowed value passes (>= {limit})"),
         Rule(True, U, label + " not recorded", field),
     ], {"v": value, "limit": limit})
 

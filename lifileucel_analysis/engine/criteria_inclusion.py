@@ -11,7 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import F, N, P, U, at_least, column, line_labels, line_requests, recurrence_date_open, yes_fails
+from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_requests,
+                           recurrence_date_open, yes_fails)
 from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
 from .outcome import CODE
@@ -294,6 +295,8 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
         Rule(consent.isna() & (age_at_ld < p.min_age_years), F,
              "consent date not recorded; age {age_at_ld} at NMA-LD ({ld}) < {limit}, and consent comes before "
              "NMA-LD"),
+        # Consent never precedes birth (the contract refuses it): every age is at least 0.
+        Rule(p.min_age_years <= 0, P, "age at consent not known, but every age passes (>= {limit})"),
         Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded: age at consent unknown",
              "{needs}"),
         Rule(birth.isna(), U, "birth date not recorded: age at consent unknown", "{needs}"),
@@ -310,6 +313,8 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
     ecog_part = decide(f.n, [
         Rule(ecog <= p.max_ecog, P, "ECOG {ecog} <= {max}"),
         Rule(ecog > p.max_ecog, F, "ECOG {ecog} > {max}"),
+        Rule(allowed_range("patients.ecog")[1] <= p.max_ecog, P,
+             "ECOG not recorded, but every allowed value passes (<= {max})"),
         Rule(True, U, "ECOG not recorded", "patients.ecog"),
     ], {"ecog": ecog, "max": p.max_ecog})
     life = at_least(column(f, "life_expectancy_months"), p.min_life_expectancy_months,
