@@ -540,6 +540,10 @@ def e5_brain_metastases(patient: Row, params: Mapping[str, Any]) -> str:
         return FAIL
     if treated is True and symptomatic is False and stable_days is not None and stable_days >= needed:
         return PASS
+    consent = patient["consent_date"]
+    if nma_ld is None and consent is not None and stable_since is not None and treated is True \
+            and symptomatic is False and days_between(stable_since, consent) >= needed:
+        return PASS  # every NMA-LD date comes after consent: stable long enough at any of them
     return UNKNOWN
 
 

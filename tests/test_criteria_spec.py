@@ -583,7 +583,13 @@ E5 = table("E5", ["brain_metastases", "brain_metastases_treated", "brain_metasta
     ("yes", None, "no", "2025-01-10", "2025-03-29", UNKNOWN, "treated blank"),
     ("yes", "yes", None, "2025-01-10", "2025-03-29", UNKNOWN, "symptomatic blank"),
     ("yes", "yes", "no", None, "2025-03-29", UNKNOWN, "stable-since blank"),
-    ("yes", "yes", "no", "2025-01-10", None, UNKNOWN, "NMA-LD not scheduled"),
+    # NMA-LD not scheduled: it comes after consent (2025-03-01), so 14 days of stability at
+    # consent are 14 at any NMA-LD date (every reading passes); fewer leave it open.
+    ("yes", "yes", "no", "2025-01-10", None, PASS, "NMA-LD not scheduled, stable 50 days at consent"),
+    ("yes", "yes", "no", "2025-02-15", None, PASS, "NMA-LD not scheduled, stable 14 days at consent"),
+    ("yes", "yes", "no", "2025-02-16", None, UNKNOWN, "NMA-LD not scheduled, stable 13 days at consent"),
+    ("yes", None, "no", "2025-01-10", None, UNKNOWN, "NMA-LD not scheduled, treated blank"),
+    (None, "yes", "no", "2025-01-10", None, PASS, "blank, NMA-LD not scheduled, stable 50 days at consent"),
     # brain_metastases blank: "no" passes, so E5 is decided only where "yes" passes too
     (None, "yes", "no", "2025-03-15", "2025-03-29", PASS, "blank, but treated, asymptomatic, stable 14 days"),
     (None, "yes", "no", "2025-03-16", "2025-03-29", UNKNOWN, "blank, treated but stable 13 days"),

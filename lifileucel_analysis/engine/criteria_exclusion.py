@@ -95,11 +95,15 @@ def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
                      "no hypersensitivity to the regimen")
 
 
+UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable {days_at_consent} days before consent >= {limit}, "
+                      "and NMA-LD (not scheduled) comes after consent")
+
+
 @criterion("E5", record="Symptomatic and/or untreated brain metastases, unless definitively treated and stable for "
                         "≥ 14 days prior to beginning NMA LD preparative regimen",
            label="Untreated or unstable brain metastases",
            reads="patients.brain_metastases patients.brain_metastases_symptomatic patients.brain_metastases_treated "
-                 "patients.brain_metastases_stable_since patients.lymphodepletion_date",
+                 "patients.brain_metastases_stable_since patients.lymphodepletion_date patients.consent_date",
            limits="brain_metastases_stable_days")
 def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     """With brain metastases, passes only when treated, asymptomatic and stable long enough before NMA-LD."""
@@ -107,6 +111,9 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     treated, symptomatic = column(f, "brain_metastases_treated"), column(f, "brain_metastases_symptomatic")
     stable, ld = column(f, "brain_metastases_stable_since"), column(f, "lymphodepletion_date")
     days = (ld - stable).dt.days
+    # NMA-LD not scheduled: it will come after consent (the contract refuses the reverse), so
+    # stability already long enough at consent is long enough at any NMA-LD date (spec section 2).
+    days_at_consent = (column(f, "consent_date") - stable).dt.days.where(ld.isna())
     has = is_yes(brain)
     needs = blank_fields({
         "patients.brain_metastases": brain.isna(),
@@ -117,6 +124,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     })
     limit = p.brain_metastases_stable_days
     settled = is_yes(treated) & is_no(symptomatic) & (days >= limit)  # what passes brain metastases
+    settled_unscheduled = is_yes(treated) & is_no(symptomatic) & (days_at_consent >= limit)
     return decide(f.n, [
         Rule(is_no(brain), P, "no brain metastases"),
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
@@ -130,8 +138,12 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(brain.isna() & settled, P,
              "brain metastases not recorded, but passes either way: recorded as treated, asymptomatic and "
              "stable {days} days before NMA-LD >= {limit}"),
+        Rule(has & settled_unscheduled, P, UNSCHEDULED_STABLE),
+        Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
+                                                    "as " + UNSCHEDULED_STABLE),
         Rule(True, U, "brain metastases: not recorded: {needs}", "{needs}"),
-    ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs})
+    ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs,
+        "days_at_consent": days_at_consent.astype("Int64")})
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",
