@@ -149,11 +149,14 @@ SELECT p._row, p.patient_id,
   CASE WHEN tx.yes THEN 'fail' WHEN tx.maybe THEN 'unknown' ELSE 'pass' END AS E2,
   CASE WHEN melanoma_subtype IS NULL THEN 'unknown' WHEN melanoma_subtype = 'uveal' THEN 'fail' ELSE 'pass' END AS E3,
   yn(hypersensitivity_to_regimen, 'fail', 'pass') AS E4,
-  CASE WHEN brain_metastases IS NULL THEN 'unknown' WHEN NOT brain_metastases THEN 'pass'
-    WHEN brain_metastases_treated = false OR brain_metastases_symptomatic = true
-      OR lymphodepletion_date - brain_metastases_stable_since < {p['brain_metastases_stable_days']} THEN 'fail'
+  CASE WHEN brain_metastases = false THEN 'pass'
+    WHEN brain_metastases AND (brain_metastases_treated = false OR brain_metastases_symptomatic = true
+      OR lymphodepletion_date - brain_metastases_stable_since < {p['brain_metastases_stable_days']}) THEN 'fail'
+    -- brain_metastases blank passes when "yes" would; NMA-LD blank comes after consent
     WHEN brain_metastases_treated AND NOT brain_metastases_symptomatic
-      AND lymphodepletion_date - brain_metastases_stable_since >= {p['brain_metastases_stable_days']} THEN 'pass'
+      AND (lymphodepletion_date - brain_metastases_stable_since >= {p['brain_metastases_stable_days']}
+        OR (lymphodepletion_date IS NULL
+          AND consent_date - brain_metastases_stable_since >= {p['brain_metastases_stable_days']})) THEN 'pass'
     ELSE 'unknown' END AS E5,
   CASE WHEN steroid_mg_per_day IS NULL THEN 'unknown' WHEN steroid_mg_per_day > {p['max_steroid_mg_per_day']} THEN 'fail'
     ELSE 'pass' END AS E6,
