@@ -123,8 +123,9 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         "patients.lymphodepletion_date": has & ld.isna(),
     })
     limit = p.brain_metastases_stable_days
-    settled = is_yes(treated) & is_no(symptomatic) & (days >= limit)  # what passes brain metastases
-    settled_unscheduled = is_yes(treated) & is_no(symptomatic) & (days_at_consent >= limit)
+    treated_asymptomatic = is_yes(treated) & is_no(symptomatic)
+    settled = treated_asymptomatic & (days >= limit)  # what passes brain metastases
+    settled_unscheduled = treated_asymptomatic & (days_at_consent >= limit)
     return decide(f.n, [
         Rule(is_no(brain), P, "no brain metastases"),
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),

@@ -205,9 +205,7 @@ def _naming_what_decides(evidence: Text, needs: Text) -> Text:
         return evidence
     said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), needs.take(rows).cast(TEXT),
                                        pa.scalar("; would be decided by ", TEXT))
-    index = evidence.index.copy()
-    index[rows] = len(evidence.pool) + np.arange(len(rows))
-    return Text(pa.concat_arrays([evidence.pool.cast(TEXT), said]), index)
+    return evidence.with_sentences(rows, said)
 
 
 def _join_texts(texts: list[Text]) -> Text:
@@ -231,15 +229,10 @@ def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.nd
             pieces += [pa.scalar(" (", TEXT), parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
         return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
 
-    # Only the few patients whose readings decide differently get a new sentence; the
-    # others keep theirs where it is (appended to the pool, not copied per patient).
-    pool = pa.concat_arrays([parts.evidence.pool.cast(TEXT),
-                             said("passes whichever way the blanks of ", passed, False),
-                             said("fails whichever way the blanks of ", failed, True)])
-    index = parts.evidence.index.copy()
-    index[passed] = len(parts.evidence.pool) + np.arange(len(passed))
-    index[failed] = len(parts.evidence.pool) + len(passed) + np.arange(len(failed))
-    return Text(pool, index)
+    # Only the few patients whose readings decide differently get a new sentence.
+    return parts.evidence.with_sentences(np.concatenate([passed, failed]), pa.concat_arrays([
+        said("passes whichever way the blanks of ", passed, False),
+        said("fails whichever way the blanks of ", failed, True)]))
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "

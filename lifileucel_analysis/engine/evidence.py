@@ -162,6 +162,16 @@ class Text:
         """Whether each patient's sentence is non-empty."""
         return pc.not_equal(self.pool, "").to_numpy(zero_copy_only=False)[self.index]
 
+    def with_sentences(self, rows: np.ndarray, sentences: pa.Array) -> Text:
+        """This text with new sentences for the patients at ``rows`` (one each, in order).
+
+        The new sentences are appended to the pool and only those patients' indices move:
+        the few patients a criterion re-words are not worth copying every sentence for.
+        """
+        index = self.index.copy()
+        index[rows] = len(self.pool) + np.arange(len(rows))
+        return Text(pa.concat_arrays([self.pool.cast(TEXT), sentences.cast(TEXT)]), index)
+
     def where(self, keep: np.ndarray, other: str = "") -> Text:
         """Keep the sentence where ``keep`` holds, else ``other``."""
         pool = pa.concat_arrays([self.pool, pa.array([other], type=TEXT)])
