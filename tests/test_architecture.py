@@ -232,6 +232,40 @@ def test_the_engine_exceptions_still_exist() -> None:
         assert (PACKAGE_DIR / name).is_file(), name
 
 
+def unnamed_modules(package: Path, architecture: str) -> list[str]:
+    """Modules of each wing (and ``synth/``) that its row of the architecture table does not name.
+
+    The row of a wing is the table line starting ``| `wing/` |``; a module is named when
+    ```module``` appears in that row. A wing without a row names nothing.
+    """
+    rows = {line.split("`")[1].rstrip("/"): line for line in architecture.splitlines()
+            if line.startswith("| `") and line.split("`")[1].endswith("/")}
+    missing = []
+    for wing in sorted(p for p in package.iterdir() if (p / "__init__.py").is_file()):
+        row = rows.get(wing.name, "")
+        for module in sorted(wing.glob("*.py")):
+            if module.stem not in {"__init__", "__main__"} and f"`{module.stem}`" not in row:
+                missing.append(f"{wing.name}/{module.name}")
+    return missing
+
+
+def test_the_architecture_page_names_every_module() -> None:
+    """docs/architecture.md is the map of the house: a module it does not name is one a reader cannot find."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = unnamed_modules(PACKAGE_DIR, page)
+    assert not missing, "modules not named in docs/architecture.md (add them to their wing's row):\n" + "\n".join(missing)
+
+
+def test_self_check_an_unnamed_module_is_caught(tmp_path: Path) -> None:
+    wing = tmp_path / "pkg" / "engine"
+    wing.mkdir(parents=True)
+    for name in ("__init__", "facts", "newcomer"):
+        (wing / f"{name}.py").write_text("")
+    page = "| wing | may import | modules |\n|---|---|---|\n| `engine/` | `contract` | `facts` (derived facts) |\n"
+    assert unnamed_modules(tmp_path / "pkg", page) == ["engine/newcomer.py"]
+    assert unnamed_modules(tmp_path / "pkg", page.replace("`facts`", "facts")) == ["engine/facts.py", "engine/newcomer.py"]
+
+
 # --------------------------------------------------------------------------- the tests
 
 
