@@ -210,8 +210,9 @@ def agent_classes(agents: str | None, dictionary: Mapping[str, str]) -> tuple[se
     if agents is None:
         return set(), False
     classes: set[str] = set()
-    complete = True
-    names = [name.strip() for name in agents.split("+") if name.strip()]
+    pieces = [name.strip() for name in agents.split("+")]
+    complete = "" not in pieces  # "pembrolizumab+": a name is missing, its class is open
+    names = [name for name in pieces if name]
     if not names:
         return set(), False
     for name in names:

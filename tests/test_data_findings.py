@@ -93,6 +93,14 @@ def test_unknown_agent_keeps_the_exact_text() -> None:
     assert found["finding"].endswith("classify agent 'Zorblimab X' (therapies line 2)")
 
 
+def test_an_empty_agent_name_is_a_finding_on_the_exact_cell() -> None:
+    [found] = findings(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": "pembrolizumab+"}])
+    assert (found["table"], found["row"], found["column"], found["value"]) == ("therapies", 2, "agents",
+                                                                              "pembrolizumab+")
+    assert found["finding"] == ("an agent name is missing (an empty name before, after or between '+' signs): write "
+                                "every agent of the regimen, joined by '+' (therapies line 2)")
+
+
 def test_screen_always_writes_findings_csv(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_tables(small_dataset(), data, "csv")

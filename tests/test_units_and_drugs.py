@@ -51,3 +51,13 @@ def test_regimen_classes_are_tri_state() -> None:
     assert table["act"].tolist() == [False, False, pd.NA, pd.NA, True, pd.NA]
     assert table["braf"].tolist() == [False, True, pd.NA, pd.NA, False, pd.NA]
     assert table["unknown_agents"].tolist() == ["", "", "pembrolizumabb", "", "", "pembrolizumabb"]
+    assert not table["missing_agent"].any()
+
+
+def test_an_empty_agent_name_leaves_the_classes_it_could_have_open() -> None:
+    agents = pd.Series(["pembrolizumab+", "+", "nivolumab++ipilimumab", " + lifileucel", "nivolumab"], dtype="str")
+    table = regimen_classes(agents)
+    assert table["missing_agent"].tolist() == [True, True, True, True, False]
+    assert table["pd1"].tolist() == [True, pd.NA, True, pd.NA, True]  # a known anti-PD-1 decides pd1 anyway
+    assert table["act"].tolist() == [pd.NA, pd.NA, pd.NA, True, False]
+    assert table["unknown_agents"].tolist() == ["", "", "", "", ""]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from helpers import ELIGIBLE_THERAPY, case_tables
+from helpers import ELIGIBLE_LABS, ELIGIBLE_THERAPY, case_tables, toxicity_row
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.screening import screen
 
@@ -117,7 +117,57 @@ def test_unknown_agent_asks_to_classify_the_exact_text() -> None:
     outcome, evidence, missing = outcome_of("E1", therapies=[line(1), line(2, agents="nivolumab+Zorblimab X")])
     assert outcome == "unknown"
     assert missing == "classify agent 'Zorblimab X' (therapies line 2)"
-    assert evidence == "organ allograft: none; agents not in the drug dictionary: nivolumab+Zorblimab X (line 2)"
+    # Only the unknown name is quoted, not the known one beside it (audit, session 15).
+    assert evidence == "organ allograft: none; prior cell transfer therapy unclear: 'Zorblimab X' not in the drug " \
+                       "dictionary (line 2)"
+
+
+@pytest.mark.parametrize(("agents", "reason"), [
+    ("pembrolizumab+", "a name missing in 'pembrolizumab+'"),
+    ("+", "a name missing in '+'"),
+    ("nivolumab++Zorblimab", "'Zorblimab' not in the drug dictionary, a name missing in 'nivolumab++Zorblimab'"),
+    (None, "agents not recorded"),
+])
+def test_an_empty_agent_name_leaves_cell_therapy_open_and_asks_for_the_agents(agents: str | None, reason: str) -> None:
+    # "pembrolizumab+" names one agent and leaves room for another (a regimen cut short): the
+    # missing one could be a cell therapy, so E1 cannot pass (spec section 1: an agent of
+    # unknown class keeps E1 unknown unless the rest decides). It was read as no agent at all.
+    outcome, evidence, missing = outcome_of("E1", therapies=[line(1), line(2, agents=agents)])
+    assert outcome == "unknown"
+    assert evidence == f"organ allograft: none; prior cell transfer therapy unclear: {reason} (line 2)"
+    assert missing.endswith("therapies.agents (line 2)")
+
+
+def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_window() -> None:
+    # NMA-LD 2025-03-29; six tests on 2025-03-10 count at any consent date. ANC has no
+    # result at all, or only one after NMA-LD: no consent date can place one, so the site
+    # must collect an ANC result (audit, session 15: only the consent date was asked).
+    labs = [{**lab, "collected_date": "2025-03-10"} for lab in ELIGIBLE_LABS if lab["test"] != "anc"]
+    anc = ("consent date not recorded: results from 28 days before NMA-LD onwards count at any consent date; "
+           "no ANC result ")
+    assert outcome_of("I7", patient={"consent_date": None}, labs=labs, replace_labs=True) == (
+        "unknown", anc + "on file", "labs.anc (collected 2025-03-01 to 2025-03-29)")
+    late = {**ELIGIBLE_LABS[0], "collected_date": "2025-04-02"}
+    assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, late], replace_labs=True) == (
+        "unknown", anc + "2025-03-01 to 2025-03-29; a result outside that window is on file",
+        "labs.anc (collected 2025-03-01 to 2025-03-29)")
+    # An earlier ANC result, which an earlier consent date would bring into the window: the consent date.
+    early = {**ELIGIBLE_LABS[0], "collected_date": "2025-02-20"}
+    assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, early], replace_labs=True) == (
+        "unknown", anc + "2025-03-01 to 2025-03-29", "patients.consent_date")
+
+
+def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
+    # Audit, session 15: it asked "toxicities (grade / category / ongoing): ..." for every row,
+    # naming recorded cells too and in no table.column form.
+    outcome, evidence, missing = outcome_of("E2", toxicities=[
+        toxicity_row("P001", grade=None, ongoing="yes"), toxicity_row("P001", term="rash", category=None, ongoing=None,
+                                                                      grade=3),
+        toxicity_row("P001", term="hypophysitis", category="endocrine", grade=None, ongoing="yes")])
+    assert outcome == "unknown"
+    assert evidence == ("toxicity not fully recorded: colitis grade blank, other, ongoing yes; rash grade 3, blank "
+                        "category, ongoing blank")
+    assert missing == "toxicities.grade (colitis); toxicities.category (rash); toxicities.ongoing (rash)"
 
 
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:
@@ -278,10 +328,18 @@ def test_blank_agents_are_not_called_a_name_missing_from_the_dictionary() -> Non
      ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date",
       "patients.live_vaccine_received")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
-     ("stage III without sub-group, resectability not recorded",
+     ("stage III without sub-group (ajcc_stage), resectability not recorded",
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": "yes"},
-     ("stage III without sub-group (unresectable)", "patients.ajcc_stage (sub-group)")),
+     ("stage III without sub-group (ajcc_stage: IIIC/IIID passes, IIIA/IIIB fails), unresectable",
+      "patients.ajcc_stage (sub-group)")),
+    # Both dates blank: a consent date long after the vaccine would decide it, as NMA-LD would (audit, session 15).
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-01-02", "consent_date": None,
+             "lymphodepletion_date": None},
+     ("live vaccine 2025-01-02; NMA-LD not scheduled and consent date not recorded",
+      "patients.lymphodepletion_date; patients.consent_date")),
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None},
+     ("live vaccine 2025-02-20; NMA-LD not scheduled", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
      ("HBV serology not recorded, nor HBV PCR (a negative serology or an undetectable PCR would decide)",
       "patients.hbv_serology")),

@@ -67,7 +67,8 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     """Per therapy line (or per selected line, ``rows``): what to do about its agents ("" when classified).
 
     An unclassified name asks ``classify agent 'X' (therapies line N)``, with the exact
-    text as written; a blank cell asks for ``therapies.agents (line N)``.
+    text as written; a blank cell, or one with an empty name (``pembrolizumab+``), asks for
+    ``therapies.agents (line N)``.
     """
     lines = f.lines if rows is None else f.lines[rows]
     line = pa.array(lines["line"].astype(str), type=TEXT)
@@ -81,8 +82,26 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
                                        pa.scalar(")", TEXT), pa.scalar("", TEXT))
     per_line = text_series(join_per_patient(parent, asks, len(lines), "; "))
     per_line.index = lines.index
-    blank = lines["agents"].isna()
-    return per_line.where(~blank, "therapies.agents (line " + lines["line"].astype(str) + ")").astype(str)
+    cell = "therapies.agents (line " + lines["line"].astype(str) + ")"
+    blank = lines["agents"].isna().to_numpy()
+    missing = lines["missing_agent"].to_numpy(dtype=bool) & ~blank
+    per_line = per_line.where(~missing, (per_line + "; ").where(per_line != "", "") + cell)
+    return per_line.where(~blank, cell).astype(str)
+
+
+def why_unclassified(lines: pd.DataFrame) -> pd.Series:
+    """Per therapy line, why its agents' classes are open, in words with the line number.
+
+    ``agents not recorded (line 2)``; ``'foobarmab' not in the drug dictionary (line 2)``;
+    ``a name missing in 'pembrolizumab+' (line 2)``. Only the unknown names are quoted, not
+    the known ones beside them; "" for a line whose agents are all classified.
+    """
+    names = lines["unknown_agents"].astype(str)
+    quoted = ("'" + names.str.replace("+", "', '", regex=False) + "' not in the drug dictionary").where(names != "", "")
+    cut = ("a name missing in '" + lines["agents"].astype(str) + "'").where(lines["missing_agent"].to_numpy(dtype=bool), "")
+    both = (quoted + ", " + cut).where((quoted != "") & (cut != ""), quoted + cut)
+    both = both.where(lines["agents"].notna(), "agents not recorded")
+    return (both + " (line " + lines["line"].astype(str) + ")").where(both != "", "")
 
 
 def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common_rules import F, N, P, U, agent_requests, column, line_labels, yes_fails
+from .common_rules import F, N, P, U, agent_requests, column, line_labels, why_unclassified, yes_fails
 from .criterion import criterion
 from .evidence import Part, Rule, blank_fields, combine, decide, join_per_patient
 from .facts import Facts
@@ -24,8 +24,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     unclear = act.isna().to_numpy()
     pos = f.lines["pos"].to_numpy()
     lines = f.lines[unclear]  # only the unclassified lines are spelt out
-    shown = lines["agents"].fillna("blank agents cell").astype(str) + " (line " + lines["line"].astype(str) + ")"
-    unknown_agents = join_per_patient(pos[unclear], shown.reset_index(drop=True), f.n, "; ")
+    unknown_agents = join_per_patient(pos[unclear], why_unclassified(lines).reset_index(drop=True), f.n, "; ")
     requests = agent_requests(f, unclear)
     asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
@@ -38,9 +37,9 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
         Rule(allograft.notna() & (n_unclear == 0), P, "organ allograft: {allograft}; no prior cell transfer therapy"),
         Rule(n_unclear == 0, U, "organ allograft not recorded; no prior cell transfer therapy",
              "patients.organ_allograft"),
-        Rule(allograft.notna(), U, "organ allograft: {allograft}; agents not in the drug dictionary: {unknown}",
+        Rule(allograft.notna(), U, "organ allograft: {allograft}; prior cell transfer therapy unclear: {unknown}",
              "{asks}"),
-        Rule(True, U, "organ allograft not recorded; agents not in the drug dictionary: {unknown}",
+        Rule(True, U, "organ allograft not recorded; prior cell transfer therapy unclear: {unknown}",
              "{needs}; {asks}"),
     ], values)
 
@@ -61,9 +60,16 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         + ", " + category.astype(str).fillna("blank category") + ", ongoing " \
         + ongoing.map({True: "yes", False: "no"}).astype(str).fillna("blank")
     text = text.reset_index(drop=True)
+    # What to collect, per row that could still match: each blank cell by its column, with the
+    # row's term to find it (a row that could match always has a blank one).
+    term = " (" + tox["term"].fillna("term not recorded").astype(str) + ")"
+    named = pd.Series("", index=tox.index, dtype=object)
+    for name, blank in {"grade": grade.isna(), "category": category.isna(), "ongoing": ongoing.isna()}.items():
+        named = named.where(~blank.to_numpy(), named + "; toxicities." + name + term)
+    asks = named.str[2:].reset_index(drop=True)
 
-    def per_patient(rows: np.ndarray) -> pd.Series:
-        return join_per_patient(f.tox_pos[rows], text[rows].reset_index(drop=True), f.n, "; ")
+    def per_patient(rows: np.ndarray, texts: pd.Series = text) -> pd.Series:
+        return join_per_patient(f.tox_pos[rows], texts[rows].reset_index(drop=True), f.n, "; ")
 
     count = np.bincount(f.tox_pos, minlength=f.n)
     return decide(f.n, [
@@ -71,8 +77,9 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
              "ongoing grade 2-4 toxicity: {matched}"),
         Rule(np.bincount(f.tox_pos[could], minlength=f.n) == 0, P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded)"),
-        Rule(True, U, "toxicity not fully recorded: {unclear}", "toxicities (grade / category / ongoing): {unclear}"),
-    ], {"matched": per_patient(matches), "unclear": per_patient(could), "count": pd.Series(count)})
+        Rule(True, U, "toxicity not fully recorded: {unclear}", "{asks}"),
+    ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
+        "count": pd.Series(count)})
 
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
@@ -227,6 +234,9 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
         Rule(dated & (days < 0), P, "live vaccine {when}{said}, after the start of NMA-LD"),
         Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
                                              "(NMA-LD comes after consent)"),
+        # A consent date more than the window after the vaccine would decide it too (NMA-LD comes after consent).
+        Rule(dated & consent.isna(), U, "live vaccine {when}{said}; NMA-LD not scheduled and consent date not "
+                                        "recorded", "patients.lymphodepletion_date; patients.consent_date"),
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "

@@ -37,9 +37,9 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
         Rule(stage == "IV", P, "stage IV (metastatic)"),
         Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
         Rule(stage.isna(), U, "AJCC stage not recorded", "patients.ajcc_stage"),
-        Rule((stage == "III") & is_yes(unresectable), U, "stage III without sub-group (unresectable)",
-             "patients.ajcc_stage (sub-group)"),
-        Rule(stage == "III", U, "stage III without sub-group, resectability not recorded",
+        Rule((stage == "III") & is_yes(unresectable), U, "stage III without sub-group (ajcc_stage: IIIC/IIID "
+             "passes, IIIA/IIIB fails), unresectable", "patients.ajcc_stage (sub-group)"),
+        Rule(stage == "III", U, "stage III without sub-group (ajcc_stage), resectability not recorded",
              "patients.ajcc_stage (sub-group); patients.disease_unresectable"),
         Rule(True, U, "stage {stage}, resectability not recorded", "patients.disease_unresectable"),
     ], {"stage": stage})
@@ -347,8 +347,10 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
     return [
         Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
              "patients.consent_date"),
-        # The consent date is asked once for all tests (:func:`i7_labs`).
-        Rule(none & window.open_start, U, f"no {name} result {{window}}", ""),
+        # An earlier result that an earlier consent date could bring into the window: the consent
+        # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
+        # help: the result itself is to be collected, as when the consent date is known.
+        Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
              f"labs.{test} (collected {{window}})"),
         Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
@@ -441,13 +443,13 @@ def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, l
     """I7 of a patient with a blank consent date and a recorded NMA-LD, said as such.
 
     Results from ``lookback`` days before NMA-LD on count at any consent date; the
-    evidence says so first, and where a test has no such result (its part is then
-    unknown) the consent date, which could reach an earlier one, is asked for once.
+    evidence says so first, and where a test has no such result but an earlier one (its
+    part is then unknown) the consent date, which could reach it, is asked for once.
     """
     note = Text.constant(f"consent date not recorded: results from {lookback} days before NMA-LD onwards count "
                          "at any consent date", len(w.placed)).where(w.open_start)
-    no_result = np.logical_or.reduce([result.possible.isna().to_numpy() for result in results])
-    asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & no_result)
+    reachable = np.logical_or.reduce([(result.possible.isna() & result.earlier).to_numpy() for result in results])
+    asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & reachable)
     return combine([Part(part.codes, note, asks), part])
 
 

@@ -68,6 +68,10 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                   lines["agents"].iloc[unknown],
                   "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
                   + "' (therapies line " + line_no.iloc[unknown] + ")")]
+    cut = np.flatnonzero(lines["missing_agent"].to_numpy(dtype=bool))
+    out.append(_frame(lines["patient_id"].iloc[cut], "therapies", cut, "agents", lines["agents"].iloc[cut],
+                      "an agent name is missing (an empty name before, after or between '+' signs): write every "
+                      "agent of the regimen, joined by '+' (therapies line " + line_no.iloc[cut] + ")"))
     # The contract gives recurrence_date to adjuvant/neoadjuvant lines only: on a metastatic
     # line it is ignored, and it may mean the setting is wrong.
     stray = np.flatnonzero(((lines["setting"] == "metastatic").fillna(False) & lines["recurrence_date"].notna())

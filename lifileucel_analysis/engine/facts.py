@@ -65,16 +65,21 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     -------
     pandas.DataFrame
         Aligned with ``agents``: ``pd1``, ``act``, ``braf`` (nullable boolean: NA when an
-        agent is unknown and no known agent decides) and ``unknown_agents`` (str, the
-        names the dictionary does not know, "" when none).
+        agent is unknown and no known agent decides), ``unknown_agents`` (str, the
+        names the dictionary does not know, "" when none) and ``missing_agent`` (bool: the
+        cell has an empty name, as in ``pembrolizumab+`` or ``a++b``).
     """
     codes, regimens = pd.factorize(agents, use_na_sentinel=True)
     per_agent = pd.Series(regimens, dtype=object).str.split("+").explode().str.strip()
-    per_agent = per_agent[per_agent.fillna("") != ""]  # "a++b" or a trailing "+": no empty agent
+    # An empty name ("pembrolizumab+", "a++b", "+") is an agent whose name is missing, e.g. a
+    # regimen cut short on export: its class is open, as for a blank cell, never "no agent".
+    empty = per_agent.fillna("") == ""
+    missing_agent = empty.groupby(level=0).any().reindex(range(len(regimens)), fill_value=False)
+    per_agent = per_agent[~empty]
     cls = classify_names(per_agent, drug_classes() if lookup is None else lookup)
     unknown = cls.isna()
     by_regimen = pd.DataFrame({"cls": cls, "unknown": unknown, "agent": per_agent}).groupby(level=0)
-    any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True)
+    any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True) | missing_agent
     names = per_agent.where(unknown).dropna().groupby(level=0).agg("+".join)
 
     def flag(classes: frozenset[str]) -> pd.Series:
@@ -88,10 +93,10 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
         "act": flag(frozenset({ACT_CLASS})),
         "braf": flag(frozenset({BRAF_CLASS})),
         "unknown_agents": names.reindex(range(len(regimens)), fill_value="").astype(str),
+        "missing_agent": missing_agent.to_numpy(dtype=bool),
     })
-    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "unknown_agents": [""]}).astype(
-        {"pd1": "boolean", "act": "boolean", "braf": "boolean"}
-    )
+    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "unknown_agents": [""],
+                          "missing_agent": [False]}).astype({"pd1": "boolean", "act": "boolean", "braf": "boolean"})
     # Row -1 of the factorized codes is a blank agents cell: nothing is known about it.
     table = pd.concat([table, blank], ignore_index=True)
     return table.iloc[np.where(codes < 0, len(table) - 1, codes)].reset_index(drop=True)
@@ -102,7 +107,7 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     """One row per therapy line with its patient position and derived tri-state facts.
 
     Columns added to the therapy columns: ``pos``, ``pd1``, ``act``, ``braf``,
-    ``unknown_agents``, ``adjuvant`` (bool), ``recurrence_in_window``, ``counted``,
+    ``unknown_agents``, ``missing_agent``, ``adjuvant`` (bool), ``recurrence_in_window``, ``counted``,
     ``shows_progression`` (the line's own stop reason / best response) and ``progressed``
     (nullable boolean), as docs/criteria.md defines them.
     """

@@ -63,6 +63,9 @@ class LabResult:
     """True where several recorded results on the counting day disagreed (the worst one counts)."""
     outside: pd.Series
     """True where the patient has a result of this test, but none in the window."""
+    earlier: pd.Series
+    """True where the patient has a result of this test dated before the window's first day:
+    with a blank consent date, an earlier consent date could bring it into the window."""
 
     @property
     def raw(self) -> pd.Series:
@@ -81,7 +84,7 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     them, each in one pass; among rows that tie, the last in file order is shown.
     """
     labs, n = dataset.labs, dataset.n_patients
-    rows, key = _latest_day_rows(dataset, params, pos)
+    rows, key, earlier = _latest_day_rows(dataset, params, pos)
     low, high = canonical_bounds(labs, lab_limits(params))
     low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
     groups = n * len(LAB_TESTS)
@@ -111,7 +114,7 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
         ends = (high, low) if name in LOW_IS_WORSE else (low, high)
         sure = sure_row[:, code] if uncertain else None  # None: the same rows as the possible end
         result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, cells, conflict[:, code],
-                                outside[:, code])
+                                outside[:, code], earlier[:, code])
     return result
 
 
@@ -136,18 +139,23 @@ def _worst_rows(key: np.ndarray, rows: np.ndarray, badness: np.ndarray, groups: 
 
 
 def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
-                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lab rows in the window and on their (patient, test)'s latest day, with that key."""
+                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lab rows in the window and on their (patient, test)'s latest day, with that key; and per
+    (patient, test) whether a result is dated before the window's first day."""
     labs, patients = dataset.labs, dataset.patients
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()
     start = window_start(consent, ld, params.lab_lookback_days)
     rows = np.flatnonzero((date >= start) & ~np.isnat(start) & (np.isnat(ld) | (date <= ld)))
-    key = pos[rows] * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()[rows]
+    codes = labs["test"].cat.codes.to_numpy()
+    key = pos[rows] * len(LAB_TESTS) + codes[rows]
     day = date[rows].astype(np.int64)
-    on_day = day == _group_max(key, day, dataset.n_patients * len(LAB_TESTS), np.iinfo(np.int64).min)[key]
-    return rows[on_day], key[on_day]
+    groups = dataset.n_patients * len(LAB_TESTS)
+    on_day = day == _group_max(key, day, groups, np.iinfo(np.int64).min)[key]
+    before = np.flatnonzero(date < start)  # NaT compares False: nothing is "before" an unplaced window
+    earlier = np.bincount(pos[before] * len(LAB_TESTS) + codes[before], minlength=groups) > 0
+    return rows[on_day], key[on_day], earlier.reshape(-1, len(LAB_TESTS))
 
 
 def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.ndarray:
@@ -169,7 +177,8 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
 
 
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
-             labs: pd.DataFrame, test: str, cells: _RowCells, conflict: np.ndarray, outside: np.ndarray) -> LabResult:
+             labs: pd.DataFrame, test: str, cells: _RowCells, conflict: np.ndarray, outside: np.ndarray,
+             earlier: np.ndarray) -> LabResult:
     """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the patients."""
     sure_end, possible_end = ends
     with_uln = test in TESTS_NEEDING_ULN
@@ -184,7 +193,7 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         no_value, no_unit = cells.no_value[at], cells.no_unit[at] & (len(UNIT_FACTORS[test]) > 1)
         blank[has] = np.where(no_value, "value", np.where(no_unit, "unit", ""))
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
-                     pd.Series(dates), pd.Series(conflict), pd.Series(outside))
+                     pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier))
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) -> tuple[np.ndarray, pd.Series]:

@@ -42,7 +42,7 @@ PLAIN_LABELS: dict[str, str] = {
 }
 """Labels where the schema's description is a note rather than a name."""
 _NOTE_STARTS = ("needed", "must", "used only", "changes", "one of", "allowed", "blank", "e.g.")
-_TOKEN = re.compile(r"^(patients|labs|therapies)\.([a-z0-9_]+)(.*)$")
+_TOKEN = re.compile(r"^(patients|labs|therapies|toxicities)\.([a-z0-9_]+)(.*)$")
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,8 @@ def field_label(token: str) -> str:
     """A field of the worklist in the data dictionary's words.
 
     ``patients.hiv_serology`` -> ``HIV serology``; ``therapies.agents / setting: line 2
-    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``classify agent 'x' (therapies
+    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``toxicities.grade (colitis)``
+    -> ``toxicity grade (colitis)``; ``classify agent 'x' (therapies
     line 2)`` -> ``agent 'x' of prior therapy line 2 (not a known drug name: check the
     spelling)``; anything else unchanged.
     """
@@ -124,6 +125,8 @@ def field_label(token: str) -> str:
     table, column, rest = match.groups()
     if table == "therapies":
         return f"prior therapy {_words(column)}{rest}"
+    if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
+        return f"toxicity {_words(column)}{rest}"
     if table == "labs":
         one_row = _ONE_LAB_ROW.match(rest)  # a blank cell of one result: "value of the ANC result dated ..."
         return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
