@@ -247,14 +247,16 @@ def patient_rows(draw: st.DrawFn, patient_id: str, near: bool = False) -> tuple[
 
 
 def regimen(draw: st.DrawFn) -> str | None:
-    """An ``agents`` cell: 1-3 agents joined by '+', sometimes unknown or ACT, sometimes blank."""
+    """An ``agents`` cell: 1-3 agents joined by '+', sometimes unknown or ACT, sometimes blank or with an empty name."""
     if draw(st.integers(0, 8)) == 0:
         return None
     agents = []
     for pool in draw(POOLS):
         names = AGENT_POOLS[pool]
         agents.append(names[draw(AGENT_INDEX) % len(names)])
-    return draw(SEPARATOR).join(dict.fromkeys(agents))
+    cell = draw(SEPARATOR).join(dict.fromkeys(agents))
+    # Now and then a regimen cut short ("pembrolizumab+", "+ipilimumab"): a name is missing.
+    return draw(st.sampled_from([cell] * 10 + [cell + "+", "+" + cell]))
 
 
 def recurrence_date(kind: str | None, end: dt.date) -> dt.date | None:
