@@ -170,6 +170,26 @@ def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
     assert missing == "toxicities.grade (colitis); toxicities.category (rash); toxicities.ongoing (rash)"
 
 
+ADJUVANT_AUGUST = {"setting": "adjuvant", "agents": "pembrolizumab", "start_date": "2024-02-01",
+                   "end_date": "2024-08-31", "stop_reason": "completed", "best_response": None}
+
+
+def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
+    # 2024-08-31 + 6 calendar months = 2025-02-28: a recurrence on 2025-03-01 is outside.
+    # Audit, session 15: I2 said only "0 counted prior line(s) < 1", I3 alone said why.
+    why = "not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end 2024-08-31"
+    late = line(1, **ADJUVANT_AUGUST, recurrence_date="2025-03-01")
+    assert outcome_of("I2", therapies=[late]) == (
+        "fail", f"0 counted prior line(s) < 1; {why}; no anti-PD-(L)1 in any counted line", "")
+    assert outcome_of("I2", therapies=[late, line(2, agents="ipilimumab")]) == (
+        "fail", f"no anti-PD-(L)1 in any counted line; {why}", "")
+    assert outcome_of("I2", therapies=[line(1, **ADJUVANT_AUGUST, recurrence_date="2025-02-28")])[0] == "pass"
+    no_pd1 = line(1, **{**ADJUVANT_AUGUST, "agents": "ipilimumab"}, recurrence_date="2024-10-01")
+    assert outcome_of("I2", therapies=[no_pd1]) == (
+        "fail", "0 counted prior line(s) < 1; not counted: line 1 (ipilimumab): adjuvant, no anti-PD-(L)1; "
+                "no anti-PD-(L)1 in any counted line", "")
+
+
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:
     outcome, evidence, missing = outcome_of("E1", patient={"organ_allograft": None})
     assert (outcome, missing) == ("unknown", "patients.organ_allograft")

@@ -51,18 +51,38 @@ UNCLASSIFIED = "agents not recorded or not in the drug dictionary in {unclassifi
 """A blank agents cell and an unknown name both leave the class open; the line label says which."""
 
 
-def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray) -> Part:
+def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
     n_sure, n_maybe = f.count(surely), f.count(maybe)
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely)}
+              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely), "left_out": left_out}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
     return decide(f.n, [
-        Rule(n_maybe < p.min_prior_lines, F, "{maybe} counted prior line(s) < {lo}"),
+        Rule(n_maybe < p.min_prior_lines, F, "{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
         Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
+
+
+def _why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
+    """Per patient, "; not counted: line 1 (pembrolizumab): adjuvant, recurrence ... after its end ..." or "".
+
+    The adjuvant/neoadjuvant lines that surely do not count (I3), said where I2 fails for
+    want of them: a medical monitor reads why a line the site listed was left out.
+    """
+    lines = f.lines[rows]
+    setting = lines["setting"].astype(str)
+    window = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str) + " more than "
+              + str(p.adjuvant_recurrence_months) + " months after its end " + lines["end_date"].dt.strftime(
+                  "%Y-%m-%d").astype(str))
+    reason = (setting + ", no anti-PD-(L)1").where(lines["pd1"].eq(False).fillna(False), setting + ", " + window)
+    text = "line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + "): " \
+        + reason.astype(str)
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
+    return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
+                      pc.binary_join_element_wise(pa.scalar("; not counted: ", TEXT), listed.cast(TEXT),
+                                                  pa.scalar("", TEXT)))
 
 
 def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
@@ -85,7 +105,7 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
-def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
+def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
     pd1 = f.lines["pd1"]
     hit = surely & pd1.fillna(False).to_numpy()
     possible = maybe & pd1.fillna(True).to_numpy()
@@ -94,13 +114,13 @@ def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray) -> Part:
     may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
-        Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line"),
+        Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line{left_out}"),
         # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; " + UNCLASSIFIED),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: " + UNCLASSIFIED),
     ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
-        "unclassified": line_labels(f, possible & ~known, "")})
+        "unclassified": line_labels(f, possible & ~known, ""), "left_out": left_out})
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
@@ -184,7 +204,11 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     counted = f.lines["counted"]
     surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
     braf = _i2_braf(f, p)
-    parts = combine([_i2_count(f, p, surely, maybe), _i2_anti_pd1(f, surely, maybe), _i2_progression(f, maybe), braf])
+    left_out = _why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
+    short = f.count(maybe) < p.min_prior_lines
+    parts = combine([_i2_count(f, p, surely, maybe, left_out),
+                     _i2_anti_pd1(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
+                     _i2_progression(f, maybe), braf])
     readings = i2_readings(f, p)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     uncertain = (counted.isna() | f.lines["pd1"].isna() | (f.lines["shows_progression"].isna() & maybe)).to_numpy()
