@@ -177,7 +177,8 @@ ADJUVANT_AUGUST = {"setting": "adjuvant", "agents": "pembrolizumab", "start_date
 def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
     # 2024-08-31 + 6 calendar months = 2025-02-28: a recurrence on 2025-03-01 is outside.
     # Audit, session 15: I2 said only "0 counted prior line(s) < 1", I3 alone said why.
-    why = "not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end 2024-08-31"
+    why = ("not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end "
+           "2024-08-31")
     late = line(1, **ADJUVANT_AUGUST, recurrence_date="2025-03-01")
     assert outcome_of("I2", therapies=[late]) == (
         "fail", f"0 counted prior line(s) < 1; {why}; no anti-PD-(L)1 in any counted line", "")

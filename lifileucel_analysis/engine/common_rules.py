@@ -21,10 +21,15 @@ def column(f: Facts, name: str) -> pd.Series:
     return f.patients[name]
 
 
+def line_names(lines: pd.DataFrame) -> pd.Series:
+    """Each therapy line as evidence names it: ``line 2 (nivolumab)``, ``line 3 (blank agents)``."""
+    return "line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + ")"
+
+
 def line_labels(f: Facts, rows: np.ndarray, what: str) -> pa.Array:
     """Per patient, 'line 2 (nivolumab)'-style lists of the selected therapy rows."""
     lines = f.lines[rows]
-    text = "line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + ")"
+    text = line_names(lines)
     if what:
         text = text + " " + what
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
@@ -98,7 +103,8 @@ def why_unclassified(lines: pd.DataFrame) -> pd.Series:
     """
     names = lines["unknown_agents"].astype(str)
     quoted = ("'" + names.str.replace("+", "', '", regex=False) + "' not in the drug dictionary").where(names != "", "")
-    cut = ("a name missing in '" + lines["agents"].astype(str) + "'").where(lines["missing_agent"].to_numpy(dtype=bool), "")
+    cut_short = lines["missing_agent"].to_numpy(dtype=bool)
+    cut = ("a name missing in '" + lines["agents"].astype(str) + "'").where(cut_short, "")
     both = (quoted + ", " + cut).where((quoted != "") & (cut != ""), quoted + cut)
     both = both.where(lines["agents"].notna(), "agents not recorded")
     return (both + " (line " + lines["line"].astype(str) + ")").where(both != "", "")

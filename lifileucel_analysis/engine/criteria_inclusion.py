@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_requests,
+from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
                            recurrence_date_open, yes_fails)
 from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
@@ -77,8 +77,7 @@ def _why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
               + str(p.adjuvant_recurrence_months) + " months after its end " + lines["end_date"].dt.strftime(
                   "%Y-%m-%d").astype(str))
     reason = (setting + ", no anti-PD-(L)1").where(lines["pd1"].eq(False).fillna(False), setting + ", " + window)
-    text = "line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + "): " \
-        + reason.astype(str)
+    text = line_names(lines) + ": " + reason.astype(str)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
     return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
                       pc.binary_join_element_wise(pa.scalar("; not counted: ", TEXT), listed.cast(TEXT),
@@ -100,8 +99,7 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     said = pd.Series("", index=lines.index, dtype=object)
     for reason, applies in reasons:
         said[applies] = said[applies].where(said[applies] == "", said[applies] + ", ") + reason
-    text = ("line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + "): "
-            + said.astype(str))
+    text = line_names(lines) + ": " + said.astype(str)
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
