@@ -191,6 +191,46 @@ def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
                 "no anti-PD-(L)1 in any counted line", "")
 
 
+BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
+                        "recurrence_date": None}
+
+
+def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> None:
+    # Ongoing anti-PD-1 with a blank setting: metastatic, it counts; adjuvant, it recurred on
+    # therapy and counts. Audit, session 15b: I2 said "0 to 1 counted prior lines ... which
+    # may not count" (false), and asked for the setting where it could change nothing.
+    outcome, evidence, missing = outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason=None,
+                                                                  best_response=None)])
+    assert outcome == "unknown"
+    assert evidence.startswith("most recent counted line 1 (pembrolizumab): setting not recorded (as "
+                               "adjuvant/neoadjuvant its recurrence shows progression; stop reason and best "
+                               "response not recorded)")
+    assert missing == "therapies.setting (line 1); therapies.stop_reason (line 1); therapies.best_response (line 1)"
+    # Completed with a complete response: only the setting decides (adjuvant passes, metastatic fails).
+    assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="completed",
+                                            best_response="cr")])[2] == "therapies.setting (line 1)"
+    # Progressed: it counts and shows progression in every reading; the setting is not asked.
+    outcome, evidence, missing = outcome_of("I2", therapies=[
+        line(1, **BLANK_SETTING_PEMBRO, stop_reason="progression", best_response=None),
+        line(2, setting=None, agents=None, start_date="2024-06-01", end_date=None, stop_reason=None,
+             best_response=None)])
+    assert outcome == "unknown"
+    assert "line 1" not in missing
+    assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="progression",
+                                            best_response=None)]) == (
+        "pass", "1 counted prior line(s), within 1-4; anti-PD-(L)1 in line 1 (pembrolizumab); most recent counted "
+                "line 1 (pembrolizumab): stopped for progression", "")
+
+
+def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() -> None:
+    metastatic = [line(n, agents="ipilimumab") for n in (1, 2)]
+    maybe = line(3, setting="adjuvant", agents="pembrolizumab", end_date="2024-06-30", recurrence_date=None)
+    later = [line(n, agents="ipilimumab") for n in (4, 5, 6)]
+    outcome, evidence, _ = outcome_of("I2", therapies=[*metastatic, maybe, *later])
+    assert outcome == "fail"
+    assert evidence.startswith("at least 5 counted prior lines > 4")  # 5 or 6, as line 3 counts or not
+
+
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:
     outcome, evidence, missing = outcome_of("E1", patient={"organ_allograft": None})
     assert (outcome, missing) == ("unknown", "patients.organ_allograft")

@@ -11,8 +11,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
-                           recurrence_date_open, yes_fails)
+from .common_rules import (F, N, P, U, agent_requests, allowed_range, at_least, column, line_labels, line_names,
+                           line_requests, recurrence_date_open, yes_fails)
 from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
 from .outcome import CODE
@@ -53,12 +53,16 @@ UNCLASSIFIED = "agents not recorded or not in the drug dictionary in {unclassifi
 
 def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
     n_sure, n_maybe = f.count(surely), f.count(maybe)
+    # A failed limit quotes the count it is sure of: "at least 3 ... > 2" while lines may or may not count.
+    ranged = n_sure != n_maybe
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely), "left_out": left_out}
+              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely), "left_out": left_out,
+              "at_most": pd.Series(np.where(ranged, "at most ", "")),
+              "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
     return decide(f.n, [
-        Rule(n_maybe < p.min_prior_lines, F, "{maybe} counted prior line(s) < {lo}{left_out}"),
-        Rule(n_sure > p.max_prior_lines, F, "{sure} counted prior lines > {hi}"),
+        Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
+        Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
         Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
@@ -145,6 +149,13 @@ def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
     return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
 
 
+def _record(stop: pd.Series, response: pd.Series) -> pd.Series:
+    """What is recorded and what is not: "stopped for completed; best response not recorded"."""
+    said, unsaid = _said(stop, response), _unsaid(stop, response)
+    blank = (stop.isna() | response.isna()).to_numpy()
+    return said.where(~blank, (said + "; ").where(said != "", "") + unsaid + " not recorded").astype(str)
+
+
 def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
     """The blank ones of stop reason / best response, as "stop reason, best response"."""
     names = np.where(stop.isna() & response.isna(), "stop reason and best response",
@@ -156,10 +167,14 @@ def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
     m = _most_recent(f, maybe)
     values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
               "said": _said(m["stop_reason"], m["best_response"]), "unsaid": _unsaid(m["stop_reason"],
-                                                                                    m["best_response"])}
+                                                                                    m["best_response"]),
+              "record": _record(m["stop_reason"], m["best_response"])}
     return decide(f.n, [
         Rule(m["line"].isna(), N, "no counted line"),
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
+        # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
+        Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "
+             "setting not recorded (as adjuvant/neoadjuvant its recurrence shows progression; {record})", ""),
         Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
              "line {line} ({setting}) recurred {recurrence}"),
         # Counted without a recurrence date: its end date is blank (still on therapy), so the
@@ -175,20 +190,30 @@ def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
     ], values)
 
 
-def _i2_braf(f: Facts, p: CriteriaParams) -> Part:
+def _i2_braf(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
+    """The BRAF part; ``asked``: lines whose blank fields I2 asks for anyway (not asked twice)."""
     if not p.require_braf_inhibitor_if_v600:
         return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
     braf = f.lines["braf"]
     had = f.count(braf.fillna(False).to_numpy()) > 0
-    maybe = f.count(braf.fillna(True).to_numpy()) > 0
+    open_lines = braf.isna().to_numpy()
+    maybe = f.count(open_lines) > 0
     v600 = column(f, "braf_v600")
+    # Classifying an agent decides it as well as the V600 status does (audit, session 15: it
+    # asked for a bare "therapies.agents").
+    to_ask = open_lines & ~asked
+    asks = join_per_patient(f.lines["pos"].to_numpy()[to_ask], agent_requests(f, to_ask).reset_index(drop=True),
+                            f.n, "; ")
+    values = {"unclassified": line_labels(f, open_lines, ""), "asks": asks}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
         Rule(had, P, "prior BRAF inhibitor"),
         Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
-        Rule(v600.isna(), U, "BRAF V600 status not recorded", "patients.braf_v600"),
-        Rule(True, U, "BRAF inhibitor exposure unclear", "therapies.agents"),
-    ], {})
+        Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
+        Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear in {unclassified}",
+             "patients.braf_v600; {asks}"),
+        Rule(True, U, "BRAF inhibitor exposure unclear in {unclassified}", "{asks}"),
+    ], values)
 
 
 @criterion("I2", record="Progressed on or did not achieve a response or were intolerant due to toxicity following "
@@ -199,9 +224,14 @@ def _i2_braf(f: Facts, p: CriteriaParams) -> Part:
            limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600")
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     """1-4 counted prior lines, one with anti-PD-(L)1, the latest progressed; decided over every reading of blanks."""
-    counted = f.lines["counted"]
+    counted, setting = f.lines["counted"], f.lines["setting"]
     surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
-    braf = _i2_braf(f, p)
+    shows = f.lines["shows_progression"]
+    # A line whose blank setting changes whether it shows progression (as adjuvant, its counted
+    # recurrence is its progression) is uncertain although it counts either way.
+    setting_open = setting.isna().to_numpy() & ~shows.fillna(False).to_numpy()
+    uncertain = (counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
+    braf = _i2_braf(f, p, uncertain)
     left_out = _why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
     parts = combine([_i2_count(f, p, surely, maybe, left_out),
@@ -209,7 +239,6 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
                      _i2_progression(f, maybe), braf])
     readings = i2_readings(f, p)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
-    uncertain = (counted.isna() | f.lines["pd1"].isna() | (f.lines["shows_progression"].isna() & maybe)).to_numpy()
     lines_needed = Text(line_requests(f, uncertain, maybe), np.arange(f.n))
     needs = _join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
     return Part(codes, _naming_what_decides(_reading_evidence(f, parts, codes, uncertain), needs), needs)

@@ -122,6 +122,8 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     counted = pd.Series(pd.NA, index=t.index, dtype="boolean")
     counted[metastatic] = True
     counted[lines["adjuvant"].to_numpy()] = adjuvant_counted[lines["adjuvant"].to_numpy()]
+    # A blank setting counts for sure when it would as adjuvant too (metastatic lines always count).
+    counted[setting.isna().to_numpy() & adjuvant_counted.fillna(False).to_numpy()] = True
     lines["counted"] = counted
     lines["shows_progression"] = _progressed(t, np.zeros(len(t), dtype=bool))
     lines["progressed"] = _progressed(t, lines["adjuvant"].to_numpy())
