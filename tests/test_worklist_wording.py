@@ -12,6 +12,7 @@ import pytest
 
 from helpers import ELIGIBLE_LABS, ELIGIBLE_THERAPY, case_tables, toxicity_row
 from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
 
 
@@ -435,3 +436,26 @@ def test_decided_in_every_reading_of_a_blank_says_so() -> None:
         "brain_metastases_stable_since": "2025-03-01"})
     assert (outcome, evidence) == ("pass", "brain metastases not recorded, but passes either way: recorded as "
                                            "treated, asymptomatic and stable 28 days before NMA-LD >= 14")
+
+
+@pytest.mark.parametrize("therapy", [
+    {},  # metastatic, progressed: only the BRAF part is open
+    {"setting": "adjuvant", "end_date": None, "recurrence_date": None, "stop_reason": None, "best_response": None},
+])
+@pytest.mark.parametrize(("v600", "evidence", "missing"), [
+    ("mutant", "BRAF inhibitor exposure unclear in line 1 (pembrolizumab+foobarmab)",
+     "classify agent 'foobarmab' (therapies line 1)"),
+    (None, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear in line 1 (pembrolizumab+foobarmab)",
+     "patients.braf_v600; classify agent 'foobarmab' (therapies line 1)"),
+])
+def test_an_open_braf_part_asks_to_classify_the_agent_that_decides_it(therapy: dict[str, Any], v600: str | None,
+                                                                      evidence: str, missing: str) -> None:
+    # Audit, session 15b: it asked for a bare "therapies.agents"; pembrolizumab decides the
+    # anti-PD-(L)1 part, foobarmab could be a BRAF inhibitor. The adjuvant ongoing line is
+    # uncertain for its own reasons, and its agent must still be asked once.
+    params = load_params(overrides={"require_braf_inhibitor_if_v600": True})
+    tables = case_tables(patient={"braf_v600": v600},
+                         therapies=[{**ELIGIBLE_THERAPY, "agents": "pembrolizumab+foobarmab", **therapy}])
+    row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
+    assert (row["outcome"], row["evidence"], row["missing"]) == (
+        "unknown", f"{evidence}; would be decided by {missing}", missing)

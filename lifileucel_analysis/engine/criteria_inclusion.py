@@ -191,7 +191,7 @@ def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
 
 
 def _i2_braf(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
-    """The BRAF part; ``asked``: lines whose blank fields I2 asks for anyway (not asked twice)."""
+    """The BRAF part; ``asked``: lines whose agents I2 asks for anyway (not asked twice)."""
     if not p.require_braf_inhibitor_if_v600:
         return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
     braf = f.lines["braf"]
@@ -231,7 +231,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     # recurrence is its progression) is uncertain although it counts either way.
     setting_open = setting.isna().to_numpy() & ~shows.fillna(False).to_numpy()
     uncertain = (counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
-    braf = _i2_braf(f, p, uncertain)
+    # The lines whose agents I2 asks for anyway: uncertain, with the anti-PD-(L)1 class open.
+    braf = _i2_braf(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
     left_out = _why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
     parts = combine([_i2_count(f, p, surely, maybe, left_out),
