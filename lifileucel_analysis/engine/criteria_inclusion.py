@@ -11,11 +11,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import (F, N, P, U, agent_requests, allowed_range, at_least, column, line_labels, line_names,
-                           line_requests, recurrence_date_open, yes_fails)
+from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide
 from .outcome import CODE
+from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, join_texts, naming_what_decides,
+                                  progression_part, reading_evidence, why_not_counted)
 from .prior_lines import i2_readings
 from .facts import Facts, LabResult, age_on
 from .lab_results import window_start
@@ -45,176 +46,7 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
     ], {"stage": stage})
 
 
-# --- I2: four parts, each over the lines that surely / possibly count ------------------------
-
-UNCLASSIFIED = "agents not recorded or not in the drug dictionary in {unclassified}"
-"""A blank agents cell and an unknown name both leave the class open; the line label says which."""
-
-
-def _i2_count(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
-    n_sure, n_maybe = f.count(surely), f.count(maybe)
-    # A failed limit quotes the count it is sure of: "at least 3 ... > 2" while lines may or may not count.
-    ranged = n_sure != n_maybe
-    values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely), "left_out": left_out,
-              "at_most": pd.Series(np.where(ranged, "at most ", "")),
-              "at_least": pd.Series(np.where(ranged, "at least ", ""))}
-    within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
-    return decide(f.n, [
-        Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
-        Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
-        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}"),
-        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
-        Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
-    ], values)
-
-
-def _why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
-    """Per patient, "; not counted: line 1 (pembrolizumab): adjuvant, recurrence ... after its end ..." or "".
-
-    The adjuvant/neoadjuvant lines that surely do not count (I3), said where I2 fails for
-    want of them: a medical monitor reads why a line the site listed was left out.
-    """
-    lines = f.lines[rows]
-    setting = lines["setting"].astype(str)
-    window = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str) + " more than "
-              + str(p.adjuvant_recurrence_months) + " months after its end " + lines["end_date"].dt.strftime(
-                  "%Y-%m-%d").astype(str))
-    reason = (setting + ", no anti-PD-(L)1").where(lines["pd1"].eq(False).fillna(False), setting + ", " + window)
-    text = line_names(lines) + ": " + reason.astype(str)
-    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
-    return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
-                      pc.binary_join_element_wise(pa.scalar("; not counted: ", TEXT), listed.cast(TEXT),
-                                                  pa.scalar("", TEXT)))
-
-
-def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
-    """Per patient, each line that may or may not count and the blank that leaves it open.
-
-    "line 2 (pembrolizumab): recurrence date not recorded"; a line can have several reasons.
-    """
-    lines = f.lines[rows]
-    reasons = [
-        ("setting not recorded", lines["setting"].isna().to_numpy(dtype=bool)),
-        ("agents not recorded", (lines["pd1"].isna() & lines["agents"].isna()).to_numpy(dtype=bool)),
-        ("agents not in the drug dictionary", (lines["pd1"].isna() & lines["agents"].notna()).to_numpy(dtype=bool)),
-        ("recurrence date not recorded", recurrence_date_open(lines)),
-    ]
-    said = pd.Series("", index=lines.index, dtype=object)
-    for reason, applies in reasons:
-        said[applies] = said[applies].where(said[applies] == "", said[applies] + ", ") + reason
-    text = line_names(lines) + ": " + said.astype(str)
-    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
-
-
-def _i2_anti_pd1(f: Facts, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
-    pd1 = f.lines["pd1"]
-    hit = surely & pd1.fillna(False).to_numpy()
-    possible = maybe & pd1.fillna(True).to_numpy()
-    # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
-    known = pd1.fillna(False).to_numpy()
-    may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
-    return decide(f.n, [
-        Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
-        Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line{left_out}"),
-        # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
-        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; " + UNCLASSIFIED),
-        Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear: " + UNCLASSIFIED),
-    ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
-        "unclassified": line_labels(f, possible & ~known, ""), "left_out": left_out})
-
-
-def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
-    """The possibly-counted line with the highest line number, one row per patient position."""
-    rows = np.flatnonzero(maybe)
-    pos = f.lines["pos"].to_numpy()[rows]
-    line = f.lines["line"].to_numpy(dtype=np.int64, na_value=-1)[rows]
-    highest = np.full(f.n, -1, dtype=np.int64)
-    np.maximum.at(highest, pos, line)
-    top = line == highest[pos]
-    last = np.full(f.n, -1, dtype=np.int64)
-    np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
-    has = np.flatnonzero(last >= 0)
-    columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
-               "adjuvant", "progressed"]
-    return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
-
-
-def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
-    """What a line's stop reason and best response say, naming only what is recorded."""
-    stop_text = ("stopped for " + stop.astype(str)).where(stop.notna(), "")
-    response_text = ("best response " + response.astype(str).str.upper()).where(response.notna(), "")
-    both = stop_text + ", " + response_text
-    return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
-
-
-def _record(stop: pd.Series, response: pd.Series) -> pd.Series:
-    """What is recorded and what is not: "stopped for completed; best response not recorded"."""
-    said, unsaid = _said(stop, response), _unsaid(stop, response)
-    blank = (stop.isna() | response.isna()).to_numpy()
-    return said.where(~blank, (said + "; ").where(said != "", "") + unsaid + " not recorded").astype(str)
-
-
-def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
-    """The blank ones of stop reason / best response, as "stop reason, best response"."""
-    names = np.where(stop.isna() & response.isna(), "stop reason and best response",
-                     np.where(stop.isna(), "stop reason", "best response"))
-    return pd.Series(names, index=stop.index)
-
-
-def _i2_progression(f: Facts, maybe: np.ndarray) -> Part:
-    m = _most_recent(f, maybe)
-    values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
-              "said": _said(m["stop_reason"], m["best_response"]), "unsaid": _unsaid(m["stop_reason"],
-                                                                                    m["best_response"]),
-              "record": _record(m["stop_reason"], m["best_response"])}
-    return decide(f.n, [
-        Rule(m["line"].isna(), N, "no counted line"),
-        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
-        # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
-        Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "
-             "setting not recorded (as adjuvant/neoadjuvant its recurrence shows progression; {record})", ""),
-        Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
-             "line {line} ({setting}) recurred {recurrence}"),
-        # Counted without a recurrence date: its end date is blank (still on therapy), so the
-        # recurrence the patient is screened for came on therapy; the evidence says so.
-        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy (end date blank: ongoing; "
-                                       "recurrence date not recorded)"),
-        Rule(is_yes(m["progressed"]), P, "most recent counted line {line} ({agents}): {said}"),
-        Rule(m["progressed"].isna() & (m["stop_reason"].notna() | m["best_response"].notna()), U,
-             "most recent counted line {line} ({agents}): {said}; {unsaid} not recorded", ""),
-        Rule(m["progressed"].isna(), U, "most recent counted line {line} ({agents}): {unsaid} not recorded", ""),
-        Rule(True, F, "most recent counted line {line} ({agents}): no progression, intolerance or "
-                      "non-response ({said})"),
-    ], values)
-
-
-def _i2_braf(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
-    """The BRAF part; ``asked``: lines whose agents I2 asks for anyway (not asked twice)."""
-    if not p.require_braf_inhibitor_if_v600:
-        return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
-    braf = f.lines["braf"]
-    had = f.count(braf.fillna(False).to_numpy()) > 0
-    open_lines = braf.isna().to_numpy()
-    maybe = f.count(open_lines) > 0
-    v600 = column(f, "braf_v600")
-    # Classifying an agent decides it as well as the V600 status does (audit, session 15: it
-    # asked for a bare "therapies.agents").
-    to_ask = open_lines & ~asked
-    asks = join_per_patient(f.lines["pos"].to_numpy()[to_ask], agent_requests(f, to_ask).reset_index(drop=True),
-                            f.n, "; ")
-    values = {"unclassified": line_labels(f, open_lines, ""), "asks": asks}
-    return decide(f.n, [
-        Rule(v600 == "wildtype", P, "BRAF wild-type"),
-        Rule(had, P, "prior BRAF inhibitor"),
-        Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
-        Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
-        Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear in {unclassified}",
-             "patients.braf_v600; {asks}"),
-        Rule(True, U, "BRAF inhibitor exposure unclear in {unclassified}", "{asks}"),
-    ], values)
-
+# --- I2: four parts (engine/prior_line_evidence.py), decided over every reading (engine/prior_lines.py)
 
 @criterion("I2", record="Progressed on or did not achieve a response or were intolerant due to toxicity following "
                         "1-4 prior lines of systemic therapy including PD-1/ PD-L1 blocking antibody.",
@@ -232,59 +64,17 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     setting_open = setting.isna().to_numpy() & ~shows.fillna(False).to_numpy()
     uncertain = (counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
     # The lines whose agents I2 asks for anyway: uncertain, with the anti-PD-(L)1 class open.
-    braf = _i2_braf(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
-    left_out = _why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
+    braf = braf_part(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
+    left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
-    parts = combine([_i2_count(f, p, surely, maybe, left_out),
-                     _i2_anti_pd1(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
-                     _i2_progression(f, maybe), braf])
+    parts = combine([count_part(f, p, surely, maybe, left_out),
+                     anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
+                     progression_part(f, maybe), braf])
     readings = i2_readings(f, p)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     lines_needed = Text(line_requests(f, uncertain, maybe), np.arange(f.n))
-    needs = _join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
-    return Part(codes, _naming_what_decides(_reading_evidence(f, parts, codes, uncertain), needs), needs)
-
-
-def _naming_what_decides(evidence: Text, needs: Text) -> Text:
-    """Unknown I2 ends by naming the blank fields that would decide it (spec section 2).
-
-    The parts' sentences say why I2 is open ("line 1 ..., which may not count"), but one
-    part's sentence can stand for another part's blank (a recurrence date, another line's
-    agents), so the fields are named once, at the end, as the worklist asks for them.
-    """
-    rows = np.flatnonzero(needs.nonempty())
-    if not len(rows):
-        return evidence
-    said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), needs.take(rows).cast(TEXT),
-                                       pa.scalar("; would be decided by ", TEXT))
-    return evidence.with_sentences(rows, said)
-
-
-def _join_texts(texts: list[Text]) -> Text:
-    """Join aligned texts with "; ", skipping empty ones."""
-    joined = pc.binary_join_element_wise(*[t.materialize() for t in texts], pa.scalar("; ", TEXT))
-    cleaned = pc.replace_substring_regex(pc.replace_substring_regex(joined, r"(?:; )+", "; "), r"^; |; $", "")
-    return Text(cleaned, np.arange(len(texts[0])))
-
-
-def _reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.ndarray) -> Text:
-    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts."""
-    changed = codes != parts.codes
-    passed, failed = np.flatnonzero(changed & (codes == CODE[P])), np.flatnonzero(changed & (codes == CODE[F]))
-    if not len(passed) and not len(failed):
-        return parts.evidence
-    unclear = line_labels(f, uncertain, "").cast(TEXT)
-
-    def said(lead: str, rows: np.ndarray, detail: bool) -> pa.Array:
-        pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT)]
-        if detail:  # what fails on each reading; a pass needs no list of open questions
-            pieces += [pa.scalar(" (", TEXT), parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
-        return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
-
-    # Only the few patients whose readings decide differently get a new sentence.
-    return parts.evidence.with_sentences(np.concatenate([passed, failed]), pa.concat_arrays([
-        said("passes whichever way the blanks of ", passed, False),
-        said("fails whichever way the blanks of ", failed, True)]))
+    needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
+    return Part(codes, naming_what_decides(reading_evidence(f, parts, codes, uncertain), needs), needs)
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
