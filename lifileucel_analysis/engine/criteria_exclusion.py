@@ -62,11 +62,13 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     text = text.reset_index(drop=True)
     # What to collect, per row that could still match: each blank cell by its column, with the
     # row's term to find it (a row that could match always has a blank one).
-    term = " (" + tox["term"].fillna("term not recorded").astype(str) + ")"
-    named = pd.Series("", index=tox.index, dtype=object)
-    for name, blank in {"grade": grade.isna(), "category": category.isna(), "ongoing": ongoing.isna()}.items():
-        named = named.where(~blank.to_numpy(), named + "; toxicities." + name + term)
-    asks = named.str[2:].reset_index(drop=True)
+    open_rows = tox.iloc[np.flatnonzero(could)]  # only these are spelt out
+    term = " (" + open_rows["term"].fillna("term not recorded").astype(str) + ")"
+    named = pd.Series("", index=open_rows.index, dtype=object)
+    for name in ("grade", "category", "ongoing"):
+        named = named.where(open_rows[name].notna().to_numpy(), named + "; toxicities." + name + term)
+    asks = pd.Series("", index=range(len(tox)), dtype=object)
+    asks.iloc[np.flatnonzero(could)] = named.str[2:].to_numpy()
 
     def per_patient(rows: np.ndarray, texts: pd.Series = text) -> pd.Series:
         return join_per_patient(f.tox_pos[rows], texts[rows].reset_index(drop=True), f.n, "; ")

@@ -128,9 +128,8 @@ def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
     return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
 
 
-def _record(stop: pd.Series, response: pd.Series) -> pd.Series:
+def _record(said: pd.Series, unsaid: pd.Series, stop: pd.Series, response: pd.Series) -> pd.Series:
     """What is recorded and what is not: "stopped for completed; best response not recorded"."""
-    said, unsaid = _said(stop, response), _unsaid(stop, response)
     blank = (stop.isna() | response.isna()).to_numpy()
     return said.where(~blank, (said + "; ").where(said != "", "") + unsaid + " not recorded").astype(str)
 
@@ -144,10 +143,10 @@ def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
 
 def progression_part(f: Facts, maybe: np.ndarray) -> Part:
     m = _most_recent(f, maybe)
+    stop, response = m["stop_reason"], m["best_response"]
+    said, unsaid = _said(stop, response), _unsaid(stop, response)
     values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
-              "said": _said(m["stop_reason"], m["best_response"]), "unsaid": _unsaid(m["stop_reason"],
-                                                                                    m["best_response"]),
-              "record": _record(m["stop_reason"], m["best_response"])}
+              "said": said, "unsaid": unsaid, "record": _record(said, unsaid, stop, response)}
     return decide(f.n, [
         Rule(m["line"].isna(), N, "no counted line"),
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
