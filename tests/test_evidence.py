@@ -8,7 +8,8 @@ import pyarrow as pa
 import pytest
 
 from lifileucel_analysis.engine.evidence import (
-    Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_per_patient, render,
+    Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_nonempty, join_per_patient,
+    render,
 )
 from lifileucel_analysis.engine.outcome import CODE, Outcome
 
@@ -79,6 +80,16 @@ def test_blank_fields_names_the_fields_to_collect_in_order() -> None:
     result = blank_fields({"patients.sex": np.array([True, False, False]),
                            "patients.pregnant": pd.Series([True, True, False])})
     assert result.to_pylist() == ["patients.sex; patients.pregnant", "patients.pregnant", ""]
+
+
+def test_join_nonempty_skips_empty_pieces_without_stray_separators() -> None:
+    # Every pattern of three pieces, each said or not: the separator only between said ones.
+    a = pd.Series(["a", "a", "a", "a", "", "", "", ""], index=range(10, 18))
+    b = pd.Series(["b", "b", "", "", "b", "b", "", ""], index=range(10, 18))
+    c = pd.Series(["c", "", "c", "", "c", "", "c", ""], index=range(10, 18))
+    joined = join_nonempty([a, b, c], "; ")
+    assert joined.tolist() == ["a; b; c", "a; b", "a; c", "a", "b; c", "b", "c", ""]
+    assert joined.index.tolist() == list(range(10, 18))
 
 
 def test_join_per_patient_keeps_row_order_within_each_patient() -> None:

@@ -360,8 +360,8 @@ METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarba
     # Line 2's agents are blank: it may be the anti-PD-(L)1 line, so "only in line 1" would be false.
     ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None},
       {**METASTATIC_DACARBAZINE, "line": 2, "agents": None}],
-     "anti-PD-(L)1 in line 1 (pembrolizumab), which may not count; agents not recorded or not in the drug "
-     "dictionary in line 2 (blank agents); would be decided by therapies.recurrence_date (line 1); "
+     "anti-PD-(L)1 in line 1 (pembrolizumab), which may not count; agents not recorded (line 2); "
+     "would be decided by therapies.recurrence_date (line 1); "
      "therapies.agents (line 2)", "therapies.recurrence_date (line 1); therapies.agents (line 2)"),
 ])
 def test_an_unknown_i2_names_every_field_that_would_decide_it(therapies: list[dict[str, Any]], evidence: str,
@@ -373,14 +373,37 @@ def test_an_unknown_i2_names_every_field_that_would_decide_it(therapies: list[di
 def test_blank_agents_are_not_called_a_name_missing_from_the_dictionary() -> None:
     outcome, evidence, missing = outcome_of("I2", therapies=[line(1, agents=None)])
     assert (outcome, missing) == ("unknown", "therapies.agents (line 1)")
-    assert evidence == ("anti-PD-(L)1 exposure unclear: agents not recorded or not in the drug dictionary in line 1 "
-                        "(blank agents); would be decided by therapies.agents (line 1)")
+    assert evidence == ("anti-PD-(L)1 exposure unclear: agents not recorded (line 1); would be decided by "
+                        "therapies.agents (line 1)")
     # Where the blank leaves the count open, the reason says the agents are not recorded.
     outcome, evidence, _ = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "agents": None},
                                                        line(2, agents="pembrolizumab")])
     assert outcome == "pass"
     assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (blank agents): agents not "
                                "recorded, recurrence date not recorded); ")
+
+
+def test_a_cut_short_regimen_in_i2_is_called_cut_short_not_unknown_to_the_dictionary() -> None:
+    # "ipilimumab+" names one agent and leaves room for another: the class is open because a
+    # name is missing, not because the dictionary lacks ipilimumab (session 15's review).
+    outcome, evidence, missing = outcome_of("I2", therapies=[line(1, agents="ipilimumab+")])
+    assert (outcome, missing) == ("unknown", "therapies.agents (line 1)")
+    assert evidence == ("anti-PD-(L)1 exposure unclear: a name missing in 'ipilimumab+' (line 1); would be decided "
+                        "by therapies.agents (line 1)")
+    # As the reason a line may or may not count: adjuvant, recurred 2023-03-01 within 6 months
+    # of its end 2023-01-10, so it counts exactly when the missing agent is an anti-PD-(L)1.
+    outcome, evidence, _ = outcome_of("I2", therapies=[
+        {**ADJUVANT_PEMBRO, "line": 1, "agents": "ipilimumab+", "recurrence_date": "2023-03-01"},
+        line(2, agents="pembrolizumab")])
+    assert outcome == "pass"
+    assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (ipilimumab+): a name "
+                               "missing in 'ipilimumab+'); ")
+    # A name the dictionary does not know is quoted alone, the known one beside it is not.
+    _, evidence, _ = outcome_of("I2", therapies=[
+        {**ADJUVANT_PEMBRO, "line": 1, "agents": "ipilimumab+zorblimab", "recurrence_date": "2023-03-01"},
+        line(2, agents="pembrolizumab")])
+    assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (ipilimumab+zorblimab): "
+                               "'zorblimab' not in the drug dictionary); ")
 
 
 @pytest.mark.parametrize(("criterion", "patient", "expected"), [
@@ -443,9 +466,10 @@ def test_decided_in_every_reading_of_a_blank_says_so() -> None:
     {"setting": "adjuvant", "end_date": None, "recurrence_date": None, "stop_reason": None, "best_response": None},
 ])
 @pytest.mark.parametrize(("v600", "evidence", "missing"), [
-    ("mutant", "BRAF inhibitor exposure unclear in line 1 (pembrolizumab+foobarmab)",
+    ("mutant", "BRAF inhibitor exposure unclear: 'foobarmab' not in the drug dictionary (line 1)",
      "classify agent 'foobarmab' (therapies line 1)"),
-    (None, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear in line 1 (pembrolizumab+foobarmab)",
+    (None, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: 'foobarmab' not in the drug "
+            "dictionary (line 1)",
      "patients.braf_v600; classify agent 'foobarmab' (therapies line 1)"),
 ])
 def test_an_open_braf_part_asks_to_classify_the_agent_that_decides_it(therapy: dict[str, Any], v600: str | None,

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
-from .evidence import TEXT, Part, Rule, decide, join_per_patient, text_series
+from .evidence import TEXT, Part, Rule, decide, join_nonempty, join_per_patient, text_series
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .outcome import Outcome
@@ -90,24 +90,33 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     cell = "therapies.agents (line " + lines["line"].astype(str) + ")"
     blank = lines["agents"].isna().to_numpy()
     missing = lines["missing_agent"].to_numpy(dtype=bool) & ~blank
-    per_line = per_line.where(~missing, (per_line + "; ").where(per_line != "", "") + cell)
+    per_line = per_line.where(~missing, join_nonempty([per_line, cell], "; "))
     return per_line.where(~blank, cell).astype(str)
 
 
-def why_unclassified(lines: pd.DataFrame) -> pd.Series:
-    """Per therapy line, why its agents' classes are open, in words with the line number.
+def unclassified_reasons(lines: pd.DataFrame) -> pd.Series:
+    """Per therapy line, why its agents' classes are open, without the line number ("" when classified).
 
-    ``agents not recorded (line 2)``; ``'foobarmab' not in the drug dictionary (line 2)``;
-    ``a name missing in 'pembrolizumab+' (line 2)``. Only the unknown names are quoted, not
-    the known ones beside them; "" for a line whose agents are all classified.
+    ``agents not recorded``; ``'foobarmab' not in the drug dictionary``; ``a name missing in
+    'pembrolizumab+'``. Only the unknown names are quoted, not the known ones beside them.
     """
     names = lines["unknown_agents"].astype(str)
     quoted = ("'" + names.str.replace("+", "', '", regex=False) + "' not in the drug dictionary").where(names != "", "")
     cut_short = lines["missing_agent"].to_numpy(dtype=bool)
     cut = ("a name missing in '" + lines["agents"].astype(str) + "'").where(cut_short, "")
-    both = (quoted + ", " + cut).where((quoted != "") & (cut != ""), quoted + cut)
-    both = both.where(lines["agents"].notna(), "agents not recorded")
-    return (both + " (line " + lines["line"].astype(str) + ")").where(both != "", "")
+    return join_nonempty([quoted, cut], ", ").where(lines["agents"].notna(), "agents not recorded")
+
+
+def why_unclassified(lines: pd.DataFrame) -> pd.Series:
+    """Per therapy line, :func:`unclassified_reasons` with the line: ``agents not recorded (line 2)``."""
+    reasons = unclassified_reasons(lines)
+    return (reasons + " (line " + lines["line"].astype(str) + ")").where(reasons != "", "")
+
+
+def unclassified_lines(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, why the selected lines' agents are open: "'x' not in the drug dictionary (line 2); ..."."""
+    lines = f.lines[rows]
+    return join_per_patient(lines["pos"].to_numpy(), why_unclassified(lines).reset_index(drop=True), f.n, "; ")
 
 
 def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:

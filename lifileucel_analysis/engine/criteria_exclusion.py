@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .common_rules import F, N, P, U, agent_requests, column, line_labels, why_unclassified, yes_fails
+from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import Part, Rule, blank_fields, combine, decide, join_per_patient
+from .evidence import Part, Rule, blank_fields, combine, decide, join_nonempty, join_per_patient
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
@@ -23,8 +23,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     had_act = act.fillna(False).to_numpy()
     unclear = act.isna().to_numpy()
     pos = f.lines["pos"].to_numpy()
-    lines = f.lines[unclear]  # only the unclassified lines are spelt out
-    unknown_agents = join_per_patient(pos[unclear], why_unclassified(lines).reset_index(drop=True), f.n, "; ")
+    unknown_agents = unclassified_lines(f, unclear)  # only the unclassified lines are spelt out
     requests = agent_requests(f, unclear)
     asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
@@ -62,13 +61,13 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     text = text.reset_index(drop=True)
     # What to collect, per row that could still match: each blank cell by its column, with the
     # row's term to find it (a row that could match always has a blank one).
-    open_rows = tox.iloc[np.flatnonzero(could)]  # only these are spelt out
+    could_rows = np.flatnonzero(could)
+    open_rows = tox.iloc[could_rows]  # only these are spelt out
     term = " (" + open_rows["term"].fillna("term not recorded").astype(str) + ")"
-    named = pd.Series("", index=open_rows.index, dtype=object)
-    for name in ("grade", "category", "ongoing"):
-        named = named.where(open_rows[name].notna().to_numpy(), named + "; toxicities." + name + term)
+    named = join_nonempty([("toxicities." + name + term).where(open_rows[name].isna().to_numpy(), "")
+                           for name in ("grade", "category", "ongoing")], "; ")
     asks = pd.Series("", index=range(len(tox)), dtype=object)
-    asks.iloc[np.flatnonzero(could)] = named.str[2:].to_numpy()
+    asks.iloc[could_rows] = named.to_numpy()
 
     def per_patient(rows: np.ndarray, texts: pd.Series = text) -> pd.Series:
         return join_per_patient(f.tox_pos[rows], texts[rows].reset_index(drop=True), f.n, "; ")

@@ -38,6 +38,19 @@ def as_arrow(values: Column) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
+def join_nonempty(pieces: Sequence[pd.Series], sep: str) -> pd.Series:
+    """Join aligned ``str`` columns row by row with ``sep``, skipping empty strings.
+
+    ``join_nonempty([said, asked], "; ")``: "a; b", "a", "b" or "". The pieces hold ""
+    (never NaN) where they say nothing; the index of the first piece is kept.
+    """
+    joined = pieces[0].astype(str)
+    for piece in pieces[1:]:
+        piece = piece.astype(str)
+        joined = (joined + sep + piece).where((joined != "") & (piece != ""), joined + piece)
+    return joined
+
+
 def text_series(text: pa.Array) -> pd.Series:
     """Wrap Arrow text as a pandas ``str`` Series without copying."""
     return pd.Series(pd.array(text.cast(TEXT), dtype=STR))

@@ -15,8 +15,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import F, N, P, U, agent_requests, column, line_labels, line_names, recurrence_date_open
-from .evidence import TEXT, Part, Rule, Text, decide, join_per_patient
+from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, recurrence_date_open,
+                           unclassified_lines, unclassified_reasons)
+from .evidence import TEXT, Part, Rule, Text, decide, join_nonempty, join_per_patient
 from .facts import Facts
 from .nullable import is_yes
 from .outcome import CODE
@@ -26,8 +27,8 @@ __all__ = ["UNCLASSIFIED", "anti_pd1_part", "braf_part", "count_part", "join_tex
            "progression_part", "reading_evidence", "why_not_counted"]
 
 
-UNCLASSIFIED = "agents not recorded or not in the drug dictionary in {unclassified}"
-"""A blank agents cell and an unknown name both leave the class open; the line label says which."""
+UNCLASSIFIED = "{unclassified}"
+"""Why a line's class is open, per line: "'x' not in the drug dictionary (line 2)" (:func:`unclassified_lines`)."""
 
 
 def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
@@ -73,16 +74,12 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     "line 2 (pembrolizumab): recurrence date not recorded"; a line can have several reasons.
     """
     lines = f.lines[rows]
-    reasons = [
-        ("setting not recorded", lines["setting"].isna().to_numpy(dtype=bool)),
-        ("agents not recorded", (lines["pd1"].isna() & lines["agents"].isna()).to_numpy(dtype=bool)),
-        ("agents not in the drug dictionary", (lines["pd1"].isna() & lines["agents"].notna()).to_numpy(dtype=bool)),
-        ("recurrence date not recorded", recurrence_date_open(lines)),
+    pieces = [
+        pd.Series("setting not recorded", index=lines.index).where(lines["setting"].isna(), ""),
+        unclassified_reasons(lines).where(lines["pd1"].isna(), ""),
+        pd.Series("recurrence date not recorded", index=lines.index).where(recurrence_date_open(lines), ""),
     ]
-    said = pd.Series("", index=lines.index, dtype=object)
-    for reason, applies in reasons:
-        said[applies] = said[applies].where(said[applies] == "", said[applies] + ", ") + reason
-    text = line_names(lines) + ": " + said.astype(str)
+    text = line_names(lines) + ": " + join_nonempty(pieces, ", ")
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
@@ -101,7 +98,7 @@ def anti_pd1_part(f: Facts, surely: np.ndarray, maybe: np.ndarray, left_out: pa.
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: " + UNCLASSIFIED),
     ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
-        "unclassified": line_labels(f, possible & ~known, ""), "left_out": left_out})
+        "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out})
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
@@ -124,14 +121,13 @@ def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
     """What a line's stop reason and best response say, naming only what is recorded."""
     stop_text = ("stopped for " + stop.astype(str)).where(stop.notna(), "")
     response_text = ("best response " + response.astype(str).str.upper()).where(response.notna(), "")
-    both = stop_text + ", " + response_text
-    return both.where(stop.notna() & response.notna(), stop_text + response_text).astype(str)
+    return join_nonempty([stop_text, response_text], ", ")
 
 
 def _record(said: pd.Series, unsaid: pd.Series, stop: pd.Series, response: pd.Series) -> pd.Series:
     """What is recorded and what is not: "stopped for completed; best response not recorded"."""
     blank = (stop.isna() | response.isna()).to_numpy()
-    return said.where(~blank, (said + "; ").where(said != "", "") + unsaid + " not recorded").astype(str)
+    return join_nonempty([said, (unsaid + " not recorded").where(blank, "")], "; ")
 
 
 def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
@@ -182,15 +178,15 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     to_ask = open_lines & ~asked
     asks = join_per_patient(f.lines["pos"].to_numpy()[to_ask], agent_requests(f, to_ask).reset_index(drop=True),
                             f.n, "; ")
-    values = {"unclassified": line_labels(f, open_lines, ""), "asks": asks}
+    values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
         Rule(had, P, "prior BRAF inhibitor"),
         Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
         Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
-        Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear in {unclassified}",
+        Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: {unclassified}",
              "patients.braf_v600; {asks}"),
-        Rule(True, U, "BRAF inhibitor exposure unclear in {unclassified}", "{asks}"),
+        Rule(True, U, "BRAF inhibitor exposure unclear: {unclassified}", "{asks}"),
     ], values)
 
 
