@@ -91,10 +91,14 @@ WITH w AS (
     AND (p.lymphodepletion_date IS NULL OR l.collected_date <= p.lymphodepletion_date)
 ), latest AS (SELECT patient_id, test, max(collected_date) AS day FROM w GROUP BY ALL)
 SELECT w.patient_id,
-  min(v) FILTER (WHERE w.test = 'anc') AS anc, min(v) FILTER (WHERE w.test = 'platelets') AS platelets,
-  min(v) FILTER (WHERE w.test = 'hemoglobin') AS hemoglobin, max(v) FILTER (WHERE w.test = 'ast') AS ast,
-  max(v) FILTER (WHERE w.test = 'alt') AS alt, max(v) FILTER (WHERE w.test = 'total_bilirubin') AS bili,
-  min(v) FILTER (WHERE w.test = 'creatinine_clearance') AS crcl
+  min(v) FILTER (WHERE w.test = 'anc') AS anc, max(v) FILTER (WHERE w.test = 'anc') AS anc_hi,
+  min(v) FILTER (WHERE w.test = 'platelets') AS platelets, max(v) FILTER (WHERE w.test = 'platelets') AS platelets_hi,
+  min(v) FILTER (WHERE w.test = 'hemoglobin') AS hemoglobin, max(v) FILTER (WHERE w.test = 'hemoglobin') AS hemoglobin_hi,
+  max(v) FILTER (WHERE w.test = 'ast') AS ast, min(v) FILTER (WHERE w.test = 'ast') AS ast_lo,
+  max(v) FILTER (WHERE w.test = 'alt') AS alt, min(v) FILTER (WHERE w.test = 'alt') AS alt_lo,
+  max(v) FILTER (WHERE w.test = 'total_bilirubin') AS bili, min(v) FILTER (WHERE w.test = 'total_bilirubin') AS bili_lo,
+  min(v) FILTER (WHERE w.test = 'creatinine_clearance') AS crcl,
+  max(v) FILTER (WHERE w.test = 'creatinine_clearance') AS crcl_hi
 FROM w JOIN latest USING (patient_id, test) WHERE w.collected_date = latest.day GROUP BY w.patient_id;
 
 CREATE TEMP TABLE tx AS
@@ -107,6 +111,8 @@ CREATE MACRO yn(x, if_yes, if_no) AS CASE WHEN x IS NULL THEN 'unknown' WHEN x T
 CREATE MACRO lo(v, lim) AS CASE WHEN v IS NULL THEN 'unknown' WHEN v >= lim THEN 'pass' ELSE 'fail' END;
 CREATE MACRO hi(v, lim, wide, exc) AS CASE WHEN v IS NULL THEN 'unknown' WHEN v <= lim THEN 'pass'
   WHEN v > wide THEN 'fail' ELSE yn(exc, 'pass', 'fail') END;
+-- Results of one day disagreeing: dates carry no time, so either may be the latest.
+CREATE MACRO agree(a, b) AS CASE WHEN a = b THEN a ELSE 'unknown' END;
 CREATE MACRO all_of(a, b, c, d, e, f, g) AS CASE WHEN 'fail' IN (a, b, c, d, e, f, g) THEN 'fail'
   WHEN 'unknown' IN (a, b, c, d, e, f, g) THEN 'unknown' ELSE 'pass' END;
 
@@ -137,12 +143,17 @@ SELECT p._row, p.patient_id,
     ELSE 'fail' END AS I5,
   CASE WHEN ecog > {p['max_ecog']} OR life_expectancy_months < {p['min_life_expectancy_months']} THEN 'fail'
     WHEN ecog IS NULL OR life_expectancy_months IS NULL THEN 'unknown' ELSE 'pass' END AS I6,
-  all_of(lo(anc, {p['min_anc_10e9_per_l']}), lo(platelets, {p['min_platelets_10e9_per_l']}),
-    lo(hemoglobin, {p['min_hemoglobin_g_per_dl']}),
-    hi(ast, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases),
-    hi(alt, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases),
-    hi(bili, {p['max_bilirubin_mg_per_dl']}, {p['max_bilirubin_mg_per_dl_gilbert']}, gilbert_syndrome),
-    lo(crcl, {p['min_creatinine_clearance_ml_per_min']})) AS I7,
+  all_of(agree(lo(anc, {p['min_anc_10e9_per_l']}), lo(anc_hi, {p['min_anc_10e9_per_l']})),
+    agree(lo(platelets, {p['min_platelets_10e9_per_l']}), lo(platelets_hi, {p['min_platelets_10e9_per_l']})),
+    agree(lo(hemoglobin, {p['min_hemoglobin_g_per_dl']}), lo(hemoglobin_hi, {p['min_hemoglobin_g_per_dl']})),
+    agree(hi(ast, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases),
+         hi(ast_lo, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases)),
+    agree(hi(alt, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases),
+         hi(alt_lo, {p['max_ast_alt_x_uln']}, {p['max_ast_alt_x_uln_liver_metastases']}, liver_metastases)),
+    agree(hi(bili, {p['max_bilirubin_mg_per_dl']}, {p['max_bilirubin_mg_per_dl_gilbert']}, gilbert_syndrome),
+         hi(bili_lo, {p['max_bilirubin_mg_per_dl']}, {p['max_bilirubin_mg_per_dl_gilbert']}, gilbert_syndrome)),
+    agree(lo(crcl, {p['min_creatinine_clearance_ml_per_min']}),
+         lo(crcl_hi, {p['min_creatinine_clearance_ml_per_min']}))) AS I7,
   yn(alternative_therapy_available, 'fail', 'pass') AS I8,
   CASE WHEN organ_allograft = 'other' OR coalesce(act_yes, false) THEN 'fail'
     WHEN organ_allograft IN ('none', 'kidney') AND coalesce(act_none, true) THEN 'pass' ELSE 'unknown' END AS E1,

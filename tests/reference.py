@@ -382,10 +382,11 @@ Every lab part is monotone in each value, so the extremes give every outcome a v
 def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
     """Every exact value the result that counts for ``test`` can take, or ``None`` without one.
 
-    The result that counts is the most recent in the window, the least favourable on ties.
-    A blank value or unit is filled in every way (the unit with each of the test's units,
-    the value with its extremes); each combination over the counting day's rows gives one
-    reading. Values are in the canonical unit; for AST/ALT the ratio value / ULN.
+    The result that counts is the most recent in the window. Dates carry no time, so any of
+    the latest day's rows may be the most recent: each is one reading. A blank value or
+    unit is filled in every way (the unit with each of the test's units, the value with
+    its extremes), each filling one more reading. Values are in the canonical unit; for
+    AST/ALT the ratio value / ULN.
     """
     consent, nma_ld = patient["consent_date"], patient["lymphodepletion_date"]
     if consent is None:
@@ -405,10 +406,7 @@ def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, 
         return None
     latest_day = max(lab["collected_date"] for lab in in_window)
     same_day = [lab for lab in in_window if lab["collected_date"] == latest_day]
-    higher_is_worse = test in ("ast", "alt", "total_bilirubin")
-    pick = max if higher_is_worse else min
-    choices = [row_readings(lab, test) for lab in same_day]
-    return [pick(combination) for combination in itertools.product(*choices)]
+    return [reading for lab in same_day for reading in row_readings(lab, test)]
 
 
 def row_readings(lab: Row, test: str) -> list[Fraction]:

@@ -304,17 +304,20 @@ def no_events(out: Path, baseline: Path) -> None:
         assert outcome(out, patient, "E2")[0] == "pass"
 
 
-def worst_same_day_anc_counts(out: Path, baseline: Path) -> None:
-    """Two ANC results on the counting day: the lower (worse) one decides I7, in either file order."""
+def same_day_anc_conflict_is_unknown(out: Path, baseline: Path) -> None:
+    """ANC 800 and 1500 /uL on the counting day: dates carry no time, so which one is the most
+    recent (the one that counts) is not recorded; one fails, one passes: unknown, in either
+    file order, and the worklist asks which is the latest."""
     result, evidence = outcome(out, "P1", "I7")
-    assert result == "fail" and "800 /uL" in evidence, evidence
-    assert verdicts_of(out)["P1"] == "ineligible"
+    assert result == "unknown", evidence
+    assert evidence == "ANC results disagree on 2025-02-20: 800 /uL and 1500 /uL; which is the latest is not recorded"
+    assert verdicts_of(out)["P1"] == "pending"
 
 
-def worst_same_day_ast_counts(out: Path, baseline: Path) -> None:
-    """AST 100 and 150 U/L (ULN 40) on one day: 3.75 x ULN counts, above the 3 x ULN limit."""
+def same_day_ast_conflict_is_unknown(out: Path, baseline: Path) -> None:
+    """AST 100 and 150 U/L (ULN 40) on one day: 2.5 and 3.75 x ULN, one each side of 3 x ULN."""
     result, evidence = outcome(out, "P1", "I7")
-    assert result == "fail" and "150 U/L (ULN 40)" in evidence, evidence
+    assert result == "unknown" and "150 U/L (ULN 40) and 100 U/L (ULN 40)" in evidence, evidence
 
 
 def lab_after_consent_counts(out: Path, baseline: Path) -> None:
@@ -654,14 +657,14 @@ CASES: list[Case] = [
          csv_folder(add_row("therapies", like=0, line="2", start_date="2025-03-05", end_date="2025-04-01")), 0,
          check=verdicts_are(EXPECTED)),
     # --- the same-day lab rule ---------------------------------------------------------------------------
-    Case("same-day-anc-conflict-worst-counts", csv_folder(lab("P1", "anc", "800", "/uL", "2025-02-20")), 0,
-         check=worst_same_day_anc_counts),
-    Case("same-day-anc-conflict-worst-first", csv_folder(cell("labs", 0, "value", "800"),
-                                                         lab("P1", "anc", "1500", "/uL", "2025-02-20")), 0,
-         check=worst_same_day_anc_counts),
+    Case("same-day-anc-conflict-is-unknown", csv_folder(lab("P1", "anc", "800", "/uL", "2025-02-20")), 0,
+         check=same_day_anc_conflict_is_unknown),
+    Case("same-day-anc-conflict-low-first", csv_folder(cell("labs", 0, "value", "800"),
+                                                       lab("P1", "anc", "1500", "/uL", "2025-02-20")), 0,
+         check=same_day_anc_conflict_is_unknown),
     Case("same-day-ast-conflict-compared-by-uln",
          csv_folder(cell("labs", 3, "value", "100"), lab("P1", "ast", "150", "U/L", "2025-02-20", uln="40")), 0,
-         check=worst_same_day_ast_counts),
+         check=same_day_ast_conflict_is_unknown),
     # --- many problems --------------------------------------------------------------------
     Case("ten-thousand-problems-of-five-kinds", csv_folder(many_bad_lab_rows(2000)), 2,
          ("10000 problem(s)", "2000 x labs.value: not a number", "2000 x labs.collected_date: not an ISO date",
@@ -844,7 +847,7 @@ def test_many_kinds_of_problem_are_capped(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_the_same_day_conflict_is_a_data_quality_finding(tmp_path: Path) -> None:
-    """The worst value decides, and the findings name the patient and the conflicting test."""
+    """The findings name the patient, the conflicting test and its least favourable result."""
     data = csv_folder(lab("P1", "anc", "800", "/uL", "2025-02-20"))(tmp_path)
     findings = screen(load_dataset(data)).findings
     assert findings[["patient_id", "table", "column"]].values.tolist() == [["P1", "labs", "value"]]

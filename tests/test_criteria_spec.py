@@ -423,7 +423,8 @@ I7_BLANK_CELLS = lab_table([
 ])
 
 I7_BLANK_ON_THE_DAY = [
-    Case("I7 same-day tie: a low ANC fails whatever the blank value beside it", {"I7": FAIL},
+    # Dates carry no time: either row of the day may be the latest (spec section 1, "the most recent").
+    Case("I7 same-day tie: a low ANC beside a blank value is unknown (either may be the latest)", {"I7": UNKNOWN},
          labs=[lab("anc", 0.5, "10^9/L", day="2025-02-20"), lab("anc", None, "10^9/L", day="2025-02-20")]),
     Case("I7 same-day tie: a good ANC beside a blank value is unknown", {"I7": UNKNOWN},
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", None, "10^9/L", day="2025-02-20")]),
@@ -431,7 +432,7 @@ I7_BLANK_ON_THE_DAY = [
          labs=[lab("anc", None, "10^9/L", day="2025-02-10"), lab("anc", 2.0, "10^9/L", day="2025-02-20")]),
     Case("I7 the latest result has a blank value: unknown", {"I7": UNKNOWN},
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-10"), lab("anc", None, "10^9/L", day="2025-02-20")]),
-    Case("I7 AST above 5 x ULN fails beside a blank AST value", {"I7": FAIL},
+    Case("I7 AST above 5 x ULN beside a blank AST value is unknown", {"I7": UNKNOWN},
          labs=[lab("ast", 201, "U/L", 40, day="2025-02-20"), lab("ast", None, "U/L", 40, day="2025-02-20")]),
 ]
 
@@ -454,15 +455,29 @@ I7_WINDOW = [
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-03-30")]),
     Case("I7 NMA-LD not scheduled: later results count", {"I7": FAIL}, {"lymphodepletion_date": None},
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.5, "10^9/L", day="2025-04-30")]),
-    Case("I7 same-day tie: the lowest ANC counts", {"I7": FAIL},
+    # Several results on the latest day: which is the most recent is not recorded (no time),
+    # so the part is decided only where every one of them decides it the same way.
+    Case("I7 same-day tie: ANC 2.0 and 0.9 disagree, unknown", {"I7": UNKNOWN},
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-20"), lab("anc", 0.9, "10^9/L", day="2025-02-20")]),
-    Case("I7 same-day tie across units: 900/uL and 1.2 x10^9/L", {"I7": FAIL},
+    Case("I7 same-day tie: ANC 0.5 and 0.9 both fail", {"I7": FAIL},
+         labs=[lab("anc", 0.5, "10^9/L", day="2025-02-20"), lab("anc", 0.9, "10^9/L", day="2025-02-20")]),
+    Case("I7 same-day tie across units: 900/uL and 1.2 x10^9/L disagree", {"I7": UNKNOWN},
          labs=[lab("anc", 1.2, "10^9/L", day="2025-02-20"), lab("anc", 900, "/uL", day="2025-02-20")]),
-    Case("I7 same-day tie: highest bilirubin counts", {"I7": FAIL},
+    Case("I7 same-day tie across units: 1000/uL and 1.0 x10^9/L agree", {"I7": PASS},
+         labs=[lab("anc", 1.0, "10^9/L", day="2025-02-20"), lab("anc", 1000, "/uL", day="2025-02-20")]),
+    Case("I7 same-day tie: bilirubin 0.8 mg/dL and 42 umol/L disagree", {"I7": UNKNOWN},
          labs=[lab("total_bilirubin", 0.8, "mg/dL", day="2025-02-20"),
                lab("total_bilirubin", 42.0, "umol/L", day="2025-02-20")]),
-    Case("I7 same-day tie: AST compared as value / ULN", {"I7": FAIL},
+    Case("I7 same-day tie: AST compared as value / ULN (2.75 and 3.33 x ULN)", {"I7": UNKNOWN},
          labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 100, "U/L", 30, day="2025-02-20")]),
+    Case("I7 same-day tie: AST 2.75 and 3.33 x ULN with liver metastases both pass", {"I7": PASS},
+         {"liver_metastases": "yes"},
+         labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 100, "U/L", 30, day="2025-02-20")]),
+    Case("I7 same-day tie: AST 2.75 and 3.33 x ULN, liver metastases blank", {"I7": UNKNOWN},
+         {"liver_metastases": None},
+         labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 100, "U/L", 30, day="2025-02-20")]),
+    Case("I7 same-day tie: AST 5.5 and 6 x ULN both fail", {"I7": FAIL},
+         labs=[lab("ast", 220, "U/L", 40, day="2025-02-20"), lab("ast", 180, "U/L", 30, day="2025-02-20")]),
     Case("I7 same-day tie: both AST within 3 x ULN", {"I7": PASS},
          labs=[lab("ast", 110, "U/L", 40, day="2025-02-20"), lab("ast", 80, "U/L", 30, day="2025-02-20")]),
     Case("I7 no ANC at all", {"I7": UNKNOWN},

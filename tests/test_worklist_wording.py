@@ -295,12 +295,19 @@ def test_a_lab_result_without_a_unit_that_matters_asks_for_the_unit() -> None:
 
 
 def test_a_blank_lab_value_beside_a_band_value_asks_for_the_value_and_the_condition() -> None:
+    # 4 x ULN beside a blank value on the same day: the blank is asked for first.
     labs = [{"test": "ast", "value": 160, "unit": "U/L", "uln": 40, "collected_date": "2025-02-25"},
             {"test": "ast", "value": None, "unit": "U/L", "uln": 40, "collected_date": "2025-02-25"}]
     outcome, evidence, missing = outcome_of("I7", labs=labs, patient={"liver_metastases": None})
     assert outcome == "unknown"
-    assert missing == "labs.value (AST result dated 2025-02-25); patients.liver_metastases"
-    assert evidence.endswith("its value is not recorded, so it may pass or fail; liver_metastases not recorded")
+    assert missing == "labs.value (AST result dated 2025-02-25)"
+    assert evidence == "AST (no value) (ULN 40) on 2025-02-25: its value is not recorded, so it may pass or fail"
+    # Either row may be the latest (dates carry no time), so neither the blank value nor liver
+    # metastases decides alone; the value is asked first, then the disagreement (session 16).
+    labs[1]["value"] = 80
+    outcome, evidence, missing = outcome_of("I7", labs=labs, patient={"liver_metastases": None})
+    assert (outcome, missing) == ("unknown", "labs.ast (results dated 2025-02-25: which is the latest); "
+                                             "patients.liver_metastases")
 
 
 def test_the_worklist_names_one_lab_rows_blank_cell_in_words() -> None:
@@ -404,6 +411,32 @@ def test_a_cut_short_regimen_in_i2_is_called_cut_short_not_unknown_to_the_dictio
         line(2, agents="pembrolizumab")])
     assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (ipilimumab+zorblimab): "
                                "'zorblimab' not in the drug dictionary); ")
+
+
+SAME_DAY = "2025-02-20"
+
+
+@pytest.mark.parametrize(("liver", "ast", "evidence", "missing"), [
+    # 2.75 and 3.33 x ULN: one passes, one fails at 3 x ULN; with liver metastases both pass.
+    ("no", [(110, 40), (100, 30)],
+     "AST results disagree on 2025-02-20: 100 U/L (ULN 30) and 110 U/L (ULN 40); which is the latest is not recorded",
+     "labs.ast (results dated 2025-02-20: which is the latest)"),
+    (None, [(110, 40), (100, 30)],
+     "AST results disagree on 2025-02-20: 100 U/L (ULN 30) and 110 U/L (ULN 40); which is the latest is not "
+     "recorded; liver_metastases not recorded",
+     "labs.ast (results dated 2025-02-20: which is the latest); patients.liver_metastases"),
+    # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order.
+    (None, [(140, 40), (120, 30)],
+     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 but within 5 x ULN; liver_metastases not recorded",
+     "patients.liver_metastases"),
+])
+def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | None, ast: list[tuple[float, float]],
+                                                               evidence: str, missing: str) -> None:
+    # Dates carry no time: which result of the day is the most recent is not recorded (audit, session 16).
+    labs = [lab for lab in ELIGIBLE_LABS if lab["test"] != "ast"] + [
+        {"test": "ast", "value": value, "unit": "U/L", "uln": uln, "collected_date": SAME_DAY} for value, uln in ast]
+    assert outcome_of("I7", patient={"liver_metastases": liver}, labs=labs, replace_labs=True) == (
+        "unknown", evidence, missing)
 
 
 @pytest.mark.parametrize(("criterion", "patient", "expected"), [

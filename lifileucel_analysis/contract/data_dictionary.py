@@ -96,7 +96,10 @@ def _units_section() -> str:
     for test, units in UNIT_FACTORS.items():
         canonical = next(iter(units))
         for unit, factor in units.items():
-            lines.append(f"| `{test}` | `{unit}` | {factor:.6g} | `{canonical}` |")
+            # 1 / 17.1 shown as 0.0584795 would be read as a factor to multiply by, which is
+            # not what is computed: a value within a millionth of a limit could fall the other side.
+            shown = f"{factor:.6g}" if factor >= 1 or f"{factor:.6g}" == repr(factor) else f"1 / {1 / factor:.6g}"
+            lines.append(f"| `{test}` | `{unit}` | {shown} | `{canonical}` |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,8 +225,9 @@ dates, columns outside the contract) is in `docs/validation.md`.
   (`13/07/1961` reads `##/##/####`), which keeps the layout that is wrong visible.
 - Exact duplicate rows of labs or toxicities are kept (they have no key): the same result
   twice changes no outcome. Several *different* results of one test on the counting day
-  are not an error either: the least favourable counts and a data-quality finding names
-  them (`docs/criteria.md`, I7).
+  are not an error either: which of them is the most recent is not recorded (dates carry
+  no time), so the test is decided only where they all decide it the same way, otherwise
+  it is `unknown`; a data-quality finding names them (`docs/criteria.md`, I7).
 - `write_tables` (in `lifileucel_analysis.contract.writing`) writes the same frames to the same bytes
   in every format; in a folder it replaces the files of the tables it writes and removes
   stale files of other contract tables of the same format (so a stale `overrides.csv`

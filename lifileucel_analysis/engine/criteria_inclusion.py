@@ -214,6 +214,21 @@ def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndar
     return Rule(blank, U, text, needs)
 
 
+def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Series | bool = True,
+                 condition_field: str = "") -> Rule:
+    """The unknown branch of a counting day whose results disagree on the outcome.
+
+    Dates carry no time: which of the day's results is the latest, the one that counts,
+    is not recorded (spec section 1), so the site is asked which one it is. Where
+    ``condition_field`` is given, it is blank and would decide too.
+    """
+    text = name + " results disagree on {date}: {raw} and {sure}; which is the latest is not recorded"
+    needs = f"labs.{test} (results dated {{date}}: which is the latest)"
+    if condition_field:
+        text, needs = text + f"; {condition_field} not recorded", needs + f"; patients.{condition_field}"
+    return Rule(lab.conflict & rows, U, text, needs)
+
+
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "limit": limit,
               "window": window.text, "blank": lab.blank}
@@ -223,6 +238,7 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
+        _disagreeing(lab, name, test),
     ], values)
 
 
@@ -233,8 +249,12 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "normal": normal, "raised": raised,
               "window": window.text, "blank": lab.blank}
     shown, sure = name + " {raw} on {date}", name + " {sure} on {date}"
-    # The raised limit still matters while the condition is blank and the sure end is past the normal one.
+    # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
+    # Disagreeing results all between the two limits leave only the condition open, not their order;
+    # otherwise a blank condition decides too when it could pass them (yes) or fail them (no).
+    order_matters = ~((lab.sure > normal) & (lab.possible <= raised)).to_numpy()
+    condition_decides = condition.isna().to_numpy() & ((lab.possible <= raised) | (lab.sure > normal)).to_numpy()
     return decide(len(lab.sure), [
         Rule(lab.sure > raised, F, sure + " > {raised}" + unit),
         Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + " (" + condition_field
@@ -245,6 +265,8 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
+        _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
+        _disagreeing(lab, name, test, order_matters),
         Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)

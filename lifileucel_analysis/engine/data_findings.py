@@ -105,7 +105,7 @@ def toxicity_findings(f: Facts) -> list[pd.DataFrame]:
 
 
 def lab_findings(f: Facts) -> list[pd.DataFrame]:
-    """Several results on the counting day that disagree (the least favourable counts)."""
+    """Several results on the counting day that disagree (which is the latest is not recorded)."""
     ids = f.patients["patient_id"]
     out = []
     for test, lab in f.labs.items():
@@ -113,7 +113,7 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
             "value": lab.raw.iloc[hit].to_numpy(dtype=object),
-            "finding": f"several {test} results on the counting day disagree; the least favourable counts",
+            "finding": f"several {test} results on the counting day disagree; which is the latest is not recorded",
         }))
     return out
 

@@ -10,14 +10,16 @@ each row carries the interval ``[low, high]`` of its value in the canonical unit
   unit, e.g. AST, is decided by its value alone);
 - ``value`` blank: ``0`` to ``inf`` (values are >= 0).
 
-The result that counts is the least favourable one on the latest day in the window; with
-intervals it is itself an interval: for a test where low values are worse (ANC, ...) the
-worst lies between ``min(low)`` and ``min(high)`` over the day's rows, for one where high
-values are worse (AST, ALT, bilirubin) between ``max(low)`` and ``max(high)``. The
-criterion decides from the two ends: the *sure* end (the worst value whatever the blanks
-hold) fails when it is past the limit, the *possible* end (the worst value the blanks
-allow) passes when it is within it, otherwise the part is unknown and names the blank
-field to collect. With nothing blank both ends are the recorded value, as before.
+The result that counts is the most recent one in the window (spec section 1). Dates carry
+no time, so where several rows share the latest day, which of them is the most recent is
+not recorded: any of them may be the one that counts, and each may hold any value of its
+interval. The criterion decides from the two ends of all those readings: the *sure* end
+(the most favourable value any reading gives: ``max(high)`` over the day's rows for a test
+where low values are worse, ANC, ...; ``min(low)`` for AST, ALT, bilirubin) fails only
+when it is past the limit, so every reading fails; the *possible* end (the least
+favourable value any reading gives) passes when it is within it, so every reading passes;
+otherwise the part is unknown and names what to collect: the blank cell, or which of the
+day's disagreeing results is the latest. With one row, nothing blank, both ends are its value.
 """
 
 from __future__ import annotations
@@ -45,13 +47,16 @@ class LabResult:
     """The result that counts for one lab test, aligned with the patients.
 
     ``sure`` and ``possible`` are equal (the recorded value) unless a row of the counting
-    day has a blank value or unit; both are NaN when there is no result in the window.
+    day has a blank value or unit, or the day's rows disagree; both are NaN when there is
+    no result in the window.
     """
 
     sure: pd.Series
-    """The worst value whatever the blanks hold, canonical unit (AST/ALT: multiple of ULN)."""
+    """The most favourable value any reading of the counting day gives, canonical unit (AST/ALT:
+    multiple of ULN): past the limit, every reading fails."""
     possible: pd.Series
-    """The worst value the blanks allow (``inf``/``0`` for a blank value)."""
+    """The least favourable value any reading gives (``inf``/``0`` for a blank value): within
+    the limit, every reading passes."""
     sure_raw: pd.Series
     """The row holding ``sure``, as reported (``"1500 /uL"``), for evidence."""
     possible_raw: pd.Series
@@ -60,7 +65,8 @@ class LabResult:
     """The blank fields of the ``possible`` row that matter (``"value"``, ``"unit"``), else ""."""
     date: pd.Series
     conflict: pd.Series
-    """True where several recorded results on the counting day disagreed (the worst one counts)."""
+    """True where several recorded results on the counting day disagree (which is the latest is
+    not recorded)."""
     outside: pd.Series
     """True where the patient has a result of this test, but none in the window."""
     earlier: pd.Series
@@ -69,9 +75,8 @@ class LabResult:
 
     @property
     def raw(self) -> pd.Series:
-        """The worst recorded row as reported (what a conflict finding shows): the sure end's
-        row, since a blank value is never the worst for sure unless every row is blank."""
-        return self.sure_raw
+        """The least favourable row as reported (what a conflict finding shows first)."""
+        return self.possible_raw
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -93,17 +98,19 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     sure_end = np.where(low_bad, high[rows], low[rows])
     possible_end = np.where(low_bad, low[rows], high[rows])
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
-    # Blank cells are rare: without one on any counting day both ends are the same rows.
-    uncertain = bool((sure_end != possible_end).any())
-    sure_row = _worst_rows(key, rows, _badness(sure_end, low_bad), groups) if uncertain else possible_row
+    # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
+    blanks = bool((sure_end != possible_end).any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
     recorded_key, recorded = key, low[rows]
-    if uncertain:  # a conflict is between recorded results only
+    if blanks:  # a conflict is between recorded results only
         known = low[rows] == high[rows]
         recorded_key, recorded = key[known], recorded[known]
     np.fmin.at(least, recorded_key, recorded)
     np.fmax.at(most, recorded_key, recorded)
     conflict = (least < most).reshape(n, len(LAB_TESTS))
+    uncertain = blanks or bool(conflict.any())
+    # Any row of the day may be the latest: the sure end is the most favourable one (least badness).
+    sure_row = _worst_rows(key, rows, -_badness(sure_end, low_bad), groups) if uncertain else possible_row
     any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
@@ -132,7 +139,10 @@ def _badness(end: np.ndarray, low_bad: np.ndarray) -> np.ndarray:
 
 
 def _worst_rows(key: np.ndarray, rows: np.ndarray, badness: np.ndarray, groups: int) -> np.ndarray:
-    """Per (patient, test), the last row in file order with the greatest badness; -1 where none."""
+    """Per (patient, test), the last row in file order with the greatest ``badness``; -1 where none.
+
+    Given the negated badness, the row with the least (the most favourable row).
+    """
     holds = badness == _group_max(key, badness, groups, -np.inf)[key]
     chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1)
     return chosen.reshape(-1, len(LAB_TESTS))
