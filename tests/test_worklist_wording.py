@@ -413,6 +413,34 @@ def test_a_cut_short_regimen_in_i2_is_called_cut_short_not_unknown_to_the_dictio
                                "'zorblimab' not in the drug dictionary); ")
 
 
+BRAIN_FOLLOW_UP: dict[str, Any] = {"brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+                                   "lymphodepletion_date": None}
+"""Treated, asymptomatic brain metastases, NMA-LD not scheduled (consent 2025-03-01)."""
+
+
+@pytest.mark.parametrize(("patient", "evidence", "missing"), [
+    # Stable 14 days before consent: long enough at any NMA-LD date, so only "treated" decides
+    # (audit, session 16: it asked for NMA-LD too, and said "brain metastases: not recorded: ...").
+    ({"brain_metastases": "yes", "brain_metastases_treated": None, "brain_metastases_stable_since": "2025-02-15"},
+     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14 days before consent "
+     "(NMA-LD not scheduled; >= 14 days needed before it); would be decided by patients.brain_metastases_treated",
+     "patients.brain_metastases_treated"),
+    # 13 days before consent, brain_metastases blank: "no" passes, and an NMA-LD a day after
+    # consent or later passes "yes": either field alone decides.
+    ({"brain_metastases": None, "brain_metastases_stable_since": "2025-02-16"},
+     "brain metastases not recorded: treated, asymptomatic, stable since 2025-02-16, 13 days before consent "
+     "(NMA-LD not scheduled; >= 14 days needed before it); would be decided by patients.brain_metastases; "
+     "patients.lymphodepletion_date", "patients.brain_metastases; patients.lymphodepletion_date"),
+    ({"brain_metastases": "yes", "brain_metastases_stable_since": None},
+     "brain metastases: treated, asymptomatic, stable-since date not recorded; would be decided by "
+     "patients.brain_metastases_stable_since; patients.lymphodepletion_date",
+     "patients.brain_metastases_stable_since; patients.lymphodepletion_date"),
+])
+def test_an_unknown_e5_says_what_is_recorded_and_names_only_the_fields_that_decide(
+        patient: dict[str, Any], evidence: str, missing: str) -> None:
+    assert outcome_of("E5", patient={**BRAIN_FOLLOW_UP, **patient}) == ("unknown", evidence, missing)
+
+
 SAME_DAY = "2025-02-20"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
@@ -123,15 +124,19 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     # stability already long enough at consent is long enough at any NMA-LD date (spec section 2).
     days_at_consent = (column(f, "consent_date") - stable).dt.days.where(ld.isna())
     has = is_yes(brain)
+    limit = p.brain_metastases_stable_days
+    treated_asymptomatic = is_yes(treated) & is_no(symptomatic)
+    # NMA-LD decides only while the stability at consent does not already reach the limit.
+    ld_open = ld.isna() & ~(days_at_consent >= limit).fillna(False)
     needs = blank_fields({
         "patients.brain_metastases": brain.isna(),
         "patients.brain_metastases_treated": has & treated.isna(),
         "patients.brain_metastases_symptomatic": has & symptomatic.isna(),
         "patients.brain_metastases_stable_since": has & stable.isna(),
-        "patients.lymphodepletion_date": has & ld.isna(),
+        # With brain_metastases blank, the follow-up fields are asked only once "yes" is recorded;
+        # where they all pass already, NMA-LD alone may decide (audit, session 16).
+        "patients.lymphodepletion_date": (has | (brain.isna() & treated_asymptomatic & stable.notna())) & ld_open,
     })
-    limit = p.brain_metastases_stable_days
-    treated_asymptomatic = is_yes(treated) & is_no(symptomatic)
     settled = treated_asymptomatic & (days >= limit)  # what passes brain metastases
     settled_unscheduled = treated_asymptomatic & (days_at_consent >= limit)
     return decide(f.n, [
@@ -150,9 +155,40 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & settled_unscheduled, P, UNSCHEDULED_STABLE),
         Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
                                                     "as " + UNSCHEDULED_STABLE),
-        Rule(True, U, "brain metastases: not recorded: {needs}", "{needs}"),
+        Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
+             "brain metastases not recorded", "{needs}"),
+        Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs,
-        "days_at_consent": days_at_consent.astype("Int64")})
+        "days_at_consent": days_at_consent.astype("Int64"),
+        "state": _brain_metastases_state(f, brain, treated, symptomatic, stable, days, days_at_consent, limit)})
+
+
+def _brain_metastases_state(f: Facts, brain: pd.Series, treated: pd.Series, symptomatic: pd.Series,
+                            stable: pd.Series, days: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
+    """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
+
+    "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
+    days before consent (NMA-LD not scheduled; >= 14 days needed before it)".
+    """
+    rows = np.flatnonzero(~is_no(brain).to_numpy())  # only these can be unknown
+    b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
+    d, dc = days.iloc[rows].astype("Int64").astype(str), days_at_consent.iloc[rows].astype("Int64").astype(str)
+    since = "stable since " + st.dt.strftime("%Y-%m-%d").astype(str)
+    ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
+    stability = (since + ", " + d + f" days before NMA-LD (>= {limit} needed)").where(ld_known, (
+        since + ", " + dc + f" days before consent (NMA-LD not scheduled; >= {limit} days needed before it)"
+    ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
+    pieces = [
+        pd.Series("brain metastases not recorded", index=b.index).where(b.isna(), "brain metastases"),
+        pd.Series("treated", index=b.index).where(is_yes(t), pd.Series("treatment not recorded", index=b.index)
+                                                   .where(t.isna(), "")),
+        pd.Series("asymptomatic", index=b.index).where(is_no(s), pd.Series("symptoms not recorded", index=b.index)
+                                                       .where(s.isna(), "")),
+        stability.where(st.notna(), "stable-since date not recorded").astype(str),
+    ]
+    state = pd.Series("", index=brain.index, dtype=object)
+    state.iloc[rows] = (pieces[0] + ": " + join_nonempty(pieces[1:], ", ")).to_numpy()
+    return state
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",
