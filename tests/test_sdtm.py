@@ -111,17 +111,33 @@ def test_ti_rule_carries_the_limits_of_a_what_if_version(tmp_path: Path) -> None
     assert (ti["TIVERS"] != "1").all()
 
 
-def test_ie_is_the_failed_criteria_of_ineligible_patients_with_cdisc_results(runs: dict[str, Path]) -> None:
+def waived_failures(outcomes: pd.DataFrame, verdicts: pd.DataFrame) -> set[tuple[str, str]]:
+    """(patient, criterion) waived after failing, of eligible or ineligible patients (the
+    waived outcome's evidence ends "(was fail: ...)", as ``screen`` writes it)."""
+    assessed = set(verdicts.loc[verdicts["verdict"] != "pending", "patient_id"])
+    return {(p, c) for p, c, o, e in outcomes[["patient_id", "criterion_id", "outcome", "evidence"]].itertuples(
+        index=False) if o == "waived" and "(was fail: " in e and p in assessed}
+
+
+def test_ie_is_every_criterion_not_met_of_assessed_patients_with_cdisc_results(runs: dict[str, Path]) -> None:
     ie = read_csv(runs["dataset"] / "ie.csv")
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
     outcomes = read_csv(runs["screened"] / "outcomes.csv")
     ineligible = set(verdicts.loc[verdicts["verdict"] == "ineligible", "patient_id"])
-    expected = {(p, c) for p, c, o in outcomes[["patient_id", "criterion_id", "outcome"]].itertuples(index=False)
-                if o == "fail" and p in ineligible}
+    failed = {(p, c) for p, c, o in outcomes[["patient_id", "criterion_id", "outcome"]].itertuples(index=False)
+              if o == "fail" and p in ineligible}
+    # A criterion waived after failing was still not met: the exception is in IE, the waiver in DV
+    # (audit, session 16: eligible-by-waiver patients had no IE record at all).
+    waived = waived_failures(outcomes, verdicts)
+    assert waived and not waived & failed
+    expected = failed | waived
     patient = ie["USUBJID"].str.removeprefix(STUDYID + "-")
     assert set(zip(patient, ie["IETESTCD"])) == expected
     assert len(ie) == len(expected), "one record per criterion not met per subject"
-    assert set(patient) == ineligible, "every ineligible patient has at least one IE record"
+    assert ineligible <= set(patient), "every ineligible patient has at least one IE record"
+    # Sorted by the keys: USUBJID, then criterion order.
+    order = pd.Index(CRITERION_IDS).get_indexer(ie["IETESTCD"])
+    assert list(zip(ie["USUBJID"], order)) == sorted(zip(ie["USUBJID"], order))
     # CG0176: inclusion not met -> N, exclusion met -> Y; IESTRESC = IEORRES.
     assert (ie["IEORRES"] == ie["IETESTCD"].str.startswith("I").map({True: "N", False: "Y"})).all()
     assert (ie["IESTRESC"] == ie["IEORRES"]).all()
@@ -133,14 +149,17 @@ def test_ie_is_the_failed_criteria_of_ineligible_patients_with_cdisc_results(run
     assert (ie["IETEST"] == ti.loc[ie["IETESTCD"]].to_numpy()).all()
 
 
-def test_pending_and_eligible_patients_are_not_in_ie(runs: dict[str, Path]) -> None:
+def test_pending_patients_are_not_in_ie_and_eligible_ones_only_by_a_waiver(runs: dict[str, Path]) -> None:
     ie = read_csv(runs["dataset"] / "ie.csv")
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    outcomes = read_csv(runs["screened"] / "outcomes.csv")
     pending = set(verdicts.loc[verdicts["verdict"] == "pending", "patient_id"])
     eligible = set(verdicts.loc[verdicts["verdict"] == "eligible", "patient_id"])
     assert pending and eligible
     in_ie = set(ie["USUBJID"].str.removeprefix(STUDYID + "-"))
-    assert not in_ie & pending and not in_ie & eligible
+    assert not in_ie & pending
+    by_waiver = {p for p, _ in waived_failures(outcomes, verdicts)} & eligible
+    assert by_waiver and in_ie & eligible == by_waiver
 
 
 def test_iedtc_is_the_consent_date(runs: dict[str, Path]) -> None:
@@ -156,6 +175,15 @@ def test_dv_has_one_deviation_per_documented_waiver(runs: dict[str, Path]) -> No
     expected = set(zip(STUDYID + "-" + overrides["patient_id"], overrides["criterion_id"], overrides["approved_date"]))
     assert got == expected and len(dv) == len(overrides)
     assert (dv["DOMAIN"] == "DV").all()
+    # Each deviation says what the waiver replaced (audit, session 16: a waiver of a passing
+    # criterion read like one of a failed criterion).
+    outcomes = read_csv(runs["screened"] / "outcomes.csv")
+    waived = outcomes[outcomes["outcome"] == "waived"]
+    was = waived["evidence"].str.extract(r"\(was (\w+): ")[0].str.replace("_", " ")
+    stated = dict(zip(zip(STUDYID + "-" + waived["patient_id"], waived["criterion_id"]), was))
+    for usubjid, term in zip(dv["USUBJID"], dv["DVTERM"]):
+        criterion = term.split(" criterion ")[1].split(" ")[0]
+        assert f"waived (outcome before waiver: {stated[(usubjid, criterion)]}): " in term, term
 
 
 def test_a_result_folder_gives_the_same_domains_without_collection_dates(runs: dict[str, Path]) -> None:
@@ -177,6 +205,7 @@ def test_no_ineligible_patient_gives_an_empty_ie_that_still_reads_back(runs: dic
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
     outcomes = read_csv(runs["screened"] / "outcomes.csv")
     keep = set(verdicts.loc[verdicts["verdict"] != "ineligible", "patient_id"])
+    keep -= {p for p, _ in waived_failures(outcomes, verdicts)}  # an exception granted is in IE too
     folder = tmp_path / "no_ineligible"
     folder.mkdir()
     verdicts[verdicts["patient_id"].isin(keep)].to_csv(folder / "verdicts.csv", index=False)
@@ -216,6 +245,30 @@ def test_bad_dataset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     (tmp_path / "data").mkdir()
     assert main(["sdtm", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
     assert "no tables found" in capsys.readouterr().err
+
+
+def test_records_follow_the_keys_not_the_input_row_order(runs: dict[str, Path], tmp_path: Path) -> None:
+    # Audit, session 16: a re-sorted extract changed ie.xpt and dv.xpt for the same data.
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    for table in ("patients", "therapies", "labs", "toxicities", "overrides"):
+        frame = read_csv(DEMO_DATASET / f"{table}.csv")
+        frame.sample(frac=1.0, random_state=16).to_csv(shuffled / f"{table}.csv", index=False)
+    assert main(["sdtm", str(shuffled), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
+    for name in FILES:
+        assert (tmp_path / "out" / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
+
+
+def test_a_criteria_version_outside_ascii_is_spelt_in_ascii(tmp_path: Path) -> None:
+    # Audit, session 16: "Amendment 2 – Nov 2026" went into ti.xpt as UTF-8 (24 bytes, define said 22).
+    criteria = tmp_path / "amendment.yaml"
+    criteria.write_text('version: "Amendment 2 – Nov 2026"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "out"), "--studyid", STUDYID,
+                 "--criteria", str(criteria)]) == 0
+    data, _ = xpt(tmp_path / "out" / "ti.xpt")
+    assert set(data["TIVERS"]) == {"Amendment 2 - Nov 2026"}
+    define = read_csv(tmp_path / "out" / "define.csv").set_index("variable")
+    assert define.loc["TIVERS", "length"] == str(len("Amendment 2 - Nov 2026"))
 
 
 def test_ascii_text_spells_symbols_and_cuts_at_a_word() -> None:

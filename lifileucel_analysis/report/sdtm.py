@@ -6,12 +6,18 @@ The sponsor's data management receives eligibility as SDTM:
 * **TI** (trial inclusion/exclusion criteria, trial design): one record per criterion of the
   criteria version used, from the criteria catalog (:mod:`.criteria_catalog`);
 * **IE** (inclusion/exclusion criteria not met): one record per criterion that failed for
-  an *ineligible* patient: an inclusion criterion not met has ``IEORRES = N``, an exclusion
+  an *ineligible* patient, and per criterion that had failed before it was waived for an
+  eligible or ineligible one (an exception granted is still a criterion not met; its
+  waiver is in DV): an inclusion criterion not met has ``IEORRES = N``, an exclusion
   criterion met ``IEORRES = Y`` (CDISC/FDA rule CG0176), ``IESTRESC = IEORRES``. Pending
-  patients are not in IE: their criteria were not all assessed. Eligible patients have no
-  criterion not met. ``IEDTC`` is the consent date (the screening visit) when the dataset is
-  at hand, blank when the export is made from a result folder, which does not carry it;
-* **DV** (protocol deviations): one record per documented waiver of a criterion.
+  patients are not in IE: their criteria were not all assessed. ``IEDTC`` is the consent
+  date (the screening visit) when the dataset is at hand, blank when the export is made
+  from a result folder, which does not carry it;
+* **DV** (protocol deviations): one record per documented waiver of a criterion, saying
+  what the criterion's outcome was before the waiver.
+
+IE and DV records are sorted by their keys, ``USUBJID`` then criterion order (``--SEQ``),
+whatever the input's row order.
 
 Text is ASCII (``≥`` as ``>=``), ``IETEST`` at most 200 characters, names at most 8 and labels
 at most 40, as XPT version 5 requires. Character lengths are the longest value's. The XPT
@@ -53,6 +59,9 @@ ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "
                       "×": "x", "µ": "u", "\u00a0": " "}
 WAIVER_DATE = re.compile(r"^waived by .*? on (\d{4}-\d{2}-\d{2}): ")
 """The approval date in the evidence sentence of a waived outcome (:func:`..engine.screening.screen`)."""
+WAIVED_OUTCOME = re.compile(r"^.*\(was (pass|fail|unknown|not_applicable): ")
+"""The outcome before the waiver in that sentence ("... (was fail: ECOG 2 > 1)"); the last
+match, since the site's reason comes before it and could hold the same words."""
 
 
 class SdtmInputError(ValueError):
@@ -106,7 +115,9 @@ class Screening:
     outcomes : DataFrame
         ``patient_id``, ``criterion_id``, ``outcome``.
     waivers : DataFrame
-        ``patient_id``, ``criterion_id``, ``approved`` (ISO date or ``""``).
+        ``patient_id``, ``criterion_id``, ``approved`` (ISO date or ``""``), ``was`` (the
+        outcome before the waiver: ``pass``, ``fail``, ``unknown``, ``not_applicable``, or
+        ``""`` where a result folder does not say).
     """
 
     verdicts: pd.DataFrame
@@ -160,7 +171,8 @@ def screening_from_result(result: ScreeningResult) -> Screening:
         outcomes=result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str),
         waivers=pd.DataFrame({"patient_id": result.waivers["patient_id"].astype(str),
                               "criterion_id": result.waivers["criterion_id"].astype(str),
-                              "approved": result.waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna("")}),
+                              "approved": result.waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna(""),
+                              "was": result.waivers["original_outcome"].astype(str)}),
     )
 
 
@@ -190,7 +202,8 @@ def read_result_folder(folder: Path) -> Screening:
         verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
         outcomes=outcomes[["patient_id", "criterion_id", "outcome"]],
         waivers=pd.DataFrame({"patient_id": waived["patient_id"], "criterion_id": waived["criterion_id"],
-                              "approved": waived["evidence"].str.extract(WAIVER_DATE, expand=False).fillna("")}),
+                              "approved": waived["evidence"].str.extract(WAIVER_DATE, expand=False).fillna(""),
+                              "was": waived["evidence"].str.extract(WAIVED_OUTCOME, expand=False).fillna("")}),
     )
 
 
@@ -255,48 +268,72 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
         "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
-        "TIRL": criteria["label"].map(ascii_text), "TIVERS": str(catalog["criteria_version"]),
+        # The version is the criteria file's own text: ASCII and <= 200 bytes like every value.
+        "TIRL": criteria["label"].map(ascii_text), "TIVERS": ascii_text(str(catalog["criteria_version"])),
     })
 
 
 def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
-    """IE: the failed criteria of ineligible patients (inclusion not met N, exclusion met Y)."""
+    """IE: the criteria not met (inclusion not met N, exclusion met Y) of assessed patients.
+
+    A failed criterion of an ineligible patient, and a criterion that had failed before
+    it was waived, of an eligible or ineligible patient (the subject was enrolled, or
+    screened out, with an exception: SDTMIG's IE lists the criteria "that cause the
+    subject to be in violation", and the waiver is the deviation in DV).
+    """
     ti = ti_domain(catalog, studyid).set_index("IETESTCD")
     verdicts = screening.verdicts.set_index("patient_id")
-    failed = screening.outcomes[screening.outcomes["outcome"] == "fail"]
-    failed = _in_screening_order(failed[verdicts.loc[failed["patient_id"], "verdict"].to_numpy() == "ineligible"],
-                                 screening.verdicts)
+    outcomes, waivers = screening.outcomes, screening.waivers
+    failed = outcomes.loc[outcomes["outcome"] == "fail", ["patient_id", "criterion_id"]]
+    waived_fail = waivers.loc[waivers["was"] == "fail", ["patient_id", "criterion_id"]]
+
+    def of(frame: pd.DataFrame, kept: tuple[str, ...]) -> pd.DataFrame:
+        return frame[verdicts.loc[frame["patient_id"], "verdict"].isin(kept).to_numpy()]
+
+    failed = _in_key_order(pd.concat([of(failed, ("ineligible",)), of(waived_fail, ("eligible", "ineligible"))],
+                                     ignore_index=True))
     category = ti.loc[failed["criterion_id"], "IECAT"].to_numpy()
     result = np.where(category == "INCLUSION", "N", "Y")
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "IE", "USUBJID": studyid + "-" + failed["patient_id"].to_numpy(),
-        "IESEQ": failed.groupby("_patient").cumcount().to_numpy() + 1, "IETESTCD": failed["criterion_id"].to_numpy(),
+        "IESEQ": failed.groupby("patient_id", sort=False).cumcount().to_numpy() + 1,
+        "IETESTCD": failed["criterion_id"].to_numpy(),
         "IETEST": ti.loc[failed["criterion_id"], "IETEST"].to_numpy(), "IECAT": category,
         "IEORRES": result, "IESTRESC": result,
         "IEDTC": verdicts.loc[failed["patient_id"], "assessed"].to_numpy(),
     }, index=pd.RangeIndex(len(failed))).astype({"IESEQ": "int64"})
 
 
+WAIVED_STATE = {"pass": "outcome before waiver: pass", "fail": "outcome before waiver: fail",
+                "unknown": "outcome before waiver: unknown", "not_applicable": "outcome before waiver: not applicable",
+                "": "outcome before waiver not recorded"}
+"""What DVTERM says of the criterion a waiver applies to: a waiver of a failed criterion is an
+exception granted; of an unknown one, a decision taken without the data."""
+
+
 def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
-    """DV: one protocol deviation per documented waiver of a criterion."""
+    """DV: one protocol deviation per documented waiver of a criterion, with the outcome it replaced."""
     entries = pd.DataFrame(catalog["criteria"]).set_index("id")
-    waivers = _in_screening_order(screening.waivers, screening.verdicts)
+    waivers = _in_key_order(screening.waivers)
     criterion = waivers["criterion_id"].reset_index(drop=True)
+    state = waivers["was"].map(WAIVED_STATE).fillna(WAIVED_STATE[""]).reset_index(drop=True)
     term = (entries.loc[criterion, "kind"].str.capitalize().reset_index(drop=True) + " criterion " + criterion
-            + " waived: " + entries.loc[criterion, "label"].reset_index(drop=True))
+            + " waived (" + state + "): " + entries.loc[criterion, "label"].reset_index(drop=True))
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "DV", "USUBJID": studyid + "-" + waivers["patient_id"].to_numpy(),
-        "DVSEQ": waivers.groupby("_patient").cumcount().to_numpy() + 1, "DVTERM": term.map(ascii_text).to_numpy(),
+        "DVSEQ": waivers.groupby("patient_id", sort=False).cumcount().to_numpy() + 1,
+        "DVTERM": term.map(ascii_text).to_numpy(),
         "DVDECOD": DV_DECOD, "DVCAT": DV_CAT, "DVSTDTC": waivers["approved"].to_numpy(),
     }, index=pd.RangeIndex(len(waivers))).astype({"DVSEQ": "int64"})
 
 
-def _in_screening_order(frame: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Rows in the patients' screening order, then criterion order; ``_patient`` is the patient's position."""
-    position = pd.Series(np.arange(len(verdicts)), index=verdicts["patient_id"].to_numpy())
-    keyed = frame.assign(_patient=position.reindex(frame["patient_id"]).to_numpy(),
-                         _criterion=pd.Index(CRITERION_IDS).get_indexer(frame["criterion_id"]))
-    return keyed.sort_values(["_patient", "_criterion"], kind="stable")
+def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by the SDTM keys: patient ID (hence USUBJID), then criterion order.
+
+    The input's row order (a re-sorted extract, a REDCap export) must not change the files.
+    """
+    keyed = frame.assign(_criterion=pd.Index(CRITERION_IDS).get_indexer(frame["criterion_id"]))
+    return keyed.sort_values(["patient_id", "_criterion"], kind="stable").drop(columns="_criterion")
 
 
 def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None) -> SdtmDomains:
