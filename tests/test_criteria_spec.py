@@ -432,6 +432,12 @@ I7_BLANK_ON_THE_DAY = [
          labs=[lab("anc", None, "10^9/L", day="2025-02-10"), lab("anc", 2.0, "10^9/L", day="2025-02-20")]),
     Case("I7 the latest result has a blank value: unknown", {"I7": UNKNOWN},
          labs=[lab("anc", 2.0, "10^9/L", day="2025-02-10"), lab("anc", None, "10^9/L", day="2025-02-20")]),
+    # A recorded result beside one whose blank unit leaves it open: either may be the latest
+    # (a Hypothesis case once matched no rule of the lab part, session 16).
+    Case("I7 hemoglobin 5 g/dL beside 12 with a blank unit (1.2 or 12 g/dL) is unknown", {"I7": UNKNOWN},
+         labs=[lab("hemoglobin", 5, "g/dL", day="2025-02-20"), lab("hemoglobin", 12, None, day="2025-02-20")]),
+    Case("I7 hemoglobin 5 g/dL beside 8 with a blank unit (0.8 or 8 g/dL): every reading fails", {"I7": FAIL},
+         labs=[lab("hemoglobin", 5, "g/dL", day="2025-02-20"), lab("hemoglobin", 8, None, day="2025-02-20")]),
     Case("I7 AST above 5 x ULN beside a blank AST value is unknown", {"I7": UNKNOWN},
          labs=[lab("ast", 201, "U/L", 40, day="2025-02-20"), lab("ast", None, "U/L", 40, day="2025-02-20")]),
 ]

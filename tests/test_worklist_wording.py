@@ -34,7 +34,8 @@ def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> Non
     assert outcome == "unknown"
     assert missing == "patients.consent_date"
     assert evidence.startswith("consent date not recorded: results from 28 days before NMA-LD onwards count at "
-                               "any consent date; no ANC result 2025-03-01 to 2025-03-29; no platelets result ")
+                               "any consent date; earlier results on file count if consent was early enough; no "
+                               "ANC result 2025-03-01 to 2025-03-29; no platelets result ")
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None})
     assert (outcome, evidence, missing) == ("unknown", "consent date not recorded: no lab result can be placed in "
                                                        "the window", "patients.consent_date")
@@ -155,7 +156,9 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
     # An earlier ANC result, which an earlier consent date would bring into the window: the consent date.
     early = {**ELIGIBLE_LABS[0], "collected_date": "2025-02-20"}
     assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, early], replace_labs=True) == (
-        "unknown", anc + "2025-03-01 to 2025-03-29", "patients.consent_date")
+        "unknown", "consent date not recorded: results from 28 days before NMA-LD onwards count at any consent "
+                   "date; earlier results on file count if consent was early enough; no ANC result 2025-03-01 to "
+                   "2025-03-29", "patients.consent_date")
 
 
 def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
@@ -544,3 +547,15 @@ def test_an_open_braf_part_asks_to_classify_the_agent_that_decides_it(therapy: d
     row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
     assert (row["outcome"], row["evidence"], row["missing"]) == (
         "unknown", f"{evidence}; would be decided by {missing}", missing)
+
+
+def test_no_field_label_holds_the_item_separator() -> None:
+    # "; " separates the worklist's items: "live vaccine date (most recent live/attenuated
+    # vaccine; needed when received = yes)" read as two (audit, session 16).
+    from lifileucel_analysis.contract.schema import TABLES
+    from lifileucel_analysis.report.worklist import field_label
+
+    labels = {f"{t.name}.{c.name}": field_label(f"{t.name}.{c.name}") for t in TABLES.values() for c in t.columns
+              if t.name != "overrides"}
+    assert labels["patients.live_vaccine_date"] == "live vaccine date (most recent live/attenuated vaccine)"
+    assert not {field: label for field, label in labels.items() if "; " in label}

@@ -226,7 +226,7 @@ def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Ser
     needs = f"labs.{test} (results dated {{date}}: which is the latest)"
     if condition_field:
         text, needs = text + f"; {condition_field} not recorded", needs + f"; patients.{condition_field}"
-    return Rule(lab.conflict & rows, U, text, needs)
+    return Rule(lab.several & rows, U, text, needs)
 
 
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
@@ -310,9 +310,14 @@ def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, l
     evidence says so first, and where a test has no such result but an earlier one (its
     part is then unknown) the consent date, which could reach it, is asked for once.
     """
-    note = Text.constant(f"consent date not recorded: results from {lookback} days before NMA-LD onwards count "
-                         "at any consent date", len(w.placed)).where(w.open_start)
+    said = f"consent date not recorded: results from {lookback} days before NMA-LD onwards count at any consent date"
     reachable = np.logical_or.reduce([(result.possible.isna() & result.earlier).to_numpy() for result in results])
+    reachable &= part.codes == CODE[U]  # where a test fails anyway, its earlier results change nothing
+    # An earlier result on file, of a test without a later one: whether it counts is the consent
+    # date's to decide, which the sentence says (audit, session 16: it read as if none existed).
+    note = Text.constant(said, len(w.placed)).where(w.open_start & ~reachable)
+    note = note.where(~(w.open_start & reachable), said + "; earlier results on file count if consent was early "
+                                                          "enough")
     asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & reachable)
     return combine([Part(part.codes, note, asks), part])
 

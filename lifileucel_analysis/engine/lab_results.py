@@ -72,6 +72,9 @@ class LabResult:
     earlier: pd.Series
     """True where the patient has a result of this test dated before the window's first day:
     with a blank consent date, an earlier consent date could bring it into the window."""
+    several: pd.Series
+    """True where the two ends come from different rows of the counting day (recorded results
+    that disagree, or a recorded result beside one with a blank): which is the latest matters."""
 
     @property
     def raw(self) -> pd.Series:
@@ -202,8 +205,10 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
     if sure_row is not None:  # some counting day holds a blank that matters
         no_value, no_unit = cells.no_value[at], cells.no_unit[at] & (len(UNIT_FACTORS[test]) > 1)
         blank[has] = np.where(no_value, "value", np.where(no_unit, "unit", ""))
+    several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
-                     pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier))
+                     pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
+                     pd.Series(several))
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) -> tuple[np.ndarray, pd.Series]:

@@ -133,7 +133,9 @@ def field_label(token: str) -> str:
     if f"{table}.{column}" in PLAIN_LABELS:
         return PLAIN_LABELS[f"{table}.{column}"] + rest
     spec = next((c for c in TABLES[table].columns if c.name == column), None)
-    description = spec.description if spec is not None else ""
+    # Only the description's first clause: "; needed when ..." is a rule for the data, not a
+    # word for the field, and "; " separates the worklist's items (audit, session 16).
+    description = spec.description.split("; ")[0] if spec is not None else ""
     name = _words(column)
     if description and not description.startswith(_NOTE_STARTS):
         return f"{name} ({description}){rest}"
