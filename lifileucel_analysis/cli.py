@@ -423,7 +423,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
     _reuse_freed_memory()
-    return _guarded(lambda: args.func(args))
+    status = _guarded(lambda: args.func(args))
+    _say_earlier_outputs_stay(args, status)
+    return status
+
+
+def _say_earlier_outputs_stay(args: argparse.Namespace, status: int) -> None:
+    """After a refusal, say that files already in ``--out`` are an earlier run's, not this one's.
+
+    Nothing is written on a refusal, so an earlier run's verdicts stay where they were; a
+    coordinator opening them should know they are not this data's (audit, session 16).
+    """
+    out = getattr(args, "out", None)
+    if status != EXIT_INVALID or not isinstance(out, str) or not Path(out).is_dir():
+        return
+    if any(path.is_file() for path in Path(out).iterdir()):
+        _say(f"note: nothing was written; the files already in {out} are from an earlier run, not from this data",
+             sys.stderr)
 
 
 def _reuse_freed_memory() -> None:

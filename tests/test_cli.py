@@ -63,6 +63,27 @@ def test_invalid_input_exits_2_with_a_message_and_writes_nothing(tmp_path: Path)
     assert not (tmp_path / "out").exists()
 
 
+def test_a_refusal_says_that_an_earlier_runs_files_are_not_this_datas(tmp_path: Path, datasets: dict[str, Path],
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    # Nothing is written on a refusal, so last week's verdicts stay in --out; a coordinator
+    # opening them must not take them for this data's (audit, session 16).
+    out = tmp_path / "out"
+    assert main(["screen", str(datasets["csv"]), "--out", str(out)]) == 0
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for path in datasets["csv"].iterdir():
+        (bad / path.name).write_bytes(path.read_bytes())
+    (bad / "patients.csv").write_text((bad / "patients.csv").read_text().replace("2025-03-01", "03/01/2025", 1))
+    capsys.readouterr()
+    assert main(["screen", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"note: nothing was written; the files already in {out} are from an earlier run" in err
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert main(["screen", str(bad), "--out", str(tmp_path / "new")]) == 2
+    assert "earlier run" not in capsys.readouterr().err  # an empty or new folder: nothing to say
+
+
 def test_bad_params_exit_2(tmp_path: Path, datasets: dict[str, Path]) -> None:
     bad = tmp_path / "p.yaml"
     bad.write_text("max_ecgo: 2\n")

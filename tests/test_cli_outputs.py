@@ -66,3 +66,23 @@ def test_screen_says_what_the_loader_set_aside(dataset: Path, tmp_path: Path,
     assert "note:" in err and "mrn" in err and "notes.csv" in err
     assert "MRN-0042" not in err, "a note names the column, never its values"
     assert "MRN-0042" not in (tmp_path / "out" / "verdicts.csv").read_text()
+
+
+def test_worklists_open_in_excel_as_utf8_and_machine_files_stay_plain(tmp_path: Path) -> None:
+    # Audit, session 16: a site's "érythème" came out garbled when the worklist was
+    # double-clicked into Excel, which reads UTF-8 without a byte-order mark in the local code page.
+    tables = small_dataset()
+    pending = tables["patients"].index[0]
+    tables["patients"].loc[pending, "ecog"] = pd.NA  # pending: in its site's worklist
+    write_tables(tables, tmp_path / "data", "csv")
+    toxicities = pd.read_csv(tmp_path / "data" / "toxicities.csv", dtype=str, keep_default_na=False)
+    row = {"patient_id": tables["patients"].loc[pending, "patient_id"], "term": "érythème", "category": "",
+           "grade": "2", "ongoing": "yes"}  # category blank: E2 asks for it by its term
+    pd.concat([toxicities, pd.DataFrame([row])], ignore_index=True).to_csv(tmp_path / "data" / "toxicities.csv",
+                                                                          index=False)
+    assert cli.main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
+    worklists = sorted((tmp_path / "out").glob("worklist-*.csv"))
+    assert worklists and all(path.read_bytes().startswith(b"\xef\xbb\xbfpatient,") for path in worklists)
+    assert any("érythème" in path.read_text(encoding="utf-8-sig") for path in worklists)
+    for name in ("verdicts.csv", "outcomes.csv", "missing_data.csv", "findings.csv"):
+        assert (tmp_path / "out" / name).read_bytes().startswith(b"patient_id"), name

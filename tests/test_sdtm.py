@@ -241,6 +241,22 @@ def test_bad_result_folder_exits_2_naming_file_row_column_value(runs: dict[str, 
     assert not out.exists()
 
 
+def test_a_verdict_its_outcomes_contradict_exits_2(runs: dict[str, Path], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit, session 16: a verdicts.csv edited to 'ineligible' without a failed criterion was exported.
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    verdicts = read_csv(runs["screened"] / "verdicts.csv")
+    row = int((verdicts["verdict"] == "eligible").to_numpy().argmax())
+    verdicts.loc[row, "verdict"] = "ineligible"
+    verdicts.to_csv(folder / "verdicts.csv", index=False)
+    (folder / "outcomes.csv").write_bytes((runs["screened"] / "outcomes.csv").read_bytes())
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert f"row {row + 1}, column verdict: value 'ineligible'" in err and "contradicts" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_dataset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "data").mkdir()
     assert main(["sdtm", str(tmp_path / "data"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2

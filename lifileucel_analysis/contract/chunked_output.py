@@ -22,10 +22,18 @@ import pyarrow.parquet as pq
 
 from .csv_rows import csv_body, csv_header
 
-__all__ = ["ROW_GROUP_ROWS", "CsvChunks", "ParquetChunks", "chunk_writer", "write_arrow_chunks", "write_csv_chunks",
-           "write_parquet_chunks"]
+__all__ = ["FOR_SPREADSHEETS", "ROW_GROUP_ROWS", "UTF8_BOM", "CsvChunks", "ParquetChunks", "chunk_writer",
+           "write_arrow_chunks", "write_csv_chunks", "write_parquet_chunks"]
 
 ROW_GROUP_ROWS = 1 << 20
+
+
+FOR_SPREADSHEETS = ("worklist-",)
+"""Name prefixes of the CSV files a person opens by double-clicking (a site's worklist): they
+start with a UTF-8 byte-order mark, without which Excel reads UTF-8 in the local code page
+and garbles a site's "érythème" (audit, session 16). Machine files (verdicts, outcomes:
+spec section 4) stay plain UTF-8; pandas, csv and REDCap read either."""
+UTF8_BOM = b"\xef\xbb\xbf"
 
 
 class CsvChunks:
@@ -46,6 +54,8 @@ class CsvChunks:
         if not self._first and frame.empty:
             return
         if self._first:
+            if self.path.name.startswith(FOR_SPREADSHEETS):
+                self._handle.write(UTF8_BOM)
             self._handle.write(csv_header(frame).encode("utf-8"))
         body = csv_body(frame)
         if body is None:

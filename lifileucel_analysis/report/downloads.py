@@ -103,11 +103,14 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
-    """One download file's bytes: ``xlsx`` (one sheet) or ``csv`` (UTF-8, ``\\n``)."""
+    """One download file's bytes: ``xlsx`` (one sheet) or ``csv`` (UTF-8 with a byte-order mark, ``\\n``).
+
+    The mark lets Excel, where a coordinator opens the file, read non-ASCII text as UTF-8.
+    """
     shown = readable(frame)
     if fmt == "xlsx":
         return xlsx_download_bytes({SHEET_NAMES[kind]: shown})
-    return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def write_downloads(tables: Mapping[str, pd.DataFrame], folder: Path, stem: str) -> list[Path]:

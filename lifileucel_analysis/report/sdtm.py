@@ -197,6 +197,7 @@ def read_result_folder(folder: Path) -> Screening:
     _refuse(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id", "appears twice: one row per patient")
     stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
     _refuse(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
+    _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
     waived = outcomes[outcomes["outcome"] == "waived"]
     return Screening(
         verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
@@ -205,6 +206,19 @@ def read_result_folder(folder: Path) -> Screening:
                               "approved": waived["evidence"].str.extract(WAIVER_DATE, expand=False).fillna(""),
                               "was": waived["evidence"].str.extract(WAIVED_OUTCOME, expand=False).fillna("")}),
     )
+
+
+def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
+    """Each verdict must be what its outcomes give (spec section 2): ``ineligible`` with a failed
+    criterion, else ``pending`` with an unknown one, else ``eligible``; an edited file would
+    put a patient in IE, or leave one out, on a verdict no screen gave (audit, session 16)."""
+    ids = verdicts["patient_id"]
+    fails = ids.isin(outcomes.loc[outcomes["outcome"] == "fail", "patient_id"]).to_numpy()
+    unknowns = ids.isin(outcomes.loc[outcomes["outcome"] == "unknown", "patient_id"]).to_numpy()
+    expected = pd.Series(np.where(fails, "ineligible", np.where(unknowns, "pending", "eligible")), index=verdicts.index)
+    _refuse(verdicts["verdict"] != expected, verdicts["verdict"], path, "verdict",
+            "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
+            "else eligible)")
 
 
 def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
