@@ -109,3 +109,10 @@ def test_text_where_and_take() -> None:
     assert texts(text.where(np.array([True, False, True]))) == ["same", "", "other"]
     assert text.take(np.array([2, 0])).to_pylist() == ["other", "same"]
     assert text.nonempty().tolist() == [True, True, True]
+
+
+def test_day_count_says_one_day_and_keeps_blanks_blank() -> None:
+    from lifileucel_analysis.engine.evidence import day_count
+
+    days = pd.Series([1, 0, 14, None, -1], dtype="Int64")
+    assert day_count(days).to_pylist() == ["1 day", "0 days", "14 days", None, "-1 days"]

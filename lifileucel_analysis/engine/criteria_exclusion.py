@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import Part, Rule, blank_fields, combine, decide, join_nonempty, join_per_patient
+from .evidence import Part, Rule, blank_fields, combine, day_count, decide, join_nonempty, join_per_patient, text_series
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
@@ -104,7 +104,7 @@ def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
                      "no hypersensitivity to the regimen")
 
 
-UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable {days_at_consent} days before consent >= {limit}, "
+UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable {days_at_consent} before consent >= {limit}, "
                       "and NMA-LD (not scheduled) comes after consent")
 
 
@@ -144,22 +144,22 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
         Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
-        Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} days before NMA-LD < {limit}"),
+        Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD < {limit}"),
         Rule(has & settled, P,
-             "treated, asymptomatic brain metastases stable {days} days before NMA-LD >= {limit}"),
+             "treated, asymptomatic brain metastases stable {days} before NMA-LD >= {limit}"),
         # Both readings of a blank brain_metastases pass: "no" passes, and "yes" passes on
         # the follow-up fields recorded (spec section 2: decided when every reading agrees).
         Rule(brain.isna() & settled, P,
              "brain metastases not recorded, but passes either way: recorded as treated, asymptomatic and "
-             "stable {days} days before NMA-LD >= {limit}"),
+             "stable {days} before NMA-LD >= {limit}"),
         Rule(has & settled_unscheduled, P, UNSCHEDULED_STABLE),
         Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
                                                     "as " + UNSCHEDULED_STABLE),
         Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
              "brain metastases not recorded", "{needs}"),
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
-    ], {"stable": stable, "ld": ld, "days": days.astype("Int64"), "limit": limit, "needs": needs,
-        "days_at_consent": days_at_consent.astype("Int64"),
+    ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
+        "days_at_consent": day_count(days_at_consent),
         "state": _brain_metastases_state(f, brain, treated, symptomatic, stable, days, days_at_consent, limit)})
 
 
@@ -172,11 +172,12 @@ def _brain_metastases_state(f: Facts, brain: pd.Series, treated: pd.Series, symp
     """
     rows = np.flatnonzero(~is_no(brain).to_numpy())  # only these can be unknown
     b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
-    d, dc = days.iloc[rows].astype("Int64").astype(str), days_at_consent.iloc[rows].astype("Int64").astype(str)
+    d, dc = text_series(day_count(days.iloc[rows])), text_series(day_count(days_at_consent.iloc[rows]))
+    d.index = dc.index = brain.index[rows]
     since = "stable since " + st.dt.strftime("%Y-%m-%d").astype(str)
     ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
-    stability = (since + ", " + d + f" days before NMA-LD (>= {limit} needed)").where(ld_known, (
-        since + ", " + dc + f" days before consent (NMA-LD not scheduled; >= {limit} days needed before it)"
+    stability = (since + ", " + d + f" before NMA-LD (>= {limit} needed)").where(ld_known, (
+        since + ", " + dc + f" before consent (NMA-LD not scheduled; >= {limit} days needed before it)"
     ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
     pieces = [
         pd.Series("brain metastases not recorded", index=b.index).where(b.isna(), "brain metastases"),
@@ -262,12 +263,12 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     window = p.live_vaccine_window_days
     days = (ld - when).dt.days
     long_before_consent = (consent - when).dt.days > window
-    values = {"when": when, "days": days.astype("Int64"), "limit": window, "said": _said_received(received)}
+    values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received)}
     dated = when.notna()
     return decide(f.n, [
         Rule(dated & days.between(0, window), F,
-             "live vaccine {when}{said}, {days} days before NMA-LD, within {limit}"),
-        Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} days before NMA-LD, more than {limit}"),
+             "live vaccine {when}{said}, {days} before NMA-LD, within {limit}"),
+        Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} before NMA-LD, more than {limit}"),
         Rule(dated & (days < 0), P, "live vaccine {when}{said}, after the start of NMA-LD"),
         Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
                                              "(NMA-LD comes after consent)"),

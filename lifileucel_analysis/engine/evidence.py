@@ -51,6 +51,13 @@ def join_nonempty(pieces: Sequence[pd.Series], sep: str) -> pd.Series:
     return joined
 
 
+def day_count(days: pd.Series) -> pa.Array:
+    """Whole days as evidence says them: "1 day", "14 days" (null where blank), over the column in Arrow."""
+    counts = pa.array(days.astype("Int64"), type=pa.int64(), from_pandas=True)
+    unit = pc.if_else(pc.equal(counts, 1), pa.scalar(" day", TEXT), pa.scalar(" days", TEXT))
+    return pc.binary_join_element_wise(counts.cast(TEXT), unit, pa.scalar("", TEXT))
+
+
 def text_series(text: pa.Array) -> pd.Series:
     """Wrap Arrow text as a pandas ``str`` Series without copying."""
     return pd.Series(pd.array(text.cast(TEXT), dtype=STR))
