@@ -27,18 +27,22 @@ def line(n: int, **changes: Any) -> dict[str, Any]:
     return {**ELIGIBLE_THERAPY, "line": n, **changes}
 
 
+WITHOUT_CONSENT = ("consent date not recorded (consent_date): results from 28 days before NMA-LD onwards count at "
+                   "any consent date")
+"""How I7 begins for a patient without a consent date and with NMA-LD scheduled."""
+
+
 def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> None:
     # NMA-LD 2025-03-29, every result on 2025-02-20: before 2025-03-01, the latest start the
     # window can have, so whether they count depends on the consent date.
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None})
     assert outcome == "unknown"
     assert missing == "patients.consent_date"
-    assert evidence.startswith("consent date not recorded: results from 28 days before NMA-LD onwards count at "
-                               "any consent date; earlier results on file count if consent was early enough; no "
+    assert evidence.startswith(WITHOUT_CONSENT + "; earlier results on file count if consent was early enough; no "
                                "ANC result 2025-03-01 to 2025-03-29; no platelets result ")
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None})
-    assert (outcome, evidence, missing) == ("unknown", "consent date not recorded: no lab result can be placed in "
-                                                       "the window", "patients.consent_date")
+    assert (outcome, evidence, missing) == ("unknown", "consent date not recorded (consent_date): no lab result can "
+                                                       "be placed in the window", "patients.consent_date")
 
 
 def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None:
@@ -46,8 +50,7 @@ def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None
         "I7", patient={"consent_date": None},
         labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-03-01"}])
     assert (outcome, missing) == ("fail", "")
-    assert evidence == ("consent date not recorded: results from 28 days before NMA-LD onwards count at any "
-                        "consent date; ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")
+    assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")
 
 
 def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> None:
@@ -145,8 +148,7 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
     # result at all, or only one after NMA-LD: no consent date can place one, so the site
     # must collect an ANC result (audit, session 15: only the consent date was asked).
     labs = [{**lab, "collected_date": "2025-03-10"} for lab in ELIGIBLE_LABS if lab["test"] != "anc"]
-    anc = ("consent date not recorded: results from 28 days before NMA-LD onwards count at any consent date; "
-           "no ANC result ")
+    anc = WITHOUT_CONSENT + "; no ANC result "
     assert outcome_of("I7", patient={"consent_date": None}, labs=labs, replace_labs=True) == (
         "unknown", anc + "on file", "labs.anc (collected 2025-03-01 to 2025-03-29)")
     late = {**ELIGIBLE_LABS[0], "collected_date": "2025-04-02"}
@@ -156,9 +158,8 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
     # An earlier ANC result, which an earlier consent date would bring into the window: the consent date.
     early = {**ELIGIBLE_LABS[0], "collected_date": "2025-02-20"}
     assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, early], replace_labs=True) == (
-        "unknown", "consent date not recorded: results from 28 days before NMA-LD onwards count at any consent "
-                   "date; earlier results on file count if consent was early enough; no ANC result 2025-03-01 to "
-                   "2025-03-29", "patients.consent_date")
+        "unknown", WITHOUT_CONSENT + "; earlier results on file count if consent was early enough; no ANC result "
+                   "2025-03-01 to 2025-03-29", "patients.consent_date")
 
 
 def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
@@ -238,7 +239,7 @@ def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() ->
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:
     outcome, evidence, missing = outcome_of("E1", patient={"organ_allograft": None})
     assert (outcome, missing) == ("unknown", "patients.organ_allograft")
-    assert evidence == "organ allograft not recorded; no prior cell transfer therapy"
+    assert evidence == "organ allograft not recorded (organ_allograft); no prior cell transfer therapy"
 
 
 def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
@@ -279,7 +280,7 @@ def test_a_recorded_pregnancy_with_sex_blank_asks_only_for_the_sex(pregnant: str
     outcome, evidence, missing = outcome_of("E11", patient={"sex": None, "pregnant": pregnant,
                                                             "breastfeeding": breastfeeding})
     assert (outcome, missing) == ("unknown", "patients.sex")
-    assert evidence == f"recorded {stated}, sex not recorded: fails if female, not applicable if male"
+    assert evidence == f"recorded {stated}, sex not recorded (sex): fails if female, not applicable if male"
 
 
 def test_a_lab_result_without_a_value_asks_for_that_value() -> None:
@@ -471,13 +472,15 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
 
 
 @pytest.mark.parametrize(("criterion", "patient", "expected"), [
-    ("I5", {"birth_date": None}, ("birth date not recorded: age at consent unknown", "patients.birth_date")),
-    ("I5", {"consent_date": None}, ("consent date not recorded: age at consent unknown", "patients.consent_date")),
+    ("I5", {"birth_date": None},
+     ("birth date not recorded (birth_date): age at consent unknown", "patients.birth_date")),
+    ("I5", {"consent_date": None},
+     ("consent date not recorded (consent_date): age at consent unknown", "patients.consent_date")),
     ("E10", {"live_vaccine_received": None},
      ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date",
       "patients.live_vaccine_received")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
-     ("stage III without sub-group (ajcc_stage), resectability not recorded",
+     ("stage III without sub-group (ajcc_stage), resectability not recorded (disease_unresectable)",
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": "yes"},
      ("stage III without sub-group (ajcc_stage: IIIC/IIID passes, IIIA/IIIB fails), unresectable",
@@ -485,15 +488,17 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
     # Both dates blank: a consent date long after the vaccine would decide it, as NMA-LD would (audit, session 15).
     ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-01-02", "consent_date": None,
              "lymphodepletion_date": None},
-     ("live vaccine 2025-01-02; NMA-LD not scheduled and consent date not recorded",
+     ("live vaccine 2025-01-02; NMA-LD not scheduled (lymphodepletion_date) and consent date not recorded "
+      "(consent_date)",
       "patients.lymphodepletion_date; patients.consent_date")),
     ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None},
-     ("live vaccine 2025-02-20; NMA-LD not scheduled", "patients.lymphodepletion_date")),
+     ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date)", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
-     ("HBV serology not recorded, nor HBV PCR (a negative serology or an undetectable PCR would decide)",
+     ("HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an undetectable PCR would "
+      "decide)",
       "patients.hbv_serology")),
     ("E8", {"hbv_serology": None, "hbv_pcr": "detectable"},
-     ("HBV serology not recorded (PCR detectable)", "patients.hbv_serology")),
+     ("HBV serology not recorded (hbv_serology), PCR detectable", "patients.hbv_serology")),
 ])
 def test_an_unknown_names_the_blank_that_decides_it(criterion: str, patient: dict[str, Any],
                                                     expected: tuple[str, str]) -> None:

@@ -54,7 +54,7 @@ def at_least(value: pd.Series, limit: float, field: str, label: str) -> Part:
         Rule(value < limit, F, label + " {v} < {limit}"),
         Rule(lowest is not None and lowest >= limit, P,
              label + " not recorded, but every allowed value passes (>= {limit})"),
-        Rule(True, U, label + " not recorded", field),
+        Rule(True, U, label + " not recorded (" + field.split(".")[1] + ")", field),
     ], {"v": value, "limit": limit})
 
 
@@ -64,7 +64,7 @@ def yes_fails(f: Facts, name: str, fail_text: str, pass_text: str) -> Part:
     return decide(f.n, [
         Rule(is_yes(value), F, fail_text),
         Rule(is_no(value), P, pass_text),
-        Rule(True, U, f"{name} not recorded", f"patients.{name}"),
+        Rule(True, U, name.replace("_", " ") + f" not recorded ({name})", f"patients.{name}"),
     ], {})
 
 

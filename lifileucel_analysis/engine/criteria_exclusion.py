@@ -35,11 +35,11 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
         Rule(allograft == "other", F, "organ allograft other than kidney"),
         Rule(f.count(had_act) > 0, F, "prior cell transfer therapy: {act}"),
         Rule(allograft.notna() & (n_unclear == 0), P, "organ allograft: {allograft}; no prior cell transfer therapy"),
-        Rule(n_unclear == 0, U, "organ allograft not recorded; no prior cell transfer therapy",
+        Rule(n_unclear == 0, U, "organ allograft not recorded (organ_allograft); no prior cell transfer therapy",
              "patients.organ_allograft"),
         Rule(allograft.notna(), U, "organ allograft: {allograft}; prior cell transfer therapy unclear: {unknown}",
              "{asks}"),
-        Rule(True, U, "organ allograft not recorded; prior cell transfer therapy unclear: {unknown}",
+        Rule(True, U, "organ allograft not recorded (organ_allograft); prior cell transfer therapy unclear: {unknown}",
              "{needs}; {asks}"),
     ], values)
 
@@ -91,7 +91,7 @@ def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
     return decide(f.n, [
         Rule(subtype == "uveal", F, "uveal melanoma"),
         Rule(subtype.notna(), P, "{subtype} melanoma"),
-        Rule(True, U, "melanoma subtype not recorded", "patients.melanoma_subtype"),
+        Rule(True, U, "melanoma subtype not recorded (melanoma_subtype)", "patients.melanoma_subtype"),
     ], {"subtype": subtype})
 
 
@@ -156,7 +156,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
                                                     "as " + UNSCHEDULED_STABLE),
         Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
-             "brain metastases not recorded", "{needs}"),
+             "brain metastases not recorded (brain_metastases)", "{needs}"),
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
         "days_at_consent": day_count(days_at_consent),
@@ -201,7 +201,7 @@ def e6_steroids(f: Facts, p: CriteriaParams) -> Part:
     return decide(f.n, [
         Rule(dose > p.max_steroid_mg_per_day, F, "steroid {dose} mg/day > {limit}"),
         Rule(dose <= p.max_steroid_mg_per_day, P, "steroid {dose} mg/day <= {limit}"),
-        Rule(True, U, "steroid dose not recorded", "patients.steroid_mg_per_day"),
+        Rule(True, U, "steroid dose not recorded (steroid_mg_per_day)", "patients.steroid_mg_per_day"),
     ], {"dose": dose, "limit": p.max_steroid_mg_per_day})
 
 
@@ -218,7 +218,7 @@ def _serology(f: Facts, name: str, label: str) -> Part:
     return decide(f.n, [
         Rule(value == "positive", F, f"{label} positive"),
         Rule(value == "negative", P, f"{label} negative"),
-        Rule(True, U, f"{label} not recorded", f"patients.{name}"),
+        Rule(True, U, f"{label} not recorded ({name})", f"patients.{name}"),
     ], {})
 
 
@@ -233,12 +233,13 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
         Rule(hbv == "negative", P, "HBV serology negative"),
         Rule((hbv == "positive") & (pcr == "detectable"), F, "HBV serology positive with detectable PCR"),
         Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),
-        Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded", "patients.hbv_pcr"),
+        Rule(hbv == "positive", U, "HBV serology positive, PCR not recorded (hbv_pcr)", "patients.hbv_pcr"),
         Rule(pcr == "undetectable", P, "HBV PCR undetectable (serology not recorded)"),
-        Rule(pcr == "detectable", U, "HBV serology not recorded (PCR detectable)", "patients.hbv_serology"),
+        Rule(pcr == "detectable", U, "HBV serology not recorded (hbv_serology), PCR detectable",
+             "patients.hbv_serology"),
         # The serology is asked first: the record asks for a PCR only after a positive serology.
-        Rule(True, U, "HBV serology not recorded, nor HBV PCR (a negative serology or an undetectable PCR "
-                      "would decide)", "patients.hbv_serology"),
+        Rule(True, U, "HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an "
+                      "undetectable PCR would decide)", "patients.hbv_serology"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
                     hbv_part])
@@ -273,13 +274,15 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
         Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
                                              "(NMA-LD comes after consent)"),
         # A consent date more than the window after the vaccine would decide it too (NMA-LD comes after consent).
-        Rule(dated & consent.isna(), U, "live vaccine {when}{said}; NMA-LD not scheduled and consent date not "
-                                        "recorded", "patients.lymphodepletion_date; patients.consent_date"),
-        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled", "patients.lymphodepletion_date"),
+        Rule(dated & consent.isna(), U, "live vaccine {when}{said}; NMA-LD not scheduled "
+                                        "(lymphodepletion_date) and consent date not recorded (consent_date)",
+             "patients.lymphodepletion_date; patients.consent_date"),
+        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date)",
+             "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
                                  "and no vaccine date", "patients.live_vaccine_received"),
-        Rule(True, U, "live vaccine received, date not recorded", "patients.live_vaccine_date"),
+        Rule(True, U, "live vaccine received, date not recorded (live_vaccine_date)", "patients.live_vaccine_date"),
     ], values)
 
 
@@ -310,6 +313,6 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
         Rule(female & is_yes(feeding), F, "breastfeeding"),
         Rule(female & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
         Rule(is_yes(pregnant) | is_yes(feeding), U,
-             "recorded {stated}, sex not recorded: fails if female, not applicable if male", "patients.sex"),
+             "recorded {stated}, sex not recorded (sex): fails if female, not applicable if male", "patients.sex"),
         Rule(True, U, "not recorded: {needs}", "{needs}"),
     ], {"needs": needs, "stated": stated})

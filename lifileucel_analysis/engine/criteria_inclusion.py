@@ -37,12 +37,14 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
         Rule(stage_iii & is_no(unresectable), F, "stage {stage} judged resectable"),
         Rule(stage == "IV", P, "stage IV (metastatic)"),
         Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
-        Rule(stage.isna(), U, "AJCC stage not recorded", "patients.ajcc_stage"),
+        Rule(stage.isna(), U, "AJCC stage not recorded (ajcc_stage)", "patients.ajcc_stage"),
         Rule((stage == "III") & is_yes(unresectable), U, "stage III without sub-group (ajcc_stage: IIIC/IIID "
              "passes, IIIA/IIIB fails), unresectable", "patients.ajcc_stage (sub-group)"),
-        Rule(stage == "III", U, "stage III without sub-group (ajcc_stage), resectability not recorded",
+        Rule(stage == "III", U, "stage III without sub-group (ajcc_stage), resectability not recorded "
+             "(disease_unresectable)",
              "patients.ajcc_stage (sub-group); patients.disease_unresectable"),
-        Rule(True, U, "stage {stage}, resectability not recorded", "patients.disease_unresectable"),
+        Rule(True, U, "stage {stage}, resectability not recorded (disease_unresectable)",
+             "patients.disease_unresectable"),
     ], {"stage": stage})
 
 
@@ -132,10 +134,11 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
              "NMA-LD"),
         # Consent never precedes birth (the contract refuses it): every age is at least 0.
         Rule(p.min_age_years <= 0, P, "age at consent not known, but every age passes (>= {limit})"),
-        Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded: age at consent unknown",
+        Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded (birth_date, "
+             "consent_date): age at consent unknown",
              "{needs}"),
-        Rule(birth.isna(), U, "birth date not recorded: age at consent unknown", "{needs}"),
-        Rule(True, U, "consent date not recorded: age at consent unknown", "{needs}"),
+        Rule(birth.isna(), U, "birth date not recorded (birth_date): age at consent unknown", "{needs}"),
+        Rule(True, U, "consent date not recorded (consent_date): age at consent unknown", "{needs}"),
     ], {"age": f.age, "limit": p.min_age_years, "needs": needs, "age_at_ld": age_at_ld, "ld": ld})
 
 
@@ -150,7 +153,7 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
         Rule(ecog > p.max_ecog, F, "ECOG {ecog} > {max}"),
         Rule(allowed_range("patients.ecog")[1] <= p.max_ecog, P,
              "ECOG not recorded, but every allowed value passes (<= {max})"),
-        Rule(True, U, "ECOG not recorded", "patients.ecog"),
+        Rule(True, U, "ECOG not recorded (ecog)", "patients.ecog"),
     ], {"ecog": ecog, "max": p.max_ecog})
     life = at_least(column(f, "life_expectancy_months"), p.min_life_expectancy_months,
                     "patients.life_expectancy_months", "life expectancy (months)")
@@ -187,7 +190,7 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
     result exists outside it."""
     none = lab.possible.isna()
     return [
-        Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded",
+        Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded (consent_date)",
              "patients.consent_date"),
         # An earlier result that an earlier consent date could bring into the window: the consent
         # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
@@ -298,7 +301,8 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     ])
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
-    evidence = part.evidence.where(~unplaced, "consent date not recorded: no lab result can be placed in the window")
+    evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date): no lab result can be "
+                                              "placed in the window")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
     return _without_consent_note(part, labs.values(), w, p.lab_lookback_days)
 
@@ -310,7 +314,8 @@ def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, l
     evidence says so first, and where a test has no such result but an earlier one (its
     part is then unknown) the consent date, which could reach it, is asked for once.
     """
-    said = f"consent date not recorded: results from {lookback} days before NMA-LD onwards count at any consent date"
+    said = (f"consent date not recorded (consent_date): results from {lookback} days before NMA-LD onwards count "
+            "at any consent date")
     reachable = np.logical_or.reduce([(result.possible.isna() & result.earlier).to_numpy() for result in results])
     reachable &= part.codes == CODE[U]  # where a test fails anyway, its earlier results change nothing
     # An earlier result on file, of a test without a later one: whether it counts is the consent
