@@ -40,6 +40,16 @@ def test_vaccine_no_with_a_date() -> None:
     assert "live_vaccine_received = no" in found["finding"]
 
 
+@pytest.mark.parametrize(("vaccine", "found"), [("2025-03-30", True), ("2025-03-29", False), ("2025-03-01", False)])
+def test_a_live_vaccine_after_the_first_day_of_nma_ld(vaccine: str, found: bool) -> None:
+    # NMA-LD 2025-03-29: a vaccine the day after passes E10 (not before NMA-LD), and the site
+    # is told to check the date; on the NMA-LD day it fails E10 (day 0 of the window).
+    rows = findings(patient={"live_vaccine_received": "yes", "live_vaccine_date": vaccine})
+    assert rows == ([{"patient_id": "P001", "table": "patients", "row": 1, "column": "live_vaccine_date",
+                      "value": vaccine, "finding": "live vaccine dated after the first day of NMA-LD (E10 passes it "
+                                                   "as not before NMA-LD)"}] if found else [])
+
+
 def test_ongoing_grade_5_toxicity() -> None:
     tox = [{"term": "colitis", "category": "other", "grade": 1, "ongoing": "yes"},
            {"term": "myocarditis", "category": "other", "grade": 5, "ongoing": "yes"}]

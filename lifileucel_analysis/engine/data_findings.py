@@ -46,6 +46,12 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
                       p["live_vaccine_date"].iloc[vaccine].dt.strftime("%Y-%m-%d"),
                       "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
+    # A vaccine after the first day of NMA-LD is not "before" it, so E10 passes; but a date after
+    # a planned NMA-LD is more often a typo than a vaccine given during the regimen (audit, session 16).
+    late = np.flatnonzero((p["live_vaccine_date"] > p["lymphodepletion_date"]).fillna(False).to_numpy())
+    out.append(_frame(ids.iloc[late], "patients", late, "live_vaccine_date",
+                      p["live_vaccine_date"].iloc[late].dt.strftime("%Y-%m-%d"),
+                      "live vaccine dated after the first day of NMA-LD (E10 passes it as not before NMA-LD)"))
     hbv = np.flatnonzero(((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).fillna(False).to_numpy())
     out.append(_frame(ids.iloc[hbv], "patients", hbv, "hbv_pcr", "detectable",
                       "HBV PCR detectable although hbv_serology = negative (E8 reads the negative serology)"))
