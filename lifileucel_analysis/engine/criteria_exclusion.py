@@ -170,7 +170,9 @@ def _brain_metastases_state(f: Facts, brain: pd.Series, treated: pd.Series, symp
     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
     days before consent (NMA-LD not scheduled; >= 14 days needed before it)".
     """
-    rows = np.flatnonzero(~is_no(brain).to_numpy())  # only these can be unknown
+    # Only these can be unknown: brain metastases not "no", and something blank.
+    blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
+    rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())
     b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
     d, dc = text_series(day_count(days.iloc[rows])), text_series(day_count(days_at_consent.iloc[rows]))
     d.index = dc.index = brain.index[rows]

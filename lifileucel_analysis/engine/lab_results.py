@@ -102,7 +102,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     possible_end = np.where(low_bad, low[rows], high[rows])
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
-    blanks = bool((sure_end != possible_end).any())
+    open_row = sure_end != possible_end
+    blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
     recorded_key, recorded = key, low[rows]
     if blanks:  # a conflict is between recorded results only
@@ -112,8 +113,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     np.fmax.at(most, recorded_key, recorded)
     conflict = (least < most).reshape(n, len(LAB_TESTS))
     uncertain = blanks or bool(conflict.any())
-    # Any row of the day may be the latest: the sure end is the most favourable one (least badness).
-    sure_row = _worst_rows(key, rows, -_badness(sure_end, low_bad), groups) if uncertain else possible_row
+    sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
+        if uncertain else possible_row
     any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
@@ -149,6 +150,21 @@ def _worst_rows(key: np.ndarray, rows: np.ndarray, badness: np.ndarray, groups: 
     holds = badness == _group_max(key, badness, groups, -np.inf)[key]
     chosen = _group_max(key[holds], rows[holds].astype(np.int64), groups, -1)
     return chosen.reshape(-1, len(LAB_TESTS))
+
+
+def _most_favourable_rows(key: np.ndarray, rows: np.ndarray, sure_end: np.ndarray, low_bad: np.ndarray,
+                          open_row: np.ndarray, conflict: np.ndarray, possible_row: np.ndarray) -> np.ndarray:
+    """Per (patient, test), the day's row with the most favourable value: any row may be the latest.
+
+    Only the few groups whose rows differ (a conflict, a blank) are searched again; every other
+    group's row is the one :func:`_worst_rows` chose already.
+    """
+    groups = possible_row.size
+    differ = conflict.ravel().copy()
+    differ[key[open_row]] = True
+    search = differ[key]
+    chosen = _worst_rows(key[search], rows[search], -_badness(sure_end[search], low_bad[search]), groups)
+    return np.where(chosen >= 0, chosen, possible_row)
 
 
 def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
@@ -196,15 +212,17 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
     sure_end, possible_end = ends
     with_uln = test in TESTS_NEEDING_ULN
     possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln)
-    sure, sure_raw = (possible, possible_raw) if sure_row is None else _pick(sure_row, sure_end, labs, with_uln)
+    sure, sure_raw = (possible, possible_raw) if sure_row is None else _pick_beside(
+        sure_row, sure_end, possible_row, possible_raw, labs, with_uln)
     has = possible_row >= 0
     dates = np.full(len(possible_row), np.datetime64("NaT"), dtype=DATE_DTYPE)
     at = possible_row[has]
     dates[has] = cells.date[at]
     blank = np.full(len(possible_row), "", dtype=object)
-    if sure_row is not None:  # some counting day holds a blank that matters
+    if sure_row is not None:  # some counting day holds a blank or a conflict: name the few blank cells
         no_value, no_unit = cells.no_value[at], cells.no_unit[at] & (len(UNIT_FACTORS[test]) > 1)
-        blank[has] = np.where(no_value, "value", np.where(no_unit, "unit", ""))
+        hit = np.flatnonzero(no_value | no_unit)
+        blank[np.flatnonzero(has)[hit]] = np.where(no_value[hit], "value", "unit")
     several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
@@ -221,6 +239,24 @@ def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) 
     gather[has] = np.arange(len(picked))
     raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
     return values, pd.Series(pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan)))
+
+
+def _pick_beside(row: np.ndarray, end: np.ndarray, base_row: np.ndarray, base_raw: pd.Series, labs: pd.DataFrame,
+                 with_uln: bool) -> tuple[np.ndarray, pd.Series]:
+    """As :func:`_pick`, spelling out only the rows that differ from ``base_row`` (a few):
+    the other patients' text is ``base_raw``'s."""
+    has = row >= 0
+    values = np.full(len(row), np.nan)
+    values[has] = end[row[has]]
+    differ = np.flatnonzero(row != base_row)
+    if not len(differ):
+        return values, base_raw
+    texts = _raw_text(labs, row[differ], with_uln).cast(pa.large_string())
+    gather = np.arange(len(row), dtype=np.int64)
+    gather[differ] = len(row) + np.arange(len(differ))
+    base = pa.array(base_raw, type=pa.large_string(), from_pandas=True)
+    raw = pa.concat_arrays([base, texts]).take(gather)
+    return values, pd.Series(pd.array(raw, dtype=pd.StringDtype(na_value=np.nan)))
 
 
 def lab_limits(params: CriteriaParams) -> dict[str, tuple[float, ...]]:
