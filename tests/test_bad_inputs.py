@@ -310,7 +310,8 @@ def same_day_anc_conflict_is_unknown(out: Path, baseline: Path) -> None:
     file order, and the worklist asks which is the latest."""
     result, evidence = outcome(out, "P1", "I7")
     assert result == "unknown", evidence
-    assert evidence == "ANC results disagree on 2025-02-20: 800 /uL and 1500 /uL; which is the latest is not recorded"
+    assert evidence == ("ANC results disagree on 2025-02-20: 800 /uL (0.8 10^9/L) and 1500 /uL (1.5 10^9/L); which is "
+                        "the latest is not recorded")
     assert verdicts_of(out)["P1"] == "pending"
 
 

@@ -173,6 +173,8 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
     assert len(rebuilt) == 4 * 2 + (3 * 6 + 2) * 2
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
     assert not differ, f"a second build changed {differ}"
+    # The staging folder's owner mark (a process ID) stays out of the published reports (audit, session 16).
+    assert not (again / ".building-pid").exists() and not (built_reports.out / ".building-pid").exists()
     manifests = [json.loads((out / MANIFEST_FILE).read_text()) for out in (again, built_reports.out)]
     assert manifests[0]["provenance"] == manifests[1]["provenance"]
     subset_rows = [r for r in manifests[1]["reports"] if r["key"] in subset]

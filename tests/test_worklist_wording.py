@@ -89,7 +89,16 @@ def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -
     outcome, evidence, _ = outcome_of(
         "I7", labs=[{"test": "platelets", "value": 99999, "unit": "/uL", "collected_date": "2025-02-25"}])
     assert outcome == "fail"
-    assert evidence == "platelets 99999 /uL on 2025-02-25 < 100 x10^9/L"
+    # Shown in the canonical unit too, with the digits that keep it below the limit (audit,
+    # session 16: "hemoglobin 84 g/L ... < 9 g/dL" read as 84 < 9).
+    assert evidence == "platelets 99999 /uL (99.999 10^9/L) on 2025-02-25 < 100 x10^9/L"
+    outcome, evidence, _ = outcome_of(
+        "I7", labs=[{"test": "hemoglobin", "value": 84, "unit": "g/L", "collected_date": "2025-02-25"}])
+    assert (outcome, evidence) == ("fail", "hemoglobin 84 g/L (8.4 g/dL) on 2025-02-25 < 9 g/dL")
+    outcome, evidence, _ = outcome_of(
+        "I7", labs=[{"test": "total_bilirubin", "value": 34.20001, "unit": "umol/L", "collected_date": "2025-02-25"}])
+    assert (outcome, evidence) == ("fail", "total bilirubin 34.20001 umol/L (2.000001 mg/dL) on 2025-02-25 > 2 mg/dL "
+                                           "(gilbert_syndrome = no)")
     outcome, evidence, _ = outcome_of(
         "I7", labs=[{"test": "alt", "value": 99.9, "unit": "U/L", "uln": 33.3, "collected_date": "2025-02-25"}])
     assert outcome == "pass"

@@ -55,6 +55,31 @@ def on_decimal_grid(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def shown_beside_limits(values: np.ndarray, limits: tuple[float, ...], fewest: int = 3) -> np.ndarray:
+    """Each computed value rounded to the fewest significant digits (at least ``fewest``) that
+    keep it on its side of every limit, for evidence: 42 umol/L is 2.46 mg/dL, but 34.20001
+    umol/L is 2.000001 mg/dL, not "2", since it fails "<= 2" (a sentence must not read
+    against its outcome). Blanks stay blank.
+    """
+    values = np.asarray(values, dtype=float)
+    out = values.copy()
+    todo = np.isfinite(values) & (values != 0)
+    if not todo.any():
+        return out
+    magnitude = np.floor(np.log10(np.abs(np.where(todo, values, 1.0))))
+    for digits in range(fewest, SIGNIFICANT_DIGITS + 1):
+        scale = 10.0 ** (digits - 1 - magnitude)
+        rounded = np.rint(values * scale) / scale
+        same_side = np.logical_and.reduce([np.sign(rounded - limit) == np.sign(values - limit) for limit in limits]) \
+            if limits else np.ones(len(values), dtype=bool)
+        take = todo & same_side
+        out[take] = on_decimal_grid(rounded[take])
+        todo &= ~same_side
+        if not todo.any():
+            break
+    return out
+
+
 def _power_of_ten(exponent: np.ndarray) -> np.ndarray:
     """10.0 ** exponent, from exact doubles for exponents 0 to 22 (their reciprocals below 0)."""
     e = np.clip(exponent, -22, 22)

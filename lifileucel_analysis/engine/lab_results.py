@@ -33,8 +33,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.dataset import ScreeningDataset
-from ..contract.schema import DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
-from .decimals import decimal_text, on_decimal_grid
+from ..contract.schema import CANONICAL_UNIT, DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from .decimals import decimal_text, on_decimal_grid, shown_beside_limits
 from .parameters import CriteriaParams
 
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
@@ -120,13 +120,27 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     outside = on_file & (possible_row < 0)
     cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
                       labs["unit"].cat.codes.to_numpy() < 0)
+    limits = lab_limits(params)
     result = {}
     for code, name in enumerate(LAB_TESTS):
         ends = (high, low) if name in LOW_IS_WORSE else (low, high)
         sure = sure_row[:, code] if uncertain else None  # None: the same rows as the possible end
-        result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, cells, conflict[:, code],
+        shown = _InCanonicalUnit(CANONICAL_UNIT[name], limits[name], low)
+        result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells, conflict[:, code],
                                 outside[:, code], earlier[:, code])
     return result
+
+
+@dataclass(frozen=True)
+class _InCanonicalUnit:
+    """What shows a result typed in another unit in the canonical one too: "84 g/L (8.4 g/dL)"."""
+
+    unit: str
+    """The test's canonical unit (``g/dL``)."""
+    limits: tuple[float, ...]
+    """The test's limits: the shown value keeps its side of each (:func:`.decimals.shown_beside_limits`)."""
+    value: np.ndarray
+    """Per lab row, its value in the canonical unit (:func:`canonical_bounds`' low end)."""
 
 
 @dataclass(frozen=True)
@@ -206,14 +220,15 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
 
 
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
-             labs: pd.DataFrame, test: str, cells: _RowCells, conflict: np.ndarray, outside: np.ndarray,
+             labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, conflict: np.ndarray,
+             outside: np.ndarray,
              earlier: np.ndarray) -> LabResult:
     """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the patients."""
     sure_end, possible_end = ends
     with_uln = test in TESTS_NEEDING_ULN
-    possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln)
+    possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln, shown)
     sure, sure_raw = (possible, possible_raw) if sure_row is None else _pick_beside(
-        sure_row, sure_end, possible_row, possible_raw, labs, with_uln)
+        sure_row, sure_end, possible_row, possible_raw, labs, with_uln, shown)
     has = possible_row >= 0
     dates = np.full(len(possible_row), np.datetime64("NaT"), dtype=DATE_DTYPE)
     at = possible_row[has]
@@ -229,7 +244,8 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
                      pd.Series(several))
 
 
-def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) -> tuple[np.ndarray, pd.Series]:
+def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
+          shown: _InCanonicalUnit) -> tuple[np.ndarray, pd.Series]:
     """The ``end`` value and the as-reported text of each patient's chosen row (NaN / NA where none)."""
     has = row >= 0
     picked = row[has]
@@ -237,12 +253,13 @@ def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool) 
     values[has] = end[picked]
     gather = np.full(len(row), len(picked), dtype=np.int64)  # len(picked) = the blank appended below
     gather[has] = np.arange(len(picked))
-    raw = pa.concat_arrays([_raw_text(labs, picked, with_uln).cast(pa.large_string()), pa.nulls(1, pa.large_string())])
+    raw = pa.concat_arrays([_raw_text(labs, picked, with_uln, shown).cast(pa.large_string()),
+                            pa.nulls(1, pa.large_string())])
     return values, pd.Series(pd.array(raw.take(gather), dtype=pd.StringDtype(na_value=np.nan)))
 
 
 def _pick_beside(row: np.ndarray, end: np.ndarray, base_row: np.ndarray, base_raw: pd.Series, labs: pd.DataFrame,
-                 with_uln: bool) -> tuple[np.ndarray, pd.Series]:
+                 with_uln: bool, shown: _InCanonicalUnit) -> tuple[np.ndarray, pd.Series]:
     """As :func:`_pick`, spelling out only the rows that differ from ``base_row`` (a few):
     the other patients' text is ``base_raw``'s."""
     has = row >= 0
@@ -251,7 +268,7 @@ def _pick_beside(row: np.ndarray, end: np.ndarray, base_row: np.ndarray, base_ra
     differ = np.flatnonzero(row != base_row)
     if not len(differ):
         return values, base_raw
-    texts = _raw_text(labs, row[differ], with_uln).cast(pa.large_string())
+    texts = _raw_text(labs, row[differ], with_uln, shown).cast(pa.large_string())
     gather = np.arange(len(row), dtype=np.int64)
     gather[differ] = len(row) + np.arange(len(differ))
     base = pa.array(base_raw, type=pa.large_string(), from_pandas=True)
@@ -359,14 +376,29 @@ NEAR_A_LIMIT = 1e-12
 (the grid's rounding moves a value by at most 5 parts in 10^15)."""
 
 
-def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool) -> pa.Array:
-    """The results as reported, for evidence: "1500 /uL", "48 U/L (ULN 40)" ``with_uln``,
-    "12 (unit not recorded)", "(no value)"."""
-    units = pa.array([*labs["unit"].cat.categories.astype(str).tolist(), NO_UNIT], type=pa.string())
+def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCanonicalUnit | None = None) -> pa.Array:
+    """The results as reported, for evidence: "1500 /uL (1.5 10^9/L)", "48 U/L (ULN 40)" ``with_uln``,
+    "12 (unit not recorded)", "(no value)".
+
+    A value typed in another unit is shown in the canonical one too (``shown``), so a
+    sentence never compares "84 g/L" with "9 g/dL" (audit, session 16).
+    """
+    categories = labs["unit"].cat.categories.astype(str).tolist()
+    units = pa.array([*categories, NO_UNIT], type=pa.string())
     codes = labs["unit"].cat.codes.to_numpy()[rows]
     unit = units.take(np.where(codes < 0, len(units) - 1, codes))
-    number = decimal_text(labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows])
+    typed = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    number = decimal_text(typed)
     text = pc.fill_null(pc.binary_join_element_wise(number, unit, " "), NO_VALUE)  # a blank value: no unit shown
+    if shown is not None:
+        other = np.isin(codes, [i for i, name in enumerate(categories) if name != shown.unit]) & ~np.isnan(typed)
+        at = np.flatnonzero(other)
+        if len(at):
+            value = decimal_text(shown_beside_limits(shown.value[rows[at]], shown.limits))
+            converted = pc.binary_join_element_wise(text.take(at), " (", value, " " + shown.unit + ")", "")
+            gather = np.arange(len(rows))
+            gather[at] = len(rows) + np.arange(len(at))
+            text = pa.concat_arrays([text.cast(pa.string()), converted.cast(pa.string())]).take(gather)
     if not with_uln:
         return text
     uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])

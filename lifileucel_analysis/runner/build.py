@@ -62,7 +62,7 @@ from .plan import (
     parameter_files,
 )
 from .run_notebook import CELL_TIMEOUT_SECONDS, ReportJob, ReportResult
-from .stopping import mark_stage, remove_stale_stages, signals_stop_the_build
+from .stopping import OWNER_FILE, mark_stage, remove_stale_stages, signals_stop_the_build
 from .build_history import WeeklyCut, read_weekly_cuts, recorded_history
 from .worker_pool import run_jobs
 
@@ -192,7 +192,12 @@ def _new_stage(out: Path) -> Path:
 
 
 def _swap_into_place(stage: Path, out: Path) -> None:
-    """Replace ``out`` by ``stage``; files of :data:`KEPT_FILES` carry over."""
+    """Replace ``out`` by ``stage``; files of :data:`KEPT_FILES` carry over.
+
+    The stage's owner mark is removed first: it names this build's process, which is not
+    part of the reports (a rebuild would differ by it; audit, session 16).
+    """
+    (stage / OWNER_FILE).unlink(missing_ok=True)
     if not out.is_dir():
         stage.rename(out)
         return
