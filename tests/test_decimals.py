@@ -134,3 +134,13 @@ def test_a_converted_result_is_on_the_side_of_each_limit_its_decimal_is(rows: li
         exact = value * EXACT_FACTORS[unit] / (uln if uln is not None else 1)
         for limit in LIMITS[test]:
             assert np.sign(got - float(limit)) == np.sign(exact - limit), (test, unit, str(value), uln, limit, got)
+
+
+def test_a_converted_value_is_shown_short_but_on_its_side_of_every_limit() -> None:
+    from lifileucel_analysis.engine.decimals import decimal_text, shown_beside_limits
+
+    # 42 umol/L = 2.456... mg/dL; 34.20001 umol/L = 2.0000005... mg/dL fails "<= 2", so "2" would read
+    # against the outcome; 34.2 umol/L is 2 on the decimal grid; a blank stays blank.
+    values = np.array([2.456140350877193, 2.000000584795322, 2.0, 8.4, np.nan])
+    assert decimal_text(shown_beside_limits(values, (2.0, 3.0))).to_pylist() == ["2.46", "2.000001", "2", "8.4",
+                                                                                 None]
