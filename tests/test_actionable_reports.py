@@ -309,3 +309,21 @@ def test_every_figure_of_a_page_has_alt_text_in_the_html(cohort) -> None:
     assert page.count('alt="') == len(figures)
     assert "No description has been provided" not in page
     assert 'alt="Flow: 5 patients screened split into 2 eligible, 2 pending, 1 ineligible."' in page
+
+
+def test_the_waivers_table_says_whether_the_approvers_role_may_waive() -> None:
+    # Audit, session 16: a sub-investigator's waiver was flagged only in the oversight section.
+    from types import SimpleNamespace
+
+    from lifileucel_analysis.report.oversight import waivers_with_roles
+
+    waivers = pd.DataFrame({
+        "patient_id": ["P1", "P2"], "site_id": ["mskcc", "mskcc"], "criterion_id": ["I6", "E6"],
+        "original_outcome": ["fail", "fail"], "approved_by": [" Medical Monitor ", "Sub-Investigator"],
+        "approved_date": pd.to_datetime(["2025-03-02", "2025-03-03"]), "reason": ["a", "b"]})
+    from lifileucel_analysis.engine.parameters import load_params
+
+    result = SimpleNamespace(waivers=waivers, params=load_params(None))
+    table = waivers_with_roles(result, ("medical monitor", "principal investigator"))
+    assert table["approver_allowed"].tolist() == ["yes", "no (not in waiver_roles)"]
+    assert list(table.columns).index("approver_allowed") == list(table.columns).index("approved_by") + 1

@@ -18,6 +18,7 @@ import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, Build
 
 from lifileucel_analysis.report.downloads import download_kinds
+from lifileucel_analysis.report.eligibility_report import PAGE_ROWS
 from lifileucel_analysis.runner.build import INDEX_FILE
 
 pytestmark = [
@@ -170,7 +171,7 @@ def test_contents_anchors_resolve_and_downloads_match_the_page_tables(browser: A
             if shown and shown[0]:
                 if shown[0] != rows[:len(shown[0])]:
                     found.append(f"{xlsx.name}: rows differ from the page's table")
-                if len(shown[0]) < len(rows) and len(shown[0]) != 200:
+                if len(shown[0]) < len(rows) and len(shown[0]) != PAGE_ROWS:
                     found.append(f"{xlsx.name}: page shows {len(shown[0])} of {len(rows)} rows")
         if found:
             problems[page_path.relative_to(built_reports.out).as_posix()] = found

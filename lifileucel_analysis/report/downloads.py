@@ -34,7 +34,7 @@ from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import summaries
 from .html_tables import display_frame
-from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags
+from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, plain_worklist
 
 DOWNLOAD_KINDS: dict[str, str] = {
@@ -88,7 +88,7 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
-        "waivers": summaries.waivers_table(result),
+        "waivers": waivers_with_roles(result, allowed_roles),
         "changes": changes,
     }
 

@@ -45,8 +45,11 @@ from .provenance import dataset_files, dataset_fingerprint, display_given, displ
 from .screening_inputs import ScreenedInputs, is_blank, resolve_input_path, screen_files
 from .worklist import DataCurrency, data_currency, plain_worklist
 
-PAGE_ROWS = 200
-"""Per-patient tables show at most this many rows (those needing action first); the download has all."""
+PAGE_ROWS = 500
+"""Per-patient tables show at most this many rows (those needing action first); the download has all.
+The program screens hundreds of patients: 500 lists every one of the demo's 400 on the page
+(200 left the newest half of the screening log to the download; audit, session 16), and a
+page of 20,000 patients stays within docs/report-scale.md's 2 MB."""
 GRID_MAX_PATIENTS = 600
 """Above this many patients the outcome grid becomes criterion x outcome counts (rows would be < 1 px)."""
 PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params", "history")
@@ -367,7 +370,7 @@ class EligibilityReport:
 
     def waivers(self) -> HtmlTable:
         """Documented waivers: who approved which criterion, when and why."""
-        return HtmlTable(summaries.waivers_table(self.result), caption="Waivers",
+        return HtmlTable(oversight.waivers_with_roles(self.result, self.waiver_roles), caption="Waivers",
                          empty="No waivers were applied.", max_rows=PAGE_ROWS,
                          download=download_name(self.site, "waivers", "xlsx"))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..contract.schema import SITE_IDS
+from .summaries import waivers_table
 from .worklist import DataCurrency
 
 DEFAULT_WAIVER_ROLES: tuple[str, ...] = ("Principal Investigator", "Sponsor Medical Monitor")
@@ -51,12 +52,26 @@ def lymphodepletion_flags(result: object, patients: pd.DataFrame, as_of: DataCur
     }, columns=list(FLAG_COLUMNS))
 
 
+def role_allowed(approved_by: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """Per waiver, whether its approver's role is one of ``allowed`` (case and spaces aside)."""
+    allowed_keys = {role.strip().casefold() for role in allowed}
+    return approved_by.fillna("").astype(str).str.strip().str.casefold().isin(allowed_keys)
+
+
+def waivers_with_roles(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
+    """The waivers table (:func:`.summaries.waivers_table`) with ``approver_allowed``: ``yes``, or
+    ``no`` where the approver's role may not waive (audit, session 16: only the oversight
+    flags said so, not the table a monitor reads the waivers in)."""
+    table = waivers_table(result)
+    allowed_text = role_allowed(table["approved_by"], allowed).map({True: "yes", False: "no (not in waiver_roles)"})
+    table.insert(table.columns.get_loc("approved_by") + 1, "approver_allowed", allowed_text.astype(str))
+    return table
+
+
 def waiver_flags(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
     """Waivers approved by a role not in ``allowed`` (:data:`FLAG_COLUMNS`)."""
     waivers = result.waivers.astype({"patient_id": "str"})
-    allowed_keys = {role.strip().casefold() for role in allowed}
-    bad = ~waivers["approved_by"].fillna("").astype(str).str.strip().str.casefold().isin(allowed_keys)
-    rows = waivers[bad]
+    rows = waivers[~role_allowed(waivers["approved_by"], allowed)]
     verdict = rows["patient_id"].map(result.verdicts.astype({"patient_id": "str"}).set_index("patient_id")["verdict"])
     return pd.DataFrame({
         "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str), "flag": WAIVER_FLAG,

@@ -45,7 +45,7 @@ from .screening_inputs import ScreenedInputs
 __all__ = ["PAGE_CHANGE_COLUMNS", "CutComparison", "HistoryView", "compare_with_previous", "criterion_counts",
            "display_history", "kind_counts", "over_cuts_sentence", "previous_run", "section", "verdicts_over_cuts"]
 
-PAGE_ROWS = 200
+PAGE_ROWS = 500
 """Patients shown on the page (as every per-patient table); the download has them all."""
 CHANGES_DOWNLOAD = "changes"
 """Download kind of the per-patient changes (``<name>-changes.xlsx`` / ``.csv`` beside the page)."""
