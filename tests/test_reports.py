@@ -194,3 +194,15 @@ def test_golden_notebooks_are_committed_executed_and_normalised(key: str) -> Non
     assert "start_time" not in nb.metadata.papermill
     assert nb.metadata.papermill["parameters"]["dataset"] == "lifileucel_analysis/data/fixture"
     assert str(PROJECT_ROOT) not in path.read_text(encoding="utf-8")
+
+
+def test_a_dataset_outside_the_project_is_fingerprinted_once_in_the_banner() -> None:
+    # Audit, session 16: the banner read "(outside the project, SHA-256 d062beccde62) (sha256 d062beccde62)".
+    from types import SimpleNamespace
+
+    from lifileucel_analysis.runner.index_page import dataset_with_fingerprint
+
+    outside = SimpleNamespace(dataset="week-04 (outside the project, SHA-256 d062beccde62)", dataset_sha256="d062b" * 8)
+    inside = SimpleNamespace(dataset="lifileucel_analysis/data/demo", dataset_sha256="cca9a3814bb5" + "0" * 52)
+    assert dataset_with_fingerprint(outside) == "week-04 (outside the project, SHA-256 d062beccde62)"
+    assert dataset_with_fingerprint(inside) == "lifileucel_analysis/data/demo (sha256 cca9a3814bb5)"

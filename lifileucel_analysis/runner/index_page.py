@@ -37,8 +37,17 @@ def report_banner(spec: ReportSpec, parameters: Mapping[str, Any], provenance: P
     return (f'<nav class="eap-banner"><a href="../{INDEX_FILE}">&larr; All reports</a>'
             f"<strong>{html.escape(report_title(spec.notebook, spec.name))}</strong> &middot; "
             f"parameters: <code>{html.escape(parameter_text(parameters))}</code> &middot; "
-            f"dataset {html.escape(provenance.dataset)} (sha256 {provenance.dataset_sha256[:12]}) &middot; "
+            f"dataset {html.escape(dataset_with_fingerprint(provenance))} &middot; "
             f"commit {html.escape(provenance.git_commit[:12])}")
+
+
+def dataset_with_fingerprint(provenance: Provenance) -> str:
+    """``lifileucel_analysis/data/demo (sha256 d062beccde62)``; a dataset outside the project is
+    named with its fingerprint already (:func:`..report.provenance.display_path`), which is
+    not repeated (audit, session 16: "(SHA-256 d062beccde62) (sha256 d062beccde62)")."""
+    if "SHA-256" in provenance.dataset:
+        return provenance.dataset
+    return f"{provenance.dataset} (sha256 {provenance.dataset_sha256[:12]})"
 
 
 def parameter_text(parameters: Mapping[str, Any]) -> str:
