@@ -212,8 +212,10 @@ def test_failure_combinations_keep_the_top_n() -> None:
     patients = {f"P{i}": ("mskcc", "2025-01-01", {"I4": "fail"}) for i in range(3)}
     patients |= {"Q1": ("mskcc", "2025-01-01", {"E3": "fail"}), "Q2": ("mskcc", "2025-01-01", {"E6": "fail"})}
     combos = summaries.failure_combinations(build_result(patients), top=2)
-    assert combos["combination"].tolist() == ["I4", "E3"]
-    assert combos["patients"].tolist() == [3, 1]
+    # The rest in one row, so that the table adds up to the 5 ineligible patients (audit, session 16).
+    assert combos["combination"].tolist() == ["I4", "E3", "other combinations (1)"]
+    assert combos["patients"].tolist() == [3, 1, 1]
+    assert combos["share"].sum() == pytest.approx(1.0)
 
 
 def test_unknown_rates_per_criterion(mixed: ScreeningResult) -> None:

@@ -68,13 +68,15 @@ def failure_sets(result: object, top: int = 15) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``combination`` (IDs joined by ``+`` in record order), ``criteria`` (tuple of IDs),
-        ``patients``; the ``top`` most frequent, ties by combination; the rest summed in a
-        last row ``other combinations`` when there are more.
+        ``patients``; the ``top`` most frequent, ties by record order (I1 ... E11, as the
+        page's table); the rest summed in a last row ``other combinations`` when there are more.
     """
     verdicts = result.verdicts[result.verdicts["verdict"].astype(str) == "ineligible"]
     sets = verdicts["failed"].fillna("").astype(str).str.replace(";", "+", regex=False)
     counts = sets.value_counts().rename_axis("combination").reset_index(name="patients")
-    counts = counts.sort_values(["patients", "combination"], ascending=[False, True], kind="stable")
+    rank = {c: i for i, c in enumerate(CRITERION_IDS)}
+    counts["_key"] = counts["combination"].map(lambda c: tuple(rank.get(i, len(rank)) for i in c.split("+")))
+    counts = counts.sort_values(["patients", "_key"], ascending=[False, True], kind="stable").drop(columns="_key")
     shown, rest = counts.iloc[:top], counts.iloc[top:]
     if len(rest):
         shown = pd.concat([shown, pd.DataFrame({"combination": [f"other combinations ({len(rest)})"],

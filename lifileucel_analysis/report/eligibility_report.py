@@ -408,6 +408,8 @@ class EligibilityReport:
                            "patients for whom it is the only failed criterion. Criteria nobody fails are omitted.",
                       empty="No criterion failed."),
             HtmlTable(summaries.failure_combinations(self.result), caption="Most frequent combinations of failures",
+                      note="the exact combinations the chart above draws, in its order; the rest in one row, so "
+                           "the patients add up to the ineligible patients.",
                       empty="No criterion failed."),
         ))
 

@@ -42,6 +42,7 @@ from ..contract.schema import CRITERION_IDS, SITE_IDS
 from ..engine.catalog import criterion_labels as catalog_labels
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import VERDICTS
+from .attrition import failure_sets
 
 NO_CONSENT_DATE = "no consent date"
 """Month label of the patients whose consent date is blank (kept so that counts add up)."""
@@ -302,36 +303,28 @@ def failure_reasons(result: ResultLike) -> pd.DataFrame:
     return frame
 
 
-def failure_combinations(result: ResultLike, top: int = 10) -> pd.DataFrame:
-    """The most frequent combinations of failed criteria (the third way of counting).
-
-    Parameters
-    ----------
-    result : ResultLike
-    top : int
-        How many combinations to keep; ties at the cut are broken by record order.
+def failure_combinations(result: ResultLike, top: int = 15) -> pd.DataFrame:
+    """The most frequent combinations of failed criteria (the third way of counting), as the
+    page's UpSet chart draws them (:func:`.attrition.failure_sets`: the same rows, order and
+    ``other combinations`` row, so the table adds up to the ineligible patients; audit,
+    session 16: the table kept 10 without the rest and broke ties unlike the chart).
 
     Returns
     -------
     pandas.DataFrame
         ``combination`` (criterion IDs joined by ``" + "`` in record order, a single ID
-        for a sole reason), ``criteria`` (their short labels), ``patients``, ``share`` (of
-        ineligible patients); most frequent first.
+        for a sole reason; ``other combinations (n)``), ``criteria`` (their short labels),
+        ``patients``, ``share`` (of ineligible patients); most frequent first.
     """
-    failed = _split_ids(result.verdicts["failed"])
-    failed = failed[failed.map(len) > 0]
-    rank = {c: i for i, c in enumerate(CRITERION_IDS)}
-    combos = failed.map(lambda ids: tuple(sorted(ids, key=lambda c: rank.get(c, len(rank)))))
-    counts = combos.value_counts()
-    frame = pd.DataFrame({"ids": counts.index, "patients": counts.to_numpy(dtype=int)})
-    # Stable order: most patients first, then the combination that comes first in the record.
-    frame["_key"] = frame["ids"].map(lambda ids: tuple(rank.get(c, len(rank)) for c in ids))
-    frame = frame.sort_values(["patients", "_key"], ascending=[False, True], kind="stable").head(top)
-    frame["combination"] = frame["ids"].map(" + ".join)
+    sets = failure_sets(result, top=top)
     labels = criterion_labels(result)
-    frame["criteria"] = frame["ids"].map(lambda ids: " + ".join(labels.get(c, c) for c in ids))
-    frame["share"] = share_of(frame["patients"], pd.Series(len(failed), index=frame.index))
-    return frame[["combination", "criteria", "patients", "share"]].reset_index(drop=True)
+    frame = pd.DataFrame({
+        "combination": [" + ".join(ids) if ids else name for ids, name in zip(sets["criteria"], sets["combination"])],
+        "criteria": [" + ".join(labels.get(c, c) for c in ids) for ids in sets["criteria"]],
+        "patients": sets["patients"].astype(int).to_numpy(),
+    })
+    frame["share"] = share_of(frame["patients"], pd.Series(int(frame["patients"].sum()), index=frame.index))
+    return frame
 
 
 def unknown_rates(result: ResultLike) -> pd.DataFrame:
