@@ -26,6 +26,17 @@ LAB_TESTS = {"anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", 
 """A lab field names the test (``labs.anc``), a result's cell (``labs.value``) or its unit."""
 
 
+RANDOM_DATASETS = settings(max_examples=150, deadline=None, derandomize=True, database=None,
+                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+"""150 random datasets, the same on every run."""
+
+
+def unknown_outcomes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The unknown outcomes of screening ``tables``."""
+    outcomes = screen(ScreeningDataset(**tables)).outcomes
+    return outcomes[outcomes["outcome"] == "unknown"]
+
+
 def bad_fields(missing: str) -> list[str]:
     """The tokens of one ``missing`` cell that are neither a contract column nor an agent to classify."""
     bad = []
@@ -53,12 +64,10 @@ def test_the_field_check_itself() -> None:
     assert bad_fields("patients.no_such_column") == ["patients.no_such_column"]
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@RANDOM_DATASETS
 @given(screening_tables())
 def test_every_unknown_names_fields_to_collect(tables: dict[str, pd.DataFrame]) -> None:
-    outcomes = screen(ScreeningDataset(**tables)).outcomes
-    unknown = outcomes[outcomes["outcome"] == "unknown"]
+    unknown = unknown_outcomes(tables)
     problems = {(row.patient_id, row.criterion_id, row.missing): bad_fields(str(row.missing))
                 for row in unknown.itertuples() if bad_fields(str(row.missing))}
     assert not problems, f"unknown outcomes that do not say what to collect: {problems}"
@@ -77,14 +86,12 @@ def test_the_naming_check_itself() -> None:
     assert unnamed_columns("no ANC result on file", "labs.anc (collected 2025-03-01 to 2025-03-29)") == []
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@RANDOM_DATASETS
 @given(screening_tables())
 def test_every_unknown_names_in_its_evidence_the_patient_columns_it_asks_for(tables: dict[str, pd.DataFrame]) -> None:
     # Spec section 2: "the evidence names the column(s) that would decide it". The words
     # alone ("birth date not recorded") left the column to be guessed (audit, session 16).
-    outcomes = screen(ScreeningDataset(**tables)).outcomes
-    unknown = outcomes[outcomes["outcome"] == "unknown"]
+    unknown = unknown_outcomes(tables)
     problems = {(row.patient_id, row.criterion_id, row.evidence): unnamed_columns(str(row.evidence), str(row.missing))
                 for row in unknown.itertuples() if unnamed_columns(str(row.evidence), str(row.missing))}
     assert not problems, f"unknown outcomes whose evidence does not name the column asked for: {problems}"

@@ -149,9 +149,6 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Arr
         ("therapies.stop_reason" + line).where(progress_open & stop.isna().to_numpy(), ""),
         ("therapies.best_response" + line).where(progress_open & best.isna().to_numpy(), ""),
     ]
-    text = pieces[0].astype(str)
-    for piece in pieces[1:]:
-        text = text + "; " + piece.astype(str)
-    text = text.str.replace(r"(?:; )+", "; ", regex=True).str.replace(r"^; |; $", "", regex=True)
+    text = join_nonempty(pieces, "; ")
     keep = (text != "").to_numpy(dtype=bool)
     return join_per_patient(lines["pos"].to_numpy()[keep], text[keep].reset_index(drop=True), f.n, "; ")

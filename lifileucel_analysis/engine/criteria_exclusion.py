@@ -160,11 +160,11 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
         "days_at_consent": day_count(days_at_consent),
-        "state": _brain_metastases_state(f, brain, treated, symptomatic, stable, days, days_at_consent, limit)})
+        "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, limit)})
 
 
-def _brain_metastases_state(f: Facts, brain: pd.Series, treated: pd.Series, symptomatic: pd.Series,
-                            stable: pd.Series, days: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
+def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: pd.Series, stable: pd.Series,
+                            days: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
     """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
 
     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14

@@ -13,10 +13,10 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_texts
 from .outcome import CODE
-from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, join_texts, naming_what_decides,
-                                  progression_part, reading_evidence, why_not_counted)
+from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
+                                  reading_evidence, why_not_counted)
 from .prior_lines import i2_readings
 from .facts import Facts, LabResult, age_on
 from .lab_results import window_start

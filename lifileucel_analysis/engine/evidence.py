@@ -288,6 +288,11 @@ def _join(texts: Sequence[Text], keep: Sequence[np.ndarray], sep: str) -> Text:
     return Text.from_groups(groups, len(bits))
 
 
+def join_texts(texts: Sequence[Text], sep: str = "; ") -> Text:
+    """Join aligned texts with ``sep``, skipping empty ones (:func:`_join` keeping every text)."""
+    return _join(texts, [np.ones(len(texts[0]), dtype=bool)] * len(texts), sep)
+
+
 def combine(parts: Sequence[Part], sep: str = "; ") -> Part:
     """Combine parts with the all-of truth table.
 

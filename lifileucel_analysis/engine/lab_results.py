@@ -93,7 +93,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     """
     labs, n = dataset.labs, dataset.n_patients
     rows, key, earlier = _latest_day_rows(dataset, params, pos)
-    low, high = canonical_bounds(labs, lab_limits(params))
+    limits = lab_limits(params)
+    low, high = canonical_bounds(labs, limits)
     low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
     groups = n * len(LAB_TESTS)
     # Badness grows with how unfavourable a value is; a value that cannot be converted (NaN)
@@ -120,7 +121,6 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     outside = on_file & (possible_row < 0)
     cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
                       labs["unit"].cat.codes.to_numpy() < 0)
-    limits = lab_limits(params)
     result = {}
     for code, name in enumerate(LAB_TESTS):
         ends = (high, low) if name in LOW_IS_WORSE else (low, high)

@@ -23,12 +23,8 @@ from .nullable import is_yes
 from .outcome import CODE
 from .parameters import CriteriaParams
 
-__all__ = ["UNCLASSIFIED", "anti_pd1_part", "braf_part", "count_part", "join_texts", "naming_what_decides",
+__all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
            "progression_part", "reading_evidence", "why_not_counted"]
-
-
-UNCLASSIFIED = "{unclassified}"
-"""Why a line's class is open, per line: "'x' not in the drug dictionary (line 2)" (:func:`unclassified_lines`)."""
 
 
 def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
@@ -94,9 +90,10 @@ def anti_pd1_part(f: Facts, surely: np.ndarray, maybe: np.ndarray, left_out: pa.
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line{left_out}"),
         # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
-        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; " + UNCLASSIFIED),
+        # {unclassified}: why each open line's class is open ("'x' not in the drug dictionary (line 2)").
+        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
-        Rule(True, U, "anti-PD-(L)1 exposure unclear: " + UNCLASSIFIED),
+        Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}"),
     ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out})
 
@@ -178,14 +175,18 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     to_ask = open_lines & ~asked
     asks = join_per_patient(f.lines["pos"].to_numpy()[to_ask], agent_requests(f, to_ask).reset_index(drop=True),
                             f.n, "; ")
-    values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks}
+    # The V600 status and the agents to classify; only the status where I2 asks for the agents anyway.
+    v600_asks = pc.if_else(pc.equal(asks, ""), pa.scalar("patients.braf_v600", TEXT),
+                           pc.binary_join_element_wise(pa.scalar("patients.braf_v600", TEXT), asks,
+                                                       pa.scalar("; ", TEXT)))
+    values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks, "v600_asks": v600_asks}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
         Rule(had, P, "prior BRAF inhibitor"),
         Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
         Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
         Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: {unclassified}",
-             "patients.braf_v600; {asks}"),
+             "{v600_asks}"),
         Rule(True, U, "BRAF inhibitor exposure unclear: {unclassified}", "{asks}"),
     ], values)
 
@@ -203,13 +204,6 @@ def naming_what_decides(evidence: Text, needs: Text) -> Text:
     said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), needs.take(rows).cast(TEXT),
                                        pa.scalar("; would be decided by ", TEXT))
     return evidence.with_sentences(rows, said)
-
-
-def join_texts(texts: list[Text]) -> Text:
-    """Join aligned texts with "; ", skipping empty ones."""
-    joined = pc.binary_join_element_wise(*[t.materialize() for t in texts], pa.scalar("; ", TEXT))
-    cleaned = pc.replace_substring_regex(pc.replace_substring_regex(joined, r"(?:; )+", "; "), r"^; |; $", "")
-    return Text(cleaned, np.arange(len(texts[0])))
 
 
 def reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.ndarray) -> Text:

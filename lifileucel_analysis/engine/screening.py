@@ -253,9 +253,15 @@ def _ids_where(mask: np.ndarray) -> pd.Series:
     return text_series(spelt.take(inverse))
 
 
+def verdict_of(any_failed: np.ndarray, any_unknown: np.ndarray) -> np.ndarray:
+    """The verdict rule (spec section 2): ``ineligible`` if any criterion fails; otherwise
+    ``pending`` if any is unknown; otherwise ``eligible``. Per patient, from two masks."""
+    return np.where(any_failed, "ineligible", np.where(any_unknown, "pending", "eligible"))
+
+
 def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
     failed, unknown = codes == CODE[Outcome.FAIL], codes == CODE[Outcome.UNKNOWN]
-    verdict = np.where(failed.any(axis=1), "ineligible", np.where(unknown.any(axis=1), "pending", "eligible"))
+    verdict = verdict_of(failed.any(axis=1), unknown.any(axis=1))
     patients = facts.patients
     return pd.DataFrame({
         "patient_id": patients["patient_id"],

@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
-from ..engine.screening import VERDICTS, ScreeningResult
+from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .criteria_catalog import criteria_catalog
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
@@ -215,7 +215,7 @@ def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: p
     ids = verdicts["patient_id"]
     fails = ids.isin(outcomes.loc[outcomes["outcome"] == "fail", "patient_id"]).to_numpy()
     unknowns = ids.isin(outcomes.loc[outcomes["outcome"] == "unknown", "patient_id"]).to_numpy()
-    expected = pd.Series(np.where(fails, "ineligible", np.where(unknowns, "pending", "eligible")), index=verdicts.index)
+    expected = pd.Series(verdict_of(fails, unknowns), index=verdicts.index)
     _refuse(verdicts["verdict"] != expected, verdicts["verdict"], path, "verdict",
             "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
             "else eligible)")
@@ -318,19 +318,16 @@ def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
     }, index=pd.RangeIndex(len(failed))).astype({"IESEQ": "int64"})
 
 
-WAIVED_STATE = {"pass": "outcome before waiver: pass", "fail": "outcome before waiver: fail",
-                "unknown": "outcome before waiver: unknown", "not_applicable": "outcome before waiver: not applicable",
-                "": "outcome before waiver not recorded"}
-"""What DVTERM says of the criterion a waiver applies to: a waiver of a failed criterion is an
-exception granted; of an unknown one, a decision taken without the data."""
-
-
 def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     """DV: one protocol deviation per documented waiver of a criterion, with the outcome it replaced."""
     entries = pd.DataFrame(catalog["criteria"]).set_index("id")
     waivers = _in_key_order(screening.waivers)
     criterion = waivers["criterion_id"].reset_index(drop=True)
-    state = waivers["was"].map(WAIVED_STATE).fillna(WAIVED_STATE[""]).reset_index(drop=True)
+    # What the waiver replaced: of a failed criterion, an exception granted; of an unknown one, a
+    # decision taken without the data ("" where a result folder does not say).
+    was = waivers["was"].fillna("").astype(str).reset_index(drop=True)
+    state = ("outcome before waiver: " + was.str.replace("_", " ")).where(was != "",
+                                                                          "outcome before waiver not recorded")
     term = (entries.loc[criterion, "kind"].str.capitalize().reset_index(drop=True) + " criterion " + criterion
             + " waived (" + state + "): " + entries.loc[criterion, "label"].reset_index(drop=True))
     return pd.DataFrame({
