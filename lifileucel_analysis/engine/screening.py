@@ -19,7 +19,7 @@ from .data_findings import data_findings
 from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
 from .criterion import Criterion
-from .evidence import STR, TEXT, Part, Text, as_arrow, text_series
+from .evidence import TEXT, Part, Text, as_arrow, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 from .parameters import CriteriaParams, load_params
@@ -275,7 +275,9 @@ def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
 
 
 def _missing_table(outcomes: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
-    pending = ~(codes == CODE[Outcome.FAIL]).any(axis=1) & (codes == CODE[Outcome.UNKNOWN]).any(axis=1)
+    """The unknown outcomes of pending patients, with the fields that would decide them."""
+    unknown = codes == CODE[Outcome.UNKNOWN]
+    pending = verdict_of((codes == CODE[Outcome.FAIL]).any(axis=1), unknown.any(axis=1)) == "pending"
     rows = np.repeat(pending, codes.shape[1]) & (outcomes["outcome"] == "unknown").to_numpy()
     table = outcomes.loc[rows, ["patient_id", "site_id", "criterion_id", "missing"]]
     return table.rename(columns={"missing": "fields"}).reset_index(drop=True)
