@@ -310,7 +310,7 @@ def test_worklist_order_key_sorts_as_the_worklist() -> None:
     consent[rng.random(n) < 0.2] = pd.NaT
     rows = pd.DataFrame({
         "patient_id": [f"{rng.choice(['EAP', 'Z', 'é', 'ÉAP', 'a'])}-{i:0{rng.integers(1, 4)}d}" for i in range(n)],
-        "site_id": "mskcc", "consent_date": consent,
+        "site_id": "mskcc", "consent_date": consent, "lymphodepletion_date": consent + pd.Timedelta(days=20),
         "unknown_count": rng.integers(0, 3, n), "unknown": "", "to_collect": "", "why_unknown": "",
         "nfields": rng.integers(0, 4, n).astype(float)})
     shown = finish_worklist(rows, DataCurrency(pd.Timestamp("1970-02-01"), "test")).assign(nfields=rows["nfields"])

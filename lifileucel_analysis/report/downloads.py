@@ -35,7 +35,7 @@ from ..contract.writing import xlsx_download_bytes
 from . import summaries
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
-from .worklist import DataCurrency, plain_worklist
+from .worklist import DataCurrency, mark_changes, plain_worklist
 
 DOWNLOAD_KINDS: dict[str, str] = {
     "pending-worklist": "Pending worklist",
@@ -79,17 +79,17 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
     """The tables of a report's downloads, as the page shows them (by kind).
 
     ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no
-    comparison, a table with the header only).
+    earlier run to compare with, a table with the header only); the worklist marks what
+    changed for each pending patient (:func:`.worklist.mark_changes`).
     """
-    if changes is None:
-        changes = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN)
+    shown = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN) if changes is None else changes[CHANGE_COLUMNS_SHOWN]
     return {
-        "pending-worklist": plain_worklist(result, patients, as_of),
+        "pending-worklist": mark_changes(plain_worklist(result, patients, as_of), changes),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
         "waivers": waivers_with_roles(result, allowed_roles),
-        "changes": changes,
+        "changes": shown.reset_index(drop=True),
     }
 
 

@@ -41,6 +41,7 @@ COLUMN_TITLES: dict[str, str] = {
     "original_outcome": "outcome before waiver",
     "approver_allowed": "approver's role may waive",
     "fields": "fields to collect",
+    "nmald": "NMA-LD",
 }
 """Column headers as shown; any other column is shown with ``_`` replaced by a space."""
 

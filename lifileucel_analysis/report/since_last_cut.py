@@ -125,6 +125,11 @@ class CutComparison:
         return self.changes[PAGE_CHANGE_COLUMNS].reset_index(drop=True)
 
     @property
+    def compared_changes(self) -> pd.DataFrame | None:
+        """:attr:`changes`, or ``None`` when there is no earlier run to compare with."""
+        return None if self.previous is None else self.changes
+
+    @property
     def has_history(self) -> bool:
         """Whether the page was given a history at all."""
         return self.history != "none"

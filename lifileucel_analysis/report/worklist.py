@@ -24,11 +24,14 @@ import pyarrow.compute as pc
 from ..contract.id_lookup import positions_in, take_ascending
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
-from ..engine.evidence import TEXT, as_arrow, join_per_patient, text_series
+from ..engine.evidence import TEXT, as_arrow, day_count, join_per_patient, text_series
 
-WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "unknown_count",
-                                     "unknown", "to_collect", "why_unknown")
+WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "nmald",
+                                     "unknown_count", "unknown", "to_collect", "why_unknown")
 """Columns of :func:`plain_worklist`, one row per pending patient."""
+SINCE_LAST_CUT = "since_last_cut"
+"""Column :func:`mark_changes` adds to a report's worklist: what changed since the earlier run."""
+NO_EARLIER_RUN = "no earlier run to compare"
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
 PLAIN_LABELS: dict[str, str] = {
@@ -261,8 +264,8 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     labels = criterion_labels(result.params)
     ld = patients["lymphodepletion_date"].reset_index(drop=True)
     ld_at = _positions(ids, patients["patient_id"])
-    window = lab_window(frame["consent_date"], ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True),
-                        result.params.lab_lookback_days)
+    patient_ld = ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True)
+    window = lab_window(frame["consent_date"], patient_ld, result.params.lab_lookback_days)
     fields = _first_asked(work["fields"].reset_index(drop=True), row_patient)
     asked = np.flatnonzero(fields.to_numpy() != "")  # rows left with a field to collect
     collect, nfields = _collect_text(fields.iloc[asked].reset_index(drop=True), pa.array(window, type=TEXT),
@@ -277,7 +280,24 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     frame["to_collect"] = text_series(join_per_patient(row_patient[asked], collect, n, "; ")).array
     frame["why_unknown"] = text_series(join_per_patient(row_patient, why, n, " | ")).array
     frame["nfields"] = np.bincount(row_patient[asked], weights=nfields, minlength=n).astype(np.int64)
+    frame["lymphodepletion_date"] = patient_ld
     return frame
+
+
+def nmald_status(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
+    """Each patient's NMA-LD as the coordinator plans by it, in the oversight table's words.
+
+    ``not scheduled``; ``2025-03-01: scheduled (in 8 days)`` after the data's currency date;
+    ``2025-02-20: done`` on or before it (a pending patient whose NMA-LD is done is also an
+    oversight flag); the date alone when the currency date is unknown.
+    """
+    day = dates.dt.strftime("%Y-%m-%d").astype(object)
+    if as_of.date is None:
+        return day.fillna("not scheduled")
+    ahead = (dates - as_of.date).dt.days
+    scheduled = day + ": scheduled (in " + text_series(day_count(ahead)).astype(object).set_axis(dates.index) + ")"
+    text = scheduled.where(ahead > 0, day + ": done")
+    return text.where(dates.notna(), "not scheduled").astype(object)
 
 
 def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
@@ -288,6 +308,7 @@ def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     else:
         days = (as_of.date - frame["consent_date"]).dt.days
         frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
+    frame["nmald"] = nmald_status(frame["lymphodepletion_date"], as_of)
     return frame[list(WORKLIST_COLUMNS)]
 
 
@@ -316,6 +337,46 @@ def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) 
     frame = frame.sort_values(["unknown_count", "nfields", "days_pending", "patient_id"],
                               ascending=[True, True, False, True], na_position="last", kind="stable")
     return frame[list(WORKLIST_COLUMNS)].reset_index(drop=True)
+
+
+def mark_changes(worklist: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
+    """The worklist with :data:`SINCE_LAST_CUT` after ``nmald``: what changed for each pending patient.
+
+    ``new patient``; ``was eligible`` / ``was ineligible`` (the verdict changed); the
+    criteria newly unknown and resolved (``newly unknown: I7; resolved: I4``); ``no change``;
+    or :data:`NO_EARLIER_RUN` for every row when there is no earlier run.
+
+    Parameters
+    ----------
+    worklist : DataFrame
+        :func:`plain_worklist`'s rows.
+    changes : DataFrame or None
+        :func:`.changes.patient_changes` of the page's scope against the earlier run (a
+        patient not in it did not change); ``None``: no earlier run to compare with.
+    """
+    if changes is None:
+        marks = pd.Series(NO_EARLIER_RUN, index=worklist.index, dtype=object)
+    else:
+        by_id = changes.astype({"patient_id": "str"}).set_index("patient_id")
+        ids = worklist["patient_id"].astype(str)
+
+        def value(column: str) -> pd.Series:  # "" for a patient that did not change
+            return ids.map(by_id[column]).astype(object).fillna("").astype(str)
+
+        def listed(column: str, label: str) -> pd.Series:
+            criteria = value(column).str.replace(";", ", ", regex=False)
+            return (label + criteria).where(criteria != "", "")
+
+        change = value("change")
+        was = ("was " + value("verdict_before")).where(change == "verdict", "")
+        marks = was
+        for piece in (listed("newly_unknown", "newly unknown: "), listed("resolved", "resolved: ")):
+            marks = (marks + "; " + piece).where((marks != "") & (piece != ""), marks + piece)
+        marks = marks.where(change != "new", "new patient").where(change != "", "no change")
+    at = list(worklist.columns).index("nmald") + 1
+    framed = worklist.copy()
+    framed.insert(at, SINCE_LAST_CUT, marks.astype(object).to_numpy())
+    return framed
 
 
 ORDER_KEY_BYTES = 25

@@ -63,7 +63,7 @@ def write_report_downloads(specs: Sequence[ReportSpec], stage: Path, screened: M
             site = str(spec.parameters.get("site", ALL_SITES))
             roles = waiver_roles(str(spec.parameters.get("waiver_roles", "") or ""))
             cut = None if inputs.cut is None else inputs.cut.cut_date
-            changes = compare_with_previous(history, inputs, site, view).shown
+            changes = compare_with_previous(history, inputs, site, view).compared_changes
             tables = download_tables(program.for_site(site), inputs.dataset.patients,
                                      data_currency(program.verdicts, cut), roles, changes)
         written += write_downloads(tables, stage / spec.notebook, spec.name)

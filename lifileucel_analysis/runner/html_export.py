@@ -34,7 +34,7 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
   white-space: normal; overflow-wrap: break-word; text-align: left; vertical-align: top; padding: 0.25em 0.3em; }
 .jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(-n+2) {
   white-space: nowrap; overflow-wrap: normal; }
-.jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:last-child { overflow-wrap: anywhere; }
+.jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(n+3) { overflow-wrap: anywhere; }
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .jp-OutputArea-output { overflow-x: visible; }
 .eap-summary { border: 1px solid #ccc; background: #fbfbfb; padding: 4px 12px; }
