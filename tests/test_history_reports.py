@@ -133,6 +133,26 @@ def test_the_section_lists_exactly_the_changes_the_generator_planted(series: Pat
 
 
 @pytest.mark.slow
+def test_the_worklist_marks_what_the_generator_planted_since_the_last_cut(series: Path, weekly_build: Path) -> None:
+    planted = _planted_last_week(series).set_index("patient_id")
+    work = pd.read_csv(weekly_build / "eligibility_report" / "all-pending-worklist.csv", dtype=str,
+                       keep_default_na=False, encoding="utf-8-sig")
+    expected_mark = {"arrival": "new patient", "blank filled": "resolved: E7", "correction": "was ineligible"}
+    seen = set()
+    for row in work.itertuples(index=False):
+        mark = row[list(work.columns).index("since last cut")]
+        if row.patient not in planted.index:
+            assert mark == "no change", row.patient
+            continue
+        change = planted.loc[row.patient, "change"]
+        seen.add(change)
+        assert mark.startswith(expected_mark[change]) or expected_mark[change] in mark, (row.patient, mark)
+        if change == "correction":
+            assert "resolved: E3" in mark, (row.patient, mark)
+    assert "arrival" in seen and "no change" in set(work["since last cut"])  # both kinds are on the list
+
+
+@pytest.mark.slow
 def test_the_section_names_the_two_runs_compared(series: Path, weekly_build: Path) -> None:
     cuts = _cuts(series)
     con = duckdb.connect(str(weekly_build / "history.duckdb"), read_only=True)
