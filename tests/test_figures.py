@@ -181,7 +181,9 @@ def test_heatmap_values_are_site_criterion_percentages(result: ScreeningResult) 
     assert image.mask[row["orlando-health"]].all()
     annotations = [t.get_text() for t in ax.texts]
     assert annotations.count("-") == 4 * len(CRITERION_IDS)  # sites without patients
-    assert "33" in annotations and "50" in annotations
+    assert "1\n33%" in annotations and "1\n50%" in annotations  # count over percentage: 1 of 3, 1 of 2
+    sites = [t.get_text() for t in ax.get_yticklabels()]
+    assert sites[row["mskcc"]].endswith("(n=3)") and sites[row["orlando-health"]].endswith("(n=0)")
     unknown = axes(site_figures.site_heatmap(result, "unknown"), "heatmap").images[0].get_array()
     assert unknown[row["mskcc"], col["I6"]] == pytest.approx(100 / 3)
 

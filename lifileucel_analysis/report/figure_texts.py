@@ -96,7 +96,7 @@ def site_comparison(program: object) -> str:
 def heatmap(program: object, outcome: str) -> str:
     """Site x criterion rates."""
     word = {"fail": "failing", "unknown": "with unknown outcome for"}[outcome]
-    return (f"Heat map: share of each site's screened patients {word} each criterion "
+    return (f"Heat map: number and share of each site's screened patients {word} each criterion "
             f"({len(program.verdicts)} screened in the program); the cells are also in the site tables.")
 
 

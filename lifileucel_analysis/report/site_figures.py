@@ -76,23 +76,28 @@ def site_heatmap(result: ResultLike, outcome: CriterionOutcome = "fail",
                  title: str | None = None) -> ReportFigure:
     """Heat map site x criterion of the share of screened patients with ``outcome``.
 
-    Every cell is annotated with its percentage; a site without screened patients is a
-    grey row marked ``-``. Axes label ``"heatmap"``; its image array is the percentage
-    matrix of :func:`.site_summaries.site_criterion_rates` (masked where undefined).
+    Every cell is annotated with its count of patients over its percentage, and each site
+    with its number screened (a percentage of 3 patients reads differently from one of 300);
+    a site without screened patients is a grey row marked ``-``. Axes label ``"heatmap"``;
+    its image array is the percentage matrix of :func:`.site_summaries.site_criterion_rates`
+    (masked where undefined).
     """
     matrix = site_summaries.site_criterion_rates(result, outcome=outcome)
+    counts = site_summaries.site_criterion_counts(result, outcome=outcome)
+    screened = site_summaries.site_screened(result, matrix.index)
     values = np.ma.masked_invalid(100 * matrix.to_numpy(dtype=float))
-    word = {"fail": "Failure", "unknown": "Unknown"}[outcome]
+    word = {"fail": "Failures", "unknown": "Unknown outcomes"}[outcome]
     with figure_style():
         fig = new_figure((11, 4.8))
         ax = fig.add_subplot(label="heatmap")
-        figure_title(fig, title or f"{word} rate by site and criterion (% of the site's screened patients)")
+        figure_title(fig, title or f"{word} by site and criterion: patients, and % of the site's screened patients")
         vmax = max(5.0, float(np.ceil(values.max() / 5) * 5)) if values.count() else 5.0
         cmap = matplotlib.colormaps[SEQUENTIAL_CMAP].with_extremes(bad=NEUTRAL_GREY)
         image = ax.imshow(values, cmap=cmap, vmin=0, vmax=vmax, aspect="auto", interpolation="nearest")
-        _annotate_cells(ax, values, image)
+        _annotate_cells(ax, values, counts.to_numpy(dtype=np.int64), image)
         ax.set_xticks(range(len(CRITERION_IDS)), CRITERION_IDS)
-        ax.set_yticks(range(len(matrix.index)), [site_label(s).replace("\n", " ") for s in matrix.index])
+        ax.set_yticks(range(len(matrix.index)), [f"{site_label(s).replace(chr(10), ' ')} (n={screened[s]:,})"
+                                                 for s in matrix.index])
         ax.set_xlabel("criterion")
         ax.tick_params(length=0)
         for spine in ax.spines.values():
@@ -102,13 +107,15 @@ def site_heatmap(result: ResultLike, outcome: CriterionOutcome = "fail",
     return fig
 
 
-def _annotate_cells(ax: Axes, values: np.ma.MaskedArray, image: Any) -> None:
+def _annotate_cells(ax: Axes, values: np.ma.MaskedArray, counts: np.ndarray, image: Any) -> None:
+    """Each cell's count of patients over its percentage (``-`` for a site without screened patients)."""
     for (row, col), value in np.ndenumerate(values.filled(np.nan)):
         if np.isnan(value):
             ax.text(col, row, "-", ha="center", va="center", fontsize=7, color="black")
             continue
         color = text_color_on(image.cmap(image.norm(value)))
-        ax.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=7, color=color)
+        ax.text(col, row, f"{counts[row, col]:,}\n{value:.0f}%", ha="center", va="center", fontsize=6.5,
+                color=color, linespacing=1.1)
 
 
 # --------------------------------------------------------------------------- timeline

@@ -182,15 +182,28 @@ def site_criterion_rates(result: ResultLike, outcome: CriterionOutcome = "fail",
         A matrix: index ``site_id``, one column per criterion ``I1`` .. ``E11``, values
         in ``[0, 1]``.
     """
+    counts = site_criterion_counts(result, outcome, sites)
+    screened = site_screened(result, counts.index)
+    matrix = counts.div(screened.where(screened > 0), axis=0)
+    matrix.index.name, matrix.columns.name = "site_id", "criterion_id"
+    return matrix
+
+
+def site_criterion_counts(result: ResultLike, outcome: CriterionOutcome = "fail",
+                          sites: Sequence[str] | None = None) -> pd.DataFrame:
+    """Patients of each site with the given outcome, per criterion: the numerators of :func:`site_criterion_rates`."""
     sites = list(SITE_IDS) if sites is None else list(sites)
     outcomes = result.outcomes
     hits = outcomes[outcomes["outcome"].astype(str) == outcome]
     counts = pd.crosstab(hits["site_id"].astype(str), hits["criterion_id"].astype(str))
     counts = counts.reindex(index=sites, columns=list(CRITERION_IDS), fill_value=0)
-    screened = result.verdicts["site_id"].astype(str).value_counts().reindex(sites, fill_value=0)
-    matrix = counts.div(screened.where(screened > 0), axis=0)
-    matrix.index.name, matrix.columns.name = "site_id", "criterion_id"
-    return matrix
+    counts.index.name, counts.columns.name = "site_id", "criterion_id"
+    return counts
+
+
+def site_screened(result: ResultLike, sites: Sequence[str]) -> pd.Series:
+    """Screened patients per site, in the order of ``sites`` (0 for a site without any)."""
+    return result.verdicts["site_id"].astype(str).value_counts().reindex(list(sites), fill_value=0)
 
 
 def site_timeline(result: ResultLike) -> pd.DataFrame:
