@@ -418,6 +418,25 @@ def test_table_one_counts_by_verdict(table_one_case: tuple[ScreeningResult, Scre
     assert not table.apply(lambda col: col.str.contains("birth", case=False)).any().any()
 
 
+def test_a_sites_table_one_has_the_programs_rows(table_one_case: tuple[ScreeningResult, ScreeningDataset]) -> None:
+    program, dataset = table_one_case
+    only_p1 = build_result({"P1": ("mskcc", "2025-01-10", {"I4": "fail"})})  # female, ECOG 1, IV, mutant
+    alone = table_one.table_one(only_p1, dataset)
+    table = table_one.table_one(only_p1, dataset, rows_of=program)
+    assert table[["variable", "level"]].values.tolist() == table_one.table_one(program, dataset)[
+        ["variable", "level"]].values.tolist()
+    assert len(alone) < len(table)
+    sex = table[table["variable"].str.startswith("Sex")].set_index("level")
+    assert sex.index.tolist() == ["female", "male", table_one.NOT_RECORDED]
+    assert sex["Overall"].tolist() == ["1 (100.0)", "0 (0.0)", "0 (0.0)"]
+    assert sex["ineligible"].tolist() == ["1 (100.0)", "0 (0.0)", "0 (0.0)"]
+    assert sex["eligible"].tolist() == ["", "", ""]  # no eligible patient at this scope: blank, as tableone leaves it
+    assert sex["Missing"].tolist() == ["0", "", ""]  # P1's own blanks, on the variable's first row
+    ecog = table[table["variable"].str.startswith("ECOG")].set_index("level")
+    assert ecog.index.tolist() == ["0", "1", table_one.NOT_RECORDED]
+    assert ecog["Overall"].tolist() == ["0 (0.0)", "1 (100.0)", "0 (0.0)"]
+
+
 def test_table_one_of_an_empty_result() -> None:
     table = table_one.table_one(build_result({}), _dataset([]))
     assert table.loc[0, "variable"] == "n"

@@ -444,7 +444,7 @@ class EligibilityReport:
 
     def table_one(self) -> HtmlTable:
         """Table 1 of the screened patients by verdict (tableone)."""
-        return HtmlTable(table_one.table_one(self.result, self.dataset),
+        return HtmlTable(table_one.table_one(self.result, self.dataset, rows_of=self.program),
                          caption=f"Table 1: screened patients by verdict, {self.scope_name}",
                          note=table_one.TABLE_ONE_NOTE, blank_repeats=("variable",))
 

@@ -87,7 +87,7 @@ TABLE_ONE_LABELS: dict[str, str] = {
 
 
 def _table_one_order(characteristics: pd.DataFrame) -> dict[str, list[str]]:
-    """Category order per variable: the contract's code order, then 'not recorded'."""
+    """Category order per variable: the contract's code order, then 'not recorded' (where there are blanks)."""
     fixed = {
         "age_group": list(AGE_GROUPS),
         "ecog": [str(i) for i in range(6)],
@@ -98,10 +98,11 @@ def _table_one_order(characteristics: pd.DataFrame) -> dict[str, list[str]]:
     for column in ("sex", "melanoma_subtype", "ajcc_stage", "braf_v600"):
         fixed[column] = list(PATIENTS.column(column).codes)
     present = {c: set(characteristics[c].dropna().astype(str)) for c in fixed}
-    return {c: [v for v in order if v in present[c]] + [NOT_RECORDED] for c, order in fixed.items()}
+    blanks = {c: [NOT_RECORDED] if characteristics[c].isna().any() else [] for c in fixed}
+    return {c: [v for v in order if v in present[c]] + blanks[c] for c, order in fixed.items()}
 
 
-def table_one(result: ResultLike, dataset: ScreeningDataset) -> pd.DataFrame:
+def table_one(result: ResultLike, dataset: ScreeningDataset, rows_of: ResultLike | None = None) -> pd.DataFrame:
     """Table 1 of the screened patients by verdict, made with the ``tableone`` package.
 
     Parameters
@@ -112,6 +113,10 @@ def table_one(result: ResultLike, dataset: ScreeningDataset) -> pd.DataFrame:
         The screened dataset; the result does not carry patient characteristics, so the
         caller passes the dataset (:class:`~lifileucel_analysis.report.EligibilityReport`
         keeps it alongside the result).
+    rows_of : ResultLike, optional
+        Whose levels make the rows (default: ``result``'s). A site page passes the whole
+        program, so every site's Table 1 has the same rows, a level absent at the site
+        shown as ``0 (0.0)``: the sponsor compares sites row by row.
 
     Returns
     -------
@@ -138,7 +143,8 @@ def table_one(result: ResultLike, dataset: ScreeningDataset) -> pd.DataFrame:
     present = [v for v in VERDICTS if (data["verdict"] == v).any()]
     if not present:
         return _empty_table_one()
-    order = {"verdict": present, **_table_one_order(characteristics)}
+    levels = _table_one_order(characteristics if rows_of is None else patient_characteristics(rows_of, dataset))
+    order = {"verdict": present, **levels}
     for column in categorical:
         # A visible level for blanks: percentages then describe every patient.
         data[column] = data[column].map(lambda v: NOT_RECORDED if v is None else str(v))
@@ -153,7 +159,31 @@ def table_one(result: ResultLike, dataset: ScreeningDataset) -> pd.DataFrame:
             order=order, missing=True, overall=True, pval=False, decimals=1,
             rename=TABLE_ONE_LABELS,
         ).tableone
-    return _flatten_table_one(table, characteristics)
+    return _every_level(_flatten_table_one(table, characteristics), levels, present)
+
+
+def _every_level(flat: pd.DataFrame, levels: dict[str, list[str]], present: list[str]) -> pd.DataFrame:
+    """``flat`` with a ``0 (0.0)`` row for each level of ``levels`` that tableone left out (none at this scope).
+
+    tableone lists only the levels it finds; the rows of each variable follow ``levels``,
+    and its blanks count stays on its first row.
+    """
+    zero = {column: "0 (0.0)" if column == "Overall" or column in present else "" for column in
+            ["Overall", *VERDICTS]}
+    pieces = []
+    for variable, rows in flat.groupby("variable", sort=False):
+        column = next((c for c, label in TABLE_ONE_LABELS.items() if variable == f"{label}, n (%)"), None)
+        if column is None or column not in levels:
+            pieces.append(rows)
+            continue
+        missing = rows["Missing"].iloc[0]
+        by_level = rows.set_index("level")
+        full = pd.DataFrame([by_level.loc[level].to_dict() if level in by_level.index
+                             else {"variable": variable, "Missing": "", **zero} for level in levels[column]])
+        full.insert(1, "level", levels[column])
+        full["Missing"] = [missing] + [""] * (len(full) - 1)
+        pieces.append(full[flat.columns])
+    return pd.concat(pieces, ignore_index=True)
 
 
 def _flatten_table_one(table: pd.DataFrame, characteristics: pd.DataFrame) -> pd.DataFrame:
