@@ -228,6 +228,20 @@ def test_an_absolute_path_given_is_shown_without_its_folders() -> None:
     assert display_given("params/x.yaml") == "params/x.yaml"
 
 
+def test_a_relative_path_out_of_the_project_shows_no_folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from lifileucel_analysis.paths import PROJECT_ROOT
+
+    (tmp_path / "site_data").mkdir()
+    monkeypatch.chdir(PROJECT_ROOT / "notebooks")  # where JupyterLab and papermill run a notebook
+    typed = os.path.relpath(tmp_path / "site_data", PROJECT_ROOT / "notebooks")
+    assert typed.startswith("..") and str(tmp_path.parent.name) in typed
+    assert display_given(typed) == ".../site_data (outside the project)"
+    assert display_given("../lifileucel_analysis/data/demo") == "../lifileucel_analysis/data/demo"  # inside: as typed
+    assert display_given("../no/such/folder") == "../no/such/folder"  # not found: the page's error names it
+
+
 def test_resolve_path_defaults_cwd_then_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     default = tmp_path / "default"
     assert screening_inputs.resolve_input_path("", default) == default

@@ -84,13 +84,21 @@ def display_path(path: Path) -> str:
 def display_given(value: str) -> str:
     """A path parameter as given, with an absolute path cut to its last part.
 
-    ``"../data/x"`` and ``"params/x.yaml"`` are shown as typed; ``"/home/ana/sites/x"``
-    becomes ``".../x (absolute path)"``, so running a notebook directly on an absolute path
-    does not put that path into the page.
+    ``"../data/x"`` and ``"params/x.yaml"`` (inside the project) are shown as typed;
+    ``"/home/ana/sites/x"`` becomes ``".../x (absolute path)"``, and a relative path that
+    leads out of the project (``"../../tmp/x"``, found by the inputs' path rule:
+    working directory, then project root) ``".../x (outside the project)"``, so the page
+    does not show the folders of the machine it was built on.
     """
     text = str(value)
-    if text.strip() and Path(text).expanduser().is_absolute():
-        return f".../{Path(text).name} (absolute path)"
+    if not text.strip():
+        return text
+    path = Path(text).expanduser()
+    if path.is_absolute():
+        return f".../{path.name} (absolute path)"
+    found = next((c for c in (Path.cwd() / path, PROJECT_ROOT / path) if c.exists()), None)
+    if found is not None and project_relative(found) is None:
+        return f".../{found.resolve().name} (outside the project)"
     return text
 
 
