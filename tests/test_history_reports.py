@@ -65,18 +65,19 @@ def _planted_last_week(series: Path) -> pd.DataFrame:
 
 
 class _Tables(HTMLParser):
-    """Every ``<table>`` of a page after its caption (the ``<strong>`` above it), as rows of cell texts."""
+    """Every ``<table>`` of a page by its caption (the ``<strong>`` in its ``<caption>``), as rows of cell texts."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tables: dict[str, list[list[str]]] = {}
         self._caption, self._in_strong, self._cell, self._row = "", False, None, None
+        self._rows: list[list[str]] = []
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
         if tag == "strong":
             self._in_strong, self._caption = True, ""
         elif tag == "table":
-            self.tables[self._caption] = []
+            self._rows = []
         elif tag == "tr":
             self._row = []
         elif tag == "td":
@@ -89,8 +90,10 @@ class _Tables(HTMLParser):
             self._row.append(self._cell or "")
             self._cell = None
         elif tag == "tr" and self._row:
-            self.tables[self._caption].append(self._row)
+            self._rows.append(self._row)
             self._row = None
+        elif tag == "table":  # keyed once its caption (read inside it) is known
+            self.tables[self._caption] = self._rows
 
     def handle_data(self, data: str) -> None:
         if self._in_strong:

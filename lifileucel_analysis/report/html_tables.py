@@ -82,16 +82,19 @@ class HtmlTable:
     def to_html(self) -> str:
         """Return the table as an HTML fragment with every input value escaped."""
         parts = ['<div class="lifileucel-table">']
-        if self.caption:
-            parts.append(f"<p><strong>{escape(self.caption)}</strong></p>")
+        title = f"<strong>{escape(self.caption)}</strong>" if self.caption else ""
         if self.frame.empty:
+            parts += [f"<p>{title}</p>"] if title else []
             parts.append(f"<p><em>{escape(self.empty)}</em></p>")
         else:
             shown = display_frame(self.frame.iloc[:self.shown_rows], blank_repeats=self.blank_repeats)
             # Patient and site first: the table class keeps those two cells on one line each.
             patients = list(self.frame.columns[:2]) == ["patient_id", "site_id"]
-            parts.append(shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left",
-                                       classes="eap-patient-table" if patients else None))
+            table = shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left",
+                                  classes="eap-patient-table" if patients else None)
+            if title:  # a <caption>: a screen reader announces it with the table; printed, it stays with it
+                table = table.replace(">", f'>\n  <caption style="text-align: left">{title}</caption>', 1)
+            parts.append(table)
             if self.shown_rows < len(self.frame):
                 where = f" The full list is in the download: {self.download}." if self.download else ""
                 parts.append(f'<p class="eap-truncated"><strong>Showing the first {self.shown_rows:,} of '

@@ -96,6 +96,8 @@ def display_given(value: str) -> str:
     path = Path(text).expanduser()
     if path.is_absolute():
         return f".../{path.name} (absolute path)"
+    if ".." not in path.parts:  # "site_data", "params/x.yaml": names no folder above where it was typed
+        return text
     found = next((c for c in (Path.cwd() / path, PROJECT_ROOT / path) if c.exists()), None)
     if found is not None and project_relative(found) is None:
         return f".../{found.resolve().name} (outside the project)"
