@@ -12,14 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import CANONICAL_UNIT
 from .evidence import STR
 from .facts import Facts
 from .nullable import is_no, is_yes
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
-AS_CONVERTED = " \\([^()]* (?:" + "|".join(sorted({unit.replace("^", "\\^") for unit in CANONICAL_UNIT.values()})) + ")\\)$"
-"""The canonical-unit value a lab result's evidence text ends with when typed in another unit."""
 BRAIN_DETAILS = ["brain_metastases_symptomatic", "brain_metastases_treated", "brain_metastases_stable_since"]
 
 
@@ -122,7 +119,7 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").
-            "value": lab.raw.iloc[hit].str.replace(AS_CONVERTED, "", regex=True).to_numpy(dtype=object),
+            "value": lab.conflict_recorded,
             "finding": f"several {test} results on the counting day disagree; which is the latest is not recorded",
         }))
     return out

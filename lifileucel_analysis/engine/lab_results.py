@@ -75,6 +75,9 @@ class LabResult:
     several: pd.Series
     """True where the two ends come from different rows of the counting day (recorded results
     that disagree, or a recorded result beside one with a blank): which is the latest matters."""
+    conflict_recorded: np.ndarray
+    """For the patients where ``conflict`` holds, in patient order: the least favourable row as
+    recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
 
     @property
     def raw(self) -> pd.Series:
@@ -239,9 +242,10 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         hit = np.flatnonzero(no_value | no_unit)
         blank[np.flatnonzero(has)[hit]] = np.where(no_value[hit], "value", "unit")
     several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
+    recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
-                     pd.Series(several))
+                     pd.Series(several), recorded.astype(object))
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
