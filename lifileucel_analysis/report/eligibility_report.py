@@ -43,7 +43,7 @@ from .html_tables import Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
 from .screening_inputs import ScreenedInputs, is_blank, resolve_input_path, screen_files
-from .worklist import DataCurrency, data_currency, mark_changes, plain_worklist
+from .worklist import WORKLIST_NOTE, DataCurrency, data_currency, mark_changes, plain_worklist
 
 PAGE_ROWS = 500
 """Per-patient tables show at most this many rows (those needing action first); the download has all.
@@ -271,10 +271,7 @@ class EligibilityReport:
     def pending_worklist(self) -> HtmlTable:
         """Each pending patient once: what to collect, in plain words, closest to eligible first."""
         return HtmlTable(self.worklist_frame(), caption="Pending worklist: data to collect, closest to eligible first",
-                         note=f"days pending: from consent to {self.currency.phrase()}; NMA-LD: done when on or before "
-                              "that date. since last cut: against the run history's earlier run. Lab results count "
-                              "when collected in the dates shown (consent minus the lab look-back, up to NMA-LD). "
-                              "Sorted by number of unknown criteria, then fields to collect, then longest pending.",
+                         note=WORKLIST_NOTE.format(as_of=self.currency.phrase()),
                          empty="No patient is pending.", max_rows=PAGE_ROWS,
                          download=download_name(self.site, "pending-worklist", "xlsx"))
 

@@ -32,6 +32,11 @@ WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "d
 SINCE_LAST_CUT = "since_last_cut"
 """Column :func:`mark_changes` adds to a report's worklist: what changed since the earlier run."""
 NO_EARLIER_RUN = "no earlier run to compare"
+WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: done when on or before that date. since last cut: "
+                 "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
+                 "minus the lab look-back, up to NMA-LD). Sorted by number of unknown criteria, then fields to "
+                 "collect, then longest pending.")
+"""The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`)."""
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
 PLAIN_LABELS: dict[str, str] = {
