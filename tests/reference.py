@@ -331,9 +331,10 @@ def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any]
 
 
 def i3_adjuvant(therapies: list[Row], dictionary: Mapping[str, str]) -> str:
-    """I3: pass with any line recorded as adjuvant/neoadjuvant anti-PD-(L)1; never blocks (never unknown)."""
+    """I3: pass with any line that is, or in some reading of its blanks may be, adjuvant/neoadjuvant
+    anti-PD-(L)1 (a blank is never a "no"); never blocks (never unknown); not_applicable otherwise."""
     for therapy in therapies:
-        if therapy["setting"] in ("adjuvant", "neoadjuvant") and is_pd1(therapy, dictionary) == YES:
+        if therapy["setting"] in ("adjuvant", "neoadjuvant", None) and is_pd1(therapy, dictionary) != NO:
             return PASS
     return NA
 

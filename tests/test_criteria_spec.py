@@ -165,7 +165,8 @@ I2_I3 = [
     lines_case("blank setting fails on either reading: 5th line or no progression",
                [line(1, "metastatic", NIVO), line(2, "metastatic", NIVO), line(3, "metastatic", NIVO),
                 line(4, "metastatic", NIVO, best="cr", stop="completed"), line(5, None, "ipilimumab")], FAIL),
-    lines_case("setting blank on the only line", [line(1, None, NIVO)], UNKNOWN, NA),
+    lines_case("setting blank on the only line", [line(1, None, NIVO)], UNKNOWN, PASS),  # I3: it may be adjuvant
+    lines_case("setting blank, no anti-PD-(L)1", [line(1, None, "ipilimumab")], FAIL, NA),
     lines_case("4 sure lines + 1 of blank setting", [line(1, "metastatic", NIVO), line(2, "metastatic", NIVO),
                                                      line(3, "metastatic", NIVO), line(4, "metastatic", NIVO),
                                                      line(5, None, NIVO, best="pd")], UNKNOWN),
@@ -200,7 +201,7 @@ I2_I3 = [
                [line(1, "adjuvant", "ipilimumab", end=ADJUVANT_PEMBRO_END, recurrence="2024-03-01")], FAIL, NA),
     lines_case("adjuvant unknown agent with qualifying recurrence",
                [line(1, "adjuvant", "investigational-x", end=ADJUVANT_PEMBRO_END, recurrence="2024-03-01")],
-               UNKNOWN, NA, UNKNOWN),
+               UNKNOWN, PASS, UNKNOWN),  # I3: the unknown agent may be an anti-PD-(L)1 (since session 17)
     lines_case("late adjuvant recurrence, then a metastatic PD-1 line that progressed",
                [line(1, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, recurrence="2024-09-01"),
                 line(2, "metastatic", NIVO, start="2024-09-15", end="2025-01-15")], PASS, PASS),

@@ -573,3 +573,26 @@ def test_no_field_label_holds_the_item_separator() -> None:
               if t.name != "overrides"}
     assert labels["patients.live_vaccine_date"] == "live vaccine date (most recent live/attenuated vaccine)"
     assert not {field: label for field, label in labels.items() if "; " in label}
+
+
+def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
+    """A blank setting or an unclassified agent may make an adjuvant anti-PD-(L)1 line: I3 passes and says which."""
+    from helpers import case_tables, concat_tables
+
+    from lifileucel_analysis.contract.dataset import ScreeningDataset
+    from lifileucel_analysis.engine.parameters import load_params
+    from lifileucel_analysis.engine.screening import screen
+
+    def line(setting: str | None, agents: str) -> dict[str, object]:
+        return {"line": 1, "setting": setting, "agents": agents, "start_date": "2024-01-10", "end_date": "2024-06-10",
+                "best_response": "pd", "stop_reason": "progression", "recurrence_date": None}
+
+    parts = [case_tables(patient_id="A", therapies=[line(None, "nivolumab")]),
+             case_tables(patient_id="C", therapies=[line(None, "ipilimumab")])]
+    dataset = ScreeningDataset(**concat_tables(parts), source="in memory")
+    outcomes = screen(dataset, load_params()).outcomes.set_index(["patient_id", "criterion_id"])
+    assert outcomes.loc[("A", "I3"), "outcome"] == "pass"
+    assert outcomes.loc[("A", "I3"), "evidence"] == (
+        "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; line 1 (nivolumab) may be one "
+        "(setting blank or agents unclassified: therapies.setting, therapies.agents); I3 never blocks")
+    assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1

@@ -85,20 +85,40 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
            reads="therapies.setting therapies.agents therapies.end_date therapies.recurrence_date",
            limits="adjuvant_recurrence_months")
 def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
-    """Which adjuvant anti-PD-(L)1 lines qualify for I2; never blocks (pass, or not_applicable without one)."""
-    adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & f.lines["pd1"].fillna(False).to_numpy()
+    """Which adjuvant anti-PD-(L)1 lines qualify for I2; never blocks.
+
+    ``pass`` while the patient has such a line, or may have one: a line of blank setting
+    with an anti-PD-(L)1 agent, or an adjuvant line whose agents are not classified (a
+    blank is never a "no", so "no such line" cannot be said of it; audit, session 17).
+    ``not_applicable`` only when no line is or may be one.
+    """
+    setting_open = f.lines["setting"].isna().to_numpy()
+    pd1 = f.lines["pd1"]
+    adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & pd1.fillna(False).to_numpy()
+    may_be = (f.lines["adjuvant"].to_numpy() | setting_open) & pd1.fillna(True).to_numpy() & ~adjuvant_pd1
     window = f.lines["recurrence_in_window"]
     qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
     unclear = adjuvant_pd1 & window.isna().to_numpy()
+    maybe_lines = line_labels(f, may_be, "")
+    also = pc.if_else(pc.equal(maybe_lines, ""), pa.scalar("", TEXT),
+                      pc.binary_join_element_wise(pa.scalar("; may also be one: ", TEXT), maybe_lines.cast(TEXT),
+                                                  pa.scalar(" (" + MAY_BE_ONE + ")", TEXT), pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
     values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
-              "unclear": _lines_or_none(f, unclear), "months": p.adjuvant_recurrence_months}
+              "unclear": _lines_or_none(f, unclear), "months": p.adjuvant_recurrence_months, "also": also,
+              "maybe": maybe_lines}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
-                                           "unclear (recurrence date not recorded): {unclear}"),
+                                           "unclear (recurrence date not recorded): {unclear}{also}"),
+        Rule(f.count(may_be) > 0, P, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
+                                     "{maybe} may be one (" + MAY_BE_ONE + "); I3 never blocks"),
         Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
     ], values)
+
+
+MAY_BE_ONE = "setting blank or agents unclassified: therapies.setting, therapies.agents"
+"""Why a line may be an adjuvant anti-PD-(L)1 line without being recorded as one (I3's evidence)."""
 
 
 def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:
