@@ -216,9 +216,22 @@ def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None
 def test_duplicate_composite_keys_are_reported(tmp_path: Path, table: str, key_column: str,
                                                expected_value: str) -> None:
     rows = base_rows()
-    rows[table].append(dict(rows[table][0]))
+    changed = {"line": rows[table][0].get("line")} if table == "therapies" else {"reason": "a second, other reason"}
+    rows[table].append({**rows[table][0], **changed})
     error = load_error(write_csv_dataset(tmp_path / "d", rows))
     assert f"{table} row 2, column {key_column}: value {expected_value!r}: duplicate" in str(error)
+
+
+def test_an_override_written_twice_is_read_once(tmp_path: Path) -> None:
+    """Every column equal: one documented waiver (the spec gives overrides no key); one that differs is refused."""
+    from lifileucel_analysis.contract.loading import load_dataset
+
+    rows = base_rows()
+    once = load_dataset(write_csv_dataset(tmp_path / "once", rows))
+    rows["overrides"].append(dict(rows["overrides"][0]))
+    twice = load_dataset(write_csv_dataset(tmp_path / "twice", rows))
+    assert twice.overrides.equals(once.overrides)
+    assert any("overrides: row(s) 2 repeat an earlier row in every column" in w for w in twice.warnings)
 
 
 def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path) -> None:

@@ -131,8 +131,9 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     no_patients = "patients" in checked and checked["patients"].n_rows == 0
     if no_patients:  # the one cause, said first: every event row would otherwise be "no such patient"
         findings.add("patients", MSG_NO_PATIENTS)
+    repeats = _exact_repeats(checked.get("overrides"))
     for name, table in checked.items():
-        _check_keys(table, findings)
+        _check_keys(table, findings, repeats if name == "overrides" else None)
         if name != "patients" and not no_patients:
             _check_patients_exist(table, patient_ids, positions.get(name), findings)
     if "labs" in checked:
@@ -143,6 +144,11 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
             _check_date_order(checked[table], earlier, later, column, message, findings)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
+    if repeats is not None and repeats.any():  # the same waiver written twice: read once, and said
+        frames["overrides"] = frames["overrides"][~repeats].reset_index(drop=True)
+        rows = ", ".join(str(i + 1) for i in np.flatnonzero(repeats)[:20])
+        findings.warnings.append(f"overrides: row(s) {rows} repeat an earlier row in every column; each waiver "
+                                 "is read once")
     frames.setdefault("overrides", empty_frame("overrides"))
     dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
     # No problem left: the patients' IDs are unique and none is blank, so the positions among
@@ -221,14 +227,29 @@ def _drop_blank_rows(raw: dict[str, pd.Series], n_rows: int) -> dict[str, pd.Ser
 # Table and cross-table checks ---------------------------------------------------------
 
 
-def _check_keys(table: _Checked, findings: Findings) -> None:
-    """Report every row whose key (e.g. patient_id, or patient_id + line) repeats."""
+def _exact_repeats(table: _Checked | None) -> np.ndarray | None:
+    """Rows of ``table`` equal in every column to an earlier row (``None`` without the table)."""
+    if table is None or table.n_rows == 0:
+        return None
+    return pd.DataFrame(table.raw).duplicated(keep="first").to_numpy()
+
+
+def _check_keys(table: _Checked, findings: Findings, repeats: np.ndarray | None = None) -> None:
+    """Report every row whose key (e.g. patient_id, or patient_id + line) repeats.
+
+    ``repeats``: rows that repeat an earlier row in every column, read once rather than
+    refused (an override written twice is one documented waiver; the spec gives overrides
+    no key, and only a second waiver that differs is ambiguous).
+    """
     key = table.spec.key
     if not key or any(name not in table.columns for name in key):
         return
     keys = pd.DataFrame({name: table.columns[name] for name in key})
     complete = keys.notna().all(axis=1).to_numpy()
-    repeated = keys.duplicated(keep=False).to_numpy() & complete
+    if repeats is not None:
+        complete = complete & ~repeats
+    repeated = np.zeros(len(keys), dtype=bool)
+    repeated[complete] = keys[complete].duplicated(keep=False).to_numpy()
     if not repeated.any():
         return
     shown = _key_text(keys, key)
