@@ -232,6 +232,11 @@ def test_an_override_written_twice_is_read_once(tmp_path: Path) -> None:
     twice = load_dataset(write_csv_dataset(tmp_path / "twice", rows))
     assert twice.overrides.equals(once.overrides)
     assert any("overrides: row(s) 2 repeat an earlier row in every column" in w for w in twice.warnings)
+    from lifileucel_analysis.engine.parameters import load_params
+    from lifileucel_analysis.engine.screening import screen
+
+    # the screening (which reuses the rows' patient positions found by validation) is the single row's
+    pd.testing.assert_frame_equal(screen(twice, load_params()).outcomes, screen(once, load_params()).outcomes)
 
 
 def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path) -> None:

@@ -146,6 +146,8 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     if repeats is not None and repeats.any():  # the same waiver written twice: read once, and said
         frames["overrides"] = frames["overrides"][~repeats].reset_index(drop=True)
+        if "overrides" in positions:  # the rows' patients, found above, for the rows kept
+            positions["overrides"] = positions["overrides"][~repeats]
         rows = ", ".join(str(i + 1) for i in np.flatnonzero(repeats)[:20])
         findings.warnings.append(f"overrides: row(s) {rows} repeat an earlier row in every column; each waiver "
                                  "is read once")
