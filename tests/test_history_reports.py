@@ -270,7 +270,7 @@ def test_without_a_history_the_pages_say_so_and_how_to_get_one() -> None:
     chart = report.verdicts_over_cuts_chart()
     assert isinstance(chart, Markup) and chart.text.startswith("No run history was given")
     assert report.verdicts_over_cuts().frame.empty
-    assert report.cut_comparison().changes.empty
+    assert report.cut_comparison.changes.empty
 
 
 def test_a_history_without_an_earlier_cut_says_there_is_nothing_to_compare_yet(tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
         frames["overrides"] = frames["overrides"][~repeats].reset_index(drop=True)
         if "overrides" in positions:  # the rows' patients, found above, for the rows kept
             positions["overrides"] = positions["overrides"][~repeats]
-        rows = ", ".join(str(i + 1) for i in np.flatnonzero(repeats)[:20])
+        rows = names_shown([str(i + 1) for i in np.flatnonzero(repeats)])
         findings.warnings.append(f"overrides: row(s) {rows} repeat an earlier row in every column; each waiver "
                                  "is read once")
     frames.setdefault("overrides", empty_frame("overrides"))

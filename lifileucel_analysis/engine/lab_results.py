@@ -79,11 +79,6 @@ class LabResult:
     """For the patients where ``conflict`` holds, in patient order: the least favourable row as
     recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
 
-    @property
-    def raw(self) -> pd.Series:
-        """The least favourable row as reported (what a conflict finding shows first)."""
-        return self.possible_raw
-
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
     """Select, for every patient and test, the result that counts (``pos``: each lab row's patient).

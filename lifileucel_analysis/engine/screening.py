@@ -125,10 +125,11 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
     needs = _interleave([p.needs.where(unknown[:, j]) for j, p in enumerate(parts)])
     del parts
     outcomes = _outcomes_table(facts, codes, evidence, needs)
+    verdicts = _verdicts_table(facts, codes)
     return ScreeningResult(
         outcomes=outcomes,
-        verdicts=_verdicts_table(facts, codes),
-        missing_data=_missing_table(outcomes, codes),
+        verdicts=verdicts,
+        missing_data=_missing_table(outcomes, (verdicts["verdict"] == "pending").to_numpy(), codes.shape[1]),
         waivers=waiver_rows,
         findings=data_findings(facts),
         params=params,
@@ -274,10 +275,8 @@ def _verdicts_table(facts: Facts, codes: np.ndarray) -> pd.DataFrame:
     })
 
 
-def _missing_table(outcomes: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
-    """The unknown outcomes of pending patients, with the fields that would decide them."""
-    unknown = codes == CODE[Outcome.UNKNOWN]
-    pending = verdict_of((codes == CODE[Outcome.FAIL]).any(axis=1), unknown.any(axis=1)) == "pending"
-    rows = np.repeat(pending, codes.shape[1]) & (outcomes["outcome"] == "unknown").to_numpy()
+def _missing_table(outcomes: pd.DataFrame, pending: np.ndarray, n_criteria: int) -> pd.DataFrame:
+    """The unknown outcomes of pending patients (``pending``, per patient), with the fields that would decide them."""
+    rows = np.repeat(pending, n_criteria) & (outcomes["outcome"] == "unknown").to_numpy()
     table = outcomes.loc[rows, ["patient_id", "site_id", "criterion_id", "missing"]]
     return table.rename(columns={"missing": "fields"}).reset_index(drop=True)

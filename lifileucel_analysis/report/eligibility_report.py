@@ -24,6 +24,7 @@ working directory, then in the project root (:mod:`.screening_inputs`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -222,7 +223,7 @@ class EligibilityReport:
             rows.append(("set aside by the data cut", "; ".join(counts) or "nothing"))
         rows.append(("run history", since_last_cut.display_history(self.history_path)))
         if self.history_path is not None and self.dataset_path is not None:
-            rows.append(("run ID (run history)", self.cut_comparison().run_id))
+            rows.append(("run ID (run history)", self.cut_comparison.run_id))
         rows += software_versions()
         return HtmlTable(pd.DataFrame(rows, columns=["item", "value"]), caption="Provenance")
 
@@ -266,7 +267,7 @@ class EligibilityReport:
     def worklist_frame(self) -> pd.DataFrame:
         """The pending worklist in plain words, each pending patient once (:mod:`.worklist`)."""
         return mark_changes(plain_worklist(self.result, self.dataset.patients, self.currency),
-                            self.cut_comparison().compared_changes)
+                            self.cut_comparison.compared_changes)
 
     def pending_worklist(self) -> HtmlTable:
         """Each pending patient once: what to collect, in plain words, closest to eligible first."""
@@ -277,8 +278,9 @@ class EligibilityReport:
 
     # ---------------------------------------------------------------- screening over time (docs/history.md)
 
+    @cached_property
     def cut_comparison(self) -> since_last_cut.CutComparison:
-        """This page's screening against the earlier run of the history (:mod:`.since_last_cut`)."""
+        """This page's screening against the history's earlier run (:mod:`.since_last_cut`), read once per page."""
         if self.history_path is not None and self.dataset_path is None:
             raise ValueError("a report of an in-memory dataset is no run of a history; build it from a path")
         inputs = ScreenedInputs(dataset_path=self.dataset_path or Path(), criteria_params_path=self.criteria_params_path,
@@ -287,7 +289,7 @@ class EligibilityReport:
 
     def since_last_cut(self) -> Tables:
         """Which runs are compared, changes per kind and per criterion, and each patient that changed."""
-        return since_last_cut.section(self.cut_comparison(), self.site)
+        return since_last_cut.section(self.cut_comparison, self.site)
 
     def cuts_frame(self) -> pd.DataFrame:
         """Eligible, pending and ineligible per data cut of the history (all sites; empty without one)."""

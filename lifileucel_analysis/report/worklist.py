@@ -378,7 +378,7 @@ def mark_changes(worklist: pd.DataFrame, changes: pd.DataFrame | None) -> pd.Dat
         for piece in (listed("newly_unknown", "newly unknown: "), listed("resolved", "resolved: ")):
             marks = (marks + "; " + piece).where((marks != "") & (piece != ""), marks + piece)
         marks = marks.where(change != "new", "new patient").where(change != "", "no change")
-    at = list(worklist.columns).index("nmald") + 1
+    at = worklist.columns.get_loc("nmald") + 1
     framed = worklist.copy()
     framed.insert(at, SINCE_LAST_CUT, marks.astype(object).to_numpy())
     return framed
