@@ -354,11 +354,16 @@ def i5_age(patient: Row, params: Mapping[str, Any]) -> str:
         return PASS  # consent never precedes birth: every reading is an age >= 0
     if birth is None:
         return UNKNOWN
+    if params["min_age_years"] <= 0:
+        return PASS  # nobody is younger than 0, whichever recorded date is wrong
     if consent is None:
         # Every consent date lies between birth and NMA-LD: under age at NMA-LD is under age
-        # at any of them; otherwise some reading passes and an early one fails.
-        young = nma_ld is not None and age_in_years(birth, nma_ld) < params["min_age_years"]
+        # at any of them; otherwise some reading passes and an early one fails. Born after
+        # NMA-LD: a wrong date, no age to compare.
+        young = nma_ld is not None and birth <= nma_ld and age_in_years(birth, nma_ld) < params["min_age_years"]
         return FAIL if young else UNKNOWN
+    if birth > consent:
+        return UNKNOWN  # a birth date after consent is a wrong date, not a negative age
     return PASS if age_in_years(birth, consent) >= params["min_age_years"] else FAIL
 
 

@@ -92,11 +92,11 @@ BLANK_1_IN_3 = st.integers(0, 2)
 BLANK_1_IN_4 = st.integers(0, 3)
 NEAR_KEEP = st.integers(0, 24)
 ANCHOR = st.sampled_from(ANCHORS)
-NMA_LD_DAYS = st.sampled_from([0, 1, 13, 14, 15, 27, 28, 29, 40])
+NMA_LD_DAYS = st.sampled_from([0, 1, 13, 14, 15, 27, 28, 29, 40, -3])  # -3: before consent (a finding)
 STABLE_DAYS_BEFORE_LD = st.sampled_from([-1, 0, 12, 13, 14, 15, 60])
 VACCINE = st.sampled_from([("ld", d) for d in (-1, 0, 1, 27, 28, 29, 90)]
                           + [("consent", d) for d in (27, 28, 29, 30)])
-AGE_YEARS = st.sampled_from([18, 18, 18, 17, 19, 45, 80])
+AGE_YEARS = st.sampled_from([18, 18, 18, 17, 19, 45, 80, 0, -1])  # 0 and -1: born on or after consent
 AGE_DAYS = st.sampled_from([-1, 0, 0, 1, 200])
 SITE = st.sampled_from(SITE_IDS)
 BOOL = st.booleans()

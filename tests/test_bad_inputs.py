@@ -321,6 +321,31 @@ def same_day_ast_conflict_is_unknown(out: Path, baseline: Path) -> None:
     assert result == "unknown" and "150 U/L (ULN 40) and 100 U/L (ULN 40)" in evidence, evidence
 
 
+def date_order_finding(patient: str, table: str, row: str, column: str, value: str, words: str,
+                       unknown: str | None = None, hidden: str | None = None) -> Check:
+    """Dates of one row that contradict each other: screened, with one finding naming the cell.
+
+    Only P1's or P2's own outcome may change (``unknown``: that criterion becomes unknown);
+    every other patient's verdict is the clean data's. ``hidden`` must reach no output."""
+    def check(out: Path, baseline: Path) -> None:
+        found = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+        assert found[["patient_id", "table", "row", "column", "value"]].values.tolist() == [
+            [patient, table, row, column, value]]
+        assert words in found["finding"].iloc[0], found["finding"].iloc[0]
+        verdicts = verdicts_of(out)
+        assert {k: v for k, v in verdicts.items() if k != patient} == {k: v for k, v in EXPECTED.items()
+                                                                       if k != patient}
+        if unknown is not None:
+            p_outcome = outcome(out, patient, unknown)
+            assert p_outcome[0] == "unknown" and "one of the two is wrong" in p_outcome[1], p_outcome
+            assert verdicts[patient] == ("pending" if EXPECTED[patient] == "eligible" else EXPECTED[patient])
+        else:
+            assert verdicts[patient] == EXPECTED[patient]
+        for name in out.iterdir():
+            assert hidden is None or hidden not in name.read_text(encoding="utf-8"), name
+    return check
+
+
 def lab_after_consent_counts(out: Path, baseline: Path) -> None:
     """Every lab of P1 collected after consent but before NMA-LD: they count, so I7 is decided."""
     assert outcome(out, "P1", "I7")[0] == "pass"
@@ -631,23 +656,29 @@ CASES: list[Case] = [
           "patients row 2, column consent_date: value '0025-03-01'", "implausible year")),
     Case("year-typo-in-the-future", csv_folder(cell("patients", 0, "consent_date", "2205-03-01")), 2,
          ("patients row 1, column consent_date: value '2205-03-01'", "implausible year", "2099-12-31")),
-    Case("birth-after-consent-is-refused-without-showing-the-date",
-         csv_folder(cell("patients", 1, "birth_date", "2025-07-13")), 2,
-         ("patients row 2, column birth_date", "'####-##-##'", "after consent_date"), absent=("2025-07-13",)),
+    # Dates of one row in an impossible order are data-quality findings, not contract breaks
+    # (spec section 1 does not order dates; one record's typo must not stop the program's run).
+    Case("birth-after-consent-is-a-finding-without-showing-the-date",
+         csv_folder(cell("patients", 1, "birth_date", "2025-07-13")), 0,
+         check=date_order_finding("P2", "patients", "2", "birth_date", "####-##-##", "after consent_date",
+                                  unknown="I5", hidden="2025-07-13")),
     Case("malformed-birth-date-is-masked", csv_folder(cell("patients", 0, "birth_date", "13/07/1961")), 2,
          ("patients row 1, column birth_date: value '##/##/####'", "not an ISO date"),
          absent=("13/07/1961", "1961")),
-    Case("lymphodepletion-before-consent", csv_folder(cell("patients", 0, "lymphodepletion_date", "2025-02-27")), 2,
-         ("patients row 1, column lymphodepletion_date: value '2025-02-27'", "before consent_date"),
+    Case("lymphodepletion-before-consent-is-a-finding",
+         csv_folder(cell("patients", 0, "lymphodepletion_date", "2025-02-27")), 0,
+         check=date_order_finding("P1", "patients", "1", "lymphodepletion_date", "2025-02-27",
+                                  "NMA-LD before consent_date 2025-03-01"),
          subprocess=True),
     Case("lymphodepletion-on-the-consent-day-is-valid",
          csv_folder(cell("patients", 0, "lymphodepletion_date", "2025-03-01")), 0,
          check=verdicts_are(EXPECTED)),
-    Case("therapy-ending-before-it-starts", csv_folder(cell("therapies", 1, "end_date", "2023-12-31")), 2,
-         ("therapies row 2, column end_date: value '2023-12-31'", "before start_date", "cannot end before it starts")),
-    Case("recurrence-before-the-line-starts",
+    Case("therapy-ending-before-it-starts-is-a-finding", csv_folder(cell("therapies", 1, "end_date", "2023-12-31")),
+         0, check=date_order_finding("P2", "therapies", "2", "end_date", "2023-12-31", "ends before it starts")),
+    Case("recurrence-before-the-line-starts-is-a-finding",
          csv_folder(cell("therapies", 0, "setting", "adjuvant"), cell("therapies", 0, "recurrence_date", "2023-06-01")),
-         2, ("therapies row 1, column recurrence_date: value '2023-06-01'", "before start_date")),
+         0, check=date_order_finding("P1", "therapies", "1", "recurrence_date", "2023-06-01",
+                                     "recurrence dated before the line starts")),
     Case("lab-after-consent-within-the-window-counts",
          csv_folder(*(cell("labs", i, "collected_date", "2025-03-10") for i in range(7))), 0,
          check=lab_after_consent_counts),

@@ -262,6 +262,8 @@ LIMITS_AT_THE_EDGE = [
     Case("I5 minimum age 0, birth date blank", {"I5": PASS}, {"birth_date": None}, params={"min_age_years": 0}),
     Case("I5 minimum age 0, consent date blank", {"I5": PASS}, {"consent_date": None}, params={"min_age_years": 0}),
     Case("I5 minimum age 1, birth date blank", {"I5": UNKNOWN}, {"birth_date": None}, params={"min_age_years": 1}),
+    Case("I5 minimum age 0, birth after consent", {"I5": PASS}, {"birth_date": "2026-01-01"},
+         params={"min_age_years": 0}),
     Case("I6 ECOG limit 5, ECOG blank", {"I6": PASS}, {"ecog": None}, params={"max_ecog": 5}),
     Case("I6 ECOG limit 4, ECOG blank", {"I6": UNKNOWN}, {"ecog": None}, params={"max_ecog": 4}),
     Case("I6 life expectancy limit 0, blank", {"I6": PASS}, {"life_expectancy_months": None},
@@ -283,6 +285,11 @@ I5 = table("I5", ["birth_date", "consent_date"], [
     # consent comes before NMA-LD (2025-03-29): under 18 there is under 18 at any consent date
     ("2007-03-30", None, FAIL, "consent blank, 17 at NMA-LD"),
     ("2007-03-29", None, UNKNOWN, "consent blank, 18 on the NMA-LD day: an earlier consent is possible"),
+    # A birth date after consent (or, consent blank, after NMA-LD) is a wrong date, not a
+    # negative age: unknown, with a data-quality finding (docs/criteria.md).
+    ("2025-03-02", "2025-03-01", UNKNOWN, "birth the day after consent"),
+    ("2025-03-01", "2025-03-01", FAIL, "birth on the consent day: age 0"),
+    ("2025-03-30", None, UNKNOWN, "consent blank, birth the day after NMA-LD"),
 ])
 I5_NO_DATES = [Case("I5 consent and NMA-LD blank, 17 today", {"I5": UNKNOWN},
                     {"birth_date": "2010-01-01", "consent_date": None, "lymphodepletion_date": None})]

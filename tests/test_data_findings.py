@@ -119,3 +119,45 @@ def test_screen_always_writes_findings_csv(tmp_path: Path) -> None:
     assert list(written.columns) == COLUMNS
     expected = screen(ScreeningDataset(**small_dataset())).findings
     assert len(written) == len(expected)
+
+
+# --- dates of one row in an impossible order: findings, read as recorded (not contract breaks) ---
+
+
+def test_birth_after_consent_is_found_without_showing_the_date() -> None:
+    [found] = findings(patient={"birth_date": "2025-03-02"})  # consent 2025-03-01
+    assert (found["table"], found["row"], found["column"], found["value"]) == ("patients", 1, "birth_date",
+                                                                              "####-##-##")
+    assert found["finding"].startswith("birth date after consent_date") and "2025" not in found["finding"]
+
+
+def test_birth_after_nma_ld_with_consent_blank() -> None:
+    [found] = findings(patient={"birth_date": "2025-03-30", "consent_date": None})  # NMA-LD 2025-03-29
+    assert found["column"] == "birth_date" and "after lymphodepletion_date" in found["finding"]
+
+
+@pytest.mark.parametrize(("birth", "consent"), [("2025-03-01", "2025-03-01"), ("2025-03-02", None)])
+def test_a_birth_on_the_consent_day_or_before_nma_ld_is_no_finding(birth: str, consent: str | None) -> None:
+    assert findings(patient={"birth_date": birth, "consent_date": consent}) == []
+
+
+@pytest.mark.parametrize(("nma_ld", "found"), [("2025-02-28", True), ("2025-03-01", False)])
+def test_nma_ld_before_consent(nma_ld: str, found: bool) -> None:
+    rows = findings(patient={"lymphodepletion_date": nma_ld})
+    assert rows == ([{"patient_id": "P001", "table": "patients", "row": 1, "column": "lymphodepletion_date",
+                      "value": nma_ld, "finding": "NMA-LD before consent_date 2025-03-01: one of the two dates is "
+                                                  "wrong (E5, E10 and the I7 lab window read both as recorded)"}]
+                    if found else [])
+
+
+@pytest.mark.parametrize(("column", "value", "words"), [
+    ("end_date", "2024-01-07", "line 1 ends before it starts (start_date 2024-01-08)"),
+    ("recurrence_date", "2024-01-07", "line 1 has a recurrence dated before the line starts (start_date 2024-01-08)")])
+def test_a_line_ending_or_recurring_before_it_starts(column: str, value: str, words: str) -> None:
+    line = {**ELIGIBLE_THERAPY, "setting": "adjuvant", column: value}
+    assert ELIGIBLE_THERAPY["start_date"] == "2024-01-08"
+    [found] = findings(therapies=[line])
+    assert (found["table"], found["row"], found["column"], found["value"]) == ("therapies", 1, column, value)
+    assert found["finding"].startswith(words)
+    # On the start day itself nothing is odd.
+    assert findings(therapies=[{**line, column: "2024-01-08"}]) == []

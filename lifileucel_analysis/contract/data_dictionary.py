@@ -161,14 +161,21 @@ Lenient with a warning (in `ScreeningDataset.warnings`; the data are never used)
   typed frames or any report;
 - extra files in the folder or extra sheets in the workbook.
 
+Screened, with a data-quality finding (`findings.csv`) that names the cell:
+
+- dates of one row that contradict each other: a birth date after consent (or, consent
+  blank, after lymphodepletion), lymphodepletion before consent, a therapy `end_date` or
+  `recurrence_date` before its `start_date`. The contract does not order dates, and one
+  record's typo should not stop the whole program's screen: the criteria read the dates as
+  recorded, except that no age is computed from a birth date after consent (I5 is
+  `unknown`, and the worklist asks for both dates).
+
 Strict where a guess could mislead; each is a problem, and all problems of all tables
 are reported together before anything is screened:
 
 - dates that are not `YYYY-MM-DD` (`03/02/2026` could be 3 February or 2 March), dates
   that do not exist (`2026-02-30`), datetimes with a time of day, dates outside 1900-01-01
   to 2099-12-31 (a typo in the year, `0025` or `2205`), Excel date serial numbers (`45717`);
-- dates of one row that contradict each other: a birth date after consent, lymphodepletion
-  before consent, a therapy `end_date` or `recurrence_date` before its `start_date`;
 - unknown codes, unknown site codes, units that are not listed for the row's test
   (`mmol/L` for bilirubin), `yes`/`no` spelled otherwise (`y`, `true`, `1`);
 - placeholders for a missing value (`N/A`, `NULL`, `NaN`, `-`, `unknown`, ...) and Excel

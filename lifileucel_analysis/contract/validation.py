@@ -4,7 +4,8 @@ The second step of loading (the first is :mod:`.reading`). :func:`validate_table
 takes raw or loosely typed frames (from files or built in memory), checks each column
 (:mod:`.cell_parsing`), then what needs more than one cell: missing and extra columns,
 repeated keys, event rows of unknown patients, units that do not fit the row's test, a
-blank ``uln`` where one is needed, dates of one row in the wrong order. It either
+blank ``uln`` where one is needed. (Dates of one row that contradict each other are
+data-quality findings, not contract breaks: :mod:`..engine.data_findings`.) It either
 returns the typed :class:`.ScreeningDataset` or raises one :class:`.ContractError` that
 lists every problem of every table, each located by table, row, column and value.
 """
@@ -27,7 +28,6 @@ from .findings import Findings
 from .id_lookup import positions_in_each
 from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
 from .schema import (
-    DATE_DTYPE,
     TABLES,
     TESTS_NEEDING_ULN,
     UNIT_FACTORS,
@@ -42,19 +42,6 @@ __all__ = ["validate_raw", "validate_tables"]
 
 T = TypeVar("T")
 U = TypeVar("U")
-
-DATE_ORDER: tuple[tuple[str, str, str, str, str], ...] = (
-    # table, earlier date, later date, column reported, message
-    ("patients", "birth_date", "consent_date", "birth_date",
-     "after consent_date: the birth date must come before consent (is the year right?)"),
-    ("patients", "consent_date", "lymphodepletion_date", "lymphodepletion_date",
-     "before consent_date: lymphodepletion (NMA-LD) comes after consent is signed"),
-    ("therapies", "start_date", "end_date", "end_date",
-     "before start_date: a line of therapy cannot end before it starts"),
-    ("therapies", "start_date", "recurrence_date", "recurrence_date",
-     "before start_date: a recurrence recorded for a line cannot precede the line's start"),
-)
-"""Dates of one row that contradict each other: a later date before the earlier one is refused."""
 
 
 def validate_tables(raw: Mapping[str, pd.DataFrame], source: str = "in memory") -> ScreeningDataset:
@@ -139,9 +126,6 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
-    for table, earlier, later, column, message in DATE_ORDER:
-        if table in checked:
-            _check_date_order(checked[table], earlier, later, column, message, findings)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     if repeats is not None and repeats.any():  # the same waiver written twice: read once, and said
@@ -341,17 +325,6 @@ def _check_lab_units(labs: _Checked, findings: Findings) -> None:
         message = f"unit not allowed for test {test}: use {' or '.join(UNIT_FACTORS[test])}"
         findings.add_cells("labs", "unit", wrong & (test_codes == position), raw_unit, message)
     labs.columns["unit"] = labs.columns["unit"].mask(wrong & ~unknown_test)
-
-
-def _check_date_order(table: _Checked, earlier: str, later: str, column: str, message: str,
-                      findings: Findings) -> None:
-    """Report rows whose ``later`` date comes before their ``earlier`` date (blank dates pass)."""
-    if earlier not in table.columns or later not in table.columns:
-        return
-    first = table.columns[earlier].to_numpy(dtype=DATE_DTYPE)
-    second = table.columns[later].to_numpy(dtype=DATE_DTYPE)
-    wrong = second < first  # NaT compares False
-    findings.add_cells(table.spec.name, column, wrong, table.raw[column], message)
 
 
 def _check_uln(labs: _Checked, findings: Findings) -> None:

@@ -120,7 +120,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     treated, symptomatic = column(f, "brain_metastases_treated"), column(f, "brain_metastases_symptomatic")
     stable, ld = column(f, "brain_metastases_stable_since"), column(f, "lymphodepletion_date")
     days = (ld - stable).dt.days
-    # NMA-LD not scheduled: it will come after consent (the contract refuses the reverse), so
+    # NMA-LD not scheduled: it will come after consent (the program's order), so
     # stability already long enough at consent is long enough at any NMA-LD date (spec section 2).
     days_at_consent = (column(f, "consent_date") - stable).dt.days.where(ld.isna())
     has = is_yes(brain)

@@ -143,17 +143,23 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
     """Age in whole years at consent of at least ``min_age_years``."""
     birth, consent, ld = column(f, "birth_date"), column(f, "consent_date"), column(f, "lymphodepletion_date")
     needs = blank_fields({"patients.birth_date": birth.isna(), "patients.consent_date": consent.isna()})
-    # Consent is signed before NMA-LD (the contract refuses the reverse), so a patient
-    # under age at NMA-LD was under age at any consent date: a fail in every reading.
+    # Consent is signed before NMA-LD (the program's order), so a patient under age at NMA-LD
+    # was under age at any consent date: a fail in every reading. A birth date after consent
+    # (or, consent blank, after NMA-LD) gives no age: one of the dates is wrong (a finding).
     age_at_ld = age_on(birth, ld)
+    wrong_order = birth.notna() & f.age.isna() & (consent.notna() | age_at_ld.isna() & ld.notna())
     return decide(f.n, [
         Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
         Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),
         Rule(consent.isna() & (age_at_ld < p.min_age_years), F,
              "consent date not recorded; age {age_at_ld} at NMA-LD ({ld}) < {limit}, and consent comes before "
              "NMA-LD"),
-        # Consent never precedes birth (the contract refuses it): every age is at least 0.
+        # Whatever the dates, nobody is younger than 0: every age passes a limit of 0.
         Rule(p.min_age_years <= 0, P, "age at consent not known, but every age passes (>= {limit})"),
+        Rule(wrong_order & consent.notna(), U, "birth date after consent date, so one of the two is wrong "
+             "(birth_date, consent_date): age at consent unknown", "patients.birth_date; patients.consent_date"),
+        Rule(wrong_order, U, "consent date not recorded, and birth date after NMA-LD, so one of the two is wrong "
+             "(birth_date, consent_date): age at consent unknown", "patients.birth_date; patients.consent_date"),
         Rule(birth.isna() & consent.isna(), U, "birth date and consent date not recorded (birth_date, "
              "consent_date): age at consent unknown",
              "{needs}"),

@@ -52,6 +52,7 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     out.append(_frame(ids.iloc[late], "patients", late, "live_vaccine_date",
                       p["live_vaccine_date"].iloc[late].dt.strftime("%Y-%m-%d"),
                       "live vaccine dated after the first day of NMA-LD (E10 passes it as not before NMA-LD)"))
+    out.extend(_patient_date_order(p, ids))
     hbv = np.flatnonzero(((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).fillna(False).to_numpy())
     out.append(_frame(ids.iloc[hbv], "patients", hbv, "hbv_pcr", "detectable",
                       "HBV PCR detectable although hbv_serology = negative (E8 reads the negative serology)"))
@@ -65,8 +66,48 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     return out
 
 
+def _day(dates: pd.Series) -> pd.Series:
+    return dates.dt.strftime("%Y-%m-%d")
+
+
+def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
+    """Dates of one patients row that cannot both be right.
+
+    Not contract breaks (the spec's section 1 does not order dates, and one record's typo
+    should not stop the whole program's screen): the criteria read the dates as recorded,
+    except that no age is computed from a birth date after consent or NMA-LD (I5 is unknown).
+    The birth date itself is never shown, as everywhere else.
+    """
+    birth, consent, ld = p["birth_date"], p["consent_date"], p["lymphodepletion_date"]
+    late_birth = (birth > consent).fillna(False) | (consent.isna() & (birth > ld).fillna(False))
+    hit = np.flatnonzero(late_birth.to_numpy())
+    than = pd.Series("consent_date", index=p.index).where(consent.notna(), "lymphodepletion_date").iloc[hit]
+    out = [_frame(ids.iloc[hit], "patients", hit, "birth_date", "####-##-##",
+                  "birth date after " + than + " (the birth date is not shown): one of the two dates is wrong; "
+                  "I5 is unknown until it is corrected")]
+    early = np.flatnonzero((ld < consent).fillna(False).to_numpy())
+    out.append(_frame(ids.iloc[early], "patients", early, "lymphodepletion_date", _day(ld.iloc[early]),
+                      "NMA-LD before consent_date " + _day(consent.iloc[early]) + ": one of the two dates is wrong "
+                      "(E5, E10 and the I7 lab window read both as recorded)"))
+    return out
+
+
+def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.DataFrame]:
+    """A line's end or recurrence dated before its start: read as recorded, said to the site."""
+    out = []
+    for column, what in (("end_date", "ends before it starts"),
+                         ("recurrence_date", "has a recurrence dated before the line starts")):
+        hit = np.flatnonzero((lines[column] < lines["start_date"]).fillna(False).to_numpy())
+        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, _day(lines[column].iloc[hit]),
+                          "line " + line_no.iloc[hit] + " " + what + " (start_date "
+                          + _day(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (the criteria "
+                          "read both as recorded)"))
+    return out
+
+
 def therapy_findings(f: Facts) -> list[pd.DataFrame]:
-    """Unclassified agents, recurrence dates on metastatic lines and line numbers out of date order."""
+    """Unclassified agents, recurrence dates on metastatic lines, a line's dates out of order and line
+    numbers out of date order."""
     lines = f.lines
     unknown = np.flatnonzero((lines["unknown_agents"] != "").to_numpy())
     line_no = lines["line"].astype(str)
@@ -86,6 +127,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       lines["recurrence_date"].iloc[stray].dt.strftime("%Y-%m-%d"),
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
+    out.extend(_therapy_date_order(lines, line_no))
     order = np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0), lines["pos"].to_numpy()))
     pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
     same = np.zeros(len(order), dtype=bool)

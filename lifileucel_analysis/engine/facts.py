@@ -153,17 +153,19 @@ def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:
 
 
 def age_at_consent(patients: pd.DataFrame) -> pd.Series:
-    """Age in whole years at consent (NA when either date is blank)."""
+    """Age in whole years at consent (NA when either date is blank or birth comes after consent)."""
     return age_on(patients["birth_date"], patients["consent_date"])
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
-    """Age in whole years on ``day`` (NA when either date is blank)."""
+    """Age in whole years on ``day`` (NA when either date is blank, or when ``day`` precedes
+    birth: a negative age is a wrong date, a data-quality finding, not an age to compare)."""
     years = day.dt.year - birth.dt.year
     before_birthday = (day.dt.month < birth.dt.month) | (
         (day.dt.month == birth.dt.month) & (day.dt.day < birth.dt.day)
     )
-    return (years - before_birthday.astype("Int64")).astype("Int64")
+    age = (years - before_birthday.astype("Int64")).astype("Int64")
+    return age.mask(age < 0)
 
 
 @dataclass(frozen=True)
