@@ -403,16 +403,17 @@ def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, 
         # it holds none, that reading has no result, so the test is unknown either way.
         consent = nma_ld
     earliest = consent - dt.timedelta(days=int(params["lab_lookback_days"]))
-    in_window = [
-        lab for lab in labs
-        if lab["test"] == test and lab["collected_date"] >= earliest
-        and (nma_ld is None or lab["collected_date"] <= nma_ld)
-    ]
+    dated = [lab for lab in labs if lab["test"] == test and lab["collected_date"] is not None]
+    in_window = [lab for lab in dated if lab["collected_date"] >= earliest
+                 and (nma_ld is None or lab["collected_date"] <= nma_ld)]
     if not in_window:
-        return None
+        return None  # also with an undated row: read as outside the window, no result counts
     latest_day = max(lab["collected_date"] for lab in in_window)
     same_day = [lab for lab in in_window if lab["collected_date"] == latest_day]
-    return [reading for lab in same_day for reading in row_readings(lab, test)]
+    # A row without a date may be in the window and the most recent (one more reading each),
+    # or not (then the latest day's rows count: readings already listed).
+    undated = [lab for lab in labs if lab["test"] == test and lab["collected_date"] is None]
+    return [reading for lab in same_day + undated for reading in row_readings(lab, test)]
 
 
 def row_readings(lab: Row, test: str) -> list[Fraction]:

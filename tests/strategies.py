@@ -339,10 +339,11 @@ def lab_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, nma_ld: dt.date
         value, uln = lab_value(draw, test, unit)
         where, days = draw(LAB_DAY)
         collected = shift(consent if where == "consent" else nma_ld, days)
-        # A blank value or unit is "not recorded": the result could be any value / in any unit.
+        # A blank value, unit or date is "not recorded": the result could be any value / in any unit /
+        # on any day.
         rows.append({"patient_id": patient_id, "test": test, "value": blank_sometimes(draw, value, BLANK_1_IN_6),
                      "unit": blank_sometimes(draw, unit, BLANK_1_IN_6), "uln": uln,
-                     "collected_date": iso(collected)})
+                     "collected_date": iso(blank_sometimes(draw, collected, BLANK_1_IN_6))})
     return rows
 
 

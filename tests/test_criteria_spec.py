@@ -318,7 +318,8 @@ I8 = table("I8", ["alternative_therapy_available"], [
 # ----------------------------------------------------------------------------------------
 
 
-def lab(test: str, value: float | None, unit: str | None, uln: float | None = None, day: str = "2025-02-25") -> dict[str, Any]:
+def lab(test: str, value: float | None, unit: str | None, uln: float | None = None,
+        day: str | None = "2025-02-25") -> dict[str, Any]:
     """One labs row (collected 2025-02-25 unless told)."""
     return {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": day}
 
@@ -448,6 +449,34 @@ I7_BLANK_ON_THE_DAY = [
          labs=[lab("hemoglobin", 5, "g/dL", day="2025-02-20"), lab("hemoglobin", 8, None, day="2025-02-20")]),
     Case("I7 AST above 5 x ULN beside a blank AST value is unknown", {"I7": UNKNOWN},
          labs=[lab("ast", 201, "U/L", 40, day="2025-02-20"), lab("ast", None, "U/L", 40, day="2025-02-20")]),
+]
+
+I7_UNDATED = [
+    # A blank collected_date is "not recorded" (spec section 1): the row may be in the window and
+    # the most recent, or not. Decided only when every reading gives the same outcome.
+    Case("I7 only ANC has a blank date: unknown (it may lie outside the window)", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L", day=None)]),
+    Case("I7 dated ANC 2.0 beside an undated 0.5: unknown (the undated one may be the latest)", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L"), lab("anc", 0.5, "10^9/L", day=None)]),
+    Case("I7 dated ANC 2.0 beside an undated 1.5: every reading passes", {"I7": PASS},
+         labs=[lab("anc", 2.0, "10^9/L"), lab("anc", 1.5, "10^9/L", day=None)]),
+    Case("I7 dated ANC 0.5 beside an undated 0.8: every reading fails", {"I7": FAIL},
+         labs=[lab("anc", 0.5, "10^9/L"), lab("anc", 0.8, "10^9/L", day=None)]),
+    Case("I7 dated ANC 0.5 beside an undated 2.0: unknown", {"I7": UNKNOWN},
+         labs=[lab("anc", 0.5, "10^9/L"), lab("anc", 2.0, "10^9/L", day=None)]),
+    Case("I7 ANC 2.0 only before the window beside an undated 2.0: unknown (no dated result counts)",
+         {"I7": UNKNOWN}, labs=[lab("anc", 2.0, "10^9/L", day="2025-01-31"), lab("anc", 2.0, "10^9/L", day=None)]),
+    Case("I7 undated 2000 /uL (2.0) beside a dated ANC 2.0: every reading passes", {"I7": PASS},
+         labs=[lab("anc", 2.0, "10^9/L"), lab("anc", 2000, "/uL", day=None)]),
+    Case("I7 undated AST 150 (ULN 40) beside 30: unknown", {"I7": UNKNOWN},
+         labs=[lab("ast", 30, "U/L", 40), lab("ast", 150, "U/L", 40, day=None)]),
+    Case("I7 undated AST 150 (ULN 40) beside 160, liver metastases blank: unknown (only the condition)",
+         {"I7": UNKNOWN}, {"liver_metastases": None},
+         labs=[lab("ast", 160, "U/L", 40), lab("ast", 150, "U/L", 40, day=None)]),
+    Case("I7 undated AST 150 (ULN 40) beside 160, liver metastases yes: every reading passes", {"I7": PASS},
+         {"liver_metastases": "yes"}, labs=[lab("ast", 160, "U/L", 40), lab("ast", 150, "U/L", 40, day=None)]),
+    Case("I7 undated ANC with a blank value beside 2.0: unknown", {"I7": UNKNOWN},
+         labs=[lab("anc", 2.0, "10^9/L"), lab("anc", None, "10^9/L", day=None)]),
 ]
 
 I7_WINDOW = [
@@ -702,7 +731,7 @@ BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CR
 
 ALL_CASES: list[Case] = [
     *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
-    *I7_BLANK_ON_THE_DAY, *I7_WINDOW, *I8,
+    *I7_BLANK_ON_THE_DAY, *I7_UNDATED, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]
 

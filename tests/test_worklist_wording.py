@@ -596,3 +596,29 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
         "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; line 1 (nivolumab) may be one "
         "(setting blank or agents unclassified: therapies.setting, therapies.agents); I3 never blocks")
     assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1
+
+
+def test_an_undated_lab_result_that_may_be_the_latest_asks_for_its_date() -> None:
+    # Dated ANC 2.0 on 2025-02-25 and 0.5 without a date: the undated one may be the latest.
+    labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"},
+            {"test": "anc", "value": 0.5, "unit": "10^9/L", "uln": None, "collected_date": None}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs)
+    assert (outcome, missing) == ("unknown", "labs.collected_date (ANC result without a date)")
+    assert evidence == ("ANC results 0.5 10^9/L (collected date not recorded) and 2 10^9/L disagree, and one has "
+                        "no collected date (collected_date): it may be the latest (on or after 2025-02-25) or not "
+                        "count")
+
+
+def test_an_undated_lab_result_alone_asks_for_its_date_or_a_dated_result() -> None:
+    labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": None}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs)
+    assert outcome == "unknown"
+    assert missing == "labs.collected_date (ANC result without a date); labs.anc (collected 2025-02-01 to 2025-03-29)"
+    assert evidence == ("no dated ANC result 2025-02-01 to 2025-03-29; a result without a collected date "
+                        "(collected_date) is on file")
+
+
+def test_an_undated_lab_result_that_agrees_changes_nothing() -> None:
+    labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"},
+            {"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": None}]
+    assert outcome_of("I7", labs=labs)[0] == "pass"

@@ -68,7 +68,6 @@ _SPEC_MEANINGS: dict[tuple[str, str], str] = {
     ("therapies", "stop_reason"): "why the line stopped",
     ("labs", "test"): "laboratory test",
     ("labs", "value"): "result, in `unit`",
-    ("labs", "collected_date"): "date the sample was collected",
     ("toxicities", "category"): "organ category; endocrine, ocular and vitiligo do not exclude",
     ("toxicities", "ongoing"): "the toxicity is ongoing",
     ("overrides", "approved_date"): "date the waiver was approved",

@@ -255,7 +255,9 @@ LABS = TableSpec(
               "test would)"),
         ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0,
                    above_minimum=True),
-        ColumnSpec("collected_date", "date", required=True),
+        ColumnSpec("collected_date", "date",
+                   "date the sample was collected; blank = not recorded (the result may be the latest in the window: "
+                   "I7 then decides only if every reading would)"),
     ),
     description="one row per laboratory result",
 )

@@ -222,6 +222,9 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
         # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
         # help: the result itself is to be collected, as when the consent date is known.
         Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
+        Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
+             "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
+             f"labs.{test} (collected {{window}})"),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
              f"labs.{test} (collected {{window}})"),
         Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
@@ -241,6 +244,14 @@ def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndar
         blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
         needs += f"; patients.{condition_field}"
     return Rule(blank, U, text, needs)
+
+
+def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
+    """The unknown branch of a result without a collected date that may be the latest and
+    disagrees with the counting day's (its date decides whether it counts)."""
+    return Rule(lab.several & lab.undated_end & rows, U, name + " results {raw} and {sure} disagree, and one has no "
+                "collected date (collected_date): it may be the latest (on or after {date}) or not count",
+                f"labs.collected_date ({name} result without a date)")
 
 
 def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Series | bool = True,
@@ -267,6 +278,7 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
+        _undated(lab, name),
         _disagreeing(lab, name, test),
     ], values)
 
@@ -294,6 +306,7 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
+        _undated(lab, name, order_matters),
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
         _disagreeing(lab, name, test, order_matters),
         Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",

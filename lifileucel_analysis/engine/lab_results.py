@@ -40,6 +40,7 @@ from .parameters import CriteriaParams
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 NO_VALUE = "(no value)"
 NO_UNIT = "(unit not recorded)"
+NO_DATE = " (collected date not recorded)"
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class LabResult:
     several: pd.Series
     """True where the two ends come from different rows of the counting day (recorded results
     that disagree, or a recorded result beside one with a blank): which is the latest matters."""
+    undated: pd.Series
+    """True where a result of this test with a blank ``collected_date`` is on file."""
+    undated_end: pd.Series
+    """True where one of the two ends comes from a row with a blank ``collected_date``."""
     conflict_recorded: np.ndarray
     """For the patients where ``conflict`` holds, in patient order: the least favourable row as
     recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
@@ -90,7 +95,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     them, each in one pass; among rows that tie, the last in file order is shown.
     """
     labs, n = dataset.labs, dataset.n_patients
-    rows, key, earlier = _latest_day_rows(dataset, params, pos)
+    counting = _latest_day_rows(dataset, params, pos)
+    rows, key = counting.rows, counting.key
     limits = lab_limits(params)
     low, high = canonical_bounds(labs, limits)
     low_bad = np.isin(key % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE])
@@ -101,12 +107,14 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     possible_end = np.where(low_bad, low[rows], high[rows])
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
-    open_row = sure_end != possible_end
+    # An undated row is open too: it may or may not be the latest.
+    undated_row = np.isnat(labs["collected_date"].to_numpy()[rows])
+    open_row = (sure_end != possible_end) | undated_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
     recorded_key, recorded = key, low[rows]
-    if blanks:  # a conflict is between recorded results only
-        known = low[rows] == high[rows]
+    if blanks:  # a conflict is between recorded, dated results only
+        known = (low[rows] == high[rows]) & ~undated_row
         recorded_key, recorded = key[known], recorded[known]
     np.fmin.at(least, recorded_key, recorded)
     np.fmax.at(most, recorded_key, recorded)
@@ -115,17 +123,21 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
         if uncertain else possible_row
     any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
+    if counting.undated.any():  # "outside the window" is said of dated results only
+        any_key = any_key[~np.isnat(labs["collected_date"].to_numpy())]
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
     cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
                       labs["unit"].cat.codes.to_numpy() < 0)
+    day = counting.day.reshape(n, len(LAB_TESTS))
     result = {}
     for code, name in enumerate(LAB_TESTS):
         ends = (high, low) if name in LOW_IS_WORSE else (low, high)
         sure = sure_row[:, code] if uncertain else None  # None: the same rows as the possible end
         shown = _InCanonicalUnit(CANONICAL_UNIT[name], limits[name], low)
         result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells, conflict[:, code],
-                                outside[:, code], earlier[:, code])
+                                outside[:, code], counting.earlier[:, code], day[:, code],
+                                counting.undated[:, code])
     return result
 
 
@@ -179,10 +191,29 @@ def _most_favourable_rows(key: np.ndarray, rows: np.ndarray, sure_end: np.ndarra
     return np.where(chosen >= 0, chosen, possible_row)
 
 
-def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
-                     pos: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lab rows in the window and on their (patient, test)'s latest day, with that key; and per
-    (patient, test) whether a result is dated before the window's first day."""
+@dataclass(frozen=True)
+class _CountingDay:
+    """The rows that may hold the result that counts, per (patient, test) key ``patient x 7 + test``."""
+
+    rows: np.ndarray
+    """Lab rows in the window on their key's latest day, then the undated rows of keys that have one."""
+    key: np.ndarray
+    day: np.ndarray
+    """Per key, the latest day in the window (NaT where none)."""
+    earlier: np.ndarray
+    """Per (patient, test): a result dated before the window's first day."""
+    undated: np.ndarray
+    """Per (patient, test): a result with a blank ``collected_date`` is on file."""
+
+
+def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> _CountingDay:
+    """Lab rows in the window and on their (patient, test)'s latest day, with that key.
+
+    A row with a blank ``collected_date`` may lie in the window and be the most recent, or
+    not: where its (patient, test) has a result in the window, it joins that latest day's
+    rows (each is one reading, as for rows of one day); where there is none, some reading
+    has no result, so the test stays unknown whatever the row holds.
+    """
     labs, patients = dataset.labs, dataset.patients
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
@@ -193,10 +224,21 @@ def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams,
     key = pos[rows] * len(LAB_TESTS) + codes[rows]
     day = date[rows].astype(np.int64)
     groups = dataset.n_patients * len(LAB_TESTS)
-    on_day = day == _group_max(key, day, groups, np.iinfo(np.int64).min)[key]
+    none = np.iinfo(np.int64).min
+    latest = _group_max(key, day, groups, none)
+    on_day = day == latest[key]
+    rows, key = rows[on_day], key[on_day]
     before = np.flatnonzero(date < start)  # NaT compares False: nothing is "before" an unplaced window
     earlier = np.bincount(pos[before] * len(LAB_TESTS) + codes[before], minlength=groups) > 0
-    return rows[on_day], key[on_day], earlier.reshape(-1, len(LAB_TESTS))
+    blank = np.flatnonzero(np.isnat(date))
+    blank_key = pos[blank] * len(LAB_TESTS) + codes[blank]
+    undated = np.bincount(blank_key, minlength=groups) > 0
+    joins = latest[blank_key] != none
+    if joins.any():
+        rows, key = np.concatenate([rows, blank[joins]]), np.concatenate([key, blank_key[joins]])
+    day_of_key = np.where(latest == none, np.datetime64("NaT").astype(date.dtype).view(np.int64), latest)
+    return _CountingDay(rows, key, day_of_key.view(date.dtype), earlier.reshape(-1, len(LAB_TESTS)),
+                        undated.reshape(-1, len(LAB_TESTS)))
 
 
 def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.ndarray:
@@ -219,28 +261,30 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
 
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
              labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, conflict: np.ndarray,
-             outside: np.ndarray,
-             earlier: np.ndarray) -> LabResult:
-    """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the patients."""
+             outside: np.ndarray, earlier: np.ndarray, day: np.ndarray, undated: np.ndarray) -> LabResult:
+    """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the
+    patients; ``day`` is each patient's counting day (an undated chosen row has none of its own)."""
     sure_end, possible_end = ends
     with_uln = test in TESTS_NEEDING_ULN
     possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln, shown)
     sure, sure_raw = (possible, possible_raw) if sure_row is None else _pick_beside(
         sure_row, sure_end, possible_row, possible_raw, labs, with_uln, shown)
     has = possible_row >= 0
-    dates = np.full(len(possible_row), np.datetime64("NaT"), dtype=DATE_DTYPE)
+    dates = day.astype(DATE_DTYPE)
     at = possible_row[has]
-    dates[has] = cells.date[at]
     blank = np.full(len(possible_row), "", dtype=object)
     if sure_row is not None:  # some counting day holds a blank or a conflict: name the few blank cells
         no_value, no_unit = cells.no_value[at], cells.no_unit[at] & (len(UNIT_FACTORS[test]) > 1)
         hit = np.flatnonzero(no_value | no_unit)
         blank[np.flatnonzero(has)[hit]] = np.where(no_value[hit], "value", "unit")
     several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
+    undated_end = np.zeros(len(possible_row), dtype=bool)
+    if sure_row is not None:  # only an open counting day can hold an undated row
+        undated_end[has] = np.isnat(cells.date[at]) | np.isnat(cells.date[sure_row[has]])
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
-                     pd.Series(several), recorded.astype(object))
+                     pd.Series(several), pd.Series(undated), pd.Series(undated_end), recorded.astype(object))
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
@@ -398,7 +442,10 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
             gather = np.arange(len(rows))
             gather[at] = len(rows) + np.arange(len(at))
             text = pa.concat_arrays([text.cast(pa.string()), converted.cast(pa.string())]).take(gather)
-    if not with_uln:
-        return text
-    uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
-    return pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
+    if with_uln:
+        uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
+        text = pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
+    undated = np.isnat(labs["collected_date"].to_numpy()[rows])
+    if undated.any():  # rare: said beside the value, which the sentence dates by the counting day
+        text = pc.if_else(pa.array(undated), pc.binary_join_element_wise(text, NO_DATE, ""), text)
+    return text
