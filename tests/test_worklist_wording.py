@@ -588,13 +588,20 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
                 "best_response": "pd", "stop_reason": "progression", "recurrence_date": None}
 
     parts = [case_tables(patient_id="A", therapies=[line(None, "nivolumab")]),
-             case_tables(patient_id="C", therapies=[line(None, "ipilimumab")])]
+             case_tables(patient_id="B", therapies=[line("adjuvant", "newmab")]),
+             case_tables(patient_id="C", therapies=[line(None, "ipilimumab")]),
+             case_tables(patient_id="D", therapies=[line(None, "newmab")])]
     dataset = ScreeningDataset(**concat_tables(parts), source="in memory")
     outcomes = screen(dataset, load_params()).outcomes.set_index(["patient_id", "criterion_id"])
     assert outcomes.loc[("A", "I3"), "outcome"] == "pass"
-    assert outcomes.loc[("A", "I3"), "evidence"] == (
-        "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; line 1 (nivolumab) may be one "
-        "(setting blank or agents unclassified: therapies.setting, therapies.agents); I3 never blocks")
+    # The evidence names only the columns that leave the line open (audit, session 18).
+    for patient, agent, why in [("A", "nivolumab", "setting blank: therapies.setting"),
+                                ("B", "newmab", "agents unclassified: therapies.agents"),
+                                ("D", "newmab", "setting blank or agents unclassified: therapies.setting, "
+                                                "therapies.agents")]:
+        assert outcomes.loc[(patient, "I3"), "evidence"] == (
+            f"no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; line 1 ({agent}) may be one "
+            f"({why}); I3 never blocks"), patient
     assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1
 
 

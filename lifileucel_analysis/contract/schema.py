@@ -237,7 +237,9 @@ THERAPIES = TableSpec(
         ColumnSpec("end_date", "date", "blank = ongoing"),
         _code("best_response", ("cr", "pr", "sd", "pd", "ne"), "RECIST best response"),
         _code("stop_reason", ("progression", "toxicity", "completed", "ongoing", "other")),
-        ColumnSpec("recurrence_date", "date", "adjuvant/neoadjuvant only; blank = none recorded"),
+        ColumnSpec("recurrence_date", "date",
+                   "adjuvant/neoadjuvant only; blank = date not recorded (the recurrence itself is not in doubt: "
+                   "the patient is screened for advanced disease)"),
     ),
     key=("patient_id", "line"),
     description="one row per prior line of systemic therapy",

@@ -100,25 +100,32 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
     unclear = adjuvant_pd1 & window.isna().to_numpy()
     maybe_lines = line_labels(f, may_be, "")
+    # Name only the columns that leave a line open: every such line has a blank setting, unclassified agents or both.
+    setting_blank = f.count(may_be & setting_open) > 0
+    unclassified = f.count(may_be & pd1.isna().to_numpy()) > 0
+    why = pa.array(MAY_BE_ONE, type=TEXT).take(np.where(setting_blank & unclassified, 2, setting_blank.astype(int)))
     also = pc.if_else(pc.equal(maybe_lines, ""), pa.scalar("", TEXT),
                       pc.binary_join_element_wise(pa.scalar("; may also be one: ", TEXT), maybe_lines.cast(TEXT),
-                                                  pa.scalar(" (" + MAY_BE_ONE + ")", TEXT), pa.scalar("", TEXT)))
+                                                  pa.scalar(" (", TEXT), why, pa.scalar(")", TEXT),
+                                                  pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
     values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
               "unclear": _lines_or_none(f, unclear), "months": p.adjuvant_recurrence_months, "also": also,
-              "maybe": maybe_lines}
+              "maybe": maybe_lines, "why": why}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
                                            "unclear (recurrence date not recorded): {unclear}{also}"),
         Rule(f.count(may_be) > 0, P, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
-                                     "{maybe} may be one (" + MAY_BE_ONE + "); I3 never blocks"),
+                                     "{maybe} may be one ({why}); I3 never blocks"),
         Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
     ], values)
 
 
-MAY_BE_ONE = "setting blank or agents unclassified: therapies.setting, therapies.agents"
-"""Why a line may be an adjuvant anti-PD-(L)1 line without being recorded as one (I3's evidence)."""
+MAY_BE_ONE = ("agents unclassified: therapies.agents", "setting blank: therapies.setting",
+              "setting blank or agents unclassified: therapies.setting, therapies.agents")
+"""Why a patient's lines may be adjuvant anti-PD-(L)1 lines without being recorded as such (I3's
+evidence): unclassified agents only, a blank setting only, or both."""
 
 
 def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:
@@ -147,7 +154,7 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
     # was under age at any consent date: a fail in every reading. A birth date after consent
     # (or, consent blank, after NMA-LD) gives no age: one of the dates is wrong (a finding).
     age_at_ld = age_on(birth, ld)
-    wrong_order = birth.notna() & f.age.isna() & (consent.notna() | age_at_ld.isna() & ld.notna())
+    wrong_order = birth.notna() & f.age.isna() & (consent.notna() | (age_at_ld.isna() & ld.notna()))
     return decide(f.n, [
         Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
         Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),

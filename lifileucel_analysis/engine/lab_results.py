@@ -236,8 +236,8 @@ def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams, pos: np.
     joins = latest[blank_key] != none
     if joins.any():
         rows, key = np.concatenate([rows, blank[joins]]), np.concatenate([key, blank_key[joins]])
-    day_of_key = np.where(latest == none, np.datetime64("NaT").astype(date.dtype).view(np.int64), latest)
-    return _CountingDay(rows, key, day_of_key.view(date.dtype), earlier.reshape(-1, len(LAB_TESTS)),
+    # The empty marker, the least int64, is NaT's bit pattern: a key without a day reads as NaT.
+    return _CountingDay(rows, key, latest.view(date.dtype), earlier.reshape(-1, len(LAB_TESTS)),
                         undated.reshape(-1, len(LAB_TESTS)))
 
 
@@ -245,7 +245,7 @@ def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.
     """The first day of the lab window: ``lookback_days`` before consent (NaT where it cannot be placed).
 
     With a blank consent date and a recorded NMA-LD, ``lookback_days`` before NMA-LD: consent
-    comes before NMA-LD (the contract checks it), so the window starts no later than that and
+    comes before NMA-LD (the program's order), so the window starts no later than that and
     results from then on count at any consent date; an earlier one may or may not, which
     leaves its test unknown.
     """
