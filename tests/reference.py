@@ -320,14 +320,30 @@ def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any]
     """I2 by enumerating every reading of the blanks and unclassified agents (spec section 2)."""
     v600s = [patient["braf_v600"]] if patient["braf_v600"] is not None else ["mutant", "wildtype"]
     per_line = [sorted(line_readings(t, params, dictionary)) for t in therapies]
-    numbers = [t["line"] for t in therapies]
     seen = set()
     for v600 in v600s:
-        for combo in itertools.product(*per_line):
-            seen.add(i2_one_reading(v600, list(zip(numbers, combo)), params))
-            if len(seen) == 2:
-                return UNKNOWN
+        for numbers in line_number_readings([t["line"] for t in therapies]):
+            for combo in itertools.product(*per_line):
+                seen.add(i2_one_reading(v600, list(zip(numbers, combo)), params))
+                if len(seen) == 2:
+                    return UNKNOWN
     return seen.pop()
+
+
+def line_number_readings(numbers: list[int | None]) -> list[list[float]]:
+    """Every order a blank line number allows: each blank line in each gap between the recorded
+    numbers (below all, between two, above all), blank lines in the same gap in each order."""
+    blanks = [i for i, n in enumerate(numbers) if n is None]
+    recorded = sorted(n for n in numbers if n is not None)
+    gaps = [0.5] + [n + 0.5 for n in recorded]
+    readings = []
+    for places in itertools.product(gaps, repeat=len(blanks)):
+        for ranks in itertools.permutations(range(len(blanks))):
+            filled = [float(n) if n is not None else 0.0 for n in numbers]
+            for blank, place, rank in zip(blanks, places, ranks):
+                filled[blank] = place + rank / (len(blanks) + 1) / 2
+            readings.append(filled)
+    return readings
 
 
 def i3_adjuvant(therapies: list[Row], dictionary: Mapping[str, str]) -> str:

@@ -270,7 +270,7 @@ def recurrence_date(kind: str | None, end: dt.date) -> dt.date | None:
 
 @st.composite
 def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool = False) -> list[dict[str, Any]]:
-    """0-6 lines with unique line numbers (not always consecutive).
+    """0-6 lines with unique line numbers (not always consecutive; the first two sometimes blank).
 
     A ``near``-eligible patient mostly has one qualifying metastatic anti-PD-1 line 1 that
     progressed, and now and then up to two random later lines.
@@ -285,13 +285,15 @@ def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool 
         lines = draw(LATER_LINES) if draw(BLANK_1_IN_3) == 0 else []
     else:
         lines = draw(LINES)
-    for line in lines:
+    for index, line in enumerate(lines):
         start = shift(consent, -draw(START_DAYS))
         end = shift(start, draw(DURATION_DAYS))
         recurrence = recurrence_date(draw(RECURRENCE_KIND), end)
         rows.append({
             "patient_id": patient_id,
-            "line": line,
+            # A blank line number leaves the line's place open (at most two per patient: the
+            # reference tries every place of each).
+            "line": blank_sometimes(draw, line, BLANK_1_IN_6) if index < 2 else line,
             "setting": draw(SETTING),
             "agents": regimen(draw),
             "start_date": iso(start),

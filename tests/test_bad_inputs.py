@@ -679,6 +679,8 @@ CASES: list[Case] = [
          csv_folder(cell("therapies", 0, "setting", "adjuvant"), cell("therapies", 0, "recurrence_date", "2023-06-01")),
          0, check=date_order_finding("P1", "therapies", "1", "recurrence_date", "2023-06-01",
                                      "recurrence dated before the line starts")),
+    Case("therapy-line-without-a-number-is-not-recorded-not-refused",  # P1's only line: still the most recent
+         csv_folder(cell("therapies", 0, "line", "")), 0, check=verdicts_are(EXPECTED)),
     Case("lab-without-a-collected-date-is-not-recorded-not-refused",
          csv_folder(cell("labs", 0, "collected_date", "")), 0,
          check=p1_unknown("I7", "labs.collected_date")),

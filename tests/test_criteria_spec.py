@@ -103,7 +103,7 @@ I1 = table("I1", ["ajcc_stage", "disease_unresectable"], [
 # ----------------------------------------------------------------------------------------
 
 
-def line(n: int, setting: str | None, agents: str | None, end: str | None = "2024-06-30",
+def line(n: int | None, setting: str | None, agents: str | None, end: str | None = "2024-06-30",
          best: str | None = "pd", stop: str | None = "progression", recurrence: str | None = None,
          start: str = "2023-10-01") -> dict[str, Any]:
     """One therapies row (defaults: ended 2024-06-30 on progression, best response PD)."""
@@ -221,6 +221,26 @@ I2_I3 = [
 ]
 
 BRAF = {"require_braf_inhibitor_if_v600": True}
+# A blank line number: the line may be the most recent or not (spec section 1: blank = not recorded).
+I2_UNNUMBERED = [
+    lines_case("one line without a number: it is the most recent", [line(None, "metastatic", NIVO)], PASS),
+    lines_case("line without a number, progression, beside line 2 with progression: every order passes",
+               [line(None, "metastatic", NIVO), line(2, "metastatic", "dacarbazine")], PASS),
+    lines_case("line without a number, completed with CR, beside line 1 with progression: unknown",
+               [line(1, "metastatic", NIVO), line(None, "metastatic", "dacarbazine", best="cr", stop="completed")],
+               UNKNOWN),
+    lines_case("line without a number, CR, beside line 1 CR: every order fails",
+               [line(1, "metastatic", NIVO, best="cr", stop="completed"),
+                line(None, "metastatic", "dacarbazine", best="cr", stop="completed")], FAIL),
+    lines_case("two lines without numbers, one CR: unknown",
+               [line(None, "metastatic", NIVO), line(None, "metastatic", "dacarbazine", best="cr", stop="completed")],
+               UNKNOWN),
+    lines_case("line without a number that cannot count (adjuvant, late recurrence) changes nothing",
+               [line(1, "metastatic", NIVO),
+                line(None, "adjuvant", "pembrolizumab", end=ADJUVANT_PEMBRO_END, recurrence="2024-09-01",
+                     best="cr", stop="completed")], PASS),
+]
+
 I2_BRAF = [
     Case("I2 BRAF option on, mutant, no BRAF inhibitor", {"I2": FAIL}, {"braf_v600": "mutant"},
          [line(1, "metastatic", NIVO)], params=BRAF),
@@ -730,7 +750,7 @@ OVERRIDES = [
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
 
 ALL_CASES: list[Case] = [
-    *BASELINE, *I1, *I2_I3, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
+    *BASELINE, *I1, *I2_I3, *I2_UNNUMBERED, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
     *I7_BLANK_ON_THE_DAY, *I7_UNDATED, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]

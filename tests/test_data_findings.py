@@ -161,3 +161,10 @@ def test_a_line_ending_or_recurring_before_it_starts(column: str, value: str, wo
     assert found["finding"].startswith(words)
     # On the start day itself nothing is odd.
     assert findings(therapies=[{**line, column: "2024-01-08"}]) == []
+
+
+def test_a_line_without_a_number_is_never_out_of_date_order() -> None:
+    # Started before line 1, but without a number it has no place in the order to be out of.
+    lines = [ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": None, "start_date": "2023-05-01",
+                                "end_date": "2023-09-01"}]
+    assert findings(therapies=lines) == []

@@ -151,7 +151,6 @@ BAD_CELLS = [
     ("patients", 0, "pregnant", "y", "expected yes or no"),
     ("patients", 0, "brain_metastases", "true", "expected yes or no"),
     ("therapies", 0, "line", "0", "out of range: expected a whole number >= 1"),
-    ("therapies", 0, "line", "", "blank, but required"),
     ("therapies", 0, "setting", "palliative", "unknown code: expected one of adjuvant, neoadjuvant, metastatic"),
     ("therapies", 0, "end_date", "June 2024", "not an ISO date"),
     ("labs", 0, "unit", "g/L", "unit not allowed for test anc: use 10^9/L or /uL"),

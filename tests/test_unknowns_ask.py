@@ -21,7 +21,7 @@ from strategies import screening_tables
 
 FIELD = re.compile(r"^(patients|labs|therapies|toxicities)\.([a-z0-9_]+)( \(.+\))?$")
 """``table.column`` with an optional note in brackets: ``therapies.agents (line 2)``."""
-CLASSIFY = re.compile(r"^classify agent '.+' \(therapies line \d+\)$")
+CLASSIFY = re.compile(r"^classify agent '.+' \(therapies line (\d+|without a number)\)$")
 LAB_TESTS = {"anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance"}
 """A lab field names the test (``labs.anc``), a result's cell (``labs.value``) or its unit."""
 

@@ -629,3 +629,15 @@ def test_an_undated_lab_result_that_agrees_changes_nothing() -> None:
     labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"},
             {"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": None}]
     assert outcome_of("I7", labs=labs)[0] == "pass"
+
+
+def test_a_line_without_a_number_that_may_be_the_most_recent_asks_for_its_number() -> None:
+    lines = [line(1), line(None, agents="dacarbazine", best_response="cr", stop_reason="completed")]
+    outcome, evidence, missing = outcome_of("I2", therapies=lines)
+    assert (outcome, missing) == ("unknown", "therapies.line (line without a number)")
+    assert evidence == ("most recent counted line unclear: line without a number (dacarbazine) may be the most "
+                        "recent (line number not recorded: line); would be decided by therapies.line (line without "
+                        "a number)")
+    from lifileucel_analysis.report.worklist import field_label
+
+    assert field_label(missing) == "prior therapy line number (line without a number)"

@@ -230,7 +230,8 @@ THERAPIES = TableSpec(
     "therapies",
     (
         ColumnSpec("patient_id", "id", "must exist in patients", required=True),
-        ColumnSpec("line", "int", "order of the regimen in the patient's history", minimum=1, required=True),
+        ColumnSpec("line", "int", "order of the regimen in the patient's history; blank = not recorded (the line may "
+                   "be the most recent or not: I2 then decides only if every order would)", minimum=1),
         _code("setting", ("adjuvant", "neoadjuvant", "metastatic")),
         ColumnSpec("agents", "text", "generic drug names joined by '+', lower case"),
         ColumnSpec("start_date", "date"),

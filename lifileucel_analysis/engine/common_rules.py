@@ -21,9 +21,14 @@ def column(f: Facts, name: str) -> pd.Series:
     return f.patients[name]
 
 
+def line_numbers(lines: pd.DataFrame) -> pd.Series:
+    """Each therapy line's number as evidence says it: ``2``, or ``without a number`` where ``line`` is blank."""
+    return lines["line"].astype(str).where(lines["line"].notna(), "without a number")
+
+
 def line_names(lines: pd.DataFrame) -> pd.Series:
     """Each therapy line as evidence names it: ``line 2 (nivolumab)``, ``line 3 (blank agents)``."""
-    return "line " + lines["line"].astype(str) + " (" + lines["agents"].astype(str).fillna("blank agents") + ")"
+    return "line " + line_numbers(lines) + " (" + lines["agents"].astype(str).fillna("blank agents") + ")"
 
 
 def line_labels(f: Facts, rows: np.ndarray, what: str) -> pa.Array:
@@ -76,7 +81,7 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     ``therapies.agents (line N)``.
     """
     lines = f.lines if rows is None else f.lines[rows]
-    line = pa.array(lines["line"].astype(str), type=TEXT)
+    line = pa.array(line_numbers(lines), type=TEXT)
     # Every name of every line, with the line it came from; blank names ("a++b") ask nothing.
     split = pc.split_pattern(pa.array(lines["unknown_agents"], type=TEXT), "+")
     names, parent = pc.list_flatten(split), pc.list_parent_indices(split).to_numpy()
@@ -87,7 +92,7 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
                                        pa.scalar(")", TEXT), pa.scalar("", TEXT))
     per_line = text_series(join_per_patient(parent, asks, len(lines), "; "))
     per_line.index = lines.index
-    cell = "therapies.agents (line " + lines["line"].astype(str) + ")"
+    cell = "therapies.agents (line " + line_numbers(lines) + ")"
     blank = lines["agents"].isna().to_numpy()
     missing = lines["missing_agent"].to_numpy(dtype=bool) & ~blank
     per_line = per_line.where(~missing, join_nonempty([per_line, cell], "; "))
@@ -110,7 +115,7 @@ def unclassified_reasons(lines: pd.DataFrame) -> pd.Series:
 def why_unclassified(lines: pd.DataFrame) -> pd.Series:
     """Per therapy line, :func:`unclassified_reasons` with the line: ``agents not recorded (line 2)``."""
     reasons = unclassified_reasons(lines)
-    return (reasons + " (line " + lines["line"].astype(str) + ")").where(reasons != "", "")
+    return (reasons + " (line " + line_numbers(lines) + ")").where(reasons != "", "")
 
 
 def unclassified_lines(f: Facts, rows: np.ndarray) -> pa.Array:
@@ -126,23 +131,26 @@ def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
             & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
 
 
-def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray) -> pa.Array:
+def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np.ndarray) -> pa.Array:
     """Per patient, the blank fields of the selected lines that could decide, one format.
 
     ``rows`` selects uncertain lines; ``progression`` (per line) asks for their blank
-    stop reason / best response too (lines that may be the most recent counted one).
+    stop reason / best response too (lines that may be the most recent counted one);
+    ``order`` (per line) asks for a blank line number (where which line is the most recent
+    is open).
     A field is named only when it is blank and its reading matters: the setting; the
     agents while no agent decides the class; the recurrence date of a possibly-adjuvant
     anti-PD-(L)1 line with an end date; stop reason or best response while the other
     does not show progression already.
     """
     lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
-    line = " (line " + lines["line"].astype(str) + ")"
+    line = " (line " + line_numbers(lines) + ")"
     stop, best = lines["stop_reason"], lines["best_response"]
     # A line recorded as adjuvant counts only through its qualifying recurrence, which is its
     # progression: its stop reason and best response cannot change I2 and are not asked for.
     progress_open = lines["progressed"].isna().to_numpy() & progression[rows]
     pieces = [
+        ("therapies.line" + line).where(order[rows], ""),
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
         agent_requests(f, rows).where(lines["pd1"].isna(), ""),
         ("therapies.recurrence_date" + line).where(recurrence_date_open(lines), ""),

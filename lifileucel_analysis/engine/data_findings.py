@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .common_rules import line_numbers
 from .evidence import STR
 from .facts import Facts
 from .nullable import is_no, is_yes
@@ -110,7 +111,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     numbers out of date order."""
     lines = f.lines
     unknown = np.flatnonzero((lines["unknown_agents"] != "").to_numpy())
-    line_no = lines["line"].astype(str)
+    line_no = line_numbers(lines)
     out = [_frame(lines["patient_id"].iloc[unknown], "therapies", unknown, "agents",
                   lines["agents"].iloc[unknown],
                   "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
@@ -128,7 +129,9 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
-    order = np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0), lines["pos"].to_numpy()))
+    numbered = np.flatnonzero(lines["line"].notna().to_numpy())  # a line without a number has no place in the order
+    order = numbered[np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0)[numbered],
+                                 lines["pos"].to_numpy()[numbered]))]
     pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
     same = np.zeros(len(order), dtype=bool)
     same[1:] = pos[1:] == pos[:-1]

@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, recurrence_date_open,
-                           unclassified_lines, unclassified_reasons)
+from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
+                           recurrence_date_open, unclassified_lines, unclassified_reasons)
 from .evidence import TEXT, Part, Rule, Text, decide, join_nonempty, join_per_patient
 from .facts import Facts
 from .nullable import is_yes
@@ -134,14 +134,25 @@ def _unsaid(stop: pd.Series, response: pd.Series) -> pd.Series:
     return pd.Series(names, index=stop.index)
 
 
-def progression_part(f: Facts, maybe: np.ndarray) -> Part:
+def unnumbered_open(f: Facts, maybe: np.ndarray) -> np.ndarray:
+    """Per line: its blank line number leaves open which counted line is the most recent (the
+    patient has another line that may count)."""
+    several = (f.count(maybe) >= 2)[f.lines["pos"].to_numpy()]
+    return f.lines["line"].isna().to_numpy() & maybe & several
+
+
+def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray) -> Part:
+    """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`."""
     m = _most_recent(f, maybe)
     stop, response = m["stop_reason"], m["best_response"]
     said, unsaid = _said(stop, response), _unsaid(stop, response)
-    values = {"line": m["line"], "setting": m["setting"], "agents": m["agents"], "recurrence": m["recurrence_date"],
-              "said": said, "unsaid": unsaid, "record": _record(said, unsaid, stop, response)}
+    values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
+              "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
+              "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, "")}
     return decide(f.n, [
-        Rule(m["line"].isna(), N, "no counted line"),
+        Rule(f.count(maybe) == 0, N, "no counted line"),
+        Rule(f.count(unnumbered) > 0, U, "most recent counted line unclear: {unnumbered} may be the most recent "
+             "(line number not recorded: line)", ""),
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "

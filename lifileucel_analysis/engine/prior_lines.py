@@ -72,18 +72,45 @@ def line_flags(f: Facts) -> LineFlags:
                      can_count_pd1=some(counted & PD1), can_not_count_pd1=some(~(counted & PD1)))
 
 
-def _before(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Per sorted line, the sum of ``values`` over the same patient's earlier lines."""
-    total = np.cumsum(values.astype(np.int64))
-    start = np.searchsorted(pos, pos, side="left")
-    return total - values - np.concatenate([[0], total])[start]
+@dataclass(frozen=True)
+class LineOrder:
+    """Lines sorted by patient and line number, and which must come after which.
+
+    A line with a blank number may be the most recent or not: no line is forced after it,
+    and it is never forced after another (it can be read as below any line). Line numbers
+    of one patient are otherwise unique (the contract's key).
+    """
+
+    pos: np.ndarray
+    patient_end: np.ndarray
+    """Per sorted line, one past the patient's last sorted line."""
+    run_end: np.ndarray
+    """Per sorted line, one past the last sorted line with the same number (itself, or the blank-numbered run)."""
+    blank: np.ndarray
+
+    def after(self, values: np.ndarray) -> np.ndarray:
+        """Per sorted line, the sum of ``values`` over the lines that must come after it."""
+        total = np.cumsum(values.astype(np.int64))
+        return np.where(self.blank, 0, total[self.patient_end - 1] - total[self.run_end - 1])
+
+    def below(self, values: np.ndarray) -> np.ndarray:
+        """Per sorted line, the sum of ``values`` over the lines that may come before it."""
+        total = np.cumsum(values.astype(np.int64))
+        start = np.searchsorted(self.pos, self.pos, side="left")
+        patient_total = total[self.patient_end - 1] - np.concatenate([[0], total])[start]
+        return patient_total - values - self.after(values)
 
 
-def _after(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
-    """Per sorted line, the sum of ``values`` over the same patient's later lines."""
-    total = np.cumsum(values.astype(np.int64))
-    end = np.searchsorted(pos, pos, side="right")
-    return total[end - 1] - total
+def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
+    """The sort of ``f.lines`` by patient and line number (blank numbers first) and its :class:`LineOrder`."""
+    number = f.lines["line"].to_numpy(dtype=np.int64, na_value=0)
+    order = np.lexsort((number, f.lines["pos"].to_numpy()))
+    pos, number = f.lines["pos"].to_numpy()[order], number[order]
+    last = np.ones(len(order), dtype=bool)  # the last sorted line of each run of one patient and number
+    last[:-1] = (pos[1:] != pos[:-1]) | (number[1:] != number[:-1])
+    ends = np.flatnonzero(last) + 1
+    run_end = ends[np.searchsorted(ends, np.arange(len(order)), side="right")]
+    return order, LineOrder(pos, np.searchsorted(pos, pos, side="right"), run_end, number == 0)
 
 
 @dataclass(frozen=True)
@@ -97,14 +124,14 @@ class Readings:
 def i2_readings(f: Facts, p: CriteriaParams) -> Readings:
     """Decide, per patient, whether some / every reading of the lines passes I2."""
     flags = line_flags(f)
-    order = np.lexsort((f.lines["line"].to_numpy(dtype=np.int64, na_value=0), f.lines["pos"].to_numpy()))
-    pos = f.lines["pos"].to_numpy()[order]
+    order, ranks = line_order(f)
+    pos = ranks.pos
     g = {name: getattr(flags, name)[order] for name in LineFlags.__dataclass_fields__}
     lo, hi = p.min_prior_lines, p.max_prior_lines
-    must_below, can_below = _before(g["must_count"], pos), _before(g["can_count"], pos)
-    pd1_must_below = _before(g["must_count"] & g["can_count_pd1"], pos) > 0
-    pd1_any_below = _before(g["can_count_pd1"], pos) > 0
-    after_free = _after(g["must_count"], pos) == 0
+    must_below, can_below = ranks.below(g["must_count"]), ranks.below(g["can_count"])
+    pd1_must_below = ranks.below(g["must_count"] & g["can_count_pd1"]) > 0
+    pd1_any_below = ranks.below(g["can_count_pd1"]) > 0
+    after_free = ranks.after(g["must_count"]) == 0
 
     def fits(low: np.ndarray, high: np.ndarray) -> np.ndarray:
         return np.maximum(low, lo) <= np.minimum(high, hi)

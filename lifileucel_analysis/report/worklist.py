@@ -106,7 +106,7 @@ _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
 _ANY_WINDOW = r" \(collected [^;]*\)(; |$)"
 """A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
 _ONE_WINDOW = r" (collected window)\1"
-_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+)\)$")
+_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
 
@@ -131,8 +131,8 @@ def field_label(token: str) -> str:
     if not match:
         return token.strip()
     table, column, rest = match.groups()
-    if table == "therapies":
-        return f"prior therapy {_words(column)}{rest}"
+    if table == "therapies":  # "line" alone would read as the whole line, not its number
+        return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
     if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
         return f"toxicity {_words(column)}{rest}"
     if table == "labs":
