@@ -18,7 +18,7 @@ from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
 from .prior_lines import i2_readings
-from .facts import Facts, LabResult, age_on
+from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_results import window_start
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
@@ -157,7 +157,7 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
     # was under age at any consent date: a fail in every reading. A birth date after consent
     # (or, consent blank, after NMA-LD) gives no age: one of the dates is wrong (a finding).
     age_at_ld = age_on(birth, ld)
-    wrong_order = birth.notna() & f.age.isna() & (consent.notna() | (age_at_ld.isna() & ld.notna()))
+    wrong_order = birth_out_of_order(f.patients)
     return decide(f.n, [
         Rule(f.age >= p.min_age_years, P, "age {age} at consent >= {limit}"),
         Rule(f.age < p.min_age_years, F, "age {age} at consent < {limit}"),

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .common_rules import line_numbers
 from .evidence import STR
-from .facts import Facts
+from .facts import Facts, birth_out_of_order
 from .nullable import is_no, is_yes
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
@@ -79,9 +79,8 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
     except that no age is computed from a birth date after consent or NMA-LD (I5 is unknown).
     The birth date itself is never shown, as everywhere else.
     """
-    birth, consent, ld = p["birth_date"], p["consent_date"], p["lymphodepletion_date"]
-    late_birth = (birth > consent).fillna(False) | (consent.isna() & (birth > ld).fillna(False))
-    hit = np.flatnonzero(late_birth.to_numpy())
+    consent, ld = p["consent_date"], p["lymphodepletion_date"]
+    hit = np.flatnonzero(birth_out_of_order(p).to_numpy())
     than = pd.Series("consent_date", index=p.index).where(consent.notna(), "lymphodepletion_date").iloc[hit]
     out = [_frame(ids.iloc[hit], "patients", hit, "birth_date", "####-##-##",
                   "birth date after " + than + " (the birth date is not shown): one of the two dates is wrong; "

@@ -157,6 +157,15 @@ def age_at_consent(patients: pd.DataFrame) -> pd.Series:
     return age_on(patients["birth_date"], patients["consent_date"])
 
 
+def birth_out_of_order(patients: pd.DataFrame) -> pd.Series:
+    """A birth date after consent, or (consent blank) after NMA-LD: one of the dates is wrong.
+
+    The one definition behind I5's "no age" and the data-quality finding on ``birth_date``.
+    """
+    birth, consent, ld = patients["birth_date"], patients["consent_date"], patients["lymphodepletion_date"]
+    return (birth > consent).fillna(False) | (consent.isna() & (birth > ld).fillna(False))
+
+
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
     """Age in whole years on ``day`` (NA when either date is blank, or when ``day`` precedes
     birth: a negative age is a wrong date, a data-quality finding, not an age to compare)."""

@@ -106,9 +106,11 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     sure_end = np.where(low_bad, high[rows], low[rows])
     possible_end = np.where(low_bad, low[rows], high[rows])
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
+    cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
+                      labs["unit"].cat.codes.to_numpy() < 0)
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
     # An undated row is open too: it may or may not be the latest.
-    undated_row = np.isnat(labs["collected_date"].to_numpy()[rows])
+    undated_row = np.isnat(cells.date[rows])
     open_row = (sure_end != possible_end) | undated_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
@@ -124,11 +126,9 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
         if uncertain else possible_row
     any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
     if counting.undated.any():  # "outside the window" is said of dated results only
-        any_key = any_key[~np.isnat(labs["collected_date"].to_numpy())]
+        any_key = any_key[~np.isnat(cells.date)]
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
-    cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
-                      labs["unit"].cat.codes.to_numpy() < 0)
     day = counting.day.reshape(n, len(LAB_TESTS))
     result = {}
     for code, name in enumerate(LAB_TESTS):

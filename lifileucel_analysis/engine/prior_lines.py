@@ -82,23 +82,26 @@ class LineOrder:
     """
 
     pos: np.ndarray
+    patient_start: np.ndarray
+    """Per sorted line, the patient's first sorted line."""
     patient_end: np.ndarray
     """Per sorted line, one past the patient's last sorted line."""
     run_end: np.ndarray
     """Per sorted line, one past the last sorted line with the same number (itself, or the blank-numbered run)."""
     blank: np.ndarray
 
+    def _after(self, total: np.ndarray) -> np.ndarray:
+        return np.where(self.blank, 0, total[self.patient_end - 1] - total[self.run_end - 1])
+
     def after(self, values: np.ndarray) -> np.ndarray:
         """Per sorted line, the sum of ``values`` over the lines that must come after it."""
-        total = np.cumsum(values.astype(np.int64))
-        return np.where(self.blank, 0, total[self.patient_end - 1] - total[self.run_end - 1])
+        return self._after(np.cumsum(values.astype(np.int64)))
 
     def below(self, values: np.ndarray) -> np.ndarray:
         """Per sorted line, the sum of ``values`` over the lines that may come before it."""
         total = np.cumsum(values.astype(np.int64))
-        start = np.searchsorted(self.pos, self.pos, side="left")
-        patient_total = total[self.patient_end - 1] - np.concatenate([[0], total])[start]
-        return patient_total - values - self.after(values)
+        patient_total = total[self.patient_end - 1] - np.concatenate([[0], total])[self.patient_start]
+        return patient_total - values - self._after(total)
 
 
 def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
@@ -110,7 +113,8 @@ def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
     last[:-1] = (pos[1:] != pos[:-1]) | (number[1:] != number[:-1])
     ends = np.flatnonzero(last) + 1
     run_end = ends[np.searchsorted(ends, np.arange(len(order)), side="right")]
-    return order, LineOrder(pos, np.searchsorted(pos, pos, side="right"), run_end, number == 0)
+    return order, LineOrder(pos, np.searchsorted(pos, pos, side="left"), np.searchsorted(pos, pos, side="right"),
+                            run_end, number == 0)
 
 
 @dataclass(frozen=True)
