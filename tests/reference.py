@@ -404,6 +404,35 @@ Every lab part is monotone in each value, so the extremes give every outcome a v
 def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
     """Every exact value the result that counts for ``test`` can take, or ``None`` without one.
 
+    A row whose test is blank is a result of one of the tests its unit allows (AST/ALT only
+    with a ULN): of ``test`` for certain when it is the only one, else maybe. Every choice
+    of which of those maybe-rows are ``test``'s is a world; the readings are those of all
+    worlds, and ``None`` (unknown) if some world has no result.
+    """
+    named = [lab for lab in labs if lab["test"] == test]
+    maybe = []
+    for lab in labs:
+        if lab["test"] is None and test in possible_tests(lab):
+            (named if len(possible_tests(lab)) == 1 else maybe).append(lab)
+    readings: list[Fraction] = []
+    for chosen in itertools.product((False, True), repeat=len(maybe)):
+        world = named + [lab for lab, taken in zip(maybe, chosen) if taken]
+        found = world_readings(patient, world, test, params)
+        if found is None:
+            return None
+        readings += found
+    return readings
+
+
+def possible_tests(lab: Row) -> list[str]:
+    """The tests a result can be of by its unit (every test when blank) and ULN (AST/ALT need one)."""
+    tests = {t for (t, u) in EXACT_FACTORS if lab["unit"] is None or u == lab["unit"]}
+    return sorted(t for t in tests if lab["uln"] is not None or t not in ("ast", "alt"))
+
+
+def world_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
+    """The readings of the result that counts among ``labs``, all of them ``test``'s.
+
     The result that counts is the most recent in the window. Dates carry no time, so any of
     the latest day's rows may be the most recent: each is one reading. A blank value or
     unit is filled in every way (the unit with each of the test's units, the value with
@@ -419,7 +448,7 @@ def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, 
         # it holds none, that reading has no result, so the test is unknown either way.
         consent = nma_ld
     earliest = consent - dt.timedelta(days=int(params["lab_lookback_days"]))
-    dated = [lab for lab in labs if lab["test"] == test and lab["collected_date"] is not None]
+    dated = [lab for lab in labs if lab["collected_date"] is not None]
     in_window = [lab for lab in dated if lab["collected_date"] >= earliest
                  and (nma_ld is None or lab["collected_date"] <= nma_ld)]
     if not in_window:
@@ -428,7 +457,7 @@ def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, 
     same_day = [lab for lab in in_window if lab["collected_date"] == latest_day]
     # A row without a date may be in the window and the most recent (one more reading each),
     # or not (then the latest day's rows count: readings already listed).
-    undated = [lab for lab in labs if lab["test"] == test and lab["collected_date"] is None]
+    undated = [lab for lab in labs if lab["collected_date"] is None]
     return [reading for lab in same_day + undated for reading in row_readings(lab, test)]
 
 

@@ -88,6 +88,7 @@ LIFE_EXPECTANCY = one_of_values([2.0, 2.9, 3.0, 3.1, 6.0, 24.0])
 LESION = one_of_values([0.5, 1.4, 1.49, 1.5, 1.51, 1.6, 3.0])
 STEROID = one_of_values([0.0, 5.0, 9.9, 10.0, 10.5, 11.0, 20.0])
 BLANK_1_IN_6 = st.integers(0, 5)
+BLANK_1_IN_8 = st.integers(0, 7)
 BLANK_1_IN_3 = st.integers(0, 2)
 BLANK_1_IN_4 = st.integers(0, 3)
 NEAR_KEEP = st.integers(0, 24)
@@ -342,8 +343,9 @@ def lab_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, nma_ld: dt.date
         where, days = draw(LAB_DAY)
         collected = shift(consent if where == "consent" else nma_ld, days)
         # A blank value, unit or date is "not recorded": the result could be any value / in any unit /
-        # on any day.
-        rows.append({"patient_id": patient_id, "test": test, "value": blank_sometimes(draw, value, BLANK_1_IN_6),
+        # on any day. A blank test: the result of one of the tests its unit (and ULN) allows.
+        rows.append({"patient_id": patient_id, "test": blank_sometimes(draw, test, BLANK_1_IN_8),
+                     "value": blank_sometimes(draw, value, BLANK_1_IN_6),
                      "unit": blank_sometimes(draw, unit, BLANK_1_IN_6), "uln": uln,
                      "collected_date": iso(blank_sometimes(draw, collected, BLANK_1_IN_6))})
     return rows

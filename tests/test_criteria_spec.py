@@ -34,7 +34,7 @@ from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS
 from lifileucel_analysis.engine.screening import screen
-from helpers import case_tables, concat_tables
+from helpers import ELIGIBLE_LABS, case_tables, concat_tables
 from reference import reference_screen
 
 PASS, FAIL, UNKNOWN, NA, WAIVED = "pass", "fail", "unknown", "not_applicable", "waived"
@@ -338,7 +338,7 @@ I8 = table("I8", ["alternative_therapy_available"], [
 # ----------------------------------------------------------------------------------------
 
 
-def lab(test: str, value: float | None, unit: str | None, uln: float | None = None,
+def lab(test: str | None, value: float | None, unit: str | None, uln: float | None = None,
         day: str | None = "2025-02-25") -> dict[str, Any]:
     """One labs row (collected 2025-02-25 unless told)."""
     return {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": day}
@@ -497,6 +497,52 @@ I7_UNDATED = [
          {"liver_metastases": "yes"}, labs=[lab("ast", 160, "U/L", 40), lab("ast", 150, "U/L", 40, day=None)]),
     Case("I7 undated ANC with a blank value beside 2.0: unknown", {"I7": UNKNOWN},
          labs=[lab("anc", 2.0, "10^9/L"), lab("anc", None, "10^9/L", day=None)]),
+]
+
+I7_UNTESTED = [
+    # A blank test is "not recorded" (spec section 1): the row is a result of one of the tests its
+    # unit allows (AST/ALT only with a ULN), each part read over every test it may be. The
+    # baseline's seven results are dated 2025-02-20; lab() dates 2025-02-25 unless told.
+    Case("I7 no test, 0.5 10^9/L after the other results: unknown (ANC or platelets, each would fail)",
+         {"I7": UNKNOWN}, labs=[lab(None, 0.5, "10^9/L")]),
+    Case("I7 no test, 2.0 10^9/L after the other results: unknown (passes as ANC, fails as platelets)",
+         {"I7": UNKNOWN}, labs=[lab(None, 2.0, "10^9/L")]),
+    Case("I7 no test, 150 10^9/L after the other results: passes as ANC and as platelets", {"I7": PASS},
+         labs=[lab(None, 150, "10^9/L")]),
+    Case("I7 no test, 0.5 10^9/L before the latest ANC and platelets: does not count", {"I7": PASS},
+         labs=[lab(None, 0.5, "10^9/L", day="2025-02-15")]),
+    Case("I7 no test, 0.5 10^9/L on the day of the latest ANC and platelets: unknown", {"I7": UNKNOWN},
+         labs=[lab(None, 0.5, "10^9/L", day="2025-02-20")]),
+    Case("I7 no test, 0.5 10^9/L before the window: does not count", {"I7": PASS},
+         labs=[lab(None, 0.5, "10^9/L", day="2025-01-15")]),
+    Case("I7 no test, 0.5 10^9/L after NMA-LD: does not count", {"I7": PASS},
+         labs=[lab(None, 0.5, "10^9/L", day="2025-03-30")]),
+    Case("I7 no test and no date, 0.5 10^9/L: unknown", {"I7": UNKNOWN}, labs=[lab(None, 0.5, "10^9/L", day=None)]),
+    Case("I7 no test and no date, 150 10^9/L: passes either way", {"I7": PASS},
+         labs=[lab(None, 150, "10^9/L", day=None)]),
+    Case("I7 no test, 8 g/dL: only hemoglobin is in g/dL, so it is the latest hemoglobin and fails", {"I7": FAIL},
+         labs=[lab(None, 8, "g/dL")]),
+    Case("I7 no test, 80 g/L on the day of the hemoglobin 12.5 g/dL: two hemoglobin results disagree",
+         {"I7": UNKNOWN}, labs=[lab(None, 80, "g/L", day="2025-02-20")]),
+    Case("I7 no test, 35 mL/min: only creatinine clearance is in mL/min", {"I7": FAIL},
+         labs=[lab(None, 35, "mL/min")]),
+    Case("I7 no test, 150 U/L with ULN 40: unknown (AST or ALT, each would fail)", {"I7": UNKNOWN},
+         labs=[lab(None, 150, "U/L", 40)]),
+    Case("I7 no test, 30 U/L with ULN 40: passes as AST and as ALT", {"I7": PASS}, labs=[lab(None, 30, "U/L", 40)]),
+    Case("I7 no test, 150 U/L with ULN 40, liver metastases yes: within 5 x ULN either way", {"I7": PASS},
+         {"liver_metastases": "yes"}, labs=[lab(None, 150, "U/L", 40)]),
+    Case("I7 no test and no unit, 2.0: unknown (ANC in 10^9/L or /uL, platelets, ...)", {"I7": UNKNOWN},
+         labs=[lab(None, 2.0, None)]),
+    Case("I7 no test and no unit, 500: unknown (ANC 500 /uL would fail, bilirubin 500 mg/dL too)",
+         {"I7": UNKNOWN}, labs=[lab(None, 500, None)]),
+    Case("I7 no ANC result, only a result without a test of 2.0 10^9/L: unknown (it may be platelets)",
+         {"I7": UNKNOWN}, replace_labs=True,
+         labs=[*[dict(row) for row in ELIGIBLE_LABS if row["test"] != "anc"],
+               lab(None, 2.0, "10^9/L", day="2025-02-15")]),
+    Case("I7 ANC 0.5 beside a result without a test of 150 10^9/L on its day: unknown (it may be a second ANC)",
+         {"I7": UNKNOWN}, labs=[lab("anc", 0.5, "10^9/L"), lab(None, 150, "10^9/L")]),
+    Case("I7 ANC 0.5 after a result without a test of 150 10^9/L: the ANC still fails (platelets pass)",
+         {"I7": FAIL}, labs=[lab("anc", 0.5, "10^9/L"), lab(None, 150, "10^9/L", day="2025-02-22")]),
 ]
 
 I7_WINDOW = [
@@ -751,7 +797,7 @@ BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CR
 
 ALL_CASES: list[Case] = [
     *BASELINE, *I1, *I2_I3, *I2_UNNUMBERED, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
-    *I7_BLANK_ON_THE_DAY, *I7_UNDATED, *I7_WINDOW, *I8,
+    *I7_BLANK_ON_THE_DAY, *I7_UNDATED, *I7_UNTESTED, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]
 

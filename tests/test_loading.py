@@ -157,7 +157,6 @@ BAD_CELLS = [
     ("labs", 1, "unit", "IU/ml", "unit not allowed for test ast: use U/L"),
     ("labs", 1, "uln", "", "required for ast and alt"),
     ("labs", 0, "test", "ldh", "unknown code"),
-    ("labs", 0, "test", "", "blank, but required"),
     ("labs", 0, "value", "high", "not a number"),
     ("labs", 0, "collected_date", "20/02/2025", "not an ISO date"),
     ("toxicities", 0, "grade", "6", "out of range"),
@@ -186,6 +185,27 @@ def test_a_bad_cell_is_reported_with_its_location(tmp_path: Path, table: str, in
     assert lines, f"no problem starting {expected_start!r} in:\n{error}"
     assert any(fragment in line for line in lines), str(error)
     assert expected_start in str(error)
+
+
+def test_a_blank_lab_test_is_read_as_not_recorded(tmp_path: Path) -> None:
+    """A blank test is "not recorded" (spec section 1), not a break: the engine reads the row as
+    each test its unit allows (tests/test_criteria_spec.py, I7_UNTESTED)."""
+    rows = base_rows()
+    rows["labs"][0]["test"] = ""
+    labs = load_dataset(write_csv_dataset(tmp_path / "d", rows)).labs
+    assert labs["test"].isna().tolist() == [True, False]
+    assert labs["unit"].astype(str).tolist() == ["/uL", "U/L"]
+
+
+def test_a_blank_lab_test_in_u_per_l_needs_the_uln_of_ast_and_alt(tmp_path: Path) -> None:
+    """Only AST and ALT are measured in U/L, and the spec requires their ULN."""
+    rows = base_rows()
+    rows["labs"][1].update(test="", uln="")
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    assert [str(p) for p in error.problems] == [
+        "labs row 2, column uln: value '': blank, but required: a result in U/L with a blank test is an ast or alt "
+        "result, which needs its upper limit of normal (uln) in U/L; give the uln (or the test and unit, if U/L is "
+        "wrong)"]
 
 
 @pytest.mark.parametrize(("table", "index", "column", "value", "fragment"), BAD_CELLS[:12],
@@ -270,8 +290,8 @@ def test_an_empty_row_between_rows_is_reported_at_its_row(tmp_path: Path) -> Non
     header, first, second = labs.read_text().splitlines()
     labs.write_text("\n".join([header, first, ",,,,,", second]) + "\n")
     error = load_error(folder)
-    # A blank value, unit or collected_date alone is "not recorded"; an empty row has no patient or test.
-    assert {(p.row, p.column) for p in error.problems} == {(2, "patient_id"), (2, "test")}
+    # A blank test, value, unit or collected_date alone is "not recorded"; an empty row has no patient.
+    assert {(p.row, p.column) for p in error.problems} == {(2, "patient_id")}
 
 
 def test_row_numbers_count_data_rows_after_quoted_line_breaks(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from helpers import ELIGIBLE_LABS, ELIGIBLE_THERAPY, case_tables, toxicity_row
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
+from lifileucel_analysis.report.worklist import field_label
 
 
 def outcome_of(criterion: str, **changes: Any) -> tuple[str, str, str]:
@@ -324,8 +325,6 @@ def test_a_blank_lab_value_beside_a_band_value_asks_for_the_value_and_the_condit
 
 
 def test_the_worklist_names_one_lab_rows_blank_cell_in_words() -> None:
-    from lifileucel_analysis.report.worklist import field_label
-
     assert field_label("labs.value (ANC result dated 2025-02-25)") == "value of the ANC result dated 2025-02-25"
     assert field_label("labs.anc (collected 2025-01-28 to 2025-03-29)") == "ANC (collected 2025-01-28 to 2025-03-29)"
 
@@ -567,7 +566,7 @@ def test_no_field_label_holds_the_item_separator() -> None:
     # "; " separates the worklist's items: "live vaccine date (most recent live/attenuated
     # vaccine; needed when received = yes)" read as two (audit, session 16).
     from lifileucel_analysis.contract.schema import TABLES
-    from lifileucel_analysis.report.worklist import field_label
+
 
     labels = {f"{t.name}.{c.name}": field_label(f"{t.name}.{c.name}") for t in TABLES.values() for c in t.columns
               if t.name != "overrides"}
@@ -638,6 +637,31 @@ def test_a_line_without_a_number_that_may_be_the_most_recent_asks_for_its_number
     assert evidence == ("most recent counted line unclear: line without a number (dacarbazine) may be the most "
                         "recent (line number not recorded: line); would be decided by therapies.line (line without "
                         "a number)")
-    from lifileucel_analysis.report.worklist import field_label
+
 
     assert field_label(missing) == "prior therapy line number (line without a number)"
+
+
+def test_a_result_without_a_test_that_may_count_asks_for_its_test_name() -> None:
+    # 2.0 10^9/L without a test on 2025-02-25, after the baseline's results of 2025-02-20: as ANC
+    # it passes (>= 1), as platelets it fails (< 100), so only the platelets part is open.
+    labs = [{"test": None, "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
+    outcome, evidence, missing = outcome_of("I7", labs=labs)
+    assert (outcome, missing) == ("unknown", "labs.test (result that may be the platelets)")
+    assert evidence == ("platelets results 2 10^9/L (test not recorded) and 220 10^9/L disagree, and one has no test "
+                        "name (test): it may be the platelets result that counts or another test's")
+    assert field_label(missing) == "test name of the result that may be the platelets"
+
+
+def test_a_result_without_a_test_that_only_one_test_fits_is_that_tests() -> None:
+    labs = [{"test": None, "value": 8, "unit": "g/dL", "uln": None, "collected_date": "2025-02-25"}]
+    assert outcome_of("I7", labs=labs) == ("fail", "hemoglobin 8 g/dL (test not recorded) on 2025-02-25 < 9 g/dL", "")
+
+
+def test_a_test_with_only_a_result_without_a_test_name_asks_for_both() -> None:
+    labs = [dict(row) for row in ELIGIBLE_LABS if row["test"] != "anc"]
+    labs.append({"test": None, "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-15"})
+    outcome, evidence, missing = outcome_of("I7", labs=labs, replace_labs=True)
+    assert outcome == "unknown"
+    assert missing == "labs.test (result that may be the ANC); labs.anc (collected 2025-02-01 to 2025-03-29)"
+    assert evidence == ("no ANC result 2025-02-01 to 2025-03-29; a result without a test name (test) is on file")

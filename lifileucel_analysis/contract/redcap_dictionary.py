@@ -232,7 +232,9 @@ def _bound(value: float | None) -> str:
 def _row(field: RedcapField) -> dict[str, str]:
     column = field.column
     where = (field.table, column.name)
-    required = column.required or where == ("labs", "uln")
+    # At data entry a result's test and ULN are always known; the contract reads their blanks (an export
+    # may hold them), but the form asks for them.
+    required = column.required or where in (("labs", "uln"), ("labs", "test"))
     return {
         "Variable / Field Name": field.name,
         "Form Name": field.table,

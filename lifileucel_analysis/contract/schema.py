@@ -250,13 +250,15 @@ LABS = TableSpec(
     "labs",
     (
         ColumnSpec("patient_id", "id", "must exist in patients", required=True),
-        _code("test", LAB_TESTS, required=True),
+        _code("test", LAB_TESTS, "laboratory test; blank = not recorded (the result may be any test its unit "
+              "allows: I7 then decides only if every such test would)"),
         ColumnSpec("value", "number",
                    "result, in `unit`; blank = not recorded (I7 then decides only if every value would)", minimum=0),
         _code("unit", UNITS,
               "allowed units depend on the test; blank = not recorded (I7 then decides only if every unit of the "
               "test would)"),
-        ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt", minimum=0,
+        ColumnSpec("uln", "number", "upper limit of normal; required for ast and alt (so for a result in U/L "
+                   "whose test is blank)", minimum=0,
                    above_minimum=True),
         ColumnSpec("collected_date", "date",
                    "date the sample was collected; blank = not recorded (the result may be the latest in the window: "

@@ -26,7 +26,8 @@ from .cell_parsing import check_column, normalise, parse_id
 from .dataset import ScreeningDataset, names_shown
 from .findings import Findings
 from .id_lookup import positions_in_each
-from .messages import MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED
+from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED,
+                       MSG_ULN_NEEDED_NO_TEST)
 from .schema import (
     TABLES,
     TESTS_NEEDING_ULN,
@@ -333,6 +334,9 @@ def _check_uln(labs: _Checked, findings: Findings) -> None:
     needs = labs.columns["test"].isin(list(TESTS_NEEDING_ULN)).to_numpy()
     blank = labs.raw["uln"].isna().to_numpy()
     findings.add_cells("labs", "uln", needs & blank, labs.raw["uln"], MSG_ULN_NEEDED)
+    if "unit" in labs.columns:  # a blank test in U/L is AST or ALT, the only tests measured in U/L
+        untested = labs.raw["test"].isna().to_numpy() & (labs.columns["unit"] == "U/L").to_numpy()
+        findings.add_cells("labs", "uln", untested & blank, labs.raw["uln"], MSG_ULN_NEEDED_NO_TEST)
 
 
 def _typed_frame(table: _Checked) -> pd.DataFrame:

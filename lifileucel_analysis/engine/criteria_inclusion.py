@@ -235,6 +235,8 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
         Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
              "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
              f"labs.{test} (collected {{window}})"),
+        Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
+             f"{_unnamed(name)}; labs.{test} (collected {{window}})"),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
              f"labs.{test} (collected {{window}})"),
         Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
@@ -264,6 +266,18 @@ def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
                 f"labs.collected_date ({name} result without a date)")
 
 
+def _untested(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
+    """The unknown branch of a result without a test name that may be this test's and
+    disagrees with the counting day's (its test decides whether it counts)."""
+    return Rule(lab.several & lab.untested_end & rows, U, name + " results {raw} and {sure} disagree, and one has no "
+                f"test name (test): it may be the {name} result that counts or another test's", _unnamed(name))
+
+
+def _unnamed(name: str) -> str:
+    """What to collect for a result whose test is blank and may be ``name``'s."""
+    return f"labs.test (result that may be the {name})"
+
+
 def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Series | bool = True,
                  condition_field: str = "") -> Rule:
     """The unknown branch of a counting day whose results disagree on the outcome.
@@ -288,6 +302,7 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
+        _untested(lab, name),
         _undated(lab, name),
         _disagreeing(lab, name, test),
     ], values)
@@ -316,6 +331,7 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
+        _untested(lab, name, order_matters),
         _undated(lab, name, order_matters),
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
         _disagreeing(lab, name, test, order_matters),

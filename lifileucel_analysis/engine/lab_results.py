@@ -35,12 +35,14 @@ import pyarrow.compute as pc
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CANONICAL_UNIT, DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
 from .decimals import decimal_text, on_decimal_grid, shown_beside_limits
+from .lab_open_tests import OPEN_TEST, with_open_tests
 from .parameters import CriteriaParams
 
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 NO_VALUE = "(no value)"
 NO_UNIT = "(unit not recorded)"
 NO_DATE = " (collected date not recorded)"
+NO_TEST = " (test not recorded)"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ class LabResult:
     """True where a result of this test with a blank ``collected_date`` is on file."""
     undated_end: pd.Series
     """True where one of the two ends comes from a row with a blank ``collected_date``."""
+    untested: pd.Series
+    """True where a result with a blank ``test`` that may be this test's is in the window or undated."""
+    untested_end: pd.Series
+    """True where one of the two ends comes from a row with a blank ``test`` (:mod:`.lab_open_tests`)."""
     conflict_recorded: np.ndarray
     """For the patients where ``conflict`` holds, in patient order: the least favourable row as
     recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
@@ -94,8 +100,10 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     test`` (``ufunc.at``) find the latest day, the worst ends on it and the rows that hold
     them, each in one pass; among rows that tie, the last in file order is shown.
     """
-    labs, n = dataset.labs, dataset.n_patients
-    counting = _latest_day_rows(dataset, params, pos)
+    n = dataset.n_patients
+    named = with_open_tests(dataset.labs, pos)  # a row without a test: one open copy per test it may be
+    labs, pos = named.frame, named.pos
+    counting = _latest_day_rows(dataset.patients, labs, n, params, pos, named.open_test)
     rows, key = counting.rows, counting.key
     limits = lab_limits(params)
     low, high = canonical_bounds(labs, limits)
@@ -107,10 +115,11 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     possible_end = np.where(low_bad, low[rows], high[rows])
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
     cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
-                      labs["unit"].cat.codes.to_numpy() < 0)
+                      labs["unit"].cat.codes.to_numpy() < 0,
+                      np.zeros(len(labs), dtype=bool) if named.open_test is None else named.open_test)
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
-    # An undated row is open too: it may or may not be the latest.
-    undated_row = np.isnat(cells.date[rows])
+    # An undated row is open too: it may or may not be the latest; so is a row without a test.
+    undated_row = np.isnat(cells.date[rows]) | cells.open_test[rows]
     open_row = (sure_end != possible_end) | undated_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
@@ -125,8 +134,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
         if uncertain else possible_row
     any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
-    if counting.undated.any():  # "outside the window" is said of dated results only
-        any_key = any_key[~np.isnat(cells.date)]
+    if counting.undated.any() or named.open_test is not None:  # "outside the window": dated, named results
+        any_key = any_key[~np.isnat(cells.date) & ~cells.open_test]
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
     day = counting.day.reshape(n, len(LAB_TESTS))
@@ -137,7 +146,7 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
         shown = _InCanonicalUnit(CANONICAL_UNIT[name], limits[name], low)
         result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells, conflict[:, code],
                                 outside[:, code], counting.earlier[:, code], day[:, code],
-                                counting.undated[:, code])
+                                counting.undated[:, code], counting.untested[:, code])
     return result
 
 
@@ -160,6 +169,8 @@ class _RowCells:
     date: np.ndarray
     no_value: np.ndarray
     no_unit: np.ndarray
+    open_test: np.ndarray
+    """A copy of a row whose test is blank (:mod:`.lab_open_tests`)."""
 
 
 def _badness(end: np.ndarray, low_bad: np.ndarray) -> np.ndarray:
@@ -204,41 +215,56 @@ class _CountingDay:
     """Per (patient, test): a result dated before the window's first day."""
     undated: np.ndarray
     """Per (patient, test): a result with a blank ``collected_date`` is on file."""
+    untested: np.ndarray
+    """Per (patient, test): a result with a blank ``test`` may be this one, in the window or undated."""
 
 
-def _latest_day_rows(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> _CountingDay:
+def _latest_day_rows(patients: pd.DataFrame, labs: pd.DataFrame, n: int, params: CriteriaParams, pos: np.ndarray,
+                     open_test: np.ndarray | None) -> _CountingDay:
     """Lab rows in the window and on their (patient, test)'s latest day, with that key.
 
     A row with a blank ``collected_date`` may lie in the window and be the most recent, or
     not: where its (patient, test) has a result in the window, it joins that latest day's
     rows (each is one reading, as for rows of one day); where there is none, some reading
-    has no result, so the test stays unknown whatever the row holds.
+    has no result, so the test stays unknown whatever the row holds. A copy of a row without
+    a test (``open_test``) joins the same way where it is undated or dated in the window on or
+    after the latest day; it never sets that day, which the named results do.
     """
-    labs, patients = dataset.labs, dataset.patients
     consent = patients["consent_date"].to_numpy()[pos]
     ld = patients["lymphodepletion_date"].to_numpy()[pos]
     date = labs["collected_date"].to_numpy()
     start = window_start(consent, ld, params.lab_lookback_days)
-    rows = np.flatnonzero((date >= start) & ~np.isnat(start) & (np.isnat(ld) | (date <= ld)))
+    in_window = (date >= start) & ~np.isnat(start) & (np.isnat(ld) | (date <= ld))
+    named = np.ones(len(date), dtype=bool) if open_test is None else ~open_test
+    rows = np.flatnonzero(in_window & named)
     codes = labs["test"].cat.codes.to_numpy()
     key = pos[rows] * len(LAB_TESTS) + codes[rows]
     day = date[rows].astype(np.int64)
-    groups = dataset.n_patients * len(LAB_TESTS)
+    groups = n * len(LAB_TESTS)
     none = np.iinfo(np.int64).min
     latest = _group_max(key, day, groups, none)
     on_day = day == latest[key]
     rows, key = rows[on_day], key[on_day]
-    before = np.flatnonzero(date < start)  # NaT compares False: nothing is "before" an unplaced window
+    before = np.flatnonzero((date < start) & named)  # NaT compares False: nothing is "before" an unplaced window
     earlier = np.bincount(pos[before] * len(LAB_TESTS) + codes[before], minlength=groups) > 0
-    blank = np.flatnonzero(np.isnat(date))
+    blank = np.flatnonzero(np.isnat(date) & named)
     blank_key = pos[blank] * len(LAB_TESTS) + codes[blank]
     undated = np.bincount(blank_key, minlength=groups) > 0
     joins = latest[blank_key] != none
+    untested = np.zeros(groups, dtype=bool)
+    if open_test is not None:
+        copies = np.flatnonzero(open_test & (in_window | np.isnat(date)))
+        copy_key = pos[copies] * len(LAB_TESTS) + codes[copies]
+        untested[copy_key] = True
+        copy_day, copy_latest = date[copies].astype(np.int64), latest[copy_key]
+        copy_joins = (copy_latest != none) & (np.isnat(date[copies]) | (copy_day >= copy_latest))
+        blank, blank_key = np.concatenate([blank, copies]), np.concatenate([blank_key, copy_key])
+        joins = np.concatenate([joins, copy_joins])
     if joins.any():
         rows, key = np.concatenate([rows, blank[joins]]), np.concatenate([key, blank_key[joins]])
     # The empty marker, the least int64, is NaT's bit pattern: a key without a day reads as NaT.
     return _CountingDay(rows, key, latest.view(date.dtype), earlier.reshape(-1, len(LAB_TESTS)),
-                        undated.reshape(-1, len(LAB_TESTS)))
+                        undated.reshape(-1, len(LAB_TESTS)), untested.reshape(-1, len(LAB_TESTS)))
 
 
 def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.ndarray:
@@ -261,7 +287,8 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
 
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
              labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, conflict: np.ndarray,
-             outside: np.ndarray, earlier: np.ndarray, day: np.ndarray, undated: np.ndarray) -> LabResult:
+             outside: np.ndarray, earlier: np.ndarray, day: np.ndarray, undated: np.ndarray,
+             untested: np.ndarray) -> LabResult:
     """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the
     patients; ``day`` is each patient's counting day (an undated chosen row has none of its own)."""
     sure_end, possible_end = ends
@@ -279,12 +306,15 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         blank[np.flatnonzero(has)[hit]] = np.where(no_value[hit], "value", "unit")
     several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
     undated_end = np.zeros(len(possible_row), dtype=bool)
-    if sure_row is not None:  # only an open counting day can hold an undated row
+    untested_end = undated_end.copy()
+    if sure_row is not None:  # only an open counting day can hold an undated row or a row without a test
         undated_end[has] = np.isnat(cells.date[at]) | np.isnat(cells.date[sure_row[has]])
+        untested_end[has] = cells.open_test[at] | cells.open_test[sure_row[has]]
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
-                     pd.Series(several), pd.Series(undated), pd.Series(undated_end), recorded.astype(object))
+                     pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
+                     pd.Series(untested_end), recorded.astype(object))
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
@@ -448,4 +478,7 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
     undated = np.isnat(labs["collected_date"].to_numpy()[rows])
     if undated.any():  # rare: said beside the value, which the sentence dates by the counting day
         text = pc.if_else(pa.array(undated), pc.binary_join_element_wise(text, NO_DATE, ""), text)
+    if OPEN_TEST in labs.columns:  # rare: a row without a test, read as this test's (lab_open_tests)
+        untested = labs[OPEN_TEST].to_numpy()[rows]
+        text = pc.if_else(pa.array(untested), pc.binary_join_element_wise(text, NO_TEST, ""), text)
     return text

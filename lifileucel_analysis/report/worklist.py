@@ -135,6 +135,8 @@ def field_label(token: str) -> str:
         return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
     if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
         return f"toxicity {_words(column)}{rest}"
+    if table == "labs" and column == "test":  # "labs.test (result that may be the ANC)": its test is blank
+        return f"test name of the {rest.strip(' ()')}"
     if table == "labs":
         one_row = _ONE_LAB_ROW.match(rest)  # a blank cell of one result: "value of the ANC result dated ..."
         return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
