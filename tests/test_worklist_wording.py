@@ -665,3 +665,13 @@ def test_a_test_with_only_a_result_without_a_test_name_asks_for_both() -> None:
     assert outcome == "unknown"
     assert missing == "labs.test (result that may be the ANC); labs.anc (collected 2025-02-01 to 2025-03-29)"
     assert evidence == ("no ANC result 2025-02-01 to 2025-03-29; a result without a test name (test) is on file")
+
+
+def test_a_result_without_a_test_from_a_later_day_is_shown_on_its_own_date() -> None:
+    # 150 10^9/L without a test on 2025-02-25 joins the platelets of 2025-02-20 (it may be a later
+    # platelets result); it is the least favourable reading, so the pass is said of it, on its own date.
+    labs = [{"test": None, "value": 150, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
+    outcome, evidence, _ = outcome_of("I7", labs=labs)
+    assert outcome == "pass"
+    assert evidence.split("; ")[:2] == ["ANC 2.5 10^9/L on 2025-02-20 >= 1 x10^9/L",
+                                        "platelets 150 10^9/L (test not recorded) on 2025-02-25 >= 100 x10^9/L"]

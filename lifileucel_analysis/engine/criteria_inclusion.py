@@ -251,7 +251,7 @@ def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndar
     """
     blank = lab.blank != ""
     text = shown + ": its {blank} is not recorded, so it may pass or fail"
-    needs = f"labs.{{blank}} ({name} result dated {{date}})"
+    needs = f"labs.{{blank}} ({name} result dated {{raw_date}})"
     if condition_field:
         blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
         needs += f"; patients.{condition_field}"
@@ -294,11 +294,11 @@ def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Ser
 
 
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
-    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "limit": limit,
-              "window": window.text, "blank": lab.blank}
-    shown = name + " {raw} on {date}"
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
+              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank}
+    shown = name + " {raw} on {raw_date}"
     return decide(len(lab.sure), [
-        Rule(lab.sure < limit, F, name + " {sure} on {date} < {limit} " + unit),
+        Rule(lab.sure < limit, F, name + " {sure} on {sure_date} < {limit} " + unit),
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
@@ -312,9 +312,10 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present."""
     normal, raised = limits
-    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "normal": normal, "raised": raised,
-              "window": window.text, "blank": lab.blank}
-    shown, sure = name + " {raw} on {date}", name + " {sure} on {date}"
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
+              "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
+              "blank": lab.blank}
+    shown, sure = name + " {raw} on {raw_date}", name + " {sure} on {sure_date}"
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;

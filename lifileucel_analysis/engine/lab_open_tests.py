@@ -79,3 +79,16 @@ def _possible_tests(rows: pd.DataFrame) -> np.ndarray:
     no_uln = rows["uln"].isna().to_numpy()
     possible[np.ix_(no_uln, needs_uln)] = False
     return possible
+
+
+def own_dates(row: np.ndarray, day: np.ndarray, row_dates: np.ndarray) -> pd.Series:
+    """Each chosen lab row's own collected date (``row_dates[row]``), aligned with ``day``.
+
+    A copy may join a counting day from a later day, so the sentence that shows it dates it
+    by its own date; an undated row, or no row (-1), keeps the counting day ``day``.
+    """
+    own = day.copy()
+    at = np.flatnonzero(row >= 0)
+    dated = ~np.isnat(row_dates[row[at]])
+    own[at[dated]] = row_dates[row[at[dated]]].astype(day.dtype)
+    return pd.Series(own)

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CANONICAL_UNIT, DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
 from .decimals import decimal_text, on_decimal_grid, shown_beside_limits
-from .lab_open_tests import OPEN_TEST, with_open_tests
+from .lab_open_tests import OPEN_TEST, own_dates, with_open_tests
 from .parameters import CriteriaParams
 
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
@@ -67,6 +67,11 @@ class LabResult:
     blank: pd.Series
     """The blank fields of the ``possible`` row that matter (``"value"``, ``"unit"``), else ""."""
     date: pd.Series
+    """The counting day (NaT where there is no result)."""
+    sure_date: pd.Series
+    """The ``sure`` row's own date: the counting day, unless it is a row without a test dated later."""
+    possible_date: pd.Series
+    """The ``possible`` row's own date, likewise."""
     conflict: pd.Series
     """True where several recorded results on the counting day disagree (which is the latest is
     not recorded)."""
@@ -311,8 +316,11 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         undated_end[has] = np.isnat(cells.date[at]) | np.isnat(cells.date[sure_row[has]])
         untested_end[has] = cells.open_test[at] | cells.open_test[sure_row[has]]
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
+    sure_date = possible_date = date = pd.Series(dates)
+    if sure_row is not None and cells.open_test.any():  # a row without a test may join from a later day
+        sure_date, possible_date = own_dates(sure_row, dates, cells.date), own_dates(possible_row, dates, cells.date)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
-                     pd.Series(dates), pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
+                     date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
                      pd.Series(untested_end), recorded.astype(object))
 
