@@ -137,7 +137,7 @@ def typed_tables(rows: Mapping[str, Sequence[Row]]) -> dict[str, pd.DataFrame]:
 
 
 def case_tables(patient: Row | None = None, therapies: list[Row] | None = None, labs: list[Row] | None = None,
-                toxicities: list[Row] | None = None, overrides: Sequence[str] = (), patient_id: str = "P001",
+                toxicities: list[Row] | None = None, overrides: Sequence[str | Row] = (), patient_id: str = "P001",
                 replace_labs: bool = False) -> dict[str, pd.DataFrame]:
     """Typed tables of one patient: the baseline with the given changes.
 
@@ -151,8 +151,9 @@ def case_tables(patient: Row | None = None, therapies: list[Row] | None = None, 
         Results that replace the baseline results of the same tests (other tests keep theirs).
     toxicities : list of dict, optional
         Immune-related adverse events (none by default).
-    overrides : sequence of str
-        Criterion IDs waived for the patient.
+    overrides : sequence of str or dict
+        Criterion IDs waived for the patient, or override cells (``criterion_id`` and those
+        that differ from :data:`DEFAULT_APPROVAL`; ``None`` = blank).
     patient_id : str
         The patient's ID (to put several cases in one dataset).
     replace_labs : bool
@@ -168,7 +169,8 @@ def case_tables(patient: Row | None = None, therapies: list[Row] | None = None, 
         "therapies": [{"patient_id": patient_id, **t} for t in lines],
         "labs": lab_rows(patient_id, labs or [], replace=replace_labs),
         "toxicities": [{"patient_id": patient_id, **t} for t in (toxicities or [])],
-        "overrides": [override_row(patient_id, c) for c in overrides],
+        "overrides": [override_row(patient_id, c) if isinstance(c, str) else override_row(patient_id, **c)
+                      for c in overrides],
     }
     return {name: coerce(name, pd.DataFrame(table_rows)) for name, table_rows in rows.items()}
 

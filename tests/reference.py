@@ -401,27 +401,23 @@ BLANK_VALUE_EXTREMES = (Fraction(0), Fraction(10) ** 12)
 Every lab part is monotone in each value, so the extremes give every outcome a value can."""
 
 
-def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
-    """Every exact value the result that counts for ``test`` can take, or ``None`` without one.
+def lab_namings(labs: list[Row]) -> list[list[Row]]:
+    """Every way of naming the lab rows whose test is blank: a list of rows, each with a test.
 
-    A row whose test is blank is a result of one of the tests its unit allows (AST/ALT only
-    with a ULN): of ``test`` for certain when it is the only one, else maybe. Every choice
-    of which of those maybe-rows are ``test``'s is a world; the readings are those of all
-    worlds, and ``None`` (unknown) if some world has no result.
+    Such a row is a result of one of the tests its unit allows (AST/ALT only with a ULN):
+    of that test when only one fits, else of each in turn, every row independently.
     """
-    named = [lab for lab in labs if lab["test"] == test]
-    maybe = []
+    options = []
     for lab in labs:
-        if lab["test"] is None and test in possible_tests(lab):
-            (named if len(possible_tests(lab)) == 1 else maybe).append(lab)
-    readings: list[Fraction] = []
-    for chosen in itertools.product((False, True), repeat=len(maybe)):
-        world = named + [lab for lab, taken in zip(maybe, chosen) if taken]
-        found = world_readings(patient, world, test, params)
-        if found is None:
-            return None
-        readings += found
-    return readings
+        tests = [lab["test"]] if lab["test"] is not None else possible_tests(lab)
+        options.append([{**lab, "test": test} for test in tests])
+    return [list(naming) for naming in itertools.product(*options)]
+
+
+def lab_readings(patient: Row, labs: list[Row], test: str, params: Mapping[str, Any]) -> list[Fraction] | None:
+    """Every exact value the result that counts for ``test`` can take, or ``None`` without one
+    (``labs``: rows that each name a test)."""
+    return world_readings(patient, [lab for lab in labs if lab["test"] == test], test, params)
 
 
 def possible_tests(lab: Row) -> list[str]:
@@ -500,7 +496,14 @@ def at_most_with_exception(readings: list[Fraction] | None, limit: float, wider:
 
 
 def i7_labs(patient: Row, labs: list[Row], params: Mapping[str, Any]) -> str:
-    """I7: adequate hematologic parameters and organ function (seven parts, all of)."""
+    """I7: adequate hematologic parameters and organ function (seven parts, all of), decided
+    when every naming of the rows without a test gives the same outcome (spec section 2:
+    "for criteria with several parts too")."""
+    return all_readings([i7_named(patient, named, params) for named in lab_namings(labs)])
+
+
+def i7_named(patient: Row, labs: list[Row], params: Mapping[str, Any]) -> str:
+    """I7 of lab rows that each name a test."""
     def counts(test: str) -> list[Fraction] | None:
         return lab_readings(patient, labs, test, params)
 
@@ -663,9 +666,15 @@ def e11_pregnancy(patient: Row) -> str:
 
 
 def screen_patient(patient: Row, therapies: list[Row], labs: list[Row], toxicities: list[Row],
-                   waived: set[str], params: Mapping[str, Any],
+                   waived: Mapping[str, bool], params: Mapping[str, Any],
                    dictionary: Mapping[str, str]) -> dict[str, str]:
-    """Return ``{criterion_id: outcome}`` for one patient, overrides applied."""
+    """Return ``{criterion_id: outcome}`` for one patient, overrides applied.
+
+    ``waived`` maps each overridden criterion to whether its approver is recorded. Without
+    one the waiver may or may not be documented: the outcome is waived or the criterion's
+    own, so it stays where both agree that nothing blocks (pass, not applicable) and is
+    unknown where the criterion's own outcome blocks.
+    """
     outcomes = {
         "I1": i1_stage(patient),
         "I2": i2_prior_lines(patient, therapies, params, dictionary),
@@ -687,8 +696,11 @@ def screen_patient(patient: Row, therapies: list[Row], labs: list[Row], toxiciti
         "E10": e10_live_vaccine(patient, params),
         "E11": e11_pregnancy(patient),
     }
-    for criterion in waived:
-        outcomes[criterion] = WAIVED
+    for criterion, approved in waived.items():
+        if approved:
+            outcomes[criterion] = WAIVED
+        elif outcomes[criterion] in (FAIL, UNKNOWN):
+            outcomes[criterion] = UNKNOWN
     return outcomes
 
 
@@ -715,14 +727,14 @@ def reference_screen(tables: Mapping[str, pd.DataFrame],
     therapies = group_by_patient(rows_of(tables.get("therapies")))
     labs = group_by_patient(rows_of(tables.get("labs")))
     toxicities = group_by_patient(rows_of(tables.get("toxicities")))
-    waived: dict[str, set[str]] = {}
+    waived: dict[str, dict[str, bool]] = {}
     for row in rows_of(tables.get("overrides")):
-        waived.setdefault(row["patient_id"], set()).add(row["criterion_id"])
+        waived.setdefault(row["patient_id"], {})[row["criterion_id"]] = row["approved_by"] is not None
     records = []
     for patient in rows_of(tables["patients"]):
         pid = patient["patient_id"]
         outcomes = screen_patient(patient, therapies.get(pid, []), labs.get(pid, []),
-                                  toxicities.get(pid, []), waived.get(pid, set()), params, dictionary)
+                                  toxicities.get(pid, []), waived.get(pid, {}), params, dictionary)
         records += [{"patient_id": pid, "criterion_id": c, "outcome": outcomes[c]} for c in CRITERION_IDS]
     return pd.DataFrame(records, columns=["patient_id", "criterion_id", "outcome"])
 

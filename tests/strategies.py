@@ -335,7 +335,7 @@ def lab_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, nma_ld: dt.date
             row = {"patient_id": patient_id, "test": test, "value": value, "unit": unit, "uln": uln,
                    "collected_date": iso(shift(consent, -5))}
             rows += pick([row], st.just([]))
-    for _ in range(draw(N_LABS_NEAR if near else N_LABS)):
+    for i in range(draw(N_LABS_NEAR if near else N_LABS)):
         test = draw(LAB_TEST)
         units = list(UNIT_FACTORS[test])
         unit = units[draw(UNIT_INDEX) % len(units)]
@@ -344,7 +344,8 @@ def lab_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, nma_ld: dt.date
         collected = shift(consent if where == "consent" else nma_ld, days)
         # A blank value, unit or date is "not recorded": the result could be any value / in any unit /
         # on any day. A blank test: the result of one of the tests its unit (and ULN) allows.
-        rows.append({"patient_id": patient_id, "test": blank_sometimes(draw, test, BLANK_1_IN_8),
+        # At most two rows without a test (up to 7 x 7 namings for the reference to try).
+        rows.append({"patient_id": patient_id, "test": blank_sometimes(draw, test, BLANK_1_IN_8) if i < 2 else test,
                      "value": blank_sometimes(draw, value, BLANK_1_IN_6),
                      "unit": blank_sometimes(draw, unit, BLANK_1_IN_6), "uln": uln,
                      "collected_date": iso(blank_sometimes(draw, collected, BLANK_1_IN_6))})
@@ -367,8 +368,12 @@ def toxicity_rows(draw: st.DrawFn, patient_id: str, near: bool = False) -> list[
 def override_rows(draw: st.DrawFn, patient_id: str, consent: dt.date) -> list[dict[str, Any]]:
     """0-2 waivers of random criteria (most patients have none)."""
     criteria = draw(OVERRIDDEN[draw(N_OVERRIDES)])
-    return [{"patient_id": patient_id, "criterion_id": c, "approved_by": "medical monitor",
-             "approved_date": iso(consent), "reason": "documented by the treating physician"}
+    # A blank approver: the waiver is not applied yet (a blocking outcome is unknown); a blank
+    # date or reason: it is applied.
+    return [{"patient_id": patient_id, "criterion_id": c,
+             "approved_by": blank_sometimes(draw, "medical monitor", BLANK_1_IN_4),
+             "approved_date": iso(blank_sometimes(draw, consent, BLANK_1_IN_6)),
+             "reason": blank_sometimes(draw, "documented by the treating physician", BLANK_1_IN_6)}
             for c in criteria]
 
 

@@ -50,7 +50,8 @@ class Case:
     therapies: list[dict[str, Any]] | None = None
     labs: list[dict[str, Any]] = field(default_factory=list)
     toxicities: list[dict[str, Any]] = field(default_factory=list)
-    overrides: tuple[str, ...] = ()
+    overrides: tuple[str | dict[str, Any], ...] = ()
+    """Criterion IDs waived (:data:`helpers.DEFAULT_APPROVAL`), or override cells that differ from it."""
     params: dict[str, Any] = field(default_factory=dict)
     replace_labs: bool = False
 
@@ -503,8 +504,8 @@ I7_UNTESTED = [
     # A blank test is "not recorded" (spec section 1): the row is a result of one of the tests its
     # unit allows (AST/ALT only with a ULN), each part read over every test it may be. The
     # baseline's seven results are dated 2025-02-20; lab() dates 2025-02-25 unless told.
-    Case("I7 no test, 0.5 10^9/L after the other results: unknown (ANC or platelets, each would fail)",
-         {"I7": UNKNOWN}, labs=[lab(None, 0.5, "10^9/L")]),
+    Case("I7 no test, 0.5 10^9/L after the other results: fails as ANC and as platelets, so fails",
+         {"I7": FAIL}, labs=[lab(None, 0.5, "10^9/L")]),
     Case("I7 no test, 2.0 10^9/L after the other results: unknown (passes as ANC, fails as platelets)",
          {"I7": UNKNOWN}, labs=[lab(None, 2.0, "10^9/L")]),
     Case("I7 no test, 150 10^9/L after the other results: passes as ANC and as platelets", {"I7": PASS},
@@ -526,8 +527,15 @@ I7_UNTESTED = [
          {"I7": UNKNOWN}, labs=[lab(None, 80, "g/L", day="2025-02-20")]),
     Case("I7 no test, 35 mL/min: only creatinine clearance is in mL/min", {"I7": FAIL},
          labs=[lab(None, 35, "mL/min")]),
-    Case("I7 no test, 150 U/L with ULN 40: unknown (AST or ALT, each would fail)", {"I7": UNKNOWN},
+    Case("I7 no test, 150 U/L with ULN 40: fails as AST and as ALT, so fails", {"I7": FAIL},
          labs=[lab(None, 150, "U/L", 40)]),
+    Case("I7 no test, 200 U/L with ULN 40, the only AST/ALT result: fails whichever it is", {"I7": FAIL},
+         replace_labs=True, labs=[*[dict(row) for row in ELIGIBLE_LABS if row["test"] not in ("ast", "alt")],
+                                  lab(None, 200, "U/L", 40)]),
+    Case("I7 two results without a test, 0.5 and 0.6 10^9/L: every naming fails a part", {"I7": FAIL},
+         labs=[lab(None, 0.5, "10^9/L"), lab(None, 0.6, "10^9/L", day="2025-02-26")]),
+    Case("I7 no test, 50 10^9/L after the others: passes as ANC, fails as platelets: unknown", {"I7": UNKNOWN},
+         labs=[lab(None, 50, "10^9/L")]),
     Case("I7 no test, 30 U/L with ULN 40: passes as AST and as ALT", {"I7": PASS}, labs=[lab(None, 30, "U/L", 40)]),
     Case("I7 no test, 150 U/L with ULN 40, liver metastases yes: within 5 x ULN either way", {"I7": PASS},
          {"liver_metastases": "yes"}, labs=[lab(None, 150, "U/L", 40)]),
@@ -791,6 +799,20 @@ OVERRIDES = [
          {"braf_v600": "mutant"}, [line(1, "metastatic", NIVO)], overrides=("I2",), params=BRAF),
     Case("two waivers", {"I5": WAIVED, "E10": WAIVED, "I6": PASS},
          {"birth_date": "2010-01-01", "live_vaccine_received": None}, overrides=("I5", "E10")),
+    # The spec waives on "a documented override"; a blank cell is "not recorded". Without its
+    # approver the waiver may or may not be documented: waived or the criterion's own outcome,
+    # so a blocking outcome is unknown and a passing one stands. A blank date or reason leaves
+    # who approved it: the waiver applies.
+    Case("waiver without an approver of a failing I6: unknown", {"I6": UNKNOWN}, {"ecog": 2},
+         overrides=({"criterion_id": "I6", "approved_by": None},)),
+    Case("waiver without an approver of an unknown E8: unknown", {"E8": UNKNOWN}, {"hiv_serology": None},
+         overrides=({"criterion_id": "E8", "approved_by": None},)),
+    Case("waiver without an approver of a passing I4: pass", {"I4": PASS},
+         overrides=({"criterion_id": "I4", "approved_by": None},)),
+    Case("waiver without an approver of E11 for a male: not applicable", {"E11": NA}, {"sex": "male"},
+         overrides=({"criterion_id": "E11", "approved_by": None},)),
+    Case("waiver of a failing I6 without its date and reason: waived", {"I6": WAIVED}, {"ecog": 2},
+         overrides=({"criterion_id": "I6", "approved_date": None, "reason": None},)),
 ]
 
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]

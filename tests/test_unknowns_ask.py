@@ -19,7 +19,7 @@ from lifileucel_analysis.contract.schema import TABLES
 from lifileucel_analysis.engine.screening import screen
 from strategies import screening_tables
 
-FIELD = re.compile(r"^(patients|labs|therapies|toxicities)\.([a-z0-9_]+)( \(.+\))?$")
+FIELD = re.compile(r"^(patients|labs|therapies|toxicities|overrides)\.([a-z0-9_]+)( \(.+\))?$")
 """``table.column`` with an optional note in brackets: ``therapies.agents (line 2)``."""
 CLASSIFY = re.compile(r"^classify agent '.+' \(therapies line (\d+|without a number)\)$")
 LAB_TESTS = {"anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance"}
@@ -58,6 +58,8 @@ def test_the_field_check_itself() -> None:
     assert bad_fields("patients.consent_date; labs.anc (collected 2025-03-01 to 2025-03-29)") == []
     assert bad_fields("classify agent 'zorblimab' (therapies line 2); therapies.agents (line 3)") == []
     assert bad_fields("toxicities.grade (colitis)") == []
+    assert bad_fields("overrides.approved_by (waiver of I6)") == []
+    assert bad_fields("overrides.approver (waiver of I6)") == ["overrides.approver (waiver of I6)"]
     assert bad_fields("") == [""]
     assert bad_fields("toxicities (grade / category / ongoing): colitis grade blank") == [
         "toxicities (grade / category / ongoing): colitis grade blank"]

@@ -66,13 +66,9 @@ _SPEC_MEANINGS: dict[tuple[str, str], str] = {
     ("therapies", "setting"): "setting of the line",
     ("therapies", "start_date"): "first day of the line",
     ("therapies", "stop_reason"): "why the line stopped",
-    ("labs", "test"): "laboratory test; blank = not recorded (the result may be of any test its unit allows: I7 then "
-                      "decides only if every such test would)",
     ("labs", "value"): "result, in `unit`",
     ("toxicities", "category"): "organ category; endocrine, ocular and vitiligo do not exclude",
     ("toxicities", "ongoing"): "the toxicity is ongoing",
-    ("overrides", "approved_date"): "date the waiver was approved",
-    ("overrides", "reason"): "why the criterion is waived",
 }
 
 

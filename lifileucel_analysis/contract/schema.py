@@ -284,9 +284,12 @@ OVERRIDES = TableSpec(
     (
         ColumnSpec("patient_id", "id", "must exist in patients", required=True),
         _code("criterion_id", CRITERION_IDS, "a criterion ID", required=True),
-        ColumnSpec("approved_by", "text", "role or name of the approver", required=True),
-        ColumnSpec("approved_date", "date", required=True),
-        ColumnSpec("reason", "text", required=True),
+        ColumnSpec("approved_by", "text", "role or name of the approver; blank = not recorded: the waiver is not "
+                   "applied (a failing or unknown outcome is unknown until the approver is recorded)"),
+        ColumnSpec("approved_date", "date", "date the waiver was approved; blank = not recorded: the waiver is "
+                   "applied (a data-quality finding), and kept at any data cut"),
+        ColumnSpec("reason", "text", "why the criterion is waived; blank = not recorded: the waiver is applied (a "
+                   "data-quality finding)"),
     ),
     required=False,
     key=("patient_id", "criterion_id"),

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_texts
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient, join_texts, text_series
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
@@ -249,13 +249,28 @@ def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndar
 
     Where ``condition_open``, the blank ``condition_field`` is to be collected too.
     """
-    blank = lab.blank != ""
+    # Only of a dated, named row: a row without a date or test is asked for that first (_undated,
+    # _untested); "the ANC result dated ..." would name a row it may not be (audit, session 19).
+    blank = (lab.blank != "").to_numpy() & ~lab.undated_end.to_numpy() & ~lab.untested_end.to_numpy()
     text = shown + ": its {blank} is not recorded, so it may pass or fail"
     needs = f"labs.{{blank}} ({name} result dated {{raw_date}})"
     if condition_field:
         blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
         needs += f"; patients.{condition_field}"
     return Rule(blank, U, text, needs)
+
+
+def _blank_in_open_row(lab: LabResult, name: str) -> list[Rule]:
+    """The unknown branches of a blank value or unit in a row without a test name or a date:
+    both cells are asked for, and the row is named by what it may be, not by a date it lacks."""
+    blank = (lab.blank != "").to_numpy()
+    text = name + " {raw}: its {blank} and its %s are not recorded, so it may pass or fail"
+    return [
+        Rule(blank & lab.untested_end.to_numpy(), U, text % "test name (test)",
+             f"labs.{{blank}} (result that may be the {name}); {_unnamed(name)}"),
+        Rule(blank & lab.undated_end.to_numpy(), U, text % "collected date (collected_date)",
+             f"labs.{{blank}} ({name} result without a date); labs.collected_date ({name} result without a date)"),
+    ]
 
 
 def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
@@ -302,6 +317,7 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
+        *_blank_in_open_row(lab, name),
         _untested(lab, name),
         _undated(lab, name),
         _disagreeing(lab, name, test),
@@ -332,6 +348,7 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
+        *_blank_in_open_row(lab, name),
         _untested(lab, name, order_matters),
         _undated(lab, name, order_matters),
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
@@ -348,7 +365,41 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
                   "max_ast_alt_x_uln max_ast_alt_x_uln_liver_metastases max_bilirubin_mg_per_dl "
                   "max_bilirubin_mg_per_dl_gilbert min_creatinine_clearance_ml_per_min")
 def i7_labs(f: Facts, p: CriteriaParams) -> Part:
-    """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails."""
+    """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails.
+
+    Lab rows without a test that several tests fit are read part by part, then together
+    (:mod:`.lab_worlds`): a patient whose every naming of them fails fails.
+    """
+    part = _i7_parts(f, p)
+    if f.lab_readings is None or f.reading_patient is None:
+        return part
+    return _failing_in_every_naming(part, _i7_parts(f.lab_readings, p), f.reading_patient)
+
+
+def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) -> Part:
+    """``part`` with ``fail`` where it is unknown but every naming of the rows without a test fails.
+
+    The evidence gives each naming's failing results (the same sentence once), joined by "or".
+    """
+    n = len(part.codes)
+    fails = np.bincount(patient, weights=readings.codes == CODE[F], minlength=n)
+    rows = np.flatnonzero((fails == np.bincount(patient, minlength=n)) & (fails > 0) & (part.codes == CODE[U]))
+    if not len(rows):
+        return part
+    at = np.flatnonzero(np.isin(patient, rows))
+    said = pd.DataFrame({"patient": patient[at], "text": text_series(readings.evidence.take(at))}).drop_duplicates()
+    joined = join_per_patient(said["patient"].to_numpy(), said["text"], n, " or ").take(rows)
+    lead = pa.scalar("every reading fails, whichever test each result without a test name (test) is: ", TEXT)
+    text = pc.binary_join_element_wise(lead, joined.cast(TEXT), pa.scalar("", TEXT))
+    codes = part.codes.copy()
+    codes[rows] = CODE[F]
+    decided = np.zeros(n, dtype=bool)
+    decided[rows] = True
+    return Part(codes, part.evidence.with_sentences(rows, text), part.needs.where(~decided))
+
+
+def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
+    """I7 read part by part (each lab part over its own readings)."""
     labs = f.labs
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..contract.dataset import ScreeningDataset
 from .common_rules import line_numbers
 from .evidence import STR
 from .facts import Facts, birth_out_of_order
@@ -169,6 +170,26 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
     return out
 
 
+OVERRIDE_BLANKS: dict[str, str] = {
+    "approved_by": "who approved the waiver is not recorded: it is not applied until it is (a failing or unknown "
+                   "outcome is unknown meanwhile)",
+    "approved_date": "the waiver's approval date is not recorded: it is applied, and kept at any data cut",
+    "reason": "the waiver's reason is not recorded: it is applied",
+}
+"""What a blank cell of an override row means for the waiver (:func:`.screening._apply_overrides`)."""
+
+
+def override_findings(overrides: pd.DataFrame) -> list[pd.DataFrame]:
+    """Override rows with a blank approver, approval date or reason: the waiver is not fully documented."""
+    out = []
+    for column, finding in OVERRIDE_BLANKS.items():
+        hit = np.flatnonzero(overrides[column].isna().to_numpy())
+        criterion = overrides["criterion_id"].iloc[hit].astype(str).to_numpy(dtype=object)
+        out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, column, "",
+                          "waiver of " + criterion + ": " + finding))
+    return out
+
+
 def _file_rows(f: Facts, tables: np.ndarray, rows: np.ndarray) -> pd.Series:
     """Positional 1-based rows turned into the tables' file rows (blank rows stay blank)."""
     out = rows.copy()
@@ -178,10 +199,25 @@ def _file_rows(f: Facts, tables: np.ndarray, rows: np.ndarray) -> pd.Series:
     return pd.Series(out).astype("Int64")
 
 
-def data_findings(f: Facts) -> pd.DataFrame:
-    """Every finding, ordered by patient (input order), then table and row."""
-    frames = [frame for frame in patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
-              if len(frame)]
+def untested_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
+    """Lab rows whose test is blank: read as each test their unit allows (:mod:`.lab_open_tests`)."""
+    hit = np.flatnonzero(dataset.labs["test"].isna().to_numpy())
+    if not len(hit):
+        return []
+    # The file row is given here: the findings' row mapping (Facts.source_rows) does not hold the labs'.
+    in_file = dataset.rows_in_source("labs")[hit]
+    return [_frame(dataset.labs["patient_id"].iloc[hit], "labs", in_file, "test", "",
+                   "test not recorded: the result is read as each test its unit allows, and I7 decides only "
+                   "where every one of them gives the same outcome")]
+
+
+def data_findings(f: Facts, dataset: ScreeningDataset | None = None) -> pd.DataFrame:
+    """Every finding, ordered by patient (input order), then table and row (``dataset``: its overrides and
+    lab rows without a test are read too)."""
+    found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
+    if dataset is not None:
+        found += override_findings(dataset.overrides.reset_index(drop=True)) + untested_lab_findings(dataset)
+    frames = [frame for frame in found if len(frame)]
     if not frames:
         return pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else STR) for c in COLUMNS})
     table = pd.concat(frames, ignore_index=True)

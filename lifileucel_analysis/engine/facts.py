@@ -17,6 +17,7 @@ from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
 from .lab_results import LabResult, latest_labs
+from .lab_worlds import LabReadings, lab_readings
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
@@ -189,6 +190,10 @@ class Facts:
     tox_pos: np.ndarray
     source_rows: dict[str, np.ndarray] = field(default_factory=dict)
     """Per table, the 0-based file row of each row (``ScreeningDataset.rows_in_source``): what findings name."""
+    lab_readings: Facts | None = None
+    """The namings of lab rows without a test, as pseudo-patients' facts (:mod:`.lab_worlds`); None without any."""
+    reading_patient: np.ndarray | None = None
+    """Each of ``lab_readings``' pseudo-patients' patient."""
 
     @property
     def n(self) -> int:
@@ -203,12 +208,25 @@ class Facts:
 def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.DataFrame | None = None) -> Facts:
     """Derive the facts the criteria read from a typed dataset."""
     patients = dataset.patients.reset_index(drop=True)
+    lab_pos = patient_positions(dataset, "labs")
+    readings = lab_readings(dataset, lab_pos)
     return Facts(
         patients=patients,
         age=age_at_consent(patients),
         lines=therapy_lines(dataset, params, lookup_table(drugs) if drugs is not None else None),
-        labs=latest_labs(dataset, params, patient_positions(dataset, "labs")),
+        labs=latest_labs(dataset, params, lab_pos),
         toxicities=dataset.toxicities.reset_index(drop=True),
         tox_pos=patient_positions(dataset, "toxicities"),
-        source_rows={name: dataset.rows_in_source(name) for name in ("patients", "therapies", "toxicities")},
+        source_rows={name: dataset.rows_in_source(name) for name in ("patients", "therapies", "toxicities",
+                                                                     "overrides")},
+        lab_readings=None if readings is None else _reading_facts(readings, params),
+        reading_patient=None if readings is None else readings.patient,
     )
+
+
+def _reading_facts(readings: LabReadings, params: CriteriaParams) -> Facts:
+    """The facts I7 reads (patients and lab results) of the pseudo-patients of :func:`.lab_worlds.lab_readings`."""
+    patients = readings.dataset.patients
+    return Facts(patients=patients, age=pd.Series(np.nan, index=patients.index), lines=pd.DataFrame(),
+                 labs=latest_labs(readings.dataset, params, readings.pos), toxicities=pd.DataFrame(),
+                 tox_pos=np.zeros(0, dtype=np.int64))

@@ -54,7 +54,7 @@ def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
     blank = np.flatnonzero(codes < 0)
     if not len(blank):
         return LabRows(labs, pos, None)
-    source, tests = np.nonzero(_possible_tests(labs.iloc[blank]))
+    source, tests = np.nonzero(possible_tests(labs.iloc[blank]))
     recorded = np.flatnonzero(codes >= 0)
     rows = np.concatenate([blank[source], recorded])
     frame = labs.take(rows).reset_index(drop=True)
@@ -68,7 +68,7 @@ def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
     return LabRows(frame, pos[rows], open_test)
 
 
-def _possible_tests(rows: pd.DataFrame) -> np.ndarray:
+def possible_tests(rows: pd.DataFrame) -> np.ndarray:
     """Per row (without a test), per test of ``LAB_TESTS``: whether the row can be that test's result."""
     # fits[unit, test]; the last row stands for a blank unit (code -1), which any test may have.
     fits = np.ones((len(UNITS) + 1, len(LAB_TESTS)), dtype=bool)

@@ -119,10 +119,10 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
     facts = build_facts(dataset, params, drugs)
     parts = _in_threads(lambda criterion: _evaluate(criterion, facts, params), CATALOG)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
-    waived_at, notes, waiver_rows = _apply_overrides(dataset, codes, [p.evidence for p in parts])
+    waived = _apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
     unknown = codes == CODE[Outcome.UNKNOWN]
-    evidence = _interleave([p.evidence for p in parts], waived_at, notes)
-    needs = _interleave([p.needs.where(unknown[:, j]) for j, p in enumerate(parts)])
+    evidence = _interleave([p.evidence for p in parts], waived.at, waived.evidence)
+    needs = _interleave([p.needs.where(unknown[:, j]) for j, p in enumerate(parts)], waived.needs_at, waived.needs)
     del parts
     outcomes = _outcomes_table(facts, codes, evidence, needs)
     verdicts = _verdicts_table(facts, codes)
@@ -130,8 +130,8 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
         outcomes=outcomes,
         verdicts=verdicts,
         missing_data=_missing_table(outcomes, (verdicts["verdict"] == "pending").to_numpy(), codes.shape[1]),
-        waivers=waiver_rows,
-        findings=data_findings(facts),
+        waivers=waived.table,
+        findings=data_findings(facts, dataset),
         params=params,
         n_in=dataset.n_patients,
         dataset_source=dataset.source,
@@ -187,32 +187,61 @@ def _in_threads(func: Callable[[T], U], items: Iterable[T]) -> list[U]:
         return list(pool.map(func, items))
 
 
-def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray,
-                     evidence: list[Text]) -> tuple[np.ndarray, pa.Array, pd.DataFrame]:
+@dataclass(frozen=True)
+class _Waived:
+    """What the overrides change: sentences and fields to collect at patient-major positions, and the waivers."""
+
+    at: np.ndarray
+    evidence: pa.Array
+    needs_at: np.ndarray
+    needs: pa.Array
+    table: pd.DataFrame
+    """The waivers applied (an override without its approver is not one)."""
+
+
+def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list[Text],
+                     needs: list[Text]) -> _Waived:
     """Turn overridden outcomes into ``waived`` (codes in place).
 
-    Returns the patient-major positions of the waived outcomes (sorted), their new
-    evidence (who, when, why, and what the outcome was), and the waivers table.
+    The waiver's sentence says who, when, why, and what the outcome was; a blank approval
+    date or reason is said as not recorded. An override whose approver is blank is not a
+    documented waiver yet (spec section 1: "a documented override"): a blocking outcome
+    (fail, unknown) becomes ``unknown``, asking for the approver, since the waiver may be
+    valid; a passing one stands, its sentence noting the override.
     """
     o = dataset.overrides.reset_index(drop=True)
     rows = patient_positions(dataset, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    original = _texts_at(evidence, rows, cols)
-    note = ("waived by " + o["approved_by"].astype(str) + " on " + o["approved_date"].dt.strftime("%Y-%m-%d")
-            + ": " + o["reason"].astype(str) + " (was " + pd.Series(was).astype(str) + ": "
-            + text_series(original) + ")")
-    codes[rows, cols] = CODE[Outcome.WAIVED]
+    original = text_series(_texts_at(evidence, rows, cols))
+    when = o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
+    note = ("waived by " + o["approved_by"].astype(str) + " on " + when + ": "
+            + o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
+            + " (was " + pd.Series(was).astype(str) + ": " + original + ")")
+    signed = o["approved_by"].notna().to_numpy()
+    blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
+    ask = "overrides.approved_by (waiver of " + o["criterion_id"].astype(str) + ")"
+    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
+                "not recorded), so it is not applied")
+    note = note.where(signed, (unsigned + "; without it: " + pd.Series(was).astype(str) + ": " + original)
+                      .where(blocking, original + "; " + unsigned))
+    previous_needs = text_series(_texts_at(needs, rows, cols)).where(pd.Series(was).astype(str) == "unknown", "")
+    asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
+    codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
+    codes[rows[~signed & blocking], cols[~signed & blocking]] = CODE[Outcome.UNKNOWN]
     at = rows.astype(np.int64) * codes.shape[1] + cols
     order = np.argsort(at, kind="stable")
+    open_at = np.flatnonzero(~signed & blocking)
+    open_order = open_at[np.argsort(at[open_at], kind="stable")]
     site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
     waivers = pd.DataFrame({
         "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
         "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
         "approved_date": o["approved_date"], "reason": o["reason"],
         "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
-    }).sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
-    return at[order], as_arrow(note).cast(TEXT).take(order), waivers
+    })[signed].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
+    return _Waived(at[order], as_arrow(note).cast(TEXT).take(order), at[open_order],
+                   as_arrow(asked).cast(TEXT).take(open_order), waivers)
 
 
 def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:

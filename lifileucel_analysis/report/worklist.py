@@ -50,7 +50,7 @@ PLAIN_LABELS: dict[str, str] = {
 }
 """Labels where the schema's description is a note rather than a name."""
 _NOTE_STARTS = ("needed", "must", "used only", "changes", "one of", "allowed", "blank", "e.g.")
-_TOKEN = re.compile(r"^(patients|labs|therapies|toxicities)\.([a-z0-9_]+)(.*)$")
+_TOKEN = re.compile(r"^(patients|labs|therapies|toxicities|overrides)\.([a-z0-9_]+)(.*)$")
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,8 @@ def field_label(token: str) -> str:
         return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
     if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
         return f"toxicity {_words(column)}{rest}"
+    if table == "overrides":  # "overrides.approved_by (waiver of I6)": the only override cell asked for
+        return f"who approved the {rest.strip(' ()')}"
     if table == "labs" and column == "test":  # "labs.test (result that may be the ANC)": its test is blank
         return f"test name of the {rest.strip(' ()')}"
     if table == "labs":

@@ -1,0 +1,104 @@
+"""Blank cells that used to stop the whole screen and are now read: an override's approver, date or
+reason, and a lab row's test (docs/criteria.md, "Blank cells of an override" and I7 "Blank test").
+
+Expected sentences and rows are written out by hand from the rules in the docs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from helpers import case_tables, concat_tables
+from lifileucel_analysis.contract.data_cut import apply_cut
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine import lab_worlds
+from lifileucel_analysis.engine.screening import screen
+
+
+def screened(*parts: dict[str, pd.DataFrame]) -> object:
+    return screen(ScreeningDataset(**concat_tables(list(parts)), source="in memory"))
+
+
+def outcome(result: object, patient: str, criterion: str) -> pd.Series:
+    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
+
+
+def test_a_waiver_without_its_approver_leaves_a_failing_criterion_unknown() -> None:
+    result = screened(case_tables({"steroid_mg_per_day": 15}, patient_id="A",
+                                  overrides=[{"criterion_id": "E6", "approved_by": None}]))
+    row = outcome(result, "A", "E6")
+    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
+    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
+                               "not applied; without it: fail: steroid 15 mg/day > 10")
+    assert result.verdicts["verdict"].tolist() == ["pending"]
+    assert result.waivers.empty  # not a documented waiver yet
+    assert result.findings[["table", "row", "column"]].values.tolist() == [["overrides", 1, "approved_by"]]
+
+
+def test_a_waiver_without_its_approver_keeps_the_fields_an_unknown_criterion_needs() -> None:
+    result = screened(case_tables({"ecog": None}, patient_id="A",
+                                  overrides=[{"criterion_id": "I6", "approved_by": None}]))
+    row = outcome(result, "A", "I6")
+    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of I6); patients.ecog")
+
+
+def test_a_waiver_without_its_approver_of_a_passing_criterion_changes_nothing_but_the_sentence() -> None:
+    result = screened(case_tables(patient_id="A", overrides=[{"criterion_id": "I4", "approved_by": None}]))
+    row = outcome(result, "A", "I4")
+    assert row["outcome"] == "pass"
+    assert row["evidence"].endswith("; a waiver of I4 is on file without its approver (approved_by not recorded), "
+                                    "so it is not applied")
+    assert result.verdicts["verdict"].tolist() == ["eligible"]
+
+
+def test_a_waiver_without_date_or_reason_applies_and_says_so() -> None:
+    result = screened(case_tables({"steroid_mg_per_day": 15}, patient_id="A",
+                                  overrides=[{"criterion_id": "E6", "approved_date": None, "reason": None}]))
+    row = outcome(result, "A", "E6")
+    assert row["outcome"] == "waived"
+    assert row["evidence"] == ("waived by medical monitor on (date not recorded): (reason not recorded) (was fail: "
+                               "steroid 15 mg/day > 10)")
+    assert result.waivers["approved_by"].tolist() == ["medical monitor"]
+    assert result.findings["column"].tolist() == ["approved_date", "reason"]
+
+
+def test_a_waiver_without_a_date_is_kept_at_a_data_cut() -> None:
+    tables = concat_tables([case_tables({"steroid_mg_per_day": 15}, patient_id="A",
+                                        overrides=[{"criterion_id": "E6", "approved_date": None}])])
+    kept, cut = apply_cut(ScreeningDataset(**tables, source="in memory"), dt.date(2025, 3, 10))
+    assert len(kept.overrides) == 1 and cut.rows_set_aside.get("overrides", 0) == 0
+    assert outcome(screen(kept), "A", "E6")["outcome"] == "waived"
+
+
+def test_lab_rows_without_a_test_are_findings_with_their_file_rows() -> None:
+    labs = [{"test": None, "value": 150, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
+    result = screened(case_tables(patient_id="A"), case_tables(patient_id="B", labs=labs))
+    found = result.findings
+    assert found[["patient_id", "table", "row", "column"]].values.tolist() == [["B", "labs", 15, "test"]]
+    assert outcome(result, "B", "I7")["outcome"] == "pass"
+
+
+def test_beyond_the_readings_limit_a_patient_keeps_the_part_by_part_unknown(monkeypatch) -> None:
+    # Two rows of 0.5 x10^9/L without a test: four namings, each failing a part, so I7 fails;
+    # with room for only two namings the patient is read part by part: unknown, never a wrong pass.
+    labs = [{"test": None, "value": 0.5, "unit": "10^9/L", "uln": None, "collected_date": day}
+            for day in ("2025-02-25", "2025-02-26")]
+    assert outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")["outcome"] == "fail"
+    monkeypatch.setattr(lab_worlds, "MAX_READINGS", 2)
+    assert outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")["outcome"] == "unknown"
+
+
+def test_namings_follow_each_patient_when_their_rows_interleave() -> None:
+    # Rows of two patients alternate in the file; each patient's namings must use its own rows.
+    a = case_tables(patient_id="A", labs=[{"test": None, "value": 0.5, "unit": "10^9/L", "uln": None,
+                                           "collected_date": "2025-02-25"}])
+    b = case_tables(patient_id="B", labs=[{"test": None, "value": 150, "unit": "10^9/L", "uln": None,
+                                           "collected_date": "2025-02-25"}])
+    tables = concat_tables([a, b])
+    order = np.argsort(np.r_[np.arange(len(a["labs"])), np.arange(len(b["labs"])) + 0.5], kind="stable")
+    tables["labs"] = tables["labs"].iloc[order].reset_index(drop=True)
+    result = screen(ScreeningDataset(**tables, source="in memory"))
+    assert (outcome(result, "A", "I7")["outcome"], outcome(result, "B", "I7")["outcome"]) == ("fail", "pass")
