@@ -215,9 +215,21 @@ def _label(field: RedcapField) -> str:
     return text[0].upper() + text[1:]
 
 
+FORM_REQUIRED: dict[tuple[str, str], str] = {
+    ("labs", "test"): "",
+    ("labs", "uln"): "upper limit of normal; required for ast and alt",
+    ("overrides", "approved_by"): "role or name of the approver",
+    ("overrides", "approved_date"): "",
+    ("overrides", "reason"): "",
+}
+"""Fields the form requires although the contract reads their blanks, with their notes: at data entry a
+result's test and ULN, and a waiver's approver, date and reason, are known (an export may still lack them,
+and the contract's "blank = not recorded" is no note for a required field)."""
+
+
 def _note(field: RedcapField) -> str:
     column = field.column
-    note = column.description
+    note = FORM_REQUIRED.get((field.table, column.name), column.description)
     if column.name == "site_id":
         note = "; ".join(f"{site.site_id}: {site.name}" for site in SITES.values())
     if field.table == "labs" and column.name == "unit":
@@ -232,9 +244,7 @@ def _bound(value: float | None) -> str:
 def _row(field: RedcapField) -> dict[str, str]:
     column = field.column
     where = (field.table, column.name)
-    # At data entry a result's test and ULN are always known; the contract reads their blanks (an export
-    # may hold them), but the form asks for them.
-    required = column.required or where in (("labs", "uln"), ("labs", "test"))
+    required = column.required or where in FORM_REQUIRED
     return {
         "Variable / Field Name": field.name,
         "Form Name": field.table,

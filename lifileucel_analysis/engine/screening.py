@@ -213,18 +213,11 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: lis
     rows = patient_positions(dataset, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    original = text_series(_texts_at(evidence, rows, cols))
-    when = o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
-    note = ("waived by " + o["approved_by"].astype(str) + " on " + when + ": "
-            + o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
-            + " (was " + pd.Series(was).astype(str) + ": " + original + ")")
     signed = o["approved_by"].notna().to_numpy()
     blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
+    note = _override_sentences(o, pd.Series(was).astype(str), text_series(_texts_at(evidence, rows, cols)),
+                               signed, blocking)
     ask = "overrides.approved_by (waiver of " + o["criterion_id"].astype(str) + ")"
-    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
-                "not recorded), so it is not applied")
-    note = note.where(signed, (unsigned + "; without it: " + pd.Series(was).astype(str) + ": " + original)
-                      .where(blocking, original + "; " + unsigned))
     previous_needs = text_series(_texts_at(needs, rows, cols)).where(pd.Series(was).astype(str) == "unknown", "")
     asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
     codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
@@ -242,6 +235,20 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: lis
     })[signed].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
     return _Waived(at[order], as_arrow(note).cast(TEXT).take(order), at[open_order],
                    as_arrow(asked).cast(TEXT).take(open_order), waivers)
+
+
+def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
+                        blocking: np.ndarray) -> pd.Series:
+    """Per override row, the criterion's new sentence: the waiver (who, when, why, what it replaced), or,
+    without an approver, why it is not applied and what the criterion says without it."""
+    when = o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
+    why = o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
+    waived = "waived by " + o["approved_by"].astype(str) + " on " + when + ": " + why + " (was " + was + ": " \
+        + original + ")"
+    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
+                "not recorded), so it is not applied")
+    return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
+                        .where(blocking, original + "; " + unsigned))
 
 
 def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:
