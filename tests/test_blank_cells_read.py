@@ -16,6 +16,7 @@ from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine import lab_worlds
 from lifileucel_analysis.engine.screening import screen
+from lifileucel_analysis.report.worklist import field_label
 
 
 def screened(*parts: dict[str, pd.DataFrame]) -> object:
@@ -34,6 +35,7 @@ def test_a_waiver_without_its_approver_leaves_a_failing_criterion_unknown() -> N
     assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
                                "not applied; without it: fail: steroid 15 mg/day > 10")
     assert result.verdicts["verdict"].tolist() == ["pending"]
+    assert field_label(row["missing"]) == "who approved the waiver of E6"
     assert result.waivers.empty  # not a documented waiver yet
     assert result.findings[["table", "row", "column"]].values.tolist() == [["overrides", 1, "approved_by"]]
 
@@ -65,12 +67,23 @@ def test_a_waiver_without_date_or_reason_applies_and_says_so() -> None:
     assert result.findings["column"].tolist() == ["approved_date", "reason"]
 
 
-def test_a_waiver_without_a_date_is_kept_at_a_data_cut() -> None:
+def test_a_waiver_without_a_date_may_postdate_a_data_cut() -> None:
+    # Kept at the cut (like an undated lab), but it may have been approved after it: read both
+    # ways, the failing E6 is unknown there, and the worklist asks for the approval date.
     tables = concat_tables([case_tables({"steroid_mg_per_day": 15}, patient_id="A",
                                         overrides=[{"criterion_id": "E6", "approved_date": None}])])
     kept, cut = apply_cut(ScreeningDataset(**tables, source="in memory"), dt.date(2025, 3, 10))
     assert len(kept.overrides) == 1 and cut.rows_set_aside.get("overrides", 0) == 0
-    assert outcome(screen(kept), "A", "E6")["outcome"] == "waived"
+    row = outcome(screen(kept), "A", "E6")
+    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_date (waiver of E6)")
+    assert row["evidence"] == ("a waiver of E6 without an approval date (approved_date not recorded) may postdate "
+                               "the data cut 2025-03-10, so it is not applied; without it: fail: steroid 15 mg/day > 10")
+    assert field_label(row["missing"]) == "approval date of the waiver of E6"
+    assert screen(kept).waivers.empty
+    # Without a cut the same waiver applies.
+    assert outcome(screened(case_tables({"steroid_mg_per_day": 15}, patient_id="A",
+                                        overrides=[{"criterion_id": "E6", "approved_date": None}])),
+                   "A", "E6")["outcome"] == "waived"
 
 
 def test_lab_rows_without_a_test_are_findings_with_their_file_rows() -> None:

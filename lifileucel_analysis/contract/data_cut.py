@@ -152,7 +152,7 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
         tables[table] = frame
     account = DataCut(cut_date=cut_date, patients_in=len(patients), patients_set_aside=int(late.sum()),
                       rows_set_aside=rows_set_aside, dates_blanked=blanked)
-    return replace(dataset, **tables, source_rows=source_rows), account
+    return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date), account
 
 
 def combined_cut(parts: Iterable[DataCut]) -> DataCut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -129,6 +130,9 @@ class ScreeningDataset:
         rows aside; a bucket is part of a larger dataset), the 0-based data row in the
         file of each of its rows. A table not listed: row ``i`` is data row ``i + 1``.
         What the data-quality findings report as ``row``, so that they point at the file.
+    cut_date : datetime.date or None
+        The data cut the tables were cut at (:func:`.data_cut.apply_cut`), else None: an
+        override without an approval date may postdate it.
     """
 
     patients: pd.DataFrame
@@ -139,6 +143,7 @@ class ScreeningDataset:
     source: str = "in memory"
     warnings: tuple[str, ...] = ()
     source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
+    cut_date: dt.date | None = None
     # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
     _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -287,7 +287,8 @@ OVERRIDES = TableSpec(
         ColumnSpec("approved_by", "text", "role or name of the approver; blank = not recorded: the waiver is not "
                    "applied (a failing or unknown outcome is unknown until the approver is recorded)"),
         ColumnSpec("approved_date", "date", "date the waiver was approved; blank = not recorded: the waiver is "
-                   "applied (a data-quality finding), and kept at any data cut"),
+                   "applied (a data-quality finding), except at a data cut, which it may postdate (then a "
+                   "failing or unknown outcome is unknown)"),
         ColumnSpec("reason", "text", "why the criterion is waived; blank = not recorded: the waiver is applied (a "
                    "data-quality finding)"),
     ),

@@ -173,8 +173,9 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
 OVERRIDE_BLANKS: dict[str, str] = {
     "approved_by": "who approved the waiver is not recorded: it is not applied until it is (a failing or unknown "
                    "outcome is unknown meanwhile)",
-    "approved_date": "the waiver's approval date is not recorded: it is applied, and kept at any data cut",
-    "reason": "the waiver's reason is not recorded: it is applied",
+    "approved_date": "the waiver's approval date is not recorded (at a data cut it may postdate the cut, so it is "
+                     "not applied there)",
+    "reason": "the waiver's reason is not recorded",
 }
 """What a blank cell of an override row means for the waiver (:func:`.screening._apply_overrides`)."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import os
 from collections.abc import Callable, Iterable
@@ -213,11 +214,15 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: lis
     rows = patient_positions(dataset, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    signed = o["approved_by"].notna().to_numpy()
+    # Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
+    # which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
+    undated = o["approved_date"].isna().to_numpy() & (dataset.cut_date is not None)
+    signed = o["approved_by"].notna().to_numpy() & ~undated
     blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
     note = _override_sentences(o, pd.Series(was).astype(str), text_series(_texts_at(evidence, rows, cols)),
-                               signed, blocking)
-    ask = "overrides.approved_by (waiver of " + o["criterion_id"].astype(str) + ")"
+                               signed, blocking, dataset.cut_date)
+    missing = pd.Series(np.where(o["approved_by"].isna(), "approved_by", "approved_date"), index=o.index)
+    ask = "overrides." + missing + " (waiver of " + o["criterion_id"].astype(str) + ")"
     previous_needs = text_series(_texts_at(needs, rows, cols)).where(pd.Series(was).astype(str) == "unknown", "")
     asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
     codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
@@ -238,15 +243,19 @@ def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: lis
 
 
 def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
-                        blocking: np.ndarray) -> pd.Series:
+                        blocking: np.ndarray, cut_date: dt.date | None) -> pd.Series:
     """Per override row, the criterion's new sentence: the waiver (who, when, why, what it replaced), or,
-    without an approver, why it is not applied and what the criterion says without it."""
+    without an approver (or, at a cut, a date), why it is not applied and what the criterion says without it."""
     when = o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
     why = o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
     waived = "waived by " + o["approved_by"].astype(str) + " on " + when + ": " + why + " (was " + was + ": " \
         + original + ")"
     unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
                 "not recorded), so it is not applied")
+    if cut_date is not None:
+        undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
+                   f"recorded) may postdate the data cut {cut_date.isoformat()}, so it is not applied")
+        unsigned = unsigned.where(o["approved_by"].isna(), undated)
     return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
                         .where(blocking, original + "; " + unsigned))
 

@@ -135,8 +135,8 @@ def field_label(token: str) -> str:
         return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
     if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
         return f"toxicity {_words(column)}{rest}"
-    if table == "overrides":  # "overrides.approved_by (waiver of I6)": the only override cell asked for
-        return f"who approved the {rest.strip(' ()')}"
+    if table == "overrides":  # "overrides.approved_by (waiver of I6)", or its approved_date at a data cut
+        return f"{'who approved' if column == 'approved_by' else 'approval date of'} the {rest.strip(' ()')}"
     if table == "labs" and column == "test":  # "labs.test (result that may be the ANC)": its test is blank
         return f"test name of the {rest.strip(' ()')}"
     if table == "labs":
