@@ -675,3 +675,16 @@ def test_a_result_without_a_test_from_a_later_day_is_shown_on_its_own_date() -> 
     assert outcome == "pass"
     assert evidence.split("; ")[:2] == ["ANC 2.5 10^9/L on 2025-02-20 >= 1 x10^9/L",
                                         "platelets 150 10^9/L (test not recorded) on 2025-02-25 >= 100 x10^9/L"]
+
+
+def test_a_result_without_a_test_or_a_date_asks_for_both_at_once() -> None:
+    # 0.5 x10^9/L with neither test nor date: it may be the latest ANC or platelets result. Named
+    # ANC, it would still be undated and open, so the date is asked for in the same round.
+    labs = [{"test": None, "value": 0.5, "unit": "10^9/L", "uln": None, "collected_date": None}]
+    outcome, _, missing = outcome_of("I7", labs=labs)
+    assert outcome == "unknown"
+    assert missing == ("labs.test (result that may be the ANC); labs.collected_date (result that may be the ANC); "
+                       "labs.test (result that may be the platelets); labs.collected_date (result that may be the "
+                       "platelets)")
+    assert field_label("labs.collected_date (result that may be the ANC)") == (
+        "collected date (result that may be the ANC)")

@@ -281,11 +281,15 @@ def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
                 f"labs.collected_date ({name} result without a date)")
 
 
-def _untested(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
-    """The unknown branch of a result without a test name that may be this test's and
-    disagrees with the counting day's (its test decides whether it counts)."""
-    return Rule(lab.several & lab.untested_end & rows, U, name + " results {raw} and {sure} disagree, and one has no "
-                f"test name (test): it may be the {name} result that counts or another test's", _unnamed(name))
+def _untested(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> list[Rule]:
+    """The unknown branches of a result without a test name that may be this test's and
+    disagrees with the counting day's (its test decides whether it counts). Where an end is
+    undated too, its date is asked for at once: named, the result would still be open."""
+    text = (name + " results {raw} and {sure} disagree, and one has no test name (test): it may be the "
+            f"{name} result that counts or another test's")
+    undated = f"; labs.collected_date (result that may be the {name})"
+    return [Rule(lab.several & lab.untested_end & lab.undated_end & rows, U, text, _unnamed(name) + undated),
+            Rule(lab.several & lab.untested_end & rows, U, text, _unnamed(name))]
 
 
 def _unnamed(name: str) -> str:
@@ -318,7 +322,7 @@ def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, wind
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
         *_blank_in_open_row(lab, name),
-        _untested(lab, name),
+        *_untested(lab, name),
         _undated(lab, name),
         _disagreeing(lab, name, test),
     ], values)
@@ -349,7 +353,7 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
         *_blank_in_open_row(lab, name),
-        _untested(lab, name, order_matters),
+        *_untested(lab, name, order_matters),
         _undated(lab, name, order_matters),
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
         _disagreeing(lab, name, test, order_matters),
