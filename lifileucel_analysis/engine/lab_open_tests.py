@@ -13,9 +13,9 @@ results, but it joins the counting day's rows as one more reading where it could
 result that counts (dated in the window on or after that day, or undated). Every
 reading of a test is then one that some test name gives: a copy that agrees with the
 day's results changes nothing; one that disagrees leaves the part ``unknown`` and asks
-for the test name. Each part is read over its own readings: a row that fails ANC if it
-is ANC and platelets if it is platelets leaves both parts ``unknown`` rather than failing
-I7 (docs/criteria.md, I7).
+for the test name. Each part is read here over its own readings; :mod:`.lab_worlds` then
+reads the parts together, so that a row failing ANC if it is ANC and platelets if it is
+platelets fails I7 (docs/criteria.md, I7).
 """
 
 from __future__ import annotations

@@ -124,13 +124,13 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
                       np.zeros(len(labs), dtype=bool) if named.open_test is None else named.open_test)
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
     # An undated row is open too: it may or may not be the latest; so is a row without a test.
-    undated_row = np.isnat(cells.date[rows]) | cells.open_test[rows]
-    open_row = (sure_end != possible_end) | undated_row
+    joined_row = np.isnat(cells.date[rows]) | cells.open_test[rows]
+    open_row = (sure_end != possible_end) | joined_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
     recorded_key, recorded = key, low[rows]
     if blanks:  # a conflict is between recorded, dated results only
-        known = (low[rows] == high[rows]) & ~undated_row
+        known = (low[rows] == high[rows]) & ~joined_row
         recorded_key, recorded = key[known], recorded[known]
     np.fmin.at(least, recorded_key, recorded)
     np.fmax.at(most, recorded_key, recorded)
@@ -317,7 +317,7 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         untested_end[has] = cells.open_test[at] | cells.open_test[sure_row[has]]
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     sure_date = possible_date = date = pd.Series(dates)
-    if sure_row is not None and cells.open_test.any():  # a row without a test may join from a later day
+    if untested_end.any():  # a row without a test may join from a later day; every other row is on the day
         sure_date, possible_date = own_dates(sure_row, dates, cells.date), own_dates(possible_row, dates, cells.date)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
