@@ -729,7 +729,9 @@ def reference_screen(tables: Mapping[str, pd.DataFrame],
     toxicities = group_by_patient(rows_of(tables.get("toxicities")))
     waived: dict[str, dict[str, bool]] = {}
     for row in rows_of(tables.get("overrides")):
-        waived.setdefault(row["patient_id"], {})[row["criterion_id"]] = row["approved_by"] is not None
+        # A criterion waived in several rows is waived when any of them has its approver.
+        cell = waived.setdefault(row["patient_id"], {})
+        cell[row["criterion_id"]] = cell.get(row["criterion_id"], False) or row["approved_by"] is not None
     records = []
     for patient in rows_of(tables["patients"]):
         pid = patient["patient_id"]

@@ -366,8 +366,11 @@ def toxicity_rows(draw: st.DrawFn, patient_id: str, near: bool = False) -> list[
 
 @st.composite
 def override_rows(draw: st.DrawFn, patient_id: str, consent: dt.date) -> list[dict[str, Any]]:
-    """0-2 waivers of random criteria (most patients have none)."""
+    """0-2 waivers of random criteria (most patients have none); one in six with a waiver has a
+    second row waiving its first criterion again."""
     criteria = draw(OVERRIDDEN[draw(N_OVERRIDES)])
+    if criteria and draw(st.integers(0, 5)) == 0:  # one criterion waived in two rows (the spec gives no key)
+        criteria.append(criteria[0])
     # A blank approver: the waiver is not applied yet (a blocking outcome is unknown); a blank
     # date or reason: it is applied.
     return [{"patient_id": patient_id, "criterion_id": c,

@@ -813,6 +813,19 @@ OVERRIDES = [
          overrides=({"criterion_id": "E11", "approved_by": None},)),
     Case("waiver of a failing I6 without its date and reason: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6", "approved_date": None, "reason": None},)),
+    # The spec gives overrides no key: a criterion waived in two rows is waived when either is
+    # documented, and stays what it would be with one unsigned row when neither is.
+    Case("failing I6 waived in two documented rows: waived", {"I6": WAIVED}, {"ecog": 2},
+         overrides=({"criterion_id": "I6"}, {"criterion_id": "I6", "approved_by": "principal investigator",
+                                             "approved_date": "2025-02-27", "reason": "second opinion"})),
+    Case("failing I6, one unsigned row and one documented: waived", {"I6": WAIVED}, {"ecog": 2},
+         overrides=({"criterion_id": "I6", "approved_by": None}, {"criterion_id": "I6"})),
+    Case("failing I6, two unsigned rows: unknown", {"I6": UNKNOWN}, {"ecog": 2},
+         overrides=({"criterion_id": "I6", "approved_by": None},
+                    {"criterion_id": "I6", "approved_by": None, "reason": "other"})),
+    Case("passing I4, two unsigned rows: pass", {"I4": PASS},
+         overrides=({"criterion_id": "I4", "approved_by": None},
+                    {"criterion_id": "I4", "approved_by": None, "reason": "other"})),
 ]
 
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]

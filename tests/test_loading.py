@@ -228,7 +228,6 @@ def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("table", "key_column", "expected_value"), [
     ("therapies", "patient_id, line", "P1, 1"),
-    ("overrides", "patient_id, criterion_id", "P1, I6"),
 ])
 def test_duplicate_composite_keys_are_reported(tmp_path: Path, table: str, key_column: str,
                                                expected_value: str) -> None:
@@ -240,7 +239,8 @@ def test_duplicate_composite_keys_are_reported(tmp_path: Path, table: str, key_c
 
 
 def test_an_override_written_twice_is_read_once(tmp_path: Path) -> None:
-    """Every column equal: one documented waiver (the spec gives overrides no key); one that differs is refused."""
+    """Every column equal: one documented waiver, read once (the spec gives overrides no key; one that
+    differs is a second waiver of the criterion, tests/test_waived_twice.py)."""
     from lifileucel_analysis.contract.loading import load_dataset
 
     rows = base_rows()

@@ -47,7 +47,7 @@ def demo() -> DemoParts:
     facts = screening.build_facts(dataset, result.params)
     parts = [criterion.evaluate(facts, result.params) for criterion in screening.CATALOG]
     codes = np.stack([p.codes for p in parts], axis=1)
-    waived = screening._apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
+    waived = screening.apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
     return DemoParts(dataset.n_patients, result, [p.evidence for p in parts], waived.at, waived.evidence)
 
 

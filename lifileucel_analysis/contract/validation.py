@@ -121,7 +121,7 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
         findings.add("patients", MSG_NO_PATIENTS)
     repeats = _exact_repeats(checked.get("overrides"))
     for name, table in checked.items():
-        _check_keys(table, findings, repeats if name == "overrides" else None)
+        _check_keys(table, findings)
         if name != "patients" and not no_patients:
             _check_patients_exist(table, patient_ids, positions.get(name), findings)
     if "labs" in checked:
@@ -137,7 +137,9 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
         findings.warnings.append(f"overrides: row(s) {rows} repeat an earlier row in every column; each waiver "
                                  "is read once")
     frames.setdefault("overrides", empty_frame("overrides"))
-    dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings))
+    # The rows kept remember their file rows, so a finding about a later override names its own row.
+    kept = {"overrides": np.flatnonzero(~repeats)} if repeats is not None and repeats.any() else {}
+    dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings), source_rows=kept)
     # No problem left: the patients' IDs are unique and none is blank, so the positions among
     # them found above are the dataset's (a table looked up by category is looked up again).
     dataset.know_patient_positions(positions)
@@ -221,20 +223,13 @@ def _exact_repeats(table: _Checked | None) -> np.ndarray | None:
     return pd.DataFrame(table.raw).duplicated(keep="first").to_numpy()
 
 
-def _check_keys(table: _Checked, findings: Findings, repeats: np.ndarray | None = None) -> None:
-    """Report every row whose key (e.g. patient_id, or patient_id + line) repeats.
-
-    ``repeats``: rows that repeat an earlier row in every column, read once rather than
-    refused (an override written twice is one documented waiver; the spec gives overrides
-    no key, and only a second waiver that differs is ambiguous).
-    """
+def _check_keys(table: _Checked, findings: Findings) -> None:
+    """Report every row whose key (patient_id, or patient_id + line) repeats."""
     key = table.spec.key
     if not key or any(name not in table.columns for name in key):
         return
     keys = pd.DataFrame({name: table.columns[name] for name in key})
     complete = keys.notna().all(axis=1).to_numpy()
-    if repeats is not None:
-        complete = complete & ~repeats
     repeated = np.zeros(len(keys), dtype=bool)
     repeated[complete] = keys[complete].duplicated(keep=False).to_numpy()
     if not repeated.any():

@@ -177,17 +177,32 @@ OVERRIDE_BLANKS: dict[str, str] = {
                      "not applied there)",
     "reason": "the waiver's reason is not recorded",
 }
-"""What a blank cell of an override row means for the waiver (:func:`.screening._apply_overrides`)."""
+"""What a blank cell of an override row means for the waiver (:func:`.waivers.apply_overrides`)."""
+UNSIGNED_BESIDE_SIGNED = ("who approved this row's waiver is not recorded; another row with its approver waives "
+                          "the criterion")
+"""The blank approver of a row whose criterion another, documented row waives (that one applies)."""
 
 
 def override_findings(overrides: pd.DataFrame) -> list[pd.DataFrame]:
-    """Override rows with a blank approver, approval date or reason: the waiver is not fully documented."""
+    """Override rows with a blank approver, approval date or reason (the waiver is not fully
+    documented), and rows of a criterion waived more than once for one patient."""
+    cell = overrides["patient_id"].astype(str) + "\t" + overrides["criterion_id"].astype(str)
+    rows_of_cell = cell.map(cell.value_counts()).to_numpy() if len(cell) else np.zeros(0, dtype=np.int64)
+    signed_beside = overrides["approved_by"].notna().groupby(cell).transform("any").to_numpy(dtype=bool)
+    criterion = overrides["criterion_id"].astype(str).to_numpy(dtype=object)
     out = []
     for column, finding in OVERRIDE_BLANKS.items():
+        said = pd.Series(finding, index=overrides.index, dtype=object)
+        if column == "approved_by":
+            said = said.where(~signed_beside, UNSIGNED_BESIDE_SIGNED)
         hit = np.flatnonzero(overrides[column].isna().to_numpy())
-        criterion = overrides["criterion_id"].iloc[hit].astype(str).to_numpy(dtype=object)
         out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, column, "",
-                          "waiver of " + criterion + ": " + finding))
+                          "waiver of " + criterion[hit] + ": " + said.iloc[hit].to_numpy()))
+    hit = np.flatnonzero(rows_of_cell > 1)
+    out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, "criterion_id", criterion[hit],
+                      criterion[hit] + " is waived in " + rows_of_cell[hit].astype(str).astype(object)
+                      + " rows for this patient: the evidence names each documented waiver, and the waivers "
+                        "table lists each"))
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import os
 from collections.abc import Callable, Iterable
@@ -21,14 +20,13 @@ from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
 from .criterion import Criterion
 from .evidence import TEXT, Part, Text, as_arrow, text_series
-from .facts import patient_positions
-from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
+from .outcome import CODE, Outcome, codes_to_labels
 from .parameters import CriteriaParams, load_params
+from .waivers import CRITERION_DTYPE, apply_overrides
 from ..contract.schema import CRITERION_IDS
 
 T = TypeVar("T")
 U = TypeVar("U")
-CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
 VERDICTS = ("eligible", "pending", "ineligible")
 VERDICT_DTYPE = pd.CategoricalDtype(list(VERDICTS))
 
@@ -120,7 +118,7 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
     facts = build_facts(dataset, params, drugs)
     parts = _in_threads(lambda criterion: _evaluate(criterion, facts, params), CATALOG)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
-    waived = _apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
+    waived = apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
     unknown = codes == CODE[Outcome.UNKNOWN]
     evidence = _interleave([p.evidence for p in parts], waived.at, waived.evidence)
     needs = _interleave([p.needs.where(unknown[:, j]) for j, p in enumerate(parts)], waived.needs_at, waived.needs)
@@ -186,87 +184,6 @@ def _in_threads(func: Callable[[T], U], items: Iterable[T]) -> list[U]:
     """
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(func, items))
-
-
-@dataclass(frozen=True)
-class _Waived:
-    """What the overrides change: sentences and fields to collect at patient-major positions, and the waivers."""
-
-    at: np.ndarray
-    evidence: pa.Array
-    needs_at: np.ndarray
-    needs: pa.Array
-    table: pd.DataFrame
-    """The waivers applied (an override without its approver is not one)."""
-
-
-def _apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list[Text],
-                     needs: list[Text]) -> _Waived:
-    """Turn overridden outcomes into ``waived`` (codes in place).
-
-    The waiver's sentence says who, when, why, and what the outcome was; a blank approval
-    date or reason is said as not recorded. An override whose approver is blank is not a
-    documented waiver yet (spec section 1: "a documented override"): a blocking outcome
-    (fail, unknown) becomes ``unknown``, asking for the approver, since the waiver may be
-    valid; a passing one stands, its sentence noting the override.
-    """
-    o = dataset.overrides.reset_index(drop=True)
-    rows = patient_positions(dataset, "overrides")
-    cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
-    was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    # Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
-    # which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
-    undated = o["approved_date"].isna().to_numpy() & (dataset.cut_date is not None)
-    signed = o["approved_by"].notna().to_numpy() & ~undated
-    blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
-    note = _override_sentences(o, pd.Series(was).astype(str), text_series(_texts_at(evidence, rows, cols)),
-                               signed, blocking, dataset.cut_date)
-    missing = pd.Series(np.where(o["approved_by"].isna(), "approved_by", "approved_date"), index=o.index)
-    ask = "overrides." + missing + " (waiver of " + o["criterion_id"].astype(str) + ")"
-    previous_needs = text_series(_texts_at(needs, rows, cols)).where(pd.Series(was).astype(str) == "unknown", "")
-    asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
-    codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
-    codes[rows[~signed & blocking], cols[~signed & blocking]] = CODE[Outcome.UNKNOWN]
-    at = rows.astype(np.int64) * codes.shape[1] + cols
-    order = np.argsort(at, kind="stable")
-    open_at = np.flatnonzero(~signed & blocking)
-    open_order = open_at[np.argsort(at[open_at], kind="stable")]
-    site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
-    waivers = pd.DataFrame({
-        "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
-        "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
-        "approved_date": o["approved_date"], "reason": o["reason"],
-        "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
-    })[signed].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
-    return _Waived(at[order], as_arrow(note).cast(TEXT).take(order), at[open_order],
-                   as_arrow(asked).cast(TEXT).take(open_order), waivers)
-
-
-def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
-                        blocking: np.ndarray, cut_date: dt.date | None) -> pd.Series:
-    """Per override row, the criterion's new sentence: the waiver (who, when, why, what it replaced), or,
-    without an approver (or, at a cut, a date), why it is not applied and what the criterion says without it."""
-    when = o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
-    why = o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
-    waived = "waived by " + o["approved_by"].astype(str) + " on " + when + ": " + why + " (was " + was + ": " \
-        + original + ")"
-    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
-                "not recorded), so it is not applied")
-    if cut_date is not None:
-        undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
-                   f"recorded) may postdate the data cut {cut_date.isoformat()}, so it is not applied")
-        unsigned = unsigned.where(o["approved_by"].isna(), undated)
-    return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
-                        .where(blocking, original + "; " + unsigned))
-
-
-def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:
-    """The sentences at (``rows[i]``, ``cols[i]``) of per-criterion texts, in the order given."""
-    if len(rows) == 0:
-        return pa.array([], type=TEXT)
-    picked = pa.concat_arrays([t.take(rows[cols == j]) for j, t in enumerate(texts)])
-    where = np.concatenate([np.flatnonzero(cols == j) for j in range(len(texts))])
-    return picked.take(np.argsort(where, kind="stable"))
 
 
 def _outcomes_table(facts: Facts, codes: np.ndarray, evidence: pa.Array, needs: pa.Array) -> pd.DataFrame:

@@ -215,8 +215,9 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
         drug_table = read_drug_file(drugs_path)
     data = load_dataset(dataset_path)
     if source_rows:
-        data = replace(data, source_rows={name: np.asarray(rows)[:len(data.table(name))]
-                                          for name, rows in source_rows.items()})
+        # Composed with the loader's own (rows it dropped, such as a repeated override).
+        data = replace(data, source_rows={**data.source_rows, **{
+            name: np.asarray(rows)[data.rows_in_source(name)] for name, rows in source_rows.items()}})
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)

@@ -164,15 +164,18 @@ def check_studyid(studyid: str) -> str:
 def screening_from_result(result: ScreeningResult) -> Screening:
     """Return the SDTM inputs of an in-memory screening result."""
     consent = result.verdicts["consent_date"]
+    # One deviation per waived criterion, as the outcomes file gives it: a criterion waived in two
+    # rows is one waiver, dated by the row its evidence cites (the first of its cell in the table).
+    waivers = result.waivers.drop_duplicates(["patient_id", "criterion_id"])
     return Screening(
         verdicts=pd.DataFrame({"patient_id": result.verdicts["patient_id"].astype(str),
                                "verdict": result.verdicts["verdict"].astype(str),
                                "assessed": consent.dt.strftime("%Y-%m-%d").fillna("")}),
         outcomes=result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str),
-        waivers=pd.DataFrame({"patient_id": result.waivers["patient_id"].astype(str),
-                              "criterion_id": result.waivers["criterion_id"].astype(str),
-                              "approved": result.waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna(""),
-                              "was": result.waivers["original_outcome"].astype(str)}),
+        waivers=pd.DataFrame({"patient_id": waivers["patient_id"].astype(str),
+                              "criterion_id": waivers["criterion_id"].astype(str),
+                              "approved": waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna(""),
+                              "was": waivers["original_outcome"].astype(str)}),
     )
 
 

@@ -1,0 +1,168 @@
+"""Waivers: the overrides of a dataset applied to the criteria's outcomes.
+
+A documented override turns its criterion's outcome into ``waived`` (spec section 1). An
+override whose approver is blank is not a documented waiver yet, nor (at a data cut) one
+without an approval date, which may postdate the cut: either may be valid, so a blocking
+outcome (fail, unknown) becomes ``unknown`` and asks for the missing cell, and a passing
+one stands, its sentence noting the override.
+
+The spec gives overrides no key, so one patient's criterion may be waived in several rows
+(approved twice, or by two people). It is waived when any of them is documented. One row
+speaks for the criterion: a documented one before one that is not, then the earliest
+approval date, then the first in the file; its sentence names the other documented rows
+("also waived by ..."), and the waivers table lists each documented row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..contract.dataset import ScreeningDataset
+from ..contract.schema import CRITERION_IDS
+from .evidence import TEXT, Text, as_arrow, text_series
+from .facts import patient_positions
+from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
+
+CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
+
+
+@dataclass(frozen=True)
+class Waived:
+    """What the overrides change: sentences and fields to collect at patient-major positions, and the waivers."""
+
+    at: np.ndarray
+    evidence: pa.Array
+    needs_at: np.ndarray
+    needs: pa.Array
+    table: pd.DataFrame
+    """The waivers applied, one row per documented override row (an override without its approver is not one)."""
+
+
+def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list[Text],
+                    needs: list[Text]) -> Waived:
+    """Turn overridden outcomes into ``waived`` (``codes``, patients x criteria, in place).
+
+    Parameters
+    ----------
+    dataset : ScreeningDataset
+        Its ``overrides`` and ``cut_date``.
+    codes : numpy.ndarray
+        Outcome codes, patients x criteria; changed in place.
+    evidence, needs : list of Text
+        Per criterion, the sentences and the fields to collect before the overrides.
+
+    Returns
+    -------
+    Waived
+        One sentence per overridden (patient, criterion), sorted by its patient-major
+        position, the fields to collect where a waiver is not applied and the outcome is
+        blocking, and the waivers table.
+    """
+    o = dataset.overrides.reset_index(drop=True)
+    rows = patient_positions(dataset, "overrides")
+    cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
+    was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
+    # Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
+    # which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
+    undated = o["approved_date"].isna().to_numpy() & (dataset.cut_date is not None)
+    signed = o["approved_by"].notna().to_numpy() & ~undated
+    blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
+    at = rows.astype(np.int64) * codes.shape[1] + cols
+    rank = _speaking_order(o, at, signed, dataset.rows_in_source("overrides"))
+    speaks = np.zeros(len(o), dtype=bool)
+    speaks[rank[_firsts(at[rank])]] = True
+    # A cell waived by any documented row is waived: the unknowns first, so a waiver overwrites them.
+    codes[rows[~signed & blocking], cols[~signed & blocking]] = CODE[Outcome.UNKNOWN]
+    codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
+    was_text = pd.Series(was).astype(str)
+    note = _override_sentences(o, was_text, text_series(_texts_at(evidence, rows, cols)), signed, blocking,
+                               dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank))
+    missing = pd.Series(np.where(o["approved_by"].isna(), "approved_by", "approved_date"), index=o.index)
+    ask = "overrides." + missing + " (waiver of " + o["criterion_id"].astype(str) + ")"
+    previous_needs = text_series(_texts_at(needs, rows, cols)).where(was_text == "unknown", "")
+    asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
+    spoken = np.flatnonzero(speaks)
+    order = spoken[np.argsort(at[spoken], kind="stable")]
+    open_order = order[~signed[order] & blocking[order]]
+    return Waived(at[order], as_arrow(note).cast(TEXT).take(order), at[open_order],
+                  as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, was, signed, rank))
+
+
+def _speaking_order(o: pd.DataFrame, at: np.ndarray, signed: np.ndarray, in_file: np.ndarray) -> np.ndarray:
+    """Override rows ordered by cell, then who speaks first for it: a documented waiver, then one
+    with its approver (missing only its date at a cut), then the earliest approval date (blank
+    last), then file order (the file's row, so a bucketed screen orders them alike)."""
+    day = o["approved_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
+    day = np.where(o["approved_date"].isna().to_numpy(), np.iinfo(np.int64).max, day)
+    return np.lexsort((in_file, day, o["approved_by"].isna().to_numpy(), ~signed, at))
+
+
+def _firsts(sorted_at: np.ndarray) -> np.ndarray:
+    """Positions in ``sorted_at`` where a new cell begins."""
+    return np.flatnonzero(np.r_[True, sorted_at[1:] != sorted_at[:-1]]) if len(sorted_at) else np.zeros(0, int)
+
+
+def _also_waived(o: pd.DataFrame, at: np.ndarray, others: np.ndarray, rank: np.ndarray) -> pd.Series:
+    """Per override row, "; also waived by B on D: why" for the other documented rows of its cell
+    (in speaking order), to be said by the row that speaks; "" where there are none."""
+    if not others.any():
+        return pd.Series("", index=o.index, dtype=object)
+    picked = rank[others[rank]]  # the other documented rows, in speaking order
+    said = "also waived by " + o["approved_by"].iloc[picked].astype(str) + " on " + _when(o).iloc[picked] \
+        + ": " + _why(o).iloc[picked]
+    # Only cells waived more than once come here: a handful of rows, joined per cell.
+    joined = said.groupby(at[picked], sort=False).agg("; ".join)
+    return ("; " + pd.Series(at, index=o.index).map(joined)).fillna("").astype(object)
+
+
+def _when(o: pd.DataFrame) -> pd.Series:
+    return o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
+
+
+def _why(o: pd.DataFrame) -> pd.Series:
+    return o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
+
+
+def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
+                        blocking: np.ndarray, cut_date: dt.date | None, also: pd.Series) -> pd.Series:
+    """Per override row, the criterion's new sentence: the waiver (who, when, why, the other documented
+    waivers of the cell, what it replaced), or, without an approver (or, at a cut, a date), why it is not
+    applied and what the criterion says without it."""
+    waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also \
+        + " (was " + was + ": " + original + ")"
+    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
+                "not recorded), so it is not applied")
+    if cut_date is not None:
+        undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
+                   f"recorded) may postdate the data cut {cut_date.isoformat()}, so it is not applied")
+        unsigned = unsigned.where(o["approved_by"].isna(), undated)
+    return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
+                        .where(blocking, original + "; " + unsigned))
+
+
+def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray, was: pd.Categorical,
+                   signed: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    """One row per documented override row, by patient and criterion, then in speaking order."""
+    site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
+    table = pd.DataFrame({
+        "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
+        "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
+        "approved_date": o["approved_date"], "reason": o["reason"],
+        "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
+    })
+    kept = rank[signed[rank]]
+    return table.iloc[kept].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)
+
+
+def _texts_at(texts: list[Text], rows: np.ndarray, cols: np.ndarray) -> pa.Array:
+    """The sentences at (``rows[i]``, ``cols[i]``) of per-criterion texts, in the order given."""
+    if len(rows) == 0:
+        return pa.array([], type=TEXT)
+    picked = pa.concat_arrays([t.take(rows[cols == j]) for j, t in enumerate(texts)])
+    where = np.concatenate([np.flatnonzero(cols == j) for j in range(len(texts))])
+    return picked.take(np.argsort(where, kind="stable"))
