@@ -300,6 +300,16 @@ def write_messy_cohort(root: Path, n_patients: int, seed: int = 7, shuffle: bool
     toxicities = pd.read_csv(root / "toxicities.csv", dtype=str, keep_default_na=False)
     toxicities.loc[toxicities.index[::15], ["grade", "ongoing"]] = ["5", "yes"]  # findings on toxicities
     toxicities.to_csv(root / "toxicities.csv", index=False)
+    # Rows read once or read together, late in the files: a therapy and an override written
+    # twice, a second line with an existing number, a criterion waived twice.
+    therapies = pd.read_csv(root / "therapies.csv", dtype=str, keep_default_na=False)
+    numbered = therapies[therapies["line"] != ""]
+    shared = numbered.iloc[[3]].assign(agents="ipilimumab", stop_reason="completed", best_response="pr")
+    pd.concat([therapies, numbered.iloc[[1]], shared]).to_csv(root / "therapies.csv", index=False)
+    overrides = pd.read_csv(root / "overrides.csv", dtype=str, keep_default_na=False)
+    if len(overrides) >= 2:
+        second = overrides.iloc[[1]].assign(approved_by="principal investigator", approved_date="2020-01-02")
+        pd.concat([overrides, overrides.iloc[[0]], second]).to_csv(root / "overrides.csv", index=False)
     return root
 
 

@@ -331,18 +331,24 @@ def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any]
 
 
 def line_number_readings(numbers: list[int | None]) -> list[list[float]]:
-    """Every order a blank line number allows: each blank line in each gap between the recorded
-    numbers (below all, between two, above all), blank lines in the same gap in each order."""
+    """Every order the line numbers allow: each blank line in each gap between the recorded
+    numbers (below all, between two, above all), blank lines in the same gap in each order,
+    and lines that share a recorded number in each order among themselves."""
     blanks = [i for i, n in enumerate(numbers) if n is None]
-    recorded = sorted(n for n in numbers if n is not None)
+    recorded = sorted({n for n in numbers if n is not None})
+    shared = [[i for i, n in enumerate(numbers) if n == number] for number in recorded]
     gaps = [0.5] + [n + 0.5 for n in recorded]
     readings = []
-    for places in itertools.product(gaps, repeat=len(blanks)):
-        for ranks in itertools.permutations(range(len(blanks))):
-            filled = [float(n) if n is not None else 0.0 for n in numbers]
-            for blank, place, rank in zip(blanks, places, ranks):
-                filled[blank] = place + rank / (len(blanks) + 1) / 2
-            readings.append(filled)
+    for ties in itertools.product(*(itertools.permutations(group) for group in shared)):
+        for places in itertools.product(gaps, repeat=len(blanks)):
+            for ranks in itertools.permutations(range(len(blanks))):
+                filled = [float(n) if n is not None else 0.0 for n in numbers]
+                for group in ties:  # a shared number: its lines a little apart, below the next gap
+                    for rank, i in enumerate(group):
+                        filled[i] += rank / (len(group) + 1) / 4
+                for blank, place, rank in zip(blanks, places, ranks):
+                    filled[blank] = place + rank / (len(blanks) + 1) / 2
+                readings.append(filled)
     return readings
 
 

@@ -271,7 +271,8 @@ def recurrence_date(kind: str | None, end: dt.date) -> dt.date | None:
 
 @st.composite
 def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool = False) -> list[dict[str, Any]]:
-    """0-6 lines with unique line numbers (not always consecutive; the first two sometimes blank).
+    """0-6 lines, their numbers not always consecutive, the first two sometimes blank, and one in
+    eight with two or more lines sharing the first line's number.
 
     A ``near``-eligible patient mostly has one qualifying metastatic anti-PD-1 line 1 that
     progressed, and now and then up to two random later lines.
@@ -286,6 +287,8 @@ def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool 
         lines = draw(LATER_LINES) if draw(BLANK_1_IN_3) == 0 else []
     else:
         lines = draw(LINES)
+    if len(lines) >= 2 and draw(st.integers(0, 7)) == 0:  # two lines with one number: their order is open
+        lines = [lines[0], lines[0], *lines[2:]]
     for index, line in enumerate(lines):
         start = shift(consent, -draw(START_DAYS))
         end = shift(start, draw(DURATION_DAYS))

@@ -158,7 +158,7 @@ def test_findings_name_the_file_row_also_after_a_cut(source: Path, bucketed: Pat
     screen(bucketed, tmp_path / "b", "--cut-date", cut_date)
     findings = pd.read_csv(tmp_path / "b" / "findings.csv", dtype=str, keep_default_na=False)
     located = findings[findings["row"] != ""]
-    assert set(located["table"]) == {"patients", "therapies", "toxicities"}
+    assert set(located["table"]) == {"patients", "therapies", "toxicities", "overrides"}
     for table, rows in located.groupby("table"):
         file = pd.read_csv(source / f"{table}.csv", dtype=str, keep_default_na=False)
         at = file.iloc[rows["row"].astype(int) - 1]  # 1-based data rows of the source file

@@ -223,6 +223,28 @@ I2_I3 = [
 
 BRAF = {"require_braf_inhibitor_if_v600": True}
 # A blank line number: the line may be the most recent or not (spec section 1: blank = not recorded).
+# Two lines of one patient with the same number: the spec gives therapies no key and says each
+# row is a line; which of the two came later is not recorded, so each may be the most recent.
+I2_SHARED_NUMBER = [
+    lines_case("two lines numbered 2, both progressed: pass", [line(1, "metastatic", "dacarbazine"),
+               line(2, "metastatic", NIVO), line(2, "metastatic", "ipilimumab")], PASS),
+    lines_case("two lines numbered 2, one completed with PR: unknown", [line(2, "metastatic", NIVO),
+               line(2, "metastatic", "ipilimumab", best="pr", stop="completed")], UNKNOWN),
+    lines_case("two lines numbered 2, both completed with CR: fail", [
+        line(2, "metastatic", NIVO, best="cr", stop="completed"),
+        line(2, "metastatic", "ipilimumab", best="cr", stop="completed")], FAIL),
+    lines_case("two lines numbered 1 below a progressed line 2: pass", [
+        line(1, "metastatic", "ipilimumab", best="cr", stop="completed"), line(1, "metastatic", "dacarbazine"),
+        line(2, "metastatic", NIVO)], PASS),
+    lines_case("five lines, two numbered 4: each counts, fail", [
+        line(1, "metastatic", "dacarbazine"), line(2, "metastatic", "ipilimumab"), line(3, "metastatic", NIVO),
+        line(4, "metastatic", NIVO), line(4, "metastatic", "ipilimumab")], FAIL),
+    lines_case("anti-PD-1 line 1 completed with PR beside a progressed line 1 without it: unknown", [
+        line(1, "metastatic", "ipilimumab"), line(1, "metastatic", NIVO, best="pr", stop="completed")], UNKNOWN),
+    lines_case("two lines numbered 2, one SD (no response): pass", [
+        line(2, "metastatic", NIVO), line(2, "metastatic", "ipilimumab", best="sd", stop="completed")], PASS),
+]
+
 I2_UNNUMBERED = [
     lines_case("one line without a number: it is the most recent", [line(None, "metastatic", NIVO)], PASS),
     lines_case("line without a number, progression, beside line 2 with progression: every order passes",
@@ -831,7 +853,7 @@ OVERRIDES = [
 BASELINE = [Case("baseline patient", {c: (NA if c == "I3" else PASS) for c in CRITERION_IDS})]
 
 ALL_CASES: list[Case] = [
-    *BASELINE, *I1, *I2_I3, *I2_UNNUMBERED, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
+    *BASELINE, *I1, *I2_I3, *I2_SHARED_NUMBER, *I2_UNNUMBERED, *I2_BRAF, *I4, *I4_PARAM, *LIMITS_AT_THE_EDGE, *I5, *I5_NO_DATES, *I6, *I7_LIMITS, *I7_BLANK_CELLS,
     *I7_BLANK_ON_THE_DAY, *I7_UNDATED, *I7_UNTESTED, *I7_WINDOW, *I8,
     *E1, *E2, *E3, *E4, *E5, *E6, *E7, *E8, *E9, *E10, *E11, *OVERRIDES,
 ]

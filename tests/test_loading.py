@@ -226,16 +226,22 @@ def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None
     assert [(p.row, p.column, p.value) for p in duplicates] == [(1, "patient_id", "P1"), (2, "patient_id", "P1")]
 
 
-@pytest.mark.parametrize(("table", "key_column", "expected_value"), [
-    ("therapies", "patient_id, line", "P1, 1"),
-])
-def test_duplicate_composite_keys_are_reported(tmp_path: Path, table: str, key_column: str,
-                                               expected_value: str) -> None:
+def test_a_therapy_line_written_twice_is_read_once_and_a_shared_number_is_read(tmp_path: Path) -> None:
+    """The spec gives therapies no key: a row repeated in every column is one line (read once, said);
+    another line with the same number is a second line whose order is not recorded
+    (tests/test_shared_line_numbers.py)."""
+    from lifileucel_analysis.contract.loading import load_dataset
+
     rows = base_rows()
-    changed = {"line": rows[table][0].get("line")} if table == "therapies" else {"reason": "a second, other reason"}
-    rows[table].append({**rows[table][0], **changed})
-    error = load_error(write_csv_dataset(tmp_path / "d", rows))
-    assert f"{table} row 2, column {key_column}: value {expected_value!r}: duplicate" in str(error)
+    once = load_dataset(write_csv_dataset(tmp_path / "once", rows))
+    rows["therapies"].append(dict(rows["therapies"][0]))
+    twice = load_dataset(write_csv_dataset(tmp_path / "twice", rows))
+    assert twice.therapies.equals(once.therapies)
+    assert any("therapies: row(s) 2 repeat an earlier row in every column; each line is read once" in w
+               for w in twice.warnings)
+    rows["therapies"][1]["agents"] = "ipilimumab"
+    shared = load_dataset(write_csv_dataset(tmp_path / "shared", rows))
+    assert shared.therapies["line"].tolist() == [1, 1] and not shared.warnings
 
 
 def test_an_override_written_twice_is_read_once(tmp_path: Path) -> None:

@@ -181,9 +181,10 @@ are reported together before anything is screened:
   outside the stated range (including negative values), thousands separators (`1,500`);
 - patient IDs that do not match the ID pattern (spaces, names, markup);
 - a blank cell in a required column, a blank `uln` for `ast` or `alt`;
-- a repeated key (`patient_id` in patients; `patient_id` + `line` in therapies);
-  overrides have no key: a row repeated in every column is read once, and a criterion
-  waived in several rows is waived when any of them names its approver;
+- a repeated `patient_id` in patients (therapies and overrides have no key: a row
+  repeated in every column is read once; two lines with one number are two lines whose
+  order is not recorded; a criterion waived in several rows is waived when any of them
+  names its approver);
 - an event or override row whose `patient_id` is not in patients;
 - a missing required table or sheet (`overrides` is optional: absent means none); a
   missing column, including optional clinical columns (keep the column, leave it blank);

@@ -133,6 +133,9 @@ class ScreeningDataset:
     cut_date : datetime.date or None
         The data cut the tables were cut at (:func:`.data_cut.apply_cut`), else None: an
         override without an approval date may postdate it.
+    repeated_rows : mapping of str to numpy.ndarray
+        Per table read once row by row (therapies, overrides), the 0-based rows as loaded
+        that repeated an earlier row in every column and were dropped (said in ``warnings``).
     """
 
     patients: pd.DataFrame
@@ -144,6 +147,7 @@ class ScreeningDataset:
     warnings: tuple[str, ...] = ()
     source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     cut_date: dt.date | None = None
+    repeated_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
     _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -242,7 +242,8 @@ THERAPIES = TableSpec(
                    "adjuvant/neoadjuvant only; blank = date not recorded (the recurrence itself is not in doubt: "
                    "the patient is screened for advanced disease)"),
     ),
-    key=("patient_id", "line"),
+    # No key: two lines with one number are two lines whose order is not recorded (I2 reads
+    # them in either order, engine/prior_lines.py); a row repeated in every column is read once.
     description="one row per prior line of systemic therapy",
 )
 

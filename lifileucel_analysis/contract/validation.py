@@ -119,7 +119,7 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     no_patients = "patients" in checked and checked["patients"].n_rows == 0
     if no_patients:  # the one cause, said first: every event row would otherwise be "no such patient"
         findings.add("patients", MSG_NO_PATIENTS)
-    repeats = _exact_repeats(checked.get("overrides"))
+    repeats = {name: _exact_repeats(checked.get(name)) for name in READ_ONCE}
     for name, table in checked.items():
         _check_keys(table, findings)
         if name != "patients" and not no_patients:
@@ -129,17 +129,20 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
         _check_uln(checked["labs"], findings)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
-    if repeats is not None and repeats.any():  # the same waiver written twice: read once, and said
-        frames["overrides"] = frames["overrides"][~repeats].reset_index(drop=True)
-        if "overrides" in positions:  # the rows' patients, found above, for the rows kept
-            positions["overrides"] = positions["overrides"][~repeats]
-        rows = names_shown([str(i + 1) for i in np.flatnonzero(repeats)])
-        findings.warnings.append(f"overrides: row(s) {rows} repeat an earlier row in every column; each waiver "
-                                 "is read once")
+    kept, repeated = {}, {}
+    for name, copies in repeats.items():
+        if copies is None or not copies.any():
+            continue
+        # The same waiver or line written twice: read once, and said. The rows kept remember
+        # their file rows, so a finding about a later row names its own row.
+        frames[name] = frames[name][~copies].reset_index(drop=True)
+        if name in positions:  # the rows' patients, found above, for the rows kept
+            positions[name] = positions[name][~copies]
+        kept[name], repeated[name] = np.flatnonzero(~copies), np.flatnonzero(copies)
+        findings.warnings.append(repeat_note(name, repeated[name] + 1))
     frames.setdefault("overrides", empty_frame("overrides"))
-    # The rows kept remember their file rows, so a finding about a later override names its own row.
-    kept = {"overrides": np.flatnonzero(~repeats)} if repeats is not None and repeats.any() else {}
-    dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings), source_rows=kept)
+    dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings), source_rows=kept,
+                               repeated_rows=repeated)
     # No problem left: the patients' IDs are unique and none is blank, so the positions among
     # them found above are the dataset's (a table looked up by category is looked up again).
     dataset.know_patient_positions(positions)
@@ -216,11 +219,35 @@ def _drop_blank_rows(raw: dict[str, pd.Series], n_rows: int) -> dict[str, pd.Ser
 # Table and cross-table checks ---------------------------------------------------------
 
 
+READ_ONCE: dict[str, str] = {"therapies": "line", "overrides": "waiver"}
+"""Tables whose rows repeated in every column are one row written twice, read once: a copied
+therapy line would count twice toward I2's 1-4 lines. A copied lab or toxicity changes no
+verdict, only counts such as "2 recorded", and is kept as sent."""
+
+
+def repeat_note(table: str, rows: np.ndarray) -> str:
+    """The note saying which rows (1-based data rows) of ``table`` repeat an earlier one and are read once."""
+    shown = names_shown([str(int(i)) for i in rows])
+    return f"{table}: row(s) {shown} repeat an earlier row in every column; each {READ_ONCE[table]} is read once"
+
+
 def _exact_repeats(table: _Checked | None) -> np.ndarray | None:
     """Rows of ``table`` equal in every column to an earlier row (``None`` without the table)."""
     if table is None or table.n_rows == 0:
         return None
-    return pd.DataFrame(table.raw).duplicated(keep="first").to_numpy()
+    raw = pd.DataFrame(table.raw)
+    if table.spec.name != "therapies":
+        return raw.duplicated(keep="first").to_numpy()
+    if not {"patient_id", "line"} <= set(raw.columns):
+        return None  # a missing column is refused anyway
+    # Only rows sharing a patient and line number (or without one) can repeat each other:
+    # hashing every cell of millions of lines for the few that do would take seconds.
+    key = raw[["patient_id", "line"]]
+    candidates = np.flatnonzero(key.duplicated(keep=False).to_numpy() | key["line"].isna().to_numpy())
+    copies = np.zeros(len(raw), dtype=bool)
+    if len(candidates):
+        copies[candidates] = raw.iloc[candidates].duplicated(keep="first").to_numpy()
+    return copies
 
 
 def _check_keys(table: _Checked, findings: Findings) -> None:

@@ -159,4 +159,14 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
     ]
     text = join_nonempty(pieces, "; ")
     keep = (text != "").to_numpy(dtype=bool)
-    return join_per_patient(lines["pos"].to_numpy()[keep], text[keep].reset_index(drop=True), f.n, "; ")
+    pos = lines["pos"].to_numpy()
+    if not pd.DataFrame({"pos": pos, "line": lines["line"].to_numpy()})[keep].duplicated().any():
+        return join_per_patient(pos[keep], text[keep].reset_index(drop=True), f.n, "; ")
+    # Two lines of a patient share a number, so their requests read alike ("therapies.line (line 2)"):
+    # each is asked once, in the same order.
+    tokens = pd.DataFrame({"pos": np.tile(pos, len(pieces)), "row": np.tile(np.arange(len(lines)), len(pieces)),
+                           "piece": np.repeat(np.arange(len(pieces)), len(lines)),
+                           "text": np.concatenate([piece.to_numpy(dtype=object) for piece in pieces])})
+    tokens = tokens[tokens["text"] != ""].sort_values(["row", "piece"], kind="stable")
+    tokens = tokens.drop_duplicates(["pos", "text"])
+    return join_per_patient(tokens["pos"].to_numpy(), tokens["text"].reset_index(drop=True), f.n, "; ")

@@ -133,8 +133,9 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     order = numbered[np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0)[numbered],
                                  lines["pos"].to_numpy()[numbered]))]
     pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
-    same = np.zeros(len(order), dtype=bool)
-    same[1:] = pos[1:] == pos[:-1]
+    number = lines["line"].to_numpy(dtype=np.int64, na_value=0)[order]
+    same = np.zeros(len(order), dtype=bool)  # the next number of the same patient (a shared number has no order)
+    same[1:] = (pos[1:] == pos[:-1]) & (number[1:] != number[:-1])
     earlier = np.zeros(len(order), dtype=bool)
     earlier[1:] = start[1:] < start[:-1]  # NaT compares False: a blank date is not out of order
     hit = order[same & earlier]
@@ -144,7 +145,23 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "line " + line_no.iloc[hit].to_numpy() + " starts before line "
                       + line_no.iloc[previous].to_numpy() + " (" + lines["start_date"].iloc[previous]
                       .dt.strftime("%Y-%m-%d").to_numpy() + "): line numbers out of date order"))
+    out.append(_shared_numbers(lines, line_no, order, (pos[1:] == pos[:-1]) & (number[1:] == number[:-1])))
     return out
+
+
+def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, tie: np.ndarray) -> pd.DataFrame:
+    """Lines of one patient that share a number: which came first is not recorded. ``order``: the
+    numbered lines sorted by patient and number; ``tie``: whether each sorted line after the
+    first has its predecessor's patient and number."""
+    run = np.cumsum(np.r_[True, ~tie]) - 1 if len(order) else np.zeros(0, dtype=np.int64)
+    size = np.bincount(run)[run] if len(order) else run
+    shared = size > 1
+    hit, rows = order[shared], size[shared]
+    keep = np.argsort(hit, kind="stable")  # in table order, as the other findings
+    hit, rows = hit[keep], rows[keep]
+    return _frame(lines["patient_id"].iloc[hit], "therapies", hit, "line", line_no.iloc[hit],
+                  "line " + line_no.iloc[hit].to_numpy() + " is recorded in " + rows.astype(str).astype(object)
+                  + " rows: which came first is not recorded (I2 reads them in either order)")
 
 
 def toxicity_findings(f: Facts) -> list[pd.DataFrame]:

@@ -141,18 +141,22 @@ def unnumbered_open(f: Facts, maybe: np.ndarray) -> np.ndarray:
     return f.lines["line"].isna().to_numpy() & maybe & several
 
 
-def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray) -> Part:
-    """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`."""
+def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, tied: np.ndarray) -> Part:
+    """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`;
+    ``tied``: lines sharing a number that may each be the most recent (:func:`.prior_lines.tied_open`)."""
     m = _most_recent(f, maybe)
     stop, response = m["stop_reason"], m["best_response"]
     said, unsaid = _said(stop, response), _unsaid(stop, response)
     values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
-              "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, "")}
+              "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, ""),
+              "tied": line_labels(f, tied, "")}
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
         Rule(f.count(unnumbered) > 0, U, "most recent counted line unclear: {unnumbered} may be the most recent "
              "(line number not recorded: line)", ""),
+        Rule(f.count(tied) > 0, U, "most recent counted line unclear: {tied} have the same line number, and "
+             "which came later is not recorded", ""),
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "

@@ -77,8 +77,9 @@ class LineOrder:
     """Lines sorted by patient and line number, and which must come after which.
 
     A line with a blank number may be the most recent or not: no line is forced after it,
-    and it is never forced after another (it can be read as below any line). Line numbers
-    of one patient are otherwise unique (the contract's key).
+    and it is never forced after another (it can be read as below any line). Lines of one
+    patient that share a number (a run) are in no recorded order among themselves: neither
+    is forced after the other, so each may be read as the later one.
     """
 
     pos: np.ndarray
@@ -117,6 +118,36 @@ def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
                             run_end, number == 0)
 
 
+def tied_open(f: Facts, maybe: np.ndarray, must: np.ndarray,
+              ordered: tuple[np.ndarray, LineOrder] | None = None) -> np.ndarray:
+    """Per line: it shares its number with another line of the patient, and which of them is the
+    most recent counted line is open and matters.
+
+    That is, two or more of the run may count, no line with a higher number must count, and
+    one of the run may show progression as the latest while one may not. ``maybe`` and
+    ``must``: per line, whether some / every reading counts it; ``ordered``: :func:`line_order`'s
+    result when already at hand.
+    """
+    order, ranks = ordered or line_order(f)
+    out = np.zeros(len(order), dtype=bool)
+    if not len(order):
+        return out
+    run = np.cumsum(np.r_[True, ranks.run_end[1:] != ranks.run_end[:-1]]) - 1
+
+    def in_run(values: np.ndarray) -> np.ndarray:
+        return np.bincount(run, weights=values.astype(np.int64))[run]
+
+    shared = ~ranks.blank & (in_run(np.ones(len(order), dtype=bool)) > 1)
+    if not shared.any():  # the usual case: every line number is its own
+        return out
+    flags = line_flags(f)
+    may = maybe[order] & shared
+    top = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
+    disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
+    out[order[top & disagree]] = True
+    return out
+
+
 @dataclass(frozen=True)
 class Readings:
     """Per patient: whether some reading passes I2, and whether some reading fails it."""
@@ -125,10 +156,11 @@ class Readings:
     some_fail: np.ndarray
 
 
-def i2_readings(f: Facts, p: CriteriaParams) -> Readings:
-    """Decide, per patient, whether some / every reading of the lines passes I2."""
+def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrder] | None = None) -> Readings:
+    """Decide, per patient, whether some / every reading of the lines passes I2 (``ordered``:
+    :func:`line_order`'s result when already at hand)."""
     flags = line_flags(f)
-    order, ranks = line_order(f)
+    order, ranks = ordered or line_order(f)
     pos = ranks.pos
     g = {name: getattr(flags, name)[order] for name in LineFlags.__dataclass_fields__}
     lo, hi = p.min_prior_lines, p.max_prior_lines

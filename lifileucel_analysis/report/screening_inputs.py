@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
+from ..contract.validation import repeat_note
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
@@ -163,6 +164,13 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     return prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
 
 
+def _notes_in_file_rows(data: ScreeningDataset, source_rows: Mapping[str, np.ndarray]) -> tuple[str, ...]:
+    """The loader's notes on repeated rows of a bucket, naming the rows of the larger dataset's files."""
+    said = {repeat_note(name, rows + 1): repeat_note(name, np.asarray(source_rows[name])[rows] + 1)
+            for name, rows in data.repeated_rows.items() if name in source_rows}
+    return tuple(said.get(note, note) for note in data.warnings)
+
+
 @dataclass(frozen=True)
 class PreparedInputs:
     """A dataset loaded, validated and cut, with the criteria and drug dictionary, not yet screened.
@@ -217,7 +225,8 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
     if source_rows:
         # Composed with the loader's own (rows it dropped, such as a repeated override).
         data = replace(data, source_rows={**data.source_rows, **{
-            name: np.asarray(rows)[data.rows_in_source(name)] for name, rows in source_rows.items()}})
+            name: np.asarray(rows)[data.rows_in_source(name)] for name, rows in source_rows.items()}},
+                       warnings=_notes_in_file_rows(data, source_rows))
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)

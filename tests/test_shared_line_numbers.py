@@ -1,0 +1,87 @@
+"""Two therapy lines of one patient with the same number (docs/criteria.md, I2 "Lines that share
+a number"): read, not refused, since the spec gives therapies no key. Their order is not
+recorded, so each may be the later one, and I2 decides only where both orders agree.
+
+Expected outcomes, sentences and rows are written out by hand from the spec and the docs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from helpers import case_tables, concat_tables
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.screening import screen
+from lifileucel_analysis.report.worklist import field_label
+
+NIVO, IPI, DAB = "nivolumab", "ipilimumab", "dabrafenib+trametinib"
+
+
+def line(n: int | None, agents: str, best: str = "pd", stop: str = "progression",
+         setting: str = "metastatic") -> dict[str, Any]:
+    return {"line": n, "setting": setting, "agents": agents, "start_date": "2023-10-01", "end_date": "2024-06-30",
+            "best_response": best, "stop_reason": stop, "recurrence_date": None}
+
+
+def i2(*therapies: dict[str, Any]) -> pd.Series:
+    result = screen(ScreeningDataset(**concat_tables([case_tables(None, list(therapies), patient_id="A")]),
+                                     source="in memory"))
+    return result.outcomes.set_index("criterion_id").loc["I2"]
+
+
+def test_the_latest_two_disagree_so_i2_is_unknown_and_asks_for_the_numbers() -> None:
+    row = i2(line(1, DAB), line(2, NIVO), line(2, IPI, best="pr", stop="completed"))
+    assert row["outcome"] == "unknown"
+    assert row["evidence"] == ("most recent counted line unclear: line 2 (nivolumab), line 2 (ipilimumab) have the "
+                               "same line number, and which came later is not recorded; would be decided by "
+                               "therapies.line (line 2)")
+    assert row["missing"] == "therapies.line (line 2)"
+    assert field_label(row["missing"]) == "prior therapy line number (line 2)"
+
+
+def test_both_progressed_so_either_order_passes() -> None:
+    row = i2(line(1, DAB), line(2, NIVO), line(2, IPI))
+    assert row["outcome"] == "pass"
+    assert row["evidence"].startswith("3 counted prior line(s), within 1-4; anti-PD-(L)1 in line 2 (nivolumab)")
+
+
+def test_neither_progressed_so_either_order_fails() -> None:
+    row = i2(line(2, NIVO, best="cr", stop="completed"), line(2, IPI, best="pr", stop="completed"))
+    assert row["outcome"] == "fail"
+
+
+def test_a_shared_number_below_the_latest_line_changes_nothing() -> None:
+    row = i2(line(1, IPI, best="cr", stop="completed"), line(1, DAB), line(2, NIVO))
+    assert (row["outcome"], row["missing"]) == ("pass", "")
+
+
+def test_the_anti_pd1_line_may_be_the_one_without_progression() -> None:
+    # ipilimumab progressed, nivolumab did not: nivolumab latest fails; ipilimumab latest passes
+    # (the anti-PD-1 line counts below it).
+    assert i2(line(1, IPI), line(1, NIVO, best="pr", stop="completed"))["outcome"] == "unknown"
+
+
+def test_the_lines_count_one_each() -> None:
+    # Five lines, two of them numbered 4: more than four counted lines fail I2 in every order.
+    row = i2(line(1, DAB), line(2, IPI), line(3, NIVO), line(4, NIVO), line(4, IPI))
+    assert row["outcome"] == "fail"
+    assert row["evidence"].startswith("5 counted prior lines > 4")
+
+
+def test_a_blank_stop_reason_of_a_tied_line_is_asked_once_with_the_number() -> None:
+    row = i2(line(2, NIVO), line(2, IPI, best=None, stop=None))
+    assert row["outcome"] == "unknown"
+    assert row["missing"] == ("therapies.line (line 2); therapies.stop_reason (line 2); "
+                              "therapies.best_response (line 2)")
+
+
+def test_each_row_of_a_shared_number_is_a_finding() -> None:
+    result = screen(ScreeningDataset(**concat_tables([case_tables(None, [line(1, DAB), line(1, NIVO)],
+                                                                  patient_id="A")]), source="in memory"))
+    found = result.findings[result.findings["column"] == "line"]
+    assert found[["row", "value", "finding"]].values.tolist() == [
+        [1, "1", "line 1 is recorded in 2 rows: which came first is not recorded (I2 reads them in either order)"],
+        [2, "1", "line 1 is recorded in 2 rows: which came first is not recorded (I2 reads them in either order)"]]
+    assert not (result.findings["finding"].str.contains("out of date order")).any()
