@@ -34,22 +34,37 @@ def i2(*therapies: dict[str, Any]) -> pd.Series:
 def test_the_latest_two_disagree_so_i2_is_unknown_and_asks_for_the_numbers() -> None:
     row = i2(line(1, DAB), line(2, NIVO), line(2, IPI, best="pr", stop="completed"))
     assert row["outcome"] == "unknown"
+    asked = "therapies.line (line 2 (nivolumab)); therapies.line (line 2 (ipilimumab))"
     assert row["evidence"] == ("most recent counted line unclear: line 2 (nivolumab), line 2 (ipilimumab) have the "
-                               "same line number, and which came later is not recorded; would be decided by "
-                               "therapies.line (line 2)")
-    assert row["missing"] == "therapies.line (line 2)"
-    assert field_label(row["missing"]) == "prior therapy line number (line 2)"
+                               "same line number, and which came later is not recorded; would be decided by " + asked)
+    assert row["missing"] == asked
+    assert field_label("therapies.line (line 2 (nivolumab))") == "prior therapy line number (line 2 (nivolumab))"
 
 
 def test_both_progressed_so_either_order_passes() -> None:
     row = i2(line(1, DAB), line(2, NIVO), line(2, IPI))
     assert row["outcome"] == "pass"
-    assert row["evidence"].startswith("3 counted prior line(s), within 1-4; anti-PD-(L)1 in line 2 (nivolumab)")
+    # The evidence does not say which of the two is the later one: that is not recorded.
+    assert row["evidence"] == ("3 counted prior line(s), within 1-4; anti-PD-(L)1 in line 2 (nivolumab); most recent "
+                               "counted line: one of line 2 (nivolumab), line 2 (ipilimumab) (same line number), each "
+                               "of which shows progression, intolerance, non-response or a qualifying recurrence")
 
 
 def test_neither_progressed_so_either_order_fails() -> None:
     row = i2(line(2, NIVO, best="cr", stop="completed"), line(2, IPI, best="pr", stop="completed"))
     assert row["outcome"] == "fail"
+    assert row["evidence"] == ("most recent counted line: one of line 2 (nivolumab), line 2 (ipilimumab) (same line "
+                               "number), none of which shows progression, intolerance, non-response or a qualifying "
+                               "recurrence")
+
+
+def test_a_higher_line_that_may_count_keeps_its_own_sentence() -> None:
+    # Line 3 is adjuvant anti-PD-1 without a recurrence date after its end: it may count or not.
+    # Whether it counts decides; the two lines numbered 2 are not said to be the most recent.
+    adjuvant = {**line(3, "pembrolizumab", setting="adjuvant"), "recurrence_date": None}
+    row = i2(line(2, NIVO, best="cr", stop="completed"), line(2, IPI, best="pr", stop="completed"), adjuvant)
+    assert row["outcome"] == "unknown"
+    assert "one of line 2" not in row["evidence"]
 
 
 def test_a_shared_number_below_the_latest_line_changes_nothing() -> None:
@@ -73,8 +88,24 @@ def test_the_lines_count_one_each() -> None:
 def test_a_blank_stop_reason_of_a_tied_line_is_asked_once_with_the_number() -> None:
     row = i2(line(2, NIVO), line(2, IPI, best=None, stop=None))
     assert row["outcome"] == "unknown"
-    assert row["missing"] == ("therapies.line (line 2); therapies.stop_reason (line 2); "
-                              "therapies.best_response (line 2)")
+    assert row["missing"] == ("therapies.line (line 2 (nivolumab)); therapies.line (line 2 (ipilimumab)); "
+                              "therapies.stop_reason (line 2 (ipilimumab)); therapies.best_response (line 2 "
+                              "(ipilimumab))")
+
+
+def test_two_lines_with_one_number_and_the_same_agents_are_asked_for_once() -> None:
+    row = i2(line(2, NIVO), line(2, NIVO, best="pr", stop="completed"))
+    assert (row["outcome"], row["missing"]) == ("unknown", "therapies.line (line 2 (nivolumab))")
+
+
+def test_a_line_without_a_number_beside_a_shared_number_names_both() -> None:
+    row = i2(line(None, "temozolomide"), line(2, "dacarbazine"), line(2, IPI, best="cr", stop="completed"),
+             line(1, NIVO))
+    assert row["outcome"] == "unknown"
+    assert row["evidence"].startswith(
+        "most recent counted line unclear: line without a number (temozolomide) may be the most recent (line number "
+        "not recorded: line); line 2 (dacarbazine), line 2 (ipilimumab) have the same line number, and which came "
+        "later is not recorded")
 
 
 def test_each_row_of_a_shared_number_is_a_finding() -> None:

@@ -45,7 +45,8 @@ def test_two_documented_waivers_cite_the_earliest_first_and_list_both() -> None:
     assert result.verdicts["waived"].tolist() == ["E6"]
     assert result.findings[["row", "column", "value"]].values.tolist() == [[1, "criterion_id", "E6"],
                                                                          [2, "criterion_id", "E6"]]
-    assert result.findings["finding"].iloc[0].startswith("E6 is waived in 2 rows for this patient")
+    assert result.findings["finding"].iloc[0] == ("E6 has 2 override rows for this patient: the evidence names each "
+                                                  "documented waiver among them, and the waivers table lists each")
 
 
 def test_one_deviation_per_waived_criterion_in_sdtm() -> None:
@@ -87,6 +88,13 @@ def test_at_a_cut_the_dated_waiver_speaks_and_the_undated_one_is_not_applied() -
     assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion "
                                "(was fail: steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].tolist() == ["principal investigator"]
+    unsigned_undated = screened(case_tables(STEROID_15, patient_id="A", overrides=[
+        {**FIRST, "approved_by": None}, undated]), cut=dt.date(2025, 3, 10))
+    assert outcome(unsigned_undated, "A", "E6")["outcome"] == "unknown"
+    found = unsigned_undated.findings.set_index("column")["finding"]
+    # At the cut neither row applies, so the unsigned one is not said to be waived by the other.
+    assert found["approved_by"] == ("waiver of E6: who approved the waiver is not recorded: it is not applied until "
+                                    "it is (a failing or unknown outcome is unknown meanwhile)")
     # Without the cut both apply, the dated one first.
     row = outcome(screened(case_tables(STEROID_15, patient_id="A", overrides=[undated, EARLIER])), "A", "E6")
     assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived by "

@@ -152,7 +152,10 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
         tables[table] = frame
     account = DataCut(cut_date=cut_date, patients_in=len(patients), patients_set_aside=int(late.sum()),
                       rows_set_aside=rows_set_aside, dates_blanked=blanked)
-    return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date), account
+    # A row read once because it repeats another goes where that row goes (set aside or kept).
+    repeated = {table: frame[np.isin(frame["original"].to_numpy(), source_rows[table])].reset_index(drop=True)
+                for table, frame in dataset.repeated_rows.items()}
+    return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date, repeated_rows=repeated), account
 
 
 def combined_cut(parts: Iterable[DataCut]) -> DataCut:

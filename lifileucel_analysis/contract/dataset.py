@@ -133,9 +133,10 @@ class ScreeningDataset:
     cut_date : datetime.date or None
         The data cut the tables were cut at (:func:`.data_cut.apply_cut`), else None: an
         override without an approval date may postdate it.
-    repeated_rows : mapping of str to numpy.ndarray
-        Per table read once row by row (therapies, overrides), the 0-based rows as loaded
-        that repeated an earlier row in every column and were dropped (said in ``warnings``).
+    repeated_rows : mapping of str to pandas.DataFrame
+        Per table read once row by row (therapies, overrides), the rows dropped because they
+        repeat an earlier row in every column (said in ``warnings`` and as findings): ``row``
+        and ``original`` (the row repeated), 0-based data rows in the file, and ``patient_id``.
     """
 
     patients: pd.DataFrame
@@ -147,7 +148,7 @@ class ScreeningDataset:
     warnings: tuple[str, ...] = ()
     source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     cut_date: dt.date | None = None
-    repeated_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
+    repeated_rows: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
     _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -70,7 +70,10 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
             tables[table] = _take(dataset.table(table), rows)
             source_rows[table] = dataset.rows_in_source(table)[rows]
             positions[table] = dataset.patient_positions(table)[rows] - start
-        piece = replace(dataset, **tables, source_rows=source_rows)
+        mine = set(tables["patients"]["patient_id"].astype(str)) if dataset.repeated_rows else set()
+        repeated = {table: frame[frame["patient_id"].isin(mine)].reset_index(drop=True)
+                    for table, frame in dataset.repeated_rows.items()}
+        piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated)
         piece.know_patient_positions(positions)  # known from the whole dataset's: no look-up per slice
         yield piece
 

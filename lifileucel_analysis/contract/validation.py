@@ -131,15 +131,17 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     kept, repeated = {}, {}
     for name, copies in repeats.items():
-        if copies is None or not copies.any():
+        if copies is None or not len(copies):
             continue
         # The same waiver or line written twice: read once, and said. The rows kept remember
         # their file rows, so a finding about a later row names its own row.
-        frames[name] = frames[name][~copies].reset_index(drop=True)
+        keep = np.ones(len(frames[name]), dtype=bool)
+        keep[copies["row"].to_numpy()] = False
+        frames[name] = frames[name][keep].reset_index(drop=True)
         if name in positions:  # the rows' patients, found above, for the rows kept
-            positions[name] = positions[name][~copies]
-        kept[name], repeated[name] = np.flatnonzero(~copies), np.flatnonzero(copies)
-        findings.warnings.append(repeat_note(name, repeated[name] + 1))
+            positions[name] = positions[name][keep]
+        kept[name], repeated[name] = np.flatnonzero(keep), copies
+        findings.warnings.append(repeat_note(name, copies["row"].to_numpy() + 1))
     frames.setdefault("overrides", empty_frame("overrides"))
     dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings), source_rows=kept,
                                repeated_rows=repeated)
@@ -231,23 +233,25 @@ def repeat_note(table: str, rows: np.ndarray) -> str:
     return f"{table}: row(s) {shown} repeat an earlier row in every column; each {READ_ONCE[table]} is read once"
 
 
-def _exact_repeats(table: _Checked | None) -> np.ndarray | None:
-    """Rows of ``table`` equal in every column to an earlier row (``None`` without the table)."""
-    if table is None or table.n_rows == 0:
+def _exact_repeats(table: _Checked | None) -> pd.DataFrame | None:
+    """Rows of ``table`` equal in every column to an earlier row: ``row`` (0-based), ``original``
+    (the first row it repeats) and ``patient_id``; ``None`` without the table or its key columns."""
+    if table is None or table.n_rows == 0 or "patient_id" not in table.raw:
         return None
     raw = pd.DataFrame(table.raw)
-    if table.spec.name != "therapies":
-        return raw.duplicated(keep="first").to_numpy()
-    if not {"patient_id", "line"} <= set(raw.columns):
-        return None  # a missing column is refused anyway
-    # Only rows sharing a patient and line number (or without one) can repeat each other:
-    # hashing every cell of millions of lines for the few that do would take seconds.
-    key = raw[["patient_id", "line"]]
-    candidates = np.flatnonzero(key.duplicated(keep=False).to_numpy() | key["line"].isna().to_numpy())
-    copies = np.zeros(len(raw), dtype=bool)
-    if len(candidates):
-        copies[candidates] = raw.iloc[candidates].duplicated(keep="first").to_numpy()
-    return copies
+    candidates = np.arange(len(raw))
+    if table.spec.name == "therapies":
+        if "line" not in raw:
+            return None  # a missing column is refused anyway
+        # Only rows sharing a patient and line number (or without one) can repeat each other:
+        # hashing every cell of millions of lines for the few that do would take seconds.
+        key = raw[["patient_id", "line"]]
+        candidates = np.flatnonzero(key.duplicated(keep=False).to_numpy() | key["line"].isna().to_numpy())
+    same = raw.iloc[candidates].groupby(list(raw.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = pd.Series(candidates).groupby(same).transform("min").to_numpy()
+    copy = first != candidates
+    return pd.DataFrame({"row": candidates[copy], "original": first[copy],
+                         "patient_id": raw["patient_id"].iloc[candidates[copy]].astype(str).to_numpy(dtype=object)})
 
 
 def _check_keys(table: _Checked, findings: Findings) -> None:

@@ -131,13 +131,15 @@ def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
             & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
 
 
-def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np.ndarray) -> pa.Array:
+def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np.ndarray,
+                  shared: np.ndarray | None = None) -> pa.Array:
     """Per patient, the blank fields of the selected lines that could decide, one format.
 
     ``rows`` selects uncertain lines; ``progression`` (per line) asks for their blank
     stop reason / best response too (lines that may be the most recent counted one);
     ``order`` (per line) asks for a blank line number (where which line is the most recent
-    is open).
+    is open); ``shared`` (per line) names a line whose number another line shares by its
+    agents too: ``(line 2 (ipilimumab))``, not ``(line 2)``.
     A field is named only when it is blank and its reading matters: the setting; the
     agents while no agent decides the class; the recurrence date of a possibly-adjuvant
     anti-PD-(L)1 line with an end date; stop reason or best response while the other
@@ -145,6 +147,8 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
     """
     lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + line_numbers(lines) + ")"
+    if shared is not None and shared[rows].any():
+        line = line.where(~shared[rows], " (" + line_names(lines) + ")")
     stop, best = lines["stop_reason"], lines["best_response"]
     # A line recorded as adjuvant counts only through its qualifying recurrence, which is its
     # progression: its stop reason and best response cannot change I2 and are not asked for.

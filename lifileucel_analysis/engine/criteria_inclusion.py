@@ -17,7 +17,7 @@ from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, joi
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
-from .prior_lines import i2_readings, line_order, tied_open
+from .prior_lines import i2_readings, line_order, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_results import window_start
 from .nullable import is_no, is_yes
@@ -68,7 +68,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     unnumbered = unnumbered_open(f, maybe)
     # So does a line number shared by lines that may each be the most recent and say otherwise.
     ordered = line_order(f)
-    tied = tied_open(f, maybe, surely, ordered)
+    shared = shared_numbers(f, maybe, surely, ordered)
+    tied = shared.open
     uncertain = ((counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
                  | unnumbered | tied)
     # The lines whose agents I2 asks for anyway: uncertain, with the anti-PD-(L)1 class open.
@@ -77,10 +78,10 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     short = f.count(maybe) < p.min_prior_lines
     parts = combine([count_part(f, p, surely, maybe, left_out),
                      anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
-                     progression_part(f, maybe, unnumbered, tied), braf])
+                     progression_part(f, maybe, unnumbered, shared), braf])
     readings = i2_readings(f, p, ordered)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
-    lines_needed = Text(line_requests(f, uncertain, maybe, unnumbered | tied), np.arange(f.n))
+    lines_needed = Text(line_requests(f, uncertain, maybe, unnumbered | tied, shared.shared), np.arange(f.n))
     needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
     return Part(codes, naming_what_decides(reading_evidence(f, parts, codes, uncertain), needs), needs)
 

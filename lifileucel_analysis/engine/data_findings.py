@@ -9,10 +9,13 @@ a data cut or in a bucket: :attr:`.Facts.source_rows`), ``column``,
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from ..contract.dataset import ScreeningDataset
+from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR
 from .facts import Facts, birth_out_of_order
@@ -200,12 +203,16 @@ UNSIGNED_BESIDE_SIGNED = ("who approved this row's waiver is not recorded; anoth
 """The blank approver of a row whose criterion another, documented row waives (that one applies)."""
 
 
-def override_findings(overrides: pd.DataFrame) -> list[pd.DataFrame]:
+def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None) -> list[pd.DataFrame]:
     """Override rows with a blank approver, approval date or reason (the waiver is not fully
-    documented), and rows of a criterion waived more than once for one patient."""
+    documented), and rows of one patient and criterion that are more than one.
+
+    ``cut_date``: the data cut, where a waiver without a date is not applied (it may postdate it).
+    """
     cell = overrides["patient_id"].astype(str) + "\t" + overrides["criterion_id"].astype(str)
     rows_of_cell = cell.map(cell.value_counts()).to_numpy() if len(cell) else np.zeros(0, dtype=np.int64)
-    signed_beside = overrides["approved_by"].notna().groupby(cell).transform("any").to_numpy(dtype=bool)
+    applied = overrides["approved_by"].notna() & (overrides["approved_date"].notna() | (cut_date is None))
+    signed_beside = applied.groupby(cell).transform("any").to_numpy(dtype=bool)
     criterion = overrides["criterion_id"].astype(str).to_numpy(dtype=object)
     out = []
     for column, finding in OVERRIDE_BLANKS.items():
@@ -217,9 +224,9 @@ def override_findings(overrides: pd.DataFrame) -> list[pd.DataFrame]:
                           "waiver of " + criterion[hit] + ": " + said.iloc[hit].to_numpy()))
     hit = np.flatnonzero(rows_of_cell > 1)
     out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, "criterion_id", criterion[hit],
-                      criterion[hit] + " is waived in " + rows_of_cell[hit].astype(str).astype(object)
-                      + " rows for this patient: the evidence names each documented waiver, and the waivers "
-                        "table lists each"))
+                      criterion[hit] + " has " + rows_of_cell[hit].astype(str).astype(object)
+                      + " override rows for this patient: the evidence names each documented waiver among them, "
+                        "and the waivers table lists each"))
     return out
 
 
@@ -237,24 +244,38 @@ def untested_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
     hit = np.flatnonzero(dataset.labs["test"].isna().to_numpy())
     if not len(hit):
         return []
-    # The file row is given here: the findings' row mapping (Facts.source_rows) does not hold the labs'.
-    in_file = dataset.rows_in_source("labs")[hit]
+    in_file = dataset.rows_in_source("labs")[hit]  # the file row is given here (as data_findings expects)
     return [_frame(dataset.labs["patient_id"].iloc[hit], "labs", in_file, "test", "",
                    "test not recorded: the result is read as each test its unit allows, and I7 decides only "
                    "where every one of them gives the same outcome")]
 
 
+def repeated_row_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
+    """Rows read once because they repeat an earlier row in every column (file rows, 0-based)."""
+    return [_frame(frame["patient_id"], table, frame["row"].to_numpy(), "", "",
+                   "repeats row " + (frame["original"] + 1).astype(str).to_numpy(dtype=object)
+                   + " in every column (the same " + READ_ONCE[table] + " written twice): read once")
+            for table, frame in dataset.repeated_rows.items()]
+
+
 def data_findings(f: Facts, dataset: ScreeningDataset | None = None) -> pd.DataFrame:
-    """Every finding, ordered by patient (input order), then table and row (``dataset``: its overrides and
-    lab rows without a test are read too)."""
+    """Every finding, ordered by patient (input order), then table and row (``dataset``: its overrides,
+    lab rows without a test and rows read once are read too)."""
     found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
+    in_file = []  # findings whose rows are file rows already
     if dataset is not None:
-        found += override_findings(dataset.overrides.reset_index(drop=True)) + untested_lab_findings(dataset)
+        found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date)
+        in_file = untested_lab_findings(dataset) + repeated_row_findings(dataset)
     frames = [frame for frame in found if len(frame)]
+    if frames:
+        frames[0] = pd.concat(frames, ignore_index=True)
+        frames[0]["row"] = _file_rows(f, frames[0]["table"].to_numpy(),
+                                      frames[0]["row"].to_numpy(dtype=float, na_value=np.nan))
+        frames = frames[:1]
+    frames += [frame for frame in in_file if len(frame)]
     if not frames:
         return pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else STR) for c in COLUMNS})
     table = pd.concat(frames, ignore_index=True)
-    table["row"] = _file_rows(f, table["table"].to_numpy(), table["row"].to_numpy(dtype=float, na_value=np.nan))
     rank = pd.Series(np.arange(f.n), index=f.patients["patient_id"].to_numpy())
     table["_order"] = rank.reindex(table["patient_id"].to_numpy()).to_numpy()
     table = table.sort_values(["_order", "table", "row"], kind="stable").drop(columns="_order")

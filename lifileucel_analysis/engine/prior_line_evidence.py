@@ -22,6 +22,7 @@ from .facts import Facts
 from .nullable import is_yes
 from .outcome import CODE
 from .parameters import CriteriaParams
+from .prior_lines import SharedNumbers, line_flags
 
 __all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
            "progression_part", "reading_evidence", "why_not_counted"]
@@ -141,22 +142,33 @@ def unnumbered_open(f: Facts, maybe: np.ndarray) -> np.ndarray:
     return f.lines["line"].isna().to_numpy() & maybe & several
 
 
-def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, tied: np.ndarray) -> Part:
+def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared: SharedNumbers) -> Part:
     """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`;
-    ``tied``: lines sharing a number that may each be the most recent (:func:`.prior_lines.tied_open`)."""
+    ``shared``: lines that share a number (:func:`.prior_lines.shared_numbers`)."""
     m = _most_recent(f, maybe)
+    flags = line_flags(f) if shared.top.any() else None
+    top_ok = shared.top & (flags.can_latest_ok if flags is not None else False)
     stop, response = m["stop_reason"], m["best_response"]
     said, unsaid = _said(stop, response), _unsaid(stop, response)
     values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
               "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, ""),
-              "tied": line_labels(f, tied, "")}
+              "tied": line_labels(f, shared.open, ""), "top": line_labels(f, shared.top, "")}
+    tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
+        Rule((f.count(unnumbered) > 0) & tied, U, "most recent counted line unclear: {unnumbered} may be the most "
+             "recent (line number not recorded: line); {tied} have the same line number, and which came later is "
+             "not recorded", ""),
         Rule(f.count(unnumbered) > 0, U, "most recent counted line unclear: {unnumbered} may be the most recent "
              "(line number not recorded: line)", ""),
-        Rule(f.count(tied) > 0, U, "most recent counted line unclear: {tied} have the same line number, and "
-             "which came later is not recorded", ""),
+        Rule(tied, U, "most recent counted line unclear: {tied} have the same line number, and which came later is "
+             "not recorded", ""),
+        # Lines of one number, each counted, that agree: the most recent is one of them, either way.
+        Rule(top & (f.count(top_ok) > 0), P, "most recent counted line: one of {top} (same line number), each of "
+             "which shows progression, intolerance, non-response or a qualifying recurrence"),
+        Rule(top, F, "most recent counted line: one of {top} (same line number), none of which shows progression, "
+             "intolerance, non-response or a qualifying recurrence"),
         Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "

@@ -118,34 +118,49 @@ def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
                             run_end, number == 0)
 
 
-def tied_open(f: Facts, maybe: np.ndarray, must: np.ndarray,
-              ordered: tuple[np.ndarray, LineOrder] | None = None) -> np.ndarray:
-    """Per line: it shares its number with another line of the patient, and which of them is the
-    most recent counted line is open and matters.
+@dataclass(frozen=True)
+class SharedNumbers:
+    """Per therapy line (``f.lines`` order): lines of one patient that share a line number."""
 
-    That is, two or more of the run may count, no line with a higher number must count, and
-    one of the run may show progression as the latest while one may not. ``maybe`` and
-    ``must``: per line, whether some / every reading counts it; ``ordered``: :func:`line_order`'s
-    result when already at hand.
+    shared: np.ndarray
+    """Its number is recorded on another line of the patient too."""
+    top: np.ndarray
+    """It shares the number with other lines, each of which counts in every reading, and no line
+    with a higher number may count: the most recent counted line is one of them."""
+    open: np.ndarray
+    """Two or more of its number may count, no higher-numbered line must, and one of them may
+    show progression as the latest while one may not: which came later decides."""
+
+
+def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
+                   ordered: tuple[np.ndarray, LineOrder] | None = None) -> SharedNumbers:
+    """Which lines share a number, and where that leaves the most recent counted line open.
+
+    ``maybe`` and ``must``: per line, whether some / every reading counts it; ``ordered``:
+    :func:`line_order`'s result when already at hand.
     """
     order, ranks = ordered or line_order(f)
-    out = np.zeros(len(order), dtype=bool)
+    shared, top, open_ = (np.zeros(len(order), dtype=bool) for _ in range(3))
     if not len(order):
-        return out
+        return SharedNumbers(shared, top, open_)
     run = np.cumsum(np.r_[True, ranks.run_end[1:] != ranks.run_end[:-1]]) - 1
 
     def in_run(values: np.ndarray) -> np.ndarray:
         return np.bincount(run, weights=values.astype(np.int64))[run]
 
-    shared = ~ranks.blank & (in_run(np.ones(len(order), dtype=bool)) > 1)
-    if not shared.any():  # the usual case: every line number is its own
-        return out
+    sorted_shared = ~ranks.blank & (in_run(np.ones(len(order), dtype=bool)) > 1)
+    if not sorted_shared.any():  # the usual case: every line number is its own
+        return SharedNumbers(shared, top, open_)
     flags = line_flags(f)
-    may = maybe[order] & shared
-    top = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
+    may = maybe[order] & sorted_shared
+    highest = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
     disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
-    out[order[top & disagree]] = True
-    return out
+    # The most recent counted line surely among them: each counts, and no higher number may.
+    surely_latest = (in_run(sorted_shared & ~must[order]) == 0) & (ranks.after(maybe[order]) == 0)
+    shared[order[sorted_shared]] = True
+    top[order[highest & surely_latest]] = True
+    open_[order[highest & disagree]] = True
+    return SharedNumbers(shared, top, open_)
 
 
 @dataclass(frozen=True)

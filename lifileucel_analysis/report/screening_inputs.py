@@ -164,11 +164,15 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     return prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
 
 
-def _notes_in_file_rows(data: ScreeningDataset, source_rows: Mapping[str, np.ndarray]) -> tuple[str, ...]:
-    """The loader's notes on repeated rows of a bucket, naming the rows of the larger dataset's files."""
-    said = {repeat_note(name, rows + 1): repeat_note(name, np.asarray(source_rows[name])[rows] + 1)
-            for name, rows in data.repeated_rows.items() if name in source_rows}
-    return tuple(said.get(note, note) for note in data.warnings)
+def _repeats_in_file_rows(data: ScreeningDataset, source_rows: Mapping[str, np.ndarray]) -> dict[str, object]:
+    """The loader's repeated rows of a bucket, and its notes on them, in the rows of the larger
+    dataset's files (``source_rows``: each bucket row's file row)."""
+    repeated = {name: frame.assign(row=np.asarray(source_rows[name])[frame["row"].to_numpy()],
+                                   original=np.asarray(source_rows[name])[frame["original"].to_numpy()])
+                if name in source_rows else frame for name, frame in data.repeated_rows.items()}
+    said = {repeat_note(name, data.repeated_rows[name]["row"].to_numpy() + 1):
+            repeat_note(name, frame["row"].to_numpy() + 1) for name, frame in repeated.items()}
+    return {"repeated_rows": repeated, "warnings": tuple(said.get(note, note) for note in data.warnings)}
 
 
 @dataclass(frozen=True)
@@ -226,7 +230,7 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
         # Composed with the loader's own (rows it dropped, such as a repeated override).
         data = replace(data, source_rows={**data.source_rows, **{
             name: np.asarray(rows)[data.rows_in_source(name)] for name, rows in source_rows.items()}},
-                       warnings=_notes_in_file_rows(data, source_rows))
+                       **_repeats_in_file_rows(data, source_rows))
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)
