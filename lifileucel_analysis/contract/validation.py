@@ -238,20 +238,21 @@ def _exact_repeats(table: _Checked | None) -> pd.DataFrame | None:
     (the first row it repeats) and ``patient_id``; ``None`` without the table or its key columns."""
     if table is None or table.n_rows == 0 or "patient_id" not in table.raw:
         return None
-    raw = pd.DataFrame(table.raw)
-    candidates = np.arange(len(raw))
+    candidates = np.arange(table.n_rows)
     if table.spec.name == "therapies":
-        if "line" not in raw:
+        if not {"patient_id", "line"} <= set(table.columns):
             return None  # a missing column is refused anyway
-        # Only rows sharing a patient and line number (or without one) can repeat each other:
-        # hashing every cell of millions of lines for the few that do would take seconds.
-        key = raw[["patient_id", "line"]]
-        candidates = np.flatnonzero(key.duplicated(keep=False).to_numpy() | key["line"].isna().to_numpy())
-    same = raw.iloc[candidates].groupby(list(raw.columns), dropna=False, sort=False).ngroup().to_numpy()
+        # Only rows sharing a patient and line number (or both without one) can repeat each
+        # other: hashing every cell of millions of lines for the few that do would take
+        # seconds (the typed key hashes faster than its text).
+        key = pd.DataFrame({name: table.columns[name] for name in ("patient_id", "line")})
+        candidates = np.flatnonzero(key.duplicated(keep=False).to_numpy())
+    raw = pd.DataFrame({name: column.iloc[candidates].to_numpy(dtype=object) for name, column in table.raw.items()})
+    same = raw.groupby(list(raw.columns), dropna=False, sort=False).ngroup().to_numpy()
     first = pd.Series(candidates).groupby(same).transform("min").to_numpy()
     copy = first != candidates
     return pd.DataFrame({"row": candidates[copy], "original": first[copy],
-                         "patient_id": raw["patient_id"].iloc[candidates[copy]].astype(str).to_numpy(dtype=object)})
+                         "patient_id": raw["patient_id"].to_numpy()[copy].astype(str).astype(object)})
 
 
 def _check_keys(table: _Checked, findings: Findings) -> None:
