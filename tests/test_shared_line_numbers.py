@@ -34,11 +34,12 @@ def i2(*therapies: dict[str, Any]) -> pd.Series:
 def test_the_latest_two_disagree_so_i2_is_unknown_and_asks_for_the_numbers() -> None:
     row = i2(line(1, DAB), line(2, NIVO), line(2, IPI, best="pr", stop="completed"))
     assert row["outcome"] == "unknown"
-    asked = "therapies.line (line 2 (nivolumab)); therapies.line (line 2 (ipilimumab))"
+    # Both rows say 2: what the site can answer is which of them came later (audit, session 20).
+    asked = "therapies.line (line 2: which of its lines came later)"
     assert row["evidence"] == ("most recent counted line unclear: line 2 (nivolumab), line 2 (ipilimumab) have the "
                                "same line number, and which came later is not recorded; would be decided by " + asked)
     assert row["missing"] == asked
-    assert field_label("therapies.line (line 2 (nivolumab))") == "prior therapy line number (line 2 (nivolumab))"
+    assert field_label(asked) == "prior therapy line number (line 2: which of its lines came later)"
 
 
 def test_both_progressed_so_either_order_passes() -> None:
@@ -56,6 +57,18 @@ def test_neither_progressed_so_either_order_fails() -> None:
     assert row["evidence"] == ("most recent counted line: one of line 2 (nivolumab), line 2 (ipilimumab) (same line "
                                "number), none of which shows progression, intolerance, non-response or a qualifying "
                                "recurrence")
+
+
+def test_a_line_of_the_number_that_may_not_count_is_not_left_out_of_the_latest() -> None:
+    # The adjuvant nivolumab line 2 counts only if it recurred within 6 months (date blank):
+    # either way the most recent counted line is one of the two lines numbered 2, both pass
+    # (an anti-PD-1 line counts in line 1 either way).
+    adjuvant = {**line(2, NIVO, setting="adjuvant"), "recurrence_date": None}
+    row = i2(line(1, "pembrolizumab"), line(2, "dacarbazine"), adjuvant)
+    assert row["outcome"] == "pass"
+    assert row["evidence"].endswith("most recent counted line: one of line 2 (dacarbazine), line 2 (nivolumab) "
+                                    "(same line number), each of which shows progression, intolerance, "
+                                    "non-response or a qualifying recurrence")
 
 
 def test_a_higher_line_that_may_count_keeps_its_own_sentence() -> None:
@@ -88,14 +101,13 @@ def test_the_lines_count_one_each() -> None:
 def test_a_blank_stop_reason_of_a_tied_line_is_asked_once_with_the_number() -> None:
     row = i2(line(2, NIVO), line(2, IPI, best=None, stop=None))
     assert row["outcome"] == "unknown"
-    assert row["missing"] == ("therapies.line (line 2 (nivolumab)); therapies.line (line 2 (ipilimumab)); "
-                              "therapies.stop_reason (line 2 (ipilimumab)); therapies.best_response (line 2 "
-                              "(ipilimumab))")
+    assert row["missing"] == ("therapies.line (line 2: which of its lines came later); therapies.stop_reason "
+                              "(line 2 (ipilimumab)); therapies.best_response (line 2 (ipilimumab))")
 
 
 def test_two_lines_with_one_number_and_the_same_agents_are_asked_for_once() -> None:
     row = i2(line(2, NIVO), line(2, NIVO, best="pr", stop="completed"))
-    assert (row["outcome"], row["missing"]) == ("unknown", "therapies.line (line 2 (nivolumab))")
+    assert (row["outcome"], row["missing"]) == ("unknown", "therapies.line (line 2: which of its lines came later)")
 
 
 def test_a_line_without_a_number_beside_a_shared_number_names_both() -> None:

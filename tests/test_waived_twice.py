@@ -45,8 +45,9 @@ def test_two_documented_waivers_cite_the_earliest_first_and_list_both() -> None:
     assert result.verdicts["waived"].tolist() == ["E6"]
     assert result.findings[["row", "column", "value"]].values.tolist() == [[1, "criterion_id", "E6"],
                                                                          [2, "criterion_id", "E6"]]
-    assert result.findings["finding"].iloc[0] == ("E6 has 2 override rows for this patient: the evidence names each "
-                                                  "documented waiver among them, and the waivers table lists each")
+    assert result.findings["finding"].iloc[0] == ("E6 has 2 override rows for this patient: it is waived if any of "
+                                                  "them is documented (its approver recorded), and the waivers table "
+                                                  "lists each documented one")
 
 
 def test_one_deviation_per_waived_criterion_in_sdtm() -> None:

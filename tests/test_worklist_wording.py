@@ -117,7 +117,7 @@ def test_progression_unknown_asks_only_for_the_blank_field() -> None:
     outcome, evidence, missing = outcome_of("I2", therapies=[line(1, stop_reason="completed", best_response=None)])
     assert outcome == "unknown"
     assert missing == "therapies.best_response (line 1)"
-    assert "stopped for completed; best response not recorded" in evidence
+    assert "most recent counted line 1 (nivolumab+ipilimumab): completed; best response not recorded" in evidence
 
 
 def test_blank_setting_asks_for_the_setting_once_and_not_for_recorded_agents() -> None:
@@ -633,13 +633,12 @@ def test_an_undated_lab_result_that_agrees_changes_nothing() -> None:
 def test_a_line_without_a_number_that_may_be_the_most_recent_asks_for_its_number() -> None:
     lines = [line(1), line(None, agents="dacarbazine", best_response="cr", stop_reason="completed")]
     outcome, evidence, missing = outcome_of("I2", therapies=lines)
-    assert (outcome, missing) == ("unknown", "therapies.line (line without a number)")
+    # Named by its agents: a patient may have several lines without a number (audit, session 20).
+    assert (outcome, missing) == ("unknown", "therapies.line (line without a number (dacarbazine))")
     assert evidence == ("most recent counted line unclear: line without a number (dacarbazine) may be the most "
                         "recent (line number not recorded: line); would be decided by therapies.line (line without "
-                        "a number)")
-
-
-    assert field_label(missing) == "prior therapy line number (line without a number)"
+                        "a number (dacarbazine))")
+    assert field_label(missing) == "prior therapy line number (line without a number (dacarbazine))"
 
 
 def test_a_result_without_a_test_that_may_count_asks_for_its_test_name() -> None:

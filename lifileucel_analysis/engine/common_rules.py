@@ -137,9 +137,10 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
 
     ``rows`` selects uncertain lines; ``progression`` (per line) asks for their blank
     stop reason / best response too (lines that may be the most recent counted one);
-    ``order`` (per line) asks for a blank line number (where which line is the most recent
-    is open); ``shared`` (per line) names a line whose number another line shares by its
-    agents too: ``(line 2 (ipilimumab))``, not ``(line 2)``.
+    ``order`` (per line) asks for a blank line number, or for which came later of the lines
+    sharing a number (where which line is the most recent is open); ``shared`` (per line):
+    another line has its number. A line without a number or with a shared one is named by
+    its agents too: ``(line 2 (ipilimumab))``, not ``(line 2)``.
     A field is named only when it is blank and its reading matters: the setting; the
     agents while no agent decides the class; the recurrence date of a possibly-adjuvant
     anti-PD-(L)1 line with an end date; stop reason or best response while the other
@@ -147,14 +148,19 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
     """
     lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + line_numbers(lines) + ")"
-    if shared is not None and shared[rows].any():
-        line = line.where(~shared[rows], " (" + line_names(lines) + ")")
+    shared_here = np.zeros(len(lines), dtype=bool) if shared is None else shared[rows]
+    named = shared_here | lines["line"].isna().to_numpy()
+    if named.any():
+        line = line.where(~named, " (" + line_names(lines) + ")")
+    # Both lines of a shared number say it: the request is the order of the number's lines, asked once.
+    order_asked = ("therapies.line" + line).where(~shared_here, "therapies.line (line " + line_numbers(lines)
+                                                  + ": which of its lines came later)")
     stop, best = lines["stop_reason"], lines["best_response"]
     # A line recorded as adjuvant counts only through its qualifying recurrence, which is its
     # progression: its stop reason and best response cannot change I2 and are not asked for.
     progress_open = lines["progressed"].isna().to_numpy() & progression[rows]
     pieces = [
-        ("therapies.line" + line).where(order[rows], ""),
+        order_asked.where(order[rows], ""),
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
         agent_requests(f, rows).where(lines["pd1"].isna(), ""),
         ("therapies.recurrence_date" + line).where(recurrence_date_open(lines), ""),

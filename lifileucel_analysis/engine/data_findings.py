@@ -225,8 +225,8 @@ def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None) 
     hit = np.flatnonzero(rows_of_cell > 1)
     out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, "criterion_id", criterion[hit],
                       criterion[hit] + " has " + rows_of_cell[hit].astype(str).astype(object)
-                      + " override rows for this patient: the evidence names each documented waiver among them, "
-                        "and the waivers table lists each"))
+                      + " override rows for this patient: it is waived if any of them is documented (its approver "
+                        "recorded), and the waivers table lists each documented one"))
     return out
 
 

@@ -115,9 +115,17 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
+STOP_REASON_WORDS: dict[str, str] = {
+    "progression": "stopped for progression", "toxicity": "stopped for toxicity", "completed": "completed",
+    "ongoing": "ongoing", "other": "stopped for another reason",
+}
+"""A line's ``stop_reason`` as the evidence says it (every code of the contract)."""
+
+
 def _said(stop: pd.Series, response: pd.Series) -> pd.Series:
     """What a line's stop reason and best response say, naming only what is recorded."""
-    stop_text = ("stopped for " + stop.astype(str)).where(stop.notna(), "")
+    # "stopped for completed" or "for ongoing" reads oddly (audit, session 20): say what the code means.
+    stop_text = stop.astype(str).map(STOP_REASON_WORDS).where(stop.notna(), "")
     response_text = ("best response " + response.astype(str).str.upper()).where(response.notna(), "")
     return join_nonempty([stop_text, response_text], ", ")
 

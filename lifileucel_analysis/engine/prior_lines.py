@@ -125,8 +125,9 @@ class SharedNumbers:
     shared: np.ndarray
     """Its number is recorded on another line of the patient too."""
     top: np.ndarray
-    """It shares the number with other lines, each of which counts in every reading, and no line
-    with a higher number may count: the most recent counted line is one of them."""
+    """It may count and shares the number with another line that may, one of them counts in
+    every reading, and no line with a higher number may count: the most recent counted line
+    is one of them."""
     open: np.ndarray
     """Two or more of its number may count, no higher-numbered line must, and one of them may
     show progression as the latest while one may not: which came later decides."""
@@ -155,8 +156,8 @@ def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
     may = maybe[order] & sorted_shared
     highest = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
     disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
-    # The most recent counted line surely among them: each counts, and no higher number may.
-    surely_latest = (in_run(sorted_shared & ~must[order]) == 0) & (ranks.after(maybe[order]) == 0)
+    # The most recent counted line surely among them: one counts in every reading, and no higher number may.
+    surely_latest = (in_run(sorted_shared & must[order]) > 0) & (ranks.after(maybe[order]) == 0)
     shared[order[sorted_shared]] = True
     top[order[highest & surely_latest]] = True
     open_[order[highest & disagree]] = True
