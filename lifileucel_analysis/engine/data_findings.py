@@ -19,6 +19,7 @@ from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR
 from .facts import Facts, birth_out_of_order
+from .prior_lines import line_order
 from .nullable import is_no, is_yes
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
@@ -132,13 +133,12 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
-    numbered = np.flatnonzero(lines["line"].notna().to_numpy())  # a line without a number has no place in the order
-    order = numbered[np.lexsort((lines["line"].to_numpy(dtype=np.int64, na_value=0)[numbered],
-                                 lines["pos"].to_numpy()[numbered]))]
-    pos, start = lines["pos"].to_numpy()[order], lines["start_date"].to_numpy()[order]
-    number = lines["line"].to_numpy(dtype=np.int64, na_value=0)[order]
-    same = np.zeros(len(order), dtype=bool)  # the next number of the same patient (a shared number has no order)
-    same[1:] = (pos[1:] == pos[:-1]) & (number[1:] != number[:-1])
+    order, ranks = line_order(f)  # by patient and number, a patient's lines without a number first
+    start = lines["start_date"].to_numpy()[order]
+    numbered = ~ranks.blank  # a line without a number has no place in the order
+    # The next number of the same patient (lines sharing a number have no order among them).
+    same = np.zeros(len(order), dtype=bool)
+    same[1:] = (ranks.pos[1:] == ranks.pos[:-1]) & (ranks.run_end[1:] != ranks.run_end[:-1]) & numbered[:-1]
     earlier = np.zeros(len(order), dtype=bool)
     earlier[1:] = start[1:] < start[:-1]  # NaT compares False: a blank date is not out of order
     hit = order[same & earlier]
@@ -148,16 +148,13 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "line " + line_no.iloc[hit].to_numpy() + " starts before line "
                       + line_no.iloc[previous].to_numpy() + " (" + lines["start_date"].iloc[previous]
                       .dt.strftime("%Y-%m-%d").to_numpy() + "): line numbers out of date order"))
-    out.append(_shared_numbers(lines, line_no, order, (pos[1:] == pos[:-1]) & (number[1:] == number[:-1])))
+    out.append(_shared_numbers(lines, line_no, order, ranks.shared()))
     return out
 
 
-def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, tie: np.ndarray) -> pd.DataFrame:
-    """Lines of one patient that share a number: which came first is not recorded. ``order``: the
-    numbered lines sorted by patient and number; ``tie``: whether each sorted line after the
-    first has its predecessor's patient and number."""
-    run = np.cumsum(np.r_[True, ~tie]) - 1 if len(order) else np.zeros(0, dtype=np.int64)
-    size = np.bincount(run)[run] if len(order) else run
+def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, size: np.ndarray) -> pd.DataFrame:
+    """Lines of one patient that share a number: which came first is not recorded. ``order`` and
+    ``size``: :func:`.prior_lines.line_order`'s sort and each sorted line's ``LineOrder.shared``."""
     shared = size > 1
     hit, rows = order[shared], size[shared]
     keep = np.argsort(hit, kind="stable")  # in table order, as the other findings
@@ -266,13 +263,13 @@ def data_findings(f: Facts, dataset: ScreeningDataset | None = None) -> pd.DataF
     if dataset is not None:
         found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date)
         in_file = untested_lab_findings(dataset) + repeated_row_findings(dataset)
-    frames = [frame for frame in found if len(frame)]
-    if frames:
-        frames[0] = pd.concat(frames, ignore_index=True)
-        frames[0]["row"] = _file_rows(f, frames[0]["table"].to_numpy(),
-                                      frames[0]["row"].to_numpy(dtype=float, na_value=np.nan))
-        frames = frames[:1]
-    frames += [frame for frame in in_file if len(frame)]
+    mapped = [frame for frame in found if len(frame)]
+    frames = [frame for frame in in_file if len(frame)]
+    if mapped:  # positions in the tables, turned into file rows
+        positional = pd.concat(mapped, ignore_index=True)
+        positional["row"] = _file_rows(f, positional["table"].to_numpy(),
+                                       positional["row"].to_numpy(dtype=float, na_value=np.nan))
+        frames.insert(0, positional)
     if not frames:
         return pd.DataFrame({c: pd.Series([], dtype="Int64" if c == "row" else STR) for c in COLUMNS})
     table = pd.concat(frames, ignore_index=True)

@@ -22,7 +22,7 @@ from .facts import Facts
 from .nullable import is_yes
 from .outcome import CODE
 from .parameters import CriteriaParams
-from .prior_lines import SharedNumbers, line_flags
+from .prior_lines import SharedNumbers
 
 __all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
            "progression_part", "reading_evidence", "why_not_counted"]
@@ -154,8 +154,6 @@ def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared
     """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`;
     ``shared``: lines that share a number (:func:`.prior_lines.shared_numbers`)."""
     m = _most_recent(f, maybe)
-    flags = line_flags(f) if shared.top.any() else None
-    top_ok = shared.top & (flags.can_latest_ok if flags is not None else False)
     stop, response = m["stop_reason"], m["best_response"]
     said, unsaid = _said(stop, response), _unsaid(stop, response)
     values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
@@ -173,7 +171,7 @@ def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared
         Rule(tied, U, "most recent counted line unclear: {tied} have the same line number, and which came later is "
              "not recorded", ""),
         # Lines of one number, each counted, that agree: the most recent is one of them, either way.
-        Rule(top & (f.count(top_ok) > 0), P, "most recent counted line: one of {top} (same line number), each of "
+        Rule(top & (f.count(shared.top_ok) > 0), P, "most recent counted line: one of {top} (same line number), each of "
              "which shows progression, intolerance, non-response or a qualifying recurrence"),
         Rule(top, F, "most recent counted line: one of {top} (same line number), none of which shows progression, "
              "intolerance, non-response or a qualifying recurrence"),

@@ -91,6 +91,15 @@ class LineOrder:
     """Per sorted line, one past the last sorted line with the same number (itself, or the blank-numbered run)."""
     blank: np.ndarray
 
+    def runs(self) -> np.ndarray:
+        """Per sorted line, its run: the lines of its patient with its number (or without one)."""
+        return np.cumsum(np.r_[True, self.run_end[1:] != self.run_end[:-1]]) - 1 if len(self.run_end) else self.run_end
+
+    def shared(self) -> np.ndarray:
+        """Per sorted line, how many lines of its patient share its number (0 for a blank number)."""
+        run = self.runs()
+        return np.where(self.blank, 0, np.bincount(run)[run] if len(run) else run)
+
     def _after(self, total: np.ndarray) -> np.ndarray:
         return np.where(self.blank, 0, total[self.patient_end - 1] - total[self.run_end - 1])
 
@@ -128,6 +137,8 @@ class SharedNumbers:
     """It may count and shares the number with another line that may, one of them counts in
     every reading, and no line with a higher number may count: the most recent counted line
     is one of them."""
+    top_ok: np.ndarray
+    """Of ``top``, a line that shows progression (or is a counted adjuvant line) in some reading."""
     open: np.ndarray
     """Two or more of its number may count, no higher-numbered line must, and one of them may
     show progression as the latest while one may not: which came later decides."""
@@ -141,18 +152,16 @@ def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
     :func:`line_order`'s result when already at hand.
     """
     order, ranks = ordered or line_order(f)
-    shared, top, open_ = (np.zeros(len(order), dtype=bool) for _ in range(3))
-    if not len(order):
-        return SharedNumbers(shared, top, open_)
-    run = np.cumsum(np.r_[True, ranks.run_end[1:] != ranks.run_end[:-1]]) - 1
+    shared, top, top_ok, open_ = (np.zeros(len(order), dtype=bool) for _ in range(4))
+    sorted_shared = ranks.shared() > 1
+    if not sorted_shared.any():  # the usual case: every line number is its own
+        return SharedNumbers(shared, top, top_ok, open_)
+    run = ranks.runs()
 
     def in_run(values: np.ndarray) -> np.ndarray:
         return np.bincount(run, weights=values.astype(np.int64))[run]
 
-    sorted_shared = ~ranks.blank & (in_run(np.ones(len(order), dtype=bool)) > 1)
-    if not sorted_shared.any():  # the usual case: every line number is its own
-        return SharedNumbers(shared, top, open_)
-    flags = line_flags(f)
+    flags = line_flags(f)  # computed again only where some number is shared (i2_readings has its own)
     may = maybe[order] & sorted_shared
     highest = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
     disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
@@ -160,8 +169,9 @@ def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
     surely_latest = (in_run(sorted_shared & must[order]) > 0) & (ranks.after(maybe[order]) == 0)
     shared[order[sorted_shared]] = True
     top[order[highest & surely_latest]] = True
+    top_ok[order[highest & surely_latest & flags.can_latest_ok[order]]] = True
     open_[order[highest & disagree]] = True
-    return SharedNumbers(shared, top, open_)
+    return SharedNumbers(shared, top, top_ok, open_)
 
 
 @dataclass(frozen=True)
