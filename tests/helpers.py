@@ -309,7 +309,13 @@ def write_messy_cohort(root: Path, n_patients: int, seed: int = 7, shuffle: bool
     overrides = pd.read_csv(root / "overrides.csv", dtype=str, keep_default_na=False)
     if len(overrides) >= 2:
         second = overrides.iloc[[1]].assign(approved_by="principal investigator", approved_date="2020-01-02")
-        pd.concat([overrides, overrides.iloc[[0]], second]).to_csv(root / "overrides.csv", index=False)
+        # A waiver approved after any cut (the latest consent date) of the earliest-consented waived
+        # patient: at a cut in the middle it is not applied, but named in the criterion's sentence.
+        consent = patients.set_index("patient_id")["consent_date"]
+        first = consent.reindex(overrides["patient_id"]).replace("", "9999").to_numpy().argmin()
+        late = overrides.iloc[[first]].assign(approved_by="medical monitor", approved_date=consent.max(),
+                                              reason="approved after the cut")
+        pd.concat([overrides, overrides.iloc[[0]], second, late]).to_csv(root / "overrides.csv", index=False)
     return root
 
 

@@ -17,7 +17,8 @@ rest aside, counting it; a date after the cut is not an error. The rules, one pe
   extract), so a cut cannot date a toxicity: rows are kept as given, for the patients
   still screened. To follow toxicities over time, screen each week's extract (its own
   status) rather than cutting a later extract back.
-- ``overrides``: waivers approved after the cut are set aside.
+- ``overrides``: waivers approved after the cut are set aside (not applied); they are kept
+  in ``ScreeningDataset.waivers_after_cut`` so that their criterion's sentence names them.
 
 Rows of patients set aside are dropped from every table (they are counted with the patient).
 The rows kept remember their file rows (``ScreeningDataset.source_rows``), so findings still
@@ -131,6 +132,7 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
     tables: dict[str, pd.DataFrame] = {"patients": patients.iloc[np.flatnonzero(~late)].reset_index(drop=True)}
     source_rows = {"patients": dataset.rows_in_source("patients")[~late]}
     rows_set_aside: dict[str, int] = {}
+    late_waivers = dataset.overrides.iloc[:0]
     for table in ("therapies", "labs", "toxicities", "overrides"):
         frame = dataset.table(table)
         keep = frame["patient_id"].isin(kept_ids).to_numpy()
@@ -138,6 +140,8 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
             after = _after(frame[ROWS_AFTER_CUT[table]], cut).to_numpy() & keep
             rows_set_aside[table] = int(after.sum())
             keep = keep & ~after
+            if table == "overrides":  # not applied, but said in the criterion's sentence
+                late_waivers = frame.iloc[np.flatnonzero(after)].reset_index(drop=True)
         tables[table] = frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
         source_rows[table] = dataset.rows_in_source(table)[keep]
     blanked: dict[str, int] = {}
@@ -155,7 +159,8 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
     # A row read once because it repeats another goes where that row goes (set aside or kept).
     repeated = {table: frame[np.isin(frame["original"].to_numpy(), source_rows[table])].reset_index(drop=True)
                 for table, frame in dataset.repeated_rows.items()}
-    return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date, repeated_rows=repeated), account
+    return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date, repeated_rows=repeated,
+                   waivers_after_cut=late_waivers), account
 
 
 def combined_cut(parts: Iterable[DataCut]) -> DataCut:

@@ -137,6 +137,10 @@ class ScreeningDataset:
         Per table read once row by row (therapies, overrides), the rows dropped because they
         repeat an earlier row in every column (said in ``warnings`` and as findings): ``row``
         and ``original`` (the row repeated), 0-based data rows in the file, and ``patient_id``.
+    waivers_after_cut : pandas.DataFrame or None
+        At a data cut, the override rows approved after it, of the patients still screened:
+        not applied (the cut's rule), but named in their criterion's sentence, so that a
+        medical monitor sees the waiver that is coming. ``None`` without a cut.
     """
 
     patients: pd.DataFrame
@@ -149,6 +153,7 @@ class ScreeningDataset:
     source_rows: Mapping[str, np.ndarray] = field(default_factory=dict)
     cut_date: dt.date | None = None
     repeated_rows: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    waivers_after_cut: pd.DataFrame | None = None
     # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
     _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -73,7 +73,10 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
         mine = set(tables["patients"]["patient_id"].astype(str)) if dataset.repeated_rows else set()
         repeated = {table: frame[frame["patient_id"].isin(mine)].reset_index(drop=True)
                     for table, frame in dataset.repeated_rows.items()}
-        piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated)
+        late = dataset.waivers_after_cut
+        if late is not None:
+            late = late[late["patient_id"].isin(tables["patients"]["patient_id"])].reset_index(drop=True)
+        piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated, waivers_after_cut=late)
         piece.know_patient_positions(positions)  # known from the whole dataset's: no look-up per slice
         yield piece
 

@@ -11,6 +11,10 @@ The spec gives overrides no key, so one patient's criterion may be waived in sev
 speaks for the criterion: a documented one before one that is not, then the earliest
 approval date, then the first in the file; its sentence names the other documented rows
 ("also waived by ..."), and the waivers table lists each documented row.
+
+At a data cut, a waiver approved after the cut is not applied (what was known at the cut);
+its criterion's sentence says "a waiver approved after the data cut ... is not counted (by
+A on D: why)", so that the waiver coming is visible.
 """
 
 from __future__ import annotations
@@ -89,8 +93,35 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     spoken = np.flatnonzero(speaks)
     order = spoken[np.argsort(at[spoken], kind="stable")]
     open_order = order[~signed[order] & blocking[order]]
-    return Waived(at[order], as_arrow(note).cast(TEXT).take(order), at[open_order],
+    cells, sentences = _with_late_waivers(dataset, codes.shape[1], evidence, at[order], note.iloc[order])
+    return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order],
                   as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, was, signed, rank))
+
+
+def _with_late_waivers(dataset: ScreeningDataset, n_criteria: int, evidence: list[Text], at: np.ndarray,
+                       sentences: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The overrides' cells and sentences (``at`` increasing), each cell with a waiver approved after the
+    data cut saying so: appended to the cell's override sentence, or to its criterion's own sentence.
+
+    The cut sets those waivers aside (spec: what was known at the cut), so the outcome stands; a
+    medical monitor reading the cut still learns that a waiver is on file since.
+    """
+    late = dataset.waivers_after_cut
+    sentences = sentences.reset_index(drop=True)
+    if late is None or late.empty or dataset.cut_date is None:
+        return at, sentences
+    rows = pd.Index(dataset.patients["patient_id"]).get_indexer(late["patient_id"])
+    cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
+    late_at = rows.astype(np.int64) * n_criteria + cols
+    by = late["approved_by"].astype(str).where(late["approved_by"].notna(), "(approver not recorded)")
+    each = ("by " + by + " on " + _when(late) + ": " + _why(late)).groupby(late_at, sort=True).agg("; ".join)
+    said = (f"; a waiver approved after the data cut {dataset.cut_date.isoformat()} is not counted ("
+            + each + ")")
+    cells = np.union1d(at, each.index.to_numpy())
+    new = np.setdiff1d(cells, at)
+    own = text_series(_texts_at(evidence, new // n_criteria, new % n_criteria))
+    text = pd.concat([pd.Series(sentences.to_numpy(), index=at), pd.Series(own.to_numpy(), index=new)]).sort_index()
+    return cells, (text + said.reindex(cells).fillna("")).reset_index(drop=True)
 
 
 def _speaking_order(o: pd.DataFrame, at: np.ndarray, signed: np.ndarray, in_file: np.ndarray) -> np.ndarray:

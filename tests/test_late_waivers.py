@@ -1,0 +1,89 @@
+"""Waivers approved after a data cut (docs/history.md, docs/criteria.md "Waivers at a data cut").
+
+A cut screens what was known on its date, so a waiver approved later is not applied: the
+outcome stands. Its criterion's sentence names it, so that a medical monitor reading the cut
+sees the waiver that is on file since. Expected sentences are written out by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from helpers import case_tables, concat_tables
+from lifileucel_analysis.contract.data_cut import apply_cut
+from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.patient_slices import patient_slices
+from lifileucel_analysis.engine.screening import screen
+
+CUT = dt.date(2025, 3, 10)  # after the cases' consent (2025-03-01), before the waivers below
+STEROID_15 = {"steroid_mg_per_day": 15}
+LATE = {"criterion_id": "E6", "approved_by": "medical monitor", "approved_date": "2025-04-02",
+        "reason": "taper documented"}
+BEFORE = {"criterion_id": "E6", "approved_by": "principal investigator", "approved_date": "2025-03-05",
+          "reason": "second opinion"}
+
+
+def cut_dataset(*parts: dict[str, pd.DataFrame]) -> ScreeningDataset:
+    return apply_cut(ScreeningDataset(**concat_tables(list(parts))), CUT)[0]
+
+
+def row(result: object, patient: str, criterion: str) -> pd.Series:
+    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
+
+
+def test_a_waiver_after_the_cut_is_named_and_not_applied() -> None:
+    result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE])))
+    got = row(result, "A", "E6")
+    assert (got["outcome"], got["missing"]) == ("fail", "")
+    assert got["evidence"] == ("steroid 15 mg/day > 10; a waiver approved after the data cut 2025-03-10 is not "
+                               "counted (by medical monitor on 2025-04-02: taper documented)")
+    assert result.waivers.empty
+    assert result.verdicts["verdict"].tolist() == ["ineligible"]
+
+
+def test_without_the_cut_the_same_waiver_applies() -> None:
+    dataset = ScreeningDataset(**concat_tables([case_tables(STEROID_15, patient_id="A", overrides=[LATE])]))
+    got = row(screen(dataset), "A", "E6")
+    assert got["outcome"] == "waived"
+    assert "after the data cut" not in got["evidence"]
+
+
+def test_a_late_waiver_is_added_to_the_waiver_in_force_at_the_cut() -> None:
+    result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE, BEFORE])))
+    got = row(result, "A", "E6")
+    assert got["outcome"] == "waived"
+    assert got["evidence"] == ("waived by principal investigator on 2025-03-05: second opinion (was fail: steroid "
+                               "15 mg/day > 10); a waiver approved after the data cut 2025-03-10 is not counted (by "
+                               "medical monitor on 2025-04-02: taper documented)")
+    assert result.waivers["approved_by"].tolist() == ["principal investigator"]
+
+
+def test_late_waivers_of_a_passing_criterion_without_approver_are_all_named() -> None:
+    unsigned = {**LATE, "approved_by": None, "reason": None, "approved_date": "2025-05-01"}
+    result = screen(cut_dataset(case_tables(patient_id="A", overrides=[LATE, unsigned])))
+    got = row(result, "A", "E6")
+    assert (got["outcome"], got["missing"]) == ("pass", "")
+    assert got["evidence"] == ("steroid 0 mg/day <= 10; a waiver approved after the data cut 2025-03-10 is not "
+                               "counted (by medical monitor on 2025-04-02: taper documented; by (approver not "
+                               "recorded) on 2025-05-01: (reason not recorded))")
+
+
+def test_only_the_waived_patient_and_criterion_say_it() -> None:
+    result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE]),
+                                case_tables(STEROID_15, patient_id="B")))
+    said = result.outcomes[result.outcomes["evidence"].str.contains("after the data cut")]
+    assert said[["patient_id", "criterion_id"]].astype(str).values.tolist() == [["A", "E6"]]
+
+
+def test_slices_keep_their_own_late_waivers() -> None:
+    dataset = cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE]),
+                          case_tables(STEROID_15, patient_id="B", overrides=[{**LATE, "criterion_id": "E7"}]),
+                          case_tables(STEROID_15, patient_id="C"))
+    pieces = list(patient_slices(dataset, 1))
+    assert [p.waivers_after_cut[["patient_id", "criterion_id"]].astype(str).values.tolist() for p in pieces] == [
+        [["A", "E6"]], [["B", "E7"]], []]
+    whole = screen(dataset).outcomes
+    sliced = pd.concat([screen(p).outcomes for p in pieces], ignore_index=True)
+    pd.testing.assert_frame_equal(whole.astype(str), sliced.astype(str))
