@@ -115,3 +115,35 @@ def test_namings_follow_each_patient_when_their_rows_interleave() -> None:
     tables["labs"] = tables["labs"].iloc[order].reset_index(drop=True)
     result = screen(ScreeningDataset(**tables, source="in memory"))
     assert (outcome(result, "A", "I7")["outcome"], outcome(result, "B", "I7")["outcome"]) == ("fail", "pass")
+
+
+def lab(test: str | None, value: float, day: str | None, unit: str = "10^9/L") -> dict[str, object]:
+    return {"test": test, "value": value, "unit": unit, "uln": None, "collected_date": day}
+
+
+def test_an_undated_result_shown_in_a_decided_sentence_carries_no_date() -> None:
+    # Dated ANC 0.5 beside an undated 0.9: both fail; the sentence shows the better one, the
+    # undated row, which was read with the counting day but not taken on it.
+    row = outcome(screened(case_tables(patient_id="A", labs=[lab("anc", 0.9, None), lab("anc", 0.5, "2025-02-25")])),
+                  "A", "I7")
+    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.9 10^9/L (collected date not recorded) < 1 x10^9/L")
+
+
+def test_a_failing_naming_is_bracketed_so_its_parts_stay_together() -> None:
+    # Two rows without a test (0.5 on the 25th, 0.4 on the 26th), each ANC or platelets: four
+    # namings, each failing; a naming that fails ANC and platelets lists both inside its brackets.
+    labs = [lab(None, 0.5, "2025-02-25"), lab(None, 0.4, "2025-02-26")]
+    row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
+    anc_4, plt_4 = ("ANC 0.4 10^9/L (test not recorded) on 2025-02-26 < 1 x10^9/L",
+                    "platelets 0.4 10^9/L (test not recorded) on 2025-02-26 < 100 x10^9/L")
+    anc_5, plt_5 = ("ANC 0.5 10^9/L (test not recorded) on 2025-02-25 < 1 x10^9/L",
+                    "platelets 0.5 10^9/L (test not recorded) on 2025-02-25 < 100 x10^9/L")
+    assert row["outcome"] == "fail"
+    assert row["evidence"] == ("every reading fails, whichever test each result without a test name (test) is: "
+                               f"[{anc_4}] or [{anc_4}; {plt_5}] or [{anc_5}; {plt_4}] or [{plt_4}]")
+
+
+def test_a_result_without_test_or_date_says_both_in_one_parenthesis() -> None:
+    row = outcome(screened(case_tables(patient_id="A", labs=[lab(None, 12.0, None, "g/dL")])), "A", "I7")
+    assert row["outcome"] == "pass"
+    assert "hemoglobin 12 g/dL (test and collected date not recorded) >= 9 g/dL;" in row["evidence"]

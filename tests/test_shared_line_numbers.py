@@ -115,8 +115,8 @@ def test_a_line_without_a_number_beside_a_shared_number_names_both() -> None:
              line(1, NIVO))
     assert row["outcome"] == "unknown"
     assert row["evidence"].startswith(
-        "most recent counted line unclear: line without a number (temozolomide) may be the most recent (line number "
-        "not recorded: line); line 2 (dacarbazine), line 2 (ipilimumab) have the same line number, and which came "
+        "most recent counted line unclear: line without a number (temozolomide) may be the most recent (its place "
+        "among the lines is not recorded); line 2 (dacarbazine), line 2 (ipilimumab) have the same line number, and which came "
         "later is not recorded")
 
 

@@ -636,7 +636,7 @@ def test_a_line_without_a_number_that_may_be_the_most_recent_asks_for_its_number
     # Named by its agents: a patient may have several lines without a number (audit, session 20).
     assert (outcome, missing) == ("unknown", "therapies.line (line without a number (dacarbazine))")
     assert evidence == ("most recent counted line unclear: line without a number (dacarbazine) may be the most "
-                        "recent (line number not recorded: line); would be decided by therapies.line (line without "
+                        "recent (its place among the lines is not recorded); would be decided by therapies.line (line without "
                         "a number (dacarbazine))")
     assert field_label(missing) == "prior therapy line number (line without a number (dacarbazine))"
 

@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient, join_texts, text_series
+from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, format_column, join_per_patient, join_texts,
+                       text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
@@ -316,12 +317,28 @@ def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Ser
     return Rule(lab.several & rows, U, text, needs)
 
 
+def _dates_shown(lab: LabResult) -> tuple[str, str, dict[str, pa.Array]]:
+    """How a sentence dates the row it shows (the ``possible`` end, the ``sure`` end) and the values
+    that needs: " on 2025-02-25", or nothing for a row without a collected date, whose value already
+    says "(collected date not recorded)" (it is read with the counting day, but was not taken on it)."""
+    if not lab.undated_end.any():
+        return " on {raw_date}", " on {sure_date}", {}
+    return "{raw_on}", "{sure_on}", {"raw_on": _on(lab.possible_date), "sure_on": _on(lab.sure_date)}
+
+
+def _on(dates: pd.Series) -> pa.Array:
+    """" on 2025-02-25" per patient; "" where the date is blank."""
+    text = pc.binary_join_element_wise(pa.scalar(" on ", TEXT), format_column(dates), pa.scalar("", TEXT))
+    return pc.if_else(pa.array(dates.isna().to_numpy()), pa.scalar("", TEXT), text)
+
+
 def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
+    raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
-              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank}
-    shown = name + " {raw} on {raw_date}"
+              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated}
+    shown = name + " {raw}" + raw_on
     return decide(len(lab.sure), [
-        Rule(lab.sure < limit, F, name + " {sure} on {sure_date} < {limit} " + unit),
+        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit),
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
@@ -336,10 +353,11 @@ def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present."""
     normal, raised = limits
+    raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
-              "blank": lab.blank}
-    shown, sure = name + " {raw} on {raw_date}", name + " {sure} on {sure_date}"
+              "blank": lab.blank, **dated}
+    shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;
@@ -387,7 +405,8 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
 def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) -> Part:
     """``part`` with ``fail`` where it is unknown but every naming of the rows without a test fails.
 
-    The evidence gives each naming's failing results (the same sentence once), joined by "or".
+    The evidence gives each naming's failing results in brackets (the same list once), joined by
+    "or": a naming may fail on several parts, whose sentences are joined by "; " inside its brackets.
     """
     n = len(part.codes)
     fails = np.bincount(patient, weights=readings.codes == CODE[F], minlength=n)
@@ -395,7 +414,8 @@ def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) ->
     if not len(rows):
         return part
     at = np.flatnonzero(np.isin(patient, rows))
-    said = pd.DataFrame({"patient": patient[at], "text": text_series(readings.evidence.take(at))}).drop_duplicates()
+    named = "[" + text_series(readings.evidence.take(at)) + "]"
+    said = pd.DataFrame({"patient": patient[at], "text": named}).drop_duplicates()
     joined = join_per_patient(said["patient"].to_numpy(), said["text"], n, " or ").take(rows)
     lead = pa.scalar("every reading fails, whichever test each result without a test name (test) is: ", TEXT)
     text = pc.binary_join_element_wise(lead, joined.cast(TEXT), pa.scalar("", TEXT))

@@ -85,10 +85,10 @@ def own_dates(row: np.ndarray, day: np.ndarray, row_dates: np.ndarray) -> pd.Ser
     """Each chosen lab row's own collected date (``row_dates[row]``), aligned with ``day``.
 
     A copy may join a counting day from a later day, so the sentence that shows it dates it
-    by its own date; an undated row, or no row (-1), keeps the counting day ``day``.
+    by its own date; an undated row has none (NaT: its sentence says "collected date not
+    recorded", not the counting day it is read with); no row (-1) keeps the counting day ``day``.
     """
     own = day.copy()
     at = np.flatnonzero(row >= 0)
-    dated = ~np.isnat(row_dates[row[at]])
-    own[at[dated]] = row_dates[row[at[dated]]].astype(day.dtype)
+    own[at] = row_dates[row[at]].astype(day.dtype)
     return pd.Series(own)

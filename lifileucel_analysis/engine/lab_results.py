@@ -43,6 +43,7 @@ NO_VALUE = "(no value)"
 NO_UNIT = "(unit not recorded)"
 NO_DATE = " (collected date not recorded)"
 NO_TEST = " (test not recorded)"
+NO_TEST_OR_DATE = " (test and collected date not recorded)"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class LabResult:
     date: pd.Series
     """The counting day (NaT where there is no result)."""
     sure_date: pd.Series
-    """The ``sure`` row's own date: the counting day, unless it is a row without a test dated later."""
+    """The ``sure`` row's own date: the counting day, unless it is a row without a test dated later,
+    or NaT for a row without a collected date."""
     possible_date: pd.Series
     """The ``possible`` row's own date, likewise."""
     conflict: pd.Series
@@ -317,7 +319,8 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         untested_end[has] = cells.open_test[at] | cells.open_test[sure_row[has]]
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     sure_date = possible_date = date = pd.Series(dates)
-    if untested_end.any():  # a row without a test may join from a later day; every other row is on the day
+    # A row without a test may join from a later day, an undated row has no day; every other row is on the day.
+    if untested_end.any() or undated_end.any():
         sure_date, possible_date = own_dates(sure_row, dates, cells.date), own_dates(possible_row, dates, cells.date)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
@@ -484,9 +487,10 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
         uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
         text = pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
     undated = np.isnat(labs["collected_date"].to_numpy()[rows])
-    if undated.any():  # rare: said beside the value, which the sentence dates by the counting day
+    if undated.any():  # rare: said beside the value; the sentence gives it no date (criteria_inclusion._dates_shown)
         text = pc.if_else(pa.array(undated), pc.binary_join_element_wise(text, NO_DATE, ""), text)
     if OPEN_TEST in labs.columns:  # rare: a row without a test, read as this test's (lab_open_tests)
         untested = labs[OPEN_TEST].to_numpy()[rows]
-        text = pc.if_else(pa.array(untested), pc.binary_join_element_wise(text, NO_TEST, ""), text)
+        text = pc.if_else(pa.array(untested & ~undated), pc.binary_join_element_wise(text, NO_TEST, ""), text)
+        text = pc.if_else(pa.array(untested & undated), pc.replace_substring(text, NO_DATE, NO_TEST_OR_DATE), text)
     return text

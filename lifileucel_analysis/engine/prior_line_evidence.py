@@ -164,10 +164,10 @@ def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
         Rule((f.count(unnumbered) > 0) & tied, U, "most recent counted line unclear: {unnumbered} may be the most "
-             "recent (line number not recorded: line); {tied} have the same line number, and which came later is "
-             "not recorded", ""),
+             "recent (its place among the lines is not recorded); {tied} have the same line number, and which came "
+             "later is not recorded", ""),
         Rule(f.count(unnumbered) > 0, U, "most recent counted line unclear: {unnumbered} may be the most recent "
-             "(line number not recorded: line)", ""),
+             "(its place among the lines is not recorded)", ""),
         Rule(tied, U, "most recent counted line unclear: {tied} have the same line number, and which came later is "
              "not recorded", ""),
         # Lines of one number, each counted, that agree: the most recent is one of them, either way.
