@@ -469,3 +469,13 @@ def test_screen_with_a_cut_date_counts_days_pending_from_it(tmp_path: Path) -> N
     assert len(rows)
     expected = [(dt.date.fromisoformat(cut) - dt.date.fromisoformat(consent[p])).days for p in rows["patient"]]
     assert rows["days pending"].astype(int).tolist() == expected
+    # The file says the date it counts to, just before the count (a kept file has no page note).
+    assert set(rows["as of"]) == {cut}
+    assert list(rows.columns[2:5]) == ["consent date", "as of", "days pending"]
+
+
+def test_screen_without_a_cut_counts_to_the_latest_consent_and_says_so(tmp_path: Path) -> None:
+    assert main(["screen", str(FIXTURE_DATASET), "--out", str(tmp_path)]) == 0
+    latest = pd.read_csv(FIXTURE_DATASET / "patients.csv", dtype=str)["consent_date"].max()
+    rows = pd.concat([pd.read_csv(p, dtype=str) for p in sorted(tmp_path.glob("worklist-*.csv"))])
+    assert len(rows) and set(rows["as of"]) == {latest}

@@ -35,7 +35,7 @@ from ..contract.writing import xlsx_download_bytes
 from . import summaries
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
-from .worklist import DataCurrency, mark_changes, plain_worklist
+from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
 
 DOWNLOAD_KINDS: dict[str, str] = {
     "pending-worklist": "Pending worklist",
@@ -84,7 +84,7 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
     """
     shown = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN) if changes is None else changes[CHANGE_COLUMNS_SHOWN]
     return {
-        "pending-worklist": mark_changes(plain_worklist(result, patients, as_of), changes),
+        "pending-worklist": dated_for_file(mark_changes(plain_worklist(result, patients, as_of), changes), as_of),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),

@@ -321,6 +321,23 @@ def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     return frame[list(WORKLIST_COLUMNS)]
 
 
+AS_OF = "as_of"
+"""Column a worklist *file* adds before ``days_pending``: the date days pending and NMA-LD count to."""
+
+
+def dated_for_file(worklist: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """The worklist as a file carries it: with the date its days pending and NMA-LD status count to.
+
+    A page says that date in its note (:data:`WORKLIST_NOTE`); a file a coordinator keeps,
+    sorts or forwards has no note, and "448 days pending" means nothing without its date
+    (independent audit, session 21). Blank where the date is unknown (no consent date).
+    """
+    frame = worklist.copy()
+    day = pd.NA if as_of.date is None else f"{as_of.date:%Y-%m-%d}"
+    frame.insert(frame.columns.get_loc("days_pending"), AS_OF, pd.array([day] * len(frame), dtype="string"))
+    return frame
+
+
 def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Each pending patient once: what to collect, in plain words, closest to eligible first.
 

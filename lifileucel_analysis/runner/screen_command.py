@@ -38,8 +38,8 @@ from ..contract.screen_output import ScreenedTables
 from ..engine.screening import ScreeningResult, screen
 from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
-from ..report.worklist import (DataCurrency, currency_of, finish_worklist, plain_worklist, worklist_order_key,
-                               worklist_rows)
+from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, plain_worklist,
+                               worklist_order_key, worklist_rows)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -119,7 +119,7 @@ def screened_sites(present: Iterable[str]) -> list[str]:
 
 def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Worklist rows (already in order) as the file shows them: days pending from ``as_of``, titled columns."""
-    return readable(finish_worklist(rows, as_of))
+    return readable(dated_for_file(finish_worklist(rows, as_of), as_of))
 
 
 def latest_consent(result: ScreeningResult) -> dt.date | None:
@@ -210,7 +210,7 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
     as_of = latest_of([latest_consent(result)], inputs.cut.cut_date if inputs.cut is not None else None)
     # One worklist for the program, cut by site: every step is per patient and the order is
     # fixed by the sort keys (IDs are unique), so each site's part is what its own worklist would be.
-    program = plain_worklist(result, inputs.dataset.patients, as_of)
+    program = dated_for_file(plain_worklist(result, inputs.dataset.patients, as_of), as_of)
     site_of = program["site_id"].astype(str).to_numpy()
     for site in _sites(result):
         files[worklist_file(site)] = readable(program[site_of == site].reset_index(drop=True))
