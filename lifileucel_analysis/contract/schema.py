@@ -101,6 +101,22 @@ UNITS: tuple[str, ...] = tuple(dict.fromkeys(u for units in UNIT_FACTORS.values(
 TESTS_NEEDING_ULN: tuple[str, ...] = ("ast", "alt")
 
 
+def unit_fits(tests: tuple[str, ...] | list[str], units: tuple[str, ...] | list[str]) -> np.ndarray:
+    """``fits[t, u]``: whether :data:`UNIT_FACTORS` allows unit ``units[u]`` for test ``tests[t]``.
+
+    One extra last row and column, all False, stand for a categorical code -1 (a blank or
+    unknown test or unit), so that ``fits[test_codes, unit_codes]`` looks up whole columns.
+    The one table of which unit goes with which test: validation checks units with it, and
+    the engine reads a lab row without a test as each test its unit fits.
+    """
+    fits = np.zeros((len(tests) + 1, len(units) + 1), dtype=bool)
+    for t, test in enumerate(tests):
+        for unit in UNIT_FACTORS.get(test, {}):
+            if unit in units:
+                fits[t, list(units).index(unit)] = True
+    return fits
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One column of the contract.

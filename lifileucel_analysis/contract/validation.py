@@ -37,6 +37,7 @@ from .schema import (
     TableSpec,
     dtype_for,
     empty_frame,
+    unit_fits,
 )
 
 __all__ = ["validate_raw", "validate_tables"]
@@ -339,11 +340,7 @@ def _check_lab_units(labs: _Checked, findings: Findings) -> None:
     unit_codes = labs.columns["unit"].cat.codes.to_numpy()
     tests = list(labs.columns["test"].cat.categories)
     units = list(labs.columns["unit"].cat.categories)
-    # fits[test, unit]; the extra last row and column stand for code -1 (blank or unknown).
-    fits = np.zeros((len(tests) + 1, len(units) + 1), dtype=bool)
-    for test, allowed in UNIT_FACTORS.items():
-        for unit in allowed:
-            fits[tests.index(test), units.index(unit)] = True
+    fits = unit_fits(tests, units)  # the extra last row and column stand for code -1 (blank or unknown)
     given = raw_unit.notna().to_numpy()
     wrong = given & ~fits[test_codes, unit_codes]
     unknown_test = test_codes < 0

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
+from ..contract.schema import LAB_TESTS, TESTS_NEEDING_ULN, UNITS, unit_fits
 
 OPEN_TEST = "test_not_recorded"
 """The column marking the copies in :attr:`LabRows.frame`, for evidence (present only when there are copies)."""
@@ -71,9 +71,8 @@ def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
 def possible_tests(rows: pd.DataFrame) -> np.ndarray:
     """Per row (without a test), per test of ``LAB_TESTS``: whether the row can be that test's result."""
     # fits[unit, test]; the last row stands for a blank unit (code -1), which any test may have.
-    fits = np.ones((len(UNITS) + 1, len(LAB_TESTS)), dtype=bool)
-    for u, unit in enumerate(UNITS):
-        fits[u] = [unit in UNIT_FACTORS[test] for test in LAB_TESTS]
+    fits = unit_fits(LAB_TESTS, UNITS).T[:, :-1]
+    fits[-1] = True
     possible = fits[rows["unit"].cat.codes.to_numpy()]
     needs_uln = np.isin(np.array(LAB_TESTS), list(TESTS_NEEDING_ULN))
     no_uln = rows["uln"].isna().to_numpy()
