@@ -153,6 +153,10 @@ def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(co
         assert csv["patient"].tolist() == [r[0] for r in rows[1:]]
     log = pd.read_csv(tmp_path / "all-screening-log.csv", dtype=str)
     assert sorted(log["patient"]) == sorted(result.verdicts["patient_id"])  # every patient exactly once
+    # The worklist file says the date its days pending count to (W1's consent, the latest).
+    work = pd.read_csv(tmp_path / "all-pending-worklist.csv", dtype=str)
+    assert list(work.columns[2:5]) == ["consent date", "as of", "days pending"]
+    assert set(work["as of"]) == {"2025-03-10"}
 
 
 def test_downloads_are_byte_reproducible(cohort) -> None:

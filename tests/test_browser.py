@@ -136,11 +136,17 @@ PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')
   rows: Array.from(d.querySelectorAll('tbody tr')).map(r => Array.from(r.cells).map(c => c.textContent))}))"""
 
 
+FILE_ONLY_COLUMNS = ("as of",)
+"""Columns a download adds to its page's table: the pending worklist's date, which the page gives in its note."""
+
+
 def _sheet_rows(path: Path) -> list[list[str]]:
+    """The sheet's data rows, without the columns only a file carries (:data:`FILE_ONLY_COLUMNS`)."""
     import openpyxl
 
-    sheet = openpyxl.load_workbook(path, read_only=True).worksheets[0]
-    return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    rows = list(openpyxl.load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
+    keep = [i for i, title in enumerate(rows[0]) if title not in FILE_ONLY_COLUMNS]
+    return [["" if row[i] is None else str(row[i]) for i in keep] for row in rows[1:]]
 
 
 def _report_pages(build: Build) -> list[Path]:

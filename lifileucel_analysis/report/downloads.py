@@ -78,6 +78,9 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
                     changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The tables of a report's downloads, as the page shows them (by kind).
 
+    The pending worklist's file adds an ``as of`` column (:func:`.worklist.dated_for_file`):
+    the date its days pending and NMA-LD count to, which the page says in its note.
+
     ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no
     earlier run to compare with, a table with the header only); the worklist marks what
     changed for each pending patient (:func:`.worklist.mark_changes`).
