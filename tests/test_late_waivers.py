@@ -16,6 +16,7 @@ from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.patient_slices import patient_slices
 from lifileucel_analysis.engine.screening import screen
+from lifileucel_analysis.report.sdtm import WAIVED_OUTCOME
 
 CUT = dt.date(2025, 3, 10)  # after the cases' consent (2025-03-01), before the waivers below
 STEROID_15 = {"steroid_mg_per_day": 15}
@@ -37,8 +38,8 @@ def test_a_waiver_after_the_cut_is_named_and_not_applied() -> None:
     result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE])))
     got = row(result, "A", "E6")
     assert (got["outcome"], got["missing"]) == ("fail", "")
-    assert got["evidence"] == ("steroid 15 mg/day > 10; a waiver approved after the data cut 2025-03-10 is not "
-                               "counted (by medical monitor on 2025-04-02: taper documented)")
+    assert got["evidence"] == ("steroid 15 mg/day > 10; a waiver dated after the data cut 2025-03-10 is not "
+                               "applied at this cut (by medical monitor on 2025-04-02: taper documented)")
     assert result.waivers.empty
     assert result.verdicts["verdict"].tolist() == ["ineligible"]
 
@@ -47,16 +48,17 @@ def test_without_the_cut_the_same_waiver_applies() -> None:
     dataset = ScreeningDataset(**concat_tables([case_tables(STEROID_15, patient_id="A", overrides=[LATE])]))
     got = row(screen(dataset), "A", "E6")
     assert got["outcome"] == "waived"
-    assert "after the data cut" not in got["evidence"]
+    assert "dated after the data cut" not in got["evidence"]
 
 
 def test_a_late_waiver_is_added_to_the_waiver_in_force_at_the_cut() -> None:
     result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE, BEFORE])))
     got = row(result, "A", "E6")
     assert got["outcome"] == "waived"
-    assert got["evidence"] == ("waived by principal investigator on 2025-03-05: second opinion (was fail: steroid "
-                               "15 mg/day > 10); a waiver approved after the data cut 2025-03-10 is not counted (by "
-                               "medical monitor on 2025-04-02: taper documented)")
+    # Before "(was ...", so that everything the site wrote precedes what the SDTM export reads.
+    assert got["evidence"] == ("waived by principal investigator on 2025-03-05: second opinion; a waiver dated after "
+                               "the data cut 2025-03-10 is not applied at this cut (by medical monitor on 2025-04-02: "
+                               "taper documented) (was fail: steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].tolist() == ["principal investigator"]
 
 
@@ -65,15 +67,15 @@ def test_late_waivers_of_a_passing_criterion_without_approver_are_all_named() ->
     result = screen(cut_dataset(case_tables(patient_id="A", overrides=[LATE, unsigned])))
     got = row(result, "A", "E6")
     assert (got["outcome"], got["missing"]) == ("pass", "")
-    assert got["evidence"] == ("steroid 0 mg/day <= 10; a waiver approved after the data cut 2025-03-10 is not "
-                               "counted (by medical monitor on 2025-04-02: taper documented; by (approver not "
-                               "recorded) on 2025-05-01: (reason not recorded))")
+    assert got["evidence"] == ("steroid 0 mg/day <= 10; 2 waivers dated after the data cut 2025-03-10 are not "
+                               "applied at this cut (by medical monitor on 2025-04-02: taper documented; approver not "
+                               "recorded, on 2025-05-01: (reason not recorded))")
 
 
 def test_only_the_waived_patient_and_criterion_say_it() -> None:
     result = screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE]),
                                 case_tables(STEROID_15, patient_id="B")))
-    said = result.outcomes[result.outcomes["evidence"].str.contains("after the data cut")]
+    said = result.outcomes[result.outcomes["evidence"].str.contains("dated after the data cut")]
     assert said[["patient_id", "criterion_id"]].astype(str).values.tolist() == [["A", "E6"]]
 
 
@@ -87,3 +89,22 @@ def test_slices_keep_their_own_late_waivers() -> None:
     whole = screen(dataset).outcomes
     sliced = pd.concat([screen(p).outcomes for p in pieces], ignore_index=True)
     pd.testing.assert_frame_equal(whole.astype(str), sliced.astype(str))
+
+
+def test_an_unsigned_row_at_the_cut_and_a_late_one_keep_the_unsigned_sentence_first() -> None:
+    unsigned = {**BEFORE, "approved_by": None}
+    got = row(screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE, unsigned]))), "A", "E6")
+    assert (got["outcome"], got["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
+    assert got["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
+                               "not applied; without it: fail: steroid 15 mg/day > 10; a waiver dated after the data "
+                               "cut 2025-03-10 is not applied at this cut (by medical monitor on 2025-04-02: taper "
+                               "documented)")
+
+
+def test_the_outcome_before_the_waiver_is_read_right_whatever_a_late_reason_says() -> None:
+    # Review, session 21: a late reason holding "(was pass: " came after "(was fail: ...)", and
+    # the SDTM export, which reads the last such phrase, called the waived outcome a pass.
+    tricky = {**LATE, "reason": "second look (was pass: on re-read of the taper)"}
+    got = row(screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[BEFORE, tricky]))), "A", "E6")
+    assert got["outcome"] == "waived"
+    assert pd.Series([got["evidence"]]).str.extract(WAIVED_OUTCOME, expand=False).tolist() == ["fail"]

@@ -12,9 +12,9 @@ speaks for the criterion: a documented one before one that is not, then the earl
 approval date, then the first in the file; its sentence names the other documented rows
 ("also waived by ..."), and the waivers table lists each documented row.
 
-At a data cut, a waiver approved after the cut is not applied (what was known at the cut);
-its criterion's sentence says "a waiver approved after the data cut ... is not counted (by
-A on D: why)", so that the waiver coming is visible.
+At a data cut, a waiver dated after the cut is not applied (what was known at the cut); its
+criterion's sentence says "a waiver dated after the data cut ... is not applied at this cut
+(by A on D: why)", so that the waiver on file since is visible.
 """
 
 from __future__ import annotations
@@ -63,9 +63,10 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     Returns
     -------
     Waived
-        One sentence per overridden (patient, criterion), sorted by its patient-major
-        position, the fields to collect where a waiver is not applied and the outcome is
-        blocking, and the waivers table.
+        One sentence per overridden (patient, criterion), and per (patient, criterion)
+        with a waiver dated after the data cut, sorted by its patient-major position; the
+        fields to collect where a waiver is not applied and the outcome is blocking; and the
+        waivers table.
     """
     o = dataset.overrides.reset_index(drop=True)
     rows = patient_positions(dataset, "overrides")
@@ -84,8 +85,10 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     codes[rows[~signed & blocking], cols[~signed & blocking]] = CODE[Outcome.UNKNOWN]
     codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
     was_text = pd.Series(was).astype(str)
+    late = _late_waivers(dataset, codes.shape[1])
     note = _override_sentences(o, was_text, text_series(_texts_at(evidence, rows, cols)), signed, blocking,
-                               dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank))
+                               dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank),
+                               pd.Series(late.reindex(at).to_numpy(dtype=object), index=o.index).fillna(""))
     missing = pd.Series(np.where(o["approved_by"].isna(), "approved_by", "approved_date"), index=o.index)
     ask = "overrides." + missing + " (waiver of " + o["criterion_id"].astype(str) + ")"
     previous_needs = text_series(_texts_at(needs, rows, cols)).where(was_text == "unknown", "")
@@ -93,35 +96,48 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     spoken = np.flatnonzero(speaks)
     order = spoken[np.argsort(at[spoken], kind="stable")]
     open_order = order[~signed[order] & blocking[order]]
-    cells, sentences = _with_late_waivers(dataset, codes.shape[1], evidence, at[order], note.iloc[order])
+    cells, sentences = _with_cells_waived_late(at[order], note.iloc[order], late, evidence, codes.shape[1])
     return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order],
                   as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, was, signed, rank))
 
 
-def _with_late_waivers(dataset: ScreeningDataset, n_criteria: int, evidence: list[Text], at: np.ndarray,
-                       sentences: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """The overrides' cells and sentences (``at`` increasing), each cell with a waiver approved after the
-    data cut saying so: appended to the cell's override sentence, or to its criterion's own sentence.
+def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
+    """Per patient-major cell (the index, increasing) with override rows dated after the data cut:
+    "; a waiver dated after the data cut D is not applied at this cut (by A on D2: why)".
 
-    The cut sets those waivers aside (spec: what was known at the cut), so the outcome stands; a
-    medical monitor reading the cut still learns that a waiver is on file since.
+    The cut sets those rows aside (what was known at the cut), so the outcome stands; a medical
+    monitor reading the cut still sees the waiver on file since. Empty without a cut.
     """
     late = dataset.waivers_after_cut
-    sentences = sentences.reset_index(drop=True)
     if late is None or late.empty or dataset.cut_date is None:
-        return at, sentences
+        return pd.Series([], dtype=object)
     rows = pd.Index(dataset.patients["patient_id"]).get_indexer(late["patient_id"])
+    if (rows < 0).any():  # the cut and the slices keep only their own patients' rows
+        raise ValueError("waivers_after_cut names a patient who is not screened")
     cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
-    late_at = rows.astype(np.int64) * n_criteria + cols
-    by = late["approved_by"].astype(str).where(late["approved_by"].notna(), "(approver not recorded)")
-    each = ("by " + by + " on " + _when(late) + ": " + _why(late)).groupby(late_at, sort=True).agg("; ".join)
-    said = (f"; a waiver approved after the data cut {dataset.cut_date.isoformat()} is not counted ("
-            + each + ")")
-    cells = np.union1d(at, each.index.to_numpy())
-    new = np.setdiff1d(cells, at)
-    own = text_series(_texts_at(evidence, new // n_criteria, new % n_criteria))
-    text = pd.concat([pd.Series(sentences.to_numpy(), index=at), pd.Series(own.to_numpy(), index=new)]).sort_index()
-    return cells, (text + said.reindex(cells).fillna("")).reset_index(drop=True)
+    cells = rows.astype(np.int64) * n_criteria + cols
+    who = ("by " + late["approved_by"].astype(str)).where(late["approved_by"].notna(), "approver not recorded,")
+    rows_said = (who + " on " + _when(late) + ": " + _why(late)).groupby(cells, sort=True)
+    items, count = rows_said.agg("; ".join), rows_said.size()
+    cut = dataset.cut_date.isoformat()
+    lead = pd.Series(np.where(count == 1, f"; a waiver dated after the data cut {cut} is not applied at this cut (",
+                              "; " + count.astype(str) + f" waivers dated after the data cut {cut} are not applied "
+                              "at this cut ("), index=count.index)
+    return (lead + items + ")").astype(object)
+
+
+def _with_cells_waived_late(at: np.ndarray, sentences: pd.Series, late: pd.Series, evidence: list[Text],
+                            n_criteria: int) -> tuple[np.ndarray, pd.Series]:
+    """The overrides' cells and sentences (``at`` increasing), and each cell waived only after the data
+    cut with its criterion's own sentence followed by ``late``'s clause (:func:`_late_waivers`)."""
+    sentences = sentences.reset_index(drop=True)
+    new = np.setdiff1d(late.index.to_numpy(dtype=np.int64), at)
+    if not len(new):
+        return at, sentences
+    own = text_series(_texts_at(evidence, new // n_criteria, new % n_criteria)).to_numpy(dtype=object)
+    text = pd.concat([pd.Series(sentences.to_numpy(), index=at),
+                      pd.Series(own + late.reindex(new).to_numpy(dtype=object), index=new)]).sort_index()
+    return text.index.to_numpy(dtype=np.int64), text.reset_index(drop=True)
 
 
 def _speaking_order(o: pd.DataFrame, at: np.ndarray, signed: np.ndarray, in_file: np.ndarray) -> np.ndarray:
@@ -160,11 +176,14 @@ def _why(o: pd.DataFrame) -> pd.Series:
 
 
 def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
-                        blocking: np.ndarray, cut_date: dt.date | None, also: pd.Series) -> pd.Series:
+                        blocking: np.ndarray, cut_date: dt.date | None, also: pd.Series, late: pd.Series) -> pd.Series:
     """Per override row, the criterion's new sentence: the waiver (who, when, why, the other documented
-    waivers of the cell, what it replaced), or, without an approver (or, at a cut, a date), why it is not
-    applied and what the criterion says without it."""
-    waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also \
+    waivers of the cell, those dated after a data cut, what it replaced), or, without an approver (or,
+    at a cut, a date), why it is not applied and what the criterion says without it.
+
+    Everything the site wrote comes before "(was ...", which the SDTM export reads as the last such
+    phrase (:data:`..report.sdtm.WAIVED_OUTCOME`)."""
+    waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also + late \
         + " (was " + was + ": " + original + ")"
     unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
                 "not recorded), so it is not applied")
@@ -173,7 +192,7 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
                    f"recorded) may postdate the data cut {cut_date.isoformat()}, so it is not applied")
         unsigned = unsigned.where(o["approved_by"].isna(), undated)
     return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
-                        .where(blocking, original + "; " + unsigned))
+                        .where(blocking, original + "; " + unsigned) + late)
 
 
 def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray, was: pd.Categorical,
