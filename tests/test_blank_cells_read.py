@@ -126,7 +126,8 @@ def test_an_undated_result_shown_in_a_decided_sentence_carries_no_date() -> None
     # undated row, which was read with the counting day but not taken on it.
     row = outcome(screened(case_tables(patient_id="A", labs=[lab("anc", 0.9, None), lab("anc", 0.5, "2025-02-25")])),
                   "A", "I7")
-    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.9 10^9/L (collected date not recorded) < 1 x10^9/L")
+    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.9 10^9/L (collected date not recorded), read with the "
+                                                         "results of 2025-02-25 < 1 x10^9/L")
 
 
 def test_a_failing_naming_is_bracketed_so_its_parts_stay_together() -> None:
@@ -146,4 +147,26 @@ def test_a_failing_naming_is_bracketed_so_its_parts_stay_together() -> None:
 def test_a_result_without_test_or_date_says_both_in_one_parenthesis() -> None:
     row = outcome(screened(case_tables(patient_id="A", labs=[lab(None, 12.0, None, "g/dL")])), "A", "I7")
     assert row["outcome"] == "pass"
-    assert "hemoglobin 12 g/dL (test and collected date not recorded) >= 9 g/dL;" in row["evidence"]
+    # The baseline's hemoglobin of 2025-02-20 is the counting day the row is read with.
+    assert ("hemoglobin 12 g/dL (test and collected date not recorded), read with the results of 2025-02-20 >= 9 "
+            "g/dL;") in row["evidence"]
+
+
+def test_a_blank_unit_is_asked_of_its_own_row_beside_an_undated_result() -> None:
+    # Review, session 21: the dated row's blank unit was said and asked as the undated row's.
+    labs = [lab("anc", 3, "2025-02-25", unit=None), lab("anc", 3.0, None)]
+    row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
+    assert (row["outcome"], row["missing"]) == (
+        "unknown", "labs.unit (ANC result dated 2025-02-25); labs.collected_date (ANC result without a date)")
+    assert row["evidence"] == ("ANC 3 (unit not recorded) on 2025-02-25: its unit is not recorded, and a result "
+                               "without a collected date (collected_date) may be the latest, so it may pass or fail")
+
+
+def test_a_result_without_test_date_or_value_asks_for_all_three_at_once() -> None:
+    row = outcome(screened(case_tables(patient_id="A", labs=[lab(None, None, None)])), "A", "I7")
+    assert row["outcome"] == "unknown"
+    assert row["missing"].split("; ")[:3] == ["labs.value (result that may be the ANC)",
+                                              "labs.test (result that may be the ANC)",
+                                              "labs.collected_date (result that may be the ANC)"]
+    assert row["evidence"].startswith("ANC (no value) (test and collected date not recorded): its value, its test "
+                                      "name (test) and its collected date (collected_date) are not recorded")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,14 +12,13 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
 from .criterion import criterion
-from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, format_column, join_per_patient, join_texts,
-                       text_series)
+from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient, join_texts, text_series
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
 from .prior_lines import i2_readings, line_order, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
-from .lab_results import window_start
+from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
 
@@ -204,186 +202,6 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
 # --- I7: seven laboratory values ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Window:
-    """Per patient: the lab window as text, whether it can be placed at all, and whether
-    only its latest possible start is known (consent blank, NMA-LD recorded)."""
-
-    text: pd.Series
-    placed: np.ndarray
-    open_start: np.ndarray
-
-
-def lab_window(f: Facts, p: CriteriaParams) -> Window:
-    """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
-    consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
-    # The start latest_labs uses; without a consent date, only its latest possible value.
-    first_day = window_start(consent.to_numpy(), ld.to_numpy(), p.lab_lookback_days)
-    start = pd.Series(first_day, index=consent.index).dt.strftime("%Y-%m-%d")
-    end = ld.dt.strftime("%Y-%m-%d")
-    open_start = consent.isna() & ld.notna()
-    text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
-    return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
-
-
-def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
-    """The unknown branches of a lab part without a result: which window, and whether a
-    result exists outside it."""
-    none = lab.possible.isna()
-    return [
-        Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded (consent_date)",
-             "patients.consent_date"),
-        # An earlier result that an earlier consent date could bring into the window: the consent
-        # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
-        # help: the result itself is to be collected, as when the consent date is known.
-        Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
-        Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
-             "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
-             f"labs.{test} (collected {{window}})"),
-        Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
-             f"{_unnamed(name)}; labs.{test} (collected {{window}})"),
-        Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
-             f"labs.{test} (collected {{window}})"),
-        Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
-    ]
-
-
-def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndarray | bool = False,
-                  condition_field: str = "") -> Rule:
-    """The unknown branch of a result whose value or unit is blank: it could fall on either side.
-
-    Where ``condition_open``, the blank ``condition_field`` is to be collected too.
-    """
-    # Only of a dated, named row: a row without a date or test is asked for that first (_undated,
-    # _untested); "the ANC result dated ..." would name a row it may not be (audit, session 19).
-    blank = (lab.blank != "").to_numpy() & ~lab.undated_end.to_numpy() & ~lab.untested_end.to_numpy()
-    text = shown + ": its {blank} is not recorded, so it may pass or fail"
-    needs = f"labs.{{blank}} ({name} result dated {{raw_date}})"
-    if condition_field:
-        blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
-        needs += f"; patients.{condition_field}"
-    return Rule(blank, U, text, needs)
-
-
-def _blank_in_open_row(lab: LabResult, name: str) -> list[Rule]:
-    """The unknown branches of a blank value or unit in a row without a test name or a date:
-    both cells are asked for, and the row is named by what it may be, not by a date it lacks."""
-    blank = (lab.blank != "").to_numpy()
-    text = name + " {raw}: its {blank} and its %s are not recorded, so it may pass or fail"
-    return [
-        Rule(blank & lab.untested_end.to_numpy(), U, text % "test name (test)",
-             f"labs.{{blank}} (result that may be the {name}); {_unnamed(name)}"),
-        Rule(blank & lab.undated_end.to_numpy(), U, text % "collected date (collected_date)",
-             f"labs.{{blank}} ({name} result without a date); labs.collected_date ({name} result without a date)"),
-    ]
-
-
-def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
-    """The unknown branch of a result without a collected date that may be the latest and
-    disagrees with the counting day's (its date decides whether it counts)."""
-    return Rule(lab.several & lab.undated_end & rows, U, name + " results {raw} and {sure} disagree, and one has no "
-                "collected date (collected_date): it may be the latest (on or after {date}) or not count",
-                f"labs.collected_date ({name} result without a date)")
-
-
-def _untested(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> list[Rule]:
-    """The unknown branches of a result without a test name that may be this test's and
-    disagrees with the counting day's (its test decides whether it counts). Where an end is
-    undated too, its date is asked for at once: named, the result would still be open."""
-    text = (name + " results {raw} and {sure} disagree, and one has no test name (test): it may be the "
-            f"{name} result that counts or another test's")
-    undated = f"; labs.collected_date (result that may be the {name})"
-    return [Rule(lab.several & lab.untested_end & lab.undated_end & rows, U, text, _unnamed(name) + undated),
-            Rule(lab.several & lab.untested_end & rows, U, text, _unnamed(name))]
-
-
-def _unnamed(name: str) -> str:
-    """What to collect for a result whose test is blank and may be ``name``'s."""
-    return f"labs.test (result that may be the {name})"
-
-
-def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Series | bool = True,
-                 condition_field: str = "") -> Rule:
-    """The unknown branch of a counting day whose results disagree on the outcome.
-
-    Dates carry no time: which of the day's results is the latest, the one that counts,
-    is not recorded (spec section 1), so the site is asked which one it is. Where
-    ``condition_field`` is given, it is blank and would decide too.
-    """
-    text = name + " results disagree on {date}: {raw} and {sure}; which is the latest is not recorded"
-    needs = f"labs.{test} (results dated {{date}}: which is the latest)"
-    if condition_field:
-        text, needs = text + f"; {condition_field} not recorded", needs + f"; patients.{condition_field}"
-    return Rule(lab.several & rows, U, text, needs)
-
-
-def _dates_shown(lab: LabResult) -> tuple[str, str, dict[str, pa.Array]]:
-    """How a sentence dates the row it shows (the ``possible`` end, the ``sure`` end) and the values
-    that needs: " on 2025-02-25", or nothing for a row without a collected date, whose value already
-    says "(collected date not recorded)" (it is read with the counting day, but was not taken on it)."""
-    if not lab.undated_end.any():
-        return " on {raw_date}", " on {sure_date}", {}
-    return "{raw_on}", "{sure_on}", {"raw_on": _on(lab.possible_date), "sure_on": _on(lab.sure_date)}
-
-
-def _on(dates: pd.Series) -> pa.Array:
-    """" on 2025-02-25" per patient; "" where the date is blank."""
-    text = pc.binary_join_element_wise(pa.scalar(" on ", TEXT), format_column(dates), pa.scalar("", TEXT))
-    return pc.if_else(pa.array(dates.isna().to_numpy()), pa.scalar("", TEXT), text)
-
-
-def _lab_min(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
-    raw_on, sure_on, dated = _dates_shown(lab)
-    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
-              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated}
-    shown = name + " {raw}" + raw_on
-    return decide(len(lab.sure), [
-        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit),
-        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
-        *_missing_lab(lab, name, test, window),
-        _blank_in_row(lab, name, shown),
-        *_blank_in_open_row(lab, name),
-        *_untested(lab, name),
-        _undated(lab, name),
-        _disagreeing(lab, name, test),
-    ], values)
-
-
-def _lab_max_with_condition(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
-                            condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
-    """A lab with an upper limit that is raised when a patient condition is present."""
-    normal, raised = limits
-    raw_on, sure_on, dated = _dates_shown(lab)
-    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
-              "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
-              "blank": lab.blank, **dated}
-    shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
-    # The raised limit still matters while the condition is blank and every reading is past the normal one.
-    condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
-    # Disagreeing results all between the two limits leave only the condition open, not their order;
-    # otherwise a blank condition decides too when it could pass them (yes) or fail them (no).
-    order_matters = ~((lab.sure > normal) & (lab.possible <= raised)).to_numpy()
-    condition_decides = condition.isna().to_numpy() & ((lab.possible <= raised) | (lab.sure > normal)).to_numpy()
-    return decide(len(lab.sure), [
-        Rule(lab.sure > raised, F, sure + " > {raised}" + unit),
-        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + " (" + condition_field
-             + " = no)"),
-        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit),
-        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
-             + " = yes)"),
-        *_missing_lab(lab, name, test, window),
-        _blank_in_row(lab, name, shown, condition_open, condition_field),
-        _blank_in_row(lab, name, shown),
-        *_blank_in_open_row(lab, name),
-        *_untested(lab, name, order_matters),
-        _undated(lab, name, order_matters),
-        _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
-        _disagreeing(lab, name, test, order_matters),
-        Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
-             f"patients.{condition_field}"),
-    ], values)
-
-
 @criterion("I7", record="Adequate hematologic parameters and organ function", label="Adequate labs",
            reads="labs.test labs.value labs.unit labs.uln labs.collected_date patients.consent_date "
                  "patients.lymphodepletion_date patients.liver_metastases patients.gilbert_syndrome",
@@ -433,15 +251,15 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
     part = combine([
-        _lab_min(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
-        _lab_min(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
-        _lab_min(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
-        _lab_max_with_condition(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
-        _lab_max_with_condition(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
-        _lab_max_with_condition(labs["total_bilirubin"], "total bilirubin", " mg/dL",
+        lab_min_part(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
+        lab_min_part(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
+        lab_min_part(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
+        lab_max_part(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
+        lab_max_part(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
+        lab_max_part(labs["total_bilirubin"], "total bilirubin", " mg/dL",
                                 (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
                                 gilbert, "gilbert_syndrome", "total_bilirubin", w),
-        _lab_min(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
+        lab_min_part(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
                  p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
     ])
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.

@@ -96,6 +96,8 @@ class LabResult:
     conflict_recorded: np.ndarray
     """For the patients where ``conflict`` holds, in patient order: the least favourable row as
     recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
+    possible_open: np.ndarray | None = None
+    """What the ``possible`` row lacks: 1 its date, 2 its test, 3 both, 0 neither (None: no day is open)."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -314,18 +316,20 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
     several = np.zeros(len(possible_row), dtype=bool) if sure_row is None else sure_row != possible_row
     undated_end = np.zeros(len(possible_row), dtype=bool)
     untested_end = undated_end.copy()
+    possible_open = None if sure_row is None else np.zeros(len(possible_row), dtype=np.int8)
     if sure_row is not None:  # only an open counting day can hold an undated row or a row without a test
-        undated_end[has] = np.isnat(cells.date[at]) | np.isnat(cells.date[sure_row[has]])
-        untested_end[has] = cells.open_test[at] | cells.open_test[sure_row[has]]
+        no_date, no_test = np.isnat(cells.date[at]), cells.open_test[at]
+        undated_end[has] = no_date | np.isnat(cells.date[sure_row[has]])
+        untested_end[has] = no_test | cells.open_test[sure_row[has]]
+        possible_open[has] = no_date.astype(np.int8) + 2 * no_test.astype(np.int8)
     recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
     sure_date = possible_date = date = pd.Series(dates)
-    # A row without a test may join from a later day, an undated row has no day; every other row is on the day.
-    if untested_end.any() or undated_end.any():
+    if untested_end.any() or undated_end.any():  # own dates: a later day's row without a test; none if undated
         sure_date, possible_date = own_dates(sure_row, dates, cells.date), own_dates(possible_row, dates, cells.date)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
-                     pd.Series(untested_end), recorded.astype(object))
+                     pd.Series(untested_end), recorded.astype(object), possible_open)
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
@@ -487,7 +491,7 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
         uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
         text = pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
     undated = np.isnat(labs["collected_date"].to_numpy()[rows])
-    if undated.any():  # rare: said beside the value; the sentence gives it no date (criteria_inclusion._dates_shown)
+    if undated.any():  # rare: said beside the value; the sentence gives it no date (lab_part_rules._dates_shown)
         text = pc.if_else(pa.array(undated), pc.binary_join_element_wise(text, NO_DATE, ""), text)
     if OPEN_TEST in labs.columns:  # rare: a row without a test, read as this test's (lab_open_tests)
         untested = labs[OPEN_TEST].to_numpy()[rows]

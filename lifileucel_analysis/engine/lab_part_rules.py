@@ -1,0 +1,229 @@
+"""The rules of one I7 lab part: the result that counts against its limit, and why it is open.
+
+Each part is one decision list (:func:`.evidence.decide`) over :class:`.lab_results.LabResult`:
+fail or pass where every reading of the counting day agrees, else the branch that names what
+is missing (no result in the window, a blank value or unit, a row without a collected date
+or test name, results of one day that disagree) and asks for it. ``criteria_inclusion.i7_labs``
+combines the seven parts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .common_rules import F, P, U, column
+from .evidence import TEXT, Part, Rule, decide, format_column
+from .facts import Facts, LabResult
+from .lab_results import window_start
+from .nullable import is_no, is_yes
+from .parameters import CriteriaParams
+
+__all__ = ["Window", "lab_max_part", "lab_min_part", "lab_window"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Per patient: the lab window as text, whether it can be placed at all, and whether
+    only its latest possible start is known (consent blank, NMA-LD recorded)."""
+
+    text: pd.Series
+    placed: np.ndarray
+    open_start: np.ndarray
+
+
+def lab_window(f: Facts, p: CriteriaParams) -> Window:
+    """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
+    consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
+    # The start latest_labs uses; without a consent date, only its latest possible value.
+    first_day = window_start(consent.to_numpy(), ld.to_numpy(), p.lab_lookback_days)
+    start = pd.Series(first_day, index=consent.index).dt.strftime("%Y-%m-%d")
+    end = ld.dt.strftime("%Y-%m-%d")
+    open_start = consent.isna() & ld.notna()
+    text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
+    return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
+
+
+def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:
+    """The unknown branches of a lab part without a result: which window, and whether a
+    result exists outside it."""
+    none = lab.possible.isna()
+    return [
+        Rule(none & ~window.placed, U, f"no {name} result can be placed: consent date not recorded (consent_date)",
+             "patients.consent_date"),
+        # An earlier result that an earlier consent date could bring into the window: the consent
+        # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
+        # help: the result itself is to be collected, as when the consent date is known.
+        Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
+        Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
+             "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
+             f"labs.{test} (collected {{window}})"),
+        Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
+             f"{_unnamed(name)}; labs.{test} (collected {{window}})"),
+        Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
+             f"labs.{test} (collected {{window}})"),
+        Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+    ]
+
+
+def _blank_in_row(lab: LabResult, name: str, shown: str, condition_open: np.ndarray | bool = False,
+                  condition_field: str = "") -> Rule:
+    """The unknown branch of a result whose value or unit is blank: it could fall on either side.
+
+    Where ``condition_open``, the blank ``condition_field`` is to be collected too.
+    """
+    # Only of a dated, named row: a row without a date or test is asked for that first (_undated,
+    # _untested); "the ANC result dated ..." would name a row it may not be (audit, session 19).
+    blank = (lab.blank != "").to_numpy() & ~lab.undated_end.to_numpy() & ~lab.untested_end.to_numpy()
+    text = shown + ": its {blank} is not recorded, so it may pass or fail"
+    needs = f"labs.{{blank}} ({name} result dated {{raw_date}})"
+    if condition_field:
+        blank, text = blank & condition_open, text + f"; {condition_field} not recorded"
+        needs += f"; patients.{condition_field}"
+    return Rule(blank, U, text, needs)
+
+
+def _blank_in_open_row(lab: LabResult, name: str) -> list[Rule]:
+    """The unknown branches of a blank value or unit where a row without a test name or a date is
+    one end of the counting day's range.
+
+    The blank row itself without a test or date: every blank cell of it is asked for, and the row
+    is named by what it may be, not by a date it lacks. A dated, named blank row beside such a row:
+    its blank and the other row's missing cell are asked for, each of its own row.
+    """
+    blank = (lab.blank != "").to_numpy()
+    own = np.zeros(len(blank), dtype=np.int8) if lab.possible_open is None else lab.possible_open
+    undated, untested = lab.undated_end.to_numpy(), lab.untested_end.to_numpy()
+    text = name + " {raw}: its {blank} and its %s are not recorded, so it may pass or fail"
+    beside = (name + " {raw} on {raw_date}: its {blank} is not recorded, and a result without %s may be the "
+              "latest, so it may pass or fail")
+    dated_blank = f"labs.{{blank}} ({name} result dated {{raw_date}})"
+    return [
+        Rule(blank & (own == 3), U, name + " {raw}: its {blank}, its test name (test) and its collected date "
+             "(collected_date) are not recorded, so it may pass or fail",
+             f"labs.{{blank}} (result that may be the {name}); {_unnamed(name)}; "
+             f"labs.collected_date (result that may be the {name})"),
+        Rule(blank & (own == 2), U, text % "test name (test)",
+             f"labs.{{blank}} (result that may be the {name}); {_unnamed(name)}"),
+        Rule(blank & (own == 1), U, text % "collected date (collected_date)",
+             f"labs.{{blank}} ({name} result without a date); labs.collected_date ({name} result without a date)"),
+        Rule(blank & untested, U, beside % "a test name (test)", f"{dated_blank}; {_unnamed(name)}"),
+        Rule(blank & undated, U, beside % "a collected date (collected_date)",
+             f"{dated_blank}; labs.collected_date ({name} result without a date)"),
+    ]
+
+
+def _undated(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> Rule:
+    """The unknown branch of a result without a collected date that may be the latest and
+    disagrees with the counting day's (its date decides whether it counts)."""
+    return Rule(lab.several & lab.undated_end & rows, U, name + " results {raw} and {sure} disagree, and one has no "
+                "collected date (collected_date): it may be the latest (on or after {date}) or not count",
+                f"labs.collected_date ({name} result without a date)")
+
+
+def _untested(lab: LabResult, name: str, rows: np.ndarray | bool = True) -> list[Rule]:
+    """The unknown branches of a result without a test name that may be this test's and
+    disagrees with the counting day's (its test decides whether it counts). Where an end is
+    undated too, its date is asked for at once: named, the result would still be open."""
+    text = (name + " results {raw} and {sure} disagree, and one has no test name (test): it may be the "
+            f"{name} result that counts or another test's")
+    undated = f"; labs.collected_date (result that may be the {name})"
+    return [Rule(lab.several & lab.untested_end & lab.undated_end & rows, U, text, _unnamed(name) + undated),
+            Rule(lab.several & lab.untested_end & rows, U, text, _unnamed(name))]
+
+
+def _unnamed(name: str) -> str:
+    """What to collect for a result whose test is blank and may be ``name``'s."""
+    return f"labs.test (result that may be the {name})"
+
+
+def _disagreeing(lab: LabResult, name: str, test: str, rows: np.ndarray | pd.Series | bool = True,
+                 condition_field: str = "") -> Rule:
+    """The unknown branch of a counting day whose results disagree on the outcome.
+
+    Dates carry no time: which of the day's results is the latest, the one that counts,
+    is not recorded (spec section 1), so the site is asked which one it is. Where
+    ``condition_field`` is given, it is blank and would decide too.
+    """
+    text = name + " results disagree on {date}: {raw} and {sure}; which is the latest is not recorded"
+    needs = f"labs.{test} (results dated {{date}}: which is the latest)"
+    if condition_field:
+        text, needs = text + f"; {condition_field} not recorded", needs + f"; patients.{condition_field}"
+    return Rule(lab.several & rows, U, text, needs)
+
+
+def _dates_shown(lab: LabResult) -> tuple[str, str, dict[str, pa.Array]]:
+    """How a sentence dates the row it shows (the ``possible`` end, the ``sure`` end) and the values
+    that needs: " on 2025-02-25", or for a row without a collected date, whose value already says
+    "(collected date not recorded)", ", read with the results of 2025-02-25": it was not taken on
+    the counting day, but the dated results of that day are what let it decide (review, session 21)."""
+    if not lab.undated_end.any():
+        return " on {raw_date}", " on {sure_date}", {}
+    return "{raw_on}", "{sure_on}", {"raw_on": _on(lab.possible_date, lab.date),
+                                     "sure_on": _on(lab.sure_date, lab.date)}
+
+
+def _on(dates: pd.Series, day: pd.Series) -> pa.Array:
+    """" on 2025-02-25" per patient; ", read with the results of 2025-02-25" (the counting ``day``)
+    where the row's own date is blank; "" where both are."""
+    own = pc.binary_join_element_wise(pa.scalar(" on ", TEXT), format_column(dates), pa.scalar("", TEXT))
+    counting = pc.binary_join_element_wise(pa.scalar(", read with the results of ", TEXT), format_column(day),
+                                           pa.scalar("", TEXT))
+    undated = pc.if_else(pa.array(day.isna().to_numpy()), pa.scalar("", TEXT), counting)
+    return pc.if_else(pa.array(dates.isna().to_numpy()), undated, own)
+
+
+def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
+    raw_on, sure_on, dated = _dates_shown(lab)
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
+              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated}
+    shown = name + " {raw}" + raw_on
+    return decide(len(lab.sure), [
+        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit),
+        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
+        *_missing_lab(lab, name, test, window),
+        _blank_in_row(lab, name, shown),
+        *_blank_in_open_row(lab, name),
+        *_untested(lab, name),
+        _undated(lab, name),
+        _disagreeing(lab, name, test),
+    ], values)
+
+
+def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
+                            condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
+    """A lab with an upper limit that is raised when a patient condition is present."""
+    normal, raised = limits
+    raw_on, sure_on, dated = _dates_shown(lab)
+    values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
+              "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
+              "blank": lab.blank, **dated}
+    shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
+    # The raised limit still matters while the condition is blank and every reading is past the normal one.
+    condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
+    # Disagreeing results all between the two limits leave only the condition open, not their order;
+    # otherwise a blank condition decides too when it could pass them (yes) or fail them (no).
+    order_matters = ~((lab.sure > normal) & (lab.possible <= raised)).to_numpy()
+    condition_decides = condition.isna().to_numpy() & ((lab.possible <= raised) | (lab.sure > normal)).to_numpy()
+    return decide(len(lab.sure), [
+        Rule(lab.sure > raised, F, sure + " > {raised}" + unit),
+        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + " (" + condition_field
+             + " = no)"),
+        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit),
+        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
+             + " = yes)"),
+        *_missing_lab(lab, name, test, window),
+        _blank_in_row(lab, name, shown, condition_open, condition_field),
+        _blank_in_row(lab, name, shown),
+        *_blank_in_open_row(lab, name),
+        *_untested(lab, name, order_matters),
+        _undated(lab, name, order_matters),
+        _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
+        _disagreeing(lab, name, test, order_matters),
+        Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
+             f"patients.{condition_field}"),
+    ], values)
