@@ -157,6 +157,8 @@ def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(co
     work = pd.read_csv(tmp_path / "all-pending-worklist.csv", dtype=str)
     assert list(work.columns[2:5]) == ["consent date", "as of", "days pending"]
     assert set(work["as of"]) == {"2025-03-10"}
+    flags = pd.read_csv(tmp_path / "all-oversight-flags.csv", dtype=str)
+    assert list(flags.columns[-2:]) == ["as of", "detail"] and set(flags["as of"]) == {"2025-03-10"}
 
 
 def test_downloads_are_byte_reproducible(cohort) -> None:

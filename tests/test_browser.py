@@ -137,7 +137,8 @@ PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')
 
 
 FILE_ONLY_COLUMNS = ("as of",)
-"""Columns a download adds to its page's table: the pending worklist's date, which the page gives in its note."""
+"""Columns a download adds to its page's table: the date the pending worklist and the oversight flags count
+to, which the page gives in its note."""
 
 
 def _sheet_rows(path: Path) -> list[list[str]]:

@@ -78,8 +78,9 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
                     changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The tables of a report's downloads, as the page shows them (by kind).
 
-    The pending worklist's file adds an ``as of`` column (:func:`.worklist.dated_for_file`):
-    the date its days pending and NMA-LD count to, which the page says in its note.
+    The pending worklist's and the oversight flags' files add an ``as of`` column
+    (:func:`.worklist.dated_for_file`): the date their days pending and NMA-LD "done" or
+    "scheduled" count to, which the page says in its note.
 
     ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no
     earlier run to compare with, a table with the header only); the worklist marks what
@@ -90,7 +91,7 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
         "pending-worklist": dated_for_file(mark_changes(plain_worklist(result, patients, as_of), changes), as_of),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
-        "oversight-flags": oversight_flags(result, patients, as_of, allowed_roles),
+        "oversight-flags": dated_for_file(oversight_flags(result, patients, as_of, allowed_roles), as_of, "detail"),
         "waivers": waivers_with_roles(result, allowed_roles),
         "changes": shown.reset_index(drop=True),
     }

@@ -325,16 +325,18 @@ AS_OF = "as_of"
 """Column a worklist *file* adds before ``days_pending``: the date days pending and NMA-LD count to."""
 
 
-def dated_for_file(worklist: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
-    """The worklist as a file carries it: with the date its days pending and NMA-LD status count to.
+def dated_for_file(worklist: pd.DataFrame, as_of: DataCurrency, before: str = "days_pending") -> pd.DataFrame:
+    """The table as a file carries it: with the date its days pending and NMA-LD status count to,
+    in an ``as_of`` column placed before column ``before``.
 
     A page says that date in its note (:data:`WORKLIST_NOTE`); a file a coordinator keeps,
-    sorts or forwards has no note, and "448 days pending" means nothing without its date
-    (independent audit, session 21). Blank where the date is unknown (no consent date).
+    sorts or forwards has no note, and "448 days pending" or "NMA-LD done" means nothing
+    without its date (independent audit, session 21). Blank where the date is unknown (no
+    consent date).
     """
     frame = worklist.copy()
     day = pd.NA if as_of.date is None else f"{as_of.date:%Y-%m-%d}"
-    frame.insert(frame.columns.get_loc("days_pending"), AS_OF, pd.array([day] * len(frame), dtype="string"))
+    frame.insert(frame.columns.get_loc(before), AS_OF, pd.array([day] * len(frame), dtype="string"))
     return frame
 
 
