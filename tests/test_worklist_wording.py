@@ -687,3 +687,22 @@ def test_a_result_without_a_test_or_a_date_asks_for_both_at_once() -> None:
                        "platelets)")
     assert field_label("labs.collected_date (result that may be the ANC)") == (
         "collected date (result that may be the ANC)")
+
+
+def test_a_line_below_surely_counted_lines_is_not_asked_for_its_best_response() -> None:
+    # Audit 21b (B09): line 1 (setting blank, best response blank) below four metastatic lines
+    # is never the most recent counted line; only its setting decides (adjuvant ipilimumab does
+    # not count: 4 lines, pass; metastatic: 5 lines, fail), so only the setting is asked for.
+    first = line(1, setting=None, agents="ipilimumab", best_response=None, stop_reason="completed")
+    later = [line(n, start_date=f"202{n - 2}-01-01", end_date=f"202{n - 2}-06-01") for n in (2, 3, 4, 5)]
+    outcome, evidence, missing = outcome_of("I2", therapies=[first, *later])
+    assert (outcome, missing) == ("unknown", "therapies.setting (line 1)")
+    assert evidence.endswith("; would be decided by therapies.setting (line 1)")
+
+
+def test_a_line_that_may_be_the_most_recent_is_still_asked_for_its_best_response() -> None:
+    # The same blanks on the top line: its stop reason and best response decide the progression part.
+    top = line(2, setting="metastatic", agents="dacarbazine", best_response=None, stop_reason=None)
+    outcome, _, missing = outcome_of("I2", therapies=[line(1), top])
+    assert outcome == "unknown"
+    assert missing == "therapies.stop_reason (line 2); therapies.best_response (line 2)"

@@ -80,7 +80,12 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
                      progression_part(f, maybe, unnumbered, shared), braf])
     readings = i2_readings(f, p, ordered)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
-    lines_needed = Text(line_requests(f, uncertain, maybe, unnumbered | tied, shared.shared), np.arange(f.n))
+    # A line's stop reason and best response matter only where it may be the most recent counted line
+    # (audit 21b: a first line below four surely counted ones was asked for its best response).
+    order, ranks = ordered
+    may_be_latest = np.zeros(len(maybe), dtype=bool)
+    may_be_latest[order] = maybe[order] & (ranks.after(surely[order]) == 0)
+    lines_needed = Text(line_requests(f, uncertain, may_be_latest, unnumbered | tied, shared.shared), np.arange(f.n))
     needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
     return Part(codes, naming_what_decides(reading_evidence(f, parts, codes, uncertain), needs), needs)
 
