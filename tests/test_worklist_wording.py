@@ -706,3 +706,19 @@ def test_a_line_that_may_be_the_most_recent_is_still_asked_for_its_best_response
     outcome, _, missing = outcome_of("I2", therapies=[line(1), top])
     assert outcome == "unknown"
     assert missing == "therapies.stop_reason (line 2); therapies.best_response (line 2)"
+
+
+def test_a_fail_in_every_reading_says_how_each_reading_fails() -> None:
+    # Audit 21b (R11): four metastatic lines, the fourth a complete response, and a fifth line,
+    # adjuvant nivolumab, whose blank recurrence date leaves open whether it counts. Counted:
+    # five lines, more than 4. Not counted: line 4 is the most recent, without progression.
+    lines = [line(n, start_date=f"20{14 + n}-01-01", end_date=f"20{14 + n}-06-01") for n in (1, 2, 3)]
+    lines.append(line(4, start_date="2018-01-01", end_date="2018-06-01", best_response="cr", stop_reason="completed"))
+    lines.append(line(6, setting="adjuvant", agents="nivolumab", start_date="2020-01-01", end_date="2020-06-01",
+                      recurrence_date=None, best_response=None, stop_reason="completed"))
+    outcome, evidence, missing = outcome_of("I2", therapies=lines)
+    assert (outcome, missing) == ("fail", "")
+    assert evidence.startswith(
+        "fails whichever way the blanks of line 6 (nivolumab) are read: each reading has more than 4 counted prior "
+        "lines or a most recent counted line without progression, intolerance, non-response or a qualifying "
+        "recurrence (part by part: 4 to 5 counted prior lines")

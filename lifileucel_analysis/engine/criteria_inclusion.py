@@ -87,7 +87,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     may_be_latest[order] = maybe[order] & (ranks.after(surely[order]) == 0)
     lines_needed = Text(line_requests(f, uncertain, may_be_latest, unnumbered | tied, shared.shared), np.arange(f.n))
     needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
-    return Part(codes, naming_what_decides(reading_evidence(f, parts, codes, uncertain), needs), needs)
+    evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes)
+    return Part(codes, naming_what_decides(evidence, needs), needs)
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "

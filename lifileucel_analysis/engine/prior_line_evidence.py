@@ -239,8 +239,24 @@ def naming_what_decides(evidence: Text, needs: Text) -> Text:
     return evidence.with_sentences(rows, said)
 
 
-def reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.ndarray) -> Text:
-    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts."""
+def failing_ways(p: CriteriaParams, fail_routes: dict[str, np.ndarray], rows: np.ndarray) -> pa.Array:
+    """Per patient of ``rows`` (none of whose readings passes), the ways its readings fail, joined by
+    "or" (:attr:`.prior_lines.Readings.fail_routes`): every reading fails in at least one of them."""
+    too_few = ("no counted prior line" if p.min_prior_lines <= 1
+               else f"fewer than {p.min_prior_lines} counted prior lines")
+    names = {"too_few": too_few, "too_many": f"more than {p.max_prior_lines} counted prior lines",
+             "no_pd1": "no counted anti-PD-(L)1 line",
+             "latest_bad": "a most recent counted line without progression, intolerance, non-response or a "
+                           "qualifying recurrence",
+             "braf": "BRAF V600 mutant without a prior BRAF inhibitor"}
+    pieces = [pd.Series(np.where(fail_routes[key][rows], text, ""), dtype=object) for key, text in names.items()]
+    return pa.array(join_nonempty(pieces, " or ").to_numpy(dtype=object), type=TEXT)
+
+
+def reading_evidence(f: Facts, p: CriteriaParams, parts: Part, codes: np.ndarray, uncertain: np.ndarray,
+                     fail_routes: dict[str, np.ndarray]) -> Text:
+    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts;
+    ``fail_routes``: how readings fail (:attr:`.prior_lines.Readings.fail_routes`)."""
     changed = codes != parts.codes
     passed, failed = np.flatnonzero(changed & (codes == CODE[P])), np.flatnonzero(changed & (codes == CODE[F]))
     if not len(passed) and not len(failed):
@@ -249,8 +265,9 @@ def reading_evidence(f: Facts, parts: Part, codes: np.ndarray, uncertain: np.nda
 
     def said(lead: str, rows: np.ndarray, detail: bool) -> pa.Array:
         pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT)]
-        if detail:  # what fails on each reading; a pass needs no list of open questions
-            pieces += [pa.scalar(" (", TEXT), parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
+        if detail:  # how every reading fails, then the parts' open questions; a pass needs neither
+            pieces += [pa.scalar(": each reading has ", TEXT), failing_ways(p, fail_routes, rows), pa.scalar(" (part by part: ", TEXT),
+                       parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
         return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
 
     # Only the few patients whose readings decide differently get a new sentence.

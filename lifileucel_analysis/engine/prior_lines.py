@@ -180,6 +180,12 @@ class Readings:
 
     some_pass: np.ndarray
     some_fail: np.ndarray
+    fail_routes: dict[str, np.ndarray]
+    """Per way a reading can fail (``too_few``, ``too_many``, ``no_pd1``, ``latest_bad``, ``braf``), whether
+    some reading fails that way. Where no reading passes, every reading fails in at least one of the
+    ways marked: what the evidence names (:func:`.prior_line_evidence.failing_ways`)."""
+
+
 
 
 def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrder] | None = None) -> Readings:
@@ -205,13 +211,15 @@ def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrde
     braf_pass, braf_fail = _braf(f, p)
     count = {name: np.bincount(pos, weights=g[name], minlength=f.n) for name in ("must_count", "can_count")}
     lines_n = np.bincount(pos, minlength=f.n)
-    some_fail = (
-        (count["must_count"] < lo) | (count["can_count"] > hi)
-        | (np.bincount(pos, weights=g["can_not_count_pd1"], minlength=f.n) == lines_n)
-        | (np.bincount(pos, weights=g["can_latest_bad"] & after_free, minlength=f.n) > 0)
-        | (count["must_count"] == 0) | braf_fail
-    )
-    return Readings(some_pass=per_patient & braf_pass, some_fail=some_fail)
+    routes = {
+        "too_few": (count["must_count"] < lo) | (count["must_count"] == 0),  # no counted line: too few, or none
+        "too_many": count["can_count"] > hi,
+        "no_pd1": np.bincount(pos, weights=g["can_not_count_pd1"], minlength=f.n) == lines_n,
+        "latest_bad": np.bincount(pos, weights=g["can_latest_bad"] & after_free, minlength=f.n) > 0,
+        "braf": braf_fail,
+    }
+    some_fail = np.logical_or.reduce(list(routes.values()))
+    return Readings(some_pass=per_patient & braf_pass, some_fail=some_fail, fail_routes=routes)
 
 
 def _braf(f: Facts, p: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
