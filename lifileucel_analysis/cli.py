@@ -312,7 +312,8 @@ def cmd_criteria(args: argparse.Namespace) -> int:
 
 def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the redcap-dictionary, sdtm and criteria subcommands."""
-    criteria_help = "criteria YAML overriding params/criteria.yaml (default: the criteria in force)"
+    criteria_help = ("criteria YAML overriding the package defaults (lifileucel_analysis/data/criteria_defaults.yaml;"
+                     " default: the criteria in force)")
     redcap = sub.add_parser("redcap-dictionary", help="write the REDCap data dictionary of the data contract")
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)

@@ -368,3 +368,16 @@ def test_a_plain_csv_file_is_still_refused_as_a_dataset(tmp_path: Path) -> None:
     path.write_text((DEMO_DATASET / "patients.csv").read_text(encoding="utf-8"), encoding="utf-8")
     with pytest.raises(ContractError, match="folder of tables"):
         load_dataset(path)
+
+
+def test_an_export_with_label_headers_is_refused_asking_for_raw_data(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit, session 21: REDCap's "labels" export was refused as "a csv dataset is a folder of tables".
+    export = tmp_path / "export_labels.csv"
+    export.write_text('"Screening ID","Repeat Instrument","Repeat Instance","Site","Patients Complete?"\n'
+                      '"EAP-000001","","","mskcc","Complete"\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["screen", str(export), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "REDCap export with labels as column headers" in err and "(raw data)" in err
+    assert not out.exists()

@@ -301,3 +301,40 @@ def test_an_export_from_a_result_folder_says_that_iedtc_is_blank(runs: dict[str,
     assert (read_csv(tmp_path / "r" / "ie.csv")["IEDTC"] == "").all()
     assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "d"), "--studyid", STUDYID]) == 0
     assert "IEDTC" not in capsys.readouterr().err
+
+
+def _edited_result_folder(runs: dict[str, Path], folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    folder.mkdir()
+    return read_csv(runs["screened"] / "verdicts.csv"), read_csv(runs["screened"] / "outcomes.csv")
+
+
+def test_a_waiver_reason_over_two_lines_keeps_its_waived_fail_in_ie(runs: dict[str, Path], tmp_path: Path) -> None:
+    # Audit, session 21: a REDCap reason is a multi-line box; the outcome before the waiver was
+    # read only up to the line break, so a waived fail fell out of IE and DV said "not recorded".
+    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "nl")
+    waived = outcomes.index[(outcomes["outcome"] == "waived") & outcomes["evidence"].str.contains(r"\(was fail: ")][0]
+    evidence = outcomes.loc[waived, "evidence"]
+    outcomes.loc[waived, "evidence"] = evidence.replace(": ", ": a reason on\ntwo lines; ", 1)  # after the date
+    assert "\n" in outcomes.loc[waived, "evidence"]
+    verdicts.to_csv(tmp_path / "nl" / "verdicts.csv", index=False)
+    outcomes.to_csv(tmp_path / "nl" / "outcomes.csv", index=False)
+    for source, out in ((runs["screened"], tmp_path / "one_line"), (tmp_path / "nl", tmp_path / "two_lines")):
+        assert main(["sdtm", str(source), "--out", str(out), "--studyid", STUDYID]) == 0
+    assert (read_csv(tmp_path / "two_lines" / "ie.csv").equals(read_csv(tmp_path / "one_line" / "ie.csv")))
+    assert (read_csv(tmp_path / "two_lines" / "dv.csv").equals(read_csv(tmp_path / "one_line" / "dv.csv")))
+
+
+@pytest.mark.parametrize("patient_id", ["EAP-\u00e9004", "EAP-" + "9" * 250])
+def test_a_patient_id_no_usubjid_can_hold_exits_2(runs: dict[str, Path], tmp_path: Path, patient_id: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit, session 21: an edited result folder wrote a non-ASCII and a 254-byte USUBJID.
+    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "ids")
+    first = verdicts.loc[0, "patient_id"]
+    verdicts.loc[0, "patient_id"] = patient_id
+    outcomes.loc[outcomes["patient_id"] == first, "patient_id"] = patient_id
+    verdicts.to_csv(tmp_path / "ids" / "verdicts.csv", index=False)
+    outcomes.to_csv(tmp_path / "ids" / "outcomes.csv", index=False)
+    assert main(["sdtm", str(tmp_path / "ids"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert "row 1, column patient_id" in err and "cannot be a USUBJID" in err and "ASCII" in err
+    assert not (tmp_path / "out").exists()

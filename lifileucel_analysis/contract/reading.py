@@ -117,6 +117,10 @@ def _read_file_dataset(path: Path, findings: Findings) -> dict[str, pd.DataFrame
     if suffix == ".xls":
         findings.add(DATASET, "old Excel .xls workbooks are not read: save it as .xlsx (Excel Workbook)",
                      value=str(path))
+    elif suffix == ".csv" and _labelled_redcap_export(path):
+        findings.add(DATASET, "looks like a REDCap export with labels as column headers: export it again as "
+                     "'CSV / Microsoft Excel (raw data)', with variable names as headers and raw values",
+                     value=str(path))
     elif suffix in (".csv", ".parquet"):
         findings.add(DATASET, f"a {suffix[1:]} dataset is a folder of tables: pass the folder that holds this file",
                      value=str(path))
@@ -124,6 +128,15 @@ def _read_file_dataset(path: Path, findings: Findings) -> dict[str, pd.DataFrame
         findings.add(DATASET, "not a dataset: expected a folder of CSV or Parquet tables or an .xlsx workbook",
                      value=str(path))
     return {}
+
+
+def _labelled_redcap_export(path: Path) -> bool:
+    """Whether a CSV file's first line is a REDCap export's header written as labels ("Repeat
+    Instrument", "Patients Complete?"), which the raw-data import cannot read (audit, session 21)."""
+    with path.open("rb") as stream:
+        first = stream.read(65536).decode("utf-8-sig", errors="replace").splitlines()[:1]
+    names = [name.strip().strip('"').casefold() for name in next(csv.reader(first), [])] if first else []
+    return "repeat instrument" in names or any(name.endswith("complete?") for name in names)
 
 
 def _read_folder(folder: Path, findings: Findings) -> dict[str, pd.DataFrame]:

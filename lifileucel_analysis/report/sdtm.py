@@ -57,11 +57,13 @@ XPT_TIME_FIELDS = ((80 + 64, 80 + 80), (160, 176), (400 + 64, 400 + 80), (480, 4
 """Byte ranges of the library and member created/modified times of a one-member XPT v5 file."""
 ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"',
                       "×": "x", "µ": "u", "\u00a0": " "}
-WAIVER_DATE = re.compile(r"^waived by .*? on (\d{4}-\d{2}-\d{2}): ")
+WAIVER_DATE = re.compile(r"^waived by .*? on (\d{4}-\d{2}-\d{2}): ", re.DOTALL)
 """The approval date in the evidence sentence of a waived outcome (:func:`..engine.screening.screen`)."""
-WAIVED_OUTCOME = re.compile(r"^.*\(was (pass|fail|unknown|not_applicable): ")
+WAIVED_OUTCOME = re.compile(r"^.*\(was (pass|fail|unknown|not_applicable): ", re.DOTALL)
 """The outcome before the waiver in that sentence ("... (was fail: ECOG 2 > 1)"); the last
-match, since the site's reason comes before it and could hold the same words."""
+match, since the site's reason comes before it and could hold the same words, over line
+breaks too (a REDCap reason is a multi-line box; audit, session 21: a reason on two lines
+left a waived fail out of IE)."""
 
 
 class SdtmInputError(ValueError):
@@ -271,6 +273,17 @@ def _refuse(bad: pd.Series, values: pd.Series, path: Path, column: str, message:
         raise SdtmInputError(f"{path}: {shown}{more}: {message}")
 
 
+def _refuse_subjects_xpt_cannot_hold(ids: pd.Series, studyid: str, path: Path) -> None:
+    """Each USUBJID (``STUDYID-patient_id``) must be ASCII of at most :data:`MAX_TEXT` bytes, as XPT
+    v5 holds text; a patient ID is never rewritten into another subject's (audit, session 21: an
+    edited result folder wrote a non-ASCII and a 254-byte USUBJID)."""
+    usubjid = studyid + "-" + ids
+    bad = ~usubjid.map(str.isascii) | (usubjid.str.len() > MAX_TEXT)
+    _refuse(bad.reset_index(drop=True), ids.reset_index(drop=True), path, "patient_id",
+            f"cannot be a USUBJID ({studyid}-patient_id): SDTM transport files hold ASCII text of at most "
+            f"{MAX_TEXT} bytes; use a pseudonymous ASCII screening ID")
+
+
 # --- the domains ------------------------------------------------------------------------
 
 
@@ -377,6 +390,7 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None)
     check_studyid(studyid)
     catalog = criteria_catalog(criteria)
     screening = load_screening(Path(source), criteria)
+    _refuse_subjects_xpt_cannot_hold(screening.verdicts["patient_id"].astype(str), studyid, Path(source))
     return SdtmDomains(ti_domain(catalog, studyid), ie_domain(screening, catalog, studyid),
                        dv_domain(screening, catalog, studyid))
 
