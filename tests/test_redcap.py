@@ -381,3 +381,19 @@ def test_an_export_with_label_headers_is_refused_asking_for_raw_data(tmp_path: P
     err = capsys.readouterr().err
     assert "REDCap export with labels as column headers" in err and "(raw data)" in err
     assert not out.exists()
+
+
+def test_findings_of_an_export_name_the_export_row(demo_export: Path, tmp_path: Path) -> None:
+    # Audit, session 21: a finding named the row of the therapies table the export was split into
+    # (row 129), which the export does not have; the site looks in the export (row 1101).
+    frame = pd.read_csv(demo_export, dtype=str, keep_default_na=False)
+    at = ((frame["redcap_repeat_instrument"] == "therapies") & (frame["redcap_repeat_instance"] == "2")).to_numpy()
+    row = int(at.nonzero()[0][len(at.nonzero()[0]) // 2])  # a therapy instance in the middle of the export
+    record = frame.loc[row, "patient_id"]
+    bad = edited(demo_export, tmp_path, [(record, "therapies", "2", "thx_agents", "nivolumab-zz")])
+    out = tmp_path / "out"
+    assert main(["screen", str(bad), "--out", str(out)]) == 0
+    findings = pd.read_csv(out / "findings.csv", dtype=str, keep_default_na=False)
+    found = findings[findings["value"].str.contains("nivolumab-zz")]
+    assert found[["patient_id", "table", "row", "column"]].values.tolist() == [
+        [record, "therapies", str(row + 1), "agents"]]  # data row row + 1 of the export (row 1: under the header)

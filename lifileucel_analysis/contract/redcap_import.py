@@ -27,7 +27,7 @@ import pandas as pd
 from .dataset import ContractError, Problem, ScreeningDataset, names_shown
 from .messages import MSG_MISSING_COLUMN
 from .reading import CONTROL_CHARACTER
-from .validation import validate_tables
+from .validation import in_larger_file, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
 
@@ -123,7 +123,10 @@ def load_redcap_export(path: str | Path) -> ScreeningDataset:
         raise ContractError(located, str(path), omitted=error.omitted) from None
     if problems:
         raise ContractError(problems, str(path))
-    return dataclasses.replace(dataset, warnings=tuple(warnings) + dataset.warnings)
+    # Findings and notes name the export's data rows, where a site looks for them (audit, session 21:
+    # they named rows of the tables the export was split into, which the export does not have).
+    in_export = in_larger_file(dataset, {name: frame["export_row"].to_numpy() - 1 for name, frame in locators.items()})
+    return dataclasses.replace(in_export, warnings=tuple(warnings) + in_export.warnings)
 
 
 def _read_export(path: Path) -> pd.DataFrame:

@@ -16,7 +16,7 @@ import os
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 import numpy as np
@@ -40,7 +40,7 @@ from .schema import (
     unit_fits,
 )
 
-__all__ = ["validate_raw", "validate_tables"]
+__all__ = ["in_larger_file", "validate_raw", "validate_tables"]
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -226,6 +226,24 @@ READ_ONCE: dict[str, str] = {"therapies": "line", "overrides": "waiver"}
 """Tables whose rows repeated in every column are one row written twice, read once: a copied
 therapy line would count twice toward I2's 1-4 lines. A copied lab or toxicity changes no
 verdict, only counts such as "2 recorded", and is kept as sent."""
+
+
+def in_larger_file(data: ScreeningDataset, rows: Mapping[str, np.ndarray]) -> ScreeningDataset:
+    """``data`` read from part of a larger file: ``rows[table][i]`` is the larger file's 0-based data
+    row of the part's row ``i`` (a bucket of a partitioned dataset; the instances of a REDCap export).
+
+    Its source rows, its rows read once and the notes on them are composed with ``rows``, so that
+    findings and notes name the larger file's rows.
+    """
+    source_rows = {**data.source_rows, **{name: np.asarray(at)[data.rows_in_source(name)]
+                                          for name, at in rows.items()}}
+    repeated = {name: frame.assign(row=np.asarray(rows[name])[frame["row"].to_numpy()],
+                                   original=np.asarray(rows[name])[frame["original"].to_numpy()])
+                if name in rows else frame for name, frame in data.repeated_rows.items()}
+    said = {repeat_note(name, data.repeated_rows[name]["row"].to_numpy() + 1):
+            repeat_note(name, frame["row"].to_numpy() + 1) for name, frame in repeated.items()}
+    return replace(data, source_rows=source_rows, repeated_rows=repeated,
+                   warnings=tuple(said.get(note, note) for note in data.warnings))
 
 
 def repeat_note(table: str, rows: np.ndarray) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
-from ..contract.validation import repeat_note
+from ..contract.validation import in_larger_file
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
@@ -164,17 +164,6 @@ def screen_files(dataset: str | Path | None = None, criteria_params: str | Path 
     return prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
 
 
-def _repeats_in_file_rows(data: ScreeningDataset, source_rows: Mapping[str, np.ndarray]) -> dict[str, object]:
-    """The loader's repeated rows of a bucket, and its notes on them, in the rows of the larger
-    dataset's files (``source_rows``: each bucket row's file row)."""
-    repeated = {name: frame.assign(row=np.asarray(source_rows[name])[frame["row"].to_numpy()],
-                                   original=np.asarray(source_rows[name])[frame["original"].to_numpy()])
-                if name in source_rows else frame for name, frame in data.repeated_rows.items()}
-    said = {repeat_note(name, data.repeated_rows[name]["row"].to_numpy() + 1):
-            repeat_note(name, frame["row"].to_numpy() + 1) for name, frame in repeated.items()}
-    return {"repeated_rows": repeated, "warnings": tuple(said.get(note, note) for note in data.warnings)}
-
-
 @dataclass(frozen=True)
 class PreparedInputs:
     """A dataset loaded, validated and cut, with the criteria and drug dictionary, not yet screened.
@@ -226,11 +215,8 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
         drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
         drug_table = read_drug_file(drugs_path)
     data = load_dataset(dataset_path)
-    if source_rows:
-        # Composed with the loader's own (rows it dropped, such as a repeated override).
-        data = replace(data, source_rows={**data.source_rows, **{
-            name: np.asarray(rows)[data.rows_in_source(name)] for name, rows in source_rows.items()}},
-                       **_repeats_in_file_rows(data, source_rows))
+    if source_rows:  # composed with the loader's own (rows it dropped, such as a repeated override)
+        data = in_larger_file(data, source_rows)
     cut = None
     if cut_on is not None:
         data, cut = apply_cut(data, cut_on)
