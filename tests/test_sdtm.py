@@ -338,3 +338,15 @@ def test_a_patient_id_no_usubjid_can_hold_exits_2(runs: dict[str, Path], tmp_pat
     err = capsys.readouterr().err
     assert "row 1, column patient_id" in err and "cannot be a USUBJID" in err and "ASCII" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_criteria_version_whose_letters_ascii_cannot_hold_exits_2(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit, session 21: "Amendment α" and "Amendment β" both became TIVERS "Amendment".
+    criteria = tmp_path / "alpha.yaml"
+    criteria.write_text('version: "Amendment \u03b1"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(out), "--studyid", STUDYID, "--criteria", str(criteria)]) == 2
+    err = capsys.readouterr().err
+    assert "Amendment \u03b1" in err and "cannot be written in ASCII" in err and "TIVERS" in err
+    assert not out.exists()

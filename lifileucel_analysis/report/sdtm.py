@@ -152,6 +152,21 @@ def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
     return text[:limit - 3].rsplit(" ", 1)[0] + "..."
 
 
+def _version_in_ascii(version: str) -> str:
+    """The criteria version as TIVERS: ASCII, refused where that would drop a letter or digit.
+
+    TIVERS tells versions apart, so "Amendment α" and "Amendment β" must not both become
+    "Amendment" (audit, session 21); accents and the symbols :data:`ASCII_REPLACEMENTS` spells
+    are written in ASCII as in every value.
+    """
+    lost = sorted({c for c in version if not c.isascii() and c.isalnum() and c not in ASCII_REPLACEMENTS
+                   and not unicodedata.normalize("NFKD", c).encode("ascii", "ignore")})
+    if lost:
+        raise SdtmInputError(f"criteria version {version!r}: {', '.join(lost)} cannot be written in ASCII (TIVERS, "
+                             "which tells criteria versions apart); name the version with ASCII letters and digits")
+    return ascii_text(version)
+
+
 def check_studyid(studyid: str) -> str:
     """Return ``studyid`` when it is 1-40 ASCII letters, digits, ``.``, ``_`` or ``-``; raise otherwise."""
     if not STUDYID_PATTERN.fullmatch(studyid):
@@ -299,7 +314,7 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
         "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
         # The version is the criteria file's own text: ASCII and <= 200 bytes like every value.
-        "TIRL": criteria["label"].map(ascii_text), "TIVERS": ascii_text(str(catalog["criteria_version"])),
+        "TIRL": criteria["label"].map(ascii_text), "TIVERS": _version_in_ascii(str(catalog["criteria_version"])),
     })
 
 
