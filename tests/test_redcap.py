@@ -226,7 +226,9 @@ def test_branching_logic_names_fields_and_their_raw_codes(dictionary: list[dict[
     for column in ("hbv_pcr", "pregnant", "breastfeeding", "brain_metastases_symptomatic",
                    "brain_metastases_treated", "brain_metastases_stable_since"):
         assert ("patients", column) in conditional, column
-    assert "[hbv_serology] = 'positive'" == conditional[("patients", "hbv_pcr")]
+    # Shown unless ruled out: E8 and E10 read them while the controlling answer is blank (spec section 2).
+    assert "[hbv_serology] <> 'negative'" == conditional[("patients", "hbv_pcr")]
+    assert "[live_vaccine_received] <> '0'" == conditional[("patients", "live_vaccine_date")]
     assert "[brain_metastases] = '1'" in conditional[("patients", "brain_metastases_treated")]
 
 

@@ -150,12 +150,15 @@ def _branching() -> dict[tuple[str, str], str]:
     brain = _is("patients", "brain_metastases", "yes")
     not_male = _is("patients", "sex", "male", "<>")
     return {
-        ("patients", "hbv_pcr"): _is("patients", "hbv_serology", "positive"),
+        # Shown unless the answer rules them out: an undetectable PCR decides E8's HBV part whatever the
+        # serology, and a recorded vaccine date counts for E10 even with "received" blank (spec section 2),
+        # so a site can enter them while the other answer is still blank (audit, session 21).
+        ("patients", "hbv_pcr"): _is("patients", "hbv_serology", "negative", "<>"),
         ("patients", "brain_metastases_symptomatic"): brain,
         ("patients", "brain_metastases_treated"): brain,
         ("patients", "brain_metastases_stable_since"):
             f"{brain} and {_is('patients', 'brain_metastases_treated', 'yes')}",
-        ("patients", "live_vaccine_date"): _is("patients", "live_vaccine_received", "yes"),
+        ("patients", "live_vaccine_date"): _is("patients", "live_vaccine_received", "no", "<>"),
         # E11 needs them unless the patient is male: shown for women and while sex is blank.
         ("patients", "pregnant"): not_male,
         ("patients", "breastfeeding"): not_male,
