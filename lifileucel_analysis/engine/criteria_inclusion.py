@@ -16,7 +16,7 @@ from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, joi
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
-from .prior_lines import i2_readings, line_order, shared_numbers
+from .prior_lines import i2_readings, line_order, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window
 from .nullable import is_no, is_yes
@@ -82,10 +82,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     # A line's stop reason and best response matter only where it may be the most recent counted line
     # (audit 21b: a first line below four surely counted ones was asked for its best response).
-    order, ranks = ordered
-    may_be_latest = np.zeros(len(maybe), dtype=bool)
-    may_be_latest[order] = maybe[order] & (ranks.after(surely[order]) == 0)
-    lines_needed = Text(line_requests(f, uncertain, may_be_latest, unnumbered | tied, shared.shared), np.arange(f.n))
+    latest = may_be_latest(maybe, surely, ordered)
+    lines_needed = Text(line_requests(f, uncertain, latest, unnumbered | tied, shared.shared), np.arange(f.n))
     needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
     evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes)
     return Part(codes, naming_what_decides(evidence, needs), needs)

@@ -127,6 +127,16 @@ def line_order(f: Facts) -> tuple[np.ndarray, LineOrder]:
                             run_end, number == 0)
 
 
+def may_be_latest(maybe: np.ndarray, must: np.ndarray, ordered: tuple[np.ndarray, LineOrder]) -> np.ndarray:
+    """Per line (``f.lines`` order): it may be the most recent counted line, since it may count and
+    no line forced after it counts in every reading (``maybe``, ``must``: per line, whether some /
+    every reading counts it; ``ordered``: :func:`line_order`'s result)."""
+    order, ranks = ordered
+    latest = np.zeros(len(maybe), dtype=bool)
+    latest[order] = maybe[order] & (ranks.after(must[order]) == 0)
+    return latest
+
+
 @dataclass(frozen=True)
 class SharedNumbers:
     """Per therapy line (``f.lines`` order): lines of one patient that share a line number."""
@@ -163,7 +173,7 @@ def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
 
     flags = line_flags(f)  # computed again only where some number is shared (i2_readings has its own)
     may = maybe[order] & sorted_shared
-    highest = may & (in_run(may) >= 2) & (ranks.after(must[order]) == 0)
+    highest = may & (in_run(may) >= 2) & may_be_latest(maybe, must, (order, ranks))[order]
     disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
     # The most recent counted line surely among them: one counts in every reading, and no higher number may.
     surely_latest = (in_run(sorted_shared & must[order]) > 0) & (ranks.after(maybe[order]) == 0)
