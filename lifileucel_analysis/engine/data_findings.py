@@ -21,6 +21,7 @@ from .evidence import STR
 from .facts import Facts, birth_out_of_order
 from .prior_lines import line_order
 from .nullable import is_no, is_yes
+from .waivers import documented
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
 BRAIN_DETAILS = ["brain_metastases_symptomatic", "brain_metastases_treated", "brain_metastases_stable_since"]
@@ -208,7 +209,7 @@ def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None) 
     """
     cell = overrides["patient_id"].astype(str) + "\t" + overrides["criterion_id"].astype(str)
     rows_of_cell = cell.map(cell.value_counts()).to_numpy() if len(cell) else np.zeros(0, dtype=np.int64)
-    applied = overrides["approved_by"].notna() & (overrides["approved_date"].notna() | (cut_date is None))
+    applied = pd.Series(documented(overrides, cut_date), index=overrides.index)
     signed_beside = applied.groupby(cell).transform("any").to_numpy(dtype=bool)
     criterion = overrides["criterion_id"].astype(str).to_numpy(dtype=object)
     out = []

@@ -72,10 +72,7 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     rows = patient_positions(dataset, "overrides")
     cols = pd.Index(CRITERION_IDS).get_indexer(o["criterion_id"].astype(str))
     was = codes_to_labels(codes[rows, cols]) if len(o) else pd.Categorical([], dtype=OUTCOME_DTYPE)
-    # Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
-    # which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
-    undated = o["approved_date"].isna().to_numpy() & (dataset.cut_date is not None)
-    signed = o["approved_by"].notna().to_numpy() & ~undated
+    signed = documented(o, dataset.cut_date)
     blocking = np.isin(codes[rows, cols], [CODE[Outcome.FAIL], CODE[Outcome.UNKNOWN]])
     at = rows.astype(np.int64) * codes.shape[1] + cols
     rank = _speaking_order(o, at, signed, dataset.rows_in_source("overrides"))
@@ -138,6 +135,17 @@ def _with_cells_waived_late(at: np.ndarray, sentences: pd.Series, late: pd.Serie
     text = pd.concat([pd.Series(sentences.to_numpy(), index=at),
                       pd.Series(own + late.reindex(new).to_numpy(dtype=object), index=new)]).sort_index()
     return text.index.to_numpy(dtype=np.int64), text.reset_index(drop=True)
+
+
+def documented(overrides: pd.DataFrame, cut_date: dt.date | None) -> np.ndarray:
+    """Per override row, whether it is a documented waiver, which applies: its approver recorded, and
+    at a data cut its approval date too.
+
+    Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
+    which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
+    """
+    dated = overrides["approved_date"].notna().to_numpy() | (cut_date is None)
+    return overrides["approved_by"].notna().to_numpy() & dated
 
 
 def _speaking_order(o: pd.DataFrame, at: np.ndarray, signed: np.ndarray, in_file: np.ndarray) -> np.ndarray:
