@@ -70,15 +70,19 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
             tables[table] = _take(dataset.table(table), rows)
             source_rows[table] = dataset.rows_in_source(table)[rows]
             positions[table] = dataset.patient_positions(table)[rows] - start
-        mine = set(tables["patients"]["patient_id"].astype(str)) if dataset.repeated_rows else set()
-        repeated = {table: frame[frame["patient_id"].isin(mine)].reset_index(drop=True)
-                    for table, frame in dataset.repeated_rows.items()}
-        late = dataset.waivers_after_cut
-        if late is not None:
-            late = late[late["patient_id"].isin(tables["patients"]["patient_id"])].reset_index(drop=True)
+        # The few rows kept beside the tables (rows read once, waivers dated after a cut) go with their patients.
+        kept_beside = dataset.repeated_rows or dataset.waivers_after_cut is not None
+        mine = tables["patients"]["patient_id"].astype(str) if kept_beside else None
+        repeated = {table: _of_patients(frame, mine) for table, frame in dataset.repeated_rows.items()}
+        late = None if dataset.waivers_after_cut is None else _of_patients(dataset.waivers_after_cut, mine)
         piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated, waivers_after_cut=late)
         piece.know_patient_positions(positions)  # known from the whole dataset's: no look-up per slice
         yield piece
+
+
+def _of_patients(frame: pd.DataFrame, patient_ids: pd.Series) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``patient_id`` is one of ``patient_ids``."""
+    return frame[frame["patient_id"].astype(str).isin(patient_ids)].reset_index(drop=True)
 
 
 def _take(frame: pd.DataFrame, rows: np.ndarray) -> pd.DataFrame:
