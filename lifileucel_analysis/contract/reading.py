@@ -130,12 +130,21 @@ def _read_file_dataset(path: Path, findings: Findings) -> dict[str, pd.DataFrame
     return {}
 
 
+HEADER_SNIFF_BYTES = 1 << 16
+"""How much of a CSV file :func:`header_names` reads to find its first line."""
+
+
+def header_names(path: Path) -> list[str]:
+    """The column names of a CSV file's first line, trimmed, unquoted and case-folded (``[]`` if empty)."""
+    with path.open("rb") as stream:
+        first = stream.read(HEADER_SNIFF_BYTES).decode("utf-8-sig", errors="replace").splitlines()[:1]
+    return [name.strip().strip('"').casefold() for name in next(csv.reader(first), [])] if first else []
+
+
 def _labelled_redcap_export(path: Path) -> bool:
     """Whether a CSV file's first line is a REDCap export's header written as labels ("Repeat
     Instrument", "Patients Complete?"), which the raw-data import cannot read (audit, session 21)."""
-    with path.open("rb") as stream:
-        first = stream.read(65536).decode("utf-8-sig", errors="replace").splitlines()[:1]
-    names = [name.strip().strip('"').casefold() for name in next(csv.reader(first), [])] if first else []
+    names = header_names(path)
     return "repeat instrument" in names or any(name.endswith("complete?") for name in names)
 
 

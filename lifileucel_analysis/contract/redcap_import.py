@@ -26,7 +26,7 @@ import pandas as pd
 
 from .dataset import ContractError, Problem, ScreeningDataset, names_shown
 from .messages import MSG_MISSING_COLUMN
-from .reading import CONTROL_CHARACTER
+from .reading import CONTROL_CHARACTER, header_names
 from .validation import in_larger_file, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
@@ -39,7 +39,6 @@ SYSTEM_COLUMNS: frozenset[str] = frozenset({
 """REDCap's own columns of a record export: the repeat columns are read, the others ignored."""
 EXPORT = "REDCap export"
 """The ``table`` of problems that concern the export as a whole."""
-SNIFF_BYTES = 1 << 16
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,7 @@ def is_redcap_export(path: Path) -> bool:
     """
     if path.suffix.lower() != ".csv" or not path.is_file():
         return False
-    with path.open("rb") as stream:
-        head = stream.read(SNIFF_BYTES).decode("utf-8-sig", errors="replace")
-    header = [name.strip().strip('"').lower() for name in head.splitlines()[0].split(",")] if head else []
+    header = header_names(path)
     return bool(header) and header[0] == RECORD_ID and (
         REPEAT_INSTRUMENT in header or f"{RECORD_FORM}_complete" in header)
 
