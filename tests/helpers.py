@@ -175,6 +175,11 @@ def case_tables(patient: Row | None = None, therapies: list[Row] | None = None, 
     return {name: coerce(name, pd.DataFrame(table_rows)) for name, table_rows in rows.items()}
 
 
+def outcome_row(result: Any, patient: str, criterion: str) -> pd.Series:
+    """One patient's outcome of one criterion in a screening result (``outcome``, ``evidence``, ``missing``)."""
+    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
+
+
 def concat_tables(parts: list[dict[str, pd.DataFrame]]) -> dict[str, pd.DataFrame]:
     """Stack the tables of several one-patient datasets (distinct patient IDs) into one."""
     return {name: coerce(name, pd.concat([p[name] for p in parts], ignore_index=True)) for name in parts[0]}

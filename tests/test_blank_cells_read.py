@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import case_tables, concat_tables
+from helpers import outcome_row as outcome
 from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine import lab_worlds
@@ -21,10 +22,6 @@ from lifileucel_analysis.report.worklist import field_label
 
 def screened(*parts: dict[str, pd.DataFrame]) -> object:
     return screen(ScreeningDataset(**concat_tables(list(parts)), source="in memory"))
-
-
-def outcome(result: object, patient: str, criterion: str) -> pd.Series:
-    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
 
 
 def test_a_waiver_without_its_approver_leaves_a_failing_criterion_unknown() -> None:

@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 
 from helpers import case_tables, concat_tables
+from helpers import outcome_row as row
 from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.patient_slices import patient_slices
@@ -28,10 +29,6 @@ BEFORE = {"criterion_id": "E6", "approved_by": "principal investigator", "approv
 
 def cut_dataset(*parts: dict[str, pd.DataFrame]) -> ScreeningDataset:
     return apply_cut(ScreeningDataset(**concat_tables(list(parts))), CUT)[0]
-
-
-def row(result: object, patient: str, criterion: str) -> pd.Series:
-    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
 
 
 def test_a_waiver_after_the_cut_is_named_and_not_applied() -> None:

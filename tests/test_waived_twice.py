@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from helpers import case_tables, concat_tables
+from helpers import outcome_row as outcome
 from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.screening import screen
@@ -28,10 +29,6 @@ EARLIER = {"criterion_id": "E6", "approved_by": "principal investigator", "appro
 def screened(*parts: dict[str, pd.DataFrame], cut: dt.date | None = None) -> object:
     dataset = ScreeningDataset(**concat_tables(list(parts)), source="in memory")
     return screen(dataset if cut is None else apply_cut(dataset, cut)[0])
-
-
-def outcome(result: object, patient: str, criterion: str) -> pd.Series:
-    return result.outcomes.set_index(["patient_id", "criterion_id"]).loc[(patient, criterion)]
 
 
 def test_two_documented_waivers_cite_the_earliest_first_and_list_both() -> None:
