@@ -490,11 +490,11 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
     if with_uln:
         uln = decimal_text(labs["uln"].to_numpy(dtype=float, na_value=np.nan)[rows])
         text = pc.binary_join_element_wise(text, " (ULN ", uln, ")", "")
+    # Rare: a row without a date (lab_part_rules._dates_shown) or a test (lab_open_tests) says so, in one parenthesis.
     undated = np.isnat(labs["collected_date"].to_numpy()[rows])
-    if undated.any():  # rare: said beside the value; the sentence gives it no date (lab_part_rules._dates_shown)
-        text = pc.if_else(pa.array(undated), pc.binary_join_element_wise(text, NO_DATE, ""), text)
-    if OPEN_TEST in labs.columns:  # rare: a row without a test, read as this test's (lab_open_tests)
-        untested = labs[OPEN_TEST].to_numpy()[rows]
-        text = pc.if_else(pa.array(untested & ~undated), pc.binary_join_element_wise(text, NO_TEST, ""), text)
-        text = pc.if_else(pa.array(untested & undated), pc.replace_substring(text, NO_DATE, NO_TEST_OR_DATE), text)
+    untested = labs[OPEN_TEST].to_numpy()[rows] if OPEN_TEST in labs.columns else np.zeros(len(rows), dtype=bool)
+    beside = ((undated & ~untested, NO_DATE), (untested & ~undated, NO_TEST), (untested & undated, NO_TEST_OR_DATE))
+    for lacks, said in beside:
+        if lacks.any():
+            text = pc.if_else(pa.array(lacks), pc.binary_join_element_wise(text, said, ""), text)
     return text
