@@ -722,3 +722,35 @@ def test_a_fail_in_every_reading_says_how_each_reading_fails() -> None:
         "fails whichever way the blanks of line 6 (nivolumab) are read: each reading has more than 4 counted prior "
         "lines or a most recent counted line without progression, intolerance, non-response or a qualifying "
         "recurrence (part by part: 4 to 5 counted prior lines")
+
+
+def test_a_pass_in_every_reading_says_what_every_reading_has() -> None:
+    # Audit of session 21's list: a pass in every reading gave no values. Line 1 pembrolizumab
+    # progressed; line 2 dacarbazine progressed with a blank setting. Metastatic: 2 counted lines,
+    # the most recent progressed; adjuvant: it does not count (no anti-PD-(L)1), line 1 is the
+    # most recent: both readings pass, and the sentence gives what each candidate line records.
+    first = line(1, setting="metastatic", agents="pembrolizumab", best_response="pd", stop_reason="progression")
+    second = line(2, setting=None, agents="dacarbazine", start_date="2024-01-01", end_date="2024-06-01",
+                  best_response="sd", stop_reason="toxicity")
+    outcome, evidence, missing = outcome_of("I2", therapies=[first, second])
+    assert (outcome, missing) == ("pass", "")
+    assert evidence == (
+        "passes whichever way the blanks of line 2 (dacarbazine) are read: 1 to 2 counted prior lines, within 1-4 "
+        "either way (line 2 (dacarbazine): setting not recorded); anti-PD-(L)1 in line 1 (pembrolizumab); the most "
+        "recent counted line shows progression, intolerance, non-response or a qualifying recurrence whichever line "
+        "it is: line 1 (pembrolizumab): metastatic, stopped for progression, best response PD; line 2 (dacarbazine): "
+        "setting not recorded, stopped for toxicity, best response SD")
+
+
+def test_an_adjuvant_line_that_may_not_count_is_said_to_count_only_with_its_recurrence() -> None:
+    # Line 2 adjuvant nivolumab without a recurrence date: counted (it recurred in the window, its
+    # progression) or not (line 1, pembrolizumab, progressed, is the most recent): a pass either way.
+    first = line(1, setting="metastatic", agents="pembrolizumab", start_date="2022-01-01", end_date="2022-06-01",
+                 best_response="pd", stop_reason="progression")
+    second = line(2, setting="adjuvant", agents="nivolumab", start_date="2024-01-01", end_date="2024-06-01",
+                  best_response=None, stop_reason="completed", recurrence_date=None)
+    outcome, evidence, _ = outcome_of("I2", therapies=[first, second])
+    assert outcome == "pass"
+    assert evidence.endswith(
+        "line 2 (nivolumab): adjuvant, completed, counts only if it recurred on therapy or within 6 months, which is "
+        "then its progression")

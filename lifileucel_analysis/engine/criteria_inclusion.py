@@ -75,9 +75,9 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     braf = braf_part(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
     left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
-    parts = combine([count_part(f, p, surely, maybe, left_out),
-                     anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
-                     progression_part(f, maybe, unnumbered, shared), braf])
+    parts = [count_part(f, p, surely, maybe, left_out),
+             anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
+             progression_part(f, maybe, unnumbered, shared), braf]
     readings = i2_readings(f, p, ordered)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     # A line's stop reason and best response matter only where it may be the most recent counted line
@@ -85,7 +85,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     latest = may_be_latest(maybe, surely, ordered)
     lines_needed = Text(line_requests(f, uncertain, latest, unnumbered | tied, shared.shared), np.arange(f.n))
     needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
-    evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes)
+    evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes, latest)
     return Part(codes, naming_what_decides(evidence, needs), needs)
 
 

@@ -10,6 +10,8 @@ combines them, takes the outcome from every reading of the blanks
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -17,7 +19,7 @@ import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            recurrence_date_open, unclassified_lines, unclassified_reasons)
-from .evidence import TEXT, Part, Rule, Text, decide, join_nonempty, join_per_patient
+from .evidence import TEXT, Part, Rule, Text, combine, decide, join_nonempty, join_per_patient, join_texts
 from .facts import Facts
 from .nullable import is_yes
 from .outcome import CODE
@@ -253,24 +255,64 @@ def failing_ways(p: CriteriaParams, fail_routes: dict[str, np.ndarray], rows: np
     return pa.array(join_nonempty(pieces, " or ").to_numpy(dtype=object), type=TEXT)
 
 
-def reading_evidence(f: Facts, p: CriteriaParams, parts: Part, codes: np.ndarray, uncertain: np.ndarray,
-                     fail_routes: dict[str, np.ndarray]) -> Text:
-    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts;
-    ``fail_routes``: how readings fail (:attr:`.prior_lines.Readings.fail_routes`)."""
-    changed = codes != parts.codes
+def latest_candidates(f: Facts, p: CriteriaParams, latest: np.ndarray) -> pa.Array:
+    """Per patient, every line that may be the most recent counted one and what it records:
+    "line 2 (ipilimumab): setting not recorded, stopped for progression, best response PD"
+    (``latest``: :func:`.prior_lines.may_be_latest`)."""
+    lines = f.lines[latest]
+    setting = lines["setting"].astype(str).where(lines["setting"].notna(), "setting not recorded")
+    recurrence = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str)).where(
+        lines["recurrence_date"].notna(), "")
+    # An adjuvant line that may not count is the most recent only where it counts, that is where it
+    # recurred in the window: its recurrence is then its progression (spec, I2 and I3).
+    only_if = pd.Series(f"counts only if it recurred on therapy or within {p.adjuvant_recurrence_months} months, "
+                        "which is then its progression", index=lines.index).where(
+        lines["adjuvant"].to_numpy() & lines["counted"].isna().to_numpy(), "")
+    said = _said(lines["stop_reason"], lines["best_response"])
+    text = line_names(lines) + ": " + join_nonempty([setting, said, recurrence, only_if], ", ")
+    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
+
+
+def _passing_parts(f: Facts, p: CriteriaParams, parts: Sequence[Part], latest: np.ndarray,
+                   rows: np.ndarray) -> pa.Array:
+    """For ``rows`` (every reading passes), each part's sentence, and where the progression part alone is
+    open, every line that may be the most recent counted one with what it records."""
+    count, pd1, progression, braf = parts
+    candidates = pc.binary_join_element_wise(
+        pa.scalar("the most recent counted line shows progression, intolerance, non-response or a qualifying "
+                  "recurrence whichever line it is: ", TEXT), latest_candidates(f, p, latest).cast(TEXT),
+        pa.scalar("", TEXT))
+    steps = Text(candidates, np.arange(f.n)).where(progression.codes == CODE[U])
+    said = join_texts([count.evidence, pd1.evidence, progression.evidence.where(progression.codes != CODE[U]), steps,
+                       braf.evidence.where(braf.codes != CODE[N])])
+    return said.take(rows).cast(TEXT)
+
+
+def reading_evidence(f: Facts, p: CriteriaParams, parts: Sequence[Part], codes: np.ndarray, uncertain: np.ndarray,
+                     fail_routes: dict[str, np.ndarray], latest: np.ndarray) -> Text:
+    """The parts' evidence, said plainly where the readings of blank lines decide more than the parts.
+
+    ``parts``: the count, anti-PD-(L)1, progression and BRAF parts; ``fail_routes``: how readings fail
+    (:attr:`.prior_lines.Readings.fail_routes`); ``latest``: lines that may be the most recent counted
+    one (:func:`.prior_lines.may_be_latest`).
+    """
+    combined = combine(parts)
+    changed = codes != combined.codes
     passed, failed = np.flatnonzero(changed & (codes == CODE[P])), np.flatnonzero(changed & (codes == CODE[F]))
     if not len(passed) and not len(failed):
-        return parts.evidence
+        return combined.evidence
     unclear = line_labels(f, uncertain, "").cast(TEXT)
 
-    def said(lead: str, rows: np.ndarray, detail: bool) -> pa.Array:
-        pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT)]
-        if detail:  # how every reading fails, then the parts' open questions; a pass needs neither
-            pieces += [pa.scalar(": each reading has ", TEXT), failing_ways(p, fail_routes, rows), pa.scalar(" (part by part: ", TEXT),
-                       parts.evidence.take(rows).cast(TEXT), pa.scalar(")", TEXT)]
+    def said(lead: str, rows: np.ndarray, detail: list[pa.Array]) -> pa.Array:
+        pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT), *detail]
         return pc.binary_join_element_wise(*pieces, pa.scalar("", TEXT))
 
+    # A pass says what every reading has (audit, session 21: it gave no values); a fail says how every
+    # reading fails, then the parts' open questions.
+    passes = [pa.scalar(": ", TEXT), _passing_parts(f, p, parts, latest, passed)]
+    fails = [pa.scalar(": each reading has ", TEXT), failing_ways(p, fail_routes, failed),
+             pa.scalar(" (part by part: ", TEXT), combined.evidence.take(failed).cast(TEXT), pa.scalar(")", TEXT)]
     # Only the few patients whose readings decide differently get a new sentence.
-    return parts.evidence.with_sentences(np.concatenate([passed, failed]), pa.concat_arrays([
-        said("passes whichever way the blanks of ", passed, False),
-        said("fails whichever way the blanks of ", failed, True)]))
+    return combined.evidence.with_sentences(np.concatenate([passed, failed]), pa.concat_arrays([
+        said("passes whichever way the blanks of ", passed, passes),
+        said("fails whichever way the blanks of ", failed, fails)]))
