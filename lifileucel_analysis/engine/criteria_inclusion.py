@@ -16,7 +16,7 @@ from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, joi
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
-from .prior_lines import i2_readings, line_order, may_be_latest, shared_numbers
+from .prior_lines import i2_readings, line_flags, line_order, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window
 from .nullable import is_no, is_yes
@@ -67,7 +67,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     unnumbered = unnumbered_open(f, maybe)
     # So does a line number shared by lines that may each be the most recent and say otherwise.
     ordered = line_order(f)
-    shared = shared_numbers(f, maybe, surely, ordered)
+    flags = line_flags(f)  # every line's readings reduced once, for shared numbers and the readings
+    shared = shared_numbers(f, maybe, surely, ordered, flags)
     tied = shared.open
     uncertain = ((counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
                  | unnumbered | tied)
@@ -78,7 +79,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     parts = [count_part(f, p, surely, maybe, left_out),
              anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
              progression_part(f, maybe, unnumbered, shared), braf]
-    readings = i2_readings(f, p, ordered)
+    readings = i2_readings(f, p, ordered, flags)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
     # A line's stop reason and best response matter only where it may be the most recent counted line
     # (audit 21b: a first line below four surely counted ones was asked for its best response).

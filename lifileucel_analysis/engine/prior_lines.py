@@ -154,14 +154,14 @@ class SharedNumbers:
     show progression as the latest while one may not: which came later decides."""
 
 
-def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
-                   ordered: tuple[np.ndarray, LineOrder] | None = None) -> SharedNumbers:
+def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray, ordered: tuple[np.ndarray, LineOrder],
+                   flags: LineFlags) -> SharedNumbers:
     """Which lines share a number, and where that leaves the most recent counted line open.
 
     ``maybe`` and ``must``: per line, whether some / every reading counts it; ``ordered``:
-    :func:`line_order`'s result when already at hand.
+    :func:`line_order`'s result; ``flags``: :func:`line_flags`'s.
     """
-    order, ranks = ordered or line_order(f)
+    order, ranks = ordered
     shared, top, top_ok, open_ = (np.zeros(len(order), dtype=bool) for _ in range(4))
     sorted_shared = ranks.shared() > 1
     if not sorted_shared.any():  # the usual case: every line number is its own
@@ -171,7 +171,6 @@ def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray,
     def in_run(values: np.ndarray) -> np.ndarray:
         return np.bincount(run, weights=values.astype(np.int64))[run]
 
-    flags = line_flags(f)  # computed again only where some number is shared (i2_readings has its own)
     may = maybe[order] & sorted_shared
     highest = may & (in_run(may) >= 2) & may_be_latest(maybe, must, (order, ranks))[order]
     disagree = (in_run(flags.can_latest_ok[order] & may) > 0) & (in_run(flags.can_latest_bad[order] & may) > 0)
@@ -198,11 +197,10 @@ class Readings:
 
 
 
-def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrder] | None = None) -> Readings:
+def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrder], flags: LineFlags) -> Readings:
     """Decide, per patient, whether some / every reading of the lines passes I2 (``ordered``:
-    :func:`line_order`'s result when already at hand)."""
-    flags = line_flags(f)
-    order, ranks = ordered or line_order(f)
+    :func:`line_order`'s result; ``flags``: :func:`line_flags`'s)."""
+    order, ranks = ordered
     pos = ranks.pos
     g = {name: getattr(flags, name)[order] for name in LineFlags.__dataclass_fields__}
     lo, hi = p.min_prior_lines, p.max_prior_lines
