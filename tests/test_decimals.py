@@ -9,14 +9,24 @@ which side of the limit the true value lies on.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from helpers import case_tables, outcome_row
+from lifileucel_analysis.contract.cell_parsing import check_column, normalise
+from lifileucel_analysis.contract.findings import Findings
+from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.contract.schema import TABLES
+from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.engine.decimals import decimal_text, on_decimal_grid
+from lifileucel_analysis.engine.screening import screen
 
 # (multiply by, divide by) as lab_results converts to the canonical unit; 17.1 umol/L per mg/dL.
 CONVERSIONS = {"/uL": (Fraction(1, 1000), 1e-3), "g/L": (Fraction(1, 10), 0.1), "umol/L": (Fraction(10, 171), None)}
@@ -144,3 +154,57 @@ def test_a_converted_value_is_shown_short_but_on_its_side_of_every_limit() -> No
     values = np.array([2.456140350877193, 2.000000584795322, 2.0, 8.4, np.nan])
     assert decimal_text(shown_beside_limits(values, (2.0, 3.0))).to_pylist() == ["2.46", "2.000001", "2", "8.4",
                                                                                  None]
+
+
+# Values typed with more digits than a double holds (audit, session 22): read from CSV text.
+# Each expected outcome is the side of the limit the typed decimal lies on, worked out by hand.
+LONG_VALUES = [
+    # (patient cells or a lab row, criterion, expected outcome)
+    ({"resectable_lesion_cm": "1.4999999999999999"}, "I4", "fail"),    # 1e-16 below 1.5
+    ({"resectable_lesion_cm": "1.5000000000000001"}, "I4", "pass"),    # above: passes as before
+    ({"resectable_lesion_cm": "1.50000000000000000"}, "I4", "pass"),   # the limit, with zeros
+    ({"life_expectancy_months": "2.9999999999999999"}, "I6", "fail"),  # below 3
+    ({"steroid_mg_per_day": "10.0000000000000001"}, "E6", "fail"),     # above 10
+    ({"steroid_mg_per_day": "9.99999999999999999"}, "E6", "pass"),
+    ({"test": "alt", "value": "99.90000000000001", "unit": "U/L", "uln": "33.3"}, "I7", "fail"),  # > 3 x ULN
+    ({"test": "anc", "value": "0.99999999999999999", "unit": "10^9/L", "uln": ""}, "I7", "fail"),
+    ({"test": "platelets", "value": "99999.999999999999", "unit": "/uL", "uln": ""}, "I7", "fail"),
+]
+
+
+def _as_text_folder(root: Path, tables: dict[str, pd.DataFrame], cells: dict[str, str]) -> Path:
+    """The tables as CSV files, with the given cells written as typed text (a lab row replaces that test's row)."""
+    write_tables(tables, root, "csv")
+    name = "labs" if "test" in cells else "patients"
+    frame = pd.read_csv(root / f"{name}.csv", dtype=str, keep_default_na=False)
+    at = frame.index[frame["test"] == cells["test"]][0] if name == "labs" else 0
+    for column, text in cells.items():
+        frame.loc[at, column] = text
+    frame.to_csv(root / f"{name}.csv", index=False)
+    return root
+
+
+@pytest.mark.parametrize("cells, criterion, expected", LONG_VALUES)
+def test_a_value_typed_beyond_a_doubles_digits_keeps_its_side_of_the_limit(tmp_path: Path, cells: dict[str, str],
+                                                                             criterion: str, expected: str) -> None:
+    folder = _as_text_folder(tmp_path / "case", case_tables(), cells)
+    result = screen(load_dataset(folder))
+    assert outcome_row(result, "P001", criterion)["outcome"] == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(limit=decimals(max_digits=4, max_places=2), extra=st.integers(14, 19), step=st.integers(-9, 9),
+       mixed=st.booleans())
+def test_a_long_decimal_is_read_on_its_side_of_every_short_limit(limit: Fraction, extra: int, step: int,
+                                                                  mixed: bool) -> None:
+    # A decimal a few units of its 16th-20th significant digit from a short limit, typed as text,
+    # read by the contract's parser (the exact way: a long text never takes the fast one), alone or
+    # (`mixed`) beside a short value in its column. Fraction says which side it is on.
+    typed = limit + Fraction(step, 10 ** extra) * limit
+    text = format(Decimal(typed.numerator) / Decimal(typed.denominator), "f")  # exact: a terminating decimal
+    cells = pd.Series([text, "2.5"] if mixed else [text], dtype="string[pyarrow]")
+    findings = Findings()
+    column = TABLES["labs"].column("value")
+    read = check_column("labs", column, normalise(cells, column.kind), findings).to_numpy()[0]
+    assert not findings.problems
+    assert np.sign(read - float(limit)) == np.sign(typed - limit)

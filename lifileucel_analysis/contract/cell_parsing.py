@@ -14,9 +14,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from .findings import Findings
 from .messages import (
@@ -316,6 +318,7 @@ def _numbers(raw: pd.Series, column: ColumnSpec) -> tuple[pd.Series, Issues]:
     else:
         values = pd.to_numeric(raw, errors="coerce").astype("float64").to_numpy(copy=True)
         not_number = np.isnan(values) & raw.notna().to_numpy()
+        _off_a_short_decimal(raw, values)
     infinite = np.isinf(values)
     out_of_range = np.zeros(len(values), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -331,6 +334,42 @@ def _numbers(raw: pd.Series, column: ColumnSpec) -> tuple[pd.Series, Issues]:
     ]
     values[not_number | infinite | out_of_range] = np.nan
     return pd.Series(values, dtype="float64"), issues
+
+
+SHORT_DECIMAL_DIGITS = 15
+"""Significant digits a double holds for every decimal (limits and typical values are such decimals)."""
+
+
+def _significant_digits(number: Decimal) -> int:
+    return len(number.normalize().as_tuple().digits)
+
+
+def _off_a_short_decimal(raw: pd.Series, values: np.ndarray) -> None:
+    """Move a value typed with more digits than a double holds off the short decimal it was read as.
+
+    ``1.4999999999999999`` is read as the double of ``1.5``: it would sit on a limit of 1.5 that
+    the typed decimal is below (spec: comparisons at a limit are exact in decimal terms). Where
+    the double read is that of a decimal of at most 15 significant digits (what a limit is) and
+    the text is another decimal, the value becomes the neighbouring double on the text's side,
+    which lies between the two (the nearest double to the text is at most half a step away):
+    on the typed side of that short decimal and of every other, since 15-digit decimals are
+    several doubles apart. A double that is no short decimal is left as read. Only the rare cells
+    with more than 15 digits are visited one by one; ``values`` is changed in place.
+    """
+    arrow = arrow_text(raw)
+    if arrow is not None:  # whole columns in Arrow: the exact way may read millions of lab values
+        digits = pc.fill_null(pc.count_substring_regex(arrow, "[0-9]"), 0).to_numpy()
+        many = np.asarray(digits) > SHORT_DECIMAL_DIGITS
+    else:
+        many = raw.str.count(r"[0-9]").gt(SHORT_DECIMAL_DIGITS).fillna(False).to_numpy(dtype=bool)
+    for row in np.flatnonzero(many & np.isfinite(values)):
+        try:
+            typed = Decimal(str(raw.iat[row]).strip())
+        except InvalidOperation:  # a spelling pandas reads and Decimal does not: left as read
+            continue
+        read = Decimal(repr(float(values[row])))
+        if _significant_digits(read) <= SHORT_DECIMAL_DIGITS and typed != read:
+            values[row] = np.nextafter(values[row], np.inf if typed > read else -np.inf)
 
 
 def _parse_date(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Series, Issues]:

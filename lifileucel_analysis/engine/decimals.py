@@ -8,9 +8,9 @@ with a limit, and :func:`decimal_text` shows a value with every digit it was typ
 so an evidence sentence never reads against its outcome ("1.4999 < 1.5", not "1.5 < 1.5").
 
 Numbers are read into 64-bit doubles, which hold every decimal of up to 15 significant
-digits exactly. A value typed with more digits is read as its nearest double: most keep
-their side of every limit, but one within a few units of the 17th digit of a limit
-(1.4999999999999999 against 1.5) is read as the limit itself (docs/criteria.md).
+digits exactly. A value typed with more digits that its nearest double would put on a
+limit (1.4999999999999999 against 1.5) is read as the neighbouring double on its side
+(:func:`..contract.cell_parsing._off_a_short_decimal`, docs/criteria.md).
 """
 
 from __future__ import annotations
