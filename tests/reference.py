@@ -257,11 +257,19 @@ def options(tri: str) -> list[bool]:
 def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str]) -> set[tuple[bool, ...]]:
     """Every reading of one line as (counted, anti-PD-(L)1, shows progression if latest, BRAF)."""
     settings = [therapy["setting"]] if therapy["setting"] is not None else ["metastatic", "adjuvant"]
-    end, recurrence = therapy["end_date"], therapy["recurrence_date"]
-    if recurrence is not None:
-        windows = [end is None or recurrence <= add_months(end, int(params["adjuvant_recurrence_months"]))]
+    start, end, recurrence = therapy["start_date"], therapy["end_date"], therapy["recurrence_date"]
+    months = int(params["adjuvant_recurrence_months"])
+    # A blank end date is "ongoing" unless the stop reason says the line stopped, and not for the
+    # recurrence itself (progression: on therapy either way): then it is a missing date on or after the start.
+    stopped = therapy["stop_reason"] in ("toxicity", "completed", "other")
+    if recurrence is not None and start is not None and recurrence < start:
+        windows = [True, False]  # a recurrence cannot precede the line it follows: a wrong date
+    elif recurrence is not None and end is None and stopped:
+        windows = [True] if start is not None and recurrence <= add_months(start, months) else [True, False]
+    elif recurrence is not None:
+        windows = [end is None or recurrence <= add_months(end, months)]
     else:
-        windows = [True] if end is None else [True, False]  # recurred; on therapy, or date missing
+        windows = [True] if end is None and not stopped else [True, False]  # recurred; on therapy, or date missing
     stop, best = therapy["stop_reason"], therapy["best_response"]
     if stop in ("progression", "toxicity") or best in ("sd", "pd"):
         progressions = [True]

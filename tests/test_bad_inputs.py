@@ -690,7 +690,7 @@ CASES: list[Case] = [
     Case("recurrence-before-the-line-starts-is-a-finding",
          csv_folder(cell("therapies", 0, "setting", "adjuvant"), cell("therapies", 0, "recurrence_date", "2023-06-01")),
          0, check=date_order_finding("P1", "therapies", "1", "recurrence_date", "2023-06-01",
-                                     "recurrence dated before the line starts")),
+                                     "recurrence dated before the line starts", unknown="I2")),
     Case("therapy-line-without-a-number-is-not-recorded-not-refused",  # P1's only line: still the most recent
          csv_folder(cell("therapies", 0, "line", "")), 0, check=verdicts_are(EXPECTED)),
     Case("lab-without-a-collected-date-is-not-recorded-not-refused",

@@ -196,6 +196,21 @@ I2_I3 = [
                UNKNOWN, PASS),
     lines_case("adjuvant on therapy (no end), recurrence date blank: recurred on therapy",
                [line(1, "adjuvant", NIVO, end=None, recurrence=None)], PASS, PASS),
+    # A recurrence dated before its line's start cannot have followed it: a wrong date, open (session 22).
+    lines_case("adjuvant, recurrence dated before the line started",
+               [line(1, "adjuvant", NIVO, start="2024-03-01", end="2024-08-31", best=None, stop="completed",
+                     recurrence="2024-01-15")], UNKNOWN, PASS),
+    # A blank end date is "ongoing", unless the stop reason says it stopped (not for the
+    # recurrence itself): then the end is missing, some day on or after the start 2024-03-01.
+    lines_case("adjuvant, end blank but completed, recurrence date blank",
+               [line(1, "adjuvant", NIVO, start="2024-03-01", end=None, best=None, stop="completed")],
+               UNKNOWN, PASS),
+    lines_case("adjuvant, end blank but completed, recurrence 6 months after the start",
+               [line(1, "adjuvant", NIVO, start="2024-03-01", end=None, best=None, stop="completed",
+                     recurrence="2024-09-01")], PASS, PASS),
+    lines_case("adjuvant, end blank but stopped for toxicity, recurrence 6 months + 1 day after the start",
+               [line(1, "adjuvant", NIVO, start="2024-03-01", end=None, best=None, stop="toxicity",
+                     recurrence="2024-09-02")], UNKNOWN, PASS),
     lines_case("adjuvant anti-PD-1 with blank recurrence date, then a metastatic anti-PD-1 line that progressed",
                [line(1, "adjuvant", NIVO, recurrence=None), line(2, "metastatic", NIVO)], PASS, PASS),
     lines_case("adjuvant non-PD-1 (ipilimumab) with recurrence",

@@ -168,3 +168,16 @@ def test_a_line_without_a_number_is_never_out_of_date_order() -> None:
     lines = [ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": None, "start_date": "2023-05-01",
                                 "end_date": "2023-09-01"}]
     assert findings(therapies=lines) == []
+
+
+@pytest.mark.parametrize(("stop", "found"), [("completed", True), ("toxicity", True), ("other", True),
+                                             ("progression", False), ("ongoing", False), (None, False)])
+def test_a_blank_end_date_beside_a_stop_reason_that_says_it_stopped(stop: str | None, found: bool) -> None:
+    # Blank end_date = ongoing (contract), contradicted by a stop reason saying it stopped; a line
+    # stopped for progression is read as on therapy at its recurrence and is not flagged.
+    line = {**ELIGIBLE_THERAPY, "setting": "adjuvant", "end_date": None, "stop_reason": stop}
+    rows = findings(therapies=[line])
+    assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "end_date", "value": "",
+                      "finding": f"line 1 has no end date (blank = ongoing) but stop_reason {stop}: it ended on a "
+                                 "date not recorded; record the end date (I2 and I3 read it as missing)"}]
+                    if found else [])

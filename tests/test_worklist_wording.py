@@ -221,8 +221,14 @@ def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> 
                                "adjuvant/neoadjuvant its recurrence shows progression; stop reason and best "
                                "response not recorded)")
     assert missing == "therapies.setting (line 1); therapies.stop_reason (line 1); therapies.best_response (line 1)"
-    # Completed with a complete response: only the setting decides (adjuvant passes, metastatic fails).
+    # Completed with a complete response: metastatic, it fails; adjuvant, it counts only if it recurred
+    # in the window, and "completed" says the blank end date is a missing date, not "ongoing"
+    # (session 22): the setting, the end date and the recurrence date decide.
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="completed",
+                                            best_response="cr")])[2] == (
+        "therapies.setting (line 1); therapies.end_date (line 1); therapies.recurrence_date (line 1)")
+    # Ongoing: as adjuvant it recurred on therapy, so only the setting decides.
+    assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="ongoing",
                                             best_response="cr")])[2] == "therapies.setting (line 1)"
     # Progressed: it counts and shows progression in every reading; the setting is not asked.
     outcome, evidence, missing = outcome_of("I2", therapies=[
@@ -330,7 +336,8 @@ def test_the_worklist_names_one_lab_rows_blank_cell_in_words() -> None:
 
 
 ADJUVANT_PEMBRO: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "pembrolizumab", "setting": "adjuvant",
-                                   "end_date": "2023-01-10", "stop_reason": "completed", "best_response": None}
+                                   "start_date": "2022-02-01", "end_date": "2023-01-10", "stop_reason": "completed",
+                                   "best_response": None}
 
 
 def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() -> None:
@@ -342,8 +349,8 @@ def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() ->
     outcome, evidence, _ = outcome_of("I3", therapies=therapies)
     assert (outcome, evidence) == ("pass", "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within 6 months): line 3 (pembrolizumab); not qualifying: "
-                                           "line 1 (pembrolizumab); unclear (recurrence date not recorded): "
-                                           "line 2 (pembrolizumab)")
+                                           "line 1 (pembrolizumab); unclear: line 2 (pembrolizumab) (recurrence "
+                                           "date not recorded)")
     # I2 passes with 2 or 3 counted lines: the evidence says both, not one count.
     outcome, evidence, _ = outcome_of("I2", therapies=therapies)
     assert outcome == "pass"
@@ -754,3 +761,35 @@ def test_an_adjuvant_line_that_may_not_count_is_said_to_count_only_with_its_recu
     assert evidence.endswith(
         "line 2 (nivolumab): adjuvant, completed, counts only if it recurred on therapy or within 6 months, which is "
         "then its progression")
+
+
+def test_a_recurrence_dated_before_its_line_leaves_the_line_open() -> None:
+    # Audit 22B (D1): adjuvant nivolumab 2024-03-01 to 2024-08-31, recurrence 2024-01-15. The
+    # recurrence is the one that followed the line (contract), so one of the dates is wrong: not
+    # on therapy, not after its end; whether the line counts is open, never a pass.
+    adjuvant = line(1, setting="adjuvant", agents="nivolumab", start_date="2024-03-01", end_date="2024-08-31",
+                    best_response=None, stop_reason="completed", recurrence_date="2024-01-15")
+    outcome, evidence, missing = outcome_of("I2", therapies=[adjuvant])
+    assert (outcome, missing) == ("unknown", "therapies.recurrence_date (line 1); therapies.start_date (line 1)")
+    assert evidence.startswith("0 to 1 counted prior lines (line 1 (nivolumab): recurrence 2024-01-15 before its "
+                               "start 2024-03-01, so one of the two is wrong)")
+    assert outcome_of("I3", therapies=[adjuvant])[1].endswith(
+        "unclear: line 1 (nivolumab) (recurrence 2024-01-15 before its start 2024-03-01, so one of the two is wrong)")
+
+
+@pytest.mark.parametrize("stop, recurrence, expected, missing", [
+    # Audit 22B (D2): a blank end date is "ongoing", but "completed" or "toxicity" says the line
+    # stopped: its end is a missing date on or after the start 2024-03-01 (+ 6 months = 2024-09-01).
+    ("completed", None, "unknown", "therapies.end_date (line 1); therapies.recurrence_date (line 1)"),
+    ("completed", "2024-09-01", "pass", ""),  # within 6 months of the start: of any end after it
+    ("toxicity", "2024-09-02", "unknown", "therapies.end_date (line 1)"),
+    ("ongoing", None, "pass", ""),  # recurred on therapy
+    (None, None, "pass", ""),  # blank end date, nothing against "ongoing"
+    ("progression", None, "pass", ""),  # stopped for the recurrence itself: on therapy
+])
+def test_a_blank_end_date_beside_a_stop_is_a_missing_date(stop: str | None, recurrence: str | None, expected: str,
+                                                           missing: str) -> None:
+    adjuvant = line(1, setting="adjuvant", agents="nivolumab", start_date="2024-03-01", end_date=None,
+                    best_response=None, stop_reason=stop, recurrence_date=recurrence)
+    outcome, _, asked = outcome_of("I2", therapies=[adjuvant])
+    assert (outcome, asked) == (expected, missing)

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
 from .evidence import TEXT, Part, Rule, decide, join_nonempty, join_per_patient, text_series
-from .facts import Facts
+from .facts import Facts, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes
 from .outcome import Outcome
 
@@ -125,10 +125,46 @@ def unclassified_lines(f: Facts, rows: np.ndarray) -> pa.Array:
 
 
 def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
-    """Per line: its blank recurrence date leaves open whether it counts (a possibly adjuvant
-    anti-PD-(L)1 line with an end date), so the date is worth collecting."""
+    """Per line: its recurrence window is open and leaves open whether it counts (a possibly adjuvant
+    anti-PD-(L)1 line), so the fields of :func:`window_requests` are worth collecting."""
     return (lines["recurrence_in_window"].isna() & ~(lines["setting"] == "metastatic").fillna(False)
             & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
+
+
+def _day(dates: pd.Series) -> pd.Series:
+    return dates.dt.strftime("%Y-%m-%d").astype(str)
+
+
+def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
+    """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
+    evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"
+    with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
+    start"; or "recurrence 2024-01-15 before its start 2024-03-01, so one of the two dates is
+    wrong"; "" for any other line."""
+    before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
+    recurrence_blank = lines["recurrence_date"].isna().to_numpy()
+    recurrence = "recurrence " + _day(lines["recurrence_date"])
+    stopped = "end date not recorded although stopped (" + lines["stop_reason"].astype(str) + ")"
+    choices = [recurrence + " before its start " + _day(lines["start_date"]) + ", so one of the two is wrong",
+               stopped + ", recurrence date not recorded",
+               stopped + ": " + recurrence + f" more than {months} months after its start",
+               pd.Series("recurrence date not recorded", index=lines.index)]
+    reason = np.select([before, undated & recurrence_blank, undated, recurrence_blank],
+                       [choice.to_numpy(dtype=object) for choice in choices], "")
+    return pd.Series(reason, index=lines.index, dtype=object).where(recurrence_date_open(lines), "")
+
+
+def window_requests(lines: pd.DataFrame, line: pd.Series) -> pd.Series:
+    """Per line of :func:`recurrence_date_open`, the fields that would decide its window (``line``:
+    how requests name it, " (line 2)"): the recurrence date, the end date of a line that stopped
+    on a date not recorded, or both dates of a recurrence before the start; "" for any other line."""
+    before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
+    recurrence = "therapies.recurrence_date" + line
+    end = "therapies.end_date" + line
+    choices = [recurrence + "; therapies.start_date" + line, end + "; " + recurrence, end]
+    asks = np.select([before, undated & lines["recurrence_date"].isna().to_numpy(), undated],
+                     [choice.to_numpy(dtype=object) for choice in choices], recurrence.to_numpy(dtype=object))
+    return pd.Series(asks, index=lines.index, dtype=object).where(recurrence_date_open(lines), "")
 
 
 def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np.ndarray,
@@ -163,7 +199,7 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
         order_asked.where(order[rows], ""),
         ("therapies.setting" + line).where(lines["setting"].isna(), ""),
         agent_requests(f, rows).where(lines["pd1"].isna(), ""),
-        ("therapies.recurrence_date" + line).where(recurrence_date_open(lines), ""),
+        window_requests(lines, line),
         ("therapies.stop_reason" + line).where(progress_open & stop.isna().to_numpy(), ""),
         ("therapies.best_response" + line).where(progress_open & best.isna().to_numpy(), ""),
     ]

@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import F, N, P, U, allowed_range, at_least, column, line_labels, line_requests, yes_fails
+from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
+                           window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient, join_texts, text_series
 from .outcome import CODE
@@ -121,12 +122,12 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
                                                   pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
     values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
-              "unclear": _lines_or_none(f, unclear), "months": p.adjuvant_recurrence_months, "also": also,
+              "unclear": _unclear_windows(f, p, unclear), "months": p.adjuvant_recurrence_months, "also": also,
               "maybe": maybe_lines, "why": why}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
-                                           "unclear (recurrence date not recorded): {unclear}{also}"),
+                                           "unclear: {unclear}{also}"),
         Rule(f.count(may_be) > 0, P, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
                                      "{maybe} may be one ({why}); I3 never blocks"),
         Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
@@ -137,6 +138,15 @@ MAY_BE_ONE = ("agents unclassified: therapies.agents", "setting blank: therapies
               "setting blank or agents unclassified: therapies.setting, therapies.agents")
 """Why a patient's lines may be adjuvant anti-PD-(L)1 lines without being recorded as such (I3's
 evidence): unclassified agents only, a blank setting only, or both."""
+
+
+def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
+    """Per patient, the selected lines with why each one's window is open ("line 1 (pembrolizumab)
+    (recurrence date not recorded)"), or "none"."""
+    lines = f.lines[rows]
+    text = line_names(lines) + " (" + window_open_reasons(lines, p.adjuvant_recurrence_months) + ")"
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
+    return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 
 def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:

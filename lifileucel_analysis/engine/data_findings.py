@@ -18,7 +18,7 @@ from ..contract.dataset import ScreeningDataset
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR
-from .facts import Facts, birth_out_of_order
+from .facts import Facts, birth_out_of_order, end_missing
 from .prior_lines import line_order
 from .nullable import is_no, is_yes
 from .waivers import documented
@@ -99,15 +99,22 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
 
 
 def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.DataFrame]:
-    """A line's end or recurrence dated before its start: read as recorded, said to the site."""
+    """A line's end or recurrence dated before its start, or a blank end date (ongoing) beside a stop
+    reason saying it stopped: said to the site, with how the criteria read it."""
     out = []
-    for column, what in (("end_date", "ends before it starts"),
-                         ("recurrence_date", "has a recurrence dated before the line starts")):
+    for column, what, read in (
+            ("end_date", "ends before it starts", "the criteria read both as recorded"),
+            ("recurrence_date", "has a recurrence dated before the line starts",
+             "I2 and I3 leave open whether an adjuvant/neoadjuvant line counts until one is corrected")):
         hit = np.flatnonzero((lines[column] < lines["start_date"]).fillna(False).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, _day(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " (start_date "
-                          + _day(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (the criteria "
-                          "read both as recorded)"))
+                          + _day(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (" + read + ")"))
+    undated = np.flatnonzero(end_missing(lines).to_numpy())
+    out.append(_frame(lines["patient_id"].iloc[undated], "therapies", undated, "end_date", "",
+                      "line " + line_no.iloc[undated] + " has no end date (blank = ongoing) but stop_reason "
+                      + lines["stop_reason"].iloc[undated].astype(str) + ": it ended on a date not recorded; record "
+                      "the end date (I2 and I3 read it as missing)"))
     return out
 
 

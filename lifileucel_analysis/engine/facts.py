@@ -136,13 +136,33 @@ def recurrence_in_window(t: pd.DataFrame, months: int) -> pd.Series:
 
     A blank ``recurrence_date`` is a recurrence whose date is missing (the patient is
     screened for advanced disease): on therapy (blank ``end_date``) it is in the window,
-    else it is unknown (NA).
+    else it is unknown (NA). A blank end date is "ongoing" (the contract) unless the stop
+    reason says the line stopped (:func:`end_missing`): then the end is a missing date on or
+    after the start, and only a recurrence within ``months`` of the start is surely in the
+    window. A recurrence dated before the line's start (:func:`recurrence_before_start`) cannot
+    have followed it: one of the dates is wrong, and the window is unknown (docs/criteria.md).
     """
-    limit = t["end_date"] + pd.DateOffset(months=months)
-    recorded = t["recurrence_date"].notna()
-    on_therapy = t["end_date"].isna()
-    inside = recorded & (on_therapy | (t["recurrence_date"] <= limit))
-    return _tri(inside | (~recorded & on_therapy), recorded & ~inside)
+    start, end, recurrence = t["start_date"], t["end_date"], t["recurrence_date"]
+    undated = end_missing(t)
+    on_therapy = end.isna() & ~undated
+    # A missing end lies on or after the start: the earliest window ends months after the start.
+    limit = end.where(~undated, start) + pd.DateOffset(months=months)
+    recorded = recurrence.notna() & ~recurrence_before_start(t)
+    inside = recorded & (on_therapy | (recurrence <= limit).fillna(False))
+    outside = recorded & ~inside & end.notna()
+    return _tri(inside | (recurrence.isna() & on_therapy), outside)
+
+
+def end_missing(t: pd.DataFrame) -> pd.Series:
+    """Per line: a blank end date (the contract's "ongoing") beside a stop reason saying the line
+    stopped (toxicity, completed, other), so it ended on a date not recorded. A line stopped for
+    progression is not one: whatever its end, the recurrence that stopped it came on therapy."""
+    return (t["end_date"].isna() & t["stop_reason"].isin(["toxicity", "completed", "other"])).fillna(False)
+
+
+def recurrence_before_start(t: pd.DataFrame) -> pd.Series:
+    """Per line: a recurrence dated before the line's start, which it is defined to follow."""
+    return (t["recurrence_date"] < t["start_date"]).fillna(False)
 
 
 def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:

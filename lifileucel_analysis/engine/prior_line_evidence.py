@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
-                           recurrence_date_open, unclassified_lines, unclassified_reasons)
+                           unclassified_lines, unclassified_reasons, window_open_reasons)
 from .evidence import TEXT, Part, Rule, Text, combine, decide, join_nonempty, join_per_patient, join_texts
 from .facts import Facts
 from .nullable import is_yes
@@ -35,7 +35,7 @@ def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarra
     # A failed limit quotes the count it is sure of: "at least 3 ... > 2" while lines may or may not count.
     ranged = n_sure != n_maybe
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, maybe & ~surely), "left_out": left_out,
+              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, p, maybe & ~surely), "left_out": left_out,
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
               "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
@@ -67,7 +67,7 @@ def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
                                                   pa.scalar("", TEXT)))
 
 
-def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
+def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """Per patient, each line that may or may not count and the blank that leaves it open.
 
     "line 2 (pembrolizumab): recurrence date not recorded"; a line can have several reasons.
@@ -76,7 +76,7 @@ def _why_count_unclear(f: Facts, rows: np.ndarray) -> pa.Array:
     pieces = [
         pd.Series("setting not recorded", index=lines.index).where(lines["setting"].isna(), ""),
         unclassified_reasons(lines).where(lines["pd1"].isna(), ""),
-        pd.Series("recurrence date not recorded", index=lines.index).where(recurrence_date_open(lines), ""),
+        window_open_reasons(lines, p.adjuvant_recurrence_months),
     ]
     text = line_names(lines) + ": " + join_nonempty(pieces, ", ")
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
