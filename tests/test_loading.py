@@ -204,7 +204,7 @@ def test_a_blank_lab_test_in_u_per_l_needs_the_uln_of_ast_and_alt(tmp_path: Path
     assert [str(p) for p in error.problems] == [
         "labs row 2, column uln: value '': blank, but required: a result in U/L with a blank test is an ast or alt "
         "result, which needs its upper limit of normal (uln) in U/L; give the uln (or the test and unit, if U/L is "
-        "wrong)"]
+        "wrong) (patient_id 'P1')"]
 
 
 @pytest.mark.parametrize(("table", "index", "column", "value", "fragment"), BAD_CELLS[:12],
@@ -307,7 +307,7 @@ def test_row_numbers_count_data_rows_after_quoted_line_breaks(tmp_path: Path) ->
     error = load_error(folder)
     assert [str(p) for p in error.problems] == [
         "toxicities row 2, column category: value 'skin': unknown code: expected one of endocrine, ocular, "
-        "vitiligo, other"]
+        "vitiligo, other (patient_id 'P2')"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -640,7 +640,7 @@ def test_parquet_timestamp_with_a_time_of_day_is_refused(tmp_path: Path) -> None
     error = load_error(folder)
     assert [str(p) for p in error.problems] == [
         "patients row 1, column consent_date: value '2025-03-01 23:00:00': has a time of day: "
-        "expected a date YYYY-MM-DD without time"]
+        "expected a date YYYY-MM-DD without time (patient_id 'P1')"]
 
 
 def test_parquet_bad_typed_values_are_reported(tmp_path: Path) -> None:
@@ -652,10 +652,11 @@ def test_parquet_bad_typed_values_are_reported(tmp_path: Path) -> None:
     pq.write_table(patients, folder / "patients.parquet")
     problems = {str(p) for p in load_error(folder).problems}
     assert problems == {
-        "patients row 1, column ecog: value 7.0: out of range: expected a whole number >= 0 and <= 5",
-        "patients row 2, column ecog: value 2.5: not a whole number: expected a whole number >= 0 and <= 5",
-        "patients row 1, column sex: value 'yes': unknown code: expected one of female, male",
-        "patients row 2, column sex: value 'no': unknown code: expected one of female, male",
+        "patients row 1, column ecog: value 7.0: out of range: expected a whole number >= 0 and <= 5 (patient_id 'P1')",
+        "patients row 2, column ecog: value 2.5: not a whole number: expected a whole number >= 0 and <= 5 "
+        "(patient_id 'P2')",
+        "patients row 1, column sex: value 'yes': unknown code: expected one of female, male (patient_id 'P1')",
+        "patients row 2, column sex: value 'no': unknown code: expected one of female, male (patient_id 'P2')",
     }
 
 
@@ -718,8 +719,9 @@ def test_validate_tables_reports_problems_in_memory() -> None:
     del raw["toxicities"]
     error = pytest.raises(ContractError, validate_tables, raw).value
     assert {str(p) for p in error.problems} == {
-        "patients row 1, column ecog: value '9': out of range: expected a whole number >= 0 and <= 5",
-        "labs row 1, column value: value '-1': out of range: expected a number >= 0",
+        # Each cell's problem names the row's patient: a coordinator searches for the ID, not the row.
+        "patients row 1, column ecog: value '9': out of range: expected a whole number >= 0 and <= 5 (patient_id 'P1')",
+        "labs row 1, column value: value '-1': out of range: expected a number >= 0 (patient_id 'P1')",
         "toxicities: missing table: the contract requires it (it may have no rows)",
     }
 
@@ -806,3 +808,16 @@ def test_a_blank_lab_value_or_unit_is_read_as_not_recorded(tmp_path: Path, colum
     assert len(dataset.labs) == len(rows["labs"])
     assert pd.isna(dataset.labs[column].iloc[0])
     assert dataset.labs[column].iloc[1:].notna().all()
+
+
+def test_a_problem_names_its_rows_patient_only_where_the_id_is_readable(tmp_path: Path) -> None:
+    # Audit 22A: "patients row 2" counts rows under the header, which a spreadsheet shows as line 3;
+    # the patient's ID is what a coordinator searches for. A row whose ID is itself wrong gets none.
+    rows = base_rows()
+    rows["patients"][0].update(sex="man")
+    rows["patients"][1].update(patient_id="P 2", sex="woman")
+    problems = [str(p) for p in load_error(write_csv_dataset(tmp_path / "d", rows)).problems]
+    assert "patients row 1, column sex: value 'man': unknown code: expected one of female, male (patient_id 'P1')" \
+        in problems
+    assert "patients row 2, column sex: value 'woman': unknown code: expected one of female, male" in problems
+    assert not any("patient_id 'P 2'" in p for p in problems)

@@ -38,6 +38,8 @@ class Problem:
     column: str | None
     value: object
     message: str
+    patient: str | None = None
+    """The row's ``patient_id`` where it is readable (a coordinator finds the patient, not the row)."""
 
     @property
     def kind(self) -> str:
@@ -48,7 +50,8 @@ class Problem:
         where = self.table if self.row is None else f"{self.table} row {self.row}"
         where += "" if self.column is None else f", column {printable(self.column)}"
         value = "" if self.value is None else f": value {_shown(self.value)}"
-        return f"{where}{value}: {self.message}"
+        patient = "" if self.patient is None else f" (patient_id {_shown(self.patient)})"
+        return f"{where}{value}: {self.message}{patient}"
 
 
 def names_shown(names: Sequence[str]) -> str:

@@ -13,6 +13,7 @@ lists every problem of every table, each located by table, row, column and value
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from .id_lookup import positions_in_each
 from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED,
                        MSG_ULN_NEEDED_NO_TEST)
 from .schema import (
+    PATIENT_ID_PATTERN,
     TABLES,
     TESTS_NEEDING_ULN,
     UNIT_FACTORS,
@@ -128,6 +130,8 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
+    if findings.problems:
+        _name_patients(findings, checked)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
     kept, repeated = {}, {}
@@ -178,6 +182,27 @@ def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _C
         columns[column.name] = typed
         findings.merge(own)
     return _Checked(spec, columns, raw, n_rows)
+
+
+_PATIENT_ID = re.compile(PATIENT_ID_PATTERN)
+
+
+def _name_patients(findings: Findings, checked: Mapping[str, _Checked]) -> None:
+    """Give each problem in a table row the ``patient_id`` of that row, where it is readable.
+
+    Rows are counted under the header, which a spreadsheet shows as line 2 and a file with a
+    title line above it as line 3: the patient's ID is what a coordinator searches for (audit
+    22A). At most :data:`.MAX_PROBLEMS_PER_KIND` problems per kind are kept, so the loop is short.
+    """
+    named = []
+    for problem in findings.problems:
+        table = checked.get(problem.table)
+        ids = None if table is None else table.raw.get("patient_id")
+        at = -1 if ids is None or problem.row is None or problem.column == "patient_id" else problem.row - 1
+        patient = ids.iat[at] if 0 <= at < len(ids) else None
+        readable = isinstance(patient, str) and _PATIENT_ID.fullmatch(patient) is not None
+        named.append(replace(problem, patient=patient) if readable else problem)
+    findings.problems = named
 
 
 def _header_checked(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> pd.DataFrame:
