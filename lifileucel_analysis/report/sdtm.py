@@ -5,12 +5,12 @@ The sponsor's data management receives eligibility as SDTM:
 
 * **TI** (trial inclusion/exclusion criteria, trial design): one record per criterion of the
   criteria version used, from the criteria catalog (:mod:`.criteria_catalog`);
-* **IE** (inclusion/exclusion criteria not met): one record per criterion that failed for
-  an *ineligible* patient, and per criterion that had failed before it was waived for an
-  eligible or ineligible one (an exception granted is still a criterion not met; its
-  waiver is in DV): an inclusion criterion not met has ``IEORRES = N``, an exclusion
-  criterion met ``IEORRES = Y`` (CDISC/FDA rule CG0176), ``IESTRESC = IEORRES``. Pending
-  patients are not in IE: their criteria were not all assessed. ``IEDTC`` is the consent
+* **IE** (inclusion/exclusion criteria not met): one record per criterion that failed (for
+  an *ineligible* patient), and per criterion that had failed before it was waived, whatever
+  the verdict (an exception granted is still a criterion not met; its waiver is in DV): an
+  inclusion criterion not met has ``IEORRES = N``, an exclusion criterion met
+  ``IEORRES = Y`` (CDISC/FDA rule CG0176), ``IESTRESC = IEORRES``. A pending patient's
+  unknown criteria were not assessed and are not in IE. ``IEDTC`` is the consent
   date (the screening visit) when the dataset is at hand, blank when the export is made
   from a result folder, which does not carry it;
 * **DV** (protocol deviations): one record per documented waiver of a criterion, saying
@@ -319,24 +319,21 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
 
 
 def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
-    """IE: the criteria not met (inclusion not met N, exclusion met Y) of assessed patients.
+    """IE: the criteria not met (inclusion not met N, exclusion met Y).
 
-    A failed criterion of an ineligible patient, and a criterion that had failed before
-    it was waived, of an eligible or ineligible patient (the subject was enrolled, or
-    screened out, with an exception: SDTMIG's IE lists the criteria "that cause the
-    subject to be in violation", and the waiver is the deviation in DV).
+    Every failed criterion (its patient is ineligible), and every criterion that had failed
+    before it was waived, whatever the patient's verdict: an exception granted is still a
+    criterion not met (SDTMIG's IE lists the criteria "that cause the subject to be in
+    violation", and the waiver is the deviation in DV). A pending patient's unknown criteria
+    were not assessed and are not in IE, but a waived fail of theirs was (audit 22C: DV had
+    deviations of pending patients with no IE record to match).
     """
     ti = ti_domain(catalog, studyid).set_index("IETESTCD")
     verdicts = screening.verdicts.set_index("patient_id")
     outcomes, waivers = screening.outcomes, screening.waivers
     failed = outcomes.loc[outcomes["outcome"] == "fail", ["patient_id", "criterion_id"]]
     waived_fail = waivers.loc[waivers["was"] == "fail", ["patient_id", "criterion_id"]]
-
-    def of(frame: pd.DataFrame, kept: tuple[str, ...]) -> pd.DataFrame:
-        return frame[verdicts.loc[frame["patient_id"], "verdict"].isin(kept).to_numpy()]
-
-    failed = _in_key_order(pd.concat([of(failed, ("ineligible",)), of(waived_fail, ("eligible", "ineligible"))],
-                                     ignore_index=True))
+    failed = _in_key_order(pd.concat([failed, waived_fail], ignore_index=True))
     category = ti.loc[failed["criterion_id"], "IECAT"].to_numpy()
     result = np.where(category == "INCLUSION", "N", "Y")
     return pd.DataFrame({
