@@ -352,3 +352,17 @@ def test_a_criteria_version_whose_letters_ascii_cannot_hold_exits_2(tmp_path: Pa
     err = capsys.readouterr().err
     assert "Amendment \u03b1" in err and "cannot be written in ASCII" in err and "TIVERS" in err
     assert not out.exists()
+
+
+def test_ti_rule_names_every_limit_so_versions_that_differ_in_one_differ_in_ti(tmp_path: Path) -> None:
+    # Audit 22C (D4): a file changing only the ANC limit gave I7 the same TIRL ("Adequate labs").
+    anc = tmp_path / "anc.yaml"
+    anc.write_text("version: ANC 1.5\nmin_anc_10e9_per_l: 1.5\n", encoding="utf-8")
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "out"), "--studyid", STUDYID,
+                 "--criteria", str(anc)]) == 0
+    ti = read_csv(tmp_path / "out" / "ti.csv").set_index("IETESTCD")["TIRL"]
+    assert ti["I7"] == ("ANC >= 1.5, platelets >= 100 x10^9/L; Hb >= 9 g/dL; AST, ALT <= 3 (5 liver mets) x ULN; "
+                        "bilirubin <= 2 (3 Gilbert) mg/dL; CrCl >= 40 mL/min; from 28 days before consent")
+    assert ti["E5"] == "Brain metastases untreated, symptomatic, or stable < 14 days before NMA-LD"
+    assert ti["I2"].startswith("1-4 counted prior lines (adjuvant anti-PD-(L)1 if recurred <= 6 months)")
+    assert ti["E6"] == "Steroids > 10 mg/day"  # a label that names its limit is the rule

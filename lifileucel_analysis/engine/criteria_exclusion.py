@@ -113,7 +113,8 @@ UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable {days_at_co
            label="Untreated or unstable brain metastases",
            reads="patients.brain_metastases patients.brain_metastases_symptomatic patients.brain_metastases_treated "
                  "patients.brain_metastases_stable_since patients.lymphodepletion_date patients.consent_date",
-           limits="brain_metastases_stable_days")
+           limits="brain_metastases_stable_days",
+           rule="Brain metastases untreated, symptomatic, or stable < {brain_metastases_stable_days} days before NMA-LD")
 def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     """With brain metastases, passes only when treated, asymptomatic and stable long enough before NMA-LD."""
     brain = column(f, "brain_metastases")

@@ -55,7 +55,10 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
            label="{min_prior_lines}-{max_prior_lines} prior lines incl. anti-PD-(L)1, progressed",
            reads="therapies.line therapies.setting therapies.agents therapies.end_date therapies.best_response "
                  "therapies.stop_reason therapies.recurrence_date patients.braf_v600",
-           limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600")
+           limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600",
+           rule="{min_prior_lines}-{max_prior_lines} counted prior lines (adjuvant anti-PD-(L)1 if recurred <= "
+                "{adjuvant_recurrence_months} months), one with anti-PD-(L)1, the latest progressed, intolerant or "
+                "non-responding; BRAF inhibitor if V600: {require_braf_inhibitor_if_v600}")
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     """1-4 counted prior lines, one with anti-PD-(L)1, the latest progressed; decided over every reading of blanks."""
     counted, setting = f.lines["counted"], f.lines["setting"]
@@ -222,7 +225,12 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
                  "patients.lymphodepletion_date patients.liver_metastases patients.gilbert_syndrome",
            limits="lab_lookback_days min_anc_10e9_per_l min_platelets_10e9_per_l min_hemoglobin_g_per_dl "
                   "max_ast_alt_x_uln max_ast_alt_x_uln_liver_metastases max_bilirubin_mg_per_dl "
-                  "max_bilirubin_mg_per_dl_gilbert min_creatinine_clearance_ml_per_min")
+                  "max_bilirubin_mg_per_dl_gilbert min_creatinine_clearance_ml_per_min",
+           rule="ANC >= {min_anc_10e9_per_l}, platelets >= {min_platelets_10e9_per_l} x10^9/L; Hb >= "
+                "{min_hemoglobin_g_per_dl} g/dL; AST, ALT <= {max_ast_alt_x_uln} ({max_ast_alt_x_uln_liver_metastases} "
+                "liver mets) x ULN; bilirubin <= {max_bilirubin_mg_per_dl} ({max_bilirubin_mg_per_dl_gilbert} "
+                "Gilbert) mg/dL; CrCl >= {min_creatinine_clearance_ml_per_min} mL/min; from {lab_lookback_days} "
+                "days before consent")
 def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails.
 

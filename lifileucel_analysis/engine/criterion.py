@@ -46,6 +46,9 @@ class Criterion:
         The criteria parameters (keys of the criteria file) it applies.
     evaluate : callable
         ``(facts, params) -> Part``, vectorized over all patients.
+    rule_template : str
+        The rule with every limit it applies (SDTM ``TIRL``), where the label leaves some out;
+        ``""``: the label says it all.
     """
 
     id: str
@@ -55,18 +58,27 @@ class Criterion:
     reads: tuple[str, ...]
     limits: tuple[str, ...]
     evaluate: Evaluate
+    rule_template: str = ""
 
     def label(self, params: CriteriaParams) -> str:
         """The short name with the limits of ``params`` filled in."""
+        return self._filled(self.label_template, params)
+
+    def rule(self, params: CriteriaParams) -> str:
+        """The rule with every limit of ``params`` it applies (the label where that says them all)."""
+        return self._filled(self.rule_template or self.label_template, params)
+
+    def _filled(self, template: str, params: CriteriaParams) -> str:
         values = params.as_dict()
-        return self.label_template.format(**{key: format_scalar(values[key]) for key in self.limits})
+        return template.format(**{key: format_scalar(values[key]) for key in self.limits})
 
 
 REGISTRY: dict[str, Criterion] = {}
 """Every criterion defined so far, by ID (filled as the criteria modules are imported)."""
 
 
-def criterion(cid: str, *, record: str, label: str, reads: str, limits: str = "") -> Callable[[Evaluate], Evaluate]:
+def criterion(cid: str, *, record: str, label: str, reads: str, limits: str = "",
+              rule: str = "") -> Callable[[Evaluate], Evaluate]:
     """Register the decorated function as criterion ``cid``; the function itself is unchanged.
 
     Parameters
@@ -81,13 +93,17 @@ def criterion(cid: str, *, record: str, label: str, reads: str, limits: str = ""
         The ``table.column`` fields it reads, separated by spaces.
     limits : str
         The criteria parameters it applies, separated by spaces.
+    rule : str
+        The rule with every limit (``{key}`` fields as in the label), where the label leaves
+        some out (SDTM TI's ``TIRL``: two versions that differ in a limit differ there).
     """
 
     def register(evaluate: Evaluate) -> Evaluate:
         if cid in REGISTRY:
             raise ValueError(f"criterion {cid} is defined twice")
         kind: Kind = "inclusion" if cid.startswith("I") else "exclusion"
-        REGISTRY[cid] = Criterion(cid, kind, record, label, tuple(reads.split()), tuple(limits.split()), evaluate)
+        REGISTRY[cid] = Criterion(cid, kind, record, label, tuple(reads.split()), tuple(limits.split()), evaluate,
+                                  rule)
         return evaluate
 
     return register

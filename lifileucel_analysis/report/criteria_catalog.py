@@ -84,7 +84,7 @@ def criterion_entry(criterion: Criterion, params: CriteriaParams, sources: Mappi
     Returns
     -------
     dict
-        ``id``, ``kind``, ``record_text``, ``label``, ``reads`` (``table.column`` fields)
+        ``id``, ``kind``, ``record_text``, ``label``, ``rule`` (with every limit), ``reads`` (``table.column`` fields)
         and ``limits`` (``name``, ``value``, ``source``).
     """
     values = params.as_dict()
@@ -93,6 +93,7 @@ def criterion_entry(criterion: Criterion, params: CriteriaParams, sources: Mappi
         "kind": criterion.kind,
         "record_text": criterion.record_text,
         "label": criterion.label(params),
+        "rule": criterion.rule(params),
         "reads": list(criterion.reads),
         "limits": [{"name": name, "value": values[name], "source": sources.get(name, "")}
                    for name in criterion.limits],

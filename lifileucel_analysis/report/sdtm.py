@@ -314,7 +314,7 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
         "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
         # The version is the criteria file's own text: ASCII and <= 200 bytes like every value.
-        "TIRL": criteria["label"].map(ascii_text), "TIVERS": _version_in_ascii(str(catalog["criteria_version"])),
+        "TIRL": criteria["rule"].map(ascii_text), "TIVERS": _version_in_ascii(str(catalog["criteria_version"])),
     })
 
 
