@@ -29,8 +29,8 @@ def test_a_waiver_without_its_approver_leaves_a_failing_criterion_unknown() -> N
                                   overrides=[{"criterion_id": "E6", "approved_by": None}]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
-    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
-                               "not applied; without it: fail: steroid 15 mg/day > 10")
+    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived once "
+                               "its approver is recorded, otherwise fail: steroid 15 mg/day > 10")
     assert result.verdicts["verdict"].tolist() == ["pending"]
     assert field_label(row["missing"]) == "who approved the waiver of E6"
     assert result.waivers.empty  # not a documented waiver yet
@@ -74,7 +74,8 @@ def test_a_waiver_without_a_date_may_postdate_a_data_cut() -> None:
     row = outcome(screen(kept), "A", "E6")
     assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_date (waiver of E6)")
     assert row["evidence"] == ("a waiver of E6 without an approval date (approved_date not recorded) may postdate "
-                               "the data cut 2025-03-10, so it is not applied; without it: fail: steroid 15 mg/day > 10")
+                               "the data cut 2025-03-10: waived if it was approved by then, otherwise fail: steroid 15 "
+                               "mg/day > 10")
     assert field_label(row["missing"]) == "approval date of the waiver of E6"
     assert screen(kept).waivers.empty
     # Without a cut the same waiver applies.

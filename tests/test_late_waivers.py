@@ -92,8 +92,8 @@ def test_an_unsigned_row_at_the_cut_and_a_late_one_keep_the_unsigned_sentence_fi
     unsigned = {**BEFORE, "approved_by": None}
     got = row(screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE, unsigned]))), "A", "E6")
     assert (got["outcome"], got["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
-    assert got["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
-                               "not applied; without it: fail: steroid 15 mg/day > 10; a waiver dated after the data "
+    assert got["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived once "
+                               "its approver is recorded, otherwise fail: steroid 15 mg/day > 10; a waiver dated after the data "
                                "cut 2025-03-10 is not applied at this cut (by medical monitor on 2025-04-02: taper "
                                "documented)")
 

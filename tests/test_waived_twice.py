@@ -72,8 +72,8 @@ def test_two_unsigned_rows_ask_once() -> None:
                                   overrides=[{**FIRST, "approved_by": None}, {**EARLIER, "approved_by": None}]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
-    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded), so it is "
-                               "not applied; without it: fail: steroid 15 mg/day > 10")
+    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived once "
+                               "its approver is recorded, otherwise fail: steroid 15 mg/day > 10")
     assert result.waivers.empty
     assert result.missing_data["fields"].tolist() == ["overrides.approved_by (waiver of E6)"]
 

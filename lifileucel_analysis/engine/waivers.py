@@ -194,13 +194,17 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
     waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also + late \
         + " (was " + was + ": " + original + ")"
     unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
-                "not recorded), so it is not applied")
+                "not recorded)")
+    # A blocking outcome is unknown: say which way each reading goes (audit 22A: "not applied;
+    # without it: fail" read as a fail beside the outcome unknown).
+    if_signed = pd.Series(": waived once its approver is recorded, otherwise ", index=o.index)
     if cut_date is not None:
         undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
-                   f"recorded) may postdate the data cut {cut_date.isoformat()}, so it is not applied")
+                   f"recorded) may postdate the data cut {cut_date.isoformat()}")
         unsigned = unsigned.where(o["approved_by"].isna(), undated)
-    return waived.where(signed, (unsigned + "; without it: " + was + ": " + original)
-                        .where(blocking, original + "; " + unsigned) + late)
+        if_signed = if_signed.where(o["approved_by"].isna(), ": waived if it was approved by then, otherwise ")
+    return waived.where(signed, (unsigned + if_signed + was + ": " + original)
+                        .where(blocking, original + "; " + unsigned + ", so it is not applied") + late)
 
 
 def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray, was: pd.Categorical,
