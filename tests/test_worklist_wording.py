@@ -270,7 +270,12 @@ def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
 def test_pregnancy_evidence_names_the_blank_not_what_is_recorded() -> None:
     outcome, evidence, missing = outcome_of("E11", patient={"breastfeeding": None})
     assert (outcome, missing) == ("unknown", "patients.breastfeeding")
-    assert evidence == "not recorded: patients.breastfeeding"
+    assert evidence == "female; pregnant: no; breastfeeding: not recorded (breastfeeding)"
+    # Sex blank beside two "no": no reading blocks, but female passes and male is not applicable.
+    outcome, evidence, missing = outcome_of("E11", patient={"sex": None, "pregnant": "no", "breastfeeding": "no"})
+    assert (outcome, missing) == ("unknown", "patients.sex")
+    assert evidence == ("sex not recorded (sex); not pregnant, not breastfeeding: a pass if female, not applicable "
+                        "if male")
 
 
 @pytest.mark.parametrize("received", ["no", None])
@@ -793,3 +798,13 @@ def test_a_blank_end_date_beside_a_stop_is_a_missing_date(stop: str | None, recu
                     best_response=None, stop_reason=stop, recurrence_date=recurrence)
     outcome, _, asked = outcome_of("I2", therapies=[adjuvant])
     assert (outcome, asked) == (expected, missing)
+
+
+def test_e1_gives_both_reasons_when_both_hold() -> None:
+    # Audit 22A (Y-15): an allograft other than kidney and a prior lifileucel line; the sentence gave
+    # only the allograft, so correcting it to kidney would have seemed to clear the patient.
+    cell = line(2, agents="lifileucel", start_date="2024-10-01", end_date="2024-10-02")
+    outcome, evidence, _ = outcome_of("E1", patient={"organ_allograft": "other"}, therapies=[line(1), cell])
+    assert (outcome, evidence) == ("fail", "organ allograft other than kidney; prior cell transfer therapy: line 2 "
+                                           "(lifileucel)")
+    assert outcome_of("E1", patient={"organ_allograft": "other"})[:2] == ("fail", "organ allograft other than kidney")

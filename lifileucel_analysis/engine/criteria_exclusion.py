@@ -31,9 +31,13 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     n_unclear = f.count(unclear)
     values = {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "asks": asks,
               "needs": needs}
+    had_any = f.count(had_act) > 0
     return decide(f.n, [
+        # Both reasons where both hold: correcting one alone would not make the patient eligible (audit 22A).
+        Rule((allograft == "other") & had_any, F, "organ allograft other than kidney; prior cell transfer therapy: "
+                                                  "{act}"),
         Rule(allograft == "other", F, "organ allograft other than kidney"),
-        Rule(f.count(had_act) > 0, F, "prior cell transfer therapy: {act}"),
+        Rule(had_any, F, "prior cell transfer therapy: {act}"),
         Rule(allograft.notna() & (n_unclear == 0), P, "organ allograft: {allograft}; no prior cell transfer therapy"),
         Rule(n_unclear == 0, U, "organ allograft not recorded (organ_allograft); no prior cell transfer therapy",
              "patients.organ_allograft"),
@@ -317,5 +321,15 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
         Rule(female & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
         Rule(is_yes(pregnant) | is_yes(feeding), U,
              "recorded {stated}, sex not recorded (sex): fails if female, not applicable if male", "patients.sex"),
-        Rule(True, U, "not recorded: {needs}", "{needs}"),
-    ], {"needs": needs, "stated": stated})
+        Rule(is_no(pregnant) & is_no(feeding), U, "sex not recorded (sex); not pregnant, not breastfeeding: a pass "
+                                                  "if female, not applicable if male", "patients.sex"),
+        # What is recorded and what is not, cell by cell (audit 22A: "not recorded: patients.pregnant").
+        Rule(True, U, "{sex}; pregnant: {pregnant}; breastfeeding: {feeding}", "{needs}"),
+    ], {"needs": needs, "stated": stated, "sex": _said(sex.where(female), "sex not recorded (sex)"),
+        "pregnant": _said(pregnant, "not recorded (pregnant)"), "feeding": _said(feeding, "not recorded (breastfeeding)")})
+
+
+def _said(values: pd.Series, blank: str) -> pd.Series:
+    """A patient cell as E11 says it: ``yes`` / ``no`` for a yes/no cell, the code otherwise, ``blank`` where blank."""
+    shown = values.map({True: "yes", False: "no"}) if values.dtype == "boolean" else values.astype(object)
+    return shown.astype(object).where(values.notna(), blank)
