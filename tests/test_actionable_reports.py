@@ -124,7 +124,7 @@ def test_fields_to_collect_are_worded_alike_whatever_the_window_dates() -> None:
 
 def test_field_labels_come_from_the_data_dictionary() -> None:
     assert field_label("patients.hbv_pcr") == "HBV PCR"
-    assert field_label("patients.ajcc_stage (sub-group)") == "AJCC stage (AJCC 8th edition stage group) (sub-group)"
+    assert field_label("patients.ajcc_stage (sub-group)") == "AJCC stage (AJCC 8th edition stage group; sub-group)"
     assert field_label("therapies.agents / setting: line 2 (x)") == "prior therapy agents / setting: line 2 (x)"
     assert field_label("toxicities.grade (colitis)") == "toxicity grade (colitis)"
     assert field_label("something else: x") == "something else: x"

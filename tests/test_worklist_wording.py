@@ -547,7 +547,8 @@ def test_decided_in_every_reading_of_a_blank_says_so() -> None:
         "brain_metastases": None, "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
         "brain_metastases_stable_since": "2025-03-01"})
     assert (outcome, evidence) == ("pass", "brain metastases not recorded, but passes either way: recorded as "
-                                           "treated, asymptomatic and stable 28 days before NMA-LD >= 14")
+                                           "treated, asymptomatic and stable since 2025-03-01, 28 days before "
+                                           "NMA-LD (2025-03-29) >= 14")
 
 
 @pytest.mark.parametrize("therapy", [

@@ -92,11 +92,17 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
 def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
     """Fails on uveal melanoma."""
     subtype = column(f, "melanoma_subtype")
+    # The code "unknown_primary" read as words (audit 22A: "unknown_primary melanoma").
+    named = (subtype.astype(object) + " melanoma").mask((subtype == "unknown_primary").fillna(False), UNKNOWN_PRIMARY)
     return decide(f.n, [
         Rule(subtype == "uveal", F, "uveal melanoma"),
-        Rule(subtype.notna(), P, "{subtype} melanoma"),
+        Rule(subtype.notna(), P, "{subtype}"),
         Rule(True, U, "melanoma subtype not recorded (melanoma_subtype)", "patients.melanoma_subtype"),
-    ], {"subtype": subtype})
+    ], {"subtype": named})
+
+
+UNKNOWN_PRIMARY = "melanoma of unknown primary (not recorded as uveal)"
+"""E3's words for the subtype code ``unknown_primary``, which does not read as "<code> melanoma"."""
 
 
 @criterion("E4", record="History of hypersensitivity to any component or excipient of lifileucel or other treatment "
@@ -108,8 +114,8 @@ def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
                      "no hypersensitivity to the regimen")
 
 
-UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable {days_at_consent} before consent >= {limit}, "
-                      "and NMA-LD (not scheduled) comes after consent")
+UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable since {stable}, {days_at_consent} before consent "
+                      "({consent}) >= {limit}, and NMA-LD (not scheduled) comes after consent")
 
 
 @criterion("E5", record="Symptomatic and/or untreated brain metastases, unless definitively treated and stable for "
@@ -151,12 +157,12 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD < {limit}"),
         Rule(has & settled, P,
-             "treated, asymptomatic brain metastases stable {days} before NMA-LD >= {limit}"),
+             "treated, asymptomatic brain metastases stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),
         # Both readings of a blank brain_metastases pass: "no" passes, and "yes" passes on
         # the follow-up fields recorded (spec section 2: decided when every reading agrees).
         Rule(brain.isna() & settled, P,
              "brain metastases not recorded, but passes either way: recorded as treated, asymptomatic and "
-             "stable {days} before NMA-LD >= {limit}"),
+             "stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),
         Rule(has & settled_unscheduled, P, UNSCHEDULED_STABLE),
         Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
                                                     "as " + UNSCHEDULED_STABLE),
@@ -164,7 +170,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
              "brain metastases not recorded (brain_metastases)", "{needs}"),
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
-        "days_at_consent": day_count(days_at_consent),
+        "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
         "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, limit)})
 
 

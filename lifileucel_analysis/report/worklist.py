@@ -150,7 +150,9 @@ def field_label(token: str) -> str:
     description = spec.description.split("; ")[0] if spec is not None else ""
     name = _words(column)
     if description and not description.startswith(_NOTE_STARTS):
-        return f"{name} ({description}){rest}"
+        # "AJCC stage (AJCC 8th edition stage group) (sub-group)" reads as two asides: one (audit 22A).
+        aside = re.fullmatch(r" \((.+)\)", rest)
+        return f"{name} ({description}; {aside.group(1)})" if aside else f"{name} ({description}){rest}"
     return name + rest
 
 
