@@ -124,8 +124,9 @@ def test_the_section_lists_exactly_the_changes_the_generator_planted(series: Pat
             assert (got["change"], got["verdict before"]) == ("new", "")
         else:
             assert got["outcome changes"] == planted_move(row.change, row.value_after), row.patient_id
-            assert got["evidence before"].startswith(row.criterion_id + ": ")
-            assert got["evidence after"].startswith(row.criterion_id + ": ")
+            before, after = got["outcome changes"].split(": ")[1].split(" -> ")
+            assert got["evidence before"].startswith(f"{row.criterion_id} ({before}): ")
+            assert got["evidence after"].startswith(f"{row.criterion_id} ({after}): ")
     # the page shows the same table, and the counts per kind add up to it
     tables = _page_tables(weekly_build / "eligibility_report" / "all.html")
     shown = tables["Changes since the last cut: patients"]

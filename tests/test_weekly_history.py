@@ -41,8 +41,9 @@ def test_each_week_changes_are_exactly_the_planted_ones(series: Path, tmp_path: 
                 assert row.change == "new" and row.verdict_before == ""
             else:
                 assert row.outcome_changes == planted_move(plant["change"], plant["value_after"]), (week, row.patient_id)
-                assert row.evidence_before.startswith(plant["criterion_id"] + ": ")
-                assert row.evidence_after.startswith(plant["criterion_id"] + ": ")
+                before, after = row.outcome_changes.split(": ")[1].split(" -> ")
+                assert row.evidence_before.startswith(f"{plant['criterion_id']} ({before}): ")
+                assert row.evidence_after.startswith(f"{plant['criterion_id']} ({after}): ")
         counts = pd.read_csv(tmp_path / f"changes-{week}" / "site_counts.csv", dtype={"patients": int})
         assert counts["patients"].sum() == len(mine)
 
@@ -86,3 +87,18 @@ def test_changes_and_compare_name_their_runs_and_cut(series: Path, tmp_path: Pat
     criteria = pd.read_csv(tmp_path / "w" / "criteria.csv", dtype=str, keep_default_na=False)
     assert list(criteria["version"]) == ["default", "what-if steroid 20 mg"]
     assert set(criteria["cut_date"]) == {cuts["cut_date"].iloc[1]}
+
+
+def test_a_new_patients_evidence_says_each_criterions_outcome() -> None:
+    # Audit 22C (D5): a new patient's failed and unknown criteria read alike in "evidence after",
+    # joined by ";" that the sentences hold too.
+    from lifileucel_analysis.report.changes import patient_changes
+    empty_verdicts = pd.DataFrame(columns=["patient_id", "site_id", "verdict"])
+    empty_outcomes = pd.DataFrame(columns=["patient_id", "criterion_id", "outcome", "evidence"])
+    verdicts = pd.DataFrame({"patient_id": ["A"], "site_id": ["mskcc"], "verdict": ["ineligible"]})
+    outcomes = pd.DataFrame({"patient_id": ["A"] * 3, "criterion_id": ["I2", "I4", "E6"],
+                             "outcome": ["fail", "unknown", "pass"],
+                             "evidence": ["no counted prior line; x", "lesion not recorded", "steroid 0 mg/day <= 10"]})
+    [row] = patient_changes(empty_verdicts, verdicts, empty_outcomes, outcomes).to_dict("records")
+    assert (row["change"], row["newly_failed"], row["newly_unknown"]) == ("new", "I2", "I4")
+    assert row["evidence_after"] == "I2 (fail): no counted prior line; x | I4 (unknown): lesion not recorded"

@@ -68,10 +68,14 @@ def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | Non
     return candidates.iloc[-1]["run_id"], latest["run_id"]
 
 
-def _joined(frame: pd.DataFrame, mask: pd.Series, text: pd.Series) -> pd.Series:
-    """Per patient, ``text`` of the rows where ``mask`` holds, joined in criterion order."""
+EVIDENCE_SEPARATOR = " | "
+"""Between the criteria of an evidence cell: a sentence holds "; " itself (the worklist's separator too)."""
+
+
+def _joined(frame: pd.DataFrame, mask: pd.Series, text: pd.Series, sep: str = ";") -> pd.Series:
+    """Per patient, ``text`` of the rows where ``mask`` holds, joined in criterion order by ``sep``."""
     chosen = frame.loc[mask.to_numpy()].assign(_text=text.loc[mask].to_numpy())
-    return chosen.groupby("patient_id", sort=False)["_text"].agg(lambda s: ";".join(s) if len(s) else "")
+    return chosen.groupby("patient_id", sort=False)["_text"].agg(lambda s: sep.join(s) if len(s) else "")
 
 
 def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
@@ -113,10 +117,13 @@ def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
                             criterion),
         "newly_unknown": _joined(both, moved & (new == "unknown"), criterion),
         "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
-        "evidence_before": _joined(both, moved & existed, criterion + ": " + both["evidence_before"]),
+        # Each sentence with its criterion and outcome ("I2 (fail): ..."), criteria apart by " | ": a new
+        # patient's failed and unknown criteria read apart (audit 22C).
+        "evidence_before": _joined(both, moved & existed, criterion + " (" + old + "): " + both["evidence_before"],
+                                   EVIDENCE_SEPARATOR),
         # a new patient's evidence: only what blocks or is open (the rest is in the run's outcomes)
         "evidence_after": _joined(both, moved & (new != "") & (existed | new.isin(BLOCKING_OR_OPEN)),
-                                  criterion + ": " + both["evidence_after"]),
+                                  criterion + " (" + new + "): " + both["evidence_after"], EVIDENCE_SEPARATOR),
     }
     table = verdicts_after[["patient_id", "site_id", "verdict"]].astype(str).merge(
         verdicts_before[["patient_id", "site_id", "verdict"]].astype(str), on="patient_id", how="outer",
