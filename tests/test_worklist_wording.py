@@ -809,3 +809,14 @@ def test_e1_gives_both_reasons_when_both_hold() -> None:
     assert (outcome, evidence) == ("fail", "organ allograft other than kidney; prior cell transfer therapy: line 2 "
                                            "(lifileucel)")
     assert outcome_of("E1", patient={"organ_allograft": "other"})[:2] == ("fail", "organ allograft other than kidney")
+
+
+def test_a_toxicity_term_recorded_twice_is_asked_for_by_all_its_row_records() -> None:
+    # Audit 22B: two "colitis" rows, each with a blank; "toxicities.grade (colitis)" did not say which.
+    rows = [{"term": "colitis", "category": "other", "grade": None, "ongoing": "yes"},
+            {"term": "colitis", "category": None, "grade": 2, "ongoing": "yes"},
+            {"term": "rash", "category": None, "grade": 2, "ongoing": "yes"}]
+    outcome, _, missing = outcome_of("E2", toxicities=rows)
+    assert (outcome, missing) == ("unknown", "toxicities.grade (colitis grade blank, other, ongoing yes); "
+                                             "toxicities.category (colitis grade 2, blank category, ongoing yes); "
+                                             "toxicities.category (rash)")

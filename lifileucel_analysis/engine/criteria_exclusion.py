@@ -69,6 +69,10 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     could_rows = np.flatnonzero(could)
     open_rows = tox.iloc[could_rows]  # only these are spelt out
     term = " (" + open_rows["term"].fillna("term not recorded").astype(str) + ")"
+    # Two rows of one term ("colitis" twice): the term alone does not say which row to complete, so
+    # such a row is named by all it records (audit 22B).
+    repeated = pd.DataFrame({"pos": f.tox_pos, "term": tox["term"].to_numpy()}).duplicated(keep=False).to_numpy()
+    term = term.where(~repeated[could_rows], " (" + text.iloc[could_rows].set_axis(open_rows.index) + ")")
     named = join_nonempty([("toxicities." + name + term).where(open_rows[name].isna().to_numpy(), "")
                            for name in ("grade", "category", "ongoing")], "; ")
     asks = pd.Series("", index=range(len(tox)), dtype=object)
