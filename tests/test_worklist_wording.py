@@ -447,13 +447,15 @@ BRAIN_FOLLOW_UP: dict[str, Any] = {"brain_metastases_treated": "yes", "brain_met
     # (audit, session 16: it asked for NMA-LD too, and said "brain metastases: not recorded: ...").
     ({"brain_metastases": "yes", "brain_metastases_treated": None, "brain_metastases_stable_since": "2025-02-15"},
      "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14 days before consent "
-     "(NMA-LD not scheduled; >= 14 days needed before it); would be decided by patients.brain_metastases_treated",
+     "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-03-01); would be decided "
+     "by patients.brain_metastases_treated",
      "patients.brain_metastases_treated"),
     # 13 days before consent, brain_metastases blank: "no" passes, and an NMA-LD a day after
     # consent or later passes "yes": either field alone decides.
     ({"brain_metastases": None, "brain_metastases_stable_since": "2025-02-16"},
      "brain metastases not recorded: treated, asymptomatic, stable since 2025-02-16, 13 days before consent "
-     "(NMA-LD not scheduled; >= 14 days needed before it); would be decided by patients.brain_metastases; "
+     "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-03-02); would be decided "
+     "by patients.brain_metastases; "
      "patients.lymphodepletion_date", "patients.brain_metastases; patients.lymphodepletion_date"),
     ({"brain_metastases": "yes", "brain_metastases_stable_since": None},
      "brain metastases: treated, asymptomatic, stable-since date not recorded; would be decided by "
@@ -512,7 +514,9 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
       "(consent_date)",
       "patients.lymphodepletion_date; patients.consent_date")),
     ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None},
-     ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date)", "patients.lymphodepletion_date")),
+     # 2025-02-20 + 28 days = 2025-03-20: an NMA-LD start in between fails E10 (audit 22C: say when it passes).
+     ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start from 2025-02-20 to "
+      "2025-03-20 fails, any other passes", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
      ("HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an undetectable PCR would "
       "decide)",

@@ -193,8 +193,11 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
     d.index = dc.index = brain.index[rows]
     since = "stable since " + st.dt.strftime("%Y-%m-%d").astype(str)
     ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
+    # The first NMA-LD start that would be far enough after it, for a coordinator planning it (audit 22C).
+    enough = (st + pd.Timedelta(days=limit)).dt.strftime("%Y-%m-%d").astype(str)
     stability = (since + ", " + d + f" before NMA-LD (>= {limit} needed)").where(ld_known, (
-        since + ", " + dc + f" before consent (NMA-LD not scheduled; >= {limit} days needed before it)"
+        since + ", " + dc + f" before consent (NMA-LD not scheduled; >= {limit} days needed before it: an NMA-LD "
+        "start on or after " + enough + ")"
     ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
     pieces = [
         pd.Series("brain metastases not recorded", index=b.index).where(b.isna(), "brain metastases"),
@@ -281,7 +284,9 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     window = p.live_vaccine_window_days
     days = (ld - when).dt.days
     long_before_consent = (consent - when).dt.days > window
-    values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received)}
+    # Which NMA-LD starts would fail, for a coordinator planning it while it is not scheduled (audit 22C).
+    values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received),
+              "until": when + pd.Timedelta(days=window)}
     dated = when.notna()
     return decide(f.n, [
         Rule(dated & days.between(0, window), F,
@@ -294,8 +299,8 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
         Rule(dated & consent.isna(), U, "live vaccine {when}{said}; NMA-LD not scheduled "
                                         "(lymphodepletion_date) and consent date not recorded (consent_date)",
              "patients.lymphodepletion_date; patients.consent_date"),
-        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date)",
-             "patients.lymphodepletion_date"),
+        Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start "
+                       "from {when} to {until} fails, any other passes", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
                                  "and no vaccine date", "patients.live_vaccine_received"),
