@@ -223,7 +223,7 @@ def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
     ld = flags[flags["flag"].str.startswith("NMA-LD")].set_index("patient_id")
     assert sorted(ld.index) == ["W1", "X1"]  # E1 and S1 are eligible; W2 has no NMA-LD date
     assert ld.loc["X1", "flag"] == "NMA-LD while ineligible"
-    assert ld.loc["X1", "detail"].startswith("NMA-LD done")  # 2025-03-01 <= 2025-03-10
+    assert ld.loc["X1", "detail"].startswith("NMA-LD date passed")  # 2025-03-01 <= 2025-03-10
     assert ld.loc["W1", "flag"] == "NMA-LD while pending"
     assert ld.loc["W1", "detail"].startswith("NMA-LD scheduled")  # 2025-03-29 > 2025-03-10
 

@@ -24,8 +24,8 @@ AS_OF = DataCurrency(pd.Timestamp("2025-03-10"), "data cut date")
 @pytest.mark.parametrize(("nmald", "as_of", "expected"), [
     ("2025-03-18", AS_OF, "2025-03-18: scheduled (in 8 days)"),
     ("2025-03-11", AS_OF, "2025-03-11: scheduled (in 1 day)"),
-    ("2025-03-10", AS_OF, "2025-03-10: done"),  # on the currency date: the oversight table's "done" too
-    ("2025-02-01", AS_OF, "2025-02-01: done"),
+    ("2025-03-10", AS_OF, "2025-03-10: date passed"),  # on the currency date: the oversight table's "date passed" too
+    ("2025-02-01", AS_OF, "2025-02-01: date passed"),
     (None, AS_OF, "not scheduled"),
     ("2025-03-18", DataCurrency(None, "no consent date in the data"), "2025-03-18"),
     (None, DataCurrency(None, "no consent date in the data"), "not scheduled"),
@@ -44,7 +44,7 @@ def test_the_worklist_shows_each_pending_patients_nmald() -> None:
     work = plain_worklist(result, dataset.patients, AS_OF)
     assert list(work.columns) == list(WORKLIST_COLUMNS)
     assert dict(zip(work["patient_id"], work["nmald"], strict=True)) == {
-        "W1": "2025-03-29: scheduled (in 19 days)", "W2": "not scheduled", "W3": "2025-03-05: done"}
+        "W1": "2025-03-29: scheduled (in 19 days)", "W2": "not scheduled", "W3": "2025-03-05: date passed"}
 
 
 def _changes(rows: list[dict[str, str]]) -> pd.DataFrame:

@@ -79,7 +79,7 @@ def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
     """The tables of a report's downloads, as the page shows them (by kind).
 
     The pending worklist's and the oversight flags' files add an ``as of`` column
-    (:func:`.worklist.dated_for_file`): the date their days pending and NMA-LD "done" or
+    (:func:`.worklist.dated_for_file`): the date their days pending and NMA-LD "date passed" or
     "scheduled" count to, which the page says in its note.
 
     ``changes`` is the page's :attr:`.since_last_cut.CutComparison.changes` (``None``: no

@@ -1,8 +1,8 @@
 """Oversight flags for a medical monitor: what happened that the screening did not allow.
 
 - ``NMA-LD while ineligible`` / ``NMA-LD while pending``: a lymphodepletion date (planned
-  or done) for a patient the screening does not find eligible. ``done`` when the date is on
-  or before the data's currency date (:mod:`.worklist`), ``scheduled`` after it.
+  or actual) for a patient the screening does not find eligible. ``date passed`` when the
+  date is on or before the data's currency date (:mod:`.worklist`), ``scheduled`` after it.
 - ``waiver by a role not allowed``: a waiver whose approver is not one of the roles allowed
   to waive (compared without case or surrounding spaces). The roles are a report parameter
   (``waiver_roles``, ``;``-separated; blank = :data:`DEFAULT_WAIVER_ROLES`).
@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..contract.schema import SITE_IDS
 from .summaries import waivers_table
-from .worklist import DataCurrency
+from .worklist import DATE_PASSED, DataCurrency
 
 DEFAULT_WAIVER_ROLES: tuple[str, ...] = ("Principal Investigator", "Sponsor Medical Monitor")
 """Roles allowed to approve a waiver when the report parameter ``waiver_roles`` is blank."""
@@ -42,7 +42,7 @@ def lymphodepletion_flags(result: object, patients: pd.DataFrame, as_of: DataCur
     hit = date.notna() & verdict.isin(list(LD_FLAGS))
     rows = verdicts[hit]
     done = date[hit] <= as_of.date if as_of.date is not None else pd.Series(False, index=rows.index)
-    status = done.map({True: "done", False: "scheduled"})
+    status = done.map({True: DATE_PASSED, False: "scheduled"})
     reasons = ("failed: " + rows["failed"].fillna("").astype(str)).where(verdict[hit] == "ineligible",
                                                                          "unknown: " + rows["unknown"].fillna("").astype(str))
     return pd.DataFrame({

@@ -32,7 +32,8 @@ WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "d
 SINCE_LAST_CUT = "since_last_cut"
 """Column :func:`mark_changes` adds to a report's worklist: what changed since the earlier run."""
 NO_EARLIER_RUN = "no earlier run to compare"
-WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: done when on or before that date. since last cut: "
+WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed when on or before that date (the date is "
+                 "planned or actual: whether NMA-LD began is not recorded). since last cut: "
                  "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
                  "minus the lab look-back, up to NMA-LD). Sorted by number of unknown criteria, then fields to "
                  "collect, then longest pending.")
@@ -295,19 +296,25 @@ def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+DATE_PASSED = "date passed"
+"""An NMA-LD date on or before the data's currency date, in the worklist and the oversight flags."""
+
+
 def nmald_status(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
     """Each patient's NMA-LD as the coordinator plans by it, in the oversight table's words.
 
     ``not scheduled``; ``2025-03-01: scheduled (in 8 days)`` after the data's currency date;
-    ``2025-02-20: done`` on or before it (a pending patient whose NMA-LD is done is also an
-    oversight flag); the date alone when the currency date is unknown.
+    ``2025-02-20: date passed`` on or before it (a pending patient whose NMA-LD date has passed
+    is also an oversight flag); the date alone when the currency date is unknown. "Date passed",
+    not "done": the contract's date is planned or actual, so whether NMA-LD began is not
+    recorded (audit 22C).
     """
     day = dates.dt.strftime("%Y-%m-%d").astype(object)
     if as_of.date is None:
         return day.fillna("not scheduled")
     ahead = (dates - as_of.date).dt.days
     scheduled = day + ": scheduled (in " + text_series(day_count(ahead)).astype(object).set_axis(dates.index) + ")"
-    text = scheduled.where(ahead > 0, day + ": done")
+    text = scheduled.where(ahead > 0, day + ": " + DATE_PASSED)
     return text.where(dates.notna(), "not scheduled").astype(object)
 
 
