@@ -181,3 +181,16 @@ def test_a_blank_end_date_beside_a_stop_reason_that_says_it_stopped(stop: str | 
                       "finding": f"line 1 has no end date (blank = ongoing) but stop_reason {stop}: it ended on a "
                                  "date not recorded; record the end date (I2 and I3 read it as missing)"}]
                     if found else [])
+
+
+@pytest.mark.parametrize(("column", "value", "found"), [
+    ("start_date", "2025-03-02", True), ("start_date", "2025-03-01", False),
+    ("recurrence_date", "2025-03-02", True), ("recurrence_date", "2025-03-01", False)])
+def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool) -> None:
+    # Audits 22A/22B: a "prior" line (a lifileucel infusion entered by mistake) or a recurrence dated
+    # after consent 2025-03-01 was read silently. The start after consent also ends after its start here.
+    line = {**ELIGIBLE_THERAPY, "setting": "adjuvant", "end_date": "2025-06-01", column: value}
+    rows = [r for r in findings(therapies=[line]) if "after consent_date" in r["finding"]]
+    assert [(r["column"], r["value"]) for r in rows] == ([(column, value)] if found else [])
+    if found:
+        assert rows[0]["finding"].startswith("line 1 ")

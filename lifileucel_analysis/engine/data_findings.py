@@ -118,6 +118,22 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     return out
 
 
+def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) -> list[pd.DataFrame]:
+    """A prior line started, or a recurrence dated, after the patient's consent: the screening is for
+    disease that recurred after prior therapy, so the date (or the consent date) may be wrong. Read as
+    recorded (a lifileucel line after consent still fails E1: it may be the program's own infusion
+    entered by mistake, audit 22A)."""
+    at_consent = pd.Series(consent.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    out = []
+    for column, what in (("start_date", "starts"), ("recurrence_date", "has a recurrence dated")):
+        hit = np.flatnonzero((lines[column] > at_consent).fillna(False).to_numpy())
+        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, _day(lines[column].iloc[hit]),
+                          "line " + line_no.iloc[hit] + " " + what + " after consent_date "
+                          + _day(at_consent.iloc[hit]) + ": a prior therapy precedes screening; is the date (or the "
+                          "line, such as the program's own infusion) right? The criteria read it as recorded"))
+    return out
+
+
 def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     """Unclassified agents, recurrence dates on metastatic lines, a line's dates out of order and line
     numbers out of date order."""
@@ -141,6 +157,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
+    out.extend(_after_consent(lines, line_no, f.patients["consent_date"]))
     order, ranks = line_order(f)  # by patient and number, a patient's lines without a number first
     start = lines["start_date"].to_numpy()[order]
     numbered = ~ranks.blank  # a line without a number has no place in the order
