@@ -282,7 +282,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
 
 
 def cmd_sdtm(args: argparse.Namespace) -> int:
-    """Write SDTM TI, IE and DV (XPT v5 and CSV) and define.csv from a screening result or dataset."""
+    """Write SDTM TI, IE, DV, DM and SUPPDM (XPT v5 and CSV) and define.csv from a screening result or dataset."""
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
 
     try:
@@ -295,6 +295,10 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
         print("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
               "dates; pass the screening dataset instead to fill it", file=sys.stderr)
+    if domains.dm is None:
+        print("note: DM and SUPPDM (every screened subject, screen failures, eligibility) are not written: a screen "
+              "result folder does not carry sex, birth or consent dates; pass the screening dataset to have them",
+              file=sys.stderr)
     return EXIT_OK
 
 
@@ -318,7 +322,7 @@ def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)
 
-    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE and DV (.xpt and .csv) and define.csv")
+    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE, DV, DM and SUPPDM (.xpt and .csv) and define.csv")
     sdtm.add_argument("source", help="a screen output folder (verdicts.csv, outcomes) or a dataset to screen")
     sdtm.add_argument("--out", required=True, help="output folder")
     sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")

@@ -26,9 +26,14 @@ EXPECTED_VARIABLES = {
     "TI": ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "TIRL", "TIVERS"],
     "IE": ["STUDYID", "DOMAIN", "USUBJID", "IESEQ", "IETESTCD", "IETEST", "IECAT", "IEORRES", "IESTRESC", "IEDTC"],
     "DV": ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC"],
+    "DM": ["STUDYID", "DOMAIN", "USUBJID", "SUBJID", "RFICDTC", "SITEID", "AGE", "AGEU", "SEX", "COUNTRY", "ARMCD",
+           "ARM", "ACTARMCD", "ACTARM", "ARMNRS"],
+    "SUPPDM": ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"],
 }
-NUMERIC = {"IESEQ", "DVSEQ"}
-FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv"]
+NUMERIC = {"IESEQ", "DVSEQ", "AGE"}
+RESULT_FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv"]
+"""What an export from a screen result folder writes (no DM: no sex, birth or consent dates)."""
+FILES = [*RESULT_FILES, "dm.xpt", "dm.csv", "suppdm.xpt", "suppdm.csv"]
 
 
 def read_csv(path: Path) -> pd.DataFrame:
@@ -53,7 +58,7 @@ def test_writes_xpt_csv_and_define_for_each_domain(runs: dict[str, Path]) -> Non
     assert sorted(p.name for p in runs["dataset"].iterdir()) == sorted(FILES)
 
 
-@pytest.mark.parametrize("domain", ["TI", "IE", "DV"])
+@pytest.mark.parametrize("domain", list(EXPECTED_VARIABLES))
 def test_xpt_reads_back_with_sdtm_variables_types_and_lengths(runs: dict[str, Path], domain: str) -> None:
     path = runs["dataset"] / f"{domain.lower()}.xpt"
     data, meta = xpt(path)
@@ -68,7 +73,7 @@ def test_xpt_reads_back_with_sdtm_variables_types_and_lengths(runs: dict[str, Pa
         width = meta.variable_storage_width[name]
         if name in NUMERIC:
             assert kind == "double" and width == 8, name
-            assert data[name].tolist() == [float(v) for v in csv[name]], name
+            assert data[name].fillna(-1.0).tolist() == [float(v) if v else -1.0 for v in csv[name]], name
         else:
             assert kind == "string", name
             assert width == max(1, csv[name].str.len().max()) <= 200, name
@@ -189,6 +194,7 @@ def test_dv_has_one_deviation_per_documented_waiver(runs: dict[str, Path]) -> No
 
 
 def test_a_result_folder_gives_the_same_domains_without_collection_dates(runs: dict[str, Path]) -> None:
+    assert sorted(p.name for p in runs["result"].iterdir()) == sorted(RESULT_FILES)
     for name in ("ti.csv", "dv.csv"):
         assert (runs["result"] / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
     from_result, from_dataset = read_csv(runs["result"] / "ie.csv"), read_csv(runs["dataset"] / "ie.csv")
@@ -366,3 +372,46 @@ def test_ti_rule_names_every_limit_so_versions_that_differ_in_one_differ_in_ti(t
     assert ti["E5"] == "Brain metastases untreated, symptomatic, or stable < 14 days before NMA-LD"
     assert ti["I2"].startswith("1-4 counted prior lines (adjuvant anti-PD-(L)1 if recurred <= 6 months)")
     assert ti["E6"] == "Steroids > 10 mg/day"  # a label that names its limit is the rule
+
+
+def test_dm_lists_every_screened_subject_once_with_screen_failures_marked(runs: dict[str, Path]) -> None:
+    # Audit 22C (D1): IE holds only criteria not met, so eligible and pending subjects appeared in no
+    # dataset; DM has every subject (SDTMIG 3.3: screen failures in DM, ARMNRS = SCREEN FAILURE).
+    dm, supp = read_csv(runs["dataset"] / "dm.csv"), read_csv(runs["dataset"] / "suppdm.csv")
+    verdicts = read_csv(runs["screened"] / "verdicts.csv").set_index("patient_id")["verdict"]
+    patients = read_csv(DEMO_DATASET / "patients.csv").set_index("patient_id")
+    assert sorted(dm["SUBJID"]) == sorted(patients.index) and dm["SUBJID"].is_unique
+    assert (dm["USUBJID"] == STUDYID + "-" + dm["SUBJID"]).all()
+    assert dm["SUBJID"].tolist() == sorted(dm["SUBJID"])  # by the key
+    ineligible = verdicts.loc[dm["SUBJID"]].eq("ineligible").to_numpy()
+    assert (dm.loc[ineligible, "ARMNRS"] == "SCREEN FAILURE").all()
+    assert (dm.loc[~ineligible, "ARMNRS"] == "NOT ASSIGNED").all()
+    assert (dm[["ARMCD", "ARM", "ACTARMCD", "ACTARM"]] == "").all().all()
+    assert (dm["RFICDTC"] == patients.loc[dm["SUBJID"], "consent_date"].to_numpy()).all()
+    assert (dm["SITEID"] == patients.loc[dm["SUBJID"], "site_id"].to_numpy()).all()
+    assert (dm["SEX"] == patients.loc[dm["SUBJID"], "sex"].map({"male": "M", "female": "F"}).fillna("U").to_numpy()).all()
+    assert (dm["COUNTRY"] == "USA").all()
+    for subjid, age in zip(dm["SUBJID"], dm["AGE"]):  # whole years at consent, worked out here
+        birth, consent = (patients.loc[subjid, column] for column in ("birth_date", "consent_date"))
+        if not birth or not consent or birth > consent:
+            assert age == "", subjid
+            continue
+        (by, bm, bd), (cy, cm, cd) = (map(int, day.split("-")) for day in (birth, consent))
+        assert int(age) == cy - by - ((cm, cd) < (bm, bd)), subjid
+    # The eligibility verdict, which DM has no variable for, in SUPPDM: one record per subject.
+    assert supp["USUBJID"].tolist() == dm["USUBJID"].tolist()
+    assert (supp[["RDOMAIN", "QNAM", "QORIG"]] == ["DM", "ELIGSTAT", "Derived"]).all().all()
+    assert supp["QVAL"].tolist() == verdicts.loc[dm["SUBJID"]].str.upper().tolist()
+    assert set(supp["QVAL"]) == {"ELIGIBLE", "INELIGIBLE", "PENDING"}
+
+
+def test_dm_age_is_whole_years_at_consent() -> None:
+    from lifileucel_analysis.report.sdtm_subjects import dm_domain
+    subjects = pd.DataFrame({"patient_id": ["B", "A"], "site_id": ["mskcc", "honorhealth"], "sex": ["F", "U"],
+                             "age": pd.array([17.0, None], dtype="Float64"), "consent": ["2025-03-01", ""]})
+    verdicts = pd.DataFrame({"patient_id": ["A", "B"], "verdict": ["pending", "ineligible"]})
+    dm = dm_domain(subjects, verdicts, STUDYID)
+    assert dm["SUBJID"].tolist() == ["A", "B"]
+    assert dm["AGE"].tolist()[1] == 17 and pd.isna(dm["AGE"].tolist()[0])
+    assert dm["AGEU"].tolist() == ["", "YEARS"]  # no unit without an age
+    assert dm["ARMNRS"].tolist() == ["NOT ASSIGNED", "SCREEN FAILURE"]

@@ -1,4 +1,4 @@
-"""CDISC SDTM exports of a screening: TI, IE and DV as SAS transport (XPT v5) and CSV, plus a
+"""CDISC SDTM exports of a screening: TI, IE, DV, DM and SUPPDM as SAS transport (XPT v5) and CSV, plus a
 define-style CSV of their variables.
 
 The sponsor's data management receives eligibility as SDTM:
@@ -14,7 +14,9 @@ The sponsor's data management receives eligibility as SDTM:
   date (the screening visit) when the dataset is at hand, blank when the export is made
   from a result folder, which does not carry it;
 * **DV** (protocol deviations): one record per documented waiver of a criterion, saying
-  what the criterion's outcome was before the waiver.
+  what the criterion's outcome was before the waiver;
+* **DM** and **SUPPDM**: every screened subject, screen failures marked, and each verdict
+  (:mod:`.sdtm_subjects`), where the dataset is at hand.
 
 IE and DV records are sorted by their keys, ``USUBJID`` then criterion order (``--SEQ``),
 whatever the input's row order.
@@ -32,7 +34,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,7 @@ from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .criteria_catalog import criteria_catalog
+from .sdtm_subjects import DM_LABEL, SUPPDM_LABEL, dm_domain, subjects_of, suppdm_domain
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 200
@@ -100,6 +103,21 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         Variable("DVDECOD", "Protocol Deviation Coded Term"),
         Variable("DVCAT", "Category for Protocol Deviation"),
         Variable("DVSTDTC", "Start Date/Time of Deviation", origin="Collected"))),
+    "DM": (DM_LABEL, (
+        *COMMON, SUBJECT, Variable("SUBJID", "Subject Identifier for the Study", origin="Collected"),
+        Variable("RFICDTC", "Date/Time of Informed Consent", origin="Collected"),
+        Variable("SITEID", "Study Site Identifier", origin="Collected"), Variable("AGE", "Age", "Num", "Derived"),
+        Variable("AGEU", "Age Units"), Variable("SEX", "Sex", origin="Collected"), Variable("COUNTRY", "Country"),
+        *(Variable(name, label) for name, label in (
+            ("ARMCD", "Planned Arm Code"), ("ARM", "Description of Planned Arm"), ("ACTARMCD", "Actual Arm Code"),
+            ("ACTARM", "Description of Actual Arm"))),
+        Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"))),
+    "SUPPDM": (SUPPDM_LABEL, (
+        Variable("STUDYID", "Study Identifier"), Variable("RDOMAIN", "Related Domain Abbreviation"), SUBJECT,
+        Variable("IDVAR", "Identifying Variable"), Variable("IDVARVAL", "Identifying Variable Value"),
+        Variable("QNAM", "Qualifier Variable Name"), Variable("QLABEL", "Qualifier Variable Label"),
+        Variable("QVAL", "Data Value", origin="Derived"), Variable("QORIG", "Origin"),
+        Variable("QEVAL", "Evaluator"))),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
 DV_DECOD = "ELIGIBILITY CRITERION WAIVED"
@@ -125,19 +143,25 @@ class Screening:
     verdicts: pd.DataFrame
     outcomes: pd.DataFrame
     waivers: pd.DataFrame
+    subjects: pd.DataFrame | None = None
+    """:func:`.sdtm_subjects.subjects_of` where the dataset was at hand (not from a result folder)."""
 
 
 @dataclass(frozen=True)
 class SdtmDomains:
-    """The three domains as frames (``--SEQ`` integers), in SDTM variable order."""
+    """The domains as frames (``--SEQ`` integers), in SDTM variable order; DM and SUPPDM only
+    where the dataset was at hand."""
 
     ti: pd.DataFrame
     ie: pd.DataFrame
     dv: pd.DataFrame
+    dm: pd.DataFrame | None = None
+    suppdm: pd.DataFrame | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Return ``{domain: frame}``."""
-        return {"TI": self.ti, "IE": self.ie, "DV": self.dv}
+        subjects = {} if self.dm is None or self.suppdm is None else {"DM": self.dm, "SUPPDM": self.suppdm}
+        return {"TI": self.ti, "IE": self.ie, "DV": self.dv, **subjects}
 
 
 def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -257,7 +281,8 @@ def load_screening(source: Path, criteria: str | Path | None = None) -> Screenin
     from ..engine.parameters import load_params
     from ..engine.screening import screen
 
-    return screening_from_result(screen(load_dataset(source), load_params(criteria)))
+    dataset = load_dataset(source)
+    return replace(screening_from_result(screen(dataset, load_params(criteria))), subjects=subjects_of(dataset))
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
@@ -376,7 +401,7 @@ def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None) -> SdtmDomains:
-    """Build TI, IE and DV from a ``screen`` output folder or a dataset.
+    """Build TI, IE, DV (and, from a dataset, DM and SUPPDM) from a ``screen`` output folder or a dataset.
 
     Parameters
     ----------
@@ -403,8 +428,11 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None)
     catalog = criteria_catalog(criteria)
     screening = load_screening(Path(source), criteria)
     _refuse_subjects_xpt_cannot_hold(screening.verdicts["patient_id"].astype(str), studyid, Path(source))
+    subjects = {} if screening.subjects is None else {
+        "dm": dm_domain(screening.subjects, screening.verdicts, studyid),
+        "suppdm": suppdm_domain(screening.subjects, screening.verdicts, studyid)}
     return SdtmDomains(ti_domain(catalog, studyid), ie_domain(screening, catalog, studyid),
-                       dv_domain(screening, catalog, studyid))
+                       dv_domain(screening, catalog, studyid), **subjects)
 
 
 # --- writing ----------------------------------------------------------------------------

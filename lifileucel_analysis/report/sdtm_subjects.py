@@ -1,0 +1,93 @@
+"""SDTM DM and SUPPDM: every screened subject once, screen failures marked as SDTMIG 3.3 asks.
+
+IE holds only the criteria not met, so an eligible and a pending subject both have no IE
+record, and most subjects of a screening would appear in no dataset (audit 22C): the sponsor
+could not reconcile N in = N out from the SDTM files. DM lists every screened subject:
+
+* ``ARMNRS`` = ``SCREEN FAILURE`` for an ineligible subject (SDTMIG 3.3 and later keep screen
+  failures in DM); ``NOT ASSIGNED`` for an eligible or pending one, since the screening
+  assigns no one (treatment is not in its data). ``ARMCD``, ``ARM``, ``ACTARMCD`` and
+  ``ACTARM`` are blank, as ARMNRS then requires.
+* ``RFICDTC`` the consent date, ``AGE`` in whole years at consent (``AGEU`` ``YEARS``; blank
+  where the birth or consent date is not recorded or out of order), ``SEX`` ``M``/``F``/``U``,
+  ``SITEID`` the site, ``COUNTRY`` ``USA`` (the record's six sites are all in the US).
+
+SUPPDM carries each subject's eligibility verdict at screening (``QNAM`` ``ELIGSTAT``:
+``ELIGIBLE``, ``INELIGIBLE``, ``PENDING``), the one thing DM has no variable for. Both need
+the dataset (sex, birth and consent dates): an export from a ``screen`` result folder, which
+has none of them, writes neither (the command says so).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..contract.dataset import ScreeningDataset
+from ..engine.facts import age_at_consent
+
+__all__ = ["DM_LABEL", "SUPPDM_LABEL", "dm_domain", "subjects_of", "suppdm_domain"]
+
+DM_LABEL = "Demographics"
+SUPPDM_LABEL = "Supplemental Qualifiers for DM"
+SCREEN_FAILURE = "SCREEN FAILURE"
+NOT_ASSIGNED = "NOT ASSIGNED"
+COUNTRY = "USA"
+"""ISO 3166 alpha-3 of every site of the record (spec section 3)."""
+SEX_CODES = {"male": "M", "female": "F"}
+ELIGIBILITY_QNAM = "ELIGSTAT"
+ELIGIBILITY_QLABEL = "Eligibility Status at Screening"
+
+
+def subjects_of(dataset: ScreeningDataset) -> pd.DataFrame:
+    """Per patient of the screened dataset: ``patient_id``, ``site_id``, ``sex``, ``age``, ``consent``.
+
+    ``age`` is whole years at consent (NA where it cannot be told); ``consent`` an ISO date or "".
+    """
+    patients = dataset.patients
+    return pd.DataFrame({
+        "patient_id": patients["patient_id"].astype(str).to_numpy(),
+        "site_id": patients["site_id"].astype(str).to_numpy(),
+        "sex": patients["sex"].astype(object).map(SEX_CODES).fillna("U").to_numpy(),
+        "age": age_at_consent(patients).astype("Float64").to_numpy(),
+        "consent": patients["consent_date"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+    })
+
+
+def dm_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, studyid: str) -> pd.DataFrame:
+    """DM: one record per screened subject, in patient ID order (the key, USUBJID).
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        :func:`subjects_of`.
+    verdicts : DataFrame
+        ``patient_id``, ``verdict`` of the same patients.
+    studyid : str
+    """
+    rows = _by_subject(subjects, verdicts)
+    ids = rows["patient_id"].to_numpy()
+    blank = pd.Series("", index=rows.index)
+    return pd.DataFrame({
+        "STUDYID": studyid, "DOMAIN": "DM", "USUBJID": studyid + "-" + ids, "SUBJID": ids,
+        "RFICDTC": rows["consent"].to_numpy(), "SITEID": rows["site_id"].to_numpy(),
+        "AGE": pd.array(rows["age"].round(), dtype="Int64"), "AGEU": "YEARS", "SEX": rows["sex"].to_numpy(),
+        "COUNTRY": COUNTRY, "ARMCD": blank.to_numpy(), "ARM": blank.to_numpy(), "ACTARMCD": blank.to_numpy(),
+        "ACTARM": blank.to_numpy(),
+        "ARMNRS": rows["verdict"].eq("ineligible").map({True: SCREEN_FAILURE, False: NOT_ASSIGNED}).to_numpy(),
+    }, index=pd.RangeIndex(len(rows))).assign(AGEU=lambda frame: frame["AGEU"].where(frame["AGE"].notna(), ""))
+
+
+def suppdm_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, studyid: str) -> pd.DataFrame:
+    """SUPPDM: each subject's eligibility verdict at screening (``ELIGSTAT``), one record per subject."""
+    rows = _by_subject(subjects, verdicts)
+    return pd.DataFrame({
+        "STUDYID": studyid, "RDOMAIN": "DM", "USUBJID": studyid + "-" + rows["patient_id"].to_numpy(),
+        "IDVAR": "", "IDVARVAL": "", "QNAM": ELIGIBILITY_QNAM, "QLABEL": ELIGIBILITY_QLABEL,
+        "QVAL": rows["verdict"].str.upper().to_numpy(), "QORIG": "Derived", "QEVAL": "",
+    }, index=pd.RangeIndex(len(rows)))
+
+
+def _by_subject(subjects: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """The subjects with their verdicts, sorted by patient ID (the order of IE and DV too)."""
+    joined = subjects.merge(verdicts[["patient_id", "verdict"]], on="patient_id", how="left", validate="one_to_one")
+    return joined.sort_values("patient_id", kind="stable").reset_index(drop=True)
