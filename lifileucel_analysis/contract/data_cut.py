@@ -20,6 +20,10 @@ rest aside, counting it; a date after the cut is not an error. The rules, one pe
 - ``overrides``: waivers approved after the cut are set aside (not applied); they are kept
   in ``ScreeningDataset.waivers_after_cut`` so that their criterion's sentence names them.
 
+What a cut sets aside or blanks (therapy lines, lab results, the dates above) is kept in
+``ScreeningDataset.dated_after_cut``, so that the criteria that read it say it is dated after
+the cut rather than "not recorded".
+
 Rows of patients set aside are dropped from every table (they are counted with the patient).
 The rows kept remember their file rows (``ScreeningDataset.source_rows``), so findings still
 name the file's row.
@@ -46,6 +50,22 @@ BLANKED_AFTER_CUT: dict[str, tuple[str, ...]] = {
     "therapies": ("end_date", "recurrence_date"),
 }
 """Cells dated after the cut that become blank (not known yet at the cut)."""
+
+
+AFTER_CUT_COLUMNS: tuple[str, ...] = ("patient_id", "table", "column", "line", "agents", "test", "date")
+"""Columns of ``ScreeningDataset.dated_after_cut``: what a cut set aside or blanked, by cell."""
+
+
+def _dated_after(frame: pd.DataFrame, table: str, column: str, rows: np.ndarray) -> pd.DataFrame:
+    """The rows of ``frame`` at ``rows`` as :data:`AFTER_CUT_COLUMNS` entries for ``table.column``."""
+    picked = frame.iloc[rows]
+
+    def cells(name: str) -> np.ndarray:
+        return picked[name].astype(object).to_numpy() if name in picked else np.full(len(rows), None, dtype=object)
+
+    return pd.DataFrame({"patient_id": picked["patient_id"].astype(str).to_numpy(), "table": table,
+                         "column": column, "line": cells("line"), "agents": cells("agents"), "test": cells("test"),
+                         "date": picked[column].to_numpy()}, columns=list(AFTER_CUT_COLUMNS))
 
 
 class CutDateError(ParamsError):
@@ -133,6 +153,7 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
     source_rows = {"patients": dataset.rows_in_source("patients")[~late]}
     rows_set_aside: dict[str, int] = {}
     late_waivers = dataset.overrides.iloc[:0]
+    dated = []  # what is not read at the cut, named in the sentences of the criteria that read it
     for table in ("therapies", "labs", "toxicities", "overrides"):
         frame = dataset.table(table)
         keep = frame["patient_id"].isin(kept_ids).to_numpy()
@@ -142,6 +163,8 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
             keep = keep & ~after
             if table == "overrides":  # not applied, but said in the criterion's sentence
                 late_waivers = frame.iloc[np.flatnonzero(after)].reset_index(drop=True)
+            else:
+                dated.append(_dated_after(frame, table, ROWS_AFTER_CUT[table], np.flatnonzero(after)))
         tables[table] = frame.iloc[np.flatnonzero(keep)].reset_index(drop=True)
         source_rows[table] = dataset.rows_in_source(table)[keep]
     blanked: dict[str, int] = {}
@@ -149,6 +172,7 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
         frame = tables[table].copy()
         for column in columns:
             after = _after(frame[column], cut)
+            dated.append(_dated_after(frame, table, column, np.flatnonzero(after.to_numpy())))
             blanked[f"{table}.{column}"] = int(after.sum())
             if column == "end_date":  # still running at the cut
                 frame.loc[after, "stop_reason"] = "ongoing"
@@ -160,7 +184,7 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
     repeated = {table: frame[np.isin(frame["original"].to_numpy(), source_rows[table])].reset_index(drop=True)
                 for table, frame in dataset.repeated_rows.items()}
     return replace(dataset, **tables, source_rows=source_rows, cut_date=cut_date, repeated_rows=repeated,
-                   waivers_after_cut=late_waivers), account
+                   waivers_after_cut=late_waivers, dated_after_cut=pd.concat(dated, ignore_index=True)), account
 
 
 def combined_cut(parts: Iterable[DataCut]) -> DataCut:

@@ -144,6 +144,12 @@ class ScreeningDataset:
         At a data cut, the override rows approved after it, of the patients still screened:
         not applied (the cut's rule), but named in their criterion's sentence, so that a
         medical monitor sees the waiver that is coming. ``None`` without a cut.
+    dated_after_cut : pandas.DataFrame or None
+        At a data cut, what the cut set aside or blanked because it is dated after the cut, of
+        the patients still screened (:data:`.data_cut.AFTER_CUT_COLUMNS`: ``patient_id``, ``table``,
+        ``column``, ``line``, ``agents``, ``test``, ``date``): not read, but named in the sentences of
+        the criteria that read it, so that a sentence does not call a recorded date "not
+        recorded" without saying why. ``None`` without a cut.
     """
 
     patients: pd.DataFrame
@@ -157,6 +163,7 @@ class ScreeningDataset:
     cut_date: dt.date | None = None
     repeated_rows: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     waivers_after_cut: pd.DataFrame | None = None
+    dated_after_cut: pd.DataFrame | None = None
     # Not an init field, so that ``dataclasses.replace`` (a slice, a cut) starts afresh.
     _positions: dict[str, np.ndarray] = field(default_factory=dict, init=False, repr=False, compare=False)
 

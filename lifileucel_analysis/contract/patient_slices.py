@@ -71,11 +71,14 @@ def patient_slices(dataset: ScreeningDataset, size: int = SLICE_PATIENTS) -> Ite
             source_rows[table] = dataset.rows_in_source(table)[rows]
             positions[table] = dataset.patient_positions(table)[rows] - start
         # The few rows kept beside the tables (rows read once, waivers dated after a cut) go with their patients.
-        kept_beside = dataset.repeated_rows or dataset.waivers_after_cut is not None
+        kept_beside = (dataset.repeated_rows or dataset.waivers_after_cut is not None
+                       or dataset.dated_after_cut is not None)
         mine = tables["patients"]["patient_id"].astype(str) if kept_beside else None
         repeated = {table: _of_patients(frame, mine) for table, frame in dataset.repeated_rows.items()}
         late = None if dataset.waivers_after_cut is None else _of_patients(dataset.waivers_after_cut, mine)
-        piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated, waivers_after_cut=late)
+        dated = None if dataset.dated_after_cut is None else _of_patients(dataset.dated_after_cut, mine)
+        piece = replace(dataset, **tables, source_rows=source_rows, repeated_rows=repeated, waivers_after_cut=late,
+                        dated_after_cut=dated)
         piece.know_patient_positions(positions)  # known from the whole dataset's: no look-up per slice
         yield piece
 

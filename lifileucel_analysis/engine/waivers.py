@@ -28,6 +28,7 @@ import pyarrow as pa
 
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
+from .cut_clauses import dated_after_cut_clauses
 from .evidence import TEXT, Text, as_arrow, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
@@ -82,7 +83,7 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     codes[rows[~signed & blocking], cols[~signed & blocking]] = CODE[Outcome.UNKNOWN]
     codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
     was_text = pd.Series(was).astype(str)
-    late = _late_waivers(dataset, codes.shape[1])
+    late = _after_cut(dataset, codes.shape[1])
     note = _override_sentences(o, was_text, text_series(_texts_at(evidence, rows, cols)), signed, blocking,
                                dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank),
                                pd.Series(late.reindex(at).to_numpy(dtype=object), index=o.index).fillna(""))
@@ -96,6 +97,17 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     cells, sentences = _with_cells_waived_late(at[order], note.iloc[order], late, evidence, codes.shape[1])
     return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order],
                   as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, was, signed, rank))
+
+
+def _after_cut(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
+    """Per patient-major cell, what its sentence adds at a data cut: the data dated after the cut
+    that its criterion reads (:func:`.cut_clauses.dated_after_cut_clauses`), then the waivers
+    dated after it (:func:`_late_waivers`)."""
+    parts = [part for part in (dated_after_cut_clauses(dataset, n_criteria), _late_waivers(dataset, n_criteria))
+             if len(part)]
+    if len(parts) < 2:
+        return parts[0] if parts else pd.Series([], dtype=object)
+    return pd.concat(parts).groupby(level=0, sort=True).agg("".join).astype(object)
 
 
 def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:

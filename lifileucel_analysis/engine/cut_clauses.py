@@ -1,0 +1,92 @@
+"""At a data cut, what was not read because it is dated after the cut, said where it matters.
+
+A cut keeps what was known on its day (:mod:`..contract.data_cut`): a live vaccine dated
+after it, a brain-metastases stability date, a therapy line's end or recurrence, a line that
+started later and the lab results collected later are set aside or blanked. The criteria then
+read "not recorded" or "no ANC result on file" while the file holds the value (audit 22B), so
+the sentence of each criterion that reads such a cell ends with a clause naming it:
+"; dated after the data cut 2025-03-10, so not read at this cut: live vaccine date
+2025-03-20". The outcome stays the cut's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..contract.dataset import ScreeningDataset
+from ..contract.schema import CRITERION_IDS
+
+__all__ = ["READ_BY", "dated_after_cut_clauses"]
+
+READ_BY: dict[tuple[str, str], tuple[str, ...]] = {
+    ("patients", "live_vaccine_date"): ("E10",),
+    ("patients", "brain_metastases_stable_since"): ("E5",),
+    ("therapies", "end_date"): ("I2", "I3"),
+    ("therapies", "recurrence_date"): ("I2", "I3"),
+    ("therapies", "start_date"): ("I2", "I3", "E1"),
+    ("labs", "collected_date"): ("I7",),
+}
+"""The criteria whose sentence names a cell the cut did not read, by the cell's ``table.column``
+(a whole therapy line or lab result is set aside by its start or collected date)."""
+WORDS: dict[tuple[str, str], str] = {
+    ("patients", "live_vaccine_date"): "live vaccine date ",
+    ("patients", "brain_metastases_stable_since"): "brain metastases stable since ",
+    ("therapies", "end_date"): "end date ",
+    ("therapies", "recurrence_date"): "recurrence date ",
+    ("therapies", "start_date"): "started ",
+}
+"""How a patient or therapy cell set aside by the cut is named (lab results are counted instead)."""
+
+
+def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
+    """Per patient-major cell (the index, increasing) whose criterion reads something dated after
+    the data cut, the clause its sentence ends with; empty without a cut or such a cell."""
+    dated = dataset.dated_after_cut
+    if dated is None or dated.empty or dataset.cut_date is None:
+        return pd.Series([], dtype=object)
+    rows = pd.Index(dataset.patients["patient_id"].astype(str)).get_indexer(dated["patient_id"].astype(str))
+    if (rows < 0).any():  # the cut and the slices keep only their own patients' rows
+        raise ValueError("dated_after_cut names a patient who is not screened")
+    labs = (dated["table"] == "labs").to_numpy()
+    items = [_lab_items(dated[labs], rows[labs]), _other_items(dated[~labs], rows[~labs])]
+    # Each (patient, item) to every criterion that reads its cell: a loop over the six kinds of cell.
+    cells, texts = [], []
+    for (table, column), criteria in READ_BY.items():
+        for patient_rows, item, kind in items:
+            hit = (kind == f"{table}.{column}").to_numpy()
+            for cid in criteria:
+                cells.append(patient_rows[hit] * n_criteria + CRITERION_IDS.index(cid))
+                texts.append(item.to_numpy(dtype=object)[hit])
+    said = pd.Series(np.concatenate(texts), index=np.concatenate(cells)).groupby(level=0, sort=True)
+    lead = f"; dated after the data cut {dataset.cut_date.isoformat()}, so not read at this cut: "
+    return (lead + said.agg(", ".join)).astype(object)
+
+
+def _days(dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").astype(object)
+
+
+def _other_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """Each patient or therapy cell in words ("live vaccine date 2025-03-20", "line 2 (nivolumab)
+    recurrence date 2025-04-01"): its patient row, the words, its ``table.column``."""
+    kind = (dated["table"] + "." + dated["column"]).reset_index(drop=True)
+    words = kind.map({f"{t}.{c}": w for (t, c), w in WORDS.items()}).fillna("")
+    line = dated["line"].astype(object).where(dated["line"].notna(), "without a number").astype(str)
+    agents = dated["agents"].astype(object).where(dated["agents"].notna(), "blank agents").astype(str)
+    owner = ("line " + line + " (" + agents + ") ").where((dated["table"] == "therapies"), "").reset_index(drop=True)
+    # An end date after the cut was read as "ongoing" at the cut (the cut's rule).
+    ongoing = pd.Series(np.where(kind == "therapies.end_date", " (ongoing at the cut)", ""))
+    return rows.astype(np.int64), owner + words + _days(dated["date"]).reset_index(drop=True) + ongoing, kind
+
+
+def _lab_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
+    """Per patient, its lab results collected after the cut, counted: "3 lab results collected
+    2025-03-12 to 2025-03-20" (a weekly extract holds many; the sentence names them once)."""
+    day = pd.to_datetime(dated["date"]).to_numpy()
+    per = pd.DataFrame({"row": rows.astype(np.int64), "day": day}).groupby("row", sort=True)["day"]
+    first, last, count = per.min(), per.max(), per.size()
+    span = _days(first) + (" to " + _days(last)).where(last != first, "")
+    noun = pd.Series(np.where(count == 1, " lab result collected ", " lab results collected "), index=count.index)
+    text = (count.astype(str) + noun + span).reset_index(drop=True)
+    return count.index.to_numpy(dtype=np.int64), text, pd.Series("labs.collected_date", index=text.index)
