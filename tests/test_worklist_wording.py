@@ -824,3 +824,30 @@ def test_a_toxicity_term_recorded_twice_is_asked_for_by_all_its_row_records() ->
     assert (outcome, missing) == ("unknown", "toxicities.grade (colitis grade blank, other, ongoing yes); "
                                              "toxicities.category (colitis grade 2, blank category, ongoing yes); "
                                              "toxicities.category (rash)")
+
+
+@pytest.mark.parametrize("end, recurrence, stop, said", [
+    # Audit 22F (T10): the pass gave the recurrence alone, not the end date and the window it fits.
+    ("2024-06-01", "2024-09-01", "completed", "recurred 2024-09-01, within 6 months of its end 2024-06-01"),
+    ("2024-06-01", "2024-05-01", "progression", "recurred 2024-05-01, on therapy (ended 2024-06-01)"),
+    (None, "2024-05-01", "ongoing", "recurred 2024-05-01, on therapy (end date blank: ongoing)"),
+    (None, "2024-07-01", "completed", "recurred 2024-07-01, within 6 months of its start 2024-01-01 (end date not "
+                                      "recorded)"),
+])
+def test_an_adjuvant_recurrence_pass_says_the_window_it_fits(end: str | None, recurrence: str, stop: str,
+                                                              said: str) -> None:
+    adjuvant = line(1, setting="adjuvant", agents="nivolumab", start_date="2024-01-01", end_date=end,
+                    recurrence_date=recurrence, stop_reason=stop, best_response=None)
+    outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant])
+    assert outcome == "pass"
+    assert evidence.endswith("; line 1 (adjuvant) " + said)
+
+
+def test_a_pass_names_the_lines_not_counted() -> None:
+    # Audit 22F (T05): "1 counted" beside two lines on file, without saying why one was left out.
+    ipilimumab = line(1, setting="adjuvant", agents="ipilimumab", start_date="2022-01-01", end_date="2022-06-01",
+                      recurrence_date="2022-09-01")
+    outcome, evidence, _ = outcome_of("I2", therapies=[ipilimumab, line(2)])
+    assert outcome == "pass"
+    assert evidence.startswith("1 counted prior line(s), within 1-4; not counted: line 1 (ipilimumab): adjuvant, no "
+                               "anti-PD-(L)1; anti-PD-(L)1 in line 2")

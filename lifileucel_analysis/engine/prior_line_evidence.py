@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            unclassified_lines, unclassified_reasons, window_open_reasons)
 from .evidence import TEXT, Part, Rule, Text, combine, decide, join_nonempty, join_per_patient, join_texts
-from .facts import Facts
+from .facts import Facts, end_missing
 from .nullable import is_yes
 from .outcome import CODE
 from .parameters import CriteriaParams
@@ -42,8 +42,9 @@ def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarra
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
-        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}"),
-        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
+        # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
+        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{left_out}"),
+        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
 
@@ -113,7 +114,7 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
     has = np.flatnonzero(last >= 0)
     columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
-               "adjuvant", "progressed"]
+               "adjuvant", "progressed", "start_date", "end_date"]
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
@@ -152,7 +153,26 @@ def unnumbered_open(f: Facts, maybe: np.ndarray) -> np.ndarray:
     return f.lines["line"].isna().to_numpy() & maybe & several
 
 
-def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared: SharedNumbers) -> Part:
+def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
+    """How a counted adjuvant line's recorded recurrence fits the window, for a pass: "on therapy
+    (ended 2024-08-31)", "within 6 months of its end 2024-03-01", "on therapy (end date blank:
+    ongoing)" or, its end missing, "within 6 months of its start 2024-01-01 (end date not recorded)"."""
+    def day(column: str) -> pd.Series:
+        return m[column].dt.strftime("%Y-%m-%d").astype(str)
+
+    end, recurrence = m["end_date"], m["recurrence_date"]
+    missing = end_missing(m).to_numpy()
+    text = np.select(
+        [end.isna().to_numpy() & ~missing, missing, (recurrence <= end).fillna(False).to_numpy()],
+        ["on therapy (end date blank: ongoing)",
+         (f"within {months} months of its start " + day("start_date") + " (end date not recorded)").to_numpy(),
+         ("on therapy (ended " + day("end_date") + ")").to_numpy()],
+        (f"within {months} months of its end " + day("end_date")).to_numpy())
+    return pd.Series(text, index=m.index, dtype=object)
+
+
+def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered: np.ndarray,
+                     shared: SharedNumbers) -> Part:
     """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`;
     ``shared``: lines that share a number (:func:`.prior_lines.shared_numbers`)."""
     m = _most_recent(f, maybe)
@@ -161,7 +181,8 @@ def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared
     values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
               "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, ""),
-              "tied": line_labels(f, shared.open, ""), "top": line_labels(f, shared.top, "")}
+              "tied": line_labels(f, shared.open, ""), "top": line_labels(f, shared.top, ""),
+              "when": _recurred_when(m, p.adjuvant_recurrence_months)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
@@ -181,8 +202,9 @@ def progression_part(f: Facts, maybe: np.ndarray, unnumbered: np.ndarray, shared
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "
              "setting not recorded (as adjuvant/neoadjuvant its recurrence shows progression; {record})", ""),
+        # The end date and the window, so a monitor can check the qualifying recurrence (audit 22F).
         Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
-             "line {line} ({setting}) recurred {recurrence}"),
+             "line {line} ({setting}) recurred {recurrence}, {when}"),
         # Counted without a recurrence date: its end date is blank (still on therapy), so the
         # recurrence the patient is screened for came on therapy; the evidence says so.
         Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy (end date blank: ongoing; "
