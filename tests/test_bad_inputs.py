@@ -901,8 +901,8 @@ def test_the_same_day_conflict_is_a_data_quality_finding(tmp_path: Path) -> None
     findings = screen(load_dataset(data)).findings
     assert findings[["patient_id", "table", "column"]].values.tolist() == [["P1", "labs", "value"]]
     # The day and both ends, so the site finds the rows (audit 22C): the baseline ANC that day is 1500 /uL.
-    assert findings["finding"].iloc[0] == ("several anc results on the counting day (2025-02-20) disagree, from 800 "
-                                           "/uL (0.8 10^9/L) to 1500 /uL (1.5 10^9/L); which is the latest is not recorded")
+    assert findings["finding"].iloc[0] == ("several anc results on the counting day (2025-02-20) disagree: 800 /uL "
+                                           "(0.8 10^9/L) and 1500 /uL (1.5 10^9/L); which is the latest is not recorded")
     assert findings["value"].iloc[0] == "800 /uL"
 
 

@@ -204,8 +204,8 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
     for test, lab in f.labs.items():
         hit = np.flatnonzero(lab.conflict.to_numpy())
         # The day and the two ends, so the site finds the rows (audit 22C: one value, no date).
-        ends = (" (" + _day(lab.date.iloc[hit]) + ") disagree, from " + lab.possible_raw.iloc[hit].astype(str)
-                + " to " + lab.sure_raw.iloc[hit].astype(str))
+        ends = (" (" + _day(lab.date.iloc[hit]) + ") disagree: " + lab.possible_raw.iloc[hit].astype(str)
+                + " and " + lab.sure_raw.iloc[hit].astype(str))
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").
