@@ -951,3 +951,22 @@ def test_birth_dates_and_extra_columns_never_reach_a_report_section(tmp_path: Pa
     for secret in (*BIRTH_DATES.values(), *SECRETS):
         assert secret not in text, f"{secret!r} reached the report"
     assert "birth_date" not in report.result.verdicts.columns and "birth_date" not in report.result.outcomes.columns
+
+
+@pytest.mark.parametrize("extra", [
+    lab("P1", "anc", "", "/uL", "2025-02-20"),  # a blank value
+    lab("P1", "anc", "2", "", "2025-02-20"),  # a blank unit
+    lab("P1", "anc", "500", "/uL", ""),  # no collected date
+    lab("P1", "", "3000", "/uL", "2025-02-20"),  # no test
+])
+def test_a_conflict_beside_a_row_with_a_blank_quotes_no_wrong_row(tmp_path: Path, extra: Edit) -> None:
+    # Review 22E (D1): with a blank row beside the two disagreeing ANC results, the finding quoted the
+    # blank row as an end ("from (no value) to (no value)"). It then names the day only.
+    data = csv_folder(lab("P1", "anc", "800", "/uL", "2025-02-20"), extra)(tmp_path)
+    found = screen(load_dataset(data)).findings
+    conflict = found.loc[found["finding"].str.contains("counting day"), "finding"].tolist()
+    assert conflict == ["several anc results on the counting day (2025-02-20) disagree; which is the latest is not "
+                        "recorded"] or conflict == [
+        "several anc results on the counting day (2025-02-20) disagree: 800 /uL (0.8 10^9/L) and 1500 /uL (1.5 "
+        "10^9/L); which is the latest is not recorded"]
+    assert not any(word in conflict[0] for word in ("no value", "not recorded)", "3000", "500 /uL"))

@@ -168,3 +168,17 @@ def test_a_result_without_test_date_or_value_asks_for_all_three_at_once() -> Non
                                               "labs.collected_date (result that may be the ANC)"]
     assert row["evidence"].startswith("ANC (no value) (test and collected date not recorded): its value, its test "
                                       "name (test) and its collected date (collected_date) are not recorded")
+
+
+def test_at_a_cut_a_waiver_without_approver_or_date_asks_for_both() -> None:
+    # Review 22E (D5): "waived once its approver is recorded" was false at a cut, where the date is
+    # needed too, and only the approver was asked for.
+    tables = case_tables({"steroid_mg_per_day": 15}, patient_id="A",
+                         overrides=[{"criterion_id": "E6", "approved_by": None, "approved_date": None}])
+    kept, _ = apply_cut(ScreeningDataset(**concat_tables([tables])), dt.date(2025, 3, 10))
+    row = outcome(screen(kept), "A", "E6")
+    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6); "
+                                                           "overrides.approved_date (waiver of E6)")
+    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived "
+                               "once its approver and an approval date on or before the cut are recorded, otherwise "
+                               "fail: steroid 15 mg/day > 10")

@@ -179,7 +179,8 @@ def test_a_blank_end_date_beside_a_stop_reason_that_says_it_stopped(stop: str | 
     rows = findings(therapies=[line])
     assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "end_date", "value": "",
                       "finding": f"line 1 has no end date (blank = ongoing) but stop_reason {stop}: it ended on a "
-                                 "date not recorded; record the end date (I2 and I3 read it as missing)"}]
+                                 "date not recorded; record the end date (I2 and I3 read it as missing on an "
+                                 "adjuvant or neoadjuvant line)"}]
                     if found else [])
 
 

@@ -851,3 +851,13 @@ def test_a_pass_names_the_lines_not_counted() -> None:
     assert outcome == "pass"
     assert evidence.startswith("1 counted prior line(s), within 1-4; not counted: line 1 (ipilimumab): adjuvant, no "
                                "anti-PD-(L)1; anti-PD-(L)1 in line 2")
+
+
+def test_an_undated_end_without_a_start_says_so() -> None:
+    # Review 22E (D4): "more than 6 months after its start" was said of a line without a start date.
+    adjuvant = line(1, setting="adjuvant", agents="nivolumab", start_date=None, end_date=None,
+                    best_response=None, stop_reason="completed", recurrence_date="2022-01-10")
+    outcome, evidence, missing = outcome_of("I2", therapies=[adjuvant])
+    assert (outcome, missing) == ("unknown", "therapies.end_date (line 1)")
+    assert evidence.startswith("0 to 1 counted prior lines (line 1 (nivolumab): end date not recorded although "
+                               "stopped (completed): recurrence 2022-01-10, start date not recorded)")

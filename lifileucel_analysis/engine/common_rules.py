@@ -145,11 +145,14 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     recurrence_blank = lines["recurrence_date"].isna().to_numpy()
     recurrence = "recurrence " + _day(lines["recurrence_date"])
     stopped = "end date not recorded although stopped (" + lines["stop_reason"].astype(str) + ")"
+    start_blank = lines["start_date"].isna().to_numpy()
     choices = [recurrence + " before its start " + _day(lines["start_date"]) + ", so one of the two is wrong",
                stopped + ", recurrence date not recorded",
+               # Without a start date there is no earliest end to measure from (review 22E).
+               stopped + ": " + recurrence + ", start date not recorded",
                stopped + ": " + recurrence + f" more than {months} months after its start",
                pd.Series("recurrence date not recorded", index=lines.index)]
-    reason = np.select([before, undated & recurrence_blank, undated, recurrence_blank],
+    reason = np.select([before, undated & recurrence_blank, undated & start_blank, undated, recurrence_blank],
                        [choice.to_numpy(dtype=object) for choice in choices], "")
     return pd.Series(reason, index=lines.index, dtype=object).where(recurrence_date_open(lines), "")
 

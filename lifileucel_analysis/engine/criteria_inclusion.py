@@ -53,8 +53,8 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
 @criterion("I2", record="Progressed on or did not achieve a response or were intolerant due to toxicity following "
                         "1-4 prior lines of systemic therapy including PD-1/ PD-L1 blocking antibody.",
            label="{min_prior_lines}-{max_prior_lines} prior lines incl. anti-PD-(L)1, progressed",
-           reads="therapies.line therapies.setting therapies.agents therapies.end_date therapies.best_response "
-                 "therapies.stop_reason therapies.recurrence_date patients.braf_v600",
+           reads="therapies.line therapies.setting therapies.agents therapies.start_date therapies.end_date "
+                 "therapies.best_response therapies.stop_reason therapies.recurrence_date patients.braf_v600",
            limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600",
            rule="{min_prior_lines}-{max_prior_lines} counted prior lines (adjuvant anti-PD-(L)1 if recurred <= "
                 "{adjuvant_recurrence_months} months), one with anti-PD-(L)1, the latest progressed, intolerant or "
@@ -97,7 +97,8 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
                         "discontinuation of therapy or while on therapy",
            label="Adjuvant anti-PD-(L)1 recurrence <= {adjuvant_recurrence_months} months",
-           reads="therapies.setting therapies.agents therapies.end_date therapies.recurrence_date",
+           reads="therapies.setting therapies.agents therapies.start_date therapies.end_date therapies.stop_reason "
+                 "therapies.recurrence_date",
            limits="adjuvant_recurrence_months")
 def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     """Which adjuvant anti-PD-(L)1 lines qualify for I2; never blocks.

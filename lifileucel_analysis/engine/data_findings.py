@@ -19,6 +19,7 @@ from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR
 from .facts import Facts, birth_out_of_order, end_missing
+from .lab_results import NO_UNIT, NO_VALUE
 from .prior_lines import line_order
 from .nullable import is_no, is_yes
 from .waivers import documented
@@ -114,7 +115,7 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     out.append(_frame(lines["patient_id"].iloc[undated], "therapies", undated, "end_date", "",
                       "line " + line_no.iloc[undated] + " has no end date (blank = ongoing) but stop_reason "
                       + lines["stop_reason"].iloc[undated].astype(str) + ": it ended on a date not recorded; record "
-                      "the end date (I2 and I3 read it as missing)"))
+                      "the end date (I2 and I3 read it as missing on an adjuvant or neoadjuvant line)"))
     return out
 
 
@@ -203,9 +204,16 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
     out = []
     for test, lab in f.labs.items():
         hit = np.flatnonzero(lab.conflict.to_numpy())
-        # The day and the two ends, so the site finds the rows (audit 22C: one value, no date).
-        ends = (" (" + _day(lab.date.iloc[hit]) + ") disagree: " + lab.possible_raw.iloc[hit].astype(str)
-                + " and " + lab.sure_raw.iloc[hit].astype(str))
+        # The day and the two ends, so the site finds the rows (audit 22C: one value, no date). The
+        # ends are quoted only where both are recorded, dated, named results: where a row with a
+        # blank stands at an end, the conflict is between other rows (review 22E).
+        raw = [lab.possible_raw.iloc[hit].astype(str), lab.sure_raw.iloc[hit].astype(str)]
+        recorded = [~text.str.contains(NO_VALUE, regex=False) & ~text.str.contains(NO_UNIT, regex=False)
+                    for text in raw]
+        plain = (~lab.undated_end & ~lab.untested_end).to_numpy()[hit] & (recorded[0] & recorded[1]).to_numpy()
+        both = " and " + raw[1]
+        ends = (" (" + _day(lab.date.iloc[hit]) + ") disagree"
+                + (": " + raw[0] + both).where(plain, ""))
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").

@@ -87,8 +87,11 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     note = _override_sentences(o, was_text, text_series(_texts_at(evidence, rows, cols)), signed, blocking,
                                dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank),
                                pd.Series(late.reindex(at).to_numpy(dtype=object), index=o.index).fillna(""))
-    missing = pd.Series(np.where(o["approved_by"].isna(), "approved_by", "approved_date"), index=o.index)
-    ask = "overrides." + missing + " (waiver of " + o["criterion_id"].astype(str) + ")"
+    of = " (waiver of " + o["criterion_id"].astype(str) + ")"
+    ask = ("overrides.approved_by" + of).where(o["approved_by"].isna(), "overrides.approved_date" + of)
+    if dataset.cut_date is not None:  # at a cut a waiver needs its date too: both asked where both are blank
+        both = o["approved_by"].isna() & o["approved_date"].isna()
+        ask = ask.where(~both, "overrides.approved_by" + of + "; overrides.approved_date" + of)
     previous_needs = text_series(_texts_at(needs, rows, cols)).where(was_text == "unknown", "")
     asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
     spoken = np.flatnonzero(speaks)
@@ -215,6 +218,10 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
                    f"recorded) may postdate the data cut {cut_date.isoformat()}")
         unsigned = unsigned.where(o["approved_by"].isna(), undated)
         if_signed = if_signed.where(o["approved_by"].isna(), ": waived if it was approved by then, otherwise ")
+        # Both blank: the approver alone would not apply it at the cut (review 22E).
+        if_signed = if_signed.where(o["approved_by"].notna() | o["approved_date"].notna(),
+                                    ": waived once its approver and an approval date on or before the cut are "
+                                    "recorded, otherwise ")
     return waived.where(signed, (unsigned + if_signed + was + ": " + original)
                         .where(blocking, original + "; " + unsigned + ", so it is not applied") + late)
 
