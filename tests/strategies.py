@@ -106,7 +106,8 @@ LINES = st.lists(st.integers(1, 8), min_size=0, max_size=6, unique=True)
 LATER_LINES = st.lists(st.integers(2, 8), min_size=0, max_size=2, unique=True)
 START_DAYS = st.integers(60, 900)
 DURATION_DAYS = st.integers(30, 365)
-RECURRENCE_KIND = st.sampled_from(["6m-1d", "6m", "6m+1d", "before-end", "at-end", "2m", "12m", None, None, None])
+RECURRENCE_KIND = st.sampled_from(["6m-1d", "6m", "6m+1d", "before-end", "at-end", "2m", "12m", "before-start", None,
+                                   None, None])
 SETTING = maybe(st.sampled_from(["adjuvant", "neoadjuvant", "metastatic", "metastatic"]), 1, 6)
 POOLS = st.lists(st.sampled_from(["pd1", "pd1", "other", "other", "act", "unknown"]), min_size=1, max_size=3)
 AGENT_INDEX = st.integers(0, 100)
@@ -260,12 +261,13 @@ def regimen(draw: st.DrawFn) -> str | None:
     return draw(st.sampled_from([cell] * 10 + [cell + "+", "+" + cell]))
 
 
-def recurrence_date(kind: str | None, end: dt.date) -> dt.date | None:
-    """A recurrence date relative to the end of therapy (on and around 6 calendar months)."""
+def recurrence_date(kind: str | None, end: dt.date, start: dt.date) -> dt.date | None:
+    """A recurrence date relative to the end of therapy (on and around 6 calendar months), or
+    before the line's start (a wrong date: the line's window is open, review 22E)."""
     six = plus_months(end, 6)
     return {
         None: None, "6m-1d": shift(six, -1), "6m": six, "6m+1d": shift(six, 1), "before-end": shift(end, -10),
-        "at-end": end, "2m": plus_months(end, 2), "12m": plus_months(end, 12),
+        "at-end": end, "2m": plus_months(end, 2), "12m": plus_months(end, 12), "before-start": shift(start, -5),
     }[kind]
 
 
@@ -292,7 +294,7 @@ def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool 
     for index, line in enumerate(lines):
         start = shift(consent, -draw(START_DAYS))
         end = shift(start, draw(DURATION_DAYS))
-        recurrence = recurrence_date(draw(RECURRENCE_KIND), end)
+        recurrence = recurrence_date(draw(RECURRENCE_KIND), end, start)
         rows.append({
             "patient_id": patient_id,
             # A blank line number leaves the line's place open (at most two per patient: the
@@ -300,7 +302,8 @@ def therapy_rows(draw: st.DrawFn, patient_id: str, consent: dt.date, near: bool 
             "line": blank_sometimes(draw, line, BLANK_1_IN_6) if index < 2 else line,
             "setting": draw(SETTING),
             "agents": regimen(draw),
-            "start_date": iso(start),
+            # A blank start now and then: an undated end then has no earliest end to measure from.
+            "start_date": iso(blank_sometimes(draw, start, BLANK_1_IN_6)),
             "end_date": iso(blank_sometimes(draw, end, BLANK_1_IN_4)),
             "best_response": draw(RESPONSE),
             "stop_reason": draw(STOP),

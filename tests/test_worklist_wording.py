@@ -267,7 +267,7 @@ def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
     assert "-4" not in evidence
 
 
-def test_pregnancy_evidence_names_the_blank_not_what_is_recorded() -> None:
+def test_pregnancy_evidence_says_what_each_field_records() -> None:
     outcome, evidence, missing = outcome_of("E11", patient={"breastfeeding": None})
     assert (outcome, missing) == ("unknown", "patients.breastfeeding")
     assert evidence == "female; pregnant: no; breastfeeding: not recorded (breastfeeding)"

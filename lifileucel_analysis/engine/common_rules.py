@@ -139,8 +139,8 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"
     with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
-    start"; or "recurrence 2024-01-15 before its start 2024-03-01, so one of the two dates is
-    wrong"; "" for any other line."""
+    start" (or "start date not recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
+    so one of the two is wrong"; "" for any other line."""
     before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
     recurrence_blank = lines["recurrence_date"].isna().to_numpy()
     recurrence = "recurrence " + _day(lines["recurrence_date"])
@@ -181,9 +181,10 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
     another line has its number. A line without a number or with a shared one is named by
     its agents too: ``(line 2 (ipilimumab))``, not ``(line 2)``.
     A field is named only when it is blank and its reading matters: the setting; the
-    agents while no agent decides the class; the recurrence date of a possibly-adjuvant
-    anti-PD-(L)1 line with an end date; stop reason or best response while the other
-    does not show progression already.
+    agents while no agent decides the class; the dates that decide a possibly-adjuvant
+    anti-PD-(L)1 line's window (:func:`window_requests`: its recurrence date, the end date of a
+    line that stopped on a date not recorded, both dates of a recurrence before the start); stop
+    reason or best response while the other does not show progression already.
     """
     lines = f.lines[rows]  # only the selected lines are spelt out (a few of millions)
     line = " (line " + line_numbers(lines) + ")"

@@ -89,7 +89,9 @@ def _power_of_ten(exponent: np.ndarray) -> np.ndarray:
 def decimal_text(values: np.ndarray) -> pa.Array:
     """Each number in its shortest decimal form that reads back as the same double; blanks null.
 
-    A typed value therefore shows exactly the digits it was typed with (``1.4999``,
+    A typed value of up to 15 significant digits therefore shows exactly the digits it was
+    typed with (one typed with more that the reader moved off a limit shows the double it was
+    read as: ``1.4999999999999998`` for ``1.4999999999999999``) (``1.4999``,
     ``1500``, ``999.999999999999``, and ``34.20000000000001`` too, which the decimal grid
     would show as 34.2 and make read against its outcome). The engine shows only typed
     values and limits this way, never a computed one (a computed 0.1 + 0.2 would show its
