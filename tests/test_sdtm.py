@@ -26,8 +26,10 @@ EXPECTED_VARIABLES = {
     "TI": ["STUDYID", "DOMAIN", "IETESTCD", "IETEST", "IECAT", "TIRL", "TIVERS"],
     "IE": ["STUDYID", "DOMAIN", "USUBJID", "IESEQ", "IETESTCD", "IETEST", "IECAT", "IEORRES", "IESTRESC", "IEDTC"],
     "DV": ["STUDYID", "DOMAIN", "USUBJID", "DVSEQ", "DVTERM", "DVDECOD", "DVCAT", "DVSTDTC"],
-    "DM": ["STUDYID", "DOMAIN", "USUBJID", "SUBJID", "RFICDTC", "SITEID", "AGE", "AGEU", "SEX", "COUNTRY", "ARMCD",
-           "ARM", "ACTARMCD", "ACTARM", "ARMNRS"],
+    # SDTMIG 3.3 order, the Expected variables screening cannot fill as null columns (review 22G).
+    "DM": ["STUDYID", "DOMAIN", "USUBJID", "SUBJID", "RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFICDTC",
+           "RFPENDTC", "DTHDTC", "DTHFL", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ARMCD", "ARM", "ACTARMCD", "ACTARM",
+           "ARMNRS", "ACTARMUD", "COUNTRY"],
     "SUPPDM": ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"],
 }
 NUMERIC = {"IESEQ", "DVSEQ", "AGE"}
@@ -386,7 +388,7 @@ def test_dm_lists_every_screened_subject_once_with_screen_failures_marked(runs: 
     ineligible = verdicts.loc[dm["SUBJID"]].eq("ineligible").to_numpy()
     assert (dm.loc[ineligible, "ARMNRS"] == "SCREEN FAILURE").all()
     assert (dm.loc[~ineligible, "ARMNRS"] == "NOT ASSIGNED").all()
-    assert (dm[["ARMCD", "ARM", "ACTARMCD", "ACTARM"]] == "").all().all()
+    assert (dm[["ARMCD", "ARM", "ACTARMCD", "ACTARM", "ACTARMUD", "RFSTDTC", "RFXSTDTC", "DTHFL", "RACE"]] == "").all().all()
     assert (dm["RFICDTC"] == patients.loc[dm["SUBJID"], "consent_date"].to_numpy()).all()
     assert (dm["SITEID"] == patients.loc[dm["SUBJID"], "site_id"].to_numpy()).all()
     assert (dm["SEX"] == patients.loc[dm["SUBJID"], "sex"].map({"male": "M", "female": "F"}).fillna("U").to_numpy()).all()

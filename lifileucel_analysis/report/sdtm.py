@@ -45,7 +45,8 @@ from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .criteria_catalog import criteria_catalog
-from .sdtm_subjects import DM_LABEL, SUPPDM_LABEL, dm_domain, subjects_of, suppdm_domain
+from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_LABEL, dm_domain, subjects_of,
+                            suppdm_domain)
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 200
@@ -103,15 +104,17 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         Variable("DVDECOD", "Protocol Deviation Coded Term"),
         Variable("DVCAT", "Category for Protocol Deviation"),
         Variable("DVSTDTC", "Start Date/Time of Deviation", origin="Collected"))),
+    # SDTMIG 3.3 order; the Expected variables the screening cannot fill are null columns (review 22G).
     "DM": (DM_LABEL, (
         *COMMON, SUBJECT, Variable("SUBJID", "Subject Identifier for the Study", origin="Collected"),
+        *(Variable(name, label) for name, label in DM_NULL_BEFORE),
         Variable("RFICDTC", "Date/Time of Informed Consent", origin="Collected"),
+        *(Variable(name, label) for name, label in DM_NULL_DATES),
         Variable("SITEID", "Study Site Identifier", origin="Collected"), Variable("AGE", "Age", "Num", "Derived"),
-        Variable("AGEU", "Age Units"), Variable("SEX", "Sex", origin="Collected"), Variable("COUNTRY", "Country"),
-        *(Variable(name, label) for name, label in (
-            ("ARMCD", "Planned Arm Code"), ("ARM", "Description of Planned Arm"), ("ACTARMCD", "Actual Arm Code"),
-            ("ACTARM", "Description of Actual Arm"))),
-        Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"))),
+        Variable("AGEU", "Age Units"), Variable("SEX", "Sex", origin="Collected"), Variable("RACE", "Race"),
+        *(Variable(name, label) for name, label in DM_ARMS),
+        Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"),
+        Variable("ACTARMUD", "Description of Unplanned Actual Arm"), Variable("COUNTRY", "Country"))),
     "SUPPDM": (SUPPDM_LABEL, (
         Variable("STUDYID", "Study Identifier"), Variable("RDOMAIN", "Related Domain Abbreviation"), SUBJECT,
         Variable("IDVAR", "Identifying Variable"), Variable("IDVARVAL", "Identifying Variable Value"),

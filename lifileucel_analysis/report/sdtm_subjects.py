@@ -6,8 +6,10 @@ could not reconcile N in = N out from the SDTM files. DM lists every screened su
 
 * ``ARMNRS`` = ``SCREEN FAILURE`` for an ineligible subject (SDTMIG 3.3 and later keep screen
   failures in DM); ``NOT ASSIGNED`` for an eligible or pending one, since the screening
-  assigns no one (treatment is not in its data). ``ARMCD``, ``ARM``, ``ACTARMCD`` and
-  ``ACTARM`` are blank, as ARMNRS then requires.
+  assigns no one (``lymphodepletion_date`` is planned or actual: whether a subject was treated
+  is not in its data, so the arm variables describe screening only). ``ARMCD``, ``ARM``,
+  ``ACTARMCD`` and ``ACTARM`` are blank, as ARMNRS then requires, and so are the Expected
+  variables screening cannot fill (reference, treatment and death dates, ``RACE``, ``ACTARMUD``).
 * ``RFICDTC`` the consent date, ``AGE`` in whole years at consent (``AGEU`` ``YEARS``; blank
   where the birth or consent date is not recorded or out of order), ``SEX`` ``M``/``F``/``U``,
   ``SITEID`` the site, ``COUNTRY`` ``USA`` (the record's six sites are all in the US).
@@ -20,12 +22,14 @@ has none of them, writes neither (the command says so).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..contract.dataset import ScreeningDataset
 from ..engine.facts import age_at_consent
 
-__all__ = ["DM_LABEL", "SUPPDM_LABEL", "dm_domain", "subjects_of", "suppdm_domain"]
+__all__ = ["DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "SUPPDM_LABEL", "dm_domain", "subjects_of",
+           "suppdm_domain"]
 
 DM_LABEL = "Demographics"
 SUPPDM_LABEL = "Supplemental Qualifiers for DM"
@@ -34,6 +38,18 @@ NOT_ASSIGNED = "NOT ASSIGNED"
 COUNTRY = "USA"
 """ISO 3166 alpha-3 of every site of the record (spec section 3)."""
 SEX_CODES = {"male": "M", "female": "F"}
+DM_NULL_BEFORE: tuple[tuple[str, str], ...] = (
+    ("RFSTDTC", "Subject Reference Start Date/Time"), ("RFENDTC", "Subject Reference End Date/Time"),
+    ("RFXSTDTC", "Date/Time of First Study Treatment"), ("RFXENDTC", "Date/Time of Last Study Treatment"))
+"""Expected DM variables before RFICDTC that screening data cannot fill: written as null columns."""
+DM_NULL_DATES: tuple[tuple[str, str], ...] = (
+    ("RFPENDTC", "Date/Time of End of Participation"), ("DTHDTC", "Date/Time of Death"),
+    ("DTHFL", "Subject Death Flag"))
+"""Expected DM variables after RFICDTC that screening data cannot fill (null)."""
+DM_ARMS: tuple[tuple[str, str], ...] = (
+    ("ARMCD", "Planned Arm Code"), ("ARM", "Description of Planned Arm"), ("ACTARMCD", "Actual Arm Code"),
+    ("ACTARM", "Description of Actual Arm"))
+"""The arm variables, null with ARMNRS: the screening assigns no arm."""
 ELIGIBILITY_QNAM = "ELIGSTAT"
 ELIGIBILITY_QLABEL = "Eligibility Status at Screening"
 
@@ -66,15 +82,19 @@ def dm_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, studyid: str) -> p
     """
     rows = _by_subject(subjects, verdicts)
     ids = rows["patient_id"].to_numpy()
-    blank = pd.Series("", index=rows.index)
+
+    def null(names: tuple[tuple[str, str], ...]) -> dict[str, str]:
+        return {name: "" for name, _ in names}
+
+    age = pd.array(rows["age"].round(), dtype="Int64")
     return pd.DataFrame({
-        "STUDYID": studyid, "DOMAIN": "DM", "USUBJID": studyid + "-" + ids, "SUBJID": ids,
-        "RFICDTC": rows["consent"].to_numpy(), "SITEID": rows["site_id"].to_numpy(),
-        "AGE": pd.array(rows["age"].round(), dtype="Int64"), "AGEU": "YEARS", "SEX": rows["sex"].to_numpy(),
-        "COUNTRY": COUNTRY, "ARMCD": blank.to_numpy(), "ARM": blank.to_numpy(), "ACTARMCD": blank.to_numpy(),
-        "ACTARM": blank.to_numpy(),
+        "STUDYID": studyid, "DOMAIN": "DM", "USUBJID": studyid + "-" + ids, "SUBJID": ids, **null(DM_NULL_BEFORE),
+        "RFICDTC": rows["consent"].to_numpy(), **null(DM_NULL_DATES), "SITEID": rows["site_id"].to_numpy(),
+        "AGE": age, "AGEU": np.where(pd.isna(age), "", "YEARS"), "SEX": rows["sex"].to_numpy(), "RACE": "",
+        **null(DM_ARMS),
         "ARMNRS": rows["verdict"].eq("ineligible").map({True: SCREEN_FAILURE, False: NOT_ASSIGNED}).to_numpy(),
-    }, index=pd.RangeIndex(len(rows))).assign(AGEU=lambda frame: frame["AGEU"].where(frame["AGE"].notna(), ""))
+        "ACTARMUD": "", "COUNTRY": COUNTRY,
+    }, index=pd.RangeIndex(len(rows)))
 
 
 def suppdm_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, studyid: str) -> pd.DataFrame:
