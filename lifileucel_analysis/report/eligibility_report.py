@@ -360,8 +360,7 @@ class EligibilityReport:
         roles = "; ".join(self.waiver_roles)
         return Tables((
             HtmlTable(self.oversight_frame(), caption="Oversight flags",
-                      note=f"NMA-LD 'date passed' = dated on or before {self.currency.phrase()} (the date is "
-                           "planned or actual), else 'scheduled'. "
+                      note=f"NMA-LD 'date passed': on or before {self.currency.phrase()} (planned or actual). "
                            f"Roles allowed to approve a waiver (parameter waiver_roles): {roles}.",
                       empty="No oversight flag.", max_rows=PAGE_ROWS,
                       download=download_name(self.site, "oversight-flags", "xlsx")),

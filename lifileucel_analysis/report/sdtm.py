@@ -45,8 +45,8 @@ from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .criteria_catalog import criteria_catalog
-from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_LABEL, dm_domain, subjects_of,
-                            suppdm_domain)
+from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
+                            subjects_of, suppdm_domain)
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 200
@@ -115,12 +115,7 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         *(Variable(name, label) for name, label in DM_ARMS),
         Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"),
         Variable("ACTARMUD", "Description of Unplanned Actual Arm"), Variable("COUNTRY", "Country"))),
-    "SUPPDM": (SUPPDM_LABEL, (
-        Variable("STUDYID", "Study Identifier"), Variable("RDOMAIN", "Related Domain Abbreviation"), SUBJECT,
-        Variable("IDVAR", "Identifying Variable"), Variable("IDVARVAL", "Identifying Variable Value"),
-        Variable("QNAM", "Qualifier Variable Name"), Variable("QLABEL", "Qualifier Variable Label"),
-        Variable("QVAL", "Data Value", origin="Derived"), Variable("QORIG", "Origin"),
-        Variable("QEVAL", "Evaluator"))),
+    "SUPPDM": (SUPPDM_LABEL, tuple(Variable(name, label, origin=origin) for name, label, origin in SUPPDM_COLUMNS)),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
 DV_DECOD = "ELIGIBILITY CRITERION WAIVED"

@@ -28,8 +28,8 @@ import pandas as pd
 from ..contract.dataset import ScreeningDataset
 from ..engine.facts import age_at_consent
 
-__all__ = ["DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "SUPPDM_LABEL", "dm_domain", "subjects_of",
-           "suppdm_domain"]
+__all__ = ["DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "SUPPDM_COLUMNS", "SUPPDM_LABEL", "dm_domain",
+           "subjects_of", "suppdm_domain"]
 
 DM_LABEL = "Demographics"
 SUPPDM_LABEL = "Supplemental Qualifiers for DM"
@@ -50,6 +50,13 @@ DM_ARMS: tuple[tuple[str, str], ...] = (
     ("ARMCD", "Planned Arm Code"), ("ARM", "Description of Planned Arm"), ("ACTARMCD", "Actual Arm Code"),
     ("ACTARM", "Description of Actual Arm"))
 """The arm variables, null with ARMNRS: the screening assigns no arm."""
+SUPPDM_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("STUDYID", "Study Identifier", "Assigned"), ("RDOMAIN", "Related Domain Abbreviation", "Assigned"),
+    ("USUBJID", "Unique Subject Identifier", "Derived"), ("IDVAR", "Identifying Variable", "Assigned"),
+    ("IDVARVAL", "Identifying Variable Value", "Assigned"), ("QNAM", "Qualifier Variable Name", "Assigned"),
+    ("QLABEL", "Qualifier Variable Label", "Assigned"), ("QVAL", "Data Value", "Derived"),
+    ("QORIG", "Origin", "Assigned"), ("QEVAL", "Evaluator", "Assigned"))
+"""SUPPDM's variables: name, SDTMIG label, origin."""
 ELIGIBILITY_QNAM = "ELIGSTAT"
 ELIGIBILITY_QLABEL = "Eligibility Status at Screening"
 
