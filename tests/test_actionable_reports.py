@@ -329,7 +329,10 @@ def test_the_waivers_table_says_whether_the_approvers_role_may_waive() -> None:
         "approved_date": pd.to_datetime(["2025-03-02", "2025-03-03"]), "reason": ["a", "b"]})
     from lifileucel_analysis.engine.parameters import load_params
 
-    result = SimpleNamespace(waivers=waivers, params=load_params(None))
+    outcomes = pd.DataFrame({"patient_id": ["P1", "P2"], "criterion_id": ["I6", "E6"], "outcome": ["waived"] * 2,
+                             "evidence": ["waived by x on 2025-03-02: a (was fail: ECOG 2 > 1)",
+                                          "waived by y on 2025-03-03: b (was fail: steroid 20 mg/day > 10)"]})
+    result = SimpleNamespace(waivers=waivers, outcomes=outcomes, params=load_params(None))
     table = waivers_with_roles(result, ("medical monitor", "principal investigator"))
     assert table["approver_allowed"].tolist() == ["yes", "no (not in waiver_roles)"]
     assert list(table.columns).index("approver_allowed") == list(table.columns).index("approved_by") + 1

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import case_tables, concat_tables
 from lifileucel_analysis.contract import schema
 
 from lifileucel_analysis.report import site_summaries, summaries, table_one
 from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
 from lifileucel_analysis.engine.screening import ScreeningResult
@@ -450,3 +452,14 @@ def test_table_one_emits_no_warnings(table_one_case: tuple[ScreeningResult, Scre
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         table_one.table_one(*table_one_case)
+
+
+def test_waivers_table_says_what_was_waived() -> None:
+    # Audit 22C (D7): the table said "fail" but not the value the waiver let stand.
+    tables = concat_tables([case_tables({"steroid_mg_per_day": 20}, patient_id="A", overrides=["E6"]),
+                            case_tables({"ecog": 2}, patient_id="B", overrides=["I6", "E3"])])
+    waivers = summaries.waivers_table(screen(ScreeningDataset(**tables)))
+    shown = waivers[["patient_id", "criterion_id", "original_outcome", "waived_finding"]].astype(str)
+    assert shown.values.tolist() == [
+        ["A", "E6", "fail", "steroid 20 mg/day > 10"], ["B", "I6", "fail", "ECOG 2 > 1"],
+        ["B", "E3", "pass", "cutaneous melanoma"]]

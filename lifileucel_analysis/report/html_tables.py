@@ -39,6 +39,7 @@ COLUMN_TITLES: dict[str, str] = {
     "eligible_share": "eligible (%)",
     "unknown_rate": "unknown (% of screened)",
     "original_outcome": "outcome before waiver",
+    "waived_finding": "what was waived",
     "approver_allowed": "approver's role may waive",
     "fields": "fields to collect",
     "nmald": "NMA-LD",
