@@ -97,7 +97,7 @@ def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
     """Fails on uveal melanoma."""
     subtype = column(f, "melanoma_subtype")
     # The code "unknown_primary" read as words (audit 22A: "unknown_primary melanoma").
-    named = (subtype.astype(object) + " melanoma").mask((subtype == "unknown_primary").fillna(False), UNKNOWN_PRIMARY)
+    named = _subtype_words(subtype)
     return decide(f.n, [
         Rule(subtype == "uveal", F, "uveal melanoma"),
         Rule(subtype.notna(), P, "{subtype}"),
@@ -106,6 +106,15 @@ def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
 
 
 UNKNOWN_PRIMARY = "melanoma of unknown primary (not recorded as uveal)"
+
+
+def _subtype_words(subtype: pd.Series) -> pd.Series:
+    """Each subtype as E3 says it, worded once per category: "acral melanoma", :data:`UNKNOWN_PRIMARY`."""
+    if not isinstance(subtype.dtype, pd.CategoricalDtype):
+        subtype = subtype.astype("category")
+    words = [UNKNOWN_PRIMARY if code == "unknown_primary" else f"{code} melanoma" for code in subtype.cat.categories]
+    return pd.Series(pd.Categorical.from_codes(subtype.cat.codes, categories=pd.Index(words, dtype=object)),
+                     index=subtype.index)
 """E3's words for the subtype code ``unknown_primary``, which does not read as "<code> melanoma"."""
 
 
@@ -128,7 +137,8 @@ UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable since {stab
            reads="patients.brain_metastases patients.brain_metastases_symptomatic patients.brain_metastases_treated "
                  "patients.brain_metastases_stable_since patients.lymphodepletion_date patients.consent_date",
            limits="brain_metastases_stable_days",
-           rule="Brain metastases untreated, symptomatic, or stable < {brain_metastases_stable_days} days before NMA-LD")
+           rule="Brain metastases untreated, symptomatic, or stable < {brain_metastases_stable_days} days before "
+                "NMA-LD")
 def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     """With brain metastases, passes only when treated, asymptomatic and stable long enough before NMA-LD."""
     brain = column(f, "brain_metastases")
@@ -340,11 +350,22 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
                                                   "if female, not applicable if male", "patients.sex"),
         # What is recorded and what is not, cell by cell (audit 22A: "not recorded: patients.pregnant").
         Rule(True, U, "{sex}; pregnant: {pregnant}; breastfeeding: {feeding}", "{needs}"),
-    ], {"needs": needs, "stated": stated, "sex": _said(sex.where(female), "sex not recorded (sex)"),
-        "pregnant": _said(pregnant, "not recorded (pregnant)"), "feeding": _said(feeding, "not recorded (breastfeeding)")})
+    ], {"needs": needs, "stated": stated, **_cells_said(sex, pregnant, feeding)})
 
 
-def _said(values: pd.Series, blank: str) -> pd.Series:
-    """A patient cell as E11 says it: ``yes`` / ``no`` for a yes/no cell, the code otherwise, ``blank`` where blank."""
-    shown = values.map({True: "yes", False: "no"}) if values.dtype == "boolean" else values.astype(object)
-    return shown.astype(object).where(values.notna(), blank)
+def _cells_said(sex: pd.Series, pregnant: pd.Series, feeding: pd.Series) -> dict[str, pd.Series]:
+    """E11's cells in words for its last rule ("female; pregnant: no; breastfeeding: not recorded
+    (breastfeeding)"), spelt out only where a cell is blank (the rule's patients, a few)."""
+    # Males (whose pregnancy cells are mostly blank) are not_applicable before the last rule.
+    rows = np.flatnonzero(((sex != "male").fillna(True) & (sex.isna() | pregnant.isna() | feeding.isna())).to_numpy())
+
+    def said(values: pd.Series, blank: str) -> pd.Series:
+        out = np.full(len(values), "", dtype=object)
+        picked = values.iloc[rows]
+        shown = picked.map({True: "yes", False: "no"}) if picked.dtype == "boolean" else picked.astype(object)
+        out[rows] = shown.astype(object).where(picked.notna(), blank).to_numpy(dtype=object)
+        return pd.Series(out, index=values.index, dtype=object)
+
+    return {"sex": said(sex.where(sex == "female"), "sex not recorded (sex)"),
+            "pregnant": said(pregnant, "not recorded (pregnant)"),
+            "feeding": said(feeding, "not recorded (breastfeeding)")}

@@ -39,11 +39,15 @@ def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarra
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
               "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
+    said_out = pc.not_equal(left_out, "").to_numpy(zero_copy_only=False)
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
-        # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
+        # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file);
+        # most patients have none, and their sentence skips the join.
+        Rule(within & (n_sure == n_maybe) & ~said_out, P, "{sure} counted prior line(s), within {lo}-{hi}"),
         Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{left_out}"),
+        Rule(within & ~said_out, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
@@ -157,18 +161,24 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     """How a counted adjuvant line's recorded recurrence fits the window, for a pass: "on therapy
     (ended 2024-08-31)", "within 6 months of its end 2024-03-01", "on therapy (end date blank:
     ongoing)" or, its end missing, "within 6 months of its start 2024-01-01 (end date not recorded)"."""
-    def day(column: str) -> pd.Series:
-        return m[column].dt.strftime("%Y-%m-%d").astype(str)
+    # Only the patients whose most recent line is adjuvant with a recurrence date (a few) are spelt out.
+    at = np.flatnonzero((is_yes(m["adjuvant"]) & m["recurrence_date"].notna()).to_numpy())
+    rows = m.iloc[at]
 
-    end, recurrence = m["end_date"], m["recurrence_date"]
-    missing = end_missing(m).to_numpy()
+    def day(column: str) -> pd.Series:
+        return rows[column].dt.strftime("%Y-%m-%d").astype(str)
+
+    end, recurrence = rows["end_date"], rows["recurrence_date"]
+    missing = end_missing(rows).to_numpy()
     text = np.select(
         [end.isna().to_numpy() & ~missing, missing, (recurrence <= end).fillna(False).to_numpy()],
         ["on therapy (end date blank: ongoing)",
          (f"within {months} months of its start " + day("start_date") + " (end date not recorded)").to_numpy(),
          ("on therapy (ended " + day("end_date") + ")").to_numpy()],
         (f"within {months} months of its end " + day("end_date")).to_numpy())
-    return pd.Series(text, index=m.index, dtype=object)
+    out = np.full(len(m), "", dtype=object)
+    out[at] = text
+    return pd.Series(out, index=m.index, dtype=object)
 
 
 def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered: np.ndarray,
