@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
-from .evidence import TEXT, Part, Rule, decide, join_nonempty, join_per_patient, text_series
+from .evidence import TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, text_series
 from .facts import Facts, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes
 from .outcome import Outcome
@@ -131,10 +131,6 @@ def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
             & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
 
 
-def _day(dates: pd.Series) -> pd.Series:
-    return dates.dt.strftime("%Y-%m-%d").astype(str)
-
-
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"
@@ -143,10 +139,10 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     so one of the two is wrong"; "" for any other line."""
     before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
     recurrence_blank = lines["recurrence_date"].isna().to_numpy()
-    recurrence = "recurrence " + _day(lines["recurrence_date"])
+    recurrence = "recurrence " + iso_dates(lines["recurrence_date"])
     stopped = "end date not recorded although stopped (" + lines["stop_reason"].astype(str) + ")"
     start_blank = lines["start_date"].isna().to_numpy()
-    choices = [recurrence + " before its start " + _day(lines["start_date"]) + ", so one of the two is wrong",
+    choices = [recurrence + " before its start " + iso_dates(lines["start_date"]) + ", so one of the two is wrong",
                stopped + ", recurrence date not recorded",
                # Without a start date there is no earliest end to measure from (review 22E).
                stopped + ": " + recurrence + ", start date not recorded",

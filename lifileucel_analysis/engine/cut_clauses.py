@@ -16,8 +16,9 @@ import pandas as pd
 
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
+from .evidence import iso_dates
 
-__all__ = ["READ_BY", "dated_after_cut_clauses"]
+__all__ = ["READ_BY", "dated_after_cut_clauses", "screened_rows"]
 
 READ_BY: dict[tuple[str, str], tuple[str, ...]] = {
     ("patients", "live_vaccine_date"): ("E10",),
@@ -45,26 +46,31 @@ def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Se
     dated = dataset.dated_after_cut
     if dated is None or dated.empty or dataset.cut_date is None:
         return pd.Series([], dtype=object)
-    rows = pd.Index(dataset.patients["patient_id"].astype(str)).get_indexer(dated["patient_id"].astype(str))
-    if (rows < 0).any():  # the cut and the slices keep only their own patients' rows
-        raise ValueError("dated_after_cut names a patient who is not screened")
+    rows = screened_rows(dataset, dated["patient_id"], "dated_after_cut")
     labs = (dated["table"] == "labs").to_numpy()
     items = [_lab_items(dated[labs], rows[labs]), _other_items(dated[~labs], rows[~labs])]
-    # Each (patient, item) to every criterion that reads its cell: a loop over the six kinds of cell.
-    cells, texts = [], []
+    patient_rows = np.concatenate([item[0] for item in items])
+    texts = np.concatenate([item[1].to_numpy(dtype=object) for item in items])
+    kinds = pd.concat([item[2] for item in items], ignore_index=True)
+    # Each (patient, item) to every criterion that reads its cell: a loop over the kinds of cell.
+    cells, said = [], []
     for (table, column), criteria in READ_BY.items():
-        for patient_rows, item, kind in items:
-            hit = (kind == f"{table}.{column}").to_numpy()
-            for cid in criteria:
-                cells.append(patient_rows[hit] * n_criteria + CRITERION_IDS.index(cid))
-                texts.append(item.to_numpy(dtype=object)[hit])
-    said = pd.Series(np.concatenate(texts), index=np.concatenate(cells)).groupby(level=0, sort=True)
+        hit = (kinds == f"{table}.{column}").to_numpy()
+        for cid in criteria:
+            cells.append(patient_rows[hit] * n_criteria + CRITERION_IDS.index(cid))
+            said.append(texts[hit])
+    joined = pd.Series(np.concatenate(said), index=np.concatenate(cells)).groupby(level=0, sort=True)
     lead = f"; dated after the data cut {dataset.cut_date.isoformat()}, so not read at this cut: "
-    return (lead + said.agg(", ".join)).astype(object)
+    return (lead + joined.agg(", ".join)).astype(object)
 
 
-def _days(dates: pd.Series) -> pd.Series:
-    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d").astype(object)
+def screened_rows(dataset: ScreeningDataset, ids: pd.Series, kept_in: str) -> np.ndarray:
+    """Each ID's row in the screened ``patients`` table; raises for one not screened (the cut and the
+    slices keep only their own patients' rows in ``kept_in``)."""
+    rows = pd.Index(dataset.patients["patient_id"].astype(str)).get_indexer(ids.astype(str))
+    if (rows < 0).any():
+        raise ValueError(f"{kept_in} names a patient who is not screened")
+    return rows
 
 
 def _other_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
@@ -77,7 +83,7 @@ def _other_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.
     owner = ("line " + line + " (" + agents + ") ").where((dated["table"] == "therapies"), "").reset_index(drop=True)
     # An end date after the cut was read as "ongoing" at the cut (the cut's rule).
     ongoing = pd.Series(np.where(kind == "therapies.end_date", " (ongoing at the cut)", ""))
-    return rows.astype(np.int64), owner + words + _days(dated["date"]).reset_index(drop=True) + ongoing, kind
+    return rows.astype(np.int64), owner + words + iso_dates(dated["date"]).reset_index(drop=True) + ongoing, kind
 
 
 def _lab_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.Series, pd.Series]:
@@ -86,7 +92,7 @@ def _lab_items(dated: pd.DataFrame, rows: np.ndarray) -> tuple[np.ndarray, pd.Se
     day = pd.to_datetime(dated["date"]).to_numpy()
     per = pd.DataFrame({"row": rows.astype(np.int64), "day": day}).groupby("row", sort=True)["day"]
     first, last, count = per.min(), per.max(), per.size()
-    span = _days(first) + (" to " + _days(last)).where(last != first, "")
+    span = iso_dates(first) + (" to " + iso_dates(last)).where(last != first, "")
     noun = pd.Series(np.where(count == 1, " lab result collected ", " lab results collected "), index=count.index)
     text = (count.astype(str) + noun + span).reset_index(drop=True)
     return count.index.to_numpy(dtype=np.int64), text, pd.Series("labs.collected_date", index=text.index)

@@ -17,7 +17,7 @@ import pandas as pd
 from ..contract.dataset import ScreeningDataset
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
-from .evidence import STR
+from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing
 from .lab_results import NO_UNIT, NO_VALUE
 from .prior_lines import line_order
@@ -74,10 +74,6 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     return out
 
 
-def _day(dates: pd.Series) -> pd.Series:
-    return dates.dt.strftime("%Y-%m-%d")
-
-
 def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
     """Dates of one patients row that cannot both be right.
 
@@ -93,8 +89,8 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
                   "birth date after " + than + " (the birth date is not shown): one of the two dates is wrong; "
                   "I5 is unknown until it is corrected")]
     early = np.flatnonzero((ld < consent).fillna(False).to_numpy())
-    out.append(_frame(ids.iloc[early], "patients", early, "lymphodepletion_date", _day(ld.iloc[early]),
-                      "NMA-LD before consent_date " + _day(consent.iloc[early]) + ": one of the two dates is wrong "
+    out.append(_frame(ids.iloc[early], "patients", early, "lymphodepletion_date", iso_dates(ld.iloc[early]),
+                      "NMA-LD before consent_date " + iso_dates(consent.iloc[early]) + ": one of the two dates is wrong "
                       "(E5, E10 and the I7 lab window read both as recorded)"))
     return out
 
@@ -108,9 +104,9 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
             ("recurrence_date", "has a recurrence dated before the line starts",
              "I2 and I3 leave open whether an adjuvant/neoadjuvant line counts until one is corrected")):
         hit = np.flatnonzero((lines[column] < lines["start_date"]).fillna(False).to_numpy())
-        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, _day(lines[column].iloc[hit]),
+        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " (start_date "
-                          + _day(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (" + read + ")"))
+                          + iso_dates(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (" + read + ")"))
     undated = np.flatnonzero(end_missing(lines).to_numpy())
     out.append(_frame(lines["patient_id"].iloc[undated], "therapies", undated, "end_date", "",
                       "line " + line_no.iloc[undated] + " has no end date (blank = ongoing) but stop_reason "
@@ -128,9 +124,9 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
     out = []
     for column, what in (("start_date", "starts"), ("recurrence_date", "has a recurrence dated")):
         hit = np.flatnonzero((lines[column] > at_consent).fillna(False).to_numpy())
-        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, _day(lines[column].iloc[hit]),
+        out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " after consent_date "
-                          + _day(at_consent.iloc[hit]) + ": a prior therapy precedes screening; is the date (or the "
+                          + iso_dates(at_consent.iloc[hit]) + ": a prior therapy precedes screening; is the date (or the "
                           "line, such as the program's own infusion) right? The criteria read it as recorded"))
     return out
 
@@ -212,7 +208,7 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
                     for text in raw]
         plain = (~lab.undated_end & ~lab.untested_end).to_numpy()[hit] & (recorded[0] & recorded[1]).to_numpy()
         both = " and " + raw[1]
-        ends = (" (" + _day(lab.date.iloc[hit]) + ") disagree"
+        ends = (" (" + iso_dates(lab.date.iloc[hit]) + ") disagree"
                 + (": " + raw[0] + both).where(plain, ""))
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",

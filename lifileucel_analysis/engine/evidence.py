@@ -58,6 +58,11 @@ def day_count(days: pd.Series) -> pa.Array:
     return pc.binary_join_element_wise(counts.cast(TEXT), unit, pa.scalar("", TEXT))
 
 
+def iso_dates(dates: pd.Series) -> pd.Series:
+    """Dates as ``YYYY-MM-DD`` text for sentences built outside a rule's template (NaN where blank)."""
+    return pd.to_datetime(dates).dt.strftime("%Y-%m-%d")
+
+
 def text_series(text: pa.Array) -> pd.Series:
     """Wrap Arrow text as a pandas ``str`` Series without copying."""
     return pd.Series(pd.array(text.cast(TEXT), dtype=STR))

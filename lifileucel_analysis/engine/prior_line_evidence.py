@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            unclassified_lines, unclassified_reasons, window_open_reasons)
-from .evidence import TEXT, Part, Rule, Text, combine, decide, join_nonempty, join_per_patient, join_texts
+from .evidence import TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty, join_per_patient, join_texts
 from .facts import Facts, end_missing
 from .nullable import is_yes
 from .outcome import CODE
@@ -166,7 +166,7 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     rows = m.iloc[at]
 
     def day(column: str) -> pd.Series:
-        return rows[column].dt.strftime("%Y-%m-%d").astype(str)
+        return iso_dates(rows[column])
 
     end, recurrence = rows["end_date"], rows["recurrence_date"]
     missing = end_missing(rows).to_numpy()
@@ -293,7 +293,7 @@ def latest_candidates(f: Facts, p: CriteriaParams, latest: np.ndarray) -> pa.Arr
     (``latest``: :func:`.prior_lines.may_be_latest`)."""
     lines = f.lines[latest]
     setting = lines["setting"].astype(str).where(lines["setting"].notna(), "setting not recorded")
-    recurrence = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str)).where(
+    recurrence = ("recurrence " + iso_dates(lines["recurrence_date"])).where(
         lines["recurrence_date"].notna(), "")
     # An adjuvant line that may not count is the most recent only where it counts, that is where it
     # recurred in the window: its recurrence is then its progression (spec, I2 and I3).

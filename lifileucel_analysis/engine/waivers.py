@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
-from .cut_clauses import dated_after_cut_clauses
+from .cut_clauses import dated_after_cut_clauses, screened_rows
 from .evidence import TEXT, Text, as_arrow, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
@@ -123,9 +123,7 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
     late = dataset.waivers_after_cut
     if late is None or late.empty or dataset.cut_date is None:
         return pd.Series([], dtype=object)
-    rows = pd.Index(dataset.patients["patient_id"]).get_indexer(late["patient_id"])
-    if (rows < 0).any():  # the cut and the slices keep only their own patients' rows
-        raise ValueError("waivers_after_cut names a patient who is not screened")
+    rows = screened_rows(dataset, late["patient_id"], "waivers_after_cut")
     cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
     cells = rows.astype(np.int64) * n_criteria + cols
     who = ("by " + late["approved_by"].astype(str)).where(late["approved_by"].notna(), "approver not recorded,")
@@ -140,8 +138,9 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
 
 def _with_cells_waived_late(at: np.ndarray, sentences: pd.Series, late: pd.Series, evidence: list[Text],
                             n_criteria: int) -> tuple[np.ndarray, pd.Series]:
-    """The overrides' cells and sentences (``at`` increasing), and each cell waived only after the data
-    cut with its criterion's own sentence followed by ``late``'s clause (:func:`_late_waivers`)."""
+    """The overrides' cells and sentences (``at`` increasing), and each other cell with a clause at a data
+    cut (a waiver or data dated after it) with its criterion's own sentence followed by ``late``'s clause
+    (:func:`_after_cut`)."""
     sentences = sentences.reset_index(drop=True)
     new = np.setdiff1d(late.index.to_numpy(dtype=np.int64), at)
     if not len(new):
