@@ -39,15 +39,11 @@ def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarra
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
               "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
-    said_out = pc.not_equal(left_out, "").to_numpy(zero_copy_only=False)
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
-        # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file);
-        # most patients have none, and their sentence skips the join.
-        Rule(within & (n_sure == n_maybe) & ~said_out, P, "{sure} counted prior line(s), within {lo}-{hi}"),
+        # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
         Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{left_out}"),
-        Rule(within & ~said_out, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear})"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
