@@ -126,7 +126,7 @@ def test_a_converted_result_is_on_the_side_of_each_limit_its_decimal_is(rows: li
     """Values typed with up to 15 significant digits, a few last-digit units from a limit in their own
     unit (34.2 umol/L = 2 mg/dL, 99.9 U/L = 3 x ULN 33.3), judged by exact fractions."""
     from lifileucel_analysis.contract.schema import LAB_TESTS, UNITS
-    from lifileucel_analysis.engine.lab_results import canonical_bounds
+    from lifileucel_analysis.engine.lab_canonical_values import canonical_bounds
 
     rows = [r for r in rows if r[2] > 0 and _decimal_digits(r[2]) <= 15]
     if not rows:

@@ -19,7 +19,6 @@ from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing
-from .lab_results import NO_UNIT, NO_VALUE
 from .prior_lines import line_order
 from .nullable import is_no, is_yes
 from .waivers import documented
@@ -203,13 +202,9 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
         # The day and the two ends, so the site finds the rows (audit 22C: one value, no date). The
         # ends are quoted only where both are recorded, dated, named results: where a row with a
         # blank stands at an end, the conflict is between other rows (review 22E).
-        raw = [lab.possible_raw.iloc[hit].astype(str), lab.sure_raw.iloc[hit].astype(str)]
-        recorded = [~text.str.contains(NO_VALUE, regex=False) & ~text.str.contains(NO_UNIT, regex=False)
-                    for text in raw]
-        plain = (~lab.undated_end & ~lab.untested_end).to_numpy()[hit] & (recorded[0] & recorded[1]).to_numpy()
-        both = " and " + raw[1]
-        ends = (" (" + iso_dates(lab.date.iloc[hit]) + ") disagree"
-                + (": " + raw[0] + both).where(plain, ""))
+        plain = (~lab.undated_end & ~lab.untested_end).to_numpy()[hit] & lab.conflict_ends_recorded
+        quoted = ": " + lab.possible_raw.iloc[hit].astype(str) + " and " + lab.sure_raw.iloc[hit].astype(str)
+        ends = " (" + iso_dates(lab.date.iloc[hit]) + ") disagree" + quoted.where(plain, "")
         out.append(pd.DataFrame({
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").

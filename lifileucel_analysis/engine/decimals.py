@@ -34,7 +34,7 @@ def on_decimal_grid(values: np.ndarray) -> np.ndarray:
     up to 15 digits comes back unchanged, and so does any product of it with a power of ten
     (a unit conversion such as /uL to x10^9/L). A quotient that is not a finite decimal
     (a ratio to a ULN of 33.3, a bilirubin in umol/L) can still differ from a limit beyond
-    its 15th digit: :func:`..lab_results.canonical_bounds` puts those on the right side of
+    its 15th digit: :func:`.lab_canonical_values.canonical_bounds` puts those on the right side of
     each limit by comparing the typed value with the limit in the row's own terms. Blanks,
     zeros, infinities and values beyond 1e14 are returned as they are.
     """

@@ -24,7 +24,6 @@ day's disagreeing results is the latest. With one row, nothing blank, both ends 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.dataset import ScreeningDataset
-from ..contract.schema import CANONICAL_UNIT, DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS, UNITS
-from .decimals import decimal_text, on_decimal_grid, shown_beside_limits
+from ..contract.schema import CANONICAL_UNIT, DATE_DTYPE, LAB_TESTS, TESTS_NEEDING_ULN, UNIT_FACTORS
+from .decimals import decimal_text, shown_beside_limits
+from .lab_canonical_values import canonical_bounds, lab_limits
 from .lab_open_tests import OPEN_TEST, own_dates, with_open_tests
 from .parameters import CriteriaParams
 
@@ -96,6 +96,9 @@ class LabResult:
     conflict_recorded: np.ndarray
     """For the patients where ``conflict`` holds, in patient order: the least favourable row as
     recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
+    conflict_ends_recorded: np.ndarray
+    """For the same patients: True where both ends' rows have their value and unit recorded, so the
+    finding can quote them as the two results that disagree."""
     possible_open: np.ndarray | None = None
     """What the ``possible`` row lacks: 1 its date, 2 its test, 3 both, 0 neither (None: no day is open)."""
 
@@ -322,14 +325,23 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         undated_end[has] = no_date | np.isnat(cells.date[sure_row[has]])
         untested_end[has] = no_test | cells.open_test[sure_row[has]]
         possible_open[has] = no_date.astype(np.int8) + 2 * no_test.astype(np.int8)
-    recorded = _raw_text(labs, possible_row[np.flatnonzero(conflict)], with_uln).to_numpy(zero_copy_only=False)
+    in_conflict = np.flatnonzero(conflict)
+    recorded = _raw_text(labs, possible_row[in_conflict], with_uln).to_numpy(zero_copy_only=False)
+    ends_recorded = _value_and_unit(cells, possible_row[in_conflict])
+    if sure_row is not None:
+        ends_recorded &= _value_and_unit(cells, sure_row[in_conflict])
     sure_date = possible_date = date = pd.Series(dates)
     if untested_end.any() or undated_end.any():  # own dates: a later day's row without a test; none if undated
         sure_date, possible_date = own_dates(sure_row, dates, cells.date), own_dates(possible_row, dates, cells.date)
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
-                     pd.Series(untested_end), recorded.astype(object), possible_open)
+                     pd.Series(untested_end), recorded.astype(object), ends_recorded, possible_open)
+
+
+def _value_and_unit(cells: _RowCells, rows: np.ndarray) -> np.ndarray:
+    """Whether each of ``rows`` has its value and its unit recorded."""
+    return ~cells.no_value[rows] & ~cells.no_unit[rows]
 
 
 def _pick(row: np.ndarray, end: np.ndarray, labs: pd.DataFrame, with_uln: bool,
@@ -362,106 +374,6 @@ def _pick_beside(row: np.ndarray, end: np.ndarray, base_row: np.ndarray, base_ra
     base = pa.array(base_raw, type=pa.large_string(), from_pandas=True)
     raw = pa.concat_arrays([base, texts]).take(gather)
     return values, pd.Series(pd.array(raw, dtype=pd.StringDtype(na_value=np.nan)))
-
-
-def lab_limits(params: CriteriaParams) -> dict[str, tuple[float, ...]]:
-    """Per test, the limits I7 compares its result with: canonical unit, AST/ALT as x ULN."""
-    return {
-        "anc": (params.min_anc_10e9_per_l,),
-        "platelets": (params.min_platelets_10e9_per_l,),
-        "hemoglobin": (params.min_hemoglobin_g_per_dl,),
-        "ast": (params.max_ast_alt_x_uln, params.max_ast_alt_x_uln_liver_metastases),
-        "alt": (params.max_ast_alt_x_uln, params.max_ast_alt_x_uln_liver_metastases),
-        "total_bilirubin": (params.max_bilirubin_mg_per_dl, params.max_bilirubin_mg_per_dl_gilbert),
-        "creatinine_clearance": (params.min_creatinine_clearance_ml_per_min,),
-    }
-
-
-def canonical_bounds(labs: pd.DataFrame,
-                     limits: Mapping[str, Sequence[float]] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the lowest and highest value in the canonical unit its blanks allow.
-
-    AST/ALT are given as a multiple of their ULN. Equal ends where value and unit are recorded.
-    A computed value is on the same side of each of its test's ``limits`` as the typed value
-    is of the limit in the row's own terms (:func:`_on_the_typed_side`).
-    """
-    low_factor = np.full((len(LAB_TESTS), len(UNITS) + 1), np.nan)  # last column: unit blank (code -1)
-    high_factor = low_factor.copy()
-    for t, units in UNIT_FACTORS.items():
-        i = LAB_TESTS.index(t)
-        for unit, factor in units.items():
-            low_factor[i, UNITS.index(unit)] = high_factor[i, UNITS.index(unit)] = factor
-        low_factor[i, -1], high_factor[i, -1] = min(units.values()), max(units.values())
-    test = labs["test"].cat.codes.to_numpy()
-    unit = labs["unit"].cat.codes.to_numpy()
-    raw = labs["value"].to_numpy(dtype=float, na_value=np.nan)
-    is_liver = np.isin(test, [LAB_TESTS.index(t) for t in TESTS_NEEDING_ULN])
-    uln = labs["uln"].to_numpy(dtype=float, na_value=np.nan)
-    blank = np.isnan(raw)
-
-    def canonical(at: np.ndarray | slice, factors: np.ndarray, blank_as: float) -> np.ndarray:
-        value = np.where(blank[at], blank_as, raw[at])
-        factor = factors[test[at], unit[at]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            converted = np.where(is_liver[at], value / uln[at], value * factor)
-        # A typed value in the canonical unit is already the double nearest its decimal; only a
-        # computed one (another unit, a ratio to the ULN) is put back on the decimal grid.
-        computed = np.flatnonzero(is_liver[at] | (factor != 1.0))
-        converted[computed] = on_decimal_grid(converted[computed])
-        if limits and len(computed):
-            rows = np.arange(len(blank))[at][computed]
-            with np.errstate(divide="ignore", invalid="ignore"):  # 1 / factor on its decimal: 17.1 for umol/L
-                per_unit = on_decimal_grid((1.0 / factors).ravel()).reshape(factors.shape)
-            divisor = np.where(is_liver[rows], uln[rows], per_unit[test[rows], unit[rows]])
-            exact, typed = converted[computed], value[computed]
-            for limit in _limit_slots(limits, test[rows]):
-                exact = _on_the_typed_side(exact, typed, divisor, limit)
-            converted[computed] = exact
-        return converted
-
-    low = canonical(slice(None), low_factor, 0.0)
-    high = low.copy()
-    open_rows = np.flatnonzero(blank | (unit < 0))  # rare: only these rows have two ends
-    high[open_rows] = canonical(open_rows, high_factor, np.inf)
-    return low, high
-
-
-def _limit_slots(limits: Mapping[str, Sequence[float]], test: np.ndarray) -> list[np.ndarray]:
-    """Per row, its test's first limit, second limit, ... (NaN where the test has fewer)."""
-    width = max(len(v) for v in limits.values())
-    table = np.full((len(LAB_TESTS), width), np.nan)
-    for name, values in limits.items():
-        table[LAB_TESTS.index(name), :len(values)] = values
-    return [table[test, k] for k in range(width)]
-
-
-def _on_the_typed_side(converted: np.ndarray, typed: np.ndarray, divisor: np.ndarray,
-                       limit: np.ndarray) -> np.ndarray:
-    """``converted`` (= ``typed / divisor``) moved onto the side of ``limit`` that the typed value is.
-
-    A quotient such as 99.9000000000001 / 33.3 is not a finite decimal, and in doubles it
-    can land on the limit (3) although the typed value is above 3 x 33.3 = 99.9. The limit
-    in the row's terms, ``limit x divisor``, is a product of short decimals, which the
-    decimal grid holds exactly; the typed value is compared with it, and the converted value
-    is set to the limit on a tie, or to the next double beyond the limit where the two sides
-    disagree. Comparisons with the limit are then exact in decimal terms (spec section 2).
-    """
-    out = converted.copy()
-    # Only a value within a few parts in 10^13 of the limit can be on the wrong side of it.
-    with np.errstate(invalid="ignore"):
-        near = np.flatnonzero(np.abs(converted - limit) <= NEAR_A_LIMIT * np.abs(limit))
-    typed, limit = typed[near], limit[near]
-    in_terms = on_decimal_grid(limit * divisor[near])
-    side = np.sign(typed - in_terms)
-    moved = np.where(side == 0, limit, np.where(side > 0, np.maximum(out[near], np.nextafter(limit, np.inf)),
-                                                 np.minimum(out[near], np.nextafter(limit, -np.inf))))
-    out[near] = np.where(np.isnan(side), out[near], moved)
-    return out
-
-
-NEAR_A_LIMIT = 1e-12
-"""Relative distance from a limit within which a converted value is checked against the typed one
-(the grid's rounding moves a value by at most 5 parts in 10^15)."""
 
 
 def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCanonicalUnit | None = None) -> pa.Array:
