@@ -325,7 +325,8 @@ def test_the_waivers_table_says_whether_the_approvers_role_may_waive() -> None:
 
     waivers = pd.DataFrame({
         "patient_id": ["P1", "P2"], "site_id": ["mskcc", "mskcc"], "criterion_id": ["I6", "E6"],
-        "original_outcome": ["fail", "fail"], "approved_by": [" Medical Monitor ", "Sub-Investigator"],
+        "original_outcome": ["fail", "fail"], "original_evidence": ["ECOG 2 > 1", "steroid 20 mg/day > 10"],
+        "approved_by": [" Medical Monitor ", "Sub-Investigator"],
         "approved_date": pd.to_datetime(["2025-03-02", "2025-03-03"]), "reason": ["a", "b"]})
     from lifileucel_analysis.engine.parameters import load_params
 

@@ -45,7 +45,7 @@ def build_result(patients: Mapping[str, tuple[str, str, Mapping[str, str]]]) -> 
     ], columns=["patient_id", "site_id", "consent_date", "verdict", "failed", "unknown", "waived"])
     verdicts = verdicts.astype({"site_id": SITE_DTYPE, "verdict": VERDICT_DTYPE, "consent_date": "datetime64[s]"})
     empty = pd.DataFrame(columns=["patient_id", "site_id", "criterion_id", "approved_by", "approved_date", "reason",
-                                  "original_outcome"])
+                                  "original_outcome", "original_evidence"])
     return ScreeningResult(outcomes, verdicts, pd.DataFrame(columns=["patient_id", "site_id", "criterion_id", "fields"]),
                            empty, pd.DataFrame(columns=["patient_id", "table", "column", "value", "finding"]),
                            load_params(), n_in=len(patients))

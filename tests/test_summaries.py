@@ -60,7 +60,7 @@ def build_result(patients: Mapping[str, Patient], waivers: Sequence[Mapping[str,
     missing = outcomes[(outcomes["outcome"] == "unknown") & outcomes["patient_id"].isin(pending)]
     missing = missing[["patient_id", "site_id", "criterion_id", "missing"]].rename(columns={"missing": "fields"})
     waiver_columns = ["patient_id", "site_id", "criterion_id", "approved_by", "approved_date", "reason",
-                      "original_outcome"]
+                      "original_outcome", "original_evidence"]
     finding_columns = ["patient_id", "table", "column", "value", "finding"]
     return ScreeningResult(
         outcomes=outcomes, verdicts=verdicts, missing_data=missing.reset_index(drop=True),
@@ -91,7 +91,8 @@ def mixed() -> ScreeningResult:
         "B3": ("mskcc", "2025-01-31", {"I6": "unknown"}),
         "C1": ("uofl-brown", "2024-11-15", {"E3": "fail", "E11": "not_applicable"}),
     }, waivers=[{"patient_id": "B1", "site_id": "mskcc", "criterion_id": "E4", "approved_by": "PI",
-                 "approved_date": pd.Timestamp("2024-11-02"), "reason": "remote history", "original_outcome": "fail"}])
+                 "approved_date": pd.Timestamp("2024-11-02"), "reason": "remote history", "original_outcome": "fail",
+                 "original_evidence": "hypersensitivity to the regimen: yes"}])
 
 
 # --------------------------------------------------------------------------- verdicts

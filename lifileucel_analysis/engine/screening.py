@@ -47,7 +47,8 @@ class ScreeningResult:
         Pending patients' unknown criteria: ``patient_id``, ``site_id``, ``criterion_id``,
         ``fields``.
     waivers : DataFrame
-        Applied overrides with who, when, why and the outcome they replaced.
+        Applied overrides with who, when, why, and the outcome and sentence they replaced
+        (``original_outcome``, ``original_evidence``).
     findings : DataFrame
         Data-quality findings: ``patient_id``, ``table``, ``row``, ``column``, ``value``,
         ``finding`` (see :mod:`.data_findings`).

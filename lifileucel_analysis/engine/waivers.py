@@ -84,7 +84,8 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     codes[rows[signed], cols[signed]] = CODE[Outcome.WAIVED]
     was_text = pd.Series(was).astype(str)
     late = _after_cut(dataset, codes.shape[1])
-    note = _override_sentences(o, was_text, text_series(_texts_at(evidence, rows, cols)), signed, blocking,
+    original = text_series(_texts_at(evidence, rows, cols))
+    note = _override_sentences(o, was_text, original, signed, blocking,
                                dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank),
                                pd.Series(late.reindex(at).to_numpy(dtype=object), index=o.index).fillna(""))
     of = " (waiver of " + o["criterion_id"].astype(str) + ")"
@@ -99,7 +100,7 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     open_order = order[~signed[order] & blocking[order]]
     cells, sentences = _with_cells_waived_late(at[order], note.iloc[order], late, evidence, codes.shape[1])
     return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order],
-                  as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, was, signed, rank))
+                  as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, (was, original), signed, rank))
 
 
 def _after_cut(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
@@ -225,15 +226,20 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
                         .where(blocking, original + "; " + unsigned + ", so it is not applied") + late)
 
 
-def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray, was: pd.Categorical,
-                   signed: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
-    """One row per documented override row, by patient and criterion, then in speaking order."""
+def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray,
+                   replaced: tuple[pd.Categorical, pd.Series], signed: np.ndarray, rank: np.ndarray) -> pd.DataFrame:
+    """One row per documented override row, by patient and criterion, then in speaking order.
+
+    ``replaced``: per override row, the outcome and the sentence its criterion had before the waiver.
+    """
+    was, original = replaced
     site = dataset.patients["site_id"].to_numpy()[rows] if len(o) else []
     table = pd.DataFrame({
         "patient_id": o["patient_id"], "site_id": pd.Categorical(site, dtype=dataset.patients["site_id"].dtype),
         "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
         "approved_date": o["approved_date"], "reason": o["reason"],
         "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
+        "original_evidence": original.to_numpy(dtype=object),
     })
     kept = rank[signed[rank]]
     return table.iloc[kept].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)

@@ -33,7 +33,6 @@ the engine's vocabulary (:data:`~lifileucel_analysis.engine.screening.VERDICTS`,
 from __future__ import annotations
 
 import math
-import re
 import textwrap
 from typing import Protocol
 
@@ -254,17 +253,11 @@ def waivers_table(result: ResultLike) -> pd.DataFrame:
         ``waived_finding`` (what the waiver replaced: "steroid 20 mg/day > 10"), ``approved_by``,
         ``approved_date``, ``reason``; sorted by patient then criterion.
     """
-    columns = ["patient_id", "site_id", "criterion_id", "original_outcome", "approved_by", "approved_date", "reason"]
-    frame = result.waivers[columns].copy()
+    columns = ["patient_id", "site_id", "criterion_id", "original_outcome", "original_evidence", "approved_by",
+               "approved_date", "reason"]
+    # What was waived beside who waived it: a monitor reads the value (audit 22C: the table said "fail" only).
+    frame = result.waivers[columns].rename(columns={"original_evidence": "waived_finding"})
     frame.insert(3, "criterion", frame["criterion_id"].astype(str).map(criterion_labels(result)))
-    # What was waived, from the waived cell's sentence: a monitor reads the value beside the waiver
-    # (audit 22C: the table said "fail" only). The last "(was ...: " opens it, as the SDTM export reads it.
-    waived = result.outcomes[result.outcomes["outcome"].astype(str) == "waived"]
-    replaced = waived["evidence"].astype(str).str.extract(r"^.*\(was [a-z_]+: (.*)\)$", flags=re.DOTALL)[0]
-    by_cell = pd.Series(replaced.fillna("").to_numpy(), index=pd.MultiIndex.from_arrays(
-        [waived["patient_id"].astype(str), waived["criterion_id"].astype(str)]))
-    cells = pd.MultiIndex.from_arrays([frame["patient_id"].astype(str), frame["criterion_id"].astype(str)])
-    frame.insert(5, "waived_finding", by_cell.reindex(cells).fillna("").to_numpy(dtype=object))
     return _sort_by_patient_and_criterion(frame)
 
 
