@@ -18,7 +18,7 @@ from ..contract.dataset import ScreeningDataset
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
-from .facts import Facts, birth_out_of_order, end_missing
+from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
 from .prior_lines import line_order
 from .nullable import is_no, is_yes
 from .waivers import documented
@@ -98,11 +98,13 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     """A line's end or recurrence dated before its start, or a blank end date (ongoing) beside a stop
     reason saying it stopped: said to the site, with how the criteria read it."""
     out = []
-    for column, what, read in (
-            ("end_date", "ends before it starts", "the criteria read both as recorded"),
-            ("recurrence_date", "has a recurrence dated before the line starts",
+    # The recurrence's test is the one I2 and I3 read (facts.recurrence_before_start), not a copy.
+    for column, before_start, what, read in (
+            ("end_date", (lines["end_date"] < lines["start_date"]).fillna(False), "ends before it starts",
+             "the criteria read both as recorded"),
+            ("recurrence_date", recurrence_before_start(lines), "has a recurrence dated before the line starts",
              "I2 and I3 leave open whether an adjuvant/neoadjuvant line counts until one is corrected")):
-        hit = np.flatnonzero((lines[column] < lines["start_date"]).fillna(False).to_numpy())
+        hit = np.flatnonzero(before_start.to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " (start_date "
                           + iso_dates(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (" + read + ")"))
