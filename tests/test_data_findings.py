@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from helpers import ELIGIBLE_THERAPY, case_tables, small_dataset
+from helpers import ELIGIBLE_THERAPY, case_tables, patient_row, small_dataset, small_dataset_rows, typed_tables
 from lifileucel_analysis import cli
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
@@ -112,13 +112,19 @@ def test_an_empty_agent_name_is_a_finding_on_the_exact_cell() -> None:
 
 
 def test_screen_always_writes_findings_csv(tmp_path: Path) -> None:
+    # Review 23B: the expected rows came from the code under test (and were none); now typed here.
+    rows = small_dataset_rows()
+    rows["patients"][0] = patient_row("P1", site_id="mskcc", sex="male", pregnant="yes")
     data = tmp_path / "data"
-    write_tables(small_dataset(), data, "csv")
+    write_tables(typed_tables(rows), data, "csv")
     assert cli.main(["screen", str(data), "--out", str(tmp_path / "out")]) == 0
     written = pd.read_csv(tmp_path / "out" / "findings.csv", dtype=str, keep_default_na=False)
     assert list(written.columns) == COLUMNS
-    expected = screen(ScreeningDataset(**small_dataset())).findings
-    assert len(written) == len(expected)
+    assert written.values.tolist() == [["P1", "patients", "1", "pregnant", "yes", "male recorded as pregnant = yes"]]
+    write_tables(small_dataset(), data, "csv")
+    assert cli.main(["screen", str(data), "--out", str(tmp_path / "clean")]) == 0
+    clean = pd.read_csv(tmp_path / "clean" / "findings.csv", dtype=str, keep_default_na=False)
+    assert list(clean.columns) == COLUMNS and clean.empty  # the header alone: no findings
 
 
 # --- dates of one row in an impossible order: findings, read as recorded (not contract breaks) ---

@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 
 from lifileucel_analysis.engine.evidence import (
-    Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_nonempty, join_per_patient,
-    render,
+    DecisionListError, Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_nonempty,
+    join_per_patient, render,
 )
 from lifileucel_analysis.engine.outcome import CODE, Outcome
 
@@ -61,7 +61,7 @@ def test_decide_first_match_wins_and_every_row_gets_its_rule() -> None:
 
 
 def test_decide_refuses_a_list_that_leaves_someone_undecided() -> None:
-    with pytest.raises(AssertionError, match="not total: 1 patient"):
+    with pytest.raises(DecisionListError, match="not total: 1 patient"):
         decide(2, [Rule(np.array([True, False]), P, "x")], {})
 
 

@@ -726,10 +726,8 @@ def test_validate_tables_reports_problems_in_memory() -> None:
     }
 
 
-def test_large_parquet_dataset_loads_quickly(tmp_path: Path) -> None:
-    """Vectorised checks: 50,000 patients and 350,000 lab rows load in well under the budget."""
-    import time
-
+def test_large_parquet_dataset_loads_whole(tmp_path: Path) -> None:
+    """50,000 patients and 350,000 lab rows load whole and typed (their speed is `make bench`'s, not a test's)."""
     n = 50_000
     ids = np.array([f"P{i:06d}" for i in range(n)], dtype=object)
     patients = pd.DataFrame([dict(PATIENT, patient_id="x")] * n)
@@ -746,11 +744,12 @@ def test_large_parquet_dataset_loads_quickly(tmp_path: Path) -> None:
     for table in ("therapies", "toxicities"):
         tables[table] = schema.empty_frame(table)
     write_tables(tables, tmp_path / "p", "parquet")
-    start = time.perf_counter()
     data = load_dataset(tmp_path / "p")
-    elapsed = time.perf_counter() - start
     assert data.n_patients == n and len(data.labs) == 7 * n
-    assert elapsed < 5, f"loading took {elapsed:.1f} s"
+    assert data.patients["patient_id"].tolist() == ids.tolist()
+    ast = data.labs[data.labs["test"] == "ast"]
+    assert len(ast) == n and ast["value"].eq(30).all() and ast["uln"].eq(40).all()
+    assert data.labs["collected_date"].eq(pd.Timestamp("2025-02-20")).all()
 
 
 def test_problem_messages_never_show_other_columns(tmp_path: Path) -> None:

@@ -250,12 +250,16 @@ def _assemble(which: np.ndarray, templates: Sequence[str], columns: _Columns) ->
     return Text.from_groups(groups, len(which))
 
 
+class DecisionListError(RuntimeError):
+    """A criterion's decision list left some patient without an outcome (a bug in the rules, not bad data)."""
+
+
 def decide(n: int, rules: Sequence[Rule], values: Mapping[str, Value]) -> Part:
     """Apply a first-match decision list to ``n`` patients.
 
     Raises
     ------
-    AssertionError
+    DecisionListError
         If some patient matches no rule: every decision list must be total.
     """
     codes = np.full(n, 255, dtype=np.uint8)
@@ -266,7 +270,8 @@ def decide(n: int, rules: Sequence[Rule], values: Mapping[str, Value]) -> Part:
         codes[rows] = CODE[rule.outcome]
         which[rows] = k
         open_rows &= ~rows
-    assert not open_rows.any(), f"decision list not total: {int(open_rows.sum())} patient(s) matched no rule"
+    if open_rows.any():  # not an assert: `python -O` would leave those patients without an outcome
+        raise DecisionListError(f"decision list not total: {int(open_rows.sum())} patient(s) matched no rule")
     columns = _Columns(values)
     evidence = _assemble(which, [r.template for r in rules], columns)
     needs = _assemble(which, [r.needs for r in rules], columns)
