@@ -77,7 +77,8 @@ def screen(dataset: Path, out: Path, *extra: str) -> dict[str, bytes]:
     assert not out.exists()
     assert cli.main(["screen", str(dataset), "--out", str(out), *extra]) == 0
     files = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
-    assert {"verdicts.csv", "findings.csv"} <= set(files) and any(n.startswith("worklist-") for n in files), files
+    assert {"verdicts.csv", "findings.csv", "waivers.csv"} <= set(files), files
+    assert any(n.startswith("worklist-") for n in files), files
     return files
 
 
@@ -439,7 +440,8 @@ def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut
     assert cli.main(["screen", str(source), "--out", str(out), "--long-format", "parquet", "--cut-date", cut_date]) == 0
     assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "missing_data.csv", "outcomes.csv",
-                                                     "verdicts.csv", "worklist-honorhealth.csv", "worklist-mskcc.csv"]
+                                                     "verdicts.csv", "waivers.csv", "worklist-honorhealth.csv",
+                                                     "worklist-mskcc.csv"]
 
 
 @pytest.mark.parametrize("long_format", ["csv", "parquet"])

@@ -24,7 +24,7 @@ def test_parquet_and_csv_hold_the_same_tables(dataset: Path, tmp_path: Path) -> 
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "csv"), "--long-format", "csv"]) == 0
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "pq"), "--long-format", "parquet"]) == 0
     assert sorted(p.name for p in (tmp_path / "pq").iterdir() if not p.name.startswith("worklist-")) == [
-        "findings.csv", "missing_data.parquet", "outcomes.parquet", "verdicts.csv"]
+        "findings.csv", "missing_data.parquet", "outcomes.parquet", "verdicts.csv", "waivers.csv"]
     for stem in ("outcomes", "missing_data"):
         from_csv = pd.read_csv(tmp_path / "csv" / f"{stem}.csv", keep_default_na=False, dtype=str)
         from_parquet = pd.read_parquet(tmp_path / "pq" / f"{stem}.parquet").astype(str)
@@ -84,5 +84,5 @@ def test_worklists_open_in_excel_as_utf8_and_machine_files_stay_plain(tmp_path: 
     worklists = sorted((tmp_path / "out").glob("worklist-*.csv"))
     assert worklists and all(path.read_bytes().startswith(b"\xef\xbb\xbfpatient,") for path in worklists)
     assert any("érythème" in path.read_text(encoding="utf-8-sig") for path in worklists)
-    for name in ("verdicts.csv", "outcomes.csv", "missing_data.csv", "findings.csv"):
+    for name in ("verdicts.csv", "outcomes.csv", "missing_data.csv", "findings.csv", "waivers.csv"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"patient_id"), name

@@ -9,6 +9,7 @@ files, not from the SDTM module.
 
 from __future__ import annotations
 
+import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pandas as pd
 import pyreadstat
 import pytest
 
+from helpers import lab_rows, override_row, patient_row, therapy_row, toxicity_row, typed_tables
 from lifileucel_analysis.cli import main
+from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.schema import CRITERION_IDS
 from lifileucel_analysis.paths import DEMO_DATASET
 from lifileucel_analysis.report.sdtm import ascii_text
@@ -44,12 +47,16 @@ def read_csv(path: Path) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """SDTM from the demo dataset, the demo's screen output folder, and that folder's verdicts."""
+    """SDTM from the demo dataset, the demo's screen output folder, and that folder's verdicts; and
+    the demo screened without its overrides (``unwaived``): what each waived criterion was before."""
     root = tmp_path_factory.mktemp("sdtm")
     assert main(["screen", str(DEMO_DATASET), "--out", str(root / "screened")]) == 0
     assert main(["sdtm", str(DEMO_DATASET), "--out", str(root / "from_dataset"), "--studyid", STUDYID]) == 0
     assert main(["sdtm", str(root / "screened"), "--out", str(root / "from_result"), "--studyid", STUDYID]) == 0
-    return {"screened": root / "screened", "dataset": root / "from_dataset", "result": root / "from_result"}
+    shutil.copytree(DEMO_DATASET, root / "no_overrides", ignore=shutil.ignore_patterns("overrides.csv"))
+    assert main(["screen", str(root / "no_overrides"), "--out", str(root / "unwaived")]) == 0
+    return {"screened": root / "screened", "dataset": root / "from_dataset", "result": root / "from_result",
+            "unwaived": root / "unwaived"}
 
 
 def xpt(path: Path) -> tuple[pd.DataFrame, object]:
@@ -118,11 +125,18 @@ def test_ti_rule_carries_the_limits_of_a_what_if_version(tmp_path: Path) -> None
     assert (ti["TIVERS"] != "1").all()
 
 
-def waived_failures(outcomes: pd.DataFrame) -> set[tuple[str, str]]:
-    """(patient, criterion) waived after failing, whatever the verdict (the waived outcome's
-    evidence ends "(was fail: ...)", as ``screen`` writes it)."""
-    return {(p, c) for p, c, o, e in outcomes[["patient_id", "criterion_id", "outcome", "evidence"]].itertuples(
-        index=False) if o == "waived" and "(was fail: " in e}
+def outcomes_before_waivers(runs: dict[str, Path]) -> dict[tuple[str, str], str]:
+    """Per (patient, criterion) of the demo's overrides (every one documented), its outcome when the
+    demo is screened without them: independent of how a waived sentence is worded."""
+    overrides = read_csv(DEMO_DATASET / "overrides.csv")
+    unwaived = read_csv(runs["unwaived"] / "outcomes.csv").set_index(["patient_id", "criterion_id"])["outcome"]
+    cells = list(zip(overrides["patient_id"], overrides["criterion_id"]))
+    return dict(zip(cells, unwaived.loc[cells]))
+
+
+def waived_failures(runs: dict[str, Path]) -> set[tuple[str, str]]:
+    """(patient, criterion) waived after failing, whatever the verdict."""
+    return {cell for cell, outcome in outcomes_before_waivers(runs).items() if outcome == "fail"}
 
 
 def test_ie_is_every_criterion_not_met_of_assessed_patients_with_cdisc_results(runs: dict[str, Path]) -> None:
@@ -134,7 +148,7 @@ def test_ie_is_every_criterion_not_met_of_assessed_patients_with_cdisc_results(r
               if o == "fail" and p in ineligible}
     # A criterion waived after failing was still not met: the exception is in IE, the waiver in DV
     # (audit, session 16: eligible-by-waiver patients had no IE record at all).
-    waived = waived_failures(outcomes)
+    waived = waived_failures(runs)
     assert waived and not waived & failed
     expected = failed | waived
     patient = ie["USUBJID"].str.removeprefix(STUDYID + "-")
@@ -160,12 +174,11 @@ def test_pending_and_eligible_patients_are_in_ie_only_by_a_waived_fail(runs: dic
     # fail is assessed whatever else is unknown. Their unknown criteria are never in IE.
     ie = read_csv(runs["dataset"] / "ie.csv")
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
-    outcomes = read_csv(runs["screened"] / "outcomes.csv")
     pending = set(verdicts.loc[verdicts["verdict"] == "pending", "patient_id"])
     eligible = set(verdicts.loc[verdicts["verdict"] == "eligible", "patient_id"])
     assert pending and eligible
     in_ie = set(zip(ie["USUBJID"].str.removeprefix(STUDYID + "-"), ie["IETESTCD"]))
-    waived = waived_failures(outcomes)
+    waived = waived_failures(runs)
     for verdict in (pending, eligible):
         by_waiver = {(p, c) for p, c in waived if p in verdict}
         assert by_waiver and {(p, c) for p, c in in_ie if p in verdict} == by_waiver
@@ -186,10 +199,8 @@ def test_dv_has_one_deviation_per_documented_waiver(runs: dict[str, Path]) -> No
     assert (dv["DOMAIN"] == "DV").all()
     # Each deviation says what the waiver replaced (audit, session 16: a waiver of a passing
     # criterion read like one of a failed criterion).
-    outcomes = read_csv(runs["screened"] / "outcomes.csv")
-    waived = outcomes[outcomes["outcome"] == "waived"]
-    was = waived["evidence"].str.extract(r"\(was (\w+): ")[0].str.replace("_", " ")
-    stated = dict(zip(zip(STUDYID + "-" + waived["patient_id"], waived["criterion_id"]), was))
+    stated = {(STUDYID + "-" + patient, criterion): outcome.replace("_", " ")
+              for (patient, criterion), outcome in outcomes_before_waivers(runs).items()}
     for usubjid, term in zip(dv["USUBJID"], dv["DVTERM"]):
         criterion = term.split(" criterion ")[1].split(" ")[0]
         assert f"waived (outcome before waiver: {stated[(usubjid, criterion)]}): " in term, term
@@ -215,11 +226,13 @@ def test_no_ineligible_patient_gives_an_empty_ie_that_still_reads_back(runs: dic
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
     outcomes = read_csv(runs["screened"] / "outcomes.csv")
     keep = set(verdicts.loc[verdicts["verdict"] != "ineligible", "patient_id"])
-    keep -= {p for p, _ in waived_failures(outcomes)}  # an exception granted is in IE too
+    keep -= {p for p, _ in waived_failures(runs)}  # an exception granted is in IE too
     folder = tmp_path / "no_ineligible"
     folder.mkdir()
     verdicts[verdicts["patient_id"].isin(keep)].to_csv(folder / "verdicts.csv", index=False)
     outcomes[outcomes["patient_id"].isin(keep)].to_csv(folder / "outcomes.csv", index=False)
+    waivers = read_csv(runs["screened"] / "waivers.csv")
+    waivers[waivers["patient_id"].isin(keep)].to_csv(folder / "waivers.csv", index=False)
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
     data, meta = xpt(tmp_path / "out" / "ie.xpt")
     assert len(data) == 0 and list(data.columns) == EXPECTED_VARIABLES["IE"]
@@ -315,23 +328,60 @@ def test_an_export_from_a_result_folder_says_that_iedtc_is_blank(runs: dict[str,
 
 def _edited_result_folder(runs: dict[str, Path], folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder.mkdir()
+    shutil.copy(runs["screened"] / "waivers.csv", folder / "waivers.csv")
     return read_csv(runs["screened"] / "verdicts.csv"), read_csv(runs["screened"] / "outcomes.csv")
 
 
-def test_a_waiver_reason_over_two_lines_keeps_its_waived_fail_in_ie(runs: dict[str, Path], tmp_path: Path) -> None:
-    # Audit, session 21: a REDCap reason is a multi-line box; the outcome before the waiver was
-    # read only up to the line break, so a waived fail fell out of IE and DV said "not recorded".
-    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "nl")
-    waived = outcomes.index[(outcomes["outcome"] == "waived") & outcomes["evidence"].str.contains(r"\(was fail: ")][0]
-    evidence = outcomes.loc[waived, "evidence"]
-    outcomes.loc[waived, "evidence"] = evidence.replace(": ", ": a reason on\ntwo lines; ", 1)  # after the date
-    assert "\n" in outcomes.loc[waived, "evidence"]
-    verdicts.to_csv(tmp_path / "nl" / "verdicts.csv", index=False)
-    outcomes.to_csv(tmp_path / "nl" / "outcomes.csv", index=False)
-    for source, out in ((runs["screened"], tmp_path / "one_line"), (tmp_path / "nl", tmp_path / "two_lines")):
-        assert main(["sdtm", str(source), "--out", str(out), "--studyid", STUDYID]) == 0
-    assert (read_csv(tmp_path / "two_lines" / "ie.csv").equals(read_csv(tmp_path / "one_line" / "ie.csv")))
-    assert (read_csv(tmp_path / "two_lines" / "dv.csv").equals(read_csv(tmp_path / "one_line" / "dv.csv")))
+HOSTILE_TERM = "rash (was pass: none)"
+"""A site's toxicity term that reads like the package's "(was OUTCOME: " in a waived sentence."""
+
+
+def test_site_text_that_reads_like_the_waiver_sentence_changes_neither_ie_nor_dv(tmp_path: Path) -> None:
+    # Review 23B: a result folder's waivers were read from the waived sentence, whose site text
+    # (a toxicity term, a reason over two lines, an approver naming a date) could pass for the
+    # package's words: the waived E2 fail fell out of IE and DV said "pass". The folder now has
+    # waivers.csv; the export from the folder and from the dataset must both say what is typed here.
+    tox = toxicity_row("P001", term=HOSTILE_TERM, category="other", grade=3, ongoing="yes")
+    waiver = override_row("P001", "E2", approved_by="Dr A (covering on 2020-01-01: PI away)",
+                          approved_date="2025-02-27", reason="a reason on\ntwo lines (was pass: re-read)")
+    write_tables(typed_tables({"patients": [patient_row("P001")], "therapies": [therapy_row("P001")],
+                               "labs": lab_rows("P001"), "toxicities": [tox], "overrides": [waiver]}),
+                 tmp_path / "data", "csv")
+    assert main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "screened")]) == 0
+    for source, out in ((tmp_path / "screened", "from_result"), (tmp_path / "data", "from_dataset")):
+        assert main(["sdtm", str(source), "--out", str(tmp_path / out), "--studyid", STUDYID]) == 0
+        ie, dv = read_csv(tmp_path / out / "ie.csv"), read_csv(tmp_path / out / "dv.csv")
+        assert ie[["USUBJID", "IETESTCD", "IEORRES"]].values.tolist() == [[f"{STUDYID}-P001", "E2", "Y"]], out
+        assert dv[["USUBJID", "DVSTDTC"]].values.tolist() == [[f"{STUDYID}-P001", "2025-02-27"]], out
+        assert "waived (outcome before waiver: fail): " in dv.loc[0, "DVTERM"], out
+
+
+def test_a_result_folder_without_waivers_csv_is_refused_when_outcomes_are_waived(
+        runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "old")
+    (tmp_path / "old" / "waivers.csv").unlink()  # a folder an earlier version wrote
+    verdicts.to_csv(tmp_path / "old" / "verdicts.csv", index=False)
+    outcomes.to_csv(tmp_path / "old" / "outcomes.csv", index=False)
+    assert main(["sdtm", str(tmp_path / "old"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    waived = int((outcomes["outcome"] == "waived").sum())
+    assert f"waivers.csv: no such file, and {waived} outcome(s) are waived: screen the dataset again" in \
+        capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_waivers_file_that_does_not_match_the_waived_outcomes_is_refused(
+        runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "edited")
+    waivers = read_csv(tmp_path / "edited" / "waivers.csv")
+    first = waivers.loc[0, ["patient_id", "criterion_id"]].tolist()
+    waivers.loc[0, "criterion_id"] = "E9" if first[1] != "E9" else "E7"  # a waiver of a criterion not waived
+    waivers.to_csv(tmp_path / "edited" / "waivers.csv", index=False)
+    verdicts.to_csv(tmp_path / "edited" / "verdicts.csv", index=False)
+    outcomes.to_csv(tmp_path / "edited" / "outcomes.csv", index=False)
+    assert main(["sdtm", str(tmp_path / "edited"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert "waivers.csv: row 1, column criterion_id" in err and "is not waived in outcomes.csv" in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("patient_id", ["EAP-\u00e9004", "EAP-" + "9" * 250])
@@ -342,6 +392,9 @@ def test_a_patient_id_no_usubjid_can_hold_exits_2(runs: dict[str, Path], tmp_pat
     first = verdicts.loc[0, "patient_id"]
     verdicts.loc[0, "patient_id"] = patient_id
     outcomes.loc[outcomes["patient_id"] == first, "patient_id"] = patient_id
+    waivers = read_csv(tmp_path / "ids" / "waivers.csv")
+    waivers.loc[waivers["patient_id"] == first, "patient_id"] = patient_id
+    waivers.to_csv(tmp_path / "ids" / "waivers.csv", index=False)
     verdicts.to_csv(tmp_path / "ids" / "verdicts.csv", index=False)
     outcomes.to_csv(tmp_path / "ids" / "outcomes.csv", index=False)
     assert main(["sdtm", str(tmp_path / "ids"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2

@@ -17,7 +17,7 @@ from helpers import outcome_row as outcome
 from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.screening import screen
-from lifileucel_analysis.report.sdtm import screening_from_result
+from lifileucel_analysis.report.sdtm_inputs import screening_from_result
 
 STEROID_15 = {"steroid_mg_per_day": 15}
 FIRST = {"criterion_id": "E6", "approved_by": "medical monitor", "approved_date": "2025-03-02",

@@ -16,7 +16,13 @@ import pandas as pd
 from .data_cut import DataCut
 from .output_files import long_table_name
 
-__all__ = ["ScreenedTables", "file_name"]
+__all__ = ["WAIVERS_COLUMNS", "WAIVERS_FILE", "ScreenedTables", "file_name"]
+
+WAIVERS_FILE = "waivers.csv"
+"""The screen's documented waivers, one row per override row applied (its criterion is ``waived``)."""
+WAIVERS_COLUMNS = ("patient_id", "site_id", "criterion_id", "original_outcome", "original_evidence", "approved_by",
+                   "approved_date", "reason")
+"""Its columns: who waived which criterion for whom, when and why, and the outcome and sentence it replaced."""
 
 
 @dataclass(frozen=True)

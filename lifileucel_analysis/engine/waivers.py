@@ -204,8 +204,8 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
     waivers of the cell, those dated after a data cut, what it replaced), or, without an approver (or,
     at a cut, a date), why it is not applied and what the criterion says without it.
 
-    Everything the site wrote comes before "(was ...", which the SDTM export reads as the last such
-    phrase (:data:`..report.sdtm.WAIVED_OUTCOME`)."""
+    The replaced outcome and sentence also go to the waivers table (the screen's ``waivers.csv``), which
+    is what other code reads: the site's text in a sentence can read like these words."""
     waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also + late \
         + " (was " + was + ": " + original + ")"
     unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
@@ -239,7 +239,8 @@ def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray,
         "criterion_id": o["criterion_id"].astype(str).astype(CRITERION_DTYPE), "approved_by": o["approved_by"],
         "approved_date": o["approved_date"], "reason": o["reason"],
         "original_outcome": pd.Series(was, dtype=OUTCOME_DTYPE),
-        "original_evidence": original.to_numpy(dtype=object),
+        # Typed as the site's text columns, so that an empty table (a bucket without waivers) has their type.
+        "original_evidence": pd.Series(original.to_numpy(dtype=object), index=o.index, dtype=o["reason"].dtype),
     })
     kept = rank[signed[rank]]
     return table.iloc[kept].sort_values(["patient_id", "criterion_id"], kind="stable").reset_index(drop=True)

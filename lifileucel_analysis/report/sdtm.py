@@ -34,7 +34,7 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,15 +43,14 @@ import pandas as pd
 
 from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
-from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .criteria_catalog import criteria_catalog
+from .sdtm_inputs import Screening, SdtmInputError, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
-                            subjects_of, suppdm_domain)
+                            suppdm_domain)
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 200
 """Longest character value of an XPT v5 variable (and of IETEST, TIRL, DVTERM)."""
-OUTCOMES = ("pass", "fail", "unknown", "not_applicable", "waived")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 XPT_TIMESTAMP = (f"{FIXED_TIMESTAMP.day:02d}{MONTHS[FIXED_TIMESTAMP.month - 1]}{FIXED_TIMESTAMP:%y:%H:%M:%S}"
                  .encode("ascii"))
@@ -61,17 +60,6 @@ XPT_TIME_FIELDS = ((80 + 64, 80 + 80), (160, 176), (400 + 64, 400 + 80), (480, 4
 """Byte ranges of the library and member created/modified times of a one-member XPT v5 file."""
 ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"',
                       "×": "x", "µ": "u", "\u00a0": " "}
-WAIVER_DATE = re.compile(r"^waived by .*? on (\d{4}-\d{2}-\d{2}): ", re.DOTALL)
-"""The approval date in the evidence sentence of a waived outcome (:func:`..engine.screening.screen`)."""
-WAIVED_OUTCOME = re.compile(r"^.*\(was (pass|fail|unknown|not_applicable): ", re.DOTALL)
-"""The outcome before the waiver in that sentence ("... (was fail: ECOG 2 > 1)"); the last
-match, since the site's reason comes before it and could hold the same words, over line
-breaks too (a REDCap reason is a multi-line box; audit, session 21: a reason on two lines
-left a waived fail out of IE)."""
-
-
-class SdtmInputError(ValueError):
-    """A screening result folder or a study ID that cannot be exported (exit status 2 in the CLI)."""
 
 
 @dataclass(frozen=True)
@@ -120,29 +108,6 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
 DV_DECOD = "ELIGIBILITY CRITERION WAIVED"
 DV_CAT = "ELIGIBILITY CRITERIA"
-
-
-@dataclass(frozen=True)
-class Screening:
-    """What the SDTM domains need from a screening, whatever it was read from.
-
-    Attributes
-    ----------
-    verdicts : DataFrame
-        ``patient_id``, ``verdict``, ``assessed`` (ISO date of the screening or ``""``).
-    outcomes : DataFrame
-        ``patient_id``, ``criterion_id``, ``outcome``.
-    waivers : DataFrame
-        ``patient_id``, ``criterion_id``, ``approved`` (ISO date or ``""``), ``was`` (the
-        outcome before the waiver: ``pass``, ``fail``, ``unknown``, ``not_applicable``, or
-        ``""`` where a result folder does not say).
-    """
-
-    verdicts: pd.DataFrame
-    outcomes: pd.DataFrame
-    waivers: pd.DataFrame
-    subjects: pd.DataFrame | None = None
-    """:func:`.sdtm_subjects.subjects_of` where the dataset was at hand (not from a result folder)."""
 
 
 @dataclass(frozen=True)
@@ -197,127 +162,13 @@ def check_studyid(studyid: str) -> str:
     return studyid
 
 
-# --- reading a screening ----------------------------------------------------------------
-
-
-def screening_from_result(result: ScreeningResult) -> Screening:
-    """Return the SDTM inputs of an in-memory screening result."""
-    consent = result.verdicts["consent_date"]
-    # One deviation per waived criterion, as the outcomes file gives it: a criterion waived in two
-    # rows is one waiver, dated by the row its evidence cites (the first of its cell in the table).
-    waivers = result.waivers.drop_duplicates(["patient_id", "criterion_id"])
-    return Screening(
-        verdicts=pd.DataFrame({"patient_id": result.verdicts["patient_id"].astype(str),
-                               "verdict": result.verdicts["verdict"].astype(str),
-                               "assessed": consent.dt.strftime("%Y-%m-%d").fillna("")}),
-        outcomes=result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str),
-        waivers=pd.DataFrame({"patient_id": waivers["patient_id"].astype(str),
-                              "criterion_id": waivers["criterion_id"].astype(str),
-                              "approved": waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna(""),
-                              "was": waivers["original_outcome"].astype(str)}),
-    )
-
-
-def read_result_folder(folder: Path) -> Screening:
-    """Read the ``verdicts.csv`` and ``outcomes.csv`` (or ``.parquet``) that ``screen`` wrote.
-
-    Raises
-    ------
-    SdtmInputError
-        Naming the file, row, column and value of the first problems found.
-    """
-    verdicts = _read_table(folder / "verdicts.csv", ("patient_id", "verdict"))
-    found = [folder / name for name in ("outcomes.csv", "outcomes.parquet") if (folder / name).is_file()]
-    if len(found) != 1:
-        raise SdtmInputError(f"{folder}: expected one of outcomes.csv or outcomes.parquet beside verdicts.csv, "
-                             f"found {len(found)}")
-    outcomes = _read_table(found[0], ("patient_id", "criterion_id", "outcome", "evidence"))
-    _check_values(verdicts, "verdict", VERDICTS, folder / "verdicts.csv")
-    _check_values(outcomes, "criterion_id", CRITERION_IDS, found[0])
-    _check_values(outcomes, "outcome", OUTCOMES, found[0])
-    twice = verdicts["patient_id"].duplicated()
-    _refuse(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id", "appears twice: one row per patient")
-    stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
-    _refuse(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
-    _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
-    waived = outcomes[outcomes["outcome"] == "waived"]
-    return Screening(
-        verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
-        outcomes=outcomes[["patient_id", "criterion_id", "outcome"]],
-        waivers=pd.DataFrame({"patient_id": waived["patient_id"], "criterion_id": waived["criterion_id"],
-                              "approved": waived["evidence"].str.extract(WAIVER_DATE, expand=False).fillna(""),
-                              "was": waived["evidence"].str.extract(WAIVED_OUTCOME, expand=False).fillna("")}),
-    )
-
-
-def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
-    """Each verdict must be what its outcomes give (spec section 2): ``ineligible`` with a failed
-    criterion, else ``pending`` with an unknown one, else ``eligible``; an edited file would
-    put a patient in IE, or leave one out, on a verdict no screen gave (audit, session 16)."""
-    ids = verdicts["patient_id"]
-    fails = ids.isin(outcomes.loc[outcomes["outcome"] == "fail", "patient_id"]).to_numpy()
-    unknowns = ids.isin(outcomes.loc[outcomes["outcome"] == "unknown", "patient_id"]).to_numpy()
-    expected = pd.Series(verdict_of(fails, unknowns), index=verdicts.index)
-    _refuse(verdicts["verdict"] != expected, verdicts["verdict"], path, "verdict",
-            "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
-            "else eligible)")
-
-
-def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
-    """Read a ``screen`` output folder, or load and screen a dataset (with ``criteria``).
-
-    Raises
-    ------
-    SdtmInputError
-        For a result folder that cannot be read.
-    ContractError
-        For a dataset that breaks the data contract.
-    """
-    if source.is_dir() and (source / "verdicts.csv").is_file():
-        return read_result_folder(source)
-    from ..contract.loading import load_dataset
-    from ..engine.parameters import load_params
-    from ..engine.screening import screen
-
-    dataset = load_dataset(source)
-    return replace(screening_from_result(screen(dataset, load_params(criteria))), subjects=subjects_of(dataset))
-
-
-def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
-    try:
-        if path.suffix == ".parquet":
-            frame = pd.read_parquet(path).astype(str)
-        else:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except FileNotFoundError:
-        raise SdtmInputError(f"{path}: no such file") from None
-    except (OSError, ValueError) as error:
-        raise SdtmInputError(f"{path}: cannot be read ({error})") from None
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise SdtmInputError(f"{path}: missing column(s) {', '.join(missing)}; expected the file `screen` wrote")
-    return frame
-
-
-def _check_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], path: Path) -> None:
-    _refuse(~frame[column].isin(allowed), frame[column], path, column, "expected one of " + ", ".join(allowed))
-
-
-def _refuse(bad: pd.Series, values: pd.Series, path: Path, column: str, message: str) -> None:
-    rows = np.flatnonzero(bad.to_numpy())
-    if rows.size:
-        shown = "; ".join(f"row {r + 1}, column {column}: value {values.iloc[r]!r}" for r in rows[:3])
-        more = f" (and {rows.size - 3} more)" if rows.size > 3 else ""
-        raise SdtmInputError(f"{path}: {shown}{more}: {message}")
-
-
 def _refuse_subjects_xpt_cannot_hold(ids: pd.Series, studyid: str, path: Path) -> None:
     """Each USUBJID (``STUDYID-patient_id``) must be ASCII of at most :data:`MAX_TEXT` bytes, as XPT
     v5 holds text; a patient ID is never rewritten into another subject's (audit, session 21: an
     edited result folder wrote a non-ASCII and a 254-byte USUBJID)."""
     usubjid = studyid + "-" + ids
     bad = ~usubjid.map(str.isascii) | (usubjid.str.len() > MAX_TEXT)
-    _refuse(bad.reset_index(drop=True), ids.reset_index(drop=True), path, "patient_id",
+    refuse_rows(bad.reset_index(drop=True), ids.reset_index(drop=True), path, "patient_id",
             f"cannot be a USUBJID ({studyid}-patient_id): SDTM transport files hold ASCII text of at most "
             f"{MAX_TEXT} bytes; use a pseudonymous ASCII screening ID")
 

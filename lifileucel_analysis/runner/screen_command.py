@@ -5,6 +5,8 @@ A screen writes (``docs/performance.md``, "Bucketed datasets", lists the same fi
 - ``verdicts.csv``, ``outcomes`` and ``missing_data`` (the two long tables as ``.csv`` or
   ``.parquet`` by size, :func:`.output_files.long_table_name`): :func:`core_tables`;
 - ``findings.csv``: the data-quality findings;
+- ``waivers.csv``: the documented waivers applied, with the outcome and sentence each replaced
+  (:func:`waivers_file`; the SDTM export of a screen folder reads them here, not from the sentences);
 - ``worklist-<site>.csv`` for every site with screened patients: its pending patients in
   plain words, closest to eligible first (:func:`..report.worklist.plain_worklist`);
 - ``data_cut.csv`` with ``--cut-date``: the cut and what it set aside.
@@ -34,7 +36,7 @@ from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS
-from ..contract.screen_output import ScreenedTables
+from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
 from ..engine.screening import ScreeningResult, screen
 from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
@@ -45,8 +47,8 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
 __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
-           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "publish", "screen_plain",
-           "screened_sites", "stale_outputs", "worklist_file"]
+           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "patient_tables", "publish",
+           "screen_plain", "screened_sites", "stale_outputs", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -99,6 +101,21 @@ def core_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
         result.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]],
         result.missing_data,
     ), strict=True))
+
+
+def waivers_file(result: ScreeningResult) -> pd.DataFrame:
+    """``waivers.csv``: the result's waivers table, patients in the verdicts' order (patient-major, so
+    that slices and buckets append and merge it as the other tables), then criteria in catalog order,
+    then each criterion's rows in speaking order (the row its sentence cites first)."""
+    waivers = result.waivers
+    at = pd.Index(result.verdicts["patient_id"]).get_indexer(waivers["patient_id"])
+    order = np.lexsort((waivers["criterion_id"].cat.codes.to_numpy(), at))  # stable: speaking order kept
+    return waivers.iloc[order][list(WAIVERS_COLUMNS)].reset_index(drop=True)
+
+
+def patient_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
+    """Every patient-major output table by name: :func:`core_tables`, ``findings.csv``, ``waivers.csv``."""
+    return {**core_tables(result), FINDINGS_FILE: result.findings, WAIVERS_FILE: waivers_file(result)}
 
 
 def worklist_file(site: str) -> str:
@@ -204,8 +221,7 @@ def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_fo
 def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataFrame]:
     result = inputs.result
     files = {name if "." in name else long_table_name(name, len(frame), long_format): frame
-             for name, frame in core_tables(result).items()}
-    files[FINDINGS_FILE] = result.findings
+             for name, frame in patient_tables(result).items()}
     # Days pending count from the cut date when there is one, else from the latest consent date.
     as_of = latest_of([latest_consent(result)], inputs.cut.cut_date if inputs.cut is not None else None)
     # One worklist for the program, cut by site: every step is per patient and the order is
@@ -235,7 +251,7 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
     Returns
     -------
     ScreenedTables
-        ``tables``: the core tables and ``findings.csv`` (patient-major, patients in the
+        ``tables``: :func:`patient_tables` (patient-major, patients in the
         bucket's order); ``ordered``: per site with screened patients, its worklist rows
         (:func:`..report.worklist.worklist_rows`) sorted by their :data:`ORDER_KEY`
         column; ``positions``: the source row of each screened patient; the cut's counts
@@ -253,7 +269,7 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
     counts = result.verdicts["verdict"].value_counts()
     latest = latest_consent(result)
     return ScreenedTables(
-        tables={**core_tables(result), FINDINGS_FILE: result.findings}, ordered=ordered,
+        tables=patient_tables(result), ordered=ordered,
         patient_ids=inputs.dataset.patients["patient_id"].astype(str).to_numpy(dtype=object),
         positions=inputs.dataset.rows_in_source("patients"),
         n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),

@@ -10,7 +10,7 @@ Why the bytes are those of the one-piece screen (``tests/test_sliced_screen.py``
 every file):
 
 - every criterion, verdict, missing-data row and finding is a function of one patient's
-  rows, and the patient-major files (verdicts, outcomes, missing data, findings) list
+  rows, and the patient-major files (verdicts, outcomes, missing data, findings, waivers) list
   patients in the ``patients`` table's order, which slices keep: the files are the slices'
   rows end to end;
 - the files are written through the chunk writers of the bucketed screen
@@ -43,12 +43,12 @@ import pyarrow.parquet as pq
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
 from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
+from ..contract.screen_output import WAIVERS_FILE
 from ..engine.screening import ScreeningResult, screen
 from ..report.screening_inputs import PreparedInputs
 from ..report.worklist import worklist_order_key, worklist_rows
-from .screen_command import (CORE_TABLES, DATA_CUT_FILE, FINDINGS_FILE, ORDER_KEY, ScreenRun, core_tables,
-                             finish_worklist_chunk, latest_consent, latest_of, publish, screened_sites,
-                             worklist_file)
+from .screen_command import (CORE_TABLES, DATA_CUT_FILE, FINDINGS_FILE, ORDER_KEY, ScreenRun, finish_worklist_chunk,
+                             latest_consent, latest_of, patient_tables, publish, screened_sites, worklist_file)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -160,7 +160,7 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                   history_parts: Path | None) -> _Written:
     done = _Written()
     sinks = {name: LongTable(name, final, long_format) if "." not in name else chunk_writer(final / name)
-             for name in (*CORE_TABLES, FINDINGS_FILE)}
+             for name in (*CORE_TABLES, FINDINGS_FILE, WAIVERS_FILE)}
     worklist_parts: list[pd.DataFrame] = []
     latest: list[dt.date | None] = []
     sites: set[str] = set()
@@ -173,7 +173,7 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
         try:
             for k, part in enumerate(patient_slices(prepared.dataset, size)):
                 result = screen(part, prepared.params, prepared.drug_table)
-                tables = {**core_tables(result), FINDINGS_FILE: result.findings}
+                tables = patient_tables(result)
                 for job in writing:
                     job.result()
                 writing = [pool.submit(sinks[name].write, frame) for name, frame in tables.items()]

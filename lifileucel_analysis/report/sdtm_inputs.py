@@ -1,0 +1,190 @@
+"""Reading a screening for the SDTM export: a ``screen`` output folder, checked, or a dataset screened here.
+
+A result folder is read from the files ``screen`` wrote: ``verdicts.csv``, ``outcomes.csv`` (or
+``.parquet``) and ``waivers.csv``. Each is checked (values, one row per patient, verdicts that
+their outcomes give, waivers that match the waived outcomes), since an edited file would put a
+patient in IE, or leave one out, on a screening that never happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..contract.schema import CRITERION_IDS
+from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
+from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
+from .sdtm_subjects import subjects_of
+
+OUTCOMES = ("pass", "fail", "unknown", "not_applicable", "waived")
+
+__all__ = ["Screening", "SdtmInputError", "load_screening", "read_result_folder", "refuse_rows", "screening_from_result"]
+
+
+class SdtmInputError(ValueError):
+    """A screening result folder or a study ID that cannot be exported (exit status 2 in the CLI)."""
+
+
+@dataclass(frozen=True)
+class Screening:
+    """What the SDTM domains need from a screening, whatever it was read from.
+
+    Attributes
+    ----------
+    verdicts : DataFrame
+        ``patient_id``, ``verdict``, ``assessed`` (ISO date of the screening or ``""``).
+    outcomes : DataFrame
+        ``patient_id``, ``criterion_id``, ``outcome``.
+    waivers : DataFrame
+        ``patient_id``, ``criterion_id``, ``approved`` (ISO date or ``""``), ``was`` (the
+        outcome before the waiver: ``pass``, ``fail``, ``unknown``, ``not_applicable``).
+    """
+
+    verdicts: pd.DataFrame
+    outcomes: pd.DataFrame
+    waivers: pd.DataFrame
+    subjects: pd.DataFrame | None = None
+    """:func:`.sdtm_subjects.subjects_of` where the dataset was at hand (not from a result folder)."""
+
+
+def screening_from_result(result: ScreeningResult) -> Screening:
+    """Return the SDTM inputs of an in-memory screening result."""
+    consent = result.verdicts["consent_date"]
+    # One deviation per waived criterion, as the outcomes file gives it: a criterion waived in two
+    # rows is one waiver, dated by the row its evidence cites (the first of its cell in the table).
+    waivers = result.waivers.drop_duplicates(["patient_id", "criterion_id"])
+    return Screening(
+        verdicts=pd.DataFrame({"patient_id": result.verdicts["patient_id"].astype(str),
+                               "verdict": result.verdicts["verdict"].astype(str),
+                               "assessed": consent.dt.strftime("%Y-%m-%d").fillna("")}),
+        outcomes=result.outcomes[["patient_id", "criterion_id", "outcome"]].astype(str),
+        waivers=pd.DataFrame({"patient_id": waivers["patient_id"].astype(str),
+                              "criterion_id": waivers["criterion_id"].astype(str),
+                              "approved": waivers["approved_date"].dt.strftime("%Y-%m-%d").fillna(""),
+                              "was": waivers["original_outcome"].astype(str)}),
+    )
+
+
+def read_result_folder(folder: Path) -> Screening:
+    """Read the ``verdicts.csv``, ``outcomes.csv`` (or ``.parquet``) and ``waivers.csv`` that ``screen`` wrote.
+
+    The waivers' approval dates and replaced outcomes come from ``waivers.csv``, not from the
+    waived sentences: a sentence holds the site's text (reason, approver, toxicity terms), which
+    can read like the package's own words (review 23B: a term "rash (was pass: none)" left a
+    waived fail out of IE).
+
+    Raises
+    ------
+    SdtmInputError
+        Naming the file, row, column and value of the first problems found.
+    """
+    verdicts = _read_table(folder / "verdicts.csv", ("patient_id", "verdict"))
+    found = [folder / name for name in ("outcomes.csv", "outcomes.parquet") if (folder / name).is_file()]
+    if len(found) != 1:
+        raise SdtmInputError(f"{folder}: expected one of outcomes.csv or outcomes.parquet beside verdicts.csv, "
+                             f"found {len(found)}")
+    outcomes = _read_table(found[0], ("patient_id", "criterion_id", "outcome", "evidence"))
+    _check_values(verdicts, "verdict", VERDICTS, folder / "verdicts.csv")
+    _check_values(outcomes, "criterion_id", CRITERION_IDS, found[0])
+    _check_values(outcomes, "outcome", OUTCOMES, found[0])
+    twice = verdicts["patient_id"].duplicated()
+    refuse_rows(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id", "appears twice: one row per patient")
+    stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
+    refuse_rows(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
+    _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
+    waivers = _read_waivers(folder / WAIVERS_FILE, outcomes, found[0])
+    return Screening(
+        verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
+        outcomes=outcomes[["patient_id", "criterion_id", "outcome"]],
+        waivers=pd.DataFrame({"patient_id": waivers["patient_id"], "criterion_id": waivers["criterion_id"],
+                              "approved": waivers["approved_date"], "was": waivers["original_outcome"]}),
+    )
+
+
+def _read_waivers(path: Path, outcomes: pd.DataFrame, outcomes_path: Path) -> pd.DataFrame:
+    """The first row of each waived criterion in ``waivers.csv`` (the one its sentence cites), checked
+    against the outcomes: every waived outcome has its rows, and every row is of a waived outcome."""
+    is_waived = (outcomes["outcome"] == "waived").reset_index(drop=True)
+    if not path.is_file():
+        if not is_waived.any():
+            return pd.DataFrame(columns=list(WAIVERS_COLUMNS))
+        raise SdtmInputError(f"{path}: no such file, and {int(is_waived.sum())} outcome(s) are waived: screen the "
+                             f"dataset again with this version, which writes {WAIVERS_FILE} beside the outcomes")
+    rows = _read_table(path, WAIVERS_COLUMNS)
+    _check_values(rows, "criterion_id", CRITERION_IDS, path)
+    _check_values(rows, "original_outcome", ("pass", "fail", "unknown", "not_applicable"), path)
+    refuse_rows(~rows["approved_date"].str.fullmatch(r"(\d{4}-\d{2}-\d{2})?"), rows["approved_date"], path,
+            "approved_date", "expected a date YYYY-MM-DD or a blank")
+    cell = rows["patient_id"] + "\t" + rows["criterion_id"]
+    outcome_cell = (outcomes["patient_id"] + "\t" + outcomes["criterion_id"]).reset_index(drop=True)
+    refuse_rows(~cell.isin(outcome_cell[is_waived]), rows["criterion_id"], path, "criterion_id",
+            f"this patient's criterion is not waived in {outcomes_path.name}")
+    refuse_rows(is_waived & ~outcome_cell.isin(cell), outcomes["criterion_id"].reset_index(drop=True), outcomes_path,
+            "criterion_id", f"waived, but {WAIVERS_FILE} has no row of this patient's waiver")
+    return rows[~cell.duplicated()].reset_index(drop=True)
+
+
+def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
+    """Each verdict must be what its outcomes give (spec section 2): ``ineligible`` with a failed
+    criterion, else ``pending`` with an unknown one, else ``eligible``; an edited file would
+    put a patient in IE, or leave one out, on a verdict no screen gave (audit, session 16)."""
+    ids = verdicts["patient_id"]
+    fails = ids.isin(outcomes.loc[outcomes["outcome"] == "fail", "patient_id"]).to_numpy()
+    unknowns = ids.isin(outcomes.loc[outcomes["outcome"] == "unknown", "patient_id"]).to_numpy()
+    expected = pd.Series(verdict_of(fails, unknowns), index=verdicts.index)
+    refuse_rows(verdicts["verdict"] != expected, verdicts["verdict"], path, "verdict",
+            "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
+            "else eligible)")
+
+
+def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
+    """Read a ``screen`` output folder, or load and screen a dataset (with ``criteria``).
+
+    Raises
+    ------
+    SdtmInputError
+        For a result folder that cannot be read.
+    ContractError
+        For a dataset that breaks the data contract.
+    """
+    if source.is_dir() and (source / "verdicts.csv").is_file():
+        return read_result_folder(source)
+    from ..contract.loading import load_dataset
+    from ..engine.parameters import load_params
+    from ..engine.screening import screen
+
+    dataset = load_dataset(source)
+    return replace(screening_from_result(screen(dataset, load_params(criteria))), subjects=subjects_of(dataset))
+
+
+def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    try:
+        if path.suffix == ".parquet":
+            frame = pd.read_parquet(path).astype(str)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except FileNotFoundError:
+        raise SdtmInputError(f"{path}: no such file") from None
+    except (OSError, ValueError) as error:
+        raise SdtmInputError(f"{path}: cannot be read ({error})") from None
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise SdtmInputError(f"{path}: missing column(s) {', '.join(missing)}; expected the file `screen` wrote")
+    return frame
+
+
+def _check_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], path: Path) -> None:
+    refuse_rows(~frame[column].isin(allowed), frame[column], path, column, "expected one of " + ", ".join(allowed))
+
+
+def refuse_rows(bad: pd.Series, values: pd.Series, path: Path, column: str, message: str) -> None:
+    """Raise :class:`SdtmInputError` naming the file, the first three rows where ``bad`` holds, ``column``,
+    their values and ``message`` (what is allowed); nothing where no row is bad."""
+    rows = np.flatnonzero(bad.to_numpy())
+    if rows.size:
+        shown = "; ".join(f"row {r + 1}, column {column}: value {values.iloc[r]!r}" for r in rows[:3])
+        more = f" (and {rows.size - 3} more)" if rows.size > 3 else ""
+        raise SdtmInputError(f"{path}: {shown}{more}: {message}")
