@@ -41,6 +41,10 @@ TOP_MODULES = {"cli", "__main__"}
 MAX_LINES = 500
 IMPURE_NAMES = ("open", "print")
 """Builtins an engine module must not call: it neither reads files nor talks to the user."""
+IMPURE_METHODS = ("read_csv", "read_parquet", "read_excel", "read_table", "read_text", "read_bytes", "to_csv",
+                  "to_parquet", "write_table")
+"""Readers and writers an engine module must not call, as ``pd.read_csv(...)`` (review 23B: the drug
+dictionary was read in the engine with pandas, which the builtins above did not catch)."""
 IMPURE_MODULES = ("pathlib",)
 ENGINE_EXCEPTIONS = {"engine/parameters.py"}
 """Engine modules allowed file access: the parameters file is still read there (for now)."""
@@ -181,11 +185,13 @@ def impure_engine_code(root: Path, exceptions: set[str] = ENGINE_EXCEPTIONS) -> 
             continue
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for imp in imports_of(path, root):
-            if imp.target.split(".")[0] in IMPURE_MODULES:
+            if imp.target.split(".")[0] in IMPURE_MODULES or imp.target.split(".")[-1] == "paths":
                 bad.append(f"{name}:{imp.line}: imports {imp.target}")
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in IMPURE_NAMES:
                 bad.append(f"{name}:{node.lineno}: calls {node.func.id}()")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in IMPURE_METHODS:
+                bad.append(f"{name}:{node.lineno}: calls .{node.func.attr}()")
     return bad
 
 
@@ -338,10 +344,13 @@ def test_self_check_long_modules_confusable_names_and_impure_engine(tmp_path: Pa
         "report/reports.py": "x = 1\n",
         "engine/facts.py": "from pathlib import Path\n\ndef f():\n    print(open('x').read())\n",
         "engine/parameters.py": "from pathlib import Path\nprint(1)\n",
+        "engine/drugs.py": "import pandas as pd\nfrom ..paths import DRUGS\n\ndef f():\n    return pd.read_csv(DRUGS)\n",
     })
     assert long_modules(root) == ["report/report.py: 501 lines"]
     assert confusable_names(root) == ["report / reports"]
-    assert impure_engine_code(root) == ["engine/facts.py:1: imports pathlib", "engine/facts.py:4: calls print()",
+    assert impure_engine_code(root) == ["engine/drugs.py:2: imports lifileucel_analysis.paths",
+                                        "engine/drugs.py:5: calls .read_csv()",
+                                        "engine/facts.py:1: imports pathlib", "engine/facts.py:4: calls print()",
                                         "engine/facts.py:4: calls open()"]
     assert edit_distance("criterion", "criteria") == 2 and edit_distance("plan", "plans") == 1
 

@@ -10,7 +10,7 @@ import pytest
 
 from helpers import ELIGIBLE_THERAPY, case_tables
 from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
-from lifileucel_analysis.contract.drug_file import check_drug_table, read_drug_file
+from lifileucel_analysis.contract.drug_file import check_drug_table, package_drug_table, read_drug_file
 from lifileucel_analysis.engine.drug_dictionary import classify_names, lookup_table, normalise_names
 from lifileucel_analysis.engine.screening import screen
 
@@ -42,7 +42,7 @@ BRANDS = {"Keytruda": "anti-pd-1", "Opdivo": "anti-pd-1", "Libtayo": "anti-pd-1"
 
 
 def classify(name: str) -> str | None:
-    return classify_names(pd.Series([name]), lookup_table()).iloc[0]
+    return classify_names(pd.Series([name]), lookup_table(package_drug_table())).iloc[0]
 
 
 @pytest.mark.parametrize("drug_class, name", [(c, n) for c, names in FDA_APPROVED.items() for n in names])

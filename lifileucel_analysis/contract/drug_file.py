@@ -1,4 +1,4 @@
-"""A site's own drug dictionary rows: read and checked before the engine sees them.
+"""Drug dictionaries: the package's and a site's own rows, read and checked before the engine sees them.
 
 The file is a CSV with the package dictionary's columns: ``agent`` (a name as the site
 writes it), ``drug_class`` (one of the package's classes, several joined by ``;`` for a
@@ -9,10 +9,12 @@ stops the run with every bad row named, like any other contract problem.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
+from ..paths import DRUG_CLASSES as PACKAGE_DRUG_FILE
 from .dataset import ContractError, Problem
 
 TABLE = "drugs"
@@ -63,3 +65,10 @@ def read_drug_file(path: str | Path) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
         raise ContractError([Problem(TABLE, None, None, str(path), f"cannot read the drug file: {error}")]) from error
     return check_drug_table(table)
+
+
+@lru_cache(maxsize=1)
+def package_drug_table() -> pd.DataFrame:
+    """The package's dictionary (``lifileucel_analysis/data/drug_classes.csv``), every row with its source,
+    read once and checked as a site's file is (a bad row in it is a bug, named like any other)."""
+    return read_drug_file(PACKAGE_DRUG_FILE)

@@ -15,11 +15,7 @@ such as Opdualag = nivolumab + relatlimab).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import pandas as pd
-
-from ..paths import DRUG_CLASSES
 
 COLUMNS = ("agent", "drug_class", "source")
 _DOSE = r"\d+(?:\.\d+)?\s*(?:mg/kg|mg/m2|mg/m\^2|mg|mcg|ug|µg|g|iu|miu|units?|ml)"
@@ -47,23 +43,20 @@ def normalise_names(names: pd.Series) -> pd.Series:
     return text.str.replace(_TRAILING, "", regex=True).str.strip()
 
 
-@lru_cache(maxsize=1)
-def package_table() -> pd.DataFrame:
-    """The package's dictionary (``lifileucel_analysis/data/drug_classes.csv``), every row with its source."""
-    return pd.read_csv(DRUG_CLASSES, dtype=str, keep_default_na=False)
-
-
-def lookup_table(extra: pd.DataFrame | None = None) -> dict[str, str]:
+def lookup_table(package: pd.DataFrame, extra: pd.DataFrame | None = None) -> dict[str, str]:
     """Normalised name -> class(es), the package rows extended by ``extra``.
 
     Parameters
     ----------
+    package : DataFrame
+        The package's rows (``agent``, ``drug_class``, ``source``), read and checked by
+        :func:`lifileucel_analysis.contract.drug_file.package_drug_table`.
     extra : DataFrame, optional
         A site's own rows (``agent``, ``drug_class``; ``source`` optional), already read
         and checked (:func:`lifileucel_analysis.contract.drug_file.read_drug_file`). A
         site row for a name the package knows replaces the package's class.
     """
-    tables = [package_table()] + ([extra] if extra is not None and len(extra) else [])
+    tables = [package] + ([extra] if extra is not None and len(extra) else [])
     table = pd.concat([t[["agent", "drug_class"]] for t in tables], ignore_index=True)
     keys = normalise_names(table["agent"])
     return dict(zip(keys, table["drug_class"].str.strip().str.lower()))

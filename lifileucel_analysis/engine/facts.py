@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
+from ..contract.drug_file import package_drug_table
 from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
 from .lab_results import LabResult, latest_labs
@@ -27,7 +28,7 @@ BRAF_CLASS = "braf-inhibitor"
 @lru_cache(maxsize=1)
 def drug_classes() -> dict[str, str]:
     """Return the package's drug dictionary: normalised agent name -> class(es)."""
-    return lookup_table()
+    return lookup_table(package_drug_table())
 
 
 def patient_positions(dataset: ScreeningDataset, table: str) -> np.ndarray:
@@ -233,7 +234,7 @@ def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.Dat
     return Facts(
         patients=patients,
         age=age_at_consent(patients),
-        lines=therapy_lines(dataset, params, lookup_table(drugs) if drugs is not None else None),
+        lines=therapy_lines(dataset, params, lookup_table(package_drug_table(), drugs) if drugs is not None else None),
         labs=latest_labs(dataset, params, lab_pos),
         toxicities=dataset.toxicities.reset_index(drop=True),
         tox_pos=patient_positions(dataset, "toxicities"),
