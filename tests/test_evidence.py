@@ -9,7 +9,7 @@ import pytest
 
 from lifileucel_analysis.engine.evidence import (
     DecisionListError, Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_nonempty,
-    join_per_patient, render,
+    join_per_patient, joined_by_key, render,
 )
 from lifileucel_analysis.engine.outcome import CODE, Outcome
 
@@ -97,6 +97,12 @@ def test_join_per_patient_keeps_row_order_within_each_patient() -> None:
     result = join_per_patient(pos, pd.Series(["x", "y", "z", "w"]), 4, "; ")
     assert result.to_pylist() == ["y", "", "x; z; w", ""]
     assert join_per_patient(np.array([], dtype=np.int64), pd.Series([], dtype=str), 2).to_pylist() == ["", ""]
+
+
+def test_joined_by_key_joins_only_the_keys_present_in_row_order() -> None:
+    joined = joined_by_key(np.array([57, 3, 57, 1_000_000, 57]), np.array(["a", "b", "c", "d", "e"], dtype=object), "; ")
+    assert joined.to_dict() == {3: "b", 57: "a; c; e", 1_000_000: "d"}
+    assert joined_by_key(np.array([], dtype=np.int64), np.array([], dtype=object), ", ").empty
 
 
 def test_groups_of_splits_rows_by_label_in_row_order() -> None:

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
-from .evidence import iso_dates
+from .evidence import iso_dates, joined_by_key
 
 __all__ = ["READ_BY", "dated_after_cut_clauses", "screened_rows"]
 
@@ -59,9 +59,9 @@ def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Se
         for cid in criteria:
             cells.append(patient_rows[hit] * n_criteria + CRITERION_IDS.index(cid))
             said.append(texts[hit])
-    joined = pd.Series(np.concatenate(said), index=np.concatenate(cells)).groupby(level=0, sort=True)
+    joined = joined_by_key(np.concatenate(cells), np.concatenate(said), ", ")
     lead = f"; dated after the data cut {dataset.cut_date.isoformat()}, so not read at this cut: "
-    return (lead + joined.agg(", ".join)).astype(object)
+    return (lead + joined).astype(object)
 
 
 def screened_rows(dataset: ScreeningDataset, ids: pd.Series, kept_in: str) -> np.ndarray:

@@ -340,3 +340,24 @@ def join_per_patient(pos: np.ndarray, text: Column, n: int, sep: str = ", ") -> 
     np.cumsum(np.bincount(pos, minlength=n), out=offsets[1:])
     lists = pa.LargeListArray.from_arrays(pa.array(offsets), values)
     return pc.fill_null(pc.binary_join(lists, pa.scalar(sep, TEXT)), "").cast(TEXT)
+
+
+def joined_by_key(keys: np.ndarray, text: Column, sep: str) -> pd.Series:
+    """Join texts that share an integer key, in their row order, without a loop over the keys.
+
+    For a few keys among many possible ones (a data cut's cells, patients x criteria), where
+    :func:`join_per_patient`'s dense offsets would be as long as the cohort.
+
+    Returns
+    -------
+    pandas.Series
+        Per distinct key (the index, increasing), its texts joined by ``sep``; ``object`` strings.
+    """
+    order = np.argsort(keys, kind="stable")
+    distinct, counts = np.unique(keys[order], return_counts=True)
+    offsets = np.zeros(len(distinct) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    values = as_arrow(text).cast(TEXT).take(order) if len(keys) else pa.array([], type=TEXT)
+    joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(offsets), values), pa.scalar(sep, TEXT))
+    return pd.Series(joined.to_numpy(zero_copy_only=False), index=distinct, dtype=object)
+

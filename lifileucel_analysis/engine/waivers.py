@@ -29,7 +29,7 @@ import pyarrow as pa
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
 from .cut_clauses import dated_after_cut_clauses, screened_rows
-from .evidence import TEXT, Text, as_arrow, text_series
+from .evidence import TEXT, Text, as_arrow, joined_by_key, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 
@@ -99,8 +99,9 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     order = spoken[np.argsort(at[spoken], kind="stable")]
     open_order = order[~signed[order] & blocking[order]]
     cells, sentences = _with_cells_waived_late(at[order], note.iloc[order], late, evidence, codes.shape[1])
-    return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order],
-                  as_arrow(asked).cast(TEXT).take(open_order), _waivers_table(dataset, o, rows, (was, original), signed, rank))
+    table = _waivers_table(dataset, o, rows, (was, original), signed, rank)
+    return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order], as_arrow(asked).cast(TEXT).take(open_order),
+                  table)
 
 
 def _after_cut(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
@@ -111,7 +112,8 @@ def _after_cut(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
              if len(part)]
     if len(parts) < 2:
         return parts[0] if parts else pd.Series([], dtype=object)
-    return pd.concat(parts).groupby(level=0, sort=True).agg("".join).astype(object)
+    both = pd.concat(parts)
+    return joined_by_key(both.index.to_numpy(dtype=np.int64), both.to_numpy(dtype=object), "")
 
 
 def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
@@ -128,8 +130,9 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
     cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
     cells = rows.astype(np.int64) * n_criteria + cols
     who = ("by " + late["approved_by"].astype(str)).where(late["approved_by"].notna(), "approver not recorded,")
-    rows_said = (who + " on " + _when(late) + ": " + _why(late)).groupby(cells, sort=True)
-    items, count = rows_said.agg("; ".join), rows_said.size()
+    items = joined_by_key(cells, (who + " on " + _when(late) + ": " + _why(late)).to_numpy(dtype=object), "; ")
+    count = pd.Series(np.bincount(np.searchsorted(items.index.to_numpy(), cells), minlength=len(items)),
+                      index=items.index)
     cut = dataset.cut_date.isoformat()
     lead = pd.Series(np.where(count == 1, f"; a waiver dated after the data cut {cut} is not applied at this cut (",
                               "; " + count.astype(str) + f" waivers dated after the data cut {cut} are not applied "
