@@ -178,6 +178,15 @@ def _on(dates: pd.Series, day: pd.Series) -> pa.Array:
 
 
 def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
+    """A lab with a lower limit (ANC, platelets, hemoglobin, creatinine clearance): one I7 part.
+
+    Fails where the most favourable reading of the counting day (``lab.sure``) is below
+    ``limit``, so every reading fails; passes where the least favourable one (``lab.possible``)
+    is at or above it, so every reading passes; otherwise unknown, naming what decides it (the
+    result, its blank value or unit, which of the day's results is the latest). ``name`` and
+    ``unit`` word the sentence ("ANC", "10^9/L"); ``test`` is the lab code asked for
+    (``labs.anc``); ``window`` the days a result counts in.
+    """
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated}

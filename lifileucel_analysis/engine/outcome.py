@@ -6,6 +6,11 @@ applies the very same tables to whole arrays of outcome codes by NumPy indexing.
 
 An outcome is deliberately not a truth value: ``if outcome:`` raises ``TypeError``,
 because "unknown" must never silently become ``False``.
+
+The 19 criteria combine their parts with :data:`ALL_OF` only; :data:`ANY_OF` (and
+:func:`any_of`, :func:`any_of_codes`) complete the algebra for an analyst writing a
+what-if rule in a notebook ("either of two labs suffices"), and the truth-table tests keep
+both tables honest.
 """
 
 from __future__ import annotations
