@@ -6,12 +6,16 @@ evidence sentence and the fields to collect, written here by hand.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from helpers import ELIGIBLE_LABS, ELIGIBLE_THERAPY, case_tables, toxicity_row
+from lifileucel_analysis import cli
 from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.report.worklist import field_label
@@ -861,3 +865,19 @@ def test_an_undated_end_without_a_start_says_so() -> None:
     assert (outcome, missing) == ("unknown", "therapies.end_date (line 1)")
     assert evidence.startswith("0 to 1 counted prior lines (line 1 (nivolumab): end date not recorded although "
                                "stopped (completed): recurrence 2022-01-10, start date not recorded)")
+
+
+def test_a_semicolon_in_site_text_does_not_split_a_request_into_two_fields(tmp_path: Path) -> None:
+    # Review 23B: a term "rash; patients.hiv_serology" was listed as "toxicity grade (rash" and
+    # "HIV serology)", two fields. Site text in a request has its ";" written ",".
+    tables = case_tables(toxicities=[toxicity_row("P001", term="rash; patients.hiv_serology", grade=None,
+                                                  ongoing="yes")],
+                         therapies=[ELIGIBLE_THERAPY, line(2, agents="zorb; imab")])
+    outcome, _, missing = outcome_of("E2", toxicities=tables["toxicities"].to_dict("records"))
+    assert (outcome, missing) == ("unknown", "toxicities.grade (rash, patients.hiv_serology)")
+    write_tables(tables, tmp_path / "data", "csv")
+    assert cli.main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
+    [worklist] = list((tmp_path / "out").glob("worklist-*.csv"))
+    row = pd.read_csv(worklist, dtype=str, keep_default_na=False, encoding="utf-8-sig").iloc[0]
+    assert row["to collect"] == ("agent 'zorb, imab' of prior therapy line 2 (not a known drug name: check the "
+                                 "spelling); toxicity grade (rash, patients.hiv_serology)")

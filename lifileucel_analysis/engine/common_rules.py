@@ -8,7 +8,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
-from .evidence import TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, text_series
+from .evidence import (TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request,
+                       text_series)
 from .facts import Facts, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes
 from .outcome import Outcome
@@ -86,7 +87,7 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     split = pc.split_pattern(pa.array(lines["unknown_agents"], type=TEXT), "+")
     names, parent = pc.list_flatten(split), pc.list_parent_indices(split).to_numpy()
     named = pc.not_equal(names, "").to_numpy(zero_copy_only=False)
-    names, parent = names.filter(pa.array(named)), parent[named]
+    names, parent = quoted_in_request(names.filter(pa.array(named))), parent[named]
     asks = pc.binary_join_element_wise(pa.scalar("classify agent '", TEXT), names,
                                        pa.scalar("' (therapies line ", TEXT), line.take(pa.array(parent)),
                                        pa.scalar(")", TEXT), pa.scalar("", TEXT))
@@ -187,7 +188,8 @@ def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np
     shared_here = np.zeros(len(lines), dtype=bool) if shared is None else shared[rows]
     named = shared_here | lines["line"].isna().to_numpy()
     if named.any():
-        line = line.where(~named, " (" + line_names(lines) + ")")
+        quoted = text_series(quoted_in_request(line_names(lines))).set_axis(lines.index)  # a ";" would split fields
+        line = line.where(~named, " (" + quoted + ")")
     # Both lines of a shared number say it: the request is the order of the number's lines, asked once.
     order_asked = ("therapies.line" + line).where(~shared_here, "therapies.line (line " + line_numbers(lines)
                                                   + ": which of its lines came later)")

@@ -8,7 +8,8 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import Part, Rule, blank_fields, combine, day_count, decide, join_nonempty, join_per_patient, text_series
+from .evidence import (Part, Rule, blank_fields, combine, day_count, decide, join_nonempty, join_per_patient,
+                       quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
@@ -68,11 +69,14 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     # row's term to find it (a row that could match always has a blank one).
     could_rows = np.flatnonzero(could)
     open_rows = tox.iloc[could_rows]  # only these are spelt out
-    term = " (" + open_rows["term"].fillna("term not recorded").astype(str) + ")"
+    # The term as a request quotes it: a ";" in it would split the request's fields.
+    term = " (" + text_series(quoted_in_request(open_rows["term"].fillna("term not recorded").astype(str)))
+    term = term.set_axis(open_rows.index) + ")"
     # Two rows of one term ("colitis" twice): the term alone does not say which row to complete, so
     # such a row is named by all it records (audit 22B).
     repeated = pd.DataFrame({"pos": f.tox_pos, "term": tox["term"].to_numpy()}).duplicated(keep=False).to_numpy()
-    term = term.where(~repeated[could_rows], " (" + text.iloc[could_rows].set_axis(open_rows.index) + ")")
+    whole_row = text_series(quoted_in_request(text.iloc[could_rows])).set_axis(open_rows.index)
+    term = term.where(~repeated[could_rows], " (" + whole_row + ")")
     named = join_nonempty([("toxicities." + name + term).where(open_rows[name].isna().to_numpy(), "")
                            for name in ("grade", "category", "ongoing")], "; ")
     asks = pd.Series("", index=range(len(tox)), dtype=object)
