@@ -84,11 +84,6 @@ def share_of(count: pd.Series | int, total: pd.Series | int) -> pd.Series | floa
     return float(count) / total if total else math.nan
 
 
-def _split_ids(joined: pd.Series) -> pd.Series:
-    """Turn ``"I4;E3"`` strings into lists of criterion IDs (``""`` -> ``[]``)."""
-    return joined.fillna("").astype(str).map(lambda text: [part for part in text.split(";") if part])
-
-
 def _criterion_frame(result: ResultLike) -> pd.DataFrame:
     """One row per criterion in record order: ``criterion_id``, ``criterion`` (short label)."""
     labels = criterion_labels(result)
@@ -293,13 +288,16 @@ def failure_reasons(result: ResultLike) -> pd.DataFrame:
         ``any_failure``, ``any_failure_share`` (of screened patients), ``sole_reason``,
         ``sole_reason_share`` (of ineligible patients).
     """
-    failed = _split_ids(result.verdicts["failed"])
-    any_counts = failed.explode().value_counts()
-    sole_counts = failed[failed.map(len) == 1].map(lambda ids: ids[0]).value_counts()
+    # From the long outcomes (one row per failed criterion), not by splitting the verdicts' "I4;E3" text.
+    outcomes = result.outcomes
+    fails = outcomes.loc[outcomes["outcome"].astype(str) == "fail", ["patient_id", "criterion_id"]].astype(str)
+    per_patient = fails.groupby("patient_id")["criterion_id"].transform("size")
+    any_counts = fails["criterion_id"].value_counts()
+    sole_counts = fails.loc[per_patient == 1, "criterion_id"].value_counts()
     frame = _criterion_frame(result)
     frame["any_failure"] = frame["criterion_id"].map(any_counts).fillna(0).astype(int)
     frame["any_failure_share"] = share_of(frame["any_failure"], pd.Series(len(result.verdicts), index=frame.index))
-    n_ineligible = int((failed.map(len) > 0).sum())
+    n_ineligible = int(fails["patient_id"].nunique())
     frame["sole_reason"] = frame["criterion_id"].map(sole_counts).fillna(0).astype(int)
     frame["sole_reason_share"] = share_of(frame["sole_reason"], pd.Series(n_ineligible, index=frame.index))
     return frame
