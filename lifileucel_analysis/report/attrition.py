@@ -13,15 +13,20 @@ This differs on purpose from the "any failure" counts of :func:`.summaries.failu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.catalog import criterion_labels
 
+if TYPE_CHECKING:  # the protocol only: summaries imports this module
+    from .summaries import ResultLike
+
 ATTRITION_COLUMNS: tuple[str, ...] = ("step", "box", "criterion_id", "criterion", "patients", "remaining")
 
 
-def first_failures(result: object) -> pd.Series:
+def first_failures(result: ResultLike) -> pd.Series:
     """For each ineligible patient (index: patient ID), the first failed criterion in record order."""
     rank = {c: i for i, c in enumerate(CRITERION_IDS)}
     fails = result.outcomes[result.outcomes["outcome"].astype(str) == "fail"]
@@ -30,7 +35,7 @@ def first_failures(result: object) -> pd.Series:
     return first.map(dict(enumerate(CRITERION_IDS))).rename("criterion_id")
 
 
-def attrition_table(result: object) -> pd.DataFrame:
+def attrition_table(result: ResultLike) -> pd.DataFrame:
     """Screened, then excluded at each criterion in record order, then pending and eligible.
 
     Returns
@@ -61,7 +66,7 @@ def attrition_table(result: object) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ATTRITION_COLUMNS))
 
 
-def failure_sets(result: object, top: int = 15) -> pd.DataFrame:
+def failure_sets(result: ResultLike, top: int = 15) -> pd.DataFrame:
     """The most frequent exact sets of failed criteria among ineligible patients (UpSet data).
 
     Returns

@@ -6,12 +6,17 @@ picture are the numbers in the table (the tests read them back from the artists)
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from ..contract.schema import CRITERION_IDS
 from .attrition import attrition_table, failure_sets
 from .figure_style import OKABE_ITO, VERDICT_COLORS, ReportFigure, figure_style, figure_title, new_figure, no_data
+
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
 
 ROW_INCHES = 0.42
 
@@ -21,7 +26,7 @@ def _box(ax: object, x: float, y: float, text: str, edge: str, ha: str = "center
             bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": edge, "linewidth": 1.5})
 
 
-def attrition_chart(result: object, title: str = "Attrition in protocol order") -> ReportFigure:
+def attrition_chart(result: ResultLike, title: str = "Attrition in protocol order") -> ReportFigure:
     """Screened at the top; one exclusion box per criterion that excludes anyone; pending, eligible.
 
     Axes label ``"attrition"``; each box is a text artist whose text contains ``n = <count>``.
@@ -57,7 +62,7 @@ def attrition_chart(result: object, title: str = "Attrition in protocol order") 
     return fig
 
 
-def upset_chart(result: object, top: int = 15, title: str = "Combinations of failed criteria") -> ReportFigure:
+def upset_chart(result: ResultLike, top: int = 15, title: str = "Combinations of failed criteria") -> ReportFigure:
     """UpSet-style: bars of the most frequent exact failure sets, dots below marking their criteria.
 
     Axes labels ``"combinations"`` (bars; ``containers[0]`` holds the counts) and ``"sets"``.
@@ -98,7 +103,7 @@ def _draw_dots(ax: object, sets: pd.DataFrame, used: list[str], x: np.ndarray) -
     ax.spines[["left", "bottom"]].set_visible(False)
 
 
-def outcome_counts_chart(result: object, title: str = "Criterion outcomes") -> ReportFigure:
+def outcome_counts_chart(result: ResultLike, title: str = "Criterion outcomes") -> ReportFigure:
     """Criterion x outcome counts as stacked bars: the outcome grid when it has too many rows to read.
 
     Axes label ``"outcome counts"``; one bar container per outcome (``label`` = outcome),

@@ -25,6 +25,8 @@ says which a notebook's page has.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -36,6 +38,9 @@ from . import summaries
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
+
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
 
 DOWNLOAD_KINDS: dict[str, str] = {
     "pending-worklist": "Pending worklist",
@@ -73,7 +78,7 @@ def download_kinds(notebook: str) -> dict[str, str]:
     return CRITERIA_IMPACT_DOWNLOAD_KINDS if notebook == CRITERIA_IMPACT_NOTEBOOK else DOWNLOAD_KINDS
 
 
-def download_tables(result: object, patients: pd.DataFrame, as_of: DataCurrency,
+def download_tables(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency,
                     allowed_roles: tuple[str, ...] = DEFAULT_WAIVER_ROLES,
                     changes: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The tables of a report's downloads, as the page shows them (by kind).

@@ -7,13 +7,18 @@ tables the figures draw.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from . import site_summaries, summaries
 from .attrition import attrition_table, failure_sets
 
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
 
-def _verdict_counts(result: object) -> str:
+
+def _verdict_counts(result: ResultLike) -> str:
     verdict = result.verdicts["verdict"].astype(str)
     return ", ".join(f"{int((verdict == v).sum())} {v}" for v in ("eligible", "pending", "ineligible"))
 
@@ -23,7 +28,7 @@ def _top(frame: pd.DataFrame, count: str, n: int = 3) -> str:
     return "; ".join(f"{r.criterion_id} {int(getattr(r, count))}" for r in rows.itertuples()) or "none"
 
 
-def outcome_grid(result: object, aggregated: bool) -> str:
+def outcome_grid(result: ResultLike, aggregated: bool) -> str:
     """The patient grid (or its aggregate)."""
     n = len(result.verdicts)
     shape = ("Stacked bars of patients per criterion and outcome" if aggregated
@@ -31,12 +36,12 @@ def outcome_grid(result: object, aggregated: bool) -> str:
     return f"{shape}; {n} patients screened: {_verdict_counts(result)}."
 
 
-def flow(result: object) -> str:
+def flow(result: ResultLike) -> str:
     """The three-way flow."""
     return f"Flow: {len(result.verdicts)} patients screened split into {_verdict_counts(result)}."
 
 
-def attrition(result: object) -> str:
+def attrition(result: ResultLike) -> str:
     """The protocol-order attrition."""
     table = attrition_table(result)
     steps = table[(table["box"] == "excluded") & (table["patients"] > 0)]
@@ -47,7 +52,7 @@ def attrition(result: object) -> str:
             f"{int(left['eligible'])} eligible.")
 
 
-def upset(result: object) -> str:
+def upset(result: ResultLike) -> str:
     """The failure combinations."""
     sets = failure_sets(result, top=5)
     listed = "; ".join(f"{r.combination} {r.patients}" for r in sets.itertuples()) or "none"
@@ -55,7 +60,7 @@ def upset(result: object) -> str:
     return f"Bars of the most frequent exact combinations of failed criteria among {n} ineligible patients: {listed}."
 
 
-def failure_reasons(result: object) -> str:
+def failure_reasons(result: ResultLike) -> str:
     """Any-failure and sole-reason bars."""
     reasons = summaries.failure_reasons(result)
     n = int((result.verdicts["verdict"].astype(str) == "ineligible").sum())
@@ -63,7 +68,7 @@ def failure_reasons(result: object) -> str:
             f"most frequent: {_top(reasons, 'any_failure')}.")
 
 
-def unknown_rates(result: object) -> str:
+def unknown_rates(result: ResultLike) -> str:
     """Unknown rate bars."""
     rates = summaries.unknown_rates(result)
     return (f"Bars per criterion of patients whose criterion is unknown, of {len(result.verdicts)} screened; "
@@ -78,7 +83,7 @@ def criterion_impact(impact: pd.DataFrame, n_screened: int) -> str:
             f"{_top(impact, 'pending_without_it')}.")
 
 
-def monthly(result: object) -> str:
+def monthly(result: ResultLike) -> str:
     """Monthly stacked bars."""
     months = summaries.monthly_counts(result)
     return (f"Stacked bars of patients screened per month of consent, by verdict, over {len(months)} months; "

@@ -14,11 +14,16 @@ written beside each page as ``<name>-oversight-flags.csv/.xlsx``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from ..contract.schema import SITE_IDS
 from .summaries import waivers_table
 from .worklist import DATE_PASSED, DataCurrency
+
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
 
 DEFAULT_WAIVER_ROLES: tuple[str, ...] = ("Principal Investigator", "Sponsor Medical Monitor")
 """Roles allowed to approve a waiver when the report parameter ``waiver_roles`` is blank."""
@@ -33,7 +38,7 @@ def waiver_roles(text: str | None) -> tuple[str, ...]:
     return roles or DEFAULT_WAIVER_ROLES
 
 
-def lymphodepletion_flags(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Patients with an NMA-LD date whose verdict is ineligible or pending (:data:`FLAG_COLUMNS`)."""
     ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
     verdicts = result.verdicts.astype({"patient_id": "str"})
@@ -58,7 +63,7 @@ def role_allowed(approved_by: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
     return approved_by.fillna("").astype(str).str.strip().str.casefold().isin(allowed_keys)
 
 
-def waivers_with_roles(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
+def waivers_with_roles(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
     """The waivers table (:func:`.summaries.waivers_table`) with ``approver_allowed``: ``yes``, or
     ``no`` where the approver's role may not waive (audit, session 16: only the oversight
     flags said so, not the table a monitor reads the waivers in)."""
@@ -68,7 +73,7 @@ def waivers_with_roles(result: object, allowed: tuple[str, ...]) -> pd.DataFrame
     return table
 
 
-def waiver_flags(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
+def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
     """Waivers approved by a role not in ``allowed`` (:data:`FLAG_COLUMNS`)."""
     waivers = result.waivers.astype({"patient_id": "str"})
     rows = waivers[~role_allowed(waivers["approved_by"], allowed)]
@@ -81,7 +86,7 @@ def waiver_flags(result: object, allowed: tuple[str, ...]) -> pd.DataFrame:
     }, columns=list(FLAG_COLUMNS))
 
 
-def oversight_flags(result: object, patients: pd.DataFrame, as_of: DataCurrency,
+def oversight_flags(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency,
                     allowed: tuple[str, ...] = DEFAULT_WAIVER_ROLES) -> pd.DataFrame:
     """Every flag, sorted by site (record order), flag, patient."""
     frame = pd.concat([lymphodepletion_flags(result, patients, as_of), waiver_flags(result, allowed)],
@@ -92,7 +97,7 @@ def oversight_flags(result: object, patients: pd.DataFrame, as_of: DataCurrency,
     return frame.drop(columns="_site").reset_index(drop=True)
 
 
-def waiver_rates(result: object) -> pd.DataFrame:
+def waiver_rates(result: ResultLike) -> pd.DataFrame:
     """Per site (record order, sites with patients): screened, waivers, patients waived, rate."""
     verdicts, waivers = result.verdicts, result.waivers
     sites = [s for s in SITE_IDS if (verdicts["site_id"].astype(str) == s).any()]

@@ -13,6 +13,8 @@ cut, the latest consent date in the data, which every page says.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import re
 from dataclasses import dataclass
 
@@ -25,6 +27,9 @@ from ..contract.id_lookup import positions_in, take_ascending
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
 from ..engine.evidence import TEXT, as_arrow, day_count, join_per_patient, text_series
+
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
 
 WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "nmald",
                                      "unknown_count", "unknown", "to_collect", "why_unknown")
@@ -258,7 +263,7 @@ def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray
     return evidence.take(pa.array(row, mask=row < 0))
 
 
-def worklist_rows(result: object, patients: pd.DataFrame) -> pd.DataFrame:
+def worklist_rows(result: ResultLike, patients: pd.DataFrame) -> pd.DataFrame:
     """Each pending patient once, in the verdicts' order: what :func:`plain_worklist` shows but days pending.
 
     Columns: :data:`WORKLIST_COLUMNS` without ``days_pending``, plus ``nfields`` (fields to
@@ -349,7 +354,7 @@ def dated_for_file(worklist: pd.DataFrame, as_of: DataCurrency, before: str = "d
     return frame
 
 
-def plain_worklist(result: object, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+def plain_worklist(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Each pending patient once: what to collect, in plain words, closest to eligible first.
 
     Parameters
