@@ -85,18 +85,18 @@ def cmd_screen(args: argparse.Namespace) -> int:
             run = screen_plain(args.dataset, out, options, args.long_format, args.history)
     for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
-    print(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
+    _say(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:
-        print(f"{run.findings} data-quality finding(s): see findings.csv", file=sys.stderr)
+        _say(f"{run.findings} data-quality finding(s): see findings.csv", file=sys.stderr)
     if run.cut is not None:
-        print(f"data cut {run.cut.cut_date}: {run.cut.patients_set_aside} patient(s) consented after it "
+        _say(f"data cut {run.cut.cut_date}: {run.cut.patients_set_aside} patient(s) consented after it "
               "set aside (not screened); rows and dates after it counted in data_cut.csv")
     for path in run.written:
         _say(f"wrote {path}")
     if run.recorded is not None:
         record, new = run.recorded
-        print(f"{'recorded' if new else 'already recorded'} run {record.run_id} in {args.history}")
+        _say(f"{'recorded' if new else 'already recorded'} run {record.run_id} in {args.history}")
     return EXIT_OK
 
 
@@ -108,9 +108,9 @@ def cmd_changes(args: argparse.Namespace) -> int:
     table, counts, before, after = changes_since(args.history, args.since)
     written = write_outputs({"changes.csv": table, "site_counts.csv": counts,
                              "runs.csv": compared_runs(args.history, before, after)}, Path(args.out))
-    print(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
+    _say(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
     for path in written:
-        print(f"wrote {path}")
+        _say(f"wrote {path}")
     return EXIT_OK
 
 
@@ -120,14 +120,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from .report.criteria_compare import compare_files
 
     if len(args.criteria) != 2:
-        print("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
+        _say("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
         return EXIT_INVALID
     table, counts, criteria = compare_files(args.dataset, args.criteria[0], args.criteria[1],
                                             cut_date=args.cut_date)
     a, b = criteria["criteria"]
     written = write_outputs({"differences.csv": table, "site_counts.csv": counts, "criteria.csv": criteria},
                             Path(args.out))
-    print(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
+    _say(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
           f"{len(table)} criterion outcome(s)")
     for path in written:
         _say(f"wrote {path}")
@@ -147,10 +147,10 @@ def cmd_partition(args: argparse.Namespace) -> int:
     from .contract.buckets import partition_dataset
 
     if args.buckets < 1:
-        print(f"error: --buckets must be at least 1, not {args.buckets}", file=sys.stderr)
+        _say(f"error: --buckets must be at least 1, not {args.buckets}", file=sys.stderr)
         return EXIT_INVALID
     layout = partition_dataset(Path(args.dataset), Path(args.out), args.buckets)
-    print(f"wrote {layout.buckets} buckets of {', '.join(layout.tables)} to {layout.root}")
+    _say(f"wrote {layout.buckets} buckets of {', '.join(layout.tables)} to {layout.root}")
     return EXIT_OK
 
 
@@ -162,11 +162,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
         from .synth.weekly import write_weekly_cuts
 
         written = write_weekly_cuts(args.patients, args.seed, args.weeks, Path(args.out), args.format)
-        print(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
+        _say(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
               f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
         return EXIT_OK
     written = write_cohort_chunked(args.patients, args.seed, Path(args.out), args.format)
-    print(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
+    _say(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
     return EXIT_OK
 
 
@@ -277,7 +277,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
     """Write the REDCap data dictionary of the data contract."""
     from .contract.redcap_dictionary import write_dictionary
 
-    print(f"wrote {write_dictionary(Path(args.out))}")
+    _say(f"wrote {write_dictionary(Path(args.out))}")
     return EXIT_OK
 
 
@@ -288,15 +288,15 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     try:
         domains = sdtm_domains(Path(args.source), args.studyid, args.criteria)
     except SdtmInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _say(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
     for path in write_sdtm(domains, Path(args.out)):
-        print(f"wrote {path}")
+        _say(f"wrote {path}")
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
-        print("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
+        _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
               "dates; pass the screening dataset instead to fill it", file=sys.stderr)
     if domains.dm is None:
-        print("note: DM and SUPPDM (every screened subject, screen failures, eligibility) are not written: a screen "
+        _say("note: DM and SUPPDM (every screened subject, screen failures, eligibility) are not written: a screen "
               "result folder does not carry sex, birth or consent dates; pass the screening dataset to have them",
               file=sys.stderr)
     return EXIT_OK
@@ -308,7 +308,7 @@ def cmd_criteria(args: argparse.Namespace) -> int:
 
     catalog = criteria_catalog(args.criteria)
     if args.out:
-        print(f"wrote {write_catalog(catalog, Path(args.out))}", file=sys.stderr)
+        _say(f"wrote {write_catalog(catalog, Path(args.out))}", file=sys.stderr)
     else:
         sys.stdout.write(catalog_json(catalog))
     return EXIT_OK
