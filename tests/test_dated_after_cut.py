@@ -48,6 +48,15 @@ def test_a_recurrence_and_an_end_date_after_the_cut_are_named_in_i2_and_i3() -> 
     assert row(result, "A", "I3")["evidence"].endswith("recurrence date 2025-03-25")
 
 
+def test_a_metastatic_lines_end_date_after_the_cut_is_named_nowhere() -> None:
+    # No criterion reads a metastatic line's end date (I2 and I3 date only an adjuvant line's
+    # recurrence window with it): naming it in I2 and I3 was noise (session 22's list).
+    running = {**ELIGIBLE_THERAPY, "end_date": "2025-03-20"}
+    result = screen(cut_dataset(case_tables(therapies=[running], patient_id="A")))
+    assert row(result, "A", "I2")["outcome"] == "pass" and row(result, "A", "I3")["outcome"] == "not_applicable"
+    assert not result.outcomes["evidence"].str.contains("data cut").any()
+
+
 def test_a_line_started_after_the_cut_is_named_in_e1() -> None:
     infusion = {**ELIGIBLE_THERAPY, "line": 2, "agents": "lifileucel", "start_date": "2025-03-15",
                 "end_date": "2025-03-16", "best_response": None, "stop_reason": "completed"}

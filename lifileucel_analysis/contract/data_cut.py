@@ -52,7 +52,7 @@ BLANKED_AFTER_CUT: dict[str, tuple[str, ...]] = {
 """Cells dated after the cut that become blank (not known yet at the cut)."""
 
 
-AFTER_CUT_COLUMNS: tuple[str, ...] = ("patient_id", "table", "column", "line", "agents", "test", "date")
+AFTER_CUT_COLUMNS: tuple[str, ...] = ("patient_id", "table", "column", "line", "agents", "setting", "test", "date")
 """Columns of ``ScreeningDataset.dated_after_cut``: what a cut set aside or blanked, by cell."""
 
 
@@ -64,7 +64,8 @@ def _dated_after(frame: pd.DataFrame, table: str, column: str, rows: np.ndarray)
         return picked[name].astype(object).to_numpy() if name in picked else np.full(len(rows), None, dtype=object)
 
     return pd.DataFrame({"patient_id": picked["patient_id"].astype(str).to_numpy(), "table": table,
-                         "column": column, "line": cells("line"), "agents": cells("agents"), "test": cells("test"),
+                         "column": column, "line": cells("line"), "agents": cells("agents"),
+                         "setting": cells("setting"), "test": cells("test"),
                          "date": picked[column].to_numpy()}, columns=list(AFTER_CUT_COLUMNS))
 
 

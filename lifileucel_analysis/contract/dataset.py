@@ -147,7 +147,7 @@ class ScreeningDataset:
     dated_after_cut : pandas.DataFrame or None
         At a data cut, what the cut set aside or blanked because it is dated after the cut, of
         the patients still screened (:data:`.data_cut.AFTER_CUT_COLUMNS`: ``patient_id``, ``table``,
-        ``column``, ``line``, ``agents``, ``test``, ``date``): not read, but named in the sentences of
+        ``column``, ``line``, ``agents``, ``setting``, ``test``, ``date``): not read, but named in the sentences of
         the criteria that read it, so that a sentence does not call a recorded date "not
         recorded" without saying why. ``None`` without a cut.
     """

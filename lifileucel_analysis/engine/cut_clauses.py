@@ -46,6 +46,12 @@ def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Se
     dated = dataset.dated_after_cut
     if dated is None or dated.empty or dataset.cut_date is None:
         return pd.Series([], dtype=object)
+    # A metastatic line's end or recurrence date is read by no criterion (I2 and I3 read them only to
+    # date an adjuvant or neoadjuvant line's recurrence window): naming it at I2 and I3 was noise.
+    window_cell = (dated["table"] == "therapies") & dated["column"].isin(["end_date", "recurrence_date"])
+    dated = dated[~(window_cell & (dated["setting"] == "metastatic")).to_numpy(dtype=bool)]
+    if dated.empty:
+        return pd.Series([], dtype=object)
     rows = screened_rows(dataset, dated["patient_id"], "dated_after_cut")
     labs = (dated["table"] == "labs").to_numpy()
     items = [_lab_items(dated[labs], rows[labs]), _other_items(dated[~labs], rows[~labs])]
