@@ -10,7 +10,7 @@ import pyarrow.compute as pc
 from ..contract.schema import TABLES
 from .evidence import TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, text_series
 from .facts import Facts, end_missing, recurrence_before_start
-from .nullable import is_no, is_yes
+from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
 
 P, F, U, N = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
@@ -127,8 +127,8 @@ def unclassified_lines(f: Facts, rows: np.ndarray) -> pa.Array:
 def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
     """Per line: its recurrence window is open and leaves open whether it counts (a possibly adjuvant
     anti-PD-(L)1 line), so the fields of :func:`window_requests` are worth collecting."""
-    return (lines["recurrence_in_window"].isna() & ~(lines["setting"] == "metastatic").fillna(False)
-            & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
+    return (lines["recurrence_in_window"].isna() & ~surely(lines["setting"] == "metastatic")
+            & yes_or_blank(lines["pd1"])).to_numpy(dtype=bool)
 
 
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
