@@ -51,13 +51,13 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
         out.append(_frame(ids.iloc[hit], "patients", hit, column, "yes", f"male recorded as {column} = yes"))
     vaccine = np.flatnonzero(is_no(p["live_vaccine_received"]).to_numpy() & p["live_vaccine_date"].notna().to_numpy())
     out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
-                      p["live_vaccine_date"].iloc[vaccine].dt.strftime("%Y-%m-%d"),
+                      iso_dates(p["live_vaccine_date"].iloc[vaccine]),
                       "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
     # A vaccine after the first day of NMA-LD is not "before" it, so E10 passes; but a date after
     # a planned NMA-LD is more often a typo than a vaccine given during the regimen (audit, session 16).
     late = np.flatnonzero(surely(p["live_vaccine_date"] > p["lymphodepletion_date"]).to_numpy())
     out.append(_frame(ids.iloc[late], "patients", late, "live_vaccine_date",
-                      p["live_vaccine_date"].iloc[late].dt.strftime("%Y-%m-%d"),
+                      iso_dates(p["live_vaccine_date"].iloc[late]),
                       "live vaccine dated after the first day of NMA-LD (E10 passes it as not before NMA-LD)"))
     out.extend(_patient_date_order(p, ids))
     hbv = np.flatnonzero(surely((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).to_numpy())
@@ -67,7 +67,7 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     for column in BRAIN_DETAILS:
         hit = np.flatnonzero(no_mets & p[column].notna().to_numpy())
         value = p[column].iloc[hit]
-        text = value.dt.strftime("%Y-%m-%d") if column.endswith("since") else _yes_no(value)
+        text = iso_dates(value) if column.endswith("since") else _yes_no(value)
         out.append(_frame(ids.iloc[hit], "patients", hit, column, text,
                           f"{column} is filled although brain_metastases = no"))
     return out
@@ -151,7 +151,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     stray = np.flatnonzero((surely(lines["setting"] == "metastatic") & lines["recurrence_date"].notna())
                            .to_numpy())
     out.append(_frame(lines["patient_id"].iloc[stray], "therapies", stray, "recurrence_date",
-                      lines["recurrence_date"].iloc[stray].dt.strftime("%Y-%m-%d"),
+                      iso_dates(lines["recurrence_date"].iloc[stray]),
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
@@ -167,10 +167,10 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     hit = order[same & earlier]
     previous = pd.Series(np.roll(order, 1)[same & earlier])
     out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, "start_date",
-                      lines["start_date"].iloc[hit].dt.strftime("%Y-%m-%d"),
+                      iso_dates(lines["start_date"].iloc[hit]),
                       "line " + line_no.iloc[hit].to_numpy() + " starts before line "
-                      + line_no.iloc[previous].to_numpy() + " (" + lines["start_date"].iloc[previous]
-                      .dt.strftime("%Y-%m-%d").to_numpy() + "): line numbers out of date order"))
+                      + line_no.iloc[previous].to_numpy() + " ("
+                      + iso_dates(lines["start_date"].iloc[previous]).to_numpy() + "): line numbers out of date order"))
     out.append(_shared_numbers(lines, line_no, order, ranks.shared()))
     return out
 

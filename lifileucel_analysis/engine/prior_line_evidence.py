@@ -57,9 +57,8 @@ def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """
     lines = f.lines[rows]
     setting = lines["setting"].astype(str)
-    window = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str) + " more than "
-              + str(p.adjuvant_recurrence_months) + " months after its end " + lines["end_date"].dt.strftime(
-                  "%Y-%m-%d").astype(str))
+    window = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + " more than "
+              + str(p.adjuvant_recurrence_months) + " months after its end " + iso_dates(lines["end_date"]).astype(str))
     reason = (setting + ", no anti-PD-(L)1").where(is_no(lines["pd1"]), setting + ", " + window)
     text = line_names(lines) + ": " + reason.astype(str)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
