@@ -14,6 +14,10 @@ Rules (issue 10):
   the top level may import it;
 - engine modules are pure: no ``pathlib``, no ``open()``, no ``print()``; the one
   exception is ``engine/parameters.py``, which reads the packaged defaults and a criteria file (through the contract's strict reader);
+- engine code names which way a yes/no blank goes (``is_yes``, ``surely``, ...): a raw
+  ``.fillna(True)`` / ``.fillna(False)`` appears only in ``engine/nullable.py``, where the
+  named helpers are defined; dates become text through ``evidence.iso_dates`` (or a rule's
+  template), so ``strftime(`` appears only in ``engine/evidence.py`` (:data:`RAW_IN_ENGINE`);
 - no module is over :data:`MAX_LINES` lines;
 - no two module names differ by one letter (``report``/``reports``): a reader would
   confuse them.
@@ -48,6 +52,9 @@ dictionary was read in the engine with pandas, which the builtins above did not 
 IMPURE_MODULES = ("pathlib",)
 ENGINE_EXCEPTIONS = {"engine/parameters.py"}
 """Engine modules allowed file access: the parameters file is still read there (for now)."""
+RAW_IN_ENGINE = {"fillna(True": "engine/nullable.py", "fillna(False": "engine/nullable.py",
+                 "strftime(": "engine/evidence.py"}
+"""Text an engine module may not contain (spaces ignored), and the one module that defines its named form."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,18 @@ def impure_engine_code(root: Path, exceptions: set[str] = ENGINE_EXCEPTIONS) -> 
     return bad
 
 
+def raw_engine_code(root: Path, raw: dict[str, str] = RAW_IN_ENGINE) -> list[str]:
+    """Engine lines holding a :data:`RAW_IN_ENGINE` text outside the module that names it."""
+    bad = []
+    for path in python_files(root / "engine"):
+        name = path.relative_to(root).as_posix()
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            squeezed = line.replace(" ", "")
+            bad += [f"{name}:{number}: {text} (use {home})" for text, home in raw.items()
+                    if text in squeezed and name != home]
+    return bad
+
+
 # --------------------------------------------------------------------------- the package
 
 
@@ -232,9 +251,14 @@ def test_engine_modules_are_pure() -> None:
     assert not bad, "engine modules reading files or printing:\n" + "\n".join(bad)
 
 
+def test_engine_blanks_go_through_named_helpers() -> None:
+    bad = raw_engine_code(PACKAGE_DIR)
+    assert not bad, "engine code choosing a blank's way by hand:\n" + "\n".join(bad)
+
+
 def test_the_engine_exceptions_still_exist() -> None:
     """An exception for a module that is gone would silently allow a new one of that name."""
-    for name in ENGINE_EXCEPTIONS:
+    for name in ENGINE_EXCEPTIONS | set(RAW_IN_ENGINE.values()):
         assert (PACKAGE_DIR / name).is_file(), name
 
 
@@ -353,6 +377,19 @@ def test_self_check_long_modules_confusable_names_and_impure_engine(tmp_path: Pa
                                         "engine/facts.py:1: imports pathlib", "engine/facts.py:4: calls print()",
                                         "engine/facts.py:4: calls open()"]
     assert edit_distance("criterion", "criteria") == 2 and edit_distance("plan", "plans") == 1
+
+
+def test_self_check_raw_engine_code_is_caught(tmp_path: Path) -> None:
+    root = fake_package(tmp_path, {
+        "engine/facts.py": "a = b.fillna(False)\nc = d.fillna( True ).to_numpy()\ne = f.fillna('')\n"
+                           "g = h.dt.strftime('%Y')\n",
+        "engine/evidence.py": "a = b.dt.strftime('%Y-%m-%d')\n",
+        "engine/nullable.py": "def g(v):\n    return v.fillna(True)\n",
+        "report/tables.py": "a = b.fillna(False)\n",
+    })
+    assert raw_engine_code(root) == ["engine/facts.py:1: fillna(False (use engine/nullable.py)",
+                                     "engine/facts.py:2: fillna(True (use engine/nullable.py)",
+                                     "engine/facts.py:4: strftime( (use engine/evidence.py)"]
 
 
 def test_self_check_a_test_importing_a_test_is_caught(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -11,7 +13,7 @@ from ..contract.schema import TABLES
 from .evidence import (TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request,
                        text_series)
 from .facts import Facts, end_missing, recurrence_before_start
-from .nullable import is_no, is_yes
+from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
 
 P, F, U, N = Outcome.PASS, Outcome.FAIL, Outcome.UNKNOWN, Outcome.NOT_APPLICABLE
@@ -128,8 +130,63 @@ def unclassified_lines(f: Facts, rows: np.ndarray) -> pa.Array:
 def recurrence_date_open(lines: pd.DataFrame) -> np.ndarray:
     """Per line: its recurrence window is open and leaves open whether it counts (a possibly adjuvant
     anti-PD-(L)1 line), so the fields of :func:`window_requests` are worth collecting."""
-    return (lines["recurrence_in_window"].isna() & ~(lines["setting"] == "metastatic").fillna(False)
-            & lines["pd1"].fillna(True)).to_numpy(dtype=bool)
+    return (lines["recurrence_in_window"].isna() & ~surely(lines["setting"] == "metastatic")
+            & yes_or_blank(lines["pd1"])).to_numpy(dtype=bool)
+
+
+class WindowCase(IntEnum):
+    """Why a line's recurrence window is open (:func:`window_cases`), the first that holds, or that it is not.
+
+    :func:`window_open_reasons` says it and :func:`window_requests` asks for the fields that
+    would close it, each by a lookup on the case, so the two cannot drift apart.
+    """
+
+    CLOSED = 0
+    """Not a line of :func:`recurrence_date_open`: nothing to say or ask."""
+    BEFORE_START = 1
+    """The recurrence is dated before the line's start (:func:`.facts.recurrence_before_start`)."""
+    STOPPED_NO_RECURRENCE = 2
+    """The line stopped on an end date not recorded (:func:`.facts.end_missing`); recurrence date blank."""
+    STOPPED_NO_START = 3
+    """The line stopped on an end date not recorded; start date blank: no earliest end to measure from."""
+    STOPPED = 4
+    """The line stopped on an end date not recorded; the recurrence is past the earliest window's end."""
+    NO_RECURRENCE = 5
+    """Recurrence date blank."""
+    OTHER = 6
+    """Open otherwise: nothing to say; the recurrence date is asked for."""
+
+
+def window_cases(lines: pd.DataFrame) -> np.ndarray:
+    """Per line, its :class:`WindowCase` (as ``int``): the first that holds, in the order of the class.
+
+    Parameters
+    ----------
+    lines : pandas.DataFrame
+        Therapy lines, as :attr:`.Facts.lines` or a selection of them.
+
+    Returns
+    -------
+    numpy.ndarray
+        One ``WindowCase`` code per line, in ``lines`` order.
+    """
+    before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
+    recurrence_blank = lines["recurrence_date"].isna().to_numpy()
+    start_blank = lines["start_date"].isna().to_numpy()
+    return np.select([~recurrence_date_open(lines), before, undated & recurrence_blank, undated & start_blank, undated,
+                      recurrence_blank],
+                     [WindowCase.CLOSED, WindowCase.BEFORE_START, WindowCase.STOPPED_NO_RECURRENCE,
+                      WindowCase.STOPPED_NO_START, WindowCase.STOPPED, WindowCase.NO_RECURRENCE], WindowCase.OTHER)
+
+
+def _by_case(cases: np.ndarray, table: dict[WindowCase, pd.Series | str], index: pd.Index) -> pd.Series:
+    """Per line, the text ``table`` gives its case (a constant, or that line's row of a Series); "" for a case
+    the table leaves out."""
+    out = np.full(len(cases), "", dtype=object)
+    for case, text in table.items():
+        rows = cases == case
+        out[rows] = text if isinstance(text, str) else text.to_numpy(dtype=object)[rows]
+    return pd.Series(out, index=index, dtype=object)
 
 
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
@@ -137,34 +194,35 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"
     with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
     start" (or "start date not recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
-    so one of the two is wrong"; "" for any other line."""
-    before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
-    recurrence_blank = lines["recurrence_date"].isna().to_numpy()
+    so one of the two is wrong"; "" for any other line (:class:`WindowCase`)."""
     recurrence = "recurrence " + iso_dates(lines["recurrence_date"])
     stopped = "end date not recorded although stopped (" + lines["stop_reason"].astype(str) + ")"
-    start_blank = lines["start_date"].isna().to_numpy()
-    choices = [recurrence + " before its start " + iso_dates(lines["start_date"]) + ", so one of the two is wrong",
-               stopped + ", recurrence date not recorded",
-               # Without a start date there is no earliest end to measure from (review 22E).
-               stopped + ": " + recurrence + ", start date not recorded",
-               stopped + ": " + recurrence + f" more than {months} months after its start",
-               pd.Series("recurrence date not recorded", index=lines.index)]
-    reason = np.select([before, undated & recurrence_blank, undated & start_blank, undated, recurrence_blank],
-                       [choice.to_numpy(dtype=object) for choice in choices], "")
-    return pd.Series(reason, index=lines.index, dtype=object).where(recurrence_date_open(lines), "")
+    return _by_case(window_cases(lines), {
+        WindowCase.BEFORE_START: recurrence + " before its start " + iso_dates(lines["start_date"])
+        + ", so one of the two is wrong",
+        WindowCase.STOPPED_NO_RECURRENCE: stopped + ", recurrence date not recorded",
+        # Without a start date there is no earliest end to measure from (review 22E).
+        WindowCase.STOPPED_NO_START: stopped + ": " + recurrence + ", start date not recorded",
+        WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start",
+        WindowCase.NO_RECURRENCE: "recurrence date not recorded",
+    }, lines.index)
 
 
 def window_requests(lines: pd.DataFrame, line: pd.Series) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, the fields that would decide its window (``line``:
     how requests name it, " (line 2)"): the recurrence date, the end date of a line that stopped
-    on a date not recorded, or both dates of a recurrence before the start; "" for any other line."""
-    before, undated = recurrence_before_start(lines).to_numpy(), end_missing(lines).to_numpy()
+    on a date not recorded, or both dates of a recurrence before the start; "" for any other line
+    (:class:`WindowCase`)."""
     recurrence = "therapies.recurrence_date" + line
     end = "therapies.end_date" + line
-    choices = [recurrence + "; therapies.start_date" + line, end + "; " + recurrence, end]
-    asks = np.select([before, undated & lines["recurrence_date"].isna().to_numpy(), undated],
-                     [choice.to_numpy(dtype=object) for choice in choices], recurrence.to_numpy(dtype=object))
-    return pd.Series(asks, index=lines.index, dtype=object).where(recurrence_date_open(lines), "")
+    return _by_case(window_cases(lines), {
+        WindowCase.BEFORE_START: recurrence + "; therapies.start_date" + line,
+        WindowCase.STOPPED_NO_RECURRENCE: end + "; " + recurrence,
+        WindowCase.STOPPED_NO_START: end,
+        WindowCase.STOPPED: end,
+        WindowCase.NO_RECURRENCE: recurrence,
+        WindowCase.OTHER: recurrence,
+    }, lines.index)
 
 
 def line_requests(f: Facts, rows: np.ndarray, progression: np.ndarray, order: np.ndarray,

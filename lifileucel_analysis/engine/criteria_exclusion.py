@@ -8,10 +8,10 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (Part, Rule, blank_fields, combine, day_count, decide, join_nonempty, join_per_patient,
-                       quoted_in_request, text_series)
+from .evidence import (Part, Rule, blank_fields, combine, day_count, decide, iso_dates, join_nonempty,
+                       join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
-from .nullable import is_no, is_yes
+from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
 
 
@@ -22,7 +22,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     """Fails on an organ allograft other than kidney or any prior line with an adoptive cell transfer agent."""
     allograft = column(f, "organ_allograft")
     act = f.lines["act"]
-    had_act = act.fillna(False).to_numpy()
+    had_act = is_yes(act).to_numpy()
     unclear = act.isna().to_numpy()
     pos = f.lines["pos"].to_numpy()
     unknown_agents = unclassified_lines(f, unclear)  # only the unclassified lines are spelt out
@@ -57,10 +57,10 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     tox = f.toxicities
     grade, ongoing, category = tox["grade"], tox["ongoing"], tox["category"]
     grade_2_4 = grade.between(2, 4)
-    matches = (is_yes(ongoing) & grade_2_4 & (category == "other")).fillna(False).to_numpy()
+    matches = surely(is_yes(ongoing) & grade_2_4 & (category == "other")).to_numpy()
     # Could match: ongoing not known to be 'no', grade 2-4 or blank, category 'other' or blank.
     could = ~is_no(ongoing) & (grade_2_4 | grade.isna()) & ((category == "other") | category.isna())
-    could = could.fillna(True).to_numpy() & ~matches
+    could = possibly(could).to_numpy() & ~matches
     text = tox["term"].fillna("blank term") + " grade " + grade.astype(str).fillna("blank") \
         + ", " + category.astype(str).fillna("blank category") + ", ongoing " \
         + ongoing.map({True: "yes", False: "no"}).astype(str).fillna("blank")
@@ -156,7 +156,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     limit = p.brain_metastases_stable_days
     treated_asymptomatic = is_yes(treated) & is_no(symptomatic)
     # NMA-LD decides only while the stability at consent does not already reach the limit.
-    ld_open = ld.isna() & ~(days_at_consent >= limit).fillna(False)
+    ld_open = ld.isna() & ~surely(days_at_consent >= limit)
     needs = blank_fields({
         "patients.brain_metastases": brain.isna(),
         "patients.brain_metastases_treated": has & treated.isna(),
@@ -205,10 +205,10 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
     b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
     d, dc = text_series(day_count(days.iloc[rows])), text_series(day_count(days_at_consent.iloc[rows]))
     d.index = dc.index = brain.index[rows]
-    since = "stable since " + st.dt.strftime("%Y-%m-%d").astype(str)
+    since = "stable since " + iso_dates(st).astype(str)
     ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
     # The first NMA-LD start that would be far enough after it, for a coordinator planning it (audit 22C).
-    enough = (st + pd.Timedelta(days=limit)).dt.strftime("%Y-%m-%d").astype(str)
+    enough = iso_dates(st + pd.Timedelta(days=limit)).astype(str)
     stability = (since + ", " + d + f" before NMA-LD (>= {limit} needed)").where(ld_known, (
         since + ", " + dc + f" before consent (NMA-LD not scheduled; >= {limit} days needed before it: an NMA-LD "
         "start on or after " + enough + ")"
@@ -361,7 +361,7 @@ def _cells_said(sex: pd.Series, pregnant: pd.Series, feeding: pd.Series) -> dict
     """E11's cells in words for its last rule ("female; pregnant: no; breastfeeding: not recorded
     (breastfeeding)"), spelt out only where a cell is blank (the rule's patients, a few)."""
     # Males (whose pregnancy cells are mostly blank) are not_applicable before the last rule.
-    rows = np.flatnonzero(((sex != "male").fillna(True) & (sex.isna() | pregnant.isna() | feeding.isna())).to_numpy())
+    rows = np.flatnonzero((possibly(sex != "male") & (sex.isna() | pregnant.isna() | feeding.isna())).to_numpy())
 
     def said(values: pd.Series, blank: str) -> pd.Series:
         out = np.full(len(values), "", dtype=object)

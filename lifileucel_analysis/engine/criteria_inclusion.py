@@ -20,7 +20,7 @@ from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_w
 from .prior_lines import i2_readings, line_flags, line_order, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window
-from .nullable import is_no, is_yes
+from .nullable import is_no, is_yes, yes_or_blank
 from .parameters import CriteriaParams
 
 EARLY_STAGES = ["0", "IA", "IB", "IIA", "IIB", "IIC", "IIIA", "IIIB"]
@@ -62,11 +62,11 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     """1-4 counted prior lines, one with anti-PD-(L)1, the latest progressed; decided over every reading of blanks."""
     counted, setting = f.lines["counted"], f.lines["setting"]
-    surely, maybe = counted.fillna(False).to_numpy(), counted.fillna(True).to_numpy()
+    surely, maybe = is_yes(counted).to_numpy(), yes_or_blank(counted).to_numpy()
     shows = f.lines["shows_progression"]
     # A line whose blank setting changes whether it shows progression (as adjuvant, its counted
     # recurrence is its progression) is uncertain although it counts either way.
-    setting_open = setting.isna().to_numpy() & ~shows.fillna(False).to_numpy()
+    setting_open = setting.isna().to_numpy() & ~is_yes(shows).to_numpy()
     # A blank line number leaves open which line is the most recent where another line may count.
     unnumbered = unnumbered_open(f, maybe)
     # So does a line number shared by lines that may each be the most recent and say otherwise.
@@ -78,7 +78,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
                  | unnumbered | tied)
     # The lines whose agents I2 asks for anyway: uncertain, with the anti-PD-(L)1 class open.
     braf = braf_part(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
-    left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & counted.eq(False).fillna(False).to_numpy())
+    left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & is_no(counted).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
     parts = [count_part(f, p, surely, maybe, left_out),
              anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
@@ -110,10 +110,10 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     """
     setting_open = f.lines["setting"].isna().to_numpy()
     pd1 = f.lines["pd1"]
-    adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & pd1.fillna(False).to_numpy()
-    may_be = (f.lines["adjuvant"].to_numpy() | setting_open) & pd1.fillna(True).to_numpy() & ~adjuvant_pd1
+    adjuvant_pd1 = f.lines["adjuvant"].to_numpy() & is_yes(pd1).to_numpy()
+    may_be = (f.lines["adjuvant"].to_numpy() | setting_open) & yes_or_blank(pd1).to_numpy() & ~adjuvant_pd1
     window = f.lines["recurrence_in_window"]
-    qualifying = adjuvant_pd1 & window.fillna(False).to_numpy()
+    qualifying = adjuvant_pd1 & is_yes(window).to_numpy()
     unclear = adjuvant_pd1 & window.isna().to_numpy()
     maybe_lines = line_labels(f, may_be, "")
     # Name only the columns that leave a line open: every such line has a blank setting, unclassified agents or both.

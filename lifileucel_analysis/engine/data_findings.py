@@ -20,7 +20,7 @@ from .common_rules import line_numbers
 from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
 from .prior_lines import line_order
-from .nullable import is_no, is_yes
+from .nullable import is_no, is_yes, surely
 from .waivers import documented
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
@@ -51,23 +51,23 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
         out.append(_frame(ids.iloc[hit], "patients", hit, column, "yes", f"male recorded as {column} = yes"))
     vaccine = np.flatnonzero(is_no(p["live_vaccine_received"]).to_numpy() & p["live_vaccine_date"].notna().to_numpy())
     out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
-                      p["live_vaccine_date"].iloc[vaccine].dt.strftime("%Y-%m-%d"),
+                      iso_dates(p["live_vaccine_date"].iloc[vaccine]),
                       "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
     # A vaccine after the first day of NMA-LD is not "before" it, so E10 passes; but a date after
     # a planned NMA-LD is more often a typo than a vaccine given during the regimen (audit, session 16).
-    late = np.flatnonzero((p["live_vaccine_date"] > p["lymphodepletion_date"]).fillna(False).to_numpy())
+    late = np.flatnonzero(surely(p["live_vaccine_date"] > p["lymphodepletion_date"]).to_numpy())
     out.append(_frame(ids.iloc[late], "patients", late, "live_vaccine_date",
-                      p["live_vaccine_date"].iloc[late].dt.strftime("%Y-%m-%d"),
+                      iso_dates(p["live_vaccine_date"].iloc[late]),
                       "live vaccine dated after the first day of NMA-LD (E10 passes it as not before NMA-LD)"))
     out.extend(_patient_date_order(p, ids))
-    hbv = np.flatnonzero(((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).fillna(False).to_numpy())
+    hbv = np.flatnonzero(surely((p["hbv_serology"] == "negative") & (p["hbv_pcr"] == "detectable")).to_numpy())
     out.append(_frame(ids.iloc[hbv], "patients", hbv, "hbv_pcr", "detectable",
                       "HBV PCR detectable although hbv_serology = negative (E8 reads the negative serology)"))
     no_mets = is_no(p["brain_metastases"]).to_numpy()
     for column in BRAIN_DETAILS:
         hit = np.flatnonzero(no_mets & p[column].notna().to_numpy())
         value = p[column].iloc[hit]
-        text = value.dt.strftime("%Y-%m-%d") if column.endswith("since") else _yes_no(value)
+        text = iso_dates(value) if column.endswith("since") else _yes_no(value)
         out.append(_frame(ids.iloc[hit], "patients", hit, column, text,
                           f"{column} is filled although brain_metastases = no"))
     return out
@@ -87,7 +87,7 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
     out = [_frame(ids.iloc[hit], "patients", hit, "birth_date", "####-##-##",
                   "birth date after " + than + " (the birth date is not shown): one of the two dates is wrong; "
                   "I5 is unknown until it is corrected")]
-    early = np.flatnonzero((ld < consent).fillna(False).to_numpy())
+    early = np.flatnonzero(surely(ld < consent).to_numpy())
     out.append(_frame(ids.iloc[early], "patients", early, "lymphodepletion_date", iso_dates(ld.iloc[early]),
                       "NMA-LD before consent_date " + iso_dates(consent.iloc[early]) + ": one of the two dates is wrong "
                       "(E5, E10 and the I7 lab window read both as recorded)"))
@@ -100,7 +100,7 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     out = []
     # The recurrence's test is the one I2 and I3 read (facts.recurrence_before_start), not a copy.
     for column, before_start, what, read in (
-            ("end_date", (lines["end_date"] < lines["start_date"]).fillna(False), "ends before it starts",
+            ("end_date", surely(lines["end_date"] < lines["start_date"]), "ends before it starts",
              "the criteria read both as recorded"),
             ("recurrence_date", recurrence_before_start(lines), "has a recurrence dated before the line starts",
              "I2 and I3 leave open whether an adjuvant/neoadjuvant line counts until one is corrected")):
@@ -124,7 +124,7 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
     at_consent = pd.Series(consent.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
     out = []
     for column, what in (("start_date", "starts"), ("recurrence_date", "has a recurrence dated")):
-        hit = np.flatnonzero((lines[column] > at_consent).fillna(False).to_numpy())
+        hit = np.flatnonzero(surely(lines[column] > at_consent).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " after consent_date "
                           + iso_dates(at_consent.iloc[hit]) + ": a prior therapy precedes screening; is the date (or the "
@@ -148,10 +148,10 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "agent of the regimen, joined by '+' (therapies line " + line_no.iloc[cut] + ")"))
     # The contract gives recurrence_date to adjuvant/neoadjuvant lines only: on a metastatic
     # line it is ignored, and it may mean the setting is wrong.
-    stray = np.flatnonzero(((lines["setting"] == "metastatic").fillna(False) & lines["recurrence_date"].notna())
+    stray = np.flatnonzero((surely(lines["setting"] == "metastatic") & lines["recurrence_date"].notna())
                            .to_numpy())
     out.append(_frame(lines["patient_id"].iloc[stray], "therapies", stray, "recurrence_date",
-                      lines["recurrence_date"].iloc[stray].dt.strftime("%Y-%m-%d"),
+                      iso_dates(lines["recurrence_date"].iloc[stray]),
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
@@ -167,10 +167,10 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     hit = order[same & earlier]
     previous = pd.Series(np.roll(order, 1)[same & earlier])
     out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, "start_date",
-                      lines["start_date"].iloc[hit].dt.strftime("%Y-%m-%d"),
+                      iso_dates(lines["start_date"].iloc[hit]),
                       "line " + line_no.iloc[hit].to_numpy() + " starts before line "
-                      + line_no.iloc[previous].to_numpy() + " (" + lines["start_date"].iloc[previous]
-                      .dt.strftime("%Y-%m-%d").to_numpy() + "): line numbers out of date order"))
+                      + line_no.iloc[previous].to_numpy() + " ("
+                      + iso_dates(lines["start_date"].iloc[previous]).to_numpy() + "): line numbers out of date order"))
     out.append(_shared_numbers(lines, line_no, order, ranks.shared()))
     return out
 
@@ -190,7 +190,7 @@ def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, 
 def toxicity_findings(f: Facts) -> list[pd.DataFrame]:
     """A grade 5 (fatal) toxicity recorded as ongoing."""
     tox = f.toxicities
-    hit = np.flatnonzero(((tox["grade"] == 5).fillna(False) & is_yes(tox["ongoing"])).to_numpy())
+    hit = np.flatnonzero((surely(tox["grade"] == 5) & is_yes(tox["ongoing"])).to_numpy())
     return [_frame(tox["patient_id"].iloc[hit], "toxicities", hit, "ongoing", "yes",
                    "grade 5 (fatal) toxicity recorded as ongoing")]
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .decimals import decimal_text
+from .nullable import surely
 from .outcome import CODE, Outcome, all_of_codes
 
 Column = pd.Series | pa.Array | pa.ChunkedArray | np.ndarray
@@ -240,7 +241,7 @@ def _mask(when: np.ndarray | pd.Series | bool, n: int) -> np.ndarray:
     if isinstance(when, (bool, np.bool_)):
         return np.full(n, bool(when))
     if isinstance(when, pd.Series):
-        return when.fillna(False).to_numpy(dtype=bool)
+        return surely(when).to_numpy(dtype=bool)
     return np.asarray(when, dtype=bool)
 
 

@@ -19,6 +19,7 @@ from .parameters import CriteriaParams
 from .drug_dictionary import classify_names, lookup_table
 from .lab_results import LabResult, latest_labs
 from .lab_worlds import LabReadings, lab_readings
+from .nullable import surely
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
@@ -125,7 +126,7 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     counted[metastatic] = True
     counted[lines["adjuvant"].to_numpy()] = adjuvant_counted[lines["adjuvant"].to_numpy()]
     # A blank setting counts for sure when it would as adjuvant too (metastatic lines always count).
-    counted[setting.isna().to_numpy() & adjuvant_counted.fillna(False).to_numpy()] = True
+    counted[setting.isna().to_numpy() & surely(adjuvant_counted).to_numpy()] = True
     lines["counted"] = counted
     lines["shows_progression"] = _progressed(t, np.zeros(len(t), dtype=bool))
     lines["progressed"] = _progressed(t, lines["adjuvant"].to_numpy())
@@ -149,7 +150,7 @@ def recurrence_in_window(t: pd.DataFrame, months: int) -> pd.Series:
     # A missing end lies on or after the start: the earliest window ends months after the start.
     limit = end.where(~undated, start) + pd.DateOffset(months=months)
     recorded = recurrence.notna() & ~recurrence_before_start(t)
-    inside = recorded & (on_therapy | (recurrence <= limit).fillna(False))
+    inside = recorded & (on_therapy | surely(recurrence <= limit))
     outside = recorded & ~inside & end.notna()
     return _tri(inside | (recurrence.isna() & on_therapy), outside)
 
@@ -158,12 +159,12 @@ def end_missing(t: pd.DataFrame) -> pd.Series:
     """Per line: a blank end date (the contract's "ongoing") beside a stop reason saying the line
     stopped (toxicity, completed, other), so it ended on a date not recorded. A line stopped for
     progression is not one: whatever its end, the recurrence that stopped it came on therapy."""
-    return (t["end_date"].isna() & t["stop_reason"].isin(["toxicity", "completed", "other"])).fillna(False)
+    return surely(t["end_date"].isna() & t["stop_reason"].isin(["toxicity", "completed", "other"]))
 
 
 def recurrence_before_start(t: pd.DataFrame) -> pd.Series:
     """Per line: a recurrence dated before the line's start, which it is defined to follow."""
-    return (t["recurrence_date"] < t["start_date"]).fillna(False)
+    return surely(t["recurrence_date"] < t["start_date"])
 
 
 def _progressed(t: pd.DataFrame, adjuvant: np.ndarray) -> pd.Series:
@@ -185,7 +186,7 @@ def birth_out_of_order(patients: pd.DataFrame) -> pd.Series:
     The one definition behind I5's "no age" and the data-quality finding on ``birth_date``.
     """
     birth, consent, ld = patients["birth_date"], patients["consent_date"], patients["lymphodepletion_date"]
-    return (birth > consent).fillna(False) | (consent.isna() & (birth > ld).fillna(False))
+    return surely(birth > consent) | (consent.isna() & surely(birth > ld))
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import F, P, U, column
-from .evidence import TEXT, Part, Rule, decide, format_column
+from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates
 from .facts import Facts, LabResult
 from .lab_results import window_start
 from .nullable import is_no, is_yes
@@ -41,8 +41,8 @@ def lab_window(f: Facts, p: CriteriaParams) -> Window:
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
     # The start latest_labs uses; without a consent date, only its latest possible value.
     first_day = window_start(consent.to_numpy(), ld.to_numpy(), p.lab_lookback_days)
-    start = pd.Series(first_day, index=consent.index).dt.strftime("%Y-%m-%d")
-    end = ld.dt.strftime("%Y-%m-%d")
+    start = iso_dates(pd.Series(first_day, index=consent.index))
+    end = iso_dates(ld)
     open_start = consent.isna() & ld.notna()
     text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
     return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())

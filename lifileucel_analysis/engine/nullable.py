@@ -13,7 +13,16 @@ helper                yes    no     blank
 ``is_blank``          False  False  True
 ``yes_or_blank``      True   False  True
 ``no_or_blank``       False  True   True
+``surely``            True   False  False
+``possibly``          True   False  True
 ====================  =====  =====  =====
+
+``surely`` and ``possibly`` read a *condition* computed from columns with blanks
+(``grade == 5``, ``recurrence <= limit``) as ``is_yes`` and ``yes_or_blank`` read a recorded
+yes/no column. A comparison of a nullable column (``Int64``, ``boolean``) is blank where the
+column is, and the name says whether that blank makes the condition hold; a comparison that
+cannot be blank (dates: a blank date compares False) reads the same through them, so the
+call site still says which way a blank is meant to go.
 """
 
 from __future__ import annotations
@@ -49,3 +58,43 @@ def yes_or_blank(values: pd.Series) -> pd.Series:
 def no_or_blank(values: pd.Series) -> pd.Series:
     """True where the value is no or could be (blank): 'not known to be yes'."""
     return ~when_blank_then(values, False)
+
+
+def surely(condition: pd.Series) -> pd.Series:
+    """True only where ``condition`` is known to hold: a blank (unknown) condition is False.
+
+    For a condition built from columns with blanks, where only a sure case may act (a
+    finding, a sure fail): ``surely(grade == 5)`` is False on a blank grade. The reading of
+    :func:`is_yes`, named for a derived condition rather than a recorded column.
+
+    Parameters
+    ----------
+    condition : pandas.Series
+        Boolean, nullable (``boolean``) or not.
+
+    Returns
+    -------
+    pandas.Series
+        Plain ``bool``, aligned with ``condition``: True / False / blank -> True / False / False.
+    """
+    return when_blank_then(condition, False)
+
+
+def possibly(condition: pd.Series) -> pd.Series:
+    """True unless ``condition`` is known not to hold: a blank (unknown) condition is True.
+
+    For a condition built from columns with blanks, where every case that may hold must be
+    kept (a row that could still match, a reading still open): ``possibly(sex != "male")`` is
+    True on a blank sex. The reading of :func:`yes_or_blank`, named for a derived condition.
+
+    Parameters
+    ----------
+    condition : pandas.Series
+        Boolean, nullable (``boolean``) or not.
+
+    Returns
+    -------
+    pandas.Series
+        Plain ``bool``, aligned with ``condition``: True / False / blank -> True / False / True.
+    """
+    return when_blank_then(condition, True)

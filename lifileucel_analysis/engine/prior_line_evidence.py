@@ -21,7 +21,7 @@ from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line
                            unclassified_lines, unclassified_reasons, window_open_reasons)
 from .evidence import TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty, join_per_patient, join_texts
 from .facts import Facts, end_missing
-from .nullable import is_yes
+from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import CODE
 from .parameters import CriteriaParams
 from .prior_lines import SharedNumbers
@@ -30,12 +30,12 @@ __all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
            "progression_part", "reading_evidence", "why_not_counted"]
 
 
-def count_part(f: Facts, p: CriteriaParams, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
-    n_sure, n_maybe = f.count(surely), f.count(maybe)
+def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+    n_sure, n_maybe = f.count(sure), f.count(maybe)
     # A failed limit quotes the count it is sure of: "at least 3 ... > 2" while lines may or may not count.
     ranged = n_sure != n_maybe
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
-              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, p, maybe & ~surely), "left_out": left_out,
+              "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, p, maybe & ~sure), "left_out": left_out,
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
               "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
@@ -57,10 +57,9 @@ def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """
     lines = f.lines[rows]
     setting = lines["setting"].astype(str)
-    window = ("recurrence " + lines["recurrence_date"].dt.strftime("%Y-%m-%d").astype(str) + " more than "
-              + str(p.adjuvant_recurrence_months) + " months after its end " + lines["end_date"].dt.strftime(
-                  "%Y-%m-%d").astype(str))
-    reason = (setting + ", no anti-PD-(L)1").where(lines["pd1"].eq(False).fillna(False), setting + ", " + window)
+    window = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + " more than "
+              + str(p.adjuvant_recurrence_months) + " months after its end " + iso_dates(lines["end_date"]).astype(str))
+    reason = (setting + ", no anti-PD-(L)1").where(is_no(lines["pd1"]), setting + ", " + window)
     text = line_names(lines) + ": " + reason.astype(str)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
     return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
@@ -83,12 +82,12 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
-def anti_pd1_part(f: Facts, surely: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
     pd1 = f.lines["pd1"]
-    hit = surely & pd1.fillna(False).to_numpy()
-    possible = maybe & pd1.fillna(True).to_numpy()
+    hit = sure & is_yes(pd1).to_numpy()
+    possible = maybe & yes_or_blank(pd1).to_numpy()
     # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
-    known = pd1.fillna(False).to_numpy()
+    known = is_yes(pd1).to_numpy()
     may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
@@ -167,7 +166,7 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     end, recurrence = rows["end_date"], rows["recurrence_date"]
     missing = end_missing(rows).to_numpy()
     text = np.select(
-        [end.isna().to_numpy() & ~missing, missing, (recurrence <= end).fillna(False).to_numpy()],
+        [end.isna().to_numpy() & ~missing, missing, surely(recurrence <= end).to_numpy()],
         ["on therapy (end date blank: ongoing)",
          (f"within {months} months of its start " + day("start_date") + " (end date not recorded)").to_numpy(),
          ("on therapy (ended " + day("end_date") + ")").to_numpy()],
@@ -229,7 +228,7 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     if not p.require_braf_inhibitor_if_v600:
         return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
     braf = f.lines["braf"]
-    had = f.count(braf.fillna(False).to_numpy()) > 0
+    had = f.count(is_yes(braf).to_numpy()) > 0
     open_lines = braf.isna().to_numpy()
     maybe = f.count(open_lines) > 0
     v600 = column(f, "braf_v600")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .facts import Facts
+from .nullable import is_yes, yes_or_blank
 from .parameters import CriteriaParams
 
 BITS = np.arange(16)
@@ -34,7 +35,7 @@ MET, PD1, WIN, PROG = (BITS >> 0) & 1 == 1, (BITS >> 1) & 1 == 1, (BITS >> 2) & 
 def _allowed(tri: pd.Series, bit: np.ndarray) -> np.ndarray:
     """lines x 16: whether each reading's ``bit`` agrees with a tri-state fact (NA allows both)."""
     known = tri.notna().to_numpy()
-    value = tri.fillna(False).to_numpy(dtype=bool)
+    value = is_yes(tri).to_numpy(dtype=bool)
     return ~known[:, None] | (value[:, None] == bit[None, :])
 
 
@@ -236,7 +237,7 @@ def _braf(f: Facts, p: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
         return np.ones(f.n, dtype=bool), np.zeros(f.n, dtype=bool)
     braf = f.lines["braf"]
     pos = f.lines["pos"].to_numpy()
-    can = np.bincount(pos, weights=braf.fillna(True).to_numpy(dtype=bool), minlength=f.n) > 0
-    must = np.bincount(pos, weights=braf.fillna(False).to_numpy(dtype=bool), minlength=f.n) > 0
+    can = np.bincount(pos, weights=yes_or_blank(braf).to_numpy(dtype=bool), minlength=f.n) > 0
+    must = np.bincount(pos, weights=is_yes(braf).to_numpy(dtype=bool), minlength=f.n) > 0
     v600 = f.patients["braf_v600"]
     return (v600 != "mutant").to_numpy() | can, (v600 != "wildtype").to_numpy() & ~must

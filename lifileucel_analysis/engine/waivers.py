@@ -29,7 +29,7 @@ import pyarrow as pa
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
 from .cut_clauses import dated_after_cut_clauses, screened_rows
-from .evidence import TEXT, Text, as_arrow, joined_by_key, text_series
+from .evidence import TEXT, Text, as_arrow, iso_dates, joined_by_key, text_series
 from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 
@@ -194,7 +194,7 @@ def _also_waived(o: pd.DataFrame, at: np.ndarray, others: np.ndarray, rank: np.n
 
 
 def _when(o: pd.DataFrame) -> pd.Series:
-    return o["approved_date"].dt.strftime("%Y-%m-%d").fillna("(date not recorded)")
+    return iso_dates(o["approved_date"]).fillna("(date not recorded)")
 
 
 def _why(o: pd.DataFrame) -> pd.Series:
