@@ -31,6 +31,27 @@ __all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
 
 
 def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+    """I2's count part: the counted prior lines within [min_prior_lines, max_prior_lines].
+
+    Parameters
+    ----------
+    f, p : Facts, CriteriaParams
+    sure : numpy.ndarray of bool
+        Per therapy line (``f.lines``): it counts under every reading of its blanks and
+        unclassified agents (a metastatic line; an adjuvant line whose recurrence surely fits).
+    maybe : numpy.ndarray of bool
+        Per therapy line: it counts under some reading (``sure`` lines included).
+    left_out : pyarrow.Array
+        Per patient, the clause naming the lines not counted, for a pass ("" where none).
+
+    Returns
+    -------
+    Part
+        Pass where every reading's count is within the limits (the ``sure`` count at least the
+        minimum, the ``maybe`` count at most the maximum); fail where every reading counts
+        fewer than the minimum or more than the maximum; otherwise unknown, naming the lines
+        whose counting is open and what would decide them.
+    """
     n_sure, n_maybe = f.count(sure), f.count(maybe)
     # A failed limit quotes the count it is sure of: "at least 3 ... > 2" while lines may or may not count.
     ranged = n_sure != n_maybe
@@ -83,6 +104,12 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
 
 
 def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+    """I2's anti-PD-(L)1 part: at least one counted line with an anti-PD-1 or anti-PD-L1 agent.
+
+    ``sure``, ``maybe`` and ``left_out`` as in :func:`count_part`. Pass where a line that surely
+    counts surely has such an agent; fail where no line that may count may have one; otherwise
+    unknown, saying whether the line's counting or its unclassified agents leave it open.
+    """
     pd1 = f.lines["pd1"]
     hit = sure & is_yes(pd1).to_numpy()
     possible = maybe & yes_or_blank(pd1).to_numpy()
