@@ -40,7 +40,7 @@ from lifileucel_analysis.report.criteria_impact_report import NO_COMPARISON
 from lifileucel_analysis.report.criteria_impact_tables import ComparedCriteria, impact_download_tables
 from lifileucel_analysis.report.html_tables import HtmlTable, Markup
 from lifileucel_analysis.report.screening_inputs import InputNotFoundError
-from lifileucel_analysis.runner.downloads import screen_plan, write_report_downloads
+from lifileucel_analysis.runner.report_downloads import screen_plan, write_report_downloads
 from lifileucel_analysis.runner.plan import ReportParamsError, ReportSpec, load_report_plan
 
 WHAT_IF = 'version: "steroids 20"\nmax_steroid_mg_per_day:\n  value: 20\n  source: "asked by the sponsor"\n'

@@ -1,7 +1,7 @@
 """The tables of the criteria impact report: the same patients under two criteria, and each criterion's impact.
 
 Pure functions of screenings (no drawing, no display), so the report object
-(:mod:`.criteria_impact_report`) and the build's downloads (:mod:`lifileucel_analysis.runner.downloads`)
+(:mod:`.criteria_impact_report`) and the build's downloads (:mod:`lifileucel_analysis.runner.report_downloads`)
 compute the same rows. The comparison itself is :mod:`.criteria_compare`'s
 (:func:`~.criteria_compare.differences`, :func:`~.criteria_compare.difference_counts`), and
 the per-criterion counts are :func:`.criterion_impact.criterion_impact`'s: this module adds

@@ -3,7 +3,7 @@
 Each report page ``<notebook>/<name>.html`` of a build has beside it, per table,
 ``<name>-<kind>.xlsx`` (one sheet, frozen header, filters, column widths) and
 ``<name>-<kind>.csv`` (formulas neutralised), written by the runner
-(:mod:`lifileucel_analysis.runner.downloads`) and linked from the page
+(:mod:`lifileucel_analysis.runner.report_downloads`) and linked from the page
 (:meth:`.eligibility_report.EligibilityReport.downloads`) and from the index. Every row
 carries its patient ID and site; the same inputs give the same bytes.
 

@@ -50,7 +50,7 @@ from ..contract.output_lock import output_lock
 from ..contract.schema import ALL_SITES, SITES
 from ..paths import DEMO_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 from ..report.provenance import Provenance, collect_provenance, project_relative
-from .downloads import screen_plan, write_report_downloads
+from .report_downloads import screen_plan, write_report_downloads
 from .index_page import INDEX_FILE, MANIFEST_FILE, render_index, report_banner, report_title, write_manifest
 from .normalise import PathReplacements, project_replacements
 from .plan import (
