@@ -134,19 +134,7 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
         _name_patients(findings, checked)
     findings.raise_if_any(source)
     frames = {name: _typed_frame(table) for name, table in checked.items()}
-    kept, repeated = {}, {}
-    for name, copies in repeats.items():
-        if copies is None or not len(copies):
-            continue
-        # The same waiver or line written twice: read once, and said. The rows kept remember
-        # their file rows, so a finding about a later row names its own row.
-        keep = np.ones(len(frames[name]), dtype=bool)
-        keep[copies["row"].to_numpy()] = False
-        frames[name] = frames[name][keep].reset_index(drop=True)
-        if name in positions:  # the rows' patients, found above, for the rows kept
-            positions[name] = positions[name][keep]
-        kept[name], repeated[name] = np.flatnonzero(keep), copies
-        findings.warnings.append(repeat_note(name, copies["row"].to_numpy() + 1))
+    kept, repeated = _read_repeats_once(frames, positions, repeats, findings)
     frames.setdefault("overrides", empty_frame("overrides"))
     dataset = ScreeningDataset(**frames, source=source, warnings=tuple(findings.warnings), source_rows=kept,
                                repeated_rows=repeated)
@@ -154,6 +142,30 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     # them found above are the dataset's (a table looked up by category is looked up again).
     dataset.know_patient_positions(positions)
     return dataset
+
+
+def _read_repeats_once(frames: dict[str, pd.DataFrame], positions: dict[str, np.ndarray],
+                       repeats: Mapping[str, pd.DataFrame | None],
+                       findings: Findings) -> tuple[dict[str, np.ndarray], dict[str, pd.DataFrame]]:
+    """Drop the rows that repeat an earlier row in every column (``repeats``: :func:`_exact_repeats`) from
+    ``frames`` and ``positions`` in place, with a warning each; return per table the file rows kept and
+    the repeated rows.
+
+    The same waiver or line written twice is read once, and said. The rows kept remember their
+    file rows, so a finding about a later row names its own row.
+    """
+    kept, repeated = {}, {}
+    for name, copies in repeats.items():
+        if copies is None or not len(copies):
+            continue
+        keep = np.ones(len(frames[name]), dtype=bool)
+        keep[copies["row"].to_numpy()] = False
+        frames[name] = frames[name][keep].reset_index(drop=True)
+        if name in positions:  # the rows' patients, found before, for the rows kept
+            positions[name] = positions[name][keep]
+        kept[name], repeated[name] = np.flatnonzero(keep), copies
+        findings.warnings.append(repeat_note(name, copies["row"].to_numpy() + 1))
+    return kept, repeated
 
 
 def _in_threads(func: Callable[[T], U], items: Sequence[T]) -> list[U]:
