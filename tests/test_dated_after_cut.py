@@ -48,13 +48,18 @@ def test_a_recurrence_and_an_end_date_after_the_cut_are_named_in_i2_and_i3() -> 
     assert row(result, "A", "I3")["evidence"].endswith("recurrence date 2025-03-25")
 
 
-def test_a_metastatic_lines_end_date_after_the_cut_is_named_nowhere() -> None:
-    # No criterion reads a metastatic line's end date (I2 and I3 date only an adjuvant line's
-    # recurrence window with it): naming it in I2 and I3 was noise (session 22's list).
-    running = {**ELIGIBLE_THERAPY, "end_date": "2025-03-20"}
-    result = screen(cut_dataset(case_tables(therapies=[running], patient_id="A")))
-    assert row(result, "A", "I2")["outcome"] == "pass" and row(result, "A", "I3")["outcome"] == "not_applicable"
-    assert not result.outcomes["evidence"].str.contains("data cut").any()
+def test_a_metastatic_lines_end_date_after_the_cut_is_named_in_i2_only() -> None:
+    # I3 reads a line's end date only to date an adjuvant line's recurrence window: naming a
+    # metastatic line's in I3 was noise (session 22's list). I2 keeps it: the cut reads the line
+    # as ongoing, so its stop reason "progression" is not read (review 23E: I2 failed unexplained).
+    stopped = {**ELIGIBLE_THERAPY, "end_date": "2025-03-20", "stop_reason": "progression", "best_response": "pr"}
+    result = screen(cut_dataset(case_tables(therapies=[stopped], patient_id="A")))
+    i2 = row(result, "A", "I2")
+    assert i2["outcome"] == "fail"
+    assert i2["evidence"] == ("most recent counted line 1 (nivolumab+ipilimumab): no progression, intolerance or "
+                              "non-response (ongoing, best response PR)" + LEAD + "line 1 (nivolumab+ipilimumab) end "
+                              "date 2025-03-20 (ongoing at the cut)")
+    assert row(result, "A", "I3")["evidence"] == "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"
 
 
 def test_a_line_started_after_the_cut_is_named_in_e1() -> None:

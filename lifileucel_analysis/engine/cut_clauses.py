@@ -30,6 +30,13 @@ READ_BY: dict[tuple[str, str], tuple[str, ...]] = {
 }
 """The criteria whose sentence names a cell the cut did not read, by the cell's ``table.column``
 (a whole therapy line or lab result is set aside by its start or collected date)."""
+METASTATIC_READ_BY: dict[tuple[str, str], tuple[str, ...]] = {
+    ("therapies", "end_date"): ("I2",),
+    ("therapies", "recurrence_date"): (),
+}
+"""The criteria that read these cells of a metastatic line (the rest of :data:`READ_BY` reads them only to
+date an adjuvant or neoadjuvant line's recurrence window): I2 reads the stop reason, which the cut sets to
+``ongoing`` with an end date after it, so I2's sentence names that end date (review 23E); I3 does not."""
 WORDS: dict[tuple[str, str], str] = {
     ("patients", "live_vaccine_date"): "live vaccine date ",
     ("patients", "brain_metastases_stable_since"): "brain metastases stable since ",
@@ -46,25 +53,24 @@ def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Se
     dated = dataset.dated_after_cut
     if dated is None or dated.empty or dataset.cut_date is None:
         return pd.Series([], dtype=object)
-    # A metastatic line's end or recurrence date is read by no criterion (I2 and I3 read them only to
-    # date an adjuvant or neoadjuvant line's recurrence window): naming it at I2 and I3 was noise.
-    window_cell = (dated["table"] == "therapies") & dated["column"].isin(["end_date", "recurrence_date"])
-    dated = dated[~(window_cell & (dated["setting"] == "metastatic")).to_numpy(dtype=bool)]
-    if dated.empty:
-        return pd.Series([], dtype=object)
     rows = screened_rows(dataset, dated["patient_id"], "dated_after_cut")
     labs = (dated["table"] == "labs").to_numpy()
     items = [_lab_items(dated[labs], rows[labs]), _other_items(dated[~labs], rows[~labs])]
     patient_rows = np.concatenate([item[0] for item in items])
     texts = np.concatenate([item[1].to_numpy(dtype=object) for item in items])
     kinds = pd.concat([item[2] for item in items], ignore_index=True)
+    metastatic = np.concatenate([np.zeros(len(items[0][0]), dtype=bool),
+                                 (dated.loc[~labs, "setting"] == "metastatic").to_numpy(dtype=bool)])
     # Each (patient, item) to every criterion that reads its cell: a loop over the kinds of cell.
     cells, said = [], []
     for (table, column), criteria in READ_BY.items():
         hit = (kinds == f"{table}.{column}").to_numpy()
         for cid in criteria:
-            cells.append(patient_rows[hit] * n_criteria + CRITERION_IDS.index(cid))
-            said.append(texts[hit])
+            read = hit & (~metastatic | (cid in METASTATIC_READ_BY.get((table, column), (cid,))))
+            cells.append(patient_rows[read] * n_criteria + CRITERION_IDS.index(cid))
+            said.append(texts[read])
+    if not sum(len(c) for c in cells):
+        return pd.Series([], dtype=object)
     joined = joined_by_key(np.concatenate(cells), np.concatenate(said), ", ")
     lead = f"; dated after the data cut {dataset.cut_date.isoformat()}, so not read at this cut: "
     return (lead + joined).astype(object)
