@@ -369,6 +369,30 @@ def test_a_result_folder_without_waivers_csv_is_refused_when_outcomes_are_waived
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("column", "value", "said"), [
+    ("original_outcome", "pass", "column criterion_id"),
+    ("approved_date", "2022-13-45", "column approved_date: value '2022-13-45': expected a date YYYY-MM-DD or a blank"),
+    ("approved_date", "2001-01-01", "column criterion_id"),
+])
+def test_a_hand_edited_waiver_row_is_refused(runs: dict[str, Path], tmp_path: Path, column: str, value: str,
+                                             said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 23E: a waiver made a fail by hand put a never-failed criterion in IE; an impossible date
+    # went to DVSTDTC. The first row of each waived criterion must be what its sentence says.
+    verdicts, outcomes = _edited_result_folder(runs, tmp_path / "edited")
+    waivers = read_csv(tmp_path / "edited" / "waivers.csv")
+    row = 0
+    assert waivers.loc[row, column] != value
+    waivers.loc[row, column] = value
+    waivers.to_csv(tmp_path / "edited" / "waivers.csv", index=False)
+    verdicts.to_csv(tmp_path / "edited" / "verdicts.csv", index=False)
+    outcomes.to_csv(tmp_path / "edited" / "outcomes.csv", index=False)
+    assert main(["sdtm", str(tmp_path / "edited"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert f"waivers.csv: row {row + 1}, {said}" in err
+    assert "expected a date" in err or "does not match the waived outcome's sentence in outcomes.csv" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_waivers_file_that_does_not_match_the_waived_outcomes_is_refused(
         runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     verdicts, outcomes = _edited_result_folder(runs, tmp_path / "edited")

@@ -169,8 +169,8 @@ def _refuse_subjects_xpt_cannot_hold(ids: pd.Series, studyid: str, path: Path) -
     usubjid = studyid + "-" + ids
     bad = ~usubjid.map(str.isascii) | (usubjid.str.len() > MAX_TEXT)
     refuse_rows(bad.reset_index(drop=True), ids.reset_index(drop=True), path, "patient_id",
-            f"cannot be a USUBJID ({studyid}-patient_id): SDTM transport files hold ASCII text of at most "
-            f"{MAX_TEXT} bytes; use a pseudonymous ASCII screening ID")
+                f"cannot be a USUBJID ({studyid}-patient_id): SDTM transport files hold ASCII text of at most "
+                f"{MAX_TEXT} bytes; use a pseudonymous ASCII screening ID")
 
 
 # --- the domains ------------------------------------------------------------------------

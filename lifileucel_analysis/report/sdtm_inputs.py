@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
@@ -21,7 +22,8 @@ from .sdtm_subjects import subjects_of
 
 OUTCOMES = ("pass", "fail", "unknown", "not_applicable", "waived")
 
-__all__ = ["Screening", "SdtmInputError", "load_screening", "read_result_folder", "refuse_rows", "screening_from_result"]
+__all__ = ["Screening", "SdtmInputError", "load_screening", "read_result_folder", "refuse_rows",
+           "screening_from_result"]
 
 
 class SdtmInputError(ValueError):
@@ -91,7 +93,8 @@ def read_result_folder(folder: Path) -> Screening:
     _check_values(outcomes, "criterion_id", CRITERION_IDS, found[0])
     _check_values(outcomes, "outcome", OUTCOMES, found[0])
     twice = verdicts["patient_id"].duplicated()
-    refuse_rows(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id", "appears twice: one row per patient")
+    refuse_rows(twice, verdicts["patient_id"], folder / "verdicts.csv", "patient_id",
+                "appears twice: one row per patient")
     stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
     refuse_rows(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
     _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
@@ -116,15 +119,43 @@ def _read_waivers(path: Path, outcomes: pd.DataFrame, outcomes_path: Path) -> pd
     rows = _read_table(path, WAIVERS_COLUMNS)
     _check_values(rows, "criterion_id", CRITERION_IDS, path)
     _check_values(rows, "original_outcome", ("pass", "fail", "unknown", "not_applicable"), path)
-    refuse_rows(~rows["approved_date"].str.fullmatch(r"(\d{4}-\d{2}-\d{2})?"), rows["approved_date"], path,
-            "approved_date", "expected a date YYYY-MM-DD or a blank")
+    day = pd.to_datetime(rows["approved_date"], format="%Y-%m-%d", errors="coerce")
+    refuse_rows(day.isna() & (rows["approved_date"] != ""), rows["approved_date"], path, "approved_date",
+                "expected a date YYYY-MM-DD or a blank")
     cell = rows["patient_id"] + "\t" + rows["criterion_id"]
     outcome_cell = (outcomes["patient_id"] + "\t" + outcomes["criterion_id"]).reset_index(drop=True)
     refuse_rows(~cell.isin(outcome_cell[is_waived]), rows["criterion_id"], path, "criterion_id",
-            f"this patient's criterion is not waived in {outcomes_path.name}")
+                f"this patient's criterion is not waived in {outcomes_path.name}")
     refuse_rows(is_waived & ~outcome_cell.isin(cell), outcomes["criterion_id"].reset_index(drop=True), outcomes_path,
-            "criterion_id", f"waived, but {WAIVERS_FILE} has no row of this patient's waiver")
-    return rows[~cell.duplicated()].reset_index(drop=True)
+                "criterion_id", f"waived, but {WAIVERS_FILE} has no row of this patient's waiver")
+    firsts = ~cell.duplicated()
+    first = rows[firsts].reset_index(drop=True)
+    sentence = outcomes["evidence"].reset_index(drop=True)[is_waived].set_axis(outcome_cell[is_waived])
+    mismatch = pd.Series(False, index=rows.index)
+    mismatch[firsts] = ~_as_the_sentence_says(first, sentence.loc[cell[firsts]].to_numpy())
+    refuse_rows(mismatch, rows["criterion_id"], path, "criterion_id",
+                f"this waiver (the first row of its criterion) does not match the waived outcome's sentence in "
+                f"{outcomes_path.name} in approved_by, approved_date, original_outcome or original_evidence: screen "
+                "the dataset again")
+    return first
+
+
+def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndarray:
+    """Per waiver row, whether the waived outcome's sentence begins with its approver and date and
+    ends with the outcome and sentence it replaced, as ``screen`` writes them: a hand-edited row
+    (a pass made a fail, another date) would put a criterion in IE, or date a deviation, that no
+    screen gave (review 23E). A cell the CSV writer quoted (a leading ``=``) is compared both ways."""
+    def spellings(value: str) -> tuple[str, ...]:
+        unquoted = value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+        return (value, unquoted)
+
+    agree = []
+    for sentence, by, day, was, replaced in zip(sentences, first["approved_by"], first["approved_date"],
+                                               first["original_outcome"], first["original_evidence"]):
+        when = day or "(date not recorded)"
+        agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ") for who in spellings(by))
+                     and any(str(sentence).endswith(f" (was {was}: {text})") for text in spellings(replaced)))
+    return np.array(agree, dtype=bool)
 
 
 def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
@@ -136,8 +167,8 @@ def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: p
     unknowns = ids.isin(outcomes.loc[outcomes["outcome"] == "unknown", "patient_id"]).to_numpy()
     expected = pd.Series(verdict_of(fails, unknowns), index=verdicts.index)
     refuse_rows(verdicts["verdict"] != expected, verdicts["verdict"], path, "verdict",
-            "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
-            "else eligible)")
+                "contradicts the patient's outcomes (a failed criterion: ineligible; else an unknown one: pending; "
+                "else eligible)")
 
 
 def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
