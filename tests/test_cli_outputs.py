@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import small_dataset
+from helpers import lab_rows, override_row, patient_row, small_dataset, therapy_row, typed_tables
 
 from lifileucel_analysis import cli
 from lifileucel_analysis.contract import output_files
@@ -86,3 +86,25 @@ def test_worklists_open_in_excel_as_utf8_and_machine_files_stay_plain(tmp_path: 
     assert any("érythème" in path.read_text(encoding="utf-8-sig") for path in worklists)
     for name in ("verdicts.csv", "outcomes.csv", "missing_data.csv", "findings.csv", "waivers.csv"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"patient_id"), name
+
+
+def test_waivers_csv_lists_each_documented_waiver_in_input_order(tmp_path: Path) -> None:
+    # Review 23E: waivers.csv was only compared between ways of screening; here its rows are typed out.
+    patients = [patient_row("P2", ecog=2), patient_row("P1", steroid_mg_per_day=15)]
+    overrides = [override_row("P1", "E6"), override_row("P2", "E4", approved_date=None, reason="second look"),
+                 override_row("P2", "I6", approved_by="principal investigator"),
+                 override_row("P1", "I4", approved_by=None)]  # no approver: not applied, not listed
+    tables = typed_tables({"patients": patients, "therapies": [therapy_row(p) for p in ("P2", "P1")],
+                           "labs": lab_rows("P2") + lab_rows("P1"), "overrides": overrides})
+    write_tables(tables, tmp_path / "data", "csv")
+    assert cli.main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
+    written = pd.read_csv(tmp_path / "out" / "waivers.csv", dtype=str, keep_default_na=False)
+    assert list(written.columns) == ["patient_id", "site_id", "criterion_id", "original_outcome", "original_evidence",
+                                     "approved_by", "approved_date", "reason"]
+    reason = "treating physician's documented judgement"
+    assert written.values.tolist() == [
+        ["P2", "honorhealth", "I6", "fail", "ECOG 2 > 1", "principal investigator", "2025-03-02", reason],
+        ["P2", "honorhealth", "E4", "pass", "no hypersensitivity to the regimen", "medical monitor", "", "second look"],
+        ["P1", "honorhealth", "E6", "fail", "steroid 15 mg/day > 10", "medical monitor", "2025-03-02", reason],
+    ]
+

@@ -496,3 +496,13 @@ def test_dm_age_is_whole_years_at_consent() -> None:
     assert dm["AGE"].tolist()[1] == 17 and pd.isna(dm["AGE"].tolist()[0])
     assert dm["AGEU"].tolist() == ["", "YEARS"]  # no unit without an age
     assert dm["ARMNRS"].tolist() == ["NOT ASSIGNED", "SCREEN FAILURE"]
+
+
+def test_a_result_folder_without_screened_patients_gives_empty_ie_and_dv(tmp_path: Path) -> None:
+    # Review 23E: a folder with no patient (a cut before any consent) stopped with a traceback.
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none" / "verdicts.csv").write_text("patient_id,site_id,verdict,failed,unknown,waived\n")
+    (tmp_path / "none" / "outcomes.csv").write_text("patient_id,criterion_id,outcome,evidence\n")
+    assert main(["sdtm", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
+    assert read_csv(tmp_path / "out" / "ie.csv").empty and read_csv(tmp_path / "out" / "dv.csv").empty
+    assert len(read_csv(tmp_path / "out" / "ti.csv")) == len(CRITERION_IDS)

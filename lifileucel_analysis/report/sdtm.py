@@ -167,7 +167,7 @@ def _refuse_subjects_xpt_cannot_hold(ids: pd.Series, studyid: str, path: Path) -
     v5 holds text; a patient ID is never rewritten into another subject's (audit, session 21: an
     edited result folder wrote a non-ASCII and a 254-byte USUBJID)."""
     usubjid = studyid + "-" + ids
-    bad = ~usubjid.map(str.isascii) | (usubjid.str.len() > MAX_TEXT)
+    bad = ~usubjid.map(str.isascii).astype(bool) | (usubjid.str.len() > MAX_TEXT)  # bool also when empty
     refuse_rows(bad.reset_index(drop=True), ids.reset_index(drop=True), path, "patient_id",
                 f"cannot be a USUBJID ({studyid}-patient_id): SDTM transport files hold ASCII text of at most "
                 f"{MAX_TEXT} bytes; use a pseudonymous ASCII screening ID")
