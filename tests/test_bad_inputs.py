@@ -598,7 +598,7 @@ CASES: list[Case] = [
     Case("number-with-unit", csv_folder(cell("patients", 0, "resectable_lesion_cm", "2 cm")), 2,
          ("column resectable_lesion_cm: value '2 cm'", "not a number", "a number >= 0")),
     Case("formula-in-a-number-column", csv_folder(cell("patients", 0, "ecog", "=1+1")), 2,
-         ("patients row 1, column ecog: value '=1+1'", "not a number")),
+         ("patients row 1, column ecog: value '=1+1'", "a formula, not a value: type the value")),
     Case("formula-text-is-inert-in-outputs",
          csv_folder(cell("toxicities", 0, "term", '=HYPERLINK("http://evil.example","x")'),
                     cell("therapies", 0, "agents", "nivolumab+=cmd|' /C calc'!A0"),

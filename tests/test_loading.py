@@ -218,6 +218,30 @@ def test_a_bad_cell_is_reported_the_same_way_from_a_workbook(tmp_path: Path, tab
     assert any(str(p).startswith(expected_start) and fragment in str(p) for p in error.problems), str(error)
 
 
+def test_a_formula_without_a_computed_value_is_refused_not_read_as_blank(tmp_path: Path) -> None:
+    # Audit 23C: openpyxl writes formulas without a result, and such a cell read as empty made
+    # ECOG "not recorded" without a word. Excel's saved result is read as before.
+    rows = base_rows()
+    rows["patients"][0]["ecog"] = "=1+0"  # openpyxl stores a string starting with "=" as a formula
+    error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
+    assert [str(p) for p in error.problems] == [
+        "patients row 1, column ecog: value '=1+0': a formula, not a value: type the value (a workbook written by a "
+        "program holds no computed result until it is opened and saved in Excel); expected a whole number >= 0 and "
+        "<= 5 (patient_id 'P1')"]
+
+
+def test_an_excel_date_cell_in_the_patient_id_column_is_refused(tmp_path: Path) -> None:
+    # Audit 23C: Excel turns an ID typed 1-5 into a date; it was read as the ID "2025-01-05".
+    rows = base_rows()
+    rows["patients"][1]["patient_id"] = dt.datetime(2025, 1, 5)
+    error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
+    assert [str(p) for p in error.problems] == [
+        "patients row 2, column patient_id: value '(date cell) 2025-01-05': an Excel date cell where a patient ID is "
+        "expected (Excel turns IDs such as 1-5 into dates): format the column as Text and type the ID again",
+        "toxicities row 1, column patient_id: value 'P2': no such patient: this patient_id is not in the patients "
+        "table"]
+
+
 def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None:
     rows = base_rows()
     rows["patients"][1]["patient_id"] = "P1"
@@ -655,8 +679,9 @@ def test_parquet_bad_typed_values_are_reported(tmp_path: Path) -> None:
         "patients row 1, column ecog: value 7.0: out of range: expected a whole number >= 0 and <= 5 (patient_id 'P1')",
         "patients row 2, column ecog: value 2.5: not a whole number: expected a whole number >= 0 and <= 5 "
         "(patient_id 'P2')",
-        "patients row 1, column sex: value 'yes': unknown code: expected one of female, male (patient_id 'P1')",
-        "patients row 2, column sex: value 'no': unknown code: expected one of female, male (patient_id 'P2')",
+        # The booleans as the file has them (audit 23C: 'yes' and 'no' were named, which the site cannot find).
+        "patients row 1, column sex: value 'true': unknown code: expected one of female, male (patient_id 'P1')",
+        "patients row 2, column sex: value 'false': unknown code: expected one of female, male (patient_id 'P2')",
     }
 
 

@@ -24,7 +24,9 @@ from .findings import Findings
 from .messages import (
     MSG_DATE_RANGE,
     MSG_DATE_SERIAL,
+    MSG_DATE_CELL_ID,
     MSG_EXCEL_ERROR,
+    MSG_FORMULA,
     MSG_IMPOSSIBLE_DATE,
     MSG_NOT_FINITE,
     MSG_NOT_ISO,
@@ -52,6 +54,8 @@ PLACEHOLDERS: frozenset[str] = frozenset({
     "not recorded", "not done", "not available", "nd", "tbd",
 })
 """Spellings of "no value" that are refused with a hint to leave the cell blank (unless a valid code)."""
+DATE_CELL = "(date cell) "
+"""What an Excel date cell in the patient ID column reads as, before its date: refused (:data:`MSG_DATE_CELL_ID`)."""
 EXCEL_ERRORS: frozenset[str] = frozenset({
     "#n/a", "#ref!", "#value!", "#div/0!", "#name?", "#num!", "#null!", "#spill!", "#calc!", "#getting_data",
 })
@@ -91,6 +95,8 @@ def normalise(values: pd.Series, kind: str) -> pd.Series:
         return pd.Series(pd.array(blank_as_null(trim_text(arrow)), dtype=TEXT_DTYPE), copy=False)
     if dtype == object:
         text = pd.Series([_cell_text(cell, kind) for cell in values], dtype="str")
+    elif pd.api.types.is_bool_dtype(dtype):  # a Parquet boolean where no yes/no belongs: named as the file has it
+        text = values.astype("boolean").map({True: "true", False: "false"}).astype("str")
     elif _is_text_dtype(dtype):
         text = values.astype(TEXT_DTYPE)
     else:
@@ -123,8 +129,10 @@ def _cell_text(cell: object, kind: str) -> str | None:
             return "yes" if cell else "no"
         return "TRUE" if cell else "FALSE"
     if isinstance(cell, (dt.datetime, pd.Timestamp)):
-        # A real Excel date cell: a date when it has no time of day, else refused later.
-        return cell.date().isoformat() if cell.time() == dt.time(0) else cell.isoformat(sep=" ")
+        # A real Excel date cell: a date when it has no time of day, else refused later. In the ID
+        # column it is marked, and refused: Excel made it from an ID such as 1-5 (audit 23C).
+        text = cell.date().isoformat() if cell.time() == dt.time(0) else cell.isoformat(sep=" ")
+        return DATE_CELL + text if kind == "id" else text
     if isinstance(cell, dt.date):
         return cell.isoformat()
     if isinstance(cell, (float, np.floating)):
@@ -190,6 +198,10 @@ def _precise_message(text: str, column: ColumnSpec, message: str) -> str:
     """The message for one bad value (lower case, trimmed): a hint for common slips, else ``message``."""
     if text in EXCEL_ERRORS:
         return f"{MSG_EXCEL_ERROR} {column.allowed}"
+    if text.startswith("="):
+        return f"{MSG_FORMULA} {column.allowed}"
+    if column.kind == "id" and text.startswith(DATE_CELL):
+        return MSG_DATE_CELL_ID
     if text in PLACEHOLDERS and column.required:  # a key or structural field: blank is no way out
         return f"a placeholder, not a value: {column.name} cannot be blank; expected {column.allowed}"
     if text in PLACEHOLDERS:
@@ -224,8 +236,9 @@ def parse_id(raw: pd.Series, column: ColumnSpec, table: str) -> tuple[pd.Series,
         The typed IDs and, per message, the mask of the cells it concerns.
     """
     typed = _as_text(raw)
-    if table != "patients":
-        return typed, []  # event-table IDs are checked against patients instead
+    date_cell = typed.str.startswith(DATE_CELL).fillna(False).to_numpy(dtype=bool)
+    if table != "patients":  # event-table IDs are checked against patients instead
+        return typed, [(date_cell, MSG_DATE_CELL_ID)] if date_cell.any() else []
     # "NA", "null", "None" fit the pattern but are what a spreadsheet writes for no value.
     placeholder = typed.str.lower().isin(PLACEHOLDERS).to_numpy(dtype=bool)
     valid = typed.str.fullmatch(PATIENT_ID_PATTERN).fillna(False).to_numpy(dtype=bool) & ~placeholder

@@ -179,7 +179,10 @@ are reported together before anything is screened:
   message says to leave the cell blank;
 - text in number columns, fractions in integer columns (`2.5`), infinities, numbers
   outside the stated range (including negative values), thousands separators (`1,500`);
-- patient IDs that do not match the ID pattern (spaces, names, markup);
+- patient IDs that do not match the ID pattern (spaces, names, markup), and an Excel date cell
+  in the `patient_id` column (Excel turns an ID typed `1-5` into a date);
+- a workbook formula without a computed value (a workbook written by a program and never
+  saved by Excel), in any coded, yes/no, number, date or ID column: type the value;
 - a blank cell in a required column, a blank `uln` for `ast` or `alt`;
 - a repeated `patient_id` in patients (therapies and overrides have no key: a row
   repeated in every column is read once; two lines with one number are two lines whose

@@ -32,6 +32,10 @@ MSG_TIME_OF_DAY = "has a time of day: expected a date YYYY-MM-DD without time"
 MSG_NOT_FINITE = "not a finite number"
 MSG_PLACEHOLDER = "a placeholder, not a value: leave the cell blank if not recorded (blank = unknown); otherwise"
 MSG_EXCEL_ERROR = "an Excel error value: correct the formula or type the value; expected"
+MSG_DATE_CELL_ID = ("an Excel date cell where a patient ID is expected (Excel turns IDs such as 1-5 into dates): "
+                    "format the column as Text and type the ID again")
+MSG_FORMULA = ("a formula, not a value: type the value (a workbook written by a program holds no computed result "
+               "until it is opened and saved in Excel); expected")
 MSG_NUMBER_SEPARATOR = ("not a number: write digits with a decimal point and no thousands separator (1500, 1.5); "
                         "expected")
 MSG_DATE_SERIAL = ("not an ISO date but a number (an Excel date serial?): format the cells as dates, or type "

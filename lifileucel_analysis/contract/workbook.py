@@ -36,6 +36,10 @@ MAX_COLUMNS = max(256, 4 * WIDEST_TABLE)
 """Columns a sheet may use (the widest table has :data:`WIDEST_TABLE`; the rest is room for notes)."""
 MAX_ROWS = 1_048_576
 """Rows of a sheet: Excel's own limit."""
+UNCOMPUTED_FORMULA = "="
+"""What a formula cell without a computed value reads as, before its formula (``=1+0``): openpyxl reads
+such a cell as empty, which would make a value the site typed as a formula "not recorded" (audit 23C);
+as text it is refused in every typed column (:data:`.messages.MSG_FORMULA`)."""
 MAX_CELLS = 40_000_000
 """Rows times used columns held in memory for one sheet (about 320 MB of references)."""
 MAX_CELL_CHARS = 32_767
@@ -243,13 +247,21 @@ def _bounded_columns(sheet: object) -> list[list[object]]:
         :data:`MAX_CELL_CHARS`, or a used area beyond :data:`MAX_CELLS`.
     """
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.worksheet._reader import FORMULA_TAG, WorkSheetParser
+
+    class Parser(WorkSheetParser):  # type: ignore[misc]
+        def parse_cell(self, element: object) -> dict[str, object]:
+            cell = super().parse_cell(element)
+            formula = element.find(FORMULA_TAG)  # type: ignore[attr-defined]
+            if cell["value"] is None and formula is not None:  # a formula Excel never computed (a script wrote it)
+                cell["value"] = UNCOMPUTED_FORMULA + (formula.text or "(shared formula)")
+            return cell
 
     book = sheet.parent  # type: ignore[attr-defined]
     columns: list[list[object]] = []  # grown as values come, so memory follows the values
     last_row = last_column = 0
     with sheet._get_source() as source:  # type: ignore[attr-defined]
-        parser = WorkSheetParser(source, sheet._shared_strings, data_only=book.data_only,  # type: ignore[attr-defined]
+        parser = Parser(source, sheet._shared_strings, data_only=book.data_only,  # type: ignore[attr-defined]
                                  epoch=book.epoch, date_formats=book._date_formats,
                                  timedelta_formats=book._timedelta_formats)
         for row, cells in parser.parse():
