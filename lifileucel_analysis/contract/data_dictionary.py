@@ -225,7 +225,8 @@ dates, columns outside the contract) is in `docs/validation.md`.
 - In Parquet, a timezone-aware timestamp gives the date of its wall-clock time.
 - Event-table IDs are checked by their existence in patients (the form of an ID is
   checked in patients); when the patients table itself cannot be read, their form is
-  checked instead.
+  checked instead. A patients table without rows is said once, as the one cause: the event
+  rows, every one of which would name a patient not in it, are not listed each.
 - When a problem repeats, at most 1000 examples per table, column and message are kept;
   all are counted in the message. Above 50 problems the message lists each kind with its
   count and 3 examples (at most 30 kinds); a value longer than 80 characters is cut.
