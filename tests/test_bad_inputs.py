@@ -752,7 +752,7 @@ CASES: list[Case] = [
                                    set_arrow_column("labs", "collected_date",
                                                     pa.array([dt.datetime(2025, 2, 20, 8, 30)] * 21))(t)]), 2,
          ("patients row 1, column consent_date: value '20250301'", "not an ISO date",
-          "patients row 1, column ecog: value 'yes'", "not a number",
+          "patients row 1, column ecog: value 'true'", "not a number",
           "labs row 1, column collected_date", "has a time of day")),
     Case("parquet-nested-and-binary-columns",
          parquet_folder(lambda t: [set_arrow_column("patients", "sex", pa.array([[1], [2], None]))(t),
