@@ -100,7 +100,8 @@ def test_join_per_patient_keeps_row_order_within_each_patient() -> None:
 
 
 def test_joined_by_key_joins_only_the_keys_present_in_row_order() -> None:
-    joined = joined_by_key(np.array([57, 3, 57, 1_000_000, 57]), np.array(["a", "b", "c", "d", "e"], dtype=object), "; ")
+    texts = np.array(["a", "b", "c", "d", "e"], dtype=object)
+    joined = joined_by_key(np.array([57, 3, 57, 1_000_000, 57]), texts, "; ")
     assert joined.to_dict() == {3: "b", 57: "a; c; e", 1_000_000: "d"}
     assert joined_by_key(np.array([], dtype=np.int64), np.array([], dtype=object), ", ").empty
 

@@ -110,6 +110,7 @@ def e3_uveal(f: Facts, p: CriteriaParams) -> Part:
 
 
 UNKNOWN_PRIMARY = "melanoma of unknown primary (not recorded as uveal)"
+"""E3's words for the subtype code ``unknown_primary``, which does not read as "<code> melanoma"."""
 
 
 def _subtype_words(subtype: pd.Series) -> pd.Series:
@@ -119,7 +120,6 @@ def _subtype_words(subtype: pd.Series) -> pd.Series:
     words = [UNKNOWN_PRIMARY if code == "unknown_primary" else f"{code} melanoma" for code in subtype.cat.categories]
     return pd.Series(pd.Categorical.from_codes(subtype.cat.codes, categories=pd.Index(words, dtype=object)),
                      index=subtype.index)
-"""E3's words for the subtype code ``unknown_primary``, which does not read as "<code> melanoma"."""
 
 
 @criterion("E4", record="History of hypersensitivity to any component or excipient of lifileucel or other treatment "

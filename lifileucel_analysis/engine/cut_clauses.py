@@ -69,8 +69,6 @@ def dated_after_cut_clauses(dataset: ScreeningDataset, n_criteria: int) -> pd.Se
             read = hit & (~metastatic | (cid in METASTATIC_READ_BY.get((table, column), (cid,))))
             cells.append(patient_rows[read] * n_criteria + CRITERION_IDS.index(cid))
             said.append(texts[read])
-    if not sum(len(c) for c in cells):
-        return pd.Series([], dtype=object)
     joined = joined_by_key(np.concatenate(cells), np.concatenate(said), ", ")
     lead = f"; dated after the data cut {dataset.cut_date.isoformat()}, so not read at this cut: "
     return (lead + joined).astype(object)

@@ -89,7 +89,8 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
                   "I5 is unknown until it is corrected")]
     early = np.flatnonzero(surely(ld < consent).to_numpy())
     out.append(_frame(ids.iloc[early], "patients", early, "lymphodepletion_date", iso_dates(ld.iloc[early]),
-                      "NMA-LD before consent_date " + iso_dates(consent.iloc[early]) + ": one of the two dates is wrong "
+                      "NMA-LD before consent_date " + iso_dates(consent.iloc[early])
+                      + ": one of the two dates is wrong "
                       "(E5, E10 and the I7 lab window read both as recorded)"))
     return out
 
@@ -107,7 +108,8 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
         hit = np.flatnonzero(before_start.to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " (start_date "
-                          + iso_dates(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong (" + read + ")"))
+                          + iso_dates(lines["start_date"].iloc[hit]) + "): one of the two dates is wrong ("
+                          + read + ")"))
     undated = np.flatnonzero(end_missing(lines).to_numpy())
     out.append(_frame(lines["patient_id"].iloc[undated], "therapies", undated, "end_date", "",
                       "line " + line_no.iloc[undated] + " has no end date (blank = ongoing) but stop_reason "
@@ -127,7 +129,8 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
         hit = np.flatnonzero(surely(lines[column] > at_consent).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " after consent_date "
-                          + iso_dates(at_consent.iloc[hit]) + ": a prior therapy precedes screening; is the date (or the "
+                          + iso_dates(at_consent.iloc[hit])
+                          + ": a prior therapy precedes screening; is the date (or the "
                           "line, such as the program's own infusion) right? The criteria read it as recorded"))
     return out
 

@@ -363,15 +363,10 @@ def joined_by_key(keys: np.ndarray, text: Column, sep: str) -> pd.Series:
     return pd.Series(joined.to_numpy(zero_copy_only=False), index=distinct, dtype=object)
 
 
-REQUEST_SEPARATOR = "; "
-"""What separates the fields of one request ("patients.ecog; labs.anc (collected ...)")."""
-
-
 def quoted_in_request(text: Column) -> pa.Array:
     """Site text (a toxicity term, an agent name) as a request quotes it: each ``;`` written ``,``.
 
-    A request's fields are separated by :data:`REQUEST_SEPARATOR`, which the worklist splits on;
-    a term such as "rash; pruritus" would otherwise read as two fields (review 23B).
+    A request's fields are separated by ``"; "`` ("patients.ecog; labs.anc (collected ...)"), which the
+    worklist splits on; a term such as "rash; pruritus" would otherwise read as two fields (review 23B).
     """
     return pc.replace_substring(as_arrow(text).cast(TEXT), ";", ",")
-

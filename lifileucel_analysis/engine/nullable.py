@@ -61,40 +61,20 @@ def no_or_blank(values: pd.Series) -> pd.Series:
 
 
 def surely(condition: pd.Series) -> pd.Series:
-    """True only where ``condition`` is known to hold: a blank (unknown) condition is False.
+    """True only where ``condition`` is known to hold (plain ``bool``; a blank condition is False).
 
-    For a condition built from columns with blanks, where only a sure case may act (a
-    finding, a sure fail): ``surely(grade == 5)`` is False on a blank grade. The reading of
-    :func:`is_yes`, named for a derived condition rather than a recorded column.
-
-    Parameters
-    ----------
-    condition : pandas.Series
-        Boolean, nullable (``boolean``) or not.
-
-    Returns
-    -------
-    pandas.Series
-        Plain ``bool``, aligned with ``condition``: True / False / blank -> True / False / False.
+    For a condition built from columns with blanks, where only a sure case may act (a finding, a
+    sure fail): ``surely(grade == 5)`` is False on a blank grade. :func:`is_yes`'s reading, named
+    for a derived condition rather than a recorded column.
     """
     return when_blank_then(condition, False)
 
 
 def possibly(condition: pd.Series) -> pd.Series:
-    """True unless ``condition`` is known not to hold: a blank (unknown) condition is True.
+    """True unless ``condition`` is known not to hold (plain ``bool``; a blank condition is True).
 
-    For a condition built from columns with blanks, where every case that may hold must be
-    kept (a row that could still match, a reading still open): ``possibly(sex != "male")`` is
-    True on a blank sex. The reading of :func:`yes_or_blank`, named for a derived condition.
-
-    Parameters
-    ----------
-    condition : pandas.Series
-        Boolean, nullable (``boolean``) or not.
-
-    Returns
-    -------
-    pandas.Series
-        Plain ``bool``, aligned with ``condition``: True / False / blank -> True / False / True.
+    For a condition where every case that may hold must be kept (a row that could still match, a
+    reading still open): ``possibly(sex != "male")`` is True on a blank sex. :func:`yes_or_blank`'s
+    reading, named for a derived condition.
     """
     return when_blank_then(condition, True)

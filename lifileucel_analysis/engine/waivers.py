@@ -131,8 +131,7 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
     cells = rows.astype(np.int64) * n_criteria + cols
     who = ("by " + late["approved_by"].astype(str)).where(late["approved_by"].notna(), "approver not recorded,")
     items = joined_by_key(cells, (who + " on " + _when(late) + ": " + _why(late)).to_numpy(dtype=object), "; ")
-    count = pd.Series(np.bincount(np.searchsorted(items.index.to_numpy(), cells), minlength=len(items)),
-                      index=items.index)
+    count = pd.Series(np.unique(cells, return_counts=True)[1], index=items.index)  # items' keys, increasing
     cut = dataset.cut_date.isoformat()
     lead = pd.Series(np.where(count == 1, f"; a waiver dated after the data cut {cut} is not applied at this cut (",
                               "; " + count.astype(str) + f" waivers dated after the data cut {cut} are not applied "

@@ -17,10 +17,9 @@ import pandas as pd
 from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
+from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .sdtm_subjects import subjects_of
-
-OUTCOMES = ("pass", "fail", "unknown", "not_applicable", "waived")
 
 __all__ = ["Screening", "SdtmInputError", "load_screening", "read_result_folder", "refuse_rows",
            "screening_from_result"]
@@ -118,7 +117,7 @@ def _read_waivers(path: Path, outcomes: pd.DataFrame, outcomes_path: Path) -> pd
                              f"dataset again with this version, which writes {WAIVERS_FILE} beside the outcomes")
     rows = _read_table(path, WAIVERS_COLUMNS)
     _check_values(rows, "criterion_id", CRITERION_IDS, path)
-    _check_values(rows, "original_outcome", ("pass", "fail", "unknown", "not_applicable"), path)
+    _check_values(rows, "original_outcome", tuple(label for label in OUTCOMES if label != "waived"), path)
     day = pd.to_datetime(rows["approved_date"], format="%Y-%m-%d", errors="coerce")
     refuse_rows(day.isna() & (rows["approved_date"] != ""), rows["approved_date"], path, "approved_date",
                 "expected a date YYYY-MM-DD or a blank")

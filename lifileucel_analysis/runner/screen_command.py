@@ -46,9 +46,9 @@ from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
-__all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "ScreenOptions", "ScreenRun", "bucket_tables",
-           "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "patient_tables", "publish",
-           "screen_plain", "screened_sites", "stale_outputs", "waivers_file", "worklist_file"]
+__all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES", "ScreenOptions", "ScreenRun",
+           "bucket_tables", "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "patient_tables",
+           "publish", "screen_plain", "screened_sites", "stale_outputs", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -113,9 +113,15 @@ def waivers_file(result: ScreeningResult) -> pd.DataFrame:
     return waivers.iloc[order][list(WAIVERS_COLUMNS)].reset_index(drop=True)
 
 
+PATIENT_TABLES = (*CORE_TABLES, FINDINGS_FILE, WAIVERS_FILE)
+"""The names of :func:`patient_tables`, in its order."""
+
+
 def patient_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
-    """Every patient-major output table by name: :func:`core_tables`, ``findings.csv``, ``waivers.csv``."""
-    return {**core_tables(result), FINDINGS_FILE: result.findings, WAIVERS_FILE: waivers_file(result)}
+    """Every patient-major output table by name (:data:`PATIENT_TABLES`): :func:`core_tables`, the
+    findings, the waivers."""
+    return dict(zip(PATIENT_TABLES, (*core_tables(result).values(), result.findings, waivers_file(result)),
+                    strict=True))
 
 
 def worklist_file(site: str) -> str:

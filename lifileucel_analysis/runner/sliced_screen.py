@@ -43,12 +43,11 @@ import pyarrow.parquet as pq
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
 from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
-from ..contract.screen_output import WAIVERS_FILE
 from ..engine.screening import ScreeningResult, screen
 from ..report.screening_inputs import PreparedInputs
 from ..report.worklist import worklist_order_key, worklist_rows
-from .screen_command import (CORE_TABLES, DATA_CUT_FILE, FINDINGS_FILE, ORDER_KEY, ScreenRun, finish_worklist_chunk,
-                             latest_consent, latest_of, patient_tables, publish, screened_sites, worklist_file)
+from .screen_command import (DATA_CUT_FILE, ORDER_KEY, PATIENT_TABLES, ScreenRun, finish_worklist_chunk, latest_consent,
+                             latest_of, patient_tables, publish, screened_sites, worklist_file)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -160,7 +159,7 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                   history_parts: Path | None) -> _Written:
     done = _Written()
     sinks = {name: LongTable(name, final, long_format) if "." not in name else chunk_writer(final / name)
-             for name in (*CORE_TABLES, FINDINGS_FILE, WAIVERS_FILE)}
+             for name in PATIENT_TABLES}
     worklist_parts: list[pd.DataFrame] = []
     latest: list[dt.date | None] = []
     sites: set[str] = set()
