@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from strategies import screening_tables
 
 from lifileucel_analysis.contract.dataset import ScreeningDataset
-from lifileucel_analysis.contract.schema import CRITERION_IDS
+from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS, TABLES
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import ScreeningResult, screen
 from lifileucel_analysis.report import EligibilityReport
@@ -31,6 +31,7 @@ from lifileucel_analysis.report.oversight import (
     waiver_rates,
     waiver_roles,
 )
+from lifileucel_analysis.report.site_summaries import site_criterion_table
 from lifileucel_analysis.report.worklist import _collect_text, data_currency, field_label, plain_worklist
 
 
@@ -124,10 +125,23 @@ def test_fields_to_collect_are_worded_alike_whatever_the_window_dates() -> None:
 
 def test_field_labels_come_from_the_data_dictionary() -> None:
     assert field_label("patients.hbv_pcr") == "HBV PCR"
-    assert field_label("patients.ajcc_stage (sub-group)") == "AJCC stage (AJCC 8th edition stage group; sub-group)"
+    # One item, one aside: "; " separates the items of "to collect" (review 24).
+    assert field_label("patients.ajcc_stage (sub-group)") == "AJCC stage (AJCC 8th edition stage group, sub-group)"
+    assert field_label("patients.live_vaccine_date (if received)") == (
+        "live vaccine date (most recent live/attenuated vaccine, if received)")
+    assert field_label("therapies.recurrence_date (line 2, if adjuvant or neoadjuvant)") == (
+        "prior therapy recurrence date (line 2, if adjuvant or neoadjuvant)")
     assert field_label("therapies.agents / setting: line 2 (x)") == "prior therapy agents / setting: line 2 (x)"
     assert field_label("toxicities.grade (colitis)") == "toxicity grade (colitis)"
     assert field_label("something else: x") == "something else: x"
+
+
+@pytest.mark.parametrize("table", ["patients", "therapies", "labs", "toxicities", "overrides"])
+def test_no_field_label_holds_the_item_separator(table: str) -> None:
+    # The coordinator's "to collect" cell is items joined by "; ": a label with "; " inside reads as two items.
+    for spec in TABLES[table].columns:
+        for rest in ("", " (sub-group)", " (line 2)", " (if received)"):
+            assert "; " not in field_label(f"{table}.{spec.name}{rest}"), (table, spec.name, rest)
 
 
 # --------------------------------------------------------------------------- downloads
@@ -144,13 +158,16 @@ def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(co
         sheet = book[DOWNLOAD_KINDS[kind]]
         assert sheet.freeze_panes == "A2"
         assert sheet.auto_filter.ref == f"A1:{openpyxl.utils.get_column_letter(len(frame.columns))}{len(frame) + 1}"
-        assert sheet.column_dimensions["A"].width == len("patient") + 2  # the longest cell: the header
+        if kind != "site-criterion-rates":
+            assert sheet.column_dimensions["A"].width == len("patient") + 2  # the longest cell: the header
         rows = list(sheet.iter_rows(values_only=True))
-        assert rows[0][:2] == ("patient", "site")
+        # Every patient table leads with patient and site; the site x criterion rates have no patient.
+        lead = ("site", "criterion ID") if kind == "site-criterion-rates" else ("patient", "site")
+        assert rows[0][:2] == lead
         assert len(rows) == len(frame) + 1
         assert all(row[0] and row[1] for row in rows[1:])
         csv = pd.read_csv(tmp_path / f"all-{kind}.csv", dtype=str, keep_default_na=False)
-        assert csv["patient"].tolist() == [r[0] for r in rows[1:]]
+        assert csv[lead[0]].tolist() == [r[0] for r in rows[1:]]
     log = pd.read_csv(tmp_path / "all-screening-log.csv", dtype=str)
     assert sorted(log["patient"]) == sorted(result.verdicts["patient_id"])  # every patient exactly once
     # The worklist file says the date its days pending count to (W1's consent, the latest).
@@ -159,6 +176,36 @@ def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(co
     assert set(work["as of"]) == {"2025-03-10"}
     flags = pd.read_csv(tmp_path / "all-oversight-flags.csv", dtype=str)
     assert list(flags.columns[-2:]) == ["as of", "detail"] and set(flags["as of"]) == {"2025-03-10"}
+    # In the workbook, dates are date cells (Excel's date filters work on them) and text wider than the
+    # widest column wraps instead of being cut off at its neighbour (review 24).
+    sheet = openpyxl.load_workbook(tmp_path / "all-pending-worklist.xlsx")["Pending worklist"]
+    header = [cell.value for cell in sheet[1]]
+    for title in ("consent date", "as of"):
+        cell = sheet.cell(row=2, column=header.index(title) + 1)
+        assert cell.is_date and cell.number_format == "yyyy-mm-dd", title
+    wide = [i for i, title in enumerate(header)
+            if max(len(str(row[i].value or "")) for row in sheet.iter_rows(min_row=1)) + 2 > 60]
+    assert wide, "the cohort has no text wider than a column: the wrap is not exercised"
+    for i in wide:
+        assert all(row[i].alignment.wrap_text for row in sheet.iter_rows(min_row=2) if row[i].value), header[i]
+
+
+def test_site_criterion_rates_count_each_site_s_outcomes(cohort) -> None:
+    # The heat maps' cells as numbers (review 24), recounted here row by row from the outcomes.
+    result, _ = cohort
+    table = site_criterion_table(result)
+    sites = [s for s in SITE_IDS if s in set(result.verdicts["site_id"].astype(str))]
+    assert list(table[["site_id", "criterion_id"]].itertuples(index=False, name=None)) == [
+        (s, c) for s in sites for c in CRITERION_IDS]
+    outcomes = result.outcomes.astype({"site_id": str, "criterion_id": str, "outcome": str})
+    for row in table.itertuples():
+        mine = outcomes[(outcomes["site_id"] == row.site_id) & (outcomes["criterion_id"] == row.criterion_id)]
+        screened = int((result.verdicts["site_id"].astype(str) == row.site_id).sum())
+        assert (row.screened, row.failed, row.unknown) == (
+            screened, int((mine["outcome"] == "fail").sum()), int((mine["outcome"] == "unknown").sum()))
+        assert row.failed_share == pytest.approx(row.failed / screened)
+        assert row.unknown_share == pytest.approx(row.unknown / screened)
+    assert table["failed"].sum() == int((outcomes["outcome"] == "fail").sum())
 
 
 def test_downloads_are_byte_reproducible(cohort) -> None:
@@ -226,6 +273,10 @@ def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
     assert ld.loc["X1", "detail"].startswith("NMA-LD date passed")  # 2025-03-01 <= 2025-03-10
     assert ld.loc["W1", "flag"] == "NMA-LD while pending"
     assert ld.loc["W1", "detail"].startswith("NMA-LD scheduled")  # 2025-03-29 > 2025-03-10
+    # Each flag fills the date it is about: the NMA-LD date here, no approval date (review 24).
+    assert ld.loc["W1", "nmald_date"] == pd.Timestamp("2025-03-29") and pd.isna(ld.loc["W1", "approved_date"])
+    waived = flags[flags["flag"] == "waiver by a role not allowed"]
+    assert waived["approved_date"].notna().all() and waived["nmald_date"].isna().all()
 
 
 def test_a_waiver_by_a_role_not_allowed_is_flagged(cohort) -> None:

@@ -8,6 +8,8 @@ tests are skipped, saying so.
 
 from __future__ import annotations
 
+import datetime
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,7 +130,9 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 
 TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
                      "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
-                     "waivers": "Waivers", "changes": "Changes since the last cut: patients",
+                     "waivers": "Waivers", "findings": "Data-quality findings",
+                     "changes": "Changes since the last cut: patients",
+                     "site-criterion-rates": "Rates by site and criterion",
                      "differences": "Criterion outcomes that differ", "criterion-impact": "Impact of each criterion"}
 """Download kind -> how the caption of its table on the page starts."""
 PAGE_TABLES = """() => Array.from(document.querySelectorAll('.lifileucel-table')).map(d => ({
@@ -147,7 +151,14 @@ def _sheet_rows(path: Path) -> list[list[str]]:
 
     rows = list(openpyxl.load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
     keep = [i for i, title in enumerate(rows[0]) if title not in FILE_ONLY_COLUMNS]
-    return [["" if row[i] is None else str(row[i]) for i in keep] for row in rows[1:]]
+    return [[_as_shown(row[i]) for i in keep] for row in rows[1:]]
+
+
+def _as_shown(value: object) -> str:
+    """A cell as the page shows it: a date cell (a workbook keeps dates as dates) as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    return f"{value:%Y-%m-%d}" if isinstance(value, datetime.datetime) else str(value)
 
 
 def _report_pages(build: Build) -> list[Path]:

@@ -128,7 +128,7 @@ def test_blank_setting_asks_for_the_setting_once_and_not_for_recorded_agents() -
     outcome, _, missing = outcome_of("I2", therapies=[line(1, setting=None)])
     # metastatic: passes; adjuvant with no recurrence date after a recorded end: unclear
     assert outcome == "unknown"
-    assert missing == "therapies.setting (line 1); therapies.recurrence_date (line 1)"
+    assert missing == "therapies.setting (line 1); therapies.recurrence_date (line 1, if adjuvant or neoadjuvant)"
     assert "agents" not in missing
 
 
@@ -227,10 +227,12 @@ def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> 
     assert missing == "therapies.setting (line 1); therapies.stop_reason (line 1); therapies.best_response (line 1)"
     # Completed with a complete response: metastatic, it fails; adjuvant, it counts only if it recurred
     # in the window, and "completed" says the blank end date is a missing date, not "ongoing"
-    # (session 22): the setting, the end date and the recurrence date decide.
+    # (session 22): the setting, the end date and the recurrence date decide; the dates only if the line is
+    # adjuvant or neoadjuvant, which the request says (review 24: a metastatic line's dates decide nothing).
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="completed",
                                             best_response="cr")])[2] == (
-        "therapies.setting (line 1); therapies.end_date (line 1); therapies.recurrence_date (line 1)")
+        "therapies.setting (line 1); therapies.end_date (line 1, if adjuvant or neoadjuvant); "
+        "therapies.recurrence_date (line 1, if adjuvant or neoadjuvant)")
     # Ongoing: as adjuvant it recurred on therapy, so only the setting decides.
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="ongoing",
                                             best_response="cr")])[2] == "therapies.setting (line 1)"
@@ -503,8 +505,10 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
     ("I5", {"consent_date": None},
      ("consent date not recorded (consent_date): age at consent unknown", "patients.consent_date")),
     ("E10", {"live_vaccine_received": None},
-     ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date",
-      "patients.live_vaccine_received")),
+     # "yes" would still leave the date open: it is asked for in the same request (review 24).
+     ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date "
+      "(live_vaccine_date)",
+      "patients.live_vaccine_received; patients.live_vaccine_date (if received)")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
      ("stage III without sub-group (ajcc_stage), resectability not recorded (disease_unresectable)",
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
@@ -517,9 +521,16 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
      ("live vaccine 2025-01-02; NMA-LD not scheduled (lymphodepletion_date) and consent date not recorded "
       "(consent_date)",
       "patients.lymphodepletion_date; patients.consent_date")),
-    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None},
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None,
+             "consent_date": "2025-02-01"},
      # 2025-02-20 + 28 days = 2025-03-20: an NMA-LD start in between fails E10 (audit 22C: say when it passes).
      ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start from 2025-02-20 to "
+      "2025-03-20 fails, any other passes", "patients.lymphodepletion_date")),
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None,
+             "consent_date": "2025-03-01"},
+     # NMA-LD comes on or after consent (2025-03-01), so the window a coordinator can still hit starts there
+     # (review 24: the sentence said "from 2025-02-20", days no NMA-LD can fall on).
+     ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start from 2025-03-01 to "
       "2025-03-20 fails, any other passes", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
      ("HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an undetectable PCR would "

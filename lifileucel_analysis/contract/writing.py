@@ -237,11 +237,10 @@ def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False) ->
     workbook.properties.creator = "lifileucel-eap"
     for name, header, rows in sheets:
         sheet = workbook.create_sheet(title=name)
-        if for_people:
-            _dress_sheet(sheet, header, rows)
+        wrapped = _dress_sheet(sheet, header, rows) if for_people else set()
         sheet.append(header)
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, value) for value in row])
+            sheet.append([_xlsx_cell(sheet, value, position in wrapped) for position, value in enumerate(row)])
     if not sheets:
         workbook.create_sheet("empty")
     buffer = io.BytesIO()
@@ -250,17 +249,26 @@ def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False) ->
     return _normalise_zip(buffer.getvalue(), sizes)
 
 
-def _dress_sheet(sheet: object, header: list[str], rows: list[tuple[object, ...]]) -> None:
-    """Frozen header row, an autofilter over the table and column widths (before any row)."""
+def _dress_sheet(sheet: object, header: list[str], rows: list[tuple[object, ...]]) -> set[int]:
+    """Frozen header row, an autofilter over the table and column widths (before any row).
+
+    Returns the positions of the columns whose text is wider than the widest column (60
+    characters): their cells wrap, since a long "to collect" or "why unknown" cell would
+    otherwise be cut off at its filled neighbour (review 24).
+    """
     from openpyxl.utils import get_column_letter
 
     if not header:
-        return
+        return set()
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    wrapped = set()
     for position, title in enumerate(header):
         longest = max([len(title), *(len(_width_text(row[position])) for row in rows[:5000])])
-        sheet.column_dimensions[get_column_letter(position + 1)].width = min(max(longest + 2, 8), 60)
+        sheet.column_dimensions[get_column_letter(position + 1)].width = min(max(longest + 2, 8), MAX_WIDTH)
+        if longest + 2 > MAX_WIDTH:
+            wrapped.add(position)
+    return wrapped
 
 
 def _width_text(value: object) -> str:
@@ -273,9 +281,19 @@ def _xlsx_rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:
     return list(zip(*columns, strict=True))
 
 
-def _xlsx_cell(sheet: object, value: object) -> object:
-    from openpyxl.cell import WriteOnlyCell
+MAX_WIDTH = 60
+"""The widest column of a workbook for people, in characters; wider text wraps."""
 
+
+def _xlsx_cell(sheet: object, value: object, wrap: bool = False) -> object:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment
+
+    if wrap and isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # also keeps text starting with "=" text
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        return cell
     if isinstance(value, dt.datetime):
         cell = WriteOnlyCell(sheet, value=value)
         cell.number_format = "yyyy-mm-dd"

@@ -212,7 +212,10 @@ def window_requests(lines: pd.DataFrame, line: pd.Series) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, the fields that would decide its window (``line``:
     how requests name it, " (line 2)"): the recurrence date, the end date of a line that stopped
     on a date not recorded, or both dates of a recurrence before the start; "" for any other line
-    (:class:`WindowCase`)."""
+    (:class:`WindowCase`). A line whose setting is blank has them asked for "(line 2, if adjuvant or
+    neoadjuvant)": as a metastatic line its dates decide nothing (review 24)."""
+    setting_blank = lines["setting"].isna().to_numpy()
+    line = line.where(~setting_blank, line.str[:-1] + ", if adjuvant or neoadjuvant)")
     recurrence = "therapies.recurrence_date" + line
     end = "therapies.end_date" + line
     return _by_case(window_cases(lines), {

@@ -300,7 +300,7 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     long_before_consent = (consent - when).dt.days > window
     # Which NMA-LD starts would fail, for a coordinator planning it while it is not scheduled (audit 22C).
     values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received),
-              "until": when + pd.Timedelta(days=window)}
+              "from": when.where(~(consent > when), consent), "until": when + pd.Timedelta(days=window)}
     dated = when.notna()
     return decide(f.n, [
         Rule(dated & days.between(0, window), F,
@@ -314,10 +314,12 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
                                         "(lymphodepletion_date) and consent date not recorded (consent_date)",
              "patients.lymphodepletion_date; patients.consent_date"),
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start "
-                       "from {when} to {until} fails, any other passes", "patients.lymphodepletion_date"),
+                       "from {from} to {until} fails, any other passes", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
         Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
-                                 "and no vaccine date", "patients.live_vaccine_received"),
+                                 "and no vaccine date (live_vaccine_date)",
+             # "yes" alone leaves E10 open: the date is asked for with it, not a week later (review 24).
+             "patients.live_vaccine_received; patients.live_vaccine_date (if received)"),
         Rule(True, U, "live vaccine received, date not recorded (live_vaccine_date)", "patients.live_vaccine_date"),
     ], values)
 

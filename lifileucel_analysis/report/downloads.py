@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
-from . import summaries
+from . import site_summaries, summaries
 from .html_tables import display_frame
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
@@ -48,7 +48,9 @@ DOWNLOAD_KINDS: dict[str, str] = {
     "failure-details": "Failure details",
     "oversight-flags": "Oversight flags",
     "waivers": "Waivers",
+    "findings": "Data-quality findings",
     "changes": "Changes since the last cut",
+    "site-criterion-rates": "Rates by site and criterion",
 }
 """File-name part and sheet name of every download, in reading order."""
 CRITERIA_IMPACT_NOTEBOOK = "criteria_impact"
@@ -98,15 +100,23 @@ def download_tables(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
         "failure-details": summaries.failure_details(result),
         "oversight-flags": dated_for_file(oversight_flags(result, patients, as_of, allowed_roles), as_of, "detail"),
         "waivers": waivers_with_roles(result, allowed_roles),
+        "findings": summaries.data_quality_findings(result),
         "changes": shown.reset_index(drop=True),
+        "site-criterion-rates": site_summaries.site_criterion_table(result),
     }
 
 
-def readable(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame as the page shows it (titled columns, dates as text), keeping numbers numeric."""
+def readable(frame: pd.DataFrame, keep_dates: bool = False) -> pd.DataFrame:
+    """The frame as the page shows it (titled columns, dates as text), keeping numbers numeric.
+
+    ``keep_dates``: date columns stay dates too, which a workbook stores as date cells, so that
+    Excel's date filters and sorting work on them (review 24: they were text cells).
+    """
     shown = display_frame(frame)
     for column, title in zip(frame.columns, shown.columns, strict=True):
-        if pd.api.types.is_integer_dtype(frame[column].dtype):
+        kept = pd.api.types.is_integer_dtype(frame[column].dtype) or (
+            keep_dates and pd.api.types.is_datetime64_any_dtype(frame[column].dtype))
+        if kept:
             shown[title] = frame[column].reset_index(drop=True)
     return shown
 
@@ -116,10 +126,9 @@ def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
 
     The mark lets Excel, where a coordinator opens the file, read non-ASCII text as UTF-8.
     """
-    shown = readable(frame)
     if fmt == "xlsx":
-        return xlsx_download_bytes({SHEET_NAMES[kind]: shown})
-    return neutralise_formulas(shown).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
+        return xlsx_download_bytes({SHEET_NAMES[kind]: readable(frame, keep_dates=True)})
+    return neutralise_formulas(readable(frame)).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 
 def write_downloads(tables: Mapping[str, pd.DataFrame], folder: Path, stem: str) -> list[Path]:

@@ -377,8 +377,9 @@ class EligibilityReport:
 
     def findings(self) -> HtmlTable:
         """Data-quality findings of the screening."""
-        return HtmlTable(summaries.data_quality_findings(self.result), caption="Data-quality findings",
-                         empty="No data-quality findings.", max_rows=PAGE_ROWS)
+        found, download = summaries.data_quality_findings(self.result), download_name(self.site, "findings", "xlsx")
+        return HtmlTable(found, caption="Data-quality findings", empty="No data-quality findings.", max_rows=PAGE_ROWS,
+                         download=download)
 
     # ---------------------------------------------------------------- site summary
 
@@ -484,8 +485,7 @@ def criteria_parameter_table(params: CriteriaParams) -> pd.DataFrame:
     sources = parameter_sources()
     values = params.as_dict()
     return pd.DataFrame({
-        "parameter": list(values),
-        "value": [_parameter_text(v) for v in values.values()],
+        "parameter": list(values), "value": [_parameter_text(v) for v in values.values()],
         "default": [_parameter_text(defaults.get(k)) for k in values],
         "changed": [format_scalar(True) if values[k] != defaults.get(k) else "" for k in values],
         "source": [sources.get(k, "") for k in values],

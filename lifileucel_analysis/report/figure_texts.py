@@ -102,7 +102,8 @@ def heatmap(program: object, outcome: str) -> str:
     """Site x criterion rates."""
     word = {"fail": "failing", "unknown": "with unknown outcome for"}[outcome]
     return (f"Heat map: number and share of each site's screened patients {word} each criterion "
-            f"({len(program.verdicts)} screened in the program); the cells are also in the site tables.")
+            f"({len(program.verdicts)} screened in the program); the cells are also in the download "
+            f"'Rates by site and criterion' (one row per site and criterion).")
 
 
 def timeline(program: object) -> str:

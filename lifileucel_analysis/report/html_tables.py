@@ -43,6 +43,7 @@ COLUMN_TITLES: dict[str, str] = {
     "approver_allowed": "approver's role may waive",
     "fields": "fields to collect",
     "nmald": "NMA-LD",
+    "nmald_date": "NMA-LD date",
 }
 """Column headers as shown; any other column is shown with ``_`` replaced by a space."""
 

@@ -27,7 +27,9 @@ if TYPE_CHECKING:  # the protocol, for type checkers only
 
 DEFAULT_WAIVER_ROLES: tuple[str, ...] = ("Principal Investigator", "Sponsor Medical Monitor")
 """Roles allowed to approve a waiver when the report parameter ``waiver_roles`` is blank."""
-FLAG_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "flag", "verdict", "date", "detail")
+FLAG_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "flag", "verdict", "nmald_date", "approved_date", "detail")
+"""Columns of :func:`oversight_flags`: each kind of flag fills the date it is about and leaves the other blank, so a
+monitor sorting by a date sorts one kind of date (review 24: one ``date`` column held both)."""
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
 
@@ -52,7 +54,7 @@ def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: Dat
                                                                          "unknown: " + rows["unknown"].fillna("").astype(str))
     return pd.DataFrame({
         "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str),
-        "flag": verdict[hit].map(LD_FLAGS), "verdict": verdict[hit], "date": date[hit],
+        "flag": verdict[hit].map(LD_FLAGS), "verdict": verdict[hit], "nmald_date": date[hit],
         "detail": "NMA-LD " + status.astype(str) + "; " + reasons,
     }, columns=list(FLAG_COLUMNS))
 
@@ -80,7 +82,7 @@ def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
     verdict = rows["patient_id"].map(result.verdicts.astype({"patient_id": "str"}).set_index("patient_id")["verdict"])
     return pd.DataFrame({
         "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str), "flag": WAIVER_FLAG,
-        "verdict": verdict.astype(str), "date": rows["approved_date"],
+        "verdict": verdict.astype(str), "approved_date": rows["approved_date"],
         "detail": (rows["criterion_id"].astype(str) + " waived by " + rows["approved_by"].fillna("").astype(str)
                    + "; allowed: " + "; ".join(allowed)),
     }, columns=list(FLAG_COLUMNS))
@@ -91,7 +93,8 @@ def oversight_flags(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     """Every flag, sorted by site (record order), flag, patient."""
     frame = pd.concat([lymphodepletion_flags(result, patients, as_of), waiver_flags(result, allowed)],
                       ignore_index=True)
-    frame["date"] = pd.to_datetime(frame["date"])
+    for column in ("nmald_date", "approved_date"):
+        frame[column] = pd.to_datetime(frame[column])
     site_rank = frame["site_id"].map({s: i for i, s in enumerate(SITE_IDS)})
     frame = frame.assign(_site=site_rank).sort_values(["_site", "flag", "patient_id"], kind="stable")
     return frame.drop(columns="_site").reset_index(drop=True)

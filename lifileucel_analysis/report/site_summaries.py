@@ -201,6 +201,30 @@ def site_criterion_counts(result: ResultLike, outcome: CriterionOutcome = "fail"
     return counts
 
 
+def site_criterion_table(result: ResultLike) -> pd.DataFrame:
+    """The heat maps' cells as numbers, one row per site and criterion (long, tidy).
+
+    A sponsor comparing sites filters and sorts these rather than reading colours (review 24:
+    the matrices were pictures only). Sites with screened patients, in the record's order;
+    criteria in protocol order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site_id``, ``criterion_id``, ``screened``, ``failed``, ``failed_share``,
+        ``unknown``, ``unknown_share`` (shares of the site's screened patients).
+    """
+    present = set(result.verdicts["site_id"].astype(str))
+    sites = [s for s in SITE_IDS if s in present]
+    screened = site_screened(result, sites)
+    counts = {outcome: site_criterion_counts(result, outcome, sites).stack() for outcome in ("fail", "unknown")}
+    frame = pd.DataFrame({"failed": counts["fail"], "unknown": counts["unknown"]}).reset_index()
+    frame.insert(2, "screened", frame["site_id"].map(screened).astype(int))
+    frame.insert(4, "failed_share", share_of(frame["failed"], frame["screened"]))
+    frame["unknown_share"] = share_of(frame["unknown"], frame["screened"])
+    return frame.astype({"failed": int, "unknown": int})
+
+
 def site_screened(result: ResultLike, sites: Sequence[str]) -> pd.Series:
     """Screened patients per site, in the order of ``sites`` (0 for a site without any)."""
     return result.verdicts["site_id"].astype(str).value_counts().reindex(list(sites), fill_value=0)

@@ -262,11 +262,14 @@ def data_quality_findings(result: ResultLike) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``patient_id``, ``table``, ``column``, ``value``, ``finding``; sorted by patient,
-        table and column.
+        ``patient_id``, ``site_id``, ``table``, ``column``, ``value``, ``finding``; sorted by
+        patient, table and column. The site, as on every patient table: the file a site
+        corrects its data from is filtered by it (review 24).
     """
     columns = ["patient_id", "table", "column", "value", "finding"]
     frame = result.findings[columns].copy()
+    sites = result.verdicts.astype({"patient_id": "str"}).set_index("patient_id")["site_id"].astype(str)
+    frame.insert(1, "site_id", frame["patient_id"].astype(str).map(sites).astype(object))
     frame["value"] = frame["value"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
     return frame.sort_values(["patient_id", "table", "column"], kind="stable").reset_index(drop=True)
 

@@ -156,9 +156,10 @@ def field_label(token: str) -> str:
     description = spec.description.split("; ")[0] if spec is not None else ""
     name = _words(column)
     if description and not description.startswith(_NOTE_STARTS):
-        # "AJCC stage (AJCC 8th edition stage group) (sub-group)" reads as two asides: one (audit 22A).
+        # "AJCC stage (AJCC 8th edition stage group) (sub-group)" reads as two asides: one (audit 22A),
+        # joined by ", ": "; " separates the worklist's items (review 24).
         aside = re.fullmatch(r" \((.+)\)", rest)
-        return f"{name} ({description}; {aside.group(1)})" if aside else f"{name} ({description}){rest}"
+        return f"{name} ({description}, {aside.group(1)})" if aside else f"{name} ({description}){rest}"
     return name + rest
 
 
@@ -349,8 +350,9 @@ def dated_for_file(worklist: pd.DataFrame, as_of: DataCurrency, before: str = "d
     consent date).
     """
     frame = worklist.copy()
-    day = pd.NA if as_of.date is None else f"{as_of.date:%Y-%m-%d}"
-    frame.insert(frame.columns.get_loc(before), AS_OF, pd.array([day] * len(frame), dtype="string"))
+    # A date, not text: a workbook stores it as a date cell (pages and CSV files show it as YYYY-MM-DD).
+    day = pd.Series(as_of.date, index=frame.index, dtype="datetime64[ns]")
+    frame.insert(frame.columns.get_loc(before), AS_OF, day)
     return frame
 
 
