@@ -322,7 +322,7 @@ def test_screen_files_resolves_paths_by_the_one_rule(tmp_path: Path, monkeypatch
     assert inputs.result.n_in == len(inputs.dataset.patients) == len(inputs.result.verdicts)
     assert inputs.params == inputs.result.params == load_params()
     assert screening_inputs.screen_files(FIXTURE_DATASET).criteria_params_path is None  # blank: defaults only
-    with pytest.raises(ContractError, match="no_such_folder.*no such file or folder"):
+    with pytest.raises(ContractError, match="(?s)no_such_folder.*no such file or folder"):
         screening_inputs.screen_files("no_such_folder")  # a missing dataset is a contract problem
     with pytest.raises(screening_inputs.InputNotFoundError, match="criteria parameters nope.yaml not found"):
         screening_inputs.screen_files(FIXTURE_DATASET, "nope.yaml")
