@@ -340,7 +340,16 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of ``lifileucel-eap``."""
     parser = argparse.ArgumentParser(prog="lifileucel-eap", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_screen_command(sub)
+    _add_history_commands(sub)
+    _add_data_commands(sub)
+    _add_reports_command(sub)
+    _add_exchange_commands(sub)
+    return parser
 
+
+def _add_screen_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the screen subcommand."""
     screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
     screen.add_argument("dataset", help="folder of CSV or Parquet files, an .xlsx workbook, or a REDCap CSV export")
     screen.add_argument("--out", required=True, help="output folder")
@@ -358,6 +367,8 @@ def build_parser() -> argparse.ArgumentParser:
     screen.set_defaults(func=cmd_screen)
 
 
+def _add_history_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the changes and compare subcommands."""
     changes = sub.add_parser("changes", help="what changed since an earlier run of a history")
     changes.add_argument("--history", required=True, metavar="FILE", help="the DuckDB history file")
     changes.add_argument("--since", default=None, metavar="RUN_OR_DATE",
@@ -373,6 +384,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", required=True, help="output folder for differences.csv and site_counts.csv")
     compare.set_defaults(func=cmd_compare)
 
+
+def _add_data_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the partition and synth subcommands."""
     partition = sub.add_parser("partition", help="write a dataset as Parquet buckets by a hash of patient_id")
     partition.add_argument("dataset", help="folder of CSV or Parquet tables")
     partition.add_argument("--buckets", type=int, required=True, help="number of buckets")
@@ -389,6 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "planted changes (out/planted_changes.csv)")
     synth.set_defaults(func=cmd_synth)
 
+
+def _add_reports_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the reports subcommand."""
     reports = sub.add_parser("reports", help="build every report and the index")
     reports.add_argument("--dataset", default=None, help="dataset (default: the bundled demo cohort)")
     reports.add_argument("--out", default="reports", help="output folder")
@@ -402,8 +419,6 @@ def build_parser() -> argparse.ArgumentParser:
                          help="a folder of weekly extracts with cuts.csv (synth --weeks): record every week into "
                               "--history at its cut date, build the reports from the last week")
     reports.set_defaults(func=cmd_reports)
-    _add_exchange_commands(sub)
-    return parser
 
 
 def _guarded(call: Callable[[], int]) -> int:

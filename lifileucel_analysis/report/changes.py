@@ -78,6 +78,34 @@ def _joined(frame: pd.DataFrame, mask: pd.Series, text: pd.Series, sep: str = ";
     return chosen.groupby("patient_id", sort=False)["_text"].agg(lambda s: sep.join(s) if len(s) else "")
 
 
+def _change_parts(both: pd.DataFrame) -> dict[str, pd.Series]:
+    """Per patient, the columns of :func:`patient_changes` read from its outcomes before and after.
+
+    ``both``: the two runs' outcomes merged per (patient, criterion), in criterion order per patient.
+    """
+    both = both.assign(**{column: both[column].astype("object").where(both[column].notna(), "")
+                          for column in ("outcome_after", "outcome_before", "evidence_after", "evidence_before")})
+    moved = both["outcome_after"] != both["outcome_before"]
+    old = both["outcome_before"]
+    new = both["outcome_after"]
+    existed = old != ""
+    criterion = both["criterion_id"].astype(str)
+    return {
+        "newly_failed": _joined(both, moved & (new == "fail"), criterion),
+        "resolved": _joined(both, moved & old.isin(BLOCKING_OR_OPEN) & ~new.isin(BLOCKING_OR_OPEN) & (new != ""),
+                            criterion),
+        "newly_unknown": _joined(both, moved & (new == "unknown"), criterion),
+        "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
+        # Each sentence with its criterion and outcome ("I2 (fail): ..."), criteria apart by " | ": a new
+        # patient's failed and unknown criteria read apart (audit 22C).
+        "evidence_before": _joined(both, moved & existed, criterion + " (" + old + "): " + both["evidence_before"],
+                                   EVIDENCE_SEPARATOR),
+        # a new patient's evidence: only what blocks or is open (the rest is in the run's outcomes)
+        "evidence_after": _joined(both, moved & (new != "") & (existed | new.isin(BLOCKING_OR_OPEN)),
+                                  criterion + " (" + new + "): " + both["evidence_after"], EVIDENCE_SEPARATOR),
+    }
+
+
 def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
                     outcomes_before: pd.DataFrame, outcomes_after: pd.DataFrame) -> pd.DataFrame:
     """One row per patient that changed between two runs (columns :data:`CHANGE_COLUMNS`).
@@ -104,27 +132,7 @@ def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
     order = {c.id: i for i, c in enumerate(CATALOG)}
     both = both.assign(_order=both["criterion_id"].astype(str).map(order)).sort_values(
         ["patient_id", "_order"], kind="stable").reset_index(drop=True)
-    for column in ("outcome_after", "outcome_before", "evidence_after", "evidence_before"):
-        both[column] = both[column].astype("object").where(both[column].notna(), "")
-    moved = both["outcome_after"] != both["outcome_before"]
-    old = both["outcome_before"]
-    new = both["outcome_after"]
-    existed = old != ""
-    criterion = both["criterion_id"].astype(str)
-    parts = {
-        "newly_failed": _joined(both, moved & (new == "fail"), criterion),
-        "resolved": _joined(both, moved & old.isin(BLOCKING_OR_OPEN) & ~new.isin(BLOCKING_OR_OPEN) & (new != ""),
-                            criterion),
-        "newly_unknown": _joined(both, moved & (new == "unknown"), criterion),
-        "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
-        # Each sentence with its criterion and outcome ("I2 (fail): ..."), criteria apart by " | ": a new
-        # patient's failed and unknown criteria read apart (audit 22C).
-        "evidence_before": _joined(both, moved & existed, criterion + " (" + old + "): " + both["evidence_before"],
-                                   EVIDENCE_SEPARATOR),
-        # a new patient's evidence: only what blocks or is open (the rest is in the run's outcomes)
-        "evidence_after": _joined(both, moved & (new != "") & (existed | new.isin(BLOCKING_OR_OPEN)),
-                                  criterion + " (" + new + "): " + both["evidence_after"], EVIDENCE_SEPARATOR),
-    }
+    parts = _change_parts(both)
     table = verdicts_after[["patient_id", "site_id", "verdict"]].astype(str).merge(
         verdicts_before[["patient_id", "site_id", "verdict"]].astype(str), on="patient_id", how="outer",
         suffixes=("_after", "_before"))
