@@ -36,13 +36,15 @@ $(STAMP): requirements.lock pyproject.toml
 # make test = three pytest runs; every run happens, the first failure decides the status.
 #  1. the unit/property/end-to-end suite (builds the 15 reports once per worker on the fixture
 #     cohort and opens them in headless Chromium), spread over TEST_WORKERS pytest-xdist workers
-#     (default: one per CPU), a test file per worker at a time (--dist loadfile: a module's shared
-#     fixtures are built once); TEST_WORKERS=0 runs it in one process;
+#     (default: one per CPU this process may use, as nproc counts them, at most 4: each worker builds
+#     the reports once; xdist's own "auto" counts the host's cores even where fewer are usable), a
+#     test file per worker at a time (--dist loadfile: a module's shared fixtures are built once);
+#     TEST_WORKERS=0 runs it in one process;
 #  2. the golden notebooks under tests/golden/, re-run and compared output by output (nbval);
 #  3. the notebook templates, smoke-run on their defaults (demo cohort) in lax mode.
 # pytest exit status 5 = "no tests collected" is not a failure.
 NBVAL_CELL_TIMEOUT ?= 300
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); if [ "$$n" -gt 4 ]; then n=4; fi; echo $$n)
 PYTEST := $(BIN)/python -m pytest
 NBVAL := --nbval-current-env --nbval-cell-timeout $(NBVAL_CELL_TIMEOUT)
 test: $(STAMP)

@@ -18,9 +18,11 @@ from hypothesis import HealthCheck, given, settings
 from strategies import screening_tables
 
 from lifileucel_analysis.contract.dataset import ScreeningDataset
+from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS, TABLES
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import ScreeningResult, screen
+from lifileucel_analysis.paths import FIXTURE_DATASET
 from lifileucel_analysis.report import EligibilityReport
 from lifileucel_analysis.report.attrition import attrition_table, failure_sets
 from lifileucel_analysis.report.downloads import DOWNLOAD_KINDS, download_bytes, download_tables, write_downloads
@@ -191,8 +193,20 @@ def test_downloads_are_formatted_workbooks_with_patient_and_site_on_every_row(co
 
 
 def test_site_criterion_rates_count_each_site_s_outcomes(cohort) -> None:
-    # The heat maps' cells as numbers (review 24), recounted here row by row from the outcomes.
+    # The heat maps' cells as numbers (review 24), recounted here row by row from the outcomes, on a
+    # cohort spread over two sites (the record's order, not the data's) and on the fixture's six.
     result, _ = cohort
+    tables = concat_tables([case_tables(patient_id="M1", patient={"site_id": "mskcc", "ecog": 3}),
+                            case_tables(patient_id="H1", patient={"site_id": "honorhealth", "ecog": None}),
+                            case_tables(patient_id="H2", patient={"site_id": "honorhealth"})])
+    two_sites, _ = _screen(tables)
+    assert list(dict.fromkeys(site_criterion_table(two_sites)["site_id"])) == ["honorhealth", "mskcc"]
+    six_sites = screen(load_dataset(FIXTURE_DATASET), load_params())
+    for scope in (result, two_sites, six_sites):
+        _rates_recount(scope)
+
+
+def _rates_recount(result: ScreeningResult) -> None:
     table = site_criterion_table(result)
     sites = [s for s in SITE_IDS if s in set(result.verdicts["site_id"].astype(str))]
     assert list(table[["site_id", "criterion_id"]].itertuples(index=False, name=None)) == [
@@ -206,6 +220,13 @@ def test_site_criterion_rates_count_each_site_s_outcomes(cohort) -> None:
         assert row.failed_share == pytest.approx(row.failed / screened)
         assert row.unknown_share == pytest.approx(row.unknown / screened)
     assert table["failed"].sum() == int((outcomes["outcome"] == "fail").sum())
+    # In the workbook the shares are numbers shown as percentages, so that Excel sorts them as numbers.
+    sheet = openpyxl.load_workbook(io.BytesIO(download_bytes("site-criterion-rates", table, "xlsx"))).active
+    header = [cell.value for cell in sheet[1]]
+    for title in ("failed share", "unknown share"):
+        cells = [row[header.index(title)] for row in sheet.iter_rows(min_row=2)]
+        # (a 0.0 reads back from the file as the integer 0: a number either way, not the text "0.0%")
+        assert all(isinstance(c.value, (int, float)) and c.number_format == "0.0%" for c in cells), title
 
 
 def test_downloads_are_byte_reproducible(cohort) -> None:
@@ -277,6 +298,18 @@ def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
     assert ld.loc["W1", "nmald_date"] == pd.Timestamp("2025-03-29") and pd.isna(ld.loc["W1", "approved_date"])
     waived = flags[flags["flag"] == "waiver by a role not allowed"]
     assert waived["approved_date"].notna().all() and waived["nmald_date"].isna().all()
+
+
+def test_every_download_of_a_dataset_without_patients_has_its_header_and_no_row() -> None:
+    # The NMA-LD flags looked each patient's date up with Series.map, which failed on zero patients
+    # ("Cannot cast DatetimeArray to dtype float64"; review 24).
+    empty = {name: frame.iloc[0:0] for name, frame in case_tables(patient_id="A1").items()}
+    result, dataset = _screen(empty)
+    tables = download_tables(result, dataset.patients, data_currency(result.verdicts))
+    assert list(tables) == list(DOWNLOAD_KINDS) and all(len(frame) == 0 for frame in tables.values())
+    assert list(tables["oversight-flags"].columns[4:6]) == ["nmald_date", "approved_date"]
+    for kind, frame in tables.items():
+        assert download_bytes(kind, frame, "csv").decode("utf-8-sig").count("\n") == 1, kind
 
 
 def test_a_waiver_by_a_role_not_allowed_is_flagged(cohort) -> None:

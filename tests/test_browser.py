@@ -149,16 +149,20 @@ def _sheet_rows(path: Path) -> list[list[str]]:
     """The sheet's data rows, without the columns only a file carries (:data:`FILE_ONLY_COLUMNS`)."""
     import openpyxl
 
-    rows = list(openpyxl.load_workbook(path, read_only=True).worksheets[0].iter_rows(values_only=True))
-    keep = [i for i, title in enumerate(rows[0]) if title not in FILE_ONLY_COLUMNS]
+    rows = list(openpyxl.load_workbook(path).worksheets[0].iter_rows())
+    keep = [i for i, cell in enumerate(rows[0]) if cell.value not in FILE_ONLY_COLUMNS]
     return [[_as_shown(row[i]) for i in keep] for row in rows[1:]]
 
 
-def _as_shown(value: object) -> str:
-    """A cell as the page shows it: a date cell (a workbook keeps dates as dates) as YYYY-MM-DD."""
+def _as_shown(cell: Any) -> str:
+    """A cell as the page shows it: a workbook keeps dates and shares as numbers, the page shows
+    ``YYYY-MM-DD`` and ``12.5%``."""
+    value = cell.value
     if value is None:
         return ""
-    return f"{value:%Y-%m-%d}" if isinstance(value, datetime.datetime) else str(value)
+    if isinstance(value, datetime.datetime):
+        return f"{value:%Y-%m-%d}"
+    return f"{value:.1%}" if cell.number_format == "0.0%" else str(value)
 
 
 def _report_pages(build: Build) -> list[Path]:

@@ -27,7 +27,7 @@ import re
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -215,17 +215,19 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 # xlsx
 
 
-def xlsx_download_bytes(tables: Mapping[str, pd.DataFrame]) -> bytes:
+def xlsx_download_bytes(tables: Mapping[str, pd.DataFrame], percent_columns: Collection[str] = ()) -> bytes:
     """A workbook for people: one sheet per table, frozen header, filters, column widths.
 
     Deterministic like every xlsx of :func:`write_tables` (fixed timestamps); text that a
     spreadsheet would run as a formula stays text. Widths follow the longest cell of each
-    column (header included), between 8 and 60 characters.
+    column (header included), between 8 and 60 characters. Columns named in
+    ``percent_columns`` hold fractions, shown as ``12.5%`` and kept numbers (sortable).
     """
-    return _xlsx_bytes(tables, for_people=True)
+    return _xlsx_bytes(tables, for_people=True, percent_columns=frozenset(percent_columns))
 
 
-def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False) -> bytes:
+def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False,
+                percent_columns: frozenset[str] = frozenset()) -> bytes:
     from openpyxl import Workbook
 
     # Every cell is formatted before openpyxl is involved, so a bad value fails here and
@@ -237,10 +239,10 @@ def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False) ->
     workbook.properties.creator = "lifileucel-eap"
     for name, header, rows in sheets:
         sheet = workbook.create_sheet(title=name)
-        wrapped = _dress_sheet(sheet, header, rows) if for_people else set()
+        styles = _dress_sheet(sheet, header, rows, percent_columns) if for_people else {}
         sheet.append(header)
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, value, position in wrapped) for position, value in enumerate(row)])
+            sheet.append([_xlsx_cell(sheet, value, styles.get(position)) for position, value in enumerate(row)])
     if not sheets:
         workbook.create_sheet("empty")
     buffer = io.BytesIO()
@@ -249,26 +251,30 @@ def _xlsx_bytes(tables: Mapping[str, pd.DataFrame], for_people: bool = False) ->
     return _normalise_zip(buffer.getvalue(), sizes)
 
 
-def _dress_sheet(sheet: object, header: list[str], rows: list[tuple[object, ...]]) -> set[int]:
+def _dress_sheet(sheet: object, header: list[str], rows: list[tuple[object, ...]],
+                 percent_columns: frozenset[str] = frozenset()) -> dict[int, str]:
     """Frozen header row, an autofilter over the table and column widths (before any row).
 
-    Returns the positions of the columns whose text is wider than the widest column (60
-    characters): their cells wrap, since a long "to collect" or "why unknown" cell would
-    otherwise be cut off at its filled neighbour (review 24).
+    Returns the style of each column that has one: ``"percent"`` for ``percent_columns``;
+    ``"wrap"`` where any text is wider than the widest column (60 characters), since a long
+    "to collect" or "why unknown" cell would otherwise be cut off at its filled neighbour
+    (review 24). Widths are read from the first 5,000 rows; the wrap from every row.
     """
     from openpyxl.utils import get_column_letter
 
     if not header:
-        return set()
+        return {}
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
-    wrapped = set()
+    styles = {}
     for position, title in enumerate(header):
         longest = max([len(title), *(len(_width_text(row[position])) for row in rows[:5000])])
         sheet.column_dimensions[get_column_letter(position + 1)].width = min(max(longest + 2, 8), MAX_WIDTH)
-        if longest + 2 > MAX_WIDTH:
-            wrapped.add(position)
-    return wrapped
+        if title in percent_columns:
+            styles[position] = "percent"
+        elif any(isinstance(row[position], str) and len(row[position]) + 2 > MAX_WIDTH for row in rows):
+            styles[position] = "wrap"
+    return styles
 
 
 def _width_text(value: object) -> str:
@@ -285,11 +291,15 @@ MAX_WIDTH = 60
 """The widest column of a workbook for people, in characters; wider text wraps."""
 
 
-def _xlsx_cell(sheet: object, value: object, wrap: bool = False) -> object:
+def _xlsx_cell(sheet: object, value: object, style: str | None = None) -> object:
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment
 
-    if wrap and isinstance(value, str):
+    if style == "percent" and isinstance(value, float):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = "0.0%"
+        return cell
+    if style == "wrap" and isinstance(value, str):
         cell = WriteOnlyCell(sheet, value=value)
         cell.data_type = "s"  # also keeps text starting with "=" text
         cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -4,8 +4,8 @@ Each report page ``<notebook>/<name>.html`` of a build has beside it, per table,
 ``<name>-<kind>.xlsx`` (one sheet, frozen header, filters, column widths) and
 ``<name>-<kind>.csv`` (formulas neutralised), written by the runner
 (:mod:`lifileucel_analysis.runner.report_downloads`) and linked from the page
-(:meth:`.eligibility_report.EligibilityReport.downloads`) and from the index. Every row
-carries its patient ID and site; the same inputs give the same bytes.
+(:meth:`.eligibility_report.EligibilityReport.downloads`) and from the index. Every row of a
+patient table carries its patient ID and site; the same inputs give the same bytes.
 
 - ``pending-worklist``: every pending patient exactly once (:mod:`.worklist`);
 - ``screening-log``: every screened patient exactly once;
@@ -13,8 +13,11 @@ carries its patient ID and site; the same inputs give the same bytes.
   ineligible patient appears, once per criterion failed);
 - ``oversight-flags``: one row per flag (:mod:`.oversight`);
 - ``waivers``: one row per documented waiver;
+- ``findings``: one row per data-quality finding;
 - ``changes``: one row per patient that changed since the previous run of the run history
-  (:mod:`.since_last_cut`; a header only without a history or an earlier run).
+  (:mod:`.since_last_cut`; a header only without a history or an earlier run);
+- ``site-criterion-rates``: one row per site and criterion, the heat maps' cells as numbers
+  (no patient column).
 
 The criteria impact page (:mod:`.criteria_impact_report`) has its own two
 (:data:`CRITERIA_IMPACT_DOWNLOAD_KINDS`): ``differences`` (one row per patient and
@@ -35,7 +38,7 @@ import pandas as pd
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import site_summaries, summaries
-from .html_tables import display_frame
+from .html_tables import display_frame, is_percent_column
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
 
@@ -106,19 +109,28 @@ def download_tables(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     }
 
 
-def readable(frame: pd.DataFrame, keep_dates: bool = False) -> pd.DataFrame:
-    """The frame as the page shows it (titled columns, dates as text), keeping numbers numeric.
+def readable(frame: pd.DataFrame, for_workbook: bool = False) -> pd.DataFrame:
+    """The frame as the page shows it (titled columns, dates as text), keeping integers numeric.
 
-    ``keep_dates``: date columns stay dates too, which a workbook stores as date cells, so that
-    Excel's date filters and sorting work on them (review 24: they were text cells).
+    ``for_workbook``: dates and shares stay dates and numbers too, which a workbook stores as
+    date cells and percentages (:func:`percent_titles`), so that Excel's filters and sorting
+    work on them (review 24: they were text cells).
     """
     shown = display_frame(frame)
     for column, title in zip(frame.columns, shown.columns, strict=True):
-        kept = pd.api.types.is_integer_dtype(frame[column].dtype) or (
-            keep_dates and pd.api.types.is_datetime64_any_dtype(frame[column].dtype))
+        dtype = frame[column].dtype
+        kept = pd.api.types.is_integer_dtype(dtype) or for_workbook and (
+            pd.api.types.is_datetime64_any_dtype(dtype) or title in percent_titles(frame))
         if kept:
             shown[title] = frame[column].reset_index(drop=True)
     return shown
+
+
+def percent_titles(frame: pd.DataFrame) -> set[str]:
+    """The titles (as shown) of ``frame``'s float columns that hold fractions (shown as percentages)."""
+    shown = display_frame(frame.head(0))
+    return {title for column, title in zip(frame.columns, shown.columns, strict=True)
+            if is_percent_column(str(column)) and pd.api.types.is_float_dtype(frame[column].dtype)}
 
 
 def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
@@ -127,7 +139,7 @@ def download_bytes(kind: str, frame: pd.DataFrame, fmt: str) -> bytes:
     The mark lets Excel, where a coordinator opens the file, read non-ASCII text as UTF-8.
     """
     if fmt == "xlsx":
-        return xlsx_download_bytes({SHEET_NAMES[kind]: readable(frame, keep_dates=True)})
+        return xlsx_download_bytes({SHEET_NAMES[kind]: readable(frame, for_workbook=True)}, percent_titles(frame))
     return neutralise_formulas(readable(frame)).to_csv(index=False, lineterminator="\n").encode("utf-8-sig")
 
 

@@ -167,7 +167,8 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
-def _is_percent_column(name: str) -> bool:
+def is_percent_column(name: str) -> bool:
+    """Whether column ``name`` holds fractions shown as percentages (:data:`PERCENT_SUFFIXES`)."""
     return any(str(name).endswith(suffix) for suffix in PERCENT_SUFFIXES)
 
 
@@ -204,7 +205,7 @@ def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.
     shown = pd.DataFrame(index=range(len(frame)))
     for column in frame.columns:
         values = frame[column].reset_index(drop=True)
-        percent = _is_percent_column(column)
+        percent = is_percent_column(column)
         if pd.api.types.is_datetime64_any_dtype(values):
             text = values.dt.strftime("%Y-%m-%d").fillna("")
         elif isinstance(values.dtype, pd.StringDtype):

@@ -44,7 +44,8 @@ def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: Dat
     """Patients with an NMA-LD date whose verdict is ineligible or pending (:data:`FLAG_COLUMNS`)."""
     ld = patients.astype({"patient_id": "str"}).set_index("patient_id")["lymphodepletion_date"]
     verdicts = result.verdicts.astype({"patient_id": "str"})
-    date = verdicts["patient_id"].map(ld)
+    # reindex, not map: map fails on a dataset without patients (no dates to infer a dtype from; review 24)
+    date = pd.Series(ld.reindex(verdicts["patient_id"]).to_numpy(), index=verdicts.index)
     verdict = verdicts["verdict"].astype(str)
     hit = date.notna() & verdict.isin(list(LD_FLAGS))
     rows = verdicts[hit]

@@ -95,7 +95,7 @@ def page_header(report: object, page: str) -> Markup:
             f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
             f"<p>{' '.join(action)}</p>"
             f'<p class="eap-related">Related pages: {related}</p>'
-            f"<p>Downloads (every row names its patient and site):</p>{download_links(report.site).html}</div>")
+            f"<p>Downloads (every patient row names its patient and site):</p>{download_links(report.site).html}</div>")
     return Markup(body, text=text)
 
 
