@@ -286,7 +286,8 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
 
     try:
-        domains = sdtm_domains(Path(args.source), args.studyid, args.criteria)
+        domains = sdtm_domains(Path(args.source), args.studyid, args.criteria,
+                               None if args.dataset is None else Path(args.dataset))
     except SdtmInputError as exc:
         _say(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -294,10 +295,10 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
         _say(f"wrote {path}")
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
         _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
-              "dates; pass the screening dataset instead to fill it", file=sys.stderr)
+              "dates; add --dataset DATASET (the dataset it was screened from) to fill it", file=sys.stderr)
     if domains.dm is None:
         _say("note: DM and SUPPDM (every screened subject, screen failures, eligibility) are not written: a screen "
-              "result folder does not carry sex, birth or consent dates; pass the screening dataset to have them",
+              "result folder does not carry sex, birth or consent dates; add --dataset DATASET to have them",
               file=sys.stderr)
     return EXIT_OK
 
@@ -327,6 +328,8 @@ def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     sdtm.add_argument("--out", required=True, help="output folder")
     sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")
     sdtm.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
+    sdtm.add_argument("--dataset", default=None,
+                      help="with a screen output folder: the dataset it was screened from (for DM, SUPPDM and IEDTC)")
     sdtm.set_defaults(func=cmd_sdtm)
 
     criteria = sub.add_parser("criteria", help="print the criteria catalog (IDs, rules' fields, limits) as JSON")

@@ -326,6 +326,39 @@ def test_an_export_from_a_result_folder_says_that_iedtc_is_blank(runs: dict[str,
     assert "IEDTC" not in capsys.readouterr().err
 
 
+def test_a_result_folder_with_its_dataset_gives_the_dataset_s_files(runs: dict[str, Path], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # The sponsor's route from CI's screen folder (user review 24): --dataset adds DM, SUPPDM and IEDTC,
+    # and the files are those of an export from the dataset itself, byte for byte.
+    out = tmp_path / "with_dataset"
+    assert main(["sdtm", str(runs["screened"]), "--dataset", str(DEMO_DATASET), "--out", str(out),
+                 "--studyid", STUDYID]) == 0
+    assert "note:" not in capsys.readouterr().err
+    for name in FILES:
+        assert (out / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
+
+
+def test_a_dataset_with_other_patients_than_the_result_folder_exits_2(runs: dict[str, Path], tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    other = tmp_path / "other"
+    shutil.copytree(DEMO_DATASET, other)
+    patients = read_csv(other / "patients.csv")
+    dropped = patients["patient_id"].iloc[3]
+    keep = {name: read_csv(other / name) for name in ("therapies.csv", "labs.csv", "toxicities.csv", "overrides.csv")}
+    patients.drop(index=3).to_csv(other / "patients.csv", index=False)
+    for name, frame in keep.items():
+        frame[frame["patient_id"] != dropped].to_csv(other / name, index=False)
+    out = tmp_path / "out"
+    assert main(["sdtm", str(runs["screened"]), "--dataset", str(other), "--out", str(out), "--studyid", STUDYID]) == 2
+    err = capsys.readouterr().err
+    assert "its patients are not the screen folder's" in err and dropped in err
+    assert not out.exists()
+    # --dataset belongs to a result folder only
+    assert main(["sdtm", str(DEMO_DATASET), "--dataset", str(DEMO_DATASET), "--out", str(out),
+                 "--studyid", STUDYID]) == 2
+    assert "only with a screen output folder" in capsys.readouterr().err
+
+
 def _edited_result_folder(runs: dict[str, Path], folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     folder.mkdir()
     shutil.copy(runs["screened"] / "waivers.csv", folder / "waivers.csv")

@@ -249,7 +249,8 @@ def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
     return keyed.sort_values(["patient_id", "_criterion"], kind="stable").drop(columns="_criterion")
 
 
-def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None) -> SdtmDomains:
+def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
+                 dataset: Path | None = None) -> SdtmDomains:
     """Build TI, IE, DV (and, from a dataset, DM and SUPPDM) from a ``screen`` output folder or a dataset.
 
     Parameters
@@ -262,6 +263,9 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None)
     criteria : str or Path, optional
         Criteria parameter file of the version used (TI, TIVERS, and the screening of a
         dataset); ``None`` for the criteria in force.
+    dataset : Path, optional
+        With a result folder: the dataset it was screened from, for DM, SUPPDM and IEDTC
+        (:func:`.sdtm_inputs.with_subjects_of`).
 
     Returns
     -------
@@ -275,7 +279,7 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None)
     """
     check_studyid(studyid)
     catalog = criteria_catalog(criteria)
-    screening = load_screening(Path(source), criteria)
+    screening = load_screening(Path(source), criteria, None if dataset is None else Path(dataset))
     _refuse_subjects_xpt_cannot_hold(screening.verdicts["patient_id"].astype(str), studyid, Path(source))
     subjects = {} if screening.subjects is None else {
         "dm": dm_domain(screening.subjects, screening.verdicts, studyid),

@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ..contract.csv_rows import FORMULA_PREFIXES
+from ..contract.dataset import ScreeningDataset
 from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .sdtm_subjects import subjects_of
 
-__all__ = ["Screening", "SdtmInputError", "load_screening", "read_result_folder", "refuse_rows",
-           "screening_from_result"]
+__all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder", "refuse_rows",
+           "screening_from_result", "with_subjects_of"]
 
 
 class SdtmInputError(ValueError):
@@ -170,24 +171,56 @@ def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: p
                 "else eligible)")
 
 
-def load_screening(source: Path, criteria: str | Path | None = None) -> Screening:
+def is_result_folder(source: Path) -> bool:
+    """Whether ``source`` is a ``screen`` output folder (it holds ``verdicts.csv``), not a dataset."""
+    return source.is_dir() and (source / "verdicts.csv").is_file()
+
+
+def load_screening(source: Path, criteria: str | Path | None = None, dataset: Path | None = None) -> Screening:
     """Read a ``screen`` output folder, or load and screen a dataset (with ``criteria``).
+
+    ``dataset``: for a result folder, the dataset it was screened from, read for the subjects
+    (DM, SUPPDM) and the consent dates (IEDTC) a result folder does not carry; its patients must
+    be the folder's (:func:`with_subjects_of`).
 
     Raises
     ------
     SdtmInputError
-        For a result folder that cannot be read.
+        For a result folder that cannot be read, ``dataset`` beside a dataset, or a dataset whose
+        patients are not the folder's.
     ContractError
         For a dataset that breaks the data contract.
     """
-    if source.is_dir() and (source / "verdicts.csv").is_file():
-        return read_result_folder(source)
     from ..contract.loading import load_dataset
+
+    if is_result_folder(source):
+        screening = read_result_folder(source)
+        return screening if dataset is None else with_subjects_of(screening, load_dataset(dataset), dataset)
+    if dataset is not None:
+        raise SdtmInputError(f"--dataset {dataset}: only with a screen output folder; {source} is itself a dataset")
     from ..engine.parameters import load_params
     from ..engine.screening import screen
 
-    dataset = load_dataset(source)
-    return replace(screening_from_result(screen(dataset, load_params(criteria))), subjects=subjects_of(dataset))
+    loaded = load_dataset(source)
+    return replace(screening_from_result(screen(loaded, load_params(criteria))), subjects=subjects_of(loaded))
+
+
+def with_subjects_of(screening: Screening, dataset: ScreeningDataset, path: Path) -> Screening:
+    """A result folder's screening with the subjects and consent dates of the dataset it was screened from.
+
+    The dataset must hold exactly the folder's patients: another week's extract would give subjects
+    to a screening that never saw them (the first few IDs on either side are named).
+    """
+    subjects = subjects_of(dataset)
+    ids, theirs = set(screening.verdicts["patient_id"]), set(subjects["patient_id"])
+    if ids != theirs:
+        only_folder, only_dataset = sorted(ids - theirs)[:5], sorted(theirs - ids)[:5]
+        raise SdtmInputError(f"--dataset {path}: its patients are not the screen folder's (only in verdicts.csv: "
+                             f"{only_folder or 'none'}; only in the dataset: {only_dataset or 'none'}); give the "
+                             "dataset the folder was screened from")
+    consent = subjects.set_index("patient_id")["consent"]
+    verdicts = screening.verdicts.assign(assessed=screening.verdicts["patient_id"].map(consent).to_numpy())
+    return replace(screening, verdicts=verdicts, subjects=subjects)
 
 
 def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
