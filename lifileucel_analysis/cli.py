@@ -1,4 +1,4 @@
-"""The ``lifileucel-eap`` command: screen, synth, reports, redcap-dictionary, sdtm, criteria.
+"""lifileucel-eap: screen, changes, compare, partition, synth, reports, redcap-dictionary, sdtm, criteria.
 
 Exit status: 0 success; 1 a build step failed (reports), an output that cannot be written, or out of
 memory (a one-line message, never a traceback); 2 input or parameters that break
@@ -166,7 +166,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
               f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
         return EXIT_OK
     written = write_cohort_chunked(args.patients, args.seed, Path(args.out), args.format)
-    _say(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} ({len(written)} files)")
+    _say(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} "
+         f"({len(written)} file{'' if len(written) == 1 else 's'})")
     return EXIT_OK
 
 
@@ -356,7 +357,8 @@ def _add_screen_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     screen = sub.add_parser("screen", help="screen a dataset: write verdicts.csv and outcomes.csv")
     screen.add_argument("dataset", help="folder of CSV or Parquet files, an .xlsx workbook, or a REDCap CSV export")
     screen.add_argument("--out", required=True, help="output folder")
-    screen.add_argument("--params", default=None, help="criteria YAML overriding the package defaults (some or all keys)")
+    screen.add_argument("--params", "--criteria", dest="params", default=None,
+                        help="criteria YAML overriding the package defaults (some or all keys)")
     screen.add_argument("--drugs", default=None,
                         help="CSV of extra drug names (agent, drug_class[, source]) extending the package dictionary")
     screen.add_argument("--long-format", choices=("auto", "csv", "parquet"), default="auto",
@@ -384,7 +386,8 @@ def _add_history_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     compare.add_argument("--criteria", action="append", required=True, metavar="A_OR_B",
                          help="give twice: 'default', a version label of params/criteria/, or a criteria file")
     compare.add_argument("--cut-date", default=None, metavar="YYYY-MM-DD", help="compare on a data cut")
-    compare.add_argument("--out", required=True, help="output folder for differences.csv and site_counts.csv")
+    compare.add_argument("--out", required=True,
+                         help="output folder for differences.csv, site_counts.csv and criteria.csv")
     compare.set_defaults(func=cmd_compare)
 
 

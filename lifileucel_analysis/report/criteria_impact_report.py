@@ -201,8 +201,9 @@ class CriteriaImpactReport:
         links = page_parts.download_links(ALL_SITES, CRITERIA_IMPACT_DOWNLOAD_KINDS).html
         body = (f'<div class="eap-summary"><h2>All sites</h2>'
                 f'<p class="eap-currency"><strong>{html.escape(currency)}</strong></p>{"".join(parts)}'
-                f'<p class="eap-related">Related pages: {related}</p>'
-                f"<p>Downloads (every row names its patient and site, or its criterion):</p>{links}</div>")
+                f'<p class="eap-related">Related pages of the build: {related}</p>'
+                f"<p>Downloads, written beside this page by <code>lifileucel-eap reports</code> (every row names its "
+                f"patient and site, or its criterion):</p>{links}</div>")
         return Markup(body, text=" ".join([*text, currency]))
 
     def _comparison_sentence(self) -> str:

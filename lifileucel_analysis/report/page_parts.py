@@ -94,8 +94,10 @@ def page_header(report: object, page: str) -> Markup:
             f"<p>{n:,} patients screened: <strong>{counts['eligible']:,} eligible</strong>, "
             f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
             f"<p>{' '.join(action)}</p>"
-            f'<p class="eap-related">Related pages: {related}</p>'
-            f"<p>Downloads (every patient row names its patient and site):</p>{download_links(report.site).html}</div>")
+            f'<p class="eap-related">Related pages of the build: {related}</p>'
+            # A notebook run alone (JupyterLab, papermill) has no downloads beside it: the build writes them.
+            f"<p>Downloads, written beside this page by <code>lifileucel-eap reports</code> (every patient row "
+            f"names its patient and site):</p>{download_links(report.site).html}</div>")
     return Markup(body, text=text)
 
 

@@ -112,7 +112,7 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
     for candidate in candidates:
         if candidate.exists():
             return candidate.resolve()
-    tried = " or ".join(str(c) for c in candidates)
+    tried = " or ".join(dict.fromkeys(str(c) for c in candidates))  # the working directory may be the project root
     prefix = f"{what} " if what else ""
     raise InputNotFoundError(f"{prefix}{value!s} not found: no such file or folder (looked at {tried}); pass an "
                              f"absolute path or one relative to the working directory or the project root")
