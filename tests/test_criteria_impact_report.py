@@ -230,6 +230,17 @@ def test_build_reads_both_criteria_files_by_the_path_rule(cohort_folder: Path, w
     assert set(_frame(default.differences())["patient_id"]) == BETWEEN_THE_LIMITS
 
 
+def test_compare_with_takes_what_compare_criteria_takes(cohort_folder: Path) -> None:
+    # A new user's walk-through (review 24): `compare --criteria "what-if steroid 20 mg"` worked, the notebook's
+    # compare_with refused the same label. The label is the file's version; "default" the package defaults.
+    by_label = CriteriaImpactReport.build(dataset=str(cohort_folder), compare_with="what-if steroid 20 mg")
+    assert set(_frame(by_label.differences())["patient_id"]) == BETWEEN_THE_LIMITS
+    same = CriteriaImpactReport.build(dataset=str(cohort_folder), compare_with="default")
+    assert _frame(same.differences()).empty
+    with pytest.raises(InputNotFoundError, match="or name a criteria version: default, what-if steroid 20 mg"):
+        CriteriaImpactReport.build(dataset=str(cohort_folder), compare_with="what-if steroid 30 mg")
+
+
 def test_build_refuses_a_missing_or_unusable_criteria_file(cohort_folder: Path, tmp_path: Path) -> None:
     with pytest.raises(InputNotFoundError, match="compare_with no-such.yaml not found"):
         CriteriaImpactReport.build(dataset=str(cohort_folder), compare_with="no-such.yaml")
@@ -243,6 +254,7 @@ def test_build_refuses_a_missing_or_unusable_criteria_file(cohort_folder: Path, 
     ("../what-if.yaml", "'..' is refused"),
     ("params\\\\what-if.yaml", "backslashes are refused"),
     ("params/no-such.yaml", "no such file"),
+    ("what-if steroid 30 mg", "no such file"),  # neither a file nor a version label of params/criteria/
     ("params/bad.yaml", "unknown key"),
 ])
 def test_the_build_checks_compare_with_like_criteria_params(tmp_path: Path, notebook_factory: Callable[..., Path],
@@ -255,6 +267,20 @@ def test_the_build_checks_compare_with_like_criteria_params(tmp_path: Path, note
     with pytest.raises(ReportParamsError) as caught:
         load_report_plan(tmp_path / "params", tmp_path / "notebooks", tmp_path, require_every_site=False)
     assert "key 'compare_with'" in str(caught.value) and why in str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["default", "what-if steroid 20 mg"])
+def test_the_build_takes_a_criteria_version_label_for_compare_with(tmp_path: Path,
+                                                                   notebook_factory: Callable[..., Path],
+                                                                   value: str) -> None:
+    notebook_factory(tmp_path / "notebooks" / "impact.ipynb",
+                     'dataset: str = ""\ncriteria_params: str = ""\ncompare_with: str = ""', ["1"])
+    (tmp_path / "params" / "criteria").mkdir(parents=True)
+    (tmp_path / "params" / "criteria" / "steroid.yaml").write_text('version: "what-if steroid 20 mg"\n'
+                                                                    "max_steroid_mg_per_day: 20\n")
+    (tmp_path / "params" / "program.yaml").write_text(f'impact:\n  compare_with: "{value}"\n')
+    [spec] = load_report_plan(tmp_path / "params", tmp_path / "notebooks", tmp_path, require_every_site=False)
+    assert spec.parameters["compare_with"] == value
 
 
 def test_the_build_writes_the_page_downloads_with_the_notebook_default(cohort_folder: Path, tmp_path: Path) -> None:

@@ -27,8 +27,8 @@ from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
 from .screening_inputs import InputNotFoundError, resolve_input_path
 
-__all__ = ["CRITERIA_DIR", "DIFFERENCE_COLUMNS", "compare_files", "difference_counts", "differences",
-           "resolve_criteria"]
+__all__ = ["CRITERIA_DIR", "DIFFERENCE_COLUMNS", "compare_files", "criteria_versions", "difference_counts",
+           "differences", "resolve_criteria"]
 
 CRITERIA_DIR = PROJECT_ROOT / "params" / "criteria"
 """Where the project keeps its criteria versions and what-if files."""
@@ -37,7 +37,7 @@ DIFFERENCE_COLUMNS = ["patient_id", "site_id", "criterion_id", "outcome_a", "out
 """Columns of ``differences.csv``."""
 
 
-def _versions(directory: Path) -> dict[str, Path]:
+def criteria_versions(directory: Path = CRITERIA_DIR) -> dict[str, Path]:
     """``{version label: file}`` of the criteria files in ``directory`` (by file name order)."""
     found: dict[str, Path] = {}
     for path in sorted(directory.glob("*.yaml")) if directory.is_dir() else []:
@@ -47,8 +47,11 @@ def _versions(directory: Path) -> dict[str, Path]:
     return found
 
 
-def resolve_criteria(choice: str, base: Path | None = None, directory: Path = CRITERIA_DIR) -> tuple[str, Path | None]:
+def resolve_criteria(choice: str, base: Path | None = None, directory: Path = CRITERIA_DIR,
+                     what: str = "criteria") -> tuple[str, Path | None]:
     """Turn a ``--criteria`` value into (label, criteria file or ``None`` for the defaults).
+
+    ``what`` names the option or parameter in the message (``compare_with`` in the notebook).
 
     Raises
     ------
@@ -58,11 +61,11 @@ def resolve_criteria(choice: str, base: Path | None = None, directory: Path = CR
     """
     if choice.strip() == "default":
         return "default", None
-    versions = _versions(directory)
+    versions = criteria_versions(directory)
     if choice in versions:
         return choice, versions[choice]
     try:
-        path = resolve_input_path(choice, DEMO_DATASET, base, what="criteria")
+        path = resolve_input_path(choice, DEMO_DATASET, base, what=what)
     except InputNotFoundError as exc:
         known = ", ".join(["default", *versions]) or "default"
         raise InputNotFoundError(f"{exc}; or name a criteria version: {known}") from None

@@ -25,11 +25,11 @@ from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import criterion_labels
 from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..engine.screening import VERDICTS, ScreeningResult, screen
-from ..paths import DEMO_DATASET
-from .criteria_compare import DIFFERENCE_COLUMNS, differences
+from ..paths import CRITERIA_PARAMS
+from .criteria_compare import DIFFERENCE_COLUMNS, differences, resolve_criteria
 from .criterion_impact import IMPACT_COLUMNS, criterion_impact
 from .provenance import display_path
-from .screening_inputs import ScreenedInputs, is_blank, resolve_input_path
+from .screening_inputs import ScreenedInputs, is_blank
 from .summaries import ReconciliationError, reconcile, share_of
 
 __all__ = ["SAME_VERDICT", "UNCHANGED", "ComparedCriteria", "criteria_name", "difference_table",
@@ -74,11 +74,13 @@ class ComparedCriteria:
 
 def screen_compared(inputs: ScreenedInputs, compare_with: str | Path | None,
                     base: Path | None = None) -> ComparedCriteria | None:
-    """Screen the dataset of ``inputs`` again under the criteria file ``compare_with``.
+    """Screen the dataset of ``inputs`` again under the criteria ``compare_with``.
 
-    The path follows the one rule of :func:`.screening_inputs.resolve_input_path`
-    (relative to ``base`` or the working directory, then to the project root); blank
-    means no comparison (``None``).
+    As ``compare --criteria`` takes it (:func:`.criteria_compare.resolve_criteria`; a new user
+    found the notebook refusing a label the command took, review 24): ``default`` (the package
+    defaults file), a version label of ``params/criteria/``, or a file by the one rule of
+    :func:`.screening_inputs.resolve_input_path` (relative to ``base`` or the working directory,
+    then to the project root). Blank means no comparison (``None``).
 
     Raises
     ------
@@ -89,7 +91,8 @@ def screen_compared(inputs: ScreenedInputs, compare_with: str | Path | None,
     """
     if is_blank(compare_with):
         return None
-    path = resolve_input_path(compare_with, DEMO_DATASET, base, what="compare_with")
+    _, path = resolve_criteria(str(compare_with), base, what="compare_with")
+    path = CRITERIA_PARAMS if path is None else path  # "default": the file, so that pages can name and hash it
     params = load_params(path)
     return ComparedCriteria(path, params, screen(inputs.dataset, params))
 

@@ -49,6 +49,7 @@ from typing import Any
 from ..contract.schema import ALL_SITES, SITE_IDS
 from ..contract.parameter_files import quoted, read_yaml_mapping
 from ..engine.parameters import ParamsError, load_params
+from ..report.criteria_compare import criteria_versions
 from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 
 PROGRAM_FILE_NAME = "program.yaml"
@@ -286,6 +287,8 @@ def _value_problems(
             return [f"{said}; allowed: {', '.join(allowed)}"]
         if site_file is not None and value != site_file:
             return [f"{said}, but this file is for site {site_file!r}; set {key}: {site_file}"]
+    if key == COMPARE_PARAMETER and _is_criteria_label(value, project_root):
+        return []  # "default" or a version label, as compare --criteria takes them
     if key in PATH_PARAMETERS:
         why = _path_problem(value, project_root)
         if why:
@@ -293,6 +296,12 @@ def _value_problems(
         if key in (CRITERIA_PARAMETER, COMPARE_PARAMETER) and value:
             return _criteria_file_problems(said, project_root / value)
     return []
+
+
+def _is_criteria_label(value: Any, project_root: Path) -> bool:
+    """Whether ``value`` is ``default`` or the version label of a criteria file in ``params/criteria/``."""
+    return isinstance(value, str) and (value == "default" or value in criteria_versions(
+        project_root / "params" / "criteria"))
 
 
 def _criteria_file_problems(said: str, path: Path) -> list[str]:
