@@ -215,6 +215,10 @@ def _parquet_bytes(frame: pd.DataFrame) -> bytes:
 # xlsx
 
 
+MAX_WIDTH = 60
+"""The widest column of a workbook for people, in characters; wider text wraps."""
+
+
 def xlsx_download_bytes(tables: Mapping[str, pd.DataFrame], percent_columns: Collection[str] = ()) -> bytes:
     """A workbook for people: one sheet per table, frozen header, filters, column widths.
 
@@ -285,10 +289,6 @@ def _xlsx_rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:
     """Return the cell values of ``frame`` row by row (``None`` for blank)."""
     columns = [_xlsx_values(frame[c]) for c in frame.columns]
     return list(zip(*columns, strict=True))
-
-
-MAX_WIDTH = 60
-"""The widest column of a workbook for people, in characters; wider text wraps."""
 
 
 def _xlsx_cell(sheet: object, value: object, style: str | None = None) -> object:

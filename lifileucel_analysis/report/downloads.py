@@ -117,10 +117,11 @@ def readable(frame: pd.DataFrame, for_workbook: bool = False) -> pd.DataFrame:
     work on them (review 24: they were text cells).
     """
     shown = display_frame(frame)
+    shares = percent_titles(frame) if for_workbook else set()
     for column, title in zip(frame.columns, shown.columns, strict=True):
         dtype = frame[column].dtype
         kept = pd.api.types.is_integer_dtype(dtype) or for_workbook and (
-            pd.api.types.is_datetime64_any_dtype(dtype) or title in percent_titles(frame))
+            pd.api.types.is_datetime64_any_dtype(dtype) or title in shares)
         if kept:
             shown[title] = frame[column].reset_index(drop=True)
     return shown
