@@ -268,6 +268,9 @@ def test_site_table(mixed: ScreeningResult) -> None:
     assert math.isnan(table.loc["orlando-health", "ci_low"])
     assert table.loc["all", "screened"] == 6
     assert table.loc["mskcc", "eligible_share"] == pytest.approx(1 / 3)
+    # of the decided (1 eligible, 1 ineligible; the pending patient left out), not of the screened
+    assert table.loc["mskcc", "eligible_of_decided_share"] == pytest.approx(1 / 2)
+    assert math.isnan(table.loc["orlando-health", "eligible_of_decided_share"])
     low, high = wilson_interval(1, 3)
     assert (table.loc["mskcc", "ci_low"], table.loc["mskcc", "ci_high"]) == pytest.approx((low, high))
 

@@ -453,7 +453,7 @@ class EligibilityReport:
     def site_comparison(self) -> HtmlTable:
         """All sites side by side: screened, verdicts, eligible share with 95% Wilson CI."""
         return HtmlTable(site_summaries.site_table(self.program, sites=list(SITE_IDS)), caption="Sites side by side",
-                         note="Eligible share with its 95% Wilson score interval; 'all' = the whole program.")
+                         note=site_summaries.SITE_TABLE_NOTE)
 
     def site_comparison_chart(self) -> Figure:
         """Eligible share per site with 95% Wilson intervals."""

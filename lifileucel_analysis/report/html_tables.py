@@ -37,6 +37,7 @@ COLUMN_TITLES: dict[str, str] = {
     "sole_reason": "sole reason",
     "sole_reason_share": "sole reason (% of ineligible)",
     "eligible_share": "eligible (%)",
+    "eligible_of_decided_share": "eligible of decided (%)",
     "unknown_rate": "unknown (% of screened)",
     "original_outcome": "outcome before waiver",
     "waived_finding": "what was waived",

@@ -68,6 +68,11 @@ def wilson_interval(successes: int, trials: int, confidence: float = 0.95) -> tu
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
+SITE_TABLE_NOTE = ("eligible (%): of screened, with its 95% Wilson score interval; eligible of decided (%): of "
+                   "eligible + ineligible (pending patients' data are incomplete); 'all' = the whole program.")
+"""The note under :func:`site_table` on a page: which denominator each share has."""
+
+
 def site_table(result: ResultLike, sites: Sequence[str] | None = None, with_total: bool = True) -> pd.DataFrame:
     """Sites side by side: screened, verdicts, eligible share with its 95% Wilson interval.
 
@@ -85,7 +90,9 @@ def site_table(result: ResultLike, sites: Sequence[str] | None = None, with_tota
     -------
     pandas.DataFrame
         ``site_id``, ``site_name``, ``screened``, ``eligible``, ``pending``, ``ineligible``,
-        ``eligible_share``, ``ci_low``, ``ci_high``.
+        ``eligible_share`` (of screened), ``ci_low``, ``ci_high``, ``eligible_of_decided_share``
+        (of the eligible and ineligible: a site with many pending patients has a low share of
+        screened through incomplete data, not through eligibility; user review 24).
     """
     verdicts = result.verdicts.assign(site_id=result.verdicts["site_id"].astype(str))
     if sites is None:
@@ -105,6 +112,7 @@ def _with_eligible_share(frame: pd.DataFrame) -> pd.DataFrame:
     bounds = [wilson_interval(int(k), int(n)) for k, n in zip(frame["eligible"], frame["screened"])]
     frame["ci_low"] = [low for low, _ in bounds]
     frame["ci_high"] = [high for _, high in bounds]
+    frame["eligible_of_decided_share"] = share_of(frame["eligible"], frame["eligible"] + frame["ineligible"])
     return frame
 
 
