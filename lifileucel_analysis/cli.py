@@ -106,9 +106,19 @@ def cmd_changes(args: argparse.Namespace) -> int:
     from .report.run_history import changes_since, compared_runs
 
     table, counts, before, after = changes_since(args.history, args.since)
+    compared = compared_runs(args.history, before, after).set_index("role")
     written = write_outputs({"changes.csv": table, "site_counts.csv": counts,
-                             "runs.csv": compared_runs(args.history, before, after)}, Path(args.out))
-    _say(f"{len(table)} patient(s) changed from run {before or '(none: first run)'} to run {after}")
+                             "runs.csv": compared.reset_index()}, Path(args.out))
+
+    def named(role: str) -> str:  # which run, of which cut and criteria: the run ID alone says neither
+        run = compared.loc[role]
+        return f"run {run['run_id']} ({run['cut_date'] or 'no cut date'}, criteria {run['criteria_version']})"
+
+    _say(f"{len(table)} patient(s) changed from {named('before') if before else 'nothing (first run)'} "
+         f"to {named('after')}")
+    if before and compared.loc["before", "params_sha256"] != compared.loc["after", "params_sha256"]:
+        _say("note: the two runs used different criteria, so the changes include the criteria's effect; "
+             "--since RUN_ID compares runs of one criteria version", file=sys.stderr)
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK

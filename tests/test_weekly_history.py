@@ -102,3 +102,31 @@ def test_a_new_patients_evidence_says_each_criterions_outcome() -> None:
     [row] = patient_changes(empty_verdicts, verdicts, empty_outcomes, outcomes).to_dict("records")
     assert (row["change"], row["newly_failed"], row["newly_unknown"]) == ("new", "I2", "I4")
     assert row["evidence_after"] == "I2 (fail): no counted prior line; x | I4 (unknown): lesion not recorded"
+
+
+def test_a_backfilled_week_does_not_turn_changes_backwards(series: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    # Weeks recorded 1, 2, 4, 3 (week 3 backfilled): `changes` compared the last two recorded, week 4
+    # "before" week 3, and called last week's arrivals "no longer in data" (review 24). It now takes the
+    # latest cut and the cut before it, as the pages do: the same changes as when recorded in order.
+    cuts = pd.read_csv(series / "cuts.csv", dtype=str)
+    in_order, backfilled = tmp_path / "in_order.duckdb", tmp_path / "backfilled.duckdb"
+    for history, weeks in ((in_order, [0, 1, 2, 3]), (backfilled, [0, 1, 3, 2])):
+        for i in weeks:
+            _, cut_date, folder = cuts.iloc[i]
+            assert main(["screen", str(series / folder), "--out", str(tmp_path / folder), "--cut-date", cut_date,
+                         "--history", str(history)]) == 0
+        assert main(["changes", "--history", str(history), "--out", str(tmp_path / history.stem)]) == 0
+    for name in ("changes.csv", "site_counts.csv"):
+        assert (tmp_path / "in_order" / name).read_bytes() == (tmp_path / "backfilled" / name).read_bytes(), name
+    compared = pd.read_csv(tmp_path / "backfilled" / "runs.csv", dtype=str)
+    assert list(compared["role"]) == ["before", "after"]
+    assert list(compared["cut_date"]) == list(cuts["cut_date"].iloc[2:4])
+    assert "no longer in data" not in set(pd.read_csv(tmp_path / "backfilled" / "changes.csv", dtype=str)["change"])
+    # A what-if screen of the last week recorded last: changes say the criteria differ.
+    capsys.readouterr()
+    _, cut_date, folder = cuts.iloc[3]
+    assert main(["screen", str(series / folder), "--out", str(tmp_path / "what-if"), "--cut-date", cut_date,
+                 "--params", "params/criteria/what-if-steroid-20.yaml", "--history", str(backfilled)]) == 0
+    assert main(["changes", "--history", str(backfilled), "--out", str(tmp_path / "w")]) == 0
+    assert "the two runs used different criteria" in capsys.readouterr().err

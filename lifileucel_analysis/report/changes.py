@@ -15,7 +15,8 @@ import pandas as pd
 
 from ..engine.catalog import CATALOG
 
-__all__ = ["CHANGE_COLUMNS", "choose_runs", "patient_changes", "site_counts"]
+__all__ = ["CHANGE_COLUMNS", "choose_runs", "cut_days", "latest_run", "patient_changes", "pick_run", "previous_run",
+           "site_counts"]
 
 CHANGE_COLUMNS = ["site_id", "patient_id", "change", "verdict_before", "verdict_after", "newly_failed",
                   "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]
@@ -28,8 +29,19 @@ class NoSuchRunError(LookupError):
     """``--since`` names no run of the history."""
 
 
+def latest_run(runs: pd.DataFrame) -> pd.Series:
+    """The run ``changes`` reports on: the latest recorded, or, when it has a cut date, the run with the
+    latest cut date (a backfilled older week recorded last is not "the latest"; review 24)."""
+    ordered = runs.sort_values("sequence", kind="stable")
+    last = ordered.iloc[-1]
+    if pd.isna(last["cut_date"]):
+        return last
+    days = cut_days(ordered)
+    return ordered.loc[(days == days.max()).to_numpy()].iloc[-1]
+
+
 def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | None, str]:
-    """Pick the run to compare from and the run to compare to (the latest recorded).
+    """Pick the run to compare from and the run to compare to (:func:`latest_run`).
 
     Parameters
     ----------
@@ -37,7 +49,9 @@ def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | Non
         The history's ``runs`` table (``run_id``, ``sequence``, ``cut_date``).
     since : str, optional
         A run ID (or a unique prefix of one) or a date ``YYYY-MM-DD``: the latest run whose
-        cut date is on or before it. Default: the run recorded before the latest.
+        cut date is on or before it. Default: :func:`previous_run` of the latest, the rule of the
+        pages' "Since the last cut" (up to session 23 the run recorded before the latest, which
+        compared backwards in time after a backfill; review 24).
 
     Returns
     -------
@@ -48,10 +62,12 @@ def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | Non
     if runs.empty:
         raise NoSuchRunError("the history has no runs; record one first (screen --history FILE)")
     ordered = runs.sort_values("sequence")
-    latest = ordered.iloc[-1]
-    earlier = ordered.iloc[:-1]
+    latest = latest_run(ordered)
+    earlier = ordered.loc[ordered["run_id"] != latest["run_id"]]
     if since is None:
-        return (earlier.iloc[-1]["run_id"] if len(earlier) else None), latest["run_id"]
+        cut = None if pd.isna(latest["cut_date"]) else str(latest["cut_date"])[:10]
+        before = previous_run(ordered, latest["run_id"], cut, latest["params_sha256"])
+        return (None if before is None else before["run_id"]), latest["run_id"]
     by_id = ordered.loc[ordered["run_id"].str.startswith(since)]
     if len(by_id) == 1:
         return by_id.iloc[0]["run_id"], latest["run_id"]
@@ -66,6 +82,47 @@ def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | Non
     if candidates.empty:
         raise NoSuchRunError(f"no run before the latest has a cut date on or before {since}")
     return candidates.iloc[-1]["run_id"], latest["run_id"]
+
+
+def cut_days(runs: pd.DataFrame) -> pd.Series:
+    """Each run's cut date as a day (``NaT`` for a run without one)."""
+    return pd.to_datetime(runs["cut_date"]).dt.normalize()
+
+
+def pick_run(candidates: pd.DataFrame, params_sha256: str) -> pd.Series:
+    """Of runs with one cut date: the one with criteria ``params_sha256`` first, else the latest recorded."""
+    same = candidates.loc[candidates["params_sha256"] == params_sha256]
+    chosen = same if len(same) else candidates
+    return chosen.sort_values("sequence", kind="stable").iloc[-1]
+
+
+def previous_run(runs: pd.DataFrame, run_id: str, cut_date: str | None, params_sha256: str) -> pd.Series | None:
+    """The run a screening compares with, or ``None``: "since the last cut".
+
+    With a cut date: the run with the latest cut date *before* it; when several runs carry that
+    date, the one with the same criteria parameters if there is one, else the latest recorded
+    (runs without a cut date cannot be placed in time and are never chosen). Without a cut date:
+    the latest run recorded before ``run_id`` (every run, when it is not recorded). The report
+    pages (:mod:`.since_last_cut`) and the ``changes`` command (:func:`choose_runs`) use it alike.
+
+    Parameters
+    ----------
+    runs : DataFrame
+        The history's ``runs`` table.
+    run_id, cut_date, params_sha256
+        The screening's own run (:func:`.run_history.run_record`); ``cut_date`` ``YYYY-MM-DD`` or ``None``.
+    """
+    others = runs.loc[runs["run_id"] != run_id]
+    if cut_date is not None:
+        days = cut_days(others)
+        earlier = others.loc[(days < pd.Timestamp(cut_date)).fillna(False).astype(bool)]
+        if earlier.empty:
+            return None
+        latest = cut_days(earlier).max()
+        return pick_run(earlier.loc[cut_days(earlier) == latest], params_sha256)
+    own = runs.loc[runs["run_id"] == run_id, "sequence"]
+    earlier = others if own.empty else others.loc[others["sequence"] < own.iloc[0]]
+    return None if earlier.empty else earlier.sort_values("sequence", kind="stable").iloc[-1]
 
 
 EVIDENCE_SEPARATOR = " | "

@@ -431,7 +431,8 @@ def compared_runs(history: str | Path, before: str | None, after: str) -> pd.Dat
     picked = table.loc[table["run_id"].isin([r for r in roles if r is not None])].copy()
     picked.insert(0, "role", picked["run_id"].map(roles))
     picked["cut_date"] = picked["cut_date"].astype(str).str[:10].where(picked["cut_date"].notna(), "")
-    return picked.sort_values("sequence").reset_index(drop=True)
+    # before, then after: after a backfill the "before" run can have been recorded later
+    return picked.sort_values("role", key=lambda role: role.map({"before": 0, "after": 1})).reset_index(drop=True)
 
 
 def verdict_counts_per_run(history: str | Path) -> pd.DataFrame:

@@ -35,7 +35,7 @@ import pandas as pd
 from ..contract.schema import ALL_SITES
 from ..engine.catalog import CATALOG
 from ..engine.screening import VERDICTS
-from .changes import CHANGE_COLUMNS, patient_changes, site_counts
+from .changes import CHANGE_COLUMNS, cut_days, patient_changes, pick_run, previous_run, site_counts
 from .downloads import CHANGE_COLUMNS_SHOWN as PAGE_CHANGE_COLUMNS
 from .downloads import download_name
 from .html_tables import HtmlTable, Markup, Tables, escape
@@ -58,40 +58,6 @@ HOW_TO_GET_A_HISTORY = ("To see what changed, build the reports with a run histo
 
 def _cut_text(value: object) -> str:
     return "no cut date" if value is None or pd.isna(value) else f"cut date {str(value)[:10]}"
-
-
-def _cut_days(runs: pd.DataFrame) -> pd.Series:
-    return pd.to_datetime(runs["cut_date"]).dt.normalize()
-
-
-def _pick(candidates: pd.DataFrame, params_sha256: str) -> pd.Series:
-    """The page's criteria first, else the latest recorded."""
-    same = candidates.loc[candidates["params_sha256"] == params_sha256]
-    chosen = same if len(same) else candidates
-    return chosen.sort_values("sequence", kind="stable").iloc[-1]
-
-
-def previous_run(runs: pd.DataFrame, run_id: str, cut_date: str | None, params_sha256: str) -> pd.Series | None:
-    """The history's run this page compares with (the module docstring's rule), or ``None``.
-
-    Parameters
-    ----------
-    runs : DataFrame
-        The history's ``runs`` table.
-    run_id, cut_date, params_sha256
-        The page's own run (:func:`.run_history.run_record`); ``cut_date`` ``YYYY-MM-DD`` or ``None``.
-    """
-    others = runs.loc[runs["run_id"] != run_id]
-    if cut_date is not None:
-        days = _cut_days(others)
-        earlier = others.loc[(days < pd.Timestamp(cut_date)).fillna(False).astype(bool)]
-        if earlier.empty:
-            return None
-        latest = _cut_days(earlier).max()
-        return _pick(earlier.loc[_cut_days(earlier) == latest], params_sha256)
-    own = runs.loc[runs["run_id"] == run_id, "sequence"]
-    earlier = others if own.empty else others.loc[others["sequence"] < own.iloc[0]]
-    return None if earlier.empty else earlier.sort_values("sequence", kind="stable").iloc[-1]
 
 
 @dataclass(frozen=True)
@@ -267,12 +233,12 @@ def verdicts_over_cuts(history: Path | None, cut_date: str | None = None, params
     from .run_history import runs, verdict_counts_per_run
 
     table = runs(history)
-    table = table.loc[table["cut_date"].notna()].assign(_day=lambda t: _cut_days(t))
+    table = table.loc[table["cut_date"].notna()].assign(_day=lambda t: cut_days(t))
     if cut_date is not None:
         table = table.loc[table["_day"] <= pd.Timestamp(cut_date)]
     if table.empty:
         return pd.DataFrame(columns=columns)
-    chosen = pd.DataFrame([_pick(group, params_sha256) for _, group in table.groupby("_day", sort=True)])
+    chosen = pd.DataFrame([pick_run(group, params_sha256) for _, group in table.groupby("_day", sort=True)])
     counts = verdict_counts_per_run(history).pivot_table(index="run_id", columns="verdict", values="patients",
                                                          aggfunc="sum", fill_value=0)
     out = pd.DataFrame({"cut_date": chosen["_day"].dt.strftime("%Y-%m-%d").to_numpy(),
