@@ -305,3 +305,24 @@ def test_a_figure_shows_itself_as_the_inline_png(result: ScreeningResult) -> Non
     assert fig.describe("A  grid\nof 5 patients")._repr_png_()[1] == {"alt": "A grid of 5 patients"}
     assert b"Software" not in shown
     assert repr(fig) == "<Figure size 1000x800 with 2 Axes>"  # the notebooks' text/plain output
+
+
+def test_the_combinations_alt_text_lists_the_bars_the_chart_draws() -> None:
+    # 17 distinct single-criterion failures: the chart draws 15 bars and one "other" bar of 2 patients in
+    # 2 combinations; its text listed the top 5 and an "other" of 12 patients no bar showed (review 24).
+    from lifileucel_analysis.report.attrition_figures import upset_chart
+    from lifileucel_analysis.report.figure_texts import upset
+
+    ids = [c for c in CRITERION_IDS if c != "I3"][:17]
+    many = build_result({f"P{i:02d}": ("mskcc", "2025-01-10", {c: "fail"}) for i, c in enumerate(ids)})
+    fig = upset_chart(many).figure
+    heights = [int(round(bar.get_height())) for bar in axes_bars(fig)]
+    listed = [int(part.rsplit(" ", 1)[1]) for part in upset(many).rstrip(".").split(": ", 1)[1].split("; ")]
+    assert heights == listed == [1] * 15 + [2]
+    assert "other combinations (2) 2" in upset(many)
+
+
+def axes_bars(fig: Figure) -> list[matplotlib.patches.Rectangle]:
+    """The bars of the chart's bar axes (the one whose bars are labelled 'patients')."""
+    (container,) = [c for ax in fig.axes for c in ax.containers if c.get_label() == "patients"]
+    return list(container)

@@ -66,7 +66,11 @@ def attrition_table(result: ResultLike) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(ATTRITION_COLUMNS))
 
 
-def failure_sets(result: ResultLike, top: int = 15) -> pd.DataFrame:
+TOP_COMBINATIONS = 15
+"""Combinations of failed criteria drawn (and tabled) one by one; the rest make one "other" bar."""
+
+
+def failure_sets(result: ResultLike, top: int = TOP_COMBINATIONS) -> pd.DataFrame:
     """The most frequent exact sets of failed criteria among ineligible patients (UpSet data).
 
     Returns

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.schema import CRITERION_IDS
-from .attrition import attrition_table, failure_sets
+from .attrition import TOP_COMBINATIONS, attrition_table, failure_sets
 from .figure_style import OKABE_ITO, VERDICT_COLORS, ReportFigure, figure_style, figure_title, new_figure, no_data
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
@@ -62,7 +62,8 @@ def attrition_chart(result: ResultLike, title: str = "Attrition in protocol orde
     return fig
 
 
-def upset_chart(result: ResultLike, top: int = 15, title: str = "Combinations of failed criteria") -> ReportFigure:
+def upset_chart(result: ResultLike, top: int = TOP_COMBINATIONS,
+                title: str = "Combinations of failed criteria") -> ReportFigure:
     """UpSet-style: bars of the most frequent exact failure sets, dots below marking their criteria.
 
     Axes labels ``"combinations"`` (bars; ``containers[0]`` holds the counts) and ``"sets"``.

@@ -232,7 +232,7 @@ class EligibilityReport:
     def verdict_counts(self) -> Tables:
         """Verdict counts and the reconciliation N in = N out (raises if it fails)."""
         return Tables((
-            HtmlTable(summaries.verdict_counts(self.result), caption="Verdicts"),
+            HtmlTable(summaries.verdict_counts(self.result), caption="Verdicts", note="share: of those screened."),
             HtmlTable(summaries.reconciliation(self.result), caption="Reconciliation: N in = N out",
                       note="Every patient of the input has exactly one verdict; the report stops otherwise."),
         ))
@@ -411,7 +411,7 @@ class EligibilityReport:
                       empty="No criterion failed."),
             HtmlTable(summaries.failure_combinations(self.result), caption="Most frequent combinations of failures",
                       note="the exact combinations the chart above draws, in its order; the rest in one row, so "
-                           "the patients add up to the ineligible patients.",
+                           "the patients add up to the ineligible patients; share: of the ineligible patients.",
                       empty="No criterion failed."),
         ))
 

@@ -53,8 +53,9 @@ def attrition(result: ResultLike) -> str:
 
 
 def upset(result: ResultLike) -> str:
-    """The failure combinations."""
-    sets = failure_sets(result, top=5)
+    """The failure combinations, as the chart draws them: its bars and its "other" bar (review 24: the text
+    listed five and an "other" the chart does not have)."""
+    sets = failure_sets(result)
     listed = "; ".join(f"{r.combination} {r.patients}" for r in sets.itertuples()) or "none"
     n = int((result.verdicts["verdict"].astype(str) == "ineligible").sum())
     return f"Bars of the most frequent exact combinations of failed criteria among {n} ineligible patients: {listed}."

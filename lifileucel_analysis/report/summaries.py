@@ -42,7 +42,7 @@ from ..contract.schema import CRITERION_IDS, SITE_IDS
 from ..engine.catalog import criterion_labels as catalog_labels
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import VERDICTS
-from .attrition import failure_sets
+from .attrition import TOP_COMBINATIONS, failure_sets
 
 NO_CONSENT_DATE = "no consent date"
 """Month label of the patients whose consent date is blank (kept so that counts add up)."""
@@ -306,7 +306,7 @@ def failure_reasons(result: ResultLike) -> pd.DataFrame:
     return frame
 
 
-def failure_combinations(result: ResultLike, top: int = 15) -> pd.DataFrame:
+def failure_combinations(result: ResultLike, top: int = TOP_COMBINATIONS) -> pd.DataFrame:
     """The most frequent combinations of failed criteria (the third way of counting), as the
     page's UpSet chart draws them (:func:`.attrition.failure_sets`: the same rows, order and
     ``other combinations`` row, so the table adds up to the ineligible patients; audit,
