@@ -183,6 +183,17 @@ def test_unknown_site_is_refused() -> None:
         EligibilityReport.from_result(screen(dataset, load_params()), dataset, site="nowhere")
 
 
+def test_a_site_summary_of_all_sites_is_refused_as_the_build_refuses_it() -> None:
+    # Run alone (JupyterLab, papermill), the site summary rendered "All sites" (review 24C); the build's
+    # plan refuses site "all" for it, and the eligibility report and program overview still take it.
+    dataset = hostile_dataset()
+    program = EligibilityReport.from_result(screen(dataset, load_params()), dataset)
+    with pytest.raises(ValueError, match="a site summary is one site's page"):
+        program.page_header("site_summary")
+    assert "All sites" in program.page_header("eligibility_report").text
+    assert "All sites" in program.page_header("program_overview").text
+
+
 def test_run_parameters_are_a_table_with_every_criteria_limit(hostile_report: EligibilityReport) -> None:
     parameters = report_module.criteria_parameter_table(load_params(overrides={"min_lesion_cm": 2.0}))
     row = parameters.set_index("parameter").loc["min_lesion_cm"]

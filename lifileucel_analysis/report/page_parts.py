@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..contract.schema import ALL_SITES, SITES
+from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from .downloads import DOWNLOAD_FORMATS, DOWNLOAD_KINDS, download_name
 from .html_tables import HtmlTable, Markup
@@ -73,7 +73,17 @@ def download_links(site: str, kinds: Mapping[str, str] = DOWNLOAD_KINDS) -> Mark
 
 
 def page_header(report: object, page: str) -> Markup:
-    """Scope, data currency, key figures, who needs action, links to related pages and files."""
+    """Scope, data currency, key figures, who needs action, links to related pages and files.
+
+    Raises
+    ------
+    ValueError
+        For a site summary of all sites: the page is one site's (the build refuses the same
+        parameter; a notebook run alone rendered an "All sites" site summary, review 24C).
+    """
+    if page == "site_summary" and report.site == ALL_SITES:
+        raise ValueError(f"site {ALL_SITES!r}: a site summary is one site's page; use one of {', '.join(SITE_IDS)} "
+                         "(the program overview and the eligibility report cover all sites)")
     verdicts = report.result.verdicts["verdict"].astype(str)
     n = len(verdicts)
     counts = {v: int((verdicts == v).sum()) for v in ("eligible", "pending", "ineligible")}
