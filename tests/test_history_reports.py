@@ -300,7 +300,7 @@ def test_the_page_header_and_the_worklist_count_from_the_cut_date() -> None:
         assert row.days_pending == expected, row.patient_id
     without = EligibilityReport.build(site="all", dataset=str(FIXTURE_DATASET))
     latest = pd.read_csv(FIXTURE_DATASET / "patients.csv", dtype=str)["consent_date"].max()
-    assert f"Data current to {latest} (latest consent date in the data" in without.page_header("site_summary").text
+    assert f"Data current to {latest} (latest consent date in the data" in without.page_header("program_overview").text
 
 
 def test_the_cut_date_is_in_the_provenance_and_the_parameters() -> None:
