@@ -21,6 +21,7 @@ kind        dtype                                                blank cell beco
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -67,6 +68,13 @@ SITES: dict[str, Site] = {
 SITE_IDS: tuple[str, ...] = tuple(SITES)
 ALL_SITES = "all"
 """The site value of a report or summary that covers the whole program (every site)."""
+
+
+def screened_sites(present: Iterable[str]) -> list[str]:
+    """The sites among ``present`` (site IDs of screened patients), in the record's order: the rows of
+    every per-site table and file (one worklist each, the site x criterion rates, the waiver rates)."""
+    seen = set(present)
+    return [site for site in SITE_IDS if site in seen]
 
 CRITERION_IDS: tuple[str, ...] = (
     "I1", "I2", "I3", "I4", "I5", "I6", "I7", "I8",

@@ -115,11 +115,11 @@ def previous_run(runs: pd.DataFrame, run_id: str, cut_date: str | None, params_s
     others = runs.loc[runs["run_id"] != run_id]
     if cut_date is not None:
         days = cut_days(others)
-        earlier = others.loc[(days < pd.Timestamp(cut_date)).fillna(False).astype(bool)]
-        if earlier.empty:
+        before = (days < pd.Timestamp(cut_date)).fillna(False).to_numpy(dtype=bool)
+        if not before.any():
             return None
-        latest = cut_days(earlier).max()
-        return pick_run(earlier.loc[cut_days(earlier) == latest], params_sha256)
+        latest = days[before].max()
+        return pick_run(others.loc[before & (days == latest).to_numpy(dtype=bool)], params_sha256)
     own = runs.loc[runs["run_id"] == run_id, "sequence"]
     earlier = others if own.empty else others.loc[others["sequence"] < own.iloc[0]]
     return None if earlier.empty else earlier.sort_values("sequence", kind="stable").iloc[-1]

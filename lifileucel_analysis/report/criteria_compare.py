@@ -27,11 +27,13 @@ from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
 from .screening_inputs import InputNotFoundError, resolve_input_path
 
-__all__ = ["CRITERIA_DIR", "DIFFERENCE_COLUMNS", "compare_files", "criteria_versions", "difference_counts",
-           "differences", "resolve_criteria"]
+__all__ = ["CRITERIA_DIR", "CRITERIA_SUBDIR", "DIFFERENCE_COLUMNS", "compare_files", "criteria_versions",
+           "difference_counts", "differences", "resolve_criteria"]
 
-CRITERIA_DIR = PROJECT_ROOT / "params" / "criteria"
-"""Where the project keeps its criteria versions and what-if files."""
+CRITERIA_SUBDIR = Path("params", "criteria")
+"""Where a project keeps its criteria versions and what-if files, relative to its root."""
+CRITERIA_DIR = PROJECT_ROOT / CRITERIA_SUBDIR
+"""This project's folder of criteria versions and what-if files."""
 DIFFERENCE_COLUMNS = ["patient_id", "site_id", "criterion_id", "outcome_a", "outcome_b", "verdict_a", "verdict_b",
                       "evidence_a", "evidence_b"]
 """Columns of ``differences.csv``."""

@@ -38,7 +38,7 @@ import pandas as pd
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import site_summaries, summaries
-from .html_tables import display_frame, is_percent_column
+from .html_tables import column_title, display_frame, is_percent_column
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
 
@@ -129,8 +129,7 @@ def readable(frame: pd.DataFrame, for_workbook: bool = False) -> pd.DataFrame:
 
 def percent_titles(frame: pd.DataFrame) -> set[str]:
     """The titles (as shown) of ``frame``'s float columns that hold fractions (shown as percentages)."""
-    shown = display_frame(frame.head(0))
-    return {title for column, title in zip(frame.columns, shown.columns, strict=True)
+    return {column_title(column) for column in frame.columns
             if is_percent_column(str(column)) and pd.api.types.is_float_dtype(frame[column].dtype)}
 
 

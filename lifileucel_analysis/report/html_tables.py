@@ -168,6 +168,11 @@ def escape(text: str) -> str:
     return html.escape(text, quote=False)
 
 
+def column_title(name: object) -> str:
+    """How a column is titled on a page and in its downloads (:data:`COLUMN_TITLES`, else ``_`` as a space)."""
+    return COLUMN_TITLES.get(str(name), str(name).replace("_", " "))
+
+
 def is_percent_column(name: str) -> bool:
     """Whether column ``name`` holds fractions shown as percentages (:data:`PERCENT_SUFFIXES`)."""
     return any(str(name).endswith(suffix) for suffix in PERCENT_SUFFIXES)
@@ -221,7 +226,7 @@ def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.
             text = values.astype(object).map(lambda v, p=percent: format_value(v, p))
         if column in blank_repeats:
             text = text.where(text.ne(text.shift()), "")
-        title = COLUMN_TITLES.get(str(column), str(column).replace("_", " "))
+        title = column_title(column)
         if title in shown.columns:
             raise ValueError(f"two columns would both be titled {title!r}")
         shown[title] = text.astype(str)

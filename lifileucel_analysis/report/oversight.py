@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ..contract.schema import SITE_IDS
+from ..contract.schema import SITE_IDS, screened_sites
 from .summaries import waivers_table
 from .worklist import DATE_PASSED, DataCurrency
 
@@ -104,7 +104,7 @@ def oversight_flags(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
 def waiver_rates(result: ResultLike) -> pd.DataFrame:
     """Per site (record order, sites with patients): screened, waivers, patients waived, rate."""
     verdicts, waivers = result.verdicts, result.waivers
-    sites = [s for s in SITE_IDS if (verdicts["site_id"].astype(str) == s).any()]
+    sites = screened_sites(verdicts["site_id"].astype(str))
     screened = verdicts["site_id"].astype(str).value_counts()
     count = waivers["site_id"].astype(str).value_counts()
     patients = waivers.drop_duplicates("patient_id")["site_id"].astype(str).value_counts()

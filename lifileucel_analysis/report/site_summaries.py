@@ -15,7 +15,7 @@ from typing import Literal
 
 import pandas as pd
 
-from ..contract.schema import ALL_SITES, CRITERION_IDS, SITE_IDS, SITES
+from ..contract.schema import ALL_SITES, CRITERION_IDS, SITE_IDS, SITES, screened_sites
 from ..engine.screening import VERDICTS
 from .summaries import ResultLike, reconcile, share_of, verdict_counts, verdict_counts_by
 
@@ -97,7 +97,7 @@ def site_table(result: ResultLike, sites: Sequence[str] | None = None, with_tota
     verdicts = result.verdicts.assign(site_id=result.verdicts["site_id"].astype(str))
     if sites is None:
         present = set(verdicts["site_id"])
-        sites = [s for s in SITE_IDS if s in present] if len(present) == 1 else list(SITE_IDS)
+        sites = screened_sites(present) if len(present) == 1 else list(SITE_IDS)
     counts = verdict_counts_by(verdicts, "site_id").reindex(list(sites), fill_value=0)
     if with_total:
         counts.loc[ALL_SITES] = counts.sum() if len(sites) else 0
@@ -222,8 +222,7 @@ def site_criterion_table(result: ResultLike) -> pd.DataFrame:
         ``site_id``, ``criterion_id``, ``screened``, ``failed``, ``failed_share``,
         ``unknown``, ``unknown_share`` (shares of the site's screened patients).
     """
-    present = set(result.verdicts["site_id"].astype(str))
-    sites = [s for s in SITE_IDS if s in present]
+    sites = screened_sites(result.verdicts["site_id"].astype(str))
     screened = site_screened(result, sites)
     counts = {outcome: site_criterion_counts(result, outcome, sites).stack() for outcome in ("fail", "unknown")}
     frame = pd.DataFrame({"failed": counts["fail"], "unknown": counts["unknown"]}).reset_index()

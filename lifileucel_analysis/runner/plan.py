@@ -49,7 +49,7 @@ from typing import Any
 from ..contract.schema import ALL_SITES, SITE_IDS
 from ..contract.parameter_files import quoted, read_yaml_mapping
 from ..engine.parameters import ParamsError, load_params
-from ..report.criteria_compare import criteria_versions
+from ..report.criteria_compare import CRITERIA_SUBDIR, criteria_versions
 from ..paths import NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
 
 PROGRAM_FILE_NAME = "program.yaml"
@@ -300,8 +300,7 @@ def _value_problems(
 
 def _is_criteria_label(value: Any, project_root: Path) -> bool:
     """Whether ``value`` is ``default`` or the version label of a criteria file in ``params/criteria/``."""
-    return isinstance(value, str) and (value == "default" or value in criteria_versions(
-        project_root / "params" / "criteria"))
+    return isinstance(value, str) and (value == "default" or value in criteria_versions(project_root / CRITERIA_SUBDIR))
 
 
 def _criteria_file_problems(said: str, path: Path) -> list[str]:

@@ -35,7 +35,7 @@ import pandas as pd
 from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
-from ..contract.schema import SITE_IDS
+from ..contract.schema import SITE_IDS, screened_sites
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
 from ..engine.screening import ScreeningResult, screen
 from ..report.downloads import readable
@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
 
 __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES", "ScreenOptions", "ScreenRun",
            "bucket_tables", "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "patient_tables",
-           "publish", "screen_plain", "screened_sites", "stale_outputs", "waivers_file", "worklist_file"]
+           "publish", "screen_plain", "stale_outputs", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -132,12 +132,6 @@ def worklist_file(site: str) -> str:
 def _sites(result: ScreeningResult) -> list[str]:
     """The sites with screened patients, in the contract's order."""
     return screened_sites(result.verdicts["site_id"].astype(str))
-
-
-def screened_sites(present: Iterable[str]) -> list[str]:
-    """The sites among ``present`` (site IDs of screened patients), in the contract's order: one worklist each."""
-    seen = set(present)
-    return [site for site in SITE_IDS if site in seen]
 
 
 def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:

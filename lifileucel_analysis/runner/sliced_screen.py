@@ -43,11 +43,12 @@ import pyarrow.parquet as pq
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
 from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
+from ..contract.schema import screened_sites
 from ..engine.screening import ScreeningResult, screen
 from ..report.screening_inputs import PreparedInputs
 from ..report.worklist import worklist_order_key, worklist_rows
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, PATIENT_TABLES, ScreenRun, finish_worklist_chunk, latest_consent,
-                             latest_of, patient_tables, publish, screened_sites, worklist_file)
+                             latest_of, patient_tables, publish, worklist_file)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
