@@ -91,6 +91,45 @@ def test_bad_params_exit_2(tmp_path: Path, datasets: dict[str, Path]) -> None:
     assert not (tmp_path / "out").exists()
 
 
+def test_screen_takes_criteria_as_sdtm_criteria_and_compare_do(tmp_path: Path, datasets: dict[str, Path],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    # A new user typed `screen --criteria FILE` as the other commands take it (review 24C): the same run as --params.
+    limits = tmp_path / "limits.yaml"
+    limits.write_text("max_ecog: 2\n")
+    for option in ("--params", "--criteria"):
+        assert main(["screen", str(datasets["csv"]), "--out", str(tmp_path / option), option, str(limits)]) == 0
+    outcome_bytes = [(tmp_path / option / "outcomes.csv").read_bytes() for option in ("--params", "--criteria")]
+    assert outcome_bytes[0] == outcome_bytes[1]
+    outcomes = pd.read_csv(tmp_path / "--criteria" / "outcomes.csv", keep_default_na=False)
+    assert outcomes.loc[outcomes["criterion_id"] == "I6", "evidence"].str.contains("<= 2").any()  # the file's limit
+    # --help names every subcommand in its description, not six of the nine
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    description = capsys.readouterr().out.split("positional arguments")[0].split("\n\n", 1)[1]  # after the usage
+    for command in ("screen", "changes", "compare", "partition", "synth", "reports", "redcap-dictionary", "sdtm",
+                    "criteria"):
+        assert command in description.replace("-\n", "-").replace("\n", " "), command
+
+
+def test_synth_counts_its_files_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["synth", "--patients", "5", "--seed", "1", "--format", "xlsx", "--out", str(tmp_path / "c.xlsx")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("(1 file)")  # one workbook, not "(1 files)"
+    assert main(["synth", "--patients", "5", "--seed", "1", "--out", str(tmp_path / "csv")]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("(5 files)")
+
+
+def test_a_path_found_nowhere_names_each_place_tried_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # From the project root, "relative to the working directory" and "to the project root" are one place
+    # (review 24C: the message said it twice).
+    from lifileucel_analysis.paths import PROJECT_ROOT
+    from lifileucel_analysis.report.screening_inputs import InputNotFoundError, resolve_input_path
+
+    monkeypatch.chdir(PROJECT_ROOT)
+    with pytest.raises(InputNotFoundError) as caught:
+        resolve_input_path("nothere.duckdb", None, what="history")
+    assert str(caught.value).count(str(PROJECT_ROOT / "nothere.duckdb")) == 1
+
+
 def test_formulas_are_neutralised() -> None:
     frame = pd.DataFrame({"a": ["=1+1", "+x", "-y", "@z", "ok", None]})
     assert neutralise_formulas(frame)["a"].tolist()[:5] == ["'=1+1", "'+x", "'-y", "'@z", "ok"]
