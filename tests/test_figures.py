@@ -15,7 +15,7 @@ from matplotlib._pylab_helpers import Gcf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lifileucel_analysis.report import figure_style, figures, site_figures
+from lifileucel_analysis.report import attrition_figures, figure_style, figures, site_figures
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
 from lifileucel_analysis.engine.screening import ScreeningResult
@@ -326,3 +326,18 @@ def axes_bars(fig: Figure) -> list[matplotlib.patches.Rectangle]:
     """The bars of the chart's bar axes (the one whose bars are labelled 'patients')."""
     (container,) = [c for ax in fig.axes for c in ax.containers if c.get_label() == "patients"]
     return list(container)
+
+
+def test_attrition_remaining_counts_sit_below_the_exclusion_they_follow() -> None:
+    # Review 24D: each "remaining n" label sat above its exclusion box, on the arrow into the step,
+    # so it read as the count before the step while it is the count after it.
+    four = build_result({"P1": ("mskcc", "2025-01-10", {"I1": "fail"}),
+                         "P2": ("mskcc", "2025-01-11", {"I4": "fail"}),
+                         "P3": ("mskcc", "2025-01-12", {"I4": "fail", "E3": "fail"}),
+                         "P4": ("mskcc", "2025-01-13", {})})
+    ax = axes(attrition_figures.attrition_chart(four), "attrition")
+    # Keyed by the box's first words ("Excluded at I1", "Screened") or the whole label.
+    y = {" ".join(t.get_text().split("\n")[0].split()[:3 if t.get_text().startswith("Excluded") else 4]):
+         t.get_position()[1] for t in ax.texts if t.get_text()}
+    assert y["Screened"] > y["Excluded at I1"] > y["remaining n = 3"] > y["Excluded at I4"] > y["remaining n = 1"]
+    assert y["remaining n = 1"] > y["Eligible"] == y["Pending"]
