@@ -532,6 +532,11 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
      # (review 24: the sentence said "from 2025-02-20", days no NMA-LD can fall on).
      ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start from 2025-03-01 to "
       "2025-03-20 fails, any other passes", "patients.lymphodepletion_date")),
+    # Consent exactly 28 days after the vaccine: one day is left that fails (review 24B: "from D to D").
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None,
+             "consent_date": "2025-03-20"},
+     ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start on 2025-03-20 fails, "
+      "any other passes", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
      ("HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an undetectable PCR would "
       "decide)",
@@ -892,3 +897,11 @@ def test_a_semicolon_in_site_text_does_not_split_a_request_into_two_fields(tmp_p
     row = pd.read_csv(worklist, dtype=str, keep_default_na=False, encoding="utf-8-sig").iloc[0]
     assert row["to collect"] == ("agent 'zorb, imab' of prior therapy line 2 (not a known drug name: check the "
                                  "spelling); toxicity grade (rash, patients.hiv_serology)")
+
+
+def test_a_vaccine_more_than_28_days_before_consent_passes_e10_before_nma_ld_is_scheduled() -> None:
+    # One day past the case above (consent 2025-03-21, 29 days after the vaccine): no NMA-LD date can fail.
+    patient = {"live_vaccine_received": "yes", "live_vaccine_date": "2025-02-20", "lymphodepletion_date": None,
+               "consent_date": "2025-03-21"}
+    assert outcome_of("E10", patient=patient) == (
+        "pass", "live vaccine 2025-02-20, more than 28 days before consent (NMA-LD comes after consent)", "")
