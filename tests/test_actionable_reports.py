@@ -88,6 +88,20 @@ def test_lab_results_to_collect_carry_the_window_dates() -> None:
     assert work.loc[0, "to_collect"].startswith("lab results collected 2025-02-01 to 2025-03-29: ANC, platelets")
 
 
+def test_a_field_asked_for_only_if_received_does_not_count_in_the_sort() -> None:
+    # Review 24B: E10's "live vaccine received; live vaccine date (if received)" counted two fields, so it
+    # tied with a patient who certainly needs two (ECOG and life expectancy) and the ID decided.
+    tables = concat_tables([case_tables(patient_id="P1", patient={"ecog": None, "life_expectancy_months": None}),
+                            case_tables(patient_id="P2", patient={"live_vaccine_received": None,
+                                                                  "live_vaccine_date": None})])
+    result, dataset = _screen(tables)
+    work = plain_worklist(result, dataset.patients, data_currency(result.verdicts))
+    assert work["unknown"].tolist() == ["E10 Live vaccine <= 28 days before NMA-LD",
+                                        "I6 ECOG 0-1, life expectancy >= 3 months"]
+    assert work["patient_id"].tolist() == ["P2", "P1"]
+    assert work.loc[0, "to_collect"].endswith("live vaccine date (most recent live/attenuated vaccine, if received)")
+
+
 def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:
     # A misspelt agent leaves I2 and E1 open; a blank consent date leaves I5 and I7 open.
     tables = case_tables(patient_id="D1", patient={"consent_date": None},
@@ -122,7 +136,7 @@ def test_fields_to_collect_are_worded_alike_whatever_the_window_dates() -> None:
         "",
         "ECOG performance status",
     ]
-    assert counts.tolist() == [2, 2, 3, 1, 1]
+    assert counts.tolist() == [2, 2, 3, 0, 1]  # a blank cell asks for nothing (was counted 1 up to session 24)
 
 
 def test_field_labels_come_from_the_data_dictionary() -> None:

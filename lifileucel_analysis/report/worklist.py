@@ -112,6 +112,8 @@ _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
 _ANY_WINDOW = r" \(collected [^;]*\)(; |$)"
 """A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
 _ONE_WINDOW = r" (collected window)\1"
+_CONDITIONAL = re.compile(r"[(,] ?if [^()]*\)$")
+"""A field asked for only on a condition: ``... (if received)``, ``... (line 2, if adjuvant or neoadjuvant)``."""
 _UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
@@ -175,7 +177,8 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
 
     Returns the row's distinct-value position, then per distinct value: the fields other
     than labs in plain words (``"; "``-joined), the lab tests (``", "``-joined, their window
-    dropped: the row's window is said once), whether there are labs, and how many fields.
+    dropped: the row's window is said once), whether there are labs, and how many fields it certainly asks
+    for (one asked "(if ...)" is not counted).
     """
     # The window dates differ from patient to patient and are dropped below anyway: one
     # placeholder window for all (in Arrow, over the whole column) leaves a few hundred
@@ -194,7 +197,9 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
         others.append("; ".join(field_label(t) for t, w in zip(tokens, windowed) if not w))
         labs.append(", ".join(lab_names))
         has_labs.append(bool(lab_names))
-        counts.append(str(text).count("; ") + 1)
+        # A field asked for "(if received)" or "(line 2, if adjuvant or neoadjuvant)" may need nothing
+        # collected: the sort counts the fields a coordinator certainly has to collect (review 24B).
+        counts.append(sum(1 for t in tokens if not _CONDITIONAL.search(t)))
     return (positions, pa.array(others, type=TEXT), pa.array(labs, type=TEXT), np.array(has_labs, dtype=bool),
             np.array(counts, dtype=np.int64))
 
@@ -202,7 +207,7 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
 def _collect_text(fields: pd.Series, window: pa.Array, row_patient: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """One cell per row: lab tests grouped under the patient's window dates, other fields labelled.
 
-    Returns the cells and each row's number of fields (``"; "``-separated names + 1).
+    Returns the cells and each row's number of fields it certainly asks for (:func:`_field_texts`).
     """
     at, others, labs, has_labs, counts = _field_texts(fields)
     if len(at) == 0:
