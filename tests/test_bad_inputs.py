@@ -509,7 +509,7 @@ BAD_IDS = ("P 1", "=1+1", "P1<b>", "../P1", "\u0420001", "A" * 41, "-P1", "P1;P2
 CASES: list[Case] = [
     # --- path and file format -------------------------------------------------------------
     Case("path-does-not-exist", lambda tmp: tmp / "no_such_folder", 2,
-         ("dataset", "no_such_folder", "no such file or folder"), subprocess=True),
+         ("dataset", "no_such_folder", "no such file or folder", "relative to the working directory"), subprocess=True),
     Case("empty-directory", folder_with(), 2, ("dataset", "no tables found", "patients.csv", "toxicities.csv")),
     Case("directory-with-no-tables", folder_with("notes.txt", "export.json", "README.md"), 2,
          ("no tables found", "patients.csv"), subprocess=True),

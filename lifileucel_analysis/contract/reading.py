@@ -99,7 +99,10 @@ def read_raw(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:
         The tables that could be read, as :func:`read_raw_tables` describes them.
     """
     if not path.exists():
-        findings.add(DATASET, "no such file or folder", value=str(path))
+        # Say what a dataset is and where a relative path was looked for (review 24C).
+        findings.add(DATASET, "no such file or folder: give a folder of the tables' CSV or Parquet files, an .xlsx "
+                              "workbook or a REDCap export, absolute or relative to the working directory",
+                     value=str(path))
         return {}
     try:
         if path.is_file():
