@@ -103,22 +103,15 @@ def cmd_screen(args: argparse.Namespace) -> int:
 def cmd_changes(args: argparse.Namespace) -> int:
     """Write what changed between two runs of a history: changes.csv and site_counts.csv."""
     from .contract.output_files import write_outputs
+    from .report.changes import CRITERIA_DIFFER_NOTE, changes_sentence, criteria_differ
     from .report.run_history import changes_since, compared_runs
 
     table, counts, before, after = changes_since(args.history, args.since)
-    compared = compared_runs(args.history, before, after).set_index("role")
-    written = write_outputs({"changes.csv": table, "site_counts.csv": counts,
-                             "runs.csv": compared.reset_index()}, Path(args.out))
-
-    def named(role: str) -> str:  # which run, of which cut and criteria: the run ID alone says neither
-        run = compared.loc[role]
-        return f"run {run['run_id']} ({run['cut_date'] or 'no cut date'}, criteria {run['criteria_version']})"
-
-    _say(f"{len(table)} patient(s) changed from {named('before') if before else 'nothing (first run)'} "
-         f"to {named('after')}")
-    if before and compared.loc["before", "params_sha256"] != compared.loc["after", "params_sha256"]:
-        _say("note: the two runs used different criteria, so the changes include the criteria's effect; "
-             "--since RUN_ID compares runs of one criteria version", file=sys.stderr)
+    compared = compared_runs(args.history, before, after)
+    written = write_outputs({"changes.csv": table, "site_counts.csv": counts, "runs.csv": compared}, Path(args.out))
+    _say(changes_sentence(len(table), compared))
+    if criteria_differ(compared):
+        _say(CRITERIA_DIFFER_NOTE, file=sys.stderr)
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK

@@ -9,6 +9,7 @@ import pytest
 from helpers import planted_move, write_weekly_series
 
 from lifileucel_analysis.cli import main
+from lifileucel_analysis.report.changes import changes_sentence, criteria_differ
 
 PATIENTS, SEED, WEEKS = 150, 7, 4
 
@@ -130,3 +131,15 @@ def test_a_backfilled_week_does_not_turn_changes_backwards(series: Path, tmp_pat
                  "--params", "params/criteria/what-if-steroid-20.yaml", "--history", str(backfilled)]) == 0
     assert main(["changes", "--history", str(backfilled), "--out", str(tmp_path / "w")]) == 0
     assert "the two runs used different criteria" in capsys.readouterr().err
+
+
+def test_the_changes_sentence_names_both_runs_cut_and_criteria() -> None:
+    compared = pd.DataFrame({"role": ["before", "after"], "run_id": ["r1", "r2"], "cut_date": ["2025-03-03", ""],
+                             "criteria_version": ["1", "2"], "params_sha256": ["a", "b"]})
+    assert changes_sentence(4, compared) == ("4 patient(s) changed from run r1 (2025-03-03, criteria 1) to run r2 "
+                                             "(no cut date, criteria 2)")
+    assert criteria_differ(compared)
+    assert not criteria_differ(compared.assign(params_sha256="a"))
+    first = compared.iloc[[1]]
+    assert changes_sentence(0, first) == "0 patient(s) changed from nothing (first run) to run r2 (no cut date, criteria 2)"
+    assert not criteria_differ(first)

@@ -15,14 +15,17 @@ import pandas as pd
 
 from ..engine.catalog import CATALOG
 
-__all__ = ["CHANGE_COLUMNS", "choose_runs", "cut_days", "latest_run", "patient_changes", "pick_run", "previous_run",
-           "site_counts"]
+__all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "changes_sentence", "choose_runs", "criteria_differ", "cut_days",
+           "latest_run", "patient_changes", "pick_run", "previous_run", "site_counts"]
 
 CHANGE_COLUMNS = ["site_id", "patient_id", "change", "verdict_before", "verdict_after", "newly_failed",
                   "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]
 """Columns of ``changes.csv``, in order."""
 BLOCKING_OR_OPEN = ("fail", "unknown")
 """Outcomes that keep a criterion open; leaving them (for pass, not_applicable, waived) resolves it."""
+CRITERIA_DIFFER_NOTE = ("note: the two runs used different criteria, so the changes include the criteria's effect; "
+                        "--since RUN_ID compares runs of one criteria version")
+"""What ``changes`` adds when :func:`criteria_differ`."""
 
 
 class NoSuchRunError(LookupError):
@@ -220,3 +223,30 @@ def site_counts(changes: pd.DataFrame) -> pd.DataFrame:
     counts = (pd.DataFrame({"site_id": changes["site_id"], "change": kind})
               .value_counts().rename("patients").reset_index())
     return counts.sort_values(["site_id", "change"], kind="stable").reset_index(drop=True)
+
+
+def _run_named(run: pd.Series) -> str:
+    """``run 3f2a... (2025-03-10, criteria 1)``: the run ID alone names neither its cut nor its criteria."""
+    return f"run {run['run_id']} ({run['cut_date'] or 'no cut date'}, criteria {run['criteria_version']})"
+
+
+def changes_sentence(changed: int, compared: pd.DataFrame) -> str:
+    """The ``changes`` command's summary: how many patients changed, from which run to which.
+
+    Parameters
+    ----------
+    changed : int
+        Rows of :func:`patient_changes`.
+    compared : pandas.DataFrame
+        The two runs' rows (``role`` ``before`` / ``after``, ``run_id``, ``cut_date`` as text,
+        ``criteria_version``); without a ``before`` row the after run is the history's first.
+    """
+    by_role = compared.set_index("role")
+    before = _run_named(by_role.loc["before"]) if "before" in by_role.index else "nothing (first run)"
+    return f"{changed} patient(s) changed from {before} to {_run_named(by_role.loc['after'])}"
+
+
+def criteria_differ(compared: pd.DataFrame) -> bool:
+    """Whether the two compared runs screened under different criteria parameters (``params_sha256``)."""
+    by_role = compared.set_index("role")
+    return "before" in by_role.index and by_role.loc["before", "params_sha256"] != by_role.loc["after", "params_sha256"]
