@@ -788,6 +788,8 @@ E8 = table("E8", ["syphilis_assay", "hiv_serology", "hbv_serology", "hbv_pcr"], 
     (None, None, "positive", "detectable", FAIL, "HBV PCR detectable decides with blanks"),
     ("negative", "negative", None, "undetectable", PASS, "HBV PCR undetectable decides with serology blank"),
     ("negative", "negative", None, "detectable", UNKNOWN, "HBV PCR detectable, serology blank"),
+    ("negative", "negative", "negative", "detectable", PASS, "HBV serology negative: a detectable PCR fails only "
+                                                            "after a positive serology"),
 ])
 
 E10 = table("E10", ["live_vaccine_received", "live_vaccine_date", "lymphodepletion_date"], [

@@ -201,3 +201,4 @@ def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool
     assert [(r["column"], r["value"]) for r in rows] == ([(column, value)] if found else [])
     if found:
         assert rows[0]["finding"].startswith("line 1 ")
+        assert "a prior therapy should precede screening; is the date" in rows[0]["finding"]  # audit 25A: garbled

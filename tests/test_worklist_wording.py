@@ -905,3 +905,11 @@ def test_a_vaccine_more_than_28_days_before_consent_passes_e10_before_nma_ld_is_
                "consent_date": "2025-03-21"}
     assert outcome_of("E10", patient=patient) == (
         "pass", "live vaccine 2025-02-20, more than 28 days before consent (NMA-LD comes after consent)", "")
+
+
+def test_a_negative_hbv_serology_beside_a_detectable_pcr_says_the_pcr_was_seen() -> None:
+    # Audit 25A: "HBV serology negative" alone read as if no PCR were recorded; E8 passes on the serology.
+    outcome, evidence, _ = outcome_of("E8", patient={"hbv_serology": "negative", "hbv_pcr": "detectable"})
+    assert outcome == "pass"
+    assert evidence.endswith("HBV serology negative (PCR detectable although the serology is negative: a "
+                             "data-quality finding)")

@@ -264,6 +264,10 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
     """Fails on positive syphilis or HIV, or positive HBV serology with detectable PCR."""
     hbv, pcr = column(f, "hbv_serology"), column(f, "hbv_pcr")
     hbv_part = decide(f.n, [
+        # The rule fails a detectable PCR only after a positive serology; the sentence says the PCR was
+        # seen (audit 25A: "HBV serology negative" alone hid it; the findings name the contradiction).
+        Rule((hbv == "negative") & (pcr == "detectable"), P,
+             "HBV serology negative (PCR detectable although the serology is negative: a data-quality finding)"),
         Rule(hbv == "negative", P, "HBV serology negative"),
         Rule((hbv == "positive") & (pcr == "detectable"), F, "HBV serology positive with detectable PCR"),
         Rule((hbv == "positive") & (pcr == "undetectable"), P, "HBV serology positive, PCR undetectable"),

@@ -130,7 +130,7 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " after consent_date "
                           + iso_dates(at_consent.iloc[hit])
-                          + ": a prior therapy precedes screening; is the date (or the "
+                          + ": a prior therapy should precede screening; is the date (or the "
                           "line, such as the program's own infusion) right? The criteria read it as recorded"))
     return out
 
