@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .messages import printable
+from .messages import ShownAsMessage, printable
 from .schema import TABLES, empty_frame
 
 MAX_EXAMPLES_PER_PROBLEM = 3
@@ -69,7 +69,7 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
-class ContractError(Exception):
+class ContractError(ShownAsMessage, Exception):
     """Input that breaks the data contract (exit status 2 in the CLI).
 
     The message lists every problem; when there are many it counts them per kind and shows

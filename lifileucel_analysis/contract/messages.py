@@ -22,6 +22,11 @@ def printable(name: object) -> str:
         return text
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
 
+# The dataset as a whole (:mod:`.reading`, and the reports' path rule).
+MSG_NO_DATASET = ("no such file or folder{where}: give a folder of the tables' CSV or Parquet files, an .xlsx "
+                  "workbook or a REDCap export, absolute or relative to the working directory{or_root}")
+"""A dataset path found nowhere; ``where`` names the places looked at, ``or_root`` the project root."""
+
 # Cell values (:mod:`.cell_parsing`).
 MSG_NOT_ISO = (
     "not an ISO date: use YYYY-MM-DD (e.g. 2026-03-02); other layouts such as "
@@ -55,3 +60,23 @@ MSG_NO_PATIENTS = "no rows: a screening dataset lists at least one patient (is t
 MSG_NO_HEADER = "empty: expected a header row with the contract's column names"
 MSG_MERGED = ("merged cells: unmerge them and type the value into every cell (a merged range keeps its value "
               "in its first cell only; the others would read as blank)")
+
+
+class ShownAsMessage:
+    """Mixin for errors whose message says all a user needs (a bad cell, path or parameter).
+
+    IPython shows an exception that has ``_render_traceback_`` by the lines it returns: in a
+    notebook the analyst sees the message and where it was raised, not a screen of the
+    package's frames above it (review 24C). The exception itself is unchanged: the command
+    line, papermill and ``except`` clauses see the same type and message.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        lines = [f"{type(self).__name__}: {self}"]
+        frame = self.__traceback__  # type: ignore[attr-defined]
+        while frame is not None and frame.tb_next is not None:
+            frame = frame.tb_next
+        if frame is not None:  # where, for a developer: one line instead of the whole stack
+            code = frame.tb_frame.f_code
+            lines.append(f"(raised by {code.co_name} in {code.co_filename.rsplit('/', 1)[-1]}, line {frame.tb_lineno})")
+        return lines

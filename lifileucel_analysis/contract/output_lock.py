@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
+from .messages import ShownAsMessage
+
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -26,7 +28,7 @@ except ImportError:  # pragma: no cover - Windows
 __all__ = ["OutputLockedError", "lock_path", "output_lock", "pid_alive"]
 
 
-class OutputLockedError(RuntimeError):
+class OutputLockedError(ShownAsMessage, RuntimeError):
     """Another run is writing into the same output folder (exit status 2)."""
 
 

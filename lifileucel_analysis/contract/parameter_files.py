@@ -18,6 +18,8 @@ import yaml
 from yaml.composer import Composer
 from yaml.events import AliasEvent
 
+from .messages import ShownAsMessage
+
 MAX_FILE_BYTES = 256 * 1024
 """A parameter file is a few dozen lines; anything larger is not one."""
 MAX_DEPTH = 8
@@ -27,7 +29,7 @@ MAX_QUOTED = 60
 LARGEST_INTEGER = 2**63 - 1
 
 
-class ParamsError(ValueError):
+class ParamsError(ShownAsMessage, ValueError):
     """A parameter file or value that cannot be used (exit status 2 in the CLI)."""
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
 from .findings import DATASET, Findings
-from .messages import MSG_NO_HEADER, printable
+from .messages import MSG_NO_DATASET, MSG_NO_HEADER, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
@@ -100,9 +100,7 @@ def read_raw(path: Path, findings: Findings) -> dict[str, pd.DataFrame]:
     """
     if not path.exists():
         # Say what a dataset is and where a relative path was looked for (review 24C).
-        findings.add(DATASET, "no such file or folder: give a folder of the tables' CSV or Parquet files, an .xlsx "
-                              "workbook or a REDCap export, absolute or relative to the working directory",
-                     value=str(path))
+        findings.add(DATASET, MSG_NO_DATASET.format(where="", or_root=""), value=str(path))
         return {}
     try:
         if path.is_file():

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import DATASET, Findings
-from .messages import MSG_MERGED, MSG_NO_HEADER, printable
+from .messages import MSG_MERGED, MSG_NO_HEADER, ShownAsMessage, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, blank_cell, header_problem, with_header
 
@@ -53,7 +53,7 @@ FORBIDDEN_XML = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 ROOT_ELEMENT = re.compile(rb"<[A-Za-z_]")
 
 
-class SheetLimitError(ValueError):
+class SheetLimitError(ShownAsMessage, ValueError):
     """A sheet beyond one of the bounds of this module."""
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..contract.messages import ShownAsMessage
 from ..engine.catalog import CATALOG
 
 __all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "changes_sentence", "choose_runs", "criteria_differ", "cut_days",
@@ -28,7 +29,7 @@ CRITERIA_DIFFER_NOTE = ("note: the two runs used different criteria, so the chan
 """What ``changes`` adds when :func:`criteria_differ`."""
 
 
-class NoSuchRunError(LookupError):
+class NoSuchRunError(ShownAsMessage, LookupError):
     """``--since`` names no run of the history."""
 
 

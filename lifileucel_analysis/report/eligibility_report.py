@@ -34,7 +34,7 @@ from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES, TABLES
 from ..engine.evidence import format_scalar
-from ..engine.parameters import CriteriaParams, load_params, parameter_sources
+from ..engine.parameters import CriteriaParams, ParamsError, load_params, parameter_sources
 from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
@@ -126,12 +126,12 @@ class EligibilityReport:
 
         Raises
         ------
-        ValueError
-            On an unknown site code.
+        ParamsError
+            (A ``ValueError``) on an unknown site code, or when ``cut_date`` is not a date.
         FileNotFoundError
             When a path does not exist (:class:`.screening_inputs.InputNotFoundError`).
-        ParamsError
-            When ``cut_date`` is not a date.
+        ContractError
+            When the dataset breaks the data contract or does not exist.
         """
         arguments = {} if site is None else {"site": site}
         arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles,
@@ -474,9 +474,9 @@ class EligibilityReport:
 
 
 def check_site(site: str) -> None:
-    """Raise ``ValueError`` unless ``site`` is a site code or ``"all"``."""
+    """Raise :class:`ParamsError` (a ``ValueError``) unless ``site`` is a site code or ``"all"``."""
     if site != ALL_SITES and site not in SITES:
-        raise ValueError(f"unknown site {site!r}; use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
+        raise ParamsError(f"unknown site {site!r}; use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
 
 
 def criteria_parameter_table(params: CriteriaParams) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
+from ..engine.parameters import ParamsError
 from .downloads import DOWNLOAD_FORMATS, DOWNLOAD_KINDS, download_name
 from .html_tables import HtmlTable, Markup
 
@@ -77,12 +78,12 @@ def page_header(report: object, page: str) -> Markup:
 
     Raises
     ------
-    ValueError
-        For a site summary of all sites: the page is one site's (the build refuses the same
+    ParamsError
+        (A ``ValueError``) for a site summary of all sites: the page is one site's (the build refuses the same
         parameter; a notebook run alone rendered an "All sites" site summary, review 24C).
     """
     if page == "site_summary" and report.site == ALL_SITES:
-        raise ValueError(f"site {ALL_SITES!r}: a site summary is one site's page; use one of {', '.join(SITE_IDS)} "
+        raise ParamsError(f"site {ALL_SITES!r}: a site summary is one site's page; use one of {', '.join(SITE_IDS)} "
                          "(the program overview and the eligibility report cover all sites)")
     verdicts = report.result.verdicts["verdict"].astype(str)
     n = len(verdicts)

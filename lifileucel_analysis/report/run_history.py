@@ -43,11 +43,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..contract.fingerprints import sha256_file
+from ..contract.messages import ShownAsMessage
 from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
-from ..contract.fingerprints import sha256_file
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import PreparedInputs, ScreenedInputs
 
@@ -78,7 +79,7 @@ PART_ROWS = 1 << 20
 """Outcome rows per part when a screening in memory is recorded."""
 
 
-class HistoryError(RuntimeError):
+class HistoryError(ShownAsMessage, RuntimeError):
     """A history file that cannot be used (not a DuckDB file, or without the history's tables)."""
 
 

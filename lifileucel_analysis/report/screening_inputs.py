@@ -30,18 +30,23 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ScreeningDataset
+from ..contract.findings import DATASET, Findings
+from ..contract.messages import MSG_NO_DATASET, ShownAsMessage
 from ..contract.validation import in_larger_file
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
 
 
-class InputNotFoundError(FileNotFoundError):
+class InputNotFoundError(ShownAsMessage, FileNotFoundError):
     """An input path that exists neither where it was given nor in the project root.
 
     A :class:`FileNotFoundError` (the notebooks' documented error); the command line
-    reports it with exit status 2, like any other input that cannot be used.
+    reports it with exit status 2, like any other input that cannot be used. ``tried``
+    names the places looked at (``" or "``-joined).
     """
+
+    tried: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,8 +119,10 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
             return candidate.resolve()
     tried = " or ".join(dict.fromkeys(str(c) for c in candidates))  # the working directory may be the project root
     prefix = f"{what} " if what else ""
-    raise InputNotFoundError(f"{prefix}{value!s} not found: no such file or folder (looked at {tried}); pass an "
-                             f"absolute path or one relative to the working directory or the project root")
+    error = InputNotFoundError(f"{prefix}{value!s} not found: no such file or folder (looked at {tried}); pass an "
+                               f"absolute path or one relative to the working directory or the project root")
+    error.tried = tried
+    raise error
 
 
 def screen_files(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
@@ -200,10 +207,13 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
 
     try:
         dataset_path = resolve_input_path(dataset, DEMO_DATASET, base, what="dataset")
-    except InputNotFoundError:
-        # A dataset that is not there is a contract problem like any other: the loader says so
-        # in the contract's own words (exit 2, "N problem(s) in the screening dataset ...").
-        dataset_path = (base or Path.cwd()) / Path(str(dataset)).expanduser()
+    except InputNotFoundError as missing:
+        # A dataset that is not there is a contract problem like any other, in the contract's own
+        # words (exit 2, "N problem(s) in the screening dataset ..."), naming where it was looked for.
+        findings = Findings()
+        findings.add(DATASET, MSG_NO_DATASET.format(where=f" (looked at {missing.tried})", or_root=" or the project "
+                                                    "root"), value=str(dataset))
+        findings.raise_if_any(str((base or Path.cwd()) / Path(str(dataset)).expanduser()))
     params_path = None if is_blank(criteria_params) else resolve_input_path(
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     cut_on = parse_cut_date(cut_date)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.dataset import ScreeningDataset
+from ..contract.messages import ShownAsMessage
 from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
@@ -26,7 +27,7 @@ __all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", 
            "screening_from_result", "with_subjects_of"]
 
 
-class SdtmInputError(ValueError):
+class SdtmInputError(ShownAsMessage, ValueError):
     """A screening result folder or a study ID that cannot be exported (exit status 2 in the CLI)."""
 
 

@@ -1,0 +1,64 @@
+"""A user's mistake in a notebook shows as its message, not as a screen of the package's frames.
+
+Review 24C: a wrong dataset path or site code ended, after 30 lines of package frames, in a clear
+message. The package's user-facing errors render as the message and one line saying where they
+were raised (IPython's ``_render_traceback_``); the exception itself is unchanged.
+"""
+
+from __future__ import annotations
+
+import nbclient
+import nbformat
+import pytest
+
+from lifileucel_analysis.contract.dataset import ContractError
+from lifileucel_analysis.contract.messages import ShownAsMessage
+from lifileucel_analysis.contract.output_lock import OutputLockedError
+from lifileucel_analysis.contract.parameter_files import ParamsError
+from lifileucel_analysis.contract.workbook import SheetLimitError
+from lifileucel_analysis.report.changes import NoSuchRunError
+from lifileucel_analysis.report.run_history import HistoryError
+from lifileucel_analysis.report.screening_inputs import InputNotFoundError
+from lifileucel_analysis.report.sdtm_inputs import SdtmInputError
+
+
+def _error_output(source: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbclient.NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120).execute()
+    [output] = [o for o in nb.cells[0].outputs if o["output_type"] == "error"]
+    return output
+
+
+def test_a_missing_dataset_in_a_notebook_shows_the_message_and_where_it_was_looked_for() -> None:
+    output = _error_output("from lifileucel_analysis.report import EligibilityReport\n"
+                           "EligibilityReport.build(site='mskcc', dataset='no/such/folder')")
+    assert output["ename"] == "ContractError"
+    first, *rest = output["traceback"]
+    assert first.startswith("ContractError: 1 problem(s) in the screening dataset ")
+    assert "no such file or folder (looked at " in first and "or the project root" in first
+    assert len(rest) == 1 and rest[0].startswith("(raised by ")  # one line for a developer, no frames
+    assert "Traceback" not in "".join(output["traceback"]) and "site-packages" not in "".join(output["traceback"])
+
+
+def test_a_site_code_not_in_the_record_shows_the_message() -> None:
+    output = _error_output("from lifileucel_analysis.report import EligibilityReport\n"
+                           "EligibilityReport.build(site='mskcc-typo')")
+    assert output["traceback"][0].startswith(f"{output['ename']}: ") and "mskcc-typo" in output["traceback"][0]
+    assert len(output["traceback"]) == 2
+
+
+@pytest.mark.parametrize("error", [ContractError, ParamsError, InputNotFoundError, HistoryError, NoSuchRunError,
+                                   SdtmInputError, SheetLimitError, OutputLockedError])
+def test_every_user_facing_error_renders_as_its_message(error: type[Exception]) -> None:
+    assert issubclass(error, ShownAsMessage)
+
+
+def test_the_rendering_names_the_innermost_frame() -> None:
+    def stop() -> None:
+        raise ParamsError("site 'x' is not a site code")
+
+    with pytest.raises(ParamsError) as caught:
+        stop()
+    lines = caught.value._render_traceback_()
+    assert lines[0] == "ParamsError: site 'x' is not a site code"
+    assert lines[1].startswith("(raised by stop in test_notebook_errors.py, line ")
