@@ -286,7 +286,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
 
 
 def cmd_sdtm(args: argparse.Namespace) -> int:
-    """Write SDTM TI, IE, DV, DM and SUPPDM (XPT v5 and CSV) and define.csv from a screening result or dataset."""
+    """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV) and define.csv from a screening."""
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
 
     try:
@@ -301,9 +301,9 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
         _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
               "dates; add --dataset DATASET (the dataset it was screened from) to fill it", file=sys.stderr)
     if domains.dm is None:
-        _say("note: DM and SUPPDM (every screened subject, screen failures, eligibility) are not written: a screen "
-              "result folder does not carry sex, birth or consent dates; add --dataset DATASET to have them",
-              file=sys.stderr)
+        _say("note: DM, SUPPDM and DS (every screened subject, screen failures, eligibility, consent) are not "
+              "written: a screen result folder does not carry sex, birth or consent dates; add --dataset DATASET to "
+              "have them", file=sys.stderr)
     return EXIT_OK
 
 
@@ -327,13 +327,14 @@ def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)
 
-    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE, DV, DM and SUPPDM (.xpt and .csv) and define.csv")
+    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE, DV, DM, SUPPDM and DS (.xpt and .csv) and define.csv")
     sdtm.add_argument("source", help="a screen output folder (verdicts.csv, outcomes) or a dataset to screen")
     sdtm.add_argument("--out", required=True, help="output folder")
     sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")
     sdtm.add_argument("--criteria", "--params", dest="criteria", default=None, help=criteria_help)
     sdtm.add_argument("--dataset", default=None,
-                      help="with a screen output folder: the dataset it was screened from (for DM, SUPPDM and IEDTC)")
+                      help="with a screen output folder: the dataset it was screened from "
+                           "(for DM, SUPPDM, DS and IEDTC)")
     sdtm.set_defaults(func=cmd_sdtm)
 
     criteria = sub.add_parser("criteria", help="print the criteria catalog (IDs, rules' fields, limits) as JSON")

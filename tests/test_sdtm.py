@@ -34,11 +34,12 @@ EXPECTED_VARIABLES = {
            "RFPENDTC", "DTHDTC", "DTHFL", "SITEID", "AGE", "AGEU", "SEX", "RACE", "ARMCD", "ARM", "ACTARMCD", "ACTARM",
            "ARMNRS", "ACTARMUD", "COUNTRY"],
     "SUPPDM": ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"],
+    "DS": ["STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH", "DSSTDTC"],
 }
-NUMERIC = {"IESEQ", "DVSEQ", "AGE"}
+NUMERIC = {"IESEQ", "DVSEQ", "AGE", "DSSEQ"}
 RESULT_FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv"]
-"""What an export from a screen result folder writes (no DM: no sex, birth or consent dates)."""
-FILES = [*RESULT_FILES, "dm.xpt", "dm.csv", "suppdm.xpt", "suppdm.csv"]
+"""What an export from a screen result folder writes (no DM or DS: no sex, birth or consent dates)."""
+FILES = [*RESULT_FILES, "dm.xpt", "dm.csv", "suppdm.xpt", "suppdm.csv", "ds.xpt", "ds.csv"]
 
 
 def read_csv(path: Path) -> pd.DataFrame:

@@ -1,5 +1,5 @@
-"""CDISC SDTM exports of a screening: TI, IE, DV, DM and SUPPDM as SAS transport (XPT v5) and CSV, plus a
-define-style CSV of their variables.
+"""CDISC SDTM exports of a screening: TI, IE, DV, DM, SUPPDM and DS as SAS transport (XPT v5) and CSV,
+plus a define-style CSV of their variables.
 
 The sponsor's data management receives eligibility as SDTM:
 
@@ -16,7 +16,10 @@ The sponsor's data management receives eligibility as SDTM:
 * **DV** (protocol deviations): one record per documented waiver of a criterion, saying
   what the criterion's outcome was before the waiver;
 * **DM** and **SUPPDM**: every screened subject, screen failures marked, and each verdict
-  (:mod:`.sdtm_subjects`), where the dataset is at hand.
+  (:mod:`.sdtm_subjects`), where the dataset is at hand;
+* **DS** (disposition): every screened subject's informed consent (a protocol milestone dated
+  by the consent date), and for each ineligible subject a ``SCREEN FAILURE`` event naming the
+  failed criteria (:mod:`.sdtm_disposition`), where the dataset is at hand, as DM.
 
 IE and DV records are sorted by their keys, ``USUBJID`` then criterion order (``--SEQ``),
 whatever the input's row order.
@@ -44,6 +47,7 @@ import pandas as pd
 from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
+from .sdtm_disposition import DS_LABEL, DS_VARIABLES, ds_domain
 from .sdtm_inputs import Screening, SdtmInputError, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
                             suppdm_domain)
@@ -104,6 +108,7 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"),
         Variable("ACTARMUD", "Description of Unplanned Actual Arm"), Variable("COUNTRY", "Country"))),
     "SUPPDM": (SUPPDM_LABEL, tuple(Variable(name, label, origin=origin) for name, label, origin in SUPPDM_COLUMNS)),
+    "DS": (DS_LABEL, tuple(Variable(name, label, kind, origin) for name, label, kind, origin in DS_VARIABLES)),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
 DV_DECOD = "ELIGIBILITY CRITERION WAIVED"
@@ -112,7 +117,7 @@ DV_CAT = "ELIGIBILITY CRITERIA"
 
 @dataclass(frozen=True)
 class SdtmDomains:
-    """The domains as frames (``--SEQ`` integers), in SDTM variable order; DM and SUPPDM only
+    """The domains as frames (``--SEQ`` integers), in SDTM variable order; DM, SUPPDM and DS only
     where the dataset was at hand."""
 
     ti: pd.DataFrame
@@ -120,11 +125,13 @@ class SdtmDomains:
     dv: pd.DataFrame
     dm: pd.DataFrame | None = None
     suppdm: pd.DataFrame | None = None
+    ds: pd.DataFrame | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """Return ``{domain: frame}``."""
-        subjects = {} if self.dm is None or self.suppdm is None else {"DM": self.dm, "SUPPDM": self.suppdm}
-        return {"TI": self.ti, "IE": self.ie, "DV": self.dv, **subjects}
+        """Return ``{domain: frame}``: TI, IE, DV, then DM, SUPPDM and DS where they were built."""
+        subjects = {"DM": self.dm, "SUPPDM": self.suppdm, "DS": self.ds}
+        return {"TI": self.ti, "IE": self.ie, "DV": self.dv,
+                **{domain: frame for domain, frame in subjects.items() if frame is not None}}
 
 
 def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -251,7 +258,7 @@ def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
 
 def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
                  dataset: Path | None = None) -> SdtmDomains:
-    """Build TI, IE, DV (and, from a dataset, DM and SUPPDM) from a ``screen`` output folder or a dataset.
+    """Build TI, IE, DV (and, from a dataset, DM, SUPPDM and DS) from a ``screen`` output folder or a dataset.
 
     Parameters
     ----------
@@ -264,7 +271,7 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
         Criteria parameter file of the version used (TI, TIVERS, and the screening of a
         dataset); ``None`` for the criteria in force.
     dataset : Path, optional
-        With a result folder: the dataset it was screened from, for DM, SUPPDM and IEDTC
+        With a result folder: the dataset it was screened from, for DM, SUPPDM, DS and IEDTC
         (:func:`.sdtm_inputs.with_subjects_of`).
 
     Returns
@@ -283,7 +290,8 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
     _refuse_subjects_xpt_cannot_hold(screening.verdicts["patient_id"].astype(str), studyid, Path(source))
     subjects = {} if screening.subjects is None else {
         "dm": dm_domain(screening.subjects, screening.verdicts, studyid),
-        "suppdm": suppdm_domain(screening.subjects, screening.verdicts, studyid)}
+        "suppdm": suppdm_domain(screening.subjects, screening.verdicts, studyid),
+        "ds": ds_domain(screening.subjects, screening.verdicts, screening.outcomes, studyid)}
     return SdtmDomains(ti_domain(catalog, studyid), ie_domain(screening, catalog, studyid),
                        dv_domain(screening, catalog, studyid), **subjects)
 
@@ -310,7 +318,7 @@ def _char_length(values: pd.Series) -> int:
 
 
 def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
-    """Write ``ti``, ``ie``, ``dv`` as ``.xpt`` (v5) and ``.csv``, and ``define.csv``, atomically.
+    """Write each domain as ``.xpt`` (v5) and ``.csv``, and ``define.csv``, atomically.
 
     Returns
     -------

@@ -1,0 +1,91 @@
+"""SDTM DS (disposition): each screened subject's informed consent, and each screen failure.
+
+DM says who was screened and marks screen failures in ``ARMNRS``; SDTMIG's home for *when* and
+*why* a subject's participation ended is DS (audit 22C asked for it once screening ends). The
+screening knows two disposition facts:
+
+* every screened subject gave **informed consent**: a protocol milestone (``DSCAT``
+  ``PROTOCOL MILESTONE``, ``DSTERM`` = ``DSDECOD`` = ``INFORMED CONSENT OBTAINED``, ``DSSTDTC``
+  the consent date, blank where it is not recorded);
+* an **ineligible** subject is a screen failure: a disposition event (``DSCAT`` ``DISPOSITION
+  EVENT``, ``DSDECOD`` ``SCREEN FAILURE``, ``DSTERM`` naming the failed criteria,
+  ``SCREEN FAILURE: I4, E3 NOT MET``, "not met" in IE's sense: an inclusion criterion not met or
+  an exclusion criterion met). ``DSSTDTC`` is blank: the screening does not record the day it
+  ended, and no data cut date reaches the SDTM export (a wall-clock date would make the files
+  change from run to run and claim a day nobody recorded).
+
+An eligible subject gets no disposition event (eligibility is not a disposition: the sponsor's
+records say whether the subject was treated), nor does a pending one (screening has not ended).
+``EPOCH`` is ``SCREENING`` throughout. Records are sorted by ``USUBJID`` then ``DSSEQ``, the
+milestone first.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..contract.schema import CRITERION_IDS
+
+__all__ = ["CONSENT_OBTAINED", "DISPOSITION_EVENT", "DS_LABEL", "DS_VARIABLES", "PROTOCOL_MILESTONE",
+           "SCREENING_EPOCH", "SCREEN_FAILURE_DECOD", "ds_domain", "screen_failure_term"]
+
+DS_LABEL = "Disposition"
+DS_VARIABLES: tuple[tuple[str, str, str, str], ...] = (
+    ("STUDYID", "Study Identifier", "Char", "Assigned"), ("DOMAIN", "Domain Abbreviation", "Char", "Assigned"),
+    ("USUBJID", "Unique Subject Identifier", "Char", "Derived"), ("DSSEQ", "Sequence Number", "Num", "Derived"),
+    ("DSTERM", "Reported Term for the Disposition Event", "Char", "Derived"),
+    ("DSDECOD", "Standardized Disposition Term", "Char", "Assigned"),
+    ("DSCAT", "Category for Disposition Event", "Char", "Assigned"), ("EPOCH", "Epoch", "Char", "Assigned"),
+    ("DSSTDTC", "Start Date/Time of Disposition Event", "Char", "Collected"))
+"""DS's variables in SDTMIG order: name, SDTMIG label, type, origin."""
+PROTOCOL_MILESTONE = "PROTOCOL MILESTONE"
+DISPOSITION_EVENT = "DISPOSITION EVENT"
+CONSENT_OBTAINED = "INFORMED CONSENT OBTAINED"
+SCREEN_FAILURE_DECOD = "SCREEN FAILURE"
+SCREENING_EPOCH = "SCREENING"
+
+
+def screen_failure_term(criteria: list[str]) -> str:
+    """DSTERM of a screen failure: ``SCREEN FAILURE: I4, E3 NOT MET`` (criteria in protocol order).
+
+    At most 19 IDs of at most 3 characters: 16 + 19 * 5 + 8 characters, well under XPT's 200.
+    """
+    ordered = sorted(criteria, key=CRITERION_IDS.index)
+    return f"{SCREEN_FAILURE_DECOD}: {', '.join(ordered)} NOT MET"
+
+
+def ds_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, outcomes: pd.DataFrame, studyid: str) -> pd.DataFrame:
+    """DS: every subject's consent milestone, and a screen failure event per ineligible subject.
+
+    Parameters
+    ----------
+    subjects : DataFrame
+        :func:`.sdtm_subjects.subjects_of` (``patient_id``, ``consent``: ISO date or "").
+    verdicts : DataFrame
+        ``patient_id``, ``verdict`` of the same patients.
+    outcomes : DataFrame
+        ``patient_id``, ``criterion_id``, ``outcome``: an ineligible subject's ``fail`` outcomes
+        name its failure (a waived fail is not one: it did not make the subject ineligible).
+    studyid : str
+
+    Returns
+    -------
+    DataFrame
+        The DS variables (:data:`DS_VARIABLES`), ``DSSEQ`` integers, sorted by USUBJID then DSSEQ.
+    """
+    ids = subjects["patient_id"].astype(str)
+    milestones = pd.DataFrame({"patient_id": ids.to_numpy(), "DSSEQ": 1, "DSTERM": CONSENT_OBTAINED,
+                               "DSDECOD": CONSENT_OBTAINED, "DSCAT": PROTOCOL_MILESTONE,
+                               "DSSTDTC": subjects["consent"].fillna("").astype(str).to_numpy()})
+    ineligible = verdicts.loc[verdicts["verdict"] == "ineligible", "patient_id"].astype(str)
+    failed = outcomes[(outcomes["outcome"] == "fail") & outcomes["patient_id"].isin(ineligible)]
+    terms = failed.groupby("patient_id")["criterion_id"].agg(lambda ids_: screen_failure_term(list(ids_)))
+    failures = pd.DataFrame({"patient_id": terms.index.astype(str), "DSSEQ": 2, "DSTERM": terms.to_numpy(),
+                             "DSDECOD": SCREEN_FAILURE_DECOD, "DSCAT": DISPOSITION_EVENT, "DSSTDTC": ""})
+    # Both frames are in one sort; patient ID order is USUBJID order (one STUDYID prefix).
+    rows = pd.concat([milestones, failures], ignore_index=True).sort_values(["patient_id", "DSSEQ"], kind="stable")
+    return pd.DataFrame({
+        "STUDYID": studyid, "DOMAIN": "DS", "USUBJID": studyid + "-" + rows["patient_id"].to_numpy(),
+        "DSSEQ": rows["DSSEQ"].to_numpy(), "DSTERM": rows["DSTERM"].to_numpy(), "DSDECOD": rows["DSDECOD"].to_numpy(),
+        "DSCAT": rows["DSCAT"].to_numpy(), "EPOCH": SCREENING_EPOCH, "DSSTDTC": rows["DSSTDTC"].to_numpy(),
+    }, index=pd.RangeIndex(len(rows))).astype({"DSSEQ": "int64"})
