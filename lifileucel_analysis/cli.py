@@ -286,7 +286,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
 
 
 def cmd_sdtm(args: argparse.Namespace) -> int:
-    """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV) and define.csv from a screening."""
+    """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV), define.csv and codelists.csv."""
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
 
     try:
@@ -327,7 +327,8 @@ def _add_exchange_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     redcap.add_argument("out", help="CSV file to write (upload it in REDCap: Project Setup > Data Dictionary)")
     redcap.set_defaults(func=cmd_redcap_dictionary)
 
-    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE, DV, DM, SUPPDM and DS (.xpt and .csv) and define.csv")
+    sdtm = sub.add_parser("sdtm", help="write CDISC SDTM TI, IE, DV, DM, SUPPDM and DS (.xpt and .csv), "
+                          "define.csv and codelists.csv")
     sdtm.add_argument("source", help="a screen output folder (verdicts.csv, outcomes) or a dataset to screen")
     sdtm.add_argument("--out", required=True, help="output folder")
     sdtm.add_argument("--studyid", required=True, help="STUDYID of the submission")

@@ -37,7 +37,7 @@ EXPECTED_VARIABLES = {
     "DS": ["STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH", "DSSTDTC"],
 }
 NUMERIC = {"IESEQ", "DVSEQ", "AGE", "DSSEQ"}
-RESULT_FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv"]
+RESULT_FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv", "codelists.csv"]
 """What an export from a screen result folder writes (no DM or DS: no sex, birth or consent dates)."""
 FILES = [*RESULT_FILES, "dm.xpt", "dm.csv", "suppdm.xpt", "suppdm.csv", "ds.xpt", "ds.csv"]
 

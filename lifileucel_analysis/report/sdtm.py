@@ -47,6 +47,8 @@ import pandas as pd
 from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
+from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, codelists_of,
+                             codelists_table)
 from .sdtm_disposition import DS_LABEL, DS_VARIABLES, ds_domain
 from .sdtm_inputs import Screening, SdtmInputError, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
@@ -111,8 +113,6 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
     "DS": (DS_LABEL, tuple(Variable(name, label, kind, origin) for name, label, kind, origin in DS_VARIABLES)),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
-DV_DECOD = "ELIGIBILITY CRITERION WAIVED"
-DV_CAT = "ELIGIBILITY CRITERIA"
 
 
 @dataclass(frozen=True)
@@ -193,7 +193,7 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     criteria = pd.DataFrame(catalog["criteria"])
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
-        "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].str.upper(),
+        "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].map(IE_CATEGORIES),
         # The version is the criteria file's own text: ASCII and <= 200 bytes like every value.
         "TIRL": criteria["rule"].map(ascii_text), "TIVERS": _version_in_ascii(str(catalog["criteria_version"])),
     })
@@ -216,7 +216,7 @@ def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
     waived_fail = waivers.loc[waivers["was"] == "fail", ["patient_id", "criterion_id"]]
     failed = _in_key_order(pd.concat([failed, waived_fail], ignore_index=True))
     category = ti.loc[failed["criterion_id"], "IECAT"].to_numpy()
-    result = np.where(category == "INCLUSION", "N", "Y")
+    result = np.where(category == IE_CATEGORIES["inclusion"], INCLUSION_NOT_MET, EXCLUSION_MET)
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "IE", "USUBJID": studyid + "-" + failed["patient_id"].to_numpy(),
         "IESEQ": failed.groupby("patient_id", sort=False).cumcount().to_numpy() + 1,
@@ -300,7 +300,8 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
 
 
 def define_table(domains: SdtmDomains) -> pd.DataFrame:
-    """A define-style table: per variable its dataset, label, type, length and origin."""
+    """A define-style table: per variable its dataset, label, type, length, origin and codelist(s) (``;``-joined;
+    blank for free text, dates and numbers)."""
     rows = []
     for domain, frame in domains.frames().items():
         label, variables = DOMAINS[domain]
@@ -308,7 +309,7 @@ def define_table(domains: SdtmDomains) -> pd.DataFrame:
             rows.append({"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
                          "label": variable.label, "type": variable.type,
                          "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
-                         "origin": variable.origin})
+                         "origin": variable.origin, "codelist": ";".join(codelists_of(domain, variable.name))})
     return pd.DataFrame(rows)
 
 
@@ -318,7 +319,7 @@ def _char_length(values: pd.Series) -> int:
 
 
 def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
-    """Write each domain as ``.xpt`` (v5) and ``.csv``, and ``define.csv``, atomically.
+    """Write each domain as ``.xpt`` (v5) and ``.csv``, ``define.csv`` and ``codelists.csv``, atomically.
 
     Returns
     -------
@@ -335,7 +336,8 @@ def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
             frame.to_csv(staging / f"{domain.lower()}.csv", index=False, lineterminator="\n")
             names += [f"{domain.lower()}.xpt", f"{domain.lower()}.csv"]
         define_table(domains).to_csv(staging / "define.csv", index=False, lineterminator="\n")
-        names.append("define.csv")
+        codelists_table(domains.frames()).to_csv(staging / "codelists.csv", index=False, lineterminator="\n")
+        names += ["define.csv", "codelists.csv"]
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
             (staging / name).replace(out / name)

@@ -28,8 +28,9 @@ import pandas as pd
 from ..contract.dataset import ScreeningDataset
 from ..engine.facts import age_at_consent
 
-__all__ = ["DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "SUPPDM_COLUMNS", "SUPPDM_LABEL", "dm_domain",
-           "subjects_of", "suppdm_domain"]
+__all__ = ["AGE_UNIT", "COUNTRY", "DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "NOT_ASSIGNED",
+           "SCREEN_FAILURE", "SEX_CODES", "SEX_UNKNOWN", "SUPPDM_COLUMNS", "SUPPDM_LABEL", "dm_domain", "subjects_of",
+           "suppdm_domain"]
 
 DM_LABEL = "Demographics"
 SUPPDM_LABEL = "Supplemental Qualifiers for DM"
@@ -38,6 +39,10 @@ NOT_ASSIGNED = "NOT ASSIGNED"
 COUNTRY = "USA"
 """ISO 3166 alpha-3 of every site of the record (spec section 3)."""
 SEX_CODES = {"male": "M", "female": "F"}
+SEX_UNKNOWN = "U"
+"""SEX of a blank sex."""
+AGE_UNIT = "YEARS"
+"""AGEU of every known age (whole years at consent)."""
 DM_NULL_BEFORE: tuple[tuple[str, str], ...] = (
     ("RFSTDTC", "Subject Reference Start Date/Time"), ("RFENDTC", "Subject Reference End Date/Time"),
     ("RFXSTDTC", "Date/Time of First Study Treatment"), ("RFXENDTC", "Date/Time of Last Study Treatment"))
@@ -70,7 +75,7 @@ def subjects_of(dataset: ScreeningDataset) -> pd.DataFrame:
     return pd.DataFrame({
         "patient_id": patients["patient_id"].astype(str).to_numpy(),
         "site_id": patients["site_id"].astype(str).to_numpy(),
-        "sex": patients["sex"].astype(object).map(SEX_CODES).fillna("U").to_numpy(),
+        "sex": patients["sex"].astype(object).map(SEX_CODES).fillna(SEX_UNKNOWN).to_numpy(),
         "age": age_at_consent(patients).astype("Float64").to_numpy(),
         "consent": patients["consent_date"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
     })
@@ -97,7 +102,7 @@ def dm_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, studyid: str) -> p
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "DM", "USUBJID": studyid + "-" + ids, "SUBJID": ids, **null(DM_NULL_BEFORE),
         "RFICDTC": rows["consent"].to_numpy(), **null(DM_NULL_DATES), "SITEID": rows["site_id"].to_numpy(),
-        "AGE": age, "AGEU": np.where(pd.isna(age), "", "YEARS"), "SEX": rows["sex"].to_numpy(), "RACE": "",
+        "AGE": age, "AGEU": np.where(pd.isna(age), "", AGE_UNIT), "SEX": rows["sex"].to_numpy(), "RACE": "",
         **null(DM_ARMS),
         "ARMNRS": rows["verdict"].eq("ineligible").map({True: SCREEN_FAILURE, False: NOT_ASSIGNED}).to_numpy(),
         "ACTARMUD": "", "COUNTRY": COUNTRY,
