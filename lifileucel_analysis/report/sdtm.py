@@ -1,5 +1,6 @@
 """CDISC SDTM exports of a screening: TI, IE, DV, DM, SUPPDM and DS as SAS transport (XPT v5) and CSV,
-plus a define-style CSV of their variables.
+plus a define-style CSV of their variables (``define.csv``, with each coded variable's codelist) and
+the values of those codelists (``codelists.csv``, :mod:`.sdtm_codelists`).
 
 The sponsor's data management receives eligibility as SDTM:
 
