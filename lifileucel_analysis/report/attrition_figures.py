@@ -53,7 +53,7 @@ def attrition_chart(result: ResultLike, title: str = "Attrition in protocol orde
             _box(ax, 0.56, y, f"Excluded at {row['criterion_id']} {row['criterion']}: n = {int(row['patients'])}",
                  VERDICT_COLORS["ineligible"], ha="left")
             # Below the branch, on the arrow leaving this step: the count left after this exclusion.
-            ax.text(0.28, y - 0.4, f"remaining n = {int(row['remaining'])}", ha="right", va="center", fontsize=7)
+            ax.text(0.28, y - 0.22, f"remaining n = {int(row['remaining'])}", ha="right", va="center", fontsize=7)
         y -= 1
         for x, box in ((0.15, "pending"), (0.45, "eligible")):
             count = int(table.loc[table["box"] == box, "patients"].iloc[0])
