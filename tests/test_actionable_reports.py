@@ -25,6 +25,7 @@ from lifileucel_analysis.engine.screening import ScreeningResult, screen
 from lifileucel_analysis.paths import FIXTURE_DATASET
 from lifileucel_analysis.report import EligibilityReport
 from lifileucel_analysis.report.attrition import attrition_table, failure_sets
+from lifileucel_analysis.report.collection_list import FIELD_COLUMNS, collection_list
 from lifileucel_analysis.report.downloads import DOWNLOAD_KINDS, download_bytes, download_tables, write_downloads
 from lifileucel_analysis.report.oversight import (
     DEFAULT_WAIVER_ROLES,
@@ -158,6 +159,48 @@ def test_no_field_label_holds_the_item_separator(table: str) -> None:
     for spec in TABLES[table].columns:
         for rest in ("", " (sub-group)", " (line 2)", " (if received)"):
             assert "; " not in field_label(f"{table}.{spec.name}{rest}"), (table, spec.name, rest)
+
+
+def test_the_fields_to_collect_are_one_row_each_in_worklist_order() -> None:
+    # F1: a blank consent date leaves I5 and I7 open (one field, both criteria). F2: ECOG and the HIV serology
+    # are missing (two fields, two criteria); F3: the ANC result (its window is the patient's lab window).
+    # Fewest unknown criteria first, then fewest fields, as in the worklist: F3, F1, F2.
+    tables = concat_tables([case_tables(patient_id="F2", patient={"ecog": None, "hiv_serology": None}),
+                            case_tables(patient_id="F1", patient={"consent_date": None}),
+                            case_tables(patient_id="F3", labs=[{"test": "anc", "collected_date": "2024-12-01"}])])
+    result, dataset = _screen(tables)
+    currency = data_currency(result.verdicts)
+    fields = collection_list(result, dataset.patients, currency)
+    assert list(fields.columns) == list(FIELD_COLUMNS)
+    assert fields[["patient_id", "field", "collect_window", "criteria", "table", "column"]].values.tolist() == [
+        ["F3", "ANC result", "2025-02-01 to 2025-03-29", "I7", "labs", "anc"],  # consent 2025-03-01 - 28 days
+        ["F1", "consent date (date informed consent was signed)", "", "I5; I7", "patients", "consent_date"],
+        ["F2", "ECOG performance status", "", "I6", "patients", "ecog"],
+        ["F2", "HIV serology", "", "E8", "patients", "hiv_serology"],
+    ]
+    assert list(dict.fromkeys(fields["patient_id"])) == plain_worklist(result, dataset.patients,
+                                                                        currency)["patient_id"].tolist()
+    assert set(fields["collected"]) == {""}  # for the coordinator to fill in
+
+
+def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) -> None:
+    # Recounted from the engine's requests with plain Python: every pending patient, only they, and each
+    # distinct field a patient waits on once, with every criterion that waits on it.
+    for result, patients in ((cohort[0], cohort[1].patients),
+                             (fixture := screen(load_dataset(FIXTURE_DATASET), load_params()),
+                              load_dataset(FIXTURE_DATASET).patients)):
+        fields = collection_list(result, patients, data_currency(result.verdicts))
+        pending = set(result.verdicts.loc[result.verdicts["verdict"] == "pending", "patient_id"].astype(str))
+        assert set(fields["patient_id"]) == pending
+        expected: dict[tuple[str, str], list[str]] = {}
+        for row in result.missing_data.itertuples():
+            if str(row.patient_id) in pending:
+                for token in str(row.fields).split("; "):
+                    expected.setdefault((str(row.patient_id), token), []).append(str(row.criterion_id))
+        assert len(fields) == len(expected)
+        got = {(p, c) for p, c in zip(fields["patient_id"], fields["criteria"], strict=True)}
+        assert got == {(p, "; ".join(cs)) for (p, _), cs in expected.items()}
+    assert len(fixture.verdicts) > 0
 
 
 # --------------------------------------------------------------------------- downloads

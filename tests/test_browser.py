@@ -128,7 +128,8 @@ def test_the_checks_catch_network_requests_console_errors_and_broken_images(brow
 
 # --------------------------------------------------------------------------- issue 13: pages people act on
 
-TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "screening-log": "Screening log",
+TABLE_OF_DOWNLOAD = {"pending-worklist": "Pending worklist", "pending-fields": "Fields to collect",
+                     "screening-log": "Screening log",
                      "failure-details": "Why patients are ineligible", "oversight-flags": "Oversight flags",
                      "waivers": "Waivers", "findings": "Data-quality findings",
                      "changes": "Changes since the last cut: patients",

@@ -169,8 +169,8 @@ def test_two_builds_give_byte_identical_outputs(built_reports: Build, tmp_path: 
     assert build_reports(FIXTURE_DATASET, again, TEST_JOBS, only=subset).ok
     rebuilt = [name for name in output_files(again)
                if name.endswith((".html", ".ipynb", ".xlsx", ".csv")) and name != INDEX_FILE]
-    # each report: page and notebook; eight downloads as xlsx and csv, two for the criteria impact page
-    assert len(rebuilt) == 4 * 2 + (3 * 8 + 2) * 2
+    # each report: page and notebook; nine downloads as xlsx and csv, two for the criteria impact page
+    assert len(rebuilt) == 4 * 2 + (3 * 9 + 2) * 2
     differ = [n for n in rebuilt if (again / n).read_bytes() != (built_reports.out / n).read_bytes()]
     assert not differ, f"a second build changed {differ}"
     # The staging folder's owner mark (a process ID) stays out of the published reports (audit, session 16).

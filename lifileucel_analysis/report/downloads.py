@@ -8,6 +8,8 @@ Each report page ``<notebook>/<name>.html`` of a build has beside it, per table,
 patient table carries its patient ID and site; the same inputs give the same bytes.
 
 - ``pending-worklist``: every pending patient exactly once (:mod:`.worklist`);
+- ``pending-fields``: one row per field a pending patient waits on, in the worklist's order, with
+  a blank ``collected`` column to fill in (:mod:`.collection_list`); every pending patient appears;
 - ``screening-log``: every screened patient exactly once;
 - ``failure-details``: one row per failed criterion of each ineligible patient (every
   ineligible patient appears, once per criterion failed);
@@ -38,6 +40,7 @@ import pandas as pd
 from ..contract.output_files import neutralise_formulas
 from ..contract.writing import xlsx_download_bytes
 from . import site_summaries, summaries
+from .collection_list import collection_list
 from .html_tables import column_title, display_frame, is_percent_column
 from .oversight import DEFAULT_WAIVER_ROLES, oversight_flags, waivers_with_roles
 from .worklist import DataCurrency, dated_for_file, mark_changes, plain_worklist
@@ -47,6 +50,7 @@ if TYPE_CHECKING:  # the protocol, for type checkers only
 
 DOWNLOAD_KINDS: dict[str, str] = {
     "pending-worklist": "Pending worklist",
+    "pending-fields": "Fields to collect",
     "screening-log": "Screening log",
     "failure-details": "Failure details",
     "oversight-flags": "Oversight flags",
@@ -99,6 +103,7 @@ def download_tables(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     shown = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN) if changes is None else changes[CHANGE_COLUMNS_SHOWN]
     return {
         "pending-worklist": dated_for_file(mark_changes(plain_worklist(result, patients, as_of), changes), as_of),
+        "pending-fields": collection_list(result, patients, as_of),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": dated_for_file(oversight_flags(result, patients, as_of, allowed_roles), as_of, "detail"),

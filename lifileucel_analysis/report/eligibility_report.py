@@ -170,11 +170,9 @@ class EligibilityReport:
 
     def run_parameters(self) -> Tables:
         """The notebook parameters and every criteria parameter, as tables (not code)."""
-        given = pd.DataFrame({
-            "parameter": list(self.arguments),
-            "value given": [self._given_value(k, v) for k, v in self.arguments.items()],
-            "used": [self._used_value(name) for name in self.arguments],
-        })
+        given = pd.DataFrame({"parameter": list(self.arguments),
+                              "value given": [self._given_value(k, v) for k, v in self.arguments.items()],
+                              "used": [self._used_value(name) for name in self.arguments]})
         return Tables((
             HtmlTable(given, caption="Parameters of this run"),
             HtmlTable(criteria_parameter_table(self.program.params), caption="Criteria parameters",
@@ -272,7 +270,8 @@ class EligibilityReport:
     def pending_worklist(self) -> HtmlTable:
         """Each pending patient once: what to collect, in plain words, closest to eligible first."""
         return HtmlTable(self.worklist_frame(), caption="Pending worklist: data to collect, closest to eligible first",
-                         note=WORKLIST_NOTE.format(as_of=self.currency.phrase()),
+                         note=WORKLIST_NOTE.format(as_of=self.currency.phrase(),
+                                                   fields=download_name(self.site, "pending-fields", "xlsx")),
                          empty="No patient is pending.", max_rows=PAGE_ROWS,
                          download=download_name(self.site, "pending-worklist", "xlsx"))
 

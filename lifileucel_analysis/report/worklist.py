@@ -41,8 +41,10 @@ WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed whe
                  "planned or actual: whether NMA-LD began is not recorded). since last cut: "
                  "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
                  "minus the lab look-back, up to NMA-LD). Sorted by number of unknown criteria, then fields to "
-                 "collect, then longest pending.")
-"""The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`)."""
+                 "collect, then longest pending. The same, one row per field with a column to fill in as each "
+                 "arrives: {fields}.")
+"""The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`; ``fields``: the page's
+``pending-fields`` download, :mod:`.collection_list`)."""
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
 PLAIN_LABELS: dict[str, str] = {
@@ -163,6 +165,28 @@ def field_label(token: str) -> str:
         aside = re.fullmatch(r" \((.+)\)", rest)
         return f"{name} ({description}, {aside.group(1)})" if aside else f"{name} ({description}){rest}"
     return name + rest
+
+
+def request_parts(token: str) -> tuple[str, str, str, str, str]:
+    """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
+
+    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC result", "2025-02-01 to
+    2025-03-29", "labs", "anc", "")``; ``therapies.end_date (line 2)`` -> ``("prior therapy end
+    date (line 2)", "", "therapies", "end_date", "line 2")``; ``classify agent 'x' (therapies
+    line 2)`` -> the agents of line 2; anything else is its own label.
+    """
+    text = token.strip()
+    unknown_agent = _UNKNOWN_AGENT.match(text)
+    if unknown_agent:
+        return field_label(text), "", "therapies", "agents", f"line {unknown_agent.group(2)}"
+    match = _TOKEN.match(text)
+    if not match:
+        return text, "", "", "", ""
+    table, column, rest = match.groups()
+    if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
+        return f"{_WINDOW_SUFFIX.sub('', field_label(text))} result", rest[len(" (collected "):-1], table, column, ""
+    aside = re.fullmatch(r" \((.+)\)", rest)
+    return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
 
 
 def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:

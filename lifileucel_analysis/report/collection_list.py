@@ -1,0 +1,97 @@
+"""The fields to collect, one row each: the pending worklist as a list a coordinator works through.
+
+The worklist (:mod:`.worklist`) gives each pending patient one row, with everything to collect
+in one cell. A coordinator chasing the data works field by field: asks the lab for the ANC
+results of three patients, the clinic for two ECOG scores, ticks each off as it arrives. Here
+each field a pending patient waits on is one row, in the worklist's order (closest to
+eligible first) and, within a patient, in the order the worklist names them:
+
+- ``field``: the field in the data dictionary's words, as the worklist names it (a lab test
+  as "ANC result", its dates in ``collect_window``);
+- ``collect_window``: for a lab result, the collection dates in which it counts (the engine's
+  window for that patient and test), blank otherwise;
+- ``criteria``: the unknown criteria that wait on it (a field two criteria wait on is one row);
+- ``table``, ``column``, ``detail``: where it goes in the screening data (``therapies``,
+  ``end_date``, ``line 2``), for whoever updates the extract;
+- ``collected``: blank, for the coordinator to fill in (a date, "not done", a note).
+
+Every pending patient appears, with at least one row (a pending patient has an unknown
+criterion, and an unknown criterion names what would decide it); no other patient does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..engine.evidence import TEXT, as_arrow, join_per_patient, text_series
+from .worklist import DataCurrency, plain_worklist, request_parts
+
+if TYPE_CHECKING:  # the protocol, for type checkers only
+    from .summaries import ResultLike
+
+FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "field", "collect_window", "criteria", "table", "column",
+                                  "detail", "collected")
+"""Columns of :func:`collection_list`, one row per pending patient and field to collect."""
+
+
+def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Each field a pending patient waits on, one row each, in the worklist's order.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        A screening (or a site's part of it): ``verdicts``, ``missing_data``, ``outcomes``, ``params``.
+    patients : pandas.DataFrame
+        The dataset's patients (for the worklist's order, as :func:`.worklist.plain_worklist`).
+    as_of : DataCurrency
+        The date days pending count from (the worklist's order uses it).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FIELD_COLUMNS`.
+    """
+    order = plain_worklist(result, patients, as_of)[["patient_id", "site_id"]]
+    pairs = _patient_fields(result.missing_data, order["patient_id"])
+    # One row per (patient, field), the criteria that wait on it joined in the engine's row order.
+    # Group codes in order of first appearance: the k-th first row of a (patient, field) is group k.
+    key = pairs["patient"].to_numpy() * max(len(pairs), 1) + pd.factorize(pairs["token"])[0]
+    group, first = pd.factorize(key)[0], ~pd.Series(key).duplicated().to_numpy()
+    criteria = text_series(join_per_patient(group, pa.array(pairs["criterion"], type=TEXT), int(first.sum()), "; "))
+    rows = pairs[first].reset_index(drop=True).assign(criteria=criteria.array)
+    rows = rows.sort_values("patient", kind="stable").reset_index(drop=True)  # worklist order, fields as named
+    parts = _token_parts(rows["token"])
+    return pd.DataFrame({
+        "patient_id": order["patient_id"].to_numpy()[rows["patient"].to_numpy()],
+        "site_id": order["site_id"].to_numpy()[rows["patient"].to_numpy()],
+        "field": parts["field"].to_numpy(), "collect_window": parts["window"].to_numpy(),
+        "criteria": rows["criteria"].to_numpy(), "table": parts["table"].to_numpy(),
+        "column": parts["column"].to_numpy(), "detail": parts["detail"].to_numpy(), "collected": "",
+    }, columns=list(FIELD_COLUMNS))
+
+
+def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFrame:
+    """The engine's requests split into one row per field: ``patient`` (position in ``ordered_ids``),
+    ``criterion``, ``token``; only the listed (pending) patients, blank fields dropped."""
+    position = pd.Index(ordered_ids.astype(str)).get_indexer(missing["patient_id"].astype(str))
+    mine = np.flatnonzero(position >= 0)
+    cells = pc.fill_null(as_arrow(missing["fields"].iloc[mine].astype(object)).cast(TEXT), pa.scalar("", TEXT))
+    parts = pc.split_pattern(cells, "; ")
+    row = pc.list_parent_indices(parts).to_numpy()
+    token = text_series(pc.list_flatten(parts)).to_numpy(dtype=object)
+    criterion = missing["criterion_id"].astype(str).to_numpy()[mine][row]
+    pairs = pd.DataFrame({"patient": position[mine][row], "criterion": criterion, "token": token})
+    return pairs[pairs["token"] != ""].reset_index(drop=True)
+
+
+def _token_parts(tokens: pd.Series) -> pd.DataFrame:
+    """Per token, read once per distinct value: ``field``, ``window``, ``table``, ``column``, ``detail``."""
+    codes, distinct = pd.factorize(tokens)
+    read = pd.DataFrame([request_parts(str(token)) for token in distinct],
+                        columns=["field", "window", "table", "column", "detail"])
+    return read.iloc[codes].reset_index(drop=True) if len(codes) else read
