@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from helpers import TEST_JOBS, Build, write_notebook
+from helpers import SDTM_STUDYID, TEST_JOBS, Build, write_notebook
 from hypothesis import settings
 
 # Every property test draws the same examples in every run (CI included): a run that
@@ -40,3 +40,17 @@ def built_reports(tmp_path_factory: pytest.TempPathFactory) -> Build:
     started = time.monotonic()
     status = build_reports_logged(FIXTURE_DATASET, out, TEST_JOBS, False)
     return Build(out, status, time.monotonic() - started)
+
+
+@pytest.fixture(scope="session")
+def demo_sdtm(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The demo screened (``screened``), and SDTM from the demo dataset (``dataset``) and from its screen
+    output folder alone (``result``), for the SDTM tests."""
+    from lifileucel_analysis.cli import main
+    from lifileucel_analysis.paths import DEMO_DATASET
+
+    root = tmp_path_factory.mktemp("demo_sdtm")
+    assert main(["screen", str(DEMO_DATASET), "--out", str(root / "screened")]) == 0
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(root / "dataset"), "--studyid", SDTM_STUDYID]) == 0
+    assert main(["sdtm", str(root / "screened"), "--out", str(root / "result"), "--studyid", SDTM_STUDYID]) == 0
+    return {"screened": root / "screened", "dataset": root / "dataset", "result": root / "result"}

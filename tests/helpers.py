@@ -335,3 +335,12 @@ def write_site_drugs(path: Path) -> Path:
     path.write_text("agent,drug_class,source\npembrolizumabb,anti-pd-1,site list\nnivolumabb,anti-pd-1,site list\n",
                     encoding="utf-8")
     return path
+
+
+SDTM_STUDYID = "IOV-LN144-EAP"
+"""STUDYID of the SDTM tests' exports."""
+
+
+def read_text_csv(path: Path) -> pd.DataFrame:
+    """A CSV file as text cells, blanks as ``""`` (as a file's reader sees them)."""
+    return pd.read_csv(path, dtype=str, keep_default_na=False)

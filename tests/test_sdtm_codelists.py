@@ -11,13 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-import pytest
+from helpers import read_text_csv
 
-from lifileucel_analysis.cli import main
-from lifileucel_analysis.paths import DEMO_DATASET
-
-STUDYID = "IOV-LN144-EAP"
 EXPECTED_TERMS = {
     "NY": {"N": "C49487", "Y": "C49488"},
     "IECAT": {"INCLUSION": "C25532", "EXCLUSION": "C25370"},
@@ -46,23 +41,9 @@ BLANK_ALLOWED = {("DM", "AGEU")}
 """Coded variables that may be null: AGEU where the age is unknown."""
 
 
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """SDTM from the demo dataset, and from the demo's screen output folder alone."""
-    root = tmp_path_factory.mktemp("sdtm_codelists")
-    assert main(["screen", str(DEMO_DATASET), "--out", str(root / "screened")]) == 0
-    assert main(["sdtm", str(DEMO_DATASET), "--out", str(root / "dataset"), "--studyid", STUDYID]) == 0
-    assert main(["sdtm", str(root / "screened"), "--out", str(root / "result"), "--studyid", STUDYID]) == 0
-    return {"dataset": root / "dataset", "result": root / "result"}
-
-
 def listed(folder: Path) -> dict[tuple[str, str], str]:
     """codelists.csv as {(codelist, value): nci_code}, refusing a duplicate row."""
-    rows = read_csv(folder / "codelists.csv")
+    rows = read_text_csv(folder / "codelists.csv")
     assert list(rows.columns) == ["codelist", "value", "decode", "nci_code", "used_by"]
     assert not rows.duplicated(["codelist", "value"]).any()
     return {(c, v): code for c, v, code in rows[["codelist", "value", "nci_code"]].itertuples(index=False)}
@@ -75,7 +56,7 @@ def written(folder: Path) -> dict[tuple[str, str], set[str]]:
         path = folder / f"{domain.lower()}.csv"
         if not path.is_file():
             continue
-        frame = read_csv(path)
+        frame = read_text_csv(path)
         for value, category in zip(frame[variable], frame["DSCAT"] if domain == "DS" else frame[variable]):
             if value == "" and (domain, variable) in BLANK_ALLOWED:
                 continue
@@ -85,31 +66,31 @@ def written(folder: Path) -> dict[tuple[str, str], set[str]]:
     return seen
 
 
-def test_codelists_csv_lists_the_expected_values_with_their_nci_codes(runs: dict[str, Path]) -> None:
+def test_codelists_csv_lists_the_expected_values_with_their_nci_codes(demo_sdtm: dict[str, Path]) -> None:
     expected = {(codelist, value): code for codelist, terms in EXPECTED_TERMS.items() for value, code in terms.items()}
-    assert listed(runs["dataset"]) == expected
-    rows = read_csv(runs["dataset"] / "codelists.csv")
+    assert listed(demo_sdtm["dataset"]) == expected
+    rows = read_text_csv(demo_sdtm["dataset"] / "codelists.csv")
     assert all(decode and decode.isascii() for decode in rows["decode"])
     assert rows.set_index(["codelist", "value"]).loc[("NY", "N"), "decode"] == "No"
     assert rows.set_index(["codelist", "value"]).loc[("SEX", "F"), "decode"] == "Female"
 
 
-def test_define_names_each_coded_variable_s_codelist(runs: dict[str, Path]) -> None:
-    define = read_csv(runs["dataset"] / "define.csv")
+def test_define_names_each_coded_variable_s_codelist(demo_sdtm: dict[str, Path]) -> None:
+    define = read_text_csv(demo_sdtm["dataset"] / "define.csv")
     assert list(define.columns) == ["dataset", "dataset_label", "order", "variable", "label", "type", "length",
                                     "origin", "codelist"]
     got = {(d, v): c for d, v, c in define[["dataset", "variable", "codelist"]].itertuples(index=False) if c}
     assert got == EXPECTED_CODED
     # Every codelist define.csv names is in codelists.csv, and none other.
     named = {name for cell in got.values() for name in cell.split(";")}
-    assert named == {codelist for codelist, _ in listed(runs["dataset"])}
+    assert named == {codelist for codelist, _ in listed(demo_sdtm["dataset"])}
 
 
-def test_every_value_written_is_listed_and_every_listed_value_is_written(runs: dict[str, Path]) -> None:
+def test_every_value_written_is_listed_and_every_listed_value_is_written(demo_sdtm: dict[str, Path]) -> None:
     # Both directions on the demo, whose 400 subjects produce every value (a blank sex: U; all
     # three verdicts; inclusion and exclusion criteria not met).
-    seen, rows = written(runs["dataset"]), read_csv(runs["dataset"] / "codelists.csv")
-    assert set(seen) == set(listed(runs["dataset"]))
+    seen, rows = written(demo_sdtm["dataset"]), read_text_csv(demo_sdtm["dataset"] / "codelists.csv")
+    assert set(seen) == set(listed(demo_sdtm["dataset"]))
     used_by = {(c, v): set(u.split(";")) for c, v, u in rows[["codelist", "value", "used_by"]].itertuples(index=False)}
     for key, variables in seen.items():
         assert variables <= used_by[key], key
@@ -118,9 +99,9 @@ def test_every_value_written_is_listed_and_every_listed_value_is_written(runs: d
     assert used_by[("NCOMPLT", "SCREEN FAILURE")] == {"DS.DSDECOD"}
 
 
-def test_from_a_result_folder_only_the_codelists_of_ti_ie_and_dv_are_listed(runs: dict[str, Path]) -> None:
+def test_from_a_result_folder_only_the_codelists_of_ti_ie_and_dv_are_listed(demo_sdtm: dict[str, Path]) -> None:
     expected = {(c, v): code for c in ("NY", "IECAT", "DVDECOD", "DVCAT") for v, code in EXPECTED_TERMS[c].items()}
-    assert listed(runs["result"]) == expected
-    assert set(written(runs["result"])) == set(expected)
-    used_by = read_csv(runs["result"] / "codelists.csv").set_index(["codelist", "value"])["used_by"]
+    assert listed(demo_sdtm["result"]) == expected
+    assert set(written(demo_sdtm["result"])) == set(expected)
+    used_by = read_text_csv(demo_sdtm["result"] / "codelists.csv").set_index(["codelist", "value"])["used_by"]
     assert used_by[("IECAT", "EXCLUSION")] == "TI.IECAT;IE.IECAT"

@@ -15,31 +15,18 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
+from helpers import SDTM_STUDYID, read_text_csv
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import DEMO_DATASET
 from lifileucel_analysis.report.sdtm_disposition import ds_domain
 
-STUDYID = "IOV-LN144-EAP"
 DS_VARIABLES = ["STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH", "DSSTDTC"]
 DS_LABELS = ["Study Identifier", "Domain Abbreviation", "Unique Subject Identifier", "Sequence Number",
              "Reported Term for the Disposition Event", "Standardized Disposition Term",
              "Category for Disposition Event", "Epoch", "Start Date/Time of Disposition Event"]
 CONSENT = ["INFORMED CONSENT OBTAINED", "INFORMED CONSENT OBTAINED", "PROTOCOL MILESTONE", "SCREENING"]
 """DSTERM, DSDECOD, DSCAT, EPOCH of the consent milestone."""
-
-
-def read_csv(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The demo screened, and SDTM from the demo dataset."""
-    root = tmp_path_factory.mktemp("sdtm_ds")
-    assert main(["screen", str(DEMO_DATASET), "--out", str(root / "screened")]) == 0
-    assert main(["sdtm", str(DEMO_DATASET), "--out", str(root / "sdtm"), "--studyid", STUDYID]) == 0
-    return {"screened": root / "screened", "sdtm": root / "sdtm"}
 
 
 def test_ds_records_of_an_eligible_a_pending_an_ineligible_and_an_unconsented_subject() -> None:
@@ -72,10 +59,10 @@ def test_ds_of_no_subjects_is_empty_with_its_variables() -> None:
     assert ds.empty and list(ds.columns) == DS_VARIABLES
 
 
-def test_ds_reads_back_from_xpt_with_sdtm_variables_labels_and_types(runs: dict[str, Path]) -> None:
-    path = runs["sdtm"] / "ds.xpt"
+def test_ds_reads_back_from_xpt_with_sdtm_variables_labels_and_types(demo_sdtm: dict[str, Path]) -> None:
+    path = demo_sdtm["dataset"] / "ds.xpt"
     data, meta = pyreadstat.read_xport(str(path))
-    csv = read_csv(runs["sdtm"] / "ds.csv")
+    csv = read_text_csv(demo_sdtm["dataset"] / "ds.csv")
     assert meta.table_name == "DS" and meta.file_label == "Disposition"
     assert list(data.columns) == DS_VARIABLES and meta.column_labels == DS_LABELS
     assert all(len(label) <= 40 for label in meta.column_labels)
@@ -90,34 +77,34 @@ def test_ds_reads_back_from_xpt_with_sdtm_variables_labels_and_types(runs: dict[
     frame = pd.read_sas(path, format="xport", encoding="ascii")
     assert list(frame.columns) == DS_VARIABLES and len(frame) == len(csv) > 0
     assert frame["USUBJID"].tolist() == csv["USUBJID"].tolist()
-    define = read_csv(runs["sdtm"] / "define.csv")
+    define = read_text_csv(demo_sdtm["dataset"] / "define.csv")
     rows = define[define["dataset"] == "DS"]
     assert rows["variable"].tolist() == DS_VARIABLES and rows["label"].tolist() == DS_LABELS
     assert [int(x) for x in rows["length"]] == [meta.variable_storage_width[v] for v in DS_VARIABLES]
 
 
-def test_every_dm_subject_is_in_ds_with_its_consent_and_each_ineligible_one_fails(runs: dict[str, Path]) -> None:
-    ds, dm = read_csv(runs["sdtm"] / "ds.csv"), read_csv(runs["sdtm"] / "dm.csv")
-    verdicts = read_csv(runs["screened"] / "verdicts.csv").set_index("patient_id")["verdict"]
-    outcomes = read_csv(runs["screened"] / "outcomes.csv")
-    patients = read_csv(DEMO_DATASET / "patients.csv").set_index("patient_id")
+def test_every_dm_subject_is_in_ds_with_its_consent_and_each_ineligible_one_fails(demo_sdtm: dict[str, Path]) -> None:
+    ds, dm = read_text_csv(demo_sdtm["dataset"] / "ds.csv"), read_text_csv(demo_sdtm["dataset"] / "dm.csv")
+    verdicts = read_text_csv(demo_sdtm["screened"] / "verdicts.csv").set_index("patient_id")["verdict"]
+    outcomes = read_text_csv(demo_sdtm["screened"] / "outcomes.csv")
+    patients = read_text_csv(DEMO_DATASET / "patients.csv").set_index("patient_id")
     # N in = N out: the same subjects in DM and DS, each with one consent milestone first.
     assert sorted(set(ds["USUBJID"])) == dm["USUBJID"].tolist() and len(dm) == len(patients)
     milestones = ds[ds["DSCAT"] == "PROTOCOL MILESTONE"]
     assert milestones["USUBJID"].tolist() == dm["USUBJID"].tolist()
     assert (milestones[["DSTERM", "DSDECOD", "DSCAT", "EPOCH"]] == CONSENT).all().all()
     assert (milestones["DSSEQ"] == "1").all()
-    subject = milestones["USUBJID"].str.removeprefix(STUDYID + "-")
+    subject = milestones["USUBJID"].str.removeprefix(SDTM_STUDYID + "-")
     assert milestones["DSSTDTC"].tolist() == patients.loc[subject, "consent_date"].tolist()
     # One screen failure per ineligible subject, naming its failed criteria in protocol order.
     failures = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
     ineligible = sorted(verdicts.index[verdicts == "ineligible"])
-    assert failures["USUBJID"].str.removeprefix(STUDYID + "-").tolist() == ineligible
+    assert failures["USUBJID"].str.removeprefix(SDTM_STUDYID + "-").tolist() == ineligible
     assert (failures[["DSDECOD", "EPOCH", "DSSTDTC", "DSSEQ"]] == ["SCREEN FAILURE", "SCREENING", "", "2"]).all().all()
     failed = outcomes[outcomes["outcome"] == "fail"]
     order = [f"I{n}" for n in range(1, 9)] + [f"E{n}" for n in range(1, 12)]
     for usubjid, term in zip(failures["USUBJID"], failures["DSTERM"]):
-        ids = failed.loc[failed["patient_id"] == usubjid.removeprefix(STUDYID + "-"), "criterion_id"]
+        ids = failed.loc[failed["patient_id"] == usubjid.removeprefix(SDTM_STUDYID + "-"), "criterion_id"]
         assert term == f"SCREEN FAILURE: {', '.join(sorted(ids, key=order.index))} NOT MET", usubjid
         assert term.isascii() and len(term) <= 200
     assert any(", " in term for term in failures["DSTERM"])  # the demo has a subject failing two criteria
@@ -126,31 +113,31 @@ def test_every_dm_subject_is_in_ds_with_its_consent_and_each_ineligible_one_fail
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
 
 
-def test_ds_is_byte_identical_across_runs(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_ds_is_byte_identical_across_runs(demo_sdtm: dict[str, Path], tmp_path: Path) -> None:
     time.sleep(1.1)  # a writer stamping the wall-clock time would now differ
-    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path), "--studyid", STUDYID]) == 0
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path), "--studyid", SDTM_STUDYID]) == 0
     for name in ("ds.xpt", "ds.csv"):
-        assert (tmp_path / name).read_bytes() == (runs["sdtm"] / name).read_bytes(), name
+        assert (tmp_path / name).read_bytes() == (demo_sdtm["dataset"] / name).read_bytes(), name
 
 
 def test_a_blank_consent_date_gives_a_milestone_without_a_date(tmp_path: Path) -> None:
     data = tmp_path / "data"
     shutil.copytree(DEMO_DATASET, data)
-    patients = read_csv(data / "patients.csv")
+    patients = read_text_csv(data / "patients.csv")
     patients.loc[0, "consent_date"] = ""
     patients.to_csv(data / "patients.csv", index=False)
-    assert main(["sdtm", str(data), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
-    ds = read_csv(tmp_path / "out" / "ds.csv")
-    rows = ds[ds["USUBJID"] == STUDYID + "-" + patients.loc[0, "patient_id"]]
+    assert main(["sdtm", str(data), "--out", str(tmp_path / "out"), "--studyid", SDTM_STUDYID]) == 0
+    ds = read_text_csv(tmp_path / "out" / "ds.csv")
+    rows = ds[ds["USUBJID"] == SDTM_STUDYID + "-" + patients.loc[0, "patient_id"]]
     assert rows[["DSSEQ", "DSCAT", "DSSTDTC"]].values.tolist() == [["1", "PROTOCOL MILESTONE", ""]]
 
 
-def test_ds_needs_the_dataset_as_dm_does(runs: dict[str, Path], tmp_path: Path,
+def test_ds_needs_the_dataset_as_dm_does(demo_sdtm: dict[str, Path], tmp_path: Path,
                                          capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sdtm", str(runs["screened"]), "--out", str(tmp_path / "alone"), "--studyid", STUDYID]) == 0
+    assert main(["sdtm", str(demo_sdtm["screened"]), "--out", str(tmp_path / "alone"), "--studyid", SDTM_STUDYID]) == 0
     assert not (tmp_path / "alone" / "ds.xpt").exists() and not (tmp_path / "alone" / "ds.csv").exists()
     assert "DM, SUPPDM and DS" in capsys.readouterr().err
-    assert main(["sdtm", str(runs["screened"]), "--dataset", str(DEMO_DATASET), "--out", str(tmp_path / "with"),
-                 "--studyid", STUDYID]) == 0
+    assert main(["sdtm", str(demo_sdtm["screened"]), "--dataset", str(DEMO_DATASET), "--out", str(tmp_path / "with"),
+                 "--studyid", SDTM_STUDYID]) == 0
     for name in ("ds.xpt", "ds.csv"):
-        assert (tmp_path / "with" / name).read_bytes() == (runs["sdtm"] / name).read_bytes(), name
+        assert (tmp_path / "with" / name).read_bytes() == (demo_sdtm["dataset"] / name).read_bytes(), name
