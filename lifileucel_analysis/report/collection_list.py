@@ -94,4 +94,5 @@ def _token_parts(tokens: pd.Series) -> pd.DataFrame:
     codes, distinct = pd.factorize(tokens)
     read = pd.DataFrame([request_parts(str(token)) for token in distinct],
                         columns=["field", "window", "table", "column", "detail"])
+    read["field"] = read["field"].where(read["window"] == "", read["field"] + " result")  # a lab test: "ANC result"
     return read.iloc[codes].reset_index(drop=True) if len(codes) else read

@@ -170,8 +170,8 @@ def field_label(token: str) -> str:
 def request_parts(token: str) -> tuple[str, str, str, str, str]:
     """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
 
-    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC result", "2025-02-01 to
-    2025-03-29", "labs", "anc", "")``; ``therapies.end_date (line 2)`` -> ``("prior therapy end
+    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC", "2025-02-01 to 2025-03-29",
+    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)`` -> ``("prior therapy end
     date (line 2)", "", "therapies", "end_date", "line 2")``; ``classify agent 'x' (therapies
     line 2)`` -> the agents of line 2; anything else is its own label.
     """
@@ -184,7 +184,7 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
         return text, "", "", "", ""
     table, column, rest = match.groups()
     if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
-        return f"{_WINDOW_SUFFIX.sub('', field_label(text))} result", rest[len(" (collected "):-1], table, column, ""
+        return _WINDOW_SUFFIX.sub("", field_label(text)), rest[len(" (collected "):-1], table, column, ""
     aside = re.fullmatch(r" \((.+)\)", rest)
     return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
 
@@ -216,9 +216,9 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
         tokens = [t for t in str(text).split("; ") if t]
         # The engine names each lab with its window; grouped under the window here, it is said once.
         # A blank cell of one lab row ("labs.value (ANC result dated ...)") is named on its own.
-        windowed = [t.startswith("labs.") and _WINDOW_SUFFIX.search(t) is not None for t in tokens]
-        lab_names = [_WINDOW_SUFFIX.sub("", field_label(t)) for t, w in zip(tokens, windowed) if w]
-        others.append("; ".join(field_label(t) for t, w in zip(tokens, windowed) if not w))
+        parts = [request_parts(t) for t in tokens]
+        lab_names = [label for label, window, *_ in parts if window]
+        others.append("; ".join(label for label, window, *_ in parts if not window))
         labs.append(", ".join(lab_names))
         has_labs.append(bool(lab_names))
         # A field asked for "(if received)" or "(line 2, if adjuvant or neoadjuvant)" may need nothing
