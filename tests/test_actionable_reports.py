@@ -181,6 +181,10 @@ def test_the_fields_to_collect_are_one_row_each_in_worklist_order() -> None:
     assert list(dict.fromkeys(fields["patient_id"])) == plain_worklist(result, dataset.patients,
                                                                         currency)["patient_id"].tolist()
     assert set(fields["collected"]) == {""}  # for the coordinator to fill in
+    # Every row says the patient's NMA-LD as the worklist does: 2025-03-29, 28 days after the data's currency
+    # date (the latest consent, 2025-03-01), so a lab window ending then is still open.
+    assert set(fields["nmald"]) == {"2025-03-29: scheduled (in 28 days)"}
+
 
 
 def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) -> None:

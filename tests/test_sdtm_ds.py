@@ -43,7 +43,7 @@ def test_ds_records_of_an_eligible_a_pending_an_ineligible_and_an_unconsented_su
         ["S-1", "DS", "S-1-P-ELIG", 1, *CONSENT, "2025-01-02"],
         ["S-1", "DS", "S-1-P-INEL", 1, *CONSENT, "2025-03-04"],
         ["S-1", "DS", "S-1-P-INEL", 2, "SCREEN FAILURE: I4, E3 NOT MET", "SCREEN FAILURE", "DISPOSITION EVENT",
-         "SCREENING", ""],
+         "SCREENING", "2025-03-04"],  # dated as IE's IEDTC: the consent date (the screening visit)
         ["S-1", "DS", "S-1-P-NODATE", 1, *CONSENT, ""],  # consent not recorded: blank, not a guess
         ["S-1", "DS", "S-1-P-NODATE", 2, "SCREEN FAILURE: I1 NOT MET", "SCREEN FAILURE", "DISPOSITION EVENT",
          "SCREENING", ""],
@@ -100,7 +100,12 @@ def test_every_dm_subject_is_in_ds_with_its_consent_and_each_ineligible_one_fail
     failures = ds[ds["DSCAT"] == "DISPOSITION EVENT"]
     ineligible = sorted(verdicts.index[verdicts == "ineligible"])
     assert failures["USUBJID"].str.removeprefix(SDTM_STUDYID + "-").tolist() == ineligible
-    assert (failures[["DSDECOD", "EPOCH", "DSSTDTC", "DSSEQ"]] == ["SCREEN FAILURE", "SCREENING", "", "2"]).all().all()
+    assert (failures[["DSDECOD", "EPOCH", "DSSEQ"]] == ["SCREEN FAILURE", "SCREENING", "2"]).all().all()
+    # Dated as IE dates the same failed criteria (IEDTC): the consent date.
+    ie = read_text_csv(demo_sdtm["dataset"] / "ie.csv").drop_duplicates("USUBJID").set_index("USUBJID")["IEDTC"]
+    assert failures["DSSTDTC"].tolist() == ie.loc[failures["USUBJID"]].tolist()
+    assert failures["DSSTDTC"].tolist() == patients.loc[failures["USUBJID"].str.removeprefix(SDTM_STUDYID + "-"),
+                                                        "consent_date"].tolist()
     failed = outcomes[outcomes["outcome"] == "fail"]
     order = [f"I{n}" for n in range(1, 9)] + [f"E{n}" for n in range(1, 12)]
     for usubjid, term in zip(failures["USUBJID"], failures["DSTERM"]):

@@ -66,17 +66,11 @@ class ShownAsMessage:
     """Mixin for errors whose message says all a user needs (a bad cell, path or parameter).
 
     IPython shows an exception that has ``_render_traceback_`` by the lines it returns: in a
-    notebook the analyst sees the message and where it was raised, not a screen of the
-    package's frames above it (review 24C). The exception itself is unchanged: the command
-    line, papermill and ``except`` clauses see the same type and message.
+    notebook the analyst sees the message, not a screen of the package's frames above it
+    (review 24C; a line naming the package function that raised it was noise to them, review
+    25). The exception itself is unchanged: the command line, papermill, ``except`` clauses and
+    a debugger (``%debug``) see the same type, message and traceback.
     """
 
     def _render_traceback_(self) -> list[str]:
-        lines = [f"{type(self).__name__}: {self}"]
-        frame = self.__traceback__  # type: ignore[attr-defined]
-        while frame is not None and frame.tb_next is not None:
-            frame = frame.tb_next
-        if frame is not None:  # where, for a developer: one line instead of the whole stack
-            code = frame.tb_frame.f_code
-            lines.append(f"(raised by {code.co_name} in {code.co_filename.rsplit('/', 1)[-1]}, line {frame.tb_lineno})")
-        return lines
+        return [f"{type(self).__name__}: {self}"]

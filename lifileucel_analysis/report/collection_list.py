@@ -6,6 +6,9 @@ results of three patients, the clinic for two ECOG scores, ticks each off as it 
 each field a pending patient waits on is one row, in the worklist's order (closest to
 eligible first) and, within a patient, in the order the worklist names them:
 
+- ``nmald``: the patient's NMA-LD as the worklist says it (``not scheduled``, ``2025-03-18: scheduled
+  (in 8 days)``, ``2025-03-05: date passed``): a lab window that ends at a date passed is closed, and
+  a new sample counts only once NMA-LD is moved (the download adds the ``as_of`` date it counts to);
 - ``field``: the field in the data dictionary's words, as the worklist names it (a lab test
   as "ANC result", its dates in ``collect_window``);
 - ``collect_window``: for a lab result, the collection dates in which it counts (the engine's
@@ -34,8 +37,8 @@ from .worklist import DataCurrency, plain_worklist, request_parts
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
 
-FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "field", "collect_window", "criteria", "table", "column",
-                                  "detail", "collected")
+FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald", "field", "collect_window", "criteria", "table",
+                                  "column", "detail", "collected")
 """Columns of :func:`collection_list`, one row per pending patient and field to collect."""
 
 
@@ -56,7 +59,7 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     pandas.DataFrame
         :data:`FIELD_COLUMNS`.
     """
-    order = plain_worklist(result, patients, as_of)[["patient_id", "site_id"]]
+    order = plain_worklist(result, patients, as_of)[["patient_id", "site_id", "nmald"]]
     pairs = _patient_fields(result.missing_data, order["patient_id"])
     # One row per (patient, field), the criteria that wait on it joined in the engine's row order.
     # Group codes in order of first appearance: the k-th first row of a (patient, field) is group k.
@@ -69,6 +72,7 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     return pd.DataFrame({
         "patient_id": order["patient_id"].to_numpy()[rows["patient"].to_numpy()],
         "site_id": order["site_id"].to_numpy()[rows["patient"].to_numpy()],
+        "nmald": order["nmald"].to_numpy()[rows["patient"].to_numpy()],
         "field": parts["field"].to_numpy(), "collect_window": parts["window"].to_numpy(),
         "criteria": rows["criteria"].to_numpy(), "table": parts["table"].to_numpy(),
         "column": parts["column"].to_numpy(), "detail": parts["detail"].to_numpy(), "collected": "",

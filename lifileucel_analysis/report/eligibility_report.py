@@ -34,7 +34,7 @@ from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES, TABLES
 from ..engine.evidence import format_scalar
-from ..engine.parameters import CriteriaParams, ParamsError, load_params, parameter_sources
+from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
@@ -137,7 +137,7 @@ class EligibilityReport:
         arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles,
                       "cut_date": str(cut_date), "history": str(history)}
         site = ALL_SITES if site is None else site
-        check_site(site)  # before anything is read
+        page_parts.check_site(site)  # before anything is read
         history_path = None if is_blank(history) else resolve_input_path(history, Path(), what="run history")
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
         report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
@@ -150,7 +150,7 @@ class EligibilityReport:
                     dataset_path: Path | None = None, criteria_params_path: Path | None = None,
                     arguments: dict[str, str] | None = None) -> EligibilityReport:
         """Wrap an existing screening (no loading; used by tests and by :meth:`build`)."""
-        check_site(site)
+        page_parts.check_site(site)
         return cls(site=site, result=program.for_site(site), program=program, dataset=dataset,
                    dataset_path=dataset_path, criteria_params_path=criteria_params_path,
                    arguments=dict(arguments or {"site": site}))
@@ -470,12 +470,6 @@ class EligibilityReport:
     def timeline(self) -> Figure:
         """Program timeline: consents per site over time, with the record's key dates."""
         return site_figures.program_timeline(self.program).describe(figure_texts.timeline(self.program))
-
-
-def check_site(site: str) -> None:
-    """Raise :class:`ParamsError` (a ``ValueError``) unless ``site`` is a site code or ``"all"``."""
-    if site != ALL_SITES and site not in SITES:
-        raise ParamsError(f"unknown site {site!r}; use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
 
 
 def criteria_parameter_table(params: CriteriaParams) -> pd.DataFrame:

@@ -45,6 +45,7 @@ COLUMN_TITLES: dict[str, str] = {
     "fields": "fields to collect",
     "nmald": "NMA-LD",
     "nmald_date": "NMA-LD date",
+    "collected": "collected (date or note)",
 }
 """Column headers as shown; any other column is shown with ``_`` replaced by a space."""
 

@@ -11,6 +11,7 @@ build folder can be moved or zipped as a whole.
 
 from __future__ import annotations
 
+import difflib
 import html
 from collections.abc import Mapping
 
@@ -61,6 +62,17 @@ def related_pages(site: str, page: str) -> list[tuple[str, str]]:
     links.append(("../program_overview/all.html", "Program overview"))
     own = f"../{page}/{site}.html"
     return [(href, title) for href, title in links if href != own]
+
+
+def check_site(site: str) -> None:
+    """Raise :class:`ParamsError` (a ``ValueError``) unless ``site`` is a site code or ``"all"``.
+
+    The message suggests the closest code: ``'mskc'`` or ``'MSKCC'`` -> ``did you mean 'mskcc'?``.
+    """
+    if site != ALL_SITES and site not in SITES:
+        close = difflib.get_close_matches(str(site).strip().lower(), (*SITE_IDS, ALL_SITES), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ParamsError(f"unknown site {site!r}; {hint}use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
 
 
 def download_links(site: str, kinds: Mapping[str, str] = DOWNLOAD_KINDS) -> Markup:

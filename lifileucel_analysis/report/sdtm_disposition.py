@@ -10,9 +10,10 @@ screening knows two disposition facts:
 * an **ineligible** subject is a screen failure: a disposition event (``DSCAT`` ``DISPOSITION
   EVENT``, ``DSDECOD`` ``SCREEN FAILURE``, ``DSTERM`` naming the failed criteria,
   ``SCREEN FAILURE: I4, E3 NOT MET``, "not met" in IE's sense: an inclusion criterion not met or
-  an exclusion criterion met). ``DSSTDTC`` is blank: the screening does not record the day it
-  ended, and no data cut date reaches the SDTM export (a wall-clock date would make the files
-  change from run to run and claim a day nobody recorded).
+  an exclusion criterion met). ``DSSTDTC`` is the consent date, as IE's ``IEDTC`` for the same
+  failed criteria: the screening visit, the one day the screening records (review 25: a blank
+  date beside IE's dated criteria drew a reviewer's query; a wall-clock date would change the
+  files from run to run and claim a day nobody recorded). Blank where consent is not recorded.
 
 An eligible subject gets no disposition event (eligibility is not a disposition: the sponsor's
 records say whether the subject was treated), nor does a pending one (screening has not ended).
@@ -80,8 +81,10 @@ def ds_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, outcomes: pd.DataF
     ineligible = verdicts.loc[verdicts["verdict"] == "ineligible", "patient_id"].astype(str)
     failed = outcomes[(outcomes["outcome"] == "fail") & outcomes["patient_id"].isin(ineligible)]
     terms = failed.groupby("patient_id")["criterion_id"].agg(lambda ids_: screen_failure_term(list(ids_)))
+    consent = milestones.set_index("patient_id")["DSSTDTC"]  # IE's IEDTC: the screening visit
     failures = pd.DataFrame({"patient_id": terms.index.astype(str), "DSSEQ": 2, "DSTERM": terms.to_numpy(),
-                             "DSDECOD": SCREEN_FAILURE_DECOD, "DSCAT": DISPOSITION_EVENT, "DSSTDTC": ""})
+                             "DSDECOD": SCREEN_FAILURE_DECOD, "DSCAT": DISPOSITION_EVENT,
+                             "DSSTDTC": consent.reindex(terms.index.astype(str)).fillna("").to_numpy()})
     # Both frames are in one sort; patient ID order is USUBJID order (one STUDYID prefix).
     rows = pd.concat([milestones, failures], ignore_index=True).sort_values(["patient_id", "DSSEQ"], kind="stable")
     return pd.DataFrame({

@@ -41,8 +41,8 @@ WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed whe
                  "planned or actual: whether NMA-LD began is not recorded). since last cut: "
                  "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
                  "minus the lab look-back, up to NMA-LD). Sorted by number of unknown criteria, then fields to "
-                 "collect, then longest pending. The same, one row per field with a column to fill in as each "
-                 "arrives: {fields}.")
+                 "collect (a field asked for 'if' something holds is not counted), then longest pending. The same, "
+                 "one row per field with a column to fill in as each arrives: {fields}.")
 """The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`; ``fields``: the page's
 ``pending-fields`` download, :mod:`.collection_list`)."""
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
@@ -190,10 +190,12 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
 
 
 def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
-    """The lab window of each patient as text: ``2022-06-14 to 2022-07-12`` or ``... to NMA-LD``."""
+    """The lab window of each patient as text: ``2022-06-14 to 2022-07-12``, or ``2022-06-14 onwards
+    (NMA-LD not scheduled)`` in the engine's words (the fields-to-collect file quotes the engine's)."""
     start = (consent - pd.Timedelta(days=lookback_days)).dt.strftime("%Y-%m-%d")
-    end = lymphodepletion.dt.strftime("%Y-%m-%d").fillna("NMA-LD (not yet scheduled)")
-    return (start + " to " + end).where(consent.notna(), "no consent date: window unknown")
+    end = lymphodepletion.dt.strftime("%Y-%m-%d")
+    text = (start + " to " + end).where(lymphodepletion.notna(), start + " onwards (NMA-LD not scheduled)")
+    return text.where(consent.notna(), "no consent date: window unknown")
 
 
 def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray, np.ndarray]:
