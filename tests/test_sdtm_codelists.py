@@ -33,9 +33,14 @@ EXPECTED_CODED = {
     ("TI", "IECAT"): "IECAT", ("IE", "IECAT"): "IECAT", ("IE", "IEORRES"): "NY", ("IE", "IESTRESC"): "NY",
     ("DV", "DVDECOD"): "DVDECOD", ("DV", "DVCAT"): "DVCAT", ("DM", "AGEU"): "AGEU", ("DM", "SEX"): "SEX",
     ("DM", "ARMNRS"): "ARMNULRS", ("DM", "COUNTRY"): "ISO3166", ("SUPPDM", "QVAL"): "ELIGSTAT",
-    ("DS", "DSDECOD"): "PROTMLST;NCOMPLT", ("DS", "DSCAT"): "DSCAT", ("DS", "EPOCH"): "EPOCH",
+    ("DS", "DSCAT"): "DSCAT", ("DS", "EPOCH"): "EPOCH",
 }
 """define.csv's codelist of each coded variable; every other variable's is blank."""
+EXPECTED_VALUE_LEVEL = {
+    ("DS", "DSDECOD", "DSCAT = 'PROTOCOL MILESTONE'"): "PROTMLST",
+    ("DS", "DSDECOD", "DSCAT = 'DISPOSITION EVENT'"): "NCOMPLT",
+}
+"""define.csv's value-level rows: DSDECOD's codelist is the one its DSCAT names."""
 DSDECOD_BY_DSCAT = {"PROTOCOL MILESTONE": "PROTMLST", "DISPOSITION EVENT": "NCOMPLT"}
 BLANK_ALLOWED = {("DM", "AGEU")}
 """Coded variables that may be null: AGEU where the age is unknown."""
@@ -50,9 +55,9 @@ def listed(folder: Path) -> dict[tuple[str, str], str]:
 
 
 def written(folder: Path) -> dict[tuple[str, str], set[str]]:
-    """Per coded (codelist, value) of EXPECTED_CODED, the DOMAIN.VARIABLE names that write it in ``folder``."""
+    """Per coded (codelist, value) of EXPECTED_CODED and DS DSDECOD, the DOMAIN.VARIABLE names that write it."""
     seen: dict[tuple[str, str], set[str]] = {}
-    for (domain, variable), codelists in EXPECTED_CODED.items():
+    for (domain, variable), codelists in {**EXPECTED_CODED, ("DS", "DSDECOD"): "by DSCAT"}.items():
         path = folder / f"{domain.lower()}.csv"
         if not path.is_file():
             continue
@@ -78,11 +83,17 @@ def test_codelists_csv_lists_the_expected_values_with_their_nci_codes(demo_sdtm:
 def test_define_names_each_coded_variable_s_codelist(demo_sdtm: dict[str, Path]) -> None:
     define = read_text_csv(demo_sdtm["dataset"] / "define.csv")
     assert list(define.columns) == ["dataset", "dataset_label", "order", "variable", "label", "type", "length",
-                                    "origin", "codelist"]
-    got = {(d, v): c for d, v, c in define[["dataset", "variable", "codelist"]].itertuples(index=False) if c}
+                                    "origin", "where", "codelist"]
+    variables = define[define["where"] == ""]
+    assert not variables.duplicated(["dataset", "variable"]).any()  # one row per variable
+    got = {(d, v): c for d, v, c in variables[["dataset", "variable", "codelist"]].itertuples(index=False) if c}
     assert got == EXPECTED_CODED
-    # Every codelist define.csv names is in codelists.csv, and none other.
-    named = {name for cell in got.values() for name in cell.split(";")}
+    value_level = define[define["where"] != ""]
+    assert {(d, v, w): c for d, v, w, c in value_level[["dataset", "variable", "where", "codelist"]].itertuples(
+        index=False)} == EXPECTED_VALUE_LEVEL
+    # Every codelist define.csv names is in codelists.csv, and none other; one codelist per row.
+    assert not define["codelist"].str.contains(";").any()
+    named = set(got.values()) | set(EXPECTED_VALUE_LEVEL.values())
     assert named == {codelist for codelist, _ in listed(demo_sdtm["dataset"])}
 
 

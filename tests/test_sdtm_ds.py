@@ -78,7 +78,7 @@ def test_ds_reads_back_from_xpt_with_sdtm_variables_labels_and_types(demo_sdtm: 
     assert list(frame.columns) == DS_VARIABLES and len(frame) == len(csv) > 0
     assert frame["USUBJID"].tolist() == csv["USUBJID"].tolist()
     define = read_text_csv(demo_sdtm["dataset"] / "define.csv")
-    rows = define[define["dataset"] == "DS"]
+    rows = define[(define["dataset"] == "DS") & (define["where"] == "")]
     assert rows["variable"].tolist() == DS_VARIABLES and rows["label"].tolist() == DS_LABELS
     assert [int(x) for x in rows["length"]] == [meta.variable_storage_width[v] for v in DS_VARIABLES]
 

@@ -48,8 +48,8 @@ import pandas as pd
 from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
-from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, codelists_of,
-                             codelists_table)
+from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, VALUE_LEVEL,
+                             codelists_of, codelists_table)
 from .sdtm_disposition import DS_LABEL, DS_VARIABLES, ds_domain
 from .sdtm_inputs import Screening, SdtmInputError, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
@@ -301,16 +301,21 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
 
 
 def define_table(domains: SdtmDomains) -> pd.DataFrame:
-    """A define-style table: per variable its dataset, label, type, length, origin and codelist(s) (``;``-joined;
-    blank for free text, dates and numbers)."""
+    """A define-style table: per variable (``where`` blank) its dataset, label, type, length, origin and
+    codelist (blank for free text, dates and numbers). A variable whose codelist depends on another (DS
+    ``DSDECOD`` on ``DSCAT``) has no codelist of its own but a row per condition after it, with its ``where``
+    clause and its one codelist (Define-XML's value-level metadata)."""
     rows = []
     for domain, frame in domains.frames().items():
         label, variables = DOMAINS[domain]
         for order, variable in enumerate(variables, start=1):
-            rows.append({"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
-                         "label": variable.label, "type": variable.type,
-                         "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
-                         "origin": variable.origin, "codelist": ";".join(codelists_of(domain, variable.name))})
+            row = {"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
+                   "label": variable.label, "type": variable.type,
+                   "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
+                   "origin": variable.origin, "where": ""}
+            conditions = VALUE_LEVEL.get((domain, variable.name), ())
+            rows.append({**row, "codelist": "" if conditions else ";".join(codelists_of(domain, variable.name))})
+            rows += [{**row, "where": where, "codelist": codelist} for where, codelist in conditions]
     return pd.DataFrame(rows)
 
 

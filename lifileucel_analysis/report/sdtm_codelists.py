@@ -27,7 +27,8 @@ from .sdtm_disposition import (CONSENT_OBTAINED, DISPOSITION_EVENT, PROTOCOL_MIL
 from .sdtm_subjects import AGE_UNIT, COUNTRY, NOT_ASSIGNED, SCREEN_FAILURE, SEX_CODES, SEX_UNKNOWN
 
 __all__ = ["CODELISTS_COLUMNS", "CT_RELEASE", "DV_CAT", "DV_DECOD", "EXCLUSION_MET", "IE_CATEGORIES",
-           "INCLUSION_NOT_MET", "TERMS", "VARIABLE_CODELISTS", "Term", "codelists_of", "codelists_table"]
+           "INCLUSION_NOT_MET", "TERMS", "VALUE_LEVEL", "VARIABLE_CODELISTS", "Term", "codelists_of",
+           "codelists_table"]
 
 CT_RELEASE = "2025-03-25"
 """The NCI EVS SDTM Terminology release the C-codes were checked in."""
@@ -85,6 +86,11 @@ VARIABLE_CODELISTS: dict[str, dict[str, tuple[str, ...]]] = {
     "DS": {"DSDECOD": ("PROTMLST", "NCOMPLT"), "DSCAT": ("DSCAT",), "EPOCH": ("EPOCH",)},
 }
 """Per domain, each coded variable's codelist(s); a variable not named holds free text, a date or a number."""
+VALUE_LEVEL: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("DS", "DSDECOD"): ((f"DSCAT = '{PROTOCOL_MILESTONE}'", "PROTMLST"), (f"DSCAT = '{DISPOSITION_EVENT}'", "NCOMPLT")),
+}
+"""A variable whose codelist depends on another variable: per condition (Define-XML's where clause),
+its one codelist. ``define.csv`` gives such a variable one row per condition."""
 
 
 def codelists_of(domain: str, variable: str) -> tuple[str, ...]:
