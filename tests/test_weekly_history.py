@@ -141,5 +141,6 @@ def test_the_changes_sentence_names_both_runs_cut_and_criteria() -> None:
     assert criteria_differ(compared)
     assert not criteria_differ(compared.assign(params_sha256="a"))
     first = compared.iloc[[1]]
-    assert changes_sentence(0, first) == "0 patient(s) changed from nothing (first run) to run r2 (no cut date, criteria 2)"
+    assert changes_sentence(0, first) == ("0 patient(s) changed from nothing (first run) to run r2 (no cut date, "
+                                          "criteria 2)")
     assert not criteria_differ(first)

@@ -319,7 +319,8 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
              "patients.lymphodepletion_date; patients.consent_date"),
         # Consent exactly the window after the vaccine leaves one failing day, not "from D to D" (review 24B).
         Rule(dated & (values["from"] == values["until"]), U, "live vaccine {when}{said}; NMA-LD not scheduled "
-             "(lymphodepletion_date): an NMA-LD start on {until} fails, any other passes", "patients.lymphodepletion_date"),
+             "(lymphodepletion_date): an NMA-LD start on {until} fails, any other passes",
+             "patients.lymphodepletion_date"),
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start "
                        "from {from} to {until} fails, any other passes", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),

@@ -171,9 +171,10 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
     """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
 
     ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC", "2025-02-01 to 2025-03-29",
-    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)`` -> ``("prior therapy end
-    date (line 2)", "", "therapies", "end_date", "line 2")``; ``classify agent 'x' (therapies
-    line 2)`` -> the agents of line 2; anything else is its own label.
+    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)``
+    -> ``("prior therapy end date (line 2)", "", "therapies", "end_date", "line 2")``;
+    ``classify agent 'x' (therapies line 2)`` -> the agents of line 2; anything else is its own
+    label.
     """
     text = token.strip()
     unknown_agent = _UNKNOWN_AGENT.match(text)
