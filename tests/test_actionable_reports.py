@@ -103,6 +103,15 @@ def test_a_field_asked_for_only_if_received_does_not_count_in_the_sort() -> None
     assert work.loc[0, "to_collect"].endswith("live vaccine date (most recent live/attenuated vaccine, if received)")
 
 
+def test_site_text_that_reads_like_a_condition_still_counts_as_a_field() -> None:
+    # Review 25: a toxicity term "pruritus, if severe" ended like the engine's "(..., if adjuvant or
+    # neoadjuvant)" and its field was not counted in the sort.
+    fields = pd.Series(["toxicities.grade (pruritus, if severe)", "patients.live_vaccine_date (if received)",
+                        "therapies.end_date (line 2, if adjuvant or neoadjuvant)"], dtype="str")
+    _, counts = _collect_text(fields, pa.array(["W"], type=pa.large_string()), np.array([0, 0, 0]))
+    assert counts.tolist() == [1, 0, 0]
+
+
 def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:
     # A misspelt agent leaves I2 and E1 open; a blank consent date leaves I5 and I7 open.
     tables = case_tables(patient_id="D1", patient={"consent_date": None},
@@ -202,8 +211,16 @@ def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) 
                 for token in str(row.fields).split("; "):
                     expected.setdefault((str(row.patient_id), token), []).append(str(row.criterion_id))
         assert len(fields) == len(expected)
-        got = {(p, c) for p, c in zip(fields["patient_id"], fields["criteria"], strict=True)}
-        assert got == {(p, "; ".join(cs)) for (p, _), cs in expected.items()}
+        # Each field with its own criteria: the engine's token, rebuilt from the file's table, column,
+        # detail and window, keys the criteria that wait on it.
+        got = {}
+        for row in fields.itertuples():
+            rest = (f" (collected {row.collect_window})" if row.collect_window
+                    else f" ({row.detail})" if row.detail else "")
+            token = (f"classify agent {row.field.split(' of prior')[0].removeprefix('agent ')} (therapies {row.detail})"
+                     if row.field.startswith("agent '") else f"{row.table}.{row.column}{rest}")
+            got[(row.patient_id, token)] = row.criteria
+        assert got == {key: "; ".join(cs) for key, cs in expected.items()}
     assert len(fixture.verdicts) > 0
 
 

@@ -68,8 +68,10 @@ class ShownAsMessage:
     IPython shows an exception that has ``_render_traceback_`` by the lines it returns: in a
     notebook the analyst sees the message, not a screen of the package's frames above it
     (review 24C; a line naming the package function that raised it was noise to them, review
-    25). The exception itself is unchanged: the command line, papermill, ``except`` clauses and
-    a debugger (``%debug``) see the same type, message and traceback.
+    25). The exception itself is unchanged: the command line, ``except`` clauses and a debugger
+    (``%debug``) see the same type, message and traceback. A notebook run by papermill records the
+    error output as rendered, the message alone (a failed report's page shows it; the build's log
+    names the error by type and message, as before).
     """
 
     def _render_traceback_(self) -> list[str]:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # the protocol, for type checkers only
 FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald", "field", "collect_window", "criteria", "table",
                                   "column", "detail", "collected")
 """Columns of :func:`collection_list`, one row per pending patient and field to collect."""
+NO_FIELD_NAMED = "no field named by the screening: see why unknown in the pending worklist"
+"""The field of a pending patient's row when the screening named none (not expected: every unknown names one)."""
 
 
 def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
@@ -81,7 +83,12 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
 
 def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFrame:
     """The engine's requests split into one row per field: ``patient`` (position in ``ordered_ids``),
-    ``criterion``, ``token``; only the listed (pending) patients, blank fields dropped."""
+    ``criterion``, ``token``; only the listed (pending) patients, blank fields dropped.
+
+    A listed patient left without a field keeps one blank-token row (its criteria, if any): the
+    engine names a field for every unknown, but the file must list every pending patient whatever
+    it is given (review 25).
+    """
     position = pd.Index(ordered_ids.astype(str)).get_indexer(missing["patient_id"].astype(str))
     mine = np.flatnonzero(position >= 0)
     cells = pc.fill_null(as_arrow(missing["fields"].iloc[mine].astype(object)).cast(TEXT), pa.scalar("", TEXT))
@@ -90,13 +97,36 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
     token = text_series(pc.list_flatten(parts)).to_numpy(dtype=object)
     criterion = missing["criterion_id"].astype(str).to_numpy()[mine][row]
     pairs = pd.DataFrame({"patient": position[mine][row], "criterion": criterion, "token": token})
-    return pairs[pairs["token"] != ""].reset_index(drop=True)
+    named = (pairs["token"] != "").to_numpy()
+    has_field = np.zeros(len(ordered_ids), dtype=bool)
+    has_field[pairs["patient"].to_numpy()[named]] = True
+    pairs = pairs[named | ~has_field[pairs["patient"].to_numpy()]]
+    absent = np.setdiff1d(np.flatnonzero(~has_field), pairs["patient"].to_numpy())
+    blank = pd.DataFrame({"patient": absent, "criterion": "", "token": ""})
+    return pd.concat([pairs, blank], ignore_index=True) if absent.size else pairs.reset_index(drop=True)
+
+
+_LAB_WINDOW = r"^(labs\.[a-z0-9_]+) \(collected (.*)\)$"
+"""A lab test to collect in its window (RE2, for Arrow): the test, then the window's dates."""
 
 
 def _token_parts(tokens: pd.Series) -> pd.DataFrame:
-    """Per token, read once per distinct value: ``field``, ``window``, ``table``, ``column``, ``detail``."""
-    codes, distinct = pd.factorize(tokens)
+    """Per token: ``field``, ``window``, ``table``, ``column``, ``detail``.
+
+    A lab token carries its patient's window dates, so nearly every one is distinct: the window is
+    taken out over the whole column (Arrow) and each distinct rest read once (a few hundred), as the
+    worklist does, not once per patient.
+    """
+    cells = pa.array(tokens.to_numpy(dtype=object), type=TEXT)
+    window = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\2")
+    is_lab = pc.match_substring_regex(cells, pattern=_LAB_WINDOW)
+    generic = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\1 (collected window)")
+    codes, distinct = pd.factorize(text_series(generic))
     read = pd.DataFrame([request_parts(str(token)) for token in distinct],
                         columns=["field", "window", "table", "column", "detail"])
-    read["field"] = read["field"].where(read["window"] == "", read["field"] + " result")  # a lab test: "ANC result"
-    return read.iloc[codes].reset_index(drop=True) if len(codes) else read
+    read = read.iloc[codes].reset_index(drop=True) if len(codes) else read
+    lab = is_lab.to_numpy(zero_copy_only=False)
+    read["window"] = np.where(lab, text_series(window).to_numpy(dtype=object), "")
+    read["field"] = np.where(lab, read["field"] + " result", read["field"])  # a lab test: "ANC result"
+    read["field"] = read["field"].where(tokens.to_numpy() != "", NO_FIELD_NAMED)
+    return read

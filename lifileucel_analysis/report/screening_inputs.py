@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
-from ..contract.dataset import ScreeningDataset
-from ..contract.findings import DATASET, Findings
+from ..contract.dataset import ContractError, Problem, ScreeningDataset
+from ..contract.findings import DATASET
 from ..contract.messages import MSG_NO_DATASET, ShownAsMessage
 from ..contract.validation import in_larger_file
 from ..engine.parameters import CriteriaParams, load_params
@@ -210,10 +210,10 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
     except InputNotFoundError as missing:
         # A dataset that is not there is a contract problem like any other, in the contract's own
         # words (exit 2, "N problem(s) in the screening dataset ..."), naming where it was looked for.
-        findings = Findings()
-        findings.add(DATASET, MSG_NO_DATASET.format(where=f" (looked at {missing.tried})", or_root=" or the project "
-                                                    "root"), value=str(dataset))
-        findings.raise_if_any(str((base or Path.cwd()) / Path(str(dataset)).expanduser()))
+        where = f" (looked at {missing.tried})"
+        problem = Problem(DATASET, None, None, str(dataset), MSG_NO_DATASET.format(where=where,
+                                                                                   or_root=" or the project root"))
+        raise ContractError([problem], str((base or Path.cwd()) / Path(str(dataset)).expanduser())) from None
     params_path = None if is_blank(criteria_params) else resolve_input_path(
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     cut_on = parse_cut_date(cut_date)

@@ -114,8 +114,11 @@ _WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
 _ANY_WINDOW = r" \(collected [^;]*\)(; |$)"
 """A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
 _ONE_WINDOW = r" (collected window)\1"
-_CONDITIONAL = re.compile(r"[(,] ?if [^()]*\)$")
-"""A field asked for only on a condition: ``... (if received)``, ``... (line 2, if adjuvant or neoadjuvant)``."""
+_CONDITIONAL = re.compile(r"^(patients\.live_vaccine_date \(if received\)"
+                          r"|therapies\.[a-z_]+ \(line .*, if adjuvant or neoadjuvant\))$")
+"""A field the engine asks for only on a condition: ``patients.live_vaccine_date (if received)``,
+``therapies.end_date (line 2, if adjuvant or neoadjuvant)``; named in full, so that site text
+("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
 _UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
