@@ -25,7 +25,7 @@ from lifileucel_analysis.engine.screening import ScreeningResult, screen
 from lifileucel_analysis.paths import FIXTURE_DATASET
 from lifileucel_analysis.report import EligibilityReport
 from lifileucel_analysis.report.attrition import attrition_table, failure_sets
-from lifileucel_analysis.report.collection_list import FIELD_COLUMNS, collection_list
+from lifileucel_analysis.report.collection_list import FIELD_COLUMNS, collection_list, fields_by_field
 from lifileucel_analysis.report.downloads import DOWNLOAD_KINDS, download_bytes, download_tables, write_downloads
 from lifileucel_analysis.report.oversight import (
     DEFAULT_WAIVER_ROLES,
@@ -194,6 +194,20 @@ def test_the_fields_to_collect_are_one_row_each_in_worklist_order() -> None:
     # date (the latest consent, 2025-03-01), so a lab window ending then is still open.
     assert set(fields["nmald"]) == {"2025-03-29: scheduled (in 28 days)"}
 
+
+
+def test_the_fields_by_field_count_pending_patients_per_kind_most_first() -> None:
+    # G1 and G2: ECOG blank (I6); G2 also its only ANC result out of its lab window (I7). By hand: ECOG
+    # 2 patients, the ANC result 1; most patients first.
+    tables = concat_tables([case_tables(patient_id="G1", patient={"ecog": None}),
+                            case_tables(patient_id="G2", patient={"ecog": None},
+                                        labs=[{"test": "anc", "collected_date": "2024-12-01"}])])
+    result, dataset = _screen(tables)
+    summary = fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)))
+    assert list(summary.columns) == ["field", "patients", "criteria", "table", "column"]
+    assert summary.values.tolist() == [["ECOG performance status", 2, "I6", "patients", "ecog"],
+                                       ["ANC result", 1, "I7", "labs", "anc"]]
+    assert fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)).iloc[:0]).empty
 
 
 def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) -> None:

@@ -31,8 +31,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, as_arrow, join_per_patient, text_series
-from .worklist import DataCurrency, plain_worklist, request_parts
+from .worklist import DataCurrency, field_label, plain_worklist, request_parts
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -130,3 +131,59 @@ def _token_parts(tokens: pd.Series) -> pd.DataFrame:
     read["field"] = np.where(lab, read["field"] + " result", read["field"])  # a lab test: "ANC result"
     read["field"] = read["field"].where(tokens.to_numpy() != "", NO_FIELD_NAMED)
     return read
+
+
+FIELD_SUMMARY_COLUMNS: tuple[str, ...] = ("field", "patients", "criteria", "table", "column")
+"""Columns of :func:`fields_by_field`, one row per kind of field."""
+FIELD_SUMMARY_NOTE = ("patients: pending patients waiting on the field (a lab test in each patient's own window; a "
+                      "therapy field of any line). Each patient's fields are in the fields-to-collect file.")
+"""The note under a page's fields-by-field table."""
+
+
+def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
+    """The fields to collect counted by kind: how many pending patients wait on each, most first.
+
+    A coordinator orders a batch ("12 HIV serologies, 7 ANC results"): one row per contract column
+    (a lab test per test), whatever the line, toxicity or window of each patient's request.
+
+    Parameters
+    ----------
+    fields : pandas.DataFrame
+        :func:`collection_list`'s rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FIELD_SUMMARY_COLUMNS`: ``field`` in the dictionary's words without a row's detail
+        (``prior therapy end date``, ``ANC result``), ``patients`` (distinct), ``criteria`` (every
+        criterion waiting on it, in protocol order); most patients first, then table and column.
+    """
+    if fields.empty:
+        return pd.DataFrame(columns=list(FIELD_SUMMARY_COLUMNS))
+    # A row the screening did not name (blank table) is its own kind, by its text.
+    kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + fields["column"]
+    patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
+    first = fields.loc[~kind.duplicated()].set_index(kind[~kind.duplicated()])
+    named = [_kind_label(t, c, f, w) for t, c, f, w in first[["table", "column", "field", "collect_window"]]
+             .itertuples(index=False)]  # one per kind: a few dozen
+    waiting = fields.assign(kind=kind.to_numpy())[["kind", "criteria"]]
+    pairs = waiting.assign(criterion=waiting["criteria"].str.split("; ")).explode("criterion")
+    rank = pd.Index(CRITERION_IDS).get_indexer(pairs["criterion"])
+    pairs = pairs.assign(rank=rank).sort_values(["kind", "rank"], kind="stable").drop_duplicates(["kind", "criterion"])
+    criteria = pairs.groupby("kind", sort=False)["criterion"].agg("; ".join)
+    table = pd.DataFrame({"field": named, "patients": patients.reindex(first.index).to_numpy(),
+                          "criteria": criteria.reindex(first.index).fillna("").to_numpy(),
+                          "table": first["table"].to_numpy(), "column": first["column"].to_numpy()})
+    table = table.sort_values(["patients", "table", "column"], ascending=[False, True, True], kind="stable")
+    return table.reset_index(drop=True)[list(FIELD_SUMMARY_COLUMNS)]
+
+
+def _kind_label(table: str, column: str, field: str, window: str) -> str:
+    """A kind of field in the dictionary's words, without one row's line, term or window."""
+    if not table:
+        return field
+    if window:  # a lab test: "ANC result"
+        return field
+    if table == "therapies" and column == "agents":
+        return "prior therapy agents (a name not in the drug dictionary: check the spelling)"
+    return field_label(f"{table}.{column}")

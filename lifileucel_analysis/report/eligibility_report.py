@@ -39,6 +39,7 @@ from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
 from . import history_figures, since_last_cut, summaries, table_one
+from .collection_list import FIELD_SUMMARY_NOTE, collection_list, fields_by_field
 from .downloads import download_name
 from .html_tables import Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
@@ -267,13 +268,17 @@ class EligibilityReport:
         return mark_changes(plain_worklist(self.result, self.dataset.patients, self.currency),
                             self.cut_comparison.compared_changes)
 
-    def pending_worklist(self) -> HtmlTable:
-        """Each pending patient once: what to collect, in plain words, closest to eligible first."""
-        return HtmlTable(self.worklist_frame(), caption="Pending worklist: data to collect, closest to eligible first",
-                         note=WORKLIST_NOTE.format(as_of=self.currency.phrase(),
-                                                   fields=download_name(self.site, "pending-fields", "xlsx")),
-                         empty="No patient is pending.", max_rows=PAGE_ROWS,
-                         download=download_name(self.site, "pending-worklist", "xlsx"))
+    def pending_worklist(self) -> Tables:
+        """Each pending patient once, closest to eligible first; then the fields to collect counted by kind."""
+        fields = collection_list(self.result, self.dataset.patients, self.currency)
+        return Tables((
+            HtmlTable(self.worklist_frame(), caption="Pending worklist: data to collect, closest to eligible first",
+                      note=WORKLIST_NOTE.format(as_of=self.currency.phrase(),
+                                                fields=download_name(self.site, "pending-fields", "xlsx")),
+                      empty="No patient is pending.", max_rows=PAGE_ROWS,
+                      download=download_name(self.site, "pending-worklist", "xlsx")),
+            HtmlTable(fields_by_field(fields), caption="Fields to collect, by field: pending patients waiting on each",
+                      note=FIELD_SUMMARY_NOTE, empty="No patient is pending.")))
 
     # ---------------------------------------------------------------- screening over time (docs/history.md)
 
