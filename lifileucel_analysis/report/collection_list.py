@@ -32,8 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import CRITERION_IDS
-from ..engine.evidence import TEXT, as_arrow, join_per_patient, text_series
-from .worklist import DataCurrency, field_label, plain_worklist, request_parts
+from ..engine.evidence import TEXT, join_per_patient, text_series
+from .worklist import DataCurrency, field_label, one_window, plain_worklist, request_parts, request_tokens
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -92,10 +92,8 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
     """
     position = pd.Index(ordered_ids.astype(str)).get_indexer(missing["patient_id"].astype(str))
     mine = np.flatnonzero(position >= 0)
-    cells = pc.fill_null(as_arrow(missing["fields"].iloc[mine].astype(object)).cast(TEXT), pa.scalar("", TEXT))
-    parts = pc.split_pattern(cells, "; ")
-    row = pc.list_parent_indices(parts).to_numpy()
-    token = text_series(pc.list_flatten(parts)).to_numpy(dtype=object)
+    row, tokens = request_tokens(missing["fields"].iloc[mine].astype(object))
+    token = text_series(tokens).to_numpy(dtype=object)
     criterion = missing["criterion_id"].astype(str).to_numpy()[mine][row]
     pairs = pd.DataFrame({"patient": position[mine][row], "criterion": criterion, "token": token})
     named = (pairs["token"] != "").to_numpy()
@@ -107,8 +105,8 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
     return pd.concat([pairs, blank], ignore_index=True) if absent.size else pairs.reset_index(drop=True)
 
 
-_LAB_WINDOW = r"^(labs\.[a-z0-9_]+) \(collected (.*)\)$"
-"""A lab test to collect in its window (RE2, for Arrow): the test, then the window's dates."""
+_LAB_WINDOW = r"^labs\.[a-z0-9_]+ \(collected (.*)\)$"
+"""A lab test to collect in its window (RE2, for Arrow): the window's dates."""
 
 
 def _token_parts(tokens: pd.Series) -> pd.DataFrame:
@@ -119,14 +117,12 @@ def _token_parts(tokens: pd.Series) -> pd.DataFrame:
     worklist does, not once per patient.
     """
     cells = pa.array(tokens.to_numpy(dtype=object), type=TEXT)
-    window = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\2")
-    is_lab = pc.match_substring_regex(cells, pattern=_LAB_WINDOW)
-    generic = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\1 (collected window)")
-    codes, distinct = pd.factorize(text_series(generic))
+    codes, distinct = pd.factorize(text_series(one_window(cells)))
     read = pd.DataFrame([request_parts(str(token)) for token in distinct],
                         columns=["field", "window", "table", "column", "detail"])
     read = read.iloc[codes].reset_index(drop=True) if len(codes) else read
-    lab = is_lab.to_numpy(zero_copy_only=False)
+    lab = (read["window"] != "").to_numpy()  # request_parts read "(collected window)": a lab test
+    window = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\1")
     read["window"] = np.where(lab, text_series(window).to_numpy(dtype=object), "")
     read["field"] = np.where(lab, read["field"] + " result", read["field"])  # a lab test: "ANC result"
     read["field"] = read["field"].where(tokens.to_numpy() != "", NO_FIELD_NAMED)

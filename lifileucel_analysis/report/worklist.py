@@ -213,8 +213,7 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
     # The window dates differ from patient to patient and are dropped below anyway: one
     # placeholder window for all (in Arrow, over the whole column) leaves a few hundred
     # distinct values where the dates made one for nearly every patient with labs missing.
-    cells = pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT))
-    cells = pc.replace_substring_regex(cells, pattern=_ANY_WINDOW, replacement=_ONE_WINDOW)
+    cells = one_window(pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT)))
     codes = cells.dictionary_encode()
     positions, distinct = codes.indices.to_numpy().astype(np.int64), codes.dictionary.to_pylist()
     others, labs, has_labs, counts = [], [], [], []
@@ -263,6 +262,18 @@ def _criterion_codes(values: pd.Series, names: pd.Index) -> np.ndarray:
     return names.get_indexer(values.astype(str))
 
 
+def request_tokens(fields: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """The engine's ``"; "``-joined requests split into fields: each field's row in ``fields``, the field."""
+    parts = pc.split_pattern(pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT)), "; ")
+    return pc.list_parent_indices(parts).to_numpy(), pc.list_flatten(parts)
+
+
+def one_window(cells: pa.Array) -> pa.Array:
+    """Each field's lab window written ``(collected window)``: the patient's dates dropped, so that the
+    fields of a few hundred kinds are read once each, not once per patient."""
+    return pc.replace_substring_regex(cells, pattern=_ANY_WINDOW, replacement=_ONE_WINDOW)
+
+
 def _first_asked(fields: pd.Series, row_patient: np.ndarray) -> pd.Series:
     """Each row's fields without those an earlier row of the same patient already asks for.
 
@@ -271,10 +282,7 @@ def _first_asked(fields: pd.Series, row_patient: np.ndarray) -> pd.Series:
     to collect (a sort key) counts it once. Done over all rows at once: the cells are split
     into fields, repeated (patient, field) pairs dropped, the rest joined back per row.
     """
-    cells = pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT))
-    parts = pc.split_pattern(cells, "; ")
-    row = pc.list_parent_indices(parts).to_numpy()
-    token = pc.list_flatten(parts)
+    row, token = request_tokens(fields)
     pairs = pd.DataFrame({"patient": row_patient[row], "token": text_series(token)})
     keep = np.flatnonzero(~pairs.duplicated().to_numpy() & (pairs["token"] != "").to_numpy())
     joined = join_per_patient(row[keep], token.take(keep), len(fields), "; ")
