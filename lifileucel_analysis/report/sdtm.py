@@ -45,13 +45,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..contract.schema import CRITERION_IDS
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
 from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, VALUE_LEVEL,
                              codelists_of, codelists_table)
 from .sdtm_disposition import DS_LABEL, DS_VARIABLES, ds_domain
-from .sdtm_inputs import Screening, SdtmInputError, load_screening, refuse_rows
+from .sdtm_inputs import Screening, SdtmInputError, in_key_order, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
                             suppdm_domain)
 
@@ -215,7 +214,7 @@ def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
     outcomes, waivers = screening.outcomes, screening.waivers
     failed = outcomes.loc[outcomes["outcome"] == "fail", ["patient_id", "criterion_id"]]
     waived_fail = waivers.loc[waivers["was"] == "fail", ["patient_id", "criterion_id"]]
-    failed = _in_key_order(pd.concat([failed, waived_fail], ignore_index=True))
+    failed = in_key_order(pd.concat([failed, waived_fail], ignore_index=True))
     category = ti.loc[failed["criterion_id"], "IECAT"].to_numpy()
     result = np.where(category == IE_CATEGORIES["inclusion"], INCLUSION_NOT_MET, EXCLUSION_MET)
     return pd.DataFrame({
@@ -231,7 +230,7 @@ def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
 def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     """DV: one protocol deviation per documented waiver of a criterion, with the outcome it replaced."""
     entries = pd.DataFrame(catalog["criteria"]).set_index("id")
-    waivers = _in_key_order(screening.waivers)
+    waivers = in_key_order(screening.waivers)
     criterion = waivers["criterion_id"].reset_index(drop=True)
     # What the waiver replaced: of a failed criterion, an exception granted; of an unknown one, a
     # decision taken without the data ("" where a result folder does not say).
@@ -246,15 +245,6 @@ def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
         "DVTERM": term.map(ascii_text).to_numpy(),
         "DVDECOD": DV_DECOD, "DVCAT": DV_CAT, "DVSTDTC": waivers["approved"].to_numpy(),
     }, index=pd.RangeIndex(len(waivers))).astype({"DVSEQ": "int64"})
-
-
-def _in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows sorted by the SDTM keys: patient ID (hence USUBJID), then criterion order.
-
-    The input's row order (a re-sorted extract, a REDCap export) must not change the files.
-    """
-    keyed = frame.assign(_criterion=pd.Index(CRITERION_IDS).get_indexer(frame["criterion_id"]))
-    return keyed.sort_values(["patient_id", "_criterion"], kind="stable").drop(columns="_criterion")
 
 
 def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,

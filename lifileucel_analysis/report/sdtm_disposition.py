@@ -23,12 +23,11 @@ milestone first.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import joined_by_key
+from .sdtm_inputs import in_key_order
 
 __all__ = ["CONSENT_OBTAINED", "DISPOSITION_EVENT", "DS_LABEL", "DS_VARIABLES", "PROTOCOL_MILESTONE",
            "SCREENING_EPOCH", "SCREEN_FAILURE_DECOD", "ds_domain", "screen_failure_terms"]
@@ -63,11 +62,10 @@ def screen_failure_terms(patient_ids: pd.Series, criterion_ids: pd.Series) -> pd
         Per patient (the index, sorted), its term: at most 19 IDs of at most 3 characters, 16 + 19 * 5
         + 8 characters, well under XPT's 200. One Arrow join over all rows, no Python per patient.
     """
-    codes, patients = pd.factorize(patient_ids.astype(str), sort=True)
-    rank = pd.Index(CRITERION_IDS).get_indexer(criterion_ids.astype(str))
-    order = np.lexsort((rank, codes))
-    joined = joined_by_key(codes[order], pa.array(criterion_ids.astype(str).to_numpy()[order], type=pa.large_string()),
-                           ", ")
+    ordered = in_key_order(pd.DataFrame({"patient_id": patient_ids.astype(str).to_numpy(),
+                                         "criterion_id": criterion_ids.astype(str).to_numpy()}))
+    codes, patients = pd.factorize(ordered["patient_id"])  # in key order, so codes ascend with it
+    joined = joined_by_key(codes, pa.array(ordered["criterion_id"].to_numpy(), type=pa.large_string()), ", ")
     return pd.Series((f"{SCREEN_FAILURE_DECOD}: " + joined + " NOT MET").to_numpy(), index=patients[joined.index])
 
 

@@ -53,6 +53,15 @@ class Screening:
     """:func:`.sdtm_subjects.subjects_of` where the dataset was at hand (not from a result folder)."""
 
 
+def in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows sorted by the SDTM keys: patient ID (hence USUBJID), then criterion order.
+
+    The input's row order (a re-sorted extract, a REDCap export) must not change the files.
+    """
+    keyed = frame.assign(_criterion=pd.Index(CRITERION_IDS).get_indexer(frame["criterion_id"]))
+    return keyed.sort_values(["patient_id", "_criterion"], kind="stable").drop(columns="_criterion")
+
+
 def screening_from_result(result: ScreeningResult) -> Screening:
     """Return the SDTM inputs of an in-memory screening result."""
     consent = result.verdicts["consent_date"]
