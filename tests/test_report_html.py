@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -192,6 +193,18 @@ def test_a_site_summary_of_all_sites_is_refused_as_the_build_refuses_it() -> Non
         program.page_header("site_summary")
     assert "All sites" in program.page_header("eligibility_report").text
     assert "All sites" in program.page_header("program_overview").text
+
+
+def test_the_site_summary_notebook_refuses_all_sites_before_reading_the_dataset() -> None:
+    # The notebook passes page="site_summary" to build: the refusal comes before the dataset is looked
+    # for (a dataset that does not exist would otherwise raise first), not after a whole screening.
+    with pytest.raises(ValueError, match="a site summary is one site's page"):
+        EligibilityReport.build(site="all", dataset="no/such/dataset", page="site_summary")
+    with pytest.raises(ContractError, match="no such file or folder"):  # other pages take "all"
+        EligibilityReport.build(site="all", dataset="no/such/dataset", page="eligibility_report")
+    source = json.loads((PROJECT_ROOT / "notebooks" / "site_summary.ipynb").read_text(encoding="utf-8"))
+    build_cells = ["".join(c["source"]) for c in source["cells"] if "EligibilityReport.build(" in "".join(c["source"])]
+    assert len(build_cells) == 1 and 'page="site_summary"' in build_cells[0]
 
 
 def test_run_parameters_are_a_table_with_every_criteria_limit(hostile_report: EligibilityReport) -> None:

@@ -8,11 +8,9 @@ cell::
     report.verdict_counts()     # verdict counts and the N in = N out check
     report.outcome_grid()       # a matplotlib Figure
 
-Every table method returns an :class:`~.html_tables.HtmlTable` (or
-:class:`~.html_tables.Tables`), escaped, deterministic HTML (the rules are in
-:mod:`.html_tables`). Paths inside the project are shown relative to the project root,
-others by name and fingerprint (:mod:`.provenance`), so the same run renders identically
-on every machine. Figures are :class:`~.figure_style.ReportFigure` objects from
+Every table method returns an :class:`~.html_tables.HtmlTable` (or :class:`~.html_tables.Tables`),
+escaped, deterministic HTML (rules in :mod:`.html_tables`). Paths inside the project are shown relative
+to the project root, others by name and fingerprint (:mod:`.provenance`): the same on every machine. Figures are :class:`~.figure_style.ReportFigure` objects from
 :mod:`.figures` and :mod:`.site_figures`; each carries its own style and PNG settings, so
 building a report changes no global matplotlib state.
 
@@ -100,7 +98,7 @@ class EligibilityReport:
 
     @classmethod
     def build(cls, site: str | None = None, dataset: str | Path = "", criteria_params: str | Path = "",
-              waiver_roles: str = "", cut_date: str = "", history: str | Path = "") -> EligibilityReport:
+              waiver_roles: str = "", cut_date: str = "", history: str | Path = "", page: str = "") -> EligibilityReport:
         """Load the dataset, screen it with the parameters, keep the site's part.
 
         Parameters
@@ -124,11 +122,13 @@ class EligibilityReport:
         history : str or Path
             A run history (DuckDB file) to compare with ("Since the last cut", verdicts over
             the cuts); ``""`` = none. The same path rule as ``dataset``; opened read-only.
+        page : str
+            The page it is for (``"site_summary"`` refuses site ``"all"`` before screening); ``""``: any.
 
         Raises
         ------
         ParamsError
-            (A ``ValueError``) on an unknown site code, or when ``cut_date`` is not a date.
+            (A ``ValueError``) on an unknown site code, ``"all"`` for a site summary, a bad ``cut_date``.
         FileNotFoundError
             When a path does not exist (:class:`.screening_inputs.InputNotFoundError`).
         ContractError
@@ -139,6 +139,7 @@ class EligibilityReport:
                       "cut_date": str(cut_date), "history": str(history)}
         site = ALL_SITES if site is None else site
         page_parts.check_site(site)  # before anything is read
+        page_parts.check_page_site(page, site)
         history_path = None if is_blank(history) else resolve_input_path(history, Path(), what="run history")
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
         report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,

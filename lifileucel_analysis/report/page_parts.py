@@ -75,6 +75,18 @@ def check_site(site: str) -> None:
         raise ParamsError(f"unknown site {site!r}; {hint}use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
 
 
+def check_page_site(page: str, site: str) -> None:
+    """Raise :class:`ParamsError` (a ``ValueError``) for a site summary of all sites: the page is one site's.
+
+    The build's plan refuses the same parameter; a notebook run alone rendered an "All sites"
+    site summary (review 24C). :meth:`.EligibilityReport.build` calls it with its ``page``
+    before the dataset is read, :func:`page_header` again for a report built otherwise.
+    """
+    if page == "site_summary" and site == ALL_SITES:
+        raise ParamsError(f"site {ALL_SITES!r}: a site summary is one site's page; use one of {', '.join(SITE_IDS)} "
+                         "(the program overview and the eligibility report cover all sites)")
+
+
 def download_links(site: str, kinds: Mapping[str, str] = DOWNLOAD_KINDS) -> Markup:
     """Links to the files beside the page (written by the build): ``kinds`` is ``{kind: title}``."""
     items = "".join(
@@ -91,12 +103,9 @@ def page_header(report: object, page: str) -> Markup:
     Raises
     ------
     ParamsError
-        (A ``ValueError``) for a site summary of all sites: the page is one site's (the build refuses the same
-        parameter; a notebook run alone rendered an "All sites" site summary, review 24C).
+        (A ``ValueError``) for a site summary of all sites (:func:`check_page_site`).
     """
-    if page == "site_summary" and report.site == ALL_SITES:
-        raise ParamsError(f"site {ALL_SITES!r}: a site summary is one site's page; use one of {', '.join(SITE_IDS)} "
-                         "(the program overview and the eligibility report cover all sites)")
+    check_page_site(page, report.site)
     verdicts = report.result.verdicts["verdict"].astype(str)
     n = len(verdicts)
     counts = {v: int((verdicts == v).sum()) for v in ("eligible", "pending", "ineligible")}
