@@ -135,6 +135,7 @@ def test_bucketed_screen_writes_the_unbucketed_bytes(source: Path, bucketed: Pat
     assert (verdicts["waived"].notna()).any()  # the overrides were applied in their buckets
     sites = set(verdicts["site_id"])
     assert {n for n in plain if n.startswith("worklist-")} == {f"worklist-{site}.csv" for site in sites}
+    assert {n for n in plain if n.startswith("fields-")} == {f"fields-{site}.csv" for site in sites}
     findings = pd.read_csv(tmp_path / "plain" / "findings.csv", dtype=str, keep_default_na=False)
     assert {"patients", "toxicities", "labs"} <= set(findings["table"])  # findings on every kind of row
 
@@ -439,9 +440,9 @@ def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut
     out = tmp_path / "out"
     assert cli.main(["screen", str(source), "--out", str(out), "--long-format", "parquet", "--cut-date", cut_date]) == 0
     assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["findings.csv", "missing_data.csv", "outcomes.csv",
-                                                     "verdicts.csv", "waivers.csv", "worklist-honorhealth.csv",
-                                                     "worklist-mskcc.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["fields-honorhealth.csv", "fields-mskcc.csv", "findings.csv",
+                                                     "missing_data.csv", "outcomes.csv", "verdicts.csv", "waivers.csv",
+                                                     "worklist-honorhealth.csv", "worklist-mskcc.csv"]
 
 
 @pytest.mark.parametrize("long_format", ["csv", "parquet"])

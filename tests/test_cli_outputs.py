@@ -23,7 +23,7 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_parquet_and_csv_hold_the_same_tables(dataset: Path, tmp_path: Path) -> None:
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "csv"), "--long-format", "csv"]) == 0
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "pq"), "--long-format", "parquet"]) == 0
-    assert sorted(p.name for p in (tmp_path / "pq").iterdir() if not p.name.startswith("worklist-")) == [
+    assert sorted(p.name for p in (tmp_path / "pq").iterdir() if not p.name.startswith(("worklist-", "fields-"))) == [
         "findings.csv", "missing_data.parquet", "outcomes.parquet", "verdicts.csv", "waivers.csv"]
     for stem in ("outcomes", "missing_data"):
         from_csv = pd.read_csv(tmp_path / "csv" / f"{stem}.csv", keep_default_na=False, dtype=str)

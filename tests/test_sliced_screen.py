@@ -57,7 +57,7 @@ def test_slices_write_the_one_piece_bytes(source: Path, tmp_path: Path, slice_pa
     sliced = screen(source, tmp_path / "sliced", slice_patients, *args, monkeypatch=monkeypatch)
     assert sliced == whole  # every file, byte for byte
     assert {"verdicts.csv", "findings.csv", "waivers.csv"} <= set(whole)
-    assert any(n.startswith("worklist-") for n in whole)
+    assert any(n.startswith("worklist-") for n in whole) and any(n.startswith("fields-") for n in whole)
     assert whole["waivers.csv"].count(b"\n") > 2  # waivers of several patients, across the slices
     findings = pd.read_csv(tmp_path / "whole" / "findings.csv", dtype=str, keep_default_na=False)
     assert {"patients", "toxicities", "labs"} <= set(findings["table"])  # rows of three tables named

@@ -176,6 +176,20 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
                    "2025-03-01 to 2025-03-29", "patients.consent_date")
 
 
+def test_the_worklist_gives_the_engines_window_when_the_consent_date_is_blank() -> None:
+    # NMA-LD 2025-03-29, no ANC result: the engine asks for one collected 2025-03-01 to 2025-03-29 (28
+    # days before NMA-LD: counts at any consent date). The worklist said "no consent date: window
+    # unknown" beside the engine's dates in the same row (review 26B).
+    from lifileucel_analysis.report.worklist import data_currency, plain_worklist
+
+    labs = [{**lab, "collected_date": "2025-03-10"} for lab in ELIGIBLE_LABS if lab["test"] != "anc"]
+    dataset = ScreeningDataset(**case_tables(patient={"consent_date": None}, labs=labs, replace_labs=True))
+    result = screen(dataset)
+    [row] = plain_worklist(result, dataset.patients, data_currency(result.verdicts)).to_dict("records")
+    assert "lab results collected 2025-03-01 to 2025-03-29: ANC" in row["to_collect"]
+    assert "window unknown" not in row["to_collect"]
+
+
 def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
     # Audit, session 15: it asked "toxicities (grade / category / ongoing): ..." for every row,
     # naming recorded cells too and in no table.column form.

@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
-from .worklist import DataCurrency, field_label, one_window, plain_worklist, request_parts, request_tokens
+from .worklist import (DataCurrency, field_label, nmald_status, one_window, request_parts, request_tokens,
+                       worklist_order_key, worklist_rows)
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -55,31 +56,58 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     patients : pandas.DataFrame
         The dataset's patients (for the worklist's order, as :func:`.worklist.plain_worklist`).
     as_of : DataCurrency
-        The date days pending count from (the worklist's order uses it).
+        The date the NMA-LD status counts to (``date passed``, ``scheduled (in 8 days)``).
 
     Returns
     -------
     pandas.DataFrame
         :data:`FIELD_COLUMNS`.
     """
-    order = plain_worklist(result, patients, as_of)[["patient_id", "site_id", "nmald"]]
-    pairs = _patient_fields(result.missing_data, order["patient_id"])
+    rows = worklist_rows(result, patients)
+    # The worklist's order as one key (plain_worklist sorts by the same values): the screen
+    # command's sliced and bucketed paths order these rows by that key, unsorted here.
+    in_order = rows.iloc[pc.sort_indices(worklist_order_key(rows)).to_numpy()]
+    return finish_fields(field_rows(result, in_order), as_of)
+
+
+def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = ()) -> pd.DataFrame:
+    """:func:`collection_list`'s rows before the date they count to: ``lymphodepletion_date`` for ``nmald``.
+
+    Parameters
+    ----------
+    result : ScreeningResult
+        The screening (or a slice or bucket of it) the worklist rows come from.
+    rows : pandas.DataFrame
+        :func:`.worklist.worklist_rows`' rows (``patient_id``, ``site_id``, ``lymphodepletion_date``) in
+        the order the fields are listed in; a patient's fields follow in the order the worklist names them.
+    carry : tuple of str
+        Columns of ``rows`` repeated on each of the patient's fields (the screen command's order key).
+    """
+    pairs = _patient_fields(result.missing_data, rows["patient_id"])
     # One row per (patient, field), the criteria that wait on it joined in the engine's row order.
     # Group codes in order of first appearance: the k-th first row of a (patient, field) is group k.
     key = pairs["patient"].to_numpy() * max(len(pairs), 1) + pd.factorize(pairs["token"])[0]
     group, first = pd.factorize(key)[0], ~pd.Series(key).duplicated().to_numpy()
     criteria = text_series(join_per_patient(group, pa.array(pairs["criterion"], type=TEXT), int(first.sum()), "; "))
-    rows = pairs[first].reset_index(drop=True).assign(criteria=criteria.array)
-    rows = rows.sort_values("patient", kind="stable").reset_index(drop=True)  # worklist order, fields as named
-    parts = _token_parts(rows["token"])
-    return pd.DataFrame({
-        "patient_id": order["patient_id"].to_numpy()[rows["patient"].to_numpy()],
-        "site_id": order["site_id"].to_numpy()[rows["patient"].to_numpy()],
-        "nmald": order["nmald"].to_numpy()[rows["patient"].to_numpy()],
+    fields = pairs[first].reset_index(drop=True).assign(criteria=criteria.array)
+    fields = fields.sort_values("patient", kind="stable").reset_index(drop=True)  # rows' order, fields as named
+    parts = _token_parts(fields["token"])
+    patient = fields["patient"].to_numpy()
+    frame = pd.DataFrame({
+        "patient_id": rows["patient_id"].to_numpy()[patient], "site_id": rows["site_id"].to_numpy()[patient],
+        "lymphodepletion_date": rows["lymphodepletion_date"].to_numpy()[patient],
         "field": parts["field"].to_numpy(), "collect_window": parts["window"].to_numpy(),
-        "criteria": rows["criteria"].to_numpy(), "table": parts["table"].to_numpy(),
+        "criteria": fields["criteria"].to_numpy(), "table": parts["table"].to_numpy(),
         "column": parts["column"].to_numpy(), "detail": parts["detail"].to_numpy(), "collected": "",
-    }, columns=list(FIELD_COLUMNS))
+    })
+    for column in carry:
+        frame[column] = rows[column].to_numpy()[patient]
+    return frame
+
+
+def finish_fields(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """:func:`field_rows`' rows with each patient's NMA-LD status at ``as_of``, in :data:`FIELD_COLUMNS`."""
+    return rows.assign(nmald=nmald_status(rows["lymphodepletion_date"], as_of).to_numpy())[list(FIELD_COLUMNS)]
 
 
 def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFrame:

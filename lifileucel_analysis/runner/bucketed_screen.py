@@ -6,8 +6,8 @@ loads and screens it with the plain screen's functions
 findings name the source's rows) and writes its part of every output file as a Parquet
 *part* sorted by the file's merge key (:mod:`.bucket_merge`): the patient-major tables
 (verdicts, outcomes, missing data, findings) by the patient's row in the source's
-``patients`` table and the row's place in the bucket; each site's worklist by its own
-order (fewest unknowns first, ...) as one binary key. The parts are merged as sorted
+``patients`` table and the row's place in the bucket; each site's worklist and fields file
+by the worklist's order (fewest unknowns first, ...) as one binary key. The parts are merged as sorted
 streams and written chunk by chunk through the same writers as the in-process screen
 (:mod:`lifileucel_analysis.contract.chunked_output`), with what needs every bucket
 applied while merging: the worklists' days pending count from the cut date, or without a
@@ -53,7 +53,7 @@ from ..contract.fingerprints import sha256_file
 from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import ScreenedTables, file_name
 from . import bucket_merge
-from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_worklist_chunk,
+from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_ordered_chunk,
                              latest_of, publish)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
@@ -232,7 +232,7 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
         template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
         if name in ordered:
             target = final / name
-            write_csv_chunks((finish_worklist_chunk(chunk, as_of) for chunk in bucket_merge.by_key(parts, template)),
+            write_csv_chunks((finish_ordered_chunk(name, chunk, as_of) for chunk in bucket_merge.by_key(parts, template)),
                              target)
             return target.name
         target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)

@@ -9,12 +9,15 @@ A screen writes (``docs/performance.md``, "Bucketed datasets", lists the same fi
   (:func:`waivers_file`; the SDTM export of a screen folder reads them here, not from the sentences);
 - ``worklist-<site>.csv`` for every site with screened patients: its pending patients in
   plain words, closest to eligible first (:func:`..report.worklist.plain_worklist`);
+- ``fields-<site>.csv`` beside it: each field those patients wait on, one row each, in the
+  worklist's order, with a blank column to tick off (:func:`..report.collection_list.collection_list`,
+  the pages' ``pending-fields`` download);
 - ``data_cut.csv`` with ``--cut-date``: the cut and what it set aside.
 
 :func:`screen_plain` writes them from one screening in memory (above 250,000 patients
 slice by slice, :mod:`.sliced_screen`, the same bytes). For a bucketed dataset,
 :func:`bucket_tables` is what each bucket hands back (patient-major tables, the worklists'
-rows with their sort key, the cut's counts, the latest consent date) and
+and fields' rows with their sort key, the cut's counts, the latest consent date) and
 :mod:`.bucketed_screen` merges the buckets into the same files. Both paths build each
 file from the same functions here, so a file added to the plain screen has to be added
 to :func:`bucket_tables` too; ``tests/test_buckets.py`` compares every file of the plain
@@ -38,17 +41,19 @@ from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS, screened_sites
 from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
 from ..engine.screening import ScreeningResult, screen
+from ..report.collection_list import field_rows, finish_fields
 from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
-from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, plain_worklist,
-                               worklist_order_key, worklist_rows)
+from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, worklist_order_key,
+                               worklist_rows)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
 __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES", "ScreenOptions", "ScreenRun",
-           "bucket_tables", "core_tables", "finish_worklist_chunk", "latest_consent", "latest_of", "patient_tables",
-           "publish", "screen_plain", "stale_outputs", "waivers_file", "worklist_file"]
+           "bucket_tables", "core_tables", "fields_file", "finish_ordered_chunk", "finish_worklist_chunk", "latest_consent",
+           "latest_of", "ordered_files", "patient_tables", "publish", "screen_plain", "stale_outputs", "waivers_file",
+           "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -129,6 +134,29 @@ def worklist_file(site: str) -> str:
     return f"worklist-{site}.csv"
 
 
+def fields_file(site: str) -> str:
+    """``fields-<site>.csv``: the fields ``worklist-<site>.csv``'s patients wait on, one row each."""
+    return f"fields-{site}.csv"
+
+
+def ordered_files(rows: pd.DataFrame, result: ScreeningResult) -> dict[str, pd.DataFrame]:
+    """Each site's worklist and fields rows, in the worklists' order, with their :data:`ORDER_KEY`.
+
+    ``rows``: :func:`..report.worklist.worklist_rows` of ``result`` (a slice or a bucket of a
+    screening). A patient's fields share the patient's key and keep the order the worklist names
+    them in: the merges order rows by key stably, so they stay together and in that order.
+    """
+    rows = rows.assign(**{ORDER_KEY: worklist_order_key(rows).to_numpy(zero_copy_only=False)})
+    rows = rows.sort_values(ORDER_KEY, kind="stable").reset_index(drop=True)
+    fields = field_rows(result, rows, carry=(ORDER_KEY,))
+    row_site, field_site = rows["site_id"].astype(str).to_numpy(), fields["site_id"].astype(str).to_numpy()
+    files = {}
+    for site in _sites(result):
+        files[worklist_file(site)] = rows[row_site == site].reset_index(drop=True)
+        files[fields_file(site)] = fields[field_site == site].reset_index(drop=True)
+    return files
+
+
 def _sites(result: ScreeningResult) -> list[str]:
     """The sites with screened patients, in the contract's order."""
     return screened_sites(result.verdicts["site_id"].astype(str))
@@ -137,6 +165,13 @@ def _sites(result: ScreeningResult) -> list[str]:
 def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Worklist rows (already in order) as the file shows them: days pending from ``as_of``, titled columns."""
     return readable(dated_for_file(finish_worklist(rows, as_of), as_of))
+
+
+def finish_ordered_chunk(name: str, rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
+    """Rows of the ordered file ``name`` (a worklist or a fields file, in order) as the file shows them."""
+    if name.startswith("fields-"):
+        return readable(dated_for_file(finish_fields(rows, as_of), as_of, "nmald"))
+    return finish_worklist_chunk(rows, as_of)
 
 
 def latest_consent(result: ScreeningResult) -> dt.date | None:
@@ -149,10 +184,10 @@ def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
     """Files of an earlier screen in ``out`` that this run did not write and that must not pass for its own.
 
     The long tables in the other format, ``data_cut.csv`` of an earlier cut, and the
-    worklist of a site no longer in the data.
+    worklist and fields files of a site no longer in the data.
     """
     candidates = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    candidates += [out / DATA_CUT_FILE, *(out / worklist_file(site) for site in SITE_IDS)]
+    candidates += [out / DATA_CUT_FILE, *(out / name(site) for site in SITE_IDS for name in (worklist_file, fields_file))]
     kept = set(written)
     return [path for path in candidates if path not in kept and path.exists()]
 
@@ -224,12 +259,10 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
              for name, frame in patient_tables(result).items()}
     # Days pending count from the cut date when there is one, else from the latest consent date.
     as_of = latest_of([latest_consent(result)], inputs.cut.cut_date if inputs.cut is not None else None)
-    # One worklist for the program, cut by site: every step is per patient and the order is
-    # fixed by the sort keys (IDs are unique), so each site's part is what its own worklist would be.
-    program = dated_for_file(plain_worklist(result, inputs.dataset.patients, as_of), as_of)
-    site_of = program["site_id"].astype(str).to_numpy()
-    for site in _sites(result):
-        files[worklist_file(site)] = readable(program[site_of == site].reset_index(drop=True))
+    # The program's worklist rows, cut by site: every step is per patient and the order is fixed
+    # by the sort key (IDs are unique), so each site's part is what its own worklist would be.
+    for name, rows in ordered_files(worklist_rows(result, inputs.dataset.patients), result).items():
+        files[name] = finish_ordered_chunk(name, rows.drop(columns=ORDER_KEY), as_of)
     if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
         files[DATA_CUT_FILE] = inputs.cut.frame()
     return files
@@ -252,20 +285,15 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
     -------
     ScreenedTables
         ``tables``: :func:`patient_tables` (patient-major, patients in the
-        bucket's order); ``ordered``: per site with screened patients, its worklist rows
-        (:func:`..report.worklist.worklist_rows`) sorted by their :data:`ORDER_KEY`
-        column; ``positions``: the source row of each screened patient; the cut's counts
+        bucket's order); ``ordered``: per site with screened patients, its worklist and fields
+        rows (:func:`ordered_files`) sorted by their :data:`ORDER_KEY` column; ``positions``: the source row of each screened patient; the cut's counts
         and the latest consent date, which the merge needs from every bucket.
     """
     inputs = screen_files(bucket, options.params, drugs=options.drugs, cut_date=options.cut_date,
                           source_rows=source_rows)
     result = inputs.result
     # Each row is one patient's own: the bucket's rows of a site are the site's rows of its patients.
-    rows = worklist_rows(result, inputs.dataset.patients)
-    rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
-    rows = rows.sort_values(ORDER_KEY, kind="stable")
-    ordered = {worklist_file(site): rows[rows["site_id"].astype(str) == site].reset_index(drop=True)
-               for site in _sites(result)}
+    ordered = ordered_files(worklist_rows(result, inputs.dataset.patients), result)
     counts = result.verdicts["verdict"].value_counts()
     latest = latest_consent(result)
     return ScreenedTables(

@@ -17,9 +17,10 @@ every file):
   (:mod:`lifileucel_analysis.contract.chunked_output`), whose bytes do not depend on how
   the rows are split; a long table's format under ``--long-format auto`` waits until its
   row count is known to exceed the limit (or the last slice is in);
-- the worklists are sorted by the same binary key as the bucketed merge's, over all the
-  slices' pending patients (a small table), and days pending count from the cut date or
-  the latest consent date over all slices;
+- the worklists and fields files are sorted by the same binary key as the bucketed merge's,
+  over all the slices' pending patients (a small table; a patient's fields share its key and
+  the sort is stable), and days pending count from the cut date or the latest consent date
+  over all slices;
 - the history records the same rows, part by part, as :func:`..report.run_history.record_run`
   records a screening in memory.
 """
@@ -43,12 +44,12 @@ import pyarrow.parquet as pq
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
 from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
-from ..contract.schema import screened_sites
+from ..contract.schema import SITE_IDS
 from ..engine.screening import ScreeningResult, screen
 from ..report.screening_inputs import PreparedInputs
-from ..report.worklist import worklist_order_key, worklist_rows
-from .screen_command import (DATA_CUT_FILE, ORDER_KEY, PATIENT_TABLES, ScreenRun, finish_worklist_chunk, latest_consent,
-                             latest_of, patient_tables, publish, worklist_file)
+from ..report.worklist import worklist_rows
+from .screen_command import (DATA_CUT_FILE, ORDER_KEY, PATIENT_TABLES, ScreenRun, fields_file, finish_ordered_chunk,
+                             latest_consent, latest_of, ordered_files, patient_tables, publish, worklist_file)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -161,9 +162,8 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
     done = _Written()
     sinks = {name: LongTable(name, final, long_format) if "." not in name else chunk_writer(final / name)
              for name in PATIENT_TABLES}
-    worklist_parts: list[pd.DataFrame] = []
+    ordered_parts: dict[str, list[pd.DataFrame]] = {}
     latest: list[dt.date | None] = []
-    sites: set[str] = set()
     # Each file is written by one thread at a time (one task per file per slice), on both
     # cores: a Parquet writer compresses while a CSV is formatted, and slice k's files are
     # written while slice k + 1 is screened (its jobs finish before the next are queued,
@@ -177,11 +177,9 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
                 for job in writing:
                     job.result()
                 writing = [pool.submit(sinks[name].write, frame) for name, frame in tables.items()]
-                rows = worklist_rows(result, part.patients)
-                rows[ORDER_KEY] = worklist_order_key(rows).to_numpy(zero_copy_only=False)
-                worklist_parts.append(rows)
+                for name, rows in ordered_files(worklist_rows(result, part.patients), result).items():
+                    ordered_parts.setdefault(name, []).append(rows)
                 latest.append(latest_consent(result))
-                sites.update(str(site) for site in result.verdicts["site_id"].dropna().unique())
                 _count(done, result)
                 if history_parts is not None:
                     _save_history_part(result, history_parts, k)
@@ -199,20 +197,22 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
         done.files.append(sink.path.name)
     cut = prepared.cut
     as_of = latest_of(latest, cut.cut_date if cut is not None else None)
-    rows = _in_key_order(worklist_parts)
-    site_of = rows["site_id"].astype(str).to_numpy()
-    for site in screened_sites(sites):
-        write_csv_chunks([finish_worklist_chunk(rows[site_of == site].reset_index(drop=True), as_of)],
-                         final / worklist_file(site))
-        done.files.append(worklist_file(site))
+    for name in _in_site_order(ordered_parts):
+        write_csv_chunks([finish_ordered_chunk(name, _in_key_order(ordered_parts[name]), as_of)], final / name)
+        done.files.append(name)
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         done.files.append(DATA_CUT_FILE)
     return done
 
 
+def _in_site_order(parts: dict[str, list[pd.DataFrame]]) -> list[str]:
+    """The ordered files' names as the plain screen lists them: sites in the record's order, worklist first."""
+    return [name for site in SITE_IDS for name in (worklist_file(site), fields_file(site)) if name in parts]
+
+
 def _in_key_order(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """Every slice's worklist rows in the worklists' order (by the binary key), without the key."""
+    """One ordered file's rows from every slice in the worklists' order (by the binary key, stably), without the key."""
     rows = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     order = pc.sort_indices(pa.array(rows[ORDER_KEY].to_numpy(), type=pa.binary())).to_numpy()
     return rows.drop(columns=ORDER_KEY).iloc[order].reset_index(drop=True)
