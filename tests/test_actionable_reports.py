@@ -385,7 +385,12 @@ def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
     assert ld.loc["X1", "flag"] == "NMA-LD while ineligible"
     assert ld.loc["X1", "detail"].startswith("NMA-LD date passed")  # 2025-03-01 <= 2025-03-10
     assert ld.loc["W1", "flag"] == "NMA-LD while pending"
-    assert ld.loc["W1", "detail"].startswith("NMA-LD scheduled")  # 2025-03-29 > 2025-03-10
+    assert ld.loc["W1", "detail"].startswith("NMA-LD scheduled (in 19 days); unknown: ")  # 2025-03-29 > 2025-03-10
+    # Without a currency date (no consent date, no cut) nothing tells passed from scheduled: it said
+    # "scheduled" where the worklist gives the date alone (review 26B).
+    unknown_currency = oversight_flags(result, dataset.patients, data_currency(result.verdicts.iloc[:0]))
+    assert unknown_currency.set_index("patient_id").loc["W1", "detail"].startswith(
+        "NMA-LD date recorded (no consent or cut date to tell passed from scheduled); unknown: ")
     # Each flag fills the date it is about: the NMA-LD date here, no approval date (review 24).
     assert ld.loc["W1", "nmald_date"] == pd.Timestamp("2025-03-29") and pd.isna(ld.loc["W1", "approved_date"])
     waived = flags[flags["flag"] == "waiver by a role not allowed"]

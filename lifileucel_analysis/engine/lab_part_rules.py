@@ -23,7 +23,7 @@ from .lab_results import window_start
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
 
-__all__ = ["Window", "lab_max_part", "lab_min_part", "lab_window"]
+__all__ = ["Window", "lab_max_part", "lab_min_part", "lab_window", "window_text"]
 
 
 @dataclass(frozen=True)
@@ -39,13 +39,24 @@ class Window:
 def lab_window(f: Facts, p: CriteriaParams) -> Window:
     """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
-    # The start latest_labs uses; without a consent date, only its latest possible value.
-    first_day = window_start(consent.to_numpy(), ld.to_numpy(), p.lab_lookback_days)
-    start = iso_dates(pd.Series(first_day, index=consent.index))
-    end = iso_dates(ld)
     open_start = consent.isna() & ld.notna()
-    text = (start + " to " + end).where(ld.notna(), start + " onwards (NMA-LD not scheduled)")
-    return Window(text.fillna("").astype(str), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
+    text = window_text(consent, ld, p.lab_lookback_days)
+    return Window(text, (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
+
+
+def window_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
+    """Each patient's lab window as the engine words it: ``2025-01-29 to 2025-03-01``, ``2025-01-29
+    onwards (NMA-LD not scheduled)``, ``""`` where it cannot be placed (both dates blank).
+
+    The start is the one :func:`.lab_results.latest_labs` uses; without a consent date, its latest
+    possible value (``lookback_days`` before NMA-LD). The worklist says the same window.
+    """
+    first_day = window_start(consent.to_numpy(dtype="datetime64[ns]"), lymphodepletion.to_numpy(dtype="datetime64[ns]"),
+                             lookback_days)
+    start = iso_dates(pd.Series(first_day, index=consent.index))
+    end = iso_dates(lymphodepletion.set_axis(consent.index))
+    text = (start + " to " + end).where(lymphodepletion.notna().to_numpy(), start + " onwards (NMA-LD not scheduled)")
+    return text.fillna("").astype(str)
 
 
 def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[Rule]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..contract.schema import SITE_IDS, screened_sites
 from .summaries import waivers_table
-from .worklist import DATE_PASSED, DataCurrency
+from .worklist import DataCurrency, nmald_status
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -32,6 +32,8 @@ FLAG_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "flag", "verdict", "nm
 monitor sorting by a date sorts one kind of date (review 24: one ``date`` column held both)."""
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
+NO_CURRENCY_STATUS = "date recorded (no consent or cut date to tell passed from scheduled)"
+"""An NMA-LD flag's status when the data has no currency date (:func:`.worklist.nmald_status` gives the date alone)."""
 
 
 def waiver_roles(text: str | None) -> tuple[str, ...]:
@@ -49,8 +51,10 @@ def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: Dat
     verdict = verdicts["verdict"].astype(str)
     hit = date.notna() & verdict.isin(list(LD_FLAGS))
     rows = verdicts[hit]
-    done = date[hit] <= as_of.date if as_of.date is not None else pd.Series(False, index=rows.index)
-    status = done.map({True: DATE_PASSED, False: "scheduled"})
+    # The worklist's words for the date (review 26B: without a currency date this said "scheduled"),
+    # less the date itself, which has its own column.
+    status = nmald_status(date[hit], as_of).str.replace(r"^\d{4}-\d{2}-\d{2}(: |$)", "", regex=True)
+    status = status.where(status != "", NO_CURRENCY_STATUS)
     reasons = ("failed: " + rows["failed"].fillna("").astype(str)).where(verdict[hit] == "ineligible",
                                                                          "unknown: " + rows["unknown"].fillna("").astype(str))
     return pd.DataFrame({

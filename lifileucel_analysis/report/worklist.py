@@ -27,6 +27,7 @@ from ..contract.id_lookup import positions_in, take_ascending
 from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
 from ..engine.evidence import TEXT, as_arrow, day_count, join_per_patient, text_series
+from ..engine.lab_part_rules import window_text
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -194,12 +195,11 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
 
 
 def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
-    """The lab window of each patient as text: ``2022-06-14 to 2022-07-12``, or ``2022-06-14 onwards
-    (NMA-LD not scheduled)`` in the engine's words (the fields-to-collect file quotes the engine's)."""
-    start = (consent - pd.Timedelta(days=lookback_days)).dt.strftime("%Y-%m-%d")
-    end = lymphodepletion.dt.strftime("%Y-%m-%d")
-    text = (start + " to " + end).where(lymphodepletion.notna(), start + " onwards (NMA-LD not scheduled)")
-    return text.where(consent.notna(), "no consent date: window unknown")
+    """The lab window of each patient as the engine words it (:func:`..engine.lab_part_rules.window_text`:
+    ``2022-06-14 to 2022-07-12``; with a blank consent date, from ``lookback_days`` before NMA-LD), so
+    that the worklist, its reasons and the fields-to-collect file give one window (review 26B)."""
+    text = window_text(consent, lymphodepletion, lookback_days)
+    return text.where(text != "", "window unknown: no consent or NMA-LD date")
 
 
 def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.ndarray, np.ndarray]:
