@@ -67,16 +67,8 @@ def cmd_screen(args: argparse.Namespace) -> int:
     out = Path(args.out)
     with output_lock(out):  # one writer per output folder, from reading to the last file
         if bucketed:
-            from .contract.data_cut import parse_cut_date
-            from .contract.drug_file import read_drug_file
-            from .engine.parameters import load_params
             from .runner.bucketed_screen import screen_bucketed
 
-            # Parameters that cannot be used stop here, before any bucket is screened.
-            load_params(options.params)
-            parse_cut_date(options.cut_date)
-            if options.drugs is not None:
-                read_drug_file(Path(options.drugs))
             run = screen_bucketed(Path(args.dataset).resolve(), out, options, args.long_format, args.scheduler,
                                   args.history)
         else:

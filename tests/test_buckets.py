@@ -31,6 +31,7 @@ import pytest
 from lifileucel_analysis import cli
 from lifileucel_analysis.contract import chunked_output
 from lifileucel_analysis.contract.buckets import bucket_of, open_bucketed, partition_dataset
+from lifileucel_analysis.contract.dataset import ContractError
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.report.provenance import dataset_fingerprint
 from lifileucel_analysis.report.run_history import run_tables, runs
@@ -561,3 +562,24 @@ def test_a_part_whose_category_column_comes_in_chunks_of_other_dictionaries_is_w
     streamed = pa.concat_tables(list(bucket_merge._batches(str(tmp_path / "outcomes.arrow"), 2)))
     assert streamed.column("_pos").to_pylist() == [0, 1, 2, 3, 4]
     assert streamed.column("outcome").to_pylist() == back.column("outcome").to_pylist()
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"cut_date": "2025-02-30"}, "2025-02-30"),
+    ({"params": "/no/such/criteria.yaml"}, "criteria.yaml"),
+    ({"drugs": "/no/such/drugs.csv"}, "drugs.csv"),
+])
+def test_the_library_refuses_unusable_options_before_any_bucket_is_screened(
+        bucketed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, options: dict[str, str], message: str) -> None:
+    # The CLI checked these before calling screen_bucketed; a library caller (a notebook, a Dask job)
+    # learnt of them from the first bucket, on a worker (review 26B). Now screen_bucketed checks them.
+    from lifileucel_analysis.runner import bucketed_screen
+    from lifileucel_analysis.runner.screen_command import ScreenOptions
+
+    def no_bucket(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a bucket was screened")
+
+    monkeypatch.setattr(bucketed_screen, "map_buckets", no_bucket)
+    with pytest.raises((ValueError, OSError, ContractError), match=message):
+        bucketed_screen.screen_bucketed(bucketed, tmp_path / "out", ScreenOptions(**options), "auto")
+    assert not (tmp_path / "out").exists()

@@ -149,15 +149,6 @@ def test_failure_details_list_each_failed_criterion_with_evidence(three: Screeni
     assert details["evidence"].tolist() == ["I4 fail", "I4 fail", "E3 fail"]
 
 
-def test_pending_worklist_has_one_row_per_unknown_criterion_of_pending_patients(mixed: ScreeningResult) -> None:
-    work = summaries.pending_worklist(mixed)
-    # B2 has an unknown too but is ineligible: not on the worklist.
-    assert list(zip(work["patient_id"], work["criterion_id"].astype(str))) == [
-        ("A2", "I6"), ("A2", "E5"), ("B3", "I6")]
-    assert set(work["fields"]) == {"patients.ecog"}
-    assert work["evidence"].tolist() == ["I6 unknown", "E5 unknown", "I6 unknown"]
-
-
 def test_waivers_table_shows_who_when_why(mixed: ScreeningResult) -> None:
     waivers = summaries.waivers_table(mixed)
     assert waivers.loc[0, ["patient_id", "approved_by", "reason", "original_outcome"]].tolist() == [

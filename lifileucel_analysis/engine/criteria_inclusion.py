@@ -72,7 +72,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     # So does a line number shared by lines that may each be the most recent and say otherwise.
     ordered = line_order(f)
     flags = line_flags(f)  # every line's readings reduced once, for shared numbers and the readings
-    shared = shared_numbers(f, maybe, surely, ordered, flags)
+    shared = shared_numbers(maybe, surely, ordered, flags)
     tied = shared.open
     uncertain = ((counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
                  | unnumbered | tied)

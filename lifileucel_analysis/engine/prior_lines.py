@@ -155,7 +155,7 @@ class SharedNumbers:
     show progression as the latest while one may not: which came later decides."""
 
 
-def shared_numbers(f: Facts, maybe: np.ndarray, must: np.ndarray, ordered: tuple[np.ndarray, LineOrder],
+def shared_numbers(maybe: np.ndarray, must: np.ndarray, ordered: tuple[np.ndarray, LineOrder],
                    flags: LineFlags) -> SharedNumbers:
     """Which lines share a number, and where that leaves the most recent counted line open.
 

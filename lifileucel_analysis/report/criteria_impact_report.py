@@ -219,10 +219,6 @@ class CriteriaImpactReport:
                 f"with a criterion outcome that differs; {unchanged} are unchanged. N in = N out: {n} screened, "
                 f"{moved + same + unchanged} counted once each.")
 
-    def downloads(self) -> Markup:
-        """Links to the xlsx and csv files beside the page."""
-        return page_parts.download_links(ALL_SITES, CRITERIA_IMPACT_DOWNLOAD_KINDS)
-
     # ---------------------------------------------------------------- comparison sections
 
     def verdict_changes(self) -> Tables | Markup:
@@ -268,8 +264,7 @@ class CriteriaImpactReport:
             HtmlTable(sides, caption="The two criteria",
                       note="criteria: the file; version, effective date, changes and switched-off criteria as the "
                            "file states them (docs/history.md)."),
-            HtmlTable(limit_differences(self.current.params, self.criteria_params_path, self.compared.params,
-                                        self.compared.path),
+            HtmlTable(limit_differences(self.current.params, self.compared.params, self.compared.path),
                       caption="Limits that differ between A and B", note="source B: where B's value comes from.",
                       empty="No limit differs and the same criteria are switched off."),
         ))

@@ -200,7 +200,7 @@ def _text(value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def limit_differences(a: CriteriaParams, path_a: Path | None, b: CriteriaParams, path_b: Path | None) -> pd.DataFrame:
+def limit_differences(a: CriteriaParams, b: CriteriaParams, path_b: Path | None) -> pd.DataFrame:
     """The limits that differ between A and B, and criteria switched off on one side only.
 
     Returns

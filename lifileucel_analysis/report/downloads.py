@@ -4,7 +4,7 @@ Each report page ``<notebook>/<name>.html`` of a build has beside it, per table,
 ``<name>-<kind>.xlsx`` (one sheet, frozen header, filters, column widths) and
 ``<name>-<kind>.csv`` (formulas neutralised), written by the runner
 (:mod:`lifileucel_analysis.runner.report_downloads`) and linked from the page
-(:meth:`.eligibility_report.EligibilityReport.downloads`) and from the index. Every row of a
+(its header, :func:`.page_parts.page_header`) and from the index. Every row of a
 patient table carries its patient ID and site; the same inputs give the same bytes.
 
 - ``pending-worklist``: every pending patient exactly once (:mod:`.worklist`);

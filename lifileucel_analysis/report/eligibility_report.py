@@ -330,10 +330,6 @@ class EligibilityReport:
         """Criterion IDs with their labels (this run's limits) and the abbreviations."""
         return page_parts.legend(self.program.params)
 
-    def downloads(self) -> Markup:
-        """Links to the xlsx and csv files beside the page."""
-        return page_parts.download_links(self.site)
-
     def attrition(self) -> HtmlTable:
         """Protocol-order attrition: excluded at the first failed criterion, then pending, eligible."""
         return HtmlTable(attrition.attrition_table(self.result), caption="Attrition in protocol order",

@@ -1,7 +1,7 @@
 """Summary tables of a screening run: pure functions from a result to tidy DataFrames.
 
 Verdict counts and the N in = N out check, the screening log, the failure details, the
-pending worklist, waivers, data-quality findings, failure reasons counted three ways,
+waivers, data-quality findings, failure reasons counted three ways,
 unknown rates, the boxes of the flow figure and the monthly counts. Site-level tables
 (sites side by side, key figures, site x criterion rates) are in :mod:`.site_summaries`,
 Table 1 in :mod:`.table_one`.
@@ -38,7 +38,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from ..contract.schema import CRITERION_IDS, SITE_IDS
+from ..contract.schema import CRITERION_IDS
 from ..engine.catalog import criterion_labels as catalog_labels
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import VERDICTS
@@ -210,32 +210,6 @@ def _sort_by_patient_and_criterion(frame: pd.DataFrame) -> pd.DataFrame:
     order = frame["criterion_id"].astype(str).map({c: i for i, c in enumerate(CRITERION_IDS)})
     frame = frame.assign(_order=order).sort_values(["patient_id", "_order"], kind="stable")
     return frame.drop(columns="_order").reset_index(drop=True)
-
-
-def pending_worklist(result: ResultLike) -> pd.DataFrame:
-    """What to collect for each pending patient: one row per unknown criterion.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``patient_id``, ``site_id``, ``criterion_id``, ``criterion`` (short label),
-        ``fields`` (the blank ``table.column`` fields that would decide it), ``evidence``
-        (the engine's sentence for the unknown outcome); sorted by site, patient, then
-        criterion in record order.
-    """
-    work = result.missing_data[["patient_id", "site_id", "criterion_id", "fields"]].copy()
-    evidence = result.outcomes[["patient_id", "criterion_id", "evidence"]].astype(
-        {"patient_id": "str", "criterion_id": "str"}
-    )
-    work = work.astype({"patient_id": "str"}).assign(_cid=work["criterion_id"].astype(str))
-    work = work.merge(evidence.rename(columns={"criterion_id": "_cid"}), on=["patient_id", "_cid"], how="left")
-    work = work.drop(columns="_cid")
-    work.insert(3, "criterion", work["criterion_id"].astype(str).map(criterion_labels(result)))
-    work["fields"] = work["fields"].fillna("").astype(str)
-    work["evidence"] = work["evidence"].fillna("").astype(str)
-    site_rank = work["site_id"].astype(str).map({s: i for i, s in enumerate(SITE_IDS)})
-    work = _sort_by_patient_and_criterion(work.assign(_site=site_rank))
-    return work.sort_values("_site", kind="stable").drop(columns="_site").reset_index(drop=True)
 
 
 def waivers_table(result: ResultLike) -> pd.DataFrame:

@@ -48,10 +48,12 @@ from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucket
 from ..contract.chunked_output import write_arrow_chunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
+from ..contract.drug_file import read_drug_file
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
 from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import ScreenedTables, file_name
+from ..engine.parameters import load_params
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_ordered_chunk,
                              latest_of, publish)
@@ -59,7 +61,7 @@ from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun,
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
-__all__ = ["BucketJob", "map_buckets", "screen_bucketed"]
+__all__ = ["BucketJob", "check_options", "map_buckets", "screen_bucketed"]
 
 BUCKETS_AT_ONCE = min(2, os.cpu_count() or 1)
 """Buckets screened at a time in this process (without a Dask scheduler)."""
@@ -90,6 +92,14 @@ class BucketSummary:
     digests: dict[str, str]
 
 
+def check_options(options: ScreenOptions) -> None:
+    """Raise as the first bucket would if the criteria file, the cut date or the drug dictionary cannot be used."""
+    load_params(options.params)
+    parse_cut_date(options.cut_date)
+    if options.drugs is not None:
+        read_drug_file(Path(options.drugs))
+
+
 def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_format: str,
                     scheduler: str | None = None, history: str | Path | None = None) -> ScreenRun:
     """Screen every bucket of ``dataset`` and write the merged output files into ``out``, all or none.
@@ -116,10 +126,14 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
 
     Raises
     ------
+    ParamsError
+        (A ``ValueError``) The criteria file, the cut date or the drug dictionary cannot be used:
+        checked here, before any bucket is screened (each worker would otherwise find it alone).
     ContractError
         A bucket breaks the contract, or (with ``history``) a bucket file is not what the
         partition wrote; nothing is written.
     """
+    check_options(options)
     layout = open_bucketed(dataset)
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
