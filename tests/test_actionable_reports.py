@@ -35,7 +35,8 @@ from lifileucel_analysis.report.oversight import (
     waiver_roles,
 )
 from lifileucel_analysis.report.site_summaries import site_criterion_table
-from lifileucel_analysis.report.worklist import _collect_text, data_currency, field_label, plain_worklist
+from lifileucel_analysis.report.field_requests import field_label
+from lifileucel_analysis.report.worklist import _collect_text, data_currency, plain_worklist
 
 
 def _screen(tables: dict[str, pd.DataFrame]) -> tuple[ScreeningResult, ScreeningDataset]:

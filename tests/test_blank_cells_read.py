@@ -17,7 +17,7 @@ from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine import lab_worlds
 from lifileucel_analysis.engine.screening import screen
-from lifileucel_analysis.report.worklist import field_label
+from lifileucel_analysis.report.field_requests import field_label
 
 
 def screened(*parts: dict[str, pd.DataFrame]) -> object:

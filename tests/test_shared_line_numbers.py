@@ -14,7 +14,7 @@ import pandas as pd
 from helpers import case_tables, concat_tables
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.screening import screen
-from lifileucel_analysis.report.worklist import field_label
+from lifileucel_analysis.report.field_requests import field_label
 
 NIVO, IPI, DAB = "nivolumab", "ipilimumab", "dabrafenib+trametinib"
 

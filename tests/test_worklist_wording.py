@@ -18,7 +18,7 @@ from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
-from lifileucel_analysis.report.worklist import field_label
+from lifileucel_analysis.report.field_requests import field_label
 
 
 def outcome_of(criterion: str, **changes: Any) -> tuple[str, str, str]:

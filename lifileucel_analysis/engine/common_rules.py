@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
-from .evidence import (TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request,
-                       text_series)
+from .evidence import (IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient,
+                       quoted_in_request, text_series)
 from .facts import Facts, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
@@ -215,7 +215,7 @@ def window_requests(lines: pd.DataFrame, line: pd.Series) -> pd.Series:
     (:class:`WindowCase`). A line whose setting is blank has them asked for "(line 2, if adjuvant or
     neoadjuvant)": as a metastatic line its dates decide nothing (review 24)."""
     setting_blank = lines["setting"].isna().to_numpy()
-    line = line.where(~setting_blank, line.str[:-1] + ", if adjuvant or neoadjuvant)")
+    line = line.where(~setting_blank, line.str[:-1] + f", {IF_ADJUVANT})")
     recurrence = "therapies.recurrence_date" + line
     end = "therapies.end_date" + line
     return _by_case(window_cases(lines), {

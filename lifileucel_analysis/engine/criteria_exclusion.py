@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (Part, Rule, blank_fields, combine, day_count, decide, iso_dates, join_nonempty,
+from .evidence import (IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, decide, iso_dates, join_nonempty,
                        join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
@@ -327,7 +327,7 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
         Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
                                  "and no vaccine date (live_vaccine_date)",
              # "yes" alone leaves E10 open: the date is asked for with it, not a week later (review 24).
-             "patients.live_vaccine_received; patients.live_vaccine_date (if received)"),
+             f"patients.live_vaccine_received; patients.live_vaccine_date ({IF_RECEIVED})"),
         Rule(True, U, "live vaccine received, date not recorded (live_vaccine_date)", "patients.live_vaccine_date"),
     ], values)
 

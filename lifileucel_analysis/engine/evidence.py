@@ -363,6 +363,20 @@ def joined_by_key(keys: np.ndarray, text: Column, sep: str) -> pd.Series:
     return pd.Series(joined.to_numpy(zero_copy_only=False), index=distinct, dtype=object)
 
 
+COLLECTED_IN = "collected"
+"""A lab request's window: ``labs.anc (collected 2025-02-01 to 2025-03-29)`` (:func:`lab_request`)."""
+IF_RECEIVED = "if received"
+"""A field asked for only if a yes/no is yes: ``patients.live_vaccine_date (if received)``."""
+IF_ADJUVANT = "if adjuvant or neoadjuvant"
+"""A line's dates asked for only if its blank setting is adjuvant: ``therapies.end_date (line 2, if adjuvant or
+neoadjuvant)``. The worklist reads these three phrases (``report/field_requests.py``): written once, here."""
+
+
+def lab_request(test: str) -> str:
+    """The request for a lab test's result, its window left as the ``{window}`` placeholder of a rule's template."""
+    return f"labs.{test} ({COLLECTED_IN} {{window}})"
+
+
 def quoted_in_request(text: Column) -> pa.Array:
     """Site text (a toxicity term, an agent name) as a request quotes it: each ``;`` written ``,``.
 

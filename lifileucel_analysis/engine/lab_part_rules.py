@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import F, P, U, column
-from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates
+from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
 from .facts import Facts, LabResult
 from .lab_results import window_start
 from .nullable import is_no, is_yes
@@ -72,12 +72,12 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
         Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
         Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
              "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
-             f"labs.{test} (collected {{window}})"),
+             + lab_request(test)),
         Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
-             f"{_unnamed(name)}; labs.{test} (collected {{window}})"),
+             f"{_unnamed(name)}; " + lab_request(test)),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
-             f"labs.{test} (collected {{window}})"),
-        Rule(none, U, f"no {name} result on file", f"labs.{test} (collected {{window}})"),
+             lab_request(test)),
+        Rule(none, U, f"no {name} result on file", lab_request(test)),
     ]
 
 

@@ -33,8 +33,8 @@ import pyarrow.compute as pc
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
-from .worklist import (DataCurrency, field_label, nmald_status, one_window, request_parts, request_tokens,
-                       worklist_order_key, worklist_rows)
+from .field_requests import field_label, lab_windows, one_window, request_parts, request_tokens
+from .worklist import DataCurrency, nmald_status, worklist_order_key, worklist_rows
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -133,10 +133,6 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
     return pd.concat([pairs, blank], ignore_index=True) if absent.size else pairs.reset_index(drop=True)
 
 
-_LAB_WINDOW = r"^labs\.[a-z0-9_]+ \(collected (.*)\)$"
-"""A lab test to collect in its window (RE2, for Arrow): the window's dates."""
-
-
 def _token_parts(tokens: pd.Series) -> pd.DataFrame:
     """Per token: ``field``, ``window``, ``table``, ``column``, ``detail``.
 
@@ -150,7 +146,7 @@ def _token_parts(tokens: pd.Series) -> pd.DataFrame:
                         columns=["field", "window", "table", "column", "detail"])
     read = read.iloc[codes].reset_index(drop=True) if len(codes) else read
     lab = (read["window"] != "").to_numpy()  # request_parts read "(collected window)": a lab test
-    window = pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\1")
+    window = lab_windows(cells)
     read["window"] = np.where(lab, text_series(window).to_numpy(dtype=object), "")
     read["field"] = np.where(lab, read["field"] + " result", read["field"])  # a lab test: "ANC result"
     read["field"] = read["field"].where(tokens.to_numpy() != "", NO_FIELD_NAMED)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,10 +23,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.id_lookup import positions_in, take_ascending
-from ..contract.schema import TABLES
 from ..engine.catalog import criterion_labels
 from ..engine.evidence import TEXT, as_arrow, day_count, join_per_patient, text_series
 from ..engine.lab_part_rules import window_text
+from .field_requests import is_conditional, one_window, request_parts, request_tokens
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -46,22 +45,6 @@ WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed whe
                  "one row per field with a column to fill in as each arrives: {fields}.")
 """The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`; ``fields``: the page's
 ``pending-fields`` download, :mod:`.collection_list`)."""
-ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
-                                 "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
-PLAIN_LABELS: dict[str, str] = {
-    "patients.resectable_lesion_cm": "diameter of the largest resectable lesion after resection (cm)",
-    "patients.steroid_mg_per_day": "systemic corticosteroid dose (mg/day, prednisone-equivalent)",
-    "patients.life_expectancy_months": "life expectancy (months, investigator's estimate)",
-    "patients.birth_date": "date of birth",
-    "patients.lymphodepletion_date": "NMA-LD start date (planned or actual)",
-    "patients.brain_metastases_stable_since": "date brain metastases were first documented stable after treatment",
-    "patients.ecog": "ECOG performance status",
-}
-"""Labels where the schema's description is a note rather than a name."""
-_NOTE_STARTS = ("needed", "must", "used only", "changes", "one of", "allowed", "blank", "e.g.")
-_TOKEN = re.compile(r"^(patients|labs|therapies|toxicities|overrides)\.([a-z0-9_]+)(.*)$")
-
-
 @dataclass(frozen=True)
 class DataCurrency:
     """How current the data are: the date days pending count from, and what that date is."""
@@ -111,89 +94,6 @@ def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) ->
     return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date given")
 
 
-_WINDOW_SUFFIX = re.compile(r" \(collected .*\)$")
-_ANY_WINDOW = r" \(collected [^;]*\)(; |$)"
-"""A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
-_ONE_WINDOW = r" (collected window)\1"
-_CONDITIONAL = re.compile(r"^(patients\.live_vaccine_date \(if received\)"
-                          r"|therapies\.[a-z_]+ \(line .*, if adjuvant or neoadjuvant\))$")
-"""A field the engine asks for only on a condition: ``patients.live_vaccine_date (if received)``,
-``therapies.end_date (line 2, if adjuvant or neoadjuvant)``; named in full, so that site text
-("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
-_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
-_ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
-
-
-def _words(name: str) -> str:
-    return " ".join(ABBREVIATIONS.get(part, part) for part in name.split("_"))
-
-
-def field_label(token: str) -> str:
-    """A field of the worklist in the data dictionary's words.
-
-    ``patients.hiv_serology`` -> ``HIV serology``; ``therapies.agents / setting: line 2
-    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``toxicities.grade (colitis)``
-    -> ``toxicity grade (colitis)``; ``classify agent 'x' (therapies
-    line 2)`` -> ``agent 'x' of prior therapy line 2 (not a known drug name: check the
-    spelling)``; anything else unchanged.
-    """
-    unknown_agent = _UNKNOWN_AGENT.match(token.strip())
-    if unknown_agent:  # the site cannot classify a drug; it can check the name it sent
-        name, line = unknown_agent.groups()
-        return f"agent '{name}' of prior therapy line {line} (not a known drug name: check the spelling)"
-    match = _TOKEN.match(token.strip())
-    if not match:
-        return token.strip()
-    table, column, rest = match.groups()
-    if table == "therapies":  # "line" alone would read as the whole line, not its number
-        return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
-    if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
-        return f"toxicity {_words(column)}{rest}"
-    if table == "overrides":  # "overrides.approved_by (waiver of I6)", or its approved_date at a data cut
-        return f"{'who approved' if column == 'approved_by' else 'approval date of'} the {rest.strip(' ()')}"
-    if table == "labs" and column == "test":  # "labs.test (result that may be the ANC)": its test is blank
-        return f"test name of the {rest.strip(' ()')}"
-    if table == "labs":
-        one_row = _ONE_LAB_ROW.match(rest)  # a blank cell of one result: "value of the ANC result dated ..."
-        return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
-    if f"{table}.{column}" in PLAIN_LABELS:
-        return PLAIN_LABELS[f"{table}.{column}"] + rest
-    spec = next((c for c in TABLES[table].columns if c.name == column), None)
-    # Only the description's first clause: "; needed when ..." is a rule for the data, not a
-    # word for the field, and "; " separates the worklist's items (audit, session 16).
-    description = spec.description.split("; ")[0] if spec is not None else ""
-    name = _words(column)
-    if description and not description.startswith(_NOTE_STARTS):
-        # "AJCC stage (AJCC 8th edition stage group) (sub-group)" reads as two asides: one (audit 22A),
-        # joined by ", ": "; " separates the worklist's items (review 24).
-        aside = re.fullmatch(r" \((.+)\)", rest)
-        return f"{name} ({description}, {aside.group(1)})" if aside else f"{name} ({description}){rest}"
-    return name + rest
-
-
-def request_parts(token: str) -> tuple[str, str, str, str, str]:
-    """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
-
-    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC", "2025-02-01 to 2025-03-29",
-    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)``
-    -> ``("prior therapy end date (line 2)", "", "therapies", "end_date", "line 2")``;
-    ``classify agent 'x' (therapies line 2)`` -> the agents of line 2; anything else is its own
-    label.
-    """
-    text = token.strip()
-    unknown_agent = _UNKNOWN_AGENT.match(text)
-    if unknown_agent:
-        return field_label(text), "", "therapies", "agents", f"line {unknown_agent.group(2)}"
-    match = _TOKEN.match(text)
-    if not match:
-        return text, "", "", "", ""
-    table, column, rest = match.groups()
-    if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
-        return _WINDOW_SUFFIX.sub("", field_label(text)), rest[len(" (collected "):-1], table, column, ""
-    aside = re.fullmatch(r" \((.+)\)", rest)
-    return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
-
-
 def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
     """The lab window of each patient as the engine words it (:func:`..engine.lab_part_rules.window_text`:
     ``2022-06-14 to 2022-07-12``; with a blank consent date, from ``lookback_days`` before NMA-LD), so
@@ -228,7 +128,7 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
         has_labs.append(bool(lab_names))
         # A field asked for "(if received)" or "(line 2, if adjuvant or neoadjuvant)" may need nothing
         # collected: the sort counts the fields a coordinator certainly has to collect (review 24B).
-        counts.append(sum(1 for t in tokens if not _CONDITIONAL.search(t)))
+        counts.append(sum(1 for t in tokens if not is_conditional(t)))
     return (positions, pa.array(others, type=TEXT), pa.array(labs, type=TEXT), np.array(has_labs, dtype=bool),
             np.array(counts, dtype=np.int64))
 
@@ -260,18 +160,6 @@ def _criterion_codes(values: pd.Series, names: pd.Index) -> np.ndarray:
         per_category = np.append(names.get_indexer(values.cat.categories.astype(str)), -1)
         return per_category[values.cat.codes.to_numpy()]
     return names.get_indexer(values.astype(str))
-
-
-def request_tokens(fields: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """The engine's ``"; "``-joined requests split into fields: each field's row in ``fields``, the field."""
-    parts = pc.split_pattern(pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT)), "; ")
-    return pc.list_parent_indices(parts).to_numpy(), pc.list_flatten(parts)
-
-
-def one_window(cells: pa.Array) -> pa.Array:
-    """Each field's lab window written ``(collected window)``: the patient's dates dropped, so that the
-    fields of a few hundred kinds are read once each, not once per patient."""
-    return pc.replace_substring_regex(cells, pattern=_ANY_WINDOW, replacement=_ONE_WINDOW)
 
 
 def _first_asked(fields: pd.Series, row_patient: np.ndarray) -> pd.Series:
@@ -310,9 +198,10 @@ def _evidence_of(outcomes: pd.DataFrame, ids: pd.Series, row_patient: np.ndarray
 def worklist_rows(result: ResultLike, patients: pd.DataFrame) -> pd.DataFrame:
     """Each pending patient once, in the verdicts' order: what :func:`plain_worklist` shows but days pending.
 
-    Columns: :data:`WORKLIST_COLUMNS` without ``days_pending``, plus ``nfields`` (fields to
-    collect, a sort key). Nothing here depends on other patients' rows, so a bucket's rows
-    are the whole dataset's rows of its patients (the bucketed screen relies on it).
+    Columns: ``patient_id``, ``site_id``, ``consent_date``, ``unknown_count``, ``unknown``, ``to_collect``,
+    ``why_unknown``, ``nfields`` (fields certainly to collect, a sort key) and ``lymphodepletion_date``
+    (:func:`finish_worklist` adds days pending and the NMA-LD status). Nothing here depends on other
+    patients' rows, so a bucket's rows are the whole dataset's rows of its patients (the bucketed screen relies on it).
     """
     verdicts = result.verdicts[(result.verdicts["verdict"] == "pending").to_numpy(dtype=bool)]
     frame = verdicts[["patient_id", "site_id", "consent_date"]].astype({"patient_id": "str"}).reset_index(drop=True)

@@ -1,0 +1,147 @@
+"""The engine's requests read as fields: labels in the data dictionary's words, lab windows, conditions.
+
+The engine names what would decide each unknown outcome as ``"; "``-joined requests
+(``missing_data.fields``: ``patients.ecog; labs.anc (collected 2025-02-01 to 2025-03-29)``). The
+worklist (:mod:`.worklist`) and the fields-to-collect file (:mod:`.collection_list`) read them
+here, one way: a field's label (:func:`field_label`), its parts (:func:`request_parts`), the
+requests split into fields (:func:`request_tokens`), a lab field's window dropped or taken out
+over a whole column (:func:`one_window`, :func:`lab_windows`), and whether a field is asked for
+only on a condition (:func:`is_conditional`). The phrases they match are the engine's constants
+(:data:`~lifileucel_analysis.engine.evidence.COLLECTED_IN`, ``IF_RECEIVED``, ``IF_ADJUVANT``).
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..contract.schema import TABLES
+from ..engine.evidence import COLLECTED_IN, IF_ADJUVANT, IF_RECEIVED, TEXT, as_arrow
+
+ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
+                                 "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
+PLAIN_LABELS: dict[str, str] = {
+    "patients.resectable_lesion_cm": "diameter of the largest resectable lesion after resection (cm)",
+    "patients.steroid_mg_per_day": "systemic corticosteroid dose (mg/day, prednisone-equivalent)",
+    "patients.life_expectancy_months": "life expectancy (months, investigator's estimate)",
+    "patients.birth_date": "date of birth",
+    "patients.lymphodepletion_date": "NMA-LD start date (planned or actual)",
+    "patients.brain_metastases_stable_since": "date brain metastases were first documented stable after treatment",
+    "patients.ecog": "ECOG performance status",
+}
+"""Labels where the schema's description is a note rather than a name."""
+_NOTE_STARTS = ("needed", "must", "used only", "changes", "one of", "allowed", "blank", "e.g.")
+_TOKEN = re.compile(r"^(patients|labs|therapies|toxicities|overrides)\.([a-z0-9_]+)(.*)$")
+
+
+_WINDOW_SUFFIX = re.compile(rf" \({COLLECTED_IN} .*\)$")
+_ANY_WINDOW = rf" \({COLLECTED_IN} [^;]*\)(; |$)"
+"""A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
+_ONE_WINDOW = rf" ({COLLECTED_IN} window)\1"
+_LAB_WINDOW = rf"^labs\.[a-z0-9_]+ \({COLLECTED_IN} (.*)\)$"
+"""One lab field (RE2): its window's dates."""
+_CONDITIONAL = re.compile(rf"^(patients\.live_vaccine_date \({IF_RECEIVED}\)"
+                          rf"|therapies\.[a-z_]+ \(line .*, {IF_ADJUVANT}\))$")
+"""A field the engine asks for only on a condition: ``patients.live_vaccine_date (if received)``,
+``therapies.end_date (line 2, if adjuvant or neoadjuvant)``; named in full, so that site text
+("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
+_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
+_ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
+
+
+def _words(name: str) -> str:
+    return " ".join(ABBREVIATIONS.get(part, part) for part in name.split("_"))
+
+
+def field_label(token: str) -> str:
+    """A field of the worklist in the data dictionary's words.
+
+    ``patients.hiv_serology`` -> ``HIV serology``; ``therapies.agents / setting: line 2
+    (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``toxicities.grade (colitis)``
+    -> ``toxicity grade (colitis)``; ``classify agent 'x' (therapies
+    line 2)`` -> ``agent 'x' of prior therapy line 2 (not a known drug name: check the
+    spelling)``; anything else unchanged.
+    """
+    unknown_agent = _UNKNOWN_AGENT.match(token.strip())
+    if unknown_agent:  # the site cannot classify a drug; it can check the name it sent
+        name, line = unknown_agent.groups()
+        return f"agent '{name}' of prior therapy line {line} (not a known drug name: check the spelling)"
+    match = _TOKEN.match(token.strip())
+    if not match:
+        return token.strip()
+    table, column, rest = match.groups()
+    if table == "therapies":  # "line" alone would read as the whole line, not its number
+        return f"prior therapy {'line number' if column == 'line' else _words(column)}{rest}"
+    if table == "toxicities":  # "toxicities.grade (colitis)": the row is named by its term
+        return f"toxicity {_words(column)}{rest}"
+    if table == "overrides":  # "overrides.approved_by (waiver of I6)", or its approved_date at a data cut
+        return f"{'who approved' if column == 'approved_by' else 'approval date of'} the {rest.strip(' ()')}"
+    if table == "labs" and column == "test":  # "labs.test (result that may be the ANC)": its test is blank
+        return f"test name of the {rest.strip(' ()')}"
+    if table == "labs":
+        one_row = _ONE_LAB_ROW.match(rest)  # a blank cell of one result: "value of the ANC result dated ..."
+        return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
+    if f"{table}.{column}" in PLAIN_LABELS:
+        return PLAIN_LABELS[f"{table}.{column}"] + rest
+    spec = next((c for c in TABLES[table].columns if c.name == column), None)
+    # Only the description's first clause: "; needed when ..." is a rule for the data, not a
+    # word for the field, and "; " separates the worklist's items (audit, session 16).
+    description = spec.description.split("; ")[0] if spec is not None else ""
+    name = _words(column)
+    if description and not description.startswith(_NOTE_STARTS):
+        # "AJCC stage (AJCC 8th edition stage group) (sub-group)" reads as two asides: one (audit 22A),
+        # joined by ", ": "; " separates the worklist's items (review 24).
+        aside = re.fullmatch(r" \((.+)\)", rest)
+        return f"{name} ({description}, {aside.group(1)})" if aside else f"{name} ({description}){rest}"
+    return name + rest
+
+
+def request_parts(token: str) -> tuple[str, str, str, str, str]:
+    """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
+
+    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC", "2025-02-01 to 2025-03-29",
+    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)``
+    -> ``("prior therapy end date (line 2)", "", "therapies", "end_date", "line 2")``;
+    ``classify agent 'x' (therapies line 2)`` -> the agents of line 2; anything else is its own
+    label.
+    """
+    text = token.strip()
+    unknown_agent = _UNKNOWN_AGENT.match(text)
+    if unknown_agent:
+        return field_label(text), "", "therapies", "agents", f"line {unknown_agent.group(2)}"
+    match = _TOKEN.match(text)
+    if not match:
+        return text, "", "", "", ""
+    table, column, rest = match.groups()
+    if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
+        return _WINDOW_SUFFIX.sub("", field_label(text)), rest[len(f" ({COLLECTED_IN} "):-1], table, column, ""
+    aside = re.fullmatch(r" \((.+)\)", rest)
+    return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
+
+
+def request_tokens(fields: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """The engine's ``"; "``-joined requests split into fields: each field's row in ``fields``, the field."""
+    parts = pc.split_pattern(pc.fill_null(as_arrow(fields).cast(TEXT), pa.scalar("", TEXT)), "; ")
+    return pc.list_parent_indices(parts).to_numpy(), pc.list_flatten(parts)
+
+
+def one_window(cells: pa.Array) -> pa.Array:
+    """Each field's lab window written ``(collected window)``: the patient's dates dropped, so that the
+    fields of a few hundred kinds are read once each, not once per patient."""
+    return pc.replace_substring_regex(cells, pattern=_ANY_WINDOW, replacement=_ONE_WINDOW)
+
+
+def lab_windows(cells: pa.Array) -> pa.Array:
+    """Each lab field's window dates (``labs.anc (collected D1 to D2)`` -> ``D1 to D2``), over a whole
+    column in Arrow; any other field is left as it is (callers tell lab fields by :func:`request_parts`)."""
+    return pc.replace_substring_regex(cells, pattern=_LAB_WINDOW, replacement="\\1")
+
+
+def is_conditional(token: str) -> bool:
+    """Whether the engine asks for the field only on a condition ("(if received)", "(line 2, if adjuvant or
+    neoadjuvant)"): it may need nothing collected, so the worklist's sort does not count it (review 24B)."""
+    return bool(_CONDITIONAL.search(token))
