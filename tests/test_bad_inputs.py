@@ -792,7 +792,9 @@ def assert_refused(case: Case, status: int, stdout: str, stderr: str) -> None:
 
 def assert_valid_outputs(case: Case, data: Path, out: Path, baseline: Path) -> None:
     worklists = sorted(p.name for p in out.iterdir() if p.name.startswith("worklist-"))  # one per site
-    assert sorted(p.name for p in out.iterdir() if p.name not in worklists) == sorted(OUTPUTS)
+    fields = sorted(p.name for p in out.iterdir() if p.name.startswith("fields-"))  # one beside each worklist
+    assert [name.removeprefix("fields-") for name in fields] == [name.removeprefix("worklist-") for name in worklists]
+    assert sorted(p.name for p in out.iterdir() if p.name not in worklists + fields) == sorted(OUTPUTS)
     verdicts = pd.read_csv(out / "verdicts.csv", dtype=str, keep_default_na=False)
     assert list(verdicts.columns) == ["patient_id", "site_id", "verdict", "failed", "unknown", "waived"]
     patients = load_dataset(data).patients["patient_id"].tolist()
