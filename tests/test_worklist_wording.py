@@ -269,7 +269,22 @@ def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() ->
     later = [line(n, agents="ipilimumab") for n in (4, 5, 6)]
     outcome, evidence, _ = outcome_of("I2", therapies=[*metastatic, maybe, *later])
     assert outcome == "fail"
-    assert evidence.startswith("at least 5 counted prior lines > 4")  # 5 or 6, as line 3 counts or not
+    assert evidence.startswith("at least 5 counted prior lines > 4: line 1 (ipilimumab), line 2 (ipilimumab), "
+                               "line 4 (ipilimumab), line 5 (ipilimumab), line 6 (ipilimumab)")  # line 3 may count
+
+
+def test_too_many_lines_names_the_lines_counted_and_the_adjuvant_one_i3_brought_in() -> None:
+    # Audit 26A: "5 counted prior lines > 4" beside four metastatic lines on file did not say which fifth line
+    # counted. Line 1: adjuvant pembrolizumab ended 2023-06-30, recurrence 2023-10-01 (within 6 months): counts.
+    adjuvant = line(1, setting="adjuvant", agents="pembrolizumab", start_date="2023-01-02", end_date="2023-06-30",
+                    recurrence_date="2023-10-01")
+    metastatic = [line(n, agents=agents) for n, agents in ((2, "nivolumab"), (3, "ipilimumab"),
+                                                           (4, "dabrafenib+trametinib"), (5, "dacarbazine"))]
+    outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant, *metastatic])
+    assert outcome == "fail"
+    assert evidence.startswith("5 counted prior lines > 4: line 1 (pembrolizumab, adjuvant counted under I3), "
+                               "line 2 (nivolumab), line 3 (ipilimumab), line 4 (dabrafenib+trametinib), "
+                               "line 5 (dacarbazine)")
 
 
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:

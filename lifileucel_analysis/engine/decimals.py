@@ -89,8 +89,8 @@ def _power_of_ten(exponent: np.ndarray) -> np.ndarray:
 def decimal_text(values: np.ndarray) -> pa.Array:
     """Each number in its shortest decimal form that reads back as the same double; blanks null.
 
-    A typed value of up to 15 significant digits therefore shows exactly the digits it was
-    typed with (one typed with more that the reader moved off a limit shows the double it was
+    A typed value of up to 15 significant digits therefore shows the number it was typed as,
+    trailing zeros aside (``1.50`` shows as ``1.5``; audit 26A) (one typed with more that the reader moved off a limit shows the double it was
     read as: ``1.4999999999999998`` for ``1.4999999999999999``) (``1.4999``,
     ``1500``, ``999.999999999999``, and ``34.20000000000001`` too, which the decimal grid
     would show as 34.2 and make read against its outcome). The engine shows only typed

@@ -60,14 +60,29 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
               "at_least": pd.Series(np.where(ranged, "at least ", ""))}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
+    too_many = n_sure > p.max_prior_lines
+    # Too many: which lines were counted, an adjuvant one marked (audit 26A: "5 counted prior lines > 4"
+    # beside four metastatic lines on file did not say that I3 had brought in the fifth).
+    values["counted"] = _counted_lines(f, sure & too_many[f.lines["pos"].to_numpy()])
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
-        Rule(n_sure > p.max_prior_lines, F, "{at_least}{sure} counted prior lines > {hi}"),
+        Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
         # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
         Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{left_out}"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
+
+
+def _counted_lines(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, the selected lines: ``line 1 (pembrolizumab, adjuvant counted under I3), line 2 (nivolumab)``."""
+    lines = f.lines[rows]
+    setting = lines["setting"].astype(object)
+    brought = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
+    aside = np.where(brought, ", " + setting.astype(str).to_numpy(dtype=object) + " counted under I3", "")
+    text = ("line " + line_numbers(lines).to_numpy(dtype=object) + " ("
+            + lines["agents"].astype(object).fillna("blank agents").astype(str).to_numpy(dtype=object) + aside + ")")
+    return join_per_patient(lines["pos"].to_numpy(), pd.Series(text, dtype=object), f.n)
 
 
 def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
