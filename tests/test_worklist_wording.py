@@ -285,6 +285,12 @@ def test_too_many_lines_names_the_lines_counted_and_the_adjuvant_one_i3_brought_
     assert evidence.startswith("5 counted prior lines > 4: line 1 (pembrolizumab, adjuvant counted under I3), "
                                "line 2 (nivolumab), line 3 (ipilimumab), line 4 (dabrafenib+trametinib), "
                                "line 5 (dacarbazine)")
+    # A line of blank setting that counts in every reading (adjuvant with a qualifying recurrence, or
+    # metastatic) is listed unmarked; it crashed the sentence (a blank setting read as NaN, session 26).
+    blank_setting = {**adjuvant, "setting": None}
+    outcome, evidence, _ = outcome_of("I2", therapies=[blank_setting, *metastatic])
+    assert outcome == "fail"
+    assert evidence.startswith("5 counted prior lines > 4: line 1 (pembrolizumab), line 2 (nivolumab), ")
 
 
 def test_allograft_blank_alone_does_not_speak_of_unclassified_agents() -> None:

@@ -77,9 +77,8 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
 def _counted_lines(f: Facts, rows: np.ndarray) -> pa.Array:
     """Per patient, the selected lines: ``line 1 (pembrolizumab, adjuvant counted under I3), line 2 (nivolumab)``."""
     lines = f.lines[rows]
-    setting = lines["setting"].astype(object)
-    brought = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
-    aside = np.where(brought, ", " + setting.astype(str).to_numpy(dtype=object) + " counted under I3", "")
+    setting = lines["setting"].astype(object).fillna("").to_numpy(dtype=object)  # a blank setting: not marked
+    aside = np.where(np.isin(setting, ["adjuvant", "neoadjuvant"]), ", " + setting + " counted under I3", "")
     text = ("line " + line_numbers(lines).to_numpy(dtype=object) + " ("
             + lines["agents"].astype(object).fillna("blank agents").astype(str).to_numpy(dtype=object) + aside + ")")
     return join_per_patient(lines["pos"].to_numpy(), pd.Series(text, dtype=object), f.n)
