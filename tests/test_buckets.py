@@ -421,10 +421,14 @@ def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Pat
     monkeypatch.setattr(bucket_merge, "MERGE_PATIENTS", 7)  # many windows, each cutting through batches
     monkeypatch.setattr(bucket_merge, "MERGE_BATCH_ROWS", 13)
     monkeypatch.setattr(bucket_merge, "MERGE_PIECE_ROWS", 5)  # every window and round handed on in pieces
+    # Worklist and fields parts read two rows at a time: a patient's fields (rows of one key) span batches.
+    monkeypatch.setattr(bucket_merge, "MERGE_KEY_BATCH_ROWS", 2)
     monkeypatch.setattr(chunked_output, "ROW_GROUP_ROWS", 500)  # row groups cut across windows
     for long_format in ("csv", "parquet"):
         plain = screen(source, tmp_path / f"plain-{long_format}", "--long-format", long_format)
         assert screen(bucketed, tmp_path / f"small-{long_format}", "--long-format", long_format) == plain
+    fields = pd.concat([pd.read_csv(path, dtype=str) for path in (tmp_path / "plain-csv").glob("fields-*.csv")])
+    assert fields["patient"].value_counts().max() >= 3  # some patient's rows cross a batch boundary
     outcomes = pq.ParquetFile(tmp_path / "small-parquet" / "outcomes.parquet")
     assert outcomes.num_row_groups == -(-N_PATIENTS * 19 // 500)
     assert {outcomes.metadata.row_group(i).num_rows for i in range(outcomes.num_row_groups - 1)} == {500}

@@ -82,8 +82,11 @@ def test_worklists_open_in_excel_as_utf8_and_machine_files_stay_plain(tmp_path: 
                                                                           index=False)
     assert cli.main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
     worklists = sorted((tmp_path / "out").glob("worklist-*.csv"))
-    assert worklists and all(path.read_bytes().startswith(b"\xef\xbb\xbfpatient,") for path in worklists)
+    fields = sorted((tmp_path / "out").glob("fields-*.csv"))  # the coordinator's sheet to fill in (review 26C)
+    assert worklists and len(fields) == len(worklists)
+    assert all(path.read_bytes().startswith(b"\xef\xbb\xbfpatient,") for path in worklists + fields)
     assert any("érythème" in path.read_text(encoding="utf-8-sig") for path in worklists)
+    assert any("érythème" in path.read_text(encoding="utf-8-sig") for path in fields)
     for name in ("verdicts.csv", "outcomes.csv", "missing_data.csv", "findings.csv", "waivers.csv"):
         assert (tmp_path / "out" / name).read_bytes().startswith(b"patient_id"), name
 

@@ -177,3 +177,26 @@ def test_a_slice_that_fails_while_the_one_before_is_written_leaves_nothing(
     assert len(calls) == 3
     assert not out.exists()
     assert list(tmp_path.rglob("*")) in ([], [tmp_path / "run"])  # no staging folder or part left behind
+
+
+@pytest.mark.parametrize("job", ["_ordered_rows", "_write_ordered"])
+def test_a_failure_building_or_writing_the_worklist_and_fields_files_leaves_nothing(
+        source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, job: str) -> None:
+    """The ordered files' rows are built on the writer pool, and written there two at a time (session 26):
+    a failure in either, in the second slice or the second file, removes every file."""
+    monkeypatch.setattr(screen_command, "SLICE_PATIENTS", 50)
+    real, calls = getattr(sliced_screen, job), []
+
+    def second_fails(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError(f"planted failure in {job}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sliced_screen, job, second_fails)
+    out = tmp_path / "run" / "out"
+    with pytest.raises(RuntimeError, match="planted failure"):
+        cli.main(["screen", str(source), "--out", str(out)])
+    assert len(calls) >= 2
+    assert not out.exists()
+    assert list(tmp_path.rglob("*")) in ([], [tmp_path / "run"])  # no staging folder or part left behind

@@ -28,8 +28,8 @@ __all__ = ["FOR_SPREADSHEETS", "ROW_GROUP_ROWS", "UTF8_BOM", "CsvChunks", "Parqu
 ROW_GROUP_ROWS = 1 << 20
 
 
-FOR_SPREADSHEETS = ("worklist-",)
-"""Name prefixes of the CSV files a person opens by double-clicking (a site's worklist): they
+FOR_SPREADSHEETS = ("worklist-", "fields-")
+"""Name prefixes of the CSV files a person opens by double-clicking (a site's worklist and fields to collect): they
 start with a UTF-8 byte-order mark, without which Excel reads UTF-8 in the local code page
 and garbles a site's "érythème" (audit, session 16). Machine files (verdicts, outcomes:
 spec section 4) stay plain UTF-8; pandas, csv and REDCap read either."""

@@ -40,9 +40,10 @@ NO_EARLIER_RUN = "no earlier run to compare"
 WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed when on or before that date (the date is "
                  "planned or actual: whether NMA-LD began is not recorded). since last cut: "
                  "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
-                 "minus the lab look-back, up to NMA-LD). Sorted by number of unknown criteria, then fields to "
-                 "collect (a field asked for 'if' something holds is not counted), then longest pending. The same, "
-                 "one row per field with a column to fill in as each arrives: {fields}.")
+                 "minus the lab look-back, up to NMA-LD; without a consent date, from the look-back before NMA-LD). "
+                 "Sorted by number of unknown criteria, then fields to collect (a field asked for 'if' something holds "
+                 "is not counted), then longest pending. The same, one row per field with a column to fill in as each "
+                 "arrives: {fields}.")
 """The note under a page's worklist (``as_of``: :meth:`DataCurrency.phrase`; ``fields``: the page's
 ``pending-fields`` download, :mod:`.collection_list`)."""
 @dataclass(frozen=True)
