@@ -423,6 +423,7 @@ def test_the_merge_in_small_windows_and_batches_gives_the_same_bytes(source: Pat
     monkeypatch.setattr(bucket_merge, "MERGE_PIECE_ROWS", 5)  # every window and round handed on in pieces
     # Worklist and fields parts read two rows at a time: a patient's fields (rows of one key) span batches.
     monkeypatch.setattr(bucket_merge, "MERGE_KEY_BATCH_ROWS", 2)
+    monkeypatch.setattr(bucket_merge, "MERGE_FIELD_BATCH_ROWS", 2)
     monkeypatch.setattr(chunked_output, "ROW_GROUP_ROWS", 500)  # row groups cut across windows
     for long_format in ("csv", "parquet"):
         plain = screen(source, tmp_path / f"plain-{long_format}", "--long-format", long_format)

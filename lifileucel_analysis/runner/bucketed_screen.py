@@ -55,8 +55,8 @@ from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import ScreenedTables, file_name
 from ..engine.parameters import load_params
 from . import bucket_merge
-from .screen_command import (DATA_CUT_FILE, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables, finish_ordered_chunk,
-                             latest_of, publish)
+from .screen_command import (DATA_CUT_FILE, FIELDS_PREFIX, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables,
+                             finish_ordered_chunk, latest_of, publish)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -208,7 +208,7 @@ def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
         templates[name], rows[name] = empty_like(frame), len(frame)
     for name, frame in screened.ordered.items():
         bucket_merge.write_part(pa.Table.from_pandas(frame, preserve_index=False), job.parts / _part_name(name),
-                                bucket_merge.MERGE_KEY_BATCH_ROWS)
+                                _key_batch_rows(name))
         templates[name], rows[name] = empty_like(frame.drop(columns=ORDER_KEY)), len(frame)
     # The tables travel as files; the summary keeps only what the merge and the command need.
     light = ScreenedTables(tables={}, ordered={}, patient_ids=np.zeros(0, object), positions=np.zeros(0, np.int64),
@@ -226,6 +226,11 @@ def empty_like(frame: pd.DataFrame) -> pd.DataFrame:
     buckets are kept until the merge, so memory would grow with every bucket.
     """
     return pd.DataFrame({column: pd.Series([], dtype=dtype) for column, dtype in frame.dtypes.items()})
+
+
+def _key_batch_rows(name: str) -> int:
+    """Rows per batch of an ordered file's parts: a worklist's wide rows, or a fields file's narrow ones."""
+    return bucket_merge.MERGE_FIELD_BATCH_ROWS if name.startswith(FIELDS_PREFIX) else bucket_merge.MERGE_KEY_BATCH_ROWS
 
 
 def _part_name(name: str) -> str:
@@ -246,8 +251,8 @@ def _write_merged(jobs: list[BucketJob], summaries: list[BucketSummary], final: 
         template = max(having, key=lambda pair: pair[1].tables[name])[1].templates[name]
         if name in ordered:
             target = final / name
-            write_csv_chunks((finish_ordered_chunk(name, chunk, as_of) for chunk in bucket_merge.by_key(parts, template)),
-                             target)
+            chunks = bucket_merge.by_key(parts, template, _key_batch_rows(name))
+            write_csv_chunks((finish_ordered_chunk(name, chunk, as_of) for chunk in chunks), target)
             return target.name
         target = final / file_name(name, sum(s.tables[name] for _, s in having), long_format)
         if target.suffix == ".parquet":  # Arrow from the parts to the file: no trip through pandas

@@ -50,10 +50,10 @@ from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
 
-__all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES", "ScreenOptions", "ScreenRun",
-           "bucket_tables", "core_tables", "fields_file", "finish_ordered_chunk", "finish_worklist_chunk", "latest_consent",
-           "latest_of", "ordered_files", "patient_tables", "publish", "screen_plain", "stale_outputs", "waivers_file",
-           "worklist_file"]
+__all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FIELDS_PREFIX", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES",
+           "ScreenOptions", "ScreenRun", "bucket_tables", "core_tables", "fields_file", "finish_ordered_chunk",
+           "finish_worklist_chunk", "latest_consent", "latest_of", "ordered_files", "patient_tables", "publish",
+           "screen_plain", "stale_outputs", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 DATA_CUT_FILE = "data_cut.csv"
@@ -134,9 +134,13 @@ def worklist_file(site: str) -> str:
     return f"worklist-{site}.csv"
 
 
+FIELDS_PREFIX = "fields-"
+"""The start of every fields file's name (:func:`fields_file`)."""
+
+
 def fields_file(site: str) -> str:
     """``fields-<site>.csv``: the fields ``worklist-<site>.csv``'s patients wait on, one row each."""
-    return f"fields-{site}.csv"
+    return f"{FIELDS_PREFIX}{site}.csv"
 
 
 def ordered_files(rows: pd.DataFrame, result: ScreeningResult) -> dict[str, pd.DataFrame]:
@@ -169,7 +173,7 @@ def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFra
 
 def finish_ordered_chunk(name: str, rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Rows of the ordered file ``name`` (a worklist or a fields file, in order) as the file shows them."""
-    if name.startswith("fields-"):
+    if name.startswith(FIELDS_PREFIX):
         return readable(dated_for_file(finish_fields(rows, as_of), as_of, "nmald"))
     return finish_worklist_chunk(rows, as_of)
 
@@ -187,7 +191,8 @@ def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
     worklist and fields files of a site no longer in the data.
     """
     candidates = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    candidates += [out / DATA_CUT_FILE, *(out / name(site) for site in SITE_IDS for name in (worklist_file, fields_file))]
+    candidates += [out / DATA_CUT_FILE]
+    candidates += [out / name(site) for site in SITE_IDS for name in (worklist_file, fields_file)]
     kept = set(written)
     return [path for path in candidates if path not in kept and path.exists()]
 
