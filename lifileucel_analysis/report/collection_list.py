@@ -96,9 +96,9 @@ def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = 
     frame = pd.DataFrame({
         "patient_id": rows["patient_id"].to_numpy()[patient], "site_id": rows["site_id"].to_numpy()[patient],
         "lymphodepletion_date": rows["lymphodepletion_date"].to_numpy()[patient],
-        "field": parts["field"].to_numpy(), "collect_window": parts["window"].to_numpy(),
-        "criteria": fields["criteria"].to_numpy(), "table": parts["table"].to_numpy(),
-        "column": parts["column"].to_numpy(), "detail": parts["detail"].to_numpy(), "collected": "",
+        "field": parts["field"], "collect_window": parts["window"],
+        "criteria": fields["criteria"].to_numpy(), "table": parts["table"],
+        "column": parts["column"], "detail": parts["detail"], "collected": "",
     })
     for column in carry:
         frame[column] = rows[column].to_numpy()[patient]
@@ -133,24 +133,26 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
     return pd.concat([pairs, blank], ignore_index=True) if absent.size else pairs.reset_index(drop=True)
 
 
-def _token_parts(tokens: pd.Series) -> pd.DataFrame:
-    """Per token: ``field``, ``window``, ``table``, ``column``, ``detail``.
+def _token_parts(tokens: pd.Series) -> dict[str, np.ndarray]:
+    """Per token: ``field``, ``window``, ``table``, ``column``, ``detail`` (object arrays).
 
     A lab token carries its patient's window dates, so nearly every one is distinct: the window is
-    taken out over the whole column (Arrow) and each distinct rest read once (a few hundred), as the
-    worklist does, not once per patient.
+    dropped over the whole column (Arrow), each distinct rest read once (a few hundred), as the
+    worklist does, and taken back per token; the dates are taken out of the lab tokens alone.
     """
     cells = pa.array(tokens.to_numpy(dtype=object), type=TEXT)
     codes, distinct = pd.factorize(text_series(one_window(cells)))
-    read = pd.DataFrame([request_parts(str(token)) for token in distinct],
-                        columns=["field", "window", "table", "column", "detail"])
-    read = read.iloc[codes].reset_index(drop=True) if len(codes) else read
-    lab = (read["window"] != "").to_numpy()  # request_parts read "(collected window)": a lab test
-    window = lab_windows(cells)
-    read["window"] = np.where(lab, text_series(window).to_numpy(dtype=object), "")
-    read["field"] = np.where(lab, read["field"] + " result", read["field"])  # a lab test: "ANC result"
-    read["field"] = read["field"].where(tokens.to_numpy() != "", NO_FIELD_NAMED)
-    return read
+    read = [request_parts(str(token)) for token in distinct]
+    lab = np.array([bool(window) for _, window, *_ in read], dtype=bool)  # read "(collected window)": a lab test
+    # A lab test is "ANC result"; a blank token (the screening named no field) says so.
+    field = [label + " result" if is_lab else label if str(token) != "" else NO_FIELD_NAMED
+             for token, (label, *_), is_lab in zip(distinct, read, lab, strict=True)]
+    parts = {"field": field, **{name: [r[k] for r in read] for k, name in ((2, "table"), (3, "column"), (4, "detail"))}}
+    taken = {name: np.array(values, dtype=object)[codes] for name, values in parts.items()}
+    window = np.full(len(codes), "", dtype=object)
+    at = np.flatnonzero(lab[codes])
+    window[at] = text_series(lab_windows(cells.take(pa.array(at)))).to_numpy(dtype=object)
+    return {**taken, "window": window}
 
 
 FIELD_SUMMARY_COLUMNS: tuple[str, ...] = ("field", "patients", "criteria", "table", "column")
