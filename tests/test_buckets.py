@@ -311,7 +311,7 @@ def test_recording_refuses_parts_that_do_not_add_up(tmp_path: Path) -> None:
 
 def test_worklist_order_key_sorts_as_the_worklist() -> None:
     """Random worklist rows with ties, blank consent dates and non-ASCII IDs: the key's byte order is the sort's."""
-    from lifileucel_analysis.report.worklist import DataCurrency, finish_worklist, worklist_order_key
+    from lifileucel_analysis.report.worklist import DataCurrency, finish_worklist, in_worklist_order, worklist_order_key
 
     rng = np.random.default_rng(3)
     n = 400
@@ -327,6 +327,11 @@ def test_worklist_order_key_sorts_as_the_worklist() -> None:
                                  ascending=[True, True, False, True], na_position="last")["patient_id"].tolist()
     by_key = sorted(zip(worklist_order_key(rows).to_pylist(), rows["patient_id"], strict=True))
     assert [pid for _, pid in by_key] == expected
+    # The one sort every path uses: the same order, each row keeping its own key.
+    ordered = in_worklist_order(rows, "_key")
+    assert ordered["patient_id"].tolist() == expected
+    assert ordered["_key"].tolist() == [key for key, _ in by_key]
+    assert in_worklist_order(rows)["patient_id"].tolist() == expected
 
 
 def test_an_earlier_layout_is_refused(bucketed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -16,7 +16,7 @@ from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.report.changes import CHANGE_COLUMNS
 from lifileucel_analysis.report.worklist import (NO_EARLIER_RUN, WORKLIST_COLUMNS, DataCurrency, mark_changes,
-                                                 nmald_status, plain_worklist)
+                                                 nmald_status, nmald_words, plain_worklist)
 
 AS_OF = DataCurrency(pd.Timestamp("2025-03-10"), "data cut date")
 
@@ -32,6 +32,18 @@ AS_OF = DataCurrency(pd.Timestamp("2025-03-10"), "data cut date")
 ])
 def test_nmald_is_said_relative_to_the_data_date(nmald: str | None, as_of: DataCurrency, expected: str) -> None:
     assert nmald_status(pd.Series(pd.to_datetime([nmald])), as_of).tolist() == [expected]
+
+
+@pytest.mark.parametrize(("nmald", "as_of", "expected"), [
+    ("2025-03-18", AS_OF, "scheduled (in 8 days)"),
+    ("2025-03-10", AS_OF, "date passed"),
+    (None, AS_OF, None),  # no date: nothing to say beside a blank date column
+    ("2025-03-18", DataCurrency(None, "no consent date in the data"), None),  # passed or scheduled is not known
+])
+def test_the_oversight_words_are_the_worklists_without_the_date(nmald: str | None, as_of: DataCurrency,
+                                                                  expected: str | None) -> None:
+    words = nmald_words(pd.Series(pd.to_datetime([nmald])), as_of)
+    assert (words.tolist() == [expected]) if expected is not None else words.isna().all()
 
 
 def test_the_worklist_shows_each_pending_patients_nmald() -> None:

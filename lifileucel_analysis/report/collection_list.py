@@ -29,12 +29,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
 from .field_requests import field_label, lab_windows, one_window, request_parts, request_tokens
-from .worklist import DataCurrency, nmald_status, worklist_order_key, worklist_rows
+from .worklist import DataCurrency, in_worklist_order, nmald_status, worklist_rows
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -66,8 +65,7 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     rows = worklist_rows(result, patients)
     # The worklist's order as one key (plain_worklist sorts by the same values): the screen
     # command's sliced and bucketed paths order these rows by that key, unsorted here.
-    in_order = rows.iloc[pc.sort_indices(worklist_order_key(rows)).to_numpy()]
-    return finish_fields(field_rows(result, in_order), as_of)
+    return finish_fields(field_rows(result, in_worklist_order(rows)), as_of)
 
 
 def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = ()) -> pd.DataFrame:

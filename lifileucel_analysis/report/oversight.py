@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..contract.schema import SITE_IDS, screened_sites
 from .summaries import waivers_table
-from .worklist import DataCurrency, nmald_status
+from .worklist import DataCurrency, nmald_words
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -33,7 +33,7 @@ monitor sorting by a date sorts one kind of date (review 24: one ``date`` column
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
 NO_CURRENCY_STATUS = "date recorded (no consent or cut date to tell passed from scheduled)"
-"""An NMA-LD flag's status when the data has no currency date (:func:`.worklist.nmald_status` gives the date alone)."""
+"""An NMA-LD flag's status when the data has no currency date (:func:`.worklist.nmald_words` gives none)."""
 
 
 def waiver_roles(text: str | None) -> tuple[str, ...]:
@@ -51,10 +51,9 @@ def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: Dat
     verdict = verdicts["verdict"].astype(str)
     hit = date.notna() & verdict.isin(list(LD_FLAGS))
     rows = verdicts[hit]
-    # The worklist's words for the date (review 26B: without a currency date this said "scheduled"),
-    # less the date itself, which has its own column.
-    status = nmald_status(date[hit], as_of).str.replace(r"^\d{4}-\d{2}-\d{2}(: |$)", "", regex=True)
-    status = status.where(status != "", NO_CURRENCY_STATUS)
+    # The worklist's words for the date, which has its own column (review 26B: without a currency
+    # date this said "scheduled").
+    status = nmald_words(date[hit], as_of).fillna(NO_CURRENCY_STATUS)
     reasons = ("failed: " + rows["failed"].fillna("").astype(str)).where(verdict[hit] == "ineligible",
                                                                          "unknown: " + rows["unknown"].fillna("").astype(str))
     return pd.DataFrame({

@@ -239,21 +239,29 @@ DATE_PASSED = "date passed"
 """An NMA-LD date on or before the data's currency date, in the worklist and the oversight flags."""
 
 
+def nmald_words(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
+    """Each NMA-LD date's status at ``as_of``, without the date: ``scheduled (in 8 days)`` after the
+    data's currency date, ``date passed`` on or before it; blank (NA) where the date or the currency
+    date is unknown. "Date passed", not "done": the contract's date is planned or actual, so whether
+    NMA-LD began is not recorded (audit 22C). The oversight flags show these words beside a date column.
+    """
+    if as_of.date is None:
+        return pd.Series(pd.NA, index=dates.index, dtype=object)
+    ahead = (dates - as_of.date).dt.days
+    scheduled = "scheduled (in " + text_series(day_count(ahead)).astype(object).set_axis(dates.index) + ")"
+    return scheduled.where(ahead > 0, DATE_PASSED).where(dates.notna(), pd.NA).astype(object)
+
+
 def nmald_status(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
-    """Each patient's NMA-LD as the coordinator plans by it, in the oversight table's words.
+    """Each patient's NMA-LD as the coordinator plans by it: the date and :func:`nmald_words`.
 
     ``not scheduled``; ``2025-03-01: scheduled (in 8 days)`` after the data's currency date;
     ``2025-02-20: date passed`` on or before it (a pending patient whose NMA-LD date has passed
-    is also an oversight flag); the date alone when the currency date is unknown. "Date passed",
-    not "done": the contract's date is planned or actual, so whether NMA-LD began is not
-    recorded (audit 22C).
+    is also an oversight flag); the date alone when the currency date is unknown.
     """
     day = dates.dt.strftime("%Y-%m-%d").astype(object)
-    if as_of.date is None:
-        return day.fillna("not scheduled")
-    ahead = (dates - as_of.date).dt.days
-    scheduled = day + ": scheduled (in " + text_series(day_count(ahead)).astype(object).set_axis(dates.index) + ")"
-    text = scheduled.where(ahead > 0, day + ": " + DATE_PASSED)
+    words = nmald_words(dates, as_of)
+    text = (day + ": " + words).where(words.notna(), day)
     return text.where(dates.notna(), "not scheduled").astype(object)
 
 
@@ -386,3 +394,17 @@ def worklist_order_key(rows: pd.DataFrame) -> pa.Array:
     prefix = pa.FixedSizeBinaryArray.from_buffers(pa.binary(ORDER_KEY_BYTES), n, [None, pa.py_buffer(fixed.tobytes())])
     ids = pa.array(rows["patient_id"].astype(str).to_numpy(dtype=object), pa.string()).cast(pa.binary())
     return pc.binary_join_element_wise(prefix.cast(pa.binary()), ids, pa.scalar(b"", pa.binary()))
+
+
+def in_worklist_order(rows: pd.DataFrame, key_column: str | None = None) -> pd.DataFrame:
+    """:func:`worklist_rows`' rows sorted (stably) by :func:`worklist_order_key`, index reset.
+
+    With ``key_column`` the key is kept in that column (the screen command's sliced and bucketed
+    paths merge rows by it); the one sort every path shares, so their orders cannot drift apart.
+    """
+    key = worklist_order_key(rows)
+    order = pc.sort_indices(key).to_numpy()
+    ordered = rows.iloc[order].reset_index(drop=True)
+    if key_column is not None:
+        ordered[key_column] = key.take(pa.array(order)).to_numpy(zero_copy_only=False)
+    return ordered

@@ -44,7 +44,7 @@ from ..engine.screening import ScreeningResult, screen
 from ..report.collection_list import field_rows, finish_fields
 from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
-from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, worklist_order_key,
+from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, in_worklist_order,
                                worklist_rows)
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
@@ -150,8 +150,7 @@ def ordered_files(rows: pd.DataFrame, result: ScreeningResult) -> dict[str, pd.D
     screening). A patient's fields share the patient's key and keep the order the worklist names
     them in: the merges order rows by key stably, so they stay together and in that order.
     """
-    rows = rows.assign(**{ORDER_KEY: worklist_order_key(rows).to_numpy(zero_copy_only=False)})
-    rows = rows.sort_values(ORDER_KEY, kind="stable").reset_index(drop=True)
+    rows = in_worklist_order(rows, ORDER_KEY)
     fields = field_rows(result, rows, carry=(ORDER_KEY,))
     row_site, field_site = rows["site_id"].astype(str).to_numpy(), fields["site_id"].astype(str).to_numpy()
     files = {}
