@@ -149,6 +149,16 @@ def test_display_frame_formats_dates_percentages_and_blanks() -> None:
     assert shown.iloc[1].tolist() == ["", "", "4", "", ""]
 
 
+def test_object_columns_of_texts_and_blanks_read_as_each_value_would() -> None:
+    """A column of texts with blanks of every kind (the worklist's NMA-LD status) and one mixing
+    texts with other values both show what :func:`format_value` shows for each cell."""
+    texts = pd.Series(["2025-03-18: date passed", None, float("nan"), pd.NA, "not scheduled"], dtype=object)
+    mixed = pd.Series(["a", 2.5, None, pd.Timestamp("2025-01-02"), True], dtype=object)
+    shown = display_frame(pd.DataFrame({"nmald": texts, "value": mixed}))
+    assert shown["NMA-LD"].tolist() == ["2025-03-18: date passed", "", "", "", "not scheduled"]
+    assert shown["value"].tolist() == ["a", "2.5", "", "2025-01-02", "yes"]
+
+
 def test_blank_repeats_prints_group_values_once() -> None:
     frame = pd.DataFrame({"patient_id": ["P1", "P1", "P2"], "criterion_id": ["I6", "E5", "I6"]})
     shown = display_frame(frame, blank_repeats=("patient_id",))

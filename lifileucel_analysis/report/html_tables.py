@@ -223,6 +223,9 @@ def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.
             text = pd.Series(np.array(shown_categories, dtype=object)[values.cat.codes.to_numpy()])
         elif pd.api.types.is_integer_dtype(values.dtype) and not values.hasnans:
             text = values.astype(str).astype(object)  # format_value of an integer is str(value)
+        elif values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) == "string":
+            # Texts and blanks only (a worklist's NMA-LD status): format_value of each, without a call each.
+            text = values.where(values.notna(), "")
         else:
             text = values.astype(object).map(lambda v, p=percent: format_value(v, p))
         if column in blank_repeats:
