@@ -906,6 +906,21 @@ def test_the_same_day_conflict_is_a_data_quality_finding(tmp_path: Path) -> None
     assert findings["finding"].iloc[0] == ("several anc results on the counting day (2025-02-20) disagree: 800 /uL "
                                            "(0.8 10^9/L) and 1500 /uL (1.5 10^9/L); which is the latest is not recorded")
     assert findings["value"].iloc[0] == "800 /uL"
+    # The row cell is that row's, counted in the file as the other findings' rows are (audit 26A: blank).
+    rows = pd.read_csv(data / "labs.csv", dtype=str)
+    quoted = rows.index[(rows["patient_id"] == "P1") & (rows["value"] == "800")].tolist()
+    assert findings["row"].tolist() == [quoted[0] + 1]
+
+
+def test_a_conflict_of_a_result_without_a_test_names_that_row(tmp_path: Path) -> None:
+    # A hemoglobin-unit row without a test (read as hemoglobin, the only test g/dL fits) disagreeing with the
+    # baseline's 12.5 g/dL: the finding's row is the file row of the row without a test, whose value it quotes.
+    data = csv_folder(lab("P1", "", "8", "g/dL", "2025-02-20"))(tmp_path)
+    findings = screen(load_dataset(data)).findings
+    conflict = findings[findings["finding"].str.contains("counting day")]
+    rows = pd.read_csv(data / "labs.csv", dtype=str)
+    untested = rows.index[(rows["patient_id"] == "P1") & rows["test"].isna()].tolist()
+    assert conflict[["value", "row"]].values.tolist() == [["8 g/dL (test not recorded)", untested[0] + 1]]
 
 
 def test_identical_same_day_results_are_not_a_conflict(tmp_path: Path) -> None:

@@ -182,3 +182,44 @@ def test_at_a_cut_a_waiver_without_approver_or_date_asks_for_both() -> None:
     assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived "
                                "once its approver and an approval date on or before the cut are recorded, otherwise "
                                "fail: steroid 15 mg/day > 10")
+
+
+# --------------------------------------------------------------------------- decided in either unit
+# Audit 26A: "ANC 1500 (unit not recorded) ... >= 1 x10^9/L" did not say that 1500 /uL (1.5 x10^9/L)
+# passes too. A part decided although its row's unit is blank now says it holds in either unit.
+
+
+def test_a_blank_unit_that_passes_in_either_unit_says_so() -> None:
+    row = outcome(screened(case_tables(patient_id="A", labs=[lab("anc", 1500, "2025-02-25", unit=None)])), "A", "I7")
+    assert row["outcome"] == "pass"
+    assert row["evidence"].startswith("ANC 1500 (unit not recorded) on 2025-02-25 >= 1 x10^9/L in either unit "
+                                      "(10^9/L or /uL); platelets 220 10^9/L on 2025-02-20 >= 100 x10^9/L;")
+
+
+def test_a_blank_unit_that_fails_in_either_unit_says_so() -> None:
+    # 0.5 read as 10^9/L or as /uL (0.0005 x10^9/L): below 1 either way. Bilirubin 60: 60 mg/dL or
+    # 60 umol/L (3.5 mg/dL), above 3 (the Gilbert limit) either way.
+    labs = [lab("anc", 0.5, "2025-02-25", unit=None), lab("total_bilirubin", 60, "2025-02-25", unit=None)]
+    row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
+    assert row["outcome"] == "fail"
+    assert row["evidence"] == ("ANC 0.5 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL); "
+                               "total bilirubin 60 (unit not recorded) on 2025-02-25 > 3 mg/dL in either unit "
+                               "(mg/dL or umol/L)")
+
+
+def test_a_blank_unit_of_a_test_with_one_unit_adds_nothing() -> None:
+    # AST has one unit (U/L): its blank unit changes no reading, so there is no "either" to say.
+    ast = {"test": "ast", "value": 30, "unit": None, "uln": 40, "collected_date": "2025-02-25"}
+    row = outcome(screened(case_tables(patient_id="A", labs=[ast])), "A", "I7")
+    assert row["outcome"] == "pass"
+    assert "AST 30 (unit not recorded) (ULN 40) on 2025-02-25 <= 3 x ULN;" in row["evidence"]
+    assert "either unit" not in row["evidence"]
+
+
+def test_the_recorded_row_of_a_decided_day_is_said_without_either() -> None:
+    # ANC 0.5 10^9/L beside 2 (unit not recorded) on one day: 0.5 fails, and so does 2 as /uL, but 2 x10^9/L
+    # passes: unknown. With 0.4 (unit not recorded) instead: every reading fails; the sentence shows the
+    # most favourable reading, 0.5 10^9/L, whose unit is recorded.
+    labs = [lab("anc", 0.5, "2025-02-25"), lab("anc", 0.4, "2025-02-25", unit=None)]
+    row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
+    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.5 10^9/L on 2025-02-25 < 1 x10^9/L")

@@ -66,6 +66,33 @@ def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> N
     assert missing == "labs.anc (collected 2025-02-01 to 2025-03-29)"
 
 
+NO_NMALD = ("NMA-LD not scheduled (lymphodepletion_date): the lab window from 2025-02-01 has no end yet, so each "
+            "test's latest result counts")
+
+
+@pytest.mark.parametrize(("anc", "expected"), [
+    # Audit 26A: a fail on a result dated after consent, NMA-LD blank, did not say why that result counts.
+    ({"value": 0.5, "collected_date": "2025-03-20"}, ("fail", f"{NO_NMALD}; ANC 0.5 10^9/L on 2025-03-20 < 1 x10^9/L")),
+    ({"value": 2.5, "collected_date": "2025-03-20"}, ("pass", f"{NO_NMALD}; ANC 2.5 10^9/L on 2025-03-20 >= 1 x10^9/L; "
+                                                              "platelets 220 10^9/L on 2025-02-20 >= 100 x10^9/L")),
+    # An unknown part names the window itself ("onwards (NMA-LD not scheduled)"): no note.
+    ({"value": 2.5, "collected_date": "2025-01-20"},
+     ("unknown", "no ANC result 2025-02-01 onwards (NMA-LD not scheduled); a result outside that window is on file")),
+])
+def test_a_decided_lab_part_without_nmald_says_the_window_has_no_end(anc: dict[str, Any],
+                                                                      expected: tuple[str, str]) -> None:
+    outcome, evidence, _ = outcome_of("I7", patient={"lymphodepletion_date": None},
+                                      labs=[{"test": "anc", "unit": "10^9/L", **anc}])
+    assert outcome == expected[0]
+    assert evidence.startswith(expected[1]) if outcome == "pass" else evidence == expected[1]
+
+
+def test_a_decided_lab_part_with_nmald_has_no_window_note() -> None:
+    outcome, evidence, _ = outcome_of("I7", labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L",
+                                                   "collected_date": "2025-03-20"}])
+    assert (outcome, evidence) == ("fail", "ANC 0.5 10^9/L on 2025-03-20 < 1 x10^9/L")
+
+
 def test_lab_unknown_without_any_result() -> None:
     tables = dict(labs=[{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": "2025-02-20"}],
                   replace_labs=True, patient={"lymphodepletion_date": None})

@@ -291,7 +291,26 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
     evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date): no lab result can be "
                                               "placed in the window")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
-    return _without_consent_note(part, labs.values(), w, p.lab_lookback_days)
+    return _without_nmald_note(_without_consent_note(part, labs.values(), w, p.lab_lookback_days), w)
+
+
+def _without_nmald_note(part: Part, w: Window) -> Part:
+    """I7 decided for a patient with NMA-LD not scheduled, said as such: the window has no end yet.
+
+    The spec counts the latest result "up to lymphodepletion when that is known"; without it, a
+    result dated after consent counts, and a fail or pass on it said nothing of why (audit 26A).
+    Unknown parts already name the window ("2025-02-01 onwards (NMA-LD not scheduled)").
+    """
+    rows = np.flatnonzero(w.open_end & (part.codes != CODE[U]))
+    if not len(rows):
+        return part
+    start = pa.array(w.start.to_numpy(dtype=object)[rows], type=TEXT)
+    said = pc.binary_join_element_wise(
+        pa.scalar("NMA-LD not scheduled (lymphodepletion_date): the lab window from ", TEXT), start,
+        pa.scalar(" has no end yet, so each test's latest result counts", TEXT), pa.scalar("", TEXT))
+    n = len(part.codes)
+    note = Text.constant("", n).with_sentences(rows, said)
+    return combine([Part(part.codes, note, Text.constant("", n)), part])
 
 
 def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, lookback: int) -> Part:

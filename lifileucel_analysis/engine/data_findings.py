@@ -211,7 +211,9 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
         quoted = ": " + lab.possible_raw.iloc[hit].astype(str) + " and " + lab.sure_raw.iloc[hit].astype(str)
         ends = " (" + iso_dates(lab.date.iloc[hit]) + ") disagree" + quoted.where(plain, "")
         out.append(pd.DataFrame({
-            "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "row": pd.NA, "column": "value",
+            # The file row whose value is quoted (audit 26A: the row cell was blank).
+            "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "column": "value",
+            "row": pd.NA if lab.conflict_rows is None else lab.conflict_rows + 1,
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").
             "value": lab.conflict_recorded,
             "finding": (f"several {test} results on the counting day" + ends
@@ -291,11 +293,11 @@ def repeated_row_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
 def data_findings(f: Facts, dataset: ScreeningDataset | None = None) -> pd.DataFrame:
     """Every finding, ordered by patient (input order), then table and row (``dataset``: its overrides,
     lab rows without a test and rows read once are read too)."""
-    found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f) + lab_findings(f)
-    in_file = []  # findings whose rows are file rows already
+    found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f)
+    in_file = lab_findings(f)  # findings whose rows are file rows already
     if dataset is not None:
         found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date)
-        in_file = untested_lab_findings(dataset) + repeated_row_findings(dataset)
+        in_file += untested_lab_findings(dataset) + repeated_row_findings(dataset)
     mapped = [frame for frame in found if len(frame)]
     frames = [frame for frame in in_file if len(frame)]
     if mapped:  # positions in the tables, turned into file rows

@@ -43,6 +43,8 @@ class LabRows:
     open_test: np.ndarray | None
     """Per row, True for a copy of a row whose test is blank and that more than one test fits;
     None where no copy was made."""
+    source: np.ndarray
+    """Per row, its position in the table given (a copy: its blank-test row's), for a finding's row."""
 
 
 def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
@@ -53,7 +55,7 @@ def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
     codes = labs["test"].cat.codes.to_numpy()
     blank = np.flatnonzero(codes < 0)
     if not len(blank):
-        return LabRows(labs, pos, None)
+        return LabRows(labs, pos, None, np.arange(len(labs)))
     source, tests = np.nonzero(possible_tests(labs.iloc[blank]))
     recorded = np.flatnonzero(codes >= 0)
     rows = np.concatenate([blank[source], recorded])
@@ -65,7 +67,7 @@ def with_open_tests(labs: pd.DataFrame, pos: np.ndarray) -> LabRows:
     fitting = np.bincount(source, minlength=len(blank))[source]  # how many tests the copy's row fits
     open_test = np.zeros(len(rows), dtype=bool)
     open_test[:len(source)] = fitting > 1
-    return LabRows(frame, pos[rows], open_test)
+    return LabRows(frame, pos[rows], open_test, rows)
 
 
 def possible_tests(rows: pd.DataFrame) -> np.ndarray:

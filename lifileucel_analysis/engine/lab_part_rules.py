@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.schema import UNIT_FACTORS
 from .common_rules import F, P, U, column
 from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
 from .facts import Facts, LabResult
@@ -28,20 +29,24 @@ __all__ = ["Window", "lab_max_part", "lab_min_part", "lab_window", "window_text"
 
 @dataclass(frozen=True)
 class Window:
-    """Per patient: the lab window as text, whether it can be placed at all, and whether
-    only its latest possible start is known (consent blank, NMA-LD recorded)."""
+    """Per patient: the lab window as text, whether it can be placed at all, whether only its
+    latest possible start is known (consent blank, NMA-LD recorded), its first day as text, and
+    whether it has no end yet (consent recorded, NMA-LD not scheduled)."""
 
     text: pd.Series
     placed: np.ndarray
     open_start: np.ndarray
+    start: pd.Series
+    open_end: np.ndarray
 
 
 def lab_window(f: Facts, p: CriteriaParams) -> Window:
     """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
     open_start = consent.isna() & ld.notna()
-    text = window_text(consent, ld, p.lab_lookback_days)
-    return Window(text, (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy())
+    start = _start_text(consent, ld, p.lab_lookback_days)
+    return Window(_window_text(start, ld), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy(), start,
+                  (consent.notna() & ld.isna()).to_numpy())
 
 
 def window_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
@@ -51,10 +56,18 @@ def window_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: i
     The start is the one :func:`.lab_results.latest_labs` uses; without a consent date, its latest
     possible value (``lookback_days`` before NMA-LD). The worklist says the same window.
     """
+    return _window_text(_start_text(consent, lymphodepletion, lookback_days), lymphodepletion)
+
+
+def _start_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
+    """The window's first day as ``YYYY-MM-DD`` (NaN where it cannot be placed)."""
     first_day = window_start(consent.to_numpy(dtype="datetime64[ns]"), lymphodepletion.to_numpy(dtype="datetime64[ns]"),
                              lookback_days)
-    start = iso_dates(pd.Series(first_day, index=consent.index))
-    end = iso_dates(lymphodepletion.set_axis(consent.index))
+    return iso_dates(pd.Series(first_day, index=consent.index))
+
+
+def _window_text(start: pd.Series, lymphodepletion: pd.Series) -> pd.Series:
+    end = iso_dates(lymphodepletion.set_axis(start.index))
     text = (start + " to " + end).where(lymphodepletion.notna().to_numpy(), start + " onwards (NMA-LD not scheduled)")
     return text.fillna("").astype(str)
 
@@ -188,6 +201,17 @@ def _on(dates: pd.Series, day: pd.Series) -> pa.Array:
     return pc.if_else(pa.array(dates.isna().to_numpy()), undated, own)
 
 
+def _either_unit(lab: LabResult, test: str) -> dict[str, pa.Array | str]:
+    """``sure_units`` and ``raw_units``: " in either unit (10^9/L or /uL)" where that end's row has a
+    blank unit, so that a part decided all the same says it holds whichever unit was meant (audit 26A:
+    "ANC 1500 (unit not recorded) >= 1 x10^9/L" did not say that 1500 /uL passes too)."""
+    if lab.unit_blank is None:
+        return {"sure_units": "", "raw_units": ""}
+    said = pa.scalar(" in either unit (" + " or ".join(UNIT_FACTORS[test]) + ")", TEXT)
+    return {name: pc.if_else(pa.array(blank), said, pa.scalar("", TEXT))
+            for name, blank in zip(("sure_units", "raw_units"), lab.unit_blank, strict=True)}
+
+
 def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, window: Window) -> Part:
     """A lab with a lower limit (ANC, platelets, hemoglobin, creatinine clearance): one I7 part.
 
@@ -200,11 +224,12 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
     """
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
-              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated}
+              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated,
+              **_either_unit(lab, test)}
     shown = name + " {raw}" + raw_on
     return decide(len(lab.sure), [
-        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit),
-        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit),
+        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit + "{sure_units}"),
+        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
         *_blank_in_open_row(lab, name),
@@ -221,7 +246,7 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
-              "blank": lab.blank, **dated}
+              "blank": lab.blank, **dated, **_either_unit(lab, test)}
     shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
@@ -230,12 +255,12 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     order_matters = ~((lab.sure > normal) & (lab.possible <= raised)).to_numpy()
     condition_decides = condition.isna().to_numpy() & ((lab.possible <= raised) | (lab.sure > normal)).to_numpy()
     return decide(len(lab.sure), [
-        Rule(lab.sure > raised, F, sure + " > {raised}" + unit),
-        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + " (" + condition_field
-             + " = no)"),
-        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit),
-        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + " (" + condition_field
-             + " = yes)"),
+        Rule(lab.sure > raised, F, sure + " > {raised}" + unit + "{sure_units}"),
+        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + "{sure_units} ("
+             + condition_field + " = no)"),
+        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
+        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + "{raw_units} ("
+             + condition_field + " = yes)"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),

@@ -101,6 +101,11 @@ class LabResult:
     finding can quote them as the two results that disagree."""
     possible_open: np.ndarray | None = None
     """What the ``possible`` row lacks: 1 its date, 2 its test, 3 both, 0 neither (None: no day is open)."""
+    conflict_rows: np.ndarray | None = None
+    """For the same patients: the 0-based data row, in the lab file, of the row ``conflict_recorded`` quotes."""
+    unit_blank: tuple[np.ndarray, np.ndarray] | None = None
+    """Whether the ``sure`` row's and the ``possible`` row's unit is blank in a test of two units
+    (None: no row's is), so that a decided part says it holds in either unit."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -128,7 +133,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     possible_row = _worst_rows(key, rows, _badness(possible_end, low_bad), groups)
     cells = _RowCells(labs["collected_date"].to_numpy(), labs["value"].isna().to_numpy(),
                       labs["unit"].cat.codes.to_numpy() < 0,
-                      np.zeros(len(labs), dtype=bool) if named.open_test is None else named.open_test)
+                      np.zeros(len(labs), dtype=bool) if named.open_test is None else named.open_test, named.source,
+                      dataset.source_rows.get("labs"))
     # Blank cells and disagreeing rows on one day are rare: without them both ends are the same rows.
     # An undated row is open too: it may or may not be the latest; so is a row without a test.
     joined_row = np.isnat(cells.date[rows]) | cells.open_test[rows]
@@ -183,6 +189,15 @@ class _RowCells:
     no_unit: np.ndarray
     open_test: np.ndarray
     """A copy of a row whose test is blank (:mod:`.lab_open_tests`)."""
+    source: np.ndarray
+    """The row's position in the dataset's lab table (:attr:`.lab_open_tests.LabRows.source`)."""
+    in_file: np.ndarray | None
+    """Per row of the dataset's lab table, its 0-based data row in the file (None: its position)."""
+
+    def file_rows(self, rows: np.ndarray) -> np.ndarray:
+        """The 0-based file rows of ``rows`` (only those: no array of the whole table is built)."""
+        at = self.source[rows]
+        return at if self.in_file is None else np.asarray(self.in_file, dtype=np.int64)[at]
 
 
 def _badness(end: np.ndarray, low_bad: np.ndarray) -> np.ndarray:
@@ -325,6 +340,9 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         undated_end[has] = no_date | np.isnat(cells.date[sure_row[has]])
         untested_end[has] = no_test | cells.open_test[sure_row[has]]
         possible_open[has] = no_date.astype(np.int8) + 2 * no_test.astype(np.int8)
+    unit_blank = None
+    if sure_row is not None and len(UNIT_FACTORS[test]) > 1:
+        unit_blank = (_unit_blank(cells, sure_row), _unit_blank(cells, possible_row))
     in_conflict = np.flatnonzero(conflict)
     recorded = _raw_text(labs, possible_row[in_conflict], with_uln).to_numpy(zero_copy_only=False)
     ends_recorded = _value_and_unit(cells, possible_row[in_conflict])
@@ -336,7 +354,15 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
-                     pd.Series(untested_end), recorded.astype(object), ends_recorded, possible_open)
+                     pd.Series(untested_end), recorded.astype(object), ends_recorded, possible_open,
+                     cells.file_rows(possible_row[in_conflict]), unit_blank)
+
+
+def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:
+    """Whether each of ``rows`` (``-1``: none) has a blank unit."""
+    if not len(cells.no_unit):
+        return np.zeros(len(rows), dtype=bool)
+    return (rows >= 0) & cells.no_unit[np.maximum(rows, 0)]
 
 
 def _value_and_unit(cells: _RowCells, rows: np.ndarray) -> np.ndarray:
