@@ -18,7 +18,7 @@ from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.engine.screening import screen
-from lifileucel_analysis.report.field_requests import field_label
+from lifileucel_analysis.report.field_requests import field_label, is_conditional
 
 
 def outcome_of(criterion: str, **changes: Any) -> tuple[str, str, str]:
@@ -46,8 +46,22 @@ def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> Non
     assert evidence.startswith(WITHOUT_CONSENT + "; earlier results on file count if consent was early enough; no "
                                "ANC result 2025-03-01 to 2025-03-29; no platelets result ")
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None})
-    assert (outcome, evidence, missing) == ("unknown", "consent date not recorded (consent_date): no lab result can "
-                                                       "be placed in the window", "patients.consent_date")
+    unplaced = "consent date not recorded (consent_date) and NMA-LD not scheduled: the lab window cannot be placed"
+    assert (outcome, evidence, missing) == ("unknown", unplaced, "patients.consent_date")
+    # The same words without any result on file (audit 27A: "no lab result can be placed" implied some).
+    assert outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None}, labs=[],
+                      replace_labs=True) == ("unknown", unplaced, "patients.consent_date")
+
+
+def test_e8_with_both_hbv_fields_blank_asks_the_pcr_on_the_serologys_condition() -> None:
+    # Audit 27A: the evidence named both fields, the request only the serology; the contract needs the PCR only
+    # after a positive serology, so it is asked for on that condition, in the same request (as E10's vaccine date).
+    outcome, evidence, missing = outcome_of("E8", patient={"hbv_serology": None, "hbv_pcr": None})
+    assert (outcome, missing) == ("unknown", "patients.hbv_serology; patients.hbv_pcr (if serology positive)")
+    assert evidence == ("HBV serology not recorded (hbv_serology), nor HBV PCR (hbv_pcr): a negative serology or an "
+                        "undetectable PCR would decide")
+    assert [field_label(field) for field in missing.split("; ")] == ["HBV serology", "HBV PCR (if serology positive)"]
+    assert is_conditional("patients.hbv_pcr (if serology positive)") and not is_conditional("patients.hbv_pcr")
 
 
 def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None:
@@ -600,9 +614,8 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
      ("live vaccine 2025-02-20; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start on 2025-03-20 fails, "
       "any other passes", "patients.lymphodepletion_date")),
     ("E8", {"hbv_serology": None, "hbv_pcr": None},
-     ("HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an undetectable PCR would "
-      "decide)",
-      "patients.hbv_serology")),
+     ("HBV serology not recorded (hbv_serology), nor HBV PCR (hbv_pcr): a negative serology or an undetectable PCR "
+      "would decide", "patients.hbv_serology; patients.hbv_pcr (if serology positive)")),
     ("E8", {"hbv_serology": None, "hbv_pcr": "detectable"},
      ("HBV serology not recorded (hbv_serology), PCR detectable", "patients.hbv_serology")),
 ])

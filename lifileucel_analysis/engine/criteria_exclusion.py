@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, decide, iso_dates, join_nonempty,
-                       join_per_patient, quoted_in_request, text_series)
+from .evidence import (IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, decide, iso_dates,
+                       join_nonempty, join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
@@ -275,9 +275,10 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
         Rule(pcr == "undetectable", P, "HBV PCR undetectable (serology not recorded)"),
         Rule(pcr == "detectable", U, "HBV serology not recorded (hbv_serology), PCR detectable",
              "patients.hbv_serology"),
-        # The serology is asked first: the record asks for a PCR only after a positive serology.
-        Rule(True, U, "HBV serology not recorded (hbv_serology), nor HBV PCR (a negative serology or an "
-                      "undetectable PCR would decide)", "patients.hbv_serology"),
+        # The contract needs a PCR only after a positive serology: it is asked for on that condition, in
+        # the same request, so that a positive serology does not leave E8 open another week (audit 27A).
+        Rule(True, U, "HBV serology not recorded (hbv_serology), nor HBV PCR (hbv_pcr): a negative serology or an "
+                      "undetectable PCR would decide", f"patients.hbv_serology; patients.hbv_pcr ({IF_POSITIVE})"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
                     hbv_part])

@@ -288,8 +288,9 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
     ])
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
-    evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date): no lab result can be "
-                                              "placed in the window")
+    # Said whether or not results are on file (audit 27A: "no lab result can be placed" read as if some were).
+    evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date) and NMA-LD not scheduled: "
+                                              "the lab window cannot be placed")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
     return _without_nmald_note(_without_consent_note(part, labs.values(), w, p.lab_lookback_days), w)
 

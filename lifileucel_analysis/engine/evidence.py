@@ -369,7 +369,10 @@ IF_RECEIVED = "if received"
 """A field asked for only if a yes/no is yes: ``patients.live_vaccine_date (if received)``."""
 IF_ADJUVANT = "if adjuvant or neoadjuvant"
 """A line's dates asked for only if its blank setting is adjuvant: ``therapies.end_date (line 2, if adjuvant or
-neoadjuvant)``. The worklist reads these three phrases (``report/field_requests.py``): written once, here."""
+neoadjuvant)``."""
+IF_POSITIVE = "if serology positive"
+"""The HBV PCR asked for beside a blank serology, only if that is positive: ``patients.hbv_pcr (if serology
+positive)``. The worklist reads these four phrases (``report/field_requests.py``): written once, here."""
 
 
 def lab_request(test: str) -> str:
