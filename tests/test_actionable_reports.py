@@ -211,6 +211,25 @@ def test_the_fields_by_field_count_pending_patients_per_kind_most_first() -> Non
     assert fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)).iloc[:0]).empty
 
 
+def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:
+    # C1 and C2: HBV serology and PCR blank (E8 asks the PCR "if serology positive"); C2 also received a live
+    # vaccine with no date (E10 asks the date, unconditionally); C3: received blank and no date (E10 asks both,
+    # the date "if received"). By hand: serology 2, the conditional PCR 2, received 1, the date 1 + 1 in
+    # two kinds, never one "HBV PCR" row a coordinator would order for every patient counted (review 27).
+    hbv = {"hbv_serology": None, "hbv_pcr": None}
+    tables = concat_tables([
+        case_tables(patient_id="C1", patient=hbv),
+        case_tables(patient_id="C2", patient={**hbv, "live_vaccine_received": "yes", "live_vaccine_date": None}),
+        case_tables(patient_id="C3", patient={"live_vaccine_received": None, "live_vaccine_date": None})])
+    result, dataset = _screen(tables)
+    summary = fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)))
+    counted = {field: n for field, n in summary[["field", "patients"]].itertuples(index=False)}
+    assert counted == {"HBV serology": 2, "HBV PCR (if serology positive)": 2,
+                       "live vaccine received (a live or attenuated vaccine in the recent history)": 1,
+                       "live vaccine date (most recent live/attenuated vaccine)": 1,
+                       "live vaccine date (most recent live/attenuated vaccine, if received)": 1}
+
+
 def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) -> None:
     # Recounted from the engine's requests with plain Python: every pending patient, only they, and each
     # distinct field a patient waits on once, with every criterion that waits on it.

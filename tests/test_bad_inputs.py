@@ -987,3 +987,9 @@ def test_a_conflict_beside_a_row_with_a_blank_quotes_no_wrong_row(tmp_path: Path
         "several anc results on the counting day (2025-02-20) disagree: 800 /uL (0.8 10^9/L) and 1500 /uL (1.5 "
         "10^9/L); which is the latest is not recorded"]
     assert not any(word in conflict[0] for word in ("no value", "not recorded)", "3000", "500 /uL"))
+    # Its value and row are the least favourable of the two results that disagree, never the blank,
+    # undated or unnamed row beside them (review 27: the row cell pointed at it).
+    quoted = found.loc[found["finding"].str.contains("counting day"), ["value", "row"]].values.tolist()
+    rows = pd.read_csv(data / "labs.csv", dtype=str, keep_default_na=False)
+    at = rows.index[(rows["patient_id"] == "P1") & (rows["value"] == "800") & (rows["collected_date"] != "")]
+    assert quoted == [["800 /uL", at[0] + 1]]

@@ -223,3 +223,14 @@ def test_the_recorded_row_of_a_decided_day_is_said_without_either() -> None:
     labs = [lab("anc", 0.5, "2025-02-25"), lab("anc", 0.4, "2025-02-25", unit=None)]
     row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
     assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.5 10^9/L on 2025-02-25 < 1 x10^9/L")
+
+
+def test_either_unit_is_said_whoever_else_is_screened() -> None:
+    # Review 27: ANC 0 with a blank unit is 0 in either unit, so it opened no counting day of its own, and
+    # "in either unit" was said only when another patient of the same screening (or slice) had a blank cell.
+    alone = screened(case_tables(patient_id="A", labs=[lab("anc", 0, "2025-02-25", unit=None)]))
+    beside = screened(case_tables(patient_id="A", labs=[lab("anc", 0, "2025-02-25", unit=None)]),
+                      case_tables(patient_id="B", labs=[lab("platelets", None, "2025-02-25")]))
+    expected = ("fail", "ANC 0 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL)")
+    assert (outcome(alone, "A", "I7")["outcome"], outcome(alone, "A", "I7")["evidence"]) == expected
+    assert (outcome(beside, "A", "I7")["outcome"], outcome(beside, "A", "I7")["evidence"]) == expected

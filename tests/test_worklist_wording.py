@@ -89,6 +89,9 @@ NO_NMALD = ("NMA-LD not scheduled (lymphodepletion_date): the lab window from 20
     ({"value": 0.5, "collected_date": "2025-03-20"}, ("fail", f"{NO_NMALD}; ANC 0.5 10^9/L on 2025-03-20 < 1 x10^9/L")),
     ({"value": 2.5, "collected_date": "2025-03-20"}, ("pass", f"{NO_NMALD}; ANC 2.5 10^9/L on 2025-03-20 >= 1 x10^9/L; "
                                                               "platelets 220 10^9/L on 2025-02-20 >= 100 x10^9/L")),
+    # A result on or before consent (2025-03-01) counts at any NMA-LD date, which follows consent: no note.
+    ({"value": 0.5, "collected_date": "2025-02-20"}, ("fail", "ANC 0.5 10^9/L on 2025-02-20 < 1 x10^9/L")),
+    ({"value": 0.5, "collected_date": "2025-03-01"}, ("fail", "ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")),
     # An unknown part names the window itself ("onwards (NMA-LD not scheduled)"): no note.
     ({"value": 2.5, "collected_date": "2025-01-20"},
      ("unknown", "no ANC result 2025-02-01 onwards (NMA-LD not scheduled); a result outside that window is on file")),
@@ -99,6 +102,18 @@ def test_a_decided_lab_part_without_nmald_says_the_window_has_no_end(anc: dict[s
                                       labs=[{"test": "anc", "unit": "10^9/L", **anc}])
     assert outcome == expected[0]
     assert evidence.startswith(expected[1]) if outcome == "pass" else evidence == expected[1]
+
+
+def test_a_fail_over_every_naming_of_rows_without_a_test_says_the_window_note_once() -> None:
+    # Two rows without a test after consent (ANC or platelets each), NMA-LD not scheduled: every naming fails;
+    # the note stands once before the brackets, not inside each (review 27).
+    labs = [{"test": None, "value": value, "unit": "10^9/L", "collected_date": day}
+            for value, day in ((0.5, "2025-03-05"), (0.4, "2025-03-06"))]
+    outcome, evidence, _ = outcome_of("I7", patient={"lymphodepletion_date": None}, labs=labs)
+    assert outcome == "fail"
+    assert evidence.startswith(f"{NO_NMALD}; every reading fails, whichever test each result without a test name "
+                               "(test) is: [ANC 0.4 10^9/L (test not recorded) on 2025-03-06 < 1 x10^9/L]")
+    assert evidence.count("NMA-LD not scheduled") == 1
 
 
 def test_a_decided_lab_part_with_nmald_has_no_window_note() -> None:

@@ -238,10 +238,14 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     Lab rows without a test that several tests fit are read part by part, then together
     (:mod:`.lab_worlds`): a patient whose every naming of them fails fails.
     """
-    part = _i7_parts(f, p)
-    if f.lab_readings is None or f.reading_patient is None:
-        return part
-    return _failing_in_every_naming(part, _i7_parts(f.lab_readings, p), f.reading_patient)
+    part, late, w = _i7_parts(f, p)
+    if f.lab_readings is not None and f.reading_patient is not None:
+        readings, readings_late, _ = _i7_parts(f.lab_readings, p)
+        named = _failing_in_every_naming(part, readings, f.reading_patient)
+        # A fail found over the namings: noted once, before the brackets, if a naming shows a late result.
+        late_naming = np.bincount(f.reading_patient, weights=readings_late, minlength=len(late)) > 0
+        late, part = late | ((named.codes != part.codes) & late_naming), named
+    return _without_nmald_note(part, late, w)
 
 
 def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) -> Part:
@@ -268,13 +272,14 @@ def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) ->
     return Part(codes, part.evidence.with_sentences(rows, text), part.needs.where(~decided))
 
 
-def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
-    """I7 read part by part (each lab part over its own readings)."""
+def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
+    """I7 read part by part (each lab part over its own readings); where it is decided on a result
+    dated after consent with NMA-LD not scheduled (:func:`_without_nmald_note`); the lab window."""
     labs = f.labs
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
-    part = combine([
+    parts = [
         lab_min_part(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
         lab_min_part(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
         lab_min_part(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
@@ -285,24 +290,42 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> Part:
                                 gilbert, "gilbert_syndrome", "total_bilirubin", w),
         lab_min_part(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
                  p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
-    ])
+    ]
+    part = combine(parts)
+    late = _shown_after_consent(part.codes, parts, [labs[test] for test in I7_TESTS], column(f, "consent_date"))
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
     # Said whether or not results are on file (audit 27A: "no lab result can be placed" read as if some were).
     evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date) and NMA-LD not scheduled: "
                                               "the lab window cannot be placed")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
-    return _without_nmald_note(_without_consent_note(part, labs.values(), w, p.lab_lookback_days), w)
+    return _without_consent_note(part, labs.values(), w, p.lab_lookback_days), w.open_end & late, w
 
 
-def _without_nmald_note(part: Part, w: Window) -> Part:
-    """I7 decided for a patient with NMA-LD not scheduled, said as such: the window has no end yet.
+I7_TESTS = ("anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance")
+"""The lab parts of I7, in the order :func:`_i7_parts` combines them."""
+
+
+def _shown_after_consent(codes: np.ndarray, parts: list[Part], results: list[LabResult],
+                         consent: pd.Series) -> np.ndarray:
+    """Per patient: whether a part its outcome shows (every part of a pass, the failing ones of a fail)
+    counts a result dated after consent, which an NMA-LD scheduled before it would leave out."""
+    after = np.zeros(len(codes), dtype=bool)
+    decided = (codes == CODE[P]) | (codes == CODE[F])
+    for part, result in zip(parts, results, strict=True):
+        after |= decided & (part.codes == codes) & (result.date.to_numpy() > consent.to_numpy())
+    return after
+
+
+def _without_nmald_note(part: Part, rows_to_note: np.ndarray, w: Window) -> Part:
+    """I7 decided on a result after consent with NMA-LD not scheduled, said as such: the window has no end yet.
 
     The spec counts the latest result "up to lymphodepletion when that is known"; without it, a
-    result dated after consent counts, and a fail or pass on it said nothing of why (audit 26A).
+    result dated after consent counts, and a fail or pass on it said nothing of why (audit 26A). A
+    result on or before consent counts at any NMA-LD date (which follows consent): no note (review 27).
     Unknown parts already name the window ("2025-02-01 onwards (NMA-LD not scheduled)").
     """
-    rows = np.flatnonzero(w.open_end & (part.codes != CODE[U]))
+    rows = np.flatnonzero(rows_to_note & (part.codes != CODE[U]))
     if not len(rows):
         return part
     start = pa.array(w.start.to_numpy(dtype=object)[rows], type=TEXT)

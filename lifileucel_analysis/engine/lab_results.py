@@ -94,8 +94,9 @@ class LabResult:
     untested_end: pd.Series
     """True where one of the two ends comes from a row with a blank ``test`` (:mod:`.lab_open_tests`)."""
     conflict_recorded: np.ndarray
-    """For the patients where ``conflict`` holds, in patient order: the least favourable row as
-    recorded ("800 /uL", no canonical-unit value beside it), which the data-quality finding quotes."""
+    """For the patients where ``conflict`` holds, in patient order: the least favourable of the
+    disagreeing results as recorded ("800 /uL", no canonical-unit value beside it), which the
+    data-quality finding quotes."""
     conflict_ends_recorded: np.ndarray
     """For the same patients: True where both ends' rows have their value and unit recorded, so the
     finding can quote them as the two results that disagree."""
@@ -105,7 +106,7 @@ class LabResult:
     """For the same patients: the 0-based data row, in the lab file, of the row ``conflict_recorded`` quotes."""
     unit_blank: tuple[np.ndarray, np.ndarray] | None = None
     """Whether the ``sure`` row's and the ``possible`` row's unit is blank in a test of two units
-    (None: no row's is), so that a decided part says it holds in either unit."""
+    (None: no patient's is), so that a decided part says it holds in either unit."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -141,13 +142,15 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     open_row = (sure_end != possible_end) | joined_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
-    recorded_key, recorded = key, low[rows]
+    recorded_key, recorded, recorded_rows = key, low[rows], rows
     if blanks:  # a conflict is between recorded, dated results only
         known = (low[rows] == high[rows]) & ~joined_row
-        recorded_key, recorded = key[known], recorded[known]
+        recorded_key, recorded, recorded_rows = key[known], recorded[known], rows[known]
     np.fmin.at(least, recorded_key, recorded)
     np.fmax.at(most, recorded_key, recorded)
     conflict = (least < most).reshape(n, len(LAB_TESTS))
+    quoted = _quoted_rows(recorded_key, recorded_rows, recorded, (least, most), groups) if conflict.any() \
+        else np.full(groups, -1, dtype=np.int64)
     uncertain = blanks or bool(conflict.any())
     sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
         if uncertain else possible_row
@@ -162,7 +165,8 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
         ends = (high, low) if name in LOW_IS_WORSE else (low, high)
         sure = sure_row[:, code] if uncertain else None  # None: the same rows as the possible end
         shown = _InCanonicalUnit(CANONICAL_UNIT[name], limits[name], low)
-        result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells, conflict[:, code],
+        result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells,
+                                quoted.reshape(n, len(LAB_TESTS))[:, code],
                                 outside[:, code], counting.earlier[:, code], day[:, code],
                                 counting.undated[:, code], counting.untested[:, code])
     return result
@@ -312,12 +316,31 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
     return out
 
 
+def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
+                 groups: int) -> np.ndarray:
+    """Per (patient, test) group whose recorded results disagree, the row a finding quotes; ``-1`` elsewhere.
+
+    The least favourable of the group's recorded, dated, named results (lowest ANC, highest AST as a
+    multiple of ULN; the last in file order among equals), so that the finding's value and row are one of
+    the results that disagree, never a blank or undated row beside them (review 27).
+    """
+    least, most = bounds
+    worst = np.where(np.isin(keys % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE]),
+                     least[keys], most[keys])
+    hit = (least < most)[keys] & (values == worst)
+    out = np.full(groups, -1, dtype=np.int64)
+    np.maximum.at(out, keys[hit], rows[hit])
+    return out
+
+
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
-             labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, conflict: np.ndarray,
+             labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, quoted: np.ndarray,
              outside: np.ndarray, earlier: np.ndarray, day: np.ndarray, undated: np.ndarray,
              untested: np.ndarray) -> LabResult:
     """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the
-    patients; ``day`` is each patient's counting day (an undated chosen row has none of its own)."""
+    patients; ``day`` is each patient's counting day (an undated chosen row has none of its own);
+    ``quoted`` the row a same-day conflict's finding quotes (:func:`_quoted_rows`; ``-1``: no conflict)."""
+    conflict = quoted >= 0
     sure_end, possible_end = ends
     with_uln = test in TESTS_NEEDING_ULN
     possible, possible_raw = _pick(possible_row, possible_end, labs, with_uln, shown)
@@ -341,10 +364,12 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
         untested_end[has] = no_test | cells.open_test[sure_row[has]]
         possible_open[has] = no_date.astype(np.int8) + 2 * no_test.astype(np.int8)
     unit_blank = None
-    if sure_row is not None and len(UNIT_FACTORS[test]) > 1:
-        unit_blank = (_unit_blank(cells, sure_row), _unit_blank(cells, possible_row))
+    if len(UNIT_FACTORS[test]) > 1:  # whatever other patients hold: a value of 0 alone opens no day (review 27)
+        sure_blank = _unit_blank(cells, possible_row if sure_row is None else sure_row)
+        possible_blank = _unit_blank(cells, possible_row)
+        unit_blank = (sure_blank, possible_blank) if sure_blank.any() or possible_blank.any() else None
     in_conflict = np.flatnonzero(conflict)
-    recorded = _raw_text(labs, possible_row[in_conflict], with_uln).to_numpy(zero_copy_only=False)
+    recorded = _raw_text(labs, quoted[in_conflict], with_uln).to_numpy(zero_copy_only=False)
     ends_recorded = _value_and_unit(cells, possible_row[in_conflict])
     if sure_row is not None:
         ends_recorded &= _value_and_unit(cells, sure_row[in_conflict])
@@ -355,7 +380,7 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
                      pd.Series(untested_end), recorded.astype(object), ends_recorded, possible_open,
-                     cells.file_rows(possible_row[in_conflict]), unit_blank)
+                     cells.file_rows(quoted[in_conflict]), unit_blank)
 
 
 def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
-from .field_requests import field_label, lab_windows, one_window, request_parts, request_tokens
+from .field_requests import condition, field_label, lab_windows, one_window, request_parts, request_tokens
 from .worklist import DataCurrency, in_worklist_order, nmald_status, worklist_rows
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
@@ -180,12 +180,16 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     """
     if fields.empty:
         return pd.DataFrame(columns=list(FIELD_SUMMARY_COLUMNS))
-    # A row the screening did not name (blank table) is its own kind, by its text.
-    kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + fields["column"]
+    # A row the screening did not name (blank table) is its own kind, by its text; a field asked for only
+    # on a condition is a kind of its own, named with it: "HBV PCR (if serology positive)" is not a PCR to
+    # order for every patient counted (review 27).
+    codes, places = pd.factorize(fields["table"] + "\t" + fields["column"] + "\t" + fields["detail"])
+    asked_on = np.array([condition(*place.split("\t", 2)) for place in places], dtype=object)[codes]  # a few dozen
+    kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + fields["column"] + "|" + asked_on
     patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
     first = fields.loc[~kind.duplicated()].set_index(kind[~kind.duplicated()])
-    named = [_kind_label(t, c, f, w) for t, c, f, w in first[["table", "column", "field", "collect_window"]]
-             .itertuples(index=False)]  # one per kind: a few dozen
+    named = [_kind_label(t, c, f, w, condition(t, c, d)) for t, c, f, w, d in
+             first[["table", "column", "field", "collect_window", "detail"]].itertuples(index=False)]
     waiting = fields.assign(kind=kind.to_numpy())[["kind", "criteria"]]
     pairs = waiting.assign(criterion=waiting["criteria"].str.split("; ")).explode("criterion")
     rank = pd.Index(CRITERION_IDS).get_indexer(pairs["criterion"])
@@ -198,12 +202,13 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)[list(FIELD_SUMMARY_COLUMNS)]
 
 
-def _kind_label(table: str, column: str, field: str, window: str) -> str:
-    """A kind of field in the dictionary's words, without one row's line, term or window."""
+def _kind_label(table: str, column: str, field: str, window: str, asked_on: str = "") -> str:
+    """A kind of field in the dictionary's words, without one row's line, term or window (with the
+    condition it is asked on, if any)."""
     if not table:
         return field
     if window:  # a lab test: "ANC result"
         return field
     if table == "therapies" and column == "agents":
         return "prior therapy agents (a name not in the drug dictionary: check the spelling)"
-    return field_label(f"{table}.{column}")
+    return field_label(f"{table}.{column} ({asked_on})" if asked_on else f"{table}.{column}")

@@ -146,3 +146,11 @@ def is_conditional(token: str) -> bool:
     """Whether the engine asks for the field only on a condition ("(if received)", "(line 2, if adjuvant or
     neoadjuvant)"): it may need nothing collected, so the worklist's sort does not count it (review 24B)."""
     return bool(_CONDITIONAL.search(token))
+
+
+def condition(table: str, column: str, detail: str) -> str:
+    """The condition a field is asked on (``if serology positive``, ``if adjuvant or neoadjuvant``), or ``""``:
+    a fields row's ``table``, ``column`` and ``detail`` read as the engine's request (:func:`is_conditional`)."""
+    if not detail or not is_conditional(f"{table}.{column} ({detail})"):
+        return ""
+    return detail.split(", ")[-1]
