@@ -321,7 +321,8 @@ def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, bounds:
     """Per (patient, test) group whose recorded results disagree, the row a finding quotes; ``-1`` elsewhere.
 
     The least favourable of the group's recorded, dated, named results (lowest ANC, highest AST as a
-    multiple of ULN; the last in file order among equals), so that the finding's value and row are one of
+    multiple of ULN; among equals the last in the lab table, whose rows keep their file order within a
+    patient in every path: loaded, cut, sliced, bucketed), so that the finding's value and row are one of
     the results that disagree, never a blank or undated row beside them (review 27).
     """
     least, most = bounds
