@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -279,20 +279,22 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
-    parts = [
-        lab_min_part(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
-        lab_min_part(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l, "platelets", w),
-        lab_min_part(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl, "hemoglobin", w),
-        lab_max_part(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
-        lab_max_part(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
-        lab_max_part(labs["total_bilirubin"], "total bilirubin", " mg/dL",
-                                (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
-                                gilbert, "gilbert_syndrome", "total_bilirubin", w),
-        lab_min_part(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
-                 p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
-    ]
-    part = combine(parts)
-    late = _shown_after_consent(part.codes, parts, [labs[test] for test in I7_TESTS], column(f, "consent_date"))
+    parts = {
+        "anc": lab_min_part(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
+        "platelets": lab_min_part(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l,
+                                  "platelets", w),
+        "hemoglobin": lab_min_part(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl,
+                                   "hemoglobin", w),
+        "ast": lab_max_part(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
+        "alt": lab_max_part(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
+        "total_bilirubin": lab_max_part(labs["total_bilirubin"], "total bilirubin", " mg/dL",
+                                        (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
+                                        gilbert, "gilbert_syndrome", "total_bilirubin", w),
+        "creatinine_clearance": lab_min_part(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
+                                             p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
+    }
+    part = combine(list(parts.values()))
+    late = _shown_after_consent(part.codes, parts, labs, column(f, "consent_date"))
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])
     # Said whether or not results are on file (audit 27A: "no lab result can be placed" read as if some were).
@@ -302,18 +304,14 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     return _without_consent_note(part, labs.values(), w, p.lab_lookback_days), w.open_end & late, w
 
 
-I7_TESTS = ("anc", "platelets", "hemoglobin", "ast", "alt", "total_bilirubin", "creatinine_clearance")
-"""The lab parts of I7, in the order :func:`_i7_parts` combines them."""
-
-
-def _shown_after_consent(codes: np.ndarray, parts: list[Part], results: list[LabResult],
+def _shown_after_consent(codes: np.ndarray, parts: Mapping[str, Part], results: Mapping[str, LabResult],
                          consent: pd.Series) -> np.ndarray:
     """Per patient: whether a part its outcome shows (every part of a pass, the failing ones of a fail)
     counts a result dated after consent, which an NMA-LD scheduled before it would leave out."""
     after = np.zeros(len(codes), dtype=bool)
     decided = (codes == CODE[P]) | (codes == CODE[F])
-    for part, result in zip(parts, results, strict=True):
-        after |= decided & (part.codes == codes) & (result.date.to_numpy() > consent.to_numpy())
+    for test, part in parts.items():
+        after |= decided & (part.codes == codes) & (results[test].date.to_numpy() > consent.to_numpy())
     return after
 
 

@@ -142,15 +142,14 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     open_row = (sure_end != possible_end) | joined_row
     blanks = bool(open_row.any())
     least, most = np.full(groups, np.inf), np.full(groups, -np.inf)
-    recorded_key, recorded, recorded_rows = key, low[rows], rows
-    if blanks:  # a conflict is between recorded, dated results only
-        known = (low[rows] == high[rows]) & ~joined_row
-        recorded_key, recorded, recorded_rows = key[known], recorded[known], rows[known]
+    # A conflict is between recorded, dated results only: the counting rows kept for it.
+    kept = np.flatnonzero((low[rows] == high[rows]) & ~joined_row) if blanks else slice(None)
+    recorded_key, recorded = key[kept], low[rows][kept]
     np.fmin.at(least, recorded_key, recorded)
     np.fmax.at(most, recorded_key, recorded)
     conflict = (least < most).reshape(n, len(LAB_TESTS))
-    quoted = _quoted_rows(recorded_key, recorded_rows, recorded, (least, most), groups) if conflict.any() \
-        else np.full(groups, -1, dtype=np.int64)
+    quoted = _quoted_rows(recorded_key, rows[kept], recorded, low_bad[kept], (least, most), groups) \
+        if conflict.any() else np.full(groups, -1, dtype=np.int64)
     uncertain = blanks or bool(conflict.any())
     sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
         if uncertain else possible_row
@@ -316,18 +315,18 @@ def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -
     return out
 
 
-def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, bounds: tuple[np.ndarray, np.ndarray],
-                 groups: int) -> np.ndarray:
+def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, low_bad: np.ndarray,
+                 bounds: tuple[np.ndarray, np.ndarray], groups: int) -> np.ndarray:
     """Per (patient, test) group whose recorded results disagree, the row a finding quotes; ``-1`` elsewhere.
 
     The least favourable of the group's recorded, dated, named results (lowest ANC, highest AST as a
     multiple of ULN; among equals the last in the lab table, whose rows keep their file order within a
     patient in every path: loaded, cut, sliced, bucketed), so that the finding's value and row are one of
-    the results that disagree, never a blank or undated row beside them (review 27).
+    the results that disagree, never a blank or undated row beside them (review 27). ``low_bad``: per
+    row, whether low values of its test are the unfavourable ones; ``bounds``: each group's least and most.
     """
     least, most = bounds
-    worst = np.where(np.isin(keys % len(LAB_TESTS), [LAB_TESTS.index(t) for t in LOW_IS_WORSE]),
-                     least[keys], most[keys])
+    worst = np.where(low_bad, least[keys], most[keys])
     hit = (least < most)[keys] & (values == worst)
     out = np.full(groups, -1, dtype=np.int64)
     np.maximum.at(out, keys[hit], rows[hit])

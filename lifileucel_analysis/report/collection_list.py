@@ -187,9 +187,11 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     asked_on = np.array([condition(*place.split("\t", 2)) for place in places], dtype=object)[codes]  # a few dozen
     kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + fields["column"] + "|" + asked_on
     patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
-    first = fields.loc[~kind.duplicated()].set_index(kind[~kind.duplicated()])
-    named = [_kind_label(t, c, f, w, condition(t, c, d)) for t, c, f, w, d in
-             first[["table", "column", "field", "collect_window", "detail"]].itertuples(index=False)]
+    leads = ~kind.duplicated()
+    first = fields.loc[leads].set_index(kind[leads])
+    named = [_kind_label(t, c, f, w, on) for (t, c, f, w), on in  # one per kind: a few dozen
+             zip(first[["table", "column", "field", "collect_window"]].itertuples(index=False),
+                 asked_on[leads.to_numpy()], strict=True)]
     waiting = fields.assign(kind=kind.to_numpy())[["kind", "criteria"]]
     pairs = waiting.assign(criterion=waiting["criteria"].str.split("; ")).explode("criterion")
     rank = pd.Index(CRITERION_IDS).get_indexer(pairs["criterion"])
