@@ -22,13 +22,17 @@ import pyarrow.parquet as pq
 
 from .csv_rows import csv_body, csv_header
 
-__all__ = ["FOR_SPREADSHEETS", "ROW_GROUP_ROWS", "UTF8_BOM", "CsvChunks", "ParquetChunks", "chunk_writer",
-           "write_arrow_chunks", "write_csv_chunks", "write_parquet_chunks"]
+__all__ = ["FIELDS_PREFIX", "FOR_SPREADSHEETS", "ROW_GROUP_ROWS", "UTF8_BOM", "WORKLIST_PREFIX", "CsvChunks",
+           "ParquetChunks", "chunk_writer", "write_arrow_chunks", "write_csv_chunks", "write_parquet_chunks"]
 
 ROW_GROUP_ROWS = 1 << 20
 
 
-FOR_SPREADSHEETS = ("worklist-", "fields-")
+WORKLIST_PREFIX = "worklist-"
+"""The start of every site worklist's name (``worklist-<site>.csv``; the runner names the files from it)."""
+FIELDS_PREFIX = "fields-"
+"""The start of every site's fields file's name (``fields-<site>.csv``: the fields its worklist's patients wait on)."""
+FOR_SPREADSHEETS = (WORKLIST_PREFIX, FIELDS_PREFIX)
 """Name prefixes of the CSV files a person opens by double-clicking (a site's worklist and fields to collect): they
 start with a UTF-8 byte-order mark, without which Excel reads UTF-8 in the local code page
 and garbles a site's "érythème" (audit, session 16). Machine files (verdicts, outcomes:

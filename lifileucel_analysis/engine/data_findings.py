@@ -213,7 +213,7 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
         out.append(pd.DataFrame({
             # The file row whose value is quoted (audit 26A: the row cell was blank).
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "column": "value",
-            "row": pd.NA if lab.conflict_rows is None else lab.conflict_rows + 1,
+            "row": lab.conflict_rows + 1,
             # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").
             "value": lab.conflict_recorded,
             "finding": (f"several {test} results on the counting day" + ends

@@ -100,10 +100,10 @@ class LabResult:
     conflict_ends_recorded: np.ndarray
     """For the same patients: True where both ends' rows have their value and unit recorded, so the
     finding can quote them as the two results that disagree."""
+    conflict_rows: np.ndarray
+    """For the same patients: the 0-based data row, in the lab file, of the row ``conflict_recorded`` quotes."""
     possible_open: np.ndarray | None = None
     """What the ``possible`` row lacks: 1 its date, 2 its test, 3 both, 0 neither (None: no day is open)."""
-    conflict_rows: np.ndarray | None = None
-    """For the same patients: the 0-based data row, in the lab file, of the row ``conflict_recorded`` quotes."""
     unit_blank: tuple[np.ndarray, np.ndarray] | None = None
     """Whether the ``sure`` row's and the ``possible`` row's unit is blank in a test of two units
     (None: no patient's is), so that a decided part says it holds in either unit."""
@@ -379,8 +379,8 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
     return LabResult(pd.Series(sure), pd.Series(possible), sure_raw, possible_raw, pd.Series(blank, dtype=object),
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
-                     pd.Series(untested_end), recorded.astype(object), ends_recorded, possible_open,
-                     cells.file_rows(quoted[in_conflict]), unit_blank)
+                     pd.Series(untested_end), recorded.astype(object), ends_recorded,
+                     cells.file_rows(quoted[in_conflict]), possible_open, unit_blank)
 
 
 def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..contract.chunked_output import FIELDS_PREFIX, WORKLIST_PREFIX
 from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
@@ -131,11 +132,7 @@ def patient_tables(result: ScreeningResult) -> dict[str, pd.DataFrame]:
 
 def worklist_file(site: str) -> str:
     """``worklist-<site>.csv``."""
-    return f"worklist-{site}.csv"
-
-
-FIELDS_PREFIX = "fields-"
-"""The start of every fields file's name (:func:`fields_file`)."""
+    return f"{WORKLIST_PREFIX}{site}.csv"
 
 
 def fields_file(site: str) -> str:
