@@ -554,6 +554,11 @@ BRAIN_FOLLOW_UP: dict[str, Any] = {"brain_metastases_treated": "yes", "brain_met
      "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-03-02); would be decided "
      "by patients.brain_metastases; "
      "patients.lymphodepletion_date", "patients.brain_metastases; patients.lymphodepletion_date"),
+    # Stable only since 17 days after consent (audit 28A: it read "-17 days before consent").
+    ({"brain_metastases": "yes", "brain_metastases_stable_since": "2025-03-18"},
+     "brain metastases: treated, asymptomatic, stable since 2025-03-18, 17 days after consent "
+     "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-04-01); would be decided "
+     "by patients.lymphodepletion_date", "patients.lymphodepletion_date"),
     ({"brain_metastases": "yes", "brain_metastases_stable_since": None},
      "brain metastases: treated, asymptomatic, stable-since date not recorded; would be decided by "
      "patients.brain_metastases_stable_since; patients.lymphodepletion_date",

@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, decide, iso_dates,
-                       join_nonempty, join_per_patient, quoted_in_request, text_series)
+from .evidence import (IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, days_from, decide,
+                       iso_dates, join_nonempty, join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
@@ -203,14 +203,15 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
     blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
     rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())
     b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
-    d, dc = text_series(day_count(days.iloc[rows])), text_series(day_count(days_at_consent.iloc[rows]))
+    d = text_series(days_from(days.iloc[rows], "NMA-LD"))
+    dc = text_series(days_from(days_at_consent.iloc[rows], "consent"))
     d.index = dc.index = brain.index[rows]
     since = "stable since " + iso_dates(st).astype(str)
     ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
     # The first NMA-LD start that would be far enough after it, for a coordinator planning it (audit 22C).
     enough = iso_dates(st + pd.Timedelta(days=limit)).astype(str)
-    stability = (since + ", " + d + f" before NMA-LD (>= {limit} needed)").where(ld_known, (
-        since + ", " + dc + f" before consent (NMA-LD not scheduled; >= {limit} days needed before it: an NMA-LD "
+    stability = (since + ", " + d + f" (>= {limit} needed)").where(ld_known, (
+        since + ", " + dc + f" (NMA-LD not scheduled; >= {limit} days needed before it: an NMA-LD "
         "start on or after " + enough + ")"
     ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
     pieces = [

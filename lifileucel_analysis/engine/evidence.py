@@ -59,6 +59,15 @@ def day_count(days: pd.Series) -> pa.Array:
     return pc.binary_join_element_wise(counts.cast(TEXT), unit, pa.scalar("", TEXT))
 
 
+def days_from(days: pd.Series, anchor: str) -> pa.Array:
+    """A signed day count said from ``anchor``: "14 days before consent", or for a negative count
+    "17 days after consent" (null where blank; audit 28A: a stable-since date after consent read
+    "-17 days before consent")."""
+    after = pa.array((days < 0).to_numpy(dtype=bool, na_value=False))
+    side = pc.if_else(after, pa.scalar(f" after {anchor}", TEXT), pa.scalar(f" before {anchor}", TEXT))
+    return pc.binary_join_element_wise(day_count(days.abs()), side, pa.scalar("", TEXT))
+
+
 def iso_dates(dates: pd.Series) -> pd.Series:
     """Dates as ``YYYY-MM-DD`` text for sentences built outside a rule's template (NaN where blank)."""
     return pd.to_datetime(dates).dt.strftime("%Y-%m-%d")
