@@ -1008,3 +1008,19 @@ def test_a_negative_hbv_serology_beside_a_detectable_pcr_says_the_pcr_was_seen()
     assert outcome == "pass"
     assert evidence.endswith("HBV serology negative (PCR detectable although the serology is negative: a "
                              "data-quality finding)")
+
+
+def test_an_nmald_dated_before_the_lab_window_asks_for_the_dates_not_for_labs_in_an_empty_window() -> None:
+    # Consent 2025-03-01: the window opens 2025-02-01; NMA-LD 2025-01-31 closes it before it opens
+    # (audit 28A: the worklist asked for results "collected 2025-02-01 to 2025-01-31").
+    assert outcome_of("I7", patient={"lymphodepletion_date": "2025-01-31"}) == (
+        "unknown", "NMA-LD (2025-01-31) is dated before the lab window opens (2025-02-01, 28 days before consent): "
+                   "no result can count, and one of the two dates is wrong (consent_date, lymphodepletion_date)",
+        "patients.consent_date; patients.lymphodepletion_date")
+    # On the window's first day the window is one day long: a result could still count there.
+    outcome, evidence, missing = outcome_of("I7", patient={"lymphodepletion_date": "2025-02-01"})
+    assert (outcome, missing.split("; ")[0]) == ("unknown", "labs.anc (collected 2025-02-01 to 2025-02-01)")
+    # A failing result on that day decides it as ever.
+    outcome, _, _ = outcome_of("I7", patient={"lymphodepletion_date": "2025-02-01"}, labs=[
+        {"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-02-01"}])
+    assert outcome == "fail"
