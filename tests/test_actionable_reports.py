@@ -183,11 +183,14 @@ def test_the_fields_to_collect_are_one_row_each_in_worklist_order() -> None:
     fields = collection_list(result, dataset.patients, currency)
     assert list(fields.columns) == list(FIELD_COLUMNS)
     assert fields[["patient_id", "field", "collect_window", "criteria", "table", "column"]].values.tolist() == [
-        ["F3", "ANC result", "2025-02-01 to 2025-03-29", "I7", "labs", "anc"],  # consent 2025-03-01 - 28 days
+        ["F3", "ANC result", "2025-02-01 to 2025-03-29", "I7", "labs", "value"],  # consent 2025-03-01 - 28 days
         ["F1", "consent date (date informed consent was signed)", "", "I5; I7", "patients", "consent_date"],
         ["F2", "ECOG performance status", "", "I6", "patients", "ecog"],
         ["F2", "HIV serology", "", "E8", "patients", "hiv_serology"],
     ]
+    # A lab result is a row of the labs table: its column is value, its test and other cells the detail
+    # (review 28C: the column read "anc", which the labs table does not have).
+    assert fields["detail"].tolist() == ["test anc, with unit and collected_date", "", "", ""]
     assert list(dict.fromkeys(fields["patient_id"])) == plain_worklist(result, dataset.patients,
                                                                         currency)["patient_id"].tolist()
     assert set(fields["collected"]) == {""}  # for the coordinator to fill in
@@ -207,8 +210,23 @@ def test_the_fields_by_field_count_pending_patients_per_kind_most_first() -> Non
     summary = fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)))
     assert list(summary.columns) == ["field", "patients", "criteria", "table", "column"]
     assert summary.values.tolist() == [["ECOG performance status", 2, "I6", "patients", "ecog"],
-                                       ["ANC result", 1, "I7", "labs", "anc"]]
+                                       ["ANC result", 1, "I7", "labs", "value"]]
     assert fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)).iloc[:0]).empty
+
+
+def test_each_lab_test_to_collect_is_its_own_kind_and_an_ast_row_asks_for_its_uln() -> None:
+    # H1: ANC and AST results only out of the lab window; H2: the AST alone. By hand: AST 2 patients, ANC 1.
+    old = "2024-12-01"
+    tables = concat_tables([case_tables(patient_id="H1", labs=[{"test": "anc", "collected_date": old},
+                                                               {"test": "ast", "collected_date": old}]),
+                            case_tables(patient_id="H2", labs=[{"test": "ast", "collected_date": old}])])
+    result, dataset = _screen(tables)
+    fields = collection_list(result, dataset.patients, data_currency(result.verdicts))
+    assert sorted(set(zip(fields["field"], fields["detail"], strict=True))) == [
+        ("ANC result", "test anc, with unit and collected_date"),
+        ("AST result", "test ast, with unit, uln and collected_date")]
+    assert fields_by_field(fields).values.tolist() == [["AST result", 2, "I7", "labs", "value"],
+                                                       ["ANC result", 1, "I7", "labs", "value"]]
 
 
 def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:
@@ -251,8 +269,10 @@ def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) 
         for row in fields.itertuples():
             rest = (f" (collected {row.collect_window})" if row.collect_window
                     else f" ({row.detail})" if row.detail else "")
+            # A lab result to collect: column "value", its test the detail's second word ("test anc, with ...").
+            column = row.detail.split(",")[0].removeprefix("test ") if row.collect_window else row.column
             token = (f"classify agent {row.field.split(' of prior')[0].removeprefix('agent ')} (therapies {row.detail})"
-                     if row.field.startswith("agent '") else f"{row.table}.{row.column}{rest}")
+                     if row.field.startswith("agent '") else f"{row.table}.{column}{rest}")
             got[(row.patient_id, token)] = row.criteria
         assert got == {key: "; ".join(cs) for key, cs in expected.items()}
     assert len(fixture.verdicts) > 0

@@ -176,7 +176,7 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         :data:`FIELD_SUMMARY_COLUMNS`: ``field`` in the dictionary's words without a row's detail
         (``prior therapy end date``, ``ANC result``), ``patients`` (distinct), ``criteria`` (every
-        criterion waiting on it, in protocol order); most patients first, then table and column.
+        criterion waiting on it, in protocol order); most patients first, then table, column and field.
     """
     if fields.empty:
         return pd.DataFrame(columns=list(FIELD_SUMMARY_COLUMNS))
@@ -185,7 +185,9 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     # order for every patient counted (review 27).
     codes, places = pd.factorize(fields["table"] + "\t" + fields["column"] + "\t" + fields["detail"])
     asked_on = np.array([condition(*place.split("\t", 2)) for place in places], dtype=object)[codes]  # a few dozen
-    kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + fields["column"] + "|" + asked_on
+    # A lab result to collect is a row of the labs table, told apart by its test (the detail), not its column.
+    column = fields["column"].where(fields["collect_window"] == "", fields["detail"])
+    kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + column + "|" + asked_on
     patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
     leads = ~kind.duplicated()
     first = fields.loc[leads].set_index(kind[leads])
@@ -200,7 +202,9 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     table = pd.DataFrame({"field": named, "patients": patients.reindex(first.index).to_numpy(),
                           "criteria": criteria.reindex(first.index).fillna("").to_numpy(),
                           "table": first["table"].to_numpy(), "column": first["column"].to_numpy()})
-    table = table.sort_values(["patients", "table", "column"], ascending=[False, True, True], kind="stable")
+    # Lab results share table and column (labs, value): their label ("ANC result") orders them.
+    table = table.sort_values(["patients", "table", "column", "field"], ascending=[False, True, True, True],
+                              kind="stable")
     return table.reset_index(drop=True)[list(FIELD_SUMMARY_COLUMNS)]
 
 

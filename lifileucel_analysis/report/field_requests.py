@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..contract.schema import TABLES
+from ..contract.schema import TABLES, TESTS_NEEDING_ULN
 from ..engine.evidence import COLLECTED_IN, IF_ADJUVANT, IF_POSITIVE, IF_RECEIVED, TEXT, as_arrow
 
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
@@ -104,8 +104,9 @@ def field_label(token: str) -> str:
 def request_parts(token: str) -> tuple[str, str, str, str, str]:
     """One field the engine asks for, taken apart: its label, lab window, table, column and detail.
 
-    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC", "2025-02-01 to 2025-03-29",
-    "labs", "anc", "")`` (a lab test to collect in that window); ``therapies.end_date (line 2)``
+    ``labs.anc (collected 2025-02-01 to 2025-03-29)`` -> ``("ANC result", "2025-02-01 to 2025-03-29",
+    "labs", "value", "test anc, with unit and collected_date")`` (a lab result to collect in that
+    window, :func:`lab_row_detail`); ``therapies.end_date (line 2)``
     -> ``("prior therapy end date (line 2)", "", "therapies", "end_date", "line 2")``;
     ``classify agent 'x' (therapies line 2)`` -> the agents of line 2; anything else is its own
     label.
@@ -119,9 +120,20 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
         return text, "", "", "", ""
     table, column, rest = match.groups()
     if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
-        return _WINDOW_SUFFIX.sub("", field_label(text)), rest[len(f" ({COLLECTED_IN} "):-1], table, column, ""
+        return (_WINDOW_SUFFIX.sub("", field_label(text)), rest[len(f" ({COLLECTED_IN} "):-1], table, "value",
+                lab_row_detail(column))
     aside = re.fullmatch(r" \((.+)\)", rest)
     return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
+
+
+def lab_row_detail(test: str) -> str:
+    """What a lab result to collect fills in besides its value: ``test anc, with unit and collected_date``.
+
+    The labs table has no column per test (review 28C: a fields row said column ``ast``); a result
+    is a row, and an AST or ALT row without its ``uln`` breaks the contract.
+    """
+    cells = "unit, uln and collected_date" if test in TESTS_NEEDING_ULN else "unit and collected_date"
+    return f"test {test}, with {cells}"
 
 
 def request_tokens(fields: pd.Series) -> tuple[np.ndarray, pa.Array]:
