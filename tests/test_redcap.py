@@ -5,7 +5,8 @@ The dictionary rules are written from REDCap's documentation (collected in the p
 notes on exchange formats), not from the generator: 18 columns in REDCap's order; the
 record ID first, a text field; variable names lower case letters, digits and underscores
 starting with a letter, unique; the fields of a form contiguous; valid field types;
-choices ``raw, label | raw, label``; branching logic ``[field] = 'raw'``.
+choices ``raw, label | raw, label``; branching logic ``[field] = 'raw'`` (or ``<>``), joined by ``and``/``or``
+and parentheses.
 
 The REDCap export of the demo data is built here, independently of the importer, the way
 REDCap builds one: from the dictionary file (which field of which form holds which contract
@@ -213,11 +214,15 @@ def test_branching_logic_names_fields_and_their_raw_codes(dictionary: list[dict[
         if not logic:
             continue
         conditional[contract_column(field)] = logic
-        between = CONDITION.split(logic)[::4]  # the text around the conditions: nothing, then and/or
+        # The text around the conditions: nothing, then and/or, with balanced parentheses.
+        assert logic.count("(") == logic.count(")"), logic
+        between = [text.replace("(", " ").replace(")", " ") for text in CONDITION.split(logic)[::4]]
         assert between[0].strip() == between[-1].strip() == "", logic
         assert all(CONNECTIVE.match(text) for text in between[1:-1]), logic
         for name, _, raw in CONDITION.findall(logic):
             target = by_name[name]
+            if raw == "":  # a blank answer
+                continue
             if target["Field Type"] == "yesno":
                 assert raw in {"1", "0"}, logic
             else:
@@ -229,8 +234,100 @@ def test_branching_logic_names_fields_and_their_raw_codes(dictionary: list[dict[
     # Shown unless ruled out: E8 and E10 read them while the controlling answer is blank (spec section 2).
     assert "[hbv_serology] <> 'negative'" == conditional[("patients", "hbv_pcr")]
     assert "[live_vaccine_received] <> '0'" == conditional[("patients", "live_vaccine_date")]
-    assert "[brain_metastases] = '1'" in conditional[("patients", "brain_metastases_treated")]
+    assert "[brain_metastases] <> '0'" == conditional[("patients", "brain_metastases_treated")]
 
+
+def shown(logic: str, answers: dict[str, str]) -> bool:
+    """Evaluate REDCap branching logic (``[field] = 'raw'``, ``<>``, ``and``, ``or``, parentheses) on one
+    record's raw answers (a blank answer is ``""``), as REDCap does when it shows or hides the field."""
+    if not logic:
+        return True
+    python = CONDITION.sub(lambda m: f"({answers.get(m.group(1), '')!r} {'==' if m.group(2) == '=' else '!='} "
+                                     f"{m.group(3)!r})", logic)
+    assert re.fullmatch(r"[\s()]*(\('[^']*' (==|!=) '[^']*'\)[\s()]*(and|or)?[\s()]*)+", python), python
+    return bool(eval(python, {"__builtins__": {}}))  # noqa: S307 - only the conditions matched above
+
+
+# For each conditional field: the answers it depends on, and when they rule it out (the engine cannot use it).
+RULED_OUT: dict[str, tuple[tuple[str, ...], object]] = {
+    "hbv_pcr": (("hbv_serology",), lambda a: a["hbv_serology"] == "negative"),
+    "brain_metastases_symptomatic": (("brain_metastases",), lambda a: a["brain_metastases"] == "0"),
+    "brain_metastases_treated": (("brain_metastases",), lambda a: a["brain_metastases"] == "0"),
+    "brain_metastases_stable_since": (("brain_metastases", "brain_metastases_treated"),
+                                      lambda a: "0" in (a["brain_metastases"], a["brain_metastases_treated"])),
+    "live_vaccine_date": (("live_vaccine_received",), lambda a: a["live_vaccine_received"] == "0"),
+    "pregnant": (("sex",), lambda a: a["sex"] == "male"),
+    "breastfeeding": (("sex",), lambda a: a["sex"] == "male"),
+    "thx_recurrence_date": (("thx_setting",), lambda a: a["thx_setting"] == "metastatic"),
+    # AST and ALT need a ULN; a result without a test is read as each test its unit fits (U/L: AST or ALT).
+    "lab_uln": (("lab_test", "lab_unit"),
+                lambda a: a["lab_test"] not in {"ast", "alt", ""}
+                or (a["lab_test"] == "" and a["lab_unit"] not in {"u_per_l", ""})),
+}
+
+
+def test_branching_shows_a_field_unless_the_recorded_answers_rule_it_out(
+        dictionary: list[dict[str, str]]) -> None:
+    """Every answer combination, blanks included: a blank answer never hides a field the engine reads
+    (review 28: brain-metastasis details hidden while brain_metastases was blank changed E5 on entry)."""
+    import itertools
+
+    by_name = {f["Variable / Field Name"]: f for f in dictionary}
+    conditional = {name for name, f in by_name.items() if f["Branching Logic (Show field only if...)"]}
+    assert conditional == set(RULED_OUT)
+    for name, (controls, ruled_out) in RULED_OUT.items():
+        logic = by_name[name]["Branching Logic (Show field only if...)"]
+        values = []
+        for control in controls:
+            field = by_name[control]
+            raws = (["1", "0"] if field["Field Type"] == "yesno"
+                    else [raw for raw, _ in parse_choices(field["Choices, Calculations, OR Slider Labels"])])
+            values.append([*raws, ""])
+        for combination in itertools.product(*values):
+            answers = dict(zip(controls, combination, strict=True))
+            assert shown(logic, answers) == (not ruled_out(answers)), (name, answers, logic)
+
+
+
+def entered_through_the_form(export: pd.DataFrame, fields: list[dict[str, str]]) -> pd.DataFrame:
+    """``export`` as entry through the project's forms leaves it: each field its branching logic hides
+    is blank (in dictionary order, so a hidden field's blank counts for the fields after it)."""
+    entered = export.copy()
+    for field in fields:
+        logic = field["Branching Logic (Show field only if...)"]
+        if logic:
+            hidden = [not shown(logic, row) for row in entered.to_dict("records")]
+            entered.loc[hidden, field["Variable / Field Name"]] = ""
+    return entered
+
+
+def test_fields_the_branching_logic_hides_change_no_outcome(dictionary: list[dict[str, str]], demo_export: Path,
+                                                          tmp_path: Path) -> None:
+    """A record entered through the forms screens as the full export: what the logic hides the engine does not
+    use. EAP-000001 has brain metastases not recorded but details that pass E5 either way (eligible);
+    EAP-000002 treatment not recorded and a stability date 5 days before NMA-LD (E5 fails). With the details
+    shown only for brain_metastases = yes (and treated = yes) both became pending (review 28, finding 3)."""
+    full = edited(demo_export, tmp_path, [
+        ("EAP-000001", "", "", "brain_metastases", ""), ("EAP-000001", "", "", "brain_metastases_symptomatic", "0"),
+        ("EAP-000001", "", "", "brain_metastases_treated", "1"),
+        ("EAP-000001", "", "", "brain_metastases_stable_since", "2022-01-10"),
+        ("EAP-000002", "", "", "brain_metastases", "1"), ("EAP-000002", "", "", "brain_metastases_symptomatic", "0"),
+        ("EAP-000002", "", "", "brain_metastases_stable_since", "2022-08-04"),
+        # Ruled out by "no brain metastases", so hidden: the form leaves it blank, and E5 does not read it.
+        ("EAP-000003", "", "", "brain_metastases_symptomatic", "1")])
+    form = tmp_path / "form" / "EAPScreening_DATA_2026-01-01_1200.csv"
+    form.parent.mkdir()
+    export = pd.read_csv(full, dtype=str, keep_default_na=False)
+    entered_through_the_form(export, dictionary).to_csv(form, index=False, lineterminator="\n")
+    hidden = pd.read_csv(form, dtype=str, keep_default_na=False) != export
+    assert hidden.any(axis=None), "EAP-000003's detail is hidden"
+    results = [screen(load_dataset(path)) for path in (full, form)]
+    verdicts = [r.verdicts.set_index("patient_id")["verdict"].astype(str) for r in results]
+    assert verdicts[0]["EAP-000001"] == "eligible" and verdicts[0]["EAP-000002"] == "ineligible"
+    pd.testing.assert_series_equal(verdicts[0], verdicts[1])
+    outcomes = [r.outcomes[["patient_id", "criterion_id", "outcome", "evidence"]].astype(str)
+                .sort_values(["patient_id", "criterion_id"]).reset_index(drop=True) for r in results]
+    pd.testing.assert_frame_equal(outcomes[0], outcomes[1])
 
 def test_birth_date_is_flagged_as_an_identifier(dictionary: list[dict[str, str]]) -> None:
     flagged = [f["Variable / Field Name"] for f in dictionary if f["Identifier?"] == "y"]

@@ -14,8 +14,8 @@ site builds its project from the contract instead of by hand:
 * codes become ``radio`` (up to :data:`RADIO_MAX_CHOICES` choices) or ``dropdown`` fields,
   yes/no columns ``yesno`` fields (raw ``1`` / ``0``), dates text validated ``date_ymd``,
   whole numbers ``integer`` and numbers ``number`` with the contract's min/max;
-* a field the contract makes conditional is shown only when it applies (branching logic,
-  :data:`BRANCHING`);
+* a field the contract makes conditional is shown unless the answers recorded rule it out
+  (branching logic, :data:`BRANCHING`): a blank answer hides nothing the engine reads;
 * ``birth_date`` is flagged as an identifier (under HIPAA a birth date identifies a
   person), so REDCap's de-identified exports drop it.
 
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .schema import SITES, TABLES, ColumnSpec
+from .schema import SITES, TABLES, TESTS_NEEDING_ULN, UNIT_FACTORS, ColumnSpec
 
 DICTIONARY_COLUMNS: tuple[str, ...] = (
     "Variable / Field Name", "Form Name", "Section Header", "Field Type", "Field Label",
@@ -146,29 +146,48 @@ def _is(table: str, column: str, code: str, operator: str = "=") -> str:
 
 
 def _branching() -> dict[tuple[str, str], str]:
-    """Branching logic of the fields the contract makes conditional ("needed when ...")."""
-    brain = _is("patients", "brain_metastases", "yes")
+    """Branching logic of the fields the contract makes conditional ("needed when ...").
+
+    A field is shown unless the answers recorded make it unusable: the engine reads a field while
+    the answer it depends on is blank (spec section 2), so a rule tests ``<>`` the answer that rules
+    the field out, not ``=`` the one that asks for it (review 28: brain-metastasis details hidden
+    while ``brain_metastases`` was blank changed E5's outcome on entry through the form).
+    """
+    brain = _is("patients", "brain_metastases", "no", "<>")
     not_male = _is("patients", "sex", "male", "<>")
     return {
         # Shown unless the answer rules them out: an undetectable PCR decides E8's HBV part whatever the
         # serology, and a recorded vaccine date counts for E10 even with "received" blank (spec section 2),
         # so a site can enter them while the other answer is still blank (audit, session 21).
         ("patients", "hbv_pcr"): _is("patients", "hbv_serology", "negative", "<>"),
+        # E5 reads the details whenever brain metastases are not ruled out, and the stability date
+        # unless the metastases are recorded untreated.
         ("patients", "brain_metastases_symptomatic"): brain,
         ("patients", "brain_metastases_treated"): brain,
         ("patients", "brain_metastases_stable_since"):
-            f"{brain} and {_is('patients', 'brain_metastases_treated', 'yes')}",
+            f"{brain} and {_is('patients', 'brain_metastases_treated', 'no', '<>')}",
         ("patients", "live_vaccine_date"): _is("patients", "live_vaccine_received", "no", "<>"),
         # E11 needs them unless the patient is male: shown for women and while sex is blank.
         ("patients", "pregnant"): not_male,
         ("patients", "breastfeeding"): not_male,
         ("therapies", "recurrence_date"): _is("therapies", "setting", "metastatic", "<>"),
-        ("labs", "uln"): f"{_is('labs', 'test', 'ast')} or {_is('labs', 'test', 'alt')}",
+        ("labs", "uln"): _uln_logic(),
     }
 
 
+def _uln_logic() -> str:
+    """``lab_uln`` is shown for an AST or ALT result, and for a result without a test whose unit one of them
+    may have (or whose unit is blank too): the engine reads such a row as each test its unit fits, AST and
+    ALT only with a ULN (:func:`..engine.lab_open_tests.possible_tests`)."""
+    tests = " or ".join(_is("labs", "test", test) for test in TESTS_NEEDING_ULN)
+    units = sorted({unit for test in TESTS_NEEDING_ULN for unit in UNIT_FACTORS[test]})
+    blank_unit = f"[{variable_name('labs', 'unit')}] = ''"
+    fitting_unit = " or ".join([*(_is("labs", "unit", unit) for unit in units), blank_unit])
+    return f"{tests} or ([{variable_name('labs', 'test')}] = '' and ({fitting_unit}))"
+
+
 BRANCHING: dict[tuple[str, str], str] = _branching()
-"""``{(table, column): REDCap branching logic}``: the field is shown only when it applies."""
+"""``{(table, column): REDCap branching logic}``: the field is shown unless the recorded answers rule it out."""
 
 
 @dataclass(frozen=True)
