@@ -27,6 +27,10 @@ __all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", 
            "screening_from_result", "with_subjects_of"]
 
 
+ID_LISTS: dict[str, str] = {"failed": "fail", "unknown": "unknown", "waived": "waived"}
+"""The columns of ``verdicts.csv`` that list criteria, and the outcome of the criteria each lists."""
+
+
 class SdtmInputError(ShownAsMessage, ValueError):
     """A screening result folder or a study ID that cannot be exported (exit status 2 in the CLI)."""
 
@@ -93,7 +97,7 @@ def read_result_folder(folder: Path) -> Screening:
     SdtmInputError
         Naming the file, row, column and value of the first problems found.
     """
-    verdicts = _read_table(folder / "verdicts.csv", ("patient_id", "verdict"))
+    verdicts = _read_table(folder / "verdicts.csv", ("patient_id", "verdict", *ID_LISTS))
     found = [folder / name for name in ("outcomes.csv", "outcomes.parquet") if (folder / name).is_file()]
     if len(found) != 1:
         raise SdtmInputError(f"{folder}: expected one of outcomes.csv or outcomes.parquet beside verdicts.csv, "
@@ -107,7 +111,9 @@ def read_result_folder(folder: Path) -> Screening:
                 "appears twice: one row per patient")
     stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
     refuse_rows(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
+    _refuse_outcomes_not_one_per_criterion(verdicts, outcomes, folder / "verdicts.csv", found[0])
     _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
+    _refuse_id_lists_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
     waivers = _read_waivers(folder / WAIVERS_FILE, outcomes, found[0])
     return Screening(
         verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
@@ -166,6 +172,45 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
         agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ") for who in spellings(by))
                      and any(str(sentence).endswith(f" (was {was}: {text})") for text in spellings(replaced)))
     return np.array(agree, dtype=bool)
+
+
+def _refuse_outcomes_not_one_per_criterion(verdicts: pd.DataFrame, outcomes: pd.DataFrame, verdicts_path: Path,
+                                           outcomes_path: Path) -> None:
+    """Each patient must have exactly one outcome row per criterion of the catalog, as ``screen`` writes
+    them: a duplicated row gave IE two records of one criterion (a duplicate USUBJID + IETESTCD key), and
+    a deleted one dropped a failed criterion from IE while ``verdicts.csv`` still named it (review 28)."""
+    cell = outcomes["patient_id"] + "\t" + outcomes["criterion_id"]
+    refuse_rows(cell.duplicated(), outcomes["criterion_id"], outcomes_path, "criterion_id",
+                "a second row of this patient's criterion: one outcome row per patient and criterion")
+    rows = outcomes["patient_id"].value_counts().reindex(verdicts["patient_id"], fill_value=0).to_numpy()
+    short = pd.Series(rows != len(CRITERION_IDS), index=verdicts.index)
+    if short.any():
+        first = int(np.flatnonzero(short.to_numpy())[0])
+        patient = verdicts["patient_id"].iloc[first]
+        missing = [c for c in CRITERION_IDS if c not in set(outcomes.loc[outcomes["patient_id"] == patient,
+                                                                         "criterion_id"])]
+        refuse_rows(short, verdicts["patient_id"], verdicts_path, "patient_id",
+                    f"expected one row in {outcomes_path.name} per criterion ({len(CRITERION_IDS)}: "
+                    f"{', '.join(CRITERION_IDS)}); the first such patient has {rows[first]}, without "
+                    f"{', '.join(missing)}: screen the dataset again")
+
+
+def _refuse_id_lists_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
+    """``failed``, ``unknown`` and ``waived`` must name the patient's criteria of that outcome, ``;``-joined in
+    catalog order, as ``screen`` writes them: a list that disagrees with the outcomes says the file was edited
+    (review 28: an outcome row deleted left ``failed = I6;E3`` beside an IE without E3)."""
+    at = pd.Index(verdicts["patient_id"]).get_indexer(outcomes["patient_id"])
+    bit = np.int64(1) << pd.Index(CRITERION_IDS).get_indexer(outcomes["criterion_id"]).astype(np.int64)
+    for column, outcome in ID_LISTS.items():
+        rows = (outcomes["outcome"] == outcome).to_numpy()
+        bits = np.bincount(at[rows], weights=bit[rows], minlength=len(verdicts)).astype(np.int64)
+        patterns, inverse = np.unique(bits, return_inverse=True)
+        spelt = np.array([";".join(c for j, c in enumerate(CRITERION_IDS) if (int(p) >> j) & 1) for p in patterns],
+                         dtype=object)
+        expected = spelt[inverse]
+        refuse_rows(pd.Series(verdicts[column].to_numpy() != expected), verdicts[column], path, column,
+                    f"does not list the patient's criteria whose outcome is {outcome} in the outcomes file "
+                    "(their IDs joined by ';' in catalog order, blank for none)")
 
 
 def _refuse_verdicts_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:

@@ -1,0 +1,102 @@
+"""The SDTM export of a ``screen`` result folder refuses a folder that is not one screen's output.
+
+One outcome row per patient and criterion (a duplicated row gave IE a duplicate USUBJID +
+IETESTCD key; a deleted one dropped a failed criterion from IE while ``verdicts.csv`` still named
+it), and ``verdicts.csv``'s ``failed``, ``unknown`` and ``waived`` lists as the outcomes give them
+(review 28, finding 5). A refusal exits 2, names the file, row, column, value and what is allowed,
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from lifileucel_analysis.cli import main
+from lifileucel_analysis.paths import DEMO_DATASET
+
+STUDYID = "IOV-LN144-EAP"
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def screened(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's screen output folder."""
+    folder = tmp_path_factory.mktemp("screen") / "screened"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder)]) == 0
+    return folder
+
+
+def copy_of(screened: Path, folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A copy of the result folder at ``folder``; its verdicts and outcomes to edit."""
+    shutil.copytree(screened, folder)
+    return read_csv(folder / "verdicts.csv"), read_csv(folder / "outcomes.csv")
+
+
+def refused(folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    """Export ``folder``; assert exit 2 and nothing written; return the message."""
+    out = tmp_path / "sdtm"
+    assert main(["sdtm", str(folder), "--out", str(out), "--studyid", STUDYID]) == 2
+    assert not out.exists()
+    return capsys.readouterr().err
+
+
+def test_the_demo_folder_is_accepted(screened: Path, tmp_path: Path) -> None:
+    assert main(["sdtm", str(screened), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID]) == 0
+
+
+def test_a_duplicated_outcome_row_is_refused(screened: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "dup"
+    _, outcomes = copy_of(screened, folder)
+    failed = int((outcomes["outcome"] == "fail").to_numpy().argmax())
+    doubled = pd.concat([outcomes.iloc[:failed + 1], outcomes.iloc[failed:]], ignore_index=True)
+    doubled.to_csv(folder / "outcomes.csv", index=False)
+    err = refused(folder, tmp_path, capsys)
+    criterion = outcomes.loc[failed, "criterion_id"]
+    assert f"outcomes.csv: row {failed + 2}, column criterion_id: value '{criterion}'" in err, err
+    assert "one outcome row per patient and criterion" in err
+
+
+def test_a_deleted_outcome_row_is_refused(screened: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "deleted"
+    verdicts, outcomes = copy_of(screened, folder)
+    # A failed criterion of a patient with two: the verdict stays right, IE would lose one.
+    fails = outcomes[outcomes["outcome"] == "fail"]
+    patient = fails["patient_id"].value_counts().index[0]
+    gone = fails[fails["patient_id"] == patient].index[-1]
+    outcomes.drop(index=gone).to_csv(folder / "outcomes.csv", index=False)
+    err = refused(folder, tmp_path, capsys)
+    row = int(verdicts.index[verdicts["patient_id"] == patient][0]) + 1
+    assert f"verdicts.csv: row {row}, column patient_id: value '{patient}'" in err, err
+    assert "one row in outcomes.csv per criterion (19: I1" in err
+    assert f"without {outcomes.loc[gone, 'criterion_id']}" in err
+
+
+@pytest.mark.parametrize("column", ["failed", "unknown", "waived"])
+def test_a_criteria_list_the_outcomes_contradict_is_refused(screened: Path, tmp_path: Path, column: str,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / column
+    verdicts, _ = copy_of(screened, folder)
+    row = int((verdicts[column] != "").to_numpy().argmax())
+    value = verdicts.loc[row, column]
+    verdicts.loc[row, column] = value.split(";")[0] + ";E9" if value.split(";")[-1] != "E9" else "I1"
+    verdicts.to_csv(folder / "verdicts.csv", index=False)
+    err = refused(folder, tmp_path, capsys)
+    assert f"verdicts.csv: row {row + 1}, column {column}: value '{verdicts.loc[row, column]}'" in err, err
+    assert "joined by ';' in catalog order" in err
+
+
+def test_a_verdicts_file_without_the_criteria_lists_is_refused(screened: Path, tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "old"
+    verdicts, _ = copy_of(screened, folder)
+    verdicts.drop(columns=["waived"]).to_csv(folder / "verdicts.csv", index=False)
+    assert "missing column(s) waived" in refused(folder, tmp_path, capsys)
