@@ -42,14 +42,33 @@ def test_ds_records_of_an_eligible_a_pending_an_ineligible_and_an_unconsented_su
     expected = pd.DataFrame([
         ["S-1", "DS", "S-1-P-ELIG", 1, *CONSENT, "2025-01-02"],
         ["S-1", "DS", "S-1-P-INEL", 1, *CONSENT, "2025-03-04"],
-        ["S-1", "DS", "S-1-P-INEL", 2, "SCREEN FAILURE: I4, E3 NOT MET", "SCREEN FAILURE", "DISPOSITION EVENT",
+        ["S-1", "DS", "S-1-P-INEL", 2, "SCREEN FAILURE: INCLUSION I4 NOT MET; EXCLUSION E3 MET", "SCREEN FAILURE", "DISPOSITION EVENT",
          "SCREENING", "2025-03-04"],  # dated as IE's IEDTC: the consent date (the screening visit)
         ["S-1", "DS", "S-1-P-NODATE", 1, *CONSENT, ""],  # consent not recorded: blank, not a guess
-        ["S-1", "DS", "S-1-P-NODATE", 2, "SCREEN FAILURE: I1 NOT MET", "SCREEN FAILURE", "DISPOSITION EVENT",
+        ["S-1", "DS", "S-1-P-NODATE", 2, "SCREEN FAILURE: INCLUSION I1 NOT MET", "SCREEN FAILURE", "DISPOSITION EVENT",
          "SCREENING", ""],
         ["S-1", "DS", "S-1-P-PEND", 1, *CONSENT, "2025-02-03"],  # pending: screening has not ended
     ], columns=DS_VARIABLES).astype({"DSSEQ": "int64"})
     pd.testing.assert_frame_equal(ds, expected)
+
+
+def test_dsterm_says_inclusion_criteria_not_met_and_exclusion_criteria_met() -> None:
+    # Review 28: "SCREEN FAILURE: I1, I7, E10, E11 NOT MET" called the exclusion criteria not met, where IE
+    # records them met (IEORRES Y). Each part only where present; every criterion failed still fits XPT's 200.
+    everything = [f"I{n}" for n in range(1, 9)] + [f"E{n}" for n in range(1, 12)]
+    patients = ["P-BOTH"] * 4 + ["P-EXCL"] + ["P-ALL"] * 19
+    criteria = ["E11", "I7", "E10", "I1", "E4", *reversed(everything)]
+    subjects = pd.DataFrame({"patient_id": ["P-BOTH", "P-EXCL", "P-ALL"], "consent": ["2025-01-02"] * 3})
+    verdicts = pd.DataFrame({"patient_id": ["P-BOTH", "P-EXCL", "P-ALL"], "verdict": ["ineligible"] * 3})
+    outcomes = pd.DataFrame({"patient_id": patients, "criterion_id": criteria, "outcome": "fail"})
+    ds = ds_domain(subjects, verdicts, outcomes, "S-1")
+    terms = ds[ds["DSSEQ"] == 2].set_index("USUBJID")["DSTERM"]
+    assert terms["S-1-P-BOTH"] == "SCREEN FAILURE: INCLUSION I1, I7 NOT MET; EXCLUSION E10, E11 MET"
+    assert terms["S-1-P-EXCL"] == "SCREEN FAILURE: EXCLUSION E4 MET"
+    longest = terms["S-1-P-ALL"]
+    assert longest == ("SCREEN FAILURE: INCLUSION I1, I2, I3, I4, I5, I6, I7, I8 NOT MET; "
+                       "EXCLUSION E1, E2, E3, E4, E5, E6, E7, E8, E9, E10, E11 MET")
+    assert longest.isascii() and len(longest) <= 200
 
 
 def test_ds_of_no_subjects_is_empty_with_its_variables() -> None:
@@ -110,7 +129,11 @@ def test_every_dm_subject_is_in_ds_with_its_consent_and_each_ineligible_one_fail
     order = [f"I{n}" for n in range(1, 9)] + [f"E{n}" for n in range(1, 12)]
     for usubjid, term in zip(failures["USUBJID"], failures["DSTERM"]):
         ids = failed.loc[failed["patient_id"] == usubjid.removeprefix(SDTM_STUDYID + "-"), "criterion_id"]
-        assert term == f"SCREEN FAILURE: {', '.join(sorted(ids, key=order.index))} NOT MET", usubjid
+        inclusion = [c for c in order if c in set(ids) and c.startswith("I")]
+        exclusion = [c for c in order if c in set(ids) and c.startswith("E")]
+        parts = ([f"INCLUSION {', '.join(inclusion)} NOT MET"] if inclusion else []) + (
+            [f"EXCLUSION {', '.join(exclusion)} MET"] if exclusion else [])
+        assert term == "SCREEN FAILURE: " + "; ".join(parts), usubjid
         assert term.isascii() and len(term) <= 200
     assert any(", " in term for term in failures["DSTERM"])  # the demo has a subject failing two criteria
     # Sorted by the keys, the milestone first.

@@ -8,9 +8,9 @@ screening knows two disposition facts:
   ``PROTOCOL MILESTONE``, ``DSTERM`` = ``DSDECOD`` = ``INFORMED CONSENT OBTAINED``, ``DSSTDTC``
   the consent date, blank where it is not recorded);
 * an **ineligible** subject is a screen failure: a disposition event (``DSCAT`` ``DISPOSITION
-  EVENT``, ``DSDECOD`` ``SCREEN FAILURE``, ``DSTERM`` naming the failed criteria,
-  ``SCREEN FAILURE: I4, E3 NOT MET``, "not met" in IE's sense: an inclusion criterion not met or
-  an exclusion criterion met). ``DSSTDTC`` is the consent date, as IE's ``IEDTC`` for the same
+  EVENT``, ``DSDECOD`` ``SCREEN FAILURE``, ``DSTERM`` naming the failed criteria as IE records them,
+  ``SCREEN FAILURE: INCLUSION I4 NOT MET; EXCLUSION E3 MET``: an inclusion criterion not met, an
+  exclusion criterion met). ``DSSTDTC`` is the consent date, as IE's ``IEDTC`` for the same
   failed criteria: the screening visit, the one day the screening records (review 25: a blank
   date beside IE's dated criteria drew a reviewer's query; a wall-clock date would change the
   files from run to run and claim a day nobody recorded). Blank where consent is not recorded.
@@ -46,10 +46,23 @@ DISPOSITION_EVENT = "DISPOSITION EVENT"
 CONSENT_OBTAINED = "INFORMED CONSENT OBTAINED"
 SCREEN_FAILURE_DECOD = "SCREEN FAILURE"
 SCREENING_EPOCH = "SCREENING"
+INCLUSION_PREFIX = "I"
+"""Inclusion criterion IDs start with it (I1..I8), exclusion ones do not (E1..E11)."""
+INCLUSION_WORDS = ("INCLUSION ", " NOT MET")
+EXCLUSION_WORDS = ("EXCLUSION ", " MET")
+"""DSTERM's words around a screen failure's inclusion and exclusion criteria."""
+LONGEST_TERM = len(f"{SCREEN_FAILURE_DECOD}: {INCLUSION_WORDS[0]}{', '.join(f'I{n}' for n in range(1, 9))}"
+                   f"{INCLUSION_WORDS[1]}; {EXCLUSION_WORDS[0]}{', '.join(f'E{n}' for n in range(1, 12))}"
+                   f"{EXCLUSION_WORDS[1]}")
+"""Characters of the longest DSTERM (every criterion failed): 124, under XPT's 200."""
 
 
 def screen_failure_terms(patient_ids: pd.Series, criterion_ids: pd.Series) -> pd.Series:
-    """DSTERM of each screen failure: ``SCREEN FAILURE: I4, E3 NOT MET`` (criteria in protocol order).
+    """DSTERM of each screen failure: ``SCREEN FAILURE: INCLUSION I4 NOT MET; EXCLUSION E3 MET``.
+
+    Inclusion criteria are "not met" and exclusion criteria "met", as IE records them (``IEORRES``
+    ``N`` and ``Y``, CG0176); each part only where the patient has such a criterion, criteria in
+    protocol order (review 28: "I1, E10 NOT MET" called the exclusion criteria not met).
 
     Parameters
     ----------
@@ -59,14 +72,23 @@ def screen_failure_terms(patient_ids: pd.Series, criterion_ids: pd.Series) -> pd
     Returns
     -------
     pandas.Series
-        Per patient (the index, sorted), its term: at most 19 IDs of at most 3 characters, 16 + 19 * 5
-        + 8 characters, well under XPT's 200. One Arrow join over all rows, no Python per patient.
+        Per patient (the index, sorted), its term: at most 8 inclusion and 11 exclusion IDs,
+        :data:`LONGEST_TERM` characters, under XPT's 200. One Arrow join per category over all
+        rows, no Python per patient.
     """
     ordered = in_key_order(pd.DataFrame({"patient_id": patient_ids.astype(str).to_numpy(),
                                          "criterion_id": criterion_ids.astype(str).to_numpy()}))
     codes, patients = pd.factorize(ordered["patient_id"])  # in key order, so codes ascend with it
-    joined = joined_by_key(codes, pa.array(ordered["criterion_id"].to_numpy(), type=pa.large_string()), ", ")
-    return pd.Series((f"{SCREEN_FAILURE_DECOD}: " + joined + " NOT MET").to_numpy(), index=patients[joined.index])
+    criteria = ordered["criterion_id"].to_numpy()
+    inclusion = ordered["criterion_id"].str.startswith(INCLUSION_PREFIX).to_numpy()
+    parts = []
+    for rows, words in ((inclusion, INCLUSION_WORDS), (~inclusion, EXCLUSION_WORDS)):
+        joined = joined_by_key(codes[rows], pa.array(criteria[rows], type=pa.large_string()), ", ")
+        part = words[0] + joined + words[1]
+        parts.append(part.reindex(range(len(patients)), fill_value=""))
+    both = (parts[0] != "") & (parts[1] != "")
+    terms = f"{SCREEN_FAILURE_DECOD}: " + parts[0] + both.map({True: "; ", False: ""}) + parts[1]
+    return pd.Series(terms.to_numpy(dtype=object), index=patients)
 
 
 def ds_domain(subjects: pd.DataFrame, verdicts: pd.DataFrame, outcomes: pd.DataFrame, studyid: str) -> pd.DataFrame:
