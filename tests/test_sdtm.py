@@ -300,16 +300,32 @@ def test_records_follow_the_keys_not_the_input_row_order(runs: dict[str, Path], 
         assert (tmp_path / "out" / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
 
 
-def test_a_criteria_version_outside_ascii_is_spelt_in_ascii(tmp_path: Path) -> None:
-    # Audit, session 16: "Amendment 2 – Nov 2026" went into ti.xpt as UTF-8 (24 bytes, define said 22).
+@pytest.mark.parametrize(("version", "says"), [
+    ("Amendment 2 \u2013 Nov 2026", "'\\u2013'"),  # audit 16 spelt it "-"; review 28: refused, not rewritten
+    ("Amendment \u00e9", "'\\xe9'"),  # review 28: "Amendment e" beside "Amendment e" were one TIVERS
+    ("Amendment \u03b1", "'\\u03b1'"),  # audit 21: "Amendment" beside "Amendment beta"
+    ("A" * 210 + "1", "211 characters"),  # review 28: cut to 200, two versions differing at the end were one
+])
+def test_a_criteria_version_tivers_cannot_hold_unchanged_exits_2(tmp_path: Path, version: str, says: str,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     criteria = tmp_path / "amendment.yaml"
-    criteria.write_text('version: "Amendment 2 – Nov 2026"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
+    criteria.write_text(f'version: "{version}"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["sdtm", str(DEMO_DATASET), "--out", str(out), "--studyid", STUDYID, "--criteria", str(criteria)]) == 2
+    err = capsys.readouterr().err
+    assert f"criteria file {criteria}: key 'version' has value '{version[:20]}" in err, err
+    assert says in err and "at most 200 printable ASCII characters" in err and "TIVERS" in err
+    assert not out.exists()
+
+
+def test_a_criteria_version_of_200_ascii_characters_is_tivers_unchanged(tmp_path: Path) -> None:
+    version = "Amendment 2 - Nov 2026 " + "x" * (200 - 23)
+    criteria = tmp_path / "amendment.yaml"
+    criteria.write_text(f'version: "{version}"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
     assert main(["sdtm", str(DEMO_DATASET), "--out", str(tmp_path / "out"), "--studyid", STUDYID,
                  "--criteria", str(criteria)]) == 0
     data, _ = xpt(tmp_path / "out" / "ti.xpt")
-    assert set(data["TIVERS"]) == {"Amendment 2 - Nov 2026"}
-    define = read_csv(tmp_path / "out" / "define.csv").set_index("variable")
-    assert define.loc["TIVERS", "length"] == str(len("Amendment 2 - Nov 2026"))
+    assert set(data["TIVERS"]) == {version} and len(version) == 200
 
 
 def test_ascii_text_spells_symbols_and_cuts_at_a_word() -> None:
@@ -460,18 +476,6 @@ def test_a_patient_id_no_usubjid_can_hold_exits_2(runs: dict[str, Path], tmp_pat
     err = capsys.readouterr().err
     assert "row 1, column patient_id" in err and "cannot be a USUBJID" in err and "ASCII" in err
     assert not (tmp_path / "out").exists()
-
-
-def test_a_criteria_version_whose_letters_ascii_cannot_hold_exits_2(tmp_path: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    # Audit, session 21: "Amendment α" and "Amendment β" both became TIVERS "Amendment".
-    criteria = tmp_path / "alpha.yaml"
-    criteria.write_text('version: "Amendment \u03b1"\nmax_steroid_mg_per_day: 10\n', encoding="utf-8")
-    out = tmp_path / "out"
-    assert main(["sdtm", str(DEMO_DATASET), "--out", str(out), "--studyid", STUDYID, "--criteria", str(criteria)]) == 2
-    err = capsys.readouterr().err
-    assert "Amendment \u03b1" in err and "cannot be written in ASCII" in err and "TIVERS" in err
-    assert not out.exists()
 
 
 def test_ti_rule_names_every_limit_so_versions_that_differ_in_one_differ_in_ti(tmp_path: Path) -> None:

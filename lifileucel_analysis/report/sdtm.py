@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract.parameter_files import quoted
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
 from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, VALUE_LEVEL,
@@ -146,19 +147,29 @@ def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
     return text[:limit - 3].rsplit(" ", 1)[0] + "..."
 
 
-def _version_in_ascii(version: str) -> str:
-    """The criteria version as TIVERS: ASCII, refused where that would drop a letter or digit.
+def tivers(version: str, parameters_file: str) -> str:
+    """The criteria version as TIVERS, unchanged: refused unless it is at most :data:`MAX_TEXT` printable
+    ASCII characters.
 
-    TIVERS tells versions apart, so "Amendment α" and "Amendment β" must not both become
-    "Amendment" (audit, session 21); accents and the symbols :data:`ASCII_REPLACEMENTS` spells
-    are written in ASCII as in every value.
+    TIVERS tells versions apart, so no spelling may make two versions one: cutting two long versions that
+    differ at the end, or dropping an accent ("Amendment é", "Amendment e"), did (review 28; "Amendment α"
+    and "Amendment β" both became "Amendment" before, audit session 21). The version is the criteria
+    file's own text, so its author names it within what an XPT v5 value holds.
+
+    Raises
+    ------
+    SdtmInputError
+        Naming the file, the key, the value and what is allowed.
     """
-    lost = sorted({c for c in version if not c.isascii() and c.isalnum() and c not in ASCII_REPLACEMENTS
-                   and not unicodedata.normalize("NFKD", c).encode("ascii", "ignore")})
-    if lost:
-        raise SdtmInputError(f"criteria version {version!r}: {', '.join(lost)} cannot be written in ASCII (TIVERS, "
-                             "which tells criteria versions apart); name the version with ASCII letters and digits")
-    return ascii_text(version)
+    bad = sorted({c for c in version if not (" " <= c <= "~")})
+    if len(version) <= MAX_TEXT and not bad:
+        return version
+    found = f"{len(version)} characters" if not bad else "characters outside printable ASCII: " + ", ".join(
+        ascii(c) for c in bad)
+    raise SdtmInputError(f"criteria file {parameters_file}: key 'version' has value {quoted(version)} ({found}); "
+                         f"expected at most {MAX_TEXT} printable ASCII characters: it becomes TIVERS, which tells "
+                         "criteria versions apart, and shortening or transliterating it could make two versions "
+                         "one; name the version in ASCII letters, digits and punctuation")
 
 
 def check_studyid(studyid: str) -> str:
@@ -194,8 +205,9 @@ def ti_domain(catalog: Mapping[str, Any], studyid: str) -> pd.DataFrame:
     return pd.DataFrame({
         "STUDYID": studyid, "DOMAIN": "TI", "IETESTCD": criteria["id"],
         "IETEST": criteria["record_text"].map(ascii_text), "IECAT": criteria["kind"].map(IE_CATEGORIES),
-        # The version is the criteria file's own text: ASCII and <= 200 bytes like every value.
-        "TIRL": criteria["rule"].map(ascii_text), "TIVERS": _version_in_ascii(str(catalog["criteria_version"])),
+        # The version is the criteria file's own text, refused rather than rewritten (:func:`tivers`).
+        "TIRL": criteria["rule"].map(ascii_text),
+        "TIVERS": tivers(str(catalog["criteria_version"]), str(catalog["parameters_file"])),
     })
 
 
@@ -277,6 +289,8 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
     """
     check_studyid(studyid)
     catalog = criteria_catalog(criteria)
+    # Before screening a dataset: the file as given names the version TIVERS cannot hold.
+    tivers(str(catalog["criteria_version"]), str(criteria) if criteria else str(catalog["parameters_file"]))
     screening = load_screening(Path(source), criteria, None if dataset is None else Path(dataset))
     _refuse_subjects_xpt_cannot_hold(screening.verdicts["patient_id"].astype(str), studyid, Path(source))
     subjects = {} if screening.subjects is None else {
