@@ -281,13 +281,16 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV), define.csv and codelists.csv."""
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
 
-    try:
-        domains = sdtm_domains(Path(args.source), args.studyid, args.criteria,
-                               None if args.dataset is None else Path(args.dataset))
-    except SdtmInputError as exc:
-        _say(f"error: {exc}", file=sys.stderr)
-        return EXIT_INVALID
-    for path in write_sdtm(domains, Path(args.out)):
+    out = Path(args.out)
+    with output_lock(out):  # one writer per output folder, as screen: two exports cannot mix their files
+        try:
+            domains = sdtm_domains(Path(args.source), args.studyid, args.criteria,
+                                   None if args.dataset is None else Path(args.dataset))
+        except SdtmInputError as exc:
+            _say(f"error: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        written = write_sdtm(domains, out)
+    for path in written:
         _say(f"wrote {path}")
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
         _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "

@@ -2,13 +2,19 @@
 
 CSV cells that a spreadsheet would run as a formula are neutralised, since coordinators open
 these files in Excel; Parquet is read by programs and is written as is.
+
+:func:`publish_set` moves a staged set of files into an output folder as one set (the SDTM
+export): the folder ends with exactly this run's files of the set's family, or, on a failure,
+as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -16,7 +22,6 @@ import pandas as pd
 
 from .chunked_output import write_csv_chunks, write_parquet_chunks
 from .csv_rows import FORMULA_PREFIXES, is_text_column
-
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -68,3 +73,87 @@ def long_table_name(stem: str, rows: int, choice: str) -> str:
     """File name of a long output table: CSV, Parquet, or (``auto``) Parquet above the row limit."""
     parquet = choice == "parquet" or (choice == "auto" and rows > PARQUET_ABOVE_ROWS)
     return f"{stem}.parquet" if parquet else f"{stem}.csv"
+
+
+def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable[str]) -> list[Path]:
+    """Move the files ``names`` from ``staging`` into ``out`` as one set; remove the rest of ``family`` there.
+
+    Nothing half-written: a new ``out`` is ``staging`` renamed in one step. Into an existing folder, the
+    files of ``family`` (every name the writer can produce) it holds are first moved aside, then the new
+    files moved in; only when all are in are the old ones deleted, so an earlier run's file that this run
+    does not write (DM from a dataset export beside a result folder's IE) does not stay beside them. On
+    a failure the new files are taken out and the old ones put back. ``staging`` must be beside ``out``
+    (same file system: every move is a rename).
+
+    Parameters
+    ----------
+    staging : Path
+        The folder holding exactly the finished files ``names``.
+    names : sequence of str
+        This run's files, in the order to return them.
+    out : Path
+        The output folder (created when missing).
+    family : iterable of str
+        Every file name the writer can produce (``names`` among them); other files in ``out`` are left alone.
+
+    Returns
+    -------
+    list of Path
+        ``out / name`` for each of ``names``.
+
+    Raises
+    ------
+    OSError
+        A file could not be moved, with ``filename`` the destination in ``out`` and the message saying that
+        ``out`` was left as it was (or, if even that failed, where the earlier files are).
+    """
+    if not out.exists():
+        os.chmod(staging, 0o755)
+        os.replace(staging, out)
+        return [out / name for name in names]
+    if not out.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "exists and is not a folder; the files are written into a folder",
+                                 str(out))
+    present = [name for name in dict.fromkeys([*names, *family]) if os.path.lexists(out / name)]
+    folders = [name for name in present if (out / name).is_dir() and not (out / name).is_symlink()]
+    if folders:
+        raise IsADirectoryError(errno.EISDIR, f"is a folder where the export writes a file; nothing in {out} "
+                                "was changed: move it away", str(out / folders[0]))
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
+    moved_aside: list[str] = []
+    moved_in: list[str] = []
+    target = out  # the file in ``out`` being moved, for the message
+    try:
+        for name in present:
+            target = out / name
+            os.replace(target, aside / name)
+            moved_aside.append(name)
+        for name in names:
+            target = out / name
+            os.replace(staging / name, target)
+            moved_in.append(name)
+    except OSError as error:
+        kept = _roll_back(out, staging, aside, moved_in, moved_aside)
+        raise OSError(error.errno, f"{error.strerror or error}; {kept}", str(target)) from error
+    shutil.rmtree(aside, ignore_errors=True)
+    return [out / name for name in names]
+
+
+def _roll_back(out: Path, staging: Path, aside: Path, moved_in: list[str], moved_aside: list[str]) -> str:
+    """Take this run's files out of ``out`` and put the earlier ones back; say what ``out`` now holds."""
+    stuck = []
+    for name in reversed(moved_in):
+        try:
+            os.replace(out / name, staging / name)
+        except OSError:
+            stuck.append(str(out / name))
+    for name in reversed(moved_aside):
+        try:
+            os.replace(aside / name, out / name)
+        except OSError:
+            stuck.append(str(aside / name))
+    if stuck:
+        return (f"{out} could not be put back as it was ({', '.join(stuck)} stayed where they are); the earlier "
+                f"files not in {out} are in {aside}")
+    shutil.rmtree(aside, ignore_errors=True)
+    return f"nothing was changed in {out}"

@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contract.output_files import publish_set
 from ..contract.parameter_files import quoted
 from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
@@ -114,6 +115,9 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
     "DS": (DS_LABEL, tuple(Variable(name, label, kind, origin) for name, label, kind, origin in DS_VARIABLES)),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
+SDTM_FILES: tuple[str, ...] = (*(f"{domain.lower()}.{ext}" for domain in DOMAINS for ext in ("xpt", "csv")),
+                               "define.csv", "codelists.csv")
+"""Every file name :func:`write_sdtm` can write: an export removes those of an earlier one it does not write."""
 
 
 @dataclass(frozen=True)
@@ -329,12 +333,24 @@ def _char_length(values: pd.Series) -> int:
 
 
 def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
-    """Write each domain as ``.xpt`` (v5) and ``.csv``, ``define.csv`` and ``codelists.csv``, atomically.
+    """Write each domain as ``.xpt`` (v5) and ``.csv``, ``define.csv`` and ``codelists.csv``, as one set.
+
+    Every file is written into a staging folder beside ``out`` first, then the set is moved in
+    (:func:`..contract.output_files.publish_set`): ``out`` ends with exactly this export's SDTM files,
+    the earlier export's others (of :data:`SDTM_FILES`: DM, SUPPDM, DS from a dataset beside a
+    result folder's TI, IE, DV) removed, or, on a failure, as it was (review 28: a reused folder kept
+    an earlier run's DM beside a new IE; a failure partway left two runs' files mixed). Other files
+    in ``out`` are left alone.
 
     Returns
     -------
     list of Path
         The files written, in a fixed order.
+
+    Raises
+    ------
+    OSError
+        A file cannot be written or moved in (its ``filename`` is the destination in ``out``).
     """
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -348,10 +364,7 @@ def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
         define_table(domains).to_csv(staging / "define.csv", index=False, lineterminator="\n")
         codelists_table(domains.frames()).to_csv(staging / "codelists.csv", index=False, lineterminator="\n")
         names += ["define.csv", "codelists.csv"]
-        out.mkdir(parents=True, exist_ok=True)
-        for name in names:
-            (staging / name).replace(out / name)
-        return [out / name for name in names]
+        return publish_set(staging, names, out, SDTM_FILES)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
