@@ -77,13 +77,15 @@ def cmd_screen(args: argparse.Namespace) -> int:
             run = screen_plain(args.dataset, out, options, args.long_format, args.history)
     for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
+    if run.cut is not None:  # every patient of the file accounted for before the count screened
+        _say(f"{run.cut.patients_in} patients in the dataset: {run.cut.patients_set_aside} consented after the data "
+             f"cut {run.cut.cut_date} (set aside, not screened), {run.n_in} screened")
     _say(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:
         _say(f"{run.findings} data-quality finding(s): see findings.csv", file=sys.stderr)
     if run.cut is not None:
-        _say(f"data cut {run.cut.cut_date}: {run.cut.patients_set_aside} patient(s) consented after it "
-              "set aside (not screened); rows and dates after it counted in data_cut.csv")
+        _say(f"data cut {run.cut.cut_date}: rows and dates after it counted in data_cut.csv")
     for path in run.written:
         _say(f"wrote {path}")
     if run.recorded is not None:

@@ -303,6 +303,27 @@ def test_the_page_header_and_the_worklist_count_from_the_cut_date() -> None:
     assert f"Data current to {latest} (latest consent date in the data" in without.page_header("program_overview").text
 
 
+def test_at_a_cut_the_pages_account_for_every_patient_of_the_dataset() -> None:
+    # Counted from the file: patients consented after the cut are set aside (review 28C: the heading said
+    # only the number screened, and the reconciliation started from it).
+    cut = "2026-03-31"
+    consent = pd.read_csv(FIXTURE_DATASET / "patients.csv", dtype=str)["consent_date"]
+    after = int((consent > cut).sum())
+    assert 0 < after < len(consent)
+    report = EligibilityReport.build(site="all", dataset=str(FIXTURE_DATASET), cut_date=cut)
+    assert report.scope().detail == (f"{len(consent) - after} patients screened at the data cut {cut}, of "
+                                     f"{len(consent)} in the dataset: {after} consented after the cut, not screened.")
+    table = report.verdict_counts().tables[1].frame.set_index("check")["patients"]
+    assert table["patients in the dataset"] == len(consent)
+    assert table[f"consented after the data cut {cut} (not screened)"] == after
+    screened = len(consent) - after
+    assert table["patients screened at the cut (N in)"] == table["patients with a verdict (N out)"] == screened
+    site = EligibilityReport.build(site="mskcc", dataset=str(FIXTURE_DATASET), cut_date=cut)
+    assert site.scope().detail.endswith(f"at the data cut {cut} (program-wide, {after} patients consented after the "
+                                        "cut are not screened).")
+    assert "patients in the dataset" not in set(site.verdict_counts().tables[1].frame["check"])
+
+
 def test_the_cut_date_is_in_the_provenance_and_the_parameters() -> None:
     report = EligibilityReport.build(site="all", dataset=str(FIXTURE_DATASET), cut_date="2026-03-31")
     items = dict(report.provenance().frame.itertuples(index=False))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 
@@ -14,6 +15,7 @@ from helpers import case_tables, concat_tables
 from lifileucel_analysis.contract import schema
 
 from lifileucel_analysis.report import site_summaries, summaries, table_one
+from lifileucel_analysis.contract.data_cut import DataCut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.engine.parameters import load_params
@@ -106,6 +108,16 @@ def test_verdict_counts_and_reconciliation(mixed: ScreeningResult) -> None:
     table = summaries.reconciliation(mixed).set_index("check")["patients"]
     assert table["patients in the input (N in)"] == 6
     assert table["patients with a verdict (N out)"] == 6
+
+
+def test_reconciliation_at_a_data_cut_starts_from_every_patient_of_the_dataset(mixed: ScreeningResult) -> None:
+    # 10 patients in the file, 4 consented after the cut: the 6 screened are counted from the 10.
+    cut = DataCut(dt.date(2025, 3, 5), patients_in=10, patients_set_aside=4, rows_set_aside={}, dates_blanked={})
+    table = summaries.reconciliation(mixed, cut)
+    assert table.values.tolist()[:3] == [["patients in the dataset", 10],
+                                         ["consented after the data cut 2025-03-05 (not screened)", 4],
+                                         ["patients screened at the cut (N in)", 6]]
+    assert table.values.tolist()[-1] == ["patients with a verdict (N out)", 6]
 
 
 def test_verdict_counts_list_every_verdict_even_when_zero(three: ScreeningResult) -> None:

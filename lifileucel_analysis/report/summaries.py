@@ -38,6 +38,7 @@ from typing import Protocol
 
 import pandas as pd
 
+from ..contract.data_cut import DataCut
 from ..contract.schema import CRITERION_IDS
 from ..engine.catalog import criterion_labels as catalog_labels
 from ..engine.parameters import CriteriaParams
@@ -149,13 +150,24 @@ def verdict_counts(result: ResultLike) -> pd.DataFrame:
     return frame
 
 
-def reconciliation(result: ResultLike) -> pd.DataFrame:
+def reconciliation(result: ResultLike, cut: DataCut | None = None) -> pd.DataFrame:
     """The N in = N out check as a two-column table for reviewers.
+
+    Parameters
+    ----------
+    result : ScreeningResult-like
+        The screening (of the page's patients).
+    cut : DataCut, optional
+        The data cut of a program-wide screening: the table starts from the patients in the
+        dataset and the patients the cut set aside, so that every patient of the file is
+        accounted for (review 28C: the pages said "47 patients screened" of 400 and counted
+        the 353 consented after the cut only in the provenance appendix).
 
     Returns
     -------
     pandas.DataFrame
-        ``check``, ``patients``: patients in the input (N in), each verdict, and patients
+        ``check``, ``patients``: with a cut, the patients in the dataset and those consented
+        after the cut (not screened); patients in the input (N in), each verdict, and patients
         with a verdict (N out, the sum of the verdicts). The two totals are equal by
         construction: the function raises instead of returning a table where they differ.
 
@@ -165,7 +177,10 @@ def reconciliation(result: ResultLike) -> pd.DataFrame:
         See :func:`reconcile`.
     """
     counts = verdict_counts(result)
-    rows = [("patients in the input (N in)", result.n_in)]
+    rows = [] if cut is None else [
+        ("patients in the dataset", cut.patients_in),
+        (f"consented after the data cut {cut.cut_date.isoformat()} (not screened)", cut.patients_set_aside)]
+    rows += [("patients in the input (N in)" if cut is None else "patients screened at the cut (N in)", result.n_in)]
     rows += [(f"verdict {verdict}", int(n)) for verdict, n in zip(counts["verdict"], counts["patients"])]
     n_out = int(counts["patients"].sum())
     rows.append(("patients with a verdict (N out)", n_out))
