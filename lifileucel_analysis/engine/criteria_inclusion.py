@@ -13,7 +13,8 @@ import pyarrow.compute as pc
 from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
                            window_open_reasons, yes_fails)
 from .criterion import criterion
-from .evidence import TEXT, Part, Rule, Text, blank_fields, combine, decide, join_per_patient, join_texts, text_series
+from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates, join_per_patient, join_texts,
+                       text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
                                   reading_evidence, unnumbered_open, why_not_counted)
@@ -317,7 +318,7 @@ def _before_the_window(part: Part, consent: pd.Series, ld: pd.Series, w: Window,
     rows = np.flatnonzero(empty)
     if not len(rows):
         return part
-    dates = pa.array(ld.iloc[rows].dt.strftime("%Y-%m-%d").to_numpy(dtype=object), type=TEXT)
+    dates = pa.array(iso_dates(ld.iloc[rows]).to_numpy(dtype=object), type=TEXT)
     starts = pa.array(w.start.iloc[rows].to_numpy(dtype=object), type=TEXT)
     said = pc.binary_join_element_wise(
         pa.scalar("NMA-LD (", TEXT), dates, pa.scalar(") is dated before the lab window opens (", TEXT), starts,

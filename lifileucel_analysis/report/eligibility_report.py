@@ -168,17 +168,8 @@ class EligibilityReport:
         """A heading naming the site (or all sites) and the number screened."""
         n = len(self.result.verdicts)
         code = "" if self.site == ALL_SITES else f" ({self.site})"
-        return Heading(f"{self.scope_name}{code}", f"{n} patients screened{self._cut_account()}.")
-
-    def _cut_account(self) -> str:
-        """What a data cut left out, beside the number screened (review 28C: only the appendix counted it)."""
-        if self.cut is None:
-            return ""
-        date, aside = self.cut.cut_date.isoformat(), self.cut.patients_set_aside
-        if self.site == ALL_SITES:
-            return (f" at the data cut {date}, of {self.cut.patients_in} in the dataset: {aside} consented after "
-                    "the cut, not screened")
-        return f" at the data cut {date} (program-wide, {aside} patients consented after the cut are not screened)"
+        return Heading(f"{self.scope_name}{code}",
+                       f"{n} patients screened{page_parts.cut_account(self.cut, self.site == ALL_SITES)}.")
 
     def run_parameters(self) -> Tables:
         """The notebook parameters and every criteria parameter, as tables (not code)."""

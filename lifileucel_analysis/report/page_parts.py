@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ..contract.data_cut import DataCut
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from ..engine.parameters import ParamsError
@@ -140,3 +141,19 @@ def legend(params: object) -> HtmlTable:
     rows += [(short, "abbreviation", meaning) for short, meaning in ABBREVIATIONS.items()]
     return HtmlTable(pd.DataFrame(rows, columns=["ID or abbreviation", "kind", "meaning"]),
                      caption="Legend: criterion IDs (record order) and abbreviations")
+
+
+def cut_account(cut: DataCut | None, program_wide: bool) -> str:
+    """What a data cut left out, said after "N patients screened" (``""`` without a cut).
+
+    Every patient of the file is accounted for where the count is read (review 28C: only the
+    provenance appendix counted those consented after the cut); the cut counts them program-wide
+    only, so a site's page says so.
+    """
+    if cut is None:
+        return ""
+    date, aside = cut.cut_date.isoformat(), cut.patients_set_aside
+    if program_wide:
+        return (f" at the data cut {date}, of {cut.patients_in} in the dataset: {aside} consented after the cut, "
+                "not screened")
+    return f" at the data cut {date} (program-wide, {aside} patients consented after the cut are not screened)"
