@@ -381,3 +381,23 @@ def test_the_index_names_the_dataset_as_the_report_pages_do(tmp_path: Path) -> N
     assert build.dataset_sha256 == dataset_fingerprint(DEMO_DATASET)
     assert list(build.parameter_files) == ["params/program.yaml"]
     assert build.python_version == python_version() == ".".join(map(str, sys.version_info[:2]))
+
+
+def test_a_patient_tables_short_text_columns_are_marked_to_break_between_words_only() -> None:
+    from lifileucel_analysis.report.html_tables import HtmlTable
+    from lifileucel_analysis.runner.html_export import OFFLINE_TEMPLATE
+
+    # Column 3 holds short texts (a date and its status), column 4 sentences with long column names
+    # (review 28C: "2023-12-26: date passe / d" in print).
+    frame = pd.DataFrame({"patient_id": ["P1", "P2"], "site_id": ["mskcc", "mskcc"],
+                          "nmald": ["2023-12-26: date passed", "not scheduled"],
+                          "why_unknown": ["I8: alternative therapy available not recorded "
+                                          "(alternative_therapy_available)", "I6: ECOG not recorded (ecog)"]})
+    html = HtmlTable(frame).to_html()
+    assert re.search(r'<table[^>]*class="[^"]*\beap-patient-table eap-words-3"', html)
+    assert "eap-words-4" not in html
+    # The page's style sheet keeps a marked column's words whole, printed and in a wide window.
+    assert ("@media print, (min-width: 1000px) {\n  .jp-RenderedHTMLCommon div.lifileucel-table "
+            "table.eap-words-3 td:nth-child(3) { overflow-wrap: break-word; }") in OFFLINE_TEMPLATE
+    # A table that is not a patient table is not marked.
+    assert "eap-words" not in HtmlTable(frame.drop(columns="site_id")).to_html()

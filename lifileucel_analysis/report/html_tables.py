@@ -94,8 +94,9 @@ class HtmlTable:
             shown = display_frame(self.frame.iloc[:self.shown_rows], blank_repeats=self.blank_repeats)
             # Patient and site first: the table class keeps those two cells on one line each.
             patients = list(self.frame.columns[:2]) == ["patient_id", "site_id"]
-            table = shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left",
-                                  classes="eap-patient-table" if patients else None)
+            classes = (["eap-patient-table", *(f"eap-words-{n}" for n in short_word_columns(shown))] if patients
+                       else None)
+            table = shown.to_html(index=False, escape=True, border=0, na_rep="", justify="left", classes=classes)
             if title:  # a <caption>: a screen reader announces it with the table; printed, it stays with it
                 table = table.replace(">", f'>\n  <caption style="text-align: left">{title}</caption>', 1)
             parts.append(table)
@@ -195,6 +196,22 @@ def format_value(value: object, percent: bool = False) -> str:
     if isinstance(value, tuple | list):
         return "; ".join(str(v) for v in value)
     return str(value)
+
+
+SHORT_CELL = 32
+"""Characters of the longest cell a column of short texts holds (``2023-12-26: date passed``, ``no change``)."""
+MAX_SHORT_WORD_COLUMN = 24
+"""The last column position the page's style sheet has a short-text rule for."""
+
+
+def short_word_columns(shown: pd.DataFrame) -> list[int]:
+    """The 1-based positions, from the third on, of the columns of :func:`display_frame`'s ``shown``
+    whose every cell has at most :data:`SHORT_CELL` characters: the page breaks their cells between
+    words only (the runner's style sheet), so a date or "passed" is not cut in two (review 28C). The
+    columns of sentences (what to collect, why unknown) may still break anywhere and share the rest of
+    the width, so that a long column name in a sentence cannot push the table off the page."""
+    return [n for n, column in enumerate(shown.columns[2:MAX_SHORT_WORD_COLUMN], start=3)
+            if not len(shown) or shown[column].str.len().max() <= SHORT_CELL]
 
 
 def display_frame(frame: pd.DataFrame, blank_repeats: Sequence[str] = ()) -> pd.DataFrame:

@@ -10,9 +10,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from ..report.html_tables import MAX_SHORT_WORD_COLUMN
+
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+SHORT_WORD_RULES = "@media print, (min-width: 1000px) {\n" + "\n".join(
+    f"  .jp-RenderedHTMLCommon div.lifileucel-table table.eap-words-{n} td:nth-child({n}) "
+    "{ overflow-wrap: break-word; }"
+    for n in range(3, MAX_SHORT_WORD_COLUMN + 1)) + "\n}"
+"""A patient table's column of short texts (:func:`..report.html_tables.short_word_columns`) breaks between
+words only, printed and in a window of 1,000 px or more: "2023-12-26: date passed", not "passe / d" (review
+28C); the others may break anywhere, so that a long column name in a sentence cannot push the table off the
+page. In a narrower window every column may break anywhere: a worklist of ten columns does not fit 800 px
+with its dates whole (tests/test_browser.py)."""
 OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {#- The lab template, minus everything it loads from a CDN: the reports are read offline. -#}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
@@ -35,6 +46,7 @@ OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 .jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(-n+2) {
   white-space: nowrap; overflow-wrap: normal; }
 .jp-RenderedHTMLCommon div.lifileucel-table table.eap-patient-table td:nth-child(n+3) { overflow-wrap: anywhere; }
+""" + SHORT_WORD_RULES + """
 .jp-RenderedImage img, .jp-RenderedHTMLCommon img { max-width: 100%; height: auto; }
 .jp-OutputArea-output { overflow-x: visible; }
 .eap-summary { border: 1px solid #ccc; background: #fbfbfb; padding: 4px 12px; }
