@@ -49,7 +49,7 @@ Edit = Callable[[Rows], None]
 Build = Callable[[Path], Path]
 Check = Callable[[Path, Path], None]
 
-OUTPUTS = ("findings.csv", "verdicts.csv", "outcomes.csv", "missing_data.csv", "waivers.csv")
+OUTPUTS = ("findings.csv", "verdicts.csv", "outcomes.csv", "missing_data.csv", "waivers.csv", "criteria_used.csv")
 MAX_MESSAGE_CHARS = 30_000
 """No message is longer than this, however many problems (10,000 problems included)."""
 FORMULA_START = re.compile(r"^[=+\-@\t\r]")

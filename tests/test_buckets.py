@@ -454,9 +454,9 @@ def test_an_earlier_runs_other_files_do_not_pass_for_this_runs(source: Path, cut
     out = tmp_path / "out"
     assert cli.main(["screen", str(source), "--out", str(out), "--long-format", "parquet", "--cut-date", cut_date]) == 0
     assert cli.main(["screen", str(tmp_path / ("small" if second == "plain" else "b")), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["fields-honorhealth.csv", "fields-mskcc.csv", "findings.csv",
-                                                     "missing_data.csv", "outcomes.csv", "verdicts.csv", "waivers.csv",
-                                                     "worklist-honorhealth.csv", "worklist-mskcc.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["criteria_used.csv", "fields-honorhealth.csv", "fields-mskcc.csv",
+                                                     "findings.csv", "missing_data.csv", "outcomes.csv", "verdicts.csv",
+                                                     "waivers.csv", "worklist-honorhealth.csv", "worklist-mskcc.csv"]
 
 
 @pytest.mark.parametrize("long_format", ["csv", "parquet"])

@@ -24,7 +24,7 @@ def test_parquet_and_csv_hold_the_same_tables(dataset: Path, tmp_path: Path) -> 
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "csv"), "--long-format", "csv"]) == 0
     assert cli.main(["screen", str(dataset), "--out", str(tmp_path / "pq"), "--long-format", "parquet"]) == 0
     assert sorted(p.name for p in (tmp_path / "pq").iterdir() if not p.name.startswith(("worklist-", "fields-"))) == [
-        "findings.csv", "missing_data.parquet", "outcomes.parquet", "verdicts.csv", "waivers.csv"]
+        "criteria_used.csv", "findings.csv", "missing_data.parquet", "outcomes.parquet", "verdicts.csv", "waivers.csv"]
     for stem in ("outcomes", "missing_data"):
         from_csv = pd.read_csv(tmp_path / "csv" / f"{stem}.csv", keep_default_na=False, dtype=str)
         from_parquet = pd.read_parquet(tmp_path / "pq" / f"{stem}.parquet").astype(str)

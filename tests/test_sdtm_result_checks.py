@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from lifileucel_analysis.cli import main
-from lifileucel_analysis.paths import DEMO_DATASET
+from lifileucel_analysis.paths import DEMO_DATASET, PARAMS_DIR
 
 STUDYID = "IOV-LN144-EAP"
 
@@ -100,3 +101,30 @@ def test_a_verdicts_file_without_the_criteria_lists_is_refused(screened: Path, t
     verdicts, _ = copy_of(screened, folder)
     verdicts.drop(columns=["waived"]).to_csv(folder / "verdicts.csv", index=False)
     assert "missing column(s) waived" in refused(folder, tmp_path, capsys)
+
+
+def test_a_folder_screened_with_other_criteria_is_refused_and_accepted_with_them(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A what-if screen (steroids up to 20 mg/day) exported with the default criteria: TI would say
+    # "> 10 mg/day" beside an IE built on 20 (review 28, finding 4).
+    what_if = PARAMS_DIR / "criteria" / "what-if-steroid-20.yaml"
+    folder = tmp_path / "what-if"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(what_if)]) == 0
+    recorded = read_csv(folder / "criteria_used.csv").set_index("item")["value"]
+    assert recorded["parameters_file"] == "what-if-steroid-20.yaml"
+    assert recorded["criteria_version"] == yaml.safe_load(what_if.read_text(encoding="utf-8"))["version"]
+    err = refused(folder, tmp_path, capsys)
+    assert "criteria_used.csv: item params_sha256" in err and "what-if-steroid-20.yaml" in err, err
+    assert "pass --criteria with the file screen was given" in err
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID,
+                 "--criteria", str(what_if)]) == 0
+    assert "criteria_used.csv" not in capsys.readouterr().err  # checked, so no note
+
+
+def test_a_folder_without_its_criteria_record_is_exported_with_a_note(
+        screened: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "older"
+    copy_of(screened, folder)
+    (folder / "criteria_used.csv").unlink()  # as a folder screened before session 28
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID]) == 0
+    assert "has no criteria_used.csv" in capsys.readouterr().err

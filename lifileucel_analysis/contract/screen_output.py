@@ -16,8 +16,11 @@ import pandas as pd
 from .data_cut import DataCut
 from .output_files import long_table_name
 
-__all__ = ["WAIVERS_COLUMNS", "WAIVERS_FILE", "ScreenedTables", "file_name"]
+__all__ = ["CRITERIA_FILE", "WAIVERS_COLUMNS", "WAIVERS_FILE", "ScreenedTables", "file_name"]
 
+CRITERIA_FILE = "criteria_used.csv"
+"""The criteria a screen applied (``item``, ``value``: version, parameter file, hash of the limits), which an
+SDTM export of the folder checks its criteria against."""
 WAIVERS_FILE = "waivers.csv"
 """The screen's documented waivers, one row per override row applied (its criterion is ``waived``)."""
 WAIVERS_COLUMNS = ("patient_id", "site_id", "criterion_id", "original_outcome", "original_evidence", "approved_by",

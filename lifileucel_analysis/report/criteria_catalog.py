@@ -13,12 +13,15 @@ version in one other, :func:`criteria_version`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import CATALOG
@@ -151,3 +154,22 @@ def write_catalog(catalog: Mapping[str, Any], path: str | Path) -> Path:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return path
+
+
+def params_sha256(params: CriteriaParams) -> str:
+    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes."""
+    text = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def criteria_record(params: CriteriaParams, criteria: str | Path | None = None) -> pd.DataFrame:
+    """The criteria a screen applied, as ``item``, ``value`` rows (``screen``'s ``criteria_used.csv``).
+
+    ``criteria_version`` (SDTM ``TIVERS``, :func:`criteria_version`), ``parameters_file`` (its name) and
+    ``params_sha256`` (:func:`params_sha256` of the limits): an SDTM export of the folder builds TI from
+    the criteria it is given, and refuses criteria other than these (review 28: a what-if screen
+    exported with the default criteria gave a TI whose limits contradicted IE and DM).
+    """
+    return pd.DataFrame([("criteria_version", criteria_version(criteria)),
+                         ("parameters_file", Path(criteria).name if criteria else CRITERIA_PARAMS_NAME),
+                         ("params_sha256", params_sha256(params))], columns=["item", "value"])

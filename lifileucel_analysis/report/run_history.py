@@ -49,6 +49,7 @@ from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import ScreeningResult
 from .changes import choose_runs, patient_changes, site_counts
+from .criteria_catalog import params_sha256
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import PreparedInputs, ScreenedInputs
 
@@ -97,12 +98,6 @@ class RunRecord:
     criteria_version: str
     params_sha256: str
     package_version: str
-
-
-def params_sha256(params: CriteriaParams) -> str:
-    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes."""
-    text = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def run_record(inputs: ScreenedInputs | PreparedInputs, criteria_version: str | None = None) -> RunRecord:

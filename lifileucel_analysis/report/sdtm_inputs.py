@@ -18,13 +18,13 @@ from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.dataset import ScreeningDataset
 from ..contract.messages import ShownAsMessage
 from ..contract.schema import CRITERION_IDS
-from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE
+from ..contract.screen_output import CRITERIA_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .sdtm_subjects import subjects_of
 
-__all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder", "refuse_rows",
-           "screening_from_result", "with_subjects_of"]
+__all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder",
+           "refuse_other_criteria", "refuse_rows", "screening_from_result", "with_subjects_of"]
 
 
 ID_LISTS: dict[str, str] = {"failed": "fail", "unknown": "unknown", "waived": "waived"}
@@ -249,6 +249,7 @@ def load_screening(source: Path, criteria: str | Path | None = None, dataset: Pa
     from ..contract.loading import load_dataset
 
     if is_result_folder(source):
+        refuse_other_criteria(source, criteria)
         screening = read_result_folder(source)
         return screening if dataset is None else with_subjects_of(screening, load_dataset(dataset), dataset)
     if dataset is not None:
@@ -258,6 +259,34 @@ def load_screening(source: Path, criteria: str | Path | None = None, dataset: Pa
 
     loaded = load_dataset(source)
     return replace(screening_from_result(screen(loaded, load_params(criteria))), subjects=subjects_of(loaded))
+
+
+def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
+    """A result folder is exported with the criteria it was screened with: TI's rules and version come from
+    ``criteria``, IE, DV and DM from the folder (review 28: a what-if screen exported with the default
+    criteria gave a TI contradicting IE). Checked against the folder's ``criteria_used.csv``, which
+    ``screen`` writes since session 28; an older folder has none, and is exported as given (the command
+    says so).
+
+    Raises
+    ------
+    SdtmInputError
+        Naming the file, the item, what the folder recorded and what ``criteria`` gives.
+    """
+    path = folder / CRITERIA_FILE
+    if not path.is_file():
+        return
+    from ..engine.parameters import load_params
+    from .criteria_catalog import criteria_record
+
+    recorded = _read_table(path, ("item", "value")).set_index("item")["value"]
+    given = criteria_record(load_params(criteria), criteria).set_index("item")["value"]
+    for item in ("params_sha256", "criteria_version"):
+        if recorded.get(item) != given[item]:
+            raise SdtmInputError(
+                f"{path}: item {item} is {recorded.get(item)!r} (screened with {recorded.get('parameters_file')!r}), "
+                f"but the criteria given ({given['parameters_file']!r}) have {given[item]!r}; TI would contradict IE "
+                "and DM: pass --criteria with the file screen was given")
 
 
 def with_subjects_of(screening: Screening, dataset: ScreeningDataset, path: Path) -> Screening:

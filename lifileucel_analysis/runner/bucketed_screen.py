@@ -52,8 +52,9 @@ from ..contract.drug_file import read_drug_file
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
 from ..contract.id_lookup import positions_in_each
-from ..contract.screen_output import ScreenedTables, file_name
+from ..contract.screen_output import CRITERIA_FILE, ScreenedTables, file_name
 from ..engine.parameters import load_params
+from ..report.criteria_catalog import criteria_record
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, FIELDS_PREFIX, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables,
                              finish_ordered_chunk, latest_of, publish)
@@ -150,6 +151,8 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         final = staging / "final"
         final.mkdir()
         files = _write_merged(jobs, summaries, final, long_format)
+        write_csv_chunks([criteria_record(load_params(options.params), options.params)], final / CRITERIA_FILE)
+        files.append(CRITERIA_FILE)
         written = publish(final, files, out)
         recorded = _record(history, layout, options, jobs, summaries) if history is not None else None
     finally:

@@ -40,9 +40,10 @@ from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS, screened_sites
-from ..contract.screen_output import WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
+from ..contract.screen_output import CRITERIA_FILE, WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
 from ..engine.screening import ScreeningResult, screen
 from ..report.collection_list import field_rows, finish_fields
+from ..report.criteria_catalog import criteria_record
 from ..report.downloads import readable
 from ..report.screening_inputs import ScreenedInputs, prepare_inputs, screen_files
 from ..report.worklist import (DataCurrency, currency_of, dated_for_file, finish_worklist, in_worklist_order,
@@ -266,6 +267,7 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
         files[name] = finish_ordered_chunk(name, rows.drop(columns=ORDER_KEY), as_of)
     if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
         files[DATA_CUT_FILE] = inputs.cut.frame()
+    files[CRITERIA_FILE] = criteria_record(inputs.params, inputs.criteria_params_path)  # what TI must say
     return files
 
 

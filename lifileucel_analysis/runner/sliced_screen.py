@@ -45,7 +45,9 @@ from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, wr
 from ..contract.output_files import long_table_name
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
 from ..contract.schema import SITE_IDS
+from ..contract.screen_output import CRITERIA_FILE
 from ..engine.screening import ScreeningResult, screen
+from ..report.criteria_catalog import criteria_record
 from ..report.screening_inputs import PreparedInputs
 from ..report.worklist import DataCurrency, worklist_rows
 from .screen_command import (DATA_CUT_FILE, ORDER_KEY, PATIENT_TABLES, ScreenRun, fields_file, finish_ordered_chunk,
@@ -212,6 +214,8 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         done.files.append(DATA_CUT_FILE)
+    write_csv_chunks([criteria_record(prepared.params, prepared.criteria_params_path)], final / CRITERIA_FILE)
+    done.files.append(CRITERIA_FILE)
     return done
 
 
