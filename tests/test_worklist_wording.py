@@ -1024,3 +1024,14 @@ def test_an_nmald_dated_before_the_lab_window_asks_for_the_dates_not_for_labs_in
     outcome, _, _ = outcome_of("I7", patient={"lymphodepletion_date": "2025-02-01"}, labs=[
         {"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-02-01"}])
     assert outcome == "fail"
+
+
+def test_an_ongoing_grade_5_toxicity_passes_e2_but_its_sentence_says_so() -> None:
+    # Grade 5 is outside the record's 2-4, so E2 passes; an ongoing fatal toxicity is a recording error,
+    # which the pass must not hide from a monitor reading outcomes alone (audit 28D).
+    fatal = {"term": "colitis", "category": "other", "grade": 5, "ongoing": "yes"}
+    assert outcome_of("E2", toxicities=[fatal, {**fatal, "term": "rash", "grade": 1}]) == (
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (2 recorded; grade 5 (fatal) "
+                "recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, other, ongoing yes)", "")
+    assert outcome_of("E2", toxicities=[{**fatal, "ongoing": "no"}]) == (
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (1 recorded)", "")

@@ -86,14 +86,21 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         return join_per_patient(f.tox_pos[rows], texts[rows].reset_index(drop=True), f.n, "; ")
 
     count = np.bincount(f.tox_pos, minlength=f.n)
+    settled = np.bincount(f.tox_pos[could], minlength=f.n) == 0
+    # Grade 5 is outside 2-4, so it passes, but an ongoing fatal toxicity is a recording error the pass
+    # must not hide from a monitor reading outcomes alone (audit 28D; findings.csv names the row).
+    fatal = (is_yes(ongoing) & (grade == 5)).to_numpy(dtype=bool, na_value=False)
     return decide(f.n, [
         Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
              "ongoing grade 2-4 toxicity: {matched}"),
-        Rule(np.bincount(f.tox_pos[could], minlength=f.n) == 0, P,
+        Rule(settled & (np.bincount(f.tox_pos[fatal], minlength=f.n) > 0), P,
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded; grade 5 (fatal) "
+             "recorded as ongoing, outside 2-4 and a data-quality finding: {fatal})"),
+        Rule(settled, P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded)"),
         Rule(True, U, "toxicity not fully recorded: {unclear}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
-        "count": pd.Series(count)})
+        "count": pd.Series(count), "fatal": per_patient(fatal)})
 
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
