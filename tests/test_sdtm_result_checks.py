@@ -128,3 +128,29 @@ def test_a_folder_without_its_criteria_record_is_exported_with_a_note(
     (folder / "criteria_used.csv").unlink()  # as a folder screened before session 28
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID]) == 0
     assert "has no criteria_used.csv" in capsys.readouterr().err
+
+
+def test_a_criteria_version_the_csv_writer_quotes_is_matched_as_written(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # "-draft 2" is stored as "'-draft 2" (a spreadsheet would run it as a formula); the export with the
+    # same file must still match it (review 28b: it was refused).
+    criteria = tmp_path / "draft.yaml"
+    criteria.write_text("version: '-draft 2'\n", encoding="utf-8")
+    folder = tmp_path / "draft"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(criteria)]) == 0
+    assert "'-draft 2" in (folder / "criteria_used.csv").read_text(encoding="utf-8")
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID,
+                 "--criteria", str(criteria)]) == 0
+    assert "-draft 2" in (tmp_path / "sdtm" / "ti.csv").read_text(encoding="utf-8")
+
+
+def test_an_edited_criteria_record_is_refused_with_its_row(screened: Path, tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "twice"
+    copy_of(screened, folder)
+    record = read_csv(folder / "criteria_used.csv")
+    pd.concat([record, record.iloc[[0]]], ignore_index=True).to_csv(folder / "criteria_used.csv", index=False)
+    err = refused(folder, tmp_path, capsys)
+    assert "criteria_used.csv: row 4, column item: value 'criteria_version'" in err, err
+    record.iloc[[0]].to_csv(folder / "criteria_used.csv", index=False)
+    assert "no row for item(s) parameters_file, params_sha256" in refused(folder, tmp_path, capsys)

@@ -162,8 +162,7 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
     (a pass made a fail, another date) would put a criterion in IE, or date a deviation, that no
     screen gave (review 23E). A cell the CSV writer quoted (a leading ``=``) is compared both ways."""
     def spellings(value: str) -> tuple[str, ...]:
-        unquoted = value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
-        return (value, unquoted)
+        return (value, _unquoted(value))
 
     agree = []
     for sentence, by, day, was, replaced in zip(sentences, first["approved_by"], first["approved_date"],
@@ -279,14 +278,27 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
     from ..engine.parameters import load_params
     from .criteria_catalog import criteria_record
 
-    recorded = _read_table(path, ("item", "value")).set_index("item")["value"]
+    table = _read_table(path, ("item", "value"))
     given = criteria_record(load_params(criteria), criteria).set_index("item")["value"]
+    items = table["item"]
+    refuse_rows(~items.isin(given.index) | items.duplicated(), items, path, "item",
+                f"expected each of {', '.join(given.index)} once, as screen writes them")
+    missing = [item for item in given.index if item not in set(items)]
+    if missing:
+        raise SdtmInputError(f"{path}: no row for item(s) {', '.join(missing)}; expected the file screen wrote")
+    # The CSV writer quotes a text a spreadsheet would run as a formula ("-draft 2" as "'-draft 2").
+    recorded = pd.Series([_unquoted(v) for v in table["value"]], index=items.to_numpy())
     for item in ("params_sha256", "criteria_version"):
-        if recorded.get(item) != given[item]:
+        if recorded[item] != given[item]:
             raise SdtmInputError(
-                f"{path}: item {item} is {recorded.get(item)!r} (screened with {recorded.get('parameters_file')!r}), "
+                f"{path}: item {item} is {recorded[item]!r} (screened with {recorded['parameters_file']!r}), "
                 f"but the criteria given ({given['parameters_file']!r}) have {given[item]!r}; TI would contradict IE "
                 "and DM: pass --criteria with the file screen was given")
+
+
+def _unquoted(value: str) -> str:
+    """A cell as written before the CSV writer's formula quote (``'-draft 2`` -> ``-draft 2``)."""
+    return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
 
 
 def with_subjects_of(screening: Screening, dataset: ScreeningDataset, path: Path) -> Screening:
