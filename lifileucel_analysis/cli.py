@@ -78,8 +78,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     if run.cut is not None:  # every patient of the file accounted for before the count screened
-        _say(f"{run.cut.patients_in} patients in the dataset: {run.cut.patients_set_aside} consented after the data "
-             f"cut {run.cut.cut_date} (set aside, not screened), {run.n_in} screened")
+        _say(run.cut.account(run.n_in))
     _say(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:

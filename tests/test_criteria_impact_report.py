@@ -318,3 +318,13 @@ def test_the_built_page_has_its_sections_downloads_and_the_fixture_s_differences
     assert impact["criterion ID"].tolist()[0] == "I1" and len(impact) == 19
     assert (folder / "all-differences.xlsx").is_file() and (folder / "all-criterion-impact.xlsx").is_file()
     assert str(PROJECT_ROOT) not in page
+
+
+def test_at_a_cut_the_header_accounts_for_every_patient_of_the_dataset() -> None:
+    cut = "2026-03-31"
+    consent = pd.read_csv(FIXTURE_DATASET / "patients.csv", dtype=str)["consent_date"]
+    after = int((consent > cut).sum())
+    header = CriteriaImpactReport.build(dataset=str(FIXTURE_DATASET), cut_date=cut).page_header()
+    account = (f"{len(consent)} patients in the dataset: {after} consented after the data cut {cut} (set aside, "
+               f"not screened), {len(consent) - after} screened.")
+    assert f"<p>{account}</p>" in header.html and account in header.text

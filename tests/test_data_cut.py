@@ -90,7 +90,7 @@ def test_screen_command_writes_the_cut_beside_the_tables(tmp_path: Path, capsys:
     # Every patient of the file accounted for: 3 in = 1 set aside + 2 screened (review 28C).
     said = capsys.readouterr().out
     assert ("3 patients in the dataset: 1 consented after the data cut 2025-03-05 (set aside, not screened), "
-            "2 screened\nscreened 2 patients in, 2 verdicts out") in said
+            "2 screened.\nscreened 2 patients in, 2 verdicts out") in said
     assert main(["screen", str(data), "--out", str(tmp_path / "out")]) == 0
     assert not (tmp_path / "out" / "data_cut.csv").exists()  # an uncut run must not carry an old cut
     assert main(["screen", str(data), "--out", str(tmp_path / "bad"), "--cut-date", "2025-02-30"]) == 2

@@ -311,16 +311,24 @@ def test_at_a_cut_the_pages_account_for_every_patient_of_the_dataset() -> None:
     after = int((consent > cut).sum())
     assert 0 < after < len(consent)
     report = EligibilityReport.build(site="all", dataset=str(FIXTURE_DATASET), cut_date=cut)
-    assert report.scope().detail == (f"{len(consent) - after} patients screened at the data cut {cut}, of "
-                                     f"{len(consent)} in the dataset: {after} consented after the cut, not screened.")
+    account = (f"{len(consent)} patients in the dataset: {after} consented after the data cut {cut} (set aside, "
+               f"not screened), {len(consent) - after} screened.")
+    # The header every page opens with (review 28, 3: the first version changed only scope(), which no
+    # notebook shows), in its HTML and its text.
+    for page in ("program_overview", "eligibility_report"):
+        header = report.page_header(page)
+        assert f"<p>{account}</p>" in header.html and account in header.text
+    assert report.scope().detail == f"{len(consent) - after} patients screened. {account}"
     table = report.verdict_counts().tables[1].frame.set_index("check")["patients"]
     assert table["patients in the dataset"] == len(consent)
     assert table[f"consented after the data cut {cut} (not screened)"] == after
     screened = len(consent) - after
     assert table["patients screened at the cut (N in)"] == table["patients with a verdict (N out)"] == screened
     site = EligibilityReport.build(site="mskcc", dataset=str(FIXTURE_DATASET), cut_date=cut)
-    assert site.scope().detail.endswith(f"at the data cut {cut} (program-wide, {after} patients consented after the "
-                                        "cut are not screened).")
+    said = (f"Data cut {cut}: {after} {'patient' if after == 1 else 'patients'} of the program consented after it "
+            "(set aside, not screened).")
+    assert f"<p>{said}</p>" in site.page_header("site_summary").html
+    assert site.scope().detail.endswith(said)
     assert "patients in the dataset" not in set(site.verdict_counts().tables[1].frame["check"])
 
 

@@ -128,6 +128,21 @@ class DataCut:
         """:meth:`rows` as a two-column table (``item``, ``value``)."""
         return pd.DataFrame(self.rows(), columns=["item", "value"])
 
+    def account(self, screened: int | None = None) -> str:
+        """Every patient of the file accounted for, where a count of screened patients is read.
+
+        ``"400 patients in the dataset: 353 consented after the data cut 2023-01-15 (set aside, not
+        screened), 47 screened."``; with ``screened`` ``None`` (a site's page: the cut counts patients
+        program-wide only) ``"Data cut 2023-01-15: 353 patients of the program consented after it (set
+        aside, not screened)."`` (review 28C: only the provenance appendix counted them).
+        """
+        date, aside = self.cut_date.isoformat(), self.patients_set_aside
+        if screened is None:
+            return (f"Data cut {date}: {aside} {'patient' if aside == 1 else 'patients'} of the program consented "
+                    "after it (set aside, not screened).")
+        return (f"{self.patients_in} {'patient' if self.patients_in == 1 else 'patients'} in the dataset: {aside} "
+                f"consented after the data cut {date} (set aside, not screened), {screened} screened.")
+
 
 def _after(column: pd.Series, cut: pd.Timestamp) -> pd.Series:
     return (column > cut).fillna(False).astype(bool)

@@ -168,8 +168,8 @@ class EligibilityReport:
         """A heading naming the site (or all sites) and the number screened."""
         n = len(self.result.verdicts)
         code = "" if self.site == ALL_SITES else f" ({self.site})"
-        return Heading(f"{self.scope_name}{code}",
-                       f"{n} patients screened{page_parts.cut_account(self.cut, self.site == ALL_SITES)}.")
+        account = page_parts.cut_account(self.cut, n if self.site == ALL_SITES else None)
+        return Heading(f"{self.scope_name}{code}", f"{n} patients screened.{' ' if account else ''}{account}")
 
     def run_parameters(self) -> Tables:
         """The notebook parameters and every criteria parameter, as tables (not code)."""

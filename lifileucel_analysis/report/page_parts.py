@@ -17,7 +17,6 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..contract.data_cut import DataCut
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from ..engine.parameters import ParamsError
@@ -119,13 +118,15 @@ def page_header(report: object, page: str) -> Markup:
         action.append("Oversight: " + "; ".join(f"{c:,} {html.escape(what)}" for what, c in flags.items())
                       + ' (<a href="#Oversight">details</a>).')
     related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
+    account = cut_account(report.cut, n if report.site == ALL_SITES else None)
     text = (f"{report.scope_name}: {n} screened; eligible {counts['eligible']}, pending {counts['pending']}, "
-            f"ineligible {counts['ineligible']}. {report.currency.sentence()}")
+            f"ineligible {counts['ineligible']}. {account}{' ' if account else ''}{report.currency.sentence()}")
     body = (f'<div class="eap-summary"><h2>{html.escape(report.scope_name)}'
             f"{'' if report.site == ALL_SITES else ' (' + html.escape(report.site) + ')'}</h2>"
             f'<p class="eap-currency"><strong>{html.escape(report.currency.sentence())}</strong></p>'
             f"<p>{n:,} patients screened: <strong>{counts['eligible']:,} eligible</strong>, "
             f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
+            + (f"<p>{html.escape(account)}</p>" if account else "") +
             f"<p>{' '.join(action)}</p>"
             f'<p class="eap-related">Related pages of the build: {related}</p>'
             # A notebook run alone (JupyterLab, papermill) has no downloads beside it: the build writes them.
@@ -143,17 +144,7 @@ def legend(params: object) -> HtmlTable:
                      caption="Legend: criterion IDs (record order) and abbreviations")
 
 
-def cut_account(cut: DataCut | None, program_wide: bool) -> str:
-    """What a data cut left out, said after "N patients screened" (``""`` without a cut).
-
-    Every patient of the file is accounted for where the count is read (review 28C: only the
-    provenance appendix counted those consented after the cut); the cut counts them program-wide
-    only, so a site's page says so.
-    """
-    if cut is None:
-        return ""
-    date, aside = cut.cut_date.isoformat(), cut.patients_set_aside
-    if program_wide:
-        return (f" at the data cut {date}, of {cut.patients_in} in the dataset: {aside} consented after the cut, "
-                "not screened")
-    return f" at the data cut {date} (program-wide, {aside} patients consented after the cut are not screened)"
+def cut_account(cut: object, screened: int | None) -> str:
+    """:meth:`..contract.data_cut.DataCut.account` of a page's cut (``""`` without one); ``screened`` ``None``
+    for a site's page."""
+    return "" if cut is None else cut.account(screened)
