@@ -111,9 +111,13 @@ def read_result_folder(folder: Path) -> Screening:
                 "appears twice: one row per patient")
     stray = ~outcomes["patient_id"].isin(verdicts["patient_id"])
     refuse_rows(stray, outcomes["patient_id"], found[0], "patient_id", "no such patient in verdicts.csv")
-    _refuse_outcomes_not_one_per_criterion(verdicts, outcomes, folder / "verdicts.csv", found[0])
+    # Each outcome row's patient (row of verdicts.csv) and criterion as integers, read once: the checks
+    # count and compare them, not 9.5 million joined texts (review 28b: 10 s at 500,000 patients).
+    at = pd.Index(verdicts["patient_id"]).get_indexer(outcomes["patient_id"])
+    criterion = pd.Index(CRITERION_IDS).get_indexer(outcomes["criterion_id"]).astype(np.int64)
+    _refuse_outcomes_not_one_per_criterion(verdicts, outcomes, at, criterion, folder / "verdicts.csv", found[0])
     _refuse_verdicts_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
-    _refuse_id_lists_the_outcomes_contradict(verdicts, outcomes, folder / "verdicts.csv")
+    _refuse_id_lists_the_outcomes_contradict(verdicts, outcomes, at, criterion, folder / "verdicts.csv")
     waivers = _read_waivers(folder / WAIVERS_FILE, outcomes, found[0])
     return Screening(
         verdicts=verdicts.assign(assessed="")[["patient_id", "verdict", "assessed"]],
@@ -173,15 +177,16 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
     return np.array(agree, dtype=bool)
 
 
-def _refuse_outcomes_not_one_per_criterion(verdicts: pd.DataFrame, outcomes: pd.DataFrame, verdicts_path: Path,
-                                           outcomes_path: Path) -> None:
+def _refuse_outcomes_not_one_per_criterion(verdicts: pd.DataFrame, outcomes: pd.DataFrame, at: np.ndarray,
+                                           criterion: np.ndarray, verdicts_path: Path, outcomes_path: Path) -> None:
     """Each patient must have exactly one outcome row per criterion of the catalog, as ``screen`` writes
     them: a duplicated row gave IE two records of one criterion (a duplicate USUBJID + IETESTCD key), and
-    a deleted one dropped a failed criterion from IE while ``verdicts.csv`` still named it (review 28)."""
-    cell = outcomes["patient_id"] + "\t" + outcomes["criterion_id"]
+    a deleted one dropped a failed criterion from IE while ``verdicts.csv`` still named it (review 28).
+    ``at``, ``criterion``: each outcome row's patient (row of ``verdicts``) and criterion position."""
+    cell = pd.Series(at.astype(np.int64) * len(CRITERION_IDS) + criterion)
     refuse_rows(cell.duplicated(), outcomes["criterion_id"], outcomes_path, "criterion_id",
                 "a second row of this patient's criterion: one outcome row per patient and criterion")
-    rows = outcomes["patient_id"].value_counts().reindex(verdicts["patient_id"], fill_value=0).to_numpy()
+    rows = np.bincount(at, minlength=len(verdicts))
     short = pd.Series(rows != len(CRITERION_IDS), index=verdicts.index)
     if short.any():
         first = int(np.flatnonzero(short.to_numpy())[0])
@@ -194,12 +199,12 @@ def _refuse_outcomes_not_one_per_criterion(verdicts: pd.DataFrame, outcomes: pd.
                     f"{', '.join(missing)}: screen the dataset again")
 
 
-def _refuse_id_lists_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, path: Path) -> None:
+def _refuse_id_lists_the_outcomes_contradict(verdicts: pd.DataFrame, outcomes: pd.DataFrame, at: np.ndarray,
+                                             criterion: np.ndarray, path: Path) -> None:
     """``failed``, ``unknown`` and ``waived`` must name the patient's criteria of that outcome, ``;``-joined in
     catalog order, as ``screen`` writes them: a list that disagrees with the outcomes says the file was edited
     (review 28: an outcome row deleted left ``failed = I6;E3`` beside an IE without E3)."""
-    at = pd.Index(verdicts["patient_id"]).get_indexer(outcomes["patient_id"])
-    bit = np.int64(1) << pd.Index(CRITERION_IDS).get_indexer(outcomes["criterion_id"]).astype(np.int64)
+    bit = np.int64(1) << criterion
     for column, outcome in ID_LISTS.items():
         rows = (outcomes["outcome"] == outcome).to_numpy()
         bits = np.bincount(at[rows], weights=bit[rows], minlength=len(verdicts)).astype(np.int64)
