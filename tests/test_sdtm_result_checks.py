@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from helpers import middle_consent_date
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import DEMO_DATASET, PARAMS_DIR
@@ -154,3 +155,16 @@ def test_an_edited_criteria_record_is_refused_with_its_row(screened: Path, tmp_p
     assert "criteria_used.csv: row 4, column item: value 'criteria_version'" in err, err
     record.iloc[[0]].to_csv(folder / "criteria_used.csv", index=False)
     assert "no row for item(s) parameters_file, params_sha256" in refused(folder, tmp_path, capsys)
+
+
+def test_a_folder_screened_at_a_cut_is_exported_with_its_dataset_at_that_cut(tmp_path: Path) -> None:
+    # The dataset holds patients consented after the cut, which the folder's screen set aside; --dataset
+    # is read at the folder's cut, so they are not refused as strangers (review 28b: exit 2).
+    cut = middle_consent_date(DEMO_DATASET)
+    folder = tmp_path / "cut"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--cut-date", cut]) == 0
+    screened = set(read_csv(folder / "verdicts.csv")["patient_id"])
+    assert 0 < len(screened) < len(read_csv(DEMO_DATASET / "patients.csv"))
+    out = tmp_path / "sdtm"
+    assert main(["sdtm", str(folder), "--dataset", str(DEMO_DATASET), "--out", str(out), "--studyid", STUDYID]) == 0
+    assert set(read_csv(out / "dm.csv")["SUBJID"]) == screened

@@ -16,8 +16,10 @@ import pandas as pd
 from .data_cut import DataCut
 from .output_files import long_table_name
 
-__all__ = ["CRITERIA_FILE", "WAIVERS_COLUMNS", "WAIVERS_FILE", "ScreenedTables", "file_name"]
+__all__ = ["CRITERIA_FILE", "DATA_CUT_FILE", "WAIVERS_COLUMNS", "WAIVERS_FILE", "ScreenedTables", "file_name"]
 
+DATA_CUT_FILE = "data_cut.csv"
+"""With ``--cut-date``: the cut and what it set aside (``item``, ``value``; :meth:`.data_cut.DataCut.rows`)."""
 CRITERIA_FILE = "criteria_used.csv"
 """The criteria a screen applied (``item``, ``value``: version, parameter file, hash of the limits), which an
 SDTM export of the folder checks its criteria against."""

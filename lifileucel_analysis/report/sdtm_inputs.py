@@ -18,7 +18,7 @@ from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.dataset import ScreeningDataset
 from ..contract.messages import ShownAsMessage
 from ..contract.schema import CRITERION_IDS
-from ..contract.screen_output import CRITERIA_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
+from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from .sdtm_subjects import subjects_of
@@ -255,7 +255,9 @@ def load_screening(source: Path, criteria: str | Path | None = None, dataset: Pa
     if is_result_folder(source):
         refuse_other_criteria(source, criteria)
         screening = read_result_folder(source)
-        return screening if dataset is None else with_subjects_of(screening, load_dataset(dataset), dataset)
+        return screening if dataset is None else with_subjects_of(screening, _at_the_folders_cut(source,
+                                                                                                 load_dataset(dataset)),
+                                                                  dataset)
     if dataset is not None:
         raise SdtmInputError(f"--dataset {dataset}: only with a screen output folder; {source} is itself a dataset")
     from ..engine.parameters import load_params
@@ -304,6 +306,23 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
 def _unquoted(value: str) -> str:
     """A cell as written before the CSV writer's formula quote (``'-draft 2`` -> ``-draft 2``)."""
     return value[1:] if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES) else value
+
+
+def _at_the_folders_cut(folder: Path, dataset: ScreeningDataset) -> ScreeningDataset:
+    """The dataset as the folder's screen read it: at its data cut (``data_cut.csv``), if it had one, so
+    that the patients consented after the cut, which it set aside, are not refused as strangers (review
+    28b: a cut screen's folder could not be exported with ``--dataset``)."""
+    path = folder / DATA_CUT_FILE
+    if not path.is_file():
+        return dataset
+    from ..contract.data_cut import apply_cut, parse_cut_date
+
+    items = _read_table(path, ("item", "value")).set_index("item")["value"]
+    try:
+        cut_date = parse_cut_date(items.get("cut_date"))
+    except ValueError as error:
+        raise SdtmInputError(f"{path}: item cut_date: {error}") from None
+    return dataset if cut_date is None else apply_cut(dataset, cut_date)[0]
 
 
 def with_subjects_of(screening: Screening, dataset: ScreeningDataset, path: Path) -> Screening:

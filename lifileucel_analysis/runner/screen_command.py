@@ -40,7 +40,7 @@ from ..contract.data_cut import DataCut
 from ..contract.output_files import long_table_name, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS, screened_sites
-from ..contract.screen_output import CRITERIA_FILE, WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
+from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
 from ..engine.screening import ScreeningResult, screen
 from ..report.collection_list import field_rows, finish_fields
 from ..report.criteria_catalog import criteria_record
@@ -58,7 +58,6 @@ __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FIELDS_PREFIX", "FINDINGS_FILE", "OR
            "screen_plain", "stale_outputs", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
-DATA_CUT_FILE = "data_cut.csv"
 ORDER_KEY = "_order"
 """Column of a bucket's worklist rows holding :func:`..report.worklist.worklist_order_key`."""
 
