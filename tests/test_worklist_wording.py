@@ -1035,3 +1035,19 @@ def test_an_ongoing_grade_5_toxicity_passes_e2_but_its_sentence_says_so() -> Non
                 "recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, other, ongoing yes)", "")
     assert outcome_of("E2", toxicities=[{**fatal, "ongoing": "no"}]) == (
         "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (1 recorded)", "")
+
+
+def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_braf_option() -> None:
+    # BRAF option on, V600 mutant: an adjuvant BRAF line is not counted by I2 (no anti-PD-(L)1) but meets
+    # the BRAF requirement; the pass names it (audit 28D: "not counted: line 1 ..." beside a bare "prior
+    # BRAF inhibitor" read as a contradiction).
+    import dataclasses
+
+    params = dataclasses.replace(load_params(), require_braf_inhibitor_if_v600=True)
+    tables = case_tables(patient={"braf_v600": "mutant"}, therapies=[
+        line(1, agents="dabrafenib+trametinib", setting="adjuvant", recurrence_date="2024-06-01"),
+        line(2, agents="pembrolizumab")])
+    row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
+    assert row["outcome"] == "pass"
+    assert "not counted: line 1 (dabrafenib+trametinib)" in row["evidence"]
+    assert row["evidence"].endswith("; prior BRAF inhibitor (any line counts for it): line 1 (dabrafenib+trametinib)")

@@ -282,10 +282,13 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     v600_asks = pc.if_else(pc.equal(asks, ""), pa.scalar("patients.braf_v600", TEXT),
                            pc.binary_join_element_wise(pa.scalar("patients.braf_v600", TEXT), asks,
                                                        pa.scalar("; ", TEXT)))
-    values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks, "v600_asks": v600_asks}
+    # The BRAF lines named, whether I2 counts them or not (audit 28D: an adjuvant BRAF line listed as
+    # "not counted" beside a bare "prior BRAF inhibitor" read as a contradiction).
+    values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks, "v600_asks": v600_asks,
+              "braf_lines": line_labels(f, is_yes(braf).to_numpy(), "")}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
-        Rule(had, P, "prior BRAF inhibitor"),
+        Rule(had, P, "prior BRAF inhibitor (any line counts for it): {braf_lines}"),
         Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
         Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
         Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: {unclassified}",
