@@ -106,3 +106,18 @@ def test_the_outcome_before_the_waiver_is_read_right_whatever_a_late_reason_says
     assert row(result, "A", "E6")["outcome"] == "waived"
     assert result.waivers[["criterion_id", "original_outcome", "original_evidence"]].astype(str).values.tolist() == [
         ["E6", "fail", "steroid 15 mg/day > 10"]]
+
+
+def test_a_waiver_of_an_outcome_that_does_not_block_is_a_finding() -> None:
+    # P1 (female, cutaneous): E3 passes and E6 fails (steroid 20 mg/day), both waived; P2 (male): E11 is
+    # not applicable, waived. The E3 and E11 waivers change no verdict: a monitor should hear that the
+    # exception was not needed, or names another criterion (review 28C). Override rows 1-3 in file order.
+    tables = concat_tables([case_tables(patient_id="P1", patient={"steroid_mg_per_day": 20.0}, overrides=["E3", "E6"]),
+                            case_tables(patient_id="P2", patient={"sex": "male"}, overrides=["E11"])])
+    result = screen(ScreeningDataset(**tables))
+    found = result.findings[result.findings["finding"].str.contains("changes no verdict")]
+    assert found[["patient_id", "table", "row", "column", "value"]].values.tolist() == [
+        ["P1", "overrides", 1, "criterion_id", "E3"], ["P2", "overrides", 3, "criterion_id", "E11"]]
+    assert found["finding"].tolist()[1] == ("waiver of E11, whose outcome without it is not applicable: the waiver "
+                                            "changes no verdict; check that it names the criterion meant")
+    assert set(result.waivers["criterion_id"]) == {"E3", "E6", "E11"}  # all three applied, as documented

@@ -235,11 +235,17 @@ UNSIGNED_BESIDE_SIGNED = ("who approved this row's waiver is not recorded; anoth
 """The blank approver of a row whose criterion another, documented row waives (that one applies)."""
 
 
-def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None) -> list[pd.DataFrame]:
+def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None,
+                      needless: tuple[np.ndarray, np.ndarray] | None = None) -> list[pd.DataFrame]:
     """Override rows with a blank approver, approval date or reason (the waiver is not fully
-    documented), and rows of one patient and criterion that are more than one.
+    documented), rows of one patient and criterion that are more than one, and waivers of an
+    outcome that does not block.
 
     ``cut_date``: the data cut, where a waiver without a date is not applied (it may postdate it).
+    ``needless``: the rows (positions) of waivers applied to a ``pass`` or ``not_applicable`` outcome
+    and those outcomes (:attr:`.waivers.Waived.needless`): they change no verdict, but a monitor
+    reading the waivers should know the exception was not needed, or names another criterion than
+    meant (review 28C).
     """
     cell = overrides["patient_id"].astype(str) + "\t" + overrides["criterion_id"].astype(str)
     rows_of_cell = cell.map(cell.value_counts()).to_numpy() if len(cell) else np.zeros(0, dtype=np.int64)
@@ -259,6 +265,12 @@ def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None) 
                       criterion[hit] + " has " + rows_of_cell[hit].astype(str).astype(object)
                       + " override rows for this patient: it is waived if any of them is documented (its approver "
                         "recorded), and the waivers table lists each documented one"))
+    if needless is not None and len(needless[0]):
+        hit, was = needless
+        words = pd.Series(was, dtype=object).str.replace("_", " ", regex=False).to_numpy(dtype=object)
+        out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, "criterion_id", criterion[hit],
+                          "waiver of " + criterion[hit] + ", whose outcome without it is " + words
+                          + ": the waiver changes no verdict; check that it names the criterion meant"))
     return out
 
 
@@ -290,13 +302,14 @@ def repeated_row_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
             for table, frame in dataset.repeated_rows.items()]
 
 
-def data_findings(f: Facts, dataset: ScreeningDataset | None = None) -> pd.DataFrame:
+def data_findings(f: Facts, dataset: ScreeningDataset | None = None,
+                  needless: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
     """Every finding, ordered by patient (input order), then table and row (``dataset``: its overrides,
-    lab rows without a test and rows read once are read too)."""
+    lab rows without a test and rows read once are read too; ``needless``: as :func:`override_findings`)."""
     found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f)
     in_file = lab_findings(f)  # findings whose rows are file rows already
     if dataset is not None:
-        found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date)
+        found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date, needless)
         in_file += untested_lab_findings(dataset) + repeated_row_findings(dataset)
     mapped = [frame for frame in found if len(frame)]
     frames = [frame for frame in in_file if len(frame)]

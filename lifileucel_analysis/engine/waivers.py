@@ -46,6 +46,11 @@ class Waived:
     needs: pa.Array
     table: pd.DataFrame
     """The waivers applied, one row per documented override row (an override without its approver is not one)."""
+    needless: np.ndarray
+    """Positions in ``overrides`` of the waivers applied to an outcome that does not block (``pass`` or
+    ``not_applicable``): they change no verdict, and may name the wrong criterion (a data-quality finding)."""
+    needless_was: np.ndarray
+    """The outcome each of those replaced."""
 
 
 def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list[Text],
@@ -100,8 +105,9 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     open_order = order[~signed[order] & blocking[order]]
     cells, sentences = _with_cells_waived_late(at[order], note.iloc[order], late, evidence, codes.shape[1])
     table = _waivers_table(dataset, o, rows, (was, original), signed, rank)
+    needless = np.flatnonzero(signed & ~blocking)
     return Waived(cells, as_arrow(sentences).cast(TEXT), at[open_order], as_arrow(asked).cast(TEXT).take(open_order),
-                  table)
+                  table, needless, was_text.to_numpy(dtype=object)[needless])
 
 
 def _after_cut(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
