@@ -168,3 +168,36 @@ def test_a_folder_screened_at_a_cut_is_exported_with_its_dataset_at_that_cut(tmp
     out = tmp_path / "sdtm"
     assert main(["sdtm", str(folder), "--dataset", str(DEMO_DATASET), "--out", str(out), "--studyid", STUDYID]) == 0
     assert set(read_csv(out / "dm.csv")["SUBJID"]) == screened
+
+
+def test_at_a_cut_another_extract_or_an_edited_cut_record_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cut = middle_consent_date(DEMO_DATASET)
+    folder = tmp_path / "cut"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--cut-date", cut]) == 0
+    # A later extract: one more patient, consented after the cut, so the same patients at the cut
+    # (review 28c: it was accepted); the folder's cut record counted one patient fewer in the dataset.
+    later = tmp_path / "later"
+    shutil.copytree(DEMO_DATASET, later)
+    patients = read_csv(later / "patients.csv")
+    extra = patients.iloc[[0]].assign(patient_id="EAP-999999", consent_date="2099-01-01")
+    pd.concat([patients, extra], ignore_index=True).to_csv(later / "patients.csv", index=False)
+    out = tmp_path / "sdtm"
+    args = ["sdtm", str(folder), "--dataset", str(later), "--out", str(out), "--studyid", STUDYID]
+    assert main(args) == 2 and not out.exists()
+    err = capsys.readouterr().err
+    assert "data_cut.csv: item patients_in_dataset is" in err and "give the dataset this folder was screened" in err
+    # A cut record with its date twice names the row.
+    record = read_csv(folder / "data_cut.csv")
+    pd.concat([record, record.iloc[[0]]], ignore_index=True).to_csv(folder / "data_cut.csv", index=False)
+    assert main([*args[:3], str(DEMO_DATASET), *args[4:]]) == 2
+    assert f"data_cut.csv: row {len(record) + 1}, column item: value 'cut_date'" in capsys.readouterr().err
+
+
+def test_a_version_written_with_a_leading_quote_matches_its_own_file(tmp_path: Path) -> None:
+    criteria = tmp_path / "apos.yaml"
+    criteria.write_text("version: \"'-draft 3\"\n", encoding="utf-8")
+    folder = tmp_path / "apos"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(criteria)]) == 0
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID,
+                 "--criteria", str(criteria)]) == 0

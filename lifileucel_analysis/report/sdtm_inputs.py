@@ -294,9 +294,10 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
     if missing:
         raise SdtmInputError(f"{path}: no row for item(s) {', '.join(missing)}; expected the file screen wrote")
     # The CSV writer quotes a text a spreadsheet would run as a formula ("-draft 2" as "'-draft 2").
-    recorded = pd.Series([_unquoted(v) for v in table["value"]], index=items.to_numpy())
+    # A version that begins with a quote and a formula sign is ambiguous: either spelling is the one written.
+    recorded = pd.Series(table["value"].to_numpy(), index=items.to_numpy())
     for item in ("params_sha256", "criteria_version"):
-        if recorded[item] != given[item]:
+        if given[item] not in (recorded[item], _unquoted(recorded[item])):
             raise SdtmInputError(
                 f"{path}: item {item} is {recorded[item]!r} (screened with {recorded['parameters_file']!r}), "
                 f"but the criteria given ({given['parameters_file']!r}) have {given[item]!r}; TI would contradict IE "
@@ -317,12 +318,23 @@ def _at_the_folders_cut(folder: Path, dataset: ScreeningDataset) -> ScreeningDat
         return dataset
     from ..contract.data_cut import apply_cut, parse_cut_date
 
-    items = _read_table(path, ("item", "value")).set_index("item")["value"]
+    table = _read_table(path, ("item", "value"))
+    refuse_rows(table["item"].duplicated(), table["item"], path, "item", "an item written twice: once each")
+    items = table.set_index("item")["value"]
+    if items.get("cut_date", "") == "":
+        raise SdtmInputError(f"{path}: no cut_date; expected the file screen --cut-date wrote")
     try:
-        cut_date = parse_cut_date(items.get("cut_date"))
+        cut_date = parse_cut_date(items["cut_date"])
     except ValueError as error:
         raise SdtmInputError(f"{path}: item cut_date: {error}") from None
-    return dataset if cut_date is None else apply_cut(dataset, cut_date)[0]
+    cut, account = apply_cut(dataset, cut_date)
+    # The dataset must be the one screened: the same cut of another week's extract counts otherwise
+    # (review 28c: a later extract with the same patients by the cut was accepted).
+    for item, value in account.rows():
+        if items.get(item) != value:
+            raise SdtmInputError(f"{path}: item {item} is {items.get(item)!r}, but the dataset given at that cut has "
+                                 f"{value!r}: give the dataset this folder was screened from")
+    return cut
 
 
 def with_subjects_of(screening: Screening, dataset: ScreeningDataset, path: Path) -> Screening:
