@@ -302,19 +302,18 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     evidence = part.evidence.where(~unplaced, "consent date not recorded (consent_date) and NMA-LD not scheduled: "
                                               "the lab window cannot be placed")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
-    part = _before_the_window(part, column(f, "consent_date"), column(f, "lymphodepletion_date"), w,
-                              p.lab_lookback_days)
+    part = _before_the_window(part, column(f, "lymphodepletion_date"), w, p.lab_lookback_days)
     return _without_consent_note(part, labs.values(), w, p.lab_lookback_days), w.open_end & late, w
 
 
-def _before_the_window(part: Part, consent: pd.Series, ld: pd.Series, w: Window, lookback: int) -> Part:
+def _before_the_window(part: Part, ld: pd.Series, w: Window, lookback: int) -> Part:
     """I7 of a patient whose NMA-LD is dated before the lab window opens (``lookback`` days before consent).
 
     No result can count, so no lab can be collected to decide it: the dates are asked for, as
     contradicting each other (audit 28A: the worklist asked for results "collected 2024-02-02 to
     2024-01-05"). The data-quality findings name NMA-LD before consent too.
     """
-    empty = (ld < consent - pd.Timedelta(days=lookback)).to_numpy() & (part.codes == CODE[U])
+    empty = w.empty & (part.codes == CODE[U])
     rows = np.flatnonzero(empty)
     if not len(rows):
         return part

@@ -30,23 +30,26 @@ __all__ = ["Window", "lab_max_part", "lab_min_part", "lab_window", "window_text"
 @dataclass(frozen=True)
 class Window:
     """Per patient: the lab window as text, whether it can be placed at all, whether only its
-    latest possible start is known (consent blank, NMA-LD recorded), its first day as text, and
-    whether it has no end yet (consent recorded, NMA-LD not scheduled)."""
+    latest possible start is known (consent blank, NMA-LD recorded), its first day as text,
+    whether it has no end yet (consent recorded, NMA-LD not scheduled), and whether it is empty
+    (NMA-LD dated before its first day: no result can count)."""
 
     text: pd.Series
     placed: np.ndarray
     open_start: np.ndarray
     start: pd.Series
     open_end: np.ndarray
+    empty: np.ndarray
 
 
 def lab_window(f: Facts, p: CriteriaParams) -> Window:
     """The window a lab result must fall in, said with its dates ("2025-01-29 to 2025-03-01")."""
     consent, ld = column(f, "consent_date"), column(f, "lymphodepletion_date")
     open_start = consent.isna() & ld.notna()
-    start = _start_text(consent, ld, p.lab_lookback_days)
+    first_day = _first_day(consent, ld, p.lab_lookback_days)
+    start = iso_dates(pd.Series(first_day, index=consent.index))
     return Window(_window_text(start, ld), (consent.notna() | ld.notna()).to_numpy(), open_start.to_numpy(), start,
-                  (consent.notna() & ld.isna()).to_numpy())
+                  (consent.notna() & ld.isna()).to_numpy(), ld.to_numpy(dtype="datetime64[ns]") < first_day)
 
 
 def window_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
@@ -59,11 +62,15 @@ def window_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: i
     return _window_text(_start_text(consent, lymphodepletion, lookback_days), lymphodepletion)
 
 
+def _first_day(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> np.ndarray:
+    """The window's first day (NaT where it cannot be placed): :func:`.lab_results.window_start`."""
+    return window_start(consent.to_numpy(dtype="datetime64[ns]"), lymphodepletion.to_numpy(dtype="datetime64[ns]"),
+                        lookback_days)
+
+
 def _start_text(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
     """The window's first day as ``YYYY-MM-DD`` (NaN where it cannot be placed)."""
-    first_day = window_start(consent.to_numpy(dtype="datetime64[ns]"), lymphodepletion.to_numpy(dtype="datetime64[ns]"),
-                             lookback_days)
-    return iso_dates(pd.Series(first_day, index=consent.index))
+    return iso_dates(pd.Series(_first_day(consent, lymphodepletion, lookback_days), index=consent.index))
 
 
 def _window_text(start: pd.Series, lymphodepletion: pd.Series) -> pd.Series:
