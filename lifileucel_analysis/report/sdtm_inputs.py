@@ -191,8 +191,8 @@ def _refuse_outcomes_not_one_per_criterion(verdicts: pd.DataFrame, outcomes: pd.
     if short.any():
         first = int(np.flatnonzero(short.to_numpy())[0])
         patient = verdicts["patient_id"].iloc[first]
-        missing = [c for c in CRITERION_IDS if c not in set(outcomes.loc[outcomes["patient_id"] == patient,
-                                                                         "criterion_id"])]
+        present = set(outcomes.loc[outcomes["patient_id"] == patient, "criterion_id"])
+        missing = [c for c in CRITERION_IDS if c not in present]
         refuse_rows(short, verdicts["patient_id"], verdicts_path, "patient_id",
                     f"expected one row in {outcomes_path.name} per criterion ({len(CRITERION_IDS)}: "
                     f"{', '.join(CRITERION_IDS)}); the first such patient has {rows[first]}, without "
@@ -285,23 +285,38 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
     from ..engine.parameters import load_params
     from .criteria_catalog import criteria_record
 
-    table = _read_table(path, ("item", "value"))
     given = criteria_record(load_params(criteria), criteria).set_index("item")["value"]
-    items = table["item"]
-    refuse_rows(~items.isin(given.index) | items.duplicated(), items, path, "item",
-                f"expected each of {', '.join(given.index)} once, as screen writes them")
-    missing = [item for item in given.index if item not in set(items)]
-    if missing:
-        raise SdtmInputError(f"{path}: no row for item(s) {', '.join(missing)}; expected the file screen wrote")
+    recorded = _read_items(path, tuple(given.index), only=True)
     # The CSV writer quotes a text a spreadsheet would run as a formula ("-draft 2" as "'-draft 2").
     # A version that begins with a quote and a formula sign is ambiguous: either spelling is the one written.
-    recorded = pd.Series(table["value"].to_numpy(), index=items.to_numpy())
     for item in ("params_sha256", "criteria_version"):
         if given[item] not in (recorded[item], _unquoted(recorded[item])):
             raise SdtmInputError(
                 f"{path}: item {item} is {recorded[item]!r} (screened with {recorded['parameters_file']!r}), "
                 f"but the criteria given ({given['parameters_file']!r}) have {given[item]!r}; TI would contradict IE "
                 "and DM: pass --criteria with the file screen was given")
+
+
+def _read_items(path: Path, required: tuple[str, ...], only: bool = False) -> pd.Series:
+    """An ``item``, ``value`` file that ``screen`` writes (``criteria_used.csv``, ``data_cut.csv``): values by
+    item, each item once, every one of ``required`` present with a value (``only``: and no other item).
+
+    Raises
+    ------
+    SdtmInputError
+        Naming the row of an item written twice (or unknown), or the items missing.
+    """
+    table = _read_table(path, ("item", "value"))
+    items = table["item"]
+    bad = items.duplicated() | (~items.isin(required) if only else False)
+    allowed = f"expected each of {', '.join(required)} once" if only else "expected each item once"
+    refuse_rows(bad, items, path, "item", f"{allowed}, as screen writes them")
+    values = pd.Series(table["value"].to_numpy(), index=items.to_numpy())
+    missing = [item for item in required if values.get(item, "") == ""]
+    if missing:
+        raise SdtmInputError(f"{path}: no row for item(s) {', '.join(missing)} with a value; expected the file "
+                             "screen wrote")
+    return values
 
 
 def _unquoted(value: str) -> str:
@@ -318,11 +333,7 @@ def _at_the_folders_cut(folder: Path, dataset: ScreeningDataset) -> ScreeningDat
         return dataset
     from ..contract.data_cut import apply_cut, parse_cut_date
 
-    table = _read_table(path, ("item", "value"))
-    refuse_rows(table["item"].duplicated(), table["item"], path, "item", "an item written twice: once each")
-    items = table.set_index("item")["value"]
-    if items.get("cut_date", "") == "":
-        raise SdtmInputError(f"{path}: no cut_date; expected the file screen --cut-date wrote")
+    items = _read_items(path, ("cut_date",))
     try:
         cut_date = parse_cut_date(items["cut_date"])
     except ValueError as error:
