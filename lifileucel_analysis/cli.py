@@ -282,7 +282,6 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV), define.csv and codelists.csv."""
     from .contract.screen_output import CRITERIA_FILE
     from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
-    from .report.sdtm_inputs import is_result_folder
 
     out = Path(args.out)
     with output_lock(out):  # one writer per output folder, as screen: two exports cannot mix their files
@@ -298,7 +297,7 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
         _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
               "dates; add --dataset DATASET (the dataset it was screened from) to fill it", file=sys.stderr)
-    if is_result_folder(Path(args.source)) and not (Path(args.source) / CRITERIA_FILE).is_file():
+    if not domains.criteria_checked:
         _say(f"note: {args.source} has no {CRITERIA_FILE} (screened before it was written), so TI's criteria "
              "could not be checked against the screen's: pass the --criteria screen was given", file=sys.stderr)
     if domains.dm is None:

@@ -19,6 +19,7 @@ from helpers import middle_consent_date
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import DEMO_DATASET, PARAMS_DIR
+from lifileucel_analysis.report.sdtm import sdtm_domains
 
 STUDYID = "IOV-LN144-EAP"
 
@@ -129,6 +130,9 @@ def test_a_folder_without_its_criteria_record_is_exported_with_a_note(
     (folder / "criteria_used.csv").unlink()  # as a folder screened before session 28
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID]) == 0
     assert "has no criteria_used.csv" in capsys.readouterr().err
+    # The library says so on its result (the CLI prints it); a folder with the record is checked.
+    assert sdtm_domains(folder, STUDYID).criteria_checked is False
+    assert sdtm_domains(screened, STUDYID).criteria_checked is True
 
 
 def test_a_criteria_version_the_csv_writer_quotes_is_matched_as_written(

@@ -131,6 +131,9 @@ class SdtmDomains:
     dm: pd.DataFrame | None = None
     suppdm: pd.DataFrame | None = None
     ds: pd.DataFrame | None = None
+    criteria_checked: bool = True
+    """False when TI's criteria could not be checked against the screen's (a result folder without
+    ``criteria_used.csv``; :attr:`.sdtm_inputs.Screening.criteria_checked`)."""
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Return ``{domain: frame}``: TI, IE, DV, then DM, SUPPDM and DS where they were built."""
@@ -302,7 +305,8 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
         "suppdm": suppdm_domain(screening.subjects, screening.verdicts, studyid),
         "ds": ds_domain(screening.subjects, screening.verdicts, screening.outcomes, studyid)}
     return SdtmDomains(ti_domain(catalog, studyid), ie_domain(screening, catalog, studyid),
-                       dv_domain(screening, catalog, studyid), **subjects)
+                       dv_domain(screening, catalog, studyid), **subjects,
+                       criteria_checked=screening.criteria_checked)
 
 
 # --- writing ----------------------------------------------------------------------------

@@ -55,6 +55,9 @@ class Screening:
     waivers: pd.DataFrame
     subjects: pd.DataFrame | None = None
     """:func:`.sdtm_subjects.subjects_of` where the dataset was at hand (not from a result folder)."""
+    criteria_checked: bool = True
+    """False for a result folder without ``criteria_used.csv`` (screened before session 28): TI's criteria
+    could not be checked against the screen's (:func:`refuse_other_criteria`)."""
 
 
 def in_key_order(frame: pd.DataFrame) -> pd.DataFrame:
@@ -253,8 +256,7 @@ def load_screening(source: Path, criteria: str | Path | None = None, dataset: Pa
     from ..contract.loading import load_dataset
 
     if is_result_folder(source):
-        refuse_other_criteria(source, criteria)
-        screening = read_result_folder(source)
+        screening = replace(read_result_folder(source), criteria_checked=refuse_other_criteria(source, criteria))
         return screening if dataset is None else with_subjects_of(screening, _at_the_folders_cut(source,
                                                                                                  load_dataset(dataset)),
                                                                   dataset)
@@ -267,12 +269,17 @@ def load_screening(source: Path, criteria: str | Path | None = None, dataset: Pa
     return replace(screening_from_result(screen(loaded, load_params(criteria))), subjects=subjects_of(loaded))
 
 
-def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
+def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> bool:
     """A result folder is exported with the criteria it was screened with: TI's rules and version come from
     ``criteria``, IE, DV and DM from the folder (review 28: a what-if screen exported with the default
     criteria gave a TI contradicting IE). Checked against the folder's ``criteria_used.csv``, which
     ``screen`` writes since session 28; an older folder has none, and is exported as given (the command
     says so).
+
+    Returns
+    -------
+    bool
+        True when the criteria were checked; False for a folder without ``criteria_used.csv``.
 
     Raises
     ------
@@ -281,7 +288,7 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
     """
     path = folder / CRITERIA_FILE
     if not path.is_file():
-        return
+        return False
     from ..engine.parameters import load_params
     from .criteria_catalog import criteria_record
 
@@ -295,6 +302,7 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> None:
                 f"{path}: item {item} is {recorded[item]!r} (screened with {recorded['parameters_file']!r}), "
                 f"but the criteria given ({given['parameters_file']!r}) have {given[item]!r}; TI would contradict IE "
                 "and DM: pass --criteria with the file screen was given")
+    return True
 
 
 def _read_items(path: Path, required: tuple[str, ...], only: bool = False) -> pd.Series:
