@@ -198,13 +198,13 @@ def test_a_blank_unit_that_passes_in_either_unit_says_so() -> None:
 
 def test_a_blank_unit_that_fails_in_either_unit_says_so() -> None:
     # 0.5 read as 10^9/L or as /uL (0.0005 x10^9/L): below 1 either way. Bilirubin 60: 60 mg/dL or
-    # 60 umol/L (3.5 mg/dL), above 3 (the Gilbert limit) either way.
+    # 60 umol/L (3.5 mg/dL), above 2 (the limit without Gilbert syndrome) either way.
     labs = [lab("anc", 0.5, "2025-02-25", unit=None), lab("total_bilirubin", 60, "2025-02-25", unit=None)]
     row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
     assert row["outcome"] == "fail"
     assert row["evidence"] == ("ANC 0.5 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL); "
-                               "total bilirubin 60 (unit not recorded) on 2025-02-25 > 3 mg/dL in either unit "
-                               "(mg/dL or umol/L)")
+                               "total bilirubin 60 (unit not recorded) on 2025-02-25 > 2 mg/dL in either unit "
+                               "(mg/dL or umol/L) (gilbert_syndrome = no)")
 
 
 def test_a_blank_unit_of_a_test_with_one_unit_adds_nothing() -> None:

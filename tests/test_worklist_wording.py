@@ -33,7 +33,7 @@ def line(n: int, **changes: Any) -> dict[str, Any]:
 
 
 WITHOUT_CONSENT = ("consent date not recorded (consent_date): results from 28 days before NMA-LD onwards count at "
-                   "any consent date")
+                   "any consent date up to NMA-LD")
 """How I7 begins for a patient without a consent date and with NMA-LD scheduled."""
 
 
@@ -166,6 +166,30 @@ def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -
     assert "ALT 99.9 U/L (ULN 33.3) on 2025-02-25 <= 3 x ULN" in evidence
 
 
+@pytest.mark.parametrize(("patient", "lab", "evidence"), [
+    # AST 250 with ULN 40 is 6.25 x ULN: above 3 and 5 x ULN. The fail names the limit that applies
+    # and the condition that sets it (audit 29A: "> 5 x ULN" did not say liver_metastases = yes).
+    ({"liver_metastases": "yes"}, ("ast", 250, "U/L", 40),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN (liver_metastases = yes)"),
+    ({"liver_metastases": "no"}, ("ast", 250, "U/L", 40),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN (liver_metastases = no)"),
+    ({"liver_metastases": None}, ("ast", 250, "U/L", 40),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN (above both limits; liver_metastases not recorded)"),
+    # Bilirubin 3.5 mg/dL: above 2 and above 3 (with Gilbert syndrome); "> 3" alone hid the limit 2.
+    ({"gilbert_syndrome": "no"}, ("total_bilirubin", 3.5, "mg/dL", None),
+     "total bilirubin 3.5 mg/dL on 2025-02-25 > 2 mg/dL (gilbert_syndrome = no)"),
+    ({"gilbert_syndrome": "yes"}, ("total_bilirubin", 3.5, "mg/dL", None),
+     "total bilirubin 3.5 mg/dL on 2025-02-25 > 3 mg/dL (gilbert_syndrome = yes)"),
+    ({"gilbert_syndrome": None}, ("total_bilirubin", 3.5, "mg/dL", None),
+     "total bilirubin 3.5 mg/dL on 2025-02-25 > 3 mg/dL (above both limits; gilbert_syndrome not recorded)"),
+])
+def test_a_fail_above_a_raised_limit_names_the_limit_and_its_condition(
+        patient: dict[str, Any], lab: tuple[str, float, str, float | None], evidence: str) -> None:
+    test, value, unit, uln = lab
+    row = {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": "2025-02-25"}
+    assert outcome_of("I7", patient=patient, labs=[row])[:2] == ("fail", evidence)
+
+
 def test_progression_evidence_names_only_what_is_recorded() -> None:
     outcome, evidence, _ = outcome_of("I2", therapies=[line(1, stop_reason=None, best_response="pd")])
     assert outcome == "pass"
@@ -254,8 +278,10 @@ def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
                                                                       grade=3),
         toxicity_row("P001", term="hypophysitis", category="endocrine", grade=None, ongoing="yes")])
     assert outcome == "unknown"
+    # The evidence ends with the fields, by column (29B: "ongoing blank" named no column).
     assert evidence == ("toxicity not fully recorded: colitis grade blank, other, ongoing yes; rash grade 3, blank "
-                        "category, ongoing blank")
+                        "category, ongoing blank; would be decided by toxicities.grade (colitis); "
+                        "toxicities.category (rash); toxicities.ongoing (rash)")
     assert missing == "toxicities.grade (colitis); toxicities.category (rash); toxicities.ongoing (rash)"
 
 
@@ -558,6 +584,11 @@ BRAIN_FOLLOW_UP: dict[str, Any] = {"brain_metastases_treated": "yes", "brain_met
     ({"brain_metastases": "yes", "brain_metastases_stable_since": "2025-03-18"},
      "brain metastases: treated, asymptomatic, stable since 2025-03-18, 17 days after consent "
      "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-04-01); would be decided "
+     "by patients.lymphodepletion_date", "patients.lymphodepletion_date"),
+    # Stable since the consent date itself (audit 29A: it read "0 days before consent").
+    ({"brain_metastases": "yes", "brain_metastases_stable_since": "2025-03-01"},
+     "brain metastases: treated, asymptomatic, stable since 2025-03-01, the day of consent "
+     "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-03-15); would be decided "
      "by patients.lymphodepletion_date", "patients.lymphodepletion_date"),
     ({"brain_metastases": "yes", "brain_metastases_stable_since": None},
      "brain metastases: treated, asymptomatic, stable-since date not recorded; would be decided by "

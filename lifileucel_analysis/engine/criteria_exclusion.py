@@ -98,7 +98,8 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
              "recorded as ongoing, outside 2-4 and a data-quality finding: {fatal})"),
         Rule(settled, P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded)"),
-        Rule(True, U, "toxicity not fully recorded: {unclear}", "{asks}"),
+        # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
+        Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
         "count": pd.Series(count), "fatal": per_patient(fatal)})
 

@@ -365,8 +365,10 @@ def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, l
     evidence says so first, and where a test has no such result but an earlier one (its
     part is then unknown) the consent date, which could reach it, is asked for once.
     """
+    # "up to NMA-LD": the program's order, which the sentence relies on (audit 29A: a consent after
+    # NMA-LD, a data-quality finding, would leave these results outside the window).
     said = (f"consent date not recorded (consent_date): results from {lookback} days before NMA-LD onwards count "
-            "at any consent date")
+            "at any consent date up to NMA-LD")
     reachable = np.logical_or.reduce([(result.possible.isna() & result.earlier).to_numpy() for result in results])
     reachable &= part.codes == CODE[U]  # where a test fails anyway, its earlier results change nothing
     # An earlier result on file, of a test without a later one: whether it counts is the consent

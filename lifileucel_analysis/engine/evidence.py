@@ -60,12 +60,14 @@ def day_count(days: pd.Series) -> pa.Array:
 
 
 def days_from(days: pd.Series, anchor: str) -> pa.Array:
-    """A signed day count said from ``anchor``: "14 days before consent", or for a negative count
-    "17 days after consent" (null where blank; audit 28A: a stable-since date after consent read
-    "-17 days before consent")."""
+    """A signed day count said from ``anchor``: "14 days before consent", for a negative count
+    "17 days after consent", for none "the day of consent" (null where blank; audit 28A: a
+    stable-since date after consent read "-17 days before consent"; audit 29A: "0 days before consent")."""
     after = pa.array((days < 0).to_numpy(dtype=bool, na_value=False))
     side = pc.if_else(after, pa.scalar(f" after {anchor}", TEXT), pa.scalar(f" before {anchor}", TEXT))
-    return pc.binary_join_element_wise(day_count(days.abs()), side, pa.scalar("", TEXT))
+    counted = pc.binary_join_element_wise(day_count(days.abs()), side, pa.scalar("", TEXT))
+    same_day = pa.array((days == 0).to_numpy(dtype=bool, na_value=False))
+    return pc.if_else(same_day, pa.scalar(f"the day of {anchor}", TEXT), counted)
 
 
 def iso_dates(dates: pd.Series) -> pd.Series:

@@ -261,10 +261,15 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     # otherwise a blank condition decides too when it could pass them (yes) or fail them (no).
     order_matters = ~((lab.sure > normal) & (lab.possible <= raised)).to_numpy()
     condition_decides = condition.isna().to_numpy() & ((lab.possible <= raised) | (lab.sure > normal)).to_numpy()
+    # A fail names the limit that applies, with the condition that sets it (audit 29A: "> 5 x ULN" did
+    # not say liver_metastases = yes, and "> 3" for a patient without Gilbert syndrome hid the limit 2).
     return decide(len(lab.sure), [
-        Rule(lab.sure > raised, F, sure + " > {raised}" + unit + "{sure_units}"),
         Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + "{sure_units} ("
              + condition_field + " = no)"),
+        Rule((lab.sure > raised) & is_yes(condition), F, sure + " > {raised}" + unit + "{sure_units} ("
+             + condition_field + " = yes)"),
+        Rule(lab.sure > raised, F, sure + " > {raised}" + unit + "{sure_units} (above both limits; "
+             + condition_field + " not recorded)"),
         Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
         Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + "{raw_units} ("
              + condition_field + " = yes)"),
