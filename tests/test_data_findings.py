@@ -190,6 +190,19 @@ def test_a_blank_end_date_beside_a_stop_reason_that_says_it_stopped(stop: str | 
                     if found else [])
 
 
+@pytest.mark.parametrize(("end", "stop", "found"), [("2024-06-30", "ongoing", True), ("2024-06-30", "completed", False),
+                                                    (None, "ongoing", False), ("2024-06-30", None, False)])
+def test_an_end_date_beside_stop_reason_ongoing(end: str | None, stop: str | None, found: bool) -> None:
+    # The mirror of the contradiction above (29B): an end date recorded, stop_reason "ongoing".
+    line = {**ELIGIBLE_THERAPY, "setting": "adjuvant", "end_date": end, "stop_reason": stop,
+            "recurrence_date": "2024-10-01"}
+    rows = findings(therapies=[line])
+    assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "stop_reason",
+                      "value": "ongoing", "finding": "line 1 has stop_reason ongoing but an end date (2024-06-30): "
+                                                     "one of the two is wrong (I2 and I3 read the end date as recorded)"}]
+                    if found else [])
+
+
 @pytest.mark.parametrize(("column", "value", "found"), [
     ("start_date", "2025-03-02", True), ("start_date", "2025-03-01", False),
     ("recurrence_date", "2025-03-02", True), ("recurrence_date", "2025-03-01", False)])

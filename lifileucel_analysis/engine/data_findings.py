@@ -115,6 +115,14 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
                       "line " + line_no.iloc[undated] + " has no end date (blank = ongoing) but stop_reason "
                       + lines["stop_reason"].iloc[undated].astype(str) + ": it ended on a date not recorded; record "
                       "the end date (I2 and I3 read it as missing on an adjuvant or neoadjuvant line)"))
+    # The mirror contradiction (29B): a recorded end date beside stop_reason "ongoing". The date is the
+    # more specific record (an adjuvant line stops at the recurrence), so the criteria read it as recorded.
+    ended = np.flatnonzero((lines["end_date"].notna() & (lines["stop_reason"] == "ongoing")).to_numpy(
+        dtype=bool, na_value=False))
+    out.append(_frame(lines["patient_id"].iloc[ended], "therapies", ended, "stop_reason", "ongoing",
+                      "line " + line_no.iloc[ended] + " has stop_reason ongoing but an end date ("
+                      + iso_dates(lines["end_date"].iloc[ended]) + "): one of the two is wrong (I2 and I3 read the "
+                      "end date as recorded)"))
     return out
 
 
