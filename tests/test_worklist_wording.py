@@ -762,9 +762,26 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
                                 ("D", "newmab", "setting blank or agents unclassified: therapies.setting, "
                                                 "therapies.agents")]:
         assert outcomes.loc[(patient, "I3"), "evidence"] == (
-            f"no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; line 1 ({agent}) may be one "
-            f"({why}); I3 never blocks"), patient
+            f"no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; may be one ({why}): line 1 "
+            f"({agent}) (if so, unclear: recurrence date not recorded); I3 never blocks"), patient
     assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1
+
+
+@pytest.mark.parametrize(("recurrence", "end", "if_so"), [
+    # End 2024-06-30 + 6 calendar months = 2024-12-30: within, after, on therapy (no end).
+    ("2024-12-30", "2024-06-30", "it qualifies: recurrence on therapy or within 6 months of its end"),
+    ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 more than 6 months after its end 2024-06-30"),
+    ("2024-12-31", None, "it qualifies: recurrence on therapy or within 6 months of its end"),
+])
+def test_a_line_that_may_be_adjuvant_says_what_its_dates_would_make_of_it(
+        recurrence: str, end: str | None, if_so: str) -> None:
+    # Audit 28A: I3 named a line of blank setting without saying whether it would qualify.
+    therapy = {**ELIGIBLE_THERAPY, "setting": None, "agents": "nivolumab", "end_date": end,
+               "stop_reason": "progression", "recurrence_date": recurrence}
+    outcome, evidence, _ = outcome_of("I3", therapies=[therapy])
+    assert (outcome, evidence) == ("pass", "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
+                                           "may be one (setting blank: therapies.setting): line 1 (nivolumab) "
+                                           f"(if so, {if_so}); I3 never blocks")
 
 
 def test_an_undated_lab_result_that_may_be_the_latest_asks_for_its_date() -> None:

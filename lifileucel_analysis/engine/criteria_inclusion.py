@@ -116,15 +116,14 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
     window = f.lines["recurrence_in_window"]
     qualifying = adjuvant_pd1 & is_yes(window).to_numpy()
     unclear = adjuvant_pd1 & window.isna().to_numpy()
-    maybe_lines = line_labels(f, may_be, "")
+    maybe_lines = _if_it_is_one(f, p, may_be)
     # Name only the columns that leave a line open: every such line has a blank setting, unclassified agents or both.
     setting_blank = f.count(may_be & setting_open) > 0
     unclassified = f.count(may_be & pd1.isna().to_numpy()) > 0
     why = pa.array(MAY_BE_ONE, type=TEXT).take(np.where(setting_blank & unclassified, 2, setting_blank.astype(int)))
     also = pc.if_else(pc.equal(maybe_lines, ""), pa.scalar("", TEXT),
-                      pc.binary_join_element_wise(pa.scalar("; may also be one: ", TEXT), maybe_lines.cast(TEXT),
-                                                  pa.scalar(" (", TEXT), why, pa.scalar(")", TEXT),
-                                                  pa.scalar("", TEXT)))
+                      pc.binary_join_element_wise(pa.scalar("; may also be one (", TEXT), why, pa.scalar("): ", TEXT),
+                                                  maybe_lines.cast(TEXT), pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
     values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
               "unclear": _unclear_windows(f, p, unclear), "months": p.adjuvant_recurrence_months, "also": also,
@@ -134,7 +133,7 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
                                            "unclear: {unclear}{also}"),
         Rule(f.count(may_be) > 0, P, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
-                                     "{maybe} may be one ({why}); I3 never blocks"),
+                                     "may be one ({why}): {maybe}; I3 never blocks"),
         Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
     ], values)
 
@@ -143,6 +142,27 @@ MAY_BE_ONE = ("agents unclassified: therapies.agents", "setting blank: therapies
               "setting blank or agents unclassified: therapies.setting, therapies.agents")
 """Why a patient's lines may be adjuvant anti-PD-(L)1 lines without being recorded as such (I3's
 evidence): unclassified agents only, a blank setting only, or both."""
+
+
+def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
+    """Per patient, the lines that may be adjuvant anti-PD-(L)1 lines, each with whether it would
+    qualify if it is one: "line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within
+    6 months of its end)", "... (if so, it does not: recurrence 2025-06-01 more than 6 months after
+    its end 2024-06-30)", "... (if so, unclear: recurrence date not recorded)" (audit 28A: the
+    evidence named such a line without saying what its dates would make of it)."""
+    lines = f.lines[rows]
+    window = lines["recurrence_in_window"]
+    months = p.adjuvant_recurrence_months
+    late = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
+            "its end " + iso_dates(lines["end_date"]).astype(str))
+    reasons = window_open_reasons(lines, months)
+    open_text = ("if so, unclear: " + reasons.astype(str)).where(reasons != "", "if so, unclear")
+    status = pd.Series(f"if so, it qualifies: recurrence on therapy or within {months} months of its end",
+                       index=lines.index, dtype=object)
+    status = status.where(~is_no(window).to_numpy(), "if so, it does not: " + late)
+    status = status.where(window.notna().to_numpy(), open_text)
+    text = line_names(lines) + " (" + status + ")"
+    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
 
 
 def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
