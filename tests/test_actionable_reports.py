@@ -454,6 +454,10 @@ def test_a_waiver_by_a_role_not_allowed_is_flagged(cohort) -> None:
     flags = waiver_flags(result, DEFAULT_WAIVER_ROLES)
     assert flags["patient_id"].tolist() == ["S1"]
     assert flags.loc[0, "detail"].startswith("E3 waived by Sub-Investigator")
+    # The waiver is applied all the same; the flag says so (review 29E: it read as if it were not).
+    verdict = result.verdicts.set_index("patient_id").loc["S1", "verdict"]
+    assert f"applied, as every documented waiver is: the verdict ({verdict}) counts E3 as waived" \
+        in flags.loc[0, "detail"]
 
 
 def test_allowed_roles_are_configurable_and_compared_without_case() -> None:

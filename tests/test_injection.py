@@ -189,7 +189,7 @@ def test_markup_in_the_data_is_shown_as_text_and_never_runs(browser: Any, hostil
     if page != INDEX_FILE:
         for payload in PAYLOADS:
             assert payload in seen.text, f"{payload} is not shown as text"
-        assert f"{SCRIPT} grade 3, other, ongoing yes" in seen.text  # the E2 evidence sentence
+        assert f"{SCRIPT} grade 3, category other, ongoing yes" in seen.text  # the E2 evidence sentence
         assert f"reviewed: {IMG} & {SCRIPT}" in seen.text  # the waiver reason
 
 

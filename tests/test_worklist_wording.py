@@ -279,8 +279,8 @@ def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
         toxicity_row("P001", term="hypophysitis", category="endocrine", grade=None, ongoing="yes")])
     assert outcome == "unknown"
     # The evidence ends with the fields, by column (29B: "ongoing blank" named no column).
-    assert evidence == ("toxicity not fully recorded: colitis grade blank, other, ongoing yes; rash grade 3, blank "
-                        "category, ongoing blank; would be decided by toxicities.grade (colitis); "
+    assert evidence == ("toxicity not fully recorded: colitis grade blank, category other, ongoing yes; rash grade 3, "
+                        "category blank, ongoing blank; would be decided by toxicities.grade (colitis); "
                         "toxicities.category (rash); toxicities.ongoing (rash)")
     assert missing == "toxicities.grade (colitis); toxicities.category (rash); toxicities.ongoing (rash)"
 
@@ -984,8 +984,8 @@ def test_a_toxicity_term_recorded_twice_is_asked_for_by_all_its_row_records() ->
             {"term": "colitis", "category": None, "grade": 2, "ongoing": "yes"},
             {"term": "rash", "category": None, "grade": 2, "ongoing": "yes"}]
     outcome, _, missing = outcome_of("E2", toxicities=rows)
-    assert (outcome, missing) == ("unknown", "toxicities.grade (colitis grade blank, other, ongoing yes); "
-                                             "toxicities.category (colitis grade 2, blank category, ongoing yes); "
+    assert (outcome, missing) == ("unknown", "toxicities.grade (colitis grade blank, category other, ongoing yes); "
+                                             "toxicities.category (colitis grade 2, category blank, ongoing yes); "
                                              "toxicities.category (rash)")
 
 
@@ -1080,7 +1080,7 @@ def test_an_ongoing_grade_5_toxicity_passes_e2_but_its_sentence_says_so() -> Non
     fatal = {"term": "colitis", "category": "other", "grade": 5, "ongoing": "yes"}
     assert outcome_of("E2", toxicities=[fatal, {**fatal, "term": "rash", "grade": 1}]) == (
         "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (2 recorded; grade 5 (fatal) "
-                "recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, other, ongoing yes)", "")
+                "recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, category other, ongoing yes)", "")
     assert outcome_of("E2", toxicities=[{**fatal, "ongoing": "no"}]) == (
         "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (1 recorded)", "")
 

@@ -61,8 +61,9 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     # Could match: ongoing not known to be 'no', grade 2-4 or blank, category 'other' or blank.
     could = ~is_no(ongoing) & (grade_2_4 | grade.isna()) & ((category == "other") | category.isna())
     could = possibly(could).to_numpy() & ~matches
+    # Each cell by its column's word ("category other": "other" alone read as a word of the term, 29E).
     text = tox["term"].fillna("blank term") + " grade " + grade.astype(str).fillna("blank") \
-        + ", " + category.astype(str).fillna("blank category") + ", ongoing " \
+        + ", category " + category.astype(str).fillna("blank") + ", ongoing " \
         + ongoing.map({True: "yes", False: "no"}).astype(str).fillna("blank")
     text = text.reset_index(drop=True)
     # What to collect, per row that could still match: each blank cell by its column, with the

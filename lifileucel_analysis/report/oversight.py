@@ -87,8 +87,11 @@ def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({
         "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str), "flag": WAIVER_FLAG,
         "verdict": verdict.astype(str), "approved_date": rows["approved_date"],
+        # The screening applies every documented waiver (the spec defines no roles): the flag says the
+        # verdict already counts it, so a monitor knows what revoking it would change (review 29E).
         "detail": (rows["criterion_id"].astype(str) + " waived by " + rows["approved_by"].fillna("").astype(str)
-                   + "; allowed: " + "; ".join(allowed)),
+                   + "; applied, as every documented waiver is: the verdict (" + verdict.astype(str) + ") counts "
+                   + rows["criterion_id"].astype(str) + " as waived; allowed: " + "; ".join(allowed)),
     }, columns=list(FLAG_COLUMNS))
 
 
