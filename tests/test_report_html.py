@@ -212,6 +212,12 @@ def test_the_site_summary_notebook_refuses_all_sites_before_reading_the_dataset(
         EligibilityReport.build(site="all", dataset="no/such/dataset", page="site_summary")
     with pytest.raises(ContractError, match="no such file or folder"):  # other pages take "all"
         EligibilityReport.build(site="all", dataset="no/such/dataset", page="eligibility_report")
+    # A mistyped site: the site summary offers the site codes, not "all", which it refuses (review 29E).
+    with pytest.raises(ValueError, match=r"did you mean 'mskcc'\? use one of [a-z, -]+$") as refused:
+        EligibilityReport.build(site="mskc", dataset="no/such/dataset", page="site_summary")
+    assert "'all'" not in str(refused.value)
+    with pytest.raises(ValueError, match=r"use one of .* or 'all'$"):
+        EligibilityReport.build(site="mskc", dataset="no/such/dataset", page="eligibility_report")
     source = json.loads((PROJECT_ROOT / "notebooks" / "site_summary.ipynb").read_text(encoding="utf-8"))
     build_cells = ["".join(c["source"]) for c in source["cells"] if "EligibilityReport.build(" in "".join(c["source"])]
     assert len(build_cells) == 1 and 'page="site_summary"' in build_cells[0]

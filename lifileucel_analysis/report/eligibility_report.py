@@ -138,7 +138,7 @@ class EligibilityReport:
         arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles,
                       "cut_date": str(cut_date), "history": str(history)}
         site = ALL_SITES if site is None else site
-        page_parts.check_site(site)  # before anything is read
+        page_parts.check_site(site, page)  # before anything is read
         page_parts.check_page_site(page, site)
         history_path = None if is_blank(history) else resolve_input_path(history, Path(), what="run history")
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)

@@ -64,15 +64,19 @@ def related_pages(site: str, page: str) -> list[tuple[str, str]]:
     return [(href, title) for href, title in links if href != own]
 
 
-def check_site(site: str) -> None:
+def check_site(site: str, page: str = "") -> None:
     """Raise :class:`ParamsError` (a ``ValueError``) unless ``site`` is a site code or ``"all"``.
 
-    The message suggests the closest code: ``'mskc'`` or ``'MSKCC'`` -> ``did you mean 'mskcc'?``.
+    The message suggests the closest code: ``'mskc'`` or ``'MSKCC'`` -> ``did you mean 'mskcc'?``;
+    for a site summary (``page``) it offers the site codes only, since it refuses ``"all"``
+    (:func:`check_page_site`; review 29E: it offered "or 'all'", then refused it).
     """
     if site != ALL_SITES and site not in SITES:
-        close = difflib.get_close_matches(str(site).strip().lower(), (*SITE_IDS, ALL_SITES), n=1, cutoff=0.6)
+        allowed = SITE_IDS if page == "site_summary" else (*SITE_IDS, ALL_SITES)
+        close = difflib.get_close_matches(str(site).strip().lower(), allowed, n=1, cutoff=0.6)
         hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ParamsError(f"unknown site {site!r}; {hint}use one of {', '.join(SITE_IDS)} or {ALL_SITES!r}")
+        also = "" if page == "site_summary" else f" or {ALL_SITES!r}"
+        raise ParamsError(f"unknown site {site!r}; {hint}use one of {', '.join(SITE_IDS)}{also}")
 
 
 def check_page_site(page: str, site: str) -> None:
