@@ -138,6 +138,10 @@ def test_site_file_must_be_named_after_a_site(project: Path) -> None:
 def test_site_file_cannot_build_another_sites_report(project: Path) -> None:
     write(project, "sites/mskcc.yaml", "report:\n  site: honorhealth\n")
     assert "but this file is for site 'mskcc'; set site: mskcc" in refusal(project)
+    # A mistyped code in a site's file: its own code is the answer, not every code and 'all' (29E).
+    write(project, "sites/mskcc.yaml", "report:\n  site: mskc\n")
+    assert "key 'site' has value 'mskc', but this file is for site 'mskcc'; set site: mskcc" in refusal(project)
+    assert "allowed:" not in refusal(project)
 
 
 def test_site_file_must_set_the_site(project: Path) -> None:

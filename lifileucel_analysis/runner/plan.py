@@ -282,11 +282,13 @@ def _value_problems(
     if not _type_ok(value, declared.type_name):
         return [f"{said} ({type(value).__name__}); the notebook declares {key}: {declared.type_name}"]
     if key == SITE_PARAMETER:
+        # A site's file allows its own code only: listing every code and 'all' there offered values
+        # the next check refused (review 29E).
+        if site_file is not None and value != site_file:
+            return [f"{said}, but this file is for site {site_file!r}; set {key}: {site_file}"]
         allowed = _allowed_sites(declared)
         if value not in allowed:
             return [f"{said}; allowed: {', '.join(allowed)}"]
-        if site_file is not None and value != site_file:
-            return [f"{said}, but this file is for site {site_file!r}; set {key}: {site_file}"]
     if key == COMPARE_PARAMETER and _is_criteria_label(value, project_root):
         return []  # "default" or a version label, as compare --criteria takes them
     if key in PATH_PARAMETERS:
