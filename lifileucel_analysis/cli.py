@@ -79,6 +79,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
         _say(f"note: {note}", sys.stderr)
     if run.cut is not None:  # every patient of the file accounted for before the count screened
         _say(run.cut.account(run.n_in))
+        far = run.cut.far_after_the_data()
+        if far is not None:
+            _say(f"note: {far}", sys.stderr)
     _say(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:

@@ -95,3 +95,21 @@ def test_screen_command_writes_the_cut_beside_the_tables(tmp_path: Path, capsys:
     assert not (tmp_path / "out" / "data_cut.csv").exists()  # an uncut run must not carry an old cut
     assert main(["screen", str(data), "--out", str(tmp_path / "bad"), "--cut-date", "2025-02-30"]) == 2
     assert not (tmp_path / "bad").exists()
+
+
+@pytest.mark.parametrize(("cut", "note"), [
+    ("2026-03-10", None),  # 365 days after the latest consent (P002, 2025-03-10): a year's pause, said nothing
+    ("2026-03-11", "note: the data cut 2026-03-11 is 366 days after the latest consent date (2025-03-10): is its "
+                   "year right? Days pending and NMA-LD status (date passed or scheduled) are counted to the cut date"),
+])
+def test_a_cut_years_after_the_data_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str], cut: str,
+                                            note: str | None) -> None:
+    # Review 29E: --cut-date 2031-01-01 was taken silently ("days pending 3088"). Still accepted (no
+    # wall clock is read to call a date the future), but said, from a plain and a bucketed screen alike.
+    data = _dataset(tmp_path)
+    assert main(["partition", str(data), "--buckets", "2", "--out", str(tmp_path / "buckets")]) == 0
+    capsys.readouterr()
+    for source, out in ((data, "plain"), (tmp_path / "buckets", "bucketed")):
+        assert main(["screen", str(source), "--out", str(tmp_path / out), "--cut-date", cut]) == 0
+        notes = [line for line in capsys.readouterr().err.splitlines() if "the data cut" in line]
+        assert notes == ([] if note is None else [note]), out

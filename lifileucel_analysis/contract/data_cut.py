@@ -93,6 +93,11 @@ def parse_cut_date(value: str | dt.date | None) -> dt.date | None:
         raise CutDateError(f"cut date {str(value)[:40]!r} is not a date; expected YYYY-MM-DD, e.g. 2025-03-31") from None
 
 
+FAR_AFTER_DAYS = 365
+"""A cut more than this many days after the latest consent kept is said to the user
+(:meth:`DataCut.far_after_the_data`)."""
+
+
 @dataclass(frozen=True)
 class DataCut:
     """What a cut kept and what it set aside.
@@ -108,6 +113,9 @@ class DataCut:
         Rows dated after the cut, per table (``therapies``, ``labs``, ``overrides``).
     dates_blanked : dict of str to int
         Cells dated after the cut made blank, per ``table.column``.
+    latest_consent : datetime.date or None
+        The latest consent date of the patients kept (``None``: none recorded); not written to
+        ``data_cut.csv``, only said where the cut lies far beyond it (:meth:`far_after_the_data`).
     """
 
     cut_date: dt.date
@@ -115,6 +123,21 @@ class DataCut:
     patients_set_aside: int
     rows_set_aside: dict[str, int]
     dates_blanked: dict[str, int]
+    latest_consent: dt.date | None = None
+
+    def far_after_the_data(self, days: int = FAR_AFTER_DAYS) -> str | None:
+        """A note when the cut lies more than ``days`` after the latest consent kept, else ``None``.
+
+        A cut date is accepted as given (no wall clock is read), but one years after the data
+        (a mistyped year, 2031 for 2025) moves every "days pending" and NMA-LD status silently
+        (review 29E): ``"the data cut 2031-01-01 is 1583 days after the latest consent date
+        (2026-09-01): is its year right? ..."``.
+        """
+        if self.latest_consent is None or (self.cut_date - self.latest_consent).days <= days:
+            return None
+        return (f"the data cut {self.cut_date.isoformat()} is {(self.cut_date - self.latest_consent).days} days after "
+                f"the latest consent date ({self.latest_consent.isoformat()}): is its year right? Days pending and "
+                "NMA-LD status (date passed or scheduled) are counted to the cut date")
 
     def rows(self) -> list[tuple[str, str]]:
         """``(item, value)`` pairs, in a fixed order, for the run file and report headers."""
@@ -194,8 +217,10 @@ def apply_cut(dataset: ScreeningDataset, cut_date: dt.date) -> tuple[ScreeningDa
                 frame.loc[after, "stop_reason"] = "ongoing"
             frame.loc[after, column] = pd.NaT
         tables[table] = frame
+    consented = patients["consent_date"].iloc[np.flatnonzero(~late)].max()
     account = DataCut(cut_date=cut_date, patients_in=len(patients), patients_set_aside=int(late.sum()),
-                      rows_set_aside=rows_set_aside, dates_blanked=blanked)
+                      rows_set_aside=rows_set_aside, dates_blanked=blanked,
+                      latest_consent=None if pd.isna(consented) else pd.Timestamp(consented).date())
     # A row read once because it repeats another goes where that row goes (set aside or kept).
     repeated = {table: frame[np.isin(frame["original"].to_numpy(), source_rows[table])].reset_index(drop=True)
                 for table, frame in dataset.repeated_rows.items()}
@@ -223,5 +248,6 @@ def combined_cut(parts: Iterable[DataCut]) -> DataCut:
 
     return DataCut(cut_date=parts[0].cut_date, patients_in=sum(p.patients_in for p in parts),
                    patients_set_aside=sum(p.patients_set_aside for p in parts),
+                   latest_consent=max((p.latest_consent for p in parts if p.latest_consent is not None), default=None),
                    rows_set_aside=total([p.rows_set_aside for p in parts]),
                    dates_blanked=total([p.dates_blanked for p in parts]))
