@@ -199,7 +199,9 @@ def test_an_end_date_beside_stop_reason_ongoing(end: str | None, stop: str | Non
     rows = findings(therapies=[line])
     assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "stop_reason",
                       "value": "ongoing", "finding": "line 1 has stop_reason ongoing but an end date (2024-06-30): "
-                                                     "one of the two is wrong (I2 and I3 read the end date as recorded)"}]
+                                                     "one of the two is wrong, unless the date is a planned end (I2 "
+                                                     "and I3 read the end date as recorded on an adjuvant or "
+                                                     "neoadjuvant line)"}]
                     if found else [])
 
 

@@ -784,6 +784,28 @@ def test_a_line_that_may_be_adjuvant_says_what_its_dates_would_make_of_it(
                                            f"(if so, {if_so}); I3 never blocks")
 
 
+def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make_of_them() -> None:
+    # Review 29F: several may-be lines, an open reason holding a comma, and the "may also be one" branch
+    # beside a recorded adjuvant anti-PD-(L)1 line were not tested. End 2024-06-30 + 6 months = 2024-12-30.
+    def line(n: int, **changes: Any) -> dict[str, Any]:
+        return {**ELIGIBLE_THERAPY, "line": n, "setting": None, "agents": "nivolumab", "start_date": "2024-01-08",
+                "end_date": "2024-06-30", "stop_reason": "progression", "recurrence_date": "2024-12-01", **changes}
+
+    lines = [line(1), line(2, end_date=None, stop_reason="completed", recurrence_date=None),
+             line(3, recurrence_date="2025-01-15")]
+    both = ("line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within 6 months of its end); "
+            "line 2 (nivolumab) (if so, unclear: end date not recorded although stopped (completed), recurrence "
+            "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 more than 6 months "
+            "after its end 2024-06-30)")
+    assert outcome_of("I3", therapies=lines)[:2] == (
+        "pass", "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; may be one (setting blank: "
+                f"therapies.setting): {both}; I3 never blocks")
+    recorded = line(4, setting="adjuvant", start_date="2024-07-01", end_date="2024-08-01", recurrence_date="2024-09-01")
+    outcome, evidence, _ = outcome_of("I3", therapies=[*lines, recorded])
+    assert outcome == "pass"
+    assert evidence.endswith(f"; may also be one (setting blank: therapies.setting): {both}")
+
+
 def test_an_undated_lab_result_that_may_be_the_latest_asks_for_its_date() -> None:
     # Dated ANC 2.0 on 2025-02-25 and 0.5 without a date: the undated one may be the latest.
     labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"},

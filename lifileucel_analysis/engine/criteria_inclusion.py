@@ -162,7 +162,8 @@ def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     status = status.where(~is_no(window).to_numpy(), "if so, it does not: " + late)
     status = status.where(window.notna().to_numpy(), open_text)
     text = line_names(lines) + " (" + status + ")"
-    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
+    # "; " between lines: a reason may hold commas ("stopped (completed), recurrence date not recorded"; 29F).
+    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
 def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:

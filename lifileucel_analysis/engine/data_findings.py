@@ -121,8 +121,8 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
         dtype=bool, na_value=False))
     out.append(_frame(lines["patient_id"].iloc[ended], "therapies", ended, "stop_reason", "ongoing",
                       "line " + line_no.iloc[ended] + " has stop_reason ongoing but an end date ("
-                      + iso_dates(lines["end_date"].iloc[ended]) + "): one of the two is wrong (I2 and I3 read the "
-                      "end date as recorded)"))
+                      + iso_dates(lines["end_date"].iloc[ended]) + "): one of the two is wrong, unless the date is a "
+                      "planned end (I2 and I3 read the end date as recorded on an adjuvant or neoadjuvant line)"))
     return out
 
 
