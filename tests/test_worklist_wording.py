@@ -256,6 +256,19 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
                    "2025-03-01 to 2025-03-29", "patients.consent_date")
 
 
+def test_the_worklist_asks_for_the_nmald_date_as_a_date_to_record_once_scheduled() -> None:
+    # Review 29E: "NMA-LD start date" read as data to collect for a patient not yet scheduled; it is a
+    # date the coordinator records once NMA-LD is planned. Brain metastases stable 7 days before
+    # consent: only NMA-LD's date decides E5.
+    from lifileucel_analysis.report.worklist import data_currency, plain_worklist
+
+    patient = {**BRAIN_FOLLOW_UP, "brain_metastases": "yes", "brain_metastases_stable_since": "2025-02-22"}
+    dataset = ScreeningDataset(**case_tables(patient=patient))
+    result = screen(dataset)
+    [row] = plain_worklist(result, dataset.patients, data_currency(result.verdicts)).to_dict("records")
+    assert row["to_collect"] == "NMA-LD start date (planned or actual; record it once scheduled)"
+
+
 def test_the_worklist_gives_the_engines_window_when_the_consent_date_is_blank() -> None:
     # NMA-LD 2025-03-29, no ANC result: the engine asks for one collected 2025-03-01 to 2025-03-29 (28
     # days before NMA-LD: counts at any consent date). The worklist said "no consent date: window
