@@ -266,7 +266,7 @@ def test_the_worklist_asks_for_the_nmald_date_as_a_date_to_record_once_scheduled
     dataset = ScreeningDataset(**case_tables(patient=patient))
     result = screen(dataset)
     [row] = plain_worklist(result, dataset.patients, data_currency(result.verdicts)).to_dict("records")
-    assert row["to_collect"] == "NMA-LD start date (planned or actual; record it once scheduled)"
+    assert row["to_collect"] == "NMA-LD start date (planned or actual: record it once scheduled)"
 
 
 def test_the_worklist_gives_the_engines_window_when_the_consent_date_is_blank() -> None:

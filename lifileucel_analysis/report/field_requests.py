@@ -30,7 +30,7 @@ PLAIN_LABELS: dict[str, str] = {
     "patients.life_expectancy_months": "life expectancy (months, investigator's estimate)",
     "patients.birth_date": "date of birth",
     # Not a value on file while NMA-LD is not scheduled: the coordinator records it once it is (29E).
-    "patients.lymphodepletion_date": "NMA-LD start date (planned or actual; record it once scheduled)",
+    "patients.lymphodepletion_date": "NMA-LD start date (planned or actual: record it once scheduled)",
     "patients.brain_metastases_stable_since": "date brain metastases were first documented stable after treatment",
     "patients.ecog": "ECOG performance status",
 }
