@@ -189,6 +189,13 @@ def _by_case(cases: np.ndarray, table: dict[WindowCase, pd.Series | str], index:
     return pd.Series(out, index=index, dtype=object)
 
 
+def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
+    """Per line, why its recurrence is outside the window, for evidence: "recurrence 2025-03-01 more than
+    6 months after its end 2024-08-31" (I2's lines not counted, I3's lines that may be adjuvant)."""
+    return ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
+            "its end " + iso_dates(lines["end_date"]).astype(str))
+
+
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"

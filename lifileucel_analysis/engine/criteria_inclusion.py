@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
-                           window_open_reasons, yes_fails)
+                           recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates, join_per_patient, join_texts,
                        text_series)
@@ -153,8 +153,7 @@ def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     lines = f.lines[rows]
     window = lines["recurrence_in_window"]
     months = p.adjuvant_recurrence_months
-    late = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
-            "its end " + iso_dates(lines["end_date"]).astype(str))
+    late = recurrence_past_window(lines, months)
     reasons = window_open_reasons(lines, months)
     open_text = ("if so, unclear: " + reasons.astype(str)).where(reasons != "", "if so, unclear")
     status = pd.Series(f"if so, it qualifies: recurrence on therapy or within {months} months of its end",

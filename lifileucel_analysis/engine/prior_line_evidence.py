@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
-                           unclassified_lines, unclassified_reasons, window_open_reasons)
+                           recurrence_past_window, unclassified_lines, unclassified_reasons, window_open_reasons)
 from .evidence import TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty, join_per_patient, join_texts
 from .facts import Facts, end_missing
 from .nullable import is_no, is_yes, surely, yes_or_blank
@@ -92,8 +92,7 @@ def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """
     lines = f.lines[rows]
     setting = lines["setting"].astype(str)
-    window = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + " more than "
-              + str(p.adjuvant_recurrence_months) + " months after its end " + iso_dates(lines["end_date"]).astype(str))
+    window = recurrence_past_window(lines, p.adjuvant_recurrence_months)
     reason = (setting + ", no anti-PD-(L)1").where(is_no(lines["pd1"]), setting + ", " + window)
     text = line_names(lines) + ": " + reason.astype(str)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
