@@ -199,7 +199,7 @@ def test_the_library_raises_for_a_failed_notebook_after_writing_the_index(
     """The build prints nothing; a failed notebook is a ReportBuildError carrying the written build."""
     project = throwaway_project(tmp_path / "project")
     out = tmp_path / "reports"
-    with pytest.raises(ReportBuildError, match=r"^1 of 2 reports built; FAILED: raises/all$") as failed:
+    with pytest.raises(ReportBuildError, match=r"^1 of 2 reports built; FAILED: raises/all\n  raises/all: ") as failed:
         build_reports(project / "data", out, 1, params_dir=project / "params", notebooks_dir=project / "notebooks",
                       cell_timeout=CELL_TIMEOUT, only=("raises/all", "good/mskcc"))
     outcome = failed.value.outcome
@@ -207,6 +207,7 @@ def test_the_library_raises_for_a_failed_notebook_after_writing_the_index(
     assert outcome.failed == ["raises/all"] and outcome.results["good/mskcc"].ok
     assert [r.key for r in failed.value.failures] == ["raises/all"]
     assert FAILING["raises/all"][0] in failed.value.failures[0].error
+    assert FAILING["raises/all"][0] in str(failed.value), "the exception's text says why, not only which"
     assert capsys.readouterr() == ("", ""), "the library printed"
 
 

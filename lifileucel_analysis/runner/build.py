@@ -143,9 +143,17 @@ class ReportBuildError(RuntimeError):
     """
 
     def __init__(self, message: str, failures: Sequence[ReportResult], outcome: BuildOutcome | None = None) -> None:
-        super().__init__(message)
+        # Each failure's reason is part of the text: a test or a log that only shows the
+        # exception must still say why (a flaky build once said only which report failed).
+        super().__init__("\n".join([message, *(_failure_line(result) for result in failures)]))
         self.failures = list(failures)
         self.outcome = outcome
+
+
+def _failure_line(result: ReportResult) -> str:
+    """``  program_overview/all: KeyError: 'x' (stopped at cell 3 of ...)``."""
+    where = f" (stopped at {result.cell})" if result.cell else ""
+    return f"  {result.key}: {result.error or 'no reason recorded'}{where}"
 
 
 # --------------------------------------------------------------------------- output folder

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import html
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -153,6 +155,34 @@ def _stderr_into(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
+IPC_PATH_LIMIT = 100
+"""Longest socket path prefix used for IPC (a Unix socket path holds at most 107 bytes, plus ``-N``)."""
+
+
+@contextmanager
+def _kernel_sockets() -> Iterator[dict[str, Any]]:
+    """Kernel manager settings that give the kernel Unix sockets in a folder of its own.
+
+    With TCP, jupyter_client picks free ports by binding and releasing them, and the kernel
+    binds them a moment later: concurrent builds in other processes (the worker pool, test
+    workers) can take the same port in between, and the kernel dies at start-up. Sockets in
+    a private folder cannot collide. Falls back to TCP (no settings) where Unix sockets are
+    unavailable or the temporary folder's path is too long for one.
+    """
+    if os.name != "posix":
+        yield {}
+        return
+    from traitlets.config import Config  # with papermill: loaded only where a kernel starts
+
+    folder = tempfile.mkdtemp(prefix="eap-kernel-")
+    try:
+        prefix = os.path.join(folder, "k")
+        yield ({} if len(prefix.encode()) > IPC_PATH_LIMIT
+               else {"config": Config({"KernelManager": {"transport": "ipc", "ip": prefix}})})
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _stopped_cell(executed: NotebookNode, template_ids: Sequence[str], template_rel: str) -> str:
     """Describe the last cell that started: where a failed run stopped."""
     started = [c for c in executed.cells
@@ -211,11 +241,11 @@ def run_report(job: ReportJob) -> ReportResult:
     error = ""
     log_path = Path(job.log_path)
     try:
-        with _stderr_into(log_path):
+        with _stderr_into(log_path), _kernel_sockets() as config:
             papermill.execute_notebook(
                 job.template, str(ipynb), parameters=job.parameters, kernel_name=KERNEL_NAME,
                 cwd=job.cwd, execution_timeout=job.cell_timeout, start_timeout=KERNEL_START_TIMEOUT_SECONDS,
-                progress_bar=False, log_output=False, record_timing=False,
+                progress_bar=False, log_output=False, record_timing=False, **config,
             )
     except Exception as exc:  # noqa: BLE001 - any failure of one notebook must not stop the build
         error = _describe_error(exc, job.cell_timeout, log_path)
