@@ -680,14 +680,13 @@ def e11_pregnancy(patient: Row) -> str:
 
 
 def screen_patient(patient: Row, therapies: list[Row], labs: list[Row], toxicities: list[Row],
-                   waived: Mapping[str, bool], params: Mapping[str, Any],
+                   waived: Iterable[str], params: Mapping[str, Any],
                    dictionary: Mapping[str, str]) -> dict[str, str]:
     """Return ``{criterion_id: outcome}`` for one patient, overrides applied.
 
-    ``waived`` maps each overridden criterion to whether its approver is recorded. Without
-    one the waiver may or may not be documented: the outcome is waived or the criterion's
-    own, so it stays where both agree that nothing blocks (pass, not applicable) and is
-    unknown where the criterion's own outcome blocks.
+    ``waived``: the criteria of the patient's override rows. Every row is a documented waiver
+    (spec section 1: "one per documented waiver"), whatever its approver, date or reason
+    cells hold (no data cut here).
     """
     outcomes = {
         "I1": i1_stage(patient),
@@ -710,11 +709,8 @@ def screen_patient(patient: Row, therapies: list[Row], labs: list[Row], toxiciti
         "E10": e10_live_vaccine(patient, params),
         "E11": e11_pregnancy(patient),
     }
-    for criterion, approved in waived.items():
-        if approved:
-            outcomes[criterion] = WAIVED
-        elif outcomes[criterion] in (FAIL, UNKNOWN):
-            outcomes[criterion] = UNKNOWN
+    for criterion in waived:
+        outcomes[criterion] = WAIVED
     return outcomes
 
 
@@ -741,16 +737,14 @@ def reference_screen(tables: Mapping[str, pd.DataFrame],
     therapies = group_by_patient(rows_of(tables.get("therapies")))
     labs = group_by_patient(rows_of(tables.get("labs")))
     toxicities = group_by_patient(rows_of(tables.get("toxicities")))
-    waived: dict[str, dict[str, bool]] = {}
+    waived: dict[str, set[str]] = {}
     for row in rows_of(tables.get("overrides")):
-        # A criterion waived in several rows is waived when any of them has its approver.
-        cell = waived.setdefault(row["patient_id"], {})
-        cell[row["criterion_id"]] = cell.get(row["criterion_id"], False) or row["approved_by"] is not None
+        waived.setdefault(row["patient_id"], set()).add(row["criterion_id"])
     records = []
     for patient in rows_of(tables["patients"]):
         pid = patient["patient_id"]
         outcomes = screen_patient(patient, therapies.get(pid, []), labs.get(pid, []),
-                                  toxicities.get(pid, []), waived.get(pid, {}), params, dictionary)
+                                  toxicities.get(pid, []), waived.get(pid, set()), params, dictionary)
         records += [{"patient_id": pid, "criterion_id": c, "outcome": outcomes[c]} for c in CRITERION_IDS]
     return pd.DataFrame(records, columns=["patient_id", "criterion_id", "outcome"])
 

@@ -377,8 +377,8 @@ def override_rows(draw: st.DrawFn, patient_id: str, consent: dt.date) -> list[di
     criteria = draw(OVERRIDDEN[draw(N_OVERRIDES)])
     if criteria and draw(st.integers(0, 5)) == 0:  # one criterion waived in two rows (the spec gives no key)
         criteria.append(criteria[0])
-    # A blank approver: the waiver is not applied yet (a blocking outcome is unknown); a blank
-    # date or reason: it is applied.
+    # A blank approver, date or reason: the waiver is applied all the same (each row is a
+    # documented waiver; no data cut here).
     return [{"patient_id": patient_id, "criterion_id": c,
              "approved_by": blank_sometimes(draw, "medical monitor", BLANK_1_IN_4),
              "approved_date": iso(blank_sometimes(draw, consent, BLANK_1_IN_6)),

@@ -33,6 +33,7 @@ from lifileucel_analysis.report.oversight import (
     waiver_flags,
     waiver_rates,
     waiver_roles,
+    waivers_with_roles,
 )
 from lifileucel_analysis.report.site_summaries import site_criterion_table
 from lifileucel_analysis.report.field_requests import field_label
@@ -435,6 +436,21 @@ def test_nma_ld_flags_only_patients_not_eligible(cohort) -> None:
     assert ld.loc["W1", "nmald_date"] == pd.Timestamp("2025-03-29") and pd.isna(ld.loc["W1", "approved_date"])
     waived = flags[flags["flag"] == "waiver by a role not allowed"]
     assert waived["approved_date"].notna().all() and waived["nmald_date"].isna().all()
+
+
+def test_a_waiver_without_its_approver_is_flagged_and_its_role_not_known() -> None:
+    # Session 30: a blank approver waives (every override row is a documented waiver); the monitor
+    # sees it as a flag of its own, not as "a role not allowed" with an empty name.
+    tables = concat_tables([case_tables({"steroid_mg_per_day": 15}, patient_id="U1",
+                                        overrides=[{"criterion_id": "E6", "approved_by": None}])])
+    result, dataset = _screen(tables)
+    flags = oversight_flags(result, dataset.patients, data_currency(result.verdicts))
+    waived = flags[flags["patient_id"] == "U1"]
+    assert waived["flag"].tolist() == ["waiver without a recorded approver"]
+    assert waived["detail"].iloc[0].startswith("E6 waived by (approver not recorded); applied, as every documented "
+                                               "waiver is: the verdict (eligible) counts E6 as waived")
+    roles = waivers_with_roles(result, DEFAULT_WAIVER_ROLES)
+    assert roles["approver_allowed"].tolist() == ["not known (approver not recorded)"]
 
 
 def test_every_download_of_a_dataset_without_patients_has_its_header_and_no_row() -> None:

@@ -24,32 +24,37 @@ def screened(*parts: dict[str, pd.DataFrame]) -> object:
     return screen(ScreeningDataset(**concat_tables(list(parts)), source="in memory"))
 
 
-def test_a_waiver_without_its_approver_leaves_a_failing_criterion_unknown() -> None:
+def test_a_waiver_without_its_approver_is_applied_and_is_a_finding() -> None:
+    # Session 30 (audits 28A and 29A labelled it so from the spec alone): every override row is
+    # "a documented waiver"; any approver filled in would apply it, so a blank one does too.
     result = screened(case_tables({"steroid_mg_per_day": 15}, patient_id="A",
                                   overrides=[{"criterion_id": "E6", "approved_by": None}]))
     row = outcome(result, "A", "E6")
-    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
-    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived once "
-                               "its approver is recorded, otherwise fail: steroid 15 mg/day > 10")
-    assert result.verdicts["verdict"].tolist() == ["pending"]
-    assert field_label(row["missing"]) == "who approved the waiver of E6"
-    assert result.waivers.empty  # not a documented waiver yet
+    assert (row["outcome"], row["missing"]) == ("waived", "")
+    assert row["evidence"] == ("waived by (approver not recorded) on 2025-03-02: treating physician's documented "
+                               "judgement (was fail: steroid 15 mg/day > 10)")
+    assert result.verdicts[["verdict", "waived"]].values.tolist() == [["eligible", "E6"]]
+    assert result.waivers[["criterion_id", "original_outcome"]].astype(str).values.tolist() == [["E6", "fail"]]
+    assert result.waivers["approved_by"].isna().tolist() == [True]
     assert result.findings[["table", "row", "column"]].values.tolist() == [["overrides", 1, "approved_by"]]
+    assert result.findings["finding"].iloc[0] == (
+        "waiver of E6: who approved the waiver is not recorded: it is applied (each override row is a documented "
+        "waiver); record the approver so that its role can be checked")
 
 
-def test_a_waiver_without_its_approver_keeps_the_fields_an_unknown_criterion_needs() -> None:
+def test_a_waiver_without_its_approver_of_an_unknown_criterion_asks_for_nothing() -> None:
     result = screened(case_tables({"ecog": None}, patient_id="A",
                                   overrides=[{"criterion_id": "I6", "approved_by": None}]))
     row = outcome(result, "A", "I6")
-    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of I6); patients.ecog")
+    assert (row["outcome"], row["missing"]) == ("waived", "")
+    assert result.missing_data.empty
 
 
-def test_a_waiver_without_its_approver_of_a_passing_criterion_changes_nothing_but_the_sentence() -> None:
+def test_a_waiver_without_its_approver_of_a_passing_criterion_is_applied_too() -> None:
     result = screened(case_tables(patient_id="A", overrides=[{"criterion_id": "I4", "approved_by": None}]))
     row = outcome(result, "A", "I4")
-    assert row["outcome"] == "pass"
-    assert row["evidence"].endswith("; a waiver of I4 is on file without its approver (approved_by not recorded), "
-                                    "so it is not applied")
+    assert row["outcome"] == "waived"
+    assert row["evidence"].startswith("waived by (approver not recorded) on 2025-03-02: ")
     assert result.verdicts["verdict"].tolist() == ["eligible"]
 
 
@@ -170,18 +175,17 @@ def test_a_result_without_test_date_or_value_asks_for_all_three_at_once() -> Non
                                       "name (test) and its collected date (collected_date) are not recorded")
 
 
-def test_at_a_cut_a_waiver_without_approver_or_date_asks_for_both() -> None:
-    # Review 22E (D5): "waived once its approver is recorded" was false at a cut, where the date is
-    # needed too, and only the approver was asked for.
+def test_at_a_cut_a_waiver_without_approver_or_date_asks_for_the_date_only() -> None:
+    # Review 22E asked for both while a blank approver stopped a waiver; since session 30 only the
+    # date decides at a cut (whether the waiver existed then).
     tables = case_tables({"steroid_mg_per_day": 15}, patient_id="A",
                          overrides=[{"criterion_id": "E6", "approved_by": None, "approved_date": None}])
     kept, _ = apply_cut(ScreeningDataset(**concat_tables([tables])), dt.date(2025, 3, 10))
     row = outcome(screen(kept), "A", "E6")
-    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6); "
-                                                           "overrides.approved_date (waiver of E6)")
-    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived "
-                               "once its approver and an approval date on or before the cut are recorded, otherwise "
-                               "fail: steroid 15 mg/day > 10")
+    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_date (waiver of E6)")
+    assert row["evidence"] == ("a waiver of E6 without an approval date (approved_date not recorded) may postdate "
+                               "the data cut 2025-03-10: waived if it was approved by then, otherwise fail: steroid 15 "
+                               "mg/day > 10")
 
 
 # --------------------------------------------------------------------------- decided in either unit

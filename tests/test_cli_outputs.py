@@ -96,7 +96,7 @@ def test_waivers_csv_lists_each_documented_waiver_in_input_order(tmp_path: Path)
     patients = [patient_row("P2", ecog=2), patient_row("P1", steroid_mg_per_day=15)]
     overrides = [override_row("P1", "E6"), override_row("P2", "E4", approved_date=None, reason="second look"),
                  override_row("P2", "I6", approved_by="principal investigator"),
-                 override_row("P1", "I4", approved_by=None)]  # no approver: not applied, not listed
+                 override_row("P1", "I4", approved_by=None)]  # no approver: applied and listed (session 30)
     tables = typed_tables({"patients": patients, "therapies": [therapy_row(p) for p in ("P2", "P1")],
                            "labs": lab_rows("P2") + lab_rows("P1"), "overrides": overrides})
     write_tables(tables, tmp_path / "data", "csv")
@@ -108,6 +108,7 @@ def test_waivers_csv_lists_each_documented_waiver_in_input_order(tmp_path: Path)
     assert written.values.tolist() == [
         ["P2", "honorhealth", "I6", "fail", "ECOG 2 > 1", "principal investigator", "2025-03-02", reason],
         ["P2", "honorhealth", "E4", "pass", "no hypersensitivity to the regimen", "medical monitor", "", "second look"],
+        ["P1", "honorhealth", "I4", "pass", "resectable lesion (cm) 2 >= 1.5", "", "2025-03-02", reason],
         ["P1", "honorhealth", "E6", "fail", "steroid 15 mg/day > 10", "medical monitor", "2025-03-02", reason],
     ]
 

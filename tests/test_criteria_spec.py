@@ -838,31 +838,31 @@ OVERRIDES = [
          {"braf_v600": "mutant"}, [line(1, "metastatic", NIVO)], overrides=("I2",), params=BRAF),
     Case("two waivers", {"I5": WAIVED, "E10": WAIVED, "I6": PASS},
          {"birth_date": "2010-01-01", "live_vaccine_received": None}, overrides=("I5", "E10")),
-    # The spec waives on "a documented override"; a blank cell is "not recorded". Without its
-    # approver the waiver may or may not be documented: waived or the criterion's own outcome,
-    # so a blocking outcome is unknown and a passing one stands. A blank date or reason leaves
-    # who approved it: the waiver applies.
-    Case("waiver without an approver of a failing I6: unknown", {"I6": UNKNOWN}, {"ecog": 2},
+    # Every override row is "a documented waiver" (spec: "one per documented waiver"); a blank
+    # approver, date or reason is "not recorded", and every way of filling in the approver is an
+    # approver: the waiver applies (session 30; audits 28A and 29A labelled it so).
+    Case("waiver without an approver of a failing I6: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6", "approved_by": None},)),
-    Case("waiver without an approver of an unknown E8: unknown", {"E8": UNKNOWN}, {"hiv_serology": None},
+    Case("waiver without an approver of an unknown E8: waived", {"E8": WAIVED}, {"hiv_serology": None},
          overrides=({"criterion_id": "E8", "approved_by": None},)),
-    Case("waiver without an approver of a passing I4: pass", {"I4": PASS},
+    Case("waiver without an approver of a passing I4: waived", {"I4": WAIVED},
          overrides=({"criterion_id": "I4", "approved_by": None},)),
-    Case("waiver without an approver of E11 for a male: not applicable", {"E11": NA}, {"sex": "male"},
+    Case("waiver without an approver of E11 for a male: waived", {"E11": WAIVED}, {"sex": "male"},
          overrides=({"criterion_id": "E11", "approved_by": None},)),
     Case("waiver of a failing I6 without its date and reason: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6", "approved_date": None, "reason": None},)),
-    # The spec gives overrides no key: a criterion waived in two rows is waived when either is
-    # documented, and stays what it would be with one unsigned row when neither is.
+    Case("waiver of a failing I6 with approver, date and reason all blank: waived", {"I6": WAIVED}, {"ecog": 2},
+         overrides=({"criterion_id": "I6", "approved_by": None, "approved_date": None, "reason": None},)),
+    # The spec gives overrides no key: a criterion waived in two rows is waived.
     Case("failing I6 waived in two documented rows: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6"}, {"criterion_id": "I6", "approved_by": "principal investigator",
                                              "approved_date": "2025-02-27", "reason": "second opinion"})),
     Case("failing I6, one unsigned row and one documented: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6", "approved_by": None}, {"criterion_id": "I6"})),
-    Case("failing I6, two unsigned rows: unknown", {"I6": UNKNOWN}, {"ecog": 2},
+    Case("failing I6, two unsigned rows: waived", {"I6": WAIVED}, {"ecog": 2},
          overrides=({"criterion_id": "I6", "approved_by": None},
                     {"criterion_id": "I6", "approved_by": None, "reason": "other"})),
-    Case("passing I4, two unsigned rows: pass", {"I4": PASS},
+    Case("passing I4, two unsigned rows: waived", {"I4": WAIVED},
          overrides=({"criterion_id": "I4", "approved_by": None},
                     {"criterion_id": "I4", "approved_by": None, "reason": "other"})),
 ]

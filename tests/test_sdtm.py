@@ -407,6 +407,21 @@ def test_site_text_that_reads_like_the_waiver_sentence_changes_neither_ie_nor_dv
         assert "waived (outcome before waiver: fail): " in dv.loc[0, "DVTERM"], out
 
 
+def test_a_waiver_without_its_approver_goes_to_dv_from_the_folder_and_the_dataset(tmp_path: Path) -> None:
+    # Session 30: a blank approver waives; the folder's waivers.csv has the cell blank and the waived
+    # sentence says "(approver not recorded)": the folder must not be refused as hand-edited.
+    waiver = override_row("P001", "E6", approved_by=None, approved_date="2025-02-27", reason="taper documented")
+    write_tables(typed_tables({"patients": [patient_row("P001", steroid_mg_per_day=20)],
+                               "therapies": [therapy_row("P001")], "labs": lab_rows("P001"),
+                               "overrides": [waiver]}), tmp_path / "data", "csv")
+    assert main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "screened")]) == 0
+    for source, out in ((tmp_path / "screened", "from_result"), (tmp_path / "data", "from_dataset")):
+        assert main(["sdtm", str(source), "--out", str(tmp_path / out), "--studyid", STUDYID]) == 0, out
+        dv = read_csv(tmp_path / out / "dv.csv")
+        assert dv[["USUBJID", "DVSTDTC"]].values.tolist() == [[f"{STUDYID}-P001", "2025-02-27"]], out
+        assert "waived (outcome before waiver: fail): " in dv.loc[0, "DVTERM"], out
+
+
 def test_a_result_folder_without_waivers_csv_is_refused_when_outcomes_are_waived(
         runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     verdicts, outcomes = _edited_result_folder(runs, tmp_path / "old")

@@ -43,8 +43,8 @@ def test_two_documented_waivers_cite_the_earliest_first_and_list_both() -> None:
     assert result.findings[["row", "column", "value"]].values.tolist() == [[1, "criterion_id", "E6"],
                                                                          [2, "criterion_id", "E6"]]
     assert result.findings["finding"].iloc[0] == ("E6 has 2 override rows for this patient: it is waived if any of "
-                                                  "them is documented (its approver recorded), and the waivers table "
-                                                  "lists each documented one")
+                                                  "them applies (at a data cut, one approved by the cut), and the "
+                                                  "waivers table lists each one applied")
 
 
 def test_one_deviation_per_waived_criterion_in_sdtm() -> None:
@@ -53,29 +53,32 @@ def test_one_deviation_per_waived_criterion_in_sdtm() -> None:
     assert waivers.values.tolist() == [["A", "E6", "2025-02-27", "fail"]]
 
 
-def test_an_unsigned_row_beside_a_documented_one_is_waived_and_asks_nothing() -> None:
+def test_an_unsigned_row_beside_a_signed_one_is_listed_after_it() -> None:
+    # Both rows are documented waivers (session 30); the one with its approver speaks first.
     unsigned = {**FIRST, "approved_by": None}
     result = screened(case_tables(STEROID_15, patient_id="A", overrides=[unsigned, EARLIER]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion "
+    assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived by "
+                               "(approver not recorded) on 2025-03-02: taper documented "
                                "(was fail: steroid 15 mg/day > 10)")
-    assert result.waivers["approved_by"].tolist() == ["principal investigator"]
+    assert result.waivers["approved_by"].fillna("(blank)").tolist() == ["principal investigator", "(blank)"]
     found = result.findings[result.findings["column"] == "approved_by"]
     assert found[["row", "finding"]].values.tolist() == [
-        [1, "waiver of E6: who approved this row's waiver is not recorded; another row with its approver waives "
-            "the criterion"]]
+        [1, "waiver of E6: who approved the waiver is not recorded: it is applied (each override row is a documented "
+            "waiver); record the approver so that its role can be checked"]]
 
 
-def test_two_unsigned_rows_ask_once() -> None:
+def test_two_unsigned_rows_waive_and_ask_nothing() -> None:
     result = screened(case_tables(STEROID_15, patient_id="A",
                                   overrides=[{**FIRST, "approved_by": None}, {**EARLIER, "approved_by": None}]))
     row = outcome(result, "A", "E6")
-    assert (row["outcome"], row["missing"]) == ("unknown", "overrides.approved_by (waiver of E6)")
-    assert row["evidence"] == ("a waiver of E6 is on file without its approver (approved_by not recorded): waived once "
-                               "its approver is recorded, otherwise fail: steroid 15 mg/day > 10")
-    assert result.waivers.empty
-    assert result.missing_data["fields"].tolist() == ["overrides.approved_by (waiver of E6)"]
+    assert (row["outcome"], row["missing"]) == ("waived", "")
+    assert row["evidence"] == ("waived by (approver not recorded) on 2025-02-27: second opinion; also waived by "
+                               "(approver not recorded) on 2025-03-02: taper documented (was fail: steroid 15 mg/day "
+                               "> 10)")
+    assert len(result.waivers) == 2 and result.missing_data.empty
+    assert result.findings["column"].tolist().count("approved_by") == 2
 
 
 def test_at_a_cut_the_dated_waiver_speaks_and_the_undated_one_is_not_applied() -> None:
@@ -86,13 +89,19 @@ def test_at_a_cut_the_dated_waiver_speaks_and_the_undated_one_is_not_applied() -
     assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion "
                                "(was fail: steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].tolist() == ["principal investigator"]
-    unsigned_undated = screened(case_tables(STEROID_15, patient_id="A", overrides=[
+    # An unsigned row dated by the cut applies there; the undated one does not.
+    unsigned_dated = screened(case_tables(STEROID_15, patient_id="A", overrides=[
         {**FIRST, "approved_by": None}, undated]), cut=dt.date(2025, 3, 10))
-    assert outcome(unsigned_undated, "A", "E6")["outcome"] == "unknown"
-    found = unsigned_undated.findings.set_index("column")["finding"]
-    # At the cut neither row applies, so the unsigned one is not said to be waived by the other.
-    assert found["approved_by"] == ("waiver of E6: who approved the waiver is not recorded: it is not applied until "
-                                    "it is (a failing or unknown outcome is unknown meanwhile)")
+    row = outcome(unsigned_dated, "A", "E6")
+    assert (row["outcome"], row["missing"]) == ("waived", "")
+    assert row["evidence"] == ("waived by (approver not recorded) on 2025-03-02: taper documented "
+                               "(was fail: steroid 15 mg/day > 10)")
+    assert unsigned_dated.waivers["approved_date"].astype(str).tolist() == ["2025-03-02"]
+    # Undated and unsigned at the cut: only the date is asked for.
+    neither = screened(case_tables(STEROID_15, patient_id="A", overrides=[{**undated, "approved_by": None}]),
+                       cut=dt.date(2025, 3, 10))
+    assert (outcome(neither, "A", "E6")["outcome"], outcome(neither, "A", "E6")["missing"]) == (
+        "unknown", "overrides.approved_date (waiver of E6)")
     # Without the cut both apply, the dated one first.
     row = outcome(screened(case_tables(STEROID_15, patient_id="A", overrides=[undated, EARLIER])), "A", "E6")
     assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived by "

@@ -309,8 +309,9 @@ OVERRIDES = TableSpec(
     (
         ColumnSpec("patient_id", "id", "must exist in patients", required=True),
         _code("criterion_id", CRITERION_IDS, "a criterion ID", required=True),
-        ColumnSpec("approved_by", "text", "role or name of the approver; blank = not recorded: the waiver is not "
-                   "applied (a failing or unknown outcome is unknown until the approver is recorded)"),
+        ColumnSpec("approved_by", "text", "role or name of the approver; blank = not recorded: the waiver is "
+                   "applied (every override row is a documented waiver; a data-quality finding and an oversight "
+                   "flag)"),
         ColumnSpec("approved_date", "date", "date the waiver was approved; blank = not recorded: the waiver is "
                    "applied (a data-quality finding), except at a data cut, which it may postdate (then a "
                    "failing or unknown outcome is unknown)"),

@@ -9,7 +9,6 @@ a data cut or in a bucket: :attr:`.Facts.source_rows`), ``column``,
 
 from __future__ import annotations
 
-import datetime as dt
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,6 @@ from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
 from .prior_lines import line_order
 from .nullable import is_no, is_yes, surely
-from .waivers import documented
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
 BRAIN_DETAILS = ["brain_metastases_symptomatic", "brain_metastases_treated", "brain_metastases_stable_since"]
@@ -231,25 +229,21 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
 
 
 OVERRIDE_BLANKS: dict[str, str] = {
-    "approved_by": "who approved the waiver is not recorded: it is not applied until it is (a failing or unknown "
-                   "outcome is unknown meanwhile)",
+    "approved_by": "who approved the waiver is not recorded: it is applied (each override row is a documented "
+                   "waiver); record the approver so that its role can be checked",
     "approved_date": "the waiver's approval date is not recorded (at a data cut it may postdate the cut, so it is "
                      "not applied there)",
     "reason": "the waiver's reason is not recorded",
 }
 """What a blank cell of an override row means for the waiver (:func:`.waivers.apply_overrides`)."""
-UNSIGNED_BESIDE_SIGNED = ("who approved this row's waiver is not recorded; another row with its approver waives "
-                          "the criterion")
-"""The blank approver of a row whose criterion another, documented row waives (that one applies)."""
 
 
-def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None,
+def override_findings(overrides: pd.DataFrame,
                       needless: tuple[np.ndarray, np.ndarray] | None = None) -> list[pd.DataFrame]:
     """Override rows with a blank approver, approval date or reason (the waiver is not fully
     documented), rows of one patient and criterion that are more than one, and waivers of an
     outcome that does not block.
 
-    ``cut_date``: the data cut, where a waiver without a date is not applied (it may postdate it).
     ``needless``: the rows (positions) of waivers applied to a ``pass`` or ``not_applicable`` outcome
     and those outcomes (:attr:`.waivers.Waived.needless`): they change no verdict, but a monitor
     reading the waivers should know the exception was not needed, or names another criterion than
@@ -257,22 +251,17 @@ def override_findings(overrides: pd.DataFrame, cut_date: dt.date | None = None,
     """
     cell = overrides["patient_id"].astype(str) + "\t" + overrides["criterion_id"].astype(str)
     rows_of_cell = cell.map(cell.value_counts()).to_numpy() if len(cell) else np.zeros(0, dtype=np.int64)
-    applied = pd.Series(documented(overrides, cut_date), index=overrides.index)
-    signed_beside = applied.groupby(cell).transform("any").to_numpy(dtype=bool)
     criterion = overrides["criterion_id"].astype(str).to_numpy(dtype=object)
     out = []
     for column, finding in OVERRIDE_BLANKS.items():
-        said = pd.Series(finding, index=overrides.index, dtype=object)
-        if column == "approved_by":
-            said = said.where(~signed_beside, UNSIGNED_BESIDE_SIGNED)
         hit = np.flatnonzero(overrides[column].isna().to_numpy())
         out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, column, "",
-                          "waiver of " + criterion[hit] + ": " + said.iloc[hit].to_numpy()))
+                          "waiver of " + criterion[hit] + ": " + finding))
     hit = np.flatnonzero(rows_of_cell > 1)
     out.append(_frame(overrides["patient_id"].iloc[hit], "overrides", hit, "criterion_id", criterion[hit],
                       criterion[hit] + " has " + rows_of_cell[hit].astype(str).astype(object)
-                      + " override rows for this patient: it is waived if any of them is documented (its approver "
-                        "recorded), and the waivers table lists each documented one"))
+                      + " override rows for this patient: it is waived if any of them applies (at a data cut, one "
+                        "approved by the cut), and the waivers table lists each one applied"))
     if needless is not None and len(needless[0]):
         hit, was = needless
         words = pd.Series(was, dtype=object).str.replace("_", " ", regex=False).to_numpy(dtype=object)
@@ -317,7 +306,7 @@ def data_findings(f: Facts, dataset: ScreeningDataset | None = None,
     found = patient_findings(f) + therapy_findings(f) + toxicity_findings(f)
     in_file = lab_findings(f)  # findings whose rows are file rows already
     if dataset is not None:
-        found += override_findings(dataset.overrides.reset_index(drop=True), dataset.cut_date, needless)
+        found += override_findings(dataset.overrides.reset_index(drop=True), needless)
         in_file += untested_lab_findings(dataset) + repeated_row_findings(dataset)
     mapped = [frame for frame in found if len(frame)]
     frames = [frame for frame in in_file if len(frame)]

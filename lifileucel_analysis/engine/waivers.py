@@ -1,10 +1,11 @@
 """Waivers: the overrides of a dataset applied to the criteria's outcomes.
 
-A documented override turns its criterion's outcome into ``waived`` (spec section 1). An
-override whose approver is blank is not a documented waiver yet, nor (at a data cut) one
-without an approval date, which may postdate the cut: either may be valid, so a blocking
-outcome (fail, unknown) becomes ``unknown`` and asks for the missing cell, and a passing
-one stands, its sentence noting the override.
+A documented override turns its criterion's outcome into ``waived`` (spec section 1): every
+row of ``overrides`` is one ("one per documented waiver"), also with its approver, date or
+reason blank (a data-quality finding; every way of filling in a blank approver is an
+approver, so the waiver applies whoever it is). At a data cut, one without an approval date
+may postdate the cut: a blocking outcome (fail, unknown) becomes ``unknown`` and asks for
+the date, and a passing one stands, its sentence noting the override.
 
 The spec gives overrides no key, so one patient's criterion may be waived in several rows
 (approved twice, or by two people). It is waived when any of them is documented. One row
@@ -45,7 +46,7 @@ class Waived:
     needs_at: np.ndarray
     needs: pa.Array
     table: pd.DataFrame
-    """The waivers applied, one row per documented override row (an override without its approver is not one)."""
+    """The waivers applied, one row per documented override row (at a data cut, an undated one is not applied)."""
     needless: np.ndarray
     """Positions in ``overrides`` of the waivers applied to an outcome that does not block (``pass`` or
     ``not_applicable``): they change no verdict, and may name the wrong criterion (a data-quality finding)."""
@@ -93,11 +94,8 @@ def apply_overrides(dataset: ScreeningDataset, codes: np.ndarray, evidence: list
     note = _override_sentences(o, was_text, original, signed, blocking,
                                dataset.cut_date, _also_waived(o, at, signed & ~speaks, rank),
                                pd.Series(late.reindex(at).to_numpy(dtype=object), index=o.index).fillna(""))
-    of = " (waiver of " + o["criterion_id"].astype(str) + ")"
-    ask = ("overrides.approved_by" + of).where(o["approved_by"].isna(), "overrides.approved_date" + of)
-    if dataset.cut_date is not None:  # at a cut a waiver needs its date too: both asked where both are blank
-        both = o["approved_by"].isna() & o["approved_date"].isna()
-        ask = ask.where(~both, "overrides.approved_by" + of + "; overrides.approved_date" + of)
+    # Only a waiver left open at a data cut (its approval date blank) asks for a cell: that date.
+    ask = "overrides.approved_date (waiver of " + o["criterion_id"].astype(str) + ")"
     previous_needs = text_series(_texts_at(needs, rows, cols)).where(was_text == "unknown", "")
     asked = (ask + "; " + previous_needs).where(previous_needs != "", ask)
     spoken = np.flatnonzero(speaks)
@@ -135,8 +133,8 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
     rows = screened_rows(dataset, late["patient_id"], "waivers_after_cut")
     cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
     cells = rows.astype(np.int64) * n_criteria + cols
-    who = ("by " + late["approved_by"].astype(str)).where(late["approved_by"].notna(), "approver not recorded,")
-    items = joined_by_key(cells, (who + " on " + _when(late) + ": " + _why(late)).to_numpy(dtype=object), "; ")
+    items = joined_by_key(cells, ("by " + _who(late) + " on " + _when(late) + ": " + _why(late)).to_numpy(dtype=object),
+                          "; ")
     count = pd.Series(np.unique(cells, return_counts=True)[1], index=items.index)  # items' keys, increasing
     cut = dataset.cut_date.isoformat()
     lead = pd.Series(np.where(count == 1, f"; a waiver dated after the data cut {cut} is not applied at this cut (",
@@ -161,20 +159,22 @@ def _with_cells_waived_late(at: np.ndarray, sentences: pd.Series, late: pd.Serie
 
 
 def documented(overrides: pd.DataFrame, cut_date: dt.date | None) -> np.ndarray:
-    """Per override row, whether it is a documented waiver, which applies: its approver recorded, and
-    at a data cut its approval date too.
+    """Per override row, whether it is a documented waiver that applies: every row, but at a data
+    cut one without an approval date, which may postdate the cut (a blocking outcome is unknown
+    meanwhile).
 
-    Not applied: a waiver nobody is recorded as approving, or (at a data cut) one without a date,
-    which may postdate the cut; either may be valid, so a blocking outcome is unknown meanwhile.
+    A blank approver does not stop a waiver (decision of session 30; it did from 2026-12-05): the
+    spec's overrides table holds "one [row] per documented waiver", names no approver a waiver
+    needs, and decides a blank by every way of filling it in, each of which is an approver. The
+    blank is a data-quality finding and the oversight flags list the waiver.
     """
-    dated = overrides["approved_date"].notna().to_numpy() | (cut_date is None)
-    return overrides["approved_by"].notna().to_numpy() & dated
+    return overrides["approved_date"].notna().to_numpy() | (cut_date is None)
 
 
 def _speaking_order(o: pd.DataFrame, at: np.ndarray, signed: np.ndarray, in_file: np.ndarray) -> np.ndarray:
     """Override rows ordered by cell, then who speaks first for it: a documented waiver, then one
-    with its approver (missing only its date at a cut), then the earliest approval date (blank
-    last), then file order (the file's row, so a bucketed screen orders them alike)."""
+    with its approver recorded, then the earliest approval date (blank last), then file order
+    (the file's row, so a bucketed screen orders them alike)."""
     day = o["approved_date"].to_numpy(dtype="datetime64[D]").astype(np.int64)
     day = np.where(o["approved_date"].isna().to_numpy(), np.iinfo(np.int64).max, day)
     return np.lexsort((in_file, day, o["approved_by"].isna().to_numpy(), ~signed, at))
@@ -191,11 +191,15 @@ def _also_waived(o: pd.DataFrame, at: np.ndarray, others: np.ndarray, rank: np.n
     if not others.any():
         return pd.Series("", index=o.index, dtype=object)
     picked = rank[others[rank]]  # the other documented rows, in speaking order
-    said = "also waived by " + o["approved_by"].iloc[picked].astype(str) + " on " + _when(o).iloc[picked] \
+    said = "also waived by " + _who(o).iloc[picked] + " on " + _when(o).iloc[picked] \
         + ": " + _why(o).iloc[picked]
     # Only cells waived more than once come here: a handful of rows, joined per cell.
     joined = said.groupby(at[picked], sort=False).agg("; ".join)
     return ("; " + pd.Series(at, index=o.index).map(joined)).fillna("").astype(object)
+
+
+def _who(o: pd.DataFrame) -> pd.Series:
+    return o["approved_by"].astype(str).where(o["approved_by"].notna(), "(approver not recorded)")
 
 
 def _when(o: pd.DataFrame) -> pd.Series:
@@ -209,29 +213,21 @@ def _why(o: pd.DataFrame) -> pd.Series:
 def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
                         blocking: np.ndarray, cut_date: dt.date | None, also: pd.Series, late: pd.Series) -> pd.Series:
     """Per override row, the criterion's new sentence: the waiver (who, when, why, the other documented
-    waivers of the cell, those dated after a data cut, what it replaced), or, without an approver (or,
-    at a cut, a date), why it is not applied and what the criterion says without it.
+    waivers of the cell, those dated after a data cut, what it replaced), or, at a cut without an
+    approval date, why it is not applied and what the criterion says without it.
 
     The replaced outcome and sentence also go to the waivers table (the screen's ``waivers.csv``), which
     is what other code reads: the site's text in a sentence can read like these words."""
-    waived = "waived by " + o["approved_by"].astype(str) + " on " + _when(o) + ": " + _why(o) + also + late \
+    waived = "waived by " + _who(o) + " on " + _when(o) + ": " + _why(o) + also + late \
         + " (was " + was + ": " + original + ")"
-    unsigned = ("a waiver of " + o["criterion_id"].astype(str) + " is on file without its approver (approved_by "
-                "not recorded)")
+    if cut_date is None:  # every row applies
+        return waived
+    undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
+               f"recorded) may postdate the data cut {cut_date.isoformat()}")
     # A blocking outcome is unknown: say which way each reading goes (audit 22A: "not applied;
     # without it: fail" read as a fail beside the outcome unknown).
-    if_signed = pd.Series(": waived once its approver is recorded, otherwise ", index=o.index)
-    if cut_date is not None:
-        undated = ("a waiver of " + o["criterion_id"].astype(str) + " without an approval date (approved_date not "
-                   f"recorded) may postdate the data cut {cut_date.isoformat()}")
-        unsigned = unsigned.where(o["approved_by"].isna(), undated)
-        if_signed = if_signed.where(o["approved_by"].isna(), ": waived if it was approved by then, otherwise ")
-        # Both blank: the approver alone would not apply it at the cut (review 22E).
-        if_signed = if_signed.where(o["approved_by"].notna() | o["approved_date"].notna(),
-                                    ": waived once its approver and an approval date on or before the cut are "
-                                    "recorded, otherwise ")
-    return waived.where(signed, (unsigned + if_signed + was + ": " + original)
-                        .where(blocking, original + "; " + unsigned + ", so it is not applied") + late)
+    return waived.where(signed, (undated + ": waived if it was approved by then, otherwise " + was + ": " + original)
+                        .where(blocking, original + "; " + undated + ", so it is not applied") + late)
 
 
 def _waivers_table(dataset: ScreeningDataset, o: pd.DataFrame, rows: np.ndarray,

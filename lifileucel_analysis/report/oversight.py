@@ -6,6 +6,9 @@
 - ``waiver by a role not allowed``: a waiver whose approver is not one of the roles allowed
   to waive (compared without case or surrounding spaces). The roles are a report parameter
   (``waiver_roles``, ``;``-separated; blank = :data:`DEFAULT_WAIVER_ROLES`).
+- ``waiver without a recorded approver``: a waiver whose ``approved_by`` is blank. It is
+  applied (every override row is a documented waiver), but nobody can tell whether its
+  approver may waive.
 - the waiver rate per site: patients with at least one waiver among those screened.
 
 :func:`oversight_flags` is one tidy table, one row per flag (a patient may carry several),
@@ -32,6 +35,7 @@ FLAG_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "flag", "verdict", "nm
 monitor sorting by a date sorts one kind of date (review 24: one ``date`` column held both)."""
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
+UNSIGNED_WAIVER_FLAG = "waiver without a recorded approver"
 NO_CURRENCY_STATUS = "date recorded (no consent or cut date to tell passed from scheduled)"
 """An NMA-LD flag's status when the data has no currency date (:func:`.worklist.nmald_words` gives none)."""
 
@@ -75,21 +79,24 @@ def waivers_with_roles(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataF
     flags said so, not the table a monitor reads the waivers in)."""
     table = waivers_table(result)
     allowed_text = role_allowed(table["approved_by"], allowed).map({True: "yes", False: "no (not in waiver_roles)"})
+    allowed_text = allowed_text.where(table["approved_by"].notna(), "not known (approver not recorded)")
     table.insert(table.columns.get_loc("approved_by") + 1, "approver_allowed", allowed_text.astype(str))
     return table
 
 
 def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
-    """Waivers approved by a role not in ``allowed`` (:data:`FLAG_COLUMNS`)."""
+    """Waivers approved by a role not in ``allowed``, or by nobody recorded (:data:`FLAG_COLUMNS`)."""
     waivers = result.waivers.astype({"patient_id": "str"})
     rows = waivers[~role_allowed(waivers["approved_by"], allowed)]
     verdict = rows["patient_id"].map(result.verdicts.astype({"patient_id": "str"}).set_index("patient_id")["verdict"])
     return pd.DataFrame({
-        "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str), "flag": WAIVER_FLAG,
+        "patient_id": rows["patient_id"], "site_id": rows["site_id"].astype(str),
+        "flag": pd.Series(WAIVER_FLAG, index=rows.index).where(rows["approved_by"].notna(), UNSIGNED_WAIVER_FLAG),
         "verdict": verdict.astype(str), "approved_date": rows["approved_date"],
         # The screening applies every documented waiver (the spec defines no roles): the flag says the
         # verdict already counts it, so a monitor knows what revoking it would change (review 29E).
-        "detail": (rows["criterion_id"].astype(str) + " waived by " + rows["approved_by"].fillna("").astype(str)
+        "detail": (rows["criterion_id"].astype(str) + " waived by "
+                   + rows["approved_by"].fillna("(approver not recorded)").astype(str)
                    + "; applied, as every documented waiver is: the verdict (" + verdict.astype(str) + ") counts "
                    + rows["criterion_id"].astype(str) + " as waived; allowed: " + "; ".join(allowed)),
     }, columns=list(FLAG_COLUMNS))

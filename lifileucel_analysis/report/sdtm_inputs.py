@@ -175,7 +175,8 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
     for sentence, by, day, was, replaced in zip(sentences, first["approved_by"], first["approved_date"],
                                                first["original_outcome"], first["original_evidence"]):
         when = day or "(date not recorded)"
-        agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ") for who in spellings(by))
+        agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ")
+                         for who in spellings(by or "(approver not recorded)"))
                      and any(str(sentence).endswith(f" (was {was}: {text})") for text in spellings(replaced)))
     return np.array(agree, dtype=bool)
 
