@@ -45,9 +45,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def start_reports(out: Path) -> subprocess.Popen[str]:
+    # The build's temporary folders in the test's own: a build killed with -9 cannot remove its
+    # kernel-log folder, and the machine's /tmp should not collect one per test run.
+    temp = out.parent / "tmp"
+    temp.mkdir(exist_ok=True)
     return subprocess.Popen([sys.executable, "-m", "lifileucel_analysis", "reports", "--dataset",
                              str(FIXTURE_DATASET), "--out", str(out), "--jobs", "2"],
-                            cwd=PROJECT_ROOT, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=PROJECT_ROOT, env={**ENV, "TMPDIR": str(temp)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
 
 
 def wait_for_kernels(build: subprocess.Popen[str], seen: set[int]) -> None:

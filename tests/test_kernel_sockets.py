@@ -14,7 +14,6 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-import pytest
 from helpers import small_dataset, write_notebook
 
 from lifileucel_analysis.contract.writing import write_tables
@@ -46,25 +45,23 @@ def test_a_report_kernel_uses_unix_sockets_in_its_own_folder_removed_afterwards(
     assert seen["transport"] == "ipc"
     folder = Path(seen["ip"]).parent
     assert folder.name.startswith("eap-kernel-")
+    assert folder.parent.name.startswith("lifileucel-kernel-logs-"), "inside the build's log folder, which it removes"
     assert seen["files"] == [f"k-{port}" for port in range(1, 6)], "the folder holds this kernel's sockets only"
     assert not folder.exists(), "the socket folder was left behind"
 
 
-def test_a_temporary_folder_too_long_for_a_socket_path_falls_back_to_tcp(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_log_folder_too_long_for_a_socket_path_falls_back_to_tcp(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     deep.mkdir(parents=True)
-    monkeypatch.setattr(tempfile, "tempdir", str(deep))
-    with run_notebook._kernel_sockets() as settings:
+    with run_notebook._kernel_sockets(deep) as settings:
         assert settings == {}
     assert list(deep.iterdir()) == [], "the socket folder was left behind"
 
 
-def test_a_short_temporary_folder_gives_an_ipc_prefix_inside_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_log_folder_gives_an_ipc_prefix_inside_it() -> None:
     short = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))
     try:
-        monkeypatch.setattr(tempfile, "tempdir", str(short))
-        with run_notebook._kernel_sockets() as settings:
+        with run_notebook._kernel_sockets(short) as settings:
             manager = settings["config"].KernelManager
             assert manager.transport == "ipc" and Path(manager.ip).parent.parent == short
         assert list(short.iterdir()) == [], "the socket folder was left behind"

@@ -160,21 +160,23 @@ IPC_PATH_LIMIT = 100
 
 
 @contextmanager
-def _kernel_sockets() -> Iterator[dict[str, Any]]:
-    """Kernel manager settings that give the kernel Unix sockets in a folder of its own.
+def _kernel_sockets(within: Path) -> Iterator[dict[str, Any]]:
+    """Kernel manager settings that give the kernel Unix sockets in a folder of its own, made in ``within``.
 
     With TCP, jupyter_client picks free ports by binding and releasing them, and the kernel
     binds them a moment later: concurrent builds in other processes (the worker pool, test
     workers) can take the same port in between, and the kernel dies at start-up. Sockets in
-    a private folder cannot collide. Falls back to TCP (no settings) where Unix sockets are
-    unavailable or the temporary folder's path is too long for one.
+    a private folder cannot collide. ``within`` is the build's kernel-log folder, which the
+    build removes also when it is interrupted (a worker ended by a signal never reaches this
+    function's own clean-up). Falls back to TCP (no settings) where Unix sockets are
+    unavailable or the folder's path is too long for one.
     """
     if os.name != "posix":
         yield {}
         return
     from traitlets.config import Config  # with papermill: loaded only where a kernel starts
 
-    folder = tempfile.mkdtemp(prefix="eap-kernel-")
+    folder = tempfile.mkdtemp(prefix="eap-kernel-", dir=within)
     try:
         prefix = os.path.join(folder, "k")
         yield ({} if len(prefix.encode()) > IPC_PATH_LIMIT
@@ -241,7 +243,7 @@ def run_report(job: ReportJob) -> ReportResult:
     error = ""
     log_path = Path(job.log_path)
     try:
-        with _stderr_into(log_path), _kernel_sockets() as config:
+        with _stderr_into(log_path), _kernel_sockets(log_path.parent) as config:
             papermill.execute_notebook(
                 job.template, str(ipynb), parameters=job.parameters, kernel_name=KERNEL_NAME,
                 cwd=job.cwd, execution_timeout=job.cell_timeout, start_timeout=KERNEL_START_TIMEOUT_SECONDS,
