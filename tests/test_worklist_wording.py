@@ -400,6 +400,22 @@ def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
         "brain_metastases_stable_since": "2025-04-02"})
     assert outcome == "fail"
     assert evidence == "brain metastases stable only since 2025-04-02, after the start of NMA-LD (2025-03-29)"
+
+
+def test_stability_and_a_vaccine_on_the_first_day_of_nma_ld_are_not_zero_days_before_it() -> None:
+    # Reviews 29A and 29F: "0 days before NMA-LD < 14" was true as a comparison, odd as a sentence.
+    outcome, evidence, _ = outcome_of("E5", patient={
+        "brain_metastases": "yes", "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+        "brain_metastases_stable_since": "2025-03-29"})
+    assert (outcome, evidence) == ("fail", "brain metastases stable only since 2025-03-29, the first day of NMA-LD "
+                                           "(>= 14 days before it needed)")
+    outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": "yes",
+                                                      "live_vaccine_date": "2025-03-29"})
+    assert (outcome, evidence) == ("fail", "live vaccine 2025-03-29, on the first day of NMA-LD (counted as within 28 "
+                                           "days before it)")
+    outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": "yes",
+                                                      "live_vaccine_date": "2025-03-28"})
+    assert (outcome, evidence) == ("fail", "live vaccine 2025-03-28, 1 day before NMA-LD, within 28")
     assert "-4" not in evidence
 
 

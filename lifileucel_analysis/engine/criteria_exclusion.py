@@ -182,6 +182,9 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & is_no(treated), F, "brain metastases not definitively treated"),
         Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
+        # Not "0 days before NMA-LD" (reviews 29A, 29F: true as a comparison, odd as a sentence).
+        Rule(has & (days == 0), F, "brain metastases stable only since {stable}, the first day of NMA-LD "
+                                   "(>= {limit} days before it needed)"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD < {limit}"),
         Rule(has & settled, P,
              "treated, asymptomatic brain metastases stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),
@@ -318,6 +321,8 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
               "from": when.where(~(consent > when), consent), "until": when + pd.Timedelta(days=window)}
     dated = when.notna()
     return decide(f.n, [
+        Rule(dated & (days == 0), F, "live vaccine {when}{said}, on the first day of NMA-LD (counted as within "
+                                     "{limit} days before it)"),
         Rule(dated & days.between(0, window), F,
              "live vaccine {when}{said}, {days} before NMA-LD, within {limit}"),
         Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} before NMA-LD, more than {limit}"),
