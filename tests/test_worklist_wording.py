@@ -190,6 +190,17 @@ def test_a_fail_above_a_raised_limit_names_the_limit_and_its_condition(
     assert outcome_of("I7", patient=patient, labs=[row])[:2] == ("fail", evidence)
 
 
+def test_a_criteria_file_with_equal_limits_does_not_say_above_both() -> None:
+    # Review 29F: a what-if file setting both AST/ALT limits to 3 x ULN read "above both limits".
+    params = load_params(overrides={"max_ast_alt_x_uln_liver_metastases": 3})
+    row = {"test": "ast", "value": 250, "unit": "U/L", "uln": 40, "collected_date": "2025-02-25"}
+    result = screen(ScreeningDataset(**case_tables(patient={"liver_metastases": None}, labs=[row])), params)
+    got = result.outcomes.set_index("criterion_id").loc["I7"]
+    assert (got["outcome"], got["evidence"]) == (
+        "fail", "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN (liver_metastases not recorded; the limit is the same "
+                "either way)")
+
+
 def test_progression_evidence_names_only_what_is_recorded() -> None:
     outcome, evidence, _ = outcome_of("I2", therapies=[line(1, stop_reason=None, best_response="pd")])
     assert outcome == "pass"

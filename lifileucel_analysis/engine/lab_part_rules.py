@@ -246,6 +246,16 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
     ], values)
 
 
+def _above_both(limits: tuple[float, float], condition_field: str) -> str:
+    """What a fail above the raised limit says about the blank condition: "(above both limits; X not
+    recorded)", or, where a criteria file sets the two limits equal, that the limit is the same (review
+    29F: "above both limits" named two limits there)."""
+    normal, raised = limits
+    if raised != normal:
+        return f"(above both limits; {condition_field} not recorded)"
+    return f"({condition_field} not recorded; the limit is the same either way)"
+
+
 def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present."""
@@ -268,8 +278,8 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
              + condition_field + " = no)"),
         Rule((lab.sure > raised) & is_yes(condition), F, sure + " > {raised}" + unit + "{sure_units} ("
              + condition_field + " = yes)"),
-        Rule(lab.sure > raised, F, sure + " > {raised}" + unit + "{sure_units} (above both limits; "
-             + condition_field + " not recorded)"),
+        Rule(lab.sure > raised, F,
+             sure + " > {raised}" + unit + "{sure_units} " + _above_both(limits, condition_field)),
         Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
         Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + "{raw_units} ("
              + condition_field + " = yes)"),
