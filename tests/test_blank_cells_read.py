@@ -31,15 +31,15 @@ def test_a_waiver_without_its_approver_is_applied_and_is_a_finding() -> None:
                                   overrides=[{"criterion_id": "E6", "approved_by": None}]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by (approver not recorded) on 2025-03-02: treating physician's documented "
+    assert row["evidence"] == ("waived by an unrecorded approver on 2025-03-02: treating physician's documented "
                                "judgement (was fail: steroid 15 mg/day > 10)")
     assert result.verdicts[["verdict", "waived"]].values.tolist() == [["eligible", "E6"]]
     assert result.waivers[["criterion_id", "original_outcome"]].astype(str).values.tolist() == [["E6", "fail"]]
     assert result.waivers["approved_by"].isna().tolist() == [True]
     assert result.findings[["table", "row", "column"]].values.tolist() == [["overrides", 1, "approved_by"]]
     assert result.findings["finding"].iloc[0] == (
-        "waiver of E6: who approved the waiver is not recorded: it is applied (each override row is a documented "
-        "waiver); record the approver so that its role can be checked")
+        "waiver of E6: who approved the waiver is not recorded: that alone does not stop it (each override row is "
+        "a documented waiver); record the approver so that its role can be checked")
 
 
 def test_a_waiver_without_its_approver_of_an_unknown_criterion_asks_for_nothing() -> None:
@@ -54,7 +54,7 @@ def test_a_waiver_without_its_approver_of_a_passing_criterion_is_applied_too() -
     result = screened(case_tables(patient_id="A", overrides=[{"criterion_id": "I4", "approved_by": None}]))
     row = outcome(result, "A", "I4")
     assert row["outcome"] == "waived"
-    assert row["evidence"].startswith("waived by (approver not recorded) on 2025-03-02: ")
+    assert row["evidence"].startswith("waived by an unrecorded approver on 2025-03-02: ")
     assert result.verdicts["verdict"].tolist() == ["eligible"]
 
 

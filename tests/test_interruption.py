@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -44,11 +47,19 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def start_reports(out: Path) -> subprocess.Popen[str]:
-    # The build's temporary folders in the test's own: a build killed with -9 cannot remove its
-    # kernel-log folder, and the machine's /tmp should not collect one per test run.
-    temp = out.parent / "tmp"
-    temp.mkdir(exist_ok=True)
+@pytest.fixture
+def build_temp() -> Iterator[Path]:
+    """A temporary folder of the build's own, removed afterwards: a build killed with -9 cannot
+    remove its kernel-log folder, and the machine's /tmp should not collect one per test run.
+    Short (in /tmp, not under pytest's tmp_path), so that the kernels' Unix socket paths fit
+    and the signals hit kernels on the transport builds use (review 30: under tmp_path they fell
+    back to TCP)."""
+    temp = Path(tempfile.mkdtemp(prefix="eap-build-", dir="/tmp"))
+    yield temp
+    shutil.rmtree(temp, ignore_errors=True)
+
+
+def start_reports(out: Path, temp: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "lifileucel_analysis", "reports", "--dataset",
                              str(FIXTURE_DATASET), "--out", str(out), "--jobs", "2"],
                             cwd=PROJECT_ROOT, env={**ENV, "TMPDIR": str(temp)}, stdout=subprocess.PIPE,
@@ -93,13 +104,15 @@ def stages(out: Path) -> list[Path]:
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_a_signal_stops_the_build_and_leaves_the_previous_one(signum: int, status: int, tmp_path: Path) -> None:
+def test_a_signal_stops_the_build_and_leaves_the_previous_one(signum: int, status: int, tmp_path: Path,
+                                                              build_temp: Path) -> None:
     out = tmp_path / "reports"
     before = previous_build(out)
-    build = start_reports(out)
+    build = start_reports(out, build_temp)
     seen: set[int] = set()
     try:
         wait_for_kernels(build, seen)
+        sockets = list(build_temp.glob("lifileucel-kernel-logs-*/eap-kernel-*/k-1"))
         build.send_signal(signum)
         signalled = time.monotonic()
         _, stderr = build.communicate(timeout=30)
@@ -113,12 +126,16 @@ def test_a_signal_stops_the_build_and_leaves_the_previous_one(signum: int, statu
     assert snapshot(out) == before
     assert stages(out) == []
     assert not lock_path(out).exists()
+    assert sockets, "the kernels ran on Unix sockets in the build's log folder"
+    # (A kernel ended by the signal may leave its connection file, tmp*.json, in TMPDIR: jupyter_client's.)
+    assert list(build_temp.glob("lifileucel-kernel-logs-*")) == [], "the build's log folder (and sockets) was left"
 
 
-def test_after_kill_9_workers_end_and_the_next_build_removes_the_stale_stage(tmp_path: Path) -> None:
+def test_after_kill_9_workers_end_and_the_next_build_removes_the_stale_stage(tmp_path: Path,
+                                                                              build_temp: Path) -> None:
     out = tmp_path / "reports"
     before = previous_build(out)
-    build = start_reports(out)
+    build = start_reports(out, build_temp)
     seen: set[int] = set()
     try:
         wait_for_kernels(build, seen)

@@ -10,15 +10,19 @@ socket in a private folder cannot be taken by another kernel.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
 import nbformat
+import pytest
 from helpers import small_dataset, write_notebook
 
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.runner import build_reports
 from lifileucel_analysis.runner import run_notebook
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="Unix sockets: elsewhere kernels keep TCP")
 
 PRINT_CONNECTION = ("from ipykernel import get_connection_info\n"
                     "import json, os\n"

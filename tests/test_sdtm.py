@@ -409,7 +409,7 @@ def test_site_text_that_reads_like_the_waiver_sentence_changes_neither_ie_nor_dv
 
 def test_a_waiver_without_its_approver_goes_to_dv_from_the_folder_and_the_dataset(tmp_path: Path) -> None:
     # Session 30: a blank approver waives; the folder's waivers.csv has the cell blank and the waived
-    # sentence says "(approver not recorded)": the folder must not be refused as hand-edited.
+    # sentence says "an unrecorded approver": the folder must not be refused as hand-edited.
     waiver = override_row("P001", "E6", approved_by=None, approved_date="2025-02-27", reason="taper documented")
     write_tables(typed_tables({"patients": [patient_row("P001", steroid_mg_per_day=20)],
                                "therapies": [therapy_row("P001")], "labs": lab_rows("P001"),

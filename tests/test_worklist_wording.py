@@ -411,6 +411,7 @@ def test_brain_metastases_stable_after_nma_ld_is_not_negative_days() -> None:
         "brain_metastases_stable_since": "2025-04-02"})
     assert outcome == "fail"
     assert evidence == "brain metastases stable only since 2025-04-02, after the start of NMA-LD (2025-03-29)"
+    assert "-4" not in evidence
 
 
 def test_stability_and_a_vaccine_on_the_first_day_of_nma_ld_are_not_zero_days_before_it() -> None:
@@ -419,7 +420,7 @@ def test_stability_and_a_vaccine_on_the_first_day_of_nma_ld_are_not_zero_days_be
         "brain_metastases": "yes", "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
         "brain_metastases_stable_since": "2025-03-29"})
     assert (outcome, evidence) == ("fail", "brain metastases stable only since 2025-03-29, the first day of NMA-LD "
-                                           "(>= 14 days before it needed)")
+                                           "(stable >= 14 days before it is required)")
     outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": "yes",
                                                       "live_vaccine_date": "2025-03-29"})
     assert (outcome, evidence) == ("fail", "live vaccine 2025-03-29, on the first day of NMA-LD (counted as within 28 "
@@ -427,7 +428,12 @@ def test_stability_and_a_vaccine_on_the_first_day_of_nma_ld_are_not_zero_days_be
     outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": "yes",
                                                       "live_vaccine_date": "2025-03-28"})
     assert (outcome, evidence) == ("fail", "live vaccine 2025-03-28, 1 day before NMA-LD, within 28")
-    assert "-4" not in evidence
+    # With a criteria file's limit of 0 days, the first day of NMA-LD is stable long enough (review 30).
+    params = load_params(overrides={"brain_metastases_stable_days": 0})
+    brain = {"brain_metastases": "yes", "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+             "brain_metastases_stable_since": "2025-03-29"}
+    got = screen(ScreeningDataset(**case_tables(patient=brain)), params).outcomes.set_index("criterion_id").loc["E5"]
+    assert got["outcome"] == "pass"
 
 
 def test_pregnancy_evidence_says_what_each_field_records() -> None:

@@ -186,8 +186,8 @@ are reported together before anything is screened:
 - a blank cell in a required column, a blank `uln` for `ast` or `alt`;
 - a repeated `patient_id` in patients (therapies and overrides have no key: a row
   repeated in every column is read once; two lines with one number are two lines whose
-  order is not recorded; a criterion waived in several rows is waived when any of them
-  names its approver);
+  order is not recorded; a criterion waived in several rows is waived by any of them, at a
+  data cut by any dated by the cut);
 - an event or override row whose `patient_id` is not in patients;
 - a missing required table or sheet (`overrides` is optional: absent means none); a
   missing column, including optional clinical columns (keep the column, leave it blank);

@@ -183,8 +183,8 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & is_yes(symptomatic), F, "symptomatic brain metastases"),
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
         # Not "0 days before NMA-LD" (reviews 29A, 29F: true as a comparison, odd as a sentence).
-        Rule(has & (days == 0), F, "brain metastases stable only since {stable}, the first day of NMA-LD "
-                                   "(>= {limit} days before it needed)"),
+        Rule(has & (days == 0) & (limit > 0), F, "brain metastases stable only since {stable}, the first day of "
+                                                 "NMA-LD (stable >= {limit} days before it is required)"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD < {limit}"),
         Rule(has & settled, P,
              "treated, asymptomatic brain metastases stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),

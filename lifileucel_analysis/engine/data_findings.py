@@ -229,8 +229,8 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
 
 
 OVERRIDE_BLANKS: dict[str, str] = {
-    "approved_by": "who approved the waiver is not recorded: it is applied (each override row is a documented "
-                   "waiver); record the approver so that its role can be checked",
+    "approved_by": "who approved the waiver is not recorded: that alone does not stop it (each override row is a "
+                   "documented waiver); record the approver so that its role can be checked",
     "approved_date": "the waiver's approval date is not recorded (at a data cut it may postdate the cut, so it is "
                      "not applied there)",
     "reason": "the waiver's reason is not recorded",

@@ -35,6 +35,8 @@ from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
+UNRECORDED_APPROVER = "an unrecorded approver"
+"""Who a waiver is by where ``approved_by`` is blank: "waived by an unrecorded approver on D: why"."""
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def _also_waived(o: pd.DataFrame, at: np.ndarray, others: np.ndarray, rank: np.n
 
 
 def _who(o: pd.DataFrame) -> pd.Series:
-    return o["approved_by"].astype(str).where(o["approved_by"].notna(), "(approver not recorded)")
+    return o["approved_by"].astype(str).where(o["approved_by"].notna(), UNRECORDED_APPROVER)
 
 
 def _when(o: pd.DataFrame) -> pd.Series:

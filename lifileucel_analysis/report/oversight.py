@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..contract.schema import SITE_IDS, screened_sites
+from ..engine.waivers import UNRECORDED_APPROVER
 from .summaries import waivers_table
 from .worklist import DataCurrency, nmald_words
 
@@ -96,7 +97,7 @@ def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
         # The screening applies every documented waiver (the spec defines no roles): the flag says the
         # verdict already counts it, so a monitor knows what revoking it would change (review 29E).
         "detail": (rows["criterion_id"].astype(str) + " waived by "
-                   + rows["approved_by"].fillna("(approver not recorded)").astype(str)
+                   + rows["approved_by"].fillna(UNRECORDED_APPROVER).astype(str)
                    + "; applied, as every documented waiver is: the verdict (" + verdict.astype(str) + ") counts "
                    + rows["criterion_id"].astype(str) + " as waived; allowed: " + "; ".join(allowed)),
     }, columns=list(FLAG_COLUMNS))

@@ -21,6 +21,7 @@ from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
+from ..engine.waivers import UNRECORDED_APPROVER
 from .sdtm_subjects import subjects_of
 
 __all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder",
@@ -176,7 +177,7 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
                                                first["original_outcome"], first["original_evidence"]):
         when = day or "(date not recorded)"
         agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ")
-                         for who in spellings(by or "(approver not recorded)"))
+                         for who in spellings(by or UNRECORDED_APPROVER))
                      and any(str(sentence).endswith(f" (was {was}: {text})") for text in spellings(replaced)))
     return np.array(agree, dtype=bool)
 
