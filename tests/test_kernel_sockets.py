@@ -71,3 +71,17 @@ def test_a_short_log_folder_gives_an_ipc_prefix_inside_it() -> None:
         assert list(short.iterdir()) == [], "the socket folder was left behind"
     finally:
         short.rmdir()
+
+
+def test_a_kernel_that_fails_at_start_up_is_described_with_its_log(tmp_path: Path) -> None:
+    # Session 29's flaky build said only which report failed; a start-up failure now quotes the
+    # kernel's log (here the port race's own words, as a kernel on TCP would have written them).
+    log = tmp_path / "report.log"
+    log.write_text("Traceback (most recent call last):\n  File \"kernelapp.py\", line 1, in init_sockets\n"
+                   "zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:51234')\n")
+    said = run_notebook._describe_error(RuntimeError("Kernel died before replying to kernel_info"), 600, log)
+    assert said == ("RuntimeError: Kernel died before replying to kernel_info: Traceback (most recent call last): | "
+                    "File \"kernelapp.py\", line 1, in init_sockets | zmq.error.ZMQError: Address already in use "
+                    "(addr='tcp://127.0.0.1:51234')")
+    without_log = run_notebook._describe_error(RuntimeError("no kernel"), 600, tmp_path / "none.log")
+    assert without_log == "RuntimeError: no kernel"

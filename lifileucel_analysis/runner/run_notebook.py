@@ -209,11 +209,20 @@ def _describe_error(exc: BaseException, cell_timeout: float, log_path: Path) -> 
     if name == "CellTimeoutError":
         return f"timed out: a cell ran longer than the {cell_timeout:g} s limit"
     if name == "DeadKernelError":
-        lines = log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
-        tail = [line.strip() for line in lines if line.strip() and not any(n in line for n in KERNEL_LOG_NOISE)][-5:]
-        return "the kernel died (crash or out of memory)" + (": " + " | ".join(tail) if tail else "")
+        return "the kernel died (crash or out of memory)" + _log_tail(log_path)
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return scrub_paths(f"{name}: {first}"[:500])
+    # Any other error (a kernel that died or hung at start-up: "Kernel died before replying to
+    # kernel_info") says what the kernel's own log says, so that a rare failure can be diagnosed
+    # from the index or the exception alone (session 29's flaky build named none).
+    return scrub_paths(f"{name}: {first}"[:500] + _log_tail(log_path))
+
+
+def _log_tail(log_path: Path) -> str:
+    """``": line | line"``: the last five lines of the kernel's log that say something ("" for none)."""
+    lines = log_path.read_text(errors="replace").splitlines() if log_path.exists() else []
+    tail = [line.strip()[:200] for line in lines
+            if line.strip() and not any(n in line for n in KERNEL_LOG_NOISE)][-5:]
+    return ": " + " | ".join(tail) if tail else ""
 
 
 FAILED_TITLE_PREFIX = "DID NOT BUILD - "
