@@ -9,7 +9,6 @@ a data cut or in a bucket: :attr:`.Facts.source_rows`), ``column``,
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
