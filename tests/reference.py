@@ -254,8 +254,13 @@ def options(tri: str) -> list[bool]:
     return {YES: [True], NO: [False], MAYBE: [True, False]}[tri]
 
 
-def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str]) -> set[tuple[bool, ...]]:
-    """Every reading of one line as (counted, anti-PD-(L)1, shows progression if latest, BRAF)."""
+def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[str, str],
+                  screened_by: dt.date | None = None) -> set[tuple[bool, ...]]:
+    """Every reading of one line as (counted, anti-PD-(L)1, shows progression if latest, BRAF).
+
+    ``screened_by``: the patient's consent date, else NMA-LD date (consent comes first): a
+    recurrence whose date is blank came by then (the patient is screened after it recurred).
+    """
     settings = [therapy["setting"]] if therapy["setting"] is not None else ["metastatic", "adjuvant"]
     start, end, recurrence = therapy["start_date"], therapy["end_date"], therapy["recurrence_date"]
     months = int(params["adjuvant_recurrence_months"])
@@ -268,8 +273,16 @@ def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[s
         windows = [True] if start is not None and recurrence <= add_months(start, months) else [True, False]
     elif recurrence is not None:
         windows = [end is None or recurrence <= add_months(end, months)]
+    elif end is None and not stopped:
+        windows = [True]  # recurred on therapy, whatever the date
     else:
-        windows = [True] if end is None and not stopped else [True, False]  # recurred; on therapy, or date missing
+        # The recurrence came after the start and by screening; the line ended on ``end`` (or, stopped
+        # with a blank end, on some day from its start on). Every such reading is inside when even
+        # the earliest end's window reaches the day of screening.
+        earliest_end = end if end is not None else start
+        reaches = screened_by is not None and earliest_end is not None and \
+            screened_by <= add_months(earliest_end, months)
+        windows = [True] if reaches else [True, False]
     stop, best = therapy["stop_reason"], therapy["best_response"]
     if stop in ("progression", "toxicity") or best in ("sd", "pd"):
         progressions = [True]
@@ -327,7 +340,8 @@ def i2_prior_lines(patient: Row, therapies: list[Row], params: Mapping[str, Any]
                    dictionary: Mapping[str, str]) -> str:
     """I2 by enumerating every reading of the blanks and unclassified agents (spec section 2)."""
     v600s = [patient["braf_v600"]] if patient["braf_v600"] is not None else ["mutant", "wildtype"]
-    per_line = [sorted(line_readings(t, params, dictionary)) for t in therapies]
+    screened_by = patient["consent_date"] or patient["lymphodepletion_date"]
+    per_line = [sorted(line_readings(t, params, dictionary, screened_by)) for t in therapies]
     seen = set()
     for v600 in v600s:
         for numbers in line_number_readings([t["line"] for t in therapies]):

@@ -194,6 +194,24 @@ I2_I3 = [
     # recurrence date is a missing date, not "no recurrence" (spec, therapies.recurrence_date).
     lines_case("adjuvant, recurrence date blank after a recorded end", [line(1, "adjuvant", NIVO, recurrence=None)],
                UNKNOWN, PASS),
+    # ... but it came by the time the patient was screened (consent 2025-03-01; audit 31A): when even
+    # that day is within 6 calendar months of the end, every reading of the date qualifies.
+    lines_case("adjuvant ended 2024-09-01, recurrence date blank, consent exactly 6 months later",
+               [line(1, "adjuvant", NIVO, end="2024-09-01", best=None, stop="completed")], PASS, PASS),
+    lines_case("adjuvant ended 2024-08-31, recurrence date blank, consent 6 months + 1 day later",
+               [line(1, "adjuvant", NIVO, end="2024-08-31", best=None, stop="completed")], UNKNOWN, PASS),
+    lines_case("adjuvant ended 2024-12-01, recurrence date blank, consent blank: by NMA-LD 2025-03-29",
+               [line(1, "adjuvant", NIVO, end="2024-12-01", best=None, stop="completed")], PASS, PASS,
+               consent_date=None),
+    lines_case("adjuvant ended 2024-09-01, recurrence date blank, consent blank, NMA-LD past the window",
+               [line(1, "adjuvant", NIVO, end="2024-09-01", best=None, stop="completed")], UNKNOWN, PASS,
+               consent_date=None),
+    lines_case("adjuvant ended 2024-12-01, recurrence date blank, consent and NMA-LD blank",
+               [line(1, "adjuvant", NIVO, end="2024-12-01", best=None, stop="completed")], UNKNOWN, PASS,
+               consent_date=None, lymphodepletion_date=None),
+    lines_case("adjuvant, end blank but completed, start 2024-09-01, recurrence date blank: by consent",
+               [line(1, "adjuvant", NIVO, start="2024-09-01", end=None, best=None, stop="completed")],
+               PASS, PASS),
     lines_case("adjuvant on therapy (no end), recurrence date blank: recurred on therapy",
                [line(1, "adjuvant", NIVO, end=None, recurrence=None)], PASS, PASS),
     # A recurrence dated before its line's start cannot have followed it: a wrong date, open (session 22).

@@ -196,6 +196,32 @@ def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
             "its end " + iso_dates(lines["end_date"]).astype(str))
 
 
+def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:
+    """Per line of :func:`.facts.recurrence_by_screening`, why its recurrence is in the window
+    although its date is not recorded: "by consent 2023-03-01 (recurrence date not recorded) and so
+    within 6 months of its end 2022-12-01"; with the consent date blank, "by NMA-LD 2023-03-01
+    (consent and recurrence dates not recorded: consent comes first) ..."; for a line that stopped on
+    an end date not recorded, "... within 6 months of its start 2022-06-01 (end date not recorded: it
+    ended after that)"; "" for any other line. No commas: I3 lists its lines with ", "."""
+    out = np.full(len(lines), "", dtype=object)
+    at = np.flatnonzero(lines["recurrence_by_screening"].fillna(False).to_numpy(dtype=bool))
+    if len(at) == 0:  # the usual case: no date is spelt
+        return pd.Series(out, index=lines.index, dtype=object)
+    rows = lines.iloc[at]
+    positions = rows["pos"].to_numpy(dtype=np.int64) if "pos" in rows else rows.index.to_numpy(dtype=np.int64)
+    consent_known = f.patients["consent_date"].notna().to_numpy()[positions]
+    def day(name: str) -> np.ndarray:  # both branches below are spelt for every row: blanks as ""
+        return iso_dates(rows[name]).fillna("").to_numpy(dtype=object)
+
+    by = np.where(consent_known, "by consent ", "by NMA-LD ").astype(object) + day("screened_by")
+    blank = np.where(consent_known, " (recurrence date not recorded)",
+                     " (consent and recurrence dates not recorded: consent comes first)").astype(object)
+    end = np.where(end_missing(rows).to_numpy(), "its start " + day("start_date")
+                   + " (end date not recorded: it ended after that)", "its end " + day("end_date"))
+    out[at] = by + blank + f" and so within {months} months of " + end
+    return pd.Series(out, index=lines.index, dtype=object)
+
+
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"

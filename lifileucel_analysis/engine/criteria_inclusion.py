@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
-                           recurrence_past_window, window_open_reasons, yes_fails)
+                           recurred_by_screening, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates, join_per_patient, join_texts,
                        text_series)
@@ -125,7 +125,7 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
                       pc.binary_join_element_wise(pa.scalar("; may also be one (", TEXT), why, pa.scalar("): ", TEXT),
                                                   maybe_lines.cast(TEXT), pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
-    values = {"yes": _lines_or_none(f, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
+    values = {"yes": _qualifying(f, p, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
               "unclear": _unclear_windows(f, p, unclear), "months": p.adjuvant_recurrence_months, "also": also,
               "maybe": maybe_lines, "why": why}
     return decide(f.n, [
@@ -171,6 +171,17 @@ def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     lines = f.lines[rows]
     text = line_names(lines) + " (" + window_open_reasons(lines, p.adjuvant_recurrence_months) + ")"
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
+    return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
+
+
+def _qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
+    """Per patient, the qualifying lines, a line whose recurrence date is blank with why it qualifies
+    ("line 1 (pembrolizumab) (recurred by consent 2023-03-01 (recurrence date not recorded) and so within
+    6 months of its end 2022-12-01)"), or "none"."""
+    lines = f.lines[rows]
+    note = recurred_by_screening(f, lines, p.adjuvant_recurrence_months)
+    text = line_names(lines) + (" (recurred " + note + ")").where(note != "", "")
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
     return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 

@@ -119,7 +119,10 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     lines["pos"] = patient_positions(dataset, "therapies")
     setting = t["setting"]
     lines["adjuvant"] = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
-    lines["recurrence_in_window"] = recurrence_in_window(t, params.adjuvant_recurrence_months)
+    lines["screened_by"] = screened_by(dataset.patients, lines["pos"].to_numpy())
+    lines["recurrence_in_window"] = recurrence_in_window(t, params.adjuvant_recurrence_months, lines["screened_by"])
+    lines["recurrence_by_screening"] = recurrence_by_screening(t, params.adjuvant_recurrence_months,
+                                                               lines["screened_by"])
     adjuvant_counted = lines["pd1"] & lines["recurrence_in_window"]
     metastatic = (setting == "metastatic").to_numpy()
     counted = pd.Series(pd.NA, index=t.index, dtype="boolean")
@@ -133,26 +136,56 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     return lines
 
 
-def recurrence_in_window(t: pd.DataFrame, months: int) -> pd.Series:
+def screened_by(patients: pd.DataFrame, positions: np.ndarray) -> pd.Series:
+    """Per row of a patient's table, the latest day a prior recurrence can have come: the patient's consent
+    date, else the NMA-LD date (consent comes before it), else NaT.
+
+    A patient is screened for unresectable or metastatic disease after adjuvant therapy has
+    recurred (the contract's ``recurrence_date``): a recurrence whose date is missing came on
+    or before the patient was screened, that is by consent (audit 31A).
+    """
+    latest = patients["consent_date"].fillna(patients["lymphodepletion_date"]).to_numpy()
+    return pd.Series(latest[positions], dtype=patients["consent_date"].dtype)
+
+
+def _earliest_window_end(t: pd.DataFrame, months: int) -> pd.Series:
+    """Per line, the earliest day its recurrence window can end: ``months`` after the end date,
+    or after the start for a line that stopped on an end date not recorded (:func:`end_missing`)."""
+    return t["end_date"].where(~end_missing(t), t["start_date"]) + pd.DateOffset(months=months)
+
+
+def recurrence_by_screening(t: pd.DataFrame, months: int, latest: pd.Series) -> pd.Series:
+    """Per line with a blank ``recurrence_date`` that ended (or stopped): the recurrence, whatever
+    its date, is in the window, since it came by ``latest`` (:func:`screened_by`) and that is
+    within ``months`` of the earliest end the line can have."""
+    ended = t["end_date"].notna() | end_missing(t)
+    reaches = surely(pd.Series(latest.to_numpy(), index=t.index) <= _earliest_window_end(t, months))
+    return t["recurrence_date"].isna() & ended & reaches
+
+
+def recurrence_in_window(t: pd.DataFrame, months: int, latest: pd.Series | None = None) -> pd.Series:
     """Whether an (adjuvant) line's recurrence came on therapy or within ``months`` of its end.
 
     A blank ``recurrence_date`` is a recurrence whose date is missing (the patient is
-    screened for advanced disease): on therapy (blank ``end_date``) it is in the window,
-    else it is unknown (NA). A blank end date is "ongoing" (the contract) unless the stop
-    reason says the line stopped (:func:`end_missing`): then the end is a missing date on or
-    after the start, and only a recurrence within ``months`` of the start is surely in the
-    window. A recurrence dated before the line's start (:func:`recurrence_before_start`) cannot
-    have followed it: one of the dates is wrong, and the window is unknown (docs/criteria.md).
+    screened for advanced disease): on therapy (blank ``end_date``) it is in the window; so
+    it is when ``latest`` (the day it came by at the latest, :func:`screened_by`) is in the
+    window (:func:`recurrence_by_screening`); else it is unknown (NA). A blank end date is
+    "ongoing" (the contract) unless the stop reason says the line stopped (:func:`end_missing`):
+    then the end is a missing date on or after the start, and only a recurrence within
+    ``months`` of the start is surely in the window. A recurrence dated before the line's start
+    (:func:`recurrence_before_start`) cannot have followed it: one of the dates is wrong, and
+    the window is unknown (docs/criteria.md).
     """
-    start, end, recurrence = t["start_date"], t["end_date"], t["recurrence_date"]
+    end, recurrence = t["end_date"], t["recurrence_date"]
     undated = end_missing(t)
     on_therapy = end.isna() & ~undated
-    # A missing end lies on or after the start: the earliest window ends months after the start.
-    limit = end.where(~undated, start) + pd.DateOffset(months=months)
+    limit = _earliest_window_end(t, months)
     recorded = recurrence.notna() & ~recurrence_before_start(t)
     inside = recorded & (on_therapy | surely(recurrence <= limit))
     outside = recorded & ~inside & end.notna()
-    return _tri(inside | (recurrence.isna() & on_therapy), outside)
+    by_screening = (recurrence_by_screening(t, months, latest) if latest is not None
+                    else pd.Series(False, index=t.index))
+    return _tri(inside | (recurrence.isna() & on_therapy) | by_screening, outside)
 
 
 def end_missing(t: pd.DataFrame) -> pd.Series:

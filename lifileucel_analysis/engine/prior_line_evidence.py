@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
-                           recurrence_past_window, unclassified_lines, unclassified_reasons, window_open_reasons)
+                           recurred_by_screening, recurrence_past_window, unclassified_lines, unclassified_reasons,
+                           window_open_reasons)
 from .evidence import TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty, join_per_patient, join_texts
 from .facts import Facts, end_missing
 from .nullable import is_no, is_yes, surely, yes_or_blank
@@ -153,7 +154,7 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
     has = np.flatnonzero(last >= 0)
     columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
-               "adjuvant", "progressed", "start_date", "end_date"]
+               "adjuvant", "progressed", "start_date", "end_date", "screened_by", "recurrence_by_screening"]
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 
@@ -227,7 +228,8 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
               "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, ""),
               "tied": line_labels(f, shared.open, ""), "top": line_labels(f, shared.top, ""),
-              "when": _recurred_when(m, p.adjuvant_recurrence_months)}
+              "when": _recurred_when(m, p.adjuvant_recurrence_months),
+              "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
@@ -250,6 +252,9 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
         # The end date and the window, so a monitor can check the qualifying recurrence (audit 22F).
         Rule(is_yes(m["adjuvant"]) & m["recurrence_date"].notna(), P,
              "line {line} ({setting}) recurred {recurrence}, {when}"),
+        # Counted without a recurrence date after its end: the recurrence came by screening (audit 31A).
+        Rule(is_yes(m["adjuvant"]) & is_yes(m["recurrence_by_screening"]), P,
+             "line {line} ({setting}) recurred {by_screening}"),
         # Counted without a recurrence date: its end date is blank (still on therapy), so the
         # recurrence the patient is screened for came on therapy; the evidence says so.
         Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy (end date blank: ongoing; "
