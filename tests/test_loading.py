@@ -26,6 +26,7 @@ from lifileucel_analysis.contract.dataset import ContractError, ScreeningDataset
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.findings import MAX_PROBLEMS_PER_KIND
 from lifileucel_analysis.contract.loading import load_dataset
+from lifileucel_analysis.contract import reading
 from lifileucel_analysis.contract.reading import read_raw_tables
 from lifileucel_analysis.contract.validation import validate_tables
 
@@ -467,6 +468,21 @@ def test_a_row_with_more_fields_than_the_header_is_refused(tmp_path: Path) -> No
     edit_csv(folder, "toxicities", lambda text: text.replace("colitis", "colitis,grade 2"))
     error = load_error(folder)
     assert str(error.problems[0]).startswith("toxicities row 1: 6 fields where the header has 5")
+
+
+def test_a_row_with_fewer_fields_than_the_header_is_refused(tmp_path: Path) -> None:
+    # pandas pads a short row with blank cells; read so, a cut-off live-vaccine date would pass E10 (audit 31B).
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text.replace("colitis,other,2,no", "colitis,other,2"))
+    error = load_error(folder)
+    assert str(error.problems[0]).startswith("toxicities row 1: 4 fields where the header has 5: every row needs "
+                                             "the header's columns")
+
+
+def test_blank_lines_and_rows_of_blank_cells_are_not_short_rows(tmp_path: Path) -> None:
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text + "\n,,\n")
+    assert reading._short_rows((folder / "toxicities.csv").read_text(), 5) == []
 
 
 def test_semicolon_separated_csv_is_refused_with_a_hint(tmp_path: Path) -> None:

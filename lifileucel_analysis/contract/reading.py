@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
-from .findings import DATASET, Findings
+from .findings import DATASET, MAX_PROBLEMS_PER_KIND, Findings
 from .messages import MSG_NO_DATASET, MSG_NO_HEADER, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
@@ -246,7 +246,31 @@ def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None
         findings.add(table, *_parser_problem(path, error))
         return None
     header = [str(name) for name in cells.iloc[0]]
+    short = _short_rows(text, len(header))
+    for row, saw in short[:MAX_PROBLEMS_PER_KIND]:
+        findings.add(table, f"{saw} fields where the header has {len(header)}: every row needs the header's "
+                            "columns (a blank cell still needs its comma)", row=row)
+    if short:
+        return None
     return with_header(cells.iloc[1:].reset_index(drop=True), header, table, findings)
+
+
+def _short_rows(text: str, width: int) -> list[tuple[int, int]]:
+    """``(data row, fields)`` of each row with fewer fields than the header's ``width``.
+
+    pandas pads such a row with blank cells, which would read as "not recorded" and could
+    turn a recorded fact (a live-vaccine date) into a pass (audit 31B); a row with more
+    fields is already refused. Only the exact path needs this: Arrow's reader refuses both.
+    A line without a value (``""`` or ``",,"``) stays what pandas makes of it, a row of blank cells.
+    """
+    short = []
+    try:
+        for index, fields in enumerate(csv.reader(io.StringIO(text, newline=""))):
+            if len(fields) < width and any(field.strip() for field in fields):
+                short.append((index, len(fields)))
+    except csv.Error:  # a cell beyond the csv module's field limit: pandas read the file; keep what was found
+        pass
+    return short
 
 
 def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
