@@ -3,8 +3,8 @@
 Exit status: 0 success; 1 a build step failed (reports), an output that cannot be written, or out of
 memory (a one-line message, never a traceback); 2 input or parameters that break
 the contract (a message per problem on stderr, nothing written), or another run writing
-into the same ``--out`` (nothing written); 130/143 ``reports`` stopped by SIGINT/SIGTERM
-(the previous build left as it was).
+into the same ``--out`` (nothing written); 130/143 ``reports`` or ``screen`` stopped by SIGINT/SIGTERM
+(the previous output left as it was, its staging folder removed).
 
 The library raises typed errors and prints nothing; this module is where they become
 messages on stderr and exit statuses, defined here once.
@@ -57,6 +57,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
     """Screen a dataset (or a bucketed one, bucket by bucket) and write the screen's output files."""
     from .contract.buckets import is_bucketed
     from .runner.screen_command import ScreenOptions
+    from .runner.stopping import BuildInterrupted, signals_stop_the_build
 
     bucketed = is_bucketed(args.dataset)
     if args.scheduler and not bucketed:
@@ -65,16 +66,21 @@ def cmd_screen(args: argparse.Namespace) -> int:
     options = ScreenOptions(params=_absolute(args.params, "criteria parameters"),
                             drugs=_absolute(args.drugs, "drug dictionary"), cut_date=args.cut_date)
     out = Path(args.out)
-    with output_lock(out):  # one writer per output folder, from reading to the last file
-        if bucketed:
-            from .runner.bucketed_screen import screen_bucketed
+    try:  # SIGINT/SIGTERM become an exception, so the staging folder is removed on the way out
+        with signals_stop_the_build(), output_lock(out):  # one writer per output folder, from reading to the last file
+            if bucketed:
+                from .runner.bucketed_screen import screen_bucketed
 
-            run = screen_bucketed(Path(args.dataset).resolve(), out, options, args.long_format, args.scheduler,
-                                  args.history)
-        else:
-            from .runner.screen_command import screen_plain
+                run = screen_bucketed(Path(args.dataset).resolve(), out, options, args.long_format,
+                                      args.scheduler, args.history)
+            else:
+                from .runner.screen_command import screen_plain
 
-            run = screen_plain(args.dataset, out, options, args.long_format, args.history)
+                run = screen_plain(args.dataset, out, options, args.long_format, args.history)
+    except BuildInterrupted as exc:
+        _say(f"interrupted ({exc}): {out} holds no half-written file (the earlier run's, or this run's whole set)",
+             sys.stderr)
+        return exc.exit_status
     for note in run.notes:  # lenient fixes the loader made: say them, do not hide them
         _say(f"note: {note}", sys.stderr)
     if run.cut is not None:  # every patient of the file accounted for before the count screened

@@ -3,14 +3,17 @@
 CSV cells that a spreadsheet would run as a formula are neutralised, since coordinators open
 these files in Excel; Parquet is read by programs and is written as is.
 
-:func:`publish_set` moves a staged set of files into an output folder as one set (the SDTM
-export): the folder ends with exactly this run's files of the set's family, or, on a failure,
-as it was.
+:func:`publish_set` moves a staged set of files into an output folder as one set (the screen's
+files, the SDTM export): the folder ends with exactly this run's files of the set's family, or,
+on a failure, as it was. Staging folders sit beside the output folder, named for it and the
+writing process (:func:`new_stage`), so that a run killed outright leaves nothing a later run
+does not remove.
 """
 
 from __future__ import annotations
 
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -22,6 +25,7 @@ import pandas as pd
 
 from .chunked_output import write_csv_chunks, write_parquet_chunks
 from .csv_rows import FORMULA_PREFIXES, is_text_column
+from .output_lock import pid_alive
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,22 +53,50 @@ def _write_one(frame: pd.DataFrame, path: Path) -> None:
         write_csv_chunks([frame], path)
 
 
-def write_outputs(files: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """Write CSV or Parquet files (by name) into ``out`` atomically: all of them appear, or none."""
+STAGE_MARK = ".staging-"
+"""Between an output folder's name and the writing process's PID in its staging folder's name."""
+
+
+def new_stage(out: Path) -> Path:
+    """A new staging folder beside ``out``, named for it and this process: ``.<out>.staging-<pid>-<random>``.
+
+    Beside ``out`` (same file system: publishing is renaming). Staging folders of ``out`` left by
+    runs that no longer run (killed with SIGKILL, or the machine stopped) are removed first
+    (:func:`remove_abandoned_stages`): a later run tidies what a killed one could not.
+    """
+    out = Path(out).absolute()
     out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    remove_abandoned_stages(out)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}{STAGE_MARK}{os.getpid()}-", dir=out.parent))
+
+
+def remove_abandoned_stages(out: Path) -> list[Path]:
+    """Remove the staging folders of ``out`` (:func:`new_stage`) whose process no longer runs; return them."""
+    out = Path(out).absolute()
+    prefix = f".{out.name}{STAGE_MARK}"
+    removed = []
+    for folder in out.parent.glob(glob.escape(prefix) + "*"):
+        pid = folder.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and not pid_alive(int(pid)) and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def write_outputs(files: dict[str, pd.DataFrame], out: Path, family: Iterable[str] = ()) -> list[Path]:
+    """Write CSV or Parquet files (by name) into ``out`` as one set: all of them appear, or none.
+
+    ``family``: other names the writer can produce; such files of an earlier run in ``out`` are
+    removed once this run's set is in (:func:`publish_set`).
+    """
+    staging = new_stage(out)
     try:
         # Files on both cores (a Parquet writer compresses while a CSV is formatted); each
         # file is written by one thread alone, so its bytes do not depend on the others.
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
             for done in [pool.submit(_write_one, frame, staging / name) for name, frame in files.items()]:
                 done.result()  # re-raises a writer's error here
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in files:
-            (staging / name).replace(out / name)
-            written.append(out / name)
-        return written
+        return publish_set(staging, list(files), out, [*files, *family])
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -117,7 +149,7 @@ def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable
     present = [name for name in dict.fromkeys([*names, *family]) if os.path.lexists(out / name)]
     folders = [name for name in present if (out / name).is_dir() and not (out / name).is_symlink()]
     if folders:
-        raise IsADirectoryError(errno.EISDIR, f"is a folder where the export writes a file; nothing in {out} "
+        raise IsADirectoryError(errno.EISDIR, f"is a folder where this run writes a file; nothing in {out} "
                                 "was changed: move it away", str(out / folders[0]))
     aside = Path(tempfile.mkdtemp(prefix=f".{out.name}.previous-", dir=out.parent))
     moved_aside: list[str] = []

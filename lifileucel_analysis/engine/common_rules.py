@@ -204,7 +204,7 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
     an end date not recorded, "... within 6 months of its start 2022-06-01 (end date not recorded: it
     ended after that)"; "" for any other line. No commas: I3 lists its lines with ", "."""
     out = np.full(len(lines), "", dtype=object)
-    at = np.flatnonzero(lines["recurrence_by_screening"].fillna(False).to_numpy(dtype=bool))
+    at = np.flatnonzero(is_yes(lines["recurrence_by_screening"]).to_numpy(dtype=bool))
     if len(at) == 0:  # the usual case: no date is spelt
         return pd.Series(out, index=lines.index, dtype=object)
     rows = lines.iloc[at]

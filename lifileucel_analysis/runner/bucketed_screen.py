@@ -31,7 +31,6 @@ from __future__ import annotations
 import ctypes
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from ..contract.dataset import ContractError, Problem
 from ..contract.drug_file import read_drug_file
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
+from ..contract.output_files import new_stage
 from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import CRITERIA_FILE, ScreenedTables, file_name
 from ..engine.parameters import load_params
@@ -136,8 +136,7 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
     """
     check_options(options)
     layout = open_bucketed(dataset)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    staging = new_stage(out)
     try:
         # A bucket without a single row is skipped (the contract wants at least one patient per
         # dataset); one with event rows but no patient is screened, so that its rows are reported.

@@ -37,7 +37,7 @@ import pandas as pd
 
 from ..contract.chunked_output import FIELDS_PREFIX, WORKLIST_PREFIX
 from ..contract.data_cut import DataCut
-from ..contract.output_files import long_table_name, write_outputs
+from ..contract.output_files import long_table_name, publish_set, write_outputs
 from ..contract.patient_slices import SLICE_PATIENTS
 from ..contract.schema import SITE_IDS, screened_sites
 from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE, ScreenedTables
@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # the history module is imported only when a run is recorded
 __all__ = ["CORE_TABLES", "DATA_CUT_FILE", "FIELDS_PREFIX", "FINDINGS_FILE", "ORDER_KEY", "PATIENT_TABLES",
            "ScreenOptions", "ScreenRun", "bucket_tables", "core_tables", "fields_file", "finish_ordered_chunk",
            "finish_worklist_chunk", "latest_consent", "latest_of", "ordered_files", "patient_tables", "publish",
-           "screen_plain", "stale_outputs", "waivers_file", "worklist_file"]
+           "screen_family", "screen_plain", "waivers_file", "worklist_file"]
 
 FINDINGS_FILE = "findings.csv"
 ORDER_KEY = "_order"
@@ -180,33 +180,24 @@ def latest_consent(result: ScreeningResult) -> dt.date | None:
     return None if pd.isna(latest) else pd.Timestamp(latest).date()
 
 
-def stale_outputs(out: Path, written: Iterable[Path]) -> list[Path]:
-    """Files of an earlier screen in ``out`` that this run did not write and that must not pass for its own.
-
-    The long tables in the other format, ``data_cut.csv`` of an earlier cut, and the
-    worklist and fields files of a site no longer in the data.
-    """
-    candidates = [out / f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
-    candidates += [out / DATA_CUT_FILE]
-    candidates += [out / name(site) for site in SITE_IDS for name in (worklist_file, fields_file)]
-    kept = set(written)
-    return [path for path in candidates if path not in kept and path.exists()]
+def screen_family() -> list[str]:
+    """Every file name a screen can write: an earlier run's such file that this run does not write
+    (the long tables in the other format, ``data_cut.csv`` of an earlier cut, the worklist and
+    fields files of a site no longer in the data) must not pass for this run's, so publishing
+    removes it (:func:`..contract.output_files.publish_set`)."""
+    names = [*CORE_TABLES[:1], FINDINGS_FILE, WAIVERS_FILE, CRITERIA_FILE, DATA_CUT_FILE]
+    names += [f"{stem}.{ext}" for stem in ("outcomes", "missing_data") for ext in ("csv", "parquet")]
+    return names + [name(site) for site in SITE_IDS for name in (worklist_file, fields_file)]
 
 
 def publish(final: Path, names: Iterable[str], out: Path) -> list[Path]:
-    """Move the finished files ``names`` from a staging folder into ``out`` and remove the stale ones.
+    """Move the finished files ``names`` from a staging folder into ``out`` as one set (earlier files of
+    :func:`screen_family` that this run does not write are removed, on success only).
 
-    The sliced and the bucketed screen write into ``final`` (next to ``out``, same file
+    The sliced and the bucketed screen write into ``final`` (beside ``out``, same file
     system, so each move is a rename) and publish only once every file is complete.
     """
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in names:
-        (final / name).replace(out / name)
-        written.append(out / name)
-    for path in stale_outputs(out, written):
-        path.unlink()
-    return written
+    return publish_set(final, list(names), out, screen_family())
 
 
 def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_format: str,
@@ -239,9 +230,7 @@ def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_fo
 
         return screen_in_slices(prepared, out, long_format, history, size)
     inputs = prepared.screened(screen(prepared.dataset, prepared.params, prepared.drug_table))
-    written = write_outputs(_plain_files(inputs, long_format), out)
-    for path in stale_outputs(out, written):
-        path.unlink()
+    written = write_outputs(_plain_files(inputs, long_format), out, screen_family())
     recorded = None
     if history is not None:
         from ..report.run_history import record_run  # DuckDB only when a history is asked for

@@ -30,7 +30,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
@@ -42,7 +41,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ..contract.chunked_output import CsvChunks, ParquetChunks, chunk_writer, write_csv_chunks
-from ..contract.output_files import long_table_name
+from ..contract.output_files import long_table_name, new_stage
 from ..contract.patient_slices import SLICE_PATIENTS, patient_slices
 from ..contract.schema import SITE_IDS
 from ..contract.screen_output import CRITERIA_FILE
@@ -133,8 +132,7 @@ def screen_in_slices(prepared: PreparedInputs, out: Path, long_format: str, hist
     ScreenRun
         As :func:`.screen_command.screen_plain` returns it.
     """
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out.parent))
+    staging = new_stage(out)
     try:
         final, parts = staging / "final", staging / "history"
         final.mkdir()

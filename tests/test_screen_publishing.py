@@ -1,0 +1,89 @@
+"""The screen's files reach ``--out`` as one set, and no staging folder outlives its run (audit 31B).
+
+- A file of the set that cannot be moved in (a folder in its place) changes nothing in ``--out``
+  (exit 1, the folder named); before, the files before it in the set were already replaced.
+- SIGTERM to ``screen``: exit 143, nothing in ``--out``, the staging folder removed.
+- A staging folder whose process no longer runs (``kill -9``) is removed by the next run for
+  that output folder; one of a running process, or of another output folder, is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from lifileucel_analysis.cli import main
+from lifileucel_analysis.contract.output_files import new_stage, remove_abandoned_stages
+from lifileucel_analysis.contract.output_lock import lock_path
+from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
+
+ENV = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_a_folder_in_the_way_changes_nothing_in_out(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "out"
+    assert main(["screen", str(FIXTURE_DATASET), "--out", str(out), "--long-format", "parquet"]) == 0
+    (out / "outcomes.parquet").unlink()
+    (out / "outcomes.parquet").mkdir()  # the set's second file cannot be moved in
+    (out / "mine.txt").write_text("not the screen's\n")
+    before = files_of(out)
+    (out / "verdicts.csv").write_text("an earlier run's verdicts\n")  # must survive the failed run
+    before["verdicts.csv"] = (out / "verdicts.csv").read_bytes()
+    status = main(["screen", str(FIXTURE_DATASET), "--out", str(out), "--long-format", "parquet"])
+    assert status == 1
+    assert "outcomes.parquet" in capsys.readouterr().err
+    assert files_of(out) == before
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_an_earlier_run_in_the_other_format_does_not_stay(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["screen", str(FIXTURE_DATASET), "--out", str(out), "--long-format", "csv"]) == 0
+    assert (out / "outcomes.csv").exists()
+    assert main(["screen", str(FIXTURE_DATASET), "--out", str(out), "--long-format", "parquet"]) == 0
+    assert (out / "outcomes.parquet").exists() and not (out / "outcomes.csv").exists()
+
+
+def dead_pid() -> int:
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
+    return int(done.stdout)
+
+
+def test_only_abandoned_stages_of_the_folder_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    abandoned = tmp_path / f".out.staging-{dead_pid()}-abc"
+    running = tmp_path / f".out.staging-{os.getpid()}-def"
+    other = tmp_path / f".other.staging-{dead_pid()}-ghi"
+    for folder in (abandoned, running, other):
+        (folder / "final").mkdir(parents=True)
+    assert remove_abandoned_stages(out) == [abandoned]
+    assert running.exists() and other.exists() and not abandoned.exists()
+    stage = new_stage(out)  # named for the folder and this process
+    assert stage.name.startswith(f".out.staging-{os.getpid()}-") and stage.parent == tmp_path
+
+
+def test_sigterm_stops_screen_and_removes_its_staging(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    subprocess.run([sys.executable, "-m", "lifileucel_analysis", "synth", "--patients", "40000", "--seed", "5",
+                    "--out", str(data)], env=ENV, check=True, capture_output=True)
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "lifileucel_analysis", "screen", str(data), "--out", str(out)],
+                           env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not lock_path(out).exists() and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # the lock is taken before the dataset is read: the signal comes mid-run
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 143, err
+    assert "interrupted (stopped by SIGTERM)" in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.staging-*"))
