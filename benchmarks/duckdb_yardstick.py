@@ -63,11 +63,17 @@ WITH a AS (
   FROM therapies t LEFT JOIN a ON a._row = t._row LEFT JOIN drugs d ON d.agent = a.agent
   GROUP BY ALL
 )
-SELECT *, CASE WHEN setting IS NULL THEN 1 WHEN setting = 'metastatic' THEN 2
-  WHEN pd1 = 0 THEN 0
-  WHEN recurrence_date IS NULL THEN CASE WHEN end_date IS NULL THEN pd1 ELSE 1 END
+SELECT c.*, CASE WHEN setting = 'metastatic' THEN 2
+  -- A blank setting counts for sure when it would as adjuvant too (a metastatic line always counts).
+  WHEN setting IS NULL THEN CASE WHEN least(pd1, win) = 2 THEN 2 ELSE 1 END
+  ELSE least(pd1, win) END AS counted
+FROM (SELECT c.*, CASE
+  -- A blank recurrence date: on therapy, or by the day of screening (consent, else NMA-LD).
+  WHEN recurrence_date IS NULL THEN CASE WHEN end_date IS NULL THEN 2
+    WHEN coalesce(p.consent_date, p.lymphodepletion_date)
+         <= end_date + INTERVAL ({p['adjuvant_recurrence_months']}) MONTH THEN 2 ELSE 1 END
   WHEN end_date IS NOT NULL AND recurrence_date > end_date + INTERVAL ({p['adjuvant_recurrence_months']}) MONTH THEN 0
-  ELSE pd1 END AS counted FROM c;
+  ELSE 2 END AS win FROM c LEFT JOIN patients p ON p.patient_id = c.patient_id) c;
 
 CREATE TEMP TABLE tp AS
 SELECT patient_id,

@@ -216,7 +216,8 @@ def test_progression_unknown_asks_only_for_the_blank_field() -> None:
 
 
 def test_blank_setting_asks_for_the_setting_once_and_not_for_recorded_agents() -> None:
-    outcome, _, missing = outcome_of("I2", therapies=[line(1, setting=None)])
+    # Ended 2024-06-30, consent 2025-03-01: a recurrence by consent may be more than 6 months after the end.
+    outcome, _, missing = outcome_of("I2", therapies=[line(1, setting=None, end_date="2024-06-30")])
     # metastatic: passes; adjuvant with no recurrence date after a recorded end: unclear
     assert outcome == "unknown"
     assert missing == "therapies.setting (line 1); therapies.recurrence_date (line 1, if adjuvant or neoadjuvant)"
@@ -458,9 +459,18 @@ def test_recorded_vaccine_date_counts_whatever_the_flag(received: str | None) ->
 
 def test_adjuvant_blank_recurrence_date_is_a_missing_date() -> None:
     outcome, _, missing = outcome_of("I2", therapies=[line(1, setting="adjuvant", agents="nivolumab",
-                                                            recurrence_date=None)])
+                                                            end_date="2024-06-30", recurrence_date=None)])
     assert outcome == "unknown"
     assert missing == "therapies.recurrence_date (line 1)"
+
+
+def test_adjuvant_blank_recurrence_date_within_the_window_of_consent_asks_for_nothing() -> None:
+    # Ended 2024-12-01, consent 2025-03-01: the recurrence came by consent, within 6 months (audit 31A).
+    outcome, evidence, missing = outcome_of("I2", therapies=[line(1, setting="adjuvant", agents="nivolumab",
+                                                                  end_date="2024-12-01", recurrence_date=None)])
+    assert (outcome, missing) == ("pass", "")
+    assert evidence.endswith("line 1 (adjuvant) recurred by consent 2025-03-01 (recurrence date not recorded) and "
+                             "so within 6 months of its end 2024-12-01")
 
 
 @pytest.mark.parametrize(("pregnant", "breastfeeding", "stated"), [("yes", None, "pregnant"),
