@@ -230,6 +230,23 @@ def test_each_lab_test_to_collect_is_its_own_kind_and_an_ast_row_asks_for_its_ul
                                                        ["ANC result", 1, "I7", "labs", "value"]]
 
 
+def test_results_of_one_day_that_disagree_are_rows_of_the_labs_table_one_kind_per_test() -> None:
+    # K1, K2: two ANC results of one day, one below the limit; K2's day is another. By hand: the cells
+    # to correct are labs rows' values (the labs table has no column "anc"; audit 31C), one ANC kind.
+    def conflict(day: str) -> list[dict[str, object]]:
+        return [{"test": "anc", "value": v, "unit": "10^9/L", "collected_date": day} for v in (0.8, 1.6)]
+
+    tables = concat_tables([case_tables(patient_id="K1", labs=conflict("2025-02-20")),
+                            case_tables(patient_id="K2", labs=conflict("2025-02-21"))])
+    result, dataset = _screen(tables)
+    fields = collection_list(result, dataset.patients, data_currency(result.verdicts))
+    assert fields[["table", "column", "detail"]].values.tolist() == [
+        ["labs", "value", "test anc, results dated 2025-02-20: which is the latest"],
+        ["labs", "value", "test anc, results dated 2025-02-21: which is the latest"]]
+    summary = fields_by_field(fields)
+    assert summary[["patients", "criteria", "table"]].values.tolist() == [[2, "I7", "labs"]]
+
+
 def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:
     # C1 and C2: HBV serology and PCR blank (E8 asks the PCR "if serology positive"); C2 also received a live
     # vaccine with no date (E10 asks the date, unconditionally); C3: received blank and no date (E10 asks both,

@@ -187,6 +187,9 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     asked_on = np.array([condition(*place.split("\t", 2)) for place in places], dtype=object)[codes]  # a few dozen
     # A lab result to collect is a row of the labs table, told apart by its test (the detail), not its column.
     column = fields["column"].where(fields["collect_window"] == "", fields["detail"])
+    # Results of one day that disagree (labs, value, "test anc, results dated ..."): one kind per test.
+    disagree = fields["detail"].str.extract(r"^test ([a-z_]+), results dated ", expand=False)
+    column = column.where(disagree.isna(), disagree)
     kind = fields["table"].where(fields["table"] != "", fields["field"]) + "." + column + "|" + asked_on
     patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
     leads = ~kind.duplicated()

@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..contract.schema import TABLES, TESTS_NEEDING_ULN
+from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN
 from ..engine.evidence import COLLECTED_IN, IF_ADJUVANT, IF_POSITIVE, IF_RECEIVED, TEXT, as_arrow
 
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
@@ -124,7 +124,10 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
         return (_WINDOW_SUFFIX.sub("", field_label(text)), rest[len(f" ({COLLECTED_IN} "):-1], table, "value",
                 lab_row_detail(column))
     aside = re.fullmatch(r" \((.+)\)", rest)
-    return field_label(text), "", table, column, aside.group(1) if aside else rest.strip()
+    detail = aside.group(1) if aside else rest.strip()
+    if table == "labs" and column in LAB_TESTS:  # results of one day that disagree: rows, not a column
+        return field_label(text), "", table, "value", f"test {column}, {detail}"
+    return field_label(text), "", table, column, detail
 
 
 def lab_row_detail(test: str) -> str:
