@@ -479,6 +479,15 @@ def test_a_row_with_fewer_fields_than_the_header_is_refused(tmp_path: Path) -> N
                                              "the header's columns")
 
 
+def test_a_quote_never_closed_names_its_row_in_words(tmp_path: Path) -> None:
+    # pandas said "Error tokenizing data. C error: EOF inside string starting at row 1" (audit 31B).
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text.replace("P2,colitis", 'P2,"colitis'))
+    problem = str(load_error(folder).problems[0])
+    assert problem.startswith("toxicities row 1: a double quote opens a value on this row that is never closed")
+    assert "tokenizing" not in problem
+
+
 def test_blank_lines_and_rows_of_blank_cells_are_not_short_rows(tmp_path: Path) -> None:
     folder = write_csv_dataset(tmp_path / "d", base_rows())
     edit_csv(folder, "toxicities", lambda text: text + "\n,,\n")

@@ -293,6 +293,11 @@ def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int 
     """Return (message, column, value, row) for a CSV the parser refuses."""
     if "out of memory" in str(error):  # the machine's limit, not the file's layout: said as such by the command
         raise MemoryError(f"reading {path.name}: {error}") from error
+    unclosed = re.search(r"EOF inside string starting at row (\d+)", str(error))
+    if unclosed:  # pandas' row: the header is row 0, so it is the data row
+        return ("a double quote opens a value on this row that is never closed, so the rest of the file would "
+                "be one cell: close the quote, or write a quote inside a value as two (\"\")"), None, None, \
+            int(unclosed.group(1))
     found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(error))
     if not found:
         detail = str(error)[:200]
