@@ -217,3 +217,29 @@ def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool
     if found:
         assert rows[0]["finding"].startswith("line 1 ")
         assert "a prior therapy should precede screening; is the date" in rows[0]["finding"]  # audit 25A: garbled
+
+
+@pytest.mark.parametrize(("lab", "side"), [
+    ({"test": "anc", "value": 1500, "unit": "10^9/L"}, "anc result above 100 10^9/L"),  # an ANC in /uL
+    ({"test": "hemoglobin", "value": 12, "unit": "g/L"}, "hemoglobin result below 2 g/dL"),  # g/dL typed as g/L
+    ({"test": "platelets", "value": 150, "unit": "/uL"}, "platelets result below 1 10^9/L"),  # 10^9/L as /uL
+    ({"test": "platelets", "value": 99999999, "unit": "10^9/L"}, "platelets result above 2000 10^9/L"),
+])
+def test_a_lab_result_beyond_any_patient_is_a_finding(lab: dict[str, Any], side: str) -> None:
+    # Audit 31B: platelets of 99,999,999 x 10^9/L passed I7 without a word. By hand: each value,
+    # converted to the test's unit, is beyond the bound named.
+    row = {"collected_date": "2025-02-20", "uln": None, **lab}
+    [found] = [f for f in findings(labs=[row]) if f["table"] == "labs"]
+    assert (found["column"], found["value"]) == ("value", str(lab["value"]))
+    assert found["finding"].startswith(side + ", beyond any patient's: a typing or unit slip is likelier")
+
+
+@pytest.mark.parametrize("lab", [
+    {"test": "anc", "value": 1500, "unit": "/uL"},  # 1.5 x 10^9/L
+    {"test": "hemoglobin", "value": 25, "unit": "g/dL"},  # at the bound: not beyond it
+    {"test": "platelets", "value": 1, "unit": "10^9/L"},
+    {"test": "anc", "value": None, "unit": "10^9/L"},  # a blank is not a value to check
+])
+def test_a_lab_result_a_patient_can_have_is_no_finding(lab: dict[str, Any]) -> None:
+    row = {"collected_date": "2025-02-20", "uln": None, **lab}
+    assert not [f for f in findings(labs=[row]) if "beyond any patient" in (f["finding"] or "")]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.dataset import ScreeningDataset
+from ..contract.schema import UNIT_FACTORS
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
@@ -290,6 +291,40 @@ def untested_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
                    "where every one of them gives the same outcome")]
 
 
+PLAUSIBLE_RESULTS: dict[str, tuple[float | None, float | None, str]] = {
+    "anc": (None, 100.0, "10^9/L"),
+    "platelets": (1.0, 2000.0, "10^9/L"),
+    "hemoglobin": (2.0, 25.0, "g/dL"),
+    "ast": (None, 50_000.0, "U/L"),
+    "alt": (None, 50_000.0, "U/L"),
+    "total_bilirubin": (None, 50.0, "mg/dL"),
+    "creatinine_clearance": (None, 300.0, "mL/min"),
+}
+"""Per test, the lowest and highest result a patient can have (in the unit named; ``None``: no bound).
+Beyond them a result is a typing or unit slip far likelier than a patient: 1500 with unit 10^9/L is
+an ANC in /uL, 12 with unit g/L a hemoglobin in g/dL (audit 31B: platelets of 99,999,999 x 10^9/L
+passed I7 without a word). A finding, never an outcome: I7 reads the value as recorded."""
+
+
+def implausible_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
+    """Lab results outside :data:`PLAUSIBLE_RESULTS` once converted to the test's unit (file rows)."""
+    labs = dataset.labs
+    test, unit, value = labs["test"].astype(object), labs["unit"].astype(object), labs["value"].to_numpy(dtype=float)
+    out = []
+    for name, (low, high, canonical) in PLAUSIBLE_RESULTS.items():
+        factor = unit.map(UNIT_FACTORS[name]).to_numpy(dtype=float, na_value=np.nan)
+        converted = np.where((test == name).to_numpy(), value * factor, np.nan)  # NaN: another test, or a blank
+        for bound, side, beyond in ((high, "above", np.greater), (low, "below", np.less)):
+            hit = np.flatnonzero(beyond(converted, bound)) if bound is not None else np.zeros(0, np.int64)
+            if not len(hit):
+                continue
+            shown = np.array([np.format_float_positional(v, trim="-") for v in value[hit]], dtype=object)  # the few hit
+            out.append(_frame(labs["patient_id"].iloc[hit], "labs", dataset.rows_in_source("labs")[hit], "value",
+                              shown, f"{name} result {side} {bound:g} {canonical}, beyond any patient's: a typing "
+                              "or unit slip is likelier (check the value and its unit); I7 reads it as recorded"))
+    return out
+
+
 def repeated_row_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
     """Rows read once because they repeat an earlier row in every column (file rows, 0-based)."""
     return [_frame(frame["patient_id"], table, frame["row"].to_numpy(), "", "",
@@ -306,7 +341,7 @@ def data_findings(f: Facts, dataset: ScreeningDataset | None = None,
     in_file = lab_findings(f)  # findings whose rows are file rows already
     if dataset is not None:
         found += override_findings(dataset.overrides.reset_index(drop=True), needless)
-        in_file += untested_lab_findings(dataset) + repeated_row_findings(dataset)
+        in_file += untested_lab_findings(dataset) + implausible_lab_findings(dataset) + repeated_row_findings(dataset)
     mapped = [frame for frame in found if len(frame)]
     frames = [frame for frame in in_file if len(frame)]
     if mapped:  # positions in the tables, turned into file rows
