@@ -285,10 +285,16 @@ def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) 
         # detail and window, keys the criteria that wait on it.
         got = {}
         for row in fields.itertuples():
-            rest = (f" (collected {row.collect_window})" if row.collect_window
-                    else f" ({row.detail})" if row.detail else "")
-            # A lab result to collect: column "value", its test the detail's second word ("test anc, with ...").
-            column = row.detail.split(",")[0].removeprefix("test ") if row.collect_window else row.column
+            # A window whose NMA-LD date has passed says it is closed; the engine's token has the dates only.
+            window = row.collect_window.removesuffix(" (closed: NMA-LD date passed)")
+            if row.collect_window:
+                assert (window != row.collect_window) == str(row.nmald).endswith("date passed"), row
+            disagree = row.detail.startswith("test ") and ", results dated " in row.detail
+            rest = (f" (collected {window})" if window
+                    else f" ({row.detail.split(', ', 1)[1]})" if disagree else f" ({row.detail})" if row.detail else "")
+            # A lab result to collect (or results of one day that disagree): column "value", its test the
+            # detail's second word ("test anc, with ...").
+            column = row.detail.split(",")[0].removeprefix("test ") if window or disagree else row.column
             token = (f"classify agent {row.field.split(' of prior')[0].removeprefix('agent ')} (therapies {row.detail})"
                      if row.field.startswith("agent '") else f"{row.table}.{column}{rest}")
             got[(row.patient_id, token)] = row.criteria

@@ -1177,3 +1177,28 @@ def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_bra
     assert row["outcome"] == "pass"
     assert "not counted: line 1 (dabrafenib+trametinib)" in row["evidence"]
     assert row["evidence"].endswith("; prior BRAF inhibitor (any line counts for it): line 1 (dabrafenib+trametinib)")
+
+
+@pytest.mark.parametrize(("as_of", "closed"), [("2025-03-28", False), ("2025-03-29", True), ("2025-04-15", False)])
+def test_a_lab_window_whose_nmald_date_has_passed_is_said_to_be_closed(as_of: str, closed: bool) -> None:
+    # No ANC result; NMA-LD 2025-03-29 ends the window. On or before the data's currency date the window
+    # is closed: no new sample falls in it (the "date passed" of the NMA-LD column). 2025-04-15 with NMA-LD
+    # moved to 2025-05-01: open again.
+    from lifileucel_analysis.report.collection_list import collection_list
+    from lifileucel_analysis.report.worklist import DataCurrency, plain_worklist
+
+    moved = as_of == "2025-04-15"
+    patient = {"lymphodepletion_date": "2025-05-01"} if moved else {}
+    dataset = ScreeningDataset(**case_tables(patient=patient, labs=[lab for lab in ELIGIBLE_LABS
+                                                                    if lab["test"] != "anc"], replace_labs=True))
+    result = screen(dataset, load_params())
+    currency = DataCurrency(pd.Timestamp(as_of), "data cut date")
+    [collect] = plain_worklist(result, dataset.patients, currency)["to_collect"].tolist()
+    [window] = collection_list(result, dataset.patients, currency)["collect_window"].tolist()
+    end = "2025-05-01" if moved else "2025-03-29"
+    if closed:
+        assert collect == (f"lab results collected 2025-02-01 to {end} (closed, NMA-LD date passed: enter a result "
+                           "collected then, or record the new NMA-LD date): ANC")
+        assert window == f"2025-02-01 to {end} (closed: NMA-LD date passed)"
+    else:
+        assert (collect, window) == (f"lab results collected 2025-02-01 to {end}: ANC", f"2025-02-01 to {end}")

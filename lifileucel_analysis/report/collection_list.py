@@ -33,7 +33,7 @@ import pyarrow as pa
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
 from .field_requests import condition, field_label, lab_windows, one_window, request_parts, request_tokens
-from .worklist import DataCurrency, in_worklist_order, nmald_status, worklist_rows
+from .worklist import WINDOW_CLOSED, DataCurrency, in_worklist_order, nmald_status, window_closed, worklist_rows
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -105,7 +105,10 @@ def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = 
 
 def finish_fields(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """:func:`field_rows`' rows with each patient's NMA-LD status at ``as_of``, in :data:`FIELD_COLUMNS`."""
-    return rows.assign(nmald=nmald_status(rows["lymphodepletion_date"], as_of).to_numpy())[list(FIELD_COLUMNS)]
+    window = rows["collect_window"].astype(object)
+    closed = window_closed(rows["lymphodepletion_date"], as_of) & (window != "").to_numpy(dtype=bool)
+    return rows.assign(nmald=nmald_status(rows["lymphodepletion_date"], as_of).to_numpy(),
+                       collect_window=window.where(~closed, window + WINDOW_CLOSED).to_numpy())[list(FIELD_COLUMNS)]
 
 
 def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFrame:

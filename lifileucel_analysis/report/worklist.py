@@ -41,7 +41,8 @@ NO_EARLIER_RUN = "no earlier run to compare"
 WORKLIST_NOTE = ("days pending: from consent to {as_of}; NMA-LD: date passed when on or before that date (the date is "
                  "planned or actual: whether NMA-LD began is not recorded). since last cut: "
                  "against the run history's earlier run. Lab results count when collected in the dates shown (consent "
-                 "minus the lab look-back, up to NMA-LD; without a consent date, from the look-back before NMA-LD). "
+                 "minus the lab look-back, up to NMA-LD; without a consent date, from the look-back before NMA-LD; closed "
+                 "once the NMA-LD date has passed). "
                  "Sorted by number of unknown criteria, then fields to collect (a field asked for 'if' something holds "
                  "is not counted), then longest pending. The same, one row per field with a column to fill in as each "
                  "arrives: {fields}.")
@@ -295,7 +296,27 @@ def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
         days = (as_of.date - frame["consent_date"]).dt.days
         frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
     frame["nmald"] = nmald_status(frame["lymphodepletion_date"], as_of)
+    closed = window_closed(frame["lymphodepletion_date"], as_of)
+    if closed.any():  # "lab results collected 2022-06-21 to 2022-08-09 (closed: ...): platelets"
+        text = frame["to_collect"].astype(object)
+        frame["to_collect"] = text.where(~closed, text.str.replace(
+            r"(lab results collected \d{4}-\d{2}-\d{2} to \d{4}-\d{2}-\d{2})", r"\1" + WORKLIST_WINDOW_CLOSED,
+            regex=True))
     return frame[list(WORKLIST_COLUMNS)]
+
+
+WINDOW_CLOSED = " (closed: NMA-LD date passed)"
+"""After a lab window in a fields file whose NMA-LD date is on or before the data's currency date."""
+WORKLIST_WINDOW_CLOSED = " (closed, NMA-LD date passed: enter a result collected then, or record the new NMA-LD date)"
+"""The same in a worklist's "to collect", with what a coordinator can do: no new sample falls in that window."""
+
+
+def window_closed(dates: pd.Series, as_of: DataCurrency) -> np.ndarray:
+    """Per row: the NMA-LD date is on or before the data's currency date, so the lab window that ends
+    there has closed (the "date passed" of :func:`nmald_words`); False where either date is unknown."""
+    if as_of.date is None:
+        return np.zeros(len(dates), dtype=bool)
+    return (dates.notna() & (dates <= as_of.date)).to_numpy(dtype=bool)
 
 
 AS_OF = "as_of"
