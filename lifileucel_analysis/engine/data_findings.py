@@ -309,19 +309,29 @@ passed I7 without a word). A finding, never an outcome: I7 reads the value as re
 def implausible_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
     """Lab results outside :data:`PLAUSIBLE_RESULTS` once converted to the test's unit (file rows)."""
     labs = dataset.labs
-    test, unit, value = labs["test"].astype(object), labs["unit"].astype(object), labs["value"].to_numpy(dtype=float)
+    # One pass by category codes (14,000,000 lab rows of a million patients): each row's factor to its
+    # test's unit and its test's bounds, looked up from small tables; code -1 (blank) reads NaN.
+    test, unit = pd.Categorical(labs["test"]), pd.Categorical(labs["unit"])
+    names = [str(t) for t in test.categories]
+    factor = np.full((len(names) + 1, len(unit.categories) + 1), np.nan)
+    bounds = np.full((len(names) + 1, 2), np.nan)
+    for i, name in enumerate(names):
+        factor[i, :-1] = [UNIT_FACTORS.get(name, {}).get(str(u), np.nan) for u in unit.categories]
+        low, high, _ = PLAUSIBLE_RESULTS.get(name, (None, None, ""))
+        bounds[i] = [np.nan if low is None else low, np.nan if high is None else high]
+    converted = labs["value"].to_numpy(dtype=float) * factor[test.codes, unit.codes]
+    side = np.where(converted > bounds[test.codes, 1], 1, np.where(converted < bounds[test.codes, 0], 0, -1))
+    hits = np.flatnonzero(side >= 0)
     out = []
-    for name, (low, high, canonical) in PLAUSIBLE_RESULTS.items():
-        factor = unit.map(UNIT_FACTORS[name]).to_numpy(dtype=float, na_value=np.nan)
-        converted = np.where((test == name).to_numpy(), value * factor, np.nan)  # NaN: another test, or a blank
-        for bound, side, beyond in ((high, "above", np.greater), (low, "below", np.less)):
-            hit = np.flatnonzero(beyond(converted, bound)) if bound is not None else np.zeros(0, np.int64)
-            if not len(hit):
-                continue
-            shown = np.array([np.format_float_positional(v, trim="-") for v in value[hit]], dtype=object)  # the few hit
-            out.append(_frame(labs["patient_id"].iloc[hit], "labs", dataset.rows_in_source("labs")[hit], "value",
-                              shown, f"{name} result {side} {bound:g} {canonical}, beyond any patient's: a typing "
-                              "or unit slip is likelier (check the value and its unit); I7 reads it as recorded"))
+    for (code, beyond), at in pd.Series(hits).groupby([test.codes[hits], side[hits]]):  # a few kinds, not rows
+        name, hit = names[code], at.to_numpy()
+        low, high, canonical = PLAUSIBLE_RESULTS[name]
+        words = f"{name} result {'above' if beyond else 'below'} {(high if beyond else low):g} {canonical}"
+        shown = np.array([np.format_float_positional(v, trim="-") for v in labs["value"].to_numpy()[hit]],
+                         dtype=object)  # the few rows hit
+        out.append(_frame(labs["patient_id"].iloc[hit], "labs", dataset.rows_in_source("labs")[hit], "value", shown,
+                          words + ", beyond any patient's: a typing or unit slip is likelier (check the value and "
+                          "its unit); I7 reads it as recorded"))
     return out
 
 
