@@ -280,8 +280,9 @@ def line_readings(therapy: Row, params: Mapping[str, Any], dictionary: Mapping[s
         # with a blank end, on some day from its start on). Every such reading is inside when even
         # the earliest end's window reaches the day of screening.
         earliest_end = end if end is not None else start
+        # A line started after the day of screening: no recurrence both follows it and came by then.
         reaches = screened_by is not None and earliest_end is not None and \
-            screened_by <= add_months(earliest_end, months)
+            screened_by <= add_months(earliest_end, months) and (start is None or start <= screened_by)
         windows = [True] if reaches else [True, False]
     stop, best = therapy["stop_reason"], therapy["best_response"]
     if stop in ("progression", "toxicity") or best in ("sd", "pd"):

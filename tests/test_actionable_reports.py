@@ -245,6 +245,7 @@ def test_results_of_one_day_that_disagree_are_rows_of_the_labs_table_one_kind_pe
         ["labs", "value", "test anc, results dated 2025-02-21: which is the latest"]]
     summary = fields_by_field(fields)
     assert summary[["patients", "criteria", "table"]].values.tolist() == [[2, "I7", "labs"]]
+    assert "anc" in summary["field"].iloc[0].lower()  # named by its test, not "value" (review 31)
 
 
 def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:

@@ -209,6 +209,10 @@ I2_I3 = [
     lines_case("adjuvant ended 2024-12-01, recurrence date blank, consent and NMA-LD blank",
                [line(1, "adjuvant", NIVO, end="2024-12-01", best=None, stop="completed")], UNKNOWN, PASS,
                consent_date=None, lymphodepletion_date=None),
+    # A line started after consent: no recurrence both follows it and came by consent (review 31).
+    lines_case("adjuvant started after consent, ended 2025-03-20, recurrence date blank",
+               [line(1, "adjuvant", NIVO, start="2025-03-10", end="2025-03-20", best=None, stop="completed")],
+               UNKNOWN, PASS),
     lines_case("adjuvant, end blank but completed, start 2024-09-01, recurrence date blank: by consent",
                [line(1, "adjuvant", NIVO, start="2024-09-01", end=None, best=None, stop="completed")],
                PASS, PASS),

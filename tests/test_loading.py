@@ -488,6 +488,15 @@ def test_a_quote_never_closed_names_its_row_in_words(tmp_path: Path) -> None:
     assert "tokenizing" not in problem
 
 
+def test_a_header_ending_in_a_comma_does_not_make_every_row_short(tmp_path: Path) -> None:
+    # The blank name after the last comma names no column: rows without that cell are whole (review 31).
+    folder = write_csv_dataset(tmp_path / "d", base_rows())
+    edit_csv(folder, "toxicities", lambda text: text.replace("ongoing\n", "ongoing,\n", 1).replace('"', ""))
+    assert reading._short_rows((folder / "toxicities.csv").read_text(), 5) == []
+    assert len(load_dataset(folder).toxicities) == len(load_dataset(write_csv_dataset(tmp_path / "e",
+                                                                                      base_rows())).toxicities)
+
+
 def test_blank_lines_and_rows_of_blank_cells_are_not_short_rows(tmp_path: Path) -> None:
     folder = write_csv_dataset(tmp_path / "d", base_rows())
     edit_csv(folder, "toxicities", lambda text: text + "\n,,\n")

@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from lifileucel_analysis.cli import main
-from lifileucel_analysis.contract.output_files import new_stage, remove_abandoned_stages
+from lifileucel_analysis.contract import output_files
+from lifileucel_analysis.contract.output_files import new_stage, publish_set, remove_abandoned_stages
 from lifileucel_analysis.contract.output_lock import lock_path
 from lifileucel_analysis.paths import FIXTURE_DATASET, PROJECT_ROOT
 
@@ -87,3 +90,40 @@ def test_sigterm_stops_screen_and_removes_its_staging(tmp_path: Path) -> None:
     assert "interrupted (stopped by SIGTERM)" in err
     assert not out.exists()
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_a_signal_while_the_set_moves_in_puts_the_earlier_files_back(tmp_path: Path, monkeypatch) -> None:
+    # Review 31: a KeyboardInterrupt (SIGTERM's exception) between two moves left a mixed folder.
+    out, staging = tmp_path / "out", tmp_path / "stage"
+    out.mkdir()
+    staging.mkdir()
+    for name in ("a.csv", "b.csv", "c.csv"):
+        (out / name).write_text("earlier\n")
+        (staging / name).write_text("new\n")
+    moves = []
+    real = os.replace
+
+    def replace(source, target):
+        moves.append(target)
+        if len(moves) == 5:  # three moved aside, one moved in: then the signal
+            raise KeyboardInterrupt
+        real(source, target)
+
+    monkeypatch.setattr(output_files.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        publish_set(staging, ["a.csv", "b.csv", "c.csv"], out, ["a.csv", "b.csv", "c.csv"])
+    monkeypatch.setattr(output_files.os, "replace", real)
+    assert {p.name: p.read_text() for p in out.iterdir()} == dict.fromkeys(["a.csv", "b.csv", "c.csv"], "earlier\n")
+    assert not list(tmp_path.glob(".out.previous-*"))
+
+
+def test_a_new_out_folder_follows_the_umask(tmp_path: Path) -> None:
+    staging, out = tmp_path / "stage", tmp_path / "out"
+    staging.mkdir(mode=0o700)
+    (staging / "a.csv").write_text("x\n")
+    mask = os.umask(0o027)
+    try:
+        publish_set(staging, ["a.csv"], out, ["a.csv"])
+    finally:
+        os.umask(mask)
+    assert out.stat().st_mode & 0o777 == 0o750

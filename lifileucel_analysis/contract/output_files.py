@@ -140,7 +140,7 @@ def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable
         ``out`` was left as it was (or, if even that failed, where the earlier files are).
     """
     if not out.exists():
-        os.chmod(staging, 0o755)
+        os.chmod(staging, 0o777 & ~_umask())  # as mkdir would make it (mkdtemp's folder is 0700)
         os.replace(staging, out)
         return [out / name for name in names]
     if not out.is_dir():
@@ -164,11 +164,20 @@ def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable
             target = out / name
             os.replace(staging / name, target)
             moved_in.append(name)
-    except OSError as error:
+    except BaseException as error:  # a signal's exception too (SIGTERM to screen): never a mixed folder
         kept = _roll_back(out, staging, aside, moved_in, moved_aside)
+        if not isinstance(error, OSError):
+            raise
         raise OSError(error.errno, f"{error.strerror or error}; {kept}", str(target)) from error
     shutil.rmtree(aside, ignore_errors=True)
     return [out / name for name in names]
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and back: the writer threads have ended by then)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _roll_back(out: Path, staging: Path, aside: Path, moved_in: list[str], moved_aside: list[str]) -> str:

@@ -246,9 +246,11 @@ def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None
         findings.add(table, *_parser_problem(path, error))
         return None
     header = [str(name) for name in cells.iloc[0]]
-    short = _short_rows(text, len(header))
+    # Up to the last named column: a header ending in a comma names no column after it (review 31).
+    named = max((i + 1 for i, name in enumerate(header) if name.strip() not in ("", "nan")), default=len(header))
+    short = _short_rows(text, named)
     for row, saw in short[:MAX_PROBLEMS_PER_KIND]:
-        findings.add(table, f"{saw} fields where the header has {len(header)}: every row needs the header's "
+        findings.add(table, f"{saw} fields where the header has {named}: every row needs the header's "
                             "columns (a blank cell still needs its comma)", row=row)
     if short:
         return None

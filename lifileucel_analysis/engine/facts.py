@@ -159,8 +159,10 @@ def recurrence_by_screening(t: pd.DataFrame, months: int, latest: pd.Series) -> 
     its date, is in the window, since it came by ``latest`` (:func:`screened_by`) and that is
     within ``months`` of the earliest end the line can have."""
     ended = t["end_date"].notna() | end_missing(t)
-    reaches = surely(pd.Series(latest.to_numpy(), index=t.index) <= _earliest_window_end(t, months))
-    return t["recurrence_date"].isna() & ended & reaches
+    latest = pd.Series(latest.to_numpy(), index=t.index)
+    reaches = surely(latest <= _earliest_window_end(t, months))
+    # A line started after that day has no recurrence that both follows it and came by then (review 31).
+    return t["recurrence_date"].isna() & ended & reaches & ~surely(t["start_date"] > latest)
 
 
 def recurrence_in_window(t: pd.DataFrame, months: int, latest: pd.Series | None = None) -> pd.Series:

@@ -4,9 +4,10 @@ A line is uncertain when its setting is blank (read as metastatic or adjuvant), 
 are unclassified or blank (read as containing an anti-PD-(L)1 agent or not, and a BRAF
 inhibitor or not, independently: one unknown name may be a fixed-dose combination), its
 adjuvant recurrence date is blank after a recorded end date (read as inside or outside
-the window), or its stop reason / best response is blank (read as showing progression or
-not). I2 is ``pass`` when every combination of readings passes, ``fail`` when none does,
-else ``unknown`` (spec section 2).
+the window, unless the day of screening lies inside it: :func:`.facts.recurrence_by_screening`),
+or its stop reason / best response is blank (read as showing progression or not). I2 is
+``pass`` when every combination of readings passes, ``fail`` when none does, else
+``unknown`` (spec section 2).
 
 Only the few uncertain lines are expanded: each line is crossed with the 16 readings of its
 four uncertain facts as rows, impossible readings dropped, and the readings reduced per

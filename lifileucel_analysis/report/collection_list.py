@@ -198,7 +198,8 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     leads = ~kind.duplicated()
     first = fields.loc[leads].set_index(kind[leads])
     named = [_kind_label(t, c, f, w, on) for (t, c, f, w), on in  # one per kind: a few dozen
-             zip(first[["table", "column", "field", "collect_window"]].itertuples(index=False),
+             zip(first[["table"]].assign(column=column[leads].to_numpy(), field=first["field"].to_numpy(),
+                                         collect_window=first["collect_window"].to_numpy()).itertuples(index=False),
                  asked_on[leads.to_numpy()], strict=True)]
     waiting = fields.assign(kind=kind.to_numpy())[["kind", "criteria"]]
     pairs = waiting.assign(criterion=waiting["criteria"].str.split("; ")).explode("criterion")
