@@ -208,8 +208,8 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
     if len(at) == 0:  # the usual case: no date is spelt
         return pd.Series(out, index=lines.index, dtype=object)
     rows = lines.iloc[at]
-    positions = rows["pos"].to_numpy(dtype=np.int64) if "pos" in rows else rows.index.to_numpy(dtype=np.int64)
-    consent_known = f.patients["consent_date"].notna().to_numpy()[positions]
+    consent_known = f.patients["consent_date"].notna().to_numpy()[rows["pos"].to_numpy(dtype=np.int64)]
+
     def day(name: str) -> np.ndarray:  # both branches below are spelt for every row: blanks as ""
         return iso_dates(rows[name]).fillna("").to_numpy(dtype=object)
 

@@ -319,17 +319,18 @@ def implausible_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
         factor[i, :-1] = [UNIT_FACTORS.get(name, {}).get(str(u), np.nan) for u in unit.categories]
         low, high, _ = PLAUSIBLE_RESULTS.get(name, (None, None, ""))
         bounds[i] = [np.nan if low is None else low, np.nan if high is None else high]
-    converted = labs["value"].to_numpy(dtype=float) * factor[test.codes, unit.codes]
+    value = labs["value"].to_numpy(dtype=float)
+    converted = value * factor[test.codes, unit.codes]
     side = np.where(converted > bounds[test.codes, 1], 1, np.where(converted < bounds[test.codes, 0], 0, -1))
     hits = np.flatnonzero(side >= 0)
+    in_file = dataset.rows_in_source("labs")
     out = []
     for (code, beyond), at in pd.Series(hits).groupby([test.codes[hits], side[hits]]):  # a few kinds, not rows
         name, hit = names[code], at.to_numpy()
         low, high, canonical = PLAUSIBLE_RESULTS[name]
         words = f"{name} result {'above' if beyond else 'below'} {(high if beyond else low):g} {canonical}"
-        shown = np.array([np.format_float_positional(v, trim="-") for v in labs["value"].to_numpy()[hit]],
-                         dtype=object)  # the few rows hit
-        out.append(_frame(labs["patient_id"].iloc[hit], "labs", dataset.rows_in_source("labs")[hit], "value", shown,
+        shown = np.array([np.format_float_positional(v, trim="-") for v in value[hit]], dtype=object)  # the few hit
+        out.append(_frame(labs["patient_id"].iloc[hit], "labs", in_file[hit], "value", shown,
                           words + ", beyond any patient's: a typing or unit slip is likelier (check the value and "
                           "its unit); I7 reads it as recorded"))
     return out

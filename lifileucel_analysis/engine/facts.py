@@ -120,9 +120,9 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
     setting = t["setting"]
     lines["adjuvant"] = setting.isin(["adjuvant", "neoadjuvant"]).to_numpy()
     lines["screened_by"] = screened_by(dataset.patients, lines["pos"].to_numpy())
-    lines["recurrence_in_window"] = recurrence_in_window(t, params.adjuvant_recurrence_months, lines["screened_by"])
-    lines["recurrence_by_screening"] = recurrence_by_screening(t, params.adjuvant_recurrence_months,
-                                                               lines["screened_by"])
+    window_end = earliest_window_end(t, params.adjuvant_recurrence_months)  # once: both facts below read it
+    lines["recurrence_by_screening"] = recurrence_by_screening(t, window_end, lines["screened_by"])
+    lines["recurrence_in_window"] = recurrence_in_window(t, window_end, lines["recurrence_by_screening"])
     adjuvant_counted = lines["pd1"] & lines["recurrence_in_window"]
     metastatic = (setting == "metastatic").to_numpy()
     counted = pd.Series(pd.NA, index=t.index, dtype="boolean")
@@ -148,45 +148,42 @@ def screened_by(patients: pd.DataFrame, positions: np.ndarray) -> pd.Series:
     return pd.Series(latest[positions], dtype=patients["consent_date"].dtype)
 
 
-def _earliest_window_end(t: pd.DataFrame, months: int) -> pd.Series:
+def earliest_window_end(t: pd.DataFrame, months: int) -> pd.Series:
     """Per line, the earliest day its recurrence window can end: ``months`` after the end date,
     or after the start for a line that stopped on an end date not recorded (:func:`end_missing`)."""
     return t["end_date"].where(~end_missing(t), t["start_date"]) + pd.DateOffset(months=months)
 
 
-def recurrence_by_screening(t: pd.DataFrame, months: int, latest: pd.Series) -> pd.Series:
+def recurrence_by_screening(t: pd.DataFrame, window_end: pd.Series, latest: pd.Series) -> pd.Series:
     """Per line with a blank ``recurrence_date`` that ended (or stopped): the recurrence, whatever
     its date, is in the window, since it came by ``latest`` (:func:`screened_by`) and that is
-    within ``months`` of the earliest end the line can have."""
+    on or before ``window_end`` (:func:`earliest_window_end`), the earliest the window can end."""
     ended = t["end_date"].notna() | end_missing(t)
     latest = pd.Series(latest.to_numpy(), index=t.index)
-    reaches = surely(latest <= _earliest_window_end(t, months))
+    reaches = surely(latest <= window_end)
     # A line started after that day has no recurrence that both follows it and came by then (review 31).
     return t["recurrence_date"].isna() & ended & reaches & ~surely(t["start_date"] > latest)
 
 
-def recurrence_in_window(t: pd.DataFrame, months: int, latest: pd.Series | None = None) -> pd.Series:
-    """Whether an (adjuvant) line's recurrence came on therapy or within ``months`` of its end.
+def recurrence_in_window(t: pd.DataFrame, window_end: pd.Series, by_screening: pd.Series) -> pd.Series:
+    """Whether an (adjuvant) line's recurrence came on therapy or on or before ``window_end``
+    (:func:`earliest_window_end`: the configured months after its end).
 
     A blank ``recurrence_date`` is a recurrence whose date is missing (the patient is
     screened for advanced disease): on therapy (blank ``end_date``) it is in the window; so
-    it is when ``latest`` (the day it came by at the latest, :func:`screened_by`) is in the
-    window (:func:`recurrence_by_screening`); else it is unknown (NA). A blank end date is
-    "ongoing" (the contract) unless the stop reason says the line stopped (:func:`end_missing`):
-    then the end is a missing date on or after the start, and only a recurrence within
-    ``months`` of the start is surely in the window. A recurrence dated before the line's start
+    it is where ``by_screening`` holds (:func:`recurrence_by_screening`: it came by a day
+    inside the window); else it is unknown (NA). A blank end date is "ongoing" (the contract)
+    unless the stop reason says the line stopped (:func:`end_missing`): then the end is a
+    missing date on or after the start, and only a recurrence within the months after the
+    start is surely in the window. A recurrence dated before the line's start
     (:func:`recurrence_before_start`) cannot have followed it: one of the dates is wrong, and
     the window is unknown (docs/criteria.md).
     """
     end, recurrence = t["end_date"], t["recurrence_date"]
-    undated = end_missing(t)
-    on_therapy = end.isna() & ~undated
-    limit = _earliest_window_end(t, months)
+    on_therapy = end.isna() & ~end_missing(t)
     recorded = recurrence.notna() & ~recurrence_before_start(t)
-    inside = recorded & (on_therapy | surely(recurrence <= limit))
+    inside = recorded & (on_therapy | surely(recurrence <= window_end))
     outside = recorded & ~inside & end.notna()
-    by_screening = (recurrence_by_screening(t, months, latest) if latest is not None
-                    else pd.Series(False, index=t.index))
     return _tri(inside | (recurrence.isna() & on_therapy) | by_screening, outside)
 
 

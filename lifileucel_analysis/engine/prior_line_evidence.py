@@ -154,7 +154,7 @@ def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
     np.maximum.at(last, pos[top], rows[top])  # a repeated line number: the later row, as a stable sort keeps
     has = np.flatnonzero(last >= 0)
     columns = ["line", "setting", "stop_reason", "best_response", "agents", "recurrence_date", "counted",
-               "adjuvant", "progressed", "start_date", "end_date", "screened_by", "recurrence_by_screening"]
+               "adjuvant", "progressed", "start_date", "end_date", "screened_by", "recurrence_by_screening", "pos"]
     return f.lines[columns].iloc[last[has]].set_axis(has).reindex(pd.RangeIndex(f.n))
 
 

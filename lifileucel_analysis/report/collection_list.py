@@ -197,10 +197,9 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     patients = fields.groupby(kind, sort=False)["patient_id"].nunique()
     leads = ~kind.duplicated()
     first = fields.loc[leads].set_index(kind[leads])
-    named = [_kind_label(t, c, f, w, on) for (t, c, f, w), on in  # one per kind: a few dozen
-             zip(first[["table"]].assign(column=column[leads].to_numpy(), field=first["field"].to_numpy(),
-                                         collect_window=first["collect_window"].to_numpy()).itertuples(index=False),
-                 asked_on[leads.to_numpy()], strict=True)]
+    named = [_kind_label(t, c, f, w, on) for t, c, f, w, on in  # one per kind (its column as kinds count it)
+             zip(first["table"], column[leads], first["field"], first["collect_window"], asked_on[leads.to_numpy()],
+                 strict=True)]
     waiting = fields.assign(kind=kind.to_numpy())[["kind", "criteria"]]
     pairs = waiting.assign(criterion=waiting["criteria"].str.split("; ")).explode("criterion")
     rank = pd.Index(CRITERION_IDS).get_indexer(pairs["criterion"])

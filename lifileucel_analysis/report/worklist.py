@@ -271,7 +271,7 @@ def _words(days: pd.Series, as_of: DataCurrency) -> pd.Series:
         return pd.Series(pd.NA, index=days.index, dtype=object)
     ahead = (days - as_of.date).dt.days
     scheduled = "scheduled (in " + text_series(day_count(ahead)).astype(object).set_axis(days.index) + ")"
-    return scheduled.where(ahead > 0, DATE_PASSED).astype(object)
+    return scheduled.where(~window_closed(days, as_of), DATE_PASSED).astype(object)
 
 
 def _by_distinct_date(dates: pd.Series, text_of: Callable[[pd.Series], pd.Series], blank: object) -> pd.Series:
@@ -312,8 +312,8 @@ WORKLIST_WINDOW_CLOSED = " (closed, NMA-LD date passed: enter a result collected
 
 
 def window_closed(dates: pd.Series, as_of: DataCurrency) -> np.ndarray:
-    """Per row: the NMA-LD date is on or before the data's currency date, so the lab window that ends
-    there has closed (the "date passed" of :func:`nmald_words`); False where either date is unknown."""
+    """Per row: the NMA-LD date is on or before the data's currency date ("date passed" in
+    :func:`nmald_words`), so the lab window that ends there has closed; False where either date is unknown."""
     if as_of.date is None:
         return np.zeros(len(dates), dtype=bool)
     return (dates.notna() & (dates <= as_of.date)).to_numpy(dtype=bool)
