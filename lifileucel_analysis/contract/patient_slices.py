@@ -25,10 +25,12 @@ from .dataset import ScreeningDataset
 
 __all__ = ["SLICE_PATIENTS", "patient_slices"]
 
-SLICE_PATIENTS = 250_000
+SLICE_PATIENTS = 125_000
 """Patients per slice: large enough that each slice's fixed costs (threads, per-criterion
-set-up) are small against its work, small enough that one slice's outcome table (about
-0.7 GiB per 250,000 patients with evidence) stays a fraction of the typed dataset."""
+set-up) are small against its work, small enough that one slice's screen stays a fraction
+of the typed dataset. At 1,000,000 patients from Parquet, 125,000 held the command's peak
+RSS to 3.0-3.1 GiB against 3.7-3.8 GiB with 250,000, in the same time within the runs'
+spread (session 32, ``docs/performance.md``)."""
 
 EVENT_TABLES = ("therapies", "labs", "toxicities", "overrides")
 

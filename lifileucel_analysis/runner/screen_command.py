@@ -14,7 +14,7 @@ A screen writes (``docs/performance.md``, "Bucketed datasets", lists the same fi
   the pages' ``pending-fields`` download);
 - ``data_cut.csv`` with ``--cut-date``: the cut and what it set aside.
 
-:func:`screen_plain` writes them from one screening in memory (above 250,000 patients
+:func:`screen_plain` writes them from one screening in memory (above 125,000 patients
 slice by slice, :mod:`.sliced_screen`, the same bytes). For a bucketed dataset,
 :func:`bucket_tables` is what each bucket hands back (patient-major tables, the worklists'
 and fields' rows with their sort key, the cut's counts, the latest consent date) and
