@@ -364,6 +364,40 @@ def bad_bucketed(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
     return out
 
 
+def test_large_buckets_go_to_worker_processes_with_the_same_bytes(source: Path, bucketed: Path, bad_bucketed: Path,
+                                                                 tmp_path: Path, cut_date: str,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    from lifileucel_analysis.runner import bucketed_screen
+
+    routes: list[str] = []
+    real = bucketed_screen._in_processes
+    monkeypatch.setattr(bucketed_screen, "_in_processes",
+                        lambda func, jobs: routes.append("processes") or real(func, jobs))
+    screen(bucketed, tmp_path / "threads")
+    assert routes == []  # 60 patients a bucket: threads, no process start to pay
+    monkeypatch.setattr(bucketed_screen, "PROCESSES_FROM_PATIENTS", 60)  # these buckets count as large
+    extra = ["--cut-date", cut_date, "--long-format", "parquet"]
+    assert screen(bucketed, tmp_path / "processes", *extra) == screen(source, tmp_path / "plain", *extra)
+    assert routes == ["processes"]
+    capsys.readouterr()
+    # A worker process's contract problem reaches the command whole: exit 2, the cell named, nothing left behind.
+    assert cli.main(["screen", str(bad_bucketed), "--out", str(tmp_path / "bad")]) == 2
+    assert "column ecog" in capsys.readouterr().err and routes == ["processes"] * 2
+    assert not (tmp_path / "bad").exists()
+    assert [p.name for p in tmp_path.iterdir() if "staging" in p.name] == []
+
+
+def test_worker_processes_return_results_in_order_and_raise_the_first_error_in_order() -> None:
+    import math
+
+    from lifileucel_analysis.runner.bucketed_screen import _in_processes
+
+    assert _in_processes(math.sqrt, [16.0, 1.0, 9.0, 4.0, 0.25]) == [4.0, 1.0, 3.0, 2.0, 0.5]
+    with pytest.raises(ValueError, match="math domain error"):
+        _in_processes(math.sqrt, [4.0, -1.0, 9.0])
+
+
 def test_a_bad_cell_in_a_bucket_stops_with_exit_2_and_nothing_written(bad_bucketed: Path, tmp_path: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["screen", str(bad_bucketed), "--out", str(tmp_path / "out")]) == 2
