@@ -2,7 +2,8 @@
 
 - A file of the set that cannot be moved in (a folder in its place) changes nothing in ``--out``
   (exit 1, the folder named); before, the files before it in the set were already replaced.
-- SIGTERM to ``screen``: exit 143, nothing in ``--out``, the staging folder removed.
+- SIGTERM to ``screen``: exit 143, nothing in ``--out``, the staging folder removed; a bucketed
+  screen's worker processes ended with it.
 - A staging folder whose process no longer runs (``kill -9``) is removed by the next run for
   that output folder; one of a running process, or of another output folder, is left alone.
 """
@@ -88,6 +89,41 @@ def test_sigterm_stops_screen_and_removes_its_staging(tmp_path: Path) -> None:
     _, err = run.communicate(timeout=120)
     assert run.returncode == 143, err
     assert "interrupted (stopped by SIGTERM)" in err
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.staging-*"))
+
+
+IN_WORKER_PROCESSES = """
+import sys
+from lifileucel_analysis import cli
+from lifileucel_analysis.runner import bucketed_screen
+bucketed_screen.PROCESSES_FROM_PATIENTS = 1  # these buckets count as large: screened in worker processes
+sys.exit(cli.main(["screen", sys.argv[1], "--out", sys.argv[2]]))
+"""
+
+
+def test_sigterm_ends_a_bucketed_screens_worker_processes(tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil")
+    data, buckets, out = tmp_path / "data", tmp_path / "buckets", tmp_path / "out"
+    for command in (["synth", "--patients", "40000", "--seed", "5", "--out", str(data)],
+                    ["partition", str(data), "--buckets", "4", "--out", str(buckets)]):
+        subprocess.run([sys.executable, "-m", "lifileucel_analysis", *command], env=ENV, check=True,
+                       capture_output=True)
+    run = subprocess.Popen([sys.executable, "-c", IN_WORKER_PROCESSES, str(buckets), str(out)], env=ENV,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    command = psutil.Process(run.pid)
+    deadline = time.monotonic() + 120
+    workers: list = []
+    while len(workers) < 2 and run.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # the two workers (and the resource tracker) started: the signal comes mid-screen
+        workers = command.children(recursive=True)
+    assert len(workers) >= 2, "the worker processes never started"
+    run.send_signal(signal.SIGTERM)
+    _, err = run.communicate(timeout=120)
+    assert run.returncode == 143, err
+    assert "interrupted (stopped by SIGTERM)" in err
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert alive == []  # no worker outlives the command (one would write into a removed staging folder)
     assert not out.exists()
     assert not list(tmp_path.glob(".out.staging-*"))
 

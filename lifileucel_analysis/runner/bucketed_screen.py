@@ -3,7 +3,7 @@
 Each bucket (:mod:`lifileucel_analysis.contract.buckets`) is an ordinary dataset: a worker
 loads and screens it with the plain screen's functions
 (:func:`.screen_command.bucket_tables`, the partition's source rows attached, so that
-findings name the source's rows) and writes its part of every output file as a Parquet
+findings name the source's rows) and writes its part of every output file as an Arrow IPC
 *part* sorted by the file's merge key (:mod:`.bucket_merge`): the patient-major tables
 (verdicts, outcomes, missing data, findings) by the patient's row in the source's
 ``patients`` table and the row's place in the bucket; each site's worklist and fields file
@@ -19,8 +19,9 @@ With a history, the run is recorded from the parts, bucket by bucket, in one tra
 (:func:`..report.run_history.record_run_parts`), under the source's fingerprint from the
 manifest once every bucket file is checked against the SHA-256 the partition recorded.
 
-Peak memory is two buckets' screens (in process, two at a time), or while merging one batch
-per bucket for each of two files, not the cohort.
+Peak memory is two buckets' screens (without a scheduler, two at a time: in two worker processes
+for buckets of :data:`PROCESSES_FROM_PATIENTS` patients or more, else on two threads), or while
+merging one batch per bucket for each of two files, not the cohort.
 With ``scheduler`` the buckets are screened by Dask workers (``client.map``), which must
 see the dataset and the output folder at the same paths; the results are gathered in
 bucket order. Dask is imported only then: the default path never imports it.
@@ -395,8 +396,8 @@ def _in_processes(func: Callable[[T], U], jobs: Sequence[T]) -> list[U]:
 
 
 def _then_give_back(func: Callable[[T], U], job: T) -> U:
-    """``func(job)`` in a worker process, then its freed memory returned: the worker screens the next bucket
-    from a small heap, and the merge that follows the last bucket does not share the machine with it."""
+    """``func(job)`` in a worker process, then the memory it freed handed back to the system, so that the
+    worker starts its next bucket from a small heap and two workers hold no more than their buckets."""
     try:
         return func(job)
     finally:
