@@ -29,8 +29,8 @@ SLICE_PATIENTS = 125_000
 """Patients per slice: large enough that each slice's fixed costs (threads, per-criterion
 set-up) are small against its work, small enough that one slice's screen stays a fraction
 of the typed dataset. At 1,000,000 patients from Parquet, 125,000 held the command's peak
-RSS to 3.0-3.1 GiB against 3.7-3.8 GiB with 250,000, in the same time within the runs'
-spread (session 32, ``docs/performance.md``)."""
+RSS to 3.0-3.1 GiB against 3.7-3.95 GiB with 250,000 (the 4 GiB target), for about a second
+(3 %) more: eight slices' fixed costs against four (session 32, ``docs/performance.md``)."""
 
 EVENT_TABLES = ("therapies", "labs", "toxicities", "overrides")
 
