@@ -9,7 +9,7 @@ belongs to that size alone:
   (what ``lifileucel-eap screen`` writes: verdicts.csv plus outcomes/missing data, Parquet
   above a million rows);
 - the full command ``lifileucel-eap screen DATASET --out DIR`` as a subprocess, start to
-  exit, with its peak RSS.
+  exit, with its peak RSS (of its whole process tree, :class:`TreeMemory`).
 
 Then it times the row-wise reference evaluator of the tests (``tests/reference.py``)
 against the engine on the same 10,000 patients, checks both give the same outcomes, and
@@ -22,7 +22,7 @@ the bucketed path, synth -> partition -> screen bucket by bucket (``--bucketed-s
 size skips a part (``--sizes 0`` also skips the reference ratio).
 
 Usage: ``python benchmarks/screen_scale.py [--sizes 10000 100000 1000000] [--reference-n 10000] [--repeat 3]
-[--yardstick-sizes 1000000] [--bucketed-sizes 0] [--buckets 40]``; ``make bench`` runs the defaults,
+[--yardstick-sizes 1000000] [--bucketed-sizes 0] [--buckets 80]``; ``make bench`` runs the defaults,
 ``make bench SCALE=10000000`` adds the 10,000,000-patient bucketed run (tens of minutes).
 """
 
