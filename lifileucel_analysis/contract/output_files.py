@@ -140,7 +140,7 @@ def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable
         ``out`` was left as it was (or, if even that failed, where the earlier files are).
     """
     if not out.exists():
-        os.chmod(staging, 0o777 & ~_umask())  # as mkdir would make it (mkdtemp's folder is 0700)
+        os.chmod(staging, 0o777 & ~current_umask())  # as mkdir would make it (mkdtemp's folder is 0700)
         os.replace(staging, out)
         return [out / name for name in names]
     if not out.is_dir():
@@ -173,8 +173,8 @@ def publish_set(staging: Path, names: Sequence[str], out: Path, family: Iterable
     return [out / name for name in names]
 
 
-def _umask() -> int:
-    """The process's umask (read by setting it and back: the writer threads have ended by then)."""
+def current_umask() -> int:
+    """The process's umask (read by setting it and back: call it while no other thread creates files)."""
     mask = os.umask(0o022)
     os.umask(mask)
     return mask

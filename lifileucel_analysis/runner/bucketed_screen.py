@@ -60,7 +60,7 @@ from ..report.criteria_catalog import criteria_record
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, FIELDS_PREFIX, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables,
                              finish_ordered_chunk, latest_of, publish)
-from .stopping import stop_descendants
+from .stopping import stop_pool
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -149,10 +149,11 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
     try:
         # A bucket without a single row is skipped (the contract wants at least one patient per
         # dataset); one with event rows but no patient is screened, so that its rows are reported.
-        busy = [k for k in range(layout.buckets) if _has_rows(layout.bucket_path(k))] or [0]
+        rows = [_table_rows(layout.bucket_path(k)) for k in range(layout.buckets)]
+        busy = [k for k in range(layout.buckets) if any(rows[k].values())] or [0]
         jobs = [BucketJob(layout.bucket_path(k), {t: layout.positions_path(k, t) for t in layout.tables},
                           staging / "parts" / f"bucket-{k:05d}", digests=history is not None) for k in busy]
-        processes = _patients(busy, layout) >= PROCESSES_FROM_PATIENTS * len(busy)
+        processes = sum(rows[k].get("patients", 0) for k in busy) >= PROCESSES_FROM_PATIENTS * len(busy)
         summaries = map_buckets(partial(screen_bucket, options), jobs, scheduler, processes)
         give_back_memory()  # what the buckets' screens freed, before the merge's own working set
         if history is not None:  # before anything is written: the run must be able to name its data
@@ -193,15 +194,9 @@ def give_back_memory() -> None:
         pass
 
 
-def _patients(busy: list[int], layout: BucketedDataset) -> int:
-    """Patients in the buckets ``busy`` (from the ``patients`` files' Parquet footers, no data read)."""
-    files = (layout.bucket_path(k) / "patients.parquet" for k in busy)
-    return sum(pq.ParquetFile(path).metadata.num_rows for path in files if path.exists())
-
-
-def _has_rows(bucket: Path) -> bool:
-    """Whether any table of a bucket has a row (from the Parquet footers, no data read)."""
-    return any(pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet"))
+def _table_rows(bucket: Path) -> dict[str, int]:
+    """Rows of each table of a bucket, by table name (from the Parquet footers, no data read)."""
+    return {path.stem: pq.ParquetFile(path).metadata.num_rows for path in bucket.glob("*.parquet")}
 
 
 def screen_bucket(options: ScreenOptions, job: BucketJob) -> BucketSummary:
@@ -386,10 +381,7 @@ def _in_processes(func: Callable[[T], U], jobs: Sequence[T]) -> list[U]:
     try:
         results = list(pool.map(partial(_then_give_back, func), jobs))
     except BaseException:
-        workers = list(getattr(pool, "_processes", None) or {})  # CPython keeps {pid: process} there
-        if workers:
-            stop_descendants(roots=workers)
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_pool(pool)
         raise
     pool.shutdown()
     return results

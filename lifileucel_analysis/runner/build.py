@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..contract.data_cut import parse_cut_date
+from ..contract.output_files import current_umask
 from ..contract.output_lock import output_lock
 from ..contract.schema import ALL_SITES, SITES
 from ..paths import DEMO_DATASET, NOTEBOOKS_DIR, PARAMS_DIR, PROJECT_ROOT
@@ -192,9 +193,7 @@ def _new_stage(out: Path) -> Path:
     """A staging folder next to ``out`` (same file system, so the final rename is atomic)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    stage.chmod(0o777 & ~umask)  # mkdtemp makes it private; the reports are for reading
+    stage.chmod(0o777 & ~current_umask())  # mkdtemp makes it private; the reports are for reading
     mark_stage(stage)
     return stage
 

@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 from collections.abc import Collection, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
@@ -27,7 +28,7 @@ from types import FrameType
 from ..contract.output_lock import pid_alive
 
 __all__ = ["OWNER_FILE", "BuildInterrupted", "remove_stale_stages", "signals_stop_the_build", "stop_descendants",
-           "watch_parent"]
+           "stop_pool", "watch_parent"]
 
 OWNER_FILE = ".building-pid"
 """In a staging folder: the PID of the build writing it."""
@@ -75,6 +76,19 @@ def signals_stop_the_build() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def stop_pool(pool: ProcessPoolExecutor, everything_if_unknown: bool = False) -> None:
+    """End a process pool's workers (and their descendants) now and cancel its queued work.
+
+    For a pool interrupted or failed part-way: waiting would let its workers run on. Their PIDs
+    are read where CPython keeps them (``pool._processes``); where none are found,
+    ``everything_if_unknown`` ends every process this one started instead (a build's kernels).
+    """
+    workers = list(getattr(pool, "_processes", None) or {})
+    if workers or everything_if_unknown:
+        stop_descendants(roots=workers or None)
+    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def stop_descendants(grace: float = STOP_GRACE_SECONDS, roots: Collection[int] | None = None) -> int:

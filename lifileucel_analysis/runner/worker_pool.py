@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
 from .run_notebook import ReportJob, ReportResult, init_worker, run_report
-from .stopping import stop_descendants
+from .stopping import stop_pool
 
 ResultCallback = Callable[[ReportResult], None]
 """Called in the parent process with each result as soon as its report is done."""
@@ -52,10 +52,7 @@ def run_jobs(jobs: Sequence[ReportJob], workers: int, on_result: ResultCallback 
             if on_result is not None:
                 on_result(result)
     except BaseException:
-        # Interrupted: end the workers and their kernels now; waiting would let them run on.
-        workers_now = list(getattr(pool, "_processes", None) or {})  # CPython keeps {pid: process} there
-        stop_descendants(roots=workers_now or None)
-        pool.shutdown(wait=False, cancel_futures=True)
+        stop_pool(pool, everything_if_unknown=True)  # interrupted: the workers and their kernels, now
         raise
     pool.shutdown()
     return results
