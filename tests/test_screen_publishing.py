@@ -115,17 +115,46 @@ def test_sigterm_ends_a_bucketed_screens_worker_processes(tmp_path: Path) -> Non
     deadline = time.monotonic() + 120
     workers: list = []
     while len(workers) < 2 and run.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)  # the two workers (and the resource tracker) started: the signal comes mid-screen
-        workers = command.children(recursive=True)
-    assert len(workers) >= 2, "the worker processes never started"
+        time.sleep(0.02)  # both workers started (the resource tracker is not one): the signal comes mid-screen
+        workers = [p for p in command.children() if "spawn_main" in _cmdline(p)]
+    assert len(workers) >= 2, f"the worker processes never started: {run.poll()=}"
     run.send_signal(signal.SIGTERM)
     _, err = run.communicate(timeout=120)
     assert run.returncode == 143, err
     assert "interrupted (stopped by SIGTERM)" in err
     _, alive = psutil.wait_procs(workers, timeout=30)
-    assert alive == []  # no worker outlives the command (one would write into a removed staging folder)
+    assert alive == [], err  # no worker outlives the command (one would write into a removed staging folder)
     assert not out.exists()
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def _cmdline(process) -> str:
+    import psutil
+
+    try:
+        return " ".join(process.cmdline())
+    except psutil.Error:  # ended meanwhile
+        return ""
+
+
+def test_a_pool_stopped_mid_spawn_ends_the_child_it_had_not_registered_yet() -> None:
+    # Session 33: a signal during ProcessPoolExecutor's start of a worker leaves a child that is not in
+    # pool._processes; stop_pool ends the children started since the pool was made.
+    psutil = pytest.importorskip("psutil")
+    from concurrent.futures import ProcessPoolExecutor
+
+    from lifileucel_analysis.runner.stopping import child_pids, stop_pool
+
+    before = child_pids()
+    pool = ProcessPoolExecutor(max_workers=1)
+    half_spawned = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    try:
+        assert psutil.pid_exists(half_spawned.pid)
+        stop_pool(pool, children_before=before)
+        assert not psutil.pid_exists(half_spawned.pid)  # ended (and reaped by stop_pool's wait)
+    finally:
+        half_spawned.kill()
+        half_spawned.wait()
 
 
 def test_a_signal_while_the_set_moves_in_puts_the_earlier_files_back(tmp_path: Path, monkeypatch) -> None:

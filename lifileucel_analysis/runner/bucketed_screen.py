@@ -60,7 +60,7 @@ from ..report.criteria_catalog import criteria_record
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, FIELDS_PREFIX, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables,
                              finish_ordered_chunk, latest_of, publish)
-from .stopping import stop_pool
+from .stopping import child_pids, stop_pool
 
 if TYPE_CHECKING:  # the history module is imported only when a run is recorded
     from ..report.run_history import RunRecord
@@ -377,11 +377,12 @@ def _in_processes(func: Callable[[T], U], jobs: Sequence[T]) -> list[U]:
     caller removes the staging folder they write into.
     """
     context = multiprocessing.get_context("spawn")
+    before = child_pids()
     pool = ProcessPoolExecutor(max_workers=min(BUCKETS_AT_ONCE, len(jobs)), mp_context=context)
     try:
         results = list(pool.map(partial(_then_give_back, func), jobs))
     except BaseException:
-        stop_pool(pool)
+        stop_pool(pool, children_before=before)
         raise
     pool.shutdown()
     return results

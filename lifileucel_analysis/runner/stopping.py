@@ -27,8 +27,8 @@ from types import FrameType
 
 from ..contract.output_lock import pid_alive
 
-__all__ = ["OWNER_FILE", "BuildInterrupted", "remove_stale_stages", "signals_stop_the_build", "stop_descendants",
-           "stop_pool", "watch_parent"]
+__all__ = ["OWNER_FILE", "BuildInterrupted", "child_pids", "remove_stale_stages", "signals_stop_the_build",
+           "stop_descendants", "stop_pool", "watch_parent"]
 
 OWNER_FILE = ".building-pid"
 """In a staging folder: the PID of the build writing it."""
@@ -78,17 +78,31 @@ def signals_stop_the_build() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
-def stop_pool(pool: ProcessPoolExecutor, everything_if_unknown: bool = False) -> None:
+def stop_pool(pool: ProcessPoolExecutor, everything_if_unknown: bool = False,
+              children_before: Collection[int] | None = None) -> None:
     """End a process pool's workers (and their descendants) now and cancel its queued work.
 
     For a pool interrupted or failed part-way: waiting would let its workers run on. Their PIDs
     are read where CPython keeps them (``pool._processes``); where none are found,
     ``everything_if_unknown`` ends every process this one started instead (a build's kernels).
+    ``children_before`` (:func:`child_pids` before the pool was made): children started since
+    are ended too, so that a worker still being spawned when a signal came (started, but not
+    yet in ``pool._processes``) does not outlive the pool.
     """
-    workers = list(getattr(pool, "_processes", None) or {})
+    workers = set(getattr(pool, "_processes", None) or {})
+    if children_before is not None:
+        workers |= child_pids() - set(children_before)
     if workers or everything_if_unknown:
-        stop_descendants(roots=workers or None)
+        stop_descendants(roots=sorted(workers) or None)
     pool.shutdown(wait=False, cancel_futures=True)
+
+
+def child_pids() -> set[int]:
+    """The PIDs of this process's children, without multiprocessing's resource tracker (which ends
+    with this process and must outlive a pool's clean-up)."""
+    import psutil
+
+    return {child.pid for child in psutil.Process().children() if not _resource_tracker(child)}
 
 
 def stop_descendants(grace: float = STOP_GRACE_SECONDS, roots: Collection[int] | None = None) -> int:
