@@ -205,6 +205,26 @@ def test_an_end_date_beside_stop_reason_ongoing(end: str | None, stop: str | Non
                     if found else [])
 
 
+@pytest.mark.parametrize(("end", "stop", "later", "found"), [
+    (None, "ongoing", 2, True), (None, None, 2, True), (None, None, 3, True),
+    ("2024-06-30", "ongoing", 2, False),  # ended: the other finding (an end date beside "ongoing")
+    (None, "progression", 2, False),  # stopped on progression: the new line is expected
+    (None, "ongoing", 1, False),  # shares the number: which came first is not recorded (its own finding)
+    (None, "ongoing", None, False)])  # a line of no number has no place after it
+def test_a_line_read_as_ongoing_with_a_later_line_after_it(end: str | None, stop: str | None, later: int | None,
+                                                           found: bool) -> None:
+    # Audit 33 (X10): an adjuvant line "ongoing" beside a later metastatic line was counted by I2
+    # as recurred on therapy, and the site was not told that a new line means the first one stopped.
+    first = {**ELIGIBLE_THERAPY, "line": 1, "setting": "adjuvant", "start_date": "2023-06-01", "end_date": end,
+             "stop_reason": stop, "recurrence_date": None}
+    second = {**ELIGIBLE_THERAPY, "line": later, "start_date": "2024-02-01", "end_date": "2024-05-01"}
+    rows = [r for r in findings(therapies=[first, second]) if "read as ongoing" in r["finding"]]
+    assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "end_date", "value": "",
+                      "finding": f"line 1 has no end date and no stop reason saying it stopped (read as ongoing), but "
+                                 f"line {later} follows it (start_date 2024-02-01): record when line 1 ended and why "
+                                 "(the criteria read it as ongoing)"}] if found else [])
+
+
 @pytest.mark.parametrize(("column", "value", "found"), [
     ("start_date", "2025-03-02", True), ("start_date", "2025-03-01", False),
     ("recurrence_date", "2025-03-02", True), ("recurrence_date", "2025-03-01", False)])
@@ -216,7 +236,14 @@ def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool
     assert [(r["column"], r["value"]) for r in rows] == ([(column, value)] if found else [])
     if found:
         assert rows[0]["finding"].startswith("line 1 ")
-        assert "a prior therapy should precede screening; is the date" in rows[0]["finding"]  # audit 25A: garbled
+        # Audit 25A: garbled; audit 33 (X07): a recurrence was told that "a prior therapy should precede screening".
+        assert rows[0]["finding"] == {
+            "start_date": "line 1 starts after consent_date 2025-03-01: a prior therapy should precede screening; is "
+                          "the date (or the line, such as the program's own infusion) right? The criteria read it as "
+                          "recorded",
+            "recurrence_date": "line 1 has a recurrence dated after consent_date 2025-03-01: a patient screened for "
+                               "unresectable or metastatic disease has recurred by consent; is the date right? The "
+                               "criteria read it as recorded"}[column]
 
 
 @pytest.mark.parametrize(("lab", "side"), [

@@ -18,7 +18,7 @@ from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
-from .prior_lines import line_order
+from .prior_lines import LineOrder, line_order
 from .nullable import is_no, is_yes, surely
 
 COLUMNS = ["patient_id", "table", "row", "column", "value", "finding"]
@@ -131,13 +131,16 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
     entered by mistake, audit 22A)."""
     at_consent = pd.Series(consent.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
     out = []
-    for column, what in (("start_date", "starts"), ("recurrence_date", "has a recurrence dated")):
+    # X07 (audit 33): a recurrence is not a therapy; it had to come before a screening for advanced disease.
+    for column, what, why in (
+            ("start_date", "starts", "a prior therapy should precede screening; is the date (or the line, such as "
+                                     "the program's own infusion) right?"),
+            ("recurrence_date", "has a recurrence dated", "a patient screened for unresectable or metastatic "
+                                                          "disease has recurred by consent; is the date right?")):
         hit = np.flatnonzero(surely(lines[column] > at_consent).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
                           "line " + line_no.iloc[hit] + " " + what + " after consent_date "
-                          + iso_dates(at_consent.iloc[hit])
-                          + ": a prior therapy should precede screening; is the date (or the "
-                          "line, such as the program's own infusion) right? The criteria read it as recorded"))
+                          + iso_dates(at_consent.iloc[hit]) + ": " + why + " The criteria read it as recorded"))
     return out
 
 
@@ -181,7 +184,27 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       + line_no.iloc[previous].to_numpy() + " ("
                       + iso_dates(lines["start_date"].iloc[previous]).to_numpy() + "): line numbers out of date order"))
     out.append(_shared_numbers(lines, line_no, order, ranks.shared()))
+    out.append(_ongoing_before_a_later_line(lines, line_no, order, ranks))
     return out
+
+
+def _ongoing_before_a_later_line(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray,
+                                 ranks: LineOrder) -> pd.DataFrame:
+    """A line without an end date and without a stop reason saying it stopped (so read as ongoing) while a
+    line of a higher number follows it: a new regimen means the earlier one stopped (audit 33, X10: an
+    adjuvant line "ongoing" beside a later metastatic line counted for I2 as recurred on therapy, unsaid).
+    A line stopped for progression is left out: whatever its end, it stopped on progression."""
+    reason = lines["stop_reason"]
+    ongoing = (lines["end_date"].isna() & (reason.isna() | (reason == "ongoing"))).to_numpy(dtype=bool)[order]
+    followed = ongoing & ~ranks.blank & (ranks.run_end < ranks.patient_end)  # a run of a higher number comes next
+    hit = order[followed]
+    later = order[ranks.run_end[followed]]  # the first line of the next number
+    starts = iso_dates(lines["start_date"].iloc[later]).fillna("start date not recorded").to_numpy()
+    return _frame(lines["patient_id"].iloc[hit], "therapies", hit, "end_date", "",
+                  "line " + line_no.iloc[hit].to_numpy() + " has no end date and no stop reason saying it stopped "
+                  "(read as ongoing), but line " + line_no.iloc[later].to_numpy() + " follows it (start_date "
+                  + starts + "): record when line " + line_no.iloc[hit].to_numpy() + " ended and why (the criteria "
+                  "read it as ongoing)")
 
 
 def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, size: np.ndarray) -> pd.DataFrame:
