@@ -471,7 +471,7 @@ def test_a_waiver_without_its_approver_is_flagged_and_its_role_not_known() -> No
     flags = oversight_flags(result, dataset.patients, data_currency(result.verdicts))
     waived = flags[flags["patient_id"] == "U1"]
     assert waived["flag"].tolist() == ["waiver without a recorded approver"]
-    assert waived["detail"].iloc[0].startswith("E6 waived by an unrecorded approver; applied, as every documented "
+    assert waived["detail"].iloc[0].startswith("E6 waived (approver not recorded); applied, as every documented "
                                                "waiver is: the verdict (eligible) counts E6 as waived")
     roles = waivers_with_roles(result, DEFAULT_WAIVER_ROLES)
     assert roles["approver_allowed"].tolist() == ["not known (approver not recorded)"]

@@ -10,6 +10,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from helpers import case_tables, concat_tables
 from helpers import outcome_row as outcome
@@ -31,7 +32,7 @@ def test_a_waiver_without_its_approver_is_applied_and_is_a_finding() -> None:
                                   overrides=[{"criterion_id": "E6", "approved_by": None}]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by an unrecorded approver on 2025-03-02: treating physician's documented "
+    assert row["evidence"] == ("waived on 2025-03-02, approver not recorded: treating physician's documented "
                                "judgement (was fail: steroid 15 mg/day > 10)")
     assert result.verdicts[["verdict", "waived"]].values.tolist() == [["eligible", "E6"]]
     assert result.waivers[["criterion_id", "original_outcome"]].astype(str).values.tolist() == [["E6", "fail"]]
@@ -54,7 +55,7 @@ def test_a_waiver_without_its_approver_of_a_passing_criterion_is_applied_too() -
     result = screened(case_tables(patient_id="A", overrides=[{"criterion_id": "I4", "approved_by": None}]))
     row = outcome(result, "A", "I4")
     assert row["outcome"] == "waived"
-    assert row["evidence"].startswith("waived by an unrecorded approver on 2025-03-02: ")
+    assert row["evidence"].startswith("waived on 2025-03-02, approver not recorded: ")
     assert result.verdicts["verdict"].tolist() == ["eligible"]
 
 
@@ -63,7 +64,7 @@ def test_a_waiver_without_date_or_reason_applies_and_says_so() -> None:
                                   overrides=[{"criterion_id": "E6", "approved_date": None, "reason": None}]))
     row = outcome(result, "A", "E6")
     assert row["outcome"] == "waived"
-    assert row["evidence"] == ("waived by medical monitor on (date not recorded): (reason not recorded) (was fail: "
+    assert row["evidence"] == ("waived by medical monitor, approval date not recorded: (reason not recorded) (was fail: "
                                "steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].tolist() == ["medical monitor"]
     assert result.findings["column"].tolist() == ["approved_date", "reason"]
@@ -238,3 +239,15 @@ def test_either_unit_is_said_whoever_else_is_screened() -> None:
     expected = ("fail", "ANC 0 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL)")
     assert (outcome(alone, "A", "I7")["outcome"], outcome(alone, "A", "I7")["evidence"]) == expected
     assert (outcome(beside, "A", "I7")["outcome"], outcome(beside, "A", "I7")["evidence"]) == expected
+
+
+@pytest.mark.parametrize(("who", "when", "said"), [
+    ("medical monitor", "2025-03-02", "by medical monitor on 2025-03-02"),
+    (None, "2025-03-02", "on 2025-03-02, approver not recorded"),
+    ("medical monitor", None, "by medical monitor, approval date not recorded"),
+    (None, None, "with approver and approval date not recorded")])
+def test_who_waived_and_when_is_said_with_its_blanks(who: str | None, when: str | None, said: str) -> None:
+    # Audit 33: "waived by an unrecorded approver on (date not recorded)" read badly to a monitor.
+    from lifileucel_analysis.engine.waivers import attribution
+
+    assert attribution(pd.Series([who], dtype=object), pd.Series([when], dtype=object)).tolist() == [said]

@@ -64,8 +64,8 @@ def test_late_waivers_of_a_passing_criterion_without_approver_are_all_named() ->
     got = row(result, "A", "E6")
     assert (got["outcome"], got["missing"]) == ("pass", "")
     assert got["evidence"] == ("steroid 0 mg/day <= 10; 2 waivers dated after the data cut 2025-03-10 are not "
-                               "applied at this cut (by medical monitor on 2025-04-02: taper documented; by an "
-                               "unrecorded approver on 2025-05-01: (reason not recorded))")
+                               "applied at this cut (by medical monitor on 2025-04-02: taper documented; on "
+                               "2025-05-01, approver not recorded: (reason not recorded))")
 
 
 def test_only_the_waived_patient_and_criterion_say_it() -> None:
@@ -91,7 +91,7 @@ def test_an_unsigned_row_at_the_cut_applies_and_names_the_late_one() -> None:
     unsigned = {**BEFORE, "approved_by": None}
     got = row(screen(cut_dataset(case_tables(STEROID_15, patient_id="A", overrides=[LATE, unsigned]))), "A", "E6")
     assert (got["outcome"], got["missing"]) == ("waived", "")
-    assert got["evidence"] == ("waived by an unrecorded approver on 2025-03-05: second opinion; a waiver dated after "
+    assert got["evidence"] == ("waived on 2025-03-05, approver not recorded: second opinion; a waiver dated after "
                                "the data cut 2025-03-10 is not applied at this cut (by medical monitor on 2025-04-02: "
                                "taper documented) (was fail: steroid 15 mg/day > 10)")
 

@@ -59,8 +59,8 @@ def test_an_unsigned_row_beside_a_signed_one_is_listed_after_it() -> None:
     result = screened(case_tables(STEROID_15, patient_id="A", overrides=[unsigned, EARLIER]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived by "
-                               "an unrecorded approver on 2025-03-02: taper documented "
+    assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived on "
+                               "2025-03-02, approver not recorded: taper documented "
                                "(was fail: steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].fillna("(blank)").tolist() == ["principal investigator", "(blank)"]
     found = result.findings[result.findings["column"] == "approved_by"]
@@ -74,8 +74,8 @@ def test_two_unsigned_rows_waive_and_ask_nothing() -> None:
                                   overrides=[{**FIRST, "approved_by": None}, {**EARLIER, "approved_by": None}]))
     row = outcome(result, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by an unrecorded approver on 2025-02-27: second opinion; also waived by "
-                               "an unrecorded approver on 2025-03-02: taper documented (was fail: steroid 15 mg/day "
+    assert row["evidence"] == ("waived on 2025-02-27, approver not recorded: second opinion; also waived on "
+                               "2025-03-02, approver not recorded: taper documented (was fail: steroid 15 mg/day "
                                "> 10)")
     assert len(result.waivers) == 2 and result.missing_data.empty
     assert result.findings["column"].tolist().count("approved_by") == 2
@@ -94,7 +94,7 @@ def test_at_a_cut_the_dated_waiver_speaks_and_the_undated_one_is_not_applied() -
         {**FIRST, "approved_by": None}, undated]), cut=dt.date(2025, 3, 10))
     row = outcome(unsigned_dated, "A", "E6")
     assert (row["outcome"], row["missing"]) == ("waived", "")
-    assert row["evidence"] == ("waived by an unrecorded approver on 2025-03-02: taper documented "
+    assert row["evidence"] == ("waived on 2025-03-02, approver not recorded: taper documented "
                                "(was fail: steroid 15 mg/day > 10)")
     assert unsigned_dated.waivers["approved_date"].astype(str).tolist() == ["2025-03-02"]
     # Undated and unsigned at the cut: only the date is asked for.
@@ -105,7 +105,7 @@ def test_at_a_cut_the_dated_waiver_speaks_and_the_undated_one_is_not_applied() -
     # Without the cut both apply, the dated one first.
     row = outcome(screened(case_tables(STEROID_15, patient_id="A", overrides=[undated, EARLIER])), "A", "E6")
     assert row["evidence"] == ("waived by principal investigator on 2025-02-27: second opinion; also waived by "
-                               "medical monitor on (date not recorded): taper documented (was fail: steroid 15 "
+                               "medical monitor, approval date not recorded: taper documented (was fail: steroid 15 "
                                "mg/day > 10)")
 
 

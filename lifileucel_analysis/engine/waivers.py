@@ -35,8 +35,8 @@ from .facts import patient_positions
 from .outcome import CODE, OUTCOME_DTYPE, Outcome, codes_to_labels
 
 CRITERION_DTYPE = pd.CategoricalDtype(list(CRITERION_IDS), ordered=True)
-UNRECORDED_APPROVER = "an unrecorded approver"
-"""Who a waiver is by where ``approved_by`` is blank: "waived by an unrecorded approver on D: why"."""
+UNRECORDED_APPROVER = "approver not recorded"
+"""What a waiver's sentence and flag say where ``approved_by`` is blank ("waived on D, approver not recorded")."""
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,7 @@ def _late_waivers(dataset: ScreeningDataset, n_criteria: int) -> pd.Series:
     rows = screened_rows(dataset, late["patient_id"], "waivers_after_cut")
     cols = pd.Index(CRITERION_IDS).get_indexer(late["criterion_id"].astype(str))
     cells = rows.astype(np.int64) * n_criteria + cols
-    items = joined_by_key(cells, ("by " + _who(late) + " on " + _when(late) + ": " + _why(late)).to_numpy(dtype=object),
-                          "; ")
+    items = joined_by_key(cells, (_by_on(late) + ": " + _why(late)).to_numpy(dtype=object), "; ")
     count = pd.Series(np.unique(cells, return_counts=True)[1], index=items.index)  # items' keys, increasing
     cut = dataset.cut_date.isoformat()
     lead = pd.Series(np.where(count == 1, f"; a waiver dated after the data cut {cut} is not applied at this cut (",
@@ -193,19 +192,26 @@ def _also_waived(o: pd.DataFrame, at: np.ndarray, others: np.ndarray, rank: np.n
     if not others.any():
         return pd.Series("", index=o.index, dtype=object)
     picked = rank[others[rank]]  # the other documented rows, in speaking order
-    said = "also waived by " + _who(o).iloc[picked] + " on " + _when(o).iloc[picked] \
-        + ": " + _why(o).iloc[picked]
+    said = "also waived " + _by_on(o).iloc[picked] + ": " + _why(o).iloc[picked]
     # Only cells waived more than once come here: a handful of rows, joined per cell.
     joined = said.groupby(at[picked], sort=False).agg("; ".join)
     return ("; " + pd.Series(at, index=o.index).map(joined)).fillna("").astype(object)
 
 
-def _who(o: pd.DataFrame) -> pd.Series:
-    return o["approved_by"].astype(str).where(o["approved_by"].notna(), UNRECORDED_APPROVER)
+def attribution(who: pd.Series, when: pd.Series) -> pd.Series:
+    """Who waived and when, as the sentences say it after "waived": "by X on D", and a blank side said
+    to be not recorded: "on D, approver not recorded", "by X, approval date not recorded", "with
+    approver and approval date not recorded" (audit 33: it read "by an unrecorded approver on (date
+    not recorded)"). ``who``: approvers; ``when``: ISO approval dates as text; blanks NA."""
+    by, on = who.notna(), when.notna()
+    named, dated = "by " + who.astype(str), "on " + when.astype(str)
+    neither = pd.Series("with approver and approval date not recorded", index=who.index)
+    return (named + " " + dated).where(by & on, (dated + ", " + UNRECORDED_APPROVER).where(
+        on & ~by, (named + ", approval date not recorded").where(by & ~on, neither)))
 
 
-def _when(o: pd.DataFrame) -> pd.Series:
-    return iso_dates(o["approved_date"]).fillna("(date not recorded)")
+def _by_on(o: pd.DataFrame) -> pd.Series:
+    return attribution(o["approved_by"].astype(object), iso_dates(o["approved_date"]))
 
 
 def _why(o: pd.DataFrame) -> pd.Series:
@@ -220,7 +226,7 @@ def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, si
 
     The replaced outcome and sentence also go to the waivers table (the screen's ``waivers.csv``), which
     is what other code reads: the site's text in a sentence can read like these words."""
-    waived = "waived by " + _who(o) + " on " + _when(o) + ": " + _why(o) + also + late \
+    waived = "waived " + _by_on(o) + ": " + _why(o) + also + late \
         + " (was " + was + ": " + original + ")"
     if cut_date is None:  # every row applies
         return waived

@@ -96,8 +96,9 @@ def waiver_flags(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:
         "verdict": verdict.astype(str), "approved_date": rows["approved_date"],
         # The screening applies every documented waiver (the spec defines no roles): the flag says the
         # verdict already counts it, so a monitor knows what revoking it would change (review 29E).
-        "detail": (rows["criterion_id"].astype(str) + " waived by "
-                   + rows["approved_by"].fillna(UNRECORDED_APPROVER).astype(str)
+        "detail": (rows["criterion_id"].astype(str) + " waived "
+                   + ("by " + rows["approved_by"].astype(str)).where(rows["approved_by"].notna(),
+                                                                     "(" + UNRECORDED_APPROVER + ")")
                    + "; applied, as every documented waiver is: the verdict (" + verdict.astype(str) + ") counts "
                    + rows["criterion_id"].astype(str) + " as waived; allowed: " + "; ".join(allowed)),
     }, columns=list(FLAG_COLUMNS))

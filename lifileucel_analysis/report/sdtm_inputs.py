@@ -21,7 +21,7 @@ from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
 from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
-from ..engine.waivers import UNRECORDED_APPROVER
+from ..engine.waivers import attribution
 from .sdtm_subjects import subjects_of
 
 __all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder",
@@ -172,12 +172,16 @@ def _as_the_sentence_says(first: pd.DataFrame, sentences: np.ndarray) -> np.ndar
     def spellings(value: str) -> tuple[str, ...]:
         return (value, _unquoted(value))
 
+    def blank_as_na(column: str) -> pd.Series:
+        values = first[column].astype(object)
+        return values.where(values.notna() & (values != ""))
+
+    who, when = blank_as_na("approved_by"), blank_as_na("approved_date")
+    said = [attribution(w, when) for w in (who, who.map(_unquoted, na_action="ignore"))]  # as written, unquoted
     agree = []
-    for sentence, by, day, was, replaced in zip(sentences, first["approved_by"], first["approved_date"],
-                                               first["original_outcome"], first["original_evidence"]):
-        when = day or "(date not recorded)"
-        agree.append(any(str(sentence).startswith(f"waived by {who} on {when}: ")
-                         for who in spellings(by or UNRECORDED_APPROVER))
+    for i, (sentence, was, replaced) in enumerate(zip(sentences, first["original_outcome"],
+                                                      first["original_evidence"])):
+        agree.append(any(str(sentence).startswith(f"waived {by_on.iloc[i]}: ") for by_on in said)
                      and any(str(sentence).endswith(f" (was {was}: {text})") for text in spellings(replaced)))
     return np.array(agree, dtype=bool)
 
