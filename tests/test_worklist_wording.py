@@ -380,6 +380,20 @@ def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() ->
                                "line 4 (ipilimumab), line 5 (ipilimumab), line 6 (ipilimumab)")  # line 3 may count
 
 
+def test_a_pass_on_an_adjuvant_anti_pd1_line_says_it_is_adjuvant_and_counted_under_i3() -> None:
+    # Audit 33 (C29): "anti-PD-(L)1 in line 1 (pembrolizumab)" read as a metastatic line; the pass rests on I3.
+    # Line 1: adjuvant pembrolizumab ended 2023-06-30, recurrence 2023-10-01 (within 6 months): counts.
+    adjuvant = line(1, setting="adjuvant", agents="pembrolizumab", start_date="2023-01-02", end_date="2023-06-30",
+                    recurrence_date="2023-10-01")
+    outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant, line(2, agents="ipilimumab")])
+    assert outcome == "pass"
+    assert "; anti-PD-(L)1 in line 1 (pembrolizumab, adjuvant counted under I3); " in evidence
+    # A metastatic anti-PD-1 line is named as before, unmarked.
+    outcome, evidence, _ = outcome_of("I2", therapies=[line(1, agents="nivolumab")])
+    assert outcome == "pass"
+    assert "; anti-PD-(L)1 in line 1 (nivolumab); " in evidence
+
+
 def test_too_many_lines_names_the_lines_counted_and_the_adjuvant_one_i3_brought_in() -> None:
     # Audit 26A: "5 counted prior lines > 4" beside four metastatic lines on file did not say which fifth line
     # counted. Line 1: adjuvant pembrolizumab ended 2023-06-30, recurrence 2023-10-01 (within 6 months): counts.
@@ -818,8 +832,8 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
                                 ("D", "newmab", "setting blank or agents unclassified: therapies.setting, "
                                                 "therapies.agents")]:
         assert outcomes.loc[(patient, "I3"), "evidence"] == (
-            f"no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; may be one ({why}): line 1 "
-            f"({agent}) (if so, unclear: recurrence date not recorded); I3 never blocks"), patient
+            f"may have an adjuvant/neoadjuvant anti-PD-(L)1 line ({why}): line 1 ({agent}) (if so, unclear: "
+            "recurrence date not recorded); none is recorded as one, and I3 never blocks"), patient
     assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1
 
 
@@ -835,9 +849,9 @@ def test_a_line_that_may_be_adjuvant_says_what_its_dates_would_make_of_it(
     therapy = {**ELIGIBLE_THERAPY, "setting": None, "agents": "nivolumab", "end_date": end,
                "stop_reason": "progression", "recurrence_date": recurrence}
     outcome, evidence, _ = outcome_of("I3", therapies=[therapy])
-    assert (outcome, evidence) == ("pass", "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
-                                           "may be one (setting blank: therapies.setting): line 1 (nivolumab) "
-                                           f"(if so, {if_so}); I3 never blocks")
+    assert (outcome, evidence) == ("pass", "may have an adjuvant/neoadjuvant anti-PD-(L)1 line (setting blank: "
+                                           f"therapies.setting): line 1 (nivolumab) (if so, {if_so}); none is "
+                                           "recorded as one, and I3 never blocks")
 
 
 def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make_of_them() -> None:
@@ -854,8 +868,8 @@ def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make
             "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 more than 6 months "
             "after its end 2024-06-30)")
     assert outcome_of("I3", therapies=lines)[:2] == (
-        "pass", "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; may be one (setting blank: "
-                f"therapies.setting): {both}; I3 never blocks")
+        "pass", "may have an adjuvant/neoadjuvant anti-PD-(L)1 line (setting blank: therapies.setting): "
+                f"{both}; none is recorded as one, and I3 never blocks")
     recorded = line(4, setting="adjuvant", start_date="2024-07-01", end_date="2024-08-01", recurrence_date="2024-09-01")
     outcome, evidence, _ = outcome_of("I3", therapies=[*lines, recorded])
     assert outcome == "pass"

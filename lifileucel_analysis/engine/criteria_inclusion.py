@@ -132,8 +132,9 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
                                            "unclear: {unclear}{also}"),
-        Rule(f.count(may_be) > 0, P, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent; "
-                                     "may be one ({why}): {maybe}; I3 never blocks"),
+        # Says what it may have first (audit 33: opening on "no line recorded as ..." read as not applicable).
+        Rule(f.count(may_be) > 0, P, "may have an adjuvant/neoadjuvant anti-PD-(L)1 line ({why}): {maybe}; none "
+                                     "is recorded as one, and I3 never blocks"),
         Rule(True, N, "no line recorded as adjuvant/neoadjuvant with an anti-PD-(L)1 agent"),
     ], values)
 

@@ -138,7 +138,9 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}"),
-    ], {"hits": line_labels(f, hit, ""), "uncounted": line_labels(f, possible & known & ~hit, ""),
+    # An adjuvant line is marked "adjuvant counted under I3" (audit 33: a pass resting on an adjuvant
+    # line read like a metastatic one).
+    ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit, ""),
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out})
 
 
