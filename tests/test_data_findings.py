@@ -205,6 +205,22 @@ def test_an_end_date_beside_stop_reason_ongoing(end: str | None, stop: str | Non
                     if found else [])
 
 
+@pytest.mark.parametrize(("agents", "said"), [
+    ("Keytruda", "'Keytruda' is pembrolizumab"),
+    ("yervoy + opdivo", "'yervoy' is ipilimumab; 'opdivo' is nivolumab"),
+    ("pembrolizumab", None), ("MK-3475", None),  # a generic name; a code name is not a brand name
+])
+def test_a_brand_name_is_read_as_its_drug_and_told_to_the_site(agents: str, said: str | None) -> None:
+    # Audit 33 (K19): the contract asks for generic names; "keytruda" was read as pembrolizumab without a word.
+    line = {**ELIGIBLE_THERAPY, "agents": agents}
+    rows = [r for r in findings(therapies=[line]) if "brand name" in r["finding"]]
+    assert rows == ([{"patient_id": "P001", "table": "therapies", "row": 1, "column": "agents", "value": agents,
+                      "finding": f"a brand name where the contract asks for generic names: {said} (therapies line 1): "
+                                 "read as the generic drug; write its generic name"}] if said else [])
+    outcomes = screen(ScreeningDataset(**case_tables(therapies=[line]))).outcomes.set_index("criterion_id")
+    assert outcomes.loc["I2", "outcome"] == "pass"  # read as its drug: an anti-PD-(L)1 line that progressed
+
+
 @pytest.mark.parametrize(("end", "stop", "later", "found"), [
     (None, "ongoing", 2, True), (None, None, 2, True), (None, None, 3, True),
     ("2024-06-30", "ongoing", 2, False),  # ended: the other finding (an end date beside "ongoing")

@@ -154,6 +154,11 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                   lines["agents"].iloc[unknown],
                   "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
                   + "' (therapies line " + line_no.iloc[unknown] + ")")]
+    branded = np.flatnonzero((lines["brand_agents"] != "").to_numpy())
+    out.append(_frame(lines["patient_id"].iloc[branded], "therapies", branded, "agents", lines["agents"].iloc[branded],
+                      "a brand name where the contract asks for generic names: " + lines["brand_agents"].iloc[branded]
+                      + " (therapies line " + line_no.iloc[branded] + "): read as the generic drug; write its "
+                      "generic name"))
     cut = np.flatnonzero(lines["missing_agent"].to_numpy(dtype=bool))
     out.append(_frame(lines["patient_id"].iloc[cut], "therapies", cut, "agents", lines["agents"].iloc[cut],
                       "an agent name is missing (an empty name before, after or between '+' signs): write every "

@@ -18,6 +18,8 @@ from __future__ import annotations
 import pandas as pd
 
 COLUMNS = ("agent", "drug_class", "source")
+BRAND_SOURCE = r"^brand name on the FDA label \((.+)\)$"
+"""A package row's ``source`` for a brand name, with the generic name(s) the label gives it."""
 _DOSE = r"\d+(?:\.\d+)?\s*(?:mg/kg|mg/m2|mg/m\^2|mg|mcg|ug|µg|g|iu|miu|units?|ml)"
 _WORDS = (r"iv|po|sc|intravenous|oral|subcutaneous|daily|bid|tid|q\d+w|q\d+d|mesylate|hydrochloride|hcl|"
           r"sulfate|sulphate|tosylate|citrate|besylate|maleate|phosphate|dimethyl sulfoxide")
@@ -72,3 +74,12 @@ def classify_names(names: pd.Series, lookup: dict[str, str]) -> pd.Series:
     found = keys.map(lookup)
     stem = keys.str.replace(r" [a-z]{4}$", "", regex=True)
     return found.fillna(stem.map(lookup)).astype(object).where(lambda s: s.notna(), None)
+
+
+def brand_generics(package: pd.DataFrame) -> dict[str, str]:
+    """Normalised brand name -> the generic name(s) its FDA label gives, from the package rows whose
+    ``source`` says so (``brand name on the FDA label (pembrolizumab)``): the contract asks sites for
+    generic names, so a brand name is read but told to the site (a data-quality finding)."""
+    generic = package["source"].astype("string").str.extract(BRAND_SOURCE, expand=False)
+    brand = generic.notna().to_numpy(dtype=bool)
+    return dict(zip(normalise_names(package["agent"][brand]), generic[brand]))

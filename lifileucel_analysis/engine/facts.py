@@ -16,7 +16,7 @@ import pandas as pd
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from ..contract.drug_file import package_drug_table
 from .parameters import CriteriaParams
-from .drug_dictionary import classify_names, lookup_table
+from .drug_dictionary import brand_generics, classify_names, lookup_table, normalise_names
 from .lab_results import LabResult, latest_labs
 from .lab_worlds import LabReadings, lab_readings
 from .nullable import surely
@@ -30,6 +30,12 @@ BRAF_CLASS = "braf-inhibitor"
 def drug_classes() -> dict[str, str]:
     """Return the package's drug dictionary: normalised agent name -> class(es)."""
     return lookup_table(package_drug_table())
+
+
+@lru_cache(maxsize=1)
+def brand_names() -> dict[str, str]:
+    """The package's brand names: normalised brand name -> generic name(s)."""
+    return brand_generics(package_drug_table())
 
 
 def patient_positions(dataset: ScreeningDataset, table: str) -> np.ndarray:
@@ -69,8 +75,9 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     pandas.DataFrame
         Aligned with ``agents``: ``pd1``, ``act``, ``braf`` (nullable boolean: NA when an
         agent is unknown and no known agent decides), ``unknown_agents`` (str, the
-        names the dictionary does not know, "" when none) and ``missing_agent`` (bool: the
-        cell has an empty name, as in ``pembrolizumab+`` or ``a++b``).
+        names the dictionary does not know, "" when none), ``brand_agents`` (str, "'keytruda' is
+        pembrolizumab" for each brand name written, joined by "; ", "" when none) and
+        ``missing_agent`` (bool: the cell has an empty name, as in ``pembrolizumab+`` or ``a++b``).
     """
     codes, regimens = pd.factorize(agents, use_na_sentinel=True)
     per_agent = pd.Series(regimens, dtype=object).str.split("+").explode().str.strip()
@@ -84,6 +91,11 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     by_regimen = pd.DataFrame({"cls": cls, "unknown": unknown, "agent": per_agent}).groupby(level=0)
     any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True) | missing_agent
     names = per_agent.where(unknown).dropna().groupby(level=0).agg("+".join)
+    # Audit 33 (K19): a brand name is read as its generic drug, and the site is told (the contract asks for generics).
+    generic = normalise_names(per_agent).map(brand_names()).astype(object)
+    said = ("'" + per_agent.astype(object).astype(str) + "' is " + generic.fillna("").astype(str)
+            ).where(generic.notna())
+    branded = said.dropna().groupby(level=0).agg("; ".join)
 
     def flag(classes: frozenset[str]) -> pd.Series:
         pattern = "(?:^|;)(?:" + "|".join(sorted(classes)) + ")(?:;|$)"
@@ -96,9 +108,10 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
         "act": flag(frozenset({ACT_CLASS})),
         "braf": flag(frozenset({BRAF_CLASS})),
         "unknown_agents": names.reindex(range(len(regimens)), fill_value="").astype(str),
+        "brand_agents": branded.reindex(range(len(regimens)), fill_value="").astype(str),
         "missing_agent": missing_agent.to_numpy(dtype=bool),
     })
-    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "unknown_agents": [""],
+    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "unknown_agents": [""], "brand_agents": [""],
                           "missing_agent": [False]}).astype({"pd1": "boolean", "act": "boolean", "braf": "boolean"})
     # Row -1 of the factorized codes is a blank agents cell: nothing is known about it.
     table = pd.concat([table, blank], ignore_index=True)
