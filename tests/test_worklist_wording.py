@@ -775,15 +775,17 @@ def test_decided_in_every_reading_of_a_blank_says_so() -> None:
     {},  # metastatic, progressed: only the BRAF part is open
     {"setting": "adjuvant", "end_date": None, "recurrence_date": None, "stop_reason": None, "best_response": None},
 ])
-@pytest.mark.parametrize(("v600", "evidence", "missing"), [
+@pytest.mark.parametrize(("v600", "evidence", "missing", "decided_by"), [
     ("mutant", "BRAF inhibitor exposure unclear: 'foobarmab' not in the drug dictionary (line 1)",
-     "classify agent 'foobarmab' (therapies line 1)"),
+     "classify agent 'foobarmab' (therapies line 1)", "the class of agent 'foobarmab' (therapies line 1)"),
     (None, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: 'foobarmab' not in the drug "
             "dictionary (line 1)",
-     "patients.braf_v600; classify agent 'foobarmab' (therapies line 1)"),
+     "patients.braf_v600; classify agent 'foobarmab' (therapies line 1)",
+     "patients.braf_v600; the class of agent 'foobarmab' (therapies line 1)"),  # audit 33: "decided by classify"
 ])
 def test_an_open_braf_part_asks_to_classify_the_agent_that_decides_it(therapy: dict[str, Any], v600: str | None,
-                                                                      evidence: str, missing: str) -> None:
+                                                                      evidence: str, missing: str,
+                                                                      decided_by: str) -> None:
     # Audit, session 15b: it asked for a bare "therapies.agents"; pembrolizumab decides the
     # anti-PD-(L)1 part, foobarmab could be a BRAF inhibitor. The adjuvant ongoing line is
     # uncertain for its own reasons, and its agent must still be asked once.
@@ -792,7 +794,7 @@ def test_an_open_braf_part_asks_to_classify_the_agent_that_decides_it(therapy: d
                          therapies=[{**ELIGIBLE_THERAPY, "agents": "pembrolizumab+foobarmab", **therapy}])
     row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
     assert (row["outcome"], row["evidence"], row["missing"]) == (
-        "unknown", f"{evidence}; would be decided by {missing}", missing)
+        "unknown", f"{evidence}; would be decided by {decided_by}", missing)
 
 
 def test_no_field_label_holds_the_item_separator() -> None:

@@ -208,8 +208,7 @@ def _ongoing_before_a_later_line(lines: pd.DataFrame, line_no: pd.Series, order:
     return _frame(lines["patient_id"].iloc[hit], "therapies", hit, "end_date", "",
                   "line " + line_no.iloc[hit].to_numpy() + " has no end date and no stop reason saying it stopped "
                   "(read as ongoing), but line " + line_no.iloc[later].to_numpy() + " follows it (start_date "
-                  + starts + "): record when line " + line_no.iloc[hit].to_numpy() + " ended and why (the criteria "
-                  "read it as ongoing)")
+                  + starts + "): record when line " + line_no.iloc[hit].to_numpy() + " ended and why")
 
 
 def _shared_numbers(lines: pd.DataFrame, line_no: pd.Series, order: np.ndarray, size: np.ndarray) -> pd.DataFrame:

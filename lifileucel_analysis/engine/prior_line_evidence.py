@@ -130,6 +130,8 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
     # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
     known = is_yes(pd1).to_numpy()
     may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
+    # {hits} marks an adjuvant line "adjuvant counted under I3" (audit 33: a pass resting on an adjuvant
+    # line read like one on a metastatic line).
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
         Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line{left_out}"),
@@ -138,8 +140,6 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}"),
-    # An adjuvant line is marked "adjuvant counted under I3" (audit 33: a pass resting on an adjuvant
-    # line read like a metastatic one).
     ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit, ""),
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out})
 
@@ -313,7 +313,10 @@ def naming_what_decides(evidence: Text, needs: Text) -> Text:
     rows = np.flatnonzero(needs.nonempty())
     if not len(rows):
         return evidence
-    said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), needs.take(rows).cast(TEXT),
+    # The worklist's "classify agent 'x'" is an action; in the sentence it is what would decide (audit 33:
+    # "would be decided by classify agent ...").
+    fields = pc.replace_substring(needs.take(rows).cast(TEXT), "classify agent '", "the class of agent '")
+    said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), fields,
                                        pa.scalar("; would be decided by ", TEXT))
     return evidence.with_sentences(rows, said)
 
