@@ -70,7 +70,11 @@ def classify_names(names: pd.Series, lookup: dict[str, str]) -> pd.Series:
     A name not found as is but ending in a four-letter FDA biologic suffix
     (``cemiplimab-rwlc``) is looked up without it.
     """
-    keys = normalise_names(names)
+    return classify_normalised(normalise_names(names), lookup)
+
+
+def classify_normalised(keys: pd.Series, lookup: dict[str, str]) -> pd.Series:
+    """:func:`classify_names` of names already normalised (:func:`normalise_names`)."""
     found = keys.map(lookup)
     stem = keys.str.replace(r" [a-z]{4}$", "", regex=True)
     return found.fillna(stem.map(lookup)).astype(object).where(lambda s: s.notna(), None)

@@ -16,7 +16,7 @@ import pandas as pd
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from ..contract.drug_file import package_drug_table
 from .parameters import CriteriaParams
-from .drug_dictionary import brand_generics, classify_names, lookup_table, normalise_names
+from .drug_dictionary import brand_generics, classify_normalised, lookup_table, normalise_names
 from .lab_results import LabResult, latest_labs
 from .lab_worlds import LabReadings, lab_readings
 from .nullable import surely
@@ -86,16 +86,18 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     empty = per_agent.fillna("") == ""
     missing_agent = empty.groupby(level=0).any().reindex(range(len(regimens)), fill_value=False)
     per_agent = per_agent[~empty]
-    cls = classify_names(per_agent, drug_classes() if lookup is None else lookup)
+    keys = normalise_names(per_agent)  # once: the classes and the brand names are looked up by it
+    cls = classify_normalised(keys, drug_classes() if lookup is None else lookup)
     unknown = cls.isna()
     by_regimen = pd.DataFrame({"cls": cls, "unknown": unknown, "agent": per_agent}).groupby(level=0)
     any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True) | missing_agent
     names = per_agent.where(unknown).dropna().groupby(level=0).agg("+".join)
     # Audit 33 (K19): a brand name is read as its generic drug, and the site is told (the contract asks for generics).
-    generic = normalise_names(per_agent).map(brand_names()).astype(object)
-    said = ("'" + per_agent.astype(object).astype(str) + "' is " + generic.fillna("").astype(str)
-            ).where(generic.notna())
-    branded = said.dropna().groupby(level=0).agg("; ".join)
+    generic = keys.map(brand_names()).astype(object)
+    branded = pd.Series([], dtype=object)
+    if generic.notna().any():  # rare: the sentences only then (screen() runs on one patient in tests, too)
+        said = "'" + per_agent.astype(object).astype(str) + "' is " + generic.fillna("").astype(str)
+        branded = said[generic.notna()].groupby(level=0).agg("; ".join)
 
     def flag(classes: frozenset[str]) -> pd.Series:
         pattern = "(?:^|;)(?:" + "|".join(sorted(classes)) + ")(?:;|$)"
