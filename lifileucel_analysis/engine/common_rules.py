@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import TABLES
-from .evidence import (IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty, join_per_patient,
-                       quoted_in_request, text_series)
+from .evidence import (CLASSIFY_AGENT, IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty,
+                       join_per_patient, quoted_in_request, text_series)
 from .facts import Facts, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
@@ -90,7 +90,7 @@ def agent_requests(f: Facts, rows: np.ndarray | None = None) -> pd.Series:
     names, parent = pc.list_flatten(split), pc.list_parent_indices(split).to_numpy()
     named = pc.not_equal(names, "").to_numpy(zero_copy_only=False)
     names, parent = quoted_in_request(names.filter(pa.array(named))), parent[named]
-    asks = pc.binary_join_element_wise(pa.scalar("classify agent '", TEXT), names,
+    asks = pc.binary_join_element_wise(pa.scalar(f"{CLASSIFY_AGENT} '", TEXT), names,
                                        pa.scalar("' (therapies line ", TEXT), line.take(pa.array(parent)),
                                        pa.scalar(")", TEXT), pa.scalar("", TEXT))
     per_line = text_series(join_per_patient(parent, asks, len(lines), "; "))

@@ -20,7 +20,8 @@ import pyarrow.compute as pc
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            recurred_by_screening, recurrence_past_window, unclassified_lines, unclassified_reasons,
                            window_open_reasons)
-from .evidence import TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty, join_per_patient, join_texts
+from .evidence import (CLASSIFY_AGENT, TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty,
+                       join_per_patient, join_texts)
 from .facts import Facts, end_missing
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import CODE
@@ -315,7 +316,7 @@ def naming_what_decides(evidence: Text, needs: Text) -> Text:
         return evidence
     # The worklist's "classify agent 'x'" is an action; in the sentence it is what would decide (audit 33:
     # "would be decided by classify agent ...").
-    fields = pc.replace_substring(needs.take(rows).cast(TEXT), "classify agent '", "the class of agent '")
+    fields = pc.replace_substring(needs.take(rows).cast(TEXT), f"{CLASSIFY_AGENT} '", "the class of agent '")
     said = pc.binary_join_element_wise(evidence.take(rows).cast(TEXT), fields,
                                        pa.scalar("; would be decided by ", TEXT))
     return evidence.with_sentences(rows, said)

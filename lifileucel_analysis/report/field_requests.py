@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN
-from ..engine.evidence import COLLECTED_IN, IF_ADJUVANT, IF_POSITIVE, IF_RECEIVED, TEXT, as_arrow
+from ..engine.evidence import CLASSIFY_AGENT, COLLECTED_IN, IF_ADJUVANT, IF_POSITIVE, IF_RECEIVED, TEXT, as_arrow
 
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
@@ -51,7 +51,7 @@ _CONDITIONAL = re.compile(rf"^(patients\.live_vaccine_date \({IF_RECEIVED}\)|pat
 ``patients.hbv_pcr (if serology positive)``, ``therapies.end_date (line 2, if adjuvant or neoadjuvant)``;
 named in full, so that site text
 ("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
-_UNKNOWN_AGENT = re.compile(r"^classify agent '(.*)' \(therapies line (\d+|without a number)\)$")
+_UNKNOWN_AGENT = re.compile(rf"^{CLASSIFY_AGENT} '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
 

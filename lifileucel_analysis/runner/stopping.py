@@ -98,11 +98,11 @@ def stop_pool(pool: ProcessPoolExecutor, everything_if_unknown: bool = False,
 
 
 def child_pids() -> set[int]:
-    """The PIDs of this process's children, without multiprocessing's resource tracker (which ends
-    with this process and must outlive a pool's clean-up)."""
+    """The PIDs of this process's children (:func:`stop_descendants` leaves multiprocessing's resource
+    tracker among them alone)."""
     import psutil
 
-    return {child.pid for child in psutil.Process().children() if not _resource_tracker(child)}
+    return {child.pid for child in psutil.Process().children()}
 
 
 def stop_descendants(grace: float = STOP_GRACE_SECONDS, roots: Collection[int] | None = None) -> int:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
 from .run_notebook import ReportJob, ReportResult, init_worker, run_report
-from .stopping import stop_pool
+from .stopping import child_pids, stop_pool
 
 ResultCallback = Callable[[ReportResult], None]
 """Called in the parent process with each result as soon as its report is done."""
@@ -42,6 +42,7 @@ def run_jobs(jobs: Sequence[ReportJob], workers: int, on_result: ResultCallback 
     """
     results: dict[str, ReportResult] = {}
     context = multiprocessing.get_context("spawn")
+    before = child_pids()
     pool = ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=context,
                                initializer=init_worker)
     try:
@@ -52,7 +53,8 @@ def run_jobs(jobs: Sequence[ReportJob], workers: int, on_result: ResultCallback 
             if on_result is not None:
                 on_result(result)
     except BaseException:
-        stop_pool(pool, everything_if_unknown=True)  # interrupted: the workers and their kernels, now
+        # Interrupted: the workers (one still being spawned too) and their kernels, now.
+        stop_pool(pool, everything_if_unknown=True, children_before=before)
         raise
     pool.shutdown()
     return results
