@@ -34,10 +34,10 @@ $(STAMP): requirements.lock pyproject.toml
 	@touch $(STAMP)
 
 # make test = three pytest runs; every run happens, the first failure decides the status.
-#  1. the unit/property/end-to-end suite (builds the 15 reports once per worker on the fixture
-#     cohort and opens them in headless Chromium), spread over TEST_WORKERS pytest-xdist workers
-#     (default: one per CPU this process may use, as nproc counts them, at most 4: each worker builds
-#     the reports once; xdist's own "auto" counts the host's cores even where fewer are usable), a
+#  1. the unit/property/end-to-end suite (builds the 15 reports once on the fixture cohort, the first
+#     worker to need them, and opens them in headless Chromium), spread over TEST_WORKERS pytest-xdist
+#     workers (default: one per CPU this process may use, as nproc counts them, at most 4; xdist's own
+#     "auto" counts the host's cores even where fewer are usable), a
 #     test file per worker at a time (--dist loadfile: a module's shared fixtures are built once);
 #     TEST_WORKERS=0 runs it in one process;
 #  2. the golden notebooks under tests/golden/, re-run and compared output by output (nbval);

@@ -1,12 +1,15 @@
 """Shared fixtures: tiny throwaway notebooks, and one report build per test session.
 
-Building the 15 reports is the slowest step of the suite, so it happens once
-(:func:`built_reports`) and the report, reproducibility and browser tests all read it.
+Building the 15 reports is the slowest step of the suite, so it happens once per run, whatever
+the number of xdist workers (:func:`built_reports`), and the report, reproducibility and browser
+tests all read it.
 Plain helpers and shared test data live in ``tests/helpers.py``.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import time
 from collections.abc import Callable
@@ -32,11 +35,30 @@ def notebook_factory() -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def built_reports(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """All 15 reports built once on the fixture cohort, shared by the report tests."""
+    """All 15 reports built once on the fixture cohort, shared by the report tests.
+
+    Once per run, not once per pytest-xdist worker: the first worker to need them builds them
+    into the run's shared temporary folder under a lock, and the others wait for it and read
+    the same folder (the tests only read it). A build is about a minute of both cores.
+    """
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _build_reports(tmp_path_factory.mktemp("session-build") / "reports")
+    shared = tmp_path_factory.getbasetemp().parent / "session-build"  # the run's root, shared by its workers
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        done = shared / "build.json"
+        if not done.exists():
+            build = _build_reports(shared / "reports")
+            done.write_text(json.dumps({"status": build.status, "seconds": build.seconds}))
+        recorded = json.loads(done.read_text())
+        return Build(shared / "reports", recorded["status"], recorded["seconds"])
+
+
+def _build_reports(out: Path) -> Build:
     from lifileucel_analysis.paths import FIXTURE_DATASET
     from lifileucel_analysis.cli import build_reports_logged
 
-    out = tmp_path_factory.mktemp("session-build") / "reports"
     started = time.monotonic()
     status = build_reports_logged(FIXTURE_DATASET, out, TEST_JOBS, False)
     return Build(out, status, time.monotonic() - started)

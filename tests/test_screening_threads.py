@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
 
+from lifileucel_analysis.contract import validation
 from lifileucel_analysis.engine import screening
 from lifileucel_analysis.engine.evidence import Text
 from lifileucel_analysis.contract.loading import load_dataset
@@ -19,14 +23,41 @@ def tables(result: screening.ScreeningResult) -> dict[str, pd.DataFrame]:
     return {name: getattr(result, name) for name in ("outcomes", "verdicts", "missing_data", "waivers", "findings")}
 
 
+class CountedPool(ThreadPoolExecutor):
+    """A thread pool that counts how many were made, to show the threaded run used threads."""
+
+    made = 0
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        CountedPool.made += 1
+        super().__init__(*args, **kwargs)
+
+
 def test_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = load_dataset(DEMO_DATASET)
+    monkeypatch.setattr(screening, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", 0)  # the demo's 400 patients on threads
     threaded = [tables(screening.screen(dataset)) for _ in range(3)]
-    monkeypatch.setattr(screening, "_in_threads", lambda func, items: [func(item) for item in items])
+    assert CountedPool.made == 3 * 3, "the criteria and the two gathers (evidence, requests) each run on a pool"
+    monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", dataset.n_patients + 1)
     serial = tables(screening.screen(dataset))
+    assert CountedPool.made == 3 * 3, "below the limit no pool is made"
     for run in threaded:
         for name, frame in serial.items():
             pd.testing.assert_frame_equal(run[name], frame, check_exact=True)
+
+
+def test_column_checks_on_threads_change_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    shutil.copytree(DEMO_DATASET, tmp_path / "demo")
+    therapies = tmp_path / "demo" / "therapies.csv"
+    lines = therapies.read_text(encoding="utf-8").splitlines(keepends=True)
+    therapies.write_text("".join([*lines, lines[-1]]), encoding="utf-8")  # a repeated row: a warning
+    serial = load_dataset(tmp_path / "demo")
+    monkeypatch.setattr(validation, "THREADS_FROM_ROWS", 0)
+    threaded = load_dataset(tmp_path / "demo")
+    for name in ("patients", "therapies", "labs", "toxicities", "overrides"):
+        pd.testing.assert_frame_equal(getattr(threaded, name), getattr(serial, name), check_exact=True)
+    assert threaded.warnings == serial.warnings and len(serial.warnings) == 1
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ __all__ = ["in_larger_file", "validate_raw", "validate_tables"]
 
 T = TypeVar("T")
 U = TypeVar("U")
+THREADS_FROM_ROWS = 100_000
+"""A table's columns are checked on threads from this many rows; below it short pandas calls that hold
+the GIL make two threads slower than one (session 34: the demo cohort loads in 54-56 ms serial against
+79-91 ms on threads)."""
 
 
 def validate_tables(raw: Mapping[str, pd.DataFrame], source: str = "in memory") -> ScreeningDataset:
@@ -168,10 +172,10 @@ def _read_repeats_once(frames: dict[str, pd.DataFrame], positions: dict[str, np.
     return kept, repeated
 
 
-def _in_threads(func: Callable[[T], U], items: Sequence[T]) -> list[U]:
-    """``[func(x) for x in items]`` on both cores: column checks are mostly Arrow and NumPy
-    kernels that release the GIL; results keep the order of ``items``."""
-    if len(items) < 2:
+def _in_threads(func: Callable[[T], U], items: Sequence[T], n_rows: int) -> list[U]:
+    """``[func(x) for x in items]`` on both cores from :data:`THREADS_FROM_ROWS` rows: column checks
+    are mostly Arrow and NumPy kernels that release the GIL; results keep the order of ``items``."""
+    if len(items) < 2 or n_rows < THREADS_FROM_ROWS:
         return [func(x) for x in items]
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         return list(pool.map(func, items))
@@ -180,7 +184,7 @@ def _in_threads(func: Callable[[T], U], items: Sequence[T]) -> list[U]:
 def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _Checked:
     frame = _header_checked(spec, frame, findings)
     cells = [(frame[name], _kind_of(spec, name)) for name in frame.columns]  # taken out here, not in threads
-    raw = dict(zip(frame.columns, _in_threads(lambda cell: normalise(*cell), cells)))
+    raw = dict(zip(frame.columns, _in_threads(lambda cell: normalise(*cell), cells, len(frame))))
     raw = _drop_blank_rows(raw, len(frame))
     n_rows = len(next(iter(raw.values()))) if raw else 0
     present = [column for column in spec.columns if column.name in raw]
@@ -190,7 +194,7 @@ def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _C
         return check_column(spec.name, column, raw[column.name], own), own
 
     columns = {}
-    for column, (typed, own) in zip(present, _in_threads(check, present)):
+    for column, (typed, own) in zip(present, _in_threads(check, present, n_rows)):
         columns[column.name] = typed
         findings.merge(own)
     return _Checked(spec, columns, raw, n_rows)
