@@ -159,7 +159,7 @@ def ordered_files(rows: pd.DataFrame, result: ScreeningResult) -> dict[str, pd.D
 
 def _sites(result: ScreeningResult) -> list[str]:
     """The sites with screened patients, in the contract's order."""
-    # The distinct values first: a bucket's 125,000 site IDs as strings took 0.14 s each time.
+    # The distinct values first: a bucket's 125,000 site IDs turned into strings took 0.09 s each time.
     return screened_sites(str(site) for site in result.verdicts["site_id"].unique())
 
 
