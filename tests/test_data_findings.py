@@ -103,6 +103,18 @@ def test_unknown_agent_keeps_the_exact_text() -> None:
     assert found["finding"].endswith("classify agent 'Zorblimab X' (therapies line 2)")
 
 
+@pytest.mark.parametrize(("agents", "said"), [
+    ("nivolumabb+ipilimumabb", "agents not in the drug dictionary: classify agents 'nivolumabb', 'ipilimumabb'"),
+    ("pembrolizumab+Zorblimab", "agent not in the drug dictionary: classify agent 'Zorblimab'"),
+    ("foomab++barmab", "agents not in the drug dictionary: classify agents 'foomab', 'barmab'")])
+def test_two_unknown_agents_of_a_line_are_named_one_by_one(agents: str, said: str) -> None:
+    # Audit 34B: "classify agent 'nivolumabb+ipilimumabb'" named one drug that does not exist; the
+    # worklist asks for each name, and a drug file can only add each name.
+    found = [f for f in findings(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": agents}])
+             if "drug dictionary" in f["finding"]]
+    assert [f["finding"] for f in found] == [f"{said} (therapies line 2)"]
+
+
 def test_an_empty_agent_name_is_a_finding_on_the_exact_cell() -> None:
     [found] = findings(therapies=[ELIGIBLE_THERAPY, {**ELIGIBLE_THERAPY, "line": 2, "agents": "pembrolizumab+"}])
     assert (found["table"], found["row"], found["column"], found["value"]) == ("therapies", 2, "agents",

@@ -144,6 +144,17 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
     return out
 
 
+def _unknown_agents_said(names: pd.Series) -> pd.Series:
+    """``agent not in the drug dictionary: classify agent 'x'``, or for two or more unknown names of one
+    regimen ``agents not in ...: classify agents 'x', 'y'``: each name quoted alone, as the worklist asks for
+    it (audit 34B: "classify agent 'x+y'" named a drug that does not exist, and a drug file could not add it)."""
+    several = names.str.contains("+", regex=False).to_numpy(dtype=bool)
+    quoted = "'" + names.str.replace("+", "', '", regex=False) + "'"
+    lead = pd.Series(np.where(several, "agents not in the drug dictionary: classify agents ",
+                              "agent not in the drug dictionary: classify agent "), index=names.index)
+    return lead + quoted
+
+
 def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     """Unclassified agents, recurrence dates on metastatic lines, a line's dates out of order and line
     numbers out of date order."""
@@ -152,8 +163,8 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     line_no = line_numbers(lines)
     out = [_frame(lines["patient_id"].iloc[unknown], "therapies", unknown, "agents",
                   lines["agents"].iloc[unknown],
-                  "agent not in the drug dictionary: classify agent '" + lines["unknown_agents"].iloc[unknown]
-                  + "' (therapies line " + line_no.iloc[unknown] + ")")]
+                  _unknown_agents_said(lines["unknown_agents"].iloc[unknown]) + " (therapies line "
+                  + line_no.iloc[unknown] + ")")]
     branded = np.flatnonzero((lines["brand_agents"] != "").to_numpy())
     out.append(_frame(lines["patient_id"].iloc[branded], "therapies", branded, "agents", lines["agents"].iloc[branded],
                       "a brand name where the contract asks for generic names: " + lines["brand_agents"].iloc[branded]
