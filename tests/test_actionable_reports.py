@@ -109,9 +109,10 @@ def test_site_text_that_reads_like_a_condition_still_counts_as_a_field() -> None
     # Review 25: a toxicity term "pruritus, if severe" ended like the engine's "(..., if adjuvant or
     # neoadjuvant)" and its field was not counted in the sort.
     fields = pd.Series(["toxicities.grade (pruritus, if severe)", "patients.live_vaccine_date (if received)",
-                        "therapies.end_date (line 2, if adjuvant or neoadjuvant)"], dtype="str")
-    _, counts = _collect_text(fields, pa.array(["W"], type=pa.large_string()), np.array([0, 0, 0]))
-    assert counts.tolist() == [1, 0, 0]
+                        "therapies.end_date (line 2, if adjuvant or neoadjuvant)", "patients.pregnant (if female)",
+                        "toxicities.grade (rash, if female)"], dtype="str")
+    _, counts = _collect_text(fields, pa.array(["W"], type=pa.large_string()), np.array([0, 0, 0, 0, 0]))
+    assert counts.tolist() == [1, 0, 0, 0, 1]
 
 
 def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:

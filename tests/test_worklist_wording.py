@@ -462,6 +462,21 @@ def test_pregnancy_evidence_says_what_each_field_records() -> None:
                         "if male")
 
 
+def test_with_sex_blank_the_pregnancy_fields_are_asked_if_female() -> None:
+    # The contract needs pregnant and breastfeeding "for female" only: beside a blank sex they are asked on
+    # that condition, as the vaccine date is "if received" (audit 34A).
+    blank = {"sex": None, "pregnant": None, "breastfeeding": None}
+    outcome, _, missing = outcome_of("E11", patient=blank)
+    assert (outcome, missing) == ("unknown", "patients.sex; patients.pregnant (if female); "
+                                             "patients.breastfeeding (if female)")
+    outcome, _, missing = outcome_of("E11", patient={**blank, "pregnant": "no"})
+    assert (outcome, missing) == ("unknown", "patients.sex; patients.breastfeeding (if female)")
+    # A known female owes both plainly; a known male owes nothing.
+    _, _, missing = outcome_of("E11", patient={**blank, "sex": "female"})
+    assert missing == "patients.pregnant; patients.breastfeeding"
+    assert outcome_of("E11", patient={**blank, "sex": "male"})[0] == "not_applicable"
+
+
 @pytest.mark.parametrize("received", ["no", None])
 def test_recorded_vaccine_date_counts_whatever_the_flag(received: str | None) -> None:
     outcome, evidence, _ = outcome_of("E10", patient={"live_vaccine_received": received,
@@ -1173,10 +1188,20 @@ def test_an_ongoing_grade_5_toxicity_passes_e2_but_its_sentence_says_so() -> Non
     # which the pass must not hide from a monitor reading outcomes alone (audit 28D).
     fatal = {"term": "colitis", "category": "other", "grade": 5, "ongoing": "yes"}
     assert outcome_of("E2", toxicities=[fatal, {**fatal, "term": "rash", "grade": 1}]) == (
-        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (2 recorded; grade 5 (fatal) "
-                "recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, category other, ongoing yes)", "")
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 2 recorded; grade 5 "
+                "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, category other, "
+                "ongoing yes", "")
     assert outcome_of("E2", toxicities=[{**fatal, "ongoing": "no"}]) == (
-        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo (1 recorded)", "")
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 1 recorded", "")
+
+
+def test_an_e2_pass_counts_every_toxicity_recorded_not_matching_ones() -> None:
+    # "(1 recorded)" after "no ongoing ... toxicity" read as one matching toxicity (audit 34A: an ongoing
+    # grade 3 endocrine hypophysitis).
+    endocrine = {"term": "hypophysitis", "category": "endocrine", "grade": 3, "ongoing": "yes"}
+    assert outcome_of("E2", toxicities=[endocrine]) == (
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 1 recorded", "")
+    assert outcome_of("E2", toxicities=[]) == ("pass", "no toxicity recorded", "")
 
 
 def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_braf_option() -> None:

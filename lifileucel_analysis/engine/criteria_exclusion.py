@@ -8,8 +8,8 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, days_from, decide,
-                       iso_dates, join_nonempty, join_per_patient, quoted_in_request, text_series)
+from .evidence import (IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, days_from,
+                       decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
@@ -94,11 +94,13 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     return decide(f.n, [
         Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
              "ongoing grade 2-4 toxicity: {matched}"),
+        # "among the N recorded", not "(N recorded)": that read as N matching toxicities (audit 34A).
+        Rule(count == 0, P, "no toxicity recorded"),
         Rule(settled & (np.bincount(f.tox_pos[fatal], minlength=f.n) > 0), P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded; grade 5 (fatal) "
-             "recorded as ongoing, outside 2-4 and a data-quality finding: {fatal})"),
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; grade 5 "
+             "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: {fatal}"),
         Rule(settled, P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo ({count} recorded)"),
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded"),
         # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
         Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
@@ -362,13 +364,17 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
     """Females: fails on pregnant or breastfeeding; not_applicable for males."""
     sex, pregnant, feeding = column(f, "sex"), column(f, "pregnant"), column(f, "breastfeeding")
     female = sex == "female"
-    not_male = sex != "male"
     # A recorded "yes" fails only a patient known to be female: with sex blank, the male
     # reading makes E11 not_applicable, so the outcome is not "fail for every reading" (spec
     # section 2), and only the sex is left to collect.
     stated = np.where(is_yes(pregnant), "pregnant", "breastfeeding")
-    needs = blank_fields({"patients.sex": sex.isna(), "patients.pregnant": not_male & pregnant.isna(),
-                          "patients.breastfeeding": not_male & feeding.isna()})
+    # With sex blank, the pregnancy cells are asked "(if female)": the contract needs them only for a female,
+    # and a male patient's coordinator has nothing to collect (audit 34A).
+    unsexed = sex.isna()
+    needs = blank_fields({"patients.sex": unsexed, "patients.pregnant": female & pregnant.isna(),
+                          f"patients.pregnant ({IF_FEMALE})": unsexed & pregnant.isna(),
+                          "patients.breastfeeding": female & feeding.isna(),
+                          f"patients.breastfeeding ({IF_FEMALE})": unsexed & feeding.isna()})
     return decide(f.n, [
         Rule(sex == "male", N, "male: not applicable"),
         Rule(female & is_yes(pregnant), F, "pregnant"),

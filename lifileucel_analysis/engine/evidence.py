@@ -383,7 +383,11 @@ IF_ADJUVANT = "if adjuvant or neoadjuvant"
 neoadjuvant)``."""
 IF_POSITIVE = "if serology positive"
 """The HBV PCR asked for beside a blank serology, only if that is positive: ``patients.hbv_pcr (if serology
-positive)``. The worklist reads these four phrases (``report/field_requests.py``): written once, here."""
+positive)``."""
+IF_FEMALE = "if female"
+"""Pregnancy and breastfeeding asked for beside a blank sex, needed only for a female (spec: "needed for
+`female`"): ``patients.pregnant (if female)``. The worklist reads these five phrases
+(``report/field_requests.py``): written once, here."""
 CLASSIFY_AGENT = "classify agent"
 """An unclassified agent's request: ``classify agent 'x' (therapies line 2)``; the worklist reads it, and I2's
 sentence says it as what would decide (``the class of agent 'x' ...``)."""
