@@ -228,8 +228,10 @@ class OverrideRule:
 
 
 OVERRIDE_RULES: tuple[OverrideRule, ...] = (
-    OverrideRule("I2", 0.35, "Five prior lines: sponsor agreed the last (palliative chemotherapy) does not count"),
-    OverrideRule("I4", 0.25, "Aggregate of resected lesions >= 1.5 cm per surgical assessment"),
+    # Each reason true of every patient its rule picks (five metastatic lines; a lesion of 1.2 to 1.5 cm):
+    # a reason the data contradicts, such as "the last line was chemotherapy", misleads a monitor (audit 34B).
+    OverrideRule("I2", 0.35, "Five prior metastatic lines: sponsor agreed to waive the 1-4 line limit"),
+    OverrideRule("I4", 0.25, "Lesion under 1.5 cm: surgeon expects enough tumor tissue for TIL manufacturing"),
     OverrideRule("I6", 0.30, "ECOG 2 from an orthopedic limitation, not from melanoma"),
     OverrideRule("I7", 0.25, "Hemoglobin to be corrected by transfusion before NMA-LD"),
     OverrideRule("E6", 0.40, "Prednisone taper to <= 10 mg/day completed before NMA-LD"),
