@@ -323,7 +323,7 @@ def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
     assert outcome_of("I2", therapies=[late]) == (
         "fail", f"0 counted prior line(s) < 1; {why}; no anti-PD-(L)1 in any counted line", "")
     assert outcome_of("I2", therapies=[late, line(2, agents="ipilimumab")]) == (
-        "fail", f"no anti-PD-(L)1 in any counted line; {why}", "")
+        "fail", f"no anti-PD-(L)1 in any counted line: line 2 (ipilimumab); {why}", "")
     assert outcome_of("I2", therapies=[line(1, **ADJUVANT_AUGUST, recurrence_date="2025-02-28")])[0] == "pass"
     no_pd1 = line(1, **{**ADJUVANT_AUGUST, "agents": "ipilimumab"}, recurrence_date="2024-10-01")
     assert outcome_of("I2", therapies=[no_pd1]) == (

@@ -131,18 +131,23 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
     # An anti-PD-(L)1 line that may not count is not "unclear exposure": it is a count question.
     known = is_yes(pd1).to_numpy()
     may_not_count, unclassified = f.count(possible & known) > 0, f.count(possible & ~known) > 0
+    none = f.count(possible) == 0
+    # A fail names the lines it read, as a pass does (audit 34B: "no anti-PD-(L)1 in any counted line"
+    # beside line 1 (ipilimumab) left a monitor to open the therapies table); only the failing patients'.
+    read = maybe & none[f.lines["pos"].to_numpy()]
     # {hits} marks an adjuvant line "adjuvant counted under I3" (audit 33: a pass resting on an adjuvant
     # line read like one on a metastatic line).
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
-        Rule(f.count(possible) == 0, F, "no anti-PD-(L)1 in any counted line{left_out}"),
+        Rule(none & (f.count(maybe) > 0), F, "no anti-PD-(L)1 in any counted line: {read}{left_out}"),
+        Rule(none, F, "no anti-PD-(L)1 in any counted line{left_out}"),
         # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
         # {unclassified}: why each open line's class is open ("'x' not in the drug dictionary (line 2)").
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}"),
     ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit, ""),
-        "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out})
+        "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read, "")})
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
