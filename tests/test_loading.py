@@ -240,7 +240,23 @@ def test_an_excel_date_cell_in_the_patient_id_column_is_refused(tmp_path: Path) 
         "patients row 2, column patient_id: value '(date cell) 2025-01-05': an Excel date cell where a patient ID is "
         "expected (Excel turns IDs such as 1-5 into dates): format the column as Text and type the ID again",
         "toxicities row 1, column patient_id: value 'P2': no such patient: this patient_id is not in the patients "
-        "table"]
+        "table, whose row 2 has no valid patient_id: if this is that patient, correct the patients row"]
+
+
+def test_an_orphan_row_names_the_patients_rows_without_a_valid_id(tmp_path: Path) -> None:
+    # Audit 34B: one blank ID in patients gave one message on that row and a "no such patient" on each of
+    # the patient's other rows, which pointed away from the one cause.
+    rows = base_rows()
+    rows["patients"][1]["patient_id"] = ""
+    error = load_error(write_csv_dataset(tmp_path / "d", rows))
+    orphans = [str(p) for p in error.problems if "no such patient" in p.message]
+    assert orphans and all(o.endswith("no such patient: this patient_id is not in the patients table, whose row 2 "
+                                      "has no valid patient_id: if this is that patient, correct the patients row")
+                           for o in orphans)
+    rows = base_rows()
+    rows["toxicities"][0]["patient_id"] = "P9"  # every patients row has its ID: the plain message
+    error = load_error(write_csv_dataset(tmp_path / "e", rows))
+    assert [p.message for p in error.problems] == ["no such patient: this patient_id is not in the patients table"]
 
 
 def test_duplicate_patient_ids_are_reported_on_every_row(tmp_path: Path) -> None:

@@ -127,10 +127,11 @@ def validate_raw(raw: Mapping[str, pd.DataFrame], findings: Findings, source: st
     if no_patients:  # the one cause, said first: every event row would otherwise be "no such patient"
         findings.add("patients", MSG_NO_PATIENTS)
     repeats = {name: _exact_repeats(checked.get(name)) for name in READ_ONCE}
+    orphan = _no_such_patient(findings)
     for name, table in checked.items():
         _check_keys(table, findings)
         if name != "patients" and not no_patients:
-            _check_patients_exist(table, patient_ids, positions.get(name), findings)
+            _check_patients_exist(table, patient_ids, positions.get(name), findings, orphan)
     if "labs" in checked:
         _check_lab_units(checked["labs"], findings)
         _check_uln(checked["labs"], findings)
@@ -358,8 +359,27 @@ def _patient_positions(tables: list[_Checked], patient_ids: pd.Series | None) ->
     return {t.spec.name: at for t, at in zip(text, found)}
 
 
+def _no_such_patient(findings: Findings) -> str:
+    """The message of an event row whose patient is not in the patients table, naming the patients rows whose
+    ID was refused where there are any: the likeliest cause, which the message would otherwise point away from
+    (audit 34B: one blank ID in patients gave 19 "no such patient" lines and no word of that row).
+
+    Called after the column checks and before the key checks, so the patients ``patient_id`` problems are
+    then exactly the unreadable IDs (blank, not an ID, an Excel date cell), not duplicates. Only the rows
+    shown are counted (:data:`.MAX_PROBLEMS_PER_KIND` per kind).
+    """
+    rows = sorted({p.row for p in findings.problems
+                   if p.table == "patients" and p.column == "patient_id" and p.row is not None})
+    if not rows:
+        return MSG_NO_SUCH_PATIENT
+    shown = ", ".join(str(row) for row in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
+    return (f"{MSG_NO_SUCH_PATIENT}, whose row{'s' if len(rows) > 1 else ''} {shown} "
+            f"{'have' if len(rows) > 1 else 'has'} no valid patient_id: if this is that patient, correct the "
+            f"patients row")
+
+
 def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, positions: np.ndarray | None,
-                          findings: Findings) -> None:
+                          findings: Findings, message: str = MSG_NO_SUCH_PATIENT) -> None:
     """Every row names a patient of the patients table (``positions``: from :func:`_patient_positions`)."""
     if "patient_id" not in table.columns:
         return
@@ -377,7 +397,7 @@ def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, positi
         missing = ~known[raw_ids.cat.codes.to_numpy()]
     else:
         missing = ids.notna().to_numpy() & (positions < 0)
-    findings.add_cells(name, "patient_id", missing, ids, MSG_NO_SUCH_PATIENT)
+    findings.add_cells(name, "patient_id", missing, ids, message)
 
 
 def _isin_text(values: pd.Series, allowed: pd.Series) -> np.ndarray:
