@@ -40,6 +40,17 @@ def test_vaccine_no_with_a_date() -> None:
     assert "live_vaccine_received = no" in found["finding"]
 
 
+def test_vaccine_flag_blank_with_a_date() -> None:
+    # Spec E10: a date counts "even when live_vaccine_received says no or is blank (the contradiction is a
+    # data-quality finding)"; a blank flag beside a date leaves nothing unknown, so only a finding asks for it.
+    assert findings(patient={"live_vaccine_received": None, "live_vaccine_date": "2024-01-05"}) == [
+        {"patient_id": "P001", "table": "patients", "row": 1, "column": "live_vaccine_received", "value": "",
+         "finding": "live_vaccine_received is blank although a live vaccine date (2024-01-05) is recorded: record "
+                    "yes if a live or attenuated vaccine was given (E10 reads the date)"}]
+    assert findings(patient={"live_vaccine_received": None, "live_vaccine_date": None}) == []
+    assert findings(patient={"live_vaccine_received": "yes", "live_vaccine_date": "2024-01-05"}) == []
+
+
 @pytest.mark.parametrize(("vaccine", "found"), [("2025-03-30", True), ("2025-03-29", False), ("2025-03-01", False)])
 def test_a_live_vaccine_after_the_first_day_of_nma_ld(vaccine: str, found: bool) -> None:
     # NMA-LD 2025-03-29: a vaccine the day after passes E10 (not before NMA-LD), and the site

@@ -51,6 +51,13 @@ def patient_findings(f: Facts) -> list[pd.DataFrame]:
     out.append(_frame(ids.iloc[vaccine], "patients", vaccine, "live_vaccine_date",
                       iso_dates(p["live_vaccine_date"].iloc[vaccine]),
                       "a live vaccine date is recorded although live_vaccine_received = no (E10 reads the date)"))
+    # The spec's "(the contradiction is a data-quality finding)" follows "says no or is blank": a blank flag
+    # beside a date decides nothing (E10 reads the date), so no worklist asks for it (audit 34A).
+    unflagged = np.flatnonzero(p["live_vaccine_received"].isna().to_numpy() & p["live_vaccine_date"].notna().to_numpy())
+    out.append(_frame(ids.iloc[unflagged], "patients", unflagged, "live_vaccine_received", "",
+                      "live_vaccine_received is blank although a live vaccine date ("
+                      + iso_dates(p["live_vaccine_date"].iloc[unflagged]) + ") is recorded: record yes if a live "
+                      "or attenuated vaccine was given (E10 reads the date)"))
     # A vaccine after the first day of NMA-LD is not "before" it, so E10 passes; but a date after
     # a planned NMA-LD is more often a typo than a vaccine given during the regimen (audit, session 16).
     late = np.flatnonzero(surely(p["live_vaccine_date"] > p["lymphodepletion_date"]).to_numpy())
