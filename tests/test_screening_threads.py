@@ -35,6 +35,7 @@ class CountedPool(ThreadPoolExecutor):
 
 def test_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = load_dataset(DEMO_DATASET)
+    monkeypatch.setattr(CountedPool, "made", 0)
     monkeypatch.setattr(screening, "ThreadPoolExecutor", CountedPool)
     monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", 0)  # the demo's 400 patients on threads
     threaded = [tables(screening.screen(dataset)) for _ in range(3)]
@@ -52,9 +53,13 @@ def test_column_checks_on_threads_change_nothing(monkeypatch: pytest.MonkeyPatch
     therapies = tmp_path / "demo" / "therapies.csv"
     lines = therapies.read_text(encoding="utf-8").splitlines(keepends=True)
     therapies.write_text("".join([*lines, lines[-1]]), encoding="utf-8")  # a repeated row: a warning
+    monkeypatch.setattr(CountedPool, "made", 0)
+    monkeypatch.setattr(validation, "ThreadPoolExecutor", CountedPool)
     serial = load_dataset(tmp_path / "demo")
+    assert CountedPool.made == 0, "below the limit no pool is made"
     monkeypatch.setattr(validation, "THREADS_FROM_ROWS", 0)
     threaded = load_dataset(tmp_path / "demo")
+    assert CountedPool.made > 0, "the threaded load checked its columns on pools"
     for name in ("patients", "therapies", "labs", "toxicities", "overrides"):
         pd.testing.assert_frame_equal(getattr(threaded, name), getattr(serial, name), check_exact=True)
     assert threaded.warnings == serial.warnings and len(serial.warnings) == 1
