@@ -139,7 +139,7 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
     # line read like one on a metastatic line).
     return decide(f.n, [
         Rule(f.count(hit) > 0, P, "anti-PD-(L)1 in {hits}"),
-        Rule(none & (f.count(maybe) > 0), F, "no anti-PD-(L)1 in any counted line: {read}{left_out}"),
+        Rule(f.count(read) > 0, F, "no anti-PD-(L)1 in any counted line: {read}{left_out}"),
         Rule(none, F, "no anti-PD-(L)1 in any counted line{left_out}"),
         # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
         # {unclassified}: why each open line's class is open ("'x' not in the drug dictionary (line 2)").
