@@ -254,6 +254,14 @@ def test_an_orphan_row_names_the_patients_rows_without_a_valid_id(tmp_path: Path
                                       "has no valid patient_id: if this is that patient, correct the patients row")
                            for o in orphans)
     rows = base_rows()
+    for row in rows["patients"]:
+        row["patient_id"] = ""  # several rows without an ID: the message names them all, in the plural
+    error = load_error(write_csv_dataset(tmp_path / "s", rows))
+    orphans = {p.message for p in error.problems if "no such patient" in p.message}
+    assert orphans == {"no such patient: this patient_id is not in the patients table, whose rows "
+                       f"{', '.join(str(i + 1) for i in range(len(rows['patients'])))} have no valid patient_id: "
+                       "if this is one of those patients, correct its patients row"}
+    rows = base_rows()
     rows["toxicities"][0]["patient_id"] = "P9"  # every patients row has its ID: the plain message
     error = load_error(write_csv_dataset(tmp_path / "e", rows))
     assert [p.message for p in error.problems] == ["no such patient: this patient_id is not in the patients table"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from lifileucel_analysis.contract import validation
+from lifileucel_analysis.contract import ordered_threads, validation
 from lifileucel_analysis.engine import screening
 from lifileucel_analysis.engine.evidence import Text
 from lifileucel_analysis.contract.loading import load_dataset
@@ -36,13 +38,15 @@ class CountedPool(ThreadPoolExecutor):
 def test_threads_change_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     dataset = load_dataset(DEMO_DATASET)
     monkeypatch.setattr(CountedPool, "made", 0)
-    monkeypatch.setattr(screening, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(ordered_threads, "ThreadPoolExecutor", CountedPool)
     monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", 0)  # the demo's 400 patients on threads
     threaded = [tables(screening.screen(dataset)) for _ in range(3)]
-    assert CountedPool.made == 3 * 3, "the criteria and the two gathers (evidence, requests) each run on a pool"
+    # The gathers' one block of 65,536 patients (more than the demo's) makes no pool: the blocks' test below
+    # runs them on threads.
+    assert CountedPool.made == 3, "the criteria run on a pool"
     monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", dataset.n_patients + 1)
     serial = tables(screening.screen(dataset))
-    assert CountedPool.made == 3 * 3, "below the limit no pool is made"
+    assert CountedPool.made == 3, "below the limit no pool is made"
     for run in threaded:
         for name, frame in serial.items():
             pd.testing.assert_frame_equal(run[name], frame, check_exact=True)
@@ -54,7 +58,7 @@ def test_column_checks_on_threads_change_nothing(monkeypatch: pytest.MonkeyPatch
     lines = therapies.read_text(encoding="utf-8").splitlines(keepends=True)
     therapies.write_text("".join([*lines, lines[-1]]), encoding="utf-8")  # a repeated row: a warning
     monkeypatch.setattr(CountedPool, "made", 0)
-    monkeypatch.setattr(validation, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(ordered_threads, "ThreadPoolExecutor", CountedPool)
     serial = load_dataset(tmp_path / "demo")
     assert CountedPool.made == 0, "below the limit no pool is made"
     monkeypatch.setattr(validation, "THREADS_FROM_ROWS", 0)
@@ -87,10 +91,15 @@ def demo() -> DemoParts:
     return DemoParts(dataset.n_patients, result, [p.evidence for p in parts], waived.at, waived.evidence)
 
 
-def test_interleave_blocks_do_not_matter(demo: DemoParts) -> None:
-    """The final gather works in blocks; a block size of 7 patients must give the same column."""
+@pytest.mark.parametrize("threads_from", [0, 10**9], ids=["threads", "one thread"])
+def test_interleave_blocks_do_not_matter(demo: DemoParts, threads_from: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The final gather works in blocks; a block size of 7 patients must give the same column, on threads or not."""
     assert len(demo.at) > 0, "the demo cohort has waivers, so the blocks must carry some"
+    monkeypatch.setattr(CountedPool, "made", 0)
+    monkeypatch.setattr(ordered_threads, "ThreadPoolExecutor", CountedPool)
+    monkeypatch.setattr(screening, "THREADS_FROM_PATIENTS", threads_from)
     small = screening._interleave(demo.texts, demo.at, demo.notes, block=7)
+    assert CountedPool.made == (1 if threads_from == 0 else 0)
     assert small.to_pylist() == demo.result.outcomes["evidence"].tolist()
     assert small.num_chunks == -(-demo.n_patients // 7)
 
@@ -105,3 +114,21 @@ def test_interleave_puts_each_sentence_at_its_patient_and_criterion(demo: DemoPa
     assert screening._interleave(demo.texts, demo.at, demo.notes, block=5).to_pylist() == expected
     assert screening._interleave(demo.texts).to_pylist() == plain
     assert any(s.startswith("waived by") for s in expected)
+
+
+def test_in_order_keeps_the_order_of_items_whatever_the_threads_finish(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(CountedPool, "made", 0)
+    monkeypatch.setattr(ordered_threads, "ThreadPoolExecutor", CountedPool)
+    seen: set[str] = set()
+
+    def slow_first(x: int) -> int:
+        seen.add(threading.current_thread().name)
+        time.sleep(0.05 if x == 0 else 0)  # the first item finishes last
+        return x * 10
+
+    assert ordered_threads.in_order(slow_first, range(5), on_threads=True) == [0, 10, 20, 30, 40]
+    assert CountedPool.made == 1 and any(name != "MainThread" for name in seen)
+    seen.clear()
+    assert ordered_threads.in_order(slow_first, iter(range(5)), on_threads=False) == [0, 10, 20, 30, 40]
+    assert ordered_threads.in_order(slow_first, [7], on_threads=True) == [70]  # one item: no pool for it
+    assert CountedPool.made == 1 and seen == {"MainThread"}

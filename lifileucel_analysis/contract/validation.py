@@ -12,13 +12,10 @@ lists every problem of every table, each located by table, row, column and value
 
 from __future__ import annotations
 
-import os
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +26,7 @@ from .findings import Findings
 from .id_lookup import positions_in_each
 from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED,
                        MSG_ULN_NEEDED_NO_TEST)
+from .ordered_threads import in_order
 from .schema import (
     PATIENT_ID_PATTERN,
     TABLES,
@@ -44,8 +42,6 @@ from .schema import (
 
 __all__ = ["in_larger_file", "validate_raw", "validate_tables"]
 
-T = TypeVar("T")
-U = TypeVar("U")
 THREADS_FROM_ROWS = 100_000
 """A table's columns are checked on threads from this many rows; below it short pandas calls that hold
 the GIL make two threads slower than one (session 34: the demo cohort loads in 54-56 ms serial against
@@ -173,19 +169,11 @@ def _read_repeats_once(frames: dict[str, pd.DataFrame], positions: dict[str, np.
     return kept, repeated
 
 
-def _in_threads(func: Callable[[T], U], items: Sequence[T], n_rows: int) -> list[U]:
-    """``[func(x) for x in items]`` on both cores from :data:`THREADS_FROM_ROWS` rows: column checks
-    are mostly Arrow and NumPy kernels that release the GIL; results keep the order of ``items``."""
-    if len(items) < 2 or n_rows < THREADS_FROM_ROWS:
-        return [func(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(func, items))
-
-
 def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _Checked:
     frame = _header_checked(spec, frame, findings)
     cells = [(frame[name], _kind_of(spec, name)) for name in frame.columns]  # taken out here, not in threads
-    raw = dict(zip(frame.columns, _in_threads(lambda cell: normalise(*cell), cells, len(frame))))
+    on_threads = len(frame) >= THREADS_FROM_ROWS
+    raw = dict(zip(frame.columns, in_order(lambda cell: normalise(*cell), cells, on_threads)))
     raw = _drop_blank_rows(raw, len(frame))
     n_rows = len(next(iter(raw.values()))) if raw else 0
     present = [column for column in spec.columns if column.name in raw]
@@ -195,7 +183,7 @@ def _check_table(spec: TableSpec, frame: pd.DataFrame, findings: Findings) -> _C
         return check_column(spec.name, column, raw[column.name], own), own
 
     columns = {}
-    for column, (typed, own) in zip(present, _in_threads(check, present, n_rows)):
+    for column, (typed, own) in zip(present, in_order(check, present, on_threads=n_rows >= THREADS_FROM_ROWS)):
         columns[column.name] = typed
         findings.merge(own)
     return _Checked(spec, columns, raw, n_rows)
@@ -372,10 +360,12 @@ def _no_such_patient(findings: Findings) -> str:
                    if p.table == "patients" and p.column == "patient_id" and p.row is not None})
     if not rows:
         return MSG_NO_SUCH_PATIENT
+    if len(rows) == 1:
+        return (f"{MSG_NO_SUCH_PATIENT}, whose row {rows[0]} has no valid patient_id: if this is that patient, "
+                f"correct the patients row")
     shown = ", ".join(str(row) for row in rows[:3]) + (f" and {len(rows) - 3} more" if len(rows) > 3 else "")
-    return (f"{MSG_NO_SUCH_PATIENT}, whose row{'s' if len(rows) > 1 else ''} {shown} "
-            f"{'have' if len(rows) > 1 else 'has'} no valid patient_id: if this is that patient, correct the "
-            f"patients row")
+    return (f"{MSG_NO_SUCH_PATIENT}, whose rows {shown} have no valid patient_id: if this is one of those "
+            f"patients, correct its patients row")
 
 
 def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, positions: np.ndarray | None,

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import html
-import os
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +14,7 @@ from .catalog import CATALOG
 from .data_findings import data_findings
 from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
+from ..contract.ordered_threads import in_order
 from .criterion import Criterion
 from .evidence import TEXT, Part, Text, as_arrow, text_series
 from .outcome import CODE, Outcome, codes_to_labels
@@ -25,8 +22,6 @@ from .parameters import CriteriaParams, load_params
 from .waivers import CRITERION_DTYPE, apply_overrides
 from ..contract.schema import CRITERION_IDS
 
-T = TypeVar("T")
-U = TypeVar("U")
 VERDICTS = ("eligible", "pending", "ineligible")
 VERDICT_DTYPE = pd.CategoricalDtype(list(VERDICTS))
 THREADS_FROM_PATIENTS = 100_000
@@ -122,7 +117,8 @@ def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,
     """
     params = params or load_params()
     facts = build_facts(dataset, params, drugs)
-    parts = _in_threads(lambda criterion: _evaluate(criterion, facts, params), CATALOG, len(facts.patients))
+    parts = in_order(lambda criterion: _evaluate(criterion, facts, params), CATALOG,
+                     on_threads=len(facts.patients) >= THREADS_FROM_PATIENTS)
     codes = np.stack([p.codes for p in parts], axis=1)  # patients x criteria
     waived = apply_overrides(dataset, codes, [p.evidence for p in parts], [p.needs for p in parts])
     unknown = codes == CODE[Outcome.UNKNOWN]
@@ -179,20 +175,7 @@ def _interleave(texts: list[Text], replace_at: np.ndarray | None = None,
             where.ravel()[at[lo:hi] - start * k] = starts[k] + np.arange(lo, hi)
         return joined.take(where.ravel())
 
-    return pa.chunked_array(_in_threads(gather, range(0, n, block), n), type=TEXT)
-
-
-def _in_threads(func: Callable[[T], U], items: Iterable[T], n_patients: int) -> list[U]:
-    """``[func(x) for x in items]``, in order; on threads (as many as the machine has cores, at most 4)
-    only from :data:`THREADS_FROM_PATIENTS` patients.
-
-    The work is Arrow and NumPy kernels, which release the GIL; every item is independent
-    and results keep the order of ``items``, so the output does not depend on scheduling.
-    """
-    if n_patients < THREADS_FROM_PATIENTS:
-        return [func(x) for x in items]
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        return list(pool.map(func, items))
+    return pa.chunked_array(in_order(gather, range(0, n, block), on_threads=n >= THREADS_FROM_PATIENTS), type=TEXT)
 
 
 def _outcomes_table(facts: Facts, codes: np.ndarray, evidence: pa.Array, needs: pa.Array) -> pd.DataFrame:
