@@ -291,6 +291,8 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
         _undated(lab, name, order_matters),
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
         _disagreeing(lab, name, test, order_matters),
-        Rule(True, U, shown + " is above {normal} but within {raised}" + unit + f"; {condition_field} not recorded",
+        # The unit after both limits: "above 3 but within 5 x ULN" read as 3 U/L (audit 35A).
+        Rule(True, U, shown + " is above {normal}" + unit + " but within {raised}" + unit
+             + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)
