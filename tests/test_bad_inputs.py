@@ -322,7 +322,7 @@ def same_day_anc_conflict_is_unknown(out: Path, baseline: Path) -> None:
     file order, and the worklist asks which is the latest."""
     result, evidence = outcome(out, "P1", "I7")
     assert result == "unknown", evidence
-    assert evidence == ("ANC results disagree on 2025-02-20: 800 /uL (0.8 10^9/L) and 1500 /uL (1.5 10^9/L); which is "
+    assert evidence == ("ANC results disagree on 2025-02-20: 800 /uL (0.8 x10^9/L) and 1500 /uL (1.5 x10^9/L); which is "
                         "the latest is not recorded")
     assert verdicts_of(out)["P1"] == "pending"
 
@@ -904,7 +904,7 @@ def test_the_same_day_conflict_is_a_data_quality_finding(tmp_path: Path) -> None
     assert findings[["patient_id", "table", "column"]].values.tolist() == [["P1", "labs", "value"]]
     # The day and both ends, so the site finds the rows (audit 22C): the baseline ANC that day is 1500 /uL.
     assert findings["finding"].iloc[0] == ("several anc results on the counting day (2025-02-20) disagree: 800 /uL "
-                                           "(0.8 10^9/L) and 1500 /uL (1.5 10^9/L); which is the latest is not recorded")
+                                           "(0.8 x10^9/L) and 1500 /uL (1.5 x10^9/L); which is the latest is not recorded")
     assert findings["value"].iloc[0] == "800 /uL"
     # The row cell is that row's, counted in the file as the other findings' rows are (audit 26A: blank).
     rows = pd.read_csv(data / "labs.csv", dtype=str)
@@ -984,7 +984,7 @@ def test_a_conflict_beside_a_row_with_a_blank_quotes_no_wrong_row(tmp_path: Path
     conflict = found.loc[found["finding"].str.contains("counting day"), "finding"].tolist()
     assert conflict == ["several anc results on the counting day (2025-02-20) disagree; which is the latest is not "
                         "recorded"] or conflict == [
-        "several anc results on the counting day (2025-02-20) disagree: 800 /uL (0.8 10^9/L) and 1500 /uL (1.5 "
+        "several anc results on the counting day (2025-02-20) disagree: 800 /uL (0.8 x10^9/L) and 1500 /uL (1.5 "
         "10^9/L); which is the latest is not recorded"]
     assert not any(word in conflict[0] for word in ("no value", "not recorded)", "3000", "500 /uL"))
     # Its value and row are the least favourable of the two results that disagree, never the blank,

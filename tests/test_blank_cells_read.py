@@ -130,7 +130,7 @@ def test_an_undated_result_shown_in_a_decided_sentence_carries_no_date() -> None
     # undated row, which was read with the counting day but not taken on it.
     row = outcome(screened(case_tables(patient_id="A", labs=[lab("anc", 0.9, None), lab("anc", 0.5, "2025-02-25")])),
                   "A", "I7")
-    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.9 10^9/L (collected date not recorded), read with the "
+    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.9 x10^9/L (collected date not recorded), read with the "
                                                          "results of 2025-02-25 < 1 x10^9/L")
 
 
@@ -139,10 +139,10 @@ def test_a_failing_naming_is_bracketed_so_its_parts_stay_together() -> None:
     # namings, each failing; a naming that fails ANC and platelets lists both inside its brackets.
     labs = [lab(None, 0.5, "2025-02-25"), lab(None, 0.4, "2025-02-26")]
     row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
-    anc_4, plt_4 = ("ANC 0.4 10^9/L (test not recorded) on 2025-02-26 < 1 x10^9/L",
-                    "platelets 0.4 10^9/L (test not recorded) on 2025-02-26 < 100 x10^9/L")
-    anc_5, plt_5 = ("ANC 0.5 10^9/L (test not recorded) on 2025-02-25 < 1 x10^9/L",
-                    "platelets 0.5 10^9/L (test not recorded) on 2025-02-25 < 100 x10^9/L")
+    anc_4, plt_4 = ("ANC 0.4 x10^9/L (test not recorded) on 2025-02-26 < 1 x10^9/L",
+                    "platelets 0.4 x10^9/L (test not recorded) on 2025-02-26 < 100 x10^9/L")
+    anc_5, plt_5 = ("ANC 0.5 x10^9/L (test not recorded) on 2025-02-25 < 1 x10^9/L",
+                    "platelets 0.5 x10^9/L (test not recorded) on 2025-02-25 < 100 x10^9/L")
     assert row["outcome"] == "fail"
     assert row["evidence"] == ("every reading fails, whichever test each result without a test name (test) is: "
                                f"[{anc_4}] or [{anc_4}; {plt_5}] or [{anc_5}; {plt_4}] or [{plt_4}]")
@@ -198,7 +198,7 @@ def test_a_blank_unit_that_passes_in_either_unit_says_so() -> None:
     row = outcome(screened(case_tables(patient_id="A", labs=[lab("anc", 1500, "2025-02-25", unit=None)])), "A", "I7")
     assert row["outcome"] == "pass"
     assert row["evidence"].startswith("ANC 1500 (unit not recorded) on 2025-02-25 >= 1 x10^9/L in either unit "
-                                      "(10^9/L or /uL); platelets 220 10^9/L on 2025-02-20 >= 100 x10^9/L;")
+                                      "(x10^9/L or /uL); platelets 220 x10^9/L on 2025-02-20 >= 100 x10^9/L;")
 
 
 def test_a_blank_unit_that_fails_in_either_unit_says_so() -> None:
@@ -207,7 +207,7 @@ def test_a_blank_unit_that_fails_in_either_unit_says_so() -> None:
     labs = [lab("anc", 0.5, "2025-02-25", unit=None), lab("total_bilirubin", 60, "2025-02-25", unit=None)]
     row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
     assert row["outcome"] == "fail"
-    assert row["evidence"] == ("ANC 0.5 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL); "
+    assert row["evidence"] == ("ANC 0.5 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (x10^9/L or /uL); "
                                "total bilirubin 60 (unit not recorded) on 2025-02-25 > 2 mg/dL in either unit "
                                "(mg/dL or umol/L) (gilbert_syndrome = no)")
 
@@ -222,12 +222,12 @@ def test_a_blank_unit_of_a_test_with_one_unit_adds_nothing() -> None:
 
 
 def test_the_recorded_row_of_a_decided_day_is_said_without_either() -> None:
-    # ANC 0.5 10^9/L beside 2 (unit not recorded) on one day: 0.5 fails, and so does 2 as /uL, but 2 x10^9/L
+    # ANC 0.5 x10^9/L beside 2 (unit not recorded) on one day: 0.5 fails, and so does 2 as /uL, but 2 x10^9/L
     # passes: unknown. With 0.4 (unit not recorded) instead: every reading fails; the sentence shows the
-    # most favourable reading, 0.5 10^9/L, whose unit is recorded.
+    # most favourable reading, 0.5 x10^9/L, whose unit is recorded.
     labs = [lab("anc", 0.5, "2025-02-25"), lab("anc", 0.4, "2025-02-25", unit=None)]
     row = outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")
-    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.5 10^9/L on 2025-02-25 < 1 x10^9/L")
+    assert (row["outcome"], row["evidence"]) == ("fail", "ANC 0.5 x10^9/L on 2025-02-25 < 1 x10^9/L")
 
 
 def test_either_unit_is_said_whoever_else_is_screened() -> None:
@@ -236,7 +236,7 @@ def test_either_unit_is_said_whoever_else_is_screened() -> None:
     alone = screened(case_tables(patient_id="A", labs=[lab("anc", 0, "2025-02-25", unit=None)]))
     beside = screened(case_tables(patient_id="A", labs=[lab("anc", 0, "2025-02-25", unit=None)]),
                       case_tables(patient_id="B", labs=[lab("platelets", None, "2025-02-25")]))
-    expected = ("fail", "ANC 0 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (10^9/L or /uL)")
+    expected = ("fail", "ANC 0 (unit not recorded) on 2025-02-25 < 1 x10^9/L in either unit (x10^9/L or /uL)")
     assert (outcome(alone, "A", "I7")["outcome"], outcome(alone, "A", "I7")["evidence"]) == expected
     assert (outcome(beside, "A", "I7")["outcome"], outcome(beside, "A", "I7")["evidence"]) == expected
 

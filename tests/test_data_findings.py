@@ -286,10 +286,10 @@ def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool
 
 
 @pytest.mark.parametrize(("lab", "side"), [
-    ({"test": "anc", "value": 1500, "unit": "10^9/L"}, "anc result above 100 10^9/L"),  # an ANC in /uL
+    ({"test": "anc", "value": 1500, "unit": "10^9/L"}, "anc result above 100 x10^9/L"),  # an ANC in /uL
     ({"test": "hemoglobin", "value": 12, "unit": "g/L"}, "hemoglobin result below 2 g/dL"),  # g/dL typed as g/L
-    ({"test": "platelets", "value": 150, "unit": "/uL"}, "platelets result below 1 10^9/L"),  # 10^9/L as /uL
-    ({"test": "platelets", "value": 99999999, "unit": "10^9/L"}, "platelets result above 2000 10^9/L"),
+    ({"test": "platelets", "value": 150, "unit": "/uL"}, "platelets result below 1 x10^9/L"),  # 10^9/L as /uL
+    ({"test": "platelets", "value": 99999999, "unit": "10^9/L"}, "platelets result above 2000 x10^9/L"),
 ])
 def test_a_lab_result_beyond_any_patient_is_a_finding(lab: dict[str, Any], side: str) -> None:
     # Audit 31B: platelets of 99,999,999 x 10^9/L passed I7 without a word. By hand: each value,

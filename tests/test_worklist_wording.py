@@ -69,7 +69,7 @@ def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None
         "I7", patient={"consent_date": None},
         labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-03-01"}])
     assert (outcome, missing) == ("fail", "")
-    assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")
+    assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L")
 
 
 def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> None:
@@ -86,12 +86,12 @@ NO_NMALD = ("NMA-LD not scheduled (lymphodepletion_date): the lab window from 20
 
 @pytest.mark.parametrize(("anc", "expected"), [
     # Audit 26A: a fail on a result dated after consent, NMA-LD blank, did not say why that result counts.
-    ({"value": 0.5, "collected_date": "2025-03-20"}, ("fail", f"{NO_NMALD}; ANC 0.5 10^9/L on 2025-03-20 < 1 x10^9/L")),
-    ({"value": 2.5, "collected_date": "2025-03-20"}, ("pass", f"{NO_NMALD}; ANC 2.5 10^9/L on 2025-03-20 >= 1 x10^9/L; "
-                                                              "platelets 220 10^9/L on 2025-02-20 >= 100 x10^9/L")),
+    ({"value": 0.5, "collected_date": "2025-03-20"}, ("fail", f"{NO_NMALD}; ANC 0.5 x10^9/L on 2025-03-20 < 1 x10^9/L")),
+    ({"value": 2.5, "collected_date": "2025-03-20"}, ("pass", f"{NO_NMALD}; ANC 2.5 x10^9/L on 2025-03-20 >= 1 x10^9/L; "
+                                                              "platelets 220 x10^9/L on 2025-02-20 >= 100 x10^9/L")),
     # A result on or before consent (2025-03-01) counts at any NMA-LD date, which follows consent: no note.
-    ({"value": 0.5, "collected_date": "2025-02-20"}, ("fail", "ANC 0.5 10^9/L on 2025-02-20 < 1 x10^9/L")),
-    ({"value": 0.5, "collected_date": "2025-03-01"}, ("fail", "ANC 0.5 10^9/L on 2025-03-01 < 1 x10^9/L")),
+    ({"value": 0.5, "collected_date": "2025-02-20"}, ("fail", "ANC 0.5 x10^9/L on 2025-02-20 < 1 x10^9/L")),
+    ({"value": 0.5, "collected_date": "2025-03-01"}, ("fail", "ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L")),
     # An unknown part names the window itself ("onwards (NMA-LD not scheduled)"): no note.
     ({"value": 2.5, "collected_date": "2025-01-20"},
      ("unknown", "no ANC result 2025-02-01 onwards (NMA-LD not scheduled); a result outside that window is on file")),
@@ -112,14 +112,14 @@ def test_a_fail_over_every_naming_of_rows_without_a_test_says_the_window_note_on
     outcome, evidence, _ = outcome_of("I7", patient={"lymphodepletion_date": None}, labs=labs)
     assert outcome == "fail"
     assert evidence.startswith(f"{NO_NMALD}; every reading fails, whichever test each result without a test name "
-                               "(test) is: [ANC 0.4 10^9/L (test not recorded) on 2025-03-06 < 1 x10^9/L]")
+                               "(test) is: [ANC 0.4 x10^9/L (test not recorded) on 2025-03-06 < 1 x10^9/L]")
     assert evidence.count("NMA-LD not scheduled") == 1
 
 
 def test_a_decided_lab_part_with_nmald_has_no_window_note() -> None:
     outcome, evidence, _ = outcome_of("I7", labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L",
                                                    "collected_date": "2025-03-20"}])
-    assert (outcome, evidence) == ("fail", "ANC 0.5 10^9/L on 2025-03-20 < 1 x10^9/L")
+    assert (outcome, evidence) == ("fail", "ANC 0.5 x10^9/L on 2025-03-20 < 1 x10^9/L")
 
 
 def test_lab_unknown_without_any_result() -> None:
@@ -136,7 +136,7 @@ def test_lab_unknown_without_any_result() -> None:
     ("I6", {"patient": {"life_expectancy_months": 2.9999}}, ("fail", "life expectancy (months) 2.9999 < 3")),
     ("E6", {"patient": {"steroid_mg_per_day": 10.00001}}, ("fail", "steroid 10.00001 mg/day > 10")),
     ("I7", {"labs": [{"test": "anc", "value": 0.9999999999, "unit": "10^9/L", "collected_date": "2025-02-25"}]},
-     ("fail", "ANC 0.9999999999 10^9/L on 2025-02-25 < 1 x10^9/L")),
+     ("fail", "ANC 0.9999999999 x10^9/L on 2025-02-25 < 1 x10^9/L")),
 ])
 def test_a_value_near_a_limit_is_shown_with_every_digit_typed(criterion: str, changes: dict[str, Any],
                                                             expected: tuple[str, str]) -> None:
@@ -152,7 +152,7 @@ def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -
     assert outcome == "fail"
     # Shown in the canonical unit too, with the digits that keep it below the limit (audit,
     # session 16: "hemoglobin 84 g/L ... < 9 g/dL" read as 84 < 9).
-    assert evidence == "platelets 99999 /uL (99.999 10^9/L) on 2025-02-25 < 100 x10^9/L"
+    assert evidence == "platelets 99999 /uL (99.999 x10^9/L) on 2025-02-25 < 100 x10^9/L"
     outcome, evidence, _ = outcome_of(
         "I7", labs=[{"test": "hemoglobin", "value": 84, "unit": "g/L", "collected_date": "2025-02-25"}])
     assert (outcome, evidence) == ("fail", "hemoglobin 84 g/L (8.4 g/dL) on 2025-02-25 < 9 g/dL")
@@ -899,7 +899,7 @@ def test_an_undated_lab_result_that_may_be_the_latest_asks_for_its_date() -> Non
             {"test": "anc", "value": 0.5, "unit": "10^9/L", "uln": None, "collected_date": None}]
     outcome, evidence, missing = outcome_of("I7", labs=labs)
     assert (outcome, missing) == ("unknown", "labs.collected_date (ANC result without a date)")
-    assert evidence == ("ANC results 0.5 10^9/L (collected date not recorded) and 2 10^9/L disagree, and one has "
+    assert evidence == ("ANC results 0.5 x10^9/L (collected date not recorded) and 2 x10^9/L disagree, and one has "
                         "no collected date (collected_date): it may be the latest (on or after 2025-02-25) or not "
                         "count")
 
@@ -931,12 +931,12 @@ def test_a_line_without_a_number_that_may_be_the_most_recent_asks_for_its_number
 
 
 def test_a_result_without_a_test_that_may_count_asks_for_its_test_name() -> None:
-    # 2.0 10^9/L without a test on 2025-02-25, after the baseline's results of 2025-02-20: as ANC
+    # 2.0 x10^9/L without a test on 2025-02-25, after the baseline's results of 2025-02-20: as ANC
     # it passes (>= 1), as platelets it fails (< 100), so only the platelets part is open.
     labs = [{"test": None, "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
     outcome, evidence, missing = outcome_of("I7", labs=labs)
     assert (outcome, missing) == ("unknown", "labs.test (result that may be the platelets)")
-    assert evidence == ("platelets results 2 10^9/L (test not recorded) and 220 10^9/L disagree, and one has no test "
+    assert evidence == ("platelets results 2 x10^9/L (test not recorded) and 220 x10^9/L disagree, and one has no test "
                         "name (test): it may be the platelets result that counts or another test's")
     assert field_label(missing) == "test name of the result that may be the platelets"
 
@@ -956,13 +956,13 @@ def test_a_test_with_only_a_result_without_a_test_name_asks_for_both() -> None:
 
 
 def test_a_result_without_a_test_from_a_later_day_is_shown_on_its_own_date() -> None:
-    # 150 10^9/L without a test on 2025-02-25 joins the platelets of 2025-02-20 (it may be a later
+    # 150 x10^9/L without a test on 2025-02-25 joins the platelets of 2025-02-20 (it may be a later
     # platelets result); it is the least favourable reading, so the pass is said of it, on its own date.
     labs = [{"test": None, "value": 150, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-25"}]
     outcome, evidence, _ = outcome_of("I7", labs=labs)
     assert outcome == "pass"
-    assert evidence.split("; ")[:2] == ["ANC 2.5 10^9/L on 2025-02-20 >= 1 x10^9/L",
-                                        "platelets 150 10^9/L (test not recorded) on 2025-02-25 >= 100 x10^9/L"]
+    assert evidence.split("; ")[:2] == ["ANC 2.5 x10^9/L on 2025-02-20 >= 1 x10^9/L",
+                                        "platelets 150 x10^9/L (test not recorded) on 2025-02-25 >= 100 x10^9/L"]
 
 
 def test_a_result_without_a_test_or_a_date_asks_for_both_at_once() -> None:

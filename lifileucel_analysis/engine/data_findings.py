@@ -18,6 +18,7 @@ from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
 from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
+from .lab_results import shown_unit
 from .prior_lines import LineOrder, line_order
 from .nullable import is_no, is_yes, surely
 
@@ -265,7 +266,7 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
             # The file row whose value is quoted (audit 26A: the row cell was blank).
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "column": "value",
             "row": lab.conflict_rows + 1,
-            # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 10^9/L)").
+            # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 x10^9/L)").
             "value": lab.conflict_recorded,
             "finding": (f"several {test} results on the counting day" + ends
                         + "; which is the latest is not recorded").to_numpy(dtype=object),
@@ -373,7 +374,7 @@ def implausible_lab_findings(dataset: ScreeningDataset) -> list[pd.DataFrame]:
     for (code, beyond), at in pd.Series(hits).groupby([test.codes[hits], side[hits]]):  # a few kinds, not rows
         name, hit = names[code], at.to_numpy()
         low, high, canonical = PLAUSIBLE_RESULTS[name]
-        words = f"{name} result {'above' if beyond else 'below'} {(high if beyond else low):g} {canonical}"
+        words = f"{name} result {'above' if beyond else 'below'} {(high if beyond else low):g} {shown_unit(canonical)}"
         shown = np.array([np.format_float_positional(v, trim="-") for v in value[hit]], dtype=object)  # the few hit
         out.append(_frame(labs["patient_id"].iloc[hit], "labs", in_file[hit], "value", shown,
                           words + ", beyond any patient's: a typing or unit slip is likelier (check the value and "

@@ -20,7 +20,7 @@ from ..contract.schema import UNIT_FACTORS
 from .common_rules import F, P, U, column
 from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
 from .facts import Facts, LabResult
-from .lab_results import window_start
+from .lab_results import shown_unit, window_start
 from .nullable import is_no, is_yes
 from .parameters import CriteriaParams
 
@@ -209,12 +209,12 @@ def _on(dates: pd.Series, day: pd.Series) -> pa.Array:
 
 
 def _either_unit(lab: LabResult, test: str) -> dict[str, pa.Array | str]:
-    """``sure_units`` and ``raw_units``: " in either unit (10^9/L or /uL)" where that end's row has a
+    """``sure_units`` and ``raw_units``: " in either unit (x10^9/L or /uL)" where that end's row has a
     blank unit, so that a part decided all the same says it holds whichever unit was meant (audit 26A:
     "ANC 1500 (unit not recorded) >= 1 x10^9/L" did not say that 1500 /uL passes too)."""
     if lab.unit_blank is None:
         return {"sure_units": "", "raw_units": ""}
-    said = pa.scalar(" in either unit (" + " or ".join(UNIT_FACTORS[test]) + ")", TEXT)
+    said = pa.scalar(" in either unit (" + " or ".join(shown_unit(u) for u in UNIT_FACTORS[test]) + ")", TEXT)
     return {name: pc.if_else(pa.array(blank), said, pa.scalar("", TEXT))
             for name, blank in zip(("sure_units", "raw_units"), lab.unit_blank, strict=True)}
 

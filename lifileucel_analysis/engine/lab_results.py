@@ -41,6 +41,14 @@ from .parameters import CriteriaParams
 LOW_IS_WORSE = frozenset({"anc", "platelets", "hemoglobin", "creatinine_clearance"})
 NO_VALUE = "(no value)"
 NO_UNIT = "(unit not recorded)"
+UNIT_SHOWN = {"10^9/L": "x10^9/L"}
+"""A unit code as a sentence writes it after a number, where the code alone misleads: "ANC 1 10^9/L" read as
+"1 10^9" or "110^9" beside the limit's "1 x10^9/L" (audit 35A). Other codes are written as they are."""
+
+
+def shown_unit(code: str) -> str:
+    """The unit ``code`` as evidence writes it after a number (:data:`UNIT_SHOWN`)."""
+    return UNIT_SHOWN.get(code, code)
 NO_DATE = " (collected date not recorded)"
 NO_TEST = " (test not recorded)"
 NO_TEST_OR_DATE = " (test and collected date not recorded)"
@@ -428,14 +436,14 @@ def _pick_beside(row: np.ndarray, end: np.ndarray, base_row: np.ndarray, base_ra
 
 
 def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCanonicalUnit | None = None) -> pa.Array:
-    """The results as reported, for evidence: "1500 /uL (1.5 10^9/L)", "48 U/L (ULN 40)" ``with_uln``,
+    """The results as reported, for evidence: "1500 /uL (1.5 x10^9/L)", "48 U/L (ULN 40)" ``with_uln``,
     "12 (unit not recorded)", "(no value)".
 
     A value typed in another unit is shown in the canonical one too (``shown``), so a
     sentence never compares "84 g/L" with "9 g/dL" (audit, session 16).
     """
     categories = labs["unit"].cat.categories.astype(str).tolist()
-    units = pa.array([*categories, NO_UNIT], type=pa.string())
+    units = pa.array([*(shown_unit(c) for c in categories), NO_UNIT], type=pa.string())
     codes = labs["unit"].cat.codes.to_numpy()[rows]
     unit = units.take(np.where(codes < 0, len(units) - 1, codes))
     typed = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
@@ -446,7 +454,7 @@ def _raw_text(labs: pd.DataFrame, rows: np.ndarray, with_uln: bool, shown: _InCa
         at = np.flatnonzero(other)
         if len(at):
             value = decimal_text(shown_beside_limits(shown.value[rows[at]], shown.limits))
-            converted = pc.binary_join_element_wise(text.take(at), " (", value, " " + shown.unit + ")", "")
+            converted = pc.binary_join_element_wise(text.take(at), " (", value, " " + shown_unit(shown.unit) + ")", "")
             gather = np.arange(len(rows))
             gather[at] = len(rows) + np.arange(len(at))
             text = pa.concat_arrays([text.cast(pa.string()), converted.cast(pa.string())]).take(gather)
