@@ -72,12 +72,26 @@ def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None
     assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L")
 
 
-def test_lab_unknown_gives_the_window_and_says_a_result_exists_outside_it() -> None:
+def test_lab_unknown_gives_the_window_and_the_date_of_the_latest_result_outside_it() -> None:
     outcome, evidence, missing = outcome_of(
         "I7", labs=[{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": "2025-01-01"}])
     assert outcome == "unknown"
-    assert evidence == "no ANC result 2025-02-01 to 2025-03-29; a result outside that window is on file"
+    assert evidence == "no ANC result 2025-02-01 to 2025-03-29; the latest on file is dated 2025-01-01, outside that window"
     assert missing == "labs.anc (collected 2025-02-01 to 2025-03-29)"
+
+
+@pytest.mark.parametrize(("dates", "latest"), [
+    (["2025-01-15", "2025-01-01"], "2025-01-15"),  # the latest of two before the window, whatever the file order
+    (["2025-01-15", "2025-04-02"], "2025-04-02"),  # one after NMA-LD (2025-03-29) is the latest on file
+    (["2025-04-02", "2025-01-15"], "2025-04-02"),
+])
+def test_the_latest_result_outside_the_window_is_the_one_dated(dates: list[str | None], latest: str) -> None:
+    # Audit 35A: "a result outside that window is on file" did not say when; a coordinator decides from the
+    # date whether a result was simply missed or must be drawn again.
+    labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": day} for day in dates]
+    outcome, evidence, _ = outcome_of("I7", labs=labs)
+    assert outcome == "unknown"
+    assert f"the latest on file is dated {latest}, outside that window" in evidence
 
 
 NO_NMALD = ("NMA-LD not scheduled (lymphodepletion_date): the lab window from 2025-02-01 has no end yet, so each "
@@ -94,7 +108,8 @@ NO_NMALD = ("NMA-LD not scheduled (lymphodepletion_date): the lab window from 20
     ({"value": 0.5, "collected_date": "2025-03-01"}, ("fail", "ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L")),
     # An unknown part names the window itself ("onwards (NMA-LD not scheduled)"): no note.
     ({"value": 2.5, "collected_date": "2025-01-20"},
-     ("unknown", "no ANC result 2025-02-01 onwards (NMA-LD not scheduled); a result outside that window is on file")),
+     ("unknown", "no ANC result 2025-02-01 onwards (NMA-LD not scheduled); the latest on file is dated 2025-01-20, "
+                 "outside that window")),
 ])
 def test_a_decided_lab_part_without_nmald_says_the_window_has_no_end(anc: dict[str, Any],
                                                                       expected: tuple[str, str]) -> None:
@@ -259,7 +274,7 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
         "unknown", anc + "on file", "labs.anc (collected 2025-03-01 to 2025-03-29)")
     late = {**ELIGIBLE_LABS[0], "collected_date": "2025-04-02"}
     assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, late], replace_labs=True) == (
-        "unknown", anc + "2025-03-01 to 2025-03-29; a result outside that window is on file",
+        "unknown", anc + "2025-03-01 to 2025-03-29; the latest on file is dated 2025-04-02, outside that window",
         "labs.anc (collected 2025-03-01 to 2025-03-29)")
     # An earlier ANC result, which an earlier consent date would bring into the window: the consent date.
     early = {**ELIGIBLE_LABS[0], "collected_date": "2025-02-20"}

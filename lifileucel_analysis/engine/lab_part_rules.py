@@ -95,8 +95,8 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
              + lab_request(test)),
         Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
              f"{_unnamed(name)}; " + lab_request(test)),
-        Rule(none & lab.outside, U, f"no {name} result {{window}}; a result outside that window is on file",
-             lab_request(test)),
+        Rule(none & lab.outside, U, f"no {name} result {{window}}; the latest on file is dated {{outside_latest}}, "
+             "outside that window", lab_request(test)),
         Rule(none, U, f"no {name} result on file", lab_request(test)),
     ]
 
@@ -231,7 +231,8 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
     """
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
-              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank, **dated,
+              "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank,
+              "outside_latest": lab.outside_latest, **dated,
               **_either_unit(lab, test)}
     shown = name + " {raw}" + raw_on
     return decide(len(lab.sure), [
@@ -263,7 +264,7 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
-              "blank": lab.blank, **dated, **_either_unit(lab, test)}
+              "blank": lab.blank, "outside_latest": lab.outside_latest, **dated, **_either_unit(lab, test)}
     shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()

@@ -115,6 +115,8 @@ class LabResult:
     unit_blank: tuple[np.ndarray, np.ndarray] | None = None
     """Whether the ``sure`` row's and the ``possible`` row's unit is blank in a test of two units
     (None: no patient's is), so that a decided part says it holds in either unit."""
+    outside_latest: pd.Series | None = None
+    """Where ``outside`` holds, the date of the latest dated result of this test on file (NaT elsewhere)."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -161,11 +163,13 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
     uncertain = blanks or bool(conflict.any())
     sure_row = _most_favourable_rows(key, rows, sure_end, low_bad, open_row, conflict, possible_row) \
         if uncertain else possible_row
-    any_key = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy()
+    any_key, any_date = pos * len(LAB_TESTS) + labs["test"].cat.codes.to_numpy(), cells.date
     if counting.undated.any() or named.open_test is not None:  # "outside the window": dated, named results
-        any_key = any_key[~np.isnat(cells.date) & ~cells.open_test]
+        dated_named = ~np.isnat(cells.date) & ~cells.open_test
+        any_key, any_date = any_key[dated_named], any_date[dated_named]
     on_file = (np.bincount(any_key, minlength=groups) > 0).reshape(n, len(LAB_TESTS))
     outside = on_file & (possible_row < 0)
+    outside_latest = _latest_dated(any_key, any_date, outside.ravel()).reshape(n, len(LAB_TESTS))
     day = counting.day.reshape(n, len(LAB_TESTS))
     result = {}
     for code, name in enumerate(LAB_TESTS):
@@ -175,8 +179,19 @@ def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarr
         result[name] = _lab_for(sure, possible_row[:, code], ends, labs, name, shown, cells,
                                 quoted.reshape(n, len(LAB_TESTS))[:, code],
                                 outside[:, code], counting.earlier[:, code], day[:, code],
-                                counting.undated[:, code], counting.untested[:, code])
+                                counting.undated[:, code], counting.untested[:, code], outside_latest[:, code])
     return result
+
+
+def _latest_dated(keys: np.ndarray, dates: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Per group (patient x test), the latest of ``dates`` among the rows of that group (``keys``), for the
+    ``wanted`` groups only (NaT elsewhere): the few results on file that lie outside their window, whose
+    date the evidence gives (audit 35A: "a result outside that window is on file" did not say when)."""
+    latest = np.full(len(wanted), np.iinfo(np.int64).min, dtype=np.int64)
+    hit = np.flatnonzero(wanted[keys])
+    if len(hit):  # NaT is the smallest int64, so a row without a date never wins
+        np.maximum.at(latest, keys[hit], dates[hit].astype("datetime64[ns]").view(np.int64))
+    return latest.view("datetime64[ns]")
 
 
 @dataclass(frozen=True)
@@ -344,7 +359,7 @@ def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, low_bad
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],
              labs: pd.DataFrame, test: str, shown: _InCanonicalUnit, cells: _RowCells, quoted: np.ndarray,
              outside: np.ndarray, earlier: np.ndarray, day: np.ndarray, undated: np.ndarray,
-             untested: np.ndarray) -> LabResult:
+             untested: np.ndarray, outside_latest: np.ndarray) -> LabResult:
     """One test's chosen rows (``-1`` = none; ``sure_row`` None = ``possible_row``), aligned with the
     patients; ``day`` is each patient's counting day (an undated chosen row has none of its own);
     ``quoted`` the row a same-day conflict's finding quotes (:func:`_quoted_rows`; ``-1``: no conflict)."""
@@ -388,7 +403,8 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
                      date, sure_date, possible_date, pd.Series(conflict), pd.Series(outside), pd.Series(earlier),
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
                      pd.Series(untested_end), recorded.astype(object), ends_recorded,
-                     cells.file_rows(quoted[in_conflict]), possible_open, unit_blank)
+                     cells.file_rows(quoted[in_conflict]), possible_open, unit_blank,
+                     pd.Series(outside_latest.astype(DATE_DTYPE)))
 
 
 def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:
