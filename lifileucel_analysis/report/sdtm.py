@@ -72,14 +72,18 @@ ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "
 
 @dataclass(frozen=True)
 class Variable:
-    """One SDTM variable: name (<= 8), label (<= 40), ``Char`` or ``Num``, origin."""
+    """One SDTM variable: name (<= 8), label (<= 40), ``Char`` or ``Num``, origin, and for a derived
+    value copied from another variable, how (Define-XML's method)."""
 
     name: str
     label: str
     type: str = "Char"
     origin: str = "Assigned"
+    method: str = ""
 
 
+CONSENT_DATE_METHOD = "= DM.RFICDTC (the consent date: the screening visit, at which eligibility is assessed)"
+"""How IE's ``IEDTC`` and DS's ``DSSTDTC`` are derived: every such record is dated at the screening visit."""
 COMMON = (Variable("STUDYID", "Study Identifier"), Variable("DOMAIN", "Domain Abbreviation"))
 SUBJECT = Variable("USUBJID", "Unique Subject Identifier", origin="Derived")
 TESTCD = Variable("IETESTCD", "Inclusion/Exclusion Criterion Short Name", origin="Protocol")
@@ -93,7 +97,9 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         *COMMON, SUBJECT, Variable("IESEQ", "Sequence Number", "Num", "Derived"), TESTCD, TEST, CAT,
         Variable("IEORRES", "I/E Criterion Original Result", origin="Derived"),
         Variable("IESTRESC", "I/E Criterion Result in Std Format", origin="Derived"),
-        Variable("IEDTC", "Date/Time of Collection", origin="Collected"))),
+        # Not collected for the criterion: the consent date, copied (audit 35S: "Collected" claimed a date
+        # the data do not hold).
+        Variable("IEDTC", "Date/Time of Collection", origin="Derived", method=CONSENT_DATE_METHOD))),
     "DV": ("Protocol Deviations", (
         *COMMON, SUBJECT, Variable("DVSEQ", "Sequence Number", "Num", "Derived"),
         Variable("DVTERM", "Protocol Deviation Term", origin="Derived"),
@@ -112,7 +118,8 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         Variable("ARMNRS", "Reason Arm and/or Actual Arm is Null", origin="Derived"),
         Variable("ACTARMUD", "Description of Unplanned Actual Arm"), Variable("COUNTRY", "Country"))),
     "SUPPDM": (SUPPDM_LABEL, tuple(Variable(name, label, origin=origin) for name, label, origin in SUPPDM_COLUMNS)),
-    "DS": (DS_LABEL, tuple(Variable(name, label, kind, origin) for name, label, kind, origin in DS_VARIABLES)),
+    "DS": (DS_LABEL, tuple(Variable(name, label, kind, origin, CONSENT_DATE_METHOD if name == "DSSTDTC" else "")
+                           for name, label, kind, origin in DS_VARIABLES)),
 }
 """Each domain's label and variables, in SDTM order (SDTMIG labels)."""
 SDTM_FILES: tuple[str, ...] = (*(f"{domain.lower()}.{ext}" for domain in DOMAINS for ext in ("xpt", "csv")),
@@ -313,8 +320,8 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
 
 
 def define_table(domains: SdtmDomains) -> pd.DataFrame:
-    """A define-style table: per variable (``where`` blank) its dataset, label, type, length, origin and
-    codelist (blank for free text, dates and numbers). A variable whose codelist depends on another (DS
+    """A define-style table: per variable (``where`` blank) its dataset, label, type, length, origin, method
+    (how a derived copy is made; blank otherwise) and codelist (blank for free text, dates and numbers). A variable whose codelist depends on another (DS
     ``DSDECOD`` on ``DSCAT``) has no codelist of its own but a row per condition after it, with its ``where``
     clause and its one codelist (Define-XML's value-level metadata)."""
     rows = []
@@ -324,7 +331,7 @@ def define_table(domains: SdtmDomains) -> pd.DataFrame:
             row = {"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
                    "label": variable.label, "type": variable.type,
                    "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
-                   "origin": variable.origin, "where": ""}
+                   "origin": variable.origin, "method": variable.method, "where": ""}
             conditions = VALUE_LEVEL.get((domain, variable.name), ())
             rows.append({**row, "codelist": "" if conditions else ";".join(codelists_of(domain, variable.name))})
             rows += [{**row, "where": where, "codelist": codelist} for where, codelist in conditions]

@@ -39,7 +39,7 @@ DS_VARIABLES: tuple[tuple[str, str, str, str], ...] = (
     ("DSTERM", "Reported Term for the Disposition Event", "Char", "Derived"),
     ("DSDECOD", "Standardized Disposition Term", "Char", "Assigned"),
     ("DSCAT", "Category for Disposition Event", "Char", "Assigned"), ("EPOCH", "Epoch", "Char", "Assigned"),
-    ("DSSTDTC", "Start Date/Time of Disposition Event", "Char", "Collected"))
+    ("DSSTDTC", "Start Date/Time of Disposition Event", "Char", "Derived"))
 """DS's variables in SDTMIG order: name, SDTMIG label, type, origin."""
 PROTOCOL_MILESTONE = "PROTOCOL MILESTONE"
 DISPOSITION_EVENT = "DISPOSITION EVENT"
