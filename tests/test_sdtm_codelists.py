@@ -33,7 +33,7 @@ EXPECTED_CODED = {
     ("TI", "IECAT"): "IECAT", ("IE", "IECAT"): "IECAT", ("IE", "IEORRES"): "NY", ("IE", "IESTRESC"): "NY",
     ("DV", "DVDECOD"): "DVDECOD", ("DV", "DVCAT"): "DVCAT", ("DM", "AGEU"): "AGEU", ("DM", "SEX"): "SEX",
     ("DM", "ARMNRS"): "ARMNULRS", ("DM", "COUNTRY"): "ISO3166", ("SUPPDM", "QVAL"): "ELIGSTAT",
-    ("DS", "DSCAT"): "DSCAT", ("DS", "EPOCH"): "EPOCH",
+    ("DS", "DSCAT"): "DSCAT", ("DS", "EPOCH"): "EPOCH", ("IE", "EPOCH"): "EPOCH", ("DV", "EPOCH"): "EPOCH",
 }
 """define.csv's codelist of each coded variable; every other variable's is blank."""
 EXPECTED_VALUE_LEVEL = {
@@ -116,7 +116,8 @@ def test_every_value_written_is_listed_and_every_listed_value_is_written(demo_sd
 
 
 def test_from_a_result_folder_only_the_codelists_of_ti_ie_and_dv_are_listed(demo_sdtm: dict[str, Path]) -> None:
-    expected = {(c, v): code for c in ("NY", "IECAT", "DVDECOD", "DVCAT") for v, code in EXPECTED_TERMS[c].items()}
+    names = ("NY", "IECAT", "DVDECOD", "DVCAT", "EPOCH")
+    expected = {(c, v): code for c in names for v, code in EXPECTED_TERMS[c].items()}
     assert listed(demo_sdtm["result"]) == expected
     assert set(written(demo_sdtm["result"])) == set(expected)
     used_by = read_text_csv(demo_sdtm["result"] / "codelists.csv").set_index(["codelist", "value"])["used_by"]

@@ -51,7 +51,7 @@ from ..contract.writing import FIXED_TIMESTAMP
 from .criteria_catalog import criteria_catalog
 from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INCLUSION_NOT_MET, VALUE_LEVEL,
                              codelists_of, codelists_table)
-from .sdtm_disposition import DS_LABEL, DS_VARIABLES, ds_domain
+from .sdtm_disposition import DS_LABEL, DS_VARIABLES, SCREENING_EPOCH, ds_domain
 from .sdtm_inputs import Screening, SdtmInputError, in_key_order, load_screening, refuse_rows
 from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
                             suppdm_domain)
@@ -89,6 +89,9 @@ SUBJECT = Variable("USUBJID", "Unique Subject Identifier", origin="Derived")
 TESTCD = Variable("IETESTCD", "Inclusion/Exclusion Criterion Short Name", origin="Protocol")
 TEST = Variable("IETEST", "Inclusion/Exclusion Criterion", origin="Protocol")
 CAT = Variable("IECAT", "Inclusion/Exclusion Category", origin="Protocol")
+EPOCH = Variable("EPOCH", "Epoch")
+"""IE's and DV's epoch, as DS's: ``SCREENING``, where eligibility is assessed and a waiver granted (FDA's
+common data issues ask for EPOCH in DV and DS; SDTMIG permits it in IE; audit 35S)."""
 DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
     "TI": ("Trial Inclusion/Exclusion Criteria", (
         *COMMON, TESTCD, TEST, CAT, Variable("TIRL", "Inclusion/Exclusion Criterion Rule", origin="Protocol"),
@@ -96,7 +99,7 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
     "IE": ("Inclusion/Exclusion Criteria Not Met", (
         *COMMON, SUBJECT, Variable("IESEQ", "Sequence Number", "Num", "Derived"), TESTCD, TEST, CAT,
         Variable("IEORRES", "I/E Criterion Original Result", origin="Derived"),
-        Variable("IESTRESC", "I/E Criterion Result in Std Format", origin="Derived"),
+        Variable("IESTRESC", "I/E Criterion Result in Std Format", origin="Derived"), EPOCH,
         # Not collected for the criterion: the consent date, copied (audit 35S: "Collected" claimed a date
         # the data do not hold).
         Variable("IEDTC", "Date/Time of Collection", origin="Derived", method=CONSENT_DATE_METHOD))),
@@ -104,7 +107,7 @@ DOMAINS: dict[str, tuple[str, tuple[Variable, ...]]] = {
         *COMMON, SUBJECT, Variable("DVSEQ", "Sequence Number", "Num", "Derived"),
         Variable("DVTERM", "Protocol Deviation Term", origin="Derived"),
         Variable("DVDECOD", "Protocol Deviation Coded Term"),
-        Variable("DVCAT", "Category for Protocol Deviation"),
+        Variable("DVCAT", "Category for Protocol Deviation"), EPOCH,
         Variable("DVSTDTC", "Start Date/Time of Deviation", origin="Collected"))),
     # SDTMIG 3.3 order; the Expected variables the screening cannot fill are null columns (review 22G).
     "DM": (DM_LABEL, (
@@ -248,7 +251,7 @@ def ie_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
         "IESEQ": failed.groupby("patient_id", sort=False).cumcount().to_numpy() + 1,
         "IETESTCD": failed["criterion_id"].to_numpy(),
         "IETEST": ti.loc[failed["criterion_id"], "IETEST"].to_numpy(), "IECAT": category,
-        "IEORRES": result, "IESTRESC": result,
+        "IEORRES": result, "IESTRESC": result, "EPOCH": SCREENING_EPOCH,
         "IEDTC": verdicts.loc[failed["patient_id"], "assessed"].to_numpy(),
     }, index=pd.RangeIndex(len(failed))).astype({"IESEQ": "int64"})
 
@@ -269,7 +272,7 @@ def dv_domain(screening: Screening, catalog: Mapping[str, Any], studyid: str) ->
         "STUDYID": studyid, "DOMAIN": "DV", "USUBJID": studyid + "-" + waivers["patient_id"].to_numpy(),
         "DVSEQ": waivers.groupby("patient_id", sort=False).cumcount().to_numpy() + 1,
         "DVTERM": term.map(ascii_text).to_numpy(),
-        "DVDECOD": DV_DECOD, "DVCAT": DV_CAT, "DVSTDTC": waivers["approved"].to_numpy(),
+        "DVDECOD": DV_DECOD, "DVCAT": DV_CAT, "EPOCH": SCREENING_EPOCH, "DVSTDTC": waivers["approved"].to_numpy(),
     }, index=pd.RangeIndex(len(waivers))).astype({"DVSEQ": "int64"})
 
 
@@ -321,9 +324,10 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
 
 def define_table(domains: SdtmDomains) -> pd.DataFrame:
     """A define-style table: per variable (``where`` blank) its dataset, label, type, length, origin, method
-    (how a derived copy is made; blank otherwise) and codelist (blank for free text, dates and numbers). A variable whose codelist depends on another (DS
-    ``DSDECOD`` on ``DSCAT``) has no codelist of its own but a row per condition after it, with its ``where``
-    clause and its one codelist (Define-XML's value-level metadata)."""
+    (how a derived copy is made; blank otherwise) and codelist (blank for free text, dates and numbers). A
+    variable whose codelist depends on another (DS ``DSDECOD`` on ``DSCAT``) has no codelist of its own but a
+    row per condition after it, with its ``where`` clause and its one codelist (Define-XML's value-level
+    metadata)."""
     rows = []
     for domain, frame in domains.frames().items():
         label, variables = DOMAINS[domain]

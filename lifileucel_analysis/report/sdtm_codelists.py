@@ -78,8 +78,8 @@ TERMS: tuple[Term, ...] = (
 """Every coded value the export can write, codelist by codelist."""
 VARIABLE_CODELISTS: dict[str, dict[str, tuple[str, ...]]] = {
     "TI": {"IECAT": ("IECAT",)},
-    "IE": {"IECAT": ("IECAT",), "IEORRES": ("NY",), "IESTRESC": ("NY",)},
-    "DV": {"DVDECOD": ("DVDECOD",), "DVCAT": ("DVCAT",)},
+    "IE": {"IECAT": ("IECAT",), "IEORRES": ("NY",), "IESTRESC": ("NY",), "EPOCH": ("EPOCH",)},
+    "DV": {"DVDECOD": ("DVDECOD",), "DVCAT": ("DVCAT",), "EPOCH": ("EPOCH",)},
     # DM's variables that are always null (DTHFL, RACE) name no codelist: they write no value.
     "DM": {"AGEU": ("AGEU",), "SEX": ("SEX",), "ARMNRS": ("ARMNULRS",), "COUNTRY": ("ISO3166",)},
     "SUPPDM": {"QVAL": ("ELIGSTAT",)},  # SUPPDM's one qualifier, ELIGSTAT
