@@ -8,8 +8,8 @@ import pyarrow as pa
 import pytest
 
 from lifileucel_analysis.engine.evidence import (
-    DecisionListError, Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, join_nonempty,
-    join_per_patient, joined_by_key, render,
+    DecisionListError, Part, Rule, Text, blank_fields, combine, decide, format_column, groups_of, iso_dates,
+    join_nonempty, join_per_patient, joined_by_key, render,
 )
 from lifileucel_analysis.engine.outcome import CODE, Outcome
 
@@ -123,3 +123,20 @@ def test_day_count_says_one_day_and_keeps_blanks_blank() -> None:
 
     days = pd.Series([1, 0, 14, None, -1], dtype="Int64")
     assert day_count(days).to_pylist() == ["1 day", "0 days", "14 days", None, "-1 days"]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "ns"])
+def test_iso_dates_are_each_date_s_isoformat_and_keep_blanks_and_the_index(unit: str) -> None:
+    # Judged by Python's own date.isoformat, one date at a time, not by the vectorised code under test.
+    rng = np.random.default_rng(7)
+    days = np.datetime64("1899-12-01") + rng.integers(0, 200 * 366, 2_000)
+    days = np.concatenate([days, np.array(["1900-01-01", "2099-12-31", "2024-02-29", "2000-02-29"],
+                                          dtype="datetime64[D]")])
+    dates = pd.Series(days.astype(f"datetime64[{unit}]"), index=pd.RangeIndex(3, 3 + len(days)))
+    dates[rng.random(len(dates)) < 0.1] = pd.NaT
+    got = iso_dates(dates)
+    expected = ["(blank)" if pd.isna(d) else d.date().isoformat() for d in dates]
+    assert got.index.equals(dates.index)
+    assert got.isna().tolist() == dates.isna().tolist()
+    assert got.fillna("(blank)").tolist() == expected
+    assert (got + " x").where(dates.notna(), "blank").str.endswith((" x", "blank")).all()  # str dtype: + and where work
