@@ -76,6 +76,17 @@ def test_combine_keeps_the_parts_that_explain_the_result() -> None:
     assert texts(result.needs) == ["", "", "fa; fb", "fc"]
 
 
+def test_combine_with_open_names_names_a_fail_s_unknown_parts_only() -> None:
+    a = part([P, F, U, P, F], ["a0", "a1", "a2", "a3", "a4"])
+    b = part([P, P, U, F, U], ["b0", "b1", "b2", "b3", "b4"])
+    c = part([P, F, U, U, U], ["c0", "", "c2", "c3", "c4"])
+    result = combine([a, b, c], open_names=["A", "B", "C"])
+    assert result.codes.tolist() == [CODE[P], CODE[F], CODE[U], CODE[F], CODE[F]]
+    # pass and unknown as without names; a fail adds the names of its unknown parts, in part order
+    assert texts(result.evidence) == ["a0; b0; c0", "a1", "a2; b2; c2", "b3; undecided: C", "a4; undecided: B, C"]
+    assert texts(combine([a, b, c]).evidence) == ["a0; b0; c0", "a1", "a2; b2; c2", "b3", "a4"]
+
+
 def test_blank_fields_names_the_fields_to_collect_in_order() -> None:
     result = blank_fields({"patients.sex": np.array([True, False, False]),
                            "patients.pregnant": pd.Series([True, True, False])})

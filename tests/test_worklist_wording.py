@@ -69,7 +69,34 @@ def test_consent_date_blank_results_close_to_nma_ld_decide_and_say_why() -> None
         "I7", patient={"consent_date": None},
         labs=[{"test": "anc", "value": 0.5, "unit": "10^9/L", "collected_date": "2025-03-01"}])
     assert (outcome, missing) == ("fail", "")
-    assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L")
+    # The baseline's other results (2025-02-20) count only if consent was early enough: open, and named.
+    assert evidence == (WITHOUT_CONSENT + "; ANC 0.5 x10^9/L on 2025-03-01 < 1 x10^9/L; undecided: platelets, "
+                        "hemoglobin, AST, ALT, total bilirubin, creatinine clearance")
+
+
+@pytest.mark.parametrize(("criterion", "changes", "expected"), [
+    ("I7", {"labs": [{"test": "platelets", "value": 69, "unit": "10^9/L", "collected_date": "2025-02-20"},
+                     {"test": "hemoglobin", "value": None, "unit": "g/dL", "collected_date": "2025-02-20"}]},
+     "platelets 69 x10^9/L on 2025-02-20 < 100 x10^9/L; undecided: hemoglobin"),
+    ("I6", {"patient": {"ecog": 3, "life_expectancy_months": None}}, "ECOG 3 > 1; undecided: life expectancy"),
+    ("E8", {"patient": {"syphilis_assay": "positive", "hiv_serology": None}},
+     "syphilis assay positive; undecided: HIV serology"),
+    ("I6", {"patient": {"ecog": 3}}, "ECOG 3 > 1"),  # nothing open: nothing added
+])
+def test_a_fail_names_the_parts_the_data_leave_undecided(criterion: str, changes: dict[str, Any],
+                                                          expected: str) -> None:
+    # Audit 35A: a fail named only its failing part, so a waiver granted for it would also cover a part
+    # never measured without a word; the open parts are named (names only: the fail stays short).
+    outcome, evidence, _ = outcome_of(criterion, **changes)
+    assert (outcome, evidence) == ("fail", expected)
+
+
+def test_a_waived_fail_keeps_the_undecided_parts_in_its_was_clause() -> None:
+    labs = [{"test": "platelets", "value": 69, "unit": "10^9/L", "collected_date": "2025-02-20"},
+            {"test": "hemoglobin", "value": None, "unit": "g/dL", "collected_date": "2025-02-20"}]
+    outcome, evidence, _ = outcome_of("I7", labs=labs, overrides=["I7"])
+    assert outcome == "waived"
+    assert evidence.endswith("(was fail: platelets 69 x10^9/L on 2025-02-20 < 100 x10^9/L; undecided: hemoglobin)")
 
 
 def test_lab_unknown_gives_the_window_and_the_date_of_the_latest_result_outside_it() -> None:

@@ -296,7 +296,7 @@ def e8_infections(f: Facts, p: CriteriaParams) -> Part:
                       "undetectable PCR would decide", f"patients.hbv_serology; patients.hbv_pcr ({IF_POSITIVE})"),
     ], {})
     return combine([_serology(f, "syphilis_assay", "syphilis assay"), _serology(f, "hiv_serology", "HIV serology"),
-                    hbv_part])
+                    hbv_part], open_names=("syphilis assay", "HIV serology", "HBV"))
 
 
 @criterion("E9", record="Primary immunodeficiency", label="Primary immunodeficiency",

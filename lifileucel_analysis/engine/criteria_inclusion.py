@@ -248,7 +248,7 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
     ], {"ecog": ecog, "max": p.max_ecog})
     life = at_least(column(f, "life_expectancy_months"), p.min_life_expectancy_months,
                     "patients.life_expectancy_months", "life expectancy (months)")
-    return combine([ecog_part, life])
+    return combine([ecog_part, life], open_names=("ECOG", "life expectancy"))
 
 
 # --- I7: seven laboratory values ------------------------------------------------------------
@@ -305,6 +305,11 @@ def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) ->
     return Part(codes, part.evidence.with_sentences(rows, text), part.needs.where(~decided))
 
 
+LAB_NAMES = {"anc": "ANC", "platelets": "platelets", "hemoglobin": "hemoglobin", "ast": "AST", "alt": "ALT",
+             "total_bilirubin": "total bilirubin", "creatinine_clearance": "creatinine clearance"}
+"""Each lab test as I7's sentences name it ("ANC 0.5 x10^9/L ...", "undecided: creatinine clearance")."""
+
+
 def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     """I7 read part by part (each lab part over its own readings); where it is decided on a result
     dated after consent with NMA-LD not scheduled (:func:`_without_nmald_note`); the lab window."""
@@ -312,21 +317,22 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
+    name = LAB_NAMES
     parts = {
-        "anc": lab_min_part(labs["anc"], "ANC", "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
-        "platelets": lab_min_part(labs["platelets"], "platelets", "x10^9/L", p.min_platelets_10e9_per_l,
+        "anc": lab_min_part(labs["anc"], name["anc"], "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
+        "platelets": lab_min_part(labs["platelets"], name["platelets"], "x10^9/L", p.min_platelets_10e9_per_l,
                                   "platelets", w),
-        "hemoglobin": lab_min_part(labs["hemoglobin"], "hemoglobin", "g/dL", p.min_hemoglobin_g_per_dl,
+        "hemoglobin": lab_min_part(labs["hemoglobin"], name["hemoglobin"], "g/dL", p.min_hemoglobin_g_per_dl,
                                    "hemoglobin", w),
-        "ast": lab_max_part(labs["ast"], "AST", " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
-        "alt": lab_max_part(labs["alt"], "ALT", " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
-        "total_bilirubin": lab_max_part(labs["total_bilirubin"], "total bilirubin", " mg/dL",
+        "ast": lab_max_part(labs["ast"], name["ast"], " x ULN", liver_limits, liver, "liver_metastases", "ast", w),
+        "alt": lab_max_part(labs["alt"], name["alt"], " x ULN", liver_limits, liver, "liver_metastases", "alt", w),
+        "total_bilirubin": lab_max_part(labs["total_bilirubin"], name["total_bilirubin"], " mg/dL",
                                         (p.max_bilirubin_mg_per_dl, p.max_bilirubin_mg_per_dl_gilbert),
                                         gilbert, "gilbert_syndrome", "total_bilirubin", w),
-        "creatinine_clearance": lab_min_part(labs["creatinine_clearance"], "creatinine clearance", "mL/min",
+        "creatinine_clearance": lab_min_part(labs["creatinine_clearance"], name["creatinine_clearance"], "mL/min",
                                              p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
     }
-    part = combine(list(parts.values()))
+    part = combine(list(parts.values()), open_names=[LAB_NAMES[test] for test in parts])
     late = _shown_after_consent(part.codes, parts, labs, column(f, "consent_date"))
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])

@@ -321,18 +321,32 @@ def join_texts(texts: Sequence[Text], sep: str = "; ") -> Text:
     return _join(texts, [np.ones(len(texts[0]), dtype=bool)] * len(texts), sep)
 
 
-def combine(parts: Sequence[Part], sep: str = "; ") -> Part:
+UNDECIDED = "undecided:"
+"""Before the names of a failed criterion's parts that the data leave open (:func:`combine`'s ``open_names``)."""
+
+
+def combine(parts: Sequence[Part], sep: str = "; ", open_names: Sequence[str] | None = None) -> Part:
     """Combine parts with the all-of truth table.
 
     The evidence keeps the parts that explain the result: the failing parts of a fail,
     the unknown parts of an unknown, every part of a pass. Fields to collect are those of
-    the unknown parts.
+    the unknown parts. With ``open_names`` (one per part) a fail also names its unknown parts
+    after :data:`UNDECIDED` ("platelets 69 x10^9/L ... < 100 x10^9/L; undecided: hemoglobin,
+    creatinine clearance"): a monitor asked to waive the criterion for the part that fails
+    sees what the data have not decided (audit 35A: a waiver for a low platelet count would
+    also cover a creatinine clearance never measured, unsaid). Names only: the fail stays short.
     """
     codes = all_of_codes(*(p.codes for p in parts))
     explains = [p.codes == codes for p in parts]
     evidence = _join([p.evidence for p in parts], explains, sep)
     unknown = [p.codes == CODE[Outcome.UNKNOWN] for p in parts]
     needs = _join([p.needs for p in parts], unknown, "; ")
+    if open_names is not None:
+        n, failed = len(codes), codes == CODE[Outcome.FAIL]
+        named = _join([Text.constant(name, n) for name in open_names], [u & failed for u in unknown], ", ")
+        said = named.nonempty()
+        undecided = _join([Text.constant(UNDECIDED, n), named], [said, said], " ")
+        evidence = join_texts([evidence, undecided], sep)
     return Part(codes, evidence, needs)
 
 
