@@ -317,7 +317,7 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
     w = lab_window(f, p)
-    name = LAB_NAMES
+    name = LAB_NAMES  # each part's sentences name their test, and the undecided clause lists them
     parts = {
         "anc": lab_min_part(labs["anc"], name["anc"], "x10^9/L", p.min_anc_10e9_per_l, "anc", w),
         "platelets": lab_min_part(labs["platelets"], name["platelets"], "x10^9/L", p.min_platelets_10e9_per_l,
@@ -332,7 +332,7 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
         "creatinine_clearance": lab_min_part(labs["creatinine_clearance"], name["creatinine_clearance"], "mL/min",
                                              p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
     }
-    part = combine(list(parts.values()), open_names=[LAB_NAMES[test] for test in parts])
+    part = combine(list(parts.values()), open_names=[name[test] for test in parts])
     late = _shown_after_consent(part.codes, parts, labs, column(f, "consent_date"))
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])

@@ -266,7 +266,8 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
             # The file row whose value is quoted (audit 26A: the row cell was blank).
             "patient_id": ids.iloc[hit].to_numpy(dtype=object), "table": "labs", "column": "value",
             "row": lab.conflict_rows + 1,
-            # As recorded: without the canonical-unit value the evidence adds ("800 /uL (0.8 x10^9/L)").
+            # Its value and unit, as sentences write them ("7 x10^9/L" for the code 10^9/L), without the
+            # canonical-unit value the evidence adds ("800 /uL (0.8 x10^9/L)").
             "value": lab.conflict_recorded,
             "finding": (f"several {test} results on the counting day" + ends
                         + "; which is the latest is not recorded").to_numpy(dtype=object),

@@ -44,14 +44,14 @@ NO_UNIT = "(unit not recorded)"
 UNIT_SHOWN = {"10^9/L": "x10^9/L"}
 """A unit code as a sentence writes it after a number, where the code alone misleads: "ANC 1 10^9/L" read as
 "1 10^9" or "110^9" beside the limit's "1 x10^9/L" (audit 35A). Other codes are written as they are."""
+NO_DATE = " (collected date not recorded)"
+NO_TEST = " (test not recorded)"
+NO_TEST_OR_DATE = " (test and collected date not recorded)"
 
 
 def shown_unit(code: str) -> str:
     """The unit ``code`` as evidence writes it after a number (:data:`UNIT_SHOWN`)."""
     return UNIT_SHOWN.get(code, code)
-NO_DATE = " (collected date not recorded)"
-NO_TEST = " (test not recorded)"
-NO_TEST_OR_DATE = " (test and collected date not recorded)"
 
 
 @dataclass(frozen=True)
@@ -187,11 +187,10 @@ def _latest_dated(keys: np.ndarray, dates: np.ndarray, wanted: np.ndarray) -> np
     """Per group (patient x test), the latest of ``dates`` among the rows of that group (``keys``), for the
     ``wanted`` groups only (NaT elsewhere): the few results on file that lie outside their window, whose
     date the evidence gives (audit 35A: "a result outside that window is on file" did not say when)."""
-    latest = np.full(len(wanted), np.iinfo(np.int64).min, dtype=np.int64)
     hit = np.flatnonzero(wanted[keys])
-    if len(hit):  # NaT is the smallest int64, so a row without a date never wins
-        np.maximum.at(latest, keys[hit], dates[hit].astype("datetime64[ns]").view(np.int64))
-    return latest.view("datetime64[ns]")
+    # NaT is the smallest int64: a row without a date never wins, and a group without a row stays NaT.
+    days = dates[hit].astype("datetime64[ns]").view(np.int64)
+    return _group_max(keys[hit], days, len(wanted), np.iinfo(np.int64).min).view("datetime64[ns]")
 
 
 @dataclass(frozen=True)
