@@ -141,10 +141,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _absolute(path: str | None, what: str) -> str | None:
     """An input path as the working directory's rule resolves it, so that workers elsewhere find it too."""
-    from .report.screening_inputs import is_blank, resolve_input_path
+    from .report.screening_inputs import not_given, resolve_input_path
     from .paths import DEMO_DATASET
 
-    return None if is_blank(path) else str(resolve_input_path(path, DEMO_DATASET, what=what))
+    return None if not_given(path) else str(resolve_input_path(path, DEMO_DATASET, what=what))
 
 
 def cmd_partition(args: argparse.Namespace) -> int:

@@ -81,6 +81,14 @@ def module_parts(path: Path, root: Path) -> list[str]:
     return parts[:-1] if parts[-1] == "__init__" else parts
 
 
+def from_module(node: ast.ImportFrom, package: list[str]) -> str:
+    """The absolute dotted module a ``from ... import`` reads from, inside ``package``'s parts."""
+    if node.level == 0:
+        return node.module or ""
+    anchor = package[: len(package) - node.level + 1]
+    return ".".join([*anchor, *([node.module] if node.module else [])])
+
+
 def imports_of(path: Path, root: Path) -> list[Import]:
     """Every import in the file (at any depth), with relative imports made absolute."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
@@ -92,11 +100,7 @@ def imports_of(path: Path, root: Path) -> list[Import]:
         if isinstance(node, ast.Import):
             found += [Import(source, node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0:
-                base = node.module or ""
-            else:
-                anchor = package[: len(package) - node.level + 1]
-                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            base = from_module(node, package)
             if node.module is None:  # from . import x: x may be a module
                 found += [Import(source, node.lineno, f"{base}.{alias.name}") for alias in node.names]
             else:
@@ -214,6 +218,38 @@ def raw_engine_code(root: Path, raw: dict[str, str] = RAW_IN_ENGINE) -> list[str
     return bad
 
 
+def declared_names(path: Path) -> set[str] | None:
+    """A module's ``__all__`` written as a literal list or tuple; ``None`` where it has none or
+    computes it (the package's own ``__init__``: ``sorted(_HOME)``, its lazy exports)."""
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "__all__" for t in node.targets):
+            return set(ast.literal_eval(node.value)) if isinstance(node.value, (ast.List, ast.Tuple)) else None
+    return None
+
+
+def names_missing_from_all(root: Path) -> list[str]:
+    """Public names one module imports from another whose ``__all__`` leaves them out.
+
+    ``__all__`` is how a module says what it offers (review 36R: 13 names other modules import
+    were missing); a name imported past it is an offer the module does not know it makes.
+    """
+    offers = {".".join(module_parts(path, root)): declared_names(path) for path in python_files(root)}
+    bad = []
+    for path in python_files(root):
+        parts = module_parts(path, root)
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.module is None:
+                continue  # "from . import x" imports a module, which offers itself
+            target = from_module(node, package)
+            declared = offers.get(target)
+            if declared is None:
+                continue  # outside the package, or a module without __all__
+            bad += [f"{path.relative_to(root).as_posix()}:{node.lineno}: {a.name} is not in {target}.__all__"
+                    for a in node.names if a.name not in declared and not a.name.startswith("_") and a.name != "*"]
+    return bad
+
+
 # --------------------------------------------------------------------------- the package
 
 
@@ -244,6 +280,11 @@ def test_no_module_is_over_500_lines() -> None:
 def test_no_two_module_names_differ_by_one_letter() -> None:
     pairs = confusable_names(PACKAGE_DIR)
     assert not pairs, "module names one letter apart:\n" + "\n".join(pairs)
+
+
+def test_imported_names_are_offered_in_all() -> None:
+    bad = names_missing_from_all(PACKAGE_DIR)
+    assert not bad, "names imported past their module's __all__ (add them to it):\n" + "\n".join(bad)
 
 
 def test_engine_modules_are_pure() -> None:
@@ -377,6 +418,16 @@ def test_self_check_long_modules_confusable_names_and_impure_engine(tmp_path: Pa
                                         "engine/facts.py:1: imports pathlib", "engine/facts.py:4: calls print()",
                                         "engine/facts.py:4: calls open()"]
     assert edit_distance("criterion", "criteria") == 2 and edit_distance("plan", "plans") == 1
+
+
+def test_self_check_a_name_imported_past_all_is_caught(tmp_path: Path) -> None:
+    root = fake_package(tmp_path, {
+        "engine/facts.py": "__all__ = [\"offered\"]\noffered = 1\nhidden = 2\n_private = 3\n",
+        "engine/free.py": "anything = 1\n",
+        "report/uses.py": "from ..engine.facts import offered, hidden, _private\nfrom ..engine.free import anything\n"
+                          "from ..engine import facts\n",
+    })
+    assert names_missing_from_all(root) == ["report/uses.py:1: hidden is not in lifileucel_analysis.engine.facts.__all__"]
 
 
 def test_self_check_raw_engine_code_is_caught(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from helpers import case_tables, concat_tables
 from helpers import outcome_row as outcome
 from lifileucel_analysis.contract.data_cut import apply_cut
 from lifileucel_analysis.contract.dataset import ScreeningDataset
-from lifileucel_analysis.engine import lab_worlds
+from lifileucel_analysis.engine import lab_namings
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.report.field_requests import field_label
 
@@ -104,7 +104,7 @@ def test_beyond_the_readings_limit_a_patient_keeps_the_part_by_part_unknown(monk
     labs = [{"test": None, "value": 0.5, "unit": "10^9/L", "uln": None, "collected_date": day}
             for day in ("2025-02-25", "2025-02-26")]
     assert outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")["outcome"] == "fail"
-    monkeypatch.setattr(lab_worlds, "MAX_READINGS", 2)
+    monkeypatch.setattr(lab_namings, "MAX_READINGS", 2)
     assert outcome(screened(case_tables(patient_id="A", labs=labs)), "A", "I7")["outcome"] == "unknown"
 
 

@@ -20,7 +20,7 @@ import pytest
 from helpers import CHROMIUM, CHROMIUM_ARGS, LOCAL_SCHEMES, OVERFLOWING_TABLES, PRINT_WIDTHS_PX, Build
 
 from lifileucel_analysis.report.downloads import download_kinds
-from lifileucel_analysis.report.eligibility_report import PAGE_ROWS
+from lifileucel_analysis.report.html_tables import PAGE_ROWS
 from lifileucel_analysis.runner.build import INDEX_FILE
 
 pytestmark = [

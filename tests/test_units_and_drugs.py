@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from lifileucel_analysis.engine.drug_dictionary import classify_names
-from lifileucel_analysis.engine.facts import drug_classes, regimen_classes
+from lifileucel_analysis.engine.facts import drug_lookup, regimen_classes
 from lifileucel_analysis.contract.schema import CANONICAL_UNIT, UNIT_FACTORS
 
 
@@ -40,7 +40,7 @@ def test_every_test_has_its_canonical_unit_with_factor_one() -> None:
     ("afamitresgene-autoleucel", "adoptive-cell-transfer"),
 ])
 def test_drug_dictionary(agent: str, drug_class: str) -> None:
-    assert classify_names(pd.Series([agent]), drug_classes()).tolist() == [drug_class]
+    assert classify_names(pd.Series([agent]), drug_lookup()).tolist() == [drug_class]
 
 
 def test_regimen_classes_are_tri_state() -> None:

@@ -42,7 +42,8 @@ from .findings import DATASET
 from .fingerprints import dataset_fingerprint, sha256_file
 from .schema import TABLES
 
-__all__ = ["BucketedDataset", "bucket_of", "is_bucketed", "open_bucketed", "partition_dataset"]
+__all__ = ["BucketedDataset", "bucket_files_sha256", "bucket_of", "is_bucketed", "open_bucketed", "partition_dataset",
+           "read_positions"]
 
 MANIFEST = "buckets.json"
 LAYOUT = "lifileucel-eap bucketed dataset"

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["csv_body", "csv_header", "is_text_column"]
+__all__ = ["FORMULA_PREFIXES", "csv_body", "csv_header", "is_text_column"]
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 """Text a spreadsheet would run as a formula: such a cell is written with a leading quote."""

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..paths import DRUG_CLASSES as PACKAGE_DRUG_FILE
+from ..paths import DRUG_FILE as PACKAGE_DRUG_FILE
 from .dataset import ContractError, Problem
 
 TABLE = "drugs"
-DRUG_CLASSES = ("anti-pd-1", "anti-pd-l1", "anti-ctla-4", "anti-lag-3", "braf-inhibitor", "mek-inhibitor",
+DRUG_CLASS_NAMES = ("anti-pd-1", "anti-pd-l1", "anti-ctla-4", "anti-lag-3", "braf-inhibitor", "mek-inhibitor",
                 "chemotherapy", "cytokine", "oncolytic-virus", "kit-inhibitor", "bispecific",
                 "adoptive-cell-transfer", "other")
 """The classes a row may name (the package dictionary's, plus ``other`` for an agent of no listed class)."""
@@ -41,10 +41,10 @@ def check_drug_table(table: pd.DataFrame) -> pd.DataFrame:
                 for i in range(len(table)) if not table["agent"].iloc[i].strip()]
     for i, value in enumerate(table["drug_class"]):
         classes = [c.strip().lower() for c in value.split(";")]
-        bad = [c for c in classes if c not in DRUG_CLASSES]
+        bad = [c for c in classes if c not in DRUG_CLASS_NAMES]
         if bad:
             problems.append(Problem(TABLE, i + 1, "drug_class", value,
-                                    "not a drug class; allowed: " + ", ".join(DRUG_CLASSES)))
+                                    "not a drug class; allowed: " + ", ".join(DRUG_CLASS_NAMES)))
     if problems:
         raise ContractError(problems)
     source = table["source"] if "source" in table.columns else pd.Series("", index=table.index)

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["positions_in", "positions_in_each"]
+__all__ = ["positions_in", "positions_in_each", "take_ascending"]
 
 TEXT = pa.large_string()
 

@@ -8,9 +8,9 @@ that lists every problem found, each located by table, row, column and value.
 
 Loading happens in two steps, so that problems of every table are reported together:
 
-1. :func:`.reading.read_raw_tables` turns files into *raw* frames (text, workbook values
+1. :func:`.reading.read_raw` turns files into *raw* frames (text, workbook values
    or Arrow-typed columns; nothing checked but the files and headers).
-2. :func:`.validation.validate_tables` checks raw frames column by column
+2. :func:`.validation.validate_raw` checks raw frames column by column
    (:mod:`.cell_parsing`), then keys and cross-references, and builds the typed frames.
    At most :data:`.MAX_PROBLEMS_PER_KIND` problems are kept per kind, the rest are counted.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 from .dataset import ScreeningDataset
 from .findings import Findings
 from .reading import read_raw
+from .redcap_import import is_redcap_export, load_redcap_export
 from .validation import validate_raw
 
 __all__ = ["load_dataset"]
@@ -57,8 +58,6 @@ def load_dataset(path: str | Path) -> ScreeningDataset:
         Listing every problem found in every table, each naming table, row, column,
         value and what is allowed.
     """
-    from .redcap_import import is_redcap_export, load_redcap_export  # here: it imports this module
-
     if is_redcap_export(Path(path)):
         return load_redcap_export(path)
     # One Findings for both steps: a table that cannot be read is reported together

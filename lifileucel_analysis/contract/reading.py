@@ -29,7 +29,7 @@ from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
 
-__all__ = ["read_raw", "read_raw_tables", "table_files"]
+__all__ = ["CONTROL_CHARACTER", "header_names", "read_raw", "read_raw_tables", "table_files"]
 
 FOLDER_FORMATS: tuple[str, ...] = ("csv", "parquet")
 

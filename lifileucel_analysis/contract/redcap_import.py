@@ -8,7 +8,7 @@ Excel (raw data)"): the record ID first, ``redcap_repeat_instrument`` and
 
 :func:`load_redcap_export` splits those rows back into the contract's raw tables (raw codes
 mapped to contract codes, yes/no ``1``/``0`` to ``yes``/``no``), validates them with the
-loader's own checks (:func:`.loading.validate_tables`), and words every problem in REDCap's
+loader's own checks (:func:`.validation.validate_tables`), and words every problem in REDCap's
 terms: the record, the instrument and the instance where the bad value sits, the export row
 and the REDCap variable. Problems of the export's layout (an unknown instrument, a repeating
 row holding another instrument's fields, an instance twice) are reported with them.

@@ -32,7 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-__all__ = ["arrow_text", "blank_as_null", "plain_dates", "plain_numbers", "trim_text"]
+__all__ = ["FIRST_DAY", "LAST_DAY", "arrow_text", "blank_as_null", "plain_dates", "plain_numbers", "trim_text"]
 
 MAX_NUMBER_CHARS = 16
 """Longest number text taken by the fast way (16 digits at most: exact in both parsers)."""

@@ -1,5 +1,6 @@
 """The screening engine: outcome logic, evidence, parameters, derived facts, the criteria
-catalog and :func:`screen`. Pure: no file paths, no printing; imports only the contract.
+catalog and :func:`screen`. Pure: no file paths, no printing; imports only the contract (and
+``paths``, where :mod:`.parameters` finds the packaged default limits).
 """
 
 from __future__ import annotations

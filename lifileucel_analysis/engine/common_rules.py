@@ -34,13 +34,10 @@ def line_names(lines: pd.DataFrame) -> pd.Series:
     return "line " + line_numbers(lines) + " (" + lines["agents"].astype(str).fillna("blank agents") + ")"
 
 
-def line_labels(f: Facts, rows: np.ndarray, what: str) -> pa.Array:
+def line_labels(f: Facts, rows: np.ndarray) -> pa.Array:
     """Per patient, 'line 2 (nivolumab)'-style lists of the selected therapy rows."""
     lines = f.lines[rows]
-    text = line_names(lines)
-    if what:
-        text = text + " " + what
-    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
+    return join_per_patient(lines["pos"].to_numpy(), line_names(lines).reset_index(drop=True), f.n)
 
 
 def allowed_range(field: str) -> tuple[float | None, float | None]:

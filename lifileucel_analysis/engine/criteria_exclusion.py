@@ -30,7 +30,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
     n_unclear = f.count(unclear)
-    values = {"allograft": allograft, "act": line_labels(f, had_act, ""), "unknown": unknown_agents, "asks": asks,
+    values = {"allograft": allograft, "act": line_labels(f, had_act), "unknown": unknown_agents, "asks": asks,
               "needs": needs}
     had_any = f.count(had_act) > 0
     return decide(f.n, [

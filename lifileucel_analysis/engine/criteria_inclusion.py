@@ -32,10 +32,11 @@ EARLY_STAGES = ["0", "IA", "IB", "IIA", "IIB", "IIC", "IIIA", "IIIB"]
 def i1_stage(f: Facts, p: CriteriaParams) -> Part:
     """Stage IV, or IIIC/IIID judged unresectable; stage III without sub-group is unknown unless judged resectable."""
     stage, unresectable = column(f, "ajcc_stage"), column(f, "disease_unresectable")
-    stage_iii = stage.isin(["III", "IIIC", "IIID"])
+    # Stage III groups that unresectable disease could make pass (IIIA/IIIB are early stages).
+    stage_iii_may_pass = stage.isin(["III", "IIIC", "IIID"])
     return decide(f.n, [
         Rule(stage.isin(EARLY_STAGES), F, "stage {stage} is not IIIC/IIID/IV"),
-        Rule(stage_iii & is_no(unresectable), F, "stage {stage} judged resectable"),
+        Rule(stage_iii_may_pass & is_no(unresectable), F, "stage {stage} judged resectable"),
         Rule(stage == "IV", P, "stage IV (metastatic)"),
         Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
         Rule(stage.isna(), U, "AJCC stage not recorded (ajcc_stage)", "patients.ajcc_stage"),
@@ -188,7 +189,7 @@ def _qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
 
 def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:
     """Per patient, the selected lines ("line 1 (pembrolizumab), line 3 (nivolumab)") or "none"."""
-    listed = line_labels(f, rows, "")
+    listed = line_labels(f, rows)
     return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 
@@ -269,7 +270,7 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails.
 
     Lab rows without a test that several tests fit are read part by part, then together
-    (:mod:`.lab_worlds`): a patient whose every naming of them fails fails.
+    (:mod:`.lab_namings`): a patient whose every naming of them fails fails.
     """
     part, late, w = _i7_parts(f, p)
     if f.lab_readings is not None and f.reading_patient is not None:
@@ -278,7 +279,7 @@ def i7_labs(f: Facts, p: CriteriaParams) -> Part:
         # A fail found over the namings: noted once, before the brackets, if a naming shows a late result.
         late_naming = np.bincount(f.reading_patient, weights=readings_late, minlength=len(late)) > 0
         late, part = late | ((named.codes != part.codes) & late_naming), named
-    return _without_nmald_note(part, late, w)
+    return _note_nmald_not_scheduled(part, late, w)
 
 
 def _failing_in_every_naming(part: Part, readings: Part, patient: np.ndarray) -> Part:
@@ -312,7 +313,7 @@ LAB_NAMES = {"anc": "ANC", "platelets": "platelets", "hemoglobin": "hemoglobin",
 
 def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
     """I7 read part by part (each lab part over its own readings); where it is decided on a result
-    dated after consent with NMA-LD not scheduled (:func:`_without_nmald_note`); the lab window."""
+    dated after consent with NMA-LD not scheduled (:func:`_note_nmald_not_scheduled`); the lab window."""
     labs = f.labs
     liver, gilbert = column(f, "liver_metastases"), column(f, "gilbert_syndrome")
     liver_limits = (p.max_ast_alt_x_uln, p.max_ast_alt_x_uln_liver_metastases)
@@ -341,7 +342,7 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
                                               "the lab window cannot be placed")
     part = Part(part.codes, evidence, part.needs.where(~unplaced, "patients.consent_date"))
     part = _before_the_window(part, column(f, "lymphodepletion_date"), w, p.lab_lookback_days)
-    return _without_consent_note(part, labs.values(), w, p.lab_lookback_days), w.open_end & late, w
+    return _note_consent_not_recorded(part, labs.values(), w, p.lab_lookback_days), w.open_end & late, w
 
 
 def _before_the_window(part: Part, ld: pd.Series, w: Window, lookback: int) -> Part:
@@ -376,7 +377,7 @@ def _shown_after_consent(codes: np.ndarray, parts: Mapping[str, Part], results: 
     return after
 
 
-def _without_nmald_note(part: Part, rows_to_note: np.ndarray, w: Window) -> Part:
+def _note_nmald_not_scheduled(part: Part, rows_to_note: np.ndarray, w: Window) -> Part:
     """I7 decided on a result after consent with NMA-LD not scheduled, said as such: the window has no end yet.
 
     The spec counts the latest result "up to lymphodepletion when that is known"; without it, a
@@ -396,7 +397,7 @@ def _without_nmald_note(part: Part, rows_to_note: np.ndarray, w: Window) -> Part
     return combine([Part(part.codes, note, Text.constant("", n)), part])
 
 
-def _without_consent_note(part: Part, results: Iterable[LabResult], w: Window, lookback: int) -> Part:
+def _note_consent_not_recorded(part: Part, results: Iterable[LabResult], w: Window, lookback: int) -> Part:
     """I7 of a patient with a blank consent date and a recorded NMA-LD, said as such.
 
     Results from ``lookback`` days before NMA-LD on count at any consent date; the

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-COLUMNS = ("agent", "drug_class", "source")
 BRAND_SOURCE = r"^brand name on the FDA label \((.+)\)$"
 """A package row's ``source`` for a brand name, with the generic name(s) the label gives it."""
 _DOSE = r"\d+(?:\.\d+)?\s*(?:mg/kg|mg/m2|mg/m\^2|mg|mcg|ug|µg|g|iu|miu|units?|ml)"

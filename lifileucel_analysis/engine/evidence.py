@@ -1,7 +1,7 @@
 """Evidence sentences and decision parts, built over whole columns.
 
 A criterion is decided by *rules* (first match wins) that each carry an outcome and an
-evidence template such as ``"ECOG {ecog} > {max_ecog}"``. Templates are filled with
+evidence template such as ``"ECOG {ecog} > {max}"``. Templates are filled with
 column values only on the rows a rule decides, by Arrow string kernels, so no Python code
 runs per patient. Text stays in Arrow (``large_string``) end to end: converting millions
 of short strings to Python objects and back is what a naive version spends its time on.
@@ -104,7 +104,7 @@ def format_column(values: Column) -> pa.Array:
     if pa.types.is_boolean(kind):
         text = pc.if_else(array, "yes", "no")
     elif pa.types.is_timestamp(kind) or pa.types.is_date(kind):
-        # A date32 prints as ISO "YYYY-MM-DD" 25x faster than strftime formats a timestamp.
+        # A date32 prints as ISO "YYYY-MM-DD" itself, faster than strftime formats a timestamp (iso_dates).
         text = array.cast(pa.date32(), safe=False)
     elif pa.types.is_floating(kind):
         # Every digit the site typed: a value rounded for show could read against its outcome.

@@ -18,7 +18,7 @@ from ..contract.drug_file import package_drug_table
 from .parameters import CriteriaParams
 from .drug_dictionary import brand_generics, classify_normalised, lookup_table, normalise_names
 from .lab_results import LabResult, latest_labs
-from .lab_worlds import LabReadings, lab_readings
+from .lab_namings import LabReadings, lab_readings
 from .nullable import surely
 
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
@@ -27,7 +27,7 @@ BRAF_CLASS = "braf-inhibitor"
 
 
 @lru_cache(maxsize=1)
-def drug_classes() -> dict[str, str]:
+def drug_lookup() -> dict[str, str]:
     """Return the package's drug dictionary: normalised agent name -> class(es)."""
     return lookup_table(package_drug_table())
 
@@ -87,7 +87,7 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     missing_agent = empty.groupby(level=0).any().reindex(range(len(regimens)), fill_value=False)
     per_agent = per_agent[~empty]
     keys = normalise_names(per_agent)  # once: the classes and the brand names are looked up by it
-    cls = classify_normalised(keys, drug_classes() if lookup is None else lookup)
+    cls = classify_normalised(keys, drug_lookup() if lookup is None else lookup)
     unknown = cls.isna()
     by_regimen = pd.DataFrame({"cls": cls, "unknown": unknown, "agent": per_agent}).groupby(level=0)
     any_unknown = by_regimen["unknown"].any().reindex(range(len(regimens)), fill_value=True) | missing_agent
@@ -124,10 +124,11 @@ def therapy_lines(dataset: ScreeningDataset, params: CriteriaParams,
                   lookup: dict[str, str] | None = None) -> pd.DataFrame:
     """One row per therapy line with its patient position and derived tri-state facts.
 
-    Columns added to the therapy columns: ``pos``, ``pd1``, ``act``, ``braf``,
-    ``unknown_agents``, ``missing_agent``, ``adjuvant`` (bool), ``recurrence_in_window``, ``counted``,
-    ``shows_progression`` (the line's own stop reason / best response) and ``progressed``
-    (nullable boolean), as docs/criteria.md defines them.
+    Columns added to the therapy columns: ``pd1``, ``act``, ``braf``, ``unknown_agents``,
+    ``missing_agent`` and ``brand_agents`` (:func:`regimen_classes`), ``pos``, ``adjuvant`` (bool),
+    ``screened_by`` (the day of screening), ``recurrence_by_screening``, ``recurrence_in_window``,
+    ``counted``, ``shows_progression`` (the line's own stop reason / best response) and
+    ``progressed`` (nullable boolean), as docs/criteria.md defines them.
     """
     t = dataset.therapies.reset_index(drop=True)
     lines = pd.concat([t, regimen_classes(t["agents"], lookup)], axis=1)
@@ -260,7 +261,7 @@ class Facts:
     source_rows: dict[str, np.ndarray] = field(default_factory=dict)
     """Per table, the 0-based file row of each row (``ScreeningDataset.rows_in_source``): what findings name."""
     lab_readings: Facts | None = None
-    """The namings of lab rows without a test, as pseudo-patients' facts (:mod:`.lab_worlds`); None without any."""
+    """The namings of lab rows without a test, as pseudo-patients' facts (:mod:`.lab_namings`); None without any."""
     reading_patient: np.ndarray | None = None
     """Each of ``lab_readings``' pseudo-patients' patient."""
 
@@ -294,7 +295,7 @@ def build_facts(dataset: ScreeningDataset, params: CriteriaParams, drugs: pd.Dat
 
 
 def _reading_facts(readings: LabReadings, params: CriteriaParams) -> Facts:
-    """The facts I7 reads (patients and lab results) of the pseudo-patients of :func:`.lab_worlds.lab_readings`."""
+    """The facts I7 reads (patients and lab results) of the pseudo-patients of :func:`.lab_namings.lab_readings`."""
     patients = readings.dataset.patients
     return Facts(patients=patients, age=pd.Series(np.nan, index=patients.index), lines=pd.DataFrame(),
                  labs=latest_labs(readings.dataset, params, readings.pos), toxicities=pd.DataFrame(),

@@ -13,7 +13,7 @@ results, but it joins the counting day's rows as one more reading where it could
 result that counts (dated in the window on or after that day, or undated). Every
 reading of a test is then one that some test name gives: a copy that agrees with the
 day's results changes nothing; one that disagrees leaves the part ``unknown`` and asks
-for the test name. Each part is read here over its own readings; :mod:`.lab_worlds` then
+for the test name. Each part is read here over its own readings; :mod:`.lab_namings` then
 reads the parts together, so that a row failing ANC if it is ANC and platelets if it is
 platelets fails I7 (docs/criteria.md, I7).
 """

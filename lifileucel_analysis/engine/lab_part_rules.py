@@ -226,7 +226,7 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
     ``limit``, so every reading fails; passes where the least favourable one (``lab.possible``)
     is at or above it, so every reading passes; otherwise unknown, naming what decides it (the
     result, its blank value or unit, which of the day's results is the latest). ``name`` and
-    ``unit`` word the sentence ("ANC", "10^9/L"); ``test`` is the lab code asked for
+    ``unit`` word the sentence ("ANC", "x10^9/L"); ``test`` is the lab code asked for
     (``labs.anc``); ``window`` the days a result counts in.
     """
     raw_on, sure_on, dated = _dates_shown(lab)

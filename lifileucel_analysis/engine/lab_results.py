@@ -330,7 +330,7 @@ def window_start(consent: np.ndarray, ld: np.ndarray, lookback_days: int) -> np.
     return np.where(np.isnat(consent), ld, consent) - np.timedelta64(lookback_days, "D")
 
 
-def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float) -> np.ndarray:
+def _group_max(key: np.ndarray, values: np.ndarray, groups: int, empty: float | int) -> np.ndarray:
     """Maximum of ``values`` per dense integer ``key`` in ``range(groups)``; ``empty`` where none."""
     out = np.full(groups, empty, dtype=values.dtype)
     np.maximum.at(out, key, values)
@@ -350,9 +350,7 @@ def _quoted_rows(keys: np.ndarray, rows: np.ndarray, values: np.ndarray, low_bad
     least, most = bounds
     worst = np.where(low_bad, least[keys], most[keys])
     hit = (least < most)[keys] & (values == worst)
-    out = np.full(groups, -1, dtype=np.int64)
-    np.maximum.at(out, keys[hit], rows[hit])
-    return out
+    return _group_max(keys[hit], rows[hit].astype(np.int64, copy=False), groups, -1)
 
 
 def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[np.ndarray, np.ndarray],

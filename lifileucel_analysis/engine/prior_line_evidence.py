@@ -26,10 +26,10 @@ from .facts import Facts, end_missing
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import CODE
 from .parameters import CriteriaParams
-from .prior_lines import SharedNumbers
+from .prior_lines import SharedNumbers, braf_lines
 
-__all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides",
-           "progression_part", "reading_evidence", "why_not_counted"]
+__all__ = ["anti_pd1_part", "braf_part", "count_part", "naming_what_decides", "progression_part", "reading_evidence",
+           "unnumbered_open", "why_not_counted"]
 
 
 def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
@@ -146,8 +146,8 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}"),
-    ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit, ""),
-        "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read, "")})
+    ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit),
+        "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read)})
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
@@ -234,8 +234,8 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
     said, unsaid = _said(stop, response), _unsaid(stop, response)
     values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
-              "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered, ""),
-              "tied": line_labels(f, shared.open, ""), "top": line_labels(f, shared.top, ""),
+              "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered),
+              "tied": line_labels(f, shared.open), "top": line_labels(f, shared.top),
               "when": _recurred_when(m, p.adjuvant_recurrence_months),
               "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
@@ -281,9 +281,8 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     if not p.require_braf_inhibitor_if_v600:
         return decide(f.n, [Rule(True, N, "BRAF requirement off")], {})
     braf = f.lines["braf"]
-    had = f.count(is_yes(braf).to_numpy()) > 0
+    had, may_have = braf_lines(f)
     open_lines = braf.isna().to_numpy()
-    maybe = f.count(open_lines) > 0
     v600 = column(f, "braf_v600")
     # Classifying an agent decides it as well as the V600 status does (audit, session 15: it
     # asked for a bare "therapies.agents").
@@ -297,12 +296,12 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
     # The BRAF lines named, whether I2 counts them or not (audit 28D: an adjuvant BRAF line listed as
     # "not counted" beside a bare "prior BRAF inhibitor" read as a contradiction).
     values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks, "v600_asks": v600_asks,
-              "braf_lines": line_labels(f, is_yes(braf).to_numpy(), "")}
+              "braf_lines": line_labels(f, is_yes(braf).to_numpy())}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
         Rule(had, P, "prior BRAF inhibitor (any line counts for it): {braf_lines}"),
-        Rule((v600 == "mutant") & ~maybe, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
-        Rule(v600.isna() & ~maybe, U, "BRAF V600 status not recorded", "patients.braf_v600"),
+        Rule((v600 == "mutant") & ~may_have, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
+        Rule(v600.isna() & ~may_have, U, "BRAF V600 status not recorded", "patients.braf_v600"),
         Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: {unclassified}",
              "{v600_asks}"),
         Rule(True, U, "BRAF inhibitor exposure unclear: {unclassified}", "{asks}"),
@@ -399,7 +398,7 @@ def reading_evidence(f: Facts, p: CriteriaParams, parts: Sequence[Part], codes: 
     passed, failed = np.flatnonzero(changed & (codes == CODE[P])), np.flatnonzero(changed & (codes == CODE[F]))
     if not len(passed) and not len(failed):
         return combined.evidence
-    unclear = line_labels(f, uncertain, "").cast(TEXT)
+    unclear = line_labels(f, uncertain).cast(TEXT)
 
     def said(lead: str, rows: np.ndarray, detail: list[pa.Array]) -> pa.Array:
         pieces = [pa.scalar(lead, TEXT), unclear.take(rows), pa.scalar(" are read", TEXT), *detail]

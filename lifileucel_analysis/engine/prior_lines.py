@@ -9,9 +9,9 @@ or its stop reason / best response is blank (read as showing progression or not)
 ``pass`` when every combination of readings passes, ``fail`` when none does, else
 ``unknown`` (spec section 2).
 
-Only the few uncertain lines are expanded: each line is crossed with the 16 readings of its
-four uncertain facts as rows, impossible readings dropped, and the readings reduced per
-line to a handful of "can / must" flags. Because different lines' blanks are independent,
+Every line is crossed with the 16 readings of its four facts as a lines x 16 mask, in which
+a recorded fact allows only its own value and a blank one both, and the mask is reduced per
+line to a handful of "can / must" flags (a line without blanks allows one reading). Because different lines' blanks are independent,
 whether *some* reading passes is then decided by trying each line as the most recent
 counted one (lines after it must be able not to count; the count interval and an
 anti-PD-(L)1 line below it must fit), and whether some reading fails part by part. No loop
@@ -232,13 +232,21 @@ def i2_readings(f: Facts, p: CriteriaParams, ordered: tuple[np.ndarray, LineOrde
     return Readings(some_pass=per_patient & braf_pass, some_fail=some_fail, fail_routes=routes)
 
 
+def braf_lines(f: Facts) -> tuple[np.ndarray, np.ndarray]:
+    """Per patient: (a line surely has a BRAF inhibitor, a line may have one: its agents unclassified).
+
+    Any line counts for the BRAF part, whatever its setting; both I2's decision (:func:`_braf`)
+    and its sentence (:func:`.prior_line_evidence.braf_part`) read these.
+    """
+    braf = f.lines["braf"]
+    surely_had = f.count(is_yes(braf).to_numpy(dtype=bool)) > 0
+    return surely_had, f.count(yes_or_blank(braf).to_numpy(dtype=bool)) > 0
+
+
 def _braf(f: Facts, p: CriteriaParams) -> tuple[np.ndarray, np.ndarray]:
     """The optional BRAF part: (some reading passes, some reading fails)."""
     if not p.require_braf_inhibitor_if_v600:
         return np.ones(f.n, dtype=bool), np.zeros(f.n, dtype=bool)
-    braf = f.lines["braf"]
-    pos = f.lines["pos"].to_numpy()
-    can = np.bincount(pos, weights=yes_or_blank(braf).to_numpy(dtype=bool), minlength=f.n) > 0
-    must = np.bincount(pos, weights=is_yes(braf).to_numpy(dtype=bool), minlength=f.n) > 0
+    must, can = braf_lines(f)
     v600 = f.patients["braf_v600"]
     return (v600 != "mutant").to_numpy() | can, (v600 != "wildtype").to_numpy() & ~must

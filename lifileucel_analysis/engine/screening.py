@@ -20,7 +20,7 @@ from .evidence import TEXT, Part, Text, as_arrow, text_series
 from .outcome import CODE, Outcome, codes_to_labels
 from .parameters import CriteriaParams, load_params
 from .waivers import CRITERION_DTYPE, apply_overrides
-from ..contract.schema import CRITERION_IDS
+from ..contract.schema import ALL_SITES, CRITERION_IDS
 
 VERDICTS = ("eligible", "pending", "ineligible")
 VERDICT_DTYPE = pd.CategoricalDtype(list(VERDICTS))
@@ -78,8 +78,8 @@ class ScreeningResult:
         return table.astype({"patients": "int64"})
 
     def for_site(self, site_id: str) -> ScreeningResult:
-        """Return the result restricted to one site (``"all"`` returns the whole result)."""
-        if site_id == "all":
+        """Return the result restricted to one site (:data:`.schema.ALL_SITES`, ``"all"``, returns the whole result)."""
+        if site_id == ALL_SITES:
             return self
 
         def keep(frame: pd.DataFrame) -> pd.DataFrame:

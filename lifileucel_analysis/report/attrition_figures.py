@@ -113,7 +113,7 @@ def outcome_counts_chart(result: ResultLike, title: str = "Criterion outcomes") 
     """
     from ..engine.outcome import LABELS as OUTCOMES
     from .figure_style import OUTCOME_COLORS, OUTCOME_LABELS, criterion_tick_label
-    from .summaries import criterion_labels
+    from .summaries import labels_of_run
 
     outcomes = result.outcomes.assign(criterion_id=result.outcomes["criterion_id"].astype(str),
                                       outcome=result.outcomes["outcome"].astype(str))
@@ -130,7 +130,7 @@ def outcome_counts_chart(result: ResultLike, title: str = "Criterion outcomes") 
         for outcome in OUTCOMES:
             ax.barh(y, counts[outcome], left=left, color=OUTCOME_COLORS[outcome], label=OUTCOME_LABELS[outcome])
             left += counts[outcome].to_numpy()
-        labels = criterion_labels(result)
+        labels = labels_of_run(result)
         ax.set_yticks(y, [criterion_tick_label(c, labels) for c in counts.index])
         ax.invert_yaxis()
         ax.set_xlabel(f"patients (of {n} screened)")

@@ -16,8 +16,8 @@ import pandas as pd
 from ..contract.messages import ShownAsMessage
 from ..engine.catalog import CATALOG
 
-__all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "changes_sentence", "choose_runs", "criteria_differ", "cut_days",
-           "latest_run", "patient_changes", "pick_run", "previous_run", "site_counts"]
+__all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "NoSuchRunError", "changes_sentence", "choose_runs",
+           "criteria_differ", "cut_days", "latest_run", "patient_changes", "pick_run", "previous_run", "site_counts"]
 
 CHANGE_COLUMNS = ["site_id", "patient_id", "change", "verdict_before", "verdict_after", "newly_failed",
                   "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]

@@ -27,8 +27,8 @@ from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
 from .screening_inputs import InputNotFoundError, resolve_input_path
 
-__all__ = ["CRITERIA_DIR", "CRITERIA_SUBDIR", "DIFFERENCE_COLUMNS", "compare_files", "criteria_versions",
-           "difference_counts", "differences", "resolve_criteria"]
+__all__ = ["CRITERIA_DIR", "CRITERIA_SUBDIR", "DIFFERENCE_COLUMNS", "compare_files", "criteria_table",
+           "criteria_versions", "difference_counts", "differences", "resolve_criteria"]
 
 CRITERIA_SUBDIR = Path("params", "criteria")
 """Where a project keeps its criteria versions and what-if files, relative to its root."""

@@ -50,8 +50,8 @@ from .criteria_impact_tables import (
     verdict_reconciliation,
 )
 from .downloads import CRITERIA_IMPACT_DOWNLOAD_KINDS, CRITERIA_IMPACT_NOTEBOOK, download_name
-from .eligibility_report import PAGE_ROWS, EligibilityReport, criteria_parameter_table
-from .html_tables import HtmlTable, Markup, Tables
+from .eligibility_report import EligibilityReport, criteria_parameter_table
+from .html_tables import PAGE_ROWS, HtmlTable, Markup, Tables
 from .provenance import display_given, display_path, sha256_file
 from .screening_inputs import screen_files
 from .worklist import data_currency

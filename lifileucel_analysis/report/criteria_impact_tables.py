@@ -29,7 +29,7 @@ from ..paths import CRITERIA_PARAMS
 from .criteria_compare import DIFFERENCE_COLUMNS, differences, resolve_criteria
 from .criterion_impact import IMPACT_COLUMNS, criterion_impact
 from .provenance import display_path
-from .screening_inputs import ScreenedInputs, is_blank
+from .screening_inputs import ScreenedInputs, not_given
 from .summaries import ReconciliationError, reconcile, share_of
 
 __all__ = ["SAME_VERDICT", "UNCHANGED", "ComparedCriteria", "criteria_name", "difference_table",
@@ -89,7 +89,7 @@ def screen_compared(inputs: ScreenedInputs, compare_with: str | Path | None,
     ParamsError
         When it is not a usable criteria file.
     """
-    if is_blank(compare_with):
+    if not_given(compare_with):
         return None
     _, path = resolve_criteria(str(compare_with), base, what="compare_with")
     path = CRITERIA_PARAMS if path is None else path  # "default": the file, so that pages can name and hash it

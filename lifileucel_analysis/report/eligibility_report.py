@@ -39,17 +39,12 @@ from . import attrition, attrition_figures, figure_texts, figures, oversight, pa
 from . import history_figures, since_last_cut, summaries, table_one
 from .collection_list import FIELD_SUMMARY_NOTE, collection_list, fields_by_field
 from .downloads import download_name
-from .html_tables import Heading, HtmlTable, Markup, Tables
+from .html_tables import PAGE_ROWS, Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
-from .screening_inputs import ScreenedInputs, is_blank, resolve_input_path, screen_files
+from .screening_inputs import ScreenedInputs, not_given, resolve_input_path, screen_files
 from .worklist import WORKLIST_NOTE, DataCurrency, data_currency, mark_changes, plain_worklist
 
-PAGE_ROWS = 500
-"""Per-patient tables show at most this many rows (those needing action first); the download has all.
-The program screens hundreds of patients: 500 lists every one of the demo's 400 on the page
-(200 left the newest half of the screening log to the download; audit, session 16), and a
-page of 20,000 patients stays within docs/report-scale.md's 2 MB."""
 GRID_MAX_PATIENTS = 600
 """Above this many patients the outcome grid becomes criterion x outcome counts (rows would be < 1 px)."""
 PATH_ARGUMENTS: tuple[str, ...] = ("dataset", "criteria_params", "history")
@@ -140,7 +135,7 @@ class EligibilityReport:
         site = ALL_SITES if site is None else site
         page_parts.check_site(site, page)  # before anything is read
         page_parts.check_page_site(page, site)
-        history_path = None if is_blank(history) else resolve_input_path(history, Path(), what="run history")
+        history_path = None if not_given(history) else resolve_input_path(history, Path(), what="run history")
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
         report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
                                  criteria_params_path=inputs.criteria_params_path, arguments=arguments)

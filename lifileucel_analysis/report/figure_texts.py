@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..engine.screening import VERDICTS
 from . import site_summaries, summaries
 from .attrition import attrition_table, failure_sets
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:  # the protocol, for type checkers only
 
 def _verdict_counts(result: ResultLike) -> str:
     verdict = result.verdicts["verdict"].astype(str)
-    return ", ".join(f"{int((verdict == v).sum())} {v}" for v in ("eligible", "pending", "ineligible"))
+    return ", ".join(f"{int((verdict == v).sum())} {v}" for v in VERDICTS)
 
 
 def _top(frame: pd.DataFrame, count: str, n: int = 3) -> str:

@@ -221,7 +221,7 @@ def failure_reasons_chart(result: ResultLike, title: str = "Failure reasons") ->
         for label, column, offset, color in specs:
             bars = ax.barh(y + offset, reasons[column], height=height, color=color, label=label)
             ax.bar_label(bars, padding=2, fontsize=8)
-        labels = summaries.criterion_labels(result)
+        labels = summaries.labels_of_run(result)
         ax.set_yticks(y, [criterion_tick_label(c, labels) for c in reasons["criterion_id"]])
         ax.invert_yaxis()
         ax.set_xlabel("patients")
@@ -249,7 +249,7 @@ def unknown_rate_chart(result: ResultLike, title: str = "Unknown rate per criter
         bars = ax.barh(y, 100 * rates["unknown_rate"], color=OKABE_ITO["orange"], label="unknown")
         ax.bar_label(bars, labels=[f"{k} ({r:.1%})" for k, r in zip(rates["unknown"], rates["unknown_rate"])],
                      padding=2, fontsize=8)
-        labels = summaries.criterion_labels(result)
+        labels = summaries.labels_of_run(result)
         ax.set_yticks(y, [criterion_tick_label(c, labels) for c in rates["criterion_id"]])
         ax.invert_yaxis()
         ax.set_xlabel("% of screened patients with the criterion unknown")

@@ -48,6 +48,11 @@ COLUMN_TITLES: dict[str, str] = {
     "collected": "collected (date or note)",
 }
 """Column headers as shown; any other column is shown with ``_`` replaced by a space."""
+PAGE_ROWS = 500
+"""Per-patient tables show at most this many rows (those needing action first); the download has all.
+The program screens hundreds of patients: 500 lists every one of the demo's 400 on the page
+(200 left the newest half of the screening log to the download; audit, session 16), and a
+page of 20,000 patients stays within docs/report-scale.md's 2 MB."""
 
 
 @dataclass(frozen=True)

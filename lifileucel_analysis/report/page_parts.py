@@ -20,15 +20,10 @@ import pandas as pd
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from ..engine.parameters import ParamsError
+from ..engine.screening import VERDICTS
 from .downloads import DOWNLOAD_FORMATS, DOWNLOAD_KINDS, download_name
 from .html_tables import HtmlTable, Markup
 
-PAGES: dict[str, str] = {
-    "site_summary": "Site summary",
-    "eligibility_report": "Eligibility report",
-    "program_overview": "Program overview",
-}
-"""Notebooks whose pages link to each other, and their titles."""
 PAGES_WITH_WORKLIST: tuple[str, ...] = ("site_summary", "eligibility_report")
 """Pages that show the pending worklist (the program overview points to its download)."""
 ABBREVIATIONS: dict[str, str] = {
@@ -112,7 +107,7 @@ def page_header(report: object, page: str) -> Markup:
     check_page_site(page, report.site)
     verdicts = report.result.verdicts["verdict"].astype(str)
     n = len(verdicts)
-    counts = {v: int((verdicts == v).sum()) for v in ("eligible", "pending", "ineligible")}
+    counts = {v: int((verdicts == v).sum()) for v in VERDICTS}
     where = ('see the <a href="#Pending-worklist">pending worklist</a> or download it below.'
              if page in PAGES_WITH_WORKLIST else "download the pending worklist below.")
     action = [f"<strong>{counts['pending']:,} pending</strong> patient(s) need data: {where}" if counts["pending"]

@@ -80,7 +80,7 @@ class ScreenedInputs:
     drugs_path: Path | None = None
 
 
-def is_blank(value: str | Path | None) -> bool:
+def not_given(value: str | Path | None) -> bool:
     """Whether a path parameter asks for its default (``None``, ``""`` or only spaces)."""
     return value is None or str(value).strip() == ""
 
@@ -110,7 +110,7 @@ def resolve_input_path(value: str | Path | None, default: Path, base: Path | Non
     InputNotFoundError
         When the path exists in none of the places tried, naming each of them.
     """
-    if is_blank(value):
+    if not_given(value):
         return default
     path = Path(value).expanduser()
     candidates = [path] if path.is_absolute() else [(base or Path.cwd()) / path, PROJECT_ROOT / path]
@@ -214,12 +214,12 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
         problem = Problem(DATASET, None, None, str(dataset), MSG_NO_DATASET.format(where=where,
                                                                                    or_root=" or the project root"))
         raise ContractError([problem], str((base or Path.cwd()) / Path(str(dataset)).expanduser())) from None
-    params_path = None if is_blank(criteria_params) else resolve_input_path(
+    params_path = None if not_given(criteria_params) else resolve_input_path(
         criteria_params, DEMO_DATASET, base, what="criteria parameters")
     cut_on = parse_cut_date(cut_date)
     params = load_params(params_path)
     drug_table, drugs_path = None, None
-    if not is_blank(drugs):
+    if not not_given(drugs):
         from ..contract.drug_file import read_drug_file
 
         drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")

@@ -24,7 +24,7 @@ from ..engine.screening import VERDICTS, ScreeningResult, verdict_of
 from ..engine.waivers import attribution
 from .sdtm_subjects import subjects_of
 
-__all__ = ["Screening", "SdtmInputError", "is_result_folder", "load_screening", "read_result_folder",
+__all__ = ["Screening", "SdtmInputError", "in_key_order", "is_result_folder", "load_screening", "read_result_folder",
            "refuse_other_criteria", "refuse_rows", "screening_from_result", "with_subjects_of"]
 
 

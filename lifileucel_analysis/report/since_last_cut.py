@@ -38,15 +38,13 @@ from ..engine.screening import VERDICTS
 from .changes import CHANGE_COLUMNS, cut_days, patient_changes, pick_run, previous_run, site_counts
 from .downloads import CHANGE_COLUMNS_SHOWN as PAGE_CHANGE_COLUMNS
 from .downloads import download_name
-from .html_tables import HtmlTable, Markup, Tables, escape
+from .html_tables import PAGE_ROWS, HtmlTable, Markup, Tables, escape
 from .provenance import display_history
 from .screening_inputs import ScreenedInputs
 
 __all__ = ["PAGE_CHANGE_COLUMNS", "CutComparison", "HistoryView", "compare_with_previous", "criterion_counts",
            "display_history", "kind_counts", "over_cuts_sentence", "previous_run", "section", "verdicts_over_cuts"]
 
-PAGE_ROWS = 500
-"""Patients shown on the page (as every per-patient table); the download has them all."""
 CHANGES_DOWNLOAD = "changes"
 """Download kind of the per-patient changes (``<name>-changes.xlsx`` / ``.csv`` beside the page)."""
 RUN_ID_SHOWN = 8

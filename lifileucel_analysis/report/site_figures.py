@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from ..contract.schema import CRITERION_IDS, SITE_IDS
+from ..contract.schema import ALL_SITES, CRITERION_IDS, SITE_IDS
 from ..engine.screening import VERDICTS
 from . import site_summaries
 from .figure_style import (
@@ -42,8 +42,8 @@ def site_comparison_chart(result: ResultLike, title: str = "Eligible share by si
     points (``ax.lines[0]``) are the shares in percent of :func:`.site_summaries.site_table`.
     """
     table = site_summaries.site_table(result, sites=list(SITE_IDS), with_total=True)
-    total = table[table["site_id"] == "all"].iloc[0]
-    sites = table[table["site_id"] != "all"].reset_index(drop=True)
+    total = table[table["site_id"] == ALL_SITES].iloc[0]
+    sites = table[table["site_id"] != ALL_SITES].reset_index(drop=True)
     with figure_style():
         fig = new_figure((10, 5))
         ax = fig.add_subplot(label="sites")

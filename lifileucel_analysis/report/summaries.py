@@ -20,7 +20,7 @@ works (the unit tests build small ones by hand):
   ``unknown``, ``waived``;
 - ``missing_data``, ``waivers``, ``findings``, ``n_in``;
 - ``params``: the criteria parameters, which fill in the criteria's labels (a changed
-  limit changes the label in every table and figure: :func:`criterion_labels`).
+  limit changes the label in every table and figure: :func:`labels_of_run`).
 
 Conventions: counts are ``int``; shares and rates are fractions in ``[0, 1]`` (the report
 layer turns them into percentages); a denominator of zero gives ``NaN``, never a
@@ -68,7 +68,7 @@ class ReconciliationError(RuntimeError):
 # --------------------------------------------------------------------------- helpers
 
 
-def criterion_labels(result: ResultLike) -> dict[str, str]:
+def labels_of_run(result: ResultLike) -> dict[str, str]:
     """Short names of the criteria for tables and figure axes, with the run's limits filled in.
 
     ``{criterion_id: label}`` in record order, from the catalog's label templates and
@@ -87,7 +87,7 @@ def share_of(count: pd.Series | int, total: pd.Series | int) -> pd.Series | floa
 
 def _criterion_frame(result: ResultLike) -> pd.DataFrame:
     """One row per criterion in record order: ``criterion_id``, ``criterion`` (short label)."""
-    labels = criterion_labels(result)
+    labels = labels_of_run(result)
     return pd.DataFrame({"criterion_id": list(CRITERION_IDS), "criterion": [labels[c] for c in CRITERION_IDS]})
 
 
@@ -217,7 +217,7 @@ def failure_details(result: ResultLike) -> pd.DataFrame:
     """
     failed = result.outcomes[result.outcomes["outcome"].astype(str) == "fail"]
     frame = failed[["patient_id", "site_id", "criterion_id", "evidence"]].copy()
-    frame.insert(3, "criterion", frame["criterion_id"].astype(str).map(criterion_labels(result)))
+    frame.insert(3, "criterion", frame["criterion_id"].astype(str).map(labels_of_run(result)))
     return _sort_by_patient_and_criterion(frame)
 
 
@@ -241,7 +241,7 @@ def waivers_table(result: ResultLike) -> pd.DataFrame:
                "approved_date", "reason"]
     # What was waived beside who waived it: a monitor reads the value (audit 22C: the table said "fail" only).
     frame = result.waivers[columns].rename(columns={"original_evidence": "waived_finding"})
-    frame.insert(3, "criterion", frame["criterion_id"].astype(str).map(criterion_labels(result)))
+    frame.insert(3, "criterion", frame["criterion_id"].astype(str).map(labels_of_run(result)))
     return _sort_by_patient_and_criterion(frame)
 
 
@@ -309,7 +309,7 @@ def failure_combinations(result: ResultLike, top: int = TOP_COMBINATIONS) -> pd.
         ``patients``, ``share`` (of ineligible patients); most frequent first.
     """
     sets = failure_sets(result, top=top)
-    labels = criterion_labels(result)
+    labels = labels_of_run(result)
     frame = pd.DataFrame({
         "combination": [" + ".join(ids) if ids else name for ids, name in zip(sets["criteria"], sets["combination"])],
         "criteria": [" + ".join(labels.get(c, c) for c in ids) for ids in sets["criteria"]],

@@ -97,7 +97,7 @@ def currency_of(latest_consent: pd.Timestamp | None, cut_date: object = None) ->
     return DataCurrency(pd.Timestamp(latest_consent), "latest consent date in the data; no data cut date given")
 
 
-def lab_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
+def worklist_window(consent: pd.Series, lymphodepletion: pd.Series, lookback_days: int) -> pd.Series:
     """The lab window of each patient as the engine words it (:func:`..engine.lab_part_rules.window_text`:
     ``2022-06-14 to 2022-07-12``; with a blank consent date, from ``lookback_days`` before NMA-LD), so
     that the worklist, its reasons and the fields-to-collect file give one window (review 26B)."""
@@ -218,7 +218,7 @@ def worklist_rows(result: ResultLike, patients: pd.DataFrame) -> pd.DataFrame:
     ld = patients["lymphodepletion_date"].reset_index(drop=True)
     ld_at = _positions(ids, patients["patient_id"])
     patient_ld = ld.take(np.maximum(ld_at, 0)).where(ld_at >= 0).reset_index(drop=True)
-    window = lab_window(frame["consent_date"], patient_ld, result.params.lab_lookback_days)
+    window = worklist_window(frame["consent_date"], patient_ld, result.params.lab_lookback_days)
     fields = _first_asked(work["fields"].reset_index(drop=True), row_patient)
     asked = np.flatnonzero(fields.to_numpy() != "")  # rows left with a field to collect
     collect, nfields = _collect_text(fields.iloc[asked].reset_index(drop=True), pa.array(window, type=TEXT),

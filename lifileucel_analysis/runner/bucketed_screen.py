@@ -313,11 +313,11 @@ def _record(history: str | Path, layout: BucketedDataset, options: ScreenOptions
     from ..engine.parameters import load_params
     from ..paths import DEMO_DATASET
     from ..report.run_history import history_rows, new_run_record, record_run_parts
-    from ..report.screening_inputs import is_blank, resolve_input_path
+    from ..report.screening_inputs import not_given, resolve_input_path
 
     cut_date = parse_cut_date(options.cut_date)
     # The same file the buckets' screens read (one path rule), so the run ID is the plain screen's.
-    drugs = None if is_blank(options.drugs) else sha256_file(
+    drugs = None if not_given(options.drugs) else sha256_file(
         resolve_input_path(options.drugs, DEMO_DATASET, what="drug dictionary"))
     record = new_run_record(layout.source_sha256, load_params(options.params), options.params is not None, cut_date,
                             drugs_sha256=drugs)

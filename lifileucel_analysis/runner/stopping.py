@@ -27,8 +27,8 @@ from types import FrameType
 
 from ..contract.output_lock import pid_alive
 
-__all__ = ["OWNER_FILE", "BuildInterrupted", "child_pids", "remove_stale_stages", "signals_stop_the_build",
-           "stop_descendants", "stop_pool", "watch_parent"]
+__all__ = ["BuildInterrupted", "OWNER_FILE", "child_pids", "mark_stage", "remove_stale_stages",
+           "signals_stop_the_build", "stop_descendants", "stop_pool", "watch_parent"]
 
 OWNER_FILE = ".building-pid"
 """In a staging folder: the PID of the build writing it."""

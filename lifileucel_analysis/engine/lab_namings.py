@@ -28,7 +28,8 @@ from ..contract.schema import TABLES, empty_frame
 from .lab_open_tests import OPEN_TEST, possible_tests
 
 MAX_READINGS = 1024
-"""Readings of one patient's rows without a test taken together (seven rows of two tests each, 128)."""
+"""At most this many readings of one patient's rows without a test are taken together (seven rows
+that may each be one of two tests give 2**7 = 128); a patient with more keeps I7 as read part by part."""
 
 
 @dataclass(frozen=True)
