@@ -84,6 +84,9 @@ def test_a_waiver_without_a_date_may_postdate_a_data_cut() -> None:
                                "mg/day > 10")
     assert field_label(row["missing"]) == "approval date of the waiver of E6"
     assert screen(kept).waivers.empty
+    # The finding says what the outcome shows (audit 36A: it said "not applied there", as if the fail stood).
+    finding = screen(kept).findings.set_index("column").loc["approved_date", "finding"]
+    assert "a fail or unknown it waives is unknown there" in finding and "not applied" not in finding
     # Without a cut the same waiver applies.
     assert outcome(screened(case_tables({"steroid_mg_per_day": 15}, patient_id="A",
                                         overrides=[{"criterion_id": "E6", "approved_date": None}])),

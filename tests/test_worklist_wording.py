@@ -360,7 +360,7 @@ def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
     # 2024-08-31 + 6 calendar months = 2025-02-28: a recurrence on 2025-03-01 is outside.
     # Audit, session 15: I2 said only "0 counted prior line(s) < 1", I3 alone said why.
     why = ("not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end "
-           "2024-08-31")
+           "2024-08-31 (the window ended 2025-02-28)")
     late = line(1, **ADJUVANT_AUGUST, recurrence_date="2025-03-01")
     assert outcome_of("I2", therapies=[late]) == (
         "fail", f"0 counted prior line(s) < 1; {why}; no anti-PD-(L)1 in any counted line", "")
@@ -899,7 +899,8 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
 @pytest.mark.parametrize(("recurrence", "end", "if_so"), [
     # End 2024-06-30 + 6 calendar months = 2024-12-30: within, after, on therapy (no end).
     ("2024-12-30", "2024-06-30", "it qualifies: recurrence on therapy or within 6 months of its end"),
-    ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 more than 6 months after its end 2024-06-30"),
+    ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 more than 6 months after its end 2024-06-30 "
+                                 "(the window ended 2024-12-30)"),
     ("2024-12-31", None, "it qualifies: recurrence on therapy or within 6 months of its end"),
 ])
 def test_a_line_that_may_be_adjuvant_says_what_its_dates_would_make_of_it(
@@ -925,7 +926,7 @@ def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make
     both = ("line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within 6 months of its end); "
             "line 2 (nivolumab) (if so, unclear: end date not recorded although stopped (completed), recurrence "
             "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 more than 6 months "
-            "after its end 2024-06-30)")
+            "after its end 2024-06-30 (the window ended 2024-12-30))")
     assert outcome_of("I3", therapies=lines)[:2] == (
         "pass", "may have an adjuvant/neoadjuvant anti-PD-(L)1 line (setting blank: therapies.setting): "
                 f"{both}; none is recorded as one, and I3 never blocks")

@@ -188,9 +188,15 @@ def _by_case(cases: np.ndarray, table: dict[WindowCase, pd.Series | str], index:
 
 def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line, why its recurrence is outside the window, for evidence: "recurrence 2025-03-01 more than
-    6 months after its end 2024-08-31" (I2's lines not counted, I3's lines that may be adjuvant)."""
+    6 months after its end 2024-08-31 (the window ended 2025-02-28)" (I2's lines not counted, I3's lines
+    that may be adjuvant).
+
+    The window's last day is said because calendar months end on different days: 6 months after
+    31 August is 28 February, and a reader counting days would not find it (audit 36A).
+    """
+    last_day = iso_dates(lines["end_date"] + pd.DateOffset(months=months)).astype(str)
     return ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
-            "its end " + iso_dates(lines["end_date"]).astype(str))
+            "its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
 
 
 def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:

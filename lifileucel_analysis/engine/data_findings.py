@@ -278,8 +278,9 @@ def lab_findings(f: Facts) -> list[pd.DataFrame]:
 OVERRIDE_BLANKS: dict[str, str] = {
     "approved_by": "who approved the waiver is not recorded: that alone does not stop it (each override row is a "
                    "documented waiver); record the approver so that its role can be checked",
-    "approved_date": "the waiver's approval date is not recorded (at a data cut it may postdate the cut, so it is "
-                     "not applied there)",
+    # Audit 36A: "not applied there" read as if a fail simply stood; a fail or unknown it waives is unknown.
+    "approved_date": "the waiver's approval date is not recorded (at a data cut it may postdate the cut: a fail or "
+                     "unknown it waives is unknown there, until the date is recorded)",
     "reason": "the waiver's reason is not recorded",
 }
 """What a blank cell of an override row means for the waiver (:func:`.waivers.apply_overrides`)."""
