@@ -259,7 +259,38 @@ def _above_both(limits: tuple[float, float], condition_field: str) -> str:
 
 def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
-    """A lab with an upper limit that is raised when a patient condition is present."""
+    """A lab with an upper limit that is raised when a patient condition is present (AST and ALT with
+    liver metastases, total bilirubin with Gilbert syndrome): one I7 part.
+
+    Fails where the most favourable reading of the counting day is above the limit that applies
+    (the raised one whatever the condition, or the normal one with the condition recorded ``no``);
+    passes where the least favourable reading is within it; otherwise unknown, naming what
+    decides it, the condition's blank cell included where it would.
+
+    Parameters
+    ----------
+    lab : LabResult
+        The counting day's result of this test per patient (:func:`.lab_results.latest_labs`).
+    name : str
+        The test as sentences name it ("AST").
+    unit : str
+        Written after each limit (" x ULN", " mg/dL").
+    limits : tuple of float
+        The normal and the raised limit.
+    condition : pandas.Series
+        Per patient, the yes/no column that raises the limit (blank = not recorded).
+    condition_field : str
+        That column's name, as sentences and requests give it ("liver_metastases").
+    test : str
+        The lab code requests ask for ("ast").
+    window : Window
+        The days a result counts in (:func:`lab_window`).
+
+    Returns
+    -------
+    Part
+        Outcome codes, evidence and fields to collect per patient.
+    """
     normal, raised = limits
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
