@@ -644,9 +644,12 @@ CASES: list[Case] = [
     Case("orphan-rows-in-child-tables", csv_folder(lab("P9", "anc", "2", "10^9/L", "2025-02-20"),
                                                    add_row("therapies", like=0, patient_id="P7")), 2,
          ("labs row 22, column patient_id: value 'P9'", "therapies row 4, column patient_id: value 'P7'",
-          "no such patient")),
+          "no such patient"), absent=("another letter case",)),
+    # Audit 36B: the message now says that the patients table has the ID in another letter case.
     Case("patient-ids-are-case-sensitive", csv_folder(cell("labs", 0, "patient_id", "p1")), 2,
-         ("labs row 1, column patient_id: value 'p1'", "no such patient")),
+         ("labs row 1, column patient_id: value 'p1': no such patient: this patient_id is not in the patients "
+          "table; the patients table has it in another letter case, and IDs are compared exactly: write it as "
+          "there",)),
     # --- dates ----------------------------------------------------------------------------
     Case("unparseable-dates", csv_folder(cell("patients", 0, "consent_date", "tomorrow"),
                                          cell("patients", 1, "consent_date", "2025/03/01"),

@@ -86,6 +86,11 @@ def test_the_text_of_a_number_is_what_was_typed() -> None:
                                                 "34.20000000000001", "0.00001"]
 
 
+def test_a_typed_negative_zero_reads_as_zero() -> None:
+    # Audit 36B: "steroid -0 mg/day <= 10"; the contract's ranges allow 0, and -0 is that value.
+    assert decimal_text(np.array([-0.0, -0.5, 0.0])).to_pylist() == ["0", "-0.5", "0"]
+
+
 # --- canonical_bounds: a converted result keeps its exact side of every limit ----------------
 
 LIMITS = {"anc": (Fraction(1),), "platelets": (Fraction(100),), "hemoglobin": (Fraction(9),),

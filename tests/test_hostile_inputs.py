@@ -31,6 +31,7 @@ from openpyxl import Workbook
 
 from lifileucel_analysis.contract import schema
 from lifileucel_analysis.contract.reading import table_files
+from lifileucel_analysis.contract.table_header import MAX_COLUMNS
 from lifileucel_analysis.paths import PROJECT_ROOT
 from lifileucel_analysis.report.provenance import dataset_fingerprint
 from lifileucel_analysis.runner.plan import ReportParamsError, load_report_plan
@@ -369,17 +370,50 @@ def test_a_valid_five_thousand_patient_dataset_screens_within_the_limit(tmp_path
     assert len((tmp_path / "out" / "verdicts.csv").read_text(encoding="utf-8").splitlines()) == 1 + 5_000
 
 
-def test_a_hundred_thousand_extra_columns_give_a_one_line_note(tmp_path: Path) -> None:
+def widened(extra: list[str], header_only: bool = False) -> Callable[[str], str]:
+    """A table's text with ``extra`` columns after its own (blank in every row unless ``header_only``)."""
     def widen(text: str) -> str:
         lines = text.splitlines()
-        extra = [f"x{i}" for i in range(100_000)]
-        return "\n".join([",".join([lines[0], *extra])] + [line + "," * len(extra) for line in lines[1:]]) + "\n"
+        rows = lines[1:] if header_only else [line + "," * len(extra) for line in lines[1:]]
+        return "\n".join([",".join([lines[0], *extra]), *rows]) + "\n"
+    return widen
 
-    run = run_cli("screen", str(csv_edit("toxicities", widen)(tmp_path)), "--out", str(tmp_path / "out"))
+
+def test_two_hundred_extra_columns_give_a_one_line_note(tmp_path: Path) -> None:
+    extra = [f"x{i}" for i in range(200)]
+    run = run_cli("screen", str(csv_edit("toxicities", widened(extra))(tmp_path)), "--out", str(tmp_path / "out"))
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "toxicities: ignored 100000 column(s) not in the data contract: x0, x1," in run.stderr
-    assert "x19 and 99,980 more" in run.stderr and "x20," not in run.stderr
+    assert "toxicities: ignored 200 column(s) not in the data contract: x0, x1," in run.stderr
+    assert "x19 and 180 more" in run.stderr and "x20," not in run.stderr
     assert len(run.stderr) < 4000
+
+
+@pytest.mark.parametrize(("extra", "header_only"), [
+    ([f"x{i}" for i in range(MAX_COLUMNS)], False),  # named columns, one past the limit with the table's own
+    ([""] * 5_242_880, True),  # a 5 MB header of commas: over 20 GB and 5 minutes before the limit (audit 36B)
+], ids=["named-columns", "five-megabytes-of-commas"])
+def test_a_csv_table_wider_than_the_limit_is_refused_before_it_is_parsed(extra: list[str], header_only: bool,
+                                                                          tmp_path: Path) -> None:
+    run = run_cli("screen", str(csv_edit("toxicities", widened(extra, header_only))(tmp_path)),
+                  "--out", str(tmp_path / "out"))
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert (f"toxicities.csv has more than {MAX_COLUMNS} columns: a table may have at most {MAX_COLUMNS}"
+            in run.stderr), run.stderr[-3000:]
+    assert not (tmp_path / "out").exists() and len(run.stderr) < 4000
+
+
+def test_a_parquet_table_wider_than_the_limit_is_refused_naming_its_width(tmp_path: Path) -> None:
+    def widen(tables: dict[str, pa.Table]) -> None:
+        table = tables["labs"]
+        for i in range(MAX_COLUMNS):
+            table = table.append_column(f"x{i}", pa.nulls(table.num_rows, pa.string()))
+        tables["labs"] = table
+
+    run = run_cli("screen", str(parquet_folder(tmp_path / "site", widen)), "--out", str(tmp_path / "out"))
+    width = len(schema.TABLES["labs"].columns) + MAX_COLUMNS
+    assert run.returncode == 2, run.stderr[-3000:]
+    assert f"labs.parquet has {width:,} columns: a table may have at most {MAX_COLUMNS}" in run.stderr
+    assert not (tmp_path / "out").exists()
 
 
 def test_running_out_of_memory_is_a_message_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:

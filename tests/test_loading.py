@@ -135,9 +135,11 @@ BAD_CELLS = [
     ("patients", 0, "consent_date", "03/02/2026", "use YYYY-MM-DD"),
     ("patients", 1, "consent_date", "2026-02-30", "no such calendar date"),
     ("patients", 0, "birth_date", "1960-5-1", "not an ISO date"),
-    ("patients", 0, "birth_date", "1960-05-01T00:00", "not an ISO date"),
+    ("patients", 0, "birth_date", "1960-05-01T00:00", "has a time of day: expected a date YYYY-MM-DD"),
+    ("patients", 0, "birth_date", "1960-05-01 12:30:00", "has a time of day: expected a date YYYY-MM-DD"),
     ("patients", 1, "site_id", "mayo", "unknown site code: expected one of honorhealth"),
     ("patients", 0, "sex", "m", "unknown code: expected one of female, male"),
+    ("patients", 0, "sex", ".", "a placeholder, not a value: leave the cell blank"),  # audit 36B
     ("patients", 0, "ajcc_stage", "V", "unknown code"),
     ("patients", 0, "ecog", "2.5", "not a whole number"),
     ("patients", 0, "ecog", "6", "out of range: expected a whole number >= 0 and <= 5"),
@@ -640,7 +642,9 @@ def test_workbook_date_cell_with_a_time_of_day_is_refused(tmp_path: Path) -> Non
     rows: dict[str, list[dict[str, object]]] = base_rows()  # type: ignore[assignment]
     rows["patients"][0]["consent_date"] = dt.datetime(2025, 3, 1, 14, 30)
     error = load_error(write_workbook(tmp_path / "d.xlsx", rows))
-    assert "patients row 1, column consent_date: value '2025-03-01 14:30:00': not an ISO date" in str(error)
+    # Audit 36B: it said "not an ISO date", as for a layout; the time of day is what to remove.
+    assert ("patients row 1, column consent_date: value '2025-03-01 14:30:00': has a time of day: expected a date "
+            "YYYY-MM-DD without time") in str(error)
 
 
 def test_workbook_missing_sheet_and_empty_sheet(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from lifileucel_analysis.contract.dataset import ContractError
 from lifileucel_analysis.contract.loading import load_dataset
 from lifileucel_analysis.contract.redcap_dictionary import dictionary_csv
 from lifileucel_analysis.contract.schema import TABLES
+from lifileucel_analysis.contract.table_header import MAX_COLUMNS
 from lifileucel_analysis.engine.screening import screen
 from lifileucel_analysis.paths import DEMO_DATASET
 
@@ -449,6 +450,18 @@ def test_an_export_without_identifiers_is_refused_naming_the_field(demo_export: 
         load_dataset(path)
     assert caught.value.n_problems == 1
     assert "instrument patients, field birth_date: field missing from the export" in str(caught.value)
+
+
+def test_an_export_wider_than_the_limit_is_refused_before_it_is_parsed(demo_export: Path, tmp_path: Path) -> None:
+    # The project's export has about 60 columns; thousands of empty ones cost pandas an object each (audit 36B).
+    lines = demo_export.read_text(encoding="utf-8").splitlines()
+    path = tmp_path / "wide.csv"
+    path.write_text("\n".join([lines[0] + "," * 100_000, *lines[1:]]) + "\n", encoding="utf-8")
+    with pytest.raises(ContractError) as caught:
+        load_dataset(path)
+    assert caught.value.n_problems == 1
+    assert f"the export has more than {MAX_COLUMNS} columns: a table may have at most {MAX_COLUMNS}" in str(
+        caught.value)
 
 
 def test_an_export_without_the_record_id_is_refused(demo_export: Path, tmp_path: Path) -> None:

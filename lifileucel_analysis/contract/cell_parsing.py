@@ -41,6 +41,8 @@ from .writing import format_csv_column
 __all__ = ["check_column", "normalise", "parse_id"]
 
 ISO_DATE_SHAPE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits: Python's \d also matches full-width ones
+ISO_DATE_WITH_TIME = ISO_DATE_SHAPE + r"[ t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+"""A date followed by a time of day (texts are compared in lower case, so ``T`` is ``t``)."""
 LARGEST_EXACT_INTEGER = 2.0**53
 # 2**53 itself is refused too: 2**53 + 1 parses to the same float, so it cannot be told apart.
 SECONDS_PER_DAY = 86_400
@@ -50,7 +52,7 @@ LOWER_CASE_TEXT: frozenset[tuple[str, str]] = frozenset({("therapies", "agents")
 FIRST_DATE = FIRST_DAY.astype("datetime64[s]")  # one range for the fast and the exact way
 LAST_DATE = LAST_DAY.astype("datetime64[s]")
 PLACEHOLDERS: frozenset[str] = frozenset({
-    "na", "n/a", "n.a.", "n.a", "nan", "null", "none", "nil", "-", "--", "?", "unknown", "unk", "missing",
+    "na", "n/a", "n.a.", "n.a", "nan", "null", "none", "nil", "-", "--", ".", "?", "unknown", "unk", "missing",
     "not recorded", "not done", "not available", "nd", "tbd",
 })
 """Spellings of "no value" that are refused with a hint to leave the cell blank (unless a valid code)."""
@@ -210,6 +212,10 @@ def _precise_message(text: str, column: ColumnSpec, message: str) -> str:
         return f"{MSG_NUMBER_SEPARATOR} {column.allowed}"
     if column.kind == "date" and message == MSG_NOT_ISO and re.fullmatch(r"[0-9]{4,5}(\.0)?", text):
         return MSG_DATE_SERIAL
+    # An Excel date cell with a time of day arrives as "2025-02-03 12:00:00" (audit 36B: "not an ISO
+    # date" sent the coordinator to the date's layout, which was right; the time was the problem).
+    if column.kind == "date" and message == MSG_NOT_ISO and re.fullmatch(ISO_DATE_WITH_TIME, text):
+        return MSG_TIME_OF_DAY
     return message
 
 

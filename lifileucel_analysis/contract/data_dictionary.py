@@ -145,7 +145,8 @@ Lenient where a person would expect it; these are read without a message:
   `ML/MIN`); codes are stored in the canonical spelling listed above;
 - a UTF-8 byte-order mark, Windows (CRLF) or old Mac (CR) line endings, quotes around any
   value, any column order;
-- whole numbers written as `2.0` in integer columns; numbers stored as text in Excel;
+- whole numbers written as `2.0` in integer columns, numbers in exponent notation (`1e3` is
+  1000, `1e0` is 1); numbers stored as text in Excel;
 - real Excel date cells (without a time of day) in date columns;
 - in Parquet, typed columns (`date32`/timestamp dates at midnight, booleans for yes/no,
   integer or floating numbers) as well as text columns;
@@ -154,7 +155,8 @@ Lenient where a person would expect it; these are read without a message:
 Lenient with a warning (in `ScreeningDataset.warnings`; the data are never used):
 
 - extra columns (for example names or record numbers): ignored, so they never reach the
-  typed frames or any report;
+  typed frames or any report (a table of more than 256 columns in all is refused before it
+  is read, whatever its format);
 - extra files in the folder or extra sheets in the workbook.
 
 Screened, with a data-quality finding (`findings.csv`) that names the cell:
@@ -216,7 +218,9 @@ dates, columns outside the contract) is in `docs/validation.md`.
   `TRUE`/`FALSE` cells read as `yes`/`no`; a number cell in a text or code column reads
   as its text (`0` for stage 0); a date cell with a time of day is refused.
 - A CSV row with more fields than the header is refused (an unquoted comma would shift
-  every later value); a row with fewer fields has its missing trailing cells blank. A
+  every later value), and so is a row with fewer (padding it with blank cells could turn a
+  recorded fact into "not recorded"); a line with no value at all (`,,`) is a row of blank
+  cells. A
   file separated by `;` or tabs is refused with a hint to save it comma-separated.
 - Row numbers count records, not file lines: a quoted value with a line break does not
   shift the rows after it.

@@ -49,6 +49,8 @@ MSG_DATE_RANGE = "implausible year (a typo?): expected a date from 1900-01-01 to
 
 # Tables and cross-references (:mod:`.validation`; a duplicate column also in :mod:`.reading`).
 MSG_NO_SUCH_PATIENT = "no such patient: this patient_id is not in the patients table"
+MSG_OTHER_CASE = ("the patients table has it in another letter case, and IDs are compared exactly: "
+                  "write it as there")
 MSG_ULN_NEEDED = "blank, but required for ast and alt: give the lab's upper limit of normal (uln) in U/L"
 MSG_ULN_NEEDED_NO_TEST = ("blank, but required: a result in U/L with a blank test is an ast or alt result, which needs "
                           "its upper limit of normal (uln) in U/L; give the uln (or the test and unit, if U/L is wrong)")

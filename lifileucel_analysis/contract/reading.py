@@ -26,7 +26,7 @@ from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
 from .findings import DATASET, MAX_PROBLEMS_PER_KIND, Findings
 from .messages import MSG_NO_DATASET, MSG_NO_HEADER, printable
 from .schema import TABLES
-from .table_header import HEADER_SEARCH_ROWS, header_problem, with_header
+from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, header_problem, too_many_columns, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
 
 __all__ = ["CONTROL_CHARACTER", "header_names", "read_raw", "read_raw_tables", "table_files"]
@@ -284,6 +284,8 @@ def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
         return None  # read_csv reports what is wrong with the file
     if not any(cell.strip() for row in first for cell in row):
         return f"{name} is {MSG_NO_HEADER}"
+    if any(len(row) > MAX_COLUMNS for row in first):  # before pandas makes an object of each column
+        return too_many_columns(name, f"more than {MAX_COLUMNS}")
     if len(first[0]) == 1 and any(separator in first[0][0] for separator in ";\t"):
         return (f"{name} is not comma-separated (';' or tab between column names): "
                 "save it as 'CSV UTF-8 (comma delimited)'")
@@ -354,6 +356,9 @@ def _read_parquet(path: Path, table: str, findings: Findings) -> pd.DataFrame | 
 
     try:
         schema = pq.read_schema(path)
+        if len(schema.names) > MAX_COLUMNS:
+            findings.add(table, too_many_columns(path.name, f"{len(schema.names):,}"))
+            return None
         # Code columns come back dictionary-encoded (as Parquet stores them), so checking
         # them costs one look-up per distinct value instead of one per row.
         arrow = pq.read_table(path, read_dictionary=_coded_text_columns(table, schema))

@@ -30,6 +30,7 @@ from .reading import CONTROL_CHARACTER, header_names
 from .validation import in_larger_file, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
+from .table_header import MAX_COLUMNS, too_many_columns
 
 REPEAT_INSTRUMENT = "redcap_repeat_instrument"
 REPEAT_INSTANCE = "redcap_repeat_instance"
@@ -138,6 +139,8 @@ def _read_export(path: Path) -> pd.DataFrame:
         line = text.count("\n", 0, control.start()) + 1
         raise fail(f"holds the control character U+{ord(control.group()):04X} on line {line}: a table is plain "
                    "text (tabs and line breaks only); remove it")
+    if len(header_names(path)) > MAX_COLUMNS:  # before pandas makes an object of each column
+        raise fail(too_many_columns("the export", f"more than {MAX_COLUMNS}"))
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except Exception as error:  # noqa: BLE001 - every parser error is a problem of the file

@@ -13,10 +13,23 @@ from .findings import Findings
 from .messages import MSG_DUPLICATE_COLUMN
 from .schema import TABLES
 
-__all__ = ["HEADER_SEARCH_ROWS", "blank_cell", "header_problem", "with_header"]
+__all__ = ["HEADER_SEARCH_ROWS", "MAX_COLUMNS", "WIDEST_TABLE", "blank_cell", "header_problem", "too_many_columns",
+           "with_header"]
 
 HEADER_SEARCH_ROWS = 20
 """Rows searched for a header that is not on the first row (a title or blank lines above it)."""
+WIDEST_TABLE = max(len(spec.columns) for spec in TABLES.values())
+MAX_COLUMNS = max(256, 4 * WIDEST_TABLE)
+"""Columns a table may have in any format (the widest has :data:`WIDEST_TABLE`; the rest is room for
+notes). Checked before a file is parsed: pandas holds one object per column, so a CSV header of
+5,000,000 commas (a 5 MB file) took more than 20 GB (audit 36B); a sheet's cells beyond it are refused
+by :mod:`.workbook`."""
+
+
+def too_many_columns(name: str, columns: str) -> str:
+    """The problem of a table file wider than :data:`MAX_COLUMNS`; ``columns`` says how many it has."""
+    return (f"{name} has {columns} columns: a table may have at most {MAX_COLUMNS} (the contract's widest has "
+            f"{WIDEST_TABLE}); save only the table's columns, without empty ones after the last")
 
 
 def blank_cell(cell: object) -> bool:

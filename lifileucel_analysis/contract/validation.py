@@ -24,8 +24,8 @@ from .cell_parsing import check_column, normalise, parse_id
 from .dataset import ScreeningDataset, names_shown
 from .findings import Findings
 from .id_lookup import positions_in_each
-from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_ULN_NEEDED,
-                       MSG_ULN_NEEDED_NO_TEST)
+from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_OTHER_CASE,
+                       MSG_ULN_NEEDED, MSG_ULN_NEEDED_NO_TEST)
 from .ordered_threads import in_order
 from .schema import (
     PATIENT_ID_PATTERN,
@@ -387,7 +387,13 @@ def _check_patients_exist(table: _Checked, patient_ids: pd.Series | None, positi
         missing = ~known[raw_ids.cat.codes.to_numpy()]
     else:
         missing = ids.notna().to_numpy() & (positions < 0)
-    findings.add_cells(name, "patient_id", missing, ids, message)
+    # An ID the patients table holds in another letter case is most likely that patient, mistyped:
+    # IDs are compared exactly, so say where it is (audit 36B: "eap-000001" beside "EAP-000001").
+    other_case = np.zeros(len(missing), dtype=bool)
+    if missing.any():
+        other_case[missing] = _isin_text(ids[missing].str.casefold(), patient_ids.str.casefold())
+    findings.add_cells(name, "patient_id", missing & ~other_case, ids, message)
+    findings.add_cells(name, "patient_id", other_case, ids, f"{message}; {MSG_OTHER_CASE}")
 
 
 def _isin_text(values: pd.Series, allowed: pd.Series) -> np.ndarray:

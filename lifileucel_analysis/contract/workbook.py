@@ -26,14 +26,11 @@ import pandas as pd
 from .findings import DATASET, Findings
 from .messages import MSG_MERGED, MSG_NO_HEADER, ShownAsMessage, printable
 from .schema import TABLES
-from .table_header import HEADER_SEARCH_ROWS, blank_cell, header_problem, with_header
+from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, WIDEST_TABLE, blank_cell, header_problem, with_header
 
 __all__ = ["MAX_CELLS", "MAX_CELL_CHARS", "MAX_COLUMNS", "MAX_ROWS", "WORKBOOK_SUFFIXES", "read_workbook"]
 
 WORKBOOK_SUFFIXES: tuple[str, ...] = (".xlsx", ".xlsm")
-WIDEST_TABLE = max(len(spec.columns) for spec in TABLES.values())
-MAX_COLUMNS = max(256, 4 * WIDEST_TABLE)
-"""Columns a sheet may use (the widest table has :data:`WIDEST_TABLE`; the rest is room for notes)."""
 MAX_ROWS = 1_048_576
 """Rows of a sheet: Excel's own limit."""
 UNCOMPUTED_FORMULA = "="

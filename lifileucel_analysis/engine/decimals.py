@@ -90,11 +90,13 @@ def decimal_text(values: np.ndarray) -> pa.Array:
     """Each number in its shortest decimal form that reads back as the same double; blanks null.
 
     A typed value of up to 15 significant digits therefore shows the number it was typed as,
-    trailing zeros aside (``1.50`` shows as ``1.5``; audit 26A) (one typed with more that the reader moved off a limit shows the double it was
-    read as: ``1.4999999999999998`` for ``1.4999999999999999``) (``1.4999``,
-    ``1500``, ``999.999999999999``, and ``34.20000000000001`` too, which the decimal grid
-    would show as 34.2 and make read against its outcome). The engine shows only typed
-    values and limits this way, never a computed one (a computed 0.1 + 0.2 would show its
-    binary residue, 0.30000000000000004).
+    trailing zeros aside (``1.50`` shows as ``1.5``; audit 26A): ``1.4999``, ``1500``,
+    ``999.999999999999``, and ``34.20000000000001`` too, which the decimal grid would show as
+    34.2 and make read against its outcome. One typed with more digits, which the reader moved
+    off a limit, shows the double it was read as (``1.4999999999999998`` for
+    ``1.4999999999999999``). A typed ``-0`` shows as ``0`` (audit 36B: "steroid -0 mg/day").
+    The engine shows only typed values and limits this way, never a computed one (a computed
+    0.1 + 0.2 would show its binary residue, 0.30000000000000004).
     """
-    return pa.array(np.asarray(values, dtype=float), from_pandas=True).cast(pa.string())
+    # Adding 0.0 turns -0.0 into 0.0 (IEEE 754) and leaves every other value, NaN included, as it is.
+    return pa.array(np.asarray(values, dtype=float) + 0.0, from_pandas=True).cast(pa.string())
