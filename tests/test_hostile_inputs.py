@@ -210,6 +210,9 @@ CASES = [
     Case("cell-longer-than-excel-allows", wb("patients", append_row(
         f'<row r="30">{inline("C30", "x" * 40_000)}</row>')), 2, ("C30", "40,000 characters")),
     Case("nul-deep-in-csv", csv_edit("labs", many_labs_then("\x00")), 2, ("labs.csv", "U+0000", "on line 200")),
+    # Audit 36B: a NUL in the first 8 KiB called the whole file "binary data" and named no line.
+    Case("nul-in-the-first-row-of-csv", csv_edit("toxicities", lambda t: t.replace("\n", "\n\x00", 1)), 2,
+         ("toxicities.csv holds the control character U+0000 on line 2",)),
     Case("escape-deep-in-csv", csv_edit("labs", many_labs_then("\x1b[31m")), 2, ("labs.csv", "U+001B")),
     Case("line-beyond-2-to-the-53", csv_edit("therapies", lambda t: t.replace("P1,1,", f"P1,{2**53 + 1},", 1)),
          2, ("therapies", "line", "9007199254740993", "not a whole number")),

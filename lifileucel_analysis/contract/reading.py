@@ -14,6 +14,7 @@ duplicate column names, merged cells. Cell values are checked by :mod:`.validati
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import itertools
@@ -345,7 +346,18 @@ def _binary_kind(head: bytes) -> str | None:
         return None
     if max(head[0::2].count(0), head[1::2].count(0)) > len(head) // 4:
         return "UTF-16 text without a byte-order mark: save it as 'CSV UTF-8'"
+    if head.count(0) <= max(1, len(head) // 100) and _utf8_head(head.replace(b"\x00", b"")):
+        return None  # text with a stray NUL: the control-character check names its line (audit 36B)
     return "binary data, not a table: export the table as 'CSV UTF-8'"
+
+
+def _utf8_head(head: bytes) -> bool:
+    """Whether the first bytes of a file are UTF-8 text (a character cut at their end allowed)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 # Parquet ------------------------------------------------------------------------------
