@@ -749,6 +749,13 @@ CASES: list[Case] = [
     Case("xlsx-date-as-serial-number", workbook(then=with_book(serial_date)), 2,
          ("patients row 1, column consent_date: value '45717'", "Excel date serial", "format the cells as dates")),
     # --- Parquet --------------------------------------------------------------------------
+    # The letter-case hint where the IDs are read as categories (review 36C), and none for a blank ID.
+    Case("parquet-patient-ids-are-case-sensitive-too", parquet_folder(lambda t: [
+        set_arrow_column("labs", "patient_id",
+                         pa.array(["p1", None, *t["labs"].column("patient_id").to_pylist()[2:]]))(t)]),
+        2, ("labs row 1, column patient_id: value 'p1': no such patient: this patient_id is not in the patients table; "
+            "the patients table has it in another letter case", "labs row 2, column patient_id: value '': blank, "
+            "but required: expected an ID"), absent=("value '': no such patient",)),
     Case("parquet-wrong-dtypes",
          parquet_folder(lambda t: [set_arrow_column("patients", "consent_date", pa.array([20250301] * 3))(t),
                                    set_arrow_column("patients", "ecog", pa.array([True, False, None]))(t),

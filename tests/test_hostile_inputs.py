@@ -391,17 +391,27 @@ def test_two_hundred_extra_columns_give_a_one_line_note(tmp_path: Path) -> None:
     assert len(run.stderr) < 4000
 
 
-@pytest.mark.parametrize(("extra", "header_only"), [
-    ([f"x{i}" for i in range(MAX_COLUMNS)], False),  # named columns, one past the limit with the table's own
-    ([""] * 5_242_880, True),  # a 5 MB header of commas: over 20 GB and 5 minutes before the limit (audit 36B)
-], ids=["named-columns", "five-megabytes-of-commas"])
+def test_a_csv_table_of_exactly_the_limit_is_read(tmp_path: Path) -> None:
+    extra = [f"x{i}" for i in range(MAX_COLUMNS - len(schema.TABLES["toxicities"].columns))]
+    run = run_cli("screen", str(csv_edit("toxicities", widened(extra))(tmp_path)), "--out", str(tmp_path / "out"))
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
+@pytest.mark.parametrize(("extra", "header_only", "words"), [
+    # One past the limit, with the table's own five columns.
+    ([f"x{i}" for i in range(MAX_COLUMNS - 4)], False,
+     f"has more than {MAX_COLUMNS} columns: a table may have at most {MAX_COLUMNS}"),
+    # A 5 MB header of commas: over 20 GB and 5 minutes before the limit (audit 36B).
+    ([""] * 5_242_880, True, "has a first row longer than 65,536 characters"),
+    # A long quoted cell first hid the commas after it from a count over the first 64 KiB (review 36C).
+    (['"' + "x" * 70_000 + '"', *[""] * 100_000], True, "has a first row longer than 65,536 characters"),
+], ids=["one-past-the-limit", "five-megabytes-of-commas", "commas-behind-a-long-cell"])
 def test_a_csv_table_wider_than_the_limit_is_refused_before_it_is_parsed(extra: list[str], header_only: bool,
-                                                                          tmp_path: Path) -> None:
+                                                                          words: str, tmp_path: Path) -> None:
     run = run_cli("screen", str(csv_edit("toxicities", widened(extra, header_only))(tmp_path)),
                   "--out", str(tmp_path / "out"))
     assert run.returncode == 2, run.stderr[-3000:]
-    assert (f"toxicities.csv has more than {MAX_COLUMNS} columns: a table may have at most {MAX_COLUMNS}"
-            in run.stderr), run.stderr[-3000:]
+    assert f"toxicities.csv {words}" in run.stderr, run.stderr[-3000:]
     assert not (tmp_path / "out").exists() and len(run.stderr) < 4000
 
 

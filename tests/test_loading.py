@@ -137,6 +137,8 @@ BAD_CELLS = [
     ("patients", 0, "birth_date", "1960-5-1", "not an ISO date"),
     ("patients", 0, "birth_date", "1960-05-01T00:00", "has a time of day: expected a date YYYY-MM-DD"),
     ("patients", 0, "birth_date", "1960-05-01 12:30:00", "has a time of day: expected a date YYYY-MM-DD"),
+    ("patients", 0, "birth_date", "1960-05-01T12:30:00Z", "has a time of day: expected a date YYYY-MM-DD"),
+    ("patients", 0, "birth_date", "1960-05-01T12:30+02:00", "has a time of day: expected a date YYYY-MM-DD"),
     ("patients", 1, "site_id", "mayo", "unknown site code: expected one of honorhealth"),
     ("patients", 0, "sex", "m", "unknown code: expected one of female, male"),
     ("patients", 0, "sex", ".", "a placeholder, not a value: leave the cell blank"),  # audit 36B

@@ -41,8 +41,8 @@ from .writing import format_csv_column
 __all__ = ["check_column", "normalise", "parse_id"]
 
 ISO_DATE_SHAPE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits: Python's \d also matches full-width ones
-ISO_DATE_WITH_TIME = ISO_DATE_SHAPE + r"[ t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
-"""A date followed by a time of day (texts are compared in lower case, so ``T`` is ``t``)."""
+ISO_DATE_WITH_TIME = ISO_DATE_SHAPE + r"[ t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(z|[+-][0-9]{2}:?[0-9]{2})?"
+"""A date followed by a time of day, perhaps with its zone (texts are compared in lower case: ``T`` is ``t``)."""
 LARGEST_EXACT_INTEGER = 2.0**53
 # 2**53 itself is refused too: 2**53 + 1 parses to the same float, so it cannot be told apart.
 SECONDS_PER_DAY = 86_400

@@ -156,7 +156,7 @@ Lenient with a warning (in `ScreeningDataset.warnings`; the data are never used)
 
 - extra columns (for example names or record numbers): ignored, so they never reach the
   typed frames or any report (a table of more than 256 columns in all is refused before it
-  is read, whatever its format);
+  is read, whatever its format; a REDCap export may have 16,384);
 - extra files in the folder or extra sheets in the workbook.
 
 Screened, with a data-quality finding (`findings.csv`) that names the cell:

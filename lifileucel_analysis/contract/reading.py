@@ -30,7 +30,7 @@ from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, header_problem, too_many_columns, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
 
-__all__ = ["CONTROL_CHARACTER", "header_names", "read_raw", "read_raw_tables", "table_files"]
+__all__ = ["CONTROL_CHARACTER", "first_rows", "header_names", "read_raw", "read_raw_tables", "table_files"]
 
 FOLDER_FORMATS: tuple[str, ...] = ("csv", "parquet")
 
@@ -133,7 +133,8 @@ def _read_file_dataset(path: Path, findings: Findings) -> dict[str, pd.DataFrame
 
 
 HEADER_SNIFF_BYTES = 1 << 16
-"""How much of a CSV file :func:`header_names` reads to find its first line."""
+"""How much of a CSV file :func:`header_names` reads to find its first line, and :func:`first_rows` to check
+the first rows' width: a header row longer than this is refused."""
 
 
 def header_names(path: Path) -> list[str]:
@@ -218,7 +219,7 @@ def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None
     # Arrow's reader on both cores when the file is certainly plain (arrow_csv says when);
     # otherwise the exact way below, which words every problem.
     if (_binary_kind(data[:8192].tobytes()) is None and plain_utf8_text(data)
-            and _csv_layout_problem(path.name, table, text_head(data)) is None
+            and _csv_layout_problem(path.name, table, text_head(data, HEADER_SNIFF_BYTES + 1)) is None
             and (fast := arrow_csv_cells(data)) is not None):
         return with_header(fast.iloc[1:].reset_index(drop=True), [str(name) for name in fast.iloc[0]], table,
                            findings)
@@ -276,17 +277,38 @@ def _short_rows(text: str, width: int) -> list[tuple[int, int]]:
     return short
 
 
-def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
-    """Why the first lines of a CSV file cannot be its header (separator, title lines), or None."""
+def first_rows(text: str, limit: int = MAX_COLUMNS, head_size: int = HEADER_SNIFF_BYTES
+               ) -> tuple[list[list[str]], str | None]:
+    """The first rows of a CSV text (within its first ``head_size`` characters), and why they are too
+    wide to parse ("has more than 256 columns: ...", to follow the file's name), or None: a row of
+    more than ``limit`` fields, or a first row longer than ``head_size``.
+
+    ``text`` must run past that slice when the file does (one character more is enough), so that a
+    first row the slice cuts is seen: its fields beyond the slice are not counted, and a quoted cell
+    of 70,000 characters hid 100,000 commas after it from the column count (review 36C). Checked
+    before pandas or Arrow makes an object of each column.
+    """
+    head = text[:head_size]
     try:
         # newline="": a line may end in \n, \r\n or a lone \r, as pandas reads it.
-        first = list(itertools.islice(csv.reader(io.StringIO(text[:1 << 16], newline="")), HEADER_SEARCH_ROWS))
-    except csv.Error:
-        return None  # read_csv reports what is wrong with the file
+        first = list(itertools.islice(csv.reader(io.StringIO(head, newline="")), HEADER_SEARCH_ROWS))
+    except csv.Error as error:  # a cell beyond the csv module's 131,072 characters (NULs are refused before)
+        return [], f"cannot be read in its first rows ({error}), where a header row of column names belongs"
+    if len(text) > len(head) and len(first) < 2:
+        return first, (f"has a first row longer than {len(head):,} characters, too long for a header row of "
+                       "column names: delete what follows the names")
+    if any(len(row) > limit for row in first):
+        return first, too_many_columns(f"more than {limit:,}")
+    return first, None
+
+
+def _csv_layout_problem(name: str, table: str, text: str) -> str | None:
+    """Why the first lines of a CSV file cannot be its header (width, separator, title lines), or None."""
+    first, too_wide = first_rows(text)
+    if too_wide is not None:
+        return f"{name} {too_wide}"
     if not any(cell.strip() for row in first for cell in row):
         return f"{name} is {MSG_NO_HEADER}"
-    if any(len(row) > MAX_COLUMNS for row in first):  # before pandas makes an object of each column
-        return too_many_columns(name, f"more than {MAX_COLUMNS}")
     if len(first[0]) == 1 and any(separator in first[0][0] for separator in ";\t"):
         return (f"{name} is not comma-separated (';' or tab between column names): "
                 "save it as 'CSV UTF-8 (comma delimited)'")
@@ -369,7 +391,7 @@ def _read_parquet(path: Path, table: str, findings: Findings) -> pd.DataFrame | 
     try:
         schema = pq.read_schema(path)
         if len(schema.names) > MAX_COLUMNS:
-            findings.add(table, too_many_columns(path.name, f"{len(schema.names):,}"))
+            findings.add(table, f"{path.name} {too_many_columns(f'{len(schema.names):,}')}")
             return None
         # Code columns come back dictionary-encoded (as Parquet stores them), so checking
         # them costs one look-up per distinct value instead of one per row.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +27,10 @@ import pandas as pd
 
 from .dataset import ContractError, Problem, ScreeningDataset, names_shown
 from .messages import MSG_MISSING_COLUMN
-from .reading import CONTROL_CHARACTER, header_names
+from .reading import CONTROL_CHARACTER, first_rows, header_names
 from .validation import in_larger_file, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
 from .schema import TABLES
-from .table_header import MAX_COLUMNS, too_many_columns
 
 REPEAT_INSTRUMENT = "redcap_repeat_instrument"
 REPEAT_INSTANCE = "redcap_repeat_instance"
@@ -39,6 +39,11 @@ SYSTEM_COLUMNS: frozenset[str] = frozenset({
 })
 """REDCap's own columns of a record export: the repeat columns are read, the others ignored."""
 EXPORT = "REDCap export"
+EXPORT_MAX_COLUMNS = 16_384
+"""Columns an export may have: Excel's limit. A site's REDCap project may hold fields beyond this
+contract's, which the import ignores with a note; an export wider than a spreadsheet is not one."""
+EXPORT_HEADER_CHARACTERS = 1 << 20
+"""How long an export's header row may be: 16,384 field names of up to 64 characters."""
 """The ``table`` of problems that concern the export as a whole."""
 
 
@@ -139,8 +144,14 @@ def _read_export(path: Path) -> pd.DataFrame:
         line = text.count("\n", 0, control.start()) + 1
         raise fail(f"holds the control character U+{ord(control.group()):04X} on line {line}: a table is plain "
                    "text (tabs and line breaks only); remove it")
-    if len(header_names(path)) > MAX_COLUMNS:  # before pandas makes an object of each column
-        raise fail(too_many_columns("the export", f"more than {MAX_COLUMNS}"))
+    # Before pandas makes an object of each column (audit 36B). A site's project may hold far more
+    # fields than this contract's 54, so an export may be as wide as an Excel sheet, not a table.
+    rows, too_long = first_rows(text, limit=sys.maxsize, head_size=EXPORT_HEADER_CHARACTERS)
+    if too_long is not None:
+        raise fail(f"the export {too_long}")
+    if rows and len(rows[0]) > EXPORT_MAX_COLUMNS:
+        raise fail(f"the export has {len(rows[0]):,} columns, more than {EXPORT_MAX_COLUMNS:,}: export only "
+                   "this project's instruments")
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
     except Exception as error:  # noqa: BLE001 - every parser error is a problem of the file

@@ -26,9 +26,9 @@ notes). Checked before a file is parsed: pandas holds one object per column, so 
 by :mod:`.workbook`."""
 
 
-def too_many_columns(name: str, columns: str) -> str:
-    """The problem of a table file wider than :data:`MAX_COLUMNS`; ``columns`` says how many it has."""
-    return (f"{name} has {columns} columns: a table may have at most {MAX_COLUMNS} (the contract's widest has "
+def too_many_columns(columns: str) -> str:
+    """The problem of a table file wider than :data:`MAX_COLUMNS`, after its name; ``columns``: how many it has."""
+    return (f"has {columns} columns: a table may have at most {MAX_COLUMNS} (the contract's widest has "
             f"{WIDEST_TABLE}); save only the table's columns, without empty ones after the last")
 
 
