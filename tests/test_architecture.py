@@ -427,7 +427,8 @@ def test_self_check_a_name_imported_past_all_is_caught(tmp_path: Path) -> None:
         "report/uses.py": "from ..engine.facts import offered, hidden, _private\nfrom ..engine.free import anything\n"
                           "from ..engine import facts\n",
     })
-    assert names_missing_from_all(root) == ["report/uses.py:1: hidden is not in lifileucel_analysis.engine.facts.__all__"]
+    assert names_missing_from_all(root) == [
+        "report/uses.py:1: hidden is not in lifileucel_analysis.engine.facts.__all__"]
 
 
 def test_self_check_raw_engine_code_is_caught(tmp_path: Path) -> None:

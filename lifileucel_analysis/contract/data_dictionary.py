@@ -220,8 +220,7 @@ dates, columns outside the contract) is in `docs/validation.md`.
 - A CSV row with more fields than the header is refused (an unquoted comma would shift
   every later value), and so is a row with fewer (padding it with blank cells could turn a
   recorded fact into "not recorded"); a line with no value at all (`,,`) is a row of blank
-  cells. A
-  file separated by `;` or tabs is refused with a hint to save it comma-separated.
+  cells. A file separated by `;` or tabs is refused with a hint to save it comma-separated.
 - Row numbers count records, not file lines: a quoted value with a line break does not
   shift the rows after it.
 - Unit spellings are matched ignoring case, but no aliases are guessed (`µmol/L`,

@@ -19,8 +19,8 @@ from .dataset import ContractError, Problem
 
 TABLE = "drugs"
 DRUG_CLASS_NAMES = ("anti-pd-1", "anti-pd-l1", "anti-ctla-4", "anti-lag-3", "braf-inhibitor", "mek-inhibitor",
-                "chemotherapy", "cytokine", "oncolytic-virus", "kit-inhibitor", "bispecific",
-                "adoptive-cell-transfer", "other")
+                    "chemotherapy", "cytokine", "oncolytic-virus", "kit-inhibitor", "bispecific",
+                    "adoptive-cell-transfer", "other")
 """The classes a row may name (the package dictionary's, plus ``other`` for an agent of no listed class)."""
 
 

@@ -39,12 +39,12 @@ SYSTEM_COLUMNS: frozenset[str] = frozenset({
 })
 """REDCap's own columns of a record export: the repeat columns are read, the others ignored."""
 EXPORT = "REDCap export"
+"""The ``table`` of problems that concern the export as a whole."""
 EXPORT_MAX_COLUMNS = 16_384
 """Columns an export may have: Excel's limit. A site's REDCap project may hold fields beyond this
 contract's, which the import ignores with a note; an export wider than a spreadsheet is not one."""
 EXPORT_HEADER_CHARACTERS = 1 << 20
 """How long an export's header row may be: 16,384 field names of up to 64 characters."""
-"""The ``table`` of problems that concern the export as a whole."""
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ or its stop reason / best response is blank (read as showing progression or not)
 
 Every line is crossed with the 16 readings of its four facts as a lines x 16 mask, in which
 a recorded fact allows only its own value and a blank one both, and the mask is reduced per
-line to a handful of "can / must" flags (a line without blanks allows one reading). Because different lines' blanks are independent,
-whether *some* reading passes is then decided by trying each line as the most recent
-counted one (lines after it must be able not to count; the count interval and an
-anti-PD-(L)1 line below it must fit), and whether some reading fails part by part. No loop
-over patients or lines.
+line to a handful of "can / must" flags (a line without blanks allows one reading). Because
+different lines' blanks are independent, whether *some* reading passes is then decided by
+trying each line as the most recent counted one (lines after it must be able not to count;
+the count interval and an anti-PD-(L)1 line below it must fit), and whether some reading
+fails part by part. No loop over patients or lines.
 """
 
 from __future__ import annotations
