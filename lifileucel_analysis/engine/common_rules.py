@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ..contract.schema import TABLES
 from .evidence import (CLASSIFY_AGENT, IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty,
                        join_per_patient, quoted_in_request, text_series)
-from .facts import Facts, end_missing, recurrence_before_start
+from .facts import Facts, earliest_window_end, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
 
@@ -192,9 +192,10 @@ def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
     that may be adjuvant).
 
     The window's last day is said because calendar months end on different days: 6 months after
-    31 August is 28 February, and a reader counting days would not find it (audit 36A).
+    31 August is 28 February, and a reader counting days would not find it (audit 36A). It is the day
+    the decision used (:func:`.facts.earliest_window_end`; these lines have their end date recorded).
     """
-    last_day = iso_dates(lines["end_date"] + pd.DateOffset(months=months)).astype(str)
+    last_day = iso_dates(earliest_window_end(lines, months)).astype(str)
     return ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
             "its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
 
