@@ -148,12 +148,27 @@ to, which the page gives in its note."""
 
 
 def _sheet_rows(path: Path) -> list[list[str]]:
-    """The sheet's data rows, without the columns only a file carries (:data:`FILE_ONLY_COLUMNS`)."""
+    """The sheet's data rows, without the columns only a file carries (:data:`FILE_ONLY_COLUMNS`), and
+    with a worklist's NMA-LD date and status in one cell, as its page shows them."""
     import openpyxl
 
     rows = list(openpyxl.load_workbook(path).worksheets[0].iter_rows())
-    keep = [i for i, cell in enumerate(rows[0]) if cell.value not in FILE_ONLY_COLUMNS]
-    return [[_as_shown(row[i]) for i in keep] for row in rows[1:]]
+    titles = [cell.value for cell in rows[0]]
+    keep = [i for i, title in enumerate(titles) if title not in FILE_ONLY_COLUMNS]
+    shown = [[_as_shown(row[i]) for i in keep] for row in rows[1:]]
+    kept = [titles[i] for i in keep]
+    if "NMA-LD status" in kept:  # the oversight flags' "NMA-LD date" has its status in the detail
+        at = kept.index("NMA-LD date")
+        assert kept[at + 1] == "NMA-LD status", kept
+        shown = [[*row[:at], _nmald_cell(row[at], row[at + 1]), *row[at + 2:]] for row in shown]
+    return shown
+
+
+def _nmald_cell(date: str, status: str) -> str:
+    """"2025-03-18: date passed"; "not scheduled" without a date; the date alone without a currency date."""
+    if not date:
+        return status
+    return date if status.startswith("date recorded (no consent or cut date") else f"{date}: {status}"
 
 
 def _as_shown(cell: Any) -> str:

@@ -6,9 +6,10 @@ results of three patients, the clinic for two ECOG scores, ticks each off as it 
 each field a pending patient waits on is one row, in the worklist's order (closest to
 eligible first) and, within a patient, in the order the worklist names them:
 
-- ``nmald``: the patient's NMA-LD as the worklist says it (``not scheduled``, ``2025-03-18: scheduled
-  (in 8 days)``, ``2025-03-05: date passed``): a lab window that ends at a date passed is closed, and
-  a new sample counts only once NMA-LD is moved (the download adds the ``as_of`` date it counts to);
+- ``nmald_date``, ``nmald_status``: the patient's NMA-LD date and its status as the worklist says
+  them (``not scheduled``, ``scheduled (in 8 days)``, ``date passed``): a lab window that ends at a
+  date passed is closed, and a new sample counts only once NMA-LD is moved (the download adds the
+  ``as_of`` date it counts to);
 - ``field``: the field in the data dictionary's words, as the worklist names it (a lab test
   as "ANC result", its dates in ``collect_window``);
 - ``collect_window``: for a lab result, the collection dates in which it counts (the engine's
@@ -38,7 +39,7 @@ from .worklist import WINDOW_CLOSED, DataCurrency, in_worklist_order, nmald_stat
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
 
-FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald", "field", "collect_window", "criteria", "table",
+FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald_date", "nmald_status", "field", "collect_window", "criteria", "table",
                                   "column", "detail", "collected")
 """Columns of :func:`collection_list`, one row per pending patient and field to collect."""
 NO_FIELD_NAMED = "no field named by the screening: see why unknown in the pending worklist"
@@ -69,7 +70,7 @@ def collection_list(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
 
 
 def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = ()) -> pd.DataFrame:
-    """:func:`collection_list`'s rows before the date they count to: ``lymphodepletion_date`` for ``nmald``.
+    """:func:`collection_list`'s rows before the date they count to: ``lymphodepletion_date`` for the NMA-LD columns.
 
     Parameters
     ----------
@@ -107,7 +108,8 @@ def finish_fields(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """:func:`field_rows`' rows with each patient's NMA-LD status at ``as_of``, in :data:`FIELD_COLUMNS`."""
     window = rows["collect_window"].astype(object)
     closed = window_closed(rows["lymphodepletion_date"], as_of) & (window != "").to_numpy(dtype=bool)
-    return rows.assign(nmald=nmald_status(rows["lymphodepletion_date"], as_of).to_numpy(),
+    return rows.assign(nmald_date=rows["lymphodepletion_date"],
+                       nmald_status=nmald_status(rows["lymphodepletion_date"], as_of).to_numpy(),
                        collect_window=window.where(~closed, window + WINDOW_CLOSED).to_numpy())[list(FIELD_COLUMNS)]
 
 

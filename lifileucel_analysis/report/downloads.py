@@ -103,7 +103,7 @@ def download_tables(result: ResultLike, patients: pd.DataFrame, as_of: DataCurre
     shown = pd.DataFrame(columns=CHANGE_COLUMNS_SHOWN) if changes is None else changes[CHANGE_COLUMNS_SHOWN]
     return {
         "pending-worklist": dated_for_file(mark_changes(plain_worklist(result, patients, as_of), changes), as_of),
-        "pending-fields": dated_for_file(collection_list(result, patients, as_of), as_of, "nmald"),
+        "pending-fields": dated_for_file(collection_list(result, patients, as_of), as_of, "nmald_date"),
         "screening-log": summaries.screening_log(result),
         "failure-details": summaries.failure_details(result),
         "oversight-flags": dated_for_file(oversight_flags(result, patients, as_of, allowed_roles), as_of, "detail"),

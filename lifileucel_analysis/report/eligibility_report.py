@@ -43,7 +43,7 @@ from .html_tables import PAGE_ROWS, Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
 from .screening_inputs import ScreenedInputs, not_given, resolve_input_path, screen_files
-from .worklist import WORKLIST_NOTE, DataCurrency, data_currency, mark_changes, plain_worklist
+from .worklist import WORKLIST_NOTE, DataCurrency, data_currency, mark_changes, nmald_for_reading, plain_worklist
 
 GRID_MAX_PATIENTS = 600
 """Above this many patients the outcome grid becomes criterion x outcome counts (rows would be < 1 px)."""
@@ -262,9 +262,9 @@ class EligibilityReport:
         return data_currency(self.program.verdicts, None if self.cut is None else self.cut.cut_date)
 
     def worklist_frame(self) -> pd.DataFrame:
-        """The pending worklist in plain words, each pending patient once (:mod:`.worklist`)."""
-        return mark_changes(plain_worklist(self.result, self.dataset.patients, self.currency),
-                            self.cut_comparison.compared_changes)
+        """The pending worklist in plain words, each pending patient once (:mod:`.worklist`), as the page shows it."""
+        return nmald_for_reading(mark_changes(plain_worklist(self.result, self.dataset.patients, self.currency),
+                                              self.cut_comparison.compared_changes))
 
     def pending_worklist(self) -> Tables:
         """Each pending patient once, closest to eligible first; then the fields to collect counted by kind."""

@@ -44,6 +44,7 @@ COLUMN_TITLES: dict[str, str] = {
     "approver_allowed": "approver's role may waive",
     "fields": "fields to collect",
     "nmald": "NMA-LD",
+    "nmald_status": "NMA-LD status",
     "nmald_date": "NMA-LD date",
     "collected": "collected (date or note)",
 }

@@ -24,7 +24,7 @@ import pandas as pd
 from ..contract.schema import SITE_IDS, screened_sites
 from ..engine.waivers import UNRECORDED_APPROVER
 from .summaries import waivers_table
-from .worklist import DataCurrency, nmald_words
+from .worklist import DataCurrency, nmald_status
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -37,8 +37,6 @@ monitor sorting by a date sorts one kind of date (review 24: one ``date`` column
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
 UNSIGNED_WAIVER_FLAG = "waiver without a recorded approver"
-NO_CURRENCY_STATUS = "date recorded (no consent or cut date to tell passed from scheduled)"
-"""An NMA-LD flag's status when the data has no currency date (:func:`.worklist.nmald_words` gives none)."""
 
 
 def waiver_roles(text: str | None) -> tuple[str, ...]:
@@ -58,7 +56,7 @@ def lymphodepletion_flags(result: ResultLike, patients: pd.DataFrame, as_of: Dat
     rows = verdicts[hit]
     # The worklist's words for the date, which has its own column (review 26B: without a currency
     # date this said "scheduled").
-    status = nmald_words(date[hit], as_of).fillna(NO_CURRENCY_STATUS)
+    status = nmald_status(date[hit], as_of)
     reasons = ("failed: " + rows["failed"].fillna("").astype(str)).where(verdict[hit] == "ineligible",
                                                                          "unknown: " + rows["unknown"].fillna("").astype(str))
     return pd.DataFrame({

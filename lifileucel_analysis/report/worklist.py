@@ -25,15 +25,15 @@ import pyarrow.compute as pc
 
 from ..contract.id_lookup import positions_in, take_ascending
 from ..engine.catalog import criterion_labels
-from ..engine.evidence import TEXT, as_arrow, day_count, join_per_patient, text_series
+from ..engine.evidence import TEXT, as_arrow, day_count, iso_dates, join_per_patient, text_series
 from ..engine.lab_part_rules import window_text
 from .field_requests import is_conditional, one_window, request_parts, request_tokens
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
 
-WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "nmald",
-                                     "unknown_count", "unknown", "to_collect", "why_unknown")
+WORKLIST_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "consent_date", "days_pending", "nmald_date",
+                                     "nmald_status", "unknown_count", "unknown", "to_collect", "why_unknown")
 """Columns of :func:`plain_worklist`, one row per pending patient."""
 SINCE_LAST_CUT = "since_last_cut"
 """Column :func:`mark_changes` adds to a report's worklist: what changed since the earlier run."""
@@ -239,34 +239,30 @@ def worklist_rows(result: ResultLike, patients: pd.DataFrame) -> pd.DataFrame:
 
 DATE_PASSED = "date passed"
 """An NMA-LD date on or before the data's currency date, in the worklist and the oversight flags."""
-
-
-def nmald_words(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
-    """Each NMA-LD date's status at ``as_of``, without the date: ``scheduled (in 8 days)`` after the
-    data's currency date, ``date passed`` on or before it; blank (NA) where the date or the currency
-    date is unknown. "Date passed", not "done": the contract's date is planned or actual, so whether
-    NMA-LD began is not recorded (audit 22C). The oversight flags show these words beside a date column.
-    """
-    return _by_distinct_date(dates, partial(_words, as_of=as_of), pd.NA)
+NOT_SCHEDULED = "not scheduled"
+"""The NMA-LD status of a patient without an NMA-LD date."""
+NO_CURRENCY_STATUS = "date recorded (no consent or cut date to tell passed from scheduled)"
+"""The NMA-LD status of a date when the data have no currency date to count to."""
 
 
 def nmald_status(dates: pd.Series, as_of: DataCurrency) -> pd.Series:
-    """Each patient's NMA-LD as the coordinator plans by it: the date and :func:`nmald_words`.
+    """Each NMA-LD date's status at ``as_of``, the words beside the date's own column.
 
-    ``not scheduled``; ``2025-03-01: scheduled (in 8 days)`` after the data's currency date;
-    ``2025-02-20: date passed`` on or before it (a pending patient whose NMA-LD date has passed
-    is also an oversight flag); the date alone when the currency date is unknown.
+    ``scheduled (in 8 days)`` after the data's currency date; ``date passed`` on or before it (a
+    pending patient whose NMA-LD date has passed is also an oversight flag); :data:`NOT_SCHEDULED`
+    without a date; :data:`NO_CURRENCY_STATUS` when the currency date is unknown. "Date passed", not
+    "done": the contract's date is planned or actual, so whether NMA-LD began is not recorded (audit
+    22C). The date and its status are two columns, so that a coordinator's spreadsheet sorts and
+    filters each (they were one text, "2025-02-20: date passed", until session 37).
     """
     def status(days: pd.Series) -> pd.Series:
-        day = days.dt.strftime("%Y-%m-%d").astype(object)
-        words = _words(days, as_of)
-        return (day + ": " + words).where(words.notna(), day)
+        return _words(days, as_of).fillna(NO_CURRENCY_STATUS)
 
-    return _by_distinct_date(dates, status, "not scheduled")
+    return _by_distinct_date(dates, status, NOT_SCHEDULED)
 
 
 def _words(days: pd.Series, as_of: DataCurrency) -> pd.Series:
-    """:func:`nmald_words` of dates none of which is blank."""
+    """:func:`nmald_status` of dates none of which is blank; NA where the currency date is unknown."""
     if as_of.date is None:
         return pd.Series(pd.NA, index=days.index, dtype=object)
     ahead = (days - as_of.date).dt.days
@@ -295,7 +291,8 @@ def finish_worklist(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     else:
         days = (as_of.date - frame["consent_date"]).dt.days
         frame["days_pending"] = pd.array(days.to_numpy(dtype=float), dtype="Float64").astype("Int64")
-    frame["nmald"] = nmald_status(frame["lymphodepletion_date"], as_of)
+    frame["nmald_date"] = frame["lymphodepletion_date"]
+    frame["nmald_status"] = nmald_status(frame["lymphodepletion_date"], as_of)
     closed = window_closed(frame["lymphodepletion_date"], as_of)
     if closed.any():  # "lab results collected 2022-06-21 to 2022-08-09 (closed: ...): platelets"
         text = frame["to_collect"].astype(object)
@@ -313,10 +310,26 @@ WORKLIST_WINDOW_CLOSED = " (closed, NMA-LD date passed: enter a result collected
 
 def window_closed(dates: pd.Series, as_of: DataCurrency) -> np.ndarray:
     """Per row: the NMA-LD date is on or before the data's currency date ("date passed" in
-    :func:`nmald_words`), so the lab window that ends there has closed; False where either date is unknown."""
+    :func:`nmald_status`), so the lab window that ends there has closed; False where either date is unknown."""
     if as_of.date is None:
         return np.zeros(len(dates), dtype=bool)
     return (dates.notna() & (dates <= as_of.date)).to_numpy(dtype=bool)
+
+
+def nmald_for_reading(worklist: pd.DataFrame) -> pd.DataFrame:
+    """The worklist as a page shows it: the NMA-LD date and its status in one ``nmald`` column.
+
+    ``2025-03-18: scheduled (in 8 days)``, ``2025-03-05: date passed``, ``not scheduled``; the date
+    alone when the data have no currency date (the page's note says so). A file keeps the two
+    columns, for a spreadsheet to sort and filter; a page is read, and a worklist of eleven columns
+    does not fit an 800 px window (tests/test_browser.py).
+    """
+    date, status = worklist["nmald_date"], worklist["nmald_status"].astype(object)
+    day = iso_dates(date).astype(object)
+    text = (day + ": " + status).where(status != NO_CURRENCY_STATUS, day).where(date.notna(), status)
+    shown = worklist.drop(columns=["nmald_status"]).rename(columns={"nmald_date": "nmald"})
+    shown["nmald"] = text.to_numpy()
+    return shown
 
 
 AS_OF = "as_of"
@@ -367,7 +380,7 @@ def plain_worklist(result: ResultLike, patients: pd.DataFrame, as_of: DataCurren
 
 
 def mark_changes(worklist: pd.DataFrame, changes: pd.DataFrame | None) -> pd.DataFrame:
-    """The worklist with :data:`SINCE_LAST_CUT` after ``nmald``: what changed for each pending patient.
+    """The worklist with :data:`SINCE_LAST_CUT` after ``nmald_status``: what changed for each pending patient.
 
     ``new patient``; ``was eligible`` / ``was ineligible`` (the verdict changed); the
     criteria newly unknown and resolved (``newly unknown: I7; resolved: I4``); ``no change``;
@@ -400,7 +413,7 @@ def mark_changes(worklist: pd.DataFrame, changes: pd.DataFrame | None) -> pd.Dat
         for piece in (listed("newly_unknown", "newly unknown: "), listed("resolved", "resolved: ")):
             marks = (marks + "; " + piece).where((marks != "") & (piece != ""), marks + piece)
         marks = marks.where(change != "new", "new patient").where(change != "", "no change")
-    at = worklist.columns.get_loc("nmald") + 1
+    at = worklist.columns.get_loc("nmald_status") + 1
     framed = worklist.copy()
     framed.insert(at, SINCE_LAST_CUT, marks.astype(object).to_numpy())
     return framed

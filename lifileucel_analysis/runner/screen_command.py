@@ -171,7 +171,7 @@ def finish_worklist_chunk(rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFra
 def finish_ordered_chunk(name: str, rows: pd.DataFrame, as_of: DataCurrency) -> pd.DataFrame:
     """Rows of the ordered file ``name`` (a worklist or a fields file, in order) as the file shows them."""
     if name.startswith(FIELDS_PREFIX):
-        return readable(dated_for_file(finish_fields(rows, as_of), as_of, "nmald"))
+        return readable(dated_for_file(finish_fields(rows, as_of), as_of, "nmald_date"))
     return finish_worklist_chunk(rows, as_of)
 
 
