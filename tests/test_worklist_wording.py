@@ -727,6 +727,64 @@ def test_an_unknown_e5_says_what_is_recorded_and_names_only_the_fields_that_deci
     assert outcome_of("E5", patient={**BRAIN_FOLLOW_UP, **patient}) == ("unknown", evidence, missing)
 
 
+BRAIN_BLANK: dict[str, Any] = {"brain_metastases": None, "brain_metastases_treated": None,
+                               "brain_metastases_symptomatic": None, "brain_metastases_stable_since": None}
+"""brain_metastases and its three follow-ups blank; NMA-LD 2025-03-29, consent 2025-03-01."""
+
+
+def test_a_blank_brain_metastases_asks_its_blank_follow_ups_if_yes() -> None:
+    # Audit 37A: only "brain metastases" was asked, so a "yes" needed a second round for the treatment,
+    # symptoms and stable-since date. They are asked with it, on its condition, as E10's vaccine date is.
+    outcome, evidence, missing = outcome_of("E5", patient=BRAIN_BLANK)
+    assert (outcome, missing) == ("unknown", "patients.brain_metastases; "
+                                             "patients.brain_metastases_treated (if brain metastases); "
+                                             "patients.brain_metastases_symptomatic (if brain metastases); "
+                                             "patients.brain_metastases_stable_since (if brain metastases)")
+    assert evidence == ("brain metastases not recorded (brain_metastases); if yes, also needed: treatment "
+                        "(brain_metastases_treated), symptoms (brain_metastases_symptomatic), stable-since date "
+                        "(brain_metastases_stable_since)")
+    assert is_conditional("patients.brain_metastases_stable_since (if brain metastases)")
+    assert not is_conditional("patients.brain_metastases_stable_since")
+    # Only the blank ones.
+    outcome, evidence, missing = outcome_of("E5", patient={**BRAIN_BLANK, "brain_metastases_treated": "yes",
+                                                           "brain_metastases_symptomatic": "no"})
+    assert (outcome, missing) == ("unknown", "patients.brain_metastases; "
+                                             "patients.brain_metastases_stable_since (if brain metastases)")
+    assert evidence == ("brain metastases not recorded (brain_metastases); if yes, also needed: stable-since date "
+                        "(brain_metastases_stable_since)")
+
+
+@pytest.mark.parametrize(("recorded", "why"), [
+    ({"brain_metastases_treated": "no"}, "recorded as not definitively treated"),
+    ({"brain_metastases_symptomatic": "yes"}, "recorded as symptomatic"),
+    # 2025-03-16 is 13 days before NMA-LD 2025-03-29; 2025-03-29 is its first day.
+    ({"brain_metastases_stable_since": "2025-03-16"}, "recorded as stable since 2025-03-16, 13 days before NMA-LD "
+                                                      "(2025-03-29) < 14"),
+    ({"brain_metastases_stable_since": "2025-03-29"}, "recorded as stable only since 2025-03-29, not before the "
+                                                      "start of NMA-LD (2025-03-29)"),
+])
+def test_a_blank_brain_metastases_whose_yes_would_fail_says_why_and_asks_it_alone(
+        recorded: dict[str, str], why: str) -> None:
+    # Audit 37A: "brain metastases not recorded" did not say that a "yes" fails on what is on file.
+    outcome, evidence, missing = outcome_of("E5", patient={**BRAIN_BLANK, **recorded})
+    assert (outcome, missing) == ("unknown", "patients.brain_metastases")
+    assert evidence == f"brain metastases not recorded (brain_metastases): a no passes, a yes fails ({why})"
+
+
+def test_a_blank_stable_since_date_says_the_latest_date_that_is_long_enough() -> None:
+    # Audit 37A: with NMA-LD dated, the coordinator is told which imaging date would do: 14 days before
+    # 2025-03-29 is 2025-03-15 (2025-03-15 itself is 14 days before: a pass, as the boundary test shows).
+    patient = {"brain_metastases": "yes", "brain_metastases_treated": "yes", "brain_metastases_symptomatic": "no",
+               "brain_metastases_stable_since": None}
+    assert outcome_of("E5", patient=patient) == (
+        "unknown", "brain metastases: treated, asymptomatic, stable-since date not recorded (it must be 2025-03-15 "
+                   "or earlier: >= 14 days before NMA-LD 2025-03-29); would be decided by "
+                   "patients.brain_metastases_stable_since", "patients.brain_metastases_stable_since")
+    assert outcome_of("E5", patient={**patient, "brain_metastases_stable_since": "2025-03-15"})[0] == "pass"
+    assert outcome_of("E5", patient={**patient, "brain_metastases_stable_since": "2025-03-16"})[1] == (
+        "brain metastases stable since 2025-03-16, 13 days before NMA-LD (2025-03-29) < 14")
+
+
 SAME_DAY = "2025-02-20"
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine, day_count, days_from,
+from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, TEXT, Part, Rule, blank_fields, combine, day_count, days_from,
                        decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
@@ -142,6 +143,8 @@ def e4_hypersensitivity(f: Facts, p: CriteriaParams) -> Part:
                      "no hypersensitivity to the regimen")
 
 
+BRAIN_BLANK = "brain metastases not recorded (brain_metastases): a no passes, a yes fails"
+"""E5's blank ``brain_metastases`` where a recorded follow-up fails a "yes"; the sentence goes on with it."""
 UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable since {stable}, {days_at_consent} before consent "
                       "({consent}) >= {limit}, and NMA-LD (not scheduled) comes after consent")
 
@@ -177,6 +180,19 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         # where they all pass already, NMA-LD alone may decide (audit, session 16).
         "patients.lymphodepletion_date": (has | (brain.isna() & treated_asymptomatic & stable.notna())) & ld_open,
     })
+    # A blank brain_metastases whose "yes" is not failed already by a recorded follow-up: its blank
+    # follow-ups are asked with it, "(if brain metastases)", not in a second round (audit 37A).
+    yes_open = brain.isna() & ~is_no(treated) & ~is_yes(symptomatic) & ~(days < limit)
+    follow_ups = {"patients.brain_metastases_treated": (treated, "treatment"),
+                  "patients.brain_metastases_symptomatic": (symptomatic, "symptoms"),
+                  "patients.brain_metastases_stable_since": (stable, "stable-since date")}
+    requests = blank_fields({"patients.brain_metastases": brain.isna(),
+                             **{f"{name} ({IF_BRAIN})": yes_open & cell.isna()
+                                for name, (cell, _) in follow_ups.items()}})
+    also = blank_fields({f"{words} ({name.split('.')[1]})": yes_open & cell.isna()
+                         for name, (cell, words) in follow_ups.items()})
+    if_yes = pc.if_else(pc.equal(also, ""), pa.scalar("", TEXT), pc.binary_join_element_wise(
+        pa.scalar("; if yes, also needed: ", TEXT), pc.replace_substring(also, "; ", ", "), pa.scalar("", TEXT)))
     settled = treated_asymptomatic & (days >= limit)  # what passes brain metastases
     settled_unscheduled = treated_asymptomatic & (days_at_consent >= limit)
     return decide(f.n, [
@@ -187,7 +203,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         # Not "0 days before NMA-LD" (reviews 29A, 29F: true as a comparison, odd as a sentence).
         Rule(has & (days == 0) & (limit > 0), F, "brain metastases stable only since {stable}, the first day of "
                                                  "NMA-LD (stable >= {limit} days before it is required)"),
-        Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD < {limit}"),
+        Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD ({ld}) < {limit}"),
         Rule(has & settled, P,
              "treated, asymptomatic brain metastases stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),
         # Both readings of a blank brain_metastases pass: "no" passes, and "yes" passes on
@@ -198,21 +214,32 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & settled_unscheduled, P, UNSCHEDULED_STABLE),
         Rule(brain.isna() & settled_unscheduled, P, "brain metastases not recorded, but passes either way: recorded "
                                                     "as " + UNSCHEDULED_STABLE),
+        # A "no" passes; a "yes" fails on what is recorded: said, so a monitor sees why it matters.
+        Rule(brain.isna() & is_no(treated), U, BRAIN_BLANK + " (recorded as not definitively treated)",
+             "patients.brain_metastases"),
+        Rule(brain.isna() & is_yes(symptomatic), U, BRAIN_BLANK + " (recorded as symptomatic)",
+             "patients.brain_metastases"),
+        Rule(brain.isna() & (days <= 0), U, BRAIN_BLANK + " (recorded as stable only since {stable}, not before "
+                                                          "the start of NMA-LD ({ld}))", "patients.brain_metastases"),
+        Rule(brain.isna() & (days < limit), U, BRAIN_BLANK + " (recorded as stable since {stable}, {days} before "
+                                                             "NMA-LD ({ld}) < {limit})", "patients.brain_metastases"),
         Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
-             "brain metastases not recorded (brain_metastases)", "{needs}"),
+             "brain metastases not recorded (brain_metastases){if_yes}", "{requests}"),
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
+        "requests": requests, "if_yes": if_yes,
         "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
-        "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, limit)})
+        "state": _brain_metastases_state(brain, treated, symptomatic, stable, ld, days_at_consent, limit)})
 
 
 def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: pd.Series, stable: pd.Series,
-                            days: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
+                            ld: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
     """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
 
     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
     days before consent (NMA-LD not scheduled; >= 14 days needed before it)".
     """
+    days = (ld - stable).dt.days
     # Only these can be unknown: brain metastases not "no", and something blank.
     blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
     rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())
@@ -234,11 +261,21 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
                                                    .where(t.isna(), "")),
         pd.Series("asymptomatic", index=b.index).where(is_no(s), pd.Series("symptoms not recorded", index=b.index)
                                                        .where(s.isna(), "")),
-        stability.where(st.notna(), "stable-since date not recorded").astype(str),
+        stability.where(st.notna(), _stable_since_needed(ld.iloc[rows], limit)).astype(str),
     ]
     state = pd.Series("", index=brain.index, dtype=object)
     state.iloc[rows] = (pieces[0] + ": " + join_nonempty(pieces[1:], ", ")).to_numpy()
     return state
+
+
+def _stable_since_needed(ld: pd.Series, limit: int) -> pd.Series:
+    """A blank stable-since date in words, with the latest date that passes where NMA-LD is dated:
+    "stable-since date not recorded (it must be 2024-04-01 or earlier: >= 14 days before NMA-LD
+    2024-04-15)", what the coordinator looks for in the imaging reports (audit 37A)."""
+    latest = iso_dates(ld - pd.Timedelta(days=limit)).astype(str)
+    dated = ("stable-since date not recorded (it must be " + latest + f" or earlier: >= {limit} days before NMA-LD "
+             + iso_dates(ld).astype(str) + ")")
+    return dated.where(ld.notna(), "stable-since date not recorded")
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",

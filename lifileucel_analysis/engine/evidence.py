@@ -406,7 +406,10 @@ IF_POSITIVE = "if serology positive"
 positive)``."""
 IF_FEMALE = "if female"
 """Pregnancy and breastfeeding asked for beside a blank sex, needed only for a female (spec: "needed for
-`female`"): ``patients.pregnant (if female)``. The worklist reads these five phrases
+`female`"): ``patients.pregnant (if female)``."""
+IF_BRAIN = "if brain metastases"
+"""E5's follow-up fields asked for beside a blank ``brain_metastases``, needed only for a "yes":
+``patients.brain_metastases_treated (if brain metastases)``. The worklist reads these six phrases
 (``report/field_requests.py``): written once, here."""
 CLASSIFY_AGENT = "classify agent"
 """An unclassified agent's request: ``classify agent 'x' (therapies line 2)``; the worklist reads it, and I2's
