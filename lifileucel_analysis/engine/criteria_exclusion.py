@@ -9,8 +9,9 @@ import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, TEXT, Part, Rule, blank_fields, combine, day_count, days_from,
-                       decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request, text_series)
+from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, TEXT, Part, Rule, blank_fields, combine,
+                       day_count, days_from, decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request,
+                       text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
