@@ -232,6 +232,28 @@ def test_a_fail_above_a_raised_limit_names_the_limit_and_its_condition(
     assert outcome_of("I7", patient=patient, labs=[row])[:2] == ("fail", evidence)
 
 
+@pytest.mark.parametrize(("patient", "lab", "evidence"), [
+    # Review 37B: AST 48 with ULN 35 (1.37 x ULN) passes 3 x ULN and 5 x ULN alike; with liver metastases the
+    # pass names the limit that applies, as a fail does, not the 3 x ULN of a patient without them.
+    ({"liver_metastases": "yes"}, ("ast", 48, "U/L", 35),
+     "AST 48 U/L (ULN 35) on 2025-02-25 <= 5 x ULN (liver_metastases = yes)"),
+    ({"liver_metastases": "no"}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN"),
+    # Blank: 3 x ULN is the limit of either reading's worst case, and the result is within it.
+    ({"liver_metastases": None}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN"),
+    ({"gilbert_syndrome": "yes"}, ("total_bilirubin", 0.7, "mg/dL", None),
+     "total bilirubin 0.7 mg/dL on 2025-02-25 <= 3 mg/dL (gilbert_syndrome = yes)"),
+    ({"gilbert_syndrome": "no"}, ("total_bilirubin", 0.7, "mg/dL", None),
+     "total bilirubin 0.7 mg/dL on 2025-02-25 <= 2 mg/dL"),
+])
+def test_a_pass_names_the_limit_that_applies(patient: dict[str, Any], lab: tuple[str, float, str, float | None],
+                                             evidence: str) -> None:
+    test, value, unit, uln = lab
+    row = {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": "2025-02-25"}
+    outcome, text, _ = outcome_of("I7", patient=patient, labs=[row])
+    assert outcome == "pass"
+    assert evidence in text.split("; ")
+
+
 def test_a_criteria_file_with_equal_limits_does_not_say_above_both() -> None:
     # Review 29F: a what-if file setting both AST/ALT limits to 3 x ULN read "above both limits".
     params = load_params(overrides={"max_ast_alt_x_uln_liver_metastases": 3})
@@ -603,14 +625,38 @@ def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() ->
                  {**ADJUVANT_PEMBRO, "line": 3, "recurrence_date": "2023-03-01"}, line(4)]
     outcome, evidence, _ = outcome_of("I3", therapies=therapies)
     assert (outcome, evidence) == ("pass", "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
-                                           "therapy or within 6 months): line 3 (pembrolizumab); not qualifying: "
-                                           "line 1 (pembrolizumab); unclear: line 2 (pembrolizumab) (recurrence "
-                                           "date not recorded)")
+                                           "therapy or within 6 months): line 3 (pembrolizumab) (recurrence "
+                                           "2023-03-01 within 6 months of its end 2023-01-10); not qualifying: "
+                                           "line 1 (pembrolizumab) (recurrence 2024-06-01 more than 6 months after "
+                                           "its end 2023-01-10 (the window ended 2023-07-10)); unclear: line 2 "
+                                           "(pembrolizumab) (recurrence date not recorded)")
     # I2 passes with 2 or 3 counted lines: the evidence says both, not one count.
     outcome, evidence, _ = outcome_of("I2", therapies=therapies)
     assert outcome == "pass"
     assert evidence.startswith("2 to 3 counted prior lines, within 1-4 either way "
                                "(line 2 (pembrolizumab): recurrence date not recorded); ")
+
+
+@pytest.mark.parametrize(("changes", "why"), [
+    # ADJUVANT_PEMBRO started 2022-02-01 and ended 2023-01-10; consent 2025-03-01. Review 37B: each
+    # qualifying line says which dates make it qualify.
+    ({"end_date": None, "stop_reason": "ongoing", "recurrence_date": "2022-10-01"},
+     "recurrence 2022-10-01 on therapy (no end date: ongoing)"),
+    ({"end_date": None, "stop_reason": "ongoing", "recurrence_date": None},
+     "recurrence on therapy (no end date: ongoing)"),
+    # Stopped on an end date not recorded: 2022-06-01 is within 6 months of the start, so of any end.
+    ({"end_date": None, "stop_reason": "completed", "recurrence_date": "2022-06-01"},
+     "recurrence 2022-06-01 within 6 months of its start 2022-02-01 (end date not recorded: it ended after that)"),
+    ({"recurrence_date": "2022-12-01"}, "recurrence 2022-12-01 on or before its end 2023-01-10 (on therapy)"),
+    # Ended 2024-12-01: any recurrence by consent 2025-03-01 is within 6 months of it.
+    ({"end_date": "2024-12-01", "recurrence_date": None},
+     "recurred by consent 2025-03-01 (recurrence date not recorded) and so within 6 months of its end 2024-12-01"),
+])
+def test_a_qualifying_adjuvant_line_says_why_it_qualifies(changes: dict[str, Any], why: str) -> None:
+    outcome, evidence, _ = outcome_of("I3", therapies=[{**ADJUVANT_PEMBRO, **changes}, line(2)])
+    assert (outcome, evidence) == ("pass", "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
+                                           f"therapy or within 6 months): line 1 (pembrolizumab) ({why}); not "
+                                           "qualifying: none; unclear: none")
 
 
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:
@@ -717,8 +763,10 @@ BRAIN_FOLLOW_UP: dict[str, Any] = {"brain_metastases_treated": "yes", "brain_met
      "brain metastases: treated, asymptomatic, stable since 2025-03-01, the day of consent "
      "(NMA-LD not scheduled; >= 14 days needed before it: an NMA-LD start on or after 2025-03-15); would be decided "
      "by patients.lymphodepletion_date", "patients.lymphodepletion_date"),
+    # Review 37B: the date long enough whatever NMA-LD becomes: 14 days before consent 2025-03-01 is 2025-02-15.
     ({"brain_metastases": "yes", "brain_metastases_stable_since": None},
-     "brain metastases: treated, asymptomatic, stable-since date not recorded; would be decided by "
+     "brain metastases: treated, asymptomatic, stable-since date not recorded (2025-02-15 or earlier, >= 14 days "
+     "before consent 2025-03-01, is long enough at any NMA-LD date); would be decided by "
      "patients.brain_metastases_stable_since; patients.lymphodepletion_date",
      "patients.brain_metastases_stable_since; patients.lymphodepletion_date"),
 ])
@@ -955,11 +1003,14 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
 
 
 @pytest.mark.parametrize(("recurrence", "end", "if_so"), [
-    # End 2024-06-30 + 6 calendar months = 2024-12-30: within, after, on therapy (no end).
-    ("2024-12-30", "2024-06-30", "it qualifies: recurrence on therapy or within 6 months of its end"),
+    # End 2024-06-30 + 6 calendar months = 2024-12-30: within, after, on therapy (no end). Review 37B: a
+    # qualifying line names the dates that make it qualify, so a monitor can check them.
+    ("2024-12-30", "2024-06-30", "it qualifies: recurrence 2024-12-30 within 6 months of its end 2024-06-30"),
     ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 more than 6 months after its end 2024-06-30 "
                                  "(the window ended 2024-12-30)"),
-    ("2024-12-31", None, "it qualifies: recurrence on therapy or within 6 months of its end"),
+    ("2024-12-31", None, "it qualifies: recurrence 2024-12-31 on therapy (stopped for progression without an "
+                         "end date)"),
+    ("2024-06-30", "2024-06-30", "it qualifies: recurrence 2024-06-30 on or before its end 2024-06-30 (on therapy)"),
 ])
 def test_a_line_that_may_be_adjuvant_says_what_its_dates_would_make_of_it(
         recurrence: str, end: str | None, if_so: str) -> None:
@@ -981,7 +1032,7 @@ def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make
 
     lines = [line(1), line(2, end_date=None, stop_reason="completed", recurrence_date=None),
              line(3, recurrence_date="2025-01-15")]
-    both = ("line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within 6 months of its end); "
+    both = ("line 1 (nivolumab) (if so, it qualifies: recurrence 2024-12-01 within 6 months of its end 2024-06-30); "
             "line 2 (nivolumab) (if so, unclear: end date not recorded although stopped (completed), recurrence "
             "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 more than 6 months "
             "after its end 2024-06-30 (the window ended 2024-12-30))")

@@ -226,6 +226,31 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
     return pd.Series(out, index=lines.index, dtype=object)
 
 
+def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:
+    """Per line whose recurrence is in the window (``recurrence_in_window`` yes), why, for I3's evidence:
+    "recurrence 2024-06-17 within 6 months of its end 2024-04-25"; "recurrence 2024-03-01 on or
+    before its end 2024-04-25 (on therapy)"; "recurrence on therapy (no end date: ongoing)", or "(stopped
+    for progression without an end date)"; the
+    :func:`recurred_by_screening` sentence for a recurrence date not recorded. A monitor can check
+    the dates; "recurrence on therapy or within 6 months of its end" alone could not be checked
+    (review 37B). No commas: I3 lists its lines with ", "."""
+    recurrence, end = lines["recurrence_date"], lines["end_date"]
+    when = "recurrence " + iso_dates(recurrence).astype(str)
+    end_text, start_text = iso_dates(end).astype(str), iso_dates(lines["start_date"]).astype(str)
+    ongoing = end.isna() & ~end_missing(lines)
+    text = (when + f" within {months} months of its end " + end_text).astype(object)
+    text = text.where(~surely(recurrence <= end), when + " on or before its end " + end_text + " (on therapy)")
+    text = text.where(~end_missing(lines), when + f" within {months} months of its start " + start_text
+                      + " (end date not recorded: it ended after that)")
+    # No end date: ongoing, or stopped by the progression that is the recurrence (facts.end_missing).
+    no_end = pd.Series(" on therapy (no end date: ongoing)", index=lines.index, dtype=object).where(
+        ~is_yes(lines["stop_reason"] == "progression"), " on therapy (stopped for progression without an end date)")
+    text = text.where(~ongoing, when + no_end)
+    text = text.where(recurrence.notna() | ~ongoing, "recurrence" + no_end)
+    by_screening = recurred_by_screening(f, lines, months)
+    return ("recurred " + by_screening).where(by_screening != "", text).astype(str)
+
+
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"

@@ -230,17 +230,18 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
         "requests": requests, "if_yes": if_yes,
         "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
-        "state": _brain_metastases_state(brain, treated, symptomatic, stable, ld, days_at_consent, limit)})
+        "state": _brain_metastases_state(brain, treated, symptomatic, stable, ld, column(f, "consent_date"), limit)})
 
 
 def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: pd.Series, stable: pd.Series,
-                            ld: pd.Series, days_at_consent: pd.Series, limit: int) -> pd.Series:
+                            ld: pd.Series, consent: pd.Series, limit: int) -> pd.Series:
     """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
 
     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
     days before consent (NMA-LD not scheduled; >= 14 days needed before it)".
     """
     days = (ld - stable).dt.days
+    days_at_consent = (consent - stable).dt.days.where(ld.isna())  # as E5 reads it: NMA-LD not scheduled
     # Only these can be unknown: brain metastases not "no", and something blank.
     blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
     rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())
@@ -262,21 +263,27 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
                                                    .where(t.isna(), "")),
         pd.Series("asymptomatic", index=b.index).where(is_no(s), pd.Series("symptoms not recorded", index=b.index)
                                                        .where(s.isna(), "")),
-        stability.where(st.notna(), _stable_since_needed(ld.iloc[rows], limit)).astype(str),
+        stability.where(st.notna(), _stable_since_needed(ld.iloc[rows], consent.iloc[rows], limit)).astype(str),
     ]
     state = pd.Series("", index=brain.index, dtype=object)
     state.iloc[rows] = (pieces[0] + ": " + join_nonempty(pieces[1:], ", ")).to_numpy()
     return state
 
 
-def _stable_since_needed(ld: pd.Series, limit: int) -> pd.Series:
-    """A blank stable-since date in words, with the latest date that passes where NMA-LD is dated:
+def _stable_since_needed(ld: pd.Series, consent: pd.Series, limit: int) -> pd.Series:
+    """A blank stable-since date in words, with the latest date long enough: before a dated NMA-LD,
     "stable-since date not recorded (it must be 2024-04-01 or earlier: >= 14 days before NMA-LD
-    2024-04-15)", what the coordinator looks for in the imaging reports (audit 37A)."""
-    latest = iso_dates(ld - pd.Timedelta(days=limit)).astype(str)
-    dated = ("stable-since date not recorded (it must be " + latest + f" or earlier: >= {limit} days before NMA-LD "
-             + iso_dates(ld).astype(str) + ")")
-    return dated.where(ld.notna(), "stable-since date not recorded")
+    2024-04-15)"; NMA-LD not scheduled, "(2024-02-16 or earlier, >= 14 days before consent 2024-03-01,
+    is long enough at any NMA-LD date)" (NMA-LD comes after consent). What the coordinator looks for in
+    the imaging reports (audit 37A, review 37B)."""
+    def latest_before(day: pd.Series) -> pd.Series:
+        return iso_dates(day - pd.Timedelta(days=limit)).astype(str)
+
+    dated = ("stable-since date not recorded (it must be " + latest_before(ld) + f" or earlier: >= {limit} days "
+             "before NMA-LD " + iso_dates(ld).astype(str) + ")")
+    unscheduled = ("stable-since date not recorded (" + latest_before(consent) + f" or earlier, >= {limit} days "
+                   "before consent " + iso_dates(consent).astype(str) + ", is long enough at any NMA-LD date)")
+    return dated.where(ld.notna(), unscheduled.where(consent.notna(), "stable-since date not recorded"))
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",

@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_labels, line_names, line_requests,
-                           recurred_by_screening, recurrence_past_window, window_open_reasons, yes_fails)
+from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_names, line_requests,
+                           recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates, join_per_patient, join_texts,
                        text_series)
@@ -126,7 +126,7 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
                       pc.binary_join_element_wise(pa.scalar("; may also be one (", TEXT), why, pa.scalar("): ", TEXT),
                                                   maybe_lines.cast(TEXT), pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
-    values = {"yes": _qualifying(f, p, qualifying), "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear),
+    values = {"yes": _qualifying(f, p, qualifying), "no": _not_qualifying(f, p, adjuvant_pd1 & ~qualifying & ~unclear),
               "unclear": _unclear_windows(f, p, unclear), "months": p.adjuvant_recurrence_months, "also": also,
               "maybe": maybe_lines, "why": why}
     return decide(f.n, [
@@ -159,8 +159,7 @@ def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     late = recurrence_past_window(lines, months)
     reasons = window_open_reasons(lines, months)
     open_text = ("if so, unclear: " + reasons.astype(str)).where(reasons != "", "if so, unclear")
-    status = pd.Series(f"if so, it qualifies: recurrence on therapy or within {months} months of its end",
-                       index=lines.index, dtype=object)
+    status = "if so, it qualifies: " + recurrence_in_window_reasons(f, lines, months).astype(object)
     status = status.where(~is_no(window).to_numpy(), "if so, it does not: " + late)
     status = status.where(window.notna().to_numpy(), open_text)
     text = line_names(lines) + " (" + status + ")"
@@ -178,19 +177,23 @@ def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
 
 
 def _qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
-    """Per patient, the qualifying lines, a line whose recurrence date is blank with why it qualifies
-    ("line 1 (pembrolizumab) (recurred by consent 2023-03-01 (recurrence date not recorded) and so within
-    6 months of its end 2022-12-01)"), or "none"."""
+    """Per patient, the qualifying lines, each with why it qualifies ("line 1 (pembrolizumab)
+    (recurrence 2024-06-17 within 6 months of its end 2024-04-25)", "line 1 (pembrolizumab) (recurred
+    by consent 2023-03-01 (recurrence date not recorded) and so within 6 months of its end 2022-12-01)"),
+    or "none"."""
     lines = f.lines[rows]
-    note = recurred_by_screening(f, lines, p.adjuvant_recurrence_months)
-    text = line_names(lines) + (" (recurred " + note + ")").where(note != "", "")
+    text = line_names(lines) + " (" + recurrence_in_window_reasons(f, lines, p.adjuvant_recurrence_months) + ")"
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
     return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 
-def _lines_or_none(f: Facts, rows: np.ndarray) -> pa.Array:
-    """Per patient, the selected lines ("line 1 (pembrolizumab), line 3 (nivolumab)") or "none"."""
-    listed = line_labels(f, rows)
+def _not_qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
+    """Per patient, the lines whose recurrence came after the window, each with its dates ("line 1
+    (pembrolizumab) (recurrence 2025-03-01 more than 6 months after its end 2024-08-31 (the window ended
+    2025-02-28))"), or "none"."""
+    lines = f.lines[rows]
+    text = line_names(lines) + " (" + recurrence_past_window(lines, p.adjuvant_recurrence_months) + ")"
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
     return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 

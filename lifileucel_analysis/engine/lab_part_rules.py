@@ -312,9 +312,11 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
              + condition_field + " = yes)"),
         Rule(lab.sure > raised, F,
              sure + " > {raised}" + unit + "{sure_units} " + _above_both(limits, condition_field)),
-        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
+        # A pass names the limit that applies too: "<= 3 x ULN" for a patient with liver metastases read
+        # as if the wrong limit had been used (review 37B), though every result within it passes.
         Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + "{raw_units} ("
              + condition_field + " = yes)"),
+        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
