@@ -659,6 +659,17 @@ def test_a_qualifying_adjuvant_line_says_why_it_qualifies(changes: dict[str, Any
                                            "qualifying: none; unclear: none")
 
 
+def test_an_unclear_anti_pd1_exposure_says_why_an_anti_pd1_line_on_file_does_not_count() -> None:
+    # Review 37B: "anti-PD-(L)1 exposure unclear: 'nivolumabb' ..." beside an adjuvant pembrolizumab line
+    # left a monitor asking why that line did not settle it. Ended 2023-01-10: its window ended 2023-07-10.
+    therapies = [{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": "2024-06-01"}, line(2, agents="nivolumabb")]
+    assert outcome_of("I2", therapies=therapies)[:2] == (
+        "unknown", "anti-PD-(L)1 exposure unclear: 'nivolumabb' not in the drug dictionary (line 2); not counted: "
+                   "line 1 (pembrolizumab): adjuvant, recurrence 2024-06-01 more than 6 months after its end "
+                   "2023-01-10 (the window ended 2023-07-10); would be decided by the class of agent 'nivolumabb' "
+                   "(therapies line 2)")
+
+
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:
     outcome, evidence, missing = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}])
     assert outcome == "unknown"
