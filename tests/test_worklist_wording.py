@@ -430,8 +430,9 @@ def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> 
     assert "line 1" not in missing
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="progression",
                                             best_response=None)]) == (
-        "pass", "1 counted prior line(s), within 1-4; anti-PD-(L)1 in line 1 (pembrolizumab); most recent counted "
-                "line 1 (pembrolizumab): stopped for progression", "")
+        "pass", "1 counted prior line(s), within 1-4 (line 1 (pembrolizumab) counted either way: setting not "
+                "recorded, and as adjuvant it recurred in its window); anti-PD-(L)1 in line 1 (pembrolizumab); most "
+                "recent counted line 1 (pembrolizumab): stopped for progression", "")
 
 
 def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() -> None:
@@ -668,6 +669,17 @@ def test_an_unclear_anti_pd1_exposure_says_why_an_anti_pd1_line_on_file_does_not
                    "line 1 (pembrolizumab): adjuvant, recurrence 2024-06-01 more than 6 months after its end "
                    "2023-01-10 (the window ended 2023-07-10); would be decided by the class of agent 'nivolumabb' "
                    "(therapies line 2)")
+
+
+def test_a_pass_says_a_line_of_blank_setting_counts_either_way() -> None:
+    # Audit 36A, review 37B: a pass counting a line of blank setting said nothing of the blank. As metastatic
+    # it counts; as adjuvant anti-PD-1 ended 2024-12-01 it recurred by consent 2025-03-01, within 6 months.
+    blank = line(2, setting=None, agents="nivolumab", start_date="2024-10-15", end_date="2024-12-01",
+                 recurrence_date=None)
+    outcome, evidence, _ = outcome_of("I2", therapies=[line(1), blank])
+    assert outcome == "pass"
+    assert evidence.startswith("2 counted prior line(s), within 1-4 (line 2 (nivolumab) counted either way: setting "
+                               "not recorded, and as adjuvant it recurred in its window); anti-PD-(L)1 in ")
 
 
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:

@@ -66,12 +66,14 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
     # Too many: which lines were counted, an adjuvant one marked (audit 26A: "5 counted prior lines > 4"
     # beside four metastatic lines on file did not say that I3 had brought in the fifth).
     values["counted"] = _counted_lines(f, sure & too_many[f.lines["pos"].to_numpy()])
+    values["either_way"] = _counted_either_way(f, sure & f.lines["setting"].isna().to_numpy())
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
         # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
-        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{left_out}"),
-        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){left_out}"),
+        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{either_way}{left_out}"),
+        Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){either_way}"
+                        "{left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
 
@@ -84,6 +86,18 @@ def _counted_lines(f: Facts, rows: np.ndarray) -> pa.Array:
     text = ("line " + line_numbers(lines).to_numpy(dtype=object) + " ("
             + lines["agents"].astype(object).fillna("blank agents").astype(str).to_numpy(dtype=object) + aside + ")")
     return join_per_patient(lines["pos"].to_numpy(), pd.Series(text, dtype=object), f.n)
+
+
+def _counted_either_way(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, " (line 2 (nivolumab) counted either way: setting not recorded, and as adjuvant it
+    recurred in its window)" for the selected lines (of blank setting, counted in every reading), or "".
+    A pass over such a line said nothing of the blank (audit 36A, review 37B)."""
+    lines = f.lines[rows]
+    text = line_names(lines) + " counted either way: setting not recorded, and as adjuvant it recurred in its window"
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
+    return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
+                      pc.binary_join_element_wise(pa.scalar(" (", TEXT), listed.cast(TEXT), pa.scalar(")", TEXT),
+                                                  pa.scalar("", TEXT)))
 
 
 def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
