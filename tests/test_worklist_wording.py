@@ -254,6 +254,27 @@ def test_a_pass_names_the_limit_that_applies(patient: dict[str, Any], lab: tuple
     assert evidence in text.split("; ")
 
 
+@pytest.mark.parametrize(("rows", "expected"), [
+    # Review 37B: two results of one day, both on one side of the limit, decide; the sentence named one and
+    # hid the other. A pass shows the least favourable (all pass), a fail the most favourable (all fail).
+    ([("hemoglobin", 12.5, "g/dL", None), ("hemoglobin", 11.0, "g/dL", None)],
+     ("pass", "hemoglobin 11 g/dL on 2025-02-20 (the least favourable of that day's results) >= 9 g/dL")),
+    ([("hemoglobin", 8.0, "g/dL", None), ("hemoglobin", 8.5, "g/dL", None)],
+     ("fail", "hemoglobin 8.5 g/dL on 2025-02-20 (the most favourable of that day's results) < 9 g/dL")),
+    ([("ast", 30.0, "U/L", 40.0), ("ast", 50.0, "U/L", 40.0)],
+     ("pass", "AST 50 U/L (ULN 40) on 2025-02-20 (the least favourable of that day's results) <= 3 x ULN")),
+])
+def test_results_of_one_day_that_disagree_on_one_side_say_so(rows: list[tuple[str, float, str, float | None]],
+                                                              expected: tuple[str, str]) -> None:
+    tests = {test for test, *_ in rows}
+    labs = [row for row in ELIGIBLE_LABS if row["test"] not in tests] + [
+        {"test": test, "value": value, "unit": unit, "uln": uln, "collected_date": "2025-02-20"}
+        for test, value, unit, uln in rows]
+    outcome, evidence, _ = outcome_of("I7", labs=labs)
+    assert outcome == expected[0]
+    assert expected[1] in evidence.split("; ")
+
+
 def test_a_criteria_file_with_equal_limits_does_not_say_above_both() -> None:
     # Review 29F: a what-if file setting both AST/ALT limits to 3 x ULN read "above both limits".
     params = load_params(overrides={"max_ast_alt_x_uln_liver_metastases": 3})
@@ -868,9 +889,11 @@ SAME_DAY = "2025-02-20"
      "AST results disagree on 2025-02-20: 100 U/L (ULN 30) and 110 U/L (ULN 40); which is the latest is not "
      "recorded; liver_metastases not recorded",
      "labs.ast (results dated 2025-02-20: which is the latest); patients.liver_metastases"),
-    # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order.
+    # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order; the
+    # result shown is the day's least favourable (review 37B), 4 x ULN.
     (None, [(140, 40), (120, 30)],
-     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN but within 5 x ULN; liver_metastases not recorded",
+     "AST 120 U/L (ULN 30) on 2025-02-20 (the least favourable of that day's results) is above 3 x ULN but within "
+     "5 x ULN; liver_metastases not recorded",
      "patients.liver_metastases"),
 ])
 def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | None, ast: list[tuple[float, float]],

@@ -208,6 +208,19 @@ def _on(dates: pd.Series, day: pd.Series) -> pa.Array:
     return pc.if_else(pa.array(dates.isna().to_numpy()), undated, own)
 
 
+def _of_the_day(lab: LabResult) -> dict[str, pa.Array | str]:
+    """``raw_of`` and ``sure_of``: " (the least favourable of that day's results)" after the row a
+    pass shows, " (the most favourable ...)" after the row a fail shows, where the counting day's
+    recorded results disagree (which is the latest is not recorded, and every reading agrees): a
+    sentence naming one of them hid the other (review 37B: platelets 414000 /uL beside 465 x10^9/L)."""
+    if not lab.conflict.any():
+        return {"raw_of": "", "sure_of": ""}
+    conflict = pa.array(lab.conflict.to_numpy(dtype=bool))
+    return {f"{end}_of": pc.if_else(conflict, pa.scalar(f" (the {which} favourable of that day's results)", TEXT),
+                                    pa.scalar("", TEXT))
+            for end, which in (("raw", "least"), ("sure", "most"))}
+
+
 def _either_unit(lab: LabResult, test: str) -> dict[str, pa.Array | str]:
     """``sure_units`` and ``raw_units``: " in either unit (x10^9/L or /uL)" where that end's row has a
     blank unit, so that a part decided all the same says it holds whichever unit was meant (audit 26A:
@@ -233,10 +246,10 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank,
               "outside_latest": lab.outside_latest, **dated,
-              **_either_unit(lab, test)}
-    shown = name + " {raw}" + raw_on
+              **_either_unit(lab, test), **_of_the_day(lab)}
+    shown = name + " {raw}" + raw_on + "{raw_of}"
     return decide(len(lab.sure), [
-        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + " < {limit} " + unit + "{sure_units}"),
+        Rule(lab.sure < limit, F, name + " {sure}" + sure_on + "{sure_of} < {limit} " + unit + "{sure_units}"),
         Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
@@ -295,8 +308,9 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     raw_on, sure_on, dated = _dates_shown(lab)
     values = {"sure": lab.sure_raw, "raw": lab.possible_raw, "date": lab.date, "sure_date": lab.sure_date,
               "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
-              "blank": lab.blank, "outside_latest": lab.outside_latest, **dated, **_either_unit(lab, test)}
-    shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on
+              "blank": lab.blank, "outside_latest": lab.outside_latest, **dated, **_either_unit(lab, test),
+              **_of_the_day(lab)}
+    shown, sure = name + " {raw}" + raw_on + "{raw_of}", name + " {sure}" + sure_on + "{sure_of}"
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;
