@@ -97,6 +97,8 @@ I1 = table("I1", ["ajcc_stage", "disease_unresectable"], [
     ("IA", None, FAIL, "IA"),
     ("0", "yes", FAIL, "stage 0"),
     (None, "yes", UNKNOWN, "stage blank"),
+    (None, None, UNKNOWN, "stage and resectability blank"),
+    (None, "no", UNKNOWN, "stage blank, resectable: IV passes, IIIC fails"),
 ])
 
 # ----------------------------------------------------------------------------------------

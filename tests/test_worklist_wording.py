@@ -837,6 +837,8 @@ def test_a_blank_brain_metastases_asks_its_blank_follow_ups_if_yes() -> None:
                         "(brain_metastases_stable_since)")
     assert is_conditional("patients.brain_metastases_stable_since (if brain metastases)")
     assert not is_conditional("patients.brain_metastases_stable_since")
+    assert is_conditional("patients.disease_unresectable (if stage IIIC or IIID)")
+    assert not is_conditional("patients.disease_unresectable")
     # Only the blank ones.
     outcome, evidence, missing = outcome_of("E5", patient={**BRAIN_BLANK, "brain_metastases_treated": "yes",
                                                            "brain_metastases_symptomatic": "no"})
@@ -918,6 +920,12 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
     ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
      ("stage III without sub-group (ajcc_stage), resectability not recorded (disease_unresectable)",
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
+    # Review 37B: with the stage blank, resectability is asked with it, on its condition (a IIIC/IIID needs it).
+    ("I1", {"ajcc_stage": None, "disease_unresectable": None},
+     ("AJCC stage not recorded (ajcc_stage); if IIIC or IIID, resectability is needed too (disease_unresectable)",
+      "patients.ajcc_stage; patients.disease_unresectable (if stage IIIC or IIID)")),
+    ("I1", {"ajcc_stage": None, "disease_unresectable": "yes"},
+     ("AJCC stage not recorded (ajcc_stage)", "patients.ajcc_stage")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": "yes"},
      ("stage III without sub-group (ajcc_stage: IIIC/IIID passes, IIIA/IIIB fails), unresectable",
       "patients.ajcc_stage (sub-group)")),
