@@ -913,10 +913,17 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
     ("I5", {"consent_date": None},
      ("consent date not recorded (consent_date): age at consent unknown", "patients.consent_date")),
     ("E10", {"live_vaccine_received": None},
-     # "yes" would still leave the date open: it is asked for in the same request (review 24).
+     # "yes" would still leave the date open: it is asked for in the same request (review 24). With NMA-LD
+     # dated (2025-03-29) the sentence says which dates fail: 28 days before it is 2025-03-01 (review 37B).
      ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date "
-      "(live_vaccine_date)",
+      "(live_vaccine_date): a live vaccine dated 2025-03-01 to 2025-03-29 (within 28 days before NMA-LD) fails",
       "patients.live_vaccine_received; patients.live_vaccine_date (if received)")),
+    ("E10", {"live_vaccine_received": "yes", "live_vaccine_date": None},
+     ("live vaccine received, date not recorded (live_vaccine_date): a live vaccine dated 2025-03-01 to 2025-03-29 "
+      "(within 28 days before NMA-LD) fails", "patients.live_vaccine_date")),
+    ("E10", {"live_vaccine_received": None, "lymphodepletion_date": None},
+     ("whether a live vaccine was received is not recorded (live_vaccine_received), and no vaccine date "
+      "(live_vaccine_date)", "patients.live_vaccine_received; patients.live_vaccine_date (if received)")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": None},
      ("stage III without sub-group (ajcc_stage), resectability not recorded (disease_unresectable)",
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),

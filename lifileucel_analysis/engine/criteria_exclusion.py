@@ -365,7 +365,10 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     long_before_consent = (consent - when).dt.days > window
     # Which NMA-LD starts would fail, for a coordinator planning it while it is not scheduled (audit 22C).
     values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received),
-              "from": when.where(~(consent > when), consent), "until": when + pd.Timedelta(days=window)}
+              "from": when.where(~(consent > when), consent), "until": when + pd.Timedelta(days=window),
+              "ld": ld, "fails_from": ld - pd.Timedelta(days=window)}
+    # With NMA-LD dated, the dates a vaccine would fail on, for the coordinator asking (review 37B).
+    failing = ": a live vaccine dated {fails_from} to {ld} (within {limit} days before NMA-LD) fails"
     dated = when.notna()
     return decide(f.n, [
         Rule(dated & (days == 0), F, "live vaccine {when}{said}, on the first day of NMA-LD (counted as within "
@@ -387,12 +390,19 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
         Rule(dated, U, "live vaccine {when}{said}; NMA-LD not scheduled (lymphodepletion_date): an NMA-LD start "
                        "from {from} to {until} fails, any other passes", "patients.lymphodepletion_date"),
         Rule(is_no(received), P, "no live or attenuated vaccine"),
-        Rule(received.isna(), U, "whether a live vaccine was received is not recorded (live_vaccine_received), "
-                                 "and no vaccine date (live_vaccine_date)",
-             # "yes" alone leaves E10 open: the date is asked for with it, not a week later (review 24).
-             f"patients.live_vaccine_received; patients.live_vaccine_date ({IF_RECEIVED})"),
+        Rule(received.isna() & ld.notna(), U, NOT_RECEIVED_OR_DATED + failing, RECEIVED_AND_DATE),
+        Rule(received.isna(), U, NOT_RECEIVED_OR_DATED, RECEIVED_AND_DATE),
+        Rule(ld.notna(), U, "live vaccine received, date not recorded (live_vaccine_date)" + failing,
+             "patients.live_vaccine_date"),
         Rule(True, U, "live vaccine received, date not recorded (live_vaccine_date)", "patients.live_vaccine_date"),
     ], values)
+
+
+NOT_RECEIVED_OR_DATED = ("whether a live vaccine was received is not recorded (live_vaccine_received), and no "
+                         "vaccine date (live_vaccine_date)")
+RECEIVED_AND_DATE = f"patients.live_vaccine_received; patients.live_vaccine_date ({IF_RECEIVED})"
+"""E10's request beside a blank received flag: "yes" alone leaves E10 open, so the date is asked for with it,
+not a week later (review 24)."""
 
 
 def _said_received(received: pd.Series) -> pd.Series:

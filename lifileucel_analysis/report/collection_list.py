@@ -39,8 +39,8 @@ from .worklist import WINDOW_CLOSED, DataCurrency, in_worklist_order, nmald_stat
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
 
-FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald_date", "nmald_status", "field", "collect_window", "criteria", "table",
-                                  "column", "detail", "collected")
+FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald_date", "nmald_status", "field", "collect_window",
+                                  "criteria", "table", "column", "detail", "collected")
 """Columns of :func:`collection_list`, one row per pending patient and field to collect."""
 NO_FIELD_NAMED = "no field named by the screening: see why unknown in the pending worklist"
 """The field of a pending patient's row when the screening named none (not expected: every unknown names one)."""
