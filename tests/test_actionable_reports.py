@@ -173,6 +173,35 @@ def test_no_field_label_holds_the_item_separator(table: str) -> None:
             assert "; " not in field_label(f"{table}.{spec.name}{rest}"), (table, spec.name, rest)
 
 
+def test_conditional_follow_ups_are_listed_on_their_condition_and_not_counted_for_the_order() -> None:
+    # Review 37C: E5's "(if brain metastases)" and I1's "(if stage III, IIIC or IIID)" fields, rendered in the
+    # worklist and the fields file. C1 waits on brain_metastases alone plus three conditional follow-ups; C2 on
+    # ECOG and HIV serology: two counted fields, so C1 (one) comes first although its row is longer.
+    brain = {"brain_metastases": None, "brain_metastases_treated": None, "brain_metastases_symptomatic": None,
+             "brain_metastases_stable_since": None}
+    tables = concat_tables([case_tables(patient_id="C2", patient={"ecog": None, "hiv_serology": None}),
+                            case_tables(patient_id="C1", patient=brain),
+                            case_tables(patient_id="C3", patient={"ajcc_stage": None, "disease_unresectable": None})])
+    result, dataset = _screen(tables)
+    currency = data_currency(result.verdicts)
+    work = plain_worklist(result, dataset.patients, currency).set_index("patient_id")
+    assert work.index.tolist() == ["C1", "C3", "C2"]
+    assert work.loc["C1", "to_collect"] == (
+        "brain metastases; brain metastases treated (definitively treated, if brain metastases); brain metastases "
+        "symptomatic (if brain metastases); date brain metastases were first documented stable after treatment (if "
+        "brain metastases)")
+    assert work.loc["C3", "to_collect"] == (
+        "AJCC stage (AJCC 8th edition stage group); disease unresectable (investigator judges the stage III disease "
+        "unresectable, if stage III, IIIC or IIID)")
+    fields = collection_list(result, dataset.patients, currency)
+    conditional = fields[fields["detail"].str.startswith("if ")]
+    assert sorted(zip(conditional["patient_id"], conditional["column"], conditional["detail"])) == [
+        ("C1", "brain_metastases_stable_since", "if brain metastases"),
+        ("C1", "brain_metastases_symptomatic", "if brain metastases"),
+        ("C1", "brain_metastases_treated", "if brain metastases"),
+        ("C3", "disease_unresectable", "if stage III, IIIC or IIID")]
+
+
 def test_the_fields_to_collect_are_one_row_each_in_worklist_order() -> None:
     # F1: a blank consent date leaves I5 and I7 open (one field, both criteria). F2: ECOG and the HIV serology
     # are missing (two fields, two criteria); F3: the ANC result (its window is the patient's lab window).

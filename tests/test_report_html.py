@@ -154,8 +154,8 @@ def test_object_columns_of_texts_and_blanks_read_as_each_value_would() -> None:
     texts with other values both show what :func:`format_value` shows for each cell."""
     texts = pd.Series(["2025-03-18: date passed", None, float("nan"), pd.NA, "not scheduled"], dtype=object)
     mixed = pd.Series(["a", 2.5, None, pd.Timestamp("2025-01-02"), True], dtype=object)
-    shown = display_frame(pd.DataFrame({"nmald_status": texts, "value": mixed}))
-    assert shown["NMA-LD status"].tolist() == ["2025-03-18: date passed", "", "", "", "not scheduled"]
+    shown = display_frame(pd.DataFrame({"nmald": texts, "value": mixed}))
+    assert shown["NMA-LD"].tolist() == ["2025-03-18: date passed", "", "", "", "not scheduled"]
     assert shown["value"].tolist() == ["a", "2.5", "", "2025-01-02", "yes"]
 
 
@@ -396,7 +396,7 @@ def test_a_patient_tables_short_text_columns_are_marked_to_break_between_words_o
     # Column 3 holds short texts (a date and its status), column 4 sentences with long column names
     # (review 28C: "2023-12-26: date passe / d" in print).
     frame = pd.DataFrame({"patient_id": ["P1", "P2"], "site_id": ["mskcc", "mskcc"],
-                          "nmald_status": ["2023-12-26: date passed", "not scheduled"],
+                          "nmald": ["2023-12-26: date passed", "not scheduled"],
                           "why_unknown": ["I8: alternative therapy available not recorded "
                                           "(alternative_therapy_available)", "I6: ECOG not recorded (ecog)"]})
     html = HtmlTable(frame).to_html()

@@ -275,6 +275,18 @@ def test_results_of_one_day_that_disagree_on_one_side_say_so(rows: list[tuple[st
     assert expected[1] in evidence.split("; ")
 
 
+def test_an_undated_result_read_with_the_day_is_not_called_one_of_that_days_results() -> None:
+    # Review 37C: ANC 2.0 and 3.0 on 2025-02-20 disagree; an undated 1.5 is the least favourable row and is
+    # shown, read with that day's results, but it is not one of them.
+    labs = [row for row in ELIGIBLE_LABS if row["test"] != "anc"] + [
+        {"test": "anc", "value": v, "unit": "10^9/L", "uln": None, "collected_date": d}
+        for v, d in ((2.0, "2025-02-20"), (3.0, "2025-02-20"), (1.5, None))]
+    outcome, evidence, _ = outcome_of("I7", labs=labs)
+    assert outcome == "pass"
+    anc = evidence.split("; ")[0]
+    assert anc.startswith("ANC 1.5 x10^9/L") and "favourable" not in anc
+
+
 def test_a_criteria_file_with_equal_limits_does_not_say_above_both() -> None:
     # Review 29F: a what-if file setting both AST/ALT limits to 3 x ULN read "above both limits".
     params = load_params(overrides={"max_ast_alt_x_uln_liver_metastases": 3})
@@ -837,7 +849,7 @@ def test_a_blank_brain_metastases_asks_its_blank_follow_ups_if_yes() -> None:
                         "(brain_metastases_stable_since)")
     assert is_conditional("patients.brain_metastases_stable_since (if brain metastases)")
     assert not is_conditional("patients.brain_metastases_stable_since")
-    assert is_conditional("patients.disease_unresectable (if stage IIIC or IIID)")
+    assert is_conditional("patients.disease_unresectable (if stage III, IIIC or IIID)")
     assert not is_conditional("patients.disease_unresectable")
     # Only the blank ones.
     outcome, evidence, missing = outcome_of("E5", patient={**BRAIN_BLANK, "brain_metastases_treated": "yes",
@@ -863,6 +875,18 @@ def test_a_blank_brain_metastases_whose_yes_would_fail_says_why_and_asks_it_alon
     outcome, evidence, missing = outcome_of("E5", patient={**BRAIN_BLANK, **recorded})
     assert (outcome, missing) == ("unknown", "patients.brain_metastases")
     assert evidence == f"brain metastases not recorded (brain_metastases): a no passes, a yes fails ({why})"
+
+
+def test_with_a_limit_of_0_days_a_blank_brain_metastases_stable_from_nma_ld_is_not_said_to_fail() -> None:
+    # Review 37C: stable since the first day of NMA-LD passes a criteria file's limit of 0 days, so a "yes"
+    # would not fail: the follow-ups still blank are asked, not "a yes fails".
+    params = load_params(overrides={"brain_metastases_stable_days": 0})
+    patient = {**BRAIN_BLANK, "brain_metastases_stable_since": "2025-03-29"}
+    got = screen(ScreeningDataset(**case_tables(patient=patient)), params)
+    row = got.outcomes.set_index("criterion_id").loc["E5"]
+    assert (row["outcome"], row["evidence"]) == (
+        "unknown", "brain metastases not recorded (brain_metastases); if yes, also needed: treatment "
+                   "(brain_metastases_treated), symptoms (brain_metastases_symptomatic)")
 
 
 def test_a_blank_stable_since_date_says_the_latest_date_that_is_long_enough() -> None:
@@ -891,11 +915,9 @@ SAME_DAY = "2025-02-20"
      "AST results disagree on 2025-02-20: 100 U/L (ULN 30) and 110 U/L (ULN 40); which is the latest is not "
      "recorded; liver_metastases not recorded",
      "labs.ast (results dated 2025-02-20: which is the latest); patients.liver_metastases"),
-    # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order; the
-    # result shown is the day's least favourable (review 37B), 4 x ULN.
+    # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order.
     (None, [(140, 40), (120, 30)],
-     "AST 120 U/L (ULN 30) on 2025-02-20 (the least favourable of that day's results) is above 3 x ULN but within "
-     "5 x ULN; liver_metastases not recorded",
+     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN but within 5 x ULN; liver_metastases not recorded",
      "patients.liver_metastases"),
 ])
 def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | None, ast: list[tuple[float, float]],
@@ -929,8 +951,8 @@ def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | Non
       "patients.ajcc_stage (sub-group); patients.disease_unresectable")),
     # Review 37B: with the stage blank, resectability is asked with it, on its condition (a IIIC/IIID needs it).
     ("I1", {"ajcc_stage": None, "disease_unresectable": None},
-     ("AJCC stage not recorded (ajcc_stage); if IIIC or IIID, resectability is needed too (disease_unresectable)",
-      "patients.ajcc_stage; patients.disease_unresectable (if stage IIIC or IIID)")),
+     ("AJCC stage not recorded (ajcc_stage); if III, IIIC or IIID, resectability is needed too (disease_unresectable)",
+      "patients.ajcc_stage; patients.disease_unresectable (if stage III, IIIC or IIID)")),
     ("I1", {"ajcc_stage": None, "disease_unresectable": "yes"},
      ("AJCC stage not recorded (ajcc_stage)", "patients.ajcc_stage")),
     ("I1", {"ajcc_stage": "III", "disease_unresectable": "yes"},

@@ -220,7 +220,8 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
              "patients.brain_metastases"),
         Rule(brain.isna() & is_yes(symptomatic), U, BRAIN_BLANK + " (recorded as symptomatic)",
              "patients.brain_metastases"),
-        Rule(brain.isna() & (days <= 0), U, BRAIN_BLANK + " (recorded as stable only since {stable}, not before "
+        # Not the first day of NMA-LD where a criteria file's limit of 0 days passes it (review 37C).
+        Rule(brain.isna() & ((days < 0) | ((days == 0) & (limit > 0))), U, BRAIN_BLANK + " (recorded as stable only since {stable}, not before "
                                                           "the start of NMA-LD ({ld}))", "patients.brain_metastases"),
         Rule(brain.isna() & (days < limit), U, BRAIN_BLANK + " (recorded as stable since {stable}, {days} before "
                                                              "NMA-LD ({ld}) < {limit})", "patients.brain_metastases"),

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_names, line_requests,
                            recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
-from .evidence import (IF_STAGE_IIIC, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
+from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
                        join_per_patient, join_texts, text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
@@ -39,11 +39,11 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
         Rule(stage_iii_may_pass & is_no(unresectable), F, "stage {stage} judged resectable"),
         Rule(stage == "IV", P, "stage IV (metastatic)"),
         Rule(stage.isin(["IIIC", "IIID"]) & is_yes(unresectable), P, "stage {stage}, unresectable"),
-        # Resectability is asked with the stage, on its condition: a IIIC/IIID needs it (review 37B: a
-        # second round after the stage came in).
-        Rule(stage.isna() & unresectable.isna(), U, "AJCC stage not recorded (ajcc_stage); if IIIC or IIID, "
+        # Resectability is asked with the stage, on its condition: a III, IIIC or IIID needs it (review 37B: a
+        # second round after the stage came in; 37C: plain III too).
+        Rule(stage.isna() & unresectable.isna(), U, "AJCC stage not recorded (ajcc_stage); if III, IIIC or IIID, "
              "resectability is needed too (disease_unresectable)",
-             f"patients.ajcc_stage; patients.disease_unresectable ({IF_STAGE_IIIC})"),
+             f"patients.ajcc_stage; patients.disease_unresectable ({IF_STAGE_III})"),
         Rule(stage.isna(), U, "AJCC stage not recorded (ajcc_stage)", "patients.ajcc_stage"),
         Rule((stage == "III") & is_yes(unresectable), U, "stage III without sub-group (ajcc_stage: IIIC/IIID "
              "passes, IIIA/IIIB fails), unresectable", "patients.ajcc_stage (sub-group)"),

@@ -410,11 +410,10 @@ IF_FEMALE = "if female"
 IF_BRAIN = "if brain metastases"
 """E5's follow-up fields asked for beside a blank ``brain_metastases``, needed only for a "yes":
 ``patients.brain_metastases_treated (if brain metastases)``."""
-IF_STAGE_IIIC = "if stage IIIC or IIID"
-"""Resectability asked for beside a blank AJCC stage, needed only for stage IIIC or IIID (stage IV passes
-whatever it is, IIIA/IIIB fail): ``patients.disease_unresectable (if stage IIIC or IIID)``. The worklist
-reads these seven phrases
-(``report/field_requests.py``): written once, here."""
+IF_STAGE_III = "if stage III, IIIC or IIID"
+"""Resectability asked for beside a blank AJCC stage, needed only for stage III (without sub-group), IIIC or
+IIID (stage IV passes whatever it is, IIIA/IIIB fail): ``patients.disease_unresectable (if stage III, IIIC or
+IIID)``. The worklist reads these seven phrases (``report/field_requests.py``): written once, here."""
 CLASSIFY_AGENT = "classify agent"
 """An unclassified agent's request: ``classify agent 'x' (therapies line 2)``; the worklist reads it, and I2's
 sentence says it as what would decide (``the class of agent 'x' ...``)."""

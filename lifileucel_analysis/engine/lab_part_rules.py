@@ -213,9 +213,12 @@ def _of_the_day(lab: LabResult) -> dict[str, pa.Array | str]:
     pass shows, " (the most favourable ...)" after the row a fail shows, where the counting day's
     recorded results disagree (which is the latest is not recorded, and every reading agrees): a
     sentence naming one of them hid the other (review 37B: platelets 414000 /uL beside 465 x10^9/L)."""
-    if not lab.conflict.any():
+    # Only where the row shown is one of that day's dated results of this test (review 37C: an undated
+    # row or one without a test, read with them, is not "of that day's results").
+    shown_of_the_day = lab.conflict & ~lab.undated_end & ~lab.untested_end
+    if not shown_of_the_day.any():
         return {"raw_of": "", "sure_of": ""}
-    conflict = pa.array(lab.conflict.to_numpy(dtype=bool))
+    conflict = pa.array(shown_of_the_day.to_numpy(dtype=bool))
     return {f"{end}_of": pc.if_else(conflict, pa.scalar(f" (the {which} favourable of that day's results)", TEXT),
                                     pa.scalar("", TEXT))
             for end, which in (("raw", "least"), ("sure", "most"))}
@@ -247,10 +250,10 @@ def lab_min_part(lab: LabResult, name: str, unit: str, limit: float, test: str, 
               "raw_date": lab.possible_date, "limit": limit, "window": window.text, "blank": lab.blank,
               "outside_latest": lab.outside_latest, **dated,
               **_either_unit(lab, test), **_of_the_day(lab)}
-    shown = name + " {raw}" + raw_on + "{raw_of}"
+    shown = name + " {raw}" + raw_on
     return decide(len(lab.sure), [
         Rule(lab.sure < limit, F, name + " {sure}" + sure_on + "{sure_of} < {limit} " + unit + "{sure_units}"),
-        Rule(lab.possible >= limit, P, shown + " >= {limit} " + unit + "{raw_units}"),
+        Rule(lab.possible >= limit, P, shown + "{raw_of} >= {limit} " + unit + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown),
         *_blank_in_open_row(lab, name),
@@ -310,7 +313,8 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
               "raw_date": lab.possible_date, "normal": normal, "raised": raised, "window": window.text,
               "blank": lab.blank, "outside_latest": lab.outside_latest, **dated, **_either_unit(lab, test),
               **_of_the_day(lab)}
-    shown, sure = name + " {raw}" + raw_on + "{raw_of}", name + " {sure}" + sure_on + "{sure_of}"
+    shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on + "{sure_of}"
+    passed = shown + "{raw_of}"  # a pass (and only a pass) says which of the day's results it shows
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;
@@ -328,9 +332,9 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
              sure + " > {raised}" + unit + "{sure_units} " + _above_both(limits, condition_field)),
         # A pass names the limit that applies too: "<= 3 x ULN" for a patient with liver metastases read
         # as if the wrong limit had been used (review 37B), though every result within it passes.
-        Rule((lab.possible <= raised) & is_yes(condition), P, shown + " <= {raised}" + unit + "{raw_units} ("
+        Rule((lab.possible <= raised) & is_yes(condition), P, passed + " <= {raised}" + unit + "{raw_units} ("
              + condition_field + " = yes)"),
-        Rule(lab.possible <= normal, P, shown + " <= {normal}" + unit + "{raw_units}"),
+        Rule(lab.possible <= normal, P, passed + " <= {normal}" + unit + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),

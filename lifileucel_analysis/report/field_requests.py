@@ -8,7 +8,7 @@ requests split into fields (:func:`request_tokens`), a lab field's window droppe
 over a whole column (:func:`one_window`, :func:`lab_windows`), and whether a field is asked for
 only on a condition (:func:`is_conditional`). The phrases they match are the engine's constants
 (:data:`~lifileucel_analysis.engine.evidence.COLLECTED_IN`, ``IF_RECEIVED``, ``IF_ADJUVANT``, ``IF_POSITIVE``,
-``IF_FEMALE``, ``IF_BRAIN``, ``IF_STAGE_IIIC``).
+``IF_FEMALE``, ``IF_BRAIN``, ``IF_STAGE_III``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN
 from ..engine.evidence import (CLASSIFY_AGENT, COLLECTED_IN, IF_ADJUVANT, IF_BRAIN, IF_FEMALE, IF_POSITIVE,
-                               IF_RECEIVED, IF_STAGE_IIIC, TEXT, as_arrow)
+                               IF_RECEIVED, IF_STAGE_III, TEXT, as_arrow)
 
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
@@ -50,7 +50,7 @@ _LAB_WINDOW = rf"^labs\.[a-z0-9_]+ \({COLLECTED_IN} (.*)\)$"
 _CONDITIONAL = re.compile(rf"^(patients\.live_vaccine_date \({IF_RECEIVED}\)|patients\.hbv_pcr \({IF_POSITIVE}\)"
                           rf"|patients\.(pregnant|breastfeeding) \({IF_FEMALE}\)"
                           rf"|patients\.brain_metastases_(treated|symptomatic|stable_since) \({IF_BRAIN}\)"
-                          rf"|patients\.disease_unresectable \({IF_STAGE_IIIC}\)"
+                          rf"|patients\.disease_unresectable \({IF_STAGE_III}\)"
                           rf"|therapies\.[a-z_]+ \(line .*, {IF_ADJUVANT}\))$")
 """A field the engine asks for only on a condition: ``patients.live_vaccine_date (if received)``,
 ``patients.hbv_pcr (if serology positive)``, ``patients.pregnant (if female)``,
