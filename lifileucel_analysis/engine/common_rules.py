@@ -228,12 +228,11 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
 
 def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line whose recurrence is in the window (``recurrence_in_window`` yes), why, for I3's evidence:
-    "recurrence 2024-06-17 within 6 months of its end 2024-04-25"; "recurrence 2024-03-01 on or
-    before its end 2024-04-25 (on therapy)"; "recurrence on therapy (no end date: ongoing)", or "(stopped
-    for progression without an end date)"; the
-    :func:`recurred_by_screening` sentence for a recurrence date not recorded. A monitor can check
-    the dates; "recurrence on therapy or within 6 months of its end" alone could not be checked
-    (review 37B). No commas: I3 lists its lines with ", "."""
+    "recurrence 2024-06-17 within 6 months of its end 2024-04-25"; "recurrence 2024-03-01 on or before
+    its end 2024-04-25 (on therapy)"; "recurrence on therapy (no end date: ongoing)" or "(stopped for
+    progression without an end date)"; the :func:`recurred_by_screening` sentence for a recurrence date
+    not recorded. A monitor can check the dates; "recurrence on therapy or within 6 months of its end"
+    alone could not be checked (review 37B). No commas: I3 lists its lines with ", "."""
     recurrence, end = lines["recurrence_date"], lines["end_date"]
     when = "recurrence " + iso_dates(recurrence).astype(str)
     end_text, start_text = iso_dates(end).astype(str), iso_dates(lines["start_date"]).astype(str)

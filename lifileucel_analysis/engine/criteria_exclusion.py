@@ -221,8 +221,9 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(brain.isna() & is_yes(symptomatic), U, BRAIN_BLANK + " (recorded as symptomatic)",
              "patients.brain_metastases"),
         # Not the first day of NMA-LD where a criteria file's limit of 0 days passes it (review 37C).
-        Rule(brain.isna() & ((days < 0) | ((days == 0) & (limit > 0))), U, BRAIN_BLANK + " (recorded as stable only since {stable}, not before "
-                                                          "the start of NMA-LD ({ld}))", "patients.brain_metastases"),
+        Rule(brain.isna() & ((days < 0) | ((days == 0) & (limit > 0))), U,
+             BRAIN_BLANK + " (recorded as stable only since {stable}, not before the start of NMA-LD ({ld}))",
+             "patients.brain_metastases"),
         Rule(brain.isna() & (days < limit), U, BRAIN_BLANK + " (recorded as stable since {stable}, {days} before "
                                                              "NMA-LD ({ld}) < {limit})", "patients.brain_metastases"),
         Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
@@ -352,6 +353,13 @@ def e9_immunodeficiency(f: Facts, p: CriteriaParams) -> Part:
     return yes_fails(f, "primary_immunodeficiency", "primary immunodeficiency", "no primary immunodeficiency")
 
 
+NOT_RECEIVED_OR_DATED = ("whether a live vaccine was received is not recorded (live_vaccine_received), and no "
+                         "vaccine date (live_vaccine_date)")
+RECEIVED_AND_DATE = f"patients.live_vaccine_received; patients.live_vaccine_date ({IF_RECEIVED})"
+"""E10's request beside a blank received flag: "yes" alone leaves E10 open, so the date is asked for with it,
+not a week later (review 24)."""
+
+
 @criterion("E10", record="Received live or attenuated vaccine within 28 days prior to beginning NMA-LD",
            label="Live vaccine <= {live_vaccine_window_days} days before NMA-LD",
            reads="patients.live_vaccine_received patients.live_vaccine_date patients.lymphodepletion_date "
@@ -397,13 +405,6 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
              "patients.live_vaccine_date"),
         Rule(True, U, "live vaccine received, date not recorded (live_vaccine_date)", "patients.live_vaccine_date"),
     ], values)
-
-
-NOT_RECEIVED_OR_DATED = ("whether a live vaccine was received is not recorded (live_vaccine_received), and no "
-                         "vaccine date (live_vaccine_date)")
-RECEIVED_AND_DATE = f"patients.live_vaccine_received; patients.live_vaccine_date ({IF_RECEIVED})"
-"""E10's request beside a blank received flag: "yes" alone leaves E10 open, so the date is asked for with it,
-not a week later (review 24)."""
 
 
 def _said_received(received: pd.Series) -> pd.Series:

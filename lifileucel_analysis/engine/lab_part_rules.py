@@ -218,8 +218,8 @@ def _of_the_day(lab: LabResult) -> dict[str, pa.Array | str]:
     shown_of_the_day = lab.conflict & ~lab.undated_end & ~lab.untested_end
     if not shown_of_the_day.any():
         return {"raw_of": "", "sure_of": ""}
-    conflict = pa.array(shown_of_the_day.to_numpy(dtype=bool))
-    return {f"{end}_of": pc.if_else(conflict, pa.scalar(f" (the {which} favourable of that day's results)", TEXT),
+    marked = pa.array(shown_of_the_day.to_numpy(dtype=bool))
+    return {f"{end}_of": pc.if_else(marked, pa.scalar(f" (the {which} favourable of that day's results)", TEXT),
                                     pa.scalar("", TEXT))
             for end, which in (("raw", "least"), ("sure", "most"))}
 

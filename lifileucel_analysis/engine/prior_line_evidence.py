@@ -157,8 +157,8 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
         Rule(none, F, "no anti-PD-(L)1 in any counted line{left_out}"),
         # "only in" would be false while another line's agents may be anti-PD-(L)1 too.
         # {unclassified}: why each open line's class is open ("'x' not in the drug dictionary (line 2)").
-        # {left_out}: an anti-PD-(L)1 line that surely does not count, with why (review 37B: a monitor asked
-        # why an adjuvant pembrolizumab line on file did not settle it).
+        # {left_out}: the adjuvant lines that surely do not count, with why (review 37B: a monitor asked why
+        # an adjuvant pembrolizumab line on file did not settle it).
         Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"
                                               "{left_out}"),
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count{left_out}"),
