@@ -236,10 +236,11 @@ def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> 
     recurrence, end = lines["recurrence_date"], lines["end_date"]
     when = "recurrence " + iso_dates(recurrence).astype(str)
     end_text, start_text = iso_dates(end).astype(str), iso_dates(lines["start_date"]).astype(str)
-    ongoing = end.isna() & ~end_missing(lines)
+    stopped_undated = end_missing(lines)
+    ongoing = end.isna() & ~stopped_undated
     text = (when + f" within {months} months of its end " + end_text).astype(object)
     text = text.where(~surely(recurrence <= end), when + " on or before its end " + end_text + " (on therapy)")
-    text = text.where(~end_missing(lines), when + f" within {months} months of its start " + start_text
+    text = text.where(~stopped_undated, when + f" within {months} months of its start " + start_text
                       + " (end date not recorded: it ended after that)")
     # No end date: ongoing, or stopped by the progression that is the recurrence (facts.end_missing).
     no_end = pd.Series(" on therapy (no end date: ongoing)", index=lines.index, dtype=object).where(

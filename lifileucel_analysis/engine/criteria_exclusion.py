@@ -232,18 +232,20 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
         "requests": requests, "if_yes": if_yes,
         "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
-        "state": _brain_metastases_state(brain, treated, symptomatic, stable, ld, column(f, "consent_date"), limit)})
+        "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, ld,
+                                         column(f, "consent_date"), limit)})
 
 
 def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: pd.Series, stable: pd.Series,
-                            ld: pd.Series, consent: pd.Series, limit: int) -> pd.Series:
+                            days: pd.Series, days_at_consent: pd.Series, ld: pd.Series, consent: pd.Series,
+                            limit: int) -> pd.Series:
     """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
 
     "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
-    days before consent (NMA-LD not scheduled; >= 14 days needed before it)".
+    days before consent (NMA-LD not scheduled; >= 14 days needed before it)". ``days`` and
+    ``days_at_consent`` are E5's own; ``ld`` and ``consent`` date a blank stable-since date's latest
+    day long enough (:func:`_stable_since_needed`).
     """
-    days = (ld - stable).dt.days
-    days_at_consent = (consent - stable).dt.days.where(ld.isna())  # as E5 reads it: NMA-LD not scheduled
     # Only these can be unknown: brain metastases not "no", and something blank.
     blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
     rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())

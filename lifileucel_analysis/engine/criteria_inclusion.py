@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -131,9 +131,12 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
                       pc.binary_join_element_wise(pa.scalar("; may also be one (", TEXT), why, pa.scalar("): ", TEXT),
                                                   maybe_lines.cast(TEXT), pa.scalar("", TEXT)))
     # The spec asks the evidence to say which lines qualified, which did not and which are unclear.
-    values = {"yes": _qualifying(f, p, qualifying), "no": _not_qualifying(f, p, adjuvant_pd1 & ~qualifying & ~unclear),
-              "unclear": _unclear_windows(f, p, unclear), "months": p.adjuvant_recurrence_months, "also": also,
-              "maybe": maybe_lines, "why": why}
+    months = p.adjuvant_recurrence_months
+    values = {"yes": _lines_or_none(f, qualifying, lambda lines: recurrence_in_window_reasons(f, lines, months)),
+              "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear,
+                                   lambda lines: recurrence_past_window(lines, months)),
+              "unclear": _lines_or_none(f, unclear, lambda lines: window_open_reasons(lines, months), "; "),
+              "months": months, "also": also, "maybe": maybe_lines, "why": why}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within {months} months): {yes}; not qualifying: {no}; "
@@ -172,33 +175,18 @@ def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
-def _unclear_windows(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
-    """Per patient, the selected lines with why each one's window is open ("line 1 (pembrolizumab)
-    (recurrence date not recorded)"), or "none"."""
+def _lines_or_none(f: Facts, rows: np.ndarray, reasons_of: Callable[[pd.DataFrame], pd.Series],
+                   sep: str = ", ") -> pa.Array:
+    """Per patient, the selected lines, each with its reason in brackets, joined by ``sep``, or "none".
+
+    I3 lists three kinds this way: the qualifying lines (:func:`.common_rules.recurrence_in_window_reasons`:
+    "line 1 (pembrolizumab) (recurrence 2024-06-17 within 6 months of its end 2024-04-25)"), the lines
+    not qualifying (:func:`.common_rules.recurrence_past_window`) and the unclear ones
+    (:func:`.common_rules.window_open_reasons`, joined by "; ": a reason may hold commas).
+    """
     lines = f.lines[rows]
-    text = line_names(lines) + " (" + window_open_reasons(lines, p.adjuvant_recurrence_months) + ")"
-    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
-    return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
-
-
-def _qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
-    """Per patient, the qualifying lines, each with why it qualifies ("line 1 (pembrolizumab)
-    (recurrence 2024-06-17 within 6 months of its end 2024-04-25)", "line 1 (pembrolizumab) (recurred
-    by consent 2023-03-01 (recurrence date not recorded) and so within 6 months of its end 2022-12-01)"),
-    or "none"."""
-    lines = f.lines[rows]
-    text = line_names(lines) + " (" + recurrence_in_window_reasons(f, lines, p.adjuvant_recurrence_months) + ")"
-    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
-    return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
-
-
-def _not_qualifying(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
-    """Per patient, the lines whose recurrence came after the window, each with its dates ("line 1
-    (pembrolizumab) (recurrence 2025-03-01 more than 6 months after its end 2024-08-31 (the window ended
-    2025-02-28))"), or "none"."""
-    lines = f.lines[rows]
-    text = line_names(lines) + " (" + recurrence_past_window(lines, p.adjuvant_recurrence_months) + ")"
-    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
+    text = line_names(lines) + " (" + reasons_of(lines) + ")"
+    listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, sep)
     return pc.if_else(pc.equal(listed, ""), pa.scalar("none", listed.type), listed)
 
 
