@@ -1439,6 +1439,32 @@ def test_an_e2_pass_counts_every_toxicity_recorded_not_matching_ones() -> None:
     assert outcome_of("E2", toxicities=[]) == ("pass", "no toxicity recorded", "")
 
 
+def test_an_e2_pass_names_the_rows_whose_blanks_cannot_change_it() -> None:
+    # Audit 37A: a pass over rows with blank cells did not say why the blanks do not matter. Grade 1, category
+    # vitiligo and ongoing no each keep a row out of 2-4 ongoing "other" whatever its blank cell holds.
+    rows = [{"term": "rash", "category": None, "grade": 1, "ongoing": "yes"},
+            {"term": "vitiligo", "category": "vitiligo", "grade": None, "ongoing": "yes"},
+            {"term": "colitis", "category": "other", "grade": 3, "ongoing": "no"},
+            {"term": "nausea", "category": "other", "grade": None, "ongoing": "no"}]
+    assert outcome_of("E2", toxicities=rows) == (
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 4 recorded; blank cells "
+                "that cannot change this: rash grade 1, category blank, ongoing yes; vitiligo grade blank, category "
+                "vitiligo, ongoing yes; nausea grade blank, category other, ongoing no", "")
+    # A row whose blank could make it match keeps E2 unknown, and is not called harmless.
+    outcome, evidence, missing = outcome_of("E2", toxicities=[rows[0], {**rows[2], "ongoing": None}])
+    assert (outcome, missing) == ("unknown", "toxicities.ongoing (colitis)")
+    assert "cannot change" not in evidence
+
+
+def test_an_e11_fail_names_each_field_recorded_yes() -> None:
+    # Audit 37A: the fail said a bare "pregnant"; with both recorded yes it named only the first.
+    assert outcome_of("E11", patient={"pregnant": "yes"})[:2] == ("fail", "female; pregnant: yes")
+    assert outcome_of("E11", patient={"breastfeeding": "yes", "pregnant": None})[:2] == (
+        "fail", "female; breastfeeding: yes")
+    assert outcome_of("E11", patient={"pregnant": "yes", "breastfeeding": "yes"})[:2] == (
+        "fail", "female; pregnant: yes; breastfeeding: yes")
+
+
 def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_braf_option() -> None:
     # BRAF option on, V600 mutant: an adjuvant BRAF line is not counted by I2 (no anti-PD-(L)1) but meets
     # the BRAF requirement; the pass names it (audit 28D: "not counted: line 1 ..." beside a bare "prior

@@ -93,6 +93,9 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     # Grade 5 is outside 2-4, so it passes, but an ongoing fatal toxicity is a recording error the pass
     # must not hide from a monitor reading outcomes alone (audit 28D; findings.csv names the row).
     fatal = (is_yes(ongoing) & (grade == 5)).to_numpy(dtype=bool, na_value=False)
+    # A row with a blank cell that no value could make a match (grade 1, category endocrine, ongoing
+    # no): a pass over it says which rows those are, so a reader sees why the blank does not matter (37A).
+    harmless = (grade.isna() | category.isna() | ongoing.isna()).to_numpy() & ~could & ~matches
     return decide(f.n, [
         Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
              "ongoing grade 2-4 toxicity: {matched}"),
@@ -101,12 +104,16 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         Rule(settled & (np.bincount(f.tox_pos[fatal], minlength=f.n) > 0), P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; grade 5 "
              "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: {fatal}"),
+        Rule(settled & (np.bincount(f.tox_pos[harmless], minlength=f.n) > 0), P,
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; "
+             "blank cells that cannot change this: {harmless}"),
         Rule(settled, P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded"),
         # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
         Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
-        "count": pd.Series(count), "fatal": per_patient(fatal)})
+        "count": pd.Series(count), "fatal": per_patient(fatal),
+        "harmless": per_patient(harmless)})
 
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
@@ -436,8 +443,10 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
                           f"patients.breastfeeding ({IF_FEMALE})": unsexed & feeding.isna()})
     return decide(f.n, [
         Rule(sex == "male", N, "male: not applicable"),
-        Rule(female & is_yes(pregnant), F, "pregnant"),
-        Rule(female & is_yes(feeding), F, "breastfeeding"),
+        # Each "yes" by its cell, as the other rules word them (37A: a bare "pregnant" named no column).
+        Rule(female & is_yes(pregnant) & is_yes(feeding), F, "female; pregnant: yes; breastfeeding: yes"),
+        Rule(female & is_yes(pregnant), F, "female; pregnant: yes"),
+        Rule(female & is_yes(feeding), F, "female; breastfeeding: yes"),
         Rule(female & is_no(pregnant) & is_no(feeding), P, "not pregnant, not breastfeeding"),
         Rule(is_yes(pregnant) | is_yes(feeding), U,
              "recorded {stated}, sex not recorded (sex): fails if female, not applicable if male", "patients.sex"),
