@@ -464,8 +464,9 @@ def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> 
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="progression",
                                             best_response=None)]) == (
         "pass", "1 counted prior line(s), within 1-4 (line 1 (pembrolizumab) counted either way: setting not "
-                "recorded, and as adjuvant it recurred in its window); anti-PD-(L)1 in line 1 (pembrolizumab); most "
-                "recent counted line 1 (pembrolizumab): stopped for progression", "")
+                "recorded, and as adjuvant it qualifies under I3: recurrence on therapy (stopped for progression "
+                "without an end date)); anti-PD-(L)1 in line 1 (pembrolizumab); most recent counted line 1 "
+                "(pembrolizumab): stopped for progression", "")
 
 
 def test_a_failed_count_limit_says_at_least_when_lines_may_or_may_not_count() -> None:
@@ -711,8 +712,16 @@ def test_a_pass_says_a_line_of_blank_setting_counts_either_way() -> None:
                  recurrence_date=None)
     outcome, evidence, _ = outcome_of("I2", therapies=[line(1), blank])
     assert outcome == "pass"
+    # The recurrence is inferred, not on file: the sentence says so with its dates (audit 38A: "it recurred in
+    # its window" read as a recurrence date on file).
     assert evidence.startswith("2 counted prior line(s), within 1-4 (line 2 (nivolumab) counted either way: setting "
-                               "not recorded, and as adjuvant it recurred in its window); anti-PD-(L)1 in ")
+                               "not recorded, and as adjuvant it qualifies under I3: recurred by consent 2025-03-01 "
+                               "(recurrence date not recorded) and so within 6 months of its end 2024-12-01); "
+                               "anti-PD-(L)1 in ")
+    # With the date on file, the sentence quotes it (2025-01-10 is within 6 months of 2024-12-01).
+    dated = {**blank, "recurrence_date": "2025-01-10"}
+    assert "as adjuvant it qualifies under I3: recurrence 2025-01-10 within 6 months of its end 2024-12-01); " in (
+        outcome_of("I2", therapies=[line(1), dated])[1])
 
 
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:

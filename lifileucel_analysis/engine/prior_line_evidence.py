@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
-                           recurred_by_screening, recurrence_past_window, unclassified_lines, unclassified_reasons,
-                           window_open_reasons)
+                           recurred_by_screening, recurrence_in_window_reasons, recurrence_past_window,
+                           unclassified_lines, unclassified_reasons, window_open_reasons)
 from .evidence import (CLASSIFY_AGENT, TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty,
                        join_per_patient, join_texts)
 from .facts import Facts, end_missing
@@ -66,7 +66,7 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
     # Too many: which lines were counted, an adjuvant one marked (audit 26A: "5 counted prior lines > 4"
     # beside four metastatic lines on file did not say that I3 had brought in the fifth).
     values["counted"] = _counted_lines(f, sure & too_many[f.lines["pos"].to_numpy()])
-    values["either_way"] = _counted_either_way(f, sure & f.lines["setting"].isna().to_numpy())
+    values["either_way"] = _counted_either_way(f, p, sure & f.lines["setting"].isna().to_numpy())
     return decide(f.n, [
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
         Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
@@ -88,12 +88,15 @@ def _counted_lines(f: Facts, rows: np.ndarray) -> pa.Array:
     return join_per_patient(lines["pos"].to_numpy(), pd.Series(text, dtype=object), f.n)
 
 
-def _counted_either_way(f: Facts, rows: np.ndarray) -> pa.Array:
+def _counted_either_way(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """Per patient, " (line 2 (nivolumab) counted either way: setting not recorded, and as adjuvant it
-    recurred in its window)" for the selected lines (of blank setting, counted in every reading), or "".
-    A pass over such a line said nothing of the blank (audit 36A, review 37B)."""
+    qualifies under I3: recurrence 2024-06-17 within 6 months of its end 2024-04-25)" for the selected
+    lines (of blank setting, counted in every reading), or "". A pass over such a line said nothing of
+    the blank (audit 36A, review 37B); "it recurred in its window" alone read as a recurrence date on
+    file where the recurrence was inferred from the consent (audit 38A)."""
     lines = f.lines[rows]
-    text = line_names(lines) + " counted either way: setting not recorded, and as adjuvant it recurred in its window"
+    why = recurrence_in_window_reasons(f, lines, p.adjuvant_recurrence_months)
+    text = line_names(lines) + " counted either way: setting not recorded, and as adjuvant it qualifies under I3: " + why
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
     return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
                       pc.binary_join_element_wise(pa.scalar(" (", TEXT), listed.cast(TEXT), pa.scalar(")", TEXT),
