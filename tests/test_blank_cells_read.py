@@ -220,7 +220,7 @@ def test_a_blank_unit_of_a_test_with_one_unit_adds_nothing() -> None:
     ast = {"test": "ast", "value": 30, "unit": None, "uln": 40, "collected_date": "2025-02-25"}
     row = outcome(screened(case_tables(patient_id="A", labs=[ast])), "A", "I7")
     assert row["outcome"] == "pass"
-    assert "AST 30 (unit not recorded) (ULN 40) on 2025-02-25 <= 3 x ULN;" in row["evidence"]
+    assert "AST 30 (unit not recorded) (ULN 40) on 2025-02-25 <= 3 x ULN = 120 U/L;" in row["evidence"]
     assert "either unit" not in row["evidence"]
 
 

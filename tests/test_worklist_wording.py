@@ -205,18 +205,28 @@ def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -
     outcome, evidence, _ = outcome_of(
         "I7", labs=[{"test": "alt", "value": 99.9, "unit": "U/L", "uln": 33.3, "collected_date": "2025-02-25"}])
     assert outcome == "pass"
-    assert "ALT 99.9 U/L (ULN 33.3) on 2025-02-25 <= 3 x ULN" in evidence
+    assert "ALT 99.9 U/L (ULN 33.3) on 2025-02-25 <= 3 x ULN = 99.9 U/L;" in evidence
+    # The limit in U/L is the decimal product (3 x 33.3 = 99.9, 5 x 33.3 = 166.5), not the double's 99.89999999999999
+    # (audits 35A, 38A: a monitor had to multiply at the boundary).
+    outcome, evidence, _ = outcome_of(
+        "I7", labs=[{"test": "alt", "value": 100, "unit": "U/L", "uln": 33.3, "collected_date": "2025-02-25"}])
+    assert (outcome, evidence) == ("fail", "ALT 100 U/L (ULN 33.3) on 2025-02-25 > 3 x ULN = 99.9 U/L "
+                                           "(liver_metastases = no)")
+    outcome, evidence, _ = outcome_of("I7", patient={"liver_metastases": "yes"}, labs=[
+        {"test": "alt", "value": 166.6, "unit": "U/L", "uln": 33.3, "collected_date": "2025-02-25"}])
+    assert (outcome, evidence) == ("fail", "ALT 166.6 U/L (ULN 33.3) on 2025-02-25 > 5 x ULN = 166.5 U/L "
+                                           "(liver_metastases = yes)")
 
 
 @pytest.mark.parametrize(("patient", "lab", "evidence"), [
     # AST 250 with ULN 40 is 6.25 x ULN: above 3 and 5 x ULN. The fail names the limit that applies
     # and the condition that sets it (audit 29A: "> 5 x ULN" did not say liver_metastases = yes).
     ({"liver_metastases": "yes"}, ("ast", 250, "U/L", 40),
-     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN (liver_metastases = yes)"),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN = 200 U/L (liver_metastases = yes)"),
     ({"liver_metastases": "no"}, ("ast", 250, "U/L", 40),
-     "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN (liver_metastases = no)"),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN = 120 U/L (liver_metastases = no)"),
     ({"liver_metastases": None}, ("ast", 250, "U/L", 40),
-     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN (above both limits; liver_metastases not recorded)"),
+     "AST 250 U/L (ULN 40) on 2025-02-25 > 5 x ULN = 200 U/L (above both limits; liver_metastases not recorded)"),
     # Bilirubin 3.5 mg/dL: above 2 and above 3 (with Gilbert syndrome); "> 3" alone hid the limit 2.
     ({"gilbert_syndrome": "no"}, ("total_bilirubin", 3.5, "mg/dL", None),
      "total bilirubin 3.5 mg/dL on 2025-02-25 > 2 mg/dL (gilbert_syndrome = no)"),
@@ -236,10 +246,10 @@ def test_a_fail_above_a_raised_limit_names_the_limit_and_its_condition(
     # Review 37B: AST 48 with ULN 35 (1.37 x ULN) passes 3 x ULN and 5 x ULN alike; with liver metastases the
     # pass names the limit that applies, as a fail does, not the 3 x ULN of a patient without them.
     ({"liver_metastases": "yes"}, ("ast", 48, "U/L", 35),
-     "AST 48 U/L (ULN 35) on 2025-02-25 <= 5 x ULN (liver_metastases = yes)"),
-    ({"liver_metastases": "no"}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN"),
+     "AST 48 U/L (ULN 35) on 2025-02-25 <= 5 x ULN = 175 U/L (liver_metastases = yes)"),
+    ({"liver_metastases": "no"}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN = 105 U/L"),
     # Blank: 3 x ULN is the limit of either reading's worst case, and the result is within it.
-    ({"liver_metastases": None}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN"),
+    ({"liver_metastases": None}, ("ast", 48, "U/L", 35), "AST 48 U/L (ULN 35) on 2025-02-25 <= 3 x ULN = 105 U/L"),
     ({"gilbert_syndrome": "yes"}, ("total_bilirubin", 0.7, "mg/dL", None),
      "total bilirubin 0.7 mg/dL on 2025-02-25 <= 3 mg/dL (gilbert_syndrome = yes)"),
     ({"gilbert_syndrome": "no"}, ("total_bilirubin", 0.7, "mg/dL", None),
@@ -262,7 +272,7 @@ def test_a_pass_names_the_limit_that_applies(patient: dict[str, Any], lab: tuple
     ([("hemoglobin", 8.0, "g/dL", None), ("hemoglobin", 8.5, "g/dL", None)],
      ("fail", "hemoglobin 8.5 g/dL on 2025-02-20 (the most favourable of that day's results) < 9 g/dL")),
     ([("ast", 30.0, "U/L", 40.0), ("ast", 50.0, "U/L", 40.0)],
-     ("pass", "AST 50 U/L (ULN 40) on 2025-02-20 (the least favourable of that day's results) <= 3 x ULN")),
+     ("pass", "AST 50 U/L (ULN 40) on 2025-02-20 (the least favourable of that day's results) <= 3 x ULN = 120 U/L")),
 ])
 def test_results_of_one_day_that_disagree_on_one_side_say_so(rows: list[tuple[str, float, str, float | None]],
                                                               expected: tuple[str, str]) -> None:
@@ -294,8 +304,8 @@ def test_a_criteria_file_with_equal_limits_does_not_say_above_both() -> None:
     result = screen(ScreeningDataset(**case_tables(patient={"liver_metastases": None}, labs=[row])), params)
     got = result.outcomes.set_index("criterion_id").loc["I7"]
     assert (got["outcome"], got["evidence"]) == (
-        "fail", "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN (liver_metastases not recorded; the limit is the same "
-                "either way)")
+        "fail", "AST 250 U/L (ULN 40) on 2025-02-25 > 3 x ULN = 120 U/L (liver_metastases not recorded; the limit is "
+                "the same either way)")
 
 
 def test_progression_evidence_names_only_what_is_recorded() -> None:
@@ -926,7 +936,7 @@ SAME_DAY = "2025-02-20"
      "labs.ast (results dated 2025-02-20: which is the latest); patients.liver_metastases"),
     # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order.
     (None, [(140, 40), (120, 30)],
-     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN but within 5 x ULN; liver_metastases not recorded",
+     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN = 90 U/L but within 5 x ULN = 150 U/L; liver_metastases not recorded",
      "patients.liver_metastases"),
 ])
 def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | None, ast: list[tuple[float, float]],

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 
 from ..contract.schema import UNIT_FACTORS
 from .common_rules import F, P, U, column
+from .decimals import on_decimal_grid
 from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
 from .facts import Facts, LabResult
 from .lab_results import shown_unit, window_start
@@ -273,6 +274,21 @@ def _above_both(limits: tuple[float, float], condition_field: str) -> str:
     return f"({condition_field} not recorded; the limit is the same either way)"
 
 
+def _limits_in_ul(lab: LabResult, limits: tuple[float, float], values: dict[str, object]) -> dict[str, str]:
+    """For AST and ALT, each limit in U/L beside its multiple of the shown row's ULN (" = 105 U/L"): the
+    templates' pieces, their numbers added to ``values``; "" for a test without a ULN. A monitor checking
+    "120 U/L (ULN 35) > 3 x ULN" had to multiply (audits 35A, 38A); 3 x 33.3 is shown as 99.9, on the
+    decimal grid the comparison uses."""
+    if lab.ulns is None:
+        return dict.fromkeys(("sure_normal", "sure_raised", "raw_normal", "raw_raised"), "")
+    pieces = {}
+    for end, uln in zip(("sure", "raw"), lab.ulns, strict=True):
+        for which, limit in zip(("normal", "raised"), limits, strict=True):
+            values[f"{end}_{which}_ul"] = on_decimal_grid(limit * uln)
+            pieces[f"{end}_{which}"] = " = {" + f"{end}_{which}_ul" + "} U/L"
+    return pieces
+
+
 def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
                             condition: pd.Series, condition_field: str, test: str, window: Window) -> Part:
     """A lab with an upper limit that is raised when a patient condition is present (AST and ALT with
@@ -315,6 +331,7 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
               **_of_the_day(lab)}
     shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on + "{sure_of}"
     passed = shown + "{raw_of}"  # a pass (and only a pass) says which of the day's results it shows
+    at = _limits_in_ul(lab, limits, values)
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;
@@ -324,17 +341,17 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
     # A fail names the limit that applies, with the condition that sets it (audit 29A: "> 5 x ULN" did
     # not say liver_metastases = yes, and "> 3" for a patient without Gilbert syndrome hid the limit 2).
     return decide(len(lab.sure), [
-        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + "{sure_units} ("
-             + condition_field + " = no)"),
-        Rule((lab.sure > raised) & is_yes(condition), F, sure + " > {raised}" + unit + "{sure_units} ("
-             + condition_field + " = yes)"),
+        Rule((lab.sure > normal) & is_no(condition), F, sure + " > {normal}" + unit + at["sure_normal"]
+             + "{sure_units} (" + condition_field + " = no)"),
+        Rule((lab.sure > raised) & is_yes(condition), F, sure + " > {raised}" + unit + at["sure_raised"]
+             + "{sure_units} (" + condition_field + " = yes)"),
         Rule(lab.sure > raised, F,
-             sure + " > {raised}" + unit + "{sure_units} " + _above_both(limits, condition_field)),
+             sure + " > {raised}" + unit + at["sure_raised"] + "{sure_units} " + _above_both(limits, condition_field)),
         # A pass names the limit that applies too: "<= 3 x ULN" for a patient with liver metastases read
         # as if the wrong limit had been used (review 37B), though every result within it passes.
-        Rule((lab.possible <= raised) & is_yes(condition), P, passed + " <= {raised}" + unit + "{raw_units} ("
-             + condition_field + " = yes)"),
-        Rule(lab.possible <= normal, P, passed + " <= {normal}" + unit + "{raw_units}"),
+        Rule((lab.possible <= raised) & is_yes(condition), P, passed + " <= {raised}" + unit + at["raw_raised"]
+             + "{raw_units} (" + condition_field + " = yes)"),
+        Rule(lab.possible <= normal, P, passed + " <= {normal}" + unit + at["raw_normal"] + "{raw_units}"),
         *_missing_lab(lab, name, test, window),
         _blank_in_row(lab, name, shown, condition_open, condition_field),
         _blank_in_row(lab, name, shown),
@@ -344,7 +361,7 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
         _disagreeing(lab, name, test, order_matters & condition_decides, condition_field),
         _disagreeing(lab, name, test, order_matters),
         # The unit after both limits: "above 3 but within 5 x ULN" read as 3 U/L (audit 35A).
-        Rule(True, U, shown + " is above {normal}" + unit + " but within {raised}" + unit
-             + f"; {condition_field} not recorded",
+        Rule(True, U, shown + " is above {normal}" + unit + at["raw_normal"] + " but within {raised}" + unit
+             + at["raw_raised"] + f"; {condition_field} not recorded",
              f"patients.{condition_field}"),
     ], values)

@@ -117,6 +117,8 @@ class LabResult:
     (None: no patient's is), so that a decided part says it holds in either unit."""
     outside_latest: pd.Series | None = None
     """Where ``outside`` holds, the date of the latest dated result of this test on file (NaT elsewhere)."""
+    ulns: tuple[np.ndarray, np.ndarray] | None = None
+    """AST and ALT: the ``sure`` and the ``possible`` row's ULN (NaN where none), for a limit in U/L."""
 
 
 def latest_labs(dataset: ScreeningDataset, params: CriteriaParams, pos: np.ndarray) -> dict[str, LabResult]:
@@ -401,7 +403,15 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
                      pd.Series(several), pd.Series(undated), pd.Series(undated_end), pd.Series(untested),
                      pd.Series(untested_end), recorded.astype(object), ends_recorded,
                      cells.file_rows(quoted[in_conflict]), possible_open, unit_blank,
-                     pd.Series(outside_latest.astype(DATE_DTYPE)))
+                     pd.Series(outside_latest.astype(DATE_DTYPE)),
+                     (_uln_of(labs, possible_row if sure_row is None else sure_row), _uln_of(labs, possible_row))
+                     if with_uln else None)
+
+
+def _uln_of(labs: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """The ULN of each of ``rows`` (``-1``: none, NaN)."""
+    uln = np.append(labs["uln"].to_numpy(dtype=float, na_value=np.nan), np.nan)
+    return uln[np.where(rows >= 0, rows, len(uln) - 1)]
 
 
 def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:
