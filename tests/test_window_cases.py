@@ -29,7 +29,8 @@ CASES = [
      "end date not recorded although stopped (completed): recurrence 2025-01-15 more than 6 months after its start",
      "therapies.end_date (line 5)"),
     (WindowCase.NO_RECURRENCE, None, "2024-01-01", "2024-05-01", "progression", None,
-     "recurrence date not recorded", "therapies.recurrence_date (line 6)"),
+     "recurrence date not recorded: it qualifies if on or before 2024-11-01, 6 months after its end 2024-05-01",
+     "therapies.recurrence_date (line 6)"),
     (WindowCase.OTHER, None, "2024-01-01", "2024-05-01", "progression", "2025-01-15", "",
      "therapies.recurrence_date (line 7)"),
 ]

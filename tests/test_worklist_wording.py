@@ -661,6 +661,9 @@ ADJUVANT_PEMBRO: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "pembrolizumab"
                                    "start_date": "2022-02-01", "end_date": "2023-01-10", "stop_reason": "completed",
                                    "best_response": None}
 
+Q_0710 = "recurrence date not recorded: it qualifies if on or before 2023-07-10, 6 months after its end 2023-01-10"
+"""ADJUVANT_PEMBRO's open window, as evidence says it (its end 2023-01-10 + 6 calendar months = 2023-07-10)."""
+
 
 def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() -> None:
     # Lines 1-3 adjuvant pembrolizumab ended 2023-01-10 (+ 6 months = 2023-07-10): line 1 recurred
@@ -674,12 +677,14 @@ def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() ->
                                            "2023-03-01 within 6 months of its end 2023-01-10); not qualifying: "
                                            "line 1 (pembrolizumab) (recurrence 2024-06-01 more than 6 months after "
                                            "its end 2023-01-10 (the window ended 2023-07-10)); unclear: line 2 "
-                                           "(pembrolizumab) (recurrence date not recorded)")
+                                           "(pembrolizumab) (recurrence date not recorded: it qualifies if on or "
+                                           "before 2023-07-10, 6 months after its end 2023-01-10)")
     # I2 passes with 2 or 3 counted lines: the evidence says both, not one count.
     outcome, evidence, _ = outcome_of("I2", therapies=therapies)
     assert outcome == "pass"
     assert evidence.startswith("2 to 3 counted prior lines, within 1-4 either way "
-                               "(line 2 (pembrolizumab): recurrence date not recorded); ")
+                               "(line 2 (pembrolizumab): recurrence date not recorded: it qualifies if on or before "
+                               "2023-07-10, 6 months after its end 2023-01-10); ")
 
 
 @pytest.mark.parametrize(("changes", "why"), [
@@ -737,8 +742,9 @@ def test_a_pass_says_a_line_of_blank_setting_counts_either_way() -> None:
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:
     outcome, evidence, missing = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}])
     assert outcome == "unknown"
-    assert evidence.startswith("0 to 1 counted prior lines (line 1 (pembrolizumab): recurrence date not recorded); "
-                               "anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count")
+    # Each names the day that decides the blank date (audit 38A): 2023-01-10 + 6 months = 2023-07-10.
+    assert evidence.startswith(f"0 to 1 counted prior lines (line 1 (pembrolizumab): {Q_0710}); anti-PD-(L)1 only "
+                               f"in line 1 (pembrolizumab), which may not count (line 1 (pembrolizumab): {Q_0710})")
     # A line recorded as adjuvant shows progression by its qualifying recurrence: its blank
     # best response cannot change I2, so it is not asked for.
     assert missing == "therapies.recurrence_date (line 1)"
@@ -752,8 +758,8 @@ METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarba
     # The count and the progression parts pass (line 2 counts and progressed); the anti-PD-(L)1
     # part's sentence is about line 1's count, whose deciding blank it did not name.
     ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}, {**METASTATIC_DACARBAZINE, "line": 2}],
-     "anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count; would be decided by "
-     "therapies.recurrence_date (line 1)", "therapies.recurrence_date (line 1)"),
+     f"anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count (line 1 (pembrolizumab): {Q_0710}); would "
+     "be decided by therapies.recurrence_date (line 1)", "therapies.recurrence_date (line 1)"),
     # Line 2's blank setting: metastatic (counts, no progression) or adjuvant without anti-PD-(L)1.
     ([line(1, agents="pembrolizumab"), {**METASTATIC_DACARBAZINE, "line": 2, "setting": None,
                                         "stop_reason": "completed", "best_response": "cr"}],
@@ -762,7 +768,8 @@ METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarba
     # Line 2's agents are blank: it may be the anti-PD-(L)1 line, so "only in line 1" would be false.
     ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None},
       {**METASTATIC_DACARBAZINE, "line": 2, "agents": None}],
-     "anti-PD-(L)1 in line 1 (pembrolizumab), which may not count; agents not recorded (line 2); "
+     f"anti-PD-(L)1 in line 1 (pembrolizumab), which may not count (line 1 (pembrolizumab): {Q_0710}); agents not "
+     "recorded (line 2); "
      "would be decided by therapies.recurrence_date (line 1); "
      "therapies.agents (line 2)", "therapies.recurrence_date (line 1); therapies.agents (line 2)"),
 ])
@@ -782,7 +789,7 @@ def test_blank_agents_are_not_called_a_name_missing_from_the_dictionary() -> Non
                                                        line(2, agents="pembrolizumab")])
     assert outcome == "pass"
     assert evidence.startswith("1 to 2 counted prior lines, within 1-4 either way (line 1 (blank agents): agents not "
-                               "recorded, recurrence date not recorded); ")
+                               f"recorded, {Q_0710}); ")
 
 
 def test_a_cut_short_regimen_in_i2_is_called_cut_short_not_unknown_to_the_dictionary() -> None:
@@ -1100,7 +1107,8 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
                                                 "therapies.agents")]:
         assert outcomes.loc[(patient, "I3"), "evidence"] == (
             f"may have an adjuvant/neoadjuvant anti-PD-(L)1 line ({why}): line 1 ({agent}) (if so, unclear: "
-            "recurrence date not recorded); none is recorded as one, and I3 never blocks"), patient
+            "recurrence date not recorded: it qualifies if on or before 2024-12-10, 6 months after its end "
+            "2024-06-10); none is recorded as one, and I3 never blocks"), patient
     assert outcomes.loc[("C", "I3"), "outcome"] == "not_applicable"  # no reading makes ipilimumab anti-PD-(L)1
 
 

@@ -253,7 +253,8 @@ def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> 
 
 def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
-    evidence: "recurrence date not recorded"; "end date not recorded although stopped (completed)"
+    evidence: "recurrence date not recorded: it qualifies if on or before 2023-07-31, 6 months after its
+    end 2023-01-31"; "end date not recorded although stopped (completed)"
     with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
     start" (or "start date not recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
     so one of the two is wrong"; "" for any other line (:class:`WindowCase`)."""
@@ -266,7 +267,11 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
         # Without a start date there is no earliest end to measure from (review 22E).
         WindowCase.STOPPED_NO_START: stopped + ": " + recurrence + ", start date not recorded",
         WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start",
-        WindowCase.NO_RECURRENCE: "recurrence date not recorded",
+        # The day that decides it, as a line outside the window names it (audit 38A: the sentence named the
+        # column but not the cut-off). Its end date is recorded: a line without one is another case.
+        WindowCase.NO_RECURRENCE: "recurrence date not recorded: it qualifies if on or before "
+        + iso_dates(earliest_window_end(lines, months)).astype(str) + f", {months} months after its end "
+        + iso_dates(lines["end_date"]).astype(str),
     }, lines.index)
 
 

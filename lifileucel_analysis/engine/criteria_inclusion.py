@@ -88,7 +88,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & is_no(counted).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
     parts = [count_part(f, p, surely, maybe, left_out),
-             anti_pd1_part(f, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
+             anti_pd1_part(f, p, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
              progression_part(f, p, maybe, unnumbered, shared), braf]
     readings = i2_readings(f, p, ordered, flags)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)

@@ -135,12 +135,13 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
-def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
     """I2's anti-PD-(L)1 part: at least one counted line with an anti-PD-1 or anti-PD-L1 agent.
 
     ``sure``, ``maybe`` and ``left_out`` as in :func:`count_part`. Pass where a line that surely
     counts surely has such an agent; fail where no line that may count may have one; otherwise
-    unknown, saying whether the line's counting or its unclassified agents leave it open.
+    unknown, saying whether the line's counting (and what leaves it open) or its unclassified
+    agents leave it open.
     """
     pd1 = f.lines["pd1"]
     hit = sure & is_yes(pd1).to_numpy()
@@ -162,11 +163,14 @@ def anti_pd1_part(f: Facts, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Ar
         # {unclassified}: why each open line's class is open ("'x' not in the drug dictionary (line 2)").
         # {left_out}: the adjuvant lines that surely do not count, with why (review 37B: a monitor asked why
         # an adjuvant pembrolizumab line on file did not settle it).
-        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count; {unclassified}"
-                                              "{left_out}"),
-        Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count{left_out}"),
+        # ({why}): the blank that leaves each such line open, with the day that decides a recurrence date
+        # (audit 38A: the sentence named the column but not the cut-off).
+        Rule(may_not_count & unclassified, U, "anti-PD-(L)1 in {uncounted}, which may not count ({why}); "
+                                              "{unclassified}{left_out}"),
+        Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count ({why}){left_out}"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}{left_out}"),
     ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit),
+        "why": _why_count_unclear(f, p, possible & known & ~hit),
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read)})
 
 
