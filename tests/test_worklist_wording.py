@@ -43,8 +43,8 @@ def test_consent_date_blank_asks_for_the_consent_date_not_for_every_lab() -> Non
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None})
     assert outcome == "unknown"
     assert missing == "patients.consent_date"
-    assert evidence.startswith(WITHOUT_CONSENT + "; earlier results on file count if consent was early enough; no "
-                               "ANC result 2025-03-01 to 2025-03-29; no platelets result ")
+    assert evidence.startswith(WITHOUT_CONSENT + "; earlier results on file count if consent was no more than 28 "
+                               "days after them; no ANC result 2025-03-01 to 2025-03-29; no platelets result ")
     outcome, evidence, missing = outcome_of("I7", patient={"consent_date": None, "lymphodepletion_date": None})
     unplaced = "consent date not recorded (consent_date) and NMA-LD not scheduled: the lab window cannot be placed"
     assert (outcome, evidence, missing) == ("unknown", unplaced, "patients.consent_date")
@@ -371,8 +371,8 @@ def test_consent_date_blank_asks_for_a_lab_no_consent_date_could_bring_into_the_
     # An earlier ANC result, which an earlier consent date would bring into the window: the consent date.
     early = {**ELIGIBLE_LABS[0], "collected_date": "2025-02-20"}
     assert outcome_of("I7", patient={"consent_date": None}, labs=[*labs, early], replace_labs=True) == (
-        "unknown", WITHOUT_CONSENT + "; earlier results on file count if consent was early enough; no ANC result "
-                   "2025-03-01 to 2025-03-29", "patients.consent_date")
+        "unknown", WITHOUT_CONSENT + "; earlier results on file count if consent was no more than 28 days after "
+                   "them; no ANC result 2025-03-01 to 2025-03-29", "patients.consent_date")
 
 
 def test_the_worklist_asks_for_the_nmald_date_as_a_date_to_record_once_scheduled() -> None:

@@ -410,8 +410,10 @@ def _note_consent_not_recorded(part: Part, results: Iterable[LabResult], w: Wind
     # An earlier result on file, of a test without a later one: whether it counts is the consent
     # date's to decide, which the sentence says (audit, session 16: it read as if none existed).
     note = Text.constant(said, len(w.placed)).where(w.open_start & ~reachable)
-    note = note.where(~(w.open_start & reachable), said + "; earlier results on file count if consent was early "
-                                                          "enough")
+    # "no more than 28 days after them": how early is early enough (audit 38A: seven "no ... result" clauses
+    # read as labs to redraw, where the consent date alone may bring the results on file in).
+    note = note.where(~(w.open_start & reachable), said + "; earlier results on file count if consent was no more "
+                                                          f"than {lookback} days after them")
     asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & reachable)
     return combine([Part(part.codes, note, asks), part])
 
