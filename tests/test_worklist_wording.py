@@ -273,6 +273,14 @@ def test_a_pass_names_the_limit_that_applies(patient: dict[str, Any], lab: tuple
      ("fail", "hemoglobin 8.5 g/dL on 2025-02-20 (the most favourable of that day's results) < 9 g/dL")),
     ([("ast", 30.0, "U/L", 40.0), ("ast", 50.0, "U/L", 40.0)],
      ("pass", "AST 50 U/L (ULN 40) on 2025-02-20 (the least favourable of that day's results) <= 3 x ULN = 120 U/L")),
+    # Two ULNs on one day (review 38C): each end's limit in U/L is of its own row. A fail shows the most
+    # favourable, 130 / 40 = 3.25 x ULN (not 100 / 30 = 3.33): 3 x 40 = 120 U/L, not 3 x 30 = 90.
+    ([("alt", 130.0, "U/L", 40.0), ("alt", 100.0, "U/L", 30.0)],
+     ("fail", "ALT 130 U/L (ULN 40) on 2025-02-20 (the most favourable of that day's results) > 3 x ULN = 120 U/L "
+              "(liver_metastases = no)")),
+    # A pass shows the least favourable, 75 / 30 = 2.5 x ULN (not 80 / 40 = 2): 3 x 30 = 90 U/L, not 120.
+    ([("alt", 80.0, "U/L", 40.0), ("alt", 75.0, "U/L", 30.0)],
+     ("pass", "ALT 75 U/L (ULN 30) on 2025-02-20 (the least favourable of that day's results) <= 3 x ULN = 90 U/L")),
 ])
 def test_results_of_one_day_that_disagree_on_one_side_say_so(rows: list[tuple[str, float, str, float | None]],
                                                               expected: tuple[str, str]) -> None:
@@ -737,6 +745,24 @@ def test_a_pass_says_a_line_of_blank_setting_counts_either_way() -> None:
     dated = {**blank, "recurrence_date": "2025-01-10"}
     assert "as adjuvant it qualifies under I3: recurrence 2025-01-10 within 6 months of its end 2024-12-01); " in (
         outcome_of("I2", therapies=[line(1), dated])[1])
+
+
+def test_a_line_of_blank_setting_says_what_the_adjuvant_reading_makes_of_it() -> None:
+    # Review 38C: as metastatic the line counts; as adjuvant its recurrence 2025-03-10 is past the window, which
+    # ended 2025-02-28 (2024-08-31 + 6 calendar months): "setting not recorded" alone did not say so.
+    past = line(1, setting=None, agents="pembrolizumab", start_date="2024-03-01", end_date="2024-08-31",
+                stop_reason="completed", best_response="pd", recurrence_date="2025-03-10")
+    outcome, evidence, missing = outcome_of("I2", patient={"consent_date": "2025-06-01",
+                                                           "lymphodepletion_date": "2025-06-20"}, therapies=[past])
+    assert (outcome, missing) == ("unknown", "therapies.setting (line 1)")
+    assert ("line 1 (pembrolizumab): setting not recorded: as adjuvant it would not count (recurrence 2025-03-10 "
+            "more than 6 months after its end 2024-08-31 (the window ended 2025-02-28))") in evidence
+    # The recurrence date blank: the day decides it only as adjuvant, and the sentence says so.
+    blank = {**past, "recurrence_date": None}
+    evidence = outcome_of("I2", patient={"consent_date": "2025-06-01", "lymphodepletion_date": "2025-06-20"},
+                          therapies=[blank])[1]
+    assert ("line 1 (pembrolizumab): setting not recorded, recurrence date not recorded: as adjuvant it qualifies "
+            "if on or before 2025-02-28, 6 months after its end 2024-08-31") in evidence
 
 
 def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_decide() -> None:
@@ -1287,7 +1313,8 @@ def test_a_pass_in_every_reading_says_what_every_reading_has() -> None:
     assert (outcome, missing) == ("pass", "")
     assert evidence == (
         "passes whichever way the blanks of line 2 (dacarbazine) are read: 1 to 2 counted prior lines, within 1-4 "
-        "either way (line 2 (dacarbazine): setting not recorded); anti-PD-(L)1 in line 1 (pembrolizumab); the most "
+        "either way (line 2 (dacarbazine): setting not recorded: as adjuvant it would not count (no anti-PD-(L)1)); "
+        "anti-PD-(L)1 in line 1 (pembrolizumab); the most "
         "recent counted line shows progression, intolerance, non-response or a qualifying recurrence whichever line "
         "it is: line 1 (pembrolizumab): metastatic, stopped for progression, best response PD; line 2 (dacarbazine): "
         "setting not recorded, stopped for toxicity, best response SD")
@@ -1483,6 +1510,15 @@ def test_an_e2_pass_names_the_rows_whose_blanks_cannot_change_it() -> None:
     assert "cannot change" not in evidence
 
 
+def test_an_e2_pass_beside_a_fatal_toxicity_still_names_the_harmless_blanks() -> None:
+    # Review 38C: the grade-5 clause came first and left the harmless row unnamed.
+    fatal = {"term": "colitis", "category": "other", "grade": 5, "ongoing": "yes"}
+    rash = {"term": "rash", "category": None, "grade": 1, "ongoing": "yes"}
+    assert outcome_of("E2", toxicities=[fatal, rash])[1].endswith(
+        "a data-quality finding: colitis grade 5, category other, ongoing yes; blank cells that cannot change this: "
+        "rash grade 1, category blank, ongoing yes")
+
+
 def test_an_e11_fail_names_each_field_recorded_yes() -> None:
     # Audit 37A: the fail said a bare "pregnant"; with both recorded yes it named only the first.
     assert outcome_of("E11", patient={"pregnant": "yes"})[:2] == ("fail", "female; pregnant: yes")
@@ -1490,6 +1526,10 @@ def test_an_e11_fail_names_each_field_recorded_yes() -> None:
         "fail", "female; breastfeeding: yes")
     assert outcome_of("E11", patient={"pregnant": "yes", "breastfeeding": "yes"})[:2] == (
         "fail", "female; pregnant: yes; breastfeeding: yes")
+    # With sex blank, both named too (review 38C).
+    assert outcome_of("E11", patient={"sex": None, "pregnant": "yes", "breastfeeding": "yes"}) == (
+        "unknown", "recorded pregnant and breastfeeding, sex not recorded (sex): fails if female, not applicable if "
+                   "male", "patients.sex")
 
 
 def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_braf_option() -> None:

@@ -251,10 +251,11 @@ def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> 
     return ("recurred " + by_screening).where(by_screening != "", text).astype(str)
 
 
-def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
+def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: bool = True) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, why its recurrence window (``months``) is open, for
     evidence: "recurrence date not recorded: it qualifies if on or before 2023-07-31, 6 months after its
-    end 2023-01-31"; "end date not recorded although stopped (completed)"
+    end 2023-01-31" ("as adjuvant it qualifies ..." for a line of blank setting, unless not
+    ``name_the_setting``: a sentence that says "if so" already); "end date not recorded although stopped (completed)"
     with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
     start" (or "start date not recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
     so one of the two is wrong"; "" for any other line (:class:`WindowCase`)."""
@@ -269,9 +270,11 @@ def window_open_reasons(lines: pd.DataFrame, months: int) -> pd.Series:
         WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start",
         # The day that decides it, as a line outside the window names it (audit 38A: the sentence named the
         # column but not the cut-off). Its end date is recorded: a line without one is another case.
-        WindowCase.NO_RECURRENCE: "recurrence date not recorded: it qualifies if on or before "
-        + iso_dates(earliest_window_end(lines, months)).astype(str) + f", {months} months after its end "
-        + iso_dates(lines["end_date"]).astype(str),
+        # A line of blank setting counts as metastatic anyway: the day decides it only as adjuvant (review 38C).
+        WindowCase.NO_RECURRENCE: "recurrence date not recorded: "
+        + pd.Series("as adjuvant it", index=lines.index).where(lines["setting"].isna() & name_the_setting, "it")
+        + " qualifies if on or before " + iso_dates(earliest_window_end(lines, months)).astype(str)
+        + f", {months} months after its end " + iso_dates(lines["end_date"]).astype(str),
     }, lines.index)
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
 from .criterion import criterion
-from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, TEXT, Part, Rule, blank_fields, combine,
-                       day_count, days_from, decide, iso_dates, join_nonempty, join_per_patient, quoted_in_request,
-                       text_series)
+from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine,
+                       day_count, days_from, decide, enclosed_if_any, iso_dates, join_nonempty, join_per_patient,
+                       quoted_in_request, text_series)
 from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
@@ -95,7 +94,8 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     fatal = (is_yes(ongoing) & (grade == 5)).to_numpy(dtype=bool, na_value=False)
     # A row with a blank cell that no value could make a match (grade 1, category endocrine, ongoing
     # no): a pass over it says which rows those are, so a reader sees why the blank does not matter (37A).
-    harmless = (grade.isna() | category.isna() | ongoing.isna()).to_numpy() & ~could & ~matches
+    harmless = (grade.isna() | category.isna() | ongoing.isna()).to_numpy() & ~could
+    harmless_note = enclosed_if_any(per_patient(harmless), "; blank cells that cannot change this: ")
     return decide(f.n, [
         Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
              "ongoing grade 2-4 toxicity: {matched}"),
@@ -103,17 +103,14 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         Rule(count == 0, P, "no toxicity recorded"),
         Rule(settled & (np.bincount(f.tox_pos[fatal], minlength=f.n) > 0), P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; grade 5 "
-             "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: {fatal}"),
-        Rule(settled & (np.bincount(f.tox_pos[harmless], minlength=f.n) > 0), P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; "
-             "blank cells that cannot change this: {harmless}"),
+             "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: {fatal}{harmless}"),
         Rule(settled, P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded"),
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded{harmless}"),
         # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
         Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
         "count": pd.Series(count), "fatal": per_patient(fatal),
-        "harmless": per_patient(harmless)})
+        "harmless": harmless_note})
 
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
@@ -199,8 +196,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
                                 for name, (cell, _) in follow_ups.items()}})
     also = blank_fields({f"{words} ({name.split('.')[1]})": yes_open & cell.isna()
                          for name, (cell, words) in follow_ups.items()})
-    if_yes = pc.if_else(pc.equal(also, ""), pa.scalar("", TEXT), pc.binary_join_element_wise(
-        pa.scalar("; if yes, also needed: ", TEXT), pc.replace_substring(also, "; ", ", "), pa.scalar("", TEXT)))
+    if_yes = enclosed_if_any(pc.replace_substring(also, "; ", ", "), "; if yes, also needed: ")
     settled = treated_asymptomatic & (days >= limit)  # what passes brain metastases
     settled_unscheduled = treated_asymptomatic & (days_at_consent >= limit)
     return decide(f.n, [
@@ -433,7 +429,8 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
     # A recorded "yes" fails only a patient known to be female: with sex blank, the male
     # reading makes E11 not_applicable, so the outcome is not "fail for every reading" (spec
     # section 2), and only the sex is left to collect.
-    stated = np.where(is_yes(pregnant), "pregnant", "breastfeeding")
+    stated = np.where(is_yes(pregnant), np.where(is_yes(feeding), "pregnant and breastfeeding", "pregnant"),
+                      "breastfeeding")
     # With sex blank, the pregnancy cells are asked "(if female)": the contract needs them only for a female,
     # and a male patient's coordinator has nothing to collect (audit 34A).
     unsexed = sex.isna()

@@ -95,8 +95,9 @@ def decimal_text(values: np.ndarray) -> pa.Array:
     34.2 and make read against its outcome. One typed with more digits, which the reader moved
     off a limit, shows the double it was read as (``1.4999999999999998`` for
     ``1.4999999999999999``). A typed ``-0`` shows as ``0`` (audit 36B: "steroid -0 mg/day").
-    The engine shows only typed values and limits this way, never a computed one (a computed
-    0.1 + 0.2 would show its binary residue, 0.30000000000000004).
+    The engine shows typed values and limits this way; a computed one (an AST/ALT limit in U/L,
+    3 x 33.3) only after :func:`on_decimal_grid`, since a computed 0.1 + 0.2 would show its binary
+    residue, 0.30000000000000004.
     """
     # Adding 0.0 turns -0.0 into 0.0 (IEEE 754) and leaves every other value, NaN included, as it is.
     return pa.array(np.asarray(values, dtype=float) + 0.0, from_pandas=True).cast(pa.string())

@@ -374,6 +374,14 @@ def join_per_patient(pos: np.ndarray, text: Column, n: int, sep: str = ", ") -> 
     return pc.fill_null(pc.binary_join(lists, pa.scalar(sep, TEXT)), "").cast(TEXT)
 
 
+def enclosed_if_any(text: pa.Array, before: str, after: str = "") -> pa.Array:
+    """``before + text + after`` where ``text`` is not empty, else "": a clause that appears only for
+    the patients it names ("; not counted: line 1 ...", " (line 2 ... counted either way ...)")."""
+    joined = pc.binary_join_element_wise(pa.scalar(before, TEXT), text.cast(TEXT), pa.scalar(after, TEXT),
+                                         pa.scalar("", TEXT))
+    return pc.if_else(pc.equal(text, ""), pa.scalar("", TEXT), joined)
+
+
 def joined_by_key(keys: np.ndarray, text: Column, sep: str) -> pd.Series:
     """Join texts that share an integer key, in their row order, without a loop over the keys.
 

@@ -274,19 +274,22 @@ def _above_both(limits: tuple[float, float], condition_field: str) -> str:
     return f"({condition_field} not recorded; the limit is the same either way)"
 
 
-def _limits_in_ul(lab: LabResult, limits: tuple[float, float], values: dict[str, object]) -> dict[str, str]:
-    """For AST and ALT, each limit in U/L beside its multiple of the shown row's ULN (" = 105 U/L"): the
-    templates' pieces, their numbers added to ``values``; "" for a test without a ULN. A monitor checking
-    "120 U/L (ULN 35) > 3 x ULN" had to multiply (audits 35A, 38A); 3 x 33.3 is shown as 99.9, on the
-    decimal grid the comparison uses."""
+def _limits_in_ul(lab: LabResult, limits: tuple[float, float]) -> tuple[dict[str, str], dict[str, np.ndarray]]:
+    """For AST and ALT, each limit in U/L beside its multiple of the shown row's ULN (" = 105 U/L").
+
+    Returns the templates' pieces by end and limit ("sure_normal": " = {sure_normal_ul} U/L"; "" for a
+    test without a ULN) and the numbers they name, per patient. A monitor checking "120 U/L (ULN 35) >
+    3 x ULN" had to multiply (audits 35A, 38A); 3 x 33.3 is shown as 99.9, on the decimal grid the
+    comparison uses.
+    """
+    pieces, numbers = dict.fromkeys(("sure_normal", "sure_raised", "raw_normal", "raw_raised"), ""), {}
     if lab.ulns is None:
-        return dict.fromkeys(("sure_normal", "sure_raised", "raw_normal", "raw_raised"), "")
-    pieces = {}
+        return pieces, numbers
     for end, uln in zip(("sure", "raw"), lab.ulns, strict=True):
         for which, limit in zip(("normal", "raised"), limits, strict=True):
-            values[f"{end}_{which}_ul"] = on_decimal_grid(limit * uln)
+            numbers[f"{end}_{which}_ul"] = on_decimal_grid(limit * uln)
             pieces[f"{end}_{which}"] = " = {" + f"{end}_{which}_ul" + "} U/L"
-    return pieces
+    return pieces, numbers
 
 
 def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, float],
@@ -331,7 +334,8 @@ def lab_max_part(lab: LabResult, name: str, unit: str, limits: tuple[float, floa
               **_of_the_day(lab)}
     shown, sure = name + " {raw}" + raw_on, name + " {sure}" + sure_on + "{sure_of}"
     passed = shown + "{raw_of}"  # a pass (and only a pass) says which of the day's results it shows
-    at = _limits_in_ul(lab, limits, values)
+    at, in_ul = _limits_in_ul(lab, limits)
+    values.update(in_ul)
     # The raised limit still matters while the condition is blank and every reading is past the normal one.
     condition_open = condition.isna().to_numpy() & (lab.sure > normal).to_numpy()
     # Disagreeing results all between the two limits leave only the condition open, not their order;

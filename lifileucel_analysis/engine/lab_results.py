@@ -404,14 +404,13 @@ def _lab_for(sure_row: np.ndarray | None, possible_row: np.ndarray, ends: tuple[
                      pd.Series(untested_end), recorded.astype(object), ends_recorded,
                      cells.file_rows(quoted[in_conflict]), possible_open, unit_blank,
                      pd.Series(outside_latest.astype(DATE_DTYPE)),
-                     (_uln_of(labs, possible_row if sure_row is None else sure_row), _uln_of(labs, possible_row))
-                     if with_uln else None)
+                     _ulns(labs, possible_row if sure_row is None else sure_row, possible_row) if with_uln else None)
 
 
-def _uln_of(labs: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
-    """The ULN of each of ``rows`` (``-1``: none, NaN)."""
-    uln = np.append(labs["uln"].to_numpy(dtype=float, na_value=np.nan), np.nan)
-    return uln[np.where(rows >= 0, rows, len(uln) - 1)]
+def _ulns(labs: pd.DataFrame, *rows: np.ndarray) -> tuple[np.ndarray, ...]:
+    """The ULN of each of ``rows`` (``-1``: none, NaN), per array of rows."""
+    uln = labs["uln"].to_numpy(dtype=float, na_value=np.nan)
+    return tuple(np.where(r >= 0, uln[np.maximum(r, 0)] if len(uln) else np.nan, np.nan) for r in rows)
 
 
 def _unit_blank(cells: _RowCells, rows: np.ndarray) -> np.ndarray:

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            recurred_by_screening, recurrence_in_window_reasons, recurrence_past_window,
                            unclassified_lines, unclassified_reasons, window_open_reasons)
-from .evidence import (CLASSIFY_AGENT, TEXT, Part, Rule, Text, combine, decide, iso_dates, join_nonempty,
-                       join_per_patient, join_texts)
+from .evidence import (CLASSIFY_AGENT, TEXT, Part, Rule, Text, combine, decide, enclosed_if_any, iso_dates,
+                       join_nonempty, join_per_patient, join_texts)
 from .facts import Facts, end_missing
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import CODE
@@ -96,11 +96,10 @@ def _counted_either_way(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arr
     file where the recurrence was inferred from the consent (audit 38A)."""
     lines = f.lines[rows]
     why = recurrence_in_window_reasons(f, lines, p.adjuvant_recurrence_months)
-    text = line_names(lines) + " counted either way: setting not recorded, and as adjuvant it qualifies under I3: " + why
+    text = (line_names(lines) + " counted either way: setting not recorded, and as adjuvant it qualifies under I3: "
+            + why)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
-    return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
-                      pc.binary_join_element_wise(pa.scalar(" (", TEXT), listed.cast(TEXT), pa.scalar(")", TEXT),
-                                                  pa.scalar("", TEXT)))
+    return enclosed_if_any(listed, " (", ")")
 
 
 def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
@@ -115,21 +114,33 @@ def why_not_counted(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     reason = (setting + ", no anti-PD-(L)1").where(is_no(lines["pd1"]), setting + ", " + window)
     text = line_names(lines) + ": " + reason.astype(str)
     listed = join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
-    return pc.if_else(pc.equal(listed, ""), pa.scalar("", TEXT),
-                      pc.binary_join_element_wise(pa.scalar("; not counted: ", TEXT), listed.cast(TEXT),
-                                                  pa.scalar("", TEXT)))
+    return enclosed_if_any(listed, "; not counted: ")
 
 
 def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """Per patient, each line that may or may not count and the blank that leaves it open.
 
-    "line 2 (pembrolizumab): recurrence date not recorded"; a line can have several reasons.
+    "line 2 (pembrolizumab): recurrence date not recorded: it qualifies if on or before 2023-07-31, 6
+    months after its end 2023-01-31"; "line 1 (pembrolizumab): setting not recorded: as adjuvant it
+    would not count (recurrence ... more than 6 months after its end ... (the window ended ...))"; a
+    line can have several reasons.
     """
     lines = f.lines[rows]
+    months = p.adjuvant_recurrence_months
+    # As metastatic a line of blank setting counts; as adjuvant, what decides it (review 38C: "setting not
+    # recorded" alone did not say that its recurrence was past the window).
+    setting_blank = lines["setting"].isna()
+    as_adjuvant = pd.Series("", index=lines.index, dtype=object)
+    as_adjuvant = as_adjuvant.where(~(setting_blank & is_no(lines["pd1"])).to_numpy(),
+                                    ": as adjuvant it would not count (no anti-PD-(L)1)")
+    past = (setting_blank & is_yes(lines["pd1"]) & is_no(lines["recurrence_in_window"])).to_numpy()
+    if past.any():
+        as_adjuvant[past] = (": as adjuvant it would not count (" + recurrence_past_window(lines[past], months)
+                             + ")").to_numpy()
     pieces = [
-        pd.Series("setting not recorded", index=lines.index).where(lines["setting"].isna(), ""),
+        ("setting not recorded" + as_adjuvant).where(setting_blank, ""),
         unclassified_reasons(lines).where(lines["pd1"].isna(), ""),
-        window_open_reasons(lines, p.adjuvant_recurrence_months),
+        window_open_reasons(lines, months),
     ]
     text = line_names(lines) + ": " + join_nonempty(pieces, ", ")
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
