@@ -206,7 +206,8 @@ def recurrence_in_window(t: pd.DataFrame, window_end: pd.Series, by_screening: p
 def end_missing(t: pd.DataFrame) -> pd.Series:
     """Per line: a blank end date (the contract's "ongoing") beside a stop reason saying the line
     stopped (toxicity, completed, other), so it ended on a date not recorded. A line stopped for
-    progression is not one: whatever its end, the recurrence that stopped it came on therapy."""
+    progression is not one: its blank end date reads as the contract's "ongoing", on therapy. (With an
+    end date recorded, its blank recurrence date stays unknown: docs/criteria.md, review 38C.)"""
     return surely(t["end_date"].isna() & t["stop_reason"].isin(["toxicity", "completed", "other"]))
 
 
