@@ -123,12 +123,38 @@ def stop_descendants(grace: float = STOP_GRACE_SECONDS, roots: Collection[int] |
     for process in processes:
         with suppress(psutil.Error):
             process.terminate()
-    _, alive = psutil.wait_procs(processes, timeout=grace)
+    alive = _until_ended(processes, grace)
     for process in alive:
         with suppress(psutil.Error):
             process.kill()
-    psutil.wait_procs(alive, timeout=grace)
+    _until_ended(alive, grace)
     return len(processes)
+
+
+def _until_ended(processes: list, timeout: float) -> list:
+    """Wait up to ``timeout`` for ``processes`` to end; return those still running.
+
+    A child that ended is left as a zombie for its owner to reap. psutil's ``wait_procs`` reaps
+    children itself, and a pool worker reaped behind multiprocessing's back reads to it as running
+    forever (its ``waitpid`` gets ECHILD): ``ProcessPoolExecutor``'s shutdown then spins on it and
+    the command never exits (session 38: a bucketed screen stopped by SIGTERM, seen under load).
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in processes if _running(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.02)
+
+
+def _running(process: object) -> bool:
+    """Whether a psutil process still runs (a zombie has ended: only its exit status is left to collect)."""
+    import psutil
+
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE  # type: ignore[attr-defined]
+    except psutil.Error:  # gone
+        return False
 
 
 def _resource_tracker(process: object) -> bool:
