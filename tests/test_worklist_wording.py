@@ -969,7 +969,8 @@ SAME_DAY = "2025-02-20"
      "labs.ast (results dated 2025-02-20: which is the latest); patients.liver_metastases"),
     # 3.5 and 4 x ULN: both between the limits, so only liver metastases decides, not their order.
     (None, [(140, 40), (120, 30)],
-     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN = 90 U/L but within 5 x ULN = 150 U/L; liver_metastases not recorded",
+     "AST 120 U/L (ULN 30) on 2025-02-20 is above 3 x ULN = 90 U/L but within 5 x ULN = 150 U/L; "
+     "liver_metastases not recorded",
      "patients.liver_metastases"),
 ])
 def test_disagreeing_results_of_one_day_ask_which_is_the_latest(liver: str | None, ast: list[tuple[float, float]],

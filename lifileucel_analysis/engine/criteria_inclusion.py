@@ -159,8 +159,8 @@ def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     qualify if it is one: "line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within
     6 months of its end)", "... (if so, it does not: recurrence 2025-06-01 more than 6 months after
     its end 2024-06-30 (the window ended 2024-12-30))", "... (if so, unclear: recurrence date not
-    recorded: it qualifies if on or before ...)" (audit 28A: the evidence named such a line without saying what its dates would make
-    of it)."""
+    recorded: it qualifies if on or before ...)" (audit 28A: the evidence named such a line without
+    saying what its dates would make of it)."""
     lines = f.lines[rows]
     window = lines["recurrence_in_window"]
     months = p.adjuvant_recurrence_months
