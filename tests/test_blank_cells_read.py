@@ -64,7 +64,7 @@ def test_a_waiver_without_date_or_reason_applies_and_says_so() -> None:
                                   overrides=[{"criterion_id": "E6", "approved_date": None, "reason": None}]))
     row = outcome(result, "A", "E6")
     assert row["outcome"] == "waived"
-    assert row["evidence"] == ("waived by medical monitor, approval date not recorded: (reason not recorded) (was fail: "
+    assert row["evidence"] == ("waived by medical monitor, approval date not recorded: reason not recorded (was fail: "
                                "steroid 15 mg/day > 10)")
     assert result.waivers["approved_by"].tolist() == ["medical monitor"]
     assert result.findings["column"].tolist() == ["approved_date", "reason"]

@@ -65,7 +65,7 @@ def test_late_waivers_of_a_passing_criterion_without_approver_are_all_named() ->
     assert (got["outcome"], got["missing"]) == ("pass", "")
     assert got["evidence"] == ("steroid 0 mg/day <= 10; 2 waivers dated after the data cut 2025-03-10 are not "
                                "applied at this cut (by medical monitor on 2025-04-02: taper documented; on "
-                               "2025-05-01, approver not recorded: (reason not recorded))")
+                               "2025-05-01, approver not recorded: reason not recorded)")
 
 
 def test_only_the_waived_patient_and_criterion_say_it() -> None:

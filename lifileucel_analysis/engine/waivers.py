@@ -215,7 +215,7 @@ def _by_on(o: pd.DataFrame) -> pd.Series:
 
 
 def _why(o: pd.DataFrame) -> pd.Series:
-    return o["reason"].astype(str).where(o["reason"].notna(), "(reason not recorded)")
+    return o["reason"].astype(str).where(o["reason"].notna(), "reason not recorded")
 
 
 def _override_sentences(o: pd.DataFrame, was: pd.Series, original: pd.Series, signed: np.ndarray,
