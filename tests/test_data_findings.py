@@ -285,6 +285,22 @@ def test_a_line_or_recurrence_after_consent(column: str, value: str, found: bool
                                "criteria read it as recorded"}[column]
 
 
+@pytest.mark.parametrize(("column", "value", "found"), [
+    ("start_date", "2025-03-30", True), ("start_date", "2025-03-29", False),
+    ("recurrence_date", "2025-03-30", True), ("recurrence_date", "2025-03-29", False)])
+def test_a_line_or_recurrence_after_nmald_with_consent_blank(column: str, value: str, found: bool) -> None:
+    # Audit 39A: with consent blank, a recurrence after NMA-LD 2025-03-29 went unflagged, though
+    # consent comes before NMA-LD; a date on NMA-LD itself may still precede a consent on that day.
+    line = {**ELIGIBLE_THERAPY, "setting": "adjuvant", "end_date": "2025-06-01", column: value}
+    rows = [r for r in findings(patient={"consent_date": None, "lymphodepletion_date": "2025-03-29"},
+                                therapies=[line]) if "after lymphodepletion_date" in r["finding"]]
+    assert [(r["column"], r["value"]) for r in rows] == ([(column, value)] if found else [])
+    if found:
+        what = {"start_date": "starts", "recurrence_date": "has a recurrence dated"}[column]
+        assert rows[0]["finding"].startswith(f"line 1 {what} after lymphodepletion_date 2025-03-29, and so after "
+                                             "consent (consent_date not recorded; it comes first): ")
+
+
 @pytest.mark.parametrize(("lab", "side"), [
     ({"test": "anc", "value": 1500, "unit": "10^9/L"}, "anc result above 100 x10^9/L"),  # an ANC in /uL
     ({"test": "hemoglobin", "value": 12, "unit": "g/L"}, "hemoglobin result below 2 g/dL"),  # g/dL typed as g/L

@@ -1052,7 +1052,13 @@ def test_a_recurrence_counted_without_its_date_says_why() -> None:
     therapy = {**ADJUVANT_PEMBRO, "line": 1, "end_date": None, "stop_reason": "ongoing", "recurrence_date": None}
     outcome, evidence, _ = outcome_of("I2", therapies=[therapy])
     assert outcome == "pass"
-    assert evidence.endswith("line 1 (adjuvant) recurred on therapy (end date blank: ongoing; "
+    assert evidence.endswith("line 1 (adjuvant) recurred on therapy (no end date: ongoing; "
+                             "recurrence date not recorded)")
+    # Audit 39A: stopped for progression on a blank end date, I2 said "ongoing" where I3 said "stopped".
+    stopped = {**therapy, "stop_reason": "progression"}
+    outcome, evidence, _ = outcome_of("I2", therapies=[stopped])
+    assert outcome == "pass"
+    assert evidence.endswith("line 1 (adjuvant) recurred on therapy (stopped for progression without an end date; "
                              "recurrence date not recorded)")
 
 
@@ -1392,7 +1398,10 @@ def test_a_toxicity_term_recorded_twice_is_asked_for_by_all_its_row_records() ->
     # Audit 22F (T10): the pass gave the recurrence alone, not the end date and the window it fits.
     ("2024-06-01", "2024-09-01", "completed", "recurred 2024-09-01, within 6 months of its end 2024-06-01"),
     ("2024-06-01", "2024-05-01", "progression", "recurred 2024-05-01, on therapy (ended 2024-06-01)"),
-    (None, "2024-05-01", "ongoing", "recurred 2024-05-01, on therapy (end date blank: ongoing)"),
+    (None, "2024-05-01", "ongoing", "recurred 2024-05-01, on therapy (no end date: ongoing)"),
+    # Audit 39A: I3 called this line stopped for progression; I2 said "ongoing".
+    (None, "2024-05-01", "progression", "recurred 2024-05-01, on therapy (stopped for progression without an "
+                                        "end date)"),
     (None, "2024-07-01", "completed", "recurred 2024-07-01, within 6 months of its start 2024-01-01 (end date not "
                                       "recorded)"),
 ])

@@ -226,6 +226,16 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
     return pd.Series(out, index=lines.index, dtype=object)
 
 
+def without_end_date(lines: pd.DataFrame) -> pd.Series:
+    """Per line without an end date that reads as on therapy (not :func:`.facts.end_missing`), why:
+    "no end date: ongoing", or "stopped for progression without an end date" (its stop reason says it
+    is not running; the progression is the recurrence). I2 and I3 say it the same way (audit 39A: I2
+    said "ongoing" of a line that I3 called stopped for progression)."""
+    stopped = is_yes(lines["stop_reason"] == "progression")
+    return pd.Series("no end date: ongoing", index=lines.index, dtype=object).where(
+        ~stopped, "stopped for progression without an end date")
+
+
 def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:
     """Per line whose recurrence is in the window (``recurrence_in_window`` yes), why, for I3's evidence:
     "recurrence 2024-06-17 within 6 months of its end 2024-04-25"; "recurrence 2024-03-01 on or before
@@ -243,8 +253,7 @@ def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> 
     text = text.where(~stopped_undated, when + f" within {months} months of its start " + start_text
                       + " (end date not recorded: it ended after that)")
     # No end date: ongoing, or stopped by the progression that is the recurrence (facts.end_missing).
-    no_end = pd.Series(" on therapy (no end date: ongoing)", index=lines.index, dtype=object).where(
-        ~is_yes(lines["stop_reason"] == "progression"), " on therapy (stopped for progression without an end date)")
+    no_end = " on therapy (" + without_end_date(lines) + ")"
     text = text.where(~ongoing, when + no_end)
     text = text.where(recurrence.notna() | ~ongoing, "recurrence" + no_end)
     by_screening = recurred_by_screening(f, lines, months)

@@ -132,12 +132,21 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     return out
 
 
-def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) -> list[pd.DataFrame]:
+def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series,
+                   nmald: pd.Series) -> list[pd.DataFrame]:
     """A prior line started, or a recurrence dated, after the patient's consent: the screening is for
     disease that recurred after prior therapy, so the date (or the consent date) may be wrong. Read as
     recorded (a lifileucel line after consent still fails E1: it may be the program's own infusion
-    entered by mistake, audit 22A)."""
-    at_consent = pd.Series(consent.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    entered by mistake, audit 22A). With the consent date blank, a date after NMA-LD is after consent
+    too (consent comes first, as the criteria read it; audit 39A: such a recurrence went unflagged)."""
+    pos = lines["pos"].to_numpy()
+    known = pd.Series(consent.notna().to_numpy()[pos], index=lines.index)
+    at_consent = pd.Series(consent.to_numpy()[pos], index=lines.index)
+    at_nmald = pd.Series(nmald.to_numpy()[pos], index=lines.index)
+    bound = at_consent.where(known, at_nmald)
+    after = ("after consent_date " + iso_dates(at_consent)).where(
+        known, "after lymphodepletion_date " + iso_dates(at_nmald) + ", and so after consent (consent_date not "
+        "recorded; it comes first)")
     out = []
     # X07 (audit 33): a recurrence is not a therapy; it had to come before a screening for advanced disease.
     for column, what, why in (
@@ -145,10 +154,10 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series) 
                                      "the program's own infusion) right?"),
             ("recurrence_date", "has a recurrence dated", "a patient screened for unresectable or metastatic "
                                                           "disease has recurred by consent; is the date right?")):
-        hit = np.flatnonzero(surely(lines[column] > at_consent).to_numpy())
+        hit = np.flatnonzero(surely(lines[column] > bound).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
-                          "line " + line_no.iloc[hit] + " " + what + " after consent_date "
-                          + iso_dates(at_consent.iloc[hit]) + ": " + why + " The criteria read it as recorded"))
+                          "line " + line_no.iloc[hit] + " " + what + " " + after.iloc[hit] + ": " + why
+                          + " The criteria read it as recorded"))
     return out
 
 
@@ -191,7 +200,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
-    out.extend(_after_consent(lines, line_no, f.patients["consent_date"]))
+    out.extend(_after_consent(lines, line_no, f.patients["consent_date"], f.patients["lymphodepletion_date"]))
     order, ranks = line_order(f)  # by patient and number, a patient's lines without a number first
     start = lines["start_date"].to_numpy()[order]
     numbered = ~ranks.blank  # a line without a number has no place in the order

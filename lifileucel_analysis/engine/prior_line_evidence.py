@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            recurred_by_screening, recurrence_in_window_reasons, recurrence_past_window,
-                           unclassified_lines, unclassified_reasons, window_open_reasons)
+                           unclassified_lines, unclassified_reasons, window_open_reasons, without_end_date)
 from .evidence import (CLASSIFY_AGENT, TEXT, Part, Rule, Text, combine, decide, enclosed_if_any, iso_dates,
                        join_nonempty, join_per_patient, join_texts)
 from .facts import Facts, end_missing
@@ -238,8 +238,9 @@ def unnumbered_open(f: Facts, maybe: np.ndarray) -> np.ndarray:
 
 def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     """How a counted adjuvant line's recorded recurrence fits the window, for a pass: "on therapy
-    (ended 2024-08-31)", "within 6 months of its end 2024-03-01", "on therapy (end date blank:
-    ongoing)" or, its end missing, "within 6 months of its start 2024-01-01 (end date not recorded)"."""
+    (ended 2024-08-31)", "within 6 months of its end 2024-03-01", "on therapy (no end date: ongoing)"
+    (or "(stopped for progression without an end date)", as I3 says it) or, its end missing, "within
+    6 months of its start 2024-01-01 (end date not recorded)"."""
     # Only the patients whose most recent line is adjuvant with a recurrence date (a few) are spelt out.
     at = np.flatnonzero((is_yes(m["adjuvant"]) & m["recurrence_date"].notna()).to_numpy())
     rows = m.iloc[at]
@@ -251,7 +252,7 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     missing = end_missing(rows).to_numpy()
     text = np.select(
         [end.isna().to_numpy() & ~missing, missing, surely(recurrence <= end).to_numpy()],
-        ["on therapy (end date blank: ongoing)",
+        [("on therapy (" + without_end_date(rows) + ")").to_numpy(),
          (f"within {months} months of its start " + day("start_date") + " (end date not recorded)").to_numpy(),
          ("on therapy (ended " + day("end_date") + ")").to_numpy()],
         (f"within {months} months of its end " + day("end_date")).to_numpy())
@@ -272,7 +273,8 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
               "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered),
               "tied": line_labels(f, shared.open), "top": line_labels(f, shared.top),
               "when": _recurred_when(m, p.adjuvant_recurrence_months),
-              "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months)}
+              "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months),
+              "no_end": without_end_date(m)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
@@ -300,7 +302,7 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
              "line {line} ({setting}) recurred {by_screening}"),
         # Counted without a recurrence date: its end date is blank (still on therapy), so the
         # recurrence the patient is screened for came on therapy; the evidence says so.
-        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy (end date blank: ongoing; "
+        Rule(is_yes(m["adjuvant"]), P, "line {line} ({setting}) recurred on therapy ({no_end}; "
                                        "recurrence date not recorded)"),
         Rule(is_yes(m["progressed"]), P, "most recent counted line {line} ({agents}): {said}"),
         Rule(m["progressed"].isna() & (m["stop_reason"].notna() | m["best_response"].notna()), U,
