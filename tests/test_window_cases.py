@@ -10,8 +10,10 @@ line per case below, with the case, the sentence and the request typed out.
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
 from lifileucel_analysis.engine.common_rules import WindowCase, window_cases, window_open_reasons, window_requests
+from lifileucel_analysis.engine.facts import earliest_qualifying_end
 
 # case, recurrence_in_window, start, end, stop reason, recurrence, reason (6 months), request
 CASES = [
@@ -26,7 +28,8 @@ CASES = [
      "end date not recorded although stopped (completed): recurrence 2025-01-15, start date not recorded",
      "therapies.end_date (line 4)"),
     (WindowCase.STOPPED, None, "2024-01-01", None, "completed", "2025-01-15",
-     "end date not recorded although stopped (completed): recurrence 2025-01-15 more than 6 months after its start",
+     "end date not recorded although stopped (completed): recurrence 2025-01-15 more than 6 months after its start "
+     "2024-01-01, so it qualifies if it ended on or after 2024-07-15",
      "therapies.end_date (line 5)"),
     (WindowCase.NO_RECURRENCE, None, "2024-01-01", "2024-05-01", "progression", None,
      "recurrence date not recorded: it qualifies if on or before 2024-11-01, 6 months after its end 2024-05-01",
@@ -64,3 +67,17 @@ def test_no_line_no_case() -> None:
     lines = _lines().iloc[:0]
     assert window_cases(lines).tolist() == []
     assert window_requests(lines, pd.Series([], dtype=str)).tolist() == []
+
+
+@pytest.mark.parametrize(("recurrence", "months", "earliest_end"), [
+    # By hand: the earliest end E with E + months (clipped to the month's end) on or after the recurrence.
+    ("2025-01-15", 6, "2024-07-15"),  # 2024-07-15 + 6 = 2025-01-15; 2024-07-14 + 6 = 2025-01-14
+    ("2025-02-28", 6, "2024-08-28"),  # 2024-08-28 + 6 = 2025-02-28; 2024-08-27 + 6 = 2025-02-27
+    ("2025-03-31", 6, "2024-10-01"),  # 2024-09-30 + 6 = 2025-03-30, short; 2024-10-01 + 6 = 2025-04-01
+    ("2025-08-31", 6, "2025-03-01"),  # 2025-02-28 + 6 = 2025-08-28, short; 2025-03-01 + 6 = 2025-09-01
+    ("2024-08-29", 6, "2024-02-29"),  # 2024-02-29 + 6 = 2024-08-29; 2024-02-28 + 6 = 2024-08-28
+    ("2025-03-31", 1, "2025-03-01"),  # 2025-02-28 + 1 = 2025-03-28, short; 2025-03-01 + 1 = 2025-04-01
+])
+def test_the_earliest_end_that_qualifies_a_recurrence(recurrence: str, months: int, earliest_end: str) -> None:
+    dates = pd.Series(pd.to_datetime([recurrence])).astype("datetime64[s]")
+    assert earliest_qualifying_end(dates, months).dt.strftime("%Y-%m-%d").tolist() == [earliest_end]

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 from ..contract.schema import TABLES
 from .evidence import (CLASSIFY_AGENT, IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty,
                        join_per_patient, quoted_in_request, text_series)
-from .facts import Facts, earliest_window_end, end_missing, recurrence_before_start
+from .facts import Facts, earliest_qualifying_end, earliest_window_end, end_missing, recurrence_before_start
 from .nullable import is_no, is_yes, surely, yes_or_blank
 from .outcome import Outcome
 
@@ -266,7 +266,8 @@ def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: b
     end 2023-01-31" ("as adjuvant it qualifies ..." for a line of blank setting, unless not
     ``name_the_setting``: a sentence that says "if so" already); "end date not recorded although stopped (completed)"
     with "recurrence date not recorded" or "recurrence 2025-01-15 more than 6 months after its
-    start" (or "start date not recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
+    start 2024-01-01, so it qualifies if it ended on or after 2024-07-15" (or "start date not
+    recorded"); or "recurrence 2024-01-15 before its start 2024-03-01,
     so one of the two is wrong"; "" for any other line (:class:`WindowCase`)."""
     recurrence = "recurrence " + iso_dates(lines["recurrence_date"])
     stopped = "end date not recorded although stopped (" + lines["stop_reason"].astype(str) + ")"
@@ -276,7 +277,10 @@ def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: b
         WindowCase.STOPPED_NO_RECURRENCE: stopped + ", recurrence date not recorded",
         # Without a start date there is no earliest end to measure from (review 22E).
         WindowCase.STOPPED_NO_START: stopped + ": " + recurrence + ", start date not recorded",
-        WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start",
+        # The day the end must reach, as a blank recurrence date names its cut-off (audit 36A).
+        WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start "
+        + iso_dates(lines["start_date"]) + ", so it qualifies if it ended on or after "
+        + iso_dates(earliest_qualifying_end(lines["recurrence_date"], months)),
         # The day that decides it, as a line outside the window names it (audit 38A: the sentence named the
         # column but not the cut-off). Its end date is recorded: a line without one is another case.
         # A line of blank setting counts as metastatic anyway: the day decides it only as adjuvant (review 38C).

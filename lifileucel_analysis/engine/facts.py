@@ -170,6 +170,18 @@ def earliest_window_end(t: pd.DataFrame, months: int) -> pd.Series:
     return t["end_date"].where(~end_missing(t), t["start_date"]) + pd.DateOffset(months=months)
 
 
+def earliest_qualifying_end(recurrence: pd.Series, months: int) -> pd.Series:
+    """Per recurrence date, the earliest end date whose window (``months`` calendar months after it,
+    clipped to the month's end as :func:`earliest_window_end` adds them) reaches it: a line that stopped
+    on an end date not recorded qualifies if it ended on or after this day.
+
+    Not simply ``months`` before the recurrence: clipping loses days at a month's end. 6 months
+    before 2025-03-31 is 2024-09-30, whose window ends 2025-03-30; the answer is 2024-10-01."""
+    offset = pd.DateOffset(months=months)
+    back = recurrence - offset
+    return back.where(~surely(back + offset < recurrence), back + pd.Timedelta(days=1))
+
+
 def recurrence_by_screening(t: pd.DataFrame, window_end: pd.Series, latest: pd.Series) -> pd.Series:
     """Per line with a blank ``recurrence_date`` that ended (or stopped): the recurrence, whatever
     its date, is in the window, since it came by ``latest`` (:func:`screened_by`) and that is
