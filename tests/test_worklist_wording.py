@@ -1558,6 +1558,25 @@ def test_a_braf_inhibitor_line_i2_does_not_count_is_named_where_it_meets_the_bra
     assert row["evidence"].endswith("; prior BRAF inhibitor (any line counts for it): line 1 (dabrafenib+trametinib)")
 
 
+def test_a_braf_fail_names_a_mek_inhibitor_line_that_does_not_meet_the_option() -> None:
+    # Audit 39B: "+/- MEK inhibitor" reads as a BRAF inhibitor with or without a MEK inhibitor, so
+    # trametinib alone fails the option; the fail did not name the trametinib line a coordinator would
+    # find on file and take for the requirement met.
+    import dataclasses
+
+    params = dataclasses.replace(load_params(), require_braf_inhibitor_if_v600=True)
+    tables = case_tables(patient={"braf_v600": "mutant"}, therapies=[
+        line(1, agents="trametinib"), line(2, agents="pembrolizumab")])
+    row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
+    assert row["outcome"] == "fail"
+    assert row["evidence"].endswith("BRAF V600 mutant without a prior BRAF inhibitor (a MEK inhibitor without one "
+                                    "does not count: line 1 (trametinib))")
+    # Without a MEK line, the sentence is as before.
+    tables = case_tables(patient={"braf_v600": "mutant"}, therapies=[line(2, agents="pembrolizumab")])
+    row = screen(ScreeningDataset(**tables), params).outcomes.set_index("criterion_id").loc["I2"]
+    assert row["evidence"].endswith("BRAF V600 mutant without a prior BRAF inhibitor")
+
+
 @pytest.mark.parametrize(("as_of", "closed"), [("2025-03-28", False), ("2025-03-29", True), ("2025-04-15", False)])
 def test_a_lab_window_whose_nmald_date_has_passed_is_said_to_be_closed(as_of: str, closed: bool) -> None:
     # No ANC result; NMA-LD 2025-03-29 ends the window. On or before the data's currency date the window

@@ -24,6 +24,7 @@ from .nullable import surely
 PD1_CLASSES = frozenset({"anti-pd-1", "anti-pd-l1"})
 ACT_CLASS = "adoptive-cell-transfer"
 BRAF_CLASS = "braf-inhibitor"
+MEK_CLASS = "mek-inhibitor"
 
 
 @lru_cache(maxsize=1)
@@ -73,7 +74,7 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
     Returns
     -------
     pandas.DataFrame
-        Aligned with ``agents``: ``pd1``, ``act``, ``braf`` (nullable boolean: NA when an
+        Aligned with ``agents``: ``pd1``, ``act``, ``braf``, ``mek`` (nullable boolean: NA when an
         agent is unknown and no known agent decides), ``unknown_agents`` (str, the
         names the dictionary does not know, "" when none), ``brand_agents`` (str, "'keytruda' is
         pembrolizumab" for each brand name written, joined by "; ", "" when none) and
@@ -109,12 +110,14 @@ def regimen_classes(agents: pd.Series, lookup: dict[str, str] | None = None) -> 
         "pd1": flag(PD1_CLASSES),
         "act": flag(frozenset({ACT_CLASS})),
         "braf": flag(frozenset({BRAF_CLASS})),
+        "mek": flag(frozenset({MEK_CLASS})),
         "unknown_agents": names.reindex(range(len(regimens)), fill_value="").astype(str),
         "brand_agents": branded.reindex(range(len(regimens)), fill_value="").astype(str),
         "missing_agent": missing_agent.to_numpy(dtype=bool),
     })
-    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "unknown_agents": [""], "brand_agents": [""],
-                          "missing_agent": [False]}).astype({"pd1": "boolean", "act": "boolean", "braf": "boolean"})
+    blank = pd.DataFrame({"pd1": [pd.NA], "act": [pd.NA], "braf": [pd.NA], "mek": [pd.NA], "unknown_agents": [""],
+                          "brand_agents": [""], "missing_agent": [False]}).astype(
+        {"pd1": "boolean", "act": "boolean", "braf": "boolean", "mek": "boolean"})
     # Row -1 of the factorized codes is a blank agents cell: nothing is known about it.
     table = pd.concat([table, blank], ignore_index=True)
     return table.iloc[np.where(codes < 0, len(table) - 1, codes)].reset_index(drop=True)

@@ -332,12 +332,17 @@ def braf_part(f: Facts, p: CriteriaParams, asked: np.ndarray) -> Part:
                                                        pa.scalar("; ", TEXT)))
     # The BRAF lines named, whether I2 counts them or not (audit 28D: an adjuvant BRAF line listed as
     # "not counted" beside a bare "prior BRAF inhibitor" read as a contradiction).
+    # A MEK inhibitor alone is not "a BRAF inhibitor +/- MEK inhibitor": a fail names such lines, which a
+    # coordinator would otherwise read as the requirement met (audit 39B).
+    mek_only = is_yes(f.lines["mek"]).to_numpy() & is_no(braf).to_numpy()
     values = {"unclassified": unclassified_lines(f, open_lines), "asks": asks, "v600_asks": v600_asks,
-              "braf_lines": line_labels(f, is_yes(braf).to_numpy())}
+              "braf_lines": line_labels(f, is_yes(braf).to_numpy()),
+              "mek_only": enclosed_if_any(line_labels(f, mek_only), " (a MEK inhibitor without one does not count: ",
+                                          ")")}
     return decide(f.n, [
         Rule(v600 == "wildtype", P, "BRAF wild-type"),
         Rule(had, P, "prior BRAF inhibitor (any line counts for it): {braf_lines}"),
-        Rule((v600 == "mutant") & ~may_have, F, "BRAF V600 mutant without a prior BRAF inhibitor"),
+        Rule((v600 == "mutant") & ~may_have, F, "BRAF V600 mutant without a prior BRAF inhibitor{mek_only}"),
         Rule(v600.isna() & ~may_have, U, "BRAF V600 status not recorded", "patients.braf_v600"),
         Rule(v600.isna(), U, "BRAF V600 status not recorded, BRAF inhibitor exposure unclear: {unclassified}",
              "{v600_asks}"),
