@@ -144,9 +144,13 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series,
     at_consent = pd.Series(consent.to_numpy()[pos], index=lines.index)
     at_nmald = pd.Series(nmald.to_numpy()[pos], index=lines.index)
     bound = at_consent.where(known, at_nmald)
-    after = ("after consent_date " + iso_dates(at_consent)).where(
-        known, "after lymphodepletion_date " + iso_dates(at_nmald) + ", and so after consent (consent_date not "
-        "recorded; it comes first)")
+
+    def after(hit: np.ndarray) -> pd.Series:  # spelt for the few rows found only
+        said = known.iloc[hit]
+        return ("after consent_date " + iso_dates(at_consent.iloc[hit])).where(
+            said, "after lymphodepletion_date " + iso_dates(at_nmald.iloc[hit]) + ", and so after consent "
+            "(consent_date not recorded; it comes first)")
+
     out = []
     # X07 (audit 33): a recurrence is not a therapy; it had to come before a screening for advanced disease.
     for column, what, why in (
@@ -156,7 +160,7 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series,
                                                           "disease has recurred by consent; is the date right?")):
         hit = np.flatnonzero(surely(lines[column] > bound).to_numpy())
         out.append(_frame(lines["patient_id"].iloc[hit], "therapies", hit, column, iso_dates(lines[column].iloc[hit]),
-                          "line " + line_no.iloc[hit] + " " + what + " " + after.iloc[hit] + ": " + why
+                          "line " + line_no.iloc[hit] + " " + what + " " + after(hit) + ": " + why
                           + " The criteria read it as recorded"))
     return out
 
