@@ -76,10 +76,24 @@ def test_cut_on_the_day_keeps_that_day() -> None:
     assert kept.labs.empty and kept.therapies.empty
 
 
-@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "01/03/2025"])
+@pytest.mark.parametrize("value", ["2025-13-01", "yesterday", "01/03/2025",
+                                   # Audit 39C: Python 3.11's fromisoformat takes these; a cut typed so is a slip.
+                                   "20250101", "2025-W01-1", "2025-02-30", "２０２５-01-01"])
 def test_a_cut_date_that_is_not_a_date_is_refused(value: str) -> None:
     with pytest.raises(CutDateError, match="YYYY-MM-DD"):
         parse_cut_date(value)
+
+
+@pytest.mark.parametrize("value", ["", " ", "20250101"])
+def test_the_cli_refuses_a_blank_or_compact_cut_date(tmp_path: Path, value: str,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 39C: `--cut-date ""` (a script's empty variable) screened every row as if there were no cut.
+    data = _dataset(tmp_path)
+    compare = ["compare", str(data), "--criteria", "default", "--criteria", "default", "--out", str(tmp_path / "out")]
+    for command in (["screen", str(data), "--out", str(tmp_path / "out")], compare):
+        assert main([*command, "--cut-date", value]) == 2
+        assert "YYYY-MM-DD" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_screen_command_writes_the_cut_beside_the_tables(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,12 +32,14 @@ name the file's row.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from .cell_parsing import ISO_DATE_SHAPE
 from .dataset import ScreeningDataset
 from .parameter_files import ParamsError
 
@@ -73,13 +75,31 @@ class CutDateError(ParamsError):
     """A cut date that is not an ISO date ``YYYY-MM-DD`` (a bad parameter: exit status 2 in the CLI)."""
 
 
+def iso_day(text: str) -> dt.date:
+    """The date written ``YYYY-MM-DD`` (surrounding spaces allowed), and only that shape.
+
+    :meth:`datetime.date.fromisoformat` also takes ``20250101`` and ``2025-W01-1`` (30 December
+    2024) since Python 3.11; a cut date typed so is more likely a slip than meant (audit 39C).
+
+    Raises
+    ------
+    ValueError
+        For any other text, or a day that does not exist (``2025-02-30``).
+    """
+    text = text.strip()
+    if not re.fullmatch(ISO_DATE_SHAPE, text):
+        raise ValueError(f"not YYYY-MM-DD: {text[:40]!r}")
+    return dt.date.fromisoformat(text)
+
+
 def parse_cut_date(value: str | dt.date | None) -> dt.date | None:
-    """Return the cut date as a :class:`datetime.date` (``None``/blank: no cut).
+    """Return the cut date as a :class:`datetime.date` (``None``/blank: no cut, as a notebook's
+    blank ``cut_date`` parameter says; the CLI refuses a blank ``--cut-date`` itself).
 
     Raises
     ------
     CutDateError
-        For anything but an ISO ``YYYY-MM-DD`` date.
+        For anything but an ISO ``YYYY-MM-DD`` date (:func:`iso_day`).
     """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -88,7 +108,7 @@ def parse_cut_date(value: str | dt.date | None) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
     try:
-        return dt.date.fromisoformat(str(value).strip())
+        return iso_day(str(value))
     except ValueError:
         raise CutDateError(f"cut date {str(value)[:40]!r} is not a date; expected YYYY-MM-DD, e.g. 2025-03-31") from None
 

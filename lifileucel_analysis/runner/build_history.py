@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract.data_cut import iso_day
 from ..report.screening_inputs import ScreenedInputs
 
 CUTS_FILE = "cuts.csv"
@@ -71,7 +72,7 @@ def read_weekly_cuts(folder: Path) -> tuple[list[WeeklyCut], list[str]]:
     for row, (week, cut, name) in enumerate(table[list(CUTS_COLUMNS)].itertuples(index=False), start=2):
         said = f"{where}: {CUTS_FILE} row {row}"
         try:
-            day = dt.date.fromisoformat(cut.strip())
+            day = iso_day(cut)
         except ValueError:
             problems.append(f"{said}: cut_date {cut[:40]!r} is not a date YYYY-MM-DD")
             continue
