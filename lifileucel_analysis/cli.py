@@ -29,7 +29,7 @@ if sys.platform == "linux":
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "jemalloc")
 
 from .contract.dataset import ContractError  # noqa: E402  (after the allocator's choice)
-from .contract.data_cut import CutDateError
+from .contract.data_cut import refuse_a_blank_option
 from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
@@ -128,8 +128,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if len(args.criteria) != 2:
         _say("error: give --criteria exactly twice (A, then B)", file=sys.stderr)
         return EXIT_INVALID
-    table, counts, criteria = compare_files(args.dataset, args.criteria[0], args.criteria[1],
-                                            cut_date=args.cut_date)
+    table, counts, criteria = compare_files(args.dataset, args.criteria[0], args.criteria[1], cut_date=args.cut_date)
     a, b = criteria["criteria"]
     written = write_outputs({"differences.csv": table, "site_counts.csv": counts, "criteria.csv": criteria},
                             Path(args.out))
@@ -138,16 +137,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK
-
-
-def _refuse_a_blank_cut_date(args: argparse.Namespace) -> argparse.Namespace:
-    """``args``, unless ``--cut-date`` was given blank: that would screen every row, as if the option were
-    left out (a script's empty variable), so it is refused like a bad date (audit 39C). The library reads
-    a blank as no cut: a notebook's blank ``cut_date`` parameter says so."""
-    value = getattr(args, "cut_date", None)
-    if value is not None and not value.strip():
-        raise CutDateError("--cut-date is blank; give a date YYYY-MM-DD, or leave the option out to screen every row")
-    return args
 
 
 def _absolute(path: str | None, what: str) -> str | None:
@@ -471,10 +460,10 @@ def _guarded(call: Callable[[], int]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status (a blank ``--cut-date``: 2, as a bad date; audit 39C)."""
     args = build_parser().parse_args(argv)
     _reuse_freed_memory()
-    status = _guarded(lambda: _refuse_a_blank_cut_date(args).func(args))
+    status = _guarded(lambda: refuse_a_blank_option(getattr(args, "cut_date", None)) or args.func(args))
     _say_earlier_outputs_stay(args, status)
     return status
 

@@ -38,7 +38,7 @@ from .schema import DATE_DTYPE, PATIENT_ID_PATTERN, ColumnSpec, dtype_for
 from .text_kernels import FIRST_DAY, LAST_DAY, arrow_text, blank_as_null, plain_dates, plain_numbers, trim_text
 from .writing import format_csv_column
 
-__all__ = ["check_column", "normalise", "parse_id"]
+__all__ = ["ISO_DATE_SHAPE", "check_column", "normalise", "parse_id"]
 
 ISO_DATE_SHAPE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"  # ASCII digits: Python's \d also matches full-width ones
 ISO_DATE_WITH_TIME = ISO_DATE_SHAPE + r"[ t][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(z|[+-][0-9]{2}:?[0-9]{2})?"

@@ -43,7 +43,7 @@ from .cell_parsing import ISO_DATE_SHAPE
 from .dataset import ScreeningDataset
 from .parameter_files import ParamsError
 
-__all__ = ["CutDateError", "DataCut", "apply_cut", "combined_cut", "parse_cut_date"]
+__all__ = ["CutDateError", "DataCut", "apply_cut", "combined_cut", "iso_day", "parse_cut_date", "refuse_a_blank_option"]
 
 ROWS_AFTER_CUT: dict[str, str] = {"therapies": "start_date", "labs": "collected_date", "overrides": "approved_date"}
 """Event tables whose rows dated after the cut are set aside, with the column that dates them."""
@@ -90,6 +90,14 @@ def iso_day(text: str) -> dt.date:
     if not re.fullmatch(ISO_DATE_SHAPE, text):
         raise ValueError(f"not YYYY-MM-DD: {text[:40]!r}")
     return dt.date.fromisoformat(text)
+
+
+def refuse_a_blank_option(value: str | None) -> None:
+    """Raise :class:`CutDateError` for a ``--cut-date`` given blank: it would screen every row, as if the
+    option were left out (a script's empty variable; audit 39C). :func:`parse_cut_date` reads a blank as
+    no cut, as a notebook's blank ``cut_date`` parameter says; a command-line option given is meant."""
+    if value is not None and not value.strip():
+        raise CutDateError("--cut-date is blank; give a date YYYY-MM-DD, or leave the option out to screen every row")
 
 
 def parse_cut_date(value: str | dt.date | None) -> dt.date | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import math
 
+from ..contract.data_cut import iso_day
 from ..contract.parameter_files import ParamsError, quoted, read_yaml_mapping
 from ..contract.schema import CRITERION_IDS
 from ..paths import CRITERIA_PARAMS
@@ -176,7 +177,7 @@ def parse_meta(data: Mapping[str, Any], where: object) -> dict[str, Any]:
     if "effective_date" in data:
         text = _text(data["effective_date"], "effective_date", where)
         try:
-            meta["effective_date"] = dt.date.fromisoformat(text).isoformat()
+            meta["effective_date"] = iso_day(text).isoformat()
         except ValueError:
             raise ParamsError(f"{where}: key 'effective_date' has value {quoted(text)}; expected YYYY-MM-DD") from None
     if "changes" in data:
