@@ -101,3 +101,47 @@ def test_a_bad_site_file_names_row_column_and_value() -> None:
         check_drug_table(pd.DataFrame({"agent": ["x", ""], "drug_class": ["anti-pd-2", "chemotherapy"]}))
     text = str(caught.value)
     assert "anti-pd-2" in text and "drug_class" in text and "agent name is blank" in text
+
+
+def test_a_site_file_is_named_in_its_problems_as_the_drug_file(tmp_path: Path) -> None:
+    # Audit 39C: "1 problem(s) in the screening dataset" over a drug-file row, naming no file.
+    path = tmp_path / "site-drugs.csv"
+    path.write_text("agent,drug_class\nx,anti-pd1\n", encoding="utf-8")
+    with pytest.raises(ContractError) as caught:
+        read_drug_file(path)
+    assert str(caught.value).startswith(f"1 problem(s) in the drug file {path}:\n  - drugs row 1, column drug_class")
+
+
+def test_a_regimen_row_in_a_site_file_is_refused() -> None:
+    # Audit 39C: "a+b" was accepted, and could never match (regimens are looked up agent by agent).
+    with pytest.raises(ContractError, match="row 2, column agent: value 'foo\\+bar': one drug per row"):
+        check_drug_table(pd.DataFrame({"agent": ["foo", "foo+bar"], "drug_class": ["chemotherapy", "chemotherapy"]}))
+
+
+@pytest.mark.parametrize(("rows", "refused"), [
+    # The same drug once normalised (case, hyphen, a trailing dose), two classes: refused, naming both rows.
+    ([("investigational-x", "anti-pd-1"), ("Investigational X 200 mg", "adoptive-cell-transfer")],
+     "drugs row 2, column agent: value 'Investigational X 200 mg': class 'adoptive-cell-transfer', but row 1 "
+     "('investigational-x', the same drug) says 'anti-pd-1'"),
+    # The same class twice is harmless; two different drugs are two rows.
+    ([("investigational-x", "anti-pd-1"), ("Investigational X", "Anti-PD-1")], None),
+    ([("investigational-x", "anti-pd-1"), ("investigational-y", "chemotherapy")], None),
+])
+def test_one_drug_with_two_classes_in_a_site_file_is_refused(tmp_path: Path, rows: list[tuple[str, str]],
+                                                             refused: str | None) -> None:
+    # Audit 39C: the last of two conflicting rows won without a word (it turned E1 to fail).
+    from lifileucel_analysis.paths import DEMO_DATASET
+    from lifileucel_analysis.report.screening_inputs import prepare_inputs
+
+    path = tmp_path / "drugs.csv"
+    path.write_text("agent,drug_class\n" + "".join(f"{a},{c}\n" for a, c in rows), encoding="utf-8")
+    if refused is None:
+        lookup = lookup_table(package_drug_table(), read_drug_file(path))
+        assert lookup["investigational x"] == "anti-pd-1"
+        return
+    with pytest.raises(ContractError) as caught:
+        lookup_table(package_drug_table(), read_drug_file(path))
+    assert refused in str(caught.value)
+    with pytest.raises(ContractError) as caught:  # as the file is read for a screen, naming it
+        prepare_inputs(DEMO_DATASET, drugs=str(path))
+    assert str(caught.value).startswith(f"1 problem(s) in the drug file {path}:") and refused in str(caught.value)

@@ -69,6 +69,10 @@ def _shown(value: object) -> str:
     return repr(value)
 
 
+DRUG_TABLE = "drugs"
+"""The table name a site drug file's problems carry (:mod:`.drug_file`)."""
+
+
 class ContractError(ShownAsMessage, Exception):
     """Input that breaks the data contract (exit status 2 in the CLI).
 
@@ -95,7 +99,9 @@ class ContractError(ShownAsMessage, Exception):
 
     def render(self) -> str:
         """Return the human-readable report of all problems."""
-        head = f"{self.n_problems} problem(s) in the screening dataset"
+        # A site's drug file is checked as a table of its own; its problems are not the dataset's (audit 39C).
+        drugs = bool(self.problems) and all(p.table == DRUG_TABLE for p in self.problems)
+        head = f"{self.n_problems} problem(s) in the {'drug file' if drugs else 'screening dataset'}"
         head += f" {printable(self.source)}" if self.source else ""
         lines = [head + ":"]
         if self.n_problems <= MAX_LISTED_PROBLEMS:

@@ -15,30 +15,36 @@ from pathlib import Path
 import pandas as pd
 
 from ..paths import DRUG_FILE as PACKAGE_DRUG_FILE
-from .dataset import ContractError, Problem
+from .dataset import DRUG_TABLE, ContractError, Problem
 
-TABLE = "drugs"
+TABLE = DRUG_TABLE
 DRUG_CLASS_NAMES = ("anti-pd-1", "anti-pd-l1", "anti-ctla-4", "anti-lag-3", "braf-inhibitor", "mek-inhibitor",
                     "chemotherapy", "cytokine", "oncolytic-virus", "kit-inhibitor", "bispecific",
                     "adoptive-cell-transfer", "other")
 """The classes a row may name (the package dictionary's, plus ``other`` for an agent of no listed class)."""
 
 
-def check_drug_table(table: pd.DataFrame) -> pd.DataFrame:
+def check_drug_table(table: pd.DataFrame, source: str = "") -> pd.DataFrame:
     """Check a site's drug rows; return them with ``source`` filled ("site file" when absent).
 
     Raises
     ------
     ContractError
-        Naming each missing column, blank agent and unknown class (row, column, value).
+        Naming each missing column, blank agent, ``+``-joined regimen and unknown class (row, column,
+        value), and the file (``source``). Two rows of one drug with different classes are refused
+        where the names are compared (:func:`..engine.drug_dictionary.lookup_table`).
     """
     missing = [c for c in ("agent", "drug_class") if c not in table.columns]
     if missing:
         raise ContractError([Problem(TABLE, None, c, None, "required column missing (agent, drug_class[, source])")
-                             for c in missing])
+                             for c in missing], source)
     table = table.fillna("").astype(str)
     problems = [Problem(TABLE, i + 1, "agent", "", "agent name is blank")
                 for i in range(len(table)) if not table["agent"].iloc[i].strip()]
+    # Regimens are looked up agent by agent: a "+" row would never match (audit 39C: accepted silently).
+    problems += [Problem(TABLE, i + 1, "agent", name, "one drug per row: a regimen's agents are looked up one by "
+                                                      "one, so give each agent its own row")
+                 for i, name in enumerate(table["agent"]) if "+" in name]
     for i, value in enumerate(table["drug_class"]):
         classes = [c.strip().lower() for c in value.split(";")]
         bad = [c for c in classes if c not in DRUG_CLASS_NAMES]
@@ -46,10 +52,10 @@ def check_drug_table(table: pd.DataFrame) -> pd.DataFrame:
             problems.append(Problem(TABLE, i + 1, "drug_class", value,
                                     "not a drug class; allowed: " + ", ".join(DRUG_CLASS_NAMES)))
     if problems:
-        raise ContractError(problems)
-    source = table["source"] if "source" in table.columns else pd.Series("", index=table.index)
+        raise ContractError(problems, source)
+    said = table["source"] if "source" in table.columns else pd.Series("", index=table.index)
     return pd.DataFrame({"agent": table["agent"].str.strip(), "drug_class": table["drug_class"].str.strip().str.lower(),
-                         "source": source.where(source.str.strip() != "", "site file")})
+                         "source": said.where(said.str.strip() != "", "site file")})
 
 
 def read_drug_file(path: str | Path) -> pd.DataFrame:
@@ -63,8 +69,9 @@ def read_drug_file(path: str | Path) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise ContractError([Problem(TABLE, None, None, str(path), f"cannot read the drug file: {error}")]) from error
-    return check_drug_table(table)
+        raise ContractError([Problem(TABLE, None, None, str(path), f"cannot read the drug file: {error}")],
+                            str(path)) from error
+    return check_drug_table(table, str(path))
 
 
 @lru_cache(maxsize=1)

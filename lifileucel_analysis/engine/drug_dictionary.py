@@ -15,7 +15,10 @@ such as Opdualag = nivolumab + relatlimab).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+from ..contract.dataset import DRUG_TABLE, ContractError, Problem
 
 BRAND_SOURCE = r"^brand name on the FDA label \((.+)\)$"
 """A package row's ``source`` for a brand name, with the generic name(s) the label gives it."""
@@ -60,7 +63,33 @@ def lookup_table(package: pd.DataFrame, extra: pd.DataFrame | None = None) -> di
     tables = [package] + ([extra] if extra is not None and len(extra) else [])
     table = pd.concat([t[["agent", "drug_class"]] for t in tables], ignore_index=True)
     keys = normalise_names(table["agent"])
-    return dict(zip(keys, table["drug_class"].str.strip().str.lower()))
+    classes = table["drug_class"].str.strip().str.lower()
+    if len(tables) > 1:
+        _refuse_two_classes(keys.iloc[len(package):], classes.iloc[len(package):], table["agent"].iloc[len(package):])
+    return dict(zip(keys, classes))
+
+
+def check_site_drugs(extra: pd.DataFrame, source: str = "") -> None:
+    """Raise :class:`~lifileucel_analysis.contract.dataset.ContractError` (naming ``source``, the file) where a
+    site's checked drug rows give one drug two classes; run as the file is read, before the dataset is."""
+    _refuse_two_classes(normalise_names(extra["agent"]), extra["drug_class"].str.strip().str.lower(), extra["agent"],
+                        source)
+
+
+def _refuse_two_classes(keys: pd.Series, classes: pd.Series, agents: pd.Series, source: str = "") -> None:
+    """Raise for a site file giving one drug (names equal once normalised) two different classes: the
+    last row would win without a word (audit 39C: a conflicting row turned E1 to fail)."""
+    frame = pd.DataFrame({"key": keys.to_numpy(), "cls": classes.to_numpy(), "agent": agents.to_numpy(),
+                          "row": np.arange(1, len(keys) + 1)})
+    first = frame.drop_duplicates("key").set_index("key").reindex(frame["key"])
+    clash = np.flatnonzero(frame["cls"].to_numpy() != first["cls"].to_numpy())
+    if not len(clash):
+        return
+    raise ContractError([
+        Problem(DRUG_TABLE, int(frame["row"].iloc[i]), "agent", frame["agent"].iloc[i],
+                f"class {frame['cls'].iloc[i]!r}, but row {first['row'].iloc[i]} ({first['agent'].iloc[i]!r}, the same "
+                f"drug) says {first['cls'].iloc[i]!r}: one class per drug (several joined by ';' for a combination)")
+        for i in clash], source)
 
 
 def classify_names(names: pd.Series, lookup: dict[str, str]) -> pd.Series:

@@ -221,9 +221,11 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
     drug_table, drugs_path = None, None
     if not not_given(drugs):
         from ..contract.drug_file import read_drug_file
+        from ..engine.drug_dictionary import check_site_drugs
 
         drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
         drug_table = read_drug_file(drugs_path)
+        check_site_drugs(drug_table, str(drugs_path))
     data = load_dataset(dataset_path)
     if source_rows:  # composed with the loader's own (rows it dropped, such as a repeated override)
         data = in_larger_file(data, source_rows)

@@ -50,6 +50,7 @@ from ..contract.chunked_output import write_arrow_chunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.drug_file import read_drug_file
+from ..engine.drug_dictionary import check_site_drugs
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
 from ..contract.output_files import new_stage
@@ -107,7 +108,7 @@ def check_options(options: ScreenOptions) -> None:
     load_params(options.params)
     parse_cut_date(options.cut_date)
     if options.drugs is not None:
-        read_drug_file(Path(options.drugs))
+        check_site_drugs(read_drug_file(Path(options.drugs)), str(options.drugs))
 
 
 def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_format: str,
