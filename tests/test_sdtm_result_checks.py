@@ -205,3 +205,20 @@ def test_a_version_written_with_a_leading_quote_matches_its_own_file(tmp_path: P
     assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(criteria)]) == 0
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID,
                  "--criteria", str(criteria)]) == 0
+
+
+def test_a_folder_screened_with_a_criterion_switched_off_is_refused_with_the_defaults(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 39C: a file switching E6 off, without a version label, recorded the defaults' version and
+    # limits hash, so an export with the defaults passed the check and TI listed E6 as applied.
+    off = tmp_path / "e6-off.yaml"
+    off.write_text("criteria_off: [E6]\n", encoding="utf-8")
+    folder = tmp_path / "off"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(off)]) == 0
+    default = tmp_path / "default"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(default)]) == 0
+    hashes = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["params_sha256"] for f in (folder, default)]
+    assert hashes[0] != hashes[1]
+    err = refused(folder, tmp_path, capsys)
+    assert "criteria_used.csv: item params_sha256" in err and "e6-off.yaml" in err, err
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID, "--criteria", str(off)]) == 0

@@ -157,8 +157,14 @@ def write_catalog(catalog: Mapping[str, Any], path: str | Path) -> Path:
 
 
 def params_sha256(params: CriteriaParams) -> str:
-    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes."""
-    text = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes.
+
+    Criteria switched off (``criteria_off``) are part of it when there are any: they change outcomes
+    as a limit does (audit 39C: a file switching E6 off, without a version label, hashed as the
+    defaults, so an SDTM export with the defaults passed the check and TI listed E6 as applied).
+    Without them the hash is what it always was."""
+    values = params.as_dict() | ({"criteria_off": list(params.criteria_off)} if params.criteria_off else {})
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
