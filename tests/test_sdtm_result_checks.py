@@ -222,3 +222,23 @@ def test_a_folder_screened_with_a_criterion_switched_off_is_refused_with_the_def
     err = refused(folder, tmp_path, capsys)
     assert "criteria_used.csv: item params_sha256" in err and "e6-off.yaml" in err, err
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID, "--criteria", str(off)]) == 0
+
+
+def test_a_folder_screened_with_a_site_drug_file_says_so_and_exports(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 39C: nothing in the output folder said that a drug file had decided I2, I3 and E1.
+    import hashlib
+
+    drugs = tmp_path / "site-drugs.csv"
+    drugs.write_text("agent,drug_class\ninvestigational-x,anti-pd-1\n", encoding="utf-8")
+    folder = tmp_path / "with-drugs"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--drugs", str(drugs)]) == 0
+    recorded = read_csv(folder / "criteria_used.csv").set_index("item")["value"]
+    assert recorded["drugs_file"] == "site-drugs.csv"
+    assert recorded["drugs_sha256"] == hashlib.sha256(drugs.read_bytes()).hexdigest()
+    plain = tmp_path / "plain"
+    assert main(["screen", str(DEMO_DATASET), "--out", str(plain)]) == 0
+    assert "drugs_file" not in read_csv(plain / "criteria_used.csv")["item"].tolist()  # unchanged without one
+    # The drug items are not TI's: the export with the criteria screen was given passes.
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID]) == 0
+    assert "criteria_used.csv" not in capsys.readouterr().err

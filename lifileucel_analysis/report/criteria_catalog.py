@@ -23,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract.fingerprints import sha256_file
 from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import CATALOG
 from ..engine.criterion import Criterion
@@ -168,14 +169,24 @@ def params_sha256(params: CriteriaParams) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def criteria_record(params: CriteriaParams, criteria: str | Path | None = None) -> pd.DataFrame:
+def criteria_record(params: CriteriaParams, criteria: str | Path | None = None,
+                    drugs: str | Path | None = None) -> pd.DataFrame:
     """The criteria a screen applied, as ``item``, ``value`` rows (``screen``'s ``criteria_used.csv``).
 
     ``criteria_version`` (SDTM ``TIVERS``, :func:`criteria_version`), ``parameters_file`` (its name) and
     ``params_sha256`` (:func:`params_sha256` of the limits): an SDTM export of the folder builds TI from
     the criteria it is given, and refuses criteria other than these (review 28: a what-if screen
-    exported with the default criteria gave a TI whose limits contradicted IE and DM).
+    exported with the default criteria gave a TI whose limits contradicted IE and DM). With a site drug
+    dictionary (``--drugs``) also :data:`DRUG_ITEMS`: its file name and SHA-256, which decided I2, I3 and
+    E1 beside the package's (audit 39C: nothing in the folder said a drug file was used).
     """
-    return pd.DataFrame([("criteria_version", criteria_version(criteria)),
-                         ("parameters_file", Path(criteria).name if criteria else CRITERIA_PARAMS_NAME),
-                         ("params_sha256", params_sha256(params))], columns=["item", "value"])
+    rows = [("criteria_version", criteria_version(criteria)),
+            ("parameters_file", Path(criteria).name if criteria else CRITERIA_PARAMS_NAME),
+            ("params_sha256", params_sha256(params))]
+    if drugs not in (None, ""):
+        rows += list(zip(DRUG_ITEMS, (Path(drugs).name, sha256_file(Path(drugs)))))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+DRUG_ITEMS = ("drugs_file", "drugs_sha256")
+"""The items :func:`criteria_record` adds for a site drug dictionary."""

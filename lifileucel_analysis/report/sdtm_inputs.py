@@ -296,10 +296,10 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> bool:
     if not path.is_file():
         return False
     from ..engine.parameters import load_params
-    from .criteria_catalog import criteria_record
+    from .criteria_catalog import DRUG_ITEMS, criteria_record
 
     given = criteria_record(load_params(criteria), criteria).set_index("item")["value"]
-    recorded = _read_items(path, tuple(given.index), only=True)
+    recorded = _read_items(path, tuple(given.index), only=True, optional=DRUG_ITEMS)  # drugs: not TI's business
     # The CSV writer quotes a text a spreadsheet would run as a formula ("-draft 2" as "'-draft 2").
     # A version that begins with a quote and a formula sign is ambiguous: either spelling is the one written.
     for item in ("params_sha256", "criteria_version"):
@@ -311,9 +311,10 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> bool:
     return True
 
 
-def _read_items(path: Path, required: tuple[str, ...], only: bool = False) -> pd.Series:
+def _read_items(path: Path, required: tuple[str, ...], only: bool = False, optional: tuple[str, ...] = ()) -> pd.Series:
     """An ``item``, ``value`` file that ``screen`` writes (``criteria_used.csv``, ``data_cut.csv``): values by
-    item, each item once, every one of ``required`` present with a value (``only``: and no other item).
+    item, each item once, every one of ``required`` present with a value (``only``: and no other item but
+    ``optional`` ones).
 
     Raises
     ------
@@ -322,7 +323,7 @@ def _read_items(path: Path, required: tuple[str, ...], only: bool = False) -> pd
     """
     table = _read_table(path, ("item", "value"))
     items = table["item"]
-    bad = items.duplicated() | (~items.isin(required) if only else False)
+    bad = items.duplicated() | (~items.isin(required + optional) if only else False)
     allowed = f"expected each of {', '.join(required)} once" if only else "expected each item once"
     refuse_rows(bad, items, path, "item", f"{allowed}, as screen writes them")
     values = pd.Series(table["value"].to_numpy(), index=items.to_numpy())

@@ -162,7 +162,8 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         final = staging / "final"
         final.mkdir()
         files = _write_merged(jobs, summaries, final, long_format)
-        write_csv_chunks([criteria_record(load_params(options.params), options.params)], final / CRITERIA_FILE)
+        write_csv_chunks([criteria_record(load_params(options.params), options.params, options.drugs)],
+                         final / CRITERIA_FILE)
         files.append(CRITERIA_FILE)
         written = publish(final, files, out)
         recorded = _record(history, layout, options, jobs, summaries) if history is not None else None

@@ -256,7 +256,7 @@ def _plain_files(inputs: ScreenedInputs, long_format: str) -> dict[str, pd.DataF
         files[name] = finish_ordered_chunk(name, rows.drop(columns=ORDER_KEY), as_of)
     if inputs.cut is not None:  # the run file: which cut these tables are, and what it set aside
         files[DATA_CUT_FILE] = inputs.cut.frame()
-    files[CRITERIA_FILE] = criteria_record(inputs.params, inputs.criteria_params_path)  # what TI must say
+    files[CRITERIA_FILE] = criteria_record(inputs.params, inputs.criteria_params_path, inputs.drugs_path)  # TI, drugs
     return files
 
 

@@ -212,7 +212,8 @@ def _write_slices(prepared: PreparedInputs, final: Path, long_format: str, size:
     if cut is not None:
         write_csv_chunks([cut.frame()], final / DATA_CUT_FILE)
         done.files.append(DATA_CUT_FILE)
-    write_csv_chunks([criteria_record(prepared.params, prepared.criteria_params_path)], final / CRITERIA_FILE)
+    write_csv_chunks([criteria_record(prepared.params, prepared.criteria_params_path, prepared.drugs_path)],
+                     final / CRITERIA_FILE)
     done.files.append(CRITERIA_FILE)
     return done
 
