@@ -1600,3 +1600,16 @@ def test_a_lab_window_whose_nmald_date_has_passed_is_said_to_be_closed(as_of: st
         assert window == f"2025-02-01 to {end} (closed: NMA-LD date passed)"
     else:
         assert (collect, window) == (f"lab results collected 2025-02-01 to {end}: ANC", f"2025-02-01 to {end}")
+
+
+def test_a_line_ending_before_it_starts_says_so_where_it_does_not_count() -> None:
+    # Audit 39C: an end date before the start (a finding) decided I2 with no word of it in the sentence;
+    # read as recorded (docs/criteria.md), the line does not qualify, and the sentence says why to check.
+    adjuvant = line(1, setting="adjuvant", agents="nivolumab", start_date="2024-01-01", end_date="2023-01-01",
+                    recurrence_date="2024-03-01", stop_reason="completed", best_response=None)
+    outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant])
+    assert outcome == "fail"
+    assert ("not counted: line 1 (nivolumab): adjuvant, recurrence 2024-03-01 more than 6 months after its end "
+            "2023-01-01 (the window ended 2023-07-01) (its end is dated before its start 2024-01-01: one of the two "
+            "dates is wrong)") in evidence
+    # 2023-01-01 + 6 months = 2023-07-01, before the recurrence 2024-03-01: as recorded, outside its window.

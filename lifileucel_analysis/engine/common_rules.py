@@ -194,10 +194,17 @@ def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
     The window's last day is said because calendar months end on different days: 6 months after
     31 August is 28 February, and a reader counting days would not find it (audit 36A). It is the day
     the decision used (:func:`.facts.earliest_window_end`; these lines have their end date recorded).
+    An end dated before the line's start says so: the dates are read as recorded (docs/criteria.md).
     """
     last_day = iso_dates(earliest_window_end(lines, months)).astype(str)
-    return ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
+    text = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
             "its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
+    # An end dated before the start is read as recorded (a finding too), but a reader should see why a
+    # line that may be a typo away from qualifying does not (audit 39C). No commas: I3 lists with ", ".
+    backwards = surely(lines["end_date"] < lines["start_date"]).to_numpy()
+    text[backwards] = text[backwards] + (" (its end is dated before its start " + iso_dates(
+        lines["start_date"][backwards]).astype(str) + ": one of the two dates is wrong)")
+    return text
 
 
 def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Series:
