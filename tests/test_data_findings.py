@@ -167,7 +167,9 @@ def test_birth_after_nma_ld_with_consent_blank() -> None:
 
 @pytest.mark.parametrize(("birth", "consent"), [("2025-03-01", "2025-03-01"), ("2025-03-02", None)])
 def test_a_birth_on_the_consent_day_or_before_nma_ld_is_no_finding(birth: str, consent: str | None) -> None:
-    assert findings(patient={"birth_date": birth, "consent_date": consent}) == []
+    found = findings(patient={"birth_date": birth, "consent_date": consent})
+    # The fixture's prior line (started 2024) is older than such a patient: that one is found (session 39).
+    assert [(r["table"], r["column"]) for r in found] == [("therapies", "start_date")]
 
 
 @pytest.mark.parametrize(("nma_ld", "found"), [("2025-02-28", True), ("2025-03-01", False)])
@@ -325,3 +327,23 @@ def test_a_lab_result_beyond_any_patient_is_a_finding(lab: dict[str, Any], side:
 def test_a_lab_result_a_patient_can_have_is_no_finding(lab: dict[str, Any]) -> None:
     row = {"collected_date": "2025-02-20", "uln": None, **lab}
     assert not [f for f in findings(labs=[row]) if "beyond any patient" in (f["finding"] or "")]
+
+
+@pytest.mark.parametrize(("table", "column", "value", "found"), [
+    ("patients", "live_vaccine_date", "1960-01-01", True), ("patients", "live_vaccine_date", "1970-01-01", False),
+    ("patients", "brain_metastases_stable_since", "1969-12-31", True),
+    ("therapies", "start_date", "1969-12-31", True), ("therapies", "start_date", "1970-01-01", False)])
+def test_a_date_before_the_birth_date_is_a_finding(table: str, column: str, value: str, found: bool) -> None:
+    # Audit 39C: a date before the patient was born (a year typed 1925 for 2025) was read silently.
+    # Born 1970-01-01 here; the birth date itself is never shown.
+    patient = {"birth_date": "1970-01-01"}
+    if table == "patients":
+        patient[column] = value
+        if column == "brain_metastases_stable_since":
+            patient.update(brain_metastases="yes", brain_metastases_treated="yes", brain_metastases_symptomatic="no")
+        rows = findings(patient=patient)
+    else:
+        rows = findings(patient=patient, therapies=[{**ELIGIBLE_THERAPY, column: value}])
+    hits = [r for r in rows if "before the birth date" in r["finding"]]
+    assert [(r["table"], r["column"], r["value"]) for r in hits] == ([(table, column, value)] if found else [])
+    assert all("1970" not in r["finding"] for r in hits)

@@ -98,7 +98,18 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
                       "NMA-LD before consent_date " + iso_dates(consent.iloc[early])
                       + ": one of the two dates is wrong "
                       "(E5, E10 and the I7 lab window read both as recorded)"))
+    # Audit 39C: a vaccine typed 1925 for 2025 passed E10 without a word. A birth date already found
+    # after consent is the likelier slip: the dates before it are not flagged again.
+    born = p["birth_date"].where(~birth_out_of_order(p))
+    for column, reader in (("live_vaccine_date", "E10"), ("brain_metastases_stable_since", "E5")):
+        hit = np.flatnonzero(surely(p[column] < born).to_numpy())
+        out.append(_frame(ids.iloc[hit], "patients", hit, column, iso_dates(p[column].iloc[hit]),
+                          f"{BEFORE_BIRTH} ({reader} reads it as recorded)"))
     return out
+
+
+BEFORE_BIRTH = "dated before the birth date (not shown): one of the two dates is wrong"
+"""A date of a patient's history before the patient was born (the birth date is never shown)."""
 
 
 def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.DataFrame]:
@@ -205,6 +216,12 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
     out.extend(_after_consent(lines, line_no, f.patients["consent_date"], f.patients["lymphodepletion_date"]))
+    birth = f.patients["birth_date"].where(~birth_out_of_order(f.patients))  # as for the patients' dates
+    born = pd.Series(birth.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    early = np.flatnonzero(surely(lines["start_date"] < born).to_numpy())
+    out.append(_frame(lines["patient_id"].iloc[early], "therapies", early, "start_date",
+                      iso_dates(lines["start_date"].iloc[early]),
+                      "line " + line_no.iloc[early] + " starts " + BEFORE_BIRTH + " (I2, I3 and E1 read it as recorded)"))
     order, ranks = line_order(f)  # by patient and number, a patient's lines without a number first
     start = lines["start_date"].to_numpy()[order]
     numbered = ~ranks.blank  # a line without a number has no place in the order
