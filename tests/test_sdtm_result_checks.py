@@ -156,7 +156,8 @@ def test_an_edited_criteria_record_is_refused_with_its_row(screened: Path, tmp_p
     record = read_csv(folder / "criteria_used.csv")
     pd.concat([record, record.iloc[[0]]], ignore_index=True).to_csv(folder / "criteria_used.csv", index=False)
     err = refused(folder, tmp_path, capsys)
-    assert "criteria_used.csv: row 4, column item: value 'criteria_version'" in err, err
+    # Four items since session 39 (criteria_off): the repeated first one is row 5.
+    assert "criteria_used.csv: row 5, column item: value 'criteria_version'" in err, err
     record.iloc[[0]].to_csv(folder / "criteria_used.csv", index=False)
     assert "no row for item(s) parameters_file, params_sha256" in refused(folder, tmp_path, capsys)
 
@@ -217,11 +218,15 @@ def test_a_folder_screened_with_a_criterion_switched_off_is_refused_with_the_def
     assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(off)]) == 0
     default = tmp_path / "default"
     assert main(["screen", str(DEMO_DATASET), "--out", str(default)]) == 0
-    hashes = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["params_sha256"] for f in (folder, default)]
-    assert hashes[0] != hashes[1]
+    off_items = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["criteria_off"] for f in (folder, default)]
+    assert off_items == ["E6", ""]
     err = refused(folder, tmp_path, capsys)
-    assert "criteria_used.csv: item params_sha256" in err and "e6-off.yaml" in err, err
+    assert "criteria_used.csv: item criteria_off is 'E6'" in err and "e6-off.yaml" in err, err
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID, "--criteria", str(off)]) == 0
+    # A folder written before session 39 has no criteria_off row: exported with its own file, as before.
+    record = read_csv(folder / "criteria_used.csv")
+    record[record["item"] != "criteria_off"].to_csv(folder / "criteria_used.csv", index=False)
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "old"), "--studyid", STUDYID, "--criteria", str(off)]) == 0
 
 
 def test_a_folder_screened_with_a_site_drug_file_says_so_and_exports(tmp_path: Path,

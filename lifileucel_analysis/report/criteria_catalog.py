@@ -158,14 +158,8 @@ def write_catalog(catalog: Mapping[str, Any], path: str | Path) -> Path:
 
 
 def params_sha256(params: CriteriaParams) -> str:
-    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes.
-
-    Criteria switched off (``criteria_off``) are part of it when there are any: they change outcomes
-    as a limit does (audit 39C: a file switching E6 off, without a version label, hashed as the
-    defaults, so an SDTM export with the defaults passed the check and TI listed E6 as applied).
-    Without them the hash is what it always was."""
-    values = params.as_dict() | ({"criteria_off": list(params.criteria_off)} if params.criteria_off else {})
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    """SHA-256 of the parameters' values (canonical JSON), so equal limits give equal hashes."""
+    text = json.dumps(params.as_dict(), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -176,13 +170,15 @@ def criteria_record(params: CriteriaParams, criteria: str | Path | None = None,
     ``criteria_version`` (SDTM ``TIVERS``, :func:`criteria_version`), ``parameters_file`` (its name) and
     ``params_sha256`` (:func:`params_sha256` of the limits): an SDTM export of the folder builds TI from
     the criteria it is given, and refuses criteria other than these (review 28: a what-if screen
-    exported with the default criteria gave a TI whose limits contradicted IE and DM). With a site drug
-    dictionary (``--drugs``) also :data:`DRUG_ITEMS`: its file name and SHA-256, which decided I2, I3 and
-    E1 beside the package's (audit 39C: nothing in the folder said a drug file was used).
+    exported with the default criteria gave a TI whose limits contradicted IE and DM). ``criteria_off``:
+    the criteria switched off, joined by ";" ("" when none; audit 39C: a file switching E6 off without a
+    version label recorded the defaults' version and hash, so an export with the defaults passed and TI
+    listed E6 as applied). With a site drug dictionary (``--drugs``) also :data:`DRUG_ITEMS`: its file
+    name and SHA-256, which decided I2, I3 and E1 beside the package's (audit 39C).
     """
     rows = [("criteria_version", criteria_version(criteria)),
             ("parameters_file", Path(criteria).name if criteria else CRITERIA_PARAMS_NAME),
-            ("params_sha256", params_sha256(params))]
+            ("params_sha256", params_sha256(params)), ("criteria_off", ";".join(params.criteria_off))]
     if drugs not in (None, ""):
         rows += list(zip(DRUG_ITEMS, (Path(drugs).name, sha256_file(Path(drugs)))))
     return pd.DataFrame(rows, columns=["item", "value"])
@@ -190,3 +186,6 @@ def criteria_record(params: CriteriaParams, criteria: str | Path | None = None,
 
 DRUG_ITEMS = ("drugs_file", "drugs_sha256")
 """The items :func:`criteria_record` adds for a site drug dictionary."""
+CHECKED_ITEMS = ("criteria_version", "parameters_file", "params_sha256")
+"""The items every ``criteria_used.csv`` holds with a value; ``criteria_off`` came in session 39 (an
+earlier folder has none, and its switched-off criteria cannot be checked)."""

@@ -296,13 +296,15 @@ def refuse_other_criteria(folder: Path, criteria: str | Path | None) -> bool:
     if not path.is_file():
         return False
     from ..engine.parameters import load_params
-    from .criteria_catalog import DRUG_ITEMS, criteria_record
+    from .criteria_catalog import CHECKED_ITEMS, DRUG_ITEMS, criteria_record
 
     given = criteria_record(load_params(criteria), criteria).set_index("item")["value"]
-    recorded = _read_items(path, tuple(given.index), only=True, optional=DRUG_ITEMS)  # drugs: not TI's business
+    # Drugs are not TI's business; criteria_off is checked where recorded (a folder before session 39 has none).
+    recorded = _read_items(path, CHECKED_ITEMS, only=True, optional=("criteria_off", *DRUG_ITEMS))
     # The CSV writer quotes a text a spreadsheet would run as a formula ("-draft 2" as "'-draft 2").
     # A version that begins with a quote and a formula sign is ambiguous: either spelling is the one written.
-    for item in ("params_sha256", "criteria_version"):
+    checked = ["params_sha256", "criteria_version"] + (["criteria_off"] if "criteria_off" in recorded.index else [])
+    for item in checked:
         if given[item] not in (recorded[item], _unquoted(recorded[item])):
             raise SdtmInputError(
                 f"{path}: item {item} is {recorded[item]!r} (screened with {recorded['parameters_file']!r}), "
@@ -325,6 +327,7 @@ def _read_items(path: Path, required: tuple[str, ...], only: bool = False, optio
     items = table["item"]
     bad = items.duplicated() | (~items.isin(required + optional) if only else False)
     allowed = f"expected each of {', '.join(required)} once" if only else "expected each item once"
+    allowed += f" (and {', '.join(optional)} at most once)" if optional else ""
     refuse_rows(bad, items, path, "item", f"{allowed}, as screen writes them")
     values = pd.Series(table["value"].to_numpy(), index=items.to_numpy())
     missing = [item for item in required if values.get(item, "") == ""]
