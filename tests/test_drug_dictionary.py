@@ -145,3 +145,16 @@ def test_one_drug_with_two_classes_in_a_site_file_is_refused(tmp_path: Path, row
     with pytest.raises(ContractError) as caught:  # as the file is read for a screen, naming it
         prepare_inputs(DEMO_DATASET, drugs=str(path))
     assert str(caught.value).startswith(f"1 problem(s) in the drug file {path}:") and refused in str(caught.value)
+
+
+def test_a_combination_is_read_whatever_the_spaces_and_order_of_its_classes(tmp_path: Path) -> None:
+    # Review 39R: "anti-ctla-4; anti-pd-1" passed the file check, but " anti-pd-1" matched no class, so the
+    # agent read as no anti-PD-1; and "a;b" beside "b; a" for one drug was refused as two classes.
+    path = tmp_path / "drugs.csv"
+    path.write_text("agent,drug_class\ncombo-x,anti-ctla-4; anti-pd-1\nCombo X,anti-pd-1;anti-ctla-4\n",
+                    encoding="utf-8")
+    table = read_drug_file(path)
+    assert table["drug_class"].tolist() == ["anti-ctla-4;anti-pd-1", "anti-pd-1;anti-ctla-4"]
+    tables = case_tables(therapies=[{**ELIGIBLE_THERAPY, "agents": "combo-x"}])
+    i2 = screen(ScreeningDataset(**tables), drugs=table).outcomes.set_index("criterion_id").loc["I2"]
+    assert i2["outcome"] == "pass" and "anti-PD-(L)1 in line 1 (combo-x)" in i2["evidence"]

@@ -54,7 +54,10 @@ def check_drug_table(table: pd.DataFrame, source: str = "") -> pd.DataFrame:
     if problems:
         raise ContractError(problems, source)
     said = table["source"] if "source" in table.columns else pd.Series("", index=table.index)
-    return pd.DataFrame({"agent": table["agent"].str.strip(), "drug_class": table["drug_class"].str.strip().str.lower(),
+    # Each class of a combination trimmed: "anti-ctla-4; anti-pd-1" passed the check above but its second
+    # class, " anti-pd-1", matched nothing (review 39R).
+    classes = table["drug_class"].map(lambda value: ";".join(c.strip().lower() for c in value.split(";")))
+    return pd.DataFrame({"agent": table["agent"].str.strip(), "drug_class": classes,
                          "source": said.where(said.str.strip() != "", "site file")})
 
 

@@ -82,7 +82,10 @@ def _refuse_two_classes(keys: pd.Series, classes: pd.Series, agents: pd.Series, 
     frame = pd.DataFrame({"key": keys.to_numpy(), "cls": classes.to_numpy(), "agent": agents.to_numpy(),
                           "row": np.arange(1, len(keys) + 1)})
     first = frame.drop_duplicates("key").set_index("key").reindex(frame["key"])
-    clash = np.flatnonzero(frame["cls"].to_numpy() != first["cls"].to_numpy())
+    # The same classes in another order or spacing are the same classification (review 39R).
+    same = [frozenset(c.strip() for c in a.split(";")) == frozenset(c.strip() for c in b.split(";"))
+            for a, b in zip(frame["cls"], first["cls"])]  # a site file's few rows, not the cohort's
+    clash = np.flatnonzero(~np.asarray(same, dtype=bool))
     if not len(clash):
         return
     raise ContractError([
