@@ -118,7 +118,7 @@ def parse_cut_date(value: str | dt.date | None) -> dt.date | None:
     try:
         return iso_day(str(value))
     except ValueError:
-        raise CutDateError(f"cut date {str(value)[:40]!r} is not a date; expected YYYY-MM-DD, e.g. 2025-03-31") from None
+        raise CutDateError(f"cut date {str(value)[:40]!r} is not a date written YYYY-MM-DD, e.g. 2025-03-31") from None
 
 
 FAR_AFTER_DAYS = 365

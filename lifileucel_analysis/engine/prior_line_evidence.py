@@ -261,6 +261,15 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     return pd.Series(out, index=m.index, dtype=object)
 
 
+def _without_end_date_of_adjuvant(m: pd.DataFrame) -> pd.Series:
+    """:func:`.common_rules.without_end_date` of the patients whose most recent counted line is adjuvant
+    (the few its rule speaks for), "" for the rest: spelt for those rows only (review 39R)."""
+    at = np.flatnonzero(is_yes(m["adjuvant"]).to_numpy())
+    out = np.full(len(m), "", dtype=object)
+    out[at] = without_end_date(m.iloc[at]).to_numpy(dtype=object)
+    return pd.Series(out, index=m.index, dtype=object)
+
+
 def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered: np.ndarray,
                      shared: SharedNumbers) -> Part:
     """The most recent counted line shows progression; ``unnumbered``: :func:`unnumbered_open`;
@@ -274,7 +283,7 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
               "tied": line_labels(f, shared.open), "top": line_labels(f, shared.top),
               "when": _recurred_when(m, p.adjuvant_recurrence_months),
               "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months),
-              "no_end": without_end_date(m)}
+              "no_end": _without_end_date_of_adjuvant(m)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
