@@ -135,14 +135,20 @@ def test_a_folder_without_its_criteria_record_is_exported_with_a_note(
     assert sdtm_domains(screened, STUDYID).criteria_checked is True
 
 
+def screened_with(criteria_text: str, tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """A criteria file holding ``criteria_text`` and the demo's screen folder under it: (file, folder)."""
+    criteria = tmp_path / f"{name}.yaml"
+    criteria.write_text(criteria_text, encoding="utf-8")
+    folder = tmp_path / name
+    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(criteria)]) == 0
+    return criteria, folder
+
+
 def test_a_criteria_version_the_csv_writer_quotes_is_matched_as_written(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # "-draft 2" is stored as "'-draft 2" (a spreadsheet would run it as a formula); the export with the
     # same file must still match it (review 28b: it was refused).
-    criteria = tmp_path / "draft.yaml"
-    criteria.write_text("version: '-draft 2'\n", encoding="utf-8")
-    folder = tmp_path / "draft"
-    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(criteria)]) == 0
+    criteria, folder = screened_with("version: '-draft 2'\n", tmp_path, "draft")
     assert "'-draft 2" in (folder / "criteria_used.csv").read_text(encoding="utf-8")
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "sdtm"), "--studyid", STUDYID,
                  "--criteria", str(criteria)]) == 0
@@ -212,10 +218,7 @@ def test_a_folder_screened_with_a_criterion_switched_off_is_refused_with_the_def
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # Audit 39C: a file switching E6 off, without a version label, recorded the defaults' version and
     # limits hash, so an export with the defaults passed the check and TI listed E6 as applied.
-    off = tmp_path / "e6-off.yaml"
-    off.write_text("criteria_off: [E6]\n", encoding="utf-8")
-    folder = tmp_path / "off"
-    assert main(["screen", str(DEMO_DATASET), "--out", str(folder), "--params", str(off)]) == 0
+    off, folder = screened_with("criteria_off: [E6]\n", tmp_path, "e6-off")
     default = tmp_path / "default"
     assert main(["screen", str(DEMO_DATASET), "--out", str(default)]) == 0
     off_items = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["criteria_off"] for f in (folder, default)]
