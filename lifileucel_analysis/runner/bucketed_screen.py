@@ -50,12 +50,12 @@ from ..contract.chunked_output import write_arrow_chunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
 from ..contract.drug_file import read_drug_file
-from ..engine.drug_dictionary import check_site_drugs
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
 from ..contract.output_files import new_stage
 from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import CRITERIA_FILE, ScreenedTables, file_name
+from ..engine.drug_dictionary import check_site_drugs
 from ..engine.parameters import load_params
 from ..report.criteria_catalog import criteria_record
 from . import bucket_merge
