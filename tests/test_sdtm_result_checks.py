@@ -221,15 +221,18 @@ def test_a_folder_screened_with_a_criterion_switched_off_is_refused_with_the_def
     off, folder = screened_with("criteria_off: [E6]\n", tmp_path, "e6-off")
     default = tmp_path / "default"
     assert main(["screen", str(DEMO_DATASET), "--out", str(default)]) == 0
-    off_items = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["criteria_off"] for f in (folder, default)]
+    off_items = [read_csv(f / "criteria_used.csv").set_index("item")["value"]["criteria_off"]
+                 for f in (folder, default)]
     assert off_items == ["E6", ""]
     err = refused(folder, tmp_path, capsys)
     assert "criteria_used.csv: item criteria_off is 'E6'" in err and "e6-off.yaml" in err, err
-    assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID, "--criteria", str(off)]) == 0
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "ok"), "--studyid", STUDYID,
+                 "--criteria", str(off)]) == 0
     # A folder written before session 39 has no criteria_off row: exported with its own file, as before.
     record = read_csv(folder / "criteria_used.csv")
     record[record["item"] != "criteria_off"].to_csv(folder / "criteria_used.csv", index=False)
-    assert main(["sdtm", str(folder), "--out", str(tmp_path / "old"), "--studyid", STUDYID, "--criteria", str(off)]) == 0
+    assert main(["sdtm", str(folder), "--out", str(tmp_path / "old"), "--studyid", STUDYID,
+                 "--criteria", str(off)]) == 0
 
 
 def test_a_folder_screened_with_a_site_drug_file_says_so_and_exports(tmp_path: Path,

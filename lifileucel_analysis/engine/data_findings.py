@@ -221,7 +221,8 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     early = np.flatnonzero(surely(lines["start_date"] < born).to_numpy())
     out.append(_frame(lines["patient_id"].iloc[early], "therapies", early, "start_date",
                       iso_dates(lines["start_date"].iloc[early]),
-                      "line " + line_no.iloc[early] + " starts " + BEFORE_BIRTH + " (I2, I3 and E1 read it as recorded)"))
+                      "line " + line_no.iloc[early] + " starts " + BEFORE_BIRTH
+                      + " (I2, I3 and E1 read it as recorded)"))
     order, ranks = line_order(f)  # by patient and number, a patient's lines without a number first
     start = lines["start_date"].to_numpy()[order]
     numbered = ~ranks.blank  # a line without a number has no place in the order
