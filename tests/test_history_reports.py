@@ -457,7 +457,7 @@ def test_a_bad_cuts_file_or_cut_date_stops_the_build_before_anything_runs(series
     assert "row 3: folder '../x' is not a plain name" in err
     assert "row 4: cut_date 'soon' is not a date" in err
     assert main(["reports", "--out", str(tmp_path / "r"), "--cut-date", "31/03/2026"]) == 2
-    assert "not a date; expected YYYY-MM-DD" in capsys.readouterr().err
+    assert "is not a date written YYYY-MM-DD" in capsys.readouterr().err
     assert not (tmp_path / "r").exists() and not (tmp_path / "h.duckdb").exists()
 
 
