@@ -344,3 +344,27 @@ SDTM_STUDYID = "IOV-LN144-EAP"
 def read_text_csv(path: Path) -> pd.DataFrame:
     """A CSV file as text cells, blanks as ``""`` (as a file's reader sees them)."""
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+SDTM_NUMERIC = frozenset({"IESEQ", "DVSEQ", "DSSEQ", "AGE"})
+"""The SDTM export's numeric variables; every other one is character."""
+
+
+def study_char_lengths(folder: Path) -> dict[str, dict[str, int]]:
+    """The character lengths FDA's Study Data Technical Conformance Guide asks of the SDTM files in ``folder``,
+    from their ``.csv`` twins: "the maximum length of the variable used across all datasets in the study except
+    for supplementary qualification datasets" (a ``SUPP--`` dataset's variable: its own longest value); at
+    least 1, the least an XPT variable holds. ``{DOMAIN: {variable: length}}``."""
+    frames = {path.stem.upper(): read_text_csv(path) for path in sorted(folder.glob("*.csv"))
+              if path.stem not in ("define", "codelists")}
+
+    def longest(values: pd.Series) -> int:
+        return int(values.str.len().max()) if len(values) else 0
+
+    study: dict[str, int] = {}
+    for domain, frame in frames.items():
+        if not domain.startswith("SUPP"):
+            for name in frame.columns:
+                study[name] = max(study.get(name, 1), longest(frame[name]))
+    return {domain: {name: max(1, longest(frame[name])) if domain.startswith("SUPP") else study[name]
+                     for name in frame.columns if name not in SDTM_NUMERIC} for domain, frame in frames.items()}

@@ -17,7 +17,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from helpers import lab_rows, override_row, patient_row, therapy_row, toxicity_row, typed_tables
+from helpers import (lab_rows, override_row, patient_row, study_char_lengths, therapy_row, toxicity_row,
+                     typed_tables)
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.schema import CRITERION_IDS
@@ -79,6 +80,7 @@ def test_xpt_reads_back_with_sdtm_variables_types_and_lengths(runs: dict[str, Pa
     assert all(0 < len(label) <= 40 and label.isascii() for label in meta.column_labels)
     csv = read_csv(runs["dataset"] / f"{domain.lower()}.csv")
     assert len(data) == len(csv) > 0
+    lengths = study_char_lengths(runs["dataset"])[domain]
     for name in data.columns:
         kind = meta.readstat_variable_types[name]
         width = meta.variable_storage_width[name]
@@ -87,7 +89,7 @@ def test_xpt_reads_back_with_sdtm_variables_types_and_lengths(runs: dict[str, Pa
             assert data[name].fillna(-1.0).tolist() == [float(v) if v else -1.0 for v in csv[name]], name
         else:
             assert kind == "string", name
-            assert width == max(1, csv[name].str.len().max()) <= 200, name
+            assert width == lengths[name] <= 200, name
             assert data[name].fillna("").tolist() == csv[name].tolist(), name
             assert all(value.isascii() for value in csv[name]), name
     # pandas reads the same file as SAS transport too.
@@ -561,3 +563,39 @@ def test_a_result_folder_without_screened_patients_gives_empty_ie_and_dv(tmp_pat
     assert main(["sdtm", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
     assert read_csv(tmp_path / "out" / "ie.csv").empty and read_csv(tmp_path / "out" / "dv.csv").empty
     assert len(read_csv(tmp_path / "out" / "ti.csv")) == len(CRITERION_IDS)
+
+
+def test_a_variable_is_as_long_across_the_domains_as_its_longest_value_in_any(tmp_path: Path) -> None:
+    # FDA's Study Data Technical Conformance Guide: each character column "set to the maximum length of the
+    # variable used across all datasets in the study except for supplementary qualification datasets". Here
+    # the one screen failure ("P1", steroids: E6) has the shortest patient ID and a criterion whose code and
+    # text are shorter than TI's longest, and no waiver leaves DV empty: each was sized by its own values.
+    write_tables(typed_tables({"patients": [patient_row("P1", steroid_mg_per_day=20), patient_row("P000000002")],
+                               "therapies": [therapy_row("P1"), therapy_row("P000000002")],
+                               "labs": [*lab_rows("P1"), *lab_rows("P000000002")]}), tmp_path / "data", "csv")
+    out = tmp_path / "out"
+    assert main(["sdtm", str(tmp_path / "data"), "--out", str(out), "--studyid", STUDYID]) == 0
+    ie, ti, dm = (read_csv(out / f"{name}.csv") for name in ("ie", "ti", "dm"))
+    assert ie["IETESTCD"].tolist() == ["E6"] and read_csv(out / "dv.csv").empty
+    assert ie["USUBJID"].str.len().max() < dm["USUBJID"].str.len().max()
+    assert ie["IETEST"].str.len().max() < ti["IETEST"].str.len().max()
+    expected = study_char_lengths(out)
+    define = read_csv(out / "define.csv")
+    define = define[(define["where"] == "") & (define["type"] == "Char")]
+    for domain in EXPECTED_VARIABLES:
+        data, meta = xpt(out / f"{domain.lower()}.xpt")
+        widths = {name: meta.variable_storage_width[name] for name in data.columns if name not in NUMERIC}
+        assert widths == expected[domain], domain
+        assert dict(zip(*define.loc[define["dataset"] == domain, ["variable", "length"]].values.T)) == \
+            {name: str(width) for name, width in widths.items()}, domain
+        # The values read back as written: no blanks added to the record that carries the length.
+        csv = read_csv(out / f"{domain.lower()}.csv")
+        assert data[list(widths)].fillna("").values.tolist() == csv[list(widths)].values.tolist(), domain
+        if len(data):
+            frame = pd.read_sas(out / f"{domain.lower()}.xpt", format="xport", encoding="ascii")
+            assert frame[list(widths)].fillna("").values.tolist() == data[list(widths)].values.tolist(), domain
+    assert expected["IE"]["USUBJID"] == expected["DV"]["USUBJID"] == len(f"{STUDYID}-P000000002")
+    assert expected["IE"]["IETESTCD"] == 3 and expected["IE"]["IETEST"] == ti["IETEST"].str.len().max()
+    assert expected["DV"]["EPOCH"] == len("SCREENING") and expected["DV"]["DVTERM"] == 1  # in DV only: no value
+    raw = (out / "dv.xpt").read_bytes()  # no observations: the file ends with the observation header
+    assert raw.index(b"HEADER RECORD*******OBS     HEADER RECORD") == len(raw) - 80

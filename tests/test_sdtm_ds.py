@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 import pytest
-from helpers import SDTM_STUDYID, read_text_csv
+from helpers import SDTM_STUDYID, read_text_csv, study_char_lengths
 
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.paths import DEMO_DATASET
@@ -87,10 +87,11 @@ def test_ds_reads_back_from_xpt_with_sdtm_variables_labels_and_types(demo_sdtm: 
     assert all(len(label) <= 40 for label in meta.column_labels)
     assert meta.readstat_variable_types["DSSEQ"] == "double" and meta.variable_storage_width["DSSEQ"] == 8
     assert data["DSSEQ"].tolist() == [float(v) for v in csv["DSSEQ"]]
+    lengths = study_char_lengths(demo_sdtm["dataset"])["DS"]
     for name in DS_VARIABLES:
         if name != "DSSEQ":
             assert meta.readstat_variable_types[name] == "string", name
-            assert meta.variable_storage_width[name] == max(1, csv[name].str.len().max()) <= 200, name
+            assert meta.variable_storage_width[name] == lengths[name] <= 200, name
             assert data[name].fillna("").tolist() == csv[name].tolist(), name
             assert all(value.isascii() for value in csv[name]), name
     frame = pd.read_sas(path, format="xport", encoding="ascii")

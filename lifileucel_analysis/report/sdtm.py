@@ -26,9 +26,12 @@ IE and DV records are sorted by their keys, ``USUBJID`` then criterion order (``
 whatever the input's row order.
 
 Text is ASCII (``≥`` as ``>=``), ``IETEST`` at most 200 characters, names at most 8 and labels
-at most 40, as XPT version 5 requires. Character lengths are the longest value's. The XPT
-header's creation time is fixed (:data:`XPT_TIMESTAMP`) so the same screening always gives the
-same bytes.
+at most 40, as XPT version 5 requires. A character variable's length is its longest value across
+every domain written that has it (``USUBJID`` as long in IE, DV and DS as in DM, also in an empty
+domain), SUPPDM's its own: FDA's Study Data Technical Conformance Guide sets each column's
+length to "the maximum length of the variable used across all datasets in the study except for
+supplementary qualification datasets" (:func:`char_lengths`). The XPT header's creation time is
+fixed (:data:`XPT_TIMESTAMP`) so the same screening always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -66,6 +69,8 @@ XPT_TIMESTAMP = (f"{FIXED_TIMESTAMP.day:02d}{MONTHS[FIXED_TIMESTAMP.month - 1]}{
 XPT_DATETIME = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 XPT_TIME_FIELDS = ((80 + 64, 80 + 80), (160, 176), (400 + 64, 400 + 80), (480, 496))
 """Byte ranges of the library and member created/modified times of a one-member XPT v5 file."""
+XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+"""The start of the 80-byte record after which an XPT v5 member's observations begin."""
 ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"',
                       "×": "x", "µ": "u", "\u00a0": " "}
 
@@ -329,12 +334,13 @@ def define_table(domains: SdtmDomains) -> pd.DataFrame:
     row per condition after it, with its ``where`` clause and its one codelist (Define-XML's value-level
     metadata)."""
     rows = []
-    for domain, frame in domains.frames().items():
+    lengths = char_lengths(domains.frames())
+    for domain in domains.frames():
         label, variables = DOMAINS[domain]
         for order, variable in enumerate(variables, start=1):
             row = {"dataset": domain, "dataset_label": label, "order": order, "variable": variable.name,
                    "label": variable.label, "type": variable.type,
-                   "length": 8 if variable.type == "Num" else _char_length(frame[variable.name]),
+                   "length": 8 if variable.type == "Num" else lengths[domain][variable.name],
                    "origin": variable.origin, "method": variable.method, "where": ""}
             conditions = VALUE_LEVEL.get((domain, variable.name), ())
             rows.append({**row, "codelist": "" if conditions else ";".join(codelists_of(domain, variable.name))})
@@ -342,9 +348,39 @@ def define_table(domains: SdtmDomains) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _char_length(values: pd.Series) -> int:
-    """Bytes of the longest value (at least 1), as the XPT file stores the variable."""
-    return int(max(1, values.astype(str).str.len().max() if len(values) else 1))
+def char_lengths(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]]:
+    """Each domain's character variables' XPT lengths (bytes; the values are ASCII).
+
+    FDA's Study Data Technical Conformance Guide: "The allotted length for each column containing
+    character (text) data should be set to the maximum length of the variable used across all datasets
+    in the study except for supplementary qualification datasets". So a variable's length is its longest
+    value in every domain given that has it (``IETEST`` in IE as in TI, ``USUBJID`` in an empty DV as in
+    DM), and a supplemental qualifier dataset's (SUPPDM) its own longest value; at least 1, the least
+    an XPT variable holds (a variable null everywhere).
+
+    Parameters
+    ----------
+    frames : Mapping
+        ``{domain: frame}`` of the domains written (:meth:`SdtmDomains.frames`).
+
+    Returns
+    -------
+    dict
+        ``{domain: {variable: length}}`` for every ``Char`` variable of :data:`DOMAINS`.
+    """
+    def longest(values: pd.Series) -> int:
+        return int(values.fillna("").astype(str).str.len().max()) if len(values) else 0
+
+    def chars(domain: str) -> list[str]:
+        return [v.name for v in DOMAINS[domain][1] if v.type == "Char"]
+
+    study: dict[str, int] = {}
+    for domain, frame in frames.items():
+        if not domain.startswith("SUPP"):
+            for name in chars(domain):
+                study[name] = max(study.get(name, 1), longest(frame[name]))
+    return {domain: {name: max(1, longest(frame[name])) if domain.startswith("SUPP") else study[name]
+                     for name in chars(domain)} for domain, frame in frames.items()}
 
 
 def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
@@ -372,8 +408,9 @@ def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
     staging = Path(tempfile.mkdtemp(prefix=".staging-sdtm-", dir=out.parent))
     try:
         names = []
+        lengths = char_lengths(domains.frames())
         for domain, frame in domains.frames().items():
-            _write_xpt(frame, staging / f"{domain.lower()}.xpt", domain)
+            _write_xpt(frame, staging / f"{domain.lower()}.xpt", domain, lengths[domain])
             frame.to_csv(staging / f"{domain.lower()}.csv", index=False, lineterminator="\n")
             names += [f"{domain.lower()}.xpt", f"{domain.lower()}.csv"]
         define_table(domains).to_csv(staging / "define.csv", index=False, lineterminator="\n")
@@ -384,11 +421,25 @@ def write_sdtm(domains: SdtmDomains, out: Path) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_xpt(frame: pd.DataFrame, path: Path, domain: str) -> None:
+def _write_xpt(frame: pd.DataFrame, path: Path, domain: str, lengths: Mapping[str, int]) -> None:
+    """Write ``frame`` as XPT v5, each character variable ``lengths[name]`` bytes long.
+
+    pyreadstat sizes a variable by its longest value and takes no length, so the first record's values
+    are written padded with blanks to the length: XPT stores every character value blank-padded to its
+    variable's length, so the bytes are those of the unpadded value, and readers strip the blanks. A
+    domain without records is written with one such record, which is then cut off after the
+    observation header (a transport file with no observations ends there).
+    """
     import pyreadstat
 
     label, variables = DOMAINS[domain]
-    data = frame.astype({v.name: "float64" if v.type == "Num" else object for v in variables})
+    types = {v.name: "float64" if v.type == "Num" else object for v in variables}
+    empty = frame.empty
+    data = (pd.DataFrame({v.name: [np.nan if v.type == "Num" else ""] for v in variables}) if empty
+            else frame.reset_index(drop=True)).astype(types)
+    for name, length in lengths.items():
+        value = data.at[0, name]
+        data.at[0, name] = ("" if pd.isna(value) else str(value)).ljust(length)
     pyreadstat.write_xport(data, str(path), file_label=label, column_labels=[v.label for v in variables],
                            table_name=domain, file_format_version=5)
     raw = bytearray(path.read_bytes())
@@ -396,4 +447,9 @@ def _write_xpt(frame: pd.DataFrame, path: Path, domain: str) -> None:
         if not XPT_DATETIME.fullmatch(bytes(raw[start:end])):
             raise RuntimeError(f"{path.name}: no XPT header time at bytes {start}-{end}; the writer changed")
         raw[start:end] = XPT_TIMESTAMP
+    if empty:
+        at = raw.find(XPT_OBS_HEADER)
+        if at < 0 or at % 80:
+            raise RuntimeError(f"{path.name}: no XPT observation header; the writer changed")
+        del raw[at + 80:]
     path.write_bytes(bytes(raw))
