@@ -289,8 +289,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
 
 def cmd_sdtm(args: argparse.Namespace) -> int:
     """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV), define.csv and codelists.csv."""
-    from .contract.screen_output import CRITERIA_FILE
-    from .report.sdtm import SdtmInputError, sdtm_domains, write_sdtm
+    from .report.sdtm import SdtmInputError, export_notes, sdtm_domains, write_sdtm
 
     out = Path(args.out)
     with output_lock(out):  # one writer per output folder, as screen: two exports cannot mix their files
@@ -303,16 +302,8 @@ def cmd_sdtm(args: argparse.Namespace) -> int:
         written = write_sdtm(domains, out)
     for path in written:
         _say(f"wrote {path}")
-    if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
-        _say("note: IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
-              "dates; add --dataset DATASET (the dataset it was screened from) to fill it", file=sys.stderr)
-    if not domains.criteria_checked:
-        _say(f"note: {args.source} has no {CRITERIA_FILE} (screened before it was written), so TI's criteria "
-             "could not be checked against the screen's: pass the --criteria screen was given", file=sys.stderr)
-    if domains.dm is None:
-        _say("note: DM, SUPPDM and DS (every screened subject, screen failures, eligibility, consent) are not "
-              "written: a screen result folder does not carry sex, birth or consent dates; add --dataset DATASET to "
-              "have them", file=sys.stderr)
+    for note in export_notes(domains, Path(args.source)):
+        _say(f"note: {note}", file=sys.stderr)
     return EXIT_OK
 
 

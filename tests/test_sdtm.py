@@ -227,7 +227,10 @@ def test_outputs_are_byte_reproducible(runs: dict[str, Path], tmp_path: Path) ->
         assert (tmp_path / "again" / name).read_bytes() == (runs["dataset"] / name).read_bytes(), name
 
 
-def test_no_ineligible_patient_gives_an_empty_ie_that_still_reads_back(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_no_ineligible_patient_gives_no_ie(runs: dict[str, Path], tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    # SDTMIG 3.4 section 3.2: "the empty dataset should not be submitted and should not be described" (CG0408);
+    # until review 40 an IE without records was written with no observations.
     verdicts = read_csv(runs["screened"] / "verdicts.csv")
     outcomes = read_csv(runs["screened"] / "outcomes.csv")
     keep = set(verdicts.loc[verdicts["verdict"] != "ineligible", "patient_id"])
@@ -238,10 +241,15 @@ def test_no_ineligible_patient_gives_an_empty_ie_that_still_reads_back(runs: dic
     outcomes[outcomes["patient_id"].isin(keep)].to_csv(folder / "outcomes.csv", index=False)
     waivers = read_csv(runs["screened"] / "waivers.csv")
     waivers[waivers["patient_id"].isin(keep)].to_csv(folder / "waivers.csv", index=False)
+    capsys.readouterr()
     assert main(["sdtm", str(folder), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
-    data, meta = xpt(tmp_path / "out" / "ie.xpt")
-    assert len(data) == 0 and list(data.columns) == EXPECTED_VARIABLES["IE"]
-    assert meta.readstat_variable_types["IESEQ"] == "double"
+    written = {p.name for p in (tmp_path / "out").iterdir()}
+    assert "ie.xpt" not in written and "ie.csv" not in written and {"ti.xpt", "define.csv"} <= written
+    assert "note: IE (no criterion not met)" in capsys.readouterr().err
+    assert "IE" not in set(read_csv(tmp_path / "out" / "define.csv")["dataset"])
+    codelists = read_csv(tmp_path / "out" / "codelists.csv")
+    assert "NY" not in set(codelists["codelist"])  # IEORRES's: no IE, no codelist of its own
+    assert set(codelists.loc[codelists["codelist"] == "IECAT", "used_by"]) == {"TI.IECAT"}
 
 
 @pytest.mark.parametrize("studyid", ["", "STUDY ONE", "ÉTUDE-1", "X" * 41])
@@ -555,34 +563,38 @@ def test_dm_age_is_whole_years_at_consent() -> None:
     assert dm["ARMNRS"].tolist() == ["NOT ASSIGNED", "SCREEN FAILURE"]
 
 
-def test_a_result_folder_without_screened_patients_gives_empty_ie_and_dv(tmp_path: Path) -> None:
-    # Review 23E: a folder with no patient (a cut before any consent) stopped with a traceback.
+def test_a_result_folder_without_screened_patients_gives_ti_alone(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 23E: a folder with no patient (a cut before any consent) stopped with a traceback. Review 40: IE and
+    # DV have no records, so are not written (SDTMIG 3.4 section 3.2), nor described in define.csv.
     (tmp_path / "none").mkdir()
     (tmp_path / "none" / "verdicts.csv").write_text("patient_id,site_id,verdict,failed,unknown,waived\n")
     (tmp_path / "none" / "outcomes.csv").write_text("patient_id,criterion_id,outcome,evidence\n")
     assert main(["sdtm", str(tmp_path / "none"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 0
-    assert read_csv(tmp_path / "out" / "ie.csv").empty and read_csv(tmp_path / "out" / "dv.csv").empty
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["codelists.csv", "define.csv", "ti.csv", "ti.xpt"]
+    assert "IE (no criterion not met), DV (no criterion waived) not written" in capsys.readouterr().err
     assert len(read_csv(tmp_path / "out" / "ti.csv")) == len(CRITERION_IDS)
+    assert set(read_csv(tmp_path / "out" / "define.csv")["dataset"]) == {"TI"}
 
 
 def test_a_variable_is_as_long_across_the_domains_as_its_longest_value_in_any(tmp_path: Path) -> None:
     # FDA's Study Data Technical Conformance Guide: each character column "set to the maximum length of the
     # variable used across all datasets in the study except for supplementary qualification datasets". Here
     # the one screen failure ("P1", steroids: E6) has the shortest patient ID and a criterion whose code and
-    # text are shorter than TI's longest, and no waiver leaves DV empty: each was sized by its own values.
+    # text are shorter than TI's longest: each dataset was sized by its own values.
     write_tables(typed_tables({"patients": [patient_row("P1", steroid_mg_per_day=20), patient_row("P000000002")],
                                "therapies": [therapy_row("P1"), therapy_row("P000000002")],
                                "labs": [*lab_rows("P1"), *lab_rows("P000000002")]}), tmp_path / "data", "csv")
     out = tmp_path / "out"
     assert main(["sdtm", str(tmp_path / "data"), "--out", str(out), "--studyid", STUDYID]) == 0
     ie, ti, dm = (read_csv(out / f"{name}.csv") for name in ("ie", "ti", "dm"))
-    assert ie["IETESTCD"].tolist() == ["E6"] and read_csv(out / "dv.csv").empty
+    assert ie["IETESTCD"].tolist() == ["E6"] and not (out / "dv.xpt").exists()  # no waiver: no DV
     assert ie["USUBJID"].str.len().max() < dm["USUBJID"].str.len().max()
     assert ie["IETEST"].str.len().max() < ti["IETEST"].str.len().max()
     expected = study_char_lengths(out)
     define = read_csv(out / "define.csv")
     define = define[(define["where"] == "") & (define["type"] == "Char")]
-    for domain in EXPECTED_VARIABLES:
+    for domain in [d for d in EXPECTED_VARIABLES if d != "DV"]:
         data, meta = xpt(out / f"{domain.lower()}.xpt")
         widths = {name: meta.variable_storage_width[name] for name in data.columns if name not in NUMERIC}
         assert widths == expected[domain], domain
@@ -591,11 +603,7 @@ def test_a_variable_is_as_long_across_the_domains_as_its_longest_value_in_any(tm
         # The values read back as written: no blanks added to the record that carries the length.
         csv = read_csv(out / f"{domain.lower()}.csv")
         assert data[list(widths)].fillna("").values.tolist() == csv[list(widths)].values.tolist(), domain
-        if len(data):
-            frame = pd.read_sas(out / f"{domain.lower()}.xpt", format="xport", encoding="ascii")
-            assert frame[list(widths)].fillna("").values.tolist() == data[list(widths)].values.tolist(), domain
-    assert expected["IE"]["USUBJID"] == expected["DV"]["USUBJID"] == len(f"{STUDYID}-P000000002")
+        frame = pd.read_sas(out / f"{domain.lower()}.xpt", format="xport", encoding="ascii")
+        assert frame[list(widths)].fillna("").values.tolist() == data[list(widths)].values.tolist(), domain
+    assert expected["IE"]["USUBJID"] == expected["DS"]["USUBJID"] == len(f"{STUDYID}-P000000002")
     assert expected["IE"]["IETESTCD"] == 3 and expected["IE"]["IETEST"] == ti["IETEST"].str.len().max()
-    assert expected["DV"]["EPOCH"] == len("SCREENING") and expected["DV"]["DVTERM"] == 1  # in DV only: no value
-    raw = (out / "dv.xpt").read_bytes()  # no observations: the file ends with the observation header
-    assert raw.index(b"HEADER RECORD*******OBS     HEADER RECORD") == len(raw) - 80

@@ -22,13 +22,15 @@ The sponsor's data management receives eligibility as SDTM:
   by the consent date), and for each ineligible subject a ``SCREEN FAILURE`` event naming the
   failed criteria (:mod:`.sdtm_disposition`), where the dataset is at hand, as DM.
 
+A domain without records (IE when no criterion failed, DV when nothing was waived) is neither
+written nor described in ``define.csv`` (:meth:`SdtmDomains.frames`).
+
 IE and DV records are sorted by their keys, ``USUBJID`` then criterion order (``--SEQ``),
 whatever the input's row order.
 
 Text is ASCII (``≥`` as ``>=``), ``IETEST`` at most 200 characters, names at most 8 and labels
 at most 40, as XPT version 5 requires. A character variable's length is its longest value across
-every domain written that has it (``USUBJID`` as long in IE, DV and DS as in DM, also in an empty
-domain), SUPPDM's its own: FDA's Study Data Technical Conformance Guide sets each column's
+every domain written that has it (``USUBJID`` as long in IE, DV and DS as in DM), SUPPDM's its own: FDA's Study Data Technical Conformance Guide sets each column's
 length to "the maximum length of the variable used across all datasets in the study except for
 supplementary qualification datasets" (:func:`char_lengths`). The XPT header's creation time is
 fixed (:data:`XPT_TIMESTAMP`) so the same screening always gives the same bytes.
@@ -69,8 +71,6 @@ XPT_TIMESTAMP = (f"{FIXED_TIMESTAMP.day:02d}{MONTHS[FIXED_TIMESTAMP.month - 1]}{
 XPT_DATETIME = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
 XPT_TIME_FIELDS = ((80 + 64, 80 + 80), (160, 176), (400 + 64, 400 + 80), (480, 496))
 """Byte ranges of the library and member created/modified times of a one-member XPT v5 file."""
-XPT_OBS_HEADER = b"HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
-"""The start of the 80-byte record after which an XPT v5 member's observations begin."""
 ASCII_REPLACEMENTS = {"≥": ">=", "≤": "<=", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"',
                       "×": "x", "µ": "u", "\u00a0": " "}
 
@@ -150,11 +150,25 @@ class SdtmDomains:
     """False when TI's criteria could not be checked against the screen's (a result folder without
     ``criteria_used.csv``; :attr:`.sdtm_inputs.Screening.criteria_checked`)."""
 
-    def frames(self) -> dict[str, pd.DataFrame]:
+    def built(self) -> dict[str, pd.DataFrame]:
         """Return ``{domain: frame}``: TI, IE, DV, then DM, SUPPDM and DS where they were built."""
         subjects = {"DM": self.dm, "SUPPDM": self.suppdm, "DS": self.ds}
         return {"TI": self.ti, "IE": self.ie, "DV": self.dv,
                 **{domain: frame for domain, frame in subjects.items() if frame is not None}}
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Return ``{domain: frame}`` of the built domains that have records, the ones written and described.
+
+        SDTMIG 3.4 section 3.2: "In the event that no records are present in a dataset (e.g., a small PK
+        study where no subjects took concomitant medications), the empty dataset should not be submitted
+        and should not be described" in the define file (CDISC rule CG0408): an IE without a criterion not
+        met, a DV without a waiver is left out (review 40; they were written with no observations).
+        """
+        return {domain: frame for domain, frame in self.built().items() if len(frame)}
+
+    def without_records(self) -> list[str]:
+        """The built domains that have no record, so are not written (:meth:`frames`)."""
+        return [domain for domain, frame in self.built().items() if not len(frame)]
 
 
 def ascii_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -324,6 +338,28 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
                        criteria_checked=screening.criteria_checked)
 
 
+def export_notes(domains: SdtmDomains, source: Path) -> list[str]:
+    """What the ``sdtm`` command says beside the files: the domains not written and why, a blank IEDTC,
+    TI's criteria left unchecked."""
+    from ..contract.screen_output import CRITERIA_FILE
+
+    why = {"TI": "no criterion", "IE": "no criterion not met", "DV": "no criterion waived", "DM": "no subject",
+           "SUPPDM": "no subject", "DS": "no subject"}
+    empty = [f"{domain} ({why[domain]})" for domain in domains.without_records()]
+    notes = [f"{', '.join(empty)} not written: SDTMIG 3.4 section 3.2 submits no dataset without records"] if empty else []
+    if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
+        notes.append("IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
+                     "dates; add --dataset DATASET (the dataset it was screened from) to fill it")
+    if not domains.criteria_checked:
+        notes.append(f"{source} has no {CRITERIA_FILE} (screened before it was written), so TI's criteria could "
+                     "not be checked against the screen's: pass the --criteria screen was given")
+    if domains.dm is None:
+        notes.append("DM, SUPPDM and DS (every screened subject, screen failures, eligibility, consent) are not "
+                     "written: a screen result folder does not carry sex, birth or consent dates; add --dataset "
+                     "DATASET to have them")
+    return notes
+
+
 # --- writing ----------------------------------------------------------------------------
 
 
@@ -354,8 +390,8 @@ def char_lengths(frames: Mapping[str, pd.DataFrame]) -> dict[str, dict[str, int]
     FDA's Study Data Technical Conformance Guide: "The allotted length for each column containing
     character (text) data should be set to the maximum length of the variable used across all datasets
     in the study except for supplementary qualification datasets". So a variable's length is its longest
-    value in every domain given that has it (``IETEST`` in IE as in TI, ``USUBJID`` in an empty DV as in
-    DM), and a supplemental qualifier dataset's (SUPPDM) its own longest value; at least 1, the least
+    value in every domain given that has it (``IETEST`` in IE as in TI, ``USUBJID`` in DV as in DM), and
+    a supplemental qualifier dataset's (SUPPDM) its own longest value; at least 1, the least
     an XPT variable holds (a variable null everywhere).
 
     Parameters
@@ -426,17 +462,13 @@ def _write_xpt(frame: pd.DataFrame, path: Path, domain: str, lengths: Mapping[st
 
     pyreadstat sizes a variable by its longest value and takes no length, so the first record's values
     are written padded with blanks to the length: XPT stores every character value blank-padded to its
-    variable's length, so the bytes are those of the unpadded value, and readers strip the blanks. A
-    domain without records is written with one such record, which is then cut off after the
-    observation header (a transport file with no observations ends there).
+    variable's length, so the bytes are those of the unpadded value, and readers strip the blanks.
+    ``frame`` has records (:meth:`SdtmDomains.frames`).
     """
     import pyreadstat
 
     label, variables = DOMAINS[domain]
-    types = {v.name: "float64" if v.type == "Num" else object for v in variables}
-    empty = frame.empty
-    data = (pd.DataFrame({v.name: [np.nan if v.type == "Num" else ""] for v in variables}) if empty
-            else frame.reset_index(drop=True)).astype(types)
+    data = frame.reset_index(drop=True).astype({v.name: "float64" if v.type == "Num" else object for v in variables})
     for name, length in lengths.items():
         value = data.at[0, name]
         data.at[0, name] = ("" if pd.isna(value) else str(value)).ljust(length)
@@ -447,9 +479,4 @@ def _write_xpt(frame: pd.DataFrame, path: Path, domain: str, lengths: Mapping[st
         if not XPT_DATETIME.fullmatch(bytes(raw[start:end])):
             raise RuntimeError(f"{path.name}: no XPT header time at bytes {start}-{end}; the writer changed")
         raw[start:end] = XPT_TIMESTAMP
-    if empty:
-        at = raw.find(XPT_OBS_HEADER)
-        if at < 0 or at % 80:
-            raise RuntimeError(f"{path.name}: no XPT observation header; the writer changed")
-        del raw[at + 80:]
     path.write_bytes(bytes(raw))
