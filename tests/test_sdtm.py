@@ -109,6 +109,30 @@ def test_define_lists_every_variable_with_its_xpt_type_and_length(runs: dict[str
         assert rows["type"].tolist() == ["Num" if v in NUMERIC else "Char" for v in variables]
 
 
+SDTMIG_EXPECTED = {
+    "DM": ["RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC", "RFICDTC", "RFPENDTC", "DTHDTC", "DTHFL", "AGE", "AGEU", "RACE",
+           "ARMCD", "ARM", "ACTARMCD", "ACTARM", "ARMNRS", "ACTARMUD"],
+    "SUPPDM": ["IDVAR", "IDVARVAL", "QEVAL"],
+    "DS": ["DSCAT", "DSSTDTC"],
+}
+"""The variables written whose SDTMIG 3.4 Core is Expected (as Pinnacle 21's SDTM-IG 3.4 configuration has them);
+TI's, IE's and DV's are Required or Permissible."""
+
+
+def test_define_comments_each_expected_variable_null_in_every_record(runs: dict[str, Path]) -> None:
+    # SDTM v1.4 section 4.1.5 (CDISC CG0016, Pinnacle 21 SD1149): an Expected variable without data is a null column
+    # "and a comment must be included in the Define-XML document to state that data was not collected".
+    define = read_csv(runs["dataset"] / "define.csv")
+    define = define[define["where"] == ""].set_index(["dataset", "variable"])["comment"]
+    null = set()
+    for domain, names in SDTMIG_EXPECTED.items():
+        csv = read_csv(runs["dataset"] / f"{domain.lower()}.csv")
+        null |= {(domain, name) for name in names if (csv[name] == "").all()}
+    assert {("DM", "RACE"), ("DM", "ARMCD"), ("SUPPDM", "QEVAL")} <= null
+    assert set(define[define != ""].index) == null
+    assert all(len(comment) > 20 for comment in define[define != ""])
+
+
 def test_ti_has_one_ascii_record_per_criterion(runs: dict[str, Path]) -> None:
     ti = read_csv(runs["dataset"] / "ti.csv")
     assert ti["IETESTCD"].tolist() == list(CRITERION_IDS)

@@ -83,7 +83,7 @@ def test_codelists_csv_lists_the_expected_values_with_their_nci_codes(demo_sdtm:
 def test_define_names_each_coded_variable_s_codelist(demo_sdtm: dict[str, Path]) -> None:
     define = read_text_csv(demo_sdtm["dataset"] / "define.csv")
     assert list(define.columns) == ["dataset", "dataset_label", "order", "variable", "label", "type", "length",
-                                    "origin", "method", "where", "codelist"]
+                                    "origin", "method", "where", "codelist", "comment"]
     dates = define[define["variable"].isin(["IEDTC", "DSSTDTC"]) & (define["where"] == "")]
     # Both are the consent date copied in, not a date collected for the criterion or the event (audit 35S).
     assert list(dates["origin"]) == ["Derived", "Derived"]

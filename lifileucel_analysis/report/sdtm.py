@@ -30,10 +30,11 @@ whatever the input's row order.
 
 Text is ASCII (``≥`` as ``>=``), ``IETEST`` at most 200 characters, names at most 8 and labels
 at most 40, as XPT version 5 requires. A character variable's length is its longest value across
-every domain written that has it (``USUBJID`` as long in IE, DV and DS as in DM), SUPPDM's its own: FDA's Study Data Technical Conformance Guide sets each column's
-length to "the maximum length of the variable used across all datasets in the study except for
-supplementary qualification datasets" (:func:`char_lengths`). The XPT header's creation time is
-fixed (:data:`XPT_TIMESTAMP`) so the same screening always gives the same bytes.
+every domain written that has it (``USUBJID`` as long in IE, DV and DS as in DM), SUPPDM's its own:
+FDA's Study Data Technical Conformance Guide sets each column's length to "the maximum length of
+the variable used across all datasets in the study except for supplementary qualification
+datasets" (:func:`char_lengths`). The XPT header's creation time is fixed (:data:`XPT_TIMESTAMP`)
+so the same screening always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -58,8 +59,8 @@ from .sdtm_codelists import (DV_CAT, DV_DECOD, EXCLUSION_MET, IE_CATEGORIES, INC
                              codelists_of, codelists_table)
 from .sdtm_disposition import DS_LABEL, DS_VARIABLES, SCREENING_EPOCH, ds_domain
 from .sdtm_inputs import Screening, SdtmInputError, in_key_order, load_screening, refuse_rows
-from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, SUPPDM_COLUMNS, SUPPDM_LABEL, dm_domain,
-                            suppdm_domain)
+from .sdtm_subjects import (DM_ARMS, DM_LABEL, DM_NULL_BEFORE, DM_NULL_DATES, NULL_EXPECTED, SUPPDM_COLUMNS,
+                            SUPPDM_LABEL, dm_domain, suppdm_domain)
 
 STUDYID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 MAX_TEXT = 200
@@ -346,7 +347,9 @@ def export_notes(domains: SdtmDomains, source: Path) -> list[str]:
     why = {"TI": "no criterion", "IE": "no criterion not met", "DV": "no criterion waived", "DM": "no subject",
            "SUPPDM": "no subject", "DS": "no subject"}
     empty = [f"{domain} ({why[domain]})" for domain in domains.without_records()]
-    notes = [f"{', '.join(empty)} not written: SDTMIG 3.4 section 3.2 submits no dataset without records"] if empty else []
+    notes = []
+    if empty:
+        notes.append(f"{', '.join(empty)} not written: SDTMIG 3.4 section 3.2 submits no dataset without records")
     if len(domains.ie) and (domains.ie["IEDTC"].fillna("") == "").all():
         notes.append("IEDTC (the consent date) is blank in IE: a screen result folder does not carry consent "
                      "dates; add --dataset DATASET (the dataset it was screened from) to fill it")
@@ -365,7 +368,8 @@ def export_notes(domains: SdtmDomains, source: Path) -> list[str]:
 
 def define_table(domains: SdtmDomains) -> pd.DataFrame:
     """A define-style table: per variable (``where`` blank) its dataset, label, type, length, origin, method
-    (how a derived copy is made; blank otherwise) and codelist (blank for free text, dates and numbers). A
+    (how a derived copy is made; blank otherwise), codelist (blank for free text, dates and numbers) and
+    comment (why an Expected variable is null in every record, :data:`.sdtm_subjects.NULL_EXPECTED`). A
     variable whose codelist depends on another (DS ``DSDECOD`` on ``DSCAT``) has no codelist of its own but a
     row per condition after it, with its ``where`` clause and its one codelist (Define-XML's value-level
     metadata)."""
@@ -379,8 +383,9 @@ def define_table(domains: SdtmDomains) -> pd.DataFrame:
                    "length": 8 if variable.type == "Num" else lengths[domain][variable.name],
                    "origin": variable.origin, "method": variable.method, "where": ""}
             conditions = VALUE_LEVEL.get((domain, variable.name), ())
-            rows.append({**row, "codelist": "" if conditions else ";".join(codelists_of(domain, variable.name))})
-            rows += [{**row, "where": where, "codelist": codelist} for where, codelist in conditions]
+            rows.append({**row, "codelist": "" if conditions else ";".join(codelists_of(domain, variable.name)),
+                         "comment": NULL_EXPECTED.get((domain, variable.name), "")})
+            rows += [{**row, "where": where, "codelist": codelist, "comment": ""} for where, codelist in conditions]
     return pd.DataFrame(rows)
 
 

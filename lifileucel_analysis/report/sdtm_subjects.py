@@ -29,7 +29,8 @@ from ..contract.dataset import ScreeningDataset
 from ..engine.facts import age_at_consent
 
 __all__ = ["AGE_UNIT", "COUNTRY", "DM_ARMS", "DM_LABEL", "DM_NULL_BEFORE", "DM_NULL_DATES", "NOT_ASSIGNED",
-           "SCREEN_FAILURE", "SEX_CODES", "SEX_UNKNOWN", "SUPPDM_COLUMNS", "SUPPDM_LABEL", "dm_domain", "subjects_of",
+           "NULL_EXPECTED", "SCREEN_FAILURE", "SEX_CODES", "SEX_UNKNOWN", "SUPPDM_COLUMNS", "SUPPDM_LABEL", "dm_domain",
+           "subjects_of",
            "suppdm_domain"]
 
 DM_LABEL = "Demographics"
@@ -62,6 +63,23 @@ SUPPDM_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("QLABEL", "Qualifier Variable Label", "Assigned"), ("QVAL", "Data Value", "Derived"),
     ("QORIG", "Origin", "Assigned"), ("QEVAL", "Evaluator", "Assigned"))
 """SUPPDM's variables: name, SDTMIG label, origin."""
+_SPONSORS = "not in the screening data: the sponsor's records hold it"
+NULL_EXPECTED: dict[tuple[str, str], str] = {
+    **{("DM", name): f"Null for every subject; {_SPONSORS} (first and last dose)" for name in
+       ("RFSTDTC", "RFENDTC", "RFXSTDTC", "RFXENDTC")},
+    ("DM", "RFPENDTC"): f"Null for every subject; {_SPONSORS} (end of participation)",
+    **{("DM", name): f"Null for every subject; {_SPONSORS} (death)" for name in ("DTHDTC", "DTHFL")},
+    ("DM", "RACE"): f"Null for every subject; {_SPONSORS} (race is not collected at screening)",
+    **{("DM", name): "Null for every subject: the screening assigns no arm (ARMNRS gives the reason)"
+       for name, _ in DM_ARMS},
+    ("DM", "ACTARMUD"): "Null for every subject: the screening treats no one (ARMNRS is never UNPLANNED TREATMENT)",
+    **{("SUPPDM", name): "Null for every record: each qualifies the subject's one DM record" for name in
+       ("IDVAR", "IDVARVAL")},
+    ("SUPPDM", "QEVAL"): "Null for every record: the verdict is derived by the screening rules, not an evaluator's",
+}
+"""The Expected variables written null in every record, with the comment ``define.csv`` gives each: "a comment
+must be included in the Define-XML document to state that data was not collected" (SDTM v1.4 section 4.1.5,
+CDISC rule CG0016; Pinnacle 21 SD1149)."""
 ELIGIBILITY_QNAM = "ELIGSTAT"
 ELIGIBILITY_QLABEL = "Eligibility Status at Screening"
 
