@@ -88,7 +88,8 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
     The birth date itself is never shown, as everywhere else.
     """
     consent, ld = p["consent_date"], p["lymphodepletion_date"]
-    hit = np.flatnonzero(birth_out_of_order(p).to_numpy())
+    wrong_birth = birth_out_of_order(p)
+    hit = np.flatnonzero(wrong_birth.to_numpy())
     than = pd.Series("consent_date", index=p.index).where(consent.notna(), "lymphodepletion_date").iloc[hit]
     out = [_frame(ids.iloc[hit], "patients", hit, "birth_date", "####-##-##",
                   "birth date after " + than + " (the birth date is not shown): one of the two dates is wrong; "
@@ -100,7 +101,7 @@ def _patient_date_order(p: pd.DataFrame, ids: pd.Series) -> list[pd.DataFrame]:
                       "(E5, E10 and the I7 lab window read both as recorded)"))
     # Audit 39C: a vaccine typed 1925 for 2025 passed E10 without a word. A birth date already found
     # after consent is the likelier slip: the dates before it are not flagged again.
-    born = p["birth_date"].where(~birth_out_of_order(p))
+    born = p["birth_date"].where(~wrong_birth)
     for column, reader in (("live_vaccine_date", "E10"), ("brain_metastases_stable_since", "E5")):
         hit = np.flatnonzero(surely(p[column] < born).to_numpy())
         out.append(_frame(ids.iloc[hit], "patients", hit, column, iso_dates(p[column].iloc[hit]),
