@@ -46,7 +46,7 @@ def test_both_progressed_so_either_order_passes() -> None:
     row = i2(line(1, DAB), line(2, NIVO), line(2, IPI))
     assert row["outcome"] == "pass"
     # The evidence does not say which of the two is the later one: that is not recorded.
-    assert row["evidence"] == ("3 counted prior line(s), within 1-4; anti-PD-(L)1 in line 2 (nivolumab); most recent "
+    assert row["evidence"] == ("3 counted prior lines, within 1-4; anti-PD-(L)1 in line 2 (nivolumab); most recent "
                                "counted line: one of line 2 (nivolumab), line 2 (ipilimumab) (same line number), each "
                                "of which shows progression, intolerance, non-response or a qualifying recurrence")
 

@@ -431,19 +431,27 @@ ADJUVANT_AUGUST = {"setting": "adjuvant", "agents": "pembrolizumab", "start_date
 
 def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
     # 2024-08-31 + 6 calendar months = 2025-02-28: a recurrence on 2025-03-01 is outside.
-    # Audit, session 15: I2 said only "0 counted prior line(s) < 1", I3 alone said why.
+    # Audit, session 15: I2 said only "0 counted prior lines < 1", I3 alone said why.
     why = ("not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end "
            "2024-08-31 (the window ended 2025-02-28)")
     late = line(1, **ADJUVANT_AUGUST, recurrence_date="2025-03-01")
     assert outcome_of("I2", therapies=[late]) == (
-        "fail", f"0 counted prior line(s) < 1; {why}; no anti-PD-(L)1 in any counted line", "")
+        "fail", f"0 counted prior lines < 1; {why}; no anti-PD-(L)1 in any counted line", "")
     assert outcome_of("I2", therapies=[late, line(2, agents="ipilimumab")]) == (
         "fail", f"no anti-PD-(L)1 in any counted line: line 2 (ipilimumab); {why}", "")
     assert outcome_of("I2", therapies=[line(1, **ADJUVANT_AUGUST, recurrence_date="2025-02-28")])[0] == "pass"
     no_pd1 = line(1, **{**ADJUVANT_AUGUST, "agents": "ipilimumab"}, recurrence_date="2024-10-01")
     assert outcome_of("I2", therapies=[no_pd1]) == (
-        "fail", "0 counted prior line(s) < 1; not counted: line 1 (ipilimumab): adjuvant, no anti-PD-(L)1; "
+        "fail", "0 counted prior lines < 1; not counted: line 1 (ipilimumab): adjuvant, no anti-PD-(L)1; "
                 "no anti-PD-(L)1 in any counted line", "")
+
+
+def test_i2_counts_one_line_in_the_singular() -> None:
+    # Audit 40A: "1 counted prior line(s)" read as an unfilled template.
+    one = screen(ScreeningDataset(**case_tables(therapies=[line(1)])), load_params(overrides={"min_prior_lines": 2}))
+    assert one.outcomes.set_index("criterion_id").loc["I2", "evidence"].startswith("1 counted prior line < 2")
+    two = outcome_of("I2", therapies=[line(1, stop_reason="toxicity"), line(2)])
+    assert two[1].startswith("2 counted prior lines, within 1-4")
 
 
 BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
@@ -481,7 +489,7 @@ def test_a_blank_setting_line_that_counts_either_way_is_not_called_unclear() -> 
     assert "line 1" not in missing
     assert outcome_of("I2", therapies=[line(1, **BLANK_SETTING_PEMBRO, stop_reason="progression",
                                             best_response=None)]) == (
-        "pass", "1 counted prior line(s), within 1-4 (line 1 (pembrolizumab) counted either way: setting not "
+        "pass", "1 counted prior line, within 1-4 (line 1 (pembrolizumab) counted either way: setting not "
                 "recorded, and as adjuvant it qualifies under I3: recurrence on therapy (stopped for progression "
                 "without an end date)); anti-PD-(L)1 in line 1 (pembrolizumab); most recent counted line 1 "
                 "(pembrolizumab): stopped for progression", "")
@@ -737,7 +745,7 @@ def test_a_pass_says_a_line_of_blank_setting_counts_either_way() -> None:
     assert outcome == "pass"
     # The recurrence is inferred, not on file: the sentence says so with its dates (audit 38A: "it recurred in
     # its window" read as a recurrence date on file).
-    assert evidence.startswith("2 counted prior line(s), within 1-4 (line 2 (nivolumab) counted either way: setting "
+    assert evidence.startswith("2 counted prior lines, within 1-4 (line 2 (nivolumab) counted either way: setting "
                                "not recorded, and as adjuvant it qualifies under I3: recurred by consent 2025-03-01 "
                                "(recurrence date not recorded) and so within 6 months of its end 2024-12-01); "
                                "anti-PD-(L)1 in ")
@@ -1420,7 +1428,7 @@ def test_a_pass_names_the_lines_not_counted() -> None:
                       recurrence_date="2022-09-01")
     outcome, evidence, _ = outcome_of("I2", therapies=[ipilimumab, line(2)])
     assert outcome == "pass"
-    assert evidence.startswith("1 counted prior line(s), within 1-4; not counted: line 1 (ipilimumab): adjuvant, no "
+    assert evidence.startswith("1 counted prior line, within 1-4; not counted: line 1 (ipilimumab): adjuvant, no "
                                "anti-PD-(L)1; anti-PD-(L)1 in line 2")
 
 
@@ -1491,7 +1499,7 @@ def test_an_ongoing_grade_5_toxicity_passes_e2_but_its_sentence_says_so() -> Non
                 "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: colitis grade 5, category other, "
                 "ongoing yes", "")
     assert outcome_of("E2", toxicities=[{**fatal, "ongoing": "no"}]) == (
-        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 1 recorded", "")
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo in the 1 recorded", "")
 
 
 def test_an_e2_pass_counts_every_toxicity_recorded_not_matching_ones() -> None:
@@ -1499,7 +1507,7 @@ def test_an_e2_pass_counts_every_toxicity_recorded_not_matching_ones() -> None:
     # grade 3 endocrine hypophysitis).
     endocrine = {"term": "hypophysitis", "category": "endocrine", "grade": 3, "ongoing": "yes"}
     assert outcome_of("E2", toxicities=[endocrine]) == (
-        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the 1 recorded", "")
+        "pass", "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo in the 1 recorded", "")
     assert outcome_of("E2", toxicities=[]) == ("pass", "no toxicity recorded", "")
 
 

@@ -49,7 +49,7 @@ def header_problem(table: str, rows: Sequence[Sequence[object]]) -> str | None:
     for position, row in enumerate(rows[1:], start=1):
         if _contract_names_in(table, row) >= min(2, len(TABLES[table].columns)):
             return (f"the header must be the first row, but the column names are on line {position + 1}: "
-                    f"delete the {position} line(s) above them")
+                    f"delete the {position} {'line' if position == 1 else 'lines'} above them")
     names = ", ".join(TABLES[table].column_names[:3])
     return (f"no header row with the contract's column names: the first row names none of them (expected {names}, "
             "...): add the header, or rename the columns as in the data dictionary")

@@ -99,17 +99,19 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     return decide(f.n, [
         Rule(np.bincount(f.tox_pos[matches], minlength=f.n) > 0, F,
              "ongoing grade 2-4 toxicity: {matched}"),
-        # "among the N recorded", not "(N recorded)": that read as N matching toxicities (audit 34A).
+        # "among the N recorded", not "(N recorded)": that read as N matching toxicities (audit 34A);
+        # "in the 1 recorded", not "among the 1 recorded" (audit 40A).
         Rule(count == 0, P, "no toxicity recorded"),
         Rule(settled & (np.bincount(f.tox_pos[fatal], minlength=f.n) > 0), P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded; grade 5 "
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo {among} {count} recorded; grade 5 "
              "(fatal) recorded as ongoing, outside 2-4 and a data-quality finding: {fatal}{harmless}"),
         Rule(settled, P,
-             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo among the {count} recorded{harmless}"),
+             "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo {among} {count} recorded{harmless}"),
         # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
         Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
-        "count": pd.Series(count), "fatal": per_patient(fatal),
+        "count": pd.Series(count), "among": pd.Series(np.where(count == 1, "in the", "among the")),
+        "fatal": per_patient(fatal),
         "harmless": harmless_note})
 
 

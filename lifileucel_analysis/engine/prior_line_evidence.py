@@ -60,7 +60,9 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
     values = {"sure": pd.Series(n_sure), "maybe": pd.Series(n_maybe), "lo": p.min_prior_lines,
               "hi": p.max_prior_lines, "unclear": _why_count_unclear(f, p, maybe & ~sure), "left_out": left_out,
               "at_most": pd.Series(np.where(ranged, "at most ", "")),
-              "at_least": pd.Series(np.where(ranged, "at least ", ""))}
+              "at_least": pd.Series(np.where(ranged, "at least ", "")),
+              # "1 counted prior line", "0 counted prior lines" (audit 40A: "line(s)" read as a template).
+              "sure_lines": _lines_word(n_sure), "maybe_lines": _lines_word(n_maybe)}
     within = (n_sure >= p.min_prior_lines) & (n_maybe <= p.max_prior_lines)
     too_many = n_sure > p.max_prior_lines
     # Too many: which lines were counted, an adjuvant one marked (audit 26A: "5 counted prior lines > 4"
@@ -68,14 +70,19 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
     values["counted"] = _counted_lines(f, sure & too_many[f.lines["pos"].to_numpy()])
     values["either_way"] = _counted_either_way(f, p, sure & f.lines["setting"].isna().to_numpy())
     return decide(f.n, [
-        Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior line(s) < {lo}{left_out}"),
+        Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior {maybe_lines} < {lo}{left_out}"),
         Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
         # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
-        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior line(s), within {lo}-{hi}{either_way}{left_out}"),
+        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior {sure_lines}, within {lo}-{hi}{either_way}{left_out}"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){either_way}"
                         "{left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
     ], values)
+
+
+def _lines_word(counts: np.ndarray) -> pd.Series:
+    """Per patient, "line" for a count of one, else "lines"."""
+    return pd.Series(np.where(np.asarray(counts) == 1, "line", "lines"))
 
 
 def _counted_lines(f: Facts, rows: np.ndarray) -> pa.Array:
