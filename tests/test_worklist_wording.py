@@ -454,6 +454,18 @@ def test_i2_counts_one_line_in_the_singular() -> None:
     assert two[1].startswith("2 counted prior lines, within 1-4")
 
 
+def test_i2_s_anti_pd1_part_says_why_a_line_may_not_count_where_the_count_does_not() -> None:
+    # Audit 40A: where the count is open it gives each line's reason first, and the anti-PD-(L)1 part
+    # says "(as above)" (test_i2_names_the_blank_recurrence_date_...). Beside a metastatic line that
+    # surely counts, the count is decided (1 to 2, within 1-4) and not said: the part gives the reason.
+    adjuvant = line(1, **ADJUVANT_AUGUST, recurrence_date=None)
+    outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant, line(2, agents="ipilimumab")])
+    assert outcome == "unknown"
+    assert evidence.startswith("anti-PD-(L)1 only in line 1 (pembrolizumab), which may not count (line 1 "
+                               "(pembrolizumab): recurrence date not recorded: it qualifies if on or before "
+                               "2025-02-28, 6 months after its end 2024-08-31)")
+
+
 BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
                         "recurrence_date": None}
 
@@ -777,8 +789,10 @@ def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_dec
     outcome, evidence, missing = outcome_of("I2", therapies=[{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None}])
     assert outcome == "unknown"
     # Each names the day that decides the blank date (audit 38A): 2023-01-10 + 6 months = 2023-07-10.
+    # The anti-PD-(L)1 part does not say it again (audit 40A).
     assert evidence.startswith(f"0 to 1 counted prior lines (line 1 (pembrolizumab): {Q_0710}); anti-PD-(L)1 only "
-                               f"in line 1 (pembrolizumab), which may not count (line 1 (pembrolizumab): {Q_0710})")
+                               "in line 1 (pembrolizumab), which may not count (as above)")
+    assert evidence.count(Q_0710) == 1
     # A line recorded as adjuvant shows progression by its qualifying recurrence: its blank
     # best response cannot change I2, so it is not asked for.
     assert missing == "therapies.recurrence_date (line 1)"

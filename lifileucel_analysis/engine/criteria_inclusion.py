@@ -87,8 +87,11 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     braf = braf_part(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
     left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & is_no(counted).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
-    parts = [count_part(f, p, surely, maybe, left_out),
-             anti_pd1_part(f, p, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out)),
+    count = count_part(f, p, surely, maybe, left_out)
+    # An open count has named every line that may not count, and why: the anti-PD-(L)1 part, said after
+    # it, does not repeat them (audit 40A: one 600-character sentence said the same reasons twice).
+    parts = [count, anti_pd1_part(f, p, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out),
+                                  reasons_said=count.codes == CODE[U]),
              progression_part(f, p, maybe, unnumbered, shared), braf]
     readings = i2_readings(f, p, ordered, flags)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)

@@ -153,10 +153,13 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
     return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n, "; ")
 
 
-def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array) -> Part:
+def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array,
+                  reasons_said: np.ndarray | None = None) -> Part:
     """I2's anti-PD-(L)1 part: at least one counted line with an anti-PD-1 or anti-PD-L1 agent.
 
-    ``sure``, ``maybe`` and ``left_out`` as in :func:`count_part`. Pass where a line that surely
+    ``sure``, ``maybe`` and ``left_out`` as in :func:`count_part`; ``reasons_said``: per patient, whether
+    the sentence already says why each line that may not count is open (the count part is open and
+    said first), so that this part says "(as above)" instead of repeating it. Pass where a line that surely
     counts surely has such an agent; fail where no line that may count may have one; otherwise
     unknown, saying whether the line's counting (and what leaves it open) or its unclassified
     agents leave it open.
@@ -188,8 +191,13 @@ def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarr
         Rule(may_not_count, U, "anti-PD-(L)1 only in {uncounted}, which may not count ({why}){left_out}"),
         Rule(True, U, "anti-PD-(L)1 exposure unclear: {unclassified}{left_out}"),
     ], {"hits": _counted_lines(f, hit), "uncounted": line_labels(f, possible & known & ~hit),
-        "why": _why_count_unclear(f, p, possible & known & ~hit),
+        "why": _unless_said(_why_count_unclear(f, p, possible & known & ~hit), reasons_said),
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read)})
+
+
+def _unless_said(reasons: pa.Array, said: np.ndarray | None) -> pa.Array:
+    """``reasons``, or "as above" where ``said`` (the sentence gave them already)."""
+    return reasons if said is None else pc.if_else(pa.array(said), pa.scalar("as above", TEXT), reasons.cast(TEXT))
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:
