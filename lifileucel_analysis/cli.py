@@ -288,7 +288,7 @@ def cmd_redcap_dictionary(args: argparse.Namespace) -> int:
 
 
 def cmd_sdtm(args: argparse.Namespace) -> int:
-    """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV), define.csv and codelists.csv."""
+    """Write SDTM TI, IE, DV, DM, SUPPDM and DS (XPT v5 and CSV; those with records), define.csv and codelists.csv."""
     from .report.sdtm import SdtmInputError, export_notes, sdtm_domains, write_sdtm
 
     out = Path(args.out)

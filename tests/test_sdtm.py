@@ -17,8 +17,8 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from helpers import (lab_rows, override_row, patient_row, study_char_lengths, therapy_row, toxicity_row,
-                     typed_tables)
+from helpers import (SDTM_NUMERIC, lab_rows, override_row, patient_row, study_char_lengths, therapy_row,
+                     toxicity_row, typed_tables)
 from lifileucel_analysis.cli import main
 from lifileucel_analysis.contract.writing import write_tables
 from lifileucel_analysis.contract.schema import CRITERION_IDS
@@ -38,7 +38,7 @@ EXPECTED_VARIABLES = {
     "SUPPDM": ["STUDYID", "RDOMAIN", "USUBJID", "IDVAR", "IDVARVAL", "QNAM", "QLABEL", "QVAL", "QORIG", "QEVAL"],
     "DS": ["STUDYID", "DOMAIN", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD", "DSCAT", "EPOCH", "DSSTDTC"],
 }
-NUMERIC = {"IESEQ", "DVSEQ", "AGE", "DSSEQ"}
+NUMERIC = SDTM_NUMERIC
 RESULT_FILES = ["ti.xpt", "ti.csv", "ie.xpt", "ie.csv", "dv.xpt", "dv.csv", "define.csv", "codelists.csv"]
 """What an export from a screen result folder writes (no DM or DS: no sex, birth or consent dates)."""
 FILES = [*RESULT_FILES, "dm.xpt", "dm.csv", "suppdm.xpt", "suppdm.csv", "ds.xpt", "ds.csv"]

@@ -45,6 +45,22 @@ def test_the_file_names_are_every_domain_s_and_the_two_tables() -> None:
     assert set(SDTM_FILES) == DATASET_FILES
 
 
+def test_a_reused_folder_keeps_no_earlier_dv_when_nothing_is_waived_now(tmp_path: Path) -> None:
+    # Review 40R: since a domain without records is not written (SDTMIG 3.4 section 3.2), an export
+    # without waivers into a folder that holds an earlier export's DV must remove it, not leave it
+    # beside a define.csv that no longer describes it.
+    out = tmp_path / "sdtm"
+    assert sdtm(DEMO_DATASET, out) == 0
+    assert {"dv.xpt", "dv.csv"} <= set(contents(out))
+    unwaived = tmp_path / "unwaived"
+    unwaived.mkdir()
+    for table in ("patients", "therapies", "labs", "toxicities"):  # overrides.csv is optional: no waiver
+        (unwaived / f"{table}.csv").write_bytes((DEMO_DATASET / f"{table}.csv").read_bytes())
+    assert sdtm(unwaived, out) == 0
+    assert set(contents(out)) == DATASET_FILES - {"dv.xpt", "dv.csv"}
+    assert "DV" not in set(pd.read_csv(out / "define.csv", dtype=str, keep_default_na=False)["dataset"])
+
+
 def test_a_reused_folder_keeps_no_earlier_domain_this_export_does_not_write(screened: Path, tmp_path: Path) -> None:
     out = tmp_path / "sdtm"
     assert sdtm(DEMO_DATASET, out) == 0

@@ -89,7 +89,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     short = f.count(maybe) < p.min_prior_lines
     count = count_part(f, p, surely, maybe, left_out)
     # An open count has named every line that may not count, and why: the anti-PD-(L)1 part, said after
-    # it, does not repeat them (audit 40A: one 600-character sentence said the same reasons twice).
+    # it, does not repeat them (audit 40A: one 785-character sentence said the same reasons twice).
     parts = [count, anti_pd1_part(f, p, surely, maybe, pc.if_else(pa.array(short), pa.scalar("", TEXT), left_out),
                                   reasons_said=count.codes == CODE[U]),
              progression_part(f, p, maybe, unnumbered, shared), braf]

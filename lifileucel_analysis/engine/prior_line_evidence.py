@@ -73,7 +73,8 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior {maybe_lines} < {lo}{left_out}"),
         Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
         # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
-        Rule(within & (n_sure == n_maybe), P, "{sure} counted prior {sure_lines}, within {lo}-{hi}{either_way}{left_out}"),
+        Rule(within & (n_sure == n_maybe), P,
+             "{sure} counted prior {sure_lines}, within {lo}-{hi}{either_way}{left_out}"),
         Rule(within, P, "{sure} to {maybe} counted prior lines, within {lo}-{hi} either way ({unclear}){either_way}"
                         "{left_out}"),
         Rule(True, U, "{sure} to {maybe} counted prior lines ({unclear})"),
@@ -154,7 +155,7 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
 
 
 def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray, left_out: pa.Array,
-                  reasons_said: np.ndarray | None = None) -> Part:
+                  reasons_said: np.ndarray) -> Part:
     """I2's anti-PD-(L)1 part: at least one counted line with an anti-PD-1 or anti-PD-L1 agent.
 
     ``sure``, ``maybe`` and ``left_out`` as in :func:`count_part`; ``reasons_said``: per patient, whether
@@ -195,9 +196,9 @@ def anti_pd1_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarr
         "unclassified": unclassified_lines(f, possible & ~known), "left_out": left_out, "read": line_labels(f, read)})
 
 
-def _unless_said(reasons: pa.Array, said: np.ndarray | None) -> pa.Array:
+def _unless_said(reasons: pa.Array, said: np.ndarray) -> pa.Array:
     """``reasons``, or "as above" where ``said`` (the sentence gave them already)."""
-    return reasons if said is None else pc.if_else(pa.array(said), pa.scalar("as above", TEXT), reasons.cast(TEXT))
+    return pc.if_else(pa.array(said), pa.scalar("as above", TEXT), reasons.cast(TEXT))
 
 
 def _most_recent(f: Facts, maybe: np.ndarray) -> pd.DataFrame:

@@ -340,8 +340,21 @@ def sdtm_domains(source: Path, studyid: str, criteria: str | Path | None = None,
 
 
 def export_notes(domains: SdtmDomains, source: Path) -> list[str]:
-    """What the ``sdtm`` command says beside the files: the domains not written and why, a blank IEDTC,
-    TI's criteria left unchecked."""
+    """What the ``sdtm`` command says beside the files.
+
+    Parameters
+    ----------
+    domains : SdtmDomains
+        The domains built (:func:`sdtm_domains`).
+    source : Path
+        The dataset or screen result folder exported, as named in a note.
+
+    Returns
+    -------
+    list of str
+        One note each, without the ``note:`` prefix: the domains not written and why, a blank IEDTC,
+        TI's criteria left unchecked, DM/SUPPDM/DS left out for want of the dataset.
+    """
     from ..contract.screen_output import CRITERIA_FILE
 
     why = {"TI": "no criterion", "IE": "no criterion not met", "DV": "no criterion waived", "DM": "no subject",
