@@ -466,6 +466,17 @@ def test_i2_s_anti_pd1_part_says_why_a_line_may_not_count_where_the_count_does_n
                                "2025-02-28, 6 months after its end 2024-08-31)")
 
 
+def test_i2_says_no_therapy_is_recorded_and_names_blank_agents_as_such() -> None:
+    # Audit 40B: "0 counted prior lines < 1" did not tell a patient without any therapies row from one
+    # whose lines did not count, and a most recent line with blank agents read "line 2 (blank)".
+    assert outcome_of("I2", therapies=[]) == (
+        "fail", "no prior line of therapy recorded: 0 counted prior lines < 1; no anti-PD-(L)1 in any counted "
+                "line", "")
+    outcome, evidence, _ = outcome_of("I2", therapies=[line(1, agents="nivolumab"), line(2, agents=None)])
+    assert outcome == "pass"
+    assert "most recent counted line 2 (blank agents): stopped for progression" in evidence
+
+
 BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
                         "recurrence_date": None}
 
@@ -811,7 +822,9 @@ METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarba
     # Line 2's blank setting: metastatic (counts, no progression) or adjuvant without anti-PD-(L)1.
     ([line(1, agents="pembrolizumab"), {**METASTATIC_DACARBAZINE, "line": 2, "setting": None,
                                         "stop_reason": "completed", "best_response": "cr"}],
-     "whether line 2 counts is unclear; would be decided by therapies.setting (line 2)",
+     # Audit 40B: the sentence says what is at stake, line 2's own record as the most recent line.
+     "whether line 2 (dacarbazine) counts is unclear; as a metastatic line it would be the most recent counted "
+     "line: completed, best response CR; would be decided by therapies.setting (line 2)",
      "therapies.setting (line 2)"),
     # Line 2's agents are blank: it may be the anti-PD-(L)1 line, so "only in line 1" would be false.
     ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None},

@@ -70,6 +70,10 @@ def count_part(f: Facts, p: CriteriaParams, sure: np.ndarray, maybe: np.ndarray,
     values["counted"] = _counted_lines(f, sure & too_many[f.lines["pos"].to_numpy()])
     values["either_way"] = _counted_either_way(f, p, sure & f.lines["setting"].isna().to_numpy())
     return decide(f.n, [
+        # No therapies row at all: said so, so a coordinator can check that none was left out of the data
+        # (audit 40B: "0 counted prior lines" read like lines on file that did not count).
+        Rule((f.count(np.ones(len(f.lines), dtype=bool)) == 0) & (n_maybe < p.min_prior_lines), F,
+             "no prior line of therapy recorded: 0 counted prior lines < {lo}"),
         Rule(n_maybe < p.min_prior_lines, F, "{at_most}{maybe} counted prior {maybe_lines} < {lo}{left_out}"),
         Rule(too_many, F, "{at_least}{sure} counted prior lines > {hi}: {counted}"),
         # A pass names the lines left out too, as a fail does (audit 22F: "4 counted" beside 5 lines on file).
@@ -293,7 +297,10 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
     m = _most_recent(f, maybe)
     stop, response = m["stop_reason"], m["best_response"]
     said, unsaid = _said(stop, response), _unsaid(stop, response)
-    values = {"line": line_numbers(m), "setting": m["setting"], "agents": m["agents"],
+    # A blank agents cell reads "blank agents", as everywhere else (audit 40B: "line 2 (blank)" read as a
+    # blank line number); a patient without such a line (``pos`` blank) has no sentence that names it.
+    agents = m["agents"].astype(object).where(m["agents"].notna() | m["pos"].isna(), "blank agents")
+    values = {"line": line_numbers(m), "setting": m["setting"], "agents": agents,
               "recurrence": m["recurrence_date"], "said": said, "unsaid": unsaid,
               "record": _record(said, unsaid, stop, response), "unnumbered": line_labels(f, unnumbered),
               "tied": line_labels(f, shared.open), "top": line_labels(f, shared.top),
@@ -315,7 +322,12 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
              "which shows progression, intolerance, non-response or a qualifying recurrence"),
         Rule(top, F, "most recent counted line: one of {top} (same line number), none of which shows progression, "
              "intolerance, non-response or a qualifying recurrence"),
-        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),
+        # A blank setting: as metastatic the line counts and is the most recent, so its record is at stake
+        # (audit 40B: "whether line 2 counts is unclear" alone hid a completed, CR line that would fail I2).
+        # As adjuvant its recurrence would be its progression, so no record is said of an adjuvant line.
+        Rule(m["counted"].isna() & m["setting"].isna(), U, "whether line {line} ({agents}) counts is unclear; as a "
+             "metastatic line it would be the most recent counted line: {record}", ""),
+        Rule(m["counted"].isna(), U, "whether line {line} ({agents}) counts is unclear", ""),
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "
              "setting not recorded (as adjuvant/neoadjuvant its recurrence shows progression; {record})", ""),
