@@ -477,6 +477,18 @@ def test_i2_says_no_therapy_is_recorded_and_names_blank_agents_as_such() -> None
     assert "most recent counted line 2 (blank agents): stopped for progression" in evidence
 
 
+def test_e1_says_when_a_cell_therapy_line_starts_after_consent() -> None:
+    # Audit 40B: a lifileucel line dated after consent (2025-03-01) fails E1 as recorded (docs/criteria.md,
+    # audit 22A), and the sentence now says why it may be the program's own infusion; one before consent
+    # is named plainly.
+    late = line(2, agents="lifileucel", start_date="2025-03-20", end_date="2025-03-20", stop_reason="completed")
+    assert outcome_of("E1", therapies=[line(1), late]) == (
+        "fail", "prior cell transfer therapy: line 2 (lifileucel) (started 2025-03-20, after consent 2025-03-01: "
+                "the program's own infusion entered as a prior line? see findings)", "")
+    early = {**late, "start_date": "2024-11-02", "end_date": "2024-11-02"}
+    assert outcome_of("E1", therapies=[line(1), early])[1] == "prior cell transfer therapy: line 2 (lifileucel)"
+
+
 BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
                         "recurrence_date": None}
 

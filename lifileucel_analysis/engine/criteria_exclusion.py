@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
-from .common_rules import F, N, P, U, agent_requests, column, line_labels, unclassified_lines, yes_fails
+from .common_rules import F, N, P, U, agent_requests, column, line_names, unclassified_lines, yes_fails
 from .criterion import criterion
 from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine,
                        day_count, days_from, decide, enclosed_if_any, iso_dates, join_nonempty, join_per_patient,
@@ -31,8 +32,8 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
     n_unclear = f.count(unclear)
-    values = {"allograft": allograft, "act": line_labels(f, had_act), "unknown": unknown_agents, "asks": asks,
-              "needs": needs}
+    values = {"allograft": allograft, "act": _cell_therapy_lines(f, had_act), "unknown": unknown_agents,
+              "asks": asks, "needs": needs}
     had_any = f.count(had_act) > 0
     return decide(f.n, [
         # Both reasons where both hold: correcting one alone would not make the patient eligible (audit 22A).
@@ -48,6 +49,24 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
         Rule(True, U, "organ allograft not recorded (organ_allograft); prior cell transfer therapy unclear: {unknown}",
              "{needs}; {asks}"),
     ], values)
+
+
+def _cell_therapy_lines(f: Facts, rows: np.ndarray) -> pa.Array:
+    """Per patient, the cell therapy lines of ``rows``: "line 2 (lifileucel)", and for one that starts after
+    consent, "line 2 (lifileucel) (started 2025-07-01, after consent 2025-06-01: the program's own infusion
+    entered as a prior line? see findings)".
+
+    The line still fails E1 as recorded (docs/criteria.md, audit 22A), but a monitor reading the outcome
+    alone should see why it may be the program's own infusion (audit 40B: only findings.csv said so).
+    """
+    lines = f.lines[rows]
+    consent = pd.Series(f.patients["consent_date"].to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    text = line_names(lines).astype(object)
+    late = np.flatnonzero(surely(lines["start_date"] > consent).to_numpy())  # spelt for these few rows only
+    text.iloc[late] = (text.iloc[late] + " (started " + iso_dates(lines["start_date"].iloc[late]) + ", after consent "
+                       + iso_dates(consent.iloc[late]) + ": the program's own infusion entered as a prior line? see "
+                       "findings)")
+    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
 
 
 @criterion("E2", record="Ongoing grade 2-4 toxicity from prior immunotherapy (excluding endocrine, ocular toxicity "
