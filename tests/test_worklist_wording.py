@@ -477,6 +477,22 @@ def test_i2_says_no_therapy_is_recorded_and_names_blank_agents_as_such() -> None
     assert "most recent counted line 2 (blank agents): stopped for progression" in evidence
 
 
+def test_i2_says_what_is_at_stake_only_for_a_lone_line_of_blank_setting() -> None:
+    # Review 40C. Line 2 (ipilimumab), setting blank: as metastatic it counts and is the most recent, and its
+    # record fails I2; as adjuvant it does not count, and line 1's progression passes I2.
+    blank = line(2, agents="ipilimumab", setting=None, stop_reason="completed", best_response=None)
+    assert outcome_of("I2", therapies=[line(1), blank])[1] == (
+        "whether line 2 (ipilimumab) counts is unclear; as a metastatic line it would be the most recent counted "
+        "line (completed; best response not recorded); would be decided by therapies.setting (line 2); "
+        "therapies.best_response (line 2)")
+    # Two lines numbered 2 that may count and record the same: neither is named as the most recent, which
+    # no record says (the later file row was).
+    same = {**blank, "best_response": "cr"}
+    assert outcome_of("I2", therapies=[line(1), same, {**same, "agents": "dacarbazine"}])[1] == (
+        "whether line 2 counts is unclear; would be decided by therapies.setting (line 2 (ipilimumab)); "
+        "therapies.setting (line 2 (dacarbazine))")
+
+
 def test_e1_says_when_a_cell_therapy_line_starts_after_consent() -> None:
     # Audit 40B: a lifileucel line dated after consent (2025-03-01) fails E1 as recorded (docs/criteria.md,
     # audit 22A), and the sentence now says why it may be the program's own infusion; one before consent
@@ -487,6 +503,15 @@ def test_e1_says_when_a_cell_therapy_line_starts_after_consent() -> None:
                 "the program's own infusion entered as a prior line? see findings)", "")
     early = {**late, "start_date": "2024-11-02", "end_date": "2024-11-02"}
     assert outcome_of("E1", therapies=[line(1), early])[1] == "prior cell transfer therapy: line 2 (lifileucel)"
+    # Consent blank: after NMA-LD (2025-03-29) is after consent too, as the finding says (review 40C); with
+    # NMA-LD blank too, or a start before NMA-LD, nothing places the line after consent.
+    after_nmald = {**late, "start_date": "2025-04-02", "end_date": "2025-04-02"}
+    assert outcome_of("E1", patient={"consent_date": None}, therapies=[line(1), after_nmald])[1] == (
+        "prior cell transfer therapy: line 2 (lifileucel) (started 2025-04-02, after NMA-LD 2025-03-29 (consent not "
+        "recorded): the program's own infusion entered as a prior line? see findings)")
+    for patient in ({"consent_date": None}, {"consent_date": None, "lymphodepletion_date": None}):
+        assert outcome_of("E1", patient=patient, therapies=[line(1), late])[1] == (
+            "prior cell transfer therapy: line 2 (lifileucel)")
 
 
 BLANK_SETTING_PEMBRO = {"setting": None, "agents": "pembrolizumab", "start_date": "2024-04-01", "end_date": None,
@@ -816,6 +841,10 @@ def test_i2_names_the_blank_recurrence_date_and_asks_for_nothing_that_cannot_dec
     assert evidence.startswith(f"0 to 1 counted prior lines (line 1 (pembrolizumab): {Q_0710}); anti-PD-(L)1 only "
                                "in line 1 (pembrolizumab), which may not count (as above)")
     assert evidence.count(Q_0710) == 1
+    # Recorded as adjuvant, its record is not at stake (its recurrence would be its progression): no
+    # "as a metastatic line" clause (review 40C).
+    assert evidence.endswith("; whether line 1 (pembrolizumab) counts is unclear; would be decided by "
+                             "therapies.recurrence_date (line 1)")
     # A line recorded as adjuvant shows progression by its qualifying recurrence: its blank
     # best response cannot change I2, so it is not asked for.
     assert missing == "therapies.recurrence_date (line 1)"
@@ -836,7 +865,7 @@ METASTATIC_DACARBAZINE: dict[str, Any] = {**ELIGIBLE_THERAPY, "agents": "dacarba
                                         "stop_reason": "completed", "best_response": "cr"}],
      # Audit 40B: the sentence says what is at stake, line 2's own record as the most recent line.
      "whether line 2 (dacarbazine) counts is unclear; as a metastatic line it would be the most recent counted "
-     "line: completed, best response CR; would be decided by therapies.setting (line 2)",
+     "line (completed, best response CR); would be decided by therapies.setting (line 2)",
      "therapies.setting (line 2)"),
     # Line 2's agents are blank: it may be the anti-PD-(L)1 line, so "only in line 1" would be false.
     ([{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": None},

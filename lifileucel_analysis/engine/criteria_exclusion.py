@@ -54,19 +54,25 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
 def _cell_therapy_lines(f: Facts, rows: np.ndarray) -> pa.Array:
     """Per patient, the cell therapy lines of ``rows``: "line 2 (lifileucel)", and for one that starts after
     consent, "line 2 (lifileucel) (started 2025-07-01, after consent 2025-06-01: the program's own infusion
-    entered as a prior line? see findings)".
+    entered as a prior line? see findings)" (consent blank: "after NMA-LD 2025-06-20 (consent not recorded)",
+    since consent comes first).
 
     The line still fails E1 as recorded (docs/criteria.md, audit 22A), but a monitor reading the outcome
     alone should see why it may be the program's own infusion (audit 40B: only findings.csv said so).
     """
     lines = f.lines[rows]
-    consent = pd.Series(f.patients["consent_date"].to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    pos = lines["pos"].to_numpy()
+    consent = pd.Series(f.patients["consent_date"].to_numpy()[pos], index=lines.index)
+    nmald = pd.Series(f.patients["lymphodepletion_date"].to_numpy()[pos], index=lines.index)
+    # With consent blank, a start after NMA-LD is after consent too (consent comes first), as the finding says.
+    bound = consent.where(consent.notna(), nmald)
     text = line_names(lines).astype(object)
-    late = np.flatnonzero(surely(lines["start_date"] > consent).to_numpy())  # spelt for these few rows only
-    text.iloc[late] = (text.iloc[late] + " (started " + iso_dates(lines["start_date"].iloc[late]) + ", after consent "
-                       + iso_dates(consent.iloc[late]) + ": the program's own infusion entered as a prior line? see "
-                       "findings)")
-    return join_per_patient(lines["pos"].to_numpy(), text.reset_index(drop=True), f.n)
+    late = np.flatnonzero(surely(lines["start_date"] > bound).to_numpy())  # spelt for these few rows only
+    after = ("after consent " + iso_dates(consent.iloc[late])).where(
+        consent.iloc[late].notna(), "after NMA-LD " + iso_dates(nmald.iloc[late]) + " (consent not recorded)")
+    text.iloc[late] = (text.iloc[late] + " (started " + iso_dates(lines["start_date"].iloc[late]) + ", " + after
+                       + ": the program's own infusion entered as a prior line? see findings)")
+    return join_per_patient(pos, text.reset_index(drop=True), f.n)
 
 
 @criterion("E2", record="Ongoing grade 2-4 toxicity from prior immunotherapy (excluding endocrine, ocular toxicity "

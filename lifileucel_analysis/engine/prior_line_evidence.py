@@ -308,6 +308,11 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
               "by_screening": recurred_by_screening(f, m, p.adjuvant_recurrence_months),
               "no_end": _without_end_date_of_adjuvant(m)}
     tied, top = f.count(shared.open) > 0, f.count(shared.top) > 0
+    # The line named as the most recent is the only one of its number that may count (review 40C: of two
+    # lines sharing a number, the later file row was called the most recent, which no record says).
+    number = f.lines["line"].to_numpy(dtype=np.float64, na_value=np.nan)
+    top_number = m["line"].to_numpy(dtype=np.float64, na_value=np.nan)[f.lines["pos"].to_numpy()]
+    alone = f.count(maybe & (number == top_number)) == 1
     return decide(f.n, [
         Rule(f.count(maybe) == 0, N, "no counted line"),
         Rule((f.count(unnumbered) > 0) & tied, U, "most recent counted line unclear: {unnumbered} may be the most "
@@ -325,9 +330,10 @@ def progression_part(f: Facts, p: CriteriaParams, maybe: np.ndarray, unnumbered:
         # A blank setting: as metastatic the line counts and is the most recent, so its record is at stake
         # (audit 40B: "whether line 2 counts is unclear" alone hid a completed, CR line that would fail I2).
         # As adjuvant its recurrence would be its progression, so no record is said of an adjuvant line.
-        Rule(m["counted"].isna() & m["setting"].isna(), U, "whether line {line} ({agents}) counts is unclear; as a "
-             "metastatic line it would be the most recent counted line: {record}", ""),
-        Rule(m["counted"].isna(), U, "whether line {line} ({agents}) counts is unclear", ""),
+        Rule(m["counted"].isna() & m["setting"].isna() & alone, U, "whether line {line} ({agents}) counts is "
+             "unclear; as a metastatic line it would be the most recent counted line ({record})", ""),
+        Rule(m["counted"].isna() & alone, U, "whether line {line} ({agents}) counts is unclear", ""),
+        Rule(m["counted"].isna(), U, "whether line {line} counts is unclear", ""),  # its lines, named below
         # Counted either way: as adjuvant, its recurrence is its progression; as metastatic, its own record.
         Rule(m["setting"].isna() & ~is_yes(m["progressed"]), U, "most recent counted line {line} ({agents}): "
              "setting not recorded (as adjuvant/neoadjuvant its recurrence shows progression; {record})", ""),
