@@ -12,7 +12,7 @@ from .criterion import criterion
 from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine,
                        day_count, days_from, decide, enclosed_if_any, iso_dates, join_nonempty, join_per_patient,
                        quoted_in_request, text_series)
-from .facts import Facts
+from .facts import Facts, consent_or_nmald
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
 
@@ -64,8 +64,8 @@ def _cell_therapy_lines(f: Facts, rows: np.ndarray) -> pa.Array:
     pos = lines["pos"].to_numpy()
     consent = pd.Series(f.patients["consent_date"].to_numpy()[pos], index=lines.index)
     nmald = pd.Series(f.patients["lymphodepletion_date"].to_numpy()[pos], index=lines.index)
-    # With consent blank, a start after NMA-LD is after consent too (consent comes first), as the finding says.
-    bound = consent.where(consent.notna(), nmald)
+    # With consent blank, a start after NMA-LD is after consent too: the bound its finding uses.
+    bound = pd.Series(consent_or_nmald(f.patients).to_numpy()[pos], index=lines.index)
     text = line_names(lines).astype(object)
     late = np.flatnonzero(surely(lines["start_date"] > bound).to_numpy())  # spelt for these few rows only
     after = ("after consent " + iso_dates(consent.iloc[late])).where(

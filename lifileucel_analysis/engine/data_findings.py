@@ -17,7 +17,7 @@ from ..contract.schema import UNIT_FACTORS
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
-from .facts import Facts, birth_out_of_order, end_missing, recurrence_before_start
+from .facts import Facts, birth_out_of_order, consent_or_nmald, end_missing, recurrence_before_start
 from .lab_results import shown_unit
 from .prior_lines import LineOrder, line_order
 from .nullable import is_no, is_yes, surely
@@ -144,18 +144,18 @@ def _therapy_date_order(lines: pd.DataFrame, line_no: pd.Series) -> list[pd.Data
     return out
 
 
-def _after_consent(lines: pd.DataFrame, line_no: pd.Series, consent: pd.Series,
-                   nmald: pd.Series) -> list[pd.DataFrame]:
+def _after_consent(lines: pd.DataFrame, line_no: pd.Series, patients: pd.DataFrame) -> list[pd.DataFrame]:
     """A prior line started, or a recurrence dated, after the patient's consent: the screening is for
     disease that recurred after prior therapy, so the date (or the consent date) may be wrong. Read as
     recorded (a lifileucel line after consent still fails E1: it may be the program's own infusion
     entered by mistake, audit 22A). With the consent date blank, a date after NMA-LD is after consent
     too (consent comes first, as the criteria read it; audit 39A: such a recurrence went unflagged)."""
     pos = lines["pos"].to_numpy()
+    consent = patients["consent_date"]
     known = pd.Series(consent.notna().to_numpy()[pos], index=lines.index)
     at_consent = pd.Series(consent.to_numpy()[pos], index=lines.index)
-    at_nmald = pd.Series(nmald.to_numpy()[pos], index=lines.index)
-    bound = at_consent.where(known, at_nmald)
+    at_nmald = pd.Series(patients["lymphodepletion_date"].to_numpy()[pos], index=lines.index)
+    bound = pd.Series(consent_or_nmald(patients).to_numpy()[pos], index=lines.index)
 
     def after(hit: np.ndarray) -> pd.Series:  # spelt for the few rows found only
         said = known.iloc[hit]
@@ -216,7 +216,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
                       "a recurrence date on a metastatic line (therapies line " + line_no.iloc[stray]
                       + "): it is read only for adjuvant/neoadjuvant lines; is the setting right?"))
     out.extend(_therapy_date_order(lines, line_no))
-    out.extend(_after_consent(lines, line_no, f.patients["consent_date"], f.patients["lymphodepletion_date"]))
+    out.extend(_after_consent(lines, line_no, f.patients))
     birth = f.patients["birth_date"].where(~birth_out_of_order(f.patients))  # as for the patients' dates
     born = pd.Series(birth.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
     early = np.flatnonzero(surely(lines["start_date"] < born).to_numpy())

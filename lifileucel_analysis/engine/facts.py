@@ -244,13 +244,23 @@ def age_at_consent(patients: pd.DataFrame) -> pd.Series:
     return age_on(patients["birth_date"], patients["consent_date"])
 
 
+def consent_or_nmald(patients: pd.DataFrame) -> pd.Series:
+    """Per patient, the day a date must come after to be after consent: the consent date, or with it blank
+    the first day of NMA-LD, since consent comes first (as the criteria read it). NaT when both are blank.
+
+    The one bound behind a birth date out of order, a therapy dated after consent (its finding) and
+    E1's after-consent clause, so that the sentence and the finding it points to agree.
+    """
+    consent = patients["consent_date"]
+    return consent.where(consent.notna(), patients["lymphodepletion_date"])
+
+
 def birth_out_of_order(patients: pd.DataFrame) -> pd.Series:
     """A birth date after consent, or (consent blank) after NMA-LD: one of the dates is wrong.
 
     The one definition behind I5's "no age" and the data-quality finding on ``birth_date``.
     """
-    birth, consent, ld = patients["birth_date"], patients["consent_date"], patients["lymphodepletion_date"]
-    return surely(birth > consent) | (consent.isna() & surely(birth > ld))
+    return surely(patients["birth_date"] > consent_or_nmald(patients))
 
 
 def age_on(birth: pd.Series, day: pd.Series) -> pd.Series:
