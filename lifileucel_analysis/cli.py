@@ -31,6 +31,7 @@ if sys.platform == "linux":
 from .contract.dataset import ContractError  # noqa: E402  (after the allocator's choice)
 from .contract.data_cut import refuse_a_blank_option
 from .contract.output_lock import OutputLockedError, output_lock
+from .contract.messages import counted, noun_for
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
 from .report.changes import NoSuchRunError
@@ -89,10 +90,10 @@ def cmd_screen(args: argparse.Namespace) -> int:
         far = run.cut.far_after_the_data()
         if far is not None:
             _say(f"note: {far}", sys.stderr)
-    _say(f"screened {run.n_in} patients in, {sum(run.verdicts.values())} verdicts out: "
+    _say(f"screened {counted(run.n_in, 'patient')} in, {counted(sum(run.verdicts.values()), 'verdict')} out: "
           + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:
-        _say(f"{run.findings} data-quality finding(s): see findings.csv", file=sys.stderr)
+        _say(f"{counted(run.findings, 'data-quality finding')}: see findings.csv", file=sys.stderr)
     if run.cut is not None:
         _say(f"data cut {run.cut.cut_date}: rows and dates after it counted in data_cut.csv")
     for path in run.written:
@@ -132,8 +133,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a, b = criteria["criteria"]
     written = write_outputs({"differences.csv": table, "site_counts.csv": counts, "criteria.csv": criteria},
                             Path(args.out))
-    _say(f"{table['patient_id'].nunique()} patient(s) differ between criteria {a} (A) and {b} (B), "
-          f"{len(table)} criterion outcome(s)")
+    differ = table["patient_id"].nunique()
+    _say(f"{counted(differ, 'patient')} {noun_for(differ, 'differs', 'differ')} between criteria {a} (A) and "
+          f"{b} (B), {counted(len(table), 'criterion outcome')}")
     for path in written:
         _say(f"wrote {path}")
     return EXIT_OK

@@ -551,7 +551,7 @@ def test_the_page_header_says_who_needs_action_and_how_current(cohort) -> None:
     result, dataset = cohort
     header = EligibilityReport.from_result(result, dataset).page_header("eligibility_report")._repr_html_()
     assert "Data current to 2025-03-10 (latest consent date in the data; no data cut date given)." in header
-    assert "2 pending</strong> patient(s) need data" in header
+    assert "2 pending</strong> patients need data" in header
     assert "1 NMA-LD while ineligible; 1 NMA-LD while pending; 1 waiver by a role not allowed" in header
     assert 'href="all-pending-worklist.xlsx"' in header and 'href="../program_overview/all.html"' in header
 

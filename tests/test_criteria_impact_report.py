@@ -124,8 +124,8 @@ def test_every_patient_is_counted_once_in_the_verdict_changes(report: CriteriaIm
 def test_the_summary_comes_first_and_states_every_direction(report: CriteriaImpactReport) -> None:
     assert report.verdict_moves() == {"ineligible -> eligible": 3, "ineligible -> pending": 1}
     header = report.page_header()
-    for words in ("4 patient(s) change verdict from A to B: ineligible -> eligible 3, ineligible -> pending 1",
-                  "1 patient(s) keep their verdict with a criterion outcome that differs; 4 are unchanged",
+    for words in ("4 patients change verdict from A to B: ineligible -> eligible 3, ineligible -> pending 1",
+                  "1 patient keeps its verdict with a criterion outcome that differs; 4 are unchanged",
                   "N in = N out: 9 screened, 9 counted once each",
                   "under A 2 eligible, 1 pending, 6 ineligible", "under B 5 eligible, 2 pending, 2 ineligible",
                   "Criteria A: default", "Criteria B: steroids 20"):

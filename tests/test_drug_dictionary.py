@@ -109,7 +109,7 @@ def test_a_site_file_is_named_in_its_problems_as_the_drug_file(tmp_path: Path) -
     path.write_text("agent,drug_class\nx,anti-pd1\n", encoding="utf-8")
     with pytest.raises(ContractError) as caught:
         read_drug_file(path)
-    assert str(caught.value).startswith(f"1 problem(s) in the drug file {path}:\n  - drugs row 1, column drug_class")
+    assert str(caught.value).startswith(f"1 problem in the drug file {path}:\n  - drugs row 1, column drug_class")
 
 
 def test_a_regimen_row_in_a_site_file_is_refused() -> None:
@@ -144,7 +144,7 @@ def test_one_drug_with_two_classes_in_a_site_file_is_refused(tmp_path: Path, row
     assert refused in str(caught.value)
     with pytest.raises(ContractError) as caught:  # as the file is read for a screen, naming it
         prepare_inputs(DEMO_DATASET, drugs=str(path))
-    assert str(caught.value).startswith(f"1 problem(s) in the drug file {path}:") and refused in str(caught.value)
+    assert str(caught.value).startswith(f"1 problem in the drug file {path}:") and refused in str(caught.value)
 
 
 def test_a_combination_is_read_whatever_the_spaces_and_order_of_its_classes(tmp_path: Path) -> None:

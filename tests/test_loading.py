@@ -290,7 +290,7 @@ def test_a_therapy_line_written_twice_is_read_once_and_a_shared_number_is_read(t
     rows["therapies"].append(dict(rows["therapies"][0]))
     twice = load_dataset(write_csv_dataset(tmp_path / "twice", rows))
     assert twice.therapies.equals(once.therapies)
-    assert any("therapies: row(s) 2 repeat an earlier row in every column; each line is read once" in w
+    assert any("therapies: row 2 repeats an earlier row in every column; each line is read once" in w
                for w in twice.warnings)
     rows["therapies"][1]["agents"] = "ipilimumab"
     shared = load_dataset(write_csv_dataset(tmp_path / "shared", rows))
@@ -307,7 +307,7 @@ def test_an_override_written_twice_is_read_once(tmp_path: Path) -> None:
     rows["overrides"].append(dict(rows["overrides"][0]))
     twice = load_dataset(write_csv_dataset(tmp_path / "twice", rows))
     assert twice.overrides.equals(once.overrides)
-    assert any("overrides: row(s) 2 repeat an earlier row in every column" in w for w in twice.warnings)
+    assert any("overrides: row 2 repeats an earlier row in every column" in w for w in twice.warnings)
     from lifileucel_analysis.engine.parameters import load_params
     from lifileucel_analysis.engine.screening import screen
 
@@ -327,7 +327,7 @@ def test_every_problem_of_every_table_is_reported_at_once(tmp_path: Path) -> Non
     located = {(p.table, p.row, p.column) for p in error.problems}
     assert located == {("patients", 1, "consent_date"), ("patients", 2, "sex"), ("therapies", 1, "best_response"),
                        ("labs", 2, "uln"), ("toxicities", 1, "grade")}
-    assert str(error).startswith(f"5 problem(s) in the screening dataset {tmp_path / 'd'}:")
+    assert str(error).startswith(f"5 problems in the screening dataset {tmp_path / 'd'}:")
 
 
 def test_many_problems_are_all_counted_but_only_some_kept(tmp_path: Path) -> None:
@@ -338,7 +338,7 @@ def test_many_problems_are_all_counted_but_only_some_kept(tmp_path: Path) -> Non
     assert error.n_problems == n_bad
     assert len(error.problems) == MAX_PROBLEMS_PER_KIND
     message = str(error)
-    assert f"{n_bad} problem(s)" in message and f"{n_bad} x labs.collected_date: not an ISO date" in message
+    assert f"{n_bad:,} problems in the screening dataset" in message and f"{n_bad} x labs.collected_date: not an ISO date" in message
     assert len(message.splitlines()) < 20
 
 
@@ -429,7 +429,7 @@ def test_extra_columns_are_ignored_with_a_warning(tmp_path: Path) -> None:
     data = load_dataset(write_csv_dataset(tmp_path / "d", rows))
     assert "patient_name" not in data.patients.columns and "mrn" not in data.patients.columns
     assert not data.patients.isin(["Jane Doe", "123456"]).any().any()
-    assert data.warnings == ("patients: ignored 2 column(s) not in the data contract: patient_name, mrn",)
+    assert data.warnings == ("patients: ignored 2 columns not in the data contract: patient_name, mrn",)
 
 
 def test_extra_files_are_ignored_with_a_warning(tmp_path: Path) -> None:
@@ -437,7 +437,7 @@ def test_extra_files_are_ignored_with_a_warning(tmp_path: Path) -> None:
     (folder / "notes.csv").write_text("anything\n")
     (folder / "README.txt").write_text("not a table\n")
     data = load_dataset(folder)
-    assert data.warnings == ("ignored file(s) not in the data contract: notes.csv",)
+    assert data.warnings == ("ignored file not in the data contract: notes.csv",)
 
 
 def test_trailing_empty_rows_are_dropped(tmp_path: Path) -> None:
@@ -678,7 +678,7 @@ def test_workbook_sheet_names_match_case_insensitively_and_extra_sheets_warn(tmp
     workbook.save(path)
     data = load_dataset(path)
     assert_dataset_equals(data, typed_base())
-    assert data.warnings == ("ignored sheet(s) not in the data contract: README",)
+    assert data.warnings == ("ignored sheet not in the data contract: README",)
 
 
 # ---------------------------------------------------------------------------------------
@@ -862,7 +862,7 @@ def test_workbook_value_right_of_the_header_is_ignored_with_a_warning(tmp_path: 
     workbook.save(path)
     data = load_dataset(path)
     assert_dataset_equals(data, typed_base())
-    assert data.warnings == ("toxicities: ignored 1 column(s) without a header name",)
+    assert data.warnings == ("toxicities: ignored 1 column without a header name",)
 
 
 finite_values = st.floats(min_value=0, max_value=1e12, allow_nan=False, allow_infinity=False)

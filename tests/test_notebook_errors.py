@@ -34,7 +34,7 @@ def test_a_missing_dataset_in_a_notebook_shows_the_message_and_where_it_was_look
                            "EligibilityReport.build(site='mskcc', dataset='no/such/folder')")
     assert output["ename"] == "ContractError"
     [message] = output["traceback"]  # the message alone: no frames
-    assert message.startswith("ContractError: 1 problem(s) in the screening dataset ")
+    assert message.startswith("ContractError: 1 problem in the screening dataset ")
     assert "no such file or folder (looked at " in message and "or the project root" in message
     assert "Traceback" not in "".join(output["traceback"]) and "site-packages" not in "".join(output["traceback"])
 

@@ -159,7 +159,7 @@ def test_every_problem_of_every_file_is_reported_at_once(project: Path) -> None:
     write(project, "program.yaml", "report:\n  colour: red\n")
     write(project, "sites/mskcc.yaml", "report:\n  site: honorhealth\n")
     message = refusal(project)
-    assert "2 problem(s)" in message and "colour" in message and "honorhealth" in message
+    assert "2 problems in the report inputs" in message and "colour" in message and "honorhealth" in message
 
 
 def test_missing_site_files_are_refused_for_the_real_project() -> None:
@@ -285,7 +285,7 @@ def test_unsafe_parameters_stop_the_build_before_any_notebook_starts(
                                   notebooks_dir=project / "notebooks")
     assert status == EXIT_INVALID
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["notebooks", "params"]), "something was written"
-    assert "problem(s) in the report inputs" in capsys.readouterr().err
+    assert "1 problem in the report inputs" in capsys.readouterr().err
 
 
 def test_a_plan_with_an_unsafe_output_name_stops_the_build(

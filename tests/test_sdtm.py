@@ -465,7 +465,7 @@ def test_a_result_folder_without_waivers_csv_is_refused_when_outcomes_are_waived
     outcomes.to_csv(tmp_path / "old" / "outcomes.csv", index=False)
     assert main(["sdtm", str(tmp_path / "old"), "--out", str(tmp_path / "out"), "--studyid", STUDYID]) == 2
     waived = int((outcomes["outcome"] == "waived").sum())
-    assert f"waivers.csv: no such file, and {waived} outcome(s) are waived: screen the dataset again" in \
+    assert f"waivers.csv: no such file, and {waived} outcomes are waived: screen the dataset again" in \
         capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 

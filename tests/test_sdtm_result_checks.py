@@ -102,7 +102,7 @@ def test_a_verdicts_file_without_the_criteria_lists_is_refused(screened: Path, t
     folder = tmp_path / "old"
     verdicts, _ = copy_of(screened, folder)
     verdicts.drop(columns=["waived"]).to_csv(folder / "verdicts.csv", index=False)
-    assert "missing column(s) waived" in refused(folder, tmp_path, capsys)
+    assert "missing column waived" in refused(folder, tmp_path, capsys)
 
 
 def test_a_folder_screened_with_other_criteria_is_refused_and_accepted_with_them(
@@ -165,7 +165,7 @@ def test_an_edited_criteria_record_is_refused_with_its_row(screened: Path, tmp_p
     # Four items since session 39 (criteria_off): the repeated first one is row 5.
     assert "criteria_used.csv: row 5, column item: value 'criteria_version'" in err, err
     record.iloc[[0]].to_csv(folder / "criteria_used.csv", index=False)
-    assert "no row for item(s) parameters_file, params_sha256" in refused(folder, tmp_path, capsys)
+    assert "no row for items parameters_file, params_sha256" in refused(folder, tmp_path, capsys)
 
 
 def test_a_folder_screened_at_a_cut_is_exported_with_its_dataset_at_that_cut(tmp_path: Path) -> None:

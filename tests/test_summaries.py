@@ -127,7 +127,7 @@ def test_verdict_counts_list_every_verdict_even_when_zero(three: ScreeningResult
 
 def test_reconciliation_raises_when_n_in_differs() -> None:
     result = build_result({"P1": ("mskcc", "2025-01-01", {})}, n_in=2)
-    with pytest.raises(ReconciliationError, match="2 patients in, 1 verdicts out"):
+    with pytest.raises(ReconciliationError, match="2 patients in, 1 verdict out"):
         summaries.verdict_counts(result)
 
 

@@ -136,11 +136,11 @@ def test_a_backfilled_week_does_not_turn_changes_backwards(series: Path, tmp_pat
 def test_the_changes_sentence_names_both_runs_cut_and_criteria() -> None:
     compared = pd.DataFrame({"role": ["before", "after"], "run_id": ["r1", "r2"], "cut_date": ["2025-03-03", ""],
                              "criteria_version": ["1", "2"], "params_sha256": ["a", "b"]})
-    assert changes_sentence(4, compared) == ("4 patient(s) changed from run r1 (2025-03-03, criteria 1) to run r2 "
+    assert changes_sentence(4, compared) == ("4 patients changed from run r1 (2025-03-03, criteria 1) to run r2 "
                                              "(no cut date, criteria 2)")
     assert criteria_differ(compared)
     assert not criteria_differ(compared.assign(params_sha256="a"))
     first = compared.iloc[[1]]
-    assert changes_sentence(0, first) == ("0 patient(s) changed from nothing (first run) to run r2 (no cut date, "
+    assert changes_sentence(0, first) == ("0 patients changed from nothing (first run) to run r2 (no cut date, "
                                           "criteria 2)")
     assert not criteria_differ(first)

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from .dataset import ContractError, Problem
 from .findings import DATASET
 from .fingerprints import dataset_fingerprint, sha256_file
+from .messages import noun_for
 from .schema import TABLES
 
 __all__ = ["BucketedDataset", "bucket_files_sha256", "bucket_of", "is_bucketed", "open_bucketed", "partition_dataset",
@@ -222,7 +223,7 @@ def _source_files(source: Path) -> dict[str, Path]:
     files = found[formats[0]]
     missing = [name for name, spec in TABLES.items() if spec.required and name not in files]
     if missing:
-        raise fail(f"missing table(s): {', '.join(missing)}")
+        raise fail(f"missing {noun_for(len(missing), 'table')}: {', '.join(missing)}")
     return {name: files[name] for name in TABLES if name in files}
 
 

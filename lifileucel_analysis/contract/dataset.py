@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .messages import ShownAsMessage, printable
+from .messages import ShownAsMessage, counted, noun_for, printable
 from .schema import TABLES, empty_frame
 
 MAX_EXAMPLES_PER_PROBLEM = 3
@@ -101,7 +101,7 @@ class ContractError(ShownAsMessage, Exception):
         """Return the human-readable report of all problems."""
         # A site's drug file is checked as a table of its own; its problems are not the dataset's (audit 39C).
         drugs = bool(self.problems) and all(p.table == DRUG_TABLE for p in self.problems)
-        head = f"{self.n_problems} problem(s) in the {'drug file' if drugs else 'screening dataset'}"
+        head = f"{counted(self.n_problems, 'problem')} in the {'drug file' if drugs else 'screening dataset'}"
         head += f" {printable(self.source)}" if self.source else ""
         lines = [head + ":"]
         if self.n_problems <= MAX_LISTED_PROBLEMS:
@@ -117,7 +117,8 @@ class ContractError(ShownAsMessage, Exception):
             lines.append(f"  - {count} x {kind}")
             lines += [f"      e.g. {problem}" for problem in examples.get(kind, [])]
         if rest := kinds[MAX_KINDS_SHOWN:]:
-            lines.append(f"  - and {sum(c for _, c in rest)} more problem(s) of {len(rest)} other kind(s); "
+            more = sum(c for _, c in rest)
+            lines.append(f"  - and {more:,} more {noun_for(more, 'problem')} of {counted(len(rest), 'other kind')}; "
                          "fix the ones above and run again to see them")
         return "\n".join(lines)
 

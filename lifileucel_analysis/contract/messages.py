@@ -22,6 +22,20 @@ def printable(name: object) -> str:
         return text
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
 
+def noun_for(n: int, noun: str, many: str | None = None) -> str:
+    """``noun`` for one, its plural for any other count: ``many``, or ``noun`` + "s".
+
+    Messages say "1 problem" and "2 problems", not "problem(s)", which reads as a template
+    left unfilled (audit 40A).
+    """
+    return noun if n == 1 else (many if many is not None else noun + "s")
+
+
+def counted(n: int, noun: str, many: str | None = None) -> str:
+    """A count with its noun in the right number: "1 problem", "10,240 problems"."""
+    return f"{n:,} {noun_for(n, noun, many)}"
+
+
 # The dataset as a whole (:mod:`.reading`, and the reports' path rule).
 MSG_NO_DATASET = ("no such file or folder{where}: give a folder of the tables' CSV or Parquet files, an .xlsx "
                   "workbook or a REDCap export, absolute or relative to the working directory{or_root}")

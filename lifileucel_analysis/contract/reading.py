@@ -25,7 +25,7 @@ import pandas as pd
 
 from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
 from .findings import DATASET, MAX_PROBLEMS_PER_KIND, Findings
-from .messages import MSG_NO_DATASET, MSG_NO_HEADER, printable
+from .messages import MSG_NO_DATASET, MSG_NO_HEADER, noun_for, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, header_problem, too_many_columns, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
@@ -195,7 +195,8 @@ def _table_files(folder: Path, findings: Findings) -> dict[str, dict[str, Path]]
         else:
             files[fmt][table] = entry
     if ignored:
-        findings.warnings.append(f"ignored file(s) not in the data contract: {', '.join(ignored)}")
+        findings.warnings.append(f"ignored {noun_for(len(ignored), 'file')} not in the data contract: "
+                                 f"{', '.join(ignored)}")
     return files
 
 

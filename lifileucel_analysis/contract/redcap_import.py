@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .dataset import ContractError, Problem, ScreeningDataset, names_shown
-from .messages import MSG_MISSING_COLUMN
+from .messages import MSG_MISSING_COLUMN, counted
 from .reading import CONTROL_CHARACTER, first_rows, header_names
 from .validation import in_larger_file, validate_tables
 from .redcap_dictionary import RECORD_FORM, RECORD_ID, REPEATING_FORMS, RedcapField, choice_map, redcap_fields
@@ -183,7 +183,7 @@ def split_export(frame: pd.DataFrame) -> tuple[dict[str, pd.DataFrame], dict[str
     fields = redcap_fields()
     known = {RECORD_ID} | {f.name for f in fields}
     ignored = [c for c in frame.columns if c not in known and c not in SYSTEM_COLUMNS and not c.endswith("_complete")]
-    warnings = [f"REDCap export: ignored {len(ignored)} column(s) not in the contract's dictionary: "
+    warnings = [f"REDCap export: ignored {counted(len(ignored), 'column')} not in the contract's dictionary: "
                 f"{names_shown(ignored)}"] if ignored else []
     if RECORD_ID not in frame.columns:
         problems.append(RedcapProblem(EXPORT, None, RECORD_ID, None, "no record ID column: the export's first "

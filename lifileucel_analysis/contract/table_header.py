@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .findings import Findings
-from .messages import MSG_DUPLICATE_COLUMN
+from .messages import MSG_DUPLICATE_COLUMN, counted
 from .schema import TABLES
 
 __all__ = ["HEADER_SEARCH_ROWS", "MAX_COLUMNS", "WIDEST_TABLE", "blank_cell", "header_problem", "too_many_columns",
@@ -76,7 +76,7 @@ def with_header(cells: pd.DataFrame, header: list[str], table: str, findings: Fi
         seen.add(name)
         keep.append(position)
     if unnamed_with_data:
-        findings.warnings.append(f"{table}: ignored {unnamed_with_data} column(s) without a header name")
+        findings.warnings.append(f"{table}: ignored {counted(unnamed_with_data, 'column')} without a header name")
     frame = cells.iloc[:, keep]
     frame.columns = [names[p] for p in keep]
     return frame.reset_index(drop=True)

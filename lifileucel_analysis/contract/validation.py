@@ -25,7 +25,7 @@ from .dataset import ScreeningDataset, names_shown
 from .findings import Findings
 from .id_lookup import positions_in_each
 from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_OTHER_CASE,
-                       MSG_ULN_NEEDED, MSG_ULN_NEEDED_NO_TEST)
+                       MSG_ULN_NEEDED, MSG_ULN_NEEDED_NO_TEST, counted, noun_for)
 from .ordered_threads import in_order
 from .schema import (
     PATIENT_ID_PATTERN,
@@ -225,7 +225,7 @@ def _header_checked(spec: TableSpec, frame: pd.DataFrame, findings: Findings) ->
     extra = [n for n in frame.columns if n not in spec.column_names]
     if extra:
         findings.warnings.append(
-            f"{spec.name}: ignored {len(extra)} column(s) not in the data contract: {names_shown(extra)}")
+            f"{spec.name}: ignored {counted(len(extra), 'column')} not in the data contract: {names_shown(extra)}")
     return frame.reset_index(drop=True)
 
 
@@ -279,7 +279,8 @@ def in_larger_file(data: ScreeningDataset, rows: Mapping[str, np.ndarray]) -> Sc
 def repeat_note(table: str, rows: np.ndarray) -> str:
     """The note saying which rows (1-based data rows) of ``table`` repeat an earlier one and are read once."""
     shown = names_shown([str(int(i)) for i in rows])
-    return f"{table}: row(s) {shown} repeat an earlier row in every column; each {READ_ONCE[table]} is read once"
+    return (f"{table}: {noun_for(len(rows), 'row')} {shown} {noun_for(len(rows), 'repeats', 'repeat')} an earlier row"
+            f" in every column; each {READ_ONCE[table]} is read once")
 
 
 def _exact_repeats(table: _Checked | None) -> pd.DataFrame | None:

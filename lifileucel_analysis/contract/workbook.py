@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from .findings import DATASET, Findings
-from .messages import MSG_MERGED, MSG_NO_HEADER, ShownAsMessage, printable
+from .messages import MSG_MERGED, MSG_NO_HEADER, ShownAsMessage, noun_for, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, WIDEST_TABLE, blank_cell, header_problem, with_header
 
@@ -148,7 +148,8 @@ def _read_sheets(workbook: object, findings: Findings) -> dict[str, pd.DataFrame
         else:
             sheets[name] = sheet
     if ignored:
-        findings.warnings.append(f"ignored sheet(s) not in the data contract: {', '.join(ignored)}")
+        findings.warnings.append(f"ignored {noun_for(len(ignored), 'sheet')} not in the data contract: "
+                                 f"{', '.join(ignored)}")
     raw = {}
     for spec in TABLES.values():
         if spec.name not in sheets:

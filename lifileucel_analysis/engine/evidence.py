@@ -18,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from .decimals import decimal_text
 from .nullable import surely
 from .outcome import CODE, Outcome, all_of_codes
@@ -289,7 +290,7 @@ def decide(n: int, rules: Sequence[Rule], values: Mapping[str, Value]) -> Part:
         which[rows] = k
         open_rows &= ~rows
     if open_rows.any():  # not an assert: `python -O` would leave those patients without an outcome
-        raise DecisionListError(f"decision list not total: {int(open_rows.sum())} patient(s) matched no rule")
+        raise DecisionListError(f"decision list not total: {counted(int(open_rows.sum()), 'patient')} matched no rule")
     columns = _Columns(values)
     evidence = _assemble(which, [r.template for r in rules], columns)
     needs = _assemble(which, [r.needs for r in rules], columns)

@@ -16,6 +16,7 @@ from typing import Any
 import math
 
 from ..contract.data_cut import iso_day
+from ..contract.messages import noun_for
 from ..contract.parameter_files import ParamsError, quoted, read_yaml_mapping
 from ..contract.schema import CRITERION_IDS
 from ..paths import CRITERIA_PARAMS
@@ -149,7 +150,8 @@ def parse_params(data: Mapping[str, Any], where: object = "parameters") -> dict[
     unknown = sorted(map(str, set(data) - set(FIELD_TYPES)))
     if unknown:
         raise ParamsError(
-            f"{where}: unknown key(s) {', '.join(map(quoted, unknown[:5]))}; known keys are {', '.join(FIELD_TYPES)} "
+            f"{where}: unknown {noun_for(len(unknown), 'key')} {', '.join(map(quoted, unknown[:5]))}; "
+            f"known keys are {', '.join(FIELD_TYPES)} "
             f"(and, at the top of a criteria file, {', '.join(META_KEYS)})"
         )
     return {key: _check_type(key, _unwrap(key, entry, where), where) for key, entry in data.items()}
@@ -210,7 +212,7 @@ def load_params(path: str | Path | None = None, overrides: Mapping[str, Any] | N
     values = parse_params(read_yaml_mapping(CRITERIA_PARAMS), CRITERIA_PARAMS)
     missing = sorted(set(FIELD_TYPES) - set(values))
     if missing:
-        raise ParamsError(f"{CRITERIA_PARAMS}: missing key(s) {', '.join(missing)}")
+        raise ParamsError(f"{CRITERIA_PARAMS}: missing {noun_for(len(missing), 'key')} {', '.join(missing)}")
     defaults = dict(values)
     meta: dict[str, Any] = {}
     if path not in (None, ""):

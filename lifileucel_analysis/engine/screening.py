@@ -14,6 +14,7 @@ from .catalog import CATALOG
 from .data_findings import data_findings
 from .facts import Facts, build_facts
 from ..contract.dataset import ScreeningDataset
+from ..contract.messages import counted
 from ..contract.ordered_threads import in_order
 from .criterion import Criterion
 from .evidence import TEXT, Part, Text, as_arrow, text_series
@@ -93,8 +94,8 @@ class ScreeningResult:
 
     def _repr_html_(self) -> str:
         counts = self.summary.to_html(escape=True)
-        return (f"<p><b>Screening of {html.escape(self.dataset_source)}</b>: {self.n_in} patients in, "
-                f"{len(self.verdicts)} verdicts out.</p>{counts}")
+        return (f"<p><b>Screening of {html.escape(self.dataset_source)}</b>: {counted(self.n_in, 'patient')} in, "
+                f"{counted(len(self.verdicts), 'verdict')} out.</p>{counts}")
 
 
 def screen(dataset: ScreeningDataset, params: CriteriaParams | None = None,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..contract.messages import ShownAsMessage
+from ..contract.messages import ShownAsMessage, counted
 from ..engine.catalog import CATALOG
 
 __all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "NoSuchRunError", "changes_sentence", "choose_runs",
@@ -244,7 +244,7 @@ def changes_sentence(changed: int, compared: pd.DataFrame) -> str:
     """
     by_role = compared.set_index("role")
     before = _run_named(by_role.loc["before"]) if "before" in by_role.index else "nothing (first run)"
-    return f"{changed} patient(s) changed from {before} to {_run_named(by_role.loc['after'])}"
+    return f"{counted(changed, 'patient')} changed from {before} to {_run_named(by_role.loc['after'])}"
 
 
 def criteria_differ(compared: pd.DataFrame) -> bool:

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 
 from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
+from ..contract.messages import counted
 from ..contract.schema import ALL_SITES
 from ..engine.screening import VERDICTS, ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
@@ -218,7 +219,8 @@ class CriteriaImpactReport:
         unchanged = int(changes.loc[changes["change"] == UNCHANGED, "patients"].sum())
         n = len(self.current.verdicts)
         detail = ": " + ", ".join(f"{k} {v}" for k, v in moves.items()) if moves else ""
-        return (f"{moved} patient(s) change verdict from A to B{detail}. {same} patient(s) keep their verdict "
+        return (f"{counted(moved, 'patient changes', 'patients change')} verdict from A to B{detail}. "
+                f"{counted(same, 'patient keeps its', 'patients keep their')} verdict "
                 f"with a criterion outcome that differs; {unchanged} are unchanged. N in = N out: {n} screened, "
                 f"{moved + same + unchanged} counted once each.")
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..contract.messages import counted
 from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import criterion_labels
 from ..engine.parameters import CriteriaParams, load_params, parameter_sources
@@ -176,7 +177,7 @@ def verdict_reconciliation(a: ScreeningResult, changes: pd.DataFrame) -> pd.Data
     """
     n_out = int(changes["patients"].sum())
     if n_out != a.n_in:
-        raise ReconciliationError(f"{a.n_in} patients in, {n_out} counted in the verdict changes")
+        raise ReconciliationError(f"{counted(a.n_in, 'patient')} in, {n_out:,} counted in the verdict changes")
     moved = int(changes.loc[changes["verdict_A"] != changes["verdict_B"], "patients"].sum())
     rows = [("patients screened (N in)", a.n_in), ("verdict differs between A and B", moved),
             (SAME_VERDICT, int(changes.loc[changes["change"] == SAME_VERDICT, "patients"].sum())),

@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
+from ..contract.messages import counted
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES, TABLES
 from ..engine.evidence import format_scalar
 from ..engine.parameters import CriteriaParams, load_params, parameter_sources
@@ -164,7 +165,8 @@ class EligibilityReport:
         n = len(self.result.verdicts)
         code = "" if self.site == ALL_SITES else f" ({self.site})"
         account = page_parts.cut_account(self.cut, n if self.site == ALL_SITES else None)
-        return Heading(f"{self.scope_name}{code}", f"{n} patients screened.{' ' if account else ''}{account}")
+        said = f"{counted(n, 'patient')} screened."
+        return Heading(f"{self.scope_name}{code}", f"{said} {account}" if account else said)
 
     def run_parameters(self) -> Tables:
         """The notebook parameters and every criteria parameter, as tables (not code)."""

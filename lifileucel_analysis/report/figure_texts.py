@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..contract.messages import counted
 from ..engine.screening import VERDICTS
 from . import site_summaries, summaries
 from .attrition import attrition_table, failure_sets
@@ -34,12 +35,12 @@ def outcome_grid(result: ResultLike, aggregated: bool) -> str:
     n = len(result.verdicts)
     shape = ("Stacked bars of patients per criterion and outcome" if aggregated
              else "Grid of patients (rows, grouped by verdict) by the 19 criteria (columns), coloured by outcome")
-    return f"{shape}; {n} patients screened: {_verdict_counts(result)}."
+    return f"{shape}; {counted(n, 'patient')} screened: {_verdict_counts(result)}."
 
 
 def flow(result: ResultLike) -> str:
     """The three-way flow."""
-    return f"Flow: {len(result.verdicts)} patients screened split into {_verdict_counts(result)}."
+    return f"Flow: {counted(len(result.verdicts), 'patient')} screened split into {_verdict_counts(result)}."
 
 
 def attrition(result: ResultLike) -> str:
@@ -79,7 +80,8 @@ def unknown_rates(result: ResultLike) -> str:
 
 def criterion_impact(impact: pd.DataFrame, n_screened: int) -> str:
     """Per-criterion impact bars (:mod:`.criteria_impact_figure`)."""
-    return (f"Bars per criterion in record order (I1-E11), of {n_screened} patients screened: patients excluded "
+    return (f"Bars per criterion in record order (I1-E11), of {counted(n_screened, 'patient')} screened: "
+            "patients excluded "
             f"by it alone: {_top(impact, 'excluded_by_it_alone')}; would be eligible without it: "
             f"{_top(impact, 'eligible_without_it')}; would be pending without it: "
             f"{_top(impact, 'pending_without_it')}.")
@@ -112,4 +114,4 @@ def timeline(program: object) -> str:
     """Program timeline."""
     dates = program.verdicts["consent_date"].dropna()
     span = f" from {dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}" if len(dates) else ""
-    return f"Consent dates per site{span}, coloured by verdict, {len(program.verdicts)} patients screened."
+    return f"Consent dates per site{span}, coloured by verdict, {counted(len(program.verdicts), 'patient')} screened."

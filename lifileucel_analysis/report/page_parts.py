@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ..contract.messages import noun_for
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from ..engine.parameters import ParamsError
@@ -110,7 +111,8 @@ def page_header(report: object, page: str) -> Markup:
     counts = {v: int((verdicts == v).sum()) for v in VERDICTS}
     where = ('see the <a href="#Pending-worklist">pending worklist</a> or download it below.'
              if page in PAGES_WITH_WORKLIST else "download the pending worklist below.")
-    action = [f"<strong>{counts['pending']:,} pending</strong> patient(s) need data: {where}" if counts["pending"]
+    need = noun_for(counts["pending"], "patient needs", "patients need")
+    action = [f"<strong>{counts['pending']:,} pending</strong> {need} data: {where}" if counts["pending"]
               else "No patient is pending."]
     flags = report.oversight_counts()
     if flags:

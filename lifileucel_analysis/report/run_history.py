@@ -44,7 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract.fingerprints import sha256_file
-from ..contract.messages import ShownAsMessage
+from ..contract.messages import ShownAsMessage, counted
 from ..engine.catalog import CATALOG
 from ..engine.parameters import CriteriaParams
 from ..engine.screening import ScreeningResult
@@ -250,8 +250,9 @@ class HistoryWriter:
                     verdicts, outcomes = verdicts + len(verdict_rows), outcomes + len(outcome_rows)
                 if verdicts != patients_screened or outcomes != verdicts * len(CATALOG):
                     # N in = N out, or nothing: a part lost on the way is not a run (the copy is dropped)
-                    raise HistoryError(f"run {record.run_id}: {verdicts} verdict(s) and {outcomes} outcome(s) given "
-                                       f"for {patients_screened} patient(s) screened; nothing recorded")
+                    raise HistoryError(f"run {record.run_id}: {counted(verdicts, 'verdict')} and "
+                                       f"{counted(outcomes, 'outcome')} given for "
+                                       f"{counted(patients_screened, 'patient')} screened; nothing recorded")
                 sequence = con.execute("SELECT coalesce(max(sequence), 0) + 1 FROM runs").fetchone()[0]
                 con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                             [record.run_id, sequence, record.cut_date, record.dataset_sha256,

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ..contract.csv_rows import FORMULA_PREFIXES
 from ..contract.dataset import ScreeningDataset
-from ..contract.messages import ShownAsMessage
+from ..contract.messages import ShownAsMessage, counted, noun_for
 from ..contract.schema import CRITERION_IDS
 from ..contract.screen_output import CRITERIA_FILE, DATA_CUT_FILE, WAIVERS_COLUMNS, WAIVERS_FILE
 from ..engine.outcome import LABELS as OUTCOMES
@@ -138,8 +138,9 @@ def _read_waivers(path: Path, outcomes: pd.DataFrame, outcomes_path: Path) -> pd
     if not path.is_file():
         if not is_waived.any():
             return pd.DataFrame(columns=list(WAIVERS_COLUMNS))
-        raise SdtmInputError(f"{path}: no such file, and {int(is_waived.sum())} outcome(s) are waived: screen the "
-                             f"dataset again with this version, which writes {WAIVERS_FILE} beside the outcomes")
+        waived = counted(int(is_waived.sum()), "outcome is", "outcomes are")
+        raise SdtmInputError(f"{path}: no such file, and {waived} waived: screen the dataset again "
+                             f"with this version, which writes {WAIVERS_FILE} beside the outcomes")
     rows = _read_table(path, WAIVERS_COLUMNS)
     _check_values(rows, "criterion_id", CRITERION_IDS, path)
     _check_values(rows, "original_outcome", tuple(label for label in OUTCOMES if label != "waived"), path)
@@ -332,8 +333,8 @@ def _read_items(path: Path, required: tuple[str, ...], only: bool = False, optio
     values = pd.Series(table["value"].to_numpy(), index=items.to_numpy())
     missing = [item for item in required if values.get(item, "") == ""]
     if missing:
-        raise SdtmInputError(f"{path}: no row for item(s) {', '.join(missing)} with a value; expected the file "
-                             "screen wrote")
+        raise SdtmInputError(f"{path}: no row for {noun_for(len(missing), 'item')} {', '.join(missing)} with a value; "
+                             "expected the file screen wrote")
     return values
 
 
@@ -396,7 +397,8 @@ def _read_table(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
         raise SdtmInputError(f"{path}: cannot be read ({error})") from None
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise SdtmInputError(f"{path}: missing column(s) {', '.join(missing)}; expected the file `screen` wrote")
+        raise SdtmInputError(f"{path}: missing {noun_for(len(missing), 'column')} {', '.join(missing)}; "
+                             "expected the file `screen` wrote")
     return frame
 
 

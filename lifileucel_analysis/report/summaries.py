@@ -39,6 +39,7 @@ from typing import Protocol
 import pandas as pd
 
 from ..contract.data_cut import DataCut
+from ..contract.messages import counted
 from ..contract.schema import CRITERION_IDS
 from ..engine.catalog import criterion_labels as catalog_labels
 from ..engine.parameters import CriteriaParams
@@ -115,7 +116,7 @@ def reconcile(result: ResultLike) -> None:
     verdicts = result.verdicts
     problems = []
     if len(verdicts) != result.n_in:
-        problems.append(f"{result.n_in} patients in, {len(verdicts)} verdicts out")
+        problems.append(f"{counted(result.n_in, 'patient')} in, {counted(len(verdicts), 'verdict')} out")
     duplicated = sorted(verdicts.loc[verdicts["patient_id"].duplicated(), "patient_id"].astype(str).unique())
     if duplicated:
         problems.append(f"more than one verdict for {', '.join(duplicated[:5])}")

@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract.data_cut import iso_day
+from ..contract.messages import noun_for
 from ..report.screening_inputs import ScreenedInputs
 
 CUTS_FILE = "cuts.csv"
@@ -64,7 +65,7 @@ def read_weekly_cuts(folder: Path) -> tuple[list[WeeklyCut], list[str]]:
         return [], [f"{where}: {CUTS_FILE} cannot be read ({str(exc)[:200]})"]
     missing = [c for c in CUTS_COLUMNS if c not in table.columns]
     if missing:
-        return [], [f"{where}: {CUTS_FILE} lacks the column(s) {', '.join(missing)}; "
+        return [], [f"{where}: {CUTS_FILE} lacks the {noun_for(len(missing), 'column')} {', '.join(missing)}; "
                     f"expected {', '.join(CUTS_COLUMNS)}"]
     if table.empty:
         return [], [f"{where}: {CUTS_FILE} lists no week"]

@@ -46,6 +46,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from ..contract.messages import counted
 from ..contract.schema import ALL_SITES, SITE_IDS
 from ..contract.parameter_files import quoted, read_yaml_mapping
 from ..engine.parameters import ParamsError, load_params
@@ -83,7 +84,8 @@ class ReportParamsError(ParamsError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the report inputs (parameter files, dataset, output folder):"
+        head = (f"{counted(len(self.problems), 'problem')} in the report inputs (parameter files, dataset, "
+                "output folder):")
         super().__init__("\n".join([head, *(f"  - {p}" for p in self.problems)]))
 
 
