@@ -30,9 +30,11 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
+from ..contract.drug_file import read_drug_file
 from ..contract.findings import DATASET
 from ..contract.messages import MSG_NO_DATASET, ShownAsMessage
 from ..contract.validation import in_larger_file
+from ..engine.drug_dictionary import check_site_drugs
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
@@ -196,6 +198,20 @@ class PreparedInputs:
                               drugs_path=self.drugs_path)
 
 
+def read_site_drugs(path: Path) -> pd.DataFrame:
+    """Read a site's drug file (``--drugs``) and check it against the package dictionary.
+
+    Raises
+    ------
+    ContractError
+        On a malformed row (:func:`..contract.drug_file.read_drug_file`), or one drug given two
+        different sets of classes (:func:`..engine.drug_dictionary.check_site_drugs`), naming the file.
+    """
+    table = read_drug_file(path)
+    check_site_drugs(table, str(path))
+    return table
+
+
 def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Path | None = None,
                    base: Path | None = None, drugs: str | Path | None = None,
                    cut_date: str | dt.date | None = None,
@@ -209,7 +225,7 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
         dataset_path = resolve_input_path(dataset, DEMO_DATASET, base, what="dataset")
     except InputNotFoundError as missing:
         # A dataset that is not there is a contract problem like any other, in the contract's own
-        # words (exit 2, "N problem(s) in the screening dataset ..."), naming where it was looked for.
+        # words (exit 2, "N problems in the screening dataset ..."), naming where it was looked for.
         where = f" (looked at {missing.tried})"
         problem = Problem(DATASET, None, None, str(dataset), MSG_NO_DATASET.format(where=where,
                                                                                    or_root=" or the project root"))
@@ -220,12 +236,8 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
     params = load_params(params_path)
     drug_table, drugs_path = None, None
     if not not_given(drugs):
-        from ..contract.drug_file import read_drug_file
-        from ..engine.drug_dictionary import check_site_drugs
-
         drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
-        drug_table = read_drug_file(drugs_path)
-        check_site_drugs(drug_table, str(drugs_path))
+        drug_table = read_site_drugs(drugs_path)
     data = load_dataset(dataset_path)
     if source_rows:  # composed with the loader's own (rows it dropped, such as a repeated override)
         data = in_larger_file(data, source_rows)

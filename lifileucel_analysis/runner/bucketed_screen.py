@@ -49,15 +49,14 @@ from ..contract.buckets import BucketedDataset, bucket_files_sha256, open_bucket
 from ..contract.chunked_output import write_arrow_chunks, write_csv_chunks
 from ..contract.data_cut import DataCut, combined_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem
-from ..contract.drug_file import read_drug_file
 from ..contract.findings import DATASET
 from ..contract.fingerprints import sha256_file
 from ..contract.output_files import new_stage
 from ..contract.id_lookup import positions_in_each
 from ..contract.screen_output import CRITERIA_FILE, ScreenedTables, file_name
-from ..engine.drug_dictionary import check_site_drugs
 from ..engine.parameters import load_params
 from ..report.criteria_catalog import criteria_record
+from ..report.screening_inputs import read_site_drugs
 from . import bucket_merge
 from .screen_command import (DATA_CUT_FILE, FIELDS_PREFIX, ORDER_KEY, ScreenOptions, ScreenRun, bucket_tables,
                              finish_ordered_chunk, latest_of, publish)
@@ -108,7 +107,7 @@ def check_options(options: ScreenOptions) -> None:
     load_params(options.params)
     parse_cut_date(options.cut_date)
     if options.drugs is not None:
-        check_site_drugs(read_drug_file(Path(options.drugs)), str(options.drugs))
+        read_site_drugs(Path(options.drugs))
 
 
 def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_format: str,
