@@ -30,8 +30,8 @@ if sys.platform == "linux":
 
 from .contract.dataset import ContractError  # noqa: E402  (after the allocator's choice)
 from .contract.data_cut import refuse_a_blank_option
-from .contract.output_lock import OutputLockedError, output_lock
 from .contract.messages import counted, noun_for
+from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
 from .report.changes import NoSuchRunError
@@ -456,9 +456,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (a blank ``--cut-date``: 2, as a bad date; audit 39C)."""
     args = build_parser().parse_args(argv)
     _reuse_freed_memory()
-    status = _guarded(lambda: refuse_a_blank_option(getattr(args, "cut_date", None)) or args.func(args))
+    status = _guarded(lambda: _run_command(args))
     _say_earlier_outputs_stay(args, status)
     return status
+
+
+def _run_command(args: argparse.Namespace) -> int:
+    """Run the chosen subcommand, once its options that argparse cannot check are checked."""
+    refuse_a_blank_option(getattr(args, "cut_date", None))
+    return args.func(args)
 
 
 def _say_earlier_outputs_stay(args: argparse.Namespace, status: int) -> None:
