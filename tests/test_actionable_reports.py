@@ -298,6 +298,16 @@ def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:
                        "live vaccine date (most recent live/attenuated vaccine, if received)": 1}
 
 
+def test_a_condition_with_a_comma_keeps_all_its_words() -> None:
+    # Audit 41A: stage and resectability blank; I1 asks the resectability "if stage III, IIIC or IIID", and
+    # the by-field table named it "(..., IIIC or IIID)", cut at the condition's own comma.
+    tables = case_tables(patient_id="S1", patient={"ajcc_stage": None, "disease_unresectable": None})
+    result, dataset = _screen(tables)
+    summary = fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)))
+    resectability = [f for f in summary["field"] if f.startswith("disease unresectable")]
+    assert len(resectability) == 1 and resectability[0].endswith(", if stage III, IIIC or IIID)"), resectability
+
+
 def test_the_fields_to_collect_list_each_pending_patient_and_field_once(cohort) -> None:
     # Recounted from the engine's requests with plain Python: every pending patient, only they, and each
     # distinct field a patient waits on once, with every criterion that waits on it.

@@ -58,6 +58,8 @@ _CONDITIONAL = re.compile(rf"^(patients\.live_vaccine_date \({IF_RECEIVED}\)|pat
 ``therapies.end_date (line 2, if adjuvant or neoadjuvant)``;
 named in full, so that site text
 ("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
+_CONDITIONS = (IF_RECEIVED, IF_POSITIVE, IF_FEMALE, IF_BRAIN, IF_STAGE_III, IF_ADJUVANT)
+"""The conditions of :data:`_CONDITIONAL`, each the end of its field's detail."""
 _UNKNOWN_AGENT = re.compile(rf"^{CLASSIFY_AGENT} '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
 
@@ -176,4 +178,7 @@ def condition(table: str, column: str, detail: str) -> str:
     a fields row's ``table``, ``column`` and ``detail`` read as the engine's request (:func:`is_conditional`)."""
     if not detail or not is_conditional(f"{table}.{column} ({detail})"):
         return ""
-    return detail.split(", ")[-1]
+    # The condition ends the detail ("line 2, if adjuvant or neoadjuvant"); one holds a comma itself
+    # ("if stage III, IIIC or IIID"), so it is found by its words, not by the last comma (audit 41A:
+    # "disease unresectable (..., IIIC or IIID)" had lost its "if stage III").
+    return next(c for c in _CONDITIONS if detail == c or detail.endswith(", " + c))
