@@ -15,7 +15,7 @@ from matplotlib._pylab_helpers import Gcf
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from lifileucel_analysis.report import attrition_figures, figure_style, figures, site_figures
+from lifileucel_analysis.report import attrition_figures, figure_style, figure_texts, figures, site_figures
 from lifileucel_analysis.engine.parameters import load_params
 from lifileucel_analysis.contract.schema import CRITERION_IDS, SITE_IDS
 from lifileucel_analysis.engine.screening import ScreeningResult
@@ -341,3 +341,14 @@ def test_attrition_remaining_counts_sit_below_the_exclusion_they_follow() -> Non
          t.get_position()[1] for t in ax.texts if t.get_text()}
     assert y["Screened"] > y["Excluded at I1"] > y["remaining n = 3"] > y["Excluded at I4"] > y["remaining n = 1"]
     assert y["remaining n = 1"] > y["Eligible"] == y["Pending"]
+
+
+def test_alt_text_names_every_criterion_tied_with_the_last_named() -> None:
+    # Audit 41A: "most frequent: I2 4; I7 3; I8 3" left out E3, also 3, drawn as long a bar.
+    impact = pd.DataFrame({"criterion_id": ["I2", "I7", "I8", "E3", "E5", "E6"],
+                           "excluded_by_it_alone": [4, 3, 3, 3, 1, 0],
+                           "eligible_without_it": [0, 0, 0, 0, 0, 0],
+                           "pending_without_it": [2, 0, 0, 0, 0, 0]})
+    text = figure_texts.criterion_impact(impact, 10)
+    assert "patients excluded by it alone: I2 4; I7 3; I8 3; E3 3; would be eligible without it: none; " \
+           "would be pending without it: I2 2." in text, text

@@ -227,9 +227,21 @@ def test_run_parameters_are_a_table_with_every_criteria_limit(hostile_report: El
     parameters = report_module.criteria_parameter_table(load_params(overrides={"min_lesion_cm": 2.0}))
     row = parameters.set_index("parameter").loc["min_lesion_cm"]
     assert (row["value"], row["default"], row["changed"]) == ("2", "1.5", "yes")
-    assert row["source"].startswith("I4")
+    # A changed value with no source of its own never shows the default's as its support (audit 41A).
+    assert row["source"].startswith("no source given for this value (the default's: I4"), row["source"]
+    assert parameters.set_index("parameter").loc["max_ecog", "source"].startswith("I6")  # unchanged: the default's
     markup = hostile_report.run_parameters()._repr_html_()
     assert "live_vaccine_window_days" in markup and "<table" in markup
+
+
+def test_a_criteria_files_own_source_is_the_parameters_source(tmp_path: Path) -> None:
+    criteria = tmp_path / "what-if.yaml"
+    criteria.write_text("max_steroid_mg_per_day:\n  value: 20\n  source: \"what-if asked by the sponsor\"\n"
+                        "min_lesion_cm: 2\n", encoding="utf-8")
+    params = load_params(criteria)
+    table = report_module.criteria_parameter_table(params, criteria).set_index("parameter")["source"]
+    assert table["max_steroid_mg_per_day"] == "what-if asked by the sponsor"
+    assert table["min_lesion_cm"] == "set in what-if.yaml"
 
 
 def test_provenance_fingerprints_the_dataset_files(tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ from ..contract.fingerprints import sha256_file
 from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import CATALOG
 from ..engine.criterion import Criterion
+from ..engine.evidence import format_scalar
 from ..engine.outcome import Outcome
 from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..paths import CRITERIA_PARAMS, CRITERIA_PARAMS_NAME
@@ -189,3 +190,32 @@ DRUG_ITEMS = ("drugs_file", "drugs_sha256")
 CHECKED_ITEMS = ("criteria_version", "parameters_file", "params_sha256")
 """The items every ``criteria_used.csv`` holds with a value; ``criteria_off`` came in session 39 (an
 earlier folder has none, and its switched-off criteria cannot be checked)."""
+
+
+def criteria_parameter_table(params: CriteriaParams, criteria: Path | None = None) -> pd.DataFrame:
+    """Every criteria parameter: ``parameter``, ``value``, ``default``, ``changed``, ``source``.
+
+    ``source`` is the criteria file's own for a limit it sets (:func:`limit_sources`),
+    else the package's note; a changed value whose source is not given never shows the default's
+    (audit 41A: a what-if 20 mg/day beside the record's "> 10 mg/day" read as its support).
+    """
+    defaults, default_sources = load_params().as_dict(), parameter_sources()
+    sources = limit_sources(criteria)
+    values = params.as_dict()
+    changed = [values[k] != defaults.get(k) for k in values]
+    return pd.DataFrame({
+        "parameter": list(values), "value": [parameter_text(v) for v in values.values()],
+        "default": [parameter_text(defaults.get(k)) for k in values],
+        "changed": [format_scalar(True) if c else "" for c in changed],
+        "source": [f"no source given for this value (the default's: {sources.get(k, '')})"
+                   if c and sources.get(k, "") == default_sources.get(k, "") else sources.get(k, "")
+                   for k, c in zip(values, changed)],
+    })
+
+
+def parameter_text(value: object) -> str:
+    """A limit as a criteria file writes it: ``true``/``false``, ``1.5``, ``10``."""
+    # As the value is written in a criteria file (true/false), not as a table's yes/no.
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{value:g}" if isinstance(value, float) else str(value)

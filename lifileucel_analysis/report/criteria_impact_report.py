@@ -37,6 +37,7 @@ from ..contract.schema import ALL_SITES
 from ..engine.screening import VERDICTS, ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import figure_texts, page_parts
+from .criteria_catalog import criteria_parameter_table
 from .criteria_compare import criteria_table, difference_counts, differences
 from .criteria_impact_figure import impact_chart
 from .criteria_impact_tables import (
@@ -51,7 +52,7 @@ from .criteria_impact_tables import (
     verdict_reconciliation,
 )
 from .downloads import CRITERIA_IMPACT_DOWNLOAD_KINDS, CRITERIA_IMPACT_NOTEBOOK, download_name
-from .eligibility_report import EligibilityReport, criteria_parameter_table
+from .eligibility_report import EligibilityReport
 from .html_tables import PAGE_ROWS, HtmlTable, Markup, Tables
 from .provenance import display_given, display_path, sha256_file
 from .screening_inputs import screen_files
@@ -322,11 +323,14 @@ class CriteriaImpactReport:
             "used": [self._used(k) for k in self.arguments],
         })
         tables = [HtmlTable(given, caption="Parameters of this run"),
-                  HtmlTable(criteria_parameter_table(self.current.params), caption="Criteria parameters (A)",
+                  HtmlTable(criteria_parameter_table(self.current.params, self.criteria_params_path),
+                            caption="Criteria parameters (A)",
                             note="'changed' = differs from the package defaults; source = where the limit comes from.")]
         if self.compared is not None:
-            tables.append(HtmlTable(criteria_parameter_table(self.compared.params), caption="Criteria parameters (B)",
-                                    note="source: the package's note; B's own are under The criteria compared."))
+            tables.append(HtmlTable(criteria_parameter_table(self.compared.params, self.compared.path),
+                                    caption="Criteria parameters (B)",
+                                    note="'changed' = differs from the package defaults; source = where the limit "
+                                         "comes from (B's criteria file, where it says)."))
         return Tables(tuple(tables))
 
     def provenance(self) -> HtmlTable:

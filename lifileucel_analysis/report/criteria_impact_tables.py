@@ -15,18 +15,17 @@ no comparison was asked for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from ..contract.messages import counted
-from ..contract.parameter_files import read_yaml_mapping
 from ..engine.catalog import criterion_labels
-from ..engine.parameters import CriteriaParams, load_params, parameter_sources
+from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import VERDICTS, ScreeningResult, screen
 from ..paths import CRITERIA_PARAMS
+from .criteria_catalog import limit_sources, parameter_text
 from .criteria_compare import DIFFERENCE_COLUMNS, differences, resolve_criteria
 from .criterion_impact import IMPACT_COLUMNS, criterion_impact
 from .provenance import display_path
@@ -186,21 +185,6 @@ def verdict_reconciliation(a: ScreeningResult, changes: pd.DataFrame) -> pd.Data
     return pd.DataFrame(rows, columns=["check", "patients"]).astype({"patients": int})
 
 
-def _sources(path: Path | None) -> dict[str, str]:
-    """Where each limit comes from: the package's notes, overridden by the file's own."""
-    sources = parameter_sources()
-    if path is not None:
-        data: Mapping[str, object] = read_yaml_mapping(path)
-        sources |= {k: str(v.get("source", "")) for k, v in data.items() if isinstance(v, Mapping)}
-    return sources
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def limit_differences(a: CriteriaParams, b: CriteriaParams, path_b: Path | None) -> pd.DataFrame:
     """The limits that differ between A and B, and criteria switched off on one side only.
 
@@ -211,8 +195,8 @@ def limit_differences(a: CriteriaParams, b: CriteriaParams, path_b: Path | None)
         limits in the criteria file's order, then ``criteria_off`` when it differs.
     """
     values_a, values_b = a.as_dict(), b.as_dict()
-    sources = _sources(path_b)
-    rows = [(k, _text(values_a[k]), _text(values_b[k]), sources.get(k, "")) for k in values_a
+    sources = limit_sources(path_b)
+    rows = [(k, parameter_text(values_a[k]), parameter_text(values_b[k]), sources.get(k, "")) for k in values_a
             if values_a[k] != values_b[k]]
     if a.criteria_off != b.criteria_off:
         rows.append(("criteria_off", ";".join(a.criteria_off), ";".join(b.criteria_off), "switched off in B's file"))

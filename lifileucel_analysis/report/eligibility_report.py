@@ -32,13 +32,12 @@ from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
 from ..contract.messages import counted
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES, TABLES
-from ..engine.evidence import format_scalar
-from ..engine.parameters import CriteriaParams, load_params, parameter_sources
 from ..engine.screening import ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
 from . import attrition, attrition_figures, figure_texts, figures, oversight, page_parts, site_figures, site_summaries
 from . import history_figures, since_last_cut, summaries, table_one
 from .collection_list import FIELD_SUMMARY_NOTE, collection_list, fields_by_field
+from .criteria_catalog import criteria_parameter_table
 from .downloads import download_name
 from .html_tables import PAGE_ROWS, Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
@@ -175,7 +174,8 @@ class EligibilityReport:
                               "used": [self._used_value(name) for name in self.arguments]})
         return Tables((
             HtmlTable(given, caption="Parameters of this run"),
-            HtmlTable(criteria_parameter_table(self.program.params), caption="Criteria parameters",
+            HtmlTable(criteria_parameter_table(self.program.params, self.criteria_params_path),
+                      caption="Criteria parameters",
                       note="'changed' = differs from the package defaults; source = where the limit comes from."),
         ))
 
@@ -424,8 +424,9 @@ class EligibilityReport:
         """Unknown rate per criterion (data completeness)."""
         return HtmlTable(summaries.unknown_rates(self.result), caption="Unknown rate per criterion",
                          note="Share of ALL screened patients whose criterion could not be decided from the data, "
-                              "ineligible patients included. The flow's and the worklist's pending counts are "
-                              "smaller: a patient who also fails a criterion is ineligible, not pending.")
+                              "ineligible patients included. The flow's and the worklist's pending counts are at "
+                              "most these (smaller where a patient who also fails a criterion is ineligible, not "
+                              "pending).")
 
     def unknown_rate_chart(self) -> Figure:
         """Bar chart of the unknown rate per criterion."""
@@ -471,24 +472,3 @@ class EligibilityReport:
     def timeline(self) -> Figure:
         """Program timeline: consents per site over time, with the record's key dates."""
         return site_figures.program_timeline(self.program).describe(figure_texts.timeline(self.program))
-
-
-def criteria_parameter_table(params: CriteriaParams) -> pd.DataFrame:
-    """Every criteria parameter: ``parameter``, ``value``, ``default``, ``changed``, ``source``."""
-    defaults = load_params().as_dict()
-    sources = parameter_sources()
-    values = params.as_dict()
-    return pd.DataFrame({
-        "parameter": list(values), "value": [_parameter_text(v) for v in values.values()],
-        "default": [_parameter_text(defaults.get(k)) for k in values],
-        "changed": [format_scalar(True) if values[k] != defaults.get(k) else "" for k in values],
-        "source": [sources.get(k, "") for k in values],
-    })
-
-
-def _parameter_text(value: object) -> str:
-    # As the value is written in a criteria file (true/false), not as a table's yes/no.
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return f"{value:g}" if isinstance(value, float) else str(value)
-

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from ..contract.messages import noun_for
+from ..contract.messages import counted, noun_for
 from ..contract.schema import ALL_SITES, SITE_IDS, SITES
 from ..engine.catalog import CATALOG, criterion_labels
 from ..engine.parameters import ParamsError
@@ -34,10 +34,17 @@ ABBREVIATIONS: dict[str, str] = {
     "ANC": "absolute neutrophil count",
     "AST / ALT": "aspartate / alanine aminotransferase",
     "HIV, HBV": "human immunodeficiency virus, hepatitis B virus",
+    "PCR": "polymerase chain reaction: the test of HBV DNA (detectable or undetectable)",
+    "AJCC": "American Joint Committee on Cancer: its 8th edition's stage groups",
     "PD-(L)1": "programmed death (ligand) 1: the anti-PD-1 or anti-PD-L1 therapy the program requires",
     "BRAF V600": "a mutation of the BRAF gene, treated with BRAF (+/- MEK) inhibitors",
+    "MEK": "mitogen-activated protein kinase kinase (MEK inhibitors are given with BRAF inhibitors)",
+    "TIL": "tumor-infiltrating lymphocytes: lifileucel is made of the patient's own",
     "cr, pr, sd, pd, ne": "RECIST best response: complete, partial response, stable, progressive disease, not evaluable",
+    "RECIST": "Response Evaluation Criteria in Solid Tumors",
     "CI": "confidence interval (95%, Wilson score)",
+    "Q1, Q3": "first and third quartiles (Table 1: median [Q1,Q3])",
+    "LDH": "lactate dehydrogenase",
     "I1-I8, E1-E11": "inclusion and exclusion criteria of the registry record, in its order",
 }
 
@@ -125,7 +132,7 @@ def page_header(report: object, page: str) -> Markup:
     body = (f'<div class="eap-summary"><h2>{html.escape(report.scope_name)}'
             f"{'' if report.site == ALL_SITES else ' (' + html.escape(report.site) + ')'}</h2>"
             f'<p class="eap-currency"><strong>{html.escape(report.currency.sentence())}</strong></p>'
-            f"<p>{n:,} patients screened: <strong>{counts['eligible']:,} eligible</strong>, "
+            f"<p>{counted(n, 'patient')} screened: <strong>{counts['eligible']:,} eligible</strong>, "
             f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
             + (f"<p>{html.escape(account)}</p>" if account else "") +
             f"<p>{' '.join(action)}</p>"

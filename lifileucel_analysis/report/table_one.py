@@ -31,7 +31,7 @@ YES_NO: dict[bool, str] = {flag: format_scalar(flag) for flag in (True, False)}
 TABLE_ONE_NOTE = (
     "Counts (column %) unless stated; 'not recorded' = blank in the data; 'Missing' = number of "
     "patients with the variable blank. Age is the age in whole years at consent; birth dates are "
-    "never shown. LDH and tumour burden are not collected by this program's data contract."
+    "never shown. LDH and tumor burden are not collected by this program's data contract."
 )
 
 
