@@ -16,8 +16,8 @@ from .criterion import criterion
 from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
                        join_per_patient, join_texts, text_series)
 from .outcome import CODE
-from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, naming_what_decides, progression_part,
-                                  reading_evidence, unnumbered_open, why_not_counted)
+from .prior_line_evidence import anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open, why_not_counted
+from .prior_line_readings import naming_what_decides, reading_evidence
 from .prior_lines import i2_readings, line_flags, line_order, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window

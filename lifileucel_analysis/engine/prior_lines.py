@@ -194,7 +194,7 @@ class Readings:
     fail_routes: dict[str, np.ndarray]
     """Per way a reading can fail (``too_few``, ``too_many``, ``no_pd1``, ``latest_bad``, ``braf``), whether
     some reading fails that way. Where no reading passes, every reading fails in at least one of the
-    ways marked: what the evidence names (:func:`.prior_line_evidence.failing_ways`)."""
+    ways marked: what the evidence names (:func:`.prior_line_readings.failing_ways`)."""
 
 
 
