@@ -51,3 +51,36 @@ def test_no_message_says_s_in_brackets() -> None:
              for line, text in _strings_outside_docstrings(ast.parse(path.read_text(encoding="utf-8")))
              if "(s)" in text]
     assert not found, "\n".join(found)
+
+
+def test_a_limit_of_one_day_or_month_is_said_in_the_singular() -> None:
+    # Every day and month limit set to 1 on the demo cohort: the sentences that state those limits say
+    # "1 day" and "1 month", never "1 days" or "1 months" (session 40's list: a parameter of 1).
+    from lifileucel_analysis.contract.loading import load_dataset
+    from lifileucel_analysis.engine.parameters import load_params
+    from lifileucel_analysis.engine.screening import screen
+    from lifileucel_analysis.paths import DEMO_DATASET
+
+    ones = {"adjuvant_recurrence_months": 1, "lab_lookback_days": 1, "brain_metastases_stable_days": 1,
+            "live_vaccine_window_days": 1}
+    evidence = screen(load_dataset(DEMO_DATASET), load_params(overrides=ones)).outcomes["evidence"].astype(str)
+    plural = evidence[evidence.str.contains(r"(?<![\d,.])1 (?:days|months)\b")]
+    assert plural.empty, plural.head().tolist()
+    for limit in ("within 1 month", "1 day before"):  # the limits are said at all, so the check above bites
+        assert evidence.str.contains(limit, regex=False).any(), limit
+
+
+def test_a_label_with_a_limit_of_one_says_it_in_the_singular() -> None:
+    from lifileucel_analysis.engine.catalog import CATALOG, criterion_labels
+    from lifileucel_analysis.engine.parameters import load_params
+
+    defaults = load_params()
+    ones = load_params(overrides={"adjuvant_recurrence_months": 1, "min_life_expectancy_months": 1,
+                                  "lab_lookback_days": 1, "brain_metastases_stable_days": 1,
+                                  "live_vaccine_window_days": 1})
+    labels, rules = criterion_labels(ones), {c.id: c.rule(ones) for c in CATALOG}
+    assert (labels["I3"], labels["I6"], labels["E10"]) == (
+        "Adjuvant anti-PD-(L)1 recurrence <= 1 month", "ECOG 0-1, life expectancy >= 1 month",
+        "Live vaccine <= 1 day before NMA-LD")
+    assert rules["I7"].endswith("from 1 day before consent") and "stable < 1 day before" in rules["E5"]
+    assert criterion_labels(defaults)["E10"] == "Live vaccine <= 28 days before NMA-LD"

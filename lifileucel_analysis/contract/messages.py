@@ -22,7 +22,7 @@ def printable(name: object) -> str:
         return text
     return "".join(repr(c)[1:-1] if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
 
-def noun_for(n: int, noun: str, many: str | None = None) -> str:
+def noun_for(n: float, noun: str, many: str | None = None) -> str:
     """``noun`` for one, its plural for any other count: ``many``, or ``noun`` + "s".
 
     Messages say "1 problem" and "2 problems", not "problem(s)", which reads as a template

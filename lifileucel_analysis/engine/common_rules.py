@@ -9,6 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from ..contract.schema import TABLES
 from .evidence import (CLASSIFY_AGENT, IF_ADJUVANT, TEXT, Part, Rule, decide, iso_dates, join_nonempty,
                        join_per_patient, quoted_in_request, text_series)
@@ -197,8 +198,8 @@ def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
     An end dated before the line's start says so: the dates are read as recorded (docs/criteria.md).
     """
     last_day = iso_dates(earliest_window_end(lines, months)).astype(str)
-    text = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {months} months after "
-            "its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
+    text = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {counted(months, 'month')}"
+            " after its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
     # An end dated before the start is read as recorded (a finding too), but a reader should see why a
     # line that may be a typo away from qualifying does not (audit 39C). No commas: I3 lists with ", ".
     backwards = surely(lines["end_date"] < lines["start_date"]).to_numpy()
@@ -229,7 +230,7 @@ def recurred_by_screening(f: Facts, lines: pd.DataFrame, months: int) -> pd.Seri
                      " (consent and recurrence dates not recorded: consent comes first)").astype(object)
     end = np.where(end_missing(rows).to_numpy(), "its start " + day("start_date")
                    + " (end date not recorded: it ended after that)", "its end " + day("end_date"))
-    out[at] = by + blank + f" and so within {months} months of " + end
+    out[at] = by + blank + f" and so within {counted(months, 'month')} of " + end
     return pd.Series(out, index=lines.index, dtype=object)
 
 
@@ -255,9 +256,9 @@ def recurrence_in_window_reasons(f: Facts, lines: pd.DataFrame, months: int) -> 
     end_text, start_text = iso_dates(end).astype(str), iso_dates(lines["start_date"]).astype(str)
     stopped_undated = end_missing(lines)
     ongoing = end.isna() & ~stopped_undated
-    text = (when + f" within {months} months of its end " + end_text).astype(object)
+    text = (when + f" within {counted(months, 'month')} of its end " + end_text).astype(object)
     text = text.where(~surely(recurrence <= end), when + " on or before its end " + end_text + " (on therapy)")
-    text = text.where(~stopped_undated, when + f" within {months} months of its start " + start_text
+    text = text.where(~stopped_undated, when + f" within {counted(months, 'month')} of its start " + start_text
                       + " (end date not recorded: it ended after that)")
     # No end date: ongoing, or stopped by the progression that is the recurrence (facts.end_missing).
     no_end = " on therapy (" + without_end_date(lines) + ")"
@@ -285,7 +286,7 @@ def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: b
         # Without a start date there is no earliest end to measure from (review 22E).
         WindowCase.STOPPED_NO_START: stopped + ": " + recurrence + ", start date not recorded",
         # The day the end must reach, as a blank recurrence date names its cut-off (audit 36A).
-        WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {months} months after its start "
+        WindowCase.STOPPED: stopped + ": " + recurrence + f" more than {counted(months, 'month')} after its start "
         + iso_dates(lines["start_date"]) + ", so it qualifies if it ended on or after "
         + iso_dates(earliest_qualifying_end(lines["recurrence_date"], months)),
         # The day that decides it, as a line outside the window names it (audit 38A: the sentence named the
@@ -294,7 +295,7 @@ def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: b
         WindowCase.NO_RECURRENCE: "recurrence date not recorded: "
         + pd.Series("as adjuvant it", index=lines.index).where(lines["setting"].isna() & name_the_setting, "it")
         + " qualifies if on or before " + iso_dates(earliest_window_end(lines, months)).astype(str)
-        + f", {months} months after its end " + iso_dates(lines["end_date"]).astype(str),
+        + f", {counted(months, 'month')} after its end " + iso_dates(lines["end_date"]).astype(str),
     }, lines.index)
 
 

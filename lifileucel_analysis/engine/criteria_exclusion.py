@@ -7,6 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from .common_rules import F, N, P, U, agent_requests, column, line_names, unclassified_lines, yes_fails
 from .criterion import criterion
 from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine,
@@ -136,8 +137,7 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
         "count": pd.Series(count), "among": pd.Series(np.where(count == 1, "in the", "among the")),
-        "fatal": per_patient(fatal),
-        "harmless": harmless_note})
+        "fatal": per_patient(fatal), "harmless": harmless_note})
 
 
 @criterion("E3", record="Melanoma of uveal/ocular origin", label="Uveal melanoma", reads="patients.melanoma_subtype")
@@ -187,7 +187,7 @@ UNSCHEDULED_STABLE = ("treated, asymptomatic brain metastases stable since {stab
            reads="patients.brain_metastases patients.brain_metastases_symptomatic patients.brain_metastases_treated "
                  "patients.brain_metastases_stable_since patients.lymphodepletion_date patients.consent_date",
            limits="brain_metastases_stable_days",
-           rule="Brain metastases untreated, symptomatic, or stable < {brain_metastases_stable_days} days before "
+           rule="Brain metastases untreated, symptomatic, or stable < {brain_metastases_stable_days} before "
                 "NMA-LD")
 def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     """With brain metastases, passes only when treated, asymptomatic and stable long enough before NMA-LD."""
@@ -233,7 +233,7 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(has & (days < 0), F, "brain metastases stable only since {stable}, after the start of NMA-LD ({ld})"),
         # Not "0 days before NMA-LD" (reviews 29A, 29F: true as a comparison, odd as a sentence).
         Rule(has & (days == 0) & (limit > 0), F, "brain metastases stable only since {stable}, the first day of "
-                                                 "NMA-LD (stable >= {limit} days before it is required)"),
+                                                 "NMA-LD (stable >= {limit_days} before it is required)"),
         Rule(has & (days < limit), F, "brain metastases stable since {stable}, {days} before NMA-LD ({ld}) < {limit}"),
         Rule(has & settled, P,
              "treated, asymptomatic brain metastases stable since {stable}, {days} before NMA-LD ({ld}) >= {limit}"),
@@ -259,8 +259,8 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
         Rule(brain.isna() & pc.equal(needs, "patients.brain_metastases").to_numpy(zero_copy_only=False), U,
              "brain metastases not recorded (brain_metastases){if_yes}", "{requests}"),
         Rule(True, U, "{state}; would be decided by {needs}", "{needs}"),
-    ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "needs": needs,
-        "requests": requests, "if_yes": if_yes,
+    ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "limit_days": counted(limit, "day"),
+        "needs": needs, "requests": requests, "if_yes": if_yes,
         "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
         "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, ld,
                                          column(f, "consent_date"), limit)})
@@ -288,7 +288,7 @@ def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: p
     # The first NMA-LD start that would be far enough after it, for a coordinator planning it (audit 22C).
     enough = iso_dates(st + pd.Timedelta(days=limit)).astype(str)
     stability = (since + ", " + d + f" (>= {limit} needed)").where(ld_known, (
-        since + ", " + dc + f" (NMA-LD not scheduled; >= {limit} days needed before it: an NMA-LD "
+        since + ", " + dc + f" (NMA-LD not scheduled; >= {counted(limit, 'day')} needed before it: an NMA-LD "
         "start on or after " + enough + ")"
     ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
     pieces = [
@@ -313,10 +313,11 @@ def _stable_since_needed(ld: pd.Series, consent: pd.Series, limit: int) -> pd.Se
     def latest_before(day: pd.Series) -> pd.Series:
         return iso_dates(day - pd.Timedelta(days=limit)).astype(str)
 
-    dated = ("stable-since date not recorded (it must be " + latest_before(ld) + f" or earlier: >= {limit} days "
-             "before NMA-LD " + iso_dates(ld).astype(str) + ")")
-    unscheduled = ("stable-since date not recorded (" + latest_before(consent) + f" or earlier, >= {limit} days "
-                   "before consent " + iso_dates(consent).astype(str) + ", is long enough at any NMA-LD date)")
+    dated = ("stable-since date not recorded (it must be " + latest_before(ld) + " or earlier: >= "
+             + counted(limit, "day") + " before NMA-LD " + iso_dates(ld).astype(str) + ")")
+    unscheduled = ("stable-since date not recorded (" + latest_before(consent) + " or earlier, >= "
+                   + counted(limit, "day") + " before consent " + iso_dates(consent).astype(str)
+                   + ", is long enough at any NMA-LD date)")
     return dated.where(ld.notna(), unscheduled.where(consent.notna(), "stable-since date not recorded"))
 
 
@@ -393,7 +394,7 @@ not a week later (review 24)."""
 
 
 @criterion("E10", record="Received live or attenuated vaccine within 28 days prior to beginning NMA-LD",
-           label="Live vaccine <= {live_vaccine_window_days} days before NMA-LD",
+           label="Live vaccine <= {live_vaccine_window_days} before NMA-LD",
            reads="patients.live_vaccine_received patients.live_vaccine_date patients.lymphodepletion_date "
                  "patients.consent_date",
            limits="live_vaccine_window_days")
@@ -405,20 +406,20 @@ def e10_live_vaccine(f: Facts, p: CriteriaParams) -> Part:
     days = (ld - when).dt.days
     long_before_consent = (consent - when).dt.days > window
     # Which NMA-LD starts would fail, for a coordinator planning it while it is not scheduled (audit 22C).
-    values = {"when": when, "days": day_count(days), "limit": window, "said": _said_received(received),
-              "from": when.where(~(consent > when), consent), "until": when + pd.Timedelta(days=window),
-              "ld": ld, "fails_from": ld - pd.Timedelta(days=window)}
+    values = {"when": when, "days": day_count(days), "limit": window, "window": counted(window, "day"),
+              "said": _said_received(received), "from": when.where(~(consent > when), consent),
+              "until": when + pd.Timedelta(days=window), "ld": ld, "fails_from": ld - pd.Timedelta(days=window)}
     # With NMA-LD dated, the dates a vaccine would fail on, for the coordinator asking (review 37B).
-    failing = ": a live vaccine dated {fails_from} to {ld} (within {limit} days before NMA-LD) fails"
+    failing = ": a live vaccine dated {fails_from} to {ld} (within {window} before NMA-LD) fails"
     dated = when.notna()
     return decide(f.n, [
         Rule(dated & (days == 0), F, "live vaccine {when}{said}, on the first day of NMA-LD (counted as within "
-                                     "{limit} days before it)"),
+                                     "{window} before it)"),
         Rule(dated & days.between(0, window), F,
              "live vaccine {when}{said}, {days} before NMA-LD, within {limit}"),
         Rule(dated & (days > window), P, "live vaccine {when}{said}, {days} before NMA-LD, more than {limit}"),
         Rule(dated & (days < 0), P, "live vaccine {when}{said}, after the start of NMA-LD"),
-        Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {limit} days before consent "
+        Rule(dated & long_before_consent, P, "live vaccine {when}{said}, more than {window} before consent "
                                              "(NMA-LD comes after consent)"),
         # A consent date more than the window after the vaccine would decide it too (NMA-LD comes after consent).
         Rule(dated & consent.isna(), U, "live vaccine {when}{said}; NMA-LD not scheduled "

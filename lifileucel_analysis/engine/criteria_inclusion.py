@@ -10,13 +10,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_names, line_requests,
                            recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
                        join_per_patient, join_texts, text_series)
 from .outcome import CODE
-from .prior_line_evidence import anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open, why_not_counted
+from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open,
+                                  why_not_counted)
 from .prior_line_readings import naming_what_decides, reading_evidence
 from .prior_lines import i2_readings, line_flags, line_order, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
@@ -64,7 +66,7 @@ def i1_stage(f: Facts, p: CriteriaParams) -> Part:
                  "therapies.best_response therapies.stop_reason therapies.recurrence_date patients.braf_v600",
            limits="min_prior_lines max_prior_lines adjuvant_recurrence_months require_braf_inhibitor_if_v600",
            rule="{min_prior_lines}-{max_prior_lines} counted prior lines (adjuvant anti-PD-(L)1 if recurred <= "
-                "{adjuvant_recurrence_months} months), one with anti-PD-(L)1, the latest progressed, intolerant or "
+                "{adjuvant_recurrence_months}), one with anti-PD-(L)1, the latest progressed, intolerant or "
                 "non-responding; BRAF inhibitor if V600: {require_braf_inhibitor_if_v600}")
 def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     """1-4 counted prior lines, one with anti-PD-(L)1, the latest progressed; decided over every reading of blanks."""
@@ -106,7 +108,7 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
                         "discontinuation of therapy or while on therapy",
-           label="Adjuvant anti-PD-(L)1 recurrence <= {adjuvant_recurrence_months} months",
+           label="Adjuvant anti-PD-(L)1 recurrence <= {adjuvant_recurrence_months}",
            reads="therapies.setting therapies.agents therapies.start_date therapies.end_date therapies.stop_reason "
                  "therapies.recurrence_date",
            limits="adjuvant_recurrence_months")
@@ -139,10 +141,10 @@ def i3_adjuvant(f: Facts, p: CriteriaParams) -> Part:
               "no": _lines_or_none(f, adjuvant_pd1 & ~qualifying & ~unclear,
                                    lambda lines: recurrence_past_window(lines, months)),
               "unclear": _lines_or_none(f, unclear, lambda lines: window_open_reasons(lines, months), "; "),
-              "months": months, "also": also, "maybe": maybe_lines, "why": why}
+              "months": counted(months, "month"), "also": also, "maybe": maybe_lines, "why": why}
     return decide(f.n, [
         Rule(f.count(adjuvant_pd1) > 0, P, "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
-                                           "therapy or within {months} months): {yes}; not qualifying: {no}; "
+                                           "therapy or within {months}): {yes}; not qualifying: {no}; "
                                            "unclear: {unclear}{also}"),
         # Says what it may have first (audit 33: opening on "no line recorded as ..." read as not applicable).
         Rule(f.count(may_be) > 0, P, "may have an adjuvant/neoadjuvant anti-PD-(L)1 line ({why}): {maybe}; none "
@@ -235,7 +237,7 @@ def i5_age(f: Facts, p: CriteriaParams) -> Part:
 
 
 @criterion("I6", record="ECOG performance status of 0-1 and estimated life expectancy of ≥ 3 months",
-           label="ECOG 0-{max_ecog}, life expectancy >= {min_life_expectancy_months} months",
+           label="ECOG 0-{max_ecog}, life expectancy >= {min_life_expectancy_months}",
            reads="patients.ecog patients.life_expectancy_months", limits="max_ecog min_life_expectancy_months")
 def i6_performance(f: Facts, p: CriteriaParams) -> Part:
     """ECOG at most ``max_ecog`` and life expectancy of at least ``min_life_expectancy_months``."""
@@ -265,7 +267,7 @@ def i6_performance(f: Facts, p: CriteriaParams) -> Part:
                 "{min_hemoglobin_g_per_dl} g/dL; AST, ALT <= {max_ast_alt_x_uln} ({max_ast_alt_x_uln_liver_metastases} "
                 "liver mets) x ULN; bilirubin <= {max_bilirubin_mg_per_dl} ({max_bilirubin_mg_per_dl_gilbert} "
                 "Gilbert) mg/dL; CrCl >= {min_creatinine_clearance_ml_per_min} mL/min; from {lab_lookback_days} "
-                "days before consent")
+                "before consent")
 def i7_labs(f: Facts, p: CriteriaParams) -> Part:
     """All seven lab parts, each on the result that counts (the window of ``lab_window``); any failing part fails.
 
@@ -360,8 +362,8 @@ def _before_the_window(part: Part, ld: pd.Series, w: Window, lookback: int) -> P
     starts = pa.array(w.start.iloc[rows].to_numpy(dtype=object), type=TEXT)
     said = pc.binary_join_element_wise(
         pa.scalar("NMA-LD (", TEXT), dates, pa.scalar(") is dated before the lab window opens (", TEXT), starts,
-        pa.scalar(f", {lookback} days before consent): no result can count, and one of the two dates is wrong "
-                  "(consent_date, lymphodepletion_date)", TEXT), pa.scalar("", TEXT))
+        pa.scalar(f", {counted(lookback, 'day')} before consent): no result can count, and one of the two dates is "
+                  "wrong (consent_date, lymphodepletion_date)", TEXT), pa.scalar("", TEXT))
     needs = part.needs.where(~empty, "patients.consent_date; patients.lymphodepletion_date")
     return Part(part.codes, part.evidence.with_sentences(rows, said), needs)
 
@@ -406,8 +408,8 @@ def _note_consent_not_recorded(part: Part, results: Iterable[LabResult], w: Wind
     """
     # "up to NMA-LD": the program's order, which the sentence relies on (audit 29A: a consent after
     # NMA-LD, a data-quality finding, would leave these results outside the window).
-    said = (f"consent date not recorded (consent_date): results from {lookback} days before NMA-LD onwards count "
-            "at any consent date up to NMA-LD")
+    said = (f"consent date not recorded (consent_date): results from {counted(lookback, 'day')} before NMA-LD onwards "
+            "count at any consent date up to NMA-LD")
     reachable = np.logical_or.reduce([(result.possible.isna() & result.earlier).to_numpy() for result in results])
     reachable &= part.codes == CODE[U]  # where a test fails anyway, its earlier results change nothing
     # An earlier result on file, of a test without a later one: whether it counts is the consent
@@ -416,7 +418,7 @@ def _note_consent_not_recorded(part: Part, results: Iterable[LabResult], w: Wind
     # "no more than 28 days after them": how early is early enough (audit 38A: seven "no ... result" clauses
     # read as labs to redraw, where the consent date alone may bring the results on file in).
     note = note.where(~(w.open_start & reachable), said + "; earlier results on file count if consent was no more "
-                                                          f"than {lookback} days after them")
+                                                          f"than {counted(lookback, 'day')} after them")
     asks = Text.constant("patients.consent_date", len(w.placed)).where(w.open_start & reachable)
     return combine([Part(part.codes, note, asks), part])
 

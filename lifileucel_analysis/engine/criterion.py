@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
+from ..contract.messages import noun_for
 from .evidence import Part, format_scalar
 from .facts import Facts
 from .parameters import CriteriaParams
@@ -70,7 +71,15 @@ class Criterion:
 
     def _filled(self, template: str, params: CriteriaParams) -> str:
         values = params.as_dict()
-        return template.format(**{key: format_scalar(values[key]) for key in self.limits})
+        return template.format(**{key: _limit_text(key, values[key]) for key in self.limits})
+
+
+def _limit_text(key: str, value: Any) -> str:
+    """A limit as a label says it; a day or month limit with its unit in the right number ("1 day", "28 days")."""
+    for suffix, unit in (("_days", "day"), ("_months", "month")):
+        if key.endswith(suffix):
+            return f"{format_scalar(value)} {noun_for(float(value), unit)}"
+    return format_scalar(value)
 
 
 REGISTRY: dict[str, Criterion] = {}

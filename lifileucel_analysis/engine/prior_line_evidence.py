@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from .common_rules import (F, N, P, U, agent_requests, column, line_labels, line_names, line_numbers,
                            recurred_by_screening, recurrence_in_window_reasons, recurrence_past_window,
                            unclassified_lines, unclassified_reasons, window_open_reasons, without_end_date)
@@ -269,9 +270,10 @@ def _recurred_when(m: pd.DataFrame, months: int) -> pd.Series:
     text = np.select(
         [end.isna().to_numpy() & ~missing, missing, surely(recurrence <= end).to_numpy()],
         [("on therapy (" + without_end_date(rows) + ")").to_numpy(),
-         (f"within {months} months of its start " + day("start_date") + " (end date not recorded)").to_numpy(),
+         (f"within {counted(months, 'month')} of its start " + day("start_date") + " (end date not recorded)"
+          ).to_numpy(),
          ("on therapy (ended " + day("end_date") + ")").to_numpy()],
-        (f"within {months} months of its end " + day("end_date")).to_numpy())
+        (f"within {counted(months, 'month')} of its end " + day("end_date")).to_numpy())
     out = np.full(len(m), "", dtype=object)
     out[at] = text
     return pd.Series(out, index=m.index, dtype=object)

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..contract.messages import counted
 from .common_rules import F, N, P, U, line_labels, line_names
 from .evidence import CLASSIFY_AGENT, TEXT, Part, Text, combine, iso_dates, join_nonempty, join_per_patient, join_texts
 from .facts import Facts
@@ -68,8 +69,9 @@ def latest_candidates(f: Facts, p: CriteriaParams, latest: np.ndarray) -> pa.Arr
         lines["recurrence_date"].notna(), "")
     # An adjuvant line that may not count is the most recent only where it counts, that is where it
     # recurred in the window: its recurrence is then its progression (spec, I2 and I3).
-    only_if = pd.Series(f"counts only if it recurred on therapy or within {p.adjuvant_recurrence_months} months, "
-                        "which is then its progression", index=lines.index).where(
+    within = counted(p.adjuvant_recurrence_months, "month")
+    only_if = pd.Series(f"counts only if it recurred on therapy or within {within}, which is then its progression",
+                        index=lines.index).where(
         lines["adjuvant"].to_numpy() & lines["counted"].isna().to_numpy(), "")
     said = said_of_line(lines["stop_reason"], lines["best_response"])
     text = line_names(lines) + ": " + join_nonempty([setting, said, recurrence, only_if], ", ")
