@@ -91,7 +91,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         if far is not None:
             _say(f"note: {far}", sys.stderr)
     _say(f"screened {counted(run.n_in, 'patient')} in, {counted(sum(run.verdicts.values()), 'verdict')} out: "
-          + ", ".join(f"{v} {run.verdicts.get(v, 0)}" for v in ("eligible", "pending", "ineligible")))
+          + ", ".join(f"{v} {run.verdicts.get(v, 0):,}" for v in ("eligible", "pending", "ineligible")))
     if run.findings:
         _say(f"{counted(run.findings, 'data-quality finding')}: see findings.csv", file=sys.stderr)
     if run.cut is not None:
@@ -169,12 +169,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         from .synth.weekly import write_weekly_cuts
 
         written = write_weekly_cuts(args.patients, args.seed, args.weeks, Path(args.out), args.format)
-        _say(f"wrote {args.weeks} weekly cuts of {args.patients} synthetic patients (seed {args.seed}) to "
-              f"{args.out} ({len(written)} files; cuts.csv and planted_changes.csv say what changed when)")
+        _say(f"wrote {counted(args.weeks, 'weekly cut')} of {counted(args.patients, 'synthetic patient')} (seed "
+              f"{args.seed}) to {args.out} ({counted(len(written), 'file')}; cuts.csv and planted_changes.csv say "
+              "what changed when)")
         return EXIT_OK
     written = write_cohort_chunked(args.patients, args.seed, Path(args.out), args.format)
-    _say(f"wrote {args.patients} synthetic patients (seed {args.seed}) to {args.out} "
-         f"({len(written)} file{'' if len(written) == 1 else 's'})")
+    _say(f"wrote {counted(args.patients, 'synthetic patient')} (seed {args.seed}) to {args.out} "
+         f"({counted(len(written), 'file')})")
     return EXIT_OK
 
 

@@ -566,6 +566,12 @@ def test_the_page_header_says_who_needs_action_and_how_current(cohort) -> None:
     assert 'href="all-pending-worklist.xlsx"' in header and 'href="../program_overview/all.html"' in header
 
 
+def test_the_page_header_says_one_pending_patient_in_the_singular() -> None:
+    result, dataset = _screen(case_tables(patient_id="S1", patient={"ecog": None}))
+    header = EligibilityReport.from_result(result, dataset).page_header("eligibility_report")._repr_html_()
+    assert "1 patient screened:" in header and "1 pending</strong> patient needs data" in header, header
+
+
 def test_screen_writes_one_worklist_per_site_with_every_pending_patient_once(cohort, tmp_path) -> None:
     from lifileucel_analysis.cli import main
     from lifileucel_analysis.contract.writing import write_tables

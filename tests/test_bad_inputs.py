@@ -719,8 +719,8 @@ CASES: list[Case] = [
          check=same_day_ast_conflict_is_unknown),
     # --- many problems --------------------------------------------------------------------
     Case("ten-thousand-problems-of-five-kinds", csv_folder(many_bad_lab_rows(2000)), 2,
-         ("10,000 problems", "2000 x labs.value: not a number", "2000 x labs.collected_date: not an ISO date",
-          "2000 x labs.test: unknown code", "e.g. labs row 1, column value: value 'high'"), subprocess=True),
+         ("10,000 problems", "2,000 x labs.value: not a number", "2,000 x labs.collected_date: not an ISO date",
+          "2,000 x labs.test: unknown code", "e.g. labs row 1, column value: value 'high'"), subprocess=True),
     Case("ten-thousand-problems-of-many-kinds", csv_folder(every_cell_wrong(320)), 2,
          ("10,240 problems", "320 x patients.site_id: unknown site code", "e.g. patients row 1, column site_id",
           "other kinds;")),
@@ -892,8 +892,8 @@ def test_ten_thousand_problems_stay_readable(tmp_path: Path, capsys: pytest.Capt
     assert main(["screen", str(data), "--out", str(tmp_path / "out")]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("error: 10,000 problems in the screening dataset")
-    counts = [line for line in lines if re.match(r"  - \d+ x ", line)]
-    assert len(counts) == 5 and all(line.startswith("  - 2000 x labs.") for line in counts)
+    counts = [line for line in lines if re.match(r"  - [\d,]+ x ", line)]
+    assert len(counts) == 5 and all(line.startswith("  - 2,000 x labs.") for line in counts)
     assert sum(1 for line in lines if line.startswith("      e.g. ")) == 5 * 3
     assert len(lines) <= 25 and max(len(line) for line in lines) <= 300
 

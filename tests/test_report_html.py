@@ -128,8 +128,8 @@ def test_rendering_twice_gives_identical_html() -> None:
 
 def test_plain_text_repr_is_short_and_stable() -> None:
     table = HtmlTable(pd.DataFrame({"a": [1, 2]}), caption="Counts")
-    assert repr(table) == "Counts [2 rows x 1 columns]"
-    assert repr(Tables((table, table))) == "Counts [2 rows x 1 columns]\nCounts [2 rows x 1 columns]"
+    assert repr(table) == "Counts [2 rows x 1 column]"
+    assert repr(Tables((table, table))) == "Counts [2 rows x 1 column]\nCounts [2 rows x 1 column]"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -228,7 +228,7 @@ def test_run_parameters_are_a_table_with_every_criteria_limit(hostile_report: El
     row = parameters.set_index("parameter").loc["min_lesion_cm"]
     assert (row["value"], row["default"], row["changed"]) == ("2", "1.5", "yes")
     # A changed value with no source of its own never shows the default's as its support (audit 41A).
-    assert row["source"].startswith("no source given for this value (the default's: I4"), row["source"]
+    assert row["source"].startswith("for the default 1.5, not this value: I4"), row["source"]
     assert parameters.set_index("parameter").loc["max_ecog", "source"].startswith("I6")  # unchanged: the default's
     markup = hostile_report.run_parameters()._repr_html_()
     assert "live_vaccine_window_days" in markup and "<table" in markup
@@ -242,6 +242,21 @@ def test_a_criteria_files_own_source_is_the_parameters_source(tmp_path: Path) ->
     table = report_module.criteria_parameter_table(params, criteria).set_index("parameter")["source"]
     assert table["max_steroid_mg_per_day"] == "what-if asked by the sponsor"
     assert table["min_lesion_cm"] == "set in what-if.yaml"
+
+
+def test_a_default_source_copied_beside_a_new_value_is_not_its_support(tmp_path: Path) -> None:
+    # Review 41: a copy of the defaults file with one value edited keeps the default's source beside it.
+    from lifileucel_analysis.engine.parameters import parameter_sources
+    from lifileucel_analysis.report.criteria_impact_tables import limit_differences
+
+    default_source = parameter_sources()["max_ecog"]
+    criteria = tmp_path / "copy.yaml"
+    criteria.write_text(f"max_ecog:\n  value: 2\n  source: {json.dumps(default_source)}\n", encoding="utf-8")
+    params = load_params(criteria)
+    table = report_module.criteria_parameter_table(params, criteria).set_index("parameter")["source"]
+    assert table["max_ecog"] == f"for the default 1, not this value: {default_source}"
+    differ = limit_differences(load_params(), params, criteria).set_index("parameter")["source_B"]
+    assert differ["max_ecog"] == f"for the default 1, not this value: {default_source}"
 
 
 def test_provenance_fingerprints_the_dataset_files(tmp_path: Path) -> None:

@@ -41,6 +41,7 @@ import pandas as pd
 
 from .cell_parsing import ISO_DATE_SHAPE
 from .dataset import ScreeningDataset
+from .messages import counted
 from .parameter_files import ParamsError
 
 __all__ = ["CutDateError", "DataCut", "apply_cut", "combined_cut", "iso_day", "parse_cut_date", "refuse_a_blank_option"]
@@ -163,8 +164,9 @@ class DataCut:
         """
         if self.latest_consent is None or (self.cut_date - self.latest_consent).days <= days:
             return None
-        return (f"the data cut {self.cut_date.isoformat()} is {(self.cut_date - self.latest_consent).days} days after "
-                f"the latest consent date ({self.latest_consent.isoformat()}): is its year right? Days pending and "
+        after = counted((self.cut_date - self.latest_consent).days, "day")
+        return (f"the data cut {self.cut_date.isoformat()} is {after} after the latest consent date "
+                f"({self.latest_consent.isoformat()}): is its year right? Days pending and "
                 "NMA-LD status (date passed or scheduled) are counted to the cut date")
 
     def rows(self) -> list[tuple[str, str]]:

@@ -114,7 +114,7 @@ class ContractError(ShownAsMessage, Exception):
                 kept.append(problem)
         kinds = list(counts.items())
         for kind, count in kinds[:MAX_KINDS_SHOWN]:
-            lines.append(f"  - {count} x {kind}")
+            lines.append(f"  - {count:,} x {kind}")
             lines += [f"      e.g. {problem}" for problem in examples.get(kind, [])]
         if rest := kinds[MAX_KINDS_SHOWN:]:
             more = sum(c for _, c in rest)

@@ -27,12 +27,37 @@ def noun_for(n: float, noun: str, many: str | None = None) -> str:
 
     Messages say "1 problem" and "2 problems", not "problem(s)", which reads as a template
     left unfilled (audit 40A).
+
+    Parameters
+    ----------
+    n : float
+        The count (a limit such as 1.5 months is plural).
+    noun : str
+        The singular; may carry its verb ("patient needs").
+    many : str, optional
+        The plural where it is not ``noun`` + "s" ("patients need").
+
+    Returns
+    -------
+    str
     """
     return noun if n == 1 else (many if many is not None else noun + "s")
 
 
 def counted(n: int, noun: str, many: str | None = None) -> str:
-    """A count with its noun in the right number: "1 problem", "10,240 problems"."""
+    """A count with its noun in the right number: "1 problem", "10,240 problems".
+
+    Parameters
+    ----------
+    n : int
+        The count, written with thousands separators.
+    noun, many : str
+        As :func:`noun_for`.
+
+    Returns
+    -------
+    str
+    """
     return f"{n:,} {noun_for(n, noun, many)}"
 
 

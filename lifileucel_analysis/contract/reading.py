@@ -25,7 +25,7 @@ import pandas as pd
 
 from .arrow_csv import arrow_csv_cells, file_bytes, plain_utf8_text, text_head
 from .findings import DATASET, MAX_PROBLEMS_PER_KIND, Findings
-from .messages import MSG_NO_DATASET, MSG_NO_HEADER, noun_for, printable
+from .messages import MSG_NO_DATASET, MSG_NO_HEADER, counted, noun_for, printable
 from .schema import TABLES
 from .table_header import HEADER_SEARCH_ROWS, MAX_COLUMNS, header_problem, too_many_columns, with_header
 from .workbook import WORKBOOK_SUFFIXES, read_workbook
@@ -253,7 +253,7 @@ def _read_csv(path: Path, table: str, findings: Findings) -> pd.DataFrame | None
     named = max((i + 1 for i, name in enumerate(header) if name.strip() not in ("", "nan")), default=len(header))
     short = _short_rows(text, named)
     for row, saw in short[:MAX_PROBLEMS_PER_KIND]:
-        findings.add(table, f"{saw} fields where the header has {named}: every row needs the header's "
+        findings.add(table, f"{counted(saw, 'field')} where the header has {named}: every row needs the header's "
                             "columns (a blank cell still needs its comma)", row=row)
     if short:
         return None
@@ -331,7 +331,7 @@ def _parser_problem(path: Path, error: Exception) -> tuple[str, None, None, int 
         detail = str(error)[:200]
         return f"{path.name} is not a well-formed CSV file ({detail}): check quotes and separators", None, None, None
     expected, line, saw = (int(g) for g in found.groups())
-    message = (f"{saw} fields where the header has {expected}: a value with a comma needs double quotes, "
+    message = (f"{counted(saw, 'field')} where the header has {expected}: a value with a comma needs double quotes, "
                "and every row needs the header's columns")
     return message, None, None, line - 1
 

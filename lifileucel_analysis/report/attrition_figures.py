@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..contract.messages import counted
 from ..contract.schema import CRITERION_IDS
 from .attrition import TOP_COMBINATIONS, attrition_table, failure_sets
 from .figure_style import OKABE_ITO, VERDICT_COLORS, ReportFigure, figure_style, figure_title, new_figure, no_data
@@ -74,7 +75,7 @@ def upset_chart(result: ResultLike, top: int = TOP_COMBINATIONS,
     used = [c for c in CRITERION_IDS if any(c in s for s in sets["criteria"])]
     with figure_style():
         fig = new_figure((9, 2.6 + 0.22 * max(len(used), 1)))
-        figure_title(fig, f"{title} ({n_ineligible} ineligible patients; the {min(top, len(sets))} most "
+        figure_title(fig, f"{title} ({counted(n_ineligible, 'ineligible patient')}; the {min(top, len(sets))} most "
                           "frequent exact combinations)")
         if sets.empty:
             no_data(fig.add_subplot(label="combinations"), "no patient is ineligible")

@@ -192,29 +192,67 @@ CHECKED_ITEMS = ("criteria_version", "parameters_file", "params_sha256")
 earlier folder has none, and its switched-off criteria cannot be checked)."""
 
 
-def criteria_parameter_table(params: CriteriaParams, criteria: Path | None = None) -> pd.DataFrame:
-    """Every criteria parameter: ``parameter``, ``value``, ``default``, ``changed``, ``source``.
+def value_sources(params: CriteriaParams, criteria: str | Path | None = None) -> dict[str, str]:
+    """Where each limit of ``params`` comes from, never the default's source beside another value.
 
-    ``source`` is the criteria file's own for a limit it sets (:func:`limit_sources`),
-    else the package's note; a changed value whose source is not given never shows the default's
-    (audit 41A: a what-if 20 mg/day beside the record's "> 10 mg/day" read as its support).
+    Parameters
+    ----------
+    params : CriteriaParams
+        The limits shown.
+    criteria : str or Path, optional
+        The criteria file they were read from (its own sources: :func:`limit_sources`).
+
+    Returns
+    -------
+    dict
+        ``{parameter: source}``. A value other than the default whose source is the default's (none
+        given, or the default's copied) says so: "for the default 10, not this value: E6, record: ..."
+        (audit 41A: a what-if 20 mg/day beside the record's "> 10 mg/day" read as its support).
     """
     defaults, default_sources = load_params().as_dict(), parameter_sources()
     sources = limit_sources(criteria)
-    values = params.as_dict()
-    changed = [values[k] != defaults.get(k) for k in values]
+    return {k: (f"for the default {value_as_written(defaults.get(k))}, not this value: {sources.get(k, '')}"
+                if v != defaults.get(k) and sources.get(k, "") == default_sources.get(k, "") else sources.get(k, ""))
+            for k, v in params.as_dict().items()}
+
+
+def criteria_parameter_table(params: CriteriaParams, criteria: str | Path | None = None) -> pd.DataFrame:
+    """Every criteria parameter: ``parameter``, ``value``, ``default``, ``changed``, ``source``.
+
+    Parameters
+    ----------
+    params : CriteriaParams
+        The limits used.
+    criteria : str or Path, optional
+        The criteria file they were read from: ``source`` is its own where it gives one
+        (:func:`value_sources`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per parameter, in the criteria file's order.
+    """
+    defaults, sources, values = load_params().as_dict(), value_sources(params, criteria), params.as_dict()
     return pd.DataFrame({
-        "parameter": list(values), "value": [parameter_text(v) for v in values.values()],
-        "default": [parameter_text(defaults.get(k)) for k in values],
-        "changed": [format_scalar(True) if c else "" for c in changed],
-        "source": [f"no source given for this value (the default's: {sources.get(k, '')})"
-                   if c and sources.get(k, "") == default_sources.get(k, "") else sources.get(k, "")
-                   for k, c in zip(values, changed)],
+        "parameter": list(values), "value": [value_as_written(v) for v in values.values()],
+        "default": [value_as_written(defaults.get(k)) for k in values],
+        "changed": [format_scalar(True) if values[k] != defaults.get(k) else "" for k in values],
+        "source": [sources[k] for k in values],
     })
 
 
-def parameter_text(value: object) -> str:
-    """A limit as a criteria file writes it: ``true``/``false``, ``1.5``, ``10``."""
+def value_as_written(value: object) -> str:
+    """A limit as a criteria file writes it: ``true``/``false``, ``1.5``, ``10``.
+
+    Parameters
+    ----------
+    value : object
+        A parameter's value.
+
+    Returns
+    -------
+    str
+    """
     # As the value is written in a criteria file (true/false), not as a table's yes/no.
     if isinstance(value, bool):
         return "true" if value else "false"

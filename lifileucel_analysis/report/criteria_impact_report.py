@@ -32,7 +32,7 @@ from matplotlib.figure import Figure
 
 from ..contract.data_cut import DataCut
 from ..contract.dataset import ScreeningDataset
-from ..contract.messages import counted
+from ..contract.messages import counted, noun_for
 from ..contract.schema import ALL_SITES
 from ..engine.screening import VERDICTS, ScreeningResult
 from ..paths import CRITERIA_PARAMS_NAME
@@ -185,17 +185,17 @@ class CriteriaImpactReport:
         related = " &middot; ".join(f'<a href="{html.escape(h)}">{html.escape(t)}</a>' for h, t in RELATED_PAGES)
         counts_a = _verdict_phrase(self.current)
         parts = [f"<p>Current criteria (A): <strong>{html.escape(self.name_a)}</strong>."]
-        text = [f"All sites: {n} screened. Criteria A: {self.name_a}; under A {counts_a}."]
+        text = [f"All sites: {n:,} screened. Criteria A: {self.name_a}; under A {counts_a}."]
         if self.compared is None:
             parts[0] += "</p>"
-            parts.append(f"<p>{n:,} patients screened; under A {html.escape(counts_a)}.</p>")
+            parts.append(f"<p>{counted(n, 'patient')} screened; under A {html.escape(counts_a)}.</p>")
             parts.append(f"<p><em>{html.escape(NO_COMPARISON)}</em></p>")
             text.append(NO_COMPARISON)
         else:
             summary = self._comparison_sentence()
             counts_b = _verdict_phrase(self.compared.result)
             parts[0] += f" Compared with (B): <strong>{html.escape(self.name_b)}</strong>.</p>"
-            parts.append(f"<p>{n:,} patients screened; under A {html.escape(counts_a)}; under B "
+            parts.append(f"<p>{counted(n, 'patient')} screened; under A {html.escape(counts_a)}; under B "
                          f"{html.escape(counts_b)}.</p>")
             parts.append(f"<p>{html.escape(summary)} "
                          '(<a href="#Verdicts-under-A-and-B">details</a>).</p>')
@@ -219,11 +219,11 @@ class CriteriaImpactReport:
                                & (changes["change"] != UNCHANGED), "patients"].sum())
         unchanged = int(changes.loc[changes["change"] == UNCHANGED, "patients"].sum())
         n = len(self.current.verdicts)
-        detail = ": " + ", ".join(f"{k} {v}" for k, v in moves.items()) if moves else ""
+        detail = ": " + ", ".join(f"{k} {v:,}" for k, v in moves.items()) if moves else ""
         return (f"{counted(moved, 'patient changes', 'patients change')} verdict from A to B{detail}. "
                 f"{counted(same, 'patient keeps its', 'patients keep their')} verdict "
-                f"with a criterion outcome that differs; {unchanged} are unchanged. N in = N out: {n} screened, "
-                f"{moved + same + unchanged} counted once each.")
+                f"with a criterion outcome that differs; {unchanged:,} {noun_for(unchanged, 'is', 'are')} unchanged. "
+                f"N in = N out: {n:,} screened, {moved + same + unchanged:,} counted once each.")
 
     # ---------------------------------------------------------------- comparison sections
 

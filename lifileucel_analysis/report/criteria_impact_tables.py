@@ -25,7 +25,7 @@ from ..engine.catalog import criterion_labels
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import VERDICTS, ScreeningResult, screen
 from ..paths import CRITERIA_PARAMS
-from .criteria_catalog import limit_sources, parameter_text
+from .criteria_catalog import value_as_written, value_sources
 from .criteria_compare import DIFFERENCE_COLUMNS, differences, resolve_criteria
 from .criterion_impact import IMPACT_COLUMNS, criterion_impact
 from .provenance import display_path
@@ -195,8 +195,8 @@ def limit_differences(a: CriteriaParams, b: CriteriaParams, path_b: Path | None)
         limits in the criteria file's order, then ``criteria_off`` when it differs.
     """
     values_a, values_b = a.as_dict(), b.as_dict()
-    sources = limit_sources(path_b)
-    rows = [(k, parameter_text(values_a[k]), parameter_text(values_b[k]), sources.get(k, "")) for k in values_a
+    sources = value_sources(b, path_b)
+    rows = [(k, value_as_written(values_a[k]), value_as_written(values_b[k]), sources.get(k, "")) for k in values_a
             if values_a[k] != values_b[k]]
     if a.criteria_off != b.criteria_off:
         rows.append(("criteria_off", ";".join(a.criteria_off), ";".join(b.criteria_off), "switched off in B's file"))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # the protocol, for type checkers only
 
 def _verdict_counts(result: ResultLike) -> str:
     verdict = result.verdicts["verdict"].astype(str)
-    return ", ".join(f"{int((verdict == v).sum())} {v}" for v in VERDICTS)
+    return ", ".join(f"{int((verdict == v).sum()):,} {v}" for v in VERDICTS)
 
 
 def _top(frame: pd.DataFrame, count: str, n: int = 3) -> str:
@@ -63,7 +63,8 @@ def upset(result: ResultLike) -> str:
     sets = failure_sets(result)
     listed = "; ".join(f"{r.combination} {r.patients}" for r in sets.itertuples()) or "none"
     n = int((result.verdicts["verdict"].astype(str) == "ineligible").sum())
-    return f"Bars of the most frequent exact combinations of failed criteria among {n} ineligible patients: {listed}."
+    among = counted(n, "ineligible patient")
+    return f"Bars of the most frequent exact combinations of failed criteria among {among}: {listed}."
 
 
 def failure_reasons(result: ResultLike) -> str:
@@ -93,8 +94,8 @@ def criterion_impact(impact: pd.DataFrame, n_screened: int) -> str:
 def monthly(result: ResultLike) -> str:
     """Monthly stacked bars."""
     months = summaries.monthly_counts(result)
-    return (f"Stacked bars of patients screened per month of consent, by verdict, over {len(months)} months; "
-            f"{len(result.verdicts)} screened in all: {_verdict_counts(result)}.")
+    return (f"Stacked bars of patients screened per month of consent, by verdict, over "
+            f"{counted(len(months), 'month')}; {len(result.verdicts):,} screened in all: {_verdict_counts(result)}.")
 
 
 def site_comparison(program: object) -> str:

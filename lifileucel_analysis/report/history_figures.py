@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..contract.messages import counted
 from ..engine.screening import VERDICTS
 from .figure_style import VERDICT_COLORS, ReportFigure, figure_style, figure_title, new_figure
 
@@ -23,7 +24,7 @@ def verdicts_over_cuts_chart(table: pd.DataFrame, title: str = "Verdicts at each
     with figure_style():
         fig = new_figure((10, 4))
         ax = fig.add_subplot(label="cuts")
-        figure_title(fig, f"{title} ({len(table)} cut{'s' if len(table) != 1 else ''} in the run history)")
+        figure_title(fig, f"{title} ({counted(len(table), 'cut')} in the run history)")
         x = np.arange(len(table))
         for verdict in VERDICTS:
             values = table[verdict].to_numpy(dtype=int)
@@ -45,4 +46,4 @@ def verdicts_over_cuts_text(table: pd.DataFrame) -> str:
     """Alt text: every cut with its counts (the table beside the figure holds the same)."""
     points = "; ".join(f"{r.cut_date}: {r.eligible} eligible, {r.pending} pending, {r.ineligible} ineligible "
                        f"of {r.screened}" for r in table.itertuples())
-    return f"Lines of eligible, pending and ineligible patients at each of {len(table)} data cuts: {points}."
+    return f"Lines of eligible, pending and ineligible patients at {counted(len(table), 'data cut')}: {points}."

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..contract.messages import counted
 from ..engine.evidence import format_scalar
 
 PERCENT_SUFFIXES: tuple[str, ...] = ("share", "rate", "ci_low", "ci_high")
@@ -122,7 +123,7 @@ class HtmlTable:
         # text/plain of the notebook output: short and stable (the HTML carries the table).
         rows, columns = self.frame.shape
         title = self.caption or "table"
-        return f"{title} [{rows} rows x {columns} columns]"
+        return f"{title} [{counted(rows, 'row')} x {counted(columns, 'column')}]"
 
 
 @dataclass(frozen=True)

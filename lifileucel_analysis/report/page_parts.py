@@ -34,7 +34,7 @@ ABBREVIATIONS: dict[str, str] = {
     "ANC": "absolute neutrophil count",
     "AST / ALT": "aspartate / alanine aminotransferase",
     "HIV, HBV": "human immunodeficiency virus, hepatitis B virus",
-    "PCR": "polymerase chain reaction: the test of HBV DNA (detectable or undetectable)",
+    "PCR": "polymerase chain reaction: the test of the hepatitis B virus's genes in the blood (detectable or not)",
     "AJCC": "American Joint Committee on Cancer: its 8th edition's stage groups",
     "PD-(L)1": "programmed death (ligand) 1: the anti-PD-1 or anti-PD-L1 therapy the program requires",
     "BRAF V600": "a mutation of the BRAF gene, treated with BRAF (+/- MEK) inhibitors",

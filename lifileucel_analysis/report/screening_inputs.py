@@ -201,6 +201,16 @@ class PreparedInputs:
 def read_site_drugs(path: Path) -> pd.DataFrame:
     """Read a site's drug file (``--drugs``) and check it against the package dictionary.
 
+    Parameters
+    ----------
+    path : Path
+        The site's drug file (CSV: ``agent``, ``drug_class``[, ``source``]).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Its rows, checked.
+
     Raises
     ------
     ContractError
