@@ -425,6 +425,18 @@ def test_e2_asks_for_each_blank_toxicity_cell_by_its_column_and_term() -> None:
     assert missing == "toxicities.grade (colitis); toxicities.category (rash); toxicities.ongoing (rash)"
 
 
+def test_e2_one_unclear_row_is_not_named_twice() -> None:
+    # Audit 41A: the sentence named the one unclear row, then its field with the row again ("... ongoing
+    # blank; would be decided by toxicities.ongoing (colitis grade 2, category other, ongoing blank)").
+    # The field to collect keeps the row: two colitis rows, only the whole row says which one.
+    outcome, evidence, missing = outcome_of("E2", toxicities=[
+        toxicity_row("P001", grade=2, ongoing=None), toxicity_row("P001", grade=1, ongoing="no")])
+    assert outcome == "unknown"
+    assert evidence == ("toxicity not fully recorded: colitis grade 2, category other, ongoing blank; would be "
+                        "decided by toxicities.ongoing")
+    assert missing == "toxicities.ongoing (colitis grade 2, category other, ongoing blank)"
+
+
 ADJUVANT_AUGUST = {"setting": "adjuvant", "agents": "pembrolizumab", "start_date": "2024-02-01",
                    "end_date": "2024-08-31", "stop_reason": "completed", "best_response": None}
 
@@ -432,8 +444,8 @@ ADJUVANT_AUGUST = {"setting": "adjuvant", "agents": "pembrolizumab", "start_date
 def test_i2_says_which_adjuvant_line_did_not_count_and_why() -> None:
     # 2024-08-31 + 6 calendar months = 2025-02-28: a recurrence on 2025-03-01 is outside.
     # Audit, session 15: I2 said only "0 counted prior lines < 1", I3 alone said why.
-    why = ("not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 more than 6 months after its end "
-           "2024-08-31 (the window ended 2025-02-28)")
+    why = ("not counted: line 1 (pembrolizumab): adjuvant, recurrence 2025-03-01 past the 6-month window from its "
+           "end 2024-08-31 to 2025-02-28")
     late = line(1, **ADJUVANT_AUGUST, recurrence_date="2025-03-01")
     assert outcome_of("I2", therapies=[late]) == (
         "fail", f"0 counted prior lines < 1; {why}; no anti-PD-(L)1 in any counted line", "")
@@ -751,8 +763,8 @@ def test_i3_evidence_names_the_lines_that_qualified_did_not_and_are_unclear() ->
     assert (outcome, evidence) == ("pass", "adjuvant/neoadjuvant anti-PD-(L)1 lines qualifying (recurrence on "
                                            "therapy or within 6 months): line 3 (pembrolizumab) (recurrence "
                                            "2023-03-01 within 6 months of its end 2023-01-10); not qualifying: "
-                                           "line 1 (pembrolizumab) (recurrence 2024-06-01 more than 6 months after "
-                                           "its end 2023-01-10 (the window ended 2023-07-10)); unclear: line 2 "
+                                           "line 1 (pembrolizumab) (recurrence 2024-06-01 past the 6-month window "
+                                           "from its end 2023-01-10 to 2023-07-10); unclear: line 2 "
                                            "(pembrolizumab) (recurrence date not recorded: it qualifies if on or "
                                            "before 2023-07-10, 6 months after its end 2023-01-10)")
     # I2 passes with 2 or 3 counted lines: the evidence says both, not one count.
@@ -791,8 +803,8 @@ def test_an_unclear_anti_pd1_exposure_says_why_an_anti_pd1_line_on_file_does_not
     therapies = [{**ADJUVANT_PEMBRO, "line": 1, "recurrence_date": "2024-06-01"}, line(2, agents="nivolumabb")]
     assert outcome_of("I2", therapies=therapies)[:2] == (
         "unknown", "anti-PD-(L)1 exposure unclear: 'nivolumabb' not in the drug dictionary (line 2); not counted: "
-                   "line 1 (pembrolizumab): adjuvant, recurrence 2024-06-01 more than 6 months after its end "
-                   "2023-01-10 (the window ended 2023-07-10); would be decided by the class of agent 'nivolumabb' "
+                   "line 1 (pembrolizumab): adjuvant, recurrence 2024-06-01 past the 6-month window from its end "
+                   "2023-01-10 to 2023-07-10; would be decided by the class of agent 'nivolumabb' "
                    "(therapies line 2)")
 
 
@@ -824,7 +836,7 @@ def test_a_line_of_blank_setting_says_what_the_adjuvant_reading_makes_of_it() ->
                                                            "lymphodepletion_date": "2025-06-20"}, therapies=[past])
     assert (outcome, missing) == ("unknown", "therapies.setting (line 1)")
     assert ("line 1 (pembrolizumab): setting not recorded: as adjuvant it would not count (recurrence 2025-03-10 "
-            "more than 6 months after its end 2024-08-31 (the window ended 2025-02-28))") in evidence
+            "past the 6-month window from its end 2024-08-31 to 2025-02-28)") in evidence
     # The recurrence date blank: the day decides it only as adjuvant, and the sentence says so.
     blank = {**past, "recurrence_date": None}
     evidence = outcome_of("I2", patient={"consent_date": "2025-06-01", "lymphodepletion_date": "2025-06-20"},
@@ -1225,8 +1237,8 @@ def test_i3_names_a_line_that_may_be_adjuvant_anti_pd1() -> None:
     # End 2024-06-30 + 6 calendar months = 2024-12-30: within, after, on therapy (no end). Review 37B: a
     # qualifying line names the dates that make it qualify, so a monitor can check them.
     ("2024-12-30", "2024-06-30", "it qualifies: recurrence 2024-12-30 within 6 months of its end 2024-06-30"),
-    ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 more than 6 months after its end 2024-06-30 "
-                                 "(the window ended 2024-12-30)"),
+    ("2024-12-31", "2024-06-30", "it does not: recurrence 2024-12-31 past the 6-month window from its end "
+                                 "2024-06-30 to 2024-12-30"),
     ("2024-12-31", None, "it qualifies: recurrence 2024-12-31 on therapy (stopped for progression without an "
                          "end date)"),
     ("2024-06-30", "2024-06-30", "it qualifies: recurrence 2024-06-30 on or before its end 2024-06-30 (on therapy)"),
@@ -1253,8 +1265,8 @@ def test_several_lines_that_may_be_adjuvant_each_say_what_their_dates_would_make
              line(3, recurrence_date="2025-01-15")]
     both = ("line 1 (nivolumab) (if so, it qualifies: recurrence 2024-12-01 within 6 months of its end 2024-06-30); "
             "line 2 (nivolumab) (if so, unclear: end date not recorded although stopped (completed), recurrence "
-            "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 more than 6 months "
-            "after its end 2024-06-30 (the window ended 2024-12-30))")
+            "date not recorded); line 3 (nivolumab) (if so, it does not: recurrence 2025-01-15 past the 6-month "
+            "window from its end 2024-06-30 to 2024-12-30)")
     assert outcome_of("I3", therapies=lines)[:2] == (
         "pass", "may have an adjuvant/neoadjuvant anti-PD-(L)1 line (setting blank: therapies.setting): "
                 f"{both}; none is recorded as one, and I3 never blocks")
@@ -1366,6 +1378,38 @@ def test_a_line_that_may_be_the_most_recent_is_still_asked_for_its_best_response
     outcome, _, missing = outcome_of("I2", therapies=[line(1), top])
     assert outcome == "unknown"
     assert missing == "therapies.stop_reason (line 2); therapies.best_response (line 2)"
+
+
+@pytest.mark.parametrize("first", [
+    # Audit 42W (Y06, Z01-Z03): line 2, metastatic nivolumab, is surely counted and the most recent; only
+    # its progression is open. Whether line 1 counts moves the count between 1 and 2 (within 1-4 either
+    # way), and line 2 is the anti-PD-(L)1 line, so line 1's blanks decide nothing and are not asked.
+    {"setting": None, "agents": "dacarbazine"},
+    {"setting": None, "agents": "nivolumab"},
+    {"setting": "adjuvant", "agents": "nivolumab", "recurrence_date": None},
+    {"setting": "metastatic", "agents": "foomab"},
+])
+def test_an_earlier_line_that_cannot_change_i2_is_not_asked_for(first: dict[str, Any]) -> None:
+    lines = [line(1, start_date="2023-01-01", end_date="2023-03-01", **first),
+             line(2, start_date="2024-06-01", end_date="2024-12-01", best_response=None, stop_reason=None)]
+    outcome, evidence, missing = outcome_of("I2", therapies=lines)
+    assert (outcome, missing) == ("unknown", "therapies.stop_reason (line 2); therapies.best_response (line 2)")
+    assert evidence.endswith("; would be decided by therapies.stop_reason (line 2); therapies.best_response (line 2)")
+    # Either answer decides I2 with line 1 still blank: the two asked fields are enough.
+    for stop, best, decided in [("progression", None, "pass"), ("completed", "cr", "fail")]:
+        lines[1] = {**lines[1], "stop_reason": stop, "best_response": best}
+        assert outcome_of("I2", therapies=lines)[0] == decided
+
+
+def test_an_earlier_line_is_asked_for_where_the_count_may_leave_the_limits() -> None:
+    # The same line 1 below four surely counted lines: counted, it makes five (> 4), so its setting decides.
+    lines = [line(1, setting=None, agents="dacarbazine", start_date="2019-01-01", end_date="2019-03-01")]
+    lines += [line(n, start_date=f"202{n - 2}-01-01", end_date=f"202{n - 2}-06-01", best_response=None,
+                   stop_reason=None) if n == 5 else line(n, start_date=f"202{n - 2}-01-01", end_date=f"202{n - 2}-06-01")
+              for n in (2, 3, 4, 5)]
+    outcome, _, missing = outcome_of("I2", therapies=lines)
+    assert outcome == "unknown"
+    assert missing == "therapies.setting (line 1); therapies.stop_reason (line 5); therapies.best_response (line 5)"
 
 
 def test_a_fail_in_every_reading_says_how_each_reading_fails() -> None:
@@ -1685,7 +1729,7 @@ def test_a_line_ending_before_it_starts_says_so_where_it_does_not_count() -> Non
                     recurrence_date="2024-03-01", stop_reason="completed", best_response=None)
     outcome, evidence, _ = outcome_of("I2", therapies=[adjuvant])
     assert outcome == "fail"
-    assert ("not counted: line 1 (nivolumab): adjuvant, recurrence 2024-03-01 more than 6 months after its end "
-            "2023-01-01 (the window ended 2023-07-01) (its end is dated before its start 2024-01-01: one of the two "
-            "dates is wrong)") in evidence
+    assert ("not counted: line 1 (nivolumab): adjuvant, recurrence 2024-03-01 past the 6-month window from its "
+            "end 2023-01-01 to 2023-07-01 and its end is dated before its start 2024-01-01: one of the two dates is "
+            "wrong") in evidence
     # 2023-01-01 + 6 months = 2023-07-01, before the recurrence 2024-03-01: as recorded, outside its window.

@@ -188,9 +188,9 @@ def _by_case(cases: np.ndarray, table: dict[WindowCase, pd.Series | str], index:
 
 
 def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
-    """Per line, why its recurrence is outside the window, for evidence: "recurrence 2025-03-01 more than
-    6 months after its end 2024-08-31 (the window ended 2025-02-28)" (I2's lines not counted, I3's lines
-    that may be adjuvant).
+    """Per line, why its recurrence is outside the window, for evidence: "recurrence 2025-03-01 past the
+    6-month window from its end 2024-08-31 to 2025-02-28" (I2's lines not counted, I3's lines that may be
+    adjuvant).
 
     The window's last day is said because calendar months end on different days: 6 months after
     31 August is 28 February, and a reader counting days would not find it (audit 36A). It is the day
@@ -198,13 +198,15 @@ def recurrence_past_window(lines: pd.DataFrame, months: int) -> pd.Series:
     An end dated before the line's start says so: the dates are read as recorded (docs/criteria.md).
     """
     last_day = iso_dates(earliest_window_end(lines, months)).astype(str)
-    text = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" more than {counted(months, 'month')}"
-            " after its end " + iso_dates(lines["end_date"]).astype(str) + " (the window ended " + last_day + ")")
+    # No brackets: the text always sits inside a line's own, often inside another reason's (")))" read
+    # badly); no commas or semicolons: I3 lists lines with ", ", I2 with "; ".
+    text = ("recurrence " + iso_dates(lines["recurrence_date"]).astype(str) + f" past the {months}-month window"
+            " from its end " + iso_dates(lines["end_date"]).astype(str) + " to " + last_day)
     # An end dated before the start is read as recorded (a finding too), but a reader should see why a
-    # line that may be a typo away from qualifying does not (audit 39C). No commas: I3 lists with ", ".
+    # line that may be a typo away from qualifying does not (audit 39C).
     backwards = surely(lines["end_date"] < lines["start_date"]).to_numpy()
-    text[backwards] = text[backwards] + (" (its end is dated before its start " + iso_dates(
-        lines["start_date"][backwards]).astype(str) + ": one of the two dates is wrong)")
+    text[backwards] = text[backwards] + (" and its end is dated before its start " + iso_dates(
+        lines["start_date"][backwards]).astype(str) + ": one of the two dates is wrong")
     return text
 
 

@@ -8,12 +8,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..contract.messages import counted
-from .common_rules import F, N, P, U, agent_requests, column, line_names, unclassified_lines, yes_fails
+from .common_rules import F, N, P, U, agent_requests, column, unclassified_lines, yes_fails
 from .criterion import criterion
 from .evidence import (IF_BRAIN, IF_FEMALE, IF_POSITIVE, IF_RECEIVED, Part, Rule, blank_fields, combine,
-                       day_count, days_from, decide, enclosed_if_any, iso_dates, join_nonempty, join_per_patient,
-                       quoted_in_request, text_series)
-from .facts import Facts, consent_or_nmald
+                       day_count, decide, enclosed_if_any, join_per_patient, quoted_in_request, text_series)
+from .exclusion_sentences import (brain_metastases_state, cell_therapy_lines, pregnancy_cells_said,
+                                  toxicity_blank_cells)
+from .facts import Facts
 from .nullable import is_no, is_yes, possibly, surely
 from .parameters import CriteriaParams
 
@@ -33,7 +34,7 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
     asks = join_per_patient(pos[unclear], requests.reset_index(drop=True), f.n, "; ")
     needs = blank_fields({"patients.organ_allograft": allograft.isna()})
     n_unclear = f.count(unclear)
-    values = {"allograft": allograft, "act": _cell_therapy_lines(f, had_act), "unknown": unknown_agents,
+    values = {"allograft": allograft, "act": cell_therapy_lines(f, had_act), "unknown": unknown_agents,
               "asks": asks, "needs": needs}
     had_any = f.count(had_act) > 0
     return decide(f.n, [
@@ -50,30 +51,6 @@ def e1_allograft_or_cell_therapy(f: Facts, p: CriteriaParams) -> Part:
         Rule(True, U, "organ allograft not recorded (organ_allograft); prior cell transfer therapy unclear: {unknown}",
              "{needs}; {asks}"),
     ], values)
-
-
-def _cell_therapy_lines(f: Facts, rows: np.ndarray) -> pa.Array:
-    """Per patient, the cell therapy lines of ``rows``: "line 2 (lifileucel)", and for one that starts after
-    consent, "line 2 (lifileucel) (started 2025-07-01, after consent 2025-06-01: the program's own infusion
-    entered as a prior line? see findings)" (consent blank: "after NMA-LD 2025-06-20 (consent not recorded)",
-    since consent comes first).
-
-    The line still fails E1 as recorded (docs/criteria.md, audit 22A), but a monitor reading the outcome
-    alone should see why it may be the program's own infusion (audit 40B: only findings.csv said so).
-    """
-    lines = f.lines[rows]
-    pos = lines["pos"].to_numpy()
-    consent = pd.Series(f.patients["consent_date"].to_numpy()[pos], index=lines.index)
-    nmald = pd.Series(f.patients["lymphodepletion_date"].to_numpy()[pos], index=lines.index)
-    # With consent blank, a start after NMA-LD is after consent too: the bound its finding uses.
-    bound = pd.Series(consent_or_nmald(f.patients).to_numpy()[pos], index=lines.index)
-    text = line_names(lines).astype(object)
-    late = np.flatnonzero(surely(lines["start_date"] > bound).to_numpy())  # spelt for these few rows only
-    after = ("after consent " + iso_dates(consent.iloc[late])).where(
-        consent.iloc[late].notna(), "after NMA-LD " + iso_dates(nmald.iloc[late]) + " (consent not recorded)")
-    text.iloc[late] = (text.iloc[late] + " (started " + iso_dates(lines["start_date"].iloc[late]) + ", " + after
-                       + ": the program's own infusion entered as a prior line? see findings)")
-    return join_per_patient(pos, text.reset_index(drop=True), f.n)
 
 
 @criterion("E2", record="Ongoing grade 2-4 toxicity from prior immunotherapy (excluding endocrine, ocular toxicity "
@@ -105,16 +82,17 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
     repeated = pd.DataFrame({"pos": f.tox_pos, "term": tox["term"].to_numpy()}).duplicated(keep=False).to_numpy()
     whole_row = text_series(quoted_in_request(text.iloc[could_rows])).set_axis(open_rows.index)
     term = term.where(~repeated[could_rows], " (" + whole_row + ")")
-    named = join_nonempty([("toxicities." + name + term).where(open_rows[name].isna().to_numpy(), "")
-                           for name in ("grade", "category", "ongoing")], "; ")
-    asks = pd.Series("", index=range(len(tox)), dtype=object)
-    asks.iloc[could_rows] = named.to_numpy()
+    asks = toxicity_blank_cells(open_rows, could_rows, term, len(tox))
+    # The sentence has just named the row: with one such row, its fields need no label (audit 41A:
+    # "... ongoing blank; would be decided by toxicities.ongoing (colitis grade 2, ... ongoing blank)").
+    unlabelled = toxicity_blank_cells(open_rows, could_rows, pd.Series("", index=open_rows.index), len(tox))
 
-    def per_patient(rows: np.ndarray, texts: pd.Series = text) -> pd.Series:
+    def per_patient(rows: np.ndarray, texts: pd.Series = text) -> pa.Array:
         return join_per_patient(f.tox_pos[rows], texts[rows].reset_index(drop=True), f.n, "; ")
 
     count = np.bincount(f.tox_pos, minlength=f.n)
-    settled = np.bincount(f.tox_pos[could], minlength=f.n) == 0
+    unclear_rows = np.bincount(f.tox_pos[could], minlength=f.n)
+    settled = unclear_rows == 0
     # Grade 5 is outside 2-4, so it passes, but an ongoing fatal toxicity is a recording error the pass
     # must not hide from a monitor reading outcomes alone (audit 28D; findings.csv names the row).
     fatal = (is_yes(ongoing) & (grade == 5)).to_numpy(dtype=bool, na_value=False)
@@ -134,8 +112,9 @@ def e2_toxicity(f: Facts, p: CriteriaParams) -> Part:
         Rule(settled, P,
              "no ongoing grade 2-4 toxicity outside endocrine/ocular/vitiligo {among} {count} recorded{harmless}"),
         # The rows' own words name no column ("ongoing blank"): the fields follow, as I2 and E5 end (29B).
-        Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {asks}", "{asks}"),
+        Rule(True, U, "toxicity not fully recorded: {unclear}; would be decided by {said}", "{asks}"),
     ], {"matched": per_patient(matches), "unclear": per_patient(could), "asks": per_patient(could, asks),
+        "said": pc.if_else(unclear_rows == 1, per_patient(could, unlabelled), per_patient(could, asks)),
         "count": pd.Series(count), "among": pd.Series(np.where(count == 1, "in the", "among the")),
         "fatal": per_patient(fatal), "harmless": harmless_note})
 
@@ -262,63 +241,8 @@ def e5_brain_metastases(f: Facts, p: CriteriaParams) -> Part:
     ], {"stable": stable, "ld": ld, "days": day_count(days), "limit": limit, "limit_days": counted(limit, "day"),
         "needs": needs, "requests": requests, "if_yes": if_yes,
         "days_at_consent": day_count(days_at_consent), "consent": column(f, "consent_date"),
-        "state": _brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, ld,
+        "state": brain_metastases_state(brain, treated, symptomatic, stable, days, days_at_consent, ld,
                                          column(f, "consent_date"), limit)})
-
-
-def _brain_metastases_state(brain: pd.Series, treated: pd.Series, symptomatic: pd.Series, stable: pd.Series,
-                            days: pd.Series, days_at_consent: pd.Series, ld: pd.Series, consent: pd.Series,
-                            limit: int) -> pd.Series:
-    """What is recorded about brain metastases, in words, for an unknown E5 (rows without "no" only).
-
-    "brain metastases: treatment not recorded, asymptomatic, stable since 2025-02-15, 14
-    days before consent (NMA-LD not scheduled; >= 14 days needed before it)". ``days`` and
-    ``days_at_consent`` are E5's own; ``ld`` and ``consent`` date a blank stable-since date's latest
-    day long enough (:func:`_stable_since_needed`).
-    """
-    # Only these can be unknown: brain metastases not "no", and something blank.
-    blank = brain.isna() | treated.isna() | symptomatic.isna() | stable.isna() | days.isna()
-    rows = np.flatnonzero((~is_no(brain) & blank).to_numpy())
-    b, t, s, st = brain.iloc[rows], treated.iloc[rows], symptomatic.iloc[rows], stable.iloc[rows]
-    d = text_series(days_from(days.iloc[rows], "NMA-LD"))
-    dc = text_series(days_from(days_at_consent.iloc[rows], "consent"))
-    d.index = dc.index = brain.index[rows]
-    since = "stable since " + iso_dates(st).astype(str)
-    ld_known, consent_known = days.iloc[rows].notna(), days_at_consent.iloc[rows].notna()
-    # The first NMA-LD start that would be far enough after it, for a coordinator planning it (audit 22C).
-    enough = iso_dates(st + pd.Timedelta(days=limit)).astype(str)
-    stability = (since + ", " + d + f" (>= {limit} needed)").where(ld_known, (
-        since + ", " + dc + f" (NMA-LD not scheduled; >= {counted(limit, 'day')} needed before it: an NMA-LD "
-        "start on or after " + enough + ")"
-    ).where(consent_known, since + " (NMA-LD not scheduled, consent date not recorded)"))
-    pieces = [
-        pd.Series("brain metastases not recorded", index=b.index).where(b.isna(), "brain metastases"),
-        pd.Series("treated", index=b.index).where(is_yes(t), pd.Series("treatment not recorded", index=b.index)
-                                                   .where(t.isna(), "")),
-        pd.Series("asymptomatic", index=b.index).where(is_no(s), pd.Series("symptoms not recorded", index=b.index)
-                                                       .where(s.isna(), "")),
-        stability.where(st.notna(), _stable_since_needed(ld.iloc[rows], consent.iloc[rows], limit)).astype(str),
-    ]
-    state = pd.Series("", index=brain.index, dtype=object)
-    state.iloc[rows] = (pieces[0] + ": " + join_nonempty(pieces[1:], ", ")).to_numpy()
-    return state
-
-
-def _stable_since_needed(ld: pd.Series, consent: pd.Series, limit: int) -> pd.Series:
-    """A blank stable-since date in words, with the latest date long enough: before a dated NMA-LD,
-    "stable-since date not recorded (it must be 2024-04-01 or earlier: >= 14 days before NMA-LD
-    2024-04-15)"; NMA-LD not scheduled, "(2024-02-16 or earlier, >= 14 days before consent 2024-03-01,
-    is long enough at any NMA-LD date)" (NMA-LD comes after consent). What the coordinator looks for in
-    the imaging reports (audit 37A, review 37B)."""
-    def latest_before(day: pd.Series) -> pd.Series:
-        return iso_dates(day - pd.Timedelta(days=limit)).astype(str)
-
-    dated = ("stable-since date not recorded (it must be " + latest_before(ld) + " or earlier: >= "
-             + counted(limit, "day") + " before NMA-LD " + iso_dates(ld).astype(str) + ")")
-    unscheduled = ("stable-since date not recorded (" + latest_before(consent) + " or earlier, >= "
-                   + counted(limit, "day") + " before consent " + iso_dates(consent).astype(str)
-                   + ", is long enough at any NMA-LD date)")
-    return dated.where(ld.notna(), unscheduled.where(consent.notna(), "stable-since date not recorded"))
 
 
 @criterion("E6", record="Chronic systemic steroid therapy of > 10 mg/day",
@@ -479,22 +403,4 @@ def e11_pregnancy(f: Facts, p: CriteriaParams) -> Part:
                                                   "if female, not applicable if male", "patients.sex"),
         # What is recorded and what is not, cell by cell (audit 22A: "not recorded: patients.pregnant").
         Rule(True, U, "{sex}; pregnant: {pregnant}; breastfeeding: {feeding}", "{needs}"),
-    ], {"needs": needs, "stated": stated, **_cells_said(sex, pregnant, feeding)})
-
-
-def _cells_said(sex: pd.Series, pregnant: pd.Series, feeding: pd.Series) -> dict[str, pd.Series]:
-    """E11's cells in words for its last rule ("female; pregnant: no; breastfeeding: not recorded
-    (breastfeeding)"), spelt out only where a cell is blank (the rule's patients, a few)."""
-    # Males (whose pregnancy cells are mostly blank) are not_applicable before the last rule.
-    rows = np.flatnonzero((possibly(sex != "male") & (sex.isna() | pregnant.isna() | feeding.isna())).to_numpy())
-
-    def said(values: pd.Series, blank: str) -> pd.Series:
-        out = np.full(len(values), "", dtype=object)
-        picked = values.iloc[rows]
-        shown = picked.map({True: "yes", False: "no"}) if picked.dtype == "boolean" else picked.astype(object)
-        out[rows] = shown.astype(object).where(picked.notna(), blank).to_numpy(dtype=object)
-        return pd.Series(out, index=values.index, dtype=object)
-
-    return {"sex": said(sex.where(sex == "female"), "sex not recorded (sex)"),
-            "pregnant": said(pregnant, "not recorded (pregnant)"),
-            "feeding": said(feeding, "not recorded (breastfeeding)")}
+    ], {"needs": needs, "stated": stated, **pregnancy_cells_said(sex, pregnant, feeding)})

@@ -20,7 +20,7 @@ from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open,
                                   why_not_counted)
 from .prior_line_readings import naming_what_decides, reading_evidence
-from .prior_lines import i2_readings, line_flags, line_order, may_be_latest, shared_numbers
+from .prior_lines import i2_readings, line_flags, line_order, lines_that_may_decide, may_be_latest, shared_numbers
 from .facts import Facts, LabResult, age_on, birth_out_of_order
 from .lab_part_rules import Window, lab_max_part, lab_min_part, lab_window
 from .nullable import is_no, is_yes, yes_or_blank
@@ -100,10 +100,30 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     # A line's stop reason and best response matter only where it may be the most recent counted line
     # (audit 21b: a first line below four surely counted ones was asked for its best response).
     latest = may_be_latest(maybe, surely, ordered)
-    lines_needed = Text(line_requests(f, uncertain, latest, unnumbered | tied, shared.shared), np.arange(f.n))
-    needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
+    asked = uncertain & lines_that_may_decide(f, p, surely, maybe, latest, unnumbered | tied)
+    needs = _i2_needs(f, codes, braf, uncertain, asked, latest, unnumbered | tied, shared.shared)
     evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes, latest)
     return Part(codes, naming_what_decides(evidence, needs), needs)
+
+
+def _i2_needs(f: Facts, codes: np.ndarray, braf: Part, uncertain: np.ndarray, asked: np.ndarray,
+              latest: np.ndarray, order_open: np.ndarray, shared: np.ndarray) -> Text:
+    """Per patient with I2 unknown, the fields that would decide it: the blanks of the ``asked`` lines
+    (:func:`.prior_lines.lines_that_may_decide`) and of the BRAF part.
+
+    Where those are none although I2 is open, every ``uncertain`` line's blanks are asked: a request
+    too many costs a coordinator a look, an unknown without one leaves nothing to do.
+    """
+    def needs_of(lines: np.ndarray) -> Text:
+        lines_needed = Text(line_requests(f, lines, latest, order_open, shared), np.arange(f.n))
+        return join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
+
+    needs = needs_of(asked)
+    empty = (codes == CODE[U]) & ~needs.nonempty()
+    if not empty.any():
+        return needs
+    rows = np.flatnonzero(empty)
+    return needs.with_sentences(rows, needs_of(uncertain & empty[f.lines["pos"].to_numpy()]).take(rows))
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "
@@ -162,8 +182,8 @@ evidence): unclassified agents only, a blank setting only, or both."""
 def _if_it_is_one(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Array:
     """Per patient, the lines that may be adjuvant anti-PD-(L)1 lines, each with whether it would
     qualify if it is one: "line 1 (nivolumab) (if so, it qualifies: recurrence on therapy or within
-    6 months of its end)", "... (if so, it does not: recurrence 2025-06-01 more than 6 months after
-    its end 2024-06-30 (the window ended 2024-12-30))", "... (if so, unclear: recurrence date not
+    6 months of its end)", "... (if so, it does not: recurrence 2025-06-01 past the 6-month window
+    from its end 2024-06-30 to 2024-12-30)", "... (if so, unclear: recurrence date not
     recorded: it qualifies if on or before ...)" (audit 28A: the evidence named such a line without
     saying what its dates would make of it)."""
     lines = f.lines[rows]

@@ -17,7 +17,7 @@ from ..contract.schema import UNIT_FACTORS
 from ..contract.validation import READ_ONCE
 from .common_rules import line_numbers
 from .evidence import STR, iso_dates
-from .facts import Facts, birth_out_of_order, consent_or_nmald, end_missing, recurrence_before_start
+from .facts import Facts, birth_out_of_order, consent_or_nmald, end_missing, on_lines, recurrence_before_start
 from .lab_results import shown_unit
 from .prior_lines import LineOrder, line_order
 from .nullable import is_no, is_yes, surely
@@ -150,18 +150,14 @@ def _after_consent(lines: pd.DataFrame, line_no: pd.Series, patients: pd.DataFra
     recorded (a lifileucel line after consent still fails E1: it may be the program's own infusion
     entered by mistake, audit 22A). With the consent date blank, a date after NMA-LD is after consent
     too (consent comes first, as the criteria read it; audit 39A: such a recurrence went unflagged)."""
-    pos = lines["pos"].to_numpy()
-    consent = patients["consent_date"]
-    known = pd.Series(consent.notna().to_numpy()[pos], index=lines.index)
-    at_consent = pd.Series(consent.to_numpy()[pos], index=lines.index)
-    at_nmald = pd.Series(patients["lymphodepletion_date"].to_numpy()[pos], index=lines.index)
-    bound = pd.Series(consent_or_nmald(patients).to_numpy()[pos], index=lines.index)
+    at_consent = on_lines(patients["consent_date"], lines)
+    at_nmald = on_lines(patients["lymphodepletion_date"], lines)
+    bound = on_lines(consent_or_nmald(patients), lines)
 
     def after(hit: np.ndarray) -> pd.Series:  # spelt for the few rows found only
-        said = known.iloc[hit]
         return ("after consent_date " + iso_dates(at_consent.iloc[hit])).where(
-            said, "after lymphodepletion_date " + iso_dates(at_nmald.iloc[hit]) + ", and so after consent "
-            "(consent_date not recorded; it comes first)")
+            at_consent.iloc[hit].notna(), "after lymphodepletion_date " + iso_dates(at_nmald.iloc[hit])
+            + ", and so after consent (consent_date not recorded; it comes first)")
 
     out = []
     # X07 (audit 33): a recurrence is not a therapy; it had to come before a screening for advanced disease.
@@ -218,7 +214,7 @@ def therapy_findings(f: Facts) -> list[pd.DataFrame]:
     out.extend(_therapy_date_order(lines, line_no))
     out.extend(_after_consent(lines, line_no, f.patients))
     birth = f.patients["birth_date"].where(~birth_out_of_order(f.patients))  # as for the patients' dates
-    born = pd.Series(birth.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+    born = on_lines(birth, lines)
     early = np.flatnonzero(surely(lines["start_date"] < born).to_numpy())
     out.append(_frame(lines["patient_id"].iloc[early], "therapies", early, "start_date",
                       iso_dates(lines["start_date"].iloc[early]),

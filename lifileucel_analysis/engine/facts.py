@@ -255,6 +255,12 @@ def consent_or_nmald(patients: pd.DataFrame) -> pd.Series:
     return consent.where(consent.notna(), patients["lymphodepletion_date"])
 
 
+def on_lines(values: pd.Series, lines: pd.DataFrame) -> pd.Series:
+    """Each patient's value (``values``, one per patient in screening order) on every one of that
+    patient's therapy lines, indexed as ``lines`` (by its ``pos`` column): a line's consent date."""
+    return pd.Series(values.to_numpy()[lines["pos"].to_numpy()], index=lines.index)
+
+
 def birth_out_of_order(patients: pd.DataFrame) -> pd.Series:
     """A birth date after consent, or (consent blank) after NMA-LD: one of the dates is wrong.
 

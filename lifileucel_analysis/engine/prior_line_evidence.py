@@ -131,7 +131,7 @@ def _why_count_unclear(f: Facts, p: CriteriaParams, rows: np.ndarray) -> pa.Arra
 
     "line 2 (pembrolizumab): recurrence date not recorded: it qualifies if on or before 2023-07-31, 6
     months after its end 2023-01-31"; "line 1 (pembrolizumab): setting not recorded: as adjuvant it
-    would not count (recurrence ... more than 6 months after its end ... (the window ended ...))"; a
+    would not count (recurrence ... past the 6-month window from its end ... to ...)"; a
     line can have several reasons.
     """
     lines = f.lines[rows]

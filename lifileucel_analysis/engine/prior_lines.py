@@ -139,6 +139,28 @@ def may_be_latest(maybe: np.ndarray, must: np.ndarray, ordered: tuple[np.ndarray
     return latest
 
 
+def lines_that_may_decide(f: Facts, p: CriteriaParams, must: np.ndarray, maybe: np.ndarray, latest: np.ndarray,
+                          order_open: np.ndarray) -> np.ndarray:
+    """Per line (``f.lines`` order): its blank fields may change I2, so an unknown I2 asks for them.
+
+    A line may decide I2 where it may be the most recent counted line (``latest``), where which line came
+    later is open (``order_open``), where whether it counts is open while the count may leave the
+    limits, or where whether it counts or has an anti-PD-(L)1 agent is open while no line surely
+    counted has one. Any other line's blanks change nothing in any reading: an earlier dacarbazine
+    line of blank setting below a metastatic nivolumab line whose progression is open (audit 42W: the
+    worklist asked for its setting; the count was 1 to 2, within 1-4 either way). ``must`` /
+    ``maybe``: per line, whether every / some reading counts it.
+    """
+    pos = f.lines["pos"].to_numpy()
+    count_open = f.lines["counted"].isna().to_numpy()
+    pd1 = f.lines["pd1"]
+    # Also "no counted line at all" fails with a lower limit of 0 (i2_readings' too_few route).
+    limits_open = ((f.count(must) < max(p.min_prior_lines, 1)) | (f.count(maybe) > p.max_prior_lines))[pos]
+    pd1_settled = (f.count(must & is_yes(pd1).to_numpy(dtype=bool)) > 0)[pos]
+    pd1_open = ~pd1_settled & maybe & yes_or_blank(pd1).to_numpy(dtype=bool) & (count_open | pd1.isna().to_numpy())
+    return latest | order_open | (limits_open & count_open) | pd1_open
+
+
 @dataclass(frozen=True)
 class SharedNumbers:
     """Per therapy line (``f.lines`` order): lines of one patient that share a line number."""
