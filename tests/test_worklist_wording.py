@@ -218,6 +218,21 @@ def test_lab_evidence_shows_the_value_as_entered_and_agrees_with_the_outcome() -
                                            "(liver_metastases = yes)")
 
 
+def test_liver_metastases_asked_by_ast_and_alt_is_asked_once() -> None:
+    # Audit 42W (Y01): AST and ALT both 3.75 x ULN (150 U/L, ULN 40), liver metastases blank: each part
+    # is open between its 3 and 5 x ULN limits and asked for the same field, which was named twice.
+    labs = [lab for lab in ELIGIBLE_LABS if lab["test"] not in ("ast", "alt")]
+    labs += [{"test": test, "value": 150, "unit": "U/L", "uln": 40, "collected_date": "2025-02-20"}
+             for test in ("ast", "alt")]
+    outcome, evidence, missing = outcome_of("I7", patient={"liver_metastases": None}, labs=labs)
+    assert (outcome, missing) == ("unknown", "patients.liver_metastases")
+    assert evidence.count("liver_metastases") == 2  # each part still says why it is open
+    # One open part alone: the same field, once, as before.
+    labs[-1] = {**labs[-1], "value": 50}
+    assert outcome_of("I7", patient={"liver_metastases": None}, labs=labs)[::2] == (
+        "unknown", "patients.liver_metastases")
+
+
 @pytest.mark.parametrize(("patient", "lab", "evidence"), [
     # AST 250 with ULN 40 is 6.25 x ULN: above 3 and 5 x ULN. The fail names the limit that applies
     # and the condition that sets it (audit 29A: "> 5 x ULN" did not say liver_metastases = yes).

@@ -15,7 +15,7 @@ from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_nam
                            recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
-                       join_per_patient, join_texts, text_series)
+                       join_per_patient, join_texts, named_once, text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open,
                                   why_not_counted)
@@ -356,6 +356,7 @@ def _i7_parts(f: Facts, p: CriteriaParams) -> tuple[Part, np.ndarray, Window]:
                                              p.min_creatinine_clearance_ml_per_min, "creatinine_clearance", w),
     }
     part = combine(list(parts.values()), open_names=[name[test] for test in parts])
+    part = Part(part.codes, part.evidence, named_once(part.needs, "patients.liver_metastases"))
     late = _shown_after_consent(part.codes, parts, labs, column(f, "consent_date"))
     # Without a consent date or NMA-LD no result can be placed: one request, not one per test.
     unplaced = ~w.placed & (part.codes == CODE[U])

@@ -317,6 +317,22 @@ def _join(texts: Sequence[Text], keep: Sequence[np.ndarray], sep: str) -> Text:
     return Text.from_groups(groups, len(bits))
 
 
+def named_once(needs: Text, field: str) -> Text:
+    """``needs`` with ``field`` named once where two parts of a criterion both ask for it.
+
+    I7's AST and ALT parts each ask for ``patients.liver_metastases`` when its answer decides their
+    limit (audit 42W: "patients.liver_metastases; patients.liver_metastases", and "I7; I7" in the
+    fields file). Only the few patients whose fields name it twice are re-joined.
+    """
+    twice = pc.count_substring(needs.pool.cast(TEXT), field).to_numpy() > 1
+    rows = np.flatnonzero(twice[needs.index])
+    if not len(rows):
+        return needs
+    fields = pd.Series(needs.take(rows).to_numpy(zero_copy_only=False)).str.split("; ").explode()
+    kept = fields[~fields.reset_index().duplicated().to_numpy()]
+    return needs.with_sentences(rows, pa.array(kept.groupby(level=0).agg("; ".join).to_numpy(), TEXT))
+
+
 def join_texts(texts: Sequence[Text], sep: str = "; ") -> Text:
     """Join aligned texts with ``sep``, skipping empty ones (:func:`_join` keeping every text)."""
     return _join(texts, [np.ones(len(texts[0]), dtype=bool)] * len(texts), sep)
