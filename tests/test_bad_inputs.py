@@ -767,7 +767,10 @@ CASES: list[Case] = [
     Case("parquet-nested-and-binary-columns",
          parquet_folder(lambda t: [set_arrow_column("patients", "sex", pa.array([[1], [2], None]))(t),
                                    set_arrow_column("patients", "ajcc_stage", pa.array([b"IV", b"\xff", None]))(t)]),
-         2, ("patients row 1, column sex", "unknown code", "patients row 2, column ajcc_stage")),
+         # Refused as columns, whatever their cells (audit 42C: a list of agents, a text column, was read as
+         # the text "['nivolumab' 'relatlimab']" and passed).
+         2, ("patients, column sex: Parquet type list<element: int64> holds no single value per cell",
+             "patients, column ajcc_stage: Parquet type binary holds no single value per cell")),
 ]
 
 

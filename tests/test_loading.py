@@ -719,6 +719,49 @@ def test_parquet_timestamps_dictionary_text_and_float_integers_load(tmp_path: Pa
     assert_dataset_equals(load_dataset(folder), typed)
 
 
+def test_parquet_decimal_lab_values_stay_exact_at_a_limit(tmp_path: Path) -> None:
+    # Audit 42C: ALT 102.6 U/L with ULN 34.2 is exactly 3 x ULN (spec: exact in decimal terms), a pass
+    # from CSV; as Parquet decimal128 columns Arrow's cast to a double read 102.60000000000001, a fail.
+    from decimal import Decimal
+
+    from helpers import ELIGIBLE_LABS, case_tables
+    from lifileucel_analysis.engine.screening import screen
+
+    labs = [lab for lab in ELIGIBLE_LABS if lab["test"] != "alt"]
+    labs.append({"test": "alt", "value": 102.6, "unit": "U/L", "uln": 34.2, "collected_date": "2025-02-20"})
+    folder = tmp_path / "p"
+    write_tables(case_tables(labs=labs, replace_labs=True), folder, "parquet")
+    table = pq.read_table(folder / "labs.parquet")
+    for name in ("value", "uln"):
+        exact = [None if v is None else Decimal(repr(v)).quantize(Decimal("0.001")) for v in table[name].to_pylist()]
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(exact, pa.decimal128(12, 3)))
+    pq.write_table(table, folder / "labs.parquet")
+    assert pq.read_schema(folder / "labs.parquet").field("value").type == pa.decimal128(12, 3)
+    outcomes = screen(load_dataset(folder)).outcomes.set_index("criterion_id")
+    assert outcomes.loc["I7", "outcome"] == "pass"
+    assert "ALT 102.6 U/L (ULN 34.2) on 2025-02-20 <= 3 x ULN = 102.6 U/L" in outcomes.loc["I7", "evidence"]
+
+
+def test_parquet_list_struct_and_bytes_columns_are_refused(tmp_path: Path) -> None:
+    # Audit 42C: a list<string> of agents was read as the text "['nivolumab' 'relatlimab']" and a binary
+    # term as "b'colitis'"; neither is one value of the contract per cell.
+    folder = tmp_path / "p"
+    write_tables(typed_base(), folder, "parquet")
+    patients = pq.read_table(folder / "patients.parquet")
+    n = patients.num_rows
+    patients = patients.set_column(patients.schema.get_field_index("site_id"), "site_id",
+                                   pa.array([b"mskcc"] * n, pa.binary()))
+    patients = patients.set_column(patients.schema.get_field_index("sex"), "sex",
+                                   pa.array([["female"]] * n, pa.list_(pa.string())))
+    pq.write_table(patients, folder / "patients.parquet")
+    problems = [str(p) for p in load_error(folder).problems]
+    assert problems == [
+        "patients, column site_id: Parquet type binary holds no single value per cell: expected text, a number, "
+        "a date or a boolean (several agents are one text: 'a+b')",
+        "patients, column sex: Parquet type list<element: string> holds no single value per cell: expected text, a "
+        "number, a date or a boolean (several agents are one text: 'a+b')"]
+
+
 def test_parquet_timestamp_with_a_time_of_day_is_refused(tmp_path: Path) -> None:
     folder = tmp_path / "p"
     write_tables(typed_base(), folder, "parquet")

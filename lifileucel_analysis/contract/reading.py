@@ -400,6 +400,13 @@ def _read_parquet(path: Path, table: str, findings: Findings) -> pd.DataFrame | 
     except Exception as error:  # pyarrow raises ArrowInvalid, OSError, ... for a foreign file
         findings.add(table, f"{path.name} is not a readable Parquet file ({str(error)[:200]})")
         return None
+    nested = [f for f in arrow.schema if not _one_value_per_cell(f.type)]
+    for f in nested:
+        # Audit 42C: a list of agents became the text "['nivolumab' 'relatlimab']", bytes "b'colitis'".
+        findings.add(table, f"Parquet type {f.type} holds no single value per cell: expected text, a number, "
+                            "a date or a boolean (several agents are one text: 'a+b')", column=f.name)
+    if nested:
+        return None
     try:
         columns = {i: _arrow_column_to_pandas(arrow.column(i)) for i in range(arrow.num_columns)}
     except Exception as error:  # noqa: BLE001 - a type pandas cannot hold is a problem of the file
@@ -407,6 +414,18 @@ def _read_parquet(path: Path, table: str, findings: Findings) -> pd.DataFrame | 
         return None
     cells = pd.DataFrame(columns, index=pd.RangeIndex(arrow.num_rows), copy=False)
     return with_header(cells, list(arrow.column_names), table, findings)
+
+
+def _one_value_per_cell(kind: object) -> bool:
+    """Whether a Parquet column's Arrow type holds one text, number, date or boolean per cell (a
+    dictionary of such values too): not a list, struct, map or bytes."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type  # type: ignore[attr-defined]
+    return any(test(kind) for test in (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer,
+                                       pa.types.is_floating, pa.types.is_decimal, pa.types.is_boolean,
+                                       pa.types.is_date, pa.types.is_timestamp, pa.types.is_null))
 
 
 def _coded_text_columns(table: str, schema: object) -> list[str]:
@@ -460,7 +479,9 @@ def _arrow_column_to_pandas(column: object) -> pd.Series:
             return column.to_pandas()  # type: ignore[attr-defined]  # a Categorical of text
         column, kind = pc.cast(column, kind.value_type), kind.value_type
     if pa.types.is_decimal(kind):
-        column = pc.cast(column, pa.float64())
+        # Read as its text, like a CSV cell, so a value at a limit stays on its typed side (audit 42C:
+        # Arrow's cast to a double turned decimal128 102.600 into 102.60000000000001, failing ALT at 3 x 34.2).
+        return column.cast(pa.string()).to_pandas()  # type: ignore[attr-defined]
     if pa.types.is_date64(kind):
         column = pc.cast(column, pa.date32())
         kind = pa.date32()
