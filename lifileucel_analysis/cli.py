@@ -31,6 +31,7 @@ if sys.platform == "linux":
 from .contract.dataset import ContractError  # noqa: E402  (after the allocator's choice)
 from .contract.data_cut import refuse_a_blank_option
 from .contract.messages import counted, noun_for
+from .contract.option_values import refuse_bad_options
 from .contract.output_lock import OutputLockedError, output_lock
 from .contract.output_files import PARQUET_ABOVE_ROWS
 from .engine.parameters import ParamsError
@@ -153,9 +154,6 @@ def cmd_partition(args: argparse.Namespace) -> int:
     """Write a dataset as Parquet buckets by a stable hash of patient_id."""
     from .contract.buckets import partition_dataset
 
-    if args.buckets < 1:
-        _say(f"error: --buckets must be at least 1, not {args.buckets}", file=sys.stderr)
-        return EXIT_INVALID
     layout = partition_dataset(Path(args.dataset), Path(args.out), args.buckets)
     _say(f"wrote {layout.buckets} buckets of {', '.join(layout.tables)} to {layout.root}")
     return EXIT_OK
@@ -465,6 +463,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_command(args: argparse.Namespace) -> int:
     """Run the chosen subcommand, once its options that argparse cannot check are checked."""
     refuse_a_blank_option(getattr(args, "cut_date", None))
+    refuse_bad_options(vars(args))
     return args.func(args)
 
 
@@ -475,7 +474,7 @@ def _say_earlier_outputs_stay(args: argparse.Namespace, status: int) -> None:
     coordinator opening them should know they are not this data's (audit, session 16).
     """
     out = getattr(args, "out", None)
-    if status != EXIT_INVALID or not isinstance(out, str) or not Path(out).is_dir():
+    if status != EXIT_INVALID or not isinstance(out, str) or not out.strip() or not Path(out).is_dir():
         return
     if any(path.is_file() for path in Path(out).iterdir()):
         _say(f"note: nothing was written; the files already in {out} are from an earlier run, not from this data",

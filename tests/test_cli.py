@@ -84,6 +84,49 @@ def test_a_refusal_says_that_an_earlier_runs_files_are_not_this_datas(tmp_path: 
     assert "earlier run" not in capsys.readouterr().err  # an empty or new folder: nothing to say
 
 
+@pytest.mark.parametrize("option", ["--out", "--params", "--drugs", "--history"])
+def test_a_blank_path_option_is_refused_and_the_current_folder_kept(
+        tmp_path: Path, datasets: dict[str, Path], option: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 42C: `--out ''` wrote 18 files into the current folder and removed its outcomes.parquet as an
+    # earlier run's; a script's empty variable must stop the command, as a blank --cut-date does.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "outcomes.parquet").write_bytes(b"someone else's file")
+    args = ["screen", str(datasets["csv"]), "--out", str(tmp_path / "out")]
+    args = [*args[:2], "--out", ""] if option == "--out" else [*args, option, " "]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"error: {option} is blank: give a path (a blank one would mean the current folder)" in err
+    assert "earlier run" not in err
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["outcomes.parquet"]
+    assert (tmp_path / "outcomes.parquet").read_bytes() == b"someone else's file"
+
+
+@pytest.mark.parametrize("option", ["--params", "--drugs", "--history"])
+def test_a_folder_where_a_file_is_meant_is_refused_before_anything_is_written(
+        tmp_path: Path, datasets: dict[str, Path], option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 42C: `--history DIR` exited 1 after publishing every output, leaving DIR.lock beside it.
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    assert main(["screen", str(datasets["csv"]), "--out", str(tmp_path / "out"), option, str(folder)]) == 2
+    assert capsys.readouterr().err == f"error: {option} names a folder ({folder}): give a file\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dir"]
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["synth", "--patients", "-5", "--seed", "1"], "--patients is -5: give a whole number >= 1"),
+    (["synth", "--patients", "0", "--seed", "1"], "--patients is 0: give a whole number >= 1"),
+    (["synth", "--patients", "5", "--seed", "-1"], "--seed is -1: give a whole number >= 0"),
+    (["synth", "--patients", "5", "--seed", "1", "--weeks", "-2"], "--weeks is -2: give a whole number >= 0"),
+])
+def test_a_count_below_its_least_is_refused_without_a_traceback(
+        tmp_path: Path, args: list[str], said: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 42C: each of these ended in a ValueError traceback (or, with 0 patients, a cohort screen refuses).
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {said}\n"
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_params_exit_2(tmp_path: Path, datasets: dict[str, Path]) -> None:
     bad = tmp_path / "p.yaml"
     bad.write_text("max_ecgo: 2\n")

@@ -167,7 +167,9 @@ def _read_folder(folder: Path, findings: Findings) -> dict[str, pd.DataFrame]:
         found = files[fmt].get(spec.name)
         if found is None:
             if spec.required:
-                findings.add(spec.name, f"missing table: expected {spec.name}.{fmt} in {folder}")
+                # A folder or device of that name is there, not missing (audit 42C: "missing table" misled).
+                odd = " (there is one, but not a regular file)" if (folder / f"{spec.name}.{fmt}").exists() else ""
+                findings.add(spec.name, f"missing table: expected {spec.name}.{fmt} in {folder}{odd}")
             continue
         try:
             frame = reader(found, spec.name, findings)
