@@ -158,3 +158,20 @@ def test_a_combination_is_read_whatever_the_spaces_and_order_of_its_classes(tmp_
     tables = case_tables(therapies=[{**ELIGIBLE_THERAPY, "agents": "combo-x"}])
     i2 = screen(ScreeningDataset(**tables), drugs=table).outcomes.set_index("criterion_id").loc["I2"]
     assert i2["outcome"] == "pass" and "anti-PD-(L)1 in line 1 (combo-x)" in i2["evidence"]
+
+
+def test_a_site_file_changing_a_package_class_is_said(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 42C: a site row `lifileucel,other` passed E1 for three demo patients without a word. The
+    # replacement stays (docs/criteria.md), said on stderr; a new drug or the same class is not a change.
+    from lifileucel_analysis.cli import main
+    from lifileucel_analysis.engine.drug_dictionary import changed_package_classes
+    from lifileucel_analysis.paths import DEMO_DATASET
+
+    site = pd.DataFrame({"agent": ["Lifileucel", "newmab", "Nivolumab"],
+                         "drug_class": ["other", "anti-pd-1", " Anti-PD-1 "]})
+    assert changed_package_classes(package_drug_table(), site) == ["Lifileucel: adoptive-cell-transfer -> other"]
+    drugs = tmp_path / "drugs.csv"
+    site.to_csv(drugs, index=False)
+    assert main(["screen", str(DEMO_DATASET), "--out", str(tmp_path / "out"), "--drugs", str(drugs)]) == 0
+    assert (f"note: the drug file {drugs} changes the class of 1 package drug (E1, I2 and I3 read it): Lifileucel: "
+            "adoptive-cell-transfer -> other\n") in capsys.readouterr().err

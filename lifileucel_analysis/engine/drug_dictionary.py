@@ -76,6 +76,27 @@ def check_site_drugs(extra: pd.DataFrame, source: str = "") -> None:
                         source)
 
 
+def changed_package_classes(package: pd.DataFrame, extra: pd.DataFrame) -> list[str]:
+    """Each package drug whose class a site's rows (``extra``) change, as a note: ``lifileucel: cell
+    therapy -> other``, in the site file's order.
+
+    A site row replaces the package class on purpose (docs/criteria.md), but the change decides E1, I2
+    and I3 for every patient given that drug: a site file saying ``lifileucel,other`` passed E1 for
+    three demo patients without a word (audit 42C).
+    """
+    def classes(text: pd.Series) -> pd.Series:  # one class set, however ordered or spaced (review 39R)
+        return text.str.lower().str.split(";").map(lambda parts: ";".join(sorted(p.strip() for p in parts)))
+
+    known = pd.Series(classes(package["drug_class"]).to_numpy(), index=normalise_names(package["agent"]).to_numpy())
+    known = known[~known.index.duplicated()]
+    site = pd.DataFrame({"key": normalise_names(extra["agent"]).to_numpy(), "agent": extra["agent"].to_numpy(),
+                         "cls": classes(extra["drug_class"]).to_numpy()}).drop_duplicates("key")
+    was = known.reindex(site["key"]).to_numpy()
+    changed = site[pd.notna(was) & (was != site["cls"].to_numpy())]
+    return [f"{agent}: {old} -> {new}" for agent, old, new in  # a site file's few rows, not the cohort's
+            zip(changed["agent"], known.reindex(changed["key"]), changed["cls"])]
+
+
 def _refuse_two_classes(keys: pd.Series, classes: pd.Series, agents: pd.Series, source: str = "") -> None:
     """Raise for a site file giving one drug (names equal once normalised) two different classes: the
     last row would win without a word (audit 39C: a conflicting row turned E1 to fail)."""

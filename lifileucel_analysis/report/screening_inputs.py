@@ -30,11 +30,11 @@ import pandas as pd
 
 from ..contract.data_cut import DataCut, apply_cut, parse_cut_date
 from ..contract.dataset import ContractError, Problem, ScreeningDataset
-from ..contract.drug_file import read_drug_file
+from ..contract.drug_file import package_drug_table, read_drug_file
 from ..contract.findings import DATASET
-from ..contract.messages import MSG_NO_DATASET, ShownAsMessage
+from ..contract.messages import MSG_NO_DATASET, ShownAsMessage, counted
 from ..contract.validation import in_larger_file
-from ..engine.drug_dictionary import check_site_drugs
+from ..engine.drug_dictionary import changed_package_classes, check_site_drugs
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
 from ..paths import DEMO_DATASET, PROJECT_ROOT
@@ -80,6 +80,22 @@ class ScreenedInputs:
     result: ScreeningResult
     cut: DataCut | None = None
     drugs_path: Path | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the command says besides the verdicts (:func:`screening_notes`)."""
+        return screening_notes(self.dataset, self.drugs_path)
+
+
+def screening_notes(dataset: ScreeningDataset, drugs_path: Path | None) -> tuple[str, ...]:
+    """The loader's lenient fixes (``dataset.warnings``), and the package drugs whose class the site's drug
+    file changes (:func:`..engine.drug_dictionary.changed_package_classes`), for the command to say."""
+    if drugs_path is None:
+        return tuple(dataset.warnings)
+    changed = changed_package_classes(package_drug_table(), read_drug_file(drugs_path))
+    said = (f"the drug file {drugs_path} changes the class of {counted(len(changed), 'package drug')} (E1, I2 and "
+            f"I3 read it): {'; '.join(changed)}",) if changed else ()
+    return (*dataset.warnings, *said)
 
 
 def not_given(value: str | Path | None) -> bool:
@@ -190,6 +206,11 @@ class PreparedInputs:
     cut: DataCut | None = None
     drugs_path: Path | None = None
     drug_table: pd.DataFrame | None = None
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the command says besides the verdicts (:func:`screening_notes`)."""
+        return screening_notes(self.dataset, self.drugs_path)
 
     def screened(self, result: ScreeningResult) -> ScreenedInputs:
         """These inputs with their screening."""

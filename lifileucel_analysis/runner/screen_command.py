@@ -240,7 +240,7 @@ def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_fo
     result = inputs.result
     counts = result.verdicts["verdict"].value_counts()
     return ScreenRun(n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()},
-                     findings=len(result.findings), notes=tuple(inputs.dataset.warnings), cut=inputs.cut,
+                     findings=len(result.findings), notes=inputs.notes, cut=inputs.cut,
                      written=written, recorded=recorded)
 
 
@@ -293,7 +293,7 @@ def bucket_tables(bucket: Path, options: ScreenOptions, source_rows: Mapping[str
         patient_ids=inputs.dataset.patients["patient_id"].astype(str).to_numpy(dtype=object),
         positions=inputs.dataset.rows_in_source("patients"),
         n_in=result.n_in, verdicts={str(v): int(n) for v, n in counts.items()}, findings=len(result.findings),
-        notes=tuple(inputs.dataset.warnings), cut=inputs.cut,
+        notes=inputs.notes, cut=inputs.cut,
         latest_consent=latest)
 
 

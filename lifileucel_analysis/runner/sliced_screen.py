@@ -144,7 +144,7 @@ def screen_in_slices(prepared: PreparedInputs, out: Path, long_format: str, hist
         shutil.rmtree(staging, ignore_errors=True)
     cut = prepared.cut
     return ScreenRun(n_in=prepared.dataset.n_patients, verdicts=run.verdicts, findings=run.findings,
-                     notes=tuple(prepared.dataset.warnings), cut=cut, written=written, recorded=recorded)
+                     notes=prepared.notes, cut=cut, written=written, recorded=recorded)
 
 
 class _Written:
