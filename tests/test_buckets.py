@@ -226,6 +226,19 @@ def test_dask_local_cluster_with_two_workers_writes_the_same_bytes(source: Path,
     assert_same_runs(tmp_path / "cluster.duckdb", tmp_path / "plain.duckdb")
 
 
+def test_a_refusal_on_a_local_cluster_is_said_once_without_the_workers_logs(bad_bucketed: Path,
+                                                                            tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    # Audit 42C: "distributed.worker - ERROR - Compute Failed" and a worker's traceback came before the message.
+    done = subprocess.run([sys.executable, "-m", "lifileucel_analysis", "screen", str(bad_bucketed), "--out",
+                           str(tmp_path / "out"), "--scheduler", "local:2"], capture_output=True, text=True)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: 1 problem in the screening dataset "), done.stderr
+    assert "patients row 5, column ecog: value 'two'" in done.stderr
+    assert "distributed" not in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_bucketed_run_is_recorded_as_the_plain_run_of_its_source(source: Path, bucketed: Path, cut_date: str,
                                                                    tmp_path: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
@@ -402,7 +415,9 @@ def test_a_bad_cell_in_a_bucket_stops_with_exit_2_and_nothing_written(bad_bucket
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["screen", str(bad_bucketed), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
-    assert "column ecog" in err and "two" in err
+    # The row of the file the site has, not the bucket's (audit 42C): the cell is on data row 5 of patients.csv.
+    assert "patients row 5, column ecog: value 'two'" in err
+    assert "(rows numbered as in the files it was partitioned from)" in err
     assert not (tmp_path / "out").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".staging")] == []
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .cell_parsing import check_column, normalise, parse_id
-from .dataset import ScreeningDataset, names_shown
+from .dataset import ContractError, Problem, ScreeningDataset, names_shown
 from .findings import Findings
 from .id_lookup import positions_in_each
 from .messages import (MSG_DUPLICATE_COLUMN, MSG_MISSING_COLUMN, MSG_NO_PATIENTS, MSG_NO_SUCH_PATIENT, MSG_OTHER_CASE,
@@ -274,6 +274,20 @@ def in_larger_file(data: ScreeningDataset, rows: Mapping[str, np.ndarray]) -> Sc
             repeat_note(name, frame["row"].to_numpy() + 1) for name, frame in repeated.items()}
     return replace(data, source_rows=source_rows, repeated_rows=repeated,
                    warnings=tuple(said.get(note, note) for note in data.warnings))
+
+
+def refused_in_larger_file(error: ContractError, rows: Mapping[str, np.ndarray]) -> ContractError:
+    """``error``, raised reading part of a larger file (``rows`` as :func:`in_larger_file` takes them),
+    with each problem's row that of the larger file, the one a site can find (audit 42C: a bucket's
+    refusal named the bucket's rows, which no file the site has holds)."""
+    def moved(problem: Problem) -> Problem:
+        at = rows.get(problem.table)
+        if problem.row is None or at is None or not 0 < problem.row <= len(at):
+            return problem
+        return replace(problem, row=int(at[problem.row - 1]) + 1)
+
+    return ContractError([moved(problem) for problem in error.problems],
+                         f"{error.source} (rows numbered as in the files it was partitioned from)", error.omitted)
 
 
 def repeat_note(table: str, rows: np.ndarray) -> str:

@@ -33,7 +33,7 @@ from ..contract.dataset import ContractError, Problem, ScreeningDataset
 from ..contract.drug_file import package_drug_table, read_drug_file
 from ..contract.findings import DATASET
 from ..contract.messages import MSG_NO_DATASET, ShownAsMessage, counted
-from ..contract.validation import in_larger_file
+from ..contract.validation import in_larger_file, refused_in_larger_file
 from ..engine.drug_dictionary import changed_package_classes, check_site_drugs
 from ..engine.parameters import CriteriaParams, load_params
 from ..engine.screening import ScreeningResult, screen
@@ -269,7 +269,12 @@ def prepare_inputs(dataset: str | Path | None = None, criteria_params: str | Pat
     if not not_given(drugs):
         drugs_path = resolve_input_path(drugs, DEMO_DATASET, base, what="drug dictionary")
         drug_table = read_site_drugs(drugs_path)
-    data = load_dataset(dataset_path)
+    try:
+        data = load_dataset(dataset_path)
+    except ContractError as error:
+        if not source_rows:
+            raise
+        raise refused_in_larger_file(error, source_rows) from None
     if source_rows:  # composed with the loader's own (rows it dropped, such as a repeated override)
         data = in_larger_file(data, source_rows)
     cut = None
