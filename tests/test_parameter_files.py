@@ -23,12 +23,14 @@ max_ecog: *e
 @pytest.mark.parametrize("content, words", [
     (b"min_anc_10e9_per_l: .nan\n", ["min_anc_10e9_per_l", "finite"]),
     (b"max_steroid_mg_per_day: .inf\n", ["max_steroid_mg_per_day", "finite"]),
+    # Under a limit's own keys, the limit is named (audit 42C: "key 'value'" named none).
+    (b"max_ecog:\n  value: .nan\n  source: x\n", ["key 'max_ecog.value' has value nan", "finite"]),
     (b"min_prior_lines: 3\nmax_prior_lines: 2\n", ["min_prior_lines (3)", "max_prior_lines (2)", "<="]),
     (b"max_ast_alt_x_uln: 6\n", ["max_ast_alt_x_uln (6)", "max_ast_alt_x_uln_liver_metastases (5)"]),
     (b"max_ecog: 1\nmax_ecog: 2\n", ["'max_ecog' appears twice", "lines 1 and 2"]),
     (b"max_ecog: 99999999999999999999999\n", ["max_ecog", "64 bits"]),
     (b"max_ecog: 7\n", ["max_ecog", "from 0 to 5"]),
-    (b"max_ecog: \xff\xfe1\n", ["not UTF-8", "byte 10"]),
+    (b"max_ecog: \xff\xfe1\n", ["not UTF-8", "byte 0xff on line 1 cannot be decoded"]),
     (b"a:\n" + b"".join(b" " * (2 * i + 2) + b"b:\n" for i in range(12)), ["nested more than"]),
     (ALIAS_BOMB.encode(), ["aliases"]),
     (b"max_ecog: 1\x00\n", ["NUL"]),

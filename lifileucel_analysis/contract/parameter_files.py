@@ -75,8 +75,9 @@ class _StrictLoader(yaml.SafeLoader):
 def _check_numbers(value: Any, where: str, key: str = "") -> None:
     """Refuse NaN, infinities and integers beyond 64 bits anywhere in the parsed data."""
     if isinstance(value, Mapping):
+        # The path from the top ("max_ecog.value"): "key 'value'" alone named no limit (audit 42C).
         for k, v in value.items():
-            _check_numbers(v, where, str(k))
+            _check_numbers(v, where, f"{key}.{k}" if key else str(k))
     elif isinstance(value, list):
         for v in value:
             _check_numbers(v, where, key)
@@ -138,5 +139,8 @@ def read_yaml_mapping(path: Path, where: str | None = None) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ParamsError(f"parameter file {where} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        # The byte and its line, as the dataset's reader says them (audit 42C: "byte 47" read as the byte).
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ParamsError(f"parameter file {where} is not UTF-8 text (byte 0x{raw[exc.start]:02x} on line {line} cannot "
+                          "be decoded); save it as UTF-8") from None
     return parse_yaml_mapping(text.removeprefix("\ufeff"), where)
