@@ -180,3 +180,17 @@ def test_a_run_recorded_in_many_parts_is_the_run_recorded_in_one(tmp_path: Path,
         keys = [c for c in ("patient_id", "criterion_id") if c in one.columns]
         assert one.sort_values(keys, ignore_index=True).equals(many.sort_values(keys, ignore_index=True))
     assert len(run_tables(tmp_path / "parts.duckdb", parts.run_id)[1]) == inputs.result.n_in * len(CATALOG)
+
+
+def test_a_file_that_is_not_a_history_is_named_as_such(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Audit 42C: `changes --history patients.csv` said DuckDB's "Catalog Error: Cannot launch in-memory
+    # database in read-only mode!"; the file is simply not a history.
+    from lifileucel_analysis import cli
+
+    not_history = tmp_path / "patients.csv"
+    not_history.write_text("patient_id,site_id\nP1,mskcc\n", encoding="utf-8")
+    assert cli.main(["changes", "--history", str(not_history), "--out", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == (f"error: history {not_history} is not a DuckDB file: give the .duckdb file "
+                                       "that `screen --history` or `reports --history` wrote\n")
+    assert not (tmp_path / "out").exists()
+    assert not_history.read_text(encoding="utf-8") == "patient_id,site_id\nP1,mskcc\n"

@@ -192,9 +192,20 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, rec
     con.unregister("incoming")
 
 
+DUCKDB_MAGIC = (8, b"DUCK")
+"""Where a DuckDB database file says what it is: bytes 8-11 of its first block."""
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     import duckdb
 
+    at, magic = DUCKDB_MAGIC
+    if path.is_file() and path.stat().st_size >= at + len(magic):
+        with path.open("rb") as stream:
+            head = stream.read(at + len(magic))
+        if head[at:] != magic:  # audit 42C: a CSV file gave DuckDB's "Catalog Error: Cannot launch ..."
+            raise HistoryError(f"history {path} is not a DuckDB file: give the .duckdb file that `screen --history` "
+                               "or `reports --history` wrote")
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
