@@ -13,16 +13,15 @@ every reading of its remaining blanks (spec section 2; the reference evaluator c
 ``test_differential``), so a decided copy is decided whatever those blanks hold, and a blank not asked
 that still mattered leaves some copy ``unknown``.
 
-Found (session 42, the engine left as is; each minimal case below is an ``xfail(strict=True)``):
+Found by this test and fixed (session 42); each minimal case is a test below:
 
-- with ``require_braf_inhibitor_if_v600``, the trim drops I2's ask for a line's blank or unclassified
-  agents while ``braf_part`` still counts on I2 asking for them: nobody asks, and a mutant BRAF status
-  leaves I2 unknown on those agents (:data:`BRAF_AGENTS_NOT_ASKED`; introduced by the trim);
-- a recurrence dated before the start of a line that stopped on an end date not recorded asks for
-  the two dates but not the end date, which decides once the dates are put right
-  (:data:`END_DATE_NOT_ASKED`; older than the trim).
+- with ``require_braf_inhibitor_if_v600``, the trim dropped I2's ask for a line's blank or unclassified
+  agents while ``braf_part`` still counted on I2 asking for them: nobody asked, and a mutant BRAF status
+  left I2 unknown on those agents (introduced by the trim; ``braf_part`` is now told which lines I2 asks for);
+- a recurrence dated before the start of a line that stopped on an end date not recorded asked for the
+  two dates but not the end date, which decides once the dates are put right (older than the trim).
 
-Every other copy is decided: :func:`test_filling_every_asked_field_decides_i2_but_in_the_known_cases`.
+Every copy is decided: :func:`test_filling_every_asked_field_decides_i2`.
 """
 
 from __future__ import annotations
@@ -502,57 +501,6 @@ def random_check(braf_required: bool) -> Tally:
     return check_asks(random_dataset(), braf_params(braf_required))
 
 
-# ----------------------------------------------------------------------------------------
-# what was found
-# ----------------------------------------------------------------------------------------
-
-BRAF_AGENTS_NOT_ASKED = (
-    "session 42's trim (prior_lines.lines_that_may_decide) drops I2's ask for the blank or unclassified agents "
-    "of a line that cannot change the count, the anti-PD-(L)1 part or the progression part, but braf_part is "
-    "still told that I2 asks for those agents anyway (uncertain lines with the anti-PD-(L)1 class open), so "
-    "with require_braf_inhibitor_if_v600 nobody asks for them: a mutant BRAF status leaves I2 unknown on them")
-"""Found by this test (session 42), introduced by the trim: the agents that may be the BRAF inhibitor."""
-
-END_DATE_NOT_ASKED = (
-    "a recurrence dated before the start of a line that stopped on an end date not recorded (stop reason "
-    "completed, toxicity or other, end date blank) asks for the recurrence and start dates only "
-    "(common_rules.window_requests, WindowCase.BEFORE_START); put right, a recurrence more than 6 months after "
-    "the start leaves the line's window, and I2, open on the end date, asked for only then")
-"""Found by this test (session 42), older than the trim: the end date behind a recurrence before the start."""
-
-
-def braf_agents_not_asked(case: Undecided) -> bool:
-    """A copy left unknown on a BRAF inhibitor that may be among agents the patient was not asked for
-    (:data:`BRAF_AGENTS_NOT_ASKED`)."""
-    agent_asks = [token for token in case.missing.split("; ")
-                  if token.startswith(("therapies.agents", "classify agent"))]
-    return (case.evidence.startswith("BRAF inhibitor exposure unclear") and bool(agent_asks)
-            and not any(token in case.asked for token in agent_asks))
-
-
-def asked_line_numbers(missing: str, column: str) -> set[str]:
-    """The line numbers (``2``, ``without a number``) of a ``missing`` cell's asks for ``therapies.column``."""
-    numbers = set()
-    for token in missing.split("; "):
-        field = FIELD_ASK.match(token)
-        if field is not None and field.group("column") == column:
-            label = LINE_LABEL.match(field.group("label").removesuffix(IF_ADJUVANT))
-            numbers.add(label.group("line") if label is not None else field.group("label"))
-    return numbers
-
-
-def end_date_not_asked(case: Undecided) -> bool:
-    """A copy left unknown only on the end dates of lines that stopped on an end date not recorded and
-    were asked for their start dates (a recurrence before the start: :data:`END_DATE_NOT_ASKED`)."""
-    ends = asked_line_numbers(case.missing, "end_date")
-    stopped_undated = {str(row["line"]) if row["line"] is not None else "without a number" for row in case.lines
-                       if row["end_date"] is None and row["stop_reason"] in ("completed", "toxicity", "other")}
-    # Not the evidence's words: where the count is settled otherwise, it says only "whether line 7 (...)
-    # counts is unclear".
-    return (bool(ends) and ends <= asked_line_numbers(case.asked, "start_date") & stopped_undated
-            and all(token.startswith("therapies.end_date") for token in case.missing.split("; ")))
-
-
 def listed(cases: Sequence[Undecided], limit: int = 5) -> str:
     """The first ``limit`` cases for a failure message."""
     return "\n\n".join(str(case) for case in cases[:limit])
@@ -688,32 +636,16 @@ def test_a_stop_reason_saying_the_line_stopped_opens_a_blank_end_date() -> None:
 
 
 @pytest.mark.parametrize("braf_required", [False, True], ids=["default", "braf_required"])
-def test_filling_every_asked_field_decides_i2_but_in_the_known_cases(braf_required: bool) -> None:
-    # The property over the random datasets, but for the two cases found (each an xfail below, with its
-    # minimal example): a copy left unknown for any other reason fails here. The count is checked in the
-    # same test as the copies, so it holds in any process that runs them (pytest-xdist). Every copy left
-    # unknown is listed, not the first one shrunk: the run time stays that of the datasets.
-    tally = random_check(braf_required)
-    assert not tally.unrecognised, "asks this test cannot read:\n" + "\n".join(tally.unrecognised)
-    # The end-date case is rare in these datasets: none in this file's draws, one or two different patients
-    # in four of five other draws of 200 to 300 datasets (session 42), which the excuse has to allow for.
-    other = [case for case in tally.still_unknown
-             if not (end_date_not_asked(case) or braf_required and braf_agents_not_asked(case))]
-    assert not other, (f"{len(other)} of {tally.copies} copies still unknown with every asked field filled:\n"
-                       f"{listed(other)}")
-    assert_enough_checked(tally)
-
-
-@pytest.mark.xfail(strict=True, reason=BRAF_AGENTS_NOT_ASKED)
-def test_filling_every_asked_field_decides_i2_with_the_braf_requirement() -> None:
-    # The property as the spec puts it, with the BRAF requirement on: the BRAF case is common enough in
-    # the random datasets for the xfail to be strict (6 of 86 different unknown patients in this file's
-    # draws, 10 to 18 in each of five other draws, session 42).
-    assert_the_asks_suffice(random_check(True))
+def test_filling_every_asked_field_decides_i2(braf_required: bool) -> None:
+    # The property over the random datasets. The count is checked in the same test as the copies, so it
+    # holds in any process that runs them (pytest-xdist). Every copy left unknown is listed, not the first
+    # one shrunk: the run time stays that of the datasets. Before the fixes of session 42, the BRAF case
+    # left 6 of 86 different unknown patients undecided here (10 to 18 in each of five other draws).
+    assert_the_asks_suffice(random_check(braf_required))
 
 
 def braf_case() -> dict[str, pd.DataFrame]:
-    """:data:`BRAF_AGENTS_NOT_ASKED` at its smallest: BRAF status blank; line 1 metastatic, agents blank;
+    """The BRAF case at its smallest: BRAF status blank; line 1 metastatic, agents blank;
     line 2 metastatic nivolumab that progressed, surely counted and the most recent."""
     lines = [line(1, agents=None, start_date="2023-01-01", end_date="2023-03-01"),
              line(2, agents="nivolumab", start_date="2024-01-01", end_date="2024-06-01")]
@@ -721,50 +653,34 @@ def braf_case() -> dict[str, pd.DataFrame]:
 
 
 def end_date_case() -> dict[str, pd.DataFrame]:
-    """:data:`END_DATE_NOT_ASKED` at its smallest: adjuvant nivolumab started 2024-01-01, completed on a day
+    """The end-date case at its smallest: adjuvant nivolumab started 2024-01-01, completed on a day
     not recorded, its recurrence dated 2023-12-01, before the start."""
     return case_tables(therapies=[line(1, setting="adjuvant", agents="nivolumab", start_date="2024-01-01",
                                        end_date=None, stop_reason="completed", recurrence_date="2023-12-01",
                                        best_response=None)])
 
 
-def test_the_known_cases_are_told_apart() -> None:
-    # The two excuses of the random test match their own minimal cases and nothing else: not each other's,
-    # and not the copies an ask left out on purpose leaves unknown.
-    braf = check_asks(braf_case(), braf_params(True)).still_unknown
-    end = check_asks(end_date_case(), braf_params(False)).still_unknown
-    dropped = check_asks(case_tables(therapies=beyond_four_lines()), braf_params(True),
-                         drop=["therapies.setting (line 1)"]).still_unknown
-    assert (len(braf), len(end), len(dropped)) == (1, 2, 5)
-    assert [(braf_agents_not_asked(case), end_date_not_asked(case)) for case in braf + end + dropped] == (
-        [(True, False)] + [(False, True)] * 2 + [(False, False)] * 5)
-
-
-@pytest.mark.xfail(strict=True, reason=BRAF_AGENTS_NOT_ASKED)
-def test_a_braf_ask_without_the_agents_that_decide_it() -> None:
+def test_a_braf_ask_names_the_agents_that_decide_it() -> None:
     # The minimal case: BRAF status blank; line 1 metastatic, agents blank; line 2 metastatic nivolumab that
-    # progressed, surely counted and the most recent. Line 1 counts whatever its agents, so I2 leaves them
-    # out; but they may be the BRAF inhibitor a mutant status needs. Before the trim I2 asked
-    # "therapies.agents (line 1); patients.braf_v600", and that sufficed.
+    # progressed, surely counted and the most recent. Line 1 counts whatever its agents, so I2's own parts
+    # leave them out; but they may be the BRAF inhibitor a mutant status needs. With the trim alone only
+    # "patients.braf_v600" was asked, and filled "mutant" I2 stayed unknown on therapies.agents (line 1).
     tables, params = braf_case(), braf_params(True)
-    assert i2_outcomes(tables, params).loc["P001", "missing"] == "patients.braf_v600"
+    assert i2_outcomes(tables, params).loc["P001", "missing"] == "patients.braf_v600; therapies.agents (line 1)"
     tally = check_asks(tables, params)
-    assert tally.copies == 2
-    # Filled "mutant": "BRAF inhibitor exposure unclear: agents not recorded (line 1); would be decided by
-    # therapies.agents (line 1)".
+    assert tally.copies == 6  # 2 statuses x 3 agents
     assert [str(case) for case in tally.still_unknown] == []
 
 
-@pytest.mark.xfail(strict=True, reason=END_DATE_NOT_ASKED)
 def test_a_recurrence_before_the_start_of_a_line_stopped_undated_asks_for_its_end_date_too() -> None:
     # The minimal case: adjuvant nivolumab started 2024-01-01, completed on a day not recorded, its
     # recurrence dated 2023-12-01, before the start. The fill puts the start 60 or 400 days before that
     # recurrence and the recurrence 30 days or 12 months after the start; 12 months after, it is in the
-    # window only if the line ended 6 months or more after its start: the 2 copies "outside" say "would be
-    # decided by therapies.end_date (line 1)", a field not asked for.
+    # window only if the line ended 6 months or more after its start, so the end date is asked too (it was
+    # not: 2 of the copies said "would be decided by therapies.end_date (line 1)").
     tables, params = end_date_case(), braf_params(False)
     assert i2_outcomes(tables, params).loc["P001", "missing"] == (
-        "therapies.recurrence_date (line 1); therapies.start_date (line 1)")
+        "therapies.recurrence_date (line 1); therapies.start_date (line 1); therapies.end_date (line 1)")
     tally = check_asks(tables, params)
-    assert tally.copies == 4
+    assert tally.copies == 8
     assert [str(case) for case in tally.still_unknown] == []

@@ -304,15 +304,19 @@ def window_open_reasons(lines: pd.DataFrame, months: int, *, name_the_setting: b
 def window_requests(lines: pd.DataFrame, line: pd.Series) -> pd.Series:
     """Per line of :func:`recurrence_date_open`, the fields that would decide its window (``line``:
     how requests name it, " (line 2)"): the recurrence date, the end date of a line that stopped
-    on a date not recorded, or both dates of a recurrence before the start; "" for any other line
+    on a date not recorded, or both dates of a recurrence before the start (and the end date, blank on a line
+    that stopped); "" for any other line
     (:class:`WindowCase`). A line whose setting is blank has them asked for "(line 2, if adjuvant or
     neoadjuvant)": as a metastatic line its dates decide nothing (review 24)."""
     setting_blank = lines["setting"].isna().to_numpy()
     line = line.where(~setting_blank, line.str[:-1] + f", {IF_ADJUVANT})")
     recurrence = "therapies.recurrence_date" + line
     end = "therapies.end_date" + line
+    # Put right, the two dates may still need the end date of a line that stopped on a day not recorded
+    # (review 42: asks that did not suffice, found by tests/test_i2_asks_suffice.py).
+    end_too = ("; " + end).where(end_missing(lines).to_numpy(), "")
     return _by_case(window_cases(lines), {
-        WindowCase.BEFORE_START: recurrence + "; therapies.start_date" + line,
+        WindowCase.BEFORE_START: recurrence + "; therapies.start_date" + line + end_too,
         WindowCase.STOPPED_NO_RECURRENCE: end + "; " + recurrence,
         WindowCase.STOPPED_NO_START: end,
         WindowCase.STOPPED: end,

@@ -15,7 +15,7 @@ from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_nam
                            recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
-                       join_per_patient, join_texts, named_once, text_series)
+                       fields_once, join_per_patient, join_texts, named_once, text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open,
                                   why_not_counted)
@@ -85,8 +85,13 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
     tied = shared.open
     uncertain = ((counted.isna() | f.lines["pd1"].isna()).to_numpy() | (shows.isna().to_numpy() | setting_open) & maybe
                  | unnumbered | tied)
-    # The lines whose agents I2 asks for anyway: uncertain, with the anti-PD-(L)1 class open.
-    braf = braf_part(f, p, uncertain & f.lines["pd1"].isna().to_numpy())
+    # A line's stop reason and best response matter only where it may be the most recent counted line
+    # (audit 21b: a first line below four surely counted ones was asked for its best response).
+    latest = may_be_latest(maybe, surely, ordered)
+    asked = uncertain & lines_that_may_decide(f, p, surely, maybe, latest, unnumbered | tied)
+    # The lines whose agents I2 asks for anyway: asked, with the anti-PD-(L)1 class open; the BRAF part asks
+    # for the others it needs (review 42: with the trim, a line dropped from I2's asks went unasked).
+    braf = braf_part(f, p, asked & f.lines["pd1"].isna().to_numpy())
     left_out = why_not_counted(f, p, f.lines["adjuvant"].to_numpy() & is_no(counted).to_numpy())
     short = f.count(maybe) < p.min_prior_lines
     count = count_part(f, p, surely, maybe, left_out)
@@ -97,10 +102,6 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
              progression_part(f, p, maybe, unnumbered, shared), braf]
     readings = i2_readings(f, p, ordered, flags)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
-    # A line's stop reason and best response matter only where it may be the most recent counted line
-    # (audit 21b: a first line below four surely counted ones was asked for its best response).
-    latest = may_be_latest(maybe, surely, ordered)
-    asked = uncertain & lines_that_may_decide(f, p, surely, maybe, latest, unnumbered | tied)
     needs = _i2_needs(f, codes, braf, uncertain, asked, latest, unnumbered | tied, shared.shared)
     evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes, latest)
     return Part(codes, naming_what_decides(evidence, needs), needs)
@@ -123,7 +124,8 @@ def _i2_needs(f: Facts, codes: np.ndarray, braf: Part, uncertain: np.ndarray, as
     if not empty.any():
         return needs
     rows = np.flatnonzero(empty)
-    return needs.with_sentences(rows, needs_of(uncertain & empty[f.lines["pos"].to_numpy()]).take(rows))
+    # Every uncertain line's agents then, besides those the BRAF part asks for: each named once.
+    return needs.with_sentences(rows, fields_once(needs_of(uncertain & empty[f.lines["pos"].to_numpy()]).take(rows)))
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "

@@ -328,9 +328,17 @@ def named_once(needs: Text, field: str) -> Text:
     rows = np.flatnonzero(twice[needs.index])
     if not len(rows):
         return needs
-    fields = pd.Series(needs.take(rows).to_numpy(zero_copy_only=False)).str.split("; ").explode()
+    return needs.with_sentences(rows, fields_once(needs.take(rows)))
+
+
+def fields_once(cells: pa.Array) -> pa.Array:
+    """Each ``"; "``-joined cell of fields with every field named once, in the order first named (for
+    the few cells where two parts may ask for the same field)."""
+    if not len(cells):
+        return cells.cast(TEXT)
+    fields = pd.Series(cells.to_numpy(zero_copy_only=False)).str.split("; ").explode()
     kept = fields[~fields.reset_index().duplicated().to_numpy()]
-    return needs.with_sentences(rows, pa.array(kept.groupby(level=0).agg("; ".join).to_numpy(), TEXT))
+    return pa.array(kept.groupby(level=0).agg("; ".join).to_numpy(), TEXT)
 
 
 def join_texts(texts: Sequence[Text], sep: str = "; ") -> Text:
