@@ -276,7 +276,23 @@ def test_results_of_one_day_that_disagree_are_rows_of_the_labs_table_one_kind_pe
         ["labs", "value", "test anc, results dated 2025-02-21: which is the latest"]]
     summary = fields_by_field(fields)
     assert summary[["patients", "criteria", "table"]].values.tolist() == [[2, "I7", "labs"]]
-    assert "anc" in summary["field"].iloc[0].lower()  # named by its test, not "value" (review 31)
+    # Named by its test, not "value" (review 31), nor as the bare "ANC" beside "ANC result" (audit 42W).
+    assert summary["field"].iloc[0] == "ANC: which of one day's results counts"
+
+
+def test_a_cell_of_a_lab_result_on_file_says_so_in_the_fields_by_field() -> None:
+    # Audit 42W: bare "value", "unit" and "collected date" kinds did not say which table's. B1: an ANC row
+    # without its value; B2: one without its unit; B3: one without its date. By hand: one patient each.
+    base = {"test": "anc", "value": 2.5, "unit": "10^9/L", "collected_date": "2025-02-20"}
+    tables = concat_tables([case_tables(patient_id="B1", labs=[{**base, "value": None}]),
+                            case_tables(patient_id="B2", labs=[{**base, "unit": None}]),
+                            case_tables(patient_id="B3", labs=[{**base, "collected_date": None}])])
+    result, dataset = _screen(tables)
+    summary = fields_by_field(collection_list(result, dataset.patients, data_currency(result.verdicts)))
+    labs = {field: n for field, n, table in summary[["field", "patients", "table"]].itertuples(index=False)
+            if table == "labs"}
+    assert {"value of a lab result on file": 1, "unit of a lab result on file": 1,
+            "collected date of a lab result on file": 1}.items() <= labs.items(), labs
 
 
 def test_a_field_asked_on_a_condition_is_counted_as_its_own_kind() -> None:

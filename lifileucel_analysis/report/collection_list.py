@@ -216,6 +216,12 @@ def fields_by_field(fields: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)[list(FIELD_SUMMARY_COLUMNS)]
 
 
+LAB_CELL_KINDS: dict[str, str] = {"value": "value", "unit": "unit", "uln": "ULN", "collected_date": "collected date",
+                                  "test": "test name"}
+"""A cell of a lab result on file, as a kind of field: "value of a lab result on file" (audit 42W: a bare
+"value" or "unit" beside "ANC result" did not say which table's)."""
+
+
 def _kind_label(table: str, column: str, field: str, window: str, asked_on: str = "") -> str:
     """A kind of field in the dictionary's words, without one row's line, term or window (with the
     condition it is asked on, if any)."""
@@ -225,4 +231,8 @@ def _kind_label(table: str, column: str, field: str, window: str, asked_on: str 
         return field
     if table == "therapies" and column == "agents":
         return "prior therapy agents (a name not in the drug dictionary: check the spelling)"
+    if table == "labs" and column in LAB_CELL_KINDS:
+        return f"{LAB_CELL_KINDS[column]} of a lab result on file"
+    if table == "labs":  # a test's results of one day that disagree (audit 42W: "ANC" beside "ANC result")
+        return f"{field_label(f'labs.{column}')}: which of one day's results counts"
     return field_label(f"{table}.{column} ({asked_on})" if asked_on else f"{table}.{column}")
