@@ -126,7 +126,8 @@ def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:
     assert work.loc[0, "unknown"].split("; ")[:3] == ["I2 1-4 prior lines incl. anti-PD-(L)1, progressed",
                                                       "I5 Age >= 18 at consent", "I7 Adequate labs"]
     items = work.loc[0, "to_collect"].split("; ")
-    assert items == ["agent 'nivolumabb' of prior therapy line 1 (not a known drug name: check the spelling)",
+    assert items == ["agent 'nivolumabb' of prior therapy line 1 (not in the drug dictionary: check the spelling, "
+                     "or ask for the drug to be added)",
                      "consent date (date informed consent was signed)"]
 
 

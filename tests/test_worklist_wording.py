@@ -1581,8 +1581,9 @@ def test_a_semicolon_in_site_text_does_not_split_a_request_into_two_fields(tmp_p
     assert cli.main(["screen", str(tmp_path / "data"), "--out", str(tmp_path / "out")]) == 0
     [worklist] = list((tmp_path / "out").glob("worklist-*.csv"))
     row = pd.read_csv(worklist, dtype=str, keep_default_na=False, encoding="utf-8-sig").iloc[0]
-    assert row["to collect"] == ("agent 'zorb, imab' of prior therapy line 2 (not a known drug name: check the "
-                                 "spelling); toxicity grade (rash, patients.hiv_serology)")
+    assert row["to collect"] == ("agent 'zorb, imab' of prior therapy line 2 (not in the drug dictionary: check "
+                                 "the spelling, or ask for the drug to be added); toxicity grade (rash, "
+                                 "patients.hiv_serology)")
 
 
 def test_a_vaccine_more_than_28_days_before_consent_passes_e10_before_nma_ld_is_scheduled() -> None:

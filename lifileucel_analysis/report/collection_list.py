@@ -230,7 +230,8 @@ def _kind_label(table: str, column: str, field: str, window: str, asked_on: str 
     if window:  # a lab test: "ANC result"
         return field
     if table == "therapies" and column == "agents":
-        return "prior therapy agents (a name not in the drug dictionary: check the spelling)"
+        return ("prior therapy agents (a name not in the drug dictionary: check the spelling, or ask for the drug "
+                "to be added)")
     if table == "labs" and column in LAB_CELL_KINDS:
         return f"{LAB_CELL_KINDS[column]} of a lab result on file"
     if table == "labs":  # a test's results of one day that disagree (audit 42W: "ANC" beside "ANC result")

@@ -74,13 +74,15 @@ def field_label(token: str) -> str:
     ``patients.hiv_serology`` -> ``HIV serology``; ``therapies.agents / setting: line 2
     (x)`` -> ``prior therapy agents / setting: line 2 (x)``; ``toxicities.grade (colitis)``
     -> ``toxicity grade (colitis)``; ``classify agent 'x' (therapies
-    line 2)`` -> ``agent 'x' of prior therapy line 2 (not a known drug name: check the
-    spelling)``; anything else unchanged.
+    line 2)`` -> ``agent 'x' of prior therapy line 2 (not in the drug dictionary: check the
+    spelling, or ask for the drug to be added)``; anything else unchanged.
     """
     unknown_agent = _UNKNOWN_AGENT.match(token.strip())
-    if unknown_agent:  # the site cannot classify a drug; it can check the name it sent
+    if unknown_agent:  # the site cannot classify a drug; it can check the name it sent, or have the drug
+        # added (audit 42W: tilsotolimod, a real investigational drug, was spelt right)
         name, line = unknown_agent.groups()
-        return f"agent '{name}' of prior therapy line {line} (not a known drug name: check the spelling)"
+        return (f"agent '{name}' of prior therapy line {line} (not in the drug dictionary: check the spelling, or "
+                "ask for the drug to be added)")
     match = _TOKEN.match(token.strip())
     if not match:
         return token.strip()
