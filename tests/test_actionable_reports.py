@@ -115,6 +115,33 @@ def test_site_text_that_reads_like_a_condition_still_counts_as_a_field() -> None
     assert counts.tolist() == [1, 0, 0, 0, 1]
 
 
+def test_a_result_needed_only_if_the_one_on_file_is_not_it_is_asked_on_that_condition() -> None:
+    # Audit 42W (W03): the only ANC result has no date. Its date is asked for; a new ANC result only if that
+    # date is outside the window, so it is said so, not counted in the sort, and a kind of its own by field.
+    # U1: an undated ANC; U2: the same and a blank ECOG. By hand: U1 certainly needs 1 field, U2 2.
+    undated = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "collected_date": None}]
+    tables = concat_tables([case_tables(patient_id="U1", labs=undated),
+                            case_tables(patient_id="U2", labs=undated, patient={"ecog": None})])
+    result, dataset = _screen(tables)
+    as_of = data_currency(result.verdicts)
+    work = plain_worklist(result, dataset.patients, as_of).set_index("patient_id")
+    asked = ("collected date (ANC result without a date); lab results collected 2025-02-01 to 2025-03-29: ANC (if "
+             "the result without a date was collected outside that window)")
+    assert work.loc["U1", "to_collect"] == asked
+    assert work.loc["U2", "to_collect"] == "ECOG performance status; " + asked
+    fields = collection_list(result, dataset.patients, as_of)
+    anc = fields[(fields["patient_id"] == "U1") & (fields["field"] == "ANC result")]
+    assert anc[["collect_window", "detail"]].values.tolist() == [
+        ["2025-02-01 to 2025-03-29", "test anc, with unit and collected_date, if the result without a date was "
+                                     "collected outside that window"]]
+    summary = fields_by_field(fields).set_index("field")["patients"].to_dict()
+    assert summary["ANC result (if the result without a date was collected outside that window)"] == 2
+    assert "ANC result" not in summary
+    _, counts = _collect_text(result.missing_data["fields"].iloc[:1].reset_index(drop=True),
+                              pa.array(["W"], type=pa.large_string()), np.array([0]))
+    assert counts.tolist() == [1]  # the date; the result only on its condition
+
+
 def test_a_field_two_criteria_wait_on_is_asked_for_once() -> None:
     # A misspelt agent leaves I2 and E1 open; a blank consent date leaves I5 and I7 open.
     tables = case_tables(patient_id="D1", patient={"consent_date": None},

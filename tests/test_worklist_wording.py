@@ -1306,7 +1306,9 @@ def test_an_undated_lab_result_alone_asks_for_its_date_or_a_dated_result() -> No
     labs = [{"test": "anc", "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": None}]
     outcome, evidence, missing = outcome_of("I7", labs=labs)
     assert outcome == "unknown"
-    assert missing == "labs.collected_date (ANC result without a date); labs.anc (collected 2025-02-01 to 2025-03-29)"
+    # A new result only if the one on file is dated outside the window (audit 42W: read as a draw in any case).
+    assert missing == ("labs.collected_date (ANC result without a date); labs.anc (collected 2025-02-01 to 2025-03-29, "
+                       "if the result without a date was collected outside that window)")
     assert evidence == ("no dated ANC result 2025-02-01 to 2025-03-29; a result without a collected date "
                         "(collected_date) is on file")
 
@@ -1349,7 +1351,8 @@ def test_a_test_with_only_a_result_without_a_test_name_asks_for_both() -> None:
     labs.append({"test": None, "value": 2.0, "unit": "10^9/L", "uln": None, "collected_date": "2025-02-15"})
     outcome, evidence, missing = outcome_of("I7", labs=labs, replace_labs=True)
     assert outcome == "unknown"
-    assert missing == "labs.test (result that may be the ANC); labs.anc (collected 2025-02-01 to 2025-03-29)"
+    assert missing == ("labs.test (result that may be the ANC); labs.anc (collected 2025-02-01 to 2025-03-29, if the "
+                       "result without a test name is another test's)")
     assert evidence == ("no ANC result 2025-02-01 to 2025-03-29; a result without a test name (test) is on file")
 
 

@@ -446,15 +446,26 @@ IF_BRAIN = "if brain metastases"
 IF_STAGE_III = "if stage III, IIIC or IIID"
 """Resectability asked for beside a blank AJCC stage, needed only for stage III (without sub-group), IIIC or
 IIID (stage IV passes whatever it is, IIIA/IIIB fail): ``patients.disease_unresectable (if stage III, IIIC or
-IIID)``. The worklist reads these seven phrases (``report/field_requests.py``): written once, here."""
+IIID)``. The worklist reads these phrases, and :data:`LAB_CONDITIONS` (``report/field_requests.py``): written once,
+here."""
+IF_UNDATED = "if the result without a date was collected outside that window"
+"""A lab result asked for beside a result of the test without a collected date, needed only if that one
+falls outside the window: ``labs.anc (collected 2025-02-01 to 2025-03-29, if the result without a date was
+collected outside that window)`` (audit 42W: a new blood draw read as needed whatever the date)."""
+IF_UNNAMED = "if the result without a test name is another test's"
+"""A lab result asked for beside a result without a test name that may be this test's, needed only if it
+is not: ``labs.anc (collected ..., if the result without a test name is another test's)``."""
+LAB_CONDITIONS = (IF_UNDATED, IF_UNNAMED)
+"""The conditions a lab request may carry after its window (:func:`lab_request`)."""
 CLASSIFY_AGENT = "classify agent"
 """An unclassified agent's request: ``classify agent 'x' (therapies line 2)``; the worklist reads it, and I2's
 sentence says it as what would decide (``the class of agent 'x' ...``)."""
 
 
-def lab_request(test: str) -> str:
-    """The request for a lab test's result, its window left as the ``{window}`` placeholder of a rule's template."""
-    return f"labs.{test} ({COLLECTED_IN} {{window}})"
+def lab_request(test: str, condition: str = "") -> str:
+    """The request for a lab test's result, its window left as the ``{window}`` placeholder of a rule's template,
+    and the condition it is asked on, if any (one of :data:`LAB_CONDITIONS`)."""
+    return f"labs.{test} ({COLLECTED_IN} {{window}}{', ' + condition if condition else ''})"
 
 
 def quoted_in_request(text: Column) -> pa.Array:

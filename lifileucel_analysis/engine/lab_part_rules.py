@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from ..contract.schema import UNIT_FACTORS
 from .common_rules import F, P, U, column
 from .decimals import on_decimal_grid
-from .evidence import TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
+from .evidence import IF_UNDATED, IF_UNNAMED, TEXT, Part, Rule, decide, format_column, iso_dates, lab_request
 from .facts import Facts, LabResult
 from .lab_results import shown_unit, window_start
 from .nullable import is_no, is_yes
@@ -91,11 +91,13 @@ def _missing_lab(lab: LabResult, name: str, test: str, window: Window) -> list[R
         # date is asked once for all tests (:func:`i7_labs`). Without one, no consent date can
         # help: the result itself is to be collected, as when the consent date is known.
         Rule(none & window.open_start & lab.earlier, U, f"no {name} result {{window}}", ""),
+        # A new result is needed only if the one on file is not in the window (or not this test's): asked on
+        # that condition, so that neither the sort nor a batch order counts it as a draw (audit 42W).
         Rule(none & lab.undated, U, f"no dated {name} result {{window}}; a result without a collected date "
              "(collected_date) is on file", f"labs.collected_date ({name} result without a date); "
-             + lab_request(test)),
+             + lab_request(test, IF_UNDATED)),
         Rule(none & lab.untested, U, f"no {name} result {{window}}; a result without a test name (test) is on file",
-             f"{_unnamed(name)}; " + lab_request(test)),
+             f"{_unnamed(name)}; " + lab_request(test, IF_UNNAMED)),
         Rule(none & lab.outside, U, f"no {name} result {{window}}; the latest on file is dated {{outside_latest}}, "
              "outside that window", lab_request(test)),
         Rule(none, U, f"no {name} result on file", lab_request(test)),

@@ -227,8 +227,8 @@ def _kind_label(table: str, column: str, field: str, window: str, asked_on: str 
     condition it is asked on, if any)."""
     if not table:
         return field
-    if window:  # a lab test: "ANC result"
-        return field
+    if window:  # a lab test: "ANC result", or "ANC result (if the result without a date ...)"
+        return f"{field} ({asked_on})" if asked_on else field
     if table == "therapies" and column == "agents":
         return ("prior therapy agents (a name not in the drug dictionary: check the spelling, or ask for the drug "
                 "to be added)")

@@ -8,7 +8,7 @@ requests split into fields (:func:`request_tokens`), a lab field's window droppe
 over a whole column (:func:`one_window`, :func:`lab_windows`), and whether a field is asked for
 only on a condition (:func:`is_conditional`). The phrases they match are the engine's constants
 (:data:`~lifileucel_analysis.engine.evidence.COLLECTED_IN`, ``IF_RECEIVED``, ``IF_ADJUVANT``, ``IF_POSITIVE``,
-``IF_FEMALE``, ``IF_BRAIN``, ``IF_STAGE_III``).
+``IF_FEMALE``, ``IF_BRAIN``, ``IF_STAGE_III``, ``LAB_CONDITIONS``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 
 from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN
 from ..engine.evidence import (CLASSIFY_AGENT, COLLECTED_IN, IF_ADJUVANT, IF_BRAIN, IF_FEMALE, IF_POSITIVE,
-                               IF_RECEIVED, IF_STAGE_III, TEXT, as_arrow)
+                               IF_RECEIVED, IF_STAGE_III, LAB_CONDITIONS, TEXT, as_arrow)
 
 ABBREVIATIONS: dict[str, str] = {"hiv": "HIV", "hbv": "HBV", "pcr": "PCR", "ajcc": "AJCC", "ecog": "ECOG",
                                  "anc": "ANC", "ast": "AST", "alt": "ALT", "braf": "BRAF", "v600": "V600"}
@@ -41,24 +41,30 @@ _NOTE_STARTS = ("needed", "must", "used only", "changes", "one of", "allowed", "
 _TOKEN = re.compile(r"^(patients|labs|therapies|toxicities|overrides)\.([a-z0-9_]+)(.*)$")
 
 
+_LAB_CONDITION = f"(?:{'|'.join(LAB_CONDITIONS)})"
+"""What a lab request may be asked on, after its window (none holds a regex's special character)."""
 _WINDOW_SUFFIX = re.compile(rf" \({COLLECTED_IN} .*\)$")
-_ANY_WINDOW = rf" \({COLLECTED_IN} [^;]*\)(; |$)"
-"""A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field."""
-_ONE_WINDOW = rf" ({COLLECTED_IN} window)\1"
-_LAB_WINDOW = rf"^labs\.[a-z0-9_]+ \({COLLECTED_IN} (.*)\)$"
-"""One lab field (RE2): its window's dates."""
+_ANY_WINDOW = rf" \({COLLECTED_IN} [^;,]*?(, {_LAB_CONDITION})?\)(; |$)"
+"""A field's window in a ``"; "``-joined cell (RE2, for Arrow): what ``_WINDOW_SUFFIX`` matches in one field,
+its condition kept (a window holds no comma)."""
+_ONE_WINDOW = rf" ({COLLECTED_IN} window\1)\2"
+_LAB_WINDOW = rf"^labs\.[a-z0-9_]+ \({COLLECTED_IN} (.*?)(?:, {_LAB_CONDITION})?\)$"
+"""One lab field (RE2): its window's dates, without the condition it may be asked on."""
 _CONDITIONAL = re.compile(rf"^(patients\.live_vaccine_date \({IF_RECEIVED}\)|patients\.hbv_pcr \({IF_POSITIVE}\)"
                           rf"|patients\.(pregnant|breastfeeding) \({IF_FEMALE}\)"
                           rf"|patients\.brain_metastases_(treated|symptomatic|stable_since) \({IF_BRAIN}\)"
                           rf"|patients\.disease_unresectable \({IF_STAGE_III}\)"
-                          rf"|therapies\.[a-z_]+ \(line .*, {IF_ADJUVANT}\))$")
+                          rf"|therapies\.[a-z_]+ \(line .*, {IF_ADJUVANT}\)"
+                          # A lab result beside one on file that may be it, as the engine and the fields file say it.
+                          rf"|labs\.[a-z0-9_]+ \({COLLECTED_IN} .*, {_LAB_CONDITION}\)"
+                          rf"|labs\.value \(test [a-z0-9_]+, .*, {_LAB_CONDITION}\))$")
 """A field the engine asks for only on a condition: ``patients.live_vaccine_date (if received)``,
 ``patients.hbv_pcr (if serology positive)``, ``patients.pregnant (if female)``,
 ``patients.brain_metastases_treated (if brain metastases)``,
 ``therapies.end_date (line 2, if adjuvant or neoadjuvant)``;
 named in full, so that site text
 ("toxicities.grade (pruritus, if severe)") never reads as a condition (review 25)."""
-_CONDITIONS = (IF_RECEIVED, IF_POSITIVE, IF_FEMALE, IF_BRAIN, IF_STAGE_III, IF_ADJUVANT)
+_CONDITIONS = (IF_RECEIVED, IF_POSITIVE, IF_FEMALE, IF_BRAIN, IF_STAGE_III, IF_ADJUVANT, *LAB_CONDITIONS)
 """The conditions of :data:`_CONDITIONAL`, each the end of its field's detail."""
 _UNKNOWN_AGENT = re.compile(rf"^{CLASSIFY_AGENT} '(.*)' \(therapies line (\d+|without a number)\)$")
 _ONE_LAB_ROW = re.compile(r"^ \((.+ result dated [0-9-]+)\)$")
@@ -132,8 +138,10 @@ def request_parts(token: str) -> tuple[str, str, str, str, str]:
         return text, "", "", "", ""
     table, column, rest = match.groups()
     if table == "labs" and _WINDOW_SUFFIX.search(rest):  # " (collected 2025-02-01 to 2025-03-29)"
-        return (_WINDOW_SUFFIX.sub("", field_label(text)), rest[len(f" ({COLLECTED_IN} "):-1], table, "value",
-                lab_row_detail(column))
+        # The condition it may be asked on ends the detail, as a condition does ("..., if the result ...").
+        window, _, asked_on = rest[len(f" ({COLLECTED_IN} "):-1].partition(", if ")
+        detail = lab_row_detail(column) + (f", if {asked_on}" if asked_on else "")
+        return _WINDOW_SUFFIX.sub("", field_label(text)), window, table, "value", detail
     aside = re.fullmatch(r" \((.+)\)", rest)
     detail = aside.group(1) if aside else rest.strip()
     if table == "labs" and column in LAB_TESTS:  # results of one day that disagree: rows, not a column

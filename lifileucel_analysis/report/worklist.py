@@ -27,7 +27,7 @@ from ..contract.id_lookup import positions_in, take_ascending
 from ..engine.catalog import criterion_labels
 from ..engine.evidence import TEXT, as_arrow, day_count, iso_dates, join_per_patient, text_series
 from ..engine.lab_part_rules import window_text
-from .field_requests import is_conditional, one_window, request_parts, request_tokens
+from .field_requests import condition, is_conditional, one_window, request_parts, request_tokens
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
@@ -125,7 +125,9 @@ def _field_texts(fields: pd.Series) -> tuple[np.ndarray, pa.Array, pa.Array, np.
         # The engine names each lab with its window; grouped under the window here, it is said once.
         # A blank cell of one lab row ("labs.value (ANC result dated ...)") is named on its own.
         parts = [request_parts(t) for t in tokens]
-        lab_names = [label for label, window, *_ in parts if window]
+        # A result asked for on a condition says it: "ANC (if the result without a date ...)" (audit 42W).
+        lab_names = [label + (f" ({on})" if (on := condition(table, column, detail)) else "")
+                     for label, window, table, column, detail in parts if window]
         others.append("; ".join(label for label, window, *_ in parts if not window))
         labs.append(", ".join(lab_names))
         has_labs.append(bool(lab_names))
