@@ -40,7 +40,7 @@ from .schema import (
     unit_fits,
 )
 
-__all__ = ["READ_ONCE", "in_larger_file", "validate_raw", "validate_tables"]
+__all__ = ["READ_ONCE", "in_larger_file", "refused_in_larger_file", "validate_raw", "validate_tables"]
 
 THREADS_FROM_ROWS = 100_000
 """A table's columns are checked on threads from this many rows; below it short pandas calls that hold
