@@ -84,22 +84,30 @@ def test_a_refusal_says_that_an_earlier_runs_files_are_not_this_datas(tmp_path: 
     assert "earlier run" not in capsys.readouterr().err  # an empty or new folder: nothing to say
 
 
-@pytest.mark.parametrize("option", ["--out", "--params", "--drugs", "--history"])
-def test_a_blank_path_option_is_refused_and_the_current_folder_kept(
-        tmp_path: Path, datasets: dict[str, Path], option: str, monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(("option", "instead"), [("--out", "give a folder (a blank one would mean the current folder)"),
+                                                 ("--history", "give a file, or leave the option out")])
+def test_a_blank_output_path_is_refused_and_the_current_folder_kept(
+        tmp_path: Path, datasets: dict[str, Path], option: str, instead: str, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
     # Audit 42C: `--out ''` wrote 18 files into the current folder and removed its outcomes.parquet as an
-    # earlier run's; a script's empty variable must stop the command, as a blank --cut-date does.
+    # earlier run's (and `--history ''` ended in a traceback); a script's empty variable must stop the command.
     monkeypatch.chdir(tmp_path)
     (tmp_path / "outcomes.parquet").write_bytes(b"someone else's file")
     args = ["screen", str(datasets["csv"]), "--out", str(tmp_path / "out")]
     args = [*args[:2], "--out", ""] if option == "--out" else [*args, option, " "]
     assert main(args) == 2
     err = capsys.readouterr().err
-    assert f"error: {option} is blank: give a path (a blank one would mean the current folder)" in err
-    assert "earlier run" not in err
+    assert err == f"error: {option} is blank: {instead}\n"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["outcomes.parquet"]
     assert (tmp_path / "outcomes.parquet").read_bytes() == b"someone else's file"
+
+
+def test_a_blank_input_path_still_means_its_default(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    # Blank = default for inputs (docs/architecture.md, screening_inputs.not_given): review 42 found the first
+    # version of the check above refusing `--params ''` and `--drugs ''`, which had run with the defaults.
+    out = tmp_path / "out"
+    assert main(["screen", str(datasets["csv"]), "--out", str(out), "--params", "", "--drugs", " "]) == 0
+    assert (out / "verdicts.csv").is_file()
 
 
 @pytest.mark.parametrize("option", ["--params", "--drugs", "--history"])

@@ -194,3 +194,21 @@ def test_a_file_that_is_not_a_history_is_named_as_such(tmp_path: Path, capsys: p
                                        "that `screen --history` or `reports --history` wrote\n")
     assert not (tmp_path / "out").exists()
     assert not_history.read_text(encoding="utf-8") == "patient_id,site_id\nP1,mskcc\n"
+
+
+@pytest.mark.parametrize("content", [b"patient_id,site_id\nP1,mskcc\n", b"P1,msk\n"])
+def test_screen_refuses_a_history_that_is_not_one_before_writing(tmp_path: Path, content: bytes,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 42: `screen --history notdb.csv` published the screen's 18 files, then failed naming a temporary
+    # copy and said "nothing was written"; a file shorter than DuckDB's magic (8 bytes) slipped past the check.
+    from lifileucel_analysis import cli
+    from lifileucel_analysis.paths import DEMO_DATASET
+
+    not_history = tmp_path / "notdb.csv"
+    not_history.write_bytes(content)
+    assert cli.main(["screen", str(DEMO_DATASET), "--out", str(tmp_path / "out"), "--history", str(not_history)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: history {not_history} is not a DuckDB file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notdb.csv"]
+    assert not_history.read_bytes() == content
+    assert cli.main(["changes", "--history", str(not_history), "--out", str(tmp_path / "c")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: history {not_history} is not a DuckDB file")

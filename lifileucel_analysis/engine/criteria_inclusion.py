@@ -15,7 +15,7 @@ from .common_rules import (F, N, P, U, allowed_range, at_least, column, line_nam
                            recurrence_in_window_reasons, recurrence_past_window, window_open_reasons, yes_fails)
 from .criterion import criterion
 from .evidence import (IF_STAGE_III, TEXT, Part, Rule, Text, blank_fields, combine, decide, iso_dates,
-                       fields_once, join_per_patient, join_texts, named_once, text_series)
+                       join_per_patient, join_texts, named_once, text_series)
 from .outcome import CODE
 from .prior_line_evidence import (anti_pd1_part, braf_part, count_part, progression_part, unnumbered_open,
                                   why_not_counted)
@@ -102,30 +102,11 @@ def i2_prior_lines(f: Facts, p: CriteriaParams) -> Part:
              progression_part(f, p, maybe, unnumbered, shared), braf]
     readings = i2_readings(f, p, ordered, flags)
     codes = np.where(~readings.some_fail, CODE[P], np.where(~readings.some_pass, CODE[F], CODE[U])).astype(np.uint8)
-    needs = _i2_needs(f, codes, braf, uncertain, asked, latest, unnumbered | tied, shared.shared)
+    # The blanks of the lines that may decide I2 (they suffice: tests/test_i2_asks_suffice.py), and the BRAF part's.
+    lines_needed = Text(line_requests(f, asked, latest, unnumbered | tied, shared.shared), np.arange(f.n))
+    needs = join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
     evidence = reading_evidence(f, p, parts, codes, uncertain, readings.fail_routes, latest)
     return Part(codes, naming_what_decides(evidence, needs), needs)
-
-
-def _i2_needs(f: Facts, codes: np.ndarray, braf: Part, uncertain: np.ndarray, asked: np.ndarray,
-              latest: np.ndarray, order_open: np.ndarray, shared: np.ndarray) -> Text:
-    """Per patient with I2 unknown, the fields that would decide it: the blanks of the ``asked`` lines
-    (:func:`.prior_lines.lines_that_may_decide`) and of the BRAF part.
-
-    Where those are none although I2 is open, every ``uncertain`` line's blanks are asked: a request
-    too many costs a coordinator a look, an unknown without one leaves nothing to do.
-    """
-    def needs_of(lines: np.ndarray) -> Text:
-        lines_needed = Text(line_requests(f, lines, latest, order_open, shared), np.arange(f.n))
-        return join_texts([lines_needed, braf.needs.where(braf.codes == CODE[U])]).where(codes == CODE[U])
-
-    needs = needs_of(asked)
-    empty = (codes == CODE[U]) & ~needs.nonempty()
-    if not empty.any():
-        return needs
-    rows = np.flatnonzero(empty)
-    # Every uncertain line's agents then, besides those the BRAF part asks for: each named once.
-    return needs.with_sentences(rows, fields_once(needs_of(uncertain & empty[f.lines["pos"].to_numpy()]).take(rows)))
 
 
 @criterion("I3", record="May have received adjuvant PD-1/PD-L1 blocking antibody if recurred within 6 months of "

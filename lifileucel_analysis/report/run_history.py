@@ -196,16 +196,28 @@ DUCKDB_MAGIC = (8, b"DUCK")
 """Where a DuckDB database file says what it is: bytes 8-11 of its first block."""
 
 
+def check_history_file(path: Path, shown: Path | None = None) -> None:
+    """Raise :class:`HistoryError` where ``path`` is a file but not a DuckDB database (an empty file or none
+    at all becomes a new history); ``shown`` is the path the message names (the user's, not a copy's).
+
+    Checked before a screen writes anything, and again on opening (audit 42C: ``changes --history
+    patients.csv`` showed DuckDB's "Catalog Error: Cannot launch in-memory database in read-only mode!",
+    and ``screen --history`` of such a file failed only after publishing the screen's files).
+    """
+    at, magic = DUCKDB_MAGIC
+    if not path.is_file() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as stream:
+        head = stream.read(at + len(magic))
+    if head[at:] != magic:  # a file shorter than the magic's end is no database either
+        raise HistoryError(f"history {shown or path} is not a DuckDB file: give the .duckdb file that "
+                           "`screen --history` or `reports --history` wrote")
+
+
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
     import duckdb
 
-    at, magic = DUCKDB_MAGIC
-    if path.is_file() and path.stat().st_size >= at + len(magic):
-        with path.open("rb") as stream:
-            head = stream.read(at + len(magic))
-        if head[at:] != magic:  # audit 42C: a CSV file gave DuckDB's "Catalog Error: Cannot launch ..."
-            raise HistoryError(f"history {path} is not a DuckDB file: give the .duckdb file that `screen --history` "
-                               "or `reports --history` wrote")
+    check_history_file(path)
     try:
         return duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:

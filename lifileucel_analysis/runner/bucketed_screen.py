@@ -30,8 +30,8 @@ bucket order. Dask is imported only then: the default path never imports it.
 from __future__ import annotations
 
 import ctypes
-import multiprocessing
 import logging
+import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
@@ -145,6 +145,10 @@ def screen_bucketed(dataset: Path, out: Path, options: ScreenOptions, long_forma
         partition wrote; nothing is written.
     """
     check_options(options)
+    if history is not None:  # before any bucket is screened (audit 42C)
+        from ..report.run_history import check_history_file
+
+        check_history_file(Path(history))
     layout = open_bucketed(dataset)
     staging = new_stage(out)
     try:

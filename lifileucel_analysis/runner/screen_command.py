@@ -224,6 +224,10 @@ def screen_plain(dataset: str | Path, out: Path, options: ScreenOptions, long_fo
         Patients per slice, and the size above which a dataset is screened in slices
         (default :data:`~lifileucel_analysis.contract.patient_slices.SLICE_PATIENTS`).
     """
+    if history is not None:  # before anything is written, not after the outputs are published (audit 42C)
+        from ..report.run_history import check_history_file
+
+        check_history_file(Path(history))
     prepared = prepare_inputs(dataset, options.params, drugs=options.drugs, cut_date=options.cut_date)
     size = SLICE_PATIENTS if slice_patients is None else slice_patients
     if prepared.dataset.n_patients > size:
