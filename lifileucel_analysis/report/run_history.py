@@ -53,7 +53,8 @@ from .criteria_catalog import params_sha256
 from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import PreparedInputs, ScreenedInputs
 
-__all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "compared_runs",
+__all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "check_history_file",
+           "compared_runs",
            "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table", "record_run",
            "record_run_parts", "run_record", "run_tables", "runs", "stored_tables", "verdict_counts_per_run"]
 
