@@ -54,9 +54,9 @@ from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import PreparedInputs, ScreenedInputs
 
 __all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "check_history_file",
-           "compared_runs",
-           "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table", "record_run",
-           "record_run_parts", "run_record", "run_tables", "runs", "stored_tables", "verdict_counts_per_run"]
+           "compared_runs", "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table",
+           "record_run", "record_run_parts", "run_record", "run_tables", "runs", "stored_tables",
+           "verdict_counts_per_run"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
