@@ -279,7 +279,20 @@ def in_larger_file(data: ScreeningDataset, rows: Mapping[str, np.ndarray]) -> Sc
 def refused_in_larger_file(error: ContractError, rows: Mapping[str, np.ndarray]) -> ContractError:
     """``error``, raised reading part of a larger file (``rows`` as :func:`in_larger_file` takes them),
     with each problem's row that of the larger file, the one a site can find (audit 42C: a bucket's
-    refusal named the bucket's rows, which no file the site has holds)."""
+    refusal named the bucket's rows, which no file the site has holds).
+
+    Parameters
+    ----------
+    error : ContractError
+        The refusal of the part, its rows numbered as in the part.
+    rows : mapping of str to numpy.ndarray
+        Per table, the larger file's 0-based data row of each of the part's rows.
+
+    Returns
+    -------
+    ContractError
+        The same problems, each row the larger file's, its source saying so.
+    """
     def moved(problem: Problem) -> Problem:
         at = rows.get(problem.table)
         if problem.row is None or at is None or not 0 < problem.row <= len(at):

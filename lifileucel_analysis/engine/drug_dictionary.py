@@ -83,6 +83,18 @@ def changed_package_classes(package: pd.DataFrame, extra: pd.DataFrame) -> list[
     A site row replaces the package class on purpose (docs/criteria.md), but the change decides E1, I2
     and I3 for every patient given that drug: a site file saying ``lifileucel,other`` passed E1 for
     three demo patients without a word (audit 42C).
+
+    Parameters
+    ----------
+    package : pandas.DataFrame
+        The package's checked rows (``agent``, ``drug_class``).
+    extra : pandas.DataFrame
+        The site's checked rows (``agent``, ``drug_class``).
+
+    Returns
+    -------
+    list of str
+        One note per package drug the site's rows give another class (classes compared as sets).
     """
     def classes(text: pd.Series) -> pd.Series:  # one class set, however ordered or spaced (review 39R)
         return text.str.lower().str.split(";").map(lambda parts: ";".join(sorted(p.strip() for p in parts)))

@@ -323,6 +323,18 @@ def named_once(needs: Text, field: str) -> Text:
     I7's AST and ALT parts each ask for ``patients.liver_metastases`` when its answer decides their
     limit (audit 42W: "patients.liver_metastases; patients.liver_metastases", and "I7; I7" in the
     fields file). Only the few patients whose fields name it twice are re-joined.
+
+    Parameters
+    ----------
+    needs : Text
+        Per patient, the fields a criterion asks for, ``"; "``-joined.
+    field : str
+        The field two parts may both ask for (``patients.liver_metastases``).
+
+    Returns
+    -------
+    Text
+        ``needs`` with every field of those patients named once, in the order first named.
     """
     twice = pc.count_substring(needs.pool.cast(TEXT), field).to_numpy() > 1
     rows = np.flatnonzero(twice[needs.index])

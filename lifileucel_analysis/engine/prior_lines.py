@@ -148,8 +148,23 @@ def lines_that_may_decide(f: Facts, p: CriteriaParams, must: np.ndarray, maybe: 
     limits, or where whether it counts or has an anti-PD-(L)1 agent is open while no line surely
     counted has one. Any other line's blanks change nothing in any reading: an earlier dacarbazine
     line of blank setting below a metastatic nivolumab line whose progression is open (audit 42W: the
-    worklist asked for its setting; the count was 1 to 2, within 1-4 either way). ``must`` /
-    ``maybe``: per line, whether every / some reading counts it.
+    worklist asked for its setting; the count was 1 to 2, within 1-4 either way).
+
+    Parameters
+    ----------
+    f, p : Facts, CriteriaParams
+        The screening's facts and limits.
+    must, maybe : numpy.ndarray
+        Per line, whether every / some reading counts it.
+    latest : numpy.ndarray
+        Per line, whether it may be the most recent counted line (:func:`may_be_latest`).
+    order_open : numpy.ndarray
+        Per line, whether its blank or shared line number leaves the order open.
+
+    Returns
+    -------
+    numpy.ndarray
+        Per line, whether its blanks may change I2 (``tests/test_i2_asks_suffice.py``: they suffice).
     """
     pos = f.lines["pos"].to_numpy()
     count_open = f.lines["counted"].isna().to_numpy()

@@ -197,13 +197,23 @@ DUCKDB_MAGIC = (8, b"DUCK")
 """Where a DuckDB database file says what it is: bytes 8-11 of its first block."""
 
 
-def check_history_file(path: Path, shown: Path | None = None) -> None:
+def check_history_file(path: Path) -> None:
     """Raise :class:`HistoryError` where ``path`` is a file but not a DuckDB database (an empty file or none
-    at all becomes a new history); ``shown`` is the path the message names (the user's, not a copy's).
+    at all becomes a new history).
 
     Checked before a screen writes anything, and again on opening (audit 42C: ``changes --history
     patients.csv`` showed DuckDB's "Catalog Error: Cannot launch in-memory database in read-only mode!",
     and ``screen --history`` of such a file failed only after publishing the screen's files).
+
+    Parameters
+    ----------
+    path : Path
+        The history file as the user named it.
+
+    Raises
+    ------
+    HistoryError
+        Its first bytes are not a DuckDB database's (or there are fewer of them).
     """
     at, magic = DUCKDB_MAGIC
     if not path.is_file() or path.stat().st_size == 0:
@@ -211,7 +221,7 @@ def check_history_file(path: Path, shown: Path | None = None) -> None:
     with path.open("rb") as stream:
         head = stream.read(at + len(magic))
     if head[at:] != magic:  # a file shorter than the magic's end is no database either
-        raise HistoryError(f"history {shown or path} is not a DuckDB file: give the .duckdb file that "
+        raise HistoryError(f"history {path} is not a DuckDB file: give the .duckdb file that "
                            "`screen --history` or `reports --history` wrote")
 
 
