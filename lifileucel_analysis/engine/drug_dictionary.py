@@ -96,17 +96,21 @@ def changed_package_classes(package: pd.DataFrame, extra: pd.DataFrame) -> list[
     list of str
         One note per package drug the site's rows give another class (classes compared as sets).
     """
-    def classes(text: pd.Series) -> pd.Series:  # one class set, however ordered or spaced (review 39R)
-        return text.str.lower().str.split(";").map(lambda parts: ";".join(sorted(p.strip() for p in parts)))
-
-    known = pd.Series(classes(package["drug_class"]).to_numpy(), index=normalise_names(package["agent"]).to_numpy())
+    known = pd.Series(class_set(package["drug_class"]).to_numpy(), index=normalise_names(package["agent"]).to_numpy())
     known = known[~known.index.duplicated()]
     site = pd.DataFrame({"key": normalise_names(extra["agent"]).to_numpy(), "agent": extra["agent"].to_numpy(),
-                         "cls": classes(extra["drug_class"]).to_numpy()}).drop_duplicates("key")
+                         "cls": class_set(extra["drug_class"]).to_numpy()}).drop_duplicates("key")
     was = known.reindex(site["key"]).to_numpy()
     changed = site[pd.notna(was) & (was != site["cls"].to_numpy())]
     return [f"{agent}: {old} -> {new}" for agent, old, new in  # a site file's few rows, not the cohort's
             zip(changed["agent"], known.reindex(changed["key"]), changed["cls"])]
+
+
+def class_set(classes: pd.Series) -> pd.Series:
+    """Each drug class string as one classification, however ordered, spaced or lettered: its classes,
+    each once, sorted and joined by ";" (``"Anti-PD-1; anti-lag-3"`` -> ``"anti-lag-3;anti-pd-1"``; review 39R).
+    A site file's few rows, not the cohort's."""
+    return classes.str.lower().str.split(";").map(lambda parts: ";".join(sorted({p.strip() for p in parts})))
 
 
 def _refuse_two_classes(keys: pd.Series, classes: pd.Series, agents: pd.Series, source: str = "") -> None:
@@ -116,9 +120,7 @@ def _refuse_two_classes(keys: pd.Series, classes: pd.Series, agents: pd.Series, 
                           "row": np.arange(1, len(keys) + 1)})
     first = frame.drop_duplicates("key").set_index("key").reindex(frame["key"])
     # The same classes in another order or spacing are the same classification (review 39R).
-    same = [frozenset(c.strip() for c in a.split(";")) == frozenset(c.strip() for c in b.split(";"))
-            for a, b in zip(frame["cls"], first["cls"])]  # a site file's few rows, not the cohort's
-    clash = np.flatnonzero(~np.asarray(same, dtype=bool))
+    clash = np.flatnonzero(class_set(frame["cls"]).to_numpy() != class_set(first["cls"]).to_numpy())
     if not len(clash):
         return
     raise ContractError([

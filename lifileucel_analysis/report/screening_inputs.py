@@ -71,6 +71,8 @@ class ScreenedInputs:
         The data cut applied and what it set aside (``None``: no cut, every row counts).
     drugs_path : Path or None
         The site drug dictionary that extended the package's (``None``: the package's only).
+    drug_table : pandas.DataFrame or None
+        Its rows, as read and checked (``None`` with it).
     """
 
     dataset_path: Path
@@ -80,19 +82,22 @@ class ScreenedInputs:
     result: ScreeningResult
     cut: DataCut | None = None
     drugs_path: Path | None = None
+    drug_table: pd.DataFrame | None = None
 
     @property
     def notes(self) -> tuple[str, ...]:
         """What the command says besides the verdicts (:func:`screening_notes`)."""
-        return screening_notes(self.dataset, self.drugs_path)
+        return screening_notes(self.dataset, self.drugs_path, self.drug_table)
 
 
-def screening_notes(dataset: ScreeningDataset, drugs_path: Path | None) -> tuple[str, ...]:
+def screening_notes(dataset: ScreeningDataset, drugs_path: Path | None,
+                    drug_table: pd.DataFrame | None) -> tuple[str, ...]:
     """The loader's lenient fixes (``dataset.warnings``), and the package drugs whose class the site's drug
-    file changes (:func:`..engine.drug_dictionary.changed_package_classes`), for the command to say."""
-    if drugs_path is None:
+    file (``drugs_path``, read as ``drug_table``) changes (:func:`..engine.drug_dictionary.changed_package_classes`),
+    for the command to say."""
+    if drug_table is None:
         return tuple(dataset.warnings)
-    changed = changed_package_classes(package_drug_table(), read_drug_file(drugs_path))
+    changed = changed_package_classes(package_drug_table(), drug_table)
     said = (f"the drug file {drugs_path} changes the class of {counted(len(changed), 'package drug')} (E1, I2 and "
             f"I3 read it): {'; '.join(changed)}",) if changed else ()
     return (*dataset.warnings, *said)
@@ -210,13 +215,13 @@ class PreparedInputs:
     @property
     def notes(self) -> tuple[str, ...]:
         """What the command says besides the verdicts (:func:`screening_notes`)."""
-        return screening_notes(self.dataset, self.drugs_path)
+        return screening_notes(self.dataset, self.drugs_path, self.drug_table)
 
     def screened(self, result: ScreeningResult) -> ScreenedInputs:
         """These inputs with their screening."""
         return ScreenedInputs(dataset_path=self.dataset_path, criteria_params_path=self.criteria_params_path,
                               dataset=self.dataset, params=self.params, result=result, cut=self.cut,
-                              drugs_path=self.drugs_path)
+                              drugs_path=self.drugs_path, drug_table=self.drug_table)
 
 
 def read_site_drugs(path: Path) -> pd.DataFrame:
