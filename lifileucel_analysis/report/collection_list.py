@@ -17,6 +17,8 @@ eligible first) and, within a patient, in the order the worklist names them:
 - ``criteria``: the unknown criteria that wait on it (a field two criteria wait on is one row);
 - ``table``, ``column``, ``detail``: where it goes in the screening data (``therapies``,
   ``end_date``, ``line 2``), for whoever updates the extract;
+- ``allowed``: what the cell accepts, in the contract's words (``yes or no``, ``one of negative,
+  positive``; a lab result's value, unit, ULN and date, with the units its test allows);
 - ``collected``: blank, for the coordinator to fill in (a date, "not done", a note).
 
 Every pending patient appears, with at least one row (a pending patient has an unknown
@@ -33,14 +35,15 @@ import pyarrow as pa
 
 from ..contract.schema import CRITERION_IDS
 from ..engine.evidence import TEXT, join_per_patient, text_series
-from .field_requests import condition, field_label, lab_windows, one_window, request_parts, request_tokens
+from .field_requests import (allowed_values, condition, field_label, lab_windows, one_window, request_parts,
+                             request_tokens)
 from .worklist import WINDOW_CLOSED, DataCurrency, in_worklist_order, nmald_status, window_closed, worklist_rows
 
 if TYPE_CHECKING:  # the protocol, for type checkers only
     from .summaries import ResultLike
 
 FIELD_COLUMNS: tuple[str, ...] = ("patient_id", "site_id", "nmald_date", "nmald_status", "field", "collect_window",
-                                  "criteria", "table", "column", "detail", "collected")
+                                  "criteria", "table", "column", "detail", "allowed", "collected")
 """Columns of :func:`collection_list`, one row per pending patient and field to collect."""
 NO_FIELD_NAMED = "no field named by the screening: see why unknown in the pending worklist"
 """The field of a pending patient's row when the screening named none (not expected: every unknown names one)."""
@@ -97,7 +100,7 @@ def field_rows(result: ResultLike, rows: pd.DataFrame, carry: tuple[str, ...] = 
         "lymphodepletion_date": rows["lymphodepletion_date"].to_numpy()[patient],
         "field": parts["field"], "collect_window": parts["window"],
         "criteria": fields["criteria"].to_numpy(), "table": parts["table"],
-        "column": parts["column"], "detail": parts["detail"], "collected": "",
+        "column": parts["column"], "detail": parts["detail"], "allowed": parts["allowed"], "collected": "",
     })
     for column in carry:
         frame[column] = rows[column].to_numpy()[patient]
@@ -137,7 +140,7 @@ def _patient_fields(missing: pd.DataFrame, ordered_ids: pd.Series) -> pd.DataFra
 
 
 def _token_parts(tokens: pd.Series) -> dict[str, np.ndarray]:
-    """Per token: ``field``, ``window``, ``table``, ``column``, ``detail`` (object arrays).
+    """Per token: ``field``, ``window``, ``table``, ``column``, ``detail``, ``allowed`` (object arrays).
 
     A lab token carries its patient's window dates, so nearly every one is distinct: the window is
     dropped over the whole column (Arrow), each distinct rest read once (a few hundred), as the
@@ -150,7 +153,8 @@ def _token_parts(tokens: pd.Series) -> dict[str, np.ndarray]:
     # A lab test is "ANC result"; a blank token (the screening named no field) says so.
     field = [label + " result" if is_lab else label if str(token) != "" else NO_FIELD_NAMED
              for token, (label, *_), is_lab in zip(distinct, read, lab, strict=True)]
-    parts = {"field": field, **{name: [r[k] for r in read] for k, name in ((2, "table"), (3, "column"), (4, "detail"))}}
+    parts = {"field": field, **{name: [r[k] for r in read] for k, name in ((2, "table"), (3, "column"), (4, "detail"))},
+             "allowed": [allowed_values(*r[2:]) for r in read]}
     taken = {name: np.array(values, dtype=object)[codes] for name, values in parts.items()}
     window = np.full(len(codes), "", dtype=object)
     at = np.flatnonzero(lab[codes])

@@ -20,7 +20,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN
+from ..contract.schema import LAB_TESTS, TABLES, TESTS_NEEDING_ULN, UNIT_FACTORS, ColumnSpec
+from ..engine.criteria_inclusion import LAB_NAMES
 from ..engine.evidence import (CLASSIFY_AGENT, COLLECTED_IN, IF_ADJUVANT, IF_BRAIN, IF_FEMALE, IF_POSITIVE,
                                IF_RECEIVED, IF_STAGE_III, LAB_CONDITIONS, TEXT, as_arrow)
 
@@ -192,3 +193,59 @@ def condition(table: str, column: str, detail: str) -> str:
     # ("if stage III, IIIC or IIID"), so it is found by its words, not by the last comma (audit 41A:
     # "disease unresectable (..., IIIC or IIID)" had lost its "if stage III").
     return next(c for c in _CONDITIONS if detail == c or detail.endswith(", " + c))
+
+
+_LAB_ROW_TEST = re.compile(r"^test ([a-z_]+)\b")
+"""A lab result to collect, or results of one day that disagree: ``test anc, with unit and collected_date``."""
+_ONE_RESULT_TEST = {f"{LAB_NAMES[test]} result": test for test in LAB_TESTS}
+"""A cell of one result on file is detailed by its label: ``ANC result dated 2025-02-20``."""
+_SUB_GROUPS = ("IIIA", "IIIB", "IIIC", "IIID")
+"""What a stage ``III`` without sub-group is asked to become (``ajcc_stage``, detail ``sub-group``)."""
+
+
+def allowed_values(table: str, column: str, detail: str) -> str:
+    """What a fields row's cell accepts, in the contract's words, for whoever fills it in.
+
+    ``patients.ecog`` -> ``a whole number >= 0 and <= 5``; a lab result to collect names each cell of
+    its row with the units its test allows (``value: a number >= 0; unit: 10^9/L or /uL;
+    collected_date: an ISO date YYYY-MM-DD``); a stage ``III`` to sub-group, the four sub-groups; a
+    text column, what the text is (``generic drug names joined by '+', lower case``). ``""`` for a row
+    that names no column (audit 42W: the coordinator had to look the codes up in the data dictionary).
+    """
+    spec = _column_spec(table, column)
+    if spec is None:
+        return ""
+    test = _lab_test(table, detail)
+    if test and column == "value" and detail.startswith("test "):  # a whole row of the labs table
+        cells = [("value", _column_spec("labs", "value")), ("unit", None)]
+        if test in TESTS_NEEDING_ULN:
+            cells.append(("uln", _column_spec("labs", "uln")))
+        cells.append(("collected_date", _column_spec("labs", "collected_date")))
+        return "; ".join(f"{name}: {_units(test) if cell is None else _allowed(cell)}" for name, cell in cells)
+    if test and column == "unit":
+        return _units(test)
+    if (table, column, detail) == ("patients", "ajcc_stage", "sub-group"):
+        return "one of " + ", ".join(_SUB_GROUPS)
+    return _allowed(spec)
+
+
+def _column_spec(table: str, column: str) -> ColumnSpec | None:
+    return next((c for c in TABLES[table].columns if c.name == column), None) if table in TABLES else None
+
+
+def _allowed(spec: ColumnSpec) -> str:
+    # A text column accepts any text: its description says what text ("role or name of the approver").
+    return spec.description.split("; ")[0] if spec.kind == "text" and spec.description else spec.allowed
+
+
+def _lab_test(table: str, detail: str) -> str:
+    if table != "labs":
+        return ""
+    row = _LAB_ROW_TEST.match(detail)
+    if row and row.group(1) in LAB_TESTS:
+        return row.group(1)
+    return next((test for label, test in _ONE_RESULT_TEST.items() if detail.startswith(label + " dated")), "")
+
+
+def _units(test: str) -> str:
+    return " or ".join(UNIT_FACTORS[test])

@@ -47,6 +47,7 @@ COLUMN_TITLES: dict[str, str] = {
     "nmald": "NMA-LD",
     "nmald_status": "NMA-LD status",
     "nmald_date": "NMA-LD date",
+    "allowed": "allowed values",
     "collected": "collected (date or note)",
 }
 """Column headers as shown; any other column is shown with ``_`` replaced by a space."""
