@@ -121,6 +121,40 @@ def test_a_folder_where_a_file_is_meant_is_refused_before_anything_is_written(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["dir"]
 
 
+@pytest.mark.parametrize(("command", "flag"), [(["criteria", "--out"], "--out"), (["redcap-dictionary"], "out")])
+def test_a_folder_or_a_blank_where_a_command_writes_one_file_is_refused(
+        tmp_path: Path, command: list[str], flag: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 42R: `criteria --out DIR` and `redcap-dictionary DIR` exited 1 naming a temporary file beside DIR;
+    # a blank one was told to "give a folder", which these two commands do not write.
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, str(folder)]) == 2
+    assert capsys.readouterr().err == f"error: {flag} names a folder ({folder}): give a file\n"
+    assert main([*command, " "]) == 2
+    said = "give a file, or leave the option out to print the catalog" if command[0] == "criteria" else "give a file"
+    assert capsys.readouterr().err == f"error: {flag} is blank: {said}\n"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dir"] and not any(folder.iterdir())
+
+
+@pytest.mark.parametrize(("choice", "said"), [
+    ("", "--criteria is blank: give 'default', a version label of params/criteria/ or a criteria file"),
+    ("DIR", "--criteria names a folder (DIR): give a file"),
+])
+def test_compare_refuses_a_blank_or_a_folder_for_a_side(
+        tmp_path: Path, datasets: dict[str, Path], choice: str, said: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Review 42R: `compare --criteria ''` read the dataset folder as the criteria file ("parameter file
+    # .../demo does not exist"), and a folder was said not to exist.
+    (tmp_path / "DIR").mkdir()
+    monkeypatch.chdir(tmp_path)
+    args = ["compare", str(datasets["csv"]), "--criteria", choice, "--criteria", "default", "--out", "out"]
+    assert main(args) == 2
+    assert capsys.readouterr().err == f"error: {said}\n"
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize(("args", "said"), [
     (["synth", "--patients", "-5", "--seed", "1"], "--patients is -5: give a whole number >= 1"),
     (["synth", "--patients", "0", "--seed", "1"], "--patients is 0: give a whole number >= 1"),

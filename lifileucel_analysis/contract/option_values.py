@@ -15,7 +15,8 @@ from pathlib import Path
 
 from .parameter_files import ParamsError
 
-__all__ = ["BLANK_REFUSED", "FILE_OPTIONS", "LEAST_COUNTS", "OptionError", "refuse_bad_options"]
+__all__ = ["BLANK_REFUSED", "CHOICES", "FILE_OPTIONS", "LEAST_COUNTS", "OUT_IS_A_FILE", "OptionError",
+           "refuse_bad_options"]
 
 
 class OptionError(ParamsError):
@@ -25,9 +26,16 @@ class OptionError(ParamsError):
 BLANK_REFUSED = {"out": "give a folder (a blank one would mean the current folder)",
                  "history": "give a file, or leave the option out"}
 """The paths that have no default to fall back on when given blank, and what to give instead."""
+OUT_IS_A_FILE = {"criteria": "give a file, or leave the option out to print the catalog",
+                 "redcap-dictionary": "give a file"}
+"""Commands whose ``out`` is a file, not a folder, and what to give instead of a blank one (review 42R:
+``criteria --out DIR`` ended with exit status 1, naming a temporary file beside ``DIR``)."""
 FILE_OPTIONS = ("params", "criteria", "drugs", "history")
 """The options that name a file, never a folder (audit 42C: ``--history DIR`` failed only after the screen's
 files were published, leaving ``DIR.lock`` beside it)."""
+CHOICES = {"criteria": "give 'default', a version label of params/criteria/ or a criteria file"}
+"""Options given more than once (``compare --criteria A --criteria B``): a blank one has no default to mean,
+since each names one side of the comparison (``compare --criteria ''`` read the dataset as a criteria file)."""
 LEAST_COUNTS = {"patients": 1, "seed": 0, "weeks": 0, "buckets": 1, "jobs": 1}
 """The least value of each whole-number option (a cohort of 0 patients is one ``screen`` refuses)."""
 POSITIONAL_OUT = ("redcap-dictionary",)
@@ -49,18 +57,32 @@ def refuse_bad_options(options: Mapping[str, object]) -> None:
     OptionError
         For the first such option, with what to give instead.
     """
-    def flag(name: str) -> str:  # as the user wrote it
-        return name if name == "out" and options.get("command") in POSITIONAL_OUT else "--" + name
+    command = options.get("command")
 
-    for name, instead in BLANK_REFUSED.items():
+    def flag(name: str) -> str:  # as the user wrote it
+        return name if name == "out" and command in POSITIONAL_OUT else "--" + name
+
+    blank_refused = {**BLANK_REFUSED, **({"out": OUT_IS_A_FILE[command]} if command in OUT_IS_A_FILE else {})}
+    for name, instead in blank_refused.items():
         value = options.get(name)
         if isinstance(value, str) and not value.strip():
             raise OptionError(f"{flag(name)} is blank: {instead}")
-    for name in FILE_OPTIONS:
+    for name, instead in CHOICES.items():
         value = options.get(name)
-        if isinstance(value, str) and value.strip() and Path(value).is_dir():
-            raise OptionError(f"{flag(name)} names a folder ({value}): give a file")
+        if isinstance(value, list) and any(isinstance(v, str) and not v.strip() for v in value):
+            raise OptionError(f"{flag(name)} is blank: {instead}")
+    for name in (*FILE_OPTIONS, *(("out",) if command in OUT_IS_A_FILE else ())):
+        for value in _given(options.get(name)):
+            if value.strip() and Path(value).is_dir():
+                raise OptionError(f"{flag(name)} names a folder ({value}): give a file")
     for name, least in LEAST_COUNTS.items():
         value = options.get(name)
         if isinstance(value, int) and value < least:
             raise OptionError(f"{flag(name)} is {value}: give a whole number >= {least}")
+
+
+def _given(value: object) -> list[str]:
+    """An option's paths: one, or each of an option given more than once."""
+    if isinstance(value, str):
+        return [value]
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
