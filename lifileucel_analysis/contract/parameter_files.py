@@ -129,6 +129,8 @@ def read_yaml_mapping(path: Path, where: str | None = None) -> dict[str, Any]:
         How messages name the file (default: the path as given).
     """
     where = where or str(path)
+    if path.is_dir():  # audit 43N: a folder was said not to exist
+        raise ParamsError(f"parameter file {where} is a folder: give a YAML file")
     if not path.is_file():
         raise ParamsError(f"parameter file {where} does not exist")
     size = path.stat().st_size

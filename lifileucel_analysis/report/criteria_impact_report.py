@@ -54,6 +54,7 @@ from .criteria_impact_tables import (
 from .downloads import CRITERIA_IMPACT_DOWNLOAD_KINDS, CRITERIA_IMPACT_NOTEBOOK, download_name
 from .eligibility_report import EligibilityReport
 from .html_tables import PAGE_ROWS, HtmlTable, Markup, Tables
+from .notebook_parameters import refuse_non_text, refuse_unknown_injected
 from .provenance import display_given, display_path, sha256_file
 from .screening_inputs import screen_files
 from .worklist import data_currency
@@ -128,6 +129,8 @@ class CriteriaImpactReport:
         ParamsError
             When a criteria file cannot be used.
         """
+        refuse_unknown_injected()  # papermill's -p of a name this notebook does not take (audit 43N)
+        refuse_non_text({"dataset": dataset, "criteria_params": criteria_params})
         arguments = {"dataset": str(dataset), "criteria_params": str(criteria_params),
                      "compare_with": str(compare_with), "cut_date": str(cut_date)}
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)

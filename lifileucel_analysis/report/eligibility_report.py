@@ -41,7 +41,9 @@ from .criteria_catalog import criteria_parameter_table
 from .downloads import download_name
 from .html_tables import PAGE_ROWS, Heading, HtmlTable, Markup, Tables
 from .html_tables import escape as html_escape
+from .notebook_parameters import refuse_non_text, refuse_unknown_injected
 from .provenance import dataset_files, dataset_fingerprint, display_given, display_path, software_versions
+from .run_history import check_history_path
 from .screening_inputs import ScreenedInputs, not_given, resolve_input_path, screen_files
 from .worklist import WORKLIST_NOTE, DataCurrency, data_currency, mark_changes, nmald_for_reading, plain_worklist
 
@@ -129,6 +131,9 @@ class EligibilityReport:
         ContractError
             When the dataset breaks the data contract or does not exist.
         """
+        refuse_unknown_injected()  # papermill's -p of a name this notebook does not take (audit 43N)
+        refuse_non_text({"dataset": dataset, "criteria_params": criteria_params, "waiver_roles": waiver_roles,
+                         "history": history})
         arguments = {} if site is None else {"site": site}
         arguments |= {"dataset": str(dataset), "criteria_params": str(criteria_params), "waiver_roles": waiver_roles,
                       "cut_date": str(cut_date), "history": str(history)}
@@ -136,6 +141,8 @@ class EligibilityReport:
         page_parts.check_site(site, page)  # before anything is read
         page_parts.check_page_site(page, site)
         history_path = None if not_given(history) else resolve_input_path(history, Path(), what="run history")
+        if history_path is not None:
+            check_history_path(history_path)  # before the screen, not at "Since the last cut" (audit 43N)
         inputs = screen_files(dataset, criteria_params, cut_date=cut_date)
         report = cls.from_result(inputs.result, inputs.dataset, site=site, dataset_path=inputs.dataset_path,
                                  criteria_params_path=inputs.criteria_params_path, arguments=arguments)
@@ -358,10 +365,13 @@ class EligibilityReport:
     def oversight(self) -> Tables:
         """Oversight flags (NMA-LD while not eligible, waivers by roles not allowed) and waiver rates per site."""
         roles = "; ".join(self.waiver_roles)
+        unmatched = oversight.roles_no_waiver_names(self.program, self.waiver_roles)
+        spelt = (f" No waiver of the data names {' or '.join(unmatched)} as approver: is the role spelt as the "
+                 "overrides table spells it?" if unmatched else "")
         return Tables((
             HtmlTable(self.oversight_frame(), caption="Oversight flags",
                       note=f"NMA-LD 'date passed': on or before {self.currency.phrase()} (planned or actual). "
-                           f"Roles allowed to approve a waiver (parameter waiver_roles): {roles}.",
+                           f"Roles allowed to approve a waiver (parameter waiver_roles): {roles}.{spelt}",
                       empty="No oversight flag.", max_rows=PAGE_ROWS,
                       download=download_name(self.site, "oversight-flags", "xlsx")),
             HtmlTable(oversight.waiver_rates(self.result), caption="Waiver rate per site",

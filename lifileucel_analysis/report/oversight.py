@@ -37,6 +37,10 @@ monitor sorting by a date sorts one kind of date (review 24: one ``date`` column
 LD_FLAGS: dict[str, str] = {"ineligible": "NMA-LD while ineligible", "pending": "NMA-LD while pending"}
 WAIVER_FLAG = "waiver by a role not allowed"
 UNSIGNED_WAIVER_FLAG = "waiver without a recorded approver"
+FLAG_PLURALS: dict[str, str] = {**{flag: flag for flag in LD_FLAGS.values()},
+                                WAIVER_FLAG: "waivers by a role not allowed",
+                                UNSIGNED_WAIVER_FLAG: "waivers without a recorded approver"}
+"""Each flag as a count of several says it (audit 43N: the page header said "4 waiver by a role not allowed")."""
 
 
 def waiver_roles(text: str | None) -> tuple[str, ...]:
@@ -70,6 +74,19 @@ def role_allowed(approved_by: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
     """Per waiver, whether its approver's role is one of ``allowed`` (case and spaces aside)."""
     allowed_keys = {role.strip().casefold() for role in allowed}
     return approved_by.fillna("").astype(str).str.strip().str.casefold().isin(allowed_keys)
+
+
+def roles_no_waiver_names(result: ResultLike, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """The allowed roles no waiver's approver matches, where some waiver's approver matches none of them.
+
+    A misspelt role ("Principle Investigator") flags every waiver its role approved, without a word of
+    why (audit 43N); the oversight note names such roles so that the spelling is checked. Nothing is
+    said while every waiver's approver is allowed (a role that approved none then is no sign of a typo).
+    """
+    approvers = result.waivers["approved_by"].dropna().astype(str).str.strip().str.casefold()
+    if approvers.empty or role_allowed(approvers, allowed).all():
+        return ()
+    return tuple(role for role in allowed if role.strip().casefold() not in set(approvers))
 
 
 def waivers_with_roles(result: ResultLike, allowed: tuple[str, ...]) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from ..engine.parameters import ParamsError
 from ..engine.screening import VERDICTS
 from .downloads import DOWNLOAD_FORMATS, DOWNLOAD_KINDS, download_name
 from .html_tables import HtmlTable, Markup
+from .oversight import FLAG_PLURALS
 
 PAGES_WITH_WORKLIST: tuple[str, ...] = ("site_summary", "eligibility_report")
 """Pages that show the pending worklist (the program overview points to its download)."""
@@ -123,15 +124,21 @@ def page_header(report: object, page: str) -> Markup:
               else "No patient is pending."]
     flags = report.oversight_counts()
     if flags:
-        action.append("Oversight: " + "; ".join(f"{c:,} {html.escape(what)}" for what, c in flags.items())
+        action.append("Oversight: " + "; ".join(html.escape(counted(c, what, FLAG_PLURALS.get(what, what)))
+                                                for what, c in flags.items())
                       + ' (<a href="#Oversight">details</a>).')
     related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
     account = cut_account(report.cut, n if report.site == ALL_SITES else None)
+    # A cut years after the data (a mistyped year) moves every "days pending": said as `screen` says it (audit 43N).
+    far = report.cut.far_after_the_data() if report.cut is not None else None
+    check = f"Check the cut date: {far}." if far else ""
     text = (f"{report.scope_name}: {n} screened; eligible {counts['eligible']}, pending {counts['pending']}, "
-            f"ineligible {counts['ineligible']}. {account}{' ' if account else ''}{report.currency.sentence()}")
+            f"ineligible {counts['ineligible']}. {account}{' ' if account else ''}{report.currency.sentence()}"
+            f"{' ' + check if check else ''}")
     body = (f'<div class="eap-summary"><h2>{html.escape(report.scope_name)}'
             f"{'' if report.site == ALL_SITES else ' (' + html.escape(report.site) + ')'}</h2>"
-            f'<p class="eap-currency"><strong>{html.escape(report.currency.sentence())}</strong></p>'
+            f'<p class="eap-currency"><strong>{html.escape(report.currency.sentence())}</strong>'
+            f"{' ' + html.escape(check) if check else ''}</p>"
             f"<p>{counted(n, 'patient')} screened: <strong>{counts['eligible']:,} eligible</strong>, "
             f"{counts['pending']:,} pending, {counts['ineligible']:,} ineligible.</p>"
             + (f"<p>{html.escape(account)}</p>" if account else "") +

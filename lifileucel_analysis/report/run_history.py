@@ -54,8 +54,8 @@ from .provenance import dataset_fingerprint, package_version
 from .screening_inputs import PreparedInputs, ScreenedInputs
 
 __all__ = ["HistoryError", "HistoryLockedError", "HistoryWriter", "RunRecord", "changes_since", "check_history_file",
-           "compared_runs", "history_rows", "locked_history", "new_run_record", "params_sha256", "read_table",
-           "record_run", "record_run_parts", "run_record", "run_tables", "runs", "stored_tables",
+           "check_history_path", "compared_runs", "history_rows", "locked_history", "new_run_record", "params_sha256",
+           "read_table", "record_run", "record_run_parts", "run_record", "run_tables", "runs", "stored_tables",
            "verdict_counts_per_run"]
 
 SCHEMA = """
@@ -223,6 +223,18 @@ def check_history_file(path: Path) -> None:
     if head[at:] != magic:  # a file shorter than the magic's end is no database either
         raise HistoryError(f"history {path} is not a DuckDB file: give the .duckdb file that "
                            "`screen --history` or `reports --history` wrote")
+
+
+def check_history_path(path: Path) -> None:
+    """Raise :class:`HistoryError` where ``path`` is a folder or a file that is not a DuckDB database.
+
+    A page checks its ``history`` so before it screens (audit 43N: a CSV failed only at "Since the last
+    cut"; a folder was "does not exist; record a run first", which would put a history into it).
+    """
+    if path.is_dir():
+        raise HistoryError(f"history {path} is a folder: give the .duckdb file that `screen --history` or "
+                           "`reports --history` wrote")
+    check_history_file(path)
 
 
 def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
@@ -407,6 +419,7 @@ def read_table(history: str | Path, table: str) -> pd.DataFrame:
     if table not in TABLES:
         raise HistoryError(f"no table {table!r} in a history; tables are {', '.join(TABLES)}")
     path = Path(history)
+    check_history_path(path)
     if not path.is_file():
         raise HistoryError(f"history {path} does not exist; record a run first (screen --history {path})")
     import duckdb

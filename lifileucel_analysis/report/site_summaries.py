@@ -251,6 +251,8 @@ def site_timeline(result: ResultLike) -> pd.DataFrame:
     frame = pd.DataFrame({"site_id": list(SITE_IDS)})
     frame["site_name"] = frame["site_id"].map(lambda s: SITES[s].name)
     frame["screened"] = frame["site_id"].map(verdicts["site_id"].value_counts()).fillna(0).astype(int)
-    frame["first_consent"] = frame["site_id"].map(grouped.min())
-    frame["last_consent"] = frame["site_id"].map(grouped.max())
+    # Reindexed, not mapped: with no patient screened (a cut before every consent) `map` of the empty
+    # dates tried to make them floats (audit 43N: the program overview stopped at its timeline).
+    frame["first_consent"] = grouped.min().reindex(frame["site_id"]).to_numpy()
+    frame["last_consent"] = grouped.max().reindex(frame["site_id"]).to_numpy()
     return frame
