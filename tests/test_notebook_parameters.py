@@ -142,3 +142,17 @@ def test_a_real_notebook_stops_at_its_build_cell_on_a_misspelt_parameter(tmp_pat
                                   "takes site, dataset, criteria_params, waiver_roles, cut_date, history"]
     ok = _run("program_overview.ipynb", tmp_path, f'dataset = {json.dumps(str(DEMO_DATASET))}\n')
     assert not [o for o in ok.cells[-1].outputs if o["output_type"] == "error"]
+
+
+def test_an_uncut_page_header_states_n_in_equals_n_out() -> None:
+    import pandas as pd
+
+    patients = pd.read_csv(DEMO_DATASET / "patients.csv", dtype=str, keep_default_na=False)
+    mskcc = int((patients["site_id"] == "mskcc").sum())
+    program = EligibilityReport.build().page_header("program_overview")
+    assert (f"{len(patients)} patients in the dataset, {len(patients)} screened (no data cut: every patient is "
+            "screened).") in program.html
+    site = EligibilityReport.build(site="mskcc").page_header("site_summary")
+    assert f"{mskcc} patients in the dataset for this site, {mskcc} screened (no data cut" in site.html
+    cut = EligibilityReport.build(cut_date="2025-06-30").page_header("program_overview")
+    assert "no data cut" not in cut.html and "consented after the data cut 2025-06-30" in cut.html

@@ -128,7 +128,7 @@ def page_header(report: object, page: str) -> Markup:
                                                 for what, c in flags.items())
                       + ' (<a href="#Oversight">details</a>).')
     related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
-    account = cut_account(report.cut, n if report.site == ALL_SITES else None)
+    account = cut_account(report.cut, n if report.site == ALL_SITES else None) or uncut_account(n, report.site)
     # A cut years after the data (a mistyped year) moves every "days pending": said as `screen` says it (audit 43N).
     far = report.cut.far_after_the_data() if report.cut is not None else None
     check = f"Check the cut date: {far}." if far else ""
@@ -157,6 +157,16 @@ def legend(params: object) -> HtmlTable:
     rows += [(short, "abbreviation", meaning) for short, meaning in ABBREVIATIONS.items()]
     return HtmlTable(pd.DataFrame(rows, columns=["ID or abbreviation", "kind", "meaning"]),
                      caption="Legend: criterion IDs (record order) and abbreviations")
+
+
+def uncut_account(n: int, site: str) -> str:
+    """N in = N out on a page without a data cut: every patient of the dataset (or of the site) is screened.
+
+    Audit 43N: the program overview said only "400 patients screened"; with a cut, :func:`cut_account`
+    says it.
+    """
+    where = "the dataset" if site == ALL_SITES else "the dataset for this site"
+    return f"{counted(n, 'patient')} in {where}, {n:,} screened (no data cut: every patient is screened)."
 
 
 def cut_account(cut: object, screened: int | None) -> str:
