@@ -13,20 +13,23 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..contract.data_cut import iso_day
 from ..contract.messages import ShownAsMessage, counted
 from ..engine.catalog import CATALOG
 
 __all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "NoSuchRunError", "changes_sentence", "choose_runs",
            "criteria_differ", "cut_days", "latest_run", "patient_changes", "pick_run", "previous_run", "site_counts"]
 
-CHANGE_COLUMNS = ["site_id", "patient_id", "change", "verdict_before", "verdict_after", "newly_failed",
+CHANGE_COLUMNS = ["site_id", "patient_id", "change", "site_before", "verdict_before", "verdict_after", "newly_failed",
                   "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]
 """Columns of ``changes.csv``, in order."""
 BLOCKING_OR_OPEN = ("fail", "unknown")
 """Outcomes that keep a criterion open; leaving them (for pass, not_applicable, waived) resolves it."""
-CRITERIA_DIFFER_NOTE = ("note: the two runs used different criteria, so the changes include the criteria's effect; "
-                        "--since RUN_ID compares runs of one criteria version")
-"""What ``changes`` adds when :func:`criteria_differ`."""
+CRITERIA_DIFFER_NOTE = ("note: the two runs used different criteria, so the changes include the criteria's effect "
+                        "(the run compared to is the latest recorded at the latest cut: keep what-if screens in a "
+                        "history of their own)")
+"""What ``changes`` adds when :func:`criteria_differ`. Audit 43M: it said "--since RUN_ID compares runs of one criteria
+version", which no option does once a what-if is the latest run."""
 
 
 class NoSuchRunError(ShownAsMessage, LookupError):
@@ -73,12 +76,16 @@ def choose_runs(runs: pd.DataFrame, since: str | None = None) -> tuple[str | Non
         before = previous_run(ordered, latest["run_id"], cut, latest["params_sha256"])
         return (None if before is None else before["run_id"]), latest["run_id"]
     by_id = ordered.loc[ordered["run_id"].str.startswith(since)]
-    if len(by_id) == 1:
-        return by_id.iloc[0]["run_id"], latest["run_id"]
     if len(by_id) > 1:
         raise NoSuchRunError(f"--since {since!r} matches {len(by_id)} runs; give more of the run ID")
-    try:
-        day = pd.Timestamp(since)
+    if len(by_id) == 1 and by_id.iloc[0]["run_id"] == latest["run_id"]:
+        # Audit 43M: it said "0 patients changed from nothing (first run)" of the sixth run of six.
+        raise NoSuchRunError(f"--since {since!r} names the run compared to ({_run_named(latest)}): name an "
+                             "earlier run, or leave --since out to compare with the previous cut")
+    if len(by_id) == 1:
+        return by_id.iloc[0]["run_id"], latest["run_id"]
+    try:  # a date only as YYYY-MM-DD, as --cut-date takes it: 11/07/2026 was read as 7 November (audit 43M)
+        day = pd.Timestamp(iso_day(since))
     except ValueError:
         raise NoSuchRunError(f"--since {since!r} is neither a run ID of the history nor a date YYYY-MM-DD") from None
     cuts = pd.to_datetime(earlier["cut_date"])
@@ -183,7 +190,8 @@ def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
     -------
     DataFrame
         Sorted by site and patient. ``change`` is ``new``, ``no longer in data``,
-        ``verdict`` (the verdict changed) or ``criteria`` (same verdict, some outcome changed).
+        ``verdict`` (the verdict changed), ``site`` (same verdict, another site: ``site_before``
+        says which) or ``criteria`` (same verdict and site, some outcome changed).
     """
     keys = ["patient_id", "criterion_id"]
     # a new patient's criteria count as newly failed / newly unknown: what the coordinator must act on
@@ -198,11 +206,16 @@ def patient_changes(verdicts_before: pd.DataFrame, verdicts_after: pd.DataFrame,
         verdicts_before[["patient_id", "site_id", "verdict"]].astype(str), on="patient_id", how="outer",
         suffixes=("_after", "_before"))
     table["site_id"] = table["site_id_after"].fillna(table["site_id_before"])
+    table["site_before"] = table["site_id_before"].fillna("")
+    # A patient whose site changed is one patient that moved, not one gone and one new (audit 43M: a transfer
+    # was missing from changes.csv, and its two site pages said "no longer in data" and "new").
+    moved = (table["site_before"] != "") & table["site_id_after"].notna() & (table["site_before"] != table["site_id"])
     for name, series in parts.items():
         mapped = table["patient_id"].map(series).astype("object")
         table[name] = mapped.where(mapped.notna(), "")
     table[["verdict_before", "verdict_after"]] = table[["verdict_before", "verdict_after"]].fillna("")
     table["change"] = "criteria"
+    table.loc[moved.to_numpy(), "change"] = "site"
     table.loc[table["verdict_before"] != table["verdict_after"], "change"] = "verdict"
     table.loc[table["verdict_before"] == "", "change"] = "new"
     table.loc[table["verdict_after"] == "", "change"] = "no longer in data"
@@ -218,6 +231,7 @@ def site_counts(changes: pd.DataFrame) -> pd.DataFrame:
     verdict change, or ``criteria changed, same verdict``; sorted by site and change.
     """
     kind = changes["change"].map({"new": "new patient", "no longer in data": "no longer in data",
+                                  "site": "moved from another site, same verdict",
                                   "criteria": "criteria changed, same verdict"})
     kind = kind.where(changes["change"] != "verdict",
                       changes["verdict_before"] + " -> " + changes["verdict_after"])
@@ -228,7 +242,9 @@ def site_counts(changes: pd.DataFrame) -> pd.DataFrame:
 
 def _run_named(run: pd.Series) -> str:
     """``run 3f2a... (2025-03-10, criteria 1)``: the run ID alone names neither its cut nor its criteria."""
-    return f"run {run['run_id']} ({run['cut_date'] or 'no cut date'}, criteria {run['criteria_version']})"
+    cut = run["cut_date"]  # text in runs.csv's rows, a timestamp in the history's
+    day = str(cut)[:10] if isinstance(cut, str) or not pd.isna(cut) else ""
+    return f"run {run['run_id']} ({day or 'no cut date'}, criteria {run['criteria_version']})"
 
 
 def changes_sentence(changed: int, compared: pd.DataFrame) -> str:

@@ -69,7 +69,7 @@ CRITERIA_IMPACT_DOWNLOAD_KINDS: dict[str, str] = {
 """File-name part and sheet name of the criteria impact page's downloads."""
 SHEET_NAMES: dict[str, str] = {**DOWNLOAD_KINDS, **CRITERIA_IMPACT_DOWNLOAD_KINDS}
 DOWNLOAD_FORMATS: tuple[str, ...] = ("xlsx", "csv")
-CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", "change", "verdict_before", "verdict_after",
+CHANGE_COLUMNS_SHOWN: list[str] = ["patient_id", "site_id", "change", "site_before", "verdict_before", "verdict_after",
                                    "outcome_changes", "evidence_before", "evidence_after"]
 """The per-patient changes as the page and its download show them (columns of
 :func:`.changes.patient_changes`): patient and site first, like every patient table; the

@@ -119,10 +119,6 @@ class CutComparison:
         return text
 
 
-def _scope(frame: pd.DataFrame, site: str) -> pd.DataFrame:
-    return frame if site == ALL_SITES else frame.loc[frame["site_id"].astype(str) == site]
-
-
 class HistoryView:
     """A history's ``runs`` and the runs' tables, each read once (read-only): for the runner,
     which compares every page of a build with the same history."""
@@ -147,6 +143,14 @@ class HistoryView:
         if run_id not in self._tables:
             self._tables[run_id] = run_tables(self.path, run_id)
         return self._tables[run_id]
+
+
+def _scope_moved(changes: pd.DataFrame, site: str) -> pd.DataFrame:
+    """The changes of ``site``'s patients, now or before (every change for all sites)."""
+    if site == ALL_SITES:
+        return changes
+    mine = (changes["site_id"].astype(str) == site) | (changes["site_before"].astype(str) == site)
+    return changes.loc[mine.to_numpy()].reset_index(drop=True)
 
 
 def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: str = ALL_SITES,
@@ -180,8 +184,9 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
         return CutComparison(history=display_history(history), previous=None, changes=empty, **base)
     verdicts_before, outcomes_before = view.tables(str(before["run_id"]))
     verdicts_after, outcomes_after = stored_tables(inputs.result)
-    changes = patient_changes(_scope(verdicts_before, site), _scope(verdicts_after, site),
-                              _scope(outcomes_before, site), _scope(outcomes_after, site))
+    # Compared program-wide, then the site's rows kept: a patient that moved site is on both sites' pages as
+    # one move, not as "no longer in data" on one and "new" on the other (audit 43M).
+    changes = _scope_moved(patient_changes(verdicts_before, verdicts_after, outcomes_before, outcomes_after), site)
     return CutComparison(history=display_history(history), previous=before.to_dict(), changes=changes, **base)
 
 
@@ -193,7 +198,8 @@ def kind_counts(changes: pd.DataFrame) -> pd.DataFrame:
     ``criteria changed, same verdict``; in that order, then by name.
     """
     counts = site_counts(changes).groupby("change", sort=True)["patients"].sum()
-    order = {"new patient": 0, "no longer in data": 1, "criteria changed, same verdict": 3}
+    order = {"new patient": 0, "no longer in data": 1, "moved from another site, same verdict": 3,
+             "criteria changed, same verdict": 4}
     frame = counts.rename("patients").reset_index()
     frame["_order"] = frame["change"].map(order).fillna(2)
     return frame.sort_values(["_order", "change"], kind="stable")[["change", "patients"]].reset_index(drop=True)
