@@ -114,7 +114,7 @@ def cmd_changes(args: argparse.Namespace) -> int:
     table, counts, before, after = changes_since(args.history, args.since)
     compared = compared_runs(args.history, before, after)
     written = write_outputs({"changes.csv": table, "site_counts.csv": counts, "runs.csv": compared}, Path(args.out))
-    _say(changes_sentence(len(table), compared))
+    _say(changes_sentence(len(table), compared, int((table["change"] == "no longer in data").sum())))
     if criteria_differ(compared):
         _say(CRITERIA_DIFFER_NOTE, file=sys.stderr)
     for path in written:

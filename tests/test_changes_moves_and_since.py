@@ -110,3 +110,16 @@ def test_a_transfer_is_on_both_site_pages_as_a_move(tmp_path: Path) -> None:
     changes = pd.read_csv(tmp_path / "c" / "changes.csv", dtype=str, keep_default_na=False)
     assert changes[["patient_id", "site_id", "site_before", "change"]].values.tolist() == [
         [who, "mskcc", "honorhealth", "site"]]
+
+
+def test_the_sentence_says_when_a_patient_gone_may_have_been_set_aside_by_the_cut() -> None:
+    from lifileucel_analysis.report.changes import changes_sentence
+
+    compared = pd.DataFrame({"role": ["before", "after"], "run_id": ["r1", "r2"], "cut_date": ["2026-12-05", "2026-12-12"],
+                             "criteria_version": ["default", "default"], "patients_set_aside": [0, 1]})
+    said = changes_sentence(2, compared, gone=1)
+    assert said == ("2 patients changed from run r1 (2026-12-05, criteria default) to run r2 (2026-12-12, criteria "
+                    "default); 1 patient is no longer in the data, and the later run set 1 patient aside as consented "
+                    "after its cut: a patient whose consent date now lies after the cut reads as no longer in data")
+    assert ";" not in changes_sentence(2, compared, gone=0)  # nobody gone: nothing to say
+    assert ";" not in changes_sentence(2, compared.assign(patients_set_aside=0), gone=1)  # nobody set aside

@@ -247,7 +247,7 @@ def _run_named(run: pd.Series) -> str:
     return f"run {run['run_id']} ({day or 'no cut date'}, criteria {run['criteria_version']})"
 
 
-def changes_sentence(changed: int, compared: pd.DataFrame) -> str:
+def changes_sentence(changed: int, compared: pd.DataFrame, gone: int = 0) -> str:
     """The ``changes`` command's summary: how many patients changed, from which run to which.
 
     Parameters
@@ -257,10 +257,20 @@ def changes_sentence(changed: int, compared: pd.DataFrame) -> str:
     compared : pandas.DataFrame
         The two runs' rows (``role`` ``before`` / ``after``, ``run_id``, ``cut_date`` as text,
         ``criteria_version``); without a ``before`` row the after run is the history's first.
+    gone : int
+        Patients ``no longer in data``: where the after run set patients aside at its cut, one of them may
+        be such a patient, whose consent date now lies after the cut (audit 43M: a consent date typed
+        wrong read as a withdrawal).
     """
     by_role = compared.set_index("role")
     before = _run_named(by_role.loc["before"]) if "before" in by_role.index else "nothing (first run)"
-    return f"{counted(changed, 'patient')} changed from {before} to {_run_named(by_role.loc['after'])}"
+    text = f"{counted(changed, 'patient')} changed from {before} to {_run_named(by_role.loc['after'])}"
+    aside = int(by_role.loc["after"].get("patients_set_aside", 0) or 0)
+    if gone and aside:
+        text += (f"; {counted(gone, 'patient is', 'patients are')} no longer in the data, and the later run set "
+                 f"{counted(aside, 'patient')} aside as consented after its cut: a patient whose consent date now "
+                 "lies after the cut reads as no longer in data")
+    return text
 
 
 def criteria_differ(compared: pd.DataFrame) -> bool:
