@@ -140,7 +140,7 @@ def test_a_folder_or_a_blank_where_a_command_writes_one_file_is_refused(
 
 @pytest.mark.parametrize(("choice", "said"), [
     ("", "--criteria is blank: give 'default', a version label of params/criteria/ or a criteria file"),
-    ("DIR", "--criteria names a folder (DIR): give a file"),
+    ("DIR", "parameter file {tmp}/DIR is a folder: give a YAML file"),
 ])
 def test_compare_refuses_a_blank_or_a_folder_for_a_side(
         tmp_path: Path, datasets: dict[str, Path], choice: str, said: str, monkeypatch: pytest.MonkeyPatch,
@@ -149,10 +149,15 @@ def test_compare_refuses_a_blank_or_a_folder_for_a_side(
     # .../demo does not exist"), and a folder was said not to exist.
     (tmp_path / "DIR").mkdir()
     monkeypatch.chdir(tmp_path)
-    args = ["compare", str(datasets["csv"]), "--criteria", choice, "--criteria", "default", "--out", "out"]
-    assert main(args) == 2
-    assert capsys.readouterr().err == f"error: {said}\n"
-    assert not (tmp_path / "out").exists()
+    for first, second in ((choice, "default"), ("default", choice)):  # either side (review 43R)
+        args = ["compare", str(datasets["csv"]), "--criteria", first, "--criteria", second, "--out", "out"]
+        assert main(args) == 2
+        assert capsys.readouterr().err == f"error: {said.format(tmp=tmp_path)}\n"
+        assert not (tmp_path / "out").exists()
+    # A version label beside a folder of that name is the label (review 43R: it was refused as a folder).
+    (tmp_path / "default").mkdir()
+    assert main(["compare", str(datasets["csv"]), "--criteria", "default", "--criteria", "what-if steroid 20 mg",
+                 "--out", "labels"]) == 0, capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("args", "said"), [

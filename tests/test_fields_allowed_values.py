@@ -50,6 +50,13 @@ DEMO = Path(__file__).resolve().parents[1] / "lifileucel_analysis" / "data" / "d
     ("labs", "unit", "hemoglobin result dated 2025-02-20", "g/dL or g/L"),
     ("labs", "unit", "creatinine clearance result dated 2025-02-20", "mL/min"),
     ("labs", "collected_date", "result that may be the ANC", "an ISO date YYYY-MM-DD"),
+    # Review 43R: a result without a date, or one whose test is blank, was offered all eight units.
+    ("labs", "unit", "hemoglobin result without a date", "g/dL or g/L"),
+    ("labs", "unit", "result that may be the total bilirubin", "mg/dL or umol/L"),
+    ("labs", "value", "result that may be the ANC", "a number >= 0"),
+    # Results of one day that disagree: no new row to fill in, one to keep.
+    ("labs", "value", "test anc, results dated 2025-02-20: which is the latest",
+     "the results of that day: keep the one that counts; correct or remove the others"),
     ("overrides", "approved_by", "waiver of I6", "role or name of the approver"),
     # The row of a pending patient whose screening named no field: nothing to accept.
     ("", "", "", ""),

@@ -156,3 +156,68 @@ def test_an_uncut_page_header_states_n_in_equals_n_out() -> None:
     assert f"{mskcc} patients in the dataset for this site, {mskcc} screened (no data cut" in site.html
     cut = EligibilityReport.build(cut_date="2025-06-30").page_header("program_overview")
     assert "no data cut" not in cut.html and "consented after the data cut 2025-06-30" in cut.html
+
+
+def test_papermills_own_names_none_and_a_kernel_without_the_parameters_cell_pass() -> None:
+    # Review 43R: --inject-paths adds PAPERMILL_INPUT_PATH; `-y "history:"` gives None (the default, as before);
+    # cells run from the injected one on (the parameters cell not run in this kernel) declare nothing.
+    refuse_unknown_injected([PARAMETERS, '# Parameters\nsite = "x"\nPAPERMILL_INPUT_PATH = "a.ipynb"\n'])
+    refuse_unknown_injected(["", '# Parameters\ncut_date = "2025-06-30"\n'])
+    refuse_non_text({"history": None, "dataset": None})
+    with pytest.raises(ParamsError, match=r'^parameter waiver_roles is \[.*\] \(list\): give text in quotes, '
+                                          r'waiver_roles = "Principal Investigator; Sponsor Medical Monitor"'):
+        refuse_non_text({"waiver_roles": ["Principal Investigator", "Sponsor Medical Monitor"]})
+
+
+@pytest.mark.parametrize("name", ["dataset", "history", "waiver_roles", "criteria_params"])
+def test_each_path_or_text_parameter_of_the_eligibility_report_is_checked(name: str) -> None:
+    with pytest.raises(ParamsError, match=rf"^parameter {name} is 3 \(int\)"):
+        EligibilityReport.build(site="mskcc", **{name: 3})  # type: ignore[arg-type]
+
+
+def test_the_criteria_impact_page_checks_its_parameters(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lifileucel_analysis.report import CriteriaImpactReport, notebook_parameters
+
+    monkeypatch.setattr(notebook_parameters, "_kernel_history",
+                        lambda: ['dataset: str = ""\ncompare_with: str = ""\n', '# Parameters\ncompare_wth = "x"\n'])
+    with pytest.raises(ParamsError, match=r"^unknown parameter 'compare_wth': did you mean 'compare_with'\?"):
+        CriteriaImpactReport.build()
+    monkeypatch.setattr(notebook_parameters, "_kernel_history", lambda: [])
+    for name in ("dataset", "criteria_params"):
+        with pytest.raises(ParamsError, match=rf"^parameter {name} is 2 \(int\)"):
+            CriteriaImpactReport.build(**{name: 2})  # type: ignore[arg-type]
+
+
+def test_the_criteria_impact_header_accounts_for_every_patient_and_checks_a_far_cut() -> None:
+    from lifileucel_analysis.report import CriteriaImpactReport
+
+    uncut = CriteriaImpactReport.build(compare_with="").page_header()
+    assert "400 patients in the dataset, 400 screened (no data cut: every patient is screened)." in uncut.html
+    far = CriteriaImpactReport.build(compare_with="", cut_date="2030-01-01").page_header()
+    assert "Check the cut date: the data cut 2030-01-01 is 1,162 days after the latest consent date" in far.html
+
+
+def test_reading_a_history_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    from lifileucel_analysis.report.run_history import read_table
+
+    with pytest.raises(HistoryError, match=r"^history .* is a folder: give the \.duckdb file"):
+        read_table(tmp_path, "runs")
+
+
+def test_each_flag_counts_in_its_plural_and_the_role_note_needs_a_flagged_waiver() -> None:
+    import pandas as pd
+
+    from lifileucel_analysis.contract.messages import counted
+    from lifileucel_analysis.report.oversight import FLAG_PLURALS, roles_no_waiver_names
+
+    assert [counted(2, flag, FLAG_PLURALS[flag]) for flag in FLAG_PLURALS] == [
+        "2 NMA-LD while ineligible", "2 NMA-LD while pending", "2 waivers by a role not allowed",
+        "2 waivers without a recorded approver"]
+
+    class Result:
+        waivers = pd.DataFrame({"approved_by": ["Principal Investigator", " principal investigator ", None]})
+
+    roles = ("Principal Investigator", "Sponsor Medical Monitor")
+    assert roles_no_waiver_names(Result(), roles) == ()  # every approver allowed: no sign of a typo
+    assert roles_no_waiver_names(Result(), ("Principle Investigator", "Sponsor Medical Monitor")) == (
+        "Principle Investigator", "Sponsor Medical Monitor")

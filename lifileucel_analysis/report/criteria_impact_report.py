@@ -203,9 +203,13 @@ class CriteriaImpactReport:
             parts.append(f"<p>{html.escape(summary)} "
                          '(<a href="#Verdicts-under-A-and-B">details</a>).</p>')
             text += [f"Criteria B: {self.name_b}; under B {counts_b}.", summary]
-        if self.cut is not None:  # every patient of the file accounted for, before who changes (review 28C)
-            parts.insert(1, f"<p>{html.escape(self.cut.account(n))}</p>")
-            text.insert(1, self.cut.account(n))
+        # every patient of the file accounted for, before who changes (review 28C; without a cut, review 43R)
+        account = (self.cut.account(n) if self.cut is not None
+                   else page_parts.uncut_account(len(self.dataset.patients), n, ALL_SITES))
+        parts.insert(1, f"<p>{html.escape(account)}</p>")
+        text.insert(1, account)
+        check = page_parts.cut_check(self.cut)  # a cut years after the data (audit 43N)
+        currency += f" {check}" if check else ""
         links = page_parts.download_links(ALL_SITES, CRITERIA_IMPACT_DOWNLOAD_KINDS).html
         body = (f'<div class="eap-summary"><h2>All sites</h2>'
                 f'<p class="eap-currency"><strong>{html.escape(currency)}</strong></p>{"".join(parts)}'

@@ -365,7 +365,7 @@ class EligibilityReport:
     def oversight(self) -> Tables:
         """Oversight flags (NMA-LD while not eligible, waivers by roles not allowed) and waiver rates per site."""
         roles = "; ".join(self.waiver_roles)
-        unmatched = oversight.roles_no_waiver_names(self.program, self.waiver_roles)
+        unmatched = oversight.roles_no_waiver_names(self.result, self.waiver_roles)  # the page's waivers, as flagged
         spelt = (f" No waiver of the data names {' or '.join(unmatched)} as approver: is the role spelt as the "
                  "overrides table spells it?" if unmatched else "")
         return Tables((

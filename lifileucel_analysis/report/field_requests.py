@@ -197,8 +197,13 @@ def condition(table: str, column: str, detail: str) -> str:
 
 _LAB_ROW_TEST = re.compile(r"^test ([a-z_]+)\b")
 """A lab result to collect, or results of one day that disagree: ``test anc, with unit and collected_date``."""
-_ONE_RESULT_TEST = {f"{LAB_NAMES[test]} result": test for test in LAB_TESTS}
-"""A cell of one result on file is detailed by its label: ``ANC result dated 2025-02-20``."""
+_ONE_RESULT_TEST = {label: test for test in LAB_TESTS
+                    for label in (f"{LAB_NAMES[test]} result dated", f"{LAB_NAMES[test]} result without a date",
+                                  f"result that may be the {LAB_NAMES[test]}")}
+"""A cell of one result on file is detailed by what the result is: ``ANC result dated 2025-02-20``, ``ANC result
+without a date``, ``result that may be the ANC`` (its test blank: if it is the ANC, an ANC's units)."""
+SAME_DAY_RESULTS = "the results of that day: keep the one that counts; correct or remove the others"
+"""A test's results of one day that disagree (``test anc, results dated D: which is the latest``): no new value."""
 _SUB_GROUPS = ("IIIA", "IIIB", "IIIC", "IIID")
 """What a stage ``III`` without sub-group is asked to become (``ajcc_stage``, detail ``sub-group``)."""
 
@@ -216,6 +221,8 @@ def allowed_values(table: str, column: str, detail: str) -> str:
     if spec is None:
         return ""
     test = _lab_test(table, detail)
+    if test and column == "value" and ", results dated " in detail:  # which of one day's results counts
+        return SAME_DAY_RESULTS
     if test and column == "value" and detail.startswith("test "):  # a whole row of the labs table
         cells = [("value", _column_spec("labs", "value")), ("unit", None)]
         if test in TESTS_NEEDING_ULN:
@@ -244,7 +251,7 @@ def _lab_test(table: str, detail: str) -> str:
     row = _LAB_ROW_TEST.match(detail)
     if row and row.group(1) in LAB_TESTS:
         return row.group(1)
-    return next((test for label, test in _ONE_RESULT_TEST.items() if detail.startswith(label + " dated")), "")
+    return next((test for label, test in _ONE_RESULT_TEST.items() if detail.startswith(label)), "")
 
 
 def _units(test: str) -> str:

@@ -25,6 +25,8 @@ __all__ = ["INJECTED_HEADER", "injected_names", "refuse_non_text", "refuse_unkno
 
 INJECTED_HEADER = "# Parameters\n"
 """How papermill's injected cell begins (its Python translator's comment line)."""
+PAPERMILL_NAMES = "PAPERMILL_"
+"""The start of the names papermill injects of its own (``PAPERMILL_INPUT_PATH`` with ``--inject-paths``)."""
 BUILD_FILES_HINT = ("the files of params/ set every page's parameters for `lifileucel-eap reports`; "
                     "give this notebook its own: papermill -p NAME VALUE, or -f a YAML file of NAME: VALUE")
 """Said when an injected value is a mapping: a file of ``params/`` passed with ``papermill -f``."""
@@ -46,8 +48,10 @@ def refuse_unknown_injected(history: Sequence[str] | None = None) -> None:
     """
     cells = _kernel_history() if history is None else list(history)
     declared, given = injected_names(cells)
-    unknown = [name for name in given if name not in declared]
-    if not unknown:
+    # papermill's own names (--inject-paths); and with no declared name the parameters cell did not run in this
+    # kernel (cells run from the injected one on, review 43R), so nothing tells a known name from an unknown one.
+    unknown = [name for name in given if name not in declared and not name.startswith(PAPERMILL_NAMES)]
+    if not unknown or not declared:
         return
     name, value = unknown[0], given[unknown[0]]
     close = difflib.get_close_matches(name, sorted(declared), n=1, cutoff=0.6)
@@ -118,7 +122,7 @@ def refuse_non_text(values: Mapping[str, object]) -> None:
     Parameters
     ----------
     values : mapping of str to object
-        Each parameter by its name; a path may be text or a :class:`os.PathLike`.
+        Each parameter by its name; a path may be text or a :class:`os.PathLike`, and ``None`` means the default.
 
     Raises
     ------
@@ -126,7 +130,13 @@ def refuse_non_text(values: Mapping[str, object]) -> None:
         Naming the first such parameter, its value and type.
     """
     for name, value in values.items():
-        if not isinstance(value, (str, os.PathLike)):
-            raise ParamsError(f"parameter {name} is {quoted(value)} ({type(value).__name__}): give text in quotes, "
-                              f'{name} = "{value}" (papermill -r {name} VALUE passes it as text; a blank one means '
-                              "its default)")
+        # None (a blank YAML value, `-y "history:"`) means the default, as a blank text does (review 43R)
+        if value is None or isinstance(value, (str, os.PathLike)):
+            continue
+        if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+            example = "; ".join(value)  # roles given as a YAML list: the text joins them with "; "
+        else:
+            example = str(value)
+        raise ParamsError(f"parameter {name} is {quoted(value)} ({type(value).__name__}): give text in quotes, "
+                          f'{name} = "{example}" (papermill -r {name} VALUE passes it as text; a blank one means '
+                          "its default)")

@@ -128,10 +128,10 @@ def page_header(report: object, page: str) -> Markup:
                                                 for what, c in flags.items())
                       + ' (<a href="#Oversight">details</a>).')
     related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
-    account = cut_account(report.cut, n if report.site == ALL_SITES else None) or uncut_account(n, report.site)
-    # A cut years after the data (a mistyped year) moves every "days pending": said as `screen` says it (audit 43N).
-    far = report.cut.far_after_the_data() if report.cut is not None else None
-    check = f"Check the cut date: {far}." if far else ""
+    patients = report.dataset.patients["site_id"].astype(str)
+    given = len(patients) if report.site == ALL_SITES else int((patients == report.site).sum())
+    account = cut_account(report.cut, n if report.site == ALL_SITES else None) or uncut_account(given, n, report.site)
+    check = cut_check(report.cut)
     text = (f"{report.scope_name}: {n} screened; eligible {counts['eligible']}, pending {counts['pending']}, "
             f"ineligible {counts['ineligible']}. {account}{' ' if account else ''}{report.currency.sentence()}"
             f"{' ' + check if check else ''}")
@@ -159,14 +159,26 @@ def legend(params: object) -> HtmlTable:
                      caption="Legend: criterion IDs (record order) and abbreviations")
 
 
-def uncut_account(n: int, site: str) -> str:
-    """N in = N out on a page without a data cut: every patient of the dataset (or of the site) is screened.
+def uncut_account(given: int, screened: int, site: str) -> str:
+    """N in = N out on a page without a data cut: the dataset's patients (or the site's), and those screened.
 
     Audit 43N: the program overview said only "400 patients screened"; with a cut, :func:`cut_account`
-    says it.
+    says it. The two counts come from the dataset and from the screening, so a patient lost between them
+    would show (review 43R: one number written twice could not).
     """
     where = "the dataset" if site == ALL_SITES else "the dataset for this site"
-    return f"{counted(n, 'patient')} in {where}, {n:,} screened (no data cut: every patient is screened)."
+    every = "every patient is screened" if given == screened else "NOT every patient was screened"
+    return f"{counted(given, 'patient')} in {where}, {screened:,} screened (no data cut: {every})."
+
+
+def cut_check(cut: object) -> str:
+    """``Check the cut date: ...`` where a page's cut lies years after the data, else ``""``.
+
+    A cut with a mistyped year moves every "days pending" and NMA-LD status: said on the page as ``screen``
+    says it on stderr (audit 43N; :meth:`..contract.data_cut.DataCut.far_after_the_data`).
+    """
+    far = cut.far_after_the_data() if cut is not None else None
+    return f"Check the cut date: {far}." if far else ""
 
 
 def cut_account(cut: object, screened: int | None) -> str:
