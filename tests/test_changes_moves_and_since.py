@@ -54,6 +54,10 @@ def test_new_and_gone_patients_keep_their_kinds() -> None:
     kinds = changes.set_index("patient_id")[["change", "site_before"]].to_dict("index")
     assert kinds == {"GONE": {"change": "no longer in data", "site_before": "mskcc"},
                      "NEW": {"change": "new", "site_before": ""}}
+    # A patient gone is told as a new one is: what blocked or was open, not every criterion (audit 43M).
+    gone = patient_changes(before, _verdicts([]), _outcomes([("GONE", "I1", "pass"), ("GONE", "I4", "unknown"),
+                                                            ("GONE", "E6", "fail")]), _outcomes([]))
+    assert gone["evidence_before"].tolist() == ["I4 (unknown): I4 unknown | E6 (fail): E6 fail"]
 
 
 def _runs() -> pd.DataFrame:

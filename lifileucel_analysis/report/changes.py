@@ -166,8 +166,9 @@ def _change_parts(both: pd.DataFrame) -> dict[str, pd.Series]:
         "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
         # Each sentence with its criterion and outcome ("I2 (fail): ..."), criteria apart by " | ": a new
         # patient's failed and unknown criteria read apart (audit 22C).
-        "evidence_before": _joined(both, moved & existed, criterion + " (" + old + "): " + both["evidence_before"],
-                                   EVIDENCE_SEPARATOR),
+        # a patient no longer in the data: likewise only what blocked or was open (audit 43M: all 19 sentences)
+        "evidence_before": _joined(both, moved & existed & ((new != "") | old.isin(BLOCKING_OR_OPEN)),
+                                   criterion + " (" + old + "): " + both["evidence_before"], EVIDENCE_SEPARATOR),
         # a new patient's evidence: only what blocks or is open (the rest is in the run's outcomes)
         "evidence_after": _joined(both, moved & (new != "") & (existed | new.isin(BLOCKING_OR_OPEN)),
                                   criterion + " (" + new + "): " + both["evidence_after"], EVIDENCE_SEPARATOR),
