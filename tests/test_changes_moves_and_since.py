@@ -127,3 +127,18 @@ def test_the_sentence_says_when_a_patient_gone_may_have_been_set_aside_by_the_cu
                     "after its cut: a patient whose consent date now lies after the cut reads as no longer in data")
     assert ";" not in changes_sentence(2, compared, gone=0)  # nobody gone: nothing to say
     assert ";" not in changes_sentence(2, compared.assign(patients_set_aside=0), gone=1)  # nobody set aside
+
+
+def test_a_waiver_added_this_run_is_counted_as_newly_waived() -> None:
+    from lifileucel_analysis.report.since_last_cut import criterion_counts
+
+    # Audit 43M: I4 pass -> waived (a waiver of a passing criterion) was only text in outcome_changes.
+    before = _verdicts([("A", "mskcc", "eligible"), ("B", "mskcc", "ineligible")])
+    after = _verdicts([("A", "mskcc", "eligible"), ("B", "mskcc", "eligible")])
+    changes = patient_changes(before, after, _outcomes([("A", "I4", "pass"), ("B", "E6", "fail")]),
+                              _outcomes([("A", "I4", "waived"), ("B", "E6", "waived")]))
+    assert changes.set_index("patient_id")[["newly_waived", "resolved"]].to_dict("index") == {
+        "A": {"newly_waived": "I4", "resolved": ""}, "B": {"newly_waived": "E6", "resolved": "E6"}}
+    counts = criterion_counts(changes).set_index("criterion_id")
+    assert counts[["resolved", "newly_waived"]].to_dict("index") == {"I4": {"resolved": 0, "newly_waived": 1},
+                                                                   "E6": {"resolved": 1, "newly_waived": 1}}

@@ -21,7 +21,7 @@ __all__ = ["CHANGE_COLUMNS", "CRITERIA_DIFFER_NOTE", "NoSuchRunError", "changes_
            "criteria_differ", "cut_days", "latest_run", "patient_changes", "pick_run", "previous_run", "site_counts"]
 
 CHANGE_COLUMNS = ["site_id", "patient_id", "change", "site_before", "verdict_before", "verdict_after", "newly_failed",
-                  "resolved", "newly_unknown", "outcome_changes", "evidence_before", "evidence_after"]
+                  "resolved", "newly_unknown", "newly_waived", "outcome_changes", "evidence_before", "evidence_after"]
 """Columns of ``changes.csv``, in order."""
 BLOCKING_OR_OPEN = ("fail", "unknown")
 """Outcomes that keep a criterion open; leaving them (for pass, not_applicable, waived) resolves it."""
@@ -163,6 +163,9 @@ def _change_parts(both: pd.DataFrame) -> dict[str, pd.Series]:
         "resolved": _joined(both, moved & old.isin(BLOCKING_OR_OPEN) & ~new.isin(BLOCKING_OR_OPEN) & (new != ""),
                             criterion),
         "newly_unknown": _joined(both, moved & (new == "unknown"), criterion),
+        # the waivers of this run that the earlier did not apply (audit 43M: a waiver of a passing criterion
+        # was only text in outcome_changes, in no count)
+        "newly_waived": _joined(both, moved & (new == "waived"), criterion),
         "outcome_changes": _joined(both, moved & existed & (new != ""), criterion + ": " + old + " -> " + new),
         # Each sentence with its criterion and outcome ("I2 (fail): ..."), criteria apart by " | ": a new
         # patient's failed and unknown criteria read apart (audit 22C).

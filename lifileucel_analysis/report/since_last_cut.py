@@ -206,13 +206,13 @@ def kind_counts(changes: pd.DataFrame) -> pd.DataFrame:
 
 
 def criterion_counts(changes: pd.DataFrame) -> pd.DataFrame:
-    """Per criterion (record order), patients for whom it newly failed, was resolved or became unknown.
+    """Per criterion (record order), patients for whom it newly failed, was resolved, became unknown or waived.
 
-    Columns ``criterion_id``, ``newly_failed``, ``resolved``, ``newly_unknown``; only criteria
-    with at least one. A new patient's failed and unknown criteria count as new (as in
+    Columns ``criterion_id``, ``newly_failed``, ``resolved``, ``newly_unknown``, ``newly_waived``; only
+    criteria with at least one. A new patient's failed, unknown and waived criteria count as new (as in
     ``changes.csv``).
     """
-    kinds = ("newly_failed", "resolved", "newly_unknown")
+    kinds = ("newly_failed", "resolved", "newly_unknown", "newly_waived")
     columns = {}
     for kind in kinds:
         ids = changes[kind].astype(str).str.split(";").explode()
@@ -269,12 +269,14 @@ def section(comparison: CutComparison, site: str) -> Tables:
         intro,
         HtmlTable(kind_counts(changes), caption="Changes since the last cut, by kind",
                   note="Patients per kind of change: new in the data, no longer in it, verdict moved (before -> "
-                       "after), or some criterion changed with the same verdict. Only outcome changes count: "
+                       "after), moved from another site, or some criterion changed with the same verdict. Only "
+                       "outcome changes count: "
                        "evidence that changed while the outcome did not is not listed.",
                   empty="No patient changed between the two runs."),
-        HtmlTable(criterion_counts(changes), caption="Criteria newly failed, resolved or newly unknown",
+        HtmlTable(criterion_counts(changes), caption="Criteria newly failed, resolved, newly unknown or newly waived",
                   note="Patients per criterion. Resolved: was fail or unknown, now pass, not applicable or waived. "
-                       "A new patient's failed and unknown criteria count as newly failed and newly unknown.",
+                       "Newly waived: a waiver the earlier run did not apply. A new patient's failed, unknown and "
+                       "waived criteria count as new.",
                   empty="No criterion outcome changed."),
         HtmlTable(comparison.shown, caption="Changes since the last cut: patients",
                   note="One row per patient that changed; evidence before and after of the criteria that changed "
