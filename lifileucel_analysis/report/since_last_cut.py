@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..contract.schema import ALL_SITES
 from ..engine.catalog import CATALOG
-from ..engine.screening import VERDICTS
+from ..engine.screening import VERDICTS, ScreeningResult
 from .changes import CHANGE_COLUMNS, cut_days, patient_changes, pick_run, previous_run, site_counts
 from .downloads import CHANGE_COLUMNS_SHOWN as PAGE_CHANGE_COLUMNS
 from .downloads import download_name
@@ -127,6 +127,7 @@ class HistoryView:
         self.path = path
         self._runs: pd.DataFrame | None = None
         self._tables: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+        self._changes: dict[tuple[str, int], tuple[ScreeningResult, pd.DataFrame]] = {}
 
     def runs(self) -> pd.DataFrame:
         """The ``runs`` table."""
@@ -143,6 +144,19 @@ class HistoryView:
         if run_id not in self._tables:
             self._tables[run_id] = run_tables(self.path, run_id)
         return self._tables[run_id]
+
+    def changes(self, run_id: str, result: ScreeningResult) -> pd.DataFrame:
+        """:func:`.changes.patient_changes` from run ``run_id`` to ``result``, program-wide, computed once per
+        pair: every page of a build compares the same screening, each keeping its site's rows."""
+        from .run_history import stored_tables
+
+        key = (run_id, id(result))  # the result is kept with its changes, so its id is not reused meanwhile
+        if key not in self._changes:
+            verdicts_before, outcomes_before = self.tables(run_id)
+            verdicts_after, outcomes_after = stored_tables(result)
+            self._changes[key] = (result, patient_changes(verdicts_before, verdicts_after, outcomes_before,
+                                                          outcomes_after))
+        return self._changes[key][1]
 
 
 def _scope_moved(changes: pd.DataFrame, site: str) -> pd.DataFrame:
@@ -164,7 +178,7 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
     inputs : ScreenedInputs
         The page's screening, with its dataset path and cut.
     site : str
-        A site code or ``"all"``: both runs are restricted to the site's patients.
+        A site code or ``"all"``: the changes of the site's patients, in either run (a move on both sites).
     view : HistoryView, optional
         Reads of ``history`` to reuse across calls (default: read afresh).
     """
@@ -173,7 +187,7 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
         cut = None if inputs.cut is None else inputs.cut.cut_date.isoformat()
         return CutComparison(history="none", run_id="", cut_date=cut, criteria_version="", params_sha256="",
                              previous=None, changes=empty)
-    from .run_history import run_record, stored_tables
+    from .run_history import run_record
 
     view = view if view is not None and view.path == history else HistoryView(history)
     record = run_record(inputs)
@@ -182,11 +196,9 @@ def compare_with_previous(history: Path | None, inputs: ScreenedInputs, site: st
     before = previous_run(view.runs(), record.run_id, record.cut_date, base["params_sha256"])
     if before is None:
         return CutComparison(history=display_history(history), previous=None, changes=empty, **base)
-    verdicts_before, outcomes_before = view.tables(str(before["run_id"]))
-    verdicts_after, outcomes_after = stored_tables(inputs.result)
     # Compared program-wide, then the site's rows kept: a patient that moved site is on both sites' pages as
     # one move, not as "no longer in data" on one and "new" on the other (audit 43M).
-    changes = _scope_moved(patient_changes(verdicts_before, verdicts_after, outcomes_before, outcomes_after), site)
+    changes = _scope_moved(view.changes(str(before["run_id"]), inputs.result), site)
     return CutComparison(history=display_history(history), previous=before.to_dict(), changes=changes, **base)
 
 
