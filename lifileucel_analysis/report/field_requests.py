@@ -107,7 +107,7 @@ def field_label(token: str) -> str:
         return f"{_words(column)} of the {one_row.group(1)}" if one_row else f"{_words(column)}{rest}"
     if f"{table}.{column}" in PLAIN_LABELS:
         return PLAIN_LABELS[f"{table}.{column}"] + rest
-    spec = next((c for c in TABLES[table].columns if c.name == column), None)
+    spec = _column_spec(table, column)
     # Only the description's first clause: "; needed when ..." is a rule for the data, not a
     # word for the field, and "; " separates the worklist's items (audit, session 16).
     description = spec.description.split("; ")[0] if spec is not None else ""
@@ -224,10 +224,11 @@ def allowed_values(table: str, column: str, detail: str) -> str:
     if test and column == "value" and ", results dated " in detail:  # which of one day's results counts
         return SAME_DAY_RESULTS
     if test and column == "value" and detail.startswith("test "):  # a whole row of the labs table
-        cells = [("value", _column_spec("labs", "value")), ("unit", None)]
+        labs = TABLES["labs"]
+        cells = [("value", labs.column("value")), ("unit", None)]
         if test in TESTS_NEEDING_ULN:
-            cells.append(("uln", _column_spec("labs", "uln")))
-        cells.append(("collected_date", _column_spec("labs", "collected_date")))
+            cells.append(("uln", labs.column("uln")))
+        cells.append(("collected_date", labs.column("collected_date")))
         return "; ".join(f"{name}: {_units(test) if cell is None else _allowed(cell)}" for name, cell in cells)
     if test and column == "unit":
         return _units(test)
@@ -237,7 +238,8 @@ def allowed_values(table: str, column: str, detail: str) -> str:
 
 
 def _column_spec(table: str, column: str) -> ColumnSpec | None:
-    return next((c for c in TABLES[table].columns if c.name == column), None) if table in TABLES else None
+    """The contract's column (:meth:`..contract.schema.TableSpec.column`), ``None`` for a name it does not have."""
+    return TABLES[table].column(column) if table in TABLES and column in TABLES[table].column_names else None
 
 
 def _allowed(spec: ColumnSpec) -> str:

@@ -128,9 +128,8 @@ def page_header(report: object, page: str) -> Markup:
                                                 for what, c in flags.items())
                       + ' (<a href="#Oversight">details</a>).')
     related = " &middot; ".join(_a(href, title) for href, title in related_pages(report.site, page))
-    patients = report.dataset.patients["site_id"].astype(str)
-    given = len(patients) if report.site == ALL_SITES else int((patients == report.site).sum())
-    account = cut_account(report.cut, n if report.site == ALL_SITES else None) or uncut_account(given, n, report.site)
+    account = (cut_account(report.cut, n if report.site == ALL_SITES else None)
+               or uncut_account(_patients_given(report.dataset.patients, report.site), n, report.site))
     check = cut_check(report.cut)
     text = (f"{report.scope_name}: {n} screened; eligible {counts['eligible']}, pending {counts['pending']}, "
             f"ineligible {counts['ineligible']}. {account}{' ' if account else ''}{report.currency.sentence()}"
@@ -157,6 +156,11 @@ def legend(params: object) -> HtmlTable:
     rows += [(short, "abbreviation", meaning) for short, meaning in ABBREVIATIONS.items()]
     return HtmlTable(pd.DataFrame(rows, columns=["ID or abbreviation", "kind", "meaning"]),
                      caption="Legend: criterion IDs (record order) and abbreviations")
+
+
+def _patients_given(patients: pd.DataFrame, site: str) -> int:
+    """The dataset's patients, or the site's: what an uncut page accounts for (read only without a cut)."""
+    return len(patients) if site == ALL_SITES else int((patients["site_id"].astype(str) == site).sum())
 
 
 def uncut_account(given: int, screened: int, site: str) -> str:
